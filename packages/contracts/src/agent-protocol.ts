@@ -1,0 +1,122 @@
+/**
+ * The agent protocol, version 1 (`/agent/v1`). Agents speak HTTPS only and never reach Temporal.
+ * Every body is validated on both sides with these schemas; sizes are bounded because agent data is
+ * untrusted. A newer agent keeps working with an older server: unknown fields are stripped, not refused.
+ */
+import { z } from 'zod';
+
+export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_API_PREFIX = '/agent/v1';
+
+/** Largest output chunk an agent may send in one request (bytes of UTF-8). */
+export const MAX_OUTPUT_CHUNK_BYTES = 64 * 1024;
+/** Output kept per stream per device run: the newest 1 MiB. */
+export const OUTPUT_RETENTION_BYTES = 1024 * 1024;
+/** Longest long-poll the server honours, in seconds. */
+export const MAX_POLL_WAIT_SECONDS = 30;
+
+const shortText = (max: number) => z.string().max(max);
+
+export const deviceFacts = z.object({
+  hostname: shortText(255).min(1),
+  osFamily: z.enum(['linux', 'windows', 'macos', 'other']),
+  osName: shortText(200),
+  osVersion: shortText(100),
+  architecture: shortText(50),
+  ipAddresses: z.array(shortText(64)).max(64),
+  agentVersion: shortText(50),
+});
+export type DeviceFacts = z.infer<typeof deviceFacts>;
+
+/** POST /agent/v1/enroll — no auth besides the enrollment token in the body. */
+export const enrollRequest = z.object({
+  enrollmentToken: shortText(200).min(10),
+  facts: deviceFacts,
+  protocolVersion: z.number().int().positive().default(AGENT_PROTOCOL_VERSION),
+});
+export type EnrollRequest = z.infer<typeof enrollRequest>;
+
+export const enrollResponse = z.object({
+  deviceId: z.string().uuid(),
+  /** 256 random bits, base64url. Shown once; the server keeps only its SHA-256. */
+  deviceSecret: z.string(),
+  pollWaitSeconds: z.number().int(),
+  checkinIntervalSeconds: z.number().int(),
+});
+export type EnrollResponse = z.infer<typeof enrollResponse>;
+
+/** POST /agent/v1/checkin — Authorization: Bearer <deviceSecret>. Refreshes facts and last-seen. */
+export const checkinRequest = z.object({ facts: deviceFacts });
+export const checkinResponse = z.object({
+  deviceId: z.string().uuid(),
+  serverTime: z.string(),
+  checkinIntervalSeconds: z.number().int(),
+});
+
+export const shellCommandPayload = z.object({
+  kind: z.literal('shell'),
+  /** The command line, run by the platform shell: /bin/sh -c on POSIX, powershell on Windows by default. */
+  command: z.string().min(1).max(64 * 1024),
+  shell: z.enum(['default', 'sh', 'bash', 'powershell', 'cmd']).default('default'),
+  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600),
+});
+export type ShellCommandPayload = z.infer<typeof shellCommandPayload>;
+
+export const agentCommand = z.object({
+  id: z.string().uuid(),
+  /** Absolute time after which the server no longer wants the command started. */
+  expiresAt: z.string(),
+  payload: shellCommandPayload,
+});
+export type AgentCommand = z.infer<typeof agentCommand>;
+
+/**
+ * GET /agent/v1/commands?wait=25 — long-poll. Returns at once when commands or cancellations are
+ * waiting, else within `wait` seconds (the server caps it at MAX_POLL_WAIT_SECONDS) with empty lists.
+ * A command is handed out again if it was delivered but never started (the agent's journal makes
+ * execution at-most-once). `cancel` lists IDs of commands this device is running that must be killed.
+ */
+export const pollResponse = z.object({
+  commands: z.array(agentCommand),
+  cancel: z.array(z.string().uuid()),
+});
+export type PollResponse = z.infer<typeof pollResponse>;
+
+/** POST /agent/v1/commands/:id/start — the agent is about to spawn the process. Idempotent. */
+export const startRequest = z.object({ startedAt: z.string().datetime() });
+
+/**
+ * POST /agent/v1/commands/:id/output — a chunk of output. `seq` starts at 0 per stream and makes
+ * retries idempotent. An empty `data` is a plain heartbeat. The reply says whether to cancel.
+ */
+export const outputRequest = z.object({
+  stream: z.enum(['stdout', 'stderr']),
+  seq: z.number().int().min(0),
+  data: z.string().max(MAX_OUTPUT_CHUNK_BYTES), // UTF-16 length ≤ bytes; byte size is checked server-side
+});
+export type OutputRequest = z.infer<typeof outputRequest>;
+export const heartbeatResponse = z.object({ cancelRequested: z.boolean() });
+
+/** POST /agent/v1/commands/:id/result — the final result. Duplicates are recorded, not re-applied. */
+export const commandResult = z.object({
+  status: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
+  exitCode: z.number().int().nullable(),
+  /** Set when the process could not be started or was lost (e.g. the agent restarted mid-run). */
+  error: shortText(4000).optional(),
+  startedAt: z.string().datetime(),
+  finishedAt: z.string().datetime(),
+  durationMs: z.number().int().min(0),
+});
+export type CommandResult = z.infer<typeof commandResult>;
+export const resultResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() });
+
+/** Every error is RFC 9457 problem+json with a stable `code`. */
+export const problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.string(),
+  detail: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type Problem = z.infer<typeof problem>;

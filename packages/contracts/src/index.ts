@@ -1,0 +1,2 @@
+export * from './agent-protocol.js';
+export * from './api.js';

