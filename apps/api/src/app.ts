@@ -1,0 +1,83 @@
+/** Assembles the HTTP app from its dependencies: admin API, agent API, OpenAPI docs, health, metrics. */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
+import { z } from 'zod';
+import type { ApiDeps, AppEnv } from './context.ts';
+import { ApiError, problemResponse, zodFieldErrors } from './lib/problem.ts';
+import { createRouter } from './lib/router.ts';
+import { agentRoutes } from './routes/agent.ts';
+import { auditLogRoutes } from './routes/audit-logs.ts';
+import { authRoutes } from './routes/auth.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
+import { jobRunRoutes } from './routes/job-runs.ts';
+import { userRoutes } from './routes/users.ts';
+
+const tooLarge = bodyLimit({ maxSize: 1024 * 1024, onError: (c) => problemResponse(c, 413, 'payload_too_large') });
+
+export function createApp(deps: ApiDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    const started = performance.now();
+    await next();
+    const route = routePath(c);
+    deps.metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    if (!c.res.headers.get('content-type')?.startsWith('text/event-stream') && !route.endsWith('/commands')) {
+      deps.metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
+    }
+  });
+  app.use('/api/*', tooLarge);
+  app.use('/agent/*', tooLarge);
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors);
+    if (err instanceof z.ZodError) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(err));
+    if (err instanceof HTTPException) {
+      // Hono's validator raises 400 for unparsable JSON bodies.
+      if (err.status === 400) return problemResponse(c, 400, 'malformed_json', err.message);
+      return problemResponse(c, err.status as 400, 'validation_failed', err.message);
+    }
+    deps.logger.error({ err, path: c.req.path }, 'unhandled error');
+    return problemResponse(c, 500, 'internal_error');
+  });
+  app.notFound((c) => problemResponse(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+
+  const v1 = createRouter()
+    .route('/', authRoutes)
+    .route('/', userRoutes)
+    .route('/', enrollmentTokenRoutes)
+    .route('/', deviceRoutes)
+    .route('/', jobRunRoutes)
+    .route('/', auditLogRoutes);
+  v1.get('/config', (c) => c.json({ apiPublicUrl: deps.config.apiPublicUrl, temporalUiUrl: deps.config.temporalUiUrl }));
+  app.route('/api/v1', v1);
+  app.route('/agent/v1', agentRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'Session token from POST /api/v1/auth/login' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'deviceSecret', { type: 'http', scheme: 'bearer', description: 'Device secret from POST /agent/v1/enroll' });
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'OpsConductor API', version: '1.0.0', description: 'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`.' },
+    servers: [{ url: deps.config.apiPublicUrl }],
+  });
+  app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'OpsConductor API' }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const checks = await Promise.all([
+      deps.db.pool.query('SELECT 1').then(() => 'ok', (e: Error) => e.message),
+      deps.temporal.connection.workflowService.getSystemInfo({}).then(() => 'ok', (e: Error) => e.message),
+    ]);
+    const [database, temporal] = checks;
+    const ready = checks.every((x) => x === 'ok');
+    return c.json({ status: ready ? 'ready' : 'unavailable', checks: { database, temporal } }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
+  return app;
+}
+export type ApiApp = ReturnType<typeof createApp>;

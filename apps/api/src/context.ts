@@ -1,0 +1,46 @@
+/** What every handler can reach: dependencies passed in by the entry point (never read from the env here). */
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Database } from '@opsconductor/db';
+import type { Role } from '@opsconductor/contracts/api';
+import type { EventHub } from './lib/events.ts';
+import type { ApiMetrics } from './lib/metrics.ts';
+
+export interface ApiConfig {
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  temporalUiUrl: string | null;
+  apiPublicUrl: string;
+  webOrigins: string[];
+  trustProxy: boolean;
+  sessionTtlDays: number;
+  secureCookies: boolean;
+  /** Long-poll cap and agent timing, overridable by tests. */
+  pollWaitSeconds: number;
+  checkinIntervalSeconds: number;
+  /** A device counts as online when seen within this many seconds. */
+  onlineWindowSeconds: number;
+}
+
+export interface ApiDeps {
+  db: Database;
+  temporal: Client;
+  events: EventHub;
+  metrics: ApiMetrics;
+  logger: Logger;
+  config: ApiConfig;
+}
+
+export interface AuthUser { id: string; email: string; name: string; role: Role }
+export interface AuthDevice { id: string; hostname: string }
+
+export type AppEnv = {
+  Variables: {
+    deps: ApiDeps;
+    user: AuthUser;
+    sessionId: string;
+    authMethod: 'cookie' | 'bearer';
+    device: AuthDevice;
+    clientIp: string | null;
+  };
+};

@@ -1,0 +1,107 @@
+/**
+ * Sessions built the Lucia way: the client holds a random token; the database holds its SHA-256 as the
+ * session ID, so a database leak yields no usable sessions. Sliding expiry; argon2id passwords.
+ */
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import { hash, verify } from '@node-rs/argon2';
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { timingSafeEqual, randomBytes } from 'node:crypto';
+import { ARGON2ID } from '@opsconductor/db/seed';
+import type { Role } from '@opsconductor/contracts/api';
+import type { AppEnv, AuthUser } from '../context.ts';
+import { ApiError } from './problem.ts';
+
+export const SESSION_COOKIE = 'oc_session';
+const DAY = 24 * 3600 * 1000;
+
+export function generateToken(bytes = 20): string {
+  return encodeBase32LowerCaseNoPadding(randomBytes(bytes));
+}
+export function hashToken(token: string): string {
+  return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+}
+/** Compare two hex digests without leaking where they differ. */
+export function digestsEqual(a: string, b: string): boolean {
+  const ba = Buffer.from(a, 'hex');
+  const bb = Buffer.from(b, 'hex');
+  return ba.length === bb.length && timingSafeEqual(ba, bb);
+}
+
+export const hashPassword = (password: string) => hash(password, ARGON2ID);
+// Verified against when the email is unknown, so response time does not reveal which emails exist.
+const dummyHash = hashPassword(generateToken());
+export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash ?? (await dummyHash), password);
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves the session from `Authorization: Bearer` or the session cookie; extends it when half-used. */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const { db, config } = c.var.deps;
+  const header = c.req.header('authorization');
+  const bearer = header?.match(/^Bearer\s+([A-Za-z0-9_-]{16,128})$/)?.[1];
+  const token = bearer ?? getCookie(c, SESSION_COOKIE);
+  if (!token || !/^[a-z0-9]{16,128}$/.test(token)) throw new ApiError(401, 'unauthenticated');
+  const id = hashToken(token);
+  const session = await db.prisma.session.findUnique({ where: { id }, include: { user: true } });
+  if (!session || session.user.disabledAt) throw new ApiError(401, 'unauthenticated');
+  const now = Date.now();
+  if (session.expiresAt.getTime() <= now) {
+    await db.prisma.session.delete({ where: { id } }).catch(() => {});
+    throw new ApiError(401, 'unauthenticated', 'The session has expired.');
+  }
+  const ttl = config.sessionTtlDays * DAY;
+  if (session.expiresAt.getTime() - now < ttl / 2) {
+    await db.prisma.session.update({ where: { id }, data: { expiresAt: new Date(now + ttl) } });
+  }
+  const authMethod = bearer ? 'bearer' : 'cookie';
+  // Cookies ride along on cross-site requests; bearer tokens do not. Cookie-authenticated mutations
+  // must come from an allowed origin (SameSite=Lax already blocks most of them).
+  if (authMethod === 'cookie' && !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) {
+    const origin = c.req.header('origin');
+    const self = new URL(c.req.url).origin;
+    if (!origin || (origin !== self && !config.webOrigins.includes(origin))) throw new ApiError(403, 'csrf_rejected');
+  }
+  const u = session.user;
+  c.set('user', { id: u.id, email: u.email, name: u.name, role: u.role } satisfies AuthUser);
+  c.set('sessionId', id);
+  c.set('authMethod', authMethod);
+  await next();
+});
+
+const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+/** Allows the request when the user's role is at least `min` (viewer < operator < admin). */
+export const requireRole = (min: Role) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (rank[c.var.user.role] < rank[min]) throw new ApiError(403, 'forbidden', `This needs the ${min} role.`);
+    await next();
+  });
+
+export function newSessionExpiry(ttlDays: number): Date {
+  return new Date(Date.now() + ttlDays * DAY);
+}
+
+/** Counts failed logins per key in memory; enough to slow down guessing against one API process. */
+export class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; until: number }>();
+  constructor(private readonly maxFailures = 10, private readonly windowMs = 15 * 60 * 1000) {}
+  check(key: string) {
+    const f = this.failures.get(key);
+    if (f && f.until > Date.now() && f.count >= this.maxFailures) throw new ApiError(429, 'too_many_attempts');
+  }
+  fail(key: string) {
+    const now = Date.now();
+    const f = this.failures.get(key);
+    if (!f || f.until <= now) this.failures.set(key, { count: 1, until: now + this.windowMs });
+    else f.count++;
+    if (this.failures.size > 10_000) for (const [k, v] of this.failures) if (v.until <= now) this.failures.delete(k);
+  }
+  succeed(key: string) {
+    this.failures.delete(key);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Wakes waiting requests (agent long-polls, SSE streams) when something changes, in this process at
+ * once (the fast path) and in every other process via Postgres LISTEN/NOTIFY on a dedicated connection.
+ */
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { channels, notify, type Channel } from '@opsconductor/db/notify';
+
+export class EventHub {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private listener: pg.Client | undefined;
+  private stopped = false;
+
+  constructor(private readonly pool: pg.Pool, private readonly databaseUrl: string, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });
+    client.on('notification', (msg) => {
+      if (msg.payload) this.emitter.emit(`${msg.channel}:${msg.payload}`);
+    });
+    client.on('error', (err) => {
+      this.logger.warn({ err }, 'LISTEN connection lost; reconnecting');
+      this.reconnect(client);
+    });
+    await client.connect();
+    for (const channel of Object.values(channels)) await client.query(`LISTEN ${channel}`);
+    this.listener = client;
+  }
+
+  private reconnect(old: pg.Client) {
+    if (this.listener !== old) return;
+    this.listener = undefined;
+    old.end().catch(() => {});
+    const retry = (delay: number) => {
+      if (this.stopped) return;
+      setTimeout(() => {
+        this.start().then(
+          // Anything may have happened while deaf: wake every waiter so it re-reads the database.
+          () => this.emitter.emit('resync'),
+          () => retry(Math.min(delay * 2, 10_000)),
+        );
+      }, delay).unref();
+    };
+    retry(500);
+  }
+
+  /** Wake local waiters now and other processes through NOTIFY. Never throws. */
+  publish(channel: Channel, payload: string): void {
+    this.emitter.emit(`${channel}:${payload}`);
+    notify(this.pool, channel, payload).catch((err) => this.logger.warn({ err, channel }, 'NOTIFY failed'));
+  }
+
+  subscribe(channel: Channel, key: string, fn: () => void): () => void {
+    const name = `${channel}:${key}`;
+    this.emitter.on(name, fn);
+    this.emitter.on('resync', fn);
+    return () => {
+      this.emitter.off(name, fn);
+      this.emitter.off('resync', fn);
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => {});
+  }
+}
+
+/**
+ * Arms a one-shot wake-up on (channel, key) *before* the caller reads the database, so a change that
+ * lands between the read and the wait is not missed. `wait` resolves true when woken, false on timeout
+ * or abort.
+ */
+export function armWake(hub: EventHub, channel: Channel, key: string) {
+  let woken = false;
+  let resolveWake = () => {};
+  const unsubscribe = hub.subscribe(channel, key, () => {
+    woken = true;
+    resolveWake();
+  });
+  return {
+    dispose: unsubscribe,
+    wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+      if (woken) return Promise.resolve(true);
+      if (signal?.aborted) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        };
+        const onAbort = () => done(false);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        resolveWake = () => done(true);
+      });
+    },
+  };
+}

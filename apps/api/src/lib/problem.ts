@@ -1,0 +1,73 @@
+/** RFC 9457 problem+json errors with a stable, documented `code` clients can branch on. */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+
+export const problemCodes = {
+  validation_failed: 'The request is not valid.',
+  malformed_json: 'The request body is not valid JSON.',
+  unauthenticated: 'Authentication is required.',
+  invalid_credentials: 'The email or password is wrong.',
+  too_many_attempts: 'Too many failed attempts; try again later.',
+  forbidden: 'Your role does not allow this.',
+  csrf_rejected: 'The request origin is not allowed.',
+  not_found: 'Not found.',
+  conflict: 'The request conflicts with the current state.',
+  payload_too_large: 'The request body is too large.',
+  enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
+  device_unauthenticated: 'The device credentials are missing or wrong.',
+  unknown_devices: 'Some devices do not exist.',
+  run_finished: 'The run has already finished.',
+  temporal_unavailable: 'The workflow service is unavailable; try again.',
+  internal_error: 'An unexpected error occurred.',
+} as const;
+export type ProblemCode = keyof typeof problemCodes;
+
+export interface FieldError { path: string; message: string }
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ProblemCode,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail ?? problemCodes[code]);
+  }
+}
+
+export function problemBody(status: number, code: ProblemCode, detail?: string, errors?: FieldError[]) {
+  return {
+    type: `https://opsconductor.dev/problems/${code.replaceAll('_', '-')}`,
+    title: problemCodes[code],
+    status,
+    code,
+    ...(detail ? { detail } : {}),
+    ...(errors?.length ? { errors } : {}),
+  };
+}
+
+export function problemResponse(c: Context, status: ContentfulStatusCode, code: ProblemCode, detail?: string, errors?: FieldError[]) {
+  return c.body(JSON.stringify(problemBody(status, code, detail, errors)), status, { 'Content-Type': 'application/problem+json' });
+}
+
+export function zodFieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), message: i.message }));
+}
+
+/** OpenAPI schema of problem responses. */
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.string(),
+  detail: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+const problemContent = { 'application/problem+json': { schema: problemSchema } };
+export const problemResponses = {
+  400: { description: 'Invalid request', content: problemContent },
+  401: { description: 'Not authenticated', content: problemContent },
+  403: { description: 'Forbidden for this role', content: problemContent },
+  404: { description: 'Not found', content: problemContent },
+} as const;

@@ -1,0 +1,36 @@
+/** The API process: reads the environment once and serves until SIGINT/SIGTERM. */
+import pino from 'pino';
+import { loadApiEnv } from './env.ts';
+import { startApiServer } from './server.ts';
+
+const env = loadApiEnv();
+const logger = pino({ name: 'api', level: env.LOG_LEVEL });
+const api = await startApiServer({
+  databaseUrl: env.DATABASE_URL,
+  dbPoolMax: env.DB_POOL_MAX,
+  temporalAddress: env.TEMPORAL_ADDRESS,
+  host: env.API_HOST,
+  port: env.API_PORT,
+  logger,
+  config: {
+    temporalNamespace: env.TEMPORAL_NAMESPACE,
+    temporalTaskQueue: env.TEMPORAL_TASK_QUEUE,
+    temporalUiUrl: env.TEMPORAL_UI_URL || null,
+    apiPublicUrl: env.API_PUBLIC_URL,
+    webOrigins: env.WEB_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    trustProxy: env.TRUST_PROXY,
+    sessionTtlDays: env.SESSION_TTL_DAYS,
+    secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
+  },
+});
+logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs` }, 'API listening');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    api.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}

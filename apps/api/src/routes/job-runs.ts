@@ -1,0 +1,121 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import { createJobRunRequest, jobRun, jobRunList, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
+import { channels } from '@opsconductor/db/notify';
+import { createRouter } from '../lib/router.ts';
+import { authenticate, requireRole } from '../lib/auth.ts';
+import { audit } from '../lib/audit.ts';
+import { armWake } from '../lib/events.ts';
+import { ApiError, problemResponses } from '../lib/problem.ts';
+import { cancelJobRun, createJobRun, getJobRun, getJobRunSummary, getJobRunTargets, listJobRuns, readOutput } from '../services/job-runs.ts';
+
+const security = [{ bearerAuth: [] }];
+const read = [authenticate];
+const operate = [authenticate, requireRole('operator')];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const idParam = z.object({ id: uuid });
+
+const create = createRoute({
+  method: 'post', path: '/job-runs', tags: ['job runs'], summary: 'Run a shell command on devices (operator)',
+  description: 'Starts a `jobRun` Temporal workflow (ID `job-run/<id>`). Offline devices get the command when they come back before the deadline.',
+  security, middleware: operate,
+  request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
+  responses: { 201: json(jobRun, 'Started'), 503: { description: 'Temporal unavailable' }, ...problemResponses },
+});
+const list = createRoute({
+  method: 'get', path: '/job-runs', tags: ['job runs'], summary: 'List job runs, newest first', security, middleware: read,
+  request: { query: pagination.extend({ deviceId: uuid.optional() }) },
+  responses: { 200: json(jobRunList, 'Runs'), ...problemResponses },
+});
+const get = createRoute({
+  method: 'get', path: '/job-runs/{id}', tags: ['job runs'], summary: 'A job run with per-device results', security, middleware: read,
+  request: { params: idParam }, responses: { 200: json(jobRun, 'Run'), ...problemResponses },
+});
+const cancel = createRoute({
+  method: 'post', path: '/job-runs/{id}/cancel', tags: ['job runs'], summary: 'Cancel a run; agents kill running processes (operator)',
+  security, middleware: operate, request: { params: idParam },
+  responses: { 200: json(jobRun, 'Cancellation requested'), 409: { description: 'Already finished' }, ...problemResponses },
+});
+const output = createRoute({
+  method: 'get', path: '/job-runs/{id}/output', tags: ['job runs'], summary: 'Output chunks after a cursor (the newest 1 MiB per stream and device is kept)',
+  security, middleware: read, request: { params: idParam, query: outputQuery },
+  responses: { 200: json(outputPage, 'Output'), ...problemResponses },
+});
+const events = createRoute({
+  method: 'get', path: '/job-runs/{id}/events', tags: ['job runs'], summary: 'Live run events (Server-Sent Events)',
+  description: 'Events: `output` (OutputChunk, continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
+  security, middleware: read, request: { params: idParam, query: z.object({ after: z.string().regex(/^\d{1,19}$/).optional() }) },
+  responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses },
+});
+
+async function mustGet(deps: Parameters<typeof getJobRun>[0], id: string) {
+  const run = await getJobRun(deps, id);
+  if (!run) throw new ApiError(404, 'not_found');
+  return run;
+}
+
+export const jobRunRoutes = createRouter()
+  .openapi(create, async (c) => {
+    const body = c.req.valid('json');
+    const id = await createJobRun(c.var.deps, c.var.user, body);
+    await audit(c, { action: 'job_run.create', targetType: 'job_run', targetId: id, details: { command: body.command.slice(0, 2000), deviceCount: body.deviceIds.length, timeoutSeconds: body.timeoutSeconds } });
+    return c.json(await mustGet(c.var.deps, id), 201);
+  })
+  .openapi(list, async (c) => c.json(await listJobRuns(c.var.deps, c.req.valid('query')), 200))
+  .openapi(get, async (c) => c.json(await mustGet(c.var.deps, c.req.valid('param').id), 200))
+  .openapi(cancel, async (c) => {
+    const { id } = c.req.valid('param');
+    await cancelJobRun(c.var.deps, id);
+    await audit(c, { action: 'job_run.cancel', targetType: 'job_run', targetId: id });
+    return c.json(await mustGet(c.var.deps, id), 200);
+  })
+  .openapi(output, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await getJobRunSummary(c.var.deps, id))) throw new ApiError(404, 'not_found');
+    const q = c.req.valid('query');
+    const items = await readOutput(c.var.deps, id, q);
+    return c.json({ items, nextCursor: items.length === q.limit ? items[items.length - 1]!.id : null }, 200);
+  })
+  .openapi(events, async (c) => {
+    const { id } = c.req.valid('param');
+    const deps = c.var.deps;
+    if (!(await getJobRunSummary(deps, id))) throw new ApiError(404, 'not_found');
+    let cursor = c.req.valid('query').after ?? '0';
+    const signal = c.req.raw.signal;
+    deps.metrics.sseStreams.inc();
+    return streamSSE(c, async (stream) => {
+      let targetsSince: Date | undefined;
+      let lastRun = '';
+      try {
+        while (!signal.aborted && !stream.aborted) {
+          const wake = armWake(deps.events, channels.jobRunEvents, id);
+          try {
+            const readAt = new Date(Date.now() - 1000); // overlap: rows updated while we read are re-sent, not lost
+            const [targets, summary] = await Promise.all([getJobRunTargets(deps, id, targetsSince), getJobRunSummary(deps, id)]);
+            for (const t of targets) await stream.writeSSE({ event: 'target', data: JSON.stringify(t) });
+            targetsSince = readAt;
+            for (;;) {
+              const chunks = await readOutput(deps, id, { after: cursor, limit: 500 });
+              for (const ch of chunks) await stream.writeSSE({ event: 'output', id: ch.id, data: JSON.stringify(ch) });
+              if (chunks.length) cursor = chunks[chunks.length - 1]!.id;
+              if (chunks.length < 500) break;
+            }
+            if (!summary) break;
+            const runJson = JSON.stringify(summary);
+            if (runJson !== lastRun) await stream.writeSSE({ event: 'run', data: runJson });
+            lastRun = runJson;
+            if (summary.finishedAt) {
+              await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: summary.status }) });
+              break;
+            }
+            // Woken by changes; the timeout doubles as a keep-alive and a fallback if a NOTIFY was lost.
+            if (!(await wake.wait(15_000, signal))) await stream.write(': keep-alive\n\n');
+          } finally {
+            wake.dispose();
+          }
+        }
+      } finally {
+        deps.metrics.sseStreams.dec();
+      }
+    });
+  });

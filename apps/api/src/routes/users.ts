@@ -1,0 +1,65 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createUserRequest, updateUserRequest, user as userDto, userList, uuid } from '@opsconductor/contracts/api';
+import type { User } from '@opsconductor/db';
+import { createRouter } from '../lib/router.ts';
+import { authenticate, hashPassword, requireRole } from '../lib/auth.ts';
+import { audit } from '../lib/audit.ts';
+import { ApiError, problemResponses } from '../lib/problem.ts';
+
+export function toUserDto(u: User): z.infer<typeof userDto> {
+  return { id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabledAt !== null, createdAt: u.createdAt.toISOString() };
+}
+
+const admin = [authenticate, requireRole('admin')];
+const security = [{ bearerAuth: [] }];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const list = createRoute({ method: 'get', path: '/users', tags: ['users'], summary: 'List users (admin)', security, middleware: admin, responses: { 200: json(userList, 'Users'), ...problemResponses } });
+const create = createRoute({
+  method: 'post', path: '/users', tags: ['users'], summary: 'Create a user (admin)', security, middleware: admin,
+  request: { body: { content: { 'application/json': { schema: createUserRequest } }, required: true } },
+  responses: { 201: json(userDto, 'Created'), 409: { description: 'Email taken' }, ...problemResponses },
+});
+const update = createRoute({
+  method: 'patch', path: '/users/{id}', tags: ['users'], summary: 'Change a user: name, role, password, disabled (admin)', security, middleware: admin,
+  request: { params: z.object({ id: uuid }), body: { content: { 'application/json': { schema: updateUserRequest } }, required: true } },
+  responses: { 200: json(userDto, 'Updated'), ...problemResponses },
+});
+
+export const userRoutes = createRouter()
+  .openapi(list, async (c) => {
+    const users = await c.var.deps.db.prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
+    return c.json({ items: users.map(toUserDto) }, 200);
+  })
+  .openapi(create, async (c) => {
+    const body = c.req.valid('json');
+    const { prisma } = c.var.deps.db;
+    if (await prisma.user.findUnique({ where: { email: body.email } })) throw new ApiError(409, 'conflict', 'A user with this email exists.');
+    const u = await prisma.user.create({ data: { email: body.email, name: body.name, role: body.role, passwordHash: await hashPassword(body.password) } });
+    await audit(c, { action: 'user.create', targetType: 'user', targetId: u.id, details: { email: u.email, role: u.role } });
+    return c.json(toUserDto(u), 201);
+  })
+  .openapi(update, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const { prisma } = c.var.deps.db;
+    const existing = await prisma.user.findUnique({ where: { id } });
+    if (!existing) throw new ApiError(404, 'not_found');
+    if (id === c.var.user.id && (body.disabled || (body.role && body.role !== 'admin'))) {
+      throw new ApiError(409, 'conflict', 'You cannot disable yourself or drop your own admin role.');
+    }
+    const u = await prisma.user.update({
+      where: { id },
+      data: {
+        name: body.name,
+        role: body.role,
+        disabledAt: body.disabled === undefined ? undefined : body.disabled ? (existing.disabledAt ?? new Date()) : null,
+        passwordHash: body.password ? await hashPassword(body.password) : undefined,
+      },
+    });
+    // A disabled user or a new password ends every existing session.
+    if (body.disabled || body.password) await prisma.session.deleteMany({ where: { userId: id } });
+    const { password: _omit, ...changes } = body;
+    await audit(c, { action: 'user.update', targetType: 'user', targetId: id, details: { ...changes, passwordChanged: body.password !== undefined } });
+    return c.json(toUserDto(u), 200);
+  });

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+
+let t: TestApi;
+let admin: string;
+beforeAll(async () => {
+  t = await startTestApi({ pollWaitSeconds: 2 });
+  admin = await t.tokenFor('admin');
+});
+afterAll(() => t?.close());
+
+const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+/** Queues a command for a device the way the dispatchToAgent activity does (a row holding a task token). */
+async function queueCommand(deviceId: string) {
+  const { prisma } = t.database.db;
+  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 60_000) } });
+  const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
+  return prisma.agentCommand.create({
+    data: { deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 }, taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 60_000) },
+  });
+}
+
+describe('enrollment', () => {
+  it('enrolls with a valid token, stores only a hash of the device secret, and refuses reuse of a single-use token', async () => {
+    const token = await t.createEnrollmentToken(admin);
+    const { deviceId, deviceSecret } = await t.enrollDevice(token, 'ws-001');
+    expect(Buffer.from(deviceSecret, 'base64url')).toHaveLength(32);
+    const device = await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } });
+    expect(device.hostname).toBe('ws-001');
+    expect(device.secretHash).not.toContain(deviceSecret);
+    expect(device.secretHash).toMatch(/^[0-9a-f]{64}$/);
+    await expect(t.enrollDevice(token)).rejects.toThrow(/401.*enrollment_token_invalid/);
+  });
+
+  it('honours maxUses, expiry and revocation', async () => {
+    const multi = await t.createEnrollmentToken(admin, { maxUses: 2 });
+    await t.enrollDevice(multi);
+    await t.enrollDevice(multi);
+    await expect(t.enrollDevice(multi)).rejects.toThrow(/enrollment_token_invalid/);
+
+    const expiring = await t.createEnrollmentToken(admin);
+    await t.database.db.prisma.enrollmentToken.updateMany({ where: { tokenPrefix: expiring.slice(0, 10) }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expect(t.enrollDevice(expiring)).rejects.toThrow(/enrollment_token_invalid/);
+
+    const revoked = await t.createEnrollmentToken(admin, { maxUses: 5 });
+    const row = await t.database.db.prisma.enrollmentToken.findFirstOrThrow({ where: { tokenPrefix: revoked.slice(0, 10) } });
+    expect((await t.request(`/api/v1/enrollment-tokens/${row.id}`, { method: 'DELETE', token: admin })).status).toBe(200);
+    await expect(t.enrollDevice(revoked)).rejects.toThrow(/enrollment_token_invalid/);
+  });
+
+  it('rejects malformed enrollment payloads', async () => {
+    const res = await t.request('/agent/v1/enroll', { method: 'POST', json: { enrollmentToken: 'x', facts: { hostname: 'a'.repeat(1000) } } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
+  });
+});
+
+describe('device authentication and isolation', () => {
+  it('rejects missing or wrong device secrets', async () => {
+    expect((await t.request('/agent/v1/commands?wait=0')).status).toBe(401);
+    const res = await t.request('/agent/v1/commands?wait=0', { headers: asDevice('A'.repeat(43)) });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe('device_unauthenticated');
+  });
+
+  it('never lets device A fetch, start, stream to or complete device B\'s command', async () => {
+    const token = await t.createEnrollmentToken(admin, { maxUses: 2 });
+    const a = await t.enrollDevice(token, 'device-a');
+    const b = await t.enrollDevice(token, 'device-b');
+    const cmd = await queueCommand(b.deviceId);
+
+    const pollA = await t.request('/agent/v1/commands?wait=0', { headers: asDevice(a.deviceSecret) });
+    expect(await pollA.json()).toEqual({ commands: [], cancel: [] });
+    for (const [path, json] of [
+      [`/agent/v1/commands/${cmd.id}/start`, { startedAt: new Date().toISOString() }],
+      [`/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 0, data: 'forged' }],
+      [`/agent/v1/commands/${cmd.id}/heartbeat`, {}],
+      [`/agent/v1/commands/${cmd.id}/result`, { status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1 }],
+    ] as const) {
+      const res = await t.request(path, { method: 'POST', headers: asDevice(a.deviceSecret), json });
+      expect(res.status, path).toBe(404);
+    }
+    const untouched = await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: cmd.id } });
+    expect(untouched).toMatchObject({ status: 'pending', result: null, resultCount: 0 });
+    expect(await t.database.db.prisma.outputChunk.count({ where: { commandId: cmd.id } })).toBe(0);
+
+    const pollB = (await (await t.request('/agent/v1/commands?wait=0', { headers: asDevice(b.deviceSecret) })).json()) as { commands: { id: string }[] };
+    expect(pollB.commands.map((c) => c.id)).toEqual([cmd.id]);
+  });
+
+  it('answers a long-poll within a second of a command being queued', async () => {
+    const token = await t.createEnrollmentToken(admin);
+    const d = await t.enrollDevice(token, 'poller');
+    const started = Date.now();
+    const poll = t.request('/agent/v1/commands?wait=2', { headers: asDevice(d.deviceSecret) }).then((r) => r.json() as Promise<{ commands: { id: string }[] }>);
+    await new Promise((r) => setTimeout(r, 300));
+    const cmd = await queueCommand(d.deviceId);
+    // The activity wakes the long-poll with NOTIFY; here we publish the same notification.
+    t.api.deps.events.publish('oc_agent_commands', d.deviceId);
+    const res = await poll;
+    expect(res.commands.map((c) => c.id)).toEqual([cmd.id]);
+    expect(Date.now() - started).toBeLessThan(1300);
+  });
+
+  it('bounds output chunks and rejects malformed ones', async () => {
+    const token = await t.createEnrollmentToken(admin);
+    const d = await t.enrollDevice(token, 'chunky');
+    const cmd = await queueCommand(d.deviceId);
+    const tooBig = await t.request(`/agent/v1/commands/${cmd.id}/output`, { method: 'POST', headers: asDevice(d.deviceSecret), json: { stream: 'stdout', seq: 0, data: 'é'.repeat(40 * 1024) } });
+    expect(tooBig.status).toBe(413);
+    const bad = await t.request(`/agent/v1/commands/${cmd.id}/output`, { method: 'POST', headers: asDevice(d.deviceSecret), json: { stream: 'stdin', seq: -1, data: 1 } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(expect.arrayContaining(['stream', 'seq', 'data']));
+  });
+});

@@ -1,0 +1,79 @@
+/** An in-process API on a fresh database, plus helpers to act as users and devices over real HTTP. */
+import { inject } from 'vitest';
+import pino from 'pino';
+import { hashPassword } from '../../apps/api/src/lib/auth.ts';
+import { startApiServer, type RunningApi } from '../../apps/api/src/server.ts';
+import type { ApiConfig } from '../../apps/api/src/context.ts';
+import type { Role } from '@opsconductor/contracts/api';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+export interface TestApi {
+  api: RunningApi;
+  database: TestDatabase;
+  url: string;
+  request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  createUser(role: Role, email?: string): Promise<{ id: string; email: string }>;
+  login(email: string, password?: string): Promise<string>;
+  /** Creates a user of the role and returns a session token for it. */
+  tokenFor(role: Role): Promise<string>;
+  createEnrollmentToken(adminToken: string, body?: { maxUses?: number; expiresInHours?: number }): Promise<string>;
+  enrollDevice(enrollmentToken: string, hostname?: string): Promise<{ deviceId: string; deviceSecret: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(config: Partial<ApiConfig> = {}): Promise<TestApi> {
+  const database = await createTestDatabase();
+  const api = await startApiServer({
+    databaseUrl: database.url,
+    temporalAddress: inject('temporalAddress'),
+    port: 0,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    config: { pollWaitSeconds: 5, ...config },
+  });
+  let n = 0;
+  const request: TestApi['request'] = (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    return fetch(api.url + path, { ...init, headers, body });
+  };
+  const t: TestApi = {
+    api, database, url: api.url, request,
+    async createUser(role, email = `${role}-${++n}-${Date.now()}@example.com`) {
+      const u = await database.db.prisma.user.create({ data: { email, name: role, role, passwordHash: await hashPassword(TEST_PASSWORD) } });
+      return { id: u.id, email };
+    },
+    async login(email, password = TEST_PASSWORD) {
+      const res = await request('/api/v1/auth/login', { method: 'POST', json: { email, password } });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { token: string }).token;
+    },
+    async tokenFor(role) {
+      return t.login((await t.createUser(role)).email);
+    },
+    async createEnrollmentToken(adminToken, body = {}) {
+      const res = await request('/api/v1/enrollment-tokens', { method: 'POST', token: adminToken, json: { name: 'test', ...body } });
+      if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { token: string }).token;
+    },
+    async enrollDevice(enrollmentToken, hostname = `host-${++n}`) {
+      const res = await request('/agent/v1/enroll', {
+        method: 'POST',
+        json: { enrollmentToken, facts: { hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: ['127.0.0.1'], agentVersion: '0.1.0' } },
+      });
+      if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { deviceId: string; deviceSecret: string };
+    },
+    async close() {
+      await api.close();
+      await database.drop();
+    },
+  };
+  return t;
+}
