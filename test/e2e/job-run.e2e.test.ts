@@ -1,0 +1,158 @@
+/**
+ * The foundation end to end: API, worker and a real agent process on this machine, enrolled with the
+ * documented command; commands that succeed, fail, time out, get cancelled, wait for an offline device,
+ * and survive the worker, the API or the agent being killed mid-run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
+import { waitFor } from '../support/tools.ts';
+
+let stack: Stack;
+let agent: AgentHandle;
+
+beforeAll(async () => {
+  stack = await startStack();
+  agent = await stack.enrollAgent();
+  await agent.start();
+}, 240_000);
+afterAll(async () => {
+  if (process.env.E2E_DUMP_LOGS) console.log(stack?.logs.join('\n'));
+  await stack?.close();
+});
+
+async function run(command: string, extra: Record<string, unknown> = {}, deviceIds = [agent.deviceId]) {
+  const res = await stack.api('POST', '/api/v1/job-runs', { deviceIds, command, ...extra });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string; workflowId: string; temporalUrl: string };
+}
+const target = (runBody: any, deviceId = agent.deviceId) => runBody.targets.find((t: any) => t.deviceId === deviceId);
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('a real agent on this machine', () => {
+  it('shows up as an online device with its facts', async () => {
+    const { body } = await stack.api('GET', `/api/v1/devices/${agent.deviceId}`);
+    expect(body).toMatchObject({ hostname: hostname(), osFamily: 'linux', status: 'online' });
+    expect(body.ipAddresses.length).toBeGreaterThan(0);
+    expect(body.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('runs a succeeding command as a jobRun workflow and captures stdout, stderr and the exit code', async () => {
+    const created = await run('echo hello; echo oops >&2; exit 0');
+    expect(created.workflowId).toBe(`job-run/${created.id}`);
+    expect(created.temporalUrl).toContain(encodeURIComponent(created.workflowId));
+    const done = await waitForRun(stack, created.id);
+    expect(done.status).toBe('succeeded');
+    expect(target(done)).toMatchObject({ status: 'succeeded', exitCode: 0, stdoutTruncated: false });
+    expect(target(done).durationMs).toBeGreaterThanOrEqual(0);
+    expect(await outputOf(stack, created.id, agent.deviceId)).toBe('hello\n');
+    expect(await outputOf(stack, created.id, agent.deviceId, 'stderr')).toBe('oops\n');
+  });
+
+  it('reports a failing command with its exit code', async () => {
+    const done = await waitForRun(stack, (await run('echo before; exit 3')).id);
+    expect(done.status).toBe('failed');
+    expect(target(done)).toMatchObject({ status: 'failed', exitCode: 3 });
+  });
+
+  it('kills a command that exceeds its timeout', async () => {
+    const started = Date.now();
+    const done = await waitForRun(stack, (await run('sleep 30', { timeoutSeconds: 1 })).id);
+    expect(target(done).status).toBe('timed_out');
+    expect(done.status).toBe('failed');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('cancels a running command: the agent kills the whole process tree', async () => {
+    const pidFile = join(agent.stateDir, `child-${Date.now()}.pid`);
+    const created = await run(`sleep 120 & echo $! > ${pidFile}; echo started; wait`);
+    await waitFor('the command to run', async () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim().length > 0, 30_000);
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    expect(pidAlive(childPid)).toBe(true);
+    const cancel = await stack.api('POST', `/api/v1/job-runs/${created.id}/cancel`);
+    expect(cancel.status).toBe(200);
+    const done = await waitForRun(stack, created.id);
+    expect(done.status).toBe('cancelled');
+    expect(target(done).status).toBe('cancelled');
+    await waitFor('the background child to be killed', async () => !pidAlive(childPid), 15_000);
+    const again = await stack.api('POST', `/api/v1/job-runs/${created.id}/cancel`);
+    expect(again.status).toBe(409);
+  });
+
+  it('streams output while the command runs', async () => {
+    const created = await run('echo first; sleep 3; echo second');
+    await waitFor('first line before the end', async () => (await outputOf(stack, created.id, agent.deviceId)) === 'first\n', 20_000);
+    const mid = await stack.api('GET', `/api/v1/job-runs/${created.id}`);
+    expect(mid.body.finishedAt).toBeNull();
+    await waitForRun(stack, created.id);
+    expect(await outputOf(stack, created.id, agent.deviceId)).toBe('first\nsecond\n');
+  });
+});
+
+describe('durability', () => {
+  it('runs a command queued while the agent was offline once it comes back', async () => {
+    await agent.stop();
+    const created = await run('echo caught up', { deadlineSeconds: 120 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(target((await stack.api('GET', `/api/v1/job-runs/${created.id}`)).body).status).toBe('pending');
+    await agent.start();
+    const done = await waitForRun(stack, created.id);
+    expect(target(done)).toMatchObject({ status: 'succeeded', exitCode: 0 });
+  });
+
+  it('marks a device that stays offline past the deadline as offline', async () => {
+    const offline = await stack.enrollAgent(); // enrolled, never started
+    const done = await waitForRun(stack, (await run('echo never', { deadlineSeconds: 10 }, [offline.deviceId])).id, 60_000);
+    expect(target(done, offline.deviceId).status).toBe('offline');
+    expect(done.status).toBe('failed');
+  });
+
+  it('finishes correctly when the worker is killed and restarted mid-run', async () => {
+    const created = await run('echo start; sleep 4; echo end');
+    await waitFor('the command to start', async () => (await outputOf(stack, created.id, agent.deviceId)).includes('start'), 30_000);
+    await stack.stopWorker('SIGKILL');
+    await new Promise((r) => setTimeout(r, 5000)); // the command finishes while no worker runs
+    await stack.startWorker();
+    const done = await waitForRun(stack, created.id, 90_000);
+    expect(done.status).toBe('succeeded');
+    expect(await outputOf(stack, created.id, agent.deviceId)).toBe('start\nend\n');
+  });
+
+  it('finishes correctly when the API is killed and restarted mid-run, recording the result once', async () => {
+    const created = await run('echo start; sleep 3; echo end');
+    await waitFor('the command to start', async () => (await outputOf(stack, created.id, agent.deviceId)).includes('start'), 30_000);
+    await stack.stopApi('SIGKILL');
+    await new Promise((r) => setTimeout(r, 5000)); // the agent finishes and retries its result and output
+    await stack.startApi();
+    const done = await waitForRun(stack, created.id, 90_000);
+    expect(done.status).toBe('succeeded');
+    expect(target(done).exitCode).toBe(0);
+    expect(await outputOf(stack, created.id, agent.deviceId)).toBe('start\nend\n');
+    const cmd = await stack.database.db.prisma.agentCommand.findFirstOrThrow({ where: { jobRunDevice: { jobRunId: created.id } } });
+    expect(cmd.status).toBe('completed');
+    expect(cmd.resultCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('never runs a command twice when the agent crashes mid-run', async () => {
+    const marker = join(agent.stateDir, `runs-${Date.now()}.log`);
+    const created = await run(`echo ran >> ${marker}; sleep 3`);
+    await waitFor('the command to start', async () => existsSync(marker), 30_000);
+    await agent.stop('SIGKILL');
+    await agent.start();
+    const done = await waitForRun(stack, created.id, 90_000);
+    // The orphaned process may finish on its own, but the command never starts a second time.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+    expect(target(done).status).toBe('failed');
+    expect(target(done).errorMessage).toMatch(/restarted/);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * The product as separate processes for end-to-end tests: API and worker (killable and restartable),
+ * real agent processes, optionally the console; on a fresh database and the run's Temporal server.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { seedAdmin } from '@opsconductor/db/seed';
+import { startChild, type Child } from '../../scripts/lib/child.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { freePort, repoRoot, waitFor } from './tools.ts';
+
+const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+export const ADMIN = { email: 'admin@example.com', password: 'e2e admin password' };
+
+export interface AgentHandle {
+  deviceId: string;
+  stateDir: string;
+  process?: Child;
+  start(): Promise<void>;
+  /** SIGTERM by default; SIGKILL simulates a crash. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+}
+
+export interface Stack {
+  database: TestDatabase;
+  apiUrl: string;
+  webUrl?: string;
+  adminToken: string;
+  logs: string[];
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  startApi(): Promise<void>;
+  stopApi(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  startWorker(): Promise<void>;
+  stopWorker(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  enrollAgent(): Promise<AgentHandle>;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
+  const database = await createTestDatabase();
+  await seedAdmin(database.db.prisma, ADMIN);
+  const temporalAddress = inject('temporalAddress');
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const scratch = await mkdtemp(join(tmpdir(), 'opsconductor-e2e-'));
+  const logs: string[] = [];
+  const output = (name: string) => (line: string) => {
+    logs.push(`[${name}] ${line}`);
+    if (logs.length > 5000) logs.shift();
+    if (process.env.E2E_VERBOSE) console.log(`[${name}] ${line}`);
+  };
+  const common = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, LOG_LEVEL: 'info' };
+  let apiChild: Child | undefined;
+  let workerChild: Child | undefined;
+  let webChild: Child | undefined;
+  const agents: AgentHandle[] = [];
+
+  async function startApi() {
+    apiChild = startChild('api', tsx, [join(repoRoot, 'apps/api/src/main.ts')], {
+      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_PUBLIC_URL: apiUrl, TRUST_PROXY: 'true', DB_POOL_MAX: '10' },
+      output: output('api'),
+    });
+    await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
+  }
+  async function startWorker() {
+    workerChild = startChild('worker', tsx, [join(repoRoot, 'workers/src/main.ts')], {
+      env: { ...common, WORKER_METRICS_PORT: String(await freePort()) },
+      output: output('worker'),
+    });
+    await waitFor('worker to poll', async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|Worker state changed|worker started/i.test(l)), 90_000, 200);
+  }
+
+  await startApi();
+  await startWorker();
+  const login = await fetch(`${apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const adminToken = ((await login.json()) as { token: string }).token;
+
+  let webUrl: string | undefined;
+  if (opts.web) {
+    const webPort = await freePort();
+    webUrl = `http://127.0.0.1:${webPort}`;
+    webChild = startChild('web', join(repoRoot, 'node_modules', '.bin', 'remix-serve'), ['./build/server/index.js'], {
+      cwd: join(repoRoot, 'apps/web'),
+      env: { PORT: String(webPort), HOST: '127.0.0.1', API_URL: apiUrl, NODE_ENV: 'production', SESSION_SECRET: 'e2e-session-secret-e2e-session-secret' },
+      output: output('web'),
+    });
+    await waitFor('console', async () => (await fetch(`${webUrl}/login`)).ok, 60_000, 200);
+  }
+
+  const api: Stack['api'] = async (method, path, body) => {
+    const res = await fetch(apiUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+
+  return {
+    database, apiUrl, webUrl, adminToken, logs, api,
+    startApi,
+    async stopApi(signal = 'SIGTERM') {
+      if (signal === 'SIGKILL') apiChild?.process.kill('SIGKILL');
+      await apiChild?.stop();
+    },
+    startWorker,
+    async stopWorker(signal = 'SIGTERM') {
+      if (signal === 'SIGKILL') workerChild?.process.kill('SIGKILL');
+      await workerChild?.stop();
+    },
+    async enrollAgent() {
+      const created = await api('POST', '/api/v1/enrollment-tokens', { name: 'e2e', maxUses: 1, expiresInHours: 1 });
+      const stateDir = await mkdtemp(join(scratch, 'agent-'));
+      const enroll = startChild('agent-enroll', tsx, [join(repoRoot, 'agent/src/cli.ts'), 'enroll', '--server', apiUrl, '--token', created.body.token, '--state-dir', stateDir], { output: output('agent-enroll') });
+      if ((await enroll.exited) !== 0) throw new Error(`agent enroll failed:\n${logs.filter((l) => l.startsWith('[agent-enroll]')).join('\n')}`);
+      const device = await database.db.prisma.device.findFirstOrThrow({ orderBy: { enrolledAt: 'desc' } });
+      const handle: AgentHandle = {
+        deviceId: device.id,
+        stateDir,
+        async start() {
+          handle.process = startChild(`agent-${device.id.slice(0, 8)}`, tsx, [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir], { output: output(`agent-${device.id.slice(0, 8)}`) });
+          const since = new Date();
+          await waitFor('agent check-in', async () => {
+            const d = await database.db.prisma.device.findUnique({ where: { id: device.id } });
+            return d?.lastSeenAt && d.lastSeenAt >= new Date(since.getTime() - 1000) && handle.process?.process.exitCode === null;
+          }, 60_000, 200);
+        },
+        async stop(signal = 'SIGTERM') {
+          if (signal === 'SIGKILL') handle.process?.process.kill('SIGKILL');
+          await handle.process?.stop();
+        },
+      };
+      agents.push(handle);
+      return handle;
+    },
+    async close() {
+      await Promise.allSettled([...agents.map((a) => a.stop()), webChild?.stop(), workerChild?.stop(), apiChild?.stop()]);
+      await database.drop();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls a run until it has finished (or the timeout passes) and returns it. */
+export async function waitForRun(stack: Stack, id: string, timeoutMs = 60_000): Promise<any> {
+  return waitFor(`run ${id} to finish`, async () => {
+    const { body } = await stack.api('GET', `/api/v1/job-runs/${id}`);
+    return body?.finishedAt ? body : null;
+  }, timeoutMs, 250);
+}
+
+/** All stdout (or stderr) text of one device in a run. */
+export async function outputOf(stack: Stack, runId: string, deviceId: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<string> {
+  const { body } = await stack.api('GET', `/api/v1/job-runs/${runId}/output?deviceId=${deviceId}&limit=5000`);
+  return (body.items as { stream: string; data: string }[]).filter((c) => c.stream === stream).map((c) => c.data).join('');
+}
