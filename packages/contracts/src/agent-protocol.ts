@@ -87,7 +87,7 @@ export const startRequest = z.object({ startedAt: z.string().datetime() });
 
 /**
  * POST /agent/v1/commands/:id/output — a chunk of output. `seq` starts at 0 per stream and makes
- * retries idempotent. An empty `data` is a plain heartbeat. The reply says whether to cancel.
+ * retries idempotent. Each chunk heartbeats the activity; the reply says whether to cancel.
  */
 export const outputRequest = z.object({
   stream: z.enum(['stdout', 'stderr']),
@@ -95,7 +95,12 @@ export const outputRequest = z.object({
   data: z.string().max(MAX_OUTPUT_CHUNK_BYTES), // UTF-16 length ≤ bytes; byte size is checked server-side
 });
 export type OutputRequest = z.infer<typeof outputRequest>;
+/**
+ * POST /agent/v1/commands/:id/heartbeat (empty body) — sent every HEARTBEAT_INTERVAL_SECONDS while a
+ * command runs without output. Same reply as /output.
+ */
 export const heartbeatResponse = z.object({ cancelRequested: z.boolean() });
+export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
 /** POST /agent/v1/commands/:id/result — the final result. Duplicates are recorded, not re-applied. */
 export const commandResult = z.object({

@@ -1,2 +1,2 @@
-export * from './agent-protocol.js';
-export * from './api.js';
+export * from './agent-protocol.ts';
+export * from './api.ts';

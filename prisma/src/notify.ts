@@ -1,0 +1,17 @@
+/**
+ * Postgres LISTEN/NOTIFY channels that wake waiting requests across processes. NOTIFY takes a global
+ * lock at commit, so it is sent on its own, outside write transactions; payloads are IDs only.
+ */
+import type pg from 'pg';
+
+export const channels = {
+  /** payload: device ID — a command for the device was queued or cancelled. */
+  agentCommands: 'oc_agent_commands',
+  /** payload: job run ID — output, a device outcome or the run's status changed. */
+  jobRunEvents: 'oc_job_run_events',
+} as const;
+export type Channel = (typeof channels)[keyof typeof channels];
+
+export async function notify(pool: pg.Pool, channel: Channel, payload: string): Promise<void> {
+  await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+}
