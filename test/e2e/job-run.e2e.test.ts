@@ -29,10 +29,10 @@ async function run(command: string, extra: Record<string, unknown> = {}, deviceI
   return res.body as { id: string; workflowId: string; temporalUrl: string };
 }
 const target = (runBody: any, deviceId = agent.deviceId) => runBody.targets.find((t: any) => t.deviceId === deviceId);
+/** Alive and not a zombie (PID 1 in some containers never reaps orphans, so kill(pid, 0) is not enough). */
 const pidAlive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

@@ -1,0 +1,658 @@
+/**
+ * The agent daemon: check-in, long-poll, command execution with output streaming and heartbeats,
+ * result delivery with retries, and at-most-once execution through the journal.
+ *
+ * Concurrency model: one poll loop and one check-in loop; each running command is an async task;
+ * each result has its own delivery loop. Two abort signals drive shutdown: `lifetime` stops polling,
+ * check-ins and command starts at once; `hardStop` fires after the shutdown grace period and abandons
+ * output/result delivery (undelivered results stay in the journal and are re-sent at next start).
+ */
+import {
+  agentCommand,
+  HEARTBEAT_INTERVAL_SECONDS,
+  MAX_POLL_WAIT_SECONDS,
+  type AgentCommand,
+  type CommandResult,
+  type DeviceFacts,
+} from '@opsconductor/contracts/agent-protocol';
+import { z } from 'zod';
+import { Backoff, sleep } from './backoff.ts';
+import { DEFAULT_KILL_GRACE_MS, executeShellCommand, type ShellExecution, type StopReason } from './executor.ts';
+import { collectFacts } from './facts.ts';
+import {
+  AgentHttpClient,
+  CredentialsRejectedError,
+  isRetryable,
+  retryAfterMs,
+  type FetchLike,
+  type PollEnvelope,
+} from './http.ts';
+import { EXPIRED_ERROR, Journal, RESTARTED_ERROR, type JournalEntry } from './journal.ts';
+import { createLogger, type Logger } from './log.ts';
+import { OutputStream, type OutputChunk } from './output.ts';
+import { acquireLock, type StateLock } from './state.ts';
+
+export interface RetryPolicy {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface AgentOptions {
+  serverUrl: string;
+  deviceId: string;
+  deviceSecret: string;
+  stateDir: string;
+  fetch?: FetchLike;
+  logger?: Logger;
+  /** Commands running at once; further ones wait in a queue (default 4). */
+  maxConcurrentCommands?: number;
+  /** Long-poll wait; capped at MAX_POLL_WAIT_SECONDS (default 25). */
+  pollWaitSeconds?: number;
+  /** Used until the first check-in response says otherwise (default 300). */
+  checkinIntervalSeconds?: number;
+  /** Timeout for every call except the long-poll (default 15 s). */
+  requestTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  outputFlushIntervalMs?: number;
+  outputFlushBytes?: number;
+  /** SIGTERM → SIGKILL grace when killing a process tree (default 3 s). */
+  killGraceMs?: number;
+  /** How long stop() keeps trying to deliver output and results before giving up (default 10 s). */
+  shutdownTimeoutMs?: number;
+  /** Poll/check-in backoff on connection errors and 5xx (default 1 s → 30 s). */
+  connectionRetry?: RetryPolicy;
+  /** Result/output delivery backoff (default 0.5 s → 30 s). */
+  deliveryRetry?: RetryPolicy;
+  collectFacts?: () => Promise<DeviceFacts>;
+  /** Extra environment for commands (tests); the agent's own environment is always inherited. */
+  commandEnv?: NodeJS.ProcessEnv;
+}
+
+export type AgentExitReason = 'stopped' | 'credentials_rejected' | 'error';
+export interface AgentExit {
+  reason: AgentExitReason;
+}
+
+const OUTPUT_MAX_ATTEMPTS = 8;
+const START_MAX_ATTEMPTS = 3;
+const COMPACT_INTERVAL_MS = 6 * 3600 * 1000;
+const MIN_CHECKIN_INTERVAL_S = 5;
+const MAX_CHECKIN_INTERVAL_S = 24 * 3600;
+/** Floor between polls that came back empty early, so a misbehaving server cannot spin us. */
+const MIN_EMPTY_POLL_INTERVAL_MS = 1000;
+const MAX_ERROR_LENGTH = 4000;
+
+interface RunningCommand {
+  command: AgentCommand;
+  execution?: ShellExecution;
+  /** Cancel/stop requested before the process was spawned. */
+  pendingStop?: StopReason;
+  lastContactMs: number;
+}
+
+const commandIdSchema = z.object({ id: z.uuid() });
+
+function clipError(message: string): string {
+  return message.length > MAX_ERROR_LENGTH ? message.slice(0, MAX_ERROR_LENGTH - 1) + '…' : message;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A result for a command that never got a process: start and finish are the same instant. */
+function notRunResult(status: CommandResult['status'], error: string | undefined, at: Date): CommandResult {
+  const iso = at.toISOString();
+  return { status, exitCode: null, ...(error ? { error: clipError(error) } : {}), startedAt: iso, finishedAt: iso, durationMs: 0 };
+}
+
+function restartedResult(entry: JournalEntry, now: Date): CommandResult {
+  const started = Date.parse(entry.startedAt ?? '');
+  const startedAt = Number.isNaN(started) ? now : new Date(started);
+  return {
+    status: 'failed',
+    exitCode: null,
+    error: RESTARTED_ERROR,
+    startedAt: startedAt.toISOString(),
+    finishedAt: now.toISOString(),
+    durationMs: Math.max(0, now.getTime() - startedAt.getTime()),
+  };
+}
+
+export class Agent {
+  private readonly client: AgentHttpClient;
+  private readonly log: Logger;
+  private readonly lifetime = new AbortController();
+  private readonly hardStop = new AbortController();
+  private readonly queue: AgentCommand[] = [];
+  private readonly running = new Map<string, RunningCommand>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly reporting = new Map<string, Promise<void>>();
+  private readonly heartbeatsInFlight = new Set<string>();
+  private readonly maxConcurrent: number;
+  private readonly pollWaitSeconds: number;
+  private checkinIntervalSeconds: number;
+  private serverClockOffsetMs = 0;
+  private journal: Journal | undefined;
+  private lock: StateLock | undefined;
+  private loops: Promise<unknown>[] = [];
+  private compactTimer: NodeJS.Timeout | undefined;
+  private hardStopTimer: NodeJS.Timeout | undefined;
+  private exitReason: AgentExitReason | undefined;
+  private resolveFinished!: (exit: AgentExit) => void;
+  /** Settles when the agent has fully stopped, whether through stop() or rejected credentials. */
+  readonly finished: Promise<AgentExit>;
+
+  constructor(private readonly options: AgentOptions) {
+    this.log = options.logger ?? createLogger();
+    this.client = new AgentHttpClient({
+      serverUrl: options.serverUrl,
+      deviceSecret: options.deviceSecret,
+      fetch: options.fetch,
+      requestTimeoutMs: options.requestTimeoutMs,
+    });
+    this.maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 4);
+    this.pollWaitSeconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(1, Math.round(options.pollWaitSeconds ?? 25)));
+    this.checkinIntervalSeconds = options.checkinIntervalSeconds ?? 300;
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  get stopping(): boolean {
+    return this.exitReason !== undefined;
+  }
+
+  /** Ids of commands whose process is running or about to start. */
+  get runningCommandIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  get queuedCommandIds(): string[] {
+    return this.queue.map((command) => command.id);
+  }
+
+  /**
+   * Takes the state-directory lock, recovers the journal (re-sending undelivered results and failing
+   * commands that were running when the previous agent died), then starts check-in and polling.
+   */
+  async start(): Promise<void> {
+    if (this.journal) throw new Error('agent already started');
+    this.lock = acquireLock(this.options.stateDir);
+    try {
+      this.journal = Journal.open(this.options.stateDir, { logger: this.log });
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+    this.log.info('agent starting', {
+      deviceId: this.options.deviceId,
+      serverUrl: this.options.serverUrl,
+      stateDir: this.options.stateDir,
+      maxConcurrentCommands: this.maxConcurrent,
+    });
+    if (new URL(this.options.serverUrl).protocol === 'http:') {
+      this.log.warn('server URL is plain http: the device secret travels unencrypted');
+    }
+    this.recover();
+    this.compactTimer = setInterval(() => this.compactJournal(), COMPACT_INTERVAL_MS);
+    this.compactTimer.unref();
+
+    let firstCheckin!: () => void;
+    const firstCheckinDone = new Promise<void>((resolve) => (firstCheckin = resolve));
+    this.loops = [
+      this.checkinLoop(firstCheckin).catch((err) => this.loopCrashed('check-in', err)),
+      this.pollLoop(firstCheckinDone).catch((err) => this.loopCrashed('poll', err)),
+    ];
+  }
+
+  /** Stops polling, kills running commands (reported failed: "agent stopped"), flushes, releases the state dir. */
+  stop(): Promise<AgentExit> {
+    this.beginShutdown('stopped');
+    return this.finished;
+  }
+
+  /** A bug, not a network problem: stop rather than live on without polling, so a supervisor restarts us. */
+  private loopCrashed(loop: string, err: unknown): void {
+    this.log.error(`${loop} loop crashed; stopping the agent`, { err });
+    this.beginShutdown('error');
+  }
+
+  // --- recovery ---------------------------------------------------------------------------------
+
+  private recover(): void {
+    const journal = this.requireJournal();
+    const now = new Date();
+    for (const entry of journal.unreported()) {
+      if (entry.result) {
+        this.log.info('re-sending undelivered result', { commandId: entry.id, status: entry.result.status });
+        this.report(entry.id, entry.result);
+      } else {
+        this.log.warn('command was running when the agent stopped; reporting it failed', { commandId: entry.id });
+        this.finishAndReport(entry.id, restartedResult(entry, now));
+      }
+    }
+  }
+
+  private compactJournal(): void {
+    try {
+      this.journal?.compact();
+    } catch (err) {
+      this.log.warn('journal compaction failed', { err });
+    }
+  }
+
+  private requireJournal(): Journal {
+    if (!this.journal) throw new Error('agent not started');
+    return this.journal;
+  }
+
+  // --- check-in and polling ---------------------------------------------------------------------
+
+  private serverNow(): number {
+    return Date.now() + this.serverClockOffsetMs;
+  }
+
+  private async checkin(): Promise<void> {
+    const facts = await (this.options.collectFacts ?? collectFacts)();
+    const sentAt = Date.now();
+    const res = await this.client.checkin(facts, this.lifetime.signal);
+    const receivedAt = Date.now();
+    const serverTime = Date.parse(res.serverTime);
+    // Endpoint clocks are often wrong; expiry decisions use the server's clock, corrected by half the RTT.
+    if (!Number.isNaN(serverTime)) this.serverClockOffsetMs = serverTime - (sentAt + receivedAt) / 2;
+    if (res.deviceId !== this.options.deviceId) {
+      this.log.warn('server reports a different device ID than agent.json', { serverDeviceId: res.deviceId });
+    }
+    this.checkinIntervalSeconds = Math.min(
+      MAX_CHECKIN_INTERVAL_S,
+      Math.max(MIN_CHECKIN_INTERVAL_S, res.checkinIntervalSeconds),
+    );
+    this.log.debug('checked in', { checkinIntervalSeconds: this.checkinIntervalSeconds });
+  }
+
+  private async checkinLoop(firstDone: () => void): Promise<void> {
+    const backoff = new Backoff(this.options.connectionRetry ?? { initialMs: 1000, maxMs: 30_000 });
+    const signal = this.lifetime.signal;
+    while (!signal.aborted) {
+      let delayMs: number;
+      try {
+        await this.checkin();
+        backoff.reset();
+        delayMs = this.checkinIntervalSeconds * 1000;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (this.handleFatal(err)) break;
+        delayMs = backoff.next(retryAfterMs(err));
+        this.log.warn('check-in failed', { err, retryInMs: delayMs });
+      }
+      firstDone();
+      await sleep(delayMs, signal);
+    }
+    firstDone();
+  }
+
+  private async pollLoop(firstCheckinDone: Promise<void>): Promise<void> {
+    await firstCheckinDone;
+    const backoff = new Backoff(this.options.connectionRetry ?? { initialMs: 1000, maxMs: 30_000 });
+    const signal = this.lifetime.signal;
+    while (!signal.aborted) {
+      const began = Date.now();
+      let envelope: PollEnvelope;
+      try {
+        envelope = await this.client.poll(this.pollWaitSeconds, signal);
+        backoff.reset();
+      } catch (err) {
+        if (signal.aborted) break;
+        if (this.handleFatal(err)) break;
+        const delayMs = backoff.next(retryAfterMs(err));
+        this.log.warn('poll failed', { err, retryInMs: delayMs });
+        await sleep(delayMs, signal);
+        continue;
+      }
+      if (envelope.commands.length > 0 || envelope.cancel.length > 0) {
+        this.log.debug('poll returned work', { commands: envelope.commands.length, cancel: envelope.cancel.length });
+      }
+      this.handlePoll(envelope);
+      if (envelope.commands.length === 0 && envelope.cancel.length === 0) {
+        const elapsed = Date.now() - began;
+        if (elapsed < MIN_EMPTY_POLL_INTERVAL_MS) await sleep(MIN_EMPTY_POLL_INTERVAL_MS - elapsed, signal);
+      }
+    }
+  }
+
+  private handlePoll(envelope: PollEnvelope): void {
+    if (this.stopping) return;
+    for (const raw of envelope.commands) {
+      try {
+        const parsed = agentCommand.safeParse(raw);
+        if (parsed.success) {
+          this.accept(parsed.data);
+          continue;
+        }
+        const withId = commandIdSchema.safeParse(raw);
+        const reason = z.prettifyError(parsed.error);
+        if (!withId.success) {
+          this.log.warn('ignoring a command without a valid id', { reason });
+          continue;
+        }
+        // Fail it rather than ignore it: otherwise the server redelivers it and the workflow waits
+        // until its timeout. The journal keeps this at-most-once like any other command.
+        this.rejectInvalid(withId.data.id, reason);
+      } catch (err) {
+        // Typically the journal could not be written: leave the command to a later redelivery.
+        this.log.error('could not accept a command', { err });
+      }
+    }
+    for (const raw of envelope.cancel) {
+      const parsed = z.uuid().safeParse(raw);
+      if (parsed.success) this.cancel(parsed.data);
+    }
+  }
+
+  private rejectInvalid(commandId: string, reason: string): void {
+    const journal = this.requireJournal();
+    const entry = journal.get(commandId);
+    if (entry?.result || entry?.startedAt || this.running.has(commandId)) return;
+    this.log.warn('rejecting a command the agent cannot run', { commandId, reason });
+    journal.markReceived(commandId, '');
+    this.finishAndReport(commandId, notRunResult('failed', `the agent could not accept the command: ${reason}`, new Date()));
+  }
+
+  // --- command lifecycle ------------------------------------------------------------------------
+
+  private accept(command: AgentCommand): void {
+    const { id } = command;
+    const log = this.log.child({ commandId: id });
+    // Redelivery of something this process is already handling.
+    if (this.running.has(id) || this.queue.some((queued) => queued.id === id)) return;
+
+    const journal = this.requireJournal();
+    const entry = journal.get(id);
+    if (entry?.result) {
+      log.info('command delivered again after it finished; re-sending its result');
+      this.report(id, entry.result);
+      return;
+    }
+    if (entry?.startedAt) {
+      // Started by an earlier agent process that died: it may have run, so it must not run again.
+      log.warn('command delivered again after an agent restart; reporting it failed without running it');
+      this.finishAndReport(id, restartedResult(entry, new Date()));
+      return;
+    }
+    journal.markReceived(id, command.expiresAt);
+    this.queue.push(command);
+    log.info('command received', { queued: this.queue.length, running: this.running.size });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running.size < this.maxConcurrent && this.queue.length > 0) {
+      const command = this.queue.shift()!;
+      const expiresAt = Date.parse(command.expiresAt);
+      if (Number.isNaN(expiresAt) || expiresAt <= this.serverNow()) {
+        this.log.warn('command expired before it could start', { commandId: command.id, expiresAt: command.expiresAt });
+        const error = Number.isNaN(expiresAt) ? `${EXPIRED_ERROR} (unreadable expiresAt)` : EXPIRED_ERROR;
+        this.finishAndReport(command.id, notRunResult('failed', error, new Date()));
+        continue;
+      }
+      const task: Promise<void> = this.runCommand(command)
+        .catch((err) => {
+          this.log.error('command task crashed', { commandId: command.id, err });
+          // Its process may or may not have run; it must still get a result rather than hang.
+          if (!this.journal?.get(command.id)?.result) {
+            this.finishAndReport(command.id, notRunResult('failed', `internal agent error: ${describe(err)}`, new Date()));
+          }
+        })
+        .finally(() => this.tasks.delete(task));
+      this.tasks.add(task);
+    }
+  }
+
+  private cancel(commandId: string): void {
+    const queuedAt = this.queue.findIndex((command) => command.id === commandId);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      this.log.info('command cancelled before it started', { commandId });
+      this.finishAndReport(commandId, notRunResult('cancelled', undefined, new Date()));
+      return;
+    }
+    const run = this.running.get(commandId);
+    if (!run) return; // finished already, or never ours: the server will get (or has) the result
+    this.log.info('cancelling command', { commandId });
+    if (run.execution) run.execution.stop('cancel');
+    else run.pendingStop ??= 'cancel';
+  }
+
+  private async runCommand(command: AgentCommand): Promise<void> {
+    const { id, payload } = command;
+    const log = this.log.child({ commandId: id });
+    const run: RunningCommand = { command, lastContactMs: Date.now() };
+    this.running.set(id, run); // synchronously, before any await: pump() counts on it
+    let heartbeat: NodeJS.Timeout | undefined;
+    try {
+      const startedAt = new Date();
+      try {
+        this.requireJournal().markStarted(id, startedAt);
+      } catch (err) {
+        log.error('could not record the command start; not running it', { err });
+        this.finishAndReport(id, notRunResult('failed', `the agent could not record the command start durably, so it did not run it: ${describe(err)}`, startedAt));
+        return;
+      }
+
+      const refusal = await this.notifyStart(id, startedAt);
+      if (refusal !== undefined || run.pendingStop || this.stopping) {
+        const result =
+          refusal !== undefined
+            ? notRunResult('failed', refusal, startedAt)
+            : run.pendingStop === 'cancel'
+              ? notRunResult('cancelled', undefined, startedAt)
+              : notRunResult('failed', 'agent stopped', startedAt);
+        log.info('command not started', { status: result.status, error: result.error });
+        this.finishAndReport(id, result);
+        return;
+      }
+
+      const flushOptions = {
+        flushIntervalMs: this.options.outputFlushIntervalMs,
+        flushBytes: this.options.outputFlushBytes,
+        send: (chunk: OutputChunk) => this.sendOutput(run, chunk),
+      };
+      const stdout = new OutputStream({ stream: 'stdout', ...flushOptions });
+      const stderr = new OutputStream({ stream: 'stderr', ...flushOptions });
+
+      log.info('starting command', { shell: payload.shell, timeoutSeconds: payload.timeoutSeconds });
+      const execution = executeShellCommand({
+        commandId: id,
+        payload,
+        killGraceMs: this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        env: this.options.commandEnv ? { ...process.env, ...this.options.commandEnv } : undefined,
+        onOutput: (stream, text) => (stream === 'stdout' ? stdout : stderr).write(text),
+      });
+      run.execution = execution;
+      const heartbeatMs = this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_SECONDS * 1000;
+      heartbeat = setInterval(() => void this.sendHeartbeat(run, heartbeatMs), heartbeatMs);
+
+      const outcome = await execution.done;
+      clearInterval(heartbeat);
+      const result: CommandResult = {
+        status: outcome.status,
+        exitCode: outcome.exitCode,
+        ...(outcome.error ? { error: clipError(outcome.error) } : {}),
+        // The instant journaled and sent with /start, so both records agree.
+        startedAt: startedAt.toISOString(),
+        finishedAt: outcome.finishedAt.toISOString(),
+        durationMs: outcome.durationMs,
+      };
+      log.info('command finished', { status: result.status, exitCode: result.exitCode, durationMs: result.durationMs });
+      // Free the slot now; delivering the remaining output is network work, not a running command.
+      this.running.delete(id);
+      this.pump();
+      this.finishAndReport(id, result, Promise.all([stdout.close(), stderr.close()]));
+    } finally {
+      clearInterval(heartbeat);
+      if (this.running.get(id) === run) {
+        this.running.delete(id);
+        this.pump();
+      }
+    }
+  }
+
+  /**
+   * Tells the server the command is starting. Returns a reason when the server refuses (4xx): then
+   * the command is not run. When the server is merely unreachable the command runs anyway; the
+   * journal already guarantees it runs once, and its result is delivered when the server is back.
+   */
+  private async notifyStart(commandId: string, startedAt: Date): Promise<string | undefined> {
+    const backoff = new Backoff(this.options.deliveryRetry ?? { initialMs: 500, maxMs: 30_000 });
+    const signal = this.lifetime.signal;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.start(commandId, startedAt.toISOString(), signal);
+        return undefined;
+      } catch (err) {
+        if (signal.aborted) return undefined;
+        if (this.handleFatal(err)) return 'device credentials rejected';
+        if (!isRetryable(err)) return clipError(`server refused to start the command: ${describe(err)}`);
+        if (attempt >= START_MAX_ATTEMPTS) {
+          this.log.warn('could not notify the server of the start; running anyway', { commandId, err });
+          return undefined;
+        }
+        await sleep(backoff.next(retryAfterMs(err)), signal);
+      }
+    }
+  }
+
+  private async sendOutput(run: RunningCommand, chunk: OutputChunk): Promise<void> {
+    const { id } = run.command;
+    const backoff = new Backoff(this.options.deliveryRetry ?? { initialMs: 500, maxMs: 30_000 });
+    const signal = this.hardStop.signal;
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return;
+      try {
+        const res = await this.client.output(id, chunk, signal);
+        run.lastContactMs = Date.now();
+        if (res.cancelRequested) this.cancel(id);
+        return;
+      } catch (err) {
+        if (signal.aborted || this.handleFatal(err)) return;
+        if (!isRetryable(err) || attempt >= OUTPUT_MAX_ATTEMPTS) {
+          this.log.warn('dropping an output chunk', { commandId: id, stream: chunk.stream, seq: chunk.seq, attempt, err });
+          return;
+        }
+        await sleep(backoff.next(retryAfterMs(err)), signal);
+      }
+    }
+  }
+
+  /** Heartbeats only fill silence: every output chunk already counts as one on the server. */
+  private async sendHeartbeat(run: RunningCommand, intervalMs: number): Promise<void> {
+    const { id } = run.command;
+    if (this.heartbeatsInFlight.has(id) || Date.now() - run.lastContactMs < intervalMs * 0.9) return;
+    this.heartbeatsInFlight.add(id);
+    try {
+      const res = await this.client.heartbeat(id, this.lifetime.signal);
+      run.lastContactMs = Date.now();
+      if (res.cancelRequested) this.cancel(id);
+    } catch (err) {
+      if (!this.lifetime.signal.aborted && !this.handleFatal(err)) {
+        this.log.warn('heartbeat failed', { commandId: id, err });
+      }
+    } finally {
+      this.heartbeatsInFlight.delete(id);
+    }
+  }
+
+  /** Journals the result (fsynced) and delivers it once `after` (the output flush) has settled. */
+  private finishAndReport(commandId: string, result: CommandResult, after?: Promise<unknown>): void {
+    try {
+      this.requireJournal().markFinished(commandId, result);
+    } catch (err) {
+      // Still deliver it; only a crash before delivery would lose it (and then the restart rule applies).
+      this.log.error('could not journal a result', { commandId, err });
+    }
+    this.report(commandId, result, after);
+  }
+
+  private report(commandId: string, result: CommandResult, after?: Promise<unknown>): void {
+    if (this.reporting.has(commandId)) return;
+    const log = this.log.child({ commandId });
+    const delivery = (async () => {
+      await after;
+      const backoff = new Backoff(this.options.deliveryRetry ?? { initialMs: 500, maxMs: 30_000 });
+      const signal = this.hardStop.signal;
+      for (;;) {
+        if (signal.aborted) return;
+        try {
+          const res = await this.client.result(commandId, result, signal);
+          // Any 2xx means the server has recorded the result; `accepted: false` is a late result the
+          // server keeps but does not apply, and re-sending it would never change that.
+          log.info('result delivered', { status: result.status, accepted: res.accepted, duplicate: res.duplicate });
+          this.journal?.markReported(commandId, 'delivered');
+          return;
+        } catch (err) {
+          if (signal.aborted || this.handleFatal(err)) return;
+          if (!isRetryable(err)) {
+            log.error('server refused the result; dropping it', { err });
+            this.journal?.markReported(commandId, 'dropped');
+            return;
+          }
+          const delayMs = backoff.next(retryAfterMs(err));
+          log.warn('result delivery failed; retrying', { err, retryInMs: delayMs });
+          await sleep(delayMs, signal);
+        }
+      }
+    })()
+      .catch((err) => log.error('result delivery crashed', { err }))
+      .finally(() => this.reporting.delete(commandId));
+    this.reporting.set(commandId, delivery);
+  }
+
+  // --- shutdown ---------------------------------------------------------------------------------
+
+  /** Returns true (and shuts the agent down) when `err` means the device credentials are rejected. */
+  private handleFatal(err: unknown): boolean {
+    if (!(err instanceof CredentialsRejectedError)) return false;
+    if (!this.stopping) this.log.error('the server rejected the device credentials; stopping', { err });
+    this.beginShutdown('credentials_rejected');
+    return true;
+  }
+
+  private beginShutdown(reason: AgentExitReason): void {
+    if (this.exitReason) return;
+    this.exitReason = reason;
+    this.log.info('agent stopping', { reason, running: this.running.size, queued: this.queue.length });
+    this.lifetime.abort();
+    clearInterval(this.compactTimer);
+    // Queued commands were never started: the server redelivers them to the next agent run.
+    this.queue.length = 0;
+    for (const run of this.running.values()) {
+      if (run.execution) run.execution.stop('shutdown');
+      else run.pendingStop ??= 'shutdown';
+    }
+    if (reason === 'credentials_rejected') this.hardStop.abort();
+    else this.hardStopTimer = setTimeout(() => this.hardStop.abort(), this.options.shutdownTimeoutMs ?? 10_000);
+    void this.finishShutdown();
+  }
+
+  private async finishShutdown(): Promise<void> {
+    await Promise.allSettled(this.loops);
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    while (this.reporting.size > 0) await Promise.allSettled([...this.reporting.values()]);
+    clearTimeout(this.hardStopTimer);
+    this.hardStop.abort();
+    try {
+      this.journal?.close();
+    } finally {
+      this.lock?.release();
+    }
+    const exit: AgentExit = { reason: this.exitReason ?? 'stopped' };
+    this.log.info('agent stopped', { ...exit });
+    this.resolveFinished(exit);
+  }
+}
+
+/** Creates and starts an agent. */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const agent = new Agent(options);
+  await agent.start();
+  return agent;
+}

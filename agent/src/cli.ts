@@ -1,0 +1,311 @@
+#!/usr/bin/env tsx
+/**
+ * opsconductor-agent: enroll | run | status. Exit codes: 0 ok, 1 error, 2 usage, 3 credentials rejected.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AGENT_PROTOCOL_VERSION } from '@opsconductor/contracts/agent-protocol';
+import { z } from 'zod';
+import { Agent } from './agent.ts';
+import { collectFacts } from './facts.ts';
+import { AgentApiError, AgentHttpClient, TransportError } from './http.ts';
+import { entryState, readJournal } from './journal.ts';
+import { createLogger, isLogLevel } from './log.ts';
+import {
+  ConfigError,
+  LockHeldError,
+  checkConfigPermissions,
+  configExists,
+  configPath,
+  defaultStateDir,
+  lockHolder,
+  readConfig,
+  restrictWindowsAcl,
+  serverUrlSchema,
+  writeConfig,
+  ensureStateDir,
+  type AgentConfig,
+} from './state.ts';
+import { AGENT_VERSION } from './version.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_CREDENTIALS_REJECTED = 3;
+
+const USAGE = `OpsConductor agent ${AGENT_VERSION}
+
+Usage:
+  opsconductor-agent enroll --server <url> --token <token> [--state-dir <dir>] [--force]
+  opsconductor-agent run [--state-dir <dir>] [--log-level debug|info|warn|error]
+  opsconductor-agent status [--state-dir <dir>]
+  opsconductor-agent --help | --version
+
+Commands:
+  enroll   Register this device with the server and store its credentials in <state-dir>/agent.json.
+           Refuses to replace an existing enrollment unless --force is given.
+  run      Run the agent until SIGINT/SIGTERM: check in, poll for commands, run them, report results.
+  status   Show the enrollment (never the secret) and whether an agent is running.
+
+Environment:
+  OPSCONDUCTOR_SERVER_URL          server URL (default for enroll; overrides agent.json for run)
+  OPSCONDUCTOR_ENROLLMENT_TOKEN    enrollment token, instead of --token (keeps it out of the process list)
+  OPSCONDUCTOR_AGENT_STATE_DIR     state directory, instead of --state-dir
+  OPSCONDUCTOR_AGENT_LOG_LEVEL     log level for run (default info)
+
+Default state directory: ${defaultStateDir()}
+
+Exit codes: 0 ok, 1 error, 2 usage error, 3 credentials rejected by the server.
+`;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  env: process.env,
+};
+
+class UsageError extends Error {}
+
+const COMMAND_OPTIONS = {
+  enroll: ['server', 'token', 'state-dir', 'force'],
+  run: ['state-dir', 'log-level'],
+  status: ['state-dir'],
+} as const;
+type Subcommand = keyof typeof COMMAND_OPTIONS;
+
+const issuesText = (error: z.ZodError) =>
+  error.issues.map((issue) => `${issue.path.length ? `--${issue.path.join('.')}` : 'argument'}: ${issue.message}`).join('\n');
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new UsageError(issuesText(parsed.error));
+  return parsed.data;
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        server: { type: 'string' },
+        token: { type: 'string' },
+        'state-dir': { type: 'string' },
+        'log-level': { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n\nRun with --help for usage.\n`);
+    return EXIT_USAGE;
+  }
+
+  if (values.help || positionals[0] === 'help') {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  if (values.version) {
+    io.stdout(`${AGENT_VERSION}\n`);
+    return EXIT_OK;
+  }
+
+  try {
+    const [command, ...extra] = positionals;
+    if (!command) throw new UsageError('missing command (enroll, run or status)');
+    if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}"`);
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const subcommand = command as Subcommand;
+    const allowed: readonly string[] = COMMAND_OPTIONS[subcommand];
+    for (const key of Object.keys(values)) {
+      if (values[key] !== undefined && !allowed.includes(key)) {
+        throw new UsageError(`option --${key} does not apply to "${subcommand}"`);
+      }
+    }
+    const stateDir = path.resolve(
+      parse(z.string().trim().min(1, 'must not be empty'), (values['state-dir'] as string | undefined) ?? defaultStateDir(io.env)),
+    );
+    switch (subcommand) {
+      case 'enroll':
+        return await enroll(values, stateDir, io);
+      case 'run':
+        return await run(values, stateDir, io);
+      case 'status':
+        return status(stateDir, io);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`error: ${err.message}\n\nRun with --help for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ConfigError || err instanceof LockHeldError) {
+      io.stderr(`error: ${err.message}\n`);
+      return EXIT_ERROR;
+    }
+    throw err;
+  }
+}
+
+async function enroll(values: Record<string, unknown>, stateDir: string, io: CliIo): Promise<number> {
+  const args = parse(
+    z.object({
+      server: z.string({ error: 'is required (or set OPSCONDUCTOR_SERVER_URL)' }).pipe(serverUrlSchema),
+      token: z
+        .string({ error: 'is required (or set OPSCONDUCTOR_ENROLLMENT_TOKEN)' })
+        .trim()
+        .min(10, 'must be at least 10 characters')
+        .max(200, 'must be at most 200 characters'),
+      force: z.boolean(),
+    }),
+    {
+      server: values.server ?? io.env.OPSCONDUCTOR_SERVER_URL,
+      token: values.token ?? io.env.OPSCONDUCTOR_ENROLLMENT_TOKEN,
+      force: values.force === true,
+    },
+  );
+
+  const running = lockHolder(stateDir);
+  if (running !== undefined) {
+    io.stderr(`error: an agent (pid ${running}) is running on ${stateDir}; stop it before enrolling\n`);
+    return EXIT_ERROR;
+  }
+  if (configExists(stateDir) && !args.force) {
+    let who = '';
+    try {
+      who = ` as device ${readConfig(stateDir).deviceId}`;
+    } catch {
+      // An unreadable file still counts as an enrollment not to clobber silently.
+    }
+    io.stderr(`error: this device is already enrolled${who} (${configPath(stateDir)}); use --force to enroll again\n`);
+    return EXIT_ERROR;
+  }
+
+  const facts = await collectFacts();
+  const client = new AgentHttpClient({ serverUrl: args.server });
+  let response;
+  try {
+    response = await client.enroll({ enrollmentToken: args.token, facts, protocolVersion: AGENT_PROTOCOL_VERSION });
+  } catch (err) {
+    if (err instanceof AgentApiError && (err.status === 401 || err.status === 403)) {
+      io.stderr(`error: the server rejected the enrollment token (${err.message})\n`);
+      return EXIT_CREDENTIALS_REJECTED;
+    }
+    if (err instanceof AgentApiError || err instanceof TransportError) {
+      io.stderr(`error: enrollment failed: ${err.message}\n`);
+      return EXIT_ERROR;
+    }
+    throw err;
+  }
+
+  const config: AgentConfig = {
+    serverUrl: args.server,
+    deviceId: response.deviceId,
+    deviceSecret: response.deviceSecret,
+    enrolledAt: new Date().toISOString(),
+    ...(response.pollWaitSeconds > 0 ? { pollWaitSeconds: response.pollWaitSeconds } : {}),
+    ...(response.checkinIntervalSeconds > 0 ? { checkinIntervalSeconds: response.checkinIntervalSeconds } : {}),
+  };
+  ensureStateDir(stateDir);
+  const aclError = restrictWindowsAcl(stateDir);
+  if (aclError) io.stderr(`warning: could not restrict access to ${stateDir}: ${aclError}\n`);
+  writeConfig(stateDir, config);
+  io.stdout(`Enrolled as device ${config.deviceId}\nCredentials: ${configPath(stateDir)}\n`);
+  return EXIT_OK;
+}
+
+async function run(values: Record<string, unknown>, stateDir: string, io: CliIo): Promise<number> {
+  const logLevel = values['log-level'] ?? io.env.OPSCONDUCTOR_AGENT_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: must be one of debug, info, warn, error`);
+  const config = readConfig(stateDir);
+  const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL
+    ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL)
+    : config.serverUrl;
+  const log = createLogger({ level: logLevel, write: io.stderr });
+  const permissionWarning = checkConfigPermissions(stateDir);
+  if (permissionWarning) log.warn(permissionWarning);
+
+  const agent = new Agent({
+    serverUrl,
+    deviceId: config.deviceId,
+    deviceSecret: config.deviceSecret,
+    stateDir,
+    logger: log,
+    pollWaitSeconds: config.pollWaitSeconds,
+    checkinIntervalSeconds: config.checkinIntervalSeconds,
+  });
+  await agent.start();
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      // A second signal means "now": the first already asked running process trees to die.
+      log.warn('second signal; exiting immediately', { signal });
+      process.exit(130);
+    }
+    signalled = true;
+    log.info('signal received; shutting down', { signal });
+    void agent.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const exit = await agent.finished;
+    if (exit.reason === 'credentials_rejected') return EXIT_CREDENTIALS_REJECTED;
+    return exit.reason === 'error' ? EXIT_ERROR : EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function status(stateDir: string, io: CliIo): number {
+  const lines = [`OpsConductor agent ${AGENT_VERSION}`, `State directory: ${stateDir}`];
+  if (!configExists(stateDir)) {
+    io.stdout([...lines, 'Enrolled:        no', ''].join('\n'));
+    return EXIT_ERROR;
+  }
+  const config = readConfig(stateDir);
+  const holder = lockHolder(stateDir);
+  let pending = 'unknown';
+  try {
+    const { entries } = readJournal(stateDir);
+    pending = String([...entries.values()].filter((e) => ['started', 'finished'].includes(entryState(e))).length);
+  } catch {
+    // Unreadable journal (permissions): status is still useful without it.
+  }
+  lines.push(
+    'Enrolled:        yes',
+    `Server URL:      ${config.serverUrl}`,
+    `Device ID:       ${config.deviceId}`,
+    `Enrolled at:     ${config.enrolledAt ?? 'unknown'}`,
+    `Agent running:   ${holder !== undefined ? `yes (pid ${holder})` : 'no'}`,
+    `Unreported results: ${pending}`,
+    '',
+  );
+  io.stdout(lines.join('\n'));
+  return EXIT_OK;
+}
+
+const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+if (isEntryPoint) {
+  const fatal = (err: unknown) => {
+    process.stderr.write(
+      JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal error', err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }) + '\n',
+    );
+    process.exit(EXIT_ERROR);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  main(process.argv.slice(2)).then((code) => process.exit(code), fatal);
+}

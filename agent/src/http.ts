@@ -1,0 +1,275 @@
+/**
+ * HTTP client for `/agent/v1`. Server data is untrusted here just as agent data is on the server:
+ * every response body is size-bounded and validated with the protocol schemas before use.
+ */
+import {
+  AGENT_API_PREFIX,
+  checkinResponse,
+  enrollResponse,
+  heartbeatResponse,
+  problem as problemSchema,
+  resultResponse,
+  type CommandResult,
+  type DeviceFacts,
+  type EnrollRequest,
+  type OutputRequest,
+  type Problem,
+} from '@opsconductor/contracts/agent-protocol';
+import { z } from 'zod';
+import { AGENT_VERSION } from './version.ts';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** Added to the long-poll wait so a server that answers right at `wait` is not cut off. */
+export const POLL_TIMEOUT_MARGIN_MS = 10_000;
+
+const SMALL_RESPONSE_LIMIT = 256 * 1024;
+/** A poll may carry several 64 KiB command lines; anything beyond this is a broken or hostile server. */
+const POLL_RESPONSE_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Commands are validated one by one by the agent (see Agent.handlePoll): one malformed or newer-kind
+ * command must not make the whole poll unusable, or the device would be stuck in a retry loop.
+ */
+export const pollEnvelope = z.object({
+  commands: z.array(z.unknown()).max(1000),
+  cancel: z.array(z.unknown()).max(10_000),
+});
+export type PollEnvelope = z.infer<typeof pollEnvelope>;
+
+/** A non-2xx answer. `retryable` follows the protocol: 5xx, 408 and 429 are worth retrying. */
+export class AgentApiError extends Error {
+  override name = 'AgentApiError';
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | undefined,
+    readonly retryAfterMs: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+  get code(): string | undefined {
+    return this.problem?.code;
+  }
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 408 || this.status === 429;
+  }
+}
+
+/** 401: the server no longer accepts this device's secret (device deleted, secret rotated). */
+export class CredentialsRejectedError extends AgentApiError {
+  override name = 'CredentialsRejectedError';
+}
+
+/** Connection failure, timeout, oversized or malformed response: always retryable. */
+export class TransportError extends Error {
+  override name = 'TransportError';
+  readonly retryable = true;
+}
+
+export function isRetryable(err: unknown): boolean {
+  return (err instanceof AgentApiError || err instanceof TransportError) && err.retryable;
+}
+
+export function retryAfterMs(err: unknown): number {
+  return err instanceof AgentApiError ? (err.retryAfterMs ?? 0) : 0;
+}
+
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface AgentHttpClientOptions {
+  serverUrl: string;
+  deviceSecret?: string;
+  fetch?: FetchLike;
+  requestTimeoutMs?: number;
+}
+
+interface RequestOptions<T> {
+  body?: unknown;
+  schema: z.ZodType<T>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxBytes?: number;
+  query?: Record<string, string>;
+  authenticated?: boolean;
+}
+
+function parseRetryAfter(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+async function readLimited(res: Response, maxBytes: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new TransportError(`response body exceeds ${maxBytes} bytes`);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}
+
+export class AgentHttpClient {
+  private readonly base: URL;
+  private readonly fetchImpl: FetchLike;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: AgentHttpClientOptions) {
+    this.base = new URL(options.serverUrl);
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** The server may live under a path prefix (https://host/opsconductor); keep it. */
+  private url(path: string, query?: Record<string, string>): URL {
+    const url = new URL(this.base);
+    url.pathname = url.pathname.replace(/\/+$/, '') + AGENT_API_PREFIX + path;
+    url.search = query ? new URLSearchParams(query).toString() : '';
+    url.hash = '';
+    return url;
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, opts: RequestOptions<T>): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    // Combined by hand rather than with AbortSignal.any/timeout: the caller's signal lives as long as
+    // the agent, and every request must detach from it again or a long-running agent leaks listeners.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onAbort = () => controller.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = controller.signal;
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      'user-agent': `opsconductor-agent/${AGENT_VERSION}`,
+    };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (opts.authenticated !== false) {
+      if (!this.options.deviceSecret) throw new Error('device secret required for this call');
+      headers.authorization = `Bearer ${this.options.deviceSecret}`;
+    }
+
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchImpl(this.url(path, opts.query), {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal,
+        // Never follow redirects: the bearer secret must only ever go to the configured origin.
+        redirect: 'error',
+      });
+      text = await readLimited(res, opts.maxBytes ?? SMALL_RESPONSE_LIMIT);
+    } catch (err) {
+      if (opts.signal?.aborted) throw err; // our own shutdown: the caller checks its signal
+      if (err instanceof TransportError) throw err;
+      if (timedOut) throw new TransportError(`${method} ${path} timed out after ${timeoutMs} ms`);
+      throw new TransportError(`${method} ${path} failed: ${describe(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+
+    if (!res.ok) {
+      let parsedProblem: Problem | undefined;
+      try {
+        const candidate = problemSchema.safeParse(JSON.parse(text));
+        if (candidate.success) parsedProblem = candidate.data;
+      } catch {
+        // Not JSON (a proxy's HTML error page, say): the status alone has to do.
+      }
+      const summary = parsedProblem
+        ? `${parsedProblem.code}: ${parsedProblem.title}${parsedProblem.detail ? ` (${parsedProblem.detail})` : ''}`
+        : res.statusText || 'no problem details';
+      const message = `${method} ${path} returned ${res.status} ${summary}`;
+      const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+      if (res.status === 401) throw new CredentialsRejectedError(res.status, parsedProblem, retryAfter, message);
+      throw new AgentApiError(res.status, parsedProblem, retryAfter, message);
+    }
+
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new TransportError(`${method} ${path} returned a body that is not JSON`);
+    }
+    const parsed = opts.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new TransportError(`${method} ${path} returned an invalid body: ${z.prettifyError(parsed.error)}`);
+    }
+    return parsed.data;
+  }
+
+  enroll(body: EnrollRequest, signal?: AbortSignal) {
+    return this.request('POST', '/enroll', { body, schema: enrollResponse, signal, authenticated: false });
+  }
+
+  checkin(facts: DeviceFacts, signal?: AbortSignal) {
+    return this.request('POST', '/checkin', { body: { facts }, schema: checkinResponse, signal });
+  }
+
+  poll(waitSeconds: number, signal?: AbortSignal): Promise<PollEnvelope> {
+    return this.request('GET', '/commands', {
+      schema: pollEnvelope,
+      signal,
+      query: { wait: String(waitSeconds) },
+      timeoutMs: waitSeconds * 1000 + POLL_TIMEOUT_MARGIN_MS,
+      maxBytes: POLL_RESPONSE_LIMIT,
+    });
+  }
+
+  start(commandId: string, startedAt: string, signal?: AbortSignal) {
+    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/start`, {
+      body: { startedAt },
+      schema: z.unknown(),
+      signal,
+    });
+  }
+
+  output(commandId: string, chunk: OutputRequest, signal?: AbortSignal) {
+    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/output`, {
+      body: chunk,
+      schema: heartbeatResponse,
+      signal,
+    });
+  }
+
+  heartbeat(commandId: string, signal?: AbortSignal) {
+    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/heartbeat`, {
+      body: {},
+      schema: heartbeatResponse,
+      signal,
+    });
+  }
+
+  result(commandId: string, result: CommandResult, signal?: AbortSignal) {
+    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/result`, {
+      body: result,
+      schema: resultResponse,
+      signal,
+    });
+  }
+}

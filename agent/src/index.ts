@@ -1,0 +1,31 @@
+export { Agent, startAgent, type AgentExit, type AgentExitReason, type AgentOptions, type RetryPolicy } from './agent.ts';
+export {
+  executeShellCommand,
+  processGroupAlive,
+  shellInvocation,
+  type ExecuteOptions,
+  type ExecutionOutcome,
+  type ShellExecution,
+  type StopReason,
+} from './executor.ts';
+export { collectFacts, ipAddresses, osFamily, parseOsRelease } from './facts.ts';
+export {
+  AgentApiError,
+  AgentHttpClient,
+  CredentialsRejectedError,
+  TransportError,
+  type AgentHttpClientOptions,
+  type FetchLike,
+} from './http.ts';
+export { EXPIRED_ERROR, Journal, RESTARTED_ERROR, entryState, readJournal, type JournalEntry, type JournalState } from './journal.ts';
+export { createLogger, silentLogger, type LogLevel, type Logger } from './log.ts';
+export { OutputStream, splitUtf8, type OutputChunk, type StreamName } from './output.ts';
+export {
+  acquireLock,
+  agentConfigSchema,
+  defaultStateDir,
+  readConfig,
+  writeConfig,
+  type AgentConfig,
+} from './state.ts';
+export { AGENT_VERSION } from './version.ts';

@@ -1,0 +1,254 @@
+/**
+ * A loopback implementation of the `/agent/v1` protocol that records everything the agent sends and
+ * validates each body against the contract schemas, so tests fail if the agent speaks the protocol
+ * wrong. Failures, cancellations and credential rejection are scripted per test.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AGENT_API_PREFIX,
+  checkinRequest,
+  commandResult,
+  enrollRequest,
+  MAX_OUTPUT_CHUNK_BYTES,
+  outputRequest,
+  startRequest,
+  type CommandResult,
+  type OutputRequest,
+} from '@opsconductor/contracts/agent-protocol';
+import type { z } from 'zod';
+
+export interface RecordedResult {
+  id: string;
+  body: CommandResult;
+  /** HTTP status the fake answered with. */
+  status: number;
+}
+
+export interface RecordedOutput extends OutputRequest {
+  id: string;
+  bytes: number;
+}
+
+type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result';
+
+export class FakeServer {
+  readonly deviceId = randomUUID();
+  readonly deviceSecret = randomBytes(32).toString('base64url');
+  readonly enrollmentToken = 'enroll-' + randomBytes(8).toString('hex');
+  url = '';
+
+  enrolls: unknown[] = [];
+  checkins: unknown[] = [];
+  polls = 0;
+  starts: { id: string; startedAt: string }[] = [];
+  outputs: RecordedOutput[] = [];
+  heartbeats: string[] = [];
+  results: RecordedResult[] = [];
+  /** Bodies that failed contract validation, with the endpoint: must stay empty. */
+  invalid: { endpoint: string; issues: string }[] = [];
+  unauthorized = 0;
+
+  /** While true, every authenticated call gets 401. */
+  rejectCredentials = false;
+  /** Commands reported as cancelRequested by /output and /heartbeat. */
+  readonly cancelRequested = new Set<string>();
+  /** Per endpoint, statuses to answer with (as problem+json) before behaving normally. */
+  readonly failures = new Map<Endpoint, number[]>();
+  checkinIntervalSeconds = 300;
+
+  private pendingCommands: unknown[] = [];
+  private pendingCancels: string[] = [];
+  private waiters = new Set<() => void>();
+  private server: Server | undefined;
+  private readonly applied = new Set<string>();
+
+  async listen(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const wake of this.waiters) wake();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  deliver(...commands: unknown[]): void {
+    this.pendingCommands.push(...commands);
+    this.wake();
+  }
+
+  cancel(id: string): void {
+    this.pendingCancels.push(id);
+    this.wake();
+  }
+
+  failNext(endpoint: Endpoint, ...statuses: number[]): void {
+    this.failures.set(endpoint, [...(this.failures.get(endpoint) ?? []), ...statuses]);
+  }
+
+  resultsFor(id: string): RecordedResult[] {
+    return this.results.filter((r) => r.id === id);
+  }
+
+  acceptedResult(id: string): CommandResult | undefined {
+    return this.results.find((r) => r.id === id && r.status === 200)?.body;
+  }
+
+  outputFor(id: string, stream: 'stdout' | 'stderr'): RecordedOutput[] {
+    return this.outputs.filter((o) => o.id === id && o.stream === stream);
+  }
+
+  /** Output as the server would assemble it: by seq, each seq once. */
+  text(id: string, stream: 'stdout' | 'stderr'): string {
+    const bySeq = new Map<number, string>();
+    for (const chunk of this.outputFor(id, stream)) bySeq.set(chunk.seq, chunk.data);
+    return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, data]) => data).join('');
+  }
+
+  /** Newest poll first: after an agent restart in-process, the old agent's aborted poll may not be noticed yet. */
+  private wake(): void {
+    for (const wake of [...this.waiters].reverse()) wake();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname.startsWith(AGENT_API_PREFIX) ? url.pathname.slice(AGENT_API_PREFIX.length) : '';
+    const body = await readBody(req);
+
+    if (req.method === 'POST' && path === '/enroll') {
+      const parsed = this.validate('enroll', enrollRequest, body);
+      this.enrolls.push(body);
+      if (!parsed) return problem(res, 400, 'validation_failed');
+      if (parsed.enrollmentToken !== this.enrollmentToken) return problem(res, 401, 'invalid_enrollment_token');
+      return json(res, 201, {
+        deviceId: this.deviceId,
+        deviceSecret: this.deviceSecret,
+        pollWaitSeconds: 25,
+        checkinIntervalSeconds: this.checkinIntervalSeconds,
+      });
+    }
+
+    if (req.headers.authorization !== `Bearer ${this.deviceSecret}` || this.rejectCredentials) {
+      this.unauthorized++;
+      return problem(res, 401, 'device_unauthorized');
+    }
+
+    const endpoint = endpointOf(req.method, path);
+    if (!endpoint) return problem(res, 404, 'not_found');
+    const scripted = this.failures.get(endpoint.name)?.shift();
+
+    switch (endpoint.name) {
+      case 'checkin': {
+        this.validate('checkin', checkinRequest, body);
+        this.checkins.push(body);
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        return json(res, 200, {
+          deviceId: this.deviceId,
+          serverTime: new Date().toISOString(),
+          checkinIntervalSeconds: this.checkinIntervalSeconds,
+        });
+      }
+      case 'poll': {
+        this.polls++;
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        const wait = Math.min(30, Number(url.searchParams.get('wait') ?? '25'));
+        if (this.pendingCommands.length === 0 && this.pendingCancels.length === 0) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              this.waiters.delete(done);
+              resolve();
+            };
+            const timer = setTimeout(done, wait * 1000);
+            this.waiters.add(done);
+            res.once('close', done);
+            // A client that aborts its long-poll half-closes the socket; Node's server keeps the
+            // response writable, so watch the socket too or the next delivery goes to a dead poll.
+            req.socket.once('end', done);
+          });
+        }
+        if (res.destroyed || res.writableEnded || req.socket.readableEnded) return;
+        const commands = this.pendingCommands.splice(0);
+        const cancel = this.pendingCancels.splice(0);
+        return json(res, 200, { commands, cancel });
+      }
+      case 'start': {
+        const parsed = this.validate('start', startRequest, body);
+        if (parsed) this.starts.push({ id: endpoint.id, startedAt: parsed.startedAt });
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        return json(res, 200, {});
+      }
+      case 'output': {
+        const parsed = this.validate('output', outputRequest, body);
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        if (parsed) {
+          const bytes = Buffer.byteLength(parsed.data, 'utf8');
+          if (bytes > MAX_OUTPUT_CHUNK_BYTES) this.invalid.push({ endpoint: 'output', issues: `chunk of ${bytes} bytes` });
+          this.outputs.push({ ...parsed, id: endpoint.id, bytes });
+        }
+        return json(res, 200, { cancelRequested: this.cancelRequested.has(endpoint.id) });
+      }
+      case 'heartbeat': {
+        this.heartbeats.push(endpoint.id);
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        return json(res, 200, { cancelRequested: this.cancelRequested.has(endpoint.id) });
+      }
+      case 'result': {
+        const parsed = this.validate('result', commandResult, body);
+        const status = scripted ?? (parsed ? 200 : 400);
+        if (parsed) this.results.push({ id: endpoint.id, body: parsed, status });
+        if (status !== 200) return problem(res, status, 'scripted_failure');
+        const duplicate = this.applied.has(endpoint.id);
+        this.applied.add(endpoint.id);
+        return json(res, 200, { accepted: !duplicate, duplicate });
+      }
+    }
+  }
+
+  private validate<T>(endpoint: string, schema: z.ZodType<T>, body: unknown): T | undefined {
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    this.invalid.push({ endpoint, issues: JSON.stringify(parsed.error.issues) });
+    return undefined;
+  }
+}
+
+function endpointOf(method: string | undefined, path: string): { name: Endpoint; id: string } | undefined {
+  if (method === 'POST' && path === '/checkin') return { name: 'checkin', id: '' };
+  if (method === 'GET' && path === '/commands') return { name: 'poll', id: '' };
+  const match = /^\/commands\/([^/]+)\/(start|output|heartbeat|result)$/.exec(path);
+  if (method === 'POST' && match) return { name: match[2] as Endpoint, id: decodeURIComponent(match[1]!) };
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  const text = Buffer.concat(parts).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function problem(res: ServerResponse, status: number, code: string): void {
+  res.writeHead(status, { 'content-type': 'application/problem+json' });
+  res.end(JSON.stringify({ type: 'about:blank', title: code, status, code }));
+}
