@@ -81,7 +81,7 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
   if (opts.web) {
     const webPort = await freePort();
     webUrl = `http://127.0.0.1:${webPort}`;
-    webChild = startChild('web', join(repoRoot, 'node_modules', '.bin', 'remix-serve'), ['./build/server/index.js'], {
+    webChild = startChild('web', process.execPath, ['server.mjs'], {
       cwd: join(repoRoot, 'apps/web'),
       env: { PORT: String(webPort), HOST: '127.0.0.1', API_URL: apiUrl, NODE_ENV: 'production', SESSION_SECRET: 'e2e-session-secret-e2e-session-secret' },
       output: output('web'),

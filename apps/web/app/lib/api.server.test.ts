@@ -1,0 +1,102 @@
+/** The typed client against a real HTTP server on loopback standing in for the API. */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiContractError, ApiError, ApiUnreachableError, createApiClient } from './api.server';
+
+const deviceId = '6f1c2b1e-8a7d-4c55-9a57-0d5c7b1b6a11';
+let server: Server;
+let baseUrl: string;
+let lastRequest: IncomingMessage | undefined;
+
+const user = { id: deviceId, email: 'a@example.com', name: 'A', role: 'admin', disabled: false, createdAt: '2025-01-01T00:00:00Z' };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    lastRequest = req;
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      res.writeHead(status, { 'Content-Type': type });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/api/v1/auth/me') return send(200, user);
+    if (url.pathname === '/api/v1/devices') return send(200, { items: [], total: 0 });
+    if (url.pathname === '/api/v1/job-runs' && req.method === 'POST') {
+      return send(
+        400,
+        {
+          type: 'https://opsconductor.dev/problems/validation-failed',
+          title: 'The request is not valid.',
+          status: 400,
+          code: 'validation_failed',
+          errors: [
+            { path: 'command', message: 'Too long' },
+            { path: 'deviceIds.0', message: 'Invalid uuid' },
+          ],
+        },
+        'application/problem+json',
+      );
+    }
+    if (url.pathname === '/api/v1/users') return send(200, { items: [{ ...user, role: 'superuser' }] });
+    if (url.pathname === '/api/v1/audit-logs') return send(502, '<html>bad gateway</html>', 'text/html');
+    send(404, { type: 'about:blank', title: 'Not found.', status: 404, code: 'not_found' }, 'application/problem+json');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const client = () => createApiClient({ baseUrl, token: 'tok123', forwardedFor: '203.0.113.9', userAgent: 'Browser/1.0' });
+
+describe('createApiClient', () => {
+  it('sends the bearer token, the browser IP and User-Agent, and parses with the contract', async () => {
+    await expect(client().me()).resolves.toEqual(user);
+    expect(lastRequest?.headers.authorization).toBe('Bearer tok123');
+    expect(lastRequest?.headers['x-forwarded-for']).toBe('203.0.113.9');
+    expect(lastRequest?.headers['user-agent']).toBe('Browser/1.0');
+  });
+
+  it('puts only set query parameters on the URL', async () => {
+    await client().listDevices({ search: 'web 01', status: undefined, page: 2 });
+    expect(lastRequest?.url).toBe('/api/v1/devices?search=web+01&page=2');
+  });
+
+  it('throws ApiError with field errors from problem+json', async () => {
+    const error = await client()
+      .createJobRun({ deviceIds: [deviceId], command: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    const e = error as ApiError;
+    expect([e.status, e.code, e.title]).toEqual([400, 'validation_failed', 'The request is not valid.']);
+    expect(e.fieldErrors()).toEqual({ command: 'Too long', deviceIds: 'Invalid uuid' });
+  });
+
+  it('still throws ApiError when the error body is not problem+json', async () => {
+    const error = await client().listAuditLogs().catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 502, code: 'http_502' });
+  });
+
+  it('throws ApiContractError when a 2xx body breaks the contract', async () => {
+    await expect(client().listUsers()).rejects.toBeInstanceOf(ApiContractError);
+  });
+
+  it('throws ApiUnreachableError when nothing listens', async () => {
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const api = createApiClient({ baseUrl: `http://127.0.0.1:${port}` });
+    await expect(api.me()).rejects.toBeInstanceOf(ApiUnreachableError);
+  });
+
+  it('lets onError replace the error (e.g. with a redirect Response)', async () => {
+    const api = createApiClient({
+      baseUrl,
+      onError: (e) => {
+        if (e instanceof ApiError && e.status === 404) throw new Response(null, { status: 302, headers: { Location: '/login' } });
+      },
+    });
+    const thrown = await api.getDevice(deviceId).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(Response);
+  });
+});

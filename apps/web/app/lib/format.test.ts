@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { absoluteTime, formatDuration, oneLine, relativeTime } from './format';
+
+const now = Date.parse('2025-03-01T12:00:00Z');
+const ago = (s: number) => new Date(now - s * 1000).toISOString();
+
+describe('relativeTime', () => {
+  it('says "x min ago" for the last hour and coarser units after', () => {
+    expect(relativeTime(ago(10), now)).toBe('just now');
+    expect(relativeTime(ago(60), now)).toBe('1 min ago');
+    expect(relativeTime(ago(59 * 60), now)).toBe('59 min ago');
+    expect(relativeTime(ago(3 * 3600), now)).toBe('3 h ago');
+    expect(relativeTime(ago(2 * 86_400), now)).toBe('2 d ago');
+    expect(relativeTime(ago(-2 * 3600), now)).toBe('in 2 h');
+  });
+  it('handles missing and invalid times', () => {
+    expect(relativeTime(null, now)).toBe('never');
+    expect(relativeTime('not a date', now)).toBe('—');
+  });
+});
+
+describe('absoluteTime', () => {
+  it('renders UTC with a Z before hydration', () => {
+    expect(absoluteTime('2025-03-01T12:05:09.123Z', false)).toBe('2025-03-01 12:05:09Z');
+  });
+});
+
+describe('formatDuration', () => {
+  it('picks a readable unit', () => {
+    expect(formatDuration(850)).toBe('850 ms');
+    expect(formatDuration(3050)).toBe('3.05 s');
+    expect(formatDuration(65_000)).toBe('1m 05s');
+    expect(formatDuration(3_720_000)).toBe('1h 02m');
+    expect(formatDuration(null)).toBe('—');
+  });
+});
+
+describe('oneLine', () => {
+  it('shows the first non-empty line and marks more', () => {
+    expect(oneLine('\nuname -a\ndf -h')).toBe('uname -a …');
+    expect(oneLine('x'.repeat(200), 10)).toBe(`${'x'.repeat(9)}…`);
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunCommandForm } from './run-command.server';
+
+const id = '6f1c2b1e-8a7d-4c55-9a57-0d5c7b1b6a11';
+function form(fields: Record<string, string | string[]>): FormData {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(fields)) for (const value of [v].flat()) f.append(k, value);
+  return f;
+}
+
+describe('parseRunCommandForm', () => {
+  it('turns the browser\'s CRLF line breaks into LF and applies the defaults', () => {
+    const r = parseRunCommandForm(form({ deviceIds: [id], command: 'echo a\r\necho b\r\n' }));
+    expect(r).toEqual({
+      ok: true,
+      request: { deviceIds: [id], command: 'echo a\necho b\n', shell: 'default', timeoutSeconds: 300, deadlineSeconds: 3600 },
+    });
+  });
+
+  it('reports every bad field', () => {
+    const r = parseRunCommandForm(form({ command: '  \r\n ', shell: 'zsh', timeoutSeconds: '0', deadlineSeconds: 'soon' }));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.fieldErrors).toMatchObject({
+      deviceIds: 'Select at least one device',
+      command: 'Enter a command',
+      timeoutSeconds: 'Timeout must be at least 1 s',
+      deadlineSeconds: 'Deadline must be a number',
+    });
+    expect(r.fieldErrors.shell).toBeTruthy();
+  });
+});

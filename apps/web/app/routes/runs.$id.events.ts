@@ -1,0 +1,39 @@
+/**
+ * Resource route: proxies the API's server-sent events of one run to the browser's EventSource
+ * (the browser never holds the API token). `after` resumes after a chunk id; the upstream request
+ * is aborted when the browser disconnects (request.signal).
+ */
+import type { LoaderFunctionArgs } from '@remix-run/node';
+import { uuid } from '@opsconductor/contracts/api';
+import { ApiContractError, ApiError, ApiUnreachableError, publicApi } from '~/lib/api.server';
+import { getSessionToken } from '~/lib/session.server';
+
+const text = (status: number, body: string) =>
+  new Response(body, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const id = uuid.safeParse(params.id);
+  if (!id.success) return text(404, 'Run not found');
+  const token = await getSessionToken(request);
+  if (!token) return text(401, 'Not signed in');
+  const after = new URL(request.url).searchParams.get('after');
+  try {
+    const upstream = await publicApi(request, context, token).openJobRunEvents(id.data, {
+      after: after && /^\d{1,19}$/.test(after) ? after : undefined,
+    });
+    return new Response(upstream.body, {
+      headers: {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        // no-transform keeps compression middleware from buffering the stream.
+        'Cache-Control': 'no-cache, no-transform',
+        'X-Accel-Buffering': 'no',
+      },
+    });
+  } catch (error) {
+    if (error instanceof ApiError) return text(error.status, error.detail ?? error.title);
+    if (error instanceof ApiUnreachableError) return text(503, 'API unreachable');
+    if (error instanceof ApiContractError) return text(502, 'Unexpected response from the API');
+    if (request.signal.aborted) return text(499, 'Client closed request');
+    throw error;
+  }
+}

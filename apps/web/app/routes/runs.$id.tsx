@@ -1,0 +1,562 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
+import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import {
+  uuid,
+  type JobRun,
+  type JobRunSummary,
+  type JobRunTarget,
+  type OutputChunk,
+} from '@opsconductor/contracts/api';
+import { ApiError, requireApi, type ApiClient, type RouteErrorData } from '~/lib/api.server';
+import { canRunCommands, useOptionalUser } from '~/lib/user';
+import { durationBetween, formatDuration, oneLine } from '~/lib/format';
+import { appendChunks, compareChunkIds, type DeviceOutput, type RunOutput, type StreamText } from '~/lib/run-output';
+import { RunStatusBadge, TargetStatusBadge, targetStatusLabel, targetStatusOrder } from '~/components/status';
+import { RunCounts } from '~/components/run-counts';
+import { AbsoluteTime, Alert, Button, Card, CopyButton, EmptyState, RelativeTime, Table, Td, Th, buttonClass, cx } from '~/components/ui';
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${data ? oneLine(data.run.command, 60) : 'Run'} · Runs · OpsConductor` },
+];
+
+/** Runs with at most this many devices show every device's output; larger ones show one at a time. */
+const MAX_OUTPUT_PANELS = 20;
+/** Pages of GET /output read by the loader; the live stream delivers whatever is left. */
+const MAX_OUTPUT_PAGES = 20;
+const TARGET_ROWS_STEP = 200;
+/** Largest bigint chunk id (the API accepts up to 19 digits). */
+const NO_OUTPUT_CURSOR = '9223372036854775807';
+
+const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(['succeeded', 'failed', 'cancelled']);
+const ACTIVE_TARGET: ReadonlySet<JobRunTarget['status']> = new Set(['pending', 'running']);
+
+function runId(params: LoaderFunctionArgs['params']): string {
+  const parsed = uuid.safeParse(params.id);
+  if (!parsed.success) throw data<RouteErrorData>({ title: 'Run not found' }, { status: 404 });
+  return parsed.data;
+}
+
+/** Output so far, folded per device; `cursor` is the last chunk id, where the live stream resumes. */
+async function loadOutput(api: ApiClient, id: string, deviceId: string | undefined) {
+  let output: RunOutput = {};
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_OUTPUT_PAGES; page++) {
+    const result = await api.getJobRunOutput(id, { deviceId, after: cursor, limit: 5000 });
+    output = appendChunks(output, result.items);
+    const last = result.items.at(-1);
+    if (last) cursor = last.id;
+    if (!result.nextCursor || result.items.length === 0) break;
+  }
+  return { output, cursor: cursor ?? null };
+}
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const id = runId(params);
+  const api = await requireApi(request, context);
+  const run = await api.getJobRun(id);
+  const requested = new URL(request.url).searchParams.get('device');
+  const allPanels = run.targets.length <= MAX_OUTPUT_PANELS;
+  // With many devices, output is shown for the one picked in the table (?device=…).
+  const focus = allPanels ? null : (run.targets.find((t) => t.deviceId === requested)?.deviceId ?? null);
+  if (!allPanels && !focus) {
+    // No output on screen: start the live stream after the largest possible chunk id, so it carries
+    // only device and run updates.
+    return { run, output: {} as RunOutput, cursor: NO_OUTPUT_CURSOR, allPanels, focus };
+  }
+  const { output, cursor } = await loadOutput(api, id, focus ?? undefined);
+  return { run, output, cursor, allPanels, focus };
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const id = runId(params);
+  const api = await requireApi(request, context);
+  const form = await request.formData();
+  if (form.get('intent') !== 'cancel') throw data<RouteErrorData>({ title: 'Unknown action' }, { status: 400 });
+  try {
+    await api.cancelJobRun(id);
+    return { ok: true as const, error: null };
+  } catch (error) {
+    if (error instanceof ApiError) return data({ ok: false as const, error: error.detail ?? error.title }, { status: error.status });
+    throw error;
+  }
+}
+
+// ---- live state -----------------------------------------------------------------------------------
+
+type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
+type LiveState = { run: JobRunSummary; targets: JobRunTarget[]; output: RunOutput };
+type LiveAction =
+  | { type: 'reset'; data: LoaderData }
+  | { type: 'chunks'; chunks: OutputChunk[] }
+  | { type: 'target'; target: JobRunTarget }
+  | { type: 'run'; run: JobRunSummary };
+
+function fromLoader(d: LoaderData): LiveState {
+  const { targets, ...run } = d.run as JobRun;
+  return { run, targets, output: d.output };
+}
+
+function reduce(state: LiveState, action: LiveAction): LiveState {
+  switch (action.type) {
+    case 'reset':
+      return fromLoader(action.data);
+    case 'chunks':
+      return { ...state, output: appendChunks(state.output, action.chunks) };
+    case 'target': {
+      const i = state.targets.findIndex((t) => t.deviceId === action.target.deviceId);
+      if (i === -1) return { ...state, targets: [...state.targets, action.target] };
+      const targets = state.targets.slice();
+      targets[i] = action.target;
+      return { ...state, targets };
+    }
+    case 'run':
+      return { ...state, run: { ...state.run, ...action.run } };
+  }
+}
+
+function parseEvent<T>(event: Event): T | null {
+  try {
+    return JSON.parse((event as MessageEvent<string>).data) as T;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Follows the run over server-sent events (proxied by runs.$id.events) from the loader's cursor.
+ * Every loader revalidation resets the state and resumes from the loader's new cursor, so output is
+ * never shown twice; on `end` the page revalidates once more for the final state.
+ */
+function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
+  const [state, dispatch] = useReducer(reduce, loaderData, fromLoader);
+  const [live, setLive] = useState(false);
+  const revalidator = useRevalidator();
+  const revalidateRef = useRef(revalidator.revalidate);
+  revalidateRef.current = revalidator.revalidate;
+  // Set once `end` arrived: if the reloaded run still looks unfinished, reconnect after a pause.
+  const endedRef = useRef(false);
+
+  useEffect(() => dispatch({ type: 'reset', data: loaderData }), [loaderData]);
+
+  const runIdValue = loaderData.run.id;
+  const finished = TERMINAL_RUN.has(loaderData.run.status);
+  const focus = loaderData.focus;
+  const showsOutput = loaderData.allPanels || focus !== null;
+  useEffect(() => {
+    if (finished) return;
+    let cursor = loaderData.cursor;
+    const seen = new Set<string>();
+    let source: EventSource | null = null;
+    let stopped = false;
+    let failures = 0;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let pending: OutputChunk[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const flush = () => {
+      flushTimer = undefined;
+      const chunks = pending;
+      pending = [];
+      if (chunks.length) dispatch({ type: 'chunks', chunks });
+    };
+
+    const connect = () => {
+      const url = `/runs/${runIdValue}/events${cursor ? `?after=${encodeURIComponent(cursor)}` : ''}`;
+      const es = new EventSource(url);
+      source = es;
+      es.onopen = () => {
+        failures = 0;
+        setLive(true);
+      };
+      es.addEventListener('output', (event) => {
+        const chunk = parseEvent<OutputChunk>(event);
+        if (!chunk || seen.has(chunk.id)) return;
+        seen.add(chunk.id);
+        if (!cursor || compareChunkIds(chunk.id, cursor) > 0) cursor = chunk.id;
+        if (!showsOutput || (focus && chunk.deviceId !== focus)) return;
+        pending.push(chunk);
+        // Batch bursts of output into one render.
+        flushTimer ??= setTimeout(flush, 50);
+      });
+      es.addEventListener('target', (event) => {
+        const target = parseEvent<JobRunTarget>(event);
+        if (target) dispatch({ type: 'target', target });
+      });
+      es.addEventListener('run', (event) => {
+        const run = parseEvent<JobRunSummary>(event);
+        if (run) dispatch({ type: 'run', run });
+      });
+      es.addEventListener('end', () => {
+        stopped = true;
+        endedRef.current = true;
+        es.close();
+        flush();
+        setLive(false);
+        revalidateRef.current();
+      });
+      es.onerror = () => {
+        // EventSource retries by itself with the original URL; reconnect ourselves from the cursor.
+        es.close();
+        setLive(false);
+        if (stopped) return;
+        failures += 1;
+        // Repeated failures may mean the session expired or the run is gone: let the loader decide.
+        if (failures % 3 === 0) revalidateRef.current();
+        retryTimer = setTimeout(connect, Math.min(1000 * 2 ** Math.min(failures, 4), 15_000));
+      };
+    };
+
+    if (endedRef.current) retryTimer = setTimeout(connect, 2000);
+    else connect();
+    return () => {
+      stopped = true;
+      clearTimeout(retryTimer);
+      clearTimeout(flushTimer);
+      source?.close();
+      setLive(false);
+    };
+  }, [runIdValue, finished, focus, showsOutput, loaderData]);
+
+  return { ...state, live };
+}
+
+// ---- components ---------------------------------------------------------------------------------------
+
+const useIsoLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
+
+function OutputPane({ label, stream, truncated, testId }: { label: string; stream: StreamText; truncated: boolean; testId: string }) {
+  const ref = useRef<HTMLPreElement>(null);
+  const stick = useRef(true);
+  // Follow the output as it grows, unless the reader scrolled up.
+  useIsoLayoutEffect(() => {
+    const el = ref.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [stream.text]);
+  const empty = stream.text.length === 0;
+  return (
+    <div className="min-w-0">
+      <div className="flex items-center justify-between gap-2 px-3 py-1.5">
+        <span className={cx('text-[11px] font-medium tracking-wide uppercase', label === 'stderr' ? 'text-red-600' : 'text-zinc-500')}>
+          {label}
+        </span>
+        {!empty ? <CopyButton text={stream.text} /> : null}
+      </div>
+      {truncated || stream.trimmed ? (
+        <p className="mx-3 mb-1.5 rounded bg-amber-50 px-2 py-1 text-[11px] text-amber-800" data-testid={`${testId}-truncated`}>
+          Output truncated: showing the last 1 MiB
+        </p>
+      ) : null}
+      <pre
+        ref={ref}
+        data-testid={testId}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+        }}
+        className={cx(
+          'overflow-auto bg-zinc-950 px-3 py-2 font-mono text-xs leading-5 break-all whitespace-pre-wrap',
+          label === 'stderr' ? 'text-red-200' : 'text-zinc-100',
+          empty ? 'min-h-9' : 'max-h-96 min-h-16',
+        )}
+      >
+        {stream.text}
+      </pre>
+      {empty ? <p className="sr-only">No {label} output</p> : null}
+    </div>
+  );
+}
+
+const noOutput: DeviceOutput = { stdout: { text: '', trimmed: false }, stderr: { text: '', trimmed: false } };
+
+function OutputPanel({ target, output }: { target: JobRunTarget; output: DeviceOutput | undefined }) {
+  const o = output ?? noOutput;
+  return (
+    <section
+      id={`output-${target.deviceId}`}
+      data-testid="output-panel"
+      data-device-id={target.deviceId}
+      className="overflow-hidden rounded-lg border border-zinc-200 bg-white shadow-xs"
+      aria-label={`Output of ${target.hostname}`}
+    >
+      <header className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-zinc-200 px-3 py-2">
+        <Link to={`/devices/${target.deviceId}`} className="text-[13px] font-semibold text-zinc-900 hover:underline">
+          {target.hostname}
+        </Link>
+        <TargetStatusBadge status={target.status} />
+        {target.exitCode !== null ? <span className="font-mono text-xs text-zinc-500">exit {target.exitCode}</span> : null}
+        {target.errorMessage ? <span className="text-xs text-red-700">{target.errorMessage}</span> : null}
+      </header>
+      <div className="divide-y divide-zinc-200">
+        <OutputPane label="stdout" stream={o.stdout} truncated={target.stdoutTruncated} testId="output-stdout" />
+        <OutputPane label="stderr" stream={o.stderr} truncated={target.stderrTruncated} testId="output-stderr" />
+      </div>
+    </section>
+  );
+}
+
+function targetDuration(t: JobRunTarget): number | null {
+  return t.durationMs ?? durationBetween(t.startedAt, t.finishedAt);
+}
+
+function TargetsTable({
+  targets,
+  allPanels,
+  focus,
+}: {
+  targets: JobRunTarget[];
+  allPanels: boolean;
+  focus: string | null;
+}) {
+  const [filter, setFilter] = useState<string>('all');
+  const [limit, setLimit] = useState(TARGET_ROWS_STEP);
+  const present = useMemo(() => {
+    const s = new Set(targets.map((t) => t.status));
+    return targetStatusOrder.filter((x) => s.has(x));
+  }, [targets]);
+  const rows = filter === 'all' ? targets : targets.filter((t) => t.status === filter);
+  const shown = rows.slice(0, limit);
+  return (
+    <Card
+      title={`Devices (${targets.length.toLocaleString('en-US')})`}
+      actions={
+        present.length > 1 ? (
+          <div className="flex flex-wrap gap-1" role="group" aria-label="Filter devices by status">
+            {['all', ...present].map((s) => (
+              <button
+                key={s}
+                type="button"
+                onClick={() => setFilter(s)}
+                aria-pressed={filter === s}
+                className={cx(
+                  'rounded px-2 py-0.5 text-xs',
+                  filter === s ? 'bg-zinc-900 text-white' : 'text-zinc-600 hover:bg-zinc-100',
+                )}
+              >
+                {s === 'all' ? 'All' : targetStatusLabel(s)}
+              </button>
+            ))}
+          </div>
+        ) : null
+      }
+    >
+      {targets.length === 0 ? (
+        <EmptyState title="No devices in this run" />
+      ) : (
+        <Table className={targets.length > 12 ? 'max-h-[440px] overflow-y-auto' : undefined}>
+          <thead>
+            <tr>
+              <Th>Hostname</Th>
+              <Th>Status</Th>
+              <Th>Exit code</Th>
+              <Th>Duration</Th>
+              <Th>Started</Th>
+              <Th className="text-right">Output</Th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((t) => (
+              <tr
+                key={t.deviceId}
+                data-testid="target-row"
+                data-device-id={t.deviceId}
+                className={cx('hover:bg-zinc-50', focus === t.deviceId && 'bg-zinc-50')}
+              >
+                <Td>
+                  <Link to={`/devices/${t.deviceId}`} className="font-medium text-zinc-900 hover:underline">
+                    {t.hostname}
+                  </Link>
+                </Td>
+                <Td>
+                  <span className="flex items-center gap-2">
+                    <TargetStatusBadge status={t.status} />
+                    {t.errorMessage ? (
+                      <span className="max-w-xs truncate text-xs text-red-700" title={t.errorMessage}>
+                        {t.errorMessage}
+                      </span>
+                    ) : null}
+                  </span>
+                </Td>
+                <Td className="font-mono text-xs">
+                  <span data-testid="target-exit-code" className={t.exitCode ? 'text-red-700' : 'text-zinc-700'}>
+                    {t.exitCode ?? '—'}
+                  </span>
+                </Td>
+                <Td className="text-zinc-600 tabular-nums">
+                  {t.status === 'running' && t.startedAt ? <span className="text-blue-700">running</span> : formatDuration(targetDuration(t))}
+                </Td>
+                <Td className="text-zinc-500">{t.startedAt ? <AbsoluteTime iso={t.startedAt} /> : '—'}</Td>
+                <Td className="text-right">
+                  {allPanels ? (
+                    <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
+                      View
+                    </a>
+                  ) : (
+                    <Link
+                      to={`?device=${t.deviceId}#output`}
+                      preventScrollReset
+                      className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
+                    >
+                      {focus === t.deviceId ? 'Showing' : 'View'}
+                    </Link>
+                  )}
+                </Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+      {rows.length > shown.length ? (
+        <div className="flex items-center justify-between px-3 py-2 text-xs text-zinc-500">
+          <span>
+            Showing {shown.length.toLocaleString('en-US')} of {rows.length.toLocaleString('en-US')}
+          </span>
+          <Button size="sm" onClick={() => setLimit((l) => l + TARGET_ROWS_STEP)}>
+            Show more
+          </Button>
+        </div>
+      ) : null}
+    </Card>
+  );
+}
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-[11px] font-medium text-zinc-500">{label}</dt>
+      <dd className="mt-0.5 truncate text-[13px] text-zinc-900">{children}</dd>
+    </div>
+  );
+}
+
+function safeHttpUrl(url: string | null): string | null {
+  return url && /^https?:\/\//i.test(url) ? url : null;
+}
+
+export default function RunPage() {
+  const loaderData = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const user = useOptionalUser();
+  const [params] = useSearchParams();
+  const { run, targets, output, live } = useLiveRun(loaderData);
+  const { allPanels, focus } = loaderData;
+  const active = !TERMINAL_RUN.has(run.status);
+  const cancelling = navigation.state !== 'idle' && navigation.formData?.get('intent') === 'cancel';
+  const temporalUrl = safeHttpUrl(run.temporalUrl);
+  const focusTarget = focus ? targets.find((t) => t.deviceId === focus) : undefined;
+  const anyActive = targets.some((t) => ACTIVE_TARGET.has(t.status));
+
+  return (
+    <>
+      <nav className="mb-2 text-xs text-zinc-500">
+        <Link to="/runs" className="hover:text-zinc-900">
+          Runs
+        </Link>{' '}
+        / <span className="font-mono text-zinc-700">{run.id.slice(0, 8)}</span>
+      </nav>
+
+      <div className="mb-4 flex flex-wrap items-start justify-between gap-3">
+        <div className="min-w-0 flex-1">
+          <div className="flex items-center gap-2.5">
+            <RunStatusBadge status={run.status} testId="run-status" />
+            {run.cancelRequested && active ? <span className="text-xs text-zinc-500">Cancellation requested…</span> : null}
+            {live ? (
+              <span className="inline-flex items-center gap-1 text-[11px] text-zinc-500" title="Receiving live updates">
+                <span className="size-1.5 animate-pulse rounded-full bg-emerald-500" aria-hidden /> Live
+              </span>
+            ) : null}
+          </div>
+          <h1 className="mt-2 truncate font-mono text-base font-semibold text-zinc-900" title={run.command} data-testid="run-command">
+            {oneLine(run.command, 200)}
+          </h1>
+        </div>
+        <div className="flex items-center gap-2">
+          {temporalUrl ? (
+            <a href={temporalUrl} target="_blank" rel="noopener noreferrer" className={buttonClass('secondary')}>
+              Open in Temporal UI ↗
+            </a>
+          ) : null}
+          {active && canRunCommands(user?.role) ? (
+            <Form method="post">
+              <Button type="submit" name="intent" value="cancel" variant="danger" disabled={cancelling || run.cancelRequested}>
+                {run.cancelRequested ? 'Cancelling…' : 'Cancel run'}
+              </Button>
+            </Form>
+          ) : null}
+        </div>
+      </div>
+
+      {actionData && !actionData.ok && actionData.error ? (
+        <div className="mb-4">
+          <Alert title="Could not cancel the run">{actionData.error}</Alert>
+        </div>
+      ) : null}
+
+      <Card className="mb-4">
+        <dl className="grid grid-cols-2 gap-x-6 gap-y-3 p-4 sm:grid-cols-3 lg:grid-cols-6">
+          <Fact label="Created by">{run.createdBy ?? '—'}</Fact>
+          <Fact label="Created">
+            <AbsoluteTime iso={run.createdAt} />
+          </Fact>
+          <Fact label="Started">
+            <AbsoluteTime iso={run.startedAt} />
+          </Fact>
+          <Fact label="Finished">
+            {run.finishedAt ? <AbsoluteTime iso={run.finishedAt} /> : active ? <span className="text-zinc-400">in progress</span> : '—'}
+          </Fact>
+          <Fact label="Duration">{formatDuration(durationBetween(run.startedAt ?? run.createdAt, run.finishedAt))}</Fact>
+          <Fact label="Devices">
+            <RunCounts counts={run.counts} />
+          </Fact>
+          <Fact label="Shell">
+            <span className="font-mono text-xs">{run.shell}</span>
+          </Fact>
+          <Fact label="Timeout">{formatDuration(run.timeoutSeconds * 1000)}</Fact>
+          <Fact label="Offline deadline">
+            <AbsoluteTime iso={run.deadlineAt} />
+          </Fact>
+          <Fact label="Workflow">
+            <span className="font-mono text-xs text-zinc-600" title={run.workflowId}>
+              {run.workflowId}
+            </span>
+          </Fact>
+        </dl>
+        <div className="border-t border-zinc-200">
+          <div className="flex items-center justify-between px-4 pt-2">
+            <span className="text-[11px] font-medium text-zinc-500">Command</span>
+            <CopyButton text={run.command} />
+          </div>
+          <pre className="max-h-48 overflow-auto px-4 pb-3 font-mono text-xs leading-5 whitespace-pre-wrap text-zinc-800">
+            {run.command}
+          </pre>
+        </div>
+      </Card>
+
+      <div className="mb-4">
+        <TargetsTable targets={targets} allPanels={allPanels} focus={focus} />
+      </div>
+
+      <section id="output" aria-label="Output" className="space-y-3">
+        <h2 className="text-[13px] font-semibold text-zinc-900">Output</h2>
+        {allPanels ? (
+          targets.length === 0 ? null : (
+            targets.map((t) => <OutputPanel key={t.deviceId} target={t} output={output[t.deviceId]} />)
+          )
+        ) : focusTarget ? (
+          <OutputPanel key={focusTarget.deviceId} target={focusTarget} output={output[focusTarget.deviceId]} />
+        ) : (
+          <Card>
+            <EmptyState title="Pick a device to see its output">
+              This run has {targets.length.toLocaleString('en-US')} devices; choose <strong>View</strong> in the table above.
+              {params.get('device') ? ' The requested device is not part of this run.' : null}
+            </EmptyState>
+          </Card>
+        )}
+        {active && !anyActive && targets.length > 0 ? (
+          <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p>
+        ) : null}
+      </section>
+    </>
+  );
+}
