@@ -1,4 +1,8 @@
-/** Child processes with prefixed output and a graceful stop (SIGTERM, then SIGKILL after a grace period). */
+/**
+ * Child processes with prefixed output and a graceful stop. Each child leads its own process group and
+ * signals go to the whole group: launchers such as tsx run the real program as a grandchild, and a
+ * SIGKILL to the launcher alone would leave the program running.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -6,6 +10,9 @@ export interface Child {
   name: string;
   process: ChildProcess;
   exited: Promise<number | null>;
+  /** Signals the child's whole process group. */
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM to the group, SIGKILL after the grace period; resolves once the child exited. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -15,20 +22,33 @@ export function startChild(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; output?: (line: string) => void } = {},
 ): Child {
-  const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const out = opts.output ?? ((line: string) => process.stdout.write(`[${name}] ${line}\n`));
   for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', out);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  // Never leave a group behind when this process exits.
+  const onExit = () => kill('SIGKILL');
+  process.once('exit', onExit);
+  void exited.then(() => process.off('exit', onExit));
   return {
     name,
     process: child,
     exited,
+    kill,
     async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        kill('SIGTERM');
+        const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
     },
   };
 }

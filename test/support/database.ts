@@ -4,6 +4,14 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createDatabase, type Database } from '@opsconductor/db';
 
+/** What the global setup provides to every test file. */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresTemplateUrl: string;
+    temporalAddress: string;
+  }
+}
+
 export interface TestDatabase { url: string; db: Database; drop(): Promise<void> }
 
 export async function createTestDatabase(): Promise<TestDatabase> {

@@ -10,13 +10,8 @@ import { startEmbeddedPostgres } from '@opsconductor/db/embedded';
 import { migrate } from '@opsconductor/db/migrate';
 import { freePort } from './tools.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
+import type {} from './database.ts'; // the ProvidedContext typing
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    postgresTemplateUrl: string;
-    temporalAddress: string;
-  }
-}
 
 export const TEMPLATE_DB = 'oc_template';
 

@@ -103,12 +103,12 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
     database, apiUrl, webUrl, adminToken, logs, api,
     startApi,
     async stopApi(signal = 'SIGTERM') {
-      if (signal === 'SIGKILL') apiChild?.process.kill('SIGKILL');
+      if (signal === 'SIGKILL') apiChild?.kill('SIGKILL');
       await apiChild?.stop();
     },
     startWorker,
     async stopWorker(signal = 'SIGTERM') {
-      if (signal === 'SIGKILL') workerChild?.process.kill('SIGKILL');
+      if (signal === 'SIGKILL') workerChild?.kill('SIGKILL');
       await workerChild?.stop();
     },
     async enrollAgent() {
@@ -129,7 +129,7 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
           }, 60_000, 200);
         },
         async stop(signal = 'SIGTERM') {
-          if (signal === 'SIGKILL') handle.process?.process.kill('SIGKILL');
+          if (signal === 'SIGKILL') handle.process?.kill('SIGKILL');
           await handle.process?.stop();
         },
       };

@@ -1,0 +1,25 @@
+/**
+ * Activity implementations. Workers register `createActivities(deps)`; workflows only see the types, via
+ * `import type { JobActivities } from '@opsconductor/activities'` and `proxyActivities<JobActivities>()`.
+ */
+import type { Database } from '@opsconductor/db';
+import { pino, type Logger } from 'pino';
+import { createJobRunActivities } from './job-run.ts';
+
+export interface ActivityDeps {
+  db: Database;
+  logger?: Logger;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const logger = deps.logger ?? pino({ level: 'silent' });
+  return {
+    ...createJobRunActivities({ db: deps.db, logger }),
+  };
+}
+
+export type JobActivities = ReturnType<typeof createActivities>;
+
+export { DEVICE_RUN_STATUSES, errorTypes } from './job-run.ts';
+export { isTransientDatabaseError } from './pg-retry.ts';
+export type * from './types.ts';

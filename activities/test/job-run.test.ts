@@ -1,0 +1,340 @@
+/** The job-run activities against a real PostgreSQL (a fresh migrated database for this file). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationFailure, CompleteAsyncError } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { channels } from '@opsconductor/db/notify';
+import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
+import { createActivities, type JobActivities } from '../src/index.ts';
+import { createJobRunFixture, listen } from './support/fixtures.ts';
+
+const PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
+
+let testDb: TestDatabase;
+let activities: JobActivities;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  activities = createActivities({ db: testDb.db });
+});
+
+afterAll(async () => {
+  await testDb?.drop();
+});
+
+/** A mock activity context for one attempt; `run` keeps the activity's own parameter and result types. */
+function activityEnv(attempt = 1, token = `token-${attempt}-${Math.random()}`) {
+  const mock = new MockActivityEnvironment({ attempt, taskToken: Buffer.from(token) });
+  const env = {
+    run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+      return mock.run(fn, ...args) as Promise<R>;
+    },
+  };
+  return { env, token: Buffer.from(token) };
+}
+
+async function commandsOf(targetId: string) {
+  return testDb.db.prisma.agentCommand.findMany({ where: { jobRunDeviceId: targetId }, orderBy: { attempt: 'asc' } });
+}
+
+async function target(jobRunId: string, deviceId: string) {
+  return testDb.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { jobRunId_deviceId: { jobRunId, deviceId } } });
+}
+
+describe('dispatchToAgent', () => {
+  it('queues a command holding the task token, wakes the agent and completes asynchronously', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    const listener = await listen(testDb.db, [channels.agentCommands]);
+    try {
+      const { env, token } = activityEnv(1);
+      await expect(env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(
+        CompleteAsyncError,
+      );
+      await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
+
+      const [command, ...rest] = await commandsOf(targetIds.get(deviceId)!);
+      expect(rest).toEqual([]);
+      expect(command).toMatchObject({ deviceId, attempt: 1, kind: 'shell', payload: PAYLOAD, status: 'pending' });
+      expect(Buffer.from(command!.taskToken).equals(token)).toBe(true);
+      expect(command!.expiresAt.toISOString()).toBe(expiresAt);
+
+      // The same attempt again (e.g. the worker crashed before reporting): still one row, with the newest token.
+      const again = activityEnv(1, 'token-again');
+      await expect(again.env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(
+        CompleteAsyncError,
+      );
+      // A new attempt writes its own row.
+      const second = activityEnv(2);
+      await expect(second.env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(
+        CompleteAsyncError,
+      );
+      const commands = await commandsOf(targetIds.get(deviceId)!);
+      expect(commands.map((c) => [c.attempt, Buffer.from(c.taskToken).toString()])).toEqual([
+        [1, 'token-again'],
+        [2, second.token.toString()],
+      ]);
+    } finally {
+      await listener.stop();
+    }
+  });
+
+  it('returns the stored outcome of a finished target without dispatching', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    await testDb.db.prisma.jobRunDevice.update({
+      where: { id: targetIds.get(deviceId)! },
+      data: { status: 'failed', exitCode: 3, errorMessage: 'exit 3', finishedAt: new Date() },
+    });
+    const { env } = activityEnv();
+    const result = await env.run(activities.dispatchToAgent, {
+      jobRunId,
+      deviceId,
+      payload: PAYLOAD,
+      expiresAt: new Date().toISOString(),
+    });
+    expect(result).toEqual({ status: 'failed', exitCode: 3, error: 'exit 3', alreadyFinished: true });
+    expect(await commandsOf(targetIds.get(deviceId)!)).toEqual([]);
+  });
+
+  it('fails permanently for a device that is not a target of the run', async () => {
+    const { jobRunId } = await createJobRunFixture(testDb.db, 1);
+    const { env } = activityEnv();
+    const err = await env
+      .run(activities.dispatchToAgent, {
+        jobRunId,
+        deviceId: '00000000-0000-4000-8000-000000000000',
+        payload: PAYLOAD,
+        expiresAt: new Date().toISOString(),
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'JobRunTargetNotFound', nonRetryable: true });
+  });
+});
+
+describe('withdrawUndeliveredCommand', () => {
+  it('expires a command no agent picked up, and leaves a delivered one alone', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 2);
+    const [idle, busy] = deviceIds as [string, string];
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    for (const deviceId of deviceIds) {
+      await expect(activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(CompleteAsyncError);
+    }
+    await testDb.db.prisma.agentCommand.updateMany({ where: { deviceId: busy }, data: { status: 'delivered', deliveredAt: new Date() } });
+
+    expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: idle })).toEqual({ withdrawn: true });
+    expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: busy })).toEqual({ withdrawn: false });
+    expect((await commandsOf(targetIds.get(idle)!)).map((c) => c.status)).toEqual(['expired']);
+    expect((await commandsOf(targetIds.get(busy)!)).map((c) => c.status)).toEqual(['delivered']);
+
+    const outcome = await activities.recordDeviceOutcome({ jobRunId, deviceId: idle, outcome: 'timed_out' });
+    expect(outcome).toEqual({ status: 'offline', applied: true });
+  });
+});
+
+describe('recordDeviceOutcome', () => {
+  async function dispatch(jobRunId: string, deviceId: string, attempt = 1) {
+    const { env } = activityEnv(attempt);
+    await env
+      .run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt: new Date(Date.now() + 60_000).toISOString() })
+      .catch((e: unknown) => {
+        if (!(e instanceof CompleteAsyncError)) throw e;
+      });
+  }
+
+  it('records offline when no command was ever delivered, and expires the pending command', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    await dispatch(jobRunId, deviceId);
+    const { env } = activityEnv();
+    const result = await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' });
+    expect(result).toEqual({ status: 'offline', applied: true });
+    const row = await target(jobRunId, deviceId);
+    expect(row.status).toBe('offline');
+    expect(row.finishedAt).toBeInstanceOf(Date);
+    expect(row.errorMessage).toMatch(/did not pick up/);
+    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => c.status)).toEqual(['expired']);
+  });
+
+  it('records timed_out when a command was delivered but no result came', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    await dispatch(jobRunId, deviceId);
+    await testDb.db.prisma.agentCommand.updateMany({
+      where: { jobRunDeviceId: targetIds.get(deviceId)! },
+      data: { status: 'running', deliveredAt: new Date(), startedAt: new Date() },
+    });
+    const { env } = activityEnv();
+    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
+      status: 'timed_out',
+      applied: true,
+    });
+    expect((await target(jobRunId, deviceId)).status).toBe('timed_out');
+    // Not a cancellation: the running command is left alone.
+    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => [c.status, c.cancelRequested])).toEqual([['running', false]]);
+  });
+
+  it('records timed_out (not offline) for a device never dispatched', async () => {
+    const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    const { env } = activityEnv();
+    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
+      status: 'timed_out',
+      applied: true,
+    });
+    expect((await target(jobRunId, deviceId)).errorMessage).toMatch(/before the command could be dispatched/);
+  });
+
+  it('keeps the first terminal state (first writer wins)', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    const finishedAt = new Date('2030-01-01T00:00:00Z');
+    // The API wrote the agent's result first.
+    await testDb.db.prisma.jobRunDevice.update({
+      where: { id: targetIds.get(deviceId)! },
+      data: { status: 'succeeded', exitCode: 0, finishedAt },
+    });
+    const { env } = activityEnv();
+    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
+      status: 'succeeded',
+      applied: false,
+    });
+    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'cancelled' })).toEqual({
+      status: 'succeeded',
+      applied: false,
+    });
+    const row = await target(jobRunId, deviceId);
+    expect(row).toMatchObject({ status: 'succeeded', exitCode: 0, finishedAt, errorMessage: null });
+
+    // Between two workflow-side writers, the first one wins too.
+    const other = await createJobRunFixture(testDb.db, 1);
+    const otherDevice = other.deviceIds[0]!;
+    expect(await env.run(activities.recordDeviceOutcome, { jobRunId: other.jobRunId, deviceId: otherDevice, outcome: 'failed', message: 'boom' })).toEqual({
+      status: 'failed',
+      applied: true,
+    });
+    expect(await env.run(activities.recordDeviceOutcome, { jobRunId: other.jobRunId, deviceId: otherDevice, outcome: 'cancelled' })).toEqual({
+      status: 'failed',
+      applied: false,
+    });
+    expect((await target(other.jobRunId, otherDevice)).errorMessage).toBe('boom');
+  });
+
+  it('on cancellation flags delivered commands for the agent, expires undelivered ones and notifies', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
+    const deviceId = deviceIds[0]!;
+    const targetId = targetIds.get(deviceId)!;
+    await dispatch(jobRunId, deviceId, 1);
+    await dispatch(jobRunId, deviceId, 2);
+    await testDb.db.prisma.agentCommand.updateMany({
+      where: { jobRunDeviceId: targetId, attempt: 1 },
+      data: { status: 'delivered', deliveredAt: new Date() },
+    });
+    const listener = await listen(testDb.db, [channels.agentCommands, channels.jobRunEvents]);
+    try {
+      const { env } = activityEnv();
+      expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'cancelled' })).toEqual({
+        status: 'cancelled',
+        applied: true,
+      });
+      expect((await commandsOf(targetId)).map((c) => [c.attempt, c.status, c.cancelRequested])).toEqual([
+        [1, 'delivered', true],
+        [2, 'expired', false],
+      ]);
+      await listener.waitFor((n) => n.channel === channels.jobRunEvents && n.payload === jobRunId);
+      await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
+    } finally {
+      await listener.stop();
+    }
+  });
+});
+
+describe('markJobRunRunning and finalizeJobRun', () => {
+  async function setStatus(jobRunId: string, statuses: Record<string, 'succeeded' | 'failed' | 'offline'>) {
+    for (const [deviceId, status] of Object.entries(statuses)) {
+      await testDb.db.prisma.jobRunDevice.update({
+        where: { jobRunId_deviceId: { jobRunId, deviceId } },
+        data: { status, finishedAt: new Date() },
+      });
+    }
+  }
+
+  it('marks a run running once', async () => {
+    const { jobRunId } = await createJobRunFixture(testDb.db, 1);
+    const { env } = activityEnv();
+    expect(await env.run(activities.markJobRunRunning, { jobRunId })).toEqual({ status: 'running' });
+    const first = await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } });
+    expect(first.status).toBe('running');
+    expect(first.startedAt).toBeInstanceOf(Date);
+    expect(await env.run(activities.markJobRunRunning, { jobRunId })).toEqual({ status: 'running' });
+    const second = await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } });
+    expect(second.startedAt).toEqual(first.startedAt);
+  });
+
+  it('finalizes as succeeded when every target succeeded', async () => {
+    const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 2);
+    await setStatus(jobRunId, Object.fromEntries(deviceIds.map((id) => [id, 'succeeded'])));
+    const { env } = activityEnv();
+    const summary = await env.run(activities.finalizeJobRun, { jobRunId, cancelled: false });
+    expect(summary).toEqual({
+      status: 'succeeded',
+      total: 2,
+      counts: { pending: 0, running: 0, succeeded: 2, failed: 0, timed_out: 0, cancelled: 0, offline: 0 },
+    });
+    const run = await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } });
+    expect(run.status).toBe('succeeded');
+    expect(run.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('finalizes as failed otherwise, closing targets left without an outcome; and is idempotent', async () => {
+    const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 4);
+    const [a, b, c] = deviceIds as [string, string, string, string];
+    await setStatus(jobRunId, { [a]: 'succeeded', [b]: 'failed', [c]: 'offline' });
+    const listener = await listen(testDb.db, [channels.jobRunEvents]);
+    try {
+      const { env } = activityEnv();
+      const summary = await env.run(activities.finalizeJobRun, { jobRunId, cancelled: false });
+      expect(summary.status).toBe('failed');
+      expect(summary.counts).toMatchObject({ succeeded: 1, failed: 2, offline: 1, pending: 0 });
+      expect((await target(jobRunId, deviceIds[3]!)).errorMessage).toMatch(/No outcome was recorded/);
+      await listener.waitFor((n) => n.payload === jobRunId);
+
+      const finishedAt = (await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } })).finishedAt;
+      // A second call (activity retry) reports the same and changes nothing — even when asked to cancel.
+      expect(await env.run(activities.finalizeJobRun, { jobRunId, cancelled: true })).toEqual(summary);
+      const run = await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } });
+      expect(run).toMatchObject({ status: 'failed', finishedAt });
+    } finally {
+      await listener.stop();
+    }
+  });
+
+  it('finalizes a cancelled run as cancelled, cancelling targets without an outcome', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 3);
+    const [done, running, neverDispatched] = deviceIds as [string, string, string];
+    await setStatus(jobRunId, { [done]: 'succeeded' });
+    const { env: dispatchEnv } = activityEnv();
+    await dispatchEnv
+      .run(activities.dispatchToAgent, { jobRunId, deviceId: running, payload: PAYLOAD, expiresAt: new Date(Date.now() + 60_000).toISOString() })
+      .catch(() => undefined);
+    await testDb.db.prisma.agentCommand.updateMany({
+      where: { jobRunDeviceId: targetIds.get(running)! },
+      data: { status: 'running', deliveredAt: new Date() },
+    });
+    const { env } = activityEnv();
+    const summary = await env.run(activities.finalizeJobRun, { jobRunId, cancelled: true });
+    expect(summary.status).toBe('cancelled');
+    expect(summary.counts).toMatchObject({ succeeded: 1, cancelled: 2 });
+    expect((await target(jobRunId, neverDispatched)).status).toBe('cancelled');
+    expect((await commandsOf(targetIds.get(running)!)).map((c) => c.cancelRequested)).toEqual([true]);
+  });
+
+  it('fails permanently for an unknown run', async () => {
+    const { env } = activityEnv();
+    const err = await env
+      .run(activities.finalizeJobRun, { jobRunId: '00000000-0000-4000-8000-000000000000', cancelled: false })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'JobRunNotFound', nonRetryable: true });
+  });
+});

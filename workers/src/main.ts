@@ -1,0 +1,91 @@
+/**
+ * Worker process: `npm start -w @opsconductor/workers` (or `tsx workers/src/main.ts`).
+ * Reads the environment (env.ts), logs JSON with pino, serves Prometheus metrics from the Temporal runtime at
+ * http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics, and drains on SIGINT/SIGTERM.
+ */
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createDatabase } from '@opsconductor/db';
+import { pino } from 'pino';
+import { loadWorkerEnv } from './env.ts';
+import { temporalLogger } from './logger.ts';
+import { ensureSearchAttributes } from './search-attributes.ts';
+import { createWorker } from './worker.ts';
+
+const env = loadWorkerEnv();
+const logger = pino({ level: env.LOG_LEVEL, base: { service: 'worker', pid: process.pid } });
+process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+
+const metricsAddress = env.WORKER_METRICS_PORT > 0 ? `${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}` : undefined;
+Runtime.install({
+  logger: temporalLogger(logger.child({ component: 'temporal' })),
+  // We handle signals ourselves (below) to log and close the database after the worker drained.
+  shutdownSignals: [],
+  telemetryOptions: {
+    logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+    ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}),
+  },
+});
+
+const db = createDatabase({ url: env.DATABASE_URL, poolMax: env.DB_POOL_MAX, connectionTimeoutMillis: 5000 });
+let connection: NativeConnection | undefined;
+try {
+  connection = await NativeConnection.connect({
+    address: env.TEMPORAL_ADDRESS,
+    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
+    ...(env.TEMPORAL_TLS ?? env.TEMPORAL_API_KEY ? { tls: true } : {}),
+  });
+  await registerSearchAttributes(connection);
+  const worker = await createWorker({
+    connection,
+    db,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    logger,
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight tasks');
+    worker.shutdown();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  logger.info(
+    {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+    },
+    'worker started',
+  );
+  await worker.run();
+  logger.info('worker stopped');
+} catch (err) {
+  logger.fatal({ err }, 'worker failed');
+  process.exitCode = 1;
+} finally {
+  await connection?.close().catch(() => {});
+  await db.close();
+}
+
+/** Registers our search attributes; a namespace we may not modify (e.g. Temporal Cloud) only gets a warning. */
+async function registerSearchAttributes(conn: NativeConnection): Promise<void> {
+  try {
+    const result = await ensureSearchAttributes(conn, env.TEMPORAL_NAMESPACE);
+    if (result.added.length > 0) logger.info({ added: result.added }, 'registered search attributes');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 7 /* PERMISSION_DENIED */ || code === 12 /* UNIMPLEMENTED */) {
+      logger.warn({ err }, 'could not register search attributes; register OpsJobRunId (Keyword) and OpsDeviceIds (KeywordList) on the namespace');
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Records workflow histories for the replay test (workflows/test/replay.test.ts): runs `jobRun` scenarios with
+ * stubbed activities on a local Temporal dev server and writes each history to workflows/test/histories/*.json
+ * (the JSON form `temporal workflow show --output json` produces).
+ *
+ *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (~70 s: one waits for a real timeout)
+ *   npx tsx workflows/scripts/record-histories.ts success    # only some
+ *
+ * Re-record when a workflow change is *meant* to be incompatible (and version it with `patched()` instead if
+ * running workflows must survive the change). Commit the files.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { temporalCliPath } from '@opsconductor/test/support/tools';
+import type { JobRunInput } from '../src/index.ts';
+import { jobRun } from '../src/index.ts';
+import { batchWorkflowId } from '../src/job-run.ts';
+import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
+import { historyToJSON } from '../test/support/history-json.ts';
+import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from '../test/support/stub-activities.ts';
+
+const historiesDir = fileURLToPath(new URL('../test/histories/', import.meta.url));
+const workflowsPath = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+
+interface Scenario {
+  name: string;
+  deviceIds: string[];
+  behaviour: (deviceId: string) => DeviceBehaviour;
+  input?: () => Partial<JobRunInput>;
+  /** Drives the run (e.g. cancels it) and returns extra workflows to record besides the run itself. */
+  drive?: (handle: WorkflowHandle<typeof jobRun>, state: StubState, input: JobRunInput) => Promise<Record<string, string>>;
+}
+
+const ids = deviceIdList(501);
+const scenarios: Scenario[] = [
+  { name: 'success', deviceIds: ids.slice(0, 3), behaviour: () => ({ kind: 'succeed' }) },
+  {
+    // A real schedule-to-close timeout: deadline 5 s, command timeout 1 s, plus the 60 s grace.
+    name: 'timeout',
+    deviceIds: ids.slice(0, 4),
+    input: () => ({
+      deadlineAt: new Date(Date.now() + 5000).toISOString(),
+      payload: { kind: 'shell', command: 'sleep 600', shell: 'sh', timeoutSeconds: 1 },
+    }),
+    behaviour: (id) =>
+      id === ids[0]
+        ? { kind: 'succeed' }
+        : id === ids[1]
+          ? { kind: 'offline' }
+          : id === ids[2]
+            ? { kind: 'silent-after-delivery' }
+            : { kind: 'dispatch-error', message: 'agent protocol too old' },
+  },
+  {
+    name: 'cancel',
+    deviceIds: ids.slice(0, 5),
+    input: () => ({ maxConcurrency: 3 }),
+    behaviour: (id) => (id === ids[0] ? { kind: 'succeed' } : { kind: 'offline' }),
+    async drive(handle, state) {
+      while (state.dispatched.length < 3) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      return {};
+    },
+  },
+  {
+    // 501 devices: two children (500 + 1). Records the parent and the small child.
+    name: 'batched',
+    deviceIds: ids,
+    behaviour: (id) => (id === ids[7] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }),
+    async drive(handle, _state, input) {
+      await handle.result();
+      return { 'batched-child': batchWorkflowId(input.jobRunId, 2) };
+    },
+  },
+];
+
+const wanted = new Set(process.argv.slice(2));
+const selected = scenarios.filter((s) => wanted.size === 0 || wanted.has(s.name));
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const env = await TestWorkflowEnvironment.createLocal({
+  server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: [...searchAttributeKeys] },
+});
+try {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  await mkdir(historiesDir, { recursive: true });
+  const results = await Promise.allSettled(
+    selected.map(async (scenario) => {
+      const { activities, state } = createStubActivities(scenario.deviceIds, scenario.behaviour);
+      const taskQueue = `record-${scenario.name}-${randomUUID()}`;
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+      const input: JobRunInput = {
+        jobRunId: randomUUID(),
+        deviceIds: scenario.deviceIds,
+        payload: { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 },
+        deadlineAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+        ...scenario.input?.(),
+      };
+      await worker.runUntil(async () => {
+        const handle = await env.client.workflow.start(jobRun, {
+          taskQueue,
+          workflowId: `job-run/${input.jobRunId}`,
+          args: [input],
+          typedSearchAttributes: [
+            { key: OpsJobRunId, value: input.jobRunId },
+            { key: OpsDeviceIds, value: deviceIdsForSearch(input.deviceIds) },
+          ],
+        });
+        const extra = scenario.drive ? await scenario.drive(handle, state, input) : (await handle.result(), {});
+        const toRecord: Record<string, string> = { [scenario.name]: handle.workflowId, ...extra };
+        for (const [name, workflowId] of Object.entries(toRecord)) {
+          const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+          await writeFile(`${historiesDir}${name}.json`, historyToJSON(history));
+          console.log(`recorded ${name}.json (${history.events?.length ?? 0} events)`);
+        }
+      });
+    }),
+  );
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  for (const f of failed) console.error(f.reason);
+  if (failed.length > 0) process.exitCode = 1;
+} finally {
+  await env.teardown();
+}

@@ -1,0 +1,25 @@
+/**
+ * Replays recorded histories (test/histories/*.json, written by scripts/record-histories.ts) against the current
+ * workflow code: a change that would break running workflows fails here with a DeterminismViolationError.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from './support/history-json.ts';
+import { quietTemporalLogs, workflowBundle } from './support/temporal.ts';
+
+const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
+const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json')).sort();
+
+describe('recorded histories', () => {
+  it('cover success, timeout, cancel and batched runs', () => {
+    expect(files).toEqual(expect.arrayContaining(['success.json', 'timeout.json', 'cancel.json', 'batched.json', 'batched-child.json']));
+  });
+
+  it.each(files)('%s replays deterministically', async (file) => {
+    quietTemporalLogs();
+    const history = historyFromJSON(JSON.parse(readFileSync(`${historiesDir}${file}`, 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: `replay-${file}` }, history, file);
+  });
+});
