@@ -185,10 +185,19 @@ function currentBootId(): string | undefined {
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A crashed agent may linger as a zombie when nothing reaps it (e.g. a container whose PID 1 does not):
+  // it answers kill(pid, 0) but holds nothing.
+  if (process.platform === 'linux') {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Returns the pid of a live agent holding the lock, if any. A lock from a previous boot is stale. */
