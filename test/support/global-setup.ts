@@ -18,10 +18,18 @@ export const TEMPLATE_DB = 'oc_template';
 export default async function setup(project: TestProject) {
   const dir = await mkdtemp(join(tmpdir(), 'opsconductor-test-pg-'));
   await chmod(dir, 0o755); // as root, Postgres runs as the `postgres` user and must reach its data dir
-  const [pg, temporal] = await Promise.all([
+  const started = await Promise.allSettled([
     (async () => startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), database: TEMPLATE_DB }))(),
     startTemporalDevServer(),
   ]);
+  const [pgResult, temporalResult] = started;
+  if (pgResult.status === 'rejected' || temporalResult.status === 'rejected') {
+    // Do not leave the other server running when one failed to start.
+    await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw pgResult.status === 'rejected' ? pgResult.reason : (temporalResult as PromiseRejectedResult).reason;
+  }
+  const pg = pgResult.value;
+  const temporal = temporalResult.value;
   await migrate(pg.url);
   project.provide('postgresTemplateUrl', pg.url);
   project.provide('temporalAddress', temporal.address);
