@@ -5,6 +5,7 @@
 import type { Database } from '@opsconductor/db';
 import { pino, type Logger } from 'pino';
 import { createJobRunActivities } from './job-run.ts';
+import { createGroupActivities } from './groups.ts';
 
 export interface ActivityDeps {
   db: Database;
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
   return {
     ...createJobRunActivities({ db: deps.db, logger }),
+    ...createGroupActivities({ db: deps.db, logger }),
   };
 }
 

@@ -10,6 +10,7 @@ import { loadWorkerEnv } from './env.ts';
 import { temporalLogger } from './logger.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { createWorker } from './worker.ts';
+import { ensureSchedules } from './schedules.ts';
 
 const env = loadWorkerEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'worker', pid: process.pid } });
@@ -35,6 +36,10 @@ try {
     ...(env.TEMPORAL_TLS ?? env.TEMPORAL_API_KEY ? { tls: true } : {}),
   });
   await registerSearchAttributes(connection);
+  await ensureSchedules({
+    address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger,
+    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}), ...(env.TEMPORAL_TLS ?? env.TEMPORAL_API_KEY ? { tls: true } : {}),
+  });
   const worker = await createWorker({
     connection,
     db,

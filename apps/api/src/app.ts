@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { z } from 'zod';
+import { MAX_INVENTORY_REPORT_BYTES } from '@opsconductor/contracts/inventory';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { ApiError, problemResponse, zodFieldErrors } from './lib/problem.ts';
 import { createRouter } from './lib/router.ts';
@@ -12,11 +13,15 @@ import { agentRoutes } from './routes/agent.ts';
 import { auditLogRoutes } from './routes/audit-logs.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { deviceAttributeRoutes } from './routes/device-attributes.ts';
+import { groupRoutes } from './routes/groups.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { userRoutes } from './routes/users.ts';
 
-const tooLarge = bodyLimit({ maxSize: 1024 * 1024, onError: (c) => problemResponse(c, 413, 'payload_too_large') });
+const limit = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problemResponse(c, 413, 'payload_too_large') });
+const tooLarge = limit(1024 * 1024);
+const inventoryTooLarge = limit(MAX_INVENTORY_REPORT_BYTES);
 
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono<AppEnv>();
@@ -32,7 +37,7 @@ export function createApp(deps: ApiDeps) {
     }
   });
   app.use('/api/*', tooLarge);
-  app.use('/agent/*', tooLarge);
+  app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors);
@@ -52,6 +57,8 @@ export function createApp(deps: ApiDeps) {
     .route('/', userRoutes)
     .route('/', enrollmentTokenRoutes)
     .route('/', deviceRoutes)
+    .route('/', deviceAttributeRoutes)
+    .route('/', groupRoutes)
     .route('/', jobRunRoutes)
     .route('/', auditLogRoutes);
   v1.get('/config', (c) => c.json({ apiPublicUrl: deps.config.apiPublicUrl, temporalUiUrl: deps.config.temporalUiUrl }));

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Database } from '@opsconductor/db';
+import type { GroupMembership } from '@opsconductor/groups';
 import type { Role } from '@opsconductor/contracts/api';
 import type { EventHub } from './lib/events.ts';
 import type { ApiMetrics } from './lib/metrics.ts';
@@ -20,10 +21,14 @@ export interface ApiConfig {
   checkinIntervalSeconds: number;
   /** A device counts as online when seen within this many seconds. */
   onlineWindowSeconds: number;
+  /** How often agents send a full inventory, and a delta in between. */
+  inventoryFullIntervalSeconds: number;
+  inventoryDeltaIntervalSeconds: number;
 }
 
 export interface ApiDeps {
   db: Database;
+  groups: GroupMembership;
   temporal: Client;
   events: EventHub;
   metrics: ApiMetrics;

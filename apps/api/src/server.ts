@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createDatabase } from '@opsconductor/db';
+import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp } from './app.ts';
 import { EventHub } from './lib/events.ts';
@@ -32,6 +33,8 @@ export const defaultApiConfig: ApiConfig = {
   pollWaitSeconds: 25,
   checkinIntervalSeconds: 60,
   onlineWindowSeconds: 90,
+  inventoryFullIntervalSeconds: 24 * 3600,
+  inventoryDeltaIntervalSeconds: 3600,
 };
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
@@ -43,7 +46,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const events = new EventHub(db.pool, o.databaseUrl, logger);
   await events.start();
-  const deps: ApiDeps = { db, temporal, events, metrics: createApiMetrics(), logger, config };
+  const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
+  await ensureBuiltInGroups(db, groups);
+  const deps: ApiDeps = { db, groups, temporal, events, metrics: createApiMetrics(), logger, config };
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port }, () => resolve(s));

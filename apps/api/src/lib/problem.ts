@@ -18,6 +18,10 @@ export const problemCodes = {
   device_unauthenticated: 'The device credentials are missing or wrong.',
   unknown_devices: 'Some devices do not exist.',
   run_finished: 'The run has already finished.',
+  inventory_full_report_required: 'A full inventory report is required.',
+  rule_invalid: 'The rule is not valid.',
+  built_in_group: 'Built-in groups cannot be changed this way.',
+  wrong_group_kind: 'This operation does not apply to this kind of group.',
   temporal_unavailable: 'The workflow service is unavailable; try again.',
   internal_error: 'An unexpected error occurred.',
 } as const;

@@ -5,6 +5,7 @@ import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
   checkinRequest, checkinResponse, commandResult, enrollRequest, enrollResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
 } from '@opsconductor/contracts/agent-protocol';
+import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { hashToken } from '../lib/auth.ts';
@@ -12,6 +13,7 @@ import { audit } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
 import { ApiError, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
+import { ingestInventory } from '../services/inventory.ts';
 
 const TOUCH_EVERY_MS = 15_000;
 const security = [{ deviceSecret: [] }];
@@ -50,6 +52,13 @@ const result = createRoute({
   method: 'post', path: '/commands/{id}/result', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
   security, middleware: [authenticateDevice],
   request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 503: { description: 'Temporal unavailable; retry' }, ...problemResponses },
+});
+
+const inventory = createRoute({
+  method: 'post', path: '/inventory', tags, summary: 'Report inventory (full, or only the sections that changed)',
+  description: 'A delta whose unchanged sections do not match the stored hashes is refused with 409 `inventory_full_report_required`, changing nothing.',
+  security, middleware: [authenticateDevice],
+  request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: { description: 'Send a full report' }, 413: { description: 'Report too large' }, ...problemResponses },
 });
 
 export function agentRoutes(deps: ApiDeps) {
@@ -97,5 +106,12 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(start, async (c) => c.json(await commands.start(c.var.device, c.req.valid('param').id, new Date(c.req.valid('json').startedAt)), 200))
     .openapi(output, async (c) => c.json(await commands.output(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
     .openapi(heartbeat, async (c) => c.json(await commands.heartbeat(c.var.device, c.req.valid('param').id), 200))
-    .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200));
+    .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
+    .openapi(inventory, async (c) => {
+      const device = c.var.device;
+      const { factsChanged, ...response } = await ingestInventory(deps, device, c.req.valid('json'), deps.groups.ruleFacts);
+      await touch(device.id);
+      if (factsChanged) await deps.groups.deviceChanged(device.id, 'inventory changed');
+      return c.json(response, 200);
+    });
 }

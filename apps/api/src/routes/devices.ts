@@ -1,6 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { device as deviceDto, deviceList, deviceListQuery, uuid } from '@opsconductor/contracts/api';
-import type { Device, Prisma } from '@opsconductor/db';
+import { device as deviceDto, uuid } from '@opsconductor/contracts/api';
+import { deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery } from '@opsconductor/contracts/inventory-api';
+import type { Device } from '@opsconductor/db';
+import type { InventorySectionName } from '@opsconductor/contracts/inventory';
+import type { ApiDeps } from '../context.ts';
+import type { InventoryEventKind } from '../services/inventory-history.ts';
+import { listDeviceSummaries } from '../services/devices.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate } from '../lib/auth.ts';
 import { ApiError, problemResponses } from '../lib/problem.ts';
@@ -19,34 +24,104 @@ export function toDeviceDto(d: Device, onlineWindowSeconds: number): z.infer<typ
 }
 
 const security = [{ bearerAuth: [] }];
+const read = [authenticate];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const idParam = z.object({ id: uuid });
+
 const list = createRoute({
-  method: 'get', path: '/devices', tags: ['devices'], summary: 'List devices', security, middleware: [authenticate],
-  request: { query: deviceListQuery },
-  responses: { 200: { description: 'Devices', content: { 'application/json': { schema: deviceList } } }, ...problemResponses },
+  method: 'get', path: '/devices', tags: ['devices'], summary: 'List devices: search, filter, sort, paginate', security, middleware: read,
+  request: { query: deviceListFilters },
+  responses: { 200: json(deviceSummaryList, 'Devices'), ...problemResponses },
 });
 const get = createRoute({
-  method: 'get', path: '/devices/{id}', tags: ['devices'], summary: 'One device', security, middleware: [authenticate],
-  request: { params: z.object({ id: uuid }) },
-  responses: { 200: { description: 'Device', content: { 'application/json': { schema: deviceDto } } }, ...problemResponses },
+  method: 'get', path: '/devices/{id}', tags: ['devices'], summary: 'A device with its inventory, groups, tags and custom fields', security, middleware: read,
+  request: { params: idParam }, responses: { 200: json(deviceDetail, 'Device'), ...problemResponses },
+});
+const software = createRoute({
+  method: 'get', path: '/devices/{id}/software', tags: ['devices'], summary: 'Installed software (searchable)', security, middleware: read,
+  request: { params: idParam, query: softwareListQuery }, responses: { 200: json(deviceSoftwareList, 'Software'), ...problemResponses },
+});
+const services = createRoute({
+  method: 'get', path: '/devices/{id}/services', tags: ['devices'], summary: 'Services and their state', security, middleware: read,
+  request: { params: idParam }, responses: { 200: json(deviceServiceList, 'Services'), ...problemResponses },
+});
+const timeline = createRoute({
+  method: 'get', path: '/devices/{id}/timeline', tags: ['devices'], summary: 'Inventory history, newest first', security, middleware: read,
+  request: { params: idParam, query: timelineQuery }, responses: { 200: json(deviceTimeline, 'Events'), ...problemResponses },
 });
 
+async function mustExist(prisma: ApiDeps['db']['prisma'], id: string) {
+  const d = await prisma.device.findUnique({ where: { id } });
+  if (!d) throw new ApiError(404, 'not_found');
+  return d;
+}
+
 export const deviceRoutes = createRouter()
-  .openapi(list, async (c) => {
-    const { page, pageSize, search, status } = c.req.valid('query');
-    const { db, config } = c.var.deps;
-    const since = new Date(Date.now() - config.onlineWindowSeconds * 1000);
-    const where: Prisma.DeviceWhereInput = {
-      ...(search ? { OR: [{ hostname: { contains: search, mode: 'insensitive' } }, { ipAddresses: { has: search } }, { osName: { contains: search, mode: 'insensitive' } }] } : {}),
-      ...(status === 'online' ? { lastSeenAt: { gte: since } } : status === 'offline' ? { lastSeenAt: { lt: since } } : status === 'never_seen' ? { lastSeenAt: null } : {}),
-    };
-    const [items, total] = await Promise.all([
-      db.prisma.device.findMany({ where, orderBy: [{ hostname: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
-      db.prisma.device.count({ where }),
-    ]);
-    return c.json({ items: items.map((d) => toDeviceDto(d, config.onlineWindowSeconds)), total }, 200);
-  })
+  .openapi(list, async (c) => c.json(await listDeviceSummaries(c.var.deps, c.req.valid('query')), 200))
   .openapi(get, async (c) => {
-    const d = await c.var.deps.db.prisma.device.findUnique({ where: { id: c.req.valid('param').id } });
+    const { id } = c.req.valid('param');
+    const { prisma } = c.var.deps.db;
+    const d = await prisma.device.findUnique({
+      where: { id },
+      include: {
+        tags: { orderBy: { tag: 'asc' } },
+        inventorySections: { where: { section: { in: ['system', 'hardware', 'directory', 'security', 'performance'] } } },
+        groupMemberships: { include: { group: { select: { id: true, name: true, kind: true } } } },
+        customFieldValues: { include: { field: { select: { key: true } } } },
+      },
+    });
     if (!d) throw new ApiError(404, 'not_found');
-    return c.json(toDeviceDto(d, c.var.deps.config.onlineWindowSeconds), 200);
+    const [softwareCount, servicesRow] = await Promise.all([
+      prisma.deviceSoftware.count({ where: { deviceId: id } }),
+      prisma.deviceInventorySection.findUnique({ where: { deviceId_section: { deviceId: id, section: 'services' } } }),
+    ]);
+    return c.json({
+      ...toDeviceDto(d, c.var.deps.config.onlineWindowSeconds),
+      tags: d.tags.map((t) => t.tag), manufacturer: d.manufacturer, model: d.model, pendingReboot: d.pendingReboot,
+      inventory: Object.fromEntries(d.inventorySections.map((s) => [s.section, s.data])),
+      inventoryUpdatedAt: d.inventoryUpdatedAt?.toISOString() ?? null,
+      softwareCount,
+      serviceCount: (servicesRow?.data as { services?: unknown[] } | undefined)?.services?.length ?? 0,
+      groups: d.groupMemberships.map((m) => m.group).sort((a, b) => a.name.localeCompare(b.name)),
+      customFields: Object.fromEntries(d.customFieldValues.map((v) => [v.field.key, v.value as string | number | boolean | null])),
+    } as z.infer<typeof deviceDetail>, 200);
+  })
+  .openapi(software, async (c) => {
+    const { id } = c.req.valid('param');
+    const { page, pageSize, search } = c.req.valid('query');
+    const { prisma } = c.var.deps.db;
+    await mustExist(prisma, id);
+    const where = { deviceId: id, ...(search ? { OR: [{ normalizedName: { contains: search.toLowerCase() } }, { vendor: { contains: search, mode: 'insensitive' as const } }, { productCode: { equals: search, mode: 'insensitive' as const } }] } : {}) };
+    const [rows, total] = await Promise.all([
+      prisma.deviceSoftware.findMany({ where, orderBy: [{ normalizedName: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
+      prisma.deviceSoftware.count({ where }),
+    ]);
+    return c.json({
+      items: rows.map((r) => ({ name: r.name, version: r.version, architecture: r.architecture, vendor: r.vendor, installDate: r.installDate, source: r.source, productCode: r.productCode, upgradeCode: r.upgradeCode })),
+      total,
+    }, 200);
+  })
+  .openapi(services, async (c) => {
+    const { id } = c.req.valid('param');
+    const { prisma } = c.var.deps.db;
+    await mustExist(prisma, id);
+    const row = await prisma.deviceInventorySection.findUnique({ where: { deviceId_section: { deviceId: id, section: 'services' } } });
+    const items = ((row?.data as { services?: { name: string; displayName?: string | null; state: string; startMode: string }[] } | undefined)?.services ?? [])
+      .map((s) => ({ name: s.name, displayName: s.displayName ?? null, state: s.state, startMode: s.startMode }));
+    return c.json({ items }, 200);
+  })
+  .openapi(timeline, async (c) => {
+    const { id } = c.req.valid('param');
+    const { page, pageSize, kind } = c.req.valid('query');
+    const { prisma } = c.var.deps.db;
+    await mustExist(prisma, id);
+    const where = { deviceId: id, ...(kind ? { kind } : {}) };
+    const [rows, total] = await Promise.all([
+      prisma.deviceInventoryEvent.findMany({ where, orderBy: { id: 'desc' }, skip: (page - 1) * pageSize, take: pageSize }),
+      prisma.deviceInventoryEvent.count({ where }),
+    ]);
+    return c.json({
+      items: rows.map((e) => ({ id: e.id.toString(), occurredAt: e.occurredAt.toISOString(), section: e.section as InventorySectionName, kind: e.kind as InventoryEventKind, subject: e.subject, oldValue: e.oldValue, newValue: e.newValue })),
+      total,
+    }, 200);
   });

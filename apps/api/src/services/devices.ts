@@ -1,0 +1,42 @@
+/** Device queries for the console and API: filtered, sorted, paginated lists and the detail view. */
+import type { DeviceListFilters } from '@opsconductor/contracts/inventory-api';
+import type { Prisma } from '@opsconductor/db';
+import type { ApiDeps } from '../context.ts';
+import { toDeviceDto } from '../routes/devices.ts';
+
+export function deviceWhere(deps: ApiDeps, f: Partial<DeviceListFilters>): Prisma.DeviceWhereInput {
+  const since = new Date(Date.now() - deps.config.onlineWindowSeconds * 1000);
+  const and: Prisma.DeviceWhereInput[] = [];
+  if (f.search) and.push({ OR: [{ hostname: { contains: f.search, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: f.search, mode: 'insensitive' } }, { model: { contains: f.search, mode: 'insensitive' } }] });
+  if (f.status === 'online') and.push({ lastSeenAt: { gte: since } });
+  if (f.status === 'offline') and.push({ lastSeenAt: { lt: since } });
+  if (f.status === 'never_seen') and.push({ lastSeenAt: null });
+  if (f.osFamily) and.push({ osFamily: f.osFamily });
+  if (f.groupId) and.push({ groupMemberships: { some: { groupId: f.groupId } } });
+  if (f.tag) and.push({ tags: { some: { tag: f.tag } } });
+  if (f.customField) {
+    const i = f.customField.indexOf(':');
+    const key = f.customField.slice(0, i);
+    const raw = f.customField.slice(i + 1);
+    const candidates: Prisma.InputJsonValue[] = [raw];
+    if (raw !== '' && !Number.isNaN(Number(raw))) candidates.push(Number(raw));
+    if (raw === 'true' || raw === 'false') candidates.push(raw === 'true');
+    and.push({ customFieldValues: { some: { field: { key }, OR: candidates.map((v) => ({ value: { equals: v } })) } } });
+  }
+  return and.length ? { AND: and } : {};
+}
+
+export async function listDeviceSummaries(deps: ApiDeps, f: Partial<DeviceListFilters> & { page: number; pageSize: number }) {
+  const where = deviceWhere(deps, f);
+  const direction = f.order ?? 'asc';
+  const orderBy: Prisma.DeviceOrderByWithRelationInput[] =
+    f.sort === 'lastSeenAt' ? [{ lastSeenAt: { sort: direction, nulls: 'last' } }] : f.sort === 'osName' ? [{ osName: direction }] : f.sort === 'enrolledAt' ? [{ enrolledAt: direction }] : [{ hostname: direction }];
+  const [rows, total] = await Promise.all([
+    deps.db.prisma.device.findMany({ where, orderBy: [...orderBy, { id: 'asc' }], skip: (f.page - 1) * f.pageSize, take: f.pageSize, include: { tags: { select: { tag: true }, orderBy: { tag: 'asc' } } } }),
+    deps.db.prisma.device.count({ where }),
+  ]);
+  return {
+    items: rows.map((d) => ({ ...toDeviceDto(d, deps.config.onlineWindowSeconds), tags: d.tags.map((t) => t.tag), manufacturer: d.manufacturer, model: d.model, pendingReboot: d.pendingReboot })),
+    total,
+  };
+}

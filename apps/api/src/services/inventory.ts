@@ -1,0 +1,147 @@
+/**
+ * Inventory ingest: validates a delta against the stored section hashes, stores changed sections,
+ * keeps the software table and the device's denormalised columns current, and records history events
+ * for what changed. Everything for one report happens in one transaction; group re-evaluation follows.
+ */
+import type pg from 'pg';
+import { inventorySectionNames, type InventoryReport, type InventoryResponse, type InventorySections, type InventorySectionName, type SoftwarePackage } from '@opsconductor/contracts/inventory';
+import type { ApiDeps, AuthDevice } from '../context.ts';
+import { ApiError } from '../lib/problem.ts';
+import { diffSection, softwareChanges, type InventoryChange } from './inventory-history.ts';
+
+/** Sections whose content the device row and the rule facts are derived from. */
+const FACT_SECTIONS = ['system', 'hardware', 'directory', 'security', 'performance'] as const satisfies readonly InventorySectionName[];
+
+export interface IngestResult extends InventoryResponse {
+  /** Whether anything rules read changed (facts or software): the caller re-evaluates groups. */
+  factsChanged: boolean;
+}
+
+export type RuleFactsBuilder = (sections: Partial<InventorySections>) => Record<string, unknown>;
+
+export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report: InventoryReport, ruleFacts: RuleFactsBuilder): Promise<IngestResult> {
+  const client = await deps.db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    // One report per device at a time: the device row lock orders concurrent reports.
+    await client.query('SELECT 1 FROM devices WHERE id = $1 FOR UPDATE', [device.id]);
+    const stored = new Map(
+      (await client.query<{ section: InventorySectionName; hash: string }>('SELECT section, hash FROM device_inventory_sections WHERE device_id = $1', [device.id])).rows.map((r) => [r.section, r.hash]),
+    );
+    if (report.mode === 'delta') {
+      const missingBase = stored.size === 0 || inventorySectionNames.some((name) => !(name in report.sections) && report.hashes[name] !== undefined && stored.get(name) !== report.hashes[name]);
+      if (missingBase) throw new ApiError(409, 'inventory_full_report_required', 'The server has no matching base for this delta; send a full report.');
+    }
+    const changed = (Object.keys(report.sections) as InventorySectionName[]).filter((name) => stored.get(name) !== report.hashes[name]);
+    const firstReport = stored.size === 0;
+    const sent = report.sections as Partial<InventorySections>;
+
+    const needOld = changed.filter((n) => n !== 'performance' && n !== 'services' && stored.has(n));
+    const factChanged = changed.some((n) => (FACT_SECTIONS as readonly string[]).includes(n));
+    const needForFacts = factChanged ? FACT_SECTIONS.filter((n) => !changed.includes(n) && stored.has(n)) : [];
+    const old = new Map<InventorySectionName, unknown>();
+    const unchanged: Partial<InventorySections> = {};
+    if (needOld.length || needForFacts.length) {
+      const { rows } = await client.query<{ section: InventorySectionName; data: unknown }>(
+        'SELECT section, data FROM device_inventory_sections WHERE device_id = $1 AND section = ANY($2::text[])',
+        [device.id, [...needOld, ...needForFacts]],
+      );
+      for (const r of rows) {
+        if (needOld.includes(r.section)) old.set(r.section, r.data);
+        else (unchanged as Record<string, unknown>)[r.section] = r.data;
+      }
+    }
+
+    const events: InventoryChange[] = firstReport
+      ? [{ section: 'system', kind: 'inventory_first_report', subject: 'inventory', oldValue: null, newValue: `${changed.length} sections` }]
+      : needOld.flatMap((name) => diffSection(name, old.get(name) as never, sent[name] as never));
+
+    for (const name of changed) {
+      await client.query(
+        `INSERT INTO device_inventory_sections (device_id, section, hash, data, updated_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (device_id, section) DO UPDATE SET hash = EXCLUDED.hash, data = EXCLUDED.data, updated_at = now()`,
+        [device.id, name, report.hashes[name], JSON.stringify(sent[name])],
+      );
+    }
+    if (changed.includes('software')) {
+      const before = (old.get('software') as InventorySections['software'] | undefined)?.packages ?? [];
+      await syncSoftware(client, device.id, firstReport || !old.has('software') ? null : before, sent.software!.packages);
+    }
+    if (events.length) await insertEvents(client, device.id, report.collectedAt, events);
+
+    if (factChanged) {
+      const merged: Partial<InventorySections> = { ...unchanged, ...pick(sent, FACT_SECTIONS) };
+      const system = merged.system;
+      const hardware = merged.hardware;
+      const ips = hardware ? [...new Set(hardware.networkInterfaces.flatMap((n) => [...n.ipv4, ...n.ipv6]))].slice(0, 64) : null;
+      await client.query(
+        `UPDATE devices SET
+            hostname = COALESCE($2, hostname), os_family = COALESCE($3, os_family), os_name = COALESCE($4, os_name),
+            os_version = COALESCE($5, os_version), architecture = COALESCE($6, architecture),
+            ip_addresses = COALESCE($7::text[], ip_addresses), manufacturer = $8, model = $9, pending_reboot = $10,
+            rule_facts = $11, inventory_updated_at = now(), updated_at = now()
+          WHERE id = $1`,
+        [
+          device.id, system?.hostname ?? null, system?.osFamily ?? null, system?.osName ?? null, system?.osVersion ?? null, system?.architecture ?? null,
+          ips, hardware?.manufacturer ?? null, hardware?.model ?? null, system?.pendingReboot ?? null, JSON.stringify(ruleFacts(merged)),
+        ],
+      );
+    } else {
+      await client.query('UPDATE devices SET inventory_updated_at = now() WHERE id = $1', [device.id]);
+    }
+    await client.query('COMMIT');
+    return {
+      accepted: true,
+      changedSections: changed,
+      fullIntervalSeconds: deps.config.inventoryFullIntervalSeconds,
+      deltaIntervalSeconds: deps.config.inventoryDeltaIntervalSeconds,
+      factsChanged: factChanged || changed.includes('software'),
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** Applies a software diff to device_software (or replaces everything when there is no previous list). */
+async function syncSoftware(client: pg.PoolClient, deviceId: string, before: readonly SoftwarePackage[] | null, after: readonly SoftwarePackage[]) {
+  let toInsert: readonly SoftwarePackage[] = after;
+  if (before === null) {
+    await client.query('DELETE FROM device_software WHERE device_id = $1', [deviceId]);
+  } else {
+    const { installed, removed, upgraded } = softwareChanges(before, after);
+    const gone = [...removed, ...upgraded.map((u) => u.from)];
+    if (gone.length) {
+      await client.query(
+        `DELETE FROM device_software WHERE device_id = $1 AND (source, name, COALESCE(architecture, '')) IN
+           (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))`,
+        [deviceId, gone.map((p) => p.source), gone.map((p) => p.name), gone.map((p) => p.architecture ?? '')],
+      );
+    }
+    toInsert = [...installed, ...upgraded.map((u) => u.to)];
+  }
+  if (!toInsert.length) return;
+  const col = <K extends keyof SoftwarePackage>(k: K) => toInsert.map((p) => p[k] ?? null);
+  await client.query(
+    `INSERT INTO device_software (device_id, name, normalized_name, version, architecture, vendor, install_date, source, product_code, upgrade_code)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
+    [deviceId, col('name'), toInsert.map((p) => p.name.toLowerCase()), col('version'), col('architecture'), col('vendor'), col('installDate'), col('source'), col('productCode'), col('upgradeCode')],
+  );
+}
+
+async function insertEvents(client: pg.PoolClient, deviceId: string, collectedAt: string, events: readonly InventoryChange[]) {
+  const clip = (s: string | null) => (s === null ? null : s.slice(0, 2000));
+  await client.query(
+    `INSERT INTO device_inventory_events (device_id, occurred_at, section, kind, subject, old_value, new_value)
+     SELECT $1, LEAST($2::timestamptz, now()), * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+    [deviceId, collectedAt, events.map((e) => e.section), events.map((e) => e.kind), events.map((e) => e.subject.slice(0, 500)), events.map((e) => clip(e.oldValue)), events.map((e) => clip(e.newValue))],
+  );
+}

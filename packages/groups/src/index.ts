@@ -1,0 +1,2 @@
+export { GroupMembership, type GroupMembershipOptions, type MembershipChange } from './membership.ts';
+export { ensureBuiltInGroups } from './built-in.ts';

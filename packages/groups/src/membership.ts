@@ -1,0 +1,267 @@
+/**
+ * Group membership: evaluates dynamic-group rules and records every membership change as an event.
+ * - One device changed (inventory, tags, custom fields, static membership): every dynamic group is
+ *   evaluated for that device only, in dependency order (incremental).
+ * - A rule changed, or a group other rules reference changed: that group (and its dependents) is
+ *   evaluated over all devices (full).
+ * - Rules that read time (last seen, uptime…) are refreshed on a schedule (refreshTimeBasedGroups).
+ * Rules are compiled once per version of the dynamic-group set.
+ */
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Database } from '@opsconductor/db';
+import type { InventorySections } from '@opsconductor/contracts/inventory';
+import type { Rule } from '@opsconductor/contracts/rules';
+import { compileRule, factsFromDevice, orderGroups, softwareConditions, usesTime, type DeviceFacts } from '@opsconductor/rules';
+
+/** Fact keys that come from inventory sections (stored per device at ingest); the rest come from the device row. */
+const SECTION_FACT = /^(hardware|system|security|performance|directory)\.|^(fqdn|os\.kernel|os\.build)$/;
+
+interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
+interface DeviceRow {
+  id: string; hostname: string; os_family: string; os_name: string; os_version: string; architecture: string; ip_addresses: string[];
+  agent_version: string; last_seen_at: Date | null; enrolled_at: Date; rule_facts: Record<string, unknown> | null;
+}
+export interface MembershipChange { groupId: string; deviceId: string; change: 'added' | 'removed' }
+
+export interface GroupMembershipOptions { db: Database; logger: Logger; onlineWindowSeconds?: number; now?: () => Date }
+
+export class GroupMembership {
+  private cache: { version: string; groups: CompiledGroup[] } | undefined;
+  private readonly onlineWindowSeconds: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly o: GroupMembershipOptions) {
+    this.onlineWindowSeconds = o.onlineWindowSeconds ?? 90;
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** The inventory-derived facts stored on the device row at ingest. */
+  readonly ruleFacts = (sections: Partial<InventorySections>): Record<string, unknown> => {
+    const facts = factsFromDevice({ device: PLACEHOLDER_DEVICE, sections, tags: [], customFields: {}, groups: new Set(), software: [] }, this.now());
+    return Object.fromEntries(Object.entries(facts).filter(([k]) => SECTION_FACT.test(k)));
+  };
+
+  /** Dynamic groups in dependency order, compiled; reloaded when any group changes. */
+  async dynamicGroups(): Promise<CompiledGroup[]> {
+    const { pool } = this.o.db;
+    const v = await pool.query<{ version: string }>(`SELECT COALESCE(max(updated_at)::text, '') || ':' || count(*) AS version FROM device_groups`);
+    const version = v.rows[0]!.version;
+    if (this.cache?.version === version) return this.cache.groups;
+    const { rows } = await pool.query<{ id: string; name: string; rule: Rule | null; kind: string }>('SELECT id, name, rule, kind FROM device_groups');
+    const ordered = orderGroups(rows.map((r) => ({ id: r.id, rule: r.kind === 'dynamic' ? r.rule : null })));
+    if ('cycle' in ordered) throw new Error(`group rules form a cycle: ${ordered.cycle.join(' → ')}`);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const groups: CompiledGroup[] = [];
+    for (const id of ordered.order) {
+      const r = byId.get(id);
+      if (!r || r.kind !== 'dynamic' || !r.rule) continue;
+      try {
+        groups.push({ id, name: r.name, rule: r.rule, test: compileRule(r.rule), usesTime: usesTime(r.rule), references: referencedGroupIds(r.rule) });
+      } catch (err) {
+        this.o.logger.error({ err, groupId: id }, 'a stored group rule does not compile; skipping it');
+      }
+    }
+    this.cache = { version, groups };
+    return groups;
+  }
+
+  /** Incremental: every dynamic group for one device. Returns the membership changes made. */
+  async deviceChanged(deviceId: string, reason: string): Promise<MembershipChange[]> {
+    const groups = await this.dynamicGroups();
+    if (!groups.length) return [];
+    const facts = (await this.loadFacts([deviceId], { software: 'all' })).get(deviceId);
+    if (!facts) return [];
+    const member = facts.groups as Set<string>;
+    const dynamicIds = new Set(groups.map((g) => g.id));
+    const wanted = new Set<string>();
+    for (const g of groups) {
+      // Groups are in dependency order: a rule reading `memberOf` sees this evaluation's result.
+      if (g.test(facts)) {
+        wanted.add(g.id);
+        member.add(g.id);
+      } else member.delete(g.id);
+    }
+    const current = new Set((await this.o.db.pool.query<{ group_id: string }>('SELECT group_id FROM device_group_members WHERE device_id = $1', [deviceId])).rows.map((r) => r.group_id).filter((id) => dynamicIds.has(id)));
+    const changes: MembershipChange[] = [
+      ...[...wanted].filter((id) => !current.has(id)).map((groupId) => ({ groupId, deviceId, change: 'added' as const })),
+      ...[...current].filter((id) => !wanted.has(id)).map((groupId) => ({ groupId, deviceId, change: 'removed' as const })),
+    ];
+    await this.apply(changes, reason);
+    return changes;
+  }
+
+  /** Full: one group over every device, then the groups that reference it. */
+  async groupChanged(groupId: string, reason: string): Promise<MembershipChange[]> {
+    const groups = await this.dynamicGroups();
+    const affected = new Set([groupId]);
+    const toEvaluate = groups.filter((g) => {
+      if (affected.has(g.id) || g.references.some((r) => affected.has(r))) {
+        affected.add(g.id);
+        return true;
+      }
+      return false;
+    });
+    const changes: MembershipChange[] = [];
+    for (const g of toEvaluate) changes.push(...(await this.evaluateFully(g, reason)));
+    return changes;
+  }
+
+  /** Re-evaluates every group whose rule reads time (last seen, uptime…), and their dependents. */
+  async refreshTimeBasedGroups(reason = 'scheduled refresh'): Promise<MembershipChange[]> {
+    const changes: MembershipChange[] = [];
+    for (const g of (await this.dynamicGroups()).filter((x) => x.usesTime)) changes.push(...(await this.groupChanged(g.id, reason)));
+    return changes;
+  }
+
+  /** Evaluates a rule without saving anything: the matching devices. */
+  async matching(rule: Rule): Promise<string[]> {
+    const test = compileRule(rule);
+    const facts = await this.loadFacts('all', { software: softwareConditions(rule) });
+    return [...facts].filter(([, f]) => test(f)).map(([id]) => id);
+  }
+
+  private async evaluateFully(g: CompiledGroup, reason: string): Promise<MembershipChange[]> {
+    const matches = new Set(await this.matching(g.rule));
+    const current = new Set((await this.o.db.pool.query<{ device_id: string }>('SELECT device_id FROM device_group_members WHERE group_id = $1', [g.id])).rows.map((r) => r.device_id));
+    const changes: MembershipChange[] = [
+      ...[...matches].filter((d) => !current.has(d)).map((deviceId) => ({ groupId: g.id, deviceId, change: 'added' as const })),
+      ...[...current].filter((d) => !matches.has(d)).map((deviceId) => ({ groupId: g.id, deviceId, change: 'removed' as const })),
+    ];
+    await this.apply(changes, reason);
+    await this.o.db.pool.query('UPDATE device_groups SET evaluated_at = now() WHERE id = $1', [g.id]);
+    return changes;
+  }
+
+  /** Writes membership changes and their events in one transaction. */
+  async apply(changes: readonly MembershipChange[], reason: string, client?: pg.PoolClient): Promise<void> {
+    if (!changes.length) return;
+    const run = async (c: pg.PoolClient) => {
+      const added = changes.filter((x) => x.change === 'added');
+      const removed = changes.filter((x) => x.change === 'removed');
+      if (added.length) {
+        await c.query(
+          `INSERT INTO device_group_members (group_id, device_id) SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+          [added.map((x) => x.groupId), added.map((x) => x.deviceId)],
+        );
+      }
+      if (removed.length) {
+        await c.query(
+          `DELETE FROM device_group_members WHERE (group_id, device_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))`,
+          [removed.map((x) => x.groupId), removed.map((x) => x.deviceId)],
+        );
+      }
+      await c.query(
+        `INSERT INTO group_membership_events (group_id, device_id, change, reason) SELECT g, d, ch, $4 FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(g, d, ch)`,
+        [changes.map((x) => x.groupId), changes.map((x) => x.deviceId), changes.map((x) => x.change), reason.slice(0, 500)],
+      );
+    };
+    if (client) return run(client);
+    const c = await this.o.db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await run(c);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /**
+   * Builds the facts of some or all devices. Software is loaded whole for single devices and, for full
+   * evaluations, only where a name matches one of the rule's software conditions.
+   */
+  async loadFacts(deviceIds: string[] | 'all', opts: { software: 'all' | ReturnType<typeof softwareConditions> }): Promise<Map<string, DeviceFacts>> {
+    const { pool } = this.o.db;
+    const all = deviceIds === 'all';
+    const filter = all ? '' : 'WHERE device_id = ANY($1::uuid[])';
+    const params = all ? [] : [deviceIds];
+    const [devices, tags, fields, memberships] = await Promise.all([
+      pool.query<DeviceRow>(
+        `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, enrolled_at, rule_facts
+           FROM devices ${all ? '' : 'WHERE id = ANY($1::uuid[])'}`,
+        params,
+      ),
+      pool.query<{ device_id: string; tag: string }>(`SELECT device_id, tag FROM device_tags ${filter}`, params),
+      pool.query<{ device_id: string; key: string; value: string | number | boolean | null }>(
+        `SELECT v.device_id, d.key, v.value FROM device_custom_field_values v JOIN custom_field_definitions d ON d.id = v.field_id ${all ? '' : 'WHERE v.device_id = ANY($1::uuid[])'}`,
+        params,
+      ),
+      pool.query<{ device_id: string; group_id: string }>(`SELECT device_id, group_id FROM device_group_members ${filter}`, params),
+    ]);
+    const software = await this.loadSoftware(all ? null : deviceIds, opts.software);
+    const byDevice = <T extends { device_id: string }>(rows: T[]) => {
+      const m = new Map<string, T[]>();
+      for (const r of rows) (m.get(r.device_id) ?? m.set(r.device_id, []).get(r.device_id)!).push(r);
+      return m;
+    };
+    const tagsBy = byDevice(tags.rows);
+    const fieldsBy = byDevice(fields.rows);
+    const groupsBy = byDevice(memberships.rows);
+    const now = this.now();
+    const out = new Map<string, DeviceFacts>();
+    for (const d of devices.rows) {
+      const facts = factsFromDevice(
+        {
+          device: {
+            hostname: d.hostname, osFamily: d.os_family, osName: d.os_name, osVersion: d.os_version, architecture: d.architecture,
+            ipAddresses: d.ip_addresses, agentVersion: d.agent_version, lastSeenAt: d.last_seen_at, enrolledAt: d.enrolled_at,
+          },
+          sections: {},
+          tags: (tagsBy.get(d.id) ?? []).map((t) => t.tag),
+          customFields: Object.fromEntries((fieldsBy.get(d.id) ?? []).map((f) => [f.key, f.value])),
+          groups: new Set((groupsBy.get(d.id) ?? []).map((g) => g.group_id)),
+          software: software.get(d.id) ?? [],
+        },
+        now,
+        { onlineWindowSeconds: this.onlineWindowSeconds },
+      );
+      out.set(d.id, { ...facts, ...(d.rule_facts ?? {}) } as DeviceFacts);
+    }
+    return out;
+  }
+
+  private async loadSoftware(deviceIds: string[] | null, needs: 'all' | ReturnType<typeof softwareConditions>): Promise<Map<string, { name: string; version: string }[]>> {
+    const out = new Map<string, { name: string; version: string }[]>();
+    if (needs !== 'all' && needs.length === 0) return out;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (deviceIds) {
+      params.push(deviceIds);
+      where.push(`device_id = ANY($${params.length}::uuid[])`);
+    }
+    if (needs !== 'all') {
+      const alternatives = needs.map((n) => {
+        const v = n.name.toLowerCase();
+        if (n.match === 'regex') {
+          params.push(n.name);
+          return `name ~* $${params.length}`;
+        }
+        params.push(n.match === 'equals' ? v : n.match === 'starts_with' ? `${escapeLike(v)}%` : `%${escapeLike(v)}%`);
+        return n.match === 'equals' ? `normalized_name = $${params.length}` : `normalized_name LIKE $${params.length}`;
+      });
+      where.push(`(${alternatives.join(' OR ')})`);
+    }
+    const { rows } = await this.o.db.pool.query<{ device_id: string; name: string; version: string }>(
+      `SELECT device_id, name, version FROM device_software ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+      params,
+    );
+    for (const r of rows) (out.get(r.device_id) ?? out.set(r.device_id, []).get(r.device_id)!).push({ name: r.name, version: r.version });
+    return out;
+  }
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function referencedGroupIds(rule: Rule): string[] {
+  if ('all' in rule) return rule.all.flatMap(referencedGroupIds);
+  if ('any' in rule) return rule.any.flatMap(referencedGroupIds);
+  if ('not' in rule) return referencedGroupIds(rule.not);
+  if ('memberOf' in rule) return [rule.memberOf];
+  return [];
+}
+
+const PLACEHOLDER_DEVICE = { hostname: '', osFamily: 'other', osName: '', osVersion: '', architecture: '', ipAddresses: [], agentVersion: '', lastSeenAt: null, enrolledAt: new Date(0) };
