@@ -30,7 +30,7 @@ describe('inventory ingest', () => {
     expect(await prisma.deviceSoftware.count({ where: { deviceId: d.deviceId } })).toBe(300);
     const device = await prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } });
     expect(device).toMatchObject({ manufacturer: 'Dell Inc.', model: 'Latitude 7440', pendingReboot: false, ipAddresses: ['10.1.2.3'], osName: 'Debian GNU/Linux 12 (bookworm)' });
-    expect(device.ruleFacts).toMatchObject({ 'hardware.manufacturer': 'Dell Inc.', 'hardware.isVirtual': false });
+    expect(device.ruleFacts).toMatchObject({ facts: { 'hardware.manufacturer': 'Dell Inc.', 'hardware.isVirtual': false } });
     expect(await events(d.deviceId)).toEqual([{ kind: 'inventory_first_report', subject: 'inventory', oldValue: null, newValue: '7 sections' }]);
 
     const detail = await (await t.request(`/api/v1/devices/${d.deviceId}`, { token: admin })).json() as { softwareCount: number; inventory: { hardware: { model: string } } };

@@ -12,15 +12,12 @@ import type pg from 'pg';
 import type { Database } from '@opsconductor/db';
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
-import { compileRule, factsFromDevice, orderGroups, softwareConditions, usesTime, type DeviceFacts } from '@opsconductor/rules';
-
-/** Fact keys that come from inventory sections (stored per device at ingest); the rest come from the device row. */
-const SECTION_FACT = /^(hardware|system|security|performance|directory)\.|^(fqdn|os\.kernel|os\.build)$/;
+import { compileRule, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, softwareConditions, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts } from '@opsconductor/rules';
 
 interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
 interface DeviceRow {
   id: string; hostname: string; os_family: string; os_name: string; os_version: string; architecture: string; ip_addresses: string[];
-  agent_version: string; last_seen_at: Date | null; enrolled_at: Date; rule_facts: Record<string, unknown> | null;
+  agent_version: string; last_seen_at: Date | null; enrolled_at: Date; rule_facts: InventoryFacts | null;
 }
 export interface MembershipChange { groupId: string; deviceId: string; change: 'added' | 'removed' }
 
@@ -36,11 +33,8 @@ export class GroupMembership {
     this.now = o.now ?? (() => new Date());
   }
 
-  /** The inventory-derived facts stored on the device row at ingest. */
-  readonly ruleFacts = (sections: Partial<InventorySections>): Record<string, unknown> => {
-    const facts = factsFromDevice({ device: PLACEHOLDER_DEVICE, sections, tags: [], customFields: {}, groups: new Set(), software: [] }, this.now());
-    return Object.fromEntries(Object.entries(facts).filter(([k]) => SECTION_FACT.test(k)));
-  };
+  /** The inventory-derived facts stored on the device row at ingest (Device.ruleFacts). */
+  readonly ruleFacts = (sections: Partial<InventorySections>, collectedAt = this.now()): InventoryFacts => inventoryFacts(sections, collectedAt);
 
   /** Dynamic groups in dependency order, compiled; reloaded when any group changes. */
   async dynamicGroups(): Promise<CompiledGroup[]> {
@@ -57,7 +51,7 @@ export class GroupMembership {
       const r = byId.get(id);
       if (!r || r.kind !== 'dynamic' || !r.rule) continue;
       try {
-        groups.push({ id, name: r.name, rule: r.rule, test: compileRule(r.rule), usesTime: usesTime(r.rule), references: referencedGroupIds(r.rule) });
+        groups.push({ id, name: r.name, rule: r.rule, test: compileRule(r.rule), usesTime: usesTime(r.rule), references: referencedGroups(r.rule) });
       } catch (err) {
         this.o.logger.error({ err, groupId: id }, 'a stored group rule does not compile; skipping it');
       }
@@ -210,7 +204,7 @@ export class GroupMembership {
             hostname: d.hostname, osFamily: d.os_family, osName: d.os_name, osVersion: d.os_version, architecture: d.architecture,
             ipAddresses: d.ip_addresses, agentVersion: d.agent_version, lastSeenAt: d.last_seen_at, enrolledAt: d.enrolled_at,
           },
-          sections: {},
+          inventory: d.rule_facts,
           tags: (tagsBy.get(d.id) ?? []).map((t) => t.tag),
           customFields: Object.fromEntries((fieldsBy.get(d.id) ?? []).map((f) => [f.key, f.value])),
           groups: new Set((groupsBy.get(d.id) ?? []).map((g) => g.group_id)),
@@ -219,7 +213,7 @@ export class GroupMembership {
         now,
         { onlineWindowSeconds: this.onlineWindowSeconds },
       );
-      out.set(d.id, { ...facts, ...(d.rule_facts ?? {}) } as DeviceFacts);
+      out.set(d.id, facts);
     }
     return out;
   }
@@ -234,15 +228,21 @@ export class GroupMembership {
       where.push(`device_id = ANY($${params.length}::uuid[])`);
     }
     if (needs !== 'all') {
-      const alternatives = needs.map((n) => {
+      // Regexes follow JavaScript syntax, which Postgres' `~*` does not: match them against the distinct
+      // package names in JS and look the matches up exactly. Other patterns translate to SQL faithfully.
+      const regexes = needs.filter((n) => n.match === 'regex');
+      const plain = needs.filter((n) => n.match !== 'regex');
+      const alternatives = plain.map((n) => {
         const v = n.name.toLowerCase();
-        if (n.match === 'regex') {
-          params.push(n.name);
-          return `name ~* $${params.length}`;
-        }
         params.push(n.match === 'equals' ? v : n.match === 'starts_with' ? `${escapeLike(v)}%` : `%${escapeLike(v)}%`);
         return n.match === 'equals' ? `normalized_name = $${params.length}` : `normalized_name LIKE $${params.length}`;
       });
+      if (regexes.length) {
+        const test = softwareNameFilter(regexes);
+        const names = (await this.o.db.pool.query<{ n: string }>('SELECT DISTINCT normalized_name AS n FROM device_software')).rows.map((r) => r.n).filter(test);
+        params.push(names);
+        alternatives.push(`normalized_name = ANY($${params.length}::text[])`);
+      }
       where.push(`(${alternatives.join(' OR ')})`);
     }
     const { rows } = await this.o.db.pool.query<{ device_id: string; name: string; version: string }>(
@@ -256,12 +256,4 @@ export class GroupMembership {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-function referencedGroupIds(rule: Rule): string[] {
-  if ('all' in rule) return rule.all.flatMap(referencedGroupIds);
-  if ('any' in rule) return rule.any.flatMap(referencedGroupIds);
-  if ('not' in rule) return referencedGroupIds(rule.not);
-  if ('memberOf' in rule) return [rule.memberOf];
-  return [];
-}
 
-const PLACEHOLDER_DEVICE = { hostname: '', osFamily: 'other', osName: '', osVersion: '', architecture: '', ipAddresses: [], agentVersion: '', lastSeenAt: null, enrolledAt: new Date(0) };

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { pagination, uuid } from '@opsconductor/contracts/api';
-import { createGroupRequest, deviceSummaryList, group as groupDto, groupList, groupMembersRequest, membershipEventList, rulePreview, rulePreviewRequest, updateGroupRequest } from '@opsconductor/contracts/inventory-api';
+import { deviceSummaryList, groupMembersRequest, membershipEventList, rulePreview } from '@opsconductor/contracts/inventory-api';
+import { createGroupBody, groupListResponse as groupList, groupResponse as groupDto, rulePreviewBody, updateGroupBody } from '../lib/rule-openapi.ts';
 import type { Rule } from '@opsconductor/contracts/rules';
-import { validateRule } from '@opsconductor/rules';
+import { referencedGroups, validateRule } from '@opsconductor/rules';
 import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -24,9 +25,9 @@ const get = createRoute({ method: 'get', path: '/groups/{id}', tags, summary: 'O
 const create = createRoute({
   method: 'post', path: '/groups', tags, summary: 'Create a static or dynamic group (operator)', security, middleware: operate,
   description: 'A dynamic group is evaluated over all devices at once; its rule is validated (400 `rule_invalid` with `errors[].path`).',
-  request: body(createGroupRequest), responses: { 201: json(groupDto, 'Created'), 409: { description: 'Name taken' }, ...problemResponses },
+  request: body(createGroupBody), responses: { 201: json(groupDto, 'Created'), 409: { description: 'Name taken' }, ...problemResponses },
 });
-const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', security, middleware: operate, request: { params: idParam, ...body(updateGroupRequest) }, responses: { 200: json(groupDto, 'Updated'), ...problemResponses } });
+const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), ...problemResponses } });
 const remove = createRoute({ method: 'delete', path: '/groups/{id}', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, ...problemResponses } });
 const members = createRoute({
   method: 'get', path: '/groups/{id}/members', tags, summary: 'Members of a group', security, middleware: read,
@@ -42,7 +43,7 @@ const events = createRoute({
 });
 const preview = createRoute({
   method: 'post', path: '/groups/preview', tags, summary: 'Evaluate a rule without saving it', security, middleware: read,
-  request: body(rulePreviewRequest), responses: { 200: json(rulePreview, 'Matches'), ...problemResponses },
+  request: body(rulePreviewBody), responses: { 200: json(rulePreview, 'Matches'), ...problemResponses },
 });
 
 async function customFieldTypes(c: Context<AppEnv>) {
@@ -53,8 +54,7 @@ async function customFieldTypes(c: Context<AppEnv>) {
 /** Validates a rule against the field catalog, the custom fields and the existing groups. */
 async function checkedRule(c: Context<AppEnv>, input: unknown, selfId?: string): Promise<Rule> {
   const groupIds = new Set((await c.var.deps.db.prisma.deviceGroup.findMany({ select: { id: true } })).map((g) => g.id));
-  if (selfId) groupIds.delete(selfId); // a group cannot reference itself
-  const result = validateRule(input, { customFields: await customFieldTypes(c), groupIds });
+  const result = validateRule(input, { customFields: await customFieldTypes(c), groupIds, ...(selfId ? { groupId: selfId } : {}) });
   if (!result.ok) throw new ApiError(400, 'rule_invalid', undefined, result.errors);
   return result.rule;
 }
@@ -119,7 +119,7 @@ export const groupRoutes = createRouter()
     const g = await prisma.deviceGroup.findUnique({ where: { id } });
     if (!g) throw new ApiError(404, 'not_found');
     if (g.builtInKey) throw new ApiError(409, 'built_in_group');
-    const dependents = (await groupDtos(c)).filter((x) => x.rule && JSON.stringify(x.rule).includes(`"memberOf":"${id}"`));
+    const dependents = (await groupDtos(c)).filter((x) => x.rule && referencedGroups(x.rule).includes(id));
     if (dependents.length) throw new ApiError(409, 'conflict', `Rules of ${dependents.map((d) => d.name).join(', ')} reference this group.`);
     await prisma.deviceGroup.delete({ where: { id } });
     await audit(c, { action: 'group.delete', targetType: 'group', targetId: id, details: { name: g.name } });
@@ -179,7 +179,7 @@ async function assertNoCycle(c: Context<AppEnv>, id: string, rule: Rule) {
     if (seen.has(gid)) return;
     seen.add(gid);
     const r = rules.get(gid);
-    for (const ref of r ? JSON.stringify(r).match(/"memberOf":"([0-9a-f-]{36})"/g) ?? [] : []) visit(ref.slice(12, -1), [...path, gid]);
+    for (const ref of r ? referencedGroups(r) : []) visit(ref, [...path, gid]);
   };
   visit(id, []);
 }

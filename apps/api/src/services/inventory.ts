@@ -17,7 +17,8 @@ export interface IngestResult extends InventoryResponse {
   factsChanged: boolean;
 }
 
-export type RuleFactsBuilder = (sections: Partial<InventorySections>) => Record<string, unknown>;
+/** Derives the facts dynamic-group rules read from the sections (stored as Device.ruleFacts). */
+export type RuleFactsBuilder = (sections: Partial<InventorySections>, collectedAt: Date) => object;
 
 export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report: InventoryReport, ruleFacts: RuleFactsBuilder): Promise<IngestResult> {
   const client = await deps.db.pool.connect();
@@ -83,7 +84,7 @@ export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report:
           WHERE id = $1`,
         [
           device.id, system?.hostname ?? null, system?.osFamily ?? null, system?.osName ?? null, system?.osVersion ?? null, system?.architecture ?? null,
-          ips, hardware?.manufacturer ?? null, hardware?.model ?? null, system?.pendingReboot ?? null, JSON.stringify(ruleFacts(merged)),
+          ips, hardware?.manufacturer ?? null, hardware?.model ?? null, system?.pendingReboot ?? null, JSON.stringify(ruleFacts(merged, new Date(Math.min(Date.parse(report.collectedAt), Date.now())))),
         ],
       );
     } else {

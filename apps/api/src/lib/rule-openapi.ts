@@ -1,0 +1,48 @@
+/**
+ * Route schemas for rule-bearing bodies. The recursive zod `rule` schema cannot be turned into OpenAPI
+ * by the generator (it recurses forever), so routes take the rule as JSON and check it with
+ * validateRule — which runs that zod schema plus the semantic checks, answering 400 `rule_invalid`
+ * with paths — while the document describes it with this recursive `Rule` component.
+ */
+import { z } from '@hono/zod-openapi';
+import { createGroupRequest, group, rulePreviewRequest, updateGroupRequest } from '@opsconductor/contracts/inventory-api';
+import { ruleOperators } from '@opsconductor/contracts/rules';
+
+const ref = { $ref: '#/components/schemas/Rule' };
+const versionOps = ['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte'];
+
+export const ruleJson = z.unknown().openapi('Rule', {
+  description: 'A dynamic-group rule: `all` / `any` / `not` over field, software and group-membership conditions (see GET /api/docs, "groups").',
+  oneOf: [
+    { type: 'object', required: ['all'], additionalProperties: false, properties: { all: { type: 'array', minItems: 1, items: ref } } },
+    { type: 'object', required: ['any'], additionalProperties: false, properties: { any: { type: 'array', minItems: 1, items: ref } } },
+    { type: 'object', required: ['not'], additionalProperties: false, properties: { not: ref } },
+    {
+      type: 'object', required: ['field', 'op'], additionalProperties: false,
+      properties: { field: { type: 'string', description: 'A field of the catalog, or customFields.<key>' }, op: { type: 'string', enum: ruleOperators }, value: {} },
+    },
+    {
+      type: 'object', required: ['software'], additionalProperties: false,
+      properties: {
+        software: {
+          type: 'object', required: ['name'], additionalProperties: false,
+          properties: {
+            name: { type: 'string' }, match: { type: 'string', enum: ['equals', 'contains', 'starts_with', 'regex'] },
+            version: { type: 'object', required: ['op', 'value'], properties: { op: { type: 'string', enum: versionOps }, value: { type: 'string' } } },
+          },
+        },
+        present: { type: 'boolean', default: true },
+      },
+    },
+    { type: 'object', required: ['memberOf'], additionalProperties: false, properties: { memberOf: { type: 'string', format: 'uuid' } } },
+  ],
+});
+
+export const createGroupBody = z.discriminatedUnion('kind', [
+  createGroupRequest.options[0],
+  createGroupRequest.options[1].extend({ rule: ruleJson }),
+]);
+export const updateGroupBody = updateGroupRequest.extend({ rule: ruleJson.optional() });
+export const rulePreviewBody = rulePreviewRequest.extend({ rule: ruleJson });
+export const groupResponse = group.extend({ rule: ruleJson.nullable() });
+export const groupListResponse = z.object({ items: z.array(groupResponse) });
