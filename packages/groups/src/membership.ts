@@ -12,9 +12,9 @@ import type pg from 'pg';
 import type { Database } from '@opsconductor/db';
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
-import { compileRule, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, softwareConditions, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts } from '@opsconductor/rules';
+import { compileRule, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, ruleNeeds, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts, type RuleNeeds } from '@opsconductor/rules';
 
-interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
+export interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
 interface DeviceRow {
   id: string; hostname: string; os_family: string; os_name: string; os_version: string; architecture: string; ip_addresses: string[];
   agent_version: string; last_seen_at: Date | null; enrolled_at: Date; rule_facts: InventoryFacts | null;
@@ -24,7 +24,7 @@ export interface MembershipChange { groupId: string; deviceId: string; change: '
 export interface GroupMembershipOptions { db: Database; logger: Logger; onlineWindowSeconds?: number; now?: () => Date }
 
 export class GroupMembership {
-  private cache: { version: string; groups: CompiledGroup[] } | undefined;
+  private cache: { version: string; groups: CompiledGroup[]; needs: RuleNeeds } | undefined;
   private readonly onlineWindowSeconds: number;
   private readonly now: () => Date;
 
@@ -56,7 +56,7 @@ export class GroupMembership {
         this.o.logger.error({ err, groupId: id }, 'a stored group rule does not compile; skipping it');
       }
     }
-    this.cache = { version, groups };
+    this.cache = { version, groups, needs: ruleNeeds(groups.map((g) => g.rule)) };
     return groups;
   }
 
@@ -64,10 +64,12 @@ export class GroupMembership {
   async deviceChanged(deviceId: string, reason: string): Promise<MembershipChange[]> {
     const groups = await this.dynamicGroups();
     if (!groups.length) return [];
-    const facts = (await this.loadFacts([deviceId], { software: 'all' })).get(deviceId);
+    // All of the device's memberships are loaded (one row per group): they are also the current state.
+    const facts = (await this.loadFacts([deviceId], { ...this.cache!.needs, groups: 'all' })).get(deviceId);
     if (!facts) return [];
     const member = facts.groups as Set<string>;
     const dynamicIds = new Set(groups.map((g) => g.id));
+    const current = new Set([...member].filter((id) => dynamicIds.has(id)));
     const wanted = new Set<string>();
     for (const g of groups) {
       // Groups are in dependency order: a rule reading `memberOf` sees this evaluation's result.
@@ -76,7 +78,6 @@ export class GroupMembership {
         member.add(g.id);
       } else member.delete(g.id);
     }
-    const current = new Set((await this.o.db.pool.query<{ group_id: string }>('SELECT group_id FROM device_group_members WHERE device_id = $1', [deviceId])).rows.map((r) => r.group_id).filter((id) => dynamicIds.has(id)));
     const changes: MembershipChange[] = [
       ...[...wanted].filter((id) => !current.has(id)).map((groupId) => ({ groupId, deviceId, change: 'added' as const })),
       ...[...current].filter((id) => !wanted.has(id)).map((groupId) => ({ groupId, deviceId, change: 'removed' as const })),
@@ -111,7 +112,7 @@ export class GroupMembership {
   /** Evaluates a rule without saving anything: the matching devices. */
   async matching(rule: Rule): Promise<string[]> {
     const test = compileRule(rule);
-    const facts = await this.loadFacts('all', { software: softwareConditions(rule) });
+    const facts = await this.loadFacts('all', ruleNeeds([rule]));
     return [...facts].filter(([, f]) => test(f)).map(([id]) => id);
   }
 
@@ -168,25 +169,31 @@ export class GroupMembership {
    * Builds the facts of some or all devices. Software is loaded whole for single devices and, for full
    * evaluations, only where a name matches one of the rule's software conditions.
    */
-  async loadFacts(deviceIds: string[] | 'all', opts: { software: 'all' | ReturnType<typeof softwareConditions> }): Promise<Map<string, DeviceFacts>> {
+  async loadFacts(deviceIds: string[] | 'all', needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' }): Promise<Map<string, DeviceFacts>> {
     const { pool } = this.o.db;
     const all = deviceIds === 'all';
     const filter = all ? '' : 'WHERE device_id = ANY($1::uuid[])';
     const params = all ? [] : [deviceIds];
+    const none = Promise.resolve({ rows: [] as never[] });
+    const groupFilter = needs.groups === 'all' ? filter : `WHERE group_id = ANY($${params.length + 1}::uuid[])${all ? '' : ' AND device_id = ANY($1::uuid[])'}`;
     const [devices, tags, fields, memberships] = await Promise.all([
       pool.query<DeviceRow>(
         `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, enrolled_at, rule_facts
            FROM devices ${all ? '' : 'WHERE id = ANY($1::uuid[])'}`,
         params,
       ),
-      pool.query<{ device_id: string; tag: string }>(`SELECT device_id, tag FROM device_tags ${filter}`, params),
-      pool.query<{ device_id: string; key: string; value: string | number | boolean | null }>(
-        `SELECT v.device_id, d.key, v.value FROM device_custom_field_values v JOIN custom_field_definitions d ON d.id = v.field_id ${all ? '' : 'WHERE v.device_id = ANY($1::uuid[])'}`,
-        params,
-      ),
-      pool.query<{ device_id: string; group_id: string }>(`SELECT device_id, group_id FROM device_group_members ${filter}`, params),
+      needs.tags ? pool.query<{ device_id: string; tag: string }>(`SELECT device_id, tag FROM device_tags ${filter}`, params) : none,
+      needs.customFields
+        ? pool.query<{ device_id: string; key: string; value: string | number | boolean | null }>(
+            `SELECT v.device_id, d.key, v.value FROM device_custom_field_values v JOIN custom_field_definitions d ON d.id = v.field_id ${all ? '' : 'WHERE v.device_id = ANY($1::uuid[])'}`,
+            params,
+          )
+        : none,
+      needs.groups === 'all' || needs.groups.length
+        ? pool.query<{ device_id: string; group_id: string }>(`SELECT device_id, group_id FROM device_group_members ${groupFilter}`, needs.groups === 'all' ? params : [...params, needs.groups])
+        : none,
     ]);
-    const software = await this.loadSoftware(all ? null : deviceIds, opts.software);
+    const software = await this.loadSoftware(all ? null : deviceIds, needs.software);
     const byDevice = <T extends { device_id: string }>(rows: T[]) => {
       const m = new Map<string, T[]>();
       for (const r of rows) (m.get(r.device_id) ?? m.set(r.device_id, []).get(r.device_id)!).push(r);
@@ -218,16 +225,17 @@ export class GroupMembership {
     return out;
   }
 
-  private async loadSoftware(deviceIds: string[] | null, needs: 'all' | ReturnType<typeof softwareConditions>): Promise<Map<string, { name: string; version: string }[]>> {
+  /** Only packages whose name matches one of the patterns rules test for. */
+  private async loadSoftware(deviceIds: string[] | null, needs: RuleNeeds['software']): Promise<Map<string, { name: string; version: string }[]>> {
     const out = new Map<string, { name: string; version: string }[]>();
-    if (needs !== 'all' && needs.length === 0) return out;
+    if (needs.length === 0) return out;
     const where: string[] = [];
     const params: unknown[] = [];
     if (deviceIds) {
       params.push(deviceIds);
       where.push(`device_id = ANY($${params.length}::uuid[])`);
     }
-    if (needs !== 'all') {
+    {
       // Regexes follow JavaScript syntax, which Postgres' `~*` does not: match them against the distinct
       // package names in JS and look the matches up exactly. Other patterns translate to SQL faithfully.
       const regexes = needs.filter((n) => n.match === 'regex');

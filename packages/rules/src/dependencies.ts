@@ -112,3 +112,31 @@ export function softwareNameFilter(patterns: readonly SoftwareNamePattern[]): (n
   });
   return (name) => tests.some((t) => t(name));
 }
+
+/** What a rule reads beyond the device row and its stored inventory facts, so callers load only that. */
+export interface RuleNeeds {
+  tags: boolean;
+  customFields: boolean;
+  /** Groups whose membership the rule reads. */
+  groups: string[];
+  software: SoftwareNamePattern[];
+}
+
+export function ruleNeeds(rules: readonly Rule[]): RuleNeeds {
+  const needs: RuleNeeds = { tags: false, customFields: false, groups: [], software: [] };
+  const groups = new Set<string>();
+  for (const rule of rules) {
+    forEachNode(rule, (node) => {
+      if (isField(node)) {
+        if (node.field === 'tags') needs.tags = true;
+        if (node.field.startsWith('customFields.')) needs.customFields = true;
+      }
+      if (isGroup(node)) groups.add(node.memberOf);
+    });
+  }
+  needs.groups = [...groups];
+  const seen = new Map<string, SoftwareNamePattern>();
+  for (const p of rules.flatMap(softwareConditions)) seen.set(`${p.match}\u0000${p.match === 'regex' ? p.name : p.name.toLowerCase()}`, p);
+  needs.software = [...seen.values()];
+  return needs;
+}

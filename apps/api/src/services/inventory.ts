@@ -24,11 +24,14 @@ export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report:
   const client = await deps.db.pool.connect();
   try {
     await client.query('BEGIN');
-    // One report per device at a time: the device row lock orders concurrent reports.
-    await client.query('SELECT 1 FROM devices WHERE id = $1 FOR UPDATE', [device.id]);
-    const stored = new Map(
-      (await client.query<{ section: InventorySectionName; hash: string }>('SELECT section, hash FROM device_inventory_sections WHERE device_id = $1', [device.id])).rows.map((r) => [r.section, r.hash]),
-    );
+    // One query reads every stored hash, and the data the diff and the rule facts may need; its row locks
+    // order concurrent reports of one device (an agent sends one at a time anyway).
+    const wanted = [...new Set<InventorySectionName>([...FACT_SECTIONS, ...(Object.keys(report.sections) as InventorySectionName[]).filter((n) => n !== 'services')])];
+    const storedRows = (await client.query<{ section: InventorySectionName; hash: string; data: unknown }>(
+      `SELECT section, hash, CASE WHEN section = ANY($2::text[]) THEN data END AS data FROM device_inventory_sections WHERE device_id = $1 FOR UPDATE`,
+      [device.id, wanted],
+    )).rows;
+    const stored = new Map(storedRows.map((r) => [r.section, r.hash]));
     if (report.mode === 'delta') {
       const missingBase = stored.size === 0 || inventorySectionNames.some((name) => !(name in report.sections) && report.hashes[name] !== undefined && stored.get(name) !== report.hashes[name]);
       if (missingBase) throw new ApiError(409, 'inventory_full_report_required', 'The server has no matching base for this delta; send a full report.');
@@ -37,31 +40,26 @@ export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report:
     const firstReport = stored.size === 0;
     const sent = report.sections as Partial<InventorySections>;
 
+    // Sections with history are diffed against their previous version; the rule facts need the others too.
     const needOld = changed.filter((n) => n !== 'performance' && n !== 'services' && stored.has(n));
     const factChanged = changed.some((n) => (FACT_SECTIONS as readonly string[]).includes(n));
-    const needForFacts = factChanged ? FACT_SECTIONS.filter((n) => !changed.includes(n) && stored.has(n)) : [];
     const old = new Map<InventorySectionName, unknown>();
     const unchanged: Partial<InventorySections> = {};
-    if (needOld.length || needForFacts.length) {
-      const { rows } = await client.query<{ section: InventorySectionName; data: unknown }>(
-        'SELECT section, data FROM device_inventory_sections WHERE device_id = $1 AND section = ANY($2::text[])',
-        [device.id, [...needOld, ...needForFacts]],
-      );
-      for (const r of rows) {
-        if (needOld.includes(r.section)) old.set(r.section, r.data);
-        else (unchanged as Record<string, unknown>)[r.section] = r.data;
-      }
+    for (const r of storedRows) {
+      if (needOld.includes(r.section)) old.set(r.section, r.data);
+      else if (factChanged && (FACT_SECTIONS as readonly string[]).includes(r.section) && !changed.includes(r.section)) (unchanged as Record<string, unknown>)[r.section] = r.data;
     }
 
     const events: InventoryChange[] = firstReport
       ? [{ section: 'system', kind: 'inventory_first_report', subject: 'inventory', oldValue: null, newValue: `${changed.length} sections` }]
       : needOld.flatMap((name) => diffSection(name, old.get(name) as never, sent[name] as never));
 
-    for (const name of changed) {
+    if (changed.length) {
       await client.query(
-        `INSERT INTO device_inventory_sections (device_id, section, hash, data, updated_at) VALUES ($1, $2, $3, $4, now())
+        `INSERT INTO device_inventory_sections (device_id, section, hash, data, updated_at)
+         SELECT $1, s, h, d::jsonb, now() FROM unnest($2::text[], $3::text[], $4::text[]) AS t(s, h, d)
          ON CONFLICT (device_id, section) DO UPDATE SET hash = EXCLUDED.hash, data = EXCLUDED.data, updated_at = now()`,
-        [device.id, name, report.hashes[name], JSON.stringify(sent[name])],
+        [device.id, changed, changed.map((n) => report.hashes[n]), changed.map((n) => JSON.stringify(sent[n]))],
       );
     }
     if (changed.includes('software')) {
