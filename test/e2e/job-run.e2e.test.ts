@@ -4,7 +4,8 @@
  * and survive the worker, the API or the agent being killed mid-run.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
@@ -44,6 +45,21 @@ describe('a real agent on this machine', () => {
     expect(body).toMatchObject({ hostname: hostname(), osFamily: 'linux', status: 'online' });
     expect(body.ipAddresses.length).toBeGreaterThan(0);
     expect(body.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('reports its real inventory: the machine\'s hostname and kernel, its dpkg packages, and built-in group membership', async () => {
+    const bashVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'bash'], { encoding: 'utf8' });
+    const detail = await waitFor('the inventory', async () => {
+      const { body } = await stack.api('GET', `/api/v1/devices/${agent.deviceId}`);
+      return body.inventoryUpdatedAt && body.softwareCount > 0 ? body : null;
+    }, 60_000, 500);
+    expect(detail.inventory.system).toMatchObject({ hostname: hostname(), kernel: release(), osFamily: 'linux' });
+    expect(detail.inventory.hardware.memoryBytes).toBeGreaterThan(0);
+    const bash = await stack.api('GET', `/api/v1/devices/${agent.deviceId}/software?search=bash`);
+    expect(bash.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'bash', version: bashVersion, source: 'dpkg' })]));
+    expect(detail.groups.map((g: { name: string }) => g.name)).toContain('All Linux');
+    const timeline = await stack.api('GET', `/api/v1/devices/${agent.deviceId}/timeline`);
+    expect(timeline.body.items.map((e: { kind: string }) => e.kind)).toContain('inventory_first_report');
   });
 
   it('runs a succeeding command as a jobRun workflow and captures stdout, stderr and the exit code', async () => {

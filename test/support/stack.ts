@@ -2,6 +2,7 @@
  * The product as separate processes for end-to-end tests: API and worker (killable and restartable),
  * real agent processes, optionally the console; on a fresh database and the run's Temporal server.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,9 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
     if (logs.length > 5000) logs.shift();
     if (process.env.E2E_VERBOSE) console.log(`[${name}] ${line}`);
   };
-  const common = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, LOG_LEVEL: 'info' };
+  // Stacks of different test files share the Temporal server: each gets its own task queue, or one
+  // stack's worker would pick up another stack's runs.
+  const common = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'info' };
   let apiChild: Child | undefined;
   let workerChild: Child | undefined;
   let webChild: Child | undefined;

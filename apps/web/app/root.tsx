@@ -54,10 +54,12 @@ const roleTone: Record<User['role'], string> = {
 function TopNav({ user }: { user: User }) {
   const items = [
     { to: '/devices', label: 'Devices', show: true },
+    { to: '/groups', label: 'Groups', show: true },
     { to: '/runs', label: 'Runs', show: true },
     { to: '/enrollment', label: 'Enrollment', show: user.role === 'admin' },
     { to: '/users', label: 'Users', show: user.role === 'admin' },
     { to: '/audit', label: 'Audit', show: user.role === 'admin' },
+    { to: '/settings/custom-fields', label: 'Settings', show: user.role === 'admin' },
   ];
   return (
     <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white/95 backdrop-blur">

@@ -180,9 +180,10 @@ export function Table({ children, className }: { children: ReactNode; className?
   );
 }
 
-export function Th({ children, className }: { children?: ReactNode; className?: string }) {
+export function Th({ children, className, ...rest }: { children?: ReactNode; className?: string; 'aria-sort'?: 'ascending' | 'descending' | 'none' }) {
   return (
     <th
+      {...rest}
       scope="col"
       className={cx(
         'sticky top-0 border-b border-zinc-200 bg-zinc-50/80 px-3 py-2 text-xs font-medium whitespace-nowrap text-zinc-500',
@@ -291,13 +292,26 @@ export function AbsoluteTime({ iso, className }: { iso: string | null | undefine
 
 // ---- pagination -------------------------------------------------------------------------------------
 
-export function Pagination({ page, pageSize, total, noun = 'item' }: { page: number; pageSize: number; total: number; noun?: string }) {
+export function Pagination({
+  page,
+  pageSize,
+  total,
+  noun = 'item',
+  param = 'page',
+}: {
+  page: number;
+  pageSize: number;
+  total: number;
+  noun?: string;
+  /** The search parameter holding the page (two paginated lists on one page need two). */
+  param?: string;
+}) {
   const [params] = useSearchParams();
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const hrefFor = (p: number) => {
     const next = new URLSearchParams(params);
-    if (p <= 1) next.delete('page');
-    else next.set('page', String(p));
+    if (p <= 1) next.delete(param);
+    else next.set(param, String(p));
     const s = next.toString();
     return s ? `?${s}` : '?';
   };

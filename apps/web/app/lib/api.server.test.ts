@@ -37,6 +37,14 @@ beforeAll(async () => {
         'application/problem+json',
       );
     }
+    if (url.pathname === '/api/v1/groups/preview') {
+      return send(
+        400,
+        { title: 'The rule is not valid.', status: 400, code: 'rule_invalid', errors: [{ path: 'all.1.value', message: 'expected a number' }] },
+        'application/problem+json',
+      );
+    }
+    if (url.pathname === '/api/v1/tags') return send(200, { items: [{ tag: 'prod', deviceCount: 2 }] });
     if (url.pathname === '/api/v1/users') return send(200, { items: [{ ...user, role: 'superuser' }] });
     if (url.pathname === '/api/v1/audit-logs') return send(502, '<html>bad gateway</html>', 'text/html');
     send(404, { type: 'about:blank', title: 'Not found.', status: 404, code: 'not_found' }, 'application/problem+json');
@@ -59,6 +67,21 @@ describe('createApiClient', () => {
   it('puts only set query parameters on the URL', async () => {
     await client().listDevices({ search: 'web 01', status: undefined, page: 2 });
     expect(lastRequest?.url).toBe('/api/v1/devices?search=web+01&page=2');
+  });
+
+  it('sends the device list filters and sort', async () => {
+    await client().listDevices({ osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' });
+    const url = new URL(lastRequest?.url ?? '', 'http://x');
+    expect(url.pathname).toBe('/api/v1/devices');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' });
+    await expect(client().listTags()).resolves.toEqual({ items: [{ tag: 'prod', deviceCount: 2 }] });
+  });
+
+  it('keeps rule_invalid error paths for the rule builder', async () => {
+    const error = await client()
+      .previewRule({ rule: { all: [{ field: 'hostname', op: 'exists' }] } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, code: 'rule_invalid', errors: [{ path: 'all.1.value', message: 'expected a number' }] });
   });
 
   it('throws ApiError with field errors from problem+json', async () => {

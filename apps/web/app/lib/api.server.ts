@@ -11,8 +11,6 @@ import { z } from 'zod';
 import {
   auditLogList,
   createdEnrollmentToken,
-  device,
-  deviceList,
   enrollmentToken,
   enrollmentTokenList,
   jobRun,
@@ -27,6 +25,29 @@ import {
   type deviceStatus,
   type updateUserRequest,
 } from '@opsconductor/contracts/api';
+import {
+  customFieldDefinition,
+  customFieldList,
+  deviceDetail,
+  deviceServiceList,
+  deviceSoftwareList,
+  deviceSummaryList,
+  deviceTimeline,
+  group,
+  groupList,
+  membershipEventList,
+  rulePreview,
+  tagList,
+  type bulkTagsRequest,
+  type createCustomFieldRequest,
+  type createGroupRequest,
+  type deviceSortKeys,
+  type groupMembersRequest,
+  type inventoryEventKinds,
+  type setCustomFieldValuesRequest,
+  type updateGroupRequest,
+} from '@opsconductor/contracts/inventory-api';
+import type { Rule } from '@opsconductor/contracts/rules';
 import { env } from './env.server';
 import { destroySession, getSessionToken } from './session.server';
 
@@ -106,6 +127,13 @@ type CallOptions<T> = { query?: Query; body?: unknown; schema?: z.ZodType<T>; ac
 export type DeviceListQuery = {
   search?: string;
   status?: z.infer<typeof deviceStatus>;
+  osFamily?: 'windows' | 'linux' | 'macos' | 'other';
+  groupId?: string;
+  tag?: string;
+  /** `key:value`: devices whose custom field `key` equals `value`. */
+  customField?: string;
+  sort?: (typeof deviceSortKeys)[number];
+  order?: 'asc' | 'desc';
   page?: number;
   pageSize?: number;
 };
@@ -227,8 +255,40 @@ export function createApiClient(options: ApiClientOptions) {
       call('DELETE', `/enrollment-tokens/${id(tokenId)}`, { schema: enrollmentToken.or(z.undefined()) }),
 
     // devices
-    listDevices: (query: DeviceListQuery = {}) => call('GET', '/devices', { query, schema: deviceList }),
-    getDevice: (deviceId: string) => call('GET', `/devices/${id(deviceId)}`, { schema: device }),
+    listDevices: (query: DeviceListQuery = {}) => call('GET', '/devices', { query, schema: deviceSummaryList }),
+    getDevice: (deviceId: string) => call('GET', `/devices/${id(deviceId)}`, { schema: deviceDetail }),
+    listDeviceSoftware: (deviceId: string, query: Page & { search?: string } = {}) =>
+      call('GET', `/devices/${id(deviceId)}/software`, { query, schema: deviceSoftwareList }),
+    listDeviceServices: (deviceId: string) => call('GET', `/devices/${id(deviceId)}/services`, { schema: deviceServiceList }),
+    getDeviceTimeline: (deviceId: string, query: Page & { kind?: (typeof inventoryEventKinds)[number] } = {}) =>
+      call('GET', `/devices/${id(deviceId)}/timeline`, { query, schema: deviceTimeline }),
+
+    // tags (bulk: operator)
+    listTags: () => call('GET', '/tags', { schema: tagList }),
+    updateDeviceTags: (body: z.input<typeof bulkTagsRequest>) => call<void>('POST', '/devices/tags', { body }),
+
+    // custom fields (definitions: admin; values: operator)
+    listCustomFields: () => call('GET', '/custom-fields', { schema: customFieldList }),
+    createCustomField: (body: z.input<typeof createCustomFieldRequest>) =>
+      call('POST', '/custom-fields', { body, schema: customFieldDefinition }),
+    deleteCustomField: (fieldId: string) => call<void>('DELETE', `/custom-fields/${id(fieldId)}`),
+    setDeviceCustomFields: (body: z.input<typeof setCustomFieldValuesRequest>) =>
+      call<void>('POST', '/devices/custom-fields', { body }),
+
+    // groups (changes: operator; preview: anyone signed in)
+    listGroups: () => call('GET', '/groups', { schema: groupList }),
+    createGroup: (body: z.input<typeof createGroupRequest>) => call('POST', '/groups', { body, schema: group }),
+    getGroup: (groupId: string) => call('GET', `/groups/${id(groupId)}`, { schema: group }),
+    updateGroup: (groupId: string, body: z.input<typeof updateGroupRequest>) =>
+      call('PATCH', `/groups/${id(groupId)}`, { body, schema: group }),
+    deleteGroup: (groupId: string) => call<void>('DELETE', `/groups/${id(groupId)}`),
+    listGroupMembers: (groupId: string, query: Page & { search?: string } = {}) =>
+      call('GET', `/groups/${id(groupId)}/members`, { query, schema: deviceSummaryList }),
+    updateGroupMembers: (groupId: string, body: z.input<typeof groupMembersRequest>) =>
+      call<void>('POST', `/groups/${id(groupId)}/members`, { body }),
+    listGroupEvents: (groupId: string, query: Page = {}) =>
+      call('GET', `/groups/${id(groupId)}/events`, { query, schema: membershipEventList }),
+    previewRule: (body: { rule: Rule; limit?: number }) => call('POST', '/groups/preview', { body, schema: rulePreview }),
 
     // job runs
     createJobRun: (body: z.input<typeof createJobRunRequest>) => call('POST', '/job-runs', { body, schema: jobRun }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, formatDuration, oneLine, relativeTime } from './format';
+import { absoluteTime, formatBytes, formatDuration, formatUptime, oneLine, percentOf, relativeTime } from './format';
 
 const now = Date.parse('2025-03-01T12:00:00Z');
 const ago = (s: number) => new Date(now - s * 1000).toISOString();
@@ -39,5 +39,18 @@ describe('oneLine', () => {
   it('shows the first non-empty line and marks more', () => {
     expect(oneLine('\nuname -a\ndf -h')).toBe('uname -a …');
     expect(oneLine('x'.repeat(200), 10)).toBe(`${'x'.repeat(9)}…`);
+  });
+});
+
+describe('inventory formatting', () => {
+  it('formats bytes, uptime and percentages', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1536)).toBe('1.50 KiB');
+    expect(formatBytes(16 * 1024 ** 3)).toBe('16.0 GiB');
+    expect(formatBytes(null)).toBe('—');
+    expect(formatUptime(93784)).toBe('1 d 2 h');
+    expect(formatUptime(3700)).toBe('1 h 1 min');
+    expect(percentOf(1, 4)).toBe(25);
+    expect(percentOf(1, 0)).toBeNull();
   });
 });

@@ -57,3 +57,47 @@ export function oneLine(text: string, max = 120): string {
   if (first.length > max) return `${first.slice(0, max - 1)}…`;
   return more ? `${first} …` : first;
 }
+
+/** 1536 → "1.5 KiB"; binary units, as operating systems report memory and disks. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** 93784 → "1 d 2 h 3 min". */
+export function formatUptime(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  if (d > 0) return `${d} d ${h} h`;
+  if (h > 0) return `${h} h ${m} min`;
+  return `${Math.max(m, 0)} min`;
+}
+
+/** Share of `part` in `total` as 0–100 (null when the total is unknown or zero). */
+export function percentOf(part: number | null | undefined, total: number | null | undefined): number | null {
+  if (part === null || part === undefined || !total || !Number.isFinite(part) || !Number.isFinite(total)) return null;
+  return Math.min(100, Math.max(0, (part / total) * 100));
+}
+
+/** A custom field's value for display: booleans as Yes/No, nothing as a dash. */
+export function formatFieldValue(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '—';
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  return String(value);
+}
+
+/** "Debian GNU/Linux 12 (bookworm)" + "12" → the name alone; "Windows 11 Pro" + "10.0.22631" → both. */
+export function osLabel(name: string, version: string): string {
+  if (!version || name.includes(version)) return name;
+  return name ? `${name} ${version}` : version;
+}

@@ -1,45 +1,110 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
-import { Form, Link, useActionData, useLoaderData, useSubmit } from '@remix-run/react';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams, useSubmit } from '@remix-run/react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { z } from 'zod';
-import { deviceStatus, type Device } from '@opsconductor/contracts/api';
+import { deviceStatus } from '@opsconductor/contracts/api';
+import { deviceListFilters } from '@opsconductor/contracts/inventory-api';
 import { requireApi } from '~/lib/api.server';
-import { runCommandAction } from '~/lib/run-command.server';
+import { isBulkIntent, runBulkAction, type BulkResult } from '~/lib/bulk-actions.server';
+import { runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
 import { canRunCommands, isAdmin, useOptionalUser } from '~/lib/user';
-import { pluralize } from '~/lib/format';
+import { osLabel, pluralize } from '~/lib/format';
 import { RunCommandFields } from '~/components/run-command-form';
 import { DeviceStatusBadge } from '~/components/status';
-import { Button, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th, buttonClass } from '~/components/ui';
+import { TagChips } from '~/components/groups';
+import { CustomFieldInput, type CustomFieldDef } from '~/components/custom-field-input';
+import { Alert, Button, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th, buttonClass, cx } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Devices · OpsConductor' }];
 
 const PAGE_SIZE = 50;
 
+// Anything unusable in the URL is dropped (the page still renders) rather than failing the request.
 const listQuery = z.object({
   search: z.string().trim().max(200).optional().catch(undefined),
   status: deviceStatus.optional().catch(undefined),
+  osFamily: deviceListFilters.shape.osFamily.catch(undefined),
+  groupId: deviceListFilters.shape.groupId.catch(undefined),
+  tag: deviceListFilters.shape.tag.catch(undefined),
+  cfKey: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/).optional().catch(undefined),
+  cfValue: z.string().max(200).optional().catch(undefined),
+  sort: deviceListFilters.shape.sort.catch('hostname'),
+  order: deviceListFilters.shape.order.catch('asc'),
   page: z.coerce.number().int().min(1).max(100_000).catch(1),
 });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
   const params = new URL(request.url).searchParams;
-  const query = listQuery.parse({
+  const q = listQuery.parse({
     search: params.get('search') || undefined,
     status: params.get('status') || undefined,
+    osFamily: params.get('osFamily') || undefined,
+    groupId: params.get('groupId') || undefined,
+    tag: params.get('tag') || undefined,
+    cfKey: params.get('cfKey') || undefined,
+    cfValue: params.get('cfValue') ?? undefined,
+    sort: params.get('sort') || undefined,
+    order: params.get('order') || undefined,
     page: params.get('page') ?? 1,
   });
-  const list = await api.listDevices({ ...query, pageSize: PAGE_SIZE });
-  return { ...list, page: query.page, pageSize: PAGE_SIZE, search: query.search ?? '', status: query.status ?? '' };
+  const customField = q.cfKey && q.cfValue !== undefined && q.cfValue !== '' ? `${q.cfKey}:${q.cfValue}` : undefined;
+  const [list, groups, tags, customFields] = await Promise.all([
+    api.listDevices({
+      search: q.search,
+      status: q.status,
+      osFamily: q.osFamily,
+      groupId: q.groupId,
+      tag: q.tag,
+      customField,
+      sort: q.sort,
+      order: q.order,
+      page: q.page,
+      pageSize: PAGE_SIZE,
+    }),
+    api.listGroups(),
+    api.listTags(),
+    api.listCustomFields(),
+  ]);
+  return {
+    ...list,
+    page: q.page,
+    pageSize: PAGE_SIZE,
+    filters: {
+      search: q.search ?? '',
+      status: q.status ?? '',
+      osFamily: q.osFamily ?? '',
+      groupId: q.groupId ?? '',
+      tag: q.tag ?? '',
+      cfKey: q.cfKey ?? '',
+      cfValue: q.cfValue ?? '',
+    },
+    sort: q.sort,
+    order: q.order,
+    groups: groups.items
+      .map((g) => ({ id: g.id, name: g.name, kind: g.kind }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    tags: tags.items,
+    customFields: customFields.items.map((f) => ({ key: f.key, label: f.label, type: f.type, enumValues: f.enumValues })),
+  };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  return runCommandAction(request, context, await request.formData());
+  const form = await request.formData();
+  const intent = String(form.get('intent') ?? 'run');
+  if (isBulkIntent(intent)) {
+    const api = await requireApi(request, context);
+    return runBulkAction(api, intent, form, form.getAll('deviceIds'));
+  }
+  return runCommandAction(request, context, form);
 }
+
+type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
+type Device = LoaderData['items'][number];
 
 function Ips({ ips }: { ips: string[] }) {
   if (ips.length === 0) return <span className="text-zinc-400">—</span>;
-  const shown = ips.slice(0, 2);
+  const shown = ips.slice(0, 1);
   return (
     <span className="font-mono text-xs text-zinc-600" title={ips.join('\n')}>
       {shown.join(', ')}
@@ -48,7 +113,20 @@ function Ips({ ips }: { ips: string[] }) {
   );
 }
 
+export function RebootMarker() {
+  return (
+    <span
+      data-testid="pending-reboot"
+      title="Reboot pending"
+      className="rounded bg-amber-50 px-1 py-px text-[10px] font-semibold tracking-wide text-amber-800 uppercase ring-1 ring-amber-600/25 ring-inset"
+    >
+      Reboot
+    </span>
+  );
+}
+
 function DeviceRow({ device, selectable }: { device: Device; selectable: boolean }) {
+  const hardware = [device.manufacturer, device.model].filter(Boolean).join(' ');
   return (
     <tr data-testid="device-row" data-device-id={device.id} className="group hover:bg-zinc-50">
       {selectable ? (
@@ -62,38 +140,247 @@ function DeviceRow({ device, selectable }: { device: Device; selectable: boolean
           />
         </Td>
       ) : null}
-      <Td>
-        <Link to={`/devices/${device.id}`} className="font-medium text-zinc-900 hover:underline" prefetch="intent">
-          {device.hostname}
-        </Link>
+      <Td className="whitespace-nowrap">
+        <span className="flex items-center gap-1.5">
+          <Link to={`/devices/${device.id}`} className="font-medium text-zinc-900 hover:underline" prefetch="intent">
+            {device.hostname}
+          </Link>
+          {device.pendingReboot ? <RebootMarker /> : null}
+        </span>
       </Td>
-      <Td>
-        <span className="text-zinc-700">{[device.osName, device.osVersion].filter(Boolean).join(' ') || device.osFamily}</span>
+      <Td className="max-w-56 truncate whitespace-nowrap">
+        <span className="text-zinc-700" title={`${osLabel(device.osName, device.osVersion)} ${device.architecture}`}>
+          {osLabel(device.osName, device.osVersion) || device.osFamily}
+        </span>
         <span className="ml-1.5 text-xs text-zinc-400">{device.architecture}</span>
+      </Td>
+      <Td className="max-w-48 truncate whitespace-nowrap text-zinc-600">
+        <span title={hardware || undefined}>{hardware || <span className="text-zinc-400">—</span>}</span>
       </Td>
       <Td>
         <Ips ips={device.ipAddresses} />
       </Td>
-      <Td className="font-mono text-xs text-zinc-600">{device.agentVersion}</Td>
+      <Td className="whitespace-nowrap">
+        <TagChips tags={device.tags} max={2} />
+      </Td>
       <Td>
         <DeviceStatusBadge status={device.status} />
       </Td>
       <Td className="text-zinc-500">
         <RelativeTime iso={device.lastSeenAt} />
       </Td>
+      <Td className="whitespace-nowrap text-zinc-500">
+        <RelativeTime iso={device.enrolledAt} />
+      </Td>
     </tr>
   );
 }
 
+/** A column header that sorts the list (server side) and shows the current direction. */
+function SortTh({ column, children, sort, order }: { column: string; children: ReactNode; sort: string; order: string }) {
+  const [params] = useSearchParams();
+  const active = sort === column;
+  const next = new URLSearchParams(params);
+  next.set('sort', column);
+  next.set('order', active && order === 'asc' ? 'desc' : 'asc');
+  next.delete('page');
+  return (
+    <Th aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+      <Link to={`?${next}`} className={cx('inline-flex items-center gap-1 hover:text-zinc-900', active && 'text-zinc-900')} preventScrollReset>
+        {children}
+        <span aria-hidden className={cx('text-[10px]', !active && 'text-zinc-300')}>
+          {active ? (order === 'asc' ? '▲' : '▼') : '↕'}
+        </span>
+      </Link>
+    </Th>
+  );
+}
+
+function Filters({ data }: { data: LoaderData }) {
+  const { filters, groups, tags, customFields, sort, order } = data;
+  const submit = useSubmit();
+  const [cfKey, setCfKey] = useState(filters.cfKey);
+  useEffect(() => setCfKey(filters.cfKey), [filters.cfKey]);
+  const cfDef = customFields.find((f) => f.key === cfKey);
+  const autoSubmit = (e: { currentTarget: HTMLSelectElement }) => submit(e.currentTarget.form);
+  const filtered = Object.values(filters).some(Boolean);
+  return (
+    <Form method="get" className="mb-3 flex flex-wrap items-center gap-2" role="search">
+      {sort !== 'hostname' || order !== 'asc' ? (
+        <>
+          <input type="hidden" name="sort" value={sort} />
+          <input type="hidden" name="order" value={order} />
+        </>
+      ) : null}
+      <Input
+        type="search"
+        name="search"
+        defaultValue={filters.search}
+        key={`search:${filters.search}`}
+        placeholder="Search hostname, IP, OS…"
+        aria-label="Search devices"
+        className="w-64"
+      />
+      <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} aria-label="Status" className="w-32" onChange={autoSubmit}>
+        <option value="">All statuses</option>
+        <option value="online">Online</option>
+        <option value="offline">Offline</option>
+        <option value="never_seen">Never seen</option>
+      </Select>
+      <Select name="osFamily" defaultValue={filters.osFamily} key={`os:${filters.osFamily}`} aria-label="OS family" className="w-32" onChange={autoSubmit}>
+        <option value="">All OS</option>
+        <option value="windows">Windows</option>
+        <option value="linux">Linux</option>
+        <option value="macos">macOS</option>
+        <option value="other">Other</option>
+      </Select>
+      <Select name="groupId" defaultValue={filters.groupId} key={`group:${filters.groupId}`} aria-label="Filter by group" className="w-44" onChange={autoSubmit}>
+        <option value="">All groups</option>
+        {groups.map((g) => (
+          <option key={g.id} value={g.id}>
+            {g.name}
+          </option>
+        ))}
+        {filters.groupId && !groups.some((g) => g.id === filters.groupId) ? <option value={filters.groupId}>Unknown group</option> : null}
+      </Select>
+      <Select name="tag" defaultValue={filters.tag} key={`tag:${filters.tag}`} aria-label="Filter by tag" className="w-36" onChange={autoSubmit}>
+        <option value="">All tags</option>
+        {tags.map((t) => (
+          <option key={t.tag} value={t.tag}>
+            {t.tag} ({t.deviceCount})
+          </option>
+        ))}
+        {filters.tag && !tags.some((t) => t.tag === filters.tag) ? <option value={filters.tag}>{filters.tag}</option> : null}
+      </Select>
+      {customFields.length > 0 ? (
+        <span className="flex items-center gap-1">
+          <Select name="cfKey" value={cfKey} aria-label="Custom field" className="w-36" onChange={(e) => setCfKey(e.currentTarget.value)}>
+            <option value="">Custom field…</option>
+            {customFields.map((f) => (
+              <option key={f.key} value={f.key}>
+                {f.label}
+              </option>
+            ))}
+          </Select>
+          {cfDef ? (
+            <CustomFieldInput
+              key={`cf:${cfKey}:${filters.cfValue}`}
+              def={cfDef}
+              name="cfValue"
+              label="Custom field value"
+              defaultValue={cfKey === filters.cfKey ? filters.cfValue : ''}
+              className="w-36"
+            />
+          ) : null}
+        </span>
+      ) : null}
+      <Button type="submit">Search</Button>
+      {filtered ? (
+        <Link to={sort !== 'hostname' || order !== 'asc' ? `/devices?sort=${sort}&order=${order}` : '/devices'} className={buttonClass('ghost')}>
+          Clear
+        </Link>
+      ) : null}
+    </Form>
+  );
+}
+
+/** Bulk actions on the selected devices; its buttons submit the list's form with their intent. */
+function BulkActions({ data, result, selected }: { data: LoaderData; result: BulkResult | undefined; selected: number }) {
+  const navigation = useNavigation();
+  const pending = navigation.state === 'submitting' ? String(navigation.formData?.get('intent') ?? '') : '';
+  const staticGroups = data.groups.filter((g) => g.kind === 'static');
+  const [fieldKey, setFieldKey] = useState('');
+  const def: CustomFieldDef | undefined = data.customFields.find((f) => f.key === fieldKey);
+  const none = selected === 0;
+  const btn = (intent: string, label: string, disabled = false) => (
+    <Button type="submit" name="intent" value={intent} size="sm" disabled={none || disabled || pending === intent}>
+      {label}
+    </Button>
+  );
+  return (
+    <div
+      className="space-y-3 p-4"
+      data-testid="bulk-actions"
+      // Enter in these inputs must not submit the form's first button (Run).
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' && e.target instanceof HTMLInputElement) e.preventDefault();
+      }}
+    >
+      {result ? (
+        result.ok ? (
+          <Alert tone="success">
+            <span data-testid="bulk-result">{result.message}</span>
+          </Alert>
+        ) : (
+          <Alert>
+            <span data-testid="bulk-error">{result.error}</span>
+          </Alert>
+        )
+      ) : null}
+      <div className="space-y-1.5">
+        <label className="block text-xs font-medium text-zinc-700" htmlFor="bulk-tags">
+          Tags
+        </label>
+        <Input id="bulk-tags" name="tags" placeholder="prod, web" autoComplete="off" />
+        <div className="flex gap-2">
+          {btn('tags-add', 'Add tags')}
+          {btn('tags-remove', 'Remove tags')}
+        </div>
+      </div>
+      <div className="space-y-1.5">
+        <label className="block text-xs font-medium text-zinc-700" htmlFor="bulk-group">
+          Static group
+        </label>
+        <Select id="bulk-group" name="groupId" defaultValue="">
+          <option value="">{staticGroups.length ? 'Choose a static group…' : 'No static groups yet'}</option>
+          {staticGroups.map((g) => (
+            <option key={g.id} value={g.id}>
+              {g.name}
+            </option>
+          ))}
+        </Select>
+        <div className="flex gap-2">
+          {btn('group-add', 'Add to group', staticGroups.length === 0)}
+          {btn('group-remove', 'Remove from group', staticGroups.length === 0)}
+        </div>
+      </div>
+      {data.customFields.length > 0 ? (
+        <div className="space-y-1.5">
+          <label className="block text-xs font-medium text-zinc-700" htmlFor="bulk-field">
+            Custom field to set
+          </label>
+          <div className="flex gap-2">
+            <Select id="bulk-field" name="fieldKey" value={fieldKey} onChange={(e) => setFieldKey(e.currentTarget.value)} className="w-40">
+              <option value="">Choose…</option>
+              {data.customFields.map((f) => (
+                <option key={f.key} value={f.key}>
+                  {f.label}
+                </option>
+              ))}
+            </Select>
+            {def ? <CustomFieldInput key={def.key} def={def} name="fieldValue" label="New value" defaultValue="" className="min-w-0 flex-1" /> : null}
+          </div>
+          <div className="flex items-center gap-2">
+            {btn('custom-field', 'Set value', !def)}
+            <span className="text-[11px] text-zinc-400">Empty clears the value</span>
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 export default function Devices() {
-  const { items, total, page, pageSize, search, status } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
+  const loaderData = useLoaderData<typeof loader>();
+  const { items, total, page, pageSize, filters, sort, order } = loaderData;
+  const actionData = useActionData<typeof action>();
+  const bulkResult = actionData && 'bulk' in actionData ? actionData : undefined;
+  const runResult = actionData && !('bulk' in actionData) ? (actionData as RunCommandActionData) : undefined;
   const user = useOptionalUser();
   const canRun = canRunCommands(user?.role);
-  const submit = useSubmit();
   const formRef = useRef<HTMLFormElement>(null);
   const [selected, setSelected] = useState(0);
-  const filtered = Boolean(search || status);
+  const filtered = Object.values(filters).some(Boolean);
   const showRunPanel = canRun && (total > 0 || filtered);
 
   // Count from the DOM: checkboxes are uncontrolled, so clicks before hydration still count.
@@ -110,6 +397,9 @@ export default function Devices() {
     recount();
   };
   const allSelected = items.length > 0 && selected === items.length;
+  const selectedSummary = (
+    <span data-testid="selected-count">{selected === 0 ? 'No devices selected' : `${pluralize(selected, 'device')} selected`}</span>
+  );
 
   return (
     <>
@@ -125,36 +415,7 @@ export default function Devices() {
         }
       />
 
-      <Form method="get" className="mb-3 flex flex-wrap items-center gap-2" role="search">
-        <Input
-          type="search"
-          name="search"
-          defaultValue={search}
-          key={`search:${search}`}
-          placeholder="Search hostname, IP, OS…"
-          aria-label="Search devices"
-          className="w-72"
-        />
-        <Select
-          name="status"
-          defaultValue={status}
-          key={`status:${status}`}
-          aria-label="Status"
-          className="w-36"
-          onChange={(e) => submit(e.currentTarget.form)}
-        >
-          <option value="">All statuses</option>
-          <option value="online">Online</option>
-          <option value="offline">Offline</option>
-          <option value="never_seen">Never seen</option>
-        </Select>
-        <Button type="submit">Search</Button>
-        {filtered ? (
-          <Link to="/devices" className={buttonClass('ghost')}>
-            Clear
-          </Link>
-        ) : null}
-      </Form>
+      <Filters data={loaderData} />
 
       <Form method="post" ref={formRef} onChange={recount} noValidate className={showRunPanel ? 'grid items-start gap-4 xl:grid-cols-[minmax(0,1fr)_340px]' : undefined}>
         <Card>
@@ -198,12 +459,22 @@ export default function Devices() {
                         />
                       </Th>
                     ) : null}
-                    <Th>Hostname</Th>
-                    <Th>OS</Th>
+                    <SortTh column="hostname" sort={sort} order={order}>
+                      Hostname
+                    </SortTh>
+                    <SortTh column="osName" sort={sort} order={order}>
+                      OS
+                    </SortTh>
+                    <Th>Hardware</Th>
                     <Th>IP addresses</Th>
-                    <Th>Agent</Th>
+                    <Th>Tags</Th>
                     <Th>Status</Th>
-                    <Th>Last seen</Th>
+                    <SortTh column="lastSeenAt" sort={sort} order={order}>
+                      Last seen
+                    </SortTh>
+                    <SortTh column="enrolledAt" sort={sort} order={order}>
+                      Enrolled
+                    </SortTh>
                   </tr>
                 </thead>
                 <tbody>
@@ -218,18 +489,16 @@ export default function Devices() {
         </Card>
 
         {showRunPanel ? (
-          <Card title="Run command" className="xl:sticky xl:top-16">
-            <div className="p-4">
-              <RunCommandFields
-                result={result}
-                summary={
-                  <span data-testid="selected-count">
-                    {selected === 0 ? 'No devices selected' : `${pluralize(selected, 'device')} selected`}
-                  </span>
-                }
-              />
-            </div>
-          </Card>
+          <div className="space-y-4 xl:sticky xl:top-16">
+            <Card title="Run command">
+              <div className="p-4">
+                <RunCommandFields result={runResult} summary={selectedSummary} />
+              </div>
+            </Card>
+            <Card title="Bulk actions" actions={<span className="text-xs text-zinc-500">{selected === 0 ? 'Select devices first' : pluralize(selected, 'device')}</span>}>
+              <BulkActions data={loaderData} result={bulkResult} selected={selected} />
+            </Card>
+          </div>
         ) : null}
       </Form>
     </>

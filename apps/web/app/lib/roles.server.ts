@@ -1,0 +1,20 @@
+/** Page-level role checks: show "no permission" up front instead of failing on submit. */
+import { data } from '@remix-run/node';
+import type { Role } from '@opsconductor/contracts/api';
+import type { ApiClient, RouteErrorData } from './api.server';
+
+const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export async function requireRole(api: ApiClient, role: Role): Promise<void> {
+  const me = await api.me();
+  if (rank[me.role] < rank[role]) {
+    throw data<RouteErrorData>(
+      {
+        title: "You don't have permission",
+        detail: role === 'admin' ? 'Only admins can open this page.' : 'Viewers cannot change groups. Ask an admin if you need access.',
+        code: 'forbidden',
+      },
+      { status: 403 },
+    );
+  }
+}
