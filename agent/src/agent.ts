@@ -27,6 +27,7 @@ import {
   type FetchLike,
   type PollEnvelope,
 } from './http.ts';
+import { InventoryReporter, type InventoryReporterOptions } from './inventory/reporter.ts';
 import { EXPIRED_ERROR, Journal, RESTARTED_ERROR, type JournalEntry } from './journal.ts';
 import { createLogger, type Logger } from './log.ts';
 import { OutputStream, type OutputChunk } from './output.ts';
@@ -66,7 +67,11 @@ export interface AgentOptions {
   collectFacts?: () => Promise<DeviceFacts>;
   /** Extra environment for commands (tests); the agent's own environment is always inherited. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Inventory reporting, on by default; `false` turns it off (tests that do not want it), an object tunes it. */
+  inventory?: false | AgentInventoryOptions;
 }
+
+export type AgentInventoryOptions = Pick<InventoryReporterOptions, 'collect' | 'retry' | 'minIntervalSeconds' | 'random'>;
 
 export type AgentExitReason = 'stopped' | 'credentials_rejected' | 'error';
 export interface AgentExit {
@@ -81,6 +86,8 @@ const MAX_CHECKIN_INTERVAL_S = 24 * 3600;
 /** Floor between polls that came back empty early, so a misbehaving server cannot spin us. */
 const MIN_EMPTY_POLL_INTERVAL_MS = 1000;
 const MAX_ERROR_LENGTH = 4000;
+/** Pause before restarting the inventory loop after a bug crashed it. */
+const INVENTORY_RESTART_DELAY_MS = 5 * 60 * 1000;
 
 interface RunningCommand {
   command: AgentCommand;
@@ -202,6 +209,11 @@ export class Agent {
       this.checkinLoop(firstCheckin).catch((err) => this.loopCrashed('check-in', err)),
       this.pollLoop(firstCheckinDone).catch((err) => this.loopCrashed('poll', err)),
     ];
+    if (this.options.inventory !== false) {
+      this.loops.push(
+        this.inventoryLoop(firstCheckinDone, this.options.inventory ?? {}).catch((err) => this.log.error('inventory loop failed', { err })),
+      );
+    }
   }
 
   /** Stops polling, kills running commands (reported failed: "agent stopped"), flushes, releases the state dir. */
@@ -214,6 +226,35 @@ export class Agent {
   private loopCrashed(loop: string, err: unknown): void {
     this.log.error(`${loop} loop crashed; stopping the agent`, { err });
     this.beginShutdown('error');
+  }
+
+  /**
+   * Unlike the poll loop, a crashed inventory loop does not stop the agent: commands matter more than
+   * inventory. It starts over after a pause instead.
+   */
+  private async inventoryLoop(firstCheckinDone: Promise<void>, options: AgentInventoryOptions): Promise<void> {
+    // After the first check-in, so a device whose credentials are refused never collects for nothing.
+    await firstCheckinDone;
+    const signal = this.lifetime.signal;
+    const log = this.log.child({ component: 'inventory' });
+    while (!signal.aborted) {
+      const reporter = new InventoryReporter({
+        ...options,
+        client: this.client,
+        stateDir: this.options.stateDir,
+        deviceId: this.options.deviceId,
+        log,
+        signal,
+        onFatal: (err) => this.handleFatal(err),
+      });
+      try {
+        await reporter.run();
+        return;
+      } catch (err) {
+        log.error('inventory loop crashed; restarting it later', { err, restartInMs: INVENTORY_RESTART_DELAY_MS });
+        await sleep(INVENTORY_RESTART_DELAY_MS, signal);
+      }
+    }
   }
 
   // --- recovery ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { AGENT_PROTOCOL_VERSION } from '@opsconductor/contracts/agent-protocol';
 import { z } from 'zod';
 import { Agent } from './agent.ts';
 import { collectFacts } from './facts.ts';
+import { collectSections, inventorySectionNames, type InventorySectionName } from './inventory/index.ts';
 import { AgentApiError, AgentHttpClient, TransportError } from './http.ts';
 import { entryState, readJournal } from './journal.ts';
 import { createLogger, isLogLevel } from './log.ts';
@@ -40,6 +41,7 @@ Usage:
   opsconductor-agent enroll --server <url> --token <token> [--state-dir <dir>] [--force]
   opsconductor-agent run [--state-dir <dir>] [--log-level debug|info|warn|error]
   opsconductor-agent status [--state-dir <dir>]
+  opsconductor-agent inventory [--section <name>] [--log-level debug|info|warn|error]
   opsconductor-agent --help | --version
 
 Commands:
@@ -47,12 +49,17 @@ Commands:
            Refuses to replace an existing enrollment unless --force is given.
   run      Run the agent until SIGINT/SIGTERM: check in, poll for commands, run them, report results.
   status   Show the enrollment (never the secret) and whether an agent is running.
+  inventory
+           Collect this device's inventory and print it as JSON (needs no server or enrollment).
+           --section prints one section: ${inventorySectionNames.join(', ')}.
+           Exit code 1 if a section could not be collected (a minimal one is printed in its place).
 
 Environment:
   OPSCONDUCTOR_SERVER_URL          server URL (default for enroll; overrides agent.json for run)
   OPSCONDUCTOR_ENROLLMENT_TOKEN    enrollment token, instead of --token (keeps it out of the process list)
   OPSCONDUCTOR_AGENT_STATE_DIR     state directory, instead of --state-dir
   OPSCONDUCTOR_AGENT_LOG_LEVEL     log level for run (default info)
+  OPSCONDUCTOR_AGENT_INVENTORY     "off" stops run from collecting and reporting inventory
 
 Default state directory: ${defaultStateDir()}
 
@@ -77,6 +84,7 @@ const COMMAND_OPTIONS = {
   enroll: ['server', 'token', 'state-dir', 'force'],
   run: ['state-dir', 'log-level'],
   status: ['state-dir'],
+  inventory: ['section', 'log-level'],
 } as const;
 type Subcommand = keyof typeof COMMAND_OPTIONS;
 
@@ -102,6 +110,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         token: { type: 'string' },
         'state-dir': { type: 'string' },
         'log-level': { type: 'string' },
+        section: { type: 'string' },
         force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -123,7 +132,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 
   try {
     const [command, ...extra] = positionals;
-    if (!command) throw new UsageError('missing command (enroll, run or status)');
+    if (!command) throw new UsageError('missing command (enroll, run, status or inventory)');
     if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}"`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const subcommand = command as Subcommand;
@@ -143,6 +152,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await run(values, stateDir, io);
       case 'status':
         return status(stateDir, io);
+      case 'inventory':
+        return await inventory(values, io);
     }
   } catch (err) {
     if (err instanceof UsageError) {
@@ -243,6 +254,7 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
     logger: log,
     pollWaitSeconds: config.pollWaitSeconds,
     checkinIntervalSeconds: config.checkinIntervalSeconds,
+    ...(io.env.OPSCONDUCTOR_AGENT_INVENTORY?.trim().toLowerCase() === 'off' ? { inventory: false as const } : {}),
   });
   await agent.start();
 
@@ -267,6 +279,22 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+async function inventory(values: Record<string, unknown>, io: CliIo): Promise<number> {
+  const logLevel = values['log-level'] ?? io.env.OPSCONDUCTOR_AGENT_LOG_LEVEL ?? 'warn';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: must be one of debug, info, warn, error`);
+  const section = values.section as string | undefined;
+  if (section !== undefined && !(inventorySectionNames as readonly string[]).includes(section)) {
+    throw new UsageError(`--section: must be one of ${inventorySectionNames.join(', ')}`);
+  }
+  const log = createLogger({ level: logLevel, write: io.stderr });
+  const names = section ? [section as InventorySectionName] : inventorySectionNames;
+  const collected = await collectSections({ log, sections: names });
+  log.info('inventory collected', { durationMs: collected.durationMs, sectionDurationsMs: collected.sectionDurationsMs });
+  const output = section ? collected.sections[section as InventorySectionName] : collected.sections;
+  io.stdout(JSON.stringify(output, null, 2) + '\n');
+  return collected.failed.length > 0 ? EXIT_ERROR : EXIT_OK;
 }
 
 function status(stateDir: string, io: CliIo): number {

@@ -15,10 +15,13 @@ import {
   type OutputRequest,
   type Problem,
 } from '@opsconductor/contracts/agent-protocol';
+import { inventoryResponse, type InventoryReport } from '@opsconductor/contracts/inventory';
 import { z } from 'zod';
 import { AGENT_VERSION } from './version.ts';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** A full inventory report can be megabytes; slow links need longer than the default to upload it. */
+export const INVENTORY_REQUEST_TIMEOUT_MS = 120_000;
 /** Added to the long-poll wait so a server that answers right at `wait` is not cut off. */
 export const POLL_TIMEOUT_MARGIN_MS = 10_000;
 
@@ -262,6 +265,15 @@ export class AgentHttpClient {
       body: {},
       schema: heartbeatResponse,
       signal,
+    });
+  }
+
+  inventory(report: InventoryReport, signal?: AbortSignal) {
+    return this.request('POST', '/inventory', {
+      body: report,
+      schema: inventoryResponse,
+      signal,
+      timeoutMs: Math.max(this.timeoutMs, INVENTORY_REQUEST_TIMEOUT_MS),
     });
   }
 

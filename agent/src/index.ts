@@ -1,4 +1,4 @@
-export { Agent, startAgent, type AgentExit, type AgentExitReason, type AgentOptions, type RetryPolicy } from './agent.ts';
+export { Agent, startAgent, type AgentExit, type AgentExitReason, type AgentInventoryOptions, type AgentOptions, type RetryPolicy } from './agent.ts';
 export {
   executeShellCommand,
   processGroupAlive,
@@ -17,6 +17,18 @@ export {
   type AgentHttpClientOptions,
   type FetchLike,
 } from './http.ts';
+export {
+  collectInventory,
+  collectInventoryDetailed,
+  collectSections,
+  platformCollectors,
+  type CollectedInventory,
+  type CollectedSections,
+  type CollectOptions,
+  type SectionCollectors,
+} from './inventory/index.ts';
+export { buildReport, InventoryReporter, readInventoryState, type InventoryReporterOptions } from './inventory/reporter.ts';
+export { parseRawOutput as parseWindowsInventoryOutput, windowsParsers } from './inventory/windows/parse.ts';
 export { EXPIRED_ERROR, Journal, RESTARTED_ERROR, entryState, readJournal, type JournalEntry, type JournalState } from './journal.ts';
 export { createLogger, silentLogger, type LogLevel, type Logger } from './log.ts';
 export { OutputStream, splitUtf8, type OutputChunk, type StreamName } from './output.ts';

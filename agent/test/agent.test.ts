@@ -50,6 +50,8 @@ async function harness(overrides: Partial<AgentOptions> = {}): Promise<Harness> 
       stateDir,
       logger: createLogger({ level: 'debug', write: (line) => logs.push(line) }),
       collectFacts: async () => facts,
+      // Inventory has its own suite (inventory-reporter.test.ts); here it would only add load and requests.
+      inventory: false,
       pollWaitSeconds: 5,
       outputFlushIntervalMs: 20,
       deliveryRetry: { initialMs: 50, maxMs: 200 },

@@ -56,6 +56,7 @@ describe('journal across an agent crash', () => {
       deviceSecret: server.deviceSecret,
       stateDir,
       logger: silentLogger,
+      inventory: false,
       pollWaitSeconds: 5,
       deliveryRetry: { initialMs: 50, maxMs: 200 },
     });

@@ -17,6 +17,15 @@ import {
   type CommandResult,
   type OutputRequest,
 } from '@opsconductor/contracts/agent-protocol';
+import {
+  inventoryReport,
+  inventorySectionNames,
+  inventorySections,
+  type InventoryReport,
+  type InventorySectionName,
+  type InventorySections,
+} from '@opsconductor/contracts/inventory';
+import { sectionHash } from '@opsconductor/contracts/inventory-hash';
 import type { z } from 'zod';
 
 export interface RecordedResult {
@@ -31,7 +40,14 @@ export interface RecordedOutput extends OutputRequest {
   bytes: number;
 }
 
-type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result';
+export interface RecordedInventory {
+  body: InventoryReport;
+  /** HTTP status the fake answered with. */
+  status: number;
+  at: number;
+}
+
+type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory';
 
 export class FakeServer {
   readonly deviceId = randomUUID();
@@ -57,6 +73,14 @@ export class FakeServer {
   /** Per endpoint, statuses to answer with (as problem+json) before behaving normally. */
   readonly failures = new Map<Endpoint, number[]>();
   checkinIntervalSeconds = 300;
+
+  /** Every inventory report received (valid ones), in arrival order. */
+  inventoryReports: RecordedInventory[] = [];
+  /** What the server holds for this device: the hash of each section and the section itself. */
+  inventoryBase: Partial<Record<InventorySectionName, string>> | undefined;
+  inventory: Partial<InventorySections> = {};
+  inventoryFullIntervalSeconds = 86_400;
+  inventoryDeltaIntervalSeconds = 3_600;
 
   private pendingCommands: unknown[] = [];
   private pendingCancels: string[] = [];
@@ -94,6 +118,16 @@ export class FakeServer {
 
   failNext(endpoint: Endpoint, ...statuses: number[]): void {
     this.failures.set(endpoint, [...(this.failures.get(endpoint) ?? []), ...statuses]);
+  }
+
+  /** Drops the stored inventory, as a server restored from an old backup would: the next delta gets a 409. */
+  forgetInventory(): void {
+    this.inventoryBase = undefined;
+    this.inventory = {};
+  }
+
+  acceptedInventory(): RecordedInventory[] {
+    return this.inventoryReports.filter((r) => r.status === 200);
   }
 
   resultsFor(id: string): RecordedResult[] {
@@ -203,6 +237,8 @@ export class FakeServer {
         if (scripted) return problem(res, scripted, 'scripted_failure');
         return json(res, 200, { cancelRequested: this.cancelRequested.has(endpoint.id) });
       }
+      case 'inventory':
+        return this.handleInventory(res, body, scripted);
       case 'result': {
         const parsed = this.validate('result', commandResult, body);
         const status = scripted ?? (parsed ? 200 : 400);
@@ -213,6 +249,41 @@ export class FakeServer {
         return json(res, 200, { accepted: !duplicate, duplicate });
       }
     }
+  }
+
+  /** Behaves like the real endpoint: checks every sent section against its hash and a delta against the base. */
+  private handleInventory(res: ServerResponse, body: unknown, scripted: number | undefined): void {
+    const parsed = this.validate('inventory', inventoryReport, body);
+    if (!parsed) return problem(res, 400, 'validation_failed', [{ path: '', message: 'invalid inventory report' }]);
+    const record: RecordedInventory = { body: parsed, status: 200, at: Date.now() };
+    this.inventoryReports.push(record);
+    const answer = (status: number, code: string, errors?: { path: string; message: string }[]) => {
+      record.status = status;
+      problem(res, status, code, errors);
+    };
+    if (scripted) return answer(scripted, scripted === 409 ? 'inventory_full_report_required' : 'scripted_failure', scripted === 400 ? [{ path: 'sections.software', message: 'scripted' }] : undefined);
+    for (const [name, section] of Object.entries(parsed.sections) as [InventorySectionName, unknown][]) {
+      const hash = sectionHash(inventorySections.shape[name].parse(section));
+      if (hash !== parsed.hashes[name]) {
+        this.invalid.push({ endpoint: 'inventory', issues: `hash of section ${name} does not match its content` });
+        return answer(400, 'inventory_hash_mismatch', [{ path: `hashes.${name}`, message: 'hash does not match the section' }]);
+      }
+    }
+    if (parsed.mode === 'delta') {
+      const base = this.inventoryBase;
+      const mismatch = !base || inventorySectionNames.some((name) => !(name in parsed.sections) && parsed.hashes[name] !== base[name]);
+      if (mismatch) return answer(409, 'inventory_full_report_required');
+    }
+    const previous = this.inventoryBase ?? {};
+    const changedSections = inventorySectionNames.filter((name) => name in parsed.sections && parsed.hashes[name] !== previous[name]);
+    this.inventoryBase = { ...previous, ...parsed.hashes };
+    this.inventory = { ...this.inventory, ...parsed.sections };
+    json(res, 200, {
+      accepted: true,
+      changedSections,
+      fullIntervalSeconds: this.inventoryFullIntervalSeconds,
+      deltaIntervalSeconds: this.inventoryDeltaIntervalSeconds,
+    });
   }
 
   private validate<T>(endpoint: string, schema: z.ZodType<T>, body: unknown): T | undefined {
@@ -226,6 +297,7 @@ export class FakeServer {
 function endpointOf(method: string | undefined, path: string): { name: Endpoint; id: string } | undefined {
   if (method === 'POST' && path === '/checkin') return { name: 'checkin', id: '' };
   if (method === 'GET' && path === '/commands') return { name: 'poll', id: '' };
+  if (method === 'POST' && path === '/inventory') return { name: 'inventory', id: '' };
   const match = /^\/commands\/([^/]+)\/(start|output|heartbeat|result)$/.exec(path);
   if (method === 'POST' && match) return { name: match[2] as Endpoint, id: decodeURIComponent(match[1]!) };
   return undefined;
@@ -248,7 +320,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function problem(res: ServerResponse, status: number, code: string): void {
+function problem(res: ServerResponse, status: number, code: string, errors?: { path: string; message: string }[]): void {
   res.writeHead(status, { 'content-type': 'application/problem+json' });
-  res.end(JSON.stringify({ type: 'about:blank', title: code, status, code }));
+  res.end(JSON.stringify({ type: 'about:blank', title: code, status, code, ...(errors ? { errors } : {}) }));
 }

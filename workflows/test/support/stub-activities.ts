@@ -35,6 +35,7 @@ export interface StubState {
   completed: string[];
   recordCalls: RecordDeviceOutcomeInput[];
   withdrawCalls: string[];
+  refreshCalls: number;
   finalizeCalls: FinalizeJobRunInput[];
   markRunningCalls: number;
   /** Terminal state per device, as the database would hold it. */
@@ -56,6 +57,7 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     completed: [],
     recordCalls: [],
     withdrawCalls: [],
+    refreshCalls: 0,
     finalizeCalls: [],
     markRunningCalls: 0,
     outcomes: new Map(),
@@ -121,6 +123,11 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     async withdrawUndeliveredCommand({ deviceId }) {
       state.withdrawCalls.push(deviceId);
       return { withdrawn: !state.delivered.has(deviceId) };
+    },
+
+    async refreshTimeBasedGroups() {
+      state.refreshCalls++;
+      return { added: 2, removed: 1 };
     },
 
     async markJobRunRunning() {
