@@ -62,10 +62,14 @@ export class GroupMembership {
 
   /** Incremental: every dynamic group for one device. Returns the membership changes made. */
   async deviceChanged(deviceId: string, reason: string): Promise<MembershipChange[]> {
-    const groups = await this.dynamicGroups();
+    // The facts load starts with the needs of the cached group set while that set's version is checked;
+    // it is redone only when the groups changed in between.
+    const cached = this.cache;
+    const load = (needs: RuleNeeds) => this.loadFacts([deviceId], { ...needs, groups: 'all' }).then((m) => m.get(deviceId));
+    const [groups, early] = await Promise.all([this.dynamicGroups(), cached ? load(cached.needs) : undefined]);
     if (!groups.length) return [];
     // All of the device's memberships are loaded (one row per group): they are also the current state.
-    const facts = (await this.loadFacts([deviceId], { ...this.cache!.needs, groups: 'all' })).get(deviceId);
+    const facts = this.cache === cached ? early : await load(this.cache!.needs);
     if (!facts) return [];
     const member = facts.groups as Set<string>;
     const dynamicIds = new Set(groups.map((g) => g.id));
@@ -166,8 +170,8 @@ export class GroupMembership {
   }
 
   /**
-   * Builds the facts of some or all devices. Software is loaded whole for single devices and, for full
-   * evaluations, only where a name matches one of the rule's software conditions.
+   * Builds the facts of some or all devices, loading only what the rules read: tags, custom fields and
+   * memberships when used, and only the packages whose names match a software condition.
    */
   async loadFacts(deviceIds: string[] | 'all', needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' }): Promise<Map<string, DeviceFacts>> {
     const { pool } = this.o.db;
@@ -176,7 +180,7 @@ export class GroupMembership {
     const params = all ? [] : [deviceIds];
     const none = Promise.resolve({ rows: [] as never[] });
     const groupFilter = needs.groups === 'all' ? filter : `WHERE group_id = ANY($${params.length + 1}::uuid[])${all ? '' : ' AND device_id = ANY($1::uuid[])'}`;
-    const [devices, tags, fields, memberships] = await Promise.all([
+    const [devices, tags, fields, memberships, software] = await Promise.all([
       pool.query<DeviceRow>(
         `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, enrolled_at, rule_facts
            FROM devices ${all ? '' : 'WHERE id = ANY($1::uuid[])'}`,
@@ -192,8 +196,8 @@ export class GroupMembership {
       needs.groups === 'all' || needs.groups.length
         ? pool.query<{ device_id: string; group_id: string }>(`SELECT device_id, group_id FROM device_group_members ${groupFilter}`, needs.groups === 'all' ? params : [...params, needs.groups])
         : none,
+      this.loadSoftware(all ? null : deviceIds, needs.software),
     ]);
-    const software = await this.loadSoftware(all ? null : deviceIds, needs.software);
     const byDevice = <T extends { device_id: string }>(rows: T[]) => {
       const m = new Map<string, T[]>();
       for (const r of rows) (m.get(r.device_id) ?? m.set(r.device_id, []).get(r.device_id)!).push(r);
