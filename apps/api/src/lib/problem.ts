@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { problem } from '@opsconductor/contracts/agent-protocol';
 
 export const problemCodes = {
   validation_failed: 'The request is not valid.',
@@ -59,15 +60,8 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), message: i.message }));
 }
 
-/** OpenAPI schema of problem responses. */
-export const problemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  code: z.string(),
-  detail: z.string().optional(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+/** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts). */
+export const problemSchema = problem;
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
 export const problemResponses = {
   400: { description: 'Invalid request', content: problemContent },

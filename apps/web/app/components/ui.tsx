@@ -367,3 +367,20 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 export function Code({ children }: { children: ReactNode }) {
   return <code className="rounded bg-zinc-100 px-1 py-0.5 font-mono text-[12px] text-zinc-800">{children}</code>;
 }
+
+/** "Parent / Child / current" trail above a page header; every element but the last links somewhere. */
+export function Breadcrumb({ trail, current, mono = false }: { trail: { to: string; label: ReactNode }[]; current: ReactNode; mono?: boolean }) {
+  return (
+    <nav className="mb-2 text-xs text-zinc-500">
+      {trail.map((item) => (
+        <span key={item.to}>
+          <Link to={item.to} className="hover:text-zinc-900">
+            {item.label}
+          </Link>{' '}
+          /{' '}
+        </span>
+      ))}
+      <span className={mono ? 'font-mono text-zinc-700' : 'text-zinc-700'}>{current}</span>
+    </nav>
+  );
+}

@@ -31,8 +31,7 @@ import {
   Th,
   buttonClass,
   cx,
-  type Tone,
-} from '~/components/ui';
+  type Tone, Breadcrumb } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.device.hostname ?? 'Device'} · OpsConductor` }];
 
@@ -593,12 +592,7 @@ export default function DevicePage() {
   const canRun = canRunCommands(user?.role);
   return (
     <>
-      <nav className="mb-2 text-xs text-zinc-500">
-        <Link to="/devices" className="hover:text-zinc-900">
-          Devices
-        </Link>{' '}
-        / <span className="text-zinc-700">{device.hostname}</span>
-      </nav>
+      <Breadcrumb trail={[{ to: '/devices', label: 'Devices' }]} current={device.hostname} />
       <PageHeader
         title={
           <span className="flex items-center gap-2.5">

@@ -23,8 +23,7 @@ import {
   Table,
   Td,
   Th,
-  buttonClass,
-} from '~/components/ui';
+  buttonClass, Breadcrumb } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.group.name ?? 'Group'} · OpsConductor` }];
 
@@ -136,12 +135,7 @@ export default function GroupPage() {
 
   return (
     <>
-      <nav className="mb-2 text-xs text-zinc-500">
-        <Link to="/groups" className="hover:text-zinc-900">
-          Groups
-        </Link>{' '}
-        / <span className="text-zinc-700">{group.name}</span>
-      </nav>
+      <Breadcrumb trail={[{ to: '/groups', label: 'Groups' }]} current={group.name} />
       <PageHeader
         title={
           <span className="flex items-center gap-2.5">

@@ -1,13 +1,13 @@
 /** /groups/:id/edit — a sibling of the group page (the `_` keeps it out of that page's layout). */
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { Link, useActionData, useLoaderData } from '@remix-run/react';
+import { useActionData, useLoaderData } from '@remix-run/react';
 import { uuid } from '@opsconductor/contracts/api';
 import { requireApi, type RouteErrorData } from '~/lib/api.server';
 import { groupFormFailure, parseGroupForm } from '~/lib/group-form.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
 import { requireRole } from '~/lib/roles.server';
 import { GroupForm, GroupKindBadge, type GroupFormData } from '~/components/groups';
-import { PageHeader } from '~/components/ui';
+import { PageHeader, Breadcrumb } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Edit ${data?.group.name ?? 'group'} · OpsConductor` }];
 
@@ -60,16 +60,7 @@ export default function EditGroup() {
   const result = useActionData<typeof action>();
   return (
     <>
-      <nav className="mb-2 text-xs text-zinc-500">
-        <Link to="/groups" className="hover:text-zinc-900">
-          Groups
-        </Link>{' '}
-        /{' '}
-        <Link to={`/groups/${group.id}`} className="hover:text-zinc-900">
-          {group.name}
-        </Link>{' '}
-        / <span className="text-zinc-700">Edit</span>
-      </nav>
+      <Breadcrumb trail={[{ to: '/groups', label: 'Groups' }, { to: `/groups/${group.id}`, label: group.name }]} current="Edit" />
       <PageHeader
         title={
           <span className="flex items-center gap-2.5">

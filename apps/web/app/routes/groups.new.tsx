@@ -5,7 +5,7 @@ import { groupFormFailure, parseGroupForm } from '~/lib/group-form.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
 import { requireRole } from '~/lib/roles.server';
 import { GroupForm, type GroupFormData } from '~/components/groups';
-import { PageHeader, cx } from '~/components/ui';
+import { PageHeader, cx, Breadcrumb } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `New ${data?.kind ?? ''} group · OpsConductor` },
@@ -52,12 +52,7 @@ export default function NewGroup() {
   );
   return (
     <>
-      <nav className="mb-2 text-xs text-zinc-500">
-        <Link to="/groups" className="hover:text-zinc-900">
-          Groups
-        </Link>{' '}
-        / <span className="text-zinc-700">New</span>
-      </nav>
+      <Breadcrumb trail={[{ to: '/groups', label: 'Groups' }]} current="New" />
       <PageHeader
         title={kind === 'dynamic' ? 'New dynamic group' : 'New static group'}
         description={

@@ -14,7 +14,7 @@ import { durationBetween, formatDuration, oneLine } from '~/lib/format';
 import { appendChunks, compareChunkIds, type DeviceOutput, type RunOutput, type StreamText } from '~/lib/run-output';
 import { RunStatusBadge, TargetStatusBadge, targetStatusLabel, targetStatusOrder } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
-import { AbsoluteTime, Alert, Button, Card, CopyButton, EmptyState, RelativeTime, Table, Td, Th, buttonClass, cx } from '~/components/ui';
+import { AbsoluteTime, Alert, Button, Card, CopyButton, EmptyState, RelativeTime, Table, Td, Th, buttonClass, cx, Breadcrumb } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? oneLine(data.run.command, 60) : 'Run'} · Runs · OpsConductor` },
@@ -449,12 +449,7 @@ export default function RunPage() {
 
   return (
     <>
-      <nav className="mb-2 text-xs text-zinc-500">
-        <Link to="/runs" className="hover:text-zinc-900">
-          Runs
-        </Link>{' '}
-        / <span className="font-mono text-zinc-700">{run.id.slice(0, 8)}</span>
-      </nav>
+      <Breadcrumb trail={[{ to: '/runs', label: 'Runs' }]} current={run.id.slice(0, 8)} mono />
 
       <div className="mb-4 flex flex-wrap items-start justify-between gap-3">
         <div className="min-w-0 flex-1">
