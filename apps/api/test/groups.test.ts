@@ -147,6 +147,19 @@ describe('static groups, tags and custom fields', () => {
     expect(dyn.body.code).toBe('wrong_group_kind');
   });
 
+  it('keeps dynamic groups current after a bulk tag change on many devices', async () => {
+    const group = await createDynamic('tagged canary', { field: 'tags', op: 'contains', value: 'canary' });
+    const token = await t.createEnrollmentToken(admin, { maxUses: 60 });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push((await t.enrollDevice(token, `bulk-${String(i).padStart(2, '0')}`)).deviceId);
+    expect((await api('POST', '/devices/tags', { deviceIds: ids, add: ['canary'] })).status).toBe(200);
+    expect((await api('GET', `/groups/${group.id}`)).body.memberCount).toBe(60);
+    expect((await api('POST', '/devices/tags', { deviceIds: ids.slice(0, 25), remove: ['canary'] })).status).toBe(200);
+    expect((await api('GET', `/groups/${group.id}`)).body.memberCount).toBe(35);
+    const events = (await api('GET', `/groups/${group.id}/events?pageSize=200`)).body;
+    expect(events.total).toBe(85);
+  });
+
   it('validates custom field values by type and filters the device list by them, by tag, group and OS', async () => {
     await api('POST', '/custom-fields', { key: 'cost_center', label: 'Cost center', type: 'number' }, admin);
     const d = await device('filter-me', { osFamily: 'windows' });

@@ -61,31 +61,42 @@ export class GroupMembership {
   }
 
   /** Incremental: every dynamic group for one device. Returns the membership changes made. */
-  async deviceChanged(deviceId: string, reason: string): Promise<MembershipChange[]> {
-    // The facts load starts with the needs of the cached group set while that set's version is checked;
-    // it is redone only when the groups changed in between.
-    const cached = this.cache;
-    const load = (needs: RuleNeeds) => this.loadFacts([deviceId], { ...needs, groups: 'all' }).then((m) => m.get(deviceId));
-    const [groups, early] = await Promise.all([this.dynamicGroups(), cached ? load(cached.needs) : undefined]);
-    if (!groups.length) return [];
-    // All of the device's memberships are loaded (one row per group): they are also the current state.
-    const facts = this.cache === cached ? early : await load(this.cache!.needs);
-    if (!facts) return [];
-    const member = facts.groups as Set<string>;
-    const dynamicIds = new Set(groups.map((g) => g.id));
-    const current = new Set([...member].filter((id) => dynamicIds.has(id)));
-    const wanted = new Set<string>();
-    for (const g of groups) {
-      // Groups are in dependency order: a rule reading `memberOf` sees this evaluation's result.
-      if (g.test(facts)) {
-        wanted.add(g.id);
-        member.add(g.id);
-      } else member.delete(g.id);
+  deviceChanged(deviceId: string, reason: string): Promise<MembershipChange[]> {
+    return this.devicesChanged([deviceId], reason);
+  }
+
+  /**
+   * Incremental for a set of devices (e.g. a bulk tag change): every dynamic group, evaluated for these
+   * devices only, a thousand at a time. Cost grows with the devices changed, not with the fleet.
+   */
+  async devicesChanged(deviceIds: readonly string[], reason: string): Promise<MembershipChange[]> {
+    const changes: MembershipChange[] = [];
+    for (let i = 0; i < deviceIds.length; i += 1000) {
+      const batch = deviceIds.slice(i, i + 1000);
+      // The facts load starts with the needs of the cached group set while that set's version is checked;
+      // it is redone only when the groups changed in between. All of each device's memberships are loaded
+      // (a row per group): they are also the current state.
+      const cached = this.cache;
+      const load = (needs: RuleNeeds) => this.loadFacts(batch, { ...needs, groups: 'all' });
+      const [groups, early] = await Promise.all([this.dynamicGroups(), cached ? load(cached.needs) : undefined]);
+      if (!groups.length) return [];
+      const facts = this.cache === cached && early ? early : await load(this.cache!.needs);
+      const dynamicIds = new Set(groups.map((g) => g.id));
+      for (const [deviceId, f] of facts) {
+        const member = f.groups as Set<string>;
+        const current = new Set([...member].filter((id) => dynamicIds.has(id)));
+        const wanted = new Set<string>();
+        for (const g of groups) {
+          // Groups are in dependency order: a rule reading `memberOf` sees this evaluation's result.
+          if (g.test(f)) {
+            wanted.add(g.id);
+            member.add(g.id);
+          } else member.delete(g.id);
+        }
+        for (const id of wanted) if (!current.has(id)) changes.push({ groupId: id, deviceId, change: 'added' });
+        for (const id of current) if (!wanted.has(id)) changes.push({ groupId: id, deviceId, change: 'removed' });
+      }
     }
-    const changes: MembershipChange[] = [
-      ...[...wanted].filter((id) => !current.has(id)).map((groupId) => ({ groupId, deviceId, change: 'added' as const })),
-      ...[...current].filter((id) => !wanted.has(id)).map((groupId) => ({ groupId, deviceId, change: 'removed' as const })),
-    ];
     await this.apply(changes, reason);
     return changes;
   }

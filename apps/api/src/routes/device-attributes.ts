@@ -43,13 +43,6 @@ async function existingDevices(c: Context<AppEnv>, ids: string[]): Promise<strin
   return unique;
 }
 
-/** Bulk changes re-evaluate per device when few, otherwise every group once (cheaper at scale). */
-async function reevaluate(c: Context<AppEnv>, deviceIds: string[], reason: string) {
-  const { groups } = c.var.deps;
-  if (deviceIds.length <= 50) for (const id of deviceIds) await groups.deviceChanged(id, reason);
-  else for (const g of await groups.dynamicGroups()) await groups.groupChanged(g.id, reason);
-}
-
 export const deviceAttributeRoutes = createRouter()
   .openapi(listTags, async (c) => {
     const rows = await c.var.deps.db.prisma.deviceTag.groupBy({ by: ['tag'], _count: { _all: true }, orderBy: { tag: 'asc' } });
@@ -63,7 +56,7 @@ export const deviceAttributeRoutes = createRouter()
       await pool.query(`INSERT INTO device_tags (device_id, tag) SELECT d, t FROM unnest($1::uuid[]) d CROSS JOIN unnest($2::text[]) t ON CONFLICT DO NOTHING`, [ids, req.add]);
     }
     if (req.remove.length) await pool.query('DELETE FROM device_tags WHERE device_id = ANY($1::uuid[]) AND tag = ANY($2::text[])', [ids, req.remove]);
-    await reevaluate(c, ids, 'tags changed');
+    await c.var.deps.groups.devicesChanged(ids, 'tags changed');
     await audit(c, { action: 'device.tags', targetType: 'device', details: { devices: ids.length, add: req.add, remove: req.remove } });
     return c.json({ devices: ids.length }, 200);
   })
@@ -114,7 +107,7 @@ export const deviceAttributeRoutes = createRouter()
         );
       }
     }
-    await reevaluate(c, ids, 'custom fields changed');
+    await c.var.deps.groups.devicesChanged(ids, 'custom fields changed');
     await audit(c, { action: 'device.custom_fields', targetType: 'device', details: { devices: ids.length, values: req.values } });
     return c.json({ devices: ids.length }, 200);
   });
