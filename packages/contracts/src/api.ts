@@ -84,11 +84,6 @@ export const device = z.object({
   enrolledAt: z.string(),
 });
 export type Device = z.infer<typeof device>;
-export const deviceListQuery = pagination.extend({
-  search: z.string().trim().max(200).optional(),
-  status: deviceStatus.optional(),
-});
-export const deviceList = z.object({ items: z.array(device), total: z.number().int() });
 
 // ---- job runs --------------------------------------------------------------------------------
 export const jobRunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);

@@ -1,27 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { device as deviceDto, uuid } from '@opsconductor/contracts/api';
+import { uuid } from '@opsconductor/contracts/api';
 import { deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery } from '@opsconductor/contracts/inventory-api';
-import type { Device } from '@opsconductor/db';
 import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import type { InventoryEventKind } from '../services/inventory-history.ts';
-import { listDeviceSummaries } from '../services/devices.ts';
+import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate } from '../lib/auth.ts';
 import { ApiError, problemResponses } from '../lib/problem.ts';
-
-export function deviceStatus(lastSeenAt: Date | null, onlineWindowSeconds: number): 'online' | 'offline' | 'never_seen' {
-  if (!lastSeenAt) return 'never_seen';
-  return Date.now() - lastSeenAt.getTime() <= onlineWindowSeconds * 1000 ? 'online' : 'offline';
-}
-
-export function toDeviceDto(d: Device, onlineWindowSeconds: number): z.infer<typeof deviceDto> {
-  return {
-    id: d.id, hostname: d.hostname, osFamily: d.osFamily, osName: d.osName, osVersion: d.osVersion, architecture: d.architecture,
-    ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatus(d.lastSeenAt, onlineWindowSeconds),
-    lastSeenAt: d.lastSeenAt?.toISOString() ?? null, enrolledAt: d.enrolledAt.toISOString(),
-  };
-}
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];

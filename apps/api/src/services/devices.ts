@@ -1,8 +1,9 @@
 /** Device queries for the console and API: filtered, sorted, paginated lists and the detail view. */
 import type { DeviceListFilters } from '@opsconductor/contracts/inventory-api';
-import type { Prisma } from '@opsconductor/db';
+import type { Device, Prisma } from '@opsconductor/db';
+import type { Device as DeviceDto } from '@opsconductor/contracts/api';
 import type { ApiDeps } from '../context.ts';
-import { toDeviceDto } from '../routes/devices.ts';
+
 
 export function deviceWhere(deps: ApiDeps, f: Partial<DeviceListFilters>): Prisma.DeviceWhereInput {
   const since = new Date(Date.now() - deps.config.onlineWindowSeconds * 1000);
@@ -38,5 +39,18 @@ export async function listDeviceSummaries(deps: ApiDeps, f: Partial<DeviceListFi
   return {
     items: rows.map((d) => ({ ...toDeviceDto(d, deps.config.onlineWindowSeconds), tags: d.tags.map((t) => t.tag), manufacturer: d.manufacturer, model: d.model, pendingReboot: d.pendingReboot })),
     total,
+  };
+}
+
+export function deviceStatus(lastSeenAt: Date | null, onlineWindowSeconds: number): 'online' | 'offline' | 'never_seen' {
+  if (!lastSeenAt) return 'never_seen';
+  return Date.now() - lastSeenAt.getTime() <= onlineWindowSeconds * 1000 ? 'online' : 'offline';
+}
+
+export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
+  return {
+    id: d.id, hostname: d.hostname, osFamily: d.osFamily, osName: d.osName, osVersion: d.osVersion, architecture: d.architecture,
+    ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatus(d.lastSeenAt, onlineWindowSeconds),
+    lastSeenAt: d.lastSeenAt?.toISOString() ?? null, enrolledAt: d.enrolledAt.toISOString(),
   };
 }
