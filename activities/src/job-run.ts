@@ -5,7 +5,7 @@
  * idempotent: Temporal may run the bookkeeping ones more than once.
  */
 import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/activity';
-import type { Database } from '@opsconductor/db';
+import { withTransaction, type Database } from '@opsconductor/db';
 import { channels, notify, type Channel } from '@opsconductor/db/notify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -79,7 +79,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
 
       const queued = await withDatabaseRetry(
         () =>
-          inTransaction(pool, async (client) => {
+          withTransaction(pool, async (client) => {
             // The row lock orders us with recordDeviceOutcome: either it sees our command (and expires it) or we see
             // its terminal state (and dispatch nothing).
             const target = await client.query<TargetRow>(
@@ -137,7 +137,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         throw ApplicationFailure.nonRetryable(`unknown outcome ${String(outcome)}`, errorTypes.invalidInput);
       }
       const log = logger.child({ activity: 'recordDeviceOutcome', jobRunId, deviceId, outcome });
-      const result = await inTransaction(pool, async (client) => {
+      const result = await withTransaction(pool, async (client) => {
         const target = await client.query<TargetRow>(
           `SELECT id, status, finished_at, exit_code, error_message
              FROM job_run_devices WHERE job_run_id = $1 AND device_id = $2 FOR UPDATE`,
@@ -205,7 +205,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
      * A command delivered before the deadline is left alone: the agent may still be running it.
      */
     async withdrawUndeliveredCommand({ jobRunId, deviceId }: WithdrawUndeliveredCommandInput): Promise<{ withdrawn: boolean }> {
-      return inTransaction(pool, async (client) => {
+      return withTransaction(pool, async (client) => {
         // Locking the command rows orders us with the API's claim (which also locks them); and a command whose
         // expires_at (the deadline) has passed can no longer be claimed at all.
         const commands = await client.query<{ id: string; delivered_at: Date | null }>(
@@ -246,7 +246,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
     async finalizeJobRun(input: FinalizeJobRunInput): Promise<JobRunSummary> {
       const { jobRunId, cancelled } = input;
       const log = logger.child({ activity: 'finalizeJobRun', jobRunId, cancelled });
-      const result = await inTransaction(pool, async (client) => {
+      const result = await withTransaction(pool, async (client) => {
         const run = await client.query<{ status: string; finished_at: Date | null }>(
           `SELECT status::text, finished_at FROM job_runs WHERE id = $1 FOR UPDATE`,
           [jobRunId],
@@ -335,23 +335,4 @@ function summarize(status: FinalJobRunStatus, counts: DeviceStatusCounts): JobRu
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    // A connection that could not even roll back is discarded rather than returned to the pool.
-    client.release(broken);
-  }
 }

@@ -42,3 +42,25 @@ export function createDatabase(options: DatabaseOptions): Database {
     },
   };
 }
+
+/**
+ * Runs `fn` in a transaction on one pooled connection: COMMIT on success, ROLLBACK on error. A
+ * connection that cannot even roll back is discarded instead of going back to the pool.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { Database } from '@opsconductor/db';
+import { withTransaction, type Database } from '@opsconductor/db';
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
 import { compileRule, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, ruleNeeds, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts, type RuleNeeds } from '@opsconductor/rules';
@@ -167,17 +167,7 @@ export class GroupMembership {
       );
     };
     if (client) return run(client);
-    const c = await this.o.db.pool.connect();
-    try {
-      await c.query('BEGIN');
-      await run(c);
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
+    return withTransaction(this.o.db.pool, run);
   }
 
   /**

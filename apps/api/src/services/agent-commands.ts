@@ -8,6 +8,7 @@ import {
   MAX_OUTPUT_CHUNK_BYTES, OUTPUT_RETENTION_BYTES,
   type AgentCommand, type CommandResult, type OutputRequest, type PollResponse,
 } from '@opsconductor/contracts/agent-protocol';
+import { withTransaction } from '@opsconductor/db';
 import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '../lib/events.ts';
@@ -179,12 +180,7 @@ export class AgentCommandService {
 
   async result(device: AuthDevice, commandId: string, result: CommandResult): Promise<{ accepted: boolean; duplicate: boolean }> {
     await this.load(device, commandId);
-    const client = await this.deps.db.pool.connect();
-    let cmd: CommandRow;
-    let applied: CommandResult;
-    let duplicate: boolean;
-    try {
-      await client.query('BEGIN');
+    const { cmd, applied, duplicate } = await withTransaction(this.deps.db.pool, async (client) => {
       const { rows } = await client.query<CommandRow & { result: CommandResult | null }>(
         `SELECT ac.id, ac.job_run_device_id, jrd.job_run_id, ac.task_token, ac.cancel_requested, ac.status, ac.activity_closed_at, ac.result
            FROM agent_commands ac JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id
@@ -192,32 +188,24 @@ export class AgentCommandService {
         [commandId],
       );
       const row = rows[0]!;
-      cmd = row;
-      duplicate = row.result !== null;
-      applied = row.result ?? result;
-      if (duplicate) {
+      if (row.result !== null) {
         await client.query('UPDATE agent_commands SET result_count = result_count + 1, last_result_at = now() WHERE id = $1', [commandId]);
-      } else {
-        await client.query(
-          `UPDATE agent_commands SET result = $2, status = 'completed', completed_at = now(), result_count = 1, last_result_at = now(),
-                  started_at = COALESCE(started_at, $3) WHERE id = $1`,
-          [commandId, JSON.stringify(result), result.startedAt],
-        );
-        // First terminal writer wins: a device already marked timed out or cancelled by the workflow keeps that.
-        await client.query(
-          `UPDATE job_run_devices SET status = $2, exit_code = $3, error_message = $4, duration_ms = $5, finished_at = now(),
-                  started_at = COALESCE(started_at, $6), updated_at = now()
-            WHERE id = $1 AND finished_at IS NULL`,
-          [cmd.job_run_device_id, result.status, result.exitCode, result.error ?? null, result.durationMs, result.startedAt],
-        );
+        return { cmd: row, applied: row.result, duplicate: true };
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      await client.query(
+        `UPDATE agent_commands SET result = $2, status = 'completed', completed_at = now(), result_count = 1, last_result_at = now(),
+                started_at = COALESCE(started_at, $3) WHERE id = $1`,
+        [commandId, JSON.stringify(result), result.startedAt],
+      );
+      // First terminal writer wins: a device already marked timed out or cancelled by the workflow keeps that.
+      await client.query(
+        `UPDATE job_run_devices SET status = $2, exit_code = $3, error_message = $4, duration_ms = $5, finished_at = now(),
+                started_at = COALESCE(started_at, $6), updated_at = now()
+          WHERE id = $1 AND finished_at IS NULL`,
+        [row.job_run_device_id, result.status, result.exitCode, result.error ?? null, result.durationMs, result.startedAt],
+      );
+      return { cmd: row, applied: result, duplicate: false };
+    });
     this.deps.metrics.agentResults.inc({ status: result.status, duplicate: String(duplicate) });
     this.lastHeartbeat.delete(commandId);
     if (!duplicate) this.deps.events.publish(channels.jobRunEvents, cmd.job_run_id);

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { inventorySectionNames, type InventoryReport, type InventoryResponse, type InventorySections, type InventorySectionName, type SoftwarePackage } from '@opsconductor/contracts/inventory';
+import { withTransaction } from '@opsconductor/db';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 import { diffSection, softwareChanges, type InventoryChange } from './inventory-history.ts';
@@ -21,9 +22,7 @@ export interface IngestResult extends InventoryResponse {
 export type RuleFactsBuilder = (sections: Partial<InventorySections>, collectedAt: Date) => object;
 
 export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report: InventoryReport, ruleFacts: RuleFactsBuilder): Promise<IngestResult> {
-  const client = await deps.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(deps.db.pool, async (client) => {
     // One query reads every stored hash, and the data the diff and the rule facts may need; its row locks
     // order concurrent reports of one device (an agent sends one at a time anyway).
     const wanted = [...new Set<InventorySectionName>([...FACT_SECTIONS, ...(Object.keys(report.sections) as InventorySectionName[]).filter((n) => n !== 'services')])];
@@ -88,7 +87,6 @@ export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report:
     } else {
       await client.query('UPDATE devices SET inventory_updated_at = now() WHERE id = $1', [device.id]);
     }
-    await client.query('COMMIT');
     return {
       accepted: true,
       changedSections: changed,
@@ -96,12 +94,7 @@ export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report:
       deltaIntervalSeconds: deps.config.inventoryDeltaIntervalSeconds,
       factsChanged: factChanged || changed.includes('software'),
     };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<T> {
