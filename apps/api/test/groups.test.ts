@@ -54,6 +54,14 @@ describe('built-in groups', () => {
 });
 
 describe('dynamic groups', () => {
+  it('places a device in groups on enrollment, before any inventory', async () => {
+    const { deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'fresh-enroll');
+    const linux = await groupByName('All Linux');
+    expect(await memberNames(linux.id)).toContain('fresh-enroll');
+    const events = (await api('GET', `/groups/${linux.id}/events?pageSize=200`)).body.items as { deviceId: string; reason: string }[];
+    expect(events.find((e) => e.deviceId === deviceId)?.reason).toBe('device enrolled');
+  });
+
   it('refuses invalid rules with paths, and cycles', async () => {
     const bad = await api('POST', '/groups', { kind: 'dynamic', name: 'bad', rule: { all: [{ field: 'os.family', op: 'equals', value: 'linux' }, { field: 'no.such.field', op: 'equals', value: 1 }, { field: 'hardware.memoryBytes', op: 'gt', value: 'lots' }] } });
     expect(bad.status).toBe(400);
@@ -114,7 +122,7 @@ describe('dynamic groups', () => {
     expect(res.status).toBe(200);
     expect(await memberNames(g.id)).not.toContain('switcher');
     const events = (await api('GET', `/groups/${g.id}/events`)).body.items as { hostname: string; change: string; reason: string }[];
-    expect(events.filter((e) => e.hostname === 'switcher').map((e) => [e.change, e.reason])).toEqual([['removed', 'inventory changed'], ['added', 'inventory changed']]);
+    expect(events.filter((e) => e.hostname === 'switcher').map((e) => [e.change, e.reason])).toEqual([['removed', 'inventory changed'], ['added', 'device enrolled']]);
   });
 
   it('previews a rule without saving it', async () => {

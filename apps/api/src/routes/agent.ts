@@ -89,6 +89,8 @@ export function agentRoutes(deps: ApiDeps) {
         });
       });
       await audit(c, { action: 'device.enroll', targetType: 'device', targetId: device.id, details: { hostname: device.hostname }, actor: { type: 'device', id: device.id, name: device.hostname } });
+      // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
+      await deps.groups.deviceChanged(device.id, 'device enrolled');
       return c.json({ deviceId: device.id, deviceSecret: secret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
     })
     .openapi(checkin, async (c) => {
