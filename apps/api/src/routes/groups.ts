@@ -4,7 +4,7 @@ import { pagination, uuid } from '@opsconductor/contracts/api';
 import { deviceSummaryList, groupMembersRequest, membershipEventList, rulePreview } from '@opsconductor/contracts/inventory-api';
 import { createGroupBody, groupListResponse as groupList, groupResponse as groupDto, rulePreviewBody, updateGroupBody } from '../lib/rule-openapi.ts';
 import type { Rule } from '@opsconductor/contracts/rules';
-import { referencedGroups, validateRule } from '@opsconductor/rules';
+import { orderGroups, referencedGroups, validateRule } from '@opsconductor/rules';
 import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -170,16 +170,12 @@ async function changeStaticMembers(c: Context<AppEnv>, groupId: string, add: str
   if (changes.length) await c.var.deps.groups.groupChanged(groupId, 'a referenced group changed');
 }
 
+/** Refuses a rule that would make group rules reference each other in a circle. */
 async function assertNoCycle(c: Context<AppEnv>, id: string, rule: Rule) {
   const all = await groupDtos(c);
-  const rules = new Map(all.map((g) => [g.id, g.id === id ? rule : g.rule]));
-  const seen = new Set<string>();
-  const visit = (gid: string, path: string[]): void => {
-    if (path.includes(gid)) throw new ApiError(400, 'rule_invalid', `Group rules would form a cycle: ${[...path, gid].map((x) => all.find((g) => g.id === x)?.name ?? x).join(' → ')}`);
-    if (seen.has(gid)) return;
-    seen.add(gid);
-    const r = rules.get(gid);
-    for (const ref of r ? referencedGroups(r) : []) visit(ref, [...path, gid]);
-  };
-  visit(id, []);
+  const ordered = orderGroups(all.map((g) => ({ id: g.id, rule: g.id === id ? rule : g.rule })));
+  if ('cycle' in ordered) {
+    const names = ordered.cycle.map((x) => all.find((g) => g.id === x)?.name ?? x);
+    throw new ApiError(400, 'rule_invalid', `Group rules would form a cycle: ${names.join(' → ')}`);
+  }
 }

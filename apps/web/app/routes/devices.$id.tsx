@@ -18,6 +18,7 @@ import { Dash, Detail, HardwarePanel, PerformancePanel, SecurityPanel, T, YesNo 
 import {
   AbsoluteTime,
   Badge,
+  Breadcrumb,
   Button,
   Card,
   EmptyState,
@@ -31,7 +32,8 @@ import {
   Th,
   buttonClass,
   cx,
-  type Tone, Breadcrumb } from '~/components/ui';
+  type Tone,
+} from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.device.hostname ?? 'Device'} · OpsConductor` }];
 

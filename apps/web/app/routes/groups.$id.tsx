@@ -13,6 +13,7 @@ import {
   AbsoluteTime,
   Alert,
   Badge,
+  Breadcrumb,
   Button,
   Card,
   EmptyState,
@@ -23,7 +24,8 @@ import {
   Table,
   Td,
   Th,
-  buttonClass, Breadcrumb } from '~/components/ui';
+  buttonClass,
+} from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.group.name ?? 'Group'} · OpsConductor` }];
 

@@ -7,7 +7,10 @@ import { groupFormFailure, parseGroupForm } from '~/lib/group-form.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
 import { requireRole } from '~/lib/roles.server';
 import { GroupForm, GroupKindBadge, type GroupFormData } from '~/components/groups';
-import { PageHeader, Breadcrumb } from '~/components/ui';
+import {
+  Breadcrumb,
+  PageHeader,
+} from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Edit ${data?.group.name ?? 'group'} · OpsConductor` }];
 

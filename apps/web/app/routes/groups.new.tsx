@@ -5,7 +5,11 @@ import { groupFormFailure, parseGroupForm } from '~/lib/group-form.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
 import { requireRole } from '~/lib/roles.server';
 import { GroupForm, type GroupFormData } from '~/components/groups';
-import { PageHeader, cx, Breadcrumb } from '~/components/ui';
+import {
+  Breadcrumb,
+  PageHeader,
+  cx,
+} from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `New ${data?.kind ?? ''} group · OpsConductor` },
