@@ -134,6 +134,29 @@ describe('dynamic groups', () => {
     const invalid = await api('POST', '/groups/preview', { rule: { field: 'os.name', op: 'gt', value: 1 } });
     expect(invalid.body.code).toBe('rule_invalid');
   });
+
+  it("a viewer's catastrophic regex against a device's hostile hostname neither stalls the API nor fails", async () => {
+    // The attack from the hardening review: an agent names itself 'a'×30 + '!', a viewer previews
+    // `^(a|a)*$`. On a backtracking engine that ran for 130 s and held every request, /healthz included.
+    const hostile = `${'a'.repeat(30)}!`;
+    await device(hostile);
+    const viewer = await t.tokenFor('viewer');
+    const rule = { any: [{ field: 'hostname', op: 'regex', value: '^(a|a)*$' }, { field: 'hostname', op: 'regex', value: '^(a+)+$' }] };
+    const started = performance.now();
+    const [preview, health] = await Promise.all([
+      api('POST', '/groups/preview', { rule, limit: 5 }, viewer),
+      new Promise((r) => setTimeout(r, 20)).then(() => t.request('/healthz')),
+    ]);
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body.count).toBe(0);
+    expect(health.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    // Saved as a dynamic group, it is evaluated on every enrollment and inventory report.
+    const saved = await createDynamic('catastrophic regex', { field: 'hostname', op: 'regex', value: '^(a|a)*!$' });
+    expect(saved.memberCount).toBe(1);
+    await device(`${'a'.repeat(31)}!`);
+    expect(await memberNames(saved.id)).toEqual([hostile, `${'a'.repeat(31)}!`]);
+  }, 20_000);
 });
 
 describe('static groups, tags and custom fields', () => {

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { withTransaction, type Database } from '@opsconductor/db';
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
+import { TimeSlicer } from './time-slice.ts';
 import { compileRule, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, ruleNeeds, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts, type RuleNeeds } from '@opsconductor/rules';
 
 export interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
@@ -82,7 +83,7 @@ export class GroupMembership {
       if (!groups.length) return [];
       const facts = this.cache === cached && early ? early : await load(this.cache!.needs);
       const dynamicIds = new Set(groups.map((g) => g.id));
-      for (const [deviceId, f] of facts) {
+      await new TimeSlicer().each(facts, ([deviceId, f]) => {
         const member = f.groups as Set<string>;
         const current = new Set([...member].filter((id) => dynamicIds.has(id)));
         const wanted = new Set<string>();
@@ -95,7 +96,7 @@ export class GroupMembership {
         }
         for (const id of wanted) if (!current.has(id)) changes.push({ groupId: id, deviceId, change: 'added' });
         for (const id of current) if (!wanted.has(id)) changes.push({ groupId: id, deviceId, change: 'removed' });
-      }
+      });
     }
     await this.apply(changes, reason);
     return changes;
@@ -124,11 +125,15 @@ export class GroupMembership {
     return changes;
   }
 
-  /** Evaluates a rule without saving anything: the matching devices. */
-  async matching(rule: Rule): Promise<string[]> {
+  /**
+   * Evaluates a rule without saving anything: the matching devices. With a budget (previews), throws
+   * EvaluationBudgetExceeded once evaluation has used that much CPU time.
+   */
+  async matching(rule: Rule, o: { budgetMs?: number } = {}): Promise<string[]> {
     const test = compileRule(rule);
-    const facts = await this.loadFacts('all', ruleNeeds([rule]));
-    return [...facts].filter(([, f]) => test(f)).map(([id]) => id);
+    const slicer = new TimeSlicer(o.budgetMs);
+    const facts = await this.loadFacts('all', ruleNeeds([rule]), slicer);
+    return (await slicer.filter(facts, ([, f]) => test(f))).map(([id]) => id);
   }
 
   private async evaluateFully(g: CompiledGroup, reason: string): Promise<MembershipChange[]> {
@@ -174,7 +179,7 @@ export class GroupMembership {
    * Builds the facts of some or all devices, loading only what the rules read: tags, custom fields and
    * memberships when used, and only the packages whose names match a software condition.
    */
-  async loadFacts(deviceIds: string[] | 'all', needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' }): Promise<Map<string, DeviceFacts>> {
+  async loadFacts(deviceIds: string[] | 'all', needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' }, slicer = new TimeSlicer()): Promise<Map<string, DeviceFacts>> {
     const { pool } = this.o.db;
     const all = deviceIds === 'all';
     const filter = all ? '' : 'WHERE device_id = ANY($1::uuid[])';
@@ -197,7 +202,7 @@ export class GroupMembership {
       needs.groups === 'all' || needs.groups.length
         ? pool.query<{ device_id: string; group_id: string }>(`SELECT device_id, group_id FROM device_group_members ${groupFilter}`, needs.groups === 'all' ? params : [...params, needs.groups])
         : none,
-      this.loadSoftware(all ? null : deviceIds, needs.software),
+      this.loadSoftware(all ? null : deviceIds, needs.software, slicer),
     ]);
     const byDevice = <T extends { device_id: string }>(rows: T[]) => {
       const m = new Map<string, T[]>();
@@ -231,7 +236,7 @@ export class GroupMembership {
   }
 
   /** Only packages whose name matches one of the patterns rules test for. */
-  private async loadSoftware(deviceIds: string[] | null, needs: RuleNeeds['software']): Promise<Map<string, { name: string; version: string }[]>> {
+  private async loadSoftware(deviceIds: string[] | null, needs: RuleNeeds['software'], slicer: TimeSlicer): Promise<Map<string, { name: string; version: string }[]>> {
     const out = new Map<string, { name: string; version: string }[]>();
     if (needs.length === 0) return out;
     const where: string[] = [];
@@ -252,7 +257,8 @@ export class GroupMembership {
       });
       if (regexes.length) {
         const test = softwareNameFilter(regexes);
-        const names = (await this.o.db.pool.query<{ n: string }>('SELECT DISTINCT normalized_name AS n FROM device_software')).rows.map((r) => r.n).filter(test);
+        const { rows } = await this.o.db.pool.query<{ n: string }>('SELECT DISTINCT normalized_name AS n FROM device_software');
+        const names = await slicer.filter(rows.map((r) => r.n), test);
         params.push(names);
         alternatives.push(`normalized_name = ANY($${params.length}::text[])`);
       }

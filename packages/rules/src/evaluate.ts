@@ -5,7 +5,7 @@
  *
  * Semantics:
  * - Strings compare case-insensitively for equals / contains / starts_with / ends_with / in; regexes
- *   run with the `i` flag. Version operators use compareVersions.
+ *   match case-insensitively on RE2 (regex.ts). Version operators use compareVersions.
  * - Missing values: a fact that is null, undefined, an empty string or an empty list is *missing*.
  *   A missing value fails every operator except the negative ones — not_equals, not_contains, not_in,
  *   version_neq and not_exists — which are exactly the negation of equals, contains, in, version_eq and

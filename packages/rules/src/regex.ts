@@ -1,117 +1,56 @@
 /**
- * Regular expressions in rules are written by admins but run against every device on every
- * evaluation, inside the API process: one catastrophically backtracking pattern would stall the event
- * loop. JavaScript has no backtracking limit, so we refuse the shapes that cause exponential (or
- * high-polynomial) blow-up before they are stored.
+ * Regular expressions in rules are written by users (a viewer can preview a rule) and run against
+ * strings that agents choose (an enrolled device sets its own hostname), inside the API process. A
+ * backtracking engine lets one pattern such as `^(a|a)*$` stall the event loop for minutes, and no
+ * syntactic check catches every such shape. So rule regexes never run on JavaScript's RegExp: they run
+ * on RE2JS, a port of RE2, whose matching time is linear in the input (ADR 6).
  *
- * The check is syntactic ("star height"): a repeated group must not contain a repeated element when
- * either repetition is unbounded — `(a+)+`, `(.*)*`, `(\w+\s?)*`, `(\d+\.){3}` are refused;
- * `(\d{1,3}\.){3}\d{1,3}`, `(foo|bar)+`, `^web-\d+$` are fine. It does not catch overlapping
- * alternation (`(a|a)*`); the inputs are short inventory strings (≤ 1,000 characters), which keeps
- * such patterns polynomial.
+ * Syntax is RE2's (https://github.com/google/re2/wiki/Syntax): what JavaScript regexes share with it —
+ * classes, `\d \w \s \b`, anchors, groups, alternation, bounded and unbounded repetition, `\p{L}` —
+ * without lookaround and backreferences, which are refused on save. Matching is case-insensitive.
+ *
+ * Linear is not free: the cost is pattern size × input length. Both are bounded here (and the number of
+ * regex conditions per rule in validate.ts), so one match costs at most a few milliseconds.
  */
+import { RE2JS } from 're2js';
 
 export const MAX_REGEX_LENGTH = 200;
-/** Rules match case-insensitively throughout; regexes too. */
-export const REGEX_FLAGS = 'i';
+/** Only the first this-many characters of a value are matched (inventory strings are shorter anyway). */
+export const MAX_REGEX_INPUT_LENGTH = 1024;
+/** Regex conditions in one rule. */
+export const MAX_REGEX_CONDITIONS = 20;
 
-interface Repetition {
-  repeating: boolean; // may match its operand more than once
-  unbounded: boolean; // without an upper bound
+export interface RuleRegex {
+  test(value: string): boolean;
 }
 
-/** Returns a reason when `source` nests repetitions dangerously, else null. Assumes the regex compiles. */
-export function nestedQuantifier(source: string): string | null {
-  const stack: Repetition[] = [{ repeating: false, unbounded: false }];
-  let lastGroup: Repetition | null = null; // the group just closed, if the previous atom was a group
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i]!;
-    if (c === '\\') {
-      i += 2;
-      lastGroup = null;
-      continue;
-    }
-    if (c === '[') {
-      i++;
-      if (source[i] === '^') i++;
-      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
-      i++;
-      lastGroup = null;
-      continue;
-    }
-    if (c === '(') {
-      stack.push({ repeating: false, unbounded: false });
-      i++;
-      lastGroup = null;
-      continue;
-    }
-    if (c === ')') {
-      const inner = stack.length > 1 ? stack.pop()! : { repeating: false, unbounded: false };
-      const outer = stack[stack.length - 1]!;
-      outer.repeating ||= inner.repeating;
-      outer.unbounded ||= inner.unbounded;
-      lastGroup = inner;
-      i++;
-      continue;
-    }
-    const q = quantifierAt(source, i);
-    if (q) {
-      if (lastGroup && q.repetition.repeating && lastGroup.repeating && (q.repetition.unbounded || lastGroup.unbounded)) {
-        return `nested quantifier "${source.slice(0, q.end)}…" can backtrack catastrophically; remove the inner or the outer repetition`;
-      }
-      const frame = stack[stack.length - 1]!;
-      frame.repeating ||= q.repetition.repeating;
-      frame.unbounded ||= q.repetition.unbounded;
-      i = q.end;
-      lastGroup = null;
-      continue;
-    }
-    lastGroup = null;
-    i++;
-  }
-  return null;
+function compile(source: string): RE2JS {
+  return RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
 }
 
-function quantifierAt(source: string, i: number): { repetition: Repetition; end: number } | null {
-  const c = source[i];
-  let repetition: Repetition;
-  let end = i + 1;
-  if (c === '*' || c === '+') repetition = { repeating: true, unbounded: true };
-  else if (c === '?') repetition = { repeating: false, unbounded: false };
-  else if (c === '{') {
-    // Outside unicode mode a `{` that does not form a quantifier is a literal.
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i, i + 24));
-    if (!m) return null;
-    const min = Number(m[1]);
-    const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
-    repetition = { repeating: max > 1, unbounded: max === Infinity };
-    end = i + m[0].length;
-  } else return null;
-  if (source[end] === '?') end++; // lazy: backtracks just the same
-  return { repetition, end };
-}
-
-/** Validates a rule regex: length, syntax, and backtracking safety. Returns an error message or null. */
+/** Validates a rule regex: length and RE2 syntax. Returns an error message or null. */
 export function checkRegex(source: string): string | null {
   if (source.length > MAX_REGEX_LENGTH) return `regular expression is longer than ${MAX_REGEX_LENGTH} characters`;
   try {
-    new RegExp(source, REGEX_FLAGS);
+    compile(source);
+    return null;
   } catch (e) {
-    return `invalid regular expression: ${e instanceof Error ? e.message : String(e)}`;
+    const message = e instanceof Error ? e.message.replace(/^error parsing regexp: /, '') : String(e);
+    return `invalid regular expression: ${message} (RE2 syntax: no lookaround or backreferences)`;
   }
-  return nestedQuantifier(source);
 }
 
 /**
  * Compiles a rule regex; null when it fails checkRegex — an unvalidated rule (say, stored before a
- * stricter check) then matches nothing rather than stalling the process.
+ * stricter check) then matches nothing.
  */
-export function compileRegex(source: string): RegExp | null {
-  if (checkRegex(source) !== null) return null;
+export function compileRegex(source: string): RuleRegex | null {
+  if (source.length > MAX_REGEX_LENGTH) return null;
+  let re: RE2JS;
   try {
-    return new RegExp(source, REGEX_FLAGS);
+    re = compile(source);
   } catch {
     return null;
   }
+  return { test: (value) => re.test(value.length > MAX_REGEX_INPUT_LENGTH ? value.slice(0, MAX_REGEX_INPUT_LENGTH) : value) };
 }

@@ -6,7 +6,7 @@
  *    ("Invalid input" at the node), so we walk the tree ourselves, pick the branch from the node's
  *    keys, and run that branch's contract schema; the contract's `rule` schema still has the last word.
  * 2. Meaning — field known, operator fits the field's type, value fits the operator and field, regexes
- *    safe, versions/dates parseable, enum values known, limits, referenced groups exist.
+ *    in RE2 syntax and within bounds, versions/dates parseable, enum values known, limits, referenced groups exist.
  *
  * Never throws: the walk is bounded by MAX_RULE_DEPTH/MAX_RULE_NODES before anything recursive runs,
  * and a final catch turns anything unexpected (e.g. a throwing getter) into an error entry.
@@ -26,7 +26,7 @@ import {
 } from '@opsconductor/contracts/rules';
 import { isIsoDate } from './dates.ts';
 import { CUSTOM_FIELD_PREFIX, resolveField, type CustomFieldDefs, type ResolvedField } from './fields.ts';
-import { checkRegex } from './regex.ts';
+import { checkRegex, MAX_REGEX_CONDITIONS } from './regex.ts';
 import { isValidVersion } from './version.ts';
 
 export interface RuleError {
@@ -71,6 +71,7 @@ const quote = (x: unknown): string => JSON.stringify(x) ?? String(x);
 class Collector {
   readonly errors: RuleError[] = [];
   nodes = 0;
+  regexes = 0;
   add(path: string, message: string): void {
     if (this.errors.length < MAX_ERRORS) this.errors.push({ path, message });
   }
@@ -216,10 +217,7 @@ function checkValue(value: string | number | boolean, op: string, field: Resolve
   }
   if (op === 'regex') {
     if (typeof value !== 'string') out.add(at, 'a regular expression must be a string');
-    else {
-      const problem = checkRegex(value);
-      if (problem) out.add(at, problem);
-    }
+    else checkRuleRegex(value, at, out);
     return;
   }
   switch (field.type) {
@@ -249,12 +247,16 @@ function checkValue(value: string | number | boolean, op: string, field: Resolve
   }
 }
 
+/** Each regex costs pattern size × input length per device: their number per rule is bounded too. */
+function checkRuleRegex(source: string, at: string, out: Collector): void {
+  if (++out.regexes === MAX_REGEX_CONDITIONS + 1) out.add(at, `a rule has at most ${MAX_REGEX_CONDITIONS} regular expressions`);
+  const problem = checkRegex(source);
+  if (problem) out.add(at, problem);
+}
+
 function checkSoftwareCondition(c: SoftwareCondition, path: string, out: Collector): void {
   const sw = join(path, 'software');
-  if (c.software.match === 'regex') {
-    const problem = checkRegex(c.software.name);
-    if (problem) out.add(join(sw, 'name'), problem);
-  }
+  if (c.software.match === 'regex') checkRuleRegex(c.software.name, join(sw, 'name'), out);
   if (c.software.version && !isValidVersion(c.software.version.value)) {
     out.add(join(join(sw, 'version'), 'value'), `${quote(c.software.version.value)} is not a version`);
   }

@@ -21,6 +21,7 @@ export const problemCodes = {
   run_finished: 'The run has already finished.',
   inventory_full_report_required: 'A full inventory report is required.',
   rule_invalid: 'The rule is not valid.',
+  rule_too_expensive: 'The rule takes too long to evaluate.',
   built_in_group: 'Built-in groups cannot be changed this way.',
   wrong_group_kind: 'This operation does not apply to this kind of group.',
   temporal_unavailable: 'The workflow service is unavailable; try again.',

@@ -4,6 +4,7 @@ import { pagination, uuid } from '@opsconductor/contracts/api';
 import { deviceSummaryList, groupMembersRequest, membershipEventList, rulePreview } from '@opsconductor/contracts/inventory-api';
 import { createGroupBody, groupListResponse as groupList, groupResponse as groupDto, rulePreviewBody, updateGroupBody } from '../lib/rule-openapi.ts';
 import type { Rule } from '@opsconductor/contracts/rules';
+import { EvaluationBudgetExceeded } from '@opsconductor/groups';
 import { orderGroups, referencedGroups, validateRule } from '@opsconductor/rules';
 import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
@@ -19,6 +20,8 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const idParam = z.object({ id: uuid });
 const tags = ['groups'];
+/** CPU time a preview may spend evaluating (anyone signed in can preview; saved groups have no limit). */
+const PREVIEW_BUDGET_MS = 5_000;
 
 const list = createRoute({ method: 'get', path: '/groups', tags, summary: 'List groups with member counts', security, middleware: read, responses: { 200: json(groupList, 'Groups'), ...problemResponses } });
 const get = createRoute({ method: 'get', path: '/groups/{id}', tags, summary: 'One group', security, middleware: read, request: { params: idParam }, responses: { 200: json(groupDto, 'Group'), ...problemResponses } });
@@ -43,7 +46,9 @@ const events = createRoute({
 });
 const preview = createRoute({
   method: 'post', path: '/groups/preview', tags, summary: 'Evaluate a rule without saving it', security, middleware: read,
-  request: body(rulePreviewBody), responses: { 200: json(rulePreview, 'Matches'), ...problemResponses },
+  description: `Evaluation yields to other requests every few milliseconds and stops after ${PREVIEW_BUDGET_MS / 1000} s of CPU time with 422 \`rule_too_expensive\`.`,
+  request: body(rulePreviewBody),
+  responses: { 200: json(rulePreview, 'Matches'), 422: { description: 'The rule took too long to evaluate', content: problemResponses[400].content }, ...problemResponses },
 });
 
 async function customFieldTypes(c: Context<AppEnv>) {
@@ -78,7 +83,10 @@ export const groupRoutes = createRouter()
     const { rule: input, limit } = c.req.valid('json');
     const rule = await checkedRule(c, input);
     const started = performance.now();
-    const ids = await c.var.deps.groups.matching(rule);
+    const ids = await c.var.deps.groups.matching(rule, { budgetMs: PREVIEW_BUDGET_MS }).catch((err: unknown) => {
+      if (err instanceof EvaluationBudgetExceeded) throw new ApiError(422, 'rule_too_expensive', `Evaluating this rule over all devices took more than ${PREVIEW_BUDGET_MS / 1000} s; narrow it down.`);
+      throw err;
+    });
     const evaluatedIn = Math.round((performance.now() - started) * 10) / 10;
     const devices = limit
       ? await c.var.deps.db.prisma.device.findMany({ where: { id: { in: ids.slice(0, 5000) } }, select: { id: true, hostname: true, osName: true }, orderBy: { hostname: 'asc' }, take: limit })

@@ -572,7 +572,7 @@ function FieldConditionInputs({ node, invalid }: { node: FieldNode; invalid: boo
           step={type === 'number' ? 'any' : undefined}
           value={node.value}
           onChange={(e) => set({ value: e.currentTarget.value })}
-          placeholder={versionCompare ? 'e.g. 10.0.19045' : node.op === 'regex' ? 'regular expression' : undefined}
+          placeholder={versionCompare ? 'e.g. 10.0.19045' : node.op === 'regex' ? 'regular expression (RE2)' : undefined}
           list={field?.values ? datalistId : undefined}
           spellCheck={false}
           className="w-56 min-w-32 flex-1"
