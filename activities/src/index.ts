@@ -10,13 +10,15 @@ import { createGroupActivities } from './groups.ts';
 export interface ActivityDeps {
   db: Database;
   logger?: Logger;
+  /** The API's online window (DEVICE_ONLINE_WINDOW_SECONDS), for rules on device.status. */
+  onlineWindowSeconds?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
   return {
     ...createJobRunActivities({ db: deps.db, logger }),
-    ...createGroupActivities({ db: deps.db, logger }),
+    ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };
 }
 
