@@ -25,5 +25,6 @@ export function createActivities(deps: ActivityDeps) {
 export type JobActivities = ReturnType<typeof createActivities>;
 
 export { DEVICE_RUN_STATUSES, errorTypes } from './job-run.ts';
+export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';

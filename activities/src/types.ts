@@ -8,8 +8,8 @@ import type { CommandResult, ShellCommandPayload } from '@opsconductor/contracts
 export type TerminalDeviceStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'offline';
 /** Every `job_run_devices.status`. */
 export type DeviceRunStatus = 'pending' | 'running' | TerminalDeviceStatus;
-/** Terminal states of a job run. */
-export type FinalJobRunStatus = 'succeeded' | 'failed' | 'cancelled';
+/** Terminal states of a job run (see jobRunOutcome and `jobRunStatus` in the contracts). */
+export type FinalJobRunStatus = 'succeeded' | 'partially_succeeded' | 'failed' | 'timed_out' | 'unreachable' | 'cancelled';
 
 export type DeviceStatusCounts = Record<DeviceRunStatus, number>;
 

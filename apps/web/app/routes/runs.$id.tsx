@@ -2,6 +2,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import {
+  finalJobRunStatuses,
   uuid,
   type JobRun,
   type JobRunSummary,
@@ -42,7 +43,7 @@ const TARGET_ROWS_STEP = 200;
 /** Largest bigint chunk id (the API accepts up to 19 digits). */
 const NO_OUTPUT_CURSOR = '9223372036854775807';
 
-const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(['succeeded', 'failed', 'cancelled']);
+const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(finalJobRunStatuses);
 const ACTIVE_TARGET: ReadonlySet<JobRunTarget['status']> = new Set(['pending', 'running']);
 
 function runId(params: LoaderFunctionArgs['params']): string {
@@ -469,6 +470,9 @@ export default function RunPage() {
         <div className="min-w-0 flex-1">
           <div className="flex items-center gap-2.5">
             <RunStatusBadge status={run.status} testId="run-status" />
+            <span title="Devices by outcome">
+              <RunCounts counts={run.counts} />
+            </span>
             {run.cancelRequested && active ? <span className="text-xs text-zinc-500">Cancellation requested…</span> : null}
             {live ? (
               <span className="inline-flex items-center gap-1 text-[11px] text-zinc-500" title="Receiving live updates">
@@ -515,9 +519,6 @@ export default function RunPage() {
             {run.finishedAt ? <AbsoluteTime iso={run.finishedAt} /> : active ? <span className="text-zinc-400">in progress</span> : '—'}
           </Fact>
           <Fact label="Duration">{formatDuration(durationBetween(run.startedAt ?? run.createdAt, run.finishedAt))}</Fact>
-          <Fact label="Devices">
-            <RunCounts counts={run.counts} />
-          </Fact>
           <Fact label="Shell">
             <span className="font-mono text-xs">{run.shell}</span>
           </Fact>
