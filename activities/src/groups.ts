@@ -3,8 +3,8 @@ import type { Database } from '@opsconductor/db';
 import { GroupMembership } from '@opsconductor/groups';
 import type { Logger } from 'pino';
 
-export function createGroupActivities({ db, logger }: { db: Database; logger: Logger }) {
-  const membership = new GroupMembership({ db, logger });
+export function createGroupActivities({ db, logger, onlineWindowSeconds }: { db: Database; logger: Logger; onlineWindowSeconds?: number }) {
+  const membership = new GroupMembership({ db, logger, onlineWindowSeconds });
   return {
     /** Idempotent: evaluates every time-based group fully and records what changed. */
     async refreshTimeBasedGroups(): Promise<{ added: number; removed: number }> {

@@ -10,18 +10,21 @@ import { createGroupActivities } from './groups.ts';
 export interface ActivityDeps {
   db: Database;
   logger?: Logger;
+  /** The API's online window (DEVICE_ONLINE_WINDOW_SECONDS), for rules on device.status. */
+  onlineWindowSeconds?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
   return {
     ...createJobRunActivities({ db: deps.db, logger }),
-    ...createGroupActivities({ db: deps.db, logger }),
+    ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };
 }
 
 export type JobActivities = ReturnType<typeof createActivities>;
 
 export { DEVICE_RUN_STATUSES, errorTypes } from './job-run.ts';
+export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';

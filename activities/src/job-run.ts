@@ -9,6 +9,7 @@ import { withTransaction, type Database } from '@opsconductor/db';
 import { channels, notify, type Channel } from '@opsconductor/db/notify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { jobRunOutcome } from './job-run-outcome.ts';
 import { withDatabaseRetry } from './pg-retry.ts';
 import type {
   DeviceRunStatus,
@@ -240,8 +241,9 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
 
     /**
      * Ends the run: gives every target still without a terminal state one (`cancelled` if the run was cancelled,
-     * else `failed`), then sets the run's status — cancelled if cancelled, succeeded if every target succeeded, else
-     * failed — and finished_at. A run that is already finished keeps its state; the call just reports it.
+     * else `failed`), then sets the run's status from its targets' outcomes (jobRunOutcome: succeeded, partially
+     * succeeded, failed, timed out, unreachable or cancelled) and finished_at. A run that is already finished keeps its
+     * state; the call just reports it.
      */
     async finalizeJobRun(input: FinalizeJobRunInput): Promise<JobRunSummary> {
       const { jobRunId, cancelled } = input;
@@ -267,8 +269,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         );
         const flagged = await settleCommands(client, swept.rows.map((r) => r.id), true);
         const counts = await countTargets(client, jobRunId);
-        const total = sumCounts(counts);
-        const status: FinalJobRunStatus = cancelled ? 'cancelled' : counts.succeeded === total ? 'succeeded' : 'failed';
+        const status = jobRunOutcome(counts, cancelled);
         await client.query(
           `UPDATE job_runs SET status = $2::"JobRunStatus", finished_at = now(), started_at = coalesce(started_at, now())
             WHERE id = $1`,

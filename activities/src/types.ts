@@ -3,13 +3,14 @@
  * module must stay free of runtime code.
  */
 import type { CommandResult, ShellCommandPayload } from '@opsconductor/contracts/agent-protocol';
+import type { finalJobRunStatuses } from '@opsconductor/contracts/api';
 
 /** Terminal states of one device in a job run (`job_run_devices.status` once `finished_at` is set). */
 export type TerminalDeviceStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'offline';
 /** Every `job_run_devices.status`. */
 export type DeviceRunStatus = 'pending' | 'running' | TerminalDeviceStatus;
-/** Terminal states of a job run. */
-export type FinalJobRunStatus = 'succeeded' | 'failed' | 'cancelled';
+/** Terminal states of a job run (decided by jobRunOutcome; described at `jobRunStatus` in the contracts). */
+export type FinalJobRunStatus = (typeof finalJobRunStatuses)[number];
 
 export type DeviceStatusCounts = Record<DeviceRunStatus, number>;
 

@@ -251,7 +251,7 @@ describe('recordDeviceOutcome', () => {
 });
 
 describe('markJobRunRunning and finalizeJobRun', () => {
-  async function setStatus(jobRunId: string, statuses: Record<string, 'succeeded' | 'failed' | 'offline'>) {
+  async function setStatus(jobRunId: string, statuses: Record<string, 'succeeded' | 'failed' | 'timed_out' | 'offline'>) {
     for (const [deviceId, status] of Object.entries(statuses)) {
       await testDb.db.prisma.jobRunDevice.update({
         where: { jobRunId_deviceId: { jobRunId, deviceId } },
@@ -287,7 +287,7 @@ describe('markJobRunRunning and finalizeJobRun', () => {
     expect(run.finishedAt).toBeInstanceOf(Date);
   });
 
-  it('finalizes as failed otherwise, closing targets left without an outcome; and is idempotent', async () => {
+  it('finalizes a mixed run as partially succeeded, closing targets left without an outcome; and is idempotent', async () => {
     const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 4);
     const [a, b, c] = deviceIds as [string, string, string, string];
     await setStatus(jobRunId, { [a]: 'succeeded', [b]: 'failed', [c]: 'offline' });
@@ -295,7 +295,7 @@ describe('markJobRunRunning and finalizeJobRun', () => {
     try {
       const { env } = activityEnv();
       const summary = await env.run(activities.finalizeJobRun, { jobRunId, cancelled: false });
-      expect(summary.status).toBe('failed');
+      expect(summary.status).toBe('partially_succeeded');
       expect(summary.counts).toMatchObject({ succeeded: 1, failed: 2, offline: 1, pending: 0 });
       expect((await target(jobRunId, deviceIds[3]!)).errorMessage).toMatch(/No outcome was recorded/);
       await listener.waitFor((n) => n.payload === jobRunId);
@@ -304,9 +304,24 @@ describe('markJobRunRunning and finalizeJobRun', () => {
       // A second call (activity retry) reports the same and changes nothing — even when asked to cancel.
       expect(await env.run(activities.finalizeJobRun, { jobRunId, cancelled: true })).toEqual(summary);
       const run = await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } });
-      expect(run).toMatchObject({ status: 'failed', finishedAt });
+      expect(run).toMatchObject({ status: 'partially_succeeded', finishedAt });
     } finally {
       await listener.stop();
+    }
+  });
+
+  it('says what happened when nothing succeeded: failed, timed out or unreachable', async () => {
+    const cases: [Record<number, 'failed' | 'timed_out' | 'offline'>, string][] = [
+      [{ 0: 'failed', 1: 'timed_out', 2: 'offline' }, 'failed'],
+      [{ 0: 'timed_out', 1: 'offline' }, 'timed_out'],
+      [{ 0: 'offline', 1: 'offline' }, 'unreachable'],
+    ];
+    for (const [outcomes, expected] of cases) {
+      const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, Object.keys(outcomes).length);
+      await setStatus(jobRunId, Object.fromEntries(Object.entries(outcomes).map(([i, status]) => [deviceIds[Number(i)]!, status])));
+      const { env } = activityEnv();
+      expect((await env.run(activities.finalizeJobRun, { jobRunId, cancelled: false })).status).toBe(expected);
+      expect((await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: jobRunId } })).status).toBe(expected);
     }
   });
 

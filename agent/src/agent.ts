@@ -20,6 +20,7 @@ import { Backoff, sleep } from './backoff.ts';
 import { DEFAULT_KILL_GRACE_MS, executeShellCommand, type ShellExecution, type StopReason } from './executor.ts';
 import { collectFacts } from './facts.ts';
 import {
+  AgentApiError,
   AgentHttpClient,
   CredentialsRejectedError,
   isRetryable,
@@ -680,6 +681,9 @@ export class Agent {
     while (this.reporting.size > 0) await Promise.allSettled([...this.reporting.values()]);
     clearTimeout(this.hardStopTimer);
     this.hardStop.abort();
+    // Last, after the results: from now on the server shows the device offline. A refused device has
+    // nothing to say goodbye with.
+    if (this.exitReason !== 'credentials_rejected') await this.sayGoodbye();
     try {
       this.journal?.close();
     } finally {
@@ -688,6 +692,17 @@ export class Agent {
     const exit: AgentExit = { reason: this.exitReason ?? 'stopped' };
     this.log.info('agent stopped', { ...exit });
     this.resolveFinished(exit);
+  }
+
+  /** Best effort: an unreachable or older server (404) costs at most GOODBYE_TIMEOUT_MS. */
+  private async sayGoodbye(): Promise<void> {
+    try {
+      await this.client.goodbye();
+      this.log.debug('said goodbye: the server shows this device offline');
+    } catch (err) {
+      const older = err instanceof AgentApiError && err.status === 404;
+      this.log[older ? 'debug' : 'warn']('could not say goodbye; the server will show this device offline once it is overdue', { err });
+    }
   }
 }
 

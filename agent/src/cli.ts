@@ -52,7 +52,8 @@ Commands:
   inventory
            Collect this device's inventory and print it as JSON (needs no server or enrollment).
            --section prints one section: ${inventorySectionNames.join(', ')}.
-           Exit code 1 if a section could not be collected (a minimal one is printed in its place).
+           Exit code 1 if a section could not be collected (a minimal one is printed in its place)
+           or the output could not be written in full (the reader closed the pipe).
 
 Environment:
   OPSCONDUCTOR_SERVER_URL          server URL (default for enroll; overrides agent.json for run)
@@ -325,15 +326,45 @@ function status(stateDir: string, io: CliIo): number {
   return EXIT_OK;
 }
 
+/**
+ * Resolves once everything written to `stream` so far has reached the OS (or the stream failed).
+ * stdout and stderr are asynchronous when they are pipes: exiting before this cuts the output off
+ * at whatever the pipe buffer took (64 KiB on Linux).
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (isEntryPoint) {
+  // A reader that goes away early (`| head -c 100`) makes writes fail with EPIPE: not a crash, but the
+  // output is incomplete, so the exit code says so.
+  let outputError: NodeJS.ErrnoException | undefined;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => (outputError ??= err));
+  }
+  let exiting = false;
+  const exit = async (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    if (outputError) {
+      const reason = outputError.code === 'EPIPE' ? 'the reader closed the pipe' : outputError.message;
+      if (!process.stderr.destroyed) process.stderr.write(`error: output incomplete: ${reason}\n`);
+      await flushed(process.stderr);
+    }
+    process.exit(outputError && code === EXIT_OK ? EXIT_ERROR : code);
+  };
   const fatal = (err: unknown) => {
     process.stderr.write(
       JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal error', err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }) + '\n',
     );
-    process.exit(EXIT_ERROR);
+    void exit(EXIT_ERROR);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
-  main(process.argv.slice(2)).then((code) => process.exit(code), fatal);
+  main(process.argv.slice(2)).then(exit, fatal);
 }

@@ -6,6 +6,8 @@ import {
   AGENT_API_PREFIX,
   checkinResponse,
   enrollResponse,
+  GOODBYE_TIMEOUT_MS,
+  goodbyeResponse,
   heartbeatResponse,
   problem as problemSchema,
   resultResponse,
@@ -275,6 +277,11 @@ export class AgentHttpClient {
       signal,
       timeoutMs: Math.max(this.timeoutMs, INVENTORY_REQUEST_TIMEOUT_MS),
     });
+  }
+
+  /** Tells the server this agent is stopping; bounded by a short timeout, never retried. */
+  goodbye(signal?: AbortSignal) {
+    return this.request('POST', '/goodbye', { body: {}, schema: goodbyeResponse, signal, timeoutMs: GOODBYE_TIMEOUT_MS });
   }
 
   result(commandId: string, result: CommandResult, signal?: AbortSignal) {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
+import { GOODBYE_TIMEOUT_MS, MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
 import { Agent, type AgentOptions } from '../src/agent.ts';
 import { EXPIRED_ERROR, readJournal, entryState } from '../src/journal.ts';
 import { createLogger } from '../src/log.ts';
@@ -262,13 +262,43 @@ describe('Agent against a protocol server', () => {
     expect(existsSync(path.join(stateDir, 'agent.lock'))).toBe(false);
   });
 
-  it('stops with credentials_rejected when the server answers 401', async () => {
+  it('says goodbye once on stop, after delivering the results', async () => {
+    const { server, agent } = await harness();
+    const command = shellCommand('sleep 300');
+    server.deliver(command);
+    await waitFor(() => server.starts.length > 0, 'the command to start');
+    expect(await agent.stop()).toEqual({ reason: 'stopped' });
+    expect(server.goodbyes).toHaveLength(1);
+    expect(server.goodbyes[0]!.resultsBefore).toBe(1);
+    expect(server.invalid).toEqual([]);
+  });
+
+  it('stops normally when the server does not know goodbye (404) or never answers it', async () => {
+    const old = await harness();
+    await waitFor(() => old.server.polls > 0, 'the first poll');
+    old.server.failNext('goodbye', 404);
+    expect(await old.agent.stop()).toEqual({ reason: 'stopped' });
+    expect(old.logs.join('\n')).toMatch(/"level":"debug","msg":"could not say goodbye/); // an older server: no warning
+
+    const hung = await harness();
+    await waitFor(() => hung.server.polls > 0, 'the first poll');
+    hung.server.hangGoodbye = true;
+    const began = Date.now();
+    expect(await hung.agent.stop()).toEqual({ reason: 'stopped' });
+    expect(Date.now() - began).toBeLessThan(GOODBYE_TIMEOUT_MS + 2000);
+    expect(hung.server.goodbyes).toHaveLength(1);
+  });
+
+  it('stops with credentials_rejected when the server answers 401, without a goodbye', async () => {
     const { server, agent } = await harness();
     await waitFor(() => server.polls > 0, 'the first poll');
     server.rejectCredentials = true;
     server.deliver(); // wake the long-poll so the next request meets the 401
     const exit = await agent.finished;
     expect(exit).toEqual({ reason: 'credentials_rejected' });
+    const unauthorized = server.unauthorized;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.unauthorized).toBe(unauthorized); // nothing more was sent
   });
 
   it('backs off and recovers when the server fails polls with 5xx', async () => {

@@ -10,7 +10,7 @@ import { sectionHash } from '@opsconductor/contracts/inventory-hash';
 import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../src/cli.ts';
 import { collectInventoryDetailed, collectSections, type CollectedInventory } from '../src/inventory/index.ts';
 import { directoryFromRealms, directoryFromSssd, defaultRealm, parseRealmList } from '../src/inventory/linux/directory.ts';
-import { parseMounts, selectLocalMounts } from '../src/inventory/linux/filesystems.ts';
+import { parseMounts, selectLocalMounts, usageFromStatfs } from '../src/inventory/linux/filesystems.ts';
 import { chassisFromSmbios, expandIpv6, isoBiosDate, parseCpuinfo, parseLsblkDisks, temporaryIpv6, virtKindFromDmi, virtKindFromSystemd } from '../src/inventory/linux/hardware.ts';
 import { cpuPercent, parseCpuTimes, parseLoadavg, parseMeminfo } from '../src/inventory/linux/performance.ts';
 import { encryptionFromLsblk, iptablesFiltersInput, listeningPorts, localAdmins, nftFiltersInput, sshPorts } from '../src/inventory/linux/security.ts';
@@ -101,6 +101,16 @@ describe.runIf(process.platform === 'linux')('linux collectors on this machine',
     expect(performance.cpuPercent).toBeGreaterThanOrEqual(0);
     expect(performance.cpuLoad1).toBeGreaterThanOrEqual(0);
     expect(performance.filesystems.find((f) => f.mount === '/')?.usedBytes).toBeGreaterThan(0);
+  });
+
+  it('hardware and performance agree on how full each filesystem is (within the 1 % step of free space)', () => {
+    const { hardware, performance } = first.sections;
+    for (const fs of hardware.filesystems) {
+      const perf = performance.filesystems.find((p) => p.mount === fs.mount)!;
+      const hardwareUsed = (fs.sizeBytes - fs.freeBytes) / fs.sizeBytes;
+      const performanceUsed = perf.usedBytes / perf.sizeBytes;
+      expect(Math.abs(hardwareUsed - performanceUsed), fs.mount).toBeLessThan(0.015);
+    }
   });
 
   it('hashes of unchanged sections are stable between two collections', () => {
@@ -235,6 +245,21 @@ describe('linux parsers', () => {
       { name: 'sda', model: 'ST4000DM004-2CV1', sizeBytes: 4000787030016, type: 'hdd' },
     ]);
     expect(parseLsblkDisks('not json')).toEqual([]);
+  });
+
+  it('filesystem usage from statfs is df\'s: used / (used + available), root\'s reserve counted nowhere', () => {
+    // Recorded on the development VM (`df -B4096 /`: 66053021 blocks, 4921996 used, 18494846 available, Use% 22):
+    // the hardware tab said 71 % (all blocks as the size) while performance said 7 %.
+    const vm = usageFromStatfs({ bsize: 4096, blocks: 66_053_021, bfree: 61_131_025, bavail: 18_494_846 })!;
+    expect(vm).toEqual({ usedBytes: 4_921_996 * 4096, freeBytes: 18_494_846 * 4096, sizeBytes: (4_921_996 + 18_494_846) * 4096 });
+    const hardwareUsed = (vm.sizeBytes - quantizeFree(vm.freeBytes, vm.sizeBytes)) / vm.sizeBytes;
+    expect(Math.round((vm.usedBytes / vm.sizeBytes) * 100)).toBe(21); // df rounds up: 22
+    expect(Math.abs(hardwareUsed - vm.usedBytes / vm.sizeBytes)).toBeLessThan(0.01);
+    // An ext4 volume with the default 5 % reserve, half full for its users.
+    expect(usageFromStatfs({ bsize: 4096, blocks: 1000, bfree: 525, bavail: 475 })).toEqual({ usedBytes: 475 * 4096, freeBytes: 475 * 4096, sizeBytes: 950 * 4096 });
+    // Without a reserve (XFS, Windows-like) size is every block.
+    expect(usageFromStatfs({ bsize: 512, blocks: 800, bfree: 200, bavail: 200 })).toEqual({ usedBytes: 600 * 512, freeBytes: 200 * 512, sizeBytes: 800 * 512 });
+    expect(usageFromStatfs({ bsize: 4096, blocks: 0, bfree: 0, bavail: 0 })).toBeNull();
   });
 
   it('mounts: local filesystems, escaped names, overlay root kept, shadowed mounts dropped', () => {

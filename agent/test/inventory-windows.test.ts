@@ -365,3 +365,16 @@ describe('windows parse helpers', () => {
     expect(code).not.toMatch(/Win32_Product\b/); // enumerating it triggers MSI self-repair on every product
   });
 });
+
+describe('windows parsers: disk usage', () => {
+  it('hardware and performance agree on how full each volume is (within the 1 % step of free space)', () => {
+    for (const inv of [parseAll(laptopText), parseAll(serverText)]) {
+      expect(inv.hardware.filesystems.length).toBeGreaterThan(0);
+      for (const fs of inv.hardware.filesystems) {
+        const perf = inv.performance.filesystems.find((p) => p.mount === fs.mount)!;
+        expect(perf.sizeBytes).toBe(fs.sizeBytes);
+        expect(Math.abs((fs.sizeBytes - fs.freeBytes) / fs.sizeBytes - perf.usedBytes / perf.sizeBytes), fs.mount).toBeLessThan(0.01);
+      }
+    }
+  });
+});

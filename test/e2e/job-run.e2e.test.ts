@@ -47,6 +47,18 @@ describe('a real agent on this machine', () => {
     expect(body.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('goes offline as soon as it is stopped cleanly (SIGTERM), and online again when it starts', async () => {
+    const status = async () => (await stack.api('GET', `/api/v1/devices/${agent.deviceId}`)).body.status as string;
+    expect(await status()).toBe('online');
+    const began = Date.now();
+    await agent.stop('SIGTERM'); // returns once the process has exited: it said goodbye on its way out
+    expect(await status()).toBe('offline');
+    expect(Date.now() - began).toBeLessThan(5000);
+    expect(stack.logs.some((l) => l.includes('could not say goodbye'))).toBe(false);
+    await agent.start();
+    expect(await status()).toBe('online');
+  });
+
   it('reports its real inventory: the machine\'s hostname and kernel, its dpkg packages, and built-in group membership', async () => {
     const bashVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'bash'], { encoding: 'utf8' });
     const detail = await waitFor('the inventory', async () => {
@@ -84,7 +96,7 @@ describe('a real agent on this machine', () => {
     const started = Date.now();
     const done = await waitForRun(stack, (await run('sleep 30', { timeoutSeconds: 1 })).id);
     expect(target(done).status).toBe('timed_out');
-    expect(done.status).toBe('failed');
+    expect(done.status).toBe('timed_out');
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
@@ -129,7 +141,7 @@ describe('durability', () => {
     const offline = await stack.enrollAgent(); // enrolled, never started
     const done = await waitForRun(stack, (await run('echo never', { deadlineSeconds: 10 }, [offline.deviceId])).id, 60_000);
     expect(target(done, offline.deviceId).status).toBe('offline');
-    expect(done.status).toBe('failed');
+    expect(done.status).toBe('unreachable');
   });
 
   it('finishes correctly when the worker is killed and restarted mid-run', async () => {

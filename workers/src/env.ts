@@ -16,6 +16,8 @@ export const workerEnvSchema = z.object({
   /** Prometheus metrics at http://<host>:<port>/metrics; port 0 turns them off. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
+  DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -46,6 +46,7 @@ try {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     logger,
+    onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
   });
 
   let stopping = false;

@@ -20,6 +20,8 @@ export interface CreateWorkerOptions {
   namespace?: string;
   taskQueue?: string;
   logger?: Logger;
+  /** DEVICE_ONLINE_WINDOW_SECONDS, for time-based group rules (default 90). */
+  onlineWindowSeconds?: number;
   /** Replaces some activity implementations (tests). */
   activities?: Partial<JobActivities>;
   /** A prebuilt bundle (see bundleWorkflowCode); by default workflowsPath is bundled at startup. */
@@ -30,7 +32,7 @@ export interface CreateWorkerOptions {
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
-  const activities = { ...createActivities({ db: options.db, logger: options.logger }), ...options.activities };
+  const activities = { ...createActivities({ db: options.db, logger: options.logger, onlineWindowSeconds: options.onlineWindowSeconds }), ...options.activities };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',

@@ -103,9 +103,9 @@ describe('job worker', () => {
       await client.activity.complete(command.task_token, { status, exitCode: i === 0 ? 1 : 0, startedAt: now, finishedAt: now, durationMs: 3 });
     }
     const result = await run.handle.result();
-    expect(result).toMatchObject({ status: 'failed', total: 3, counts: { succeeded: 2, failed: 1, pending: 0 } });
+    expect(result).toMatchObject({ status: 'partially_succeeded', total: 3, counts: { succeeded: 2, failed: 1, pending: 0 } });
     const row = await testDb.db.prisma.jobRun.findUniqueOrThrow({ where: { id: run.jobRunId } });
-    expect(row.status).toBe('failed');
+    expect(row.status).toBe('partially_succeeded');
     expect(row.startedAt).toBeInstanceOf(Date);
     expect(row.finishedAt).toBeInstanceOf(Date);
     const description = await run.handle.describe();

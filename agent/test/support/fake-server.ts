@@ -11,6 +11,7 @@ import {
   checkinRequest,
   commandResult,
   enrollRequest,
+  goodbyeRequest,
   MAX_OUTPUT_CHUNK_BYTES,
   outputRequest,
   startRequest,
@@ -47,7 +48,7 @@ export interface RecordedInventory {
   at: number;
 }
 
-type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory';
+type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory' | 'goodbye';
 
 export class FakeServer {
   readonly deviceId = randomUUID();
@@ -65,6 +66,10 @@ export class FakeServer {
   /** Bodies that failed contract validation, with the endpoint: must stay empty. */
   invalid: { endpoint: string; issues: string }[] = [];
   unauthorized = 0;
+  /** When each goodbye arrived, and how many results had been accepted by then. */
+  goodbyes: { at: number; resultsBefore: number }[] = [];
+  /** While true, /goodbye never answers (a server that hangs). */
+  hangGoodbye = false;
 
   /** While true, every authenticated call gets 401. */
   rejectCredentials = false;
@@ -239,6 +244,13 @@ export class FakeServer {
       }
       case 'inventory':
         return this.handleInventory(res, body, scripted);
+      case 'goodbye': {
+        this.validate('goodbye', goodbyeRequest, body);
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        this.goodbyes.push({ at: Date.now(), resultsBefore: this.results.filter((r) => r.status === 200).length });
+        if (this.hangGoodbye) return;
+        return json(res, 200, { deviceId: this.deviceId });
+      }
       case 'result': {
         const parsed = this.validate('result', commandResult, body);
         const status = scripted ?? (parsed ? 200 : 400);
@@ -298,6 +310,7 @@ function endpointOf(method: string | undefined, path: string): { name: Endpoint;
   if (method === 'POST' && path === '/checkin') return { name: 'checkin', id: '' };
   if (method === 'GET' && path === '/commands') return { name: 'poll', id: '' };
   if (method === 'POST' && path === '/inventory') return { name: 'inventory', id: '' };
+  if (method === 'POST' && path === '/goodbye') return { name: 'goodbye', id: '' };
   const match = /^\/commands\/([^/]+)\/(start|output|heartbeat|result)$/.exec(path);
   if (method === 'POST' && match) return { name: match[2] as Endpoint, id: decodeURIComponent(match[1]!) };
   return undefined;

@@ -21,6 +21,12 @@ export const apiEnvSchema = z.object({
   /** Take the client address from X-Forwarded-For (set when behind the console or a reverse proxy). */
   TRUST_PROXY: bool.default(false),
   SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /**
+   * A device not heard from for longer is offline (a cleanly stopped agent is offline at once). Agents
+   * are heard from at least every long-poll (25 s), so below 30 s devices would flicker. The worker
+   * reads the same variable for time-based group rules: set it alike for both.
+   */
+  DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ApiEnv = z.infer<typeof apiEnvSchema>;

@@ -21,6 +21,7 @@ const api = await startApiServer({
     trustProxy: env.TRUST_PROXY,
     sessionTtlDays: env.SESSION_TTL_DAYS,
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
+    onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
   },
 });
 logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs` }, 'API listening');

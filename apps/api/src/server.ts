@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createDatabase } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
+import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp } from './app.ts';
 import { EventHub } from './lib/events.ts';
@@ -32,7 +33,7 @@ export const defaultApiConfig: ApiConfig = {
   secureCookies: false,
   pollWaitSeconds: 25,
   checkinIntervalSeconds: 60,
-  onlineWindowSeconds: 90,
+  onlineWindowSeconds: DEFAULT_ONLINE_WINDOW_SECONDS,
   inventoryFullIntervalSeconds: 24 * 3600,
   inventoryDeltaIntervalSeconds: 3600,
 };

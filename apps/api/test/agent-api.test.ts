@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { apiEnvSchema } from '../src/env.ts';
+import { workerEnvSchema } from '../../../workers/src/env.ts';
 
 let t: TestApi;
 let admin: string;
@@ -113,5 +115,75 @@ describe('device authentication and isolation', () => {
     const bad = await t.request(`/agent/v1/commands/${cmd.id}/output`, { method: 'POST', headers: asDevice(d.deviceSecret), json: { stream: 'stdin', seq: -1, data: 1 } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(expect.arrayContaining(['stream', 'seq', 'data']));
+  });
+});
+
+describe('presence', () => {
+  const status = async (deviceId: string) =>
+    ((await (await t.request(`/api/v1/devices/${deviceId}`, { token: admin })).json()) as { status: string }).status;
+  const listed = async (filter: string) =>
+    ((await (await t.request(`/api/v1/devices?status=${filter}&pageSize=200`, { token: admin })).json()) as { items: { id: string }[] }).items.map((d) => d.id);
+
+  it('a goodbye shows the device offline at once, in lists, filters and groups; the next check-in brings it back', async () => {
+    const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'presence-1');
+    const group = await t.request('/api/v1/groups', { method: 'POST', token: admin, json: { kind: 'dynamic', name: 'Offline now', rule: { field: 'device.status', op: 'equals', value: 'offline' } } });
+    expect(group.status).toBe(201);
+    const groupId = ((await group.json()) as { id: string }).id;
+    const members = async () =>
+      ((await (await t.request(`/api/v1/groups/${groupId}/members`, { token: admin })).json()) as { items: { id: string }[] }).items.map((d) => d.id);
+    expect(await status(deviceId)).toBe('online');
+
+    const bye = await t.request('/agent/v1/goodbye', { method: 'POST', headers: asDevice(deviceSecret), json: {} });
+    expect(bye.status).toBe(200);
+    expect(await bye.json()).toEqual({ deviceId });
+    expect(await status(deviceId)).toBe('offline');
+    expect(await listed('offline')).toContain(deviceId);
+    expect(await listed('online')).not.toContain(deviceId);
+    expect(await members()).toContain(deviceId);
+
+    const checkin = await t.request('/agent/v1/checkin', {
+      method: 'POST', headers: asDevice(deviceSecret),
+      json: { facts: { hostname: 'presence-1', osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: [], agentVersion: '0.1.0' } },
+    });
+    expect(checkin.status).toBe(200);
+    expect(await status(deviceId)).toBe('online');
+    expect(await listed('online')).toContain(deviceId);
+    expect(await listed('offline')).not.toContain(deviceId);
+  });
+
+  it('a poll after a goodbye (an agent restarted within the last-seen throttle) is seen again', async () => {
+    const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'presence-2');
+    expect((await t.request('/agent/v1/commands?wait=0', { headers: asDevice(deviceSecret) })).status).toBe(200);
+    expect((await t.request('/agent/v1/goodbye', { method: 'POST', headers: asDevice(deviceSecret), json: {} })).status).toBe(200);
+    expect(await status(deviceId)).toBe('offline');
+    expect((await t.request('/agent/v1/commands?wait=0', { headers: asDevice(deviceSecret) })).status).toBe(200);
+    expect(await status(deviceId)).toBe('online');
+  });
+
+  it('DEVICE_ONLINE_WINDOW_SECONDS sets one window for the device status, its filter and group rules', async () => {
+    expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(90);
+    expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(45);
+    expect(apiEnvSchema.safeParse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '10' }).success).toBe(false);
+    expect(workerEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(45);
+
+    const short = await startTestApi({ onlineWindowSeconds: 30 });
+    try {
+      const adminToken = await short.tokenFor('admin');
+      const { deviceId } = await short.enrollDevice(await short.createEnrollmentToken(adminToken), 'quiet-for-a-minute');
+      await short.database.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(Date.now() - 60_000) } });
+      const get = async (path: string) => (await short.request(path, { token: adminToken })).json() as Promise<any>;
+      expect((await get(`/api/v1/devices/${deviceId}`)).status).toBe('offline'); // 90 s would still say online
+      expect((await get('/api/v1/devices?status=offline')).items.map((d: { id: string }) => d.id)).toContain(deviceId);
+      const group = await short.request('/api/v1/groups', { method: 'POST', token: adminToken, json: { kind: 'dynamic', name: 'Offline', rule: { field: 'device.status', op: 'equals', value: 'offline' } } });
+      const { id } = (await group.json()) as { id: string };
+      expect((await get(`/api/v1/groups/${id}/members`)).items.map((d: { id: string }) => d.id)).toContain(deviceId);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('refuses a goodbye without valid device credentials', async () => {
+    expect((await t.request('/agent/v1/goodbye', { method: 'POST', json: {} })).status).toBe(401);
+    expect((await t.request('/agent/v1/goodbye', { method: 'POST', headers: asDevice('A'.repeat(43)), json: {} })).status).toBe(401);
   });
 });

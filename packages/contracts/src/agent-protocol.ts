@@ -53,6 +53,19 @@ export const checkinResponse = z.object({
   checkinIntervalSeconds: z.number().int(),
 });
 
+/**
+ * POST /agent/v1/goodbye — Authorization: Bearer <deviceSecret>. Sent once by an agent that stops
+ * cleanly (SIGTERM/SIGINT, `systemctl stop`) after it delivered its results: the server shows the
+ * device offline at once rather than when the online window runs out; the next check-in makes it
+ * online again. Optional for both sides: an agent gives up after a few seconds (an older server
+ * answers 404, which is fine), and a server never requires it.
+ */
+export const goodbyeRequest = z.object({});
+export type GoodbyeRequest = z.infer<typeof goodbyeRequest>;
+export const goodbyeResponse = z.object({ deviceId: z.string().uuid() });
+/** How long a stopping agent waits for the goodbye's answer. */
+export const GOODBYE_TIMEOUT_MS = 3000;
+
 export const shellCommandPayload = z.object({
   kind: z.literal('shell'),
   /** The command line, run by the platform shell: /bin/sh -c on POSIX, powershell on Windows by default. */

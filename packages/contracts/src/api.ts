@@ -86,7 +86,25 @@ export const device = z.object({
 export type Device = z.infer<typeof device>;
 
 // ---- job runs --------------------------------------------------------------------------------
-export const jobRunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+/**
+ * What happened to a run, once it finished (decided from its devices' outcomes, in this order):
+ * - `cancelled`: someone cancelled it.
+ * - `succeeded`: the command succeeded on every device.
+ * - `partially_succeeded`: it succeeded on some devices and not on others (see the counts).
+ * - `failed`: it succeeded nowhere, and failed (non-zero exit, could not start or be dispatched) on at least one device.
+ * - `timed_out`: it succeeded and failed nowhere; at least one device ran past its timeout or deadline.
+ * - `unreachable`: no device picked the command up before the deadline (every device offline).
+ * Before that, `queued` then `running`. The per-status device counts always come with it.
+ */
+export const finalJobRunStatuses = ['succeeded', 'partially_succeeded', 'failed', 'timed_out', 'unreachable', 'cancelled'] as const;
+export const jobRunStatus = z
+  .enum(['queued', 'running', ...finalJobRunStatuses])
+  .describe(
+    'queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), ' +
+      'timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. ' +
+      '`counts` has the devices per outcome.',
+  );
+export type JobRunStatus = z.infer<typeof jobRunStatus>;
 export const deviceRunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline']);
 export type DeviceRunStatus = z.infer<typeof deviceRunStatus>;
 

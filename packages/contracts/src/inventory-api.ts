@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { device, pagination, uuid } from './api.ts';
 import { inventorySections, inventorySectionNames } from './inventory.ts';
+import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { rule } from './rules.ts';
 
 // ---- device list: filters, sort -------------------------------------------------------------
@@ -70,7 +71,14 @@ export const timelineQuery = pagination.extend({ kind: z.enum(inventoryEventKind
 export const deviceTimeline = z.object({ items: z.array(inventoryEvent), total: z.number().int() });
 
 // ---- tags ------------------------------------------------------------------------------------
-export const tagName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N}][\p{L}\p{N} ._:/-]*$/u, 'letters, digits, space and . _ : / -');
+/**
+ * A letter or digit of any script (in the Basic Multilingual Plane) first, then also space . _ : / -.
+ * Spelled out without the `u` flag: the OpenAPI document carries this pattern, and a `pattern` there
+ * is an ECMA-262 regex without flags (with `/u` it ended in "/u" and matched nothing). Kept to the
+ * interoperable subset (no lookaround) so other dialects (Python, Go) read it the same.
+ */
+const TAG_PATTERN = new RegExp(`^[${BMP_LETTERS_AND_DIGITS}][${BMP_LETTERS_AND_DIGITS} ._:/-]*$`);
+export const tagName = z.string().trim().min(1).max(100).regex(TAG_PATTERN, 'letters, digits, space and . _ : / -');
 export const bulkTagsRequest = z.object({ deviceIds: z.array(uuid).min(1).max(10000), add: z.array(tagName).max(50).default([]), remove: z.array(tagName).max(50).default([]) });
 export const tagList = z.object({ items: z.array(z.object({ tag: z.string(), deviceCount: z.number().int() })) });
 

@@ -48,6 +48,10 @@ export const hardwareSection = z.object({
   cpu: z.object({ model: optText(), cores: count.nullish(), threads: count.nullish(), sockets: count.nullish() }),
   memoryBytes: bytes.nullish(),
   disks: z.array(z.object({ name: text(), model: optText(), sizeBytes: bytes.nullish(), type: z.enum(['ssd', 'hdd', 'unknown']).default('unknown') })).max(256),
+  /**
+   * `sizeBytes` is what ordinary users can fill (used + free; on Linux root's reserved blocks are not
+   * counted, as in df's Use%), so size − free here is the `usedBytes` of the performance section.
+   */
   filesystems: z.array(z.object({ mount: text(1024), device: optText(1024), fsType: optText(50), sizeBytes: bytes, freeBytes: bytes })).max(256),
   networkInterfaces: z.array(z.object({ name: text(), mac: optText(64), ipv4: z.array(text(64)).max(64), ipv6: z.array(text(64)).max(64) })).max(128),
   virtualization: z.object({ kind: z.enum(virtualizationKinds), detail: optText() }),
@@ -107,6 +111,7 @@ export const performanceSection = z.object({
   cpuPercent: z.number().min(0).max(100).nullish(),
   memoryUsedBytes: bytes.nullish(),
   memoryTotalBytes: bytes.nullish(),
+  /** Same `sizeBytes` as the hardware section's filesystems: used / size is the usage both show. */
   filesystems: z.array(z.object({ mount: text(1024), sizeBytes: bytes, usedBytes: bytes })).max(256),
 });
 export type PerformanceSection = z.infer<typeof performanceSection>;

@@ -13,16 +13,22 @@ import { withTransaction, type Database } from '@opsconductor/db';
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
 import { TimeSlicer } from './time-slice.ts';
-import { compileRule, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, ruleNeeds, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts, type RuleNeeds } from '@opsconductor/rules';
+import { compileRule, DEFAULT_ONLINE_WINDOW_SECONDS, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, ruleNeeds, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts, type RuleNeeds } from '@opsconductor/rules';
 
 export interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
 interface DeviceRow {
   id: string; hostname: string; os_family: string; os_name: string; os_version: string; architecture: string; ip_addresses: string[];
-  agent_version: string; last_seen_at: Date | null; enrolled_at: Date; rule_facts: InventoryFacts | null;
+  agent_version: string; last_seen_at: Date | null; agent_stopped_at: Date | null; enrolled_at: Date; rule_facts: InventoryFacts | null;
 }
 export interface MembershipChange { groupId: string; deviceId: string; change: 'added' | 'removed' }
 
-export interface GroupMembershipOptions { db: Database; logger: Logger; onlineWindowSeconds?: number; now?: () => Date }
+export interface GroupMembershipOptions {
+  db: Database;
+  logger: Logger;
+  /** The same window the API's device status uses (DEVICE_ONLINE_WINDOW_SECONDS); default 90 s. */
+  onlineWindowSeconds?: number;
+  now?: () => Date;
+}
 
 export class GroupMembership {
   private cache: { version: string; groups: CompiledGroup[]; needs: RuleNeeds } | undefined;
@@ -30,7 +36,7 @@ export class GroupMembership {
   private readonly now: () => Date;
 
   constructor(private readonly o: GroupMembershipOptions) {
-    this.onlineWindowSeconds = o.onlineWindowSeconds ?? 90;
+    this.onlineWindowSeconds = o.onlineWindowSeconds ?? DEFAULT_ONLINE_WINDOW_SECONDS;
     this.now = o.now ?? (() => new Date());
   }
 
@@ -188,7 +194,7 @@ export class GroupMembership {
     const groupFilter = needs.groups === 'all' ? filter : `WHERE group_id = ANY($${params.length + 1}::uuid[])${all ? '' : ' AND device_id = ANY($1::uuid[])'}`;
     const [devices, tags, fields, memberships, software] = await Promise.all([
       pool.query<DeviceRow>(
-        `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, enrolled_at, rule_facts
+        `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, agent_stopped_at, enrolled_at, rule_facts
            FROM devices ${all ? '' : 'WHERE id = ANY($1::uuid[])'}`,
         params,
       ),
@@ -219,7 +225,7 @@ export class GroupMembership {
         {
           device: {
             hostname: d.hostname, osFamily: d.os_family, osName: d.os_name, osVersion: d.os_version, architecture: d.architecture,
-            ipAddresses: d.ip_addresses, agentVersion: d.agent_version, lastSeenAt: d.last_seen_at, enrolledAt: d.enrolled_at,
+            ipAddresses: d.ip_addresses, agentVersion: d.agent_version, lastSeenAt: d.last_seen_at, agentStoppedAt: d.agent_stopped_at, enrolledAt: d.enrolled_at,
           },
           inventory: d.rule_facts,
           tags: (tagsBy.get(d.id) ?? []).map((t) => t.tag),

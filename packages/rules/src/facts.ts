@@ -87,6 +87,8 @@ export interface DeviceFactsInput {
     ipAddresses: readonly string[];
     agentVersion: string | null;
     lastSeenAt: Date | null;
+    /** Set when the agent said goodbye (clean shutdown) and has not been heard from since. */
+    agentStoppedAt?: Date | null;
     enrolledAt: Date;
   };
   sections?: FactSections;
@@ -107,6 +109,22 @@ export interface FactsOptions {
 
 export const DEFAULT_ONLINE_WINDOW_SECONDS = 90;
 const DAY_MS = 86_400_000;
+
+export type DeviceStatus = 'online' | 'offline' | 'never_seen';
+
+/**
+ * A device is online while it was seen within the window and its agent has not said goodbye since: a
+ * cleanly stopped agent is offline at once, a vanished one once the window has passed.
+ */
+export function deviceStatusAt(
+  device: { lastSeenAt: Date | null; agentStoppedAt?: Date | null },
+  now: Date,
+  onlineWindowSeconds = DEFAULT_ONLINE_WINDOW_SECONDS,
+): DeviceStatus {
+  if (!device.lastSeenAt) return 'never_seen';
+  if (device.agentStoppedAt) return 'offline';
+  return now.getTime() - device.lastSeenAt.getTime() <= onlineWindowSeconds * 1000 ? 'online' : 'offline';
+}
 
 /** Empty strings carry no information; rules treat them as missing. */
 function text(value: string | null | undefined): string | null {
@@ -293,8 +311,6 @@ export function inventoryFacts(sections: FactSections, collectedAt: Date): Inven
 export function factsFromDevice(input: DeviceFactsInput, now: Date, options: FactsOptions = {}): DeviceFacts {
   const { device } = input;
   const inv = input.inventory ?? inventoryFacts(input.sections ?? {}, input.inventoryCollectedAt ?? now);
-  const windowMs = (options.onlineWindowSeconds ?? DEFAULT_ONLINE_WINDOW_SECONDS) * 1000;
-  const lastSeenMs = device.lastSeenAt ? now.getTime() - device.lastSeenAt.getTime() : null;
   const boot = inv.bootTime ? Date.parse(inv.bootTime) : NaN;
 
   return {
@@ -307,7 +323,7 @@ export function factsFromDevice(input: DeviceFactsInput, now: Date, options: Fac
     'agent.version': text(device.agentVersion),
     'device.lastSeenAgeDays': ageDays(device.lastSeenAt, now),
     'device.enrolledAgeDays': ageDays(device.enrolledAt, now),
-    'device.status': lastSeenMs === null ? 'never_seen' : lastSeenMs <= windowMs ? 'online' : 'offline',
+    'device.status': deviceStatusAt(device, now, options.onlineWindowSeconds),
     'network.ipAddresses': addresses(device.ipAddresses, inv.interfaceAddresses),
     'system.uptimeDays': Number.isFinite(boot) ? Math.max(0, now.getTime() - boot) / DAY_MS : null,
     tags: [...input.tags],

@@ -10,6 +10,7 @@
  */
 export { compareVersions, isValidVersion, type VersionOrder } from './version.ts';
 export {
+  deviceStatusAt,
   factsFromDevice,
   inventoryFacts,
   inventoryFactKeys,
@@ -21,6 +22,7 @@ export {
   type CustomFieldValue,
   type DeviceFacts,
   type DeviceFactsInput,
+  type DeviceStatus,
   type FactSections,
   type FactValue,
   type FactsOptions,

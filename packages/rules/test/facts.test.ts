@@ -112,6 +112,13 @@ describe('factsFromDevice: details', () => {
     expect(at(new Date(NOW.getTime() - 200_000), {}, 300)['device.status']).toBe('online');
   });
 
+  it('offline at once when the agent said goodbye, whatever the window', () => {
+    const justSeen = new Date(NOW.getTime() - 1000);
+    const stopped = factsFromDevice({ ...staleDevice, device: { ...staleDevice.device, lastSeenAt: justSeen, agentStoppedAt: justSeen } }, NOW);
+    expect(stopped['device.status']).toBe('offline');
+    expect(at(justSeen, {}, 3600)['device.status']).toBe('online');
+  });
+
   it('a last-seen time in the future (clock skew) reads as just now', () => {
     const f = at(new Date(NOW.getTime() + 5 * 60_000));
     expect(f['device.lastSeenAgeDays']).toBe(0);

@@ -45,12 +45,38 @@ export function selectLocalMounts(entries: MountEntry[]): MountEntry[] {
   return [...byMount.values()].sort((a, b) => (a.mount < b.mount ? -1 : a.mount > b.mount ? 1 : 0));
 }
 
-export interface FilesystemUsage extends MountEntry {
+export interface Usage {
+  /** Space ordinary users can fill: used + free. Root's reserved blocks are not counted, as in df's Use%. */
   sizeBytes: number;
-  /** Available to unprivileged users, as df reports it. */
+  /** Available to unprivileged users (df's Avail). */
   freeBytes: number;
-  /** Size minus free blocks (root's reserve counts as used by no one, as in df). */
+  /** Blocks in use (df's Used). */
   usedBytes: number;
+}
+
+export interface FilesystemUsage extends MountEntry, Usage {}
+
+/** The statfs(2) counts df reads: `bfree` includes the blocks reserved for root, `bavail` does not. */
+export interface StatfsBlocks {
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+}
+
+/**
+ * Usage as df computes Use%: used / (used + available). Taking all blocks as the size instead made
+ * size − free (the hardware section) and used (performance) disagree by the reserve — 71 % against
+ * 7 % on a host whose filesystem reserves most of its blocks — so every consumer now reads one
+ * consistent triple: size = used + free.
+ */
+export function usageFromStatfs(fs: StatfsBlocks): Usage | null {
+  if (!(fs.blocks > 0) || !(fs.bsize > 0)) return null;
+  const usedBytes = Math.max(0, fs.blocks - fs.bfree) * fs.bsize;
+  const freeBytes = Math.max(0, Math.min(fs.bavail, fs.blocks)) * fs.bsize;
+  const sizeBytes = usedBytes + freeBytes;
+  if (!Number.isSafeInteger(sizeBytes)) return null;
+  return { sizeBytes, freeBytes, usedBytes };
 }
 
 const MAX_FILESYSTEMS = 256;
@@ -65,12 +91,8 @@ export async function localFilesystems(): Promise<FilesystemUsage[]> {
       const isDir = await withTimeout(stat(entry.mount).then((s) => s.isDirectory()), 2000, false);
       if (!isDir) return null;
       const fs = await withTimeout(statfs(entry.mount).catch(() => null), 2000, null);
-      if (!fs || fs.blocks <= 0) return null;
-      const sizeBytes = fs.blocks * fs.bsize;
-      const freeBytes = Math.min(sizeBytes, fs.bavail * fs.bsize);
-      const usedBytes = Math.max(0, sizeBytes - fs.bfree * fs.bsize);
-      if (!Number.isSafeInteger(sizeBytes)) return null;
-      return { ...entry, sizeBytes, freeBytes, usedBytes };
+      const usage = fs ? usageFromStatfs(fs) : null;
+      return usage ? { ...entry, ...usage } : null;
     }),
   );
   return results.filter((r): r is FilesystemUsage => r !== null).slice(0, MAX_FILESYSTEMS);

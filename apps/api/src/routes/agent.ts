@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
-  checkinRequest, checkinResponse, commandResult, enrollRequest, enrollResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
+  checkinRequest, checkinResponse, commandResult, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
 } from '@opsconductor/contracts/agent-protocol';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
@@ -30,6 +30,11 @@ const enroll = createRoute({
 const checkin = createRoute({
   method: 'post', path: '/checkin', tags, summary: 'Report facts and liveness', security, middleware: [authenticateDevice],
   request: body(checkinRequest), responses: { 200: json(checkinResponse, 'OK'), ...problemResponses },
+});
+const goodbye = createRoute({
+  method: 'post', path: '/goodbye', tags, summary: 'The agent is stopping cleanly: show the device offline now', security, middleware: [authenticateDevice],
+  description: 'Optional: an agent that cannot say goodbye (crash, power loss, an older agent) goes offline when the online window passes. The next check-in makes the device online again.',
+  request: body(goodbyeRequest), responses: { 200: json(goodbyeResponse, 'The device is offline'), ...problemResponses },
 });
 const poll = createRoute({
   method: 'get', path: '/commands', tags, summary: 'Long-poll for commands and cancellations', security, middleware: [authenticateDevice],
@@ -69,7 +74,7 @@ export function agentRoutes(deps: ApiDeps) {
     const now = Date.now();
     if (now - (lastTouch.get(deviceId) ?? 0) < TOUCH_EVERY_MS) return;
     lastTouch.set(deviceId, now);
-    await deps.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(now) } });
+    await deps.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(now), agentStoppedAt: null } });
   };
 
   return createRouter()
@@ -96,9 +101,18 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(checkin, async (c) => {
       const { facts } = c.req.valid('json');
       const id = c.var.device.id;
-      await deps.db.prisma.device.update({ where: { id }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date() } });
+      await deps.db.prisma.device.update({ where: { id }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date(), agentStoppedAt: null } });
       lastTouch.set(id, Date.now());
       return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 200);
+    })
+    .openapi(goodbye, async (c) => {
+      const id = c.var.device.id;
+      await deps.db.prisma.device.update({ where: { id }, data: { agentStoppedAt: new Date() } });
+      // The next request of a restarted agent must record it as seen again, whatever the throttle says.
+      lastTouch.delete(id);
+      // Rules on device.status see the change now rather than at the next time-based refresh.
+      await deps.groups.deviceChanged(id, 'agent stopped');
+      return c.json({ deviceId: id }, 200);
     })
     .openapi(poll, async (c) => {
       await touch(c.var.device.id);

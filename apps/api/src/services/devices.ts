@@ -2,6 +2,7 @@
 import type { DeviceListFilters } from '@opsconductor/contracts/inventory-api';
 import type { Device, Prisma } from '@opsconductor/db';
 import type { Device as DeviceDto } from '@opsconductor/contracts/api';
+import { deviceStatusAt } from '@opsconductor/rules';
 import type { ApiDeps } from '../context.ts';
 
 
@@ -9,8 +10,9 @@ export function deviceWhere(deps: ApiDeps, f: Partial<DeviceListFilters>): Prism
   const since = new Date(Date.now() - deps.config.onlineWindowSeconds * 1000);
   const and: Prisma.DeviceWhereInput[] = [];
   if (f.search) and.push({ OR: [{ hostname: { contains: f.search, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: f.search, mode: 'insensitive' } }, { model: { contains: f.search, mode: 'insensitive' } }] });
-  if (f.status === 'online') and.push({ lastSeenAt: { gte: since } });
-  if (f.status === 'offline') and.push({ lastSeenAt: { lt: since } });
+  // The same decision as deviceStatusAt (packages/rules), in SQL.
+  if (f.status === 'online') and.push({ lastSeenAt: { gte: since }, agentStoppedAt: null });
+  if (f.status === 'offline') and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: since } }, { agentStoppedAt: { not: null } }] });
   if (f.status === 'never_seen') and.push({ lastSeenAt: null });
   if (f.osFamily) and.push({ osFamily: f.osFamily });
   if (f.groupId) and.push({ groupMemberships: { some: { groupId: f.groupId } } });
@@ -42,15 +44,10 @@ export async function listDeviceSummaries(deps: ApiDeps, f: Partial<DeviceListFi
   };
 }
 
-export function deviceStatus(lastSeenAt: Date | null, onlineWindowSeconds: number): 'online' | 'offline' | 'never_seen' {
-  if (!lastSeenAt) return 'never_seen';
-  return Date.now() - lastSeenAt.getTime() <= onlineWindowSeconds * 1000 ? 'online' : 'offline';
-}
-
 export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
   return {
     id: d.id, hostname: d.hostname, osFamily: d.osFamily, osName: d.osName, osVersion: d.osVersion, architecture: d.architecture,
-    ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatus(d.lastSeenAt, onlineWindowSeconds),
+    ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatusAt(d, new Date(), onlineWindowSeconds),
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null, enrolledAt: d.enrolledAt.toISOString(),
   };
 }

@@ -17,18 +17,22 @@ export function DeviceStatusBadge({ status }: { status: Device['status'] }) {
   );
 }
 
-const runStatus: Record<JobRunSummary['status'], { tone: Tone; label: string }> = {
-  queued: { tone: 'neutral', label: 'Queued' },
-  running: { tone: 'blue', label: 'Running' },
-  succeeded: { tone: 'green', label: 'Succeeded' },
-  failed: { tone: 'red', label: 'Failed' },
-  cancelled: { tone: 'gray', label: 'Cancelled' },
+/** Red: the command failed; amber: it did not (fully) get done; gray: nothing ran. */
+const runStatus: Record<JobRunSummary['status'], { tone: Tone; label: string; title: string }> = {
+  queued: { tone: 'neutral', label: 'Queued', title: 'Waiting for the workflow to start' },
+  running: { tone: 'blue', label: 'Running', title: 'Devices are running the command' },
+  succeeded: { tone: 'green', label: 'Succeeded', title: 'The command succeeded on every device' },
+  partially_succeeded: { tone: 'amber', label: 'Partially succeeded', title: 'The command succeeded on some devices, not on others' },
+  failed: { tone: 'red', label: 'Failed', title: 'The command succeeded on no device and failed on at least one' },
+  timed_out: { tone: 'amber', label: 'Timed out', title: 'The command ran past its timeout or the deadline, and succeeded nowhere' },
+  unreachable: { tone: 'gray', label: 'Unreachable', title: 'No device picked the command up before the deadline' },
+  cancelled: { tone: 'gray', label: 'Cancelled', title: 'The run was cancelled' },
 };
 
 export function RunStatusBadge({ status, testId }: { status: JobRunSummary['status']; testId?: string }) {
-  const s = runStatus[status] ?? { tone: 'neutral' as const, label: status };
+  const s = runStatus[status] ?? { tone: 'neutral' as const, label: status, title: status };
   return (
-    <Badge tone={s.tone} pulse={status === 'running'} data-status={status} {...(testId ? { 'data-testid': testId } : {})}>
+    <Badge tone={s.tone} pulse={status === 'running'} data-status={status} title={s.title} {...(testId ? { 'data-testid': testId } : {})}>
       {s.label}
     </Badge>
   );

@@ -185,6 +185,9 @@ export function createApiClient(options: ApiClientOptions) {
   }
 
   async function fail(error: ApiError | ApiUnreachableError | ApiContractError): Promise<never> {
+    // The browser went away while the answer was read (a cut-off body looks like a contract break):
+    // there is no one to report to, so end the way an aborted fetch does.
+    if (options.signal?.aborted) throw options.signal.reason;
     await options.onError?.(error);
     throw error;
   }

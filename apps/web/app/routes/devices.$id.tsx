@@ -404,7 +404,8 @@ function SearchForm({ search, placeholder, label, children }: { search: string; 
   return (
     <Form method="get" role="search" className="flex items-center gap-2" preventScrollReset>
       <input type="hidden" name="tab" value={params.get('tab') ?? ''} />
-      <Input type="search" name="search" defaultValue={search} key={search} placeholder={placeholder} aria-label={label} className="h-7! w-64 text-xs!" />
+      {/* Keys remount the fields when the URL changes them; prefixed, as siblings' keys must differ. */}
+      <Input type="search" name="search" defaultValue={search} key={`search:${search}`} placeholder={placeholder} aria-label={label} className="h-7! w-64 text-xs!" />
       {children}
     </Form>
   );
@@ -478,7 +479,7 @@ function ServicesTab({ d }: { d: LoaderData }) {
       title={`Services (${sv.items.length === sv.total ? sv.total : `${sv.items.length} of ${sv.total}`})`}
       actions={
         <SearchForm search={d.search} placeholder="Search services…" label="Search services">
-          <Select name="state" defaultValue={d.state} key={d.state} aria-label="Service state" className="h-7! w-32 text-xs!" onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}>
+          <Select name="state" defaultValue={d.state} key={`state:${d.state}`} aria-label="Service state" className="h-7! w-32 text-xs!" onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}>
             <option value="">All states</option>
             {['running', 'stopped', 'failed', 'starting', 'stopping', 'other'].map((s) => (
               <option key={s} value={s} className="capitalize">
@@ -541,7 +542,7 @@ function TimelineTab({ d }: { d: LoaderData }) {
       actions={
         <Form method="get" className="flex items-center gap-2" preventScrollReset>
           <input type="hidden" name="tab" value="timeline" />
-          <Select name="kind" defaultValue={d.kind} key={d.kind} aria-label="Kind of change" className="h-7! w-48 text-xs!" onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}>
+          <Select name="kind" defaultValue={d.kind} key={`kind:${d.kind}`} aria-label="Kind of change" className="h-7! w-48 text-xs!" onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}>
             <option value="">All changes</option>
             {Object.entries(timelineKindLabels).map(([k, label]) => (
               <option key={k} value={k}>

@@ -1,11 +1,12 @@
 /**
  * Resource route: proxies the API's server-sent events of one run to the browser's EventSource
  * (the browser never holds the API token). `after` resumes after a chunk id; the upstream request
- * is aborted when the browser disconnects (request.signal).
+ * is aborted when the browser disconnects (request.signal), and the relayed body then simply ends.
  */
 import type { LoaderFunctionArgs } from '@remix-run/node';
 import { uuid } from '@opsconductor/contracts/api';
 import { ApiContractError, ApiError, ApiUnreachableError, publicApi } from '~/lib/api.server';
+import { relayEventStream } from '~/lib/event-stream.server';
 import { getSessionToken } from '~/lib/session.server';
 
 const text = (status: number, body: string) =>
@@ -21,7 +22,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     const upstream = await publicApi(request, context, token).openJobRunEvents(id.data, {
       after: after && /^\d{1,19}$/.test(after) ? after : undefined,
     });
-    return new Response(upstream.body, {
+    return new Response(relayEventStream(upstream.body, request.signal), {
       headers: {
         'Content-Type': 'text/event-stream; charset=utf-8',
         // no-transform keeps compression middleware from buffering the stream.

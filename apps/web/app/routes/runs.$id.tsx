@@ -2,6 +2,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import {
+  finalJobRunStatuses,
   uuid,
   type JobRun,
   type JobRunSummary,
@@ -42,7 +43,7 @@ const TARGET_ROWS_STEP = 200;
 /** Largest bigint chunk id (the API accepts up to 19 digits). */
 const NO_OUTPUT_CURSOR = '9223372036854775807';
 
-const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(['succeeded', 'failed', 'cancelled']);
+const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(finalJobRunStatuses);
 const ACTIVE_TARGET: ReadonlySet<JobRunTarget['status']> = new Set(['pending', 'running']);
 
 function runId(params: LoaderFunctionArgs['params']): string {
@@ -239,7 +240,20 @@ function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
 
 const useIsoLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
 
-function OutputPane({ label, stream, truncated, testId }: { label: string; stream: StreamText; truncated: boolean; testId: string }) {
+function OutputPane({
+  label,
+  stream,
+  truncated,
+  waiting,
+  testId,
+}: {
+  label: string;
+  stream: StreamText;
+  truncated: boolean;
+  /** The device has not finished: output may still come. */
+  waiting: boolean;
+  testId: string;
+}) {
   const ref = useRef<HTMLPreElement>(null);
   const stick = useRef(true);
   // Follow the output as it grows, unless the reader scrolled up.
@@ -269,14 +283,18 @@ function OutputPane({ label, stream, truncated, testId }: { label: string; strea
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
         }}
         className={cx(
-          'overflow-auto bg-zinc-950 px-3 py-2 font-mono text-xs leading-5 break-all whitespace-pre-wrap',
+          'max-h-96 min-h-16 overflow-auto bg-zinc-950 px-3 py-2 font-mono text-xs leading-5 break-all whitespace-pre-wrap',
           label === 'stderr' ? 'text-red-200' : 'text-zinc-100',
-          empty ? 'min-h-9' : 'max-h-96 min-h-16',
+          empty && 'hidden',
         )}
       >
         {stream.text}
       </pre>
-      {empty ? <p className="sr-only">No {label} output</p> : null}
+      {empty ? (
+        <p data-testid={`${testId}-empty`} className="mx-3 mb-2 rounded border border-dashed border-zinc-200 px-2 py-1.5 text-xs text-zinc-400">
+          {waiting ? 'No output yet' : 'No output'}
+        </p>
+      ) : null}
     </div>
   );
 }
@@ -285,6 +303,7 @@ const noOutput: DeviceOutput = { stdout: { text: '', trimmed: false }, stderr: {
 
 function OutputPanel({ target, output }: { target: JobRunTarget; output: DeviceOutput | undefined }) {
   const o = output ?? noOutput;
+  const waiting = ACTIVE_TARGET.has(target.status);
   return (
     <section
       id={`output-${target.deviceId}`}
@@ -302,8 +321,8 @@ function OutputPanel({ target, output }: { target: JobRunTarget; output: DeviceO
         {target.errorMessage ? <span className="text-xs text-red-700">{target.errorMessage}</span> : null}
       </header>
       <div className="divide-y divide-zinc-200">
-        <OutputPane label="stdout" stream={o.stdout} truncated={target.stdoutTruncated} testId="output-stdout" />
-        <OutputPane label="stderr" stream={o.stderr} truncated={target.stderrTruncated} testId="output-stderr" />
+        <OutputPane label="stdout" stream={o.stdout} truncated={target.stdoutTruncated} waiting={waiting} testId="output-stdout" />
+        <OutputPane label="stderr" stream={o.stderr} truncated={target.stderrTruncated} waiting={waiting} testId="output-stderr" />
       </div>
     </section>
   );
@@ -469,6 +488,9 @@ export default function RunPage() {
         <div className="min-w-0 flex-1">
           <div className="flex items-center gap-2.5">
             <RunStatusBadge status={run.status} testId="run-status" />
+            <span title="Devices by outcome">
+              <RunCounts counts={run.counts} />
+            </span>
             {run.cancelRequested && active ? <span className="text-xs text-zinc-500">Cancellation requested…</span> : null}
             {live ? (
               <span className="inline-flex items-center gap-1 text-[11px] text-zinc-500" title="Receiving live updates">
@@ -515,9 +537,6 @@ export default function RunPage() {
             {run.finishedAt ? <AbsoluteTime iso={run.finishedAt} /> : active ? <span className="text-zinc-400">in progress</span> : '—'}
           </Fact>
           <Fact label="Duration">{formatDuration(durationBetween(run.startedAt ?? run.createdAt, run.finishedAt))}</Fact>
-          <Fact label="Devices">
-            <RunCounts counts={run.counts} />
-          </Fact>
           <Fact label="Shell">
             <span className="font-mono text-xs">{run.shell}</span>
           </Fact>

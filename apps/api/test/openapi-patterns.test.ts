@@ -1,0 +1,85 @@
+/**
+ * Every `pattern` in /api/openapi.json is what OpenAPI 3.1 says it is — an ECMA-262 regex without
+ * flags — and agrees with the zod schema the server validates with: the samples the schema accepts
+ * match it, the ones it refuses do not. A pattern without samples here fails the test, so a new one
+ * gets them. (A zod regex with the `u` flag once became a pattern ending in "/u" that matched nothing.)
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { outputQuery } from '@opsconductor/contracts/api';
+import { customFieldKey, deviceListFilters, tagName } from '@opsconductor/contracts/inventory-api';
+import { inventoryReport } from '@opsconductor/contracts/inventory';
+import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+
+let t: TestApi;
+beforeAll(async () => {
+  t = await startTestApi();
+});
+afterAll(() => t?.close());
+
+interface Samples {
+  /** The schema the server validates this value with. */
+  schema: z.ZodType;
+  accepted: string[];
+  refused: string[];
+}
+
+const samples: Record<string, Samples> = {
+  tag: {
+    schema: tagName,
+    accepted: ['prod', 'web-01', 'Büro 2', 'сервер', '東京', 'eu/west:1', 'a_b.c'],
+    refused: ['-leading-dash', '/x', 'semi;colon', 'emoji😀', '𠀀 (beyond the BMP)'],
+  },
+  customFieldKey: { schema: customFieldKey, accepted: ['owner', 'cost_center2'], refused: ['Owner', '2x', 'with-dash', ''] },
+  customFieldFilter: {
+    schema: deviceListFilters.shape.customField,
+    accepted: ['owner:alice', 'cost_center:', 'env:prod:eu'],
+    refused: ['Owner:alice', 'owner', ':alice'],
+  },
+  outputCursor: { schema: outputQuery.shape.after, accepted: ['0', '9223372036854775807'], refused: ['-1', '12345678901234567890', 'abc'] },
+  sectionHash: {
+    schema: inventoryReport.shape.hashes.valueType,
+    accepted: ['a'.repeat(64), '0123456789abcdef'.repeat(4)],
+    refused: ['A'.repeat(64), 'a'.repeat(63), 'g'.repeat(64)],
+  },
+};
+
+/** Which sample set a pattern is: the samples whose accepted values it matches. */
+function classify(pattern: RegExp): string | undefined {
+  return Object.entries(samples).find(([, s]) => s.accepted.every((v) => pattern.test(v)) && s.refused.every((v) => !pattern.test(v)))?.[0];
+}
+
+function patternsIn(node: unknown, path: string, out: { path: string; pattern: string }[]) {
+  if (Array.isArray(node)) node.forEach((n, i) => patternsIn(n, `${path}/${i}`, out));
+  else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'pattern' && typeof value === 'string') out.push({ path, pattern: value });
+      else patternsIn(value, `${path}/${key}`, out);
+    }
+  }
+  return out;
+}
+
+it('every pattern compiles without flags and matches exactly what the server accepts', async () => {
+  const doc: unknown = await (await t.request('/api/openapi.json')).json();
+  const found = patternsIn(doc, '#', []);
+  expect(found.length).toBeGreaterThan(0);
+  const covered = new Set<string>();
+  for (const { path, pattern } of found) {
+    let regex: RegExp;
+    try {
+      regex = new RegExp(pattern); // OpenAPI 3.1 / JSON Schema: ECMA-262, no flags
+    } catch (err) {
+      throw new Error(`${path}: pattern does not compile: ${(err as Error).message}`);
+    }
+    const kind = classify(regex);
+    expect(kind, `${path}: no sample set matches pattern ${pattern.slice(0, 120)}… (add samples for it)`).toBeDefined();
+    covered.add(kind!);
+  }
+  for (const [kind, s] of Object.entries(samples)) {
+    for (const v of s.accepted) expect(s.schema.safeParse(v).success, `${kind}: the server accepts ${JSON.stringify(v)}`).toBe(true);
+    for (const v of s.refused) expect(s.schema.safeParse(v).success, `${kind}: the server refuses ${JSON.stringify(v)}`).toBe(false);
+  }
+  // The tag pattern is in the document (bulk tag changes), not silently dropped.
+  expect(covered).toContain('tag');
+});
