@@ -40,7 +40,7 @@ export function createApp(deps: ApiDeps) {
   app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors);
+    if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors, err.headers);
     if (err instanceof z.ZodError) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(err));
     if (err instanceof HTTPException) {
       // Hono's validator raises 400 for unparsable JSON bodies.

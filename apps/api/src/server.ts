@@ -6,7 +6,9 @@ import { createDatabase } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp } from './app.ts';
+import { trustNobody } from './lib/client-address.ts';
 import { EventHub } from './lib/events.ts';
+import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
 
 export interface ApiServerOptions {
@@ -27,7 +29,8 @@ export const defaultApiConfig: ApiConfig = {
   temporalUiUrl: 'http://localhost:8233',
   apiPublicUrl: 'http://localhost:4000',
   webOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
-  trustProxy: false,
+  trustedProxies: trustNobody,
+  loginThrottle: defaultLoginThrottlePolicy,
   sessionTtlDays: 30,
   secureCookies: false,
   pollWaitSeconds: 25,
@@ -48,7 +51,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   await events.start();
   const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
   await ensureBuiltInGroups(db, groups);
-  const deps: ApiDeps = { db, groups, temporal, events, metrics: createApiMetrics(), logger, config };
+  const loginThrottle = new LoginThrottle(db.pool, config.loginThrottle);
+  const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, metrics: createApiMetrics(), logger, config };
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port }, () => resolve(s));

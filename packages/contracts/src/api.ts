@@ -31,17 +31,32 @@ export type User = z.infer<typeof user>;
 export const loginResponse = z.object({ token: z.string(), expiresAt: z.string(), user });
 export type LoginResponse = z.infer<typeof loginResponse>;
 
+/**
+ * A new password. The API checks it against the password policy (@opsconductor/passwords: 12–256
+ * characters after NFKC, not blank, repeated, a sequence, the email's name part, or a common or
+ * breached password) and answers 400 `weak_password` with the reasons as field errors.
+ */
+export const newPassword = z.string().min(1).max(1024).describe('12–256 characters; not common, breached, repeated or a sequence');
 export const createUserRequest = z.object({
   email: z.string().trim().toLowerCase().email().max(320),
   name: z.string().trim().min(1).max(200),
-  password: z.string().min(12).max(1024),
+  password: newPassword,
   role,
 });
-export const updateUserRequest = z.object({
-  name: z.string().trim().min(1).max(200).optional(),
-  role: role.optional(),
-  disabled: z.boolean().optional(),
-  password: z.string().min(12).max(1024).optional(),
+/** At least one field: an empty change is refused (400), not silently accepted. */
+export const updateUserRequest = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    role: role.optional(),
+    disabled: z.boolean().optional(),
+    /** Another user's new password (admins). Your own goes through POST /auth/password. */
+    password: newPassword.optional(),
+  })
+  .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'Give at least one of name, role, disabled, password' });
+/** POST /auth/password — every signed-in user changes their own password. */
+export const changePasswordRequest = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword,
 });
 export const userList = z.object({ items: z.array(user) });
 
