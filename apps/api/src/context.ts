@@ -5,6 +5,7 @@ import type { Database } from '@opsconductor/db';
 import type { GroupMembership } from '@opsconductor/groups';
 import type { Role } from '@opsconductor/contracts/api';
 import type { TrustedProxies } from './lib/client-address.ts';
+import type { DeviceAuthenticator } from './lib/device-auth.ts';
 import type { EventHub } from './lib/events.ts';
 import type { LoginThrottle, LoginThrottlePolicy } from './lib/login-throttle.ts';
 import type { ApiMetrics } from './lib/metrics.ts';
@@ -36,6 +37,7 @@ export interface ApiDeps {
   temporal: Client;
   events: EventHub;
   loginThrottle: LoginThrottle;
+  deviceAuth: DeviceAuthenticator;
   metrics: ApiMetrics;
   logger: Logger;
   config: ApiConfig;

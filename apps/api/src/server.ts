@@ -7,6 +7,7 @@ import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp } from './app.ts';
 import { trustNobody } from './lib/client-address.ts';
+import { DeviceAuthenticator } from './lib/device-auth.ts';
 import { EventHub } from './lib/events.ts';
 import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
@@ -52,7 +53,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
   await ensureBuiltInGroups(db, groups);
   const loginThrottle = new LoginThrottle(db.pool, config.loginThrottle);
-  const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, metrics: createApiMetrics(), logger, config };
+  const deviceAuth = new DeviceAuthenticator(db, events);
+  const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port }, () => resolve(s));
@@ -69,6 +71,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
         // Long-polls and event streams would hold the server open.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      deviceAuth.close();
       await events.stop();
       await connection.close().catch(() => {});
       await db.close();

@@ -97,8 +97,18 @@ export const device = z.object({
   status: deviceStatus,
   lastSeenAt: z.string().nullable(),
   enrolledAt: z.string(),
+  /** Set when the device was retired: no longer managed, its history kept. */
+  retiredAt: z.string().nullable(),
 });
 export type Device = z.infer<typeof device>;
+/** Which devices a list shows: active ones (the default), retired ones, or all. */
+export const deviceLifecycles = ['active', 'retired', 'all'] as const;
+/** POST /devices/{id}/rotate-secret — the new secret, shown once. Install it with `opsconductor-agent rekey`. */
+export const rotatedDeviceSecret = z.object({ deviceId: uuid, deviceSecret: z.string() });
+export const deleteDeviceQuery = z.object({
+  /** The device's hostname, repeated: a stray DELETE cannot purge a device. */
+  confirm: z.string().max(255),
+});
 
 // ---- job runs --------------------------------------------------------------------------------
 export const jobRunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);

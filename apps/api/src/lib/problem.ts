@@ -20,6 +20,8 @@ export const problemCodes = {
   payload_too_large: 'The request body is too large.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
   device_unauthenticated: 'The device credentials are missing or wrong.',
+  device_retired: 'The device was retired: it is no longer managed.',
+  confirmation_mismatch: 'The confirmation does not match.',
   unknown_devices: 'Some devices do not exist.',
   run_finished: 'The run has already finished.',
   inventory_full_report_required: 'A full inventory report is required.',

@@ -69,7 +69,9 @@ export function agentRoutes(deps: ApiDeps) {
     const now = Date.now();
     if (now - (lastTouch.get(deviceId) ?? 0) < TOUCH_EVERY_MS) return;
     lastTouch.set(deviceId, now);
-    await deps.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(now) } });
+    // updateMany, not update: a device deleted after it authenticated is a 401, never a 500.
+    const { count } = await deps.db.prisma.device.updateMany({ where: { id: deviceId, retiredAt: null }, data: { lastSeenAt: new Date(now) } });
+    if (count === 0) throw deps.deviceAuth.gone(deviceId);
   };
 
   return createRouter()
@@ -96,7 +98,8 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(checkin, async (c) => {
       const { facts } = c.req.valid('json');
       const id = c.var.device.id;
-      await deps.db.prisma.device.update({ where: { id }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date() } });
+      const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date() } });
+      if (count === 0) throw deps.deviceAuth.gone(id);
       lastTouch.set(id, Date.now());
       return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 200);
     })

@@ -8,6 +8,9 @@ import type { ApiDeps } from '../context.ts';
 export function deviceWhere(deps: ApiDeps, f: Partial<DeviceListFilters>): Prisma.DeviceWhereInput {
   const since = new Date(Date.now() - deps.config.onlineWindowSeconds * 1000);
   const and: Prisma.DeviceWhereInput[] = [];
+  const lifecycle = f.lifecycle ?? 'active';
+  if (lifecycle === 'active') and.push({ retiredAt: null });
+  if (lifecycle === 'retired') and.push({ retiredAt: { not: null } });
   if (f.search) and.push({ OR: [{ hostname: { contains: f.search, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: f.search, mode: 'insensitive' } }, { model: { contains: f.search, mode: 'insensitive' } }] });
   if (f.status === 'online') and.push({ lastSeenAt: { gte: since } });
   if (f.status === 'offline') and.push({ lastSeenAt: { lt: since } });
@@ -52,5 +55,6 @@ export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
     id: d.id, hostname: d.hostname, osFamily: d.osFamily, osName: d.osName, osVersion: d.osVersion, architecture: d.architecture,
     ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatus(d.lastSeenAt, onlineWindowSeconds),
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null, enrolledAt: d.enrolledAt.toISOString(),
+    retiredAt: d.retiredAt?.toISOString() ?? null,
   };
 }
