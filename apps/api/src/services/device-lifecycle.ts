@@ -114,5 +114,7 @@ export async function rotateDeviceSecret(deps: ApiDeps, deviceId: string): Promi
   if (!rows[0]) throw new ApiError(404, 'not_found');
   if (rows[0].retired_at) throw new ApiError(409, 'device_retired', 'A retired device gets no new secret.');
   deps.deviceAuth.forget(deviceId);
+  // A waiting long-poll returns now, so the agent learns at once that its old secret is refused.
+  deps.events.publish(channels.agentCommands, deviceId);
   return secret;
 }
