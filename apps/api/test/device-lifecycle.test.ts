@@ -191,3 +191,18 @@ describe('rotating a device secret', () => {
     expect(await code(retired)).toBe('device_retired');
   });
 });
+
+describe('rows that vanish mid-request, anywhere', () => {
+  it('answers 404 / 409 instead of 500 when a write finds its row or a referenced row gone', async () => {
+    const { createApp } = await import('../src/app.ts');
+    const { Prisma } = await import('@opsconductor/db');
+    const app = createApp(t.api.deps);
+    const known = (code: string) => new Prisma.PrismaClientKnownRequestError('gone', { code, clientVersion: 'test' });
+    app.get('/vanished-row', () => { throw known('P2025'); });
+    app.get('/vanished-reference', () => { throw known('P2003'); });
+    app.get('/vanished-reference-sql', () => { throw Object.assign(new Error('insert or update violates foreign key constraint'), { code: '23503' }); });
+    expect((await app.request('/vanished-row')).status).toBe(404);
+    expect((await app.request('/vanished-reference')).status).toBe(409);
+    expect((await app.request('/vanished-reference-sql')).status).toBe(409);
+  });
+});

@@ -68,7 +68,8 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   }
   const ttl = config.sessionTtlDays * DAY;
   if (session.expiresAt.getTime() - now < ttl / 2) {
-    await db.prisma.session.update({ where: { id }, data: { expiresAt: new Date(now + ttl) } });
+    // updateMany: the session may have ended meanwhile (a password change, a parallel sign-out).
+    await db.prisma.session.updateMany({ where: { id }, data: { expiresAt: new Date(now + ttl) } });
   }
   const authMethod = bearer ? 'bearer' : 'cookie';
   // Cookies ride along on cross-site requests; bearer tokens do not. Cookie-authenticated mutations
