@@ -154,6 +154,13 @@ describe('login throttling', () => {
     expect((await login(t, 'v6-y@example.com', 'wrong password!', '2001:db8:1:3::1')).status).toBe(401);
   });
 
+  it('documents 429 with Retry-After in the OpenAPI document', async () => {
+    const doc = (await (await direct.request('/api/openapi.json')).json()) as { paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>> };
+    for (const path of ['/api/v1/auth/login', '/api/v1/auth/password']) {
+      expect(doc.paths[path]?.post?.responses['429']?.headers, path).toHaveProperty('Retry-After');
+    }
+  });
+
   it('keeps the default policy sane', () => {
     expect(defaultLoginThrottlePolicy.account.freeFailures).toBeLessThan(defaultLoginThrottlePolicy.address.freeFailures);
     expect(defaultLoginThrottlePolicy.underAttackAddressFreeFailures).toBeLessThan(defaultLoginThrottlePolicy.address.freeFailures);

@@ -229,7 +229,7 @@ export default function Users() {
             <Field
               label="Password"
               error={result?.intent === 'create' ? result.fieldErrors?.password : undefined}
-              hint="At least 12 characters; share it with the user securely."
+              hint="At least 12 characters, not a common or breached password; share it with the user securely."
             >
               {(p) => <Input {...p} name="password" type="password" autoComplete="new-password" required minLength={12} />}
             </Field>
