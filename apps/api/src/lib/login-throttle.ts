@@ -10,9 +10,14 @@
  * - Globally: the rate of failures over all accounts. Above the threshold (password spraying from many
  *   addresses) each address is blocked after far fewer failures. The global limit never refuses anyone
  *   by itself, so a spray cannot lock everybody out: it only makes failing addresses wait sooner.
+ *
+ * An attempt is counted as a failure *before* the password is checked, in one transaction with the
+ * block decision (the rows are locked), and forgiven if it succeeds: a burst of parallel guesses gets
+ * no more tries than the same guesses one after another.
  */
 import { isIP } from 'node:net';
 import type pg from 'pg';
+import { withTransaction } from '@opsconductor/db';
 import { ApiError } from './problem.ts';
 
 export interface ThrottleLimit {
@@ -49,7 +54,7 @@ export interface LoginSubject {
 
 export interface BlockSet { scope: 'account' | 'address'; key: string; seconds: number }
 
-const CLEANUP_EVERY_FAILURES = 500;
+const CLEANUP_EVERY_ATTEMPTS = 500;
 
 /** The throttle key of an address: IPv4 as is, IPv6 by its /64 (one subscriber's usual allocation). */
 export function addressKey(address: string | null): string {
@@ -64,7 +69,7 @@ export function addressKey(address: string | null): string {
 }
 
 export class LoginThrottle {
-  private failuresSinceCleanup = 0;
+  private attemptsSinceCleanup = 0;
 
   constructor(private readonly pool: pg.Pool, private readonly policy: LoginThrottlePolicy) {}
 
@@ -72,82 +77,91 @@ export class LoginThrottle {
     return { account: subject.account, address: addressKey(subject.address) };
   }
 
-  /** Throws 429 `too_many_attempts` with Retry-After while the account or the address is blocked. */
-  async check(subject: LoginSubject): Promise<void> {
+  /**
+   * Takes one attempt: 429 `too_many_attempts` with Retry-After while the account or the address is
+   * blocked (nothing is counted then); otherwise the attempt counts as a failure until `succeeded`.
+   * Returns the blocks this attempt started (audit them if it fails).
+   */
+  async begin(subject: LoginSubject): Promise<BlockSet[]> {
     const { account, address } = this.keys(subject);
-    const { rows } = await this.pool.query<{ retry: number | null }>(
-      `SELECT ceil(extract(epoch FROM max(blocked_until) - now()))::int AS retry FROM login_throttles
-        WHERE ((scope = 'account' AND key = $1) OR (scope = 'address' AND key = $2)) AND blocked_until > now()`,
-      [account, address],
-    );
-    const retry = rows[0]?.retry;
-    if (retry && retry > 0) {
-      throw new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts; try again in ${retry} s.`, undefined, { 'Retry-After': String(retry) });
+    const blocks = await withTransaction(this.pool, async (client) => {
+      // Rows are created, then locked in a fixed order (account, address): concurrent attempts on the
+      // same account or address queue here, never deadlock.
+      await client.query(
+        `INSERT INTO login_throttles (scope, key, failures, window_started_at, last_failure_at)
+         VALUES ('account', $1, 0, now(), now()), ('address', $2, 0, now(), now()) ON CONFLICT DO NOTHING`,
+        [account, address],
+      );
+      const { rows } = await client.query<{ scope: 'account' | 'address'; failures: number; forgotten: boolean; retry: number | null }>(
+        `SELECT scope, failures, last_failure_at < now() - make_interval(secs => CASE scope WHEN 'account' THEN $3::int ELSE $4::int END) AS forgotten,
+                CASE WHEN blocked_until > now() THEN ceil(extract(epoch FROM blocked_until - now()))::int END AS retry
+           FROM login_throttles WHERE (scope = 'account' AND key = $1) OR (scope = 'address' AND key = $2)
+          ORDER BY scope FOR UPDATE`,
+        [account, address, this.policy.account.forgetAfterSeconds, this.policy.address.forgetAfterSeconds],
+      );
+      const retry = Math.max(0, ...rows.map((r) => r.retry ?? 0));
+      if (retry > 0) return { retry };
+      const underAttack = (await this.countGlobal(client, 1)) > this.policy.globalFailuresPerMinute;
+      const set: BlockSet[] = [];
+      for (const row of rows) {
+        const limit = row.scope === 'account' ? this.policy.account : underAttack ? { ...this.policy.address, freeFailures: this.policy.underAttackAddressFreeFailures } : this.policy.address;
+        const failures = row.forgotten ? 1 : row.failures + 1;
+        const over = failures - limit.freeFailures;
+        const seconds = over > 0 ? Math.min(limit.maxBlockSeconds, limit.baseBlockSeconds * 2 ** Math.min(over - 1, 30)) : 0;
+        await client.query(
+          `UPDATE login_throttles SET failures = $3, last_failure_at = now(),
+                  window_started_at = CASE WHEN $4::boolean THEN now() ELSE window_started_at END,
+                  blocked_until = CASE WHEN $5::int > 0 THEN now() + make_interval(secs => $5::int) ELSE blocked_until END
+            WHERE scope = $1 AND key = $2`,
+          [row.scope, row.scope === 'account' ? account : address, failures, row.forgotten, seconds],
+        );
+        if (seconds > 0) set.push({ scope: row.scope, key: row.scope === 'account' ? account : address, seconds });
+      }
+      return { set };
+    });
+    if ('retry' in blocks) {
+      throw new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts; try again in ${blocks.retry} s.`, undefined, { 'Retry-After': String(blocks.retry) });
     }
-  }
-
-  /** Counts a failure everywhere; returns the blocks it started (for the audit log). */
-  async fail(subject: LoginSubject): Promise<BlockSet[]> {
-    const { account, address } = this.keys(subject);
-    const underAttack = (await this.globalRate()) > this.policy.globalFailuresPerMinute;
-    const addressLimit = underAttack ? { ...this.policy.address, freeFailures: this.policy.underAttackAddressFreeFailures } : this.policy.address;
-    const blocks = await Promise.all([
-      this.count('account', account, this.policy.account),
-      this.count('address', address, addressLimit),
-    ]);
-    if (++this.failuresSinceCleanup >= CLEANUP_EVERY_FAILURES) {
-      this.failuresSinceCleanup = 0;
+    if (++this.attemptsSinceCleanup >= CLEANUP_EVERY_ATTEMPTS) {
+      this.attemptsSinceCleanup = 0;
       await this.cleanup();
     }
-    return blocks.filter((b): b is BlockSet => b !== null);
+    return blocks.set;
   }
 
-  /** A successful sign-in clears the account's failures (not the address's). */
-  async succeed(subject: LoginSubject): Promise<void> {
-    await this.pool.query(`DELETE FROM login_throttles WHERE scope = 'account' AND key = $1`, [this.keys(subject).account]);
+  /** The attempt was right after all: the account starts over, the address and the global rate forgive it. */
+  async succeeded(subject: LoginSubject): Promise<void> {
+    const { account, address } = this.keys(subject);
+    await withTransaction(this.pool, async (client) => {
+      await client.query(`DELETE FROM login_throttles WHERE scope = 'account' AND key = $1`, [account]);
+      await client.query(`UPDATE login_throttles SET failures = GREATEST(failures - 1, 0) WHERE scope = 'address' AND key = $1`, [address]);
+      await this.countGlobal(client, -1);
+    });
   }
 
-  /** Counts one failure in the global row and returns the sliding failures-per-minute estimate. */
-  private async globalRate(): Promise<number> {
-    const { rows } = await this.pool.query<{ failures: number; previous_failures: number; elapsed: number }>(
+  /**
+   * Adds `delta` to the global row's one-minute window and returns the sliding failures-per-minute
+   * estimate (this window plus the previous one, weighted by how much of it still overlaps).
+   */
+  private async countGlobal(client: pg.PoolClient, delta: 1 | -1): Promise<number> {
+    const { rows } = await client.query<{ failures: number; previous_failures: number; elapsed: number }>(
       `INSERT INTO login_throttles AS t (scope, key, failures, previous_failures, window_started_at, last_failure_at)
-       VALUES ('global', '*', 1, 0, date_trunc('minute', now()), now())
+       VALUES ('global', '*', GREATEST($1::int, 0), 0, date_trunc('minute', now()), now())
        ON CONFLICT (scope, key) DO UPDATE SET
          previous_failures = CASE WHEN t.window_started_at = date_trunc('minute', now()) THEN t.previous_failures
                                   WHEN t.window_started_at = date_trunc('minute', now()) - interval '1 minute' THEN t.failures
                                   ELSE 0 END,
-         failures = CASE WHEN t.window_started_at = date_trunc('minute', now()) THEN t.failures + 1 ELSE 1 END,
+         failures = GREATEST(CASE WHEN t.window_started_at = date_trunc('minute', now()) THEN t.failures ELSE 0 END + $1::int, 0),
          window_started_at = date_trunc('minute', now()),
          last_failure_at = now()
        RETURNING failures, previous_failures, extract(epoch FROM now() - window_started_at)::float8 AS elapsed`,
+      [delta],
     );
     const r = rows[0]!;
     return r.failures + r.previous_failures * Math.max(0, 1 - r.elapsed / 60);
   }
 
-  private async count(scope: 'account' | 'address', key: string, limit: ThrottleLimit): Promise<BlockSet | null> {
-    const { rows } = await this.pool.query<{ failures: number }>(
-      `INSERT INTO login_throttles AS t (scope, key, failures, window_started_at, last_failure_at)
-       VALUES ($1, $2, 1, now(), now())
-       ON CONFLICT (scope, key) DO UPDATE SET
-         failures = CASE WHEN t.last_failure_at < now() - make_interval(secs => $3) THEN 1 ELSE t.failures + 1 END,
-         window_started_at = CASE WHEN t.last_failure_at < now() - make_interval(secs => $3) THEN now() ELSE t.window_started_at END,
-         last_failure_at = now()
-       RETURNING failures`,
-      [scope, key, limit.forgetAfterSeconds],
-    );
-    const over = rows[0]!.failures - limit.freeFailures;
-    if (over <= 0) return null;
-    const seconds = Math.min(limit.maxBlockSeconds, limit.baseBlockSeconds * 2 ** Math.min(over - 1, 30));
-    await this.pool.query(
-      `UPDATE login_throttles SET blocked_until = GREATEST(COALESCE(blocked_until, now()), now() + make_interval(secs => $3))
-        WHERE scope = $1 AND key = $2`,
-      [scope, key, seconds],
-    );
-    return { scope, key, seconds };
-  }
-
-  /** Forgets counters nobody has failed on for a day (unknown emails would otherwise pile up). */
+  /** Forgets counters nobody has failed on for a while (unknown emails would otherwise pile up). */
   async cleanup(): Promise<void> {
     const keep = Math.max(this.policy.account.forgetAfterSeconds, this.policy.address.forgetAfterSeconds);
     await this.pool.query(

@@ -7,15 +7,13 @@ import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { assertPasswordAllowed, authenticate, generateToken, hashPassword, hashToken, newSessionExpiry, SESSION_COOKIE, verifyPassword } from '../lib/auth.ts';
 import { audit, clientIp } from '../lib/audit.ts';
-import type { LoginSubject } from '../lib/login-throttle.ts';
+import type { BlockSet } from '../lib/login-throttle.ts';
 import { ApiError, problemResponses, tooManyAttemptsResponse } from '../lib/problem.ts';
 import { toUserDto } from './users.ts';
 
-/** Counts a failed password check against the account, the address and the global rate; audits new blocks. */
-async function passwordFailed(c: Context<AppEnv>, subject: LoginSubject) {
-  for (const block of await c.var.deps.loginThrottle.fail(subject)) {
-    await audit(c, { action: 'auth.throttled', details: { ...block }, actor: { type: 'system', id: null, name: null } });
-  }
+/** Audits the blocks a failed password check started. */
+async function auditBlocks(c: Context<AppEnv>, blocks: BlockSet[]) {
+  for (const block of blocks) await audit(c, { action: 'auth.throttled', details: { ...block }, actor: { type: 'system', id: null, name: null } });
 }
 
 const login = createRoute({
@@ -49,17 +47,18 @@ export const authRoutes = createRouter()
     const { email, password } = c.req.valid('json');
     const { db, config, loginThrottle } = c.var.deps;
     // Unknown emails take the same path (throttle, hash check, failure count), so neither the answer nor
-    // its timing tells which accounts exist. While blocked, not even the right password gets in.
+    // its timing tells which accounts exist. While blocked, not even the right password gets in. The
+    // attempt counts as a failure until it succeeds, so parallel guesses cannot slip past the limit.
     const subject = { account: email, address: clientIp(c) };
-    await loginThrottle.check(subject);
+    const blocks = await loginThrottle.begin(subject);
     const u = await db.prisma.user.findUnique({ where: { email } });
     const ok = await verifyPassword(u?.passwordHash ?? null, password);
     if (!u || !ok || u.disabledAt) {
       await audit(c, { action: 'auth.login_failed', targetType: 'user', targetId: u?.id, details: { email }, actor: { type: 'user', id: null, name: email } });
-      await passwordFailed(c, subject);
+      await auditBlocks(c, blocks);
       throw new ApiError(401, 'invalid_credentials');
     }
-    await loginThrottle.succeed(subject);
+    await loginThrottle.succeeded(subject);
     const token = generateToken();
     const expiresAt = newSessionExpiry(config.sessionTtlDays);
     await db.prisma.session.create({
@@ -80,14 +79,14 @@ export const authRoutes = createRouter()
     const { prisma } = c.var.deps.db;
     const subject = { account: c.var.user.email, address: clientIp(c) };
     // A stolen session must not be able to guess the current password any faster than the sign-in form.
-    await c.var.deps.loginThrottle.check(subject);
+    const blocks = await c.var.deps.loginThrottle.begin(subject);
     const u = await prisma.user.findUniqueOrThrow({ where: { id: c.var.user.id } });
     if (!(await verifyPassword(u.passwordHash, currentPassword))) {
       await audit(c, { action: 'auth.password_change_failed', targetType: 'user', targetId: u.id });
-      await passwordFailed(c, subject);
+      await auditBlocks(c, blocks);
       throw new ApiError(400, 'invalid_current_password', undefined, [{ path: 'currentPassword', message: 'This is not your current password' }]);
     }
-    await c.var.deps.loginThrottle.succeed(subject);
+    await c.var.deps.loginThrottle.succeeded(subject);
     assertPasswordAllowed(newPassword, u.email, 'newPassword');
     if (normalizePassword(newPassword) === normalizePassword(currentPassword)) {
       throw new ApiError(400, 'weak_password', undefined, [{ path: 'newPassword', message: 'The new password must differ from the current one' }]);
