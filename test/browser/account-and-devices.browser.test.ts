@@ -78,6 +78,27 @@ it('lets a viewer change their own password from the header, with the current on
   expect((await login(second)).status).toBe(200);
 });
 
+it("lets an admin reset another user's password on the Users page, refusing weak ones", async () => {
+  const email = 'reset-me@example.com';
+  expect((await stack.api('POST', '/api/v1/users', { email, name: 'Reset Me', password: 'Hd3-Vy8m-Qc5t-Np2x', role: 'operator' })).status).toBe(201);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/devices/);
+  await page.goto(`${stack.webUrl}/users`);
+  const row = page.getByTestId('user-row').filter({ hasText: email });
+  await row.getByText('Reset password').click();
+  await row.getByLabel(`New password for ${email}`, { exact: true }).fill('Password1234!');
+  await row.getByRole('button', { name: `Set the new password for ${email}` }).click();
+  await expect.poll(() => row.getByText(/too common/).count()).toBe(1);
+  await row.getByLabel(`New password for ${email}`, { exact: true }).fill('Jt7-Rm2w-Xe9b-Lq4v');
+  await row.getByRole('button', { name: `Set the new password for ${email}` }).click();
+  await expect.poll(() => row.getByText(/New password set/).count()).toBe(1);
+  await context.close();
+  const res = await fetch(`${stack.apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'Jt7-Rm2w-Xe9b-Lq4v' }) });
+  expect(res.status).toBe(200);
+});
+
 it('lets an admin rotate the secret of, retire and delete a device from its page', async () => {
   const token = await stack.api('POST', '/api/v1/enrollment-tokens', { name: 'browser', maxUses: 1, expiresInHours: 1 });
   const hostname = 'browser-lifecycle-01';

@@ -42,8 +42,8 @@ function RotateSecret() {
           <Alert tone="warning" title="Shown only now">
             Copy it to the device. It is never sent to the agent over the network.
           </Alert>
-          <div className="flex items-center gap-2">
-            <Code>{secret}</Code>
+          <div className="flex items-start gap-2">
+            <code className="min-w-0 flex-1 rounded bg-zinc-100 px-1.5 py-1 font-mono text-[12px] break-all text-zinc-800">{secret}</code>
             <CopyButton text={secret} />
           </div>
           <p className="text-xs text-zinc-600">
