@@ -18,7 +18,7 @@ export interface ApiConfig {
   webOrigins: string[];
   /** Proxies whose X-Forwarded-For is believed (the console, a reverse proxy); nobody by default. */
   trustedProxies: TrustedProxies;
-  loginThrottle: LoginThrottlePolicy;
+  loginThrottlePolicy: LoginThrottlePolicy;
   sessionTtlDays: number;
   secureCookies: boolean;
   /** Long-poll cap and agent timing, overridable by tests. */

@@ -31,7 +31,7 @@ export const defaultApiConfig: ApiConfig = {
   apiPublicUrl: 'http://localhost:4000',
   webOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
   trustedProxies: trustNobody,
-  loginThrottle: defaultLoginThrottlePolicy,
+  loginThrottlePolicy: defaultLoginThrottlePolicy,
   sessionTtlDays: 30,
   secureCookies: false,
   pollWaitSeconds: 25,
@@ -52,7 +52,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   await events.start();
   const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
   await ensureBuiltInGroups(db, groups);
-  const loginThrottle = new LoginThrottle(db.pool, config.loginThrottle);
+  const loginThrottle = new LoginThrottle(db.pool, config.loginThrottlePolicy);
   const deviceAuth = new DeviceAuthenticator(db, events);
   const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
   const app = createApp(deps);

@@ -21,8 +21,8 @@ let direct: TestApi; // trusts no proxy (the default)
 let behindProxy: TestApi; // trusts 127.0.0.1, as the API behind the console does
 beforeAll(async () => {
   [direct, behindProxy] = await Promise.all([
-    startTestApi({ loginThrottle: policy }),
-    startTestApi({ loginThrottle: { ...policy, globalFailuresPerMinute: 10 }, trustedProxies: parseTrustedProxies('127.0.0.1') }),
+    startTestApi({ loginThrottlePolicy: policy }),
+    startTestApi({ loginThrottlePolicy: { ...policy, globalFailuresPerMinute: 10 }, trustedProxies: parseTrustedProxies('127.0.0.1') }),
   ]);
 });
 afterAll(async () => {
@@ -131,7 +131,7 @@ describe('login throttling', () => {
     try {
       other = await startApiServer({
         databaseUrl: t.database.url, temporalAddress: inject('temporalAddress'), port: 0,
-        logger: pino({ level: 'silent' }), config: { loginThrottle: policy },
+        logger: pino({ level: 'silent' }), config: { loginThrottlePolicy: policy },
       });
       for (let i = 0; i < policy.account.freeFailures + 1; i++) expect((await login(t, email, 'wrong password!')).status).toBe(401);
       const res = await fetch(`${other.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: TEST_PASSWORD }) });
