@@ -653,7 +653,13 @@ export class Agent {
   /** Returns true (and shuts the agent down) when `err` means the device credentials are rejected. */
   private handleFatal(err: unknown): boolean {
     if (!(err instanceof CredentialsRejectedError)) return false;
-    if (!this.stopping) this.log.error('the server rejected the device credentials; stopping', { err });
+    if (!this.stopping) {
+      if (err.code === 'device_retired') {
+        this.log.error('this device was retired on the server and is no longer managed; stopping (enroll again to manage it)', { err });
+      } else {
+        this.log.error('the server rejected the device credentials; stopping (if its secret was rotated, install the new one with "rekey")', { err });
+      }
+    }
     this.beginShutdown('credentials_rejected');
     return true;
   }

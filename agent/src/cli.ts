@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 /**
- * opsconductor-agent: enroll | run | status. Exit codes: 0 ok, 1 error, 2 usage, 3 credentials rejected.
+ * opsconductor-agent: enroll | rekey | run | status | inventory. Exit codes: 0 ok, 1 error, 2 usage, 3 credentials rejected.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +39,7 @@ const USAGE = `OpsConductor agent ${AGENT_VERSION}
 
 Usage:
   opsconductor-agent enroll --server <url> --token <token> [--state-dir <dir>] [--force]
+  opsconductor-agent rekey [--state-dir <dir>]
   opsconductor-agent run [--state-dir <dir>] [--log-level debug|info|warn|error]
   opsconductor-agent status [--state-dir <dir>]
   opsconductor-agent inventory [--section <name>] [--log-level debug|info|warn|error]
@@ -47,6 +48,9 @@ Usage:
 Commands:
   enroll   Register this device with the server and store its credentials in <state-dir>/agent.json.
            Refuses to replace an existing enrollment unless --force is given.
+  rekey    Install a new device secret after an admin rotated it in the console: reads it from
+           OPSCONDUCTOR_DEVICE_SECRET or the first line of stdin, checks it with the server, and
+           replaces the one in agent.json. Stop the agent first; start it again afterwards.
   run      Run the agent until SIGINT/SIGTERM: check in, poll for commands, run them, report results.
   status   Show the enrollment (never the secret) and whether an agent is running.
   inventory
@@ -58,31 +62,46 @@ Commands:
 Environment:
   OPSCONDUCTOR_SERVER_URL          server URL (default for enroll; overrides agent.json for run)
   OPSCONDUCTOR_ENROLLMENT_TOKEN    enrollment token, instead of --token (keeps it out of the process list)
+  OPSCONDUCTOR_DEVICE_SECRET       new device secret for rekey (instead of stdin)
   OPSCONDUCTOR_AGENT_STATE_DIR     state directory, instead of --state-dir
   OPSCONDUCTOR_AGENT_LOG_LEVEL     log level for run (default info)
   OPSCONDUCTOR_AGENT_INVENTORY     "off" stops run from collecting and reporting inventory
 
 Default state directory: ${defaultStateDir()}
 
-Exit codes: 0 ok, 1 error, 2 usage error, 3 credentials rejected by the server.
+Exit codes: 0 ok, 1 error, 2 usage error, 3 credentials rejected by the server
+(retired device, rotated or unknown secret).
 `;
 
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** The first line of standard input (rekey reads the new secret there). */
+  readLine?: () => Promise<string>;
+}
+
+async function readFirstLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n') || text.length > 4096) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
 }
 
 const defaultIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
   env: process.env,
+  readLine: readFirstLine,
 };
 
 class UsageError extends Error {}
 
 const COMMAND_OPTIONS = {
   enroll: ['server', 'token', 'state-dir', 'force'],
+  rekey: ['state-dir'],
   run: ['state-dir', 'log-level'],
   status: ['state-dir'],
   inventory: ['section', 'log-level'],
@@ -133,7 +152,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 
   try {
     const [command, ...extra] = positionals;
-    if (!command) throw new UsageError('missing command (enroll, run, status or inventory)');
+    if (!command) throw new UsageError('missing command (enroll, rekey, run, status or inventory)');
     if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}"`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const subcommand = command as Subcommand;
@@ -149,6 +168,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     switch (subcommand) {
       case 'enroll':
         return await enroll(values, stateDir, io);
+      case 'rekey':
+        return await rekey(stateDir, io);
       case 'run':
         return await run(values, stateDir, io);
       case 'status':
@@ -233,6 +254,46 @@ async function enroll(values: Record<string, unknown>, stateDir: string, io: Cli
   if (aclError) io.stderr(`warning: could not restrict access to ${stateDir}: ${aclError}\n`);
   writeConfig(stateDir, config);
   io.stdout(`Enrolled as device ${config.deviceId}\nCredentials: ${configPath(stateDir)}\n`);
+  return EXIT_OK;
+}
+
+/**
+ * Installs a secret an admin rotated in the console. It never comes over the network: whoever holds a
+ * leaked old secret must not be able to fetch the new one. Checked with a check-in before it is written.
+ */
+async function rekey(stateDir: string, io: CliIo): Promise<number> {
+  const running = lockHolder(stateDir);
+  if (running !== undefined) {
+    io.stderr(`error: an agent (pid ${running}) is running on ${stateDir}; stop it before installing a new secret\n`);
+    return EXIT_ERROR;
+  }
+  const config = readConfig(stateDir);
+  const raw = io.env.OPSCONDUCTOR_DEVICE_SECRET ?? (await (io.readLine ?? readFirstLine)());
+  const deviceSecret = parse(
+    z.string().trim().regex(/^[A-Za-z0-9_-]{43}$/, 'the device secret is 43 characters of A-Z, a-z, 0-9, _ and -'),
+    raw,
+  );
+  const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL) : config.serverUrl;
+  const client = new AgentHttpClient({ serverUrl, deviceSecret });
+  try {
+    const res = await client.checkin(await collectFacts());
+    if (res.deviceId !== config.deviceId) {
+      io.stderr(`error: that secret belongs to device ${res.deviceId}, not to this device (${config.deviceId}); nothing changed\n`);
+      return EXIT_ERROR;
+    }
+  } catch (err) {
+    if (err instanceof AgentApiError && err.status === 401) {
+      io.stderr(`error: the server does not accept this secret (${err.message}); nothing changed\n`);
+      return EXIT_CREDENTIALS_REJECTED;
+    }
+    if (err instanceof AgentApiError || err instanceof TransportError) {
+      io.stderr(`error: could not check the secret with the server: ${err.message}; nothing changed\n`);
+      return EXIT_ERROR;
+    }
+    throw err;
+  }
+  writeConfig(stateDir, { ...config, deviceSecret });
+  io.stdout(`New secret installed for device ${config.deviceId} (${configPath(stateDir)}); start the agent again.\n`);
   return EXIT_OK;
 }
 

@@ -30,6 +30,44 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, stdout, stderr };
 }
 
+describe('cli rekey', () => {
+  async function enrolledWithOldSecret() {
+    const { server, stateDir } = await setup();
+    expect((await cli(['enroll', '--server', server.url, '--token', server.enrollmentToken, '--state-dir', stateDir])).code).toBe(EXIT_OK);
+    // As after a rotation in the console: agent.json holds a secret the server no longer accepts.
+    writeConfig(stateDir, { ...readConfig(stateDir), deviceSecret: 'O'.repeat(43) });
+    return { server, stateDir };
+  }
+  const rekey = async (stateDir: string, line: string, env: NodeJS.ProcessEnv = {}) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['rekey', '--state-dir', stateDir], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, readLine: async () => line });
+    return { code, stdout, stderr };
+  };
+
+  it('installs a secret read from stdin once the server accepts it for this device, never printing it', async () => {
+    const { server, stateDir } = await enrolledWithOldSecret();
+    const res = await rekey(stateDir, `${server.deviceSecret}\n`);
+    expect(res.code, res.stderr).toBe(EXIT_OK);
+    expect(readConfig(stateDir).deviceSecret).toBe(server.deviceSecret);
+    expect(res.stdout + res.stderr).not.toContain(server.deviceSecret);
+    expect(statSync(path.join(stateDir, 'agent.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('changes nothing for a refused, malformed or foreign secret', async () => {
+    const { server, stateDir } = await enrolledWithOldSecret();
+    expect((await rekey(stateDir, 'W'.repeat(43))).code).toBe(EXIT_CREDENTIALS_REJECTED);
+    expect((await rekey(stateDir, 'not a secret')).code).toBe(EXIT_USAGE);
+    expect(readConfig(stateDir).deviceSecret).toBe('O'.repeat(43));
+    // The secret is valid, but for another device than the one in agent.json.
+    writeConfig(stateDir, { ...readConfig(stateDir), deviceId: '00000000-0000-4000-8000-000000000000' });
+    const foreign = await rekey(stateDir, '', { OPSCONDUCTOR_DEVICE_SECRET: server.deviceSecret });
+    expect(foreign.code).toBe(EXIT_ERROR);
+    expect(foreign.stderr).toMatch(/belongs to device/);
+    expect(readConfig(stateDir).deviceSecret).toBe('O'.repeat(43));
+  });
+});
+
 describe('cli', () => {
   it('enroll stores credentials privately, prints the device ID but never the secret', async () => {
     const { server, stateDir } = await setup();

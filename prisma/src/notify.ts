@@ -9,6 +9,11 @@ export const channels = {
   agentCommands: 'oc_agent_commands',
   /** payload: job run ID — output, a device outcome or the run's status changed. */
   jobRunEvents: 'oc_job_run_events',
+  /**
+   * payload: device ID — the device's secret changed, it was retired or deleted. Sent by a trigger on
+   * `devices` (migration 20261201020100), so even a row removed by hand reaches every API process.
+   */
+  deviceCredentials: 'oc_device_credentials',
 } as const;
 export type Channel = (typeof channels)[keyof typeof channels];
 

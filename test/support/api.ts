@@ -7,7 +7,8 @@ import type { ApiConfig } from '../../apps/api/src/context.ts';
 import type { Role } from '@opsconductor/contracts/api';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
-export const TEST_PASSWORD = 'correct horse battery staple';
+// Random-looking on purpose: well-known passphrases (xkcd's "correct horse battery staple") fail the password policy.
+export const TEST_PASSWORD = 'Kq8-Wz3r-Jd6n-Tv5p';
 
 export interface TestApi {
   api: RunningApi;

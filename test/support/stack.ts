@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort, repoRoot, waitFor } from './tools.ts';
 
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-export const ADMIN = { email: 'admin@example.com', password: 'e2e admin password' };
+export const ADMIN = { email: 'admin@example.com', password: 'e2e-Hx4v-Pn7s-Bq2m' };
 
 export interface AgentHandle {
   deviceId: string;
@@ -62,7 +62,7 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
 
   async function startApi() {
     apiChild = startChild('api', tsx, [join(repoRoot, 'apps/api/src/main.ts')], {
-      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_PUBLIC_URL: apiUrl, TRUST_PROXY: 'true', DB_POOL_MAX: '10' },
+      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10' },
       output: output('api'),
     });
     await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);

@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import type { Database } from '@opsconductor/db';
 import type { GroupMembership } from '@opsconductor/groups';
 import type { Role } from '@opsconductor/contracts/api';
+import type { TrustedProxies } from './lib/client-address.ts';
+import type { DeviceAuthenticator } from './lib/device-auth.ts';
 import type { EventHub } from './lib/events.ts';
+import type { LoginThrottle, LoginThrottlePolicy } from './lib/login-throttle.ts';
 import type { ApiMetrics } from './lib/metrics.ts';
 
 export interface ApiConfig {
@@ -13,7 +16,9 @@ export interface ApiConfig {
   temporalUiUrl: string | null;
   apiPublicUrl: string;
   webOrigins: string[];
-  trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed (the console, a reverse proxy); nobody by default. */
+  trustedProxies: TrustedProxies;
+  loginThrottlePolicy: LoginThrottlePolicy;
   sessionTtlDays: number;
   secureCookies: boolean;
   /** Long-poll cap and agent timing, overridable by tests. */
@@ -31,6 +36,8 @@ export interface ApiDeps {
   groups: GroupMembership;
   temporal: Client;
   events: EventHub;
+  loginThrottle: LoginThrottle;
+  deviceAuth: DeviceAuthenticator;
   metrics: ApiMetrics;
   logger: Logger;
   config: ApiConfig;
@@ -46,6 +53,5 @@ export type AppEnv = {
     sessionId: string;
     authMethod: 'cookie' | 'bearer';
     device: AuthDevice;
-    clientIp: string | null;
   };
 };

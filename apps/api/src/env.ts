@@ -1,7 +1,15 @@
 /** The API's configuration: read once from the environment, validated, failing fast with every problem listed. */
 import { z } from 'zod';
+import { parseTrustedProxies } from './lib/client-address.ts';
 
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const trustedProxies = z.string().default('').transform((value, ctx) => {
+  try {
+    return parseTrustedProxies(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 export const apiEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -18,8 +26,21 @@ export const apiEnvSchema = z.object({
   API_PUBLIC_URL: z.string().url().default('http://localhost:4000'),
   /** Origins allowed to make cookie-authenticated state-changing requests (comma-separated). */
   WEB_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
-  /** Take the client address from X-Forwarded-For (set when behind the console or a reverse proxy). */
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed: the console and any
+   * reverse proxy in front of the API. Empty (the default) trusts nobody: the TCP peer is the client.
+   */
+  TRUSTED_PROXIES: trustedProxies,
+  /**
+   * Replaced by TRUSTED_PROXIES. `true` used to believe X-Forwarded-For from anyone (forgeable audit
+   * addresses, unlimited password guesses), so it is refused rather than mapped to something.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || ['', 'false', '0'].includes(v.trim().toLowerCase()), {
+      message: 'TRUST_PROXY was replaced by TRUSTED_PROXIES: list the proxy addresses or CIDRs to trust (e.g. TRUSTED_PROXIES=127.0.0.1 for a console on this host) and unset TRUST_PROXY',
+    }),
   SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /**
    * A device not heard from for longer is offline (a cleanly stopped agent is offline at once). Agents

@@ -18,13 +18,13 @@ const api = await startApiServer({
     temporalUiUrl: env.TEMPORAL_UI_URL || null,
     apiPublicUrl: env.API_PUBLIC_URL,
     webOrigins: env.WEB_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
-    trustProxy: env.TRUST_PROXY,
+    trustedProxies: env.TRUSTED_PROXIES,
     sessionTtlDays: env.SESSION_TTL_DAYS,
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
     onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
   },
 });
-logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs` }, 'API listening');
+logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries }, 'API listening');
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -7,7 +7,10 @@ import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp } from './app.ts';
+import { trustNobody } from './lib/client-address.ts';
+import { DeviceAuthenticator } from './lib/device-auth.ts';
 import { EventHub } from './lib/events.ts';
+import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
 
 export interface ApiServerOptions {
@@ -28,7 +31,8 @@ export const defaultApiConfig: ApiConfig = {
   temporalUiUrl: 'http://localhost:8233',
   apiPublicUrl: 'http://localhost:4000',
   webOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
-  trustProxy: false,
+  trustedProxies: trustNobody,
+  loginThrottlePolicy: defaultLoginThrottlePolicy,
   sessionTtlDays: 30,
   secureCookies: false,
   pollWaitSeconds: 25,
@@ -49,7 +53,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   await events.start();
   const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
   await ensureBuiltInGroups(db, groups);
-  const deps: ApiDeps = { db, groups, temporal, events, metrics: createApiMetrics(), logger, config };
+  const loginThrottle = new LoginThrottle(db.pool, config.loginThrottlePolicy);
+  const deviceAuth = new DeviceAuthenticator(db, events);
+  const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port }, () => resolve(s));
@@ -66,6 +72,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
         // Long-polls and event streams would hold the server open.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      deviceAuth.close();
       await events.stop();
       await connection.close().catch(() => {});
       await db.close();

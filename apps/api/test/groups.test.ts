@@ -213,3 +213,14 @@ describe('static groups, tags and custom fields', () => {
     expect(detail.groups.map((g: { name: string }) => g.name)).toContain('All Windows');
   });
 });
+
+describe('empty changes', () => {
+  it('refuses a PATCH of a group that changes nothing', async () => {
+    const created = await api('POST', '/groups', { name: 'empty-patch', kind: 'static' });
+    expect(created.status).toBe(201);
+    const empty = await t.request(`/api/v1/groups/${created.body.id}`, { method: 'PATCH', token: operator, json: {} });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { code: string }).code).toBe('validation_failed');
+    expect((await t.request(`/api/v1/groups/${created.body.id}`, { method: 'PATCH', token: operator })).status).toBe(400);
+  });
+});

@@ -100,6 +100,9 @@ function TopNav({ user }: { user: User }) {
           >
             {user.role}
           </span>
+          <Link to="/account/password" className={buttonClass('ghost', 'sm')}>
+            Change password
+          </Link>
           <Form method="post" action="/logout">
             <button type="submit" className={buttonClass('ghost', 'sm')}>
               Sign out

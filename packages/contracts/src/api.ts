@@ -31,17 +31,32 @@ export type User = z.infer<typeof user>;
 export const loginResponse = z.object({ token: z.string(), expiresAt: z.string(), user });
 export type LoginResponse = z.infer<typeof loginResponse>;
 
+/**
+ * A new password. The API checks it against the password policy (@opsconductor/passwords: 12–256
+ * characters after NFKC, not blank, repeated, a sequence, the email's name part, or a common or
+ * breached password) and answers 400 `weak_password` with the reasons as field errors.
+ */
+export const newPassword = z.string().min(1).max(1024).describe('12–256 characters; not common, breached, repeated or a sequence');
 export const createUserRequest = z.object({
   email: z.string().trim().toLowerCase().email().max(320),
   name: z.string().trim().min(1).max(200),
-  password: z.string().min(12).max(1024),
+  password: newPassword,
   role,
 });
-export const updateUserRequest = z.object({
-  name: z.string().trim().min(1).max(200).optional(),
-  role: role.optional(),
-  disabled: z.boolean().optional(),
-  password: z.string().min(12).max(1024).optional(),
+/** At least one field: an empty change is refused (400), not silently accepted. */
+export const updateUserRequest = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    role: role.optional(),
+    disabled: z.boolean().optional(),
+    /** Another user's new password (admins). Your own goes through POST /auth/password. */
+    password: newPassword.optional(),
+  })
+  .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'Give at least one of name, role, disabled, password' });
+/** POST /auth/password — every signed-in user changes their own password. */
+export const changePasswordRequest = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword,
 });
 export const userList = z.object({ items: z.array(user) });
 
@@ -82,8 +97,18 @@ export const device = z.object({
   status: deviceStatus,
   lastSeenAt: z.string().nullable(),
   enrolledAt: z.string(),
+  /** Set when the device was retired: no longer managed, its history kept. */
+  retiredAt: z.string().nullable(),
 });
 export type Device = z.infer<typeof device>;
+/** Which devices a list shows: active ones (the default), retired ones, or all. */
+export const deviceLifecycles = ['active', 'retired', 'all'] as const;
+/** POST /devices/{id}/rotate-secret — the new secret, shown once. Install it with `opsconductor-agent rekey`. */
+export const rotatedDeviceSecret = z.object({ deviceId: uuid, deviceSecret: z.string() });
+export const deleteDeviceQuery = z.object({
+  /** The device's hostname, repeated: a stray DELETE cannot purge a device. */
+  confirm: z.string().max(255),
+});
 
 // ---- job runs --------------------------------------------------------------------------------
 /**

@@ -3,7 +3,7 @@
  * Device list/detail DTOs live in api.ts and are extended here.
  */
 import { z } from 'zod';
-import { device, pagination, uuid } from './api.ts';
+import { device, deviceLifecycles, pagination, uuid } from './api.ts';
 import { inventorySections, inventorySectionNames } from './inventory.ts';
 import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { rule } from './rules.ts';
@@ -20,6 +20,8 @@ export const deviceListFilters = pagination.extend({
   customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).optional(),
   sort: z.enum(deviceSortKeys).default('hostname'),
   order: z.enum(['asc', 'desc']).default('asc'),
+  /** Retired devices are hidden unless asked for. */
+  lifecycle: z.enum(deviceLifecycles).default('active'),
 });
 export type DeviceListFilters = z.infer<typeof deviceListFilters>;
 

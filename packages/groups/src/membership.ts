@@ -182,7 +182,7 @@ export class GroupMembership {
   }
 
   /**
-   * Builds the facts of some or all devices, loading only what the rules read: tags, custom fields and
+   * Builds the facts of some or all devices (never retired ones: they belong to no group), loading only what the rules read: tags, custom fields and
    * memberships when used, and only the packages whose names match a software condition.
    */
   async loadFacts(deviceIds: string[] | 'all', needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' }, slicer = new TimeSlicer()): Promise<Map<string, DeviceFacts>> {
@@ -195,7 +195,7 @@ export class GroupMembership {
     const [devices, tags, fields, memberships, software] = await Promise.all([
       pool.query<DeviceRow>(
         `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, agent_stopped_at, enrolled_at, rule_facts
-           FROM devices ${all ? '' : 'WHERE id = ANY($1::uuid[])'}`,
+           FROM devices WHERE retired_at IS NULL ${all ? '' : 'AND id = ANY($1::uuid[])'}`,
         params,
       ),
       needs.tags ? pool.query<{ device_id: string; tag: string }>(`SELECT device_id, tag FROM device_tags ${filter}`, params) : none,

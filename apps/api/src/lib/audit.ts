@@ -3,17 +3,17 @@ import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Prisma } from '@opsconductor/db';
 import type { AppEnv } from '../context.ts';
+import { clientAddress } from './client-address.ts';
 
+/** The client's address for audit rows, sessions and login throttling (see client-address.ts). */
 export function clientIp(c: Context<AppEnv>): string | null {
-  if (c.var.deps.config.trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (fwd) return fwd.slice(0, 64);
-  }
+  let peer: string | undefined;
   try {
-    return getConnInfo(c).remote.address ?? null;
+    peer = getConnInfo(c).remote.address;
   } catch {
-    return null;
+    return null; // not a node socket (app.request in a unit test)
   }
+  return clientAddress(peer, c.req.header('x-forwarded-for'), c.var.deps.config.trustedProxies);
 }
 
 export interface AuditEntry {

@@ -9,6 +9,7 @@ import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { timingSafeEqual, randomBytes } from 'node:crypto';
 import { ARGON2ID } from '@opsconductor/db/seed';
+import { normalizePassword, passwordProblems } from '@opsconductor/passwords';
 import type { Role } from '@opsconductor/contracts/api';
 import type { AppEnv, AuthUser } from '../context.ts';
 import { ApiError } from './problem.ts';
@@ -29,14 +30,24 @@ export function digestsEqual(a: string, b: string): boolean {
   return ba.length === bb.length && timingSafeEqual(ba, bb);
 }
 
-export const hashPassword = (password: string) => hash(password, ARGON2ID);
+/** Passwords are hashed in NFKC form (see @opsconductor/passwords). */
+export const hashPassword = (password: string) => hash(normalizePassword(password), ARGON2ID);
 // Verified against when the email is unknown, so response time does not reveal which emails exist.
 const dummyHash = hashPassword(generateToken());
 export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
-  try {
-    return await verify(passwordHash ?? (await dummyHash), password);
-  } catch {
-    return false;
+  const stored = passwordHash ?? (await dummyHash);
+  const check = (candidate: string) => verify(stored, candidate).catch(() => false);
+  const normalized = normalizePassword(password);
+  // Hashes made before passwords were normalised hold the password as typed: try that form too. The
+  // second check depends on the input alone, never on whether the account exists.
+  return (await check(normalized)) || (normalized !== password && (await check(password)));
+}
+
+/** 400 `weak_password` when a new password breaks the policy; `field` names the request field. */
+export function assertPasswordAllowed(password: string, email: string, field: string): void {
+  const problems = passwordProblems(password, { email });
+  if (problems.length) {
+    throw new ApiError(400, 'weak_password', `The password ${problems.join('; ')}.`, problems.map((p) => ({ path: field, message: `The password ${p}` })));
   }
 }
 
@@ -57,7 +68,8 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   }
   const ttl = config.sessionTtlDays * DAY;
   if (session.expiresAt.getTime() - now < ttl / 2) {
-    await db.prisma.session.update({ where: { id }, data: { expiresAt: new Date(now + ttl) } });
+    // updateMany: the session may have ended meanwhile (a password change, a parallel sign-out).
+    await db.prisma.session.updateMany({ where: { id }, data: { expiresAt: new Date(now + ttl) } });
   }
   const authMethod = bearer ? 'bearer' : 'cookie';
   // Cookies ride along on cross-site requests; bearer tokens do not. Cookie-authenticated mutations
@@ -84,24 +96,4 @@ export const requireRole = (min: Role) =>
 
 export function newSessionExpiry(ttlDays: number): Date {
   return new Date(Date.now() + ttlDays * DAY);
-}
-
-/** Counts failed logins per key in memory; enough to slow down guessing against one API process. */
-export class LoginThrottle {
-  private readonly failures = new Map<string, { count: number; until: number }>();
-  constructor(private readonly maxFailures = 10, private readonly windowMs = 15 * 60 * 1000) {}
-  check(key: string) {
-    const f = this.failures.get(key);
-    if (f && f.until > Date.now() && f.count >= this.maxFailures) throw new ApiError(429, 'too_many_attempts');
-  }
-  fail(key: string) {
-    const now = Date.now();
-    const f = this.failures.get(key);
-    if (!f || f.until <= now) this.failures.set(key, { count: 1, until: now + this.windowMs });
-    else f.count++;
-    if (this.failures.size > 10_000) for (const [k, v] of this.failures) if (v.until <= now) this.failures.delete(k);
-  }
-  succeed(key: string) {
-    this.failures.delete(key);
-  }
 }

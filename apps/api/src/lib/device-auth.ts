@@ -1,26 +1,76 @@
-/** Device authentication: the bearer device secret, compared by SHA-256 digest in constant time. */
+/**
+ * Device authentication: the bearer device secret, compared by SHA-256 digest in constant time.
+ *
+ * Agents call several times a second while streaming output, so recent lookups are cached briefly. The
+ * cache must never outlive a credential: a trigger on `devices` NOTIFYs `oc_device_credentials` when a
+ * secret changes, a device is retired or its row goes (by any process, even by hand), and every API
+ * process drops that device at once. While the LISTEN connection is down the cache is not used at all.
+ */
 import { createMiddleware } from 'hono/factory';
+import type { Database } from '@opsconductor/db';
+import { channels } from '@opsconductor/db/notify';
 import type { AppEnv, AuthDevice } from '../context.ts';
+import type { EventHub } from './events.ts';
 import { digestsEqual, hashToken } from './auth.ts';
 import { ApiError } from './problem.ts';
 
-// Agents call several times a second while streaming output: remember recent lookups briefly.
 const CACHE_MS = 30_000;
-const cache = new Map<string, { device: AuthDevice; until: number }>();
+const CACHE_MAX = 50_000;
 
-export const authenticateDevice = createMiddleware<AppEnv>(async (c, next) => {
-  const secret = c.req.header('authorization')?.match(/^Bearer\s+([A-Za-z0-9_-]{43})$/)?.[1];
-  if (!secret) throw new ApiError(401, 'device_unauthenticated');
-  const digest = hashToken(secret);
-  const now = Date.now();
-  let device = cache.get(digest);
-  if (!device || device.until < now) {
-    const row = await c.var.deps.db.prisma.device.findUnique({ where: { secretHash: digest }, select: { id: true, hostname: true, secretHash: true } });
-    if (!row || !digestsEqual(row.secretHash, digest)) throw new ApiError(401, 'device_unauthenticated');
-    device = { device: { id: row.id, hostname: row.hostname }, until: now + CACHE_MS };
-    if (cache.size > 50_000) cache.clear();
-    cache.set(digest, device);
+export class DeviceAuthenticator {
+  private readonly cache = new Map<string, { device: AuthDevice; until: number }>();
+  /** device ID → digest of its cached secret, to forget a device without scanning the cache. */
+  private readonly digests = new Map<string, string>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly db: Database, private readonly events: EventHub) {
+    // A null payload means the LISTEN connection was lost for a while: anything may have changed.
+    this.unsubscribe = events.subscribeChannel(channels.deviceCredentials, (deviceId) => (deviceId ? this.forget(deviceId) : this.clear()));
   }
-  c.set('device', device.device);
-  await next();
-});
+
+  forget(deviceId: string): void {
+    const digest = this.digests.get(deviceId);
+    if (digest) this.cache.delete(digest);
+    this.digests.delete(deviceId);
+  }
+
+  clear(): void {
+    this.cache.clear();
+    this.digests.clear();
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.clear();
+  }
+
+  private async lookup(digest: string): Promise<AuthDevice> {
+    const now = Date.now();
+    const cached = this.cache.get(digest);
+    if (cached && cached.until >= now && this.events.listening) return cached.device;
+    const row = await this.db.prisma.device.findUnique({ where: { secretHash: digest }, select: { id: true, hostname: true, secretHash: true, retiredAt: true } });
+    if (!row || !digestsEqual(row.secretHash, digest)) throw new ApiError(401, 'device_unauthenticated');
+    if (row.retiredAt) throw new ApiError(401, 'device_retired');
+    const device = { id: row.id, hostname: row.hostname };
+    if (this.cache.size >= CACHE_MAX) this.clear();
+    this.cache.set(digest, { device, until: now + CACHE_MS });
+    this.digests.set(row.id, digest);
+    return device;
+  }
+
+  readonly middleware = createMiddleware<AppEnv>(async (c, next) => {
+    const secret = c.req.header('authorization')?.match(/^Bearer\s+([A-Za-z0-9_-]{43})$/)?.[1];
+    if (!secret) throw new ApiError(401, 'device_unauthenticated');
+    c.set('device', await this.lookup(hashToken(secret)));
+    await next();
+  });
+
+  /** For handlers that find the device gone mid-request (deleted after it authenticated): 401, never 500. */
+  gone(deviceId: string): ApiError {
+    this.forget(deviceId);
+    return new ApiError(401, 'device_unauthenticated', 'This device no longer exists.');
+  }
+}
+
+/** Routes take the device's middleware from the app's authenticator. */
+export const authenticateDevice = createMiddleware<AppEnv>((c, next) => c.var.deps.deviceAuth.middleware(c, next));

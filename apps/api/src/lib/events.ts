@@ -17,7 +17,9 @@ export class EventHub {
   async start(): Promise<void> {
     const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });
     client.on('notification', (msg) => {
-      if (msg.payload) this.emitter.emit(`${msg.channel}:${msg.payload}`);
+      if (!msg.payload) return;
+      this.emitter.emit(`${msg.channel}:${msg.payload}`);
+      this.emitter.emit(msg.channel, msg.payload);
     });
     client.on('error', (err) => {
       this.logger.warn({ err }, 'LISTEN connection lost; reconnecting');
@@ -45,9 +47,29 @@ export class EventHub {
     retry(500);
   }
 
+  /** True while the LISTEN connection is up; while it is down, notifications from other processes are missed. */
+  get listening(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /**
+   * Every payload on a channel, from this process and all others, plus `resync` (called with null)
+   * after the LISTEN connection was lost and is back: anything may have been missed in between.
+   */
+  subscribeChannel(channel: Channel, fn: (payload: string | null) => void): () => void {
+    const resync = () => fn(null);
+    this.emitter.on(channel, fn);
+    this.emitter.on('resync', resync);
+    return () => {
+      this.emitter.off(channel, fn);
+      this.emitter.off('resync', resync);
+    };
+  }
+
   /** Wake local waiters now and other processes through NOTIFY. Never throws. */
   publish(channel: Channel, payload: string): void {
     this.emitter.emit(`${channel}:${payload}`);
+    this.emitter.emit(channel, payload);
     notify(this.pool, channel, payload).catch((err) => this.logger.warn({ err, channel }, 'NOTIFY failed'));
   }
 

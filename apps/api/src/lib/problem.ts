@@ -10,6 +10,9 @@ export const problemCodes = {
   unauthenticated: 'Authentication is required.',
   invalid_credentials: 'The email or password is wrong.',
   too_many_attempts: 'Too many failed attempts; try again later.',
+  weak_password: 'The password does not meet the password policy.',
+  invalid_current_password: 'The current password is wrong.',
+  current_password_required: 'Changing your own password needs your current password.',
   forbidden: 'Your role does not allow this.',
   csrf_rejected: 'The request origin is not allowed.',
   not_found: 'Not found.',
@@ -17,6 +20,8 @@ export const problemCodes = {
   payload_too_large: 'The request body is too large.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
   device_unauthenticated: 'The device credentials are missing or wrong.',
+  device_retired: 'The device was retired: it is no longer managed.',
+  confirmation_mismatch: 'The confirmation does not match.',
   unknown_devices: 'Some devices do not exist.',
   run_finished: 'The run has already finished.',
   inventory_full_report_required: 'A full inventory report is required.',
@@ -37,6 +42,8 @@ export class ApiError extends Error {
     readonly code: ProblemCode,
     readonly detail?: string,
     readonly errors?: FieldError[],
+    /** Extra response headers, e.g. `Retry-After` on 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail ?? problemCodes[code]);
   }
@@ -53,8 +60,8 @@ export function problemBody(status: number, code: ProblemCode, detail?: string, 
   };
 }
 
-export function problemResponse(c: Context, status: ContentfulStatusCode, code: ProblemCode, detail?: string, errors?: FieldError[]) {
-  return c.body(JSON.stringify(problemBody(status, code, detail, errors)), status, { 'Content-Type': 'application/problem+json' });
+export function problemResponse(c: Context, status: ContentfulStatusCode, code: ProblemCode, detail?: string, errors?: FieldError[], headers?: Record<string, string>) {
+  return c.body(JSON.stringify(problemBody(status, code, detail, errors)), status, { ...headers, 'Content-Type': 'application/problem+json' });
 }
 
 export function zodFieldErrors(error: z.ZodError): FieldError[] {
@@ -69,4 +76,12 @@ export const problemResponses = {
   401: { description: 'Not authenticated', content: problemContent },
   403: { description: 'Forbidden for this role', content: problemContent },
   404: { description: 'Not found', content: problemContent },
+} as const;
+/** 429 from the login throttle: the `Retry-After` header says how many seconds to wait. */
+export const tooManyAttemptsResponse = {
+  429: {
+    description: 'Too many failed attempts for this account or from this address (`too_many_attempts`); wait `Retry-After` seconds',
+    headers: { 'Retry-After': { description: 'Seconds to wait before the next attempt', schema: { type: 'integer' as const, minimum: 1 } } },
+    content: problemContent,
+  },
 } as const;

@@ -74,7 +74,9 @@ export function agentRoutes(deps: ApiDeps) {
     const now = Date.now();
     if (now - (lastTouch.get(deviceId) ?? 0) < TOUCH_EVERY_MS) return;
     lastTouch.set(deviceId, now);
-    await deps.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(now), agentStoppedAt: null } });
+    // updateMany, not update: a device deleted after it authenticated is a 401, never a 500.
+    const { count } = await deps.db.prisma.device.updateMany({ where: { id: deviceId, retiredAt: null }, data: { lastSeenAt: new Date(now), agentStoppedAt: null } });
+    if (count === 0) throw deps.deviceAuth.gone(deviceId);
   };
 
   return createRouter()
@@ -101,13 +103,15 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(checkin, async (c) => {
       const { facts } = c.req.valid('json');
       const id = c.var.device.id;
-      await deps.db.prisma.device.update({ where: { id }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date(), agentStoppedAt: null } });
+      const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date(), agentStoppedAt: null } });
+      if (count === 0) throw deps.deviceAuth.gone(id);
       lastTouch.set(id, Date.now());
       return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 200);
     })
     .openapi(goodbye, async (c) => {
       const id = c.var.device.id;
-      await deps.db.prisma.device.update({ where: { id }, data: { agentStoppedAt: new Date() } });
+      const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { agentStoppedAt: new Date() } });
+      if (count === 0) throw deps.deviceAuth.gone(id);
       // The next request of a restarted agent must record it as seen again, whatever the throttle says.
       lastTouch.delete(id);
       // Rules on device.status see the change now rather than at the next time-based refresh.

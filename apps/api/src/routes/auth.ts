@@ -1,19 +1,35 @@
 import { createRoute } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { loginRequest, loginResponse, user as userDto } from '@opsconductor/contracts/api';
+import type { Context } from 'hono';
+import { changePasswordRequest, loginRequest, loginResponse, user as userDto } from '@opsconductor/contracts/api';
+import { normalizePassword } from '@opsconductor/passwords';
+import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
-import { authenticate, generateToken, hashToken, LoginThrottle, newSessionExpiry, SESSION_COOKIE, verifyPassword } from '../lib/auth.ts';
+import { assertPasswordAllowed, authenticate, generateToken, hashPassword, hashToken, newSessionExpiry, SESSION_COOKIE, verifyPassword } from '../lib/auth.ts';
 import { audit, clientIp } from '../lib/audit.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import type { BlockSet } from '../lib/login-throttle.ts';
+import { ApiError, problemResponses, tooManyAttemptsResponse } from '../lib/problem.ts';
 import { toUserDto } from './users.ts';
 
-const throttle = new LoginThrottle();
+/** Audits the blocks a failed password check started. */
+async function auditBlocks(c: Context<AppEnv>, blocks: BlockSet[]) {
+  for (const block of blocks) await audit(c, { action: 'auth.throttled', details: { ...block }, actor: { type: 'system', id: null, name: null } });
+}
 
 const login = createRoute({
   method: 'post', path: '/auth/login', tags: ['auth'], summary: 'Sign in with email and password',
   description: 'Returns a session token (also set as the `oc_session` cookie). Send it as `Authorization: Bearer <token>`.',
   request: { body: { content: { 'application/json': { schema: loginRequest } }, required: true } },
-  responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } }, ...problemResponses },
+  responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } }, ...problemResponses, ...tooManyAttemptsResponse },
+});
+const changePassword = createRoute({
+  method: 'post', path: '/auth/password', tags: ['auth'], summary: 'Change your own password', security: [{ bearerAuth: [] }],
+  description:
+    'Every signed-in user, any role. Needs the current password (400 `invalid_current_password`, throttled like sign-in); ' +
+    'the new one must meet the password policy (400 `weak_password`). Ends your other sessions; this one stays signed in.',
+  middleware: [authenticate],
+  request: { body: { content: { 'application/json': { schema: changePasswordRequest } }, required: true } },
+  responses: { 204: { description: 'Changed' }, ...problemResponses, ...tooManyAttemptsResponse },
 });
 const logout = createRoute({
   method: 'post', path: '/auth/logout', tags: ['auth'], summary: 'End the current session', security: [{ bearerAuth: [] }],
@@ -29,17 +45,20 @@ const me = createRoute({
 export const authRoutes = createRouter()
   .openapi(login, async (c) => {
     const { email, password } = c.req.valid('json');
-    const { db, config } = c.var.deps;
-    const key = `${clientIp(c) ?? '?'}|${email}`;
-    throttle.check(key);
+    const { db, config, loginThrottle } = c.var.deps;
+    // Unknown emails take the same path (throttle, hash check, failure count), so neither the answer nor
+    // its timing tells which accounts exist. While blocked, not even the right password gets in. The
+    // attempt counts as a failure until it succeeds, so parallel guesses cannot slip past the limit.
+    const subject = { account: email, address: clientIp(c) };
+    const blocks = await loginThrottle.begin(subject);
     const u = await db.prisma.user.findUnique({ where: { email } });
     const ok = await verifyPassword(u?.passwordHash ?? null, password);
     if (!u || !ok || u.disabledAt) {
-      throttle.fail(key);
       await audit(c, { action: 'auth.login_failed', targetType: 'user', targetId: u?.id, details: { email }, actor: { type: 'user', id: null, name: email } });
+      await auditBlocks(c, blocks);
       throw new ApiError(401, 'invalid_credentials');
     }
-    throttle.succeed(key);
+    await loginThrottle.succeeded(subject);
     const token = generateToken();
     const expiresAt = newSessionExpiry(config.sessionTtlDays);
     await db.prisma.session.create({
@@ -53,6 +72,29 @@ export const authRoutes = createRouter()
     await c.var.deps.db.prisma.session.deleteMany({ where: { id: c.var.sessionId } });
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     await audit(c, { action: 'auth.logout', targetType: 'user', targetId: c.var.user.id });
+    return c.body(null, 204);
+  })
+  .openapi(changePassword, async (c) => {
+    const { currentPassword, newPassword } = c.req.valid('json');
+    const { prisma } = c.var.deps.db;
+    const subject = { account: c.var.user.email, address: clientIp(c) };
+    // A stolen session must not be able to guess the current password any faster than the sign-in form.
+    const blocks = await c.var.deps.loginThrottle.begin(subject);
+    const u = await prisma.user.findUniqueOrThrow({ where: { id: c.var.user.id } });
+    if (!(await verifyPassword(u.passwordHash, currentPassword))) {
+      await audit(c, { action: 'auth.password_change_failed', targetType: 'user', targetId: u.id });
+      await auditBlocks(c, blocks);
+      throw new ApiError(400, 'invalid_current_password', undefined, [{ path: 'currentPassword', message: 'This is not your current password' }]);
+    }
+    await c.var.deps.loginThrottle.succeeded(subject);
+    assertPasswordAllowed(newPassword, u.email, 'newPassword');
+    if (normalizePassword(newPassword) === normalizePassword(currentPassword)) {
+      throw new ApiError(400, 'weak_password', undefined, [{ path: 'newPassword', message: 'The new password must differ from the current one' }]);
+    }
+    await prisma.user.update({ where: { id: u.id }, data: { passwordHash: await hashPassword(newPassword) } });
+    // Whoever else holds a session of this account (a stolen one, say) is signed out; this one stays.
+    const ended = await prisma.session.deleteMany({ where: { userId: u.id, id: { not: c.var.sessionId } } });
+    await audit(c, { action: 'auth.password_change', targetType: 'user', targetId: u.id, details: { endedSessions: ended.count } });
     return c.body(null, 204);
   })
   .openapi(me, async (c) => {

@@ -1,16 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { uuid } from '@opsconductor/contracts/api';
+import { deleteDeviceQuery, device as deviceDto, rotatedDeviceSecret, uuid } from '@opsconductor/contracts/api';
 import { deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery } from '@opsconductor/contracts/inventory-api';
 import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import type { InventoryEventKind } from '../services/inventory-history.ts';
 import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
+import { deleteDevice, retireDevice, rotateDeviceSecret } from '../services/device-lifecycle.ts';
 import { createRouter } from '../lib/router.ts';
-import { authenticate } from '../lib/auth.ts';
+import { authenticate, requireRole } from '../lib/auth.ts';
+import { audit } from '../lib/audit.ts';
 import { ApiError, problemResponses } from '../lib/problem.ts';
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
+const operate = [authenticate, requireRole('operator')];
+const administer = [authenticate, requireRole('admin')];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const idParam = z.object({ id: uuid });
 
@@ -36,6 +40,31 @@ const timeline = createRoute({
   request: { params: idParam, query: timelineQuery }, responses: { 200: json(deviceTimeline, 'Events'), ...problemResponses },
 });
 
+const retire = createRoute({
+  method: 'post', path: '/devices/{id}/retire', tags: ['devices'], summary: 'Retire a device (operator)', security, middleware: operate,
+  description:
+    'Its secret is refused from now on, by every API process (the agent gets 401 `device_retired` and stops). It leaves every group, ' +
+    'gets no new runs, and its unfinished run targets fail now ("The device was retired."). Inventory, history and runs are kept; ' +
+    'lists hide it unless `lifecycle=retired|all`. Retiring a retired device changes nothing.',
+  request: { params: idParam }, responses: { 200: json(deviceDto, 'Retired'), ...problemResponses },
+});
+const remove = createRoute({
+  method: 'delete', path: '/devices/{id}', tags: ['devices'], summary: 'Delete a device and its data (admin)', security, middleware: administer,
+  description:
+    'Purges the device with its inventory, history, memberships and commands; its credentials stop working at once. Job-run ' +
+    'history keeps the device ID and hostname. `confirm` must repeat the hostname (400 `confirmation_mismatch` otherwise).',
+  request: { params: idParam, query: deleteDeviceQuery }, responses: { 204: { description: 'Deleted' }, ...problemResponses },
+});
+const rotateSecret = createRoute({
+  method: 'post', path: '/devices/{id}/rotate-secret', tags: ['devices'], summary: 'Give a device a new secret (admin)', security, middleware: administer,
+  description:
+    'Returns the new secret once; the old one is refused from now on (the agent stops with exit code 3). Install the new one on the ' +
+    'device with `opsconductor-agent rekey` (it reads the secret from stdin or OPSCONDUCTOR_DEVICE_SECRET), then start the agent. ' +
+    'It is never sent to the agent over the network: if the old secret leaked, whoever holds it must not receive the new one. ' +
+    '409 `device_retired` for a retired device.',
+  request: { params: idParam }, responses: { 200: json(rotatedDeviceSecret, 'The new secret'), 409: { description: 'Retired' }, ...problemResponses },
+});
+
 async function mustExist(prisma: ApiDeps['db']['prisma'], id: string) {
   const d = await prisma.device.findUnique({ where: { id } });
   if (!d) throw new ApiError(404, 'not_found');
@@ -44,6 +73,27 @@ async function mustExist(prisma: ApiDeps['db']['prisma'], id: string) {
 
 export const deviceRoutes = createRouter()
   .openapi(list, async (c) => c.json(await listDeviceSummaries(c.var.deps, c.req.valid('query')), 200))
+  .openapi(retire, async (c) => {
+    const { id } = c.req.valid('param');
+    const r = await retireDevice(c.var.deps, id);
+    const d = await mustExist(c.var.deps.db.prisma, id);
+    if (r.changed) {
+      await audit(c, { action: 'device.retire', targetType: 'device', targetId: id, details: { hostname: d.hostname, endedRuns: r.endedTargets, removedFromGroups: r.removedFromGroups } });
+    }
+    return c.json(toDeviceDto(d, c.var.deps.config.onlineWindowSeconds), 200);
+  })
+  .openapi(remove, async (c) => {
+    const { id } = c.req.valid('param');
+    const r = await deleteDevice(c.var.deps, id, c.req.valid('query').confirm);
+    await audit(c, { action: 'device.delete', targetType: 'device', targetId: id, details: { hostname: r.hostname, wasRetired: r.wasRetired } });
+    return c.body(null, 204);
+  })
+  .openapi(rotateSecret, async (c) => {
+    const { id } = c.req.valid('param');
+    const deviceSecret = await rotateDeviceSecret(c.var.deps, id);
+    await audit(c, { action: 'device.rotate_secret', targetType: 'device', targetId: id });
+    return c.json({ deviceId: id, deviceSecret }, 200);
+  })
   .openapi(get, async (c) => {
     const { id } = c.req.valid('param');
     const { prisma } = c.var.deps.db;

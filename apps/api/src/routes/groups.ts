@@ -30,7 +30,7 @@ const create = createRoute({
   description: 'A dynamic group is evaluated over all devices at once; its rule is validated (400 `rule_invalid` with `errors[].path`).',
   request: body(createGroupBody), responses: { 201: json(groupDto, 'Created'), 409: { description: 'Name taken' }, ...problemResponses },
 });
-const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), ...problemResponses } });
+const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', description: 'At least one field; an empty change is 400.', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), ...problemResponses } });
 const remove = createRoute({ method: 'delete', path: '/groups/{id}', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, ...problemResponses } });
 const members = createRoute({
   method: 'get', path: '/groups/{id}/members', tags, summary: 'Members of a group', security, middleware: read,
@@ -108,6 +108,9 @@ export const groupRoutes = createRouter()
   .openapi(update, async (c) => {
     const { id } = c.req.valid('param');
     const req = c.req.valid('json');
+    if (req.name === undefined && req.description === undefined && req.rule === undefined) {
+      throw new ApiError(400, 'validation_failed', 'Give at least one of name, description, rule.', [{ path: '', message: 'Nothing to change' }]);
+    }
     const { prisma } = c.var.deps.db;
     const g = await prisma.deviceGroup.findUnique({ where: { id } });
     if (!g) throw new ApiError(404, 'not_found');
@@ -166,9 +169,12 @@ export const groupRoutes = createRouter()
 /** Static membership changes are events too; groups whose rules reference this one follow. */
 async function changeStaticMembers(c: Context<AppEnv>, groupId: string, add: string[], remove: string[]) {
   const { prisma, pool } = c.var.deps.db;
-  const known = new Set((await prisma.device.findMany({ where: { id: { in: [...add] } }, select: { id: true } })).map((d) => d.id));
+  const found = await prisma.device.findMany({ where: { id: { in: [...add] } }, select: { id: true, retiredAt: true } });
+  const known = new Set(found.map((d) => d.id));
   const unknown = add.filter((id) => !known.has(id));
   if (unknown.length) throw new ApiError(400, 'unknown_devices', `${unknown.length} device(s) do not exist.`);
+  const retired = found.filter((d) => d.retiredAt).length;
+  if (retired) throw new ApiError(400, 'device_retired', `${retired} device(s) are retired and belong to no group.`);
   const current = new Set((await pool.query<{ device_id: string }>('SELECT device_id FROM device_group_members WHERE group_id = $1 AND device_id = ANY($2::uuid[])', [groupId, [...add, ...remove]])).rows.map((r) => r.device_id));
   const changes = [
     ...[...new Set(add)].filter((d) => !current.has(d)).map((deviceId) => ({ groupId, deviceId, change: 'added' as const })),

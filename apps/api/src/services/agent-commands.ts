@@ -184,10 +184,12 @@ export class AgentCommandService {
       const { rows } = await client.query<CommandRow & { result: CommandResult | null }>(
         `SELECT ac.id, ac.job_run_device_id, jrd.job_run_id, ac.task_token, ac.cancel_requested, ac.status, ac.activity_closed_at, ac.result
            FROM agent_commands ac JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id
-          WHERE ac.id = $1 FOR UPDATE OF ac`,
-        [commandId],
+          WHERE ac.id = $1 AND ac.device_id = $2 FOR UPDATE OF ac`,
+        [commandId, device.id],
       );
-      const row = rows[0]!;
+      const row = rows[0];
+      // Gone since load(): the device (and with it its commands) was deleted meanwhile.
+      if (!row) throw new ApiError(404, 'not_found', 'No such command for this device.');
       if (row.result !== null) {
         await client.query('UPDATE agent_commands SET result_count = result_count + 1, last_result_at = now() WHERE id = $1', [commandId]);
         return { cmd: row, applied: row.result, duplicate: true };

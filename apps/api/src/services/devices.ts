@@ -9,6 +9,9 @@ import type { ApiDeps } from '../context.ts';
 export function deviceWhere(deps: ApiDeps, f: Partial<DeviceListFilters>): Prisma.DeviceWhereInput {
   const since = new Date(Date.now() - deps.config.onlineWindowSeconds * 1000);
   const and: Prisma.DeviceWhereInput[] = [];
+  const lifecycle = f.lifecycle ?? 'active';
+  if (lifecycle === 'active') and.push({ retiredAt: null });
+  if (lifecycle === 'retired') and.push({ retiredAt: { not: null } });
   if (f.search) and.push({ OR: [{ hostname: { contains: f.search, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: f.search, mode: 'insensitive' } }, { model: { contains: f.search, mode: 'insensitive' } }] });
   // The same decision as deviceStatusAt (packages/rules), in SQL.
   if (f.status === 'online') and.push({ lastSeenAt: { gte: since }, agentStoppedAt: null });
@@ -49,5 +52,6 @@ export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
     id: d.id, hostname: d.hostname, osFamily: d.osFamily, osName: d.osName, osVersion: d.osVersion, architecture: d.architecture,
     ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatusAt(d, new Date(), onlineWindowSeconds),
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null, enrolledAt: d.enrolledAt.toISOString(),
+    retiredAt: d.retiredAt?.toISOString() ?? null,
   };
 }

@@ -23,6 +23,10 @@ export type RuleFactsBuilder = (sections: Partial<InventorySections>, collectedA
 
 export async function ingestInventory(deps: ApiDeps, device: AuthDevice, report: InventoryReport, ruleFacts: RuleFactsBuilder): Promise<IngestResult> {
   return withTransaction(deps.db.pool, async (client) => {
+    // Holds the device row against deletion while the report is written; a device deleted (or retired)
+    // after it authenticated gets a 401 here instead of a foreign-key error.
+    const live = await client.query('SELECT 1 FROM devices WHERE id = $1 AND retired_at IS NULL FOR KEY SHARE', [device.id]);
+    if (!live.rowCount) throw new ApiError(401, 'device_unauthenticated', 'This device no longer exists.');
     // One query reads every stored hash, and the data the diff and the rule facts may need; its row locks
     // order concurrent reports of one device (an agent sends one at a time anyway).
     const wanted = [...new Set<InventorySectionName>([...FACT_SECTIONS, ...(Object.keys(report.sections) as InventorySectionName[]).filter((n) => n !== 'services')])];

@@ -18,18 +18,23 @@ export function temporalUrl(deps: ApiDeps, workflowId: string): string | null {
 export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest): Promise<string> {
   const { prisma } = deps.db;
   const deviceIds = [...new Set(req.deviceIds)];
-  const found = await prisma.device.findMany({ where: { id: { in: deviceIds } }, select: { id: true } });
+  const found = await prisma.device.findMany({ where: { id: { in: deviceIds } }, select: { id: true, hostname: true, retiredAt: true } });
   if (found.length !== deviceIds.length) {
     const known = new Set(found.map((d) => d.id));
     const missing = deviceIds.filter((id) => !known.has(id));
     throw new ApiError(400, 'unknown_devices', `${missing.length} device(s) do not exist.`, missing.slice(0, 20).map((id) => ({ path: 'deviceIds', message: `unknown device ${id}` })));
   }
+  const retired = found.filter((d) => d.retiredAt);
+  if (retired.length) {
+    throw new ApiError(400, 'device_retired', `${retired.length} device(s) are retired and take no new runs.`, retired.slice(0, 20).map((d) => ({ path: 'deviceIds', message: `${d.hostname} (${d.id}) is retired` })));
+  }
+  const hostnames = new Map(found.map((d) => [d.id, d.hostname]));
   const id = randomUUID();
   const workflowId = jobRunWorkflowId(id);
   const deadlineAt = new Date(Date.now() + req.deadlineSeconds * 1000);
   await prisma.$transaction([
     prisma.jobRun.create({ data: { id, workflowId, command: req.command, shell: req.shell, timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id } }),
-    prisma.jobRunDevice.createMany({ data: deviceIds.map((deviceId) => ({ jobRunId: id, deviceId })) }),
+    prisma.jobRunDevice.createMany({ data: deviceIds.map((deviceId) => ({ jobRunId: id, deviceId, hostname: hostnames.get(deviceId) ?? '' })) }),
   ]);
   const input: JobRunInput = {
     jobRunId: id,
@@ -128,11 +133,15 @@ export async function listJobRuns(deps: ApiDeps, q: { page: number; pageSize: nu
 export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?: Date): Promise<JobRunTarget[]> {
   const rows = await deps.db.prisma.jobRunDevice.findMany({
     where: { jobRunId: id, ...(changedSince ? { updatedAt: { gt: changedSince } } : {}) },
-    include: { device: { select: { hostname: true } } },
-    orderBy: { device: { hostname: 'asc' } },
+    orderBy: [{ hostname: 'asc' }, { deviceId: 'asc' }],
   });
+  // Targets written without a hostname (rows older than the column, or made by hand) borrow the device's.
+  const unnamed = rows.filter((t) => !t.hostname).map((t) => t.deviceId);
+  const live = unnamed.length
+    ? new Map((await deps.db.prisma.device.findMany({ where: { id: { in: unnamed } }, select: { id: true, hostname: true } })).map((d) => [d.id, d.hostname]))
+    : new Map<string, string>();
   return rows.map((t) => ({
-    deviceId: t.deviceId, hostname: t.device.hostname, status: t.status, exitCode: t.exitCode, errorMessage: t.errorMessage,
+    deviceId: t.deviceId, hostname: t.hostname || (live.get(t.deviceId) ?? ''), status: t.status, exitCode: t.exitCode, errorMessage: t.errorMessage,
     startedAt: t.startedAt?.toISOString() ?? null, finishedAt: t.finishedAt?.toISOString() ?? null, durationMs: t.durationMs,
     stdoutTruncated: t.stdoutTruncated, stderrTruncated: t.stderrTruncated,
   }));

@@ -17,10 +17,12 @@ import {
   jobRunList,
   loginResponse,
   outputPage,
+  rotatedDeviceSecret,
   user,
   userList,
   type createEnrollmentTokenRequest,
   type createJobRunRequest,
+  type changePasswordRequest,
   type createUserRequest,
   type deviceStatus,
   type updateUserRequest,
@@ -134,6 +136,8 @@ export type DeviceListQuery = {
   customField?: string;
   sort?: (typeof deviceSortKeys)[number];
   order?: 'asc' | 'desc';
+  /** Default: active devices only. */
+  lifecycle?: 'active' | 'retired' | 'all';
   page?: number;
   pageSize?: number;
 };
@@ -242,6 +246,7 @@ export function createApiClient(options: ApiClientOptions) {
     login: (body: { email: string; password: string }) => call('POST', '/auth/login', { body, schema: loginResponse }),
     logout: () => call<void>('POST', '/auth/logout', { body: {} }),
     me: () => call('GET', '/auth/me', { schema: user }),
+    changePassword: (body: z.input<typeof changePasswordRequest>) => call<void>('POST', '/auth/password', { body }),
     getConfig: () => call('GET', '/config', { schema: serverConfig }),
 
     // users (admin)
@@ -260,6 +265,11 @@ export function createApiClient(options: ApiClientOptions) {
     // devices
     listDevices: (query: DeviceListQuery = {}) => call('GET', '/devices', { query, schema: deviceSummaryList }),
     getDevice: (deviceId: string) => call('GET', `/devices/${id(deviceId)}`, { schema: deviceDetail }),
+    retireDevice: (deviceId: string) => call<void>('POST', `/devices/${id(deviceId)}/retire`, { body: {} }),
+    deleteDevice: (deviceId: string, confirmHostname: string) =>
+      call<void>('DELETE', `/devices/${id(deviceId)}`, { query: { confirm: confirmHostname } }),
+    rotateDeviceSecret: (deviceId: string) =>
+      call('POST', `/devices/${id(deviceId)}/rotate-secret`, { body: {}, schema: rotatedDeviceSecret }),
     listDeviceSoftware: (deviceId: string, query: Page & { search?: string } = {}) =>
       call('GET', `/devices/${id(deviceId)}/software`, { query, schema: deviceSoftwareList }),
     listDeviceServices: (deviceId: string) => call('GET', `/devices/${id(deviceId)}/services`, { schema: deviceServiceList }),

@@ -7,6 +7,8 @@ import { inventoryEventKinds } from '@opsconductor/contracts/inventory-api';
 import { requireApi, type RouteErrorData } from '~/lib/api.server';
 import { isBulkIntent, runBulkAction, type BulkResult } from '~/lib/bulk-actions.server';
 import { runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
+import { isLifecycleIntent, runLifecycleAction } from '~/lib/device-lifecycle.server';
+import { DeviceLifecycleCard } from '~/components/device-lifecycle';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { formatFieldValue, formatUptime, oneLine, osLabel } from '~/lib/format';
 import { timelineDetail, timelineKindLabels, timelineTitle } from '~/lib/timeline';
@@ -112,6 +114,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const id = deviceId(params);
   const form = await request.formData();
   const intent = String(form.get('intent') ?? 'run');
+  if (isLifecycleIntent(intent)) return runLifecycleAction(await requireApi(request, context), intent, form, id);
   // This page acts on its own device only, whatever the form says.
   if (isBulkIntent(intent) && intent !== 'group-add' && intent !== 'group-remove') {
     return runBulkAction(await requireApi(request, context), intent, form, [id]);
@@ -241,8 +244,9 @@ function CustomFieldRow({ def, value, canEdit }: { def: LoaderData['customFields
 
 function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
   const { device, runs, customFields } = d;
+  const user = useOptionalUser();
   const result = useActionData<typeof action>();
-  const runResult = result && !('bulk' in result) ? (result as RunCommandActionData) : undefined;
+  const runResult = result && !('bulk' in result) && !('lifecycle' in result) ? (result as RunCommandActionData) : undefined;
   const sys = device.inventory.system;
   const dir = device.inventory.directory;
   return (
@@ -359,7 +363,7 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
       </div>
 
       <div className="space-y-4">
-        {canRun ? (
+        {canRun && !device.retiredAt ? (
           <Card title="Run command on this device">
             <Form method="post" className="p-4" noValidate>
               <RunCommandFields result={runResult} summary={device.status === 'online' ? 'Runs now' : 'Runs when the device comes online'} />
@@ -394,6 +398,7 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
             </ul>
           )}
         </Card>
+        <DeviceLifecycleCard device={device} role={user?.role} />
       </div>
     </div>
   );
@@ -601,6 +606,11 @@ export default function DevicePage() {
           <span className="flex items-center gap-2.5">
             <span data-testid="device-hostname">{device.hostname}</span>
             <DeviceStatusBadge status={device.status} />
+            {device.retiredAt ? (
+              <Badge tone="gray" data-testid="device-retired">
+                Retired
+              </Badge>
+            ) : null}
             {device.pendingReboot ? (
               <Badge tone="amber" data-testid="pending-reboot">
                 Reboot pending
@@ -615,7 +625,7 @@ export default function DevicePage() {
           </>
         }
         actions={
-          tab !== 'overview' && canRun ? (
+          tab !== 'overview' && canRun && !device.retiredAt ? (
             <Link to="?" className={buttonClass('secondary')}>
               Run command
             </Link>

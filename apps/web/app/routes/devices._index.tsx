@@ -13,7 +13,7 @@ import { RunCommandFields } from '~/components/run-command-form';
 import { DeviceStatusBadge } from '~/components/status';
 import { TagChips } from '~/components/groups';
 import { CustomFieldInput, type CustomFieldDef } from '~/components/custom-field-input';
-import { Alert, Button, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th, buttonClass, cx } from '~/components/ui';
+import { Alert, Badge, Button, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th, buttonClass, cx } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Devices · OpsConductor' }];
 
@@ -30,6 +30,8 @@ const listQuery = z.object({
   cfValue: z.string().max(200).optional().catch(undefined),
   sort: deviceListFilters.shape.sort.catch('hostname'),
   order: deviceListFilters.shape.order.catch('asc'),
+  /** Retired devices are hidden unless asked for ('' = active only). */
+  lifecycle: z.enum(['retired', 'all']).optional().catch(undefined),
   page: z.coerce.number().int().min(1).max(100_000).catch(1),
 });
 
@@ -46,6 +48,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     cfValue: params.get('cfValue') ?? undefined,
     sort: params.get('sort') || undefined,
     order: params.get('order') || undefined,
+    lifecycle: params.get('lifecycle') || undefined,
     page: params.get('page') ?? 1,
   });
   const customField = q.cfKey && q.cfValue !== undefined && q.cfValue !== '' ? `${q.cfKey}:${q.cfValue}` : undefined;
@@ -59,6 +62,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       customField,
       sort: q.sort,
       order: q.order,
+      lifecycle: q.lifecycle,
       page: q.page,
       pageSize: PAGE_SIZE,
     }),
@@ -68,6 +72,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   ]);
   return {
     ...list,
+    /** Set after a delete on the device page redirected here. */
+    deleted: params.get('deleted')?.slice(0, 255) ?? null,
     page: q.page,
     pageSize: PAGE_SIZE,
     filters: {
@@ -78,6 +84,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       tag: q.tag ?? '',
       cfKey: q.cfKey ?? '',
       cfValue: q.cfValue ?? '',
+      lifecycle: q.lifecycle ?? '',
     },
     sort: q.sort,
     order: q.order,
@@ -146,6 +153,11 @@ function DeviceRow({ device, selectable }: { device: Device; selectable: boolean
             {device.hostname}
           </Link>
           {device.pendingReboot ? <RebootMarker /> : null}
+          {device.retiredAt ? (
+            <Badge tone="gray" data-testid="device-retired">
+              Retired
+            </Badge>
+          ) : null}
         </span>
       </Td>
       <Td className="max-w-56 truncate whitespace-nowrap">
@@ -233,6 +245,11 @@ function Filters({ data }: { data: LoaderData }) {
         <option value="linux">Linux</option>
         <option value="macos">macOS</option>
         <option value="other">Other</option>
+      </Select>
+      <Select name="lifecycle" defaultValue={filters.lifecycle} key={`lifecycle:${filters.lifecycle}`} aria-label="Retired devices" className="w-36" onChange={autoSubmit}>
+        <option value="">Active devices</option>
+        <option value="retired">Retired devices</option>
+        <option value="all">Active and retired</option>
       </Select>
       <Select name="groupId" defaultValue={filters.groupId} key={`group:${filters.groupId}`} aria-label="Filter by group" className="w-44" onChange={autoSubmit}>
         <option value="">All groups</option>
@@ -415,6 +432,11 @@ export default function Devices() {
         }
       />
 
+      {loaderData.deleted ? (
+        <div className="mb-3" role="status">
+          <Alert tone="success">{loaderData.deleted} was deleted.</Alert>
+        </div>
+      ) : null}
       <Filters data={loaderData} />
 
       <Form method="post" ref={formRef} onChange={recount} noValidate className={showRunPanel ? 'grid items-start gap-4 xl:grid-cols-[minmax(0,1fr)_340px]' : undefined}>

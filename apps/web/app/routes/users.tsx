@@ -54,6 +54,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
       await api.updateUser(id.data, { role: newRole.data });
       return data<ActionData>({ intent, ok: true });
     }
+    if (intent === 'password') {
+      // An admin sets another user's password (the API refuses one's own here: that needs the current one).
+      const password = String(form.get('password') ?? '');
+      if (!password) return data<ActionData>({ intent, ok: false, fieldErrors: { password: 'Enter a new password' } }, { status: 400 });
+      const user = await api.updateUser(id.data, { password });
+      return data<ActionData>({ intent, ok: true, message: `New password set for ${user.email}; their sessions were ended.` });
+    }
     if (intent === 'disable' || intent === 'enable') {
       await api.updateUser(id.data, { disabled: intent === 'disable' });
       return data<ActionData>({ intent, ok: true });
@@ -133,6 +140,7 @@ function UserRow({ user, isSelf }: { user: User; isSelf: boolean }) {
             {fetcher.data.formError}
           </span>
         ) : null}
+        {isSelf ? null : <ResetPassword user={user} />}
         {isSelf ? null : (
           <fetcher.Form method="post" className="inline">
             <input type="hidden" name="id" value={user.id} />
@@ -151,6 +159,43 @@ function UserRow({ user, isSelf }: { user: User; isSelf: boolean }) {
         )}
       </Td>
     </tr>
+  );
+}
+
+function ResetPassword({ user }: { user: User }) {
+  const fetcher = useFetcher<typeof action>();
+  const result = fetcher.data?.intent === 'password' ? fetcher.data : undefined;
+  const inputRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (result?.ok && inputRef.current) inputRef.current.value = '';
+  }, [result]);
+  return (
+    <details className="mr-2 inline-block text-left align-middle">
+      <summary className="cursor-pointer text-xs text-zinc-600 hover:text-zinc-900">Reset password</summary>
+      <fetcher.Form method="post" className="mt-1.5 flex items-center gap-1.5">
+        <input type="hidden" name="id" value={user.id} />
+        <Input
+          ref={inputRef}
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          aria-label={`New password for ${user.email}`}
+          className="h-7! w-48 text-xs!"
+        />
+        <Button type="submit" name="intent" value="password" size="sm" disabled={fetcher.state !== 'idle'} aria-label={`Set the new password for ${user.email}`}>
+          Set
+        </Button>
+      </fetcher.Form>
+      {result?.ok ? (
+        <p className="mt-1 text-xs text-emerald-700" role="status">
+          {result.message}
+        </p>
+      ) : result?.fieldErrors?.password || result?.formError ? (
+        <p className="mt-1 max-w-64 text-xs text-red-700" role="alert">
+          {result.fieldErrors?.password ?? result.formError}
+        </p>
+      ) : null}
+    </details>
   );
 }
 
@@ -184,7 +229,7 @@ export default function Users() {
             <Field
               label="Password"
               error={result?.intent === 'create' ? result.fieldErrors?.password : undefined}
-              hint="At least 12 characters; share it with the user securely."
+              hint="At least 12 characters, not a common or breached password; share it with the user securely."
             >
               {(p) => <Input {...p} name="password" type="password" autoComplete="new-password" required minLength={12} />}
             </Field>
