@@ -3,20 +3,14 @@
  * Device list/detail DTOs live in api.ts and are extended here.
  */
 import { z } from 'zod';
-import { device, pagination, uuid } from './api.ts';
+import { device, deviceFilter, pagination, searchText, tagName, uuid } from './api.ts';
 import { inventorySections, inventorySectionNames } from './inventory.ts';
 import { rule } from './rules.ts';
 
 // ---- device list: filters, sort -------------------------------------------------------------
 export const deviceSortKeys = ['hostname', 'lastSeenAt', 'osName', 'enrolledAt'] as const;
 export const deviceListFilters = pagination.extend({
-  search: z.string().trim().max(200).optional(),
-  status: z.enum(['online', 'offline', 'never_seen']).optional(),
-  osFamily: z.enum(['windows', 'linux', 'macos', 'other']).optional(),
-  groupId: uuid.optional(),
-  tag: z.string().trim().min(1).max(100).optional(),
-  /** `key:value` — devices whose custom field `key` equals `value`. */
-  customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).optional(),
+  ...deviceFilter.shape,
   sort: z.enum(deviceSortKeys).default('hostname'),
   order: z.enum(['asc', 'desc']).default('asc'),
 });
@@ -44,7 +38,7 @@ export const deviceDetail = deviceSummary.extend({
 });
 export type DeviceDetail = z.infer<typeof deviceDetail>;
 
-export const softwareListQuery = pagination.extend({ search: z.string().trim().max(200).optional() });
+export const softwareListQuery = pagination.extend({ search: searchText.optional() });
 export const deviceSoftwareItem = z.object({
   name: z.string(), version: z.string(), architecture: z.string().nullable(), vendor: z.string().nullable(),
   installDate: z.string().nullable(), source: z.string(), productCode: z.string().nullable(), upgradeCode: z.string().nullable(),
@@ -70,7 +64,7 @@ export const timelineQuery = pagination.extend({ kind: z.enum(inventoryEventKind
 export const deviceTimeline = z.object({ items: z.array(inventoryEvent), total: z.number().int() });
 
 // ---- tags ------------------------------------------------------------------------------------
-export const tagName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N}][\p{L}\p{N} ._:/-]*$/u, 'letters, digits, space and . _ : / -');
+export { tagName };
 export const bulkTagsRequest = z.object({ deviceIds: z.array(uuid).min(1).max(10000), add: z.array(tagName).max(50).default([]), remove: z.array(tagName).max(50).default([]) });
 export const tagList = z.object({ items: z.array(z.object({ tag: z.string(), deviceCount: z.number().int() })) });
 

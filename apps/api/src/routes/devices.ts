@@ -5,6 +5,7 @@ import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import type { InventoryEventKind } from '../services/inventory-history.ts';
 import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
+import { likeLiteral } from '../lib/like.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate } from '../lib/auth.ts';
 import { ApiError, problemResponses } from '../lib/problem.ts';
@@ -77,7 +78,8 @@ export const deviceRoutes = createRouter()
     const { page, pageSize, search } = c.req.valid('query');
     const { prisma } = c.var.deps.db;
     await mustExist(prisma, id);
-    const where = { deviceId: id, ...(search ? { OR: [{ normalizedName: { contains: search.toLowerCase() } }, { vendor: { contains: search, mode: 'insensitive' as const } }, { productCode: { equals: search, mode: 'insensitive' as const } }] } : {}) };
+    const text = search && likeLiteral(search);
+    const where = { deviceId: id, ...(text ? { OR: [{ normalizedName: { contains: text.toLowerCase() } }, { vendor: { contains: text, mode: 'insensitive' as const } }, { productCode: { equals: text, mode: 'insensitive' as const } }] } : {}) };
     const [rows, total] = await Promise.all([
       prisma.deviceSoftware.findMany({ where, orderBy: [{ normalizedName: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
       prisma.deviceSoftware.count({ where }),
