@@ -77,6 +77,7 @@ describe('runs list filters', () => {
 
   it('answers bad filters with 400 validation_failed, never a 500', async () => {
     const bad = ['from=2026-02-30', 'from=2026-13-01', 'from=yesterday', 'from=2026-12-01T10:00', 'to=1e10', 'from=2026-12-02&to=2026-12-01', 'from=' + 'x'.repeat(100),
+      'from=0000-01-01', 'from=1899-12-31T23:59:59Z', 'to=9999-12-31', 'from=-001000-01-01T00:00:00Z', 'from=2026-12-01T10:00:00.123456789Z&to=2026-12-01T10:00:00Z',
       'status=exploded', 'deviceId=web-1', 'createdBy=%00', 'hostname=%00', 'hostname=' + 'h'.repeat(300), 'page=0', 'pageSize=100000'];
     for (const q of bad) {
       const res = await get(`/job-runs?${q}`);
@@ -85,6 +86,10 @@ describe('runs list filters', () => {
       expect((await get(`/job-runs.csv?${q.replace(/^page.*/, 'from=bad')}`)).status, `csv ${q}`).toBe(400);
     }
     expect((await get('/job-runs?from=2026-12-02&to=2026-12-01')).body.errors).toEqual([expect.objectContaining({ path: 'to' })]);
+    for (const q of ['from=1900-01-01', 'from=9999-12-31', 'to=9999-12-30', `from=${encodeURIComponent('2026-12-01T10:00:00.123456789+14:00')}`]) {
+      expect((await get(`/job-runs?${q}`)).status, q).toBe(200);
+      expect((await get(`/audit-logs?${q}`)).status, q).toBe(200);
+    }
     // The device list's free-text search refuses NUL too (PostgreSQL text cannot hold it).
     for (const path of ['/devices?search=%00', `/groups/${randomUUID()}/members?search=%00`, `/devices/${device['web-1']}/software?search=%00`]) {
       expect((await get(path)).status, path).toBe(400);

@@ -21,6 +21,8 @@ export const pagination = z.object({
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const isoDateTime = z.iso.datetime({ offset: true });
+const EARLIEST = new Date('1900-01-01T00:00:00.000Z');
+const LATEST = new Date('9999-12-31T23:59:59.999Z');
 /**
  * One end of a time range in a query: a date (`2026-12-01`, a whole UTC day: `to` includes it) or an
  * ISO 8601 date-time with `Z` or an offset. Parsed strictly: impossible dates such as 2026-02-30 fail.
@@ -44,6 +46,11 @@ export const timeBound = (edge: 'from' | 'to') =>
       }
       if (!at) {
         ctx.addIssue({ code: 'custom', message: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset (2026-12-01T09:30:00Z)' });
+        return z.NEVER;
+      }
+      // PostgreSQL has no year 0, and years past 9999 do not survive the trip as ISO strings.
+      if (at < EARLIEST || at > LATEST) {
+        ctx.addIssue({ code: 'custom', message: 'must be between 1900-01-01 and 9999-12-31' });
         return z.NEVER;
       }
       return at;
