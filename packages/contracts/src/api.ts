@@ -32,6 +32,11 @@ export const timeBound = (edge: 'from' | 'to') =>
   z
     .string()
     .max(40)
+    .describe(
+      edge === 'from'
+        ? 'At or after: a date (YYYY-MM-DD, UTC) or an ISO 8601 date-time with an offset'
+        : 'Before: a date (YYYY-MM-DD, UTC; the whole day is included) or an ISO 8601 date-time with an offset',
+    )
     .transform((value, ctx) => {
       let at: Date | null = null;
       if (ISO_DATE.test(value)) {
