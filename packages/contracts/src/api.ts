@@ -10,7 +10,7 @@ export type Role = z.infer<typeof role>;
 
 export const uuid = z.string().uuid();
 /** PostgreSQL text cannot hold NUL: refuse it at the edge instead of failing in the database. */
-export const noNul = (s: string) => !s.includes('\u0000');
+const noNul = (s: string) => !s.includes('\u0000');
 const noNulMessage = 'must not contain NUL characters';
 /** Free text to search for (matched literally: `%` and `_` are no wildcards). */
 export const searchText = z.string().trim().max(200).refine(noNul, noNulMessage);
@@ -28,7 +28,7 @@ const LATEST = new Date('9999-12-31T23:59:59.999Z');
  * ISO 8601 date-time with `Z` or an offset. Parsed strictly: impossible dates such as 2026-02-30 fail.
  * `from` is inclusive, `to` exclusive (a date as `to` means the start of the next day).
  */
-export const timeBound = (edge: 'from' | 'to') =>
+const timeBound = (edge: 'from' | 'to') =>
   z
     .string()
     .max(40)
@@ -136,7 +136,6 @@ export const device = z.object({
 export type Device = z.infer<typeof device>;
 
 export const tagName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N}][\p{L}\p{N} ._:/-]*$/u, 'letters, digits, space and . _ : / -');
-export const osFamilies = ['windows', 'linux', 'macos', 'other'] as const;
 /**
  * Which devices: the device list's filters, and a job run's `filter` target (the same devices the list
  * shows for the same filter). Every condition given must hold; none given means every device.
@@ -145,7 +144,7 @@ export const deviceFilter = z.object({
   /** Hostname, OS name or model containing this text (case-insensitive), or an exact IP address. */
   search: searchText.optional(),
   status: deviceStatus.optional(),
-  osFamily: z.enum(osFamilies).optional(),
+  osFamily: z.enum(['windows', 'linux', 'macos', 'other']).optional(),
   /** Members of this group. */
   groupId: uuid.optional(),
   tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional(),

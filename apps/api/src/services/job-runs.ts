@@ -1,7 +1,7 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { deviceRunStatus, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk } from '@opsconductor/contracts/api';
+import { deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk } from '@opsconductor/contracts/api';
 import type { Prisma } from '@opsconductor/db';
 import type { JobRunInput } from '@opsconductor/workflows';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
@@ -118,12 +118,10 @@ export async function getJobRunSummary(deps: ApiDeps, id: string): Promise<JobRu
   return toSummary(deps, run, (await countsFor(deps, [id])).get(id) ?? {});
 }
 
-const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function jobRunWhere(f: JobRunListFilters): Prisma.JobRunWhereInput {
   const and: Prisma.JobRunWhereInput[] = [];
   // Emails are stored lowercase; an unknown user simply matches nothing.
-  if (f.createdBy) and.push(USER_ID.test(f.createdBy) ? { createdById: f.createdBy } : { createdBy: { email: f.createdBy.toLowerCase() } });
+  if (f.createdBy) and.push(uuid.safeParse(f.createdBy).success ? { createdById: f.createdBy } : { createdBy: { email: f.createdBy.toLowerCase() } });
   if (f.status) and.push({ status: f.status });
   if (f.deviceId) and.push({ targets: { some: { deviceId: f.deviceId } } });
   if (f.hostname) and.push({ targets: { some: { device: { hostname: { equals: likeLiteral(f.hostname), mode: 'insensitive' } } } } });

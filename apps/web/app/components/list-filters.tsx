@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import { Alert, Button, buttonClass } from './ui';
 
 /**
- * The filter bar of a list page: a GET form (the filters live in the URL), Search / Clear, and a CSV
+ * The filter bar of a list page: a GET form (the filters live in the URL), Filter / Clear, and a CSV
  * download of the filtered list. Inputs are the children; their names are the URL parameters.
  */
 export function FilterBar({

@@ -42,7 +42,8 @@ describe('parseRunCommandForm', () => {
   });
 
   it('reports a missing or forged target', () => {
-    for (const fields of [{ target: 'group' }, { target: 'group', targetGroupId: 'x' }, { target: 'tag', targetTag: '' }, { target: 'filter', filter: '{"status":"asleep"}' }, { target: 'filter', filter: 'not json' }, { target: 'everything' }]) {
+    const forged: Record<string, string>[] = [{ target: 'group' }, { target: 'group', targetGroupId: 'x' }, { target: 'tag', targetTag: '' }, { target: 'filter', filter: '{"status":"asleep"}' }, { target: 'filter', filter: 'not json' }, { target: 'everything' }];
+    for (const fields of forged) {
       const r = parseRunCommandForm(form({ command: 'true', ...fields }));
       expect(r.ok, JSON.stringify(fields)).toBe(false);
       if (!r.ok) expect(r.fieldErrors.target).toBeTruthy();

@@ -27,9 +27,8 @@ export type RunCommandActionData = {
   confirm?: RunConfirmation;
 };
 
-/** Where the device list's run panel runs a command. */
-export const runTargets = ['selected', 'filter', 'group', 'tag'] as const;
-export type RunTarget = (typeof runTargets)[number];
+/** Where the device list's run panel runs a command (the form's `target`). */
+export type RunTarget = 'selected' | 'filter' | 'group' | 'tag';
 const SAMPLE_SIZE = 5;
 
 const seconds = (label: string, min: number, max: number) =>
