@@ -137,6 +137,23 @@ it('keeps running on checked rows at once', async () => {
   expect((await waitForRun(stack, page.url().split('/').pop()!)).targetSelection).toEqual({ deviceIds: [agent.deviceId] });
 }, 60_000);
 
+it('a device\'s page runs on that device only, whatever the form says', async () => {
+  await page.goto(`${stack.webUrl}/devices/${agent.deviceId}`);
+  const before = await runCount();
+  // A forged form (same origin, so the CSRF check lets it through) asking for every device, "confirmed".
+  const status = await page.evaluate(async (url) => {
+    const body = new URLSearchParams({ intent: 'run-confirm', target: 'filter', filter: '{}', expectedDeviceCount: '3', command: 'echo own-device' });
+    return (await fetch(url, { method: 'POST', body, redirect: 'manual' })).type;
+  }, `${stack.webUrl}/devices/${agent.deviceId}`);
+  expect(status).toBe('opaqueredirect');
+  expect(await runCount()).toBe(before + 1);
+  const { body } = await stack.api('GET', '/api/v1/job-runs?pageSize=1');
+  expect(body.items[0].command).toBe('echo own-device');
+  const run = await stack.api('GET', `/api/v1/job-runs/${body.items[0].id}`);
+  expect(run.body.targets.map((t: { deviceId: string }) => t.deviceId)).toEqual([agent.deviceId]);
+  await waitForRun(stack, body.items[0].id);
+}, 60_000);
+
 it('filters the runs list and the audit log through the URL and downloads them as CSV', async () => {
   await page.goto(`${stack.webUrl}/runs`);
   await page.getByLabel('Device').fill('SPARE-B');
@@ -150,11 +167,11 @@ it('filters the runs list and the audit log through the URL and downloads them a
   await expect.poll(() => page.getByTestId('run-row').count()).toBe(0);
 
   await page.goto(`${stack.webUrl}/runs?createdBy=${encodeURIComponent(ADMIN.email)}&from=2000-01-01`);
-  await expect.poll(() => page.getByTestId('run-row').count()).toBe(4);
+  await expect.poll(() => page.getByTestId('run-row').count()).toBe(5);
   await screenshot('runs-filtered');
   const runsCsv = await download(page);
   expect(runsCsv.name).toMatch(/^job-runs-\d{4}-\d{2}-\d{2}\.csv$/);
-  expect(runsCsv.rows.slice(1).map((r) => r[4]).sort()).toEqual(['echo checked', 'echo from-the-group', 'echo tagged', 'echo targets-ok']);
+  expect(runsCsv.rows.slice(1).map((r) => r[4]).sort()).toEqual(['echo checked', 'echo from-the-group', 'echo own-device', 'echo tagged', 'echo targets-ok']);
 
   // A bad date reaches the API through the URL: the page says so instead of failing.
   await page.goto(`${stack.webUrl}/runs?from=2026-02-30`);
@@ -164,11 +181,11 @@ it('filters the runs list and the audit log through the URL and downloads them a
   await page.getByLabel('Action').fill('job_run.*');
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.waitForURL(/action=job_run/);
-  await expect.poll(() => page.getByTestId('audit-row').count()).toBe(4);
+  await expect.poll(() => page.getByTestId('audit-row').count()).toBe(5);
   await screenshot('audit-filtered');
   const auditCsv = await download(page);
   expect(auditCsv.rows[0]).toContain('action');
-  expect(auditCsv.rows.slice(1).map((r) => r[5])).toEqual(['job_run.create', 'job_run.create', 'job_run.create', 'job_run.create']);
+  expect(auditCsv.rows.slice(1).map((r) => r[5])).toEqual(Array(5).fill('job_run.create'));
 }, 90_000);
 
 /** Clicks "Export CSV" and reads the download: BOM first, then RFC 4180 rows. */

@@ -37,8 +37,10 @@ describe('parseRunCommandForm', () => {
     if (filter.ok) expect(filter.request.deviceIds).toBeUndefined();
     expect(parseRunCommandForm(form({ ...base, target: 'group', targetGroupId: id }))).toMatchObject({ ok: true, request: { groupIds: [id] } });
     expect(parseRunCommandForm(form({ ...base, target: 'tag', targetTag: 'prod' }))).toMatchObject({ ok: true, request: { tags: ['prod'] } });
-    // The group page fixes the target whatever the form says.
+    // The group page and a device's page fix the target whatever the form says.
     expect(parseRunCommandForm(form({ ...base, target: 'tag' }), { groupIds: [id] })).toMatchObject({ ok: true, request: { groupIds: [id] } });
+    const own = parseRunCommandForm(form({ command: 'id', target: 'filter', filter: '{}', deviceIds: [] }), { deviceIds: [id] });
+    expect(own).toEqual({ ok: true, request: { deviceIds: [id], command: 'id', shell: 'default', timeoutSeconds: 300, deadlineSeconds: 3600 } });
   });
 
   it('reports a missing or forged target', () => {
