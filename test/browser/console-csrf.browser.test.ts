@@ -162,15 +162,30 @@ async function sameOriginReachesActions(webUrl: string, cookie: string) {
 
 let stack: Stack;
 let browser: Browser | undefined;
-let dev: Child | undefined;
+let dev: { child: Child; url: string } | undefined;
 let attackerSite: Server | undefined;
+
+/** `remix vite:dev` as scripts/dev.ts starts it, once, against the stack's API. */
+async function startDevServer(): Promise<string> {
+  if (!dev) {
+    const port = await freePort();
+    const child = startChild('web-dev', join(repoRoot, 'node_modules/.bin/remix'), ['vite:dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+      cwd: join(repoRoot, 'apps/web'),
+      env: { API_URL: stack.apiUrl, PORT: String(port), NODE_ENV: 'development', SESSION_SECRET: 'csrf-test-dev-session-secret-0123456789' },
+      output: (line) => stack.logs.push(`[web-dev] ${line}`),
+    });
+    dev = { child, url: `http://127.0.0.1:${port}` };
+    await waitFor('vite dev server', async () => (await fetch(`${dev!.url}/login`)).ok, 120_000, 500);
+  }
+  return dev.url;
+}
 
 beforeAll(async () => {
   stack = await startStack({ web: true });
 }, 240_000);
 afterAll(async () => {
   await browser?.close();
-  await dev?.stop();
+  await dev?.child.stop();
   await new Promise((resolve) => (attackerSite ? attackerSite.close(resolve) : resolve(undefined)));
   await stack?.close();
 });
@@ -186,19 +201,7 @@ it('finds the console\'s action routes by reading the route files', () => {
 
 describe.each([
   ['the production server (server.mjs)', () => stack.webUrl!],
-  ['the dev server (remix vite:dev)', async () => {
-    if (!dev) {
-      const port = await freePort();
-      dev = startChild('web-dev', join(repoRoot, 'node_modules/.bin/remix'), ['vite:dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-        cwd: join(repoRoot, 'apps/web'),
-        env: { API_URL: stack.apiUrl, PORT: String(port), NODE_ENV: 'development', SESSION_SECRET: 'csrf-test-dev-session-secret-0123456789' },
-        output: (line) => stack.logs.push(`[web-dev] ${line}`),
-      });
-      (dev as Child & { url?: string }).url = `http://127.0.0.1:${port}`;
-      await waitFor('vite dev server', async () => (await fetch(`http://127.0.0.1:${port}/login`)).ok, 120_000, 500);
-    }
-    return (dev as Child & { url: string }).url;
-  }],
+  ['the dev server (remix vite:dev)', startDevServer],
 ])('%s', (_name, webUrlOf) => {
   it('refuses every forged state-changing request to every action route, and nothing changes', async () => {
     const webUrl = await webUrlOf();
