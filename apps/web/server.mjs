@@ -3,21 +3,34 @@
  * what remix-serve cannot do: hand the browser's IP to loaders (the API records it in the audit
  * log as X-Forwarded-For) and honour a reverse proxy via TRUST_PROXY.
  *
+ * It also refuses every state-changing request that does not come from the console's own origin
+ * (same-origin.mjs, the CSRF defence), before Remix sees it.
+ *
  *   PORT (default 3000), HOST (default all interfaces), TRUST_PROXY (express "trust proxy":
- *   e.g. `loopback`, `1`, `10.0.0.0/8`; unset = trust nobody), plus the app's own env (API_URL,
- *   SESSION_SECRET, NODE_ENV — see app/lib/env.server.ts).
+ *   e.g. `loopback`, `1`, `10.0.0.0/8`; unset = trust nobody), WEB_ORIGINS (further origins the
+ *   console is served under, comma-separated), plus the app's own env (API_URL, SESSION_SECRET,
+ *   NODE_ENV — see app/lib/env.server.ts).
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequestHandler } from '@remix-run/express';
 import compression from 'compression';
 import express from 'express';
+import { expressSelfOrigin, parseAllowedOrigins, sameOriginGuard } from './same-origin.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`[web] PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
   process.exit(1);
+}
+
+let allowedOrigins;
+try {
+  allowedOrigins = parseAllowedOrigins(process.env.WEB_ORIGINS);
+} catch (error) {
+  console.error(`[web] ${error.message}`);
+  process.exit(78);
 }
 
 function trustProxySetting(value) {
@@ -46,6 +59,8 @@ const clientDir = path.join(root, 'build/client');
 const app = express();
 app.disable('x-powered-by');
 app.set('trust proxy', trustProxySetting(process.env.TRUST_PROXY));
+// First of all: no loader or action may run for a forged cross-origin request.
+app.use(sameOriginGuard({ selfOrigin: expressSelfOrigin, allowedOrigins }));
 app.use(
   compression({
     // Event streams must reach the browser as they are written.

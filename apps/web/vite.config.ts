@@ -1,7 +1,8 @@
 import { vitePlugin as remix } from '@remix-run/dev';
 import tailwindcss from '@tailwindcss/vite';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import tsconfigPaths from 'vite-tsconfig-paths';
+import { nodeSelfOrigin, parseAllowedOrigins, sameOriginGuard } from './same-origin.mjs';
 
 // Loaders return plain objects / `data()`; this makes useLoaderData infer single-fetch types.
 declare module '@remix-run/node' {
@@ -10,9 +11,21 @@ declare module '@remix-run/node' {
   }
 }
 
+/** The CSRF defence of server.mjs, in front of Remix under `remix vite:dev` too. */
+function sameOriginPlugin(): Plugin {
+  return {
+    name: 'opsconductor-same-origin',
+    configureServer(server) {
+      // Added directly (not from a returned post hook), so it runs before Vite's and Remix's middlewares.
+      server.middlewares.use(sameOriginGuard({ selfOrigin: nodeSelfOrigin, allowedOrigins: parseAllowedOrigins(process.env.WEB_ORIGINS) }));
+    },
+  };
+}
+
 export default defineConfig({
   server: { port: Number(process.env.PORT ?? 3000), strictPort: true },
   plugins: [
+    sameOriginPlugin(),
     tailwindcss(),
     remix({
       future: {

@@ -9,10 +9,60 @@ export const role = z.enum(roles);
 export type Role = z.infer<typeof role>;
 
 export const uuid = z.string().uuid();
+/** PostgreSQL text cannot hold NUL: refuse it at the edge instead of failing in the database. */
+const noNul = (s: string) => !s.includes('\u0000');
+const noNulMessage = 'must not contain NUL characters';
+/** Free text to search for (matched literally: `%` and `_` are no wildcards). */
+export const searchText = z.string().trim().max(200).refine(noNul, noNulMessage);
 export const pagination = z.object({
   page: z.coerce.number().int().min(1).max(100000).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const isoDateTime = z.iso.datetime({ offset: true });
+const EARLIEST = new Date('1900-01-01T00:00:00.000Z');
+const LATEST = new Date('9999-12-31T23:59:59.999Z');
+/**
+ * One end of a time range in a query: a date (`2026-12-01`, a whole UTC day: `to` includes it) or an
+ * ISO 8601 date-time with `Z` or an offset. Parsed strictly: impossible dates such as 2026-02-30 fail.
+ * `from` is inclusive, `to` exclusive (a date as `to` means the start of the next day).
+ */
+const timeBound = (edge: 'from' | 'to') =>
+  z
+    .string()
+    .max(40)
+    .describe(
+      edge === 'from'
+        ? 'At or after: a date (YYYY-MM-DD, UTC) or an ISO 8601 date-time with an offset'
+        : 'Before: a date (YYYY-MM-DD, UTC; the whole day is included) or an ISO 8601 date-time with an offset',
+    )
+    .transform((value, ctx) => {
+      let at: Date | null = null;
+      if (ISO_DATE.test(value)) {
+        const day = new Date(`${value}T00:00:00.000Z`);
+        // Date rolls 2026-02-30 over to March; a real date survives the round trip.
+        if (!Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === value) {
+          at = edge === 'to' ? new Date(day.getTime() + 24 * 3600 * 1000) : day;
+        }
+      } else if (isoDateTime.safeParse(value).success) {
+        const t = new Date(value);
+        if (!Number.isNaN(t.getTime())) at = t;
+      }
+      if (!at) {
+        ctx.addIssue({ code: 'custom', message: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset (2026-12-01T09:30:00Z)' });
+        return z.NEVER;
+      }
+      // PostgreSQL has no year 0, and years past 9999 do not survive the trip as ISO strings.
+      if (at < EARLIEST || at > LATEST) {
+        ctx.addIssue({ code: 'custom', message: 'must be between 1900-01-01 and 9999-12-31' });
+        return z.NEVER;
+      }
+      return at;
+    });
+const timeRange = { from: timeBound('from').optional(), to: timeBound('to').optional() };
+const fromBeforeTo = (q: { from?: Date; to?: Date }) => !q.from || !q.to || q.from < q.to;
+const toAfterFrom = { message: 'must be later than from', path: ['to'] };
 
 // ---- auth & users ---------------------------------------------------------------------------
 export const loginRequest = z.object({
@@ -103,12 +153,31 @@ export const device = z.object({
 export type Device = z.infer<typeof device>;
 /** Which devices a list shows: active ones (the default), retired ones, or all. */
 export const deviceLifecycles = ['active', 'retired', 'all'] as const;
+export type DeviceLifecycle = (typeof deviceLifecycles)[number];
 /** POST /devices/{id}/rotate-secret — the new secret, shown once. Install it with `opsconductor-agent rekey`. */
 export const rotatedDeviceSecret = z.object({ deviceId: uuid, deviceSecret: z.string() });
 export const deleteDeviceQuery = z.object({
   /** The device's hostname, repeated: a stray DELETE cannot purge a device. */
   confirm: z.string().max(255),
 });
+
+export const tagName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N}][\p{L}\p{N} ._:/-]*$/u, 'letters, digits, space and . _ : / -');
+/**
+ * Which devices: the device list's filters, and a job run's `filter` target (the same devices the list
+ * shows for the same filter). Every condition given must hold; none given means every device.
+ */
+export const deviceFilter = z.object({
+  /** Hostname, OS name or model containing this text (case-insensitive), or an exact IP address. */
+  search: searchText.optional(),
+  status: deviceStatus.optional(),
+  osFamily: z.enum(['windows', 'linux', 'macos', 'other']).optional(),
+  /** Members of this group. */
+  groupId: uuid.optional(),
+  tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional(),
+  /** `key:value` — devices whose custom field `key` equals `value`. */
+  customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).refine(noNul, noNulMessage).optional(),
+});
+export type DeviceFilter = z.infer<typeof deviceFilter>;
 
 // ---- job runs --------------------------------------------------------------------------------
 /**
@@ -133,15 +202,53 @@ export type JobRunStatus = z.infer<typeof jobRunStatus>;
 export const deviceRunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline']);
 export type DeviceRunStatus = z.infer<typeof deviceRunStatus>;
 
-export const createJobRunRequest = z.object({
-  deviceIds: z.array(uuid).min(1).max(10000),
-  command: z.string().min(1).max(64 * 1024),
+/**
+ * Most devices one run may target: the `jobRun` workflow fans out in 20 batches of 500 at most in
+ * flight and its input (every device ID) stays far below Temporal's 2 MB payload limit (ADR 4).
+ */
+export const MAX_DEVICES_PER_RUN = 10_000;
+
+/**
+ * What a run targets: the union of explicit devices, the members of groups, the devices carrying any
+ * of the tags, and the devices matching a filter. Resolved to devices when the run is created.
+ */
+export const jobRunTargetSelection = z.object({
+  deviceIds: z.array(uuid).max(MAX_DEVICES_PER_RUN).optional(),
+  groupIds: z.array(uuid).max(100).optional(),
+  tags: z.array(tagName).max(100).optional(),
+  /** `{}` means every device. */
+  filter: deviceFilter.optional(),
+});
+export type JobRunTargetSelection = z.infer<typeof jobRunTargetSelection>;
+const selectsTargets = (t: JobRunTargetSelection) =>
+  Boolean(t.deviceIds?.length || t.groupIds?.length || t.tags?.length || t.filter);
+const noTargets = { message: 'Choose the target devices: deviceIds, groupIds, tags or filter', path: ['deviceIds'] };
+
+export const jobRunTargetPreviewRequest = jobRunTargetSelection
+  .extend({ sampleSize: z.number().int().min(0).max(50).default(10) })
+  .refine(selectsTargets, noTargets);
+export const jobRunTargetPreview = z.object({
+  /** Devices the selection resolves to now. */
+  total: z.number().int(),
+  maxDevices: z.number().int(),
+  /** The first devices by hostname. */
+  sample: z.array(z.object({ id: uuid, hostname: z.string(), status: deviceStatus })),
+});
+export type JobRunTargetPreview = z.infer<typeof jobRunTargetPreview>;
+
+export const createJobRunRequest = jobRunTargetSelection.extend({
+  /**
+   * The device count the operator confirmed (from a preview): when the selection now resolves to a
+   * different number of devices, the run is not created (409 `target_count_changed`).
+   */
+  expectedDeviceCount: z.number().int().min(0).max(MAX_DEVICES_PER_RUN).optional(),
+  command: z.string().min(1).max(64 * 1024).refine(noNul, noNulMessage),
   shell: z.enum(['default', 'sh', 'bash', 'powershell', 'cmd']).default('default'),
   /** How long the command may run on a device before the agent kills it. */
   timeoutSeconds: z.number().int().min(1).max(24 * 3600).default(300),
   /** How long to wait for offline devices to come back and pick the command up. */
   deadlineSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(3600),
-});
+}).refine(selectsTargets, noTargets);
 export type CreateJobRunRequest = z.infer<typeof createJobRunRequest>;
 
 export const jobRunTarget = z.object({
@@ -174,9 +281,31 @@ export const jobRunSummary = z.object({
   counts: z.record(z.string(), z.number().int()),
 });
 export type JobRunSummary = z.infer<typeof jobRunSummary>;
-export const jobRun = jobRunSummary.extend({ targets: z.array(jobRunTarget) });
+export const jobRun = jobRunSummary.extend({
+  targets: z.array(jobRunTarget),
+  /** What the run was asked to target (null for runs created before this was recorded); `targets` is what it became. */
+  targetSelection: jobRunTargetSelection.nullable(),
+});
 export type JobRun = z.infer<typeof jobRun>;
 export const jobRunList = z.object({ items: z.array(jobRunSummary), total: z.number().int() });
+
+/** Filters of the runs list and its CSV export; every one given must hold. */
+export const jobRunListFilters = z.object({
+  /** The user who created the run: a user ID or an email address. */
+  createdBy: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional(),
+  status: jobRunStatus.optional(),
+  /** Runs that targeted this device. */
+  deviceId: uuid.optional(),
+  /** Runs that targeted a device with this hostname (whole name, case-insensitive). */
+  hostname: z.string().trim().min(1).max(253).refine(noNul, noNulMessage).optional(),
+  /** Created at or after. */
+  from: timeRange.from,
+  /** Created before. */
+  to: timeRange.to,
+});
+export type JobRunListFilters = z.output<typeof jobRunListFilters>;
+export const jobRunListQuery = pagination.extend(jobRunListFilters.shape).refine(fromBeforeTo, toAfterFrom);
+export const jobRunExportQuery = jobRunListFilters.refine(fromBeforeTo, toAfterFrom);
 
 export const outputChunk = z.object({
   id: z.string(), // bigint as string; use as the `after` cursor
@@ -213,3 +342,26 @@ export const auditLogEntry = z.object({
   createdAt: z.string(),
 });
 export const auditLogList = z.object({ items: z.array(auditLogEntry), total: z.number().int() });
+
+/** Filters of the audit log and its CSV export; every one given must hold. */
+export const auditLogFilters = z.object({
+  /** Who: the actor's name (a user's email, a device's hostname) or ID, whole. */
+  actor: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional(),
+  actorType: z.enum(['user', 'device', 'system']).optional(),
+  /** An action (`user.create`), or every action of a kind (`job_run.*`). */
+  action: z
+    .string()
+    .trim()
+    .max(100)
+    .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$/, 'an action such as user.create, or job_run.* for all of a kind')
+    .optional(),
+  targetType: z.string().trim().max(50).regex(/^[a-z][a-z0-9_]*$/, 'a target type such as user or job_run').optional(),
+  targetId: z.string().trim().min(1).max(200).refine(noNul, noNulMessage).optional(),
+  /** At or after. */
+  from: timeRange.from,
+  /** Before. */
+  to: timeRange.to,
+});
+export type AuditLogFilters = z.output<typeof auditLogFilters>;
+export const auditLogListQuery = pagination.extend(auditLogFilters.shape).refine(fromBeforeTo, toAfterFrom);
+export const auditLogExportQuery = auditLogFilters.refine(fromBeforeTo, toAfterFrom);

@@ -3,7 +3,7 @@
  * Device list/detail DTOs live in api.ts and are extended here.
  */
 import { z } from 'zod';
-import { device, deviceLifecycles, pagination, uuid } from './api.ts';
+import { device, deviceFilter, deviceLifecycles, pagination, searchText, tagName, uuid } from './api.ts';
 import { inventorySections, inventorySectionNames } from './inventory.ts';
 import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { rule } from './rules.ts';
@@ -11,13 +11,7 @@ import { rule } from './rules.ts';
 // ---- device list: filters, sort -------------------------------------------------------------
 export const deviceSortKeys = ['hostname', 'lastSeenAt', 'osName', 'enrolledAt'] as const;
 export const deviceListFilters = pagination.extend({
-  search: z.string().trim().max(200).optional(),
-  status: z.enum(['online', 'offline', 'never_seen']).optional(),
-  osFamily: z.enum(['windows', 'linux', 'macos', 'other']).optional(),
-  groupId: uuid.optional(),
-  tag: z.string().trim().min(1).max(100).optional(),
-  /** `key:value` — devices whose custom field `key` equals `value`. */
-  customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).optional(),
+  ...deviceFilter.shape,
   sort: z.enum(deviceSortKeys).default('hostname'),
   order: z.enum(['asc', 'desc']).default('asc'),
   /** Retired devices are hidden unless asked for. */
@@ -47,7 +41,7 @@ export const deviceDetail = deviceSummary.extend({
 });
 export type DeviceDetail = z.infer<typeof deviceDetail>;
 
-export const softwareListQuery = pagination.extend({ search: z.string().trim().max(200).optional() });
+export const softwareListQuery = pagination.extend({ search: searchText.optional() });
 export const deviceSoftwareItem = z.object({
   name: z.string(), version: z.string(), architecture: z.string().nullable(), vendor: z.string().nullable(),
   installDate: z.string().nullable(), source: z.string(), productCode: z.string().nullable(), upgradeCode: z.string().nullable(),
@@ -73,14 +67,7 @@ export const timelineQuery = pagination.extend({ kind: z.enum(inventoryEventKind
 export const deviceTimeline = z.object({ items: z.array(inventoryEvent), total: z.number().int() });
 
 // ---- tags ------------------------------------------------------------------------------------
-/**
- * A letter or digit of any script (in the Basic Multilingual Plane) first, then also space . _ : / -.
- * Spelled out without the `u` flag: the OpenAPI document carries this pattern, and a `pattern` there
- * is an ECMA-262 regex without flags (with `/u` it ended in "/u" and matched nothing). Kept to the
- * interoperable subset (no lookaround) so other dialects (Python, Go) read it the same.
- */
-const TAG_PATTERN = new RegExp(`^[${BMP_LETTERS_AND_DIGITS}][${BMP_LETTERS_AND_DIGITS} ._:/-]*$`);
-export const tagName = z.string().trim().min(1).max(100).regex(TAG_PATTERN, 'letters, digits, space and . _ : / -');
+export { tagName };
 export const bulkTagsRequest = z.object({ deviceIds: z.array(uuid).min(1).max(10000), add: z.array(tagName).max(50).default([]), remove: z.array(tagName).max(50).default([]) });
 export const tagList = z.object({ items: z.array(z.object({ tag: z.string(), deviceCount: z.number().int() })) });
 

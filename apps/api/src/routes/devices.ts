@@ -6,6 +6,7 @@ import type { ApiDeps } from '../context.ts';
 import type { InventoryEventKind } from '../services/inventory-history.ts';
 import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
 import { deleteDevice, retireDevice, rotateDeviceSecret } from '../services/device-lifecycle.ts';
+import { likeLiteral } from '../lib/like.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
@@ -127,7 +128,8 @@ export const deviceRoutes = createRouter()
     const { page, pageSize, search } = c.req.valid('query');
     const { prisma } = c.var.deps.db;
     await mustExist(prisma, id);
-    const where = { deviceId: id, ...(search ? { OR: [{ normalizedName: { contains: search.toLowerCase() } }, { vendor: { contains: search, mode: 'insensitive' as const } }, { productCode: { equals: search, mode: 'insensitive' as const } }] } : {}) };
+    const text = search && likeLiteral(search);
+    const where = { deviceId: id, ...(text ? { OR: [{ normalizedName: { contains: text.toLowerCase() } }, { vendor: { contains: text, mode: 'insensitive' as const } }, { productCode: { equals: text, mode: 'insensitive' as const } }] } : {}) };
     const [rows, total] = await Promise.all([
       prisma.deviceSoftware.findMany({ where, orderBy: [{ normalizedName: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
       prisma.deviceSoftware.count({ where }),

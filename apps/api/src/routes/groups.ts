@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { pagination, uuid } from '@opsconductor/contracts/api';
+import { pagination, searchText, uuid } from '@opsconductor/contracts/api';
 import { deviceSummaryList, groupMembersRequest, membershipEventList, rulePreview } from '@opsconductor/contracts/inventory-api';
 import { createGroupBody, groupListResponse as groupList, groupResponse as groupDto, rulePreviewBody, updateGroupBody } from '../lib/rule-openapi.ts';
 import type { Rule } from '@opsconductor/contracts/rules';
@@ -34,7 +34,7 @@ const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summar
 const remove = createRoute({ method: 'delete', path: '/groups/{id}', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, ...problemResponses } });
 const members = createRoute({
   method: 'get', path: '/groups/{id}/members', tags, summary: 'Members of a group', security, middleware: read,
-  request: { params: idParam, query: pagination.extend({ search: z.string().trim().max(200).optional() }) }, responses: { 200: json(deviceSummaryList, 'Members'), ...problemResponses },
+  request: { params: idParam, query: pagination.extend({ search: searchText.optional() }) }, responses: { 200: json(deviceSummaryList, 'Members'), ...problemResponses },
 });
 const changeMembers = createRoute({
   method: 'post', path: '/groups/{id}/members', tags, summary: 'Add or remove devices of a static group (operator)', security, middleware: operate,

@@ -1,13 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { createJobRunRequest, jobRun, jobRunList, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
+import { MAX_DEVICES_PER_RUN, createJobRunRequest, jobRun, jobRunExportQuery, jobRunList, jobRunListQuery, jobRunTargetPreview, jobRunTargetPreviewRequest, outputPage, outputQuery, uuid } from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { armWake } from '../lib/events.ts';
 import { ApiError, problemResponses } from '../lib/problem.ts';
-import { cancelJobRun, createJobRun, getJobRun, getJobRunSummary, getJobRunTargets, listJobRuns, readOutput } from '../services/job-runs.ts';
+import { streamCsv } from '../lib/csv.ts';
+import { previewTargets } from '../services/job-run-targets.ts';
+import { cancelJobRun, createJobRun, getJobRun, getJobRunSummary, getJobRunTargets, jobRunCsvHeader, jobRunCsvPages, listJobRuns, readOutput } from '../services/job-runs.ts';
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
@@ -15,17 +17,32 @@ const operate = [authenticate, requireRole('operator')];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const idParam = z.object({ id: uuid });
 
+const targetsDescription = `Targets are the union of \`deviceIds\`, the members of \`groupIds\`, the devices with any of \`tags\` and the devices matching \`filter\` (the device list's filters: \`search\`, \`status\`, \`osFamily\`, \`groupId\`, \`tag\`, \`customField\`; \`{}\` is every device), resolved when the run is created. A run targets at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')} devices (400 \`too_many_devices\`); a selection that matches none is refused (400 \`no_target_devices\`), unknown device or group IDs too (400 \`unknown_devices\` / \`unknown_groups\`).`;
 const create = createRoute({
   method: 'post', path: '/job-runs', tags: ['job runs'], summary: 'Run a shell command on devices (operator)',
-  description: 'Starts a `jobRun` Temporal workflow (ID `job-run/<id>`). Offline devices get the command when they come back before the deadline.',
+  description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.`,
   security, middleware: operate,
   request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
-  responses: { 201: json(jobRun, 'Started'), 503: { description: 'Temporal unavailable' }, ...problemResponses },
+  responses: { 201: json(jobRun, 'Started'), 409: { description: 'The selection changed since it was confirmed' }, 503: { description: 'Temporal unavailable' }, ...problemResponses },
 });
+const preview = createRoute({
+  method: 'post', path: '/job-runs/preview', tags: ['job runs'], summary: 'How many (and which) devices a target selection resolves to now (operator)',
+  description: `${targetsDescription} Returns the count and the first \`sampleSize\` devices by hostname; \`total\` may exceed \`maxDevices\`, which a run would refuse.`,
+  security, middleware: operate,
+  request: { body: { content: { 'application/json': { schema: jobRunTargetPreviewRequest } }, required: true } },
+  responses: { 200: json(jobRunTargetPreview, 'Preview'), ...problemResponses },
+});
+const filtersDescription = 'Filters (all optional, combined with AND): `createdBy` (a user ID or email), `status`, `deviceId`, `hostname` (runs that targeted a device of that name, case-insensitive), `from` (inclusive) and `to` (exclusive) on the creation time, as a date (YYYY-MM-DD, UTC; a date as `to` includes that day) or an ISO 8601 date-time with offset.';
 const list = createRoute({
-  method: 'get', path: '/job-runs', tags: ['job runs'], summary: 'List job runs, newest first', security, middleware: read,
-  request: { query: pagination.extend({ deviceId: uuid.optional() }) },
+  method: 'get', path: '/job-runs', tags: ['job runs'], summary: 'List job runs, newest first', description: filtersDescription, security, middleware: read,
+  request: { query: jobRunListQuery },
   responses: { 200: json(jobRunList, 'Runs'), ...problemResponses },
+});
+const exportCsv = createRoute({
+  method: 'get', path: '/job-runs.csv', tags: ['job runs'], summary: 'The filtered runs as CSV, newest first',
+  description: `${filtersDescription}\n\nOne row per run with its device counts per status. Streamed, UTF-8 with a byte-order mark, RFC 4180 quoting; text cells starting with = + - @, tab or CR are prefixed with \`'\`.`,
+  security, middleware: read, request: { query: jobRunExportQuery },
+  responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } }, ...problemResponses },
 });
 const get = createRoute({
   method: 'get', path: '/job-runs/{id}', tags: ['job runs'], summary: 'A job run with per-device results', security, middleware: read,
@@ -57,11 +74,27 @@ async function mustGet(deps: Parameters<typeof getJobRun>[0], id: string) {
 export const jobRunRoutes = createRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const id = await createJobRun(c.var.deps, c.var.user, body);
-    await audit(c, { action: 'job_run.create', targetType: 'job_run', targetId: id, details: { command: body.command.slice(0, 2000), deviceCount: body.deviceIds.length, timeoutSeconds: body.timeoutSeconds } });
+    const { id, deviceCount } = await createJobRun(c.var.deps, c.var.user, body);
+    // The selection as asked, with explicit devices as a count (the run's targets list them all).
+    const targets = {
+      ...(body.deviceIds?.length ? { deviceIds: body.deviceIds.length } : {}),
+      ...(body.groupIds?.length ? { groupIds: body.groupIds } : {}),
+      ...(body.tags?.length ? { tags: body.tags } : {}),
+      ...(body.filter ? { filter: body.filter } : {}),
+    };
+    await audit(c, { action: 'job_run.create', targetType: 'job_run', targetId: id, details: { command: body.command.slice(0, 2000), deviceCount, targets, timeoutSeconds: body.timeoutSeconds } });
     return c.json(await mustGet(c.var.deps, id), 201);
   })
+  .openapi(preview, async (c) => {
+    const { sampleSize, ...selection } = c.req.valid('json');
+    return c.json(await previewTargets(c.var.deps, selection, sampleSize), 200);
+  })
   .openapi(list, async (c) => c.json(await listJobRuns(c.var.deps, c.req.valid('query')), 200))
+  .openapi(exportCsv, (c) => {
+    const deps = c.var.deps;
+    const filename = `job-runs-${new Date().toISOString().slice(0, 10)}.csv`;
+    return streamCsv(c, filename, jobRunCsvHeader, jobRunCsvPages(deps, c.req.valid('query')), (err) => deps.logger.error({ err }, 'job run export failed'));
+  })
   .openapi(get, async (c) => c.json(await mustGet(c.var.deps, c.req.valid('param').id), 200))
   .openapi(cancel, async (c) => {
     const { id } = c.req.valid('param');

@@ -1,18 +1,23 @@
 /** Device queries for the console and API: filtered, sorted, paginated lists and the detail view. */
 import type { DeviceListFilters } from '@opsconductor/contracts/inventory-api';
 import type { Device, Prisma } from '@opsconductor/db';
-import type { Device as DeviceDto } from '@opsconductor/contracts/api';
+import type { DeviceFilter, DeviceLifecycle, Device as DeviceDto } from '@opsconductor/contracts/api';
 import { deviceStatusAt } from '@opsconductor/rules';
 import type { ApiDeps } from '../context.ts';
+import { likeLiteral } from '../lib/like.ts';
 
-
-export function deviceWhere(deps: ApiDeps, f: Partial<DeviceListFilters>): Prisma.DeviceWhereInput {
+/** The devices a filter selects: the device list, and the `filter` target of a job run (active devices unless asked). */
+export function deviceWhere(deps: ApiDeps, f: Partial<DeviceFilter> & { lifecycle?: DeviceLifecycle }): Prisma.DeviceWhereInput {
   const since = new Date(Date.now() - deps.config.onlineWindowSeconds * 1000);
   const and: Prisma.DeviceWhereInput[] = [];
   const lifecycle = f.lifecycle ?? 'active';
   if (lifecycle === 'active') and.push({ retiredAt: null });
   if (lifecycle === 'retired') and.push({ retiredAt: { not: null } });
-  if (f.search) and.push({ OR: [{ hostname: { contains: f.search, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: f.search, mode: 'insensitive' } }, { model: { contains: f.search, mode: 'insensitive' } }] });
+  if (f.search) {
+    // Prisma hands `contains` to (I)LIKE as is: `_` and `%` would match any character.
+    const text = likeLiteral(f.search);
+    and.push({ OR: [{ hostname: { contains: text, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: text, mode: 'insensitive' } }, { model: { contains: text, mode: 'insensitive' } }] });
+  }
   // The same decision as deviceStatusAt (packages/rules), in SQL.
   if (f.status === 'online') and.push({ lastSeenAt: { gte: since }, agentStoppedAt: null });
   if (f.status === 'offline') and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: since } }, { agentStoppedAt: { not: null } }] });

@@ -1,12 +1,16 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { CreateJobRunRequest, JobRun, JobRunSummary, JobRunTarget, OutputChunk } from '@opsconductor/contracts/api';
+import { deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk } from '@opsconductor/contracts/api';
+import type { Prisma } from '@opsconductor/db';
 import type { JobRunInput } from '@opsconductor/workflows';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
 import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps, AuthUser } from '../context.ts';
+import type { CsvValue } from '../lib/csv.ts';
+import { likeLiteral } from '../lib/like.ts';
 import { ApiError } from '../lib/problem.ts';
+import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
 
 export const jobRunWorkflowId = (id: string) => `job-run/${id}`;
 
@@ -15,26 +19,21 @@ export function temporalUrl(deps: ApiDeps, workflowId: string): string | null {
   return base ? `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}` : null;
 }
 
-export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest): Promise<string> {
+/** Resolves the targets (services/job-run-targets.ts), records the run and starts its workflow. */
+export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest): Promise<{ id: string; deviceCount: number }> {
   const { prisma } = deps.db;
-  const deviceIds = [...new Set(req.deviceIds)];
-  const found = await prisma.device.findMany({ where: { id: { in: deviceIds } }, select: { id: true, hostname: true, retiredAt: true } });
-  if (found.length !== deviceIds.length) {
-    const known = new Set(found.map((d) => d.id));
-    const missing = deviceIds.filter((id) => !known.has(id));
-    throw new ApiError(400, 'unknown_devices', `${missing.length} device(s) do not exist.`, missing.slice(0, 20).map((id) => ({ path: 'deviceIds', message: `unknown device ${id}` })));
+  const targetSelection = normalizeSelection(req);
+  const targets = await resolveTargets(deps, targetSelection);
+  if (req.expectedDeviceCount !== undefined && req.expectedDeviceCount !== targets.length) {
+    throw new ApiError(409, 'target_count_changed', `The selection now matches ${targets.length.toLocaleString('en-US')} devices, not the ${req.expectedDeviceCount.toLocaleString('en-US')} confirmed.`);
   }
-  const retired = found.filter((d) => d.retiredAt);
-  if (retired.length) {
-    throw new ApiError(400, 'device_retired', `${retired.length} device(s) are retired and take no new runs.`, retired.slice(0, 20).map((d) => ({ path: 'deviceIds', message: `${d.hostname} (${d.id}) is retired` })));
-  }
-  const hostnames = new Map(found.map((d) => [d.id, d.hostname]));
+  const deviceIds = targets.map((d) => d.id);
   const id = randomUUID();
   const workflowId = jobRunWorkflowId(id);
   const deadlineAt = new Date(Date.now() + req.deadlineSeconds * 1000);
   await prisma.$transaction([
-    prisma.jobRun.create({ data: { id, workflowId, command: req.command, shell: req.shell, timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id } }),
-    prisma.jobRunDevice.createMany({ data: deviceIds.map((deviceId) => ({ jobRunId: id, deviceId, hostname: hostnames.get(deviceId) ?? '' })) }),
+    prisma.jobRun.create({ data: { id, workflowId, command: req.command, shell: req.shell, timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id, targetSelection } }),
+    prisma.jobRunDevice.createMany({ data: targets.map((d) => ({ jobRunId: id, deviceId: d.id, hostname: d.hostname })) }),
   ]);
   const input: JobRunInput = {
     jobRunId: id,
@@ -61,7 +60,7 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
       throw new ApiError(503, 'temporal_unavailable');
     }
   }
-  return id;
+  return { id, deviceCount: deviceIds.length };
 }
 
 export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
@@ -120,14 +119,56 @@ export async function getJobRunSummary(deps: ApiDeps, id: string): Promise<JobRu
   return toSummary(deps, run, (await countsFor(deps, [id])).get(id) ?? {});
 }
 
-export async function listJobRuns(deps: ApiDeps, q: { page: number; pageSize: number; deviceId?: string }) {
-  const where = q.deviceId ? { targets: { some: { deviceId: q.deviceId } } } : {};
+export function jobRunWhere(f: JobRunListFilters): Prisma.JobRunWhereInput {
+  const and: Prisma.JobRunWhereInput[] = [];
+  // Emails are stored lowercase; an unknown user simply matches nothing.
+  if (f.createdBy) and.push(uuid.safeParse(f.createdBy).success ? { createdById: f.createdBy } : { createdBy: { email: f.createdBy.toLowerCase() } });
+  if (f.status) and.push({ status: f.status });
+  if (f.deviceId) and.push({ targets: { some: { deviceId: f.deviceId } } });
+  if (f.hostname) and.push({ targets: { some: { hostname: { equals: likeLiteral(f.hostname), mode: 'insensitive' } } } });
+  if (f.from || f.to) and.push({ createdAt: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } });
+  return { AND: and };
+}
+
+const newestFirst: Prisma.JobRunOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { id: 'desc' }];
+
+export async function listJobRuns(deps: ApiDeps, q: JobRunListFilters & { page: number; pageSize: number }) {
+  const where = jobRunWhere(q);
   const [runs, total] = await Promise.all([
-    deps.db.prisma.jobRun.findMany({ where, orderBy: { createdAt: 'desc' }, skip: (q.page - 1) * q.pageSize, take: q.pageSize, include: { createdBy: { select: { email: true } } } }),
+    deps.db.prisma.jobRun.findMany({ where, orderBy: newestFirst, skip: (q.page - 1) * q.pageSize, take: q.pageSize, include: { createdBy: { select: { email: true } } } }),
     deps.db.prisma.jobRun.count({ where }),
   ]);
   const counts = await countsFor(deps, runs.map((r) => r.id));
   return { items: runs.map((r) => toSummary(deps, r, counts.get(r.id) ?? {})), total };
+}
+
+export const jobRunCsvHeader = [
+  'id', 'created_at', 'created_by', 'status', 'command', 'shell', 'timeout_seconds', 'deadline_at', 'started_at', 'finished_at', 'cancel_requested',
+  'devices', ...deviceRunStatus.options,
+];
+
+/** Pages of CSV rows over the filtered runs, newest first (cursor on the last run seen). */
+export function jobRunCsvPages(deps: ApiDeps, f: JobRunListFilters, pageSize = 500): () => Promise<CsvValue[][]> {
+  const where = jobRunWhere(f);
+  let after: string | undefined;
+  let done = false;
+  return async () => {
+    if (done) return [];
+    const runs = await deps.db.prisma.jobRun.findMany({
+      where, orderBy: newestFirst, take: pageSize, ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+      include: { createdBy: { select: { email: true } } },
+    });
+    done = runs.length < pageSize;
+    after = runs.at(-1)?.id;
+    const counts = await countsFor(deps, runs.map((r) => r.id));
+    return runs.map((r) => {
+      const c = counts.get(r.id) ?? {};
+      return [
+        r.id, r.createdAt, r.createdBy?.email ?? null, r.status, r.command, r.shell, r.timeoutSeconds, r.deadlineAt, r.startedAt, r.finishedAt, r.cancelRequested,
+        Object.values(c).reduce((a, b) => a + b, 0), ...deviceRunStatus.options.map((status) => c[status] ?? 0),
+      ];
+    });
+  };
 }
 
 export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?: Date): Promise<JobRunTarget[]> {
@@ -148,8 +189,10 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
 }
 
 export async function getJobRun(deps: ApiDeps, id: string): Promise<JobRun | null> {
-  const summary = await getJobRunSummary(deps, id);
-  return summary && { ...summary, targets: await getJobRunTargets(deps, id) };
+  const run = await loadRun(deps, id);
+  if (!run) return null;
+  const [counts, targets] = await Promise.all([countsFor(deps, [id]), getJobRunTargets(deps, id)]);
+  return { ...toSummary(deps, run, counts.get(id) ?? {}), targets, targetSelection: (run.targetSelection as JobRunTargetSelection | null) ?? null };
 }
 
 export async function readOutput(deps: ApiDeps, runId: string, q: { after?: string; deviceId?: string; limit: number }): Promise<OutputChunk[]> {

@@ -15,6 +15,7 @@ import {
   enrollmentTokenList,
   jobRun,
   jobRunList,
+  jobRunTargetPreview,
   loginResponse,
   outputPage,
   rotatedDeviceSecret,
@@ -23,6 +24,7 @@ import {
   type createEnrollmentTokenRequest,
   type createJobRunRequest,
   type changePasswordRequest,
+  type jobRunTargetPreviewRequest,
   type createUserRequest,
   type deviceStatus,
   type updateUserRequest,
@@ -142,6 +144,10 @@ export type DeviceListQuery = {
   pageSize?: number;
 };
 export type Page = { page?: number; pageSize?: number };
+/** The runs list's filters as the API takes them (dates as YYYY-MM-DD or ISO date-times). */
+export type JobRunListQuery = { createdBy?: string; status?: string; deviceId?: string; hostname?: string; from?: string; to?: string };
+/** The audit log's filters as the API takes them. */
+export type AuditLogQuery = { actor?: string; actorType?: string; action?: string; targetType?: string; targetId?: string; from?: string; to?: string };
 export type ServerConfig = z.infer<typeof serverConfig>;
 
 const serverConfig = z.object({ apiPublicUrl: z.string(), temporalUiUrl: z.string().nullable() });
@@ -305,7 +311,11 @@ export function createApiClient(options: ApiClientOptions) {
 
     // job runs
     createJobRun: (body: z.input<typeof createJobRunRequest>) => call('POST', '/job-runs', { body, schema: jobRun }),
-    listJobRuns: (query: Page & { deviceId?: string } = {}) => call('GET', '/job-runs', { query, schema: jobRunList }),
+    previewJobRunTargets: (body: z.input<typeof jobRunTargetPreviewRequest>) =>
+      call('POST', '/job-runs/preview', { body, schema: jobRunTargetPreview }),
+    listJobRuns: (query: Page & JobRunListQuery = {}) => call('GET', '/job-runs', { query, schema: jobRunList }),
+    /** The raw text/csv response (streamed on by the caller). */
+    exportJobRuns: (query: JobRunListQuery = {}) => send('GET', '/job-runs.csv', { query, accept: 'text/csv', timeout: false }),
     getJobRun: (runId: string) => call('GET', `/job-runs/${id(runId)}`, { schema: jobRun }),
     cancelJobRun: (runId: string) => call('POST', `/job-runs/${id(runId)}/cancel`, { body: {}, schema: jobRun }),
     getJobRunOutput: (runId: string, query: { deviceId?: string; after?: string; limit?: number } = {}) =>
@@ -315,7 +325,8 @@ export function createApiClient(options: ApiClientOptions) {
       send('GET', `/job-runs/${id(runId)}/events`, { query, accept: 'text/event-stream', timeout: false }),
 
     // audit (admin)
-    listAuditLogs: (query: Page = {}) => call('GET', '/audit-logs', { query, schema: auditLogList }),
+    listAuditLogs: (query: Page & AuditLogQuery = {}) => call('GET', '/audit-logs', { query, schema: auditLogList }),
+    exportAuditLogs: (query: AuditLogQuery = {}) => send('GET', '/audit-logs.csv', { query, accept: 'text/csv', timeout: false }),
   };
 }
 

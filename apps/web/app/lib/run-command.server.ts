@@ -1,13 +1,35 @@
-/** The "run a command on these devices" action shared by the device list and device pages. */
+/**
+ * The "run a command" action shared by the device list, the device page and the group page.
+ *
+ * Explicit devices (checked rows, one device's page) run at once. Everything else — all devices
+ * matching the list's filter, a group, a tag — first answers with a confirmation showing how many
+ * devices the selection resolves to now (the API's preview); the confirmed run carries that count, and
+ * the API refuses it if the selection changed meanwhile, in which case the new count is shown.
+ */
 import { data, redirect, type AppLoadContext } from '@remix-run/node';
 import { z } from 'zod';
-import { createJobRunRequest, type CreateJobRunRequest } from '@opsconductor/contracts/api';
-import { ApiError, requireApi } from './api.server';
+import {
+  createJobRunRequest,
+  deviceFilter,
+  tagName,
+  uuid,
+  type CreateJobRunRequest,
+  type JobRunTargetSelection,
+} from '@opsconductor/contracts/api';
+import { ApiError, requireApi, type ApiClient } from './api.server';
+
+/** How many devices the selection resolves to, shown before the run is created. */
+export type RunConfirmation = { total: number; sample: string[]; notice?: string };
 
 export type RunCommandActionData = {
   formError?: string;
-  fieldErrors?: Partial<Record<'deviceIds' | 'command' | 'shell' | 'timeoutSeconds' | 'deadlineSeconds', string>>;
+  fieldErrors?: Partial<Record<'target' | 'deviceIds' | 'command' | 'shell' | 'timeoutSeconds' | 'deadlineSeconds', string>>;
+  confirm?: RunConfirmation;
 };
+
+/** Where the device list's run panel runs a command (the form's `target`). */
+export type RunTarget = 'selected' | 'filter' | 'group' | 'tag';
+const SAMPLE_SIZE = 5;
 
 const seconds = (label: string, min: number, max: number) =>
   z.coerce
@@ -16,11 +38,12 @@ const seconds = (label: string, min: number, max: number) =>
     .min(min, `${label} must be at least ${min} s`)
     .max(max, `${label} must be at most ${max.toLocaleString('en-US')} s`);
 
+const selectedDevices = z
+  .array(z.string().uuid('Invalid device id'))
+  .min(1, 'Select at least one device')
+  .max(10_000, 'At most 10,000 devices per run');
+
 const runCommandForm = z.object({
-  deviceIds: z
-    .array(z.string().uuid('Invalid device id'))
-    .min(1, 'Select at least one device')
-    .max(10_000, 'At most 10,000 devices per run'),
   command: z
     .string()
     // Browsers submit textarea line breaks as CRLF; shells on Linux and macOS choke on the CR.
@@ -33,35 +56,99 @@ const runCommandForm = z.object({
 });
 
 type RunCommandFieldErrors = NonNullable<RunCommandActionData['fieldErrors']>;
+type Parsed<T> = { ok: true; value: T } | { ok: false; field: keyof RunCommandFieldErrors; message: string };
 
-/** The run-command form as a createJobRunRequest, or the message per field. */
+function json(text: FormDataEntryValue | null): unknown {
+  try {
+    return JSON.parse(String(text ?? ''));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where to run, from the form's `target` (checked rows by default) and its companion field. */
+function parseTarget(form: FormData): Parsed<JobRunTargetSelection> {
+  const target = String(form.get('target') || 'selected');
+  if (target === 'selected') {
+    const ids = selectedDevices.safeParse(form.getAll('deviceIds'));
+    return ids.success ? { ok: true, value: { deviceIds: ids.data } } : { ok: false, field: 'deviceIds', message: ids.error.issues[0]!.message };
+  }
+  if (target === 'filter') {
+    const filter = deviceFilter.safeParse(json(form.get('filter')));
+    return filter.success ? { ok: true, value: { filter: filter.data } } : { ok: false, field: 'target', message: 'The filter is not valid; reload the page.' };
+  }
+  if (target === 'group') {
+    const id = uuid.safeParse(form.get('targetGroupId'));
+    return id.success ? { ok: true, value: { groupIds: [id.data] } } : { ok: false, field: 'target', message: 'Choose a group' };
+  }
+  if (target === 'tag') {
+    const tag = tagName.safeParse(form.get('targetTag'));
+    return tag.success ? { ok: true, value: { tags: [tag.data] } } : { ok: false, field: 'target', message: 'Choose a tag' };
+  }
+  return { ok: false, field: 'target', message: 'Choose where to run the command' };
+}
+
+/**
+ * The run-command form as a createJobRunRequest, or the message per field. `fixed` replaces the form's
+ * target (the group page always runs on its group).
+ */
 export function parseRunCommandForm(
   form: FormData,
+  fixed?: JobRunTargetSelection,
 ): { ok: true; request: CreateJobRunRequest } | { ok: false; fieldErrors: RunCommandFieldErrors } {
+  const target: Parsed<JobRunTargetSelection> = fixed ? { ok: true, value: fixed } : parseTarget(form);
   const parsed = runCommandForm.safeParse({
-    deviceIds: form.getAll('deviceIds'),
     command: form.get('command') ?? '',
     shell: form.get('shell') || undefined,
     timeoutSeconds: form.get('timeoutSeconds') || 300,
     deadlineSeconds: form.get('deadlineSeconds') || 3600,
   });
-  if (parsed.success) return { ok: true, request: parsed.data };
+  if (parsed.success && target.ok) return { ok: true, request: { ...target.value, ...parsed.data } };
   const fieldErrors: RunCommandFieldErrors = {};
-  for (const issue of parsed.error.issues) {
+  if (!target.ok) fieldErrors[target.field] = target.message;
+  for (const issue of parsed.success ? [] : parsed.error.issues) {
     const key = issue.path[0] as keyof RunCommandFieldErrors;
     fieldErrors[key] ??= issue.message;
   }
   return { ok: false, fieldErrors };
 }
 
-/** Validates the form, creates the job run and redirects to it; returns field errors otherwise. */
-export async function runCommandAction(request: Request, context: AppLoadContext, form: FormData) {
+const selectionOf = ({ deviceIds, groupIds, tags, filter }: CreateJobRunRequest): JobRunTargetSelection => ({ deviceIds, groupIds, tags, filter });
+
+/** The confirmation step: how many devices the selection matches now, or why it cannot run. */
+async function confirmation(api: ApiClient, request: CreateJobRunRequest, notice?: string) {
+  const preview = await api.previewJobRunTargets({ ...selectionOf(request), sampleSize: SAMPLE_SIZE });
+  if (preview.total === 0) return data<RunCommandActionData>({ formError: 'No devices match this target.' }, { status: 400 });
+  if (preview.total > preview.maxDevices) {
+    return data<RunCommandActionData>(
+      { formError: `This matches ${preview.total.toLocaleString('en-US')} devices; a run can target at most ${preview.maxDevices.toLocaleString('en-US')}. Narrow it down or split it into several runs.` },
+      { status: 400 },
+    );
+  }
+  return data<RunCommandActionData>({ confirm: { total: preview.total, sample: preview.sample.map((d) => d.hostname), ...(notice ? { notice } : {}) } });
+}
+
+const confirmedCount = z.coerce.number().int().min(0).max(1_000_000);
+
+/**
+ * Validates the form; runs on explicit devices at once, and on anything else only once the operator
+ * confirmed the device count (intent `run-confirm` with `expectedDeviceCount`). Redirects to the run.
+ */
+export async function runCommandAction(request: Request, context: AppLoadContext, form: FormData, fixed?: JobRunTargetSelection) {
   const api = await requireApi(request, context);
-  const parsed = parseRunCommandForm(form);
+  const parsed = parseRunCommandForm(form, fixed);
   if (!parsed.ok) return data<RunCommandActionData>({ fieldErrors: parsed.fieldErrors }, { status: 400 });
+  const explicit = parsed.request.deviceIds !== undefined;
+  const expected = confirmedCount.safeParse(form.get('expectedDeviceCount'));
   try {
-    const run = await api.createJobRun(parsed.request);
-    return redirect(`/runs/${run.id}`);
+    if (!explicit && !(form.get('intent') === 'run-confirm' && expected.success)) return await confirmation(api, parsed.request);
+    try {
+      const run = await api.createJobRun({ ...parsed.request, ...(explicit ? {} : { expectedDeviceCount: expected.data }) });
+      return redirect(`/runs/${run.id}`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'target_count_changed')) throw error;
+      return await confirmation(api, parsed.request, 'The matching devices changed since you confirmed: check the new count.');
+    }
   } catch (error) {
     if (error instanceof ApiError) {
       return data<RunCommandActionData>(

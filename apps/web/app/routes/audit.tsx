@@ -2,22 +2,35 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
 import { requireApi } from '~/lib/api.server';
+import { AUDIT_FILTERS, activeFilters, filterErrorMessage, filtersFrom } from '~/lib/list-filters.server';
 import { pluralize } from '~/lib/format';
-import { AbsoluteTime, Card, EmptyState, PageHeader, Pagination, RelativeTime, Table, Td, Th } from '~/components/ui';
+import { FilterBar, FilterField, queryOf } from '~/components/list-filters';
+import { AbsoluteTime, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Table, Td, Th } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · OpsConductor' }];
 
 const PAGE_SIZE = 100;
 const DETAILS_PREVIEW = 160;
+const LABELS: Record<string, string> = { actor: 'Actor', action: 'Action', targetType: 'Target type', targetId: 'Target ID', from: 'From', to: 'To' };
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
-  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(new URL(request.url).searchParams.get('page') ?? 1);
-  const list = await api.listAuditLogs({ page, pageSize: PAGE_SIZE });
+  const url = new URL(request.url);
+  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(url.searchParams.get('page') ?? 1);
+  const filters = filtersFrom(url, AUDIT_FILTERS);
+  let list: Awaited<ReturnType<typeof api.listAuditLogs>> = { items: [], total: 0 };
+  let filterError: string | null = null;
+  try {
+    list = await api.listAuditLogs({ page, pageSize: PAGE_SIZE, ...activeFilters(filters) });
+  } catch (error) {
+    filterError = filterErrorMessage(error, LABELS);
+  }
   return {
     total: list.total,
     page,
     pageSize: PAGE_SIZE,
+    filters,
+    filterError,
     // Details are arbitrary JSON: pre-render them as text here (React escapes it on output).
     items: list.items.map(({ details, ...entry }) => ({
       ...entry,
@@ -38,14 +51,38 @@ function Details({ json }: { json: string | null }) {
   );
 }
 
+function AuditFilters({ filters, error }: { filters: Record<(typeof AUDIT_FILTERS)[number], string>; error: string | null }) {
+  const text = (name: keyof typeof filters, label: string, placeholder: string, width: string) => (
+    <FilterField label={label}>
+      <Input name={name} type="search" defaultValue={filters[name]} key={`${name}:${filters[name]}`} placeholder={placeholder} className={width} />
+    </FilterField>
+  );
+  return (
+    <FilterBar label="Filter the audit log" filtered={Object.values(filters).some(Boolean)} exportHref={`/audit.csv${queryOf(filters)}`} error={error}>
+      {text('actor', 'Actor', 'email or hostname', 'w-52')}
+      {text('action', 'Action', 'user.create or job_run.*', 'w-48')}
+      {text('targetType', 'Target type', 'user, job_run…', 'w-32')}
+      {text('targetId', 'Target ID', 'id', 'w-48')}
+      <FilterField label="From">
+        <Input name="from" type="date" defaultValue={filters.from} key={`from:${filters.from}`} className="w-36" />
+      </FilterField>
+      <FilterField label="To">
+        <Input name="to" type="date" defaultValue={filters.to} key={`to:${filters.to}`} className="w-36" />
+      </FilterField>
+    </FilterBar>
+  );
+}
+
 export default function Audit() {
-  const { items, total, page, pageSize } = useLoaderData<typeof loader>();
+  const { items, total, page, pageSize, filters, filterError } = useLoaderData<typeof loader>();
+  const filtered = Object.values(filters).some(Boolean);
   return (
     <>
-      <PageHeader title="Audit log" description={`${pluralize(total, 'event')} recorded`} />
+      <PageHeader title="Audit log" description={`${pluralize(total, 'event')} ${filtered ? 'match the filter' : 'recorded'}`} />
+      <AuditFilters filters={filters} error={filterError} />
       <Card>
         {total === 0 ? (
-          <EmptyState title="No audit events yet" />
+          <EmptyState title={filtered ? 'No events match' : 'No audit events yet'} />
         ) : (
           <>
             <Table>

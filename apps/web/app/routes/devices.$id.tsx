@@ -119,9 +119,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (isBulkIntent(intent) && intent !== 'group-add' && intent !== 'group-remove') {
     return runBulkAction(await requireApi(request, context), intent, form, [id]);
   }
-  form.delete('deviceIds');
-  form.append('deviceIds', id);
-  return runCommandAction(request, context, form);
+  return runCommandAction(request, context, form, { deviceIds: [id] });
 }
 
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;

@@ -6,7 +6,7 @@ import { deviceStatus } from '@opsconductor/contracts/api';
 import { deviceListFilters } from '@opsconductor/contracts/inventory-api';
 import { requireApi } from '~/lib/api.server';
 import { isBulkIntent, runBulkAction, type BulkResult } from '~/lib/bulk-actions.server';
-import { runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
+import { runCommandAction, type RunCommandActionData, type RunTarget } from '~/lib/run-command.server';
 import { canRunCommands, isAdmin, useOptionalUser } from '~/lib/user';
 import { osLabel, pluralize } from '~/lib/format';
 import { RunCommandFields } from '~/components/run-command-form';
@@ -52,14 +52,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     page: params.get('page') ?? 1,
   });
   const customField = q.cfKey && q.cfValue !== undefined && q.cfValue !== '' ? `${q.cfKey}:${q.cfValue}` : undefined;
+  // The list's filter as the API reads it: the devices shown here are the ones "Run on all" targets.
+  const filter = { search: q.search, status: q.status, osFamily: q.osFamily, groupId: q.groupId, tag: q.tag, customField };
   const [list, groups, tags, customFields] = await Promise.all([
     api.listDevices({
-      search: q.search,
-      status: q.status,
-      osFamily: q.osFamily,
-      groupId: q.groupId,
-      tag: q.tag,
-      customField,
+      ...filter,
       sort: q.sort,
       order: q.order,
       lifecycle: q.lifecycle,
@@ -86,10 +83,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       cfValue: q.cfValue ?? '',
       lifecycle: q.lifecycle ?? '',
     },
+    runFilter: JSON.stringify(filter),
     sort: q.sort,
     order: q.order,
     groups: groups.items
-      .map((g) => ({ id: g.id, name: g.name, kind: g.kind }))
+      .map((g) => ({ id: g.id, name: g.name, kind: g.kind, memberCount: g.memberCount }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     tags: tags.items,
     customFields: customFields.items.map((f) => ({ key: f.key, label: f.label, type: f.type, enumValues: f.enumValues })),
@@ -301,6 +299,50 @@ function Filters({ data }: { data: LoaderData }) {
   );
 }
 
+/**
+ * Where the run panel runs its command: the checked rows (at once), or — after showing the device
+ * count and asking for confirmation — every device matching the list's filter, a group, or a tag.
+ */
+function RunTargetPicker({ data, selected, target, onTarget }: { data: LoaderData; selected: number; target: RunTarget; onTarget: (t: RunTarget) => void }) {
+  const filtered = Object.values(data.filters).some(Boolean);
+  const radio = (value: RunTarget, label: ReactNode) => (
+    <label className="flex items-center gap-2 text-[13px] text-zinc-700">
+      <input type="radio" name="target" value={value} checked={target === value} onChange={() => onTarget(value)} className="accent-zinc-900" />
+      {label}
+    </label>
+  );
+  return (
+    <fieldset className="space-y-1.5">
+      <legend className="mb-1 text-xs font-medium text-zinc-700">Run on</legend>
+      <input type="hidden" name="filter" value={data.runFilter} />
+      {radio('selected', `Selected devices (${selected.toLocaleString('en-US')})`)}
+      {radio('filter', `All ${pluralize(data.total, 'device')}${filtered ? ' matching this filter' : ''}`)}
+      <div className="flex items-center gap-2">
+        {radio('group', 'Group')}
+        <Select name="targetGroupId" aria-label="Target group" defaultValue="" className="min-w-0 flex-1" onChange={() => onTarget('group')}>
+          <option value="">Choose…</option>
+          {data.groups.map((g) => (
+            <option key={g.id} value={g.id}>
+              {g.name} ({g.memberCount.toLocaleString('en-US')})
+            </option>
+          ))}
+        </Select>
+      </div>
+      <div className="flex items-center gap-2">
+        {radio('tag', 'Tag')}
+        <Select name="targetTag" aria-label="Target tag" defaultValue="" className="min-w-0 flex-1" onChange={() => onTarget('tag')}>
+          <option value="">Choose…</option>
+          {data.tags.map((t) => (
+            <option key={t.tag} value={t.tag}>
+              {t.tag} ({t.deviceCount.toLocaleString('en-US')})
+            </option>
+          ))}
+        </Select>
+      </div>
+    </fieldset>
+  );
+}
+
 /** Bulk actions on the selected devices; its buttons submit the list's form with their intent. */
 function BulkActions({ data, result, selected }: { data: LoaderData; result: BulkResult | undefined; selected: number }) {
   const navigation = useNavigation();
@@ -397,6 +439,7 @@ export default function Devices() {
   const canRun = canRunCommands(user?.role);
   const formRef = useRef<HTMLFormElement>(null);
   const [selected, setSelected] = useState(0);
+  const [target, setTarget] = useState<RunTarget>('selected');
   const filtered = Object.values(filters).some(Boolean);
   const showRunPanel = canRun && (total > 0 || filtered);
 
@@ -414,9 +457,12 @@ export default function Devices() {
     recount();
   };
   const allSelected = items.length > 0 && selected === items.length;
-  const selectedSummary = (
-    <span data-testid="selected-count">{selected === 0 ? 'No devices selected' : `${pluralize(selected, 'device')} selected`}</span>
-  );
+  const selectedSummary =
+    target === 'selected' ? (
+      <span data-testid="selected-count">{selected === 0 ? 'No devices selected' : `${pluralize(selected, 'device')} selected`}</span>
+    ) : (
+      'Shows the device count first'
+    );
 
   return (
     <>
@@ -514,7 +560,11 @@ export default function Devices() {
           <div className="space-y-4 xl:sticky xl:top-16">
             <Card title="Run command">
               <div className="p-4">
-                <RunCommandFields result={runResult} summary={selectedSummary} />
+                <RunCommandFields
+                  result={runResult}
+                  summary={selectedSummary}
+                  target={<RunTargetPicker data={loaderData} selected={selected} target={target} onTarget={setTarget} />}
+                />
               </div>
             </Card>
             <Card title="Bulk actions" actions={<span className="text-xs text-zinc-500">{selected === 0 ? 'Select devices first' : pluralize(selected, 'device')}</span>}>

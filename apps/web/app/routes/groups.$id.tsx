@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { uuid } from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type RouteErrorData } from '~/lib/api.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
+import { runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
+import { RunCommandFields } from '~/components/run-command-form';
 import { osLabel, pluralize } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { BuiltInBadge, GroupKindBadge, RuleView, TagChips } from '~/components/groups';
@@ -79,6 +81,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const remove = form.get('remove');
   // A member row's "Remove" button posts remove=<device id>.
   const intent = remove ? 'remove-members' : String(form.get('intent') ?? '');
+  // Runs on the group's members as they are when it starts, after showing their count.
+  if (intent === 'run' || intent === 'run-confirm') return runCommandAction(request, context, form, { groupIds: [id] });
   const ids = z.array(uuid).max(10_000).safeParse(remove ? [remove] : form.getAll('deviceIds'));
   try {
     if (intent === 'delete') {
@@ -128,7 +132,9 @@ function DeleteGroup({ name }: { name: string }) {
 
 export default function GroupPage() {
   const { group, members, events, catalog, candidates, page, eventsPage, search, addSearch } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
+  const actionData = useActionData<typeof action>();
+  const result = actionData && 'ok' in actionData ? actionData : undefined;
+  const runResult = actionData && !('ok' in actionData) ? (actionData as RunCommandActionData) : undefined;
   const user = useOptionalUser();
   const canEdit = canRunCommands(user?.role);
   const editable = canEdit && !group.builtIn;
@@ -260,6 +266,14 @@ export default function GroupPage() {
         </div>
 
         <div className="space-y-4">
+          {canEdit ? (
+            <Card title="Run command">
+              <Form method="post" className="p-4" noValidate>
+                <RunCommandFields result={runResult} summary="On the members when it starts; shows their count first" />
+              </Form>
+            </Card>
+          ) : null}
+
           {manualMembers ? (
             <Card title="Add devices">
               <div className="space-y-2 p-3">

@@ -1,30 +1,73 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
+import { jobRunStatus } from '@opsconductor/contracts/api';
 import { requireApi } from '~/lib/api.server';
+import { RUN_FILTERS, activeFilters, filterErrorMessage, filtersFrom } from '~/lib/list-filters.server';
 import { oneLine, pluralize } from '~/lib/format';
 import { RunStatusBadge } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
-import { AbsoluteTime, Card, EmptyState, PageHeader, Pagination, RelativeTime, Table, Td, Th } from '~/components/ui';
+import { FilterBar, FilterField, queryOf } from '~/components/list-filters';
+import { AbsoluteTime, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Runs · OpsConductor' }];
 
 const PAGE_SIZE = 50;
+const LABELS: Record<string, string> = { status: 'Status', createdBy: 'Created by', hostname: 'Device', from: 'From', to: 'To' };
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
-  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(new URL(request.url).searchParams.get('page') ?? 1);
-  const list = await api.listJobRuns({ page, pageSize: PAGE_SIZE });
-  return { ...list, page, pageSize: PAGE_SIZE };
+  const url = new URL(request.url);
+  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(url.searchParams.get('page') ?? 1);
+  const filters = filtersFrom(url, RUN_FILTERS);
+  const base = { page, pageSize: PAGE_SIZE, filters, statuses: jobRunStatus.options, filterError: null as string | null };
+  try {
+    return { ...base, ...(await api.listJobRuns({ page, pageSize: PAGE_SIZE, ...activeFilters(filters) })) };
+  } catch (error) {
+    return { ...base, items: [], total: 0, filterError: filterErrorMessage(error, LABELS) };
+  }
+}
+
+function RunFilters({ filters, statuses, error }: { filters: Record<(typeof RUN_FILTERS)[number], string>; statuses: readonly string[]; error: string | null }) {
+  return (
+    <FilterBar label="Filter runs" filtered={Object.values(filters).some(Boolean)} exportHref={`/runs.csv${queryOf(filters)}`} error={error}>
+      <FilterField label="Status">
+        <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} className="w-32">
+          <option value="">Any status</option>
+          {statuses.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </Select>
+      </FilterField>
+      <FilterField label="Created by">
+        <Input name="createdBy" type="search" defaultValue={filters.createdBy} key={`by:${filters.createdBy}`} placeholder="email" className="w-52" />
+      </FilterField>
+      <FilterField label="Device">
+        <Input name="hostname" type="search" defaultValue={filters.hostname} key={`host:${filters.hostname}`} placeholder="hostname" className="w-44" />
+      </FilterField>
+      <FilterField label="From">
+        <Input name="from" type="date" defaultValue={filters.from} key={`from:${filters.from}`} className="w-36" />
+      </FilterField>
+      <FilterField label="To">
+        <Input name="to" type="date" defaultValue={filters.to} key={`to:${filters.to}`} className="w-36" />
+      </FilterField>
+    </FilterBar>
+  );
 }
 
 export default function Runs() {
-  const { items, total, page, pageSize } = useLoaderData<typeof loader>();
+  const { items, total, page, pageSize, filters, statuses, filterError } = useLoaderData<typeof loader>();
+  const filtered = Object.values(filters).some(Boolean);
   return (
     <>
-      <PageHeader title="Runs" description={`${pluralize(total, 'command run')}`} />
+      <PageHeader title="Runs" description={`${pluralize(total, 'command run')}${filtered ? ' match the filter' : ''}`} />
+      <RunFilters filters={filters} statuses={statuses} error={filterError} />
       <Card>
-        {total === 0 ? (
+        {total === 0 && filtered ? (
+          <EmptyState title="No runs match">Try other filters.</EmptyState>
+        ) : total === 0 ? (
           <EmptyState title="No runs yet">
             Select devices on the{' '}
             <Link to="/devices" className="font-medium text-zinc-900 underline">
