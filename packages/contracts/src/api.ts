@@ -3,6 +3,7 @@
  * typed client (apps/web/app/lib/api.server.ts) uses the same types, so both sides change together.
  */
 import { z } from 'zod';
+import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 
 export const roles = ['admin', 'operator', 'viewer'] as const;
 export const role = z.enum(roles);
@@ -161,7 +162,14 @@ export const deleteDeviceQuery = z.object({
   confirm: z.string().max(255),
 });
 
-export const tagName = z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N}][\p{L}\p{N} ._:/-]*$/u, 'letters, digits, space and . _ : / -');
+/**
+ * A letter or digit of any script (in the Basic Multilingual Plane) first, then also space . _ : / -.
+ * Spelled out without the `u` flag: the OpenAPI document carries this pattern, and a `pattern` there
+ * is an ECMA-262 regex without flags (with `/u` it ended in "/u" and matched nothing). Kept to the
+ * interoperable subset (no lookaround) so other dialects (Python, Go) read it the same.
+ */
+const TAG_PATTERN = new RegExp(`^[${BMP_LETTERS_AND_DIGITS}][${BMP_LETTERS_AND_DIGITS} ._:/-]*$`);
+export const tagName = z.string().trim().min(1).max(100).regex(TAG_PATTERN, 'letters, digits, space and . _ : / -');
 /**
  * Which devices: the device list's filters, and a job run's `filter` target (the same devices the list
  * shows for the same filter). Every condition given must hold; none given means every device.

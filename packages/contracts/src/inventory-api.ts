@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import { device, deviceFilter, deviceLifecycles, pagination, searchText, tagName, uuid } from './api.ts';
 import { inventorySections, inventorySectionNames } from './inventory.ts';
-import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { rule } from './rules.ts';
 
 // ---- device list: filters, sort -------------------------------------------------------------
