@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { createDatabase } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import type { ApiConfig, ApiDeps } from './context.ts';
-import { createApp } from './app.ts';
+import { createApp, createMetricsApp } from './app.ts';
 import { EventHub } from './lib/events.ts';
 import { createApiMetrics } from './lib/metrics.ts';
 
@@ -15,11 +15,30 @@ export interface ApiServerOptions {
   temporalAddress: string;
   host?: string;
   port: number;
+  /** A listener serving only GET /metrics (loopback by default); none without a port. */
+  metrics?: { host?: string; port: number };
   config?: Partial<ApiConfig>;
   logger?: Logger;
 }
 
-export interface RunningApi { url: string; port: number; deps: ApiDeps; close(): Promise<void> }
+export interface RunningApi { url: string; port: number; metricsUrl?: string; deps: ApiDeps; close(): Promise<void> }
+
+async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }, hostname: string, port: number): Promise<{ server: ServerType; port: number }> {
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : port };
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Long-polls and event streams would hold the server open.
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
 
 export const defaultApiConfig: ApiConfig = {
   temporalNamespace: 'default',
@@ -35,6 +54,8 @@ export const defaultApiConfig: ApiConfig = {
   onlineWindowSeconds: 90,
   inventoryFullIntervalSeconds: 24 * 3600,
   inventoryDeltaIntervalSeconds: 3600,
+  workerPollerWindowSeconds: 90,
+  metricsToken: null,
 };
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
@@ -49,22 +70,15 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
   await ensureBuiltInGroups(db, groups);
   const deps: ApiDeps = { db, groups, temporal, events, metrics: createApiMetrics(), logger, config };
-  const app = createApp(deps);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port }, () => resolve(s));
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : o.port;
+  const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
+  const metrics = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    ...(metrics ? { metricsUrl: `http://${o.metrics?.host ?? '127.0.0.1'}:${metrics.port}` } : {}),
     deps,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Long-polls and event streams would hold the server open.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await Promise.all([closeServer(server), metrics && closeServer(metrics.server)]);
       await events.stop();
       await connection.close().catch(() => {});
       await db.close();

@@ -7,6 +7,7 @@ import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/wor
 import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps, AuthUser } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
+import { withTemporalDeadline } from '../lib/temporal.ts';
 
 export const jobRunWorkflowId = (id: string) => `job-run/${id}`;
 
@@ -38,7 +39,7 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
     deadlineAt: deadlineAt.toISOString(),
   };
   try {
-    await deps.temporal.workflow.start('jobRun', {
+    await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.start('jobRun', {
       taskQueue: deps.config.temporalTaskQueue,
       workflowId,
       args: [input],
@@ -46,10 +47,10 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
         { key: OpsJobRunId, value: id },
         { key: OpsDeviceIds, value: deviceIdsForSearch(deviceIds) },
       ],
-    });
+    }));
   } catch (err) {
     // The start may have reached Temporal even though we saw an error; only undo when it did not.
-    const started = await deps.temporal.workflow.getHandle(workflowId).describe().then(() => true, () => false);
+    const started = await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe(), 1000).then(() => true, () => false);
     if (!started) {
       await prisma.jobRun.delete({ where: { id } }).catch(() => {});
       deps.logger.error({ err, jobRunId: id }, 'starting the jobRun workflow failed');
@@ -77,7 +78,7 @@ export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
   );
   for (const deviceId of new Set(rows.map((r) => r.device_id))) deps.events.publish(channels.agentCommands, deviceId);
   try {
-    await deps.temporal.workflow.getHandle(run.workflowId).cancel();
+    await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(run.workflowId).cancel());
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw new ApiError(503, 'temporal_unavailable');
   }
