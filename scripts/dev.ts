@@ -64,6 +64,8 @@ async function shutdown(code: number, reason?: string) {
 if (runInOwnProcessGroup(() => void shutdown(1, 'the terminal went away'))) {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  process.on('uncaughtException', (err) => void shutdown(1, `crashed: ${describeError(err)}`));
+  process.on('unhandledRejection', (err) => void shutdown(1, `crashed: ${describeError(err)}`));
   startup = start();
   startup.catch((err: unknown) => void shutdown(1, `failed to start: ${describeError(err)}`));
 }
