@@ -10,7 +10,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import { createWorker } from '../../workers/src/worker.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
-import { waitFor } from '../support/tools.ts';
+import { freePort, waitFor } from '../support/tools.ts';
 
 const hostPort = (address: string) => {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
@@ -198,4 +198,23 @@ describe('PostgreSQL unavailable', () => {
     await proxy.up();
     await waitFor('reads to work again', async () => (await t.request('/api/v1/devices', { token: admin })).status === 200, 30_000, 250);
   }, 120_000);
+});
+
+describe('Temporal calls that gave up', () => {
+  it('leave no retry behind that would fire after the API closed its connection', async () => {
+    const t = await startTestApi({}, { temporalAddress: `127.0.0.1:${await freePort()}` }); // nothing listens there
+    const uncaught: unknown[] = [];
+    const collect = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', collect);
+    try {
+      const ready = await timed(() => t.request('/readyz'));
+      expect(ready.body.checks?.temporal).toMatch(/^unavailable/);
+      await t.close();
+      // The client's retry back-off is at most 5 s: a retry scheduled past the deadline would fire by then.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+    } finally {
+      process.off('uncaughtException', collect);
+    }
+    expect(uncaught.map(String)).toEqual([]);
+  }, 60_000);
 });

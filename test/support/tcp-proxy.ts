@@ -61,6 +61,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       if (!server) await listen();
     },
     async up() {
+      // Connections accepted while hanging were never forwarded: end them, as a restarted server would.
+      if (mode === 'hang') cutAll();
       mode = 'up';
       if (!server) await listen();
     },

@@ -8,6 +8,7 @@ import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp, createMetricsApp } from './app.ts';
 import { EventHub } from './lib/events.ts';
 import { createApiMetrics } from './lib/metrics.ts';
+import { apiConnectionOptions, temporalCallsEnded } from './lib/temporal.ts';
 
 export interface ApiServerOptions {
   databaseUrl: string;
@@ -63,7 +64,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: o.temporalAddress });
+  const connection = Connection.lazy({ address: o.temporalAddress, ...apiConnectionOptions });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const events = new EventHub(db.pool, o.databaseUrl, logger);
   await events.start();
@@ -80,6 +81,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     async close() {
       await Promise.all([closeServer(server), metrics && closeServer(metrics.server)]);
       await events.stop();
+      await temporalCallsEnded(temporal);
       await connection.close().catch(() => {});
       await db.close();
     },

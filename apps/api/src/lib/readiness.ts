@@ -46,13 +46,16 @@ async function worker(deps: ApiDeps): Promise<string> {
   const { temporalNamespace: namespace, temporalTaskQueue: taskQueue, workerPollerWindowSeconds: window } = deps.config;
   const since = Date.now() - window * 1000;
   const kinds = Object.keys(TASK_QUEUE_TYPES) as (keyof typeof TASK_QUEUE_TYPES)[];
-  const polled = await withTemporalDeadline(deps.temporal, () =>
-    Promise.all(kinds.map(async (kind) => {
+  // allSettled: the call counts as ended (see temporalCallsEnded) only once both requests ended.
+  const results = await withTemporalDeadline(deps.temporal, () =>
+    Promise.allSettled(kinds.map(async (kind) => {
       const { pollers } = await deps.temporal.connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPES[kind] });
       return pollers.some((p) => p.lastAccessTime?.seconds != null && Number(p.lastAccessTime.seconds) * 1000 >= since);
     })),
   );
-  const missing = kinds.filter((_, i) => !polled[i]);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const missing = kinds.filter((_, i) => !(results[i] as PromiseFulfilledResult<boolean>).value);
   return missing.length ? `no worker polled task queue "${taskQueue}" for ${missing.join(' or ')} tasks in the last ${window} s` : 'ok';
 }
 
