@@ -10,8 +10,10 @@
  * counts as alive when seen within `workerPollerWindowSeconds` (90 s by default).
  */
 import type { ApiDeps } from '../context.ts';
-import { TEMPORAL_CALL_TIMEOUT_MS, TemporalTimeoutError, withTemporalDeadline } from './temporal.ts';
+import { TemporalTimeoutError, withTemporalDeadline } from './temporal.ts';
 
+/** The Temporal checks use withTemporalDeadline's 2 s; the database gets the same. */
+const DATABASE_CHECK_TIMEOUT_MS = 2000;
 /** temporal.api.enums.v1.TaskQueueType */
 const TASK_QUEUE_TYPES = { workflow: 1, activity: 2 } as const;
 
@@ -33,7 +35,7 @@ function timeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 async function database(deps: ApiDeps): Promise<string> {
-  await timeout(deps.db.pool.query('SELECT 1'), TEMPORAL_CALL_TIMEOUT_MS);
+  await timeout(deps.db.pool.query('SELECT 1'), DATABASE_CHECK_TIMEOUT_MS);
   return 'ok';
 }
 
