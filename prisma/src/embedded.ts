@@ -48,6 +48,13 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
   const user = o.user ?? 'opsconductor';
   const password = o.password ?? 'opsconductor';
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // The package rejects a failed start with `undefined`; what went wrong is only in the server's log.
+  const recentLog: string[] = [];
+  const onLog = (message: string) => {
+    for (const line of message.split('\n')) if (line.trim()) recentLog.push(line.trim());
+    recentLog.splice(0, recentLog.length - 20);
+    o.onLog?.(message);
+  };
   const server = new EmbeddedPostgres({
     databaseDir: o.dataDir,
     port: o.port,
@@ -57,15 +64,19 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
     createPostgresUser: process.getuid?.() === 0,
     // TCP on loopback only; no Unix socket directory to own.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: o.onLog ?? (() => {}),
-    onError: (e) => o.onLog?.(String(e)),
+    onLog,
+    onError: (e) => onLog(String(e)),
   });
   const initialised = await access(join(o.dataDir, 'PG_VERSION')).then(() => true, () => false);
   if (!initialised) {
     await mkdir(o.dataDir, { recursive: true });
     await server.initialise();
   }
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(startFailure(o.port, recentLog, err), { cause: err });
+  }
   const urlFor = (db: string) => `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${o.port}/${db}`;
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>) => {
     const c = new pg.Client({ connectionString: urlFor('postgres') });
@@ -81,4 +92,11 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
   };
   await createDatabase(o.database);
   return { url: urlFor(o.database), urlFor, createDatabase, stop: () => server.stop() };
+}
+
+/** A readable reason for a failed start: the server's own words, and whether the port was taken. */
+function startFailure(port: number, log: string[], err: unknown): string {
+  const reason = log.filter((l) => /FATAL|ERROR|could not|already/i.test(l)).join('; ') || (err instanceof Error ? err.message : '') || log.slice(-3).join('; ');
+  const portTaken = /could not (bind|create any TCP\/IP sockets)|address already in use/i.test(reason);
+  return `PostgreSQL did not start on 127.0.0.1:${port}${portTaken ? ' (the port is in use)' : ''}: ${reason || 'it exited without saying why'}`;
 }

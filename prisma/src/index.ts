@@ -8,6 +8,7 @@ import { PrismaClient } from './generated/prisma/client.ts';
 
 export * from './generated/prisma/client.ts';
 export { Prisma } from './generated/prisma/client.ts';
+export { isDatabaseUnavailable } from './unavailable.ts';
 
 export interface DatabaseOptions {
   url: string;

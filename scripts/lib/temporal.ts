@@ -4,10 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devServerSearchAttributeArgs } from '@opsconductor/workflows/search-attributes';
+import { answers, isPortTaken } from './ports.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -51,6 +52,8 @@ export interface DevServer { address: string; uiPort: number; process: ChildProc
 export async function startTemporalDevServer(opts: { port?: number; uiPort?: number; dbFilename?: string } = {}): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
+  // Waiting for the port to answer would otherwise succeed on somebody else's server.
+  for (const p of [port, uiPort]) if (await isPortTaken('127.0.0.1', p)) throw new Error(`port ${p} is in use: another Temporal server is running there`);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'error'];
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
   else args.push('--headless');
@@ -59,13 +62,16 @@ export async function startTemporalDevServer(opts: { port?: number; uiPort?: num
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await waitFor(`temporal dev server on ${port}`, () => {
-    if (child.exitCode !== null) throw new Error(`temporal exited: ${stderr}`);
-    return new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
+  const failed = exited.then(() => {
+    throw new Error(`temporal exited: ${stderr.trim() || `code ${child.exitCode}`}`);
   });
+  failed.catch(() => {});
+  try {
+    await Promise.race([waitFor(`temporal dev server on ${port}`, () => answers('127.0.0.1', port)), failed]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     address: `127.0.0.1:${port}`,
     uiPort,

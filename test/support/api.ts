@@ -1,4 +1,5 @@
 /** An in-process API on a fresh database, plus helpers to act as users and devices over real HTTP. */
+import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pino from 'pino';
 import { hashPassword } from '../../apps/api/src/lib/auth.ts';
@@ -24,14 +25,25 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(config: Partial<ApiConfig> = {}): Promise<TestApi> {
+export interface TestApiOptions {
+  /** Where the API finds Temporal (default: the run's Temporal server). */
+  temporalAddress?: string;
+  /** Rewrites the database URL the API uses (the test itself keeps the direct one), e.g. through a proxy. */
+  databaseUrl?: (direct: string) => string;
+  /** Also serve GET /metrics on a listener of its own. */
+  metricsListener?: boolean;
+}
+
+export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
   const api = await startApiServer({
-    databaseUrl: database.url,
-    temporalAddress: inject('temporalAddress'),
+    databaseUrl: options.databaseUrl?.(database.url) ?? database.url,
+    temporalAddress: options.temporalAddress ?? inject('temporalAddress'),
     port: 0,
+    ...(options.metricsListener ? { metrics: { port: 0 } } : {}),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    config: { pollWaitSeconds: 5, ...config },
+    // A task queue of its own: no other test's worker takes its runs or counts as its worker.
+    config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, ...config },
   });
   let n = 0;
   const request: TestApi['request'] = (path, init = {}) => {

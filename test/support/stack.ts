@@ -62,7 +62,7 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
 
   async function startApi() {
     apiChild = startChild('api', tsx, [join(repoRoot, 'apps/api/src/main.ts')], {
-      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10' },
+      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10' },
       output: output('api'),
     });
     await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);

@@ -13,9 +13,12 @@ export const workerEnvSchema = z.object({
   /** API key for Temporal Cloud (implies TLS). */
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: bool.optional(),
-  /** Prometheus metrics at http://<host>:<port>/metrics; port 0 turns them off. */
+  /**
+   * Prometheus metrics at http://<host>:<port>/metrics; port 0 turns them off. Temporal's exporter
+   * cannot check a token, so the listen address is the protection: loopback unless told otherwise.
+   */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
   DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,17 +1,21 @@
 /** Assembles the HTTP app from its dependencies: admin API, agent API, OpenAPI docs, health, metrics. */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
 import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { z } from 'zod';
 import { MAX_INVENTORY_REPORT_BYTES } from '@opsconductor/contracts/inventory';
-import { Prisma } from '@opsconductor/db';
+import { isDatabaseUnavailable, Prisma } from '@opsconductor/db';
 import type { ApiDeps, AppEnv } from './context.ts';
-import { ApiError, problemResponse, zodFieldErrors } from './lib/problem.ts';
+import { ApiError, RETRY_AFTER_SECONDS, problemResponse, zodFieldErrors } from './lib/problem.ts';
+import { metricsResponse } from './lib/metrics.ts';
+import { createReadinessCheck } from './lib/readiness.ts';
 import { createRouter } from './lib/router.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { auditLogRoutes } from './routes/audit-logs.ts';
+import { configRoutes } from './routes/config.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { deviceAttributeRoutes } from './routes/device-attributes.ts';
@@ -48,11 +52,19 @@ export function createApp(deps: ApiDeps) {
       if (err.status === 400) return problemResponse(c, 400, 'malformed_json', err.message);
       return problemResponse(c, err.status as 400, 'validation_failed', err.message);
     }
+    if (isDatabaseUnavailable(err)) {
+      deps.logger.warn({ err, path: c.req.path }, 'database unavailable');
+      return problemResponse(c, 503, 'database_unavailable');
+    }
     // A row that vanished between a handler's check and its write (deleted meanwhile, by a concurrent
     // request or by hand) is a 404 / 409, not a server error.
     if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') return problemResponse(c, 404, 'not_found', 'It no longer exists.');
     if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') || (err as { code?: unknown }).code === '23503') {
       return problemResponse(c, 409, 'conflict', 'Something this refers to no longer exists.');
+    }
+    // Two requests creating the same name at once: the loser hits the unique index.
+    if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') || (err as { code?: unknown }).code === '23505') {
+      return problemResponse(c, 409, 'conflict', 'It exists already.');
     }
     deps.logger.error({ err, path: c.req.path }, 'unhandled error');
     return problemResponse(c, 500, 'internal_error');
@@ -67,8 +79,8 @@ export function createApp(deps: ApiDeps) {
     .route('/', deviceAttributeRoutes)
     .route('/', groupRoutes)
     .route('/', jobRunRoutes)
-    .route('/', auditLogRoutes);
-  v1.get('/config', (c) => c.json({ apiPublicUrl: deps.config.apiPublicUrl, temporalUiUrl: deps.config.temporalUiUrl }));
+    .route('/', auditLogRoutes)
+    .route('/', configRoutes);
   app.route('/api/v1', v1);
   app.route('/agent/v1', agentRoutes(deps));
 
@@ -81,17 +93,23 @@ export function createApp(deps: ApiDeps) {
   });
   app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'OpsConductor API' }));
 
+  // Liveness: the process serves requests. Readiness: it can do its work (database, Temporal, a worker).
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const readiness = createReadinessCheck(deps);
   app.get('/readyz', async (c) => {
-    const checks = await Promise.all([
-      deps.db.pool.query('SELECT 1').then(() => 'ok', (e: Error) => e.message),
-      deps.temporal.connection.workflowService.getSystemInfo({}).then(() => 'ok', (e: Error) => e.message),
-    ]);
-    const [database, temporal] = checks;
-    const ready = checks.every((x) => x === 'ok');
-    return c.json({ status: ready ? 'ready' : 'unavailable', checks: { database, temporal } }, ready ? 200 : 503);
+    const { ready, checks } = await readiness();
+    if (!ready) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
+  app.get('/metrics', (c) => metricsResponse(c, deps.metrics, deps.config.metricsToken, 'api'));
   return app;
 }
 export type ApiApp = ReturnType<typeof createApp>;
+
+/** The separate metrics listener: GET /metrics and nothing else. */
+export function createMetricsApp(deps: ApiDeps) {
+  const app = new Hono();
+  app.get('/metrics', (c) => metricsResponse(c, deps.metrics, deps.config.metricsToken, 'metrics'));
+  app.notFound((c) => problemResponse(c, 404, 'not_found', 'This listener serves GET /metrics only.'));
+  return app;
+}

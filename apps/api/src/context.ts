@@ -29,6 +29,10 @@ export interface ApiConfig {
   /** How often agents send a full inventory, and a delta in between. */
   inventoryFullIntervalSeconds: number;
   inventoryDeltaIntervalSeconds: number;
+  /** /readyz counts a worker as alive when it polled the task queue within this many seconds. */
+  workerPollerWindowSeconds: number;
+  /** Bearer token for /metrics (METRICS_TOKEN); null serves them on the metrics listener only. */
+  metricsToken: string | null;
 }
 
 export interface ApiDeps {

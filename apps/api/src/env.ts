@@ -20,8 +20,14 @@ export const apiEnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),
   /** Base URL of the Temporal Web UI, for links to workflows; empty to hide them. */
   TEMPORAL_UI_URL: z.string().default('http://localhost:8233'),
+  /** All interfaces, for containers; the dev launcher passes 127.0.0.1. */
   API_HOST: z.string().default('0.0.0.0'),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
+  /** A separate listener for Prometheus: GET /metrics only; port 0 turns it off. */
+  API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  /** When set, /metrics (on either listener) needs `Authorization: Bearer <token>`, and the API port serves it too. */
+  METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').max(512).regex(/^\S+$/, 'no spaces').optional(),
   /** The URL agents and API clients use to reach this server (shown in enroll commands). */
   API_PUBLIC_URL: z.string().url().default('http://localhost:4000'),
   /** Origins allowed to make cookie-authenticated state-changing requests (comma-separated). */

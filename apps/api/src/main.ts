@@ -11,6 +11,7 @@ const api = await startApiServer({
   temporalAddress: env.TEMPORAL_ADDRESS,
   host: env.API_HOST,
   port: env.API_PORT,
+  ...(env.API_METRICS_PORT ? { metrics: { host: env.API_METRICS_HOST, port: env.API_METRICS_PORT } } : {}),
   logger,
   config: {
     temporalNamespace: env.TEMPORAL_NAMESPACE,
@@ -22,9 +23,10 @@ const api = await startApiServer({
     sessionTtlDays: env.SESSION_TTL_DAYS,
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
     onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
+    metricsToken: env.METRICS_TOKEN ?? null,
   },
 });
-logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries }, 'API listening');
+logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries, metrics: api.metricsUrl ? `${api.metricsUrl}/metrics` : 'off' }, 'API listening');
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -6,12 +6,13 @@ import { createDatabase } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { ApiConfig, ApiDeps } from './context.ts';
-import { createApp } from './app.ts';
+import { createApp, createMetricsApp } from './app.ts';
 import { trustNobody } from './lib/client-address.ts';
 import { DeviceAuthenticator } from './lib/device-auth.ts';
 import { EventHub } from './lib/events.ts';
 import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
+import { apiConnectionOptions, temporalCallsEnded } from './lib/temporal.ts';
 
 export interface ApiServerOptions {
   databaseUrl: string;
@@ -19,11 +20,30 @@ export interface ApiServerOptions {
   temporalAddress: string;
   host?: string;
   port: number;
+  /** A listener serving only GET /metrics (loopback by default); none without a port. */
+  metrics?: { host?: string; port: number };
   config?: Partial<ApiConfig>;
   logger?: Logger;
 }
 
-export interface RunningApi { url: string; port: number; deps: ApiDeps; close(): Promise<void> }
+export interface RunningApi { url: string; port: number; metricsUrl?: string; deps: ApiDeps; close(): Promise<void> }
+
+async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }, hostname: string, port: number): Promise<{ server: ServerType; port: number }> {
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : port };
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Long-polls and event streams would hold the server open.
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
 
 export const defaultApiConfig: ApiConfig = {
   temporalNamespace: 'default',
@@ -40,6 +60,8 @@ export const defaultApiConfig: ApiConfig = {
   onlineWindowSeconds: DEFAULT_ONLINE_WINDOW_SECONDS,
   inventoryFullIntervalSeconds: 24 * 3600,
   inventoryDeltaIntervalSeconds: 3600,
+  workerPollerWindowSeconds: 90,
+  metricsToken: null,
 };
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
@@ -47,7 +69,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: o.temporalAddress });
+  const connection = Connection.lazy({ address: o.temporalAddress, ...apiConnectionOptions });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const events = new EventHub(db.pool, o.databaseUrl, logger);
   await events.start();
@@ -56,24 +78,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const loginThrottle = new LoginThrottle(db.pool, config.loginThrottlePolicy);
   const deviceAuth = new DeviceAuthenticator(db, events);
   const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
-  const app = createApp(deps);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: o.host ?? '127.0.0.1', port: o.port }, () => resolve(s));
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : o.port;
+  const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
+  const metrics = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    ...(metrics ? { metricsUrl: `http://${o.metrics?.host ?? '127.0.0.1'}:${metrics.port}` } : {}),
     deps,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Long-polls and event streams would hold the server open.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await Promise.all([closeServer(server), metrics && closeServer(metrics.server)]);
       deviceAuth.close();
       await events.stop();
+      await temporalCallsEnded(temporal);
       await connection.close().catch(() => {});
       await db.close();
     },

@@ -158,10 +158,28 @@ describe('validation', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/job-runs', '/agent/v1/commands', '/agent/v1/enroll']));
     expect((await t.request('/api/docs')).status).toBe(200);
     expect((await t.request('/healthz')).status).toBe(200);
+    // No worker polls this API's task queue (test/e2e/availability.e2e.test.ts runs one).
     const ready = await t.request('/readyz');
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
-    const metrics = await (await t.request('/metrics')).text();
-    expect(metrics).toContain('opsconductor_api_http_requests_total');
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('retry-after')).toBe('5');
+    expect(await ready.json()).toEqual({
+      status: 'unavailable',
+      checks: { database: 'ok', temporal: 'ok', worker: expect.stringMatching(/^no worker polled task queue "test-api-[^"]+" for workflow or activity tasks in the last 90 s$/) },
+    });
+    // Without METRICS_TOKEN the API port serves no metrics (the metrics listener does: see availability tests).
+    const metrics = await t.request('/metrics');
+    expect(metrics.status).toBe(404);
+    expect(await metrics.text()).not.toContain('opsconductor_api_http_requests_total');
+  });
+
+  it('tells only signed-in users the server settings', async () => {
+    const anonymous = await t.request('/api/v1/config');
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toContain('localhost:4000');
+    const viewer = await t.tokenFor('viewer');
+    const config = await t.request('/api/v1/config', { token: viewer });
+    expect(config.status).toBe(200);
+    expect(await config.json()).toEqual({ apiPublicUrl: 'http://localhost:4000', temporalUiUrl: 'http://localhost:8233' });
   });
 
   // Last in the file: the server answers before reading the whole body, which leaves the client's socket unusable.

@@ -1,5 +1,8 @@
-/** Prometheus metrics of the API process, served at /metrics. */
+/** Prometheus metrics of the API process, served at /metrics (see scrapeAllowed and server.ts). */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { problemResponse } from './problem.ts';
 
 export function createApiMetrics() {
   const registry = new Registry();
@@ -21,3 +24,26 @@ export function createApiMetrics() {
   };
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+
+function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const presented = authorization?.match(/^Bearer\s+(\S+)$/)?.[1];
+  if (!presented) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+/**
+ * GET /metrics. The separate metrics listener (loopback unless told otherwise) serves them to anyone
+ * who reaches it; the public API port only with METRICS_TOKEN set. With a token, both require
+ * `Authorization: Bearer <token>`.
+ */
+export async function metricsResponse(c: Context, metrics: ApiMetrics, token: string | null, listener: 'api' | 'metrics'): Promise<Response> {
+  if (token === null && listener === 'api') {
+    return problemResponse(c, 404, 'not_found', 'Metrics are served on API_METRICS_HOST:API_METRICS_PORT, or here when METRICS_TOKEN is set.');
+  }
+  if (token !== null && !bearerMatches(c.req.header('authorization'), token)) {
+    c.header('WWW-Authenticate', 'Bearer realm="metrics"');
+    return problemResponse(c, 401, 'unauthenticated', 'Metrics need `Authorization: Bearer <METRICS_TOKEN>`.');
+  }
+  return c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType });
+}

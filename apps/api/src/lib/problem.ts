@@ -34,6 +34,7 @@ export const problemCodes = {
   built_in_group: 'Built-in groups cannot be changed this way.',
   wrong_group_kind: 'This operation does not apply to this kind of group.',
   temporal_unavailable: 'The workflow service is unavailable; try again.',
+  database_unavailable: 'The database is unavailable; try again.',
   internal_error: 'An unexpected error occurred.',
 } as const;
 export type ProblemCode = keyof typeof problemCodes;
@@ -64,8 +65,12 @@ export function problemBody(status: number, code: ProblemCode, detail?: string, 
   };
 }
 
+/** Seconds a client should wait before retrying a 503 (a dependency is down; it usually comes back). */
+export const RETRY_AFTER_SECONDS = 5;
+
 export function problemResponse(c: Context, status: ContentfulStatusCode, code: ProblemCode, detail?: string, errors?: FieldError[], headers?: Record<string, string>) {
-  return c.body(JSON.stringify(problemBody(status, code, detail, errors)), status, { ...headers, 'Content-Type': 'application/problem+json' });
+  const all: Record<string, string> = { ...(status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {}), ...headers, 'Content-Type': 'application/problem+json' };
+  return c.body(JSON.stringify(problemBody(status, code, detail, errors)), status, all);
 }
 
 export function zodFieldErrors(error: z.ZodError): FieldError[] {
@@ -80,6 +85,11 @@ export const problemResponses = {
   401: { description: 'Not authenticated', content: problemContent },
   403: { description: 'Forbidden for this role', content: problemContent },
   404: { description: 'Not found', content: problemContent },
+  503: {
+    description: 'A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds',
+    headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+    content: problemContent,
+  },
 } as const;
 /** 429 from the login throttle: the `Retry-After` header says how many seconds to wait. */
 export const tooManyAttemptsResponse = {

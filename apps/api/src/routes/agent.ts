@@ -56,7 +56,7 @@ const heartbeat = createRoute({
 const result = createRoute({
   method: 'post', path: '/commands/{id}/result', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
   security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 503: { description: 'Temporal unavailable; retry' }, ...problemResponses },
+  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), ...problemResponses },
 });
 
 const inventory = createRoute({

@@ -23,7 +23,7 @@ const create = createRoute({
   description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.`,
   security, middleware: operate,
   request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
-  responses: { 201: json(jobRun, 'Started'), 409: { description: 'The selection changed since it was confirmed' }, 503: { description: 'Temporal unavailable' }, ...problemResponses },
+  responses: { 201: json(jobRun, 'Started'), 409: { description: 'The selection changed since it was confirmed' }, ...problemResponses },
 });
 const preview = createRoute({
   method: 'post', path: '/job-runs/preview', tags: ['job runs'], summary: 'How many (and which) devices a target selection resolves to now (operator)',

@@ -13,6 +13,7 @@ import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '../lib/events.ts';
 import { ApiError } from '../lib/problem.ts';
+import { withTemporalDeadline } from '../lib/temporal.ts';
 
 /** A delivered command that was never started is handed out again after this long. */
 const REDELIVER_AFTER_SECONDS = 60;
@@ -165,7 +166,7 @@ export class AgentCommandService {
     if (!force && now - (this.lastHeartbeat.get(cmd.id) ?? 0) < ACTIVITY_HEARTBEAT_EVERY_MS) return false;
     this.lastHeartbeat.set(cmd.id, now);
     try {
-      await this.deps.temporal.activity.heartbeat(cmd.task_token);
+      await withTemporalDeadline(this.deps.temporal, () => this.deps.temporal.activity.heartbeat(cmd.task_token));
       return false;
     } catch (err) {
       if (err instanceof ActivityCancelledError || err instanceof ActivityNotFoundError) {
@@ -218,7 +219,7 @@ export class AgentCommandService {
   /** Completes the activity with the stored result. Throws 503 when Temporal is unreachable so the agent retries. */
   private async closeActivity(cmd: CommandRow, result: CommandResult): Promise<void> {
     try {
-      await this.deps.temporal.activity.complete(cmd.task_token, result);
+      await withTemporalDeadline(this.deps.temporal, () => this.deps.temporal.activity.complete(cmd.task_token, result));
     } catch (err) {
       if (!(err instanceof ActivityNotFoundError)) {
         this.deps.logger.warn({ err, commandId: cmd.id }, 'completing the activity failed; the agent will retry');

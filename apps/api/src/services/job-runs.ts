@@ -11,6 +11,7 @@ import type { CsvValue } from '../lib/csv.ts';
 import { likeLiteral } from '../lib/like.ts';
 import { ApiError } from '../lib/problem.ts';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
+import { withTemporalDeadline } from '../lib/temporal.ts';
 
 export const jobRunWorkflowId = (id: string) => `job-run/${id}`;
 
@@ -42,7 +43,7 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
     deadlineAt: deadlineAt.toISOString(),
   };
   try {
-    await deps.temporal.workflow.start('jobRun', {
+    await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.start('jobRun', {
       taskQueue: deps.config.temporalTaskQueue,
       workflowId,
       args: [input],
@@ -50,10 +51,10 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
         { key: OpsJobRunId, value: id },
         { key: OpsDeviceIds, value: deviceIdsForSearch(deviceIds) },
       ],
-    });
+    }));
   } catch (err) {
     // The start may have reached Temporal even though we saw an error; only undo when it did not.
-    const started = await deps.temporal.workflow.getHandle(workflowId).describe().then(() => true, () => false);
+    const started = await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe(), 1000).then(() => true, () => false);
     if (!started) {
       await prisma.jobRun.delete({ where: { id } }).catch(() => {});
       deps.logger.error({ err, jobRunId: id }, 'starting the jobRun workflow failed');
@@ -81,7 +82,7 @@ export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
   );
   for (const deviceId of new Set(rows.map((r) => r.device_id))) deps.events.publish(channels.agentCommands, deviceId);
   try {
-    await deps.temporal.workflow.getHandle(run.workflowId).cancel();
+    await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(run.workflowId).cancel());
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw new ApiError(503, 'temporal_unavailable');
   }
