@@ -19,6 +19,7 @@ export const problemCodes = {
   device_unauthenticated: 'The device credentials are missing or wrong.',
   unknown_devices: 'Some devices do not exist.',
   run_finished: 'The run has already finished.',
+  output_after_finish: 'This device has already finished in the run; its output can no longer change.',
   inventory_full_report_required: 'A full inventory report is required.',
   rule_invalid: 'The rule is not valid.',
   built_in_group: 'Built-in groups cannot be changed this way.',

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
-  checkinRequest, checkinResponse, commandResult, enrollRequest, enrollResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
+  checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
 } from '@opsconductor/contracts/agent-protocol';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
@@ -98,7 +98,7 @@ export function agentRoutes(deps: ApiDeps) {
       const id = c.var.device.id;
       await deps.db.prisma.device.update({ where: { id }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date() } });
       lastTouch.set(id, Date.now());
-      return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 200);
+      return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds, outputEncodings: [...outputEncodings] }, 200);
     })
     .openapi(poll, async (c) => {
       await touch(c.var.device.id);

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { createJobRunRequest, jobRun, jobRunList, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
+import { createJobRunRequest, jobRun, jobRunList, outputCursor, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -38,13 +38,14 @@ const cancel = createRoute({
 });
 const output = createRoute({
   method: 'get', path: '/job-runs/{id}/output', tags: ['job runs'], summary: 'Output chunks after a cursor (the newest 1 MiB per stream and device is kept)',
+  description: 'Output is stored as the bytes the process wrote. `encoding=text` (default) decodes each chunk as UTF-8: bytes that are not UTF-8 become U+FFFD, NUL and other control characters are kept (JSON escapes them). `encoding=base64` returns the stored bytes exactly.',
   security, middleware: read, request: { params: idParam, query: outputQuery },
   responses: { 200: json(outputPage, 'Output'), ...problemResponses },
 });
 const events = createRoute({
   method: 'get', path: '/job-runs/{id}/events', tags: ['job runs'], summary: 'Live run events (Server-Sent Events)',
-  description: 'Events: `output` (OutputChunk, continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
-  security, middleware: read, request: { params: idParam, query: z.object({ after: z.string().regex(/^\d{1,19}$/).optional() }) },
+  description: 'Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
+  security, middleware: read, request: { params: idParam, query: z.object({ after: outputCursor.optional() }) },
   responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses },
 });
 
