@@ -13,6 +13,7 @@ export const problemCodes = {
   forbidden: 'Your role does not allow this.',
   csrf_rejected: 'The request origin is not allowed.',
   not_found: 'Not found.',
+  method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
   payload_too_large: 'The request body is too large.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
@@ -64,9 +65,11 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
 /** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts). */
 export const problemSchema = problem;
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
+/** A documented problem+json response (every error status a route can answer is documented with one). */
+export const documentedProblem = (description: string) => ({ description, content: problemContent });
 export const problemResponses = {
-  400: { description: 'Invalid request', content: problemContent },
-  401: { description: 'Not authenticated', content: problemContent },
-  403: { description: 'Forbidden for this role', content: problemContent },
-  404: { description: 'Not found', content: problemContent },
+  400: documentedProblem('Invalid request'),
+  401: documentedProblem('Not authenticated'),
+  403: documentedProblem('Forbidden for this role'),
+  404: documentedProblem('Not found'),
 } as const;

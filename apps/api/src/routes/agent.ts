@@ -11,7 +11,7 @@ import { createRouter } from '../lib/router.ts';
 import { hashToken } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
 import { ingestInventory } from '../services/inventory.ts';
 
@@ -42,7 +42,7 @@ const start = createRoute({
 });
 const output = createRoute({
   method: 'post', path: '/commands/{id}/output', tags, summary: 'A chunk of output (heartbeats the activity)', security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 413: { description: 'Chunk too large' }, ...problemResponses },
+  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 409: documentedProblem('`output_after_finish`: the device has finished in this run'), 413: documentedProblem('Chunk too large'), ...problemResponses },
 });
 const heartbeat = createRoute({
   method: 'post', path: '/commands/{id}/heartbeat', tags, summary: 'Still running (heartbeats the activity)', security, middleware: [authenticateDevice],
@@ -51,14 +51,14 @@ const heartbeat = createRoute({
 const result = createRoute({
   method: 'post', path: '/commands/{id}/result', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
   security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 503: { description: 'Temporal unavailable; retry' }, ...problemResponses },
+  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 503: documentedProblem('Temporal unavailable; retry'), ...problemResponses },
 });
 
 const inventory = createRoute({
   method: 'post', path: '/inventory', tags, summary: 'Report inventory (full, or only the sections that changed)',
   description: 'A delta whose unchanged sections do not match the stored hashes is refused with 409 `inventory_full_report_required`, changing nothing.',
   security, middleware: [authenticateDevice],
-  request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: { description: 'Send a full report' }, 413: { description: 'Report too large' }, ...problemResponses },
+  request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: documentedProblem('Send a full report'), 413: documentedProblem('Report too large'), ...problemResponses },
 });
 
 export function agentRoutes(deps: ApiDeps) {
@@ -72,7 +72,8 @@ export function agentRoutes(deps: ApiDeps) {
     await deps.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(now) } });
   };
 
-  return createRouter()
+  // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
+  return createRouter({ refuseUnstorableText: false })
     .openapi(enroll, async (c) => {
       const req = c.req.valid('json');
       const { prisma } = deps.db;

@@ -4,7 +4,7 @@ import { loginRequest, loginResponse, user as userDto } from '@opsconductor/cont
 import { createRouter } from '../lib/router.ts';
 import { authenticate, generateToken, hashToken, LoginThrottle, newSessionExpiry, SESSION_COOKIE, verifyPassword } from '../lib/auth.ts';
 import { audit, clientIp } from '../lib/audit.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { toUserDto } from './users.ts';
 
 const throttle = new LoginThrottle();
@@ -13,7 +13,7 @@ const login = createRoute({
   method: 'post', path: '/auth/login', tags: ['auth'], summary: 'Sign in with email and password',
   description: 'Returns a session token (also set as the `oc_session` cookie). Send it as `Authorization: Bearer <token>`.',
   request: { body: { content: { 'application/json': { schema: loginRequest } }, required: true } },
-  responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } }, ...problemResponses },
+  responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } }, 429: documentedProblem('Too many failed attempts'), ...problemResponses },
 });
 const logout = createRoute({
   method: 'post', path: '/auth/logout', tags: ['auth'], summary: 'End the current session', security: [{ bearerAuth: [] }],

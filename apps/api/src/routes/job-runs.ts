@@ -6,7 +6,7 @@ import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { armWake } from '../lib/events.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { cancelJobRun, createJobRun, getJobRun, getJobRunSummary, getJobRunTargets, listJobRuns, readOutput } from '../services/job-runs.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -20,7 +20,7 @@ const create = createRoute({
   description: 'Starts a `jobRun` Temporal workflow (ID `job-run/<id>`). Offline devices get the command when they come back before the deadline.',
   security, middleware: operate,
   request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
-  responses: { 201: json(jobRun, 'Started'), 503: { description: 'Temporal unavailable' }, ...problemResponses },
+  responses: { 201: json(jobRun, 'Started'), 503: documentedProblem('Temporal unavailable'), ...problemResponses },
 });
 const list = createRoute({
   method: 'get', path: '/job-runs', tags: ['job runs'], summary: 'List job runs, newest first', security, middleware: read,
@@ -34,7 +34,7 @@ const get = createRoute({
 const cancel = createRoute({
   method: 'post', path: '/job-runs/{id}/cancel', tags: ['job runs'], summary: 'Cancel a run; agents kill running processes (operator)',
   security, middleware: operate, request: { params: idParam },
-  responses: { 200: json(jobRun, 'Cancellation requested'), 409: { description: 'Already finished' }, ...problemResponses },
+  responses: { 200: json(jobRun, 'Cancellation requested'), 409: documentedProblem('Already finished'), 503: documentedProblem('Temporal unavailable'), ...problemResponses },
 });
 const output = createRoute({
   method: 'get', path: '/job-runs/{id}/output', tags: ['job runs'], summary: 'Output chunks after a cursor (the newest 1 MiB per stream and device is kept)',
