@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashPassword } from '../../apps/api/src/lib/auth.ts';
 import { startTestApi, TEST_PASSWORD, type TestApi } from '../support/api.ts';
+import { queueCommand } from '../support/commands.ts';
 import { repoRoot, schemathesisPath } from '../support/tools.ts';
 
 /** A hard stop for one run; both together take about a minute on 2 cores. */
@@ -47,26 +48,14 @@ beforeAll(async () => {
   enrollmentToken = await t.createEnrollmentToken(adminToken, { maxUses: 10_000 });
   const device = await t.enrollDevice(enrollmentToken, 'fuzzed-device');
   // Commands the fuzzed device owns, so /commands/{id}/… reach their handlers and the database, not only 404.
-  // Their activities count as closed: results are stored without a Temporal task token to complete.
-  const { prisma } = t.database.db;
-  for (let i = 0; i < 3; i++) {
-    const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, command: 'echo fuzz', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 3600_000) } });
-    const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId: device.deviceId } });
-    const command = await prisma.agentCommand.create({
-      data: {
-        deviceId: device.deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'echo fuzz', shell: 'default', timeoutSeconds: 30 },
-        taskToken: Buffer.from('fuzz'), expiresAt: new Date(Date.now() + 3600_000), activityClosedAt: new Date(),
-      },
-    });
-    commandIds.push(command.id);
-  }
+  for (let i = 0; i < 3; i++) commandIds.push((await queueCommand(t.database.db, device.deviceId)).id);
   let deviceSecret: string | undefined = device.deviceSecret;
   // A new admin for every fetch (the fuzzer may have changed the last one), signed in through the API; the
   // password is hashed once, not per admin.
   const passwordHash = await hashPassword(TEST_PASSWORD);
   const mintAdmin = async () => {
     const email = `fuzz-${randomUUID()}@example.com`;
-    await prisma.user.create({ data: { email, name: 'fuzz admin', role: 'admin', passwordHash } });
+    await t.database.db.prisma.user.create({ data: { email, name: 'fuzz admin', role: 'admin', passwordHash } });
     return t.login(email);
   };
 

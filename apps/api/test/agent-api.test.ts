@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { queueCommand as queueCommandFor } from '../../../test/support/commands.ts';
 
 let t: TestApi;
 let admin: string;
@@ -12,20 +12,7 @@ afterAll(() => t?.close());
 
 const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
-/**
- * Queues a command for a device the way the dispatchToAgent activity does (a row holding a task token).
- * The token is not a real one, so the command counts as one whose activity is already closed: results
- * are stored without completing anything in Temporal.
- */
-async function queueCommand(deviceId: string) {
-  const { prisma } = t.database.db;
-  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 60_000) } });
-  const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
-  return prisma.agentCommand.create({
-    data: { deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 }, taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 60_000), activityClosedAt: new Date() },
-    include: { jobRunDevice: true },
-  });
-}
+const queueCommand = (deviceId: string) => queueCommandFor(t.database.db, deviceId);
 
 const post = (secret: string, path: string, json: unknown) => t.request(path, { method: 'POST', headers: asDevice(secret), json });
 const result = (over: Record<string, unknown> = {}) => ({ status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1, ...over });
