@@ -4,11 +4,14 @@
  * size (413, the body limit runs before the route) or its media type (415). Route-specific statuses
  * (409, 429, 503…) are declared on the routes.
  */
-import { documentedProblem } from './problem.ts';
+import { problemSchemaRef } from './problem.ts';
 
 interface Operation { requestBody?: unknown; responses?: Record<string, unknown> }
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+// The generator has already turned zod into JSON Schema by now: refer to the registered component.
+const documentedProblem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchemaRef } } });
 
 export function withImpliedResponses<T extends { paths?: object }>(doc: T): T {
   for (const item of Object.values(doc.paths ?? {}) as object[]) {

@@ -1,7 +1,7 @@
 /** RFC 9457 problem+json errors with a stable, documented `code` clients can branch on. */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { problem } from '@opsconductor/contracts/agent-protocol';
 
 export const problemCodes = {
@@ -62,8 +62,9 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), message: i.message }));
 }
 
-/** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts). */
-export const problemSchema = problem;
+/** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts), one `Problem` component. */
+export const problemSchema = problem.openapi('Problem');
+export const problemSchemaRef = { $ref: '#/components/schemas/Problem' };
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
 /** A documented problem+json response (every error status a route can answer is documented with one). */
 export const documentedProblem = (description: string) => ({ description, content: problemContent });
