@@ -63,7 +63,9 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
 }
 
 /** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts), one `Problem` component. */
-export const problemSchema = problem.openapi('Problem');
+// Rebuilt with this module's zod: `.openapi()` exists only on schemas created after @hono/zod-openapi loaded,
+// and the contracts module may load first.
+export const problemSchema = z.object(problem.shape).openapi('Problem');
 export const problemSchemaRef = { $ref: '#/components/schemas/Problem' };
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
 /** A documented problem+json response (every error status a route can answer is documented with one). */
