@@ -72,18 +72,20 @@ for (const w of wheels) {
 }
 
 // 4. Schemathesis for the API fuzz test, in its own virtualenv; reinstalled when the pinned set changes
-const fuzzRequirements = join(root, 'test', 'fuzz', 'schemathesis-requirements.txt');
-const fuzzVenv = join(tools, 'schemathesis');
-const fuzzMarker = join(fuzzVenv, 'installed-requirements.txt');
-const wantedFuzz = readFileSync(fuzzRequirements, 'utf8');
-if (wantTest && !(process.env.SCHEMATHESIS && existsSync(process.env.SCHEMATHESIS)) && !(existsSync(fuzzMarker) && readFileSync(fuzzMarker, 'utf8') === wantedFuzz)) {
-  log('installing Schemathesis from PyPI into .tools/schemathesis');
-  const python = findPython();
-  if (!python) throw new Error('python3 is needed once to install Schemathesis for the API fuzz test (or set SCHEMATHESIS)');
-  rmSync(fuzzVenv, { recursive: true, force: true });
-  run(python, ['-m', 'venv', fuzzVenv]);
-  run(join(fuzzVenv, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '--no-deps', '-r', fuzzRequirements]);
-  writeFileSync(fuzzMarker, wantedFuzz);
+if (wantTest && !(process.env.SCHEMATHESIS && existsSync(process.env.SCHEMATHESIS))) {
+  const requirements = join(root, 'test', 'fuzz', 'schemathesis-requirements.txt');
+  const venv = join(tools, 'schemathesis');
+  const marker = join(venv, 'installed-requirements.txt');
+  const wanted = readFileSync(requirements, 'utf8');
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
+    log('installing Schemathesis from PyPI into .tools/schemathesis');
+    const python = findPython();
+    if (!python) throw new Error('python3 is needed once to install Schemathesis for the API fuzz test (or set SCHEMATHESIS)');
+    rmSync(venv, { recursive: true, force: true });
+    run(python, ['-m', 'venv', venv]);
+    run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '--no-deps', '-r', requirements]);
+    writeFileSync(marker, wanted);
+  }
 }
 
 // 5. Chromium for the browser tests

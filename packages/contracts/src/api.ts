@@ -139,8 +139,8 @@ export const jobRunList = z.object({ items: z.array(jobRunSummary), total: z.num
 
 /** Largest output chunk ID (the cursor is a PostgreSQL bigint). */
 export const MAX_OUTPUT_CURSOR = 9223372036854775807n;
-/** A chunk ID to continue after: decimal digits, at most the largest bigint (beyond it: 400, not a database error). */
 const DIGITS = /^\d{1,19}$/;
+/** A chunk ID to continue after: decimal digits, at most the largest bigint (beyond it: 400, not a database error). */
 export const outputCursor = z.string().regex(DIGITS).refine((s) => !DIGITS.test(s) || BigInt(s) <= MAX_OUTPUT_CURSOR, 'larger than the largest chunk ID (2^63 - 1)');
 
 /**

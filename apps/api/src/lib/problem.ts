@@ -62,9 +62,10 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), message: i.message }));
 }
 
-/** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts), one `Problem` component. */
-// Rebuilt with this module's zod: `.openapi()` exists only on schemas created after @hono/zod-openapi loaded,
-// and the contracts module may load first.
+/**
+ * OpenAPI schema of problem responses, the `Problem` component: the schema clients parse (packages/contracts),
+ * rebuilt here because `.openapi()` exists only on schemas created after @hono/zod-openapi loaded.
+ */
 export const problemSchema = z.object(problem.shape).openapi('Problem');
 export const problemSchemaRef = { $ref: '#/components/schemas/Problem' };
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
