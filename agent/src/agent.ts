@@ -140,6 +140,8 @@ export class Agent {
   private readonly maxConcurrent: number;
   private readonly pollWaitSeconds: number;
   private checkinIntervalSeconds: number;
+  /** Whether the server stores base64 output chunks byte for byte (it says so at check-in). */
+  private serverAcceptsBase64Output = false;
   private serverClockOffsetMs = 0;
   private journal: Journal | undefined;
   private lock: StateLock | undefined;
@@ -304,6 +306,8 @@ export class Agent {
     if (res.deviceId !== this.options.deviceId) {
       this.log.warn('server reports a different device ID than agent.json', { serverDeviceId: res.deviceId });
     }
+    // Set by every check-in: a server that was downgraded stops getting base64 output.
+    this.serverAcceptsBase64Output = res.outputEncodings?.includes('base64') ?? false;
     this.checkinIntervalSeconds = Math.min(
       MAX_CHECKIN_INTERVAL_S,
       Math.max(MIN_CHECKIN_INTERVAL_S, res.checkinIntervalSeconds),
@@ -497,6 +501,7 @@ export class Agent {
         flushIntervalMs: this.options.outputFlushIntervalMs,
         flushBytes: this.options.outputFlushBytes,
         send: (chunk: OutputChunk) => this.sendOutput(run, chunk),
+        base64Accepted: () => this.serverAcceptsBase64Output,
       };
       const stdout = new OutputStream({ stream: 'stdout', ...flushOptions });
       const stderr = new OutputStream({ stream: 'stderr', ...flushOptions });
@@ -507,7 +512,7 @@ export class Agent {
         payload,
         killGraceMs: this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
         env: this.options.commandEnv ? { ...process.env, ...this.options.commandEnv } : undefined,
-        onOutput: (stream, text) => (stream === 'stdout' ? stdout : stderr).write(text),
+        onOutput: (stream, data) => (stream === 'stdout' ? stdout : stderr).write(data),
       });
       run.execution = execution;
       const heartbeatMs = this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_SECONDS * 1000;

@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import type { CommandResult, ShellCommandPayload } from '@opsconductor/contracts/agent-protocol';
 import { sleep } from './backoff.ts';
 import type { StreamName } from './output.ts';
@@ -72,7 +71,8 @@ export function shellInvocation(
 export interface ExecuteOptions {
   commandId: string;
   payload: ShellCommandPayload;
-  onOutput: (stream: StreamName, text: string) => void;
+  /** The bytes the process wrote, as they arrive (not decoded: output is stored byte for byte). */
+  onOutput: (stream: StreamName, data: Buffer) => void;
   killGraceMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -230,25 +230,11 @@ export function executeShellCommand(options: ExecuteOptions): ShellExecution {
     termination = isWindows ? killWindowsTree(child.pid) : killPosixGroup(child.pid, killGraceMs);
   };
 
-  const decoders = new Map<StreamName, StringDecoder>();
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = child[name];
     if (!stream) continue;
-    const decoder = new StringDecoder('utf8');
-    decoders.set(name, decoder);
-    stream.on('data', (data: Buffer) => {
-      const text = decoder.write(data);
-      if (text) options.onOutput(name, text);
-    });
-    stream.on('end', () => flushDecoder(name));
+    stream.on('data', (data: Buffer) => options.onOutput(name, data));
     stream.on('error', () => {}); // EPIPE/destroy after exit: nothing left to read
-  }
-  function flushDecoder(name: StreamName) {
-    const decoder = decoders.get(name);
-    if (!decoder) return;
-    decoders.delete(name);
-    const rest = decoder.end(); // an incomplete trailing sequence becomes U+FFFD, never dropped silently
-    if (rest) options.onOutput(name, rest);
   }
 
   const done = new Promise<ExecutionOutcome>((resolve) => {
@@ -261,8 +247,6 @@ export function executeShellCommand(options: ExecuteOptions): ShellExecution {
       settled = true;
       clearTimeout(drainTimer);
       await termination; // a killed tree is reported only once it is really gone
-      flushDecoder('stdout');
-      flushDecoder('stderr');
       const { code, signal } = exitInfo;
       let status: ExecutionOutcome['status'];
       let error: string | undefined;

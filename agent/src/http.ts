@@ -14,7 +14,7 @@ import {
   type CommandResult,
   type DeviceFacts,
   type EnrollRequest,
-  type OutputRequest,
+  type OutputRequestBody,
   type Problem,
 } from '@opsconductor/contracts/agent-protocol';
 import { inventoryResponse, type InventoryReport } from '@opsconductor/contracts/inventory';
@@ -254,7 +254,7 @@ export class AgentHttpClient {
     });
   }
 
-  output(commandId: string, chunk: OutputRequest, signal?: AbortSignal) {
+  output(commandId: string, chunk: OutputRequestBody, signal?: AbortSignal) {
     return this.request('POST', `/commands/${encodeURIComponent(commandId)}/output`, {
       body: chunk,
       schema: heartbeatResponse,

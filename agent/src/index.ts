@@ -31,7 +31,7 @@ export { buildReport, InventoryReporter, readInventoryState, type InventoryRepor
 export { parseRawOutput as parseWindowsInventoryOutput, windowsParsers } from './inventory/windows/parse.ts';
 export { EXPIRED_ERROR, Journal, RESTARTED_ERROR, entryState, readJournal, type JournalEntry, type JournalState } from './journal.ts';
 export { createLogger, silentLogger, type LogLevel, type Logger } from './log.ts';
-export { OutputStream, splitUtf8, type OutputChunk, type StreamName } from './output.ts';
+export { OutputStream, splitOutput, type OutputChunk, type StreamName } from './output.ts';
 export {
   acquireLock,
   agentConfigSchema,

@@ -1,42 +1,71 @@
 /**
- * Batches a command's output per stream into protocol chunks. The executor hands over already-decoded
- * text (a StringDecoder per stream keeps multibyte characters whole across pipe reads); here text is
- * cut into chunks of at most MAX_OUTPUT_CHUNK_BYTES of UTF-8, on character boundaries, and sent one at
- * a time so the server sees each stream's seq in order.
+ * Batches a command's output per stream into protocol chunks. The executor hands over the bytes the
+ * process wrote; here they are cut into chunks of at most MAX_OUTPUT_CHUNK_BYTES, on UTF-8 character
+ * boundaries where the bytes are UTF-8 (an incomplete character at the end waits for the rest), and sent
+ * one at a time so the server sees each stream's seq in order. A chunk that is valid UTF-8 goes as text;
+ * one that is not goes as base64 when the server accepts it, so the server stores exactly what the
+ * process wrote (an older server gets the text with U+FFFD for the bytes that are not UTF-8).
  */
-import { MAX_OUTPUT_CHUNK_BYTES, OUTPUT_RETENTION_BYTES } from '@opsconductor/contracts/agent-protocol';
+import { isUtf8 } from 'node:buffer';
+import { MAX_OUTPUT_CHUNK_BYTES, OUTPUT_RETENTION_BYTES, type OutputRequestBody } from '@opsconductor/contracts/agent-protocol';
 
 export type StreamName = 'stdout' | 'stderr';
-export interface OutputChunk {
-  stream: StreamName;
-  seq: number;
-  data: string;
-}
+export type OutputChunk = OutputRequestBody & { stream: StreamName };
 
 const isContinuationByte = (byte: number) => (byte & 0xc0) === 0x80;
 
-/** Splits `text` into pieces of at most `maxBytes` UTF-8 bytes without cutting a character. */
-export function splitUtf8(text: string, maxBytes: number = MAX_OUTPUT_CHUNK_BYTES): string[] {
-  if (text === '') return [];
+/** Length of the UTF-8 sequence a lead byte starts (1 for ASCII and for bytes that cannot lead one). */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  if (lead >= 0xe0) return lead <= 0xef ? 3 : 1;
+  if (lead >= 0xc2) return 2;
+  return 1;
+}
+
+/** Where a UTF-8 character that `buf` ends in the middle of starts, or buf.length when it ends on a boundary. */
+export function incompleteTailStart(buf: Buffer): number {
+  for (let i = buf.length - 1; i >= 0 && i >= buf.length - 3; i--) {
+    if (isContinuationByte(buf[i]!)) continue;
+    return buf.length - i < sequenceLength(buf[i]!) ? i : buf.length;
+  }
+  return buf.length;
+}
+
+/**
+ * Splits bytes into pieces of at most `maxBytes`, backing off over at most 3 continuation bytes so that
+ * UTF-8 characters are not cut (bytes that are not UTF-8 are cut anywhere).
+ */
+export function splitOutput(buf: Buffer, maxBytes: number = MAX_OUTPUT_CHUNK_BYTES): Buffer[] {
   if (maxBytes < 4) throw new RangeError('maxBytes must fit the longest UTF-8 character (4 bytes)');
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.length <= maxBytes) return [text];
-  const pieces: string[] = [];
+  const pieces: Buffer[] = [];
   let start = 0;
   while (start < buf.length) {
     let end = Math.min(start + maxBytes, buf.length);
-    // Back off to the first byte of the character that would be cut.
-    while (end < buf.length && end > start && isContinuationByte(buf[end]!)) end--;
-    pieces.push(buf.toString('utf8', start, end));
+    let backedOff = 0;
+    while (end < buf.length && backedOff < 3 && isContinuationByte(buf[end]!)) {
+      end--;
+      backedOff++;
+    }
+    // Still inside a run of continuation bytes: not UTF-8 here, so any cut is as good as another.
+    if (end < buf.length && isContinuationByte(buf[end]!)) end = start + maxBytes;
+    pieces.push(buf.subarray(start, end));
     start = end;
   }
   return pieces;
+}
+
+/** The protocol form of a piece of output: text when it is UTF-8, else base64 (or lossy text for an old server). */
+export function encodeOutput(piece: Buffer, base64Accepted: boolean): Pick<OutputRequestBody, 'data' | 'encoding'> {
+  if (isUtf8(piece) || !base64Accepted) return { data: piece.toString('utf8') };
+  return { encoding: 'base64', data: piece.toString('base64') };
 }
 
 export interface OutputStreamOptions {
   stream: StreamName;
   /** Delivers one chunk; resolves once it was delivered or given up on. Must not reject. */
   send: (chunk: OutputChunk) => Promise<void>;
+  /** Whether the server accepts `encoding: 'base64'` (it says so at check-in); read for each chunk. */
+  base64Accepted?: () => boolean;
   flushIntervalMs?: number;
   flushBytes?: number;
   maxChunkBytes?: number;
@@ -49,7 +78,7 @@ export interface OutputStreamOptions {
 }
 
 export class OutputStream {
-  private pending = '';
+  private pending: Buffer[] = [];
   private pendingBytes = 0;
   private droppedBytes = 0;
   private seq = 0;
@@ -73,10 +102,11 @@ export class OutputStream {
     return this.seq;
   }
 
-  write(text: string): void {
-    if (this.closed || text === '') return;
-    this.pending += text;
-    this.pendingBytes += Buffer.byteLength(text, 'utf8');
+  write(data: Buffer | string): void {
+    if (this.closed || data.length === 0) return;
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
     // Trim only at twice the cap so a flood costs one O(n) copy per cap's worth of output, not per write.
     if (this.pendingBytes > 2 * this.maxPendingBytes) this.trim();
     if (this.pendingBytes >= this.flushBytes) this.kick();
@@ -90,12 +120,19 @@ export class OutputStream {
     while (this.draining) await this.draining;
   }
 
+  private takePending(): Buffer {
+    const all = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return all;
+  }
+
   private trim(): void {
-    const buf = Buffer.from(this.pending, 'utf8');
+    const buf = this.takePending();
     let cut = buf.length - this.maxPendingBytes;
-    while (cut < buf.length && isContinuationByte(buf[cut]!)) cut++;
+    for (let i = 0; i < 3 && cut < buf.length && isContinuationByte(buf[cut]!); i++) cut++;
     this.droppedBytes += cut;
-    this.pending = buf.toString('utf8', cut);
+    this.pending = [buf.subarray(cut)];
     this.pendingBytes = buf.length - cut;
   }
 
@@ -104,7 +141,7 @@ export class OutputStream {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.draining || this.pending === '') return;
+    if (this.draining || this.pendingBytes === 0) return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
     });
@@ -112,16 +149,24 @@ export class OutputStream {
 
   private async drain(): Promise<void> {
     // Writes that arrive while a chunk is in flight accumulate in `pending` and go out as one batch.
-    while (this.pending !== '') {
-      let text = this.pending;
-      this.pending = '';
-      this.pendingBytes = 0;
+    while (this.pendingBytes > 0) {
+      let bytes = this.takePending();
+      // An incomplete character at the end waits for its remaining bytes (or for close()).
+      const tail = this.closed ? bytes.length : incompleteTailStart(bytes);
+      if (tail < bytes.length) {
+        this.pending = [bytes.subarray(tail)];
+        this.pendingBytes = bytes.length - tail;
+        bytes = bytes.subarray(0, tail);
+        if (bytes.length === 0) return;
+      }
       if (this.droppedBytes > 0) {
-        text = `[opsconductor-agent: ${this.droppedBytes} bytes of earlier output were dropped because the server could not keep up]\n${text}`;
+        const notice = `[opsconductor-agent: ${this.droppedBytes} bytes of earlier output were dropped because the server could not keep up]\n`;
+        bytes = Buffer.concat([Buffer.from(notice, 'utf8'), bytes]);
         this.droppedBytes = 0;
       }
-      for (const data of splitUtf8(text, this.maxChunkBytes)) {
-        await this.options.send({ stream: this.options.stream, seq: this.seq++, data });
+      for (const piece of splitOutput(bytes, this.maxChunkBytes)) {
+        const encoded = encodeOutput(piece, this.options.base64Accepted?.() ?? false);
+        await this.options.send({ stream: this.options.stream, seq: this.seq++, ...encoded });
       }
     }
   }

@@ -34,8 +34,9 @@ afterEach(async () => {
   for (const fn of teardown.splice(0).reverse()) await fn();
 });
 
-async function harness(overrides: Partial<AgentOptions> = {}): Promise<Harness> {
+async function harness(overrides: Partial<AgentOptions> = {}, setup: (server: FakeServer) => void = () => {}): Promise<Harness> {
   const server = await new FakeServer().listen();
+  setup(server);
   const { dir: stateDir, cleanup } = tempDir();
   const logs: string[] = [];
   const agents: Agent[] = [];
@@ -105,6 +106,28 @@ describe('Agent against a protocol server', () => {
     const resultIndex = server.results.findIndex((r) => r.id === command.id);
     expect(resultIndex).toBeGreaterThanOrEqual(0);
     expect(server.invalid).toEqual([]);
+  });
+
+  it('delivers output byte for byte, NUL and bytes that are not UTF-8 included, to a server that takes base64', async () => {
+    const { server } = await harness({}, (s) => (s.outputEncodings = ['utf8', 'base64']));
+    await waitFor(() => server.checkins.length > 0, 'the first check-in');
+    const command = shellCommand(String.raw`printf 'l1\000l2\n'; printf '\377\376 bad\n'; printf 'ok €\n' >&2`);
+    server.deliver(command);
+    await waitFor(() => server.acceptedResult(command.id), 'the result');
+    expect(server.bytes(command.id, 'stdout')).toEqual(Buffer.concat([Buffer.from('l1\0l2\n'), Buffer.from([0xff, 0xfe]), Buffer.from(' bad\n')]));
+    expect(server.outputFor(command.id, 'stdout').some((c) => c.encoding === 'base64')).toBe(true);
+    expect(server.outputFor(command.id, 'stderr').map((c) => c.encoding)).toEqual(['utf8']); // valid UTF-8 goes as text
+    expect(server.text(command.id, 'stderr')).toBe('ok €\n');
+    expect(server.invalid).toEqual([]);
+  });
+
+  it('sends only text to a server that does not list base64 (bytes that are not UTF-8 become U+FFFD)', async () => {
+    const { server } = await harness();
+    const command = shellCommand(String.raw`printf 'a\377b\000c'`);
+    server.deliver(command);
+    await waitFor(() => server.acceptedResult(command.id), 'the result');
+    expect(server.outputFor(command.id, 'stdout').every((c) => c.encoding === 'utf8')).toBe(true);
+    expect(server.text(command.id, 'stdout')).toBe('a\uFFFDb\0c');
   });
 
   it('retries the result after a 503 until the server accepts it', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
 import { executeShellCommand, shellInvocation, type ExecuteOptions } from '../src/executor.ts';
-import { splitUtf8 } from '../src/output.ts';
+import { OutputStream, splitOutput, type OutputChunk } from '../src/output.ts';
 import { killGroupQuietly, liveGroupMembers, pidRunning, waitFor } from './support/util.ts';
 
 vi.setConfig({ testTimeout: 30_000 });
@@ -13,20 +13,21 @@ afterEach(() => {
 });
 
 function run(command: string, opts: Partial<Omit<ExecuteOptions, 'payload'>> & { timeoutSeconds?: number; shell?: 'sh' | 'bash' } = {}) {
-  const calls: { stream: 'stdout' | 'stderr'; text: string }[] = [];
+  const calls: { stream: 'stdout' | 'stderr'; data: Buffer }[] = [];
   const execution = executeShellCommand({
     commandId: opts.commandId ?? randomUUID(),
     payload: { kind: 'shell', command, shell: opts.shell ?? 'sh', timeoutSeconds: opts.timeoutSeconds ?? 60 },
     killGraceMs: opts.killGraceMs,
     env: opts.env,
-    onOutput: (stream, text) => {
-      calls.push({ stream, text });
-      opts.onOutput?.(stream, text);
+    onOutput: (stream, data) => {
+      calls.push({ stream, data });
+      opts.onOutput?.(stream, data);
     },
   });
   if (execution.pid) groups.push(execution.pid);
-  const text = (stream: 'stdout' | 'stderr') => calls.filter((c) => c.stream === stream).map((c) => c.text).join('');
-  return { execution, calls, text };
+  const bytes = (stream: 'stdout' | 'stderr') => Buffer.concat(calls.filter((c) => c.stream === stream).map((c) => c.data));
+  const text = (stream: 'stdout' | 'stderr') => bytes(stream).toString('utf8');
+  return { execution, calls, text, bytes };
 }
 
 /** Waits until the shell and its two background sleeps are all running, and returns their pids. */
@@ -60,28 +61,38 @@ describe('executor: exit codes and output', () => {
   });
 
   it('keeps a multibyte character whole when it is split across two pipe reads', async () => {
-    // The euro sign is E2 82 AC; the first two bytes and the last arrive in separate writes.
-    const { execution, calls, text } = run(String.raw`printf '\342\202'; sleep 0.3; printf '\254\n'`);
+    // The euro sign is E2 82 AC; the first two bytes and the last arrive in separate writes. The output
+    // stream holds the incomplete character back, so no chunk carries half of it.
+    const sent: OutputChunk[] = [];
+    const stream = new OutputStream({ stream: 'stdout', flushIntervalMs: 5, base64Accepted: () => true, send: async (c) => void sent.push(c) });
+    const { execution, calls } = run(String.raw`printf '\342\202'; sleep 0.3; printf '\254\n'`, { onOutput: (_, data) => stream.write(data) });
     const outcome = await execution.done;
+    await stream.close();
     expect(outcome.status).toBe('succeeded');
-    expect(text('stdout')).toBe('€\n');
-    expect(calls.every((c) => !c.text.includes('\uFFFD'))).toBe(true);
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+    expect(sent.map((c) => c.data).join('')).toBe('€\n');
+    expect(sent.every((c) => c.encoding === undefined && !c.data.includes('\uFFFD'))).toBe(true);
+  });
+
+  it('passes the bytes through exactly, NUL and bytes that are not UTF-8 included', async () => {
+    const { execution, bytes } = run(String.raw`printf 'a\000b\377\376c'`);
+    expect((await execution.done).status).toBe('succeeded');
+    expect(bytes('stdout')).toEqual(Buffer.from([0x61, 0x00, 0x62, 0xff, 0xfe, 0x63]));
   });
 
   it('decodes large multibyte output exactly and splits it into protocol-sized chunks', async () => {
     // 7 bytes per iteration: pipe reads of 64 KiB cannot all end on a character boundary.
-    const { execution, text } = run(`i=0; while [ $i -lt 30000 ]; do printf '€😀'; i=$((i+1)); done`);
+    const { execution, text, bytes } = run(`i=0; while [ $i -lt 30000 ]; do printf '€😀'; i=$((i+1)); done`);
     const outcome = await execution.done;
     expect(outcome.status).toBe('succeeded');
-    const stdout = text('stdout');
-    expect(stdout).toBe('€😀'.repeat(30000));
-    const chunks = splitUtf8(stdout, MAX_OUTPUT_CHUNK_BYTES);
+    expect(text('stdout')).toBe('€😀'.repeat(30000));
+    const chunks = splitOutput(bytes('stdout'), MAX_OUTPUT_CHUNK_BYTES);
     expect(chunks.length).toBeGreaterThan(3);
     for (const chunk of chunks) {
-      expect(Buffer.byteLength(chunk)).toBeLessThanOrEqual(MAX_OUTPUT_CHUNK_BYTES);
-      expect(chunk).not.toContain('\uFFFD');
+      expect(chunk.length).toBeLessThanOrEqual(MAX_OUTPUT_CHUNK_BYTES);
+      expect(chunk.toString('utf8')).not.toContain('\uFFFD');
     }
-    expect(chunks.join('')).toBe(stdout);
+    expect(chunks.map((c) => c.toString('utf8')).join('')).toBe(text('stdout'));
   });
 
   it('passes OPSCONDUCTOR_COMMAND_ID and closes stdin', async () => {

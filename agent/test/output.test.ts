@@ -1,34 +1,53 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
-import { OutputStream, splitUtf8, type OutputChunk } from '../src/output.ts';
+import { OutputStream, encodeOutput, incompleteTailStart, splitOutput, type OutputChunk } from '../src/output.ts';
 import { waitFor } from './support/util.ts';
 
 vi.setConfig({ testTimeout: 30_000 });
 
-describe('splitUtf8', () => {
-  it('never cuts a character and never exceeds the byte limit', () => {
+describe('splitOutput', () => {
+  it('never cuts a UTF-8 character and never exceeds the byte limit', () => {
     const text = 'a€😀ßz'.repeat(1000); // 1, 3, 4, 2, 1 bytes
+    const bytes = Buffer.from(text);
     for (const max of [4, 5, 7, 64, 1000]) {
-      const pieces = splitUtf8(text, max);
-      expect(pieces.join('')).toBe(text);
+      const pieces = splitOutput(bytes, max);
+      expect(Buffer.concat(pieces).equals(bytes)).toBe(true);
       for (const piece of pieces) {
-        expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(max);
+        expect(piece.length).toBeLessThanOrEqual(max);
         expect(piece.length).toBeGreaterThan(0);
-        expect(piece).not.toContain('\uFFFD');
+        expect(piece.toString('utf8')).not.toContain('\uFFFD');
       }
     }
   });
 
   it('uses the protocol limit by default and fills chunks to it', () => {
-    const text = '😀'.repeat(MAX_OUTPUT_CHUNK_BYTES); // 4 × the limit in bytes
-    const pieces = splitUtf8(text);
+    const pieces = splitOutput(Buffer.from('😀'.repeat(MAX_OUTPUT_CHUNK_BYTES))); // 4 × the limit in bytes
     expect(pieces).toHaveLength(4);
-    for (const piece of pieces) expect(Buffer.byteLength(piece)).toBe(MAX_OUTPUT_CHUNK_BYTES);
+    for (const piece of pieces) expect(piece.length).toBe(MAX_OUTPUT_CHUNK_BYTES);
   });
 
-  it('returns nothing for empty text and the text itself when it fits', () => {
-    expect(splitUtf8('')).toEqual([]);
-    expect(splitUtf8('héllo')).toEqual(['héllo']);
+  it('returns nothing for no bytes, the bytes themselves when they fit, and cuts bytes that are not UTF-8 anywhere', () => {
+    expect(splitOutput(Buffer.alloc(0))).toEqual([]);
+    expect(splitOutput(Buffer.from('héllo'))).toEqual([Buffer.from('héllo')]);
+    const continuation = Buffer.alloc(10, 0x80); // no lead byte to back off to
+    expect(splitOutput(continuation, 4).map((p) => p.length)).toEqual([4, 4, 2]);
+  });
+});
+
+describe('incompleteTailStart and encodeOutput', () => {
+  it('finds a character cut at the end, and only that', () => {
+    const euro = Buffer.from('€'); // E2 82 AC
+    expect(incompleteTailStart(Buffer.concat([Buffer.from('ab'), euro.subarray(0, 2)]))).toBe(2);
+    expect(incompleteTailStart(Buffer.concat([Buffer.from('ab'), euro]))).toBe(5);
+    expect(incompleteTailStart(Buffer.from([0x61, 0xff]))).toBe(2); // not UTF-8: nothing to wait for
+    expect(incompleteTailStart(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('sends UTF-8 as text, other bytes as base64 when the server takes it and as lossy text when not', () => {
+    expect(encodeOutput(Buffer.from('a\0b€'), true)).toEqual({ data: 'a\0b€' });
+    const raw = Buffer.from([0x61, 0xff, 0x00, 0x62]);
+    expect(encodeOutput(raw, true)).toEqual({ encoding: 'base64', data: raw.toString('base64') });
+    expect(encodeOutput(raw, false)).toEqual({ data: 'a\uFFFD\0b' });
   });
 });
 
@@ -81,6 +100,7 @@ describe('OutputStream', () => {
     expect(sent.map((c) => c.seq)).toEqual(sent.map((_, i) => i));
     expect(sent.map((c) => c.data).join('')).toBe(expected);
     for (const chunk of sent) expect(Buffer.byteLength(chunk.data)).toBeLessThanOrEqual(1000);
+    expect(sent.every((c) => c.encoding === undefined)).toBe(true);
     stream.write('after close');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(sent.map((c) => c.data).join('')).toBe(expected);
@@ -109,5 +129,25 @@ describe('OutputStream', () => {
     expect(text.endsWith('099-€\n')).toBe(true);
     expect(text).not.toContain('000-€');
     expect(text).not.toContain('\uFFFD');
+  });
+
+  it('holds an incomplete character back until its last byte arrives, and sends what is left at close', async () => {
+    const { stream, sent } = collect({ flushIntervalMs: 5 });
+    const euro = Buffer.from('€');
+    stream.write(Buffer.concat([Buffer.from('x'), euro.subarray(0, 1)]));
+    await waitFor(() => sent.length === 1, 'the first flush');
+    expect(sent[0]!.data).toBe('x');
+    stream.write(euro.subarray(1));
+    stream.write(Buffer.from([0xe2])); // never completed
+    await stream.close();
+    expect(sent.map((c) => c.data)).toEqual(['x', '€\uFFFD']); // an old server: lossy text
+  });
+
+  it('sends bytes that are not UTF-8 exactly, as base64, when the server accepts it', async () => {
+    const { stream, sent } = collect({ flushIntervalMs: 5, base64Accepted: () => true });
+    const raw = Buffer.from([0x6c, 0x31, 0x00, 0xff, 0x0a]);
+    stream.write(raw);
+    await stream.close();
+    expect(sent).toEqual([{ stream: 'stdout', seq: 0, encoding: 'base64', data: raw.toString('base64') }]);
   });
 });

@@ -86,6 +86,15 @@ describe('a real agent on this machine', () => {
     expect(await outputOf(stack, created.id, agent.deviceId, 'stderr')).toBe('oops\n');
   });
 
+  it('stores output with NUL and bytes that are not UTF-8 byte for byte, and shows the clean lines around them', async () => {
+    const done = await waitForRun(stack, (await run(String.raw`printf 'line1\000line2\n'; printf 'bad \377\376 bytes\n'; echo last`)).id);
+    expect(target(done)).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    expect(await outputOf(stack, done.id, agent.deviceId)).toBe('line1\0line2\nbad \uFFFD\uFFFD bytes\nlast\n');
+    const exact = await stack.api('GET', `/api/v1/job-runs/${done.id}/output?deviceId=${agent.deviceId}&encoding=base64`);
+    const bytes = Buffer.concat((exact.body.items as { stream: string; data: string }[]).filter((c) => c.stream === 'stdout').map((c) => Buffer.from(c.data, 'base64')));
+    expect(bytes).toEqual(Buffer.concat([Buffer.from('line1\0line2\nbad '), Buffer.from([0xff, 0xfe]), Buffer.from(' bytes\nlast\n')]));
+  });
+
   it('reports a failing command with its exit code', async () => {
     const done = await waitForRun(stack, (await run('echo before; exit 3')).id);
     expect(done.status).toBe('failed');

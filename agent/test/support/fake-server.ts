@@ -78,6 +78,8 @@ export class FakeServer {
   /** Per endpoint, statuses to answer with (as problem+json) before behaving normally. */
   readonly failures = new Map<Endpoint, number[]>();
   checkinIntervalSeconds = 300;
+  /** What check-in answers as `outputEncodings`; undefined plays a server from before base64 output. */
+  outputEncodings: string[] | undefined;
 
   /** Every inventory report received (valid ones), in arrival order. */
   inventoryReports: RecordedInventory[] = [];
@@ -154,6 +156,13 @@ export class FakeServer {
     return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, data]) => data).join('');
   }
 
+  /** Output bytes as the server would store them: by seq, each seq once, base64 chunks decoded. */
+  bytes(id: string, stream: 'stdout' | 'stderr'): Buffer {
+    const bySeq = new Map<number, Buffer>();
+    for (const c of this.outputFor(id, stream)) bySeq.set(c.seq, Buffer.from(c.data, c.encoding === 'base64' ? 'base64' : 'utf8'));
+    return Buffer.concat([...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, data]) => data));
+  }
+
   /** Newest poll first: after an agent restart in-process, the old agent's aborted poll may not be noticed yet. */
   private wake(): void {
     for (const wake of [...this.waiters].reverse()) wake();
@@ -195,6 +204,7 @@ export class FakeServer {
           deviceId: this.deviceId,
           serverTime: new Date().toISOString(),
           checkinIntervalSeconds: this.checkinIntervalSeconds,
+          ...(this.outputEncodings ? { outputEncodings: this.outputEncodings } : {}),
         });
       }
       case 'poll': {
@@ -231,7 +241,7 @@ export class FakeServer {
         const parsed = this.validate('output', outputRequest, body);
         if (scripted) return problem(res, scripted, 'scripted_failure');
         if (parsed) {
-          const bytes = Buffer.byteLength(parsed.data, 'utf8');
+          const bytes = Buffer.from(parsed.data, parsed.encoding === 'base64' ? 'base64' : 'utf8').length;
           if (bytes > MAX_OUTPUT_CHUNK_BYTES) this.invalid.push({ endpoint: 'output', issues: `chunk of ${bytes} bytes` });
           this.outputs.push({ ...parsed, id: endpoint.id, bytes });
         }

@@ -13,6 +13,8 @@ import { ApiError, RETRY_AFTER_SECONDS, problemResponse, zodFieldErrors } from '
 import { metricsResponse } from './lib/metrics.ts';
 import { createReadinessCheck } from './lib/readiness.ts';
 import { createRouter } from './lib/router.ts';
+import { methodRouting } from './lib/method-not-allowed.ts';
+import { withImpliedResponses } from './lib/openapi.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { auditLogRoutes } from './routes/audit-logs.ts';
 import { configRoutes } from './routes/config.ts';
@@ -41,6 +43,8 @@ export function createApp(deps: ApiDeps) {
       deps.metrics.httpDuration.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
     }
   });
+  const methods = methodRouting(app);
+  app.use('*', methods.guard);
   app.use('/api/*', tooLarge);
   app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
@@ -69,7 +73,7 @@ export function createApp(deps: ApiDeps) {
     deps.logger.error({ err, path: c.req.path }, 'unhandled error');
     return problemResponse(c, 500, 'internal_error');
   });
-  app.notFound((c) => problemResponse(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound(methods.notFound);
 
   const v1 = createRouter()
     .route('/', authRoutes)
@@ -86,11 +90,16 @@ export function createApp(deps: ApiDeps) {
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'Session token from POST /api/v1/auth/login' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'deviceSecret', { type: 'http', scheme: 'bearer', description: 'Device secret from POST /agent/v1/enroll' });
-  app.doc31('/api/openapi.json', {
+  let openApiDocument: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get('/api/openapi.json', (c) => c.json((openApiDocument ??= withImpliedResponses(app.getOpenAPI31Document({
     openapi: '3.1.0',
-    info: { title: 'OpsConductor API', version: '1.0.0', description: 'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`.' },
+    info: {
+      title: 'OpsConductor API', version: '1.0.0',
+      description: 'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`. '
+        + 'Strings sent to the admin API must not contain NUL or unpaired UTF-16 surrogates (400 `validation_failed`); the agent API replaces them by U+FFFD.',
+    },
     servers: [{ url: deps.config.apiPublicUrl }],
-  });
+  })))));
   app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'OpsConductor API' }));
 
   // Liveness: the process serves requests. Readiness: it can do its work (database, Temporal, a worker).

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { apiEnvSchema } from '../src/env.ts';
 import { workerEnvSchema } from '../../../workers/src/env.ts';
+import { queueCommand as queueCommandFor } from '../../../test/support/commands.ts';
 
 let t: TestApi;
 let admin: string;
@@ -14,14 +14,15 @@ afterAll(() => t?.close());
 
 const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
-/** Queues a command for a device the way the dispatchToAgent activity does (a row holding a task token). */
-async function queueCommand(deviceId: string) {
-  const { prisma } = t.database.db;
-  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 60_000) } });
-  const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
-  return prisma.agentCommand.create({
-    data: { deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 }, taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 60_000) },
-  });
+const queueCommand = (deviceId: string) => queueCommandFor(t.database.db, deviceId);
+
+const post = (secret: string, path: string, json: unknown) => t.request(path, { method: 'POST', headers: asDevice(secret), json });
+const result = (over: Record<string, unknown> = {}) => ({ status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1, ...over });
+
+async function outputOf(runId: string, encoding: 'text' | 'base64' = 'text') {
+  const res = await t.request(`/api/v1/job-runs/${runId}/output?encoding=${encoding}`, { token: admin });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { items: { stream: string; data: string; encoding: string }[] }).items;
 }
 
 describe('enrollment', () => {
@@ -185,5 +186,114 @@ describe('presence', () => {
   it('refuses a goodbye without valid device credentials', async () => {
     expect((await t.request('/agent/v1/goodbye', { method: 'POST', json: {} })).status).toBe(401);
     expect((await t.request('/agent/v1/goodbye', { method: 'POST', headers: asDevice('A'.repeat(43)), json: {} })).status).toBe(401);
+  });
+});
+
+describe('data PostgreSQL could not store before', () => {
+  async function device(name: string) {
+    return t.enrollDevice(await t.createEnrollmentToken(admin), name);
+  }
+
+  it('stores a chunk with a NUL and shows it as it was, with the clean lines around it', async () => {
+    const d = await device('nul-output');
+    const cmd = await queueCommand(d.deviceId);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 0, data: 'line1\n' })).status).toBe(200);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 1, data: 'line2\0still line2\n' })).status).toBe(200);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 2, data: 'line3\n' })).status).toBe(200);
+    const items = await outputOf(cmd.jobRunDevice.jobRunId);
+    expect(items.map((i) => i.data).join('')).toBe('line1\nline2\0still line2\nline3\n');
+    expect(items.every((i) => i.encoding === 'text')).toBe(true);
+  });
+
+  it('stores base64 output byte for byte; text shows bytes that are not UTF-8 as U+FFFD, base64 returns them exactly', async () => {
+    const d = await device('raw-output');
+    const cmd = await queueCommand(d.deviceId);
+    const raw = Buffer.from([0x61, 0x00, 0xff, 0xfe, 0x62, 0xe2, 0x82, 0xac]);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stderr', seq: 0, encoding: 'base64', data: raw.toString('base64') })).status).toBe(200);
+    const row = await t.database.db.prisma.outputChunk.findFirstOrThrow({ where: { commandId: cmd.id } });
+    expect(Buffer.from(row.data)).toEqual(raw);
+    expect(row.bytes).toBe(raw.length);
+    expect((await outputOf(cmd.jobRunDevice.jobRunId))[0]!.data).toBe('a\0\uFFFD\uFFFDb€');
+    const exact = (await outputOf(cmd.jobRunDevice.jobRunId, 'base64'))[0]!;
+    expect(exact.encoding).toBe('base64');
+    expect(Buffer.from(exact.data, 'base64')).toEqual(raw);
+    // Base64 that is not base64, or too many bytes once decoded, is refused.
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stderr', seq: 1, encoding: 'base64', data: 'not base64!' })).status).toBe(400);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stderr', seq: 1, encoding: 'base64', data: Buffer.alloc(64 * 1024 + 1).toString('base64') })).status).toBe(413);
+  });
+
+  it('stores Windows and negative exit codes and returns them as numbers', async () => {
+    const d = await device('windows-exit');
+    for (const exitCode of [3221225477, 4294967295, -1073741819]) {
+      const cmd = await queueCommand(d.deviceId);
+      const res = await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ status: 'failed', exitCode, error: 'access violation\0 \ud800' }));
+      expect(res.status).toBe(200);
+      const run = (await (await t.request(`/api/v1/job-runs/${cmd.jobRunDevice.jobRunId}`, { token: admin })).json()) as { targets: { exitCode: number; errorMessage: string }[] };
+      expect(run.targets[0]).toMatchObject({ exitCode, errorMessage: 'access violation\uFFFD \uFFFD' });
+    }
+    const cmd = await queueCommand(d.deviceId);
+    for (const exitCode of [2 ** 32, -(2 ** 31) - 1, 1.5]) {
+      expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ exitCode }))).status).toBe(400);
+    }
+    // An int4 duration or a year-0000 timestamp would have failed in the database: refused up front.
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ durationMs: 2 ** 31 }))).status).toBe(400);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ startedAt: '0000-01-01T00:00:00Z' }))).status).toBe(400);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/start`, { startedAt: '2026-01-01T00:00:00+02:00' })).status).toBe(200);
+  });
+
+  it('refuses output once the device has finished in the run, but still acknowledges a retried chunk stored before', async () => {
+    const d = await device('late-output');
+    const cmd = await queueCommand(d.deviceId);
+    const path = `/agent/v1/commands/${cmd.id}/output`;
+    expect((await post(d.deviceSecret, path, { stream: 'stdout', seq: 0, data: 'before\n' })).status).toBe(200);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result())).status).toBe(200);
+    const late = await post(d.deviceSecret, path, { stream: 'stdout', seq: 1, data: 'after\n' });
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { code: string }).code).toBe('output_after_finish');
+    expect((await post(d.deviceSecret, path, { stream: 'stdout', seq: 0, data: 'before\n' })).status).toBe(200);
+    expect((await outputOf(cmd.jobRunDevice.jobRunId)).map((i) => i.data)).toEqual(['before\n']);
+    const target = await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: cmd.jobRunDeviceId } });
+    expect(target.stdoutBytes).toBe(7n);
+  });
+
+  it('keeps the newest 1 MiB of a stream in bytes, cut at a character boundary', async () => {
+    const d = await device('trim-output');
+    const cmd = await queueCommand(d.deviceId);
+    // 20 chunks: the IDs pass from one digit to two, where a text-ordered "oldest chunk" used to be the wrong one.
+    const chunk = Buffer.alloc(60 * 1024, '€'); // 20480 euro signs of 3 bytes
+    for (let seq = 0; seq < 20; seq++) {
+      const data = seq === 0 ? Buffer.concat([Buffer.from([0xff, 0x00]), chunk]) : chunk;
+      expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq, encoding: 'base64', data: data.toString('base64') })).status).toBe(200);
+    }
+    const rows = await t.database.db.prisma.outputChunk.findMany({ where: { commandId: cmd.id }, orderBy: { id: 'asc' } });
+    const kept = Buffer.concat(rows.map((r) => Buffer.from(r.data)));
+    expect(kept.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(kept.length).toBeGreaterThan(1024 * 1024 - 3);
+    expect(rows.reduce((n, r) => n + r.bytes, 0)).toBe(kept.length);
+    expect(kept.toString('utf8')).not.toContain('\uFFFD');
+    expect((await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: cmd.jobRunDeviceId } })).stdoutTruncated).toBe(true);
+  });
+
+  it('answers 400, not 500, for an output cursor beyond the largest bigint', async () => {
+    const d = await device('cursor');
+    const cmd = await queueCommand(d.deviceId);
+    const runId = cmd.jobRunDevice.jobRunId;
+    for (const path of [`/api/v1/job-runs/${runId}/output?after=9999999999999999999`, `/api/v1/job-runs/${runId}/events?after=9223372036854775808`]) {
+      const res = await t.request(path, { token: admin });
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
+    }
+    expect((await t.request(`/api/v1/job-runs/${runId}/output?after=9223372036854775807`, { token: admin })).status).toBe(200);
+  });
+
+  it('stores facts and inventory with NUL and unpaired surrogates, replaced by U+FFFD', async () => {
+    const token = await t.createEnrollmentToken(admin);
+    const facts = { hostname: 'host\0one', osFamily: 'linux', osName: 'Deb\ud800ian', osVersion: '12', architecture: 'x64', ipAddresses: ['10.0.0.1\0'], agentVersion: '0.1.0' };
+    const enrolled = await t.request('/agent/v1/enroll', { method: 'POST', json: { enrollmentToken: token, facts } });
+    expect(enrolled.status).toBe(201);
+    const { deviceId, deviceSecret } = (await enrolled.json()) as { deviceId: string; deviceSecret: string };
+    expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).toMatchObject({ hostname: 'host\uFFFDone', osName: 'Deb\uFFFDian', ipAddresses: ['10.0.0.1\uFFFD'] });
+    expect((await post(deviceSecret, '/agent/v1/checkin', { facts: { ...facts, hostname: '\udc00x' } })).status).toBe(200);
+    expect((await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).hostname).toBe('\uFFFDx');
   });
 });

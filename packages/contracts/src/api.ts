@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
+import { exitCode } from './agent-protocol.ts';
 
 export const roles = ['admin', 'operator', 'viewer'] as const;
 export const role = z.enum(roles);
@@ -263,7 +264,8 @@ export const jobRunTarget = z.object({
   deviceId: uuid,
   hostname: z.string(),
   status: deviceRunStatus,
-  exitCode: z.number().int().nullable(),
+  /** As the platform reported it: Windows codes are unsigned 32-bit (3221225477 = 0xC0000005). */
+  exitCode: exitCode.nullable(),
   errorMessage: z.string().nullable(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
@@ -314,18 +316,33 @@ export const jobRunListFilters = z.object({
 export type JobRunListFilters = z.output<typeof jobRunListFilters>;
 export const jobRunListQuery = pagination.extend(jobRunListFilters.shape).refine(fromBeforeTo, toAfterFrom);
 export const jobRunExportQuery = jobRunListFilters.refine(fromBeforeTo, toAfterFrom);
+/** Largest output chunk ID (the cursor is a PostgreSQL bigint). */
+export const MAX_OUTPUT_CURSOR = 9223372036854775807n;
+const DIGITS = /^\d{1,19}$/;
+/** A chunk ID to continue after: decimal digits, at most the largest bigint (beyond it: 400, not a database error). */
+export const outputCursor = z.string().regex(DIGITS).refine((s) => !DIGITS.test(s) || BigInt(s) <= MAX_OUTPUT_CURSOR, 'larger than the largest chunk ID (2^63 - 1)');
+
+/**
+ * How output is returned. `text` (default): each chunk's bytes decoded as UTF-8, bytes that are not valid
+ * UTF-8 shown as U+FFFD, NUL and other control characters kept (JSON escapes them). `base64`: the stored
+ * bytes exactly, in standard base64 — what the process wrote, byte for byte.
+ */
+export const outputEncoding = z.enum(['text', 'base64']);
+export type OutputEncodingParam = z.infer<typeof outputEncoding>;
 
 export const outputChunk = z.object({
   id: z.string(), // bigint as string; use as the `after` cursor
   deviceId: uuid,
   stream: z.enum(['stdout', 'stderr']),
+  encoding: outputEncoding,
   data: z.string(),
 });
 export type OutputChunk = z.infer<typeof outputChunk>;
 export const outputQuery = z.object({
   deviceId: uuid.optional(),
-  after: z.string().regex(/^\d{1,19}$/).optional(),
+  after: outputCursor.optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  encoding: outputEncoding.default('text'),
 });
 export const outputPage = z.object({ items: z.array(outputChunk), nextCursor: z.string().nullable() });
 

@@ -4,12 +4,14 @@
  * sections that changed (delta mode). Sizes are bounded: agent data is untrusted.
  */
 import { z } from 'zod';
+import { agentText, isoTimestamp } from './text.ts';
 
-const text = (max = 255) => z.string().max(max);
+/** Agent strings: bounded, NUL and unpaired surrogates replaced by U+FFFD (they could not be stored). */
+const text = (max = 255) => agentText(max);
 const optText = (max = 255) => text(max).nullish();
 const count = z.number().int().min(0);
 const bytes = z.number().int().min(0).max(2 ** 53);
-const isoDate = z.string().max(40);
+const isoDate = agentText(40);
 
 export const inventorySectionNames = ['system', 'hardware', 'directory', 'software', 'services', 'security', 'performance'] as const;
 export type InventorySectionName = (typeof inventorySectionNames)[number];
@@ -136,7 +138,7 @@ const sectionHash = z.string().regex(/^[0-9a-f]{64}$/);
  */
 export const inventoryReport = z.object({
   mode: z.enum(['full', 'delta']),
-  collectedAt: z.string().datetime(),
+  collectedAt: isoTimestamp,
   sections: inventorySections.partial(),
   hashes: z.record(z.enum(inventorySectionNames), sectionHash),
 }).superRefine((r, ctx) => {

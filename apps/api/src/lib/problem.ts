@@ -1,7 +1,7 @@
 /** RFC 9457 problem+json errors with a stable, documented `code` clients can branch on. */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { problem } from '@opsconductor/contracts/agent-protocol';
 
 export const problemCodes = {
@@ -16,6 +16,7 @@ export const problemCodes = {
   forbidden: 'Your role does not allow this.',
   csrf_rejected: 'The request origin is not allowed.',
   not_found: 'Not found.',
+  method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
   payload_too_large: 'The request body is too large.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
@@ -28,6 +29,7 @@ export const problemCodes = {
   too_many_devices: 'The target selection matches more devices than one run may target.',
   target_count_changed: 'The target selection now matches a different number of devices than confirmed.',
   run_finished: 'The run has already finished.',
+  output_after_finish: 'This device has already finished in the run; its output can no longer change.',
   inventory_full_report_required: 'A full inventory report is required.',
   rule_invalid: 'The rule is not valid.',
   rule_too_expensive: 'The rule takes too long to evaluate.',
@@ -77,25 +79,29 @@ export function zodFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), message: i.message }));
 }
 
-/** OpenAPI schema of problem responses: the same schema clients parse (packages/contracts). */
-export const problemSchema = problem;
+/**
+ * OpenAPI schema of problem responses, the `Problem` component: the schema clients parse (packages/contracts),
+ * rebuilt here because `.openapi()` exists only on schemas created after @hono/zod-openapi loaded.
+ */
+export const problemSchema = z.object(problem.shape).openapi('Problem');
+export const problemSchemaRef = { $ref: '#/components/schemas/Problem' };
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
+/** A documented problem+json response (every error status a route can answer is documented with one). */
+export const documentedProblem = (description: string) => ({ description, content: problemContent });
 export const problemResponses = {
-  400: { description: 'Invalid request', content: problemContent },
-  401: { description: 'Not authenticated', content: problemContent },
-  403: { description: 'Forbidden for this role', content: problemContent },
-  404: { description: 'Not found', content: problemContent },
+  400: documentedProblem('Invalid request'),
+  401: documentedProblem('Not authenticated'),
+  403: documentedProblem('Forbidden for this role'),
+  404: documentedProblem('Not found'),
   503: {
-    description: 'A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds',
+    ...documentedProblem('A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds'),
     headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
-    content: problemContent,
   },
 } as const;
 /** 429 from the login throttle: the `Retry-After` header says how many seconds to wait. */
 export const tooManyAttemptsResponse = {
   429: {
-    description: 'Too many failed attempts for this account or from this address (`too_many_attempts`); wait `Retry-After` seconds',
+    ...documentedProblem('Too many failed attempts for this account or from this address (`too_many_attempts`); wait `Retry-After` seconds'),
     headers: { 'Retry-After': { description: 'Seconds to wait before the next attempt', schema: { type: 'integer' as const, minimum: 1 } } },
-    content: problemContent,
   },
 } as const;

@@ -1,12 +1,31 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { UNSTORABLE_TEXT_MESSAGE, findUnstorableText } from '@opsconductor/contracts/text';
 import type { AppEnv } from '../context.ts';
 import { problemResponse, zodFieldErrors } from './problem.ts';
 
+export interface RouterOptions {
+  /**
+   * Refuse (400) validated input holding NUL or unpaired surrogates anywhere — strings and object keys
+   * of bodies, queries and parameters — which PostgreSQL cannot store. On by default; the agent API
+   * turns it off because its schemas sanitize such text instead and output may hold NUL (it is bytes).
+   */
+  refuseUnstorableText?: boolean;
+}
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
 /** A router whose validation failures all become the same problem+json `validation_failed`. */
-export function createRouter() {
+export function createRouter({ refuseUnstorableText = true }: RouterOptions = {}) {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
+      // A route's required JSON body is validated as {} when none was sent: for bodies whose fields are all
+      // optional (PATCH) that would be a successful no-op instead of a 400.
+      if (result.target === 'json' && !JSON_MEDIA_TYPE.test(c.req.header('content-type')?.split(';')[0]?.trim() ?? '')) {
+        return problemResponse(c, 400, 'validation_failed', 'A JSON request body (Content-Type: application/json) is required.');
+      }
       if (!result.success) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(result.error));
+      const path = refuseUnstorableText ? findUnstorableText(result.data) : undefined;
+      if (path) return problemResponse(c, 400, 'validation_failed', undefined, [{ path: path.join('.'), message: UNSTORABLE_TEXT_MESSAGE }]);
     },
   });
 }

@@ -44,5 +44,7 @@ export const createGroupBody = z.discriminatedUnion('kind', [
 ]);
 export const updateGroupBody = updateGroupRequest.extend({ rule: ruleJson.optional() });
 export const rulePreviewBody = rulePreviewRequest.extend({ rule: ruleJson });
-export const groupResponse = group.extend({ rule: ruleJson.nullable() });
+/** The rule of a dynamic group, `null` for a static one (the `Rule` component alone does not admit null). */
+const nullableRule = z.unknown().openapi({ anyOf: [ref, { type: 'null' }] });
+export const groupResponse = group.extend({ rule: nullableRule });
 export const groupListResponse = z.object({ items: z.array(groupResponse) });

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
-  checkinRequest, checkinResponse, commandResult, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
+  checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
 } from '@opsconductor/contracts/agent-protocol';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
@@ -11,7 +11,7 @@ import { createRouter } from '../lib/router.ts';
 import { hashToken } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
 import { ingestInventory } from '../services/inventory.ts';
 
@@ -47,7 +47,7 @@ const start = createRoute({
 });
 const output = createRoute({
   method: 'post', path: '/commands/{id}/output', tags, summary: 'A chunk of output (heartbeats the activity)', security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 413: { description: 'Chunk too large' }, ...problemResponses },
+  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 409: documentedProblem('`output_after_finish`: the device has finished in this run'), 413: documentedProblem('Chunk too large'), ...problemResponses },
 });
 const heartbeat = createRoute({
   method: 'post', path: '/commands/{id}/heartbeat', tags, summary: 'Still running (heartbeats the activity)', security, middleware: [authenticateDevice],
@@ -63,7 +63,7 @@ const inventory = createRoute({
   method: 'post', path: '/inventory', tags, summary: 'Report inventory (full, or only the sections that changed)',
   description: 'A delta whose unchanged sections do not match the stored hashes is refused with 409 `inventory_full_report_required`, changing nothing.',
   security, middleware: [authenticateDevice],
-  request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: { description: 'Send a full report' }, 413: { description: 'Report too large' }, ...problemResponses },
+  request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: documentedProblem('Send a full report'), 413: documentedProblem('Report too large'), ...problemResponses },
 });
 
 export function agentRoutes(deps: ApiDeps) {
@@ -79,7 +79,8 @@ export function agentRoutes(deps: ApiDeps) {
     if (count === 0) throw deps.deviceAuth.gone(deviceId);
   };
 
-  return createRouter()
+  // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
+  return createRouter({ refuseUnstorableText: false })
     .openapi(enroll, async (c) => {
       const req = c.req.valid('json');
       const { prisma } = deps.db;
@@ -106,7 +107,7 @@ export function agentRoutes(deps: ApiDeps) {
       const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date(), agentStoppedAt: null } });
       if (count === 0) throw deps.deviceAuth.gone(id);
       lastTouch.set(id, Date.now());
-      return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 200);
+      return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds, outputEncodings: [...outputEncodings] }, 200);
     })
     .openapi(goodbye, async (c) => {
       const id = c.var.device.id;

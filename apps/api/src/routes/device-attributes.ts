@@ -8,7 +8,7 @@ import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
-import { ApiError, problemResponses, type FieldError } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses, type FieldError } from '../lib/problem.ts';
 
 const security = [{ bearerAuth: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -18,8 +18,8 @@ const done = z.object({ devices: z.number().int() });
 const listTags = createRoute({ method: 'get', path: '/tags', tags: ['devices'], summary: 'Tags in use, with device counts', security, middleware: [authenticate], responses: { 200: json(tagList, 'Tags'), ...problemResponses } });
 const bulkTags = createRoute({ method: 'post', path: '/devices/tags', tags: ['devices'], summary: 'Add and remove tags on many devices (operator)', security, middleware: [authenticate, requireRole('operator')], request: body(bulkTagsRequest), responses: { 200: json(done, 'Applied'), ...problemResponses } });
 const listFields = createRoute({ method: 'get', path: '/custom-fields', tags: ['devices'], summary: 'Custom field definitions', security, middleware: [authenticate], responses: { 200: json(customFieldList, 'Fields'), ...problemResponses } });
-const createField = createRoute({ method: 'post', path: '/custom-fields', tags: ['devices'], summary: 'Define a custom field (admin)', security, middleware: [authenticate, requireRole('admin')], request: body(createCustomFieldRequest), responses: { 201: json(customFieldDefinition, 'Created'), ...problemResponses } });
-const deleteField = createRoute({ method: 'delete', path: '/custom-fields/{id}', tags: ['devices'], summary: 'Delete a custom field and its values (admin)', security, middleware: [authenticate, requireRole('admin')], request: { params: z.object({ id: uuid }) }, responses: { 204: { description: 'Deleted' }, ...problemResponses } });
+const createField = createRoute({ method: 'post', path: '/custom-fields', tags: ['devices'], summary: 'Define a custom field (admin)', security, middleware: [authenticate, requireRole('admin')], request: body(createCustomFieldRequest), responses: { 201: json(customFieldDefinition, 'Created'), 409: documentedProblem('Key taken'), ...problemResponses } });
+const deleteField = createRoute({ method: 'delete', path: '/custom-fields/{id}', tags: ['devices'], summary: 'Delete a custom field and its values (admin)', security, middleware: [authenticate, requireRole('admin')], request: { params: z.object({ id: uuid }) }, responses: { 204: { description: 'Deleted' }, 409: documentedProblem('Rules use this field'), ...problemResponses } });
 const setValues = createRoute({ method: 'post', path: '/devices/custom-fields', tags: ['devices'], summary: 'Set custom field values on many devices (operator)', security, middleware: [authenticate, requireRole('operator')], request: body(setCustomFieldValuesRequest), responses: { 200: json(done, 'Applied'), ...problemResponses } });
 
 const toFieldDto = (d: CustomFieldDefinition) => ({ id: d.id, key: d.key, label: d.label, type: d.type, enumValues: d.enumValues, createdAt: d.createdAt.toISOString() });

@@ -10,7 +10,7 @@ import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { listDeviceSummaries } from '../services/devices.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -28,17 +28,17 @@ const get = createRoute({ method: 'get', path: '/groups/{id}', tags, summary: 'O
 const create = createRoute({
   method: 'post', path: '/groups', tags, summary: 'Create a static or dynamic group (operator)', security, middleware: operate,
   description: 'A dynamic group is evaluated over all devices at once; its rule is validated (400 `rule_invalid` with `errors[].path`).',
-  request: body(createGroupBody), responses: { 201: json(groupDto, 'Created'), 409: { description: 'Name taken' }, ...problemResponses },
+  request: body(createGroupBody), responses: { 201: json(groupDto, 'Created'), 409: documentedProblem('Name taken'), ...problemResponses },
 });
-const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', description: 'At least one field; an empty change is 400.', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), ...problemResponses } });
-const remove = createRoute({ method: 'delete', path: '/groups/{id}', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, ...problemResponses } });
+const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', description: 'At least one field; an empty change is 400.', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), 409: documentedProblem('Name taken, a built-in group, or a rule for a static group'), ...problemResponses } });
+const remove = createRoute({ method: 'delete', path: '/groups/{id}', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, 409: documentedProblem('A built-in group, or one that other rules reference'), ...problemResponses } });
 const members = createRoute({
   method: 'get', path: '/groups/{id}/members', tags, summary: 'Members of a group', security, middleware: read,
   request: { params: idParam, query: pagination.extend({ search: searchText.optional() }) }, responses: { 200: json(deviceSummaryList, 'Members'), ...problemResponses },
 });
 const changeMembers = createRoute({
   method: 'post', path: '/groups/{id}/members', tags, summary: 'Add or remove devices of a static group (operator)', security, middleware: operate,
-  request: { params: idParam, ...body(groupMembersRequest) }, responses: { 200: json(groupDto, 'Updated'), ...problemResponses },
+  request: { params: idParam, ...body(groupMembersRequest) }, responses: { 200: json(groupDto, 'Updated'), 409: documentedProblem('A dynamic group (its members follow its rule)'), ...problemResponses },
 });
 const events = createRoute({
   method: 'get', path: '/groups/{id}/events', tags, summary: 'Membership changes of a group, newest first', security, middleware: read,
@@ -156,6 +156,8 @@ export const groupRoutes = createRouter()
     const { id } = c.req.valid('param');
     const { page, pageSize } = c.req.valid('query');
     const { prisma } = c.var.deps.db;
+    // A deleted group's events went with it: 404, not an empty page that looks like a live group.
+    if (!(await prisma.deviceGroup.findUnique({ where: { id }, select: { id: true } }))) throw new ApiError(404, 'not_found');
     const [rows, total] = await Promise.all([
       prisma.groupMembershipEvent.findMany({ where: { groupId: id }, orderBy: { id: 'desc' }, skip: (page - 1) * pageSize, take: pageSize, include: { device: { select: { hostname: true } } } }),
       prisma.groupMembershipEvent.count({ where: { groupId: id } }),

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { MAX_DEVICES_PER_RUN, createJobRunRequest, jobRun, jobRunExportQuery, jobRunList, jobRunListQuery, jobRunTargetPreview, jobRunTargetPreviewRequest, outputPage, outputQuery, uuid } from '@opsconductor/contracts/api';
+import { MAX_DEVICES_PER_RUN, createJobRunRequest, jobRun, jobRunExportQuery, jobRunList, jobRunListQuery, jobRunTargetPreview, jobRunTargetPreviewRequest, outputCursor, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { armWake } from '../lib/events.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { streamCsv } from '../lib/csv.ts';
 import { previewTargets } from '../services/job-run-targets.ts';
 import { cancelJobRun, createJobRun, getJobRun, getJobRunSummary, getJobRunTargets, jobRunCsvHeader, jobRunCsvPages, listJobRuns, readOutput } from '../services/job-runs.ts';
@@ -23,7 +23,7 @@ const create = createRoute({
   description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.`,
   security, middleware: operate,
   request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
-  responses: { 201: json(jobRun, 'Started'), 409: { description: 'The selection changed since it was confirmed' }, ...problemResponses },
+  responses: { 201: json(jobRun, 'Started'), 409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'), ...problemResponses },
 });
 const preview = createRoute({
   method: 'post', path: '/job-runs/preview', tags: ['job runs'], summary: 'How many (and which) devices a target selection resolves to now (operator)',
@@ -51,17 +51,18 @@ const get = createRoute({
 const cancel = createRoute({
   method: 'post', path: '/job-runs/{id}/cancel', tags: ['job runs'], summary: 'Cancel a run; agents kill running processes (operator)',
   security, middleware: operate, request: { params: idParam },
-  responses: { 200: json(jobRun, 'Cancellation requested'), 409: { description: 'Already finished' }, ...problemResponses },
+  responses: { 200: json(jobRun, 'Cancellation requested'), 409: documentedProblem('Already finished'), ...problemResponses },
 });
 const output = createRoute({
   method: 'get', path: '/job-runs/{id}/output', tags: ['job runs'], summary: 'Output chunks after a cursor (the newest 1 MiB per stream and device is kept)',
+  description: 'Output is stored as the bytes the process wrote. `encoding=text` (default) decodes each chunk as UTF-8: bytes that are not UTF-8 become U+FFFD, NUL and other control characters are kept (JSON escapes them). `encoding=base64` returns the stored bytes exactly.',
   security, middleware: read, request: { params: idParam, query: outputQuery },
   responses: { 200: json(outputPage, 'Output'), ...problemResponses },
 });
 const events = createRoute({
   method: 'get', path: '/job-runs/{id}/events', tags: ['job runs'], summary: 'Live run events (Server-Sent Events)',
-  description: 'Events: `output` (OutputChunk, continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
-  security, middleware: read, request: { params: idParam, query: z.object({ after: z.string().regex(/^\d{1,19}$/).optional() }) },
+  description: 'Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
+  security, middleware: read, request: { params: idParam, query: z.object({ after: outputCursor.optional() }) },
   responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses },
 });
 

@@ -4,7 +4,7 @@ import type { User } from '@opsconductor/db';
 import { createRouter } from '../lib/router.ts';
 import { assertPasswordAllowed, authenticate, hashPassword, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 
 export function toUserDto(u: User): z.infer<typeof userDto> {
   return { id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabledAt !== null, createdAt: u.createdAt.toISOString() };
@@ -19,7 +19,7 @@ const create = createRoute({
   method: 'post', path: '/users', tags: ['users'], summary: 'Create a user (admin)', security, middleware: admin,
   request: { body: { content: { 'application/json': { schema: createUserRequest } }, required: true } },
   description: 'The password must meet the password policy (400 `weak_password` with the reasons as field errors).',
-  responses: { 201: json(userDto, 'Created'), 409: { description: 'Email taken' }, ...problemResponses },
+  responses: { 201: json(userDto, 'Created'), 409: documentedProblem('Email taken'), ...problemResponses },
 });
 const update = createRoute({
   method: 'patch', path: '/users/{id}', tags: ['users'], summary: 'Change a user: name, role, password, disabled (admin)', security, middleware: admin,
@@ -27,7 +27,7 @@ const update = createRoute({
     'At least one field (an empty body is 400). A new `password` ends all of that user\'s sessions and must meet the password policy ' +
     '(400 `weak_password`). Your own password cannot be set here (400 `current_password_required`): use POST /api/v1/auth/password.',
   request: { params: z.object({ id: uuid }), body: { content: { 'application/json': { schema: updateUserRequest } }, required: true } },
-  responses: { 200: json(userDto, 'Updated'), ...problemResponses },
+  responses: { 200: json(userDto, 'Updated'), 409: documentedProblem('You cannot disable yourself or drop your own admin role'), ...problemResponses },
 });
 
 export const userRoutes = createRouter()

@@ -105,25 +105,34 @@ export class AgentCommandService {
     return { cancelRequested: await this.heartbeatActivity(cmd, true) };
   }
 
+  /**
+   * Stores a chunk as bytes, idempotently by (command, stream, seq). Output for a target that has already
+   * finished is refused with 409 (a finished run's record does not change); a retried copy of a chunk that
+   * was stored before the finish is still answered 200.
+   */
   async output(device: AuthDevice, commandId: string, chunk: OutputRequest): Promise<{ cancelRequested: boolean }> {
-    const bytes = Buffer.byteLength(chunk.data, 'utf8');
-    if (bytes > MAX_OUTPUT_CHUNK_BYTES) throw new ApiError(413, 'payload_too_large', `An output chunk may hold at most ${MAX_OUTPUT_CHUNK_BYTES} bytes.`);
+    const data = Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
+    if (data.length > MAX_OUTPUT_CHUNK_BYTES) throw new ApiError(413, 'payload_too_large', `An output chunk may hold at most ${MAX_OUTPUT_CHUNK_BYTES} bytes.`);
     const cmd = await this.load(device, commandId);
     const { pool } = this.deps.db;
     const inserted = await pool.query(
-      `INSERT INTO output_chunks (job_run_device_id, command_id, stream, seq, data, bytes) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO output_chunks (job_run_device_id, command_id, stream, seq, data, bytes)
+       SELECT $1, $2, $3, $4, $5, $6 FROM job_run_devices WHERE id = $1 AND finished_at IS NULL
        ON CONFLICT (command_id, stream, seq) DO NOTHING RETURNING id`,
-      [cmd.job_run_device_id, commandId, chunk.stream, chunk.seq, chunk.data, bytes],
+      [cmd.job_run_device_id, commandId, chunk.stream, chunk.seq, data, data.length],
     );
     if (inserted.rowCount) {
-      this.deps.metrics.outputBytes.inc(bytes);
+      this.deps.metrics.outputBytes.inc(data.length);
       const column = chunk.stream === 'stdout' ? 'stdout_bytes' : 'stderr_bytes';
       const { rows } = await pool.query<{ total: string }>(
         `UPDATE job_run_devices SET ${column} = ${column} + $2, updated_at = now() WHERE id = $1 RETURNING ${column}::text AS total`,
-        [cmd.job_run_device_id, bytes],
+        [cmd.job_run_device_id, data.length],
       );
       if (Number(rows[0]?.total ?? 0) > OUTPUT_RETENTION_BYTES) await this.trimOutput(cmd.job_run_device_id, chunk.stream);
       this.outputEvent(cmd.job_run_id);
+    } else {
+      const stored = await pool.query('SELECT 1 FROM output_chunks WHERE command_id = $1 AND stream = $2 AND seq = $3', [commandId, chunk.stream, chunk.seq]);
+      if (!stored.rowCount) throw new ApiError(409, 'output_after_finish');
     }
     return { cancelRequested: await this.heartbeatActivity(cmd, false) };
   }
@@ -137,19 +146,21 @@ export class AgentCommandService {
           WHERE t.upto - t.bytes >= $3)`,
       [jobRunDeviceId, stream, OUTPUT_RETENTION_BYTES],
     );
-    const { rows } = await pool.query<{ id: string; data: string; total: string }>(
-      `SELECT id::text, data, (SELECT sum(bytes) FROM output_chunks WHERE job_run_device_id = $1 AND stream = $2)::text AS total
+    // The oldest chunk by its bigint id (an `id::text AS id` column would make ORDER BY id sort "10" before "9").
+    const { rows } = await pool.query<{ chunk_id: string; data: Buffer; total: string }>(
+      `SELECT id::text AS chunk_id, data, (SELECT sum(bytes) FROM output_chunks WHERE job_run_device_id = $1 AND stream = $2)::text AS total
          FROM output_chunks WHERE job_run_device_id = $1 AND stream = $2 ORDER BY id LIMIT 1`,
       [jobRunDeviceId, stream],
     );
     const first = rows[0];
     const excess = first ? Number(first.total) - OUTPUT_RETENTION_BYTES : 0;
     if (first && excess > 0) {
-      let buf = Buffer.from(first.data, 'utf8').subarray(excess);
-      let skip = 0; // never start inside a multi-byte character
-      while (skip < buf.length && (buf[skip]! & 0xc0) === 0x80) skip++;
+      let buf = first.data.subarray(excess);
+      // Do not start inside a UTF-8 character: skip at most the 3 continuation bytes one can have.
+      let skip = 0;
+      while (skip < 3 && skip < buf.length && (buf[skip]! & 0xc0) === 0x80) skip++;
       buf = buf.subarray(skip);
-      await pool.query('UPDATE output_chunks SET data = $2, bytes = $3 WHERE id = $1', [first.id, buf.toString('utf8'), buf.length]);
+      await pool.query('UPDATE output_chunks SET data = $2, bytes = $3 WHERE id = $1', [first.chunk_id, buf, buf.length]);
     }
     await pool.query(`UPDATE job_run_devices SET ${stream}_truncated = true, updated_at = now() WHERE id = $1`, [jobRunDeviceId]);
   }

@@ -1,7 +1,7 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk } from '@opsconductor/contracts/api';
+import { deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk, type OutputEncodingParam } from '@opsconductor/contracts/api';
 import type { Prisma } from '@opsconductor/db';
 import type { JobRunInput } from '@opsconductor/workflows';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
@@ -183,7 +183,7 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
     ? new Map((await deps.db.prisma.device.findMany({ where: { id: { in: unnamed } }, select: { id: true, hostname: true } })).map((d) => [d.id, d.hostname]))
     : new Map<string, string>();
   return rows.map((t) => ({
-    deviceId: t.deviceId, hostname: t.hostname || (live.get(t.deviceId) ?? ''), status: t.status, exitCode: t.exitCode, errorMessage: t.errorMessage,
+    deviceId: t.deviceId, hostname: t.hostname || (live.get(t.deviceId) ?? ''), status: t.status, exitCode: t.exitCode === null ? null : Number(t.exitCode), errorMessage: t.errorMessage,
     startedAt: t.startedAt?.toISOString() ?? null, finishedAt: t.finishedAt?.toISOString() ?? null, durationMs: t.durationMs,
     stdoutTruncated: t.stdoutTruncated, stderrTruncated: t.stderrTruncated,
   }));
@@ -196,13 +196,18 @@ export async function getJobRun(deps: ApiDeps, id: string): Promise<JobRun | nul
   return { ...toSummary(deps, run, counts.get(id) ?? {}), targets, targetSelection: (run.targetSelection as JobRunTargetSelection | null) ?? null };
 }
 
-export async function readOutput(deps: ApiDeps, runId: string, q: { after?: string; deviceId?: string; limit: number }): Promise<OutputChunk[]> {
-  const { rows } = await deps.db.pool.query<{ id: string; device_id: string; stream: 'stdout' | 'stderr'; data: string }>(
+/** Output chunks after a cursor, as text (invalid UTF-8 shown as U+FFFD) or as base64 of the stored bytes. */
+export async function readOutput(deps: ApiDeps, runId: string, q: { after?: string; deviceId?: string; limit: number; encoding?: OutputEncodingParam }): Promise<OutputChunk[]> {
+  const { rows } = await deps.db.pool.query<{ id: string; device_id: string; stream: 'stdout' | 'stderr'; data: Buffer }>(
     `SELECT oc.id::text AS id, jrd.device_id, oc.stream, oc.data
        FROM output_chunks oc JOIN job_run_devices jrd ON jrd.id = oc.job_run_device_id
       WHERE jrd.job_run_id = $1 AND oc.id > $2 AND ($3::uuid IS NULL OR jrd.device_id = $3)
       ORDER BY oc.id LIMIT $4`,
     [runId, q.after ?? '0', q.deviceId ?? null, q.limit],
   );
-  return rows.map((r) => ({ id: r.id, deviceId: r.device_id, stream: r.stream, data: r.data }));
+  const encoding = q.encoding ?? 'text';
+  return rows.map((r) => ({
+    id: r.id, deviceId: r.device_id, stream: r.stream, encoding,
+    data: encoding === 'base64' ? r.data.toString('base64') : r.data.toString('utf8'),
+  }));
 }

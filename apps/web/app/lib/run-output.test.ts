@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_LIMIT_CHARS, appendChunks, compareChunkIds } from './run-output';
+import { OUTPUT_LIMIT_CHARS, appendChunks, compareChunkIds, visibleControls } from './run-output';
 
 const dev = '6f1c2b1e-8a7d-4c55-9a57-0d5c7b1b6a11';
 
@@ -23,6 +23,14 @@ describe('appendChunks', () => {
     expect(out.text.length).toBeLessThanOrEqual(OUTPUT_LIMIT_CHARS);
     expect(out.text.startsWith('x')).toBe(true);
     expect(out.text.endsWith('last\n')).toBe(true);
+  });
+});
+
+describe('control characters', () => {
+  it('shows NUL, ESC, DEL and other controls as control pictures, keeping tab, line breaks and U+FFFD', () => {
+    expect(visibleControls('a\0b\u001b[31mred\u007f\tx\r\n\uFFFD')).toBe('a␀b␛[31mred␡\tx\r\n\uFFFD');
+    const out = appendChunks({}, [{ deviceId: dev, stream: 'stdout', data: 'line1\0line2\n' }])[dev]!.stdout;
+    expect(out.text).toBe('line1␀line2\n');
   });
 });
 

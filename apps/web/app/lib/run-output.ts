@@ -1,4 +1,9 @@
-/** Per-device output of a run as the page holds it: stdout and stderr text, capped at 1 MiB each. */
+/**
+ * Per-device output of a run as the page holds it: stdout and stderr text, capped at 1 MiB each. The API
+ * sends output as text (bytes that are not UTF-8 already shown as U+FFFD); control characters other than
+ * tab, line feed and carriage return are made visible here as their Unicode control pictures (NUL → ␀,
+ * ESC → ␛, DEL → ␡), so nothing the process wrote is silently invisible or mangles the page.
+ */
 import type { OutputChunk } from '@opsconductor/contracts/api';
 
 export const OUTPUT_LIMIT_CHARS = 1024 * 1024;
@@ -8,6 +13,13 @@ export type DeviceOutput = { stdout: StreamText; stderr: StreamText };
 export type RunOutput = Record<string, DeviceOutput>;
 
 const empty = (): DeviceOutput => ({ stdout: { text: '', trimmed: false }, stderr: { text: '', trimmed: false } });
+
+const INVISIBLE_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+
+/** Control characters as visible control pictures (U+2400 + code; DEL is U+2421); tab, LF and CR stay. */
+export function visibleControls(text: string): string {
+  return text.replace(INVISIBLE_CONTROL, (c) => String.fromCharCode(c === '\u007F' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+}
 
 function append(stream: StreamText, data: string): StreamText {
   const text = stream.text + data;
@@ -27,7 +39,7 @@ export function appendChunks(output: RunOutput, chunks: ReadonlyArray<Pick<Outpu
   for (const chunk of chunks) {
     let p = pieces.get(chunk.deviceId);
     if (!p) pieces.set(chunk.deviceId, (p = { stdout: [], stderr: [] }));
-    p[chunk.stream].push(chunk.data);
+    p[chunk.stream].push(visibleControls(chunk.data));
   }
   const next: RunOutput = { ...output };
   for (const [deviceId, p] of pieces) {
