@@ -10,7 +10,7 @@ import { likeLiteral } from '../lib/like.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
-import { ApiError, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
@@ -63,7 +63,7 @@ const rotateSecret = createRoute({
     'device with `opsconductor-agent rekey` (it reads the secret from stdin or OPSCONDUCTOR_DEVICE_SECRET), then start the agent. ' +
     'It is never sent to the agent over the network: if the old secret leaked, whoever holds it must not receive the new one. ' +
     '409 `device_retired` for a retired device.',
-  request: { params: idParam }, responses: { 200: json(rotatedDeviceSecret, 'The new secret'), 409: { description: 'Retired' }, ...problemResponses },
+  request: { params: idParam }, responses: { 200: json(rotatedDeviceSecret, 'The new secret'), 409: documentedProblem('Retired (`device_retired`)'), ...problemResponses },
 });
 
 async function mustExist(prisma: ApiDeps['db']['prisma'], id: string) {
