@@ -1,14 +1,18 @@
 /** The API process: reads the environment once and serves until SIGINT/SIGTERM. */
 import pino from 'pino';
+import { describeTemporalConnection, temporalConnectionOptions } from '@opsconductor/temporal-connection';
 import { loadApiEnv } from './env.ts';
 import { startApiServer } from './server.ts';
 
 const env = loadApiEnv();
 const logger = pino({ name: 'api', level: env.LOG_LEVEL });
+const temporal = temporalConnectionOptions(env);
 const api = await startApiServer({
   databaseUrl: env.DATABASE_URL,
   dbPoolMax: env.DB_POOL_MAX,
-  temporalAddress: env.TEMPORAL_ADDRESS,
+  temporalAddress: temporal.address,
+  ...(temporal.tls ? { temporalTls: temporal.tls } : {}),
+  ...(temporal.apiKey ? { temporalApiKey: temporal.apiKey } : {}),
   host: env.API_HOST,
   port: env.API_PORT,
   logger,
@@ -23,7 +27,10 @@ const api = await startApiServer({
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
   },
 });
-logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs` }, 'API listening');
+logger.info(
+  { url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, temporal: { address: temporal.address, security: describeTemporalConnection(temporal) } },
+  'API listening',
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createDatabase } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
+import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp } from './app.ts';
 import { EventHub } from './lib/events.ts';
@@ -13,6 +14,9 @@ export interface ApiServerOptions {
   databaseUrl: string;
   dbPoolMax?: number;
   temporalAddress: string;
+  /** TLS and API key for Temporal (see @opsconductor/temporal-connection). */
+  temporalTls?: TemporalConnectionOptions['tls'];
+  temporalApiKey?: string;
   host?: string;
   port: number;
   config?: Partial<ApiConfig>;
@@ -42,7 +46,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: o.temporalAddress });
+  const connection = Connection.lazy({
+    address: o.temporalAddress,
+    ...(o.temporalTls ? { tls: o.temporalTls } : {}),
+    ...(o.temporalApiKey ? { apiKey: o.temporalApiKey } : {}),
+  });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const events = new EventHub(db.pool, o.databaseUrl, logger);
   await events.start();
