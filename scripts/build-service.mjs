@@ -11,7 +11,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
 const entryPoints = process.argv.slice(2);
@@ -23,6 +23,25 @@ const outdir = resolve('dist');
 rmSync(outdir, { recursive: true, force: true });
 
 const workspacePrefix = '@opsconductor/';
+const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+/**
+ * How the bundle imports an npm package at run time. Node's ESM loader wants full file names for deep imports into a
+ * package without an `exports` map (`@temporalio/common/lib/search-attributes` must become `…/search-attributes.js`,
+ * which the TypeScript sources need not spell out), so those are resolved to the file the bundler would have taken.
+ */
+async function externalSpecifier(b, args) {
+  const name = packageName(args.path);
+  if (args.path === name || builtinModules.includes(name)) return args.path;
+  const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
+  if (resolved.errors.length > 0) return args.path;
+  const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}`;
+  const at = resolved.path.lastIndexOf(marker);
+  if (at < 0) return args.path;
+  const manifest = JSON.parse(readFileSync(join(resolved.path.slice(0, at + marker.length), 'package.json'), 'utf8'));
+  if (manifest.exports) return args.path; // the package maps its own subpaths
+  return `${name}/${resolved.path.slice(at + marker.length).split(sep).join('/')}`;
+}
 const result = await build({
   entryPoints,
   outdir,
@@ -38,14 +57,16 @@ const result = await build({
     {
       name: 'external-npm-packages',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith(workspacePrefix) ? undefined : { path: args.path, external: true }));
+        b.onResolve({ filter: /^[^./]/ }, async (args) => {
+          if (args.path.startsWith(workspacePrefix) || args.pluginData === 'resolving') return undefined;
+          return { path: await externalSpecifier(b, args), external: true };
+        });
       },
     },
   ],
 });
 
 const builtins = new Set(builtinModules);
-const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 const manifestCache = new Map();
 /** The package.json that owns a source file: the nearest one above it. */
 function owningManifest(file) {

@@ -12,17 +12,3 @@ export async function seedAdmin(prisma: PrismaClient, admin: { email: string; pa
   });
   return { created: true };
 }
-
-// `tsx prisma/src/seed.ts` with DATABASE_URL, ADMIN_EMAIL and ADMIN_PASSWORD (used by docker/compose.yaml).
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { createDatabase } = await import('./index.ts');
-  const { DATABASE_URL: url, ADMIN_EMAIL: email = 'admin@opsconductor.local', ADMIN_PASSWORD: password } = process.env;
-  if (!url || !password || password.length < 12) {
-    console.error('DATABASE_URL and ADMIN_PASSWORD (at least 12 characters) are required');
-    process.exit(2);
-  }
-  const db = createDatabase({ url, poolMax: 1 });
-  const r = await seedAdmin(db.prisma, { email, password });
-  console.log(r.created ? `created admin ${email}` : 'users exist; nothing seeded');
-  await db.close();
-}
