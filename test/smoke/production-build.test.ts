@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { ADMIN, outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
+import { ADMIN, outputOf, productionEnv, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
 import { createTestPki, startTlsProxy, tlsEnv, type TestPki, type TlsProxy } from '../support/temporal-tls.ts';
 import { repoRoot } from '../support/tools.ts';
 
@@ -26,10 +26,9 @@ let stack: Stack;
 let agent: AgentHandle;
 const jobOutput: string[] = [];
 
-/** Runs a built one-shot job with node and the production environment of the stack. */
+/** Runs a built one-shot job with node in the production environment. */
 async function runJob(script: string, env: Record<string, string>) {
-  const path = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':');
-  const { stdout } = await run(process.execPath, [join(staged, script)], { env: { PATH: path, NODE_ENV: 'production', ...env }, cwd: staged });
+  const { stdout } = await run(process.execPath, [join(staged, script)], { env: { ...productionEnv(), ...env }, cwd: staged });
   jobOutput.push(stdout);
   return stdout;
 }
@@ -78,9 +77,11 @@ describe('the production build', () => {
     expect(await database.db.prisma.user.count({ where: { email: ADMIN.email, role: 'admin' } })).toBe(1);
   });
 
-  it('API and worker connect to Temporal over mTLS; the worker runs the prebuilt workflow bundle', () => {
-    expect(proxy.clients.filter((cn) => cn === 'opsconductor-client').length).toBeGreaterThanOrEqual(2);
-    expect(stack.logs.some((l) => l.startsWith('[worker]') && l.includes('"workflows":"prebuilt bundle"') && l.includes('"security":"TLS + client certificate + API key"'))).toBe(true);
+  it('API and worker use Temporal over mTLS with the API key (the proxy is their only way to it); the worker runs the prebuilt workflow bundle', () => {
+    expect(proxy.clients).toContain('opsconductor-client');
+    const security = '"security":"TLS + client certificate + API key"';
+    expect(stack.logs.some((l) => l.startsWith('[api]') && l.includes(security))).toBe(true);
+    expect(stack.logs.some((l) => l.startsWith('[worker]') && l.includes(security) && l.includes('"workflows":"prebuilt bundle"'))).toBe(true);
   });
 
   it('runs a command on an enrolled agent and shows its output', async () => {

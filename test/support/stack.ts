@@ -51,7 +51,13 @@ export interface StackOptions {
   serviceEnv?: Record<string, string>;
 }
 
-/** How each service starts: from sources with tsx, or built with node and nothing of the dev tree on PATH. */
+/** The environment of a production process: nothing of the dev tree (node_modules/.bin: tsx, …) on PATH. */
+export function productionEnv(): Record<string, string> {
+  const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.includes('node_modules')).join(delimiter);
+  return { PATH: path, NODE_OPTIONS: '', NODE_PATH: '', NODE_ENV: 'production' };
+}
+
+/** How each service starts: from sources with tsx, or built with node in the production environment. */
 function serviceCommands(production: string | undefined): { api: [string, string]; worker: [string, string]; webDir: string; env: Record<string, string> } {
   if (!production) {
     return {
@@ -61,12 +67,11 @@ function serviceCommands(production: string | undefined): { api: [string, string
       env: {},
     };
   }
-  const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.includes('node_modules')).join(delimiter);
   return {
     api: [process.execPath, join(production, 'apps/api/dist/main.js')],
     worker: [process.execPath, join(production, 'workers/dist/main.js')],
     webDir: join(production, 'apps/web'),
-    env: { PATH: path, NODE_OPTIONS: '', NODE_PATH: '', NODE_ENV: 'production' },
+    env: productionEnv(),
   };
 }
 
