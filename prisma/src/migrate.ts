@@ -77,13 +77,3 @@ export async function migrate(databaseUrl: string, dir = migrationsDir): Promise
     await client.end();
   }
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error('DATABASE_URL is required');
-    process.exit(2);
-  }
-  const r = await migrate(url);
-  console.log(JSON.stringify(r));
-}

@@ -20,22 +20,3 @@ export async function seedAdmin(prisma: PrismaClient, admin: { email: string; pa
   });
   return { created: true };
 }
-
-// `tsx prisma/src/seed.ts` with DATABASE_URL, ADMIN_EMAIL and ADMIN_PASSWORD (used by docker/compose.yaml).
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { createDatabase } = await import('./index.ts');
-  const { DATABASE_URL: url, ADMIN_EMAIL: email = 'admin@opsconductor.local', ADMIN_PASSWORD: password } = process.env;
-  if (!url || !password) {
-    console.error('DATABASE_URL and ADMIN_PASSWORD are required');
-    process.exit(2);
-  }
-  const problems = adminPasswordProblems({ email, password });
-  if (problems.length) {
-    console.error(`ADMIN_PASSWORD is not acceptable: it ${problems.join('; ')}`);
-    process.exit(2);
-  }
-  const db = createDatabase({ url, poolMax: 1 });
-  const r = await seedAdmin(db.prisma, { email, password });
-  console.log(r.created ? `created admin ${email}` : 'users exist; nothing seeded');
-  await db.close();
-}

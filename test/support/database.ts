@@ -14,7 +14,8 @@ declare module 'vitest' {
 
 export interface TestDatabase { url: string; db: Database; drop(): Promise<void> }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `empty`: a database without any schema (for tests of the migration runner itself), not a clone of the template. */
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const templateUrl = new URL(inject('postgresTemplateUrl'));
   const template = templateUrl.pathname.slice(1);
   const name = `t_${randomBytes(6).toString('hex')}`;
@@ -23,7 +24,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    await admin.query(opts.empty ? `CREATE DATABASE "${name}"` : `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   } finally {
     await admin.end();
   }

@@ -1,11 +1,13 @@
 /**
  * The product as separate processes for end-to-end tests: API and worker (killable and restartable),
  * real agent processes, optionally the console; on a fresh database and the run's Temporal server.
+ * From sources with tsx by default; with `production`, the services run with plain `node` from a staged
+ * production build (scripts/stage-production.mjs). The agent always runs from sources.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { inject } from 'vitest';
 import { seedAdmin } from '@opsconductor/db/seed';
 import { startChild, type Child } from '../../scripts/lib/child.ts';
@@ -39,9 +41,44 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
-  const database = await createTestDatabase();
+export interface StackOptions {
+  web?: boolean;
+  /** The folder of a staged production build: API, worker and console run from it with plain `node`. */
+  production?: string;
+  /** A database to use instead of a fresh clone of the migrated template (closing the stack drops it). */
+  database?: TestDatabase;
+  /** More environment for the API and the worker (e.g. Temporal TLS settings). */
+  serviceEnv?: Record<string, string>;
+}
+
+/** The environment of a production process: nothing of the dev tree (node_modules/.bin: tsx, …) on PATH. */
+export function productionEnv(): Record<string, string> {
+  const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.includes('node_modules')).join(delimiter);
+  return { PATH: path, NODE_OPTIONS: '', NODE_PATH: '', NODE_ENV: 'production' };
+}
+
+/** How each service starts: from sources with tsx, or built with node in the production environment. */
+function serviceCommands(production: string | undefined): { api: [string, string]; worker: [string, string]; webDir: string; env: Record<string, string> } {
+  if (!production) {
+    return {
+      api: [tsx, join(repoRoot, 'apps/api/src/main.ts')],
+      worker: [tsx, join(repoRoot, 'workers/src/main.ts')],
+      webDir: join(repoRoot, 'apps/web'),
+      env: {},
+    };
+  }
+  return {
+    api: [process.execPath, join(production, 'apps/api/dist/main.js')],
+    worker: [process.execPath, join(production, 'workers/dist/main.js')],
+    webDir: join(production, 'apps/web'),
+    env: productionEnv(),
+  };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const database = opts.database ?? (await createTestDatabase());
   await seedAdmin(database.db.prisma, ADMIN);
+  const commands = serviceCommands(opts.production);
   const temporalAddress = inject('temporalAddress');
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -54,21 +91,27 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
   };
   // Stacks of different test files share the Temporal server: each gets its own task queue, or one
   // stack's worker would pick up another stack's runs.
-  const common = { DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'info' };
+  const common = {
+    ...commands.env,
+    DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'info',
+    ...opts.serviceEnv,
+  };
   let apiChild: Child | undefined;
   let workerChild: Child | undefined;
   let webChild: Child | undefined;
   const agents: AgentHandle[] = [];
 
   async function startApi() {
-    apiChild = startChild('api', tsx, [join(repoRoot, 'apps/api/src/main.ts')], {
+    const [command, entry] = commands.api;
+    apiChild = startChild('api', command, [entry], {
       env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10' },
       output: output('api'),
     });
     await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
   }
   async function startWorker() {
-    workerChild = startChild('worker', tsx, [join(repoRoot, 'workers/src/main.ts')], {
+    const [command, entry] = commands.worker;
+    workerChild = startChild('worker', command, [entry], {
       env: { ...common, WORKER_METRICS_PORT: String(await freePort()) },
       output: output('worker'),
     });
@@ -85,8 +128,8 @@ export async function startStack(opts: { web?: boolean } = {}): Promise<Stack> {
     const webPort = await freePort();
     webUrl = `http://127.0.0.1:${webPort}`;
     webChild = startChild('web', process.execPath, ['server.mjs'], {
-      cwd: join(repoRoot, 'apps/web'),
-      env: { PORT: String(webPort), HOST: '127.0.0.1', API_URL: apiUrl, NODE_ENV: 'production', SESSION_SECRET: 'e2e-session-secret-e2e-session-secret' },
+      cwd: commands.webDir,
+      env: { ...commands.env, PORT: String(webPort), HOST: '127.0.0.1', API_URL: apiUrl, NODE_ENV: 'production', SESSION_SECRET: 'e2e-session-secret-e2e-session-secret' },
       output: output('web'),
     });
     await waitFor('console', async () => (await fetch(`${webUrl}/login`)).ok, 60_000, 200);

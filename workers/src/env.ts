@@ -1,18 +1,14 @@
 /** The worker's configuration: read once from the environment, validated, failing fast with every problem listed. */
+import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
-
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const workerEnvSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
   /** Most database connections this worker holds. */
   DB_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  ...temporalConnectionEnv,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),
-  /** API key for Temporal Cloud (implies TLS). */
-  TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: bool.optional(),
   /**
    * Prometheus metrics at http://<host>:<port>/metrics; port 0 turns them off. Temporal's exporter
    * cannot check a token, so the listen address is the protection: loopback unless told otherwise.
@@ -22,7 +18,7 @@ export const workerEnvSchema = z.object({
   /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
   DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+}).superRefine(checkTemporalConnectionEnv);
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 export class InvalidEnvError extends Error {

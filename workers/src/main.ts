@@ -1,10 +1,13 @@
 /**
- * Worker process: `npm start -w @opsconductor/workers` (or `tsx workers/src/main.ts`).
+ * Worker process: `node workers/dist/main.js` after `npm run build` (or from sources: `npm run dev -w @opsconductor/workers`).
  * Reads the environment (env.ts), logs JSON with pino, serves Prometheus metrics from the Temporal runtime at
  * http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics, and drains on SIGINT/SIGTERM.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createDatabase } from '@opsconductor/db';
+import { describeTemporalConnection, temporalConnectionOptions } from '@opsconductor/temporal-connection';
 import { pino } from 'pino';
 import { loadWorkerEnv } from './env.ts';
 import { temporalLogger } from './logger.ts';
@@ -27,19 +30,18 @@ Runtime.install({
   },
 });
 
+const temporal = temporalConnectionOptions(env);
+// The production build (npm run build) puts the prebuilt workflow bundle beside this file, so the worker starts without
+// bundling (and without the workflow sources); run from sources, the worker bundles the workflows at start.
+const prebuiltBundle = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
+
 const db = createDatabase({ url: env.DATABASE_URL, poolMax: env.DB_POOL_MAX, connectionTimeoutMillis: 5000 });
 let connection: NativeConnection | undefined;
 try {
-  connection = await NativeConnection.connect({
-    address: env.TEMPORAL_ADDRESS,
-    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
-    ...(env.TEMPORAL_TLS ?? env.TEMPORAL_API_KEY ? { tls: true } : {}),
-  });
+  connection = await NativeConnection.connect(temporal);
   await registerSearchAttributes(connection);
-  await ensureSchedules({
-    address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger,
-    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}), ...(env.TEMPORAL_TLS ?? env.TEMPORAL_API_KEY ? { tls: true } : {}),
-  });
+  await ensureSchedules({ connection: temporal, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger });
   const worker = await createWorker({
     connection,
     db,
@@ -47,6 +49,7 @@ try {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     logger,
     onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
+    ...(workflowBundle ? { workflowBundle } : {}),
   });
 
   let stopping = false;
@@ -65,9 +68,11 @@ try {
   logger.info(
     {
       address: env.TEMPORAL_ADDRESS,
+      security: describeTemporalConnection(temporal),
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+      workflows: workflowBundle ? 'prebuilt bundle' : 'bundled from sources at start',
     },
     'worker started',
   );

@@ -1,11 +1,12 @@
 /** Temporal Schedules this deployment relies on; created at worker start, idempotently. */
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { Logger } from 'pino';
 
 export const GROUP_REFRESH_SCHEDULE_ID = 'group-refresh';
 
-export async function ensureSchedules(o: { address: string; namespace: string; taskQueue: string; logger: Logger; tls?: boolean; apiKey?: string }): Promise<void> {
-  const connection = await Connection.connect({ address: o.address, ...(o.tls ? { tls: true } : {}), ...(o.apiKey ? { apiKey: o.apiKey } : {}) });
+export async function ensureSchedules(o: { connection: TemporalConnectionOptions; namespace: string; taskQueue: string; logger: Logger }): Promise<void> {
+  const connection = await Connection.connect(o.connection);
   try {
     const client = new Client({ connection, namespace: o.namespace });
     await client.schedule.create({

@@ -11,8 +11,9 @@ import type { Logger } from 'pino';
 
 export const DEFAULT_TASK_QUEUE = 'opsconductor-jobs';
 
-/** The workflow bundle's entry point (TypeScript source; the bundler compiles it). */
-export const workflowsPath = createRequire(import.meta.url).resolve('@opsconductor/workflows');
+/** The workflow bundle's entry point (TypeScript source; the bundler compiles it). Resolved only when needed: the
+ * production build runs from a prebuilt bundle, without the workflow sources. */
+export const workflowsPath = (): string => createRequire(import.meta.url).resolve('@opsconductor/workflows');
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -24,7 +25,7 @@ export interface CreateWorkerOptions {
   onlineWindowSeconds?: number;
   /** Replaces some activity implementations (tests). */
   activities?: Partial<JobActivities>;
-  /** A prebuilt bundle (see bundleWorkflowCode); by default workflowsPath is bundled at startup. */
+  /** A prebuilt bundle (see bundleWorkflowCode); by default workflowsPath() is bundled at startup. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long in-flight activities get to finish on shutdown. */
   shutdownGraceTime?: Duration;
@@ -37,7 +38,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities,
     // Dispatches return within milliseconds (the agent completes them later), bookkeeping writes too.
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',

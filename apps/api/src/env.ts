@@ -1,4 +1,5 @@
 /** The API's configuration: read once from the environment, validated, failing fast with every problem listed. */
+import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
 import { parseTrustedProxies } from './lib/client-address.ts';
 
@@ -15,7 +16,7 @@ export const apiEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().url(),
   DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(20),
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  ...temporalConnectionEnv,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),
   /** Base URL of the Temporal Web UI, for links to workflows; empty to hide them. */
@@ -55,7 +56,7 @@ export const apiEnvSchema = z.object({
    */
   DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+}).superRefine(checkTemporalConnectionEnv);
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
 export function loadApiEnv(source: NodeJS.ProcessEnv = process.env): ApiEnv {

@@ -1,14 +1,18 @@
 /** The API process: reads the environment once and serves until SIGINT/SIGTERM. */
 import pino from 'pino';
+import { describeTemporalConnection, temporalConnectionOptions } from '@opsconductor/temporal-connection';
 import { loadApiEnv } from './env.ts';
 import { startApiServer } from './server.ts';
 
 const env = loadApiEnv();
 const logger = pino({ name: 'api', level: env.LOG_LEVEL });
+const temporal = temporalConnectionOptions(env);
 const api = await startApiServer({
   databaseUrl: env.DATABASE_URL,
   dbPoolMax: env.DB_POOL_MAX,
-  temporalAddress: env.TEMPORAL_ADDRESS,
+  temporalAddress: temporal.address,
+  ...(temporal.tls ? { temporalTls: temporal.tls } : {}),
+  ...(temporal.apiKey ? { temporalApiKey: temporal.apiKey } : {}),
   host: env.API_HOST,
   port: env.API_PORT,
   ...(env.API_METRICS_PORT ? { metrics: { host: env.API_METRICS_HOST, port: env.API_METRICS_PORT } } : {}),
@@ -26,7 +30,13 @@ const api = await startApiServer({
     metricsToken: env.METRICS_TOKEN ?? null,
   },
 });
-logger.info({ url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries, metrics: api.metricsUrl ? `${api.metricsUrl}/metrics` : 'off' }, 'API listening');
+logger.info(
+  {
+    url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries,
+    metrics: api.metricsUrl ? `${api.metricsUrl}/metrics` : 'off', temporal: { address: temporal.address, security: describeTemporalConnection(temporal) },
+  },
+  'API listening',
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { createDatabase } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
+import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp, createMetricsApp } from './app.ts';
 import { trustNobody } from './lib/client-address.ts';
@@ -18,6 +19,9 @@ export interface ApiServerOptions {
   databaseUrl: string;
   dbPoolMax?: number;
   temporalAddress: string;
+  /** TLS and API key for Temporal (see @opsconductor/temporal-connection). */
+  temporalTls?: TemporalConnectionOptions['tls'];
+  temporalApiKey?: string;
   host?: string;
   port: number;
   /** A listener serving only GET /metrics (loopback by default); none without a port. */
@@ -69,7 +73,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: o.temporalAddress, ...apiConnectionOptions });
+  const connection = Connection.lazy({
+    address: o.temporalAddress,
+    ...apiConnectionOptions,
+    ...(o.temporalTls ? { tls: o.temporalTls } : {}),
+    ...(o.temporalApiKey ? { apiKey: o.temporalApiKey } : {}),
+  });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const events = new EventHub(db.pool, o.databaseUrl, logger);
   await events.start();
