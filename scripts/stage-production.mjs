@@ -28,7 +28,7 @@ const services = {
   '@opsconductor/db': ['dist/migrate.js', 'dist/seed.js', 'migrations'],
   '@opsconductor/api': ['dist/main.js'],
   '@opsconductor/workers': ['dist/main.js', 'dist/workflow-bundle.js'],
-  '@opsconductor/web': ['build/server/index.js', 'build/client', 'server.mjs'],
+  '@opsconductor/web': ['build/server/index.js', 'build/client', 'server.mjs', 'same-origin.mjs'],
 };
 
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));

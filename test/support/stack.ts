@@ -169,9 +169,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         async start() {
           handle.process = startChild(`agent-${device.id.slice(0, 8)}`, tsx, [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir], { output: output(`agent-${device.id.slice(0, 8)}`) });
           const since = new Date();
+          // The agent's first request is a check-in: seen at or after its start means this process runs
+          // (enrollment also sets last-seen, so an earlier timestamp proves nothing).
           await waitFor('agent check-in', async () => {
             const d = await database.db.prisma.device.findUnique({ where: { id: device.id } });
-            return d?.lastSeenAt && d.lastSeenAt >= new Date(since.getTime() - 1000) && handle.process?.process.exitCode === null;
+            return d?.lastSeenAt && d.lastSeenAt >= since && d.agentStoppedAt === null && handle.process?.process.exitCode === null;
           }, 60_000, 200);
         },
         async stop(signal = 'SIGTERM') {

@@ -26,23 +26,27 @@ afterAll(async () => {
 
 const PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
 
-async function makeInput(deviceIds: string[], opts: { deadlineInMs?: number; maxConcurrency?: number } = {}): Promise<JobRunInput> {
+async function makeInput(deviceIds: string[], opts: { maxConcurrency?: number } = {}): Promise<JobRunInput> {
   const now = await env.currentTimeMs();
   return {
     jobRunId: randomUUID(),
     deviceIds,
     payload: { ...PAYLOAD },
-    deadlineAt: new Date(now + (opts.deadlineInMs ?? 10 * 60_000)).toISOString(),
+    deadlineAt: new Date(now + 10 * 60_000).toISOString(),
     ...(opts.maxConcurrency ? { maxConcurrency: opts.maxConcurrency } : {}),
   };
 }
 
-/** Starts a worker with the stubs, runs `fn` with a started workflow handle, and stops the worker. */
+/**
+ * Starts a worker with the stubs, runs `fn` with a started workflow handle, and stops the worker.
+ * `deadlineInMs` sets the run's deadline relative to the workflow's start rather than to makeInput:
+ * on a loaded machine the worker can take longer to start than a short deadline lasts.
+ */
 async function withRun<T>(
   input: JobRunInput,
   behaviour: (deviceId: string) => DeviceBehaviour,
   fn: (handle: WorkflowHandle<typeof jobRun>, state: StubState) => Promise<T>,
-  opts: { shortDispatchTimeout?: boolean } = {},
+  opts: { shortDispatchTimeout?: boolean; deadlineInMs?: number } = {},
 ): Promise<T> {
   const { activities, state } = createStubActivities(input.deviceIds, behaviour);
   const taskQueue = `test-${randomUUID()}`;
@@ -53,6 +57,7 @@ async function withRun<T>(
     activities,
   });
   return worker.runUntil(async () => {
+    if (opts.deadlineInMs !== undefined) input.deadlineAt = new Date((await env.currentTimeMs()) + opts.deadlineInMs).toISOString();
     const handle = await env.client.workflow.start(jobRun, {
       taskQueue,
       workflowId: `job-run/${input.jobRunId}`,
@@ -141,7 +146,7 @@ describe('jobRun', () => {
     const ids = deviceIdList(2);
     const [offline, slow] = ids as [string, string];
     // No shortened dispatch timeout here: the deadline timer alone must settle the offline device.
-    const input = await makeInput(ids, { deadlineInMs: 1500 });
+    const input = await makeInput(ids);
     await withRun(input, (id) => (id === offline ? { kind: 'offline' } : { kind: 'succeed', delayMs: 3000 }), async (handle, state) => {
       const result = await handle.result();
       expect(Object.fromEntries(state.outcomes)).toEqual({ [offline]: 'offline', [slow]: 'succeeded' });
@@ -149,7 +154,7 @@ describe('jobRun', () => {
       expect(state.recordCalls).toEqual([{ jobRunId: input.jobRunId, deviceId: offline, outcome: 'timed_out' }]);
       expect(result.status).toBe('failed');
       expectOneOutcomeEach(state, ids);
-    });
+    }, { deadlineInMs: 1500 });
   });
 
   it('keeps the history of a full inline run where every device times out well below 10,240 events', async () => {
@@ -167,8 +172,8 @@ describe('jobRun', () => {
   it('does not dispatch devices whose turn comes after the deadline', async () => {
     const ids = deviceIdList(3);
     // One slot; the first device (offline) holds it until the deadline timer withdraws its command. The
-    // deadline leaves room for a slow worker start; the dispatch timeout is the real, long one.
-    const input = await makeInput(ids, { deadlineInMs: 3000, maxConcurrency: 1 });
+    // deadline counts from the workflow's start (withRun); the dispatch timeout is the real, long one.
+    const input = await makeInput(ids, { maxConcurrency: 1 });
     await withRun(input, (id) => (id === ids[0] ? { kind: 'offline' } : { kind: 'succeed' }), async (handle, state) => {
       const result = await handle.result();
       expect(state.dispatched).toEqual([ids[0]]);
@@ -182,7 +187,7 @@ describe('jobRun', () => {
         })),
       );
       expect(result.status).toBe('failed');
-    });
+    }, { deadlineInMs: 3000 });
   });
 
   it('on cancellation records cancelled for unfinished devices, finalizes as cancelled and ends Cancelled', async () => {

@@ -1,12 +1,12 @@
 /**
  * The password policy, one for every place a password is set: creating a user, an admin's reset, a
  * user's own change, the seeded first admin. Following NIST SP 800-63B: length over composition rules,
- * and a check against passwords known from breaches (a list shipped in ../data, never downloaded).
+ * and a check against passwords known from breaches (a list shipped in known-passwords.ts, never downloaded).
  *
  * Passwords are compared and hashed in NFKC form, so the same password typed on another keyboard or
  * operating system (composed or decomposed accents, full-width digits) is the same password.
  */
-import { readFileSync } from 'node:fs';
+import { COMMON_PASSWORDS, EXTRA_PASSWORDS } from './known-passwords.ts';
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -24,8 +24,7 @@ let known: Set<string> | undefined;
 /** The shipped lists, loaded on first use (about 50,000 entries). */
 function knownPasswords(): Set<string> {
   if (!known) {
-    const read = (name: string) => readFileSync(new URL(`../data/${name}`, import.meta.url), 'utf8').split('\n');
-    known = new Set([...read('common-passwords.txt'), ...read('extra-passwords.txt')].filter(Boolean));
+    known = new Set([...COMMON_PASSWORDS.split('\n'), ...EXTRA_PASSWORDS.split('\n')].filter(Boolean));
   }
   return known;
 }
