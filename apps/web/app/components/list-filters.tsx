@@ -1,6 +1,6 @@
 import { Form, Link } from '@remix-run/react';
 import type { ReactNode } from 'react';
-import { Alert, Button, buttonClass } from './ui';
+import { Alert, Button, Input, buttonClass } from './ui';
 
 /**
  * The filter bar of a list page: a GET form (the filters live in the URL), Filter / Clear, and a CSV
@@ -49,6 +49,20 @@ export function FilterField({ label, children }: { label: string; children: Reac
       {label}
       {children}
     </label>
+  );
+}
+
+/** From / To date inputs (URL parameters `from` and `to`); keyed so a new URL resets them. */
+export function DateRangeFields({ from, to }: { from?: string; to?: string }) {
+  return (
+    <>
+      <FilterField label="From">
+        <Input name="from" type="date" defaultValue={from} key={`from:${from}`} className="w-36" />
+      </FilterField>
+      <FilterField label="To">
+        <Input name="to" type="date" defaultValue={to} key={`to:${to}`} className="w-36" />
+      </FilterField>
+    </>
   );
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { requireApi } from '~/lib/api.server';
 import { AUDIT_FILTERS, activeFilters, filterErrorMessage, filtersFrom } from '~/lib/list-filters.server';
 import { pluralize } from '~/lib/format';
-import { FilterBar, FilterField, queryOf } from '~/components/list-filters';
+import { DateRangeFields, FilterBar, FilterField, queryOf } from '~/components/list-filters';
 import { AbsoluteTime, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Table, Td, Th } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · OpsConductor' }];
@@ -63,12 +63,7 @@ function AuditFilters({ filters, error }: { filters: Record<(typeof AUDIT_FILTER
       {text('action', 'Action', 'user.create or job_run.*', 'w-48')}
       {text('targetType', 'Target type', 'user, job_run…', 'w-32')}
       {text('targetId', 'Target ID', 'id', 'w-48')}
-      <FilterField label="From">
-        <Input name="from" type="date" defaultValue={filters.from} key={`from:${filters.from}`} className="w-36" />
-      </FilterField>
-      <FilterField label="To">
-        <Input name="to" type="date" defaultValue={filters.to} key={`to:${filters.to}`} className="w-36" />
-      </FilterField>
+      <DateRangeFields from={filters.from} to={filters.to} />
     </FilterBar>
   );
 }

@@ -7,7 +7,7 @@ import { RUN_FILTERS, activeFilters, filterErrorMessage, filtersFrom } from '~/l
 import { oneLine, pluralize } from '~/lib/format';
 import { RunStatusBadge } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
-import { FilterBar, FilterField, queryOf } from '~/components/list-filters';
+import { DateRangeFields, FilterBar, FilterField, queryOf } from '~/components/list-filters';
 import { AbsoluteTime, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Runs · OpsConductor' }];
@@ -47,12 +47,7 @@ function RunFilters({ filters, statuses, error }: { filters: Record<(typeof RUN_
       <FilterField label="Device">
         <Input name="hostname" type="search" defaultValue={filters.hostname} key={`host:${filters.hostname}`} placeholder="hostname" className="w-44" />
       </FilterField>
-      <FilterField label="From">
-        <Input name="from" type="date" defaultValue={filters.from} key={`from:${filters.from}`} className="w-36" />
-      </FilterField>
-      <FilterField label="To">
-        <Input name="to" type="date" defaultValue={filters.to} key={`to:${filters.to}`} className="w-36" />
-      </FilterField>
+      <DateRangeFields from={filters.from} to={filters.to} />
     </FilterBar>
   );
 }
