@@ -44,6 +44,8 @@ async function checkouts(): Promise<number> {
 describe('an idle long-poll', () => {
   it('runs no database query, and is woken at once by a NOTIFY from another process', async () => {
     const d = await device('idle');
+    // An empty wait is no number (it used to be read as 0).
+    expect((await t.request('/agent/v1/commands?wait=', { headers: asDevice(d.deviceSecret) })).status).toBe(400);
     expect((await poll(d.deviceSecret)).body.commands).toEqual([]); // the first poll of this process looks once
     const before = await checkouts();
     for (let i = 0; i < 3; i++) expect((await poll(d.deviceSecret, 1)).body).toEqual({ commands: [], cancel: [] });
@@ -212,12 +214,15 @@ describe('stored files', () => {
   it('are uploaded by operators, once per content, and downloaded only by a device with an open command for them', async () => {
     const content = Buffer.from('a file for devices\n'.repeat(100_000)); // 1.9 MB: past the JSON body limit, streamed
     const sha256 = createHash('sha256').update(content).digest('hex');
-    expect((await upload(await t.tokenFor('viewer'), content)).status).toBe(403);
+    expect((await upload(await t.tokenFor('viewer'), Buffer.from('small'))).status).toBe(403);
     const operator = await t.tokenFor('operator');
     const first = await upload(operator, content, '?name=devices.txt');
     expect(first.status).toBe(201);
     expect(await first.json()).toMatchObject({ sha256, size: content.length, name: 'devices.txt' });
     expect((await upload(operator, content)).status).toBe(200);
+    // Not an upload: not the file itself, or nothing at all.
+    expect((await t.request('/api/v1/files', { method: 'POST', token: operator, json: { file: 'x' } })).status).toBe(415);
+    expect((await t.request('/api/v1/files', { method: 'POST', token: operator })).status).toBe(415);
     expect(((await (await t.request(`/api/v1/files/${sha256}`, { token: admin })).json()) as { name: string }).name).toBe('devices.txt');
 
     const a = await device('fetcher');

@@ -19,6 +19,7 @@ export const problemCodes = {
   method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
   payload_too_large: 'The request body is too large.',
+  unsupported_media_type: 'The request body is not of a media type this operation takes.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
   device_unauthenticated: 'The device credentials are missing or wrong.',
   device_retired: 'The device was retired: it is no longer managed.',

@@ -41,7 +41,8 @@ const goodbye = createRoute({
 });
 const poll = createRoute({
   method: 'get', path: '/commands', tags, summary: 'Long-poll for commands and cancellations', security, middleware: [authenticateDevice],
-  request: { query: z.object({ wait: z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS).default(25) }) },
+  // `wait=` is no number (coercion alone would read it as 0, a valid wait).
+  request: { query: z.object({ wait: z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS)).default(25) }) },
   responses: { 200: json(pollResponse, 'Commands to run and commands to cancel'), ...problemResponses },
 });
 const start = createRoute({

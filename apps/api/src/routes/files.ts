@@ -21,7 +21,10 @@ const upload = createRoute({
     query: z.object({ name: storedFileName.optional() }),
     body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
   },
-  responses: { 200: json(storedFile, 'Already stored'), 201: json(storedFile, 'Stored'), 413: documentedProblem('Larger than FILE_UPLOAD_MAX_BYTES'), ...problemResponses },
+  responses: {
+    200: json(storedFile, 'Already stored'), 201: json(storedFile, 'Stored'),
+    413: documentedProblem('Larger than FILE_UPLOAD_MAX_BYTES'), 415: documentedProblem('Not `application/octet-stream`'), ...problemResponses,
+  },
 });
 const get = createRoute({
   method: 'get', path: '/files/{sha256}', tags, summary: 'A stored file\'s size and name', security, middleware: [authenticate],
@@ -32,10 +35,16 @@ const get = createRoute({
 export const fileRoutes = createRouter()
   .openapi(upload, async (c) => {
     const deps = c.var.deps;
-    const declared = Number(c.req.header('content-length') ?? NaN);
-    if (declared > deps.config.fileUploadMaxBytes) throw new ApiError(413, 'payload_too_large', `A file may hold at most ${deps.config.fileUploadMaxBytes} bytes.`);
+    const length = c.req.header('content-length');
     const body = c.req.raw.body;
-    if (!body) throw new ApiError(400, 'validation_failed', 'The request body is the file.');
+    // An empty file is a file (Content-Length: 0); a request without any body is not an upload.
+    if (!body || (length === undefined && c.req.header('transfer-encoding') === undefined)) {
+      throw new ApiError(400, 'validation_failed', 'The request body is the file.');
+    }
+    if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
+      throw new ApiError(415, 'unsupported_media_type', 'Send the file itself as the body, with Content-Type: application/octet-stream.');
+    }
+    if (Number(length) > deps.config.fileUploadMaxBytes) throw new ApiError(413, 'payload_too_large', `A file may hold at most ${deps.config.fileUploadMaxBytes} bytes.`);
     const { file, created } = await uploadFile(deps, body as WebReadableStream<Uint8Array>, { name: c.req.valid('query').name ?? null, userId: c.var.user.id }, c.req.raw.signal);
     if (created) await audit(c, { action: 'file.upload', targetType: 'file', targetId: file.sha256, details: { name: file.name, size: file.size } });
     return c.json(file, created ? 201 : 200);
