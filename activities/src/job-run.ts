@@ -5,6 +5,7 @@
  * idempotent: Temporal may run the bookkeeping ones more than once.
  */
 import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/activity';
+import { finishCommands, lockOpenCommands, queueCommand, requestCancellation, storePayload } from '@opsconductor/commands';
 import { withTransaction, type Database } from '@opsconductor/db';
 import { channels, notify, type Channel } from '@opsconductor/db/notify';
 import type pg from 'pg';
@@ -66,22 +67,23 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
   return {
     /**
      * Queues the command for the device's agent (one `agent_commands` row per attempt, holding this attempt's task
-     * token), wakes the device's long-poll and leaves the activity open: the API completes it with the agent's
-     * `CommandResult`. A target that already has a terminal state is not dispatched again.
+     * token and a reference to the stored payload), wakes the device's long-poll and leaves the activity open: the API
+     * completes it with the command's outcome. A target that already has a terminal state is not dispatched again.
      */
     async dispatchToAgent(input: DispatchToAgentInput): Promise<DispatchResult> {
-      const { jobRunId, deviceId, payload, expiresAt } = input;
+      const { jobRunId, deviceId, command, payload, expiresAt } = input;
       const info = Context.current().info;
       const log = logger.child({ activity: 'dispatchToAgent', jobRunId, deviceId, attempt: info.attempt });
-      if (payload?.kind !== 'shell' || Number.isNaN(Date.parse(expiresAt))) {
-        throw ApplicationFailure.nonRetryable('dispatchToAgent needs a shell payload and an ISO expiresAt', errorTypes.invalidInput);
+      const byReference = typeof command?.payloadSha256 === 'string';
+      if ((!byReference && payload?.kind !== 'shell') || Number.isNaN(Date.parse(expiresAt))) {
+        throw ApplicationFailure.nonRetryable('dispatchToAgent needs a command (or a shell payload) and an ISO expiresAt', errorTypes.invalidInput);
       }
       const taskToken = Buffer.from(info.taskToken);
 
       const queued = await withDatabaseRetry(
         () =>
           withTransaction(pool, async (client) => {
-            // The row lock orders us with recordDeviceOutcome: either it sees our command (and expires it) or we see
+            // The row lock orders us with recordDeviceOutcome: either it sees our command (and ends it) or we see
             // its terminal state (and dispatch nothing).
             const target = await client.query<TargetRow>(
               `SELECT id, status, finished_at, exit_code, error_message
@@ -91,14 +93,13 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
             const row = target.rows[0];
             if (!row) return { kind: 'missing' as const };
             if (row.finished_at) return { kind: 'finished' as const, row };
-            const command = await client.query<{ id: string; inserted: boolean }>(
-              `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload, task_token, expires_at)
-               VALUES (gen_random_uuid(), $1, $2, $3, $4, $5::jsonb, $6, $7)
-               ON CONFLICT (job_run_device_id, attempt) DO UPDATE SET task_token = EXCLUDED.task_token
-               RETURNING id, (xmax = 0) AS inserted`,
-              [deviceId, row.id, info.attempt, payload.kind, JSON.stringify(payload), taskToken, new Date(expiresAt)],
-            );
-            return { kind: 'queued' as const, commandId: command.rows[0]!.id, inserted: command.rows[0]!.inserted };
+            // Runs started before commands went by reference carry the payload: store it (once) here.
+            const payloadSha256 = byReference ? command!.payloadSha256 : await storePayload(client, payload!);
+            const queuedCommand = await queueCommand(client, {
+              deviceId, owner: { jobRunDeviceId: row.id }, attempt: info.attempt, payloadSha256, taskToken, expiresAt: new Date(expiresAt),
+            });
+            if (!queuedCommand) return { kind: 'unknown_payload' as const, payloadSha256 };
+            return { kind: 'queued' as const, commandId: queuedCommand.id, inserted: queuedCommand.inserted };
           }),
         {
           maxElapsedMs: DISPATCH_DB_RETRY_MS,
@@ -106,6 +107,9 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         },
       );
 
+      if (queued.kind === 'unknown_payload') {
+        throw ApplicationFailure.nonRetryable(`no stored command payload ${queued.payloadSha256}`, errorTypes.invalidInput);
+      }
       if (queued.kind === 'missing') {
         throw ApplicationFailure.nonRetryable(
           `device ${deviceId} is not a target of job run ${jobRunId}`,
@@ -139,6 +143,8 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
       }
       const log = logger.child({ activity: 'recordDeviceOutcome', jobRunId, deviceId, outcome });
       const result = await withTransaction(pool, async (client) => {
+        // Commands before their target, the order in which the API locks them (a result: command, then target).
+        const open = await lockOpenCommands(client, { jobRunDeviceIds: await targetIdsOf(client, jobRunId, [deviceId]) });
         const target = await client.query<TargetRow>(
           `SELECT id, status, finished_at, exit_code, error_message
              FROM job_run_devices WHERE job_run_id = $1 AND device_id = $2 FOR UPDATE`,
@@ -170,6 +176,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         } else {
           message ??= 'The command could not be dispatched.';
         }
+        message = truncate(message, 4000);
 
         let applied = false;
         if (!row.finished_at) {
@@ -177,15 +184,23 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
             `UPDATE job_run_devices
                 SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
               WHERE id = $1 AND finished_at IS NULL`,
-            [row.id, status, truncate(message, 4000)],
+            [row.id, status, message],
           );
           applied = updated.rowCount === 1;
         }
-        const flagged = await settleCommands(client, [row.id], outcome === 'cancelled');
+        // Nobody waits for the commands any more. A cancellation is for the agent to carry out (it is told, and
+        // confirms); otherwise the server ends them now, and an agent still running one is told to stop.
+        let flaggedDevices: string[] = [];
+        if (outcome === 'cancelled') {
+          flaggedDevices = (await requestCancellation(client, open, message)).flaggedDevices;
+        } else {
+          const ended = await finishCommands(client, open.map((c) => c.id), outcome === 'timed_out' ? { queued: 'offline', delivered: 'timed_out', running: 'timed_out' } : 'failed', { error: message });
+          flaggedDevices = ended.filter((c) => c.state !== 'offline').map((c) => c.deviceId);
+        }
         return {
           status: applied ? status : (row.status as TerminalDeviceStatus),
           applied,
-          flaggedDevices: flagged,
+          flaggedDevices,
         };
       });
       if (!result) {
@@ -201,12 +216,13 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
     },
 
     /**
-     * At the run's deadline: if no agent ever picked up a command for this target, expire its commands and report
-     * `withdrawn` (the workflow then records the device `offline` at once instead of waiting deadline + timeout).
+     * At the run's deadline: if no agent ever picked up a command for this target, end its commands `offline` (the
+     * target takes that outcome) and report `withdrawn` (the workflow then records the device `offline` at once instead
+     * of waiting deadline + timeout).
      * A command delivered before the deadline is left alone: the agent may still be running it.
      */
     async withdrawUndeliveredCommand({ jobRunId, deviceId }: WithdrawUndeliveredCommandInput): Promise<{ withdrawn: boolean }> {
-      return withTransaction(pool, async (client) => {
+      const result = await withTransaction(pool, async (client) => {
         // Locking the command rows orders us with the API's claim (which also locks them); and a command whose
         // expires_at (the deadline) has passed can no longer be claimed at all.
         const commands = await client.query<{ id: string; delivered_at: Date | null }>(
@@ -215,11 +231,12 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
           [jobRunId, deviceId],
         );
         if (commands.rows.some((c) => c.delivered_at !== null)) return { withdrawn: false };
-        await client.query(`UPDATE agent_commands SET status = 'expired' WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [
-          commands.rows.map((c) => c.id),
-        ]);
+        await finishCommands(client, commands.rows.map((c) => c.id), { queued: 'offline' }, { error: 'The device did not pick up the command before the deadline.' });
         return { withdrawn: true };
       });
+      // The target took its command's outcome (offline): its run's page shows it now.
+      if (result.withdrawn) await wake(channels.jobRunEvents, jobRunId, logger.child({ activity: 'withdrawUndeliveredCommand', jobRunId, deviceId }));
+      return result;
     },
 
     /** queued → running (sets started_at). Does nothing to a run that is already running or finished. */
@@ -259,15 +276,18 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
           return { summary: summarize(row.status as FinalJobRunStatus, await countTargets(client, jobRunId)), changed: false, flagged: [] };
         }
         const sweepStatus: TerminalDeviceStatus = cancelled ? 'cancelled' : 'failed';
-        const message = input.reason ?? (cancelled ? 'The job run was cancelled.' : 'No outcome was recorded for this device.');
+        const message = truncate(input.reason ?? (cancelled ? 'The job run was cancelled.' : 'No outcome was recorded for this device.'), 4000);
+        // Commands before targets, the order in which the API locks them.
+        const open = await lockOpenCommands(client, { jobRunId });
         const swept = await client.query<{ id: string }>(
           `UPDATE job_run_devices
               SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
             WHERE job_run_id = $1 AND finished_at IS NULL
         RETURNING id`,
-          [jobRunId, sweepStatus, truncate(message, 4000)],
+          [jobRunId, sweepStatus, message],
         );
-        const flagged = await settleCommands(client, swept.rows.map((r) => r.id), true);
+        const sweptIds = new Set(swept.rows.map((r) => r.id));
+        const { flaggedDevices: flagged } = await requestCancellation(client, open.filter((c) => c.jobRunDeviceId !== null && sweptIds.has(c.jobRunDeviceId)), message);
         const counts = await countTargets(client, jobRunId);
         const status = jobRunOutcome(counts, cancelled);
         await client.query(
@@ -296,25 +316,10 @@ interface TargetRow {
   error_message: string | null;
 }
 
-/**
- * Commands of targets the server stopped waiting for: undelivered ones expire (a late agent never starts them);
- * when `cancel` is set, delivered or running ones are flagged so the agent kills them. Returns the flagged devices.
- */
-async function settleCommands(client: pg.PoolClient, targetIds: string[], cancel: boolean): Promise<string[]> {
-  if (targetIds.length === 0) return [];
-  await client.query(
-    `UPDATE agent_commands SET status = 'expired'
-      WHERE job_run_device_id = ANY($1::uuid[]) AND status = 'pending'`,
-    [targetIds],
-  );
-  if (!cancel) return [];
-  const flagged = await client.query<{ device_id: string }>(
-    `UPDATE agent_commands SET cancel_requested = true
-      WHERE job_run_device_id = ANY($1::uuid[]) AND status IN ('delivered', 'running') AND NOT cancel_requested
-  RETURNING device_id`,
-    [targetIds],
-  );
-  return [...new Set(flagged.rows.map((r) => r.device_id))];
+/** The IDs of the run's targets for these devices (not locked). */
+async function targetIdsOf(client: pg.PoolClient, jobRunId: string, deviceIds: string[]): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>('SELECT id FROM job_run_devices WHERE job_run_id = $1 AND device_id = ANY($2::uuid[])', [jobRunId, deviceIds]);
+  return rows.map((r) => r.id);
 }
 
 async function countTargets(client: pg.PoolClient, jobRunId: string): Promise<DeviceStatusCounts> {

@@ -2,7 +2,7 @@
  * Inputs and outputs of the job-run activities. Workflow code imports these as types only (`import type`), so this
  * module must stay free of runtime code.
  */
-import type { CommandResult, ShellCommandPayload } from '@opsconductor/contracts/agent-protocol';
+import type { CommandKind, ShellCommandPayload } from '@opsconductor/contracts/commands';
 import type { finalJobRunStatuses } from '@opsconductor/contracts/api';
 
 /** Terminal states of one device in a job run (`job_run_devices.status` once `finished_at` is set). */
@@ -14,21 +14,48 @@ export type FinalJobRunStatus = (typeof finalJobRunStatuses)[number];
 
 export type DeviceStatusCounts = Record<DeviceRunStatus, number>;
 
+/** A command stored once by the API (command_payloads), passed to workflows and activities by its hash. */
+export interface CommandRef {
+  kind: CommandKind;
+  payloadSha256: string;
+  /** The payload's own timeoutSeconds: how long the agent may take with it. */
+  timeoutSeconds: number;
+}
+
 export interface DispatchToAgentInput {
   jobRunId: string;
   deviceId: string;
-  payload: ShellCommandPayload;
+  /** The command, by reference. */
+  command?: CommandRef;
+  /** The command inline: runs started before commands went by reference (always a shell command). */
+  payload?: ShellCommandPayload;
   /** ISO time after which the agent must no longer start the command (the run's deadline). */
   expiresAt: string;
 }
 
 /**
- * What `dispatchToAgent` resolves with: normally the agent's {@link CommandResult}, with which the API completes the
- * activity by task token; or, when the target already had a terminal state (e.g. a replayed or duplicated dispatch),
- * that stored outcome without dispatching anything.
+ * How a command ended, as the API completes the activity with it (packages/commands `dispatchOutcomeOf`): the target's
+ * status (a command `interrupted` or `unsupported` fails its target), with the agent's timings when it reported.
+ * Activities completed before commands had states carry the agent's result, which has the same shape.
+ */
+export interface AgentOutcome {
+  status: TerminalDeviceStatus;
+  exitCode: number | null;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** How the command itself ended (`interrupted`, `unsupported`…). */
+  commandState?: string;
+}
+
+/**
+ * What `dispatchToAgent` resolves with: normally the {@link AgentOutcome} the API completes the activity with by task
+ * token; or, when the target already had a terminal state (e.g. a replayed or duplicated dispatch), that stored
+ * outcome without dispatching anything.
  */
 export type DispatchResult =
-  | (CommandResult & { alreadyFinished?: undefined })
+  | (AgentOutcome & { alreadyFinished?: undefined })
   | { status: TerminalDeviceStatus; exitCode: number | null; error?: string; alreadyFinished: true };
 
 /** Outcomes the workflow itself may decide for a device (an agent's result is written by the API). */

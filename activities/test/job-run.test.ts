@@ -4,17 +4,21 @@ import { ApplicationFailure, CompleteAsyncError } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { channels } from '@opsconductor/db/notify';
 import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
-import { createActivities, type JobActivities } from '../src/index.ts';
+import { storePayload } from '@opsconductor/commands';
+import { createActivities, type CommandRef, type JobActivities } from '../src/index.ts';
 import { createJobRunFixture, listen } from './support/fixtures.ts';
 
 const PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
 
 let testDb: TestDatabase;
 let activities: JobActivities;
+/** PAYLOAD, stored as the API stores a run's command before it starts the workflow. */
+let COMMAND: CommandRef;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
   activities = createActivities({ db: testDb.db });
+  COMMAND = { kind: 'shell', payloadSha256: await storePayload(testDb.db.pool, PAYLOAD), timeoutSeconds: PAYLOAD.timeoutSeconds };
 });
 
 afterAll(async () => {
@@ -36,47 +40,71 @@ async function commandsOf(targetId: string) {
   return testDb.db.prisma.agentCommand.findMany({ where: { jobRunDeviceId: targetId }, orderBy: { attempt: 'asc' } });
 }
 
+/** The target's commands handed out and started, as a poll and the agent's /start would. */
+async function startCommands(targetId: string) {
+  await testDb.db.prisma.agentCommand.updateMany({ where: { jobRunDeviceId: targetId }, data: { state: 'delivered', deliveredAt: new Date() } });
+  await testDb.db.prisma.agentCommand.updateMany({ where: { jobRunDeviceId: targetId }, data: { state: 'running', startedAt: new Date() } });
+}
+
 async function target(jobRunId: string, deviceId: string) {
   return testDb.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { jobRunId_deviceId: { jobRunId, deviceId } } });
 }
 
 describe('dispatchToAgent', () => {
-  it('queues a command holding the task token, wakes the agent and completes asynchronously', async () => {
+  it('queues a command holding the task token and its payload by reference, wakes the agent and completes asynchronously', async () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
     const deviceId = deviceIds[0]!;
     const expiresAt = new Date(Date.now() + 60_000).toISOString();
     const listener = await listen(testDb.db, [channels.agentCommands]);
     try {
       const { env, token } = activityEnv(1);
-      await expect(env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(
+      await expect(env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(
         CompleteAsyncError,
       );
       await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
 
       const [command, ...rest] = await commandsOf(targetIds.get(deviceId)!);
       expect(rest).toEqual([]);
-      expect(command).toMatchObject({ deviceId, attempt: 1, kind: 'shell', payload: PAYLOAD, status: 'pending' });
-      expect(Buffer.from(command!.taskToken).equals(token)).toBe(true);
+      expect(command).toMatchObject({ deviceId, attempt: 1, kind: 'shell', payloadSha256: COMMAND.payloadSha256, state: 'queued' });
+      expect(Buffer.from(command!.taskToken!).equals(token)).toBe(true);
       expect(command!.expiresAt.toISOString()).toBe(expiresAt);
 
       // The same attempt again (e.g. the worker crashed before reporting): still one row, with the newest token.
       const again = activityEnv(1, 'token-again');
-      await expect(again.env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(
+      await expect(again.env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(
         CompleteAsyncError,
       );
       // A new attempt writes its own row.
       const second = activityEnv(2);
-      await expect(second.env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(
+      await expect(second.env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(
         CompleteAsyncError,
       );
       const commands = await commandsOf(targetIds.get(deviceId)!);
-      expect(commands.map((c) => [c.attempt, Buffer.from(c.taskToken).toString()])).toEqual([
+      expect(commands.map((c) => [c.attempt, Buffer.from(c.taskToken!).toString()])).toEqual([
         [1, 'token-again'],
         [2, second.token.toString()],
       ]);
     } finally {
       await listener.stop();
     }
+  });
+
+  it('takes the inline shell payload of a run started before commands went by reference, storing it once', async () => {
+    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 2);
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    for (const deviceId of deviceIds) {
+      await expect(activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(CompleteAsyncError);
+    }
+    const commands = await testDb.db.prisma.agentCommand.findMany({ where: { jobRunDeviceId: { in: [...targetIds.values()] } }, include: { payload: true } });
+    expect(commands.map((c) => [c.payloadSha256, c.payload.payload])).toEqual([[COMMAND.payloadSha256, PAYLOAD], [COMMAND.payloadSha256, PAYLOAD]]);
+  });
+
+  it('fails permanently for a payload that was never stored', async () => {
+    const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 1);
+    const err = await activityEnv().env
+      .run(activities.dispatchToAgent, { jobRunId, deviceId: deviceIds[0]!, command: { ...COMMAND, payloadSha256: 'f'.repeat(64) }, expiresAt: new Date().toISOString() })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
   });
 
   it('returns the stored outcome of a finished target without dispatching', async () => {
@@ -90,7 +118,7 @@ describe('dispatchToAgent', () => {
     const result = await env.run(activities.dispatchToAgent, {
       jobRunId,
       deviceId,
-      payload: PAYLOAD,
+      command: COMMAND,
       expiresAt: new Date().toISOString(),
     });
     expect(result).toEqual({ status: 'failed', exitCode: 3, error: 'exit 3', alreadyFinished: true });
@@ -104,7 +132,7 @@ describe('dispatchToAgent', () => {
       .run(activities.dispatchToAgent, {
         jobRunId,
         deviceId: '00000000-0000-4000-8000-000000000000',
-        payload: PAYLOAD,
+        command: COMMAND,
         expiresAt: new Date().toISOString(),
       })
       .catch((e: unknown) => e);
@@ -114,22 +142,25 @@ describe('dispatchToAgent', () => {
 });
 
 describe('withdrawUndeliveredCommand', () => {
-  it('expires a command no agent picked up, and leaves a delivered one alone', async () => {
+  it('ends a command no agent picked up offline (and its target with it), and leaves a delivered one alone', async () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 2);
     const [idle, busy] = deviceIds as [string, string];
     const expiresAt = new Date(Date.now() + 60_000).toISOString();
     for (const deviceId of deviceIds) {
-      await expect(activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(CompleteAsyncError);
+      await expect(activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(CompleteAsyncError);
     }
-    await testDb.db.prisma.agentCommand.updateMany({ where: { deviceId: busy }, data: { status: 'delivered', deliveredAt: new Date() } });
+    await testDb.db.prisma.agentCommand.updateMany({ where: { deviceId: busy }, data: { state: 'delivered', deliveredAt: new Date() } });
 
     expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: idle })).toEqual({ withdrawn: true });
     expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: busy })).toEqual({ withdrawn: false });
-    expect((await commandsOf(targetIds.get(idle)!)).map((c) => c.status)).toEqual(['expired']);
-    expect((await commandsOf(targetIds.get(busy)!)).map((c) => c.status)).toEqual(['delivered']);
+    expect((await commandsOf(targetIds.get(idle)!)).map((c) => c.state)).toEqual(['offline']);
+    expect((await commandsOf(targetIds.get(busy)!)).map((c) => c.state)).toEqual(['delivered']);
+    expect(await target(jobRunId, idle)).toMatchObject({ status: 'offline', errorMessage: 'The device did not pick up the command before the deadline.' });
+    expect((await target(jobRunId, busy)).finishedAt).toBeNull();
 
+    // The workflow then records what it decided; the target already says it.
     const outcome = await activities.recordDeviceOutcome({ jobRunId, deviceId: idle, outcome: 'timed_out' });
-    expect(outcome).toEqual({ status: 'offline', applied: true });
+    expect(outcome).toEqual({ status: 'offline', applied: false });
   });
 });
 
@@ -137,13 +168,13 @@ describe('recordDeviceOutcome', () => {
   async function dispatch(jobRunId: string, deviceId: string, attempt = 1) {
     const { env } = activityEnv(attempt);
     await env
-      .run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt: new Date(Date.now() + 60_000).toISOString() })
+      .run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt: new Date(Date.now() + 60_000).toISOString() })
       .catch((e: unknown) => {
         if (!(e instanceof CompleteAsyncError)) throw e;
       });
   }
 
-  it('records offline when no command was ever delivered, and expires the pending command', async () => {
+  it('records offline when no command was ever delivered, and ends the queued command offline', async () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
     const deviceId = deviceIds[0]!;
     await dispatch(jobRunId, deviceId);
@@ -154,25 +185,25 @@ describe('recordDeviceOutcome', () => {
     expect(row.status).toBe('offline');
     expect(row.finishedAt).toBeInstanceOf(Date);
     expect(row.errorMessage).toMatch(/did not pick up/);
-    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => c.status)).toEqual(['expired']);
+    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => c.state)).toEqual(['offline']);
   });
 
-  it('records timed_out when a command was delivered but no result came', async () => {
+  it('records timed_out when a command was delivered but no result came, and ends the command: the agent is told to stop', async () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
     const deviceId = deviceIds[0]!;
     await dispatch(jobRunId, deviceId);
-    await testDb.db.prisma.agentCommand.updateMany({
-      where: { jobRunDeviceId: targetIds.get(deviceId)! },
-      data: { status: 'running', deliveredAt: new Date(), startedAt: new Date() },
-    });
+    await startCommands(targetIds.get(deviceId)!);
     const { env } = activityEnv();
     expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
       status: 'timed_out',
       applied: true,
     });
     expect((await target(jobRunId, deviceId)).status).toBe('timed_out');
-    // Not a cancellation: the running command is left alone.
-    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => [c.status, c.cancelRequested])).toEqual([['running', false]]);
+    // Nobody waits for it any more: it is over on the server (an agent still running it is told to stop by its
+    // next heartbeat), and a late result can no longer change it.
+    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => [c.state, c.errorMessage])).toEqual([
+      ['timed_out', 'No result arrived before the deadline plus the command timeout.'],
+    ]);
   });
 
   it('records timed_out (not offline) for a device never dispatched', async () => {
@@ -221,7 +252,7 @@ describe('recordDeviceOutcome', () => {
     expect((await target(other.jobRunId, otherDevice)).errorMessage).toBe('boom');
   });
 
-  it('on cancellation flags delivered commands for the agent, expires undelivered ones and notifies', async () => {
+  it('on cancellation flags delivered commands for the agent, ends undelivered ones cancelled and notifies', async () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
     const deviceId = deviceIds[0]!;
     const targetId = targetIds.get(deviceId)!;
@@ -229,7 +260,7 @@ describe('recordDeviceOutcome', () => {
     await dispatch(jobRunId, deviceId, 2);
     await testDb.db.prisma.agentCommand.updateMany({
       where: { jobRunDeviceId: targetId, attempt: 1 },
-      data: { status: 'delivered', deliveredAt: new Date() },
+      data: { state: 'delivered', deliveredAt: new Date() },
     });
     const listener = await listen(testDb.db, [channels.agentCommands, channels.jobRunEvents]);
     try {
@@ -238,9 +269,9 @@ describe('recordDeviceOutcome', () => {
         status: 'cancelled',
         applied: true,
       });
-      expect((await commandsOf(targetId)).map((c) => [c.attempt, c.status, c.cancelRequested])).toEqual([
+      expect((await commandsOf(targetId)).map((c) => [c.attempt, c.state, c.cancelRequestedAt !== null])).toEqual([
         [1, 'delivered', true],
-        [2, 'expired', false],
+        [2, 'cancelled', false],
       ]);
       await listener.waitFor((n) => n.channel === channels.jobRunEvents && n.payload === jobRunId);
       await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
@@ -331,18 +362,15 @@ describe('markJobRunRunning and finalizeJobRun', () => {
     await setStatus(jobRunId, { [done]: 'succeeded' });
     const { env: dispatchEnv } = activityEnv();
     await dispatchEnv
-      .run(activities.dispatchToAgent, { jobRunId, deviceId: running, payload: PAYLOAD, expiresAt: new Date(Date.now() + 60_000).toISOString() })
+      .run(activities.dispatchToAgent, { jobRunId, deviceId: running, command: COMMAND, expiresAt: new Date(Date.now() + 60_000).toISOString() })
       .catch(() => undefined);
-    await testDb.db.prisma.agentCommand.updateMany({
-      where: { jobRunDeviceId: targetIds.get(running)! },
-      data: { status: 'running', deliveredAt: new Date() },
-    });
+    await startCommands(targetIds.get(running)!);
     const { env } = activityEnv();
     const summary = await env.run(activities.finalizeJobRun, { jobRunId, cancelled: true });
     expect(summary.status).toBe('cancelled');
     expect(summary.counts).toMatchObject({ succeeded: 1, cancelled: 2 });
     expect((await target(jobRunId, neverDispatched)).status).toBe('cancelled');
-    expect((await commandsOf(targetIds.get(running)!)).map((c) => c.cancelRequested)).toEqual([true]);
+    expect((await commandsOf(targetIds.get(running)!)).map((c) => c.cancelRequestedAt !== null)).toEqual([true]);
   });
 
   it('fails permanently for an unknown run', async () => {

@@ -1,6 +1,9 @@
 /**
- * The agent daemon: check-in, long-poll, command execution with output streaming and heartbeats,
- * result delivery with retries, and at-most-once execution through the journal.
+ * The agent daemon: check-in (with its capabilities and boot ID), long-poll, command execution through
+ * the handler of each command's kind (handlers/) with output streaming and heartbeats, result delivery
+ * with retries, and at-most-once execution through the journal. After a crash it stops what a running
+ * command left behind and reports it `interrupted` (orphans.ts); a `reboot` completes once it runs
+ * under a new boot ID.
  *
  * Concurrency model: one poll loop and one check-in loop; each running command is an async task;
  * each result has its own delivery loop. Two abort signals drive shutdown: `lifetime` stops polling,
@@ -8,17 +11,21 @@
  * output/result delivery (undelivered results stay in the journal and are re-sent at next start).
  */
 import {
+  AGENT_PROTOCOL_VERSION,
   agentCommand,
   HEARTBEAT_INTERVAL_SECONDS,
   MAX_POLL_WAIT_SECONDS,
+  protocol1ResultStatuses,
   type AgentCommand,
   type CommandResult,
   type DeviceFacts,
 } from '@opsconductor/contracts/agent-protocol';
 import { z } from 'zod';
 import { Backoff, sleep } from './backoff.ts';
-import { DEFAULT_KILL_GRACE_MS, executeShellCommand, type ShellExecution, type StopReason } from './executor.ts';
+import { readBootId } from './boot-id.ts';
+import { DEFAULT_KILL_GRACE_MS, type StopReason } from './executor.ts';
 import { collectFacts } from './facts.ts';
+import { HandlerRegistry, type Execution } from './handlers/index.ts';
 import {
   AgentApiError,
   AgentHttpClient,
@@ -29,8 +36,9 @@ import {
   type PollEnvelope,
 } from './http.ts';
 import { InventoryReporter, type InventoryReporterOptions } from './inventory/reporter.ts';
-import { EXPIRED_ERROR, Journal, RESTARTED_ERROR, type JournalEntry } from './journal.ts';
+import { EXPIRED_ERROR, INTERRUPTED_ERROR, Journal, REBOOTED_ERROR, type JournalEntry } from './journal.ts';
 import { createLogger, type Logger } from './log.ts';
+import { stopOrphans } from './orphans.ts';
 import { OutputStream, type OutputChunk } from './output.ts';
 import { acquireLock, type StateLock } from './state.ts';
 
@@ -70,6 +78,10 @@ export interface AgentOptions {
   commandEnv?: NodeJS.ProcessEnv;
   /** Inventory reporting, on by default; `false` turns it off (tests that do not want it), an object tunes it. */
   inventory?: false | AgentInventoryOptions;
+  /** Replaces the system's restart command of `reboot` commands (OPSCONDUCTOR_AGENT_REBOOT_COMMAND; tests). */
+  rebootCommand?: string;
+  /** The device's boot ID, instead of reading it (tests: a restart under a new boot ID). */
+  bootId?: string;
 }
 
 export type AgentInventoryOptions = Pick<InventoryReporterOptions, 'collect' | 'retry' | 'minIntervalSeconds' | 'random'>;
@@ -92,9 +104,11 @@ const INVENTORY_RESTART_DELAY_MS = 5 * 60 * 1000;
 
 interface RunningCommand {
   command: AgentCommand;
-  execution?: ShellExecution;
+  execution?: Execution;
   /** Cancel/stop requested before the process was spawned. */
   pendingStop?: StopReason;
+  /** Told to stop for a cancellation already. */
+  cancelling?: boolean;
   lastContactMs: number;
 }
 
@@ -114,13 +128,14 @@ function notRunResult(status: CommandResult['status'], error: string | undefined
   return { status, exitCode: null, ...(error ? { error: clipError(error) } : {}), startedAt: iso, finishedAt: iso, durationMs: 0 };
 }
 
-function restartedResult(entry: JournalEntry, now: Date): CommandResult {
+/** The end of a command that started in an earlier agent process (or boot), decided now. */
+function resultSinceStart(entry: JournalEntry, now: Date, status: CommandResult['status'], error?: string): CommandResult {
   const started = Date.parse(entry.startedAt ?? '');
   const startedAt = Number.isNaN(started) ? now : new Date(started);
   return {
-    status: 'failed',
+    status,
     exitCode: null,
-    error: RESTARTED_ERROR,
+    ...(error ? { error } : {}),
     startedAt: startedAt.toISOString(),
     finishedAt: now.toISOString(),
     durationMs: Math.max(0, now.getTime() - startedAt.getTime()),
@@ -142,6 +157,16 @@ export class Agent {
   private checkinIntervalSeconds: number;
   /** Whether the server stores base64 output chunks byte for byte (it says so at check-in). */
   private serverAcceptsBase64Output = false;
+  /** The server's protocol version (check-in); results it does not know are sent as `failed`. */
+  private serverProtocolVersion = 1;
+  private readonly handlers: HandlerRegistry;
+  private bootId = '';
+  private reporter: InventoryReporter | undefined;
+  /** Reboot commands waiting for the device to restart: each fails when its time is up. */
+  private readonly rebootDeadlines = new Map<string, NodeJS.Timeout>();
+  private firstCheckin!: () => void;
+  /** Settles after the first check-in (or its failure): results wait for it, to know the server's protocol. */
+  private readonly firstCheckinDone = new Promise<void>((resolve) => (this.firstCheckin = resolve));
   private serverClockOffsetMs = 0;
   private journal: Journal | undefined;
   private lock: StateLock | undefined;
@@ -165,6 +190,15 @@ export class Agent {
     this.pollWaitSeconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(1, Math.round(options.pollWaitSeconds ?? 25)));
     this.checkinIntervalSeconds = options.checkinIntervalSeconds ?? 300;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.handlers = new HandlerRegistry({
+      rebootCommand: options.rebootCommand,
+      ...(options.inventory === false ? {} : { fullInventoryReport: (signal) => this.reportInventoryNow(signal) }),
+    });
+  }
+
+  /** What this agent announces it can run. */
+  get capabilities(): string[] {
+    return this.handlers.capabilities();
   }
 
   get stopping(): boolean {
@@ -181,15 +215,18 @@ export class Agent {
   }
 
   /**
-   * Takes the state-directory lock, recovers the journal (re-sending undelivered results and failing
-   * commands that were running when the previous agent died), then starts check-in and polling.
+   * Takes the state-directory lock, recovers the journal (re-sending undelivered results, stopping what
+   * commands that were running when the previous agent died left behind and reporting them interrupted,
+   * completing reboots), then starts check-in and polling.
    */
   async start(): Promise<void> {
     if (this.journal) throw new Error('agent already started');
     this.lock = acquireLock(this.options.stateDir);
     try {
       this.journal = Journal.open(this.options.stateDir, { logger: this.log });
+      this.bootId = this.options.bootId ?? (await readBootId());
     } catch (err) {
+      this.journal?.close();
       this.lock.release();
       throw err;
     }
@@ -198,18 +235,19 @@ export class Agent {
       serverUrl: this.options.serverUrl,
       stateDir: this.options.stateDir,
       maxConcurrentCommands: this.maxConcurrent,
+      bootId: this.bootId,
+      capabilities: this.handlers.capabilities(),
     });
     if (new URL(this.options.serverUrl).protocol === 'http:') {
       this.log.warn('server URL is plain http: the device secret travels unencrypted');
     }
-    this.recover();
+    await this.recover();
     this.compactTimer = setInterval(() => this.compactJournal(), COMPACT_INTERVAL_MS);
     this.compactTimer.unref();
 
-    let firstCheckin!: () => void;
-    const firstCheckinDone = new Promise<void>((resolve) => (firstCheckin = resolve));
+    const firstCheckinDone = this.firstCheckinDone;
     this.loops = [
-      this.checkinLoop(firstCheckin).catch((err) => this.loopCrashed('check-in', err)),
+      this.checkinLoop(this.firstCheckin).catch((err) => this.loopCrashed('check-in', err)),
       this.pollLoop(firstCheckinDone).catch((err) => this.loopCrashed('poll', err)),
     ];
     if (this.options.inventory !== false) {
@@ -241,7 +279,7 @@ export class Agent {
     const signal = this.lifetime.signal;
     const log = this.log.child({ component: 'inventory' });
     while (!signal.aborted) {
-      const reporter = new InventoryReporter({
+      const reporter = (this.reporter = new InventoryReporter({
         ...options,
         client: this.client,
         stateDir: this.options.stateDir,
@@ -249,7 +287,7 @@ export class Agent {
         log,
         signal,
         onFatal: (err) => this.handleFatal(err),
-      });
+      }));
       try {
         await reporter.run();
         return;
@@ -260,20 +298,62 @@ export class Agent {
     }
   }
 
+  /** The inventory.refresh command: a full report through the running reporter. */
+  private async reportInventoryNow(signal: AbortSignal): Promise<{ accepted: boolean; changedSections: string[] }> {
+    await this.firstCheckinDone;
+    if (!this.reporter) throw new Error('inventory reporting has not started yet');
+    return this.reporter.reportFullNow(signal);
+  }
+
   // --- recovery ---------------------------------------------------------------------------------
 
-  private recover(): void {
+  private async recover(): Promise<void> {
     const journal = this.requireJournal();
-    const now = new Date();
     for (const entry of journal.unreported()) {
+      const log = this.log.child({ commandId: entry.id });
       if (entry.result) {
-        this.log.info('re-sending undelivered result', { commandId: entry.id, status: entry.result.status });
+        log.info('re-sending undelivered result', { status: entry.result.status });
         this.report(entry.id, entry.result);
+      } else if (entry.awaitingReboot) {
+        this.awaitReboot(entry);
+      } else if (entry.bootId !== undefined && entry.bootId !== this.bootId) {
+        // The device restarted meanwhile: nothing of the command runs any more.
+        log.warn('command was running when the device restarted; reporting it interrupted');
+        this.finishAndReport(entry.id, resultSinceStart(entry, new Date(), 'interrupted', REBOOTED_ERROR));
       } else {
-        this.log.warn('command was running when the agent stopped; reporting it failed', { commandId: entry.id });
-        this.finishAndReport(entry.id, restartedResult(entry, now));
+        // Same boot (or a journal from before boot IDs): the command's processes may live on. Stop them
+        // before reporting, so the server never records as over a command that still runs here.
+        const stopped = await stopOrphans(entry.id, entry.pid, this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS).catch((err: unknown) => {
+          log.error('could not stop the processes the command left behind', { err });
+          return 0;
+        });
+        log.warn('command was running when the agent stopped; reporting it interrupted', { orphansStopped: stopped });
+        this.finishAndReport(entry.id, resultSinceStart(entry, new Date(), 'interrupted', INTERRUPTED_ERROR));
       }
     }
+  }
+
+  /**
+   * A reboot command waiting for the device to restart: done under another boot ID; under this one it
+   * fails once its time is up (unless the device restarts first, and the next agent reports it).
+   */
+  private awaitReboot(entry: JournalEntry): void {
+    const waiting = entry.awaitingReboot!;
+    const log = this.log.child({ commandId: entry.id });
+    if (waiting.bootId !== this.bootId) {
+      log.info('the device restarted: reboot command done', { previousBootId: waiting.bootId, bootId: this.bootId });
+      this.finishAndReport(entry.id, resultSinceStart(entry, new Date(), 'succeeded'));
+      return;
+    }
+    const until = Date.parse(waiting.until);
+    log.info('waiting for the device to restart', { until: waiting.until });
+    const timer = setTimeout(() => {
+      this.rebootDeadlines.delete(entry.id);
+      log.warn('the device did not restart in time; reporting the reboot command failed');
+      this.finishAndReport(entry.id, resultSinceStart(entry, new Date(), 'failed', `the device did not restart by ${waiting.until}`));
+    }, Math.max(0, (Number.isNaN(until) ? 0 : until) - Date.now()));
+    timer.unref();
+    this.rebootDeadlines.set(entry.id, timer);
   }
 
   private compactJournal(): void {
@@ -298,7 +378,11 @@ export class Agent {
   private async checkin(): Promise<void> {
     const facts = await (this.options.collectFacts ?? collectFacts)();
     const sentAt = Date.now();
-    const res = await this.client.checkin(facts, this.lifetime.signal);
+    const res = await this.client.checkin(facts, this.lifetime.signal, {
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      capabilities: this.handlers.capabilities(),
+      bootId: this.bootId,
+    });
     const receivedAt = Date.now();
     const serverTime = Date.parse(res.serverTime);
     // Endpoint clocks are often wrong; expiry decisions use the server's clock, corrected by half the RTT.
@@ -306,8 +390,9 @@ export class Agent {
     if (res.deviceId !== this.options.deviceId) {
       this.log.warn('server reports a different device ID than agent.json', { serverDeviceId: res.deviceId });
     }
-    // Set by every check-in: a server that was downgraded stops getting base64 output.
+    // Set by every check-in: a server that was downgraded stops getting base64 output and new statuses.
     this.serverAcceptsBase64Output = res.outputEncodings?.includes('base64') ?? false;
+    this.serverProtocolVersion = res.protocolVersion ?? 1;
     this.checkinIntervalSeconds = Math.min(
       MAX_CHECKIN_INTERVAL_S,
       Math.max(MIN_CHECKIN_INTERVAL_S, res.checkinIntervalSeconds),
@@ -357,32 +442,38 @@ export class Agent {
       if (envelope.commands.length > 0 || envelope.cancel.length > 0) {
         this.log.debug('poll returned work', { commands: envelope.commands.length, cancel: envelope.cancel.length });
       }
-      this.handlePoll(envelope);
-      if (envelope.commands.length === 0 && envelope.cancel.length === 0) {
+      // A poll that brought nothing new (a cancellation already being carried out, or of a command this
+      // agent does not know) is paced like an empty one, or a server repeating it would spin us.
+      if (!this.handlePoll(envelope)) {
         const elapsed = Date.now() - began;
         if (elapsed < MIN_EMPTY_POLL_INTERVAL_MS) await sleep(MIN_EMPTY_POLL_INTERVAL_MS - elapsed, signal);
       }
     }
   }
 
-  private handlePoll(envelope: PollEnvelope): void {
-    if (this.stopping) return;
+  /** Takes what a poll brought; returns whether any of it was new. */
+  private handlePoll(envelope: PollEnvelope): boolean {
+    if (this.stopping) return false;
+    let news = false;
     for (const raw of envelope.commands) {
       try {
         const parsed = agentCommand.safeParse(raw);
-        if (parsed.success) {
-          this.accept(parsed.data);
+        if (parsed.success && this.handlers.has(parsed.data.payload.kind)) {
+          news = this.accept(parsed.data) || news;
           continue;
         }
         const withId = commandIdSchema.safeParse(raw);
-        const reason = z.prettifyError(parsed.error);
+        const kind = (raw as { payload?: { kind?: unknown } } | null)?.payload?.kind;
+        const reason = parsed.success ? `no handler for "${parsed.data.payload.kind}" commands` : z.prettifyError(parsed.error);
         if (!withId.success) {
           this.log.warn('ignoring a command without a valid id', { reason });
           continue;
         }
         // Fail it rather than ignore it: otherwise the server redelivers it and the workflow waits
         // until its timeout. The journal keeps this at-most-once like any other command.
-        this.rejectInvalid(withId.data.id, reason);
+        news = true;
+        if (typeof kind === 'string' && !this.handlers.has(kind)) this.reject(withId.data.id, 'unsupported', `this agent cannot run "${kind.slice(0, 100)}" commands`);
+        else this.reject(withId.data.id, 'failed', `the agent could not accept the command: ${reason}`);
       } catch (err) {
         // Typically the journal could not be written: leave the command to a later redelivery.
         this.log.error('could not accept a command', { err });
@@ -390,44 +481,47 @@ export class Agent {
     }
     for (const raw of envelope.cancel) {
       const parsed = z.uuid().safeParse(raw);
-      if (parsed.success) this.cancel(parsed.data);
+      if (parsed.success) news = this.cancel(parsed.data) || news;
     }
+    return news;
   }
 
-  private rejectInvalid(commandId: string, reason: string): void {
+  private reject(commandId: string, status: 'failed' | 'unsupported', error: string): void {
     const journal = this.requireJournal();
     const entry = journal.get(commandId);
     if (entry?.result || entry?.startedAt || this.running.has(commandId)) return;
-    this.log.warn('rejecting a command the agent cannot run', { commandId, reason });
+    this.log.warn('rejecting a command the agent cannot run', { commandId, status, error });
     journal.markReceived(commandId, '');
-    this.finishAndReport(commandId, notRunResult('failed', `the agent could not accept the command: ${reason}`, new Date()));
+    this.finishAndReport(commandId, notRunResult(status, error, new Date()));
   }
 
   // --- command lifecycle ------------------------------------------------------------------------
 
-  private accept(command: AgentCommand): void {
+  /** Returns false for a redelivery of something this process already handles. */
+  private accept(command: AgentCommand): boolean {
     const { id } = command;
     const log = this.log.child({ commandId: id });
     // Redelivery of something this process is already handling.
-    if (this.running.has(id) || this.queue.some((queued) => queued.id === id)) return;
+    if (this.running.has(id) || this.queue.some((queued) => queued.id === id) || this.rebootDeadlines.has(id)) return false;
 
     const journal = this.requireJournal();
     const entry = journal.get(id);
     if (entry?.result) {
       log.info('command delivered again after it finished; re-sending its result');
       this.report(id, entry.result);
-      return;
+      return true;
     }
     if (entry?.startedAt) {
       // Started by an earlier agent process that died: it may have run, so it must not run again.
-      log.warn('command delivered again after an agent restart; reporting it failed without running it');
-      this.finishAndReport(id, restartedResult(entry, new Date()));
-      return;
+      log.warn('command delivered again after an agent restart; reporting it interrupted without running it');
+      this.finishAndReport(id, resultSinceStart(entry, new Date(), 'interrupted', INTERRUPTED_ERROR));
+      return true;
     }
     journal.markReceived(id, command.expiresAt);
     this.queue.push(command);
-    log.info('command received', { queued: this.queue.length, running: this.running.size });
+    log.info('command received', { kind: command.payload.kind, queued: this.queue.length, running: this.running.size });
     this.pump();
+    return true;
   }
 
   private pump(): void {
@@ -453,19 +547,31 @@ export class Agent {
     }
   }
 
-  private cancel(commandId: string): void {
+  /** Returns whether the cancellation changed anything here. */
+  private cancel(commandId: string): boolean {
     const queuedAt = this.queue.findIndex((command) => command.id === commandId);
     if (queuedAt >= 0) {
       this.queue.splice(queuedAt, 1);
       this.log.info('command cancelled before it started', { commandId });
       this.finishAndReport(commandId, notRunResult('cancelled', undefined, new Date()));
-      return;
+      return true;
     }
     const run = this.running.get(commandId);
-    if (!run) return; // finished already, or never ours: the server will get (or has) the result
+    if (!run) {
+      // Finished already: the server has not got the result yet (it would not ask otherwise), send it.
+      const result = this.journal?.get(commandId)?.result;
+      if (result && !this.reporting.has(commandId)) {
+        this.report(commandId, result);
+        return true;
+      }
+      return false; // being reported, or never ours: the server's cancellation expires
+    }
+    if (run.pendingStop === 'cancel' || run.cancelling) return false;
     this.log.info('cancelling command', { commandId });
+    run.cancelling = true;
     if (run.execution) run.execution.stop('cancel');
     else run.pendingStop ??= 'cancel';
+    return true;
   }
 
   private async runCommand(command: AgentCommand): Promise<void> {
@@ -476,20 +582,21 @@ export class Agent {
     let heartbeat: NodeJS.Timeout | undefined;
     try {
       const startedAt = new Date();
+      const journal = this.requireJournal();
       try {
-        this.requireJournal().markStarted(id, startedAt);
+        journal.markStarted(id, startedAt, this.bootId);
       } catch (err) {
         log.error('could not record the command start; not running it', { err });
         this.finishAndReport(id, notRunResult('failed', `the agent could not record the command start durably, so it did not run it: ${describe(err)}`, startedAt));
         return;
       }
 
-      const refusal = await this.notifyStart(id, startedAt);
-      if (refusal !== undefined || run.pendingStop || this.stopping) {
+      const { refusal, cancelRequested } = await this.notifyStart(id, startedAt);
+      if (refusal !== undefined || cancelRequested || run.pendingStop || this.stopping) {
         const result =
           refusal !== undefined
             ? notRunResult('failed', refusal, startedAt)
-            : run.pendingStop === 'cancel'
+            : cancelRequested || run.pendingStop === 'cancel'
               ? notRunResult('cancelled', undefined, startedAt)
               : notRunResult('failed', 'agent stopped', startedAt);
         log.info('command not started', { status: result.status, error: result.error });
@@ -506,13 +613,24 @@ export class Agent {
       const stdout = new OutputStream({ stream: 'stdout', ...flushOptions });
       const stderr = new OutputStream({ stream: 'stderr', ...flushOptions });
 
-      log.info('starting command', { shell: payload.shell, timeoutSeconds: payload.timeoutSeconds });
-      const execution = executeShellCommand({
+      log.info('starting command', { kind: payload.kind, timeoutSeconds: payload.timeoutSeconds });
+      const execution = this.handlers.start(payload, {
         commandId: id,
-        payload,
+        output: (stream, data) => (stream === 'stdout' ? stdout : stderr).write(data),
+        env: this.options.commandEnv ? { ...process.env, ...this.options.commandEnv } : process.env,
         killGraceMs: this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-        env: this.options.commandEnv ? { ...process.env, ...this.options.commandEnv } : undefined,
-        onOutput: (stream, data) => (stream === 'stdout' ? stdout : stderr).write(data),
+        stateDir: this.options.stateDir,
+        bootId: this.bootId,
+        client: this.client,
+        log,
+        spawned: (pid) => {
+          try {
+            journal.markSpawned(id, pid);
+          } catch (err) {
+            log.warn('could not journal the command process', { err, pid });
+          }
+        },
+        awaitingReboot: (until) => journal.markAwaitingReboot(id, this.bootId, until),
       });
       run.execution = execution;
       const heartbeatMs = this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_SECONDS * 1000;
@@ -520,6 +638,14 @@ export class Agent {
 
       const outcome = await execution.done;
       clearInterval(heartbeat);
+      if ('awaitingReboot' in outcome) {
+        this.running.delete(id);
+        this.pump();
+        await Promise.all([stdout.close(), stderr.close()]);
+        // Stopping because the system goes down is the reboot happening: the next agent reports it.
+        if (!this.stopping) this.awaitReboot(journal.get(id)!);
+        return;
+      }
       const result: CommandResult = {
         status: outcome.status,
         exitCode: outcome.exitCode,
@@ -544,24 +670,25 @@ export class Agent {
   }
 
   /**
-   * Tells the server the command is starting. Returns a reason when the server refuses (4xx): then
-   * the command is not run. When the server is merely unreachable the command runs anyway; the
-   * journal already guarantees it runs once, and its result is delivered when the server is back.
+   * Tells the server the command is starting. Returns a reason when the server refuses (4xx), and
+   * `cancelRequested` when it no longer wants it run (cancelled, or already over): then the command is
+   * not run. When the server is merely unreachable the command runs anyway; the journal already
+   * guarantees it runs once, and its result is delivered when the server is back.
    */
-  private async notifyStart(commandId: string, startedAt: Date): Promise<string | undefined> {
+  private async notifyStart(commandId: string, startedAt: Date): Promise<{ refusal?: string; cancelRequested?: boolean }> {
     const backoff = new Backoff(this.options.deliveryRetry ?? { initialMs: 500, maxMs: 30_000 });
     const signal = this.lifetime.signal;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.start(commandId, startedAt.toISOString(), signal);
-        return undefined;
+        const res = await this.client.start(commandId, startedAt.toISOString(), signal);
+        return { cancelRequested: res.cancelRequested === true };
       } catch (err) {
-        if (signal.aborted) return undefined;
-        if (this.handleFatal(err)) return 'device credentials rejected';
-        if (!isRetryable(err)) return clipError(`server refused to start the command: ${describe(err)}`);
+        if (signal.aborted) return {};
+        if (this.handleFatal(err)) return { refusal: 'device credentials rejected' };
+        if (!isRetryable(err)) return { refusal: clipError(`server refused to start the command: ${describe(err)}`) };
         if (attempt >= START_MAX_ATTEMPTS) {
           this.log.warn('could not notify the server of the start; running anyway', { commandId, err });
-          return undefined;
+          return {};
         }
         await sleep(backoff.next(retryAfterMs(err)), signal);
       }
@@ -624,12 +751,15 @@ export class Agent {
     const log = this.log.child({ commandId });
     const delivery = (async () => {
       await after;
+      // The server's protocol decides which statuses it understands.
+      await this.firstCheckinDone;
+      const sent = this.serverProtocolVersion >= 2 || protocol1ResultStatuses.includes(result.status) ? result : { ...result, status: 'failed' as const };
       const backoff = new Backoff(this.options.deliveryRetry ?? { initialMs: 500, maxMs: 30_000 });
       const signal = this.hardStop.signal;
       for (;;) {
         if (signal.aborted) return;
         try {
-          const res = await this.client.result(commandId, result, signal);
+          const res = await this.client.result(commandId, sent, signal);
           // Any 2xx means the server has recorded the result; `accepted: false` is a late result the
           // server keeps but does not apply, and re-sending it would never change that.
           log.info('result delivered', { status: result.status, accepted: res.accepted, duplicate: res.duplicate });
@@ -675,6 +805,9 @@ export class Agent {
     this.log.info('agent stopping', { reason, running: this.running.size, queued: this.queue.length });
     this.lifetime.abort();
     clearInterval(this.compactTimer);
+    // A reboot still awaited stays in the journal: the next agent decides it from the boot ID.
+    for (const timer of this.rebootDeadlines.values()) clearTimeout(timer);
+    this.rebootDeadlines.clear();
     // Queued commands were never started: the server redelivers them to the next agent run.
     this.queue.length = 0;
     for (const run of this.running.values()) {

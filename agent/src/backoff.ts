@@ -19,8 +19,10 @@ export class Backoff {
     if (ceiling < this.options.maxMs) this.attempt++;
     const random = this.options.random ?? Math.random;
     const delay = ceiling / 2 + random() * (ceiling / 2);
-    // Retry-After from the server is honoured, but never beyond our own cap.
-    return Math.round(Math.min(this.options.maxMs, Math.max(delay, minimumMs)));
+    // Retry-After from the server is honoured, never beyond our own cap, and spread over up to half as
+    // long again: a fleet the server refused at once (503 when overloaded) must not come back at once.
+    const floor = minimumMs > 0 ? minimumMs * (1 + 0.5 * random()) : 0;
+    return Math.round(Math.min(this.options.maxMs, Math.max(delay, floor)));
   }
 
   reset(): void {

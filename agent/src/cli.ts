@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { AGENT_PROTOCOL_VERSION } from '@opsconductor/contracts/agent-protocol';
 import { z } from 'zod';
 import { Agent } from './agent.ts';
+import { readBootId } from './boot-id.ts';
+import { REBOOT_COMMAND_ENV } from './handlers/reboot.ts';
 import { collectFacts } from './facts.ts';
 import { collectSections, inventorySectionNames, type InventorySectionName } from './inventory/index.ts';
 import { AgentApiError, AgentHttpClient, TransportError } from './http.ts';
@@ -66,6 +68,11 @@ Environment:
   OPSCONDUCTOR_AGENT_STATE_DIR     state directory, instead of --state-dir
   OPSCONDUCTOR_AGENT_LOG_LEVEL     log level for run (default info)
   OPSCONDUCTOR_AGENT_INVENTORY     "off" stops run from collecting and reporting inventory
+                                   (and inventory.refresh commands with it)
+  OPSCONDUCTOR_AGENT_REBOOT_COMMAND
+                                   what reboot commands run instead of the system's restart
+                                   (a command line for the platform shell; tests)
+  OPSCONDUCTOR_AGENT_BOOT_ID       the boot ID to announce instead of the system's (tests)
 
 Default state directory: ${defaultStateDir()}
 
@@ -317,6 +324,8 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
     pollWaitSeconds: config.pollWaitSeconds,
     checkinIntervalSeconds: config.checkinIntervalSeconds,
     ...(io.env.OPSCONDUCTOR_AGENT_INVENTORY?.trim().toLowerCase() === 'off' ? { inventory: false as const } : {}),
+    ...(io.env[REBOOT_COMMAND_ENV]?.trim() ? { rebootCommand: io.env[REBOOT_COMMAND_ENV]!.trim() } : {}),
+    bootId: await readBootId(io.env),
   });
   await agent.start();
 
@@ -370,7 +379,7 @@ function status(stateDir: string, io: CliIo): number {
   let pending = 'unknown';
   try {
     const { entries } = readJournal(stateDir);
-    pending = String([...entries.values()].filter((e) => ['started', 'finished'].includes(entryState(e))).length);
+    pending = String([...entries.values()].filter((e) => ['started', 'awaiting_reboot', 'finished'].includes(entryState(e))).length);
   } catch {
     // Unreadable journal (permissions): status is still useful without it.
   }

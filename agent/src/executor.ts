@@ -1,9 +1,11 @@
 /**
- * Runs one shell command as its own process tree and kills the whole tree on timeout, cancellation or
- * agent shutdown. POSIX children get their own process group (detached), so one signal to -pgid
- * reaches every descendant that did not deliberately leave the group (setsid, double fork into a new
- * session); Windows uses taskkill /T. The command is always passed to the shell as a single argv
- * element: no string building, no quoting on our side.
+ * Runs one process (a shell command, a script's interpreter…) as its own process tree and kills the
+ * whole tree on timeout, cancellation or agent shutdown. POSIX children get their own process group
+ * (detached), so one signal to -pgid reaches every descendant that did not deliberately leave the
+ * group (setsid, double fork into a new session); Windows uses taskkill /T. Every process of the tree
+ * inherits OPSCONDUCTOR_COMMAND_ID, by which a restarted agent finds the ones a crash left behind
+ * (orphans.ts). A shell command is always passed to the shell as a single argv element: no string
+ * building, no quoting on our side.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
@@ -19,6 +21,8 @@ export const DEFAULT_KILL_GRACE_MS = 3000;
 const STDIO_DRAIN_MS = 2000;
 
 export type StopReason = 'cancel' | 'shutdown';
+/** The environment variable every process of a command's tree carries. */
+export const COMMAND_ID_ENV = 'OPSCONDUCTOR_COMMAND_ID';
 type KillReason = StopReason | 'timeout';
 
 export interface ShellInvocation {
@@ -68,14 +72,21 @@ export function shellInvocation(
   }
 }
 
-export interface ExecuteOptions {
+export interface ProcessOptions {
   commandId: string;
-  payload: ShellCommandPayload;
+  invocation: ShellInvocation;
+  timeoutSeconds: number;
   /** The bytes the process wrote, as they arrive (not decoded: output is stored byte for byte). */
   onOutput: (stream: StreamName, data: Buffer) => void;
+  /** Called once the process exists, before any of its output (the agent journals its pid). */
+  onSpawn?: (pid: number) => void;
   killGraceMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+}
+
+export interface ExecuteOptions extends Omit<ProcessOptions, 'invocation' | 'timeoutSeconds'> {
+  payload: ShellCommandPayload;
 }
 
 export interface ExecutionOutcome {
@@ -153,7 +164,7 @@ async function waitForGroupExit(pgid: number, timeoutMs: number): Promise<boolea
   }
 }
 
-async function killPosixGroup(pgid: number, graceMs: number): Promise<void> {
+export async function killPosixGroup(pgid: number, graceMs: number): Promise<void> {
   signalGroup(pgid, 'SIGTERM');
   if (await waitForGroupExit(pgid, graceMs)) {
     // Members we cannot see in /proc (hidepid, another uid after setuid) would pass for gone; a
@@ -166,7 +177,7 @@ async function killPosixGroup(pgid: number, graceMs: number): Promise<void> {
   await waitForGroupExit(pgid, 2000);
 }
 
-function killWindowsTree(pid: number): Promise<void> {
+export function killWindowsTree(pid: number): Promise<void> {
   return new Promise((resolve) => {
     const killer = spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
     killer.once('error', () => resolve());
@@ -177,7 +188,28 @@ function killWindowsTree(pid: number): Promise<void> {
 // --- execution ------------------------------------------------------------------------------------
 
 export function executeShellCommand(options: ExecuteOptions): ShellExecution {
-  const { payload } = options;
+  const { payload, ...rest } = options;
+  let invocation: ShellInvocation;
+  try {
+    invocation = shellInvocation(payload.shell, payload.command);
+  } catch (err) {
+    return failedToStart((err as Error).message);
+  }
+  return executeProcess({ ...rest, invocation, timeoutSeconds: payload.timeoutSeconds });
+}
+
+/** An execution that never started a process. */
+export function failedToStart(error: string): ShellExecution {
+  const now = new Date();
+  return {
+    pid: undefined,
+    done: Promise.resolve({ status: 'failed', exitCode: null, signal: null, error, startedAt: now, finishedAt: now, durationMs: 0 }),
+    stop() {},
+  };
+}
+
+export function executeProcess(options: ProcessOptions): ShellExecution {
+  const { invocation, timeoutSeconds } = options;
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const isWindows = process.platform === 'win32';
   const startedAt = new Date();
@@ -188,18 +220,6 @@ export function executeShellCommand(options: ExecuteOptions): ShellExecution {
     finishedAt: new Date(),
     durationMs: Math.max(0, Math.round(performance.now() - t0)),
   });
-  const failedToStart = (error: string): ShellExecution => ({
-    pid: undefined,
-    done: Promise.resolve(outcome({ status: 'failed', exitCode: null, signal: null, error })),
-    stop() {},
-  });
-
-  let invocation: ShellInvocation;
-  try {
-    invocation = shellInvocation(payload.shell, payload.command);
-  } catch (err) {
-    return failedToStart((err as Error).message);
-  }
 
   let child: ChildProcess;
   try {
@@ -210,13 +230,14 @@ export function executeShellCommand(options: ExecuteOptions): ShellExecution {
       detached: !isWindows,
       windowsHide: true,
       windowsVerbatimArguments: invocation.windowsVerbatimArguments,
-      env: { ...(options.env ?? process.env), OPSCONDUCTOR_COMMAND_ID: options.commandId },
+      env: { ...(options.env ?? process.env), [COMMAND_ID_ENV]: options.commandId },
       cwd: options.cwd,
     });
   } catch (err) {
     // Synchronous spawn errors: e.g. a NUL byte in the command.
     return failedToStart(`could not start ${invocation.file}: ${(err as Error).message}`);
   }
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
 
   let killReason: KillReason | undefined;
   let exited = false;
@@ -252,7 +273,7 @@ export function executeShellCommand(options: ExecuteOptions): ShellExecution {
       let error: string | undefined;
       if (killReason === 'timeout') {
         status = 'timed_out';
-        error = `timed out after ${payload.timeoutSeconds} s`;
+        error = `timed out after ${timeoutSeconds} s`;
       } else if (killReason === 'cancel') {
         status = 'cancelled';
       } else if (killReason === 'shutdown') {
@@ -288,7 +309,7 @@ export function executeShellCommand(options: ExecuteOptions): ShellExecution {
   });
 
   if (child.pid !== undefined) {
-    timeoutTimer = setTimeout(() => kill('timeout'), payload.timeoutSeconds * 1000);
+    timeoutTimer = setTimeout(() => kill('timeout'), timeoutSeconds * 1000);
   }
 
   return {

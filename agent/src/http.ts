@@ -11,6 +11,7 @@ import {
   heartbeatResponse,
   problem as problemSchema,
   resultResponse,
+  type CheckinRequest,
   type CommandResult,
   type DeviceFacts,
   type EnrollRequest,
@@ -18,6 +19,8 @@ import {
   type Problem,
 } from '@opsconductor/contracts/agent-protocol';
 import { inventoryResponse, type InventoryReport } from '@opsconductor/contracts/inventory';
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { AGENT_VERSION } from './version.ts';
 
@@ -232,8 +235,9 @@ export class AgentHttpClient {
     return this.request('POST', '/enroll', { body, schema: enrollResponse, signal, authenticated: false });
   }
 
-  checkin(facts: DeviceFacts, signal?: AbortSignal) {
-    return this.request('POST', '/checkin', { body: { facts }, schema: checkinResponse, signal });
+  /** `announce` (protocol 2): the agent's protocol version, capabilities and boot ID; an older server ignores them. */
+  checkin(facts: DeviceFacts, signal?: AbortSignal, announce: Omit<CheckinRequest, 'facts'> = {}) {
+    return this.request('POST', '/checkin', { body: { facts, ...announce }, schema: checkinResponse, signal });
   }
 
   poll(waitSeconds: number, signal?: AbortSignal): Promise<PollEnvelope> {
@@ -246,12 +250,62 @@ export class AgentHttpClient {
     });
   }
 
+  /** `cancelRequested: true`: the server no longer wants the command run (older servers may answer `{}`). */
   start(commandId: string, startedAt: string, signal?: AbortSignal) {
     return this.request('POST', `/commands/${encodeURIComponent(commandId)}/start`, {
       body: { startedAt },
-      schema: z.unknown(),
+      schema: z.object({ cancelRequested: z.boolean().optional() }),
       signal,
     });
+  }
+
+  /**
+   * Downloads a stored file into `file` (created, never overwritten), hashing it as it arrives; refuses
+   * more than `maxBytes`. The caller compares size and SHA-256 with what the command says.
+   */
+  async download(sha256: string, file: string, maxBytes: number, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
+    const headers = { authorization: `Bearer ${this.options.deviceSecret ?? ''}`, 'user-agent': `opsconductor-agent/${AGENT_VERSION}` };
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(`/files/${encodeURIComponent(sha256)}`), { headers, signal, redirect: 'error' });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new TransportError(`GET /files/${sha256} failed: ${describe(err)}`, { cause: err });
+    }
+    if (!res.ok) {
+      const text = await readLimited(res, SMALL_RESPONSE_LIMIT).catch(() => '');
+      const parsed = (() => {
+        try {
+          const candidate = problemSchema.safeParse(JSON.parse(text));
+          return candidate.success ? candidate.data : undefined;
+        } catch {
+          return undefined;
+        }
+      })();
+      const message = `GET /files/${sha256} returned ${res.status} ${parsed?.code ?? res.statusText}`;
+      if (res.status === 401) throw new CredentialsRejectedError(res.status, parsed, undefined, message);
+      throw new AgentApiError(res.status, parsed, parseRetryAfter(res.headers.get('retry-after')), message);
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const handle = await open(file, 'wx', 0o600);
+    try {
+      if (res.body) {
+        for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          size += chunk.byteLength;
+          if (size > maxBytes) throw new TransportError(`the file is larger than the ${maxBytes} bytes the command says`);
+          hash.update(chunk);
+          await handle.write(chunk);
+        }
+      }
+      await handle.sync();
+    } catch (err) {
+      if (signal?.aborted || err instanceof TransportError) throw err;
+      throw new TransportError(`GET /files/${sha256} failed while reading: ${describe(err)}`, { cause: err });
+    } finally {
+      await handle.close();
+    }
+    return { size, sha256: hash.digest('hex') };
   }
 
   output(commandId: string, chunk: OutputRequestBody, signal?: AbortSignal) {

@@ -1,5 +1,6 @@
 export { Agent, startAgent, type AgentExit, type AgentExitReason, type AgentInventoryOptions, type AgentOptions, type RetryPolicy } from './agent.ts';
 export {
+  executeProcess,
   executeShellCommand,
   processGroupAlive,
   shellInvocation,
@@ -29,7 +30,9 @@ export {
 } from './inventory/index.ts';
 export { buildReport, InventoryReporter, readInventoryState, type InventoryReporterOptions } from './inventory/reporter.ts';
 export { parseRawOutput as parseWindowsInventoryOutput, windowsParsers } from './inventory/windows/parse.ts';
-export { EXPIRED_ERROR, Journal, RESTARTED_ERROR, entryState, readJournal, type JournalEntry, type JournalState } from './journal.ts';
+export { EXPIRED_ERROR, INTERRUPTED_ERROR, Journal, REBOOTED_ERROR, entryState, readJournal, type JournalEntry, type JournalState } from './journal.ts';
+export { HandlerRegistry, type CommandHandler, type Execution, type HandlerContext, type HandlerOutcome } from './handlers/index.ts';
+export { readBootId } from './boot-id.ts';
 export { createLogger, silentLogger, type LogLevel, type Logger } from './log.ts';
 export { OutputStream, splitOutput, type OutputChunk, type StreamName } from './output.ts';
 export {

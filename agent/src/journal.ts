@@ -2,8 +2,10 @@
  * Durable command journal: the agent's half of "a command ID is executed at most once".
  *
  * Append-only JSONL in the state directory. Each command moves received → started → finished →
- * reported. The `started` record is fsynced *before* the process is spawned, so after any crash the
- * agent knows the command may have run and never runs it again; `finished` is fsynced too, so a
+ * reported. The `started` record (with the boot ID) is fsynced *before* the process is spawned, so
+ * after any crash the agent knows the command may have run and never runs it again; `spawned` keeps
+ * the process's pid, so a restarted agent can stop what the crash left behind; `awaiting_reboot`
+ * (fsynced) marks a command whose success is the device restarting; `finished` is fsynced too, so a
  * result that was not yet delivered survives a restart and is re-sent. The file is rewritten
  * (compacted) on open, which also drops a torn last line from a crash mid-append.
  */
@@ -16,26 +18,37 @@ import { JOURNAL_FILE, ensureStateDir, writeFileAtomic } from './state.ts';
 
 export const JOURNAL_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export const RESTARTED_ERROR = 'agent restarted while the command was running; it was not run again';
+/** A restart of the agent (same boot): what was left of the command was stopped. */
+export const INTERRUPTED_ERROR = 'the agent restarted while the command was running; its processes were stopped and it was not run again';
+/** A restart of the device: the command's processes ended with it. */
+export const REBOOTED_ERROR = 'the device restarted while the command was running; it was not run again';
 export const EXPIRED_ERROR = 'command expired before it could start';
 
 const id = z.string().min(1).max(200);
 const at = z.string();
 const journalRecord = z.discriminatedUnion('type', [
   z.object({ type: z.literal('received'), id, at, expiresAt: z.string() }),
-  z.object({ type: z.literal('started'), id, at }),
+  z.object({ type: z.literal('started'), id, at, bootId: z.string().optional() }),
+  z.object({ type: z.literal('spawned'), id, at, pid: z.number().int().positive() }),
+  z.object({ type: z.literal('awaiting_reboot'), id, at, bootId: z.string(), until: z.string() }),
   z.object({ type: z.literal('finished'), id, at, result: commandResult }),
   z.object({ type: z.literal('reported'), id, at, outcome: z.enum(['delivered', 'dropped']) }),
 ]);
 type JournalRecord = z.infer<typeof journalRecord>;
 
-export type JournalState = 'received' | 'started' | 'finished' | 'reported';
+export type JournalState = 'received' | 'started' | 'awaiting_reboot' | 'finished' | 'reported';
 
 export interface JournalEntry {
   id: string;
   receivedAt: string;
   expiresAt?: string;
   startedAt?: string;
+  /** The boot the command started in. */
+  bootId?: string;
+  /** Its process (the group leader on POSIX), once spawned. */
+  pid?: number;
+  /** The reboot it asked for: it succeeds once the agent runs under another boot ID, fails after `until`. */
+  awaitingReboot?: { bootId: string; until: string };
   result?: CommandResult;
   reportedAt?: string;
   reportOutcome?: 'delivered' | 'dropped';
@@ -44,6 +57,7 @@ export interface JournalEntry {
 export function entryState(entry: JournalEntry): JournalState {
   if (entry.reportedAt) return 'reported';
   if (entry.result) return 'finished';
+  if (entry.awaitingReboot) return 'awaiting_reboot';
   if (entry.startedAt) return 'started';
   return 'received';
 }
@@ -65,6 +79,13 @@ function apply(entries: Map<string, JournalEntry>, record: JournalRecord): void 
       break;
     case 'started':
       entry.startedAt ??= record.at;
+      entry.bootId ??= record.bootId;
+      break;
+    case 'spawned':
+      entry.pid ??= record.pid;
+      break;
+    case 'awaiting_reboot':
+      entry.awaitingReboot = { bootId: record.bootId, until: record.until };
       break;
     case 'finished':
       entry.result ??= record.result;
@@ -81,7 +102,9 @@ function recordsFor(entry: JournalEntry): JournalRecord[] {
   const out: JournalRecord[] = [
     { type: 'received', id: entry.id, at: entry.receivedAt, expiresAt: entry.expiresAt ?? '' },
   ];
-  if (entry.startedAt) out.push({ type: 'started', id: entry.id, at: entry.startedAt });
+  if (entry.startedAt) out.push({ type: 'started', id: entry.id, at: entry.startedAt, ...(entry.bootId ? { bootId: entry.bootId } : {}) });
+  if (entry.pid) out.push({ type: 'spawned', id: entry.id, at: entry.startedAt ?? entry.receivedAt, pid: entry.pid });
+  if (entry.awaitingReboot) out.push({ type: 'awaiting_reboot', id: entry.id, at: entry.startedAt ?? entry.receivedAt, ...entry.awaitingReboot });
   if (entry.result) out.push({ type: 'finished', id: entry.id, at: entry.result.finishedAt, result: entry.result });
   if (entry.reportedAt) {
     out.push({ type: 'reported', id: entry.id, at: entry.reportedAt, outcome: entry.reportOutcome ?? 'delivered' });
@@ -162,11 +185,11 @@ export class Journal {
     return [...this.entries.values()].map((entry) => structuredClone(entry));
   }
 
-  /** Commands that may have run (started or finished) and whose result the server has not taken yet. */
+  /** Commands that may have run (started, awaiting a reboot or finished) and whose result the server has not taken yet. */
   unreported(): JournalEntry[] {
     return this.all().filter((entry) => {
       const state = entryState(entry);
-      return state === 'started' || state === 'finished';
+      return state === 'started' || state === 'awaiting_reboot' || state === 'finished';
     });
   }
 
@@ -179,12 +202,23 @@ export class Journal {
    * Must be called, and must return, before the process is spawned. Throws if the command was
    * started before: the last line of defence for at-most-once.
    */
-  markStarted(commandId: string, startedAt: Date): void {
+  markStarted(commandId: string, startedAt: Date, bootId?: string): void {
     const entry = this.entries.get(commandId);
     if (entry?.startedAt || entry?.result) {
       throw new AlreadyStartedError(`command ${commandId} was already started at ${entry.startedAt ?? entry.result?.startedAt}`);
     }
-    this.append({ type: 'started', id: commandId, at: startedAt.toISOString() }, true);
+    this.append({ type: 'started', id: commandId, at: startedAt.toISOString(), ...(bootId ? { bootId } : {}) }, true);
+  }
+
+  /** Not fsynced: a crash before it lands leaves orphans only other platforms cannot find (Linux finds them by environment). */
+  markSpawned(commandId: string, pid: number): void {
+    if (this.entries.get(commandId)?.pid) return;
+    this.append({ type: 'spawned', id: commandId, at: this.now().toISOString(), pid }, false);
+  }
+
+  /** Before the reboot is asked for, durably: the agent that starts after it must know what it was waiting for. */
+  markAwaitingReboot(commandId: string, bootId: string, until: Date): void {
+    this.append({ type: 'awaiting_reboot', id: commandId, at: this.now().toISOString(), bootId, until: until.toISOString() }, true);
   }
 
   markFinished(commandId: string, result: CommandResult): void {

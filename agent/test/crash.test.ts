@@ -1,19 +1,19 @@
 /**
  * At-most-once across a real agent crash: the first agent is the actual CLI in its own process,
  * killed with SIGKILL while a command runs (no cleanup code gets to run). A new agent on the same
- * state directory must report that command failed and never run it again, even when the server
- * delivers it again.
+ * state directory must stop what the command left running — also a process that left its group —,
+ * report it interrupted and never run it again, even when the server delivers it again.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Agent } from '../src/agent.ts';
-import { RESTARTED_ERROR } from '../src/journal.ts';
+import { INTERRUPTED_ERROR } from '../src/journal.ts';
 import { silentLogger } from '../src/log.ts';
 import { writeConfig } from '../src/state.ts';
 import { FakeServer } from './support/fake-server.ts';
 import { spawnCli } from './support/cli-process.ts';
-import { killGroupQuietly, liveGroupMembers, shellCommand, tempDir, waitFor } from './support/util.ts';
+import { killGroupQuietly, liveGroupMembers, pidRunning, shellCommand, tempDir, waitFor } from './support/util.ts';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -23,14 +23,16 @@ afterEach(async () => {
 });
 
 describe('journal across an agent crash', () => {
-  it('reports a command that was running during a crash as failed and never runs it again', async () => {
+  it('stops what a command running during a crash left behind, reports it interrupted and never runs it again', async () => {
     const server = await new FakeServer().listen();
     const { dir: stateDir, cleanup } = tempDir();
     teardown.push(cleanup, () => server.close());
     writeConfig(stateDir, { serverUrl: server.url, deviceId: server.deviceId, deviceSecret: server.deviceSecret });
 
     const marker = path.join(stateDir, 'runs');
-    const command = shellCommand(`echo $$ >> '${marker}'; sleep 300`);
+    const escaped = path.join(stateDir, 'escaped');
+    // A child in a session of its own is out of reach of a kill of the process group.
+    const command = shellCommand(`setsid sleep 301 & echo $! > '${escaped}'; echo $$ >> '${marker}'; sleep 300`);
 
     // 1. A real agent process picks the command up and starts it...
     const first = spawnCli(['run', '--state-dir', stateDir]);
@@ -41,15 +43,18 @@ describe('journal across an agent crash', () => {
     server.deliver(command);
     const pgid = await waitFor(() => (existsSync(marker) ? Number(readFileSync(marker, 'utf8').split('\n')[0]) : 0), 'the command to run');
     teardown.push(() => killGroupQuietly(pgid));
+    const escapedPid = Number(readFileSync(escaped, 'utf8'));
+    teardown.push(() => void (pidRunning(escapedPid) && process.kill(escapedPid, 'SIGKILL')));
     expect(server.starts.map((s) => s.id)).toEqual([command.id]);
 
     // 2. ...and dies without any chance to clean up. The command's process tree lives on.
     first.child.kill('SIGKILL');
     await first.exited;
     expect(liveGroupMembers(pgid).length).toBeGreaterThan(0);
+    expect(pidRunning(escapedPid)).toBe(true);
     expect(server.resultsFor(command.id)).toEqual([]);
 
-    // 3. A new agent on the same state directory reports it at startup, without running it.
+    // 3. A new agent on the same state directory (same boot) stops what is left, then reports it, without running it.
     const second = new Agent({
       serverUrl: server.url,
       deviceId: server.deviceId,
@@ -64,7 +69,9 @@ describe('journal across an agent crash', () => {
     const pollsBefore = server.polls;
     await second.start();
     const recovered = await waitFor(() => server.acceptedResult(command.id), 'the recovered result');
-    expect(recovered).toMatchObject({ status: 'failed', exitCode: null, error: RESTARTED_ERROR });
+    expect(recovered).toMatchObject({ status: 'interrupted', exitCode: null, error: INTERRUPTED_ERROR });
+    expect(liveGroupMembers(pgid)).toEqual([]);
+    expect(pidRunning(escapedPid)).toBe(false);
 
     // 4. The server delivers it again: still not run, the same failure is re-sent.
     await waitFor(() => server.polls > pollsBefore, 'the new agent to poll');

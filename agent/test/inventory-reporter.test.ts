@@ -3,6 +3,7 @@
  * endpoint checks every section against its hash and answers a delta without a matching base with 409,
  * like the real one. Collections are scripted (deterministic sections) except in the last test.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -238,6 +239,30 @@ describe('inventory reporter', () => {
     expect(result.status).toBe('succeeded');
     expect(Date.now() - sentAt).toBeLessThan(3000);
     expect(server.inventoryReports).toHaveLength(0); // the collection is still running
+  });
+
+  it('sends a full report now for an inventory.refresh command, outside the schedule, and succeeds once accepted', async () => {
+    const { server, inventory, startAgent } = await setup();
+    server.inventoryDeltaIntervalSeconds = 3600;
+    const agent = await startAgent({ outputFlushIntervalMs: 20, deliveryRetry: { initialMs: 50, maxMs: 200 } });
+    expect(agent.capabilities).toContain('inventory.refresh@1');
+    await waitFor(() => server.acceptedInventory()[0], 'the first report');
+    inventory.addPackage('Refreshed Tool');
+    const command = { id: randomUUID(), expiresAt: new Date(Date.now() + 60_000).toISOString(), payload: { kind: 'inventory.refresh', timeoutSeconds: 30 } };
+    server.deliver(command);
+    const result = await waitFor(() => server.acceptedResult(command.id), 'the command result');
+    expect(result).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    const reports = server.acceptedInventory();
+    expect(reports).toHaveLength(2); // the refresh, not the next delta (an hour away)
+    expect(reports[1]!.body.mode).toBe('full');
+    expect(server.inventory.software?.packages.some((p) => p.name === 'Refreshed Tool')).toBe(true);
+    expect(server.text(command.id, 'stdout')).toMatch(/full inventory report accepted by the server; changed sections: software/);
+
+    // A server that refuses the report fails the command, with why.
+    server.failNext('inventory', 400);
+    const refused = { ...command, id: randomUUID() };
+    server.deliver(refused);
+    expect(await waitFor(() => server.acceptedResult(refused.id), 'the result')).toMatchObject({ status: 'failed', error: expect.stringMatching(/refused/) });
   });
 
   it('is on by default with the real collectors, and can be turned off', async () => {

@@ -16,6 +16,8 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** How long to wait for a free connection before failing. */
   connectionTimeoutMillis?: number;
+  /** Longest a statement may run before PostgreSQL cancels it (none by default). */
+  statementTimeoutMillis?: number;
 }
 
 export interface Database {
@@ -24,15 +26,22 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createDatabase(options: DatabaseOptions): Database {
+/** A pg pool sized and bounded explicitly (pg's defaults never time out waiting for a connection). */
+export function createPool(options: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
     idleTimeoutMillis: 30_000,
+    ...(options.statementTimeoutMillis ? { statement_timeout: options.statementTimeoutMillis } : {}),
   });
   // An idle client losing its connection (e.g. Postgres restarting) must not crash the process.
   pool.on('error', () => {});
+  return pool;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const pool = createPool(options);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,

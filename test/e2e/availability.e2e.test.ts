@@ -3,12 +3,12 @@
  * Temporal or PostgreSQL taken away (a TCP proxy in front of the real servers is stopped, or made to
  * hang). Every answer comes within seconds, as 503 problem+json with Retry-After, never as a 500.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createWorker } from '../../workers/src/worker.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
+import { queueCommand } from '../support/commands.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { freePort, waitFor } from '../support/tools.ts';
 
@@ -30,16 +30,11 @@ function expectUnavailable(r: Awaited<ReturnType<typeof timed>>, code: string) {
   expect(r.body.code).toBe(code);
 }
 
-/** A device and a command queued for it, as the dispatchToAgent activity leaves them. */
+/** A device and a command handed out to it, waiting for its result in Temporal. */
 async function queuedCommand(t: TestApi, admin: string) {
   const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin));
-  const { prisma } = t.database.db;
-  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 60_000) } });
-  const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
-  const command = await prisma.agentCommand.create({
-    data: { deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 }, taskToken: Buffer.from('task-token'), expiresAt: new Date(Date.now() + 60_000) },
-  });
-  return { deviceId, deviceSecret, runId: run.id, commandId: command.id };
+  const command = await queueCommand(t.database.db, deviceId, { taskToken: Buffer.from('task-token') });
+  return { deviceId, deviceSecret, runId: command.jobRunDevice.jobRunId, commandId: command.id };
 }
 
 describe('readiness reports the worker', () => {

@@ -175,21 +175,26 @@ describe('durability', () => {
     expect(target(done).exitCode).toBe(0);
     expect(await outputOf(stack, created.id, agent.deviceId)).toBe('start\nend\n');
     const cmd = await stack.database.db.prisma.agentCommand.findFirstOrThrow({ where: { jobRunDevice: { jobRunId: created.id } } });
-    expect(cmd.status).toBe('completed');
+    expect(cmd.state).toBe('succeeded');
     expect(cmd.resultCount).toBeGreaterThanOrEqual(1);
   });
 
-  it('never runs a command twice when the agent crashes mid-run', async () => {
+  it('never runs a command twice when the agent crashes mid-run, and leaves nothing of it running', async () => {
     const marker = join(agent.stateDir, `runs-${Date.now()}.log`);
-    const created = await run(`echo ran >> ${marker}; sleep 3`);
-    await waitFor('the command to start', async () => existsSync(marker), 30_000);
+    const pidFile = join(agent.stateDir, `sleep-${Date.now()}.pid`);
+    const created = await run(`echo ran >> ${marker}; sleep 60 & echo $! > ${pidFile}; wait`);
+    await waitFor('the command to start', async () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim().length > 0, 30_000);
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
     await agent.stop('SIGKILL');
+    // The agent is gone; the command's processes are not (nothing was left to stop them).
+    expect(pidAlive(sleeper)).toBe(true);
     await agent.start();
     const done = await waitForRun(stack, created.id, 90_000);
-    // The orphaned process may finish on its own, but the command never starts a second time.
-    await new Promise((r) => setTimeout(r, 4000));
+    // The restarted agent stopped what was left before it reported: the server never calls over what still runs.
+    expect(pidAlive(sleeper)).toBe(false);
     expect(readFileSync(marker, 'utf8')).toBe('ran\n');
-    expect(target(done).status).toBe('failed');
-    expect(target(done).errorMessage).toMatch(/restarted/);
+    expect(target(done)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/agent restarted while the command was running; its processes were stopped/) });
+    const cmd = await stack.database.db.prisma.agentCommand.findFirstOrThrow({ where: { jobRunDevice: { jobRunId: created.id } } });
+    expect(cmd.state).toBe('interrupted');
   });
 });

@@ -1,5 +1,8 @@
 /** An in-process API on a fresh database, plus helpers to act as users and devices over real HTTP. */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import pino from 'pino';
 import { hashPassword } from '../../apps/api/src/lib/auth.ts';
@@ -36,6 +39,7 @@ export interface TestApiOptions {
 
 export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
+  const fileStoreDir = await mkdtemp(join(tmpdir(), 'opsconductor-files-'));
   const api = await startApiServer({
     databaseUrl: options.databaseUrl?.(database.url) ?? database.url,
     temporalAddress: options.temporalAddress ?? inject('temporalAddress'),
@@ -43,7 +47,7 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     ...(options.metricsListener ? { metrics: { port: 0 } } : {}),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     // A task queue of its own: no other test's worker takes its runs or counts as its worker.
-    config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, ...config },
+    config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, fileStoreDir, ...config },
   });
   let n = 0;
   const request: TestApi['request'] = (path, init = {}) => {
@@ -86,6 +90,7 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     async close() {
       await api.close();
       await database.drop();
+      await rm(fileStoreDir, { recursive: true, force: true });
     },
   };
   return t;

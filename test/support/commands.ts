@@ -1,21 +1,37 @@
 /** Commands for a device, queued the way the dispatchToAgent activity queues them, for agent-API tests. */
 import { randomUUID } from 'node:crypto';
+import { queueCommand as queue, storePayload } from '@opsconductor/commands';
+import type { CommandPayload } from '@opsconductor/contracts/commands';
 import type { Database } from '@opsconductor/db';
 
+export interface QueueOptions {
+  /** The payload (default: `echo hi` in the default shell). */
+  payload?: CommandPayload;
+  /** `delivered` (default) as if a poll had handed it out, or still `queued`. */
+  state?: 'queued' | 'delivered';
+  /** A task token: without one the command counts as one whose activity is already closed. */
+  taskToken?: Buffer;
+}
+
 /**
- * A job run with one target and its command for `deviceId`. The task token is not a real one, so the
- * command counts as one whose activity is already closed: results are stored without completing anything
- * in Temporal.
+ * A job run with one target and its command for `deviceId`. Without a real task token the command counts as
+ * one whose activity is already closed: results are stored without completing anything in Temporal.
  */
-export async function queueCommand(db: Database, deviceId: string) {
-  const { prisma } = db;
-  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 3600_000) } });
+export async function queueCommand(db: Database, deviceId: string, options: QueueOptions = {}) {
+  const { prisma, pool } = db;
+  const payload = options.payload ?? { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 };
+  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, kind: payload.kind, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 3600_000) } });
   const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
-  return prisma.agentCommand.create({
-    data: {
-      deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 },
-      taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 3600_000), activityClosedAt: new Date(),
-    },
-    include: { jobRunDevice: true },
+  const queued = await queue(pool, {
+    deviceId, owner: { jobRunDeviceId: target.id }, attempt: 1, payloadSha256: await storePayload(pool, payload),
+    taskToken: options.taskToken ?? Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 3600_000),
   });
+  await pool.query(
+    `UPDATE agent_commands SET activity_closed_at = CASE WHEN $3 THEN NULL ELSE now() END,
+            state = $2::"AgentCommandState", delivered_at = CASE WHEN $2::text = 'delivered' THEN now() END
+      WHERE id = $1`,
+    [queued!.id, options.state ?? 'delivered', options.taskToken !== undefined],
+  );
+  const command = await prisma.agentCommand.findUniqueOrThrow({ where: { id: queued!.id } });
+  return { ...command, jobRunDeviceId: target.id, jobRunDevice: target };
 }

@@ -21,7 +21,8 @@ export interface AgentHandle {
   deviceId: string;
   stateDir: string;
   process?: Child;
-  start(): Promise<void>;
+  /** Starts the agent process; `env` is added to its environment (e.g. OPSCONDUCTOR_AGENT_BOOT_ID). */
+  start(env?: Record<string, string>): Promise<void>;
   /** SIGTERM by default; SIGKILL simulates a crash. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
@@ -104,7 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   async function startApi() {
     const [command, entry] = commands.api;
     apiChild = startChild('api', command, [entry], {
-      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10' },
+      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10', FILE_STORE_DIR: join(scratch, 'files') },
       output: output('api'),
     });
     await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
@@ -166,8 +167,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const handle: AgentHandle = {
         deviceId: device.id,
         stateDir,
-        async start() {
-          handle.process = startChild(`agent-${device.id.slice(0, 8)}`, tsx, [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir], { output: output(`agent-${device.id.slice(0, 8)}`) });
+        async start(env = {}) {
+          handle.process = startChild(`agent-${device.id.slice(0, 8)}`, tsx, [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir], { env, output: output(`agent-${device.id.slice(0, 8)}`) });
           const since = new Date();
           // The agent's first request is a check-in: seen at or after its start means this process runs
           // (enrollment also sets last-seen, so an earlier timestamp proves nothing).

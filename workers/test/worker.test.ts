@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { recordAgentResult, storePayload } from '@opsconductor/commands';
 import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
 import type { JobRunInput } from '@opsconductor/workflows';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
@@ -51,7 +52,7 @@ async function startRun(deviceCount: number) {
   const input: JobRunInput = {
     jobRunId: fixture.jobRunId,
     deviceIds: fixture.deviceIds,
-    payload: { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 30 },
+    command: { kind: 'shell', payloadSha256: await storePayload(testDb.db.pool, { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 30 }), timeoutSeconds: 30 },
     deadlineAt: new Date(Date.now() + 10 * 60_000).toISOString(),
   };
   const handle = await client.workflow.start('jobRun', {
@@ -95,11 +96,9 @@ describe('job worker', () => {
     for (const [i, command] of commands.entries()) {
       const status = i === 0 ? 'failed' : 'succeeded';
       const now = new Date().toISOString();
-      // What the API does: write the terminal state, then complete the activity with the agent's result.
-      await testDb.db.pool.query(
-        `UPDATE job_run_devices SET status = $2::"DeviceRunStatus", exit_code = $3, finished_at = now() WHERE id = $1`,
-        [command.job_run_device_id, status, i === 0 ? 1 : 0],
-      );
+      // What the API does: end the command (its target takes the outcome), then complete the activity.
+      await testDb.db.pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [command.id]);
+      await recordAgentResult(testDb.db.pool, command.device_id, command.id, { status, exitCode: i === 0 ? 1 : 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 3 });
       await client.activity.complete(command.task_token, { status, exitCode: i === 0 ? 1 : 0, startedAt: now, finishedAt: now, durationMs: 3 });
     }
     const result = await run.handle.result();
@@ -112,10 +111,11 @@ describe('job worker', () => {
     expect(description.typedSearchAttributes.get(OpsJobRunId)).toBe(run.jobRunId);
   });
 
-  it('cancels a running job: devices cancelled, commands expired or flagged, run cancelled, workflow Cancelled', async () => {
+  it('cancels a running job: devices cancelled, commands ended or flagged, run cancelled, workflow Cancelled', async () => {
     const run = await startRun(2);
     const [delivered, undelivered] = await waitForCommands(run.jobRunId, 2);
-    await testDb.db.pool.query(`UPDATE agent_commands SET status = 'running', delivered_at = now() WHERE id = $1`, [delivered!.id]);
+    await testDb.db.pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [delivered!.id]);
+    await testDb.db.pool.query(`UPDATE agent_commands SET state = 'running', started_at = now() WHERE id = $1`, [delivered!.id]);
     await run.handle.cancel();
     const err = await run.handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -126,7 +126,7 @@ describe('job worker', () => {
     expect(jobRun.targets.map((t) => t.status)).toEqual(['cancelled', 'cancelled']);
     const commands = await testDb.db.prisma.agentCommand.findMany({ where: { id: { in: [delivered!.id, undelivered!.id] } } });
     const byId = new Map(commands.map((c) => [c.id, c]));
-    expect(byId.get(delivered!.id)).toMatchObject({ status: 'running', cancelRequested: true });
-    expect(byId.get(undelivered!.id)).toMatchObject({ status: 'expired', cancelRequested: false });
+    expect(byId.get(delivered!.id)).toMatchObject({ state: 'running', cancelRequestedAt: expect.any(Date) });
+    expect(byId.get(undelivered!.id)).toMatchObject({ state: 'cancelled', cancelRequestedAt: null });
   });
 });

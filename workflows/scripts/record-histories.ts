@@ -28,6 +28,8 @@ const workflowsPath = fileURLToPath(new URL('../src/index.ts', import.meta.url))
 
 interface Scenario {
   name: string;
+  /** The input as runs started before commands went by reference (an inline shell payload): kept for replay. */
+  inline?: boolean;
   deviceIds: string[];
   behaviour: (deviceId: string) => DeviceBehaviour;
   input?: () => Partial<JobRunInput>;
@@ -36,11 +38,15 @@ interface Scenario {
 }
 
 const ids = deviceIdList(501);
+const INLINE_PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
+/** A stored script by reference (the stubs never resolve the hash). */
+const SCRIPT_COMMAND = { kind: 'script', payloadSha256: 'b'.repeat(64), timeoutSeconds: 60 } as const;
 const scenarios: Scenario[] = [
-  { name: 'success', deviceIds: ids.slice(0, 3), behaviour: () => ({ kind: 'succeed' }) },
+  { name: 'success', inline: true, deviceIds: ids.slice(0, 3), behaviour: () => ({ kind: 'succeed' }) },
   {
     // A real schedule-to-close timeout: deadline 5 s, command timeout 1 s, plus the 60 s grace.
     name: 'timeout',
+    inline: true,
     deviceIds: ids.slice(0, 4),
     input: () => ({
       deadlineAt: new Date(Date.now() + 5000).toISOString(),
@@ -57,6 +63,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'cancel',
+    inline: true,
     deviceIds: ids.slice(0, 5),
     input: () => ({ maxConcurrency: 3 }),
     behaviour: (id) => (id === ids[0] ? { kind: 'succeed' } : { kind: 'offline' }),
@@ -70,11 +77,23 @@ const scenarios: Scenario[] = [
   {
     // 501 devices: two children (500 + 1). Records the parent and the small child.
     name: 'batched',
+    inline: true,
     deviceIds: ids,
     behaviour: (id) => (id === ids[7] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }),
     async drive(handle, _state, input) {
       await handle.result();
       return { 'batched-child': batchWorkflowId(input.jobRunId, 2) };
+    },
+  },
+  // The command by reference (today's input): inline and batched.
+  { name: 'by-reference', deviceIds: ids.slice(0, 3), behaviour: (id) => (id === ids[1] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }) },
+  {
+    name: 'by-reference-batched',
+    deviceIds: ids,
+    behaviour: () => ({ kind: 'succeed' }),
+    async drive(handle, _state, input) {
+      await handle.result();
+      return { 'by-reference-batched-child': batchWorkflowId(input.jobRunId, 2) };
     },
   },
 ];
@@ -97,7 +116,7 @@ try {
       const input: JobRunInput = {
         jobRunId: randomUUID(),
         deviceIds: scenario.deviceIds,
-        payload: { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 },
+        ...(scenario.inline ? { payload: INLINE_PAYLOAD } : { command: SCRIPT_COMMAND }),
         deadlineAt: new Date(Date.now() + 10 * 60_000).toISOString(),
         ...scenario.input?.(),
       };

@@ -1,5 +1,11 @@
 /**
- * `jobRun`: runs one shell command on every target device of a job run and records one terminal outcome per device.
+ * `jobRun`: runs one command (of any kind: shell, script, file.fetch, reboot…) on every target device of a job run and
+ * records one terminal outcome per device.
+ *
+ * The command comes by reference (`command`: its kind, the SHA-256 of the payload the API stored once, and its
+ * timeout), so the history never holds its body, however many devices run it. Runs started before that carry an inline
+ * shell `payload`; they take the same path with it (no `patched()` is needed: the input decides, and the workflow's
+ * commands are the same as before for such runs).
  *
  * Per device, `dispatchToAgent` queues the command for the agent and completes asynchronously with the agent's
  * result (the API writes the device's terminal state, then completes the activity by task token). The workflow only
@@ -31,12 +37,13 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type {
+  CommandRef,
   JobActivities,
   JobRunSummary,
   TerminalDeviceStatus,
   WorkflowDeviceOutcome,
 } from '@opsconductor/activities';
-import type { ShellCommandPayload } from '@opsconductor/contracts/agent-protocol';
+import type { ShellCommandPayload } from '@opsconductor/contracts/commands';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from './search-attributes.ts';
 import { chunk, slidingWindow } from './sliding-window.ts';
 
@@ -49,10 +56,16 @@ export const MAX_CHILDREN_IN_FLIGHT = 20;
 /** Time the agent and the API get past deadline + command timeout to report a result. */
 export const DISPATCH_GRACE_MS = 60_000;
 
-export interface JobRunInput {
+/** The command of a run: by reference (`command`), or inline for runs started before that (`payload`). */
+export interface JobRunCommand {
+  command?: CommandRef;
+  /** @deprecated inline shell payload of older runs; new runs pass `command`. */
+  payload?: ShellCommandPayload;
+}
+
+export interface JobRunInput extends JobRunCommand {
   jobRunId: string;
   deviceIds: string[];
-  payload: ShellCommandPayload;
   /** ISO time after which a command must no longer be started on a device. */
   deadlineAt: string;
   /**
@@ -64,12 +77,11 @@ export interface JobRunInput {
 
 export type JobRunResult = JobRunSummary;
 
-export interface JobRunBatchInput {
+export interface JobRunBatchInput extends JobRunCommand {
   jobRunId: string;
   /** 1-based batch number (the child's workflow ID is `job-run/<jobRunId>/batch-<batch>`). */
   batch: number;
   deviceIds: string[];
-  payload: ShellCommandPayload;
   deadlineAt: string;
   maxConcurrency: number;
 }
@@ -203,7 +215,7 @@ async function runBatches(
             jobRunId: input.jobRunId,
             batch,
             deviceIds: ids,
-            payload: input.payload,
+            ...commandOf(input),
             deadlineAt: input.deadlineAt,
             maxConcurrency: perChild,
           },
@@ -225,9 +237,16 @@ async function runBatches(
   });
 }
 
+/** The command as the input carries it, and nothing else (an older run's inline payload stays inline). */
+function commandOf(input: JobRunCommand): JobRunCommand {
+  return input.command ? { command: input.command } : { payload: input.payload };
+}
+
 /** Dispatches devices and tracks the outcome the workflow saw for each. */
-function createTargetRunner(params: { jobRunId: string; payload: ShellCommandPayload; deadlineAt: string }) {
-  const { jobRunId, payload, deadlineAt } = params;
+function createTargetRunner(params: JobRunCommand & { jobRunId: string; deadlineAt: string }) {
+  const { jobRunId, deadlineAt } = params;
+  const command = commandOf(params);
+  const timeoutSeconds = (params.command ?? params.payload)!.timeoutSeconds;
   const deadlineMs = Date.parse(deadlineAt);
   const outcomes = new Map<string, TerminalDeviceStatus>();
 
@@ -253,10 +272,10 @@ function createTargetRunner(params: { jobRunId: string; payload: ShellCommandPay
       await record(deviceId, 'timed_out', 'The deadline passed before the command could be dispatched.');
       return;
     }
-    const scheduleToCloseMs = Math.max(1000, remainingMs + payload.timeoutSeconds * 1000 + DISPATCH_GRACE_MS);
+    const scheduleToCloseMs = Math.max(1000, remainingMs + timeoutSeconds * 1000 + DISPATCH_GRACE_MS);
     const dispatchScope = new CancellationScope();
     const dispatch = dispatchScope.run(() =>
-      dispatchActivity(scheduleToCloseMs, deviceId)({ jobRunId, deviceId, payload, expiresAt: deadlineAt }),
+      dispatchActivity(scheduleToCloseMs, deviceId)({ jobRunId, deviceId, ...command, expiresAt: deadlineAt }),
     );
     // The device is `offline` as soon as the deadline passes with its command never picked up; a command that was
     // picked up gets until deadline + timeout + grace (the activity's own timeout) to report.
@@ -316,9 +335,15 @@ function validateInput(input: JobRunInput): string | undefined {
   if (!Array.isArray(input.deviceIds) || input.deviceIds.some((id) => typeof id !== 'string' || !id)) {
     return 'deviceIds must be a list of device IDs';
   }
-  if (!input.payload || input.payload.kind !== 'shell') return 'payload must be a shell command';
-  const timeout = input.payload.timeoutSeconds;
-  if (!Number.isInteger(timeout) || timeout < 1) return 'payload.timeoutSeconds must be a positive integer';
+  if (input.command) {
+    if (typeof input.command.kind !== 'string' || !/^[0-9a-f]{64}$/.test(String(input.command.payloadSha256))) {
+      return 'command must name a kind and the SHA-256 of a stored payload';
+    }
+  } else if (!input.payload || input.payload.kind !== 'shell') {
+    return 'command (or an inline shell payload) is required';
+  }
+  const timeout = (input.command ?? input.payload)!.timeoutSeconds;
+  if (!Number.isInteger(timeout) || timeout < 1) return 'the command\'s timeoutSeconds must be a positive integer';
   if (typeof input.deadlineAt !== 'string' || Number.isNaN(Date.parse(input.deadlineAt))) {
     return 'deadlineAt must be an ISO date-time';
   }

@@ -25,13 +25,15 @@ afterAll(async () => {
 });
 
 const PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
+/** PAYLOAD by reference, as the API passes a run's command (the SHA-256 is never resolved by the stubs). */
+const COMMAND = { kind: 'shell', payloadSha256: 'a'.repeat(64), timeoutSeconds: PAYLOAD.timeoutSeconds } as const;
 
 async function makeInput(deviceIds: string[], opts: { maxConcurrency?: number } = {}): Promise<JobRunInput> {
   const now = await env.currentTimeMs();
   return {
     jobRunId: randomUUID(),
     deviceIds,
-    payload: { ...PAYLOAD },
+    command: { ...COMMAND },
     deadlineAt: new Date(now + 10 * 60_000).toISOString(),
     ...(opts.maxConcurrency ? { maxConcurrency: opts.maxConcurrency } : {}),
   };
@@ -275,6 +277,21 @@ describe('jobRun', () => {
       expectOneOutcomeEach(state, ids);
       const child = await env.client.workflow.getHandle(batchWorkflowId(input.jobRunId, 1)).describe();
       expect(child.status.name).toBe('CANCELLED');
+    });
+  });
+
+  it('hands each dispatch the command by reference; an older run\'s inline shell payload is passed on as it was', async () => {
+    const ids = deviceIdList(2);
+    const input = await makeInput(ids);
+    await withRun(input, () => ({ kind: 'succeed' }), async (handle, state) => {
+      await handle.result();
+      expect(state.dispatchInputs.map((d) => d.command)).toEqual([COMMAND, COMMAND]);
+      expect(state.dispatchInputs.every((d) => d.payload === undefined)).toBe(true);
+    });
+    const older: JobRunInput = { ...(await makeInput(ids)), command: undefined, payload: { ...PAYLOAD } };
+    await withRun(older, () => ({ kind: 'succeed' }), async (handle, state) => {
+      expect((await handle.result()).status).toBe('succeeded');
+      expect(state.dispatchInputs.map((d) => [d.command, d.payload])).toEqual([[undefined, PAYLOAD], [undefined, PAYLOAD]]);
     });
   });
 

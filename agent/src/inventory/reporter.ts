@@ -207,6 +207,29 @@ export class InventoryReporter {
     return this.deltaIntervalSeconds * 1000;
   }
 
+  /**
+   * A full report now (the `inventory.refresh` command), outside the schedule: collected afresh, sent in
+   * full, and taken as the new base when accepted. Rejects when it could not be delivered.
+   */
+  async reportFullNow(signal: AbortSignal): Promise<{ accepted: boolean; changedSections: string[] }> {
+    const collected = await this.collect();
+    const collectedAt = new Date();
+    const { sections, unavailable } = this.withLastGood(collected);
+    const built = buildReport('full', sections, this.state?.hashes ?? {}, collectedAt, unavailable);
+    const outcome = await this.send(built, collected, collectedAt, AbortSignal.any([signal, this.options.signal]));
+    switch (outcome.kind) {
+      case 'accepted':
+        if (outcome.response.accepted) this.accept(built, outcome.response, collectedAt);
+        return { accepted: outcome.response.accepted, changedSections: outcome.response.changedSections };
+      case 'stopped':
+        throw new Error('stopped before the report was delivered');
+      case 'stale':
+        throw new Error('the server could not be reached');
+      default:
+        throw new Error('the server refused the report');
+    }
+  }
+
   /** At most one collection in flight per reporter; the module adds a process-wide cap of one as well. */
   private collect(): Promise<CollectedInventory> {
     if (!this.collecting) {
@@ -235,8 +258,8 @@ export class InventoryReporter {
     return { sections, unavailable };
   }
 
-  private async send(built: BuiltReport, collected: CollectedInventory, collectedAt: Date): Promise<SendOutcome> {
-    const { signal, log, client } = this.options;
+  private async send(built: BuiltReport, collected: CollectedInventory, collectedAt: Date, signal = this.options.signal): Promise<SendOutcome> {
+    const { log, client } = this.options;
     const { report } = built;
     const checked = inventoryReport.safeParse(report);
     if (!checked.success) {

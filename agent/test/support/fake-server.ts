@@ -48,7 +48,7 @@ export interface RecordedInventory {
   at: number;
 }
 
-type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory' | 'goodbye';
+type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory' | 'goodbye' | 'file';
 
 export class FakeServer {
   readonly deviceId = randomUUID();
@@ -80,6 +80,11 @@ export class FakeServer {
   checkinIntervalSeconds = 300;
   /** What check-in answers as `outputEncodings`; undefined plays a server from before base64 output. */
   outputEncodings: string[] | undefined;
+  /** What check-in answers as `protocolVersion`; undefined plays a server of protocol 1. */
+  protocolVersion: number | undefined = 2;
+  /** Files GET /files/:sha256 serves, by the hash it is asked for (the bytes need not match it). */
+  readonly files = new Map<string, Buffer>();
+  fileRequests: string[] = [];
 
   /** Every inventory report received (valid ones), in arrival order. */
   inventoryReports: RecordedInventory[] = [];
@@ -205,6 +210,7 @@ export class FakeServer {
           serverTime: new Date().toISOString(),
           checkinIntervalSeconds: this.checkinIntervalSeconds,
           ...(this.outputEncodings ? { outputEncodings: this.outputEncodings } : {}),
+          ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}),
         });
       }
       case 'poll': {
@@ -235,7 +241,15 @@ export class FakeServer {
         const parsed = this.validate('start', startRequest, body);
         if (parsed) this.starts.push({ id: endpoint.id, startedAt: parsed.startedAt });
         if (scripted) return problem(res, scripted, 'scripted_failure');
-        return json(res, 200, {});
+        return json(res, 200, { cancelRequested: this.cancelRequested.has(endpoint.id) });
+      }
+      case 'file': {
+        this.fileRequests.push(endpoint.id);
+        if (scripted) return problem(res, scripted, 'scripted_failure');
+        const data = this.files.get(endpoint.id);
+        if (!data) return problem(res, 404, 'not_found');
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
+        return void res.end(data);
       }
       case 'output': {
         const parsed = this.validate('output', outputRequest, body);
@@ -321,6 +335,8 @@ function endpointOf(method: string | undefined, path: string): { name: Endpoint;
   if (method === 'GET' && path === '/commands') return { name: 'poll', id: '' };
   if (method === 'POST' && path === '/inventory') return { name: 'inventory', id: '' };
   if (method === 'POST' && path === '/goodbye') return { name: 'goodbye', id: '' };
+  const file = /^\/files\/([0-9a-f]{64})$/.exec(path);
+  if (method === 'GET' && file) return { name: 'file', id: file[1]! };
   const match = /^\/commands\/([^/]+)\/(start|output|heartbeat|result)$/.exec(path);
   if (method === 'POST' && match) return { name: match[2] as Endpoint, id: decodeURIComponent(match[1]!) };
   return undefined;

@@ -23,6 +23,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { deviceAttributeRoutes } from './routes/device-attributes.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
+import { fileRoutes } from './routes/files.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { userRoutes } from './routes/users.ts';
 
@@ -45,7 +46,8 @@ export function createApp(deps: ApiDeps) {
   });
   const methods = methodRouting(app);
   app.use('*', methods.guard);
-  app.use('/api/*', tooLarge);
+  // A file upload is streamed and bounded by FILE_UPLOAD_MAX_BYTES (routes/files.ts), not by the body limit.
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : tooLarge(c, next)));
   app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
   app.onError((err, c) => {
@@ -83,6 +85,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', deviceAttributeRoutes)
     .route('/', groupRoutes)
     .route('/', jobRunRoutes)
+    .route('/', fileRoutes)
     .route('/', auditLogRoutes)
     .route('/', configRoutes);
   app.route('/api/v1', v1);

@@ -1,14 +1,19 @@
 /** What every handler can reach: dependencies passed in by the entry point (never read from the env here). */
 import type { Client } from '@temporalio/client';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '@opsconductor/db';
 import type { GroupMembership } from '@opsconductor/groups';
 import type { Role } from '@opsconductor/contracts/api';
+import type { AgentAdmission } from './lib/agent-admission.ts';
 import type { TrustedProxies } from './lib/client-address.ts';
+import type { CommandWakeups } from './lib/command-wakeups.ts';
 import type { DeviceAuthenticator } from './lib/device-auth.ts';
 import type { EventHub } from './lib/events.ts';
+import type { LastSeenWriter } from './lib/last-seen.ts';
 import type { LoginThrottle, LoginThrottlePolicy } from './lib/login-throttle.ts';
 import type { ApiMetrics } from './lib/metrics.ts';
+import type { FileStore } from './services/files.ts';
 
 export interface ApiConfig {
   temporalNamespace: string;
@@ -33,10 +38,26 @@ export interface ApiConfig {
   workerPollerWindowSeconds: number;
   /** Bearer token for /metrics (METRICS_TOKEN); null serves them on the metrics listener only. */
   metricsToken: string | null;
+  /** How often agents' last-seen times are written (in one batch). */
+  lastSeenFlushSeconds: number;
+  /** Most agent long-polls one API process holds at once (AGENT_MAX_LONG_POLLS); more are 503 `server_busy`. */
+  maxLongPolls: number;
+  /** Inventory reports ingested at once (they run on the admin pool); more wait, then 503 `server_busy`. */
+  inventoryConcurrency: number;
+  /** Where stored files live (FILE_STORE_DIR) and how large one may be (FILE_UPLOAD_MAX_BYTES). */
+  fileStoreDir: string;
+  fileUploadMaxBytes: number;
 }
 
 export interface ApiDeps {
+  /** The admin API's pool (and Prisma's). */
   db: Database;
+  /** Agent traffic's own pool, so a fleet of agents cannot starve people of connections. */
+  agentPool: pg.Pool;
+  wakeups: CommandWakeups;
+  lastSeen: LastSeenWriter;
+  admission: AgentAdmission;
+  files: FileStore;
   groups: GroupMembership;
   temporal: Client;
   events: EventHub;

@@ -15,7 +15,16 @@ const trustedProxies = z.string().default('').transform((value, ctx) => {
 export const apiEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().url(),
+  /** Connections for people's requests (the console, the API) and inventory ingest. */
   DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(20),
+  /** Connections for agent traffic (polls, reports, last-seen): a pool of its own, so agents cannot starve people. */
+  AGENT_DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+  /** Long-polls one API process holds at once; more are answered 503 `server_busy` with Retry-After. */
+  AGENT_MAX_LONG_POLLS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** Where files for `file.fetch` commands are kept (content-addressed); relative to the working directory. */
+  FILE_STORE_DIR: z.string().min(1).default('.data/files'),
+  /** Largest file that may be uploaded (POST /api/v1/files), in bytes. */
+  FILE_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(2 ** 40).default(1024 ** 3),
   ...temporalConnectionEnv,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),

@@ -1,4 +1,5 @@
 /** The API process: reads the environment once and serves until SIGINT/SIGTERM. */
+import path from 'node:path';
 import pino from 'pino';
 import { describeTemporalConnection, temporalConnectionOptions } from '@opsconductor/temporal-connection';
 import { loadApiEnv } from './env.ts';
@@ -10,6 +11,7 @@ const temporal = temporalConnectionOptions(env);
 const api = await startApiServer({
   databaseUrl: env.DATABASE_URL,
   dbPoolMax: env.DB_POOL_MAX,
+  agentDbPoolMax: env.AGENT_DB_POOL_MAX,
   temporalAddress: temporal.address,
   ...(temporal.tls ? { temporalTls: temporal.tls } : {}),
   ...(temporal.apiKey ? { temporalApiKey: temporal.apiKey } : {}),
@@ -28,6 +30,9 @@ const api = await startApiServer({
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
     onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
     metricsToken: env.METRICS_TOKEN ?? null,
+    maxLongPolls: env.AGENT_MAX_LONG_POLLS,
+    fileStoreDir: path.resolve(env.FILE_STORE_DIR),
+    fileUploadMaxBytes: env.FILE_UPLOAD_MAX_BYTES,
   },
 });
 logger.info(

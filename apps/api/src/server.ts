@@ -2,22 +2,30 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
-import { createDatabase } from '@opsconductor/db';
+import path from 'node:path';
+import { createDatabase, createPool } from '@opsconductor/db';
 import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { ApiConfig, ApiDeps } from './context.ts';
 import { createApp, createMetricsApp } from './app.ts';
+import { AgentAdmission } from './lib/agent-admission.ts';
 import { trustNobody } from './lib/client-address.ts';
+import { CommandWakeups } from './lib/command-wakeups.ts';
 import { DeviceAuthenticator } from './lib/device-auth.ts';
 import { EventHub } from './lib/events.ts';
+import { LastSeenWriter } from './lib/last-seen.ts';
 import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
+import { FileStore } from './services/files.ts';
 import { apiConnectionOptions, temporalCallsEnded } from './lib/temporal.ts';
 
 export interface ApiServerOptions {
   databaseUrl: string;
+  /** The admin API's pool (Prisma's too): people's requests, inventory ingest. */
   dbPoolMax?: number;
+  /** The agents' pool: polls, reports, last-seen. Sized apart so agents cannot starve people. */
+  agentDbPoolMax?: number;
   temporalAddress: string;
   /** TLS and API key for Temporal (see @opsconductor/temporal-connection). */
   temporalTls?: TemporalConnectionOptions['tls'];
@@ -66,12 +74,19 @@ export const defaultApiConfig: ApiConfig = {
   inventoryDeltaIntervalSeconds: 3600,
   workerPollerWindowSeconds: 90,
   metricsToken: null,
+  lastSeenFlushSeconds: 10,
+  maxLongPolls: 20_000,
+  inventoryConcurrency: 4,
+  fileStoreDir: path.resolve('.data', 'files'),
+  fileUploadMaxBytes: 1024 ** 3,
 };
 
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const logger = o.logger ?? pino({ name: 'api' });
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
+  // Agents give up sooner than people: a short wait for a connection, then 503 and a retry with backoff.
+  const agentPool = createPool({ url: o.databaseUrl, poolMax: o.agentDbPoolMax ?? 10, connectionTimeoutMillis: 2000, statementTimeoutMillis: 15_000 });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
   const connection = Connection.lazy({
     address: o.temporalAddress,
@@ -85,21 +100,33 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
   await ensureBuiltInGroups(db, groups);
   const loginThrottle = new LoginThrottle(db.pool, config.loginThrottlePolicy);
-  const deviceAuth = new DeviceAuthenticator(db, events);
-  const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
+  const deviceAuth = new DeviceAuthenticator(agentPool, events);
+  const metrics = createApiMetrics();
+  metrics.observePool('admin', db.pool);
+  metrics.observePool('agent', agentPool);
+  const deps: ApiDeps = {
+    db, agentPool, groups, temporal, events, loginThrottle, deviceAuth, metrics, logger, config,
+    wakeups: new CommandWakeups(events),
+    lastSeen: new LastSeenWriter(agentPool, logger, config.lastSeenFlushSeconds),
+    admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),
+    files: new FileStore(config.fileStoreDir, config.fileUploadMaxBytes),
+  };
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
-  const metrics = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
+  const metricsListener = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    ...(metrics ? { metricsUrl: `http://${o.metrics?.host ?? '127.0.0.1'}:${metrics.port}` } : {}),
+    ...(metricsListener ? { metricsUrl: `http://${o.metrics?.host ?? '127.0.0.1'}:${metricsListener.port}` } : {}),
     deps,
     async close() {
-      await Promise.all([closeServer(server), metrics && closeServer(metrics.server)]);
+      await Promise.all([closeServer(server), metricsListener && closeServer(metricsListener.server)]);
       deviceAuth.close();
+      deps.wakeups.close();
+      await deps.lastSeen.close();
       await events.stop();
       await temporalCallsEnded(temporal);
       await connection.close().catch(() => {});
+      await agentPool.end().catch(() => {});
       await db.close();
     },
   };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { apiEnvSchema } from '../src/env.ts';
 import { workerEnvSchema } from '../../../workers/src/env.ts';
-import { queueCommand as queueCommandFor } from '../../../test/support/commands.ts';
+import { queueCommand as queueCommandFor, type QueueOptions } from '../../../test/support/commands.ts';
 
 let t: TestApi;
 let admin: string;
@@ -14,7 +14,7 @@ afterAll(() => t?.close());
 
 const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
-const queueCommand = (deviceId: string) => queueCommandFor(t.database.db, deviceId);
+const queueCommand = (deviceId: string, options?: QueueOptions) => queueCommandFor(t.database.db, deviceId, options);
 
 const post = (secret: string, path: string, json: unknown) => t.request(path, { method: 'POST', headers: asDevice(secret), json });
 const result = (over: Record<string, unknown> = {}) => ({ status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1, ...over });
@@ -72,7 +72,7 @@ describe('device authentication and isolation', () => {
     const token = await t.createEnrollmentToken(admin, { maxUses: 2 });
     const a = await t.enrollDevice(token, 'device-a');
     const b = await t.enrollDevice(token, 'device-b');
-    const cmd = await queueCommand(b.deviceId);
+    const cmd = await queueCommand(b.deviceId, { state: 'queued' });
 
     const pollA = await t.request('/agent/v1/commands?wait=0', { headers: asDevice(a.deviceSecret) });
     expect(await pollA.json()).toEqual({ commands: [], cancel: [] });
@@ -86,7 +86,7 @@ describe('device authentication and isolation', () => {
       expect(res.status, path).toBe(404);
     }
     const untouched = await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: cmd.id } });
-    expect(untouched).toMatchObject({ status: 'pending', result: null, resultCount: 0 });
+    expect(untouched).toMatchObject({ state: 'queued', result: null, resultCount: 0 });
     expect(await t.database.db.prisma.outputChunk.count({ where: { commandId: cmd.id } })).toBe(0);
 
     const pollB = (await (await t.request('/agent/v1/commands?wait=0', { headers: asDevice(b.deviceSecret) })).json()) as { commands: { id: string }[] };
@@ -99,7 +99,7 @@ describe('device authentication and isolation', () => {
     const started = Date.now();
     const poll = t.request('/agent/v1/commands?wait=2', { headers: asDevice(d.deviceSecret) }).then((r) => r.json() as Promise<{ commands: { id: string }[] }>);
     await new Promise((r) => setTimeout(r, 300));
-    const cmd = await queueCommand(d.deviceId);
+    const cmd = await queueCommand(d.deviceId, { state: 'queued' });
     // The activity wakes the long-poll with NOTIFY; here we publish the same notification.
     t.api.deps.events.publish('oc_agent_commands', d.deviceId);
     const res = await poll;
@@ -252,8 +252,7 @@ describe('data PostgreSQL could not store before', () => {
     expect(((await late.json()) as { code: string }).code).toBe('output_after_finish');
     expect((await post(d.deviceSecret, path, { stream: 'stdout', seq: 0, data: 'before\n' })).status).toBe(200);
     expect((await outputOf(cmd.jobRunDevice.jobRunId)).map((i) => i.data)).toEqual(['before\n']);
-    const target = await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: cmd.jobRunDeviceId } });
-    expect(target.stdoutBytes).toBe(7n);
+    expect((await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: cmd.id } })).stdoutBytes).toBe(7n);
   });
 
   it('keeps the newest 1 MiB of a stream in bytes, cut at a character boundary', async () => {
@@ -271,7 +270,9 @@ describe('data PostgreSQL could not store before', () => {
     expect(kept.length).toBeGreaterThan(1024 * 1024 - 3);
     expect(rows.reduce((n, r) => n + r.bytes, 0)).toBe(kept.length);
     expect(kept.toString('utf8')).not.toContain('\uFFFD');
-    expect((await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: cmd.jobRunDeviceId } })).stdoutTruncated).toBe(true);
+    expect((await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: cmd.id } })).stdoutTruncated).toBe(true);
+    const run = (await (await t.request(`/api/v1/job-runs/${cmd.jobRunDevice.jobRunId}`, { token: admin })).json()) as { targets: { stdoutTruncated: boolean }[] };
+    expect(run.targets[0]!.stdoutTruncated).toBe(true);
   });
 
   it('answers 400, not 500, for an output cursor beyond the largest bigint', async () => {

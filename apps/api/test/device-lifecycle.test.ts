@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { queueCommand, storePayload } from '@opsconductor/commands';
 import { startApiServer, type RunningApi } from '../src/server.ts';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { fullReport, sampleSections } from '../../../test/support/inventory.ts';
@@ -32,10 +33,12 @@ async function runOn(deviceId: string) {
   expect(res.status).toBe(201);
   const run = (await res.json()) as { id: string };
   const target = await t.database.db.prisma.jobRunDevice.findFirstOrThrow({ where: { jobRunId: run.id, deviceId } });
-  const command = await t.database.db.prisma.agentCommand.create({
-    data: { deviceId, jobRunDeviceId: target.id, attempt: 1, kind: 'shell', payload: { kind: 'shell', command: 'sleep 60', shell: 'default', timeoutSeconds: 60 }, taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 60_000) },
+  const { pool } = t.database.db;
+  const command = await queueCommand(pool, {
+    deviceId, owner: { jobRunDeviceId: target.id }, attempt: 1, payloadSha256: await storePayload(pool, { kind: 'shell', command: 'sleep 60', shell: 'default', timeoutSeconds: 60 }),
+    taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 60_000),
   });
-  return { runId: run.id, commandId: command.id };
+  return { runId: run.id, commandId: command!.id };
 }
 
 describe('retiring a device', () => {
@@ -61,7 +64,7 @@ describe('retiring a device', () => {
     expect(target).toMatchObject({ status: 'failed', errorMessage: 'The device was retired.' });
     expect(target.finishedAt).not.toBeNull();
     const command = await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: commandId } });
-    expect(command).toMatchObject({ status: 'expired', cancelRequested: true });
+    expect(command).toMatchObject({ state: 'failed', errorMessage: 'The device was retired.' });
     // Out of every group, with the change recorded; no way back in.
     const members = await t.request(`/api/v1/groups/${groupId}/members`, { token: admin });
     expect(((await members.json()) as { total: number }).total).toBe(0);
@@ -123,7 +126,8 @@ describe('deleting a device', () => {
     expect(await code(r)).toBe('device_unauthenticated');
     const { prisma } = t.database.db;
     expect(await prisma.deviceGroupMember.count({ where: { deviceId } })).toBe(0);
-    expect(await prisma.agentCommand.count({ where: { deviceId } })).toBe(0);
+    // Its commands stay with the runs they belong to (their output too), all of them ended.
+    expect(await prisma.agentCommand.findMany({ where: { deviceId }, select: { state: true, errorMessage: true } })).toEqual([{ state: 'failed', errorMessage: 'The device was deleted.' }]);
     const run = (await (await t.request(`/api/v1/job-runs/${runId}`, { token: admin })).json()) as { targets: { deviceId: string; hostname: string; status: string; errorMessage: string }[] };
     expect(run.targets).toEqual([expect.objectContaining({ deviceId, hostname, status: 'failed', errorMessage: 'The device was deleted.' })]);
     const audit = await prisma.auditLog.findFirstOrThrow({ where: { action: 'device.delete', targetId: deviceId } });

@@ -1,12 +1,25 @@
 /**
- * The agent protocol, version 1 (`/agent/v1`). Agents speak HTTPS only and never reach Temporal.
- * Every body is validated on both sides with these schemas; sizes are bounded because agent data is
- * untrusted. A newer agent keeps working with an older server: unknown fields are stripped, not refused.
+ * The agent protocol (`/agent/v1`). Agents speak HTTPS only and never reach Temporal. Every body is
+ * validated on both sides with these schemas; sizes are bounded because agent data is untrusted.
+ * Compatible both ways: unknown fields are stripped, not refused, so a newer agent works with an
+ * older server and an agent of protocol 1 works with this server.
+ *
+ * Protocol versions (the agent's is stored on the device; the server says its own at check-in):
+ * - 1: shell commands only; results succeeded/failed/timed_out/cancelled.
+ * - 2: typed command kinds (commands.ts) dispatched by capabilities announced at check-in with the
+ *   boot ID; results may also be `interrupted` and `unsupported`; `/start` may answer cancelRequested;
+ *   `GET /files/{sha256}` for `file.fetch`.
  */
 import { z } from 'zod';
+import { commandPayload } from './commands.ts';
 import { agentText, isoTimestamp } from './text.ts';
 
-export const AGENT_PROTOCOL_VERSION = 1;
+export {
+  commandPayload, shellCommandPayload, scriptCommandPayload, fileFetchCommandPayload, rebootCommandPayload, inventoryRefreshCommandPayload,
+  type CommandPayload, type CommandKind, type ShellCommandPayload, type ScriptCommandPayload, type FileFetchCommandPayload,
+} from './commands.ts';
+
+export const AGENT_PROTOCOL_VERSION = 2;
 export const AGENT_API_PREFIX = '/agent/v1';
 
 /** Largest output chunk an agent may send in one request (bytes, after decoding `data`). */
@@ -58,14 +71,31 @@ export const enrollResponse = z.object({
 });
 export type EnrollResponse = z.infer<typeof enrollResponse>;
 
-/** POST /agent/v1/checkin — Authorization: Bearer <deviceSecret>. Refreshes facts and last-seen. */
-export const checkinRequest = z.object({ facts: deviceFacts });
+/** Most capabilities an agent may announce. */
+export const MAX_CAPABILITIES = 100;
+
+/**
+ * POST /agent/v1/checkin — Authorization: Bearer <deviceSecret>. Refreshes facts and last-seen, and
+ * (protocol 2) the agent's protocol version, its capabilities and its boot ID. An agent that sends no
+ * capabilities (protocol 1) is sent shell commands only.
+ */
+export const checkinRequest = z.object({
+  facts: deviceFacts,
+  protocolVersion: z.number().int().positive().max(INT4_MAX).optional(),
+  /** `<kind>@<version>` for every command kind the agent can run (see commands.ts `capability`). */
+  capabilities: z.array(shortText(100)).max(MAX_CAPABILITIES).optional(),
+  /** Changes when the device restarts: Linux's kernel boot_id, Windows' last boot time. */
+  bootId: shortText(100).optional(),
+});
+export type CheckinRequest = z.input<typeof checkinRequest>;
 export const checkinResponse = z.object({
   deviceId: z.string().uuid(),
   serverTime: z.string(),
   checkinIntervalSeconds: z.number().int(),
   /** Output encodings the server accepts (`utf8`, `base64`); older servers omit it and take text only. */
   outputEncodings: z.array(z.string()).optional(),
+  /** The server's protocol version; older servers omit it (protocol 1). */
+  protocolVersion: z.number().int().optional(),
 });
 
 /**
@@ -81,20 +111,13 @@ export const goodbyeResponse = z.object({ deviceId: z.string().uuid() });
 /** How long a stopping agent waits for the goodbye's answer. */
 export const GOODBYE_TIMEOUT_MS = 3000;
 
-export const shellCommandPayload = z.object({
-  kind: z.literal('shell'),
-  /** The command line, run by the platform shell: /bin/sh -c on POSIX, powershell on Windows by default. */
-  command: z.string().min(1).max(64 * 1024),
-  shell: z.enum(['default', 'sh', 'bash', 'powershell', 'cmd']).default('default'),
-  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600),
-});
-export type ShellCommandPayload = z.infer<typeof shellCommandPayload>;
-
 export const agentCommand = z.object({
   id: z.string().uuid(),
   /** Absolute time after which the server no longer wants the command started. */
   expiresAt: z.string(),
-  payload: shellCommandPayload,
+  /** Which attempt of its owner (e.g. a job-run target) this command is; protocol 2. */
+  attempt: z.number().int().min(1).max(INT4_MAX).optional(),
+  payload: commandPayload,
 });
 export type AgentCommand = z.infer<typeof agentCommand>;
 
@@ -110,7 +133,11 @@ export const pollResponse = z.object({
 });
 export type PollResponse = z.infer<typeof pollResponse>;
 
-/** POST /agent/v1/commands/:id/start — the agent is about to spawn the process. Idempotent. */
+/**
+ * POST /agent/v1/commands/:id/start — the agent is about to spawn the process. Idempotent. Answers
+ * like /heartbeat: `cancelRequested: true` when the server no longer wants it run (cancelled, or
+ * already recorded as over).
+ */
 export const startRequest = z.object({ startedAt: isoTimestamp });
 
 /** How `data` of an output chunk is encoded: `utf8` is the text itself, `base64` the raw bytes. */
@@ -144,14 +171,28 @@ export type OutputRequest = z.infer<typeof outputRequest>;
 export type OutputRequestBody = z.input<typeof outputRequest>;
 /**
  * POST /agent/v1/commands/:id/heartbeat (empty body) — sent every HEARTBEAT_INTERVAL_SECONDS while a
- * command runs without output. Same reply as /output.
+ * command runs without output. Same reply as /output: `cancelRequested` is true when the command must
+ * stop — cancelled, or already recorded as over on the server (a command never keeps running then).
  */
 export const heartbeatResponse = z.object({ cancelRequested: z.boolean() });
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
-/** POST /agent/v1/commands/:id/result — the final result. Duplicates are recorded, not re-applied. */
+/**
+ * How a command ended on the agent. `interrupted`: the agent stopped it without it finishing (it
+ * restarted, or the device did, mid-command). `unsupported`: the agent cannot run this kind. Agents
+ * send these two only to servers of protocol 2 and later, and `failed` to older ones.
+ */
+export const commandResultStatuses = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted', 'unsupported'] as const;
+export type CommandResultStatus = (typeof commandResultStatuses)[number];
+/** The statuses of protocol 1. */
+export const protocol1ResultStatuses: readonly CommandResultStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+
+/**
+ * POST /agent/v1/commands/:id/result — the final result. Duplicates are recorded, not re-applied; a
+ * result for a command the server already recorded as over is recorded and answered `accepted: false`.
+ */
 export const commandResult = z.object({
-  status: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
+  status: z.enum(commandResultStatuses),
   exitCode: exitCode.nullable(),
   /** Set when the process could not be started or was lost (e.g. the agent restarted mid-run). */
   error: shortText(4000).optional(),

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { exitCode } from './agent-protocol.ts';
+import { MAX_SCRIPT_LENGTH, MAX_SHELL_COMMAND_LENGTH, commandKinds, devicePath, fileMode, fileOwner, scriptInterpreters, sha256Hex, shells } from './commands.ts';
 
 export const roles = ['admin', 'operator', 'viewer'] as const;
 export const role = z.enum(roles);
@@ -245,19 +246,37 @@ export const jobRunTargetPreview = z.object({
 });
 export type JobRunTargetPreview = z.infer<typeof jobRunTargetPreview>;
 
+/**
+ * What a run does on each device: one command of a kind the agents know (packages/contracts/src/commands.ts).
+ * `file.fetch` names a file uploaded with POST /api/v1/files by its SHA-256.
+ */
+export const jobRunAction = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('shell'), command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH).refine(noNul, noNulMessage), shell: z.enum(shells).default('default') }),
+  z.object({ kind: z.literal('script'), interpreter: z.enum(scriptInterpreters), script: z.string().min(1).max(MAX_SCRIPT_LENGTH).refine(noNul, noNulMessage) }),
+  z.object({ kind: z.literal('file.fetch'), sha256: sha256Hex, path: devicePath, mode: fileMode.optional(), owner: fileOwner.optional() }),
+  z.object({ kind: z.literal('reboot') }),
+  z.object({ kind: z.literal('inventory.refresh') }),
+]);
+export type JobRunAction = z.infer<typeof jobRunAction>;
+export const jobRunKind = z.enum(commandKinds as [string, ...string[]]);
+
 export const createJobRunRequest = jobRunTargetSelection.extend({
   /**
    * The device count the operator confirmed (from a preview): when the selection now resolves to a
    * different number of devices, the run is not created (409 `target_count_changed`).
    */
   expectedDeviceCount: z.number().int().min(0).max(MAX_DEVICES_PER_RUN).optional(),
-  command: z.string().min(1).max(64 * 1024).refine(noNul, noNulMessage),
-  shell: z.enum(['default', 'sh', 'bash', 'powershell', 'cmd']).default('default'),
-  /** How long the command may run on a device before the agent kills it. */
+  /** A shell command line: the short form of `action: { kind: 'shell', command, shell }`. */
+  command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH).refine(noNul, noNulMessage).optional(),
+  shell: z.enum(shells).default('default'),
+  /** What to run, when it is not a shell `command`; exactly one of the two is given. */
+  action: jobRunAction.optional(),
+  /** How long the command may run on a device before the agent kills it (a reboot: how long the device may take to come back). */
   timeoutSeconds: z.number().int().min(1).max(24 * 3600).default(300),
   /** How long to wait for offline devices to come back and pick the command up. */
   deadlineSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(3600),
-}).refine(selectsTargets, noTargets);
+}).refine(selectsTargets, noTargets)
+  .refine((r) => (r.command === undefined) !== (r.action === undefined), { message: 'Give either command or action', path: ['command'] });
 export type CreateJobRunRequest = z.infer<typeof createJobRunRequest>;
 
 export const jobRunTarget = z.object({
@@ -278,6 +297,9 @@ export const jobRunSummary = z.object({
   id: uuid,
   workflowId: z.string(),
   temporalUrl: z.string().nullable(),
+  /** The command kind the run sends (`shell` for every run created before kinds existed). */
+  kind: jobRunKind,
+  /** The shell command line, the script, or what the command does (e.g. `reboot`). */
   command: z.string(),
   shell: z.string(),
   timeoutSeconds: z.number().int(),
@@ -390,3 +412,14 @@ export const auditLogFilters = z.object({
 export type AuditLogFilters = z.output<typeof auditLogFilters>;
 export const auditLogListQuery = pagination.extend(auditLogFilters.shape).refine(fromBeforeTo, toAfterFrom);
 export const auditLogExportQuery = auditLogFilters.refine(fromBeforeTo, toAfterFrom);
+
+/** A file held by the server for `file.fetch` commands, by content hash (POST /api/v1/files). */
+export const storedFile = z.object({
+  sha256: sha256Hex,
+  size: z.number().int(),
+  /** The name given at upload, for people; devices write the file wherever the command says. */
+  name: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type StoredFile = z.infer<typeof storedFile>;
+export const storedFileName = z.string().trim().min(1).max(255).refine(noNul, noNulMessage);

@@ -7,6 +7,7 @@ import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/act
 import type {
   DeviceStatusCounts,
   DispatchResult,
+  DispatchToAgentInput,
   FinalizeJobRunInput,
   JobActivities,
   JobRunSummary,
@@ -28,6 +29,8 @@ export type DeviceBehaviour =
 
 export interface StubState {
   dispatched: string[];
+  /** What each dispatch was given, in order. */
+  dispatchInputs: DispatchToAgentInput[];
   dispatchTimeouts: Map<string, number>;
   inFlight: number;
   maxInFlight: number;
@@ -51,6 +54,7 @@ const STATUSES = ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'can
 export function createStubActivities(deviceIds: readonly string[], behaviour: (deviceId: string) => DeviceBehaviour) {
   const state: StubState = {
     dispatched: [],
+    dispatchInputs: [],
     dispatchTimeouts: new Map(),
     inFlight: 0,
     maxInFlight: 0,
@@ -75,11 +79,13 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
   }
 
   const activities: JobActivities = {
-    async dispatchToAgent({ deviceId }): Promise<DispatchResult> {
+    async dispatchToAgent(input): Promise<DispatchResult> {
+      const { deviceId } = input;
       if (!targets.has(deviceId)) throw ApplicationFailure.nonRetryable('not a target', 'JobRunTargetNotFound');
       const stored = state.outcomes.get(deviceId);
       if (stored) return { status: stored, exitCode: null, alreadyFinished: true };
       state.dispatched.push(deviceId);
+      state.dispatchInputs.push(input);
       state.dispatchTimeouts.set(deviceId, Context.current().info.scheduleToCloseTimeoutMs);
       const b = behaviour(deviceId);
       switch (b.kind) {

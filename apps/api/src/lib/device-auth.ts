@@ -1,20 +1,23 @@
 /**
  * Device authentication: the bearer device secret, compared by SHA-256 digest in constant time.
  *
- * Agents call several times a second while streaming output, so recent lookups are cached briefly. The
- * cache must never outlive a credential: a trigger on `devices` NOTIFYs `oc_device_credentials` when a
- * secret changes, a device is retired or its row goes (by any process, even by hand), and every API
- * process drops that device at once. While the LISTEN connection is down the cache is not used at all.
+ * Agents call several times a second while streaming output and every 25 s to poll, so lookups are
+ * cached (longer than a poll cycle: an idle poll must not cost a lookup). The cache never outlives a
+ * credential: a trigger on `devices` NOTIFYs `oc_device_credentials` when a secret changes, a device
+ * is retired or its row goes (by any process, even by hand), and every API process drops that device at
+ * once. While the LISTEN connection is down the cache is not used at all. Lookups run on the agents'
+ * pool.
  */
 import { createMiddleware } from 'hono/factory';
-import type { Database } from '@opsconductor/db';
+import type pg from 'pg';
 import { channels } from '@opsconductor/db/notify';
 import type { AppEnv, AuthDevice } from '../context.ts';
 import type { EventHub } from './events.ts';
 import { digestsEqual, hashToken } from './auth.ts';
 import { ApiError } from './problem.ts';
 
-const CACHE_MS = 30_000;
+/** A safety net only: revocation is by notification, at once. */
+const CACHE_MS = 10 * 60_000;
 const CACHE_MAX = 50_000;
 
 export class DeviceAuthenticator {
@@ -23,7 +26,7 @@ export class DeviceAuthenticator {
   private readonly digests = new Map<string, string>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly db: Database, private readonly events: EventHub) {
+  constructor(private readonly pool: pg.Pool, private readonly events: EventHub) {
     // A null payload means the LISTEN connection was lost for a while: anything may have changed.
     this.unsubscribe = events.subscribeChannel(channels.deviceCredentials, (deviceId) => (deviceId ? this.forget(deviceId) : this.clear()));
   }
@@ -48,9 +51,13 @@ export class DeviceAuthenticator {
     const now = Date.now();
     const cached = this.cache.get(digest);
     if (cached && cached.until >= now && this.events.listening) return cached.device;
-    const row = await this.db.prisma.device.findUnique({ where: { secretHash: digest }, select: { id: true, hostname: true, secretHash: true, retiredAt: true } });
-    if (!row || !digestsEqual(row.secretHash, digest)) throw new ApiError(401, 'device_unauthenticated');
-    if (row.retiredAt) throw new ApiError(401, 'device_retired');
+    const { rows } = await this.pool.query<{ id: string; hostname: string; secret_hash: string; retired_at: Date | null }>(
+      'SELECT id, hostname, secret_hash, retired_at FROM devices WHERE secret_hash = $1',
+      [digest],
+    );
+    const row = rows[0];
+    if (!row || !digestsEqual(row.secret_hash, digest)) throw new ApiError(401, 'device_unauthenticated');
+    if (row.retired_at) throw new ApiError(401, 'device_retired');
     const device = { id: row.id, hostname: row.hostname };
     if (this.cache.size >= CACHE_MAX) this.clear();
     this.cache.set(digest, { device, until: now + CACHE_MS });

@@ -1,11 +1,17 @@
 /** Prometheus metrics of the API process, served at /metrics (see scrapeAllowed and server.ts). */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
+import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { problemResponse } from './problem.ts';
 
 export function createApiMetrics() {
   const registry = new Registry();
+  const pools = new Map<string, pg.Pool>();
+  const dbCheckouts = new Counter({
+    name: 'opsconductor_api_db_pool_checkouts_total', help: 'Connections taken from a database pool (one per query outside a transaction)',
+    labelNames: ['pool'], registers: [registry],
+  });
   collectDefaultMetrics({ register: registry, prefix: 'opsconductor_api_' });
   return {
     registry,
@@ -21,6 +27,24 @@ export function createApiMetrics() {
     agentResults: new Counter({ name: 'opsconductor_api_agent_results_total', help: 'Command results received from agents', labelNames: ['status', 'duplicate'], registers: [registry] }),
     outputBytes: new Counter({ name: 'opsconductor_api_agent_output_bytes_total', help: 'Command output bytes received', registers: [registry] }),
     sseStreams: new Gauge({ name: 'opsconductor_api_sse_streams', help: 'Open job-run event streams', registers: [registry] }),
+    dbCheckouts,
+    dbWaiting: new Gauge({
+      name: 'opsconductor_api_db_pool_waiting', help: 'Requests waiting for a database connection', labelNames: ['pool'], registers: [registry],
+      collect() {
+        for (const [name, pool] of pools) this.set({ pool: name }, pool.waitingCount);
+      },
+    }),
+    dbConnections: new Gauge({
+      name: 'opsconductor_api_db_pool_connections', help: 'Open connections of a database pool', labelNames: ['pool'], registers: [registry],
+      collect() {
+        for (const [name, pool] of pools) this.set({ pool: name }, pool.totalCount);
+      },
+    }),
+    /** Counts the pool's checkouts and reports its connections and waiters at each scrape. */
+    observePool(name: 'admin' | 'agent', pool: pg.Pool) {
+      pools.set(name, pool);
+      pool.on('acquire', () => dbCheckouts.inc({ pool: name }));
+    },
   };
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

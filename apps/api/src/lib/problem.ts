@@ -19,6 +19,7 @@ export const problemCodes = {
   method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
   payload_too_large: 'The request body is too large.',
+  unsupported_media_type: 'The request body is not of a media type this operation takes.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
   device_unauthenticated: 'The device credentials are missing or wrong.',
   device_retired: 'The device was retired: it is no longer managed.',
@@ -29,7 +30,9 @@ export const problemCodes = {
   too_many_devices: 'The target selection matches more devices than one run may target.',
   target_count_changed: 'The target selection now matches a different number of devices than confirmed.',
   run_finished: 'The run has already finished.',
-  output_after_finish: 'This device has already finished in the run; its output can no longer change.',
+  output_after_finish: 'This command has already ended; its output can no longer change.',
+  command_not_delivered: 'This command was never handed to an agent, so it cannot have a result.',
+  unknown_file: 'No stored file has this SHA-256; upload it first (POST /api/v1/files).',
   inventory_full_report_required: 'A full inventory report is required.',
   rule_invalid: 'The rule is not valid.',
   rule_too_expensive: 'The rule takes too long to evaluate.',
@@ -37,6 +40,7 @@ export const problemCodes = {
   wrong_group_kind: 'This operation does not apply to this kind of group.',
   temporal_unavailable: 'The workflow service is unavailable; try again.',
   database_unavailable: 'The database is unavailable; try again.',
+  server_busy: 'The server is busy; try again after Retry-After seconds.',
   internal_error: 'An unexpected error occurred.',
 } as const;
 export type ProblemCode = keyof typeof problemCodes;
@@ -94,7 +98,7 @@ export const problemResponses = {
   403: documentedProblem('Forbidden for this role'),
   404: documentedProblem('Not found'),
   503: {
-    ...documentedProblem('A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds'),
+    ...documentedProblem('A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds'),
     headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
   },
 } as const;

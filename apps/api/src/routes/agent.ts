@@ -1,10 +1,12 @@
 /** The agent API, /agent/v1. Devices authenticate with their secret and only ever see their own commands. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
   checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
 } from '@opsconductor/contracts/agent-protocol';
+import { dispatchableKinds, sha256Hex } from '@opsconductor/contracts/commands';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
@@ -13,9 +15,9 @@ import { audit } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
+import { openFileForDevice } from '../services/files.ts';
 import { ingestInventory } from '../services/inventory.ts';
 
-const TOUCH_EVERY_MS = 15_000;
 const security = [{ deviceSecret: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
@@ -28,7 +30,8 @@ const enroll = createRoute({
   request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), ...problemResponses },
 });
 const checkin = createRoute({
-  method: 'post', path: '/checkin', tags, summary: 'Report facts and liveness', security, middleware: [authenticateDevice],
+  method: 'post', path: '/checkin', tags, summary: 'Report facts, liveness, protocol version, capabilities and boot ID', security, middleware: [authenticateDevice],
+  description: 'The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.',
   request: body(checkinRequest), responses: { 200: json(checkinResponse, 'OK'), ...problemResponses },
 });
 const goodbye = createRoute({
@@ -38,16 +41,17 @@ const goodbye = createRoute({
 });
 const poll = createRoute({
   method: 'get', path: '/commands', tags, summary: 'Long-poll for commands and cancellations', security, middleware: [authenticateDevice],
-  request: { query: z.object({ wait: z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS).default(25) }) },
+  // `wait=` is no number (coercion alone would read it as 0, a valid wait).
+  request: { query: z.object({ wait: z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS)).default(25) }) },
   responses: { 200: json(pollResponse, 'Commands to run and commands to cancel'), ...problemResponses },
 });
 const start = createRoute({
-  method: 'post', path: '/commands/{id}/start', tags, summary: 'The agent starts a command', security, middleware: [authenticateDevice],
+  method: 'post', path: '/commands/{id}/start', tags, summary: 'The agent starts a command (`cancelRequested`: do not run it)', security, middleware: [authenticateDevice],
   request: { params: commandParams, ...body(startRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
 });
 const output = createRoute({
   method: 'post', path: '/commands/{id}/output', tags, summary: 'A chunk of output (heartbeats the activity)', security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 409: documentedProblem('`output_after_finish`: the device has finished in this run'), 413: documentedProblem('Chunk too large'), ...problemResponses },
+  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 409: documentedProblem('`output_after_finish`: the command has ended'), 413: documentedProblem('Chunk too large'), ...problemResponses },
 });
 const heartbeat = createRoute({
   method: 'post', path: '/commands/{id}/heartbeat', tags, summary: 'Still running (heartbeats the activity)', security, middleware: [authenticateDevice],
@@ -56,7 +60,13 @@ const heartbeat = createRoute({
 const result = createRoute({
   method: 'post', path: '/commands/{id}/result', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
   security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), ...problemResponses },
+  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 409: documentedProblem('`command_not_delivered`: the command was never handed out'), ...problemResponses },
+});
+const file = createRoute({
+  method: 'get', path: '/files/{sha256}', tags, summary: 'Download a stored file for a `file.fetch` command', security, middleware: [authenticateDevice],
+  description: 'Only while one of the device\'s own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.',
+  request: { params: z.object({ sha256: sha256Hex }) },
+  responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...problemResponses },
 });
 
 const inventory = createRoute({
@@ -68,15 +78,9 @@ const inventory = createRoute({
 
 export function agentRoutes(deps: ApiDeps) {
   const commands = new AgentCommandService(deps);
-  const lastTouch = new Map<string, number>();
-  /** Last-seen is written at most every TOUCH_EVERY_MS per device: polls are frequent, the column is not hot. */
+  /** Last-seen is written in batches (lib/last-seen.ts): polls are frequent, the column is not hot. */
   const touch = async (deviceId: string) => {
-    const now = Date.now();
-    if (now - (lastTouch.get(deviceId) ?? 0) < TOUCH_EVERY_MS) return;
-    lastTouch.set(deviceId, now);
-    // updateMany, not update: a device deleted after it authenticated is a 401, never a 500.
-    const { count } = await deps.db.prisma.device.updateMany({ where: { id: deviceId, retiredAt: null }, data: { lastSeenAt: new Date(now), agentStoppedAt: null } });
-    if (count === 0) throw deps.deviceAuth.gone(deviceId);
+    if (!(await deps.lastSeen.seen(deviceId))) throw deps.deviceAuth.gone(deviceId);
   };
 
   // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
@@ -102,19 +106,30 @@ export function agentRoutes(deps: ApiDeps) {
       return c.json({ deviceId: device.id, deviceSecret: secret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
     })
     .openapi(checkin, async (c) => {
-      const { facts } = c.req.valid('json');
+      const { facts, protocolVersion, capabilities, bootId } = c.req.valid('json');
       const id = c.var.device.id;
-      const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { ...facts, protocolVersion: AGENT_PROTOCOL_VERSION, lastSeenAt: new Date(), agentStoppedAt: null } });
-      if (count === 0) throw deps.deviceAuth.gone(id);
-      lastTouch.set(id, Date.now());
-      return c.json({ deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds, outputEncodings: [...outputEncodings] }, 200);
+      // The agent's own protocol version and what it can run; an agent that says nothing is of protocol 1.
+      const { rowCount } = await deps.agentPool.query(
+        `UPDATE devices SET hostname = $2, os_family = $3, os_name = $4, os_version = $5, architecture = $6, ip_addresses = $7, agent_version = $8,
+                protocol_version = $9, capabilities = $10, command_kinds = $11, boot_id = $12,
+                last_seen_at = now(), agent_stopped_at = NULL, updated_at = now()
+          WHERE id = $1 AND retired_at IS NULL`,
+        [id, facts.hostname, facts.osFamily, facts.osName, facts.osVersion, facts.architecture, facts.ipAddresses, facts.agentVersion,
+          protocolVersion ?? 1, capabilities ?? [], dispatchableKinds(capabilities), bootId ?? null],
+      );
+      if (rowCount === 0) throw deps.deviceAuth.gone(id);
+      deps.lastSeen.written(id);
+      return c.json({
+        deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds,
+        outputEncodings: [...outputEncodings], protocolVersion: AGENT_PROTOCOL_VERSION,
+      }, 200);
     })
     .openapi(goodbye, async (c) => {
       const id = c.var.device.id;
-      const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { agentStoppedAt: new Date() } });
-      if (count === 0) throw deps.deviceAuth.gone(id);
-      // The next request of a restarted agent must record it as seen again, whatever the throttle says.
-      lastTouch.delete(id);
+      const { rowCount } = await deps.agentPool.query('UPDATE devices SET agent_stopped_at = now() WHERE id = $1 AND retired_at IS NULL', [id]);
+      if (rowCount === 0) throw deps.deviceAuth.gone(id);
+      // The next request of a restarted agent must record it as seen again at once, not with the next batch.
+      deps.lastSeen.forget(id);
       // Rules on device.status see the change now rather than at the next time-based refresh.
       await deps.groups.deviceChanged(id, 'agent stopped');
       return c.json({ deviceId: id }, 200);
@@ -128,9 +143,14 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(output, async (c) => c.json(await commands.output(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
     .openapi(heartbeat, async (c) => c.json(await commands.heartbeat(c.var.device, c.req.valid('param').id), 200))
     .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
+    .openapi(file, async (c) => {
+      const { stream, size } = await openFileForDevice(deps, c.var.device.id, c.req.valid('param').sha256);
+      return c.body(Readable.toWeb(stream) as ReadableStream, 200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
+    })
     .openapi(inventory, async (c) => {
       const device = c.var.device;
-      const { factsChanged, ...response } = await ingestInventory(deps, device, c.req.valid('json'), deps.groups.ruleFacts);
+      // Ingest runs on the admin pool (Prisma): only a few at once, so a fleet reporting together cannot starve people.
+      const { factsChanged, ...response } = await deps.admission.inventory.run('inventory reports', () => ingestInventory(deps, device, c.req.valid('json'), deps.groups.ruleFacts));
       await touch(device.id);
       if (factsChanged) await deps.groups.deviceChanged(device.id, 'inventory changed');
       return c.json(response, 200);

@@ -19,8 +19,8 @@ const idParam = z.object({ id: uuid });
 
 const targetsDescription = `Targets are the union of \`deviceIds\`, the members of \`groupIds\`, the devices with any of \`tags\` and the devices matching \`filter\` (the device list's filters: \`search\`, \`status\`, \`osFamily\`, \`groupId\`, \`tag\`, \`customField\`; \`{}\` is every device), resolved when the run is created. A run targets at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')} devices (400 \`too_many_devices\`); a selection that matches none is refused (400 \`no_target_devices\`), unknown device or group IDs too (400 \`unknown_devices\` / \`unknown_groups\`).`;
 const create = createRoute({
-  method: 'post', path: '/job-runs', tags: ['job runs'], summary: 'Run a shell command on devices (operator)',
-  description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.`,
+  method: 'post', path: '/job-runs', tags: ['job runs'], summary: 'Run a command on devices (operator)',
+  description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\nThe command is a shell \`command\`, or an \`action\` of any kind: \`shell\`, \`script\` (stored once, with its interpreter), \`file.fetch\` (a file uploaded with POST /api/v1/files, by SHA-256; 400 \`unknown_file\` otherwise), \`reboot\`, \`inventory.refresh\`. A device whose agent cannot run the kind fails with a message saying so.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.`,
   security, middleware: operate,
   request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
   responses: { 201: json(jobRun, 'Started'), 409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'), ...problemResponses },
@@ -83,7 +83,8 @@ export const jobRunRoutes = createRouter()
       ...(body.tags?.length ? { tags: body.tags } : {}),
       ...(body.filter ? { filter: body.filter } : {}),
     };
-    await audit(c, { action: 'job_run.create', targetType: 'job_run', targetId: id, details: { command: body.command.slice(0, 2000), deviceCount, targets, timeoutSeconds: body.timeoutSeconds } });
+    const command = body.command ?? (body.action?.kind === 'shell' ? body.action.command : body.action?.kind === 'script' ? body.action.script : undefined);
+    await audit(c, { action: 'job_run.create', targetType: 'job_run', targetId: id, details: { kind: body.action?.kind ?? 'shell', ...(command ? { command: command.slice(0, 2000) } : {}), ...(body.action?.kind === 'file.fetch' ? { file: body.action } : {}), deviceCount, targets, timeoutSeconds: body.timeoutSeconds } });
     return c.json(await mustGet(c.var.deps, id), 201);
   })
   .openapi(preview, async (c) => {

@@ -10,15 +10,14 @@
 import { randomBytes } from 'node:crypto';
 import { ActivityNotFoundError } from '@temporalio/client';
 import type pg from 'pg';
-import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
+import { dispatchOutcomeOf, finishCommands, lockOpenCommands, markActivityClosed, type FinishedCommand } from '@opsconductor/commands';
 import { withTransaction } from '@opsconductor/db';
 import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps } from '../context.ts';
 import { hashToken } from '../lib/auth.ts';
 import { ApiError } from '../lib/problem.ts';
 
-interface OpenCommand { id: string; task_token: Buffer }
-interface EndedWork { commands: OpenCommand[]; jobRunIds: string[] }
+interface EndedWork { commands: FinishedCommand[]; jobRunIds: string[] }
 
 async function lockDevice(client: pg.PoolClient, id: string) {
   const { rows } = await client.query<{ id: string; hostname: string; retired_at: Date | null }>(
@@ -31,8 +30,9 @@ async function lockDevice(client: pg.PoolClient, id: string) {
 
 /**
  * In the caller's transaction: every unfinished run target of the device fails with `reason` (first
- * terminal writer wins, so a result that already arrived stays), and its open commands expire with a
- * cancel flag. Returns the commands whose Temporal activity still waits, to be completed after commit.
+ * terminal writer wins, so a result that already arrived stays), and its open commands end `failed`
+ * (an agent that still runs one is told to stop; a retired one is refused anyway). Returns the commands
+ * whose Temporal activity still waits, to be completed after commit.
  */
 async function endDeviceWork(client: pg.PoolClient, deviceId: string, reason: string): Promise<EndedWork> {
   const targets = await client.query<{ job_run_id: string }>(
@@ -40,28 +40,22 @@ async function endDeviceWork(client: pg.PoolClient, deviceId: string, reason: st
       WHERE device_id = $1 AND finished_at IS NULL RETURNING job_run_id`,
     [deviceId, reason],
   );
-  const commands = await client.query<OpenCommand>(
-    `UPDATE agent_commands SET status = 'expired', cancel_requested = true
-      WHERE device_id = $1 AND status IN ('pending', 'delivered', 'running') AND activity_closed_at IS NULL
-  RETURNING id, task_token`,
-    [deviceId],
-  );
-  return { commands: commands.rows, jobRunIds: [...new Set(targets.rows.map((r) => r.job_run_id))] };
+  const open = await lockOpenCommands(client, { deviceId });
+  const commands = await finishCommands(client, open.map((c) => c.id), 'failed', { error: reason });
+  return { commands: commands.filter((c) => c.taskToken && !c.activityClosedAt), jobRunIds: [...new Set(targets.rows.map((r) => r.job_run_id))] };
 }
 
-/** After commit: the waiting activities get a failed result now, so their runs move on. */
-async function settle(deps: ApiDeps, deviceId: string, work: EndedWork, reason: string): Promise<void> {
-  const at = new Date().toISOString();
-  const result: CommandResult = { status: 'failed', exitCode: null, error: reason, startedAt: at, finishedAt: at, durationMs: 0 };
+/** After commit: the waiting activities get the failed outcome now, so their runs move on. */
+async function settle(deps: ApiDeps, deviceId: string, work: EndedWork): Promise<void> {
   for (const cmd of work.commands) {
     try {
-      await deps.temporal.activity.complete(cmd.task_token, result);
+      await deps.temporal.activity.complete(cmd.taskToken!, dispatchOutcomeOf(cmd));
     } catch (err) {
       // Not found: the activity already ended. Otherwise the target is already failed in the database
       // and the workflow's own timeout closes the activity later.
       if (!(err instanceof ActivityNotFoundError)) deps.logger.warn({ err, commandId: cmd.id, deviceId }, 'completing the activity of an ended device failed');
     }
-    await deps.db.pool.query('UPDATE agent_commands SET activity_closed_at = now() WHERE id = $1 AND activity_closed_at IS NULL', [cmd.id]).catch(() => {});
+    await markActivityClosed(deps.db.pool, cmd.id).catch(() => {});
   }
   // Long-polls of the device return (its next request is refused); run pages refresh.
   deps.events.publish(channels.agentCommands, deviceId);
@@ -81,7 +75,7 @@ export async function retireDevice(deps: ApiDeps, deviceId: string): Promise<{ c
   });
   deps.deviceAuth.forget(deviceId);
   if (!outcome) return { changed: false, endedTargets: 0, removedFromGroups: 0 };
-  await settle(deps, deviceId, outcome.work, reason);
+  await settle(deps, deviceId, outcome.work);
   return { changed: true, endedTargets: outcome.work.jobRunIds.length, removedFromGroups: outcome.removedFromGroups };
 }
 
@@ -100,7 +94,7 @@ export async function deleteDevice(deps: ApiDeps, deviceId: string, confirmHostn
     return { device, work };
   });
   deps.deviceAuth.forget(deviceId);
-  await settle(deps, deviceId, work, reason);
+  await settle(deps, deviceId, work);
   return { hostname: device.hostname, wasRetired: device.retired_at !== null };
 }
 

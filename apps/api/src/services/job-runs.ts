@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk, type OutputEncodingParam } from '@opsconductor/contracts/api';
-import type { Prisma } from '@opsconductor/db';
+import type { CommandPayload } from '@opsconductor/contracts/commands';
+import { lockOpenCommands, requestCancellation, storePayload } from '@opsconductor/commands';
+import { withTransaction, type Prisma } from '@opsconductor/db';
 import type { JobRunInput } from '@opsconductor/workflows';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
 import { channels } from '@opsconductor/db/notify';
@@ -20,7 +22,45 @@ export function temporalUrl(deps: ApiDeps, workflowId: string): string | null {
   return base ? `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}` : null;
 }
 
-/** Resolves the targets (services/job-run-targets.ts), records the run and starts its workflow. */
+/** The command a run sends, from its request: a shell `command`, or an `action` of any kind. */
+async function payloadOf(deps: ApiDeps, req: CreateJobRunRequest): Promise<CommandPayload> {
+  const { timeoutSeconds } = req;
+  const action = req.action ?? { kind: 'shell' as const, command: req.command!, shell: req.shell };
+  switch (action.kind) {
+    case 'shell':
+    case 'script':
+    case 'reboot':
+    case 'inventory.refresh':
+      return { ...action, timeoutSeconds };
+    case 'file.fetch': {
+      const file = await deps.db.prisma.storedFile.findUnique({ where: { sha256: action.sha256 } });
+      if (!file) throw new ApiError(400, 'unknown_file', undefined, [{ path: 'action.sha256', message: 'no stored file has this SHA-256' }]);
+      return { ...action, size: Number(file.size), timeoutSeconds };
+    }
+  }
+}
+
+/** What a run shows as its command: the command line or the script itself, else what it does. */
+function describePayload(payload: CommandPayload): { command: string; shell: string } {
+  switch (payload.kind) {
+    case 'shell':
+      return { command: payload.command, shell: payload.shell };
+    case 'script':
+      return { command: payload.script, shell: payload.interpreter };
+    case 'file.fetch':
+      return { command: `fetch ${payload.sha256} to ${payload.path}${payload.mode ? ` mode ${payload.mode}` : ''}${payload.owner ? ` owner ${payload.owner}` : ''}`, shell: 'default' };
+    case 'reboot':
+      return { command: 'reboot', shell: 'default' };
+    case 'inventory.refresh':
+      return { command: 'inventory refresh', shell: 'default' };
+  }
+}
+
+/**
+ * Resolves the targets (services/job-run-targets.ts), records the run and starts its workflow. The
+ * command is stored once (command_payloads) and the workflow gets its hash: however many devices run
+ * it, the workflow history never holds the body (and a script may be large).
+ */
 export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest): Promise<{ id: string; deviceCount: number }> {
   const { prisma } = deps.db;
   const targetSelection = normalizeSelection(req);
@@ -28,18 +68,21 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
   if (req.expectedDeviceCount !== undefined && req.expectedDeviceCount !== targets.length) {
     throw new ApiError(409, 'target_count_changed', `The selection now matches ${targets.length.toLocaleString('en-US')} devices, not the ${req.expectedDeviceCount.toLocaleString('en-US')} confirmed.`);
   }
+  const payload = await payloadOf(deps, req);
+  // Content-addressed: stored before the run, a payload of a run that then fails to start is harmless.
+  const payloadSha256 = await storePayload(deps.db.pool, payload);
   const deviceIds = targets.map((d) => d.id);
   const id = randomUUID();
   const workflowId = jobRunWorkflowId(id);
   const deadlineAt = new Date(Date.now() + req.deadlineSeconds * 1000);
   await prisma.$transaction([
-    prisma.jobRun.create({ data: { id, workflowId, command: req.command, shell: req.shell, timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id, targetSelection } }),
+    prisma.jobRun.create({ data: { id, workflowId, kind: payload.kind, payloadSha256, ...describePayload(payload), timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id, targetSelection } }),
     prisma.jobRunDevice.createMany({ data: targets.map((d) => ({ jobRunId: id, deviceId: d.id, hostname: d.hostname })) }),
   ]);
   const input: JobRunInput = {
     jobRunId: id,
     deviceIds,
-    payload: { kind: 'shell', command: req.command, shell: req.shell, timeoutSeconds: req.timeoutSeconds },
+    command: { kind: payload.kind, payloadSha256, timeoutSeconds: payload.timeoutSeconds },
     deadlineAt: deadlineAt.toISOString(),
   };
   try {
@@ -65,22 +108,16 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
 }
 
 export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
-  const { prisma, pool } = deps.db;
+  const { prisma } = deps.db;
   const run = await prisma.jobRun.findUnique({ where: { id } });
   if (!run) throw new ApiError(404, 'not_found');
   if (run.finishedAt) throw new ApiError(409, 'run_finished');
-  await prisma.jobRun.update({ where: { id }, data: { cancelRequested: true } });
-  // Commands nobody picked up are withdrawn; running ones are flagged so the agent kills them at once.
-  const { rows } = await pool.query<{ device_id: string }>(
-    `UPDATE agent_commands ac
-        SET cancel_requested = true,
-            status = CASE WHEN ac.status = 'pending' THEN 'expired'::"AgentCommandStatus" ELSE ac.status END
-       FROM job_run_devices jrd
-      WHERE ac.job_run_device_id = jrd.id AND jrd.job_run_id = $1 AND ac.status IN ('pending', 'delivered', 'running')
-  RETURNING ac.device_id`,
-    [id],
-  );
-  for (const deviceId of new Set(rows.map((r) => r.device_id))) deps.events.publish(channels.agentCommands, deviceId);
+  // Commands nobody picked up end cancelled; running ones are flagged so the agent kills them at once.
+  const { flaggedDevices } = await withTransaction(deps.db.pool, async (client) => {
+    await client.query('UPDATE job_runs SET cancel_requested = true WHERE id = $1', [id]);
+    return requestCancellation(client, await lockOpenCommands(client, { jobRunId: id }), 'The job run was cancelled.');
+  });
+  for (const deviceId of flaggedDevices) deps.events.publish(channels.agentCommands, deviceId);
   try {
     await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(run.workflowId).cancel());
   } catch (err) {
@@ -107,7 +144,7 @@ async function countsFor(deps: ApiDeps, ids: string[]): Promise<Map<string, Reco
 
 function toSummary(deps: ApiDeps, run: RunRow, counts: Record<string, number>): JobRunSummary {
   return {
-    id: run.id, workflowId: run.workflowId, temporalUrl: temporalUrl(deps, run.workflowId), command: run.command, shell: run.shell,
+    id: run.id, workflowId: run.workflowId, temporalUrl: temporalUrl(deps, run.workflowId), kind: run.kind, command: run.command, shell: run.shell,
     timeoutSeconds: run.timeoutSeconds, deadlineAt: run.deadlineAt.toISOString(), status: run.status, cancelRequested: run.cancelRequested,
     createdBy: run.createdBy?.email ?? null, createdAt: run.createdAt.toISOString(), startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null, counts,
@@ -176,6 +213,8 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
   const rows = await deps.db.prisma.jobRunDevice.findMany({
     where: { jobRunId: id, ...(changedSince ? { updatedAt: { gt: changedSince } } : {}) },
     orderBy: [{ hostname: 'asc' }, { deviceId: 'asc' }],
+    // The target's output is its commands' (one per attempt).
+    include: { commands: { select: { stdoutTruncated: true, stderrTruncated: true } } },
   });
   // Targets written without a hostname (rows older than the column, or made by hand) borrow the device's.
   const unnamed = rows.filter((t) => !t.hostname).map((t) => t.deviceId);
@@ -185,7 +224,7 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
   return rows.map((t) => ({
     deviceId: t.deviceId, hostname: t.hostname || (live.get(t.deviceId) ?? ''), status: t.status, exitCode: t.exitCode === null ? null : Number(t.exitCode), errorMessage: t.errorMessage,
     startedAt: t.startedAt?.toISOString() ?? null, finishedAt: t.finishedAt?.toISOString() ?? null, durationMs: t.durationMs,
-    stdoutTruncated: t.stdoutTruncated, stderrTruncated: t.stderrTruncated,
+    stdoutTruncated: t.commands.some((c) => c.stdoutTruncated), stderrTruncated: t.commands.some((c) => c.stderrTruncated),
   }));
 }
 
@@ -200,7 +239,7 @@ export async function getJobRun(deps: ApiDeps, id: string): Promise<JobRun | nul
 export async function readOutput(deps: ApiDeps, runId: string, q: { after?: string; deviceId?: string; limit: number; encoding?: OutputEncodingParam }): Promise<OutputChunk[]> {
   const { rows } = await deps.db.pool.query<{ id: string; device_id: string; stream: 'stdout' | 'stderr'; data: Buffer }>(
     `SELECT oc.id::text AS id, jrd.device_id, oc.stream, oc.data
-       FROM output_chunks oc JOIN job_run_devices jrd ON jrd.id = oc.job_run_device_id
+       FROM output_chunks oc JOIN agent_commands ac ON ac.id = oc.command_id JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id
       WHERE jrd.job_run_id = $1 AND oc.id > $2 AND ($3::uuid IS NULL OR jrd.device_id = $3)
       ORDER BY oc.id LIMIT $4`,
     [runId, q.after ?? '0', q.deviceId ?? null, q.limit],

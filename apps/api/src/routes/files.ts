@@ -1,0 +1,56 @@
+/** Stored files for `file.fetch` commands: upload (streamed, size-limited) and look up by SHA-256. */
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { createRoute, z } from '@hono/zod-openapi';
+import { sha256Hex } from '@opsconductor/contracts/commands';
+import { storedFile, storedFileName } from '@opsconductor/contracts/api';
+import { createRouter } from '../lib/router.ts';
+import { authenticate, requireRole } from '../lib/auth.ts';
+import { audit } from '../lib/audit.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
+import { getStoredFile, uploadFile } from '../services/files.ts';
+
+const security = [{ bearerAuth: [] }];
+const tags = ['files'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const upload = createRoute({
+  method: 'post', path: '/files', tags, summary: 'Upload a file for file.fetch commands (operator)',
+  description: 'The body is the file itself (`application/octet-stream`), streamed to the server\'s file store and named by its SHA-256, which `action: { kind: "file.fetch", sha256 }` of a job run refers to. The same content uploaded again is the same file (200). Larger than FILE_UPLOAD_MAX_BYTES: 413.',
+  security, middleware: [authenticate, requireRole('operator')],
+  request: {
+    query: z.object({ name: storedFileName.optional() }),
+    body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+  },
+  responses: {
+    200: json(storedFile, 'Already stored'), 201: json(storedFile, 'Stored'),
+    413: documentedProblem('Larger than FILE_UPLOAD_MAX_BYTES'), 415: documentedProblem('Not `application/octet-stream`'), ...problemResponses,
+  },
+});
+const get = createRoute({
+  method: 'get', path: '/files/{sha256}', tags, summary: 'A stored file\'s size and name', security, middleware: [authenticate],
+  request: { params: z.object({ sha256: sha256Hex }) },
+  responses: { 200: json(storedFile, 'The file'), ...problemResponses },
+});
+
+export const fileRoutes = createRouter()
+  .openapi(upload, async (c) => {
+    const deps = c.var.deps;
+    const length = c.req.header('content-length');
+    const body = c.req.raw.body;
+    // An empty file is a file (Content-Length: 0); a request without any body is not an upload.
+    if (!body || (length === undefined && c.req.header('transfer-encoding') === undefined)) {
+      throw new ApiError(400, 'validation_failed', 'The request body is the file.');
+    }
+    if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
+      throw new ApiError(415, 'unsupported_media_type', 'Send the file itself as the body, with Content-Type: application/octet-stream.');
+    }
+    if (Number(length) > deps.config.fileUploadMaxBytes) throw new ApiError(413, 'payload_too_large', `A file may hold at most ${deps.config.fileUploadMaxBytes} bytes.`);
+    const { file, created } = await uploadFile(deps, body as WebReadableStream<Uint8Array>, { name: c.req.valid('query').name ?? null, userId: c.var.user.id }, c.req.raw.signal);
+    if (created) await audit(c, { action: 'file.upload', targetType: 'file', targetId: file.sha256, details: { name: file.name, size: file.size } });
+    return c.json(file, created ? 201 : 200);
+  })
+  .openapi(get, async (c) => {
+    const file = await getStoredFile(c.var.deps, c.req.valid('param').sha256);
+    if (!file) throw new ApiError(404, 'not_found');
+    return c.json(file, 200);
+  });

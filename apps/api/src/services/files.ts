@@ -1,0 +1,113 @@
+/**
+ * Files the server holds for `file.fetch` commands: content-addressed on local disk
+ * (`<FILE_STORE_DIR>/<first two hex digits>/<sha256>`), one copy per content however often it is
+ * uploaded or sent. An upload is streamed to a temporary file while it is hashed and counted, refused
+ * past the size limit, and renamed into place only once complete, so a reader never sees a partial
+ * file. The depot will generalise this; until then it is small but real: a row in `stored_files` per
+ * file and the bytes on disk.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { StoredFile } from '@opsconductor/contracts/api';
+import type { ApiDeps } from '../context.ts';
+import { ApiError } from '../lib/problem.ts';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export class FileStore {
+  constructor(readonly dir: string, readonly maxBytes: number) {}
+
+  pathOf(sha256: string): string {
+    if (!SHA256.test(sha256)) throw new Error('not a SHA-256');
+    return path.join(this.dir, sha256.slice(0, 2), sha256);
+  }
+
+  /** Streams `body` into the store. Throws 413 past maxBytes (nothing is kept then). */
+  async put(body: WebReadableStream<Uint8Array>, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+    const tmpDir = path.join(this.dir, 'tmp');
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(tmpDir, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const max = this.maxBytes;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > max) return done(new ApiError(413, 'payload_too_large', `A file may hold at most ${max} bytes.`));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(body), meter, createWriteStream(tmp, { mode: 0o600 }), { signal });
+      const handle = await open(tmp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const sha256 = hash.digest('hex');
+      const target = this.pathOf(sha256);
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      // Same name, same bytes: replacing an existing copy changes nothing a reader could see.
+      await rename(tmp, target);
+      return { sha256, size };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The stored bytes, or undefined when the store does not hold them. */
+  async open(sha256: string): Promise<{ stream: ReadStream; size: number } | undefined> {
+    const file = this.pathOf(sha256);
+    try {
+      const { size } = await stat(file);
+      return { stream: createReadStream(file), size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+}
+
+interface FileRow { sha256: string; size: string; name: string | null; created_at: Date }
+
+function toStoredFile(r: FileRow): StoredFile {
+  return { sha256: r.sha256, size: Number(r.size), name: r.name, createdAt: r.created_at.toISOString() };
+}
+
+/** Stores an upload and records it; uploading the same content again returns the same file (and keeps its first name). */
+export async function uploadFile(deps: ApiDeps, body: WebReadableStream<Uint8Array>, meta: { name: string | null; userId: string }, signal?: AbortSignal): Promise<{ file: StoredFile; created: boolean }> {
+  const { sha256, size } = await deps.files.put(body, signal);
+  const { rows } = await deps.db.pool.query<FileRow & { inserted: boolean }>(
+    `INSERT INTO stored_files (sha256, size, name, created_by_id) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size
+     RETURNING sha256, size::text, name, created_at, (xmax = 0) AS inserted`,
+    [sha256, size, meta.name, meta.userId],
+  );
+  return { file: toStoredFile(rows[0]!), created: rows[0]!.inserted };
+}
+
+export async function getStoredFile(deps: ApiDeps, sha256: string): Promise<StoredFile | null> {
+  const { rows } = await deps.db.pool.query<FileRow>('SELECT sha256, size::text, name, created_at FROM stored_files WHERE sha256 = $1', [sha256]);
+  return rows[0] ? toStoredFile(rows[0]) : null;
+}
+
+/**
+ * A device may download a stored file only while one of its own open commands names it; anything else
+ * is indistinguishable from a file that does not exist.
+ */
+export async function openFileForDevice(deps: ApiDeps, deviceId: string, sha256: string) {
+  const { rowCount } = await deps.agentPool.query(
+    `SELECT 1 FROM agent_commands WHERE device_id = $1 AND file_sha256 = $2 AND state IN ('delivered', 'running') LIMIT 1`,
+    [deviceId, sha256],
+  );
+  const opened = rowCount ? await deps.files.open(sha256) : undefined;
+  if (!opened) throw new ApiError(404, 'not_found', 'No such file for this device.');
+  return opened;
+}

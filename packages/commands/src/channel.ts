@@ -1,0 +1,415 @@
+/**
+ * The command channel's one owner of command state: every write that moves an `agent_commands` row
+ * from one state to another is here, as a conditional UPDATE (the row must still be in a state the
+ * move may start from), so a late or duplicate report can never change a terminal state. The API
+ * (polls, agent reports, cancellations, device retirement) and the activities (dispatch, deadlines,
+ * cancellations) call these functions; nothing else writes `state`.
+ *
+ * Every terminal transition goes through {@link finishCommands}, which runs {@link commandsFinished}
+ * in the same transaction: the hook for what follows a command's end (its owner's outcome today; the
+ * `command.finished` domain event).
+ */
+import type pg from 'pg';
+import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
+import type { CommandPayload } from '@opsconductor/contracts/commands';
+import { withTransaction } from '@opsconductor/db';
+import { jobRunDeviceFinished, jobRunDeviceStarted } from './owners.ts';
+import {
+  canTransition,
+  isTerminalCommandState,
+  jobRunDeviceOutcomeOf,
+  openCommandStates,
+  type CommandState,
+  type JobRunDeviceOutcome,
+  type OpenCommandState,
+  type TerminalCommandState,
+} from './states.ts';
+
+type Db = pg.Pool | pg.PoolClient;
+
+/** What dispatched a command. Exactly one owner; each owner kind is a column of its own. */
+export interface CommandOwner {
+  jobRunDeviceId: string;
+}
+
+/** The columns every caller needs to act on a command. */
+export interface CommandRow {
+  id: string;
+  deviceId: string;
+  jobRunDeviceId: string | null;
+  /** The run of a job-run owner (for wake-ups). */
+  jobRunId: string | null;
+  attempt: number;
+  kind: string;
+  state: CommandState;
+  taskToken: Buffer | null;
+  cancelRequestedAt: Date | null;
+  activityClosedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  errorMessage: string | null;
+  result: CommandResult | null;
+}
+
+const ROW_COLUMNS = `ac.id, ac.device_id, ac.job_run_device_id, ac.attempt, ac.kind, ac.state::text AS state, ac.task_token,
+  ac.cancel_requested_at, ac.activity_closed_at, ac.started_at, ac.finished_at, ac.error_message, ac.result,
+  (SELECT jrd.job_run_id FROM job_run_devices jrd WHERE jrd.id = ac.job_run_device_id) AS job_run_id`;
+
+interface RawRow {
+  id: string; device_id: string; job_run_device_id: string | null; job_run_id: string | null; attempt: number; kind: string; state: CommandState;
+  task_token: Buffer | null; cancel_requested_at: Date | null; activity_closed_at: Date | null; started_at: Date | null;
+  finished_at: Date | null; error_message: string | null; result: CommandResult | null;
+}
+
+function toRow(r: RawRow): CommandRow {
+  return {
+    id: r.id, deviceId: r.device_id, jobRunDeviceId: r.job_run_device_id, jobRunId: r.job_run_id, attempt: r.attempt, kind: r.kind, state: r.state,
+    taskToken: r.task_token, cancelRequestedAt: r.cancel_requested_at, activityClosedAt: r.activity_closed_at, startedAt: r.started_at,
+    finishedAt: r.finished_at, errorMessage: r.error_message, result: r.result,
+  };
+}
+
+// --- payloads ----------------------------------------------------------------------------------
+
+/**
+ * Stores a payload once and returns its SHA-256 (computed by the database: `command_payload_sha256`, of
+ * the canonical jsonb text). Storing the same payload again is a no-op.
+ */
+export async function storePayload(db: Db, payload: CommandPayload): Promise<string> {
+  const { rows } = await db.query<{ sha256: string }>(
+    `WITH p AS (SELECT $1::jsonb AS payload),
+          stored AS (INSERT INTO command_payloads (sha256, payload, bytes)
+                     SELECT command_payload_sha256(payload), payload, octet_length(convert_to(payload::text, 'UTF8')) FROM p
+                     ON CONFLICT (sha256) DO NOTHING)
+     SELECT command_payload_sha256(payload) AS sha256 FROM p`,
+    [JSON.stringify(payload)],
+  );
+  return rows[0]!.sha256;
+}
+
+export async function loadPayload(db: Db, sha256: string): Promise<CommandPayload | null> {
+  const { rows } = await db.query<{ payload: CommandPayload }>('SELECT payload FROM command_payloads WHERE sha256 = $1', [sha256]);
+  return rows[0]?.payload ?? null;
+}
+
+// --- queue -------------------------------------------------------------------------------------
+
+export interface QueueCommandInput {
+  deviceId: string;
+  owner: CommandOwner;
+  attempt: number;
+  /** A stored payload (storePayload). */
+  payloadSha256: string;
+  /** The activity attempt that waits for the result, if the owner waits in Temporal. */
+  taskToken: Buffer | null;
+  /** After this the command is no longer started. */
+  expiresAt: Date;
+}
+
+/**
+ * Queues a command (the caller sends the wake-up after commit). One row per owner and attempt: the
+ * same attempt again (a worker that crashed before it reported) keeps its row and takes the newest
+ * task token. Returns undefined when the payload is not stored.
+ */
+export async function queueCommand(client: Db, input: QueueCommandInput): Promise<{ id: string; inserted: boolean } | undefined> {
+  const { rows } = await client.query<{ id: string; inserted: boolean }>(
+    `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload_sha256, file_sha256, task_token, expires_at)
+     SELECT gen_random_uuid(), $1, $2, $3, p.payload->>'kind', p.sha256,
+            CASE WHEN p.payload->>'kind' = 'file.fetch' THEN p.payload->>'sha256' END, $5, $6
+       FROM command_payloads p WHERE p.sha256 = $4
+     ON CONFLICT (job_run_device_id, attempt) DO UPDATE SET task_token = EXCLUDED.task_token
+     RETURNING id, (xmax = 0) AS inserted`,
+    [input.deviceId, input.owner.jobRunDeviceId, input.attempt, input.payloadSha256, input.taskToken, input.expiresAt],
+  );
+  return rows[0];
+}
+
+// --- commands of an owner or a device -----------------------------------------------------------
+
+export type CommandScope = { jobRunId: string } | { jobRunDeviceIds: string[] } | { deviceId: string };
+
+/** The open commands in `scope`, locked (FOR UPDATE) for the caller's transaction. */
+export async function lockOpenCommands(client: pg.PoolClient, scope: CommandScope): Promise<CommandRow[]> {
+  const [where, value] =
+    'jobRunId' in scope
+      ? ['ac.job_run_device_id IN (SELECT id FROM job_run_devices WHERE job_run_id = $1)', scope.jobRunId]
+      : 'jobRunDeviceIds' in scope
+        ? ['ac.job_run_device_id = ANY($1::uuid[])', scope.jobRunDeviceIds]
+        : ['ac.device_id = $1', scope.deviceId];
+  const { rows } = await client.query<RawRow>(
+    `SELECT ${ROW_COLUMNS} FROM agent_commands ac WHERE ${where} AND ac.state IN ('queued', 'delivered', 'running') ORDER BY ac.id FOR UPDATE OF ac`,
+    [value],
+  );
+  return rows.map(toRow);
+}
+
+/** One command of one device (another device's command is indistinguishable from a missing one). */
+export async function loadDeviceCommand(db: Db, deviceId: string, commandId: string, opts: { lock?: boolean } = {}): Promise<CommandRow | undefined> {
+  const { rows } = await db.query<RawRow>(
+    `SELECT ${ROW_COLUMNS} FROM agent_commands ac WHERE ac.id = $1 AND ac.device_id = $2${opts.lock ? ' FOR UPDATE OF ac' : ''}`,
+    [commandId, deviceId],
+  );
+  return rows[0] && toRow(rows[0]);
+}
+
+/** True when the agent must stop (or not start) the command: it was cancelled, or the server recorded it as over. */
+export function mustStop(row: Pick<CommandRow, 'state' | 'cancelRequestedAt'>): boolean {
+  return row.cancelRequestedAt !== null || isTerminalCommandState(row.state);
+}
+
+// --- the agent's side: claim, start, result ------------------------------------------------------
+
+export interface ClaimOptions {
+  /** Most commands handed out per poll. */
+  limit: number;
+  /** A delivered command that was never started is handed out again after this long. */
+  redeliverAfterSeconds: number;
+  /** A cancellation is listed for the agent this long; unconfirmed after that, the command ends `cancelled`. */
+  cancelTtlSeconds: number;
+}
+
+export interface ClaimedCommand {
+  id: string;
+  attempt: number;
+  expiresAt: Date;
+  payload: CommandPayload;
+}
+
+export interface Claim {
+  commands: ClaimedCommand[];
+  /** Commands the agent must stop. */
+  cancel: string[];
+  /** Commands this poll ended: kinds the agent cannot run (`unsupported`), cancellations it never confirmed. */
+  finished: FinishedCommand[];
+  /** When something may become due for this device without any notification (a redelivery, a cancellation expiring). */
+  recheckAt: Date | null;
+}
+
+/**
+ * One poll's database work, in one statement: hands out the device's queued commands (and delivered
+ * ones never started), lists its cancellations, and says when to look again. Commands of kinds the
+ * device's agent does not announce are not handed out: they end `unsupported` (in a second statement,
+ * only when there are any), as do cancellations the agent did not confirm in time (`cancelled`).
+ */
+export async function claimCommands(pool: pg.Pool, deviceId: string, opts: ClaimOptions): Promise<Claim> {
+  const { rows } = await pool.query<{ what: string; id: string | null; attempt: number | null; expires_at: Date | null; payload: CommandPayload | null; kind: string | null; at: Date | null }>(
+    `WITH device AS (
+       SELECT coalesce(command_kinds, ARRAY['shell']) AS kinds FROM devices WHERE id = $1
+     ), candidates AS (
+       SELECT ac.id, ac.kind FROM agent_commands ac
+        WHERE ac.device_id = $1 AND ac.expires_at > now() AND ac.cancel_requested_at IS NULL
+          AND (ac.state = 'queued' OR (ac.state = 'delivered' AND ac.delivered_at < now() - make_interval(secs => $2)))
+        ORDER BY ac.created_at LIMIT $4
+        FOR UPDATE OF ac SKIP LOCKED
+     ), claimed AS (
+       UPDATE agent_commands ac SET state = 'delivered', delivered_at = now(), delivery_count = ac.delivery_count + 1
+         FROM candidates c, device d WHERE ac.id = c.id AND c.kind = ANY(d.kinds)
+       RETURNING ac.id, ac.attempt, ac.expires_at, ac.payload_sha256, ac.created_at
+     ), open AS (
+       SELECT ac.id, ac.state, ac.delivered_at, ac.cancel_requested_at FROM agent_commands ac
+        WHERE ac.device_id = $1 AND ac.state IN ('delivered', 'running') AND ac.id NOT IN (SELECT id FROM claimed)
+     )
+     SELECT 'command' AS what, c.id, c.attempt, c.expires_at, p.payload, NULL::text AS kind, c.created_at AS at
+       FROM claimed c JOIN command_payloads p ON p.sha256 = c.payload_sha256
+     UNION ALL
+     SELECT 'unsupported', c.id, NULL, NULL, NULL, c.kind, NULL FROM candidates c, device d WHERE NOT c.kind = ANY(d.kinds)
+     UNION ALL
+     SELECT CASE WHEN o.cancel_requested_at > now() - make_interval(secs => $3) THEN 'cancel' ELSE 'unconfirmed' END, o.id, NULL, NULL, NULL, NULL, NULL
+       FROM open o WHERE o.cancel_requested_at IS NOT NULL
+     UNION ALL
+     SELECT 'recheck', NULL, NULL, NULL, NULL, NULL, min(CASE
+              WHEN o.cancel_requested_at IS NOT NULL THEN o.cancel_requested_at + make_interval(secs => $3)
+              WHEN o.state = 'delivered' THEN o.delivered_at + make_interval(secs => $2)
+            END)
+       FROM open o
+     ORDER BY what, at`,
+    [deviceId, opts.redeliverAfterSeconds, opts.cancelTtlSeconds, opts.limit],
+  );
+  const claim: Claim = { commands: [], cancel: [], finished: [], recheckAt: null };
+  const unsupported: { id: string; kind: string }[] = [];
+  const unconfirmed: string[] = [];
+  for (const r of rows) {
+    if (r.what === 'command') claim.commands.push({ id: r.id!, attempt: r.attempt!, expiresAt: r.expires_at!, payload: r.payload! });
+    else if (r.what === 'cancel') claim.cancel.push(r.id!);
+    else if (r.what === 'unsupported') unsupported.push({ id: r.id!, kind: r.kind! });
+    else if (r.what === 'unconfirmed') unconfirmed.push(r.id!);
+    else if (r.what === 'recheck') claim.recheckAt = r.at;
+  }
+  if (unsupported.length > 0 || unconfirmed.length > 0) {
+    claim.finished = await withTransaction(pool, async (client) => {
+      const finished: FinishedCommand[] = [];
+      for (const kind of new Set(unsupported.map((u) => u.kind))) {
+        const ids = unsupported.filter((u) => u.kind === kind).map((u) => u.id);
+        finished.push(...(await finishCommands(client, ids, 'unsupported', { error: unsupportedMessage(kind) })));
+      }
+      finished.push(...(await finishCommands(client, unconfirmed, 'cancelled', { error: `The agent did not confirm the cancellation within ${opts.cancelTtlSeconds} s.` })));
+      return finished;
+    });
+  }
+  return claim;
+}
+
+function unsupportedMessage(kind: string): string {
+  return `The agent on this device cannot run "${kind}" commands (it does not announce that capability: upgrade the agent).`;
+}
+
+/**
+ * The agent is about to run the command: delivered → running. Returns the command as it is now (so the
+ * caller can tell the agent to stop one that was cancelled or already ended), or undefined when the
+ * device has no such command.
+ */
+export async function startCommand(pool: pg.Pool, deviceId: string, commandId: string, startedAt: Date): Promise<CommandRow | undefined> {
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<RawRow>(
+      `UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, $3)
+        WHERE ac.id = $1 AND ac.device_id = $2 AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
+      RETURNING ${ROW_COLUMNS}`,
+      [commandId, deviceId, startedAt],
+    );
+    if (!rows[0]) return loadDeviceCommand(client, deviceId, commandId);
+    const row = toRow(rows[0]);
+    if (row.jobRunDeviceId) await jobRunDeviceStarted(client, row.jobRunDeviceId, startedAt);
+    return row;
+  });
+}
+
+export type AgentResultOutcome =
+  /** The result ended the command. */
+  | { kind: 'applied'; finished: FinishedCommand }
+  /** The command had already ended with a result: recorded, not re-applied. */
+  | { kind: 'duplicate'; row: CommandRow }
+  /** The server had already ended the command (timed out, cancelled, device retired): recorded, not applied. */
+  | { kind: 'late'; row: CommandRow }
+  /** The command was never delivered, so no agent can have a result for it. */
+  | { kind: 'refused'; row: CommandRow };
+
+/** The agent's result: applied once; every later copy (or a result after the server ended it) only counted. */
+export async function recordAgentResult(pool: pg.Pool, deviceId: string, commandId: string, result: CommandResult): Promise<AgentResultOutcome | undefined> {
+  return withTransaction(pool, async (client) => {
+    const row = await loadDeviceCommand(client, deviceId, commandId, { lock: true });
+    if (!row) return undefined;
+    if (isTerminalCommandState(row.state)) {
+      await client.query('UPDATE agent_commands SET result_count = result_count + 1, last_result_at = now() WHERE id = $1', [commandId]);
+      return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
+    }
+    const [finished] = await finishCommands(client, [commandId], result.status, { result, error: result.error ?? null, startedAt: new Date(result.startedAt) });
+    return finished ? { kind: 'applied', finished } : { kind: 'refused', row };
+  });
+}
+
+// --- the server's side: cancel and end --------------------------------------------------------------
+
+/**
+ * Cancels commands: those no agent has seen end `cancelled` now; delivered and running ones are flagged
+ * for their agent (listed in its polls, answered in heartbeats) until it reports or the request expires.
+ * Returns what ended and the devices to wake.
+ */
+export async function requestCancellation(client: pg.PoolClient, commands: Pick<CommandRow, 'id' | 'state'>[], message: string): Promise<{ finished: FinishedCommand[]; flaggedDevices: string[] }> {
+  const queued = commands.filter((c) => c.state === 'queued').map((c) => c.id);
+  const started = commands.filter((c) => c.state === 'delivered' || c.state === 'running').map((c) => c.id);
+  const finished = await finishCommands(client, queued, 'cancelled', { error: message });
+  const flagged = started.length === 0 ? { rows: [] } : await client.query<{ device_id: string }>(
+    `UPDATE agent_commands SET cancel_requested_at = now()
+      WHERE id = ANY($1::uuid[]) AND state IN ('delivered', 'running') AND cancel_requested_at IS NULL
+  RETURNING device_id`,
+    [started],
+  );
+  return { finished, flaggedDevices: [...new Set([...flagged.rows.map((r) => r.device_id), ...finished.map((f) => f.deviceId)])] };
+}
+
+/** Flags one command for cancellation (e.g. its activity was cancelled). True when it is (now) flagged. */
+export async function flagCancellation(db: Db, commandId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE agent_commands SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1 AND state IN ('delivered', 'running')`,
+    [commandId],
+  );
+  return rowCount === 1;
+}
+
+export interface FinishDetails {
+  error?: string | null;
+  /** The agent's result, when it is what ends the command. */
+  result?: CommandResult;
+  startedAt?: Date;
+}
+
+/** A command that this call ended, with what its owner and the caller need afterwards. */
+export interface FinishedCommand extends CommandRow {
+  state: TerminalCommandState;
+}
+
+/**
+ * Ends commands: THE terminal transition. Each command moves to `to` (or, given a map, to the state for
+ * its current state) only if that is a legal move from where it is now; commands already ended, or in a
+ * state the move cannot start from, are left alone and not returned. Runs {@link commandsFinished} for
+ * the ones it ended, in the caller's transaction.
+ */
+export async function finishCommands(
+  client: pg.PoolClient,
+  ids: string[],
+  to: TerminalCommandState | Partial<Record<OpenCommandState, TerminalCommandState>>,
+  details: FinishDetails = {},
+): Promise<FinishedCommand[]> {
+  if (ids.length === 0) return [];
+  const moves = openCommandStates
+    .map((from) => [from, typeof to === 'string' ? to : to[from]] as const)
+    .filter((m): m is readonly [OpenCommandState, TerminalCommandState] => m[1] !== undefined && canTransition(m[0], m[1]));
+  if (moves.length === 0) return [];
+  const { rows } = await client.query<RawRow>(
+    `UPDATE agent_commands ac
+        SET state = m.to_state::"AgentCommandState", finished_at = now(),
+            error_message = coalesce($4, ac.error_message),
+            result = coalesce($5::jsonb, ac.result),
+            result_count = ac.result_count + CASE WHEN $5::jsonb IS NULL THEN 0 ELSE 1 END,
+            last_result_at = CASE WHEN $5::jsonb IS NULL THEN ac.last_result_at ELSE now() END,
+            started_at = coalesce(ac.started_at, $6)
+       FROM unnest($2::text[], $3::text[]) AS m(from_state, to_state)
+      WHERE ac.id = ANY($1::uuid[]) AND ac.state::text = m.from_state
+  RETURNING ${ROW_COLUMNS}`,
+    [ids, moves.map((m) => m[0]), moves.map((m) => m[1]), details.error ?? null, details.result ? JSON.stringify(details.result) : null, details.startedAt ?? null],
+  );
+  const finished = rows.map(toRow) as FinishedCommand[];
+  await commandsFinished(client, finished);
+  return finished;
+}
+
+/**
+ * Runs in the transaction that ended `finished` — the one place every command's end passes through.
+ * The owner learns its command's outcome here (a job-run target takes it, first terminal writer wins).
+ * This is where the `command.finished` domain event belongs.
+ */
+async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[]): Promise<void> {
+  const forTargets = finished.filter((f) => f.jobRunDeviceId !== null);
+  if (forTargets.length > 0) await jobRunDeviceFinished(client, forTargets);
+}
+
+/** Sets `activity_closed_at` once the Temporal activity waiting for the command was completed (or is gone). */
+export async function markActivityClosed(db: Db, commandId: string): Promise<void> {
+  await db.query('UPDATE agent_commands SET activity_closed_at = now() WHERE id = $1 AND activity_closed_at IS NULL', [commandId]);
+}
+
+/**
+ * What a job-run's `dispatchToAgent` activity completes with for a command that ended: its target's
+ * status (interrupted and unsupported fail the target), with the agent's timings when it reported.
+ */
+export interface DispatchOutcome {
+  status: JobRunDeviceOutcome;
+  exitCode: number | null;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** How the command itself ended. */
+  commandState: TerminalCommandState;
+}
+
+export function dispatchOutcomeOf(f: FinishedCommand): DispatchOutcome {
+  const error = f.errorMessage ?? f.result?.error;
+  return {
+    status: jobRunDeviceOutcomeOf(f.state),
+    exitCode: f.result?.exitCode ?? null,
+    ...(error ? { error } : {}),
+    ...(f.result ? { startedAt: f.result.startedAt, finishedAt: f.result.finishedAt, durationMs: f.result.durationMs } : {}),
+    commandState: f.state,
+  };
+}

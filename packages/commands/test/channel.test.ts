@@ -1,0 +1,218 @@
+/** The command state machine and its transitions against a real PostgreSQL (a fresh migrated database). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
+import { withTransaction } from '@opsconductor/db';
+import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
+import { createJobRunFixture } from '../../../activities/test/support/fixtures.ts';
+import {
+  claimCommands,
+  commandStates,
+  commandTransitions,
+  finishCommands,
+  isTerminalCommandState,
+  queueCommand,
+  recordAgentResult,
+  requestCancellation,
+  startCommand,
+  storePayload,
+  type CommandState,
+} from '../src/index.ts';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t?.drop());
+
+const SHELL = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
+const claimOptions = { limit: 20, redeliverAfterSeconds: 60, cancelTtlSeconds: 120 };
+const result = (status: CommandResult['status'], over: Partial<CommandResult> = {}): CommandResult => ({
+  status, exitCode: status === 'succeeded' ? 0 : 1, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 5, ...over,
+});
+
+/** A target with one command in `state` (inserted as such: INSERT is not guarded, UPDATE is). */
+async function commandIn(state: CommandState, payload: object = SHELL) {
+  const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(t.db, 1);
+  const deviceId = deviceIds[0]!;
+  const sha = await storePayload(t.db.pool, payload as never);
+  const { rows } = await t.db.pool.query<{ id: string }>(
+    `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload_sha256, task_token, state, expires_at, delivered_at, finished_at)
+     VALUES (gen_random_uuid(), $1, $2, 1, $3, $4, 'token', $5::"AgentCommandState", now() + interval '1 hour', CASE WHEN $5::text <> 'queued' THEN now() END, CASE WHEN $6 THEN now() END)
+     RETURNING id`,
+    [deviceId, targetIds.get(deviceId), (payload as { kind: string }).kind, sha, state, isTerminalCommandState(state)],
+  );
+  return { id: rows[0]!.id, jobRunId, deviceId, targetId: targetIds.get(deviceId)! };
+}
+
+const stateOf = async (id: string) => (await t.db.pool.query<{ state: string }>('SELECT state::text FROM agent_commands WHERE id = $1', [id])).rows[0]!.state;
+const target = async (id: string) => t.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id } });
+
+describe('the state machine in the database', () => {
+  it('refuses exactly the transitions the module does not allow, whoever writes', async () => {
+    const refused: string[] = [];
+    const allowed: string[] = [];
+    for (const from of commandStates) {
+      const { id } = await commandIn(from);
+      for (const to of commandStates) {
+        if (to === from) continue;
+        const client = await t.db.pool.connect();
+        let ok: boolean;
+        try {
+          await client.query('BEGIN');
+          ok = await client.query(
+            `UPDATE agent_commands SET state = $2::"AgentCommandState", finished_at = CASE WHEN $3 THEN now() END WHERE id = $1`,
+            [id, to, isTerminalCommandState(to)],
+          ).then(() => true, () => false);
+        } finally {
+          await client.query('ROLLBACK');
+          client.release();
+        }
+        (ok ? allowed : refused).push(`${from}→${to}`);
+        expect(ok, `${from} → ${to}`).toBe(commandTransitions[from].includes(to));
+      }
+    }
+    expect(allowed).toContain('queued→delivered');
+    expect(refused).toContain('succeeded→failed');
+    expect(refused).toContain('queued→running');
+  });
+
+  it('never changes a terminal command: state, result, error and finish time stay', async () => {
+    const { id } = await commandIn('timed_out');
+    for (const set of [`result = '{"status":"succeeded"}'`, `error_message = 'rewritten'`, `finished_at = now() + interval '1 day'`, `state = 'succeeded'`]) {
+      await expect(t.db.pool.query(`UPDATE agent_commands SET ${set} WHERE id = $1`, [id]), set).rejects.toThrow(/can no longer change/);
+    }
+    // Bookkeeping that is not the outcome still works (a late duplicate is counted).
+    await t.db.pool.query('UPDATE agent_commands SET result_count = result_count + 1 WHERE id = $1', [id]);
+  });
+});
+
+describe('finishCommands and agent results', () => {
+  it('applies the first result only; a duplicate is counted, a result after the server ended it is late', async () => {
+    const c = await commandIn('running');
+    const first = await recordAgentResult(t.db.pool, c.deviceId, c.id, result('succeeded'));
+    expect(first).toMatchObject({ kind: 'applied', finished: { state: 'succeeded' } });
+    expect(await target(c.targetId)).toMatchObject({ status: 'succeeded', exitCode: 0n });
+
+    const again = await recordAgentResult(t.db.pool, c.deviceId, c.id, result('failed', { error: 'other copy' }));
+    expect(again?.kind).toBe('duplicate');
+    const row = await t.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: c.id } });
+    expect(row).toMatchObject({ state: 'succeeded', resultCount: 2, errorMessage: null });
+    expect(row.result).toMatchObject({ status: 'succeeded' });
+    expect(await target(c.targetId)).toMatchObject({ status: 'succeeded' });
+
+    // The server gave up first (no result in time): the agent's late result is recorded, never applied.
+    const d = await commandIn('running');
+    await withTransaction(t.db.pool, (client) => finishCommands(client, [d.id], 'timed_out', { error: 'No result arrived in time.' }));
+    const late = await recordAgentResult(t.db.pool, d.deviceId, d.id, result('succeeded'));
+    expect(late?.kind).toBe('late');
+    expect(await t.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: d.id } })).toMatchObject({ state: 'timed_out', result: null, resultCount: 1, errorMessage: 'No result arrived in time.' });
+    expect(await target(d.targetId)).toMatchObject({ status: 'timed_out', errorMessage: 'No result arrived in time.' });
+  });
+
+  it('refuses an illegal move without touching the row: a queued command has no result, a running one does not go offline', async () => {
+    const queued = await commandIn('queued');
+    expect(await recordAgentResult(t.db.pool, queued.deviceId, queued.id, result('succeeded'))).toMatchObject({ kind: 'refused' });
+    expect(await stateOf(queued.id)).toBe('queued');
+    const running = await commandIn('running');
+    expect(await withTransaction(t.db.pool, (client) => finishCommands(client, [running.id], 'offline'))).toEqual([]);
+    expect(await stateOf(running.id)).toBe('running');
+    // A map moves each command by its own state: queued ones go offline, started ones time out.
+    const both = await withTransaction(t.db.pool, (client) => finishCommands(client, [queued.id, running.id], { queued: 'offline', running: 'timed_out' }));
+    expect(both.map((f) => [f.id, f.state]).sort()).toEqual([[queued.id, 'offline'], [running.id, 'timed_out']].sort());
+  });
+
+  it('interrupted and unsupported fail the target, with the reason', async () => {
+    const c = await commandIn('running');
+    await recordAgentResult(t.db.pool, c.deviceId, c.id, result('interrupted', { exitCode: null, error: 'the agent restarted while the command was running' }));
+    expect(await target(c.targetId)).toMatchObject({ status: 'failed', errorMessage: 'the agent restarted while the command was running' });
+  });
+
+  it('an earlier attempt ending leaves the target to the latest attempt', async () => {
+    const { deviceIds, targetIds } = await createJobRunFixture(t.db, 1);
+    const deviceId = deviceIds[0]!;
+    const owner = { jobRunDeviceId: targetIds.get(deviceId)! };
+    const sha = await storePayload(t.db.pool, SHELL);
+    const expiresAt = new Date(Date.now() + 60_000);
+    const first = await queueCommand(t.db.pool, { deviceId, owner, attempt: 1, payloadSha256: sha, taskToken: Buffer.from('a'), expiresAt });
+    const second = await queueCommand(t.db.pool, { deviceId, owner, attempt: 2, payloadSha256: sha, taskToken: Buffer.from('b'), expiresAt });
+    await withTransaction(t.db.pool, (client) => finishCommands(client, [first!.id], 'offline'));
+    expect((await target(owner.jobRunDeviceId)).finishedAt).toBeNull();
+    await withTransaction(t.db.pool, (client) => finishCommands(client, [second!.id], 'cancelled'));
+    expect((await target(owner.jobRunDeviceId)).status).toBe('cancelled');
+  });
+});
+
+describe('polls', () => {
+  it('hands out queued commands once, with their payload, and not to another device', async () => {
+    const c = await commandIn('queued');
+    const other = await commandIn('queued');
+    const claim = await claimCommands(t.db.pool, c.deviceId, claimOptions);
+    expect(claim.commands).toEqual([{ id: c.id, attempt: 1, expiresAt: expect.any(Date), payload: SHELL }]);
+    expect((await claimCommands(t.db.pool, c.deviceId, claimOptions)).commands).toEqual([]);
+    expect(await stateOf(c.id)).toBe('delivered');
+    expect(await stateOf(other.id)).toBe('queued');
+    // Delivered, never started: due again for redelivery after redeliverAfterSeconds.
+    expect(claim.recheckAt).toBeNull();
+    const next = await claimCommands(t.db.pool, c.deviceId, claimOptions);
+    expect(next.recheckAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect((await claimCommands(t.db.pool, c.deviceId, { ...claimOptions, redeliverAfterSeconds: 0 })).commands.map((x) => x.id)).toEqual([c.id]);
+  });
+
+  it('never sends a kind the agent does not announce: the command ends unsupported, its target fails with why', async () => {
+    const c = await commandIn('queued', { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 60 });
+    // An agent of protocol 1: shell only.
+    const claim = await claimCommands(t.db.pool, c.deviceId, claimOptions);
+    expect(claim.commands).toEqual([]);
+    expect(claim.finished.map((f) => [f.id, f.state])).toEqual([[c.id, 'unsupported']]);
+    expect(await stateOf(c.id)).toBe('unsupported');
+    expect(await target(c.targetId)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/cannot run "script" commands/) });
+
+    const d = await commandIn('queued', { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 60 });
+    await t.db.pool.query(`UPDATE devices SET command_kinds = ARRAY['shell', 'script'] WHERE id = $1`, [d.deviceId]);
+    expect((await claimCommands(t.db.pool, d.deviceId, claimOptions)).commands.map((x) => x.id)).toEqual([d.id]);
+  });
+
+  it('lists a cancellation until the agent reports, or until it expires; either way it is cleared by a terminal state', async () => {
+    const c = await commandIn('running');
+    const { flaggedDevices } = await withTransaction(t.db.pool, async (client) => requestCancellation(client, [{ id: c.id, state: 'running' }], 'cancelled'));
+    expect(flaggedDevices).toEqual([c.deviceId]);
+    const listed = await claimCommands(t.db.pool, c.deviceId, claimOptions);
+    expect(listed.cancel).toEqual([c.id]);
+    expect(listed.recheckAt!.getTime()).toBeGreaterThan(Date.now() + 100_000);
+    await recordAgentResult(t.db.pool, c.deviceId, c.id, result('cancelled'));
+    expect((await claimCommands(t.db.pool, c.deviceId, claimOptions)).cancel).toEqual([]);
+
+    // An agent that lost its journal never reports: after the TTL the cancellation is no longer listed
+    // (its device would otherwise poll non-stop) and the command ends cancelled.
+    const lost = await commandIn('running');
+    await withTransaction(t.db.pool, async (client) => requestCancellation(client, [{ id: lost.id, state: 'running' }], 'cancelled'));
+    await t.db.pool.query(`UPDATE agent_commands SET cancel_requested_at = now() - interval '10 minutes' WHERE id = $1`, [lost.id]);
+    const expired = await claimCommands(t.db.pool, lost.deviceId, claimOptions);
+    expect(expired.cancel).toEqual([]);
+    expect(expired.finished.map((f) => [f.id, f.state, f.errorMessage])).toEqual([[lost.id, 'cancelled', 'The agent did not confirm the cancellation within 120 s.']]);
+    const after = await claimCommands(t.db.pool, lost.deviceId, claimOptions);
+    expect(after).toMatchObject({ cancel: [], finished: [], recheckAt: null });
+  });
+
+  it('a queued command is cancelled at once; start of a cancelled or ended command says so', async () => {
+    const c = await commandIn('queued');
+    const { finished } = await withTransaction(t.db.pool, async (client) => requestCancellation(client, [{ id: c.id, state: 'queued' }], 'The job run was cancelled.'));
+    expect(finished.map((f) => f.state)).toEqual(['cancelled']);
+    expect(await target(c.targetId)).toMatchObject({ status: 'cancelled', errorMessage: 'The job run was cancelled.' });
+    expect(await startCommand(t.db.pool, c.deviceId, c.id, new Date())).toMatchObject({ state: 'cancelled' });
+
+    const d = await commandIn('delivered');
+    expect(await startCommand(t.db.pool, d.deviceId, d.id, new Date())).toMatchObject({ state: 'running' });
+    expect(await target(d.targetId)).toMatchObject({ status: 'running' });
+    expect(await startCommand(t.db.pool, c.deviceId, d.id, new Date())).toBeUndefined(); // another device's command
+  });
+
+  it('stores a payload once, named by its content', async () => {
+    const script = { kind: 'script', interpreter: 'bash', script: 'x'.repeat(200_000), timeoutSeconds: 60 } as const;
+    const [a, b] = [await storePayload(t.db.pool, script), await storePayload(t.db.pool, { ...script })];
+    expect(a).toBe(b);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect((await t.db.pool.query('SELECT count(*)::int AS n FROM command_payloads WHERE sha256 = $1', [a])).rows[0].n).toBe(1);
+    expect(await storePayload(t.db.pool, { ...script, script: 'y' })).not.toBe(a);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The kinds of command the server sends agents, defined once. Each kind is a payload schema with a
+ * version; an agent announces what it can run as capabilities (`<kind>@<version>`) at check-in and
+ * the server dispatches only those (anything else ends `unsupported`). A new kind is a new schema
+ * here, a handler in the agent (agent/src/handlers) and its entry in `commandKindVersions`.
+ *
+ * Every payload carries `timeoutSeconds`: how long the agent may take with it before it gives up
+ * (for `reboot`: how long the device may take to come back), which also bounds how long the
+ * server waits for its result.
+ */
+import { z } from 'zod';
+
+export const MAX_COMMAND_TIMEOUT_SECONDS = 7 * 24 * 3600;
+const timeoutSeconds = z.number().int().min(1).max(MAX_COMMAND_TIMEOUT_SECONDS);
+
+/** Longest shell command line (UTF-16 code units). */
+export const MAX_SHELL_COMMAND_LENGTH = 64 * 1024;
+/** Longest stored script (UTF-16 code units): stored once on the server, dispatched by reference. */
+export const MAX_SCRIPT_LENGTH = 256 * 1024;
+/** Largest file a `file.fetch` may name (the server's store may refuse less, see FILE_UPLOAD_MAX_BYTES). */
+export const MAX_FETCH_FILE_BYTES = 16 * 1024 ** 3;
+
+export const shells = ['default', 'sh', 'bash', 'powershell', 'cmd'] as const;
+export const scriptInterpreters = ['sh', 'bash', 'powershell', 'cmd', 'python'] as const;
+export type ScriptInterpreter = (typeof scriptInterpreters)[number];
+
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex');
+
+/** An absolute path on the device: POSIX (`/etc/app.conf`) or Windows (`C:\ProgramData\app.conf`). */
+export const devicePath = z.string().min(2).max(4096)
+  .refine((p) => !p.includes('\u0000'), 'must not contain NUL characters')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path');
+/** Unix permission bits in octal, e.g. `0644` or `755`. */
+export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'must be octal permission bits such as 0644');
+/** `user` or `user:group`, each a name or a numeric ID. */
+export const fileOwner = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, 'must be user or user:group');
+
+export const shellCommandPayload = z.object({
+  kind: z.literal('shell'),
+  /** The command line, run by the platform shell: /bin/sh -c on POSIX, powershell on Windows by default. */
+  command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH),
+  shell: z.enum(shells).default('default'),
+  timeoutSeconds,
+});
+export type ShellCommandPayload = z.infer<typeof shellCommandPayload>;
+
+/** A stored script, written to a private temporary file on the device and run with its interpreter. */
+export const scriptCommandPayload = z.object({
+  kind: z.literal('script'),
+  interpreter: z.enum(scriptInterpreters),
+  script: z.string().min(1).max(MAX_SCRIPT_LENGTH),
+  timeoutSeconds,
+});
+export type ScriptCommandPayload = z.infer<typeof scriptCommandPayload>;
+
+/**
+ * Downloads a file the server holds (by content hash) to `path`: the agent checks size and SHA-256,
+ * then sets `mode`/`owner` and moves it into place atomically. The directory must exist.
+ */
+export const fileFetchCommandPayload = z.object({
+  kind: z.literal('file.fetch'),
+  sha256: sha256Hex,
+  size: z.number().int().min(0).max(MAX_FETCH_FILE_BYTES),
+  path: devicePath,
+  mode: fileMode.optional(),
+  owner: fileOwner.optional(),
+  timeoutSeconds,
+});
+export type FileFetchCommandPayload = z.infer<typeof fileFetchCommandPayload>;
+
+/** Restarts the device; succeeds once the agent runs again under a new boot ID. */
+export const rebootCommandPayload = z.object({ kind: z.literal('reboot'), timeoutSeconds });
+export type RebootCommandPayload = z.infer<typeof rebootCommandPayload>;
+
+/** Sends a full inventory report now; succeeds once the server accepted it. */
+export const inventoryRefreshCommandPayload = z.object({ kind: z.literal('inventory.refresh'), timeoutSeconds });
+export type InventoryRefreshCommandPayload = z.infer<typeof inventoryRefreshCommandPayload>;
+
+export const commandPayload = z.discriminatedUnion('kind', [
+  shellCommandPayload,
+  scriptCommandPayload,
+  fileFetchCommandPayload,
+  rebootCommandPayload,
+  inventoryRefreshCommandPayload,
+]);
+export type CommandPayload = z.infer<typeof commandPayload>;
+export type CommandKind = CommandPayload['kind'];
+export type CommandPayloadOf<K extends CommandKind> = Extract<CommandPayload, { kind: K }>;
+
+/** The payload version of every kind; bumped when a kind's payload changes incompatibly. */
+export const commandKindVersions = {
+  shell: 1,
+  script: 1,
+  'file.fetch': 1,
+  reboot: 1,
+  'inventory.refresh': 1,
+} as const satisfies Record<CommandKind, number>;
+export const commandKinds = Object.keys(commandKindVersions) as CommandKind[];
+
+export function isCommandKind(kind: unknown): kind is CommandKind {
+  return typeof kind === 'string' && Object.hasOwn(commandKindVersions, kind);
+}
+
+/** What an agent announces for one handler. */
+export function capability(kind: CommandKind, version: number = commandKindVersions[kind]): string {
+  return `${kind}@${version}`;
+}
+
+/**
+ * The kinds the server may send an agent with these capabilities: those it announces at the version
+ * the server speaks. An agent that announces nothing (protocol 1, before capabilities) runs shell
+ * commands only.
+ */
+export function dispatchableKinds(capabilities: readonly string[] | null | undefined): CommandKind[] {
+  if (!capabilities) return ['shell'];
+  const announced = new Set(capabilities);
+  return commandKinds.filter((kind) => announced.has(capability(kind)));
+}
