@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { MAX_INVENTORY_REPORT_BYTES } from '@opsconductor/contracts/inventory';
 import { isDatabaseUnavailable, Prisma } from '@opsconductor/db';
 import type { ApiDeps, AppEnv } from './context.ts';
-import { ApiError, RETRY_AFTER_SECONDS, problemResponse, zodFieldErrors } from './lib/problem.ts';
+import { ServiceError } from '@opsconductor/unit-of-work';
+import { ApiError, RETRY_AFTER_SECONDS, problemResponse, serviceErrorProblem, zodFieldErrors } from './lib/problem.ts';
 import { metricsResponse } from './lib/metrics.ts';
 import { createReadinessCheck } from './lib/readiness.ts';
 import { createRouter } from './lib/router.ts';
@@ -50,6 +51,7 @@ export function createApp(deps: ApiDeps) {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors, err.headers);
+    if (err instanceof ServiceError) return serviceErrorProblem(c, err);
     if (err instanceof z.ZodError) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(err));
     if (err instanceof HTTPException) {
       // Hono's validator raises 400 for unparsable JSON bodies.

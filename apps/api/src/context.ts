@@ -2,7 +2,10 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Database } from '@opsconductor/db';
-import type { GroupMembership } from '@opsconductor/groups';
+import type { DeviceLifecycle } from '@opsconductor/devices';
+import type { AttributeService, GroupMembership, GroupService } from '@opsconductor/groups';
+import type { EnrollmentTokenService, UserService } from '@opsconductor/identity';
+import type { InventoryService } from '@opsconductor/inventory';
 import type { Role } from '@opsconductor/contracts/api';
 import type { TrustedProxies } from './lib/client-address.ts';
 import type { DeviceAuthenticator } from './lib/device-auth.ts';
@@ -35,9 +38,20 @@ export interface ApiConfig {
   metricsToken: string | null;
 }
 
+/** The domain services routes call (packages/*): every mutation, with its audit row and events. */
+export interface ApiServices {
+  groups: GroupService;
+  attributes: AttributeService;
+  users: UserService;
+  enrollmentTokens: EnrollmentTokenService;
+  devices: DeviceLifecycle;
+  inventory: InventoryService;
+}
+
 export interface ApiDeps {
   db: Database;
   groups: GroupMembership;
+  services: ApiServices;
   temporal: Client;
   events: EventHub;
   loginThrottle: LoginThrottle;

@@ -3,10 +3,13 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createDatabase } from '@opsconductor/db';
-import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
+import { DeviceLifecycle } from '@opsconductor/devices';
+import { AttributeService, GroupMembership, GroupService, ensureBuiltInGroups } from '@opsconductor/groups';
+import { EnrollmentTokenService, UserService } from '@opsconductor/identity';
+import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inventory';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
-import type { ApiConfig, ApiDeps } from './context.ts';
+import type { ApiConfig, ApiDeps, ApiServices } from './context.ts';
 import { createApp, createMetricsApp } from './app.ts';
 import { trustNobody } from './lib/client-address.ts';
 import { DeviceAuthenticator } from './lib/device-auth.ts';
@@ -28,6 +31,8 @@ export interface ApiServerOptions {
   metrics?: { host?: string; port: number };
   config?: Partial<ApiConfig>;
   logger?: Logger;
+  /** Fault injection for tests (see InventoryServiceDeps). */
+  inventoryHooks?: Pick<InventoryServiceDeps, 'afterReportStored'>;
 }
 
 export interface RunningApi { url: string; port: number; metricsUrl?: string; deps: ApiDeps; close(): Promise<void> }
@@ -86,7 +91,21 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   await ensureBuiltInGroups(db, groups);
   const loginThrottle = new LoginThrottle(db.pool, config.loginThrottlePolicy);
   const deviceAuth = new DeviceAuthenticator(db, events);
-  const deps: ApiDeps = { db, groups, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
+  const services: ApiServices = {
+    groups: new GroupService({ db, membership: groups }),
+    attributes: new AttributeService({ db, membership: groups }),
+    users: new UserService({ db }),
+    enrollmentTokens: new EnrollmentTokenService({ db }),
+    devices: new DeviceLifecycle({
+      db, membership: groups, temporal, logger,
+      wake: (channel, id) => events.publish(channel, id),
+      credentialsChanged: (id) => deviceAuth.forget(id),
+    }),
+    inventory: new InventoryService({
+      db, membership: groups, fullIntervalSeconds: config.inventoryFullIntervalSeconds, deltaIntervalSeconds: config.inventoryDeltaIntervalSeconds, ...o.inventoryHooks,
+    }),
+  };
+  const deps: ApiDeps = { db, groups, services, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
   const metrics = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
   return {

@@ -1,6 +1,7 @@
 /** The agent API, /agent/v1. Devices authenticate with their secret and only ever see their own commands. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { randomBytes } from 'node:crypto';
+import { enrollDevice, recordGoodbye } from '@opsconductor/devices';
+import { deviceActor } from '@opsconductor/unit-of-work';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
   checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
@@ -8,12 +9,10 @@ import {
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
-import { hashToken } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { requestOrigin } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
-import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
+import { documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
-import { ingestInventory } from '../services/inventory.ts';
 
 const TOUCH_EVERY_MS = 15_000;
 const security = [{ deviceSecret: [] }];
@@ -82,24 +81,8 @@ export function agentRoutes(deps: ApiDeps) {
   // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
   return createRouter({ refuseUnstorableText: false })
     .openapi(enroll, async (c) => {
-      const req = c.req.valid('json');
-      const { prisma } = deps.db;
-      const secret = randomBytes(32).toString('base64url');
-      const device = await prisma.$transaction(async (tx) => {
-        // Consumes one use atomically; an exhausted, expired or revoked token matches no row.
-        const used = await tx.$queryRaw<{ id: string }[]>`
-          UPDATE enrollment_tokens SET used_count = used_count + 1
-           WHERE token_hash = ${hashToken(req.enrollmentToken)} AND revoked_at IS NULL AND expires_at > now() AND used_count < max_uses
-          RETURNING id::text`;
-        if (!used[0]) throw new ApiError(401, 'enrollment_token_invalid');
-        return tx.device.create({
-          data: { ...req.facts, secretHash: hashToken(secret), enrollmentTokenId: used[0].id, protocolVersion: req.protocolVersion, lastSeenAt: new Date() },
-        });
-      });
-      await audit(c, { action: 'device.enroll', targetType: 'device', targetId: device.id, details: { hostname: device.hostname }, actor: { type: 'device', id: device.id, name: device.hostname } });
-      // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
-      await deps.groups.deviceChanged(device.id, 'device enrolled');
-      return c.json({ deviceId: device.id, deviceSecret: secret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
+      const { deviceId, deviceSecret } = await enrollDevice({ db: deps.db, membership: deps.groups }, requestOrigin(c), c.req.valid('json'));
+      return c.json({ deviceId, deviceSecret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
     })
     .openapi(checkin, async (c) => {
       const { facts } = c.req.valid('json');
@@ -111,12 +94,11 @@ export function agentRoutes(deps: ApiDeps) {
     })
     .openapi(goodbye, async (c) => {
       const id = c.var.device.id;
-      const { count } = await deps.db.prisma.device.updateMany({ where: { id, retiredAt: null }, data: { agentStoppedAt: new Date() } });
-      if (count === 0) throw deps.deviceAuth.gone(id);
+      // Offline now (device.went_offline), and rules on device.status see it rather than at the next refresh.
+      const said = await recordGoodbye({ db: deps.db, membership: deps.groups, onlineWindowSeconds: deps.config.onlineWindowSeconds }, requestOrigin(c, deviceActor(c.var.device)), id);
+      if (!said) throw deps.deviceAuth.gone(id);
       // The next request of a restarted agent must record it as seen again, whatever the throttle says.
       lastTouch.delete(id);
-      // Rules on device.status see the change now rather than at the next time-based refresh.
-      await deps.groups.deviceChanged(id, 'agent stopped');
       return c.json({ deviceId: id }, 200);
     })
     .openapi(poll, async (c) => {
@@ -130,9 +112,9 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
     .openapi(inventory, async (c) => {
       const device = c.var.device;
-      const { factsChanged, ...response } = await ingestInventory(deps, device, c.req.valid('json'), deps.groups.ruleFacts);
+      // The report and the group memberships it implies are stored together.
+      const { factsChanged: _evaluated, ...response } = await deps.services.inventory.ingest(requestOrigin(c), device, c.req.valid('json'));
       await touch(device.id);
-      if (factsChanged) await deps.groups.deviceChanged(device.id, 'inventory changed');
       return c.json(response, 200);
     });
 }

@@ -3,13 +3,12 @@ import { deleteDeviceQuery, device as deviceDto, rotatedDeviceSecret, uuid } fro
 import { deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery } from '@opsconductor/contracts/inventory-api';
 import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
-import type { InventoryEventKind } from '../services/inventory-history.ts';
+import type { InventoryEventKind } from '@opsconductor/inventory';
 import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
-import { deleteDevice, retireDevice, rotateDeviceSecret } from '../services/device-lifecycle.ts';
 import { likeLiteral } from '../lib/like.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { requestOrigin } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -76,23 +75,16 @@ export const deviceRoutes = createRouter()
   .openapi(list, async (c) => c.json(await listDeviceSummaries(c.var.deps, c.req.valid('query')), 200))
   .openapi(retire, async (c) => {
     const { id } = c.req.valid('param');
-    const r = await retireDevice(c.var.deps, id);
-    const d = await mustExist(c.var.deps.db.prisma, id);
-    if (r.changed) {
-      await audit(c, { action: 'device.retire', targetType: 'device', targetId: id, details: { hostname: d.hostname, endedRuns: r.endedTargets, removedFromGroups: r.removedFromGroups } });
-    }
-    return c.json(toDeviceDto(d, c.var.deps.config.onlineWindowSeconds), 200);
+    await c.var.deps.services.devices.retire(requestOrigin(c), id);
+    return c.json(toDeviceDto(await mustExist(c.var.deps.db.prisma, id), c.var.deps.config.onlineWindowSeconds), 200);
   })
   .openapi(remove, async (c) => {
-    const { id } = c.req.valid('param');
-    const r = await deleteDevice(c.var.deps, id, c.req.valid('query').confirm);
-    await audit(c, { action: 'device.delete', targetType: 'device', targetId: id, details: { hostname: r.hostname, wasRetired: r.wasRetired } });
+    await c.var.deps.services.devices.delete(requestOrigin(c), c.req.valid('param').id, c.req.valid('query').confirm);
     return c.body(null, 204);
   })
   .openapi(rotateSecret, async (c) => {
     const { id } = c.req.valid('param');
-    const deviceSecret = await rotateDeviceSecret(c.var.deps, id);
-    await audit(c, { action: 'device.rotate_secret', targetType: 'device', targetId: id });
+    const deviceSecret = await c.var.deps.services.devices.rotateSecret(requestOrigin(c), id);
     return c.json({ deviceId: id, deviceSecret }, 200);
   })
   .openapi(get, async (c) => {
