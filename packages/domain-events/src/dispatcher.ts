@@ -65,7 +65,8 @@ const DAY_MS = 24 * 3600 * 1000;
 
 export class OutboxDispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'databaseUrl'>> & Pick<DispatcherOptions, 'databaseUrl'>;
-  private stopped = true;
+  private started = false;
+  private stopped = false;
   private loops: Promise<void>[] = [];
   private wakers = new Set<() => void>();
   private listener: pg.Client | undefined;
@@ -86,11 +87,16 @@ export class OutboxDispatcher {
     return this.o.identity;
   }
 
+  /** Starts delivering; never fails (a database that is down is retried, meanwhile nothing is delivered). */
   async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
-    for (const c of this.o.consumers) await this.register(c);
-    if (this.o.databaseUrl) await this.listen().catch((err: unknown) => this.o.logger.warn({ err }, 'outbox LISTEN failed; polling only'));
+    if (this.started || this.stopped) return;
+    this.started = true;
+    if (this.o.databaseUrl) {
+      await this.listen().catch((err: unknown) => {
+        this.o.logger.warn({ err }, 'outbox LISTEN failed; polling until it is back');
+        this.relisten(1000);
+      });
+    }
     this.loops = [...this.o.consumers.map((c) => this.consumerLoop(c)), this.retentionLoop()];
   }
 
@@ -98,6 +104,7 @@ export class OutboxDispatcher {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (!this.started) return;
     this.abort.abort();
     this.wakeAll();
     await Promise.allSettled(this.loops);
@@ -132,9 +139,12 @@ export class OutboxDispatcher {
   }
 
   private async consumerLoop(c: EventConsumer): Promise<void> {
+    let registered = false;
     while (!this.stopped) {
       let handled = 0;
       try {
+        if (!registered) await this.register(c);
+        registered = true;
         handled = await this.round(c);
       } catch (err) {
         this.o.logger.warn({ err, consumer: c.name }, 'outbox round failed; retrying after the poll interval');
@@ -295,16 +305,23 @@ export class OutboxDispatcher {
       this.o.logger.warn({ err }, 'outbox LISTEN connection lost; reconnecting (polling meanwhile)');
       this.listener = undefined;
       client.end().catch(() => {});
-      const retry = (delay: number) => {
-        if (this.stopped) return;
-        setTimeout(() => void this.listen().then(() => this.wakeAll(), () => retry(Math.min(delay * 2, 30_000))), delay).unref();
-      };
-      retry(1000);
+      this.relisten(1000);
     });
-    await client.connect();
-    await client.query(`LISTEN ${DOMAIN_EVENTS_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${DOMAIN_EVENTS_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
     if (this.stopped) await client.end();
     else this.listener = client;
+  }
+
+  /** Reconnects the LISTEN connection with backoff; on success, a round catches up on what was missed. */
+  private relisten(delay: number): void {
+    if (this.stopped) return;
+    setTimeout(() => void this.listen().then(() => this.wakeAll(), () => this.relisten(Math.min(delay * 2, 30_000))), delay).unref();
   }
 
   private wakeAll() {

@@ -36,6 +36,7 @@ export interface StubState {
   recordCalls: RecordDeviceOutcomeInput[];
   withdrawCalls: string[];
   refreshCalls: number;
+  presenceCalls: number;
   finalizeCalls: FinalizeJobRunInput[];
   markRunningCalls: number;
   /** Terminal state per device, as the database would hold it. */
@@ -58,6 +59,7 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     recordCalls: [],
     withdrawCalls: [],
     refreshCalls: 0,
+    presenceCalls: 0,
     finalizeCalls: [],
     markRunningCalls: 0,
     outcomes: new Map(),
@@ -128,6 +130,11 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     async refreshTimeBasedGroups() {
       state.refreshCalls++;
       return { added: 2, removed: 1 };
+    },
+
+    async announceDevicePresence() {
+      state.presenceCalls++;
+      return { cameOnline: 3, wentOffline: 4 };
     },
 
     async markJobRunRunning() {

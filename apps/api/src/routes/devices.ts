@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { deleteDeviceQuery, device as deviceDto, rotatedDeviceSecret, uuid } from '@opsconductor/contracts/api';
-import { deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery } from '@opsconductor/contracts/inventory-api';
+import { deleteDeviceQuery, device as deviceDto, pagination, rotatedDeviceSecret, uuid } from '@opsconductor/contracts/api';
+import { deviceActivityList, deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery, type DeviceActivityItem } from '@opsconductor/contracts/inventory-api';
 import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import type { InventoryEventKind } from '@opsconductor/inventory';
@@ -63,6 +63,13 @@ const rotateSecret = createRoute({
     'It is never sent to the agent over the network: if the old secret leaked, whoever holds it must not receive the new one. ' +
     '409 `device_retired` for a retired device.',
   request: { params: idParam }, responses: { 200: json(rotatedDeviceSecret, 'The new secret'), 409: documentedProblem('Retired (`device_retired`)'), ...problemResponses },
+});
+const activity = createRoute({
+  method: 'get', path: '/devices/{id}/activity', tags: ['devices'], summary: 'What happened to the device, newest first', security, middleware: read,
+  description:
+    'Enrolled, came online, went offline, joined or left a group, inventory changed, a command finished, retired — written from ' +
+    'domain events by the device-activity consumer, so an entry appears within seconds of the change.',
+  request: { params: idParam, query: pagination }, responses: { 200: json(deviceActivityList, 'Activity'), ...problemResponses },
 });
 
 async function mustExist(prisma: ApiDeps['db']['prisma'], id: string) {
@@ -152,6 +159,20 @@ export const deviceRoutes = createRouter()
     ]);
     return c.json({
       items: rows.map((e) => ({ id: e.id.toString(), occurredAt: e.occurredAt.toISOString(), section: e.section as InventorySectionName, kind: e.kind as InventoryEventKind, subject: e.subject, oldValue: e.oldValue, newValue: e.newValue })),
+      total,
+    }, 200);
+  })
+  .openapi(activity, async (c) => {
+    const { id } = c.req.valid('param');
+    const { page, pageSize } = c.req.valid('query');
+    const { prisma } = c.var.deps.db;
+    await mustExist(prisma, id);
+    const [rows, total] = await Promise.all([
+      prisma.deviceActivity.findMany({ where: { deviceId: id }, orderBy: { id: 'desc' }, skip: (page - 1) * pageSize, take: pageSize }),
+      prisma.deviceActivity.count({ where: { deviceId: id } }),
+    ]);
+    return c.json({
+      items: rows.map((r) => ({ id: r.id.toString(), type: r.type, occurredAt: r.occurredAt.toISOString(), details: r.details }) as DeviceActivityItem),
       total,
     }, 200);
   });

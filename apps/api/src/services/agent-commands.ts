@@ -14,6 +14,7 @@ import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '../lib/events.ts';
 import { ApiError } from '../lib/problem.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
+import { recordCommandFinished } from './command-events.ts';
 
 /** A delivered command that was never started is handed out again after this long. */
 const REDELIVER_AFTER_SECONDS = 60;
@@ -218,6 +219,7 @@ export class AgentCommandService {
           WHERE id = $1 AND finished_at IS NULL`,
         [row.job_run_device_id, result.status, result.exitCode, result.error ?? null, result.durationMs, result.startedAt],
       );
+      await recordCommandFinished(client, device, { id: commandId, jobRunId: row.job_run_id }, result);
       return { cmd: row, applied: result, duplicate: false };
     });
     this.deps.metrics.agentResults.inc({ status: result.status, duplicate: String(duplicate) });
