@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pino from 'pino';
 import { hashPassword } from '../../apps/api/src/lib/auth.ts';
-import { startApiServer, type RunningApi } from '../../apps/api/src/server.ts';
+import { startApiServer, type ApiServerOptions, type RunningApi } from '../../apps/api/src/server.ts';
 import type { ApiConfig } from '../../apps/api/src/context.ts';
 import type { Role } from '@opsconductor/contracts/api';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -32,6 +32,8 @@ export interface TestApiOptions {
   databaseUrl?: (direct: string) => string;
   /** Also serve GET /metrics on a listener of its own. */
   metricsListener?: boolean;
+  /** Fault injection into inventory ingest (crash tests). */
+  inventoryHooks?: ApiServerOptions['inventoryHooks'];
 }
 
 export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
@@ -41,6 +43,7 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     temporalAddress: options.temporalAddress ?? inject('temporalAddress'),
     port: 0,
     ...(options.metricsListener ? { metrics: { port: 0 } } : {}),
+    ...(options.inventoryHooks ? { inventoryHooks: options.inventoryHooks } : {}),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     // A task queue of its own: no other test's worker takes its runs or counts as its worker.
     config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, ...config },

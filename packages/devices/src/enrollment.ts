@@ -39,9 +39,9 @@ export async function enrollDevice(
       [deviceId, f.hostname, f.osFamily, f.osName, f.osVersion, f.architecture, f.ipAddresses, f.agentVersion, hashToken(secret), used.rows[0].id, input.protocolVersion],
     );
     await uow.audit({ action: 'device.enroll', targetType: 'device', targetId: deviceId, details: { hostname: f.hostname } });
+    await uow.emit(domainEvent('device.enrolled', { deviceId, hostname: f.hostname, enrollmentTokenId: used.rows[0].id }));
     // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
     await deps.membership.deviceChanged(deviceId, 'device enrolled', uow);
-    await uow.emit(domainEvent('device.enrolled', { deviceId, hostname: f.hostname, enrollmentTokenId: used.rows[0].id }));
     return { deviceId, deviceSecret: secret };
   });
 }
