@@ -34,6 +34,10 @@ export interface TestApiOptions {
   metricsListener?: boolean;
   /** Fault injection into inventory ingest (crash tests). */
   inventoryHooks?: ApiServerOptions['inventoryHooks'];
+  /** The secret store's master keys (none by default: the store refuses to keep secrets). */
+  secretsMasterKeys?: ApiServerOptions['secretsMasterKeys'];
+  /** Where the API logs (silent by default, or at TEST_LOG_LEVEL). */
+  logger?: ApiServerOptions['logger'];
 }
 
 export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
@@ -44,7 +48,8 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     port: 0,
     ...(options.metricsListener ? { metrics: { port: 0 } } : {}),
     ...(options.inventoryHooks ? { inventoryHooks: options.inventoryHooks } : {}),
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...(options.secretsMasterKeys ? { secretsMasterKeys: options.secretsMasterKeys } : {}),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     // A task queue of its own: no other test's worker takes its runs or counts as its worker.
     config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, ...config },
   });

@@ -25,6 +25,7 @@ import { deviceAttributeRoutes } from './routes/device-attributes.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
+import { secretRoutes } from './routes/secrets.ts';
 import { userRoutes } from './routes/users.ts';
 
 const limit = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problemResponse(c, 413, 'payload_too_large') });
@@ -86,6 +87,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', groupRoutes)
     .route('/', jobRunRoutes)
     .route('/', auditLogRoutes)
+    .route('/', secretRoutes)
     .route('/', configRoutes);
   app.route('/api/v1', v1);
   app.route('/agent/v1', agentRoutes(deps));

@@ -6,6 +6,7 @@ import type { DeviceLifecycle } from '@opsconductor/devices';
 import type { AttributeService, GroupMembership, GroupService } from '@opsconductor/groups';
 import type { EnrollmentTokenService, UserService } from '@opsconductor/identity';
 import type { InventoryService } from '@opsconductor/inventory';
+import type { SecretStore } from '@opsconductor/secrets';
 import type { Role } from '@opsconductor/contracts/api';
 import type { TrustedProxies } from './lib/client-address.ts';
 import type { DeviceAuthenticator } from './lib/device-auth.ts';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   db: Database;
   groups: GroupMembership;
   services: ApiServices;
+  /** The secret store (write-only towards clients; values only for server-side use). */
+  secrets: SecretStore;
   temporal: Client;
   events: EventHub;
   loginThrottle: LoginThrottle;

@@ -7,6 +7,7 @@ import { DeviceLifecycle } from '@opsconductor/devices';
 import { AttributeService, GroupMembership, GroupService, ensureBuiltInGroups } from '@opsconductor/groups';
 import { EnrollmentTokenService, UserService } from '@opsconductor/identity';
 import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inventory';
+import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { ApiConfig, ApiDeps, ApiServices } from './context.ts';
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   metrics?: { host?: string; port: number };
   config?: Partial<ApiConfig>;
   logger?: Logger;
+  /** Master keys of the secret store (SECRETS_MASTER_KEYS, the first is current); none leaves it unavailable. */
+  secretsMasterKeys?: readonly MasterKey[];
   /** Fault injection for tests (see InventoryServiceDeps). */
   inventoryHooks?: Pick<InventoryServiceDeps, 'afterReportStored'>;
 }
@@ -105,7 +108,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
       db, membership: groups, fullIntervalSeconds: config.inventoryFullIntervalSeconds, deltaIntervalSeconds: config.inventoryDeltaIntervalSeconds, ...o.inventoryHooks,
     }),
   };
-  const deps: ApiDeps = { db, groups, services, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
+  const secrets = new SecretStore({ db, keys: o.secretsMasterKeys ?? [] });
+  const deps: ApiDeps = { db, groups, services, secrets, temporal, events, loginThrottle, deviceAuth, metrics: createApiMetrics(), logger, config };
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
   const metrics = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
   return {

@@ -183,7 +183,7 @@ describe('unique names', () => {
 
   it('parallel tag changes on the same devices all succeed (tags are idempotent), in any device order', async () => {
     const token = await t.createEnrollmentToken(admin, { maxUses: 3 });
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await t.enrollDevice(token, unique('tagged'))).deviceId);
     const tag = unique('ring');
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => api('POST', '/devices/tags', { deviceIds: i % 2 ? ids : [...ids].reverse(), add: [tag, `${tag}-x`] })));

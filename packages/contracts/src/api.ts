@@ -372,7 +372,7 @@ export const auditLogList = z.object({ items: z.array(auditLogEntry), total: z.n
 export const auditLogFilters = z.object({
   /** Who: the actor's name (a user's email, a device's hostname) or ID, whole. */
   actor: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional(),
-  actorType: z.enum(['user', 'device', 'system']).optional(),
+  actorType: z.enum(['user', 'api_key', 'device', 'system']).optional(),
   /** An action (`user.create`), or every action of a kind (`job_run.*`). */
   action: z
     .string()
@@ -390,3 +390,15 @@ export const auditLogFilters = z.object({
 export type AuditLogFilters = z.output<typeof auditLogFilters>;
 export const auditLogListQuery = pagination.extend(auditLogFilters.shape).refine(fromBeforeTo, toAfterFrom);
 export const auditLogExportQuery = auditLogFilters.refine(fromBeforeTo, toAfterFrom);
+
+// ---- secrets (packages/secrets) -------------------------------------------------------------------
+/** What the API says about a stored secret: never its value. Features that keep secrets answer with this. */
+export const secretMetadata = z.object({
+  id: uuid, ownerType: z.string(), ownerId: z.string(), purpose: z.string(), keyId: z.string(), createdAt: z.string(), updatedAt: z.string(),
+});
+export const secretKeyUsage = z.object({
+  configured: z.boolean(),
+  currentKeyId: z.string().nullable(),
+  keys: z.array(z.object({ keyId: z.string(), secrets: z.number().int(), current: z.boolean(), configured: z.boolean() })),
+});
+export const secretRotation = z.object({ currentKeyId: z.string(), rewrapped: z.number().int(), remaining: z.number().int() });
