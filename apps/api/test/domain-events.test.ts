@@ -85,6 +85,16 @@ describe('events of changes', () => {
     expect(activity.find((a) => a.type === 'command_finished')?.details).toMatchObject({ status: 'failed', exitCode: '4294967295' });
   });
 
+  it('tells that the members of a deleted group left it', async () => {
+    const { deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'member-of-doomed');
+    const group = (await api('POST', '/groups', { kind: 'static', name: 'doomed', deviceIds: [deviceId] })).body as { id: string };
+    expect((await api('DELETE', `/groups/${group.id}`)).status).toBe(204);
+    const membership = (await eventsOf(group.id)).map((e) => e.payload as { added: string[]; removed: string[]; reason: string });
+    expect(membership.at(-1)).toEqual({ groupId: group.id, added: [], removed: [deviceId], reason: 'group deleted' });
+    const activity = await until(() => activityOf(deviceId), (a) => a.some((x) => x.type === 'left_group'));
+    expect(activity.find((a) => a.type === 'left_group')?.details).toMatchObject({ groupId: group.id, groupName: null, reason: 'group deleted' });
+  });
+
   it('answers 404 for the activity of a device that does not exist', async () => {
     expect((await api('GET', '/devices/00000000-0000-4000-8000-000000000000/activity')).status).toBe(404);
   });

@@ -93,6 +93,9 @@ export class GroupService {
       const { rows } = await uow.sql.query<{ name: string; rule: Rule }>(`SELECT name, rule FROM device_groups WHERE kind = 'dynamic' AND rule IS NOT NULL`);
       const dependents = rows.filter((x) => referencedGroups(x.rule).includes(id)).map((x) => x.name).sort();
       if (dependents.length) throw conflict('conflict', `Rules of ${dependents.join(', ')} reference this group.`);
+      // Its members leave it first, so consumers of group.membership_changed hear of it.
+      const members = await uow.sql.query<{ device_id: string }>('SELECT device_id FROM device_group_members WHERE group_id = $1', [id]);
+      await this.deps.membership.apply(members.rows.map((m) => ({ groupId: id, deviceId: m.device_id, change: 'removed' as const })), 'group deleted', uow);
       await uow.sql.query('DELETE FROM device_groups WHERE id = $1', [id]);
       await uow.audit({ action: 'group.delete', targetType: 'group', targetId: id, details: { name: g.name } });
     });
