@@ -24,7 +24,7 @@ const masterKeys = z.string().optional().transform((value, ctx) => {
   }
 });
 
-export const SECRETS_MASTER_KEYS_REQUIRED =
+const SECRETS_MASTER_KEYS_REQUIRED =
   'required in production: the secret store\'s master keys as id:base64key[,id:base64key…], each 32 random bytes, the first current ' +
   `(make one with: node -e "console.log('k1:' + require('node:crypto').randomBytes(32).toString('base64'))")`;
 

@@ -28,11 +28,6 @@ export interface DomainEventPayloads {
 export type DomainEventType = keyof DomainEventPayloads;
 export type SubjectType = 'device' | 'group' | 'command' | 'job_run';
 
-export const domainEventTypes = [
-  'device.enrolled', 'device.retired', 'device.came_online', 'device.went_offline',
-  'group.membership_changed', 'inventory.changed', 'command.finished', 'job_run.finished',
-] as const satisfies readonly DomainEventType[];
-
 /** What each event is about: consumers filter and order by it. */
 const subjectOf: { [T in DomainEventType]: (p: DomainEventPayloads[T]) => [SubjectType, string] } = {
   'device.enrolled': (p) => ['device', p.deviceId],

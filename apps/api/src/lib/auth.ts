@@ -10,7 +10,7 @@ import type { Role } from '@opsconductor/contracts/api';
 import type { AppEnv, AuthUser } from '../context.ts';
 import { ApiError } from './problem.ts';
 
-export { assertPasswordAllowed, digestsEqual, generateToken, hashPassword, hashToken, verifyPassword } from '@opsconductor/identity';
+export { digestsEqual, generateToken, hashPassword, hashToken, verifyPassword } from '@opsconductor/identity';
 
 export const SESSION_COOKIE = 'oc_session';
 const DAY = 24 * 3600 * 1000;

@@ -39,7 +39,7 @@ export const problemCodes = {
   wrong_group_kind: 'This operation does not apply to this kind of group.',
   temporal_unavailable: 'The workflow service is unavailable; try again.',
   database_unavailable: 'The database is unavailable; try again.',
-  secrets_unavailable: 'The secret store has no master key configured.',
+  secrets_unavailable: 'The secret store cannot work: no master key is configured, or not the one a secret needs.',
   internal_error: 'An unexpected error occurred.',
 } as const;
 export type ProblemCode = keyof typeof problemCodes;
