@@ -13,8 +13,8 @@ const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json')).sort();
 
 describe('recorded histories', () => {
-  it('cover success, timeout, cancel and batched runs', () => {
-    expect(files).toEqual(expect.arrayContaining(['success.json', 'timeout.json', 'cancel.json', 'batched.json', 'batched-child.json']));
+  it('cover success, timeout, cancel and batched runs, and the scheduled workflows', () => {
+    expect(files).toEqual(expect.arrayContaining(['success.json', 'timeout.json', 'cancel.json', 'batched.json', 'batched-child.json', 'group-refresh.json', 'device-presence.json']));
   });
 
   it.each(files)('%s replays deterministically', async (file) => {
