@@ -138,6 +138,18 @@ describe('delivery', () => {
     expect(new Set(shared).size).toBe(40);
   });
 
+  it('starts a new consumer at the beginning of the retained events, or only at new ones', async () => {
+    await commit(enrolled(1), enrolled(2));
+    const everything = recorder('everything');
+    const fresh = recorder('fresh');
+    const d = dispatcher([everything.consumer, { ...fresh.consumer, startAt: 'now' }]);
+    await d.runOnce();
+    await commit(enrolled(3));
+    await d.runOnce();
+    expect(hostnames(everything.seen)).toEqual(['host-1', 'host-2', 'host-3']);
+    expect(hostnames(fresh.seen)).toEqual(['host-3']);
+  });
+
   it('is woken by NOTIFY after a commit instead of waiting for its next poll', async () => {
     const { consumer, seen } = recorder('wake');
     const d = dispatcher([consumer], { databaseUrl: t.url, pollIntervalMs: 60_000 });
