@@ -91,6 +91,7 @@ async function start() {
     ADMIN_EMAIL: z.string().email().default('admin@opsconductor.local'),
     ADMIN_PASSWORD: z.string().optional(),
     PUBLIC_HOST: z.string().default('localhost'),
+    SECRETS_MASTER_KEYS: z.string().optional(),
   }).superRefine((e, ctx) => {
     // The seeded admin follows the same password policy as every other account.
     for (const message of e.ADMIN_PASSWORD === undefined ? [] : adminPasswordProblems({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD })) {
@@ -161,6 +162,14 @@ async function start() {
     writeFileSync(passwordFile, adminPassword + '\n', { mode: 0o600 });
   }
   if (existsSync(passwordFile)) chmodSync(passwordFile, 0o600);
+  // The secret store's master key, made once like the admin password and kept beside it (owner-only).
+  const masterKeyFile = join(env.DATA_DIR, 'secrets-master-keys.txt');
+  let secretsMasterKeys = env.SECRETS_MASTER_KEYS ?? (existsSync(masterKeyFile) ? readFileSync(masterKeyFile, 'utf8').trim() : undefined);
+  if (!secretsMasterKeys) {
+    secretsMasterKeys = `dev-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}`;
+    writeFileSync(masterKeyFile, secretsMasterKeys + '\n', { mode: 0o600 });
+  }
+  if (existsSync(masterKeyFile)) chmodSync(masterKeyFile, 0o600);
   const db = createDatabase({ url: databaseUrl, poolMax: 2 });
   const seeded = await seedAdmin(db.prisma, { email: env.ADMIN_EMAIL, password: adminPassword });
   await db.close();
@@ -189,6 +198,7 @@ async function start() {
         // The console tells the API who the browser is (X-Forwarded-For); nobody else may.
         TRUSTED_PROXIES: '127.0.0.1',
         WEB_ORIGINS: `${webUrl},http://127.0.0.1:${env.WEB_PORT}`,
+        SECRETS_MASTER_KEYS: secretsMasterKeys,
       },
     }),
   );
@@ -214,6 +224,7 @@ async function start() {
     Temporal UI  ${temporalUi || '(external Temporal: set TEMPORAL_UI_URL)'}
     Admin        ${env.ADMIN_EMAIL}${seeded.created ? '  (just created)' : ''}
     Password     ${password}
+    Secrets key  ${env.SECRETS_MASTER_KEYS ? 'SECRETS_MASTER_KEYS as you set it' : `in ${masterKeyFile} (readable by you only; back it up with the database)`}
     Listening on ${env.API_HOST} (API), ${env.WEB_HOST} (console): set API_HOST / WEB_HOST to change that
     Enroll this machine: create a token under Enrollment, then
       npm run agent -- enroll --server ${apiUrl} --token <token> && npm run agent -- run

@@ -22,6 +22,8 @@ work=$(mktemp -d /tmp/opsconductor-test-docker.XXXXXX)
 dockerd_pid=
 
 export ADMIN_EMAIL=admin@opsconductor.local ADMIN_PASSWORD="test-docker-$RANDOM$RANDOM" SESSION_SECRET="test-docker-session-secret-$RANDOM$RANDOM$RANDOM"
+SECRETS_MASTER_KEYS="test-docker:$(head -c 32 /dev/urandom | base64)"
+export SECRETS_MASTER_KEYS
 
 cleanup() {
   local status=$?

@@ -6,11 +6,12 @@ import type { Database } from '@opsconductor/db';
 import { pino, type Logger } from 'pino';
 import { createJobRunActivities } from './job-run.ts';
 import { createGroupActivities } from './groups.ts';
+import { createDeviceActivities } from './devices.ts';
 
 export interface ActivityDeps {
   db: Database;
   logger?: Logger;
-  /** The API's online window (DEVICE_ONLINE_WINDOW_SECONDS), for rules on device.status. */
+  /** The API's online window (DEVICE_ONLINE_WINDOW_SECONDS), for rules on device.status and presence events. */
   onlineWindowSeconds?: number;
 }
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createJobRunActivities({ db: deps.db, logger }),
     ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
+    ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };
 }
 

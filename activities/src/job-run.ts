@@ -7,6 +7,8 @@
 import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/activity';
 import { finishCommands, lockOpenCommands, queueCommand, requestCancellation, storePayload } from '@opsconductor/commands';
 import { withTransaction, type Database } from '@opsconductor/db';
+import { domainEvent } from '@opsconductor/domain-events';
+import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import { channels, notify, type Channel } from '@opsconductor/db/notify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -265,7 +267,8 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
     async finalizeJobRun(input: FinalizeJobRunInput): Promise<JobRunSummary> {
       const { jobRunId, cancelled } = input;
       const log = logger.child({ activity: 'finalizeJobRun', jobRunId, cancelled });
-      const result = await withTransaction(pool, async (client) => {
+      // The run's end, its audit row and job_run.finished commit together.
+      const result = await withUnitOfWork(db, { actor: systemActor('workflow jobRun') }, async ({ sql: client, audit, emit }) => {
         const run = await client.query<{ status: string; finished_at: Date | null }>(
           `SELECT status::text, finished_at FROM job_runs WHERE id = $1 FOR UPDATE`,
           [jobRunId],
@@ -296,7 +299,10 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
           [jobRunId, status],
         );
         if (swept.rowCount) log.warn({ swept: swept.rowCount, sweepStatus }, 'targets without an outcome were closed');
-        return { summary: summarize(status, counts), changed: true, flagged };
+        const summary = summarize(status, counts);
+        await audit({ action: 'job_run.finish', targetType: 'job_run', targetId: jobRunId, details: { status, counts, swept: swept.rowCount ?? 0 } });
+        await emit(domainEvent('job_run.finished', { jobRunId, status, cancelled, counts, total: summary.total }));
+        return { summary, changed: true, flagged };
       });
       if (!result) throw ApplicationFailure.nonRetryable(`job run ${jobRunId} not found`, errorTypes.jobRunNotFound);
       if (result.changed) await wake(channels.jobRunEvents, jobRunId, log);

@@ -1,6 +1,7 @@
 /**
  * In a real browser through the console: a forged X-Forwarded-For from the browser never reaches the
- * audit log; every user changes their own password; admins retire, rotate and delete a device.
+ * audit log; every user changes their own password; admins retire, rotate and delete a device, whose
+ * activity (delivered by the worker's outbox dispatcher) the device page shows.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -119,6 +120,13 @@ it('lets an admin rotate the secret of, retire and delete a device from its page
 
   await page.getByRole('button', { name: 'Retire device' }).click();
   await expect.poll(() => page.getByTestId('device-retired').count()).toBe(1);
+  // Its activity, from domain events the worker's outbox dispatcher delivered, newest first.
+  await page.goto(`${stack.webUrl}/devices/${deviceId}?tab=activity`);
+  await expect.poll(async () => {
+    await page.reload();
+    return page.getByTestId('activity-entry').evaluateAll((entries) => entries.map((e) => e.getAttribute('data-type')));
+  }, { timeout: 30_000 }).toEqual(['retired', 'left_group', 'joined_group', 'enrolled']);
+  await expect.poll(() => page.getByTestId('activity-entry').getByText('Joined All Linux').count()).toBe(1);
   await page.goto(`${stack.webUrl}/devices`);
   await expect.poll(() => page.getByTestId('device-row').filter({ hasText: hostname }).count()).toBe(0);
   await page.getByLabel('Retired devices').selectOption('retired');

@@ -27,7 +27,7 @@ function launch(dataDir: string, ports: Ports, lines: string[]): Child {
   const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   for (const name of portVariables) env[name] = String(ports[name]);
   // Whatever the developer's shell has must not leak in.
-  for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'ADMIN_PASSWORD', 'API_HOST', 'API_METRICS_HOST', 'WEB_HOST', 'WORKER_METRICS_HOST', 'METRICS_TOKEN']) env[name] = undefined;
+  for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'ADMIN_PASSWORD', 'API_HOST', 'API_METRICS_HOST', 'WEB_HOST', 'WORKER_METRICS_HOST', 'METRICS_TOKEN', 'SECRETS_MASTER_KEYS']) env[name] = undefined;
   return startChild('dev', tsx, [join(repoRoot, 'scripts/dev.ts')], {
     env,
     output: (line) => {
@@ -107,6 +107,16 @@ describe('npm run dev', () => {
     expect(lines).toContain(`    Password     in ${passwordFile} (readable by you only)`);
     const login = await fetch(`${apiUrl()}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsconductor.local', password }) });
     expect(login.status).toBe(200);
+
+    // The secret store's master key: made on first start, private, never logged, and the API uses it.
+    const keyFile = join(dataDir, 'secrets-master-keys.txt');
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const [keyId, key] = (await readFile(keyFile, 'utf8')).trim().split(':') as [string, string];
+    expect(Buffer.from(key, 'base64')).toHaveLength(32);
+    expect(lines.filter((l) => l.includes(key))).toEqual([]);
+    const { token } = (await login.json()) as { token: string };
+    const keys = await fetch(`${apiUrl()}/api/v1/admin/secrets/keys`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await keys.json()).toMatchObject({ configured: true, currentKeyId: keyId });
   }, 300_000);
 
   it('refuses a second launcher on the same ports, naming each variable, and one on the same DATA_DIR', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import pino from 'pino';
 import { hashPassword } from '../../apps/api/src/lib/auth.ts';
-import { startApiServer, type RunningApi } from '../../apps/api/src/server.ts';
+import { startApiServer, type ApiServerOptions, type RunningApi } from '../../apps/api/src/server.ts';
 import type { ApiConfig } from '../../apps/api/src/context.ts';
 import type { Role } from '@opsconductor/contracts/api';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -35,6 +35,12 @@ export interface TestApiOptions {
   databaseUrl?: (direct: string) => string;
   /** Also serve GET /metrics on a listener of its own. */
   metricsListener?: boolean;
+  /** Fault injection into inventory ingest (crash tests). */
+  inventoryHooks?: ApiServerOptions['inventoryHooks'];
+  /** The secret store's master keys (none by default: the store refuses to keep secrets). */
+  secretsMasterKeys?: ApiServerOptions['secretsMasterKeys'];
+  /** Where the API logs (silent by default, or at TEST_LOG_LEVEL). */
+  logger?: ApiServerOptions['logger'];
 }
 
 export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
@@ -45,7 +51,9 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     temporalAddress: options.temporalAddress ?? inject('temporalAddress'),
     port: 0,
     ...(options.metricsListener ? { metrics: { port: 0 } } : {}),
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...(options.inventoryHooks ? { inventoryHooks: options.inventoryHooks } : {}),
+    ...(options.secretsMasterKeys ? { secretsMasterKeys: options.secretsMasterKeys } : {}),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     // A task queue of its own: no other test's worker takes its runs or counts as its worker.
     config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, fileStoreDir, ...config },
   });

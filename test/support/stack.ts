@@ -4,7 +4,7 @@
  * From sources with tsx by default; with `production`, the services run with plain `node` from a staged
  * production build (scripts/stage-production.mjs). The agent always runs from sources.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -97,6 +97,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'info',
     ...opts.serviceEnv,
   };
+  const secretsMasterKeys = `stack:${randomBytes(32).toString('base64')}`;
   let apiChild: Child | undefined;
   let workerChild: Child | undefined;
   let webChild: Child | undefined;
@@ -105,7 +106,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   async function startApi() {
     const [command, entry] = commands.api;
     apiChild = startChild('api', command, [entry], {
-      env: { ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10', FILE_STORE_DIR: join(scratch, 'files') },
+      env: {
+        ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10',
+        FILE_STORE_DIR: join(scratch, 'files'),
+        // Required in production (the production stack runs with NODE_ENV=production).
+        SECRETS_MASTER_KEYS: secretsMasterKeys,
+      },
       output: output('api'),
     });
     await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);

@@ -1,7 +1,8 @@
 /**
  * Worker process: `node workers/dist/main.js` after `npm run build` (or from sources: `npm run dev -w @opsconductor/workers`).
  * Reads the environment (env.ts), logs JSON with pino, serves Prometheus metrics from the Temporal runtime at
- * http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics, and drains on SIGINT/SIGTERM.
+ * http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics, runs the outbox dispatcher (domain events to their
+ * consumers), and drains on SIGINT/SIGTERM.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { temporalLogger } from './logger.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { createWorker } from './worker.ts';
 import { ensureSchedules } from './schedules.ts';
+import { createOutboxDispatcher } from './outbox.ts';
 
 const env = loadWorkerEnv();
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'worker', pid: process.pid } });
@@ -37,6 +39,7 @@ const prebuiltBundle = fileURLToPath(new URL('./workflow-bundle.js', import.meta
 const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle } : undefined;
 
 const db = createDatabase({ url: env.DATABASE_URL, poolMax: env.DB_POOL_MAX, connectionTimeoutMillis: 5000 });
+const outbox = createOutboxDispatcher({ db, databaseUrl: env.DATABASE_URL, logger });
 let connection: NativeConnection | undefined;
 try {
   connection = await NativeConnection.connect(temporal);
@@ -64,6 +67,7 @@ try {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  await outbox.start();
 
   logger.info(
     {
@@ -73,6 +77,7 @@ try {
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
       workflows: workflowBundle ? 'prebuilt bundle' : 'bundled from sources at start',
+      outbox: outbox.identity,
     },
     'worker started',
   );
@@ -82,6 +87,7 @@ try {
   logger.fatal({ err }, 'worker failed');
   process.exitCode = 1;
 } finally {
+  await outbox.stop();
   await connection?.close().catch(() => {});
   await db.close();
 }

@@ -1,7 +1,7 @@
 /**
- * Records workflow histories for the replay test (workflows/test/replay.test.ts): runs `jobRun` scenarios with
- * stubbed activities on a local Temporal dev server and writes each history to workflows/test/histories/*.json
- * (the JSON form `temporal workflow show --output json` produces).
+ * Records workflow histories for the replay test (workflows/test/replay.test.ts): runs `jobRun` scenarios and the
+ * scheduled workflows with stubbed activities on a local Temporal dev server and writes each history to
+ * workflows/test/histories/*.json (the JSON form `temporal workflow show --output json` produces).
  *
  *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (~70 s: one waits for a real timeout)
  *   npx tsx workflows/scripts/record-histories.ts success    # only some
@@ -17,7 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
-import { jobRun } from '../src/index.ts';
+import { jobRun, refreshDynamicGroups, sweepDevicePresence } from '../src/index.ts';
 import { batchWorkflowId } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
 import { historyToJSON } from '../test/support/history-json.ts';
@@ -98,8 +98,12 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/** Workflows the Temporal Schedules start (workers/src/schedules.ts): one activity each. */
+const scheduled = { 'group-refresh': refreshDynamicGroups, 'device-presence': sweepDevicePresence } as const;
+
 const wanted = new Set(process.argv.slice(2));
 const selected = scenarios.filter((s) => wanted.size === 0 || wanted.has(s.name));
+const selectedScheduled = Object.entries(scheduled).filter(([name]) => wanted.size === 0 || wanted.has(name));
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const env = await TestWorkflowEnvironment.createLocal({
@@ -108,8 +112,21 @@ const env = await TestWorkflowEnvironment.createLocal({
 try {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
   await mkdir(historiesDir, { recursive: true });
-  const results = await Promise.allSettled(
-    selected.map(async (scenario) => {
+  const recordScheduled = selectedScheduled.map(async ([name, workflow]) => {
+    const { activities } = createStubActivities([], () => ({ kind: 'succeed' }));
+    const taskQueue = `record-${name}-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(workflow, { taskQueue, workflowId: `${name}-${randomUUID()}` });
+      await handle.result();
+      const history = await handle.fetchHistory();
+      await writeFile(`${historiesDir}${name}.json`, historyToJSON(history));
+      console.log(`recorded ${name}.json (${history.events?.length ?? 0} events)`);
+    });
+  });
+  const results = await Promise.allSettled([
+    ...recordScheduled,
+    ...selected.map(async (scenario) => {
       const { activities, state } = createStubActivities(scenario.deviceIds, scenario.behaviour);
       const taskQueue = `record-${scenario.name}-${randomUUID()}`;
       const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
@@ -139,7 +156,7 @@ try {
         }
       });
     }),
-  );
+  ]);
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   for (const f of failed) console.error(f.reason);
   if (failed.length > 0) process.exitCode = 1;

@@ -6,3 +6,4 @@
 export { jobRun, jobRunBatch, progressQuery, INLINE_DEVICE_LIMIT, BATCH_SIZE, MAX_CHILDREN_IN_FLIGHT, DISPATCH_GRACE_MS } from './job-run.ts';
 export type { JobRunInput, JobRunResult, JobRunBatchInput, JobRunBatchResult, JobRunProgress } from './job-run.ts';
 export { refreshDynamicGroups } from './group-refresh.ts';
+export { sweepDevicePresence } from './device-presence.ts';

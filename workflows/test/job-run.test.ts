@@ -7,7 +7,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { jobRun, progressQuery, refreshDynamicGroups, type JobRunInput } from '../src/index.ts';
+import { jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence, type JobRunInput } from '../src/index.ts';
 import { batchWorkflowId, DISPATCH_GRACE_MS } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '../src/search-attributes.ts';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from './support/stub-activities.ts';
@@ -316,5 +316,16 @@ describe('refreshDynamicGroups', () => {
     const result = await worker.runUntil(env.client.workflow.execute(refreshDynamicGroups, { taskQueue, workflowId: `group-refresh-${randomUUID()}` }));
     expect(result).toEqual({ added: 2, removed: 1 });
     expect(state.refreshCalls).toBe(1);
+  });
+});
+
+describe('sweepDevicePresence', () => {
+  it('runs the presence activity once and returns its counts', async () => {
+    const { activities, state } = createStubActivities([], () => ({ kind: 'succeed' }));
+    const taskQueue = `test-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    const result = await worker.runUntil(env.client.workflow.execute(sweepDevicePresence, { taskQueue, workflowId: `device-presence-${randomUUID()}` }));
+    expect(result).toEqual({ cameOnline: 3, wentOffline: 4 });
+    expect(state.presenceCalls).toBe(1);
   });
 });

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { MAX_INVENTORY_REPORT_BYTES } from '@opsconductor/contracts/inventory';
 import { isDatabaseUnavailable, Prisma } from '@opsconductor/db';
 import type { ApiDeps, AppEnv } from './context.ts';
-import { ApiError, RETRY_AFTER_SECONDS, problemResponse, zodFieldErrors } from './lib/problem.ts';
+import { ServiceError } from '@opsconductor/unit-of-work';
+import { ApiError, RETRY_AFTER_SECONDS, problemResponse, serviceErrorProblem, zodFieldErrors } from './lib/problem.ts';
 import { metricsResponse } from './lib/metrics.ts';
 import { createReadinessCheck } from './lib/readiness.ts';
 import { createRouter } from './lib/router.ts';
@@ -25,6 +26,7 @@ import { groupRoutes } from './routes/groups.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
+import { secretRoutes } from './routes/secrets.ts';
 import { userRoutes } from './routes/users.ts';
 
 const limit = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problemResponse(c, 413, 'payload_too_large') });
@@ -52,6 +54,7 @@ export function createApp(deps: ApiDeps) {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors, err.headers);
+    if (err instanceof ServiceError) return serviceErrorProblem(c, err);
     if (err instanceof z.ZodError) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(err));
     if (err instanceof HTTPException) {
       // Hono's validator raises 400 for unparsable JSON bodies.
@@ -87,6 +90,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', jobRunRoutes)
     .route('/', fileRoutes)
     .route('/', auditLogRoutes)
+    .route('/', secretRoutes)
     .route('/', configRoutes);
   app.route('/api/v1', v1);
   app.route('/agent/v1', agentRoutes(deps));

@@ -3,7 +3,11 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '@opsconductor/db';
-import type { GroupMembership } from '@opsconductor/groups';
+import type { DeviceLifecycle } from '@opsconductor/devices';
+import type { AttributeService, GroupMembership, GroupService } from '@opsconductor/groups';
+import type { EnrollmentTokenService, UserService } from '@opsconductor/identity';
+import type { InventoryService } from '@opsconductor/inventory';
+import type { SecretStore } from '@opsconductor/secrets';
 import type { Role } from '@opsconductor/contracts/api';
 import type { AgentAdmission } from './lib/agent-admission.ts';
 import type { TrustedProxies } from './lib/client-address.ts';
@@ -49,6 +53,16 @@ export interface ApiConfig {
   fileUploadMaxBytes: number;
 }
 
+/** The domain services routes call (packages/*): every mutation, with its audit row and events. */
+export interface ApiServices {
+  groups: GroupService;
+  attributes: AttributeService;
+  users: UserService;
+  enrollmentTokens: EnrollmentTokenService;
+  devices: DeviceLifecycle;
+  inventory: InventoryService;
+}
+
 export interface ApiDeps {
   /** The admin API's pool (and Prisma's). */
   db: Database;
@@ -59,6 +73,9 @@ export interface ApiDeps {
   admission: AgentAdmission;
   files: FileStore;
   groups: GroupMembership;
+  services: ApiServices;
+  /** The secret store (write-only towards clients; values only for server-side use). */
+  secrets: SecretStore;
   temporal: Client;
   events: EventHub;
   loginThrottle: LoginThrottle;

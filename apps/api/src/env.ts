@@ -1,6 +1,7 @@
 /** The API's configuration: read once from the environment, validated, failing fast with every problem listed. */
 import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
+import { InvalidMasterKeysError, parseMasterKeys } from '@opsconductor/secrets';
 import { parseTrustedProxies } from './lib/client-address.ts';
 
 const trustedProxies = z.string().default('').transform((value, ctx) => {
@@ -11,6 +12,21 @@ const trustedProxies = z.string().default('').transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+const masterKeys = z.string().optional().transform((value, ctx) => {
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    return parseMasterKeys(value);
+  } catch (err) {
+    if (!(err instanceof InvalidMasterKeysError)) throw err;
+    for (const problem of err.problems) ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+});
+
+const SECRETS_MASTER_KEYS_REQUIRED =
+  'required in production: the secret store\'s master keys as id:base64key[,id:base64key…], each 32 random bytes, the first current ' +
+  `(make one with: node -e "console.log('k1:' + require('node:crypto').randomBytes(32).toString('base64'))")`;
 
 export const apiEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -64,8 +80,17 @@ export const apiEnvSchema = z.object({
    * reads the same variable for time-based group rules: set it alike for both.
    */
   DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
+  /**
+   * Master keys of the secret store (packages/secrets): `id:base64key`, comma-separated, the first current.
+   * Required in production; without it in development the store refuses to keep secrets.
+   */
+  SECRETS_MASTER_KEYS: masterKeys,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-}).superRefine(checkTemporalConnectionEnv);
+}).superRefine(checkTemporalConnectionEnv).superRefine((env, ctx) => {
+  if (env.NODE_ENV === 'production' && env.SECRETS_MASTER_KEYS.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['SECRETS_MASTER_KEYS'], message: SECRETS_MASTER_KEYS_REQUIRED });
+  }
+});
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
 export function loadApiEnv(source: NodeJS.ProcessEnv = process.env): ApiEnv {

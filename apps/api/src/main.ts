@@ -18,6 +18,7 @@ const api = await startApiServer({
   host: env.API_HOST,
   port: env.API_PORT,
   ...(env.API_METRICS_PORT ? { metrics: { host: env.API_METRICS_HOST, port: env.API_METRICS_PORT } } : {}),
+  secretsMasterKeys: env.SECRETS_MASTER_KEYS,
   logger,
   config: {
     temporalNamespace: env.TEMPORAL_NAMESPACE,
@@ -39,6 +40,7 @@ logger.info(
   {
     url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries,
     metrics: api.metricsUrl ? `${api.metricsUrl}/metrics` : 'off', temporal: { address: temporal.address, security: describeTemporalConnection(temporal) },
+    secrets: env.SECRETS_MASTER_KEYS.length ? { currentKeyId: env.SECRETS_MASTER_KEYS[0]!.id, keys: env.SECRETS_MASTER_KEYS.length } : 'no master key: secrets cannot be stored',
   },
   'API listening',
 );

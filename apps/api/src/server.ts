@@ -4,10 +4,14 @@ import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import path from 'node:path';
 import { createDatabase, createPool } from '@opsconductor/db';
-import { GroupMembership, ensureBuiltInGroups } from '@opsconductor/groups';
+import { DeviceLifecycle } from '@opsconductor/devices';
+import { AttributeService, GroupMembership, GroupService, ensureBuiltInGroups } from '@opsconductor/groups';
+import { EnrollmentTokenService, UserService } from '@opsconductor/identity';
+import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inventory';
+import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
-import type { ApiConfig, ApiDeps } from './context.ts';
+import type { ApiConfig, ApiDeps, ApiServices } from './context.ts';
 import { createApp, createMetricsApp } from './app.ts';
 import { AgentAdmission } from './lib/agent-admission.ts';
 import { trustNobody } from './lib/client-address.ts';
@@ -36,6 +40,10 @@ export interface ApiServerOptions {
   metrics?: { host?: string; port: number };
   config?: Partial<ApiConfig>;
   logger?: Logger;
+  /** Master keys of the secret store (SECRETS_MASTER_KEYS, the first is current); none leaves it unavailable. */
+  secretsMasterKeys?: readonly MasterKey[];
+  /** Fault injection for tests (see InventoryServiceDeps). */
+  inventoryHooks?: Pick<InventoryServiceDeps, 'afterReportStored'>;
 }
 
 export interface RunningApi { url: string; port: number; metricsUrl?: string; deps: ApiDeps; close(): Promise<void> }
@@ -104,8 +112,23 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const metrics = createApiMetrics();
   metrics.observePool('admin', db.pool);
   metrics.observePool('agent', agentPool);
+  const services: ApiServices = {
+    groups: new GroupService({ db, membership: groups }),
+    attributes: new AttributeService({ db, membership: groups }),
+    users: new UserService({ db }),
+    enrollmentTokens: new EnrollmentTokenService({ db }),
+    devices: new DeviceLifecycle({
+      db, membership: groups, temporal, logger,
+      wake: (channel, id) => events.publish(channel, id),
+      credentialsChanged: (id) => deviceAuth.forget(id),
+    }),
+    inventory: new InventoryService({
+      db, membership: groups, fullIntervalSeconds: config.inventoryFullIntervalSeconds, deltaIntervalSeconds: config.inventoryDeltaIntervalSeconds, ...o.inventoryHooks,
+    }),
+  };
+  const secrets = new SecretStore({ db, keys: o.secretsMasterKeys ?? [] });
   const deps: ApiDeps = {
-    db, agentPool, groups, temporal, events, loginThrottle, deviceAuth, metrics, logger, config,
+    db, agentPool, groups, services, secrets, temporal, events, loginThrottle, deviceAuth, metrics, logger, config,
     wakeups: new CommandWakeups(events),
     lastSeen: new LastSeenWriter(agentPool, logger, config.lastSeenFlushSeconds),
     admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),

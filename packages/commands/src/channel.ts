@@ -6,13 +6,14 @@
  * cancellations) call these functions; nothing else writes `state`.
  *
  * Every terminal transition goes through {@link finishCommands}, which runs {@link commandsFinished}
- * in the same transaction: the hook for what follows a command's end (its owner's outcome today; the
- * `command.finished` domain event).
+ * in the same transaction: what follows a command's end (its owner's outcome, the `command.finished`
+ * domain event).
  */
 import type pg from 'pg';
 import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { withTransaction } from '@opsconductor/db';
+import { appendEvents, domainEvent, type EventActor } from '@opsconductor/domain-events';
 import { jobRunDeviceFinished, jobRunDeviceStarted } from './owners.ts';
 import {
   canTransition,
@@ -283,8 +284,10 @@ export type AgentResultOutcome =
   /** The command was never delivered, so no agent can have a result for it. */
   | { kind: 'refused'; row: CommandRow };
 
-/** The agent's result: applied once; every later copy (or a result after the server ended it) only counted. */
-export async function recordAgentResult(pool: pg.Pool, deviceId: string, commandId: string, result: CommandResult): Promise<AgentResultOutcome | undefined> {
+/** The agent's result: applied once; every later copy (or a result after the server ended it) only counted. `actor`: the reporting device. */
+export async function recordAgentResult(
+  pool: pg.Pool, deviceId: string, commandId: string, result: CommandResult, actor?: EventActor,
+): Promise<AgentResultOutcome | undefined> {
   return withTransaction(pool, async (client) => {
     const row = await loadDeviceCommand(client, deviceId, commandId, { lock: true });
     if (!row) return undefined;
@@ -292,7 +295,9 @@ export async function recordAgentResult(pool: pg.Pool, deviceId: string, command
       await client.query('UPDATE agent_commands SET result_count = result_count + 1, last_result_at = now() WHERE id = $1', [commandId]);
       return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
     }
-    const [finished] = await finishCommands(client, [commandId], result.status, { result, error: result.error ?? null, startedAt: new Date(result.startedAt) });
+    const [finished] = await finishCommands(client, [commandId], result.status, {
+      result, error: result.error ?? null, startedAt: new Date(result.startedAt), ...(actor ? { actor } : {}),
+    });
     return finished ? { kind: 'applied', finished } : { kind: 'refused', row };
   });
 }
@@ -331,6 +336,8 @@ export interface FinishDetails {
   /** The agent's result, when it is what ends the command. */
   result?: CommandResult;
   startedAt?: Date;
+  /** Who ended the commands, for the `command.finished` events (the agent reporting; else a system process). */
+  actor?: EventActor;
 }
 
 /** A command that this call ended, with what its owner and the caller need afterwards. */
@@ -369,18 +376,23 @@ export async function finishCommands(
     [ids, moves.map((m) => m[0]), moves.map((m) => m[1]), details.error ?? null, details.result ? JSON.stringify(details.result) : null, details.startedAt ?? null],
   );
   const finished = rows.map(toRow) as FinishedCommand[];
-  await commandsFinished(client, finished);
+  await commandsFinished(client, finished, details.actor ?? null);
   return finished;
 }
 
 /**
  * Runs in the transaction that ended `finished` — the one place every command's end passes through.
- * The owner learns its command's outcome here (a job-run target takes it, first terminal writer wins).
- * This is where the `command.finished` domain event belongs.
+ * The owner learns its command's outcome here (a job-run target takes it, first terminal writer wins),
+ * and `command.finished` is written to the outbox, once per command whatever ended it.
  */
-async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[]): Promise<void> {
+async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[], actor: EventActor | null): Promise<void> {
   const forTargets = finished.filter((f) => f.jobRunDeviceId !== null);
   if (forTargets.length > 0) await jobRunDeviceFinished(client, forTargets);
+  await appendEvents(client, finished.map((f) => domainEvent('command.finished', {
+    commandId: f.id, deviceId: f.deviceId, jobRunId: f.jobRunId, kind: f.kind, attempt: f.attempt, status: f.state,
+    exitCode: f.result?.exitCode == null ? null : String(f.result.exitCode), durationMs: f.result?.durationMs ?? null,
+    error: f.errorMessage ?? f.result?.error ?? null,
+  })), actor ?? { type: 'system', id: null, name: 'command channel' });
 }
 
 /** Sets `activity_closed_at` once the Temporal activity waiting for the command was completed (or is gone). */

@@ -394,7 +394,7 @@ export const auditLogList = z.object({ items: z.array(auditLogEntry), total: z.n
 export const auditLogFilters = z.object({
   /** Who: the actor's name (a user's email, a device's hostname) or ID, whole. */
   actor: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional(),
-  actorType: z.enum(['user', 'device', 'system']).optional(),
+  actorType: z.enum(['user', 'api_key', 'device', 'system']).optional(),
   /** An action (`user.create`), or every action of a kind (`job_run.*`). */
   action: z
     .string()
@@ -423,3 +423,15 @@ export const storedFile = z.object({
 });
 export type StoredFile = z.infer<typeof storedFile>;
 export const storedFileName = z.string().trim().min(1).max(255).refine(noNul, noNulMessage);
+
+// ---- secrets (packages/secrets) -------------------------------------------------------------------
+/** What the API says about a stored secret: never its value. Features that keep secrets answer with this. */
+export const secretMetadata = z.object({
+  id: uuid, ownerType: z.string(), ownerId: z.string(), purpose: z.string(), keyId: z.string(), createdAt: z.string(), updatedAt: z.string(),
+});
+export const secretKeyUsage = z.object({
+  configured: z.boolean(),
+  currentKeyId: z.string().nullable(),
+  keys: z.array(z.object({ keyId: z.string(), secrets: z.number().int(), current: z.boolean(), configured: z.boolean() })),
+});
+export const secretRotation = z.object({ currentKeyId: z.string(), rewrapped: z.number().int(), remaining: z.number().int() });

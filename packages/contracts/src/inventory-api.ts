@@ -65,6 +65,25 @@ export const inventoryEvent = z.object({
 export const timelineQuery = pagination.extend({ kind: z.enum(inventoryEventKinds).optional() });
 export const deviceTimeline = z.object({ items: z.array(inventoryEvent), total: z.number().int() });
 
+/** What happened to a device, newest first: written from domain events by the device-activity consumer. */
+const activity = <T extends string, D extends z.ZodRawShape>(type: T, details: D) =>
+  z.object({ id: z.string(), type: z.literal(type), occurredAt: z.string(), details: z.object(details) });
+export const deviceActivityItem = z.discriminatedUnion('type', [
+  activity('enrolled', {}),
+  activity('retired', { endedRuns: z.number().int() }),
+  activity('came_online', { lastSeenAt: z.string().nullable() }),
+  activity('went_offline', { lastSeenAt: z.string().nullable(), reason: z.enum(['agent_stopped', 'not_seen']) }),
+  activity('joined_group', { groupId: uuid, groupName: z.string().nullable(), reason: z.string() }),
+  activity('left_group', { groupId: uuid, groupName: z.string().nullable(), reason: z.string() }),
+  activity('inventory_changed', { changedSections: z.array(z.string()), firstReport: z.boolean(), historyEvents: z.number().int() }),
+  activity('command_finished', {
+    commandId: uuid, jobRunId: uuid.nullable(), status: z.string(), exitCode: z.string().nullable(), durationMs: z.number().int().nullable(), error: z.string().nullable(),
+  }),
+]);
+export type DeviceActivityItem = z.infer<typeof deviceActivityItem>;
+export const deviceActivityTypes = deviceActivityItem.options.map((o) => o.shape.type.value);
+export const deviceActivityList = z.object({ items: z.array(deviceActivityItem), total: z.number().int() });
+
 // ---- tags ------------------------------------------------------------------------------------
 export { tagName };
 export const bulkTagsRequest = z.object({ deviceIds: z.array(uuid).min(1).max(10000), add: z.array(tagName).max(50).default([]), remove: z.array(tagName).max(50).default([]) });

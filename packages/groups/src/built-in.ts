@@ -1,5 +1,5 @@
 /** The predefined dynamic groups (all Windows, all Linux, …): created on start, their rules kept current. */
-import type { Database } from '@opsconductor/db';
+import { Prisma, type Database } from '@opsconductor/db';
 import { builtInGroups } from '@opsconductor/rules';
 import type { GroupMembership } from './membership.ts';
 
@@ -16,8 +16,10 @@ export async function ensureBuiltInGroups(db: Database, membership: GroupMembers
       const taken = await prisma.deviceGroup.findUnique({ where: { name: def.name } });
       try {
         id = (await prisma.deviceGroup.create({ data: { builtInKey: def.key, name: taken ? `${def.name} (built-in)` : def.name, description: def.description, kind: 'dynamic', rule: def.rule as object } })).id;
-      } catch {
-        continue; // another process created it at the same moment
+      } catch (err) {
+        // Another process created it at the same moment (or took the name): it exists, or the next start retries.
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') continue;
+        throw err;
       }
     }
     await membership.groupChanged(id, 'built-in group updated');

@@ -39,6 +39,7 @@ export interface StubState {
   recordCalls: RecordDeviceOutcomeInput[];
   withdrawCalls: string[];
   refreshCalls: number;
+  presenceCalls: number;
   finalizeCalls: FinalizeJobRunInput[];
   markRunningCalls: number;
   /** Terminal state per device, as the database would hold it. */
@@ -62,6 +63,7 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     recordCalls: [],
     withdrawCalls: [],
     refreshCalls: 0,
+    presenceCalls: 0,
     finalizeCalls: [],
     markRunningCalls: 0,
     outcomes: new Map(),
@@ -134,6 +136,11 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     async refreshTimeBasedGroups() {
       state.refreshCalls++;
       return { added: 2, removed: 1 };
+    },
+
+    async announceDevicePresence() {
+      state.presenceCalls++;
+      return { cameOnline: 3, wentOffline: 4 };
     },
 
     async markJobRunRunning() {

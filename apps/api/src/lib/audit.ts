@@ -1,7 +1,10 @@
-/** One audit-log row per mutation: who, what, on which target, when and from where. */
+/**
+ * Who a request acts for, for services (their units of work write the audit row with the change), and
+ * audit rows for what is not a mutation of a service (sign-in attempts, throttling).
+ */
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Prisma } from '@opsconductor/db';
+import { systemActor, userActor, writeAudit, type Actor, type AuditEntry, type Origin } from '@opsconductor/unit-of-work';
 import type { AppEnv } from '../context.ts';
 import { clientAddress } from './client-address.ts';
 
@@ -16,29 +19,17 @@ export function clientIp(c: Context<AppEnv>): string | null {
   return clientAddress(peer, c.req.header('x-forwarded-for'), c.var.deps.config.trustedProxies);
 }
 
-export interface AuditEntry {
-  action: string;
-  targetType?: string;
-  targetId?: string;
-  details?: Prisma.InputJsonValue;
-  /** Defaults to the signed-in user; agents and the system pass their own. */
-  actor?: { type: 'user' | 'device' | 'system'; id: string | null; name: string | null };
+/** The request's actor (the signed-in user unless given) and where it came from. */
+export function requestOrigin(c: Context<AppEnv>, actor?: Actor): Origin {
+  const user = c.get('user');
+  return {
+    actor: actor ?? (user ? userActor(user) : systemActor('api')),
+    ipAddress: clientIp(c),
+    userAgent: c.req.header('user-agent') ?? null,
+  };
 }
 
+/** An audit row of its own, for events that change nothing else (e.g. a failed sign-in). */
 export async function audit(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
-  const user = c.get('user');
-  const actor = entry.actor ?? (user ? { type: 'user' as const, id: user.id, name: user.email } : { type: 'system' as const, id: null, name: null });
-  await c.var.deps.db.prisma.auditLog.create({
-    data: {
-      actorType: actor.type,
-      actorId: actor.id,
-      actorName: actor.name,
-      action: entry.action,
-      targetType: entry.targetType ?? null,
-      targetId: entry.targetId ?? null,
-      details: entry.details,
-      ipAddress: clientIp(c),
-      userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null,
-    },
-  });
+  await writeAudit(c.var.deps.db.pool, requestOrigin(c), entry);
 }

@@ -1,55 +1,19 @@
 /**
  * Sessions built the Lucia way: the client holds a random token; the database holds its SHA-256 as the
- * session ID, so a database leak yields no usable sessions. Sliding expiry; argon2id passwords.
+ * session ID, so a database leak yields no usable sessions. Sliding expiry. Passwords and tokens are
+ * made and checked by @opsconductor/identity (re-exported here).
  */
-import { sha256 } from '@oslojs/crypto/sha2';
-import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
-import { hash, verify } from '@node-rs/argon2';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { timingSafeEqual, randomBytes } from 'node:crypto';
-import { ARGON2ID } from '@opsconductor/db/seed';
-import { normalizePassword, passwordProblems } from '@opsconductor/passwords';
+import { hashToken } from '@opsconductor/identity';
 import type { Role } from '@opsconductor/contracts/api';
 import type { AppEnv, AuthUser } from '../context.ts';
 import { ApiError } from './problem.ts';
 
+export { digestsEqual, generateToken, hashPassword, hashToken, verifyPassword } from '@opsconductor/identity';
+
 export const SESSION_COOKIE = 'oc_session';
 const DAY = 24 * 3600 * 1000;
-
-export function generateToken(bytes = 20): string {
-  return encodeBase32LowerCaseNoPadding(randomBytes(bytes));
-}
-export function hashToken(token: string): string {
-  return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
-}
-/** Compare two hex digests without leaking where they differ. */
-export function digestsEqual(a: string, b: string): boolean {
-  const ba = Buffer.from(a, 'hex');
-  const bb = Buffer.from(b, 'hex');
-  return ba.length === bb.length && timingSafeEqual(ba, bb);
-}
-
-/** Passwords are hashed in NFKC form (see @opsconductor/passwords). */
-export const hashPassword = (password: string) => hash(normalizePassword(password), ARGON2ID);
-// Verified against when the email is unknown, so response time does not reveal which emails exist.
-const dummyHash = hashPassword(generateToken());
-export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
-  const stored = passwordHash ?? (await dummyHash);
-  const check = (candidate: string) => verify(stored, candidate).catch(() => false);
-  const normalized = normalizePassword(password);
-  // Hashes made before passwords were normalised hold the password as typed: try that form too. The
-  // second check depends on the input alone, never on whether the account exists.
-  return (await check(normalized)) || (normalized !== password && (await check(password)));
-}
-
-/** 400 `weak_password` when a new password breaks the policy; `field` names the request field. */
-export function assertPasswordAllowed(password: string, email: string, field: string): void {
-  const problems = passwordProblems(password, { email });
-  if (problems.length) {
-    throw new ApiError(400, 'weak_password', `The password ${problems.join('; ')}.`, problems.map((p) => ({ path: field, message: `The password ${p}` })));
-  }
-}
 
 /** Resolves the session from `Authorization: Bearer` or the session cookie; extends it when half-used. */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {

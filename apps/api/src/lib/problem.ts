@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
 import { problem } from '@opsconductor/contracts/agent-protocol';
+import type { ServiceError, ServiceErrorKind } from '@opsconductor/unit-of-work';
 
 export const problemCodes = {
   validation_failed: 'The request is not valid.',
@@ -18,6 +19,7 @@ export const problemCodes = {
   not_found: 'Not found.',
   method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
+  name_taken: 'The name (or key, or email) is taken.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'The request body is not of a media type this operation takes.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
@@ -41,6 +43,7 @@ export const problemCodes = {
   temporal_unavailable: 'The workflow service is unavailable; try again.',
   database_unavailable: 'The database is unavailable; try again.',
   server_busy: 'The server is busy; try again after Retry-After seconds.',
+  secrets_unavailable: 'The secret store cannot work: no master key is configured, or not the one a secret needs.',
   internal_error: 'An unexpected error occurred.',
 } as const;
 export type ProblemCode = keyof typeof problemCodes;
@@ -77,6 +80,19 @@ export const RETRY_AFTER_SECONDS = 5;
 export function problemResponse(c: Context, status: ContentfulStatusCode, code: ProblemCode, detail?: string, errors?: FieldError[], headers?: Record<string, string>) {
   const all: Record<string, string> = { ...(status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {}), ...headers, 'Content-Type': 'application/problem+json' };
   return c.body(JSON.stringify(problemBody(status, code, detail, errors)), status, all);
+}
+
+const statusOfKind: Record<ServiceErrorKind, ContentfulStatusCode> = {
+  invalid: 400, unauthenticated: 401, not_found: 404, conflict: 409, too_expensive: 422, unavailable: 503,
+};
+const fallbackCode: Record<ServiceErrorKind, ProblemCode> = {
+  invalid: 'validation_failed', unauthenticated: 'unauthenticated', not_found: 'not_found', conflict: 'conflict', too_expensive: 'rule_too_expensive', unavailable: 'internal_error',
+};
+const isProblemCode = (code: string): code is ProblemCode => Object.hasOwn(problemCodes, code);
+
+/** A domain service's error as the API answers it: its kind decides the status, its code the problem code. */
+export function serviceErrorProblem(c: Context, err: ServiceError) {
+  return problemResponse(c, statusOfKind[err.kind], isProblemCode(err.code) ? err.code : fallbackCode[err.kind], err.detail, err.fieldErrors);
 }
 
 export function zodFieldErrors(error: z.ZodError): FieldError[] {

@@ -1,7 +1,8 @@
 /** The agent API, /agent/v1. Devices authenticate with their secret and only ever see their own commands. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { enrollDevice, recordGoodbye } from '@opsconductor/devices';
+import { deviceActor } from '@opsconductor/unit-of-work';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
   checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
@@ -10,13 +11,11 @@ import { dispatchableKinds, sha256Hex } from '@opsconductor/contracts/commands';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
-import { hashToken } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { requestOrigin } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
-import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
+import { documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
 import { openFileForDevice } from '../services/files.ts';
-import { ingestInventory } from '../services/inventory.ts';
 
 const security = [{ deviceSecret: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -86,24 +85,8 @@ export function agentRoutes(deps: ApiDeps) {
   // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
   return createRouter({ refuseUnstorableText: false })
     .openapi(enroll, async (c) => {
-      const req = c.req.valid('json');
-      const { prisma } = deps.db;
-      const secret = randomBytes(32).toString('base64url');
-      const device = await prisma.$transaction(async (tx) => {
-        // Consumes one use atomically; an exhausted, expired or revoked token matches no row.
-        const used = await tx.$queryRaw<{ id: string }[]>`
-          UPDATE enrollment_tokens SET used_count = used_count + 1
-           WHERE token_hash = ${hashToken(req.enrollmentToken)} AND revoked_at IS NULL AND expires_at > now() AND used_count < max_uses
-          RETURNING id::text`;
-        if (!used[0]) throw new ApiError(401, 'enrollment_token_invalid');
-        return tx.device.create({
-          data: { ...req.facts, secretHash: hashToken(secret), enrollmentTokenId: used[0].id, protocolVersion: req.protocolVersion, lastSeenAt: new Date() },
-        });
-      });
-      await audit(c, { action: 'device.enroll', targetType: 'device', targetId: device.id, details: { hostname: device.hostname }, actor: { type: 'device', id: device.id, name: device.hostname } });
-      // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
-      await deps.groups.deviceChanged(device.id, 'device enrolled');
-      return c.json({ deviceId: device.id, deviceSecret: secret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
+      const { deviceId, deviceSecret } = await enrollDevice({ db: deps.db, membership: deps.groups }, requestOrigin(c), c.req.valid('json'));
+      return c.json({ deviceId, deviceSecret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
     })
     .openapi(checkin, async (c) => {
       const { facts, protocolVersion, capabilities, bootId } = c.req.valid('json');
@@ -126,12 +109,11 @@ export function agentRoutes(deps: ApiDeps) {
     })
     .openapi(goodbye, async (c) => {
       const id = c.var.device.id;
-      const { rowCount } = await deps.agentPool.query('UPDATE devices SET agent_stopped_at = now() WHERE id = $1 AND retired_at IS NULL', [id]);
-      if (rowCount === 0) throw deps.deviceAuth.gone(id);
-      // The next request of a restarted agent must record it as seen again at once, not with the next batch.
+      // Offline now (device.went_offline), and rules on device.status see it rather than at the next refresh.
+      const said = await recordGoodbye({ db: deps.db, membership: deps.groups, onlineWindowSeconds: deps.config.onlineWindowSeconds }, requestOrigin(c, deviceActor(c.var.device)), id);
+      if (!said) throw deps.deviceAuth.gone(id);
+      // The next request of a restarted agent must record it as seen again, not with the next batch.
       deps.lastSeen.forget(id);
-      // Rules on device.status see the change now rather than at the next time-based refresh.
-      await deps.groups.deviceChanged(id, 'agent stopped');
       return c.json({ deviceId: id }, 200);
     })
     .openapi(poll, async (c) => {
@@ -149,10 +131,10 @@ export function agentRoutes(deps: ApiDeps) {
     })
     .openapi(inventory, async (c) => {
       const device = c.var.device;
-      // Ingest runs on the admin pool (Prisma): only a few at once, so a fleet reporting together cannot starve people.
-      const { factsChanged, ...response } = await deps.admission.inventory.run('inventory reports', () => ingestInventory(deps, device, c.req.valid('json'), deps.groups.ruleFacts));
+      // The report and the group memberships it implies are stored together. Ingest runs on the admin pool: only a
+      // few at once, so a fleet reporting together cannot starve people.
+      const { factsChanged: _evaluated, ...response } = await deps.admission.inventory.run('inventory reports', () => deps.services.inventory.ingest(requestOrigin(c), device, c.req.valid('json')));
       await touch(device.id);
-      if (factsChanged) await deps.groups.deviceChanged(device.id, 'inventory changed');
       return c.json(response, 200);
     });
 }

@@ -2,18 +2,18 @@ import { createRoute } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import { changePasswordRequest, loginRequest, loginResponse, user as userDto } from '@opsconductor/contracts/api';
-import { normalizePassword } from '@opsconductor/passwords';
+import { systemActor, userActor } from '@opsconductor/unit-of-work';
 import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
-import { assertPasswordAllowed, authenticate, generateToken, hashPassword, hashToken, newSessionExpiry, SESSION_COOKIE, verifyPassword } from '../lib/auth.ts';
-import { audit, clientIp } from '../lib/audit.ts';
+import { authenticate, generateToken, hashToken, newSessionExpiry, SESSION_COOKIE, verifyPassword } from '../lib/auth.ts';
+import { audit, clientIp, requestOrigin } from '../lib/audit.ts';
 import type { BlockSet } from '../lib/login-throttle.ts';
 import { ApiError, problemResponses, tooManyAttemptsResponse } from '../lib/problem.ts';
 import { toUserDto } from './users.ts';
 
 /** Audits the blocks a failed password check started. */
 async function auditBlocks(c: Context<AppEnv>, blocks: BlockSet[]) {
-  for (const block of blocks) await audit(c, { action: 'auth.throttled', details: { ...block }, actor: { type: 'system', id: null, name: null } });
+  for (const block of blocks) await audit(c, { action: 'auth.throttled', details: { ...block }, actor: systemActor('login throttle') });
 }
 
 const login = createRoute({
@@ -61,17 +61,13 @@ export const authRoutes = createRouter()
     await loginThrottle.succeeded(subject);
     const token = generateToken();
     const expiresAt = newSessionExpiry(config.sessionTtlDays);
-    await db.prisma.session.create({
-      data: { id: hashToken(token), userId: u.id, expiresAt, ipAddress: clientIp(c), userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null },
-    });
+    await c.var.deps.services.users.startSession(requestOrigin(c, userActor(u)), { id: hashToken(token), userId: u.id, expiresAt });
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Lax', secure: config.secureCookies, path: '/', expires: expiresAt });
-    await audit(c, { action: 'auth.login', targetType: 'user', targetId: u.id, actor: { type: 'user', id: u.id, name: u.email } });
     return c.json({ token, expiresAt: expiresAt.toISOString(), user: toUserDto(u) }, 200);
   })
   .openapi(logout, async (c) => {
-    await c.var.deps.db.prisma.session.deleteMany({ where: { id: c.var.sessionId } });
+    await c.var.deps.services.users.endSession(requestOrigin(c), { id: c.var.sessionId, userId: c.var.user.id });
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    await audit(c, { action: 'auth.logout', targetType: 'user', targetId: c.var.user.id });
     return c.body(null, 204);
   })
   .openapi(changePassword, async (c) => {
@@ -87,14 +83,8 @@ export const authRoutes = createRouter()
       throw new ApiError(400, 'invalid_current_password', undefined, [{ path: 'currentPassword', message: 'This is not your current password' }]);
     }
     await c.var.deps.loginThrottle.succeeded(subject);
-    assertPasswordAllowed(newPassword, u.email, 'newPassword');
-    if (normalizePassword(newPassword) === normalizePassword(currentPassword)) {
-      throw new ApiError(400, 'weak_password', undefined, [{ path: 'newPassword', message: 'The new password must differ from the current one' }]);
-    }
-    await prisma.user.update({ where: { id: u.id }, data: { passwordHash: await hashPassword(newPassword) } });
     // Whoever else holds a session of this account (a stolen one, say) is signed out; this one stays.
-    const ended = await prisma.session.deleteMany({ where: { userId: u.id, id: { not: c.var.sessionId } } });
-    await audit(c, { action: 'auth.password_change', targetType: 'user', targetId: u.id, details: { endedSessions: ended.count } });
+    await c.var.deps.services.users.changeOwnPassword(requestOrigin(c), { userId: u.id, email: u.email, keepSessionId: c.var.sessionId, currentPassword, newPassword });
     return c.body(null, 204);
   })
   .openapi(me, async (c) => {

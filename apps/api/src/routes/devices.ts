@@ -1,15 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { deleteDeviceQuery, device as deviceDto, rotatedDeviceSecret, uuid } from '@opsconductor/contracts/api';
-import { deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery } from '@opsconductor/contracts/inventory-api';
+import { deleteDeviceQuery, device as deviceDto, pagination, rotatedDeviceSecret, uuid } from '@opsconductor/contracts/api';
+import { deviceActivityList, deviceDetail, deviceListFilters, deviceServiceList, deviceSoftwareList, deviceSummaryList, deviceTimeline, softwareListQuery, timelineQuery, type DeviceActivityItem } from '@opsconductor/contracts/inventory-api';
 import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
-import type { InventoryEventKind } from '../services/inventory-history.ts';
+import type { InventoryEventKind } from '@opsconductor/inventory';
 import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
-import { deleteDevice, retireDevice, rotateDeviceSecret } from '../services/device-lifecycle.ts';
 import { likeLiteral } from '../lib/like.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { requestOrigin } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -65,6 +64,13 @@ const rotateSecret = createRoute({
     '409 `device_retired` for a retired device.',
   request: { params: idParam }, responses: { 200: json(rotatedDeviceSecret, 'The new secret'), 409: documentedProblem('Retired (`device_retired`)'), ...problemResponses },
 });
+const activity = createRoute({
+  method: 'get', path: '/devices/{id}/activity', tags: ['devices'], summary: 'What happened to the device, newest first', security, middleware: read,
+  description:
+    'Enrolled, came online, went offline, joined or left a group, inventory changed, a command finished, retired — written from ' +
+    'domain events by the device-activity consumer, so an entry appears within seconds of the change.',
+  request: { params: idParam, query: pagination }, responses: { 200: json(deviceActivityList, 'Activity'), ...problemResponses },
+});
 
 async function mustExist(prisma: ApiDeps['db']['prisma'], id: string) {
   const d = await prisma.device.findUnique({ where: { id } });
@@ -76,23 +82,16 @@ export const deviceRoutes = createRouter()
   .openapi(list, async (c) => c.json(await listDeviceSummaries(c.var.deps, c.req.valid('query')), 200))
   .openapi(retire, async (c) => {
     const { id } = c.req.valid('param');
-    const r = await retireDevice(c.var.deps, id);
-    const d = await mustExist(c.var.deps.db.prisma, id);
-    if (r.changed) {
-      await audit(c, { action: 'device.retire', targetType: 'device', targetId: id, details: { hostname: d.hostname, endedRuns: r.endedTargets, removedFromGroups: r.removedFromGroups } });
-    }
-    return c.json(toDeviceDto(d, c.var.deps.config.onlineWindowSeconds), 200);
+    await c.var.deps.services.devices.retire(requestOrigin(c), id);
+    return c.json(toDeviceDto(await mustExist(c.var.deps.db.prisma, id), c.var.deps.config.onlineWindowSeconds), 200);
   })
   .openapi(remove, async (c) => {
-    const { id } = c.req.valid('param');
-    const r = await deleteDevice(c.var.deps, id, c.req.valid('query').confirm);
-    await audit(c, { action: 'device.delete', targetType: 'device', targetId: id, details: { hostname: r.hostname, wasRetired: r.wasRetired } });
+    await c.var.deps.services.devices.delete(requestOrigin(c), c.req.valid('param').id, c.req.valid('query').confirm);
     return c.body(null, 204);
   })
   .openapi(rotateSecret, async (c) => {
     const { id } = c.req.valid('param');
-    const deviceSecret = await rotateDeviceSecret(c.var.deps, id);
-    await audit(c, { action: 'device.rotate_secret', targetType: 'device', targetId: id });
+    const deviceSecret = await c.var.deps.services.devices.rotateSecret(requestOrigin(c), id);
     return c.json({ deviceId: id, deviceSecret }, 200);
   })
   .openapi(get, async (c) => {
@@ -160,6 +159,20 @@ export const deviceRoutes = createRouter()
     ]);
     return c.json({
       items: rows.map((e) => ({ id: e.id.toString(), occurredAt: e.occurredAt.toISOString(), section: e.section as InventorySectionName, kind: e.kind as InventoryEventKind, subject: e.subject, oldValue: e.oldValue, newValue: e.newValue })),
+      total,
+    }, 200);
+  })
+  .openapi(activity, async (c) => {
+    const { id } = c.req.valid('param');
+    const { page, pageSize } = c.req.valid('query');
+    const { prisma } = c.var.deps.db;
+    await mustExist(prisma, id);
+    const [rows, total] = await Promise.all([
+      prisma.deviceActivity.findMany({ where: { deviceId: id }, orderBy: { id: 'desc' }, skip: (page - 1) * pageSize, take: pageSize }),
+      prisma.deviceActivity.count({ where: { deviceId: id } }),
+    ]);
+    return c.json({
+      items: rows.map((r) => ({ id: r.id.toString(), type: r.type, occurredAt: r.occurredAt.toISOString(), details: r.details }) as DeviceActivityItem),
       total,
     }, 200);
   });

@@ -4,12 +4,10 @@ import { pagination, searchText, uuid } from '@opsconductor/contracts/api';
 import { deviceSummaryList, groupMembersRequest, membershipEventList, rulePreview } from '@opsconductor/contracts/inventory-api';
 import { createGroupBody, groupListResponse as groupList, groupResponse as groupDto, rulePreviewBody, updateGroupBody } from '../lib/rule-openapi.ts';
 import type { Rule } from '@opsconductor/contracts/rules';
-import { EvaluationBudgetExceeded } from '@opsconductor/groups';
-import { orderGroups, referencedGroups, validateRule } from '@opsconductor/rules';
 import type { AppEnv } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { requestOrigin } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { listDeviceSummaries } from '../services/devices.ts';
 
@@ -51,19 +49,6 @@ const preview = createRoute({
   responses: { 200: json(rulePreview, 'Matches'), 422: { description: 'The rule took too long to evaluate', content: problemResponses[400].content }, ...problemResponses },
 });
 
-async function customFieldTypes(c: Context<AppEnv>) {
-  const defs = await c.var.deps.db.prisma.customFieldDefinition.findMany();
-  return new Map(defs.map((d) => [d.key, { type: d.type, enumValues: d.enumValues }]));
-}
-
-/** Validates a rule against the field catalog, the custom fields and the existing groups. */
-async function checkedRule(c: Context<AppEnv>, input: unknown, selfId?: string): Promise<Rule> {
-  const groupIds = new Set((await c.var.deps.db.prisma.deviceGroup.findMany({ select: { id: true } })).map((g) => g.id));
-  const result = validateRule(input, { customFields: await customFieldTypes(c), groupIds, ...(selfId ? { groupId: selfId } : {}) });
-  if (!result.ok) throw new ApiError(400, 'rule_invalid', undefined, result.errors);
-  return result.rule;
-}
-
 export async function groupDtos(c: Context<AppEnv>, where: { id?: string } = {}) {
   const rows = await c.var.deps.db.prisma.deviceGroup.findMany({ where, orderBy: [{ builtInKey: { sort: 'asc', nulls: 'last' } }, { name: 'asc' }], include: { _count: { select: { members: true } } } });
   return rows.map((g) => ({
@@ -80,13 +65,9 @@ async function mustGet(c: Context<AppEnv>, id: string) {
 export const groupRoutes = createRouter()
   .openapi(list, async (c) => c.json({ items: await groupDtos(c) }, 200))
   .openapi(preview, async (c) => {
-    const { rule: input, limit } = c.req.valid('json');
-    const rule = await checkedRule(c, input);
+    const { rule, limit } = c.req.valid('json');
     const started = performance.now();
-    const ids = await c.var.deps.groups.matching(rule, { budgetMs: PREVIEW_BUDGET_MS }).catch((err: unknown) => {
-      if (err instanceof EvaluationBudgetExceeded) throw new ApiError(422, 'rule_too_expensive', `Evaluating this rule over all devices took more than ${PREVIEW_BUDGET_MS / 1000} s; narrow it down.`);
-      throw err;
-    });
+    const ids = await c.var.deps.services.groups.preview(rule, PREVIEW_BUDGET_MS);
     const evaluatedIn = Math.round((performance.now() - started) * 10) / 10;
     const devices = limit
       ? await c.var.deps.db.prisma.device.findMany({ where: { id: { in: ids.slice(0, 5000) } }, select: { id: true, hostname: true, osName: true }, orderBy: { hostname: 'asc' }, take: limit })
@@ -95,45 +76,16 @@ export const groupRoutes = createRouter()
   })
   .openapi(get, async (c) => c.json(await mustGet(c, c.req.valid('param').id), 200))
   .openapi(create, async (c) => {
-    const req = c.req.valid('json');
-    const { prisma } = c.var.deps.db;
-    if (await prisma.deviceGroup.findUnique({ where: { name: req.name } })) throw new ApiError(409, 'conflict', 'A group with this name exists.');
-    const rule = req.kind === 'dynamic' ? await checkedRule(c, req.rule) : null;
-    const g = await prisma.deviceGroup.create({ data: { name: req.name, description: req.description, kind: req.kind, rule: rule ?? undefined } });
-    if (req.kind === 'static' && req.deviceIds.length) await changeStaticMembers(c, g.id, req.deviceIds, []);
-    if (req.kind === 'dynamic') await c.var.deps.groups.groupChanged(g.id, 'group created');
-    await audit(c, { action: 'group.create', targetType: 'group', targetId: g.id, details: { name: g.name, kind: g.kind } });
-    return c.json(await mustGet(c, g.id), 201);
+    const id = await c.var.deps.services.groups.create(requestOrigin(c), c.req.valid('json'));
+    return c.json(await mustGet(c, id), 201);
   })
   .openapi(update, async (c) => {
     const { id } = c.req.valid('param');
-    const req = c.req.valid('json');
-    if (req.name === undefined && req.description === undefined && req.rule === undefined) {
-      throw new ApiError(400, 'validation_failed', 'Give at least one of name, description, rule.', [{ path: '', message: 'Nothing to change' }]);
-    }
-    const { prisma } = c.var.deps.db;
-    const g = await prisma.deviceGroup.findUnique({ where: { id } });
-    if (!g) throw new ApiError(404, 'not_found');
-    if (g.builtInKey && (req.rule || req.name)) throw new ApiError(409, 'built_in_group', 'Built-in groups keep their name and rule.');
-    if (req.rule && g.kind !== 'dynamic') throw new ApiError(409, 'wrong_group_kind', 'Only dynamic groups have a rule.');
-    if (req.name && req.name !== g.name && (await prisma.deviceGroup.findUnique({ where: { name: req.name } }))) throw new ApiError(409, 'conflict', 'A group with this name exists.');
-    const rule = req.rule ? await checkedRule(c, req.rule, id) : undefined;
-    if (rule) await assertNoCycle(c, id, rule);
-    await prisma.deviceGroup.update({ where: { id }, data: { name: req.name, description: req.description, rule } });
-    if (rule) await c.var.deps.groups.groupChanged(id, 'rule changed');
-    await audit(c, { action: 'group.update', targetType: 'group', targetId: id, details: { ...req, rule: rule ? (rule as object) : undefined } as object });
+    await c.var.deps.services.groups.update(requestOrigin(c), id, c.req.valid('json'));
     return c.json(await mustGet(c, id), 200);
   })
   .openapi(remove, async (c) => {
-    const { id } = c.req.valid('param');
-    const { prisma } = c.var.deps.db;
-    const g = await prisma.deviceGroup.findUnique({ where: { id } });
-    if (!g) throw new ApiError(404, 'not_found');
-    if (g.builtInKey) throw new ApiError(409, 'built_in_group');
-    const dependents = (await groupDtos(c)).filter((x) => x.rule && referencedGroups(x.rule).includes(id));
-    if (dependents.length) throw new ApiError(409, 'conflict', `Rules of ${dependents.map((d) => d.name).join(', ')} reference this group.`);
-    await prisma.deviceGroup.delete({ where: { id } });
-    await audit(c, { action: 'group.delete', targetType: 'group', targetId: id, details: { name: g.name } });
+    await c.var.deps.services.groups.delete(requestOrigin(c), c.req.valid('param').id);
     return c.body(null, 204);
   })
   .openapi(members, async (c) => {
@@ -145,11 +97,7 @@ export const groupRoutes = createRouter()
   .openapi(changeMembers, async (c) => {
     const { id } = c.req.valid('param');
     const { add, remove: del } = c.req.valid('json');
-    const g = await c.var.deps.db.prisma.deviceGroup.findUnique({ where: { id } });
-    if (!g) throw new ApiError(404, 'not_found');
-    if (g.kind !== 'static') throw new ApiError(409, 'wrong_group_kind', 'Members of a dynamic group follow its rule.');
-    await changeStaticMembers(c, id, add, del);
-    await audit(c, { action: 'group.members', targetType: 'group', targetId: id, details: { added: add.length, removed: del.length } });
+    await c.var.deps.services.groups.changeMembers(requestOrigin(c), id, add, del);
     return c.json(await mustGet(c, id), 200);
   })
   .openapi(events, async (c) => {
@@ -167,31 +115,3 @@ export const groupRoutes = createRouter()
       total,
     }, 200);
   });
-
-/** Static membership changes are events too; groups whose rules reference this one follow. */
-async function changeStaticMembers(c: Context<AppEnv>, groupId: string, add: string[], remove: string[]) {
-  const { prisma, pool } = c.var.deps.db;
-  const found = await prisma.device.findMany({ where: { id: { in: [...add] } }, select: { id: true, retiredAt: true } });
-  const known = new Set(found.map((d) => d.id));
-  const unknown = add.filter((id) => !known.has(id));
-  if (unknown.length) throw new ApiError(400, 'unknown_devices', `${unknown.length} device(s) do not exist.`);
-  const retired = found.filter((d) => d.retiredAt).length;
-  if (retired) throw new ApiError(400, 'device_retired', `${retired} device(s) are retired and belong to no group.`);
-  const current = new Set((await pool.query<{ device_id: string }>('SELECT device_id FROM device_group_members WHERE group_id = $1 AND device_id = ANY($2::uuid[])', [groupId, [...add, ...remove]])).rows.map((r) => r.device_id));
-  const changes = [
-    ...[...new Set(add)].filter((d) => !current.has(d)).map((deviceId) => ({ groupId, deviceId, change: 'added' as const })),
-    ...[...new Set(remove)].filter((d) => current.has(d)).map((deviceId) => ({ groupId, deviceId, change: 'removed' as const })),
-  ];
-  await c.var.deps.groups.apply(changes, `changed by ${c.var.user.email}`);
-  if (changes.length) await c.var.deps.groups.groupChanged(groupId, 'a referenced group changed');
-}
-
-/** Refuses a rule that would make group rules reference each other in a circle. */
-async function assertNoCycle(c: Context<AppEnv>, id: string, rule: Rule) {
-  const all = await groupDtos(c);
-  const ordered = orderGroups(all.map((g) => ({ id: g.id, rule: g.id === id ? rule : g.rule })));
-  if ('cycle' in ordered) {
-    const names = ordered.cycle.map((x) => all.find((g) => g.id === x)?.name ?? x);
-    throw new ApiError(400, 'rule_invalid', `Group rules would form a cycle: ${names.join(' → ')}`);
-  }
-}

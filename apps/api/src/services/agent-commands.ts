@@ -14,6 +14,7 @@ import {
   type CommandRow, type FinishedCommand,
 } from '@opsconductor/commands';
 import { channels } from '@opsconductor/db/notify';
+import { deviceActor } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '../lib/events.ts';
 import { ApiError } from '../lib/problem.ts';
@@ -182,7 +183,7 @@ export class AgentCommandService {
   }
 
   async result(device: AuthDevice, commandId: string, result: CommandResult): Promise<{ accepted: boolean; duplicate: boolean }> {
-    const outcome = await recordAgentResult(this.deps.agentPool, device.id, commandId, result);
+    const outcome = await recordAgentResult(this.deps.agentPool, device.id, commandId, result, deviceActor(device));
     // Gone: never this device's, or the device (and with it its commands) was deleted meanwhile.
     if (!outcome) throw new ApiError(404, 'not_found', 'No such command for this device.');
     if (outcome.kind === 'refused') throw new ApiError(409, 'command_not_delivered');

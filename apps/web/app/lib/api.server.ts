@@ -37,6 +37,7 @@ import {
   deviceSoftwareList,
   deviceSummaryList,
   deviceTimeline,
+  deviceActivityList,
   group,
   groupList,
   membershipEventList,
@@ -281,6 +282,7 @@ export function createApiClient(options: ApiClientOptions) {
     listDeviceServices: (deviceId: string) => call('GET', `/devices/${id(deviceId)}/services`, { schema: deviceServiceList }),
     getDeviceTimeline: (deviceId: string, query: Page & { kind?: (typeof inventoryEventKinds)[number] } = {}) =>
       call('GET', `/devices/${id(deviceId)}/timeline`, { query, schema: deviceTimeline }),
+    getDeviceActivity: (deviceId: string, query: Page = {}) => call('GET', `/devices/${id(deviceId)}/activity`, { query, schema: deviceActivityList }),
 
     // tags (bulk: operator)
     listTags: () => call('GET', '/tags', { schema: tagList }),

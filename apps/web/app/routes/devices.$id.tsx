@@ -12,6 +12,7 @@ import { DeviceLifecycleCard } from '~/components/device-lifecycle';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { formatFieldValue, formatUptime, oneLine, osLabel } from '~/lib/format';
 import { timelineDetail, timelineKindLabels, timelineTitle } from '~/lib/timeline';
+import { activityDetail, activityLabels, activityTitle, activityTones } from '~/lib/device-activity';
 import { RunCommandFields } from '~/components/run-command-form';
 import { DeviceStatusBadge, RunStatusBadge } from '~/components/status';
 import { GroupKindBadge } from '~/components/groups';
@@ -47,11 +48,13 @@ const tabs = [
   { id: 'security', label: 'Security' },
   { id: 'performance', label: 'Performance' },
   { id: 'timeline', label: 'Timeline' },
+  { id: 'activity', label: 'Activity' },
 ] as const;
 type TabId = (typeof tabs)[number]['id'];
 
 const SOFTWARE_PAGE_SIZE = 100;
 const TIMELINE_PAGE_SIZE = 50;
+const ACTIVITY_PAGE_SIZE = 50;
 
 function deviceId(params: LoaderFunctionArgs['params']): string {
   const parsed = uuid.safeParse(params.id);
@@ -78,13 +81,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     kind: sp.get('kind') || undefined,
     state: sp.get('state') ?? '',
   });
-  const [device, runs, customFields, software, services, timeline] = await Promise.all([
+  const [device, runs, customFields, software, services, timeline, activity] = await Promise.all([
     api.getDevice(id),
     q.tab === 'overview' ? api.listJobRuns({ deviceId: id, pageSize: 10 }) : null,
     q.tab === 'overview' ? api.listCustomFields() : null,
     q.tab === 'software' ? api.listDeviceSoftware(id, { search: q.search || undefined, page: q.page, pageSize: SOFTWARE_PAGE_SIZE }) : null,
     q.tab === 'services' ? api.listDeviceServices(id) : null,
     q.tab === 'timeline' ? api.getDeviceTimeline(id, { page: q.page, pageSize: TIMELINE_PAGE_SIZE, kind: q.kind }) : null,
+    q.tab === 'activity' ? api.getDeviceActivity(id, { page: q.page, pageSize: ACTIVITY_PAGE_SIZE }) : null,
   ]);
   let serviceItems = services?.items ?? null;
   if (serviceItems && (q.search || q.state)) {
@@ -107,6 +111,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     software,
     services: serviceItems ? { items: serviceItems, total: services?.items.length ?? 0 } : null,
     timeline,
+    activity,
   };
 }
 
@@ -591,6 +596,51 @@ function TimelineTab({ d }: { d: LoaderData }) {
   );
 }
 
+function ActivityTab({ d }: { d: LoaderData }) {
+  const list = d.activity;
+  if (!list) return null;
+  return (
+    <Card title="Activity">
+      {list.items.length === 0 ? (
+        <EmptyState title="No activity yet">Enrollment, going online and offline, group changes, finished commands and inventory changes appear here within seconds.</EmptyState>
+      ) : (
+        <>
+          <ol className="divide-y divide-zinc-100" data-testid="activity">
+            {list.items.map((a) => {
+              const detail = activityDetail(a);
+              return (
+                <li key={a.id} data-testid="activity-entry" data-type={a.type} className="grid grid-cols-[150px_120px_minmax(0,1fr)] items-baseline gap-3 px-4 py-2 text-[13px]">
+                  <span className="text-xs text-zinc-500">
+                    <AbsoluteTime iso={a.occurredAt} />
+                  </span>
+                  <span>
+                    <Badge tone={activityTones[a.type]}>{activityLabels[a.type]}</Badge>
+                  </span>
+                  <div className="min-w-0">
+                    <p className="break-words text-zinc-900">
+                      {a.type === 'command_finished' ? (
+                        <Link to={`/runs/${a.details.jobRunId}`} className="hover:underline">
+                          {activityTitle(a)}
+                        </Link>
+                      ) : a.type === 'joined_group' || a.type === 'left_group' ? (
+                        a.details.groupName === null ? activityTitle(a) : <Link to={`/groups/${a.details.groupId}`} className="hover:underline">{activityTitle(a)}</Link>
+                      ) : (
+                        activityTitle(a)
+                      )}
+                    </p>
+                    {detail ? <p className="mt-0.5 text-xs break-words text-zinc-500">{detail}</p> : null}
+                  </div>
+                </li>
+              );
+            })}
+          </ol>
+          <Pagination page={d.page} pageSize={ACTIVITY_PAGE_SIZE} total={list.total} noun="event" />
+        </>
+      )}
+    </Card>
+  );
+}
+
 export default function DevicePage() {
   const d = useLoaderData<typeof loader>();
   const { device, tab } = d;
@@ -638,6 +688,7 @@ export default function DevicePage() {
       {tab === 'security' ? <SecurityPanel sec={device.inventory.security} /> : null}
       {tab === 'performance' ? <PerformancePanel perf={device.inventory.performance} /> : null}
       {tab === 'timeline' ? <TimelineTab d={d} /> : null}
+      {tab === 'activity' ? <ActivityTab d={d} /> : null}
     </>
   );
 }
