@@ -13,6 +13,7 @@ import { audit } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
+import { enrollDevice } from '../services/enrollment.ts';
 import { ingestInventory } from '../services/inventory.ts';
 
 const TOUCH_EVERY_MS = 15_000;
@@ -83,19 +84,8 @@ export function agentRoutes(deps: ApiDeps) {
   return createRouter({ refuseUnstorableText: false })
     .openapi(enroll, async (c) => {
       const req = c.req.valid('json');
-      const { prisma } = deps.db;
       const secret = randomBytes(32).toString('base64url');
-      const device = await prisma.$transaction(async (tx) => {
-        // Consumes one use atomically; an exhausted, expired or revoked token matches no row.
-        const used = await tx.$queryRaw<{ id: string }[]>`
-          UPDATE enrollment_tokens SET used_count = used_count + 1
-           WHERE token_hash = ${hashToken(req.enrollmentToken)} AND revoked_at IS NULL AND expires_at > now() AND used_count < max_uses
-          RETURNING id::text`;
-        if (!used[0]) throw new ApiError(401, 'enrollment_token_invalid');
-        return tx.device.create({
-          data: { ...req.facts, secretHash: hashToken(secret), enrollmentTokenId: used[0].id, protocolVersion: req.protocolVersion, lastSeenAt: new Date() },
-        });
-      });
+      const device = await enrollDevice(deps, req, hashToken(secret));
       await audit(c, { action: 'device.enroll', targetType: 'device', targetId: device.id, details: { hostname: device.hostname }, actor: { type: 'device', id: device.id, name: device.hostname } });
       // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
       await deps.groups.deviceChanged(device.id, 'device enrolled');
