@@ -25,20 +25,23 @@ export interface AuditEntry {
   actor?: { type: 'user' | 'device' | 'system'; id: string | null; name: string | null };
 }
 
-export async function audit(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
+/** The audit row for `entry` as the request `c` made it, to write in a transaction of the caller's. */
+export function auditRecord(c: Context<AppEnv>, entry: AuditEntry): Prisma.AuditLogCreateManyInput {
   const user = c.get('user');
   const actor = entry.actor ?? (user ? { type: 'user' as const, id: user.id, name: user.email } : { type: 'system' as const, id: null, name: null });
-  await c.var.deps.db.prisma.auditLog.create({
-    data: {
-      actorType: actor.type,
-      actorId: actor.id,
-      actorName: actor.name,
-      action: entry.action,
-      targetType: entry.targetType ?? null,
-      targetId: entry.targetId ?? null,
-      details: entry.details,
-      ipAddress: clientIp(c),
-      userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null,
-    },
-  });
+  return {
+    actorType: actor.type,
+    actorId: actor.id,
+    actorName: actor.name,
+    action: entry.action,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    details: entry.details,
+    ipAddress: clientIp(c),
+    userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null,
+  };
+}
+
+export async function audit(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
+  await c.var.deps.db.prisma.auditLog.create({ data: auditRecord(c, entry) });
 }

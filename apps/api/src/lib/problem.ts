@@ -29,6 +29,7 @@ export const problemCodes = {
   too_many_devices: 'The target selection matches more devices than one run may target.',
   target_count_changed: 'The target selection now matches a different number of devices than confirmed.',
   run_finished: 'The run has already finished.',
+  idempotency_key_reused: 'This Idempotency-Key was already used for a different request.',
   output_after_finish: 'This device has already finished in the run; its output can no longer change.',
   inventory_full_report_required: 'A full inventory report is required.',
   rule_invalid: 'The rule is not valid.',
