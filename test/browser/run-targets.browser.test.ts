@@ -192,15 +192,12 @@ it('creates one run from a form however often it is submitted, and a new one fro
   await page.goto(`${stack.webUrl}/devices/${spares['spare-b']}`);
   const key = await page.locator('input[name="idempotencyKey"]').getAttribute('value');
   expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  await page.getByLabel('Command').fill('echo submitted twice');
-  await page.getByLabel('Offline deadline (s)').fill('10');
   // The browser sends the same form twice (a double click, a resubmission after a lost answer).
-  const statuses = await page.evaluate(async () => {
-    const form = document.querySelector<HTMLInputElement>('input[name="idempotencyKey"]')!.form!;
-    const send = () => fetch(form.action || location.href, { method: 'POST', body: new FormData(form) }).then((r) => r.status);
+  const statuses = await page.evaluate(async ([url, fields]) => {
+    const send = () => fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' }).then((r) => r.type);
     return Promise.all([send(), send()]);
-  });
-  expect(statuses).toEqual([200, 200]); // both followed the redirect to the same run
+  }, [`${stack.webUrl}/devices/${spares['spare-b']}`, { intent: 'run', command: 'echo submitted twice', deadlineSeconds: '10', idempotencyKey: key! }] as const);
+  expect(statuses).toEqual(['opaqueredirect', 'opaqueredirect']); // both sent on to the run
   const runs = async () => (await stack.api('GET', `/api/v1/job-runs?deviceId=${spares['spare-b']}&pageSize=50`)).body.items.filter((r: { command: string }) => r.command === 'echo submitted twice');
   expect(await runs()).toHaveLength(1);
 
