@@ -38,6 +38,8 @@ export interface BenchStackOptions {
   temporal?: boolean;
   /** More environment for the API. */
   apiEnv?: Record<string, string>;
+  /** Flags for the API's node, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (default: BENCH_API_NODE_ARGS, space-separated). */
+  apiNodeArgs?: string[];
 }
 
 let built = false;
@@ -85,10 +87,11 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     await db.close();
 
     const taskQueue = 'bench-jobs';
-    const common = { DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal?.address ?? '127.0.0.1:1', TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' };
+    const common = { DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal?.address ?? '127.0.0.1:1', TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const [cmd, args] = withOpenFileLimit([process.execPath, buildApi()]);
+    const nodeArgs = opts.apiNodeArgs ?? (process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
+    const [cmd, args] = withOpenFileLimit([process.execPath, ...nodeArgs, buildApi()]);
     const api = startChild('api', cmd, args, {
       env: { ...common, NODE_ENV: 'production', API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, ...opts.apiEnv },
       output: output('api'),
