@@ -150,8 +150,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     },
     async stop(opts = {}) {
       stopping = true;
-      await ramp.catch(() => {});
+      // Devices first: that also ends the first check-ins the ramp may be waiting for.
       await Promise.all(agents.map((a) => a.stop(opts)));
+      await ramp.catch(() => {});
+      await Promise.all(agents.map((a) => a.stop(opts))); // any the ramp brought up meanwhile
       await Promise.all(pools.map((p) => p.close()));
       await save();
     },

@@ -62,6 +62,8 @@ interface JournalEntry {
 }
 
 const START_MAX_ATTEMPTS = 3;
+/** Commands remembered per device; the oldest reported ones are forgotten beyond this (a long-running simulation). */
+const JOURNAL_LIMIT = 1000;
 const OUTPUT_MAX_ATTEMPTS = 8;
 /** Floor between polls that came back empty early (as the real agent). */
 const MIN_EMPTY_POLL_INTERVAL_MS = 1000;
@@ -121,11 +123,16 @@ export class VirtualAgent {
     return { facts: this.facts() };
   }
 
+  /** Kept across the retries of one enrolment, so a retry after a lost answer gets the same device. */
+  private enrollmentId: string | undefined;
+
   async enroll(token: string): Promise<void> {
     this.status = 'enrolling';
     const began = performance.now();
+    this.enrollmentId ??= randomUUID();
     try {
-      const res = await this.env.client.enroll({ enrollmentToken: token, facts: this.facts() });
+      const res = await this.env.client.enroll({ enrollmentToken: token, facts: this.facts(), enrollmentId: this.enrollmentId });
+      this.enrollmentId = undefined;
       this.env.stats.enroll.latency.record(performance.now() - began);
       this.credential = { index: this.index, hostname: this.hostname, deviceId: res.deviceId, deviceSecret: res.deviceSecret };
       this.pollWaitSeconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(1, res.pollWaitSeconds));
@@ -447,6 +454,14 @@ export class VirtualAgent {
     }
   }
 
+  private pruneJournal(): void {
+    if (this.journal.size <= JOURNAL_LIMIT) return;
+    for (const [id, entry] of this.journal) {
+      if (this.journal.size <= JOURNAL_LIMIT / 2) break;
+      if (entry.reported) this.journal.delete(id);
+    }
+  }
+
   private async finish(id: string, result: ResultBody, signal: AbortSignal): Promise<void> {
     const entry = this.journal.get(id) ?? {};
     entry.result = result;
@@ -467,6 +482,7 @@ export class VirtualAgent {
         else stats.resultsAccepted++;
         const entry = this.journal.get(id);
         if (entry) entry.reported = true;
+        this.pruneJournal();
         this.env.onResult?.({
           index: this.index, hostname: this.hostname, deviceId: this.credential!.deviceId, commandId: id,
           status: result.status, exitCode: result.exitCode ?? null, reportedAt: Date.now(),

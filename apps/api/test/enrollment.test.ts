@@ -1,7 +1,9 @@
 /**
  * Enrolment under concurrency: `maxUses` stays exact however many devices enroll at once with one token, and the
- * token's row is locked only for one statement (see services/enrollment.ts; throughput: npm run bench:enroll).
+ * token's row is locked only for one statement (see services/enrollment.ts; throughput: npm run bench:enroll). A
+ * retried enrolment (same `enrollmentId`) gets the device its first attempt created, not a second one.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
@@ -56,20 +58,83 @@ describe('enrolment with one token from many devices at once', () => {
     // Triggers record the statement each write ran in. Two statements in one transaction (the old way) kept the row
     // locked while the API went back and forth with the database: every other enrolment with the token queued.
     const { pool } = t.database.db;
+    const token = await t.createEnrollmentToken(admin);
     await pool.query(`CREATE TABLE test_enrol_statements (tbl text, stmt timestamptz, xact bigint)`);
     await pool.query(`CREATE FUNCTION test_record_statement() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN INSERT INTO test_enrol_statements VALUES (TG_TABLE_NAME, statement_timestamp(), txid_current()); RETURN NEW; END $$`);
     await pool.query(`CREATE TRIGGER test_token_use AFTER UPDATE ON enrollment_tokens FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
     await pool.query(`CREATE TRIGGER test_device_insert AFTER INSERT ON devices FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
+    await pool.query(`CREATE TRIGGER test_audit_insert AFTER INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
     try {
-      await t.enrollDevice(await t.createEnrollmentToken(admin), 'one-statement');
+      await t.enrollDevice(token, 'one-statement');
       // As text: statement_timestamp() has microseconds, a JavaScript Date only milliseconds.
       const { rows } = await pool.query<{ tbl: string; stmt: string; xact: string }>(`SELECT tbl, stmt::text AS stmt, xact::text AS xact FROM test_enrol_statements ORDER BY tbl`);
-      expect(rows.map((r) => r.tbl)).toEqual(['devices', 'enrollment_tokens']);
-      expect(rows[0]!.xact).toBe(rows[1]!.xact);
-      expect(rows[0]!.stmt).toBe(rows[1]!.stmt);
+      // The audit row too: a device never exists without it, and nothing can fail between them.
+      expect(rows.map((r) => r.tbl)).toEqual(['audit_logs', 'devices', 'enrollment_tokens']);
+      expect(new Set(rows.map((r) => r.xact)).size).toBe(1);
+      expect(new Set(rows.map((r) => r.stmt)).size).toBe(1);
     } finally {
-      await pool.query(`DROP TRIGGER test_token_use ON enrollment_tokens; DROP TRIGGER test_device_insert ON devices; DROP FUNCTION test_record_statement(); DROP TABLE test_enrol_statements`);
+      await pool.query(`DROP TRIGGER test_token_use ON enrollment_tokens; DROP TRIGGER test_device_insert ON devices; DROP TRIGGER test_audit_insert ON audit_logs; DROP FUNCTION test_record_statement(); DROP TABLE test_enrol_statements`);
     }
+  });
+});
+
+describe('a retried enrolment (the same enrollmentId)', () => {
+  const enroll = (token: string, enrollmentId: string | undefined, hostname = 'retrying') =>
+    t.request('/agent/v1/enroll', {
+      method: 'POST',
+      json: { enrollmentToken: token, ...(enrollmentId ? { enrollmentId } : {}), facts: { hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: [], agentVersion: '0.1.0' } },
+    });
+  const polls = async (secret: string) => (await t.request('/agent/v1/commands?wait=0', { headers: { authorization: `Bearer ${secret}` } })).status;
+
+  it('gets the same device with a new secret, uses the token once and audits both', async () => {
+    const token = await t.createEnrollmentToken(admin, { maxUses: 1 });
+    const enrollmentId = randomUUID();
+    const first = (await (await enroll(token, enrollmentId)).json()) as { deviceId: string; deviceSecret: string };
+    const again = await enroll(token, enrollmentId);
+    expect(again.status).toBe(201);
+    const second = (await again.json()) as { deviceId: string; deviceSecret: string };
+    expect(second.deviceId).toBe(first.deviceId);
+    expect(second.deviceSecret).not.toBe(first.deviceSecret);
+    expect(await polls(second.deviceSecret)).toBe(200);
+    expect(await polls(first.deviceSecret)).toBe(401);
+    expect((await tokenRow(token)).usedCount).toBe(1);
+    const actions = await t.database.db.prisma.auditLog.findMany({ where: { targetId: first.deviceId }, orderBy: { id: 'asc' }, select: { action: true } });
+    expect(actions.map((a) => a.action)).toEqual(['device.enroll', 'device.enroll_repeated']);
+  });
+
+  it('gives concurrent attempts of one enrolment one device', async () => {
+    const token = await t.createEnrollmentToken(admin, { maxUses: 1 });
+    const enrollmentId = randomUUID();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => enroll(token, enrollmentId, 'racing')));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    const bodies = await Promise.all(answers.map((a) => a.json() as Promise<{ deviceId: string; deviceSecret: string }>));
+    expect(new Set(bodies.map((b) => b.deviceId)).size).toBe(1);
+    expect(await t.database.db.prisma.device.count({ where: { hostname: 'racing' } })).toBe(1);
+    expect((await tokenRow(token)).usedCount).toBe(1);
+    // The secret that was stored last is the one that works.
+    const working = (await Promise.all(bodies.map((b) => polls(b.deviceSecret)))).filter((s) => s === 200);
+    expect(working).toHaveLength(1);
+  });
+
+  it('refuses the ID with another token, for a retired device and after an hour; without an ID each attempt is a device', async () => {
+    const token = await t.createEnrollmentToken(admin, { maxUses: 10 });
+    const enrollmentId = randomUUID();
+    const { deviceId } = (await (await enroll(token, enrollmentId)).json()) as { deviceId: string };
+    const other = await t.createEnrollmentToken(admin, { maxUses: 10 });
+    const conflict = await enroll(other, enrollmentId);
+    expect(conflict.status).toBe(409);
+    expect(((await conflict.json()) as { code: string }).code).toBe('conflict');
+    expect((await tokenRow(other)).usedCount).toBe(0);
+
+    await t.database.db.prisma.device.update({ where: { id: deviceId }, data: { enrolledAt: new Date(Date.now() - 2 * 3600_000) } });
+    expect((await enroll(token, enrollmentId)).status).toBe(409);
+    await t.database.db.prisma.device.update({ where: { id: deviceId }, data: { enrolledAt: new Date(), retiredAt: new Date() } });
+    expect((await enroll(token, enrollmentId)).status).toBe(409);
+    expect((await tokenRow(token)).usedCount).toBe(1);
+
+    expect((await enroll(token, undefined, 'no-id')).status).toBe(201);
+    expect((await enroll(token, undefined, 'no-id')).status).toBe(201);
+    expect(await t.database.db.prisma.device.count({ where: { hostname: 'no-id' } })).toBe(2);
   });
 });

@@ -9,7 +9,7 @@ import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inve
 import type { ApiDeps } from '../context.ts';
 import { createRouter } from '../lib/router.ts';
 import { hashToken } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { clientIp } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { AgentCommandService } from '../services/agent-commands.ts';
@@ -25,8 +25,8 @@ const tags = ['agent'];
 
 const enroll = createRoute({
   method: 'post', path: '/enroll', tags, summary: 'Enroll a device with an enrollment token',
-  description: 'Returns the device secret once (256 random bits); the server keeps only its SHA-256.',
-  request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), ...problemResponses },
+  description: 'Returns the device secret once (256 random bits); the server keeps only its SHA-256. With `enrollmentId`, a retry of the same enrolment (same ID and token, within an hour, device not retired) answers with the device the first attempt created and a new secret, instead of enrolling a second device; 409 `conflict` when the ID belongs to another enrolment.',
+  request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), 409: documentedProblem('The `enrollmentId` belongs to another enrolment (`conflict`)'), ...problemResponses },
 });
 const checkin = createRoute({
   method: 'post', path: '/checkin', tags, summary: 'Report facts and liveness', security, middleware: [authenticateDevice],
@@ -85,10 +85,13 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(enroll, async (c) => {
       const req = c.req.valid('json');
       const secret = randomBytes(32).toString('base64url');
-      const device = await enrollDevice(deps, req, hashToken(secret));
-      await audit(c, { action: 'device.enroll', targetType: 'device', targetId: device.id, details: { hostname: device.hostname }, actor: { type: 'device', id: device.id, name: device.hostname } });
-      // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
-      await deps.groups.deviceChanged(device.id, 'device enrolled');
+      const device = await enrollDevice(deps, req, hashToken(secret), { ipAddress: clientIp(c), userAgent: c.req.header('user-agent')?.slice(0, 500) ?? null });
+      // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives. The device
+      // exists now and its secret is in this answer: a failure here must not make the agent enroll again (its first
+      // inventory report evaluates its groups anyway).
+      await deps.groups.deviceChanged(device.id, device.repeated ? 'device enrolled again' : 'device enrolled').catch((err: unknown) => {
+        deps.logger.warn({ err, deviceId: device.id }, 'evaluating the groups of an enrolled device failed; its first inventory report will');
+      });
       return c.json({ deviceId: device.id, deviceSecret: secret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
     })
     .openapi(checkin, async (c) => {

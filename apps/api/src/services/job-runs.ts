@@ -108,17 +108,18 @@ async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHas
     throw new ApiError(422, 'idempotency_key_reused', `This Idempotency-Key created run ${row.jobRunId} from a different request in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours; send a new key for a new run.`);
   }
   const run = row.jobRun;
-  const targets = await prisma.jobRunDevice.findMany({ where: { jobRunId: run.id }, select: { deviceId: true } });
   // The first request may have stopped between its commit and the workflow start (the API died, Temporal was slow):
   // start it now. A run its workflow picked up is no longer queued; one still queued may be started: a no-op then.
-  if (run.status === 'queued' && !run.finishedAt) {
-    await startJobRunWorkflow(deps, {
-      jobRunId: run.id,
-      deviceIds: targets.map((t) => t.deviceId),
-      payload: { kind: 'shell', command: run.command, shell: run.shell as CreateJobRunRequest['shell'], timeoutSeconds: run.timeoutSeconds },
-      deadlineAt: run.deadlineAt.toISOString(),
-    }, true);
+  if (run.status !== 'queued' || run.finishedAt) {
+    return { id: run.id, deviceCount: await prisma.jobRunDevice.count({ where: { jobRunId: run.id } }), replayed: true };
   }
+  const targets = await prisma.jobRunDevice.findMany({ where: { jobRunId: run.id }, select: { deviceId: true } });
+  await startJobRunWorkflow(deps, {
+    jobRunId: run.id,
+    deviceIds: targets.map((t) => t.deviceId),
+    payload: { kind: 'shell', command: run.command, shell: run.shell as CreateJobRunRequest['shell'], timeoutSeconds: run.timeoutSeconds },
+    deadlineAt: run.deadlineAt.toISOString(),
+  }, true);
   return { id: run.id, deviceCount: targets.length, replayed: true };
 }
 
