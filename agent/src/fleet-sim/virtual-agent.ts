@@ -85,6 +85,8 @@ export class VirtualAgent {
   /** Changes on every simulated reboot. */
   bootId = randomUUID();
   credential: FleetCredential | undefined;
+  /** Kept across the retries of one enrolment, so a retry after a lost answer gets the same device. */
+  private enrollmentId: string | undefined;
   private pollWaitSeconds = 25;
   private checkinIntervalSeconds = 60;
   private session: AbortController | undefined;
@@ -122,9 +124,6 @@ export class VirtualAgent {
   private checkinBody(): CheckinBody {
     return { facts: this.facts() };
   }
-
-  /** Kept across the retries of one enrolment, so a retry after a lost answer gets the same device. */
-  private enrollmentId: string | undefined;
 
   async enroll(token: string): Promise<void> {
     this.status = 'enrolling';
