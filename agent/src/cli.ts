@@ -2,6 +2,7 @@
 /**
  * opsconductor-agent: enroll | rekey | run | status | inventory. Exit codes: 0 ok, 1 error, 2 usage, 3 credentials rejected.
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,7 +13,8 @@ import { readBootId } from './boot-id.ts';
 import { REBOOT_COMMAND_ENV } from './handlers/reboot.ts';
 import { collectFacts } from './facts.ts';
 import { collectSections, inventorySectionNames, type InventorySectionName } from './inventory/index.ts';
-import { AgentApiError, AgentHttpClient, TransportError } from './http.ts';
+import { Backoff, sleep } from './backoff.ts';
+import { AgentApiError, AgentHttpClient, TransportError, isRetryable, retryAfterMs } from './http.ts';
 import { entryState, readJournal } from './journal.ts';
 import { createLogger, isLogLevel } from './log.ts';
 import {
@@ -197,6 +199,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
 }
 
+/** Attempts of one enrolment when the server is unreachable or overloaded (5xx, 408, 429), about 15 s in all. */
+const ENROLL_ATTEMPTS = 6;
+
 async function enroll(values: Record<string, unknown>, stateDir: string, io: CliIo): Promise<number> {
   const args = parse(
     z.object({
@@ -233,19 +238,32 @@ async function enroll(values: Record<string, unknown>, stateDir: string, io: Cli
 
   const facts = await collectFacts();
   const client = new AgentHttpClient({ serverUrl: args.server });
+  // One ID for every attempt: a retry after a lost answer (a timeout, a 5xx from a busy server during a mass
+  // rollout) gets the device the first attempt created rather than a second one and another use of the token.
+  const enrollmentId = randomUUID();
+  const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
   let response;
-  try {
-    response = await client.enroll({ enrollmentToken: args.token, facts, protocolVersion: AGENT_PROTOCOL_VERSION });
-  } catch (err) {
-    if (err instanceof AgentApiError && (err.status === 401 || err.status === 403)) {
-      io.stderr(`error: the server rejected the enrollment token (${err.message})\n`);
-      return EXIT_CREDENTIALS_REJECTED;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      response = await client.enroll({ enrollmentToken: args.token, facts, protocolVersion: AGENT_PROTOCOL_VERSION, enrollmentId });
+      break;
+    } catch (err) {
+      if (err instanceof AgentApiError && (err.status === 401 || err.status === 403)) {
+        io.stderr(`error: the server rejected the enrollment token (${err.message})\n`);
+        return EXIT_CREDENTIALS_REJECTED;
+      }
+      if (isRetryable(err) && attempt < ENROLL_ATTEMPTS) {
+        const delayMs = backoff.next(retryAfterMs(err));
+        io.stderr(`warning: enrollment attempt ${attempt} failed (${(err as Error).message}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`);
+        await sleep(delayMs);
+        continue;
+      }
+      if (err instanceof AgentApiError || err instanceof TransportError) {
+        io.stderr(`error: enrollment failed: ${err.message}\n`);
+        return EXIT_ERROR;
+      }
+      throw err;
     }
-    if (err instanceof AgentApiError || err instanceof TransportError) {
-      io.stderr(`error: enrollment failed: ${err.message}\n`);
-      return EXIT_ERROR;
-    }
-    throw err;
   }
 
   const config: AgentConfig = {

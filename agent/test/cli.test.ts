@@ -115,6 +115,24 @@ describe('cli', () => {
     expect((await cli(['status', '--state-dir', stateDir])).stdout).toContain('Enrolled:        no');
   });
 
+  it('retries an enrolment the server could not answer with the same enrollmentId, but not one it refused', async () => {
+    const { server, stateDir } = await setup();
+    server.failures.set('enroll', [503, 502]);
+    const res = await cli(['enroll', '--server', server.url, '--token', server.enrollmentToken, '--state-dir', stateDir]);
+    expect(res.code).toBe(EXIT_OK);
+    expect(res.stderr).toMatch(/enrollment attempt 1 failed .*503.*retrying/);
+    const ids = server.enrolls.map((b) => enrollRequest.parse(b).enrollmentId);
+    expect(ids).toHaveLength(3);
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(1);
+
+    const other = await setup();
+    other.server.failures.set('enroll', [400]);
+    const refused = await cli(['enroll', '--server', other.server.url, '--token', other.server.enrollmentToken, '--state-dir', other.stateDir]);
+    expect(refused.code).toBe(EXIT_ERROR);
+    expect(other.server.enrolls).toHaveLength(1);
+  });
+
   it('exits 2 with a readable message on usage errors', async () => {
     const cases: [string[], RegExp][] = [
       [[], /missing command/],

@@ -188,6 +188,29 @@ it('filters the runs list and the audit log through the URL and downloads them a
   expect(auditCsv.rows.slice(1).map((r) => r[5])).toEqual(Array(5).fill('job_run.create'));
 }, 90_000);
 
+it('creates one run from a form however often it is submitted, and a new one from a new form', async () => {
+  await page.goto(`${stack.webUrl}/devices/${spares['spare-b']}`);
+  const key = await page.locator('input[name="idempotencyKey"]').getAttribute('value');
+  expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  // The browser sends the same form twice (a double click, a resubmission after a lost answer).
+  const statuses = await page.evaluate(async ([url, fields]) => {
+    const send = () => fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' }).then((r) => r.type);
+    return Promise.all([send(), send()]);
+  }, [`${stack.webUrl}/devices/${spares['spare-b']}`, { intent: 'run', command: 'echo submitted twice', deadlineSeconds: '10', idempotencyKey: key! }] as const);
+  expect(statuses).toEqual(['opaqueredirect', 'opaqueredirect']); // both sent on to the run
+  const runs = async () => (await stack.api('GET', `/api/v1/job-runs?deviceId=${spares['spare-b']}&pageSize=50`)).body.items.filter((r: { command: string }) => r.command === 'echo submitted twice');
+  expect(await runs()).toHaveLength(1);
+
+  // The page rendered again is a new form: running again is a new run.
+  await page.goto(`${stack.webUrl}/devices/${spares['spare-b']}`);
+  expect(await page.locator('input[name="idempotencyKey"]').getAttribute('value')).not.toBe(key);
+  await page.getByLabel('Command').fill('echo submitted twice');
+  await page.getByLabel('Offline deadline (s)').fill('10');
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  expect(await runs()).toHaveLength(2);
+});
+
 /** Clicks "Export CSV" and reads the download: BOM first, then RFC 4180 rows. */
 async function download(p: Page) {
   const [file] = await Promise.all([p.waitForEvent('download'), p.getByRole('link', { name: 'Export CSV' }).click()]);

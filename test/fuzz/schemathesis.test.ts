@@ -11,12 +11,13 @@
  * Reproduce a failure: FUZZ_SEED=<seed from the report> npx vitest run test/fuzz/schemathesis.test.ts
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseMasterKeys } from '@opsconductor/secrets';
 import { hashPassword } from '../../apps/api/src/lib/auth.ts';
 import { startTestApi, TEST_PASSWORD, type TestApi } from '../support/api.ts';
 import { queueCommand } from '../support/commands.ts';
@@ -43,7 +44,8 @@ const commandIds: string[] = [];
 
 beforeAll(async () => {
   // pollWaitSeconds 0: the long-poll answers at once instead of holding each fuzzed request.
-  t = await startTestApi({ pollWaitSeconds: 0, temporalTaskQueue: `fuzz-${randomUUID()}` });
+  // A master key, as production requires: key rotation and the secret store answer as they do there.
+  t = await startTestApi({ pollWaitSeconds: 0, temporalTaskQueue: `fuzz-${randomUUID()}` }, { secretsMasterKeys: parseMasterKeys(`fuzz:${randomBytes(32).toString('base64')}`) });
   adminToken = await t.tokenFor('admin');
   enrollmentToken = await t.createEnrollmentToken(adminToken, { maxUses: 10_000 });
   const device = await t.enrollDevice(enrollmentToken, 'fuzzed-device');

@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on loopback in front of a real server (PostgreSQL, Temporal), to take that server away
  * from a process under test and give it back: `down()` refuses connections and cuts open ones, as a
- * stopped server does; `hang()` accepts connections and never answers, as an unreachable host does.
+ * stopped server does; `hang()` accepts connections and never answers, as an unreachable host does;
+ * `mute()` still delivers what clients send but drops every answer, as a network that fails after the
+ * request went out does (the server acts on requests whose answers are lost).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -11,12 +13,13 @@ export interface TcpProxy {
   address: string;
   down(): Promise<void>;
   hang(): Promise<void>;
+  mute(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  let mode: 'up' | 'hang' = 'up';
+  let mode: 'up' | 'hang' | 'mute' = 'up';
   const sockets = new Set<Socket>();
   const track = (s: Socket) => {
     sockets.add(s);
@@ -33,7 +36,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       if (mode === 'hang') return; // accepted, never answered
       const upstream = connect(target.port, target.host);
       track(upstream);
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        if (mode !== 'mute') client.write(chunk);
+      });
+      upstream.on('end', () => client.end());
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
     });
@@ -60,9 +67,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       cutAll();
       if (!server) await listen();
     },
+    async mute() {
+      mode = 'mute';
+      if (!server) await listen();
+    },
     async up() {
-      // Connections accepted while hanging were never forwarded: end them, as a restarted server would.
-      if (mode === 'hang') cutAll();
+      // Connections accepted while hanging were never forwarded, and muted ones lost answers mid-stream: end them,
+      // as a restarted server would.
+      if (mode !== 'up') cutAll();
       mode = 'up';
       if (!server) await listen();
     },

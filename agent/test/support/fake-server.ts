@@ -48,7 +48,7 @@ export interface RecordedInventory {
   at: number;
 }
 
-type Endpoint = 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory' | 'goodbye' | 'file';
+type Endpoint = 'enroll' | 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result' | 'inventory' | 'goodbye' | 'file';
 
 export class FakeServer {
   readonly deviceId = randomUUID();
@@ -182,6 +182,8 @@ export class FakeServer {
       const parsed = this.validate('enroll', enrollRequest, body);
       this.enrolls.push(body);
       if (!parsed) return problem(res, 400, 'validation_failed');
+      const failure = this.failures.get('enroll')?.shift();
+      if (failure) return problem(res, failure, 'scripted_failure');
       if (parsed.enrollmentToken !== this.enrollmentToken) return problem(res, 401, 'invalid_enrollment_token');
       return json(res, 201, {
         deviceId: this.deviceId,

@@ -54,12 +54,21 @@ export const deviceFacts = z.object({
 });
 export type DeviceFacts = z.infer<typeof deviceFacts>;
 
-/** POST /agent/v1/enroll — no auth besides the enrollment token in the body. */
+/**
+ * POST /agent/v1/enroll — no auth besides the enrollment token in the body. `enrollmentId` (optional) is a random
+ * UUID the agent makes once and sends again when it retries the same enrolment (a timeout, a 5xx): the server then
+ * answers with the device the first attempt created, and a new secret (whoever got the first answer did not keep
+ * it), instead of creating a second device and using up another use of the token. Within ENROLLMENT_RETRY_WINDOW_SECONDS,
+ * with the same token, for a device that was not retired.
+ */
 export const enrollRequest = z.object({
   enrollmentToken: shortText(200).min(10),
   facts: deviceFacts,
   protocolVersion: z.number().int().positive().max(INT4_MAX).default(AGENT_PROTOCOL_VERSION),
+  enrollmentId: z.string().uuid().optional(),
 });
+/** How long a repeated enrolment (same `enrollmentId`) gets the device the first one created. */
+export const ENROLLMENT_RETRY_WINDOW_SECONDS = 3600;
 export type EnrollRequest = z.infer<typeof enrollRequest>;
 
 export const enrollResponse = z.object({

@@ -279,6 +279,28 @@ export const createJobRunRequest = jobRunTargetSelection.extend({
   .refine((r) => (r.command === undefined) !== (r.action === undefined), { message: 'Give either command or action', path: ['command'] });
 export type CreateJobRunRequest = z.infer<typeof createJobRunRequest>;
 
+/** Longest `Idempotency-Key` the API keeps. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** How long the API remembers an `Idempotency-Key` (hours). */
+export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
+const SF_STRING = /^"((?:[\x20\x21\x23-\x5B\x5D-\x7E]|\\["\\])*)"$/;
+const BARE_KEY = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/**
+ * The `Idempotency-Key` request header (IETF draft-ietf-httpapi-idempotency-key-header): a Structured Fields string
+ * (`"8e03978e-40d5-43e8-bc93-6894a57f9324"`), or the same characters unquoted as most clients send them. Printable
+ * ASCII, 1 to IDEMPOTENCY_KEY_MAX_LENGTH characters; the value is the key without quotes and escapes.
+ */
+export const idempotencyKey = z.string().transform((raw, ctx) => {
+  const value = raw.trim();
+  const quoted = SF_STRING.exec(value);
+  const key = quoted ? quoted[1]!.replace(/\\(["\\])/g, '$1') : BARE_KEY.test(value) ? value : undefined;
+  if (key === undefined || key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+    ctx.addIssue({ code: 'custom', message: `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, quoted ("…") or bare without spaces, quotes or backslashes` });
+    return z.NEVER;
+  }
+  return key;
+});
+
 export const jobRunTarget = z.object({
   deviceId: uuid,
   hostname: z.string(),

@@ -32,6 +32,7 @@ export const problemCodes = {
   too_many_devices: 'The target selection matches more devices than one run may target.',
   target_count_changed: 'The target selection now matches a different number of devices than confirmed.',
   run_finished: 'The run has already finished.',
+  idempotency_key_reused: 'This Idempotency-Key was already used for a different request.',
   output_after_finish: 'This command has already ended; its output can no longer change.',
   command_not_delivered: 'This command was never handed to an agent, so it cannot have a result.',
   unknown_file: 'No stored file has this SHA-256; upload it first (POST /api/v1/files).',

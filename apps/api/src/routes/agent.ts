@@ -25,8 +25,8 @@ const tags = ['agent'];
 
 const enroll = createRoute({
   method: 'post', path: '/enroll', tags, summary: 'Enroll a device with an enrollment token',
-  description: 'Returns the device secret once (256 random bits); the server keeps only its SHA-256.',
-  request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), ...problemResponses },
+  description: 'Returns the device secret once (256 random bits); the server keeps only its SHA-256. With `enrollmentId`, a retry of the same enrolment (same ID and token, within an hour, device not retired) answers with the device the first attempt created and a new secret, instead of enrolling a second device; 409 `conflict` when the ID belongs to another enrolment.',
+  request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), 409: documentedProblem('The `enrollmentId` belongs to another enrolment (`conflict`)'), ...problemResponses },
 });
 const checkin = createRoute({
   method: 'post', path: '/checkin', tags, summary: 'Report facts, liveness, protocol version, capabilities and boot ID', security, middleware: [authenticateDevice],

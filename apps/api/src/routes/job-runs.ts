@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { MAX_DEVICES_PER_RUN, createJobRunRequest, jobRun, jobRunExportQuery, jobRunList, jobRunListQuery, jobRunTargetPreview, jobRunTargetPreviewRequest, outputCursor, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_TTL_HOURS, MAX_DEVICES_PER_RUN, createJobRunRequest, idempotencyKey, jobRun, jobRunExportQuery, jobRunList, jobRunListQuery, jobRunTargetPreview, jobRunTargetPreviewRequest, outputCursor, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
-import { audit } from '../lib/audit.ts';
+import { auditRow } from '@opsconductor/unit-of-work';
+import { audit, requestOrigin } from '../lib/audit.ts';
 import { armWake } from '../lib/events.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { streamCsv } from '../lib/csv.ts';
@@ -18,12 +19,26 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const idParam = z.object({ id: uuid });
 
 const targetsDescription = `Targets are the union of \`deviceIds\`, the members of \`groupIds\`, the devices with any of \`tags\` and the devices matching \`filter\` (the device list's filters: \`search\`, \`status\`, \`osFamily\`, \`groupId\`, \`tag\`, \`customField\`; \`{}\` is every device), resolved when the run is created. A run targets at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')} devices (400 \`too_many_devices\`); a selection that matches none is refused (400 \`no_target_devices\`), unknown device or group IDs too (400 \`unknown_devices\` / \`unknown_groups\`).`;
+const idempotencyKeyHeader = idempotencyKey.optional().describe(
+  `Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours gets the run the first one created (201 with \`Idempotent-Replayed: true\`), however the first one ended; with a different body it is refused (422 \`idempotency_key_reused\`). 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, as a structured-field string ("…") or bare.`,
+);
 const create = createRoute({
   method: 'post', path: '/job-runs', tags: ['job runs'], summary: 'Run a command on devices (operator)',
-  description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\nThe command is a shell \`command\`, or an \`action\` of any kind: \`shell\`, \`script\` (stored once, with its interpreter), \`file.fetch\` (a file uploaded with POST /api/v1/files, by SHA-256; 400 \`unknown_file\` otherwise), \`reboot\`, \`inventory.refresh\`. A device whose agent cannot run the kind fails with a message saying so.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.`,
+  description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\nThe command is a shell \`command\`, or an \`action\` of any kind: \`shell\`, \`script\` (stored once, with its interpreter), \`file.fetch\` (a file uploaded with POST /api/v1/files, by SHA-256; 400 \`unknown_file\` otherwise), \`reboot\`, \`inventory.refresh\`. A device whose agent cannot run the kind fails with a message saying so.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.\n\nSend an \`Idempotency-Key\` header to retry safely: without one, a request that failed or timed out after the run was created (a lost answer) creates a second run when sent again.`,
   security, middleware: operate,
-  request: { body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true } },
-  responses: { 201: json(jobRun, 'Started'), 409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'), ...problemResponses },
+  request: {
+    headers: z.object({ 'idempotency-key': idempotencyKeyHeader }),
+    body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true },
+  },
+  responses: {
+    201: {
+      ...json(jobRun, 'Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created)'),
+      headers: { 'Idempotent-Replayed': { description: 'Present (`true`) when the run was created by an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } } },
+    },
+    409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'),
+    422: documentedProblem('The Idempotency-Key was used for a different request (`idempotency_key_reused`)'),
+    ...problemResponses,
+  },
 });
 const preview = createRoute({
   method: 'post', path: '/job-runs/preview', tags: ['job runs'], summary: 'How many (and which) devices a target selection resolves to now (operator)',
@@ -75,7 +90,6 @@ async function mustGet(deps: Parameters<typeof getJobRun>[0], id: string) {
 export const jobRunRoutes = createRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const { id, deviceCount } = await createJobRun(c.var.deps, c.var.user, body);
     // The selection as asked, with explicit devices as a count (the run's targets list them all).
     const targets = {
       ...(body.deviceIds?.length ? { deviceIds: body.deviceIds.length } : {}),
@@ -84,7 +98,17 @@ export const jobRunRoutes = createRouter()
       ...(body.filter ? { filter: body.filter } : {}),
     };
     const command = body.command ?? (body.action?.kind === 'shell' ? body.action.command : body.action?.kind === 'script' ? body.action.script : undefined);
-    await audit(c, { action: 'job_run.create', targetType: 'job_run', targetId: id, details: { kind: body.action?.kind ?? 'shell', ...(command ? { command: command.slice(0, 2000) } : {}), ...(body.action?.kind === 'file.fetch' ? { file: body.action } : {}), deviceCount, targets, timeoutSeconds: body.timeoutSeconds } });
+    const { id, replayed } = await createJobRun(c.var.deps, c.var.user, body, {
+      idempotencyKey: c.req.valid('header')['idempotency-key'],
+      audit: (run) => auditRow(requestOrigin(c), {
+        action: 'job_run.create', targetType: 'job_run', targetId: run.id,
+        details: {
+          kind: body.action?.kind ?? 'shell', ...(command ? { command: command.slice(0, 2000) } : {}), ...(body.action?.kind === 'file.fetch' ? { file: body.action } : {}),
+          deviceCount: run.deviceCount, targets, timeoutSeconds: body.timeoutSeconds,
+        },
+      }),
+    });
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(await mustGet(c.var.deps, id), 201);
   })
   .openapi(preview, async (c) => {

@@ -1,10 +1,11 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
-import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk, type OutputEncodingParam } from '@opsconductor/contracts/api';
-import type { CommandPayload } from '@opsconductor/contracts/commands';
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { IDEMPOTENCY_KEY_TTL_HOURS, deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk, type OutputEncodingParam } from '@opsconductor/contracts/api';
+import type { CommandKind, CommandPayload } from '@opsconductor/contracts/commands';
 import { lockOpenCommands, requestCancellation, storePayload } from '@opsconductor/commands';
-import { withTransaction, type Prisma } from '@opsconductor/db';
+import { Prisma, withTransaction } from '@opsconductor/db';
+import type { AuditRow } from '@opsconductor/unit-of-work';
 import type { JobRunInput } from '@opsconductor/workflows';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
 import { channels } from '@opsconductor/db/notify';
@@ -56,13 +57,38 @@ function describePayload(payload: CommandPayload): { command: string; shell: str
   }
 }
 
+export interface CreatedJobRun {
+  id: string;
+  deviceCount: number;
+  /** The run an earlier request with the same Idempotency-Key created (nothing new was created). */
+  replayed: boolean;
+}
+
+export interface CreateJobRunOptions {
+  /** The request's Idempotency-Key (see below). */
+  idempotencyKey?: string;
+  /** The audit row of the creation, written with the run (before its workflow starts, so it is never missing). */
+  audit?: (run: { id: string; deviceCount: number }) => AuditRow;
+}
+
 /**
  * Resolves the targets (services/job-run-targets.ts), records the run and starts its workflow. The
  * command is stored once (command_payloads) and the workflow gets its hash: however many devices run
  * it, the workflow history never holds the body (and a script may be large).
+ *
+ * With an idempotency key, the run, its targets and the key are committed together before the workflow starts, and
+ * the workflow ID is derived from the run (`job-run/<id>`): a request retried after any failure (a timeout, an
+ * answer lost after the workflow started, the API dying in between) finds the key and gets that same run, and a
+ * workflow the first attempt never started is started then. The same key with a different body is refused (422).
  */
-export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest): Promise<{ id: string; deviceCount: number }> {
+export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest, opts: CreateJobRunOptions = {}): Promise<CreatedJobRun> {
   const { prisma } = deps.db;
+  const { idempotencyKey } = opts;
+  const requestHash = idempotencyKey === undefined ? undefined : hashRequest(req);
+  if (idempotencyKey !== undefined) {
+    const earlier = await earlierRun(deps, user, idempotencyKey, requestHash!);
+    if (earlier) return earlier;
+  }
   const targetSelection = normalizeSelection(req);
   const targets = await resolveTargets(deps, targetSelection);
   if (req.expectedDeviceCount !== undefined && req.expectedDeviceCount !== targets.length) {
@@ -75,36 +101,119 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
   const id = randomUUID();
   const workflowId = jobRunWorkflowId(id);
   const deadlineAt = new Date(Date.now() + req.deadlineSeconds * 1000);
-  await prisma.$transaction([
-    prisma.jobRun.create({ data: { id, workflowId, kind: payload.kind, payloadSha256, ...describePayload(payload), timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id, targetSelection } }),
-    prisma.jobRunDevice.createMany({ data: targets.map((d) => ({ jobRunId: id, deviceId: d.id, hostname: d.hostname })) }),
-  ]);
-  const input: JobRunInput = {
+  try {
+    await prisma.$transaction([
+      prisma.jobRun.create({ data: { id, workflowId, kind: payload.kind, payloadSha256, ...describePayload(payload), timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id, targetSelection } }),
+      prisma.jobRunDevice.createMany({ data: targets.map((d) => ({ jobRunId: id, deviceId: d.id, hostname: d.hostname })) }),
+      ...(idempotencyKey === undefined ? [] : [
+        // A key older than the retention period is free again.
+        prisma.jobRunIdempotencyKey.deleteMany({ where: { userId: user.id, key: idempotencyKey, createdAt: { lt: keyRetentionCutoff() } } }),
+        prisma.jobRunIdempotencyKey.create({ data: { userId: user.id, key: idempotencyKey, requestHash: requestHash!, jobRunId: id } }),
+      ]),
+      ...(opts.audit ? [prisma.auditLog.create({ data: auditLogData(opts.audit({ id, deviceCount: deviceIds.length })) })] : []),
+    ]);
+  } catch (err) {
+    // A concurrent request with the same key got there first: the unique key made this one wait for its commit.
+    if (idempotencyKey !== undefined && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      const earlier = await earlierRun(deps, user, idempotencyKey, requestHash!);
+      if (earlier) return earlier;
+    }
+    throw err;
+  }
+  await startJobRunWorkflow(deps, {
     jobRunId: id,
     deviceIds,
     command: { kind: payload.kind, payloadSha256, timeoutSeconds: payload.timeoutSeconds },
     deadlineAt: deadlineAt.toISOString(),
-  };
+  }, idempotencyKey !== undefined);
+  if (idempotencyKey !== undefined) pruneIdempotencyKeys(deps);
+  return { id, deviceCount: deviceIds.length, replayed: false };
+}
+
+const auditLogData = (row: AuditRow): Prisma.AuditLogCreateManyInput => ({ ...row, details: row.details as Prisma.InputJsonValue | undefined });
+
+const keyRetentionCutoff = () => new Date(Date.now() - IDEMPOTENCY_KEY_TTL_HOURS * 3600_000);
+
+/** SHA-256 of the request's canonical JSON (object keys sorted), after validation filled in the defaults. */
+function hashRequest(req: CreateJobRunRequest): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical)
+      : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, canonical(x)]))
+        : v;
+  return createHash('sha256').update(JSON.stringify(canonical(req))).digest('hex');
+}
+
+/** The run an earlier request with this key created, if the key is still kept; refuses a different body. */
+async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHash: string): Promise<CreatedJobRun | undefined> {
+  const { prisma } = deps.db;
+  const row = await prisma.jobRunIdempotencyKey.findUnique({ where: { userId_key: { userId: user.id, key } }, include: { jobRun: true } });
+  if (!row || row.createdAt < keyRetentionCutoff()) return undefined;
+  if (row.requestHash !== requestHash) {
+    throw new ApiError(422, 'idempotency_key_reused', `This Idempotency-Key created run ${row.jobRunId} from a different request in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours; send a new key for a new run.`);
+  }
+  const run = row.jobRun;
+  // The first request may have stopped between its commit and the workflow start (the API died, Temporal was slow):
+  // start it now. A run its workflow picked up is no longer queued; one still queued may be started: a no-op then.
+  if (run.status !== 'queued' || run.finishedAt) {
+    return { id: run.id, deviceCount: await prisma.jobRunDevice.count({ where: { jobRunId: run.id } }), replayed: true };
+  }
+  const targets = await prisma.jobRunDevice.findMany({ where: { jobRunId: run.id }, select: { deviceId: true } });
+  await startJobRunWorkflow(deps, {
+    jobRunId: run.id,
+    deviceIds: targets.map((t) => t.deviceId),
+    ...(run.payloadSha256
+      ? { command: { kind: run.kind as CommandKind, payloadSha256: run.payloadSha256, timeoutSeconds: run.timeoutSeconds } }
+      : { payload: { kind: 'shell' as const, command: run.command, shell: run.shell as CreateJobRunRequest['shell'], timeoutSeconds: run.timeoutSeconds } }),
+    deadlineAt: run.deadlineAt.toISOString(),
+  }, true);
+  return { id: run.id, deviceCount: targets.length, replayed: true };
+}
+
+/**
+ * Starts the run's workflow, idempotently: its ID is the run's, and a workflow by that ID that exists (running or
+ * closed: REJECT_DUPLICATE) means an earlier attempt started it. When the start fails, Temporal is asked whether the
+ * workflow exists. If it does not, the run is removed (with its key) and the caller gets 503: a retry creates it
+ * afresh. If nobody can tell (Temporal unreachable: the start may have gone through and only its answer was lost), a
+ * run with an idempotency key is kept, so the retry with that key gets it and starts its workflow if need be.
+ */
+async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, keepIfUncertain: boolean): Promise<void> {
+  const workflowId = jobRunWorkflowId(input.jobRunId);
   try {
     await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.start('jobRun', {
       taskQueue: deps.config.temporalTaskQueue,
       workflowId,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [input],
       typedSearchAttributes: [
-        { key: OpsJobRunId, value: id },
-        { key: OpsDeviceIds, value: deviceIdsForSearch(deviceIds) },
+        { key: OpsJobRunId, value: input.jobRunId },
+        { key: OpsDeviceIds, value: deviceIdsForSearch(input.deviceIds) },
       ],
     }));
   } catch (err) {
-    // The start may have reached Temporal even though we saw an error; only undo when it did not.
-    const started = await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe(), 1000).then(() => true, () => false);
-    if (!started) {
-      await prisma.jobRun.delete({ where: { id } }).catch(() => {});
-      deps.logger.error({ err, jobRunId: id }, 'starting the jobRun workflow failed');
-      throw new ApiError(503, 'temporal_unavailable');
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    const exists = await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe(), 1000).then(
+      () => true,
+      (describeErr: unknown) => (describeErr instanceof WorkflowNotFoundError ? false : undefined),
+    );
+    if (exists) return;
+    deps.logger.error({ err, jobRunId: input.jobRunId, workflowStarted: exists === false ? 'no' : 'unknown' }, 'starting the jobRun workflow failed');
+    if (exists === undefined && keepIfUncertain) {
+      throw new ApiError(503, 'temporal_unavailable', 'The run was recorded, but whether its workflow started is unknown: send the request again with the same Idempotency-Key to get this run.');
     }
+    await deps.db.prisma.jobRun.delete({ where: { id: input.jobRunId } }).catch(() => {});
+    throw new ApiError(503, 'temporal_unavailable');
   }
-  return { id, deviceCount: deviceIds.length };
+}
+
+/**
+ * Forgets keys past the retention period, a bounded batch at a time (creations with a key pay for it). In the
+ * background: the run exists and its workflow runs, so nothing may turn its answer into an error now.
+ */
+function pruneIdempotencyKeys(deps: ApiDeps): void {
+  deps.db.pool.query(
+    `DELETE FROM job_run_idempotency_keys WHERE ctid IN (SELECT ctid FROM job_run_idempotency_keys WHERE created_at < $1 LIMIT 500)`,
+    [keyRetentionCutoff()],
+  ).catch((err: unknown) => deps.logger.warn({ err }, 'pruning expired idempotency keys failed'));
 }
 
 export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {

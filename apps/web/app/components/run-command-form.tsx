@@ -51,11 +51,14 @@ function ConfirmRun({ confirm, onCancel }: { confirm: RunConfirmation; onCancel:
  */
 export function RunCommandFields({
   result,
+  formKey,
   summary,
   target,
   intent = 'run',
 }: {
   result: RunCommandActionData | undefined;
+  /** The page's idempotency key for this form (newRunFormKey in its loader); answers may hand on another. */
+  formKey: string;
   summary?: ReactNode;
   /** Where to run (the device list's picker), above the command. */
   target?: ReactNode;
@@ -71,7 +74,8 @@ export function RunCommandFields({
   return (
     // Any change to the target or the command withdraws a confirmation: Run previews again.
     <div className="space-y-3" onChange={() => setDismissed(true)}>
-      {result?.formError ? <Alert title="The run was not created">{result.formError}</Alert> : null}
+      <input type="hidden" name="idempotencyKey" value={result?.idempotencyKey ?? formKey} />
+      {result?.formError ? <Alert title={result.formErrorTitle ?? 'The run was not created'}>{result.formError}</Alert> : null}
       {errors.deviceIds ? <Alert>{errors.deviceIds}</Alert> : null}
       {errors.target ? <Alert>{errors.target}</Alert> : null}
       {target}

@@ -127,7 +127,7 @@ export type ApiClientOptions = {
 };
 
 type Query = Record<string, string | number | undefined | null>;
-type CallOptions<T> = { query?: Query; body?: unknown; schema?: z.ZodType<T>; accept?: string; timeout?: boolean };
+type CallOptions<T> = { query?: Query; body?: unknown; schema?: z.ZodType<T>; accept?: string; timeout?: boolean; headers?: Record<string, string> };
 
 export type DeviceListQuery = {
   search?: string;
@@ -186,8 +186,8 @@ export function createApiClient(options: ApiClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
 
-  function headers(accept: string, hasBody: boolean): Headers {
-    const h = new Headers({ Accept: accept });
+  function headers(accept: string, hasBody: boolean, extra: Record<string, string> = {}): Headers {
+    const h = new Headers({ ...extra, Accept: accept });
     if (hasBody) h.set('Content-Type', 'application/json');
     if (options.token) h.set('Authorization', `Bearer ${options.token}`);
     if (options.forwardedFor) h.set('X-Forwarded-For', options.forwardedFor);
@@ -213,7 +213,7 @@ export function createApiClient(options: ApiClientOptions) {
     try {
       response = await doFetch(url, {
         method,
-        headers: headers(opts.accept ?? 'application/json, application/problem+json', opts.body !== undefined),
+        headers: headers(opts.accept ?? 'application/json, application/problem+json', opts.body !== undefined, opts.headers),
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals),
         redirect: 'manual',
@@ -312,7 +312,9 @@ export function createApiClient(options: ApiClientOptions) {
     previewRule: (body: { rule: Rule; limit?: number }) => call('POST', '/groups/preview', { body, schema: rulePreview }),
 
     // job runs
-    createJobRun: (body: z.input<typeof createJobRunRequest>) => call('POST', '/job-runs', { body, schema: jobRun }),
+    /** With an idempotency key, sending the same request again returns the run the first one created. */
+    createJobRun: (body: z.input<typeof createJobRunRequest>, opts: { idempotencyKey?: string } = {}) =>
+      call('POST', '/job-runs', { body, schema: jobRun, ...(opts.idempotencyKey ? { headers: { 'Idempotency-Key': opts.idempotencyKey } } : {}) }),
     previewJobRunTargets: (body: z.input<typeof jobRunTargetPreviewRequest>) =>
       call('POST', '/job-runs/preview', { body, schema: jobRunTargetPreview }),
     listJobRuns: (query: Page & JobRunListQuery = {}) => call('GET', '/job-runs', { query, schema: jobRunList }),

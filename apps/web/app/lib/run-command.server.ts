@@ -5,7 +5,11 @@
  * matching the list's filter, a group, a tag — first answers with a confirmation showing how many
  * devices the selection resolves to now (the API's preview); the confirmed run carries that count, and
  * the API refuses it if the selection changed meanwhile, in which case the new count is shown.
+ *
+ * Each form carries an idempotency key made when the page renders (`newRunFormKey` in its loader) and kept
+ * through the form's answers: submitting it twice (a double click, a retry after a timeout) creates one run.
  */
+import { randomUUID } from 'node:crypto';
 import { data, redirect, type AppLoadContext } from '@remix-run/node';
 import { z } from 'zod';
 import {
@@ -16,16 +20,24 @@ import {
   type CreateJobRunRequest,
   type JobRunTargetSelection,
 } from '@opsconductor/contracts/api';
-import { ApiError, requireApi, type ApiClient } from './api.server';
+import { ApiError, ApiUnreachableError, requireApi, type ApiClient } from './api.server';
 
 /** How many devices the selection resolves to, shown before the run is created. */
 export type RunConfirmation = { total: number; sample: string[]; notice?: string };
 
 export type RunCommandActionData = {
   formError?: string;
+  /** Heads the form error (default: the run was not created). */
+  formErrorTitle?: string;
   fieldErrors?: Partial<Record<'target' | 'deviceIds' | 'command' | 'shell' | 'timeoutSeconds' | 'deadlineSeconds', string>>;
   confirm?: RunConfirmation;
+  /** The key the next submission of this form sends (the same one, unless the API refused it). */
+  idempotencyKey?: string;
 };
+
+/** A new idempotency key for a run form (the hidden `idempotencyKey` field), made by the page's loader. */
+export const newRunFormKey = (): string => randomUUID();
+const formKey = z.string().uuid();
 
 /** Where the device list's run panel runs a command (the form's `target`). */
 export type RunTarget = 'selected' | 'filter' | 'group' | 'tag';
@@ -116,16 +128,16 @@ export function parseRunCommandForm(
 const selectionOf = ({ deviceIds, groupIds, tags, filter }: CreateJobRunRequest): JobRunTargetSelection => ({ deviceIds, groupIds, tags, filter });
 
 /** The confirmation step: how many devices the selection matches now, or why it cannot run. */
-async function confirmation(api: ApiClient, request: CreateJobRunRequest, notice?: string) {
+async function confirmation(api: ApiClient, request: CreateJobRunRequest, keep: Pick<RunCommandActionData, 'idempotencyKey'>, notice?: string) {
   const preview = await api.previewJobRunTargets({ ...selectionOf(request), sampleSize: SAMPLE_SIZE });
-  if (preview.total === 0) return data<RunCommandActionData>({ formError: 'No devices match this target.' }, { status: 400 });
+  if (preview.total === 0) return data<RunCommandActionData>({ formError: 'No devices match this target.', ...keep }, { status: 400 });
   if (preview.total > preview.maxDevices) {
     return data<RunCommandActionData>(
-      { formError: `This matches ${preview.total.toLocaleString('en-US')} devices; a run can target at most ${preview.maxDevices.toLocaleString('en-US')}. Narrow it down or split it into several runs.` },
+      { formError: `This matches ${preview.total.toLocaleString('en-US')} devices; a run can target at most ${preview.maxDevices.toLocaleString('en-US')}. Narrow it down or split it into several runs.`, ...keep },
       { status: 400 },
     );
   }
-  return data<RunCommandActionData>({ confirm: { total: preview.total, sample: preview.sample.map((d) => d.hostname), ...(notice ? { notice } : {}) } });
+  return data<RunCommandActionData>({ confirm: { total: preview.total, sample: preview.sample.map((d) => d.hostname), ...(notice ? { notice } : {}) }, ...keep });
 }
 
 const confirmedCount = z.coerce.number().int().min(0).max(1_000_000);
@@ -136,24 +148,39 @@ const confirmedCount = z.coerce.number().int().min(0).max(1_000_000);
  */
 export async function runCommandAction(request: Request, context: AppLoadContext, form: FormData, fixed?: JobRunTargetSelection) {
   const api = await requireApi(request, context);
+  const key = formKey.safeParse(form.get('idempotencyKey'));
+  const keep = key.success ? { idempotencyKey: key.data } : {};
   const parsed = parseRunCommandForm(form, fixed);
-  if (!parsed.ok) return data<RunCommandActionData>({ fieldErrors: parsed.fieldErrors }, { status: 400 });
+  if (!parsed.ok) return data<RunCommandActionData>({ fieldErrors: parsed.fieldErrors, ...keep }, { status: 400 });
   const explicit = parsed.request.deviceIds !== undefined;
   const expected = confirmedCount.safeParse(form.get('expectedDeviceCount'));
   try {
-    if (!explicit && !(form.get('intent') === 'run-confirm' && expected.success)) return await confirmation(api, parsed.request);
+    if (!explicit && !(form.get('intent') === 'run-confirm' && expected.success)) return await confirmation(api, parsed.request, keep);
     try {
-      const run = await api.createJobRun({ ...parsed.request, ...(explicit ? {} : { expectedDeviceCount: expected.data }) });
+      const run = await api.createJobRun({ ...parsed.request, ...(explicit ? {} : { expectedDeviceCount: expected.data }) }, keep);
       return redirect(`/runs/${run.id}`);
     } catch (error) {
       if (!(error instanceof ApiError && error.code === 'target_count_changed')) throw error;
-      return await confirmation(api, parsed.request, 'The matching devices changed since you confirmed: check the new count.');
+      return await confirmation(api, parsed.request, keep, 'The matching devices changed since you confirmed: check the new count.');
     }
   } catch (error) {
+    if (error instanceof ApiError && error.code === 'idempotency_key_reused') {
+      // An earlier submission of this form created a run with other settings; a new key makes the next one a new run.
+      return data<RunCommandActionData>(
+        { formError: 'This form already created a run with different settings (see Runs). Run again to create another one.', idempotencyKey: newRunFormKey() },
+        { status: 409 },
+      );
+    }
     if (error instanceof ApiError) {
       return data<RunCommandActionData>(
-        { formError: error.detail ?? error.title, fieldErrors: error.fieldErrors() },
+        { formError: error.detail ?? error.title, fieldErrors: error.fieldErrors(), ...keep },
         { status: error.status },
+      );
+    }
+    if (error instanceof ApiUnreachableError && key.success) {
+      return data<RunCommandActionData>(
+        { formErrorTitle: 'No answer from the API', formError: 'The run may have been created. Run again to open it: this form does not create a second one.', ...keep },
+        { status: 503 },
       );
     }
     throw error;

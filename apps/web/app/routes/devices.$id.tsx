@@ -6,7 +6,7 @@ import { uuid } from '@opsconductor/contracts/api';
 import { inventoryEventKinds } from '@opsconductor/contracts/inventory-api';
 import { requireApi, type RouteErrorData } from '~/lib/api.server';
 import { isBulkIntent, runBulkAction, type BulkResult } from '~/lib/bulk-actions.server';
-import { runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
+import { newRunFormKey, runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
 import { isLifecycleIntent, runLifecycleAction } from '~/lib/device-lifecycle.server';
 import { DeviceLifecycleCard } from '~/components/device-lifecycle';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
@@ -112,6 +112,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     services: serviceItems ? { items: serviceItems, total: services?.items.length ?? 0 } : null,
     timeline,
     activity,
+    runFormKey: newRunFormKey(),
   };
 }
 
@@ -369,7 +370,7 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
         {canRun && !device.retiredAt ? (
           <Card title="Run command on this device">
             <Form method="post" className="p-4" noValidate>
-              <RunCommandFields result={runResult} summary={device.status === 'online' ? 'Runs now' : 'Runs when the device comes online'} />
+              <RunCommandFields result={runResult} formKey={d.runFormKey} summary={device.status === 'online' ? 'Runs now' : 'Runs when the device comes online'} />
             </Form>
           </Card>
         ) : null}

@@ -6,7 +6,7 @@ import { deviceStatus } from '@opsconductor/contracts/api';
 import { deviceListFilters } from '@opsconductor/contracts/inventory-api';
 import { requireApi } from '~/lib/api.server';
 import { isBulkIntent, runBulkAction, type BulkResult } from '~/lib/bulk-actions.server';
-import { runCommandAction, type RunCommandActionData, type RunTarget } from '~/lib/run-command.server';
+import { newRunFormKey, runCommandAction, type RunCommandActionData, type RunTarget } from '~/lib/run-command.server';
 import { canRunCommands, isAdmin, useOptionalUser } from '~/lib/user';
 import { osLabel, pluralize } from '~/lib/format';
 import { RunCommandFields } from '~/components/run-command-form';
@@ -69,6 +69,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   ]);
   return {
     ...list,
+    runFormKey: newRunFormKey(),
     /** Set after a delete on the device page redirected here. */
     deleted: params.get('deleted')?.slice(0, 255) ?? null,
     page: q.page,
@@ -562,6 +563,7 @@ export default function Devices() {
               <div className="p-4">
                 <RunCommandFields
                   result={runResult}
+                  formKey={loaderData.runFormKey}
                   summary={selectedSummary}
                   target={<RunTargetPicker data={loaderData} selected={selected} target={target} onTarget={setTarget} />}
                 />

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { uuid } from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type RouteErrorData } from '~/lib/api.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
-import { runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
+import { newRunFormKey, runCommandAction, type RunCommandActionData } from '~/lib/run-command.server';
 import { RunCommandFields } from '~/components/run-command-form';
 import { osLabel, pluralize } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
@@ -69,6 +69,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     eventsPage,
     search,
     addSearch,
+    runFormKey: newRunFormKey(),
   };
 }
 
@@ -131,7 +132,7 @@ function DeleteGroup({ name }: { name: string }) {
 }
 
 export default function GroupPage() {
-  const { group, members, events, catalog, candidates, page, eventsPage, search, addSearch } = useLoaderData<typeof loader>();
+  const { group, members, events, catalog, candidates, page, eventsPage, search, addSearch, runFormKey } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const result = actionData && 'ok' in actionData ? actionData : undefined;
   const runResult = actionData && !('ok' in actionData) ? (actionData as RunCommandActionData) : undefined;
@@ -269,7 +270,7 @@ export default function GroupPage() {
           {canEdit ? (
             <Card title="Run command">
               <Form method="post" className="p-4" noValidate>
-                <RunCommandFields result={runResult} summary="On the members when it starts; shows their count first" />
+                <RunCommandFields result={runResult} formKey={runFormKey} summary="On the members when it starts; shows their count first" />
               </Form>
             </Card>
           ) : null}

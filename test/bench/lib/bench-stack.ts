@@ -1,0 +1,147 @@
+/**
+ * The product as separate processes for benchmarks: embedded PostgreSQL, a Temporal dev server (optional), the
+ * API built to plain JavaScript and run with `node` (as in production, so its RSS and CPU are the product's) and
+ * a worker, each on a fresh data directory. Their process IDs are exposed for /proc measurements.
+ */
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase } from '@opsconductor/db';
+import { startEmbeddedPostgres, type RunningPostgres } from '@opsconductor/db/embedded';
+import { migrate } from '@opsconductor/db/migrate';
+import { seedAdmin } from '@opsconductor/db/seed';
+import { startChild, type Child } from '../../../scripts/lib/child.ts';
+import { freePort, repoRoot, startTemporalDevServer, waitFor, type DevServer } from '../../../scripts/lib/temporal.ts';
+import { processTree } from './proc.ts';
+
+export const BENCH_ADMIN = { email: 'operator@example.com', password: 'Qx7v-Lm3k-Rt9p-Wz4d' };
+
+export interface BenchStack {
+  apiUrl: string;
+  databaseUrl: string;
+  adminToken: string;
+  /** The API's process (node, not a launcher). */
+  apiPid: number;
+  /** The postmaster and its backends, at the time of the call. */
+  postgresPids(): number[];
+  temporalPid?: number;
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; ms: number }>;
+  enrollmentToken(maxUses: number): Promise<string>;
+  /** The last lines the services logged (for a failure report). */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface BenchStackOptions {
+  /** Start Temporal and a worker (job runs); without, only PostgreSQL and the API. */
+  temporal?: boolean;
+  /** More environment for the API. */
+  apiEnv?: Record<string, string>;
+  /** Flags for the API's node, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (default: BENCH_API_NODE_ARGS, space-separated). */
+  apiNodeArgs?: string[];
+}
+
+let built = false;
+/** The API as production runs it: bundled by scripts/build-service.mjs (once per benchmark process). */
+function buildApi(): string {
+  if (!built) {
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/build-service.mjs'), 'src/main.ts'], { cwd: join(repoRoot, 'apps/api'), stdio: 'inherit' });
+    built = true;
+  }
+  return join(repoRoot, 'apps/api/dist/main.js');
+}
+
+/** Runs `command` with the soft open-file limit raised to the hard one (a socket per simulated device). */
+function withOpenFileLimit(command: string[]): [string, string[]] {
+  const quoted = command.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  return ['/bin/sh', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${quoted}`]];
+}
+
+export async function startBenchStack(opts: BenchStackOptions = {}): Promise<BenchStack> {
+  const dir = await mkdtemp(join(tmpdir(), 'opsconductor-bench-'));
+  await chmod(dir, 0o755);
+  const logs: string[] = [];
+  const output = (name: string) => (line: string) => {
+    logs.push(`[${name}] ${line}`);
+    if (logs.length > 2000) logs.shift();
+    if (process.env.BENCH_VERBOSE) console.error(`[${name}] ${line}`);
+  };
+  const children: Child[] = [];
+  let pg: RunningPostgres | undefined;
+  let temporal: DevServer | undefined;
+  const close = async () => {
+    await Promise.allSettled(children.reverse().map((c) => c.stop()));
+    await Promise.allSettled([temporal?.stop(), pg?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const dataDir = join(dir, 'pg');
+    [pg, temporal] = await Promise.all([
+      (async () => startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'bench' }))(),
+      opts.temporal ? startTemporalDevServer() : undefined,
+    ]);
+    await migrate(pg.url);
+    const db = createDatabase({ url: pg.url, poolMax: 2 });
+    await seedAdmin(db.prisma, BENCH_ADMIN);
+    await db.close();
+
+    const taskQueue = 'bench-jobs';
+    const common = { DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal?.address ?? '127.0.0.1:1', TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
+    const apiPort = await freePort();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const nodeArgs = opts.apiNodeArgs ?? (process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
+    const [cmd, args] = withOpenFileLimit([process.execPath, ...nodeArgs, buildApi()]);
+    const api = startChild('api', cmd, args, {
+      env: { ...common, NODE_ENV: 'production', API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, ...opts.apiEnv },
+      output: output('api'),
+    });
+    children.push(api);
+    await waitFor('the API', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
+    if (opts.temporal) {
+      const worker = startChild('worker', join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'workers/src/main.ts')], {
+        env: { ...common, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' },
+        output: output('worker'),
+      });
+      children.push(worker);
+      await waitFor('the worker to poll', async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|worker started/i.test(l)), 180_000, 250);
+    }
+
+    const login = await fetch(`${apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BENCH_ADMIN) });
+    if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const adminToken = ((await login.json()) as { token: string }).token;
+    const call: BenchStack['api'] = async (method, path, body, headers = {}) => {
+      const began = performance.now();
+      const res = await fetch(apiUrl + path, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed, ms: performance.now() - began };
+    };
+    const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    return {
+      apiUrl, databaseUrl: pg.url, adminToken, apiPid: api.process.pid!, logs,
+      postgresPids: () => processTree(postmaster),
+      ...(temporal ? { temporalPid: temporal.process.pid! } : {}),
+      api: call,
+      async enrollmentToken(maxUses) {
+        const res = await call('POST', '/api/v1/enrollment-tokens', { name: 'bench', maxUses, expiresInHours: 24 });
+        if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+        return res.body.token as string;
+      },
+      close,
+    };
+  } catch (err) {
+    console.error(logs.slice(-50).join('\n'));
+    await close();
+    throw err;
+  }
+}
