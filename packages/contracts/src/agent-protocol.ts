@@ -46,7 +46,7 @@ export const enrollRequest = z.object({
   enrollmentToken: shortText(200).min(10),
   facts: deviceFacts,
   protocolVersion: z.number().int().positive().max(INT4_MAX).default(AGENT_PROTOCOL_VERSION),
-});
+}).meta({ id: 'EnrollRequest' });
 export type EnrollRequest = z.infer<typeof enrollRequest>;
 
 export const enrollResponse = z.object({
@@ -55,18 +55,18 @@ export const enrollResponse = z.object({
   deviceSecret: z.string(),
   pollWaitSeconds: z.number().int(),
   checkinIntervalSeconds: z.number().int(),
-});
+}).meta({ id: 'EnrollResponse' });
 export type EnrollResponse = z.infer<typeof enrollResponse>;
 
 /** POST /agent/v1/checkin — Authorization: Bearer <deviceSecret>. Refreshes facts and last-seen. */
-export const checkinRequest = z.object({ facts: deviceFacts });
+export const checkinRequest = z.object({ facts: deviceFacts }).meta({ id: 'CheckinRequest' });
 export const checkinResponse = z.object({
   deviceId: z.string().uuid(),
   serverTime: z.string(),
   checkinIntervalSeconds: z.number().int(),
   /** Output encodings the server accepts (`utf8`, `base64`); older servers omit it and take text only. */
   outputEncodings: z.array(z.string()).optional(),
-});
+}).meta({ id: 'CheckinResponse' });
 
 /**
  * POST /agent/v1/goodbye — Authorization: Bearer <deviceSecret>. Sent once by an agent that stops
@@ -75,9 +75,9 @@ export const checkinResponse = z.object({
  * online again. Optional for both sides: an agent gives up after a few seconds (an older server
  * answers 404, which is fine), and a server never requires it.
  */
-export const goodbyeRequest = z.object({});
+export const goodbyeRequest = z.object({}).meta({ id: 'GoodbyeRequest' });
 export type GoodbyeRequest = z.infer<typeof goodbyeRequest>;
-export const goodbyeResponse = z.object({ deviceId: z.string().uuid() });
+export const goodbyeResponse = z.object({ deviceId: z.string().uuid() }).meta({ id: 'GoodbyeResponse' });
 /** How long a stopping agent waits for the goodbye's answer. */
 export const GOODBYE_TIMEOUT_MS = 3000;
 
@@ -107,11 +107,11 @@ export type AgentCommand = z.infer<typeof agentCommand>;
 export const pollResponse = z.object({
   commands: z.array(agentCommand),
   cancel: z.array(z.string().uuid()),
-});
+}).meta({ id: 'PollResponse' });
 export type PollResponse = z.infer<typeof pollResponse>;
 
 /** POST /agent/v1/commands/:id/start — the agent is about to spawn the process. Idempotent. */
-export const startRequest = z.object({ startedAt: isoTimestamp });
+export const startRequest = z.object({ startedAt: isoTimestamp }).meta({ id: 'StartRequest' });
 
 /** How `data` of an output chunk is encoded: `utf8` is the text itself, `base64` the raw bytes. */
 export const outputEncodings = ['utf8', 'base64'] as const;
@@ -138,7 +138,7 @@ export const outputRequest = z.object({
   if (chunk.encoding === 'base64' ? !BASE64.test(chunk.data) : chunk.data.length > MAX_OUTPUT_CHUNK_BYTES) {
     ctx.addIssue({ code: 'custom', path: ['data'], message: chunk.encoding === 'base64' ? 'not standard base64' : `longer than ${MAX_OUTPUT_CHUNK_BYTES}` });
   }
-});
+}).meta({ id: 'OutputRequest' });
 export type OutputRequest = z.infer<typeof outputRequest>;
 /** What an agent sends (`encoding` may be left out). */
 export type OutputRequestBody = z.input<typeof outputRequest>;
@@ -146,7 +146,7 @@ export type OutputRequestBody = z.input<typeof outputRequest>;
  * POST /agent/v1/commands/:id/heartbeat (empty body) — sent every HEARTBEAT_INTERVAL_SECONDS while a
  * command runs without output. Same reply as /output.
  */
-export const heartbeatResponse = z.object({ cancelRequested: z.boolean() });
+export const heartbeatResponse = z.object({ cancelRequested: z.boolean() }).meta({ id: 'HeartbeatResponse' });
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
 /** POST /agent/v1/commands/:id/result — the final result. Duplicates are recorded, not re-applied. */
@@ -158,9 +158,9 @@ export const commandResult = z.object({
   startedAt: isoTimestamp,
   finishedAt: isoTimestamp,
   durationMs: z.number().int().min(0).max(INT4_MAX),
-});
+}).meta({ id: 'CommandResult' });
 export type CommandResult = z.infer<typeof commandResult>;
-export const resultResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() });
+export const resultResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() }).meta({ id: 'ResultResponse' });
 
 /** Every error is RFC 9457 problem+json with a stable `code`. */
 export const problem = z.object({
