@@ -47,9 +47,12 @@ const scalarPage = Scalar<AppEnv>({
   url: '/api/openapi.json',
   pageTitle: 'OpsConductor API',
   cdn: API_DOCS_SCRIPT_PATH,
-  // Fonts would come from fonts.scalar.com and telemetry goes to Scalar: neither leaves this network.
+  // Fonts would come from fonts.scalar.com and telemetry goes to Scalar: neither leaves this network. The
+  // developer toolbar and the AI agent are Scalar's hosted services.
   withDefaultFonts: false,
   telemetry: false,
+  showDeveloperTools: 'never',
+  agent: { disabled: true },
 });
 
 /** GET /api/openapi.json, /api/docs and the viewer's script; `openApiDocument` builds the document once asked. */
