@@ -23,8 +23,16 @@ export const sortOrders = ['asc', 'desc'] as const;
 export type SortOrder = (typeof sortOrders)[number];
 /** Kinds of change in a device's inventory history (its timeline). */
 export const inventoryEventKinds = [
-  'software_installed', 'software_removed', 'software_upgraded', 'os_changed', 'hardware_changed',
-  'ip_changed', 'domain_changed', 'hostname_changed', 'security_changed', 'inventory_first_report',
+  'software_installed',
+  'software_removed',
+  'software_upgraded',
+  'os_changed',
+  'hardware_changed',
+  'ip_changed',
+  'domain_changed',
+  'hostname_changed',
+  'security_changed',
+  'inventory_first_report',
 ] as const;
 export type InventoryEventKind = (typeof inventoryEventKinds)[number];
 
@@ -36,14 +44,38 @@ export const customFieldTypes = ['text', 'number', 'boolean', 'date', 'enum'] as
 export type CustomFieldType = (typeof customFieldTypes)[number];
 
 // ---- rule operators (dynamic groups) -------------------------------------------------------------
-export const stringOps = ['equals', 'not_equals', 'contains', 'not_contains', 'starts_with', 'ends_with', 'regex', 'in', 'not_in', 'exists', 'not_exists'] as const;
+export const stringOps = [
+  'equals',
+  'not_equals',
+  'contains',
+  'not_contains',
+  'starts_with',
+  'ends_with',
+  'regex',
+  'in',
+  'not_in',
+  'exists',
+  'not_exists',
+] as const;
 export const numberOps = ['equals', 'not_equals', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'exists', 'not_exists'] as const;
-export const versionOps = ['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte', 'exists', 'not_exists'] as const;
+export const versionOps = [
+  'version_eq',
+  'version_neq',
+  'version_gt',
+  'version_gte',
+  'version_lt',
+  'version_lte',
+  'exists',
+  'not_exists',
+] as const;
 export const listOps = ['contains', 'not_contains', 'exists', 'not_exists'] as const;
 export const booleanOps = ['equals', 'not_equals', 'exists', 'not_exists'] as const;
 export type RuleOperator = (typeof stringOps | typeof numberOps | typeof versionOps | typeof listOps | typeof booleanOps)[number];
 /** Every operator a field condition may use (which ones a field accepts depends on its type). */
-export const ruleOperators = [...new Set([...stringOps, ...numberOps, ...versionOps, ...listOps, ...booleanOps])] as [RuleOperator, ...RuleOperator[]];
+export const ruleOperators = [...new Set([...stringOps, ...numberOps, ...versionOps, ...listOps, ...booleanOps])] as [
+  RuleOperator,
+  ...RuleOperator[],
+];
 /** How a software condition matches the name. */
 export const softwareNameMatches = ['equals', 'contains', 'starts_with', 'regex'] as const;
 /** Version comparisons of a software condition. */

@@ -31,15 +31,37 @@ export function viewerScriptFile(): string {
 
 const tags = ['documentation'];
 const document = createRoute({
-  method: 'get', path: '/api/openapi.json', operationId: 'getOpenApiDocument', tags, summary: 'This document (OpenAPI 3.1)', security: [],
-  responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('OpenApiDocument') } } } },
+  method: 'get',
+  path: '/api/openapi.json',
+  operationId: 'getOpenApiDocument',
+  tags,
+  summary: 'This document (OpenAPI 3.1)',
+  security: [],
+  responses: {
+    200: {
+      description: 'The OpenAPI document',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi('OpenApiDocument') } },
+    },
+  },
 });
 const page = createRoute({
-  method: 'get', path: API_DOCS_PATH, operationId: 'getApiReference', tags, summary: 'This document as an interactive reference (HTML)', security: [],
-  responses: { 200: { description: 'The reference page; it loads its script from this server only', content: { 'text/html': { schema: z.string() } } } },
+  method: 'get',
+  path: API_DOCS_PATH,
+  operationId: 'getApiReference',
+  tags,
+  summary: 'This document as an interactive reference (HTML)',
+  security: [],
+  responses: {
+    200: { description: 'The reference page; it loads its script from this server only', content: { 'text/html': { schema: z.string() } } },
+  },
 });
 const script = createRoute({
-  method: 'get', path: API_DOCS_SCRIPT_PATH, operationId: 'getApiReferenceScript', tags, summary: 'The reference page\'s viewer (Scalar)', security: [],
+  method: 'get',
+  path: API_DOCS_SCRIPT_PATH,
+  operationId: 'getApiReferenceScript',
+  tags,
+  summary: "The reference page's viewer (Scalar)",
+  security: [],
   responses: { 200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } } },
 });
 
@@ -58,13 +80,15 @@ const scalarPage = Scalar<AppEnv>({
 /** GET /api/openapi.json, /api/docs and the viewer's script; `openApiDocument` builds the document once asked. */
 export function apiDocsRoutes(openApiDocument: () => object) {
   let scriptFile: string | undefined;
-  return createRouter()
-    .openapi(document, (c) => c.json(openApiDocument(), 200))
-    // Scalar's page is a middleware that always answers (it never calls `next`).
-    .openapi(page, async (c) => (await scalarPage(c, () => Promise.resolve())) as Response)
-    .openapi(script, (c) => {
-      scriptFile ??= viewerScriptFile();
-      const body = Readable.toWeb(createReadStream(scriptFile)) as ReadableStream<Uint8Array>;
-      return c.body(body, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' });
-    });
+  return (
+    createRouter()
+      .openapi(document, (c) => c.json(openApiDocument(), 200))
+      // Scalar's page is a middleware that always answers (it never calls `next`).
+      .openapi(page, async (c) => (await scalarPage(c, () => Promise.resolve())) as Response)
+      .openapi(script, (c) => {
+        scriptFile ??= viewerScriptFile();
+        const body = Readable.toWeb(createReadStream(scriptFile)) as ReadableStream<Uint8Array>;
+        return c.body(body, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' });
+      })
+  );
 }

@@ -40,7 +40,8 @@ export function createRouter({ refuseUnstorableText = true }: RouterOptions = {}
       }
       if (!result.success) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(result.error, result.target));
       const path = refuseUnstorableText ? findUnstorableText(result.data) : undefined;
-      if (path) return problemResponse(c, 400, 'validation_failed', undefined, [{ path: path.join('.'), message: UNSTORABLE_TEXT_MESSAGE }]);
+      if (path)
+        return problemResponse(c, 400, 'validation_failed', undefined, [{ path: path.join('.'), message: UNSTORABLE_TEXT_MESSAGE }]);
     },
   });
   // Every route registered on this router goes through here: the types stay those of `openapi`.

@@ -29,7 +29,10 @@ export type Query<P extends PathsWithMethod<AdminPaths, 'get'>> = NonNullable<No
 
 type Init<P extends keyof AdminPaths, M extends HttpMethod> = MaybeOptionalInit<AdminPaths[P], M>;
 type Args<I> = RequiredKeysOf<I> extends never ? [init?: I] : [init: I];
-type Success<P extends keyof AdminPaths, M extends HttpMethod, I> = Exclude<FetchResponse<NonNullable<AdminPaths[P][M]>, I, MediaType>['data'], undefined>;
+type Success<P extends keyof AdminPaths, M extends HttpMethod, I> = Exclude<
+  FetchResponse<NonNullable<AdminPaths[P][M]>, I, MediaType>['data'],
+  undefined
+>;
 /** A call of one method: it resolves to the response's data (nothing for a 204) and throws on every failure. */
 type Call<M extends HttpMethod> = <P extends PathsWithMethod<AdminPaths, M>, I extends Init<P, M>>(
   path: P,
@@ -161,32 +164,43 @@ export function createApiClient(options: ApiClientOptions) {
 
   /** Streams stay open as long as the browser listens; only plain calls get a deadline. */
   function signal(deadline: boolean): AbortSignal | undefined {
-    const signals = [options.signal, deadline ? AbortSignal.timeout(options.timeoutMs ?? 15_000) : undefined].filter((s) => s !== undefined);
+    const signals = [options.signal, deadline ? AbortSignal.timeout(options.timeoutMs ?? 15_000) : undefined].filter(
+      (s) => s !== undefined,
+    );
     return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   }
 
-  async function send(method: HttpMethod, path: string, init: object | undefined, accept: string | null): Promise<{ data: unknown; response: Response }> {
+  async function send(
+    method: HttpMethod,
+    path: string,
+    init: object | undefined,
+    accept: string | null,
+  ): Promise<{ data: unknown; response: Response }> {
     let result: { data?: unknown; error?: unknown; response: Response };
     try {
-      result = await client.request(method, path as never, {
-        ...init,
-        headers: { Accept: accept ?? 'application/json, application/problem+json' },
-        signal: signal(accept === null),
-        parseAs: accept === null ? 'json' : 'stream',
-      } as never);
+      result = await client.request(
+        method,
+        path as never,
+        {
+          ...init,
+          headers: { Accept: accept ?? 'application/json, application/problem+json' },
+          signal: signal(accept === null),
+          parseAs: accept === null ? 'json' : 'stream',
+        } as never,
+      );
     } catch (error) {
       if (error instanceof ApiUnreachableError) return fail(error);
       if (options.signal?.aborted) throw options.signal.reason;
       // openapi-fetch parses a 2xx body as JSON; one that is not JSON breaks the contract.
-      if (error instanceof SyntaxError) return fail(new ApiContractError(`${method.toUpperCase()} ${path}: the response is not JSON (${error.message})`));
+      if (error instanceof SyntaxError)
+        return fail(new ApiContractError(`${method.toUpperCase()} ${path}: the response is not JSON (${error.message})`));
       throw error;
     }
     if (!result.response.ok) return fail(problemFrom(result.response, result.error));
     return { data: result.data, response: result.response };
   }
 
-  const call =
-    <M extends HttpMethod>(method: M): Call<M> =>
+  const call = <M extends HttpMethod>(method: M): Call<M> =>
     ((path: string, init?: object) => send(method, path, init, null).then((r) => r.data)) as Call<M>;
 
   return {
@@ -198,8 +212,11 @@ export function createApiClient(options: ApiClientOptions) {
      * A streamed GET (a CSV export, a run's server-sent events): the raw response, for the caller to pass its
      * body on. No deadline: it lasts as long as the browser listens.
      */
-    stream: <P extends PathsWithMethod<AdminPaths, 'get'>, I extends Init<P, 'get'>>(path: P, accept: 'text/csv' | 'text/event-stream', ...init: Args<I>) =>
-      send('get', path, init[0], accept).then((r) => r.response),
+    stream: <P extends PathsWithMethod<AdminPaths, 'get'>, I extends Init<P, 'get'>>(
+      path: P,
+      accept: 'text/csv' | 'text/event-stream',
+      ...init: Args<I>
+    ) => send('get', path, init[0], accept).then((r) => r.response),
   };
 }
 
@@ -238,10 +255,7 @@ function routeError(status: number, body: RouteErrorData): never {
 }
 
 /** Turns API failures a route cannot handle into redirects / error responses. */
-async function toRouteError(
-  request: Request,
-  error: ApiError | ApiUnreachableError | ApiContractError,
-): Promise<void> {
+async function toRouteError(request: Request, error: ApiError | ApiUnreachableError | ApiContractError): Promise<void> {
   if (error instanceof ApiUnreachableError) {
     console.error(`[web] API unreachable at ${env.apiUrl}: ${error.message}`);
     routeError(503, {
@@ -271,7 +285,12 @@ async function toRouteError(
   // 400/409/422/429…: the route decides (forms show the field errors).
 }
 
-function bind(request: Request, context: AppLoadContext | undefined, token: string | null, onError?: ApiClientOptions['onError']): ApiClient {
+function bind(
+  request: Request,
+  context: AppLoadContext | undefined,
+  token: string | null,
+  onError?: ApiClientOptions['onError'],
+): ApiClient {
   return createApiClient({
     baseUrl: env.apiUrl,
     token,
