@@ -23,7 +23,7 @@ export interface RuleField {
 }
 
 /** Operators a field type accepts. Strings also accept version comparisons (e.g. kernel versions). */
-export const operatorsByType: Record<FieldType, readonly string[]> = {
+export const operatorsByType: Record<FieldType, readonly RuleOperator[]> = {
   string: [...stringOps, ...versionOps.filter((o) => !o.endsWith('exists'))],
   version: [...versionOps, 'equals', 'not_equals', 'contains', 'starts_with', 'regex', 'in', 'not_in'],
   number: numberOps,

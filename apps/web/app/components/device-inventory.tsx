@@ -1,6 +1,8 @@
 /** The device page's inventory panels: hardware, security and performance. Agent data is shown as React text only. */
 import type { ReactNode } from 'react';
 import type { components } from '@opsconductor/contracts/openapi-types';
+import { formatBytes, percentOf } from '~/lib/format';
+import { Badge, Card, EmptyState, Table, Td, Th, cx } from './ui';
 
 /**
  * The sections as the API sends them: a device's stored report, which may predate fields that have a default
@@ -10,8 +12,6 @@ type Inventory = components['schemas']['DeviceDetail']['inventory'];
 type HardwareSection = NonNullable<Inventory['hardware']>;
 type SecuritySection = NonNullable<Inventory['security']>;
 type PerformanceSection = NonNullable<Inventory['performance']>;
-import { formatBytes, percentOf } from '~/lib/format';
-import { Badge, Card, EmptyState, Table, Td, Th, cx } from './ui';
 
 export function Detail({ label, children }: { label: string; children: ReactNode }) {
   return (
