@@ -26,7 +26,7 @@ if (!target) {
 /** The services and what each needs at run time besides its package.json. */
 const services = {
   '@opsconductor/db': ['dist/migrate.js', 'dist/seed.js', 'migrations'],
-  '@opsconductor/api': ['dist/main.js'],
+  '@opsconductor/api': ['dist/main.js', 'dist/scalar-api-reference.js'],
   '@opsconductor/workers': ['dist/main.js', 'dist/workflow-bundle.js'],
   '@opsconductor/web': ['build/server/index.js', 'build/client', 'server.mjs', 'same-origin.mjs'],
 };

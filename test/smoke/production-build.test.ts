@@ -92,6 +92,15 @@ describe('the production build', () => {
     expect(await outputOf(stack, created.body.id, agent.deviceId)).toBe('built and 42\n');
   });
 
+  it('the API serves its reference with the viewer copied into the build (the viewer\'s package is not installed)', async () => {
+    expect(existsSync(join(staged, 'node_modules/@scalar/api-reference'))).toBe(false);
+    const page = await fetch(`${stack.apiUrl}/api/docs`);
+    expect(await page.text()).toContain('<script src="/api/docs/scalar.js">');
+    const script = await fetch(`${stack.apiUrl}/api/docs/scalar.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain('createApiReference');
+  });
+
   it('the console serves its sign-in page', async () => {
     const res = await fetch(`${stack.webUrl}/login`);
     expect(res.status).toBe(200);

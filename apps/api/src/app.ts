@@ -1,7 +1,6 @@
 /** Assembles the HTTP app from its dependencies: admin API, agent API, OpenAPI docs, health, metrics. */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
@@ -12,10 +11,10 @@ import type { ApiDeps, AppEnv } from './context.ts';
 import { ServiceError } from '@opsconductor/unit-of-work';
 import { ApiError, RETRY_AFTER_SECONDS, problemResponse, serviceErrorProblem, zodFieldErrors } from './lib/problem.ts';
 import { metricsResponse } from './lib/metrics.ts';
-import { createReadinessCheck } from './lib/readiness.ts';
+import { apiDocsRoutes } from './lib/api-docs.ts';
 import { createRouter } from './lib/router.ts';
 import { methodRouting } from './lib/method-not-allowed.ts';
-import { withImpliedResponses } from './lib/openapi.ts';
+import { buildOpenApiDocument } from './lib/openapi.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { auditLogRoutes } from './routes/audit-logs.ts';
 import { configRoutes } from './routes/config.ts';
@@ -26,6 +25,7 @@ import { groupRoutes } from './routes/groups.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
+import { operationRoutes } from './routes/operations.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { userRoutes } from './routes/users.ts';
 
@@ -97,27 +97,10 @@ export function createApp(deps: ApiDeps) {
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'Session token from POST /api/v1/auth/login' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'deviceSecret', { type: 'http', scheme: 'bearer', description: 'Device secret from POST /agent/v1/enroll' });
-  let openApiDocument: ReturnType<typeof app.getOpenAPI31Document> | undefined;
-  app.get('/api/openapi.json', (c) => c.json((openApiDocument ??= withImpliedResponses(app.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'OpsConductor API', version: '1.0.0',
-      description: 'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`. '
-        + 'Strings sent to the admin API must not contain NUL or unpaired UTF-16 surrogates (400 `validation_failed`); the agent API replaces them by U+FFFD.',
-    },
-    servers: [{ url: deps.config.apiPublicUrl }],
-  })))));
-  app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'OpsConductor API' }));
-
-  // Liveness: the process serves requests. Readiness: it can do its work (database, Temporal, a worker).
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  const readiness = createReadinessCheck(deps);
-  app.get('/readyz', async (c) => {
-    const { ready, checks } = await readiness();
-    if (!ready) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
-    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
-  });
-  app.get('/metrics', (c) => metricsResponse(c, deps.metrics, deps.config.metricsToken, 'api'));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN of the API' });
+  app.route('/', operationRoutes(deps));
+  let openApiDocument: object | undefined;
+  app.route('/', apiDocsRoutes(() => (openApiDocument ??= buildOpenApiDocument(app, deps.config.apiPublicUrl))));
   return app;
 }
 export type ApiApp = ReturnType<typeof createApp>;
@@ -125,7 +108,7 @@ export type ApiApp = ReturnType<typeof createApp>;
 /** The separate metrics listener: GET /metrics and nothing else. */
 export function createMetricsApp(deps: ApiDeps) {
   const app = new Hono();
-  app.get('/metrics', (c) => metricsResponse(c, deps.metrics, deps.config.metricsToken, 'metrics'));
+  app.get('/metrics', (c) => metricsResponse(c, deps.metrics, deps.config.metricsToken));
   app.notFound((c) => problemResponse(c, 404, 'not_found', 'This listener serves GET /metrics only.'));
   return app;
 }

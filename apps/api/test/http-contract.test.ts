@@ -1,21 +1,38 @@
 /**
- * The HTTP contract as a client sees it: the OpenAPI document documents every status with the problem
- * schema, unsupported methods are 405 with Allow, and input PostgreSQL cannot store is a 400, not a 500.
+ * The HTTP contract as a client sees it: the OpenAPI document is complete (every operation named, every
+ * body and response with a named schema, every error status with the problem schema) and passes Redocly's
+ * linter, the typed clients' types match it, unknown query parameters are refused, unsupported methods
+ * are 405 with Allow, input PostgreSQL cannot store is a 400, not a 500, and /api/docs needs no internet.
  */
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { lintFromString, loadConfig } from '@redocly/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { OPENAPI_TYPES_FILE, renderOpenApiTypes } from '../scripts/openapi-types.ts';
 
 let t: TestApi;
 let admin: string;
+let doc: Document;
 beforeAll(async () => {
   t = await startTestApi();
   admin = await t.tokenFor('admin');
+  doc = (await (await t.request('/api/openapi.json')).json()) as Document;
 });
 afterAll(() => t?.close());
 
-interface Operation { security?: unknown[]; requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> }
+interface Schema { $ref?: string }
+interface Operation {
+  operationId?: string;
+  security?: unknown[];
+  parameters?: { name: string; in: string }[];
+  requestBody?: { content: Record<string, { schema?: Schema }> };
+  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+}
 interface Document { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { required?: string[] }> } }
+
+const operations = () => Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op, where: `${method.toUpperCase()} ${path}` })));
 
 /** fetch refuses TRACE, so raw HTTP. */
 function raw(method: string, path: string): Promise<{ status: number; allow: string | undefined; contentType: string | undefined; body: string }> {
@@ -31,31 +48,100 @@ function raw(method: string, path: string): Promise<{ status: number; allow: str
 }
 
 describe('the OpenAPI document', () => {
-  it('documents every error status with the problem schema, and what every kind of operation can answer', async () => {
-    const doc = (await (await t.request('/api/openapi.json')).json()) as Document;
+  it('documents every error status with the problem schema, and what every kind of operation can answer', () => {
     expect(doc.components.schemas.Problem?.required).toEqual(['type', 'title', 'status', 'code']);
     const problems: string[] = [];
-    for (const [path, item] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(item)) {
-        const where = `${method.toUpperCase()} ${path}`;
-        const needed = ['400', '500', ...(op.security?.length ? ['401'] : []), ...(op.requestBody ? ['413', '415'] : [])];
-        for (const status of needed) if (!op.responses[status]) problems.push(`${where}: ${status} undocumented`);
-        for (const [status, response] of Object.entries(op.responses)) {
-          if (Number(status) < 400) continue;
-          const schema = response.content?.['application/problem+json']?.schema;
-          if (schema?.$ref !== '#/components/schemas/Problem') problems.push(`${where}: ${status} has no problem schema`);
+    for (const { where, op } of operations()) {
+      const needed = ['400', '500', ...(op.security?.length ? ['401'] : []), ...(op.requestBody ? ['413', '415'] : [])];
+      for (const status of needed) if (!op.responses[status]) problems.push(`${where}: ${status} undocumented`);
+      for (const [status, response] of Object.entries(op.responses)) {
+        // Not ready is a 503 with the readiness body: load balancers read the status, operators the checks.
+        if (Number(status) < 400 || (where === 'GET /readyz' && status === '503')) continue;
+        const schema = response.content?.['application/problem+json']?.schema;
+        if (schema?.$ref !== '#/components/schemas/Problem') problems.push(`${where}: ${status} has no problem schema`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('names every operation (a unique camelCase operationId) and every body and JSON response (a component)', () => {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const { where, op } of operations()) {
+      if (!op.operationId || !/^[a-z][a-zA-Z0-9]*$/.test(op.operationId)) problems.push(`${where}: operationId ${op.operationId ?? 'missing'}`);
+      else if (seen.has(op.operationId)) problems.push(`${where}: operationId ${op.operationId} taken`);
+      else seen.add(op.operationId);
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) if (!media.schema?.$ref) problems.push(`${where}: ${type} body has no named schema`);
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (status === '204') continue;
+        if (!response.content) problems.push(`${where}: ${status} has no content`);
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          if (!media.schema) problems.push(`${where}: ${status} ${type} has no schema`);
+          else if (/json/.test(type) && !media.schema.$ref) problems.push(`${where}: ${status} ${type} has no named schema`);
         }
       }
     }
     expect(problems).toEqual([]);
   });
 
+  it('passes Redocly\'s linter with apps/api/redocly.yaml, warnings included', async () => {
+    const config = await loadConfig({ configPath: fileURLToPath(new URL('../redocly.yaml', import.meta.url)) });
+    const found = await lintFromString({ source: JSON.stringify(doc), absoluteRef: `${t.url}/api/openapi.json`, config });
+    expect(found.map((p) => `${p.ruleId} at ${p.location[0]?.pointer ?? '?'}: ${p.message}`)).toEqual([]);
+  });
+
+  it('is what the typed clients were generated from (packages/contracts/src/openapi-types.ts; run `npm run generate:openapi`)', async () => {
+    expect(await readFile(OPENAPI_TYPES_FILE, 'utf8')).toBe(await renderOpenApiTypes(doc));
+  });
+
   it('documents a static group\'s rule as null', async () => {
-    const doc = (await (await t.request('/api/openapi.json')).json()) as Document;
-    const schema = doc.paths['/api/v1/groups/{id}']!.get!.responses['200']!.content!['application/json']!.schema as { properties: { rule: unknown }; required: string[] };
+    expect(doc.paths['/api/v1/groups/{id}']!.get!.responses['200']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Group' });
+    const schema = doc.components.schemas.Group as { properties: { rule: unknown } };
     expect(schema.properties.rule).toEqual({ anyOf: [{ $ref: '#/components/schemas/Rule' }, { type: 'null' }] });
     const created = await t.request('/api/v1/groups', { method: 'POST', token: admin, json: { kind: 'static', name: 'static-rule-null' } });
     expect(((await created.json()) as { rule: unknown }).rule).toBeNull();
+  });
+});
+
+describe('unknown query parameters', () => {
+  it('are refused with 400 naming them, on every operation, before it runs', async () => {
+    const device = await t.enrollDevice(await t.createEnrollmentToken(admin));
+    const problems: string[] = [];
+    for (const { path, method, where } of operations()) {
+      // Every path parameter is an ID; the request must be refused before anything looks it up.
+      const url = `${path.replaceAll(/\{[^}]+\}/g, '9b2c7c7e-2d5a-4a52-8d1e-7c0d8f4a9b11')}?pageSise=10`;
+      const token = path.startsWith('/agent/') ? device.deviceSecret : admin;
+      const res = await t.request(url, { method: method.toUpperCase(), token });
+      const body = (await res.json().catch(() => null)) as { code?: string; errors?: { path: string; message: string }[] } | null;
+      const named = body?.errors?.some((e) => e.path === 'pageSise' && e.message === 'unknown query parameter');
+      if (res.status !== 400 || body?.code !== 'validation_failed' || !named) problems.push(`${where}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('and unknown conditions of a run\'s device filter, which would otherwise select every device', async () => {
+    const res = await t.request('/api/v1/job-runs/preview', { method: 'POST', token: admin, json: { filter: { hostnme: 'web-01' } } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: 'filter.hostnme', message: 'unknown field' }] });
+  });
+
+  it('while the declared ones keep working', async () => {
+    expect((await t.request('/api/v1/devices?pageSize=10&sort=hostname', { token: admin })).status).toBe(200);
+    expect((await t.request('/healthz')).status).toBe(200);
+  });
+});
+
+describe('/api/docs', () => {
+  it('loads its viewer from this server only, and the viewer is served', async () => {
+    const page = await t.request('/api/docs');
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const sources = [...html.matchAll(/<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(sources).toEqual(['/api/docs/scalar.js']);
+    const script = await t.request(sources[0]!);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain('createApiReference');
   });
 });
 

@@ -36,7 +36,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = await getSessionToken(request);
   if (!token) return { user: null, apiUnreachable: false };
   try {
-    const user = await publicApi(request, context, token).me();
+    const user = await publicApi(request, context, token).get('/auth/me');
     return { user, apiUnreachable: false };
   } catch (error) {
     if (error instanceof ApiUnreachableError) return { user: null, apiUnreachable: true };

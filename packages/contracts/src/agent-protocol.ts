@@ -66,7 +66,7 @@ export const enrollRequest = z.object({
   facts: deviceFacts,
   protocolVersion: z.number().int().positive().max(INT4_MAX).default(AGENT_PROTOCOL_VERSION),
   enrollmentId: z.string().uuid().optional(),
-});
+}).meta({ id: 'EnrollRequest' });
 /** How long a repeated enrolment (same `enrollmentId`) gets the device the first one created. */
 export const ENROLLMENT_RETRY_WINDOW_SECONDS = 3600;
 export type EnrollRequest = z.infer<typeof enrollRequest>;
@@ -77,7 +77,7 @@ export const enrollResponse = z.object({
   deviceSecret: z.string(),
   pollWaitSeconds: z.number().int(),
   checkinIntervalSeconds: z.number().int(),
-});
+}).meta({ id: 'EnrollResponse' });
 export type EnrollResponse = z.infer<typeof enrollResponse>;
 
 /** Most capabilities an agent may announce. */
@@ -95,7 +95,7 @@ export const checkinRequest = z.object({
   capabilities: z.array(shortText(100)).max(MAX_CAPABILITIES).optional(),
   /** Changes when the device restarts: Linux's kernel boot_id, Windows' last boot time. */
   bootId: shortText(100).optional(),
-});
+}).meta({ id: 'CheckinRequest' });
 export type CheckinRequest = z.input<typeof checkinRequest>;
 export const checkinResponse = z.object({
   deviceId: z.string().uuid(),
@@ -105,7 +105,7 @@ export const checkinResponse = z.object({
   outputEncodings: z.array(z.string()).optional(),
   /** The server's protocol version; older servers omit it (protocol 1). */
   protocolVersion: z.number().int().optional(),
-});
+}).meta({ id: 'CheckinResponse' });
 
 /**
  * POST /agent/v1/goodbye — Authorization: Bearer <deviceSecret>. Sent once by an agent that stops
@@ -114,9 +114,9 @@ export const checkinResponse = z.object({
  * online again. Optional for both sides: an agent gives up after a few seconds (an older server
  * answers 404, which is fine), and a server never requires it.
  */
-export const goodbyeRequest = z.object({});
+export const goodbyeRequest = z.object({}).meta({ id: 'GoodbyeRequest' });
 export type GoodbyeRequest = z.infer<typeof goodbyeRequest>;
-export const goodbyeResponse = z.object({ deviceId: z.string().uuid() });
+export const goodbyeResponse = z.object({ deviceId: z.string().uuid() }).meta({ id: 'GoodbyeResponse' });
 /** How long a stopping agent waits for the goodbye's answer. */
 export const GOODBYE_TIMEOUT_MS = 3000;
 
@@ -139,7 +139,7 @@ export type AgentCommand = z.infer<typeof agentCommand>;
 export const pollResponse = z.object({
   commands: z.array(agentCommand),
   cancel: z.array(z.string().uuid()),
-});
+}).meta({ id: 'PollResponse' });
 export type PollResponse = z.infer<typeof pollResponse>;
 
 /**
@@ -147,7 +147,7 @@ export type PollResponse = z.infer<typeof pollResponse>;
  * like /heartbeat: `cancelRequested: true` when the server no longer wants it run (cancelled, or
  * already recorded as over).
  */
-export const startRequest = z.object({ startedAt: isoTimestamp });
+export const startRequest = z.object({ startedAt: isoTimestamp }).meta({ id: 'StartRequest' });
 
 /** How `data` of an output chunk is encoded: `utf8` is the text itself, `base64` the raw bytes. */
 export const outputEncodings = ['utf8', 'base64'] as const;
@@ -174,7 +174,7 @@ export const outputRequest = z.object({
   if (chunk.encoding === 'base64' ? !BASE64.test(chunk.data) : chunk.data.length > MAX_OUTPUT_CHUNK_BYTES) {
     ctx.addIssue({ code: 'custom', path: ['data'], message: chunk.encoding === 'base64' ? 'not standard base64' : `longer than ${MAX_OUTPUT_CHUNK_BYTES}` });
   }
-});
+}).meta({ id: 'OutputRequest' });
 export type OutputRequest = z.infer<typeof outputRequest>;
 /** What an agent sends (`encoding` may be left out). */
 export type OutputRequestBody = z.input<typeof outputRequest>;
@@ -183,7 +183,7 @@ export type OutputRequestBody = z.input<typeof outputRequest>;
  * command runs without output. Same reply as /output: `cancelRequested` is true when the command must
  * stop — cancelled, or already recorded as over on the server (a command never keeps running then).
  */
-export const heartbeatResponse = z.object({ cancelRequested: z.boolean() });
+export const heartbeatResponse = z.object({ cancelRequested: z.boolean() }).meta({ id: 'HeartbeatResponse' });
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
 /**
@@ -208,9 +208,9 @@ export const commandResult = z.object({
   startedAt: isoTimestamp,
   finishedAt: isoTimestamp,
   durationMs: z.number().int().min(0).max(INT4_MAX),
-});
+}).meta({ id: 'CommandResult' });
 export type CommandResult = z.infer<typeof commandResult>;
-export const resultResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() });
+export const resultResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() }).meta({ id: 'ResultResponse' });
 
 /** Every error is RFC 9457 problem+json with a stable `code`. */
 export const problem = z.object({

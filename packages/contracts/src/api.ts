@@ -5,10 +5,15 @@
 import { z } from 'zod';
 import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { exitCode } from './agent-protocol.ts';
-import { MAX_SCRIPT_LENGTH, MAX_SHELL_COMMAND_LENGTH, commandKinds, devicePath, fileMode, fileOwner, scriptInterpreters, sha256Hex, shells } from './commands.ts';
+import { MAX_SCRIPT_LENGTH, MAX_SHELL_COMMAND_LENGTH, commandKinds, devicePath, fileMode, fileOwner, sha256Hex } from './commands.ts';
+import {
+  auditActorTypes, deviceLifecycles, deviceRunStatuses, deviceStatuses, finalJobRunStatuses, jobRunStatuses, osFamilies, outputStreams, outputViewEncodings, roles, scriptInterpreters, shells,
+} from './constants.ts';
 
-export const roles = ['admin', 'operator', 'viewer'] as const;
-export const role = z.enum(roles);
+export { deviceLifecycles, finalJobRunStatuses, roles };
+export type { DeviceLifecycle } from './constants.ts';
+
+export const role = z.enum(roles).meta({ id: 'Role' });
 export type Role = z.infer<typeof role>;
 
 export const uuid = z.string().uuid();
@@ -18,8 +23,8 @@ const noNulMessage = 'must not contain NUL characters';
 /** Free text to search for (matched literally: `%` and `_` are no wildcards). */
 export const searchText = z.string().trim().max(200).refine(noNul, noNulMessage);
 export const pagination = z.object({
-  page: z.coerce.number().int().min(1).max(100000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  page: z.coerce.number().int().min(1).max(100000).default(1).describe('Page number, from 1'),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50).describe('Items per page'),
 });
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -71,7 +76,7 @@ const toAfterFrom = { message: 'must be later than from', path: ['to'] };
 export const loginRequest = z.object({
   email: z.string().trim().toLowerCase().email().max(320),
   password: z.string().min(1).max(1024),
-});
+}).meta({ id: 'LoginRequest' });
 export const user = z.object({
   id: uuid,
   email: z.string(),
@@ -79,9 +84,9 @@ export const user = z.object({
   role,
   disabled: z.boolean(),
   createdAt: z.string(),
-});
+}).meta({ id: 'User' });
 export type User = z.infer<typeof user>;
-export const loginResponse = z.object({ token: z.string(), expiresAt: z.string(), user });
+export const loginResponse = z.object({ token: z.string(), expiresAt: z.string(), user }).meta({ id: 'LoginResponse' });
 export type LoginResponse = z.infer<typeof loginResponse>;
 
 /**
@@ -95,7 +100,7 @@ export const createUserRequest = z.object({
   name: z.string().trim().min(1).max(200),
   password: newPassword,
   role,
-});
+}).meta({ id: 'CreateUserRequest' });
 /** At least one field: an empty change is refused (400), not silently accepted. */
 export const updateUserRequest = z
   .object({
@@ -105,20 +110,21 @@ export const updateUserRequest = z
     /** Another user's new password (admins). Your own goes through POST /auth/password. */
     password: newPassword.optional(),
   })
-  .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'Give at least one of name, role, disabled, password' });
+  .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'Give at least one of name, role, disabled, password' })
+  .meta({ id: 'UpdateUserRequest' });
 /** POST /auth/password — every signed-in user changes their own password. */
 export const changePasswordRequest = z.object({
   currentPassword: z.string().min(1).max(1024),
   newPassword,
-});
-export const userList = z.object({ items: z.array(user) });
+}).meta({ id: 'ChangePasswordRequest' });
+export const userList = z.object({ items: z.array(user) }).meta({ id: 'UserList' });
 
 // ---- enrollment tokens ----------------------------------------------------------------------
 export const createEnrollmentTokenRequest = z.object({
   name: z.string().trim().min(1).max(200),
   maxUses: z.number().int().min(1).max(100000).default(1),
   expiresInHours: z.number().int().min(1).max(24 * 365).default(24),
-});
+}).meta({ id: 'CreateEnrollmentTokenRequest' });
 export const enrollmentToken = z.object({
   id: uuid,
   name: z.string(),
@@ -129,15 +135,15 @@ export const enrollmentToken = z.object({
   revokedAt: z.string().nullable(),
   createdAt: z.string(),
   createdBy: z.string().nullable(),
-});
+}).meta({ id: 'EnrollmentToken' });
 export type EnrollmentToken = z.infer<typeof enrollmentToken>;
 /** The secret token is returned once, at creation. */
-export const createdEnrollmentToken = enrollmentToken.extend({ token: z.string() });
+export const createdEnrollmentToken = enrollmentToken.extend({ token: z.string() }).meta({ id: 'CreatedEnrollmentToken' });
 export type CreatedEnrollmentToken = z.infer<typeof createdEnrollmentToken>;
-export const enrollmentTokenList = z.object({ items: z.array(enrollmentToken) });
+export const enrollmentTokenList = z.object({ items: z.array(enrollmentToken) }).meta({ id: 'EnrollmentTokenList' });
 
 // ---- devices ---------------------------------------------------------------------------------
-export const deviceStatus = z.enum(['online', 'offline', 'never_seen']);
+export const deviceStatus = z.enum(deviceStatuses).meta({ id: 'DeviceStatus' });
 export const device = z.object({
   id: uuid,
   hostname: z.string(),
@@ -152,16 +158,12 @@ export const device = z.object({
   enrolledAt: z.string(),
   /** Set when the device was retired: no longer managed, its history kept. */
   retiredAt: z.string().nullable(),
-});
+}).meta({ id: 'Device' });
 export type Device = z.infer<typeof device>;
-/** Which devices a list shows: active ones (the default), retired ones, or all. */
-export const deviceLifecycles = ['active', 'retired', 'all'] as const;
-export type DeviceLifecycle = (typeof deviceLifecycles)[number];
 /** POST /devices/{id}/rotate-secret — the new secret, shown once. Install it with `opsconductor-agent rekey`. */
-export const rotatedDeviceSecret = z.object({ deviceId: uuid, deviceSecret: z.string() });
+export const rotatedDeviceSecret = z.object({ deviceId: uuid, deviceSecret: z.string() }).meta({ id: 'RotatedDeviceSecret' });
 export const deleteDeviceQuery = z.object({
-  /** The device's hostname, repeated: a stray DELETE cannot purge a device. */
-  confirm: z.string().max(255),
+  confirm: z.string().max(255).describe("The device's hostname, repeated: a stray DELETE cannot purge a device"),
 });
 
 /**
@@ -174,19 +176,18 @@ const TAG_PATTERN = new RegExp(`^[${BMP_LETTERS_AND_DIGITS}][${BMP_LETTERS_AND_D
 export const tagName = z.string().trim().min(1).max(100).regex(TAG_PATTERN, 'letters, digits, space and . _ : / -');
 /**
  * Which devices: the device list's filters, and a job run's `filter` target (the same devices the list
- * shows for the same filter). Every condition given must hold; none given means every device.
+ * shows for the same filter). Every condition given must hold; none given means every device. Strict: a
+ * misspelt condition would otherwise be dropped and the filter would select more devices than meant.
  */
-export const deviceFilter = z.object({
-  /** Hostname, OS name or model containing this text (case-insensitive), or an exact IP address. */
-  search: searchText.optional(),
-  status: deviceStatus.optional(),
-  osFamily: z.enum(['windows', 'linux', 'macos', 'other']).optional(),
-  /** Members of this group. */
-  groupId: uuid.optional(),
-  tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional(),
-  /** `key:value` — devices whose custom field `key` equals `value`. */
-  customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).refine(noNul, noNulMessage).optional(),
-});
+export const deviceFilter = z.strictObject({
+  search: searchText.optional().describe('Hostname, OS name or model containing this text (case-insensitive), or an exact IP address'),
+  status: deviceStatus.optional().describe('Devices with this status'),
+  osFamily: z.enum(osFamilies).optional().describe('Operating system family'),
+  groupId: uuid.optional().describe('Members of this group'),
+  tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional().describe('Devices carrying this tag'),
+  customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).refine(noNul, noNulMessage).optional()
+    .describe('`key:value`: devices whose custom field `key` equals `value`'),
+}).meta({ id: 'DeviceFilter' });
 export type DeviceFilter = z.infer<typeof deviceFilter>;
 
 // ---- job runs --------------------------------------------------------------------------------
@@ -200,16 +201,15 @@ export type DeviceFilter = z.infer<typeof deviceFilter>;
  * - `unreachable`: no device picked the command up before the deadline (every device offline).
  * Before that, `queued` then `running`. The per-status device counts always come with it.
  */
-export const finalJobRunStatuses = ['succeeded', 'partially_succeeded', 'failed', 'timed_out', 'unreachable', 'cancelled'] as const;
 export const jobRunStatus = z
-  .enum(['queued', 'running', ...finalJobRunStatuses])
+  .enum(jobRunStatuses)
   .describe(
     'queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), ' +
       'timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. ' +
       '`counts` has the devices per outcome.',
-  );
+  ).meta({ id: 'JobRunStatus' });
 export type JobRunStatus = z.infer<typeof jobRunStatus>;
-export const deviceRunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline']);
+export const deviceRunStatus = z.enum(deviceRunStatuses).meta({ id: 'DeviceRunStatus' });
 export type DeviceRunStatus = z.infer<typeof deviceRunStatus>;
 
 /**
@@ -228,7 +228,7 @@ export const jobRunTargetSelection = z.object({
   tags: z.array(tagName).max(100).optional(),
   /** `{}` means every device. */
   filter: deviceFilter.optional(),
-});
+}).meta({ id: 'JobRunTargetSelection' });
 export type JobRunTargetSelection = z.infer<typeof jobRunTargetSelection>;
 const selectsTargets = (t: JobRunTargetSelection) =>
   Boolean(t.deviceIds?.length || t.groupIds?.length || t.tags?.length || t.filter);
@@ -236,14 +236,14 @@ const noTargets = { message: 'Choose the target devices: deviceIds, groupIds, ta
 
 export const jobRunTargetPreviewRequest = jobRunTargetSelection
   .extend({ sampleSize: z.number().int().min(0).max(50).default(10) })
-  .refine(selectsTargets, noTargets);
+  .refine(selectsTargets, noTargets).meta({ id: 'JobRunTargetPreviewRequest' });
 export const jobRunTargetPreview = z.object({
   /** Devices the selection resolves to now. */
   total: z.number().int(),
   maxDevices: z.number().int(),
   /** The first devices by hostname. */
   sample: z.array(z.object({ id: uuid, hostname: z.string(), status: deviceStatus })),
-});
+}).meta({ id: 'JobRunTargetPreview' });
 export type JobRunTargetPreview = z.infer<typeof jobRunTargetPreview>;
 
 /**
@@ -276,7 +276,8 @@ export const createJobRunRequest = jobRunTargetSelection.extend({
   /** How long to wait for offline devices to come back and pick the command up. */
   deadlineSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(3600),
 }).refine(selectsTargets, noTargets)
-  .refine((r) => (r.command === undefined) !== (r.action === undefined), { message: 'Give either command or action', path: ['command'] });
+  .refine((r) => (r.command === undefined) !== (r.action === undefined), { message: 'Give either command or action', path: ['command'] })
+  .meta({ id: 'CreateJobRunRequest' });
 export type CreateJobRunRequest = z.infer<typeof createJobRunRequest>;
 
 /** Longest `Idempotency-Key` the API keeps. */
@@ -313,7 +314,7 @@ export const jobRunTarget = z.object({
   durationMs: z.number().int().nullable(),
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
-});
+}).meta({ id: 'JobRunTarget' });
 export type JobRunTarget = z.infer<typeof jobRunTarget>;
 export const jobRunSummary = z.object({
   id: uuid,
@@ -333,25 +334,23 @@ export const jobRunSummary = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   counts: z.record(z.string(), z.number().int()),
-});
+}).meta({ id: 'JobRunSummary' });
 export type JobRunSummary = z.infer<typeof jobRunSummary>;
 export const jobRun = jobRunSummary.extend({
   targets: z.array(jobRunTarget),
   /** What the run was asked to target (null for runs created before this was recorded); `targets` is what it became. */
   targetSelection: jobRunTargetSelection.nullable(),
-});
+}).meta({ id: 'JobRun' });
 export type JobRun = z.infer<typeof jobRun>;
-export const jobRunList = z.object({ items: z.array(jobRunSummary), total: z.number().int() });
+export const jobRunList = z.object({ items: z.array(jobRunSummary), total: z.number().int() }).meta({ id: 'JobRunList' });
 
 /** Filters of the runs list and its CSV export; every one given must hold. */
 export const jobRunListFilters = z.object({
-  /** The user who created the run: a user ID or an email address. */
-  createdBy: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional(),
+  createdBy: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional().describe('The user who created the run: a user ID or an email address'),
   status: jobRunStatus.optional(),
-  /** Runs that targeted this device. */
-  deviceId: uuid.optional(),
-  /** Runs that targeted a device with this hostname (whole name, case-insensitive). */
-  hostname: z.string().trim().min(1).max(253).refine(noNul, noNulMessage).optional(),
+  deviceId: uuid.optional().describe('Runs that targeted this device'),
+  hostname: z.string().trim().min(1).max(253).refine(noNul, noNulMessage).optional()
+    .describe('Runs that targeted a device with this hostname (whole name, case-insensitive)'),
   /** Created at or after. */
   from: timeRange.from,
   /** Created before. */
@@ -371,24 +370,24 @@ export const outputCursor = z.string().regex(DIGITS).refine((s) => !DIGITS.test(
  * UTF-8 shown as U+FFFD, NUL and other control characters kept (JSON escapes them). `base64`: the stored
  * bytes exactly, in standard base64 — what the process wrote, byte for byte.
  */
-export const outputEncoding = z.enum(['text', 'base64']);
+export const outputEncoding = z.enum(outputViewEncodings).meta({ id: 'OutputEncoding' });
 export type OutputEncodingParam = z.infer<typeof outputEncoding>;
 
 export const outputChunk = z.object({
   id: z.string(), // bigint as string; use as the `after` cursor
   deviceId: uuid,
-  stream: z.enum(['stdout', 'stderr']),
+  stream: z.enum(outputStreams),
   encoding: outputEncoding,
   data: z.string(),
-});
+}).meta({ id: 'OutputChunk' });
 export type OutputChunk = z.infer<typeof outputChunk>;
 export const outputQuery = z.object({
-  deviceId: uuid.optional(),
-  after: outputCursor.optional(),
-  limit: z.coerce.number().int().min(1).max(5000).default(1000),
-  encoding: outputEncoding.default('text'),
+  deviceId: uuid.optional().describe('Output of this device only'),
+  after: outputCursor.optional().describe('Continue after this chunk ID (`nextCursor` of the previous page)'),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000).describe('Most chunks to return'),
+  encoding: outputEncoding.default('text').describe('`text` (UTF-8, invalid bytes as U+FFFD) or `base64` (the stored bytes exactly)'),
 });
-export const outputPage = z.object({ items: z.array(outputChunk), nextCursor: z.string().nullable() });
+export const outputPage = z.object({ items: z.array(outputChunk), nextCursor: z.string().nullable() }).meta({ id: 'OutputPage' });
 
 /**
  * Server-sent events on GET /api/v1/job-runs/:id/events?after=<chunk id>:
@@ -409,23 +408,24 @@ export const auditLogEntry = z.object({
   details: z.unknown().nullable(),
   ipAddress: z.string().nullable(),
   createdAt: z.string(),
-});
-export const auditLogList = z.object({ items: z.array(auditLogEntry), total: z.number().int() });
+}).meta({ id: 'AuditLogEntry' });
+export const auditLogList = z.object({ items: z.array(auditLogEntry), total: z.number().int() }).meta({ id: 'AuditLogList' });
 
 /** Filters of the audit log and its CSV export; every one given must hold. */
 export const auditLogFilters = z.object({
-  /** Who: the actor's name (a user's email, a device's hostname) or ID, whole. */
-  actor: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional(),
-  actorType: z.enum(['user', 'api_key', 'device', 'system']).optional(),
-  /** An action (`user.create`), or every action of a kind (`job_run.*`). */
+  actor: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional()
+    .describe("Who: the actor's name (a user's email, a device's hostname) or ID, whole"),
+  actorType: z.enum(auditActorTypes).optional().describe('What kind of actor'),
   action: z
     .string()
     .trim()
     .max(100)
     .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$/, 'an action such as user.create, or job_run.* for all of a kind')
-    .optional(),
-  targetType: z.string().trim().max(50).regex(/^[a-z][a-z0-9_]*$/, 'a target type such as user or job_run').optional(),
-  targetId: z.string().trim().min(1).max(200).refine(noNul, noNulMessage).optional(),
+    .optional()
+    .describe('An action (`user.create`), or every action of a kind (`job_run.*`)'),
+  targetType: z.string().trim().max(50).regex(/^[a-z][a-z0-9_]*$/, 'a target type such as user or job_run').optional()
+    .describe('What kind of thing was acted on (`user`, `job_run`…)'),
+  targetId: z.string().trim().min(1).max(200).refine(noNul, noNulMessage).optional().describe('The ID of what was acted on'),
   /** At or after. */
   from: timeRange.from,
   /** Before. */

@@ -9,6 +9,7 @@
  * server waits for its result.
  */
 import { z } from 'zod';
+import { scriptInterpreters, shells } from './constants.ts';
 
 export const MAX_COMMAND_TIMEOUT_SECONDS = 7 * 24 * 3600;
 const timeoutSeconds = z.number().int().min(1).max(MAX_COMMAND_TIMEOUT_SECONDS);
@@ -20,9 +21,7 @@ export const MAX_SCRIPT_LENGTH = 256 * 1024;
 /** Largest file a `file.fetch` may name (the server's store may refuse less, see FILE_UPLOAD_MAX_BYTES). */
 export const MAX_FETCH_FILE_BYTES = 16 * 1024 ** 3;
 
-export const shells = ['default', 'sh', 'bash', 'powershell', 'cmd'] as const;
-export const scriptInterpreters = ['sh', 'bash', 'powershell', 'cmd', 'python'] as const;
-export type ScriptInterpreter = (typeof scriptInterpreters)[number];
+export { scriptInterpreters, shells, type ScriptInterpreter } from './constants.ts';
 
 export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex');
 

@@ -150,7 +150,7 @@ export const inventoryReport = z.object({
       if (!(name in r.sections)) ctx.addIssue({ code: 'custom', path: ['sections', name], message: 'a full report has every section' });
     }
   }
-});
+}).meta({ id: 'InventoryReport' });
 export type InventoryReport = z.infer<typeof inventoryReport>;
 
 export const inventoryResponse = z.object({
@@ -160,7 +160,7 @@ export const inventoryResponse = z.object({
   /** Seconds until the agent should send a full report again; deltas go every `deltaIntervalSeconds`. */
   fullIntervalSeconds: z.number().int(),
   deltaIntervalSeconds: z.number().int(),
-});
+}).meta({ id: 'InventoryResponse' });
 export type InventoryResponse = z.infer<typeof inventoryResponse>;
 
 /** Largest inventory report body the server accepts (bytes). */

@@ -4,17 +4,13 @@
  * this schema; the API also type-checks each condition against the field catalog (apps/api/src/rules).
  */
 import { z } from 'zod';
+import { booleanOps, deviceStatuses, listOps, numberOps, osFamilies, ruleOperators, softwareNameMatches, softwareVersionOps, stringOps, versionOps } from './constants.ts';
 
 export const MAX_RULE_DEPTH = 12;
 export const MAX_RULE_NODES = 300;
 
-export const stringOps = ['equals', 'not_equals', 'contains', 'not_contains', 'starts_with', 'ends_with', 'regex', 'in', 'not_in', 'exists', 'not_exists'] as const;
-export const numberOps = ['equals', 'not_equals', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'exists', 'not_exists'] as const;
-export const versionOps = ['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte', 'exists', 'not_exists'] as const;
-export const listOps = ['contains', 'not_contains', 'exists', 'not_exists'] as const;
-export const booleanOps = ['equals', 'not_equals', 'exists', 'not_exists'] as const;
-export const ruleOperators = [...new Set([...stringOps, ...numberOps, ...versionOps, ...listOps, ...booleanOps])] as [string, ...string[]];
-export type RuleOperator = (typeof stringOps)[number] | (typeof numberOps)[number] | (typeof versionOps)[number];
+// The operator lists live in the zod-free constants module (the console's rule builder reads them).
+export { booleanOps, listOps, numberOps, ruleOperators, stringOps, versionOps, type RuleOperator } from './constants.ts';
 
 export type FieldType = 'string' | 'number' | 'boolean' | 'version' | 'list' | 'date';
 export interface RuleField {
@@ -27,7 +23,7 @@ export interface RuleField {
 }
 
 /** Operators a field type accepts. Strings also accept version comparisons (e.g. kernel versions). */
-export const operatorsByType: Record<FieldType, readonly string[]> = {
+export const operatorsByType: Record<FieldType, readonly RuleOperator[]> = {
   string: [...stringOps, ...versionOps.filter((o) => !o.endsWith('exists'))],
   version: [...versionOps, 'equals', 'not_equals', 'contains', 'starts_with', 'regex', 'in', 'not_in'],
   number: numberOps,
@@ -40,7 +36,7 @@ export const operatorsByType: Record<FieldType, readonly string[]> = {
 export const ruleFields: readonly RuleField[] = [
   { key: 'hostname', label: 'Hostname', type: 'string' },
   { key: 'fqdn', label: 'FQDN', type: 'string' },
-  { key: 'os.family', label: 'OS family', type: 'string', values: ['windows', 'linux', 'macos', 'other'] },
+  { key: 'os.family', label: 'OS family', type: 'string', values: osFamilies },
   { key: 'os.name', label: 'OS name', type: 'string' },
   { key: 'os.version', label: 'OS version', type: 'version', description: 'e.g. 10.0.22631 on Windows, 12 on Debian' },
   { key: 'os.build', label: 'OS build', type: 'string' },
@@ -49,7 +45,7 @@ export const ruleFields: readonly RuleField[] = [
   { key: 'agent.version', label: 'Agent version', type: 'version' },
   { key: 'device.lastSeenAgeDays', label: 'Days since last seen', type: 'number' },
   { key: 'device.enrolledAgeDays', label: 'Days since enrollment', type: 'number' },
-  { key: 'device.status', label: 'Status', type: 'string', values: ['online', 'offline', 'never_seen'] },
+  { key: 'device.status', label: 'Status', type: 'string', values: deviceStatuses },
   { key: 'network.ipAddresses', label: 'IP addresses', type: 'list' },
   { key: 'hardware.manufacturer', label: 'Manufacturer', type: 'string' },
   { key: 'hardware.model', label: 'Model', type: 'string' },
@@ -89,8 +85,8 @@ export type FieldCondition = z.infer<typeof fieldCondition>;
 export const softwareCondition = z.object({
   software: z.object({
     name: z.string().min(1).max(300),
-    match: z.enum(['equals', 'contains', 'starts_with', 'regex']).default('equals'),
-    version: z.object({ op: z.enum(['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte']), value: z.string().min(1).max(100) }).optional(),
+    match: z.enum(softwareNameMatches).default('equals'),
+    version: z.object({ op: z.enum(softwareVersionOps), value: z.string().min(1).max(100) }).optional(),
   }).strict(),
   present: z.boolean().default(true),
 }).strict();

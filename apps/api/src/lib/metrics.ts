@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { problemResponse } from './problem.ts';
+import { ApiError, problemResponse } from './problem.ts';
 
 export function createApiMetrics() {
   const registry = new Registry();
@@ -59,15 +59,21 @@ function bearerMatches(authorization: string | undefined, token: string): boolea
 /**
  * GET /metrics. The separate metrics listener (loopback unless told otherwise) serves them to anyone
  * who reaches it; the public API port only with METRICS_TOKEN set. With a token, both require
- * `Authorization: Bearer <token>`.
+ * `Authorization: Bearer <token>`. Returns why a scrape is refused, or null when it may go ahead.
  */
-export async function metricsResponse(c: Context, metrics: ApiMetrics, token: string | null, listener: 'api' | 'metrics'): Promise<Response> {
+export function scrapeRefusal(authorization: string | undefined, token: string | null, listener: 'api' | 'metrics'): ApiError | null {
   if (token === null && listener === 'api') {
-    return problemResponse(c, 404, 'not_found', 'Metrics are served on API_METRICS_HOST:API_METRICS_PORT, or here when METRICS_TOKEN is set.');
+    return new ApiError(404, 'not_found', 'Metrics are served on API_METRICS_HOST:API_METRICS_PORT, or here when METRICS_TOKEN is set.');
   }
-  if (token !== null && !bearerMatches(c.req.header('authorization'), token)) {
-    c.header('WWW-Authenticate', 'Bearer realm="metrics"');
-    return problemResponse(c, 401, 'unauthenticated', 'Metrics need `Authorization: Bearer <METRICS_TOKEN>`.');
+  if (token !== null && !bearerMatches(authorization, token)) {
+    return new ApiError(401, 'unauthenticated', 'Metrics need `Authorization: Bearer <METRICS_TOKEN>`.', undefined, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
   }
+  return null;
+}
+
+/** The metrics listener's answer (the API's own GET /metrics is an OpenAPI route, see routes/operations.ts). */
+export async function metricsResponse(c: Context, metrics: ApiMetrics, token: string | null): Promise<Response> {
+  const refusal = scrapeRefusal(c.req.header('authorization'), token, 'metrics');
+  if (refusal) return problemResponse(c, refusal.status, refusal.code, refusal.detail, undefined, refusal.headers);
   return c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType });
 }

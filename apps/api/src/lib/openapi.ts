@@ -1,9 +1,11 @@
 /**
  * Responses every operation of a kind can give, added to the generated document so that no route can
- * forget them: any operation can fail with 500, and any operation with a body can be refused for its
- * size (413, the body limit runs before the route) or its media type (415). Route-specific statuses
- * (409, 429, 503…) are declared on the routes.
+ * forget them: any operation can fail with 500 and refuse an unknown query parameter with 400 (see
+ * createRouter), and any operation with a body can be refused for its size (413, the body limit runs
+ * before the route) or its media type (415). Route-specific statuses (409, 429, 503…) are declared on the routes.
  */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../context.ts';
 import { problemSchemaRef } from './problem.ts';
 
 interface Operation { requestBody?: unknown; responses?: Record<string, unknown> }
@@ -19,6 +21,7 @@ export function withImpliedResponses<T extends { paths?: object }>(doc: T): T {
       if (!HTTP_METHODS.has(method)) continue;
       const operation = op as Operation;
       const responses = (operation.responses ??= {});
+      responses['400'] ??= documentedProblem('Invalid request (`validation_failed`): an unknown query parameter');
       if (operation.requestBody) {
         responses['413'] ??= documentedProblem('The request body is too large');
         responses['415'] ??= documentedProblem('The request body is not JSON');
@@ -27,4 +30,34 @@ export function withImpliedResponses<T extends { paths?: object }>(doc: T): T {
     }
   }
   return doc;
+}
+
+/** The document's tags, in the order the reference shows them (every operation names one of these). */
+const documentTags = [
+  { name: 'auth', description: 'Sign in and out, the signed-in user, changing your own password' },
+  { name: 'users', description: 'User accounts and their roles (admin)' },
+  { name: 'enrollment', description: 'Enrollment tokens with which agents enroll devices (admin)' },
+  { name: 'devices', description: 'The inventory: devices, their software, services and history; tags and custom fields; retiring and deleting' },
+  { name: 'groups', description: 'Static groups and dynamic groups with rules' },
+  { name: 'job runs', description: 'Running commands on devices, their progress, output and results' },
+  { name: 'audit', description: 'Who did what, when (admin)' },
+  { name: 'config', description: 'Server settings the console needs' },
+  { name: 'agent', description: 'The agent protocol: enrollment, check-in, commands, inventory (device secret)' },
+  { name: 'operations', description: 'Liveness, readiness and metrics for operators and orchestrators' },
+  { name: 'documentation', description: 'This document and its interactive reference' },
+];
+
+/** The OpenAPI document of an app's routes, served at /api/openapi.json (`serverUrl`: where clients reach it). */
+export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>, serverUrl: string) {
+  return withImpliedResponses(app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'OpsConductor API', version: '1.0.0',
+      description: 'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`. '
+        + 'Strings sent to the admin API must not contain NUL or unpaired UTF-16 surrogates (400 `validation_failed`); the agent API replaces them by U+FFFD. '
+        + 'Unknown query parameters are refused (400 `validation_failed` naming them).',
+    },
+    servers: [{ url: serverUrl }],
+    tags: documentTags,
+  }));
 }

@@ -4,50 +4,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
 import { problem } from '@opsconductor/contracts/agent-protocol';
 import type { ServiceError, ServiceErrorKind } from '@opsconductor/unit-of-work';
+import { problemCodes, type ProblemCode } from '@opsconductor/contracts/problem-codes';
 
-export const problemCodes = {
-  validation_failed: 'The request is not valid.',
-  malformed_json: 'The request body is not valid JSON.',
-  unauthenticated: 'Authentication is required.',
-  invalid_credentials: 'The email or password is wrong.',
-  too_many_attempts: 'Too many failed attempts; try again later.',
-  weak_password: 'The password does not meet the password policy.',
-  invalid_current_password: 'The current password is wrong.',
-  current_password_required: 'Changing your own password needs your current password.',
-  forbidden: 'Your role does not allow this.',
-  csrf_rejected: 'The request origin is not allowed.',
-  not_found: 'Not found.',
-  method_not_allowed: 'This method is not allowed on this path.',
-  conflict: 'The request conflicts with the current state.',
-  name_taken: 'The name (or key, or email) is taken.',
-  payload_too_large: 'The request body is too large.',
-  unsupported_media_type: 'The request body is not of a media type this operation takes.',
-  enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
-  device_unauthenticated: 'The device credentials are missing or wrong.',
-  device_retired: 'The device was retired: it is no longer managed.',
-  confirmation_mismatch: 'The confirmation does not match.',
-  unknown_devices: 'Some devices do not exist.',
-  unknown_groups: 'Some groups do not exist.',
-  no_target_devices: 'The target selection matches no devices.',
-  too_many_devices: 'The target selection matches more devices than one run may target.',
-  target_count_changed: 'The target selection now matches a different number of devices than confirmed.',
-  run_finished: 'The run has already finished.',
-  idempotency_key_reused: 'This Idempotency-Key was already used for a different request.',
-  output_after_finish: 'This command has already ended; its output can no longer change.',
-  command_not_delivered: 'This command was never handed to an agent, so it cannot have a result.',
-  unknown_file: 'No stored file has this SHA-256; upload it first (POST /api/v1/files).',
-  inventory_full_report_required: 'A full inventory report is required.',
-  rule_invalid: 'The rule is not valid.',
-  rule_too_expensive: 'The rule takes too long to evaluate.',
-  built_in_group: 'Built-in groups cannot be changed this way.',
-  wrong_group_kind: 'This operation does not apply to this kind of group.',
-  temporal_unavailable: 'The workflow service is unavailable; try again.',
-  database_unavailable: 'The database is unavailable; try again.',
-  server_busy: 'The server is busy; try again after Retry-After seconds.',
-  secrets_unavailable: 'The secret store cannot work: no master key is configured, or not the one a secret needs.',
-  internal_error: 'An unexpected error occurred.',
-} as const;
-export type ProblemCode = keyof typeof problemCodes;
+// The list lives in contracts, where the console reads it too; re-exported for the API's modules.
+export { problemCodes, type ProblemCode };
 
 export interface FieldError { path: string; message: string }
 
@@ -96,15 +56,25 @@ export function serviceErrorProblem(c: Context, err: ServiceError) {
   return problemResponse(c, statusOfKind[err.kind], isProblemCode(err.code) ? err.code : fallbackCode[err.kind], err.detail, err.fieldErrors);
 }
 
-export function zodFieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.slice(0, 50).map((i) => ({ path: i.path.join('.'), message: i.message }));
+/** The issues of a failed validation as field errors; `target` is what was validated (query, json, param…). */
+export function zodFieldErrors(error: z.ZodError, target?: string): FieldError[] {
+  // An unknown name is reported at its own path, one error each, so that clients can show it where it was given.
+  const unknownName = target === 'query' ? 'unknown query parameter' : 'unknown field';
+  return error.issues
+    .flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((key) => ({ path: [...i.path, key].join('.'), message: unknownName })) : [{ path: i.path.join('.'), message: i.message }]))
+    .slice(0, 50);
 }
 
 /**
  * OpenAPI schema of problem responses, the `Problem` component: the schema clients parse (packages/contracts),
- * rebuilt here because `.openapi()` exists only on schemas created after @hono/zod-openapi loaded.
+ * with `code` narrowed to the published list so that typed clients can branch on it.
  */
-export const problemSchema = z.object(problem.shape).openapi('Problem');
+export const problemSchema = z.object({
+  ...problem.shape,
+  code: z.enum(Object.keys(problemCodes) as [ProblemCode, ...ProblemCode[]]).openapi({
+    description: 'What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.',
+  }),
+}).openapi('Problem');
 export const problemSchemaRef = { $ref: '#/components/schemas/Problem' };
 const problemContent = { 'application/problem+json': { schema: problemSchema } };
 /** A documented problem+json response (every error status a route can answer is documented with one). */

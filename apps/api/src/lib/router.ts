@@ -1,4 +1,4 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
 import { UNSTORABLE_TEXT_MESSAGE, findUnstorableText } from '@opsconductor/contracts/text';
 import type { AppEnv } from '../context.ts';
 import { problemResponse, zodFieldErrors } from './problem.ts';
@@ -14,18 +14,39 @@ export interface RouterOptions {
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
-/** A router whose validation failures all become the same problem+json `validation_failed`. */
+/**
+ * The route's query schema made strict, or one that admits no parameter when it declares none: an unknown
+ * query parameter is refused (400 naming it) instead of ignored, because a misspelt filter would otherwise
+ * widen a list, an export or a run's targets without a word.
+ */
+export function strictQuery(route: RouteConfig): z.ZodObject {
+  const query = route.request?.query;
+  if (query === undefined) return z.strictObject({});
+  if (!(query instanceof z.ZodObject)) throw new Error(`${route.method.toUpperCase()} ${route.path}: a query schema must be a zod object`);
+  return query.strict();
+}
+
+/**
+ * A router whose validation failures all become the same problem+json `validation_failed`, and whose
+ * routes refuse unknown query parameters (see strictQuery).
+ */
 export function createRouter({ refuseUnstorableText = true }: RouterOptions = {}) {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       // A route's required JSON body is validated as {} when none was sent: for bodies whose fields are all
       // optional (PATCH) that would be a successful no-op instead of a 400.
       if (result.target === 'json' && !JSON_MEDIA_TYPE.test(c.req.header('content-type')?.split(';')[0]?.trim() ?? '')) {
         return problemResponse(c, 400, 'validation_failed', 'A JSON request body (Content-Type: application/json) is required.');
       }
-      if (!result.success) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(result.error));
+      if (!result.success) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(result.error, result.target));
       const path = refuseUnstorableText ? findUnstorableText(result.data) : undefined;
-      if (path) return problemResponse(c, 400, 'validation_failed', undefined, [{ path: path.join('.'), message: UNSTORABLE_TEXT_MESSAGE }]);
+      if (path)
+        return problemResponse(c, 400, 'validation_failed', undefined, [{ path: path.join('.'), message: UNSTORABLE_TEXT_MESSAGE }]);
     },
   });
+  // Every route registered on this router goes through here: the types stay those of `openapi`.
+  const register = router.openapi;
+  router.openapi = ((route: RouteConfig, ...rest: [never, never]) =>
+    register({ ...route, request: { ...route.request, query: strictQuery(route) } }, ...rest)) as typeof register;
+  return router;
 }

@@ -6,10 +6,9 @@
  */
 import { z } from '@hono/zod-openapi';
 import { createGroupRequest, group, rulePreviewRequest, updateGroupRequest } from '@opsconductor/contracts/inventory-api';
-import { ruleOperators } from '@opsconductor/contracts/rules';
+import { ruleOperators, softwareNameMatches, softwareVersionOps } from '@opsconductor/contracts/constants';
 
 const ref = { $ref: '#/components/schemas/Rule' };
-const versionOps = ['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte'];
 
 export const ruleJson = z.unknown().openapi('Rule', {
   description: 'A dynamic-group rule: `all` / `any` / `not` over field, software and group-membership conditions (see GET /api/docs, "groups").',
@@ -27,8 +26,8 @@ export const ruleJson = z.unknown().openapi('Rule', {
         software: {
           type: 'object', required: ['name'], additionalProperties: false,
           properties: {
-            name: { type: 'string' }, match: { type: 'string', enum: ['equals', 'contains', 'starts_with', 'regex'] },
-            version: { type: 'object', required: ['op', 'value'], properties: { op: { type: 'string', enum: versionOps }, value: { type: 'string' } } },
+            name: { type: 'string' }, match: { type: 'string', enum: [...softwareNameMatches] },
+            version: { type: 'object', required: ['op', 'value'], properties: { op: { type: 'string', enum: [...softwareVersionOps] }, value: { type: 'string' } } },
           },
         },
         present: { type: 'boolean', default: true },
@@ -38,13 +37,17 @@ export const ruleJson = z.unknown().openapi('Rule', {
   ],
 });
 
+// The documented shapes of the group DTOs are these, so the component names are given here, not in contracts.
 export const createGroupBody = z.discriminatedUnion('kind', [
   createGroupRequest.options[0],
   createGroupRequest.options[1].extend({ rule: ruleJson }),
-]);
-export const updateGroupBody = updateGroupRequest.extend({ rule: ruleJson.optional() });
-export const rulePreviewBody = rulePreviewRequest.extend({ rule: ruleJson });
-/** The rule of a dynamic group, `null` for a static one (the `Rule` component alone does not admit null). */
-const nullableRule = z.unknown().openapi({ anyOf: [ref, { type: 'null' }] });
-export const groupResponse = group.extend({ rule: nullableRule });
-export const groupListResponse = z.object({ items: z.array(groupResponse) });
+]).openapi('CreateGroupRequest');
+export const updateGroupBody = updateGroupRequest.extend({ rule: ruleJson.optional() }).openapi('UpdateGroupRequest');
+export const rulePreviewBody = rulePreviewRequest.extend({ rule: ruleJson }).openapi('RulePreviewRequest');
+/**
+ * The rule of a dynamic group, `null` for a static one (the `Rule` component alone does not admit null); always
+ * present (a `z.unknown()` would be documented as optional).
+ */
+const nullableRule = z.union([z.looseObject({}), z.null()]).openapi({ anyOf: [ref, { type: 'null' }] });
+export const groupResponse = group.extend({ rule: nullableRule }).openapi('Group');
+export const groupListResponse = z.object({ items: z.array(groupResponse) }).openapi('GroupList');

@@ -20,56 +20,56 @@ import { openFileForDevice } from '../services/files.ts';
 const security = [{ deviceSecret: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
-const commandParams = z.object({ id: z.string().uuid() });
+const commandParams = z.object({ id: z.string().uuid().describe("The command's ID") });
 const tags = ['agent'];
 
 const enroll = createRoute({
-  method: 'post', path: '/enroll', tags, summary: 'Enroll a device with an enrollment token',
+  method: 'post', path: '/enroll', operationId: 'enrollDevice', tags, summary: 'Enroll a device with an enrollment token', security: [],
   description: 'Returns the device secret once (256 random bits); the server keeps only its SHA-256. With `enrollmentId`, a retry of the same enrolment (same ID and token, within an hour, device not retired) answers with the device the first attempt created and a new secret, instead of enrolling a second device; 409 `conflict` when the ID belongs to another enrolment.',
   request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), 409: documentedProblem('The `enrollmentId` belongs to another enrolment (`conflict`)'), ...problemResponses },
 });
 const checkin = createRoute({
-  method: 'post', path: '/checkin', tags, summary: 'Report facts, liveness, protocol version, capabilities and boot ID', security, middleware: [authenticateDevice],
+  method: 'post', path: '/checkin', operationId: 'checkIn', tags, summary: 'Report facts, liveness, protocol version, capabilities and boot ID', security, middleware: [authenticateDevice],
   description: 'The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.',
   request: body(checkinRequest), responses: { 200: json(checkinResponse, 'OK'), ...problemResponses },
 });
 const goodbye = createRoute({
-  method: 'post', path: '/goodbye', tags, summary: 'The agent is stopping cleanly: show the device offline now', security, middleware: [authenticateDevice],
+  method: 'post', path: '/goodbye', operationId: 'sayGoodbye', tags, summary: 'The agent is stopping cleanly: show the device offline now', security, middleware: [authenticateDevice],
   description: 'Optional: an agent that cannot say goodbye (crash, power loss, an older agent) goes offline when the online window passes. The next check-in makes the device online again.',
   request: body(goodbyeRequest), responses: { 200: json(goodbyeResponse, 'The device is offline'), ...problemResponses },
 });
 const poll = createRoute({
-  method: 'get', path: '/commands', tags, summary: 'Long-poll for commands and cancellations', security, middleware: [authenticateDevice],
+  method: 'get', path: '/commands', operationId: 'pollCommands', tags, summary: 'Long-poll for commands and cancellations', security, middleware: [authenticateDevice],
   // `wait=` is no number (coercion alone would read it as 0, a valid wait).
-  request: { query: z.object({ wait: z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS)).default(25) }) },
+  request: { query: z.object({ wait: z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS)).default(25).describe('Seconds to hold the request open when there is nothing to do (the server may wait less)') }) },
   responses: { 200: json(pollResponse, 'Commands to run and commands to cancel'), ...problemResponses },
 });
 const start = createRoute({
-  method: 'post', path: '/commands/{id}/start', tags, summary: 'The agent starts a command (`cancelRequested`: do not run it)', security, middleware: [authenticateDevice],
+  method: 'post', path: '/commands/{id}/start', operationId: 'startCommand', tags, summary: 'The agent starts a command (`cancelRequested`: do not run it)', security, middleware: [authenticateDevice],
   request: { params: commandParams, ...body(startRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
 });
 const output = createRoute({
-  method: 'post', path: '/commands/{id}/output', tags, summary: 'A chunk of output (heartbeats the activity)', security, middleware: [authenticateDevice],
+  method: 'post', path: '/commands/{id}/output', operationId: 'sendCommandOutput', tags, summary: 'A chunk of output (heartbeats the activity)', security, middleware: [authenticateDevice],
   request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 409: documentedProblem('`output_after_finish`: the command has ended'), 413: documentedProblem('Chunk too large'), ...problemResponses },
 });
 const heartbeat = createRoute({
-  method: 'post', path: '/commands/{id}/heartbeat', tags, summary: 'Still running (heartbeats the activity)', security, middleware: [authenticateDevice],
+  method: 'post', path: '/commands/{id}/heartbeat', operationId: 'sendCommandHeartbeat', tags, summary: 'Still running (heartbeats the activity)', security, middleware: [authenticateDevice],
   request: { params: commandParams }, responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
 });
 const result = createRoute({
-  method: 'post', path: '/commands/{id}/result', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
+  method: 'post', path: '/commands/{id}/result', operationId: 'sendCommandResult', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
   security, middleware: [authenticateDevice],
   request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 409: documentedProblem('`command_not_delivered`: the command was never handed out'), ...problemResponses },
 });
 const file = createRoute({
-  method: 'get', path: '/files/{sha256}', tags, summary: 'Download a stored file for a `file.fetch` command', security, middleware: [authenticateDevice],
+  method: 'get', path: '/files/{sha256}', operationId: 'downloadCommandFile', tags, summary: 'Download a stored file for a `file.fetch` command', security, middleware: [authenticateDevice],
   description: 'Only while one of the device\'s own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.',
   request: { params: z.object({ sha256: sha256Hex }) },
   responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...problemResponses },
 });
 
 const inventory = createRoute({
-  method: 'post', path: '/inventory', tags, summary: 'Report inventory (full, or only the sections that changed)',
+  method: 'post', path: '/inventory', operationId: 'reportInventory', tags, summary: 'Report inventory (full, or only the sections that changed)',
   description: 'A delta whose unchanged sections do not match the stored hashes is refused with 409 `inventory_full_report_required`, changing nothing.',
   security, middleware: [authenticateDevice],
   request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: documentedProblem('Send a full report'), 413: documentedProblem('Report too large'), ...problemResponses },

@@ -17,13 +17,13 @@ async function auditBlocks(c: Context<AppEnv>, blocks: BlockSet[]) {
 }
 
 const login = createRoute({
-  method: 'post', path: '/auth/login', tags: ['auth'], summary: 'Sign in with email and password',
+  method: 'post', path: '/auth/login', operationId: 'login', tags: ['auth'], summary: 'Sign in with email and password', security: [],
   description: 'Returns a session token (also set as the `oc_session` cookie). Send it as `Authorization: Bearer <token>`.',
   request: { body: { content: { 'application/json': { schema: loginRequest } }, required: true } },
   responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } }, ...problemResponses, ...tooManyAttemptsResponse },
 });
 const changePassword = createRoute({
-  method: 'post', path: '/auth/password', tags: ['auth'], summary: 'Change your own password', security: [{ bearerAuth: [] }],
+  method: 'post', path: '/auth/password', operationId: 'changeOwnPassword', tags: ['auth'], summary: 'Change your own password', security: [{ bearerAuth: [] }],
   description:
     'Every signed-in user, any role. Needs the current password (400 `invalid_current_password`, throttled like sign-in); ' +
     'the new one must meet the password policy (400 `weak_password`). Ends your other sessions; this one stays signed in.',
@@ -32,12 +32,12 @@ const changePassword = createRoute({
   responses: { 204: { description: 'Changed' }, ...problemResponses, ...tooManyAttemptsResponse },
 });
 const logout = createRoute({
-  method: 'post', path: '/auth/logout', tags: ['auth'], summary: 'End the current session', security: [{ bearerAuth: [] }],
+  method: 'post', path: '/auth/logout', operationId: 'logout', tags: ['auth'], summary: 'End the current session', security: [{ bearerAuth: [] }],
   middleware: [authenticate],
   responses: { 204: { description: 'Signed out' }, ...problemResponses },
 });
 const me = createRoute({
-  method: 'get', path: '/auth/me', tags: ['auth'], summary: 'The signed-in user', security: [{ bearerAuth: [] }],
+  method: 'get', path: '/auth/me', operationId: 'getCurrentUser', tags: ['auth'], summary: 'The signed-in user', security: [{ bearerAuth: [] }],
   middleware: [authenticate],
   responses: { 200: { description: 'User', content: { 'application/json': { schema: userDto } } }, ...problemResponses },
 });

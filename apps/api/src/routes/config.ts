@@ -13,7 +13,7 @@ const serverConfig = z.object({
 }).openapi('ServerConfig');
 
 const get = createRoute({
-  method: 'get', path: '/config', tags: ['config'], summary: 'Server settings for the console (any signed-in user)', security: [{ bearerAuth: [] }],
+  method: 'get', path: '/config', operationId: 'getServerConfig', tags: ['config'], summary: 'Server settings for the console (any signed-in user)', security: [{ bearerAuth: [] }],
   middleware: [authenticate],
   responses: { 200: { description: 'Settings', content: { 'application/json': { schema: serverConfig } } }, ...problemResponses },
 });

@@ -16,32 +16,32 @@ const read = [authenticate];
 const operate = [authenticate, requireRole('operator')];
 const administer = [authenticate, requireRole('admin')];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const idParam = z.object({ id: uuid });
+const idParam = z.object({ id: uuid.describe("The device's ID") });
 
 const list = createRoute({
-  method: 'get', path: '/devices', tags: ['devices'], summary: 'List devices: search, filter, sort, paginate', security, middleware: read,
+  method: 'get', path: '/devices', operationId: 'listDevices', tags: ['devices'], summary: 'List devices: search, filter, sort, paginate', security, middleware: read,
   request: { query: deviceListFilters },
   responses: { 200: json(deviceSummaryList, 'Devices'), ...problemResponses },
 });
 const get = createRoute({
-  method: 'get', path: '/devices/{id}', tags: ['devices'], summary: 'A device with its inventory, groups, tags and custom fields', security, middleware: read,
+  method: 'get', path: '/devices/{id}', operationId: 'getDevice', tags: ['devices'], summary: 'A device with its inventory, groups, tags and custom fields', security, middleware: read,
   request: { params: idParam }, responses: { 200: json(deviceDetail, 'Device'), ...problemResponses },
 });
 const software = createRoute({
-  method: 'get', path: '/devices/{id}/software', tags: ['devices'], summary: 'Installed software (searchable)', security, middleware: read,
+  method: 'get', path: '/devices/{id}/software', operationId: 'listDeviceSoftware', tags: ['devices'], summary: 'Installed software (searchable)', security, middleware: read,
   request: { params: idParam, query: softwareListQuery }, responses: { 200: json(deviceSoftwareList, 'Software'), ...problemResponses },
 });
 const services = createRoute({
-  method: 'get', path: '/devices/{id}/services', tags: ['devices'], summary: 'Services and their state', security, middleware: read,
+  method: 'get', path: '/devices/{id}/services', operationId: 'listDeviceServices', tags: ['devices'], summary: 'Services and their state', security, middleware: read,
   request: { params: idParam }, responses: { 200: json(deviceServiceList, 'Services'), ...problemResponses },
 });
 const timeline = createRoute({
-  method: 'get', path: '/devices/{id}/timeline', tags: ['devices'], summary: 'Inventory history, newest first', security, middleware: read,
+  method: 'get', path: '/devices/{id}/timeline', operationId: 'getDeviceTimeline', tags: ['devices'], summary: 'Inventory history, newest first', security, middleware: read,
   request: { params: idParam, query: timelineQuery }, responses: { 200: json(deviceTimeline, 'Events'), ...problemResponses },
 });
 
 const retire = createRoute({
-  method: 'post', path: '/devices/{id}/retire', tags: ['devices'], summary: 'Retire a device (operator)', security, middleware: operate,
+  method: 'post', path: '/devices/{id}/retire', operationId: 'retireDevice', tags: ['devices'], summary: 'Retire a device (operator)', security, middleware: operate,
   description:
     'Its secret is refused from now on, by every API process (the agent gets 401 `device_retired` and stops). It leaves every group, ' +
     'gets no new runs, and its unfinished run targets fail now ("The device was retired."). Inventory, history and runs are kept; ' +
@@ -49,14 +49,14 @@ const retire = createRoute({
   request: { params: idParam }, responses: { 200: json(deviceDto, 'Retired'), ...problemResponses },
 });
 const remove = createRoute({
-  method: 'delete', path: '/devices/{id}', tags: ['devices'], summary: 'Delete a device and its data (admin)', security, middleware: administer,
+  method: 'delete', path: '/devices/{id}', operationId: 'deleteDevice', tags: ['devices'], summary: 'Delete a device and its data (admin)', security, middleware: administer,
   description:
     'Purges the device with its inventory, history, memberships and commands; its credentials stop working at once. Job-run ' +
     'history keeps the device ID and hostname. `confirm` must repeat the hostname (400 `confirmation_mismatch` otherwise).',
   request: { params: idParam, query: deleteDeviceQuery }, responses: { 204: { description: 'Deleted' }, ...problemResponses },
 });
 const rotateSecret = createRoute({
-  method: 'post', path: '/devices/{id}/rotate-secret', tags: ['devices'], summary: 'Give a device a new secret (admin)', security, middleware: administer,
+  method: 'post', path: '/devices/{id}/rotate-secret', operationId: 'rotateDeviceSecret', tags: ['devices'], summary: 'Give a device a new secret (admin)', security, middleware: administer,
   description:
     'Returns the new secret once; the old one is refused from now on (the agent stops with exit code 3). Install the new one on the ' +
     'device with `opsconductor-agent rekey` (it reads the secret from stdin or OPSCONDUCTOR_DEVICE_SECRET), then start the agent. ' +

@@ -18,17 +18,17 @@ const admin = [authenticate, requireRole('admin')];
 const security = [{ bearerAuth: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-const list = createRoute({ method: 'get', path: '/enrollment-tokens', tags: ['enrollment'], summary: 'List enrollment tokens (admin)', security, middleware: admin, responses: { 200: json(enrollmentTokenList, 'Tokens'), ...problemResponses } });
+const list = createRoute({ method: 'get', path: '/enrollment-tokens', operationId: 'listEnrollmentTokens', tags: ['enrollment'], summary: 'List enrollment tokens (admin)', security, middleware: admin, responses: { 200: json(enrollmentTokenList, 'Tokens'), ...problemResponses } });
 const create = createRoute({
-  method: 'post', path: '/enrollment-tokens', tags: ['enrollment'], summary: 'Create an enrollment token (admin)',
+  method: 'post', path: '/enrollment-tokens', operationId: 'createEnrollmentToken', tags: ['enrollment'], summary: 'Create an enrollment token (admin)',
   description: 'The secret `token` is returned once; only its hash is stored. Agents enroll with it until it expires, is revoked or reaches `maxUses`.',
   security, middleware: admin,
   request: { body: { content: { 'application/json': { schema: createEnrollmentTokenRequest } }, required: true } },
   responses: { 201: json(createdEnrollmentToken, 'Created'), ...problemResponses },
 });
 const revoke = createRoute({
-  method: 'delete', path: '/enrollment-tokens/{id}', tags: ['enrollment'], summary: 'Revoke an enrollment token (admin)', security, middleware: admin,
-  request: { params: z.object({ id: uuid }) },
+  method: 'delete', path: '/enrollment-tokens/{id}', operationId: 'revokeEnrollmentToken', tags: ['enrollment'], summary: 'Revoke an enrollment token (admin)', security, middleware: admin,
+  request: { params: z.object({ id: uuid.describe("The enrollment token's ID") }) },
   responses: { 200: json(enrollmentToken, 'Revoked'), ...problemResponses },
 });
 

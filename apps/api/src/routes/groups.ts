@@ -16,34 +16,34 @@ const read = [authenticate];
 const operate = [authenticate, requireRole('operator')];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
-const idParam = z.object({ id: uuid });
+const idParam = z.object({ id: uuid.describe("The group's ID") });
 const tags = ['groups'];
 /** CPU time a preview may spend evaluating (anyone signed in can preview; saved groups have no limit). */
 const PREVIEW_BUDGET_MS = 5_000;
 
-const list = createRoute({ method: 'get', path: '/groups', tags, summary: 'List groups with member counts', security, middleware: read, responses: { 200: json(groupList, 'Groups'), ...problemResponses } });
-const get = createRoute({ method: 'get', path: '/groups/{id}', tags, summary: 'One group', security, middleware: read, request: { params: idParam }, responses: { 200: json(groupDto, 'Group'), ...problemResponses } });
+const list = createRoute({ method: 'get', path: '/groups', operationId: 'listGroups', tags, summary: 'List groups with member counts', security, middleware: read, responses: { 200: json(groupList, 'Groups'), ...problemResponses } });
+const get = createRoute({ method: 'get', path: '/groups/{id}', operationId: 'getGroup', tags, summary: 'One group', security, middleware: read, request: { params: idParam }, responses: { 200: json(groupDto, 'Group'), ...problemResponses } });
 const create = createRoute({
-  method: 'post', path: '/groups', tags, summary: 'Create a static or dynamic group (operator)', security, middleware: operate,
+  method: 'post', path: '/groups', operationId: 'createGroup', tags, summary: 'Create a static or dynamic group (operator)', security, middleware: operate,
   description: 'A dynamic group is evaluated over all devices at once; its rule is validated (400 `rule_invalid` with `errors[].path`).',
   request: body(createGroupBody), responses: { 201: json(groupDto, 'Created'), 409: documentedProblem('Name taken'), ...problemResponses },
 });
-const update = createRoute({ method: 'patch', path: '/groups/{id}', tags, summary: 'Rename, describe or change the rule (operator)', description: 'At least one field; an empty change is 400.', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), 409: documentedProblem('Name taken, a built-in group, or a rule for a static group'), ...problemResponses } });
-const remove = createRoute({ method: 'delete', path: '/groups/{id}', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, 409: documentedProblem('A built-in group, or one that other rules reference'), ...problemResponses } });
+const update = createRoute({ method: 'patch', path: '/groups/{id}', operationId: 'updateGroup', tags, summary: 'Rename, describe or change the rule (operator)', description: 'At least one field; an empty change is 400.', security, middleware: operate, request: { params: idParam, ...body(updateGroupBody) }, responses: { 200: json(groupDto, 'Updated'), 409: documentedProblem('Name taken, a built-in group, or a rule for a static group'), ...problemResponses } });
+const remove = createRoute({ method: 'delete', path: '/groups/{id}', operationId: 'deleteGroup', tags, summary: 'Delete a group (operator; not built-in ones)', security, middleware: operate, request: { params: idParam }, responses: { 204: { description: 'Deleted' }, 409: documentedProblem('A built-in group, or one that other rules reference'), ...problemResponses } });
 const members = createRoute({
-  method: 'get', path: '/groups/{id}/members', tags, summary: 'Members of a group', security, middleware: read,
-  request: { params: idParam, query: pagination.extend({ search: searchText.optional() }) }, responses: { 200: json(deviceSummaryList, 'Members'), ...problemResponses },
+  method: 'get', path: '/groups/{id}/members', operationId: 'listGroupMembers', tags, summary: 'Members of a group', security, middleware: read,
+  request: { params: idParam, query: pagination.extend({ search: searchText.optional().describe('Hostname, OS name or model containing this text (case-insensitive), or an exact IP address') }) }, responses: { 200: json(deviceSummaryList, 'Members'), ...problemResponses },
 });
 const changeMembers = createRoute({
-  method: 'post', path: '/groups/{id}/members', tags, summary: 'Add or remove devices of a static group (operator)', security, middleware: operate,
+  method: 'post', path: '/groups/{id}/members', operationId: 'updateGroupMembers', tags, summary: 'Add or remove devices of a static group (operator)', security, middleware: operate,
   request: { params: idParam, ...body(groupMembersRequest) }, responses: { 200: json(groupDto, 'Updated'), 409: documentedProblem('A dynamic group (its members follow its rule)'), ...problemResponses },
 });
 const events = createRoute({
-  method: 'get', path: '/groups/{id}/events', tags, summary: 'Membership changes of a group, newest first', security, middleware: read,
+  method: 'get', path: '/groups/{id}/events', operationId: 'listGroupEvents', tags, summary: 'Membership changes of a group, newest first', security, middleware: read,
   request: { params: idParam, query: pagination }, responses: { 200: json(membershipEventList, 'Events'), ...problemResponses },
 });
 const preview = createRoute({
-  method: 'post', path: '/groups/preview', tags, summary: 'Evaluate a rule without saving it', security, middleware: read,
+  method: 'post', path: '/groups/preview', operationId: 'previewGroupRule', tags, summary: 'Evaluate a rule without saving it', security, middleware: read,
   description: `Evaluation yields to other requests every few milliseconds and stops after ${PREVIEW_BUDGET_MS / 1000} s of CPU time with 422 \`rule_too_expensive\`.`,
   request: body(rulePreviewBody),
   responses: { 200: json(rulePreview, 'Matches'), 422: { description: 'The rule took too long to evaluate', content: problemResponses[400].content }, ...problemResponses },

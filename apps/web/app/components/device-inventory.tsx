@@ -1,8 +1,17 @@
 /** The device page's inventory panels: hardware, security and performance. Agent data is shown as React text only. */
 import type { ReactNode } from 'react';
-import type { HardwareSection, PerformanceSection, SecuritySection } from '@opsconductor/contracts/inventory';
+import type { components } from '@opsconductor/contracts/openapi-types';
 import { formatBytes, percentOf } from '~/lib/format';
 import { Badge, Card, EmptyState, Table, Td, Th, cx } from './ui';
+
+/**
+ * The sections as the API sends them: a device's stored report, which may predate fields that have a default
+ * now (an older agent's), so those may be missing here.
+ */
+type Inventory = components['schemas']['DeviceDetail']['inventory'];
+type HardwareSection = NonNullable<Inventory['hardware']>;
+type SecuritySection = NonNullable<Inventory['security']>;
+type PerformanceSection = NonNullable<Inventory['performance']>;
 
 export function Detail({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -95,7 +104,7 @@ export function HardwarePanel({ hw }: { hw: HardwareSection | undefined }) {
             <Detail label="System UUID">
               <T mono>{hw.systemUuid}</T>
             </Detail>
-            <Detail label="Chassis">{chassisLabels[hw.chassisType] ?? hw.chassisType}</Detail>
+            <Detail label="Chassis">{chassisLabels[hw.chassisType ?? 'unknown'] ?? hw.chassisType}</Detail>
             <Detail label="Virtualization">
               {virtualizationLabels[hw.virtualization.kind] ?? hw.virtualization.kind}
               {hw.virtualization.detail ? <span className="ml-1.5 text-zinc-500">({hw.virtualization.detail})</span> : null}
@@ -141,7 +150,7 @@ export function HardwarePanel({ hw }: { hw: HardwareSection | undefined }) {
                   <Td>
                     <T>{d.model}</T>
                   </Td>
-                  <Td className="uppercase">{d.type === 'unknown' ? <Dash /> : d.type}</Td>
+                  <Td className="uppercase">{!d.type || d.type === 'unknown' ? <Dash /> : d.type}</Td>
                   <Td className="text-right tabular-nums">{formatBytes(d.sizeBytes)}</Td>
                 </tr>
               ))}

@@ -1,7 +1,6 @@
 /** Group badges, the read-only rule view, tag chips and the group form shared by the group pages. */
 import { Form, Link, useNavigation } from '@remix-run/react';
-import type { Rule } from '@opsconductor/contracts/rules';
-import { ruleLines, type RuleCatalog, type RuleLine } from '~/lib/rule-tree';
+import { ruleLines, type RuleCatalog, type RuleLine, type StoredRule } from '~/lib/rule-tree';
 import { RuleBuilder, type RuleError } from './rule-builder';
 import { Alert, Badge, Button, Card, Field, Input, Textarea, buttonClass, cx } from './ui';
 
@@ -41,7 +40,7 @@ function Line({ line, root = false }: { line: RuleLine; root?: boolean }) {
 }
 
 /** A rule as readable, nested text. */
-export function RuleView({ rule, catalog }: { rule: Rule; catalog: Pick<RuleCatalog, 'fields' | 'groups'> }) {
+export function RuleView({ rule, catalog }: { rule: StoredRule; catalog: Pick<RuleCatalog, 'fields' | 'groups'> }) {
   const line = ruleLines(rule, catalog);
   return (
     <div data-testid="rule-view" className="text-[13px]">
@@ -83,7 +82,7 @@ export function GroupForm({
 }: {
   kind: 'static' | 'dynamic';
   catalog: RuleCatalog | null;
-  defaults: { name: string; description: string; rule: Rule | null };
+  defaults: { name: string; description: string; rule: StoredRule | null };
   result: GroupFormData | undefined;
   submitLabel: string;
   cancelTo: string;

@@ -5,7 +5,6 @@
  */
 import { Link } from '@remix-run/react';
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { Rule } from '@opsconductor/contracts/rules';
 import {
   appendChild,
   emptyCondition,
@@ -33,6 +32,7 @@ import {
   type RuleCatalog,
   type RuleNode,
   type SoftwareNode,
+  type StoredRule,
   type VersionOp,
 } from '~/lib/rule-tree';
 import { pluralize } from '~/lib/format';
@@ -72,7 +72,7 @@ type Initial = { root: GroupNode; mode: 'visual' | 'json'; jsonText: string; jso
  * A stored rule the builder cannot show opens in the JSON view with the reason, never as an empty tree
  * (saving that would silently replace the rule).
  */
-function initialState(rule: Rule | null | undefined): Initial {
+function initialState(rule: StoredRule | null | undefined): Initial {
   const empty: GroupNode = { id: 'n0', kind: 'group', negate: false, combinator: 'all', children: [emptyCondition('n1')] };
   if (!rule) return { root: empty, mode: 'visual', jsonText: '', jsonError: null };
   const parsed = ruleToTree(rule);
@@ -88,7 +88,7 @@ export function RuleBuilder({
   previewUrl = '/groups/preview',
 }: {
   catalog: RuleCatalog;
-  initialRule?: Rule | null;
+  initialRule?: StoredRule | null;
   /** Errors of the last save, with the rule (JSON text) they belong to; shown while the rule is unchanged. */
   serverErrors?: { rule: string; errors: RuleError[] } | null;
   name?: string;

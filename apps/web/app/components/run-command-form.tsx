@@ -1,17 +1,12 @@
 import { useNavigation } from '@remix-run/react';
 import { useEffect, useState, type ReactNode } from 'react';
-import type { CreateJobRunRequest } from '@opsconductor/contracts/api';
+import { shells as shellNames, type Shell } from '@opsconductor/contracts/constants';
 import type { RunCommandActionData, RunConfirmation } from '~/lib/run-command.server';
 import { pluralize } from '~/lib/format';
 import { Alert, Button, Field, Input, Select, Textarea } from './ui';
 
-const shells = [
-  { value: 'default', label: 'Agent default (sh / cmd)' },
-  { value: 'sh', label: 'sh' },
-  { value: 'bash', label: 'bash' },
-  { value: 'powershell', label: 'PowerShell' },
-  { value: 'cmd', label: 'cmd' },
-] as const satisfies ReadonlyArray<{ value: CreateJobRunRequest['shell']; label: string }>;
+const shellLabels: Record<Shell, string> = { default: 'Agent default (sh / cmd)', sh: 'sh', bash: 'bash', powershell: 'PowerShell', cmd: 'cmd' };
+const shells = shellNames.map((value) => ({ value, label: shellLabels[value] }));
 
 /**
  * "This will run on N devices": shown instead of the Run button until the operator confirms. The

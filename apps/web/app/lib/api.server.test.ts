@@ -45,7 +45,8 @@ beforeAll(async () => {
       );
     }
     if (url.pathname === '/api/v1/tags') return send(200, { items: [{ tag: 'prod', deviceCount: 2 }] });
-    if (url.pathname === '/api/v1/users') return send(200, { items: [{ ...user, role: 'superuser' }] });
+    if (url.pathname === '/api/v1/users') return send(200, '{"items": [', 'application/json');
+    if (url.pathname === '/api/v1/custom-fields') return send(409, { title: 'From a newer API', status: 409, code: 'not_a_code_we_know' }, 'application/problem+json');
     if (url.pathname === '/api/v1/audit-logs') return send(502, '<html>bad gateway</html>', 'text/html');
     send(404, { type: 'about:blank', title: 'Not found.', status: 404, code: 'not_found' }, 'application/problem+json');
   });
@@ -57,36 +58,36 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const client = () => createApiClient({ baseUrl, token: 'tok123', forwardedFor: '203.0.113.9', userAgent: 'Browser/1.0' });
 
 describe('createApiClient', () => {
-  it('sends the bearer token, the browser IP and User-Agent, and parses with the contract', async () => {
-    await expect(client().me()).resolves.toEqual(user);
+  it('sends the bearer token, the browser IP and User-Agent, and returns the data', async () => {
+    await expect(client().get('/auth/me')).resolves.toEqual(user);
     expect(lastRequest?.headers.authorization).toBe('Bearer tok123');
     expect(lastRequest?.headers['x-forwarded-for']).toBe('203.0.113.9');
     expect(lastRequest?.headers['user-agent']).toBe('Browser/1.0');
   });
 
   it('puts only set query parameters on the URL', async () => {
-    await client().listDevices({ search: 'web 01', status: undefined, page: 2 });
+    await client().get('/devices', { params: { query: { search: 'web 01', status: undefined, tag: '', page: 2 } } });
     expect(lastRequest?.url).toBe('/api/v1/devices?search=web+01&page=2');
   });
 
   it('sends the device list filters and sort', async () => {
-    await client().listDevices({ osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' });
+    await client().get('/devices', { params: { query: { osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' } } });
     const url = new URL(lastRequest?.url ?? '', 'http://x');
     expect(url.pathname).toBe('/api/v1/devices');
     expect(Object.fromEntries(url.searchParams)).toEqual({ osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' });
-    await expect(client().listTags()).resolves.toEqual({ items: [{ tag: 'prod', deviceCount: 2 }] });
+    await expect(client().get('/tags')).resolves.toEqual({ items: [{ tag: 'prod', deviceCount: 2 }] });
   });
 
   it('keeps rule_invalid error paths for the rule builder', async () => {
     const error = await client()
-      .previewRule({ rule: { all: [{ field: 'hostname', op: 'exists' }] } })
+      .post('/groups/preview', { body: { rule: { all: [{ field: 'hostname', op: 'exists' }] } } })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: 'rule_invalid', errors: [{ path: 'all.1.value', message: 'expected a number' }] });
   });
 
   it('throws ApiError with field errors from problem+json', async () => {
     const error = await client()
-      .createJobRun({ deviceIds: [deviceId], command: 'x' })
+      .post('/job-runs', { body: { deviceIds: [deviceId], command: 'x' } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     const e = error as ApiError;
@@ -95,12 +96,17 @@ describe('createApiClient', () => {
   });
 
   it('still throws ApiError when the error body is not problem+json', async () => {
-    const error = await client().listAuditLogs().catch((e: unknown) => e);
+    const error = await client().get('/audit-logs').catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 502, code: 'http_502' });
   });
 
-  it('throws ApiContractError when a 2xx body breaks the contract', async () => {
-    await expect(client().listUsers()).rejects.toBeInstanceOf(ApiContractError);
+  it('gives a code it does not know as http_<status>, so that branches on codes stay exhaustive', async () => {
+    const error = await client().get('/custom-fields').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 409, code: 'http_409', title: 'From a newer API' });
+  });
+
+  it('throws ApiContractError when a 2xx body is not JSON', async () => {
+    await expect(client().get('/users')).rejects.toBeInstanceOf(ApiContractError);
   });
 
   it('throws ApiUnreachableError when nothing listens', async () => {
@@ -109,7 +115,26 @@ describe('createApiClient', () => {
     const port = (dead.address() as AddressInfo).port;
     await new Promise<void>((resolve) => dead.close(() => resolve()));
     const api = createApiClient({ baseUrl: `http://127.0.0.1:${port}` });
-    await expect(api.me()).rejects.toBeInstanceOf(ApiUnreachableError);
+    await expect(api.get('/auth/me')).rejects.toBeInstanceOf(ApiUnreachableError);
+  });
+
+  it('gives plain calls a deadline, and streams none', async () => {
+    const stalling = createServer((req, res) => {
+      // Plain calls never get an answer; a stream gets its headers, then its body after the deadline.
+      if (!req.url?.startsWith('/api/v1/job-runs.csv')) return;
+      res.writeHead(200, { 'Content-Type': 'text/csv' });
+      setTimeout(() => res.end('id\n'), 300);
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const api = createApiClient({ baseUrl: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`, timeoutMs: 100 });
+      await expect(api.get('/auth/me')).rejects.toBeInstanceOf(ApiUnreachableError);
+      const csv = await api.stream('/job-runs.csv', 'text/csv');
+      await expect(csv.text()).resolves.toBe('id\n');
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+    }
   });
 
   it('lets onError replace the error (e.g. with a redirect Response)', async () => {
@@ -119,7 +144,7 @@ describe('createApiClient', () => {
         if (e instanceof ApiError && e.status === 404) throw new Response(null, { status: 302, headers: { Location: '/login' } });
       },
     });
-    const thrown = await api.getDevice(deviceId).catch((e: unknown) => e);
+    const thrown = await api.get('/devices/{id}', { params: { path: { id: deviceId } } }).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(Response);
   });
 });

@@ -69,26 +69,26 @@ export async function runBulkAction(api: ApiClient, intent: BulkIntent, form: Fo
       case 'tags-remove': {
         const tags = parseTags(String(form.get('tags') ?? ''));
         if (!tags.ok) return fail(intent, tags.error);
-        await api.updateDeviceTags(intent === 'tags-add' ? { deviceIds, add: tags.tags } : { deviceIds, remove: tags.tags });
+        await api.post('/devices/tags', { body: intent === 'tags-add' ? { deviceIds, add: tags.tags } : { deviceIds, remove: tags.tags } });
         return ok(intent, intent === 'tags-add' ? `Tagged ${n}: ${tags.tags.join(', ')}` : `Removed ${tags.tags.join(', ')} from ${n}`);
       }
       case 'group-add':
       case 'group-remove': {
         const groupId = uuid.safeParse(form.get('groupId'));
         if (!groupId.success) return fail(intent, 'Choose a static group.');
-        const group = await api.getGroup(groupId.data);
+        const group = await api.get('/groups/{id}', { params: { path: { id: groupId.data } } });
         if (group.kind !== 'static') return fail(intent, `${group.name} is a dynamic group: its rule decides its members.`);
-        await api.updateGroupMembers(group.id, intent === 'group-add' ? { add: deviceIds } : { remove: deviceIds });
+        await api.post('/groups/{id}/members', { params: { path: { id: group.id } }, body: intent === 'group-add' ? { add: deviceIds } : { remove: deviceIds } });
         return ok(intent, intent === 'group-add' ? `Added ${n} to ${group.name}` : `Removed ${n} from ${group.name}`);
       }
       case 'custom-field': {
         const key = String(form.get('fieldKey') ?? '');
-        const { items } = await api.listCustomFields();
+        const { items } = await api.get('/custom-fields');
         const def = items.find((f) => f.key === key);
         if (!def) return fail(intent, 'Choose a custom field.');
         const value = customFieldValue(def, String(form.get('fieldValue') ?? ''));
         if (!value.ok) return fail(intent, value.error);
-        await api.setDeviceCustomFields({ deviceIds, values: { [def.key]: value.value } });
+        await api.post('/devices/custom-fields', { body: { deviceIds, values: { [def.key]: value.value } } });
         return ok(
           intent,
           value.value === null ? `Cleared ${def.label} on ${n}` : `Set ${def.label} to ${formatFieldValue(value.value)} on ${n}`,

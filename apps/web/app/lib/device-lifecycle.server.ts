@@ -11,16 +11,16 @@ export type LifecycleResult = { lifecycle: true; intent: LifecycleIntent; ok: bo
 export async function runLifecycleAction(api: ApiClient, intent: LifecycleIntent, form: FormData, deviceId: string) {
   try {
     if (intent === 'retire') {
-      await api.retireDevice(deviceId);
+      await api.post('/devices/{id}/retire', { params: { path: { id: deviceId } } });
       return data<LifecycleResult>({ lifecycle: true, intent, ok: true });
     }
     if (intent === 'rotate-secret') {
-      const { deviceSecret } = await api.rotateDeviceSecret(deviceId);
+      const { deviceSecret } = await api.post('/devices/{id}/rotate-secret', { params: { path: { id: deviceId } } });
       // Shown once, in this response only: the console keeps no copy.
       return data<LifecycleResult>({ lifecycle: true, intent, ok: true, deviceSecret }, { headers: { 'Cache-Control': 'no-store' } });
     }
     const hostname = String(form.get('confirm') ?? '');
-    await api.deleteDevice(deviceId, hostname);
+    await api.delete('/devices/{id}', { params: { path: { id: deviceId }, query: { confirm: hostname } } });
     return redirect(`/devices?deleted=${encodeURIComponent(hostname)}`);
   } catch (error) {
     if (error instanceof ApiError) {

@@ -36,7 +36,9 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 /** What runs.$id.events does: open the API stream with the browser request's signal and relay it. */
 async function proxied(browser: AbortController, query: { after?: string } = {}, warnings: string[] = []) {
-  const upstream = await createApiClient({ baseUrl, token: 't', signal: browser.signal }).openJobRunEvents(runId, query);
+  const upstream = await createApiClient({ baseUrl, token: 't', signal: browser.signal }).stream('/job-runs/{id}/events', 'text/event-stream', {
+    params: { path: { id: runId }, query },
+  });
   return relayEventStream(upstream.body, browser.signal, (m) => warnings.push(m));
 }
 
@@ -99,7 +101,7 @@ describe('createApiClient with the browser gone', () => {
         onError: (e) => void reported.push(e),
       });
       setTimeout(() => browser.abort(), 100);
-      const error = await api.listDevices().catch((e: unknown) => e);
+      const error = await api.get('/devices').catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'AbortError' });
       expect(reported).toEqual([]); // onError (which logs contract errors) is never asked
     } finally {

@@ -2,7 +2,7 @@
  * Filters of the runs and audit pages: read from the page's URL (so they can be bookmarked and shared),
  * passed to the API as they are (the API validates them), and turned into a message when it refuses one.
  */
-import { ApiError } from './api.server';
+import { ApiError, type Query } from './api.server';
 
 const MAX_LENGTH = 320;
 
@@ -24,6 +24,14 @@ export function filtersFrom<K extends string>(url: URL, keys: readonly K[]): Rec
 /** The filters that are set, for the API client and for export links. */
 export function activeFilters<K extends string>(filters: Record<K, string>): Partial<Record<K, string>> {
   return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== '')) as Partial<Record<K, string>>;
+}
+
+/**
+ * The runs page's filters as the API's query. A status goes as the URL has it, typed or not: the API refuses
+ * one it does not know (400), which the page shows as a filter error.
+ */
+export function runListQuery(filters: Record<(typeof RUN_FILTERS)[number], string>): Query<'/job-runs.csv'> {
+  return activeFilters(filters) as Query<'/job-runs.csv'>;
 }
 
 /** A 400 from the API about the filters, as one line per field; anything else is rethrown. */

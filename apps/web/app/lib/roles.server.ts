@@ -6,7 +6,7 @@ import type { ApiClient, RouteErrorData } from './api.server';
 const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export async function requireRole(api: ApiClient, role: Role): Promise<void> {
-  const me = await api.me();
+  const me = await api.get('/auth/me');
   if (rank[me.role] < rank[role]) {
     throw data<RouteErrorData>(
       {

@@ -18,7 +18,7 @@ export function builtInFields(): FieldOption[] {
 }
 
 export async function loadRuleCatalog(api: ApiClient, opts: { excludeGroupId?: string } = {}): Promise<RuleCatalog> {
-  const [customFields, groups] = await Promise.all([api.listCustomFields(), api.listGroups()]);
+  const [customFields, groups] = await Promise.all([api.get('/custom-fields'), api.get('/groups')]);
   const custom: FieldOption[] = customFields.items.map((c) => ({
     key: `customFields.${c.key}`,
     label: c.label,

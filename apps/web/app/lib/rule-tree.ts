@@ -3,10 +3,18 @@
  * with stable node ids, conversions both ways, the JSON path of every node (the API reports rule
  * errors by path, e.g. `all.1.value`), and readable text for conditions.
  *
- * Pure and browser-safe: only *types* come from the contracts (their zod schemas stay on the server);
+ * Pure and browser-safe: only *types* and the zod-free constants come from the contracts (their zod schemas stay on the server);
  * the field catalog and operator table reach the browser through loader data (see rule-catalog.server).
  */
+import { softwareNameMatches, softwareVersionOps } from '@opsconductor/contracts/constants';
+import type { components } from '@opsconductor/contracts/openapi-types';
 import type { FieldType, Rule } from '@opsconductor/contracts/rules';
+
+/**
+ * A rule as the API returns it: what was validated and stored, read leniently here (a `match` or `present`
+ * left out means the default). Every rule the builder makes is one.
+ */
+export type StoredRule = components['schemas']['Rule'];
 
 // ---- catalog -------------------------------------------------------------------------------------
 
@@ -90,7 +98,7 @@ export function operatorLabel(op: string, type?: FieldType): string {
   return operatorLabels[op] ?? op;
 }
 
-export const softwareMatchModes = ['equals', 'contains', 'starts_with', 'regex'] as const;
+export const softwareMatchModes = softwareNameMatches;
 export type SoftwareMatch = (typeof softwareMatchModes)[number];
 export const softwareMatchLabels: Record<SoftwareMatch, string> = {
   equals: 'named exactly',
@@ -98,7 +106,7 @@ export const softwareMatchLabels: Record<SoftwareMatch, string> = {
   starts_with: 'name starts with',
   regex: 'name matches regex',
 };
-export const versionOps = ['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte'] as const;
+export const versionOps = softwareVersionOps;
 export type VersionOp = (typeof versionOps)[number];
 
 export const valuelessOps = new Set(['exists', 'not_exists']);
@@ -452,7 +460,7 @@ function formatValue(value: unknown): string {
 
 /** One condition as a sentence: `OS family equals “linux”`, `has software “openssl” version ≥ 3.0`. */
 export function conditionText(
-  cond: Rule,
+  cond: StoredRule,
   catalog: Pick<RuleCatalog, 'fields' | 'groups'>,
   negate = false,
 ): string {
@@ -483,16 +491,16 @@ export type RuleLine =
   | { kind: 'group'; combinator: 'all' | 'any'; negate: boolean; children: RuleLine[] }
   | { kind: 'condition'; text: string };
 
-export function ruleLines(rule: Rule, catalog: Pick<RuleCatalog, 'fields' | 'groups'>): RuleLine {
-  const go = (r: Rule, negate: boolean): RuleLine => {
+export function ruleLines(rule: StoredRule, catalog: Pick<RuleCatalog, 'fields' | 'groups'>): RuleLine {
+  const go = (r: StoredRule, negate: boolean): RuleLine => {
     const x = r as Record<string, unknown>;
     if (Array.isArray(x.all) || Array.isArray(x.any)) {
       const combinator = Array.isArray(x.all) ? 'all' : 'any';
-      return { kind: 'group', combinator, negate, children: (x[combinator] as Rule[]).map((c) => go(c, false)) };
+      return { kind: 'group', combinator, negate, children: (x[combinator] as StoredRule[]).map((c) => go(c, false)) };
     }
     if (isObject(x.not)) {
-      if (negate) return { kind: 'group', combinator: 'all', negate: true, children: [go(x.not as Rule, true)] };
-      return go(x.not as Rule, true);
+      if (negate) return { kind: 'group', combinator: 'all', negate: true, children: [go(x.not as StoredRule, true)] };
+      return go(x.not as StoredRule, true);
     }
     return { kind: 'condition', text: conditionText(r, catalog, negate) };
   };

@@ -129,7 +129,7 @@ const selectionOf = ({ deviceIds, groupIds, tags, filter }: CreateJobRunRequest)
 
 /** The confirmation step: how many devices the selection matches now, or why it cannot run. */
 async function confirmation(api: ApiClient, request: CreateJobRunRequest, keep: Pick<RunCommandActionData, 'idempotencyKey'>, notice?: string) {
-  const preview = await api.previewJobRunTargets({ ...selectionOf(request), sampleSize: SAMPLE_SIZE });
+  const preview = await api.post('/job-runs/preview', { body: { ...selectionOf(request), sampleSize: SAMPLE_SIZE } });
   if (preview.total === 0) return data<RunCommandActionData>({ formError: 'No devices match this target.', ...keep }, { status: 400 });
   if (preview.total > preview.maxDevices) {
     return data<RunCommandActionData>(
@@ -157,7 +157,10 @@ export async function runCommandAction(request: Request, context: AppLoadContext
   try {
     if (!explicit && !(form.get('intent') === 'run-confirm' && expected.success)) return await confirmation(api, parsed.request, keep);
     try {
-      const run = await api.createJobRun({ ...parsed.request, ...(explicit ? {} : { expectedDeviceCount: expected.data }) }, keep);
+      const run = await api.post('/job-runs', {
+        body: { ...parsed.request, ...(explicit ? {} : { expectedDeviceCount: expected.data }) },
+        ...(key.success ? { params: { header: { 'idempotency-key': key.data } } } : {}),
+      });
       return redirect(`/runs/${run.id}`);
     } catch (error) {
       if (!(error instanceof ApiError && error.code === 'target_count_changed')) throw error;

@@ -26,7 +26,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   else if (newPassword !== confirmPassword) fieldErrors.confirmPassword = 'The two new passwords differ';
   if (Object.keys(fieldErrors).length) return data<ActionData>({ ok: false, fieldErrors }, { status: 400 });
   try {
-    await api.changePassword({ currentPassword, newPassword });
+    await api.post('/auth/password', { body: { currentPassword, newPassword } });
     return data<ActionData>({ ok: true });
   } catch (error) {
     if (error instanceof ApiError && (error.status === 400 || error.status === 429)) {

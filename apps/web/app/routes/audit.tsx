@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
-import { requireApi } from '~/lib/api.server';
+import { requireApi, type Schema } from '~/lib/api.server';
 import { AUDIT_FILTERS, activeFilters, filterErrorMessage, filtersFrom } from '~/lib/list-filters.server';
 import { pluralize } from '~/lib/format';
 import { DateRangeFields, FilterBar, FilterField, queryOf } from '~/components/list-filters';
@@ -18,10 +18,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const url = new URL(request.url);
   const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(url.searchParams.get('page') ?? 1);
   const filters = filtersFrom(url, AUDIT_FILTERS);
-  let list: Awaited<ReturnType<typeof api.listAuditLogs>> = { items: [], total: 0 };
+  let list: Schema<'AuditLogList'> = { items: [], total: 0 };
   let filterError: string | null = null;
   try {
-    list = await api.listAuditLogs({ page, pageSize: PAGE_SIZE, ...activeFilters(filters) });
+    list = await api.get('/audit-logs', { params: { query: { page, pageSize: PAGE_SIZE, ...activeFilters(filters) } } });
   } catch (error) {
     filterError = filterErrorMessage(error, LABELS);
   }

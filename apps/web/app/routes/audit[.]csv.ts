@@ -5,5 +5,5 @@ import { AUDIT_FILTERS, activeFilters, filtersFrom } from '~/lib/list-filters.se
 
 export function loader({ request, context }: LoaderFunctionArgs) {
   const filters = activeFilters(filtersFrom(new URL(request.url), AUDIT_FILTERS));
-  return csvDownload(request, context, (api) => api.exportAuditLogs(filters));
+  return csvDownload(request, context, (api) => api.stream('/audit-logs.csv', 'text/csv', { params: { query: filters } }));
 }

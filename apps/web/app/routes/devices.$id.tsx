@@ -82,13 +82,19 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     state: sp.get('state') ?? '',
   });
   const [device, runs, customFields, software, services, timeline, activity] = await Promise.all([
-    api.getDevice(id),
-    q.tab === 'overview' ? api.listJobRuns({ deviceId: id, pageSize: 10 }) : null,
-    q.tab === 'overview' ? api.listCustomFields() : null,
-    q.tab === 'software' ? api.listDeviceSoftware(id, { search: q.search || undefined, page: q.page, pageSize: SOFTWARE_PAGE_SIZE }) : null,
-    q.tab === 'services' ? api.listDeviceServices(id) : null,
-    q.tab === 'timeline' ? api.getDeviceTimeline(id, { page: q.page, pageSize: TIMELINE_PAGE_SIZE, kind: q.kind }) : null,
-    q.tab === 'activity' ? api.getDeviceActivity(id, { page: q.page, pageSize: ACTIVITY_PAGE_SIZE }) : null,
+    api.get('/devices/{id}', { params: { path: { id } } }),
+    q.tab === 'overview' ? api.get('/job-runs', { params: { query: { deviceId: id, pageSize: 10 } } }) : null,
+    q.tab === 'overview' ? api.get('/custom-fields') : null,
+    q.tab === 'software'
+      ? api.get('/devices/{id}/software', { params: { path: { id }, query: { search: q.search || undefined, page: q.page, pageSize: SOFTWARE_PAGE_SIZE } } })
+      : null,
+    q.tab === 'services' ? api.get('/devices/{id}/services', { params: { path: { id } } }) : null,
+    q.tab === 'timeline'
+      ? api.get('/devices/{id}/timeline', { params: { path: { id }, query: { page: q.page, pageSize: TIMELINE_PAGE_SIZE, kind: q.kind } } })
+      : null,
+    q.tab === 'activity'
+      ? api.get('/devices/{id}/activity', { params: { path: { id }, query: { page: q.page, pageSize: ACTIVITY_PAGE_SIZE } } })
+      : null,
   ]);
   let serviceItems = services?.items ?? null;
   if (serviceItems && (q.search || q.state)) {
@@ -314,7 +320,7 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
             </Detail>
             <Detail label="Pending reboot">
               <YesNo value={device.pendingReboot} good={false} />
-              {sys?.pendingRebootReasons.length ? <span className="ml-2 text-zinc-500">{sys.pendingRebootReasons.join(', ')}</span> : null}
+              {sys?.pendingRebootReasons?.length ? <span className="ml-2 text-zinc-500">{sys.pendingRebootReasons.join(', ')}</span> : null}
             </Detail>
             {sys?.timezone ? <Detail label="Time zone">{sys.timezone}</Detail> : null}
             <Detail label="Hardware">{[device.manufacturer, device.model].filter(Boolean).join(' ') || <Dash />}</Detail>

@@ -2,6 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams, useSubmit } from '@remix-run/react';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { z } from 'zod';
+import { deviceLifecycles } from '@opsconductor/contracts/constants';
 import { deviceStatus } from '@opsconductor/contracts/api';
 import { deviceListFilters } from '@opsconductor/contracts/inventory-api';
 import { requireApi } from '~/lib/api.server';
@@ -31,7 +32,7 @@ const listQuery = z.object({
   sort: deviceListFilters.shape.sort.catch('hostname'),
   order: deviceListFilters.shape.order.catch('asc'),
   /** Retired devices are hidden unless asked for ('' = active only). */
-  lifecycle: z.enum(['retired', 'all']).optional().catch(undefined),
+  lifecycle: z.enum(deviceLifecycles).exclude(['active']).optional().catch(undefined),
   page: z.coerce.number().int().min(1).max(100_000).catch(1),
 });
 
@@ -55,17 +56,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // The list's filter as the API reads it: the devices shown here are the ones "Run on all" targets.
   const filter = { search: q.search, status: q.status, osFamily: q.osFamily, groupId: q.groupId, tag: q.tag, customField };
   const [list, groups, tags, customFields] = await Promise.all([
-    api.listDevices({
-      ...filter,
-      sort: q.sort,
-      order: q.order,
-      lifecycle: q.lifecycle,
-      page: q.page,
-      pageSize: PAGE_SIZE,
-    }),
-    api.listGroups(),
-    api.listTags(),
-    api.listCustomFields(),
+    api.get('/devices', { params: { query: { ...filter, sort: q.sort, order: q.order, lifecycle: q.lifecycle, page: q.page, pageSize: PAGE_SIZE } } }),
+    api.get('/groups'),
+    api.get('/tags'),
+    api.get('/custom-fields'),
   ]);
   return {
     ...list,

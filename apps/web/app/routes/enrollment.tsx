@@ -21,7 +21,7 @@ function tokenStatus(t: EnrollmentToken, now: number): TokenStatus {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
   const [list, config] = await Promise.all([
-    api.listEnrollmentTokens(),
+    api.get('/enrollment-tokens'),
     // The enroll command needs the API's public URL; fall back to API_URL if the API can't say.
     getServerConfig(api).catch((error: unknown) => {
       if (error instanceof Response && error.status >= 300 && error.status < 400) throw error;
@@ -58,7 +58,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (intent === 'revoke') {
       const id = uuid.safeParse(form.get('id'));
       if (!id.success) return data<ActionData>({ intent: 'revoke', formError: 'Unknown token' }, { status: 400 });
-      await api.revokeEnrollmentToken(id.data);
+      await api.delete('/enrollment-tokens/{id}', { params: { path: { id: id.data } } });
       return data<ActionData>({ intent: 'revoke', revoked: id.data });
     }
     const parsed = createForm.safeParse({
@@ -71,7 +71,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       for (const issue of parsed.error.issues) fieldErrors[String(issue.path[0])] ??= issue.message;
       return data<ActionData>({ intent: 'create', fieldErrors }, { status: 400 });
     }
-    const created = await api.createEnrollmentToken(parsed.data);
+    const created = await api.post('/enrollment-tokens', { body: parsed.data });
     // The secret is in this response only: never cache it.
     return data<ActionData>({ intent: 'create', created }, { headers: { 'Cache-Control': 'no-store' } });
   } catch (error) {

@@ -52,12 +52,12 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const eventsPage = pageParam.parse(sp.get('eventsPage') ?? 1);
   const search = searchParam.parse(sp.get('search') ?? '');
   const addSearch = searchParam.parse(sp.get('add') ?? '');
-  const group = await api.getGroup(id);
+  const group = await api.get('/groups/{id}', { params: { path: { id } } });
   const [members, events, catalog, candidates] = await Promise.all([
-    api.listGroupMembers(id, { page, pageSize: MEMBERS_PAGE_SIZE, search: search || undefined }),
-    api.listGroupEvents(id, { page: eventsPage, pageSize: EVENTS_PAGE_SIZE }),
+    api.get('/groups/{id}/members', { params: { path: { id }, query: { page, pageSize: MEMBERS_PAGE_SIZE, search: search || undefined } } }),
+    api.get('/groups/{id}/events', { params: { path: { id }, query: { page: eventsPage, pageSize: EVENTS_PAGE_SIZE } } }),
     group.kind === 'dynamic' && group.rule ? loadRuleCatalog(api) : null,
-    group.kind === 'static' && addSearch ? api.listDevices({ search: addSearch, pageSize: CANDIDATES }) : null,
+    group.kind === 'static' && addSearch ? api.get('/devices', { params: { query: { search: addSearch, pageSize: CANDIDATES } } }) : null,
   ]);
   return {
     group,
@@ -87,14 +87,14 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const ids = z.array(uuid).max(10_000).safeParse(remove ? [remove] : form.getAll('deviceIds'));
   try {
     if (intent === 'delete') {
-      await api.deleteGroup(id);
+      await api.delete('/groups/{id}', { params: { path: { id } } });
       return redirect('/groups');
     }
     if (intent === 'add-members' || intent === 'remove-members') {
       if (!ids.success || ids.data.length === 0) {
         return data<ActionData>({ ok: false, formError: 'Select at least one device.' }, { status: 400 });
       }
-      await api.updateGroupMembers(id, intent === 'add-members' ? { add: ids.data } : { remove: ids.data });
+      await api.post('/groups/{id}/members', { params: { path: { id } }, body: intent === 'add-members' ? { add: ids.data } : { remove: ids.data } });
       const n = pluralize(ids.data.length, 'device');
       return data<ActionData>({ ok: true, message: intent === 'add-members' ? `Added ${n}.` : `Removed ${n}.` });
     }

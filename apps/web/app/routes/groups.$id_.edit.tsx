@@ -33,7 +33,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = groupId(params);
   const api = await requireApi(request, context);
   await requireRole(api, 'operator');
-  const group = await api.getGroup(id);
+  const group = await api.get('/groups/{id}', { params: { path: { id } } });
   refuseBuiltIn(group);
   const catalog = group.kind === 'dynamic' ? await loadRuleCatalog(api, { excludeGroupId: id }) : null;
   return { group, catalog };
@@ -42,15 +42,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const id = groupId(params);
   const api = await requireApi(request, context);
-  const group = await api.getGroup(id);
+  const group = await api.get('/groups/{id}', { params: { path: { id } } });
   refuseBuiltIn(group);
   const parsed = parseGroupForm(await request.formData(), group.kind);
   if (!parsed.ok) return data<GroupFormData>(parsed.result, { status: 400 });
   try {
-    await api.updateGroup(id, {
-      name: parsed.name,
-      description: parsed.description,
-      ...(group.kind === 'dynamic' && parsed.rule ? { rule: parsed.rule } : {}),
+    await api.patch('/groups/{id}', {
+      params: { path: { id } },
+      body: { name: parsed.name, description: parsed.description, ...(group.kind === 'dynamic' && parsed.rule ? { rule: parsed.rule } : {}) },
     });
     return redirect(`/groups/${id}`);
   } catch (error) {

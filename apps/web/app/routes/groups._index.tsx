@@ -10,7 +10,7 @@ export const meta: MetaFunction = () => [{ title: 'Groups · OpsConductor' }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
-  const { items } = await api.listGroups();
+  const { items } = await api.get('/groups');
   // Built-in groups first, then by name.
   const groups = [...items].sort((a, b) => Number(b.builtIn) - Number(a.builtIn) || a.name.localeCompare(b.name));
   return { groups };

@@ -33,8 +33,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const group =
       kind === 'dynamic' && parsed.rule
-        ? await api.createGroup({ kind: 'dynamic', name: parsed.name, description: parsed.description, rule: parsed.rule })
-        : await api.createGroup({ kind: 'static', name: parsed.name, description: parsed.description, deviceIds: [] });
+        ? await api.post('/groups', { body: { kind: 'dynamic', name: parsed.name, description: parsed.description, rule: parsed.rule } })
+        : await api.post('/groups', { body: { kind: 'static', name: parsed.name, description: parsed.description, deviceIds: [] } });
     return redirect(`/groups/${group.id}`);
   } catch (error) {
     return groupFormFailure(error, parsed.ruleText);

@@ -40,7 +40,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const parsed = previewBody.safeParse(body);
   if (!parsed.success) return failure(400, 'Send { rule, limit } with the rule as an object.');
   try {
-    const preview = await publicApi(request, context, token).previewRule({ rule: parsed.data.rule as Rule, limit: parsed.data.limit });
+    const preview = await publicApi(request, context, token).post('/groups/preview', { body: { rule: parsed.data.rule as Rule, limit: parsed.data.limit } });
     return json({ ok: true, ...preview });
   } catch (error) {
     if (error instanceof ApiError) {

@@ -12,7 +12,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = await getSessionToken(request);
   if (token) {
     // Already signed in: go where the user wanted to go.
-    const me = await publicApi(request, context, token).me().catch(() => null);
+    const me = await publicApi(request, context, token).get('/auth/me').catch(() => null);
     if (me) throw redirect(redirectTo);
   }
   return null;
@@ -33,7 +33,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return data<ActionData>({ fieldErrors }, { status: 400 });
   }
   try {
-    const session = await publicApi(request, context).login(parsed.data);
+    const session = await publicApi(request, context).post('/auth/login', { body: parsed.data });
     return redirect(redirectTo, {
       headers: { 'Set-Cookie': await commitSession(request, session.token, session.expiresAt) },
     });

@@ -7,7 +7,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const token = await getSessionToken(request);
   if (token) {
     await publicApi(request, context, token)
-      .logout()
+      .post('/auth/logout')
       .catch((error: unknown) => console.warn(`[web] logout: ${error instanceof Error ? error.message : String(error)}`));
   }
   return redirect('/login', { headers: { 'Set-Cookie': await destroySession(request) } });

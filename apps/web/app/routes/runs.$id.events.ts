@@ -19,8 +19,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!token) return text(401, 'Not signed in');
   const after = new URL(request.url).searchParams.get('after');
   try {
-    const upstream = await publicApi(request, context, token).openJobRunEvents(id.data, {
-      after: after && /^\d{1,19}$/.test(after) ? after : undefined,
+    const upstream = await publicApi(request, context, token).stream('/job-runs/{id}/events', 'text/event-stream', {
+      params: { path: { id: id.data }, query: { after: after && /^\d{1,19}$/.test(after) ? after : undefined } },
     });
     return new Response(relayEventStream(upstream.body, request.signal), {
       headers: {

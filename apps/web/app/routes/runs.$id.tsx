@@ -1,8 +1,8 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import { finalJobRunStatuses } from '@opsconductor/contracts/constants';
 import {
-  finalJobRunStatuses,
   uuid,
   type JobRun,
   type JobRunSummary,
@@ -57,7 +57,7 @@ async function loadOutput(api: ApiClient, id: string, deviceId: string | undefin
   let output: RunOutput = {};
   let cursor: string | undefined;
   for (let page = 0; page < MAX_OUTPUT_PAGES; page++) {
-    const result = await api.getJobRunOutput(id, { deviceId, after: cursor, limit: 5000 });
+    const result = await api.get('/job-runs/{id}/output', { params: { path: { id }, query: { deviceId, after: cursor, limit: 5000 } } });
     output = appendChunks(output, result.items);
     const last = result.items.at(-1);
     if (last) cursor = last.id;
@@ -69,7 +69,7 @@ async function loadOutput(api: ApiClient, id: string, deviceId: string | undefin
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = runId(params);
   const api = await requireApi(request, context);
-  const run = await api.getJobRun(id);
+  const run = await api.get('/job-runs/{id}', { params: { path: { id } } });
   const requested = new URL(request.url).searchParams.get('device');
   const allPanels = run.targets.length <= MAX_OUTPUT_PANELS;
   // With many devices, output is shown for the one picked in the table (?device=…).
@@ -89,7 +89,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const form = await request.formData();
   if (form.get('intent') !== 'cancel') throw data<RouteErrorData>({ title: 'Unknown action' }, { status: 400 });
   try {
-    await api.cancelJobRun(id);
+    await api.post('/job-runs/{id}/cancel', { params: { path: { id } } });
     return { ok: true as const, error: null };
   } catch (error) {
     if (error instanceof ApiError) return data({ ok: false as const, error: error.detail ?? error.title }, { status: error.status });

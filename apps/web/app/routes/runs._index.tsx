@@ -1,9 +1,9 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
 import { z } from 'zod';
-import { jobRunStatus } from '@opsconductor/contracts/api';
+import { jobRunStatuses } from '@opsconductor/contracts/constants';
 import { requireApi } from '~/lib/api.server';
-import { RUN_FILTERS, activeFilters, filterErrorMessage, filtersFrom } from '~/lib/list-filters.server';
+import { RUN_FILTERS, filterErrorMessage, filtersFrom, runListQuery } from '~/lib/list-filters.server';
 import { oneLine, pluralize } from '~/lib/format';
 import { RunStatusBadge } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
@@ -20,9 +20,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const url = new URL(request.url);
   const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(url.searchParams.get('page') ?? 1);
   const filters = filtersFrom(url, RUN_FILTERS);
-  const base = { page, pageSize: PAGE_SIZE, filters, statuses: jobRunStatus.options, filterError: null as string | null };
+  const base = { page, pageSize: PAGE_SIZE, filters, statuses: jobRunStatuses, filterError: null as string | null };
   try {
-    return { ...base, ...(await api.listJobRuns({ page, pageSize: PAGE_SIZE, ...activeFilters(filters) })) };
+    return { ...base, ...(await api.get('/job-runs', { params: { query: { page, pageSize: PAGE_SIZE, ...runListQuery(filters) } } })) };
   } catch (error) {
     return { ...base, items: [], total: 0, filterError: filterErrorMessage(error, LABELS) };
   }

@@ -22,7 +22,7 @@ const types = [
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
   await requireRole(api, 'admin');
-  const { items } = await api.listCustomFields();
+  const { items } = await api.get('/custom-fields');
   return { fields: [...items].sort((a, b) => a.key.localeCompare(b.key)) };
 }
 
@@ -52,13 +52,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
       if (!parsed.success) for (const i of parsed.error.issues) fieldErrors[String(i.path[0])] ??= i.message;
       if (type === 'enum' && enumValues.length === 0) fieldErrors.enumValues = 'List at least one value';
       if (!parsed.success || Object.keys(fieldErrors).length) return data<ActionData>({ intent, ok: false, fieldErrors }, { status: 400 });
-      const created = await api.createCustomField(parsed.data);
+      const created = await api.post('/custom-fields', { body: parsed.data });
       return data<ActionData>({ intent, ok: true, message: `Created ${created.label} (${created.key}).` });
     }
     if (intent === 'delete') {
       const id = uuid.safeParse(form.get('id'));
       if (!id.success) return data<ActionData>({ intent, ok: false, formError: 'Unknown field' }, { status: 400 });
-      await api.deleteCustomField(id.data);
+      await api.delete('/custom-fields/{id}', { params: { path: { id: id.data } } });
       return data<ActionData>({ intent, ok: true });
     }
     return data<ActionData>({ intent, ok: false, formError: 'Unknown action' }, { status: 400 });

@@ -2,19 +2,17 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, useActionData, useFetcher, useLoaderData, useNavigation } from '@remix-run/react';
 import { useEffect, useRef } from 'react';
 import { z } from 'zod';
-import { createUserRequest, role, uuid, type Role, type User } from '@opsconductor/contracts/api';
+import { createUserRequest, role, uuid, type User } from '@opsconductor/contracts/api';
+import { roles } from '@opsconductor/contracts/constants';
 import { ApiError, requireApi } from '~/lib/api.server';
 import { useOptionalUser } from '~/lib/user';
 import { Alert, Badge, Button, Card, EmptyState, Field, Input, PageHeader, RelativeTime, Select, Table, Td, Th } from '~/components/ui';
-
-// A literal (not the contract's `roles`) keeps zod out of the browser bundle.
-const roles = ['admin', 'operator', 'viewer'] as const satisfies readonly Role[];
 
 export const meta: MetaFunction = () => [{ title: 'Users · OpsConductor' }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
-  const { items } = await api.listUsers();
+  const { items } = await api.get('/users');
   return { users: items };
 }
 
@@ -43,7 +41,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
         for (const issue of parsed.error.issues) fieldErrors[String(issue.path[0])] ??= issue.message;
         return data<ActionData>({ intent, ok: false, fieldErrors }, { status: 400 });
       }
-      const user = await api.createUser(parsed.data);
+      const user = await api.post('/users', { body: parsed.data });
       return data<ActionData>({ intent, ok: true, message: `${user.email} can now sign in as ${user.role}.` });
     }
     const id = uuid.safeParse(form.get('id'));
@@ -51,18 +49,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (intent === 'role') {
       const newRole = role.safeParse(form.get('role'));
       if (!newRole.success) return data<ActionData>({ intent, ok: false, formError: 'Unknown role' }, { status: 400 });
-      await api.updateUser(id.data, { role: newRole.data });
+      await api.patch('/users/{id}', { params: { path: { id: id.data } }, body: { role: newRole.data } });
       return data<ActionData>({ intent, ok: true });
     }
     if (intent === 'password') {
       // An admin sets another user's password (the API refuses one's own here: that needs the current one).
       const password = String(form.get('password') ?? '');
       if (!password) return data<ActionData>({ intent, ok: false, fieldErrors: { password: 'Enter a new password' } }, { status: 400 });
-      const user = await api.updateUser(id.data, { password });
+      const user = await api.patch('/users/{id}', { params: { path: { id: id.data } }, body: { password } });
       return data<ActionData>({ intent, ok: true, message: `New password set for ${user.email}; their sessions were ended.` });
     }
     if (intent === 'disable' || intent === 'enable') {
-      await api.updateUser(id.data, { disabled: intent === 'disable' });
+      await api.patch('/users/{id}', { params: { path: { id: id.data } }, body: { disabled: intent === 'disable' } });
       return data<ActionData>({ intent, ok: true });
     }
     return data<ActionData>({ intent, ok: false, formError: 'Unknown action' }, { status: 400 });

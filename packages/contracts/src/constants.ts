@@ -1,0 +1,106 @@
+/**
+ * Value lists that several layers need: the API's schemas build their enums from them, the console shows
+ * them in pickers and badges, workflows and activities name them. Zod-free and dependency-free on purpose:
+ * the console's browser bundle and workflow code import this module without pulling a validator in.
+ */
+
+// ---- users ---------------------------------------------------------------------------------------
+/** Roles, weakest last: an admin may do everything an operator may, an operator everything a viewer may. */
+export const roles = ['admin', 'operator', 'viewer'] as const;
+export type Role = (typeof roles)[number];
+
+// ---- devices -------------------------------------------------------------------------------------
+export const deviceStatuses = ['online', 'offline', 'never_seen'] as const;
+export type DeviceStatus = (typeof deviceStatuses)[number];
+export const osFamilies = ['windows', 'linux', 'macos', 'other'] as const;
+export type OsFamily = (typeof osFamilies)[number];
+/** Which devices a list shows: active ones (the default), retired ones, or all. */
+export const deviceLifecycles = ['active', 'retired', 'all'] as const;
+export type DeviceLifecycle = (typeof deviceLifecycles)[number];
+export const deviceSortKeys = ['hostname', 'lastSeenAt', 'osName', 'enrolledAt'] as const;
+export type DeviceSortKey = (typeof deviceSortKeys)[number];
+export const sortOrders = ['asc', 'desc'] as const;
+export type SortOrder = (typeof sortOrders)[number];
+/** Kinds of change in a device's inventory history (its timeline). */
+export const inventoryEventKinds = [
+  'software_installed',
+  'software_removed',
+  'software_upgraded',
+  'os_changed',
+  'hardware_changed',
+  'ip_changed',
+  'domain_changed',
+  'hostname_changed',
+  'security_changed',
+  'inventory_first_report',
+] as const;
+export type InventoryEventKind = (typeof inventoryEventKinds)[number];
+
+// ---- groups, tags and custom fields --------------------------------------------------------------
+export const groupKinds = ['static', 'dynamic'] as const;
+export type GroupKind = (typeof groupKinds)[number];
+export const membershipChanges = ['added', 'removed'] as const;
+export const customFieldTypes = ['text', 'number', 'boolean', 'date', 'enum'] as const;
+export type CustomFieldType = (typeof customFieldTypes)[number];
+
+// ---- rule operators (dynamic groups) -------------------------------------------------------------
+export const stringOps = [
+  'equals',
+  'not_equals',
+  'contains',
+  'not_contains',
+  'starts_with',
+  'ends_with',
+  'regex',
+  'in',
+  'not_in',
+  'exists',
+  'not_exists',
+] as const;
+export const numberOps = ['equals', 'not_equals', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'exists', 'not_exists'] as const;
+export const versionOps = [
+  'version_eq',
+  'version_neq',
+  'version_gt',
+  'version_gte',
+  'version_lt',
+  'version_lte',
+  'exists',
+  'not_exists',
+] as const;
+export const listOps = ['contains', 'not_contains', 'exists', 'not_exists'] as const;
+export const booleanOps = ['equals', 'not_equals', 'exists', 'not_exists'] as const;
+export type RuleOperator = (typeof stringOps | typeof numberOps | typeof versionOps | typeof listOps | typeof booleanOps)[number];
+/** Every operator a field condition may use (which ones a field accepts depends on its type). */
+export const ruleOperators = [...new Set([...stringOps, ...numberOps, ...versionOps, ...listOps, ...booleanOps])] as [
+  RuleOperator,
+  ...RuleOperator[],
+];
+/** How a software condition matches the name. */
+export const softwareNameMatches = ['equals', 'contains', 'starts_with', 'regex'] as const;
+/** Version comparisons of a software condition. */
+export const softwareVersionOps = ['version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte'] as const;
+
+// ---- job runs ------------------------------------------------------------------------------------
+/** The shell a command runs in; `default` is the agent's platform default (sh, or cmd on Windows). */
+export const shells = ['default', 'sh', 'bash', 'powershell', 'cmd'] as const;
+export type Shell = (typeof shells)[number];
+/** What runs a stored script (a `script` command). */
+export const scriptInterpreters = ['sh', 'bash', 'powershell', 'cmd', 'python'] as const;
+export type ScriptInterpreter = (typeof scriptInterpreters)[number];
+/** How a run ended (see `jobRunStatus` in api.ts for what decides each). */
+export const finalJobRunStatuses = ['succeeded', 'partially_succeeded', 'failed', 'timed_out', 'unreachable', 'cancelled'] as const;
+export type FinalJobRunStatus = (typeof finalJobRunStatuses)[number];
+export const jobRunStatuses = ['queued', 'running', ...finalJobRunStatuses] as const;
+export type JobRunStatus = (typeof jobRunStatuses)[number];
+/** Where one device stands in a run. */
+export const deviceRunStatuses = ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline'] as const;
+export type DeviceRunStatus = (typeof deviceRunStatuses)[number];
+export const outputStreams = ['stdout', 'stderr'] as const;
+export type OutputStream = (typeof outputStreams)[number];
+/** How the admin API returns output: `text` (UTF-8, invalid bytes as U+FFFD) or `base64` (the bytes exactly). */
+export const outputViewEncodings = ['text', 'base64'] as const;
+
+// ---- audit log -----------------------------------------------------------------------------------
+export const auditActorTypes = ['user', 'api_key', 'device', 'system'] as const;
+export type AuditActorType = (typeof auditActorTypes)[number];
