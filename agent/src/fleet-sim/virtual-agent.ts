@@ -3,18 +3,21 @@
  * command it gets as the real agent would — start, output chunks, heartbeats, result — with the timing and
  * outcome its behaviour draws, without running anything. It keeps an in-memory journal with the real
  * agent's rules: a command runs at most once, a result is re-sent until the server takes it, and a command
- * that was running when the device "rebooted" is reported failed afterwards (unless the journal is lost).
+ * that was running when the device "rebooted" is reported interrupted afterwards (unless the journal is lost).
  */
 import { randomUUID } from 'node:crypto';
-import { HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS, type AgentCommand, type DeviceFacts } from '@opsconductor/contracts/agent-protocol';
+import { AGENT_PROTOCOL_VERSION, HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS, type AgentCommand, type DeviceFacts } from '@opsconductor/contracts/agent-protocol';
+import { capability, commandKinds } from '@opsconductor/contracts/commands';
 import { Backoff, sleep } from '../backoff.ts';
-import { EXPIRED_ERROR, RESTARTED_ERROR } from '../journal.ts';
+import { EXPIRED_ERROR, INTERRUPTED_ERROR } from '../journal.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { drawOutcome, type CommandBehaviour } from './behaviour.ts';
 import { ProtocolCallError, ProtocolDriftError, type CheckinBody, type ProtocolClient, type ResultBody } from './protocol-client.ts';
 import type { FleetCredential } from './state-file.ts';
 import type { FleetStats } from './fleet-stats.ts';
 import type { CallStats } from './stats.ts';
+
+const ALL_CAPABILITIES = commandKinds.map((kind) => capability(kind));
 
 export type VirtualAgentStatus = 'new' | 'enrolling' | 'online' | 'offline' | 'rebooting' | 'rejected' | 'stopped';
 
@@ -118,11 +121,11 @@ export class VirtualAgent {
   }
 
   /**
-   * The check-in body, built in one place. A protocol that adds fields (boot ID, capabilities) adds them
-   * here: the body is typed and checked against the contract's `checkinRequest`.
+   * The check-in body, built in one place and typed by the contract's `checkinRequest`: the current
+   * protocol, every command kind (a virtual agent "runs" any kind by drawing its outcome), and the boot ID.
    */
   private checkinBody(): CheckinBody {
-    return { facts: this.facts() };
+    return { facts: this.facts(), protocolVersion: AGENT_PROTOCOL_VERSION, capabilities: ALL_CAPABILITIES, bootId: this.bootId };
   }
 
   async enroll(token: string): Promise<void> {
@@ -309,7 +312,7 @@ export class VirtualAgent {
 
   private restarted(entry: JournalEntry, now: Date): ResultBody {
     const startedAt = entry.startedAt ?? now.toISOString();
-    return { status: 'failed', exitCode: null, error: RESTARTED_ERROR, startedAt, finishedAt: now.toISOString(), durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)) };
+    return { status: 'interrupted', exitCode: null, error: INTERRUPTED_ERROR, startedAt, finishedAt: now.toISOString(), durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)) };
   }
 
   private track(task: Promise<void>): void {

@@ -57,6 +57,8 @@ describe('events of changes', () => {
     const result = { status: 'failed', exitCode: 4294967295, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 7 };
     expect((await agent(deviceSecret, `/commands/${command.id}/result`, result)).status).toBe(200);
     expect((await agent(deviceSecret, `/commands/${command.id}/result`, result)).status).toBe(200); // a duplicate is no event
+    // Still queued when the device is retired: retirement ends it, and that is a command.finished too.
+    const unfinished = await queueCommand(t.database.db, deviceId, { state: 'queued' });
     expect((await agent(deviceSecret, '/goodbye', {})).status).toBe(200);
     expect((await api('POST', `/devices/${deviceId}/retire`)).status).toBe(200);
 
@@ -68,7 +70,14 @@ describe('events of changes', () => {
     expect(events[3]).toMatchObject({ actor_type: 'user', payload: { hostname: 'evented', removedFromGroupIds: expect.arrayContaining([group.id]) } });
     expect(await eventsOf(command.id)).toEqual([{
       type: 'command.finished', actor_type: 'device', actor_name: 'evented',
-      payload: { commandId: command.id, deviceId, jobRunId: command.jobRunDevice.jobRunId, status: 'failed', exitCode: '4294967295', durationMs: 7, error: null },
+      payload: { commandId: command.id, deviceId, jobRunId: command.jobRunDevice.jobRunId, kind: 'shell', attempt: 1, status: 'failed', exitCode: '4294967295', durationMs: 7, error: null },
+    }]);
+    expect(await eventsOf(unfinished.id)).toEqual([{
+      type: 'command.finished', actor_type: 'user', actor_name: expect.stringMatching(/^admin-/),
+      payload: {
+        commandId: unfinished.id, deviceId, jobRunId: unfinished.jobRunDevice.jobRunId, kind: 'shell', attempt: 1, status: 'failed',
+        exitCode: null, durationMs: null, error: 'The device was retired.',
+      },
     }]);
     const membership = (await eventsOf(group.id)).map((e) => e.payload as { added: string[]; removed: string[]; reason: string });
     expect(membership).toEqual([
@@ -79,7 +88,7 @@ describe('events of changes', () => {
     const activity = await until(() => activityOf(deviceId), (a) => a.some((x) => x.type === 'retired'));
     expect(activity.map((a) => a.type)).toEqual([
       'enrolled', 'joined_group', 'joined_group', 'inventory_changed', // All Linux on enrollment; Virtual machines with the report
-      'joined_group', 'command_finished', 'went_offline', 'left_group', 'left_group', 'left_group', 'retired',
+      'joined_group', 'command_finished', 'went_offline', 'command_finished', 'left_group', 'left_group', 'left_group', 'retired',
     ]);
     expect(activity.find((a) => a.type === 'joined_group' && a.details.groupId === group.id)?.details).toMatchObject({ groupName: 'evented-group' });
     expect(activity.find((a) => a.type === 'command_finished')?.details).toMatchObject({ status: 'failed', exitCode: '4294967295' });

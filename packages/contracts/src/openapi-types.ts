@@ -288,6 +288,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What happened to the device, newest first
+         * @description Enrolled, came online, went offline, joined or left a group, inventory changed, a command finished, retired — written from domain events by the device-activity consumer, so an entry appears within seconds of the change.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page number, from 1 */
+                    page?: number;
+                    /** @description Items per page */
+                    pageSize?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description The device's ID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Activity */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: ({
+                                id: string;
+                                /** @enum {string} */
+                                type: "enrolled";
+                                occurredAt: string;
+                                details: Record<string, never>;
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "retired";
+                                occurredAt: string;
+                                details: {
+                                    endedRuns: number;
+                                };
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "came_online";
+                                occurredAt: string;
+                                details: {
+                                    lastSeenAt: string | null;
+                                };
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "went_offline";
+                                occurredAt: string;
+                                details: {
+                                    lastSeenAt: string | null;
+                                    /** @enum {string} */
+                                    reason: "agent_stopped" | "not_seen";
+                                };
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "joined_group";
+                                occurredAt: string;
+                                details: {
+                                    /** Format: uuid */
+                                    groupId: string;
+                                    groupName: string | null;
+                                    reason: string;
+                                };
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "left_group";
+                                occurredAt: string;
+                                details: {
+                                    /** Format: uuid */
+                                    groupId: string;
+                                    groupName: string | null;
+                                    reason: string;
+                                };
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "inventory_changed";
+                                occurredAt: string;
+                                details: {
+                                    changedSections: string[];
+                                    firstReport: boolean;
+                                    historyEvents: number;
+                                };
+                            } | {
+                                id: string;
+                                /** @enum {string} */
+                                type: "command_finished";
+                                occurredAt: string;
+                                details: {
+                                    /** Format: uuid */
+                                    commandId: string;
+                                    /** Format: uuid */
+                                    jobRunId: string | null;
+                                    status: string;
+                                    exitCode: string | null;
+                                    durationMs: number | null;
+                                    error: string | null;
+                                };
+                            })[];
+                            total: number;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden for this role */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An unexpected error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait before retrying */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tags": {
         parameters: {
             query?: never;
@@ -486,10 +671,14 @@ export interface paths {
         get: operations["listJobRuns"];
         put?: never;
         /**
-         * Run a shell command on devices (operator)
+         * Run a command on devices (operator)
          * @description Starts a `jobRun` Temporal workflow (ID `job-run/<id>`). Offline devices get the command when they come back before the deadline.
          *
+         *     The command is a shell `command`, or an `action` of any kind: `shell`, `script` (stored once, with its interpreter), `file.fetch` (a file uploaded with POST /api/v1/files, by SHA-256; 400 `unknown_file` otherwise), `reboot`, `inventory.refresh`. A device whose agent cannot run the kind fails with a message saying so.
+         *
          *     Targets are the union of `deviceIds`, the members of `groupIds`, the devices with any of `tags` and the devices matching `filter` (the device list's filters: `search`, `status`, `osFamily`, `groupId`, `tag`, `customField`; `{}` is every device), resolved when the run is created. A run targets at most 10,000 devices (400 `too_many_devices`); a selection that matches none is refused (400 `no_target_devices`), unknown device or group IDs too (400 `unknown_devices` / `unknown_groups`). With `expectedDeviceCount` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 `target_count_changed`. The run records the selection as `targetSelection`.
+         *
+         *     Send an `Idempotency-Key` header to retry safely: without one, a request that failed or timed out after the run was created (a lost answer) creates a second run when sent again.
          */
         post: operations["createJobRun"];
         delete?: never;
@@ -614,6 +803,243 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file for file.fetch commands (operator)
+         * @description The body is the file itself (`application/octet-stream`), streamed to the server's file store and named by its SHA-256, which `action: { kind: "file.fetch", sha256 }` of a job run refers to. The same content uploaded again is the same file (200). Larger than FILE_UPLOAD_MAX_BYTES: 413.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    name?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description Already stored */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sha256: string;
+                            size: number;
+                            name: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Stored */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sha256: string;
+                            size: number;
+                            name: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden for this role */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Larger than FILE_UPLOAD_MAX_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not `application/octet-stream` */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An unexpected error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait before retrying */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A stored file's size and name */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sha256: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sha256: string;
+                            size: number;
+                            name: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden for this role */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An unexpected error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait before retrying */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -656,6 +1082,209 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/secrets/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Master keys and how many secrets each protects (admin)
+         * @description Metadata only: secret values and keys are never sent by the API. Keys come from `SECRETS_MASTER_KEYS` (the first is current).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Key usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            configured: boolean;
+                            currentKeyId: string | null;
+                            keys: {
+                                keyId: string;
+                                secrets: number;
+                                current: boolean;
+                                configured: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden for this role */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An unexpected error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait before retrying */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/secrets/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-encrypt secrets under the current master key (admin)
+         * @description Re-encrypts the data keys of secrets protected by older master keys with the current one (the first of `SECRETS_MASTER_KEYS`), up to 10,000 per call in one transaction with its audit row (`secrets.rotate`); call again while `remaining` is above 0, then remove the old key. 503 `secrets_unavailable` when no master key is configured or a secret's key is missing (nothing changes then).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Rotated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            currentKeyId: string;
+                            rewrapped: number;
+                            remaining: number;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden for this role */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An unexpected error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No master key, or a secret's key is not configured (`secrets_unavailable`); or the database is unavailable */
+                503: {
+                    headers: {
+                        /** @description Seconds to wait before retrying */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/config": {
         parameters: {
             query?: never;
@@ -684,7 +1313,7 @@ export interface paths {
         put?: never;
         /**
          * Enroll a device with an enrollment token
-         * @description Returns the device secret once (256 random bits); the server keeps only its SHA-256.
+         * @description Returns the device secret once (256 random bits); the server keeps only its SHA-256. With `enrollmentId`, a retry of the same enrolment (same ID and token, within an hour, device not retired) answers with the device the first attempt created and a new secret, instead of enrolling a second device; 409 `conflict` when the ID belongs to another enrolment.
          */
         post: operations["enrollDevice"];
         delete?: never;
@@ -702,7 +1331,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report facts and liveness */
+        /**
+         * Report facts, liveness, protocol version, capabilities and boot ID
+         * @description The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.
+         */
         post: operations["checkIn"];
         delete?: never;
         options?: never;
@@ -756,7 +1388,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The agent starts a command */
+        /** The agent starts a command (`cancelRequested`: do not run it) */
         post: operations["startCommand"];
         delete?: never;
         options?: never;
@@ -809,6 +1441,26 @@ export interface paths {
         put?: never;
         /** The final result (completes the activity; duplicates are recorded, not re-applied) */
         post: operations["sendCommandResult"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agent/v1/files/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a stored file for a `file.fetch` command
+         * @description Only while one of the device's own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.
+         */
+        get: operations["downloadCommandFile"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -971,7 +1623,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "output_after_finish" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -1419,6 +2071,8 @@ export interface components {
             id: string;
             workflowId: string;
             temporalUrl: string | null;
+            /** @enum {string} */
+            kind: "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -1490,12 +2144,41 @@ export interface components {
             tags?: string[];
             filter?: components["schemas"]["DeviceFilter"];
             expectedDeviceCount?: number;
-            command: string;
+            command?: string;
             /**
              * @default default
              * @enum {string}
              */
             shell?: "default" | "sh" | "bash" | "powershell" | "cmd";
+            action?: {
+                /** @enum {string} */
+                kind: "shell";
+                command: string;
+                /**
+                 * @default default
+                 * @enum {string}
+                 */
+                shell?: "default" | "sh" | "bash" | "powershell" | "cmd";
+            } | {
+                /** @enum {string} */
+                kind: "script";
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+            } | {
+                /** @enum {string} */
+                kind: "file.fetch";
+                sha256: string;
+                path: string;
+                mode?: string;
+                owner?: string;
+            } | {
+                /** @enum {string} */
+                kind: "reboot";
+            } | {
+                /** @enum {string} */
+                kind: "inventory.refresh";
+            };
             /** @default 300 */
             timeoutSeconds?: number;
             /** @default 3600 */
@@ -1528,6 +2211,8 @@ export interface components {
             id: string;
             workflowId: string;
             temporalUrl: string | null;
+            /** @enum {string} */
+            kind: "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -1598,8 +2283,10 @@ export interface components {
                 ipAddresses: string[];
                 agentVersion: string;
             };
-            /** @default 1 */
+            /** @default 2 */
             protocolVersion?: number;
+            /** Format: uuid */
+            enrollmentId?: string;
         };
         CheckinResponse: {
             /** Format: uuid */
@@ -1607,6 +2294,7 @@ export interface components {
             serverTime: string;
             checkinIntervalSeconds: number;
             outputEncodings?: string[];
+            protocolVersion?: number;
         };
         CheckinRequest: {
             facts: {
@@ -1619,6 +2307,9 @@ export interface components {
                 ipAddresses: string[];
                 agentVersion: string;
             };
+            protocolVersion?: number;
+            capabilities?: string[];
+            bootId?: string;
         };
         GoodbyeResponse: {
             /** Format: uuid */
@@ -1630,6 +2321,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 expiresAt: string;
+                attempt?: number;
                 payload: {
                     /** @enum {string} */
                     kind: "shell";
@@ -1639,6 +2331,30 @@ export interface components {
                      * @enum {string}
                      */
                     shell?: "default" | "sh" | "bash" | "powershell" | "cmd";
+                    timeoutSeconds: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "script";
+                    /** @enum {string} */
+                    interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                    script: string;
+                    timeoutSeconds: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "file.fetch";
+                    sha256: string;
+                    size: number;
+                    path: string;
+                    mode?: string;
+                    owner?: string;
+                    timeoutSeconds: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "reboot";
+                    timeoutSeconds: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "inventory.refresh";
                     timeoutSeconds: number;
                 };
             }[];
@@ -1669,7 +2385,7 @@ export interface components {
         };
         CommandResult: {
             /** @enum {string} */
-            status: "succeeded" | "failed" | "timed_out" | "cancelled";
+            status: "succeeded" | "failed" | "timed_out" | "cancelled" | "interrupted" | "unsupported";
             exitCode: number | null;
             error?: string;
             /** Format: date-time */
@@ -2032,7 +2748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2106,7 +2822,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2213,7 +2929,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2289,7 +3005,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2365,7 +3081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2472,7 +3188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2582,7 +3298,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2658,7 +3374,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2756,7 +3472,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2835,7 +3551,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2934,7 +3650,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3013,7 +3729,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3092,7 +3808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3172,7 +3888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3260,7 +3976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3346,7 +4062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3425,7 +4141,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3511,7 +4227,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3587,7 +4303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3685,7 +4401,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3761,7 +4477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3868,7 +4584,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3954,7 +4670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4052,7 +4768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4128,7 +4844,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4235,7 +4951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4342,7 +5058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4421,7 +5137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4507,7 +5223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4617,7 +5333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4703,7 +5419,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4813,7 +5529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4897,7 +5613,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4990,7 +5706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5006,7 +5722,10 @@ export interface operations {
     createJobRun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last 24 hours gets the run the first one created (201 with `Idempotent-Replayed: true`), however the first one ended; with a different body it is refused (422 `idempotency_key_reused`). 1 to 255 printable ASCII characters, as a structured-field string ("…") or bare. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5016,9 +5735,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Started */
+            /** @description Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created) */
             201: {
                 headers: {
+                    /** @description Present (`true`) when the run was created by an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5088,6 +5809,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request (`idempotency_key_reused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error */
             500: {
                 headers: {
@@ -5097,7 +5827,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5195,7 +5925,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5284,7 +6014,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5363,7 +6093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5451,7 +6181,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5539,7 +6269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5621,7 +6351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5644,7 +6374,7 @@ export interface operations {
                 /** @description Who: the actor's name (a user's email, a device's hostname) or ID, whole */
                 actor?: string;
                 /** @description What kind of actor */
-                actorType?: "user" | "device" | "system";
+                actorType?: "user" | "api_key" | "device" | "system";
                 /** @description An action (`user.create`), or every action of a kind (`job_run.*`) */
                 action?: string;
                 /** @description What kind of thing was acted on (`user`, `job_run`…) */
@@ -5716,7 +6446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5735,7 +6465,7 @@ export interface operations {
                 /** @description Who: the actor's name (a user's email, a device's hostname) or ID, whole */
                 actor?: string;
                 /** @description What kind of actor */
-                actorType?: "user" | "device" | "system";
+                actorType?: "user" | "api_key" | "device" | "system";
                 /** @description An action (`user.create`), or every action of a kind (`job_run.*`) */
                 action?: string;
                 /** @description What kind of thing was acted on (`user`, `job_run`…) */
@@ -5807,7 +6537,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5883,7 +6613,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5954,6 +6684,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The `enrollmentId` belongs to another enrolment (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large */
             413: {
                 headers: {
@@ -5981,7 +6720,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6079,7 +6818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6177,7 +6916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6256,7 +6995,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6357,7 +7096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6431,7 +7170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `output_after_finish`: the device has finished in this run */
+            /** @description `output_after_finish`: the command has ended */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6467,7 +7206,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6546,7 +7285,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6620,6 +7359,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `command_not_delivered`: the command was never handed out */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large */
             413: {
                 headers: {
@@ -6647,7 +7395,85 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    downloadCommandFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6754,7 +7580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database or Temporal) is unavailable: `database_unavailable` or `temporal_unavailable`; retry after `Retry-After` seconds */
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */

@@ -4,7 +4,7 @@
  * this schema; the API also type-checks each condition against the field catalog (apps/api/src/rules).
  */
 import { z } from 'zod';
-import { booleanOps, deviceStatuses, listOps, numberOps, osFamilies, ruleOperators, softwareNameMatches, softwareVersionOps, stringOps, versionOps } from './constants.ts';
+import { type RuleOperator, booleanOps, deviceStatuses, listOps, numberOps, osFamilies, ruleOperators, softwareNameMatches, softwareVersionOps, stringOps, versionOps } from './constants.ts';
 
 export const MAX_RULE_DEPTH = 12;
 export const MAX_RULE_NODES = 300;

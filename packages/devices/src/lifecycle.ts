@@ -56,7 +56,7 @@ async function endDeviceWork(uow: UnitOfWork, deviceId: string, reason: string):
     [deviceId, reason],
   );
   const open = await lockOpenCommands(uow.sql, { deviceId });
-  const commands = await finishCommands(uow.sql, open.map((c) => c.id), 'failed', { error: reason });
+  const commands = await finishCommands(uow.sql, open.map((c) => c.id), 'failed', { error: reason, actor: uow.origin.actor });
   return { commands: commands.filter((c) => c.taskToken && !c.activityClosedAt), jobRunIds: [...new Set(targets.rows.map((r) => r.job_run_id))] };
 }
 

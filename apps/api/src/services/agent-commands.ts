@@ -14,6 +14,7 @@ import {
   type CommandRow, type FinishedCommand,
 } from '@opsconductor/commands';
 import { channels } from '@opsconductor/db/notify';
+import { wakeDispatchers } from '@opsconductor/domain-events';
 import { deviceActor } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '../lib/events.ts';
@@ -56,7 +57,7 @@ export class AgentCommandService {
             const claim = await claimCommands(this.deps.agentPool, device.id, {
               limit: COMMANDS_PER_POLL, redeliverAfterSeconds: REDELIVER_AFTER_SECONDS, cancelTtlSeconds: CANCEL_TTL_SECONDS,
             });
-            if (claim.finished.length > 0) await this.afterFinished(claim.finished);
+            if (claim.finished.length > 0) await this.afterFinished(claim.finished, true);
             if (claim.commands.length > 0 || claim.cancel.length > 0) {
               const commands: AgentCommand[] = claim.commands.map((c) => ({ id: c.id, attempt: c.attempt, expiresAt: c.expiresAt.toISOString(), payload: c.payload }));
               return { commands, cancel: claim.cancel };
@@ -191,7 +192,7 @@ export class AgentCommandService {
     this.deps.metrics.agentResults.inc({ status: result.status, duplicate: String(outcome.kind !== 'applied') });
     this.lastHeartbeat.delete(commandId);
     // A copy after the first: if the activity is still open (Temporal was down then), complete it now.
-    await this.afterFinished([outcome.kind === 'applied' ? outcome.finished : (outcome.row as FinishedCommand)]);
+    await this.afterFinished([outcome.kind === 'applied' ? outcome.finished : (outcome.row as FinishedCommand)], outcome.kind === 'applied');
     return { accepted: outcome.kind === 'applied', duplicate };
   }
 
@@ -200,7 +201,9 @@ export class AgentCommandService {
    * and the activities waiting for them complete. Throws 503 when Temporal is unreachable, so an agent
    * retries its result; the stored outcome is what gets completed then.
    */
-  async afterFinished(finished: FinishedCommand[]): Promise<void> {
+  async afterFinished(finished: FinishedCommand[], endedNow: boolean): Promise<void> {
+    // Their command.finished events were committed: dispatchers deliver them now rather than at their next poll.
+    if (endedNow) wakeDispatchers(this.deps.agentPool).catch(() => {});
     for (const runId of new Set(finished.map((f) => f.jobRunId).filter((id): id is string => id !== null))) {
       this.deps.events.publish(channels.jobRunEvents, runId);
     }
