@@ -442,9 +442,11 @@ export const storedFile = z.object({
   /** The name given at upload, for people; devices write the file wherever the command says. */
   name: z.string().nullable(),
   createdAt: z.string(),
-});
+}).meta({ id: 'StoredFile' });
 export type StoredFile = z.infer<typeof storedFile>;
 export const storedFileName = z.string().trim().min(1).max(255).refine(noNul, noNulMessage);
+/** The bytes of a stored file, as uploaded (POST /api/v1/files) and as devices download them. */
+export const fileContent = z.string().meta({ id: 'FileContent', format: 'binary', description: 'The bytes of the file' });
 
 // ---- secrets (packages/secrets) -------------------------------------------------------------------
 /** What the API says about a stored secret: never its value. Features that keep secrets answer with this. */
@@ -455,5 +457,5 @@ export const secretKeyUsage = z.object({
   configured: z.boolean(),
   currentKeyId: z.string().nullable(),
   keys: z.array(z.object({ keyId: z.string(), secrets: z.number().int(), current: z.boolean(), configured: z.boolean() })),
-});
-export const secretRotation = z.object({ currentKeyId: z.string(), rewrapped: z.number().int(), remaining: z.number().int() });
+}).meta({ id: 'SecretKeyUsage' });
+export const secretRotation = z.object({ currentKeyId: z.string(), rewrapped: z.number().int(), remaining: z.number().int() }).meta({ id: 'SecretRotation' });

@@ -78,7 +78,7 @@ export const deviceActivityItem = z.discriminatedUnion('type', [
 ]);
 export type DeviceActivityItem = z.infer<typeof deviceActivityItem>;
 export const deviceActivityTypes = deviceActivityItem.options.map((o) => o.shape.type.value);
-export const deviceActivityList = z.object({ items: z.array(deviceActivityItem), total: z.number().int() });
+export const deviceActivityList = z.object({ items: z.array(deviceActivityItem), total: z.number().int() }).meta({ id: 'DeviceActivityList' });
 
 // ---- tags ------------------------------------------------------------------------------------
 export { tagName };

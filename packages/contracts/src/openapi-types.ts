@@ -299,172 +299,7 @@ export interface paths {
          * What happened to the device, newest first
          * @description Enrolled, came online, went offline, joined or left a group, inventory changed, a command finished, retired — written from domain events by the device-activity consumer, so an entry appears within seconds of the change.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Page number, from 1 */
-                    page?: number;
-                    /** @description Items per page */
-                    pageSize?: number;
-                };
-                header?: never;
-                path: {
-                    /** @description The device's ID */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Activity */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: ({
-                                id: string;
-                                /** @enum {string} */
-                                type: "enrolled";
-                                occurredAt: string;
-                                details: Record<string, never>;
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "retired";
-                                occurredAt: string;
-                                details: {
-                                    endedRuns: number;
-                                };
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "came_online";
-                                occurredAt: string;
-                                details: {
-                                    lastSeenAt: string | null;
-                                };
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "went_offline";
-                                occurredAt: string;
-                                details: {
-                                    lastSeenAt: string | null;
-                                    /** @enum {string} */
-                                    reason: "agent_stopped" | "not_seen";
-                                };
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "joined_group";
-                                occurredAt: string;
-                                details: {
-                                    /** Format: uuid */
-                                    groupId: string;
-                                    groupName: string | null;
-                                    reason: string;
-                                };
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "left_group";
-                                occurredAt: string;
-                                details: {
-                                    /** Format: uuid */
-                                    groupId: string;
-                                    groupName: string | null;
-                                    reason: string;
-                                };
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "inventory_changed";
-                                occurredAt: string;
-                                details: {
-                                    changedSections: string[];
-                                    firstReport: boolean;
-                                    historyEvents: number;
-                                };
-                            } | {
-                                id: string;
-                                /** @enum {string} */
-                                type: "command_finished";
-                                occurredAt: string;
-                                details: {
-                                    /** Format: uuid */
-                                    commandId: string;
-                                    /** Format: uuid */
-                                    jobRunId: string | null;
-                                    status: string;
-                                    exitCode: string | null;
-                                    durationMs: number | null;
-                                    error: string | null;
-                                };
-                            })[];
-                            total: number;
-                        };
-                    };
-                };
-                /** @description Invalid request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Forbidden for this role */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An unexpected error */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listDeviceActivity"];
         put?: never;
         post?: never;
         delete?: never;
@@ -816,125 +651,7 @@ export interface paths {
          * Upload a file for file.fetch commands (operator)
          * @description The body is the file itself (`application/octet-stream`), streamed to the server's file store and named by its SHA-256, which `action: { kind: "file.fetch", sha256 }` of a job run refers to. The same content uploaded again is the same file (200). Larger than FILE_UPLOAD_MAX_BYTES: 413.
          */
-        post: {
-            parameters: {
-                query?: {
-                    name?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/octet-stream": string;
-                };
-            };
-            responses: {
-                /** @description Already stored */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            sha256: string;
-                            size: number;
-                            name: string | null;
-                            createdAt: string;
-                        };
-                    };
-                };
-                /** @description Stored */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            sha256: string;
-                            size: number;
-                            name: string | null;
-                            createdAt: string;
-                        };
-                    };
-                };
-                /** @description Invalid request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Forbidden for this role */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Larger than FILE_UPLOAD_MAX_BYTES */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not `application/octet-stream` */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An unexpected error */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["uploadFile"];
         delete?: never;
         options?: never;
         head?: never;
@@ -949,89 +666,7 @@ export interface paths {
             cookie?: never;
         };
         /** A stored file's size and name */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    sha256: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The file */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            sha256: string;
-                            size: number;
-                            name: string | null;
-                            createdAt: string;
-                        };
-                    };
-                };
-                /** @description Invalid request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Forbidden for this role */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An unexpected error */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getStoredFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1093,91 +728,7 @@ export interface paths {
          * Master keys and how many secrets each protects (admin)
          * @description Metadata only: secret values and keys are never sent by the API. Keys come from `SECRETS_MASTER_KEYS` (the first is current).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Key usage */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            configured: boolean;
-                            currentKeyId: string | null;
-                            keys: {
-                                keyId: string;
-                                secrets: number;
-                                current: boolean;
-                                configured: boolean;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Invalid request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Forbidden for this role */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An unexpected error */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getSecretKeyUsage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1199,86 +750,7 @@ export interface paths {
          * Re-encrypt secrets under the current master key (admin)
          * @description Re-encrypts the data keys of secrets protected by older master keys with the current one (the first of `SECRETS_MASTER_KEYS`), up to 10,000 per call in one transaction with its audit row (`secrets.rotate`); call again while `remaining` is above 0, then remove the old key. 503 `secrets_unavailable` when no master key is configured or a secret's key is missing (nothing changes then).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Rotated */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            currentKeyId: string;
-                            rewrapped: number;
-                            remaining: number;
-                        };
-                    };
-                };
-                /** @description Invalid request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Forbidden for this role */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description An unexpected error */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No master key, or a secret's key is not configured (`secrets_unavailable`); or the database is unavailable */
-                503: {
-                    headers: {
-                        /** @description Seconds to wait before retrying */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["rotateSecrets"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1917,6 +1389,89 @@ export interface components {
             oldValue: string | null;
             newValue: string | null;
         };
+        DeviceActivityList: {
+            items: ({
+                id: string;
+                /** @enum {string} */
+                type: "enrolled";
+                occurredAt: string;
+                details: Record<string, never>;
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "retired";
+                occurredAt: string;
+                details: {
+                    endedRuns: number;
+                };
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "came_online";
+                occurredAt: string;
+                details: {
+                    lastSeenAt: string | null;
+                };
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "went_offline";
+                occurredAt: string;
+                details: {
+                    lastSeenAt: string | null;
+                    /** @enum {string} */
+                    reason: "agent_stopped" | "not_seen";
+                };
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "joined_group";
+                occurredAt: string;
+                details: {
+                    /** Format: uuid */
+                    groupId: string;
+                    groupName: string | null;
+                    reason: string;
+                };
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "left_group";
+                occurredAt: string;
+                details: {
+                    /** Format: uuid */
+                    groupId: string;
+                    groupName: string | null;
+                    reason: string;
+                };
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "inventory_changed";
+                occurredAt: string;
+                details: {
+                    changedSections: string[];
+                    firstReport: boolean;
+                    historyEvents: number;
+                };
+            } | {
+                id: string;
+                /** @enum {string} */
+                type: "command_finished";
+                occurredAt: string;
+                details: {
+                    /** Format: uuid */
+                    commandId: string;
+                    /** Format: uuid */
+                    jobRunId: string | null;
+                    status: string;
+                    exitCode: string | null;
+                    durationMs: number | null;
+                    error: string | null;
+                };
+            })[];
+            total: number;
+        };
         TagList: {
             items: {
                 tag: string;
@@ -2242,6 +1797,17 @@ export interface components {
         };
         /** @enum {string} */
         OutputEncoding: "text" | "base64";
+        StoredFile: {
+            sha256: string;
+            size: number;
+            name: string | null;
+            createdAt: string;
+        };
+        /**
+         * Format: binary
+         * @description The bytes of the file
+         */
+        FileContent: string;
         AuditLogList: {
             items: components["schemas"]["AuditLogEntry"][];
             total: number;
@@ -2257,6 +1823,21 @@ export interface components {
             details?: unknown;
             ipAddress: string | null;
             createdAt: string;
+        };
+        SecretKeyUsage: {
+            configured: boolean;
+            currentKeyId: string | null;
+            keys: {
+                keyId: string;
+                secrets: number;
+                current: boolean;
+                configured: boolean;
+            }[];
+        };
+        SecretRotation: {
+            currentKeyId: string;
+            rewrapped: number;
+            remaining: number;
         };
         ServerConfig: {
             /** @description The URL agents and API clients use to reach this server */
@@ -2598,6 +2179,7 @@ export type SchemaDeviceSoftwareItem = components['schemas']['DeviceSoftwareItem
 export type SchemaDeviceServiceList = components['schemas']['DeviceServiceList'];
 export type SchemaDeviceTimeline = components['schemas']['DeviceTimeline'];
 export type SchemaInventoryEvent = components['schemas']['InventoryEvent'];
+export type SchemaDeviceActivityList = components['schemas']['DeviceActivityList'];
 export type SchemaTagList = components['schemas']['TagList'];
 export type SchemaDevicesUpdated = components['schemas']['DevicesUpdated'];
 export type SchemaBulkTagsRequest = components['schemas']['BulkTagsRequest'];
@@ -2630,8 +2212,12 @@ export type SchemaJobRunSummary = components['schemas']['JobRunSummary'];
 export type SchemaOutputPage = components['schemas']['OutputPage'];
 export type SchemaOutputChunk = components['schemas']['OutputChunk'];
 export type SchemaOutputEncoding = components['schemas']['OutputEncoding'];
+export type SchemaStoredFile = components['schemas']['StoredFile'];
+export type SchemaFileContent = components['schemas']['FileContent'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
+export type SchemaSecretKeyUsage = components['schemas']['SecretKeyUsage'];
+export type SchemaSecretRotation = components['schemas']['SecretRotation'];
 export type SchemaServerConfig = components['schemas']['ServerConfig'];
 export type SchemaEnrollResponse = components['schemas']['EnrollResponse'];
 export type SchemaEnrollRequest = components['schemas']['EnrollRequest'];
@@ -4180,6 +3766,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeviceTimeline"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeviceActivity: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 */
+                page?: number;
+                /** @description Items per page */
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The device's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Activity */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceActivityList"];
                 };
             };
             /** @description Invalid request */
@@ -6364,6 +6034,195 @@ export interface operations {
             };
         };
     };
+    uploadFile: {
+        parameters: {
+            query?: {
+                /** @description A name for people (the file list, run details); devices write the file wherever the command says */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": components["schemas"]["FileContent"];
+            };
+        };
+        responses: {
+            /** @description Already stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFile"];
+                };
+            };
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFile"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Larger than FILE_UPLOAD_MAX_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not `application/octet-stream` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStoredFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file's SHA-256, lowercase hex */
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFile"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAuditLogs: {
         parameters: {
             query?: {
@@ -6538,6 +6397,158 @@ export interface operations {
                 };
             };
             /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSecretKeyUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Key usage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretKeyUsage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateSecrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretRotation"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No master key, or a secret's key is not configured (`secrets_unavailable`); or the database is unavailable */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -7413,6 +7424,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The file's SHA-256, lowercase hex (from the command's payload) */
                 sha256: string;
             };
             cookie?: never;
@@ -7425,7 +7437,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/octet-stream": components["schemas"]["FileContent"];
                 };
             };
             /** @description Invalid request */

@@ -1,12 +1,12 @@
 /** The agent API, /agent/v1. Devices authenticate with their secret and only ever see their own commands. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { Readable } from 'node:stream';
 import { enrollDevice, recordGoodbye } from '@opsconductor/devices';
 import { deviceActor } from '@opsconductor/unit-of-work';
 import {
   AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
   checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
 } from '@opsconductor/contracts/agent-protocol';
+import { fileContent } from '@opsconductor/contracts/api';
 import { dispatchableKinds, sha256Hex } from '@opsconductor/contracts/commands';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
@@ -64,8 +64,8 @@ const result = createRoute({
 const file = createRoute({
   method: 'get', path: '/files/{sha256}', operationId: 'downloadCommandFile', tags, summary: 'Download a stored file for a `file.fetch` command', security, middleware: [authenticateDevice],
   description: 'Only while one of the device\'s own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.',
-  request: { params: z.object({ sha256: sha256Hex }) },
-  responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...problemResponses },
+  request: { params: z.object({ sha256: sha256Hex.describe("The file's SHA-256, lowercase hex (from the command's payload)") }) },
+  responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: fileContent } } }, ...problemResponses },
 });
 
 const inventory = createRoute({
@@ -126,8 +126,8 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(heartbeat, async (c) => c.json(await commands.heartbeat(c.var.device, c.req.valid('param').id), 200))
     .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
     .openapi(file, async (c) => {
-      const { stream, size } = await openFileForDevice(deps, c.var.device.id, c.req.valid('param').sha256);
-      return c.body(Readable.toWeb(stream) as ReadableStream, 200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
+      const { body, size } = await openFileForDevice(deps, c.var.device.id, c.req.valid('param').sha256);
+      return c.body(body, 200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
     })
     .openapi(inventory, async (c) => {
       const device = c.var.device;

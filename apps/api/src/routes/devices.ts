@@ -65,7 +65,7 @@ const rotateSecret = createRoute({
   request: { params: idParam }, responses: { 200: json(rotatedDeviceSecret, 'The new secret'), 409: documentedProblem('Retired (`device_retired`)'), ...problemResponses },
 });
 const activity = createRoute({
-  method: 'get', path: '/devices/{id}/activity', tags: ['devices'], summary: 'What happened to the device, newest first', security, middleware: read,
+  method: 'get', path: '/devices/{id}/activity', operationId: 'listDeviceActivity', tags: ['devices'], summary: 'What happened to the device, newest first', security, middleware: read,
   description:
     'Enrolled, came online, went offline, joined or left a group, inventory changed, a command finished, retired — written from ' +
     'domain events by the device-activity consumer, so an entry appears within seconds of the change.',

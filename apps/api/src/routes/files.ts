@@ -2,7 +2,7 @@
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
 import { sha256Hex } from '@opsconductor/contracts/commands';
-import { storedFile, storedFileName } from '@opsconductor/contracts/api';
+import { fileContent, storedFile, storedFileName } from '@opsconductor/contracts/api';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
@@ -14,12 +14,12 @@ const tags = ['files'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const upload = createRoute({
-  method: 'post', path: '/files', tags, summary: 'Upload a file for file.fetch commands (operator)',
+  method: 'post', path: '/files', operationId: 'uploadFile', tags, summary: 'Upload a file for file.fetch commands (operator)',
   description: 'The body is the file itself (`application/octet-stream`), streamed to the server\'s file store and named by its SHA-256, which `action: { kind: "file.fetch", sha256 }` of a job run refers to. The same content uploaded again is the same file (200). Larger than FILE_UPLOAD_MAX_BYTES: 413.',
   security, middleware: [authenticate, requireRole('operator')],
   request: {
-    query: z.object({ name: storedFileName.optional() }),
-    body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+    query: z.object({ name: storedFileName.optional().describe('A name for people (the file list, run details); devices write the file wherever the command says') }),
+    body: { content: { 'application/octet-stream': { schema: fileContent } }, required: true },
   },
   responses: {
     200: json(storedFile, 'Already stored'), 201: json(storedFile, 'Stored'),
@@ -27,8 +27,8 @@ const upload = createRoute({
   },
 });
 const get = createRoute({
-  method: 'get', path: '/files/{sha256}', tags, summary: 'A stored file\'s size and name', security, middleware: [authenticate],
-  request: { params: z.object({ sha256: sha256Hex }) },
+  method: 'get', path: '/files/{sha256}', operationId: 'getStoredFile', tags, summary: 'A stored file\'s size and name', security, middleware: [authenticate],
+  request: { params: z.object({ sha256: sha256Hex.describe("The file's SHA-256, lowercase hex") }) },
   responses: { 200: json(storedFile, 'The file'), ...problemResponses },
 });
 

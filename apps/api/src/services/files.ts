@@ -7,8 +7,8 @@
  * file and the bytes on disk.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { StoredFile } from '@opsconductor/contracts/api';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
+
+/** How much of a stored file one read of a download takes. */
+const READ_CHUNK_BYTES = 256 * 1024;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -62,16 +65,45 @@ export class FileStore {
     }
   }
 
-  /** The stored bytes, or undefined when the store does not hold them. */
-  async open(sha256: string): Promise<{ stream: ReadStream; size: number } | undefined> {
-    const file = this.pathOf(sha256);
+  /**
+   * The stored bytes as a response body, or undefined when the store does not hold them. Read as the client
+   * takes them (pull: a slow device holds one chunk, not the file), from a file handle closed at the end or
+   * when the client goes away. Not `Readable.toWeb(fs stream)`: on Node versions without nodejs/node#54206
+   * its late close can error a finished stream (@hono/node-server's serveStatic avoids it for that reason).
+   */
+  async open(sha256: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | undefined> {
+    let handle: FileHandle;
     try {
-      const { size } = await stat(file);
-      return { stream: createReadStream(file), size };
+      handle = await open(this.pathOf(sha256), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    const close = () => handle.close().catch(() => {});
+    const { size } = await handle.stat().catch(async (err: unknown) => {
+      await close();
+      throw err;
+    });
+    let position = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(READ_CHUNK_BYTES), 0, READ_CHUNK_BYTES, position);
+          if (bytesRead === 0) {
+            await close();
+            controller.close();
+            return;
+          }
+          position += bytesRead;
+          controller.enqueue(buffer.subarray(0, bytesRead));
+        } catch (err) {
+          await close();
+          controller.error(err);
+        }
+      },
+      cancel: close,
+    });
+    return { body, size };
   }
 }
 
