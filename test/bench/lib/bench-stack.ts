@@ -5,6 +5,7 @@
  */
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase } from '@opsconductor/db';
@@ -93,7 +94,9 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     const nodeArgs = opts.apiNodeArgs ?? (process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
     const [cmd, args] = withOpenFileLimit([process.execPath, ...nodeArgs, buildApi()]);
     const api = startChild('api', cmd, args, {
-      env: { ...common, NODE_ENV: 'production', API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, ...opts.apiEnv },
+      env: {
+        ...common, NODE_ENV: 'production', SECRETS_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`, FILE_STORE_DIR: join(dir, 'files'), API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, ...opts.apiEnv,
+      },
       output: output('api'),
     });
     children.push(api);
