@@ -23,7 +23,11 @@ const outdir = resolve('dist');
 rmSync(outdir, { recursive: true, force: true });
 
 const workspacePrefix = '@opsconductor/';
-const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /**
  * How the bundle imports an npm package at run time. Node's ESM loader wants full file names for deep imports into a
@@ -33,14 +37,22 @@ const packageName = (specifier) => specifier.split('/').slice(0, specifier.start
 async function externalSpecifier(b, args) {
   const name = packageName(args.path);
   if (args.path === name || builtinModules.includes(name)) return args.path;
-  const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
+  const resolved = await b.resolve(args.path, {
+    kind: args.kind,
+    resolveDir: args.resolveDir,
+    importer: args.importer,
+    pluginData: 'resolving',
+  });
   if (resolved.errors.length > 0) return args.path;
   const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}`;
   const at = resolved.path.lastIndexOf(marker);
   if (at < 0) return args.path;
   const manifest = JSON.parse(readFileSync(join(resolved.path.slice(0, at + marker.length), 'package.json'), 'utf8'));
   if (manifest.exports) return args.path; // the package maps its own subpaths
-  return `${name}/${resolved.path.slice(at + marker.length).split(sep).join('/')}`;
+  return `${name}/${resolved.path
+    .slice(at + marker.length)
+    .split(sep)
+    .join('/')}`;
 }
 const result = await build({
   entryPoints,
@@ -91,6 +103,8 @@ for (const [file, input] of Object.entries(result.metafile.inputs)) {
   }
 }
 if (undeclared.length > 0) {
-  console.error(`These packages are used at run time but not in "dependencies" of the package that uses them:\n${[...new Set(undeclared)].map((l) => `  - ${l}`).join('\n')}`);
+  console.error(
+    `These packages are used at run time but not in "dependencies" of the package that uses them:\n${[...new Set(undeclared)].map((l) => `  - ${l}`).join('\n')}`,
+  );
   process.exit(1);
 }

@@ -39,13 +39,15 @@ async function shutdown(code: number, reason?: string) {
   stopping = true;
   if (reason) log(reason);
   await startup.catch(() => {}); // a step under way finishes first, so nothing it starts is left behind
-  const steps = ([
-    ['console', children.web && (() => children.web!.stop())],
-    ['api', children.api && (() => children.api!.stop())],
-    ['worker', children.worker && (() => children.worker!.stop())],
-    ['Temporal', temporal && (() => temporal!.stop())],
-    ['PostgreSQL', postgres && (() => postgres!.stop())],
-  ] satisfies [string, (() => Promise<void>) | undefined][]).filter(([, stop]) => stop);
+  const steps = (
+    [
+      ['console', children.web && (() => children.web!.stop())],
+      ['api', children.api && (() => children.api!.stop())],
+      ['worker', children.worker && (() => children.worker!.stop())],
+      ['Temporal', temporal && (() => temporal!.stop())],
+      ['PostgreSQL', postgres && (() => postgres!.stop())],
+    ] satisfies [string, (() => Promise<void>) | undefined][]
+  ).filter(([, stop]) => stop);
   if (steps.length) log('stopping…');
   for (const [name, stop] of steps) {
     if (!stop) continue;
@@ -73,31 +75,35 @@ if (runInOwnProcessGroup(() => void shutdown(1, 'the terminal went away'))) {
 async function start() {
   const port = z.coerce.number().int().min(1).max(65535);
   const portOrOff = z.coerce.number().int().min(0).max(65535);
-  const envSchema = z.object({
-    DATABASE_URL: z.string().url().optional(),
-    TEMPORAL_ADDRESS: z.string().optional(),
-    DATA_DIR: z.string().default(join(root, '.data')),
-    PG_PORT: port.default(5433),
-    TEMPORAL_PORT: port.default(7233),
-    TEMPORAL_UI_PORT: port.default(8233),
-    API_HOST: z.string().min(1).default('127.0.0.1'),
-    API_PORT: port.default(4000),
-    API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-    API_METRICS_PORT: portOrOff.default(9465),
-    WEB_HOST: z.string().min(1).default('127.0.0.1'),
-    WEB_PORT: port.default(3000),
-    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-    WORKER_METRICS_PORT: portOrOff.default(9464),
-    ADMIN_EMAIL: z.string().email().default('admin@opsconductor.local'),
-    ADMIN_PASSWORD: z.string().optional(),
-    PUBLIC_HOST: z.string().default('localhost'),
-    SECRETS_MASTER_KEYS: z.string().optional(),
-  }).superRefine((e, ctx) => {
-    // The seeded admin follows the same password policy as every other account.
-    for (const message of e.ADMIN_PASSWORD === undefined ? [] : adminPasswordProblems({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD })) {
-      ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message });
-    }
-  });
+  const envSchema = z
+    .object({
+      DATABASE_URL: z.string().url().optional(),
+      TEMPORAL_ADDRESS: z.string().optional(),
+      DATA_DIR: z.string().default(join(root, '.data')),
+      PG_PORT: port.default(5433),
+      TEMPORAL_PORT: port.default(7233),
+      TEMPORAL_UI_PORT: port.default(8233),
+      API_HOST: z.string().min(1).default('127.0.0.1'),
+      API_PORT: port.default(4000),
+      API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+      API_METRICS_PORT: portOrOff.default(9465),
+      WEB_HOST: z.string().min(1).default('127.0.0.1'),
+      WEB_PORT: port.default(3000),
+      WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+      WORKER_METRICS_PORT: portOrOff.default(9464),
+      ADMIN_EMAIL: z.string().email().default('admin@opsconductor.local'),
+      ADMIN_PASSWORD: z.string().optional(),
+      PUBLIC_HOST: z.string().default('localhost'),
+      SECRETS_MASTER_KEYS: z.string().optional(),
+    })
+    .superRefine((e, ctx) => {
+      // The seeded admin follows the same password policy as every other account.
+      for (const message of e.ADMIN_PASSWORD === undefined
+        ? []
+        : adminPasswordProblems({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD })) {
+        ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message });
+      }
+    });
   const parsed = envSchema.safeParse(process.env);
   if (!parsed.success) {
     console.error('Invalid configuration:\n' + parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n'));
@@ -106,7 +112,8 @@ async function start() {
   const env = parsed.data;
 
   const claims: PortClaim[] = [];
-  if (!env.DATABASE_URL) claims.push({ port: env.PG_PORT, host: '127.0.0.1', variable: 'PG_PORT', likelyHolder: 'another OpsConductor or PostgreSQL' });
+  if (!env.DATABASE_URL)
+    claims.push({ port: env.PG_PORT, host: '127.0.0.1', variable: 'PG_PORT', likelyHolder: 'another OpsConductor or PostgreSQL' });
   if (!env.TEMPORAL_ADDRESS) {
     claims.push(
       { port: env.TEMPORAL_PORT, host: '127.0.0.1', variable: 'TEMPORAL_PORT', likelyHolder: 'another OpsConductor or Temporal' },
@@ -117,8 +124,20 @@ async function start() {
     { port: env.API_PORT, host: env.API_HOST, variable: 'API_PORT', likelyHolder: 'another OpsConductor or another server' },
     { port: env.WEB_PORT, host: env.WEB_HOST, variable: 'WEB_PORT', likelyHolder: 'another OpsConductor or another server' },
   );
-  if (env.API_METRICS_PORT) claims.push({ port: env.API_METRICS_PORT, host: env.API_METRICS_HOST, variable: 'API_METRICS_PORT', likelyHolder: 'another OpsConductor or another exporter' });
-  if (env.WORKER_METRICS_PORT) claims.push({ port: env.WORKER_METRICS_PORT, host: env.WORKER_METRICS_HOST, variable: 'WORKER_METRICS_PORT', likelyHolder: 'another OpsConductor or another exporter' });
+  if (env.API_METRICS_PORT)
+    claims.push({
+      port: env.API_METRICS_PORT,
+      host: env.API_METRICS_HOST,
+      variable: 'API_METRICS_PORT',
+      likelyHolder: 'another OpsConductor or another exporter',
+    });
+  if (env.WORKER_METRICS_PORT)
+    claims.push({
+      port: env.WORKER_METRICS_PORT,
+      host: env.WORKER_METRICS_HOST,
+      variable: 'WORKER_METRICS_PORT',
+      likelyHolder: 'another OpsConductor or another exporter',
+    });
   const problems = await portProblems(claims);
   if (problems.length) {
     for (const p of problems) log(p);
@@ -139,7 +158,11 @@ async function start() {
   let temporalUi = 'http://localhost:' + env.TEMPORAL_UI_PORT;
   if (!temporalAddress) {
     log(`starting Temporal dev server on 127.0.0.1:${env.TEMPORAL_PORT} (data: ${join(env.DATA_DIR, 'temporal.sqlite')})`);
-    const server = await startTemporalDevServer({ port: env.TEMPORAL_PORT, uiPort: env.TEMPORAL_UI_PORT, dbFilename: join(env.DATA_DIR, 'temporal.sqlite') });
+    const server = await startTemporalDevServer({
+      port: env.TEMPORAL_PORT,
+      uiPort: env.TEMPORAL_UI_PORT,
+      dbFilename: join(env.DATA_DIR, 'temporal.sqlite'),
+    });
     temporal = server;
     server.process.once('exit', (code, signal) => {
       if (temporal === server) temporal = undefined;
@@ -177,7 +200,9 @@ async function start() {
 
   const loopback = (host: string) => ['localhost', '::1', '[::1]'].includes(host) || host.startsWith('127.');
   if (!loopback(env.PUBLIC_HOST) && loopback(env.API_HOST)) {
-    log(`PUBLIC_HOST is ${env.PUBLIC_HOST} but the API listens on ${env.API_HOST} only: set API_HOST=0.0.0.0 so other machines can reach it`);
+    log(
+      `PUBLIC_HOST is ${env.PUBLIC_HOST} but the API listens on ${env.API_HOST} only: set API_HOST=0.0.0.0 so other machines can reach it`,
+    );
   }
   const apiUrl = `http://${env.PUBLIC_HOST}:${env.API_PORT}`;
   const webUrl = `http://${env.PUBLIC_HOST}:${env.WEB_PORT}`;
@@ -208,14 +233,21 @@ async function start() {
     }),
   );
   children.web = keepRunning('web', () =>
-    startChild('web', join(root, 'node_modules', '.bin', 'remix'), ['vite:dev', '--host', env.WEB_HOST, '--port', String(env.WEB_PORT), '--strictPort'], {
-      cwd: join(root, 'apps/web'),
-      env: { API_URL: `http://127.0.0.1:${env.API_PORT}`, PORT: String(env.WEB_PORT) },
-    }),
+    startChild(
+      'web',
+      join(root, 'node_modules', '.bin', 'remix'),
+      ['vite:dev', '--host', env.WEB_HOST, '--port', String(env.WEB_PORT), '--strictPort'],
+      {
+        cwd: join(root, 'apps/web'),
+        env: { API_URL: `http://127.0.0.1:${env.API_PORT}`, PORT: String(env.WEB_PORT) },
+      },
+    ),
   );
 
   const password = env.ADMIN_PASSWORD
-    ? seeded.created ? 'the ADMIN_PASSWORD you set' : 'unchanged (ADMIN_PASSWORD only sets it when the admin is created)'
+    ? seeded.created
+      ? 'the ADMIN_PASSWORD you set'
+      : 'unchanged (ADMIN_PASSWORD only sets it when the admin is created)'
     : `in ${passwordFile} (readable by you only)`;
   console.log(`
   OpsConductor is starting up

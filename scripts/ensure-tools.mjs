@@ -90,9 +90,11 @@ if (wantTest && !(process.env.SCHEMATHESIS && existsSync(process.env.SCHEMATHESI
 
 // 5. Chromium for the browser tests
 if (wantTest && !process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
-  if (process.getuid?.() !== 0) throw new Error('chromium is missing: install Debian\'s chromium package or set CHROMIUM_PATH');
+  if (process.getuid?.() !== 0) throw new Error("chromium is missing: install Debian's chromium package or set CHROMIUM_PATH");
   log('installing Debian chromium for the browser tests');
   run('apt-get', ['update', '-qq']);
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 log('ready');

@@ -38,7 +38,9 @@ const rootManifest = readJson(join(root, 'package.json'));
 const workspaces = new Map();
 for (const pattern of rootManifest.workspaces) {
   const dirs = pattern.endsWith('/*')
-    ? readdirSync(join(root, pattern.slice(0, -2)), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${pattern.slice(0, -2)}/${d.name}`)
+    ? readdirSync(join(root, pattern.slice(0, -2)), { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `${pattern.slice(0, -2)}/${d.name}`)
     : [pattern];
   for (const dir of dirs) {
     if (existsSync(join(root, dir, 'package.json'))) workspaces.set(readJson(join(root, dir, 'package.json')).name, dir);
@@ -55,7 +57,9 @@ const visit = (name) => {
 };
 Object.keys(services).forEach(visit);
 
-const missing = Object.entries(services).flatMap(([name, files]) => files.map((f) => join(workspaces.get(name), f))).filter((f) => !existsSync(join(root, f)));
+const missing = Object.entries(services)
+  .flatMap(([name, files]) => files.map((f) => join(workspaces.get(name), f)))
+  .filter((f) => !existsSync(join(root, f)));
 if (missing.length > 0) {
   console.error(`not built: ${missing.join(', ')}\nrun \`npm run build\` first`);
   process.exit(1);
@@ -80,12 +84,19 @@ if (linked.status !== 0) {
 }
 const hiddenLock = join(target, 'node_modules', '.package-lock.json');
 rmSync(hiddenLock, { force: true });
-if (existsSync(join(root, 'node_modules', '.package-lock.json'))) copyFileSync(join(root, 'node_modules', '.package-lock.json'), hiddenLock);
+if (existsSync(join(root, 'node_modules', '.package-lock.json')))
+  copyFileSync(join(root, 'node_modules', '.package-lock.json'), hiddenLock);
 
 // A prune started from `npm run` would inherit its workspace selection.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(workspaces?|include_workspace_root|omit|include)$/i.test(k)));
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^npm_config_(workspaces?|include_workspace_root|omit|include)$/i.test(k)),
+);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const pruned = spawnSync(npm, ['prune', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: target, env, stdio: 'inherit' });
+const pruned = spawnSync(npm, ['prune', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+  cwd: target,
+  env,
+  stdio: 'inherit',
+});
 if (pruned.status !== 0) {
   console.error(`npm prune failed (${pruned.status ?? pruned.signal})`);
   process.exit(1);

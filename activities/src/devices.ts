@@ -5,7 +5,15 @@ import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import { systemActor } from '@opsconductor/unit-of-work';
 import type { Logger } from 'pino';
 
-export function createDeviceActivities({ db, logger, onlineWindowSeconds }: { db: Database; logger: Logger; onlineWindowSeconds?: number }) {
+export function createDeviceActivities({
+  db,
+  logger,
+  onlineWindowSeconds,
+}: {
+  db: Database;
+  logger: Logger;
+  onlineWindowSeconds?: number;
+}) {
   return {
     /** Idempotent: announces (device.came_online / device.went_offline) only what changed since the last announcement. */
     async announceDevicePresence(): Promise<{ cameOnline: number; wentOffline: number }> {
@@ -13,7 +21,8 @@ export function createDeviceActivities({ db, logger, onlineWindowSeconds }: { db
         onlineWindowSeconds: onlineWindowSeconds ?? DEFAULT_ONLINE_WINDOW_SECONDS,
         origin: { actor: systemActor('schedule device-presence') },
       });
-      if (changes.cameOnline || changes.wentOffline) logger.info({ activity: 'announceDevicePresence', ...changes }, 'device presence announced');
+      if (changes.cameOnline || changes.wentOffline)
+        logger.info({ activity: 'announceDevicePresence', ...changes }, 'device presence announced');
       return changes;
     },
   };

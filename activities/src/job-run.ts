@@ -78,7 +78,10 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
       const log = logger.child({ activity: 'dispatchToAgent', jobRunId, deviceId, attempt: info.attempt });
       const byReference = typeof command?.payloadSha256 === 'string';
       if ((!byReference && payload?.kind !== 'shell') || Number.isNaN(Date.parse(expiresAt))) {
-        throw ApplicationFailure.nonRetryable('dispatchToAgent needs a command (or a shell payload) and an ISO expiresAt', errorTypes.invalidInput);
+        throw ApplicationFailure.nonRetryable(
+          'dispatchToAgent needs a command (or a shell payload) and an ISO expiresAt',
+          errorTypes.invalidInput,
+        );
       }
       const taskToken = Buffer.from(info.taskToken);
 
@@ -98,7 +101,12 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
             // Runs started before commands went by reference carry the payload: store it (once) here.
             const payloadSha256 = byReference ? command!.payloadSha256 : await storePayload(client, payload!);
             const queuedCommand = await queueCommand(client, {
-              deviceId, owner: { jobRunDeviceId: row.id }, attempt: info.attempt, payloadSha256, taskToken, expiresAt: new Date(expiresAt),
+              deviceId,
+              owner: { jobRunDeviceId: row.id },
+              attempt: info.attempt,
+              payloadSha256,
+              taskToken,
+              expiresAt: new Date(expiresAt),
             });
             if (!queuedCommand) return { kind: 'unknown_payload' as const, payloadSha256 };
             return { kind: 'queued' as const, commandId: queuedCommand.id, inserted: queuedCommand.inserted };
@@ -113,10 +121,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         throw ApplicationFailure.nonRetryable(`no stored command payload ${queued.payloadSha256}`, errorTypes.invalidInput);
       }
       if (queued.kind === 'missing') {
-        throw ApplicationFailure.nonRetryable(
-          `device ${deviceId} is not a target of job run ${jobRunId}`,
-          errorTypes.targetNotFound,
-        );
+        throw ApplicationFailure.nonRetryable(`device ${deviceId} is not a target of job run ${jobRunId}`, errorTypes.targetNotFound);
       }
       if (queued.kind === 'finished') {
         log.info({ status: queued.row.status }, 'target already finished; not dispatching');
@@ -196,7 +201,12 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         if (outcome === 'cancelled') {
           flaggedDevices = (await requestCancellation(client, open, message)).flaggedDevices;
         } else {
-          const ended = await finishCommands(client, open.map((c) => c.id), outcome === 'timed_out' ? { queued: 'offline', delivered: 'timed_out', running: 'timed_out' } : 'failed', { error: message });
+          const ended = await finishCommands(
+            client,
+            open.map((c) => c.id),
+            outcome === 'timed_out' ? { queued: 'offline', delivered: 'timed_out', running: 'timed_out' } : 'failed',
+            { error: message },
+          );
           flaggedDevices = ended.filter((c) => c.state !== 'offline').map((c) => c.deviceId);
         }
         return {
@@ -206,10 +216,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         };
       });
       if (!result) {
-        throw ApplicationFailure.nonRetryable(
-          `device ${deviceId} is not a target of job run ${jobRunId}`,
-          errorTypes.targetNotFound,
-        );
+        throw ApplicationFailure.nonRetryable(`device ${deviceId} is not a target of job run ${jobRunId}`, errorTypes.targetNotFound);
       }
       if (result.applied) await wake(channels.jobRunEvents, jobRunId, log);
       if (result.flaggedDevices.length > 0) await wake(channels.agentCommands, deviceId, log);
@@ -233,11 +240,17 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
           [jobRunId, deviceId],
         );
         if (commands.rows.some((c) => c.delivered_at !== null)) return { withdrawn: false };
-        await finishCommands(client, commands.rows.map((c) => c.id), { queued: 'offline' }, { error: 'The device did not pick up the command before the deadline.' });
+        await finishCommands(
+          client,
+          commands.rows.map((c) => c.id),
+          { queued: 'offline' },
+          { error: 'The device did not pick up the command before the deadline.' },
+        );
         return { withdrawn: true };
       });
       // The target took its command's outcome (offline): its run's page shows it now.
-      if (result.withdrawn) await wake(channels.jobRunEvents, jobRunId, logger.child({ activity: 'withdrawUndeliveredCommand', jobRunId, deviceId }));
+      if (result.withdrawn)
+        await wake(channels.jobRunEvents, jobRunId, logger.child({ activity: 'withdrawUndeliveredCommand', jobRunId, deviceId }));
       return result;
     },
 
@@ -279,7 +292,10 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
           return { summary: summarize(row.status as FinalJobRunStatus, await countTargets(client, jobRunId)), changed: false, flagged: [] };
         }
         const sweepStatus: TerminalDeviceStatus = cancelled ? 'cancelled' : 'failed';
-        const message = truncate(input.reason ?? (cancelled ? 'The job run was cancelled.' : 'No outcome was recorded for this device.'), 4000);
+        const message = truncate(
+          input.reason ?? (cancelled ? 'The job run was cancelled.' : 'No outcome was recorded for this device.'),
+          4000,
+        );
         // Commands before targets, the order in which the API locks them.
         const open = await lockOpenCommands(client, { jobRunId });
         const swept = await client.query<{ id: string }>(
@@ -290,7 +306,11 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
           [jobRunId, sweepStatus, message],
         );
         const sweptIds = new Set(swept.rows.map((r) => r.id));
-        const { flaggedDevices: flagged } = await requestCancellation(client, open.filter((c) => c.jobRunDeviceId !== null && sweptIds.has(c.jobRunDeviceId)), message);
+        const { flaggedDevices: flagged } = await requestCancellation(
+          client,
+          open.filter((c) => c.jobRunDeviceId !== null && sweptIds.has(c.jobRunDeviceId)),
+          message,
+        );
         const counts = await countTargets(client, jobRunId);
         const status = jobRunOutcome(counts, cancelled);
         await client.query(
@@ -300,7 +320,12 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         );
         if (swept.rowCount) log.warn({ swept: swept.rowCount, sweepStatus }, 'targets without an outcome were closed');
         const summary = summarize(status, counts);
-        await audit({ action: 'job_run.finish', targetType: 'job_run', targetId: jobRunId, details: { status, counts, swept: swept.rowCount ?? 0 } });
+        await audit({
+          action: 'job_run.finish',
+          targetType: 'job_run',
+          targetId: jobRunId,
+          details: { status, counts, swept: swept.rowCount ?? 0 },
+        });
         await emit(domainEvent('job_run.finished', { jobRunId, status, cancelled, counts, total: summary.total }));
         return { summary, changed: true, flagged };
       });
@@ -324,7 +349,10 @@ interface TargetRow {
 
 /** The IDs of the run's targets for these devices (not locked). */
 async function targetIdsOf(client: pg.PoolClient, jobRunId: string, deviceIds: string[]): Promise<string[]> {
-  const { rows } = await client.query<{ id: string }>('SELECT id FROM job_run_devices WHERE job_run_id = $1 AND device_id = ANY($2::uuid[])', [jobRunId, deviceIds]);
+  const { rows } = await client.query<{ id: string }>(
+    'SELECT id FROM job_run_devices WHERE job_run_id = $1 AND device_id = ANY($2::uuid[])',
+    [jobRunId, deviceIds],
+  );
   return rows.map((r) => r.id);
 }
 

@@ -21,9 +21,7 @@ export function isTransientDatabaseError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('08'))) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/i.test(
-    err.message,
-  );
+  return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/i.test(err.message);
 }
 
 /** Runs `fn`, retrying transient database errors with backoff until `maxElapsedMs` has passed. */

@@ -4,7 +4,14 @@ import { jobRunOutcome } from '../src/job-run-outcome.ts';
 import type { DeviceStatusCounts } from '../src/types.ts';
 
 const counts = (c: Partial<DeviceStatusCounts>): DeviceStatusCounts => ({
-  pending: 0, running: 0, succeeded: 0, failed: 0, timed_out: 0, cancelled: 0, offline: 0, ...c,
+  pending: 0,
+  running: 0,
+  succeeded: 0,
+  failed: 0,
+  timed_out: 0,
+  cancelled: 0,
+  offline: 0,
+  ...c,
 });
 
 describe('jobRunOutcome', () => {

@@ -42,8 +42,14 @@ async function commandsOf(targetId: string) {
 
 /** The target's commands handed out and started, as a poll and the agent's /start would. */
 async function startCommands(targetId: string) {
-  await testDb.db.prisma.agentCommand.updateMany({ where: { jobRunDeviceId: targetId }, data: { state: 'delivered', deliveredAt: new Date() } });
-  await testDb.db.prisma.agentCommand.updateMany({ where: { jobRunDeviceId: targetId }, data: { state: 'running', startedAt: new Date() } });
+  await testDb.db.prisma.agentCommand.updateMany({
+    where: { jobRunDeviceId: targetId },
+    data: { state: 'delivered', deliveredAt: new Date() },
+  });
+  await testDb.db.prisma.agentCommand.updateMany({
+    where: { jobRunDeviceId: targetId },
+    data: { state: 'running', startedAt: new Date() },
+  });
 }
 
 async function target(jobRunId: string, deviceId: string) {
@@ -93,16 +99,29 @@ describe('dispatchToAgent', () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 2);
     const expiresAt = new Date(Date.now() + 60_000).toISOString();
     for (const deviceId of deviceIds) {
-      await expect(activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt })).rejects.toBeInstanceOf(CompleteAsyncError);
+      await expect(
+        activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt }),
+      ).rejects.toBeInstanceOf(CompleteAsyncError);
     }
-    const commands = await testDb.db.prisma.agentCommand.findMany({ where: { jobRunDeviceId: { in: [...targetIds.values()] } }, include: { payload: true } });
-    expect(commands.map((c) => [c.payloadSha256, c.payload.payload])).toEqual([[COMMAND.payloadSha256, PAYLOAD], [COMMAND.payloadSha256, PAYLOAD]]);
+    const commands = await testDb.db.prisma.agentCommand.findMany({
+      where: { jobRunDeviceId: { in: [...targetIds.values()] } },
+      include: { payload: true },
+    });
+    expect(commands.map((c) => [c.payloadSha256, c.payload.payload])).toEqual([
+      [COMMAND.payloadSha256, PAYLOAD],
+      [COMMAND.payloadSha256, PAYLOAD],
+    ]);
   });
 
   it('fails permanently for a payload that was never stored', async () => {
     const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 1);
-    const err = await activityEnv().env
-      .run(activities.dispatchToAgent, { jobRunId, deviceId: deviceIds[0]!, command: { ...COMMAND, payloadSha256: 'f'.repeat(64) }, expiresAt: new Date().toISOString() })
+    const err = await activityEnv()
+      .env.run(activities.dispatchToAgent, {
+        jobRunId,
+        deviceId: deviceIds[0]!,
+        command: { ...COMMAND, payloadSha256: 'f'.repeat(64) },
+        expiresAt: new Date().toISOString(),
+      })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
   });
@@ -147,7 +166,9 @@ describe('withdrawUndeliveredCommand', () => {
     const [idle, busy] = deviceIds as [string, string];
     const expiresAt = new Date(Date.now() + 60_000).toISOString();
     for (const deviceId of deviceIds) {
-      await expect(activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(CompleteAsyncError);
+      await expect(
+        activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt }),
+      ).rejects.toBeInstanceOf(CompleteAsyncError);
     }
     await testDb.db.prisma.agentCommand.updateMany({ where: { deviceId: busy }, data: { state: 'delivered', deliveredAt: new Date() } });
 
@@ -155,7 +176,10 @@ describe('withdrawUndeliveredCommand', () => {
     expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: busy })).toEqual({ withdrawn: false });
     expect((await commandsOf(targetIds.get(idle)!)).map((c) => c.state)).toEqual(['offline']);
     expect((await commandsOf(targetIds.get(busy)!)).map((c) => c.state)).toEqual(['delivered']);
-    expect(await target(jobRunId, idle)).toMatchObject({ status: 'offline', errorMessage: 'The device did not pick up the command before the deadline.' });
+    expect(await target(jobRunId, idle)).toMatchObject({
+      status: 'offline',
+      errorMessage: 'The device did not pick up the command before the deadline.',
+    });
     expect((await target(jobRunId, busy)).finishedAt).toBeNull();
 
     // The workflow then records what it decided; the target already says it.
@@ -241,11 +265,20 @@ describe('recordDeviceOutcome', () => {
     // Between two workflow-side writers, the first one wins too.
     const other = await createJobRunFixture(testDb.db, 1);
     const otherDevice = other.deviceIds[0]!;
-    expect(await env.run(activities.recordDeviceOutcome, { jobRunId: other.jobRunId, deviceId: otherDevice, outcome: 'failed', message: 'boom' })).toEqual({
+    expect(
+      await env.run(activities.recordDeviceOutcome, {
+        jobRunId: other.jobRunId,
+        deviceId: otherDevice,
+        outcome: 'failed',
+        message: 'boom',
+      }),
+    ).toEqual({
       status: 'failed',
       applied: true,
     });
-    expect(await env.run(activities.recordDeviceOutcome, { jobRunId: other.jobRunId, deviceId: otherDevice, outcome: 'cancelled' })).toEqual({
+    expect(
+      await env.run(activities.recordDeviceOutcome, { jobRunId: other.jobRunId, deviceId: otherDevice, outcome: 'cancelled' }),
+    ).toEqual({
       status: 'failed',
       applied: false,
     });
@@ -362,7 +395,12 @@ describe('markJobRunRunning and finalizeJobRun', () => {
     await setStatus(jobRunId, { [done]: 'succeeded' });
     const { env: dispatchEnv } = activityEnv();
     await dispatchEnv
-      .run(activities.dispatchToAgent, { jobRunId, deviceId: running, command: COMMAND, expiresAt: new Date(Date.now() + 60_000).toISOString() })
+      .run(activities.dispatchToAgent, {
+        jobRunId,
+        deviceId: running,
+        command: COMMAND,
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      })
       .catch(() => undefined);
     await startCommands(targetIds.get(running)!);
     const { env } = activityEnv();

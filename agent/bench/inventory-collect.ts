@@ -24,4 +24,6 @@ console.log(`wall time: ${stats(results.map((r) => r.durationMs))} (the first on
 console.log(`agent process CPU per collection: ${Math.round((cpu.user + cpu.system) / 1000 / runs)} ms (child processes not included)`);
 for (const name of inventorySectionNames) console.log(`  ${name.padEnd(12)} ${stats(results.map((r) => r.sectionDurationsMs[name] ?? 0))}`);
 console.log(`failed sections in the last run: ${last.failed.join(', ') || 'none'}`);
-console.log(`full report size: ${Buffer.byteLength(JSON.stringify(last.sections))} bytes, ${last.sections.software.packages.length} packages, ${last.sections.services.services.length} services`);
+console.log(
+  `full report size: ${Buffer.byteLength(JSON.stringify(last.sections))} bytes, ${last.sections.software.packages.length} packages, ${last.sections.services.services.length} services`,
+);

@@ -347,11 +347,14 @@ export class Agent {
     }
     const until = Date.parse(waiting.until);
     log.info('waiting for the device to restart', { until: waiting.until });
-    const timer = setTimeout(() => {
-      this.rebootDeadlines.delete(entry.id);
-      log.warn('the device did not restart in time; reporting the reboot command failed');
-      this.finishAndReport(entry.id, resultSinceStart(entry, new Date(), 'failed', `the device did not restart by ${waiting.until}`));
-    }, Math.max(0, (Number.isNaN(until) ? 0 : until) - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.rebootDeadlines.delete(entry.id);
+        log.warn('the device did not restart in time; reporting the reboot command failed');
+        this.finishAndReport(entry.id, resultSinceStart(entry, new Date(), 'failed', `the device did not restart by ${waiting.until}`));
+      },
+      Math.max(0, (Number.isNaN(until) ? 0 : until) - Date.now()),
+    );
     timer.unref();
     this.rebootDeadlines.set(entry.id, timer);
   }
@@ -393,10 +396,7 @@ export class Agent {
     // Set by every check-in: a server that was downgraded stops getting base64 output and new statuses.
     this.serverAcceptsBase64Output = res.outputEncodings?.includes('base64') ?? false;
     this.serverProtocolVersion = res.protocolVersion ?? 1;
-    this.checkinIntervalSeconds = Math.min(
-      MAX_CHECKIN_INTERVAL_S,
-      Math.max(MIN_CHECKIN_INTERVAL_S, res.checkinIntervalSeconds),
-    );
+    this.checkinIntervalSeconds = Math.min(MAX_CHECKIN_INTERVAL_S, Math.max(MIN_CHECKIN_INTERVAL_S, res.checkinIntervalSeconds));
     this.log.debug('checked in', { checkinIntervalSeconds: this.checkinIntervalSeconds });
   }
 
@@ -472,7 +472,8 @@ export class Agent {
         // Fail it rather than ignore it: otherwise the server redelivers it and the workflow waits
         // until its timeout. The journal keeps this at-most-once like any other command.
         news = true;
-        if (typeof kind === 'string' && !this.handlers.has(kind)) this.reject(withId.data.id, 'unsupported', `this agent cannot run "${kind.slice(0, 100)}" commands`);
+        if (typeof kind === 'string' && !this.handlers.has(kind))
+          this.reject(withId.data.id, 'unsupported', `this agent cannot run "${kind.slice(0, 100)}" commands`);
         else this.reject(withId.data.id, 'failed', `the agent could not accept the command: ${reason}`);
       } catch (err) {
         // Typically the journal could not be written: leave the command to a later redelivery.
@@ -587,7 +588,10 @@ export class Agent {
         journal.markStarted(id, startedAt, this.bootId);
       } catch (err) {
         log.error('could not record the command start; not running it', { err });
-        this.finishAndReport(id, notRunResult('failed', `the agent could not record the command start durably, so it did not run it: ${describe(err)}`, startedAt));
+        this.finishAndReport(
+          id,
+          notRunResult('failed', `the agent could not record the command start durably, so it did not run it: ${describe(err)}`, startedAt),
+        );
         return;
       }
 
@@ -753,7 +757,10 @@ export class Agent {
       await after;
       // The server's protocol decides which statuses it understands.
       await this.firstCheckinDone;
-      const sent = this.serverProtocolVersion >= 2 || protocol1ResultStatuses.includes(result.status) ? result : { ...result, status: 'failed' as const };
+      const sent =
+        this.serverProtocolVersion >= 2 || protocol1ResultStatuses.includes(result.status)
+          ? result
+          : { ...result, status: 'failed' as const };
       const backoff = new Backoff(this.options.deliveryRetry ?? { initialMs: 500, maxMs: 30_000 });
       const signal = this.hardStop.signal;
       for (;;) {
@@ -792,7 +799,10 @@ export class Agent {
       if (err.code === 'device_retired') {
         this.log.error('this device was retired on the server and is no longer managed; stopping (enroll again to manage it)', { err });
       } else {
-        this.log.error('the server rejected the device credentials; stopping (if its secret was rotated, install the new one with "rekey")', { err });
+        this.log.error(
+          'the server rejected the device credentials; stopping (if its secret was rotated, install the new one with "rekey")',
+          { err },
+        );
       }
     }
     this.beginShutdown('credentials_rejected');

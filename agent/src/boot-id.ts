@@ -20,7 +20,16 @@ export async function readBootId(env: NodeJS.ProcessEnv = process.env, platform:
   try {
     if (platform === 'linux') return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
     if (platform === 'win32') {
-      const { stdout } = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', '(Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString("o")'], { timeout: 30_000, windowsHide: true });
+      const { stdout } = await run(
+        'powershell.exe',
+        [
+          '-NoProfile',
+          '-NonInteractive',
+          '-Command',
+          '(Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString("o")',
+        ],
+        { timeout: 30_000, windowsHide: true },
+      );
       const at = stdout.trim();
       if (at) return `boot-time:${at}`;
     }

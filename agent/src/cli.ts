@@ -254,7 +254,9 @@ async function enroll(values: Record<string, unknown>, stateDir: string, io: Cli
       }
       if (isRetryable(err) && attempt < ENROLL_ATTEMPTS) {
         const delayMs = backoff.next(retryAfterMs(err));
-        io.stderr(`warning: enrollment attempt ${attempt} failed (${(err as Error).message}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`);
+        io.stderr(
+          `warning: enrollment attempt ${attempt} failed (${(err as Error).message}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
+        );
         await sleep(delayMs);
         continue;
       }
@@ -295,7 +297,10 @@ async function rekey(stateDir: string, io: CliIo): Promise<number> {
   const config = readConfig(stateDir);
   const raw = io.env.OPSCONDUCTOR_DEVICE_SECRET ?? (await (io.readLine ?? readFirstLine)());
   const deviceSecret = parse(
-    z.string().trim().regex(/^[A-Za-z0-9_-]{43}$/, 'the device secret is 43 characters of A-Z, a-z, 0-9, _ and -'),
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'the device secret is 43 characters of A-Z, a-z, 0-9, _ and -'),
     raw,
   );
   const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL) : config.serverUrl;
@@ -326,9 +331,7 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
   const logLevel = values['log-level'] ?? io.env.OPSCONDUCTOR_AGENT_LOG_LEVEL ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: must be one of debug, info, warn, error`);
   const config = readConfig(stateDir);
-  const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL
-    ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL)
-    : config.serverUrl;
+  const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL) : config.serverUrl;
   const log = createLogger({ level: logLevel, write: io.stderr });
   const permissionWarning = checkConfigPermissions(stateDir);
   if (permissionWarning) log.warn(permissionWarning);
@@ -448,7 +451,12 @@ if (isEntryPoint) {
   };
   const fatal = (err: unknown) => {
     process.stderr.write(
-      JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal error', err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }) + '\n',
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        msg: 'fatal error',
+        err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+      }) + '\n',
     );
     void exit(EXIT_ERROR);
   };

@@ -60,9 +60,7 @@ function macProductVersion(): Promise<string | undefined> {
 }
 
 /** Non-internal addresses, de-duplicated, capped. Link-local IPv6 is kept: it can still identify a host. */
-export function ipAddresses(
-  interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
-): string[] {
+export function ipAddresses(interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): string[] {
   const seen = new Set<string>();
   for (const list of Object.values(interfaces)) {
     for (const info of list ?? []) {

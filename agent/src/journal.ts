@@ -99,12 +99,11 @@ function apply(entries: Map<string, JournalEntry>, record: JournalRecord): void 
 
 /** The records that rebuild `entry` from scratch; used by compaction. */
 function recordsFor(entry: JournalEntry): JournalRecord[] {
-  const out: JournalRecord[] = [
-    { type: 'received', id: entry.id, at: entry.receivedAt, expiresAt: entry.expiresAt ?? '' },
-  ];
+  const out: JournalRecord[] = [{ type: 'received', id: entry.id, at: entry.receivedAt, expiresAt: entry.expiresAt ?? '' }];
   if (entry.startedAt) out.push({ type: 'started', id: entry.id, at: entry.startedAt, ...(entry.bootId ? { bootId: entry.bootId } : {}) });
   if (entry.pid) out.push({ type: 'spawned', id: entry.id, at: entry.startedAt ?? entry.receivedAt, pid: entry.pid });
-  if (entry.awaitingReboot) out.push({ type: 'awaiting_reboot', id: entry.id, at: entry.startedAt ?? entry.receivedAt, ...entry.awaitingReboot });
+  if (entry.awaitingReboot)
+    out.push({ type: 'awaiting_reboot', id: entry.id, at: entry.startedAt ?? entry.receivedAt, ...entry.awaitingReboot });
   if (entry.result) out.push({ type: 'finished', id: entry.id, at: entry.result.finishedAt, result: entry.result });
   if (entry.reportedAt) {
     out.push({ type: 'reported', id: entry.id, at: entry.reportedAt, outcome: entry.reportOutcome ?? 'delivered' });

@@ -50,7 +50,12 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Stops what is left of the command; returns how many processes were still running. */
-export async function stopOrphans(commandId: string, pid: number | undefined, graceMs: number, platform: NodeJS.Platform = process.platform): Promise<number> {
+export async function stopOrphans(
+  commandId: string,
+  pid: number | undefined,
+  graceMs: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<number> {
   if (platform === 'linux') {
     const orphans = await commandProcesses(commandId);
     if (orphans.length === 0) return 0;

@@ -79,11 +79,11 @@ export function ensureStateDir(stateDir: string): void {
 export function restrictWindowsAcl(target: string): string | undefined {
   if (process.platform !== 'win32') return undefined;
   try {
-    execFileSync(
-      'icacls',
-      [target, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'],
-      { stdio: 'ignore', windowsHide: true, timeout: 15_000 },
-    );
+    execFileSync('icacls', [target, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'], {
+      stdio: 'ignore',
+      windowsHide: true,
+      timeout: 15_000,
+    });
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -222,7 +222,10 @@ export function lockHolder(stateDir: string): number | undefined {
 
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
-  constructor(readonly pid: number, lockFile: string) {
+  constructor(
+    readonly pid: number,
+    lockFile: string,
+  ) {
     super(`another agent (pid ${pid}) is running on this state directory; if that is wrong, delete ${lockFile}`);
   }
 }

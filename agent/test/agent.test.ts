@@ -40,9 +40,13 @@ async function harness(overrides: Partial<AgentOptions> = {}, setup: (server: Fa
   const { dir: stateDir, cleanup } = tempDir();
   const logs: string[] = [];
   const agents: Agent[] = [];
-  teardown.push(cleanup, () => server.close(), async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-  });
+  teardown.push(
+    cleanup,
+    () => server.close(),
+    async () => {
+      await Promise.all(agents.map((a) => a.stop()));
+    },
+  );
   const newAgent = async (more: Partial<AgentOptions> = {}) => {
     const agent = new Agent({
       serverUrl: server.url,
@@ -114,7 +118,9 @@ describe('Agent against a protocol server', () => {
     const command = shellCommand(String.raw`printf 'l1\000l2\n'; printf '\377\376 bad\n'; printf 'ok €\n' >&2`);
     server.deliver(command);
     await waitFor(() => server.acceptedResult(command.id), 'the result');
-    expect(server.bytes(command.id, 'stdout')).toEqual(Buffer.concat([Buffer.from('l1\0l2\n'), Buffer.from([0xff, 0xfe]), Buffer.from(' bad\n')]));
+    expect(server.bytes(command.id, 'stdout')).toEqual(
+      Buffer.concat([Buffer.from('l1\0l2\n'), Buffer.from([0xff, 0xfe]), Buffer.from(' bad\n')]),
+    );
     expect(server.outputFor(command.id, 'stdout').some((c) => c.encoding === 'base64')).toBe(true);
     expect(server.outputFor(command.id, 'stderr').map((c) => c.encoding)).toEqual(['utf8']); // valid UTF-8 goes as text
     expect(server.text(command.id, 'stderr')).toBe('ok €\n');

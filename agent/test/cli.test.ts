@@ -41,7 +41,12 @@ describe('cli rekey', () => {
   const rekey = async (stateDir: string, line: string, env: NodeJS.ProcessEnv = {}) => {
     let stdout = '';
     let stderr = '';
-    const code = await main(['rekey', '--state-dir', stateDir], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, readLine: async () => line });
+    const code = await main(['rekey', '--state-dir', stateDir], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env,
+      readLine: async () => line,
+    });
     return { code, stdout, stderr };
   };
 
@@ -128,7 +133,15 @@ describe('cli', () => {
 
     const other = await setup();
     other.server.failures.set('enroll', [400]);
-    const refused = await cli(['enroll', '--server', other.server.url, '--token', other.server.enrollmentToken, '--state-dir', other.stateDir]);
+    const refused = await cli([
+      'enroll',
+      '--server',
+      other.server.url,
+      '--token',
+      other.server.enrollmentToken,
+      '--state-dir',
+      other.stateDir,
+    ]);
     expect(refused.code).toBe(EXIT_ERROR);
     expect(other.server.enrolls).toHaveLength(1);
   });

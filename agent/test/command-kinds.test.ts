@@ -17,7 +17,15 @@ import { shellCommand, tempDir, waitFor } from './support/util.ts';
 
 vi.setConfig({ testTimeout: 30_000 });
 
-const facts = { hostname: 'kinds', osFamily: 'linux' as const, osName: 'Test', osVersion: '1', architecture: 'x64', ipAddresses: [], agentVersion: '0.0.0-test' };
+const facts = {
+  hostname: 'kinds',
+  osFamily: 'linux' as const,
+  osName: 'Test',
+  osVersion: '1',
+  architecture: 'x64',
+  ipAddresses: [],
+  agentVersion: '0.0.0-test',
+};
 const teardown: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const fn of teardown.splice(0).reverse()) await fn();
@@ -29,16 +37,30 @@ async function harness(overrides: Partial<AgentOptions> = {}, setup: (server: Fa
   const { dir: stateDir, cleanup } = tempDir();
   const logs: string[] = [];
   const agents: Agent[] = [];
-  teardown.push(cleanup, () => server.close(), async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-  });
+  teardown.push(
+    cleanup,
+    () => server.close(),
+    async () => {
+      await Promise.all(agents.map((a) => a.stop()));
+    },
+  );
   const newAgent = async (more: Partial<AgentOptions> = {}) => {
     const agent = new Agent({
-      serverUrl: server.url, deviceId: server.deviceId, deviceSecret: server.deviceSecret, stateDir,
+      serverUrl: server.url,
+      deviceId: server.deviceId,
+      deviceSecret: server.deviceSecret,
+      stateDir,
       logger: createLogger({ level: 'debug', write: (line) => logs.push(line) }),
-      collectFacts: async () => facts, inventory: false, pollWaitSeconds: 5, outputFlushIntervalMs: 20,
-      deliveryRetry: { initialMs: 50, maxMs: 200 }, connectionRetry: { initialMs: 50, maxMs: 200 }, killGraceMs: 1000, bootId: 'boot-1',
-      ...overrides, ...more,
+      collectFacts: async () => facts,
+      inventory: false,
+      pollWaitSeconds: 5,
+      outputFlushIntervalMs: 20,
+      deliveryRetry: { initialMs: 50, maxMs: 200 },
+      connectionRetry: { initialMs: 50, maxMs: 200 },
+      killGraceMs: 1000,
+      bootId: 'boot-1',
+      ...overrides,
+      ...more,
     });
     agents.push(agent);
     await agent.start();
@@ -71,10 +93,17 @@ describe('script', () => {
     const scripts = [
       command({ kind: 'script', interpreter: 'sh', script: 'echo "sh $0"; echo err >&2; exit 4', timeoutSeconds: 30 }),
       command({ kind: 'script', interpreter: 'bash', script: 'set -euo pipefail\nx=(a b c)\necho "bash ${#x[@]}"', timeoutSeconds: 30 }),
-      command({ kind: 'script', interpreter: 'python', script: 'import sys\nprint("python", sys.version_info[0])\nsys.exit(2)', timeoutSeconds: 30 }),
+      command({
+        kind: 'script',
+        interpreter: 'python',
+        script: 'import sys\nprint("python", sys.version_info[0])\nsys.exit(2)',
+        timeoutSeconds: 30,
+      }),
     ];
     server.deliver(...scripts);
-    const [sh, bash, python] = await Promise.all(scripts.map((c) => waitFor(() => server.acceptedResult(c.id), `the result of ${c.payload.kind}`)));
+    const [sh, bash, python] = await Promise.all(
+      scripts.map((c) => waitFor(() => server.acceptedResult(c.id), `the result of ${c.payload.kind}`)),
+    );
     expect(sh).toMatchObject({ status: 'failed', exitCode: 4 });
     expect(server.text(scripts[0]!.id, 'stdout')).toMatch(new RegExp(`^sh .*${scripts[0]!.id}\\.sh\\n$`));
     expect(server.text(scripts[0]!.id, 'stderr')).toBe('err\n');
@@ -89,7 +118,10 @@ describe('script', () => {
     const { server } = await harness();
     const cmd = command({ kind: 'script', interpreter: 'cmd', script: 'echo hi', timeoutSeconds: 30 });
     server.deliver(cmd);
-    expect(await waitFor(() => server.acceptedResult(cmd.id), 'the result')).toMatchObject({ status: 'failed', error: expect.stringMatching(/only available on Windows/) });
+    expect(await waitFor(() => server.acceptedResult(cmd.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/only available on Windows/),
+    });
   });
 });
 
@@ -104,7 +136,15 @@ describe('file.fetch', () => {
     mkdirSync(dir);
     const target = path.join(dir, 'app.conf');
     writeFileSync(target, 'old\n');
-    const cmd = command({ kind: 'file.fetch', sha256, size: content.length, path: target, mode: '0640', owner: 'root:0', timeoutSeconds: 30 });
+    const cmd = command({
+      kind: 'file.fetch',
+      sha256,
+      size: content.length,
+      path: target,
+      mode: '0640',
+      owner: 'root:0',
+      timeoutSeconds: 30,
+    });
     server.deliver(cmd);
     expect(await waitFor(() => server.acceptedResult(cmd.id), 'the result')).toMatchObject({ status: 'succeeded', exitCode: 0 });
     expect(readFileSync(target)).toEqual(content);
@@ -121,12 +161,24 @@ describe('file.fetch', () => {
     const target = path.join(stateDir, 'app.conf');
     writeFileSync(target, 'old\n');
     const tampered = command({ kind: 'file.fetch', sha256, size: content.length, path: target, timeoutSeconds: 30 });
-    const nowhere = command({ kind: 'file.fetch', sha256, size: content.length, path: path.join(stateDir, 'missing', 'app.conf'), timeoutSeconds: 30 });
+    const nowhere = command({
+      kind: 'file.fetch',
+      sha256,
+      size: content.length,
+      path: path.join(stateDir, 'missing', 'app.conf'),
+      timeoutSeconds: 30,
+    });
     server.deliver(tampered, nowhere);
-    expect(await waitFor(() => server.acceptedResult(tampered.id), 'the result')).toMatchObject({ status: 'failed', error: expect.stringMatching(/SHA-256 of the received file is [0-9a-f]{64}, expected/) });
+    expect(await waitFor(() => server.acceptedResult(tampered.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/SHA-256 of the received file is [0-9a-f]{64}, expected/),
+    });
     expect(readFileSync(target, 'utf8')).toBe('old\n');
     expect(readdirSync(stateDir).filter((f) => f.includes('.part'))).toEqual([]);
-    expect(await waitFor(() => server.acceptedResult(nowhere.id), 'the result')).toMatchObject({ status: 'failed', error: expect.stringMatching(/does not exist/) });
+    expect(await waitFor(() => server.acceptedResult(nowhere.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/does not exist/),
+    });
   });
 });
 
@@ -163,27 +215,44 @@ describe('reboot', () => {
     const { server } = await harness({ rebootCommand: 'echo no >&2; exit 5' });
     const refused = command({ kind: 'reboot', timeoutSeconds: 600 });
     server.deliver(refused);
-    expect(await waitFor(() => server.acceptedResult(refused.id), 'the result')).toMatchObject({ status: 'failed', exitCode: 5, error: 'the restart request failed with exit code 5' });
+    expect(await waitFor(() => server.acceptedResult(refused.id), 'the result')).toMatchObject({
+      status: 'failed',
+      exitCode: 5,
+      error: 'the restart request failed with exit code 5',
+    });
 
     const stuck = await harness({ rebootCommand: 'true' });
     const late = command({ kind: 'reboot', timeoutSeconds: 1 });
     stuck.server.deliver(late);
-    expect(await waitFor(() => stuck.server.acceptedResult(late.id), 'the result')).toMatchObject({ status: 'failed', error: expect.stringMatching(/did not restart by/) });
+    expect(await waitFor(() => stuck.server.acceptedResult(late.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/did not restart by/),
+    });
   });
 });
 
 describe('kinds and servers the agent does not know', () => {
   it('reports a kind without a handler as unsupported, and as failed to a server of protocol 1', async () => {
     const { server } = await harness();
-    const unknown = { id: randomUUID(), expiresAt: new Date(Date.now() + 60_000).toISOString(), payload: { kind: 'software.install', package: 'x' } };
+    const unknown = {
+      id: randomUUID(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      payload: { kind: 'software.install', package: 'x' },
+    };
     server.deliver(unknown);
-    expect(await waitFor(() => server.acceptedResult(unknown.id), 'the result')).toMatchObject({ status: 'unsupported', error: 'this agent cannot run "software.install" commands' });
+    expect(await waitFor(() => server.acceptedResult(unknown.id), 'the result')).toMatchObject({
+      status: 'unsupported',
+      error: 'this agent cannot run "software.install" commands',
+    });
     expect(server.starts).toEqual([]);
 
     const old = await harness({}, (s) => (s.protocolVersion = undefined));
     const inventory = command({ kind: 'inventory.refresh', timeoutSeconds: 30 }); // inventory is off: no handler
     old.server.deliver(inventory);
-    expect(await waitFor(() => old.server.acceptedResult(inventory.id), 'the result')).toMatchObject({ status: 'failed', error: 'this agent cannot run "inventory.refresh" commands' });
+    expect(await waitFor(() => old.server.acceptedResult(inventory.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: 'this agent cannot run "inventory.refresh" commands',
+    });
     expect(old.server.invalid).toEqual([]);
   });
 

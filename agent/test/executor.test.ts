@@ -64,8 +64,15 @@ describe('executor: exit codes and output', () => {
     // The euro sign is E2 82 AC; the first two bytes and the last arrive in separate writes. The output
     // stream holds the incomplete character back, so no chunk carries half of it.
     const sent: OutputChunk[] = [];
-    const stream = new OutputStream({ stream: 'stdout', flushIntervalMs: 5, base64Accepted: () => true, send: async (c) => void sent.push(c) });
-    const { execution, calls } = run(String.raw`printf '\342\202'; sleep 0.3; printf '\254\n'`, { onOutput: (_, data) => stream.write(data) });
+    const stream = new OutputStream({
+      stream: 'stdout',
+      flushIntervalMs: 5,
+      base64Accepted: () => true,
+      send: async (c) => void sent.push(c),
+    });
+    const { execution, calls } = run(String.raw`printf '\342\202'; sleep 0.3; printf '\254\n'`, {
+      onOutput: (_, data) => stream.write(data),
+    });
     const outcome = await execution.done;
     await stream.close();
     expect(outcome.status).toBe('succeeded');

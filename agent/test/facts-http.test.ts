@@ -17,7 +17,9 @@ describe('facts', () => {
   });
 
   it('parses os-release with quotes and escapes', () => {
-    const parsed = parseOsRelease('NAME="Ubuntu"\nVERSION_ID="24.04"\nPRETTY_NAME="Ubuntu 24.04.1 LTS \\"Noble\\""\n# comment\nID=ubuntu\n');
+    const parsed = parseOsRelease(
+      'NAME="Ubuntu"\nVERSION_ID="24.04"\nPRETTY_NAME="Ubuntu 24.04.1 LTS \\"Noble\\""\n# comment\nID=ubuntu\n',
+    );
     expect(parsed).toMatchObject({ NAME: 'Ubuntu', VERSION_ID: '24.04', PRETTY_NAME: 'Ubuntu 24.04.1 LTS "Noble"', ID: 'ubuntu' });
   });
 
@@ -25,10 +27,9 @@ describe('facts', () => {
     const info = (address: string, internal = false) =>
       ({ address, internal, family: address.includes(':') ? 'IPv6' : 'IPv4', netmask: '', mac: '', cidr: null }) as never;
     const many = Array.from({ length: 100 }, (_, i) => info(`10.0.${Math.floor(i / 250)}.${i % 250}`));
-    expect(ipAddresses({ lo: [info('127.0.0.1', true), info('::1', true)], eth0: [info('192.0.2.5'), info('fe80::1'), info('192.0.2.5')] })).toEqual([
-      '192.0.2.5',
-      'fe80::1',
-    ]);
+    expect(
+      ipAddresses({ lo: [info('127.0.0.1', true), info('::1', true)], eth0: [info('192.0.2.5'), info('fe80::1'), info('192.0.2.5')] }),
+    ).toEqual(['192.0.2.5', 'fe80::1']);
     expect(ipAddresses({ eth0: many })).toHaveLength(64);
   });
 
@@ -39,8 +40,10 @@ describe('facts', () => {
 });
 
 describe('AgentHttpClient', () => {
-  const respond = (status: number, body: string, headers: Record<string, string> = {}): FetchLike =>
-    async () => new Response(body, { status, headers: { 'content-type': 'application/json', ...headers } });
+  const respond =
+    (status: number, body: string, headers: Record<string, string> = {}): FetchLike =>
+    async () =>
+      new Response(body, { status, headers: { 'content-type': 'application/json', ...headers } });
 
   it('keeps a path prefix in the server URL and sends the bearer secret', async () => {
     const seen: { url: string; auth: string | null; redirect?: RequestInit['redirect'] }[] = [];
@@ -64,11 +67,15 @@ describe('AgentHttpClient', () => {
     await expect(client(respond(200, '{"cancelRequested":"yes"}')).heartbeat(id)).rejects.toBeInstanceOf(TransportError);
     await expect(client(respond(200, 'not json')).heartbeat(id)).rejects.toBeInstanceOf(TransportError);
     await expect(client(respond(401, problem(401))).heartbeat(id)).rejects.toBeInstanceOf(CredentialsRejectedError);
-    const notFound = await client(respond(404, problem(404))).heartbeat(id).catch((e: unknown) => e);
+    const notFound = await client(respond(404, problem(404)))
+      .heartbeat(id)
+      .catch((e: unknown) => e);
     expect(notFound).toBeInstanceOf(AgentApiError);
     expect((notFound as AgentApiError).retryable).toBe(false);
     expect((notFound as AgentApiError).code).toBe('code_404');
-    const busy = await client(respond(429, problem(429), { 'retry-after': '7' })).heartbeat(id).catch((e: unknown) => e);
+    const busy = await client(respond(429, problem(429), { 'retry-after': '7' }))
+      .heartbeat(id)
+      .catch((e: unknown) => e);
     expect((busy as AgentApiError).retryable).toBe(true);
     expect((busy as AgentApiError).retryAfterMs).toBe(7000);
     await expect(

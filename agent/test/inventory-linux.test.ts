@@ -11,9 +11,25 @@ import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../src/cli.ts';
 import { collectInventoryDetailed, collectSections, type CollectedInventory } from '../src/inventory/index.ts';
 import { directoryFromRealms, directoryFromSssd, defaultRealm, parseRealmList } from '../src/inventory/linux/directory.ts';
 import { parseMounts, selectLocalMounts, usageFromStatfs } from '../src/inventory/linux/filesystems.ts';
-import { chassisFromSmbios, expandIpv6, isoBiosDate, parseCpuinfo, parseLsblkDisks, temporaryIpv6, virtKindFromDmi, virtKindFromSystemd } from '../src/inventory/linux/hardware.ts';
+import {
+  chassisFromSmbios,
+  expandIpv6,
+  isoBiosDate,
+  parseCpuinfo,
+  parseLsblkDisks,
+  temporaryIpv6,
+  virtKindFromDmi,
+  virtKindFromSystemd,
+} from '../src/inventory/linux/hardware.ts';
 import { cpuPercent, parseCpuTimes, parseLoadavg, parseMeminfo } from '../src/inventory/linux/performance.ts';
-import { encryptionFromLsblk, iptablesFiltersInput, listeningPorts, localAdmins, nftFiltersInput, sshPorts } from '../src/inventory/linux/security.ts';
+import {
+  encryptionFromLsblk,
+  iptablesFiltersInput,
+  listeningPorts,
+  localAdmins,
+  nftFiltersInput,
+  sshPorts,
+} from '../src/inventory/linux/security.ts';
 import { mergeServices, parseListUnitFiles, parseListUnits } from '../src/inventory/linux/services.ts';
 import { parseDpkgList, parsePacmanDesc, parseRpmList } from '../src/inventory/linux/software.ts';
 import { parseBootTime, zoneFromLocaltimeLink } from '../src/inventory/linux/system.ts';
@@ -184,7 +200,10 @@ describe('collection robustness', () => {
   });
 
   it('times out a hanging section', async () => {
-    const result = await collectInventoryDetailed({ sectionTimeoutMs: 200, collectors: await fixedCollectors({ directory: () => new Promise(() => {}) }) });
+    const result = await collectInventoryDetailed({
+      sectionTimeoutMs: 200,
+      collectors: await fixedCollectors({ directory: () => new Promise(() => {}) }),
+    });
     expect(result.failed).toEqual(['directory']);
     expect(result.sections.directory.type).toBe('none');
   });
@@ -218,10 +237,23 @@ describe('linux parsers', () => {
   it('cpuinfo: sockets, cores and threads of a two-socket hyper-threaded host', () => {
     const block = (proc: number, socket: number, core: number) =>
       `processor\t: ${proc}\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Silver 4210 CPU @ 2.20GHz\nphysical id\t: ${socket}\nsiblings\t: 4\ncore id\t\t: ${core}\ncpu cores\t: 2\n`;
-    const text = [block(0, 0, 0), block(1, 0, 1), block(2, 1, 0), block(3, 1, 1), block(4, 0, 0), block(5, 0, 1), block(6, 1, 0), block(7, 1, 1)].join('\n');
+    const text = [
+      block(0, 0, 0),
+      block(1, 0, 1),
+      block(2, 1, 0),
+      block(3, 1, 1),
+      block(4, 0, 0),
+      block(5, 0, 1),
+      block(6, 1, 0),
+      block(7, 1, 1),
+    ].join('\n');
     expect(parseCpuinfo(text)).toEqual({ model: 'Intel(R) Xeon(R) Silver 4210 CPU @ 2.20GHz', cores: 4, threads: 8, sockets: 2 });
     // ARM: no physical id or model name per CPU.
-    expect(parseCpuinfo('processor\t: 0\nBogoMIPS\t: 108.00\n\nprocessor\t: 1\nBogoMIPS\t: 108.00\n\nHardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n')).toEqual({
+    expect(
+      parseCpuinfo(
+        'processor\t: 0\nBogoMIPS\t: 108.00\n\nprocessor\t: 1\nBogoMIPS\t: 108.00\n\nHardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n',
+      ),
+    ).toEqual({
       model: 'BCM2835',
       cores: 2,
       threads: 2,
@@ -247,7 +279,7 @@ describe('linux parsers', () => {
     expect(parseLsblkDisks('not json')).toEqual([]);
   });
 
-  it('filesystem usage from statfs is df\'s: used / (used + available), root\'s reserve counted nowhere', () => {
+  it("filesystem usage from statfs is df's: used / (used + available), root's reserve counted nowhere", () => {
     // Recorded on the development VM (`df -B4096 /`: 66053021 blocks, 4921996 used, 18494846 available, Use% 22):
     // the hardware tab said 71 % (all blocks as the size) while performance said 7 %.
     const vm = usageFromStatfs({ bsize: 4096, blocks: 66_053_021, bfree: 61_131_025, bavail: 18_494_846 })!;
@@ -256,9 +288,17 @@ describe('linux parsers', () => {
     expect(Math.round((vm.usedBytes / vm.sizeBytes) * 100)).toBe(21); // df rounds up: 22
     expect(Math.abs(hardwareUsed - vm.usedBytes / vm.sizeBytes)).toBeLessThan(0.01);
     // An ext4 volume with the default 5 % reserve, half full for its users.
-    expect(usageFromStatfs({ bsize: 4096, blocks: 1000, bfree: 525, bavail: 475 })).toEqual({ usedBytes: 475 * 4096, freeBytes: 475 * 4096, sizeBytes: 950 * 4096 });
+    expect(usageFromStatfs({ bsize: 4096, blocks: 1000, bfree: 525, bavail: 475 })).toEqual({
+      usedBytes: 475 * 4096,
+      freeBytes: 475 * 4096,
+      sizeBytes: 950 * 4096,
+    });
     // Without a reserve (XFS, Windows-like) size is every block.
-    expect(usageFromStatfs({ bsize: 512, blocks: 800, bfree: 200, bavail: 200 })).toEqual({ usedBytes: 600 * 512, freeBytes: 200 * 512, sizeBytes: 800 * 512 });
+    expect(usageFromStatfs({ bsize: 512, blocks: 800, bfree: 200, bavail: 200 })).toEqual({
+      usedBytes: 600 * 512,
+      freeBytes: 200 * 512,
+      sizeBytes: 800 * 512,
+    });
     expect(usageFromStatfs({ bsize: 4096, blocks: 0, bfree: 0, bavail: 0 })).toBeNull();
   });
 
@@ -304,7 +344,9 @@ describe('linux parsers', () => {
     expect(expandIpv6('fe80::1')).toBe('fe800000000000000000000000000001');
     expect(expandIpv6('2001:db8::8a2e:370:7334%eth0')).toBe('20010db80000000000008a2e03707334');
     expect(expandIpv6('1:2:3')).toBeNull();
-    const temp = temporaryIpv6('20010db8000000001c2f3e4d5a6b7c8d 02 40 00 01     wlan0\n20010db8000000000000000000000010 02 40 00 00     wlan0\n');
+    const temp = temporaryIpv6(
+      '20010db8000000001c2f3e4d5a6b7c8d 02 40 00 01     wlan0\n20010db8000000000000000000000010 02 40 00 00     wlan0\n',
+    );
     expect(temp.has(expandIpv6('2001:db8::1c2f:3e4d:5a6b:7c8d')!)).toBe(true);
     expect(temp.has(expandIpv6('2001:db8::10')!)).toBe(false);
   });
@@ -314,23 +356,48 @@ describe('linux parsers', () => {
       'corp.example.com\n  type: kerberos\n  realm-name: CORP.EXAMPLE.COM\n  domain-name: corp.example.com\n  configured: kerberos-member\n  server-software: active-directory\n  client-software: sssd\n  required-package: sssd-tools\n  login-formats: %U@corp.example.com\n',
     );
     expect(directoryFromRealms(realm)).toEqual({ type: 'ad', domain: 'corp.example.com', workgroup: null, provider: 'realmd' });
-    expect(directoryFromRealms(parseRealmList('ipa.example.org\n  type: kerberos\n  domain-name: ipa.example.org\n  configured: kerberos-member\n  server-software: ipa\n'))).toMatchObject({ type: 'realm', domain: 'ipa.example.org' });
+    expect(
+      directoryFromRealms(
+        parseRealmList(
+          'ipa.example.org\n  type: kerberos\n  domain-name: ipa.example.org\n  configured: kerberos-member\n  server-software: ipa\n',
+        ),
+      ),
+    ).toMatchObject({ type: 'realm', domain: 'ipa.example.org' });
     expect(directoryFromRealms(parseRealmList('corp.example.com\n  type: kerberos\n  configured: no\n'))).toBeNull();
-    const sssd = '[sssd]\ndomains = corp.example.com\nservices = nss, pam\n\n[domain/corp.example.com]\nid_provider = ad\nad_domain = corp.example.com\nkrb5_realm = CORP.EXAMPLE.COM\n';
+    const sssd =
+      '[sssd]\ndomains = corp.example.com\nservices = nss, pam\n\n[domain/corp.example.com]\nid_provider = ad\nad_domain = corp.example.com\nkrb5_realm = CORP.EXAMPLE.COM\n';
     expect(directoryFromSssd(sssd)).toEqual({ type: 'ad', domain: 'corp.example.com', workgroup: null, provider: 'sssd' });
-    expect(directoryFromSssd('[domain/ipa.example.org]\nid_provider = ipa\nipa_domain = ipa.example.org\n')).toMatchObject({ type: 'realm', domain: 'ipa.example.org' });
+    expect(directoryFromSssd('[domain/ipa.example.org]\nid_provider = ipa\nipa_domain = ipa.example.org\n')).toMatchObject({
+      type: 'realm',
+      domain: 'ipa.example.org',
+    });
     expect(defaultRealm('[libdefaults]\n\tdefault_realm = EXAMPLE.COM\n\tdns_lookup_kdc = true\n[realms]\n')).toBe('EXAMPLE.COM');
   });
 
   it('software: dpkg keeps ii only, rpm maps (none) and skips gpg-pubkey, pacman desc', () => {
-    const dpkg = 'bash\t5.2.15-2+b8\tamd64\tMatthias Klose <doko@debian.org>\tii \nold-pkg\t1.0\tamd64\tX <x@y>\trc \nhalf\t2.0\tamd64\tY <y@z>\tiF \n';
-    expect(parseDpkgList(dpkg)).toEqual([{ name: 'bash', version: '5.2.15-2+b8', architecture: 'amd64', vendor: 'Matthias Klose <doko@debian.org>' }]);
-    const rpm = 'bash\t5.1.8-9.el9\tx86_64\tRocky Enterprise Software Foundation\t1700000000\ngpg-pubkey\t350d275d-6279464b\t(none)\t(none)\t1700000000\nlocal-tool\t1.0-1\tnoarch\t(none)\t(none)\n';
+    const dpkg =
+      'bash\t5.2.15-2+b8\tamd64\tMatthias Klose <doko@debian.org>\tii \nold-pkg\t1.0\tamd64\tX <x@y>\trc \nhalf\t2.0\tamd64\tY <y@z>\tiF \n';
+    expect(parseDpkgList(dpkg)).toEqual([
+      { name: 'bash', version: '5.2.15-2+b8', architecture: 'amd64', vendor: 'Matthias Klose <doko@debian.org>' },
+    ]);
+    const rpm =
+      'bash\t5.1.8-9.el9\tx86_64\tRocky Enterprise Software Foundation\t1700000000\ngpg-pubkey\t350d275d-6279464b\t(none)\t(none)\t1700000000\nlocal-tool\t1.0-1\tnoarch\t(none)\t(none)\n';
     expect(parseRpmList(rpm)).toEqual([
-      { name: 'bash', version: '5.1.8-9.el9', architecture: 'x86_64', vendor: 'Rocky Enterprise Software Foundation', installDate: '2023-11-14T22:13:20.000Z', source: 'rpm' },
+      {
+        name: 'bash',
+        version: '5.1.8-9.el9',
+        architecture: 'x86_64',
+        vendor: 'Rocky Enterprise Software Foundation',
+        installDate: '2023-11-14T22:13:20.000Z',
+        source: 'rpm',
+      },
       { name: 'local-tool', version: '1.0-1', architecture: 'noarch', vendor: null, installDate: null, source: 'rpm' },
     ]);
-    expect(parsePacmanDesc('%NAME%\nbash\n\n%VERSION%\n5.2.026-2\n\n%ARCH%\nx86_64\n\n%INSTALLDATE%\n1707000000\n')).toMatchObject({ NAME: 'bash', ARCH: 'x86_64', INSTALLDATE: '1707000000' });
+    expect(parsePacmanDesc('%NAME%\nbash\n\n%VERSION%\n5.2.026-2\n\n%ARCH%\nx86_64\n\n%INSTALLDATE%\n1707000000\n')).toMatchObject({
+      NAME: 'bash',
+      ARCH: 'x86_64',
+      INSTALLDATE: '1707000000',
+    });
   });
 
   it('services: systemd states and start modes merged, templates and aliases skipped', () => {
@@ -360,38 +427,68 @@ describe('linux parsers', () => {
   });
 
   it('security: admins from groups and uid 0, listening ports, firewall rule sets, LUKS', () => {
-    const passwd = 'root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:27::/home/bob:/bin/bash\n+@netgroup::::::\n';
+    const passwd =
+      'root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:27::/home/bob:/bin/bash\n+@netgroup::::::\n';
     const group = 'root:x:0:\nsudo:x:27:alice,carol\nwheel:x:10:dave\nadm:x:4:syslog,alice\n';
     expect(localAdmins(passwd, group)).toEqual(['alice', 'bob', 'carol', 'dave', 'root', 'toor']);
 
-    const tcp = '  sl  local_address rem_address   st\n   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n   1: 0100007F:0CEA 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n';
+    const tcp =
+      '  sl  local_address rem_address   st\n   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n   1: 0100007F:0CEA 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n';
     const tcp6 = '  sl  local_address\n   0: 00000000000000000000000000000000:0885 00000000000000000000000000000000:0000 0A 0 0 0 0\n';
     expect([...listeningPorts(tcp, tcp6)].sort()).toEqual([2181, 22]);
     expect(sshPorts(['# Port 22\nPort 2222\n'])).toEqual([2222]);
     expect(sshPorts(['#Port 22\n'])).toEqual([22]);
 
-    expect(nftFiltersInput('table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t}\n}\n')).toBe(true);
-    expect(nftFiltersInput('table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tiifname "docker0" accept\n\t}\n}\n')).toBe(false);
+    expect(
+      nftFiltersInput(
+        'table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t}\n}\n',
+      ),
+    ).toBe(true);
+    expect(
+      nftFiltersInput(
+        'table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tiifname "docker0" accept\n\t}\n}\n',
+      ),
+    ).toBe(false);
     expect(iptablesFiltersInput('-P INPUT ACCEPT\n')).toBe(false);
     expect(iptablesFiltersInput('-P INPUT ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n')).toBe(true);
 
     const lsblk = JSON.stringify({
       blockdevices: [
         {
-          name: 'nvme0n1', type: 'disk', fstype: null, mountpoint: null,
+          name: 'nvme0n1',
+          type: 'disk',
+          fstype: null,
+          mountpoint: null,
           children: [
             { name: 'nvme0n1p1', type: 'part', fstype: 'vfat', mountpoint: '/boot/efi' },
             { name: 'nvme0n1p2', type: 'part', fstype: 'ext4', mountpoint: '/boot' },
             {
-              name: 'nvme0n1p3', type: 'part', fstype: 'crypto_LUKS', mountpoint: null,
-              children: [{ name: 'nvme0n1p3_crypt', type: 'crypt', fstype: 'LVM2_member', mountpoint: null, children: [
-                { name: 'vg-root', type: 'lvm', fstype: 'ext4', mountpoint: '/' },
-                { name: 'vg-swap', type: 'lvm', fstype: 'swap', mountpoint: '[SWAP]' },
-              ] }],
+              name: 'nvme0n1p3',
+              type: 'part',
+              fstype: 'crypto_LUKS',
+              mountpoint: null,
+              children: [
+                {
+                  name: 'nvme0n1p3_crypt',
+                  type: 'crypt',
+                  fstype: 'LVM2_member',
+                  mountpoint: null,
+                  children: [
+                    { name: 'vg-root', type: 'lvm', fstype: 'ext4', mountpoint: '/' },
+                    { name: 'vg-swap', type: 'lvm', fstype: 'swap', mountpoint: '[SWAP]' },
+                  ],
+                },
+              ],
             },
           ],
         },
-        { name: 'sda', type: 'disk', fstype: null, mountpoint: null, children: [{ name: 'sda1', type: 'part', fstype: 'xfs', mountpoint: '/data' }] },
+        {
+          name: 'sda',
+          type: 'disk',
+          fstype: null,
+          mountpoint: null,
+          children: [{ name: 'sda1', type: 'part', fstype: 'xfs', mountpoint: '/data' }],
+        },
       ],
     });
     expect(encryptionFromLsblk(lsblk)).toEqual([
@@ -404,7 +501,10 @@ describe('linux parsers', () => {
 
   it('performance: loadavg, meminfo, CPU percent from two samples', () => {
     expect(parseLoadavg('0.52 0.58 0.59 1/467 12345\n')).toEqual([0.52, 0.58, 0.59]);
-    expect(parseMeminfo('MemTotal:       16314220 kB\nMemFree:         1000000 kB\nMemAvailable:    8157110 kB\n')).toEqual({ totalBytes: 16314220 * 1024, usedBytes: 8157110 * 1024 });
+    expect(parseMeminfo('MemTotal:       16314220 kB\nMemFree:         1000000 kB\nMemAvailable:    8157110 kB\n')).toEqual({
+      totalBytes: 16314220 * 1024,
+      usedBytes: 8157110 * 1024,
+    });
     const a = parseCpuTimes('cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3\n');
     const b = parseCpuTimes('cpu  150 0 150 800 100 0 0 0 0 0\n');
     expect(cpuPercent(a, b)).toBe(50);

@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { inventorySectionNames, inventorySections, type InventorySectionName, type InventorySections } from '@opsconductor/contracts/inventory';
+import {
+  inventorySectionNames,
+  inventorySections,
+  type InventorySectionName,
+  type InventorySections,
+} from '@opsconductor/contracts/inventory';
 import { sectionHash } from '@opsconductor/contracts/inventory-hash';
 import { Agent, type AgentOptions } from '../src/agent.ts';
 import type { CollectedInventory } from '../src/inventory/index.ts';
@@ -39,11 +44,31 @@ class ScriptedInventory {
     return { sections: structuredClone(this.sections), failed: [...this.failed], durationMs: 1, sectionDurationsMs: {} };
   };
   addPackage(name: string): void {
-    this.sections.software.packages = [...this.sections.software.packages, { name, version: '1.0', architecture: 'x64', vendor: null, installDate: null, source: 'registry', productCode: null, upgradeCode: null }];
+    this.sections.software.packages = [
+      ...this.sections.software.packages,
+      {
+        name,
+        version: '1.0',
+        architecture: 'x64',
+        vendor: null,
+        installDate: null,
+        source: 'registry',
+        productCode: null,
+        upgradeCode: null,
+      },
+    ];
   }
 }
 
-const facts = { hostname: 'test-host', osFamily: 'linux' as const, osName: 'Test', osVersion: '1', architecture: 'x64', ipAddresses: [], agentVersion: '0.0.0-test' };
+const facts = {
+  hostname: 'test-host',
+  osFamily: 'linux' as const,
+  osName: 'Test',
+  osVersion: '1',
+  architecture: 'x64',
+  ipAddresses: [],
+  agentVersion: '0.0.0-test',
+};
 
 const teardown: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -57,9 +82,13 @@ async function setup() {
   const logs: string[] = [];
   const inventory = new ScriptedInventory();
   const agents: Agent[] = [];
-  teardown.push(cleanup, () => server.close(), async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-  });
+  teardown.push(
+    cleanup,
+    () => server.close(),
+    async () => {
+      await Promise.all(agents.map((a) => a.stop()));
+    },
+  );
   const startAgent = async (overrides: Partial<AgentOptions> = {}) => {
     const agent = new Agent({
       serverUrl: server.url,
@@ -207,7 +236,11 @@ describe('inventory reporter', () => {
 
     server.failNext('inventory', 400);
     const refused = await waitFor(() => server.inventoryReports.find((r) => r.status === 400), 'the refused report', 10_000);
-    const next = await waitFor(() => server.inventoryReports[server.inventoryReports.indexOf(refused) + 1], 'the report after the 400', 10_000);
+    const next = await waitFor(
+      () => server.inventoryReports[server.inventoryReports.indexOf(refused) + 1],
+      'the report after the 400',
+      10_000,
+    );
     expect(next.at - refused.at).toBeGreaterThanOrEqual(850); // no hot loop: the next try waits for the interval
     const line = logs.find((l) => l.includes('server refused the inventory report'));
     expect(line).toBeDefined();
@@ -248,7 +281,11 @@ describe('inventory reporter', () => {
     expect(agent.capabilities).toContain('inventory.refresh@1');
     await waitFor(() => server.acceptedInventory()[0], 'the first report');
     inventory.addPackage('Refreshed Tool');
-    const command = { id: randomUUID(), expiresAt: new Date(Date.now() + 60_000).toISOString(), payload: { kind: 'inventory.refresh', timeoutSeconds: 30 } };
+    const command = {
+      id: randomUUID(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      payload: { kind: 'inventory.refresh', timeoutSeconds: 30 },
+    };
     server.deliver(command);
     const result = await waitFor(() => server.acceptedResult(command.id), 'the command result');
     expect(result).toMatchObject({ status: 'succeeded', exitCode: 0 });
@@ -262,7 +299,10 @@ describe('inventory reporter', () => {
     server.failNext('inventory', 400);
     const refused = { ...command, id: randomUUID() };
     server.deliver(refused);
-    expect(await waitFor(() => server.acceptedResult(refused.id), 'the result')).toMatchObject({ status: 'failed', error: expect.stringMatching(/refused/) });
+    expect(await waitFor(() => server.acceptedResult(refused.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/refused/),
+    });
   });
 
   it('is on by default with the real collectors, and can be turned off', async () => {

@@ -25,9 +25,7 @@ const serverText = fixture('server2022-hyperv-workgroup.json');
 
 function parseAll(text: string) {
   const raw = parseRawOutput(text);
-  return inventorySections.parse(
-    Object.fromEntries(Object.entries(windowsParsers).map(([name, parse]) => [name, parse(raw)])),
-  );
+  return inventorySections.parse(Object.fromEntries(Object.entries(windowsParsers).map(([name, parse]) => [name, parse(raw)])));
 }
 
 describe('windows parsers: Windows 11 23H2 laptop joined to AD', () => {
@@ -103,7 +101,11 @@ describe('windows parsers: Windows 11 23H2 laptop joined to AD', () => {
       upgradeCode: '{A6EADE66-0000-0000-484E-7E8A45000000}',
       installDate: '2024-01-12',
     });
-    expect(byName.get('Zoom Workplace (32-bit)')).toMatchObject({ architecture: 'x86', source: 'msi', upgradeCode: '{7C6A6E74-8F4F-4D4B-8C2A-52E1B4D9D1F0}' });
+    expect(byName.get('Zoom Workplace (32-bit)')).toMatchObject({
+      architecture: 'x86',
+      source: 'msi',
+      upgradeCode: '{7C6A6E74-8F4F-4D4B-8C2A-52E1B4D9D1F0}',
+    });
     // SystemComponent MSI runtimes are kept: deployments detect them by product code.
     expect(byName.get('Microsoft Visual C++ 2022 X64 Minimum Runtime - 14.38.33130')).toMatchObject({
       source: 'msi',
@@ -120,7 +122,12 @@ describe('windows parsers: Windows 11 23H2 laptop joined to AD', () => {
       architecture: 'x86',
       installDate: null,
     });
-    expect(byName.get('Mozilla Firefox (x64 en-US)')).toMatchObject({ version: '121.0.1', source: 'registry', vendor: 'Mozilla', installDate: null });
+    expect(byName.get('Mozilla Firefox (x64 en-US)')).toMatchObject({
+      version: '121.0.1',
+      source: 'registry',
+      vendor: 'Mozilla',
+      installDate: null,
+    });
     expect(byName.get('Microsoft Edge')).toMatchObject({ architecture: 'x86', source: 'registry', installDate: '2024-01-20' });
     expect(byName.get('Lenovo System Update')).toMatchObject({ source: 'registry', productCode: null }); // {GUID}_is1 is Inno Setup
     // Unparseable vendor date formats become null rather than a wrong date.
@@ -136,7 +143,12 @@ describe('windows parsers: Windows 11 23H2 laptop joined to AD', () => {
   it('services: states and start modes', () => {
     const byName = new Map(inv.services.services.map((s) => [s.name, s]));
     expect(inv.services.services).toHaveLength(12);
-    expect(byName.get('WinDefend')).toEqual({ name: 'WinDefend', displayName: 'Microsoft Defender Antivirus Service', state: 'running', startMode: 'auto' });
+    expect(byName.get('WinDefend')).toEqual({
+      name: 'WinDefend',
+      displayName: 'Microsoft Defender Antivirus Service',
+      state: 'running',
+      startMode: 'auto',
+    });
     expect(byName.get('lfsvc')).toMatchObject({ state: 'stopped', startMode: 'disabled' });
     expect(byName.get('TrustedInstaller')).toMatchObject({ state: 'starting', startMode: 'manual' });
   });
@@ -200,7 +212,10 @@ describe('windows parsers: Windows Server 2022 Hyper-V VM in a workgroup', () =>
       { name: 'PHYSICALDRIVE0', model: 'Microsoft Virtual Disk', sizeBytes: 136366917120, type: 'unknown' },
       { name: 'PHYSICALDRIVE1', model: 'Microsoft Virtual Disk', sizeBytes: 1099507433472, type: 'unknown' },
     ]);
-    expect(inv.hardware.filesystems.map((f) => [f.mount, f.fsType])).toEqual([['C:', 'NTFS'], ['E:', 'ReFS']]);
+    expect(inv.hardware.filesystems.map((f) => [f.mount, f.fsType])).toEqual([
+      ['C:', 'NTFS'],
+      ['E:', 'ReFS'],
+    ]);
   });
 
   it('directory: workgroup', () => {
@@ -216,7 +231,10 @@ describe('windows parsers: Windows Server 2022 Hyper-V VM in a workgroup', () =>
       upgradeCode: '{31AB5147-9A97-4452-8443-D9709F0516E1}',
       installDate: '2024-01-11',
     });
-    expect(byName.get('Microsoft ODBC Driver 18 for SQL Server')).toMatchObject({ installDate: '2024-01-11', upgradeCode: '{B0D8A3C2-6E5F-4A1B-9C7D-3E2F1A0B9C8D}' });
+    expect(byName.get('Microsoft ODBC Driver 18 for SQL Server')).toMatchObject({
+      installDate: '2024-01-11',
+      upgradeCode: '{B0D8A3C2-6E5F-4A1B-9C7D-3E2F1A0B9C8D}',
+    });
     expect(byName.get('Microsoft SQL Server 2022 (64-bit)')).toMatchObject({ version: '', source: 'registry' });
     expect(byName.get('Git')).toMatchObject({ version: '2.43.0', source: 'registry', installDate: '2024-01-12' });
     expect(byName.get('Microsoft Visual C++ 2022 X86 Minimum Runtime - 14.38.33130')).toMatchObject({
@@ -271,7 +289,10 @@ describe('windows parsers: serializer quirks', () => {
   it('accepts enums as numbers (VolumeStatus, ProtectionStatus, EncryptionMethod, firewall GpoBoolean)', () => {
     const raw = JSON.parse(laptopText);
     raw.BitLocker = [{ MountPoint: 'C:', VolumeStatus: 1, ProtectionStatus: 1, EncryptionMethod: 7 }];
-    raw.FirewallProfiles = [{ Name: 'Domain', Enabled: 1 }, { Name: 'Public', Enabled: 0 }];
+    raw.FirewallProfiles = [
+      { Name: 'Domain', Enabled: 1 },
+      { Name: 'Public', Enabled: 0 },
+    ];
     const inv = parseAll(JSON.stringify(raw));
     expect(inv.security.diskEncryption).toEqual([{ volume: 'C:', encrypted: true, method: 'BitLocker XtsAes256' }]);
     expect(inv.security.firewall.enabled).toBe(false);
@@ -287,10 +308,18 @@ describe('windows parsers: serializer quirks', () => {
   });
 
   it('survives a script whose parts all failed: every section still validates', () => {
-    const inv = parseAll(JSON.stringify({ SchemaVersion: 1, ComputerName: 'WS-01', Errors: [{ Part: 'OperatingSystem', Message: 'Access denied' }] }));
+    const inv = parseAll(
+      JSON.stringify({ SchemaVersion: 1, ComputerName: 'WS-01', Errors: [{ Part: 'OperatingSystem', Message: 'Access denied' }] }),
+    );
     expect(inv.system).toMatchObject({ hostname: 'WS-01', osFamily: 'windows', uptimeSeconds: null });
     expect(inv.software.packages).toEqual([]);
-    expect(inv.security).toMatchObject({ localAdmins: [], rdpEnabled: null, sshEnabled: null, firewall: { enabled: null, product: null }, antivirus: null });
+    expect(inv.security).toMatchObject({
+      localAdmins: [],
+      rdpEnabled: null,
+      sshEnabled: null,
+      firewall: { enabled: null, product: null },
+      antivirus: null,
+    });
     expect(inv.hardware.virtualization.kind).toBe('unknown');
   });
 
@@ -305,7 +334,13 @@ describe('windows parse helpers', () => {
     expect(parseWindowsDate('/Date(1706659200000)/')?.toISOString()).toBe('2024-01-31T00:00:00.000Z');
     expect(parseWindowsDate('\\/Date(1706659200000)\\/')).toBeNull(); // only after JSON.parse is it /Date()/
     expect(parseWindowsDate('/Date(1706659200000+0100)/')?.toISOString()).toBe('2024-01-31T00:00:00.000Z');
-    expect(parseWindowsDate({ value: '/Date(1706659200000)/', DisplayHint: 2, DateTime: 'Wednesday, January 31, 2024 1:00:00 AM' })?.toISOString()).toBe('2024-01-31T00:00:00.000Z');
+    expect(
+      parseWindowsDate({
+        value: '/Date(1706659200000)/',
+        DisplayHint: 2,
+        DateTime: 'Wednesday, January 31, 2024 1:00:00 AM',
+      })?.toISOString(),
+    ).toBe('2024-01-31T00:00:00.000Z');
     expect(parseWindowsDate('20240131000000.000000+000')?.toISOString()).toBe('2024-01-31T00:00:00.000Z');
     expect(parseWindowsDate('20240131013000.250000+060')?.toISOString()).toBe('2024-01-31T00:30:00.250Z');
     expect(parseWindowsDate('20240130190000.000000-300')?.toISOString()).toBe('2024-01-31T00:00:00.000Z');
@@ -322,7 +357,15 @@ describe('windows parse helpers', () => {
     expect(unpackGuid('68AB67CA7DA73301B744CAF070E41400')).toBe('{AC76BA86-7AD7-1033-7B44-AC0F074E4100}');
     expect(unpackGuid('96f071321c0420720000000040000000')).toBe('{23170F69-40C1-2702-0000-000004000000}');
     expect(unpackGuid('not-a-packed-guid')).toBeNull();
-    const map = upgradeCodeMap({ value: [{ UpgradeCode: packGuid('{A6EADE66-0000-0000-484E-7E8A45000000}'), ProductCodes: packGuid('{AC76BA86-7AD7-1033-7B44-AC0F074E4100}') }], Count: 1 });
+    const map = upgradeCodeMap({
+      value: [
+        {
+          UpgradeCode: packGuid('{A6EADE66-0000-0000-484E-7E8A45000000}'),
+          ProductCodes: packGuid('{AC76BA86-7AD7-1033-7B44-AC0F074E4100}'),
+        },
+      ],
+      Count: 1,
+    });
     expect(map.get('{AC76BA86-7AD7-1033-7B44-AC0F074E4100}')).toBe('{A6EADE66-0000-0000-484E-7E8A45000000}');
   });
 
@@ -334,13 +377,27 @@ describe('windows parse helpers', () => {
 
   it('prefers an active third-party antivirus over Defender in passive mode', () => {
     const raw = JSON.parse(laptopText);
-    raw.AntivirusProducts = [{ displayName: 'Windows Defender', productState: 393472 }, { displayName: 'Sophos Anti-Virus', productState: 266240 }];
+    raw.AntivirusProducts = [
+      { displayName: 'Windows Defender', productState: 393472 },
+      { displayName: 'Sophos Anti-Virus', productState: 266240 },
+    ];
     raw.Defender.AMRunningMode = 'Passive Mode';
     expect(parseAll(JSON.stringify(raw)).security.antivirus).toEqual({ product: 'Sophos Anti-Virus', enabled: true, upToDate: true });
   });
 
   it('reads net localgroup output in any language', () => {
-    const german = ['Aliasname     Administratoren', 'Beschreibung  Administratoren haben uneingeschränkten Vollzugriff', '', 'Mitglieder', '', '-'.repeat(79), 'Administrator', 'CONTOSO\\Domain Admins', 'Der Befehl wurde erfolgreich ausgeführt.', ''];
+    const german = [
+      'Aliasname     Administratoren',
+      'Beschreibung  Administratoren haben uneingeschränkten Vollzugriff',
+      '',
+      'Mitglieder',
+      '',
+      '-'.repeat(79),
+      'Administrator',
+      'CONTOSO\\Domain Admins',
+      'Der Befehl wurde erfolgreich ausgeführt.',
+      '',
+    ];
     expect(parseNetLocalgroup(german)).toEqual(['Administrator', 'CONTOSO\\Domain Admins']);
     expect(parseNetLocalgroup(['no rule here'])).toEqual([]);
     expect(list({ value: ['a'], Count: 1 })).toEqual(['a']);
@@ -348,7 +405,9 @@ describe('windows parse helpers', () => {
 
   it('starts the 64-bit Windows PowerShell by absolute path, also from a 32-bit Node', () => {
     expect(powershellPath({ SystemRoot: 'C:\\Windows' }, 'x64')).toBe('C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
-    expect(powershellPath({ SystemRoot: 'C:\\Windows', PROCESSOR_ARCHITEW6432: 'AMD64' }, 'ia32')).toBe('C:\\Windows\\Sysnative\\WindowsPowerShell\\v1.0\\powershell.exe');
+    expect(powershellPath({ SystemRoot: 'C:\\Windows', PROCESSOR_ARCHITEW6432: 'AMD64' }, 'ia32')).toBe(
+      'C:\\Windows\\Sysnative\\WindowsPowerShell\\v1.0\\powershell.exe',
+    );
   });
 
   it('collect.ps1 stays Windows PowerShell 5.1 syntax and prints compressed JSON', () => {

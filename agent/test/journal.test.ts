@@ -42,7 +42,12 @@ describe('Journal', () => {
 
     const j2 = Journal.open(dir);
     expect(['a', 'b', 'c', 'd'].map((id) => entryState(j2.get(id)!))).toEqual(['received', 'started', 'finished', 'reported']);
-    expect(j2.unreported().map((e) => e.id).sort()).toEqual(['b', 'c']);
+    expect(
+      j2
+        .unreported()
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['b', 'c']);
     j2.close();
   });
 

@@ -14,5 +14,7 @@ export function sameOriginGuard<Req extends IncomingMessage>(options: {
   allowedOrigins?: readonly string[];
   log?: (message: string) => void;
 }): (req: Req, res: ServerResponse, next: () => void) => void;
-export function expressSelfOrigin(req: IncomingMessage & { protocol: string; hostname: string; get(name: string): string | undefined }): string;
+export function expressSelfOrigin(
+  req: IncomingMessage & { protocol: string; hostname: string; get(name: string): string | undefined },
+): string;
 export function nodeSelfOrigin(req: IncomingMessage): string;

@@ -46,7 +46,15 @@ export function parseAllowedOrigins(value) {
     .map((entry) => {
       const origin = originOf(entry);
       const url = origin && new URL(entry);
-      if (!url || !/^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/.test(url.hostname) || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+      if (
+        !url ||
+        !/^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/.test(url.hostname) ||
+        url.pathname !== '/' ||
+        url.search ||
+        url.hash ||
+        url.username ||
+        url.password
+      ) {
         throw new Error(`WEB_ORIGINS: ${JSON.stringify(entry)} is not an origin like https://console.example.com`);
       }
       return origin;
@@ -94,7 +102,9 @@ export function sameOriginGuard({ selfOrigin, allowedOrigins = [], log = console
     // Enough to diagnose a misconfigured proxy without letting a flood of forged requests fill the log.
     if (logged < 100) {
       logged += 1;
-      log(`[web] refused ${req.method} ${String(req.url).slice(0, 200)}: ${reason}; if the console is served under another origin, add it to WEB_ORIGINS`);
+      log(
+        `[web] refused ${req.method} ${String(req.url).slice(0, 200)}: ${reason}; if the console is served under another origin, add it to WEB_ORIGINS`,
+      );
     }
     // Drain the body so the connection stays usable, then answer.
     req.resume();

@@ -42,8 +42,17 @@ describe('refusalReason', () => {
 describe('parseAllowedOrigins', () => {
   it('normalises bare origins and rejects anything else', () => {
     expect(parseAllowedOrigins(undefined)).toEqual([]);
-    expect(parseAllowedOrigins(' https://Console.example.com , http://10.0.0.5:8080/ ')).toEqual(['https://console.example.com', 'http://10.0.0.5:8080']);
-    for (const bad of ['console.example.com', 'https://console.example.com/app', 'https://*.example.com', 'ftp://x.example', 'https://a.example?x=1']) {
+    expect(parseAllowedOrigins(' https://Console.example.com , http://10.0.0.5:8080/ ')).toEqual([
+      'https://console.example.com',
+      'http://10.0.0.5:8080',
+    ]);
+    for (const bad of [
+      'console.example.com',
+      'https://console.example.com/app',
+      'https://*.example.com',
+      'ftp://x.example',
+      'https://a.example?x=1',
+    ]) {
       expect(() => parseAllowedOrigins(bad), bad).toThrow(/WEB_ORIGINS/);
     }
   });

@@ -64,8 +64,7 @@ app.use(sameOriginGuard({ selfOrigin: expressSelfOrigin, allowedOrigins }));
 app.use(
   compression({
     // Event streams must reach the browser as they are written.
-    filter: (req, res) =>
-      !String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream') && compression.filter(req, res),
+    filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream') && compression.filter(req, res),
   }),
 );
 // Fingerprinted assets are immutable; everything else in public/ may change between deploys.

@@ -67,7 +67,10 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
     onLog,
     onError: (e) => onLog(String(e)),
   });
-  const initialised = await access(join(o.dataDir, 'PG_VERSION')).then(() => true, () => false);
+  const initialised = await access(join(o.dataDir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
   if (!initialised) {
     await mkdir(o.dataDir, { recursive: true });
     await server.initialise();
@@ -81,7 +84,11 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>) => {
     const c = new pg.Client({ connectionString: urlFor('postgres') });
     await c.connect();
-    try { return await fn(c); } finally { await c.end(); }
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
   };
   const createDatabase = async (name: string, template?: string) => {
     if (!/^[a-z0-9_]+$/.test(name) || (template && !/^[a-z0-9_]+$/.test(template))) throw new Error('invalid database name');
@@ -96,7 +103,10 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
 
 /** A readable reason for a failed start: the server's own words, and whether the port was taken. */
 function startFailure(port: number, log: string[], err: unknown): string {
-  const reason = log.filter((l) => /FATAL|ERROR|could not|already/i.test(l)).join('; ') || (err instanceof Error ? err.message : '') || log.slice(-3).join('; ');
+  const reason =
+    log.filter((l) => /FATAL|ERROR|could not|already/i.test(l)).join('; ') ||
+    (err instanceof Error ? err.message : '') ||
+    log.slice(-3).join('; ');
   const portTaken = /could not (bind|create any TCP\/IP sockets)|address already in use/i.test(reason);
   return `PostgreSQL did not start on 127.0.0.1:${port}${portTaken ? ' (the port is in use)' : ''}: ${reason || 'it exited without saying why'}`;
 }

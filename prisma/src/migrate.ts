@@ -24,10 +24,17 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations"
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-export interface Migration { name: string; sql: string; checksum: string }
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
 
 export async function listMigrations(dir = migrationsDir): Promise<Migration[]> {
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
@@ -36,7 +43,10 @@ export async function listMigrations(dir = migrationsDir): Promise<Migration[]> 
   );
 }
 
-export interface MigrateResult { applied: string[]; alreadyApplied: string[] }
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: string[];
+}
 
 export async function migrate(databaseUrl: string, dir = migrationsDir): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
@@ -44,9 +54,12 @@ export async function migrate(databaseUrl: string, dir = migrationsDir): Promise
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
     await client.query(CREATE_MIGRATIONS_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
-    );
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+    }>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at');
     const result: MigrateResult = { applied: [], alreadyApplied: [] };
     for (const m of await listMigrations(dir)) {
       const records = rows.filter((r) => r.migration_name === m.name && r.rolled_back_at === null);
@@ -55,10 +68,15 @@ export async function migrate(databaseUrl: string, dir = migrationsDir): Promise
         continue;
       }
       if (records.length > 0) {
-        throw new Error(`migration ${m.name} failed earlier and is not rolled back (Prisma error P3009); resolve it with \`prisma migrate resolve\``);
+        throw new Error(
+          `migration ${m.name} failed earlier and is not rolled back (Prisma error P3009); resolve it with \`prisma migrate resolve\``,
+        );
       }
       const id = randomUUID();
-      await client.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)', [id, m.checksum, m.name]);
+      await client.query(
+        'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+        [id, m.checksum, m.name],
+      );
       try {
         await client.query('BEGIN');
         await client.query(m.sql);

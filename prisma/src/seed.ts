@@ -16,7 +16,12 @@ export async function seedAdmin(prisma: PrismaClient, admin: { email: string; pa
   const problems = adminPasswordProblems(admin);
   if (problems.length) throw new Error(`ADMIN_PASSWORD is not acceptable: it ${problems.join('; ')}`);
   await prisma.user.create({
-    data: { email: admin.email.toLowerCase(), name: admin.name ?? 'Administrator', role: 'admin', passwordHash: await hash(normalizePassword(admin.password), ARGON2ID) },
+    data: {
+      email: admin.email.toLowerCase(),
+      name: admin.name ?? 'Administrator',
+      role: 'admin',
+      passwordHash: await hash(normalizePassword(admin.password), ARGON2ID),
+    },
   });
   return { created: true };
 }

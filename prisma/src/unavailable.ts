@@ -11,7 +11,8 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P203
 /** Driver-adapter error kinds (@prisma/adapter-pg) with the same meaning. */
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 /** pg-pool and pg say these in plain Errors without a code. */
-const MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed/i;
+const MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed/i;
 
 /** SQLSTATE classes 08 (connection exception) and 57P (shutdown, crash recovery), and 53300 (too many connections). */
 function unavailableSqlState(code: string): boolean {
@@ -20,9 +21,20 @@ function unavailableSqlState(code: string): boolean {
 
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 5) return false;
-  const e = err as { code?: unknown; kind?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: unknown } }; cause?: unknown; errors?: unknown };
+  const e = err as {
+    code?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    meta?: { driverAdapterError?: { cause?: unknown } };
+    cause?: unknown;
+    errors?: unknown;
+  };
   if (typeof e.code === 'string' && (SOCKET_CODES.has(e.code) || PRISMA_CODES.has(e.code) || unavailableSqlState(e.code))) return true;
-  if (typeof e.kind === 'string' && (ADAPTER_KINDS.has(e.kind) || (e.kind === 'postgres' && typeof e.code === 'string' && unavailableSqlState(e.code)))) return true;
+  if (
+    typeof e.kind === 'string' &&
+    (ADAPTER_KINDS.has(e.kind) || (e.kind === 'postgres' && typeof e.code === 'string' && unavailableSqlState(e.code)))
+  )
+    return true;
   if (typeof e.message === 'string' && e.code === undefined && MESSAGES.test(e.message)) return true;
   // Prisma raw queries (P2010) carry the adapter's error here; connecting to a name with several addresses fails with an AggregateError.
   if (isDatabaseUnavailable(e.meta?.driverAdapterError?.cause, depth + 1)) return true;

@@ -83,22 +83,48 @@ it('gives every command its state and a stored payload, and keeps all output rea
     await client.query(
       `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload, task_token, status, cancel_requested, expires_at, delivered_at, completed_at, result, result_count)
        VALUES ($1, $2, $3, 1, 'shell', $4, 'token', $5, $6, now() + interval '1 hour', $7, $8, $9, $10)`,
-      [command, device, target, JSON.stringify(payload), c.status, c.cancel ?? false, c.delivered ? new Date() : null, c.result ? new Date() : null, c.result ? JSON.stringify(c.result) : null, c.result ? 1 : 0],
+      [
+        command,
+        device,
+        target,
+        JSON.stringify(payload),
+        c.status,
+        c.cancel ?? false,
+        c.delivered ? new Date() : null,
+        c.result ? new Date() : null,
+        c.result ? JSON.stringify(c.result) : null,
+        c.result ? 1 : 0,
+      ],
     );
     ids[key] = { command, target };
   }
   const chunk = (target: string, command: string, data: string) =>
-    client.query(`INSERT INTO output_chunks (job_run_device_id, command_id, stream, seq, data, bytes) VALUES ($1, $2, 'stdout', 0, $3, $4)`, [target, command, Buffer.from(data), data.length]);
+    client.query(
+      `INSERT INTO output_chunks (job_run_device_id, command_id, stream, seq, data, bytes) VALUES ($1, $2, 'stdout', 0, $3, $4)`,
+      [target, command, Buffer.from(data), data.length],
+    );
   await chunk(ids.succeeded!.target, ids.succeeded!.command, 'up\n');
   // The output of a command whose device was deleted (commands went with devices then).
   const orphanTarget = randomUUID();
   const orphanCommand = randomUUID();
-  await client.query(`INSERT INTO job_run_devices (id, job_run_id, device_id, status, finished_at, updated_at) VALUES ($1, $2, $3, 'failed', now(), now())`, [orphanTarget, run, randomUUID()]);
+  await client.query(
+    `INSERT INTO job_run_devices (id, job_run_id, device_id, status, finished_at, updated_at) VALUES ($1, $2, $3, 'failed', now(), now())`,
+    [orphanTarget, run, randomUUID()],
+  );
   await chunk(orphanTarget, orphanCommand, 'before the device went\n');
 
   expect((await migrate(url.toString())).applied).toContain(MIGRATION);
 
-  const { rows } = await client.query<{ id: string; state: string; cancel_requested_at: Date | null; finished_at: Date | null; error_message: string | null; payload_sha256: string; stdout_bytes: string; stdout_truncated: boolean }>(
+  const { rows } = await client.query<{
+    id: string;
+    state: string;
+    cancel_requested_at: Date | null;
+    finished_at: Date | null;
+    error_message: string | null;
+    payload_sha256: string;
+    stdout_bytes: string;
+    stdout_truncated: boolean;
+  }>(
     'SELECT id, state::text, cancel_requested_at, finished_at, error_message, payload_sha256, stdout_bytes::text, stdout_truncated FROM agent_commands',
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -122,9 +148,15 @@ it('gives every command its state and a stored payload, and keeps all output rea
   // One payload for all of them, the run's own the same, named by its content.
   const shas = new Set(rows.filter((r) => r.id !== orphanCommand).map((r) => r.payload_sha256));
   expect(shas.size).toBe(1);
-  const stored = await client.query<{ payload: object; ok: boolean }>('SELECT payload, sha256 = command_payload_sha256(payload) AS ok FROM command_payloads WHERE sha256 = $1', [[...shas][0]]);
+  const stored = await client.query<{ payload: object; ok: boolean }>(
+    'SELECT payload, sha256 = command_payload_sha256(payload) AS ok FROM command_payloads WHERE sha256 = $1',
+    [[...shas][0]],
+  );
   expect(stored.rows).toEqual([{ payload, ok: true }]);
-  expect((await client.query('SELECT kind, payload_sha256 FROM job_runs WHERE id = $1', [run])).rows[0]).toEqual({ kind: 'shell', payload_sha256: [...shas][0] });
+  expect((await client.query('SELECT kind, payload_sha256 FROM job_runs WHERE id = $1', [run])).rows[0]).toEqual({
+    kind: 'shell',
+    payload_sha256: [...shas][0],
+  });
 
   // Output through its command, the deleted device's included.
   expect(byId.get(orphanCommand)).toMatchObject({ state: 'failed', error_message: 'Kept for its output: the device was deleted.' });
@@ -136,6 +168,10 @@ it('gives every command its state and a stored payload, and keeps all output rea
   expect(output.rows.map((r) => r.data.toString())).toEqual(['up\n', 'before the device went\n']);
 
   // From now on the database guards the state machine.
-  await expect(client.query(`UPDATE agent_commands SET state = 'failed' WHERE id = $1`, [ids.succeeded!.command])).rejects.toThrow(/can no longer change/);
-  await expect(client.query(`UPDATE agent_commands SET state = 'running' WHERE id = $1`, [ids.pending!.command])).rejects.toThrow(/not a transition/);
+  await expect(client.query(`UPDATE agent_commands SET state = 'failed' WHERE id = $1`, [ids.succeeded!.command])).rejects.toThrow(
+    /can no longer change/,
+  );
+  await expect(client.query(`UPDATE agent_commands SET state = 'running' WHERE id = $1`, [ids.pending!.command])).rejects.toThrow(
+    /not a transition/,
+  );
 });

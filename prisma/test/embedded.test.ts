@@ -24,9 +24,14 @@ it('says why PostgreSQL did not start when its port is taken (not `undefined`)',
   await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
   const { port } = squatter.address() as { port: number };
   try {
-    const failure: unknown = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port, database: 'x' }).then(() => 'started', (e: unknown) => e);
+    const failure: unknown = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port, database: 'x' }).then(
+      () => 'started',
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(Error);
-    expect((failure as Error).message).toMatch(new RegExp(`^PostgreSQL did not start on 127\\.0\\.0\\.1:${port} \\(the port is in use\\): .*Address already in use`));
+    expect((failure as Error).message).toMatch(
+      new RegExp(`^PostgreSQL did not start on 127\\.0\\.0\\.1:${port} \\(the port is in use\\): .*Address already in use`),
+    );
   } finally {
     squatter.close();
     await rm(dir, { recursive: true, force: true });

@@ -96,6 +96,9 @@ it('re-derives the status of finished `failed` runs from their devices and keeps
   });
   // New runs still start queued.
   const id = randomUUID();
-  await client.query(`INSERT INTO job_runs (id, workflow_id, command, timeout_seconds, deadline_at) VALUES ($1, $2, 'echo', 30, now())`, [id, `job-run/${id}`]);
+  await client.query(`INSERT INTO job_runs (id, workflow_id, command, timeout_seconds, deadline_at) VALUES ($1, $2, 'echo', 30, now())`, [
+    id,
+    `job-run/${id}`,
+  ]);
   expect((await client.query(`SELECT status::text FROM job_runs WHERE id = $1`, [id])).rows[0].status).toBe('queued');
 });

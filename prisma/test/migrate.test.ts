@@ -14,12 +14,19 @@ beforeAll(async () => {
 afterAll(() => t?.drop());
 
 it('records each migration with its SHA-256 checksum, finished, one step, and is idempotent', async () => {
-  const { rows } = await t.db.pool.query('SELECT migration_name, checksum, finished_at, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations ORDER BY migration_name');
+  const { rows } = await t.db.pool.query(
+    'SELECT migration_name, checksum, finished_at, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations ORDER BY migration_name',
+  );
   const migrations = await listMigrations();
   expect(rows.map((r) => r.migration_name)).toEqual(migrations.map((m) => m.name));
   for (const [i, m] of migrations.entries()) {
     const sql = await readFile(join(migrationsDir, m.name, 'migration.sql'));
-    expect(rows[i]).toMatchObject({ checksum: createHash('sha256').update(sql).digest('hex'), rolled_back_at: null, applied_steps_count: 1, logs: null });
+    expect(rows[i]).toMatchObject({
+      checksum: createHash('sha256').update(sql).digest('hex'),
+      rolled_back_at: null,
+      applied_steps_count: 1,
+      logs: null,
+    });
     expect(rows[i].finished_at).toBeInstanceOf(Date);
   }
   expect(await migrate(t.url)).toEqual({ applied: [], alreadyApplied: migrations.map((m) => m.name) });

@@ -22,7 +22,12 @@ export function startChild(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; output?: (line: string) => void } = {},
 ): Child {
-  const child = spawn(command, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const out = opts.output ?? ((line: string) => process.stdout.write(`[${name}] ${line}\n`));
   for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', out);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

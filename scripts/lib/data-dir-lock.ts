@@ -25,7 +25,9 @@ export function lockDataDir(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`DATA_DIR ${dataDir} is in use by another launcher (pid ${holder}): stop it or set DATA_DIR (delete ${file} if pid ${holder} is not an OpsConductor launcher)`);
+        throw new Error(
+          `DATA_DIR ${dataDir} is in use by another launcher (pid ${holder}): stop it or set DATA_DIR (delete ${file} if pid ${holder} is not an OpsConductor launcher)`,
+        );
       }
       rmSync(file, { force: true }); // left behind by a launcher that was killed
     }

@@ -15,7 +15,12 @@ export interface RestartPolicy {
   maxQuickFailures: number;
 }
 
-export const defaultRestartPolicy: RestartPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000, stableAfterMs: 60_000, maxQuickFailures: 10 };
+export const defaultRestartPolicy: RestartPolicy = {
+  initialDelayMs: 1000,
+  maxDelayMs: 30_000,
+  stableAfterMs: 60_000,
+  maxQuickFailures: 10,
+};
 
 export interface SupervisedChild {
   name: string;
@@ -35,7 +40,8 @@ export function describeExit(child: Child): string {
   const { exitCode, signalCode } = child.process;
   if (signalCode) return `was killed by ${signalCode}`;
   // tsx reports a program killed by a signal as exit code 128 + the signal's number.
-  const signal = exitCode !== null && exitCode > 128 ? Object.entries(constants.signals).find(([, n]) => n === exitCode - 128)?.[0] : undefined;
+  const signal =
+    exitCode !== null && exitCode > 128 ? Object.entries(constants.signals).find(([, n]) => n === exitCode - 128)?.[0] : undefined;
   return `exited with code ${exitCode}${signal ? ` (killed by ${signal})` : ''}`;
 }
 

@@ -32,7 +32,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < until) {
@@ -47,13 +52,19 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }
 
-export interface DevServer { address: string; uiPort: number; process: ChildProcess; stop(): Promise<void> }
+export interface DevServer {
+  address: string;
+  uiPort: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
 
 export async function startTemporalDevServer(opts: { port?: number; uiPort?: number; dbFilename?: string } = {}): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   // Waiting for the port to answer would otherwise succeed on somebody else's server.
-  for (const p of [port, uiPort]) if (await isPortTaken('127.0.0.1', p)) throw new Error(`port ${p} is in use: another Temporal server is running there`);
+  for (const p of [port, uiPort])
+    if (await isPortTaken('127.0.0.1', p)) throw new Error(`port ${p} is in use: another Temporal server is running there`);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'error'];
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
   else args.push('--headless');

@@ -34,10 +34,16 @@ const pct = (xs: number[], q: number) => {
 };
 const errorsOf = (s: FleetStatsSnapshot) => {
   const out: Record<string, number> = {};
-  for (const [call, c] of Object.entries(s.calls)) for (const [kind, n] of Object.entries((c as CallSummary).errorsByKind)) out[`${call} ${kind}`] = n;
+  for (const [call, c] of Object.entries(s.calls))
+    for (const [kind, n] of Object.entries((c as CallSummary).errorsByKind)) out[`${call} ${kind}`] = n;
   return out;
 };
-const describeErrors = (e: Record<string, number>) => (Object.keys(e).length ? Object.entries(e).map(([k, n]) => `${k}: ${n}`).join(', ') : 'none');
+const describeErrors = (e: Record<string, number>) =>
+  Object.keys(e).length
+    ? Object.entries(e)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ')
+    : 'none';
 
 interface SizeResult {
   agents: number;
@@ -46,7 +52,16 @@ interface SizeResult {
   idleCpu: { api: number; pg: number; temporal: number; sim: number };
   poll: CallSummary;
   dispatch: { p50: number | null; p95: number | null; post: number | null; failed: number };
-  fanout: { post: { status: number; ms: number }; received: number | null; finished: number | null; status: string; result: CallSummary; peakRss: number; errors: Record<string, number>; pollErrors: number };
+  fanout: {
+    post: { status: number; ms: number };
+    received: number | null;
+    finished: number | null;
+    status: string;
+    result: CallSummary;
+    peakRss: number;
+    errors: Record<string, number>;
+    pollErrors: number;
+  };
   idleErrors: Record<string, number>;
 }
 
@@ -109,9 +124,15 @@ async function benchmark(agents: number): Promise<SizeResult> {
         continue;
       }
       try {
-        const at = await waitUntil(() => { const r = received.get(device.deviceId!); return r !== undefined && r >= t0 ? r : undefined; }, 30_000);
+        const at = await waitUntil(() => {
+          const r = received.get(device.deviceId!);
+          return r !== undefined && r >= t0 ? r : undefined;
+        }, 30_000);
         dispatch.push(at - t0);
-        await waitUntil(() => { const r = resulted.get(device.deviceId!); return r !== undefined && r >= t0 ? r : undefined; }, 30_000);
+        await waitUntil(() => {
+          const r = resulted.get(device.deviceId!);
+          return r !== undefined && r >= t0 ? r : undefined;
+        }, 30_000);
       } catch {
         failed++;
       }
@@ -125,7 +146,12 @@ async function benchmark(agents: number): Promise<SizeResult> {
     const fanBegan = Date.now();
     let peakRss = rssBytes(stack.apiPid);
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(stack.apiPid))), 1000);
-    const post = await stack.api('POST', '/api/v1/job-runs', { filter: {}, command: 'true', expectedDeviceCount: agents, deadlineSeconds: 3600 });
+    const post = await stack.api('POST', '/api/v1/job-runs', {
+      filter: {},
+      command: 'true',
+      expectedDeviceCount: agents,
+      deadlineSeconds: 3600,
+    });
     let receivedAll: number | null = null;
     let finished: number | null = null;
     let status = `POST ${post.status}${post.status === 201 ? '' : ` ${JSON.stringify(post.body)}`}`;
@@ -133,7 +159,8 @@ async function benchmark(agents: number): Promise<SizeResult> {
       const runId = post.body.id as string;
       const until = fanBegan + FANOUT_TIMEOUT_MS;
       while (Date.now() < until) {
-        if (receivedAll === null && [...received.values()].filter((t) => t >= fanBegan).length >= agents) receivedAll = Date.now() - fanBegan;
+        if (receivedAll === null && [...received.values()].filter((t) => t >= fanBegan).length >= agents)
+          receivedAll = Date.now() - fanBegan;
         if (results - resultsBefore >= agents) {
           const { body } = await stack.api('GET', `/api/v1/job-runs?pageSize=1`);
           const run = body?.items?.[0];
@@ -153,11 +180,22 @@ async function benchmark(agents: number): Promise<SizeResult> {
     clearInterval(rssTimer);
     const fanStats = await fleet.stats();
     return {
-      agents, enrolment, idleRss, idleCpu, poll: idleStats.calls.poll, idleErrors: errorsOf(idleStats),
+      agents,
+      enrolment,
+      idleRss,
+      idleCpu,
+      poll: idleStats.calls.poll,
+      idleErrors: errorsOf(idleStats),
       dispatch: { p50: pct(dispatch, 0.5), p95: pct(dispatch, 0.95), post: pct(posts, 0.5), failed },
       fanout: {
-        post: { status: post.status, ms: post.ms }, received: receivedAll, finished, status, result: fanStats.calls.result, peakRss,
-        errors: errorsOf(fanStats), pollErrors: fanStats.calls.poll.errors,
+        post: { status: post.status, ms: post.ms },
+        received: receivedAll,
+        finished,
+        status,
+        result: fanStats.calls.result,
+        peakRss,
+        errors: errorsOf(fanStats),
+        pollErrors: fanStats.calls.poll.errors,
       },
     };
   } catch (err) {
@@ -181,18 +219,36 @@ async function waitUntil<T>(fn: () => T | undefined, timeoutMs: number): Promise
 
 function print(results: SizeResult[]) {
   console.log('\n# OpsConductor fleet benchmark');
-  console.log(`Simulated agents in their own process (real enrolment, check-ins, 25 s long-polls, start and result posted at once); the API built, in its own process; ${IDLE_SECONDS} s idle window after ${SETTLE_SECONDS} s settling.\n`);
-  console.log('| devices | enrolment | idle API RSS | idle CPU API / PostgreSQL / Temporal | empty long-poll p50 / p95 | dispatch to an idle device p50 / p95 (20 runs) | one-step run on all | result post p50 / p95 (fan-out) | errors |');
+  console.log(
+    `Simulated agents in their own process (real enrolment, check-ins, 25 s long-polls, start and result posted at once); the API built, in its own process; ${IDLE_SECONDS} s idle window after ${SETTLE_SECONDS} s settling.\n`,
+  );
+  console.log(
+    '| devices | enrolment | idle API RSS | idle CPU API / PostgreSQL / Temporal | empty long-poll p50 / p95 | dispatch to an idle device p50 / p95 (20 runs) | one-step run on all | result post p50 / p95 (fan-out) | errors |',
+  );
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const r of results) {
     const f = r.fanout;
-    const run = f.finished !== null ? `${(f.finished / 1000).toFixed(1)} s (POST ${ms(f.post.ms)}${f.received !== null ? `, all received after ${(f.received / 1000).toFixed(1)} s` : ''}; ${f.status})` : f.status;
+    const run =
+      f.finished !== null
+        ? `${(f.finished / 1000).toFixed(1)} s (POST ${ms(f.post.ms)}${f.received !== null ? `, all received after ${(f.received / 1000).toFixed(1)} s` : ''}; ${f.status})`
+        : f.status;
     console.log(
       `| ${r.agents.toLocaleString('en-US')} | ${r.enrolment} | ${mb(r.idleRss)} | ${r.idleCpu.api.toFixed(1)} % / ${r.idleCpu.pg.toFixed(1)} % / ${r.idleCpu.temporal.toFixed(1)} % | ${ms(r.poll.p50)} / ${ms(r.poll.p95)} | ${ms(r.dispatch.p50)} / ${ms(r.dispatch.p95)}${r.dispatch.failed ? ` (${r.dispatch.failed} failed)` : ''} | ${run} | ${ms(f.result.p50)} / ${ms(f.result.p95)} | idle: ${describeErrors(r.idleErrors)}; fan-out: ${describeErrors(f.errors)} |`,
     );
   }
-  console.log('\nMore: ' + results.map((r) => `${r.agents.toLocaleString('en-US')} devices: simulator CPU ${r.idleCpu.sim.toFixed(1)} % idle, API RSS peak ${mb(r.fanout.peakRss)} during the fan-out, POST /job-runs p50 ${ms(r.dispatch.post)} for one device`).join('; ') + '.');
-  console.log('Goals (10,000 devices, this machine): idle API RSS < 500 MB, result post p95 < 150 ms, dispatch p95 < 1 s, one-step run on all < 3 min.');
+  console.log(
+    '\nMore: ' +
+      results
+        .map(
+          (r) =>
+            `${r.agents.toLocaleString('en-US')} devices: simulator CPU ${r.idleCpu.sim.toFixed(1)} % idle, API RSS peak ${mb(r.fanout.peakRss)} during the fan-out, POST /job-runs p50 ${ms(r.dispatch.post)} for one device`,
+        )
+        .join('; ') +
+      '.',
+  );
+  console.log(
+    'Goals (10,000 devices, this machine): idle API RSS < 500 MB, result post p95 < 150 ms, dispatch p95 < 1 s, one-step run on all < 3 min.',
+  );
 }
 
 const results: SizeResult[] = [];

@@ -26,7 +26,7 @@ const stats = (xs: number[]) => {
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
   return `p50 ${q(0.5).toFixed(2)} ms  p95 ${q(0.95).toFixed(2)} ms  max ${s[s.length - 1]!.toFixed(2)} ms  (n=${s.length})`;
 };
-const time = async <T,>(fn: () => Promise<T>) => {
+const time = async <T>(fn: () => Promise<T>) => {
   const t0 = performance.now();
   const value = await fn();
   return { ms: performance.now() - t0, value };
@@ -50,7 +50,14 @@ try {
     const rows = Array.from({ length: n }, (_, i) => {
       const k = batch + i;
       const windows = k % 3 === 0;
-      const sections = sampleSections({ hostname: `host-${String(k).padStart(5, '0')}`, osFamily: windows ? 'windows' : 'linux', virtual: k % 4 === 0, diskFreePercent: k % 17, pendingReboot: k % 9 === 0, ip: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}` });
+      const sections = sampleSections({
+        hostname: `host-${String(k).padStart(5, '0')}`,
+        osFamily: windows ? 'windows' : 'linux',
+        virtual: k % 4 === 0,
+        diskFreePercent: k % 17,
+        pendingReboot: k % 9 === 0,
+        ip: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`,
+      });
       return { id: randomUUID(), k, sections };
     });
     ids.push(...rows.map((r) => r.id));
@@ -60,10 +67,18 @@ try {
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], $12::text[])
            AS t(id, h, f, n, v, ip, sh, age, m, mo, pr, rf)`,
       [
-        rows.map((r) => r.id), rows.map((r) => r.sections.system.hostname), rows.map((r) => r.sections.system.osFamily), rows.map((r) => r.sections.system.osName),
-        rows.map((r) => r.sections.system.osVersion), rows.map((r) => r.sections.hardware.networkInterfaces[0]!.ipv4[0]!), rows.map((r) => hashToken(r.id)),
-        rows.map((r) => String(r.k % 20)), rows.map((r) => r.sections.hardware.manufacturer!), rows.map((r) => r.sections.hardware.model!),
-        rows.map((r) => r.sections.system.pendingReboot), rows.map((r) => JSON.stringify(deps.groups.ruleFacts(r.sections))),
+        rows.map((r) => r.id),
+        rows.map((r) => r.sections.system.hostname),
+        rows.map((r) => r.sections.system.osFamily),
+        rows.map((r) => r.sections.system.osName),
+        rows.map((r) => r.sections.system.osVersion),
+        rows.map((r) => r.sections.hardware.networkInterfaces[0]!.ipv4[0]!),
+        rows.map((r) => hashToken(r.id)),
+        rows.map((r) => String(r.k % 20)),
+        rows.map((r) => r.sections.hardware.manufacturer!),
+        rows.map((r) => r.sections.hardware.model!),
+        rows.map((r) => r.sections.system.pendingReboot),
+        rows.map((r) => JSON.stringify(deps.groups.ruleFacts(r.sections))),
       ],
     );
     // 30 packages per device, and firefox on every other one with varying versions.
@@ -77,7 +92,10 @@ try {
        SELECT d, 'Mozilla Firefox', 'mozilla firefox', '1' || (k % 30) || '.0.1', 'msi' FROM unnest($1::uuid[], $2::int[]) AS t(d, k) WHERE k % 2 = 0`,
       [rows.map((r) => r.id), rows.map((r) => r.k)],
     );
-    await pool.query(`INSERT INTO device_tags (device_id, tag) SELECT d, 'ring-' || (k % 4) FROM unnest($1::uuid[], $2::int[]) AS t(d, k)`, [rows.map((r) => r.id), rows.map((r) => r.k)]);
+    await pool.query(
+      `INSERT INTO device_tags (device_id, tag) SELECT d, 'ring-' || (k % 4) FROM unnest($1::uuid[], $2::int[]) AS t(d, k)`,
+      [rows.map((r) => r.id), rows.map((r) => r.k)],
+    );
   }
   await pool.query('ANALYZE');
   console.log(`seeded ${DEVICES} devices in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
@@ -87,8 +105,18 @@ try {
   for (let i = 0; i < 50; i++) {
     const variants: Rule[] = [
       { field: 'os.family', op: 'equals', value: i % 2 ? 'windows' : 'linux' },
-      { all: [{ field: 'hardware.isVirtual', op: 'equals', value: true }, { field: 'tags', op: 'contains', value: `ring-${i % 4}` }] },
-      { any: [{ field: 'performance.minDiskFreePercent', op: 'lt', value: 5 + (i % 10) }, { field: 'system.pendingReboot', op: 'equals', value: true }] },
+      {
+        all: [
+          { field: 'hardware.isVirtual', op: 'equals', value: true },
+          { field: 'tags', op: 'contains', value: `ring-${i % 4}` },
+        ],
+      },
+      {
+        any: [
+          { field: 'performance.minDiskFreePercent', op: 'lt', value: 5 + (i % 10) },
+          { field: 'system.pendingReboot', op: 'equals', value: true },
+        ],
+      },
       { software: { name: 'Mozilla Firefox', match: 'equals', version: { op: 'version_lt', value: `${10 + (i % 20)}.0` } }, present: true },
       { not: { field: 'hostname', op: 'starts_with', value: `host-0${i % 10}` } },
     ];
@@ -100,13 +128,26 @@ try {
     groupIds.push(g.id);
   }
   const full = await time(() => deps.groups.groupChanged(groupIds[3]!, 'bench'));
-  console.log(`initial full evaluation of one software rule over ${DEVICES} devices, with writes: ${full.ms.toFixed(0)} ms (${full.value.length} members)`);
+  console.log(
+    `initial full evaluation of one software rule over ${DEVICES} devices, with writes: ${full.ms.toFixed(0)} ms (${full.value.length} members)`,
+  );
   for (const id of groupIds) await deps.groups.groupChanged(id, 'bench');
 
   // --- full evaluation of one rule ------------------------------------------------------------
   for (const [label, rule] of [
-    ['field rule (os.family = windows AND virtual)', { all: [{ field: 'os.family', op: 'equals', value: 'windows' }, { field: 'hardware.isVirtual', op: 'equals', value: true }] }],
-    ['software rule (Firefox < 20.0)', { software: { name: 'Mozilla Firefox', match: 'equals', version: { op: 'version_lt', value: '20.0' } }, present: true }],
+    [
+      'field rule (os.family = windows AND virtual)',
+      {
+        all: [
+          { field: 'os.family', op: 'equals', value: 'windows' },
+          { field: 'hardware.isVirtual', op: 'equals', value: true },
+        ],
+      },
+    ],
+    [
+      'software rule (Firefox < 20.0)',
+      { software: { name: 'Mozilla Firefox', match: 'equals', version: { op: 'version_lt', value: '20.0' } }, present: true },
+    ],
   ] as [string, Rule][]) {
     const runs: number[] = [];
     let count = 0;
@@ -121,10 +162,19 @@ try {
   // --- incremental re-evaluation ----------------------------------------------------------------
   await deps.groups.dynamicGroups();
   const incr: number[] = [];
-  for (let i = 0; i < 200; i++) incr.push((await time(() => deps.groups.deviceChanged(ids[i * 37 % ids.length]!, 'bench'))).ms);
+  for (let i = 0; i < 200; i++) incr.push((await time(() => deps.groups.deviceChanged(ids[(i * 37) % ids.length]!, 'bench'))).ms);
   const groups = await deps.groups.dynamicGroups();
-  console.log(`incremental re-evaluation of ${groups.length} dynamic groups for one device, end to end (load facts from Postgres + evaluate + diff): ${stats(incr)}   [target < 5 ms]`);
-  const facts = (await deps.groups.loadFacts([ids[7]!], { tags: true, customFields: true, groups: 'all', software: [{ name: 'Mozilla Firefox', match: 'equals' }] })).get(ids[7]!)!;
+  console.log(
+    `incremental re-evaluation of ${groups.length} dynamic groups for one device, end to end (load facts from Postgres + evaluate + diff): ${stats(incr)}   [target < 5 ms]`,
+  );
+  const facts = (
+    await deps.groups.loadFacts([ids[7]!], {
+      tags: true,
+      customFields: true,
+      groups: 'all',
+      software: [{ name: 'Mozilla Firefox', match: 'equals' }],
+    })
+  ).get(ids[7]!)!;
   const evalOnly: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const t0 = performance.now();
@@ -136,7 +186,9 @@ try {
   const bulk = ids.slice(0, 1000);
   await pool.query(`INSERT INTO device_tags (device_id, tag) SELECT unnest($1::uuid[]), 'bulk'`, [bulk]);
   const bulkRun = await time(() => deps.groups.devicesChanged(bulk, 'bench'));
-  console.log(`incremental re-evaluation of every dynamic group for 1,000 devices at once (a bulk tag change): ${bulkRun.ms.toFixed(0)} ms`);
+  console.log(
+    `incremental re-evaluation of every dynamic group for 1,000 devices at once (a bulk tag change): ${bulkRun.ms.toFixed(0)} ms`,
+  );
 
   // --- ingest -----------------------------------------------------------------------------------
   const ingestFirst: number[] = [];
@@ -169,11 +221,15 @@ try {
   ] as const) {
     const runs: number[] = [];
     for (let i = 0; i < 60; i++) {
-      runs.push((await time(async () => {
-        const res = await fetch(`${api.url}/api/v1/devices?${query}`, { headers: { authorization: `Bearer ${token}` } });
-        if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
-        await res.arrayBuffer();
-      })).ms);
+      runs.push(
+        (
+          await time(async () => {
+            const res = await fetch(`${api.url}/api/v1/devices?${query}`, { headers: { authorization: `Bearer ${token}` } });
+            if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+            await res.arrayBuffer();
+          })
+        ).ms,
+      );
     }
     console.log(`GET /api/v1/devices ${label}: ${stats(runs.slice(10))}   [target p95 < 100 ms]`);
   }

@@ -74,14 +74,21 @@ it('lets a viewer change their own password from the header, with the current on
   await expect.poll(() => page.getByTestId('password-changed').count()).toBe(1);
   await context.close();
 
-  const login = (password: string) => fetch(`${stack.apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const login = (password: string) =>
+    fetch(`${stack.apiUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
   expect((await login(first)).status).toBe(401);
   expect((await login(second)).status).toBe(200);
 });
 
 it("lets an admin reset another user's password on the Users page, refusing weak ones", async () => {
   const email = 'reset-me@example.com';
-  expect((await stack.api('POST', '/api/v1/users', { email, name: 'Reset Me', password: 'Hd3-Vy8m-Qc5t-Np2x', role: 'operator' })).status).toBe(201);
+  expect(
+    (await stack.api('POST', '/api/v1/users', { email, name: 'Reset Me', password: 'Hd3-Vy8m-Qc5t-Np2x', role: 'operator' })).status,
+  ).toBe(201);
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, ADMIN.email, ADMIN.password);
@@ -96,7 +103,11 @@ it("lets an admin reset another user's password on the Users page, refusing weak
   await row.getByRole('button', { name: `Set the new password for ${email}` }).click();
   await expect.poll(() => row.getByText(/New password set/).count()).toBe(1);
   await context.close();
-  const res = await fetch(`${stack.apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'Jt7-Rm2w-Xe9b-Lq4v' }) });
+  const res = await fetch(`${stack.apiUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'Jt7-Rm2w-Xe9b-Lq4v' }),
+  });
   expect(res.status).toBe(200);
 });
 
@@ -106,7 +117,18 @@ it('lets an admin rotate the secret of, retire and delete a device from its page
   const enrolled = await fetch(`${stack.apiUrl}/agent/v1/enroll`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ enrollmentToken: token.body.token, facts: { hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: ['10.0.0.9'], agentVersion: '0.1.0' } }),
+    body: JSON.stringify({
+      enrollmentToken: token.body.token,
+      facts: {
+        hostname,
+        osFamily: 'linux',
+        osName: 'Debian',
+        osVersion: '12',
+        architecture: 'x64',
+        ipAddresses: ['10.0.0.9'],
+        agentVersion: '0.1.0',
+      },
+    }),
   });
   const { deviceId } = (await enrolled.json()) as { deviceId: string };
   const context = await browser.newContext();
@@ -122,10 +144,15 @@ it('lets an admin rotate the secret of, retire and delete a device from its page
   await expect.poll(() => page.getByTestId('device-retired').count()).toBe(1);
   // Its activity, from domain events the worker's outbox dispatcher delivered, newest first.
   await page.goto(`${stack.webUrl}/devices/${deviceId}?tab=activity`);
-  await expect.poll(async () => {
-    await page.reload();
-    return page.getByTestId('activity-entry').evaluateAll((entries) => entries.map((e) => e.getAttribute('data-type')));
-  }, { timeout: 30_000 }).toEqual(['retired', 'left_group', 'joined_group', 'enrolled']);
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return page.getByTestId('activity-entry').evaluateAll((entries) => entries.map((e) => e.getAttribute('data-type')));
+      },
+      { timeout: 30_000 },
+    )
+    .toEqual(['retired', 'left_group', 'joined_group', 'enrolled']);
   await expect.poll(() => page.getByTestId('activity-entry').getByText('Joined All Linux').count()).toBe(1);
   await page.goto(`${stack.webUrl}/devices`);
   await expect.poll(() => page.getByTestId('device-row').filter({ hasText: hostname }).count()).toBe(0);

@@ -25,7 +25,12 @@ import { freePort, repoRoot, waitFor } from '../support/tools.ts';
 const REFUSED = 'Forbidden: this request did not come from the console';
 const routesDir = join(repoRoot, 'apps/web/app/routes');
 
-interface ActionRoute { file: string; id: string; path: string; index: boolean }
+interface ActionRoute {
+  file: string;
+  id: string;
+  path: string;
+  index: boolean;
+}
 
 /** Flat-routes file name → URL path (params get a random UUID) and whether it is an index route. */
 function routeOf(file: string): ActionRoute {
@@ -43,7 +48,11 @@ function routeOf(file: string): ActionRoute {
 
 const actionRoutes = readdirSync(routesDir)
   .filter((f) => /\.(tsx?|jsx?)$/.test(f) && !/\.test\./.test(f))
-  .filter((f) => /\bexport\s+(?:async\s+)?function\s+action\b|\bexport\s+(?:const|let)\s+action\b|\bexport\s*\{[^}]*\baction\b/.test(readFileSync(join(routesDir, f), 'utf8')))
+  .filter((f) =>
+    /\bexport\s+(?:async\s+)?function\s+action\b|\bexport\s+(?:const|let)\s+action\b|\bexport\s*\{[^}]*\baction\b/.test(
+      readFileSync(join(routesDir, f), 'utf8'),
+    ),
+  )
   .map(routeOf);
 
 /** Every URL form under which Remix runs the route's action. */
@@ -74,11 +83,20 @@ const bodies: Record<string, Record<string, string>> = {
   'routes/settings.custom-fields': { intent: 'create', key: 'csrf_field', label: 'CSRF', type: 'text' },
   'routes/groups.new': { kind: 'static', name: 'csrf group', description: 'forged' },
 };
-const genericBody = { intent: 'create', name: 'csrf', command: 'id', tags: 'csrf', email: ATTACKER.email, password: ATTACKER.password, role: 'admin' };
+const genericBody = {
+  intent: 'create',
+  name: 'csrf',
+  command: 'id',
+  tags: 'csrf',
+  email: ATTACKER.email,
+  password: ATTACKER.password,
+  role: 'admin',
+};
 
 async function signIn(webUrl: string): Promise<string> {
   const res = await fetch(`${webUrl}/login`, {
-    method: 'POST', redirect: 'manual',
+    method: 'POST',
+    redirect: 'manual',
     headers: { origin: webUrl, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ email: ADMIN.email, password: ADMIN.password, redirectTo: '/devices' }),
   });
@@ -91,10 +109,14 @@ async function signIn(webUrl: string): Promise<string> {
 /** What a forged request could have changed, read through the API (not the console). */
 async function snapshot(stack: Stack) {
   const [users, tokens, fields, groups, audit] = await Promise.all(
-    ['/api/v1/users', '/api/v1/enrollment-tokens', '/api/v1/custom-fields', '/api/v1/groups', '/api/v1/audit-logs?pageSize=1'].map((p) => stack.api('GET', p)),
+    ['/api/v1/users', '/api/v1/enrollment-tokens', '/api/v1/custom-fields', '/api/v1/groups', '/api/v1/audit-logs?pageSize=1'].map((p) =>
+      stack.api('GET', p),
+    ),
   );
   return {
-    users: (users!.body.items as { email: string; role: string; disabled: boolean }[]).map((u) => `${u.email}:${u.role}:${u.disabled}`).sort(),
+    users: (users!.body.items as { email: string; role: string; disabled: boolean }[])
+      .map((u) => `${u.email}:${u.role}:${u.disabled}`)
+      .sort(),
     tokens: tokens!.body.items.length as number,
     fields: fields!.body.items.length as number,
     groups: groups!.body.items.length as number,
@@ -120,7 +142,12 @@ async function forgeAll(webUrl: string, cookie: string) {
     const form = bodies[route.id] ?? genericBody;
     const encodings = [
       { 'content-type': 'application/x-www-form-urlencoded', body: new URLSearchParams(form).toString() },
-      { 'content-type': 'text/plain', body: Object.entries(form).map(([k, v]) => `${k}=${v}`).join('\r\n') },
+      {
+        'content-type': 'text/plain',
+        body: Object.entries(form)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\r\n'),
+      },
       { 'content-type': 'application/json', body: JSON.stringify(form) },
     ];
     for (const url of urlForms(route)) {
@@ -128,7 +155,12 @@ async function forgeAll(webUrl: string, cookie: string) {
         for (const [i, enc] of encodings.entries()) {
           // Other methods only in the plain form: the guard does not care about the URL for them either.
           for (const method of i === 0 && url === urlForms(route)[0] ? ['POST', 'PUT', 'PATCH', 'DELETE'] : ['POST']) {
-            const res = await fetch(webUrl + url, { method, redirect: 'manual', headers: { ...headers, cookie, 'content-type': enc['content-type'] }, body: enc.body });
+            const res = await fetch(webUrl + url, {
+              method,
+              redirect: 'manual',
+              headers: { ...headers, cookie, 'content-type': enc['content-type'] },
+              body: enc.body,
+            });
             const text = await res.text();
             sent++;
             if (res.status !== 403 || !text.startsWith(REFUSED) || res.headers.getSetCookie().length > 0) {
@@ -147,9 +179,13 @@ async function sameOriginReachesActions(webUrl: string, cookie: string) {
   const refused: string[] = [];
   for (const route of actionRoutes.filter((r) => r.id !== 'routes/logout')) {
     const [document, dataRequest] = urlForms(route);
-    for (const [url, headers] of [[document!, { origin: webUrl }], [dataRequest!, { 'sec-fetch-site': 'same-origin' }]] as const) {
+    for (const [url, headers] of [
+      [document!, { origin: webUrl }],
+      [dataRequest!, { 'sec-fetch-site': 'same-origin' }],
+    ] as const) {
       const res = await fetch(webUrl + url, {
-        method: 'POST', redirect: 'manual',
+        method: 'POST',
+        redirect: 'manual',
         headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ intent: '__csrf_probe__' }),
       });
@@ -169,11 +205,21 @@ let attackerSite: Server | undefined;
 async function startDevServer(): Promise<string> {
   if (!dev) {
     const port = await freePort();
-    const child = startChild('web-dev', join(repoRoot, 'node_modules/.bin/remix'), ['vite:dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-      cwd: join(repoRoot, 'apps/web'),
-      env: { API_URL: stack.apiUrl, PORT: String(port), NODE_ENV: 'development', SESSION_SECRET: 'csrf-test-dev-session-secret-0123456789' },
-      output: (line) => stack.logs.push(`[web-dev] ${line}`),
-    });
+    const child = startChild(
+      'web-dev',
+      join(repoRoot, 'node_modules/.bin/remix'),
+      ['vite:dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+      {
+        cwd: join(repoRoot, 'apps/web'),
+        env: {
+          API_URL: stack.apiUrl,
+          PORT: String(port),
+          NODE_ENV: 'development',
+          SESSION_SECRET: 'csrf-test-dev-session-secret-0123456789',
+        },
+        output: (line) => stack.logs.push(`[web-dev] ${line}`),
+      },
+    );
     dev = { child, url: `http://127.0.0.1:${port}` };
     await waitFor('vite dev server', async () => (await fetch(`${dev!.url}/login`)).ok, 120_000, 500);
   }
@@ -190,9 +236,16 @@ afterAll(async () => {
   await stack?.close();
 });
 
-it('finds the console\'s action routes by reading the route files', () => {
+it("finds the console's action routes by reading the route files", () => {
   const ids = actionRoutes.map((r) => r.id);
-  for (const known of ['routes/users', 'routes/login', 'routes/logout', 'routes/groups.preview', 'routes/devices._index', 'routes/groups.$id_.edit']) {
+  for (const known of [
+    'routes/users',
+    'routes/login',
+    'routes/logout',
+    'routes/groups.preview',
+    'routes/devices._index',
+    'routes/groups.$id_.edit',
+  ]) {
     expect(ids).toContain(known);
   }
   expect(actionRoutes.find((r) => r.id === 'routes/devices._index')).toMatchObject({ path: '/devices', index: true });
@@ -217,7 +270,7 @@ describe.each([
     expect(devices.status).toBe(200);
   }, 300_000);
 
-  it('lets the console\'s own requests through, in every form', async () => {
+  it("lets the console's own requests through, in every form", async () => {
     const webUrl = await webUrlOf();
     const cookie = await signIn(webUrl);
     expect(await sameOriginReachesActions(webUrl, cookie)).toEqual([]);
@@ -238,13 +291,19 @@ it('chromium: a page on another loopback port cannot create an admin through /us
   const webUrl = stack.webUrl!;
   const email = `chromium-${ATTACKER.email}`;
   const fields = { intent: 'create', email, name: 'Mallory', password: ATTACKER.password, role: 'admin' };
-  const inputs = Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`).join('');
+  const inputs = Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${k}" value="${v}">`)
+    .join('');
   const target = `${webUrl}/users?_data=routes%2Fusers`;
   attackerSite = createServer((req, res) => {
     res.setHeader('content-type', 'text/html');
     if (req.url === '/form') res.end(`<form id="f" method="post" action="${target}">${inputs}</form><script>f.submit()</script>`);
-    else if (req.url === '/plain') res.end(`<form id="f" method="post" enctype="text/plain" action="${target}">${inputs}</form><script>f.submit()</script>`);
-    else res.end(`<script>fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: new URLSearchParams(${JSON.stringify(fields)}) }).finally(() => { document.title = 'sent'; });</script>`);
+    else if (req.url === '/plain')
+      res.end(`<form id="f" method="post" enctype="text/plain" action="${target}">${inputs}</form><script>f.submit()</script>`);
+    else
+      res.end(
+        `<script>fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: new URLSearchParams(${JSON.stringify(fields)}) }).finally(() => { document.title = 'sent'; });</script>`,
+      );
   });
   await new Promise<void>((resolve) => attackerSite!.listen(0, '127.0.0.1', resolve));
   const evil = `http://127.0.0.1:${(attackerSite.address() as AddressInfo).port}`;

@@ -20,7 +20,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-it('signs in, runs echo hello on the agent\'s device and shows the output live', async () => {
+it("signs in, runs echo hello on the agent's device and shows the output live", async () => {
   const page = await browser.newPage();
   await page.goto(`${stack.webUrl}/devices`);
   await page.waitForURL(/\/login/);

@@ -24,11 +24,16 @@ beforeAll(async () => {
   await agent.start();
   const port = await freePort();
   webUrl = `http://127.0.0.1:${port}`;
-  web = startChild('web-dev', join(repoRoot, 'node_modules', '.bin', 'remix'), ['vite:dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: join(repoRoot, 'apps/web'),
-    env: { API_URL: stack.apiUrl, NODE_ENV: 'development' },
-    output: (line) => webLogs.push(line),
-  });
+  web = startChild(
+    'web-dev',
+    join(repoRoot, 'node_modules', '.bin', 'remix'),
+    ['vite:dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    {
+      cwd: join(repoRoot, 'apps/web'),
+      env: { API_URL: stack.apiUrl, NODE_ENV: 'development' },
+      output: (line) => webLogs.push(line),
+    },
+  );
   await waitFor('the dev console', async () => (await fetch(`${webUrl}/login`)).ok, 120_000, 500);
   browser = await launchChromium();
   // Vite optimizes the client's dependencies on the first visit and then reloads the page: let that
@@ -70,7 +75,10 @@ it('renders the Services, Software and Timeline tabs without duplicate React key
     await page.getByRole('heading', { level: 1 }).first().waitFor();
   }
   // Client-side navigation between the tabs (the keys change with the URL).
-  await page.getByRole('navigation', { name: 'Device sections' }).getByRole('link', { name: /^Services/ }).click();
+  await page
+    .getByRole('navigation', { name: 'Device sections' })
+    .getByRole('link', { name: /^Services/ })
+    .click();
   await page.waitForURL(/tab=services/);
   await page.getByLabel('Service state').selectOption('running');
   await page.waitForURL(/state=running/);

@@ -23,8 +23,20 @@ const spares: Record<string, string> = {};
 async function enrollSpare(name: string) {
   const token = await stack.api('POST', '/api/v1/enrollment-tokens', { name, maxUses: 1, expiresInHours: 1 });
   const res = await fetch(`${stack.apiUrl}/agent/v1/enroll`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ enrollmentToken: token.body.token, facts: { hostname: name, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: ['192.0.2.1'], agentVersion: '0.1.0' } }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      enrollmentToken: token.body.token,
+      facts: {
+        hostname: name,
+        osFamily: 'linux',
+        osName: 'Debian',
+        osVersion: '12',
+        architecture: 'x64',
+        ipAddresses: ['192.0.2.1'],
+        agentVersion: '0.1.0',
+      },
+    }),
   });
   expect(res.status).toBe(201);
   spares[name] = ((await res.json()) as { deviceId: string }).deviceId;
@@ -44,7 +56,9 @@ beforeAll(async () => {
   await agent.start();
   await enrollSpare('spare-a');
   await enrollSpare('spare-b');
-  expect((await stack.api('POST', '/api/v1/devices/tags', { deviceIds: [agent.deviceId, spares['spare-a']], add: ['canary'] })).status).toBe(200);
+  expect(
+    (await stack.api('POST', '/api/v1/devices/tags', { deviceIds: [agent.deviceId, spares['spare-a']], add: ['canary'] })).status,
+  ).toBe(200);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   await page.goto(`${stack.webUrl}/login`);
@@ -77,8 +91,11 @@ it('runs on every device matching the filter after showing the count', async () 
   const runId = page.url().split('/').pop()!;
   const run = await waitForRun(stack, runId);
   expect(run.targetSelection).toEqual({ filter: { tag: 'canary' } });
-  expect(run.targets.map((t: { deviceId: string; status: string }) => `${t.deviceId === agent.deviceId ? 'agent' : t.deviceId}:${t.status}`).sort())
-    .toEqual(['agent:succeeded', `${spares['spare-a']}:offline`].sort());
+  expect(
+    run.targets
+      .map((t: { deviceId: string; status: string }) => `${t.deviceId === agent.deviceId ? 'agent' : t.deviceId}:${t.status}`)
+      .sort(),
+  ).toEqual(['agent:succeeded', `${spares['spare-a']}:offline`].sort());
   expect(await outputOf(stack, runId, agent.deviceId)).toContain('targets-ok');
 }, 90_000);
 
@@ -137,12 +154,18 @@ it('keeps running on checked rows at once', async () => {
   expect((await waitForRun(stack, page.url().split('/').pop()!)).targetSelection).toEqual({ deviceIds: [agent.deviceId] });
 }, 60_000);
 
-it('a device\'s page runs on that device only, whatever the form says', async () => {
+it("a device's page runs on that device only, whatever the form says", async () => {
   await page.goto(`${stack.webUrl}/devices/${agent.deviceId}`);
   const before = await runCount();
   // A forged form (same origin, so the CSRF check lets it through) asking for every device, "confirmed".
   const status = await page.evaluate(async (url) => {
-    const body = new URLSearchParams({ intent: 'run-confirm', target: 'filter', filter: '{}', expectedDeviceCount: '3', command: 'echo own-device' });
+    const body = new URLSearchParams({
+      intent: 'run-confirm',
+      target: 'filter',
+      filter: '{}',
+      expectedDeviceCount: '3',
+      command: 'echo own-device',
+    });
     return (await fetch(url, { method: 'POST', body, redirect: 'manual' })).type;
   }, `${stack.webUrl}/devices/${agent.deviceId}`);
   expect(status).toBe('opaqueredirect');
@@ -171,7 +194,12 @@ it('filters the runs list and the audit log through the URL and downloads them a
   await screenshot('runs-filtered');
   const runsCsv = await download(page);
   expect(runsCsv.name).toMatch(/^job-runs-\d{4}-\d{2}-\d{2}\.csv$/);
-  expect(runsCsv.rows.slice(1).map((r) => r[4]).sort()).toEqual(['echo checked', 'echo from-the-group', 'echo own-device', 'echo tagged', 'echo targets-ok']);
+  expect(
+    runsCsv.rows
+      .slice(1)
+      .map((r) => r[4])
+      .sort(),
+  ).toEqual(['echo checked', 'echo from-the-group', 'echo own-device', 'echo tagged', 'echo targets-ok']);
 
   // A bad date reaches the API through the URL: the page says so instead of failing.
   await page.goto(`${stack.webUrl}/runs?from=2026-02-30`);
@@ -195,12 +223,21 @@ it('creates one run from a form however often it is submitted, and a new one fro
   const key = await page.locator('input[name="idempotencyKey"]').getAttribute('value');
   expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   // The browser sends the same form twice (a double click, a resubmission after a lost answer).
-  const statuses = await page.evaluate(async ([url, fields]) => {
-    const send = () => fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' }).then((r) => r.type);
-    return Promise.all([send(), send()]);
-  }, [`${stack.webUrl}/devices/${spares['spare-b']}`, { intent: 'run', command: 'echo submitted twice', deadlineSeconds: '10', idempotencyKey: key! }] as const);
+  const statuses = await page.evaluate(
+    async ([url, fields]) => {
+      const send = () => fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' }).then((r) => r.type);
+      return Promise.all([send(), send()]);
+    },
+    [
+      `${stack.webUrl}/devices/${spares['spare-b']}`,
+      { intent: 'run', command: 'echo submitted twice', deadlineSeconds: '10', idempotencyKey: key! },
+    ] as const,
+  );
   expect(statuses).toEqual(['opaqueredirect', 'opaqueredirect']); // both sent on to the run
-  const runs = async () => (await stack.api('GET', `/api/v1/job-runs?deviceId=${spares['spare-b']}&pageSize=50`)).body.items.filter((r: { command: string }) => r.command === 'echo submitted twice');
+  const runs = async () =>
+    (await stack.api('GET', `/api/v1/job-runs?deviceId=${spares['spare-b']}&pageSize=50`)).body.items.filter(
+      (r: { command: string }) => r.command === 'echo submitted twice',
+    );
   expect(await runs()).toHaveLength(1);
 
   // The page rendered again is a new form: running again is a new run.

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { startChild } from '../../scripts/lib/child.ts';
 import { repoRoot, waitFor } from '../../scripts/lib/temporal.ts';
 
-const need = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is required`); })();
+const need = (name: string) =>
+  process.env[name] ??
+  (() => {
+    throw new Error(`${name} is required`);
+  })();
 const apiUrl = need('API_URL');
 const webUrl = need('WEB_URL');
 const stateDir = need('STATE_DIR');
@@ -18,7 +22,10 @@ const cli = join(repoRoot, 'agent/src/cli.ts');
 async function api(token: string | null, method: string, path: string, body?: unknown) {
   const res = await fetch(apiUrl + path, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -32,18 +39,31 @@ const enroll = startChild('agent-enroll', tsx, [cli, 'enroll', '--server', apiUr
 if ((await enroll.exited) !== 0) throw new Error('agent enroll failed');
 const agent = startChild('agent', tsx, [cli, 'run', '--state-dir', stateDir], { output: () => {} });
 try {
-  const device = await waitFor('the agent online', async () => {
-    const { items } = await api(token, 'GET', '/api/v1/devices?status=online');
-    return (items as { id: string; status: string }[]).find((d) => d.status === 'online');
-  }, 60_000, 500);
+  const device = await waitFor(
+    'the agent online',
+    async () => {
+      const { items } = await api(token, 'GET', '/api/v1/devices?status=online');
+      return (items as { id: string; status: string }[]).find((d) => d.status === 'online');
+    },
+    60_000,
+    500,
+  );
   log(`agent enrolled as device ${device.id}`);
   const run = await api(token, 'POST', '/api/v1/job-runs', { deviceIds: [device.id], command: 'echo "from the image: $((6 * 7))"' });
-  const finished = await waitFor('the run to finish', async () => {
-    const body = await api(token, 'GET', `/api/v1/job-runs/${run.id}`);
-    return body.finishedAt ? body : null;
-  }, 90_000, 500);
+  const finished = await waitFor(
+    'the run to finish',
+    async () => {
+      const body = await api(token, 'GET', `/api/v1/job-runs/${run.id}`);
+      return body.finishedAt ? body : null;
+    },
+    90_000,
+    500,
+  );
   const output = await api(token, 'GET', `/api/v1/job-runs/${run.id}/output?deviceId=${device.id}&limit=100`);
-  const stdout = (output.items as { stream: string; data: string }[]).filter((c) => c.stream === 'stdout').map((c) => c.data).join('');
+  const stdout = (output.items as { stream: string; data: string }[])
+    .filter((c) => c.stream === 'stdout')
+    .map((c) => c.data)
+    .join('');
   if (finished.targets[0]?.status !== 'succeeded' || stdout !== 'from the image: 42\n') {
     throw new Error(`unexpected result: ${JSON.stringify(finished.targets)} ${JSON.stringify(stdout)}`);
   }

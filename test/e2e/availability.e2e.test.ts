@@ -20,7 +20,11 @@ const hostPort = (address: string) => {
 async function timed(fn: () => Promise<Response>) {
   const started = performance.now();
   const res = await fn();
-  return { res, ms: performance.now() - started, body: (await res.json()) as { code?: string; status?: string; checks?: Record<string, string> } };
+  return {
+    res,
+    ms: performance.now() - started,
+    body: (await res.json()) as { code?: string; status?: string; checks?: Record<string, string> },
+  };
 }
 
 function expectUnavailable(r: Awaited<ReturnType<typeof timed>>, code: string) {
@@ -63,23 +67,42 @@ describe('readiness reports the worker', () => {
     const before = await timed(() => t.request('/readyz'));
     expect(before.res.status).toBe(503);
     expect(before.res.headers.get('retry-after')).toBe('5');
-    expect(before.body.checks).toMatchObject({ database: 'ok', temporal: 'ok', worker: expect.stringContaining('no worker polled task queue') });
+    expect(before.body.checks).toMatchObject({
+      database: 'ok',
+      temporal: 'ok',
+      worker: expect.stringContaining('no worker polled task queue'),
+    });
 
-    worker = await createWorker({ connection, db: t.database.db, taskQueue: t.api.deps.config.temporalTaskQueue, shutdownGraceTime: '1 second' });
+    worker = await createWorker({
+      connection,
+      db: t.database.db,
+      taskQueue: t.api.deps.config.temporalTaskQueue,
+      shutdownGraceTime: '1 second',
+    });
     running = worker.run();
-    const ready = await waitFor('readiness with a worker', async () => {
-      const r = await t.request('/readyz');
-      return r.status === 200 ? r.json() : null;
-    }, 60_000, 250);
+    const ready = await waitFor(
+      'readiness with a worker',
+      async () => {
+        const r = await t.request('/readyz');
+        return r.status === 200 ? r.json() : null;
+      },
+      60_000,
+      250,
+    );
     expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', temporal: 'ok', worker: 'ok' } });
 
     worker.shutdown();
     await running;
     worker = undefined;
-    const gone = await waitFor('readiness without the worker', async () => {
-      const r = await t.request('/readyz');
-      return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
-    }, 20_000, 250);
+    const gone = await waitFor(
+      'readiness without the worker',
+      async () => {
+        const r = await t.request('/readyz');
+        return r.status === 503 ? ((await r.json()) as { checks: Record<string, string> }) : null;
+      },
+      20_000,
+      250,
+    );
     expect(gone.checks.worker).toMatch(/^no worker polled task queue .* in the last 5 s$/);
   }, 120_000);
 });
@@ -107,10 +130,16 @@ describe('Temporal unavailable', () => {
     const ready = await timed(() => t.request('/readyz'));
     expect(ready.res.status).toBe(503);
     expect(ready.res.headers.get('retry-after')).toBe('5');
-    expect(ready.body.checks).toMatchObject({ database: 'ok', temporal: expect.stringMatching(/^unavailable/), worker: 'unknown: Temporal is unavailable' });
+    expect(ready.body.checks).toMatchObject({
+      database: 'ok',
+      temporal: expect.stringMatching(/^unavailable/),
+      worker: 'unknown: Temporal is unavailable',
+    });
     expect(ready.ms).toBeLessThan(3000);
 
-    const created = await timed(() => t.request('/api/v1/job-runs', { method: 'POST', token: admin, json: { deviceIds: [deviceId], command: 'echo hi' } }));
+    const created = await timed(() =>
+      t.request('/api/v1/job-runs', { method: 'POST', token: admin, json: { deviceIds: [deviceId], command: 'echo hi' } }),
+    );
     expectUnavailable(created, 'temporal_unavailable');
     expect(created.ms).toBeLessThan(4000);
     // Nothing is left "queued" for a workflow that never started.
@@ -122,16 +151,24 @@ describe('Temporal unavailable', () => {
 
     const device = { authorization: `Bearer ${deviceSecret}` };
     const now = new Date().toISOString();
-    const result = await timed(() => t.request(`/agent/v1/commands/${commandId}/result`, {
-      method: 'POST', headers: device, json: { status: 'succeeded', exitCode: 0, startedAt: now, finishedAt: now, durationMs: 5 },
-    }));
+    const result = await timed(() =>
+      t.request(`/agent/v1/commands/${commandId}/result`, {
+        method: 'POST',
+        headers: device,
+        json: { status: 'succeeded', exitCode: 0, startedAt: now, finishedAt: now, durationMs: 5 },
+      }),
+    );
     expectUnavailable(result, 'temporal_unavailable');
     expect(result.ms).toBeLessThan(3000);
     // The result is kept; the agent's retry completes the activity once Temporal is back.
-    expect((await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: commandId } })).result).toMatchObject({ status: 'succeeded' });
+    expect((await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: commandId } })).result).toMatchObject({
+      status: 'succeeded',
+    });
 
     // Heartbeats are best effort: the agent gets its answer in time and keeps going.
-    const heartbeat = await timed(() => t.request(`/agent/v1/commands/${commandId}/heartbeat`, { method: 'POST', headers: device, json: {} }));
+    const heartbeat = await timed(() =>
+      t.request(`/agent/v1/commands/${commandId}/heartbeat`, { method: 'POST', headers: device, json: {} }),
+    );
     expect(heartbeat.res.status).toBe(200);
     expect(heartbeat.ms).toBeLessThan(3000);
 
@@ -143,7 +180,12 @@ describe('Temporal unavailable', () => {
     expect(hung.ms).toBeLessThan(3000);
 
     await proxy.up();
-    await waitFor('Temporal to be reachable again', async () => (await timed(() => t.request('/readyz'))).body.checks?.temporal === 'ok', 60_000, 500);
+    await waitFor(
+      'Temporal to be reachable again',
+      async () => (await timed(() => t.request('/readyz'))).body.checks?.temporal === 'ok',
+      60_000,
+      500,
+    );
   }, 120_000);
 });
 
@@ -152,13 +194,16 @@ describe('PostgreSQL unavailable', () => {
   let proxy: TcpProxy;
   beforeAll(async () => {
     proxy = await startTcpProxy(hostPort(new URL(inject('postgresTemplateUrl')).host));
-    t = await startTestApi({}, {
-      databaseUrl: (direct) => {
-        const url = new URL(direct);
-        url.port = String(proxy.port);
-        return url.toString();
+    t = await startTestApi(
+      {},
+      {
+        databaseUrl: (direct) => {
+          const url = new URL(direct);
+          url.port = String(proxy.port);
+          return url.toString();
+        },
       },
-    });
+    );
   });
   afterAll(async () => {
     await proxy?.up();
@@ -173,8 +218,14 @@ describe('PostgreSQL unavailable', () => {
     await proxy.down();
 
     expectUnavailable(await timed(() => t.request('/api/v1/devices', { token: admin })), 'database_unavailable');
-    expectUnavailable(await timed(() => t.request('/api/v1/enrollment-tokens', { method: 'POST', token: admin, json: { name: 'while down' } })), 'database_unavailable');
-    expectUnavailable(await timed(() => t.request('/agent/v1/commands?wait=0', { headers: { authorization: `Bearer ${deviceSecret}` } })), 'database_unavailable');
+    expectUnavailable(
+      await timed(() => t.request('/api/v1/enrollment-tokens', { method: 'POST', token: admin, json: { name: 'while down' } })),
+      'database_unavailable',
+    );
+    expectUnavailable(
+      await timed(() => t.request('/agent/v1/commands?wait=0', { headers: { authorization: `Bearer ${deviceSecret}` } })),
+      'database_unavailable',
+    );
     expect((await t.request('/healthz')).status).toBe(200);
     const ready = await timed(() => t.request('/readyz'));
     expect(ready.res.status).toBe(503);

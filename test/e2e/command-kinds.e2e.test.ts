@@ -52,7 +52,9 @@ describe('command kinds on a real agent', () => {
       bash: 'words=(one two); echo "bash says ${#words[@]}"; exit 3',
       python: 'import json\nprint(json.dumps({"python": "says"}))',
     };
-    const runs = await Promise.all(Object.entries(scripts).map(([interpreter, script]) => run({ action: { kind: 'script', interpreter, script } })));
+    const runs = await Promise.all(
+      Object.entries(scripts).map(([interpreter, script]) => run({ action: { kind: 'script', interpreter, script } })),
+    );
     const [sh, bash, python] = await Promise.all(runs.map((r) => waitForRun(stack, r.id)));
     expect(sh).toMatchObject({ kind: 'script', shell: 'sh', command: scripts.sh, status: 'succeeded' });
     expect(await outputOf(stack, sh.id, agent.deviceId)).toBe('sh says 42\n');
@@ -66,7 +68,10 @@ describe('command kinds on a real agent', () => {
     const script = `# ${marker}\n${'# padding to make the script large\n'.repeat(6000)}echo "${marker.slice(0, 15)} ran"\n`;
     expect(script.length).toBeGreaterThan(200_000);
     const offline = await Promise.all([stack.enrollAgent(), stack.enrollAgent(), stack.enrollAgent()]); // enrolled, never started
-    const created = await run({ action: { kind: 'script', interpreter: 'sh', script }, deadlineSeconds: 10 }, [agent.deviceId, ...offline.map((a) => a.deviceId)]);
+    const created = await run({ action: { kind: 'script', interpreter: 'sh', script }, deadlineSeconds: 10 }, [
+      agent.deviceId,
+      ...offline.map((a) => a.deviceId),
+    ]);
     const done = await waitForRun(stack, created.id, 90_000);
     expect(target(done).status).toBe('succeeded');
     expect(offline.map((a) => target(done, a.deviceId).status)).toEqual(['offline', 'offline', 'offline']);
@@ -91,7 +96,9 @@ describe('command kinds on a real agent', () => {
   it('fetches an uploaded file by its hash and writes it with its mode', async () => {
     const content = Buffer.from(`setting=${randomUUID()}\n`);
     const upload = await fetch(`${stack.apiUrl}/api/v1/files?name=app.conf`, {
-      method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/octet-stream' }, body: content,
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/octet-stream' },
+      body: content,
     });
     expect(upload.status).toBe(201);
     const file = (await upload.json()) as { sha256: string; size: number };
@@ -102,7 +109,10 @@ describe('command kinds on a real agent', () => {
     expect(readFileSync(path)).toEqual(content);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     // A file nobody uploaded is refused when the run is created.
-    const unknown = await stack.api('POST', '/api/v1/job-runs', { deviceIds: [agent.deviceId], action: { kind: 'file.fetch', sha256: 'e'.repeat(64), path } });
+    const unknown = await stack.api('POST', '/api/v1/job-runs', {
+      deviceIds: [agent.deviceId],
+      action: { kind: 'file.fetch', sha256: 'e'.repeat(64), path },
+    });
     expect(unknown).toMatchObject({ status: 400, body: { code: 'unknown_file' } });
   });
 
@@ -117,10 +127,14 @@ describe('command kinds on a real agent', () => {
 
   it('reboots: the command waits through the shutdown and succeeds once the agent runs under a new boot ID', async () => {
     const created = await run({ action: { kind: 'reboot' }, timeoutSeconds: 600 });
-    const commandId = await waitFor('the restart to be requested', async () => {
-      const cmd = await stack.database.db.prisma.agentCommand.findFirst({ where: { jobRunDevice: { jobRunId: created.id } } });
-      return cmd && readJournal(agent.stateDir).entries.get(cmd.id)?.awaitingReboot ? cmd.id : null;
-    }, 30_000);
+    const commandId = await waitFor(
+      'the restart to be requested',
+      async () => {
+        const cmd = await stack.database.db.prisma.agentCommand.findFirst({ where: { jobRunDevice: { jobRunId: created.id } } });
+        return cmd && readJournal(agent.stateDir).entries.get(cmd.id)?.awaitingReboot ? cmd.id : null;
+      },
+      30_000,
+    );
     expect(await outputOf(stack, created.id, agent.deviceId)).toBe('restart requested\n');
     // The system going down stops the agent (SIGTERM): not a failure.
     await agent.stop('SIGTERM');
@@ -137,7 +151,10 @@ describe('command kinds on a real agent', () => {
     const limited = await stack.enrollAgent();
     await limited.start({ OPSCONDUCTOR_AGENT_INVENTORY: 'off' }); // no inventory: no inventory.refresh handler
     const done = await waitForRun(stack, (await run({ action: { kind: 'inventory.refresh' } }, [limited.deviceId])).id);
-    expect(target(done, limited.deviceId)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/cannot run "inventory.refresh" commands/) });
+    expect(target(done, limited.deviceId)).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(/cannot run "inventory.refresh" commands/),
+    });
     const cmd = await stack.database.db.prisma.agentCommand.findFirstOrThrow({ where: { jobRunDevice: { jobRunId: done.id } } });
     expect(cmd).toMatchObject({ state: 'unsupported', deliveredAt: null });
   });

@@ -20,12 +20,17 @@ afterAll(async () => {
 
 const agentLogs = (deviceId: string) => stack.logs.filter((l) => l.startsWith(`[agent-${deviceId.slice(0, 8)}]`)).join('\n');
 
-it('retiring a device stops its agent and ends its running command\'s run now', async () => {
+it("retiring a device stops its agent and ends its running command's run now", async () => {
   const agent = await stack.enrollAgent();
   await agent.start();
   const created = await stack.api('POST', '/api/v1/job-runs', { deviceIds: [agent.deviceId], command: 'sleep 120', timeoutSeconds: 300 });
   expect(created.status).toBe(201);
-  await waitFor('the command to run', async () => (await stack.api('GET', `/api/v1/job-runs/${created.body.id}`)).body.targets[0].status === 'running', 60_000, 250);
+  await waitFor(
+    'the command to run',
+    async () => (await stack.api('GET', `/api/v1/job-runs/${created.body.id}`)).body.targets[0].status === 'running',
+    60_000,
+    250,
+  );
 
   const started = Date.now();
   expect((await stack.api('POST', `/api/v1/devices/${agent.deviceId}/retire`)).status).toBe(200);
@@ -49,7 +54,10 @@ it('after a secret rotation the agent stops; rekey installs the new secret and i
   const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
   const rekey = (secret: string) => {
     const lines: string[] = [];
-    const child = startChild('agent-rekey', tsx, [cli, 'rekey', '--state-dir', agent.stateDir], { env: { OPSCONDUCTOR_DEVICE_SECRET: secret }, output: (l) => lines.push(l) });
+    const child = startChild('agent-rekey', tsx, [cli, 'rekey', '--state-dir', agent.stateDir], {
+      env: { OPSCONDUCTOR_DEVICE_SECRET: secret },
+      output: (l) => lines.push(l),
+    });
     return child.exited.then((code) => ({ code, output: lines.join('\n') }));
   };
   // A wrong secret changes nothing.

@@ -27,7 +27,12 @@ beforeAll(async () => {
   admin = await t.tokenFor('admin');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  worker = await createWorker({ connection, db: t.database.db, taskQueue: t.api.deps.config.temporalTaskQueue, shutdownGraceTime: '1 second' });
+  worker = await createWorker({
+    connection,
+    db: t.database.db,
+    taskQueue: t.api.deps.config.temporalTaskQueue,
+    shutdownGraceTime: '1 second',
+  });
   running = worker.run();
   scratch = await mkdtemp(join(tmpdir(), 'fleet-sim-'));
 }, 180_000);
@@ -51,7 +56,12 @@ describe('the fleet simulator', () => {
     const token = (await api('POST', '/enrollment-tokens', { name: 'fleet', maxUses: AGENTS, expiresInHours: 1 })).body.token as string;
     const stateFile = join(scratch, 'fleet.json');
     fleet = await startFleet({
-      serverUrl: t.url, enrollmentToken: token, agents: AGENTS, rampPerSecond: 200, stateFile, hostnamePrefix: 'fs',
+      serverUrl: t.url,
+      enrollmentToken: token,
+      agents: AGENTS,
+      rampPerSecond: 200,
+      stateFile,
+      hostnamePrefix: 'fs',
       behaviour: { latencyMs: [10, 50], outputChunks: 1 },
       subsets: [
         { select: { indexes: [[0, 9]] }, behaviour: { exitCode: 3 } },
@@ -65,14 +75,20 @@ describe('the fleet simulator', () => {
 
     const created = await api('POST', '/job-runs', { filter: {}, command: 'uname -a', expectedDeviceCount: AGENTS });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const run = await waitFor('the run to finish', async () => {
-      const { body } = await api('GET', `/job-runs/${created.body.id}`);
-      return body.finishedAt ? body : null;
-    }, 60_000, 250);
+    const run = await waitFor(
+      'the run to finish',
+      async () => {
+        const { body } = await api('GET', `/job-runs/${created.body.id}`);
+        return body.finishedAt ? body : null;
+      },
+      60_000,
+      250,
+    );
     expect(run.status).toBe('partially_succeeded');
     const byHost = new Map<string, { status: string; exitCode: number | null }>(run.targets.map((x: any) => [x.hostname, x]));
     for (let i = 0; i < AGENTS; i++) {
-      const expected = i < 10 ? { status: 'failed', exitCode: 3 } : i >= 40 ? { status: 'failed', exitCode: 7 } : { status: 'succeeded', exitCode: 0 };
+      const expected =
+        i < 10 ? { status: 'failed', exitCode: 3 } : i >= 40 ? { status: 'failed', exitCode: 7 } : { status: 'succeeded', exitCode: 0 };
       expect(byHost.get(`fs-${String(i).padStart(5, '0')}`), `device ${i}`).toMatchObject(expected);
     }
     // Output went through the real /output route.
@@ -98,7 +114,13 @@ describe('the fleet simulator', () => {
     fleet = undefined;
     expect(await onlineCount()).toBe(0);
     // No token: every device must come from the state file (the token's uses are spent anyway).
-    fleet = await startFleet({ serverUrl: t.url, agents: AGENTS, rampPerSecond: Infinity, stateFile: join(scratch, 'fleet.json'), hostnamePrefix: 'fs' });
+    fleet = await startFleet({
+      serverUrl: t.url,
+      agents: AGENTS,
+      rampPerSecond: Infinity,
+      stateFile: join(scratch, 'fleet.json'),
+      hostnamePrefix: 'fs',
+    });
     await fleet.ready;
     expect(fleet.stats().calls.enroll.count).toBe(0);
     expect(await onlineCount()).toBe(AGENTS);

@@ -59,16 +59,23 @@ describe('a real agent on this machine', () => {
     expect(await status()).toBe('online');
   });
 
-  it('reports its real inventory: the machine\'s hostname and kernel, its dpkg packages, and built-in group membership', async () => {
+  it("reports its real inventory: the machine's hostname and kernel, its dpkg packages, and built-in group membership", async () => {
     const bashVersion = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'bash'], { encoding: 'utf8' });
-    const detail = await waitFor('the inventory', async () => {
-      const { body } = await stack.api('GET', `/api/v1/devices/${agent.deviceId}`);
-      return body.inventoryUpdatedAt && body.softwareCount > 0 ? body : null;
-    }, 60_000, 500);
+    const detail = await waitFor(
+      'the inventory',
+      async () => {
+        const { body } = await stack.api('GET', `/api/v1/devices/${agent.deviceId}`);
+        return body.inventoryUpdatedAt && body.softwareCount > 0 ? body : null;
+      },
+      60_000,
+      500,
+    );
     expect(detail.inventory.system).toMatchObject({ hostname: hostname(), kernel: release(), osFamily: 'linux' });
     expect(detail.inventory.hardware.memoryBytes).toBeGreaterThan(0);
     const bash = await stack.api('GET', `/api/v1/devices/${agent.deviceId}/software?search=bash`);
-    expect(bash.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'bash', version: bashVersion, source: 'dpkg' })]));
+    expect(bash.body.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'bash', version: bashVersion, source: 'dpkg' })]),
+    );
     expect(detail.groups.map((g: { name: string }) => g.name)).toContain('All Linux');
     const timeline = await stack.api('GET', `/api/v1/devices/${agent.deviceId}/timeline`);
     expect(timeline.body.items.map((e: { kind: string }) => e.kind)).toContain('inventory_first_report');
@@ -91,7 +98,11 @@ describe('a real agent on this machine', () => {
     expect(target(done)).toMatchObject({ status: 'succeeded', exitCode: 0 });
     expect(await outputOf(stack, done.id, agent.deviceId)).toBe('line1\0line2\nbad \uFFFD\uFFFD bytes\nlast\n');
     const exact = await stack.api('GET', `/api/v1/job-runs/${done.id}/output?deviceId=${agent.deviceId}&encoding=base64`);
-    const bytes = Buffer.concat((exact.body.items as { stream: string; data: string }[]).filter((c) => c.stream === 'stdout').map((c) => Buffer.from(c.data, 'base64')));
+    const bytes = Buffer.concat(
+      (exact.body.items as { stream: string; data: string }[])
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => Buffer.from(c.data, 'base64')),
+    );
     expect(bytes).toEqual(Buffer.concat([Buffer.from('line1\0line2\nbad '), Buffer.from([0xff, 0xfe]), Buffer.from(' bytes\nlast\n')]));
   });
 
@@ -193,7 +204,10 @@ describe('durability', () => {
     // The restarted agent stopped what was left before it reported: the server never calls over what still runs.
     expect(pidAlive(sleeper)).toBe(false);
     expect(readFileSync(marker, 'utf8')).toBe('ran\n');
-    expect(target(done)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/agent restarted while the command was running; its processes were stopped/) });
+    expect(target(done)).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(/agent restarted while the command was running; its processes were stopped/),
+    });
     const cmd = await stack.database.db.prisma.agentCommand.findFirstOrThrow({ where: { jobRunDevice: { jobRunId: created.id } } });
     expect(cmd.state).toBe('interrupted');
   });

@@ -45,7 +45,10 @@ const commandIds: string[] = [];
 beforeAll(async () => {
   // pollWaitSeconds 0: the long-poll answers at once instead of holding each fuzzed request.
   // A master key, as production requires: key rotation and the secret store answer as they do there.
-  t = await startTestApi({ pollWaitSeconds: 0, temporalTaskQueue: `fuzz-${randomUUID()}` }, { secretsMasterKeys: parseMasterKeys(`fuzz:${randomBytes(32).toString('base64')}`) });
+  t = await startTestApi(
+    { pollWaitSeconds: 0, temporalTaskQueue: `fuzz-${randomUUID()}` },
+    { secretsMasterKeys: parseMasterKeys(`fuzz:${randomBytes(32).toString('base64')}`) },
+  );
   adminToken = await t.tokenFor('admin');
   enrollmentToken = await t.createEnrollmentToken(adminToken, { maxUses: 10_000 });
   const device = await t.enrollDevice(enrollmentToken, 'fuzzed-device');
@@ -62,10 +65,13 @@ beforeAll(async () => {
   };
 
   credentials = createServer((req, res) => {
-    const mint = req.url === '/admin'
-      ? mintAdmin()
-      // The first device owns the commands above; later ones replace a device whose secret stopped working.
-      : Promise.resolve(deviceSecret ?? t.enrollDevice(enrollmentToken, `fuzzed-${randomUUID().slice(0, 8)}`).then((d) => d.deviceSecret));
+    const mint =
+      req.url === '/admin'
+        ? mintAdmin()
+        : // The first device owns the commands above; later ones replace a device whose secret stopped working.
+          Promise.resolve(
+            deviceSecret ?? t.enrollDevice(enrollmentToken, `fuzzed-${randomUUID().slice(0, 8)}`).then((d) => d.deviceSecret),
+          );
     deviceSecret = undefined;
     mint.then(
       (bearer) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bearer })),
@@ -87,17 +93,42 @@ async function schemathesis(role: 'admin' | 'device', args: string[], config = '
   const configFile = join(scratch, `${role}.toml`);
   await writeFile(configFile, config);
   const seed = process.env.FUZZ_SEED ? ['--seed', process.env.FUZZ_SEED] : [];
-  const child = spawn(schemathesisPath(), [
-    '--config-file', configFile, 'run', `${t.url}/api/openapi.json`, '--url', t.url,
-    '--checks', 'all', '--exclude-checks', EXCLUDED_CHECKS.join(','),
-    // One worker: with two, CPython 3.11's ast.parse (Hypothesis describes strategies with it) is not
-    // thread-safe and fails the run with "AST constructor recursion depth mismatch".
-    '--workers', '1', '--request-timeout', '10', '--generation-database', 'none', '--no-color', ...seed, ...args,
-  ], {
-    cwd: scratch,
-    env: { ...process.env, SCHEMATHESIS_HOOKS: 'schemathesis_hooks', PYTHONPATH: join(repoRoot, 'test', 'fuzz'), OC_FUZZ_CREDENTIALS_URL: `${credentialsUrl}/${role}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    schemathesisPath(),
+    [
+      '--config-file',
+      configFile,
+      'run',
+      `${t.url}/api/openapi.json`,
+      '--url',
+      t.url,
+      '--checks',
+      'all',
+      '--exclude-checks',
+      EXCLUDED_CHECKS.join(','),
+      // One worker: with two, CPython 3.11's ast.parse (Hypothesis describes strategies with it) is not
+      // thread-safe and fails the run with "AST constructor recursion depth mismatch".
+      '--workers',
+      '1',
+      '--request-timeout',
+      '10',
+      '--generation-database',
+      'none',
+      '--no-color',
+      ...seed,
+      ...args,
+    ],
+    {
+      cwd: scratch,
+      env: {
+        ...process.env,
+        SCHEMATHESIS_HOOKS: 'schemathesis_hooks',
+        PYTHONPATH: join(repoRoot, 'test', 'fuzz'),
+        OC_FUZZ_CREDENTIALS_URL: `${credentialsUrl}/${role}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -107,21 +138,39 @@ async function schemathesis(role: 'admin' | 'device', args: string[], config = '
   return { code, output };
 }
 
-it('the agent API passes Schemathesis as an enrolled device', async () => {
-  const { code, output } = await schemathesis('device', ['--include-path-regex', '^/agent/v1/', '--max-examples', '30'], [
-    // Real command IDs half of the time, generated ones (404) the other half.
-    '[dictionaries.commands]', `values = ${JSON.stringify(commandIds)}`,
-    '[parameters]', '"path.id" = { dictionary = "commands", probability = 0.5 }',
-  ].join('\n'));
-  expect(code, output).toBe(0);
-}, RUN_TIMEOUT_MS + 10_000);
+it(
+  'the agent API passes Schemathesis as an enrolled device',
+  async () => {
+    const { code, output } = await schemathesis(
+      'device',
+      ['--include-path-regex', '^/agent/v1/', '--max-examples', '30'],
+      [
+        // Real command IDs half of the time, generated ones (404) the other half.
+        '[dictionaries.commands]',
+        `values = ${JSON.stringify(commandIds)}`,
+        '[parameters]',
+        '"path.id" = { dictionary = "commands", probability = 0.5 }',
+      ].join('\n'),
+    );
+    expect(code, output).toBe(0);
+  },
+  RUN_TIMEOUT_MS + 10_000,
+);
 
-it('the admin API passes Schemathesis as an admin', async () => {
-  const { code, output } = await schemathesis('admin', [
-    '--include-path-regex', '^/api/v1/', '--max-examples', '10',
-    // A live run's event stream never ends, so request/response checks cannot work on it; its parameters
-    // are the output route's (same cursor schema), which is fuzzed.
-    '--exclude-path', '/api/v1/job-runs/{id}/events',
-  ]);
-  expect(code, output).toBe(0);
-}, RUN_TIMEOUT_MS + 10_000);
+it(
+  'the admin API passes Schemathesis as an admin',
+  async () => {
+    const { code, output } = await schemathesis('admin', [
+      '--include-path-regex',
+      '^/api/v1/',
+      '--max-examples',
+      '10',
+      // A live run's event stream never ends, so request/response checks cannot work on it; its parameters
+      // are the output route's (same cursor schema), which is fuzzed.
+      '--exclude-path',
+      '/api/v1/job-runs/{id}/events',
+    ]);
+    expect(code, output).toBe(0);
+  },
+  RUN_TIMEOUT_MS + 10_000,
+);

@@ -14,7 +14,15 @@ import { answers } from '../../scripts/lib/ports.ts';
 import { freePort, repoRoot, waitFor } from '../support/tools.ts';
 
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
-const portVariables = ['PG_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'API_PORT', 'API_METRICS_PORT', 'WEB_PORT', 'WORKER_METRICS_PORT'] as const;
+const portVariables = [
+  'PG_PORT',
+  'TEMPORAL_PORT',
+  'TEMPORAL_UI_PORT',
+  'API_PORT',
+  'API_METRICS_PORT',
+  'WEB_PORT',
+  'WORKER_METRICS_PORT',
+] as const;
 type Ports = Record<(typeof portVariables)[number], number>;
 
 async function freePorts(): Promise<Ports> {
@@ -27,7 +35,18 @@ function launch(dataDir: string, ports: Ports, lines: string[]): Child {
   const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   for (const name of portVariables) env[name] = String(ports[name]);
   // Whatever the developer's shell has must not leak in.
-  for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'ADMIN_PASSWORD', 'API_HOST', 'API_METRICS_HOST', 'WEB_HOST', 'WORKER_METRICS_HOST', 'METRICS_TOKEN', 'SECRETS_MASTER_KEYS']) env[name] = undefined;
+  for (const name of [
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'ADMIN_PASSWORD',
+    'API_HOST',
+    'API_METRICS_HOST',
+    'WEB_HOST',
+    'WORKER_METRICS_HOST',
+    'METRICS_TOKEN',
+    'SECRETS_MASTER_KEYS',
+  ])
+    env[name] = undefined;
   return startChild('dev', tsx, [join(repoRoot, 'scripts/dev.ts')], {
     env,
     output: (line) => {
@@ -52,7 +71,15 @@ function listenAddresses(port: number): string[] {
       if (!local || state !== '0A') continue; // 0A = LISTEN
       const [hexAddress, hexPort] = local.split(':') as [string, string];
       if (Number.parseInt(hexPort, 16) !== port) continue;
-      found.push(hexAddress.length === 8 ? hexAddress.match(/../g)!.reverse().map((b) => Number.parseInt(b, 16)).join('.') : hexAddress);
+      found.push(
+        hexAddress.length === 8
+          ? hexAddress
+              .match(/../g)!
+              .reverse()
+              .map((b) => Number.parseInt(b, 16))
+              .join('.')
+          : hexAddress,
+      );
     }
   }
   return found;
@@ -97,7 +124,9 @@ describe('npm run dev', () => {
     }
 
     expect((await fetch(`${apiUrl()}/metrics`)).status).toBe(404);
-    expect(await (await fetch(`http://127.0.0.1:${ports.API_METRICS_PORT}/metrics`)).text()).toContain('opsconductor_api_http_requests_total');
+    expect(await (await fetch(`http://127.0.0.1:${ports.API_METRICS_PORT}/metrics`)).text()).toContain(
+      'opsconductor_api_http_requests_total',
+    );
 
     const passwordFile = join(dataDir, 'admin-password.txt');
     expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
@@ -105,7 +134,11 @@ describe('npm run dev', () => {
     expect(password.length).toBeGreaterThanOrEqual(12);
     expect(lines.filter((l) => l.includes(password))).toEqual([]);
     expect(lines).toContain(`    Password     in ${passwordFile} (readable by you only)`);
-    const login = await fetch(`${apiUrl()}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@opsconductor.local', password }) });
+    const login = await fetch(`${apiUrl()}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@opsconductor.local', password }),
+    });
     expect(login.status).toBe(200);
 
     // The secret store's master key: made on first start, private, never logged, and the API uses it.
@@ -124,9 +157,17 @@ describe('npm run dev', () => {
     const sameScratch = await mkdtemp(join(scratch, 'second-'));
     const code = await launch(join(sameScratch, 'data'), ports, second).exited;
     expect(code, second.join('\n')).not.toBe(0);
-    expect(second).toContain(`[dev] port ${ports.TEMPORAL_PORT} is in use (TEMPORAL_PORT): another OpsConductor or Temporal is running; stop it or set TEMPORAL_PORT`);
-    expect(second).toContain(`[dev] port ${ports.PG_PORT} is in use (PG_PORT): another OpsConductor or PostgreSQL is running; stop it or set PG_PORT`);
-    for (const name of portVariables) expect(second.some((l) => l.includes(`(${name})`)), name).toBe(true);
+    expect(second).toContain(
+      `[dev] port ${ports.TEMPORAL_PORT} is in use (TEMPORAL_PORT): another OpsConductor or Temporal is running; stop it or set TEMPORAL_PORT`,
+    );
+    expect(second).toContain(
+      `[dev] port ${ports.PG_PORT} is in use (PG_PORT): another OpsConductor or PostgreSQL is running; stop it or set PG_PORT`,
+    );
+    for (const name of portVariables)
+      expect(
+        second.some((l) => l.includes(`(${name})`)),
+        name,
+      ).toBe(true);
     expect(second.join('\n')).not.toMatch(/undefined/);
 
     const third: string[] = [];
@@ -141,8 +182,23 @@ describe('npm run dev', () => {
     const [pid] = apiPid(lines);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, 'SIGKILL');
-    await waitFor('the restart message', async () => lines.some((l) => /^\[dev\] api exited with code 137 \(killed by SIGKILL\); restarting in 1 s \(attempt 1\)$/.test(l)), 30_000, 100);
-    await waitFor('the API again', async () => apiPid(lines).length === 2 && (await fetch(`${apiUrl()}/healthz`).then((r) => r.ok, () => false)), 90_000, 250);
+    await waitFor(
+      'the restart message',
+      async () => lines.some((l) => /^\[dev\] api exited with code 137 \(killed by SIGKILL\); restarting in 1 s \(attempt 1\)$/.test(l)),
+      30_000,
+      100,
+    );
+    await waitFor(
+      'the API again',
+      async () =>
+        apiPid(lines).length === 2 &&
+        (await fetch(`${apiUrl()}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )),
+      90_000,
+      250,
+    );
     expect(apiPid(lines)[1]).not.toBe(pid);
   }, 120_000);
 
@@ -152,7 +208,15 @@ describe('npm run dev', () => {
     const code = await dev!.exited;
     dev = undefined;
     const stops = lines.slice(from).filter((l) => l.startsWith('[dev] stop'));
-    expect(stops).toEqual(['[dev] stopping…', '[dev] stopped console', '[dev] stopped api', '[dev] stopped worker', '[dev] stopped Temporal', '[dev] stopped PostgreSQL', '[dev] stopped']);
+    expect(stops).toEqual([
+      '[dev] stopping…',
+      '[dev] stopped console',
+      '[dev] stopped api',
+      '[dev] stopped worker',
+      '[dev] stopped Temporal',
+      '[dev] stopped PostgreSQL',
+      '[dev] stopped',
+    ]);
     expect(code, lines.slice(from).join('\n')).toBe(0);
     for (const name of portVariables) expect(await answers('127.0.0.1', ports[name]), `${name} still answers`).toBe(false);
   }, 120_000);

@@ -48,10 +48,14 @@ describe('supervise', () => {
 
   it('stops a running child and does not restart it', async () => {
     const log: string[] = [];
-    const child = supervise('long', () => startChild('long', process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { output: () => {} }), {
-      log: (m) => log.push(m),
-      onGiveUp: () => {},
-    });
+    const child = supervise(
+      'long',
+      () => startChild('long', process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { output: () => {} }),
+      {
+        log: (m) => log.push(m),
+        onGiveUp: () => {},
+      },
+    );
     await waitFor('the child', async () => child.current?.process.pid, 5000, 20);
     const { process: p } = child.current!;
     await child.stop();

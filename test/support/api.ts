@@ -69,9 +69,14 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     return fetch(api.url + path, { ...init, headers, body });
   };
   const t: TestApi = {
-    api, database, url: api.url, request,
+    api,
+    database,
+    url: api.url,
+    request,
     async createUser(role, email = `${role}-${++n}-${Date.now()}@example.com`) {
-      const u = await database.db.prisma.user.create({ data: { email, name: role, role, passwordHash: await hashPassword(TEST_PASSWORD) } });
+      const u = await database.db.prisma.user.create({
+        data: { email, name: role, role, passwordHash: await hashPassword(TEST_PASSWORD) },
+      });
       return { id: u.id, email };
     },
     async login(email, password = TEST_PASSWORD) {
@@ -90,7 +95,18 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     async enrollDevice(enrollmentToken, hostname = `host-${++n}`) {
       const res = await request('/agent/v1/enroll', {
         method: 'POST',
-        json: { enrollmentToken, facts: { hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: ['127.0.0.1'], agentVersion: '0.1.0' } },
+        json: {
+          enrollmentToken,
+          facts: {
+            hostname,
+            osFamily: 'linux',
+            osName: 'Debian',
+            osVersion: '12',
+            architecture: 'x64',
+            ipAddresses: ['127.0.0.1'],
+            agentVersion: '0.1.0',
+          },
+        },
       });
       if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${await res.text()}`);
       return (await res.json()) as { deviceId: string; deviceSecret: string };

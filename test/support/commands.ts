@@ -20,11 +20,23 @@ export interface QueueOptions {
 export async function queueCommand(db: Database, deviceId: string, options: QueueOptions = {}) {
   const { prisma, pool } = db;
   const payload = options.payload ?? { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 };
-  const run = await prisma.jobRun.create({ data: { workflowId: `job-run/${randomUUID()}`, kind: payload.kind, command: 'echo hi', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 3600_000) } });
+  const run = await prisma.jobRun.create({
+    data: {
+      workflowId: `job-run/${randomUUID()}`,
+      kind: payload.kind,
+      command: 'echo hi',
+      timeoutSeconds: 30,
+      deadlineAt: new Date(Date.now() + 3600_000),
+    },
+  });
   const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
   const queued = await queue(pool, {
-    deviceId, owner: { jobRunDeviceId: target.id }, attempt: 1, payloadSha256: await storePayload(pool, payload),
-    taskToken: options.taskToken ?? Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 3600_000),
+    deviceId,
+    owner: { jobRunDeviceId: target.id },
+    attempt: 1,
+    payloadSha256: await storePayload(pool, payload),
+    taskToken: options.taskToken ?? Buffer.from('not-a-real-token'),
+    expiresAt: new Date(Date.now() + 3600_000),
   });
   await pool.query(
     `UPDATE agent_commands SET activity_closed_at = CASE WHEN $3 THEN NULL ELSE now() END,

@@ -12,7 +12,11 @@ declare module 'vitest' {
   }
 }
 
-export interface TestDatabase { url: string; db: Database; drop(): Promise<void> }
+export interface TestDatabase {
+  url: string;
+  db: Database;
+  drop(): Promise<void>;
+}
 
 /** `empty`: a database without any schema (for tests of the migration runner itself), not a clone of the template. */
 export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {

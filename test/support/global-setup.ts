@@ -12,7 +12,6 @@ import { freePort } from './tools.ts';
 import { startTemporalDevServer } from './temporal-server.ts';
 import type {} from './database.ts'; // the ProvidedContext typing
 
-
 export const TEMPLATE_DB = 'oc_template';
 
 export default async function setup(project: TestProject) {

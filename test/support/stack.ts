@@ -54,12 +54,20 @@ export interface StackOptions {
 
 /** The environment of a production process: nothing of the dev tree (node_modules/.bin: tsx, …) on PATH. */
 export function productionEnv(): Record<string, string> {
-  const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.includes('node_modules')).join(delimiter);
+  const path = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => !dir.includes('node_modules'))
+    .join(delimiter);
   return { PATH: path, NODE_OPTIONS: '', NODE_PATH: '', NODE_ENV: 'production' };
 }
 
 /** How each service starts: from sources with tsx, or built with node in the production environment. */
-function serviceCommands(production: string | undefined): { api: [string, string]; worker: [string, string]; webDir: string; env: Record<string, string> } {
+function serviceCommands(production: string | undefined): {
+  api: [string, string];
+  worker: [string, string];
+  webDir: string;
+  env: Record<string, string>;
+} {
   if (!production) {
     return {
       api: [tsx, join(repoRoot, 'apps/api/src/main.ts')],
@@ -94,7 +102,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   // stack's worker would pick up another stack's runs.
   const common = {
     ...commands.env,
-    DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'info',
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    LOG_LEVEL: 'info',
     ...opts.serviceEnv,
   };
   const secretsMasterKeys = `stack:${randomBytes(32).toString('base64')}`;
@@ -107,7 +118,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const [command, entry] = commands.api;
     apiChild = startChild('api', command, [entry], {
       env: {
-        ...common, API_PORT: String(apiPort), API_HOST: '127.0.0.1', API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, TRUSTED_PROXIES: '127.0.0.1', DB_POOL_MAX: '10',
+        ...common,
+        API_PORT: String(apiPort),
+        API_HOST: '127.0.0.1',
+        API_METRICS_PORT: '0',
+        API_PUBLIC_URL: apiUrl,
+        TRUSTED_PROXIES: '127.0.0.1',
+        DB_POOL_MAX: '10',
         FILE_STORE_DIR: join(scratch, 'files'),
         // Required in production (the production stack runs with NODE_ENV=production).
         SECRETS_MASTER_KEYS: secretsMasterKeys,
@@ -122,12 +139,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       env: { ...common, WORKER_METRICS_PORT: String(await freePort()) },
       output: output('worker'),
     });
-    await waitFor('worker to poll', async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|Worker state changed|worker started/i.test(l)), 90_000, 200);
+    await waitFor(
+      'worker to poll',
+      async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|Worker state changed|worker started/i.test(l)),
+      90_000,
+      200,
+    );
   }
 
   await startApi();
   await startWorker();
-  const login = await fetch(`${apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const login = await fetch(`${apiUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(ADMIN),
+  });
   const adminToken = ((await login.json()) as { token: string }).token;
 
   let webUrl: string | undefined;
@@ -136,7 +162,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     webUrl = `http://127.0.0.1:${webPort}`;
     webChild = startChild('web', process.execPath, ['server.mjs'], {
       cwd: commands.webDir,
-      env: { ...commands.env, PORT: String(webPort), HOST: '127.0.0.1', API_URL: apiUrl, NODE_ENV: 'production', SESSION_SECRET: 'e2e-session-secret-e2e-session-secret' },
+      env: {
+        ...commands.env,
+        PORT: String(webPort),
+        HOST: '127.0.0.1',
+        API_URL: apiUrl,
+        NODE_ENV: 'production',
+        SESSION_SECRET: 'e2e-session-secret-e2e-session-secret',
+      },
       output: output('web'),
     });
     await waitFor('console', async () => (await fetch(`${webUrl}/login`)).ok, 60_000, 200);
@@ -153,7 +186,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   return {
-    database, apiUrl, webUrl, adminToken, logs, api,
+    database,
+    apiUrl,
+    webUrl,
+    adminToken,
+    logs,
+    api,
     startApi,
     async stopApi(signal = 'SIGTERM') {
       if (signal === 'SIGKILL') apiChild?.kill('SIGKILL');
@@ -167,21 +205,37 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async enrollAgent() {
       const created = await api('POST', '/api/v1/enrollment-tokens', { name: 'e2e', maxUses: 1, expiresInHours: 1 });
       const stateDir = await mkdtemp(join(scratch, 'agent-'));
-      const enroll = startChild('agent-enroll', tsx, [join(repoRoot, 'agent/src/cli.ts'), 'enroll', '--server', apiUrl, '--token', created.body.token, '--state-dir', stateDir], { output: output('agent-enroll') });
-      if ((await enroll.exited) !== 0) throw new Error(`agent enroll failed:\n${logs.filter((l) => l.startsWith('[agent-enroll]')).join('\n')}`);
+      const enroll = startChild(
+        'agent-enroll',
+        tsx,
+        [join(repoRoot, 'agent/src/cli.ts'), 'enroll', '--server', apiUrl, '--token', created.body.token, '--state-dir', stateDir],
+        { output: output('agent-enroll') },
+      );
+      if ((await enroll.exited) !== 0)
+        throw new Error(`agent enroll failed:\n${logs.filter((l) => l.startsWith('[agent-enroll]')).join('\n')}`);
       const device = await database.db.prisma.device.findFirstOrThrow({ orderBy: { enrolledAt: 'desc' } });
       const handle: AgentHandle = {
         deviceId: device.id,
         stateDir,
         async start(env = {}) {
-          handle.process = startChild(`agent-${device.id.slice(0, 8)}`, tsx, [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir], { env, output: output(`agent-${device.id.slice(0, 8)}`) });
+          handle.process = startChild(
+            `agent-${device.id.slice(0, 8)}`,
+            tsx,
+            [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir],
+            { env, output: output(`agent-${device.id.slice(0, 8)}`) },
+          );
           const since = new Date();
           // The agent's first request is a check-in: seen at or after its start means this process runs
           // (enrollment also sets last-seen, so an earlier timestamp proves nothing).
-          await waitFor('agent check-in', async () => {
-            const d = await database.db.prisma.device.findUnique({ where: { id: device.id } });
-            return d?.lastSeenAt && d.lastSeenAt >= since && d.agentStoppedAt === null && handle.process?.process.exitCode === null;
-          }, 60_000, 200);
+          await waitFor(
+            'agent check-in',
+            async () => {
+              const d = await database.db.prisma.device.findUnique({ where: { id: device.id } });
+              return d?.lastSeenAt && d.lastSeenAt >= since && d.agentStoppedAt === null && handle.process?.process.exitCode === null;
+            },
+            60_000,
+            200,
+          );
         },
         async stop(signal = 'SIGTERM') {
           if (signal === 'SIGKILL') handle.process?.kill('SIGKILL');
@@ -201,14 +255,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 /** Polls a run until it has finished (or the timeout passes) and returns it. */
 export async function waitForRun(stack: Stack, id: string, timeoutMs = 60_000): Promise<any> {
-  return waitFor(`run ${id} to finish`, async () => {
-    const { body } = await stack.api('GET', `/api/v1/job-runs/${id}`);
-    return body?.finishedAt ? body : null;
-  }, timeoutMs, 250);
+  return waitFor(
+    `run ${id} to finish`,
+    async () => {
+      const { body } = await stack.api('GET', `/api/v1/job-runs/${id}`);
+      return body?.finishedAt ? body : null;
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 /** All stdout (or stderr) text of one device in a run. */
 export async function outputOf(stack: Stack, runId: string, deviceId: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<string> {
   const { body } = await stack.api('GET', `/api/v1/job-runs/${runId}/output?deviceId=${deviceId}&limit=5000`);
-  return (body.items as { stream: string; data: string }[]).filter((c) => c.stream === stream).map((c) => c.data).join('');
+  return (body.items as { stream: string; data: string }[])
+    .filter((c) => c.stream === stream)
+    .map((c) => c.data)
+    .join('');
 }

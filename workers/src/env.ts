@@ -2,23 +2,25 @@
 import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
 
-export const workerEnvSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
-  /** Most database connections this worker holds. */
-  DB_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
-  ...temporalConnectionEnv,
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),
-  /**
-   * Prometheus metrics at http://<host>:<port>/metrics; port 0 turns them off. Temporal's exporter
-   * cannot check a token, so the listen address is the protection: loopback unless told otherwise.
-   */
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
-  DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-}).superRefine(checkTemporalConnectionEnv);
+export const workerEnvSchema = z
+  .object({
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+    /** Most database connections this worker holds. */
+    DB_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
+    ...temporalConnectionEnv,
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),
+    /**
+     * Prometheus metrics at http://<host>:<port>/metrics; port 0 turns them off. Temporal's exporter
+     * cannot check a token, so the listen address is the protection: loopback unless told otherwise.
+     */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
+    DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine(checkTemporalConnectionEnv);
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 export class InvalidEnvError extends Error {

@@ -100,7 +100,10 @@ async function registerSearchAttributes(conn: NativeConnection): Promise<void> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 7 /* PERMISSION_DENIED */ || code === 12 /* UNIMPLEMENTED */) {
-      logger.warn({ err }, 'could not register search attributes; register OpsJobRunId (Keyword) and OpsDeviceIds (KeywordList) on the namespace');
+      logger.warn(
+        { err },
+        'could not register search attributes; register OpsJobRunId (Keyword) and OpsDeviceIds (KeywordList) on the namespace',
+      );
       return;
     }
     throw err;

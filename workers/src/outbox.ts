@@ -12,6 +12,16 @@ export function eventConsumers(db: Database): EventConsumer[] {
   return [deviceActivityConsumer(db)];
 }
 
-export function createOutboxDispatcher(o: { db: Database; databaseUrl: string; logger: Logger; consumers?: EventConsumer[] }): OutboxDispatcher {
-  return new OutboxDispatcher({ pool: o.db.pool, databaseUrl: o.databaseUrl, consumers: o.consumers ?? eventConsumers(o.db), logger: o.logger.child({ component: 'outbox' }) });
+export function createOutboxDispatcher(o: {
+  db: Database;
+  databaseUrl: string;
+  logger: Logger;
+  consumers?: EventConsumer[];
+}): OutboxDispatcher {
+  return new OutboxDispatcher({
+    pool: o.db.pool,
+    databaseUrl: o.databaseUrl,
+    consumers: o.consumers ?? eventConsumers(o.db),
+    logger: o.logger.child({ component: 'outbox' }),
+  });
 }

@@ -12,7 +12,12 @@ const schedules = [
   { id: DEVICE_PRESENCE_SCHEDULE_ID, every: '1 minute', workflowType: 'sweepDevicePresence' },
 ] as const;
 
-export async function ensureSchedules(o: { connection: TemporalConnectionOptions; namespace: string; taskQueue: string; logger: Logger }): Promise<void> {
+export async function ensureSchedules(o: {
+  connection: TemporalConnectionOptions;
+  namespace: string;
+  taskQueue: string;
+  logger: Logger;
+}): Promise<void> {
   const connection = await Connection.connect(o.connection);
   try {
     const client = new Client({ connection, namespace: o.namespace });

@@ -33,7 +33,10 @@ export interface CreateWorkerOptions {
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
-  const activities = { ...createActivities({ db: options.db, logger: options.logger, onlineWindowSeconds: options.onlineWindowSeconds }), ...options.activities };
+  const activities = {
+    ...createActivities({ db: options.db, logger: options.logger, onlineWindowSeconds: options.onlineWindowSeconds }),
+    ...options.activities,
+  };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',

@@ -52,7 +52,11 @@ async function startRun(deviceCount: number) {
   const input: JobRunInput = {
     jobRunId: fixture.jobRunId,
     deviceIds: fixture.deviceIds,
-    command: { kind: 'shell', payloadSha256: await storePayload(testDb.db.pool, { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 30 }), timeoutSeconds: 30 },
+    command: {
+      kind: 'shell',
+      payloadSha256: await storePayload(testDb.db.pool, { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 30 }),
+      timeoutSeconds: 30,
+    },
     deadlineAt: new Date(Date.now() + 10 * 60_000).toISOString(),
   };
   const handle = await client.workflow.start('jobRun', {
@@ -98,8 +102,20 @@ describe('job worker', () => {
       const now = new Date().toISOString();
       // What the API does: end the command (its target takes the outcome), then complete the activity.
       await testDb.db.pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [command.id]);
-      await recordAgentResult(testDb.db.pool, command.device_id, command.id, { status, exitCode: i === 0 ? 1 : 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 3 });
-      await client.activity.complete(command.task_token, { status, exitCode: i === 0 ? 1 : 0, startedAt: now, finishedAt: now, durationMs: 3 });
+      await recordAgentResult(testDb.db.pool, command.device_id, command.id, {
+        status,
+        exitCode: i === 0 ? 1 : 0,
+        startedAt: new Date().toISOString(),
+        finishedAt: new Date().toISOString(),
+        durationMs: 3,
+      });
+      await client.activity.complete(command.task_token, {
+        status,
+        exitCode: i === 0 ? 1 : 0,
+        startedAt: now,
+        finishedAt: now,
+        durationMs: 3,
+      });
     }
     const result = await run.handle.result();
     expect(result).toMatchObject({ status: 'partially_succeeded', total: 3, counts: { succeeded: 2, failed: 1, pending: 0 } });

@@ -3,7 +3,15 @@
  * are exported as functions here. Runs in Temporal's deterministic sandbox: import only `@temporalio/workflow`,
  * `@temporalio/common`, our own pure modules, and *types* (`import type`) from activities and contracts.
  */
-export { jobRun, jobRunBatch, progressQuery, INLINE_DEVICE_LIMIT, BATCH_SIZE, MAX_CHILDREN_IN_FLIGHT, DISPATCH_GRACE_MS } from './job-run.ts';
+export {
+  jobRun,
+  jobRunBatch,
+  progressQuery,
+  INLINE_DEVICE_LIMIT,
+  BATCH_SIZE,
+  MAX_CHILDREN_IN_FLIGHT,
+  DISPATCH_GRACE_MS,
+} from './job-run.ts';
 export type { JobRunInput, JobRunResult, JobRunBatchInput, JobRunBatchResult, JobRunProgress } from './job-run.ts';
 export { refreshDynamicGroups } from './group-refresh.ts';
 export { sweepDevicePresence } from './device-presence.ts';

@@ -36,13 +36,7 @@ import {
   setHandler,
   sleep,
 } from '@temporalio/workflow';
-import type {
-  CommandRef,
-  JobActivities,
-  JobRunSummary,
-  TerminalDeviceStatus,
-  WorkflowDeviceOutcome,
-} from '@opsconductor/activities';
+import type { CommandRef, JobActivities, JobRunSummary, TerminalDeviceStatus, WorkflowDeviceOutcome } from '@opsconductor/activities';
 import type { ShellCommandPayload } from '@opsconductor/contracts/commands';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from './search-attributes.ts';
 import { chunk, slidingWindow } from './sliding-window.ts';
@@ -280,13 +274,19 @@ function createTargetRunner(params: JobRunCommand & { jobRunId: string; deadline
     // The device is `offline` as soon as the deadline passes with its command never picked up; a command that was
     // picked up gets until deadline + timeout + grace (the activity's own timeout) to report.
     const deadlineScope = new CancellationScope();
-    const deadlinePassed = deadlineScope.run(() => sleep(remainingMs)).then(() => true, () => false);
+    const deadlinePassed = deadlineScope
+      .run(() => sleep(remainingMs))
+      .then(
+        () => true,
+        () => false,
+      );
     try {
-      const settled = dispatch.then(() => false, () => false);
+      const settled = dispatch.then(
+        () => false,
+        () => false,
+      );
       if (await Promise.race([settled, deadlinePassed])) {
-        const { withdrawn } = await CancellationScope.nonCancellable(() =>
-          bookkeeping.withdrawUndeliveredCommand({ jobRunId, deviceId }),
-        );
+        const { withdrawn } = await CancellationScope.nonCancellable(() => bookkeeping.withdrawUndeliveredCommand({ jobRunId, deviceId }));
         if (withdrawn) {
           dispatchScope.cancel();
           await record(deviceId, 'timed_out');
@@ -317,9 +317,7 @@ function createTargetRunner(params: JobRunCommand & { jobRunId: string; deadline
     /** Records `cancelled` for every device without an outcome; runs even though the workflow is cancelled. */
     cancelUnfinished(deviceIds: readonly string[], maxConcurrency: number): Promise<void> {
       const unfinished = deviceIds.filter((id) => !outcomes.has(id));
-      return CancellationScope.nonCancellable(() =>
-        slidingWindow(unfinished, maxConcurrency, (id) => record(id, 'cancelled')),
-      );
+      return CancellationScope.nonCancellable(() => slidingWindow(unfinished, maxConcurrency, (id) => record(id, 'cancelled')));
     },
     progress(total: number): JobRunProgress {
       const counts: Partial<Record<TerminalDeviceStatus, number>> = {};
@@ -343,7 +341,7 @@ function validateInput(input: JobRunInput): string | undefined {
     return 'command (or an inline shell payload) is required';
   }
   const timeout = (input.command ?? input.payload)!.timeoutSeconds;
-  if (!Number.isInteger(timeout) || timeout < 1) return 'the command\'s timeoutSeconds must be a positive integer';
+  if (!Number.isInteger(timeout) || timeout < 1) return "the command's timeoutSeconds must be a positive integer";
   if (typeof input.deadlineAt !== 'string' || Number.isNaN(Date.parse(input.deadlineAt))) {
     return 'deadlineAt must be an ISO date-time';
   }

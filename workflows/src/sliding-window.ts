@@ -5,11 +5,7 @@
  * The first error stops new items from starting; calls already in flight are awaited (so nothing keeps running
  * behind the caller's back, e.g. during cancellation cleanup) and then that first error is thrown.
  */
-export async function slidingWindow<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
+export async function slidingWindow<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
   let firstError: unknown;

@@ -10,14 +10,26 @@ import { historyFromJSON } from './support/history-json.ts';
 import { quietTemporalLogs, workflowBundle } from './support/temporal.ts';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
-const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(historiesDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('recorded histories', () => {
   it('cover success, timeout, cancel and batched runs, with the command inline (older runs) and by reference, and the scheduled workflows', () => {
-    expect(files).toEqual(expect.arrayContaining([
-      'success.json', 'timeout.json', 'cancel.json', 'batched.json', 'batched-child.json',
-      'by-reference.json', 'by-reference-batched.json', 'by-reference-batched-child.json', 'group-refresh.json', 'device-presence.json',
-    ]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'success.json',
+        'timeout.json',
+        'cancel.json',
+        'batched.json',
+        'batched-child.json',
+        'by-reference.json',
+        'by-reference-batched.json',
+        'by-reference-batched-child.json',
+        'group-refresh.json',
+        'device-presence.json',
+      ]),
+    );
   });
 
   it.each(files)('%s replays deterministically', async (file) => {

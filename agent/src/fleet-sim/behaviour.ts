@@ -106,7 +106,12 @@ export function selectorMatcher(select: DeviceSelector, seed: number): (device: 
 }
 
 /** The behaviour of one device: the default, then every matching subset in order (later ones win). */
-export function behaviourFor(device: DeviceIdentity, base: CommandBehaviour, subsets: readonly BehaviourSubset[], seed: number): CommandBehaviour {
+export function behaviourFor(
+  device: DeviceIdentity,
+  base: CommandBehaviour,
+  subsets: readonly BehaviourSubset[],
+  seed: number,
+): CommandBehaviour {
   let b = base;
   for (const subset of subsets) if (selectorMatcher(subset.select, seed)(device)) b = { ...b, ...subset.behaviour };
   return b;

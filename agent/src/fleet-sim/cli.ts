@@ -14,7 +14,9 @@ const socketsNeeded = (agents: number) => Math.ceil(agents * 1.2) + 100;
 
 function openFileLimit(): number | undefined {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = line?.split(/\s{2,}/)[1];
     return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
   } catch {
@@ -30,25 +32,32 @@ function statsLine(s: FleetStatsSnapshot, counts: Partial<Record<string, number>
   const errors = Object.entries(c).flatMap(([name, call]) => Object.entries(call.errorsByKind).map(([kind, n]) => `${name}:${kind}=${n}`));
   return [
     `[${(elapsedMs / 1000).toFixed(0)}s]`,
-    Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', '),
+    Object.entries(counts)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', '),
     `| empty polls ${latency(c.poll)}`,
     `| results ${latency(c.result)}`,
     `| commands ${s.commandsReceived}, results ${s.resultsAccepted}${s.duplicateResults ? ` (+${s.duplicateResults} dup)` : ''}`,
     errors.length ? `| errors ${errors.join(' ')}` : '',
     s.protocolDrift ? `| PROTOCOL DRIFT ${s.protocolDrift}` : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 async function run(cli: CliOptions): Promise<void> {
   const limit = openFileLimit();
   if (limit !== undefined && limit < socketsNeeded(cli.fleet.agents)) {
-    throw new UsageError(`the open-file limit is ${limit}; ${cli.fleet.agents} devices need about ${socketsNeeded(cli.fleet.agents)}: raise it (ulimit -n) or run through npm run fleet-sim, which raises it to the hard limit`);
+    throw new UsageError(
+      `the open-file limit is ${limit}; ${cli.fleet.agents} devices need about ${socketsNeeded(cli.fleet.agents)}: raise it (ulimit -n) or run through npm run fleet-sim, which raises it to the hard limit`,
+    );
   }
   const began = performance.now();
   const fleet = await startFleet(cli.fleet);
   const print = (final = false) => {
     const snapshot = fleet.stats();
-    if (cli.json) console.log(JSON.stringify({ elapsedMs: Math.round(performance.now() - began), final, counts: fleet.counts(), ...snapshot }));
+    if (cli.json)
+      console.log(JSON.stringify({ elapsedMs: Math.round(performance.now() - began), final, counts: fleet.counts(), ...snapshot }));
     else console.log(statsLine(snapshot, fleet.counts(), performance.now() - began));
     if (!cli.json) for (const note of snapshot.notes) console.error(`note: ${note}`);
   };
@@ -66,7 +75,10 @@ async function run(cli: CliOptions): Promise<void> {
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   const timer = cli.statsIntervalMs > 0 ? setInterval(() => print(), cli.statsIntervalMs) : undefined;
   fleet.ready.then(
-    () => console.error(`fleet-sim: all devices up after ${((performance.now() - began) / 1000).toFixed(1)} s: ${JSON.stringify(fleet.counts())}`),
+    () =>
+      console.error(
+        `fleet-sim: all devices up after ${((performance.now() - began) / 1000).toFixed(1)} s: ${JSON.stringify(fleet.counts())}`,
+      ),
     (err: Error) => console.error(`fleet-sim: ramp-up failed: ${err.message}`),
   );
   if (cli.durationMs !== undefined) {

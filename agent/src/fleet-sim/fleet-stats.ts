@@ -42,15 +42,28 @@ export class FleetStats {
   }
 
   calls(): Record<'enroll' | 'checkin' | 'poll' | 'start' | 'output' | 'heartbeat' | 'result', CallStats> {
-    return { enroll: this.enroll, checkin: this.checkin, poll: this.poll, start: this.start, output: this.output, heartbeat: this.heartbeat, result: this.result };
+    return {
+      enroll: this.enroll,
+      checkin: this.checkin,
+      poll: this.poll,
+      start: this.start,
+      output: this.output,
+      heartbeat: this.heartbeat,
+      result: this.result,
+    };
   }
 
   snapshot(): FleetStatsSnapshot {
     const calls = Object.fromEntries(Object.entries(this.calls()).map(([name, c]) => [name, c.summary()])) as FleetStatsSnapshot['calls'];
     return {
       calls,
-      pollsWithWork: this.pollsWithWork, commandsReceived: this.commandsReceived, resultsAccepted: this.resultsAccepted,
-      duplicateResults: this.duplicateResults, reboots: this.reboots, rejected: this.rejected, protocolDrift: this.protocolDrift,
+      pollsWithWork: this.pollsWithWork,
+      commandsReceived: this.commandsReceived,
+      resultsAccepted: this.resultsAccepted,
+      duplicateResults: this.duplicateResults,
+      reboots: this.reboots,
+      rejected: this.rejected,
+      protocolDrift: this.protocolDrift,
       notes: [...this.notes],
     };
   }

@@ -6,7 +6,15 @@
 import { Pool } from 'undici';
 import { Backoff, sleep } from '../backoff.ts';
 import { AGENT_VERSION } from '../version.ts';
-import { behaviourFor, defaultBehaviour, seededRandom, selectorMatcher, type BehaviourSubset, type CommandBehaviour, type DeviceSelector } from './behaviour.ts';
+import {
+  behaviourFor,
+  defaultBehaviour,
+  seededRandom,
+  selectorMatcher,
+  type BehaviourSubset,
+  type CommandBehaviour,
+  type DeviceSelector,
+} from './behaviour.ts';
 import { FleetStats, type FleetStatsSnapshot } from './fleet-stats.ts';
 import { ProtocolCallError, ProtocolClient } from './protocol-client.ts';
 import { readFleetState, writeFleetState, type FleetCredential } from './state-file.ts';
@@ -96,13 +104,24 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const index = firstIndex + i;
     if (i % groupSize === 0) {
       // A socket per long-poll, and room for the start/output/result posts of the devices that got work.
-      pools.push(new Pool(new URL(options.serverUrl).origin, { connections: Math.ceil(groupSize * 1.5), pipelining: 1, keepAliveTimeout: 30_000 }));
+      pools.push(
+        new Pool(new URL(options.serverUrl).origin, { connections: Math.ceil(groupSize * 1.5), pipelining: 1, keepAliveTimeout: 30_000 }),
+      );
     }
     const env: AgentEnvironment = {
-      client: new ProtocolClient({ serverUrl: options.serverUrl, dispatcher: pools.at(-1)!, requestTimeoutMs: options.requestTimeoutMs, userAgent: `opsconductor-fleet-sim/${AGENT_VERSION}` }),
-      stats, random, jitterMs: options.jitterMs ?? 0, enrollmentToken: options.enrollmentToken,
+      client: new ProtocolClient({
+        serverUrl: options.serverUrl,
+        dispatcher: pools.at(-1)!,
+        requestTimeoutMs: options.requestTimeoutMs,
+        userAgent: `opsconductor-fleet-sim/${AGENT_VERSION}`,
+      }),
+      stats,
+      random,
+      jitterMs: options.jitterMs ?? 0,
+      enrollmentToken: options.enrollmentToken,
       ...(options.checkinIntervalSeconds !== undefined ? { checkinIntervalSeconds: options.checkinIntervalSeconds } : {}),
-      onCommand: options.onCommand, onResult: options.onResult,
+      onCommand: options.onCommand,
+      onResult: options.onResult,
       onCredentials: (c) => {
         credentials.set(c.index, c);
         credentialsChanged = true;
@@ -110,7 +129,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     };
     const hostname = hostnameFor(prefix, index);
     const known = saved.get(index);
-    agents.push(new VirtualAgent(index, hostname, behaviourFor({ index, hostname }, base, subsets, seed), env, known?.hostname === hostname ? known : undefined));
+    agents.push(
+      new VirtualAgent(
+        index,
+        hostname,
+        behaviourFor({ index, hostname }, base, subsets, seed),
+        env,
+        known?.hostname === hostname ? known : undefined,
+      ),
+    );
   }
 
   const save = async () => {
@@ -131,7 +158,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   return {
     ready: ramp,
-    devices: (selector) => select(selector).map((a) => ({ index: a.index, hostname: a.hostname, deviceId: a.deviceId, status: a.status, bootId: a.bootId })),
+    devices: (selector) =>
+      select(selector).map((a) => ({ index: a.index, hostname: a.hostname, deviceId: a.deviceId, status: a.status, bootId: a.bootId })),
     counts() {
       const counts: Partial<Record<VirtualAgentStatus, number>> = {};
       for (const a of agents) counts[a.status] = (counts[a.status] ?? 0) + 1;
@@ -143,10 +171,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await Promise.all(select(selector).map((a) => a.goOffline(opts)));
     },
     async goOnline(selector) {
-      await Promise.all(select(selector).filter((a) => a.credential && a.status !== 'rejected').map((a) => a.goOnline()));
+      await Promise.all(
+        select(selector)
+          .filter((a) => a.credential && a.status !== 'rejected')
+          .map((a) => a.goOnline()),
+      );
     },
     async reboot(selector, opts = {}) {
-      await Promise.all(select(selector).map((a) => a.reboot(opts.offlineMs ?? a.behaviour.rebootOfflineMs, opts.keepJournal ?? a.behaviour.keepJournal)));
+      await Promise.all(
+        select(selector).map((a) => a.reboot(opts.offlineMs ?? a.behaviour.rebootOfflineMs, opts.keepJournal ?? a.behaviour.keepJournal)),
+      );
     },
     async stop(opts = {}) {
       stopping = true;

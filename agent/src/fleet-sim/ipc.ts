@@ -37,14 +37,22 @@ function send(message: ChildMessage, then?: () => void): void {
 
 async function dispatch(fleet: Fleet, call: FleetCall): Promise<unknown> {
   switch (call.method) {
-    case 'stats': return fleet.stats();
-    case 'resetStats': return fleet.resetStats();
-    case 'counts': return fleet.counts();
-    case 'devices': return fleet.devices(call.select);
-    case 'goOffline': return fleet.goOffline(call.select, { goodbye: call.goodbye });
-    case 'goOnline': return fleet.goOnline(call.select);
-    case 'reboot': return fleet.reboot(call.select, { offlineMs: call.offlineMs, keepJournal: call.keepJournal });
-    case 'stop': return fleet.stop({ goodbye: call.goodbye });
+    case 'stats':
+      return fleet.stats();
+    case 'resetStats':
+      return fleet.resetStats();
+    case 'counts':
+      return fleet.counts();
+    case 'devices':
+      return fleet.devices(call.select);
+    case 'goOffline':
+      return fleet.goOffline(call.select, { goodbye: call.goodbye });
+    case 'goOnline':
+      return fleet.goOnline(call.select);
+    case 'reboot':
+      return fleet.reboot(call.select, { offlineMs: call.offlineMs, keepJournal: call.keepJournal });
+    case 'stop':
+      return fleet.stop({ goodbye: call.goodbye });
   }
 }
 
@@ -74,7 +82,10 @@ export function serveOverIpc(): void {
         (f) => {
           fleet = f;
           send({ type: 'started' });
-          f.ready.then(() => send({ type: 'ready' }), (err: Error) => send({ type: 'ready', error: err.message }));
+          f.ready.then(
+            () => send({ type: 'ready' }),
+            (err: Error) => send({ type: 'ready', error: err.message }),
+          );
         },
         (err: Error) => send({ type: 'ready', error: err.message }),
       );

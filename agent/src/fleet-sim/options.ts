@@ -87,8 +87,16 @@ export function parseLatency(text: string): readonly [number, number] {
 
 function parseNumber(text: string, what: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < (opts.min ?? -Infinity) || n > (opts.max ?? Infinity)) {
-    const bounds = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
+  if (
+    text.trim() === '' ||
+    !Number.isFinite(n) ||
+    (opts.integer && !Number.isInteger(n)) ||
+    n < (opts.min ?? -Infinity) ||
+    n > (opts.max ?? Infinity)
+  ) {
+    const bounds = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
     throw new UsageError(`${what}: "${text}" must be ${opts.integer ? 'a whole number' : 'a number'}${bounds ? ` ${bounds}` : ''}`);
   }
   return n;
@@ -105,24 +113,48 @@ function applyBehaviour(b: Partial<CommandBehaviour>, key: string, value: string
     return value;
   };
   switch (key) {
-    case 'latency': b.latencyMs = parseLatency(need()); return true;
-    case 'exit-code': b.exitCode = exitCode(need(), key); return true;
-    case 'fail-rate': b.failRate = probability(need(), key); return true;
-    case 'fail-exit-code': b.failExitCode = exitCode(need(), key); return true;
-    case 'output-chunks': b.outputChunks = count(need(), key); return true;
-    case 'output-bytes': b.outputBytes = count(need(), key, 1); return true;
-    case 'reboot-rate': b.rebootRate = probability(need(), key); return true;
-    case 'reboot-offline': b.rebootOfflineMs = parseDuration(need(), key); return true;
-    case 'lose-journal': b.keepJournal = !(value === undefined || value === 'true'); return true;
-    case 'offline': b.offline = value === undefined || value === 'true'; return true;
-    default: return false;
+    case 'latency':
+      b.latencyMs = parseLatency(need());
+      return true;
+    case 'exit-code':
+      b.exitCode = exitCode(need(), key);
+      return true;
+    case 'fail-rate':
+      b.failRate = probability(need(), key);
+      return true;
+    case 'fail-exit-code':
+      b.failExitCode = exitCode(need(), key);
+      return true;
+    case 'output-chunks':
+      b.outputChunks = count(need(), key);
+      return true;
+    case 'output-bytes':
+      b.outputBytes = count(need(), key, 1);
+      return true;
+    case 'reboot-rate':
+      b.rebootRate = probability(need(), key);
+      return true;
+    case 'reboot-offline':
+      b.rebootOfflineMs = parseDuration(need(), key);
+      return true;
+    case 'lose-journal':
+      b.keepJournal = !(value === undefined || value === 'true');
+      return true;
+    case 'offline':
+      b.offline = value === undefined || value === 'true';
+      return true;
+    default:
+      return false;
   }
 }
 
 export function parseSubset(spec: string): BehaviourSubset {
   const select: DeviceSelector = {};
   const behaviour: Partial<CommandBehaviour> = {};
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? undefined : part.slice(eq + 1);
@@ -144,11 +176,21 @@ export function parseSubset(spec: string): BehaviourSubset {
       throw new UsageError(`--subset: unknown key "${key}"`);
     }
   }
-  if (Object.keys(select).length === 0) throw new UsageError(`--subset "${spec}" selects no devices: give index=, hostname=, every= or fraction=`);
+  if (Object.keys(select).length === 0)
+    throw new UsageError(`--subset "${spec}" selects no devices: give index=, hostname=, every= or fraction=`);
   return { select, behaviour };
 }
 
-const behaviourFlags = ['latency', 'exit-code', 'fail-rate', 'fail-exit-code', 'output-chunks', 'output-bytes', 'reboot-rate', 'reboot-offline'] as const;
+const behaviourFlags = [
+  'latency',
+  'exit-code',
+  'fail-rate',
+  'fail-exit-code',
+  'output-chunks',
+  'output-bytes',
+  'reboot-rate',
+  'reboot-offline',
+] as const;
 
 /** Parses the simulator's arguments; `--help` is reported as `null`. */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions | null {
@@ -159,11 +201,24 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       strict: true,
       allowPositionals: false,
       options: {
-        server: { type: 'string' }, token: { type: 'string' }, agents: { type: 'string' }, ramp: { type: 'string' },
-        'enroll-concurrency': { type: 'string' }, 'state-file': { type: 'string' }, 'hostname-prefix': { type: 'string' },
-        'first-index': { type: 'string' }, 'checkin-interval': { type: 'string' }, jitter: { type: 'string' }, seed: { type: 'string' },
-        'group-size': { type: 'string' }, 'lose-journal': { type: 'boolean' }, subset: { type: 'string', multiple: true },
-        duration: { type: 'string' }, 'stats-interval': { type: 'string' }, json: { type: 'boolean' }, goodbye: { type: 'boolean' },
+        server: { type: 'string' },
+        token: { type: 'string' },
+        agents: { type: 'string' },
+        ramp: { type: 'string' },
+        'enroll-concurrency': { type: 'string' },
+        'state-file': { type: 'string' },
+        'hostname-prefix': { type: 'string' },
+        'first-index': { type: 'string' },
+        'checkin-interval': { type: 'string' },
+        jitter: { type: 'string' },
+        seed: { type: 'string' },
+        'group-size': { type: 'string' },
+        'lose-journal': { type: 'boolean' },
+        subset: { type: 'string', multiple: true },
+        duration: { type: 'string' },
+        'stats-interval': { type: 'string' },
+        json: { type: 'boolean' },
+        goodbye: { type: 'boolean' },
         help: { type: 'boolean' },
         ...Object.fromEntries(behaviourFlags.map((f) => [f, { type: 'string' as const }])),
       },
@@ -198,7 +253,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (str('state-file') !== undefined) fleet.stateFile = str('state-file');
   if (str('hostname-prefix') !== undefined) fleet.hostnamePrefix = str('hostname-prefix');
   if (str('first-index') !== undefined) fleet.firstIndex = count(str('first-index')!, '--first-index');
-  if (str('checkin-interval') !== undefined) fleet.checkinIntervalSeconds = parseDuration(str('checkin-interval')!, '--checkin-interval') / 1000;
+  if (str('checkin-interval') !== undefined)
+    fleet.checkinIntervalSeconds = parseDuration(str('checkin-interval')!, '--checkin-interval') / 1000;
   if (str('jitter') !== undefined) fleet.jitterMs = parseDuration(str('jitter')!, '--jitter');
   if (str('seed') !== undefined) fleet.seed = count(str('seed')!, '--seed');
   if (str('group-size') !== undefined) fleet.groupSize = count(str('group-size')!, '--group-size', 1);

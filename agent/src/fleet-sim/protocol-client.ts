@@ -112,7 +112,8 @@ export class ProtocolClient {
     let body: string | undefined;
     if (c.request) {
       const checked = c.request.schema.safeParse(c.request.body);
-      if (!checked.success) throw new ProtocolDriftError(`${c.method} ${c.path}: the simulator's body breaks the contract: ${z.prettifyError(checked.error)}`);
+      if (!checked.success)
+        throw new ProtocolDriftError(`${c.method} ${c.path}: the simulator's body breaks the contract: ${z.prettifyError(checked.error)}`);
       body = JSON.stringify(c.request.body);
     }
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json', 'user-agent': this.options.userAgent };
@@ -122,14 +123,27 @@ export class ProtocolClient {
     let text: string;
     try {
       res = await this.options.dispatcher.request({
-        origin: this.origin, path: this.prefix + c.path, method: c.method, headers, body: body ?? null,
-        headersTimeout: c.timeoutMs, bodyTimeout: c.timeoutMs, signal: c.signal ?? null,
+        origin: this.origin,
+        path: this.prefix + c.path,
+        method: c.method,
+        headers,
+        body: body ?? null,
+        headersTimeout: c.timeoutMs,
+        bodyTimeout: c.timeoutMs,
+        signal: c.signal ?? null,
       });
       text = await readLimited(res.body);
     } catch (err) {
       if (c.signal?.aborted) throw err; // our own doing (the agent went offline): not a failure of the server
       const kind = transportKind(err);
-      throw new ProtocolCallError(kind, `${c.method} ${c.path}: ${kind}: ${(err as Error)?.message ?? String(err)}`, undefined, undefined, undefined, { cause: err });
+      throw new ProtocolCallError(
+        kind,
+        `${c.method} ${c.path}: ${kind}: ${(err as Error)?.message ?? String(err)}`,
+        undefined,
+        undefined,
+        undefined,
+        { cause: err },
+      );
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       let code: string | undefined;
@@ -138,7 +152,13 @@ export class ProtocolClient {
       } catch {
         // not problem+json (a proxy's page): the status says enough
       }
-      throw new ProtocolCallError(`http_${res.statusCode}`, `${c.method} ${c.path} returned ${res.statusCode}${code ? ` ${code}` : ''}`, res.statusCode, code, retryAfter(res.headers['retry-after']));
+      throw new ProtocolCallError(
+        `http_${res.statusCode}`,
+        `${c.method} ${c.path} returned ${res.statusCode}${code ? ` ${code}` : ''}`,
+        res.statusCode,
+        code,
+        retryAfter(res.headers['retry-after']),
+      );
     }
     let json: unknown;
     try {
@@ -147,40 +167,101 @@ export class ProtocolClient {
       throw new ProtocolCallError('invalid_response', `${c.method} ${c.path} returned a body that is not JSON`);
     }
     const parsed = c.response.safeParse(json);
-    if (!parsed.success) throw new ProtocolDriftError(`${c.method} ${c.path}: the answer breaks the contract: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success)
+      throw new ProtocolDriftError(`${c.method} ${c.path}: the answer breaks the contract: ${z.prettifyError(parsed.error)}`);
     return parsed.data;
   }
 
   enroll(body: EnrollBody) {
-    return this.call({ method: 'POST', path: '/enroll', request: { schema: enrollRequest, body }, response: enrollResponse, timeoutMs: this.timeoutMs });
+    return this.call({
+      method: 'POST',
+      path: '/enroll',
+      request: { schema: enrollRequest, body },
+      response: enrollResponse,
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   checkin(secret: string, body: CheckinBody, signal?: AbortSignal) {
-    return this.call({ method: 'POST', path: '/checkin', secret, request: { schema: checkinRequest, body }, response: checkinResponse, timeoutMs: this.timeoutMs, signal });
+    return this.call({
+      method: 'POST',
+      path: '/checkin',
+      secret,
+      request: { schema: checkinRequest, body },
+      response: checkinResponse,
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
   }
 
   poll(secret: string, waitSeconds: number, signal?: AbortSignal) {
-    return this.call({ method: 'GET', path: `/commands?wait=${waitSeconds}`, secret, response: pollResponse, timeoutMs: waitSeconds * 1000 + POLL_TIMEOUT_MARGIN_MS, signal });
+    return this.call({
+      method: 'GET',
+      path: `/commands?wait=${waitSeconds}`,
+      secret,
+      response: pollResponse,
+      timeoutMs: waitSeconds * 1000 + POLL_TIMEOUT_MARGIN_MS,
+      signal,
+    });
   }
 
   start(secret: string, commandId: string, body: StartBody, signal?: AbortSignal) {
-    return this.call({ method: 'POST', path: `/commands/${encodeURIComponent(commandId)}/start`, secret, request: { schema: startRequest, body }, response: heartbeatResponse, timeoutMs: this.timeoutMs, signal });
+    return this.call({
+      method: 'POST',
+      path: `/commands/${encodeURIComponent(commandId)}/start`,
+      secret,
+      request: { schema: startRequest, body },
+      response: heartbeatResponse,
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
   }
 
   output(secret: string, commandId: string, body: OutputBody, signal?: AbortSignal) {
-    return this.call({ method: 'POST', path: `/commands/${encodeURIComponent(commandId)}/output`, secret, request: { schema: outputRequest, body }, response: heartbeatResponse, timeoutMs: this.timeoutMs, signal });
+    return this.call({
+      method: 'POST',
+      path: `/commands/${encodeURIComponent(commandId)}/output`,
+      secret,
+      request: { schema: outputRequest, body },
+      response: heartbeatResponse,
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
   }
 
   heartbeat(secret: string, commandId: string, signal?: AbortSignal) {
-    return this.call({ method: 'POST', path: `/commands/${encodeURIComponent(commandId)}/heartbeat`, secret, request: { schema: z.object({}), body: {} }, response: heartbeatResponse, timeoutMs: this.timeoutMs, signal });
+    return this.call({
+      method: 'POST',
+      path: `/commands/${encodeURIComponent(commandId)}/heartbeat`,
+      secret,
+      request: { schema: z.object({}), body: {} },
+      response: heartbeatResponse,
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
   }
 
   result(secret: string, commandId: string, body: ResultBody, signal?: AbortSignal) {
-    return this.call({ method: 'POST', path: `/commands/${encodeURIComponent(commandId)}/result`, secret, request: { schema: commandResult, body }, response: resultResponse, timeoutMs: this.timeoutMs, signal });
+    return this.call({
+      method: 'POST',
+      path: `/commands/${encodeURIComponent(commandId)}/result`,
+      secret,
+      request: { schema: commandResult, body },
+      response: resultResponse,
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
   }
 
   goodbye(secret: string) {
-    return this.call({ method: 'POST', path: '/goodbye', secret, request: { schema: goodbyeRequest, body: {} }, response: goodbyeResponse, timeoutMs: 3000 });
+    return this.call({
+      method: 'POST',
+      path: '/goodbye',
+      secret,
+      request: { schema: goodbyeRequest, body: {} },
+      response: goodbyeResponse,
+      timeoutMs: 3000,
+    });
   }
 }
 

@@ -6,7 +6,13 @@
  * that was running when the device "rebooted" is reported interrupted afterwards (unless the journal is lost).
  */
 import { randomUUID } from 'node:crypto';
-import { AGENT_PROTOCOL_VERSION, HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS, type AgentCommand, type DeviceFacts } from '@opsconductor/contracts/agent-protocol';
+import {
+  AGENT_PROTOCOL_VERSION,
+  HEARTBEAT_INTERVAL_SECONDS,
+  MAX_POLL_WAIT_SECONDS,
+  type AgentCommand,
+  type DeviceFacts,
+} from '@opsconductor/contracts/agent-protocol';
 import { capability, commandKinds } from '@opsconductor/contracts/commands';
 import { Backoff, sleep } from '../backoff.ts';
 import { EXPIRED_ERROR, INTERRUPTED_ERROR } from '../journal.ts';
@@ -115,8 +121,13 @@ export class VirtualAgent {
 
   facts(): DeviceFacts {
     return {
-      hostname: this.hostname, osFamily: 'linux', osName: 'Debian GNU/Linux', osVersion: '12', architecture: 'x64',
-      ipAddresses: [ipFor(this.index)], agentVersion: AGENT_VERSION,
+      hostname: this.hostname,
+      osFamily: 'linux',
+      osName: 'Debian GNU/Linux',
+      osVersion: '12',
+      architecture: 'x64',
+      ipAddresses: [ipFor(this.index)],
+      agentVersion: AGENT_VERSION,
     };
   }
 
@@ -312,7 +323,14 @@ export class VirtualAgent {
 
   private restarted(entry: JournalEntry, now: Date): ResultBody {
     const startedAt = entry.startedAt ?? now.toISOString();
-    return { status: 'interrupted', exitCode: null, error: INTERRUPTED_ERROR, startedAt, finishedAt: now.toISOString(), durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)) };
+    return {
+      status: 'interrupted',
+      exitCode: null,
+      error: INTERRUPTED_ERROR,
+      startedAt,
+      finishedAt: now.toISOString(),
+      durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
+    };
   }
 
   private track(task: Promise<void>): void {
@@ -338,7 +356,13 @@ export class VirtualAgent {
       return;
     }
     this.env.stats.commandsReceived++;
-    this.env.onCommand?.({ index: this.index, hostname: this.hostname, deviceId: this.credential!.deviceId, commandId: command.id, receivedAt });
+    this.env.onCommand?.({
+      index: this.index,
+      hostname: this.hostname,
+      deviceId: this.credential!.deviceId,
+      commandId: command.id,
+      receivedAt,
+    });
     this.journal.set(command.id, {});
     this.track(this.execute(command, signal));
   }
@@ -358,7 +382,18 @@ export class VirtualAgent {
       const startedAt = new Date();
       entry.startedAt = startedAt.toISOString();
       if (Date.parse(command.expiresAt) <= startedAt.getTime()) {
-        await this.finish(id, { status: 'failed', exitCode: null, error: EXPIRED_ERROR, startedAt: entry.startedAt, finishedAt: entry.startedAt, durationMs: 0 }, signal);
+        await this.finish(
+          id,
+          {
+            status: 'failed',
+            exitCode: null,
+            error: EXPIRED_ERROR,
+            startedAt: entry.startedAt,
+            finishedAt: entry.startedAt,
+            durationMs: 0,
+          },
+          signal,
+        );
         return;
       }
       if (await this.notifyStart(id, entry.startedAt, signal)) cancel.abort();
@@ -369,10 +404,26 @@ export class VirtualAgent {
       await this.simulateRun(id, runsMs, stopped, cancel);
       if (signal.aborted) return; // the device went away mid-run: the journal remembers it started
       const finishedAt = new Date();
-      const status = cancel.signal.aborted ? 'cancelled' : timeoutMs !== undefined && outcome.latencyMs > timeoutMs ? 'timed_out' : outcome.exitCode === 0 ? 'succeeded' : 'failed';
+      const status = cancel.signal.aborted
+        ? 'cancelled'
+        : timeoutMs !== undefined && outcome.latencyMs > timeoutMs
+          ? 'timed_out'
+          : outcome.exitCode === 0
+            ? 'succeeded'
+            : 'failed';
       const exitCode = status === 'succeeded' || status === 'failed' ? outcome.exitCode : null;
       this.running.delete(id);
-      await this.finish(id, { status, exitCode, startedAt: entry.startedAt, finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() }, signal);
+      await this.finish(
+        id,
+        {
+          status,
+          exitCode,
+          startedAt: entry.startedAt,
+          finishedAt: finishedAt.toISOString(),
+          durationMs: finishedAt.getTime() - startedAt.getTime(),
+        },
+        signal,
+      );
       if (outcome.reboot && !signal.aborted) void this.reboot(this.behaviour.rebootOfflineMs);
     } finally {
       this.running.delete(id);
@@ -486,8 +537,13 @@ export class VirtualAgent {
         if (entry) entry.reported = true;
         this.pruneJournal();
         this.env.onResult?.({
-          index: this.index, hostname: this.hostname, deviceId: this.credential!.deviceId, commandId: id,
-          status: result.status, exitCode: result.exitCode ?? null, reportedAt: Date.now(),
+          index: this.index,
+          hostname: this.hostname,
+          deviceId: this.credential!.deviceId,
+          commandId: id,
+          status: result.status,
+          exitCode: result.exitCode ?? null,
+          reportedAt: Date.now(),
         });
         return;
       } catch (err) {

@@ -33,7 +33,10 @@ export async function resolveOwner(owner: string): Promise<{ uid: number; gid: n
   if (group !== undefined) {
     if (/^\d+$/.test(group)) gid = Number(group);
     else {
-      const entry = await run('getent', ['group', group], { timeout: 10_000 }).then((r) => r.stdout, () => '');
+      const entry = await run('getent', ['group', group], { timeout: 10_000 }).then(
+        (r) => r.stdout,
+        () => '',
+      );
       const field = entry.split(':')[2];
       if (!field || !/^\d+$/.test(field)) throw new FetchError(`no such group: ${group}`);
       gid = Number(field);
@@ -61,7 +64,8 @@ async function fetchFile(payload: FileFetchCommandPayload, ctx: HandlerContext, 
       try {
         const got = await ctx.client.download(payload.sha256, tmp, payload.size, signal);
         if (got.size !== payload.size) throw new FetchError(`received ${got.size} bytes, expected ${payload.size}`);
-        if (got.sha256 !== payload.sha256) throw new FetchError(`the SHA-256 of the received file is ${got.sha256}, expected ${payload.sha256}; nothing was written`);
+        if (got.sha256 !== payload.sha256)
+          throw new FetchError(`the SHA-256 of the received file is ${got.sha256}, expected ${payload.sha256}; nothing was written`);
         break;
       } catch (err) {
         if (err instanceof FetchError || signal.aborted || !isRetryable(err) || attempt >= DOWNLOAD_ATTEMPTS) throw err;
@@ -95,18 +99,29 @@ export const fileFetchHandler: CommandHandler<'file.fetch'> = {
       stopped = 'timeout';
       controller.abort();
     }, payload.timeoutSeconds * 1000);
-    const done = fetchFile(payload, ctx, controller.signal).then(
-      (message) => {
-        ctx.output('stdout', Buffer.from(message));
-        return outcome({ status: 'succeeded', exitCode: 0, startedAt }, t0);
-      },
-      (err: unknown) => {
-        if (stopped === 'timeout') return outcome({ status: 'timed_out', exitCode: null, error: `timed out after ${payload.timeoutSeconds} s`, startedAt }, t0);
-        if (stopped === 'cancel') return outcome({ status: 'cancelled', exitCode: null, startedAt }, t0);
-        if (stopped === 'shutdown') return outcome({ status: 'failed', exitCode: null, error: 'agent stopped', startedAt }, t0);
-        return outcome({ status: 'failed', exitCode: null, error: `file.fetch failed: ${err instanceof Error ? err.message : String(err)}`, startedAt }, t0);
-      },
-    ).finally(() => clearTimeout(timer));
+    const done = fetchFile(payload, ctx, controller.signal)
+      .then(
+        (message) => {
+          ctx.output('stdout', Buffer.from(message));
+          return outcome({ status: 'succeeded', exitCode: 0, startedAt }, t0);
+        },
+        (err: unknown) => {
+          if (stopped === 'timeout')
+            return outcome({ status: 'timed_out', exitCode: null, error: `timed out after ${payload.timeoutSeconds} s`, startedAt }, t0);
+          if (stopped === 'cancel') return outcome({ status: 'cancelled', exitCode: null, startedAt }, t0);
+          if (stopped === 'shutdown') return outcome({ status: 'failed', exitCode: null, error: 'agent stopped', startedAt }, t0);
+          return outcome(
+            {
+              status: 'failed',
+              exitCode: null,
+              error: `file.fetch failed: ${err instanceof Error ? err.message : String(err)}`,
+              startedAt,
+            },
+            t0,
+          );
+        },
+      )
+      .finally(() => clearTimeout(timer));
     return {
       done,
       stop(reason) {

@@ -18,7 +18,12 @@ export class HandlerRegistry {
   private readonly handlers = new Map<CommandKind, CommandHandler>();
 
   constructor(options: HandlerRegistryOptions = {}) {
-    const all: CommandHandler[] = [shellHandler, scriptHandler, fileFetchHandler, createRebootHandler(options.rebootCommand)] as CommandHandler[];
+    const all: CommandHandler[] = [
+      shellHandler,
+      scriptHandler,
+      fileFetchHandler,
+      createRebootHandler(options.rebootCommand),
+    ] as CommandHandler[];
     if (options.fullInventoryReport) all.push(createInventoryRefreshHandler(options.fullInventoryReport) as CommandHandler);
     for (const handler of all) this.handlers.set(handler.kind, handler);
   }

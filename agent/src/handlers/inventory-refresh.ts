@@ -18,20 +18,36 @@ export function createInventoryRefreshHandler(report: FullInventoryReport): Comm
         stopped = 'timeout';
         controller.abort();
       }, payload.timeoutSeconds * 1000);
-      const done = report(controller.signal).then(
-        (res) => {
-          ctx.output('stdout', Buffer.from(`full inventory report ${res.accepted ? 'accepted' : 'not accepted'} by the server; changed sections: ${res.changedSections.join(', ') || 'none'}\n`));
-          return res.accepted
-            ? outcome({ status: 'succeeded', exitCode: 0, startedAt }, t0)
-            : outcome({ status: 'failed', exitCode: null, error: 'the server did not accept the inventory report', startedAt }, t0);
-        },
-        (err: unknown) => {
-          if (stopped === 'timeout') return outcome({ status: 'timed_out', exitCode: null, error: `timed out after ${payload.timeoutSeconds} s`, startedAt }, t0);
-          if (stopped === 'cancel') return outcome({ status: 'cancelled', exitCode: null, startedAt }, t0);
-          if (stopped === 'shutdown') return outcome({ status: 'failed', exitCode: null, error: 'agent stopped', startedAt }, t0);
-          return outcome({ status: 'failed', exitCode: null, error: `the inventory report failed: ${err instanceof Error ? err.message : String(err)}`, startedAt }, t0);
-        },
-      ).finally(() => clearTimeout(timer));
+      const done = report(controller.signal)
+        .then(
+          (res) => {
+            ctx.output(
+              'stdout',
+              Buffer.from(
+                `full inventory report ${res.accepted ? 'accepted' : 'not accepted'} by the server; changed sections: ${res.changedSections.join(', ') || 'none'}\n`,
+              ),
+            );
+            return res.accepted
+              ? outcome({ status: 'succeeded', exitCode: 0, startedAt }, t0)
+              : outcome({ status: 'failed', exitCode: null, error: 'the server did not accept the inventory report', startedAt }, t0);
+          },
+          (err: unknown) => {
+            if (stopped === 'timeout')
+              return outcome({ status: 'timed_out', exitCode: null, error: `timed out after ${payload.timeoutSeconds} s`, startedAt }, t0);
+            if (stopped === 'cancel') return outcome({ status: 'cancelled', exitCode: null, startedAt }, t0);
+            if (stopped === 'shutdown') return outcome({ status: 'failed', exitCode: null, error: 'agent stopped', startedAt }, t0);
+            return outcome(
+              {
+                status: 'failed',
+                exitCode: null,
+                error: `the inventory report failed: ${err instanceof Error ? err.message : String(err)}`,
+                startedAt,
+              },
+              t0,
+            );
+          },
+        )
+        .finally(() => clearTimeout(timer));
       return {
         done,
         stop(reason) {

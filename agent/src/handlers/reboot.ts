@@ -28,14 +28,22 @@ export function createRebootHandler(rebootCommand: string | undefined): CommandH
       ctx.awaitingReboot(new Date(Date.now() + payload.timeoutSeconds * 1000));
       let stoppedBy: StopReason | undefined;
       const execution = executeProcess({
-        commandId: ctx.commandId, invocation: rebootInvocation(rebootCommand), timeoutSeconds: REQUEST_TIMEOUT_SECONDS,
-        env: ctx.env, killGraceMs: ctx.killGraceMs, onOutput: (stream, data) => ctx.output(stream, data),
+        commandId: ctx.commandId,
+        invocation: rebootInvocation(rebootCommand),
+        timeoutSeconds: REQUEST_TIMEOUT_SECONDS,
+        env: ctx.env,
+        killGraceMs: ctx.killGraceMs,
+        onOutput: (stream, data) => ctx.output(stream, data),
       });
       const done = execution.done.then((outcome): HandlerOutcome => {
         // The system going down stops the agent (and with it the request): that is the reboot happening.
         if (outcome.status === 'succeeded' || stoppedBy === 'shutdown') return { awaitingReboot: true };
         if (stoppedBy === 'cancel') return { ...outcome, status: 'cancelled' };
-        return { ...outcome, status: 'failed', error: `the restart request failed${outcome.error ? `: ${outcome.error}` : ` with exit code ${outcome.exitCode}`}` };
+        return {
+          ...outcome,
+          status: 'failed',
+          error: `the restart request failed${outcome.error ? `: ${outcome.error}` : ` with exit code ${outcome.exitCode}`}`,
+        };
       });
       return {
         done,

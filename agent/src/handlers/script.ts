@@ -11,7 +11,11 @@ import type { CommandHandler } from './types.ts';
 
 const EXTENSIONS: Record<ScriptInterpreter, string> = { sh: '.sh', bash: '.sh', powershell: '.ps1', cmd: '.cmd', python: '.py' };
 
-export function scriptInvocation(interpreter: ScriptInterpreter, file: string, platform: NodeJS.Platform = process.platform): ShellInvocation {
+export function scriptInvocation(
+  interpreter: ScriptInterpreter,
+  file: string,
+  platform: NodeJS.Platform = process.platform,
+): ShellInvocation {
   if (platform === 'win32') {
     switch (interpreter) {
       case 'powershell':
@@ -56,8 +60,14 @@ export const scriptHandler: CommandHandler<'script'> = {
       return failedToStart((err as Error).message);
     }
     const execution = executeProcess({
-      commandId: ctx.commandId, invocation, timeoutSeconds: payload.timeoutSeconds, env: ctx.env, killGraceMs: ctx.killGraceMs, cwd: dir,
-      onOutput: (stream, data) => ctx.output(stream, data), onSpawn: (pid) => ctx.spawned(pid),
+      commandId: ctx.commandId,
+      invocation,
+      timeoutSeconds: payload.timeoutSeconds,
+      env: ctx.env,
+      killGraceMs: ctx.killGraceMs,
+      cwd: dir,
+      onOutput: (stream, data) => ctx.output(stream, data),
+      onSpawn: (pid) => ctx.spawned(pid),
     });
     const done = execution.done.finally(() => rmSync(file, { force: true }));
     return { done, stop: (reason) => execution.stop(reason) };

@@ -8,8 +8,12 @@ export const shellHandler: CommandHandler<'shell'> = {
   version: commandKindVersions.shell,
   start(payload, ctx) {
     return executeShellCommand({
-      commandId: ctx.commandId, payload, env: ctx.env, killGraceMs: ctx.killGraceMs,
-      onOutput: (stream, data) => ctx.output(stream, data), onSpawn: (pid) => ctx.spawned(pid),
+      commandId: ctx.commandId,
+      payload,
+      env: ctx.env,
+      killGraceMs: ctx.killGraceMs,
+      onOutput: (stream, data) => ctx.output(stream, data),
+      onSpawn: (pid) => ctx.spawned(pid),
     });
   },
 };

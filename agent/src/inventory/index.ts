@@ -3,11 +3,7 @@
  * each against the contract. Sections are independent: one that throws, times out or does not validate is
  * replaced by a minimal valid section (and named in `failed`), the rest of the report is unaffected.
  */
-import {
-  inventorySectionNames,
-  type InventorySectionName,
-  type InventorySections,
-} from '@opsconductor/contracts/inventory';
+import { inventorySectionNames, type InventorySectionName, type InventorySections } from '@opsconductor/contracts/inventory';
 import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../log.ts';

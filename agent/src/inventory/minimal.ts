@@ -15,8 +15,14 @@ function interfaces(): SectionInput<'hardware'>['networkInterfaces'] {
     out.push({
       name: clipOr(name, 'unknown'),
       mac: normalizeMac(list[0]?.mac),
-      ipv4: list.filter((i) => i.family === 'IPv4').map((i) => i.address).slice(0, 64),
-      ipv6: list.filter((i) => i.family === 'IPv6').map((i) => i.address).slice(0, 64),
+      ipv4: list
+        .filter((i) => i.family === 'IPv4')
+        .map((i) => i.address)
+        .slice(0, 64),
+      ipv6: list
+        .filter((i) => i.family === 'IPv6')
+        .map((i) => i.address)
+        .slice(0, 64),
     });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).slice(0, 128);

@@ -253,12 +253,20 @@ export class InventoryReporter {
       }
     }
     if (collected.failed.length > 0) {
-      this.options.log.warn('some inventory sections could not be collected', { failed: collected.failed, substituted: collected.failed.filter((n) => !unavailable.includes(n)) });
+      this.options.log.warn('some inventory sections could not be collected', {
+        failed: collected.failed,
+        substituted: collected.failed.filter((n) => !unavailable.includes(n)),
+      });
     }
     return { sections, unavailable };
   }
 
-  private async send(built: BuiltReport, collected: CollectedInventory, collectedAt: Date, signal = this.options.signal): Promise<SendOutcome> {
+  private async send(
+    built: BuiltReport,
+    collected: CollectedInventory,
+    collectedAt: Date,
+    signal = this.options.signal,
+  ): Promise<SendOutcome> {
     const { log, client } = this.options;
     const { report } = built;
     const checked = inventoryReport.safeParse(report);
@@ -270,7 +278,11 @@ export class InventoryReporter {
     const bytes = Buffer.byteLength(JSON.stringify(report));
     const sent = Object.keys(report.sections);
     if (bytes > MAX_INVENTORY_REPORT_BYTES) {
-      log.error('inventory report exceeds the size the server accepts; not sending it', { bytes, limit: MAX_INVENTORY_REPORT_BYTES, sections: sent });
+      log.error('inventory report exceeds the size the server accepts; not sending it', {
+        bytes,
+        limit: MAX_INVENTORY_REPORT_BYTES,
+        sections: sent,
+      });
       return { kind: 'rejected' };
     }
     for (;;) {

@@ -158,7 +158,10 @@ export class FakeServer {
   text(id: string, stream: 'stdout' | 'stderr'): string {
     const bySeq = new Map<number, string>();
     for (const chunk of this.outputFor(id, stream)) bySeq.set(chunk.seq, chunk.data);
-    return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, data]) => data).join('');
+    return [...bySeq.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, data]) => data)
+      .join('');
   }
 
   /** Output bytes as the server would store them: by seq, each seq once, base64 chunks decoded. */
@@ -299,7 +302,12 @@ export class FakeServer {
       record.status = status;
       problem(res, status, code, errors);
     };
-    if (scripted) return answer(scripted, scripted === 409 ? 'inventory_full_report_required' : 'scripted_failure', scripted === 400 ? [{ path: 'sections.software', message: 'scripted' }] : undefined);
+    if (scripted)
+      return answer(
+        scripted,
+        scripted === 409 ? 'inventory_full_report_required' : 'scripted_failure',
+        scripted === 400 ? [{ path: 'sections.software', message: 'scripted' }] : undefined,
+      );
     for (const [name, section] of Object.entries(parsed.sections) as [InventorySectionName, unknown][]) {
       const hash = sectionHash(inventorySections.shape[name].parse(section));
       if (hash !== parsed.hashes[name]) {

@@ -60,7 +60,10 @@ export function killGroupQuietly(pgid: number): void {
   }
 }
 
-export function shellCommand(command: string, overrides: { timeoutSeconds?: number; expiresInMs?: number; id?: string } = {}): AgentCommand {
+export function shellCommand(
+  command: string,
+  overrides: { timeoutSeconds?: number; expiresInMs?: number; id?: string } = {},
+): AgentCommand {
   return {
     id: overrides.id ?? randomUUID(),
     expiresAt: new Date(Date.now() + (overrides.expiresInMs ?? 3600_000)).toISOString(),

@@ -67,7 +67,8 @@ export function createApp(deps: ApiDeps) {
     }
     // A row that vanished between a handler's check and its write (deleted meanwhile, by a concurrent
     // request or by hand) is a 404 / 409, not a server error.
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') return problemResponse(c, 404, 'not_found', 'It no longer exists.');
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025')
+      return problemResponse(c, 404, 'not_found', 'It no longer exists.');
     if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') || (err as { code?: unknown }).code === '23503') {
       return problemResponse(c, 409, 'conflict', 'Something this refers to no longer exists.');
     }
@@ -95,12 +96,27 @@ export function createApp(deps: ApiDeps) {
   app.route('/api/v1', v1);
   app.route('/agent/v1', agentRoutes(deps));
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'Session token from POST /api/v1/auth/login' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'deviceSecret', { type: 'http', scheme: 'bearer', description: 'Device secret from POST /agent/v1/enroll' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN of the API' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Session token from POST /api/v1/auth/login',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'deviceSecret', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Device secret from POST /agent/v1/enroll',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'METRICS_TOKEN of the API',
+  });
   app.route('/', operationRoutes(deps));
   let openApiDocument: object | undefined;
-  app.route('/', apiDocsRoutes(() => (openApiDocument ??= buildOpenApiDocument(app, deps.config.apiPublicUrl))));
+  app.route(
+    '/',
+    apiDocsRoutes(() => (openApiDocument ??= buildOpenApiDocument(app, deps.config.apiPublicUrl))),
+  );
   return app;
 }
 export type ApiApp = ReturnType<typeof createApp>;

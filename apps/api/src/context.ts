@@ -85,8 +85,16 @@ export interface ApiDeps {
   config: ApiConfig;
 }
 
-export interface AuthUser { id: string; email: string; name: string; role: Role }
-export interface AuthDevice { id: string; hostname: string }
+export interface AuthUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+export interface AuthDevice {
+  id: string;
+  hostname: string;
+}
 
 export type AppEnv = {
   Variables: {

@@ -25,7 +25,9 @@ const api = await startApiServer({
     temporalTaskQueue: env.TEMPORAL_TASK_QUEUE,
     temporalUiUrl: env.TEMPORAL_UI_URL || null,
     apiPublicUrl: env.API_PUBLIC_URL,
-    webOrigins: env.WEB_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    webOrigins: env.WEB_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     trustedProxies: env.TRUSTED_PROXIES,
     sessionTtlDays: env.SESSION_TTL_DAYS,
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
@@ -38,9 +40,14 @@ const api = await startApiServer({
 });
 logger.info(
   {
-    url: `http://${env.API_HOST}:${api.port}`, docs: `${env.API_PUBLIC_URL}/api/docs`, trustedProxies: env.TRUSTED_PROXIES.entries,
-    metrics: api.metricsUrl ? `${api.metricsUrl}/metrics` : 'off', temporal: { address: temporal.address, security: describeTemporalConnection(temporal) },
-    secrets: env.SECRETS_MASTER_KEYS.length ? { currentKeyId: env.SECRETS_MASTER_KEYS[0]!.id, keys: env.SECRETS_MASTER_KEYS.length } : 'no master key: secrets cannot be stored',
+    url: `http://${env.API_HOST}:${api.port}`,
+    docs: `${env.API_PUBLIC_URL}/api/docs`,
+    trustedProxies: env.TRUSTED_PROXIES.entries,
+    metrics: api.metricsUrl ? `${api.metricsUrl}/metrics` : 'off',
+    temporal: { address: temporal.address, security: describeTemporalConnection(temporal) },
+    secrets: env.SECRETS_MASTER_KEYS.length
+      ? { currentKeyId: env.SECRETS_MASTER_KEYS[0]!.id, keys: env.SECRETS_MASTER_KEYS.length }
+      : 'no master key: secrets cannot be stored',
   },
   'API listening',
 );
@@ -51,6 +58,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    api.close().then(() => process.exit(0), () => process.exit(1));
+    api.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
 }

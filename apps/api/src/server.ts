@@ -46,9 +46,19 @@ export interface ApiServerOptions {
   inventoryHooks?: Pick<InventoryServiceDeps, 'afterReportStored'>;
 }
 
-export interface RunningApi { url: string; port: number; metricsUrl?: string; deps: ApiDeps; close(): Promise<void> }
+export interface RunningApi {
+  url: string;
+  port: number;
+  metricsUrl?: string;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
 
-async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }, hostname: string, port: number): Promise<{ server: ServerType; port: number }> {
+async function listen(
+  app: { fetch: (request: Request) => Response | Promise<Response> },
+  hostname: string,
+  port: number,
+): Promise<{ server: ServerType; port: number }> {
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
     s.once('error', reject);
@@ -94,7 +104,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
   // Agents give up sooner than people: a short wait for a connection, then 503 and a retry with backoff.
-  const agentPool = createPool({ url: o.databaseUrl, poolMax: o.agentDbPoolMax ?? 10, connectionTimeoutMillis: 2000, statementTimeoutMillis: 15_000 });
+  const agentPool = createPool({
+    url: o.databaseUrl,
+    poolMax: o.agentDbPoolMax ?? 10,
+    connectionTimeoutMillis: 2000,
+    statementTimeoutMillis: 15_000,
+  });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
   const connection = Connection.lazy({
     address: o.temporalAddress,
@@ -118,17 +133,35 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     users: new UserService({ db }),
     enrollmentTokens: new EnrollmentTokenService({ db }),
     devices: new DeviceLifecycle({
-      db, membership: groups, temporal, logger,
+      db,
+      membership: groups,
+      temporal,
+      logger,
       wake: (channel, id) => events.publish(channel, id),
       credentialsChanged: (id) => deviceAuth.forget(id),
     }),
     inventory: new InventoryService({
-      db, membership: groups, fullIntervalSeconds: config.inventoryFullIntervalSeconds, deltaIntervalSeconds: config.inventoryDeltaIntervalSeconds, ...o.inventoryHooks,
+      db,
+      membership: groups,
+      fullIntervalSeconds: config.inventoryFullIntervalSeconds,
+      deltaIntervalSeconds: config.inventoryDeltaIntervalSeconds,
+      ...o.inventoryHooks,
     }),
   };
   const secrets = new SecretStore({ db, keys: o.secretsMasterKeys ?? [] });
   const deps: ApiDeps = {
-    db, agentPool, groups, services, secrets, temporal, events, loginThrottle, deviceAuth, metrics, logger, config,
+    db,
+    agentPool,
+    groups,
+    services,
+    secrets,
+    temporal,
+    events,
+    loginThrottle,
+    deviceAuth,
+    metrics,
+    logger,
+    config,
     wakeups: new CommandWakeups(events),
     lastSeen: new LastSeenWriter(agentPool, logger, config.lastSeenFlushSeconds),
     admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),

@@ -17,7 +17,14 @@ const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const queueCommand = (deviceId: string, options?: QueueOptions) => queueCommandFor(t.database.db, deviceId, options);
 
 const post = (secret: string, path: string, json: unknown) => t.request(path, { method: 'POST', headers: asDevice(secret), json });
-const result = (over: Record<string, unknown> = {}) => ({ status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1, ...over });
+const result = (over: Record<string, unknown> = {}) => ({
+  status: 'succeeded',
+  exitCode: 0,
+  startedAt: new Date().toISOString(),
+  finishedAt: new Date().toISOString(),
+  durationMs: 1,
+  ...over,
+});
 
 async function outputOf(runId: string, encoding: 'text' | 'base64' = 'text') {
   const res = await t.request(`/api/v1/job-runs/${runId}/output?encoding=${encoding}`, { token: admin });
@@ -44,7 +51,10 @@ describe('enrollment', () => {
     await expect(t.enrollDevice(multi)).rejects.toThrow(/enrollment_token_invalid/);
 
     const expiring = await t.createEnrollmentToken(admin);
-    await t.database.db.prisma.enrollmentToken.updateMany({ where: { tokenPrefix: expiring.slice(0, 10) }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await t.database.db.prisma.enrollmentToken.updateMany({
+      where: { tokenPrefix: expiring.slice(0, 10) },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     await expect(t.enrollDevice(expiring)).rejects.toThrow(/enrollment_token_invalid/);
 
     const revoked = await t.createEnrollmentToken(admin, { maxUses: 5 });
@@ -54,7 +64,10 @@ describe('enrollment', () => {
   });
 
   it('rejects malformed enrollment payloads', async () => {
-    const res = await t.request('/agent/v1/enroll', { method: 'POST', json: { enrollmentToken: 'x', facts: { hostname: 'a'.repeat(1000) } } });
+    const res = await t.request('/agent/v1/enroll', {
+      method: 'POST',
+      json: { enrollmentToken: 'x', facts: { hostname: 'a'.repeat(1000) } },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
   });
@@ -68,7 +81,7 @@ describe('device authentication and isolation', () => {
     expect(((await res.json()) as { code: string }).code).toBe('device_unauthenticated');
   });
 
-  it('never lets device A fetch, start, stream to or complete device B\'s command', async () => {
+  it("never lets device A fetch, start, stream to or complete device B's command", async () => {
     const token = await t.createEnrollmentToken(admin, { maxUses: 2 });
     const a = await t.enrollDevice(token, 'device-a');
     const b = await t.enrollDevice(token, 'device-b');
@@ -80,7 +93,10 @@ describe('device authentication and isolation', () => {
       [`/agent/v1/commands/${cmd.id}/start`, { startedAt: new Date().toISOString() }],
       [`/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 0, data: 'forged' }],
       [`/agent/v1/commands/${cmd.id}/heartbeat`, {}],
-      [`/agent/v1/commands/${cmd.id}/result`, { status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1 }],
+      [
+        `/agent/v1/commands/${cmd.id}/result`,
+        { status: 'succeeded', exitCode: 0, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1 },
+      ],
     ] as const) {
       const res = await t.request(path, { method: 'POST', headers: asDevice(a.deviceSecret), json });
       expect(res.status, path).toBe(404);
@@ -89,7 +105,9 @@ describe('device authentication and isolation', () => {
     expect(untouched).toMatchObject({ state: 'queued', result: null, resultCount: 0 });
     expect(await t.database.db.prisma.outputChunk.count({ where: { commandId: cmd.id } })).toBe(0);
 
-    const pollB = (await (await t.request('/agent/v1/commands?wait=0', { headers: asDevice(b.deviceSecret) })).json()) as { commands: { id: string }[] };
+    const pollB = (await (await t.request('/agent/v1/commands?wait=0', { headers: asDevice(b.deviceSecret) })).json()) as {
+      commands: { id: string }[];
+    };
     expect(pollB.commands.map((c) => c.id)).toEqual([cmd.id]);
   });
 
@@ -97,7 +115,9 @@ describe('device authentication and isolation', () => {
     const token = await t.createEnrollmentToken(admin);
     const d = await t.enrollDevice(token, 'poller');
     const started = Date.now();
-    const poll = t.request('/agent/v1/commands?wait=2', { headers: asDevice(d.deviceSecret) }).then((r) => r.json() as Promise<{ commands: { id: string }[] }>);
+    const poll = t
+      .request('/agent/v1/commands?wait=2', { headers: asDevice(d.deviceSecret) })
+      .then((r) => r.json() as Promise<{ commands: { id: string }[] }>);
     await new Promise((r) => setTimeout(r, 300));
     const cmd = await queueCommand(d.deviceId, { state: 'queued' });
     // The activity wakes the long-poll with NOTIFY; here we publish the same notification.
@@ -111,11 +131,21 @@ describe('device authentication and isolation', () => {
     const token = await t.createEnrollmentToken(admin);
     const d = await t.enrollDevice(token, 'chunky');
     const cmd = await queueCommand(d.deviceId);
-    const tooBig = await t.request(`/agent/v1/commands/${cmd.id}/output`, { method: 'POST', headers: asDevice(d.deviceSecret), json: { stream: 'stdout', seq: 0, data: 'é'.repeat(40 * 1024) } });
+    const tooBig = await t.request(`/agent/v1/commands/${cmd.id}/output`, {
+      method: 'POST',
+      headers: asDevice(d.deviceSecret),
+      json: { stream: 'stdout', seq: 0, data: 'é'.repeat(40 * 1024) },
+    });
     expect(tooBig.status).toBe(413);
-    const bad = await t.request(`/agent/v1/commands/${cmd.id}/output`, { method: 'POST', headers: asDevice(d.deviceSecret), json: { stream: 'stdin', seq: -1, data: 1 } });
+    const bad = await t.request(`/agent/v1/commands/${cmd.id}/output`, {
+      method: 'POST',
+      headers: asDevice(d.deviceSecret),
+      json: { stream: 'stdin', seq: -1, data: 1 },
+    });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(expect.arrayContaining(['stream', 'seq', 'data']));
+    expect(((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(
+      expect.arrayContaining(['stream', 'seq', 'data']),
+    );
   });
 });
 
@@ -123,15 +153,23 @@ describe('presence', () => {
   const status = async (deviceId: string) =>
     ((await (await t.request(`/api/v1/devices/${deviceId}`, { token: admin })).json()) as { status: string }).status;
   const listed = async (filter: string) =>
-    ((await (await t.request(`/api/v1/devices?status=${filter}&pageSize=200`, { token: admin })).json()) as { items: { id: string }[] }).items.map((d) => d.id);
+    (
+      (await (await t.request(`/api/v1/devices?status=${filter}&pageSize=200`, { token: admin })).json()) as { items: { id: string }[] }
+    ).items.map((d) => d.id);
 
   it('a goodbye shows the device offline at once, in lists, filters and groups; the next check-in brings it back', async () => {
     const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'presence-1');
-    const group = await t.request('/api/v1/groups', { method: 'POST', token: admin, json: { kind: 'dynamic', name: 'Offline now', rule: { field: 'device.status', op: 'equals', value: 'offline' } } });
+    const group = await t.request('/api/v1/groups', {
+      method: 'POST',
+      token: admin,
+      json: { kind: 'dynamic', name: 'Offline now', rule: { field: 'device.status', op: 'equals', value: 'offline' } },
+    });
     expect(group.status).toBe(201);
     const groupId = ((await group.json()) as { id: string }).id;
     const members = async () =>
-      ((await (await t.request(`/api/v1/groups/${groupId}/members`, { token: admin })).json()) as { items: { id: string }[] }).items.map((d) => d.id);
+      ((await (await t.request(`/api/v1/groups/${groupId}/members`, { token: admin })).json()) as { items: { id: string }[] }).items.map(
+        (d) => d.id,
+      );
     expect(await status(deviceId)).toBe('online');
 
     const bye = await t.request('/agent/v1/goodbye', { method: 'POST', headers: asDevice(deviceSecret), json: {} });
@@ -143,8 +181,19 @@ describe('presence', () => {
     expect(await members()).toContain(deviceId);
 
     const checkin = await t.request('/agent/v1/checkin', {
-      method: 'POST', headers: asDevice(deviceSecret),
-      json: { facts: { hostname: 'presence-1', osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: [], agentVersion: '0.1.0' } },
+      method: 'POST',
+      headers: asDevice(deviceSecret),
+      json: {
+        facts: {
+          hostname: 'presence-1',
+          osFamily: 'linux',
+          osName: 'Debian',
+          osVersion: '12',
+          architecture: 'x64',
+          ipAddresses: [],
+          agentVersion: '0.1.0',
+        },
+      },
     });
     expect(checkin.status).toBe(200);
     expect(await status(deviceId)).toBe('online');
@@ -163,9 +212,13 @@ describe('presence', () => {
 
   it('DEVICE_ONLINE_WINDOW_SECONDS sets one window for the device status, its filter and group rules', async () => {
     expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(90);
-    expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(45);
+    expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(
+      45,
+    );
     expect(apiEnvSchema.safeParse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '10' }).success).toBe(false);
-    expect(workerEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(45);
+    expect(workerEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(
+      45,
+    );
 
     const short = await startTestApi({ onlineWindowSeconds: 30 });
     try {
@@ -175,7 +228,11 @@ describe('presence', () => {
       const get = async (path: string) => (await short.request(path, { token: adminToken })).json() as Promise<any>;
       expect((await get(`/api/v1/devices/${deviceId}`)).status).toBe('offline'); // 90 s would still say online
       expect((await get('/api/v1/devices?status=offline')).items.map((d: { id: string }) => d.id)).toContain(deviceId);
-      const group = await short.request('/api/v1/groups', { method: 'POST', token: adminToken, json: { kind: 'dynamic', name: 'Offline', rule: { field: 'device.status', op: 'equals', value: 'offline' } } });
+      const group = await short.request('/api/v1/groups', {
+        method: 'POST',
+        token: adminToken,
+        json: { kind: 'dynamic', name: 'Offline', rule: { field: 'device.status', op: 'equals', value: 'offline' } },
+      });
       const { id } = (await group.json()) as { id: string };
       expect((await get(`/api/v1/groups/${id}/members`)).items.map((d: { id: string }) => d.id)).toContain(deviceId);
     } finally {
@@ -197,9 +254,16 @@ describe('data PostgreSQL could not store before', () => {
   it('stores a chunk with a NUL and shows it as it was, with the clean lines around it', async () => {
     const d = await device('nul-output');
     const cmd = await queueCommand(d.deviceId);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 0, data: 'line1\n' })).status).toBe(200);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 1, data: 'line2\0still line2\n' })).status).toBe(200);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 2, data: 'line3\n' })).status).toBe(200);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 0, data: 'line1\n' })).status).toBe(
+      200,
+    );
+    expect(
+      (await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 1, data: 'line2\0still line2\n' }))
+        .status,
+    ).toBe(200);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq: 2, data: 'line3\n' })).status).toBe(
+      200,
+    );
     const items = await outputOf(cmd.jobRunDevice.jobRunId);
     expect(items.map((i) => i.data).join('')).toBe('line1\nline2\0still line2\nline3\n');
     expect(items.every((i) => i.encoding === 'text')).toBe(true);
@@ -209,7 +273,16 @@ describe('data PostgreSQL could not store before', () => {
     const d = await device('raw-output');
     const cmd = await queueCommand(d.deviceId);
     const raw = Buffer.from([0x61, 0x00, 0xff, 0xfe, 0x62, 0xe2, 0x82, 0xac]);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stderr', seq: 0, encoding: 'base64', data: raw.toString('base64') })).status).toBe(200);
+    expect(
+      (
+        await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, {
+          stream: 'stderr',
+          seq: 0,
+          encoding: 'base64',
+          data: raw.toString('base64'),
+        })
+      ).status,
+    ).toBe(200);
     const row = await t.database.db.prisma.outputChunk.findFirstOrThrow({ where: { commandId: cmd.id } });
     expect(Buffer.from(row.data)).toEqual(raw);
     expect(row.bytes).toBe(raw.length);
@@ -218,17 +291,41 @@ describe('data PostgreSQL could not store before', () => {
     expect(exact.encoding).toBe('base64');
     expect(Buffer.from(exact.data, 'base64')).toEqual(raw);
     // Base64 that is not base64, or too many bytes once decoded, is refused.
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stderr', seq: 1, encoding: 'base64', data: 'not base64!' })).status).toBe(400);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stderr', seq: 1, encoding: 'base64', data: Buffer.alloc(64 * 1024 + 1).toString('base64') })).status).toBe(413);
+    expect(
+      (
+        await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, {
+          stream: 'stderr',
+          seq: 1,
+          encoding: 'base64',
+          data: 'not base64!',
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, {
+          stream: 'stderr',
+          seq: 1,
+          encoding: 'base64',
+          data: Buffer.alloc(64 * 1024 + 1).toString('base64'),
+        })
+      ).status,
+    ).toBe(413);
   });
 
   it('stores Windows and negative exit codes and returns them as numbers', async () => {
     const d = await device('windows-exit');
     for (const exitCode of [3221225477, 4294967295, -1073741819]) {
       const cmd = await queueCommand(d.deviceId);
-      const res = await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ status: 'failed', exitCode, error: 'access violation\0 \ud800' }));
+      const res = await post(
+        d.deviceSecret,
+        `/agent/v1/commands/${cmd.id}/result`,
+        result({ status: 'failed', exitCode, error: 'access violation\0 \ud800' }),
+      );
       expect(res.status).toBe(200);
-      const run = (await (await t.request(`/api/v1/job-runs/${cmd.jobRunDevice.jobRunId}`, { token: admin })).json()) as { targets: { exitCode: number; errorMessage: string }[] };
+      const run = (await (await t.request(`/api/v1/job-runs/${cmd.jobRunDevice.jobRunId}`, { token: admin })).json()) as {
+        targets: { exitCode: number; errorMessage: string }[];
+      };
       expect(run.targets[0]).toMatchObject({ exitCode, errorMessage: 'access violation\uFFFD \uFFFD' });
     }
     const cmd = await queueCommand(d.deviceId);
@@ -237,7 +334,9 @@ describe('data PostgreSQL could not store before', () => {
     }
     // An int4 duration or a year-0000 timestamp would have failed in the database: refused up front.
     expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ durationMs: 2 ** 31 }))).status).toBe(400);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ startedAt: '0000-01-01T00:00:00Z' }))).status).toBe(400);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/result`, result({ startedAt: '0000-01-01T00:00:00Z' }))).status).toBe(
+      400,
+    );
     expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/start`, { startedAt: '2026-01-01T00:00:00+02:00' })).status).toBe(200);
   });
 
@@ -262,7 +361,16 @@ describe('data PostgreSQL could not store before', () => {
     const chunk = Buffer.alloc(60 * 1024, '€'); // 20480 euro signs of 3 bytes
     for (let seq = 0; seq < 20; seq++) {
       const data = seq === 0 ? Buffer.concat([Buffer.from([0xff, 0x00]), chunk]) : chunk;
-      expect((await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, { stream: 'stdout', seq, encoding: 'base64', data: data.toString('base64') })).status).toBe(200);
+      expect(
+        (
+          await post(d.deviceSecret, `/agent/v1/commands/${cmd.id}/output`, {
+            stream: 'stdout',
+            seq,
+            encoding: 'base64',
+            data: data.toString('base64'),
+          })
+        ).status,
+      ).toBe(200);
     }
     const rows = await t.database.db.prisma.outputChunk.findMany({ where: { commandId: cmd.id }, orderBy: { id: 'asc' } });
     const kept = Buffer.concat(rows.map((r) => Buffer.from(r.data)));
@@ -271,7 +379,9 @@ describe('data PostgreSQL could not store before', () => {
     expect(rows.reduce((n, r) => n + r.bytes, 0)).toBe(kept.length);
     expect(kept.toString('utf8')).not.toContain('\uFFFD');
     expect((await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: cmd.id } })).stdoutTruncated).toBe(true);
-    const run = (await (await t.request(`/api/v1/job-runs/${cmd.jobRunDevice.jobRunId}`, { token: admin })).json()) as { targets: { stdoutTruncated: boolean }[] };
+    const run = (await (await t.request(`/api/v1/job-runs/${cmd.jobRunDevice.jobRunId}`, { token: admin })).json()) as {
+      targets: { stdoutTruncated: boolean }[];
+    };
     expect(run.targets[0]!.stdoutTruncated).toBe(true);
   });
 
@@ -279,7 +389,10 @@ describe('data PostgreSQL could not store before', () => {
     const d = await device('cursor');
     const cmd = await queueCommand(d.deviceId);
     const runId = cmd.jobRunDevice.jobRunId;
-    for (const path of [`/api/v1/job-runs/${runId}/output?after=9999999999999999999`, `/api/v1/job-runs/${runId}/events?after=9223372036854775808`]) {
+    for (const path of [
+      `/api/v1/job-runs/${runId}/output?after=9999999999999999999`,
+      `/api/v1/job-runs/${runId}/events?after=9223372036854775808`,
+    ]) {
       const res = await t.request(path, { token: admin });
       expect(res.status, path).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
@@ -289,11 +402,23 @@ describe('data PostgreSQL could not store before', () => {
 
   it('stores facts and inventory with NUL and unpaired surrogates, replaced by U+FFFD', async () => {
     const token = await t.createEnrollmentToken(admin);
-    const facts = { hostname: 'host\0one', osFamily: 'linux', osName: 'Deb\ud800ian', osVersion: '12', architecture: 'x64', ipAddresses: ['10.0.0.1\0'], agentVersion: '0.1.0' };
+    const facts = {
+      hostname: 'host\0one',
+      osFamily: 'linux',
+      osName: 'Deb\ud800ian',
+      osVersion: '12',
+      architecture: 'x64',
+      ipAddresses: ['10.0.0.1\0'],
+      agentVersion: '0.1.0',
+    };
     const enrolled = await t.request('/agent/v1/enroll', { method: 'POST', json: { enrollmentToken: token, facts } });
     expect(enrolled.status).toBe(201);
     const { deviceId, deviceSecret } = (await enrolled.json()) as { deviceId: string; deviceSecret: string };
-    expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).toMatchObject({ hostname: 'host\uFFFDone', osName: 'Deb\uFFFDian', ipAddresses: ['10.0.0.1\uFFFD'] });
+    expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).toMatchObject({
+      hostname: 'host\uFFFDone',
+      osName: 'Deb\uFFFDian',
+      ipAddresses: ['10.0.0.1\uFFFD'],
+    });
     expect((await post(deviceSecret, '/agent/v1/checkin', { facts: { ...facts, hostname: '\udc00x' } })).status).toBe(200);
     expect((await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } })).hostname).toBe('\uFFFDx');
   });

@@ -66,9 +66,17 @@ describe('authentication', () => {
     const noOrigin = await t.request('/api/v1/enrollment-tokens', { method: 'POST', headers, body });
     expect(noOrigin.status).toBe(403);
     expect((await problem(noOrigin)).code).toBe('csrf_rejected');
-    const evil = await t.request('/api/v1/enrollment-tokens', { method: 'POST', headers: { ...headers, origin: 'https://evil.example' }, body });
+    const evil = await t.request('/api/v1/enrollment-tokens', {
+      method: 'POST',
+      headers: { ...headers, origin: 'https://evil.example' },
+      body,
+    });
     expect(evil.status).toBe(403);
-    const good = await t.request('/api/v1/enrollment-tokens', { method: 'POST', headers: { ...headers, origin: 'http://localhost:3000' }, body });
+    const good = await t.request('/api/v1/enrollment-tokens', {
+      method: 'POST',
+      headers: { ...headers, origin: 'http://localhost:3000' },
+      body,
+    });
     expect(good.status).toBe(201);
     // Reads with the cookie need no origin.
     expect((await t.request('/api/v1/devices', { headers: { cookie } })).status).toBe(200);
@@ -108,7 +116,11 @@ describe('roles', () => {
     for (const path of ['/api/v1/devices', '/api/v1/job-runs', '/api/v1/groups', '/api/v1/tags', '/api/v1/custom-fields']) {
       expect((await t.request(path, { token: viewer })).status, path).toBe(200);
     }
-    const preview = await t.request('/api/v1/groups/preview', { method: 'POST', token: viewer, json: { rule: { field: 'os.family', op: 'equals', value: 'linux' } } });
+    const preview = await t.request('/api/v1/groups/preview', {
+      method: 'POST',
+      token: viewer,
+      json: { rule: { field: 'os.family', op: 'equals', value: 'linux' } },
+    });
     expect(preview.status).toBe(200);
   });
 
@@ -117,19 +129,37 @@ describe('roles', () => {
     for (const path of ['/api/v1/users', '/api/v1/enrollment-tokens', '/api/v1/audit-logs']) {
       expect((await t.request(path, { token: operator })).status, path).toBe(403);
     }
-    const create = await t.request('/api/v1/users', { method: 'POST', token: operator, json: { email: 'x@example.com', name: 'x', password: 'long enough password', role: 'admin' } });
+    const create = await t.request('/api/v1/users', {
+      method: 'POST',
+      token: operator,
+      json: { email: 'x@example.com', name: 'x', password: 'long enough password', role: 'admin' },
+    });
     expect(create.status).toBe(403);
     const admin = await t.tokenFor('admin');
-    const ok = await t.request('/api/v1/users', { method: 'POST', token: admin, json: { email: 'new-op@example.com', name: 'New', password: 'long enough password', role: 'operator' } });
+    const ok = await t.request('/api/v1/users', {
+      method: 'POST',
+      token: admin,
+      json: { email: 'new-op@example.com', name: 'New', password: 'long enough password', role: 'operator' },
+    });
     expect(ok.status).toBe(201);
-    expect((await t.request('/api/v1/users', { method: 'POST', token: admin, json: { email: 'new-op@example.com', name: 'New', password: 'long enough password', role: 'operator' } })).status).toBe(409);
+    expect(
+      (
+        await t.request('/api/v1/users', {
+          method: 'POST',
+          token: admin,
+          json: { email: 'new-op@example.com', name: 'New', password: 'long enough password', role: 'operator' },
+        })
+      ).status,
+    ).toBe(409);
   });
 
   it('writes an audit row for every mutation with who, what and from where', async () => {
     const admin = await t.tokenFor('admin');
     await t.createEnrollmentToken(admin);
     const res = await t.request('/api/v1/audit-logs?pageSize=5', { token: admin, headers: { 'user-agent': 'audit-test' } });
-    const { items } = (await res.json()) as { items: { action: string; actorType: string; actorName: string | null; ipAddress: string | null }[] };
+    const { items } = (await res.json()) as {
+      items: { action: string; actorType: string; actorName: string | null; ipAddress: string | null }[];
+    };
     const entry = items.find((i) => i.action === 'enrollment_token.create');
     expect(entry).toMatchObject({ actorType: 'user' });
     expect(entry?.actorName).toMatch(/@example\.com$/);
@@ -140,7 +170,12 @@ describe('roles', () => {
 describe('validation', () => {
   it('answers malformed JSON and invalid fields with problem+json', async () => {
     const admin = await t.tokenFor('admin');
-    const bad = await t.request('/api/v1/enrollment-tokens', { method: 'POST', token: admin, headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    const bad = await t.request('/api/v1/enrollment-tokens', {
+      method: 'POST',
+      token: admin,
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":',
+    });
     expect(bad.status).toBe(400);
     expect((await problem(bad)).code).toBe('malformed_json');
     const invalid = await t.request('/api/v1/enrollment-tokens', { method: 'POST', token: admin, json: { name: '', maxUses: -1 } });
@@ -148,7 +183,11 @@ describe('validation', () => {
     const p = await problem(invalid);
     expect(p.code).toBe('validation_failed');
     expect(p.errors?.map((e) => e.path)).toEqual(expect.arrayContaining(['name', 'maxUses']));
-    const run = await t.request('/api/v1/job-runs', { method: 'POST', token: admin, json: { deviceIds: ['00000000-0000-4000-8000-000000000000'], command: 'true' } });
+    const run = await t.request('/api/v1/job-runs', {
+      method: 'POST',
+      token: admin,
+      json: { deviceIds: ['00000000-0000-4000-8000-000000000000'], command: 'true' },
+    });
     expect((await problem(run)).code).toBe('unknown_devices');
   });
 
@@ -164,7 +203,11 @@ describe('validation', () => {
     expect(ready.headers.get('retry-after')).toBe('5');
     expect(await ready.json()).toEqual({
       status: 'unavailable',
-      checks: { database: 'ok', temporal: 'ok', worker: expect.stringMatching(/^no worker polled task queue "test-api-[^"]+" for workflow or activity tasks in the last 90 s$/) },
+      checks: {
+        database: 'ok',
+        temporal: 'ok',
+        worker: expect.stringMatching(/^no worker polled task queue "test-api-[^"]+" for workflow or activity tasks in the last 90 s$/),
+      },
     });
     // Without METRICS_TOKEN the API port serves no metrics (the metrics listener does: see availability tests).
     const metrics = await t.request('/metrics');
@@ -185,7 +228,11 @@ describe('validation', () => {
   // Last in the file: the server answers before reading the whole body, which leaves the client's socket unusable.
   it('refuses bodies over 1 MiB', async () => {
     const admin = await t.tokenFor('admin');
-    const huge = await t.request('/api/v1/enrollment-tokens', { method: 'POST', token: admin, json: { name: 'x'.repeat(2 * 1024 * 1024) } });
+    const huge = await t.request('/api/v1/enrollment-tokens', {
+      method: 'POST',
+      token: admin,
+      json: { name: 'x'.repeat(2 * 1024 * 1024) },
+    });
     expect(huge.status).toBe(413);
     expect((await problem(huge)).code).toBe('payload_too_large');
   });

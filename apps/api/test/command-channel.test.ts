@@ -19,17 +19,42 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const facts = (hostname: string) => ({ hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: ['127.0.0.1'], agentVersion: '0.9.0' });
+const facts = (hostname: string) => ({
+  hostname,
+  osFamily: 'linux',
+  osName: 'Debian',
+  osVersion: '12',
+  architecture: 'x64',
+  ipAddresses: ['127.0.0.1'],
+  agentVersion: '0.9.0',
+});
 const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const post = (secret: string, path: string, json: unknown) => t.request(path, { method: 'POST', headers: asDevice(secret), json });
 const poll = async (secret: string, wait = 0) => {
   const res = await t.request(`/agent/v1/commands?wait=${wait}`, { headers: asDevice(secret) });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as { commands: { id: string; payload: Record<string, unknown> }[]; cancel: string[]; code?: string } };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as { commands: { id: string; payload: Record<string, unknown> }[]; cancel: string[]; code?: string },
+  };
 };
 const now = () => new Date().toISOString();
-const result = (status: string) => ({ status, exitCode: status === 'succeeded' ? 0 : 1, startedAt: now(), finishedAt: now(), durationMs: 3 });
+const result = (status: string) => ({
+  status,
+  exitCode: status === 'succeeded' ? 0 : 1,
+  startedAt: now(),
+  finishedAt: now(),
+  durationMs: 3,
+});
 
-async function device(name: string, announce: Record<string, unknown> = { protocolVersion: 2, capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'], bootId: 'b1' }) {
+async function device(
+  name: string,
+  announce: Record<string, unknown> = {
+    protocolVersion: 2,
+    capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
+    bootId: 'b1',
+  },
+) {
   const d = await t.enrollDevice(await t.createEnrollmentToken(admin), name);
   expect((await post(d.deviceSecret, '/agent/v1/checkin', { facts: facts(name), ...announce })).status).toBe(200);
   return d;
@@ -141,32 +166,59 @@ describe('protocol versions and capabilities', () => {
     const checkin = await post(d.deviceSecret, '/agent/v1/checkin', { facts: facts('old-agent') });
     expect(checkin.status).toBe(200);
     expect(await checkin.json()).toMatchObject({ deviceId: d.deviceId, outputEncodings: ['utf8', 'base64'] });
-    expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).toMatchObject({ protocolVersion: 1, capabilities: [], commandKinds: ['shell'], bootId: null });
+    expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).toMatchObject({
+      protocolVersion: 1,
+      capabilities: [],
+      commandKinds: ['shell'],
+      bootId: null,
+    });
 
     const shell = await queueCommand(t.database.db, d.deviceId, { state: 'queued' });
-    const script = await queueCommand(t.database.db, d.deviceId, { state: 'queued', payload: { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 30 } });
+    const script = await queueCommand(t.database.db, d.deviceId, {
+      state: 'queued',
+      payload: { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 30 },
+    });
     const { body } = await poll(d.deviceSecret);
     expect(body.commands.map((c) => c.id)).toEqual([shell.id]);
     expect(body.commands[0]!.payload).toEqual({ kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 });
     // The script never reaches it: its target fails saying why.
-    const unsupported = await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: script.id }, include: { jobRunDevice: true } });
+    const unsupported = await t.database.db.prisma.agentCommand.findUniqueOrThrow({
+      where: { id: script.id },
+      include: { jobRunDevice: true },
+    });
     expect(unsupported).toMatchObject({ state: 'unsupported', deliveredAt: null });
-    expect(unsupported.jobRunDevice).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/cannot run "script" commands/) });
+    expect(unsupported.jobRunDevice).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(/cannot run "script" commands/),
+    });
 
     expect((await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/start`, { startedAt: now() })).status).toBe(200);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/output`, { stream: 'stdout', seq: 0, data: 'hi\n' })).status).toBe(200);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/output`, { stream: 'stdout', seq: 0, data: 'hi\n' })).status).toBe(
+      200,
+    );
     const res = await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/result`, result('succeeded'));
     expect(await res.json()).toEqual({ accepted: true, duplicate: false });
-    expect(await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: shell.jobRunDeviceId } })).toMatchObject({ status: 'succeeded', exitCode: 0n });
+    expect(await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: shell.jobRunDeviceId } })).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0n,
+    });
   });
 
-  it('stores the agent\'s own protocol version, capabilities and boot ID, and answers with its own version', async () => {
+  it("stores the agent's own protocol version, capabilities and boot ID, and answers with its own version", async () => {
     const d = await t.enrollDevice(await t.createEnrollmentToken(admin), 'new-agent');
-    const res = await post(d.deviceSecret, '/agent/v1/checkin', { facts: facts('new-agent'), protocolVersion: 3, capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'], bootId: 'boot\0x' });
+    const res = await post(d.deviceSecret, '/agent/v1/checkin', {
+      facts: facts('new-agent'),
+      protocolVersion: 3,
+      capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'],
+      bootId: 'boot\0x',
+    });
     expect(((await res.json()) as { protocolVersion: number }).protocolVersion).toBe(2);
     // Kinds at another version than the server's are not sent.
     expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).toMatchObject({
-      protocolVersion: 3, capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'], commandKinds: ['shell', 'script'], bootId: 'boot\uFFFDx',
+      protocolVersion: 3,
+      capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'],
+      commandKinds: ['shell', 'script'],
+      bootId: 'boot\uFFFDx',
     });
   });
 });
@@ -175,15 +227,27 @@ describe('commands the server ended', () => {
   it('tells the agent to stop (start, heartbeat, output) and records a late result without applying it', async () => {
     const d = await device('ended');
     const command = await queueCommand(t.database.db, d.deviceId);
-    expect(await (await post(d.deviceSecret, `/agent/v1/commands/${command.id}/start`, { startedAt: now() })).json()).toEqual({ cancelRequested: false });
+    expect(await (await post(d.deviceSecret, `/agent/v1/commands/${command.id}/start`, { startedAt: now() })).json()).toEqual({
+      cancelRequested: false,
+    });
     // The workflow gave up on it (no result before deadline + timeout).
-    await t.database.db.pool.query(`UPDATE agent_commands SET state = 'timed_out', finished_at = now(), error_message = 'No result in time.' WHERE id = $1`, [command.id]);
+    await t.database.db.pool.query(
+      `UPDATE agent_commands SET state = 'timed_out', finished_at = now(), error_message = 'No result in time.' WHERE id = $1`,
+      [command.id],
+    );
     expect(await (await post(d.deviceSecret, `/agent/v1/commands/${command.id}/heartbeat`, {})).json()).toEqual({ cancelRequested: true });
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${command.id}/output`, { stream: 'stdout', seq: 0, data: 'late' })).status).toBe(409);
+    expect((await post(d.deviceSecret, `/agent/v1/commands/${command.id}/output`, { stream: 'stdout', seq: 0, data: 'late' })).status).toBe(
+      409,
+    );
     const late = await post(d.deviceSecret, `/agent/v1/commands/${command.id}/result`, result('succeeded'));
     expect(late.status).toBe(200);
     expect(await late.json()).toEqual({ accepted: false, duplicate: false });
-    expect(await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: command.id } })).toMatchObject({ state: 'timed_out', result: null, resultCount: 1, errorMessage: 'No result in time.' });
+    expect(await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: command.id } })).toMatchObject({
+      state: 'timed_out',
+      result: null,
+      resultCount: 1,
+      errorMessage: 'No result in time.',
+    });
     // A result for a command never handed out is refused, not applied.
     const queued = await queueCommand(t.database.db, d.deviceId, { state: 'queued' });
     const refused = await post(d.deviceSecret, `/agent/v1/commands/${queued.id}/result`, result('succeeded'));
@@ -203,7 +267,10 @@ describe('commands the server ended', () => {
     const started = Date.now();
     expect((await poll(d.deviceSecret, 1)).body).toEqual({ commands: [], cancel: [] });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: command.id } })).toMatchObject({ state: 'cancelled', errorMessage: expect.stringMatching(/did not confirm the cancellation/) });
+    expect(await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: command.id } })).toMatchObject({
+      state: 'cancelled',
+      errorMessage: expect.stringMatching(/did not confirm the cancellation/),
+    });
   });
 });
 
@@ -228,10 +295,30 @@ describe('stored files', () => {
     const a = await device('fetcher');
     const b = await device('bystander');
     const { pool } = t.database.db;
-    const run = await t.database.db.prisma.jobRun.create({ data: { workflowId: `job-run/files-${sha256.slice(0, 8)}`, command: 'fetch', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 60_000) } });
+    const run = await t.database.db.prisma.jobRun.create({
+      data: {
+        workflowId: `job-run/files-${sha256.slice(0, 8)}`,
+        command: 'fetch',
+        timeoutSeconds: 30,
+        deadlineAt: new Date(Date.now() + 60_000),
+      },
+    });
     const target = await t.database.db.prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId: a.deviceId } });
-    const payloadSha256 = await storePayload(pool, { kind: 'file.fetch', sha256, size: content.length, path: '/tmp/devices.txt', timeoutSeconds: 30 });
-    const queued = await queue(pool, { deviceId: a.deviceId, owner: { jobRunDeviceId: target.id }, attempt: 1, payloadSha256, taskToken: null, expiresAt: new Date(Date.now() + 60_000) });
+    const payloadSha256 = await storePayload(pool, {
+      kind: 'file.fetch',
+      sha256,
+      size: content.length,
+      path: '/tmp/devices.txt',
+      timeoutSeconds: 30,
+    });
+    const queued = await queue(pool, {
+      deviceId: a.deviceId,
+      owner: { jobRunDeviceId: target.id },
+      attempt: 1,
+      payloadSha256,
+      taskToken: null,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
     const download = (secret: string) => t.request(`/agent/v1/files/${sha256}`, { headers: asDevice(secret) });
     expect((await download(a.deviceSecret)).status).toBe(404); // queued, not handed out yet
     t.api.deps.wakeups.notified(a.deviceId);
@@ -240,7 +327,11 @@ describe('stored files', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-length')).toBe(String(content.length));
     // By hash: a deep comparison of 1.9 million bytes takes seconds on a loaded machine, past the server's keep-alive.
-    expect(createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex')).toBe(sha256);
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(await res.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(sha256);
     expect((await download(b.deviceSecret)).status).toBe(404);
     await post(a.deviceSecret, `/agent/v1/commands/${queued!.id}/result`, result('succeeded'));
     expect((await download(a.deviceSecret)).status).toBe(404); // over: no more downloads
@@ -250,11 +341,22 @@ describe('stored files', () => {
     const small = await startTestApi({ fileUploadMaxBytes: 1000 });
     try {
       const token = await small.tokenFor('operator');
-      const send = (body: Buffer, chunked = false) => small.request('/api/v1/files', {
-        method: 'POST', token, headers: { 'content-type': 'application/octet-stream' },
-        // Without a length up front the limit is found while streaming.
-        body: chunked ? new ReadableStream({ start(c) { c.enqueue(body); c.close(); } }) : body, ...(chunked ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      const send = (body: Buffer, chunked = false) =>
+        small.request('/api/v1/files', {
+          method: 'POST',
+          token,
+          headers: { 'content-type': 'application/octet-stream' },
+          // Without a length up front the limit is found while streaming.
+          body: chunked
+            ? new ReadableStream({
+                start(c) {
+                  c.enqueue(body);
+                  c.close();
+                },
+              })
+            : body,
+          ...(chunked ? { duplex: 'half' } : {}),
+        } as RequestInit);
       expect((await send(Buffer.alloc(1001))).status).toBe(413);
       expect((await send(Buffer.alloc(5000), true)).status).toBe(413);
       expect(await small.database.db.prisma.storedFile.count()).toBe(0);

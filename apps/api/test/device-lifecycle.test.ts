@@ -18,10 +18,22 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const facts = (hostname: string) => ({ hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: ['127.0.0.1'], agentVersion: '0.1.0' });
+const facts = (hostname: string) => ({
+  hostname,
+  osFamily: 'linux',
+  osName: 'Debian',
+  osVersion: '12',
+  architecture: 'x64',
+  ipAddresses: ['127.0.0.1'],
+  agentVersion: '0.1.0',
+});
 const asDevice = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const checkin = (secret: string, base = t.url, hostname = 'host') =>
-  fetch(`${base}/agent/v1/checkin`, { method: 'POST', headers: { ...asDevice(secret), 'content-type': 'application/json' }, body: JSON.stringify({ facts: facts(hostname) }) });
+  fetch(`${base}/agent/v1/checkin`, {
+    method: 'POST',
+    headers: { ...asDevice(secret), 'content-type': 'application/json' },
+    body: JSON.stringify({ facts: facts(hostname) }),
+  });
 const code = async (res: Response) => ((await res.json()) as { code: string }).code;
 
 async function enroll(hostname: string) {
@@ -35,8 +47,12 @@ async function runOn(deviceId: string) {
   const target = await t.database.db.prisma.jobRunDevice.findFirstOrThrow({ where: { jobRunId: run.id, deviceId } });
   const { pool } = t.database.db;
   const command = await queueCommand(pool, {
-    deviceId, owner: { jobRunDeviceId: target.id }, attempt: 1, payloadSha256: await storePayload(pool, { kind: 'shell', command: 'sleep 60', shell: 'default', timeoutSeconds: 60 }),
-    taskToken: Buffer.from('not-a-real-token'), expiresAt: new Date(Date.now() + 60_000),
+    deviceId,
+    owner: { jobRunDeviceId: target.id },
+    attempt: 1,
+    payloadSha256: await storePayload(pool, { kind: 'shell', command: 'sleep 60', shell: 'default', timeoutSeconds: 60 }),
+    taskToken: Buffer.from('not-a-real-token'),
+    expiresAt: new Date(Date.now() + 60_000),
   });
   return { runId: run.id, commandId: command!.id };
 }
@@ -45,7 +61,11 @@ describe('retiring a device', () => {
   it('refuses its secret, ends its work, removes it from groups and hides it from lists, keeping its history', async () => {
     const { deviceId, deviceSecret } = await enroll(`retire-${randomUUID().slice(0, 6)}`);
     expect((await checkin(deviceSecret)).status).toBe(200); // warms the credential cache
-    const group = await t.request('/api/v1/groups', { method: 'POST', token: admin, json: { name: `static-${deviceId}`, kind: 'static', deviceIds: [deviceId] } });
+    const group = await t.request('/api/v1/groups', {
+      method: 'POST',
+      token: admin,
+      json: { name: `static-${deviceId}`, kind: 'static', deviceIds: [deviceId] },
+    });
     expect(group.status).toBe(201);
     const groupId = ((await group.json()) as { id: string }).id;
     const { runId, commandId } = await runOn(deviceId);
@@ -68,7 +88,9 @@ describe('retiring a device', () => {
     // Out of every group, with the change recorded; no way back in.
     const members = await t.request(`/api/v1/groups/${groupId}/members`, { token: admin });
     expect(((await members.json()) as { total: number }).total).toBe(0);
-    const events = (await (await t.request(`/api/v1/groups/${groupId}/events`, { token: admin })).json()) as { items: { change: string; reason: string }[] };
+    const events = (await (await t.request(`/api/v1/groups/${groupId}/events`, { token: admin })).json()) as {
+      items: { change: string; reason: string }[];
+    };
     expect(events.items[0]).toMatchObject({ change: 'removed', reason: 'device retired' });
     const readd = await t.request(`/api/v1/groups/${groupId}/members`, { method: 'POST', token: admin, json: { add: [deviceId] } });
     expect(readd.status).toBe(400);
@@ -78,7 +100,10 @@ describe('retiring a device', () => {
     expect(run.status).toBe(400);
     expect(await code(run)).toBe('device_retired');
     // Hidden from the list unless asked for; its page and history stay.
-    const list = async (q: string) => ((await (await t.request(`/api/v1/devices?pageSize=200${q}`, { token: admin })).json()) as { items: { id: string }[] }).items.map((d) => d.id);
+    const list = async (q: string) =>
+      ((await (await t.request(`/api/v1/devices?pageSize=200${q}`, { token: admin })).json()) as { items: { id: string }[] }).items.map(
+        (d) => d.id,
+      );
     expect(await list('')).not.toContain(deviceId);
     expect(await list('&lifecycle=retired')).toContain(deviceId);
     expect(await list('&lifecycle=all')).toContain(deviceId);
@@ -93,7 +118,12 @@ describe('retiring a device', () => {
     const { deviceId, deviceSecret } = await enroll('two-apis');
     let other: RunningApi | undefined;
     try {
-      other = await startApiServer({ databaseUrl: t.database.url, temporalAddress: inject('temporalAddress'), port: 0, logger: pino({ level: 'silent' }) });
+      other = await startApiServer({
+        databaseUrl: t.database.url,
+        temporalAddress: inject('temporalAddress'),
+        port: 0,
+        logger: pino({ level: 'silent' }),
+      });
       expect((await checkin(deviceSecret, other.url)).status).toBe(200); // the other process caches the device
       expect((await t.request(`/api/v1/devices/${deviceId}/retire`, { method: 'POST', token: operator })).status).toBe(200);
       const started = Date.now();
@@ -119,7 +149,9 @@ describe('deleting a device', () => {
     expect(await code(wrong)).toBe('confirmation_mismatch');
     expect((await checkin(deviceSecret, t.url, hostname)).status).toBe(200); // still there
 
-    expect((await t.request(`/api/v1/devices/${deviceId}?confirm=${encodeURIComponent(hostname)}`, { method: 'DELETE', token: admin })).status).toBe(204);
+    expect(
+      (await t.request(`/api/v1/devices/${deviceId}?confirm=${encodeURIComponent(hostname)}`, { method: 'DELETE', token: admin })).status,
+    ).toBe(204);
     expect((await t.request(`/api/v1/devices/${deviceId}`, { token: admin })).status).toBe(404);
     const r = await checkin(deviceSecret);
     expect(r.status).toBe(401);
@@ -127,9 +159,15 @@ describe('deleting a device', () => {
     const { prisma } = t.database.db;
     expect(await prisma.deviceGroupMember.count({ where: { deviceId } })).toBe(0);
     // Its commands stay with the runs they belong to (their output too), all of them ended.
-    expect(await prisma.agentCommand.findMany({ where: { deviceId }, select: { state: true, errorMessage: true } })).toEqual([{ state: 'failed', errorMessage: 'The device was deleted.' }]);
-    const run = (await (await t.request(`/api/v1/job-runs/${runId}`, { token: admin })).json()) as { targets: { deviceId: string; hostname: string; status: string; errorMessage: string }[] };
-    expect(run.targets).toEqual([expect.objectContaining({ deviceId, hostname, status: 'failed', errorMessage: 'The device was deleted.' })]);
+    expect(await prisma.agentCommand.findMany({ where: { deviceId }, select: { state: true, errorMessage: true } })).toEqual([
+      { state: 'failed', errorMessage: 'The device was deleted.' },
+    ]);
+    const run = (await (await t.request(`/api/v1/job-runs/${runId}`, { token: admin })).json()) as {
+      targets: { deviceId: string; hostname: string; status: string; errorMessage: string }[];
+    };
+    expect(run.targets).toEqual([
+      expect.objectContaining({ deviceId, hostname, status: 'failed', errorMessage: 'The device was deleted.' }),
+    ]);
     const audit = await prisma.auditLog.findFirstOrThrow({ where: { action: 'device.delete', targetId: deviceId } });
     expect(audit.details).toMatchObject({ hostname });
   });
@@ -150,7 +188,11 @@ describe('deleting a device', () => {
         ['POST', `/agent/v1/commands/${commandId}/start`, { startedAt: now }],
         ['POST', `/agent/v1/commands/${commandId}/output`, { stream: 'stdout', seq: 0, data: 'x' }],
         ['POST', `/agent/v1/commands/${commandId}/heartbeat`, {}],
-        ['POST', `/agent/v1/commands/${commandId}/result`, { status: 'succeeded', exitCode: 0, startedAt: now, finishedAt: now, durationMs: 1 }],
+        [
+          'POST',
+          `/agent/v1/commands/${commandId}/result`,
+          { status: 'succeeded', exitCode: 0, startedAt: now, finishedAt: now, durationMs: 1 },
+        ],
         ['POST', '/agent/v1/inventory', fullReport(sampleSections({ hostname: 'vanishing' }))],
       ];
       for (const [method, path, body] of calls) {
@@ -169,7 +211,12 @@ describe('deleting a device', () => {
     expect((await checkin(deviceSecret)).status).toBe(200);
     await t.database.db.pool.query('DELETE FROM devices WHERE id = $1', [deviceId]);
     // The poll does not write the device row (last-seen was just touched): only the notification can refuse it.
-    await waitFor('the cached secret to be dropped', async () => (await t.request('/agent/v1/commands?wait=0', { headers: asDevice(deviceSecret) })).status === 401, 3000, 50);
+    await waitFor(
+      'the cached secret to be dropped',
+      async () => (await t.request('/agent/v1/commands?wait=0', { headers: asDevice(deviceSecret) })).status === 401,
+      3000,
+      50,
+    );
   });
 });
 
@@ -202,9 +249,15 @@ describe('rows that vanish mid-request, anywhere', () => {
     const { Prisma } = await import('@opsconductor/db');
     const app = createApp(t.api.deps);
     const known = (code: string) => new Prisma.PrismaClientKnownRequestError('gone', { code, clientVersion: 'test' });
-    app.get('/vanished-row', () => { throw known('P2025'); });
-    app.get('/vanished-reference', () => { throw known('P2003'); });
-    app.get('/vanished-reference-sql', () => { throw Object.assign(new Error('insert or update violates foreign key constraint'), { code: '23503' }); });
+    app.get('/vanished-row', () => {
+      throw known('P2025');
+    });
+    app.get('/vanished-reference', () => {
+      throw known('P2003');
+    });
+    app.get('/vanished-reference-sql', () => {
+      throw Object.assign(new Error('insert or update violates foreign key constraint'), { code: '23503' });
+    });
     expect((await app.request('/vanished-row')).status).toBe(404);
     expect((await app.request('/vanished-reference')).status).toBe(409);
     expect((await app.request('/vanished-reference-sql')).status).toBe(409);

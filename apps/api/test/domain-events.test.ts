@@ -18,7 +18,13 @@ let dispatcher: OutboxDispatcher;
 beforeAll(async () => {
   t = await startTestApi({ pollWaitSeconds: 1 });
   admin = await t.tokenFor('admin');
-  dispatcher = new OutboxDispatcher({ pool: t.database.db.pool, databaseUrl: t.database.url, consumers: [deviceActivityConsumer(t.database.db)], logger: pino({ level: 'silent' }), pollIntervalMs: 200 });
+  dispatcher = new OutboxDispatcher({
+    pool: t.database.db.pool,
+    databaseUrl: t.database.url,
+    consumers: [deviceActivityConsumer(t.database.db)],
+    logger: pino({ level: 'silent' }),
+    pollIntervalMs: 200,
+  });
   await dispatcher.start();
 });
 afterAll(async () => {
@@ -31,12 +37,21 @@ const api = async (method: string, path: string, json?: unknown) => {
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 };
-const agent = (secret: string, path: string, json: unknown) => t.request(`/agent/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, json });
+const agent = (secret: string, path: string, json: unknown) =>
+  t.request(`/agent/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, json });
 const eventsOf = async (subjectId: string) =>
-  (await t.database.db.pool.query<{ type: string; payload: Record<string, unknown>; actor_type: string | null; actor_name: string | null }>(
-    'SELECT type, payload, actor_type, actor_name FROM domain_events WHERE subject_id = $1 ORDER BY transaction_id, id', [subjectId],
-  )).rows;
-const activityOf = async (deviceId: string) => ((await api('GET', `/devices/${deviceId}/activity?pageSize=200`)).body.items as { type: string; details: Record<string, unknown> }[]).reverse();
+  (
+    await t.database.db.pool.query<{
+      type: string;
+      payload: Record<string, unknown>;
+      actor_type: string | null;
+      actor_name: string | null;
+    }>('SELECT type, payload, actor_type, actor_name FROM domain_events WHERE subject_id = $1 ORDER BY transaction_id, id', [subjectId])
+  ).rows;
+const activityOf = async (deviceId: string) =>
+  (
+    (await api('GET', `/devices/${deviceId}/activity?pageSize=200`)).body.items as { type: string; details: Record<string, unknown> }[]
+  ).reverse();
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -54,7 +69,13 @@ describe('events of changes', () => {
     const group = (await api('POST', '/groups', { kind: 'static', name: 'evented-group', deviceIds: [deviceId] })).body as { id: string };
 
     const command = await queueCommand(t.database.db, deviceId);
-    const result = { status: 'failed', exitCode: 4294967295, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 7 };
+    const result = {
+      status: 'failed',
+      exitCode: 4294967295,
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: 7,
+    };
     expect((await agent(deviceSecret, `/commands/${command.id}/result`, result)).status).toBe(200);
     expect((await agent(deviceSecret, `/commands/${command.id}/result`, result)).status).toBe(200); // a duplicate is no event
     // Still queued when the device is retired: retirement ends it, and that is a command.finished too.
@@ -67,30 +88,73 @@ describe('events of changes', () => {
     expect(events[0]).toMatchObject({ actor_type: 'device', actor_name: 'evented' });
     expect(events[1]!.payload).toMatchObject({ firstReport: true, changedSections: expect.arrayContaining(['software', 'hardware']) });
     expect(events[2]).toMatchObject({ actor_type: 'device', payload: { reason: 'agent_stopped' } });
-    expect(events[3]).toMatchObject({ actor_type: 'user', payload: { hostname: 'evented', removedFromGroupIds: expect.arrayContaining([group.id]) } });
-    expect(await eventsOf(command.id)).toEqual([{
-      type: 'command.finished', actor_type: 'device', actor_name: 'evented',
-      payload: { commandId: command.id, deviceId, jobRunId: command.jobRunDevice.jobRunId, kind: 'shell', attempt: 1, status: 'failed', exitCode: '4294967295', durationMs: 7, error: null },
-    }]);
-    expect(await eventsOf(unfinished.id)).toEqual([{
-      type: 'command.finished', actor_type: 'user', actor_name: expect.stringMatching(/^admin-/),
-      payload: {
-        commandId: unfinished.id, deviceId, jobRunId: unfinished.jobRunDevice.jobRunId, kind: 'shell', attempt: 1, status: 'failed',
-        exitCode: null, durationMs: null, error: 'The device was retired.',
+    expect(events[3]).toMatchObject({
+      actor_type: 'user',
+      payload: { hostname: 'evented', removedFromGroupIds: expect.arrayContaining([group.id]) },
+    });
+    expect(await eventsOf(command.id)).toEqual([
+      {
+        type: 'command.finished',
+        actor_type: 'device',
+        actor_name: 'evented',
+        payload: {
+          commandId: command.id,
+          deviceId,
+          jobRunId: command.jobRunDevice.jobRunId,
+          kind: 'shell',
+          attempt: 1,
+          status: 'failed',
+          exitCode: '4294967295',
+          durationMs: 7,
+          error: null,
+        },
       },
-    }]);
+    ]);
+    expect(await eventsOf(unfinished.id)).toEqual([
+      {
+        type: 'command.finished',
+        actor_type: 'user',
+        actor_name: expect.stringMatching(/^admin-/),
+        payload: {
+          commandId: unfinished.id,
+          deviceId,
+          jobRunId: unfinished.jobRunDevice.jobRunId,
+          kind: 'shell',
+          attempt: 1,
+          status: 'failed',
+          exitCode: null,
+          durationMs: null,
+          error: 'The device was retired.',
+        },
+      },
+    ]);
     const membership = (await eventsOf(group.id)).map((e) => e.payload as { added: string[]; removed: string[]; reason: string });
     expect(membership).toEqual([
       { groupId: group.id, added: [deviceId], removed: [], reason: expect.stringMatching(/^changed by admin-/) },
       { groupId: group.id, added: [], removed: [deviceId], reason: 'device retired' },
     ]);
 
-    const activity = await until(() => activityOf(deviceId), (a) => a.some((x) => x.type === 'retired'));
+    const activity = await until(
+      () => activityOf(deviceId),
+      (a) => a.some((x) => x.type === 'retired'),
+    );
     expect(activity.map((a) => a.type)).toEqual([
-      'enrolled', 'joined_group', 'joined_group', 'inventory_changed', // All Linux on enrollment; Virtual machines with the report
-      'joined_group', 'command_finished', 'went_offline', 'command_finished', 'left_group', 'left_group', 'left_group', 'retired',
+      'enrolled',
+      'joined_group',
+      'joined_group',
+      'inventory_changed', // All Linux on enrollment; Virtual machines with the report
+      'joined_group',
+      'command_finished',
+      'went_offline',
+      'command_finished',
+      'left_group',
+      'left_group',
+      'left_group',
+      'retired',
     ]);
-    expect(activity.find((a) => a.type === 'joined_group' && a.details.groupId === group.id)?.details).toMatchObject({ groupName: 'evented-group' });
+    expect(activity.find((a) => a.type === 'joined_group' && a.details.groupId === group.id)?.details).toMatchObject({
+      groupName: 'evented-group',
+    });
     expect(activity.find((a) => a.type === 'command_finished')?.details).toMatchObject({ status: 'failed', exitCode: '4294967295' });
   });
 
@@ -100,8 +164,15 @@ describe('events of changes', () => {
     expect((await api('DELETE', `/groups/${group.id}`)).status).toBe(204);
     const membership = (await eventsOf(group.id)).map((e) => e.payload as { added: string[]; removed: string[]; reason: string });
     expect(membership.at(-1)).toEqual({ groupId: group.id, added: [], removed: [deviceId], reason: 'group deleted' });
-    const activity = await until(() => activityOf(deviceId), (a) => a.some((x) => x.type === 'left_group'));
-    expect(activity.find((a) => a.type === 'left_group')?.details).toMatchObject({ groupId: group.id, groupName: null, reason: 'group deleted' });
+    const activity = await until(
+      () => activityOf(deviceId),
+      (a) => a.some((x) => x.type === 'left_group'),
+    );
+    expect(activity.find((a) => a.type === 'left_group')?.details).toMatchObject({
+      groupId: group.id,
+      groupName: null,
+      reason: 'group deleted',
+    });
   });
 
   it('answers 404 for the activity of a device that does not exist', async () => {
@@ -125,7 +196,15 @@ describe('presence', () => {
     expect(offline.map((e) => e.type)).toEqual(['device.enrolled', 'device.went_offline']);
     expect(offline[1]).toMatchObject({ actor_type: 'system', actor_name: 'schedule device-presence', payload: { reason: 'not_seen' } });
 
-    const facts = { hostname: 'flaky', osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: [], agentVersion: '0.1.0' };
+    const facts = {
+      hostname: 'flaky',
+      osFamily: 'linux',
+      osName: 'Debian',
+      osVersion: '12',
+      architecture: 'x64',
+      ipAddresses: [],
+      agentVersion: '0.1.0',
+    };
     expect((await agent(deviceSecret, '/checkin', { facts })).status).toBe(200);
     expect(await sweep()).toMatchObject({ cameOnline: 1 });
     expect(await sweep()).toEqual({ cameOnline: 0, wentOffline: 0 });

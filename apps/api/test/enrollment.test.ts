@@ -16,7 +16,14 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const enrollAll = (token: string, n: number, prefix: string) =>
-  Promise.all(Array.from({ length: n }, (_, i) => t.enrollDevice(token, `${prefix}-${i}`).then(() => 'enrolled', (e: Error) => e.message)));
+  Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      t.enrollDevice(token, `${prefix}-${i}`).then(
+        () => 'enrolled',
+        (e: Error) => e.message,
+      ),
+    ),
+  );
 const tokenRow = (token: string) => t.database.db.prisma.enrollmentToken.findFirstOrThrow({ where: { tokenPrefix: token.slice(0, 10) } });
 
 describe('enrolment with one token from many devices at once', () => {
@@ -42,14 +49,34 @@ describe('enrolment with one token from many devices at once', () => {
     const token = await t.createEnrollmentToken(admin);
     const res = await t.request('/agent/v1/enroll', {
       method: 'POST',
-      json: { enrollmentToken: token, protocolVersion: 1, facts: { hostname: 'ws-facts', osFamily: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631', architecture: 'arm64', ipAddresses: ['10.1.2.3', 'fe80::1'], agentVersion: '9.8.7' } },
+      json: {
+        enrollmentToken: token,
+        protocolVersion: 1,
+        facts: {
+          hostname: 'ws-facts',
+          osFamily: 'windows',
+          osName: 'Windows 11 Pro',
+          osVersion: '10.0.22631',
+          architecture: 'arm64',
+          ipAddresses: ['10.1.2.3', 'fe80::1'],
+          agentVersion: '9.8.7',
+        },
+      },
     });
     expect(res.status).toBe(201);
     const { deviceId } = (await res.json()) as { deviceId: string };
     const device = await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: deviceId } });
     expect(device).toMatchObject({
-      hostname: 'ws-facts', osFamily: 'windows', osName: 'Windows 11 Pro', osVersion: '10.0.22631', architecture: 'arm64',
-      ipAddresses: ['10.1.2.3', 'fe80::1'], agentVersion: '9.8.7', protocolVersion: 1, enrollmentTokenId: (await tokenRow(token)).id, retiredAt: null,
+      hostname: 'ws-facts',
+      osFamily: 'windows',
+      osName: 'Windows 11 Pro',
+      osVersion: '10.0.22631',
+      architecture: 'arm64',
+      ipAddresses: ['10.1.2.3', 'fe80::1'],
+      agentVersion: '9.8.7',
+      protocolVersion: 1,
+      enrollmentTokenId: (await tokenRow(token)).id,
+      retiredAt: null,
     });
     expect(device.lastSeenAt).not.toBeNull();
   });
@@ -63,14 +90,20 @@ describe('enrolment with one token from many devices at once', () => {
     await pool.query(`CREATE TABLE test_enrol_statements (tbl text, stmt timestamptz, xact bigint)`);
     await pool.query(`CREATE FUNCTION test_record_statement() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN INSERT INTO test_enrol_statements VALUES (TG_TABLE_NAME, statement_timestamp(), txid_current()); RETURN NEW; END $$`);
-    await pool.query(`CREATE TRIGGER test_token_use AFTER UPDATE ON enrollment_tokens FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
+    await pool.query(
+      `CREATE TRIGGER test_token_use AFTER UPDATE ON enrollment_tokens FOR EACH ROW EXECUTE FUNCTION test_record_statement()`,
+    );
     await pool.query(`CREATE TRIGGER test_device_insert AFTER INSERT ON devices FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
     await pool.query(`CREATE TRIGGER test_audit_insert AFTER INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
-    await pool.query(`CREATE TRIGGER test_event_insert AFTER INSERT ON domain_events FOR EACH ROW EXECUTE FUNCTION test_record_statement()`);
+    await pool.query(
+      `CREATE TRIGGER test_event_insert AFTER INSERT ON domain_events FOR EACH ROW EXECUTE FUNCTION test_record_statement()`,
+    );
     try {
       await t.enrollDevice(token, 'one-statement');
       // As text: statement_timestamp() has microseconds, a JavaScript Date only milliseconds.
-      const { rows } = await pool.query<{ tbl: string; stmt: string; xact: string }>(`SELECT tbl, stmt::text AS stmt, xact::text AS xact FROM test_enrol_statements ORDER BY tbl`);
+      const { rows } = await pool.query<{ tbl: string; stmt: string; xact: string }>(
+        `SELECT tbl, stmt::text AS stmt, xact::text AS xact FROM test_enrol_statements ORDER BY tbl`,
+      );
       // The audit row and device.enrolled too: a device never exists without them.
       expect([...new Set(rows.map((r) => r.tbl))].sort()).toEqual(['audit_logs', 'devices', 'domain_events', 'enrollment_tokens']);
       expect(new Set(rows.map((r) => r.xact)).size).toBe(1);
@@ -79,7 +112,9 @@ describe('enrolment with one token from many devices at once', () => {
       // Microsecond timestamps as text of one format sort as times.
       for (const r of rows.filter((x) => x.tbl !== 'enrollment_tokens')) expect(r.stmt < use[0]!.stmt).toBe(true);
     } finally {
-      await pool.query(`DROP TRIGGER test_token_use ON enrollment_tokens; DROP TRIGGER test_device_insert ON devices; DROP TRIGGER test_audit_insert ON audit_logs; DROP TRIGGER test_event_insert ON domain_events; DROP FUNCTION test_record_statement(); DROP TABLE test_enrol_statements`);
+      await pool.query(
+        `DROP TRIGGER test_token_use ON enrollment_tokens; DROP TRIGGER test_device_insert ON devices; DROP TRIGGER test_audit_insert ON audit_logs; DROP TRIGGER test_event_insert ON domain_events; DROP FUNCTION test_record_statement(); DROP TABLE test_enrol_statements`,
+      );
     }
   });
 });
@@ -88,9 +123,22 @@ describe('a retried enrolment (the same enrollmentId)', () => {
   const enroll = (token: string, enrollmentId: string | undefined, hostname = 'retrying') =>
     t.request('/agent/v1/enroll', {
       method: 'POST',
-      json: { enrollmentToken: token, ...(enrollmentId ? { enrollmentId } : {}), facts: { hostname, osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: [], agentVersion: '0.1.0' } },
+      json: {
+        enrollmentToken: token,
+        ...(enrollmentId ? { enrollmentId } : {}),
+        facts: {
+          hostname,
+          osFamily: 'linux',
+          osName: 'Debian',
+          osVersion: '12',
+          architecture: 'x64',
+          ipAddresses: [],
+          agentVersion: '0.1.0',
+        },
+      },
     });
-  const polls = async (secret: string) => (await t.request('/agent/v1/commands?wait=0', { headers: { authorization: `Bearer ${secret}` } })).status;
+  const polls = async (secret: string) =>
+    (await t.request('/agent/v1/commands?wait=0', { headers: { authorization: `Bearer ${secret}` } })).status;
 
   it('gets the same device with a new secret, uses the token once and audits both', async () => {
     const token = await t.createEnrollmentToken(admin, { maxUses: 1 });
@@ -104,7 +152,11 @@ describe('a retried enrolment (the same enrollmentId)', () => {
     expect(await polls(second.deviceSecret)).toBe(200);
     expect(await polls(first.deviceSecret)).toBe(401);
     expect((await tokenRow(token)).usedCount).toBe(1);
-    const actions = await t.database.db.prisma.auditLog.findMany({ where: { targetId: first.deviceId }, orderBy: { id: 'asc' }, select: { action: true } });
+    const actions = await t.database.db.prisma.auditLog.findMany({
+      where: { targetId: first.deviceId },
+      orderBy: { id: 'asc' },
+      select: { action: true },
+    });
     expect(actions.map((a) => a.action)).toEqual(['device.enroll', 'device.enroll_repeated']);
   });
 

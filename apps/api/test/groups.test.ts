@@ -22,12 +22,18 @@ const api = async (method: string, path: string, json?: unknown, token = operato
 async function device(hostname: string, options: Parameters<typeof sampleSections>[0] = {}) {
   const d = await t.enrollDevice(await t.createEnrollmentToken(admin), hostname);
   const sections = sampleSections({ hostname, packages: 5, ...options });
-  const res = await t.request('/agent/v1/inventory', { method: 'POST', headers: { authorization: `Bearer ${d.deviceSecret}` }, json: fullReport(sections) });
+  const res = await t.request('/agent/v1/inventory', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.deviceSecret}` },
+    json: fullReport(sections),
+  });
   expect(res.status).toBe(200);
   return { ...d, sections };
 }
-const groupByName = async (name: string) => ((await api('GET', '/groups')).body.items as { id: string; name: string; memberCount: number }[]).find((g) => g.name === name)!;
-const memberNames = async (groupId: string) => ((await api('GET', `/groups/${groupId}/members?pageSize=200`)).body.items as { hostname: string }[]).map((d) => d.hostname).sort();
+const groupByName = async (name: string) =>
+  ((await api('GET', '/groups')).body.items as { id: string; name: string; memberCount: number }[]).find((g) => g.name === name)!;
+const memberNames = async (groupId: string) =>
+  ((await api('GET', `/groups/${groupId}/members?pageSize=200`)).body.items as { hostname: string }[]).map((d) => d.hostname).sort();
 const createDynamic = async (name: string, rule: Rule) => {
   const res = await api('POST', '/groups', { kind: 'dynamic', name, rule });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -38,14 +44,20 @@ describe('built-in groups', () => {
   it('exist and follow the inventory of each device', async () => {
     await device('win11-laptop', { osFamily: 'windows', osVersion: '10.0.22631', pendingReboot: true });
     await device('deb-vm', { virtual: true, diskFreePercent: 4 });
-    const names = ((await api('GET', '/groups')).body.items as { name: string; builtIn: boolean }[]).filter((g) => g.builtIn).map((g) => g.name);
+    const names = ((await api('GET', '/groups')).body.items as { name: string; builtIn: boolean }[])
+      .filter((g) => g.builtIn)
+      .map((g) => g.name);
     expect(names).toHaveLength(8);
     const expectations: [string, string[]][] = [
-      ['All Windows', ['win11-laptop']], ['Windows 11', ['win11-laptop']], ['All Linux', ['deb-vm']], ['Virtual machines', ['deb-vm']],
-      ['Pending reboot', ['win11-laptop']], ['Low disk', ['deb-vm']],
+      ['All Windows', ['win11-laptop']],
+      ['Windows 11', ['win11-laptop']],
+      ['All Linux', ['deb-vm']],
+      ['Virtual machines', ['deb-vm']],
+      ['Pending reboot', ['win11-laptop']],
+      ['Low disk', ['deb-vm']],
     ];
     for (const [name, hosts] of expectations) {
-      const g = (((await api('GET', '/groups')).body.items) as { name: string; id: string }[]).find((x) => x.name.startsWith(name))!;
+      const g = ((await api('GET', '/groups')).body.items as { name: string; id: string }[]).find((x) => x.name.startsWith(name))!;
       expect(await memberNames(g.id), name).toEqual(hosts);
     }
     const builtIn = await groupByName('All Windows');
@@ -63,7 +75,17 @@ describe('dynamic groups', () => {
   });
 
   it('refuses invalid rules with paths, and cycles', async () => {
-    const bad = await api('POST', '/groups', { kind: 'dynamic', name: 'bad', rule: { all: [{ field: 'os.family', op: 'equals', value: 'linux' }, { field: 'no.such.field', op: 'equals', value: 1 }, { field: 'hardware.memoryBytes', op: 'gt', value: 'lots' }] } });
+    const bad = await api('POST', '/groups', {
+      kind: 'dynamic',
+      name: 'bad',
+      rule: {
+        all: [
+          { field: 'os.family', op: 'equals', value: 'linux' },
+          { field: 'no.such.field', op: 'equals', value: 1 },
+          { field: 'hardware.memoryBytes', op: 'gt', value: 'lots' },
+        ],
+      },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('rule_invalid');
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['all.1.field', 'all.2.value']));
@@ -77,8 +99,24 @@ describe('dynamic groups', () => {
   it('gives the same membership incrementally (device by device) as a full evaluation', async () => {
     const rules: [string, Rule][] = [
       ['eq-windows', { field: 'os.family', op: 'equals', value: 'windows' }],
-      ['virtual-and-ring', { all: [{ field: 'hardware.isVirtual', op: 'equals', value: true }, { field: 'tags', op: 'contains', value: 'ring-1' }] }],
-      ['low-or-reboot', { any: [{ field: 'performance.minDiskFreePercent', op: 'lt', value: 20 }, { field: 'system.pendingReboot', op: 'equals', value: true }] }],
+      [
+        'virtual-and-ring',
+        {
+          all: [
+            { field: 'hardware.isVirtual', op: 'equals', value: true },
+            { field: 'tags', op: 'contains', value: 'ring-1' },
+          ],
+        },
+      ],
+      [
+        'low-or-reboot',
+        {
+          any: [
+            { field: 'performance.minDiskFreePercent', op: 'lt', value: 20 },
+            { field: 'system.pendingReboot', op: 'equals', value: true },
+          ],
+        },
+      ],
       ['has-pkg-3', { software: { name: 'pkg-0003', match: 'equals', version: { op: 'version_gte', value: '4.0' } }, present: true }],
       ['not-inc', { not: { field: 'hostname', op: 'starts_with', value: 'inc-1' } }],
       ['site-berlin', { field: 'customFields.site', op: 'equals', value: 'berlin' }],
@@ -88,14 +126,27 @@ describe('dynamic groups', () => {
     // Groups first (evaluated over the devices that exist: none yet), so membership then builds up incrementally.
     const created: Record<string, string> = {};
     for (const [name, rule] of rules) {
-      const r = name === 'member-of-windows' ? { all: [{ memberOf: created['eq-windows']! }, { field: 'hardware.isVirtual', op: 'equals', value: false }] } : rule;
+      const r =
+        name === 'member-of-windows'
+          ? { all: [{ memberOf: created['eq-windows']! }, { field: 'hardware.isVirtual', op: 'equals', value: false }] }
+          : rule;
       created[name] = (await createDynamic(`inc ${name}`, r as Rule)).id;
     }
     const devices = [];
     for (let i = 0; i < 12; i++) {
-      devices.push(await device(`inc-${i}`, { osFamily: i % 3 ? 'linux' : 'windows', virtual: i % 2 === 0, diskFreePercent: (i * 7) % 40, pendingReboot: i % 5 === 0 }));
+      devices.push(
+        await device(`inc-${i}`, {
+          osFamily: i % 3 ? 'linux' : 'windows',
+          virtual: i % 2 === 0,
+          diskFreePercent: (i * 7) % 40,
+          pendingReboot: i % 5 === 0,
+        }),
+      );
     }
-    await api('POST', '/devices/tags', { deviceIds: devices.filter((_, i) => i % 4 === 1 || i % 4 === 2).map((d) => d.deviceId), add: ['ring-1'] });
+    await api('POST', '/devices/tags', {
+      deviceIds: devices.filter((_, i) => i % 4 === 1 || i % 4 === 2).map((d) => d.deviceId),
+      add: ['ring-1'],
+    });
     await api('POST', '/devices/custom-fields', { deviceIds: devices.slice(0, 5).map((d) => d.deviceId), values: { site: 'berlin' } });
     const incremental: Record<string, string[]> = {};
     for (const [name] of rules) incremental[name] = (await memberNames(created[name]!)).filter((h) => h.startsWith('inc-'));
@@ -103,7 +154,10 @@ describe('dynamic groups', () => {
     for (const [name] of rules) {
       const g = (await api('GET', `/groups/${created[name]}`)).body;
       await api('PATCH', `/groups/${g.id}`, { rule: g.rule });
-      expect((await memberNames(g.id)).filter((h) => h.startsWith('inc-')), name).toEqual(incremental[name]);
+      expect(
+        (await memberNames(g.id)).filter((h) => h.startsWith('inc-')),
+        name,
+      ).toEqual(incremental[name]);
     }
     expect(incremental['eq-windows']).toEqual(['inc-0', 'inc-3', 'inc-6', 'inc-9']);
     expect(incremental['member-of-windows']).toEqual(['inc-3', 'inc-9']);
@@ -118,11 +172,18 @@ describe('dynamic groups', () => {
     const windows = structuredClone(d.sections);
     windows.system.osFamily = 'windows';
     windows.system.osName = 'Microsoft Windows 11 Pro';
-    const res = await t.request('/agent/v1/inventory', { method: 'POST', headers: { authorization: `Bearer ${d.deviceSecret}` }, json: deltaReport(d.sections, windows) });
+    const res = await t.request('/agent/v1/inventory', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.deviceSecret}` },
+      json: deltaReport(d.sections, windows),
+    });
     expect(res.status).toBe(200);
     expect(await memberNames(g.id)).not.toContain('switcher');
     const events = (await api('GET', `/groups/${g.id}/events`)).body.items as { hostname: string; change: string; reason: string }[];
-    expect(events.filter((e) => e.hostname === 'switcher').map((e) => [e.change, e.reason])).toEqual([['removed', 'inventory changed'], ['added', 'device enrolled']]);
+    expect(events.filter((e) => e.hostname === 'switcher').map((e) => [e.change, e.reason])).toEqual([
+      ['removed', 'inventory changed'],
+      ['added', 'device enrolled'],
+    ]);
   });
 
   it('previews a rule without saving it', async () => {
@@ -141,7 +202,12 @@ describe('dynamic groups', () => {
     const hostile = `${'a'.repeat(30)}!`;
     await device(hostile);
     const viewer = await t.tokenFor('viewer');
-    const rule = { any: [{ field: 'hostname', op: 'regex', value: '^(a|a)*$' }, { field: 'hostname', op: 'regex', value: '^(a+)+$' }] };
+    const rule = {
+      any: [
+        { field: 'hostname', op: 'regex', value: '^(a|a)*$' },
+        { field: 'hostname', op: 'regex', value: '^(a+)+$' },
+      ],
+    };
     const started = performance.now();
     const [preview, health] = await Promise.all([
       api('POST', '/groups/preview', { rule, limit: 5 }, viewer),
@@ -165,12 +231,16 @@ describe('static groups, tags and custom fields', () => {
     const b = await device('static-b');
     const created = await api('POST', '/groups', { kind: 'static', name: 'pilot ring', deviceIds: [a.deviceId] });
     expect(created.status).toBe(201);
-    const follower = await createDynamic('pilot and linux', { all: [{ memberOf: created.body.id }, { field: 'os.family', op: 'equals', value: 'linux' }] });
+    const follower = await createDynamic('pilot and linux', {
+      all: [{ memberOf: created.body.id }, { field: 'os.family', op: 'equals', value: 'linux' }],
+    });
     expect(await memberNames(follower.id)).toEqual(['static-a']);
     const changed = await api('POST', `/groups/${created.body.id}/members`, { add: [b.deviceId], remove: [a.deviceId] });
     expect(changed.body.memberCount).toBe(1);
     expect(await memberNames(follower.id)).toEqual(['static-b']);
-    const events = (await api('GET', `/groups/${created.body.id}/events`)).body.items.map((e: { hostname: string; change: string }) => `${e.change} ${e.hostname}`);
+    const events = (await api('GET', `/groups/${created.body.id}/events`)).body.items.map(
+      (e: { hostname: string; change: string }) => `${e.change} ${e.hostname}`,
+    );
     // Newest first; the two changes of one request share a transaction, in no particular order.
     expect(events[2]).toBe('added static-a');
     expect(events.slice(0, 2).sort()).toEqual(['added static-b', 'removed static-a']);

@@ -22,7 +22,9 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-interface Schema { $ref?: string }
+interface Schema {
+  $ref?: string;
+}
 interface Operation {
   operationId?: string;
   security?: unknown[];
@@ -30,12 +32,21 @@ interface Operation {
   requestBody?: { content: Record<string, { schema?: Schema }> };
   responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
 }
-interface Document { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { required?: string[] }> } }
+interface Document {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, { required?: string[] }> };
+}
 
-const operations = () => Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op, where: `${method.toUpperCase()} ${path}` })));
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ path, method, op, where: `${method.toUpperCase()} ${path}` })),
+  );
 
 /** fetch refuses TRACE, so raw HTTP. */
-function raw(method: string, path: string): Promise<{ status: number; allow: string | undefined; contentType: string | undefined; body: string }> {
+function raw(
+  method: string,
+  path: string,
+): Promise<{ status: number; allow: string | undefined; contentType: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${admin}` } }, (res) => {
       let body = '';
@@ -68,10 +79,12 @@ describe('the OpenAPI document', () => {
     const problems: string[] = [];
     const seen = new Set<string>();
     for (const { where, op } of operations()) {
-      if (!op.operationId || !/^[a-z][a-zA-Z0-9]*$/.test(op.operationId)) problems.push(`${where}: operationId ${op.operationId ?? 'missing'}`);
+      if (!op.operationId || !/^[a-z][a-zA-Z0-9]*$/.test(op.operationId))
+        problems.push(`${where}: operationId ${op.operationId ?? 'missing'}`);
       else if (seen.has(op.operationId)) problems.push(`${where}: operationId ${op.operationId} taken`);
       else seen.add(op.operationId);
-      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) if (!media.schema?.$ref) problems.push(`${where}: ${type} body has no named schema`);
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {}))
+        if (!media.schema?.$ref) problems.push(`${where}: ${type} body has no named schema`);
       for (const [status, response] of Object.entries(op.responses)) {
         if (status === '204') continue;
         if (!response.content) problems.push(`${where}: ${status} has no content`);
@@ -84,7 +97,7 @@ describe('the OpenAPI document', () => {
     expect(problems).toEqual([]);
   });
 
-  it('passes Redocly\'s linter with apps/api/redocly.yaml, warnings included', async () => {
+  it("passes Redocly's linter with apps/api/redocly.yaml, warnings included", async () => {
     const config = await loadConfig({ configPath: fileURLToPath(new URL('../redocly.yaml', import.meta.url)) });
     const found = await lintFromString({ source: JSON.stringify(doc), absoluteRef: `${t.url}/api/openapi.json`, config });
     expect(found.map((p) => `${p.ruleId} at ${p.location[0]?.pointer ?? '?'}: ${p.message}`)).toEqual([]);
@@ -94,8 +107,10 @@ describe('the OpenAPI document', () => {
     expect(await readFile(OPENAPI_TYPES_FILE, 'utf8')).toBe(await renderOpenApiTypes(doc));
   });
 
-  it('documents a static group\'s rule as null', async () => {
-    expect(doc.paths['/api/v1/groups/{id}']!.get!.responses['200']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/Group' });
+  it("documents a static group's rule as null", async () => {
+    expect(doc.paths['/api/v1/groups/{id}']!.get!.responses['200']!.content!['application/json']!.schema).toEqual({
+      $ref: '#/components/schemas/Group',
+    });
     const schema = doc.components.schemas.Group as { properties: { rule: unknown } };
     expect(schema.properties.rule).toEqual({ anyOf: [{ $ref: '#/components/schemas/Rule' }, { type: 'null' }] });
     const created = await t.request('/api/v1/groups', { method: 'POST', token: admin, json: { kind: 'static', name: 'static-rule-null' } });
@@ -114,12 +129,13 @@ describe('unknown query parameters', () => {
       const res = await t.request(url, { method: method.toUpperCase(), token });
       const body = (await res.json().catch(() => null)) as { code?: string; errors?: { path: string; message: string }[] } | null;
       const named = body?.errors?.some((e) => e.path === 'pageSise' && e.message === 'unknown query parameter');
-      if (res.status !== 400 || body?.code !== 'validation_failed' || !named) problems.push(`${where}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      if (res.status !== 400 || body?.code !== 'validation_failed' || !named)
+        problems.push(`${where}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
     }
     expect(problems).toEqual([]);
   });
 
-  it('and unknown conditions of a run\'s device filter, which would otherwise select every device', async () => {
+  it("and unknown conditions of a run's device filter, which would otherwise select every device", async () => {
     const res = await t.request('/api/v1/job-runs/preview', { method: 'POST', token: admin, json: { filter: { hostnme: 'web-01' } } });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'validation_failed', errors: [{ path: 'filter.hostnme', message: 'unknown field' }] });
@@ -181,7 +197,14 @@ describe('input PostgreSQL cannot store', () => {
 
   it('is a 400 naming the field, in bodies, rules and queries', async () => {
     await refused(await post('/api/v1/groups', { kind: 'static', name: 'nul\0name' }), 'name');
-    await refused(await post('/api/v1/groups', { kind: 'dynamic', name: 'rule', rule: { all: [{ field: 'hostname', op: 'equals', value: 'x\uD800' }] } }), 'rule.all.0.value');
+    await refused(
+      await post('/api/v1/groups', {
+        kind: 'dynamic',
+        name: 'rule',
+        rule: { all: [{ field: 'hostname', op: 'equals', value: 'x\uD800' }] },
+      }),
+      'rule.all.0.value',
+    );
     await refused(await post('/api/v1/custom-fields', { key: 'owner', label: 'Owner\uDC00', type: 'text' }), 'label');
     await refused(await post('/api/v1/enrollment-tokens', { name: '\0' }), 'name');
     await refused(await post('/api/v1/job-runs', { deviceIds: ['9b2c7c7e-2d5a-4a52-8d1e-7c0d8f4a9b11'], command: 'echo \0' }), 'command');
@@ -196,7 +219,9 @@ describe('input PostgreSQL cannot store', () => {
     const res = await t.request(`/api/v1/groups/${created.id}`, { method: 'PATCH', token: admin });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
-    expect((await t.request(`/api/v1/groups/${created.id}`, { method: 'PATCH', token: admin, json: { description: 'd' } })).status).toBe(200);
+    expect((await t.request(`/api/v1/groups/${created.id}`, { method: 'PATCH', token: admin, json: { description: 'd' } })).status).toBe(
+      200,
+    );
   });
 
   it('the events of a deleted group are a 404, not an empty page', async () => {

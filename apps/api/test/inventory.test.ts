@@ -14,8 +14,15 @@ afterAll(() => t?.close());
 async function enrolled(hostname: string) {
   return t.enrollDevice(await t.createEnrollmentToken(admin), hostname);
 }
-const send = (secret: string, body: unknown) => t.request('/agent/v1/inventory', { method: 'POST', headers: { authorization: `Bearer ${secret}` }, json: body });
-const events = async (deviceId: string) => (await t.database.db.prisma.deviceInventoryEvent.findMany({ where: { deviceId }, orderBy: { id: 'asc' } })).map((e) => ({ kind: e.kind, subject: e.subject, oldValue: e.oldValue, newValue: e.newValue }));
+const send = (secret: string, body: unknown) =>
+  t.request('/agent/v1/inventory', { method: 'POST', headers: { authorization: `Bearer ${secret}` }, json: body });
+const events = async (deviceId: string) =>
+  (await t.database.db.prisma.deviceInventoryEvent.findMany({ where: { deviceId }, orderBy: { id: 'asc' } })).map((e) => ({
+    kind: e.kind,
+    subject: e.subject,
+    oldValue: e.oldValue,
+    newValue: e.newValue,
+  }));
 
 describe('inventory ingest', () => {
   it('stores a full report: sections, software rows, device columns, one first-report event', async () => {
@@ -29,14 +36,28 @@ describe('inventory ingest', () => {
     const { prisma } = t.database.db;
     expect(await prisma.deviceSoftware.count({ where: { deviceId: d.deviceId } })).toBe(300);
     const device = await prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } });
-    expect(device).toMatchObject({ manufacturer: 'Dell Inc.', model: 'Latitude 7440', pendingReboot: false, ipAddresses: ['10.1.2.3'], osName: 'Debian GNU/Linux 12 (bookworm)' });
+    expect(device).toMatchObject({
+      manufacturer: 'Dell Inc.',
+      model: 'Latitude 7440',
+      pendingReboot: false,
+      ipAddresses: ['10.1.2.3'],
+      osName: 'Debian GNU/Linux 12 (bookworm)',
+    });
     expect(device.ruleFacts).toMatchObject({ facts: { 'hardware.manufacturer': 'Dell Inc.', 'hardware.isVirtual': false } });
-    expect(await events(d.deviceId)).toEqual([{ kind: 'inventory_first_report', subject: 'inventory', oldValue: null, newValue: '7 sections' }]);
+    expect(await events(d.deviceId)).toEqual([
+      { kind: 'inventory_first_report', subject: 'inventory', oldValue: null, newValue: '7 sections' },
+    ]);
 
-    const detail = await (await t.request(`/api/v1/devices/${d.deviceId}`, { token: admin })).json() as { softwareCount: number; inventory: { hardware: { model: string } } };
+    const detail = (await (await t.request(`/api/v1/devices/${d.deviceId}`, { token: admin })).json()) as {
+      softwareCount: number;
+      inventory: { hardware: { model: string } };
+    };
     expect(detail.softwareCount).toBe(300);
     expect(detail.inventory.hardware.model).toBe('Latitude 7440');
-    const search = await (await t.request(`/api/v1/devices/${d.deviceId}/software?search=pkg-0042`, { token: admin })).json() as { items: { name: string }[]; total: number };
+    const search = (await (await t.request(`/api/v1/devices/${d.deviceId}/software?search=pkg-0042`, { token: admin })).json()) as {
+      items: { name: string }[];
+      total: number;
+    };
     expect(search.items.map((s) => s.name)).toEqual(['pkg-0042']);
   });
 
@@ -56,14 +77,18 @@ describe('inventory ingest', () => {
     const res = await send(d.deviceSecret, delta);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { changedSections: string[] }).changedSections.sort()).toEqual(['hardware', 'performance', 'software']);
-    expect((await events(d.deviceId)).slice(1)).toEqual(expect.arrayContaining([
-      { kind: 'software_installed', subject: 'openssl (amd64)', oldValue: null, newValue: '3.0.13-1~deb12u1' },
-      { kind: 'software_removed', subject: 'pkg-0001 (amd64)', oldValue: before.software.packages[1]!.version, newValue: null },
-      { kind: 'software_upgraded', subject: 'pkg-0002 (amd64)', oldValue: before.software.packages[2]!.version, newValue: '9.9.9' },
-      { kind: 'ip_changed', subject: 'IP addresses', oldValue: '10.1.2.3', newValue: '10.9.9.9' },
-    ]));
+    expect((await events(d.deviceId)).slice(1)).toEqual(
+      expect.arrayContaining([
+        { kind: 'software_installed', subject: 'openssl (amd64)', oldValue: null, newValue: '3.0.13-1~deb12u1' },
+        { kind: 'software_removed', subject: 'pkg-0001 (amd64)', oldValue: before.software.packages[1]!.version, newValue: null },
+        { kind: 'software_upgraded', subject: 'pkg-0002 (amd64)', oldValue: before.software.packages[2]!.version, newValue: '9.9.9' },
+        { kind: 'ip_changed', subject: 'IP addresses', oldValue: '10.1.2.3', newValue: '10.9.9.9' },
+      ]),
+    );
     expect(await events(d.deviceId)).toHaveLength(5);
-    const names = (await t.database.db.prisma.deviceSoftware.findMany({ where: { deviceId: d.deviceId }, orderBy: { name: 'asc' } })).map((s) => `${s.name}@${s.version}`);
+    const names = (await t.database.db.prisma.deviceSoftware.findMany({ where: { deviceId: d.deviceId }, orderBy: { name: 'asc' } })).map(
+      (s) => `${s.name}@${s.version}`,
+    );
     expect(names).toEqual(['openssl@3.0.13-1~deb12u1', 'pkg-0000@1.0.0', 'pkg-0002@9.9.9', 'pkg-0003@4.3.0', 'pkg-0004@5.4.0']);
     expect((await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).ipAddresses).toEqual(['10.9.9.9']);
   });
@@ -93,7 +118,9 @@ describe('inventory ingest', () => {
     const stale = deltaReport(other, { ...other, performance: changed.performance });
     const res = await send(d.deviceSecret, stale);
     expect(res.status).toBe(409);
-    const perf = await t.database.db.prisma.deviceInventorySection.findUniqueOrThrow({ where: { deviceId_section: { deviceId: d.deviceId, section: 'performance' } } });
+    const perf = await t.database.db.prisma.deviceInventorySection.findUniqueOrThrow({
+      where: { deviceId_section: { deviceId: d.deviceId, section: 'performance' } },
+    });
     expect((perf.data as { cpuLoad1: number }).cpuLoad1).toBe(0.5);
   });
 
@@ -123,8 +150,14 @@ describe('inventory ingest', () => {
       await send(d.deviceSecret, deltaReport(current, next));
       current = next;
     }
-    const page = (await (await t.request(`/api/v1/devices/${d.deviceId}/timeline?pageSize=2`, { token: admin })).json()) as { items: { kind: string; newValue: string }[]; total: number };
+    const page = (await (await t.request(`/api/v1/devices/${d.deviceId}/timeline?pageSize=2`, { token: admin })).json()) as {
+      items: { kind: string; newValue: string }[];
+      total: number;
+    };
     expect(page.total).toBe(3);
-    expect(page.items.map((e) => [e.kind, e.newValue])).toEqual([['os_changed', '14'], ['os_changed', '13']]);
+    expect(page.items.map((e) => [e.kind, e.newValue])).toEqual([
+      ['os_changed', '14'],
+      ['os_changed', '13'],
+    ]);
   });
 });

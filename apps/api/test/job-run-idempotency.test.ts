@@ -17,7 +17,10 @@ let deviceId: string;
 
 beforeAll(async () => {
   const address = inject('temporalAddress');
-  proxy = await startTcpProxy({ host: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) });
+  proxy = await startTcpProxy({
+    host: address.slice(0, address.lastIndexOf(':')),
+    port: Number(address.slice(address.lastIndexOf(':') + 1)),
+  });
   t = await startTestApi({}, { temporalAddress: proxy.address });
   const admin = await t.tokenFor('admin');
   operator = await t.tokenFor('operator');
@@ -32,15 +35,23 @@ afterAll(async () => {
 
 const createRun = (key: string | undefined, body: Record<string, unknown> = {}, token = operator) =>
   t.request('/api/v1/job-runs', {
-    method: 'POST', token, json: { deviceIds: [deviceId], command: 'echo idempotent', ...body },
+    method: 'POST',
+    token,
+    json: { deviceIds: [deviceId], command: 'echo idempotent', ...body },
     ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
   });
 const runsWith = (command: string) => t.database.db.prisma.jobRun.count({ where: { command } });
 const workflowExists = (runId: string) =>
-  temporal.workflow.getHandle(`job-run/${runId}`).describe().then(() => true, (err: unknown) => {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  });
+  temporal.workflow
+    .getHandle(`job-run/${runId}`)
+    .describe()
+    .then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      },
+    );
 
 describe('creating a run with an Idempotency-Key', () => {
   it('answers the same key and body with the run the first request created', async () => {
@@ -78,7 +89,9 @@ describe('creating a run with an Idempotency-Key', () => {
     expect(problem.detail).toContain(run.id);
     expect(await runsWith('echo second body')).toBe(0);
     // Defaults filled in by validation are part of the body: spelling them out is the same request.
-    expect((await createRun(key, { command: 'echo first body', shell: 'default', timeoutSeconds: 300 })).headers.get('idempotent-replayed')).toBe('true');
+    expect(
+      (await createRun(key, { command: 'echo first body', shell: 'default', timeoutSeconds: 300 })).headers.get('idempotent-replayed'),
+    ).toBe('true');
 
     const colleague = await t.tokenFor('operator');
     const theirs = await createRun(key, { command: 'echo first body' }, colleague);

@@ -18,7 +18,8 @@ const api = async (method: string, path: string, json?: unknown, token = operato
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 };
-const run = (selection: Record<string, unknown>, extra: Record<string, unknown> = {}) => api('POST', '/job-runs', { command: 'true', ...selection, ...extra });
+const run = (selection: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  api('POST', '/job-runs', { command: 'true', ...selection, ...extra });
 const preview = (selection: Record<string, unknown>, sampleSize = 50) => api('POST', '/job-runs/preview', { ...selection, sampleSize });
 const hostnamesOf = (ids: string[]) => ids.map((id) => Object.keys(hosts).find((h) => hosts[h] === id) ?? id).sort();
 const targetHosts = (runBody: { targets: { hostname: string }[] }) => runBody.targets.map((x) => x.hostname).sort();
@@ -35,7 +36,10 @@ beforeAll(async () => {
   const { prisma } = t.database.db;
   // Online: seen just now; offline: seen an hour ago; never seen: lab-1.
   await prisma.device.updateMany({ where: { hostname: { in: ['web-1', 'db-1'] } }, data: { lastSeenAt: new Date() } });
-  await prisma.device.updateMany({ where: { hostname: { in: ['web-2', 'db_2', 'dbx2'] } }, data: { lastSeenAt: new Date(Date.now() - 3600_000) } });
+  await prisma.device.updateMany({
+    where: { hostname: { in: ['web-2', 'db_2', 'dbx2'] } },
+    data: { lastSeenAt: new Date(Date.now() - 3600_000) },
+  });
   await prisma.device.update({ where: { id: hosts['lab-1'] }, data: { lastSeenAt: null } });
   expect((await api('POST', '/devices/tags', { deviceIds: [hosts['db-1'], hosts['db_2']], add: ['database'] })).status).toBe(200);
   expect((await api('POST', '/devices/tags', { deviceIds: [hosts['lab-1']], add: ['lab'] })).status).toBe(200);
@@ -67,13 +71,21 @@ describe('target selections', () => {
   });
 
   it('targets the union of every part, each device once, explicit devices first', async () => {
-    const res = await run({ deviceIds: [hosts['lab-1'], hosts['web-1']], groupIds: [webGroup], tags: ['database', 'lab'], filter: { search: 'dbx' } });
+    const res = await run({
+      deviceIds: [hosts['lab-1'], hosts['web-1']],
+      groupIds: [webGroup],
+      tags: ['database', 'lab'],
+      filter: { search: 'dbx' },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(targetHosts(res.body)).toEqual(['db-1', 'db_2', 'dbx2', 'lab-1', 'web-1', 'web-2']);
     const run2 = await t.database.db.prisma.jobRunDevice.findMany({ where: { jobRunId: res.body.id } });
     expect(run2).toHaveLength(6);
     const audit = await api('GET', '/audit-logs?action=job_run.create&targetId=' + res.body.id, undefined, admin);
-    expect(audit.body.items[0].details).toMatchObject({ deviceCount: 6, targets: { deviceIds: 2, groupIds: [webGroup], tags: ['database', 'lab'], filter: { search: 'dbx' } } });
+    expect(audit.body.items[0].details).toMatchObject({
+      deviceCount: 6,
+      targets: { deviceIds: 2, groupIds: [webGroup], tags: ['database', 'lab'], filter: { search: 'dbx' } },
+    });
   });
 
   it('an empty filter is every device; a filter matches literally (no LIKE wildcards)', async () => {
@@ -89,7 +101,13 @@ describe('target selections', () => {
   });
 
   it('previews exactly the devices a run gets', async () => {
-    for (const selection of [{ groupIds: [webGroup] }, { tags: ['database', 'lab'] }, { filter: { status: 'offline' } }, { filter: {}, tags: ['lab'] }, { deviceIds: [hosts['db-1']], filter: { osFamily: 'linux', search: 'web' } }]) {
+    for (const selection of [
+      { groupIds: [webGroup] },
+      { tags: ['database', 'lab'] },
+      { filter: { status: 'offline' } },
+      { filter: {}, tags: ['lab'] },
+      { deviceIds: [hosts['db-1']], filter: { osFamily: 'linux', search: 'web' } },
+    ]) {
       const p = await preview(selection);
       expect(p.status, JSON.stringify(p.body)).toBe(200);
       expect(p.body.maxDevices).toBe(MAX_DEVICES_PER_RUN);
@@ -99,7 +117,10 @@ describe('target selections', () => {
       expect(r.body.targets).toHaveLength(p.body.total);
     }
     const sample = await preview({ filter: {} }, 2);
-    expect(sample.body.sample.map((d: { hostname: string; status: string }) => `${d.hostname}:${d.status}`)).toEqual(['db-1:online', 'db_2:offline']);
+    expect(sample.body.sample.map((d: { hostname: string; status: string }) => `${d.hostname}:${d.status}`)).toEqual([
+      'db-1:online',
+      'db_2:offline',
+    ]);
   });
 
   it('refuses to run when the selection changed since it was confirmed', async () => {
@@ -123,7 +144,11 @@ describe('target selections', () => {
     expect(unknownDevice.body.code).toBe('unknown_devices');
     expect((await preview({ groupIds: [randomUUID()] })).body.code).toBe('unknown_groups');
     // Nothing matches: a tag nobody has, a filter for a group that does not exist.
-    for (const selection of [{ tags: ['nobody-has-this'] }, { filter: { groupId: randomUUID() } }, { filter: { status: 'online', tag: 'lab' } }]) {
+    for (const selection of [
+      { tags: ['nobody-has-this'] },
+      { filter: { groupId: randomUUID() } },
+      { filter: { status: 'online', tag: 'lab' } },
+    ]) {
       const none = await run(selection);
       expect(none.status, JSON.stringify(selection)).toBe(400);
       expect(none.body.code).toBe('no_target_devices');
@@ -134,7 +159,14 @@ describe('target selections', () => {
       expect(empty.body.code).toBe('validation_failed');
       expect(empty.body.errors.map((e: { path: string }) => e.path)).toContain('deviceIds');
     }
-    for (const selection of [{ filter: { search: 'a\u0000b' } }, { filter: { tag: '\u0000' } }, { tags: ['bad\u0000tag'] }, { filter: { status: 'sleeping' } }, { filter: { customField: 'no-colon' } }, { groupIds: ['not-a-uuid'] }]) {
+    for (const selection of [
+      { filter: { search: 'a\u0000b' } },
+      { filter: { tag: '\u0000' } },
+      { tags: ['bad\u0000tag'] },
+      { filter: { status: 'sleeping' } },
+      { filter: { customField: 'no-colon' } },
+      { groupIds: ['not-a-uuid'] },
+    ]) {
       const bad = await run(selection);
       expect(bad.status, JSON.stringify(selection)).toBe(400);
       expect(bad.body.code).toBe('validation_failed');
@@ -154,7 +186,12 @@ describe('the per-run limit', () => {
   it(`runs on ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')} devices and refuses one more, with the count`, async () => {
     const { prisma } = t.database.db;
     const base = { osFamily: 'linux', osName: 'Debian', osVersion: '12', architecture: 'x64', ipAddresses: [], agentVersion: '0.1.0' };
-    const bulk = Array.from({ length: MAX_DEVICES_PER_RUN + 1 }, (_, i) => ({ id: randomUUID(), hostname: `bulk-${String(i).padStart(5, '0')}`, secretHash: `bulk-${i}-${randomUUID()}`, ...base }));
+    const bulk = Array.from({ length: MAX_DEVICES_PER_RUN + 1 }, (_, i) => ({
+      id: randomUUID(),
+      hostname: `bulk-${String(i).padStart(5, '0')}`,
+      secretHash: `bulk-${i}-${randomUUID()}`,
+      ...base,
+    }));
     await prisma.device.createMany({ data: bulk });
     await prisma.deviceTag.createMany({ data: bulk.slice(0, MAX_DEVICES_PER_RUN).map((d) => ({ deviceId: d.id, tag: 'fleet' })) });
 

@@ -19,7 +19,13 @@ const get = async (path: string, token = admin) => {
   const res = await t.request(`/api/v1${path}`, { token });
   // Keep the byte-order mark (Response.text() strips it).
   const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer());
-  return { status: res.status, type: res.headers.get('content-type') ?? '', disposition: res.headers.get('content-disposition'), text, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    disposition: res.headers.get('content-disposition'),
+    text,
+    body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null,
+  };
 };
 const ids = (body: { items: { id: string }[] }) => body.items.map((i) => i.id);
 const runNames = (body: { items: { id: string }[] }) => ids(body).map((id) => Object.keys(runs).find((k) => runs[k] === id) ?? id);
@@ -33,7 +39,10 @@ function csvRows(text: string): { header: string[]; rows: string[][] } {
 beforeAll(async () => {
   t = await startTestApi({ temporalTaskQueue: `filters-${randomUUID()}` });
   admin = await t.tokenFor('admin');
-  for (const [u, role] of [[alice, 'operator'], [bob, 'operator']] as const) {
+  for (const [u, role] of [
+    [alice, 'operator'],
+    [bob, 'operator'],
+  ] as const) {
     const created = await t.createUser(role);
     Object.assign(u, created, { token: await t.login(created.email) });
   }
@@ -45,7 +54,7 @@ beforeAll(async () => {
     runs[name] = ((await res.json()) as { id: string }).id;
   };
   await create('a-nov', alice, [device['web-1']!], 'uptime');
-  await create('a-dec', alice, [device['web_2']!], '=cmd|\' /C calc\'!A0');
+  await create('a-dec', alice, [device['web_2']!], "=cmd|' /C calc'!A0");
   await create('b-dec', bob, [device['webx2']!, device['web-1']!], 'echo "a, b"\necho done');
   const { prisma } = t.database.db;
   await prisma.jobRun.update({ where: { id: runs['a-nov'] }, data: { createdAt: new Date('2026-11-15T12:00:00Z'), status: 'succeeded' } });
@@ -56,7 +65,10 @@ afterAll(() => t?.close());
 
 describe('runs list filters', () => {
   it('filters by who created the run (email or user ID), status, device and hostname', async () => {
-    expect(runNames((await get(`/job-runs?createdBy=${encodeURIComponent(alice.email.toUpperCase())}`)).body).sort()).toEqual(['a-dec', 'a-nov']);
+    expect(runNames((await get(`/job-runs?createdBy=${encodeURIComponent(alice.email.toUpperCase())}`)).body).sort()).toEqual([
+      'a-dec',
+      'a-nov',
+    ]);
     expect(runNames((await get(`/job-runs?createdBy=${bob.id}`)).body)).toEqual(['b-dec']);
     expect((await get('/job-runs?createdBy=nobody@example.com')).body).toEqual({ items: [], total: 0 });
     expect(runNames((await get('/job-runs?status=failed')).body)).toEqual(['a-dec']);
@@ -76,9 +88,27 @@ describe('runs list filters', () => {
   });
 
   it('answers bad filters with 400 validation_failed, never a 500', async () => {
-    const bad = ['from=2026-02-30', 'from=2026-13-01', 'from=yesterday', 'from=2026-12-01T10:00', 'to=1e10', 'from=2026-12-02&to=2026-12-01', 'from=' + 'x'.repeat(100),
-      'from=0000-01-01', 'from=1899-12-31T23:59:59Z', 'to=9999-12-31', 'from=-001000-01-01T00:00:00Z', 'from=2026-12-01T10:00:00.123456789Z&to=2026-12-01T10:00:00Z',
-      'status=exploded', 'deviceId=web-1', 'createdBy=%00', 'hostname=%00', 'hostname=' + 'h'.repeat(300), 'page=0', 'pageSize=100000'];
+    const bad = [
+      'from=2026-02-30',
+      'from=2026-13-01',
+      'from=yesterday',
+      'from=2026-12-01T10:00',
+      'to=1e10',
+      'from=2026-12-02&to=2026-12-01',
+      'from=' + 'x'.repeat(100),
+      'from=0000-01-01',
+      'from=1899-12-31T23:59:59Z',
+      'to=9999-12-31',
+      'from=-001000-01-01T00:00:00Z',
+      'from=2026-12-01T10:00:00.123456789Z&to=2026-12-01T10:00:00Z',
+      'status=exploded',
+      'deviceId=web-1',
+      'createdBy=%00',
+      'hostname=%00',
+      'hostname=' + 'h'.repeat(300),
+      'page=0',
+      'pageSize=100000',
+    ];
     for (const q of bad) {
       const res = await get(`/job-runs?${q}`);
       expect(res.status, q).toBe(400);
@@ -86,12 +116,21 @@ describe('runs list filters', () => {
       expect((await get(`/job-runs.csv?${q.replace(/^page.*/, 'from=bad')}`)).status, `csv ${q}`).toBe(400);
     }
     expect((await get('/job-runs?from=2026-12-02&to=2026-12-01')).body.errors).toEqual([expect.objectContaining({ path: 'to' })]);
-    for (const q of ['from=1900-01-01', 'from=9999-12-31', 'to=9999-12-30', `from=${encodeURIComponent('2026-12-01T10:00:00.123456789+14:00')}`]) {
+    for (const q of [
+      'from=1900-01-01',
+      'from=9999-12-31',
+      'to=9999-12-30',
+      `from=${encodeURIComponent('2026-12-01T10:00:00.123456789+14:00')}`,
+    ]) {
       expect((await get(`/job-runs?${q}`)).status, q).toBe(200);
       expect((await get(`/audit-logs?${q}`)).status, q).toBe(200);
     }
     // The device list's free-text search refuses NUL too (PostgreSQL text cannot hold it).
-    for (const path of ['/devices?search=%00', `/groups/${randomUUID()}/members?search=%00`, `/devices/${device['web-1']}/software?search=%00`]) {
+    for (const path of [
+      '/devices?search=%00',
+      `/groups/${randomUUID()}/members?search=%00`,
+      `/devices/${device['web-1']}/software?search=%00`,
+    ]) {
       expect((await get(path)).status, path).toBe(400);
     }
   });
@@ -119,7 +158,15 @@ describe('runs CSV export', () => {
 
   it('streams every run past one page, newest first, none twice', async () => {
     const { prisma } = t.database.db;
-    const many = Array.from({ length: 1234 }, (_, i) => ({ id: randomUUID(), workflowId: `bulk-${i}-${randomUUID()}`, command: `bulk ${i}`, timeoutSeconds: 60, deadlineAt: new Date(), createdById: bob.id, createdAt: new Date(Date.UTC(2025, 0, 1) + i * 1000) }));
+    const many = Array.from({ length: 1234 }, (_, i) => ({
+      id: randomUUID(),
+      workflowId: `bulk-${i}-${randomUUID()}`,
+      command: `bulk ${i}`,
+      timeoutSeconds: 60,
+      deadlineAt: new Date(),
+      createdById: bob.id,
+      createdAt: new Date(Date.UTC(2025, 0, 1) + i * 1000),
+    }));
     await prisma.jobRun.createMany({ data: many });
     const { rows } = csvRows((await get(`/job-runs.csv?createdBy=${bob.id}&to=2026-01-01`)).text);
     expect(rows).toHaveLength(1234);
@@ -137,8 +184,26 @@ describe('audit log filters and export', () => {
   beforeAll(async () => {
     await t.database.db.prisma.auditLog.createMany({
       data: [
-        { actorType: 'user', actorId: 'not-a-user', actorName: '=HYPERLINK("http://evil.example","x")', action: 'jobXrun.create', targetType: 'job_run', targetId: '+SUM(A1)', userAgent: '@evil', details: { note: '-1+2', text: 'a,"b"\nc' }, createdAt: new Date('2024-03-01T10:00:00Z') },
-        { actorType: 'device', actorId: device['web-1'], actorName: 'web-1', action: 'device.enroll', targetType: 'device', targetId: device['web-1'], createdAt: new Date('2024-02-29T10:00:00Z') },
+        {
+          actorType: 'user',
+          actorId: 'not-a-user',
+          actorName: '=HYPERLINK("http://evil.example","x")',
+          action: 'jobXrun.create',
+          targetType: 'job_run',
+          targetId: '+SUM(A1)',
+          userAgent: '@evil',
+          details: { note: '-1+2', text: 'a,"b"\nc' },
+          createdAt: new Date('2024-03-01T10:00:00Z'),
+        },
+        {
+          actorType: 'device',
+          actorId: device['web-1'],
+          actorName: 'web-1',
+          action: 'device.enroll',
+          targetType: 'device',
+          targetId: device['web-1'],
+          createdAt: new Date('2024-02-29T10:00:00Z'),
+        },
       ],
     });
   });
@@ -162,7 +227,17 @@ describe('audit log filters and export', () => {
   });
 
   it('answers bad filters with 400, and keeps the log to admins', async () => {
-    for (const q of ['action=DROP TABLE', 'action=%25', 'action=*', 'targetType=Job-Run', 'actor=%00', 'actorType=robot', 'from=2026-11-31', 'to=2026-12-01T25:00:00Z', 'from=2026-12-02&to=2026-12-01']) {
+    for (const q of [
+      'action=DROP TABLE',
+      'action=%25',
+      'action=*',
+      'targetType=Job-Run',
+      'actor=%00',
+      'actorType=robot',
+      'from=2026-11-31',
+      'to=2026-12-01T25:00:00Z',
+      'from=2026-12-02&to=2026-12-01',
+    ]) {
       const res = await get(`/audit-logs?${q}`);
       expect(res.status, q).toBe(400);
       expect(res.body.code, q).toBe('validation_failed');
@@ -177,19 +252,44 @@ describe('audit log filters and export', () => {
     expect(res.type).toBe('text/csv; charset=utf-8');
     expect(res.disposition).toMatch(/^attachment; filename="audit-log-\d{4}-\d{2}-\d{2}\.csv"$/);
     const { header, rows } = csvRows(res.text);
-    expect(header).toEqual(['id', 'created_at', 'actor_type', 'actor_id', 'actor_name', 'action', 'target_type', 'target_id', 'ip_address', 'user_agent', 'details']);
+    expect(header).toEqual([
+      'id',
+      'created_at',
+      'actor_type',
+      'actor_id',
+      'actor_name',
+      'action',
+      'target_type',
+      'target_id',
+      'ip_address',
+      'user_agent',
+      'details',
+    ]);
     expect(rows).toHaveLength(1);
     const row = Object.fromEntries(header.map((h, i) => [h, rows[0]![i]]));
     expect(row).toMatchObject({
-      actor_name: '\'=HYPERLINK("http://evil.example","x")', action: 'jobXrun.create', target_id: "'+SUM(A1)", user_agent: "'@evil", created_at: '2024-03-01T10:00:00.000Z',
+      actor_name: '\'=HYPERLINK("http://evil.example","x")',
+      action: 'jobXrun.create',
+      target_id: "'+SUM(A1)",
+      user_agent: "'@evil",
+      created_at: '2024-03-01T10:00:00.000Z',
     });
     expect(JSON.parse(row.details!)).toEqual({ note: '-1+2', text: 'a,"b"\nc' });
     // Same rows as the list for the same filter, past one page of the export.
     const { prisma } = t.database.db;
-    await prisma.auditLog.createMany({ data: Array.from({ length: 2100 }, (_, i) => ({ actorType: 'system', action: 'bulk.event', targetId: String(i), createdAt: new Date('2025-06-01T00:00:00Z') })) });
+    await prisma.auditLog.createMany({
+      data: Array.from({ length: 2100 }, (_, i) => ({
+        actorType: 'system',
+        action: 'bulk.event',
+        targetId: String(i),
+        createdAt: new Date('2025-06-01T00:00:00Z'),
+      })),
+    });
     const bulk = csvRows((await get('/audit-logs.csv?action=bulk.event')).text).rows;
     expect(bulk).toHaveLength(2100);
     expect(new Set(bulk.map((r) => r[0])).size).toBe(2100);
-    expect(bulk.slice(0, 200).map((r) => r[0])).toEqual(((await get('/audit-logs?action=bulk.event&pageSize=200')).body.items as { id: string }[]).map((i) => i.id));
+    expect(bulk.slice(0, 200).map((r) => r[0])).toEqual(
+      ((await get('/audit-logs?action=bulk.event&pageSize=200')).body.items as { id: string }[]).map((i) => i.id),
+    );
   });
 });

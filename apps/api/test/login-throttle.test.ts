@@ -31,7 +31,11 @@ afterAll(async () => {
 });
 
 const login = (t: TestApi, email: string, password: string, forwardedFor?: string) =>
-  t.request('/api/v1/auth/login', { method: 'POST', json: { email, password }, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
+  t.request('/api/v1/auth/login', {
+    method: 'POST',
+    json: { email, password },
+    headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+  });
 
 async function lastAuditIp(t: TestApi, action: string): Promise<string | null> {
   const row = await t.database.db.prisma.auditLog.findFirstOrThrow({ where: { action }, orderBy: { id: 'desc' } });
@@ -102,11 +106,16 @@ describe('login throttling', () => {
     expect(lockedUnknown.status).toBe(429);
     expect(((await lockedUnknown.json()) as { code: string }).code).toBe('too_many_attempts');
     // A block set is audited.
-    const audited = await t.database.db.prisma.auditLog.findFirst({ where: { action: 'auth.throttled', details: { path: ['key'], equals: email } } });
+    const audited = await t.database.db.prisma.auditLog.findFirst({
+      where: { action: 'auth.throttled', details: { path: ['key'], equals: email } },
+    });
     expect(audited).not.toBeNull();
 
     // Once the block has passed the right password gets in and clears the account's counter.
-    await t.database.db.pool.query(`UPDATE login_throttles SET blocked_until = now() - interval '1 second' WHERE scope = 'account' AND key = $1`, [email]);
+    await t.database.db.pool.query(
+      `UPDATE login_throttles SET blocked_until = now() - interval '1 second' WHERE scope = 'account' AND key = $1`,
+      [email],
+    );
     expect((await login(t, email, TEST_PASSWORD)).status).toBe(200);
     const row = await t.database.db.prisma.loginThrottle.findUnique({ where: { scope_key: { scope: 'account', key: email } } });
     expect(row).toBeNull();
@@ -130,11 +139,18 @@ describe('login throttling', () => {
     let other: RunningApi | undefined;
     try {
       other = await startApiServer({
-        databaseUrl: t.database.url, temporalAddress: inject('temporalAddress'), port: 0,
-        logger: pino({ level: 'silent' }), config: { loginThrottlePolicy: policy },
+        databaseUrl: t.database.url,
+        temporalAddress: inject('temporalAddress'),
+        port: 0,
+        logger: pino({ level: 'silent' }),
+        config: { loginThrottlePolicy: policy },
       });
       for (let i = 0; i < policy.account.freeFailures + 1; i++) expect((await login(t, email, 'wrong password!')).status).toBe(401);
-      const res = await fetch(`${other.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: TEST_PASSWORD }) });
+      const res = await fetch(`${other.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: TEST_PASSWORD }),
+      });
       expect(res.status).toBe(429);
     } finally {
       await other?.close();
@@ -166,7 +182,9 @@ describe('login throttling', () => {
   });
 
   it('documents 429 with Retry-After in the OpenAPI document', async () => {
-    const doc = (await (await direct.request('/api/openapi.json')).json()) as { paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>> };
+    const doc = (await (await direct.request('/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+    };
     for (const path of ['/api/v1/auth/login', '/api/v1/auth/password']) {
       expect(doc.paths[path]?.post?.responses['429']?.headers, path).toHaveProperty('Retry-After');
     }

@@ -44,9 +44,17 @@ const samples: Record<string, Samples> = {
     refused: ['A'.repeat(64), 'a'.repeat(63), 'g'.repeat(64)],
   },
   // Stored files and command payloads are named by SHA-256 the way inventory sections are.
-  sha256: { schema: sha256Hex, accepted: ['a'.repeat(64), '0123456789abcdef'.repeat(4)], refused: ['A'.repeat(64), 'a'.repeat(63), 'g'.repeat(64)] },
+  sha256: {
+    schema: sha256Hex,
+    accepted: ['a'.repeat(64), '0123456789abcdef'.repeat(4)],
+    refused: ['A'.repeat(64), 'a'.repeat(63), 'g'.repeat(64)],
+  },
   fileMode: { schema: fileMode, accepted: ['0644', '755', '0600'], refused: ['0888', '64', '07777', 'rw-r--r--'] },
-  fileOwner: { schema: fileOwner, accepted: ['root', 'www-data:www-data', '1000:1000', 'svc_app:0'], refused: ['', ':root', 'a:b:c', 'root;id', 'with space'] },
+  fileOwner: {
+    schema: fileOwner,
+    accepted: ['root', 'www-data:www-data', '1000:1000', 'svc_app:0'],
+    refused: ['', ':root', 'a:b:c', 'root;id', 'with space'],
+  },
 };
 
 /** Which sample set a pattern is: the samples whose accepted values it matches. */

@@ -28,7 +28,10 @@ describe('changing your own password', () => {
       expect((await t.request('/api/v1/auth/me', { token: other })).status).toBe(401);
       await expect(t.login(email)).rejects.toThrow(/401/);
       expect(await t.login(email, NEW_PASSWORD)).toMatch(/^[a-z0-9]+$/);
-      const row = await t.database.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'auth.password_change' }, orderBy: { id: 'desc' } });
+      const row = await t.database.db.prisma.auditLog.findFirstOrThrow({
+        where: { action: 'auth.password_change' },
+        orderBy: { id: 'desc' },
+      });
       expect(row.actorName).toBe(email);
     }
   });
@@ -53,7 +56,15 @@ describe('changing your own password', () => {
   it('refuses weak new passwords with field errors', async () => {
     const { email } = await t.createUser('viewer');
     const token = await t.login(email);
-    for (const weak of ['password1234', 'Password1234!', ' '.repeat(12), 'short', 'aaaaaaaaaaaaaaa', email.split('@')[0] + '-2026-x', TEST_PASSWORD]) {
+    for (const weak of [
+      'password1234',
+      'Password1234!',
+      ' '.repeat(12),
+      'short',
+      'aaaaaaaaaaaaaaa',
+      email.split('@')[0] + '-2026-x',
+      TEST_PASSWORD,
+    ]) {
       const res = await changeOwn(token, TEST_PASSWORD, weak);
       expect(res.status, weak).toBe(400);
       const p = await problem(res);
@@ -63,13 +74,16 @@ describe('changing your own password', () => {
   });
 
   it('needs a session', async () => {
-    const res = await t.request('/api/v1/auth/password', { method: 'POST', json: { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD } });
+    const res = await t.request('/api/v1/auth/password', {
+      method: 'POST',
+      json: { currentPassword: TEST_PASSWORD, newPassword: NEW_PASSWORD },
+    });
     expect(res.status).toBe(401);
   });
 });
 
 describe('admin changes to users', () => {
-  it('resets another user\'s password without theirs, ending their sessions; refuses weak ones', async () => {
+  it("resets another user's password without theirs, ending their sessions; refuses weak ones", async () => {
     const admin = await t.tokenFor('admin');
     const { id, email } = await t.createUser('viewer');
     const theirs = await t.login(email);
@@ -82,7 +96,7 @@ describe('admin changes to users', () => {
     expect(await t.login(email, NEW_PASSWORD)).toBeTruthy();
   });
 
-  it("does not let an admin set their own password without the current one", async () => {
+  it('does not let an admin set their own password without the current one', async () => {
     const { id, email } = await t.createUser('admin');
     const admin = await t.login(email);
     const res = await t.request(`/api/v1/users/${id}`, { method: 'PATCH', token: admin, json: { password: NEW_PASSWORD } });
@@ -104,13 +118,21 @@ describe('admin changes to users', () => {
   it('refuses weak passwords when creating a user', async () => {
     const admin = await t.tokenFor('admin');
     for (const password of ['password1234', '            ', 'jane.smith.1999', 'Welcome2026!!']) {
-      const res = await t.request('/api/v1/users', { method: 'POST', token: admin, json: { email: 'jane.smith@example.com', name: 'Jane', password, role: 'viewer' } });
+      const res = await t.request('/api/v1/users', {
+        method: 'POST',
+        token: admin,
+        json: { email: 'jane.smith@example.com', name: 'Jane', password, role: 'viewer' },
+      });
       expect(res.status, password).toBe(400);
       const p = await problem(res);
       expect(p.code).toBe('weak_password');
       expect(p.errors?.map((e) => e.path)).toContain('password');
     }
-    const ok = await t.request('/api/v1/users', { method: 'POST', token: admin, json: { email: 'jane.smith@example.com', name: 'Jane', password: NEW_PASSWORD, role: 'viewer' } });
+    const ok = await t.request('/api/v1/users', {
+      method: 'POST',
+      token: admin,
+      json: { email: 'jane.smith@example.com', name: 'Jane', password: NEW_PASSWORD, role: 'viewer' },
+    });
     expect(ok.status).toBe(201);
   });
 });
@@ -120,12 +142,18 @@ describe('normalisation', () => {
     const admin = await t.tokenFor('admin');
     const composed = 'caf\u00e9-window-Tz4q';
     const decomposed = 'cafe\u0301-window-Tz4q';
-    const res = await t.request('/api/v1/users', { method: 'POST', token: admin, json: { email: 'nfkc@example.com', name: 'N', password: decomposed, role: 'viewer' } });
+    const res = await t.request('/api/v1/users', {
+      method: 'POST',
+      token: admin,
+      json: { email: 'nfkc@example.com', name: 'N', password: decomposed, role: 'viewer' },
+    });
     expect(res.status).toBe(201);
     expect(await t.login('nfkc@example.com', composed)).toBeTruthy();
 
     // A legacy hash of the password as typed (decomposed) keeps working.
-    await t.database.db.prisma.user.create({ data: { email: 'legacy@example.com', name: 'L', role: 'viewer', passwordHash: await hash(decomposed, ARGON2ID) } });
+    await t.database.db.prisma.user.create({
+      data: { email: 'legacy@example.com', name: 'L', role: 'viewer', passwordHash: await hash(decomposed, ARGON2ID) },
+    });
     expect(await t.login('legacy@example.com', decomposed)).toBeTruthy();
   });
 });

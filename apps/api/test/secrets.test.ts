@@ -22,7 +22,12 @@ let bare: TestApi;
 let admin: string;
 const logs: string[] = [];
 beforeAll(async () => {
-  const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   t = await startTestApi({}, { secretsMasterKeys: [k2, k1], logger: pino({ level: 'trace' }, sink) });
   bare = await startTestApi();
   admin = await t.tokenFor('admin');
@@ -39,12 +44,17 @@ describe('master keys and rotation', () => {
   it('rotates secrets of an old key to the current one, audited, never sending or logging a value', async () => {
     // Stored by a feature while k1 was the current key.
     const before = new SecretStore({ db: t.database.db, keys: [k1] });
-    for (const [i, value] of VALUES.entries()) await before.put({ ownerType: 'notification_channel', ownerId: `c${i}`, purpose: 'token' }, value);
+    for (const [i, value] of VALUES.entries())
+      await before.put({ ownerType: 'notification_channel', ownerId: `c${i}`, purpose: 'token' }, value);
 
     const keys = await get(t, '/admin/secrets/keys', admin);
     expect(await keys.json()).toEqual({
-      configured: true, currentKeyId: 'k2',
-      keys: [{ keyId: 'k2', secrets: 0, current: true, configured: true }, { keyId: 'k1', secrets: 3, current: false, configured: true }],
+      configured: true,
+      currentKeyId: 'k2',
+      keys: [
+        { keyId: 'k2', secrets: 0, current: true, configured: true },
+        { keyId: 'k1', secrets: 3, current: false, configured: true },
+      ],
     });
     const rotated = await post(t, '/admin/secrets/rotate', admin);
     const body = await rotated.text();
@@ -56,9 +66,15 @@ describe('master keys and rotation', () => {
 
     // Only the new key is needed now, and every value is intact.
     const after = new SecretStore({ db: t.database.db, keys: [k2] });
-    for (const [i, value] of VALUES.entries()) expect(await after.revealText({ ownerType: 'notification_channel', ownerId: `c${i}`, purpose: 'token' })).toBe(value);
+    for (const [i, value] of VALUES.entries())
+      expect(await after.revealText({ ownerType: 'notification_channel', ownerId: `c${i}`, purpose: 'token' })).toBe(value);
 
-    const everything = [body, await (await get(t, '/admin/secrets/keys', admin)).text(), JSON.stringify(await t.database.db.prisma.auditLog.findMany(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)), logs.join('')];
+    const everything = [
+      body,
+      await (await get(t, '/admin/secrets/keys', admin)).text(),
+      JSON.stringify(await t.database.db.prisma.auditLog.findMany(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+      logs.join(''),
+    ];
     for (const value of VALUES) for (const text of everything) expect(text).not.toContain(value);
     for (const text of everything) expect(text).not.toContain(k1.key.toString('base64'));
     expect(logs.join('')).toContain('secrets re-encrypted under the current master key'); // logged, without a value
@@ -83,10 +99,16 @@ describe('configuration', () => {
   it('refuses to start in production without SECRETS_MASTER_KEYS, saying how to make one', async () => {
     const run = promisify(execFile);
     const env = { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'postgres://127.0.0.1:1/none' };
-    const err = await run(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'apps/api/src/main.ts')], { env }).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'apps/api/src/main.ts')], { env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 78 });
     expect((err as { stderr: string }).stderr).toMatch(/SECRETS_MASTER_KEYS: required in production: .*randomBytes\(32\)/);
-    const short = await run(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'apps/api/src/main.ts')], { env: { ...env, SECRETS_MASTER_KEYS: `k1:${randomBytes(16).toString('base64')}` } }).catch((e: { code: number; stderr: string }) => e);
-    expect((short as { stderr: string }).stderr).toContain('SECRETS_MASTER_KEYS: entry 1 (k1): the key must be 32 bytes (AES-256), it is 16');
+    const short = await run(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'apps/api/src/main.ts')], {
+      env: { ...env, SECRETS_MASTER_KEYS: `k1:${randomBytes(16).toString('base64')}` },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((short as { stderr: string }).stderr).toContain(
+      'SECRETS_MASTER_KEYS: entry 1 (k1): the key must be 32 bytes (AES-256), it is 16',
+    );
   });
 });

@@ -12,15 +12,18 @@ let t: TestApi;
 let admin: string;
 let failNextIngest = false;
 beforeAll(async () => {
-  t = await startTestApi({}, {
-    inventoryHooks: {
-      async afterReportStored() {
-        if (!failNextIngest) return;
-        failNextIngest = false;
-        throw new Error('injected crash after the report was stored');
+  t = await startTestApi(
+    {},
+    {
+      inventoryHooks: {
+        async afterReportStored() {
+          if (!failNextIngest) return;
+          failNextIngest = false;
+          throw new Error('injected crash after the report was stored');
+        },
       },
     },
-  });
+  );
   admin = await t.tokenFor('admin');
 });
 afterAll(() => t?.close());
@@ -30,7 +33,8 @@ const api = async (method: string, path: string, json?: unknown, token = admin) 
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 };
-const sql = <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) => t.database.db.pool.query<T>(text, params).then((r) => r.rows);
+const sql = <T extends object = Record<string, unknown>>(text: string, params: unknown[] = []) =>
+  t.database.db.pool.query<T>(text, params).then((r) => r.rows);
 let n = 0;
 const unique = (prefix: string) => `${prefix}-${++n}-${Date.now()}`;
 
@@ -76,7 +80,10 @@ describe('audit rows in the transaction of the change', () => {
     const ok = unique('k');
     expect((await create(ok)).status).toBe(201);
     expect(await exists(ok)).toBe(true);
-    const [row] = await sql<{ actor_type: string; actor_name: string; ip_address: string | null }>('SELECT actor_type, actor_name, ip_address FROM audit_logs WHERE action = $1 ORDER BY id DESC LIMIT 1', [action]);
+    const [row] = await sql<{ actor_type: string; actor_name: string; ip_address: string | null }>(
+      'SELECT actor_type, actor_name, ip_address FROM audit_logs WHERE action = $1 ORDER BY id DESC LIMIT 1',
+      [action],
+    );
     expect(row).toMatchObject({ actor_type: 'user', ip_address: '127.0.0.1' });
     expect(row!.actor_name).toMatch(/^admin-.*@example\.com$/);
   });
@@ -110,21 +117,31 @@ describe('domain events in the transaction of the change', () => {
     expect(await sql(`SELECT 1 FROM audit_logs WHERE action = 'device.enroll' AND details->>'hostname' = 'no-event-host'`)).toHaveLength(0);
     // The use was not consumed: the single-use token still enrolls.
     const { deviceId } = await t.enrollDevice(token, 'no-event-host');
-    const [event] = await sql<{ actor_type: string; actor_id: string; payload: { hostname: string } }>(`SELECT actor_type, actor_id, payload FROM domain_events WHERE type = 'device.enrolled' AND subject_id = $1`, [deviceId]);
+    const [event] = await sql<{ actor_type: string; actor_id: string; payload: { hostname: string } }>(
+      `SELECT actor_type, actor_id, payload FROM domain_events WHERE type = 'device.enrolled' AND subject_id = $1`,
+      [deviceId],
+    );
     expect(event).toMatchObject({ actor_type: 'device', actor_id: deviceId, payload: { hostname: 'no-event-host' } });
   });
 });
 
 describe('unique names', () => {
   /** Holds an uncommitted row with the name, lets the request reach the unique index behind it, then commits. */
-  async function loseTheRace(insertHolder: string, params: unknown[], request: () => Promise<{ status: number; body: { code: string; errors?: { path: string }[] } }>, blockedOn: string) {
+  async function loseTheRace(
+    insertHolder: string,
+    params: unknown[],
+    request: () => Promise<{ status: number; body: { code: string; errors?: { path: string }[] } }>,
+    blockedOn: string,
+  ) {
     const holder = await t.database.db.pool.connect();
     try {
       await holder.query('BEGIN');
       await holder.query(insertHolder, params);
       const pending = request();
       for (let i = 0; ; i++) {
-        const waiting = await sql(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`%INSERT INTO ${blockedOn}%`]);
+        const waiting = await sql(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
+          `%INSERT INTO ${blockedOn}%`,
+        ]);
         if (waiting.length) break;
         if (i > 400) throw new Error('the request never reached the unique index');
         await sleep(10);
@@ -138,21 +155,36 @@ describe('unique names', () => {
 
   it('the loser of a race for a group name gets 409 name_taken, never 500', async () => {
     const name = unique('race-group');
-    const res = await loseTheRace(`INSERT INTO device_groups (id, name, kind, updated_at) VALUES (gen_random_uuid(), $1, 'static', now())`, [name], () => api('POST', '/groups', { kind: 'static', name }), 'device_groups');
+    const res = await loseTheRace(
+      `INSERT INTO device_groups (id, name, kind, updated_at) VALUES (gen_random_uuid(), $1, 'static', now())`,
+      [name],
+      () => api('POST', '/groups', { kind: 'static', name }),
+      'device_groups',
+    );
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'name_taken', errors: [{ path: 'name' }] });
   });
 
   it('the loser of a race for a custom field key gets 409 name_taken', async () => {
     const key = unique('race_field').replaceAll('-', '_');
-    const res = await loseTheRace(`INSERT INTO custom_field_definitions (id, key, label, type) VALUES (gen_random_uuid(), $1, 'x', 'text')`, [key], () => api('POST', '/custom-fields', { key, label: 'y', type: 'text' }), 'custom_field_definitions');
+    const res = await loseTheRace(
+      `INSERT INTO custom_field_definitions (id, key, label, type) VALUES (gen_random_uuid(), $1, 'x', 'text')`,
+      [key],
+      () => api('POST', '/custom-fields', { key, label: 'y', type: 'text' }),
+      'custom_field_definitions',
+    );
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'name_taken', errors: [{ path: 'key' }] });
   });
 
   it('the loser of a race for a user email gets 409 name_taken', async () => {
     const email = `${unique('race-user')}@example.com`;
-    const res = await loseTheRace(`INSERT INTO users (id, email, name, role, password_hash, updated_at) VALUES (gen_random_uuid(), $1, 'x', 'viewer', 'x', now())`, [email], () => api('POST', '/users', { email, name: 'y', role: 'viewer', password: TEST_PASSWORD }), 'users');
+    const res = await loseTheRace(
+      `INSERT INTO users (id, email, name, role, password_hash, updated_at) VALUES (gen_random_uuid(), $1, 'x', 'viewer', 'x', now())`,
+      [email],
+      () => api('POST', '/users', { email, name: 'y', role: 'viewer', password: TEST_PASSWORD }),
+      'users',
+    );
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'name_taken', errors: [{ path: 'email' }] });
   });
@@ -169,7 +201,10 @@ describe('unique names', () => {
       const results = await Promise.all(Array.from({ length: 8 }, create));
       const statuses = results.map((r) => r.status).sort();
       expect(statuses, what).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
-      expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'name_taken'), what).toBe(true);
+      expect(
+        results.filter((r) => r.status === 409).every((r) => r.body.code === 'name_taken'),
+        what,
+      ).toBe(true);
     }
   });
 
@@ -186,7 +221,11 @@ describe('unique names', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await t.enrollDevice(token, unique('tagged'))).deviceId);
     const tag = unique('ring');
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => api('POST', '/devices/tags', { deviceIds: i % 2 ? ids : [...ids].reverse(), add: [tag, `${tag}-x`] })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        api('POST', '/devices/tags', { deviceIds: i % 2 ? ids : [...ids].reverse(), add: [tag, `${tag}-x`] }),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
     expect(await sql('SELECT 1 FROM device_tags WHERE tag = $1', [tag])).toHaveLength(3);
   });
@@ -197,10 +236,21 @@ describe('inventory and the memberships it implies', () => {
     const hostname = unique('crashy');
     const token = await t.createEnrollmentToken(admin);
     const { deviceId, deviceSecret } = await t.enrollDevice(token, hostname);
-    const report = (virtual: boolean) => t.request('/agent/v1/inventory', { method: 'POST', headers: { authorization: `Bearer ${deviceSecret}` }, json: fullReport(sampleSections({ hostname, virtual })) });
+    const report = (virtual: boolean) =>
+      t.request('/agent/v1/inventory', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${deviceSecret}` },
+        json: fullReport(sampleSections({ hostname, virtual })),
+      });
     const vmGroup = (await sql<{ id: string }>(`SELECT id FROM device_groups WHERE built_in_key = 'virtual-machines'`))[0]!.id;
-    const isMember = async () => (await sql('SELECT 1 FROM device_group_members WHERE group_id = $1 AND device_id = $2', [vmGroup, deviceId])).length > 0;
-    const storedVirtual = async () => (await sql<{ v: boolean | null }>(`SELECT (rule_facts->'facts'->>'hardware.isVirtual')::boolean AS v FROM devices WHERE id = $1`, [deviceId]))[0]!.v;
+    const isMember = async () =>
+      (await sql('SELECT 1 FROM device_group_members WHERE group_id = $1 AND device_id = $2', [vmGroup, deviceId])).length > 0;
+    const storedVirtual = async () =>
+      (
+        await sql<{ v: boolean | null }>(`SELECT (rule_facts->'facts'->>'hardware.isVirtual')::boolean AS v FROM devices WHERE id = $1`, [
+          deviceId,
+        ])
+      )[0]!.v;
 
     expect((await report(false)).status).toBe(200);
     expect(await storedVirtual()).toBe(false);
@@ -218,9 +268,12 @@ describe('inventory and the memberships it implies', () => {
     expect(await storedVirtual()).toBe(true);
     expect(await isMember()).toBe(true);
     const events = await sql<{ type: string; payload: { added?: string[]; reason?: string } }>(
-      `SELECT type, payload FROM domain_events WHERE (type = 'inventory.changed' AND subject_id = $1) OR (type = 'group.membership_changed' AND subject_id = $2) ORDER BY id`, [deviceId, vmGroup],
+      `SELECT type, payload FROM domain_events WHERE (type = 'inventory.changed' AND subject_id = $1) OR (type = 'group.membership_changed' AND subject_id = $2) ORDER BY id`,
+      [deviceId, vmGroup],
     );
     expect(events.at(-1)).toMatchObject({ type: 'inventory.changed' });
-    expect(events.find((e) => e.type === 'group.membership_changed' && e.payload.added?.includes(deviceId))?.payload.reason).toBe('inventory changed');
+    expect(events.find((e) => e.type === 'group.membership_changed' && e.payload.added?.includes(deviceId))?.payload.reason).toBe(
+      'inventory changed',
+    );
   });
 });

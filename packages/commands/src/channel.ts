@@ -57,16 +57,38 @@ const ROW_COLUMNS = `ac.id, ac.device_id, ac.job_run_device_id, ac.attempt, ac.k
   (SELECT jrd.job_run_id FROM job_run_devices jrd WHERE jrd.id = ac.job_run_device_id) AS job_run_id`;
 
 interface RawRow {
-  id: string; device_id: string; job_run_device_id: string | null; job_run_id: string | null; attempt: number; kind: string; state: CommandState;
-  task_token: Buffer | null; cancel_requested_at: Date | null; activity_closed_at: Date | null; started_at: Date | null;
-  finished_at: Date | null; error_message: string | null; result: CommandResult | null;
+  id: string;
+  device_id: string;
+  job_run_device_id: string | null;
+  job_run_id: string | null;
+  attempt: number;
+  kind: string;
+  state: CommandState;
+  task_token: Buffer | null;
+  cancel_requested_at: Date | null;
+  activity_closed_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  error_message: string | null;
+  result: CommandResult | null;
 }
 
 function toRow(r: RawRow): CommandRow {
   return {
-    id: r.id, deviceId: r.device_id, jobRunDeviceId: r.job_run_device_id, jobRunId: r.job_run_id, attempt: r.attempt, kind: r.kind, state: r.state,
-    taskToken: r.task_token, cancelRequestedAt: r.cancel_requested_at, activityClosedAt: r.activity_closed_at, startedAt: r.started_at,
-    finishedAt: r.finished_at, errorMessage: r.error_message, result: r.result,
+    id: r.id,
+    deviceId: r.device_id,
+    jobRunDeviceId: r.job_run_device_id,
+    jobRunId: r.job_run_id,
+    attempt: r.attempt,
+    kind: r.kind,
+    state: r.state,
+    taskToken: r.task_token,
+    cancelRequestedAt: r.cancel_requested_at,
+    activityClosedAt: r.activity_closed_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    errorMessage: r.error_message,
+    result: r.result,
   };
 }
 
@@ -145,7 +167,12 @@ export async function lockOpenCommands(client: pg.PoolClient, scope: CommandScop
 }
 
 /** One command of one device (another device's command is indistinguishable from a missing one). */
-export async function loadDeviceCommand(db: Db, deviceId: string, commandId: string, opts: { lock?: boolean } = {}): Promise<CommandRow | undefined> {
+export async function loadDeviceCommand(
+  db: Db,
+  deviceId: string,
+  commandId: string,
+  opts: { lock?: boolean } = {},
+): Promise<CommandRow | undefined> {
   const { rows } = await db.query<RawRow>(
     `SELECT ${ROW_COLUMNS} FROM agent_commands ac WHERE ac.id = $1 AND ac.device_id = $2${opts.lock ? ' FOR UPDATE OF ac' : ''}`,
     [commandId, deviceId],
@@ -193,7 +220,15 @@ export interface Claim {
  * only when there are any), as do cancellations the agent did not confirm in time (`cancelled`).
  */
 export async function claimCommands(pool: pg.Pool, deviceId: string, opts: ClaimOptions): Promise<Claim> {
-  const { rows } = await pool.query<{ what: string; id: string | null; attempt: number | null; expires_at: Date | null; payload: CommandPayload | null; kind: string | null; at: Date | null }>(
+  const { rows } = await pool.query<{
+    what: string;
+    id: string | null;
+    attempt: number | null;
+    expires_at: Date | null;
+    payload: CommandPayload | null;
+    kind: string | null;
+    at: Date | null;
+  }>(
     `WITH device AS (
        SELECT coalesce(command_kinds, ARRAY['shell']) AS kinds FROM devices WHERE id = $1
      ), candidates AS (
@@ -243,7 +278,11 @@ export async function claimCommands(pool: pg.Pool, deviceId: string, opts: Claim
         const ids = unsupported.filter((u) => u.kind === kind).map((u) => u.id);
         finished.push(...(await finishCommands(client, ids, 'unsupported', { error: unsupportedMessage(kind) })));
       }
-      finished.push(...(await finishCommands(client, unconfirmed, 'cancelled', { error: `The agent did not confirm the cancellation within ${opts.cancelTtlSeconds} s.` })));
+      finished.push(
+        ...(await finishCommands(client, unconfirmed, 'cancelled', {
+          error: `The agent did not confirm the cancellation within ${opts.cancelTtlSeconds} s.`,
+        })),
+      );
       return finished;
     });
   }
@@ -286,7 +325,11 @@ export type AgentResultOutcome =
 
 /** The agent's result: applied once; every later copy (or a result after the server ended it) only counted. `actor`: the reporting device. */
 export async function recordAgentResult(
-  pool: pg.Pool, deviceId: string, commandId: string, result: CommandResult, actor?: EventActor,
+  pool: pg.Pool,
+  deviceId: string,
+  commandId: string,
+  result: CommandResult,
+  actor?: EventActor,
 ): Promise<AgentResultOutcome | undefined> {
   return withTransaction(pool, async (client) => {
     const row = await loadDeviceCommand(client, deviceId, commandId, { lock: true });
@@ -296,7 +339,10 @@ export async function recordAgentResult(
       return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
     }
     const [finished] = await finishCommands(client, [commandId], result.status, {
-      result, error: result.error ?? null, startedAt: new Date(result.startedAt), ...(actor ? { actor } : {}),
+      result,
+      error: result.error ?? null,
+      startedAt: new Date(result.startedAt),
+      ...(actor ? { actor } : {}),
     });
     return finished ? { kind: 'applied', finished } : { kind: 'refused', row };
   });
@@ -309,16 +355,23 @@ export async function recordAgentResult(
  * for their agent (listed in its polls, answered in heartbeats) until it reports or the request expires.
  * Returns what ended and the devices to wake.
  */
-export async function requestCancellation(client: pg.PoolClient, commands: Pick<CommandRow, 'id' | 'state'>[], message: string): Promise<{ finished: FinishedCommand[]; flaggedDevices: string[] }> {
+export async function requestCancellation(
+  client: pg.PoolClient,
+  commands: Pick<CommandRow, 'id' | 'state'>[],
+  message: string,
+): Promise<{ finished: FinishedCommand[]; flaggedDevices: string[] }> {
   const queued = commands.filter((c) => c.state === 'queued').map((c) => c.id);
   const started = commands.filter((c) => c.state === 'delivered' || c.state === 'running').map((c) => c.id);
   const finished = await finishCommands(client, queued, 'cancelled', { error: message });
-  const flagged = started.length === 0 ? { rows: [] } : await client.query<{ device_id: string }>(
-    `UPDATE agent_commands SET cancel_requested_at = now()
+  const flagged =
+    started.length === 0
+      ? { rows: [] }
+      : await client.query<{ device_id: string }>(
+          `UPDATE agent_commands SET cancel_requested_at = now()
       WHERE id = ANY($1::uuid[]) AND state IN ('delivered', 'running') AND cancel_requested_at IS NULL
   RETURNING device_id`,
-    [started],
-  );
+          [started],
+        );
   return { finished, flaggedDevices: [...new Set([...flagged.rows.map((r) => r.device_id), ...finished.map((f) => f.deviceId)])] };
 }
 
@@ -373,7 +426,14 @@ export async function finishCommands(
        FROM unnest($2::text[], $3::text[]) AS m(from_state, to_state)
       WHERE ac.id = ANY($1::uuid[]) AND ac.state::text = m.from_state
   RETURNING ${ROW_COLUMNS}`,
-    [ids, moves.map((m) => m[0]), moves.map((m) => m[1]), details.error ?? null, details.result ? JSON.stringify(details.result) : null, details.startedAt ?? null],
+    [
+      ids,
+      moves.map((m) => m[0]),
+      moves.map((m) => m[1]),
+      details.error ?? null,
+      details.result ? JSON.stringify(details.result) : null,
+      details.startedAt ?? null,
+    ],
   );
   const finished = rows.map(toRow) as FinishedCommand[];
   await commandsFinished(client, finished, details.actor ?? null);
@@ -388,11 +448,23 @@ export async function finishCommands(
 async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[], actor: EventActor | null): Promise<void> {
   const forTargets = finished.filter((f) => f.jobRunDeviceId !== null);
   if (forTargets.length > 0) await jobRunDeviceFinished(client, forTargets);
-  await appendEvents(client, finished.map((f) => domainEvent('command.finished', {
-    commandId: f.id, deviceId: f.deviceId, jobRunId: f.jobRunId, kind: f.kind, attempt: f.attempt, status: f.state,
-    exitCode: f.result?.exitCode == null ? null : String(f.result.exitCode), durationMs: f.result?.durationMs ?? null,
-    error: f.errorMessage ?? f.result?.error ?? null,
-  })), actor ?? { type: 'system', id: null, name: 'command channel' });
+  await appendEvents(
+    client,
+    finished.map((f) =>
+      domainEvent('command.finished', {
+        commandId: f.id,
+        deviceId: f.deviceId,
+        jobRunId: f.jobRunId,
+        kind: f.kind,
+        attempt: f.attempt,
+        status: f.state,
+        exitCode: f.result?.exitCode == null ? null : String(f.result.exitCode),
+        durationMs: f.result?.durationMs ?? null,
+        error: f.errorMessage ?? f.result?.error ?? null,
+      }),
+    ),
+    actor ?? { type: 'system', id: null, name: 'command channel' },
+  );
 }
 
 /** Sets `activity_closed_at` once the Temporal activity waiting for the command was completed (or is gone). */

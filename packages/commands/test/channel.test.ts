@@ -27,7 +27,12 @@ afterAll(() => t?.drop());
 const SHELL = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
 const claimOptions = { limit: 20, redeliverAfterSeconds: 60, cancelTtlSeconds: 120 };
 const result = (status: CommandResult['status'], over: Partial<CommandResult> = {}): CommandResult => ({
-  status, exitCode: status === 'succeeded' ? 0 : 1, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 5, ...over,
+  status,
+  exitCode: status === 'succeeded' ? 0 : 1,
+  startedAt: new Date().toISOString(),
+  finishedAt: new Date().toISOString(),
+  durationMs: 5,
+  ...over,
 });
 
 /** A target with one command in `state` (inserted as such: INSERT is not guarded, UPDATE is). */
@@ -44,7 +49,8 @@ async function commandIn(state: CommandState, payload: object = SHELL) {
   return { id: rows[0]!.id, jobRunId, deviceId, targetId: targetIds.get(deviceId)! };
 }
 
-const stateOf = async (id: string) => (await t.db.pool.query<{ state: string }>('SELECT state::text FROM agent_commands WHERE id = $1', [id])).rows[0]!.state;
+const stateOf = async (id: string) =>
+  (await t.db.pool.query<{ state: string }>('SELECT state::text FROM agent_commands WHERE id = $1', [id])).rows[0]!.state;
 const target = async (id: string) => t.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id } });
 
 describe('the state machine in the database', () => {
@@ -59,10 +65,16 @@ describe('the state machine in the database', () => {
         let ok: boolean;
         try {
           await client.query('BEGIN');
-          ok = await client.query(
-            `UPDATE agent_commands SET state = $2::"AgentCommandState", finished_at = CASE WHEN $3 THEN now() END WHERE id = $1`,
-            [id, to, isTerminalCommandState(to)],
-          ).then(() => true, () => false);
+          ok = await client
+            .query(`UPDATE agent_commands SET state = $2::"AgentCommandState", finished_at = CASE WHEN $3 THEN now() END WHERE id = $1`, [
+              id,
+              to,
+              isTerminalCommandState(to),
+            ])
+            .then(
+              () => true,
+              () => false,
+            );
         } finally {
           await client.query('ROLLBACK');
           client.release();
@@ -78,7 +90,12 @@ describe('the state machine in the database', () => {
 
   it('never changes a terminal command: state, result, error and finish time stay', async () => {
     const { id } = await commandIn('timed_out');
-    for (const set of [`result = '{"status":"succeeded"}'`, `error_message = 'rewritten'`, `finished_at = now() + interval '1 day'`, `state = 'succeeded'`]) {
+    for (const set of [
+      `result = '{"status":"succeeded"}'`,
+      `error_message = 'rewritten'`,
+      `finished_at = now() + interval '1 day'`,
+      `state = 'succeeded'`,
+    ]) {
       await expect(t.db.pool.query(`UPDATE agent_commands SET ${set} WHERE id = $1`, [id]), set).rejects.toThrow(/can no longer change/);
     }
     // Bookkeeping that is not the outcome still works (a late duplicate is counted).
@@ -105,7 +122,12 @@ describe('finishCommands and agent results', () => {
     await withTransaction(t.db.pool, (client) => finishCommands(client, [d.id], 'timed_out', { error: 'No result arrived in time.' }));
     const late = await recordAgentResult(t.db.pool, d.deviceId, d.id, result('succeeded'));
     expect(late?.kind).toBe('late');
-    expect(await t.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: d.id } })).toMatchObject({ state: 'timed_out', result: null, resultCount: 1, errorMessage: 'No result arrived in time.' });
+    expect(await t.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: d.id } })).toMatchObject({
+      state: 'timed_out',
+      result: null,
+      resultCount: 1,
+      errorMessage: 'No result arrived in time.',
+    });
     expect(await target(d.targetId)).toMatchObject({ status: 'timed_out', errorMessage: 'No result arrived in time.' });
   });
 
@@ -117,13 +139,25 @@ describe('finishCommands and agent results', () => {
     expect(await withTransaction(t.db.pool, (client) => finishCommands(client, [running.id], 'offline'))).toEqual([]);
     expect(await stateOf(running.id)).toBe('running');
     // A map moves each command by its own state: queued ones go offline, started ones time out.
-    const both = await withTransaction(t.db.pool, (client) => finishCommands(client, [queued.id, running.id], { queued: 'offline', running: 'timed_out' }));
-    expect(both.map((f) => [f.id, f.state]).sort()).toEqual([[queued.id, 'offline'], [running.id, 'timed_out']].sort());
+    const both = await withTransaction(t.db.pool, (client) =>
+      finishCommands(client, [queued.id, running.id], { queued: 'offline', running: 'timed_out' }),
+    );
+    expect(both.map((f) => [f.id, f.state]).sort()).toEqual(
+      [
+        [queued.id, 'offline'],
+        [running.id, 'timed_out'],
+      ].sort(),
+    );
   });
 
   it('interrupted and unsupported fail the target, with the reason', async () => {
     const c = await commandIn('running');
-    await recordAgentResult(t.db.pool, c.deviceId, c.id, result('interrupted', { exitCode: null, error: 'the agent restarted while the command was running' }));
+    await recordAgentResult(
+      t.db.pool,
+      c.deviceId,
+      c.id,
+      result('interrupted', { exitCode: null, error: 'the agent restarted while the command was running' }),
+    );
     expect(await target(c.targetId)).toMatchObject({ status: 'failed', errorMessage: 'the agent restarted while the command was running' });
   });
 
@@ -133,8 +167,22 @@ describe('finishCommands and agent results', () => {
     const owner = { jobRunDeviceId: targetIds.get(deviceId)! };
     const sha = await storePayload(t.db.pool, SHELL);
     const expiresAt = new Date(Date.now() + 60_000);
-    const first = await queueCommand(t.db.pool, { deviceId, owner, attempt: 1, payloadSha256: sha, taskToken: Buffer.from('a'), expiresAt });
-    const second = await queueCommand(t.db.pool, { deviceId, owner, attempt: 2, payloadSha256: sha, taskToken: Buffer.from('b'), expiresAt });
+    const first = await queueCommand(t.db.pool, {
+      deviceId,
+      owner,
+      attempt: 1,
+      payloadSha256: sha,
+      taskToken: Buffer.from('a'),
+      expiresAt,
+    });
+    const second = await queueCommand(t.db.pool, {
+      deviceId,
+      owner,
+      attempt: 2,
+      payloadSha256: sha,
+      taskToken: Buffer.from('b'),
+      expiresAt,
+    });
     await withTransaction(t.db.pool, (client) => finishCommands(client, [first!.id], 'offline'));
     expect((await target(owner.jobRunDeviceId)).finishedAt).toBeNull();
     await withTransaction(t.db.pool, (client) => finishCommands(client, [second!.id], 'cancelled'));
@@ -155,7 +203,9 @@ describe('polls', () => {
     expect(claim.recheckAt).toBeNull();
     const next = await claimCommands(t.db.pool, c.deviceId, claimOptions);
     expect(next.recheckAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
-    expect((await claimCommands(t.db.pool, c.deviceId, { ...claimOptions, redeliverAfterSeconds: 0 })).commands.map((x) => x.id)).toEqual([c.id]);
+    expect((await claimCommands(t.db.pool, c.deviceId, { ...claimOptions, redeliverAfterSeconds: 0 })).commands.map((x) => x.id)).toEqual([
+      c.id,
+    ]);
   });
 
   it('never sends a kind the agent does not announce: the command ends unsupported, its target fails with why', async () => {
@@ -165,7 +215,10 @@ describe('polls', () => {
     expect(claim.commands).toEqual([]);
     expect(claim.finished.map((f) => [f.id, f.state])).toEqual([[c.id, 'unsupported']]);
     expect(await stateOf(c.id)).toBe('unsupported');
-    expect(await target(c.targetId)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/cannot run "script" commands/) });
+    expect(await target(c.targetId)).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(/cannot run "script" commands/),
+    });
 
     const d = await commandIn('queued', { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 60 });
     await t.db.pool.query(`UPDATE devices SET command_kinds = ARRAY['shell', 'script'] WHERE id = $1`, [d.deviceId]);
@@ -174,7 +227,9 @@ describe('polls', () => {
 
   it('lists a cancellation until the agent reports, or until it expires; either way it is cleared by a terminal state', async () => {
     const c = await commandIn('running');
-    const { flaggedDevices } = await withTransaction(t.db.pool, async (client) => requestCancellation(client, [{ id: c.id, state: 'running' }], 'cancelled'));
+    const { flaggedDevices } = await withTransaction(t.db.pool, async (client) =>
+      requestCancellation(client, [{ id: c.id, state: 'running' }], 'cancelled'),
+    );
     expect(flaggedDevices).toEqual([c.deviceId]);
     const listed = await claimCommands(t.db.pool, c.deviceId, claimOptions);
     expect(listed.cancel).toEqual([c.id]);
@@ -189,14 +244,18 @@ describe('polls', () => {
     await t.db.pool.query(`UPDATE agent_commands SET cancel_requested_at = now() - interval '10 minutes' WHERE id = $1`, [lost.id]);
     const expired = await claimCommands(t.db.pool, lost.deviceId, claimOptions);
     expect(expired.cancel).toEqual([]);
-    expect(expired.finished.map((f) => [f.id, f.state, f.errorMessage])).toEqual([[lost.id, 'cancelled', 'The agent did not confirm the cancellation within 120 s.']]);
+    expect(expired.finished.map((f) => [f.id, f.state, f.errorMessage])).toEqual([
+      [lost.id, 'cancelled', 'The agent did not confirm the cancellation within 120 s.'],
+    ]);
     const after = await claimCommands(t.db.pool, lost.deviceId, claimOptions);
     expect(after).toMatchObject({ cancel: [], finished: [], recheckAt: null });
   });
 
   it('a queued command is cancelled at once; start of a cancelled or ended command says so', async () => {
     const c = await commandIn('queued');
-    const { finished } = await withTransaction(t.db.pool, async (client) => requestCancellation(client, [{ id: c.id, state: 'queued' }], 'The job run was cancelled.'));
+    const { finished } = await withTransaction(t.db.pool, async (client) =>
+      requestCancellation(client, [{ id: c.id, state: 'queued' }], 'The job run was cancelled.'),
+    );
     expect(finished.map((f) => f.state)).toEqual(['cancelled']);
     expect(await target(c.targetId)).toMatchObject({ status: 'cancelled', errorMessage: 'The job run was cancelled.' });
     expect(await startCommand(t.db.pool, c.deviceId, c.id, new Date())).toMatchObject({ state: 'cancelled' });

@@ -15,8 +15,17 @@ import { commandPayload } from './commands.ts';
 import { agentText, isoTimestamp } from './text.ts';
 
 export {
-  commandPayload, shellCommandPayload, scriptCommandPayload, fileFetchCommandPayload, rebootCommandPayload, inventoryRefreshCommandPayload,
-  type CommandPayload, type CommandKind, type ShellCommandPayload, type ScriptCommandPayload, type FileFetchCommandPayload,
+  commandPayload,
+  shellCommandPayload,
+  scriptCommandPayload,
+  fileFetchCommandPayload,
+  rebootCommandPayload,
+  inventoryRefreshCommandPayload,
+  type CommandPayload,
+  type CommandKind,
+  type ShellCommandPayload,
+  type ScriptCommandPayload,
+  type FileFetchCommandPayload,
 } from './commands.ts';
 
 export const AGENT_PROTOCOL_VERSION = 2;
@@ -61,23 +70,27 @@ export type DeviceFacts = z.infer<typeof deviceFacts>;
  * it), instead of creating a second device and using up another use of the token. Within ENROLLMENT_RETRY_WINDOW_SECONDS,
  * with the same token, for a device that was not retired.
  */
-export const enrollRequest = z.object({
-  enrollmentToken: shortText(200).min(10),
-  facts: deviceFacts,
-  protocolVersion: z.number().int().positive().max(INT4_MAX).default(AGENT_PROTOCOL_VERSION),
-  enrollmentId: z.string().uuid().optional(),
-}).meta({ id: 'EnrollRequest' });
+export const enrollRequest = z
+  .object({
+    enrollmentToken: shortText(200).min(10),
+    facts: deviceFacts,
+    protocolVersion: z.number().int().positive().max(INT4_MAX).default(AGENT_PROTOCOL_VERSION),
+    enrollmentId: z.string().uuid().optional(),
+  })
+  .meta({ id: 'EnrollRequest' });
 /** How long a repeated enrolment (same `enrollmentId`) gets the device the first one created. */
 export const ENROLLMENT_RETRY_WINDOW_SECONDS = 3600;
 export type EnrollRequest = z.infer<typeof enrollRequest>;
 
-export const enrollResponse = z.object({
-  deviceId: z.string().uuid(),
-  /** 256 random bits, base64url. Shown once; the server keeps only its SHA-256. */
-  deviceSecret: z.string(),
-  pollWaitSeconds: z.number().int(),
-  checkinIntervalSeconds: z.number().int(),
-}).meta({ id: 'EnrollResponse' });
+export const enrollResponse = z
+  .object({
+    deviceId: z.string().uuid(),
+    /** 256 random bits, base64url. Shown once; the server keeps only its SHA-256. */
+    deviceSecret: z.string(),
+    pollWaitSeconds: z.number().int(),
+    checkinIntervalSeconds: z.number().int(),
+  })
+  .meta({ id: 'EnrollResponse' });
 export type EnrollResponse = z.infer<typeof enrollResponse>;
 
 /** Most capabilities an agent may announce. */
@@ -88,24 +101,28 @@ export const MAX_CAPABILITIES = 100;
  * (protocol 2) the agent's protocol version, its capabilities and its boot ID. An agent that sends no
  * capabilities (protocol 1) is sent shell commands only.
  */
-export const checkinRequest = z.object({
-  facts: deviceFacts,
-  protocolVersion: z.number().int().positive().max(INT4_MAX).optional(),
-  /** `<kind>@<version>` for every command kind the agent can run (see commands.ts `capability`). */
-  capabilities: z.array(shortText(100)).max(MAX_CAPABILITIES).optional(),
-  /** Changes when the device restarts: Linux's kernel boot_id, Windows' last boot time. */
-  bootId: shortText(100).optional(),
-}).meta({ id: 'CheckinRequest' });
+export const checkinRequest = z
+  .object({
+    facts: deviceFacts,
+    protocolVersion: z.number().int().positive().max(INT4_MAX).optional(),
+    /** `<kind>@<version>` for every command kind the agent can run (see commands.ts `capability`). */
+    capabilities: z.array(shortText(100)).max(MAX_CAPABILITIES).optional(),
+    /** Changes when the device restarts: Linux's kernel boot_id, Windows' last boot time. */
+    bootId: shortText(100).optional(),
+  })
+  .meta({ id: 'CheckinRequest' });
 export type CheckinRequest = z.input<typeof checkinRequest>;
-export const checkinResponse = z.object({
-  deviceId: z.string().uuid(),
-  serverTime: z.string(),
-  checkinIntervalSeconds: z.number().int(),
-  /** Output encodings the server accepts (`utf8`, `base64`); older servers omit it and take text only. */
-  outputEncodings: z.array(z.string()).optional(),
-  /** The server's protocol version; older servers omit it (protocol 1). */
-  protocolVersion: z.number().int().optional(),
-}).meta({ id: 'CheckinResponse' });
+export const checkinResponse = z
+  .object({
+    deviceId: z.string().uuid(),
+    serverTime: z.string(),
+    checkinIntervalSeconds: z.number().int(),
+    /** Output encodings the server accepts (`utf8`, `base64`); older servers omit it and take text only. */
+    outputEncodings: z.array(z.string()).optional(),
+    /** The server's protocol version; older servers omit it (protocol 1). */
+    protocolVersion: z.number().int().optional(),
+  })
+  .meta({ id: 'CheckinResponse' });
 
 /**
  * POST /agent/v1/goodbye — Authorization: Bearer <deviceSecret>. Sent once by an agent that stops
@@ -136,10 +153,12 @@ export type AgentCommand = z.infer<typeof agentCommand>;
  * A command is handed out again if it was delivered but never started (the agent's journal makes
  * execution at-most-once). `cancel` lists IDs of commands this device is running that must be killed.
  */
-export const pollResponse = z.object({
-  commands: z.array(agentCommand),
-  cancel: z.array(z.string().uuid()),
-}).meta({ id: 'PollResponse' });
+export const pollResponse = z
+  .object({
+    commands: z.array(agentCommand),
+    cancel: z.array(z.string().uuid()),
+  })
+  .meta({ id: 'PollResponse' });
 export type PollResponse = z.infer<typeof pollResponse>;
 
 /**
@@ -163,18 +182,26 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * At most MAX_OUTPUT_CHUNK_BYTES bytes after decoding (else 413). Output for a command whose device has
  * already finished in the run is refused with 409 `output_after_finish`.
  */
-export const outputRequest = z.object({
-  stream: z.enum(['stdout', 'stderr']),
-  seq: z.number().int().min(0).max(INT4_MAX),
-  encoding: z.enum(outputEncodings).default('utf8'),
-  data: z.string().max(MAX_OUTPUT_CHUNK_BASE64_LENGTH).describe(
-    `UTF-8 text (at most ${MAX_OUTPUT_CHUNK_BYTES} UTF-16 code units), or with encoding base64 the bytes in standard base64`,
-  ),
-}).superRefine((chunk, ctx) => {
-  if (chunk.encoding === 'base64' ? !BASE64.test(chunk.data) : chunk.data.length > MAX_OUTPUT_CHUNK_BYTES) {
-    ctx.addIssue({ code: 'custom', path: ['data'], message: chunk.encoding === 'base64' ? 'not standard base64' : `longer than ${MAX_OUTPUT_CHUNK_BYTES}` });
-  }
-}).meta({ id: 'OutputRequest' });
+export const outputRequest = z
+  .object({
+    stream: z.enum(['stdout', 'stderr']),
+    seq: z.number().int().min(0).max(INT4_MAX),
+    encoding: z.enum(outputEncodings).default('utf8'),
+    data: z
+      .string()
+      .max(MAX_OUTPUT_CHUNK_BASE64_LENGTH)
+      .describe(`UTF-8 text (at most ${MAX_OUTPUT_CHUNK_BYTES} UTF-16 code units), or with encoding base64 the bytes in standard base64`),
+  })
+  .superRefine((chunk, ctx) => {
+    if (chunk.encoding === 'base64' ? !BASE64.test(chunk.data) : chunk.data.length > MAX_OUTPUT_CHUNK_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data'],
+        message: chunk.encoding === 'base64' ? 'not standard base64' : `longer than ${MAX_OUTPUT_CHUNK_BYTES}`,
+      });
+    }
+  })
+  .meta({ id: 'OutputRequest' });
 export type OutputRequest = z.infer<typeof outputRequest>;
 /** What an agent sends (`encoding` may be left out). */
 export type OutputRequestBody = z.input<typeof outputRequest>;
@@ -200,15 +227,17 @@ export const protocol1ResultStatuses: readonly CommandResultStatus[] = ['succeed
  * POST /agent/v1/commands/:id/result — the final result. Duplicates are recorded, not re-applied; a
  * result for a command the server already recorded as over is recorded and answered `accepted: false`.
  */
-export const commandResult = z.object({
-  status: z.enum(commandResultStatuses),
-  exitCode: exitCode.nullable(),
-  /** Set when the process could not be started or was lost (e.g. the agent restarted mid-run). */
-  error: shortText(4000).optional(),
-  startedAt: isoTimestamp,
-  finishedAt: isoTimestamp,
-  durationMs: z.number().int().min(0).max(INT4_MAX),
-}).meta({ id: 'CommandResult' });
+export const commandResult = z
+  .object({
+    status: z.enum(commandResultStatuses),
+    exitCode: exitCode.nullable(),
+    /** Set when the process could not be started or was lost (e.g. the agent restarted mid-run). */
+    error: shortText(4000).optional(),
+    startedAt: isoTimestamp,
+    finishedAt: isoTimestamp,
+    durationMs: z.number().int().min(0).max(INT4_MAX),
+  })
+  .meta({ id: 'CommandResult' });
 export type CommandResult = z.infer<typeof commandResult>;
 export const resultResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() }).meta({ id: 'ResultResponse' });
 

@@ -7,7 +7,18 @@ import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
 import { exitCode } from './agent-protocol.ts';
 import { MAX_SCRIPT_LENGTH, MAX_SHELL_COMMAND_LENGTH, commandKinds, devicePath, fileMode, fileOwner, sha256Hex } from './commands.ts';
 import {
-  auditActorTypes, deviceLifecycles, deviceRunStatuses, deviceStatuses, finalJobRunStatuses, jobRunStatuses, osFamilies, outputStreams, outputViewEncodings, roles, scriptInterpreters, shells,
+  auditActorTypes,
+  deviceLifecycles,
+  deviceRunStatuses,
+  deviceStatuses,
+  finalJobRunStatuses,
+  jobRunStatuses,
+  osFamilies,
+  outputStreams,
+  outputViewEncodings,
+  roles,
+  scriptInterpreters,
+  shells,
 } from './constants.ts';
 
 export { deviceLifecycles, finalJobRunStatuses, roles };
@@ -58,7 +69,10 @@ const timeBound = (edge: 'from' | 'to') =>
         if (!Number.isNaN(t.getTime())) at = t;
       }
       if (!at) {
-        ctx.addIssue({ code: 'custom', message: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset (2026-12-01T09:30:00Z)' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset (2026-12-01T09:30:00Z)',
+        });
         return z.NEVER;
       }
       // PostgreSQL has no year 0, and years past 9999 do not survive the trip as ISO strings.
@@ -73,18 +87,22 @@ const fromBeforeTo = (q: { from?: Date; to?: Date }) => !q.from || !q.to || q.fr
 const toAfterFrom = { message: 'must be later than from', path: ['to'] };
 
 // ---- auth & users ---------------------------------------------------------------------------
-export const loginRequest = z.object({
-  email: z.string().trim().toLowerCase().email().max(320),
-  password: z.string().min(1).max(1024),
-}).meta({ id: 'LoginRequest' });
-export const user = z.object({
-  id: uuid,
-  email: z.string(),
-  name: z.string(),
-  role,
-  disabled: z.boolean(),
-  createdAt: z.string(),
-}).meta({ id: 'User' });
+export const loginRequest = z
+  .object({
+    email: z.string().trim().toLowerCase().email().max(320),
+    password: z.string().min(1).max(1024),
+  })
+  .meta({ id: 'LoginRequest' });
+export const user = z
+  .object({
+    id: uuid,
+    email: z.string(),
+    name: z.string(),
+    role,
+    disabled: z.boolean(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'User' });
 export type User = z.infer<typeof user>;
 export const loginResponse = z.object({ token: z.string(), expiresAt: z.string(), user }).meta({ id: 'LoginResponse' });
 export type LoginResponse = z.infer<typeof loginResponse>;
@@ -95,12 +113,14 @@ export type LoginResponse = z.infer<typeof loginResponse>;
  * breached password) and answers 400 `weak_password` with the reasons as field errors.
  */
 export const newPassword = z.string().min(1).max(1024).describe('12–256 characters; not common, breached, repeated or a sequence');
-export const createUserRequest = z.object({
-  email: z.string().trim().toLowerCase().email().max(320),
-  name: z.string().trim().min(1).max(200),
-  password: newPassword,
-  role,
-}).meta({ id: 'CreateUserRequest' });
+export const createUserRequest = z
+  .object({
+    email: z.string().trim().toLowerCase().email().max(320),
+    name: z.string().trim().min(1).max(200),
+    password: newPassword,
+    role,
+  })
+  .meta({ id: 'CreateUserRequest' });
 /** At least one field: an empty change is refused (400), not silently accepted. */
 export const updateUserRequest = z
   .object({
@@ -113,29 +133,40 @@ export const updateUserRequest = z
   .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'Give at least one of name, role, disabled, password' })
   .meta({ id: 'UpdateUserRequest' });
 /** POST /auth/password — every signed-in user changes their own password. */
-export const changePasswordRequest = z.object({
-  currentPassword: z.string().min(1).max(1024),
-  newPassword,
-}).meta({ id: 'ChangePasswordRequest' });
+export const changePasswordRequest = z
+  .object({
+    currentPassword: z.string().min(1).max(1024),
+    newPassword,
+  })
+  .meta({ id: 'ChangePasswordRequest' });
 export const userList = z.object({ items: z.array(user) }).meta({ id: 'UserList' });
 
 // ---- enrollment tokens ----------------------------------------------------------------------
-export const createEnrollmentTokenRequest = z.object({
-  name: z.string().trim().min(1).max(200),
-  maxUses: z.number().int().min(1).max(100000).default(1),
-  expiresInHours: z.number().int().min(1).max(24 * 365).default(24),
-}).meta({ id: 'CreateEnrollmentTokenRequest' });
-export const enrollmentToken = z.object({
-  id: uuid,
-  name: z.string(),
-  tokenPrefix: z.string(),
-  maxUses: z.number().int(),
-  usedCount: z.number().int(),
-  expiresAt: z.string(),
-  revokedAt: z.string().nullable(),
-  createdAt: z.string(),
-  createdBy: z.string().nullable(),
-}).meta({ id: 'EnrollmentToken' });
+export const createEnrollmentTokenRequest = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    maxUses: z.number().int().min(1).max(100000).default(1),
+    expiresInHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365)
+      .default(24),
+  })
+  .meta({ id: 'CreateEnrollmentTokenRequest' });
+export const enrollmentToken = z
+  .object({
+    id: uuid,
+    name: z.string(),
+    tokenPrefix: z.string(),
+    maxUses: z.number().int(),
+    usedCount: z.number().int(),
+    expiresAt: z.string(),
+    revokedAt: z.string().nullable(),
+    createdAt: z.string(),
+    createdBy: z.string().nullable(),
+  })
+  .meta({ id: 'EnrollmentToken' });
 export type EnrollmentToken = z.infer<typeof enrollmentToken>;
 /** The secret token is returned once, at creation. */
 export const createdEnrollmentToken = enrollmentToken.extend({ token: z.string() }).meta({ id: 'CreatedEnrollmentToken' });
@@ -144,21 +175,23 @@ export const enrollmentTokenList = z.object({ items: z.array(enrollmentToken) })
 
 // ---- devices ---------------------------------------------------------------------------------
 export const deviceStatus = z.enum(deviceStatuses).meta({ id: 'DeviceStatus' });
-export const device = z.object({
-  id: uuid,
-  hostname: z.string(),
-  osFamily: z.string(),
-  osName: z.string(),
-  osVersion: z.string(),
-  architecture: z.string(),
-  ipAddresses: z.array(z.string()),
-  agentVersion: z.string(),
-  status: deviceStatus,
-  lastSeenAt: z.string().nullable(),
-  enrolledAt: z.string(),
-  /** Set when the device was retired: no longer managed, its history kept. */
-  retiredAt: z.string().nullable(),
-}).meta({ id: 'Device' });
+export const device = z
+  .object({
+    id: uuid,
+    hostname: z.string(),
+    osFamily: z.string(),
+    osName: z.string(),
+    osVersion: z.string(),
+    architecture: z.string(),
+    ipAddresses: z.array(z.string()),
+    agentVersion: z.string(),
+    status: deviceStatus,
+    lastSeenAt: z.string().nullable(),
+    enrolledAt: z.string(),
+    /** Set when the device was retired: no longer managed, its history kept. */
+    retiredAt: z.string().nullable(),
+  })
+  .meta({ id: 'Device' });
 export type Device = z.infer<typeof device>;
 /** POST /devices/{id}/rotate-secret — the new secret, shown once. Install it with `opsconductor-agent rekey`. */
 export const rotatedDeviceSecret = z.object({ deviceId: uuid, deviceSecret: z.string() }).meta({ id: 'RotatedDeviceSecret' });
@@ -179,15 +212,22 @@ export const tagName = z.string().trim().min(1).max(100).regex(TAG_PATTERN, 'let
  * shows for the same filter). Every condition given must hold; none given means every device. Strict: a
  * misspelt condition would otherwise be dropped and the filter would select more devices than meant.
  */
-export const deviceFilter = z.strictObject({
-  search: searchText.optional().describe('Hostname, OS name or model containing this text (case-insensitive), or an exact IP address'),
-  status: deviceStatus.optional().describe('Devices with this status'),
-  osFamily: z.enum(osFamilies).optional().describe('Operating system family'),
-  groupId: uuid.optional().describe('Members of this group'),
-  tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional().describe('Devices carrying this tag'),
-  customField: z.string().max(300).regex(/^[a-z][a-z0-9_]{0,62}:.*$/).refine(noNul, noNulMessage).optional()
-    .describe('`key:value`: devices whose custom field `key` equals `value`'),
-}).meta({ id: 'DeviceFilter' });
+export const deviceFilter = z
+  .strictObject({
+    search: searchText.optional().describe('Hostname, OS name or model containing this text (case-insensitive), or an exact IP address'),
+    status: deviceStatus.optional().describe('Devices with this status'),
+    osFamily: z.enum(osFamilies).optional().describe('Operating system family'),
+    groupId: uuid.optional().describe('Members of this group'),
+    tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional().describe('Devices carrying this tag'),
+    customField: z
+      .string()
+      .max(300)
+      .regex(/^[a-z][a-z0-9_]{0,62}:.*$/)
+      .refine(noNul, noNulMessage)
+      .optional()
+      .describe('`key:value`: devices whose custom field `key` equals `value`'),
+  })
+  .meta({ id: 'DeviceFilter' });
 export type DeviceFilter = z.infer<typeof deviceFilter>;
 
 // ---- job runs --------------------------------------------------------------------------------
@@ -207,7 +247,8 @@ export const jobRunStatus = z
     'queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), ' +
       'timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. ' +
       '`counts` has the devices per outcome.',
-  ).meta({ id: 'JobRunStatus' });
+  )
+  .meta({ id: 'JobRunStatus' });
 export type JobRunStatus = z.infer<typeof jobRunStatus>;
 export const deviceRunStatus = z.enum(deviceRunStatuses).meta({ id: 'DeviceRunStatus' });
 export type DeviceRunStatus = z.infer<typeof deviceRunStatus>;
@@ -222,28 +263,32 @@ export const MAX_DEVICES_PER_RUN = 10_000;
  * What a run targets: the union of explicit devices, the members of groups, the devices carrying any
  * of the tags, and the devices matching a filter. Resolved to devices when the run is created.
  */
-export const jobRunTargetSelection = z.object({
-  deviceIds: z.array(uuid).max(MAX_DEVICES_PER_RUN).optional(),
-  groupIds: z.array(uuid).max(100).optional(),
-  tags: z.array(tagName).max(100).optional(),
-  /** `{}` means every device. */
-  filter: deviceFilter.optional(),
-}).meta({ id: 'JobRunTargetSelection' });
+export const jobRunTargetSelection = z
+  .object({
+    deviceIds: z.array(uuid).max(MAX_DEVICES_PER_RUN).optional(),
+    groupIds: z.array(uuid).max(100).optional(),
+    tags: z.array(tagName).max(100).optional(),
+    /** `{}` means every device. */
+    filter: deviceFilter.optional(),
+  })
+  .meta({ id: 'JobRunTargetSelection' });
 export type JobRunTargetSelection = z.infer<typeof jobRunTargetSelection>;
-const selectsTargets = (t: JobRunTargetSelection) =>
-  Boolean(t.deviceIds?.length || t.groupIds?.length || t.tags?.length || t.filter);
+const selectsTargets = (t: JobRunTargetSelection) => Boolean(t.deviceIds?.length || t.groupIds?.length || t.tags?.length || t.filter);
 const noTargets = { message: 'Choose the target devices: deviceIds, groupIds, tags or filter', path: ['deviceIds'] };
 
 export const jobRunTargetPreviewRequest = jobRunTargetSelection
   .extend({ sampleSize: z.number().int().min(0).max(50).default(10) })
-  .refine(selectsTargets, noTargets).meta({ id: 'JobRunTargetPreviewRequest' });
-export const jobRunTargetPreview = z.object({
-  /** Devices the selection resolves to now. */
-  total: z.number().int(),
-  maxDevices: z.number().int(),
-  /** The first devices by hostname. */
-  sample: z.array(z.object({ id: uuid, hostname: z.string(), status: deviceStatus })),
-}).meta({ id: 'JobRunTargetPreview' });
+  .refine(selectsTargets, noTargets)
+  .meta({ id: 'JobRunTargetPreviewRequest' });
+export const jobRunTargetPreview = z
+  .object({
+    /** Devices the selection resolves to now. */
+    total: z.number().int(),
+    maxDevices: z.number().int(),
+    /** The first devices by hostname. */
+    sample: z.array(z.object({ id: uuid, hostname: z.string(), status: deviceStatus })),
+  })
+  .meta({ id: 'JobRunTargetPreview' });
 export type JobRunTargetPreview = z.infer<typeof jobRunTargetPreview>;
 
 /**
@@ -251,8 +296,16 @@ export type JobRunTargetPreview = z.infer<typeof jobRunTargetPreview>;
  * `file.fetch` names a file uploaded with POST /api/v1/files by its SHA-256.
  */
 export const jobRunAction = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('shell'), command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH).refine(noNul, noNulMessage), shell: z.enum(shells).default('default') }),
-  z.object({ kind: z.literal('script'), interpreter: z.enum(scriptInterpreters), script: z.string().min(1).max(MAX_SCRIPT_LENGTH).refine(noNul, noNulMessage) }),
+  z.object({
+    kind: z.literal('shell'),
+    command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH).refine(noNul, noNulMessage),
+    shell: z.enum(shells).default('default'),
+  }),
+  z.object({
+    kind: z.literal('script'),
+    interpreter: z.enum(scriptInterpreters),
+    script: z.string().min(1).max(MAX_SCRIPT_LENGTH).refine(noNul, noNulMessage),
+  }),
   z.object({ kind: z.literal('file.fetch'), sha256: sha256Hex, path: devicePath, mode: fileMode.optional(), owner: fileOwner.optional() }),
   z.object({ kind: z.literal('reboot') }),
   z.object({ kind: z.literal('inventory.refresh') }),
@@ -260,22 +313,34 @@ export const jobRunAction = z.discriminatedUnion('kind', [
 export type JobRunAction = z.infer<typeof jobRunAction>;
 export const jobRunKind = z.enum(commandKinds as [string, ...string[]]);
 
-export const createJobRunRequest = jobRunTargetSelection.extend({
-  /**
-   * The device count the operator confirmed (from a preview): when the selection now resolves to a
-   * different number of devices, the run is not created (409 `target_count_changed`).
-   */
-  expectedDeviceCount: z.number().int().min(0).max(MAX_DEVICES_PER_RUN).optional(),
-  /** A shell command line: the short form of `action: { kind: 'shell', command, shell }`. */
-  command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH).refine(noNul, noNulMessage).optional(),
-  shell: z.enum(shells).default('default'),
-  /** What to run, when it is not a shell `command`; exactly one of the two is given. */
-  action: jobRunAction.optional(),
-  /** How long the command may run on a device before the agent kills it (a reboot: how long the device may take to come back). */
-  timeoutSeconds: z.number().int().min(1).max(24 * 3600).default(300),
-  /** How long to wait for offline devices to come back and pick the command up. */
-  deadlineSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(3600),
-}).refine(selectsTargets, noTargets)
+export const createJobRunRequest = jobRunTargetSelection
+  .extend({
+    /**
+     * The device count the operator confirmed (from a preview): when the selection now resolves to a
+     * different number of devices, the run is not created (409 `target_count_changed`).
+     */
+    expectedDeviceCount: z.number().int().min(0).max(MAX_DEVICES_PER_RUN).optional(),
+    /** A shell command line: the short form of `action: { kind: 'shell', command, shell }`. */
+    command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH).refine(noNul, noNulMessage).optional(),
+    shell: z.enum(shells).default('default'),
+    /** What to run, when it is not a shell `command`; exactly one of the two is given. */
+    action: jobRunAction.optional(),
+    /** How long the command may run on a device before the agent kills it (a reboot: how long the device may take to come back). */
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .default(300),
+    /** How long to wait for offline devices to come back and pick the command up. */
+    deadlineSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .default(3600),
+  })
+  .refine(selectsTargets, noTargets)
   .refine((r) => (r.command === undefined) !== (r.action === undefined), { message: 'Give either command or action', path: ['command'] })
   .meta({ id: 'CreateJobRunRequest' });
 export type CreateJobRunRequest = z.infer<typeof createJobRunRequest>;
@@ -296,60 +361,82 @@ export const idempotencyKey = z.string().transform((raw, ctx) => {
   const quoted = SF_STRING.exec(value);
   const key = quoted ? quoted[1]!.replace(/\\(["\\])/g, '$1') : BARE_KEY.test(value) ? value : undefined;
   if (key === undefined || key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
-    ctx.addIssue({ code: 'custom', message: `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, quoted ("…") or bare without spaces, quotes or backslashes` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, quoted ("…") or bare without spaces, quotes or backslashes`,
+    });
     return z.NEVER;
   }
   return key;
 });
 
-export const jobRunTarget = z.object({
-  deviceId: uuid,
-  hostname: z.string(),
-  status: deviceRunStatus,
-  /** As the platform reported it: Windows codes are unsigned 32-bit (3221225477 = 0xC0000005). */
-  exitCode: exitCode.nullable(),
-  errorMessage: z.string().nullable(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  durationMs: z.number().int().nullable(),
-  stdoutTruncated: z.boolean(),
-  stderrTruncated: z.boolean(),
-}).meta({ id: 'JobRunTarget' });
+export const jobRunTarget = z
+  .object({
+    deviceId: uuid,
+    hostname: z.string(),
+    status: deviceRunStatus,
+    /** As the platform reported it: Windows codes are unsigned 32-bit (3221225477 = 0xC0000005). */
+    exitCode: exitCode.nullable(),
+    errorMessage: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    durationMs: z.number().int().nullable(),
+    stdoutTruncated: z.boolean(),
+    stderrTruncated: z.boolean(),
+  })
+  .meta({ id: 'JobRunTarget' });
 export type JobRunTarget = z.infer<typeof jobRunTarget>;
-export const jobRunSummary = z.object({
-  id: uuid,
-  workflowId: z.string(),
-  temporalUrl: z.string().nullable(),
-  /** The command kind the run sends (`shell` for every run created before kinds existed). */
-  kind: jobRunKind,
-  /** The shell command line, the script, or what the command does (e.g. `reboot`). */
-  command: z.string(),
-  shell: z.string(),
-  timeoutSeconds: z.number().int(),
-  deadlineAt: z.string(),
-  status: jobRunStatus,
-  cancelRequested: z.boolean(),
-  createdBy: z.string().nullable(),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  counts: z.record(z.string(), z.number().int()),
-}).meta({ id: 'JobRunSummary' });
+export const jobRunSummary = z
+  .object({
+    id: uuid,
+    workflowId: z.string(),
+    temporalUrl: z.string().nullable(),
+    /** The command kind the run sends (`shell` for every run created before kinds existed). */
+    kind: jobRunKind,
+    /** The shell command line, the script, or what the command does (e.g. `reboot`). */
+    command: z.string(),
+    shell: z.string(),
+    timeoutSeconds: z.number().int(),
+    deadlineAt: z.string(),
+    status: jobRunStatus,
+    cancelRequested: z.boolean(),
+    createdBy: z.string().nullable(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    counts: z.record(z.string(), z.number().int()),
+  })
+  .meta({ id: 'JobRunSummary' });
 export type JobRunSummary = z.infer<typeof jobRunSummary>;
-export const jobRun = jobRunSummary.extend({
-  targets: z.array(jobRunTarget),
-  /** What the run was asked to target (null for runs created before this was recorded); `targets` is what it became. */
-  targetSelection: jobRunTargetSelection.nullable(),
-}).meta({ id: 'JobRun' });
+export const jobRun = jobRunSummary
+  .extend({
+    targets: z.array(jobRunTarget),
+    /** What the run was asked to target (null for runs created before this was recorded); `targets` is what it became. */
+    targetSelection: jobRunTargetSelection.nullable(),
+  })
+  .meta({ id: 'JobRun' });
 export type JobRun = z.infer<typeof jobRun>;
 export const jobRunList = z.object({ items: z.array(jobRunSummary), total: z.number().int() }).meta({ id: 'JobRunList' });
 
 /** Filters of the runs list and its CSV export; every one given must hold. */
 export const jobRunListFilters = z.object({
-  createdBy: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional().describe('The user who created the run: a user ID or an email address'),
+  createdBy: z
+    .string()
+    .trim()
+    .min(1)
+    .max(320)
+    .refine(noNul, noNulMessage)
+    .optional()
+    .describe('The user who created the run: a user ID or an email address'),
   status: jobRunStatus.optional(),
   deviceId: uuid.optional().describe('Runs that targeted this device'),
-  hostname: z.string().trim().min(1).max(253).refine(noNul, noNulMessage).optional()
+  hostname: z
+    .string()
+    .trim()
+    .min(1)
+    .max(253)
+    .refine(noNul, noNulMessage)
+    .optional()
     .describe('Runs that targeted a device with this hostname (whole name, case-insensitive)'),
   /** Created at or after. */
   from: timeRange.from,
@@ -363,7 +450,10 @@ export const jobRunExportQuery = jobRunListFilters.refine(fromBeforeTo, toAfterF
 export const MAX_OUTPUT_CURSOR = 9223372036854775807n;
 const DIGITS = /^\d{1,19}$/;
 /** A chunk ID to continue after: decimal digits, at most the largest bigint (beyond it: 400, not a database error). */
-export const outputCursor = z.string().regex(DIGITS).refine((s) => !DIGITS.test(s) || BigInt(s) <= MAX_OUTPUT_CURSOR, 'larger than the largest chunk ID (2^63 - 1)');
+export const outputCursor = z
+  .string()
+  .regex(DIGITS)
+  .refine((s) => !DIGITS.test(s) || BigInt(s) <= MAX_OUTPUT_CURSOR, 'larger than the largest chunk ID (2^63 - 1)');
 
 /**
  * How output is returned. `text` (default): each chunk's bytes decoded as UTF-8, bytes that are not valid
@@ -373,13 +463,15 @@ export const outputCursor = z.string().regex(DIGITS).refine((s) => !DIGITS.test(
 export const outputEncoding = z.enum(outputViewEncodings).meta({ id: 'OutputEncoding' });
 export type OutputEncodingParam = z.infer<typeof outputEncoding>;
 
-export const outputChunk = z.object({
-  id: z.string(), // bigint as string; use as the `after` cursor
-  deviceId: uuid,
-  stream: z.enum(outputStreams),
-  encoding: outputEncoding,
-  data: z.string(),
-}).meta({ id: 'OutputChunk' });
+export const outputChunk = z
+  .object({
+    id: z.string(), // bigint as string; use as the `after` cursor
+    deviceId: uuid,
+    stream: z.enum(outputStreams),
+    encoding: outputEncoding,
+    data: z.string(),
+  })
+  .meta({ id: 'OutputChunk' });
 export type OutputChunk = z.infer<typeof outputChunk>;
 export const outputQuery = z.object({
   deviceId: uuid.optional().describe('Output of this device only'),
@@ -397,23 +489,31 @@ export const outputPage = z.object({ items: z.array(outputChunk), nextCursor: z.
 export const jobRunEventNames = ['output', 'target', 'run', 'end'] as const;
 
 // ---- audit log -------------------------------------------------------------------------------
-export const auditLogEntry = z.object({
-  id: z.string(),
-  actorType: z.string(),
-  actorId: z.string().nullable(),
-  actorName: z.string().nullable(),
-  action: z.string(),
-  targetType: z.string().nullable(),
-  targetId: z.string().nullable(),
-  details: z.unknown().nullable(),
-  ipAddress: z.string().nullable(),
-  createdAt: z.string(),
-}).meta({ id: 'AuditLogEntry' });
+export const auditLogEntry = z
+  .object({
+    id: z.string(),
+    actorType: z.string(),
+    actorId: z.string().nullable(),
+    actorName: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string().nullable(),
+    targetId: z.string().nullable(),
+    details: z.unknown().nullable(),
+    ipAddress: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'AuditLogEntry' });
 export const auditLogList = z.object({ items: z.array(auditLogEntry), total: z.number().int() }).meta({ id: 'AuditLogList' });
 
 /** Filters of the audit log and its CSV export; every one given must hold. */
 export const auditLogFilters = z.object({
-  actor: z.string().trim().min(1).max(320).refine(noNul, noNulMessage).optional()
+  actor: z
+    .string()
+    .trim()
+    .min(1)
+    .max(320)
+    .refine(noNul, noNulMessage)
+    .optional()
     .describe("Who: the actor's name (a user's email, a device's hostname) or ID, whole"),
   actorType: z.enum(auditActorTypes).optional().describe('What kind of actor'),
   action: z
@@ -423,7 +523,12 @@ export const auditLogFilters = z.object({
     .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$/, 'an action such as user.create, or job_run.* for all of a kind')
     .optional()
     .describe('An action (`user.create`), or every action of a kind (`job_run.*`)'),
-  targetType: z.string().trim().max(50).regex(/^[a-z][a-z0-9_]*$/, 'a target type such as user or job_run').optional()
+  targetType: z
+    .string()
+    .trim()
+    .max(50)
+    .regex(/^[a-z][a-z0-9_]*$/, 'a target type such as user or job_run')
+    .optional()
     .describe('What kind of thing was acted on (`user`, `job_run`…)'),
   targetId: z.string().trim().min(1).max(200).refine(noNul, noNulMessage).optional().describe('The ID of what was acted on'),
   /** At or after. */
@@ -436,13 +541,15 @@ export const auditLogListQuery = pagination.extend(auditLogFilters.shape).refine
 export const auditLogExportQuery = auditLogFilters.refine(fromBeforeTo, toAfterFrom);
 
 /** A file held by the server for `file.fetch` commands, by content hash (POST /api/v1/files). */
-export const storedFile = z.object({
-  sha256: sha256Hex,
-  size: z.number().int(),
-  /** The name given at upload, for people; devices write the file wherever the command says. */
-  name: z.string().nullable(),
-  createdAt: z.string(),
-}).meta({ id: 'StoredFile' });
+export const storedFile = z
+  .object({
+    sha256: sha256Hex,
+    size: z.number().int(),
+    /** The name given at upload, for people; devices write the file wherever the command says. */
+    name: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'StoredFile' });
 export type StoredFile = z.infer<typeof storedFile>;
 export const storedFileName = z.string().trim().min(1).max(255).refine(noNul, noNulMessage);
 /** The bytes of a stored file, as uploaded (POST /api/v1/files) and as devices download them. */
@@ -451,11 +558,21 @@ export const fileContent = z.string().meta({ id: 'FileContent', format: 'binary'
 // ---- secrets (packages/secrets) -------------------------------------------------------------------
 /** What the API says about a stored secret: never its value. Features that keep secrets answer with this. */
 export const secretMetadata = z.object({
-  id: uuid, ownerType: z.string(), ownerId: z.string(), purpose: z.string(), keyId: z.string(), createdAt: z.string(), updatedAt: z.string(),
+  id: uuid,
+  ownerType: z.string(),
+  ownerId: z.string(),
+  purpose: z.string(),
+  keyId: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
 });
-export const secretKeyUsage = z.object({
-  configured: z.boolean(),
-  currentKeyId: z.string().nullable(),
-  keys: z.array(z.object({ keyId: z.string(), secrets: z.number().int(), current: z.boolean(), configured: z.boolean() })),
-}).meta({ id: 'SecretKeyUsage' });
-export const secretRotation = z.object({ currentKeyId: z.string(), rewrapped: z.number().int(), remaining: z.number().int() }).meta({ id: 'SecretRotation' });
+export const secretKeyUsage = z
+  .object({
+    configured: z.boolean(),
+    currentKeyId: z.string().nullable(),
+    keys: z.array(z.object({ keyId: z.string(), secrets: z.number().int(), current: z.boolean(), configured: z.boolean() })),
+  })
+  .meta({ id: 'SecretKeyUsage' });
+export const secretRotation = z
+  .object({ currentKeyId: z.string(), rewrapped: z.number().int(), remaining: z.number().int() })
+  .meta({ id: 'SecretRotation' });

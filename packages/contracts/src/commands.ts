@@ -26,13 +26,18 @@ export { scriptInterpreters, shells, type ScriptInterpreter } from './constants.
 export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex');
 
 /** An absolute path on the device: POSIX (`/etc/app.conf`) or Windows (`C:\ProgramData\app.conf`). */
-export const devicePath = z.string().min(2).max(4096)
+export const devicePath = z
+  .string()
+  .min(2)
+  .max(4096)
   .refine((p) => !p.includes('\u0000'), 'must not contain NUL characters')
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path');
 /** Unix permission bits in octal, e.g. `0644` or `755`. */
 export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'must be octal permission bits such as 0644');
 /** `user` or `user:group`, each a name or a numeric ID. */
-export const fileOwner = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, 'must be user or user:group');
+export const fileOwner = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, 'must be user or user:group');
 
 export const shellCommandPayload = z.object({
   kind: z.literal('shell'),

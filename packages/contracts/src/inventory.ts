@@ -10,7 +10,11 @@ import { agentText, isoTimestamp } from './text.ts';
 const text = (max = 255) => agentText(max);
 const optText = (max = 255) => text(max).nullish();
 const count = z.number().int().min(0);
-const bytes = z.number().int().min(0).max(2 ** 53);
+const bytes = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 53);
 const isoDate = agentText(40);
 
 export const inventorySectionNames = ['system', 'hardware', 'directory', 'software', 'services', 'security', 'performance'] as const;
@@ -49,13 +53,21 @@ export const hardwareSection = z.object({
   firmwareType: z.enum(['uefi', 'bios', 'unknown']),
   cpu: z.object({ model: optText(), cores: count.nullish(), threads: count.nullish(), sockets: count.nullish() }),
   memoryBytes: bytes.nullish(),
-  disks: z.array(z.object({ name: text(), model: optText(), sizeBytes: bytes.nullish(), type: z.enum(['ssd', 'hdd', 'unknown']).default('unknown') })).max(256),
+  disks: z
+    .array(
+      z.object({ name: text(), model: optText(), sizeBytes: bytes.nullish(), type: z.enum(['ssd', 'hdd', 'unknown']).default('unknown') }),
+    )
+    .max(256),
   /**
    * `sizeBytes` is what ordinary users can fill (used + free; on Linux root's reserved blocks are not
    * counted, as in df's Use%), so size − free here is the `usedBytes` of the performance section.
    */
-  filesystems: z.array(z.object({ mount: text(1024), device: optText(1024), fsType: optText(50), sizeBytes: bytes, freeBytes: bytes })).max(256),
-  networkInterfaces: z.array(z.object({ name: text(), mac: optText(64), ipv4: z.array(text(64)).max(64), ipv6: z.array(text(64)).max(64) })).max(128),
+  filesystems: z
+    .array(z.object({ mount: text(1024), device: optText(1024), fsType: optText(50), sizeBytes: bytes, freeBytes: bytes }))
+    .max(256),
+  networkInterfaces: z
+    .array(z.object({ name: text(), mac: optText(64), ipv4: z.array(text(64)).max(64), ipv6: z.array(text(64)).max(64) }))
+    .max(128),
   virtualization: z.object({ kind: z.enum(virtualizationKinds), detail: optText() }),
 });
 export type HardwareSection = z.infer<typeof hardwareSection>;
@@ -86,12 +98,16 @@ export const softwareSection = z.object({ packages: z.array(softwarePackage).max
 export type SoftwareSection = z.infer<typeof softwareSection>;
 
 export const servicesSection = z.object({
-  services: z.array(z.object({
-    name: text(300).min(1),
-    displayName: optText(300),
-    state: z.enum(['running', 'stopped', 'failed', 'starting', 'stopping', 'other']),
-    startMode: z.enum(['auto', 'manual', 'disabled', 'other']),
-  })).max(5000),
+  services: z
+    .array(
+      z.object({
+        name: text(300).min(1),
+        displayName: optText(300),
+        state: z.enum(['running', 'stopped', 'failed', 'starting', 'stopping', 'other']),
+        startMode: z.enum(['auto', 'manual', 'disabled', 'other']),
+      }),
+    )
+    .max(5000),
 });
 export type ServicesSection = z.infer<typeof servicesSection>;
 
@@ -136,31 +152,36 @@ const sectionHash = z.string().regex(/^[0-9a-f]{64}$/);
  * `hashes` always lists the hash of every section the agent has. The server answers 409
  * `inventory_full_report_required` (changing nothing) when it lacks the base a delta builds on.
  */
-export const inventoryReport = z.object({
-  mode: z.enum(['full', 'delta']),
-  collectedAt: isoTimestamp,
-  sections: inventorySections.partial(),
-  hashes: z.record(z.enum(inventorySectionNames), sectionHash),
-}).superRefine((r, ctx) => {
-  for (const name of Object.keys(r.sections)) {
-    if (!(name in r.hashes)) ctx.addIssue({ code: 'custom', path: ['hashes', name], message: 'every sent section needs its hash' });
-  }
-  if (r.mode === 'full') {
-    for (const name of inventorySectionNames) {
-      if (!(name in r.sections)) ctx.addIssue({ code: 'custom', path: ['sections', name], message: 'a full report has every section' });
+export const inventoryReport = z
+  .object({
+    mode: z.enum(['full', 'delta']),
+    collectedAt: isoTimestamp,
+    sections: inventorySections.partial(),
+    hashes: z.record(z.enum(inventorySectionNames), sectionHash),
+  })
+  .superRefine((r, ctx) => {
+    for (const name of Object.keys(r.sections)) {
+      if (!(name in r.hashes)) ctx.addIssue({ code: 'custom', path: ['hashes', name], message: 'every sent section needs its hash' });
     }
-  }
-}).meta({ id: 'InventoryReport' });
+    if (r.mode === 'full') {
+      for (const name of inventorySectionNames) {
+        if (!(name in r.sections)) ctx.addIssue({ code: 'custom', path: ['sections', name], message: 'a full report has every section' });
+      }
+    }
+  })
+  .meta({ id: 'InventoryReport' });
 export type InventoryReport = z.infer<typeof inventoryReport>;
 
-export const inventoryResponse = z.object({
-  accepted: z.boolean(),
-  /** Sections stored by this report (unchanged ones are not counted). */
-  changedSections: z.array(z.enum(inventorySectionNames)),
-  /** Seconds until the agent should send a full report again; deltas go every `deltaIntervalSeconds`. */
-  fullIntervalSeconds: z.number().int(),
-  deltaIntervalSeconds: z.number().int(),
-}).meta({ id: 'InventoryResponse' });
+export const inventoryResponse = z
+  .object({
+    accepted: z.boolean(),
+    /** Sections stored by this report (unchanged ones are not counted). */
+    changedSections: z.array(z.enum(inventorySectionNames)),
+    /** Seconds until the agent should send a full report again; deltas go every `deltaIntervalSeconds`. */
+    fullIntervalSeconds: z.number().int(),
+    deltaIntervalSeconds: z.number().int(),
+  })
+  .meta({ id: 'InventoryResponse' });
 export type InventoryResponse = z.infer<typeof inventoryResponse>;
 
 /** Largest inventory report body the server accepts (bytes). */

@@ -4,7 +4,19 @@
  * this schema; the API also type-checks each condition against the field catalog (apps/api/src/rules).
  */
 import { z } from 'zod';
-import { type RuleOperator, booleanOps, deviceStatuses, listOps, numberOps, osFamilies, ruleOperators, softwareNameMatches, softwareVersionOps, stringOps, versionOps } from './constants.ts';
+import {
+  type RuleOperator,
+  booleanOps,
+  deviceStatuses,
+  listOps,
+  numberOps,
+  osFamilies,
+  ruleOperators,
+  softwareNameMatches,
+  softwareVersionOps,
+  stringOps,
+  versionOps,
+} from './constants.ts';
 
 export const MAX_RULE_DEPTH = 12;
 export const MAX_RULE_NODES = 300;
@@ -51,7 +63,12 @@ export const ruleFields: readonly RuleField[] = [
   { key: 'hardware.model', label: 'Model', type: 'string' },
   { key: 'hardware.serialNumber', label: 'Serial number', type: 'string' },
   { key: 'hardware.chassisType', label: 'Chassis', type: 'string', values: ['desktop', 'laptop', 'server', 'virtual', 'other', 'unknown'] },
-  { key: 'hardware.virtualization', label: 'Virtualization', type: 'string', values: ['physical', 'kvm', 'vmware', 'hyperv', 'virtualbox', 'xen', 'container', 'other', 'unknown'] },
+  {
+    key: 'hardware.virtualization',
+    label: 'Virtualization',
+    type: 'string',
+    values: ['physical', 'kvm', 'vmware', 'hyperv', 'virtualbox', 'xen', 'container', 'other', 'unknown'],
+  },
   { key: 'hardware.isVirtual', label: 'Is a virtual machine or container', type: 'boolean' },
   { key: 'hardware.firmwareType', label: 'Firmware', type: 'string', values: ['uefi', 'bios', 'unknown'] },
   { key: 'hardware.memoryBytes', label: 'Memory (bytes)', type: 'number' },
@@ -74,35 +91,35 @@ export const ruleFields: readonly RuleField[] = [
 
 const scalar = z.union([z.string().max(1000), z.number(), z.boolean()]);
 
-export const fieldCondition = z.object({
-  field: z.string().min(1).max(200),
-  op: z.enum(ruleOperators),
-  value: z.union([scalar, z.array(scalar).max(1000)]).optional(),
-}).strict();
+export const fieldCondition = z
+  .object({
+    field: z.string().min(1).max(200),
+    op: z.enum(ruleOperators),
+    value: z.union([scalar, z.array(scalar).max(1000)]).optional(),
+  })
+  .strict();
 export type FieldCondition = z.infer<typeof fieldCondition>;
 
 /** "Has software X" (optionally with a version comparison); `present: false` means "does not have". */
-export const softwareCondition = z.object({
-  software: z.object({
-    name: z.string().min(1).max(300),
-    match: z.enum(softwareNameMatches).default('equals'),
-    version: z.object({ op: z.enum(softwareVersionOps), value: z.string().min(1).max(100) }).optional(),
-  }).strict(),
-  present: z.boolean().default(true),
-}).strict();
+export const softwareCondition = z
+  .object({
+    software: z
+      .object({
+        name: z.string().min(1).max(300),
+        match: z.enum(softwareNameMatches).default('equals'),
+        version: z.object({ op: z.enum(softwareVersionOps), value: z.string().min(1).max(100) }).optional(),
+      })
+      .strict(),
+    present: z.boolean().default(true),
+  })
+  .strict();
 export type SoftwareCondition = z.infer<typeof softwareCondition>;
 
 /** Membership of another group (static or dynamic). Cycles are refused. */
 export const groupCondition = z.object({ memberOf: z.string().uuid() }).strict();
 export type GroupCondition = z.infer<typeof groupCondition>;
 
-export type Rule =
-  | { all: Rule[] }
-  | { any: Rule[] }
-  | { not: Rule }
-  | FieldCondition
-  | SoftwareCondition
-  | GroupCondition;
+export type Rule = { all: Rule[] } | { any: Rule[] } | { not: Rule } | FieldCondition | SoftwareCondition | GroupCondition;
 
 export const rule: z.ZodType<Rule> = z.lazy(() =>
   z.union([

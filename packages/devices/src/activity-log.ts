@@ -6,7 +6,11 @@
 import type { Database } from '@opsconductor/db';
 import type { DomainEvent, EventConsumer } from '@opsconductor/domain-events';
 
-interface ActivityRow { deviceId: string; type: string; details: object }
+interface ActivityRow {
+  deviceId: string;
+  type: string;
+  details: object;
+}
 
 async function rows(db: Database, e: DomainEvent): Promise<ActivityRow[]> {
   switch (e.type) {
@@ -17,10 +21,14 @@ async function rows(db: Database, e: DomainEvent): Promise<ActivityRow[]> {
     case 'device.came_online':
       return [{ deviceId: e.payload.deviceId, type: 'came_online', details: { lastSeenAt: e.payload.lastSeenAt } }];
     case 'device.went_offline':
-      return [{ deviceId: e.payload.deviceId, type: 'went_offline', details: { lastSeenAt: e.payload.lastSeenAt, reason: e.payload.reason } }];
+      return [
+        { deviceId: e.payload.deviceId, type: 'went_offline', details: { lastSeenAt: e.payload.lastSeenAt, reason: e.payload.reason } },
+      ];
     case 'group.membership_changed': {
       // The group's name now (null when it was deleted since).
-      const { rows: [group] } = await db.pool.query<{ name: string }>('SELECT name FROM device_groups WHERE id = $1', [e.payload.groupId]);
+      const {
+        rows: [group],
+      } = await db.pool.query<{ name: string }>('SELECT name FROM device_groups WHERE id = $1', [e.payload.groupId]);
       const details = { groupId: e.payload.groupId, groupName: group?.name ?? null, reason: e.payload.reason };
       return [
         ...e.payload.added.map((deviceId) => ({ deviceId, type: 'joined_group', details })),
@@ -43,7 +51,15 @@ async function rows(db: Database, e: DomainEvent): Promise<ActivityRow[]> {
 export function deviceActivityConsumer(db: Database): EventConsumer {
   return {
     name: 'device-activity',
-    types: ['device.enrolled', 'device.retired', 'device.came_online', 'device.went_offline', 'group.membership_changed', 'inventory.changed', 'command.finished'],
+    types: [
+      'device.enrolled',
+      'device.retired',
+      'device.came_online',
+      'device.went_offline',
+      'group.membership_changed',
+      'inventory.changed',
+      'command.finished',
+    ],
     async handle(event) {
       const list = await rows(db, event);
       if (!list.length) return;

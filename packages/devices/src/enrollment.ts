@@ -22,7 +22,12 @@ import type { GroupMembership } from '@opsconductor/groups';
 import { hashToken } from '@opsconductor/identity';
 import { ServiceError, conflict, deviceActor, isUniqueViolation, withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 
-export interface EnrollmentInput { enrollmentToken: string; facts: DeviceFacts; protocolVersion: number; enrollmentId?: string | undefined }
+export interface EnrollmentInput {
+  enrollmentToken: string;
+  facts: DeviceFacts;
+  protocolVersion: number;
+  enrollmentId?: string | undefined;
+}
 
 export interface Enrolled {
   deviceId: string;
@@ -67,14 +72,29 @@ async function firstEnrollment(deps: Deps, origin: Omit<Origin, 'actor'>, input:
   return withUnitOfWork(deps.db, { ...origin, actor: deviceActor({ id: deviceId, hostname: f.hostname }) }, async (uow) => {
     const usable = `revoked_at IS NULL AND expires_at > now() AND used_count < max_uses`;
     // Read without a lock: the use is taken last (see the top of this file).
-    const token = await uow.sql.query<{ id: string }>(`SELECT id::text FROM enrollment_tokens WHERE token_hash = $1 AND ${usable}`, [hashToken(input.enrollmentToken)]);
+    const token = await uow.sql.query<{ id: string }>(`SELECT id::text FROM enrollment_tokens WHERE token_hash = $1 AND ${usable}`, [
+      hashToken(input.enrollmentToken),
+    ]);
     const tokenId = token.rows[0]?.id;
     if (!tokenId) throw tokenInvalid();
     await uow.sql.query(
       `INSERT INTO devices (id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, secret_hash,
                             enrollment_token_id, enrollment_request_id, protocol_version, last_seen_at, announced_online, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), true, now())`,
-      [deviceId, f.hostname, f.osFamily, f.osName, f.osVersion, f.architecture, f.ipAddresses, f.agentVersion, secretHash, tokenId, input.enrollmentId ?? null, input.protocolVersion],
+      [
+        deviceId,
+        f.hostname,
+        f.osFamily,
+        f.osName,
+        f.osVersion,
+        f.architecture,
+        f.ipAddresses,
+        f.agentVersion,
+        secretHash,
+        tokenId,
+        input.enrollmentId ?? null,
+        input.protocolVersion,
+      ],
     );
     await uow.audit({ action: 'device.enroll', targetType: 'device', targetId: deviceId, details: { hostname: f.hostname } });
     await uow.emit(domainEvent('device.enrolled', { deviceId, hostname: f.hostname, enrollmentTokenId: tokenId }));
@@ -88,7 +108,12 @@ async function firstEnrollment(deps: Deps, origin: Omit<Origin, 'actor'>, input:
 }
 
 /** The device an earlier attempt of this enrollment created, now with `secretHash` as its secret; none if there is none. */
-async function repeatEnrollment(deps: Deps, origin: Omit<Origin, 'actor'>, input: EnrollmentInput, secretHash: string): Promise<string | undefined> {
+async function repeatEnrollment(
+  deps: Deps,
+  origin: Omit<Origin, 'actor'>,
+  input: EnrollmentInput,
+  secretHash: string,
+): Promise<string | undefined> {
   const { rows } = await deps.db.pool.query<{ id: string; hostname: string }>(
     `SELECT d.id::text, d.hostname FROM devices d JOIN enrollment_tokens t ON t.id = d.enrollment_token_id
       WHERE d.enrollment_request_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL
@@ -104,7 +129,12 @@ async function repeatEnrollment(deps: Deps, origin: Omit<Origin, 'actor'>, input
       [device.id, secretHash],
     );
     if (updated.rowCount !== 1) return undefined;
-    await uow.audit({ action: 'device.enroll_repeated', targetType: 'device', targetId: device.id, details: { hostname: device.hostname } });
+    await uow.audit({
+      action: 'device.enroll_repeated',
+      targetType: 'device',
+      targetId: device.id,
+      details: { hostname: device.hostname },
+    });
     return device.id;
   });
 }

@@ -32,7 +32,10 @@ export interface DeviceLifecycleDeps {
   logger: Logger;
 }
 
-interface EndedWork { commands: FinishedCommand[]; jobRunIds: string[] }
+interface EndedWork {
+  commands: FinishedCommand[];
+  jobRunIds: string[];
+}
 
 async function lockDevice(uow: UnitOfWork, id: string) {
   const { rows } = await uow.sql.query<{ id: string; hostname: string; retired_at: Date | null }>(
@@ -56,8 +59,16 @@ async function endDeviceWork(uow: UnitOfWork, deviceId: string, reason: string):
     [deviceId, reason],
   );
   const open = await lockOpenCommands(uow.sql, { deviceId });
-  const commands = await finishCommands(uow.sql, open.map((c) => c.id), 'failed', { error: reason, actor: uow.origin.actor });
-  return { commands: commands.filter((c) => c.taskToken && !c.activityClosedAt), jobRunIds: [...new Set(targets.rows.map((r) => r.job_run_id))] };
+  const commands = await finishCommands(
+    uow.sql,
+    open.map((c) => c.id),
+    'failed',
+    { error: reason, actor: uow.origin.actor },
+  );
+  return {
+    commands: commands.filter((c) => c.taskToken && !c.activityClosedAt),
+    jobRunIds: [...new Set(targets.rows.map((r) => r.job_run_id))],
+  };
 }
 
 export class DeviceLifecycle {
@@ -71,10 +82,28 @@ export class DeviceLifecycle {
       if (device.retired_at) return null;
       await uow.sql.query('UPDATE devices SET retired_at = now() WHERE id = $1', [deviceId]);
       const work = await endDeviceWork(uow, deviceId, reason);
-      const groups = await uow.sql.query<{ group_id: string }>('SELECT group_id FROM device_group_members WHERE device_id = $1', [deviceId]);
-      const removed = await this.deps.membership.apply(groups.rows.map((g) => ({ groupId: g.group_id, deviceId, change: 'removed' as const })), 'device retired', uow);
-      await uow.audit({ action: 'device.retire', targetType: 'device', targetId: deviceId, details: { hostname: device.hostname, endedRuns: work.jobRunIds.length, removedFromGroups: removed.length } });
-      await uow.emit(domainEvent('device.retired', { deviceId, hostname: device.hostname, removedFromGroupIds: removed.map((r) => r.groupId), endedJobRunIds: work.jobRunIds }));
+      const groups = await uow.sql.query<{ group_id: string }>('SELECT group_id FROM device_group_members WHERE device_id = $1', [
+        deviceId,
+      ]);
+      const removed = await this.deps.membership.apply(
+        groups.rows.map((g) => ({ groupId: g.group_id, deviceId, change: 'removed' as const })),
+        'device retired',
+        uow,
+      );
+      await uow.audit({
+        action: 'device.retire',
+        targetType: 'device',
+        targetId: deviceId,
+        details: { hostname: device.hostname, endedRuns: work.jobRunIds.length, removedFromGroups: removed.length },
+      });
+      await uow.emit(
+        domainEvent('device.retired', {
+          deviceId,
+          hostname: device.hostname,
+          removedFromGroupIds: removed.map((r) => r.groupId),
+          endedJobRunIds: work.jobRunIds,
+        }),
+      );
       return { work, removedFromGroups: removed.length };
     });
     this.deps.credentialsChanged(deviceId);
@@ -89,13 +118,18 @@ export class DeviceLifecycle {
     const { device, work } = await withUnitOfWork(this.deps.db, origin, async (uow) => {
       const device = await lockDevice(uow, deviceId);
       if (confirmHostname !== device.hostname) {
-        throw invalid('confirmation_mismatch', 'Repeat the device\'s hostname in `confirm` to delete it.', [
+        throw invalid('confirmation_mismatch', "Repeat the device's hostname in `confirm` to delete it.", [
           { path: 'confirm', message: `must be the device's hostname (${device.hostname})` },
         ]);
       }
       const work = await endDeviceWork(uow, deviceId, reason);
       await uow.sql.query('DELETE FROM devices WHERE id = $1', [deviceId]);
-      await uow.audit({ action: 'device.delete', targetType: 'device', targetId: deviceId, details: { hostname: device.hostname, wasRetired: device.retired_at !== null } });
+      await uow.audit({
+        action: 'device.delete',
+        targetType: 'device',
+        targetId: deviceId,
+        details: { hostname: device.hostname, wasRetired: device.retired_at !== null },
+      });
       return { device, work };
     });
     this.deps.credentialsChanged(deviceId);
@@ -129,7 +163,8 @@ export class DeviceLifecycle {
       } catch (err) {
         // Not found: the activity already ended. Otherwise the target is already failed in the database
         // and the workflow's own timeout closes the activity later.
-        if (!(err instanceof ActivityNotFoundError)) this.deps.logger.warn({ err, commandId: cmd.id, deviceId }, 'completing the activity of an ended device failed');
+        if (!(err instanceof ActivityNotFoundError))
+          this.deps.logger.warn({ err, commandId: cmd.id, deviceId }, 'completing the activity of an ended device failed');
       }
       await markActivityClosed(this.deps.db.pool, cmd.id).catch(() => {});
     }

@@ -12,7 +12,10 @@ import { domainEvent } from '@opsconductor/domain-events';
 import type { GroupMembership } from '@opsconductor/groups';
 import { inTransaction, systemActor, withUnitOfWork, type EventTransaction, type Origin } from '@opsconductor/unit-of-work';
 
-export interface PresenceChanges { cameOnline: number; wentOffline: number }
+export interface PresenceChanges {
+  cameOnline: number;
+  wentOffline: number;
+}
 
 /**
  * Announces every presence change since the last announcement, for all devices or the given ones, in
@@ -24,7 +27,13 @@ export async function announcePresence(
   tx?: EventTransaction,
 ): Promise<PresenceChanges> {
   return inTransaction(db, tx, o.origin ?? { actor: systemActor('schedule device-presence') }, async (t) => {
-    const { rows } = await t.sql.query<{ id: string; hostname: string; online: boolean; last_seen_at: Date | null; agent_stopped: boolean }>(
+    const { rows } = await t.sql.query<{
+      id: string;
+      hostname: string;
+      online: boolean;
+      last_seen_at: Date | null;
+      agent_stopped: boolean;
+    }>(
       `WITH status AS (
          SELECT id, (agent_stopped_at IS NULL AND last_seen_at >= now() - make_interval(secs => $1)) AS online
            FROM devices WHERE retired_at IS NULL AND last_seen_at IS NOT NULL AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[])))
@@ -34,10 +43,14 @@ export async function announcePresence(
       [o.onlineWindowSeconds, o.deviceIds ? [...o.deviceIds] : null],
     );
     rows.sort((a, b) => (a.id < b.id ? -1 : 1));
-    await t.emit(...rows.map((r) => {
-      const base = { deviceId: r.id, hostname: r.hostname, lastSeenAt: r.last_seen_at?.toISOString() ?? null };
-      return r.online ? domainEvent('device.came_online', base) : domainEvent('device.went_offline', { ...base, reason: r.agent_stopped ? 'agent_stopped' : 'not_seen' });
-    }));
+    await t.emit(
+      ...rows.map((r) => {
+        const base = { deviceId: r.id, hostname: r.hostname, lastSeenAt: r.last_seen_at?.toISOString() ?? null };
+        return r.online
+          ? domainEvent('device.came_online', base)
+          : domainEvent('device.went_offline', { ...base, reason: r.agent_stopped ? 'agent_stopped' : 'not_seen' });
+      }),
+    );
     const cameOnline = rows.filter((r) => r.online).length;
     return { cameOnline, wentOffline: rows.length - cameOnline };
   });
@@ -47,7 +60,11 @@ export async function announcePresence(
  * The agent stops cleanly: the device is offline now (device.went_offline) and rules on device.status
  * follow, in one transaction. False when the device is gone or retired.
  */
-export async function recordGoodbye(deps: { db: Database; membership: GroupMembership; onlineWindowSeconds: number }, origin: Origin, deviceId: string): Promise<boolean> {
+export async function recordGoodbye(
+  deps: { db: Database; membership: GroupMembership; onlineWindowSeconds: number },
+  origin: Origin,
+  deviceId: string,
+): Promise<boolean> {
   return withUnitOfWork(deps.db, origin, async (uow) => {
     const stopped = await uow.sql.query('UPDATE devices SET agent_stopped_at = now() WHERE id = $1 AND retired_at IS NULL', [deviceId]);
     if (!stopped.rowCount) return false;

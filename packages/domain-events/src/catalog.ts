@@ -23,8 +23,15 @@ export interface DomainEventPayloads {
    * `exitCode` and `durationMs` are the agent's, when it reported.
    */
   'command.finished': {
-    commandId: string; deviceId: string; jobRunId: string | null; kind: string; attempt: number; status: string;
-    exitCode: string | null; durationMs: number | null; error: string | null;
+    commandId: string;
+    deviceId: string;
+    jobRunId: string | null;
+    kind: string;
+    attempt: number;
+    status: string;
+    exitCode: string | null;
+    durationMs: number | null;
+    error: string | null;
   };
   /** A job run ended with its final status and the devices per outcome. */
   'job_run.finished': { jobRunId: string; status: string; cancelled: boolean; counts: Record<string, number>; total: number };
@@ -46,7 +53,11 @@ const subjectOf: { [T in DomainEventType]: (p: DomainEventPayloads[T]) => [Subje
 };
 
 /** Whoever caused an event (the audit actor of the change). */
-export interface EventActor { type: string; id: string | null; name: string | null }
+export interface EventActor {
+  type: string;
+  id: string | null;
+  name: string | null;
+}
 
 /** An event about to be written to the outbox. */
 export type NewDomainEvent = {
@@ -56,8 +67,12 @@ export type NewDomainEvent = {
 /** An event as consumers receive it. `id` orders events of one transaction; it is a decimal string (bigint). */
 export type DomainEvent = {
   [T in DomainEventType]: {
-    id: string; type: T; subject: { type: SubjectType; id: string }; payload: DomainEventPayloads[T];
-    actor: EventActor | null; occurredAt: Date;
+    id: string;
+    type: T;
+    subject: { type: SubjectType; id: string };
+    payload: DomainEventPayloads[T];
+    actor: EventActor | null;
+    occurredAt: Date;
   };
 }[DomainEventType];
 

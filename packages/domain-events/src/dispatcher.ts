@@ -55,10 +55,22 @@ export interface DispatcherOptions {
   retentionIntervalMs?: number;
 }
 
-interface Cursor { transactionId: bigint; eventId: bigint }
+interface Cursor {
+  transactionId: bigint;
+  eventId: bigint;
+}
 interface EventRow {
-  row_kind: 'event' | 'high'; id: string; transaction_id: string; type: DomainEventType; subject_type: DomainEvent['subject']['type'];
-  subject_id: string; payload: never; actor_type: string | null; actor_id: string | null; actor_name: string | null; occurred_at: Date;
+  row_kind: 'event' | 'high';
+  id: string;
+  transaction_id: string;
+  type: DomainEventType;
+  subject_type: DomainEvent['subject']['type'];
+  subject_id: string;
+  payload: never;
+  actor_type: string | null;
+  actor_id: string | null;
+  actor_name: string | null;
+  occurred_at: Date;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -77,8 +89,14 @@ export class OutboxDispatcher {
     if (new Set(names).size !== names.length) throw new Error(`consumer names must be unique: ${names.join(', ')}`);
     this.o = {
       identity: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-      batchSize: 100, pollIntervalMs: 2000, leaseMs: 30_000, initialBackoffMs: 1000, maxBackoffMs: 5 * 60_000, maxAttempts: 12,
-      retentionMs: 7 * DAY_MS, retentionIntervalMs: 10 * 60_000,
+      batchSize: 100,
+      pollIntervalMs: 2000,
+      leaseMs: 30_000,
+      initialBackoffMs: 1000,
+      maxBackoffMs: 5 * 60_000,
+      maxAttempts: 12,
+      retentionMs: 7 * DAY_MS,
+      retentionIntervalMs: 10 * 60_000,
       ...options,
     };
   }
@@ -108,10 +126,9 @@ export class OutboxDispatcher {
     this.abort.abort();
     this.wakeAll();
     await Promise.allSettled(this.loops);
-    await this.o.pool.query(
-      'UPDATE domain_event_consumers SET leased_by = NULL, lease_expires_at = NULL WHERE leased_by = $1',
-      [this.o.identity],
-    ).catch(() => {});
+    await this.o.pool
+      .query('UPDATE domain_event_consumers SET leased_by = NULL, lease_expires_at = NULL WHERE leased_by = $1', [this.o.identity])
+      .catch(() => {});
     const l = this.listener;
     this.listener = undefined;
     await l?.end().catch(() => {});
@@ -197,23 +214,37 @@ export class OutboxDispatcher {
     const attempts = delivered > 0 ? 1 : state.failed_attempts + 1;
     const message = describe(failure.error);
     if (attempts >= this.o.maxAttempts) {
-      this.o.logger.error({ err: failure.error, consumer: c.name, eventId: failure.event.id, type: failure.event.type, attempts }, 'consumer gave up on an event; parked as a dead letter');
+      this.o.logger.error(
+        { err: failure.error, consumer: c.name, eventId: failure.event.id, type: failure.event.type, attempts },
+        'consumer gave up on an event; parked as a dead letter',
+      );
       await pool.query(
         `INSERT INTO domain_event_dead_letters (consumer, event_id, event, attempts, error) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = EXCLUDED.attempts, error = EXCLUDED.error, parked_at = now()`,
         [c.name, failure.event.id, JSON.stringify(failure.event), attempts, message],
       );
-      await this.saveProgress(c, { transactionId: failure.transactionId, eventId: BigInt(failure.event.id) }, delivered, { attempts: 0, retryInMs: null, error: message });
+      await this.saveProgress(c, { transactionId: failure.transactionId, eventId: BigInt(failure.event.id) }, delivered, {
+        attempts: 0,
+        retryInMs: null,
+        error: message,
+      });
       return delivered + 1;
     }
     const retryInMs = this.backoff(attempts);
-    this.o.logger.warn({ err: failure.error, consumer: c.name, eventId: failure.event.id, type: failure.event.type, attempts, retryInMs }, 'consumer failed; retrying later');
+    this.o.logger.warn(
+      { err: failure.error, consumer: c.name, eventId: failure.event.id, type: failure.event.type, attempts, retryInMs },
+      'consumer failed; retrying later',
+    );
     await this.saveProgress(c, cursor, delivered, { attempts, retryInMs, error: message });
     return delivered;
   }
 
   /** One statement, so the batch and the high-water mark come from the same snapshot. */
-  private async fetch(sql: Sql, c: EventConsumer, after: Cursor): Promise<{ events: { event: DomainEvent; transactionId: bigint }[]; high: Cursor | undefined }> {
+  private async fetch(
+    sql: Sql,
+    c: EventConsumer,
+    after: Cursor,
+  ): Promise<{ events: { event: DomainEvent; transactionId: bigint }[]; high: Cursor | undefined }> {
     const { rows } = await sql.query<EventRow>(
       `WITH bound AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin),
        batch AS (
@@ -235,11 +266,20 @@ export class OutboxDispatcher {
       .map((r) => ({
         transactionId: BigInt(r.transaction_id),
         event: {
-          id: r.id, type: r.type, subject: { type: r.subject_type, id: r.subject_id }, payload: r.payload,
-          actor: r.actor_type ? { type: r.actor_type, id: r.actor_id, name: r.actor_name } : null, occurredAt: r.occurred_at,
+          id: r.id,
+          type: r.type,
+          subject: { type: r.subject_type, id: r.subject_id },
+          payload: r.payload,
+          actor: r.actor_type ? { type: r.actor_type, id: r.actor_id, name: r.actor_name } : null,
+          occurredAt: r.occurred_at,
         } as DomainEvent,
       }))
-      .sort((a, b) => compare({ transactionId: a.transactionId, eventId: BigInt(a.event.id) }, { transactionId: b.transactionId, eventId: BigInt(b.event.id) }));
+      .sort((a, b) =>
+        compare(
+          { transactionId: a.transactionId, eventId: BigInt(a.event.id) },
+          { transactionId: b.transactionId, eventId: BigInt(b.event.id) },
+        ),
+      );
     return { events, high: highRow ? { transactionId: BigInt(highRow.transaction_id), eventId: BigInt(highRow.id) } : undefined };
   }
 
@@ -249,7 +289,10 @@ export class OutboxDispatcher {
     const signal = AbortSignal.any([timeout, this.abort.signal]);
     let onAbort = () => {};
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(timeout.aborted ? new Error(`the handler took longer than ${this.o.leaseMs / 2} ms`) : new Error('the dispatcher is stopping'));
+      onAbort = () =>
+        reject(
+          timeout.aborted ? new Error(`the handler took longer than ${this.o.leaseMs / 2} ms`) : new Error('the dispatcher is stopping'),
+        );
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
@@ -267,7 +310,12 @@ export class OutboxDispatcher {
     return r.rowCount === 1;
   }
 
-  private async saveProgress(c: EventConsumer, cursor: Cursor, delivered: number, retry: { attempts: number; retryInMs: number | null; error: string | null }): Promise<void> {
+  private async saveProgress(
+    c: EventConsumer,
+    cursor: Cursor,
+    delivered: number,
+    retry: { attempts: number; retryInMs: number | null; error: string | null },
+  ): Promise<void> {
     const r = await this.o.pool.query(
       `UPDATE domain_event_consumers
           SET cursor_transaction_id = $3, cursor_event_id = $4, delivered_count = delivered_count + $5,
@@ -276,7 +324,17 @@ export class OutboxDispatcher {
               last_error = COALESCE($8, CASE WHEN $6 = 0 THEN NULL ELSE last_error END),
               lease_expires_at = now() + make_interval(secs => $9), updated_at = now()
         WHERE name = $1 AND leased_by = $2`,
-      [c.name, this.o.identity, cursor.transactionId.toString(), cursor.eventId.toString(), delivered, retry.attempts, retry.retryInMs, retry.error, this.o.leaseMs / 1000],
+      [
+        c.name,
+        this.o.identity,
+        cursor.transactionId.toString(),
+        cursor.eventId.toString(),
+        delivered,
+        retry.attempts,
+        retry.retryInMs,
+        retry.error,
+        this.o.leaseMs / 1000,
+      ],
     );
     if (r.rowCount !== 1) this.o.logger.warn({ consumer: c.name }, 'lost the consumer lease; its new holder delivers the batch again');
   }
@@ -321,7 +379,14 @@ export class OutboxDispatcher {
   /** Reconnects the LISTEN connection with backoff; on success, a round catches up on what was missed. */
   private relisten(delay: number): void {
     if (this.stopped) return;
-    setTimeout(() => void this.listen().then(() => this.wakeAll(), () => this.relisten(Math.min(delay * 2, 30_000))), delay).unref();
+    setTimeout(
+      () =>
+        void this.listen().then(
+          () => this.wakeAll(),
+          () => this.relisten(Math.min(delay * 2, 30_000)),
+        ),
+      delay,
+    ).unref();
   }
 
   private wakeAll() {

@@ -19,8 +19,13 @@ export async function appendEvents(sql: Sql, events: readonly NewDomainEvent[], 
     `INSERT INTO domain_events (type, subject_type, subject_id, payload, actor_type, actor_id, actor_name)
      SELECT t, st, si, p, $5, $6, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(t, st, si, p, n) ORDER BY n`,
     [
-      events.map((e) => e.type), events.map((e) => e.subject.type), events.map((e) => e.subject.id), events.map((e) => JSON.stringify(e.payload)),
-      actor?.type ?? null, actor?.id ?? null, actor?.name ?? null,
+      events.map((e) => e.type),
+      events.map((e) => e.subject.type),
+      events.map((e) => e.subject.id),
+      events.map((e) => JSON.stringify(e.payload)),
+      actor?.type ?? null,
+      actor?.id ?? null,
+      actor?.name ?? null,
     ],
   );
 }

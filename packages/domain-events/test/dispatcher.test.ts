@@ -12,8 +12,15 @@ import { withTransaction } from '@opsconductor/db';
 import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
 import { repoRoot } from '@opsconductor/test/support/tools';
 import {
-  OutboxDispatcher, appendEvents, deleteDeliveredEvents, domainEvent, wakeDispatchers,
-  type DispatcherOptions, type DomainEvent, type EventConsumer, type NewDomainEvent,
+  OutboxDispatcher,
+  appendEvents,
+  deleteDeliveredEvents,
+  domainEvent,
+  wakeDispatchers,
+  type DispatcherOptions,
+  type DomainEvent,
+  type EventConsumer,
+  type NewDomainEvent,
 } from '../src/index.ts';
 
 let t: TestDatabase;
@@ -95,7 +102,9 @@ describe('delivery', () => {
     for (let i = 1; i <= 30; i++) await commit(enrolled(i));
     // node itself (with tsx as a loader), so the kill hits the dispatcher's process and not a wrapper.
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/stalling-dispatcher.ts')], {
-      cwd: repoRoot, env: { ...process.env, DATABASE_URL: t.url, STALL_AT: '12' }, stdio: 'ignore',
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: t.url, STALL_AT: '12' },
+      stdio: 'ignore',
     });
     const count = async (sql: string) => Number((await t.db.pool.query<{ n: string }>(sql)).rows[0]!.n);
     try {
@@ -104,30 +113,43 @@ describe('delivery', () => {
       child.kill('SIGKILL');
     }
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
-    const lease = await t.db.pool.query<{ leased_by: string; cursor_event_id: string }>(`SELECT leased_by, cursor_event_id::text FROM domain_event_consumers WHERE name = 'crash-test'`);
+    const lease = await t.db.pool.query<{ leased_by: string; cursor_event_id: string }>(
+      `SELECT leased_by, cursor_event_id::text FROM domain_event_consumers WHERE name = 'crash-test'`,
+    );
     expect(lease.rows[0]).toMatchObject({ leased_by: `stalling-${child.pid}`, cursor_event_id: '0' }); // died holding the lease, mid-batch
 
     // Another worker takes over once the dead one's lease has run out (shortened here), from the stored cursor.
     await t.db.pool.query(`UPDATE domain_event_consumers SET lease_expires_at = now() WHERE name = 'crash-test'`);
-    const d = dispatcher([{
-      name: 'crash-test',
-      types: ['device.enrolled'],
-      async handle(event) {
-        await t.db.pool.query('INSERT INTO test_deliveries (event_id, pid) VALUES ($1, $2)', [event.id, process.pid]);
-        await t.db.pool.query('INSERT INTO test_effects (event_id) VALUES ($1) ON CONFLICT DO NOTHING', [event.id]);
+    const d = dispatcher([
+      {
+        name: 'crash-test',
+        types: ['device.enrolled'],
+        async handle(event) {
+          await t.db.pool.query('INSERT INTO test_deliveries (event_id, pid) VALUES ($1, $2)', [event.id, process.pid]);
+          await t.db.pool.query('INSERT INTO test_effects (event_id) VALUES ($1) ON CONFLICT DO NOTHING', [event.id]);
+        },
       },
-    }]);
+    ]);
     await d.start();
     await until(async () => (await count(`SELECT count(*) AS n FROM test_deliveries WHERE pid = ${process.pid}`)) === 30);
     expect(await count('SELECT count(*) AS n FROM test_effects')).toBe(30);
     expect(await count('SELECT count(DISTINCT event_id) AS n FROM test_deliveries')).toBe(30);
     // The 12 the dead dispatcher had handled were delivered again: at least once, not exactly once.
-    expect(await count('SELECT count(*) AS n FROM (SELECT event_id FROM test_deliveries GROUP BY event_id HAVING count(*) = 2) x')).toBe(12);
+    expect(await count('SELECT count(*) AS n FROM (SELECT event_id FROM test_deliveries GROUP BY event_id HAVING count(*) = 2) x')).toBe(
+      12,
+    );
   });
 
   it('runs one active dispatcher per consumer: two dispatchers deliver every event once', async () => {
     const shared: string[] = [];
-    const consumer = (): EventConsumer => ({ name: 'shared', types: ['device.enrolled'], async handle(e) { shared.push(e.id); await sleep(2); } });
+    const consumer = (): EventConsumer => ({
+      name: 'shared',
+      types: ['device.enrolled'],
+      async handle(e) {
+        shared.push(e.id);
+        await sleep(2);
+      },
+    });
     const one = dispatcher([consumer()], { identity: 'one' });
     const two = dispatcher([consumer()], { identity: 'two' });
     await Promise.all([one.start(), two.start()]);
@@ -165,14 +187,18 @@ describe('delivery', () => {
 
 describe('failures', () => {
   it('retries a failing consumer with backoff from the failed event, in order, without holding up another consumer', async () => {
-    const failing = recorder('failing', { fail: (e, attempt) => (e.payload as { hostname: string }).hostname === 'host-2' && attempt <= 2 });
+    const failing = recorder('failing', {
+      fail: (e, attempt) => (e.payload as { hostname: string }).hostname === 'host-2' && attempt <= 2,
+    });
     const healthy = recorder('healthy');
     const d = dispatcher([failing.consumer, healthy.consumer]);
     for (let i = 1; i <= 4; i++) await commit(enrolled(i));
     await d.start();
     await until(() => healthy.seen.length === 4);
     expect(hostnames(failing.seen)).toEqual(['host-1']); // held at its failed event, and only that consumer
-    const state = await t.db.pool.query<{ failed_attempts: number; last_error: string; retry_at: Date }>(`SELECT failed_attempts, last_error, retry_at FROM domain_event_consumers WHERE name = 'failing'`);
+    const state = await t.db.pool.query<{ failed_attempts: number; last_error: string; retry_at: Date }>(
+      `SELECT failed_attempts, last_error, retry_at FROM domain_event_consumers WHERE name = 'failing'`,
+    );
     expect(state.rows[0]!.last_error).toContain('refusing host-2');
     await until(() => failing.seen.length === 4);
     expect(hostnames(failing.seen)).toEqual(['host-1', 'host-2', 'host-3', 'host-4']);
@@ -181,7 +207,9 @@ describe('failures', () => {
     // Backoff: 100 ms, then 200 ms (±20%), plus polling.
     expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(80);
     expect(tries[2]! - tries[1]!).toBeGreaterThanOrEqual(160);
-    const after = await t.db.pool.query<{ failed_attempts: number; last_error: string | null; retry_at: Date | null }>(`SELECT failed_attempts, last_error, retry_at FROM domain_event_consumers WHERE name = 'failing'`);
+    const after = await t.db.pool.query<{ failed_attempts: number; last_error: string | null; retry_at: Date | null }>(
+      `SELECT failed_attempts, last_error, retry_at FROM domain_event_consumers WHERE name = 'failing'`,
+    );
     expect(after.rows[0]).toEqual({ failed_attempts: 0, last_error: null, retry_at: null });
   });
 
@@ -192,7 +220,9 @@ describe('failures', () => {
     await d.start();
     await until(() => stuck.seen.length === 2);
     expect(hostnames(stuck.seen)).toEqual(['host-1', 'host-3']);
-    const parked = await t.db.pool.query<{ attempts: number; error: string; event: DomainEvent }>(`SELECT attempts, error, event FROM domain_event_dead_letters WHERE consumer = 'stuck'`);
+    const parked = await t.db.pool.query<{ attempts: number; error: string; event: DomainEvent }>(
+      `SELECT attempts, error, event FROM domain_event_dead_letters WHERE consumer = 'stuck'`,
+    );
     expect(parked.rows).toHaveLength(1);
     expect(parked.rows[0]).toMatchObject({ attempts: 3, event: { type: 'device.enrolled', payload: { hostname: 'host-2' } } });
   });
@@ -200,13 +230,19 @@ describe('failures', () => {
   it('aborts a handler that outlives half its lease and retries the event', async () => {
     let calls = 0;
     const seen: string[] = [];
-    const d = dispatcher([{
-      name: 'slow', types: ['device.enrolled'],
-      async handle(e, { signal }) {
-        if (++calls === 1) await new Promise((resolve) => signal.addEventListener('abort', resolve));
-        if (!signal.aborted) seen.push(e.id);
-      },
-    }], { leaseMs: 400, initialBackoffMs: 20 });
+    const d = dispatcher(
+      [
+        {
+          name: 'slow',
+          types: ['device.enrolled'],
+          async handle(e, { signal }) {
+            if (++calls === 1) await new Promise((resolve) => signal.addEventListener('abort', resolve));
+            if (!signal.aborted) seen.push(e.id);
+          },
+        },
+      ],
+      { leaseMs: 400, initialBackoffMs: 20 },
+    );
     await commit(enrolled(1));
     await d.start();
     await until(() => seen.length >= 1);

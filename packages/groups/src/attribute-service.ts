@@ -5,26 +5,50 @@
 import type { Database } from '@opsconductor/db';
 import type { Rule } from '@opsconductor/contracts/rules';
 import {
-  NameTakenError, conflict, invalid, isUniqueViolation, notFound, withUnitOfWork,
-  type FieldError, type Origin, type UnitOfWork,
+  NameTakenError,
+  conflict,
+  invalid,
+  isUniqueViolation,
+  notFound,
+  withUnitOfWork,
+  type FieldError,
+  type Origin,
+  type UnitOfWork,
 } from '@opsconductor/unit-of-work';
 import type { GroupMembership } from './membership.ts';
 
 export type CustomFieldType = 'text' | 'number' | 'boolean' | 'date' | 'enum';
-export interface CustomField { id: string; key: string; label: string; type: CustomFieldType; enumValues: string[]; createdAt: Date }
+export interface CustomField {
+  id: string;
+  key: string;
+  label: string;
+  type: CustomFieldType;
+  enumValues: string[];
+  createdAt: Date;
+}
 export type CustomFieldValue = string | number | boolean | null;
 
-export interface AttributeServiceDeps { db: Database; membership: GroupMembership }
+export interface AttributeServiceDeps {
+  db: Database;
+  membership: GroupMembership;
+}
 
 /** Checks a value against its field's type; null clears. */
 export function fieldValueError(def: Pick<CustomField, 'type' | 'enumValues'>, value: unknown): string | null {
   if (value === null) return null;
   switch (def.type) {
-    case 'text': return typeof value === 'string' ? null : 'must be text';
-    case 'number': return typeof value === 'number' && Number.isFinite(value) ? null : 'must be a number';
-    case 'boolean': return typeof value === 'boolean' ? null : 'must be true or false';
-    case 'date': return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value)) ? null : 'must be an ISO date (YYYY-MM-DD)';
-    case 'enum': return typeof value === 'string' && def.enumValues.includes(value) ? null : `must be one of ${def.enumValues.join(', ')}`;
+    case 'text':
+      return typeof value === 'string' ? null : 'must be text';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) ? null : 'must be a number';
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'must be true or false';
+    case 'date':
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value))
+        ? null
+        : 'must be an ISO date (YYYY-MM-DD)';
+    case 'enum':
+      return typeof value === 'string' && def.enumValues.includes(value) ? null : `must be one of ${def.enumValues.join(', ')}`;
   }
 }
 
@@ -45,27 +69,43 @@ export class AttributeService {
           [ids, add],
         );
       }
-      if (input.remove.length) await uow.sql.query('DELETE FROM device_tags WHERE device_id = ANY($1::uuid[]) AND tag = ANY($2::text[])', [ids, input.remove]);
+      if (input.remove.length)
+        await uow.sql.query('DELETE FROM device_tags WHERE device_id = ANY($1::uuid[]) AND tag = ANY($2::text[])', [ids, input.remove]);
       await this.deps.membership.devicesChanged(ids, 'tags changed', uow);
-      await uow.audit({ action: 'device.tags', targetType: 'device', details: { devices: ids.length, add: input.add, remove: input.remove } });
+      await uow.audit({
+        action: 'device.tags',
+        targetType: 'device',
+        details: { devices: ids.length, add: input.add, remove: input.remove },
+      });
       return ids.length;
     });
   }
 
-  async createField(origin: Origin, input: { key: string; label: string; type: CustomFieldType; enumValues: string[] }): Promise<CustomField> {
-    if (input.type === 'enum' && input.enumValues.length === 0) throw invalid('validation_failed', undefined, [{ path: 'enumValues', message: 'an enum field needs values' }]);
+  async createField(
+    origin: Origin,
+    input: { key: string; label: string; type: CustomFieldType; enumValues: string[] },
+  ): Promise<CustomField> {
+    if (input.type === 'enum' && input.enumValues.length === 0)
+      throw invalid('validation_failed', undefined, [{ path: 'enumValues', message: 'an enum field needs values' }]);
     const taken = () => new NameTakenError('key', 'A field with this key exists.');
     return withUnitOfWork(this.deps.db, origin, async (uow) => {
       if ((await uow.sql.query('SELECT 1 FROM custom_field_definitions WHERE key = $1', [input.key])).rowCount) throw taken();
-      const { rows } = await uow.sql.query<CustomField>(
-        `INSERT INTO custom_field_definitions (id, key, label, type, enum_values) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING ${FIELD_COLUMNS}`,
-        [input.key, input.label, input.type, input.type === 'enum' ? input.enumValues : []],
-      ).catch((err: unknown) => {
-        if (isUniqueViolation(err, 'custom_field_definitions_key_key')) throw taken();
-        throw err;
-      });
+      const { rows } = await uow.sql
+        .query<CustomField>(
+          `INSERT INTO custom_field_definitions (id, key, label, type, enum_values) VALUES (gen_random_uuid(), $1, $2, $3, $4) RETURNING ${FIELD_COLUMNS}`,
+          [input.key, input.label, input.type, input.type === 'enum' ? input.enumValues : []],
+        )
+        .catch((err: unknown) => {
+          if (isUniqueViolation(err, 'custom_field_definitions_key_key')) throw taken();
+          throw err;
+        });
       const field = rows[0]!;
-      await uow.audit({ action: 'custom_field.create', targetType: 'custom_field', targetId: field.id, details: { key: field.key, type: field.type } });
+      await uow.audit({
+        action: 'custom_field.create',
+        targetType: 'custom_field',
+        targetId: field.id,
+        details: { key: field.key, type: field.type },
+      });
       return field;
     });
   }
@@ -75,7 +115,9 @@ export class AttributeService {
       const { rows } = await uow.sql.query<{ key: string }>('SELECT key FROM custom_field_definitions WHERE id = $1 FOR UPDATE', [id]);
       const field = rows[0];
       if (!field) throw notFound();
-      const groups = await uow.sql.query<{ name: string; rule: Rule }>(`SELECT name, rule FROM device_groups WHERE kind = 'dynamic' ORDER BY name`);
+      const groups = await uow.sql.query<{ name: string; rule: Rule }>(
+        `SELECT name, rule FROM device_groups WHERE kind = 'dynamic' ORDER BY name`,
+      );
       const users = groups.rows.filter((g) => JSON.stringify(g.rule).includes(`"customFields.${field.key}"`));
       if (users.length) throw conflict('conflict', `Rules of ${users.map((g) => g.name).join(', ')} use this field.`);
       await uow.sql.query('DELETE FROM custom_field_definitions WHERE id = $1', [id]);
@@ -89,7 +131,13 @@ export class AttributeService {
       const ids = await lockDevices(uow, input.deviceIds);
       const keys = Object.keys(input.values);
       // FOR SHARE: a field cannot be deleted while values for it are being written.
-      const defs = new Map((await uow.sql.query<CustomField>(`SELECT ${FIELD_COLUMNS} FROM custom_field_definitions WHERE key = ANY($1::text[]) FOR SHARE`, [keys])).rows.map((d) => [d.key, d]));
+      const defs = new Map(
+        (
+          await uow.sql.query<CustomField>(`SELECT ${FIELD_COLUMNS} FROM custom_field_definitions WHERE key = ANY($1::text[]) FOR SHARE`, [
+            keys,
+          ])
+        ).rows.map((d) => [d.key, d]),
+      );
       const errors: FieldError[] = [];
       for (const [key, value] of Object.entries(input.values)) {
         const def = defs.get(key);
@@ -99,7 +147,8 @@ export class AttributeService {
       if (errors.length) throw invalid('validation_failed', undefined, errors);
       for (const [key, value] of Object.entries(input.values).sort(([a], [b]) => (a < b ? -1 : 1))) {
         const def = defs.get(key)!;
-        if (value === null) await uow.sql.query('DELETE FROM device_custom_field_values WHERE field_id = $1 AND device_id = ANY($2::uuid[])', [def.id, ids]);
+        if (value === null)
+          await uow.sql.query('DELETE FROM device_custom_field_values WHERE field_id = $1 AND device_id = ANY($2::uuid[])', [def.id, ids]);
         else {
           await uow.sql.query(
             `INSERT INTO device_custom_field_values (device_id, field_id, value) SELECT d, $2, $3::jsonb FROM unnest($1::uuid[]) d ORDER BY 1
@@ -119,6 +168,7 @@ export class AttributeService {
 async function lockDevices(uow: UnitOfWork, deviceIds: string[]): Promise<string[]> {
   const unique = [...new Set(deviceIds)].sort();
   const found = await uow.sql.query('SELECT id FROM devices WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE', [unique]);
-  if (found.rowCount !== unique.length) throw invalid('unknown_devices', `${unique.length - (found.rowCount ?? 0)} device(s) do not exist.`);
+  if (found.rowCount !== unique.length)
+    throw invalid('unknown_devices', `${unique.length - (found.rowCount ?? 0)} device(s) do not exist.`);
   return unique;
 }

@@ -18,14 +18,48 @@ import { inTransaction, readAll, systemActor, type Actor, type EventTransaction 
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
 import { TimeSlicer } from './time-slice.ts';
-import { compileRule, DEFAULT_ONLINE_WINDOW_SECONDS, factsFromDevice, inventoryFacts, orderGroups, referencedGroups, ruleNeeds, softwareNameFilter, usesTime, type DeviceFacts, type InventoryFacts, type RuleNeeds } from '@opsconductor/rules';
+import {
+  compileRule,
+  DEFAULT_ONLINE_WINDOW_SECONDS,
+  factsFromDevice,
+  inventoryFacts,
+  orderGroups,
+  referencedGroups,
+  ruleNeeds,
+  softwareNameFilter,
+  usesTime,
+  type DeviceFacts,
+  type InventoryFacts,
+  type RuleNeeds,
+} from '@opsconductor/rules';
 
-export interface CompiledGroup { id: string; name: string; rule: Rule; test: (f: DeviceFacts) => boolean; usesTime: boolean; references: string[] }
-interface DeviceRow {
-  id: string; hostname: string; os_family: string; os_name: string; os_version: string; architecture: string; ip_addresses: string[];
-  agent_version: string; last_seen_at: Date | null; agent_stopped_at: Date | null; enrolled_at: Date; rule_facts: InventoryFacts | null;
+export interface CompiledGroup {
+  id: string;
+  name: string;
+  rule: Rule;
+  test: (f: DeviceFacts) => boolean;
+  usesTime: boolean;
+  references: string[];
 }
-export interface MembershipChange { groupId: string; deviceId: string; change: 'added' | 'removed' }
+interface DeviceRow {
+  id: string;
+  hostname: string;
+  os_family: string;
+  os_name: string;
+  os_version: string;
+  architecture: string;
+  ip_addresses: string[];
+  agent_version: string;
+  last_seen_at: Date | null;
+  agent_stopped_at: Date | null;
+  enrolled_at: Date;
+  rule_facts: InventoryFacts | null;
+}
+export interface MembershipChange {
+  groupId: string;
+  deviceId: string;
+  change: 'added' | 'removed';
+}
 
 export interface GroupMembershipOptions {
   db: Database;
@@ -57,7 +91,8 @@ export class GroupMembership {
   }
 
   /** The inventory-derived facts stored on the device row at ingest (Device.ruleFacts). */
-  readonly ruleFacts = (sections: Partial<InventorySections>, collectedAt = this.now()): InventoryFacts => inventoryFacts(sections, collectedAt);
+  readonly ruleFacts = (sections: Partial<InventorySections>, collectedAt = this.now()): InventoryFacts =>
+    inventoryFacts(sections, collectedAt);
 
   /**
    * Dynamic groups in dependency order, compiled; reloaded when any group changes. The version covers
@@ -71,7 +106,9 @@ export class GroupMembership {
     );
     const version = v.rows[0]!.version;
     if (this.cache?.version === version) return this.cache.groups;
-    const { rows } = await sql.query<{ id: string; name: string; rule: Rule | null; kind: string }>('SELECT id, name, rule, kind FROM device_groups');
+    const { rows } = await sql.query<{ id: string; name: string; rule: Rule | null; kind: string }>(
+      'SELECT id, name, rule, kind FROM device_groups',
+    );
     const ordered = orderGroups(rows.map((r) => ({ id: r.id, rule: r.kind === 'dynamic' ? r.rule : null })));
     if ('cycle' in ordered) throw new Error(`group rules form a cycle: ${ordered.cycle.join(' → ')}`);
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -80,7 +117,14 @@ export class GroupMembership {
       const r = byId.get(id);
       if (!r || r.kind !== 'dynamic' || !r.rule) continue;
       try {
-        groups.push({ id, name: r.name, rule: r.rule, test: compileRule(r.rule), usesTime: usesTime(r.rule), references: referencedGroups(r.rule) });
+        groups.push({
+          id,
+          name: r.name,
+          rule: r.rule,
+          test: compileRule(r.rule),
+          usesTime: usesTime(r.rule),
+          references: referencedGroups(r.rule),
+        });
       } catch (err) {
         this.o.logger.error({ err, groupId: id }, 'a stored group rule does not compile; skipping it');
       }
@@ -107,7 +151,10 @@ export class GroupMembership {
       // (a row per group): they are also the current state.
       const cached = this.cache;
       const load = (needs: RuleNeeds) => this.loadFacts(batch, { ...needs, groups: 'all' }, new TimeSlicer(), tx);
-      const [groups, early] = await readAll(tx, [() => this.dynamicGroups(tx), async () => (cached ? load(cached.needs) : undefined)] as const);
+      const [groups, early] = await readAll(tx, [
+        () => this.dynamicGroups(tx),
+        async () => (cached ? load(cached.needs) : undefined),
+      ] as const);
       if (!groups.length) return [];
       const facts = this.cache === cached && early ? early : await load(this.cache!.needs);
       const dynamicIds = new Set(groups.map((g) => g.id));
@@ -166,7 +213,11 @@ export class GroupMembership {
   private async evaluateFully(g: CompiledGroup, reason: string, tx?: EventTransaction): Promise<MembershipChange[]> {
     const matches = new Set(await this.matching(g.rule, {}, tx));
     return inTransaction(this.o.db, tx, { actor: this.actor }, async (t) => {
-      const current = new Set((await t.sql.query<{ device_id: string }>('SELECT device_id FROM device_group_members WHERE group_id = $1', [g.id])).rows.map((r) => r.device_id));
+      const current = new Set(
+        (await t.sql.query<{ device_id: string }>('SELECT device_id FROM device_group_members WHERE group_id = $1', [g.id])).rows.map(
+          (r) => r.device_id,
+        ),
+      );
       const changes: MembershipChange[] = [
         ...[...matches].filter((d) => !current.has(d)).map((deviceId) => ({ groupId: g.id, deviceId, change: 'added' as const })),
         ...[...current].filter((d) => !matches.has(d)).map((deviceId) => ({ groupId: g.id, deviceId, change: 'removed' as const })),
@@ -219,29 +270,44 @@ export class GroupMembership {
    * Builds the facts of some or all devices (never retired ones: they belong to no group), loading only what the rules read: tags, custom fields and
    * memberships when used, and only the packages whose names match a software condition.
    */
-  async loadFacts(deviceIds: string[] | 'all', needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' }, slicer = new TimeSlicer(), tx?: EventTransaction): Promise<Map<string, DeviceFacts>> {
+  async loadFacts(
+    deviceIds: string[] | 'all',
+    needs: Omit<RuleNeeds, 'groups'> & { groups: string[] | 'all' },
+    slicer = new TimeSlicer(),
+    tx?: EventTransaction,
+  ): Promise<Map<string, DeviceFacts>> {
     const pool = this.sql(tx);
     const all = deviceIds === 'all';
     const filter = all ? '' : 'WHERE device_id = ANY($1::uuid[])';
     const params = all ? [] : [deviceIds];
     const none = Promise.resolve({ rows: [] as never[] });
-    const groupFilter = needs.groups === 'all' ? filter : `WHERE group_id = ANY($${params.length + 1}::uuid[])${all ? '' : ' AND device_id = ANY($1::uuid[])'}`;
+    const groupFilter =
+      needs.groups === 'all'
+        ? filter
+        : `WHERE group_id = ANY($${params.length + 1}::uuid[])${all ? '' : ' AND device_id = ANY($1::uuid[])'}`;
     const [devices, tags, fields, memberships, software] = await readAll(tx, [
-      () => pool.query<DeviceRow>(
-        `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, agent_stopped_at, enrolled_at, rule_facts
+      () =>
+        pool.query<DeviceRow>(
+          `SELECT id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, last_seen_at, agent_stopped_at, enrolled_at, rule_facts
            FROM devices WHERE retired_at IS NULL ${all ? '' : 'AND id = ANY($1::uuid[])'}`,
-        params,
-      ),
-      () => needs.tags ? pool.query<{ device_id: string; tag: string }>(`SELECT device_id, tag FROM device_tags ${filter}`, params) : none,
-      () => needs.customFields
-        ? pool.query<{ device_id: string; key: string; value: string | number | boolean | null }>(
-            `SELECT v.device_id, d.key, v.value FROM device_custom_field_values v JOIN custom_field_definitions d ON d.id = v.field_id ${all ? '' : 'WHERE v.device_id = ANY($1::uuid[])'}`,
-            params,
-          )
-        : none,
-      () => needs.groups === 'all' || needs.groups.length
-        ? pool.query<{ device_id: string; group_id: string }>(`SELECT device_id, group_id FROM device_group_members ${groupFilter}`, needs.groups === 'all' ? params : [...params, needs.groups])
-        : none,
+          params,
+        ),
+      () =>
+        needs.tags ? pool.query<{ device_id: string; tag: string }>(`SELECT device_id, tag FROM device_tags ${filter}`, params) : none,
+      () =>
+        needs.customFields
+          ? pool.query<{ device_id: string; key: string; value: string | number | boolean | null }>(
+              `SELECT v.device_id, d.key, v.value FROM device_custom_field_values v JOIN custom_field_definitions d ON d.id = v.field_id ${all ? '' : 'WHERE v.device_id = ANY($1::uuid[])'}`,
+              params,
+            )
+          : none,
+      () =>
+        needs.groups === 'all' || needs.groups.length
+          ? pool.query<{ device_id: string; group_id: string }>(
+              `SELECT device_id, group_id FROM device_group_members ${groupFilter}`,
+              needs.groups === 'all' ? params : [...params, needs.groups],
+            )
+          : none,
       () => this.loadSoftware(all ? null : deviceIds, needs.software, slicer, pool),
     ] as const);
     const byDevice = <T extends { device_id: string }>(rows: T[]) => {
@@ -258,8 +324,16 @@ export class GroupMembership {
       const facts = factsFromDevice(
         {
           device: {
-            hostname: d.hostname, osFamily: d.os_family, osName: d.os_name, osVersion: d.os_version, architecture: d.architecture,
-            ipAddresses: d.ip_addresses, agentVersion: d.agent_version, lastSeenAt: d.last_seen_at, agentStoppedAt: d.agent_stopped_at, enrolledAt: d.enrolled_at,
+            hostname: d.hostname,
+            osFamily: d.os_family,
+            osName: d.os_name,
+            osVersion: d.os_version,
+            architecture: d.architecture,
+            ipAddresses: d.ip_addresses,
+            agentVersion: d.agent_version,
+            lastSeenAt: d.last_seen_at,
+            agentStoppedAt: d.agent_stopped_at,
+            enrolledAt: d.enrolled_at,
           },
           inventory: d.rule_facts,
           tags: (tagsBy.get(d.id) ?? []).map((t) => t.tag),
@@ -276,7 +350,12 @@ export class GroupMembership {
   }
 
   /** Only packages whose name matches one of the patterns rules test for. */
-  private async loadSoftware(deviceIds: string[] | null, needs: RuleNeeds['software'], slicer: TimeSlicer, sql: Sql): Promise<Map<string, { name: string; version: string }[]>> {
+  private async loadSoftware(
+    deviceIds: string[] | null,
+    needs: RuleNeeds['software'],
+    slicer: TimeSlicer,
+    sql: Sql,
+  ): Promise<Map<string, { name: string; version: string }[]>> {
     const out = new Map<string, { name: string; version: string }[]>();
     if (needs.length === 0) return out;
     const where: string[] = [];
@@ -298,7 +377,10 @@ export class GroupMembership {
       if (regexes.length) {
         const test = softwareNameFilter(regexes);
         const { rows } = await sql.query<{ n: string }>('SELECT DISTINCT normalized_name AS n FROM device_software');
-        const names = await slicer.filter(rows.map((r) => r.n), test);
+        const names = await slicer.filter(
+          rows.map((r) => r.n),
+          test,
+        );
         params.push(names);
         alternatives.push(`normalized_name = ANY($${params.length}::text[])`);
       }
@@ -323,15 +405,15 @@ function membershipEvents(changes: readonly MembershipChange[], reason: string):
   for (const [groupId, list] of byGroup) {
     for (let i = 0; i < list.length; i += DEVICES_PER_EVENT) {
       const part = list.slice(i, i + DEVICES_PER_EVENT);
-      events.push(domainEvent('group.membership_changed', {
-        groupId, reason,
-        added: part.filter((c) => c.change === 'added').map((c) => c.deviceId),
-        removed: part.filter((c) => c.change === 'removed').map((c) => c.deviceId),
-      }));
+      events.push(
+        domainEvent('group.membership_changed', {
+          groupId,
+          reason,
+          added: part.filter((c) => c.change === 'added').map((c) => c.deviceId),
+          removed: part.filter((c) => c.change === 'removed').map((c) => c.deviceId),
+        }),
+      );
     }
   }
   return events;
 }
-
-
-

@@ -19,7 +19,10 @@ export class TimeSlicer {
   private sliceStarted = 0;
   private spent = 0;
 
-  constructor(private readonly budgetMs = Infinity, private readonly sliceMs = 10) {}
+  constructor(
+    private readonly budgetMs = Infinity,
+    private readonly sliceMs = 10,
+  ) {}
 
   /** Runs `fn` on every item, yielding when a slice is used up and throwing when the budget is. */
   async each<T>(items: Iterable<T>, fn: (item: T) => void): Promise<void> {

@@ -24,6 +24,8 @@ it('refuses to hide a failure other than a concurrent create', async () => {
 
 it('creates each predefined group once when several processes start together', async () => {
   await Promise.all([1, 2, 3].map(() => ensureBuiltInGroups(t.db, membership())));
-  const { rows } = await t.db.pool.query<{ built_in_key: string }>('SELECT built_in_key FROM device_groups WHERE built_in_key IS NOT NULL ORDER BY 1');
+  const { rows } = await t.db.pool.query<{ built_in_key: string }>(
+    'SELECT built_in_key FROM device_groups WHERE built_in_key IS NOT NULL ORDER BY 1',
+  );
   expect(rows.map((r) => r.built_in_key)).toEqual(builtInGroups.map((g) => g.key).sort());
 });

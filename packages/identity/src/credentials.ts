@@ -40,6 +40,10 @@ export async function verifyPassword(passwordHash: string | null, password: stri
 export function assertPasswordAllowed(password: string, email: string, field: string): void {
   const problems = passwordProblems(password, { email });
   if (problems.length) {
-    throw invalid('weak_password', `The password ${problems.join('; ')}.`, problems.map((p) => ({ path: field, message: `The password ${p}` })));
+    throw invalid(
+      'weak_password',
+      `The password ${problems.join('; ')}.`,
+      problems.map((p) => ({ path: field, message: `The password ${p}` })),
+    );
   }
 }

@@ -4,7 +4,14 @@ import { notFound, withUnitOfWork, type Origin } from '@opsconductor/unit-of-wor
 import { generateToken, hashToken } from './credentials.ts';
 
 export interface EnrollmentTokenRecord {
-  id: string; name: string; tokenPrefix: string; maxUses: number; usedCount: number; expiresAt: Date; revokedAt: Date | null; createdAt: Date;
+  id: string;
+  name: string;
+  tokenPrefix: string;
+  maxUses: number;
+  usedCount: number;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  createdAt: Date;
   createdBy: string | null;
 }
 
@@ -15,7 +22,10 @@ export class EnrollmentTokenService {
   constructor(private readonly deps: { db: Database }) {}
 
   /** Returns the token record and the secret token, which is never stored. */
-  async create(origin: Origin, input: { name: string; maxUses: number; expiresInHours: number }): Promise<{ record: EnrollmentTokenRecord; token: string }> {
+  async create(
+    origin: Origin,
+    input: { name: string; maxUses: number; expiresInHours: number },
+  ): Promise<{ record: EnrollmentTokenRecord; token: string }> {
     const token = `oce_${generateToken(32)}`;
     return withUnitOfWork(this.deps.db, origin, async (uow) => {
       const { rows } = await uow.sql.query<EnrollmentTokenRecord>(
@@ -23,11 +33,20 @@ export class EnrollmentTokenService {
            INSERT INTO enrollment_tokens (id, name, max_uses, token_hash, token_prefix, expires_at, created_by_id)
            VALUES (gen_random_uuid(), $1, $2, $3, $4, now() + make_interval(hours => $5), $6) RETURNING *)
          SELECT ${COLUMNS} FROM t`,
-        [input.name, input.maxUses, hashToken(token), token.slice(0, 10), input.expiresInHours, origin.actor.type === 'user' ? origin.actor.id : null],
+        [
+          input.name,
+          input.maxUses,
+          hashToken(token),
+          token.slice(0, 10),
+          input.expiresInHours,
+          origin.actor.type === 'user' ? origin.actor.id : null,
+        ],
       );
       const record = rows[0]!;
       await uow.audit({
-        action: 'enrollment_token.create', targetType: 'enrollment_token', targetId: record.id,
+        action: 'enrollment_token.create',
+        targetType: 'enrollment_token',
+        targetId: record.id,
         details: { name: record.name, maxUses: record.maxUses, expiresAt: record.expiresAt.toISOString() },
       });
       return { record, token };

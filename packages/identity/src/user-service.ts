@@ -8,8 +8,20 @@ import { NameTakenError, conflict, invalid, isUniqueViolation, notFound, withUni
 import { assertPasswordAllowed, hashPassword } from './credentials.ts';
 
 export type Role = 'admin' | 'operator' | 'viewer';
-export interface UserRecord { id: string; email: string; name: string; role: Role; disabledAt: Date | null; createdAt: Date }
-export interface UserChanges { name?: string; role?: Role; password?: string; disabled?: boolean }
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  disabledAt: Date | null;
+  createdAt: Date;
+}
+export interface UserChanges {
+  name?: string;
+  role?: Role;
+  password?: string;
+  disabled?: boolean;
+}
 
 const USER_COLUMNS = 'id, email, name, role::text AS role, disabled_at AS "disabledAt", created_at AS "createdAt"';
 const emailTaken = () => new NameTakenError('email', 'A user with this email exists.');
@@ -24,13 +36,15 @@ export class UserService {
     // Hashing takes a while: before the transaction, not inside it.
     const passwordHash = await hashPassword(input.password);
     return withUnitOfWork(this.deps.db, origin, async (uow) => {
-      const { rows } = await uow.sql.query<UserRecord>(
-        `INSERT INTO users (id, email, name, role, password_hash, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, now()) RETURNING ${USER_COLUMNS}`,
-        [input.email, input.name, input.role, passwordHash],
-      ).catch((err: unknown) => {
-        if (isUniqueViolation(err, 'users_email_key')) throw emailTaken();
-        throw err;
-      });
+      const { rows } = await uow.sql
+        .query<UserRecord>(
+          `INSERT INTO users (id, email, name, role, password_hash, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, now()) RETURNING ${USER_COLUMNS}`,
+          [input.email, input.name, input.role, passwordHash],
+        )
+        .catch((err: unknown) => {
+          if (isUniqueViolation(err, 'users_email_key')) throw emailTaken();
+          throw err;
+        });
       const u = rows[0]!;
       await uow.audit({ action: 'user.create', targetType: 'user', targetId: u.id, details: { email: u.email, role: u.role } });
       return u;
@@ -49,9 +63,11 @@ export class UserService {
     if (changes.password !== undefined) {
       // A stolen admin session must not be able to lock the admin out: their own password needs the current one.
       if (self) {
-        throw invalid('current_password_required', 'Change your own password with POST /api/v1/auth/password, which asks for the current one.', [
-          { path: 'password', message: 'Use "Change password" (it asks for your current password)' },
-        ]);
+        throw invalid(
+          'current_password_required',
+          'Change your own password with POST /api/v1/auth/password, which asks for the current one.',
+          [{ path: 'password', message: 'Use "Change password" (it asks for your current password)' }],
+        );
       }
       assertPasswordAllowed(changes.password, existing.email, 'password');
     }
@@ -67,7 +83,12 @@ export class UserService {
       if (!rows[0]) throw notFound();
       if (changes.disabled || changes.password) await uow.sql.query('DELETE FROM sessions WHERE user_id = $1', [id]);
       const { password: _omit, ...rest } = changes;
-      await uow.audit({ action: 'user.update', targetType: 'user', targetId: id, details: { ...rest, passwordChanged: changes.password !== undefined } });
+      await uow.audit({
+        action: 'user.update',
+        targetType: 'user',
+        targetId: id,
+        details: { ...rest, passwordChanged: changes.password !== undefined },
+      });
       return rows[0];
     });
   }
@@ -75,10 +96,13 @@ export class UserService {
   /** A session for a user who proved who they are; `sessionId` is the hash of the token the client keeps. */
   async startSession(origin: Origin, session: { id: string; userId: string; expiresAt: Date }): Promise<void> {
     await withUnitOfWork(this.deps.db, origin, async (uow) => {
-      await uow.sql.query(
-        'INSERT INTO sessions (id, user_id, expires_at, ip_address, user_agent) VALUES ($1, $2, $3, $4, $5)',
-        [session.id, session.userId, session.expiresAt, origin.ipAddress ?? null, origin.userAgent?.slice(0, 500) ?? null],
-      );
+      await uow.sql.query('INSERT INTO sessions (id, user_id, expires_at, ip_address, user_agent) VALUES ($1, $2, $3, $4, $5)', [
+        session.id,
+        session.userId,
+        session.expiresAt,
+        origin.ipAddress ?? null,
+        origin.userAgent?.slice(0, 500) ?? null,
+      ]);
       await uow.audit({ action: 'auth.login', targetType: 'user', targetId: session.userId });
     });
   }
@@ -94,17 +118,28 @@ export class UserService {
    * Sets a user's own new password after the caller checked the current one: the policy applies, the new
    * one must differ, and every other session of the account ends (this one stays).
    */
-  async changeOwnPassword(origin: Origin, input: { userId: string; email: string; keepSessionId: string; currentPassword: string; newPassword: string }): Promise<void> {
+  async changeOwnPassword(
+    origin: Origin,
+    input: { userId: string; email: string; keepSessionId: string; currentPassword: string; newPassword: string },
+  ): Promise<void> {
     assertPasswordAllowed(input.newPassword, input.email, 'newPassword');
     if (normalizePassword(input.newPassword) === normalizePassword(input.currentPassword)) {
       throw invalid('weak_password', undefined, [{ path: 'newPassword', message: 'The new password must differ from the current one' }]);
     }
     const passwordHash = await hashPassword(input.newPassword);
     await withUnitOfWork(this.deps.db, origin, async (uow) => {
-      const updated = await uow.sql.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [input.userId, passwordHash]);
+      const updated = await uow.sql.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [
+        input.userId,
+        passwordHash,
+      ]);
       if (!updated.rowCount) throw notFound();
       const ended = await uow.sql.query('DELETE FROM sessions WHERE user_id = $1 AND id <> $2', [input.userId, input.keepSessionId]);
-      await uow.audit({ action: 'auth.password_change', targetType: 'user', targetId: input.userId, details: { endedSessions: ended.rowCount ?? 0 } });
+      await uow.audit({
+        action: 'auth.password_change',
+        targetType: 'user',
+        targetId: input.userId,
+        details: { endedSessions: ended.rowCount ?? 0 },
+      });
     });
   }
 }

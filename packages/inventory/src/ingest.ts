@@ -5,7 +5,14 @@
  * the new facts imply and the inventory.changed event — so a crash at any point leaves the report and
  * the memberships consistent: all of it stored, or none (the agent sends the report again).
  */
-import { inventorySectionNames, type InventoryReport, type InventoryResponse, type InventorySections, type InventorySectionName, type SoftwarePackage } from '@opsconductor/contracts/inventory';
+import {
+  inventorySectionNames,
+  type InventoryReport,
+  type InventoryResponse,
+  type InventorySections,
+  type InventorySectionName,
+  type SoftwarePackage,
+} from '@opsconductor/contracts/inventory';
 import type { Database } from '@opsconductor/db';
 import { domainEvent, type Sql } from '@opsconductor/domain-events';
 import type { GroupMembership } from '@opsconductor/groups';
@@ -43,15 +50,27 @@ export class InventoryService {
       if (!live.rowCount) throw new ServiceError('unauthenticated', 'device_unauthenticated', 'This device no longer exists.');
       // One query reads every stored hash, and the data the diff and the rule facts may need; its row locks
       // order concurrent reports of one device (an agent sends one at a time anyway).
-      const wanted = [...new Set<InventorySectionName>([...FACT_SECTIONS, ...(Object.keys(report.sections) as InventorySectionName[]).filter((n) => n !== 'services')])];
-      const storedRows = (await client.query<{ section: InventorySectionName; hash: string; data: unknown }>(
-        `SELECT section, hash, CASE WHEN section = ANY($2::text[]) THEN data END AS data FROM device_inventory_sections WHERE device_id = $1 FOR UPDATE`,
-        [device.id, wanted],
-      )).rows;
+      const wanted = [
+        ...new Set<InventorySectionName>([
+          ...FACT_SECTIONS,
+          ...(Object.keys(report.sections) as InventorySectionName[]).filter((n) => n !== 'services'),
+        ]),
+      ];
+      const storedRows = (
+        await client.query<{ section: InventorySectionName; hash: string; data: unknown }>(
+          `SELECT section, hash, CASE WHEN section = ANY($2::text[]) THEN data END AS data FROM device_inventory_sections WHERE device_id = $1 FOR UPDATE`,
+          [device.id, wanted],
+        )
+      ).rows;
       const stored = new Map(storedRows.map((r) => [r.section, r.hash]));
       if (report.mode === 'delta') {
-        const missingBase = stored.size === 0 || inventorySectionNames.some((name) => !(name in report.sections) && report.hashes[name] !== undefined && stored.get(name) !== report.hashes[name]);
-        if (missingBase) throw conflict('inventory_full_report_required', 'The server has no matching base for this delta; send a full report.');
+        const missingBase =
+          stored.size === 0 ||
+          inventorySectionNames.some(
+            (name) => !(name in report.sections) && report.hashes[name] !== undefined && stored.get(name) !== report.hashes[name],
+          );
+        if (missingBase)
+          throw conflict('inventory_full_report_required', 'The server has no matching base for this delta; send a full report.');
       }
       const changed = (Object.keys(report.sections) as InventorySectionName[]).filter((name) => stored.get(name) !== report.hashes[name]);
       const firstReport = stored.size === 0;
@@ -64,11 +83,20 @@ export class InventoryService {
       const unchanged: Partial<InventorySections> = {};
       for (const r of storedRows) {
         if (needOld.includes(r.section)) old.set(r.section, r.data);
-        else if (factChanged && (FACT_SECTIONS as readonly string[]).includes(r.section) && !changed.includes(r.section)) (unchanged as Record<string, unknown>)[r.section] = r.data;
+        else if (factChanged && (FACT_SECTIONS as readonly string[]).includes(r.section) && !changed.includes(r.section))
+          (unchanged as Record<string, unknown>)[r.section] = r.data;
       }
 
       const events: InventoryChange[] = firstReport
-        ? [{ section: 'system', kind: 'inventory_first_report', subject: 'inventory', oldValue: null, newValue: `${changed.length} sections` }]
+        ? [
+            {
+              section: 'system',
+              kind: 'inventory_first_report',
+              subject: 'inventory',
+              oldValue: null,
+              newValue: `${changed.length} sections`,
+            },
+          ]
         : needOld.flatMap((name) => diffSection(name, old.get(name) as never, sent[name] as never));
 
       if (changed.length) {
@@ -98,8 +126,17 @@ export class InventoryService {
               rule_facts = $11, inventory_updated_at = now(), updated_at = now()
             WHERE id = $1`,
           [
-            device.id, system?.hostname ?? null, system?.osFamily ?? null, system?.osName ?? null, system?.osVersion ?? null, system?.architecture ?? null,
-            ips, hardware?.manufacturer ?? null, hardware?.model ?? null, system?.pendingReboot ?? null, JSON.stringify(deps.membership.ruleFacts(merged, new Date(Math.min(Date.parse(report.collectedAt), Date.now())))),
+            device.id,
+            system?.hostname ?? null,
+            system?.osFamily ?? null,
+            system?.osName ?? null,
+            system?.osVersion ?? null,
+            system?.architecture ?? null,
+            ips,
+            hardware?.manufacturer ?? null,
+            hardware?.model ?? null,
+            system?.pendingReboot ?? null,
+            JSON.stringify(deps.membership.ruleFacts(merged, new Date(Math.min(Date.parse(report.collectedAt), Date.now())))),
           ],
         );
       } else {
@@ -109,7 +146,9 @@ export class InventoryService {
       const factsChanged = factChanged || changed.includes('software');
       if (factsChanged) await deps.membership.deviceChanged(device.id, 'inventory changed', uow);
       if (changed.length) {
-        await uow.emit(domainEvent('inventory.changed', { deviceId: device.id, changedSections: changed, firstReport, historyEvents: events.length }));
+        await uow.emit(
+          domainEvent('inventory.changed', { deviceId: device.id, changedSections: changed, firstReport, historyEvents: events.length }),
+        );
       }
       return {
         accepted: true,
@@ -150,7 +189,18 @@ async function syncSoftware(client: Sql, deviceId: string, before: readonly Soft
   await client.query(
     `INSERT INTO device_software (device_id, name, normalized_name, version, architecture, vendor, install_date, source, product_code, upgrade_code)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
-    [deviceId, col('name'), toInsert.map((p) => p.name.toLowerCase()), col('version'), col('architecture'), col('vendor'), col('installDate'), col('source'), col('productCode'), col('upgradeCode')],
+    [
+      deviceId,
+      col('name'),
+      toInsert.map((p) => p.name.toLowerCase()),
+      col('version'),
+      col('architecture'),
+      col('vendor'),
+      col('installDate'),
+      col('source'),
+      col('productCode'),
+      col('upgradeCode'),
+    ],
   );
 }
 
@@ -159,6 +209,14 @@ async function insertEvents(client: Sql, deviceId: string, collectedAt: string, 
   await client.query(
     `INSERT INTO device_inventory_events (device_id, occurred_at, section, kind, subject, old_value, new_value)
      SELECT $1, LEAST($2::timestamptz, now()), * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-    [deviceId, collectedAt, events.map((e) => e.section), events.map((e) => e.kind), events.map((e) => e.subject.slice(0, 500)), events.map((e) => clip(e.oldValue)), events.map((e) => clip(e.newValue))],
+    [
+      deviceId,
+      collectedAt,
+      events.map((e) => e.section),
+      events.map((e) => e.kind),
+      events.map((e) => e.subject.slice(0, 500)),
+      events.map((e) => clip(e.oldValue)),
+      events.map((e) => clip(e.newValue)),
+    ],
   );
 }

@@ -39,7 +39,21 @@ const SEQUENCES = [
   '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p',
 ].flatMap((s) => [s, [...s].reverse().join('')]);
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g', '@': 'a', '$': 's', '!': 'i', '|': 'l', '+': 't' };
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '8': 'b',
+  '9': 'g',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+  '|': 'l',
+  '+': 't',
+};
 const deleet = (s: string) => s.replace(/[01345789@$!|+]/g, (ch) => LEET[ch] ?? ch);
 const compact = (s: string) => s.replace(/[\s._\-]+/gu, '');
 /** A word dressed up with digits and symbols at either end ("!Password1234") is that word. */
@@ -97,7 +111,8 @@ export function passwordProblems(password: string, context: PasswordContext = {}
   if ([...repeatedUnit(flat)].length <= 3) problems.push('must not be one character or a short pattern repeated');
   else if (flat.length >= 6 && SEQUENCES.some((s) => s.includes(flat))) problems.push('must not be a sequence such as 123456… or qwerty…');
   const local = context.email?.split('@')[0]?.toLowerCase() ?? '';
-  if ([...local].length >= 3 && (lower.includes(local) || flat.includes(compact(local)))) problems.push('must not contain the name part of your email address');
+  if ([...local].length >= 3 && (lower.includes(local) || flat.includes(compact(local))))
+    problems.push('must not contain the name part of your email address');
   const list = knownPasswords();
   if ([...variants(lower)].some((v) => list.has(v))) problems.push('is too common: it appears in lists of breached passwords');
   return problems;

@@ -52,7 +52,12 @@ export const builtInGroups: readonly BuiltInGroup[] = [
     key: 'virtual-machines',
     name: 'Virtual machines',
     description: 'Virtual machines (KVM, VMware, Hyper-V, VirtualBox, Xen…); containers are not machines and stay out.',
-    rule: { all: [{ field: 'hardware.isVirtual', op: 'equals', value: true }, { field: 'hardware.virtualization', op: 'not_equals', value: 'container' }] },
+    rule: {
+      all: [
+        { field: 'hardware.isVirtual', op: 'equals', value: true },
+        { field: 'hardware.virtualization', op: 'not_equals', value: 'container' },
+      ],
+    },
   },
   {
     key: 'offline-7-days',

@@ -18,7 +18,9 @@ const daysIn = (year: number, month: number): number => new Date(utc(year, month
 export function parseIsoDate(value: string): number | null {
   const m = ISO.exec(value.trim());
   if (!m) return null;
-  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => (x === undefined ? undefined : Number(x)));
+  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) =>
+    x === undefined ? undefined : Number(x),
+  );
   if (year === undefined || month === undefined || day === undefined) return null;
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;

@@ -100,14 +100,18 @@ export function softwareNameFilter(patterns: readonly SoftwareNamePattern[]): (n
   const tests = patterns.map((p): ((name: string) => boolean) => {
     const needle = p.name.toLowerCase();
     switch (p.match) {
-      case 'equals': return (n) => n.toLowerCase() === needle;
-      case 'contains': return (n) => n.toLowerCase().includes(needle);
-      case 'starts_with': return (n) => n.toLowerCase().startsWith(needle);
+      case 'equals':
+        return (n) => n.toLowerCase() === needle;
+      case 'contains':
+        return (n) => n.toLowerCase().includes(needle);
+      case 'starts_with':
+        return (n) => n.toLowerCase().startsWith(needle);
       case 'regex': {
         const re = compileRegex(p.name);
         return re ? (n) => re.test(n) : () => false;
       }
-      default: return () => false;
+      default:
+        return () => false;
     }
   });
   return (name) => tests.some((t) => t(name));

@@ -299,13 +299,20 @@ function versionTest(op: string, wanted: string): ScalarTest | null {
 
 function versionComparison(op: string): ((order: number) => boolean) | null {
   switch (op) {
-    case 'version_eq': return (d) => d === 0;
-    case 'version_neq': return (d) => d !== 0;
-    case 'version_gt': return (d) => d > 0;
-    case 'version_gte': return (d) => d >= 0;
-    case 'version_lt': return (d) => d < 0;
-    case 'version_lte': return (d) => d <= 0;
-    default: return null;
+    case 'version_eq':
+      return (d) => d === 0;
+    case 'version_neq':
+      return (d) => d !== 0;
+    case 'version_gt':
+      return (d) => d > 0;
+    case 'version_gte':
+      return (d) => d >= 0;
+    case 'version_lt':
+      return (d) => d < 0;
+    case 'version_lte':
+      return (d) => d <= 0;
+    default:
+      return null;
   }
 }
 

@@ -49,7 +49,13 @@ export const builtInFieldTypes = {
 } as const;
 
 export type BuiltInFieldKey = keyof typeof builtInFieldTypes;
-type FactOf<T> = T extends 'string' | 'version' | 'date' ? string : T extends 'number' ? number : T extends 'boolean' ? boolean : readonly string[];
+type FactOf<T> = T extends 'string' | 'version' | 'date'
+  ? string
+  : T extends 'number'
+    ? number
+    : T extends 'boolean'
+      ? boolean
+      : readonly string[];
 
 /** Values of the built-in fields; null = not known (section not reported, value not collected). */
 export type BuiltInFacts = { readonly [K in BuiltInFieldKey]: FactOf<(typeof builtInFieldTypes)[K]> | null };
@@ -140,10 +146,23 @@ function ageDays(since: Date | null | undefined, now: Date): number | null {
 
 /** Node's `os.arch()` and OS-native names, folded onto the catalog's x64/arm64/x86/arm. */
 const ARCHITECTURES: Record<string, string> = {
-  x64: 'x64', x86_64: 'x64', amd64: 'x64', 'x86-64': 'x64',
-  arm64: 'arm64', aarch64: 'arm64',
-  x86: 'x86', ia32: 'x86', i386: 'x86', i486: 'x86', i586: 'x86', i686: 'x86',
-  arm: 'arm', armhf: 'arm', armel: 'arm', armv7l: 'arm', armv6l: 'arm',
+  x64: 'x64',
+  x86_64: 'x64',
+  amd64: 'x64',
+  'x86-64': 'x64',
+  arm64: 'arm64',
+  aarch64: 'arm64',
+  x86: 'x86',
+  ia32: 'x86',
+  i386: 'x86',
+  i486: 'x86',
+  i586: 'x86',
+  i686: 'x86',
+  arm: 'arm',
+  armhf: 'arm',
+  armel: 'arm',
+  armv7l: 'arm',
+  armv6l: 'arm',
 };
 
 export function normalizeArchitecture(value: string | null | undefined): string | null {
@@ -155,10 +174,28 @@ export function normalizeArchitecture(value: string | null | undefined): string 
 /** Read-only image and memory filesystems are always "full" or not disks: they would put every
  * Ubuntu host (snap squashfs mounts at 100 %) into "Low disk". */
 const IGNORED_FS_TYPES: ReadonlySet<string> = new Set([
-  'squashfs', 'iso9660', 'udf', 'erofs', 'cramfs', 'tmpfs', 'devtmpfs', 'ramfs', 'overlay', 'proc', 'sysfs', 'devfs',
-  'cgroup', 'cgroup2', 'nsfs', 'autofs', 'efivarfs', 'fuse.snapfuse', 'fuse.lxcfs',
+  'squashfs',
+  'iso9660',
+  'udf',
+  'erofs',
+  'cramfs',
+  'tmpfs',
+  'devtmpfs',
+  'ramfs',
+  'overlay',
+  'proc',
+  'sysfs',
+  'devfs',
+  'cgroup',
+  'cgroup2',
+  'nsfs',
+  'autofs',
+  'efivarfs',
+  'fuse.snapfuse',
+  'fuse.lxcfs',
 ]);
-const isIgnoredMount = (mount: string): boolean => mount.startsWith('/snap/') || mount.startsWith('/proc') || mount.startsWith('/sys') || mount === '/dev';
+const isIgnoredMount = (mount: string): boolean =>
+  mount.startsWith('/snap/') || mount.startsWith('/proc') || mount.startsWith('/sys') || mount === '/dev';
 
 function minDiskFreePercent(sections: FactSections): number | null {
   const fsTypeByMount = new Map((sections.hardware?.filesystems ?? []).map((f) => [f.mount, f.fsType?.toLowerCase() ?? null]));
@@ -168,9 +205,10 @@ function minDiskFreePercent(sections: FactSections): number | null {
   };
   // performance.filesystems is the fresher measurement; hardware.filesystems is the fallback.
   const perf = sections.performance?.filesystems ?? [];
-  const samples = perf.length > 0
-    ? perf.filter((f) => f.sizeBytes > 0 && usable(f.mount)).map((f) => (f.sizeBytes - f.usedBytes) / f.sizeBytes)
-    : (sections.hardware?.filesystems ?? []).filter((f) => f.sizeBytes > 0 && usable(f.mount)).map((f) => f.freeBytes / f.sizeBytes);
+  const samples =
+    perf.length > 0
+      ? perf.filter((f) => f.sizeBytes > 0 && usable(f.mount)).map((f) => (f.sizeBytes - f.usedBytes) / f.sizeBytes)
+      : (sections.hardware?.filesystems ?? []).filter((f) => f.sizeBytes > 0 && usable(f.mount)).map((f) => f.freeBytes / f.sizeBytes);
   if (samples.length === 0) return null;
   return Math.min(100, Math.max(0, Math.min(...samples) * 100));
 }
@@ -221,20 +259,38 @@ function diskEncrypted(security: FactSections['security']): boolean | null {
 function customScalars(values: Readonly<Record<string, CustomFieldValue>>): Record<string, CustomFieldValue> {
   const out: Record<string, CustomFieldValue> = Object.create(null);
   for (const [key, value] of Object.entries(values)) {
-    if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) out[key] = value;
+    if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+      out[key] = value;
   }
   return out;
 }
 
 /** The built-in facts derived from inventory sections alone (neither the device row nor the clock). */
 export const inventoryFactKeys = [
-  'fqdn', 'os.build', 'os.kernel',
-  'hardware.manufacturer', 'hardware.model', 'hardware.serialNumber', 'hardware.chassisType', 'hardware.virtualization',
-  'hardware.isVirtual', 'hardware.firmwareType', 'hardware.memoryBytes', 'hardware.cpuCores', 'hardware.biosVersion',
-  'directory.type', 'directory.domain',
-  'system.pendingReboot', 'system.timezone',
-  'security.sshEnabled', 'security.rdpEnabled', 'security.firewallEnabled', 'security.diskEncrypted', 'security.localAdmins',
-  'performance.minDiskFreePercent', 'performance.memoryUsedPercent',
+  'fqdn',
+  'os.build',
+  'os.kernel',
+  'hardware.manufacturer',
+  'hardware.model',
+  'hardware.serialNumber',
+  'hardware.chassisType',
+  'hardware.virtualization',
+  'hardware.isVirtual',
+  'hardware.firmwareType',
+  'hardware.memoryBytes',
+  'hardware.cpuCores',
+  'hardware.biosVersion',
+  'directory.type',
+  'directory.domain',
+  'system.pendingReboot',
+  'system.timezone',
+  'security.sshEnabled',
+  'security.rdpEnabled',
+  'security.firewallEnabled',
+  'security.diskEncrypted',
+  'security.localAdmins',
+  'performance.minDiskFreePercent',
+  'performance.memoryUsedPercent',
 ] as const satisfies readonly BuiltInFieldKey[];
 export type InventoryFactKey = (typeof inventoryFactKeys)[number];
 

@@ -32,8 +32,25 @@ export {
 } from './facts.ts';
 export { validateRule, MAX_ERRORS, type RuleError, type ValidationContext, type ValidationResult } from './validate.ts';
 export { compileRule, type Predicate } from './evaluate.ts';
-export { orderGroups, referencedGroups, ruleNeeds, softwareConditions, softwareNameFilter, usesTime, type RuleNeeds, type SoftwareNamePattern } from './dependencies.ts';
+export {
+  orderGroups,
+  referencedGroups,
+  ruleNeeds,
+  softwareConditions,
+  softwareNameFilter,
+  usesTime,
+  type RuleNeeds,
+  type SoftwareNamePattern,
+} from './dependencies.ts';
 export { builtInGroups, type BuiltInGroup } from './built-in.ts';
-export { resolveField, customFieldRuleType, TIME_DEPENDENT_FIELDS, type CustomFieldDef, type CustomFieldDefs, type CustomFieldType, type ResolvedField } from './fields.ts';
+export {
+  resolveField,
+  customFieldRuleType,
+  TIME_DEPENDENT_FIELDS,
+  type CustomFieldDef,
+  type CustomFieldDefs,
+  type CustomFieldType,
+  type ResolvedField,
+} from './fields.ts';
 export { checkRegex, MAX_REGEX_CONDITIONS, MAX_REGEX_INPUT_LENGTH, MAX_REGEX_LENGTH } from './regex.ts';
 export { parseIsoDate } from './dates.ts';

@@ -51,9 +51,14 @@ const MAX_CHILDREN = 100; // the contract's `all`/`any` bound
 const NODE_KINDS = 'all, any, not, field, software or memberOf';
 type NodeKind = 'all' | 'any' | 'not' | 'field' | 'software' | 'memberOf';
 const KIND_OF_KEY: Record<string, NodeKind> = {
-  all: 'all', any: 'any', not: 'not',
-  field: 'field', op: 'field', value: 'field',
-  software: 'software', present: 'software',
+  all: 'all',
+  any: 'any',
+  not: 'not',
+  field: 'field',
+  op: 'field',
+  value: 'field',
+  software: 'software',
+  present: 'software',
   memberOf: 'memberOf',
 };
 
@@ -112,11 +117,20 @@ function walk(node: unknown, path: string, depth: number, ctx: ValidationContext
     out.add(path, `expected a rule: an object with one of ${NODE_KINDS}`);
     return;
   }
-  const kinds = [...new Set(Object.keys(node).filter((k) => Object.hasOwn(KIND_OF_KEY, k)).map((k) => KIND_OF_KEY[k]!))];
+  const kinds = [
+    ...new Set(
+      Object.keys(node)
+        .filter((k) => Object.hasOwn(KIND_OF_KEY, k))
+        .map((k) => KIND_OF_KEY[k]!),
+    ),
+  ];
   if (kinds.length !== 1) {
-    out.add(path, kinds.length === 0
-      ? `expected a rule: an object with one of ${NODE_KINDS}`
-      : `a rule node is exactly one of ${NODE_KINDS}; this one mixes ${kinds.join(' and ')}`);
+    out.add(
+      path,
+      kinds.length === 0
+        ? `expected a rule: an object with one of ${NODE_KINDS}`
+        : `a rule node is exactly one of ${NODE_KINDS}; this one mixes ${kinds.join(' and ')}`,
+    );
     return;
   }
   const kind = kinds[0]!;
@@ -157,8 +171,10 @@ function walk(node: unknown, path: string, depth: number, ctx: ValidationContext
         return;
       }
       const id = parsed.data.memberOf.toLowerCase();
-      if (ctx.groupId !== undefined && id === ctx.groupId.toLowerCase()) out.add(join(path, 'memberOf'), 'a group cannot be a member of itself');
-      else if (ctx.groupIds && !ctx.groupIds.has(parsed.data.memberOf) && !ctx.groupIds.has(id)) out.add(join(path, 'memberOf'), `unknown group ${parsed.data.memberOf}`);
+      if (ctx.groupId !== undefined && id === ctx.groupId.toLowerCase())
+        out.add(join(path, 'memberOf'), 'a group cannot be a member of itself');
+      else if (ctx.groupIds && !ctx.groupIds.has(parsed.data.memberOf) && !ctx.groupIds.has(id))
+        out.add(join(path, 'memberOf'), `unknown group ${parsed.data.memberOf}`);
       return;
     }
   }
@@ -317,11 +333,21 @@ function zodIssueErrors(issue: Issue, base: string, root: unknown): RuleError[] 
       return [{ path, message: `must be one of: ${issue.values.map(String).join(', ')}` }];
     case 'invalid_type': {
       const got = valueAt(root, issue.path);
-      return [{ path, message: got === undefined ? `required (${issue.expected})` : `expected ${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${describeType(got)}` }];
+      return [
+        {
+          path,
+          message:
+            got === undefined
+              ? `required (${issue.expected})`
+              : `expected ${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, got ${describeType(got)}`,
+        },
+      ];
     }
     case 'too_small':
-      if (issue.origin === 'string') return [{ path, message: Number(issue.minimum) <= 1 ? 'must not be empty' : `at least ${issue.minimum} characters` }];
-      if (issue.origin === 'array') return [{ path, message: `needs at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}` }];
+      if (issue.origin === 'string')
+        return [{ path, message: Number(issue.minimum) <= 1 ? 'must not be empty' : `at least ${issue.minimum} characters` }];
+      if (issue.origin === 'array')
+        return [{ path, message: `needs at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}` }];
       return [{ path, message: issue.message }];
     case 'too_big':
       if (issue.origin === 'string') return [{ path, message: `at most ${issue.maximum} characters` }];

@@ -14,7 +14,14 @@ const bigNum = fc.oneof(num, fc.integer({ min: 0, max: 99999 }).map(String), fc.
 const word = fc.constantFrom('alpha', 'beta', 'rc', 'a', 'b', 'dev', 'ubuntu', 'el9', 'deb12u1', 'dfsg', 'git', 'pre');
 
 export const semver = fc
-  .tuple(num, num, num, fc.option(fc.array(fc.oneof(word, num), { minLength: 1, maxLength: 3 }), { nil: undefined }), fc.option(fc.array(fc.oneof(word, num), { minLength: 1, maxLength: 2 }), { nil: undefined }), fc.boolean())
+  .tuple(
+    num,
+    num,
+    num,
+    fc.option(fc.array(fc.oneof(word, num), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    fc.option(fc.array(fc.oneof(word, num), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    fc.boolean(),
+  )
   .map(([a, b, c, pre, build, v]) => `${v ? 'v' : ''}${a}.${b}.${c}${pre ? `-${pre.join('.')}` : ''}${build ? `+${build.join('.')}` : ''}`);
 
 export const dotted = fc.array(bigNum, { minLength: 1, maxLength: 5 }).map((parts) => parts.join('.'));
@@ -34,14 +41,21 @@ export const dpkg = fc
   });
 
 /** Strings over a tiny alphabet: the near-collisions where ordering bugs hide. */
-export const versionSoup = fc.string({ unit: fc.constantFrom('0', '1', '2', '9', '.', '-', '~', '+', ':', 'a', 'b', 'v', '_', 'A'), maxLength: 10 });
+export const versionSoup = fc.string({
+  unit: fc.constantFrom('0', '1', '2', '9', '.', '-', '~', '+', ':', 'a', 'b', 'v', '_', 'A'),
+  maxLength: 10,
+});
 
 export const anyVersion = fc.oneof(semver, dotted, dpkg, versionSoup);
 export const validVersion = fc.oneof(semver, dotted, dpkg).filter(isValidVersion);
 
 // ---- the validation context ----------------------------------------------------------------------
 
-export const GROUP_IDS = ['6f1c2a4e-8d2b-4c1a-9e7f-0a1b2c3d4e5f', 'a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d', '0d9e8f7a-6b5c-4d3e-a2f1-0e9d8c7b6a59'] as const;
+export const GROUP_IDS = [
+  '6f1c2a4e-8d2b-4c1a-9e7f-0a1b2c3d4e5f',
+  'a3b1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+  '0d9e8f7a-6b5c-4d3e-a2f1-0e9d8c7b6a59',
+] as const;
 
 export const customFieldDefs = new Map<string, CustomFieldDef>([
   ['cost_center', { type: 'text', enumValues: [] }],
@@ -71,14 +85,54 @@ export const fieldSpecs: FieldSpec[] = [
 
 // ---- values shared by rules and facts (so they collide) -----------------------------------------
 
-export const vocabulary = ['windows', 'linux', 'Windows 11 Pro', 'Windows Server 2022', 'Debian GNU/Linux 12', 'web-01', 'WEB', 'x64', 'server', 'laptop', 'kvm', 'physical', 'ad', 'corp.example.com', 'kiosk', '10.0.0.5', 'fe80::1', 'Administrator', 'root', 'UTC', 'pilot', 'broad', '12', '3.5', ''];
+export const vocabulary = [
+  'windows',
+  'linux',
+  'Windows 11 Pro',
+  'Windows Server 2022',
+  'Debian GNU/Linux 12',
+  'web-01',
+  'WEB',
+  'x64',
+  'server',
+  'laptop',
+  'kvm',
+  'physical',
+  'ad',
+  'corp.example.com',
+  'kiosk',
+  '10.0.0.5',
+  'fe80::1',
+  'Administrator',
+  'root',
+  'UTC',
+  'pilot',
+  'broad',
+  '12',
+  '3.5',
+  '',
+];
 const text = fc.oneof(fc.constantFrom(...vocabulary), fc.string({ maxLength: 12 }));
-const smallNumber = fc.oneof(fc.integer({ min: -3, max: 120 }), fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 7, 10, 0.5));
+const smallNumber = fc.oneof(
+  fc.integer({ min: -3, max: 120 }),
+  fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(0, -0, 7, 10, 0.5),
+);
 const isoDate = fc
   .date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2040-12-31T00:00:00Z'), noInvalidDate: true })
   .chain((d) => fc.constantFrom(d.toISOString(), d.toISOString().slice(0, 10), d.toISOString().replace('Z', '+02:00')));
 /** Regexes that pass the safety check. */
-const safeRegex = fc.constantFrom('^web-\\d+$', 'server', '^(win|lin)', '\\.corp\\.example\\.com$', '^10\\.', '(\\d{1,3}\\.){3}\\d{1,3}', '[a-z]+-0[1-9]', 'Pro$', '');
+const safeRegex = fc.constantFrom(
+  '^web-\\d+$',
+  'server',
+  '^(win|lin)',
+  '\\.corp\\.example\\.com$',
+  '^10\\.',
+  '(\\d{1,3}\\.){3}\\d{1,3}',
+  '[a-z]+-0[1-9]',
+  'Pro$',
+  '',
+);
 
 function valueFor(spec: FieldSpec, op: string): fc.Arbitrary<string | number | boolean> {
   if (op.startsWith('version_')) return validVersion;
@@ -100,7 +154,8 @@ export const fieldCondition: fc.Arbitrary<Rule> = fc
   .constantFrom(...fieldSpecs.flatMap((spec) => operatorsByType[spec.type].map((op) => ({ spec, op }))))
   .chain(({ spec, op }) => {
     if (op === 'exists' || op === 'not_exists') return fc.constant<Rule>({ field: spec.key, op });
-    if (op === 'in' || op === 'not_in') return fc.array(valueFor(spec, op), { minLength: 1, maxLength: 4 }).map((value): Rule => ({ field: spec.key, op, value }));
+    if (op === 'in' || op === 'not_in')
+      return fc.array(valueFor(spec, op), { minLength: 1, maxLength: 4 }).map((value): Rule => ({ field: spec.key, op, value }));
     return valueFor(spec, op).map((value): Rule => ({ field: spec.key, op, value }));
   });
 
@@ -110,14 +165,31 @@ export const softwareCondition: fc.Arbitrary<Rule> = fc
   .record({
     match: fc.constantFrom('equals', 'contains', 'starts_with', 'regex') as fc.Arbitrary<'equals' | 'contains' | 'starts_with' | 'regex'>,
     name: fc.constantFrom(...softwareNames, 'chrome', 'ssl', 'Mozilla', '^python\\d?$'),
-    version: fc.option(fc.record({ op: fc.constantFrom('version_eq', 'version_neq', 'version_gt', 'version_gte', 'version_lt', 'version_lte') as fc.Arbitrary<'version_eq'>, value: fc.oneof(fc.constantFrom('1.0', '120.0.6099.109', '3.0.2-0ubuntu1.10', '3.11'), validVersion) }), { nil: undefined }),
+    version: fc.option(
+      fc.record({
+        op: fc.constantFrom(
+          'version_eq',
+          'version_neq',
+          'version_gt',
+          'version_gte',
+          'version_lt',
+          'version_lte',
+        ) as fc.Arbitrary<'version_eq'>,
+        value: fc.oneof(fc.constantFrom('1.0', '120.0.6099.109', '3.0.2-0ubuntu1.10', '3.11'), validVersion),
+      }),
+      { nil: undefined },
+    ),
     present: fc.boolean(),
   })
   .map(({ match, name, version, present }): Rule => ({ software: { name, match, ...(version ? { version } : {}) }, present }));
 
 export const groupCondition: fc.Arbitrary<Rule> = fc.constantFrom(...GROUP_IDS).map((memberOf): Rule => ({ memberOf }));
 
-export const leaf: fc.Arbitrary<Rule> = fc.oneof({ weight: 6, arbitrary: fieldCondition }, { weight: 2, arbitrary: softwareCondition }, { weight: 1, arbitrary: groupCondition });
+export const leaf: fc.Arbitrary<Rule> = fc.oneof(
+  { weight: 6, arbitrary: fieldCondition },
+  { weight: 2, arbitrary: softwareCondition },
+  { weight: 1, arbitrary: groupCondition },
+);
 
 /** Valid rules: depth ≤ 5, ≤ 3 children per combinator (≤ 121 nodes, inside the contract's limits). */
 export const validRule: fc.Arbitrary<Rule> = fc.letrec<{ rule: Rule }>((tie) => ({
@@ -168,6 +240,13 @@ export const facts: fc.Arbitrary<DeviceFacts> = fc
       { requiredKeys: [] },
     ),
     groups: fc.subarray([...GROUP_IDS]),
-    software: fc.array(fc.record({ name: fc.constantFrom(...softwareNames, 'Chromium', 'python3.11'), version: anyVersion }), { maxLength: 5 }),
+    software: fc.array(fc.record({ name: fc.constantFrom(...softwareNames, 'Chromium', 'python3.11'), version: anyVersion }), {
+      maxLength: 5,
+    }),
   })
-  .map(({ builtIn, customFields, groups, software }) => ({ ...builtIn, customFields: customFields as DeviceFacts['customFields'], groups: new Set(groups), software }));
+  .map(({ builtIn, customFields, groups, software }) => ({
+    ...builtIn,
+    customFields: customFields as DeviceFacts['customFields'],
+    groups: new Set(groups),
+    software,
+  }));

@@ -28,10 +28,21 @@ describe('built-in groups', () => {
     ['a stale Windows 10 device', staleDevice, ['all-windows', 'offline-7-days']],
     ['a device enrolled 10 days ago that never checked in', neverSeenDevice, ['all-windows', 'offline-7-days']],
     ['Windows Server 2025 (build 26100, like Windows 11 24H2)', windowsServer2025, ['all-windows', 'servers', 'pending-reboot']],
-    ['the same Debian host in a Docker container (not a virtual machine)', {
-      ...debianServerVm,
-      sections: { ...debianServerVm.sections, hardware: { ...debianServerVm.sections!.hardware!, chassisType: 'unknown', virtualization: { kind: 'container', detail: 'docker' } } },
-    }, ['all-linux', 'low-disk']],
+    [
+      'the same Debian host in a Docker container (not a virtual machine)',
+      {
+        ...debianServerVm,
+        sections: {
+          ...debianServerVm.sections,
+          hardware: {
+            ...debianServerVm.sections!.hardware!,
+            chassisType: 'unknown',
+            virtualization: { kind: 'container', detail: 'docker' },
+          },
+        },
+      },
+      ['all-linux', 'low-disk'],
+    ],
   ])('%s', (_name, device, expected) => {
     expect(memberships(device)).toEqual(expected);
   });

@@ -30,7 +30,13 @@ describe('orderGroups', () => {
   });
 
   it('keeps input order when nothing references anything', () => {
-    expect(orderGroups([{ id: C, rule: hostExists }, { id: A, rule: null }, { id: B, rule: hostExists }])).toEqual({ order: [C, A, B] });
+    expect(
+      orderGroups([
+        { id: C, rule: hostExists },
+        { id: A, rule: null },
+        { id: B, rule: hostExists },
+      ]),
+    ).toEqual({ order: [C, A, B] });
   });
 
   it('ignores references to groups not in the list', () => {
@@ -63,26 +69,44 @@ describe('orderGroups', () => {
 
   it('property: on random DAGs every group comes after its references; adding a back edge yields a real cycle', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }).chain((n) => fc.tuple(fc.constant(n), fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 30 }), fc.shuffledSubarray(Array.from({ length: n }, (_, i) => i), { minLength: n }))), ([n, edges, perm]) => {
-        // Edges i→j with i > j (in the hidden order `perm`) form a DAG.
-        const refs = new Map<number, Set<number>>();
-        for (const [x, y] of edges) if (x > y) (refs.get(perm[x]!) ?? refs.set(perm[x]!, new Set()).get(perm[x]!)!).add(perm[y]!);
-        const groups = Array.from({ length: n }, (_, g) => ({ id: id(g), rule: refs.get(g)?.size ? ({ all: [...refs.get(g)!].map((r) => member(id(r))) } as Rule) : null }));
-        const result = orderGroups(groups);
-        if (!('order' in result)) throw new Error(`unexpected cycle ${result.cycle}`);
-        expect(new Set(result.order).size).toBe(n);
-        const pos = positions(result.order);
-        for (const [g, rs] of refs) for (const r of rs) expect(pos.get(id(r))!).toBeLessThan(pos.get(id(g))!);
+      fc.property(
+        fc.integer({ min: 1, max: 12 }).chain((n) =>
+          fc.tuple(
+            fc.constant(n),
+            fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 30 }),
+            fc.shuffledSubarray(
+              Array.from({ length: n }, (_, i) => i),
+              { minLength: n },
+            ),
+          ),
+        ),
+        ([n, edges, perm]) => {
+          // Edges i→j with i > j (in the hidden order `perm`) form a DAG.
+          const refs = new Map<number, Set<number>>();
+          for (const [x, y] of edges) if (x > y) (refs.get(perm[x]!) ?? refs.set(perm[x]!, new Set()).get(perm[x]!)!).add(perm[y]!);
+          const groups = Array.from({ length: n }, (_, g) => ({
+            id: id(g),
+            rule: refs.get(g)?.size ? ({ all: [...refs.get(g)!].map((r) => member(id(r))) } as Rule) : null,
+          }));
+          const result = orderGroups(groups);
+          if (!('order' in result)) throw new Error(`unexpected cycle ${result.cycle}`);
+          expect(new Set(result.order).size).toBe(n);
+          const pos = positions(result.order);
+          for (const [g, rs] of refs) for (const r of rs) expect(pos.get(id(r))!).toBeLessThan(pos.get(id(g))!);
 
-        const [from, to] = [...refs.entries()].flatMap(([g, rs]) => [...rs].map((r) => [r, g] as const))[0] ?? [];
-        if (from === undefined || to === undefined) return;
-        const withBackEdge = groups.map((g) => (g.id === id(from) ? { ...g, rule: { any: [...(g.rule ? [g.rule] : []), member(id(to))] } as Rule } : g));
-        const cyc = orderGroups(withBackEdge);
-        if (!('cycle' in cyc)) throw new Error('cycle not found');
-        expect(cyc.cycle[0]).toBe(cyc.cycle[cyc.cycle.length - 1]);
-        const rulesById = new Map(withBackEdge.map((g) => [g.id, g.rule]));
-        for (let i = 0; i + 1 < cyc.cycle.length; i++) expect(referencedGroups(rulesById.get(cyc.cycle[i]!)!)).toContain(cyc.cycle[i + 1]);
-      }),
+          const [from, to] = [...refs.entries()].flatMap(([g, rs]) => [...rs].map((r) => [r, g] as const))[0] ?? [];
+          if (from === undefined || to === undefined) return;
+          const withBackEdge = groups.map((g) =>
+            g.id === id(from) ? { ...g, rule: { any: [...(g.rule ? [g.rule] : []), member(id(to))] } as Rule } : g,
+          );
+          const cyc = orderGroups(withBackEdge);
+          if (!('cycle' in cyc)) throw new Error('cycle not found');
+          expect(cyc.cycle[0]).toBe(cyc.cycle[cyc.cycle.length - 1]);
+          const rulesById = new Map(withBackEdge.map((g) => [g.id, g.rule]));
+          for (let i = 0; i + 1 < cyc.cycle.length; i++)
+            expect(referencedGroups(rulesById.get(cyc.cycle[i]!)!)).toContain(cyc.cycle[i + 1]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -122,6 +146,11 @@ describe('softwareConditions', () => {
 
   it('softwareNameFilter selects the packages the rule can look at', () => {
     const keep = softwareNameFilter(softwareConditions(rule));
-    expect(['google chrome', 'openssl', 'Python3.11', 'LibreOffice Calc', 'curl', 'Chrome'].filter(keep)).toEqual(['google chrome', 'openssl', 'Python3.11', 'LibreOffice Calc']);
+    expect(['google chrome', 'openssl', 'Python3.11', 'LibreOffice Calc', 'curl', 'Chrome'].filter(keep)).toEqual([
+      'google chrome',
+      'openssl',
+      'Python3.11',
+      'LibreOffice Calc',
+    ]);
   });
 });

@@ -57,7 +57,11 @@ describe('string fields (case-insensitive)', () => {
 });
 
 describe('missing values fail everything but the negative operators', () => {
-  for (const [label, value] of [['null', null], ['empty string', ''], ['undefined', undefined]] as const) {
+  for (const [label, value] of [
+    ['null', null],
+    ['empty string', ''],
+    ['undefined', undefined],
+  ] as const) {
     describe(label, () => {
       table('hostname', makeFacts({ hostname: value as never }), [
         ['equals', 'x', false],
@@ -253,15 +257,35 @@ describe('software conditions', () => {
     ['absent by exact name', { software: { name: 'Firefox', match: 'equals' }, present: true }, false],
     ['present: false negates', { software: { name: 'google chrome', match: 'equals' }, present: false }, false],
     ['present: false on a missing package', { software: { name: 'Firefox', match: 'equals' }, present: false }, true],
-    ['some installed copy satisfies the version', { software: { name: 'Google Chrome', match: 'equals', version: { op: 'version_lt', value: '110' } }, present: true }, true],
-    ['no copy satisfies the version', { software: { name: 'Google Chrome', match: 'equals', version: { op: 'version_gt', value: '121' } }, present: true }, false],
-    ['"has no Chrome older than 110"', { software: { name: 'Google Chrome', match: 'equals', version: { op: 'version_lt', value: '110' } }, present: false }, false],
+    [
+      'some installed copy satisfies the version',
+      { software: { name: 'Google Chrome', match: 'equals', version: { op: 'version_lt', value: '110' } }, present: true },
+      true,
+    ],
+    [
+      'no copy satisfies the version',
+      { software: { name: 'Google Chrome', match: 'equals', version: { op: 'version_gt', value: '121' } }, present: true },
+      false,
+    ],
+    [
+      '"has no Chrome older than 110"',
+      { software: { name: 'Google Chrome', match: 'equals', version: { op: 'version_lt', value: '110' } }, present: false },
+      false,
+    ],
     ['contains', { software: { name: 'SSL', match: 'contains' }, present: true }, true],
     ['starts_with', { software: { name: 'Python3', match: 'starts_with' }, present: true }, true],
     ['equals is the whole name', { software: { name: 'python3', match: 'equals' }, present: true }, false],
     ['regex (i flag)', { software: { name: '^PYTHON3\\.\\d+$', match: 'regex' }, present: true }, true],
-    ['dpkg version ordering', { software: { name: 'openssl', match: 'equals', version: { op: 'version_gte', value: '3.0.2-0ubuntu1.9' } }, present: true }, true],
-    ['version_eq', { software: { name: 'python3.11', match: 'equals', version: { op: 'version_eq', value: '3.11.4-1' } }, present: true }, true],
+    [
+      'dpkg version ordering',
+      { software: { name: 'openssl', match: 'equals', version: { op: 'version_gte', value: '3.0.2-0ubuntu1.9' } }, present: true },
+      true,
+    ],
+    [
+      'version_eq',
+      { software: { name: 'python3.11', match: 'equals', version: { op: 'version_eq', value: '3.11.4-1' } }, present: true },
+      true,
+    ],
   ])('%s', (_name, rule, expected) => {
     expect(run(rule, facts)).toBe(expected);
   });
@@ -334,7 +358,10 @@ describe('properties over generated rules and facts', () => {
   });
 
   it('not(not r) ≡ r', () => {
-    fc.assert(fc.property(validRule, (r) => fc.assert(same({ not: { not: r } }, r), { numRuns: 10 })), { numRuns: 200 });
+    fc.assert(
+      fc.property(validRule, (r) => fc.assert(same({ not: { not: r } }, r), { numRuns: 10 })),
+      { numRuns: 200 },
+    );
   });
 
   it('De Morgan: not(all[a, b]) ≡ any[not a, not b] and not(any[a, b]) ≡ all[not a, not b]', () => {
@@ -348,14 +375,23 @@ describe('properties over generated rules and facts', () => {
   });
 
   it('all[r] ≡ r ≡ any[r]', () => {
-    fc.assert(fc.property(validRule, (r) => {
-      fc.assert(same({ all: [r] }, r), { numRuns: 10 });
-      fc.assert(same({ any: [r] }, r), { numRuns: 10 });
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(validRule, (r) => {
+        fc.assert(same({ all: [r] }, r), { numRuns: 10 });
+        fc.assert(same({ any: [r] }, r), { numRuns: 10 });
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('each negative operator is exactly the negation of its positive one', () => {
-    const negationOf: Record<string, string> = { equals: 'not_equals', contains: 'not_contains', in: 'not_in', exists: 'not_exists', version_eq: 'version_neq' };
+    const negationOf: Record<string, string> = {
+      equals: 'not_equals',
+      contains: 'not_contains',
+      in: 'not_in',
+      exists: 'not_exists',
+      version_eq: 'version_neq',
+    };
     const positives = fieldCondition.filter((c) => 'op' in c && c.op in negationOf);
     fc.assert(
       fc.property(positives, factsArb, (c, f) => {
@@ -380,7 +416,10 @@ describe('properties over generated rules and facts', () => {
   it('hits both outcomes (the generators overlap enough to test something)', () => {
     let hits = 0;
     let misses = 0;
-    fc.assert(fc.property(fieldCondition, factsArb, (c, f) => void (compileRule(c)(f) ? hits++ : misses++)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fieldCondition, factsArb, (c, f) => void (compileRule(c)(f) ? hits++ : misses++)),
+      { numRuns: 2000 },
+    );
     expect(hits).toBeGreaterThan(200);
     expect(misses).toBeGreaterThan(200);
   });

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFields } from '@opsconductor/contracts/rules';
-import { builtInFieldTypes, factsFromDevice, inventoryFactKeys, inventoryFacts, normalizeArchitecture, type DeviceFactsInput } from '../src/index.ts';
+import {
+  builtInFieldTypes,
+  factsFromDevice,
+  inventoryFactKeys,
+  inventoryFacts,
+  normalizeArchitecture,
+  type DeviceFactsInput,
+} from '../src/index.ts';
 import { debianServerVm, neverSeenDevice, NOW, staleDevice, windows11Laptop } from './fixtures.ts';
 
 const DAY = 86_400_000;
 
 describe('the field catalog', () => {
-  it('DeviceFacts covers exactly the contract\'s built-in fields, with the same types', () => {
+  it("DeviceFacts covers exactly the contract's built-in fields, with the same types", () => {
     expect(Object.fromEntries(ruleFields.map((f) => [f.key, f.type]))).toEqual(builtInFieldTypes);
   });
 
@@ -20,22 +27,43 @@ describe('factsFromDevice: a Windows 11 laptop', () => {
   const f = factsFromDevice(windows11Laptop, NOW);
   it('maps identity, OS and agent', () => {
     expect(f).toMatchObject({
-      hostname: 'LT-0042', fqdn: 'LT-0042.corp.example.com', 'os.family': 'windows', 'os.name': 'Windows 11 Pro', 'os.version': '10.0.22631',
-      'os.build': '22631', 'os.kernel': null, 'os.architecture': 'x64', 'agent.version': '1.4.0',
+      hostname: 'LT-0042',
+      fqdn: 'LT-0042.corp.example.com',
+      'os.family': 'windows',
+      'os.name': 'Windows 11 Pro',
+      'os.version': '10.0.22631',
+      'os.build': '22631',
+      'os.kernel': null,
+      'os.architecture': 'x64',
+      'agent.version': '1.4.0',
     });
   });
   it('maps hardware', () => {
     expect(f).toMatchObject({
-      'hardware.manufacturer': 'LENOVO', 'hardware.model': '21HM', 'hardware.serialNumber': 'PF3ABCDE', 'hardware.chassisType': 'laptop',
-      'hardware.virtualization': 'physical', 'hardware.isVirtual': false, 'hardware.firmwareType': 'uefi', 'hardware.memoryBytes': 32 * 2 ** 30,
-      'hardware.cpuCores': 10, 'hardware.biosVersion': 'N3HET80W (1.52 )',
+      'hardware.manufacturer': 'LENOVO',
+      'hardware.model': '21HM',
+      'hardware.serialNumber': 'PF3ABCDE',
+      'hardware.chassisType': 'laptop',
+      'hardware.virtualization': 'physical',
+      'hardware.isVirtual': false,
+      'hardware.firmwareType': 'uefi',
+      'hardware.memoryBytes': 32 * 2 ** 30,
+      'hardware.cpuCores': 10,
+      'hardware.biosVersion': 'N3HET80W (1.52 )',
     });
   });
   it('maps directory, system, security and performance', () => {
     expect(f).toMatchObject({
-      'directory.type': 'ad', 'directory.domain': 'corp.example.com', 'system.pendingReboot': true, 'system.timezone': 'W. Europe Standard Time',
-      'security.sshEnabled': false, 'security.rdpEnabled': true, 'security.firewallEnabled': true, 'security.diskEncrypted': true,
-      'security.localAdmins': ['Administrator', 'CORP\\Domain Admins'], 'performance.memoryUsedPercent': 50,
+      'directory.type': 'ad',
+      'directory.domain': 'corp.example.com',
+      'system.pendingReboot': true,
+      'system.timezone': 'W. Europe Standard Time',
+      'security.sshEnabled': false,
+      'security.rdpEnabled': true,
+      'security.firewallEnabled': true,
+      'security.diskEncrypted': true,
+      'security.localAdmins': ['Administrator', 'CORP\\Domain Admins'],
+      'performance.memoryUsedPercent': 50,
     });
     expect(f['performance.minDiskFreePercent']).toBeCloseTo(20);
   });
@@ -104,7 +132,11 @@ describe('factsFromDevice: stale and never-seen devices', () => {
 
 describe('factsFromDevice: details', () => {
   const at = (lastSeenAt: Date | null, extra: Partial<DeviceFactsInput> = {}, window?: number) =>
-    factsFromDevice({ ...staleDevice, ...extra, device: { ...staleDevice.device, lastSeenAt } }, NOW, window === undefined ? {} : { onlineWindowSeconds: window });
+    factsFromDevice(
+      { ...staleDevice, ...extra, device: { ...staleDevice.device, lastSeenAt } },
+      NOW,
+      window === undefined ? {} : { onlineWindowSeconds: window },
+    );
 
   it('online within the window (default 90 s), offline after', () => {
     expect(at(new Date(NOW.getTime() - 90_000))['device.status']).toBe('online');
@@ -114,7 +146,10 @@ describe('factsFromDevice: details', () => {
 
   it('offline at once when the agent said goodbye, whatever the window', () => {
     const justSeen = new Date(NOW.getTime() - 1000);
-    const stopped = factsFromDevice({ ...staleDevice, device: { ...staleDevice.device, lastSeenAt: justSeen, agentStoppedAt: justSeen } }, NOW);
+    const stopped = factsFromDevice(
+      { ...staleDevice, device: { ...staleDevice.device, lastSeenAt: justSeen, agentStoppedAt: justSeen } },
+      NOW,
+    );
     expect(stopped['device.status']).toBe('offline');
     expect(at(justSeen, {}, 3600)['device.status']).toBe('online');
   });
@@ -128,7 +163,9 @@ describe('factsFromDevice: details', () => {
   it('isVirtual: physical and unknown are not virtual; a virtual chassis is', () => {
     const hw = windows11Laptop.sections!.hardware!;
     const virt = (kind: typeof hw.virtualization.kind, chassisType: typeof hw.chassisType = 'desktop') =>
-      factsFromDevice({ ...staleDevice, sections: { hardware: { ...hw, chassisType, virtualization: { kind, detail: null } } } }, NOW)['hardware.isVirtual'];
+      factsFromDevice({ ...staleDevice, sections: { hardware: { ...hw, chassisType, virtualization: { kind, detail: null } } } }, NOW)[
+        'hardware.isVirtual'
+      ];
     expect(virt('physical')).toBe(false);
     expect(virt('unknown')).toBe(false);
     expect(virt('unknown', 'virtual')).toBe(true);
@@ -138,7 +175,13 @@ describe('factsFromDevice: details', () => {
   it('diskEncrypted: every volume encrypted', () => {
     const sec = windows11Laptop.sections!.security!;
     const enc = (flags: boolean[]) =>
-      factsFromDevice({ ...staleDevice, sections: { security: { ...sec, diskEncryption: flags.map((encrypted, i) => ({ volume: `v${i}`, encrypted, method: null })) } } }, NOW)['security.diskEncrypted'];
+      factsFromDevice(
+        {
+          ...staleDevice,
+          sections: { security: { ...sec, diskEncryption: flags.map((encrypted, i) => ({ volume: `v${i}`, encrypted, method: null })) } },
+        },
+        NOW,
+      )['security.diskEncrypted'];
     expect(enc([true, true])).toBe(true);
     expect(enc([true, false])).toBe(false);
     expect(enc([])).toBeNull();
@@ -151,7 +194,10 @@ describe('factsFromDevice: details', () => {
   });
 
   it('prefers the device row, falls back to the system section', () => {
-    const f = factsFromDevice({ ...debianServerVm, device: { ...debianServerVm.device, hostname: '', osName: ' ', architecture: '' } }, NOW);
+    const f = factsFromDevice(
+      { ...debianServerVm, device: { ...debianServerVm.device, hostname: '', osName: ' ', architecture: '' } },
+      NOW,
+    );
     expect(f.hostname).toBe('db-01');
     expect(f['os.name']).toBe('Debian GNU/Linux 12 (bookworm)');
     expect(f['os.architecture']).toBe('x64');
@@ -163,8 +209,16 @@ describe('factsFromDevice: details', () => {
   });
 
   it.each([
-    ['x64', 'x64'], ['x86_64', 'x64'], ['AMD64', 'x64'], ['aarch64', 'arm64'], ['arm64', 'arm64'], ['ia32', 'x86'], ['i686', 'x86'],
-    ['armv7l', 'arm'], ['riscv64', 'riscv64'], ['', null],
+    ['x64', 'x64'],
+    ['x86_64', 'x64'],
+    ['AMD64', 'x64'],
+    ['aarch64', 'arm64'],
+    ['arm64', 'arm64'],
+    ['ia32', 'x86'],
+    ['i686', 'x86'],
+    ['armv7l', 'arm'],
+    ['riscv64', 'riscv64'],
+    ['', null],
   ])('normalizeArchitecture(%j) = %j', (input, expected) => {
     expect(normalizeArchitecture(input)).toBe(expected);
   });

@@ -18,7 +18,10 @@ describe('compareVersions: edge cases', () => {
     ['dpkg tilde, revision, more components', ['1.0~rc1', '1.0', '1.0-1', '1.0.1']],
     ['Windows builds', ['10.0.17763', '10.0.19045', '10.0.22000', '10.0.22631.2861', '10.0.22631.3007', '10.0.26100']],
     ['epochs win over everything', ['9.9', '1:0.1', '1:9.9', '2:1.0']],
-    ['semver precedence (spec example)', ['1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0']],
+    [
+      'semver precedence (spec example)',
+      ['1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0'],
+    ],
     ['semver pre-release before release', ['1.2.3-beta.2', '1.2.3', '1.2.4-rc1', '1.2.4']],
     ['dpkg tildes (dpkg test suite)', ['1.0~~', '1.0~~a', '1.0~', '1.0', '1.0a']],
     ['Debian/Ubuntu revisions', ['2.30-1ubuntu2', '2.30-1ubuntu10', '2.30-2', '1:2.30-1ubuntu2']],
@@ -56,7 +59,27 @@ describe('compareVersions: edge cases', () => {
   });
 
   it('never throws, whatever it is given', () => {
-    const odd: unknown[] = [null, undefined, 12, 1.5, true, {}, [], Symbol.for('x').description, 'v', ':', '::', '-', '1:', ':1', '~~~', '\u0000', 'ü1.0', '1.0-', '-1'];
+    const odd: unknown[] = [
+      null,
+      undefined,
+      12,
+      1.5,
+      true,
+      {},
+      [],
+      Symbol.for('x').description,
+      'v',
+      ':',
+      '::',
+      '-',
+      '1:',
+      ':1',
+      '~~~',
+      '\u0000',
+      'ü1.0',
+      '1.0-',
+      '-1',
+    ];
     for (const a of odd) for (const b of odd) expect([-1, 0, 1]).toContain(compareVersions(a, b));
     fc.assert(fc.property(fc.anything(), fc.anything(), (a, b) => [-1, 0, 1].includes(compareVersions(a, b))));
   });
@@ -97,7 +120,8 @@ describe('compareVersions: order properties', () => {
       fc.assert(
         fc.property(fc.array(arb, { maxLength: 25 }), (list) => {
           const sorted = [...list].sort(compareVersions);
-          for (let i = 0; i < sorted.length; i++) for (let j = i + 1; j < sorted.length; j++) expect(compareVersions(sorted[i], sorted[j])).toBeLessThanOrEqual(0);
+          for (let i = 0; i < sorted.length; i++)
+            for (let j = i + 1; j < sorted.length; j++) expect(compareVersions(sorted[i], sorted[j])).toBeLessThanOrEqual(0);
         }),
         { numRuns: 200 },
       );
@@ -116,17 +140,33 @@ describe('compareVersions: order properties', () => {
 
   it('puts a pre-release before its release, and a revision after it', () => {
     fc.assert(
-      fc.property(semver.filter((v) => !v.includes('-') && !v.includes('+')), fc.constantFrom('alpha', 'beta.2', 'rc.1', 'rc1'), fc.integer({ min: 1, max: 20 }), (v, pre, rev) => {
-        expect(compareVersions(`${v}-${pre}`, v)).toBe(-1);
-        expect(compareVersions(`${v}-${rev}`, v)).toBe(1);
-        expect(compareVersions(`${v}~${pre}`, v)).toBe(-1);
-      }),
+      fc.property(
+        semver.filter((v) => !v.includes('-') && !v.includes('+')),
+        fc.constantFrom('alpha', 'beta.2', 'rc.1', 'rc1'),
+        fc.integer({ min: 1, max: 20 }),
+        (v, pre, rev) => {
+          expect(compareVersions(`${v}-${pre}`, v)).toBe(-1);
+          expect(compareVersions(`${v}-${rev}`, v)).toBe(1);
+          expect(compareVersions(`${v}~${pre}`, v)).toBe(-1);
+        },
+      ),
     );
   });
 });
 
 describe('isValidVersion', () => {
-  it.each(['1', '1.2.3', 'v1.2.3', '1.2.3-beta.2+build.5', '10.0.22631.3007', '1:2.30-1ubuntu2', '1.0~rc1', '1.2.3-4.el9', '1.8.0_292', '2024.01'])('accepts %j', (v) => {
+  it.each([
+    '1',
+    '1.2.3',
+    'v1.2.3',
+    '1.2.3-beta.2+build.5',
+    '10.0.22631.3007',
+    '1:2.30-1ubuntu2',
+    '1.0~rc1',
+    '1.2.3-4.el9',
+    '1.8.0_292',
+    '2024.01',
+  ])('accepts %j', (v) => {
     expect(isValidVersion(v)).toBe(true);
   });
   it.each(['', '   ', 'latest', 'v', '>=1.2', '1.2 or later', '1.2/3', 'a:1.0', '1'.repeat(101), '1.0\n'.repeat(2)])('rejects %j', (v) => {

@@ -11,8 +11,19 @@ const ALGORITHM = 'aes-256-gcm';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
-export interface SecretBinding { id: string; ownerType: string; ownerId: string; purpose: string }
-export interface Envelope { keyId: string; encryptedDataKey: Buffer; dataKeyNonce: Buffer; nonce: Buffer; ciphertext: Buffer }
+export interface SecretBinding {
+  id: string;
+  ownerType: string;
+  ownerId: string;
+  purpose: string;
+}
+export interface Envelope {
+  keyId: string;
+  encryptedDataKey: Buffer;
+  dataKeyNonce: Buffer;
+  nonce: Buffer;
+  ciphertext: Buffer;
+}
 
 /** Thrown when a ciphertext does not authenticate: tampered, swapped between rows, or the wrong key. */
 export class SecretDecryptionError extends Error {

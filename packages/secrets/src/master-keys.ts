@@ -4,7 +4,10 @@
  * it), the others only decrypt what they encrypted until a rotation has moved everything to the current one.
  */
 
-export interface MasterKey { readonly id: string; readonly key: Buffer }
+export interface MasterKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
 
 export class InvalidMasterKeysError extends Error {
   constructor(readonly problems: string[]) {
@@ -20,7 +23,10 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 export function parseMasterKeys(value: string): MasterKey[] {
   const problems: string[] = [];
   const keys: MasterKey[] = [];
-  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (!entries.length) problems.push('no key given (expected id:base64key, …)');
   entries.forEach((entry, i) => {
     const at = entry.indexOf(':');

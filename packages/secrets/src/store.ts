@@ -16,9 +16,22 @@ import { ServiceError, withUnitOfWork, type EventTransaction, type Origin } from
 import { decrypt, encrypt, rewrap, type Envelope, type SecretBinding } from './envelope.ts';
 import type { MasterKey } from './master-keys.ts';
 
-export interface SecretRef { ownerType: string; ownerId: string; purpose: string }
-export interface SecretMetadata extends SecretRef { id: string; keyId: string; createdAt: Date; updatedAt: Date }
-export interface RotationResult { currentKeyId: string; rewrapped: number; remaining: number }
+export interface SecretRef {
+  ownerType: string;
+  ownerId: string;
+  purpose: string;
+}
+export interface SecretMetadata extends SecretRef {
+  id: string;
+  keyId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+export interface RotationResult {
+  currentKeyId: string;
+  rewrapped: number;
+  remaining: number;
+}
 
 interface SecretRow extends SecretMetadata, Envelope {}
 
@@ -62,7 +75,8 @@ export class SecretStore {
 
   private key(id: string): MasterKey {
     const key = this.byId.get(id);
-    if (!key) throw new SecretsUnavailableError(`A secret is encrypted with master key "${id}", which is not configured (SECRETS_MASTER_KEYS).`);
+    if (!key)
+      throw new SecretsUnavailableError(`A secret is encrypted with master key "${id}", which is not configured (SECRETS_MASTER_KEYS).`);
     return key;
   }
 
@@ -70,13 +84,22 @@ export class SecretStore {
   async put(ref: SecretRef, value: string | Buffer, tx?: EventTransaction): Promise<SecretMetadata> {
     checkRef(ref);
     const plaintext = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    if (plaintext.length > MAX_SECRET_BYTES) throw new ServiceError('invalid', 'validation_failed', `A secret holds at most ${MAX_SECRET_BYTES} bytes.`);
+    if (plaintext.length > MAX_SECRET_BYTES)
+      throw new ServiceError('invalid', 'validation_failed', `A secret holds at most ${MAX_SECRET_BYTES} bytes.`);
     const key = this.current();
     const write = async (sql: Sql) => {
       // One writer per owner and purpose at a time, so two first writes cannot both pick a new ID.
-      await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended('secret:' || $1 || ':' || $2 || ':' || $3, 0))`, [ref.ownerType, ref.ownerId, ref.purpose]);
+      await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended('secret:' || $1 || ':' || $2 || ':' || $3, 0))`, [
+        ref.ownerType,
+        ref.ownerId,
+        ref.purpose,
+      ]);
       // The row's ID is part of the ciphertext's binding: a replaced secret keeps the ID it has.
-      const existing = await sql.query<{ id: string }>('SELECT id FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3', [ref.ownerType, ref.ownerId, ref.purpose]);
+      const existing = await sql.query<{ id: string }>('SELECT id FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3', [
+        ref.ownerType,
+        ref.ownerId,
+        ref.purpose,
+      ]);
       const id = existing.rows[0]?.id ?? randomUUID();
       const e = encrypt(key, { id, ...ref }, plaintext);
       const { rows } = await sql.query<SecretMetadata>(
@@ -104,22 +127,36 @@ export class SecretStore {
 
   async metadata(ref: SecretRef): Promise<SecretMetadata | null> {
     checkRef(ref);
-    const { rows } = await this.deps.db.pool.query<SecretMetadata>(`SELECT ${COLUMNS} FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3`, [ref.ownerType, ref.ownerId, ref.purpose]);
+    const { rows } = await this.deps.db.pool.query<SecretMetadata>(
+      `SELECT ${COLUMNS} FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3`,
+      [ref.ownerType, ref.ownerId, ref.purpose],
+    );
     return rows[0] ?? null;
   }
 
   async delete(ref: SecretRef, tx?: EventTransaction): Promise<boolean> {
     checkRef(ref);
-    const r = await (tx?.sql ?? this.deps.db.pool).query('DELETE FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3', [ref.ownerType, ref.ownerId, ref.purpose]);
+    const r = await (tx?.sql ?? this.deps.db.pool).query('DELETE FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3', [
+      ref.ownerType,
+      ref.ownerId,
+      ref.purpose,
+    ]);
     return (r.rowCount ?? 0) > 0;
   }
 
   /** How many secrets each master key protects (the current one first), for operators. */
   async keyUsage(): Promise<{ keyId: string; secrets: number; current: boolean; configured: boolean }[]> {
-    const { rows } = await this.deps.db.pool.query<{ key_id: string; n: number }>('SELECT key_id, count(*)::int AS n FROM secrets GROUP BY key_id');
+    const { rows } = await this.deps.db.pool.query<{ key_id: string; n: number }>(
+      'SELECT key_id, count(*)::int AS n FROM secrets GROUP BY key_id',
+    );
     const used = new Map(rows.map((r) => [r.key_id, r.n]));
     const ids = [...new Set([...this.deps.keys.map((k) => k.id), ...used.keys()])];
-    return ids.map((keyId) => ({ keyId, secrets: used.get(keyId) ?? 0, current: keyId === this.currentKeyId, configured: this.byId.has(keyId) }));
+    return ids.map((keyId) => ({
+      keyId,
+      secrets: used.get(keyId) ?? 0,
+      current: keyId === this.currentKeyId,
+      configured: this.byId.has(keyId),
+    }));
   }
 
   /**
@@ -138,23 +175,39 @@ export class SecretStore {
       const fromKeys = [...new Set(rows.map((r) => r.keyId))].sort();
       for (const row of rows) {
         const e = rewrap(this.key(row.keyId), to, binding(row), row);
-        await uow.sql.query('UPDATE secrets SET key_id = $2, encrypted_data_key = $3, data_key_nonce = $4, updated_at = now() WHERE id = $1', [row.id, e.keyId, e.encryptedDataKey, e.dataKeyNonce]);
+        await uow.sql.query(
+          'UPDATE secrets SET key_id = $2, encrypted_data_key = $3, data_key_nonce = $4, updated_at = now() WHERE id = $1',
+          [row.id, e.keyId, e.encryptedDataKey, e.dataKeyNonce],
+        );
       }
       const left = await uow.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM secrets WHERE key_id <> $1', [to.id]);
       const result = { currentKeyId: to.id, rewrapped: rows.length, remaining: left.rows[0]!.n };
-      await uow.audit({ action: 'secrets.rotate', targetType: 'master_key', targetId: to.id, details: { ...result, fromKeyIds: fromKeys } });
+      await uow.audit({
+        action: 'secrets.rotate',
+        targetType: 'master_key',
+        targetId: to.id,
+        details: { ...result, fromKeyIds: fromKeys },
+      });
       return result;
     });
   }
 
   private async row(ref: SecretRef, sql: Sql): Promise<SecretRow | undefined> {
     checkRef(ref);
-    const { rows } = await sql.query<SecretRow>(`SELECT ${COLUMNS}, ${ENVELOPE} FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3`, [ref.ownerType, ref.ownerId, ref.purpose]);
+    const { rows } = await sql.query<SecretRow>(
+      `SELECT ${COLUMNS}, ${ENVELOPE} FROM secrets WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3`,
+      [ref.ownerType, ref.ownerId, ref.purpose],
+    );
     return rows[0];
   }
 }
 
-const binding = (row: SecretMetadata): SecretBinding => ({ id: row.id, ownerType: row.ownerType, ownerId: row.ownerId, purpose: row.purpose });
+const binding = (row: SecretMetadata): SecretBinding => ({
+  id: row.id,
+  ownerType: row.ownerType,
+  ownerId: row.ownerId,
+  purpose: row.purpose,
+});
 
 function checkRef(ref: SecretRef): void {
   for (const [name, value] of Object.entries({ ownerType: ref.ownerType, ownerId: ref.ownerId, purpose: ref.purpose })) {

@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
 import { systemActor } from '@opsconductor/unit-of-work';
-import { InvalidMasterKeysError, SecretDecryptionError, SecretStore, SecretsUnavailableError, parseMasterKeys, type MasterKey } from '../src/index.ts';
+import {
+  InvalidMasterKeysError,
+  SecretDecryptionError,
+  SecretStore,
+  SecretsUnavailableError,
+  parseMasterKeys,
+  type MasterKey,
+} from '../src/index.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -98,13 +105,25 @@ describe('storing and revealing', () => {
 
 describe('tampering', () => {
   const cases: [string, string][] = [
-    ['a ciphertext byte', `UPDATE secrets SET ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1) WHERE owner_id = 'channel-1'`],
-    ['the tag', `UPDATE secrets SET ciphertext = set_byte(ciphertext, length(ciphertext) - 1, get_byte(ciphertext, length(ciphertext) - 1) # 1) WHERE owner_id = 'channel-1'`],
+    [
+      'a ciphertext byte',
+      `UPDATE secrets SET ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1) WHERE owner_id = 'channel-1'`,
+    ],
+    [
+      'the tag',
+      `UPDATE secrets SET ciphertext = set_byte(ciphertext, length(ciphertext) - 1, get_byte(ciphertext, length(ciphertext) - 1) # 1) WHERE owner_id = 'channel-1'`,
+    ],
     ['the nonce', `UPDATE secrets SET nonce = set_byte(nonce, 0, get_byte(nonce, 0) # 1) WHERE owner_id = 'channel-1'`],
-    ['the encrypted data key', `UPDATE secrets SET encrypted_data_key = set_byte(encrypted_data_key, 3, get_byte(encrypted_data_key, 3) # 1) WHERE owner_id = 'channel-1'`],
+    [
+      'the encrypted data key',
+      `UPDATE secrets SET encrypted_data_key = set_byte(encrypted_data_key, 3, get_byte(encrypted_data_key, 3) # 1) WHERE owner_id = 'channel-1'`,
+    ],
     ['the owner (bound as AAD)', `UPDATE secrets SET owner_id = 'channel-9' WHERE owner_id = 'channel-1'`],
     ['the key ID (to another configured key)', `UPDATE secrets SET key_id = 'k2' WHERE owner_id = 'channel-1'`],
-    ['the ciphertext, swapped in from another row', `UPDATE secrets s SET ciphertext = o.ciphertext, nonce = o.nonce, encrypted_data_key = o.encrypted_data_key, data_key_nonce = o.data_key_nonce FROM secrets o WHERE s.owner_id = 'channel-1' AND o.owner_id = 'channel-2'`],
+    [
+      'the ciphertext, swapped in from another row',
+      `UPDATE secrets s SET ciphertext = o.ciphertext, nonce = o.nonce, encrypted_data_key = o.encrypted_data_key, data_key_nonce = o.data_key_nonce FROM secrets o WHERE s.owner_id = 'channel-1' AND o.owner_id = 'channel-2'`,
+    ],
   ];
   it.each(cases)('detects a change of %s', async (_what, tamper) => {
     const s = store(k1, k2);
@@ -151,7 +170,9 @@ describe('rotation', () => {
     for (let i = 1; i <= 3; i++) expect(await rotated.revealText(ref(`channel-${i}`))).toBe(`${VALUE}-${i}`);
     await expect(store(k1).reveal(ref())).rejects.toThrow(SecretsUnavailableError);
 
-    const audit = await t.db.pool.query(`SELECT actor_type, actor_name, target_id, details FROM audit_logs WHERE action = 'secrets.rotate' ORDER BY id`);
+    const audit = await t.db.pool.query(
+      `SELECT actor_type, actor_name, target_id, details FROM audit_logs WHERE action = 'secrets.rotate' ORDER BY id`,
+    );
     expect(audit.rows.map((r) => r.details)).toEqual([
       { currentKeyId: 'k2', rewrapped: 2, remaining: 1, fromKeyIds: ['k1'] },
       { currentKeyId: 'k2', rewrapped: 1, remaining: 0, fromKeyIds: ['k1'] },
@@ -160,7 +181,7 @@ describe('rotation', () => {
     expect(JSON.stringify(audit.rows)).not.toContain(VALUE);
   });
 
-  it('refuses to rotate, changing nothing, while a secret\'s key is missing', async () => {
+  it("refuses to rotate, changing nothing, while a secret's key is missing", async () => {
     await store(k1).put(ref(), VALUE);
     const lost = key('k0');
     await store(lost).put(ref('channel-2'), VALUE);

@@ -11,7 +11,10 @@ import { z } from 'zod';
 /** Compose files pass unset variables through as empty strings: treat those as unset. */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const filePath = z.string().max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL');
+const filePath = z
+  .string()
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'must not contain NUL');
 
 export const temporalConnectionEnv = {
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -23,9 +26,19 @@ export const temporalConnectionEnv = {
   TEMPORAL_TLS_CERT: optional(filePath),
   TEMPORAL_TLS_KEY: optional(filePath),
   /** The name the server's certificate is checked against (and sent as SNI), when not the host of TEMPORAL_ADDRESS. */
-  TEMPORAL_TLS_SERVER_NAME: optional(z.string().max(253).regex(/^[A-Za-z0-9.-]+$/, 'must be a host name')),
+  TEMPORAL_TLS_SERVER_NAME: optional(
+    z
+      .string()
+      .max(253)
+      .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name'),
+  ),
   /** API key (Temporal Cloud); implies TLS. */
-  TEMPORAL_API_KEY: optional(z.string().max(8192).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')),
+  TEMPORAL_API_KEY: optional(
+    z
+      .string()
+      .max(8192)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  ),
 };
 
 export type TemporalConnectionEnv = z.output<z.ZodObject<typeof temporalConnectionEnv>>;
@@ -46,7 +59,9 @@ export function checkTemporalConnectionEnv(env: TemporalConnectionEnv, ctx: z.Re
     }
   }
   if (env.TEMPORAL_TLS === false) {
-    const needTls = (['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'] as const).filter((k) => env[k]);
+    const needTls = (
+      ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'] as const
+    ).filter((k) => env[k]);
     if (needTls.length > 0) issue('TEMPORAL_TLS', `is false, but ${needTls.join(', ')} need TLS`);
   }
 }
@@ -60,7 +75,9 @@ export interface TemporalConnectionOptions {
 
 /** Maps validated settings to connection options, reading the PEM files. */
 export function temporalConnectionOptions(env: TemporalConnectionEnv): TemporalConnectionOptions {
-  const tlsOn = env.TEMPORAL_TLS === true || Boolean(env.TEMPORAL_TLS_CA || env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_SERVER_NAME || env.TEMPORAL_API_KEY);
+  const tlsOn =
+    env.TEMPORAL_TLS === true ||
+    Boolean(env.TEMPORAL_TLS_CA || env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_SERVER_NAME || env.TEMPORAL_API_KEY);
   if (!tlsOn) return { address: env.TEMPORAL_ADDRESS };
   const tls: TLSConfig = {};
   if (env.TEMPORAL_TLS_SERVER_NAME) tls.serverNameOverride = env.TEMPORAL_TLS_SERVER_NAME;

@@ -42,7 +42,12 @@ describe('settings', () => {
   });
 
   it('reads the CA, the client certificate pair and the server name', () => {
-    const o = options({ TEMPORAL_TLS_CA: pki.caCert, TEMPORAL_TLS_CERT: pki.clientCert, TEMPORAL_TLS_KEY: pki.clientKey, TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME });
+    const o = options({
+      TEMPORAL_TLS_CA: pki.caCert,
+      TEMPORAL_TLS_CERT: pki.clientCert,
+      TEMPORAL_TLS_KEY: pki.clientKey,
+      TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME,
+    });
     expect(o.tls?.serverNameOverride).toBe(TLS_SERVER_NAME);
     expect(Buffer.from(o.tls!.serverRootCACertificate!).equals(readFileSync(pki.caCert))).toBe(true);
     expect(Buffer.from(o.tls!.clientCertPair!.crt).equals(readFileSync(pki.clientCert))).toBe(true);
@@ -57,14 +62,24 @@ describe('settings', () => {
   });
 
   it('treats empty values as unset (compose passes ${VAR:-} through)', () => {
-    expect(options({ TEMPORAL_API_KEY: '', TEMPORAL_TLS: '', TEMPORAL_TLS_CA: '', TEMPORAL_TLS_SERVER_NAME: '' })).toEqual({ address: '127.0.0.1:7233' });
+    expect(options({ TEMPORAL_API_KEY: '', TEMPORAL_TLS: '', TEMPORAL_TLS_CA: '', TEMPORAL_TLS_SERVER_NAME: '' })).toEqual({
+      address: '127.0.0.1:7233',
+    });
   });
 
   it('lists every problem', () => {
-    expect(problems({ TEMPORAL_TLS_CERT: pki.clientCert })).toEqual(['TEMPORAL_TLS_KEY: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together']);
-    expect(problems({ TEMPORAL_TLS_KEY: pki.clientKey })).toEqual(['TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together']);
-    expect(problems({ TEMPORAL_TLS_CA: join(pki.dir, 'missing.pem') })).toEqual([`TEMPORAL_TLS_CA: cannot read ${join(pki.dir, 'missing.pem')} (ENOENT)`]);
-    expect(problems({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_CA: pki.caCert })).toEqual(['TEMPORAL_TLS: is false, but TEMPORAL_TLS_CA, TEMPORAL_API_KEY need TLS']);
+    expect(problems({ TEMPORAL_TLS_CERT: pki.clientCert })).toEqual([
+      'TEMPORAL_TLS_KEY: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together',
+    ]);
+    expect(problems({ TEMPORAL_TLS_KEY: pki.clientKey })).toEqual([
+      'TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together',
+    ]);
+    expect(problems({ TEMPORAL_TLS_CA: join(pki.dir, 'missing.pem') })).toEqual([
+      `TEMPORAL_TLS_CA: cannot read ${join(pki.dir, 'missing.pem')} (ENOENT)`,
+    ]);
+    expect(problems({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_CA: pki.caCert })).toEqual([
+      'TEMPORAL_TLS: is false, but TEMPORAL_TLS_CA, TEMPORAL_API_KEY need TLS',
+    ]);
     expect(problems({ TEMPORAL_TLS: 'yes' })).toHaveLength(1);
     expect(problems({ TEMPORAL_API_KEY: 'two words' })).toHaveLength(1);
     expect(problems({ TEMPORAL_TLS_CA: 'a\0b' })).toContain('TEMPORAL_TLS_CA: must not contain NUL');

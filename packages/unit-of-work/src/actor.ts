@@ -7,7 +7,11 @@ export type ActorType = 'user' | 'api_key' | 'device' | 'system';
  * unknown account); `name` is what people read: an email, a key's name, a hostname, or for a system
  * process what it is ("workflow jobRun", "schedule device-presence").
  */
-export interface Actor { type: ActorType; id: string | null; name: string | null }
+export interface Actor {
+  type: ActorType;
+  id: string | null;
+  name: string | null;
+}
 
 export const userActor = (user: { id: string; email: string }): Actor => ({ type: 'user', id: user.id, name: user.email });
 export const deviceActor = (device: { id: string; hostname: string }): Actor => ({ type: 'device', id: device.id, name: device.hostname });

@@ -13,15 +13,29 @@ export interface AuditEntry {
 
 /** The audit row's columns (for writers that insert it themselves, e.g. in a Prisma transaction). */
 export interface AuditRow {
-  actorType: string; actorId: string | null; actorName: string | null; action: string; targetType: string | null; targetId: string | null;
-  details: unknown; ipAddress: string | null; userAgent: string | null;
+  actorType: string;
+  actorId: string | null;
+  actorName: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  details: unknown;
+  ipAddress: string | null;
+  userAgent: string | null;
 }
 
 export function auditRow(origin: Origin, entry: AuditEntry): AuditRow {
   const actor = entry.actor ?? origin.actor;
   return {
-    actorType: actor.type, actorId: actor.id, actorName: actor.name, action: entry.action, targetType: entry.targetType ?? null, targetId: entry.targetId ?? null,
-    details: entry.details, ipAddress: origin.ipAddress ?? null, userAgent: origin.userAgent?.slice(0, 500) ?? null,
+    actorType: actor.type,
+    actorId: actor.id,
+    actorName: actor.name,
+    action: entry.action,
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    details: entry.details,
+    ipAddress: origin.ipAddress ?? null,
+    userAgent: origin.userAgent?.slice(0, 500) ?? null,
   };
 }
 
@@ -30,6 +44,16 @@ export async function writeAudit(sql: Sql, origin: Origin, entry: AuditEntry): P
   await sql.query(
     `INSERT INTO audit_logs (actor_type, actor_id, actor_name, action, target_type, target_id, details, ip_address, user_agent)
      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)`,
-    [r.actorType, r.actorId, r.actorName, r.action, r.targetType, r.targetId, r.details === undefined ? null : JSON.stringify(r.details), r.ipAddress, r.userAgent],
+    [
+      r.actorType,
+      r.actorId,
+      r.actorName,
+      r.action,
+      r.targetType,
+      r.targetId,
+      r.details === undefined ? null : JSON.stringify(r.details),
+      r.ipAddress,
+      r.userAgent,
+    ],
   );
 }

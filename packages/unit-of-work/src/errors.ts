@@ -5,7 +5,10 @@
 
 export type ServiceErrorKind = 'invalid' | 'unauthenticated' | 'not_found' | 'conflict' | 'too_expensive' | 'unavailable';
 
-export interface FieldError { path: string; message: string }
+export interface FieldError {
+  path: string;
+  message: string;
+}
 
 export class ServiceError extends Error {
   constructor(
@@ -20,7 +23,8 @@ export class ServiceError extends Error {
 }
 
 export const notFound = (detail?: string) => new ServiceError('not_found', 'not_found', detail);
-export const invalid = (code: string, detail?: string, fieldErrors?: FieldError[]) => new ServiceError('invalid', code, detail, fieldErrors);
+export const invalid = (code: string, detail?: string, fieldErrors?: FieldError[]) =>
+  new ServiceError('invalid', code, detail, fieldErrors);
 export const conflict = (code: string, detail?: string) => new ServiceError('conflict', code, detail);
 
 /**
@@ -28,7 +32,10 @@ export const conflict = (code: string, detail?: string) => new ServiceError('con
  * that won the race to the unique index.
  */
 export class NameTakenError extends ServiceError {
-  constructor(readonly field: string, detail: string) {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
     super('conflict', 'name_taken', detail, [{ path: field, message: 'is taken' }]);
     this.name = 'NameTakenError';
   }

@@ -60,7 +60,12 @@ export async function withUnitOfWork<T>(db: { pool: pg.Pool }, origin: Origin, f
 }
 
 /** Joins the caller's transaction when there is one, else runs in a unit of work of its own. */
-export function inTransaction<T>(db: { pool: pg.Pool }, tx: EventTransaction | undefined, origin: Origin, fn: (tx: EventTransaction) => Promise<T>): Promise<T> {
+export function inTransaction<T>(
+  db: { pool: pg.Pool },
+  tx: EventTransaction | undefined,
+  origin: Origin,
+  fn: (tx: EventTransaction) => Promise<T>,
+): Promise<T> {
   return tx ? fn(tx) : withUnitOfWork(db, origin, fn);
 }
 
@@ -68,7 +73,10 @@ export function inTransaction<T>(db: { pool: pg.Pool }, tx: EventTransaction | u
  * Runs independent reads concurrently on the pool, or one after another on a transaction's connection
  * (a connection runs one query at a time; pg refuses to queue them from pg 9 on).
  */
-export async function readAll<T extends readonly (() => Promise<unknown>)[]>(tx: EventTransaction | undefined, reads: T): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+export async function readAll<T extends readonly (() => Promise<unknown>)[]>(
+  tx: EventTransaction | undefined,
+  reads: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
   if (!tx) return Promise.all(reads.map((read) => read())) as never;
   const out: unknown[] = [];
   for (const read of reads) out.push(await read());

@@ -47,7 +47,10 @@ let built = false;
 /** The API as production runs it: bundled by scripts/build-service.mjs (once per benchmark process). */
 function buildApi(): string {
   if (!built) {
-    execFileSync(process.execPath, [join(repoRoot, 'scripts/build-service.mjs'), 'src/main.ts'], { cwd: join(repoRoot, 'apps/api'), stdio: 'inherit' });
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/build-service.mjs'), 'src/main.ts'], {
+      cwd: join(repoRoot, 'apps/api'),
+      stdio: 'inherit',
+    });
     built = true;
   }
   return join(repoRoot, 'apps/api/dist/main.js');
@@ -88,14 +91,27 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     await db.close();
 
     const taskQueue = 'bench-jobs';
-    const common = { DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal?.address ?? '127.0.0.1:1', TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
+    const common = {
+      DATABASE_URL: pg.url,
+      TEMPORAL_ADDRESS: temporal?.address ?? '127.0.0.1:1',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    };
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const nodeArgs = opts.apiNodeArgs ?? (process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
+    const nodeArgs = opts.apiNodeArgs ?? process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const [cmd, args] = withOpenFileLimit([process.execPath, ...nodeArgs, buildApi()]);
     const api = startChild('api', cmd, args, {
       env: {
-        ...common, NODE_ENV: 'production', SECRETS_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`, FILE_STORE_DIR: join(dir, 'files'), API_HOST: '127.0.0.1', API_PORT: String(apiPort), API_METRICS_PORT: '0', API_PUBLIC_URL: apiUrl, ...opts.apiEnv,
+        ...common,
+        NODE_ENV: 'production',
+        SECRETS_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+        FILE_STORE_DIR: join(dir, 'files'),
+        API_HOST: '127.0.0.1',
+        API_PORT: String(apiPort),
+        API_METRICS_PORT: '0',
+        API_PUBLIC_URL: apiUrl,
+        ...opts.apiEnv,
       },
       output: output('api'),
     });
@@ -107,17 +123,30 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
         output: output('worker'),
       });
       children.push(worker);
-      await waitFor('the worker to poll', async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|worker started/i.test(l)), 180_000, 250);
+      await waitFor(
+        'the worker to poll',
+        async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|worker started/i.test(l)),
+        180_000,
+        250,
+      );
     }
 
-    const login = await fetch(`${apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(BENCH_ADMIN) });
+    const login = await fetch(`${apiUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(BENCH_ADMIN),
+    });
     if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
     const adminToken = ((await login.json()) as { token: string }).token;
     const call: BenchStack['api'] = async (method, path, body, headers = {}) => {
       const began = performance.now();
       const res = await fetch(apiUrl + path, {
         method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();
@@ -131,7 +160,11 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     };
     const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
     return {
-      apiUrl, databaseUrl: pg.url, adminToken, apiPid: api.process.pid!, logs,
+      apiUrl,
+      databaseUrl: pg.url,
+      adminToken,
+      apiPid: api.process.pid!,
+      logs,
       postgresPids: () => processTree(postmaster),
       ...(temporal ? { temporalPid: temporal.process.pid! } : {}),
       api: call,

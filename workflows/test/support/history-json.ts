@@ -44,9 +44,7 @@ function normalizeEnums(json: unknown): unknown {
   const constant = (s: string) => s.replace(/[^\b][A-Z]/g, (m) => `${m[0]}_${m[1]}`).toUpperCase();
   const events = (json as { events: Record<string, unknown>[] }).events.map((event) => {
     const type = event.eventType;
-    return typeof type === 'string' && !type.startsWith('EVENT_TYPE_')
-      ? { ...event, eventType: `EVENT_TYPE_${constant(type)}` }
-      : event;
+    return typeof type === 'string' && !type.startsWith('EVENT_TYPE_') ? { ...event, eventType: `EVENT_TYPE_${constant(type)}` } : event;
   });
   return { ...json, events };
 }

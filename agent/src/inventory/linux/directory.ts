@@ -63,7 +63,10 @@ export function parseIni(text: string): Map<string, Record<string, string>> {
 export function directoryFromSssd(text: string): Directory | null {
   const ini = parseIni(text);
   // Only domains listed in [sssd] domains are active; older configs without the list use every [domain/…].
-  const active = (ini.get('sssd')?.domains ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+  const active = (ini.get('sssd')?.domains ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
   const domains = [...ini.entries()].filter(([name]) => name.startsWith('domain/')).map(([name, cfg]) => ({ name: name.slice(7), cfg }));
   const chosen = domains.find((d) => active.length === 0 || active.includes(d.name));
   if (!chosen) return null;
@@ -72,7 +75,12 @@ export function directoryFromSssd(text: string): Directory | null {
     return { type: 'ad', domain: clip(chosen.cfg.ad_domain || chosen.name), workgroup: null, provider: 'sssd' };
   }
   if (idProvider === 'ipa' || chosen.cfg.krb5_realm || chosen.cfg.ipa_domain) {
-    return { type: 'realm', domain: clip(chosen.cfg.ipa_domain || chosen.cfg.krb5_realm || chosen.name), workgroup: null, provider: 'sssd' };
+    return {
+      type: 'realm',
+      domain: clip(chosen.cfg.ipa_domain || chosen.cfg.krb5_realm || chosen.name),
+      workgroup: null,
+      provider: 'sssd',
+    };
   }
   return null;
 }

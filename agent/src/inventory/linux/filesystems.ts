@@ -7,8 +7,23 @@ import { stat, statfs } from 'node:fs/promises';
 import { readText, withTimeout } from '../io.ts';
 
 export const LOCAL_FS_TYPES = new Set([
-  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'vfat', 'exfat', 'ntfs', 'ntfs3', 'fuseblk', 'zfs', 'f2fs', 'jfs',
-  'reiserfs', 'bcachefs', 'hfsplus', 'ufs',
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'vfat',
+  'exfat',
+  'ntfs',
+  'ntfs3',
+  'fuseblk',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'bcachefs',
+  'hfsplus',
+  'ufs',
 ]);
 
 export interface MountEntry {
@@ -88,9 +103,17 @@ export async function localFilesystems(): Promise<FilesystemUsage[]> {
   const results = await Promise.all(
     mounts.map(async (entry) => {
       // Containers bind-mount single files (/etc/hosts, /etc/resolv.conf) from the host disk: not filesystems.
-      const isDir = await withTimeout(stat(entry.mount).then((s) => s.isDirectory()), 2000, false);
+      const isDir = await withTimeout(
+        stat(entry.mount).then((s) => s.isDirectory()),
+        2000,
+        false,
+      );
       if (!isDir) return null;
-      const fs = await withTimeout(statfs(entry.mount).catch(() => null), 2000, null);
+      const fs = await withTimeout(
+        statfs(entry.mount).catch(() => null),
+        2000,
+        null,
+      );
       const usage = fs ? usageFromStatfs(fs) : null;
       return usage ? { ...entry, ...usage } : null;
     }),

@@ -9,7 +9,11 @@ type Hardware = SectionInput<'hardware'>;
 type Chassis = NonNullable<Hardware['chassisType']>;
 type VirtKind = Hardware['virtualization']['kind'];
 
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 const dmi = (name: string) => readText(`/sys/class/dmi/id/${name}`, 4096);
 
 /** SMBIOS 3.x chassis type codes (DSP0134, 7.4.1). */
@@ -175,9 +179,7 @@ async function networkInterfaces(): Promise<Hardware['networkInterfaces']> {
     if (!fromOs[name] && (await readText(`/sys/class/net/${name}/ifindex`, 64)) === null) continue;
     const mac = normalizeMac((await readText(`/sys/class/net/${name}/address`, 128))?.trim()) ?? normalizeMac(infos[0]?.mac);
     const ipv4 = infos.filter((i) => i.family === 'IPv4').map((i) => i.address);
-    const ipv6 = infos
-      .filter((i) => i.family === 'IPv6' && !temporary.has(expandIpv6(i.address) ?? ''))
-      .map((i) => i.address);
+    const ipv6 = infos.filter((i) => i.family === 'IPv6' && !temporary.has(expandIpv6(i.address) ?? '')).map((i) => i.address);
     out.push({
       name: clipOr(name, 'unknown'),
       mac,
@@ -250,7 +252,8 @@ async function virtualization(ctx: CollectContext, vendor: string | null, produc
   const fromDmi = virtKindFromDmi(vendor, product);
   if (fromDmi) return { kind: fromDmi, detail: clip(`${vendor ?? ''} ${product ?? ''}`) };
   // The CPU's "hypervisor" flag is set by every hypervisor, so it proves a VM but not which one.
-  if (/^flags\s*:.*\bhypervisor\b/m.test((await readText('/proc/cpuinfo', 4 * 1024 * 1024)) ?? '')) return { kind: 'other', detail: 'hypervisor cpu flag' };
+  if (/^flags\s*:.*\bhypervisor\b/m.test((await readText('/proc/cpuinfo', 4 * 1024 * 1024)) ?? ''))
+    return { kind: 'other', detail: 'hypervisor cpu flag' };
   if (vendor || product) return { kind: 'physical', detail: null };
   return { kind: 'unknown', detail: null };
 }

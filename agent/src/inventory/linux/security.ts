@@ -139,7 +139,11 @@ export function encryptionFromLsblk(json: string): { mount: string; method: stri
 const BOOT_MOUNT = /^\/(boot|efi)(\/|$)/;
 
 async function diskEncryption(ctx: CollectContext): Promise<Security['diskEncryption']> {
-  const res = await run('lsblk', ['-J', '-o', 'NAME,TYPE,FSTYPE,MOUNTPOINT'], { timeoutMs: 5000, maxBytes: 4 * 1024 * 1024, signal: ctx.signal });
+  const res = await run('lsblk', ['-J', '-o', 'NAME,TYPE,FSTYPE,MOUNTPOINT'], {
+    timeoutMs: 5000,
+    maxBytes: 4 * 1024 * 1024,
+    signal: ctx.signal,
+  });
   if (!res || res.code !== 0) return [];
   const byMount = new Map(encryptionFromLsblk(res.stdout).map((e) => [e.mount, e.method]));
   const mounted = await localFilesystems();
@@ -157,7 +161,12 @@ async function diskEncryption(ctx: CollectContext): Promise<Security['diskEncryp
 async function sshdConfigs(): Promise<string[]> {
   const main = await readText('/etc/ssh/sshd_config', 256 * 1024);
   const dropIns = await readdir('/etc/ssh/sshd_config.d').catch(() => [] as string[]);
-  const extra = await Promise.all(dropIns.filter((f) => f.endsWith('.conf')).sort().map((f) => readText(`/etc/ssh/sshd_config.d/${f}`, 256 * 1024)));
+  const extra = await Promise.all(
+    dropIns
+      .filter((f) => f.endsWith('.conf'))
+      .sort()
+      .map((f) => readText(`/etc/ssh/sshd_config.d/${f}`, 256 * 1024)),
+  );
   return [main, ...extra].filter((t): t is string => t !== null);
 }
 

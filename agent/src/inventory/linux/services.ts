@@ -110,7 +110,10 @@ export function mergeServices(units: UnitState[], files: Map<string, string>): S
 
 export async function collectServices(ctx: CollectContext): Promise<SectionInput<'services'>> {
   // sd_booted(): without a running systemd (containers, SysV hosts) there is no service state to read.
-  const booted = await access('/run/systemd/system').then(() => true, () => false);
+  const booted = await access('/run/systemd/system').then(
+    () => true,
+    () => false,
+  );
   if (!booted) return { services: [] };
   const options = { timeoutMs: 20_000, maxBytes: 8 * 1024 * 1024, signal: ctx.signal };
   const [units, files] = await Promise.all([

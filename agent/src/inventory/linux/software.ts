@@ -130,7 +130,9 @@ async function pacmanPackages(ctx: CollectContext): Promise<Package[] | null> {
 }
 
 /** Deterministic order (name, architecture, source) so the section hash only changes with the package set. */
-export function sortPackages<T extends Pick<SoftwarePackage, 'name' | 'version' | 'source'> & { architecture?: string | null }>(packages: T[]): T[] {
+export function sortPackages<T extends Pick<SoftwarePackage, 'name' | 'version' | 'source'> & { architecture?: string | null }>(
+  packages: T[],
+): T[] {
   return packages.sort(byKey((p) => `${p.name}\u0000${p.architecture ?? ''}\u0000${p.source}\u0000${p.version}`));
 }
 
@@ -143,7 +145,13 @@ const DATABASES: Record<string, string[]> = {
 
 async function hasDatabase(manager: string): Promise<boolean> {
   for (const file of DATABASES[manager] ?? []) {
-    if (await access(file).then(() => true, () => false)) return true;
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }

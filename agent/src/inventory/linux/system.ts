@@ -6,7 +6,11 @@ import { readText, run, withTimeout } from '../io.ts';
 import { clip, clipOr, isoOrNull, normalizeArch, quantizeUptime } from '../normalize.ts';
 import type { CollectContext, SectionInput } from '../types.ts';
 
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 /** `hostname -f` asks the resolver for the canonical name; a reverse lookup of our own address is the fallback. */
 async function fqdn(hostname: string, ctx: CollectContext): Promise<string> {
@@ -76,7 +80,8 @@ async function pendingReboot(ctx: CollectContext): Promise<string[]> {
 export async function collectSystem(ctx: CollectContext): Promise<SectionInput<'system'>> {
   const hostname = clipOr(os.hostname(), 'unknown');
   const [release, fq, tz, uptimeText, statText, reasons] = await Promise.all([
-    (async () => parseOsRelease((await readText('/etc/os-release', 64 * 1024)) ?? (await readText('/usr/lib/os-release', 64 * 1024)) ?? ''))(),
+    (async () =>
+      parseOsRelease((await readText('/etc/os-release', 64 * 1024)) ?? (await readText('/usr/lib/os-release', 64 * 1024)) ?? ''))(),
     fqdn(hostname, ctx),
     timezone(ctx),
     readText('/proc/uptime', 4096),

@@ -44,7 +44,10 @@ export function windowsCollectors(): SectionCollectors {
     if (cached?.ctx !== ctx) cached = { ctx, raw: runCollectScript(ctx) };
     return cached.raw;
   };
-  const section = <K extends InventorySectionName>(name: K) => async (ctx: CollectContext) => windowsParsers[name](await rawFor(ctx));
+  const section =
+    <K extends InventorySectionName>(name: K) =>
+    async (ctx: CollectContext) =>
+      windowsParsers[name](await rawFor(ctx));
   return {
     system: section('system'),
     hardware: section('hardware'),

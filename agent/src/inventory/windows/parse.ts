@@ -8,7 +8,19 @@
  * - enums come as names or as their numbers, booleans as true/"True"/1.
  */
 import type { InventorySections } from '@opsconductor/contracts/inventory';
-import { byKey, clip, clipOr, count, isoOrNull, normalizeArch, normalizeMac, quantizeFree, quantizeUptime, realValue, uniqueSorted } from '../normalize.ts';
+import {
+  byKey,
+  clip,
+  clipOr,
+  count,
+  isoOrNull,
+  normalizeArch,
+  normalizeMac,
+  quantizeFree,
+  quantizeUptime,
+  realValue,
+  uniqueSorted,
+} from '../normalize.ts';
 import type { SectionInput } from '../types.ts';
 
 type Raw = Record<string, unknown>;
@@ -24,7 +36,8 @@ export function obj(value: unknown): Raw | null {
 export function list(value: unknown): unknown[] {
   if (value === null || value === undefined) return [];
   if (Array.isArray(value)) return value;
-  if (typeof value === 'object' && Array.isArray((value as Raw).value) && 'Count' in (value as Raw)) return (value as Raw).value as unknown[];
+  if (typeof value === 'object' && Array.isArray((value as Raw).value) && 'Count' in (value as Raw))
+    return (value as Raw).value as unknown[];
   return [value];
 }
 
@@ -120,7 +133,9 @@ export function packGuid(guid: string): string | null {
   const hex = guid.replace(/[{}-]/g, '').toUpperCase();
   const rev = (s: string) => [...s].reverse().join('');
   const swapPairs = (s: string) => s.replace(/(.)(.)/g, '$2$1');
-  return rev(hex.slice(0, 8)) + rev(hex.slice(8, 12)) + rev(hex.slice(12, 16)) + swapPairs(hex.slice(16, 20)) + swapPairs(hex.slice(20, 32));
+  return (
+    rev(hex.slice(0, 8)) + rev(hex.slice(8, 12)) + rev(hex.slice(12, 16)) + swapPairs(hex.slice(16, 20)) + swapPairs(hex.slice(20, 32))
+  );
 }
 
 /** Product code ({GUID}, upper case) → upgrade code, from the raw UpgradeCodes list. */
@@ -197,7 +212,11 @@ type VirtKind = SectionInput<'hardware'>['virtualization']['kind'];
  * The VM vendor from SMBIOS strings. HypervisorPresent alone proves nothing: it is also true on physical
  * machines running Hyper-V, WSL 2 or virtualization-based security (the Windows 11 default).
  */
-export function windowsVirtualization(manufacturer: string | null, model: string | null, hypervisorPresent: boolean | null): { kind: VirtKind; detail: string | null } {
+export function windowsVirtualization(
+  manufacturer: string | null,
+  model: string | null,
+  hypervisorPresent: boolean | null,
+): { kind: VirtKind; detail: string | null } {
   const text = `${manufacturer ?? ''} ${model ?? ''}`.toLowerCase();
   const detail = clip(`${manufacturer ?? ''} ${model ?? ''}`);
   if (/microsoft corporation/.test(text) && /virtual machine/.test(text)) return { kind: 'hyperv', detail };
@@ -252,7 +271,8 @@ export function parseHardware(raw: Raw): SectionInput<'hardware'> {
   const firmware = obj(raw.Firmware) ?? {};
   const fwType = String(firmware.FirmwareType ?? '').toLowerCase();
   const secureBoot = bool(firmware.SecureBoot);
-  const firmwareType = fwType === 'uefi' ? 'uefi' : fwType === 'legacy' || fwType === 'bios' ? 'bios' : secureBoot !== null ? 'uefi' : 'unknown';
+  const firmwareType =
+    fwType === 'uefi' ? 'uefi' : fwType === 'legacy' || fwType === 'bios' ? 'bios' : secureBoot !== null ? 'uefi' : 'unknown';
 
   const physical = new Map(objects(raw.PhysicalDisks).map((d) => [String(d.DeviceId), d]));
   const disks = objects(raw.DiskDrives).map((d) => {
@@ -295,7 +315,13 @@ export function parseHardware(raw: Raw): SectionInput<'hardware'> {
     },
     memoryBytes: count(cs.TotalPhysicalMemory),
     disks: disks.sort(byKey((d) => d.name)).slice(0, 256),
-    filesystems: logicalDisks(raw).map((d) => ({ mount: d.mount, device: null, fsType: d.fsType, sizeBytes: d.size, freeBytes: quantizeFree(d.free, d.size) })),
+    filesystems: logicalDisks(raw).map((d) => ({
+      mount: d.mount,
+      device: null,
+      fsType: d.fsType,
+      sizeBytes: d.size,
+      freeBytes: quantizeFree(d.free, d.size),
+    })),
     networkInterfaces: interfaces.sort(byKey((i) => i.name)).slice(0, 128),
     virtualization,
   };
@@ -304,7 +330,10 @@ export function parseHardware(raw: Raw): SectionInput<'hardware'> {
 function logicalDisks(raw: Raw): { mount: string; fsType: string | null; size: number; free: number }[] {
   return objects(raw.LogicalDisks)
     .map((d) => ({ mount: clip(d.DeviceID, 1024), fsType: clip(d.FileSystem, 50), size: count(d.Size), free: count(d.FreeSpace) }))
-    .filter((d): d is { mount: string; fsType: string | null; size: number; free: number } => d.mount !== null && d.size !== null && d.size > 0 && d.free !== null)
+    .filter(
+      (d): d is { mount: string; fsType: string | null; size: number; free: number } =>
+        d.mount !== null && d.size !== null && d.size > 0 && d.free !== null,
+    )
     .sort(byKey((d) => d.mount))
     .slice(0, 256);
 }
@@ -382,7 +411,12 @@ export function startModeFromWindows(mode: unknown): SectionInput<'services'>['s
 
 export function parseServices(raw: Raw): SectionInput<'services'> {
   const services = objects(raw.Services)
-    .map((s) => ({ name: clip(s.Name, 300), displayName: clip(s.DisplayName, 300), state: serviceStateFromWindows(s.State), startMode: startModeFromWindows(s.StartMode) }))
+    .map((s) => ({
+      name: clip(s.Name, 300),
+      displayName: clip(s.DisplayName, 300),
+      state: serviceStateFromWindows(s.State),
+      startMode: startModeFromWindows(s.StartMode),
+    }))
     .filter((s): s is typeof s & { name: string } => s.name !== null)
     .sort(byKey((s) => s.name.toLowerCase()));
   return { services: services.slice(0, 5000) };
@@ -393,12 +427,22 @@ export function parseNetLocalgroup(lines: unknown): string[] {
   const text = list(lines).filter((l): l is string => typeof l === 'string');
   const rule = text.findIndex((l) => /^-{10,}\s*$/.test(l));
   if (rule < 0) return [];
-  const members = text.slice(rule + 1).map((l) => l.trim()).filter(Boolean);
+  const members = text
+    .slice(rule + 1)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return members.slice(0, -1);
 }
 
 const BITLOCKER_METHODS = ['None', 'Aes128Diffuser', 'Aes256Diffuser', 'Aes128', 'Aes256', 'Hardware', 'XtsAes128', 'XtsAes256'];
-const VOLUME_STATUS = ['FullyDecrypted', 'FullyEncrypted', 'EncryptionInProgress', 'DecryptionInProgress', 'EncryptionPaused', 'DecryptionPaused'];
+const VOLUME_STATUS = [
+  'FullyDecrypted',
+  'FullyEncrypted',
+  'EncryptionInProgress',
+  'DecryptionInProgress',
+  'EncryptionPaused',
+  'DecryptionPaused',
+];
 
 /** Enums arrive as names when the script cast them, as numbers when it could not. */
 function enumName(value: unknown, names: string[]): string | null {
@@ -432,7 +476,11 @@ function diskEncryption(raw: Raw): SectionInput<'security'>['diskEncryption'] {
       const conversion = num(v.ConversionStatus);
       const protection = enumName(v.ProtectionStatus, ['Off', 'On', 'Unknown']);
       const method = enumName(v.EncryptionMethod, BITLOCKER_METHODS);
-      out.push({ volume, encrypted: conversion === 1 && protection === 'On', method: conversion === 0 ? null : describeMethod(method, protection) });
+      out.push({
+        volume,
+        encrypted: conversion === 1 && protection === 'On',
+        method: conversion === 0 ? null : describeMethod(method, protection),
+      });
     }
   }
   return out.sort(byKey((v) => v.volume)).slice(0, 256);
@@ -521,7 +569,9 @@ export function parsePerformance(raw: Raw): SectionInput<'performance'> {
   const totalKb = count(os.TotalVisibleMemorySize);
   const freeKb = count(os.FreePhysicalMemory);
   const perf = num(obj(raw.Performance)?.ProcessorPercent);
-  const loads = objects(raw.Processors).map((p) => num(p.LoadPercentage)).filter((n): n is number => n !== null);
+  const loads = objects(raw.Processors)
+    .map((p) => num(p.LoadPercentage))
+    .filter((n): n is number => n !== null);
   const cpuPercent = perf ?? (loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : null);
   return {
     // Windows has no load average.

@@ -16,7 +16,10 @@ export class Gate {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number, private readonly waitMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly waitMs: number,
+  ) {}
 
   async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) {
@@ -49,7 +52,10 @@ export class AgentAdmission {
   private polls = 0;
   readonly inventory: Gate;
 
-  constructor(private readonly maxLongPolls: number, inventoryConcurrency: number) {
+  constructor(
+    private readonly maxLongPolls: number,
+    inventoryConcurrency: number,
+  ) {
     this.inventory = new Gate(inventoryConcurrency, 5_000);
   }
 

@@ -60,7 +60,11 @@ function forwardedAddress(raw: string): string | null {
  * peer leftwards through X-Forwarded-For while the current hop is trusted; stops at the first untrusted
  * address (the client) or at garbage, where the last trusted hop is the best we know.
  */
-export function clientAddress(peer: string | null | undefined, forwardedFor: string | null | undefined, trusted: TrustedProxies): string | null {
+export function clientAddress(
+  peer: string | null | undefined,
+  forwardedFor: string | null | undefined,
+  trusted: TrustedProxies,
+): string | null {
   if (!peer) return null;
   let current = normalizeAddress(peer);
   if (!forwardedFor || !trusted.trusts(current)) return current;

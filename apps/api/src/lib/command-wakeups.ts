@@ -25,8 +25,13 @@ export class CommandWakeups {
   private resetAt = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly events: EventHub, private readonly now: () => number = Date.now) {
-    this.unsubscribe = events.subscribeChannel(channels.agentCommands, (deviceId) => (deviceId ? this.notified(deviceId) : this.forgetAll()));
+  constructor(
+    private readonly events: EventHub,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.unsubscribe = events.subscribeChannel(channels.agentCommands, (deviceId) =>
+      deviceId ? this.notified(deviceId) : this.forgetAll(),
+    );
   }
 
   /** Whether a poll must look in the database for this device. */

@@ -26,7 +26,10 @@ export class DeviceAuthenticator {
   private readonly digests = new Map<string, string>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly pool: pg.Pool, private readonly events: EventHub) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly events: EventHub,
+  ) {
     // A null payload means the LISTEN connection was lost for a while: anything may have changed.
     this.unsubscribe = events.subscribeChannel(channels.deviceCredentials, (deviceId) => (deviceId ? this.forget(deviceId) : this.clear()));
   }

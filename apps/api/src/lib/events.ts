@@ -12,7 +12,11 @@ export class EventHub {
   private listener: pg.Client | undefined;
   private stopped = false;
 
-  constructor(private readonly pool: pg.Pool, private readonly databaseUrl: string, private readonly logger: Logger) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly databaseUrl: string,
+    private readonly logger: Logger,
+  ) {}
 
   async start(): Promise<void> {
     const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });

@@ -15,7 +15,11 @@ export class LastSeenWriter {
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly pool: pg.Pool, private readonly logger: Logger, flushSeconds: number) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly logger: Logger,
+    flushSeconds: number,
+  ) {
     this.timer = setInterval(() => void this.flush(), flushSeconds * 1000);
     this.timer.unref();
   }

@@ -52,7 +52,11 @@ export interface LoginSubject {
   address: string | null;
 }
 
-export interface BlockSet { scope: 'account' | 'address'; key: string; seconds: number }
+export interface BlockSet {
+  scope: 'account' | 'address';
+  key: string;
+  seconds: number;
+}
 
 const CLEANUP_EVERY_ATTEMPTS = 500;
 
@@ -65,13 +69,19 @@ export function addressKey(address: string | null): string {
   // An embedded IPv4 tail (::ffff:1.2.3.4 style) counts as two groups; it never reaches the first four.
   const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
   const groups = tail === undefined ? left : [...left, ...Array<string>(8 - width(left) - width(right)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export class LoginThrottle {
   private attemptsSinceCleanup = 0;
 
-  constructor(private readonly pool: pg.Pool, private readonly policy: LoginThrottlePolicy) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly policy: LoginThrottlePolicy,
+  ) {}
 
   private keys(subject: LoginSubject) {
     return { account: subject.account, address: addressKey(subject.address) };
@@ -104,7 +114,12 @@ export class LoginThrottle {
       const underAttack = (await this.countGlobal(client, 1)) > this.policy.globalFailuresPerMinute;
       const set: BlockSet[] = [];
       for (const row of rows) {
-        const limit = row.scope === 'account' ? this.policy.account : underAttack ? { ...this.policy.address, freeFailures: this.policy.underAttackAddressFreeFailures } : this.policy.address;
+        const limit =
+          row.scope === 'account'
+            ? this.policy.account
+            : underAttack
+              ? { ...this.policy.address, freeFailures: this.policy.underAttackAddressFreeFailures }
+              : this.policy.address;
         const failures = row.forgotten ? 1 : row.failures + 1;
         const over = failures - limit.freeFailures;
         const seconds = over > 0 ? Math.min(limit.maxBlockSeconds, limit.baseBlockSeconds * 2 ** Math.min(over - 1, 30)) : 0;
@@ -120,7 +135,9 @@ export class LoginThrottle {
       return { set };
     });
     if ('retry' in blocks) {
-      throw new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts; try again in ${blocks.retry} s.`, undefined, { 'Retry-After': String(blocks.retry) });
+      throw new ApiError(429, 'too_many_attempts', `Too many failed sign-in attempts; try again in ${blocks.retry} s.`, undefined, {
+        'Retry-After': String(blocks.retry),
+      });
     }
     if (++this.attemptsSinceCleanup >= CLEANUP_EVERY_ATTEMPTS) {
       this.attemptsSinceCleanup = 0;

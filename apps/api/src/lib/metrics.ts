@@ -9,13 +9,20 @@ export function createApiMetrics() {
   const registry = new Registry();
   const pools = new Map<string, pg.Pool>();
   const dbCheckouts = new Counter({
-    name: 'opsconductor_api_db_pool_checkouts_total', help: 'Connections taken from a database pool (one per query outside a transaction)',
-    labelNames: ['pool'], registers: [registry],
+    name: 'opsconductor_api_db_pool_checkouts_total',
+    help: 'Connections taken from a database pool (one per query outside a transaction)',
+    labelNames: ['pool'],
+    registers: [registry],
   });
   collectDefaultMetrics({ register: registry, prefix: 'opsconductor_api_' });
   return {
     registry,
-    httpRequests: new Counter({ name: 'opsconductor_api_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    httpRequests: new Counter({
+      name: 'opsconductor_api_http_requests_total',
+      help: 'HTTP requests',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'opsconductor_api_http_request_duration_seconds',
       help: 'HTTP request duration (long-polls and streams excluded)',
@@ -24,18 +31,33 @@ export function createApiMetrics() {
       registers: [registry],
     }),
     agentPolls: new Gauge({ name: 'opsconductor_api_agent_long_polls', help: 'Agent long-polls waiting now', registers: [registry] }),
-    agentResults: new Counter({ name: 'opsconductor_api_agent_results_total', help: 'Command results received from agents', labelNames: ['status', 'duplicate'], registers: [registry] }),
-    outputBytes: new Counter({ name: 'opsconductor_api_agent_output_bytes_total', help: 'Command output bytes received', registers: [registry] }),
+    agentResults: new Counter({
+      name: 'opsconductor_api_agent_results_total',
+      help: 'Command results received from agents',
+      labelNames: ['status', 'duplicate'],
+      registers: [registry],
+    }),
+    outputBytes: new Counter({
+      name: 'opsconductor_api_agent_output_bytes_total',
+      help: 'Command output bytes received',
+      registers: [registry],
+    }),
     sseStreams: new Gauge({ name: 'opsconductor_api_sse_streams', help: 'Open job-run event streams', registers: [registry] }),
     dbCheckouts,
     dbWaiting: new Gauge({
-      name: 'opsconductor_api_db_pool_waiting', help: 'Requests waiting for a database connection', labelNames: ['pool'], registers: [registry],
+      name: 'opsconductor_api_db_pool_waiting',
+      help: 'Requests waiting for a database connection',
+      labelNames: ['pool'],
+      registers: [registry],
       collect() {
         for (const [name, pool] of pools) this.set({ pool: name }, pool.waitingCount);
       },
     }),
     dbConnections: new Gauge({
-      name: 'opsconductor_api_db_pool_connections', help: 'Open connections of a database pool', labelNames: ['pool'], registers: [registry],
+      name: 'opsconductor_api_db_pool_connections',
+      help: 'Open connections of a database pool',
+      labelNames: ['pool'],
+      registers: [registry],
       collect() {
         for (const [name, pool] of pools) this.set({ pool: name }, pool.totalCount);
       },
@@ -66,7 +88,9 @@ export function scrapeRefusal(authorization: string | undefined, token: string |
     return new ApiError(404, 'not_found', 'Metrics are served on API_METRICS_HOST:API_METRICS_PORT, or here when METRICS_TOKEN is set.');
   }
   if (token !== null && !bearerMatches(authorization, token)) {
-    return new ApiError(401, 'unauthenticated', 'Metrics need `Authorization: Bearer <METRICS_TOKEN>`.', undefined, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+    return new ApiError(401, 'unauthenticated', 'Metrics need `Authorization: Bearer <METRICS_TOKEN>`.', undefined, {
+      'WWW-Authenticate': 'Bearer realm="metrics"',
+    });
   }
   return null;
 }

@@ -8,7 +8,10 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../context.ts';
 import { problemSchemaRef } from './problem.ts';
 
-interface Operation { requestBody?: unknown; responses?: Record<string, unknown> }
+interface Operation {
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
+}
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
@@ -37,7 +40,10 @@ const documentTags = [
   { name: 'auth', description: 'Sign in and out, the signed-in user, changing your own password' },
   { name: 'users', description: 'User accounts and their roles (admin)' },
   { name: 'enrollment', description: 'Enrollment tokens with which agents enroll devices (admin)' },
-  { name: 'devices', description: 'The inventory: devices, their software, services and history; tags and custom fields; retiring and deleting' },
+  {
+    name: 'devices',
+    description: 'The inventory: devices, their software, services and history; tags and custom fields; retiring and deleting',
+  },
   { name: 'groups', description: 'Static groups and dynamic groups with rules' },
   { name: 'job runs', description: 'Running commands on devices, their progress, output and results' },
   { name: 'files', description: 'Files held by the server for `file.fetch` commands, by SHA-256 (upload: operator)' },
@@ -51,15 +57,19 @@ const documentTags = [
 
 /** The OpenAPI document of an app's routes, served at /api/openapi.json (`serverUrl`: where clients reach it). */
 export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>, serverUrl: string) {
-  return withImpliedResponses(app.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'OpsConductor API', version: '1.0.0',
-      description: 'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`. '
-        + 'Strings sent to the admin API must not contain NUL or unpaired UTF-16 surrogates (400 `validation_failed`); the agent API replaces them by U+FFFD. '
-        + 'Unknown query parameters are refused (400 `validation_failed` naming them).',
-    },
-    servers: [{ url: serverUrl }],
-    tags: documentTags,
-  }));
+  return withImpliedResponses(
+    app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'OpsConductor API',
+        version: '1.0.0',
+        description:
+          'Admin API (/api/v1) and agent API (/agent/v1). Errors are RFC 9457 problem+json with a stable `code`. ' +
+          'Strings sent to the admin API must not contain NUL or unpaired UTF-16 surrogates (400 `validation_failed`); the agent API replaces them by U+FFFD. ' +
+          'Unknown query parameters are refused (400 `validation_failed` naming them).',
+      },
+      servers: [{ url: serverUrl }],
+      tags: documentTags,
+    }),
+  );
 }

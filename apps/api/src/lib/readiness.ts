@@ -50,10 +50,16 @@ async function worker(deps: ApiDeps): Promise<string> {
   const kinds = Object.keys(TASK_QUEUE_TYPES) as (keyof typeof TASK_QUEUE_TYPES)[];
   // allSettled: the call counts as ended (see temporalCallsEnded) only once both requests ended.
   const results = await withTemporalDeadline(deps.temporal, () =>
-    Promise.allSettled(kinds.map(async (kind) => {
-      const { pollers } = await deps.temporal.connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: TASK_QUEUE_TYPES[kind] });
-      return pollers.some((p) => p.lastAccessTime?.seconds != null && Number(p.lastAccessTime.seconds) * 1000 >= since);
-    })),
+    Promise.allSettled(
+      kinds.map(async (kind) => {
+        const { pollers } = await deps.temporal.connection.workflowService.describeTaskQueue({
+          namespace,
+          taskQueue: { name: taskQueue },
+          taskQueueType: TASK_QUEUE_TYPES[kind],
+        });
+        return pollers.some((p) => p.lastAccessTime?.seconds != null && Number(p.lastAccessTime.seconds) * 1000 >= since);
+      }),
+    ),
   );
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;

@@ -11,23 +11,39 @@ import { ruleOperators, softwareNameMatches, softwareVersionOps } from '@opscond
 const ref = { $ref: '#/components/schemas/Rule' };
 
 export const ruleJson = z.unknown().openapi('Rule', {
-  description: 'A dynamic-group rule: `all` / `any` / `not` over field, software and group-membership conditions (see GET /api/docs, "groups").',
+  description:
+    'A dynamic-group rule: `all` / `any` / `not` over field, software and group-membership conditions (see GET /api/docs, "groups").',
   oneOf: [
     { type: 'object', required: ['all'], additionalProperties: false, properties: { all: { type: 'array', minItems: 1, items: ref } } },
     { type: 'object', required: ['any'], additionalProperties: false, properties: { any: { type: 'array', minItems: 1, items: ref } } },
     { type: 'object', required: ['not'], additionalProperties: false, properties: { not: ref } },
     {
-      type: 'object', required: ['field', 'op'], additionalProperties: false,
-      properties: { field: { type: 'string', description: 'A field of the catalog, or customFields.<key>' }, op: { type: 'string', enum: ruleOperators }, value: {} },
+      type: 'object',
+      required: ['field', 'op'],
+      additionalProperties: false,
+      properties: {
+        field: { type: 'string', description: 'A field of the catalog, or customFields.<key>' },
+        op: { type: 'string', enum: ruleOperators },
+        value: {},
+      },
     },
     {
-      type: 'object', required: ['software'], additionalProperties: false,
+      type: 'object',
+      required: ['software'],
+      additionalProperties: false,
       properties: {
         software: {
-          type: 'object', required: ['name'], additionalProperties: false,
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
           properties: {
-            name: { type: 'string' }, match: { type: 'string', enum: [...softwareNameMatches] },
-            version: { type: 'object', required: ['op', 'value'], properties: { op: { type: 'string', enum: [...softwareVersionOps] }, value: { type: 'string' } } },
+            name: { type: 'string' },
+            match: { type: 'string', enum: [...softwareNameMatches] },
+            version: {
+              type: 'object',
+              required: ['op', 'value'],
+              properties: { op: { type: 'string', enum: [...softwareVersionOps] }, value: { type: 'string' } },
+            },
           },
         },
         present: { type: 'boolean', default: true },
@@ -38,10 +54,9 @@ export const ruleJson = z.unknown().openapi('Rule', {
 });
 
 // The documented shapes of the group DTOs are these, so the component names are given here, not in contracts.
-export const createGroupBody = z.discriminatedUnion('kind', [
-  createGroupRequest.options[0],
-  createGroupRequest.options[1].extend({ rule: ruleJson }),
-]).openapi('CreateGroupRequest');
+export const createGroupBody = z
+  .discriminatedUnion('kind', [createGroupRequest.options[0], createGroupRequest.options[1].extend({ rule: ruleJson })])
+  .openapi('CreateGroupRequest');
 export const updateGroupBody = updateGroupRequest.extend({ rule: ruleJson.optional() }).openapi('UpdateGroupRequest');
 export const rulePreviewBody = rulePreviewRequest.extend({ rule: ruleJson }).openapi('RulePreviewRequest');
 /**

@@ -37,7 +37,10 @@ const underway = new WeakMap<Client, Set<Promise<unknown>>>();
 function track(temporal: Client, call: Promise<unknown>) {
   let calls = underway.get(temporal);
   if (!calls) underway.set(temporal, (calls = new Set()));
-  const settled = call.then(() => {}, () => {});
+  const settled = call.then(
+    () => {},
+    () => {},
+  );
   calls.add(settled);
   void settled.then(() => calls.delete(settled));
 }

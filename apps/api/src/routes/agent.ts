@@ -3,8 +3,21 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { enrollDevice, recordGoodbye } from '@opsconductor/devices';
 import { deviceActor } from '@opsconductor/unit-of-work';
 import {
-  AGENT_PROTOCOL_VERSION, MAX_POLL_WAIT_SECONDS,
-  checkinRequest, checkinResponse, commandResult, outputEncodings, enrollRequest, enrollResponse, goodbyeRequest, goodbyeResponse, heartbeatResponse, outputRequest, pollResponse, resultResponse, startRequest,
+  AGENT_PROTOCOL_VERSION,
+  MAX_POLL_WAIT_SECONDS,
+  checkinRequest,
+  checkinResponse,
+  commandResult,
+  outputEncodings,
+  enrollRequest,
+  enrollResponse,
+  goodbyeRequest,
+  goodbyeResponse,
+  heartbeatResponse,
+  outputRequest,
+  pollResponse,
+  resultResponse,
+  startRequest,
 } from '@opsconductor/contracts/agent-protocol';
 import { fileContent } from '@opsconductor/contracts/api';
 import { dispatchableKinds, sha256Hex } from '@opsconductor/contracts/commands';
@@ -24,55 +37,149 @@ const commandParams = z.object({ id: z.string().uuid().describe("The command's I
 const tags = ['agent'];
 
 const enroll = createRoute({
-  method: 'post', path: '/enroll', operationId: 'enrollDevice', tags, summary: 'Enroll a device with an enrollment token', security: [],
-  description: 'Returns the device secret once (256 random bits); the server keeps only its SHA-256. With `enrollmentId`, a retry of the same enrolment (same ID and token, within an hour, device not retired) answers with the device the first attempt created and a new secret, instead of enrolling a second device; 409 `conflict` when the ID belongs to another enrolment.',
-  request: body(enrollRequest), responses: { 201: json(enrollResponse, 'Enrolled'), 409: documentedProblem('The `enrollmentId` belongs to another enrolment (`conflict`)'), ...problemResponses },
+  method: 'post',
+  path: '/enroll',
+  operationId: 'enrollDevice',
+  tags,
+  summary: 'Enroll a device with an enrollment token',
+  security: [],
+  description:
+    'Returns the device secret once (256 random bits); the server keeps only its SHA-256. With `enrollmentId`, a retry of the same enrolment (same ID and token, within an hour, device not retired) answers with the device the first attempt created and a new secret, instead of enrolling a second device; 409 `conflict` when the ID belongs to another enrolment.',
+  request: body(enrollRequest),
+  responses: {
+    201: json(enrollResponse, 'Enrolled'),
+    409: documentedProblem('The `enrollmentId` belongs to another enrolment (`conflict`)'),
+    ...problemResponses,
+  },
 });
 const checkin = createRoute({
-  method: 'post', path: '/checkin', operationId: 'checkIn', tags, summary: 'Report facts, liveness, protocol version, capabilities and boot ID', security, middleware: [authenticateDevice],
-  description: 'The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.',
-  request: body(checkinRequest), responses: { 200: json(checkinResponse, 'OK'), ...problemResponses },
+  method: 'post',
+  path: '/checkin',
+  operationId: 'checkIn',
+  tags,
+  summary: 'Report facts, liveness, protocol version, capabilities and boot ID',
+  security,
+  middleware: [authenticateDevice],
+  description:
+    'The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.',
+  request: body(checkinRequest),
+  responses: { 200: json(checkinResponse, 'OK'), ...problemResponses },
 });
 const goodbye = createRoute({
-  method: 'post', path: '/goodbye', operationId: 'sayGoodbye', tags, summary: 'The agent is stopping cleanly: show the device offline now', security, middleware: [authenticateDevice],
-  description: 'Optional: an agent that cannot say goodbye (crash, power loss, an older agent) goes offline when the online window passes. The next check-in makes the device online again.',
-  request: body(goodbyeRequest), responses: { 200: json(goodbyeResponse, 'The device is offline'), ...problemResponses },
+  method: 'post',
+  path: '/goodbye',
+  operationId: 'sayGoodbye',
+  tags,
+  summary: 'The agent is stopping cleanly: show the device offline now',
+  security,
+  middleware: [authenticateDevice],
+  description:
+    'Optional: an agent that cannot say goodbye (crash, power loss, an older agent) goes offline when the online window passes. The next check-in makes the device online again.',
+  request: body(goodbyeRequest),
+  responses: { 200: json(goodbyeResponse, 'The device is offline'), ...problemResponses },
 });
 const poll = createRoute({
-  method: 'get', path: '/commands', operationId: 'pollCommands', tags, summary: 'Long-poll for commands and cancellations', security, middleware: [authenticateDevice],
+  method: 'get',
+  path: '/commands',
+  operationId: 'pollCommands',
+  tags,
+  summary: 'Long-poll for commands and cancellations',
+  security,
+  middleware: [authenticateDevice],
   // `wait=` is no number (coercion alone would read it as 0, a valid wait).
-  request: { query: z.object({ wait: z.preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS)).default(25).describe('Seconds to hold the request open when there is nothing to do (the server may wait less)') }) },
+  request: {
+    query: z.object({
+      wait: z
+        .preprocess((v) => (v === '' ? Number.NaN : v), z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SECONDS))
+        .default(25)
+        .describe('Seconds to hold the request open when there is nothing to do (the server may wait less)'),
+    }),
+  },
   responses: { 200: json(pollResponse, 'Commands to run and commands to cancel'), ...problemResponses },
 });
 const start = createRoute({
-  method: 'post', path: '/commands/{id}/start', operationId: 'startCommand', tags, summary: 'The agent starts a command (`cancelRequested`: do not run it)', security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(startRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
+  method: 'post',
+  path: '/commands/{id}/start',
+  operationId: 'startCommand',
+  tags,
+  summary: 'The agent starts a command (`cancelRequested`: do not run it)',
+  security,
+  middleware: [authenticateDevice],
+  request: { params: commandParams, ...body(startRequest) },
+  responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
 });
 const output = createRoute({
-  method: 'post', path: '/commands/{id}/output', operationId: 'sendCommandOutput', tags, summary: 'A chunk of output (heartbeats the activity)', security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(outputRequest) }, responses: { 200: json(heartbeatResponse, 'OK'), 409: documentedProblem('`output_after_finish`: the command has ended'), 413: documentedProblem('Chunk too large'), ...problemResponses },
+  method: 'post',
+  path: '/commands/{id}/output',
+  operationId: 'sendCommandOutput',
+  tags,
+  summary: 'A chunk of output (heartbeats the activity)',
+  security,
+  middleware: [authenticateDevice],
+  request: { params: commandParams, ...body(outputRequest) },
+  responses: {
+    200: json(heartbeatResponse, 'OK'),
+    409: documentedProblem('`output_after_finish`: the command has ended'),
+    413: documentedProblem('Chunk too large'),
+    ...problemResponses,
+  },
 });
 const heartbeat = createRoute({
-  method: 'post', path: '/commands/{id}/heartbeat', operationId: 'sendCommandHeartbeat', tags, summary: 'Still running (heartbeats the activity)', security, middleware: [authenticateDevice],
-  request: { params: commandParams }, responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
+  method: 'post',
+  path: '/commands/{id}/heartbeat',
+  operationId: 'sendCommandHeartbeat',
+  tags,
+  summary: 'Still running (heartbeats the activity)',
+  security,
+  middleware: [authenticateDevice],
+  request: { params: commandParams },
+  responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
 });
 const result = createRoute({
-  method: 'post', path: '/commands/{id}/result', operationId: 'sendCommandResult', tags, summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
-  security, middleware: [authenticateDevice],
-  request: { params: commandParams, ...body(commandResult) }, responses: { 200: json(resultResponse, 'Recorded'), 409: documentedProblem('`command_not_delivered`: the command was never handed out'), ...problemResponses },
+  method: 'post',
+  path: '/commands/{id}/result',
+  operationId: 'sendCommandResult',
+  tags,
+  summary: 'The final result (completes the activity; duplicates are recorded, not re-applied)',
+  security,
+  middleware: [authenticateDevice],
+  request: { params: commandParams, ...body(commandResult) },
+  responses: {
+    200: json(resultResponse, 'Recorded'),
+    409: documentedProblem('`command_not_delivered`: the command was never handed out'),
+    ...problemResponses,
+  },
 });
 const file = createRoute({
-  method: 'get', path: '/files/{sha256}', operationId: 'downloadCommandFile', tags, summary: 'Download a stored file for a `file.fetch` command', security, middleware: [authenticateDevice],
-  description: 'Only while one of the device\'s own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.',
+  method: 'get',
+  path: '/files/{sha256}',
+  operationId: 'downloadCommandFile',
+  tags,
+  summary: 'Download a stored file for a `file.fetch` command',
+  security,
+  middleware: [authenticateDevice],
+  description: "Only while one of the device's own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.",
   request: { params: z.object({ sha256: sha256Hex.describe("The file's SHA-256, lowercase hex (from the command's payload)") }) },
   responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: fileContent } } }, ...problemResponses },
 });
 
 const inventory = createRoute({
-  method: 'post', path: '/inventory', operationId: 'reportInventory', tags, summary: 'Report inventory (full, or only the sections that changed)',
-  description: 'A delta whose unchanged sections do not match the stored hashes is refused with 409 `inventory_full_report_required`, changing nothing.',
-  security, middleware: [authenticateDevice],
-  request: body(inventoryReport), responses: { 200: json(inventoryResponse, 'Stored'), 409: documentedProblem('Send a full report'), 413: documentedProblem('Report too large'), ...problemResponses },
+  method: 'post',
+  path: '/inventory',
+  operationId: 'reportInventory',
+  tags,
+  summary: 'Report inventory (full, or only the sections that changed)',
+  description:
+    'A delta whose unchanged sections do not match the stored hashes is refused with 409 `inventory_full_report_required`, changing nothing.',
+  security,
+  middleware: [authenticateDevice],
+  request: body(inventoryReport),
+  responses: {
+    200: json(inventoryResponse, 'Stored'),
+    409: documentedProblem('Send a full report'),
+    413: documentedProblem('Report too large'),
+    ...problemResponses,
+  },
 });
 
 export function agentRoutes(deps: ApiDeps) {
@@ -85,8 +192,20 @@ export function agentRoutes(deps: ApiDeps) {
   // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
   return createRouter({ refuseUnstorableText: false })
     .openapi(enroll, async (c) => {
-      const { deviceId, deviceSecret } = await enrollDevice({ db: deps.db, membership: deps.groups }, requestOrigin(c), c.req.valid('json'));
-      return c.json({ deviceId, deviceSecret, pollWaitSeconds: deps.config.pollWaitSeconds, checkinIntervalSeconds: deps.config.checkinIntervalSeconds }, 201);
+      const { deviceId, deviceSecret } = await enrollDevice(
+        { db: deps.db, membership: deps.groups },
+        requestOrigin(c),
+        c.req.valid('json'),
+      );
+      return c.json(
+        {
+          deviceId,
+          deviceSecret,
+          pollWaitSeconds: deps.config.pollWaitSeconds,
+          checkinIntervalSeconds: deps.config.checkinIntervalSeconds,
+        },
+        201,
+      );
     })
     .openapi(checkin, async (c) => {
       const { facts, protocolVersion, capabilities, bootId } = c.req.valid('json');
@@ -97,20 +216,42 @@ export function agentRoutes(deps: ApiDeps) {
                 protocol_version = $9, capabilities = $10, command_kinds = $11, boot_id = $12,
                 last_seen_at = now(), agent_stopped_at = NULL, updated_at = now()
           WHERE id = $1 AND retired_at IS NULL`,
-        [id, facts.hostname, facts.osFamily, facts.osName, facts.osVersion, facts.architecture, facts.ipAddresses, facts.agentVersion,
-          protocolVersion ?? 1, capabilities ?? [], dispatchableKinds(capabilities), bootId ?? null],
+        [
+          id,
+          facts.hostname,
+          facts.osFamily,
+          facts.osName,
+          facts.osVersion,
+          facts.architecture,
+          facts.ipAddresses,
+          facts.agentVersion,
+          protocolVersion ?? 1,
+          capabilities ?? [],
+          dispatchableKinds(capabilities),
+          bootId ?? null,
+        ],
       );
       if (rowCount === 0) throw deps.deviceAuth.gone(id);
       deps.lastSeen.written(id);
-      return c.json({
-        deviceId: id, serverTime: new Date().toISOString(), checkinIntervalSeconds: deps.config.checkinIntervalSeconds,
-        outputEncodings: [...outputEncodings], protocolVersion: AGENT_PROTOCOL_VERSION,
-      }, 200);
+      return c.json(
+        {
+          deviceId: id,
+          serverTime: new Date().toISOString(),
+          checkinIntervalSeconds: deps.config.checkinIntervalSeconds,
+          outputEncodings: [...outputEncodings],
+          protocolVersion: AGENT_PROTOCOL_VERSION,
+        },
+        200,
+      );
     })
     .openapi(goodbye, async (c) => {
       const id = c.var.device.id;
       // Offline now (device.went_offline), and rules on device.status see it rather than at the next refresh.
-      const said = await recordGoodbye({ db: deps.db, membership: deps.groups, onlineWindowSeconds: deps.config.onlineWindowSeconds }, requestOrigin(c, deviceActor(c.var.device)), id);
+      const said = await recordGoodbye(
+        { db: deps.db, membership: deps.groups, onlineWindowSeconds: deps.config.onlineWindowSeconds },
+        requestOrigin(c, deviceActor(c.var.device)),
+        id,
+      );
       if (!said) throw deps.deviceAuth.gone(id);
       // The next request of a restarted agent must record it as seen again, not with the next batch.
       deps.lastSeen.forget(id);
@@ -121,7 +262,9 @@ export function agentRoutes(deps: ApiDeps) {
       const wait = Math.min(c.req.valid('query').wait, deps.config.pollWaitSeconds);
       return c.json(await commands.poll(c.var.device, wait, c.req.raw.signal), 200);
     })
-    .openapi(start, async (c) => c.json(await commands.start(c.var.device, c.req.valid('param').id, new Date(c.req.valid('json').startedAt)), 200))
+    .openapi(start, async (c) =>
+      c.json(await commands.start(c.var.device, c.req.valid('param').id, new Date(c.req.valid('json').startedAt)), 200),
+    )
     .openapi(output, async (c) => c.json(await commands.output(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
     .openapi(heartbeat, async (c) => c.json(await commands.heartbeat(c.var.device, c.req.valid('param').id), 200))
     .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
@@ -133,7 +276,9 @@ export function agentRoutes(deps: ApiDeps) {
       const device = c.var.device;
       // The report and the group memberships it implies are stored together. Ingest runs on the admin pool: only a
       // few at once, so a fleet reporting together cannot starve people.
-      const { factsChanged: _evaluated, ...response } = await deps.admission.inventory.run('inventory reports', () => deps.services.inventory.ingest(requestOrigin(c), device, c.req.valid('json')));
+      const { factsChanged: _evaluated, ...response } = await deps.admission.inventory.run('inventory reports', () =>
+        deps.services.inventory.ingest(requestOrigin(c), device, c.req.valid('json')),
+      );
       await touch(device.id);
       return c.json(response, 200);
     });

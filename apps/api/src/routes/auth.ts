@@ -17,13 +17,27 @@ async function auditBlocks(c: Context<AppEnv>, blocks: BlockSet[]) {
 }
 
 const login = createRoute({
-  method: 'post', path: '/auth/login', operationId: 'login', tags: ['auth'], summary: 'Sign in with email and password', security: [],
+  method: 'post',
+  path: '/auth/login',
+  operationId: 'login',
+  tags: ['auth'],
+  summary: 'Sign in with email and password',
+  security: [],
   description: 'Returns a session token (also set as the `oc_session` cookie). Send it as `Authorization: Bearer <token>`.',
   request: { body: { content: { 'application/json': { schema: loginRequest } }, required: true } },
-  responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } }, ...problemResponses, ...tooManyAttemptsResponse },
+  responses: {
+    200: { description: 'Signed in', content: { 'application/json': { schema: loginResponse } } },
+    ...problemResponses,
+    ...tooManyAttemptsResponse,
+  },
 });
 const changePassword = createRoute({
-  method: 'post', path: '/auth/password', operationId: 'changeOwnPassword', tags: ['auth'], summary: 'Change your own password', security: [{ bearerAuth: [] }],
+  method: 'post',
+  path: '/auth/password',
+  operationId: 'changeOwnPassword',
+  tags: ['auth'],
+  summary: 'Change your own password',
+  security: [{ bearerAuth: [] }],
   description:
     'Every signed-in user, any role. Needs the current password (400 `invalid_current_password`, throttled like sign-in); ' +
     'the new one must meet the password policy (400 `weak_password`). Ends your other sessions; this one stays signed in.',
@@ -32,12 +46,22 @@ const changePassword = createRoute({
   responses: { 204: { description: 'Changed' }, ...problemResponses, ...tooManyAttemptsResponse },
 });
 const logout = createRoute({
-  method: 'post', path: '/auth/logout', operationId: 'logout', tags: ['auth'], summary: 'End the current session', security: [{ bearerAuth: [] }],
+  method: 'post',
+  path: '/auth/logout',
+  operationId: 'logout',
+  tags: ['auth'],
+  summary: 'End the current session',
+  security: [{ bearerAuth: [] }],
   middleware: [authenticate],
   responses: { 204: { description: 'Signed out' }, ...problemResponses },
 });
 const me = createRoute({
-  method: 'get', path: '/auth/me', operationId: 'getCurrentUser', tags: ['auth'], summary: 'The signed-in user', security: [{ bearerAuth: [] }],
+  method: 'get',
+  path: '/auth/me',
+  operationId: 'getCurrentUser',
+  tags: ['auth'],
+  summary: 'The signed-in user',
+  security: [{ bearerAuth: [] }],
   middleware: [authenticate],
   responses: { 200: { description: 'User', content: { 'application/json': { schema: userDto } } }, ...problemResponses },
 });
@@ -54,7 +78,13 @@ export const authRoutes = createRouter()
     const u = await db.prisma.user.findUnique({ where: { email } });
     const ok = await verifyPassword(u?.passwordHash ?? null, password);
     if (!u || !ok || u.disabledAt) {
-      await audit(c, { action: 'auth.login_failed', targetType: 'user', targetId: u?.id, details: { email }, actor: { type: 'user', id: null, name: email } });
+      await audit(c, {
+        action: 'auth.login_failed',
+        targetType: 'user',
+        targetId: u?.id,
+        details: { email },
+        actor: { type: 'user', id: null, name: email },
+      });
       await auditBlocks(c, blocks);
       throw new ApiError(401, 'invalid_credentials');
     }
@@ -80,15 +110,22 @@ export const authRoutes = createRouter()
     if (!(await verifyPassword(u.passwordHash, currentPassword))) {
       await audit(c, { action: 'auth.password_change_failed', targetType: 'user', targetId: u.id });
       await auditBlocks(c, blocks);
-      throw new ApiError(400, 'invalid_current_password', undefined, [{ path: 'currentPassword', message: 'This is not your current password' }]);
+      throw new ApiError(400, 'invalid_current_password', undefined, [
+        { path: 'currentPassword', message: 'This is not your current password' },
+      ]);
     }
     await c.var.deps.loginThrottle.succeeded(subject);
     // Whoever else holds a session of this account (a stolen one, say) is signed out; this one stays.
-    await c.var.deps.services.users.changeOwnPassword(requestOrigin(c), { userId: u.id, email: u.email, keepSessionId: c.var.sessionId, currentPassword, newPassword });
+    await c.var.deps.services.users.changeOwnPassword(requestOrigin(c), {
+      userId: u.id,
+      email: u.email,
+      keepSessionId: c.var.sessionId,
+      currentPassword,
+      newPassword,
+    });
     return c.body(null, 204);
   })
   .openapi(me, async (c) => {
     const u = await c.var.deps.db.prisma.user.findUniqueOrThrow({ where: { id: c.var.user.id } });
     return c.json(toUserDto(u), 200);
   });
-

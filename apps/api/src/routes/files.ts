@@ -14,20 +14,39 @@ const tags = ['files'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const upload = createRoute({
-  method: 'post', path: '/files', operationId: 'uploadFile', tags, summary: 'Upload a file for file.fetch commands (operator)',
-  description: 'The body is the file itself (`application/octet-stream`), streamed to the server\'s file store and named by its SHA-256, which `action: { kind: "file.fetch", sha256 }` of a job run refers to. The same content uploaded again is the same file (200). Larger than FILE_UPLOAD_MAX_BYTES: 413.',
-  security, middleware: [authenticate, requireRole('operator')],
+  method: 'post',
+  path: '/files',
+  operationId: 'uploadFile',
+  tags,
+  summary: 'Upload a file for file.fetch commands (operator)',
+  description:
+    'The body is the file itself (`application/octet-stream`), streamed to the server\'s file store and named by its SHA-256, which `action: { kind: "file.fetch", sha256 }` of a job run refers to. The same content uploaded again is the same file (200). Larger than FILE_UPLOAD_MAX_BYTES: 413.',
+  security,
+  middleware: [authenticate, requireRole('operator')],
   request: {
-    query: z.object({ name: storedFileName.optional().describe('A name for people (the file list, run details); devices write the file wherever the command says') }),
+    query: z.object({
+      name: storedFileName
+        .optional()
+        .describe('A name for people (the file list, run details); devices write the file wherever the command says'),
+    }),
     body: { content: { 'application/octet-stream': { schema: fileContent } }, required: true },
   },
   responses: {
-    200: json(storedFile, 'Already stored'), 201: json(storedFile, 'Stored'),
-    413: documentedProblem('Larger than FILE_UPLOAD_MAX_BYTES'), 415: documentedProblem('Not `application/octet-stream`'), ...problemResponses,
+    200: json(storedFile, 'Already stored'),
+    201: json(storedFile, 'Stored'),
+    413: documentedProblem('Larger than FILE_UPLOAD_MAX_BYTES'),
+    415: documentedProblem('Not `application/octet-stream`'),
+    ...problemResponses,
   },
 });
 const get = createRoute({
-  method: 'get', path: '/files/{sha256}', operationId: 'getStoredFile', tags, summary: 'A stored file\'s size and name', security, middleware: [authenticate],
+  method: 'get',
+  path: '/files/{sha256}',
+  operationId: 'getStoredFile',
+  tags,
+  summary: "A stored file's size and name",
+  security,
+  middleware: [authenticate],
   request: { params: z.object({ sha256: sha256Hex.describe("The file's SHA-256, lowercase hex") }) },
   responses: { 200: json(storedFile, 'The file'), ...problemResponses },
 });
@@ -44,9 +63,16 @@ export const fileRoutes = createRouter()
     if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
       throw new ApiError(415, 'unsupported_media_type', 'Send the file itself as the body, with Content-Type: application/octet-stream.');
     }
-    if (Number(length) > deps.config.fileUploadMaxBytes) throw new ApiError(413, 'payload_too_large', `A file may hold at most ${deps.config.fileUploadMaxBytes} bytes.`);
-    const { file, created } = await uploadFile(deps, body as WebReadableStream<Uint8Array>, { name: c.req.valid('query').name ?? null, userId: c.var.user.id }, c.req.raw.signal);
-    if (created) await audit(c, { action: 'file.upload', targetType: 'file', targetId: file.sha256, details: { name: file.name, size: file.size } });
+    if (Number(length) > deps.config.fileUploadMaxBytes)
+      throw new ApiError(413, 'payload_too_large', `A file may hold at most ${deps.config.fileUploadMaxBytes} bytes.`);
+    const { file, created } = await uploadFile(
+      deps,
+      body as WebReadableStream<Uint8Array>,
+      { name: c.req.valid('query').name ?? null, userId: c.var.user.id },
+      c.req.raw.signal,
+    );
+    if (created)
+      await audit(c, { action: 'file.upload', targetType: 'file', targetId: file.sha256, details: { name: file.name, size: file.size } });
     return c.json(file, created ? 201 : 200);
   })
   .openapi(get, async (c) => {

@@ -1,6 +1,23 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_TTL_HOURS, MAX_DEVICES_PER_RUN, createJobRunRequest, idempotencyKey, jobRun, jobRunExportQuery, jobRunList, jobRunListQuery, jobRunTargetPreview, jobRunTargetPreviewRequest, outputCursor, outputPage, outputQuery, pagination, uuid } from '@opsconductor/contracts/api';
+import {
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  IDEMPOTENCY_KEY_TTL_HOURS,
+  MAX_DEVICES_PER_RUN,
+  createJobRunRequest,
+  idempotencyKey,
+  jobRun,
+  jobRunExportQuery,
+  jobRunList,
+  jobRunListQuery,
+  jobRunTargetPreview,
+  jobRunTargetPreviewRequest,
+  outputCursor,
+  outputPage,
+  outputQuery,
+  pagination,
+  uuid,
+} from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -10,7 +27,17 @@ import { armWake } from '../lib/events.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { streamCsv } from '../lib/csv.ts';
 import { previewTargets } from '../services/job-run-targets.ts';
-import { cancelJobRun, createJobRun, getJobRun, getJobRunSummary, getJobRunTargets, jobRunCsvHeader, jobRunCsvPages, listJobRuns, readOutput } from '../services/job-runs.ts';
+import {
+  cancelJobRun,
+  createJobRun,
+  getJobRun,
+  getJobRunSummary,
+  getJobRunTargets,
+  jobRunCsvHeader,
+  jobRunCsvPages,
+  listJobRuns,
+  readOutput,
+} from '../services/job-runs.ts';
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
@@ -19,13 +46,20 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const idParam = z.object({ id: uuid.describe("The run's ID") });
 
 const targetsDescription = `Targets are the union of \`deviceIds\`, the members of \`groupIds\`, the devices with any of \`tags\` and the devices matching \`filter\` (the device list's filters: \`search\`, \`status\`, \`osFamily\`, \`groupId\`, \`tag\`, \`customField\`; \`{}\` is every device), resolved when the run is created. A run targets at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')} devices (400 \`too_many_devices\`); a selection that matches none is refused (400 \`no_target_devices\`), unknown device or group IDs too (400 \`unknown_devices\` / \`unknown_groups\`).`;
-const idempotencyKeyHeader = idempotencyKey.optional().describe(
-  `Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours gets the run the first one created (201 with \`Idempotent-Replayed: true\`), however the first one ended; with a different body it is refused (422 \`idempotency_key_reused\`). 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, as a structured-field string ("…") or bare.`,
-);
+const idempotencyKeyHeader = idempotencyKey
+  .optional()
+  .describe(
+    `Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours gets the run the first one created (201 with \`Idempotent-Replayed: true\`), however the first one ended; with a different body it is refused (422 \`idempotency_key_reused\`). 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, as a structured-field string ("…") or bare.`,
+  );
 const create = createRoute({
-  method: 'post', path: '/job-runs', operationId: 'createJobRun', tags: ['job runs'], summary: 'Run a command on devices (operator)',
+  method: 'post',
+  path: '/job-runs',
+  operationId: 'createJobRun',
+  tags: ['job runs'],
+  summary: 'Run a command on devices (operator)',
   description: `Starts a \`jobRun\` Temporal workflow (ID \`job-run/<id>\`). Offline devices get the command when they come back before the deadline.\n\nThe command is a shell \`command\`, or an \`action\` of any kind: \`shell\`, \`script\` (stored once, with its interpreter), \`file.fetch\` (a file uploaded with POST /api/v1/files, by SHA-256; 400 \`unknown_file\` otherwise), \`reboot\`, \`inventory.refresh\`. A device whose agent cannot run the kind fails with a message saying so.\n\n${targetsDescription} With \`expectedDeviceCount\` (the count a preview showed), a selection that now resolves to another number of devices is refused with 409 \`target_count_changed\`. The run records the selection as \`targetSelection\`.\n\nSend an \`Idempotency-Key\` header to retry safely: without one, a request that failed or timed out after the run was created (a lost answer) creates a second run when sent again.`,
-  security, middleware: operate,
+  security,
+  middleware: operate,
   request: {
     headers: z.object({ 'idempotency-key': idempotencyKeyHeader }),
     body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true },
@@ -33,7 +67,12 @@ const create = createRoute({
   responses: {
     201: {
       ...json(jobRun, 'Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created)'),
-      headers: { 'Idempotent-Replayed': { description: 'Present (`true`) when the run was created by an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } } },
+      headers: {
+        'Idempotent-Replayed': {
+          description: 'Present (`true`) when the run was created by an earlier request with the same Idempotency-Key',
+          schema: { type: 'string', enum: ['true'] },
+        },
+      },
     },
     409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'),
     422: documentedProblem('The Idempotency-Key was used for a different request (`idempotency_key_reused`)'),
@@ -41,43 +80,94 @@ const create = createRoute({
   },
 });
 const preview = createRoute({
-  method: 'post', path: '/job-runs/preview', operationId: 'previewJobRunTargets', tags: ['job runs'], summary: 'How many (and which) devices a target selection resolves to now (operator)',
+  method: 'post',
+  path: '/job-runs/preview',
+  operationId: 'previewJobRunTargets',
+  tags: ['job runs'],
+  summary: 'How many (and which) devices a target selection resolves to now (operator)',
   description: `${targetsDescription} Returns the count and the first \`sampleSize\` devices by hostname; \`total\` may exceed \`maxDevices\`, which a run would refuse.`,
-  security, middleware: operate,
+  security,
+  middleware: operate,
   request: { body: { content: { 'application/json': { schema: jobRunTargetPreviewRequest } }, required: true } },
   responses: { 200: json(jobRunTargetPreview, 'Preview'), ...problemResponses },
 });
-const filtersDescription = 'Filters (all optional, combined with AND): `createdBy` (a user ID or email), `status`, `deviceId`, `hostname` (runs that targeted a device of that name, case-insensitive), `from` (inclusive) and `to` (exclusive) on the creation time, as a date (YYYY-MM-DD, UTC; a date as `to` includes that day) or an ISO 8601 date-time with offset.';
+const filtersDescription =
+  'Filters (all optional, combined with AND): `createdBy` (a user ID or email), `status`, `deviceId`, `hostname` (runs that targeted a device of that name, case-insensitive), `from` (inclusive) and `to` (exclusive) on the creation time, as a date (YYYY-MM-DD, UTC; a date as `to` includes that day) or an ISO 8601 date-time with offset.';
 const list = createRoute({
-  method: 'get', path: '/job-runs', operationId: 'listJobRuns', tags: ['job runs'], summary: 'List job runs, newest first', description: filtersDescription, security, middleware: read,
+  method: 'get',
+  path: '/job-runs',
+  operationId: 'listJobRuns',
+  tags: ['job runs'],
+  summary: 'List job runs, newest first',
+  description: filtersDescription,
+  security,
+  middleware: read,
   request: { query: jobRunListQuery },
   responses: { 200: json(jobRunList, 'Runs'), ...problemResponses },
 });
 const exportCsv = createRoute({
-  method: 'get', path: '/job-runs.csv', operationId: 'exportJobRuns', tags: ['job runs'], summary: 'The filtered runs as CSV, newest first',
+  method: 'get',
+  path: '/job-runs.csv',
+  operationId: 'exportJobRuns',
+  tags: ['job runs'],
+  summary: 'The filtered runs as CSV, newest first',
   description: `${filtersDescription}\n\nOne row per run with its device counts per status. Streamed, UTF-8 with a byte-order mark, RFC 4180 quoting; text cells starting with = + - @, tab or CR are prefixed with \`'\`.`,
-  security, middleware: read, request: { query: jobRunExportQuery },
+  security,
+  middleware: read,
+  request: { query: jobRunExportQuery },
   responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: z.string() } } }, ...problemResponses },
 });
 const get = createRoute({
-  method: 'get', path: '/job-runs/{id}', operationId: 'getJobRun', tags: ['job runs'], summary: 'A job run with per-device results', security, middleware: read,
-  request: { params: idParam }, responses: { 200: json(jobRun, 'Run'), ...problemResponses },
+  method: 'get',
+  path: '/job-runs/{id}',
+  operationId: 'getJobRun',
+  tags: ['job runs'],
+  summary: 'A job run with per-device results',
+  security,
+  middleware: read,
+  request: { params: idParam },
+  responses: { 200: json(jobRun, 'Run'), ...problemResponses },
 });
 const cancel = createRoute({
-  method: 'post', path: '/job-runs/{id}/cancel', operationId: 'cancelJobRun', tags: ['job runs'], summary: 'Cancel a run; agents kill running processes (operator)',
-  security, middleware: operate, request: { params: idParam },
+  method: 'post',
+  path: '/job-runs/{id}/cancel',
+  operationId: 'cancelJobRun',
+  tags: ['job runs'],
+  summary: 'Cancel a run; agents kill running processes (operator)',
+  security,
+  middleware: operate,
+  request: { params: idParam },
   responses: { 200: json(jobRun, 'Cancellation requested'), 409: documentedProblem('Already finished'), ...problemResponses },
 });
 const output = createRoute({
-  method: 'get', path: '/job-runs/{id}/output', operationId: 'getJobRunOutput', tags: ['job runs'], summary: 'Output chunks after a cursor (the newest 1 MiB per stream and device is kept)',
-  description: 'Output is stored as the bytes the process wrote. `encoding=text` (default) decodes each chunk as UTF-8: bytes that are not UTF-8 become U+FFFD, NUL and other control characters are kept (JSON escapes them). `encoding=base64` returns the stored bytes exactly.',
-  security, middleware: read, request: { params: idParam, query: outputQuery },
+  method: 'get',
+  path: '/job-runs/{id}/output',
+  operationId: 'getJobRunOutput',
+  tags: ['job runs'],
+  summary: 'Output chunks after a cursor (the newest 1 MiB per stream and device is kept)',
+  description:
+    'Output is stored as the bytes the process wrote. `encoding=text` (default) decodes each chunk as UTF-8: bytes that are not UTF-8 become U+FFFD, NUL and other control characters are kept (JSON escapes them). `encoding=base64` returns the stored bytes exactly.',
+  security,
+  middleware: read,
+  request: { params: idParam, query: outputQuery },
   responses: { 200: json(outputPage, 'Output'), ...problemResponses },
 });
 const events = createRoute({
-  method: 'get', path: '/job-runs/{id}/events', operationId: 'streamJobRunEvents', tags: ['job runs'], summary: 'Live run events (Server-Sent Events)',
-  description: 'Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
-  security, middleware: read, request: { params: idParam, query: z.object({ after: outputCursor.optional().describe('Continue after this output chunk ID (the `id` of the last `output` event received)') }) },
+  method: 'get',
+  path: '/job-runs/{id}/events',
+  operationId: 'streamJobRunEvents',
+  tags: ['job runs'],
+  summary: 'Live run events (Server-Sent Events)',
+  description:
+    'Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
+  security,
+  middleware: read,
+  request: {
+    params: idParam,
+    query: z.object({
+      after: outputCursor.optional().describe('Continue after this output chunk ID (the `id` of the last `output` event received)'),
+    }),
+  },
   responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses },
 });
 
@@ -97,16 +187,25 @@ export const jobRunRoutes = createRouter()
       ...(body.tags?.length ? { tags: body.tags } : {}),
       ...(body.filter ? { filter: body.filter } : {}),
     };
-    const command = body.command ?? (body.action?.kind === 'shell' ? body.action.command : body.action?.kind === 'script' ? body.action.script : undefined);
+    const command =
+      body.command ??
+      (body.action?.kind === 'shell' ? body.action.command : body.action?.kind === 'script' ? body.action.script : undefined);
     const { id, replayed } = await createJobRun(c.var.deps, c.var.user, body, {
       idempotencyKey: c.req.valid('header')['idempotency-key'],
-      audit: (run) => auditRow(requestOrigin(c), {
-        action: 'job_run.create', targetType: 'job_run', targetId: run.id,
-        details: {
-          kind: body.action?.kind ?? 'shell', ...(command ? { command: command.slice(0, 2000) } : {}), ...(body.action?.kind === 'file.fetch' ? { file: body.action } : {}),
-          deviceCount: run.deviceCount, targets, timeoutSeconds: body.timeoutSeconds,
-        },
-      }),
+      audit: (run) =>
+        auditRow(requestOrigin(c), {
+          action: 'job_run.create',
+          targetType: 'job_run',
+          targetId: run.id,
+          details: {
+            kind: body.action?.kind ?? 'shell',
+            ...(command ? { command: command.slice(0, 2000) } : {}),
+            ...(body.action?.kind === 'file.fetch' ? { file: body.action } : {}),
+            deviceCount: run.deviceCount,
+            targets,
+            timeoutSeconds: body.timeoutSeconds,
+          },
+        }),
     });
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(await mustGet(c.var.deps, id), 201);
@@ -119,7 +218,9 @@ export const jobRunRoutes = createRouter()
   .openapi(exportCsv, (c) => {
     const deps = c.var.deps;
     const filename = `job-runs-${new Date().toISOString().slice(0, 10)}.csv`;
-    return streamCsv(c, filename, jobRunCsvHeader, jobRunCsvPages(deps, c.req.valid('query')), (err) => deps.logger.error({ err }, 'job run export failed'));
+    return streamCsv(c, filename, jobRunCsvHeader, jobRunCsvPages(deps, c.req.valid('query')), (err) =>
+      deps.logger.error({ err }, 'job run export failed'),
+    );
   })
   .openapi(get, async (c) => c.json(await mustGet(c.var.deps, c.req.valid('param').id), 200))
   .openapi(cancel, async (c) => {

@@ -14,20 +14,48 @@ const admin = [authenticate, requireRole('admin')];
 const security = [{ bearerAuth: [] }];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-const list = createRoute({ method: 'get', path: '/users', operationId: 'listUsers', tags: ['users'], summary: 'List users (admin)', security, middleware: admin, responses: { 200: json(userList, 'Users'), ...problemResponses } });
+const list = createRoute({
+  method: 'get',
+  path: '/users',
+  operationId: 'listUsers',
+  tags: ['users'],
+  summary: 'List users (admin)',
+  security,
+  middleware: admin,
+  responses: { 200: json(userList, 'Users'), ...problemResponses },
+});
 const create = createRoute({
-  method: 'post', path: '/users', operationId: 'createUser', tags: ['users'], summary: 'Create a user (admin)', security, middleware: admin,
+  method: 'post',
+  path: '/users',
+  operationId: 'createUser',
+  tags: ['users'],
+  summary: 'Create a user (admin)',
+  security,
+  middleware: admin,
   request: { body: { content: { 'application/json': { schema: createUserRequest } }, required: true } },
   description: 'The password must meet the password policy (400 `weak_password` with the reasons as field errors).',
   responses: { 201: json(userDto, 'Created'), 409: documentedProblem('Email taken'), ...problemResponses },
 });
 const update = createRoute({
-  method: 'patch', path: '/users/{id}', operationId: 'updateUser', tags: ['users'], summary: 'Change a user: name, role, password, disabled (admin)', security, middleware: admin,
+  method: 'patch',
+  path: '/users/{id}',
+  operationId: 'updateUser',
+  tags: ['users'],
+  summary: 'Change a user: name, role, password, disabled (admin)',
+  security,
+  middleware: admin,
   description:
-    'At least one field (an empty body is 400). A new `password` ends all of that user\'s sessions and must meet the password policy ' +
+    "At least one field (an empty body is 400). A new `password` ends all of that user's sessions and must meet the password policy " +
     '(400 `weak_password`). Your own password cannot be set here (400 `current_password_required`): use POST /api/v1/auth/password.',
-  request: { params: z.object({ id: uuid.describe("The user's ID") }), body: { content: { 'application/json': { schema: updateUserRequest } }, required: true } },
-  responses: { 200: json(userDto, 'Updated'), 409: documentedProblem('You cannot disable yourself or drop your own admin role'), ...problemResponses },
+  request: {
+    params: z.object({ id: uuid.describe("The user's ID") }),
+    body: { content: { 'application/json': { schema: updateUserRequest } }, required: true },
+  },
+  responses: {
+    200: json(userDto, 'Updated'),
+    409: documentedProblem('You cannot disable yourself or drop your own admin role'),
+    ...problemResponses,
+  },
 });
 
 export const userRoutes = createRouter()

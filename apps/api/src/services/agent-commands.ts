@@ -6,12 +6,24 @@
  */
 import { ActivityCancelledError, ActivityNotFoundError } from '@temporalio/client';
 import {
-  MAX_OUTPUT_CHUNK_BYTES, OUTPUT_RETENTION_BYTES,
-  type AgentCommand, type CommandResult, type OutputRequest, type PollResponse,
+  MAX_OUTPUT_CHUNK_BYTES,
+  OUTPUT_RETENTION_BYTES,
+  type AgentCommand,
+  type CommandResult,
+  type OutputRequest,
+  type PollResponse,
 } from '@opsconductor/contracts/agent-protocol';
 import {
-  claimCommands, dispatchOutcomeOf, flagCancellation, loadDeviceCommand, markActivityClosed, mustStop, recordAgentResult, startCommand,
-  type CommandRow, type FinishedCommand,
+  claimCommands,
+  dispatchOutcomeOf,
+  flagCancellation,
+  loadDeviceCommand,
+  markActivityClosed,
+  mustStop,
+  recordAgentResult,
+  startCommand,
+  type CommandRow,
+  type FinishedCommand,
 } from '@opsconductor/commands';
 import { channels } from '@opsconductor/db/notify';
 import { wakeDispatchers } from '@opsconductor/domain-events';
@@ -55,11 +67,18 @@ export class AgentCommandService {
           if (wakeups.mayHaveWork(device.id)) {
             const ticket = wakeups.ticket();
             const claim = await claimCommands(this.deps.agentPool, device.id, {
-              limit: COMMANDS_PER_POLL, redeliverAfterSeconds: REDELIVER_AFTER_SECONDS, cancelTtlSeconds: CANCEL_TTL_SECONDS,
+              limit: COMMANDS_PER_POLL,
+              redeliverAfterSeconds: REDELIVER_AFTER_SECONDS,
+              cancelTtlSeconds: CANCEL_TTL_SECONDS,
             });
             if (claim.finished.length > 0) await this.afterFinished(claim.finished, true);
             if (claim.commands.length > 0 || claim.cancel.length > 0) {
-              const commands: AgentCommand[] = claim.commands.map((c) => ({ id: c.id, attempt: c.attempt, expiresAt: c.expiresAt.toISOString(), payload: c.payload }));
+              const commands: AgentCommand[] = claim.commands.map((c) => ({
+                id: c.id,
+                attempt: c.attempt,
+                expiresAt: c.expiresAt.toISOString(),
+                payload: c.payload,
+              }));
               return { commands, cancel: claim.cancel };
             }
             wakeups.markIdle(device.id, ticket, claim.recheckAt);
@@ -100,7 +119,8 @@ export class AgentCommandService {
    */
   async output(device: AuthDevice, commandId: string, chunk: OutputRequest): Promise<{ cancelRequested: boolean }> {
     const data = Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
-    if (data.length > MAX_OUTPUT_CHUNK_BYTES) throw new ApiError(413, 'payload_too_large', `An output chunk may hold at most ${MAX_OUTPUT_CHUNK_BYTES} bytes.`);
+    if (data.length > MAX_OUTPUT_CHUNK_BYTES)
+      throw new ApiError(413, 'payload_too_large', `An output chunk may hold at most ${MAX_OUTPUT_CHUNK_BYTES} bytes.`);
     const cmd = await this.load(device, commandId);
     const pool = this.deps.agentPool;
     const inserted = await pool.query(
@@ -119,7 +139,11 @@ export class AgentCommandService {
       if (Number(rows[0]?.total ?? 0) > OUTPUT_RETENTION_BYTES) await this.trimOutput(commandId, chunk.stream);
       if (cmd.jobRunId) this.outputEvent(cmd.jobRunId);
     } else {
-      const stored = await pool.query('SELECT 1 FROM output_chunks WHERE command_id = $1 AND stream = $2 AND seq = $3', [commandId, chunk.stream, chunk.seq]);
+      const stored = await pool.query('SELECT 1 FROM output_chunks WHERE command_id = $1 AND stream = $2 AND seq = $3', [
+        commandId,
+        chunk.stream,
+        chunk.seq,
+      ]);
       if (!stored.rowCount) throw new ApiError(409, 'output_after_finish');
     }
     return { cancelRequested: await this.heartbeatActivity(cmd, false) };
@@ -192,7 +216,10 @@ export class AgentCommandService {
     this.deps.metrics.agentResults.inc({ status: result.status, duplicate: String(outcome.kind !== 'applied') });
     this.lastHeartbeat.delete(commandId);
     // A copy after the first: if the activity is still open (Temporal was down then), complete it now.
-    await this.afterFinished([outcome.kind === 'applied' ? outcome.finished : (outcome.row as FinishedCommand)], outcome.kind === 'applied');
+    await this.afterFinished(
+      [outcome.kind === 'applied' ? outcome.finished : (outcome.row as FinishedCommand)],
+      outcome.kind === 'applied',
+    );
     return { accepted: outcome.kind === 'applied', duplicate };
   }
 
@@ -236,9 +263,12 @@ export class AgentCommandService {
 
   private outputEvent(jobRunId: string) {
     if (this.outputEventTimers.has(jobRunId)) return;
-    this.outputEventTimers.set(jobRunId, setTimeout(() => {
-      this.outputEventTimers.delete(jobRunId);
-      this.deps.events.publish(channels.jobRunEvents, jobRunId);
-    }, OUTPUT_EVENT_EVERY_MS));
+    this.outputEventTimers.set(
+      jobRunId,
+      setTimeout(() => {
+        this.outputEventTimers.delete(jobRunId);
+        this.deps.events.publish(channels.jobRunEvents, jobRunId);
+      }, OUTPUT_EVENT_EVERY_MS),
+    );
   }
 }

@@ -19,8 +19,16 @@ export function auditLogWhere(f: AuditLogFilters): Prisma.AuditLogWhereInput {
 
 export function toAuditLogDto(r: AuditLog) {
   return {
-    id: r.id.toString(), actorType: r.actorType, actorId: r.actorId, actorName: r.actorName, action: r.action,
-    targetType: r.targetType, targetId: r.targetId, details: r.details ?? null, ipAddress: r.ipAddress, createdAt: r.createdAt.toISOString(),
+    id: r.id.toString(),
+    actorType: r.actorType,
+    actorId: r.actorId,
+    actorName: r.actorName,
+    action: r.action,
+    targetType: r.targetType,
+    targetId: r.targetId,
+    details: r.details ?? null,
+    ipAddress: r.ipAddress,
+    createdAt: r.createdAt.toISOString(),
   };
 }
 
@@ -34,7 +42,19 @@ export async function listAuditLogs(deps: ApiDeps, q: AuditLogFilters & { page: 
   return { items: rows.map(toAuditLogDto), total };
 }
 
-export const auditLogCsvHeader = ['id', 'created_at', 'actor_type', 'actor_id', 'actor_name', 'action', 'target_type', 'target_id', 'ip_address', 'user_agent', 'details'];
+export const auditLogCsvHeader = [
+  'id',
+  'created_at',
+  'actor_type',
+  'actor_id',
+  'actor_name',
+  'action',
+  'target_type',
+  'target_id',
+  'ip_address',
+  'user_agent',
+  'details',
+];
 
 /** Pages of CSV rows over the filtered log, newest first (keyset on id, so concurrent inserts shift nothing). */
 export function auditLogCsvPages(deps: ApiDeps, f: AuditLogFilters, pageSize = 1000): () => Promise<CsvValue[][]> {
@@ -43,9 +63,25 @@ export function auditLogCsvPages(deps: ApiDeps, f: AuditLogFilters, pageSize = 1
   let done = false;
   return async () => {
     if (done) return [];
-    const rows = await deps.db.prisma.auditLog.findMany({ where: before === undefined ? where : { AND: [where, { id: { lt: before } }] }, orderBy: { id: 'desc' }, take: pageSize });
+    const rows = await deps.db.prisma.auditLog.findMany({
+      where: before === undefined ? where : { AND: [where, { id: { lt: before } }] },
+      orderBy: { id: 'desc' },
+      take: pageSize,
+    });
     done = rows.length < pageSize;
     before = rows.at(-1)?.id;
-    return rows.map((r) => [r.id, r.createdAt, r.actorType, r.actorId, r.actorName, r.action, r.targetType, r.targetId, r.ipAddress, r.userAgent, r.details === null ? null : JSON.stringify(r.details)]);
+    return rows.map((r) => [
+      r.id,
+      r.createdAt,
+      r.actorType,
+      r.actorId,
+      r.actorName,
+      r.action,
+      r.targetType,
+      r.targetId,
+      r.ipAddress,
+      r.userAgent,
+      r.details === null ? null : JSON.stringify(r.details),
+    ]);
   };
 }

@@ -16,11 +16,19 @@ export function deviceWhere(deps: ApiDeps, f: Partial<DeviceFilter> & { lifecycl
   if (f.search) {
     // Prisma hands `contains` to (I)LIKE as is: `_` and `%` would match any character.
     const text = likeLiteral(f.search);
-    and.push({ OR: [{ hostname: { contains: text, mode: 'insensitive' } }, { ipAddresses: { has: f.search } }, { osName: { contains: text, mode: 'insensitive' } }, { model: { contains: text, mode: 'insensitive' } }] });
+    and.push({
+      OR: [
+        { hostname: { contains: text, mode: 'insensitive' } },
+        { ipAddresses: { has: f.search } },
+        { osName: { contains: text, mode: 'insensitive' } },
+        { model: { contains: text, mode: 'insensitive' } },
+      ],
+    });
   }
   // The same decision as deviceStatusAt (packages/rules), in SQL.
   if (f.status === 'online') and.push({ lastSeenAt: { gte: since }, agentStoppedAt: null });
-  if (f.status === 'offline') and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: since } }, { agentStoppedAt: { not: null } }] });
+  if (f.status === 'offline')
+    and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: since } }, { agentStoppedAt: { not: null } }] });
   if (f.status === 'never_seen') and.push({ lastSeenAt: null });
   if (f.osFamily) and.push({ osFamily: f.osFamily });
   if (f.groupId) and.push({ groupMemberships: { some: { groupId: f.groupId } } });
@@ -41,22 +49,48 @@ export async function listDeviceSummaries(deps: ApiDeps, f: Partial<DeviceListFi
   const where = deviceWhere(deps, f);
   const direction = f.order ?? 'asc';
   const orderBy: Prisma.DeviceOrderByWithRelationInput[] =
-    f.sort === 'lastSeenAt' ? [{ lastSeenAt: { sort: direction, nulls: 'last' } }] : f.sort === 'osName' ? [{ osName: direction }] : f.sort === 'enrolledAt' ? [{ enrolledAt: direction }] : [{ hostname: direction }];
+    f.sort === 'lastSeenAt'
+      ? [{ lastSeenAt: { sort: direction, nulls: 'last' } }]
+      : f.sort === 'osName'
+        ? [{ osName: direction }]
+        : f.sort === 'enrolledAt'
+          ? [{ enrolledAt: direction }]
+          : [{ hostname: direction }];
   const [rows, total] = await Promise.all([
-    deps.db.prisma.device.findMany({ where, orderBy: [...orderBy, { id: 'asc' }], skip: (f.page - 1) * f.pageSize, take: f.pageSize, include: { tags: { select: { tag: true }, orderBy: { tag: 'asc' } } } }),
+    deps.db.prisma.device.findMany({
+      where,
+      orderBy: [...orderBy, { id: 'asc' }],
+      skip: (f.page - 1) * f.pageSize,
+      take: f.pageSize,
+      include: { tags: { select: { tag: true }, orderBy: { tag: 'asc' } } },
+    }),
     deps.db.prisma.device.count({ where }),
   ]);
   return {
-    items: rows.map((d) => ({ ...toDeviceDto(d, deps.config.onlineWindowSeconds), tags: d.tags.map((t) => t.tag), manufacturer: d.manufacturer, model: d.model, pendingReboot: d.pendingReboot })),
+    items: rows.map((d) => ({
+      ...toDeviceDto(d, deps.config.onlineWindowSeconds),
+      tags: d.tags.map((t) => t.tag),
+      manufacturer: d.manufacturer,
+      model: d.model,
+      pendingReboot: d.pendingReboot,
+    })),
     total,
   };
 }
 
 export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
   return {
-    id: d.id, hostname: d.hostname, osFamily: d.osFamily, osName: d.osName, osVersion: d.osVersion, architecture: d.architecture,
-    ipAddresses: d.ipAddresses, agentVersion: d.agentVersion, status: deviceStatusAt(d, new Date(), onlineWindowSeconds),
-    lastSeenAt: d.lastSeenAt?.toISOString() ?? null, enrolledAt: d.enrolledAt.toISOString(),
+    id: d.id,
+    hostname: d.hostname,
+    osFamily: d.osFamily,
+    osName: d.osName,
+    osVersion: d.osVersion,
+    architecture: d.architecture,
+    ipAddresses: d.ipAddresses,
+    agentVersion: d.agentVersion,
+    status: deviceStatusAt(d, new Date(), onlineWindowSeconds),
+    lastSeenAt: d.lastSeenAt?.toISOString() ?? null,
+    enrolledAt: d.enrolledAt.toISOString(),
     retiredAt: d.retiredAt?.toISOString() ?? null,
   };
 }

@@ -23,7 +23,10 @@ const READ_CHUNK_BYTES = 256 * 1024;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export class FileStore {
-  constructor(readonly dir: string, readonly maxBytes: number) {}
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {}
 
   pathOf(sha256: string): string {
     if (!SHA256.test(sha256)) throw new Error('not a SHA-256');
@@ -107,14 +110,24 @@ export class FileStore {
   }
 }
 
-interface FileRow { sha256: string; size: string; name: string | null; created_at: Date }
+interface FileRow {
+  sha256: string;
+  size: string;
+  name: string | null;
+  created_at: Date;
+}
 
 function toStoredFile(r: FileRow): StoredFile {
   return { sha256: r.sha256, size: Number(r.size), name: r.name, createdAt: r.created_at.toISOString() };
 }
 
 /** Stores an upload and records it; uploading the same content again returns the same file (and keeps its first name). */
-export async function uploadFile(deps: ApiDeps, body: WebReadableStream<Uint8Array>, meta: { name: string | null; userId: string }, signal?: AbortSignal): Promise<{ file: StoredFile; created: boolean }> {
+export async function uploadFile(
+  deps: ApiDeps,
+  body: WebReadableStream<Uint8Array>,
+  meta: { name: string | null; userId: string },
+  signal?: AbortSignal,
+): Promise<{ file: StoredFile; created: boolean }> {
   const { sha256, size } = await deps.files.put(body, signal);
   const { rows } = await deps.db.pool.query<FileRow & { inserted: boolean }>(
     `INSERT INTO stored_files (sha256, size, name, created_by_id) VALUES ($1, $2, $3, $4)
@@ -126,7 +139,9 @@ export async function uploadFile(deps: ApiDeps, body: WebReadableStream<Uint8Arr
 }
 
 export async function getStoredFile(deps: ApiDeps, sha256: string): Promise<StoredFile | null> {
-  const { rows } = await deps.db.pool.query<FileRow>('SELECT sha256, size::text, name, created_at FROM stored_files WHERE sha256 = $1', [sha256]);
+  const { rows } = await deps.db.pool.query<FileRow>('SELECT sha256, size::text, name, created_at FROM stored_files WHERE sha256 = $1', [
+    sha256,
+  ]);
   return rows[0] ? toStoredFile(rows[0]) : null;
 }
 

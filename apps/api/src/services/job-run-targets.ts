@@ -32,7 +32,9 @@ async function checkReferences(deps: ApiDeps, s: JobRunTargetSelection): Promise
   const deviceIds = s.deviceIds ?? [];
   const groupIds = s.groupIds ?? [];
   const [devices, groups] = await Promise.all([
-    deviceIds.length ? prisma.device.findMany({ where: { id: { in: deviceIds } }, select: { id: true, hostname: true, retiredAt: true } }) : [],
+    deviceIds.length
+      ? prisma.device.findMany({ where: { id: { in: deviceIds } }, select: { id: true, hostname: true, retiredAt: true } })
+      : [],
     groupIds.length ? prisma.deviceGroup.findMany({ where: { id: { in: groupIds } }, select: { id: true } }) : [],
   ]);
   const missing = (asked: string[], found: { id: string }[]) => {
@@ -41,15 +43,30 @@ async function checkReferences(deps: ApiDeps, s: JobRunTargetSelection): Promise
   };
   const missingDevices = missing(deviceIds, devices);
   if (missingDevices.length) {
-    throw new ApiError(400, 'unknown_devices', `${missingDevices.length} device(s) do not exist.`, missingDevices.slice(0, 20).map((id) => ({ path: 'deviceIds', message: `unknown device ${id}` })));
+    throw new ApiError(
+      400,
+      'unknown_devices',
+      `${missingDevices.length} device(s) do not exist.`,
+      missingDevices.slice(0, 20).map((id) => ({ path: 'deviceIds', message: `unknown device ${id}` })),
+    );
   }
   const retired = devices.filter((d) => d.retiredAt);
   if (retired.length) {
-    throw new ApiError(400, 'device_retired', `${retired.length} device(s) are retired and take no new runs.`, retired.slice(0, 20).map((d) => ({ path: 'deviceIds', message: `${d.hostname} (${d.id}) is retired` })));
+    throw new ApiError(
+      400,
+      'device_retired',
+      `${retired.length} device(s) are retired and take no new runs.`,
+      retired.slice(0, 20).map((d) => ({ path: 'deviceIds', message: `${d.hostname} (${d.id}) is retired` })),
+    );
   }
   const missingGroups = missing(groupIds, groups);
   if (missingGroups.length) {
-    throw new ApiError(400, 'unknown_groups', `${missingGroups.length} group(s) do not exist.`, missingGroups.slice(0, 20).map((id) => ({ path: 'groupIds', message: `unknown group ${id}` })));
+    throw new ApiError(
+      400,
+      'unknown_groups',
+      `${missingGroups.length} group(s) do not exist.`,
+      missingGroups.slice(0, 20).map((id) => ({ path: 'groupIds', message: `unknown group ${id}` })),
+    );
   }
 }
 
@@ -76,7 +93,14 @@ export async function previewTargets(deps: ApiDeps, selection: JobRunTargetSelec
   const { prisma } = deps.db;
   const [total, sample] = await Promise.all([
     prisma.device.count({ where }),
-    sampleSize ? prisma.device.findMany({ where, orderBy: byHostname, take: sampleSize, select: { id: true, hostname: true, lastSeenAt: true, agentStoppedAt: true } }) : [],
+    sampleSize
+      ? prisma.device.findMany({
+          where,
+          orderBy: byHostname,
+          take: sampleSize,
+          select: { id: true, hostname: true, lastSeenAt: true, agentStoppedAt: true },
+        })
+      : [],
   ]);
   return {
     total,
@@ -94,10 +118,19 @@ export async function resolveTargets(deps: ApiDeps, selection: JobRunTargetSelec
   await checkReferences(deps, s);
   const where = selectionWhere(deps, s);
   const { prisma } = deps.db;
-  const found = await prisma.device.findMany({ where, orderBy: byHostname, take: MAX_DEVICES_PER_RUN + 1, select: { id: true, hostname: true } });
+  const found = await prisma.device.findMany({
+    where,
+    orderBy: byHostname,
+    take: MAX_DEVICES_PER_RUN + 1,
+    select: { id: true, hostname: true },
+  });
   if (found.length > MAX_DEVICES_PER_RUN) {
     const total = await prisma.device.count({ where });
-    throw new ApiError(400, 'too_many_devices', `The selection matches ${total.toLocaleString('en-US')} devices; a run can target at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')}. Narrow it down or split it into several runs.`);
+    throw new ApiError(
+      400,
+      'too_many_devices',
+      `The selection matches ${total.toLocaleString('en-US')} devices; a run can target at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')}. Narrow it down or split it into several runs.`,
+    );
   }
   if (found.length === 0) throw new ApiError(400, 'no_target_devices');
   const byId = new Map(found.map((d) => [d.id, d]));

@@ -1,7 +1,19 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { IDEMPOTENCY_KEY_TTL_HOURS, deviceRunStatus, uuid, type CreateJobRunRequest, type JobRun, type JobRunListFilters, type JobRunSummary, type JobRunTarget, type JobRunTargetSelection, type OutputChunk, type OutputEncodingParam } from '@opsconductor/contracts/api';
+import {
+  IDEMPOTENCY_KEY_TTL_HOURS,
+  deviceRunStatus,
+  uuid,
+  type CreateJobRunRequest,
+  type JobRun,
+  type JobRunListFilters,
+  type JobRunSummary,
+  type JobRunTarget,
+  type JobRunTargetSelection,
+  type OutputChunk,
+  type OutputEncodingParam,
+} from '@opsconductor/contracts/api';
 import type { CommandKind, CommandPayload } from '@opsconductor/contracts/commands';
 import { lockOpenCommands, requestCancellation, storePayload } from '@opsconductor/commands';
 import { Prisma, withTransaction } from '@opsconductor/db';
@@ -20,7 +32,9 @@ export const jobRunWorkflowId = (id: string) => `job-run/${id}`;
 
 export function temporalUrl(deps: ApiDeps, workflowId: string): string | null {
   const base = deps.config.temporalUiUrl;
-  return base ? `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}` : null;
+  return base
+    ? `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`
+    : null;
 }
 
 /** The command a run sends, from its request: a shell `command`, or an `action` of any kind. */
@@ -35,7 +49,8 @@ async function payloadOf(deps: ApiDeps, req: CreateJobRunRequest): Promise<Comma
       return { ...action, timeoutSeconds };
     case 'file.fetch': {
       const file = await deps.db.prisma.storedFile.findUnique({ where: { sha256: action.sha256 } });
-      if (!file) throw new ApiError(400, 'unknown_file', undefined, [{ path: 'action.sha256', message: 'no stored file has this SHA-256' }]);
+      if (!file)
+        throw new ApiError(400, 'unknown_file', undefined, [{ path: 'action.sha256', message: 'no stored file has this SHA-256' }]);
       return { ...action, size: Number(file.size), timeoutSeconds };
     }
   }
@@ -49,7 +64,10 @@ function describePayload(payload: CommandPayload): { command: string; shell: str
     case 'script':
       return { command: payload.script, shell: payload.interpreter };
     case 'file.fetch':
-      return { command: `fetch ${payload.sha256} to ${payload.path}${payload.mode ? ` mode ${payload.mode}` : ''}${payload.owner ? ` owner ${payload.owner}` : ''}`, shell: 'default' };
+      return {
+        command: `fetch ${payload.sha256} to ${payload.path}${payload.mode ? ` mode ${payload.mode}` : ''}${payload.owner ? ` owner ${payload.owner}` : ''}`,
+        shell: 'default',
+      };
     case 'reboot':
       return { command: 'reboot', shell: 'default' };
     case 'inventory.refresh':
@@ -81,7 +99,12 @@ export interface CreateJobRunOptions {
  * answer lost after the workflow started, the API dying in between) finds the key and gets that same run, and a
  * workflow the first attempt never started is started then. The same key with a different body is refused (422).
  */
-export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJobRunRequest, opts: CreateJobRunOptions = {}): Promise<CreatedJobRun> {
+export async function createJobRun(
+  deps: ApiDeps,
+  user: AuthUser,
+  req: CreateJobRunRequest,
+  opts: CreateJobRunOptions = {},
+): Promise<CreatedJobRun> {
   const { prisma } = deps.db;
   const { idempotencyKey } = opts;
   const requestHash = idempotencyKey === undefined ? undefined : hashRequest(req);
@@ -92,7 +115,11 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
   const targetSelection = normalizeSelection(req);
   const targets = await resolveTargets(deps, targetSelection);
   if (req.expectedDeviceCount !== undefined && req.expectedDeviceCount !== targets.length) {
-    throw new ApiError(409, 'target_count_changed', `The selection now matches ${targets.length.toLocaleString('en-US')} devices, not the ${req.expectedDeviceCount.toLocaleString('en-US')} confirmed.`);
+    throw new ApiError(
+      409,
+      'target_count_changed',
+      `The selection now matches ${targets.length.toLocaleString('en-US')} devices, not the ${req.expectedDeviceCount.toLocaleString('en-US')} confirmed.`,
+    );
   }
   const payload = await payloadOf(deps, req);
   // Content-addressed: stored before the run, a payload of a run that then fails to start is harmless.
@@ -103,13 +130,29 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
   const deadlineAt = new Date(Date.now() + req.deadlineSeconds * 1000);
   try {
     await prisma.$transaction([
-      prisma.jobRun.create({ data: { id, workflowId, kind: payload.kind, payloadSha256, ...describePayload(payload), timeoutSeconds: req.timeoutSeconds, deadlineAt, createdById: user.id, targetSelection } }),
+      prisma.jobRun.create({
+        data: {
+          id,
+          workflowId,
+          kind: payload.kind,
+          payloadSha256,
+          ...describePayload(payload),
+          timeoutSeconds: req.timeoutSeconds,
+          deadlineAt,
+          createdById: user.id,
+          targetSelection,
+        },
+      }),
       prisma.jobRunDevice.createMany({ data: targets.map((d) => ({ jobRunId: id, deviceId: d.id, hostname: d.hostname })) }),
-      ...(idempotencyKey === undefined ? [] : [
-        // A key older than the retention period is free again.
-        prisma.jobRunIdempotencyKey.deleteMany({ where: { userId: user.id, key: idempotencyKey, createdAt: { lt: keyRetentionCutoff() } } }),
-        prisma.jobRunIdempotencyKey.create({ data: { userId: user.id, key: idempotencyKey, requestHash: requestHash!, jobRunId: id } }),
-      ]),
+      ...(idempotencyKey === undefined
+        ? []
+        : [
+            // A key older than the retention period is free again.
+            prisma.jobRunIdempotencyKey.deleteMany({
+              where: { userId: user.id, key: idempotencyKey, createdAt: { lt: keyRetentionCutoff() } },
+            }),
+            prisma.jobRunIdempotencyKey.create({ data: { userId: user.id, key: idempotencyKey, requestHash: requestHash!, jobRunId: id } }),
+          ]),
       ...(opts.audit ? [prisma.auditLog.create({ data: auditLogData(opts.audit({ id, deviceCount: deviceIds.length })) })] : []),
     ]);
   } catch (err) {
@@ -120,27 +163,43 @@ export async function createJobRun(deps: ApiDeps, user: AuthUser, req: CreateJob
     }
     throw err;
   }
-  await startJobRunWorkflow(deps, {
-    jobRunId: id,
-    deviceIds,
-    command: { kind: payload.kind, payloadSha256, timeoutSeconds: payload.timeoutSeconds },
-    deadlineAt: deadlineAt.toISOString(),
-  }, idempotencyKey !== undefined);
+  await startJobRunWorkflow(
+    deps,
+    {
+      jobRunId: id,
+      deviceIds,
+      command: { kind: payload.kind, payloadSha256, timeoutSeconds: payload.timeoutSeconds },
+      deadlineAt: deadlineAt.toISOString(),
+    },
+    idempotencyKey !== undefined,
+  );
   if (idempotencyKey !== undefined) pruneIdempotencyKeys(deps);
   return { id, deviceCount: deviceIds.length, replayed: false };
 }
 
-const auditLogData = (row: AuditRow): Prisma.AuditLogCreateManyInput => ({ ...row, details: row.details as Prisma.InputJsonValue | undefined });
+const auditLogData = (row: AuditRow): Prisma.AuditLogCreateManyInput => ({
+  ...row,
+  details: row.details as Prisma.InputJsonValue | undefined,
+});
 
 const keyRetentionCutoff = () => new Date(Date.now() - IDEMPOTENCY_KEY_TTL_HOURS * 3600_000);
 
 /** SHA-256 of the request's canonical JSON (object keys sorted), after validation filled in the defaults. */
 function hashRequest(req: CreateJobRunRequest): string {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical)
-      : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, canonical(x)]))
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([, x]) => x !== undefined)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([k, x]) => [k, canonical(x)]),
+          )
         : v;
-  return createHash('sha256').update(JSON.stringify(canonical(req))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(req)))
+    .digest('hex');
 }
 
 /** The run an earlier request with this key created, if the key is still kept; refuses a different body. */
@@ -149,7 +208,11 @@ async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHas
   const row = await prisma.jobRunIdempotencyKey.findUnique({ where: { userId_key: { userId: user.id, key } }, include: { jobRun: true } });
   if (!row || row.createdAt < keyRetentionCutoff()) return undefined;
   if (row.requestHash !== requestHash) {
-    throw new ApiError(422, 'idempotency_key_reused', `This Idempotency-Key created run ${row.jobRunId} from a different request in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours; send a new key for a new run.`);
+    throw new ApiError(
+      422,
+      'idempotency_key_reused',
+      `This Idempotency-Key created run ${row.jobRunId} from a different request in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours; send a new key for a new run.`,
+    );
   }
   const run = row.jobRun;
   // The first request may have stopped between its commit and the workflow start (the API died, Temporal was slow):
@@ -158,14 +221,25 @@ async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHas
     return { id: run.id, deviceCount: await prisma.jobRunDevice.count({ where: { jobRunId: run.id } }), replayed: true };
   }
   const targets = await prisma.jobRunDevice.findMany({ where: { jobRunId: run.id }, select: { deviceId: true } });
-  await startJobRunWorkflow(deps, {
-    jobRunId: run.id,
-    deviceIds: targets.map((t) => t.deviceId),
-    ...(run.payloadSha256
-      ? { command: { kind: run.kind as CommandKind, payloadSha256: run.payloadSha256, timeoutSeconds: run.timeoutSeconds } }
-      : { payload: { kind: 'shell' as const, command: run.command, shell: run.shell as CreateJobRunRequest['shell'], timeoutSeconds: run.timeoutSeconds } }),
-    deadlineAt: run.deadlineAt.toISOString(),
-  }, true);
+  await startJobRunWorkflow(
+    deps,
+    {
+      jobRunId: run.id,
+      deviceIds: targets.map((t) => t.deviceId),
+      ...(run.payloadSha256
+        ? { command: { kind: run.kind as CommandKind, payloadSha256: run.payloadSha256, timeoutSeconds: run.timeoutSeconds } }
+        : {
+            payload: {
+              kind: 'shell' as const,
+              command: run.command,
+              shell: run.shell as CreateJobRunRequest['shell'],
+              timeoutSeconds: run.timeoutSeconds,
+            },
+          }),
+      deadlineAt: run.deadlineAt.toISOString(),
+    },
+    true,
+  );
   return { id: run.id, deviceCount: targets.length, replayed: true };
 }
 
@@ -179,16 +253,18 @@ async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHas
 async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, keepIfUncertain: boolean): Promise<void> {
   const workflowId = jobRunWorkflowId(input.jobRunId);
   try {
-    await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.start('jobRun', {
-      taskQueue: deps.config.temporalTaskQueue,
-      workflowId,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      args: [input],
-      typedSearchAttributes: [
-        { key: OpsJobRunId, value: input.jobRunId },
-        { key: OpsDeviceIds, value: deviceIdsForSearch(input.deviceIds) },
-      ],
-    }));
+    await withTemporalDeadline(deps.temporal, () =>
+      deps.temporal.workflow.start('jobRun', {
+        taskQueue: deps.config.temporalTaskQueue,
+        workflowId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [input],
+        typedSearchAttributes: [
+          { key: OpsJobRunId, value: input.jobRunId },
+          { key: OpsDeviceIds, value: deviceIdsForSearch(input.deviceIds) },
+        ],
+      }),
+    );
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
     const exists = await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe(), 1000).then(
@@ -196,9 +272,16 @@ async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, keepIfUnce
       (describeErr: unknown) => (describeErr instanceof WorkflowNotFoundError ? false : undefined),
     );
     if (exists) return;
-    deps.logger.error({ err, jobRunId: input.jobRunId, workflowStarted: exists === false ? 'no' : 'unknown' }, 'starting the jobRun workflow failed');
+    deps.logger.error(
+      { err, jobRunId: input.jobRunId, workflowStarted: exists === false ? 'no' : 'unknown' },
+      'starting the jobRun workflow failed',
+    );
     if (exists === undefined && keepIfUncertain) {
-      throw new ApiError(503, 'temporal_unavailable', 'The run was recorded, but whether its workflow started is unknown: send the request again with the same Idempotency-Key to get this run.');
+      throw new ApiError(
+        503,
+        'temporal_unavailable',
+        'The run was recorded, but whether its workflow started is unknown: send the request again with the same Idempotency-Key to get this run.',
+      );
     }
     await deps.db.prisma.jobRun.delete({ where: { id: input.jobRunId } }).catch(() => {});
     throw new ApiError(503, 'temporal_unavailable');
@@ -210,10 +293,12 @@ async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, keepIfUnce
  * background: the run exists and its workflow runs, so nothing may turn its answer into an error now.
  */
 function pruneIdempotencyKeys(deps: ApiDeps): void {
-  deps.db.pool.query(
-    `DELETE FROM job_run_idempotency_keys WHERE ctid IN (SELECT ctid FROM job_run_idempotency_keys WHERE created_at < $1 LIMIT 500)`,
-    [keyRetentionCutoff()],
-  ).catch((err: unknown) => deps.logger.warn({ err }, 'pruning expired idempotency keys failed'));
+  deps.db.pool
+    .query(
+      `DELETE FROM job_run_idempotency_keys WHERE ctid IN (SELECT ctid FROM job_run_idempotency_keys WHERE created_at < $1 LIMIT 500)`,
+      [keyRetentionCutoff()],
+    )
+    .catch((err: unknown) => deps.logger.warn({ err }, 'pruning expired idempotency keys failed'));
 }
 
 export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
@@ -241,7 +326,11 @@ function loadRun(deps: ApiDeps, id: string) {
 }
 
 async function countsFor(deps: ApiDeps, ids: string[]): Promise<Map<string, Record<string, number>>> {
-  const groups = await deps.db.prisma.jobRunDevice.groupBy({ by: ['jobRunId', 'status'], where: { jobRunId: { in: ids } }, _count: { _all: true } });
+  const groups = await deps.db.prisma.jobRunDevice.groupBy({
+    by: ['jobRunId', 'status'],
+    where: { jobRunId: { in: ids } },
+    _count: { _all: true },
+  });
   const m = new Map<string, Record<string, number>>();
   for (const g of groups) {
     const counts = m.get(g.jobRunId) ?? {};
@@ -253,10 +342,21 @@ async function countsFor(deps: ApiDeps, ids: string[]): Promise<Map<string, Reco
 
 function toSummary(deps: ApiDeps, run: RunRow, counts: Record<string, number>): JobRunSummary {
   return {
-    id: run.id, workflowId: run.workflowId, temporalUrl: temporalUrl(deps, run.workflowId), kind: run.kind, command: run.command, shell: run.shell,
-    timeoutSeconds: run.timeoutSeconds, deadlineAt: run.deadlineAt.toISOString(), status: run.status, cancelRequested: run.cancelRequested,
-    createdBy: run.createdBy?.email ?? null, createdAt: run.createdAt.toISOString(), startedAt: run.startedAt?.toISOString() ?? null,
-    finishedAt: run.finishedAt?.toISOString() ?? null, counts,
+    id: run.id,
+    workflowId: run.workflowId,
+    temporalUrl: temporalUrl(deps, run.workflowId),
+    kind: run.kind,
+    command: run.command,
+    shell: run.shell,
+    timeoutSeconds: run.timeoutSeconds,
+    deadlineAt: run.deadlineAt.toISOString(),
+    status: run.status,
+    cancelRequested: run.cancelRequested,
+    createdBy: run.createdBy?.email ?? null,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: run.startedAt?.toISOString() ?? null,
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    counts,
   };
 }
 
@@ -269,7 +369,8 @@ export async function getJobRunSummary(deps: ApiDeps, id: string): Promise<JobRu
 export function jobRunWhere(f: JobRunListFilters): Prisma.JobRunWhereInput {
   const and: Prisma.JobRunWhereInput[] = [];
   // Emails are stored lowercase; an unknown user simply matches nothing.
-  if (f.createdBy) and.push(uuid.safeParse(f.createdBy).success ? { createdById: f.createdBy } : { createdBy: { email: f.createdBy.toLowerCase() } });
+  if (f.createdBy)
+    and.push(uuid.safeParse(f.createdBy).success ? { createdById: f.createdBy } : { createdBy: { email: f.createdBy.toLowerCase() } });
   if (f.status) and.push({ status: f.status });
   if (f.deviceId) and.push({ targets: { some: { deviceId: f.deviceId } } });
   if (f.hostname) and.push({ targets: { some: { hostname: { equals: likeLiteral(f.hostname), mode: 'insensitive' } } } });
@@ -282,16 +383,36 @@ const newestFirst: Prisma.JobRunOrderByWithRelationInput[] = [{ createdAt: 'desc
 export async function listJobRuns(deps: ApiDeps, q: JobRunListFilters & { page: number; pageSize: number }) {
   const where = jobRunWhere(q);
   const [runs, total] = await Promise.all([
-    deps.db.prisma.jobRun.findMany({ where, orderBy: newestFirst, skip: (q.page - 1) * q.pageSize, take: q.pageSize, include: { createdBy: { select: { email: true } } } }),
+    deps.db.prisma.jobRun.findMany({
+      where,
+      orderBy: newestFirst,
+      skip: (q.page - 1) * q.pageSize,
+      take: q.pageSize,
+      include: { createdBy: { select: { email: true } } },
+    }),
     deps.db.prisma.jobRun.count({ where }),
   ]);
-  const counts = await countsFor(deps, runs.map((r) => r.id));
+  const counts = await countsFor(
+    deps,
+    runs.map((r) => r.id),
+  );
   return { items: runs.map((r) => toSummary(deps, r, counts.get(r.id) ?? {})), total };
 }
 
 export const jobRunCsvHeader = [
-  'id', 'created_at', 'created_by', 'status', 'command', 'shell', 'timeout_seconds', 'deadline_at', 'started_at', 'finished_at', 'cancel_requested',
-  'devices', ...deviceRunStatus.options,
+  'id',
+  'created_at',
+  'created_by',
+  'status',
+  'command',
+  'shell',
+  'timeout_seconds',
+  'deadline_at',
+  'started_at',
+  'finished_at',
+  'cancel_requested',
+  'devices',
+  ...deviceRunStatus.options,
 ];
 
 /** Pages of CSV rows over the filtered runs, newest first (cursor on the last run seen). */
@@ -302,17 +423,34 @@ export function jobRunCsvPages(deps: ApiDeps, f: JobRunListFilters, pageSize = 5
   return async () => {
     if (done) return [];
     const runs = await deps.db.prisma.jobRun.findMany({
-      where, orderBy: newestFirst, take: pageSize, ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+      where,
+      orderBy: newestFirst,
+      take: pageSize,
+      ...(after ? { cursor: { id: after }, skip: 1 } : {}),
       include: { createdBy: { select: { email: true } } },
     });
     done = runs.length < pageSize;
     after = runs.at(-1)?.id;
-    const counts = await countsFor(deps, runs.map((r) => r.id));
+    const counts = await countsFor(
+      deps,
+      runs.map((r) => r.id),
+    );
     return runs.map((r) => {
       const c = counts.get(r.id) ?? {};
       return [
-        r.id, r.createdAt, r.createdBy?.email ?? null, r.status, r.command, r.shell, r.timeoutSeconds, r.deadlineAt, r.startedAt, r.finishedAt, r.cancelRequested,
-        Object.values(c).reduce((a, b) => a + b, 0), ...deviceRunStatus.options.map((status) => c[status] ?? 0),
+        r.id,
+        r.createdAt,
+        r.createdBy?.email ?? null,
+        r.status,
+        r.command,
+        r.shell,
+        r.timeoutSeconds,
+        r.deadlineAt,
+        r.startedAt,
+        r.finishedAt,
+        r.cancelRequested,
+        Object.values(c).reduce((a, b) => a + b, 0),
+        ...deviceRunStatus.options.map((status) => c[status] ?? 0),
       ];
     });
   };
@@ -328,12 +466,24 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
   // Targets written without a hostname (rows older than the column, or made by hand) borrow the device's.
   const unnamed = rows.filter((t) => !t.hostname).map((t) => t.deviceId);
   const live = unnamed.length
-    ? new Map((await deps.db.prisma.device.findMany({ where: { id: { in: unnamed } }, select: { id: true, hostname: true } })).map((d) => [d.id, d.hostname]))
+    ? new Map(
+        (await deps.db.prisma.device.findMany({ where: { id: { in: unnamed } }, select: { id: true, hostname: true } })).map((d) => [
+          d.id,
+          d.hostname,
+        ]),
+      )
     : new Map<string, string>();
   return rows.map((t) => ({
-    deviceId: t.deviceId, hostname: t.hostname || (live.get(t.deviceId) ?? ''), status: t.status, exitCode: t.exitCode === null ? null : Number(t.exitCode), errorMessage: t.errorMessage,
-    startedAt: t.startedAt?.toISOString() ?? null, finishedAt: t.finishedAt?.toISOString() ?? null, durationMs: t.durationMs,
-    stdoutTruncated: t.commands.some((c) => c.stdoutTruncated), stderrTruncated: t.commands.some((c) => c.stderrTruncated),
+    deviceId: t.deviceId,
+    hostname: t.hostname || (live.get(t.deviceId) ?? ''),
+    status: t.status,
+    exitCode: t.exitCode === null ? null : Number(t.exitCode),
+    errorMessage: t.errorMessage,
+    startedAt: t.startedAt?.toISOString() ?? null,
+    finishedAt: t.finishedAt?.toISOString() ?? null,
+    durationMs: t.durationMs,
+    stdoutTruncated: t.commands.some((c) => c.stdoutTruncated),
+    stderrTruncated: t.commands.some((c) => c.stderrTruncated),
   }));
 }
 
@@ -341,11 +491,19 @@ export async function getJobRun(deps: ApiDeps, id: string): Promise<JobRun | nul
   const run = await loadRun(deps, id);
   if (!run) return null;
   const [counts, targets] = await Promise.all([countsFor(deps, [id]), getJobRunTargets(deps, id)]);
-  return { ...toSummary(deps, run, counts.get(id) ?? {}), targets, targetSelection: (run.targetSelection as JobRunTargetSelection | null) ?? null };
+  return {
+    ...toSummary(deps, run, counts.get(id) ?? {}),
+    targets,
+    targetSelection: (run.targetSelection as JobRunTargetSelection | null) ?? null,
+  };
 }
 
 /** Output chunks after a cursor, as text (invalid UTF-8 shown as U+FFFD) or as base64 of the stored bytes. */
-export async function readOutput(deps: ApiDeps, runId: string, q: { after?: string; deviceId?: string; limit: number; encoding?: OutputEncodingParam }): Promise<OutputChunk[]> {
+export async function readOutput(
+  deps: ApiDeps,
+  runId: string,
+  q: { after?: string; deviceId?: string; limit: number; encoding?: OutputEncodingParam },
+): Promise<OutputChunk[]> {
   const { rows } = await deps.db.pool.query<{ id: string; device_id: string; stream: 'stdout' | 'stderr'; data: Buffer }>(
     `SELECT oc.id::text AS id, jrd.device_id, oc.stream, oc.data
        FROM output_chunks oc JOIN agent_commands ac ON ac.id = oc.command_id JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id
@@ -355,7 +513,10 @@ export async function readOutput(deps: ApiDeps, runId: string, q: { after?: stri
   );
   const encoding = q.encoding ?? 'text';
   return rows.map((r) => ({
-    id: r.id, deviceId: r.device_id, stream: r.stream, encoding,
+    id: r.id,
+    deviceId: r.device_id,
+    stream: r.stream,
+    encoding,
     data: encoding === 'base64' ? r.data.toString('base64') : r.data.toString('utf8'),
   }));
 }

@@ -72,7 +72,14 @@ function NoSection({ what }: { what: string }) {
   );
 }
 
-const chassisLabels: Record<string, string> = { desktop: 'Desktop', laptop: 'Laptop', server: 'Server', virtual: 'Virtual', other: 'Other', unknown: 'Unknown' };
+const chassisLabels: Record<string, string> = {
+  desktop: 'Desktop',
+  laptop: 'Laptop',
+  server: 'Server',
+  virtual: 'Virtual',
+  other: 'Other',
+  unknown: 'Unknown',
+};
 const virtualizationLabels: Record<string, string> = {
   physical: 'Physical',
   kvm: 'KVM',
@@ -123,7 +130,11 @@ export function HardwarePanel({ hw }: { hw: HardwareSection | undefined }) {
             </Detail>
             <Detail label="Cores / threads">
               {hw.cpu.cores ?? '—'} / {hw.cpu.threads ?? '—'}
-              {hw.cpu.sockets ? <span className="ml-1.5 text-zinc-500">({hw.cpu.sockets} socket{hw.cpu.sockets === 1 ? '' : 's'})</span> : null}
+              {hw.cpu.sockets ? (
+                <span className="ml-1.5 text-zinc-500">
+                  ({hw.cpu.sockets} socket{hw.cpu.sockets === 1 ? '' : 's'})
+                </span>
+              ) : null}
             </Detail>
             <Detail label="Memory">{formatBytes(hw.memoryBytes)}</Detail>
           </dl>
@@ -177,7 +188,7 @@ export function HardwarePanel({ hw }: { hw: HardwareSection | undefined }) {
             <tbody>
               {hw.filesystems.map((f, i) => (
                 <tr key={`${f.mount}:${i}`}>
-                  <Td className="max-w-xs truncate font-mono text-xs" >
+                  <Td className="max-w-xs truncate font-mono text-xs">
                     <span title={f.mount}>{f.mount}</span>
                   </Td>
                   <Td className="max-w-xs truncate font-mono text-xs text-zinc-500">

@@ -47,8 +47,8 @@ function RotateSecret() {
             <CopyButton text={secret} />
           </div>
           <p className="text-xs text-zinc-600">
-            On the device: stop the agent, run <Code>opsconductor-agent rekey</Code> and paste the secret (or set <Code>OPSCONDUCTOR_DEVICE_SECRET</Code>),
-            then start the agent again.
+            On the device: stop the agent, run <Code>opsconductor-agent rekey</Code> and paste the secret (or set{' '}
+            <Code>OPSCONDUCTOR_DEVICE_SECRET</Code>), then start the agent again.
           </p>
         </div>
       ) : (
@@ -78,7 +78,14 @@ function Delete({ device }: { device: DeviceRef }) {
         autoComplete="off"
         className="h-7! text-xs!"
       />
-      <Button type="submit" name="intent" value="delete" size="sm" variant="danger" disabled={typed !== device.hostname || fetcher.state !== 'idle'}>
+      <Button
+        type="submit"
+        name="intent"
+        value="delete"
+        size="sm"
+        variant="danger"
+        disabled={typed !== device.hostname || fetcher.state !== 'idle'}
+      >
         Delete device
       </Button>
       <Failure result={fetcher.data} />

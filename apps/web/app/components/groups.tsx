@@ -14,7 +14,10 @@ export function GroupKindBadge({ kind }: { kind: 'static' | 'dynamic' }) {
 
 export function BuiltInBadge() {
   return (
-    <span className="rounded px-1.5 py-0.5 text-[11px] font-medium text-zinc-500 ring-1 ring-zinc-200 ring-inset" data-testid="group-built-in">
+    <span
+      className="rounded px-1.5 py-0.5 text-[11px] font-medium text-zinc-500 ring-1 ring-zinc-200 ring-inset"
+      data-testid="group-built-in"
+    >
       Built-in
     </span>
   );
@@ -30,7 +33,14 @@ function Line({ line, root = false }: { line: RuleLine; root?: boolean }) {
       </p>
       <ul className="mt-0.5 space-y-0.5">
         {line.children.map((child, i) => (
-          <li key={i} className={child.kind === 'condition' ? "relative pl-3 text-[13px] before:absolute before:left-0 before:text-zinc-400 before:content-['•']" : undefined}>
+          <li
+            key={i}
+            className={
+              child.kind === 'condition'
+                ? "relative pl-3 text-[13px] before:absolute before:left-0 before:text-zinc-400 before:content-['•']"
+                : undefined
+            }
+          >
             <Line line={child} />
           </li>
         ))}
@@ -55,7 +65,11 @@ export function TagChips({ tags, max = 4 }: { tags: string[]; max?: number }) {
   return (
     <span className="inline-flex flex-wrap items-center gap-1" title={tags.join(', ')}>
       {shown.map((t) => (
-        <span key={t} data-testid="tag-chip" className="rounded bg-zinc-100 px-1.5 py-px text-[11px] font-medium whitespace-nowrap text-zinc-700 ring-1 ring-zinc-200 ring-inset">
+        <span
+          key={t}
+          data-testid="tag-chip"
+          className="rounded bg-zinc-100 px-1.5 py-px text-[11px] font-medium whitespace-nowrap text-zinc-700 ring-1 ring-zinc-200 ring-inset"
+        >
           {t}
         </span>
       ))}
@@ -99,7 +113,16 @@ export function GroupForm({
             {(p) => <Input {...p} name="name" defaultValue={defaults.name} required maxLength={200} autoComplete="off" />}
           </Field>
           <Field label="Description" error={errors.description} hint="Optional">
-            {(p) => <Textarea {...p} name="description" defaultValue={defaults.description} rows={1} maxLength={2000} className="font-sans text-[13px]" />}
+            {(p) => (
+              <Textarea
+                {...p}
+                name="description"
+                defaultValue={defaults.description}
+                rows={1}
+                maxLength={2000}
+                className="font-sans text-[13px]"
+              />
+            )}
           </Field>
         </div>
       </Card>

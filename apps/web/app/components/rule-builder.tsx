@@ -238,7 +238,8 @@ function useRulePreview(ruleKey: string, url: string): PreviewState {
       })
         .then(async (res) => {
           const type = res.headers.get('content-type') ?? '';
-          if (!type.includes('json')) throw new Error(res.status === 401 ? 'Your session has ended — sign in again.' : `Preview failed (HTTP ${res.status})`);
+          if (!type.includes('json'))
+            throw new Error(res.status === 401 ? 'Your session has ended — sign in again.' : `Preview failed (HTTP ${res.status})`);
           return (await res.json()) as PreviewResponse;
         })
         .then((result) => {
@@ -246,7 +247,11 @@ function useRulePreview(ruleKey: string, url: string): PreviewState {
         })
         .catch((error: unknown) => {
           if (controller.signal.aborted || mine !== seq.current) return;
-          setState({ key: ruleKey, loading: false, result: { ok: false, message: error instanceof Error ? error.message : String(error), errors: [] } });
+          setState({
+            key: ruleKey,
+            loading: false,
+            result: { ok: false, message: error instanceof Error ? error.message : String(error), errors: [] },
+          });
         });
     }, PREVIEW_DEBOUNCE_MS);
     return () => {
@@ -257,14 +262,28 @@ function useRulePreview(ruleKey: string, url: string): PreviewState {
   return state;
 }
 
-function PreviewPanel({ preview, ruleKey, incomplete, jsonError }: { preview: PreviewState; ruleKey: string; incomplete: boolean; jsonError: boolean }) {
+function PreviewPanel({
+  preview,
+  ruleKey,
+  incomplete,
+  jsonError,
+}: {
+  preview: PreviewState;
+  ruleKey: string;
+  incomplete: boolean;
+  jsonError: boolean;
+}) {
   const result = preview.result;
   const current = preview.key === ruleKey;
   const ok = result?.ok ? result : null;
   const count = !incomplete && ok ? ok.count : null;
   const stale = preview.loading || !current;
   return (
-    <section aria-label="Preview" aria-live="polite" className="rounded-md border border-zinc-200 bg-zinc-50/60 p-3 text-[13px] lg:sticky lg:top-16">
+    <section
+      aria-label="Preview"
+      aria-live="polite"
+      className="rounded-md border border-zinc-200 bg-zinc-50/60 p-3 text-[13px] lg:sticky lg:top-16"
+    >
       <div className="flex items-baseline justify-between gap-2">
         <p className={cx('text-zinc-900', stale && count !== null && 'opacity-50')}>
           <span data-testid="rule-preview-count" className="text-lg font-semibold tabular-nums">
@@ -283,10 +302,18 @@ function PreviewPanel({ preview, ruleKey, incomplete, jsonError }: { preview: Pr
       ) : ok ? (
         <>
           {ok.devices.length > 0 ? (
-            <ul className={cx('mt-2 divide-y divide-zinc-200/70 border-t border-zinc-200', stale && 'opacity-50')} data-testid="rule-preview-devices">
+            <ul
+              className={cx('mt-2 divide-y divide-zinc-200/70 border-t border-zinc-200', stale && 'opacity-50')}
+              data-testid="rule-preview-devices"
+            >
               {ok.devices.map((d) => (
                 <li key={d.id} className="flex items-baseline justify-between gap-2 py-1">
-                  <Link to={`/devices/${d.id}`} className="truncate font-medium text-zinc-900 hover:underline" target="_blank" rel="noreferrer">
+                  <Link
+                    to={`/devices/${d.id}`}
+                    className="truncate font-medium text-zinc-900 hover:underline"
+                    target="_blank"
+                    rel="noreferrer"
+                  >
                     {d.hostname}
                   </Link>
                   <span className="truncate text-xs text-zinc-500">{d.osName}</span>
@@ -306,7 +333,17 @@ function PreviewPanel({ preview, ruleKey, incomplete, jsonError }: { preview: Pr
 
 // ---- tree editors ---------------------------------------------------------------------------------------
 
-function Segment({ pressed, disabled, onClick, children }: { pressed: boolean; disabled?: boolean; onClick: () => void; children: ReactNode }) {
+function Segment({
+  pressed,
+  disabled,
+  onClick,
+  children,
+}: {
+  pressed: boolean;
+  disabled?: boolean;
+  onClick: () => void;
+  children: ReactNode;
+}) {
   return (
     <button
       type="button"
@@ -422,7 +459,9 @@ function defaultOp(catalog: RuleCatalog, key: string): string {
 function changeField(catalog: RuleCatalog, node: ConditionNode, value: string): ConditionNode {
   const base = { id: node.id, negate: node.negate };
   if (value === SOFTWARE) {
-    return node.kind === 'software' ? node : { ...base, kind: 'software', name: '', match: 'equals', versionOp: '', version: '', present: true };
+    return node.kind === 'software'
+      ? node
+      : { ...base, kind: 'software', name: '', match: 'equals', versionOp: '', version: '', present: true };
   }
   if (value === MEMBER_OF) return node.kind === 'member' ? node : { ...base, kind: 'member', groupId: '' };
   const field = findField(catalog, value);
@@ -438,7 +477,13 @@ function changeField(catalog: RuleCatalog, node: ConditionNode, value: string): 
       value: sameType && keepOp && sameValues ? node.value : field?.type === 'boolean' ? 'true' : '',
     };
   }
-  return { ...base, kind: 'field', field: value, op: value ? defaultOp(catalog, value) : '', value: field?.type === 'boolean' ? 'true' : '' };
+  return {
+    ...base,
+    kind: 'field',
+    field: value,
+    op: value ? defaultOp(catalog, value) : '',
+    value: field?.type === 'boolean' ? 'true' : '',
+  };
 }
 
 function FieldPicker({ node }: { node: ConditionNode }) {
@@ -494,23 +539,30 @@ function ConditionRow({ node }: { node: ConditionNode }) {
     >
       <div className="flex items-start gap-2">
         <div className="flex min-w-0 flex-1 flex-wrap items-center gap-2">
-        {node.negate && node.kind !== 'member' ? (
-          <button
-            type="button"
-            aria-pressed
-            onClick={() => update(node.id, (n) => ({ ...n, negate: false }))}
-            title="This condition is negated; click to remove the NOT"
-            className="h-6 rounded-md bg-amber-100 px-2 text-[11px] font-semibold text-amber-900 ring-1 ring-amber-300 ring-inset"
-          >
-            NOT
-          </button>
-        ) : null}
-        <FieldPicker node={node} />
-        {node.kind === 'field' ? <FieldConditionInputs node={node} invalid={invalid} /> : null}
-        {node.kind === 'software' ? <SoftwareInputs node={node} invalid={invalid} /> : null}
-        {node.kind === 'member' ? <MemberInputs node={node} invalid={invalid} /> : null}
+          {node.negate && node.kind !== 'member' ? (
+            <button
+              type="button"
+              aria-pressed
+              onClick={() => update(node.id, (n) => ({ ...n, negate: false }))}
+              title="This condition is negated; click to remove the NOT"
+              className="h-6 rounded-md bg-amber-100 px-2 text-[11px] font-semibold text-amber-900 ring-1 ring-amber-300 ring-inset"
+            >
+              NOT
+            </button>
+          ) : null}
+          <FieldPicker node={node} />
+          {node.kind === 'field' ? <FieldConditionInputs node={node} invalid={invalid} /> : null}
+          {node.kind === 'software' ? <SoftwareInputs node={node} invalid={invalid} /> : null}
+          {node.kind === 'member' ? <MemberInputs node={node} invalid={invalid} /> : null}
         </div>
-        <Button size="sm" variant="ghost" className="mt-0.5 text-zinc-400 hover:text-red-700" onClick={() => remove(node.id)} aria-label="Remove condition" title="Remove condition">
+        <Button
+          size="sm"
+          variant="ghost"
+          className="mt-0.5 text-zinc-400 hover:text-red-700"
+          onClick={() => remove(node.id)}
+          aria-label="Remove condition"
+          title="Remove condition"
+        >
           ✕
         </Button>
       </div>
@@ -621,11 +673,21 @@ function SoftwareInputs({ node, invalid }: { node: SoftwareNode; invalid: boolea
   const aria = invalid ? { 'aria-invalid': true as const } : {};
   return (
     <>
-      <Select aria-label="Operator" value={node.present ? 'present' : 'absent'} onChange={(e) => set({ present: e.currentTarget.value === 'present' })} className="w-36">
+      <Select
+        aria-label="Operator"
+        value={node.present ? 'present' : 'absent'}
+        onChange={(e) => set({ present: e.currentTarget.value === 'present' })}
+        className="w-36"
+      >
         <option value="present">has</option>
         <option value="absent">does not have</option>
       </Select>
-      <Select aria-label="Match" value={node.match} onChange={(e) => set({ match: e.currentTarget.value as SoftwareNode['match'] })} className="w-44">
+      <Select
+        aria-label="Match"
+        value={node.match}
+        onChange={(e) => set({ match: e.currentTarget.value as SoftwareNode['match'] })}
+        className="w-44"
+      >
         {softwareMatchModes.map((m) => (
           <option key={m} value={m}>
             {softwareMatchLabels[m]}
@@ -675,11 +737,22 @@ function MemberInputs({ node, invalid }: { node: MemberNode; invalid: boolean })
   const known = catalog.groups.some((g) => g.id === node.groupId);
   return (
     <>
-      <Select aria-label="Operator" value={node.negate ? 'not_member' : 'member'} onChange={(e) => set({ negate: e.currentTarget.value === 'not_member' })} className="w-44">
+      <Select
+        aria-label="Operator"
+        value={node.negate ? 'not_member' : 'member'}
+        onChange={(e) => set({ negate: e.currentTarget.value === 'not_member' })}
+        className="w-44"
+      >
         <option value="member">is a member of</option>
         <option value="not_member">is not a member of</option>
       </Select>
-      <Select aria-label="Group" value={node.groupId} onChange={(e) => set({ groupId: e.currentTarget.value })} className="w-56" {...(invalid ? { 'aria-invalid': true as const } : {})}>
+      <Select
+        aria-label="Group"
+        value={node.groupId}
+        onChange={(e) => set({ groupId: e.currentTarget.value })}
+        className="w-56"
+        {...(invalid ? { 'aria-invalid': true as const } : {})}
+      >
         <option value="">Choose a group…</option>
         {catalog.groups.map((g) => (
           <option key={g.id} value={g.id}>

@@ -5,7 +5,13 @@ import type { RunCommandActionData, RunConfirmation } from '~/lib/run-command.se
 import { pluralize } from '~/lib/format';
 import { Alert, Button, Field, Input, Select, Textarea } from './ui';
 
-const shellLabels: Record<Shell, string> = { default: 'Agent default (sh / cmd)', sh: 'sh', bash: 'bash', powershell: 'PowerShell', cmd: 'cmd' };
+const shellLabels: Record<Shell, string> = {
+  default: 'Agent default (sh / cmd)',
+  sh: 'sh',
+  bash: 'bash',
+  powershell: 'PowerShell',
+  cmd: 'cmd',
+};
 const shells = shellNames.map((value) => ({ value, label: shellLabels[value] }));
 
 /**
@@ -17,7 +23,12 @@ function ConfirmRun({ confirm, onCancel }: { confirm: RunConfirmation; onCancel:
   const busy = navigation.state === 'submitting' && navigation.formData?.get('intent') === 'run-confirm';
   const more = confirm.total - confirm.sample.length;
   return (
-    <div role="alertdialog" aria-label="Confirm run" data-testid="run-confirm" className="space-y-2 rounded-md bg-amber-50 p-3 ring-1 ring-amber-600/25 ring-inset">
+    <div
+      role="alertdialog"
+      aria-label="Confirm run"
+      data-testid="run-confirm"
+      className="space-y-2 rounded-md bg-amber-50 p-3 ring-1 ring-amber-600/25 ring-inset"
+    >
       {confirm.notice ? <p className="text-xs font-medium text-amber-900">{confirm.notice}</p> : null}
       <p className="text-[13px] text-amber-950">
         This will run on <strong data-testid="run-confirm-count">{confirm.total.toLocaleString('en-US')}</strong>{' '}

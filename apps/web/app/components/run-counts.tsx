@@ -16,7 +16,10 @@ export function RunCounts({ counts, className }: { counts: Record<string, number
   statuses.sort((a, b) => rank(a) - rank(b));
   const total = counts.total ?? statuses.reduce((n, k) => n + (counts[k] ?? 0), 0);
   return (
-    <span className={cx('flex flex-wrap items-center gap-x-2.5 gap-y-0.5 text-xs text-zinc-600 tabular-nums', className)} data-testid="run-counts">
+    <span
+      className={cx('flex flex-wrap items-center gap-x-2.5 gap-y-0.5 text-xs text-zinc-600 tabular-nums', className)}
+      data-testid="run-counts"
+    >
       <span className="font-medium text-zinc-900">{total.toLocaleString('en-US')}</span>
       {statuses.map((s) => (
         <span key={s} className="inline-flex items-center gap-1 whitespace-nowrap">

@@ -54,10 +54,7 @@ const controlClass =
 /** Full width unless the caller sets a width (Tailwind can't let a later class override an earlier one). */
 const width = (className: string | undefined) => (/(^|\s)w-/.test(className ?? '') ? undefined : 'w-full');
 
-export const Input = forwardRef<HTMLInputElement, InputHTMLAttributes<HTMLInputElement>>(function Input(
-  { className, ...props },
-  ref,
-) {
+export const Input = forwardRef<HTMLInputElement, InputHTMLAttributes<HTMLInputElement>>(function Input({ className, ...props }, ref) {
   return <input ref={ref} className={cx(controlClass, width(className), 'h-8', className)} {...props} />;
 });
 
@@ -132,7 +129,17 @@ export function PageHeader({
   );
 }
 
-export function Card({ title, actions, className, children }: { title?: ReactNode; actions?: ReactNode; className?: string; children: ReactNode }) {
+export function Card({
+  title,
+  actions,
+  className,
+  children,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  className?: string;
+  children: ReactNode;
+}) {
   return (
     <section className={cx('rounded-lg border border-zinc-200 bg-white shadow-xs', className)}>
       {title ? (
@@ -146,7 +153,15 @@ export function Card({ title, actions, className, children }: { title?: ReactNod
   );
 }
 
-export function Alert({ tone = 'error', title, children }: { tone?: 'error' | 'info' | 'success' | 'warning'; title?: ReactNode; children?: ReactNode }) {
+export function Alert({
+  tone = 'error',
+  title,
+  children,
+}: {
+  tone?: 'error' | 'info' | 'success' | 'warning';
+  title?: ReactNode;
+  children?: ReactNode;
+}) {
   const tones = {
     error: 'border-red-200 bg-red-50 text-red-800',
     info: 'border-zinc-200 bg-zinc-50 text-zinc-700',
@@ -180,7 +195,15 @@ export function Table({ children, className }: { children: ReactNode; className?
   );
 }
 
-export function Th({ children, className, ...rest }: { children?: ReactNode; className?: string; 'aria-sort'?: 'ascending' | 'descending' | 'none' }) {
+export function Th({
+  children,
+  className,
+  ...rest
+}: {
+  children?: ReactNode;
+  className?: string;
+  'aria-sort'?: 'ascending' | 'descending' | 'none';
+}) {
   return (
     <th
       {...rest}
@@ -269,12 +292,7 @@ export function RelativeTime({ iso, className }: { iso: string | null | undefine
   const now = useNow(30_000);
   if (!iso) return <span className={cx('text-zinc-400', className)}>never</span>;
   return (
-    <time
-      dateTime={iso}
-      title={absoluteTime(iso, isHydrated)}
-      className={cx('whitespace-nowrap', className)}
-      suppressHydrationWarning
-    >
+    <time dateTime={iso} title={absoluteTime(iso, isHydrated)} className={cx('whitespace-nowrap', className)} suppressHydrationWarning>
       {relativeTime(iso, now)}
     </time>
   );
@@ -369,7 +387,15 @@ export function Code({ children }: { children: ReactNode }) {
 }
 
 /** "Parent / Child / current" trail above a page header; every element but the last links somewhere. */
-export function Breadcrumb({ trail, current, mono = false }: { trail: { to: string; label: ReactNode }[]; current: ReactNode; mono?: boolean }) {
+export function Breadcrumb({
+  trail,
+  current,
+  mono = false,
+}: {
+  trail: { to: string; label: ReactNode }[];
+  current: ReactNode;
+  mono?: boolean;
+}) {
   return (
     <nav className="mb-2 text-xs text-zinc-500">
       {trail.map((item) => (

@@ -40,13 +40,19 @@ beforeAll(async () => {
     if (url.pathname === '/api/v1/groups/preview') {
       return send(
         400,
-        { title: 'The rule is not valid.', status: 400, code: 'rule_invalid', errors: [{ path: 'all.1.value', message: 'expected a number' }] },
+        {
+          title: 'The rule is not valid.',
+          status: 400,
+          code: 'rule_invalid',
+          errors: [{ path: 'all.1.value', message: 'expected a number' }],
+        },
         'application/problem+json',
       );
     }
     if (url.pathname === '/api/v1/tags') return send(200, { items: [{ tag: 'prod', deviceCount: 2 }] });
     if (url.pathname === '/api/v1/users') return send(200, '{"items": [', 'application/json');
-    if (url.pathname === '/api/v1/custom-fields') return send(409, { title: 'From a newer API', status: 409, code: 'not_a_code_we_know' }, 'application/problem+json');
+    if (url.pathname === '/api/v1/custom-fields')
+      return send(409, { title: 'From a newer API', status: 409, code: 'not_a_code_we_know' }, 'application/problem+json');
     if (url.pathname === '/api/v1/audit-logs') return send(502, '<html>bad gateway</html>', 'text/html');
     send(404, { type: 'about:blank', title: 'Not found.', status: 404, code: 'not_found' }, 'application/problem+json');
   });
@@ -71,10 +77,19 @@ describe('createApiClient', () => {
   });
 
   it('sends the device list filters and sort', async () => {
-    await client().get('/devices', { params: { query: { osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' } } });
+    await client().get('/devices', {
+      params: { query: { osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' } },
+    });
     const url = new URL(lastRequest?.url ?? '', 'http://x');
     expect(url.pathname).toBe('/api/v1/devices');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ osFamily: 'linux', tag: 'prod', customField: 'env:prod', groupId: deviceId, sort: 'lastSeenAt', order: 'desc' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      osFamily: 'linux',
+      tag: 'prod',
+      customField: 'env:prod',
+      groupId: deviceId,
+      sort: 'lastSeenAt',
+      order: 'desc',
+    });
     await expect(client().get('/tags')).resolves.toEqual({ items: [{ tag: 'prod', deviceCount: 2 }] });
   });
 
@@ -96,12 +111,16 @@ describe('createApiClient', () => {
   });
 
   it('still throws ApiError when the error body is not problem+json', async () => {
-    const error = await client().get('/audit-logs').catch((e: unknown) => e);
+    const error = await client()
+      .get('/audit-logs')
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 502, code: 'http_502' });
   });
 
   it('gives a code it does not know as http_<status>, so that branches on codes stay exhaustive', async () => {
-    const error = await client().get('/custom-fields').catch((e: unknown) => e);
+    const error = await client()
+      .get('/custom-fields')
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 409, code: 'http_409', title: 'From a newer API' });
   });
 

@@ -20,7 +20,14 @@ const fail = (intent: string, error: string, status = 400) => data<BulkResult>({
 
 /** "a, b ,,c" → ["a", "b", "c"] (deduplicated), or the first invalid tag's message. */
 export function parseTags(text: string): { ok: true; tags: string[] } | { ok: false; error: string } {
-  const items = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  const items = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (items.length === 0) return { ok: false, error: 'Enter one or more tags, separated by commas.' };
   if (items.length > 50) return { ok: false, error: 'At most 50 tags at once.' };
   for (const t of items) {
@@ -33,7 +40,10 @@ export function parseTags(text: string): { ok: true; tags: string[] } | { ok: fa
 export type FieldDefinition = { key: string; label: string; type: 'text' | 'number' | 'boolean' | 'date' | 'enum'; enumValues: string[] };
 
 /** A custom field's form value as the API wants it; an empty value clears the field (null). */
-export function customFieldValue(def: FieldDefinition, raw: string): { ok: true; value: string | number | boolean | null } | { ok: false; error: string } {
+export function customFieldValue(
+  def: FieldDefinition,
+  raw: string,
+): { ok: true; value: string | number | boolean | null } | { ok: false; error: string } {
   const text = def.type === 'text' ? raw : raw.trim();
   if (text.trim() === '') return { ok: true, value: null };
   switch (def.type) {
@@ -49,12 +59,13 @@ export function customFieldValue(def: FieldDefinition, raw: string): { ok: true;
         ? { ok: true, value: text }
         : { ok: false, error: `${def.label} must be a date (YYYY-MM-DD).` };
     case 'enum':
-      return def.enumValues.includes(text) ? { ok: true, value: text } : { ok: false, error: `${def.label} must be one of ${def.enumValues.join(', ')}.` };
+      return def.enumValues.includes(text)
+        ? { ok: true, value: text }
+        : { ok: false, error: `${def.label} must be one of ${def.enumValues.join(', ')}.` };
     default:
       return text.length <= 1000 ? { ok: true, value: text } : { ok: false, error: `${def.label} is longer than 1,000 characters.` };
   }
 }
-
 
 /** Runs one bulk intent on `deviceIds` (already the devices the user selected). */
 export async function runBulkAction(api: ApiClient, intent: BulkIntent, form: FormData, deviceIdsRaw: FormDataEntryValue[]) {
@@ -78,7 +89,10 @@ export async function runBulkAction(api: ApiClient, intent: BulkIntent, form: Fo
         if (!groupId.success) return fail(intent, 'Choose a static group.');
         const group = await api.get('/groups/{id}', { params: { path: { id: groupId.data } } });
         if (group.kind !== 'static') return fail(intent, `${group.name} is a dynamic group: its rule decides its members.`);
-        await api.post('/groups/{id}/members', { params: { path: { id: group.id } }, body: intent === 'group-add' ? { add: deviceIds } : { remove: deviceIds } });
+        await api.post('/groups/{id}/members', {
+          params: { path: { id: group.id } },
+          body: intent === 'group-add' ? { add: deviceIds } : { remove: deviceIds },
+        });
         return ok(intent, intent === 'group-add' ? `Added ${n} to ${group.name}` : `Removed ${n} from ${group.name}`);
       }
       case 'custom-field': {

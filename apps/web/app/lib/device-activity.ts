@@ -60,7 +60,11 @@ export function activityDetail(a: DeviceActivityItem): string | null {
     case 'inventory_changed':
       return a.details.historyEvents ? `${plural(a.details.historyEvents, 'change')} in the history` : null;
     case 'command_finished':
-      return [a.details.durationMs === null ? null : `${a.details.durationMs.toLocaleString('en-US')} ms`, a.details.error].filter(Boolean).join(' · ') || null;
+      return (
+        [a.details.durationMs === null ? null : `${a.details.durationMs.toLocaleString('en-US')} ms`, a.details.error]
+          .filter(Boolean)
+          .join(' · ') || null
+      );
     default:
       return null;
   }

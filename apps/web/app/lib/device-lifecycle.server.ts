@@ -24,7 +24,10 @@ export async function runLifecycleAction(api: ApiClient, intent: LifecycleIntent
     return redirect(`/devices?deleted=${encodeURIComponent(hostname)}`);
   } catch (error) {
     if (error instanceof ApiError) {
-      return data<LifecycleResult>({ lifecycle: true, intent, ok: false, error: error.fieldErrors().confirm ?? error.detail ?? error.title }, { status: error.status });
+      return data<LifecycleResult>(
+        { lifecycle: true, intent, ok: false, error: error.fieldErrors().confirm ?? error.detail ?? error.title },
+        { status: error.status },
+      );
     }
     throw error;
   }

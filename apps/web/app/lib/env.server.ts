@@ -13,10 +13,7 @@ const schema = z.object({
     .url()
     .default('http://127.0.0.1:4000')
     .transform((url) => url.replace(/\/+$/, '')),
-  SESSION_SECRET: z
-    .string()
-    .min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)')
-    .optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   /** Milliseconds the console waits for the API before it reports it unreachable. */
   API_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
 });

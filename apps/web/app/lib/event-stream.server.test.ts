@@ -36,9 +36,13 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 /** What runs.$id.events does: open the API stream with the browser request's signal and relay it. */
 async function proxied(browser: AbortController, query: { after?: string } = {}, warnings: string[] = []) {
-  const upstream = await createApiClient({ baseUrl, token: 't', signal: browser.signal }).stream('/job-runs/{id}/events', 'text/event-stream', {
-    params: { path: { id: runId }, query },
-  });
+  const upstream = await createApiClient({ baseUrl, token: 't', signal: browser.signal }).stream(
+    '/job-runs/{id}/events',
+    'text/event-stream',
+    {
+      params: { path: { id: runId }, query },
+    },
+  );
   return relayEventStream(upstream.body, browser.signal, (m) => warnings.push(m));
 }
 

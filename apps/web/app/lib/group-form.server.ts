@@ -11,11 +11,13 @@ const fields = z.object({
 });
 
 export type ParsedGroupForm =
-  | { ok: true; name: string; description: string; rule: Rule | null; ruleText: string }
-  | { ok: false; result: GroupFormData };
+  { ok: true; name: string; description: string; rule: Rule | null; ruleText: string } | { ok: false; result: GroupFormData };
 
 export function parseGroupForm(form: FormData, kind: 'static' | 'dynamic'): ParsedGroupForm {
-  const parsed = fields.safeParse({ name: form.get('name') ?? '', description: String(form.get('description') ?? '').replace(/\r\n?/g, '\n') });
+  const parsed = fields.safeParse({
+    name: form.get('name') ?? '',
+    description: String(form.get('description') ?? '').replace(/\r\n?/g, '\n'),
+  });
   const fieldErrors: Record<string, string> = {};
   if (!parsed.success) for (const i of parsed.error.issues) fieldErrors[String(i.path[0])] ??= i.message;
   const ruleText = String(form.get('rule') ?? '');
@@ -42,7 +44,13 @@ export function groupFormFailure(error: unknown, ruleText: string) {
   if (!(error instanceof ApiError)) throw error;
   const isRuleError = (path: string) => error.code === 'rule_invalid' || /^(body[./])?rule([./[]|$)/.test(path);
   const ruleErrors = error.errors.filter((e) => isRuleError(e.path)).map((e) => ({ path: e.path, message: e.message }));
-  const fieldErrors = new ApiError(error.status, error.code, error.title, error.detail, error.errors.filter((e) => !isRuleError(e.path))).fieldErrors();
+  const fieldErrors = new ApiError(
+    error.status,
+    error.code,
+    error.title,
+    error.detail,
+    error.errors.filter((e) => !isRuleError(e.path)),
+  ).fieldErrors();
   return data<GroupFormData>(
     {
       formError: ruleErrors.length ? 'The rule is not valid; see the problems below.' : (error.detail ?? error.title),

@@ -64,7 +64,10 @@ describe('rule tree', () => {
 
   it('types values by field: numbers, booleans, lists', () => {
     const root: GroupNode = {
-      id: 'r', kind: 'group', negate: false, combinator: 'any',
+      id: 'r',
+      kind: 'group',
+      negate: false,
+      combinator: 'any',
       children: [
         { id: 'a', kind: 'field', negate: false, field: 'hardware.cpuCores', op: 'in', value: '2, 4,8' },
         { id: 'b', kind: 'field', negate: false, field: 'system.pendingReboot', op: 'equals', value: 'false' },
@@ -84,7 +87,10 @@ describe('rule tree', () => {
 
   it('reports incomplete nodes and yields no rule', () => {
     const root: GroupNode = {
-      id: 'r', kind: 'group', negate: false, combinator: 'all',
+      id: 'r',
+      kind: 'group',
+      negate: false,
+      combinator: 'all',
       children: [
         { id: 'a', kind: 'field', negate: false, field: '', op: '', value: '' },
         { id: 'b', kind: 'field', negate: false, field: 'hardware.cpuCores', op: 'gt', value: 'many' },
@@ -118,7 +124,10 @@ describe('rule tree', () => {
     expect(nodeForPath(paths, 'all.3.not.value.1')).toBe(negIn!.id);
     expect(nodeForPath(paths, '')).toBe(parsed.root.id);
     expect(nodeForPath(paths, 'nonsense')).toBe(parsed.root.id);
-    const byNode = errorsByNode(paths, [{ path: 'all.0.value', message: 'bad' }, { path: 'all.0.op', message: 'worse' }]);
+    const byNode = errorsByNode(paths, [
+      { path: 'all.0.value', message: 'bad' },
+      { path: 'all.0.op', message: 'worse' },
+    ]);
     expect(byNode.get(cond0!.id)).toEqual(['bad', 'worse']);
     expect(nodeLabels(parsed.root).get(inner[1]!.id)).toBe('Condition 2.2');
   });
@@ -132,7 +141,10 @@ describe('rule tree', () => {
   it('explains invalid JSON and shapes', () => {
     expect(parseRuleText('{"all": [')).toMatchObject({ ok: false, error: expect.stringMatching(/^Invalid JSON/) });
     expect(parseRuleText('{"all": {}}')).toEqual({ ok: false, error: '"all" must be a list' });
-    expect(parseRuleText('{"all": [{"foo": 1}]}')).toEqual({ ok: false, error: 'Expected all, any, not, field, software or memberOf at all.0' });
+    expect(parseRuleText('{"all": [{"foo": 1}]}')).toEqual({
+      ok: false,
+      error: 'Expected all, any, not, field, software or memberOf at all.0',
+    });
     expect(parseRuleText('{"field": "x", "op": "equals", "extra": 1}')).toEqual({ ok: false, error: 'Unexpected "extra"' });
     expect(parseRuleText('[]')).toEqual({ ok: false, error: 'Expected an object' });
   });
@@ -150,11 +162,15 @@ describe('rule tree', () => {
   it('renders rules as readable lines', () => {
     const lines = ruleLines(rule, catalog);
     expect(lines).toEqual({
-      kind: 'group', combinator: 'all', negate: false,
+      kind: 'group',
+      combinator: 'all',
+      negate: false,
       children: [
         { kind: 'condition', text: 'OS family equals “linux”' },
         {
-          kind: 'group', combinator: 'any', negate: true,
+          kind: 'group',
+          combinator: 'any',
+          negate: true,
           children: [
             { kind: 'condition', text: 'CPU cores is greater than 4' },
             { kind: 'condition', text: 'is a member of “Servers”' },

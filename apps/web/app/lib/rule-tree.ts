@@ -224,7 +224,13 @@ export function ruleToTree(json: unknown): ParseResult {
         const list = x[combinator];
         if (!Array.isArray(list)) throw new RuleShapeError(`"${combinator}" must be a list${at(path)}`);
         const nodeId = id();
-        return { id: nodeId, kind: 'group', negate: false, combinator, children: list.map((c, i) => parse(c, join(join(path, combinator), i))) };
+        return {
+          id: nodeId,
+          kind: 'group',
+          negate: false,
+          combinator,
+          children: list.map((c, i) => parse(c, join(join(path, combinator), i))),
+        };
       }
     }
     if ('not' in x) {
@@ -358,7 +364,10 @@ export function serializeTree(root: GroupNode, catalog: RuleCatalog): Serialized
     const type = findField(catalog, node.field)?.type ?? 'string';
     if (valuelessOps.has(node.op)) return { field: node.field, op: node.op };
     if (listValueOps.has(node.op)) {
-      const items = node.value.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = node.value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (items.length === 0) {
         problems.push({ nodeId: node.id, message: 'Enter one or more values, separated by commas' });
         return { field: node.field, op: node.op, value: [] };
@@ -459,11 +468,7 @@ function formatValue(value: unknown): string {
 }
 
 /** One condition as a sentence: `OS family equals “linux”`, `has software “openssl” version ≥ 3.0`. */
-export function conditionText(
-  cond: StoredRule,
-  catalog: Pick<RuleCatalog, 'fields' | 'groups'>,
-  negate = false,
-): string {
+export function conditionText(cond: StoredRule, catalog: Pick<RuleCatalog, 'fields' | 'groups'>, negate = false): string {
   const c = cond as Record<string, unknown>;
   if (typeof c.memberOf === 'string') {
     const g = catalog.groups.find((x) => x.id === c.memberOf);
@@ -488,8 +493,7 @@ export function conditionText(
 
 /** A rule as nested lines for a read-only view: groups carry their combinator, leaves their sentence. */
 export type RuleLine =
-  | { kind: 'group'; combinator: 'all' | 'any'; negate: boolean; children: RuleLine[] }
-  | { kind: 'condition'; text: string };
+  { kind: 'group'; combinator: 'all' | 'any'; negate: boolean; children: RuleLine[] } | { kind: 'condition'; text: string };
 
 export function ruleLines(rule: StoredRule, catalog: Pick<RuleCatalog, 'fields' | 'groups'>): RuleLine {
   const go = (r: StoredRule, negate: boolean): RuleLine => {

@@ -83,11 +83,15 @@ function parseTarget(form: FormData): Parsed<JobRunTargetSelection> {
   const target = String(form.get('target') || 'selected');
   if (target === 'selected') {
     const ids = selectedDevices.safeParse(form.getAll('deviceIds'));
-    return ids.success ? { ok: true, value: { deviceIds: ids.data } } : { ok: false, field: 'deviceIds', message: ids.error.issues[0]!.message };
+    return ids.success
+      ? { ok: true, value: { deviceIds: ids.data } }
+      : { ok: false, field: 'deviceIds', message: ids.error.issues[0]!.message };
   }
   if (target === 'filter') {
     const filter = deviceFilter.safeParse(json(form.get('filter')));
-    return filter.success ? { ok: true, value: { filter: filter.data } } : { ok: false, field: 'target', message: 'The filter is not valid; reload the page.' };
+    return filter.success
+      ? { ok: true, value: { filter: filter.data } }
+      : { ok: false, field: 'target', message: 'The filter is not valid; reload the page.' };
   }
   if (target === 'group') {
     const id = uuid.safeParse(form.get('targetGroupId'));
@@ -125,19 +129,35 @@ export function parseRunCommandForm(
   return { ok: false, fieldErrors };
 }
 
-const selectionOf = ({ deviceIds, groupIds, tags, filter }: CreateJobRunRequest): JobRunTargetSelection => ({ deviceIds, groupIds, tags, filter });
+const selectionOf = ({ deviceIds, groupIds, tags, filter }: CreateJobRunRequest): JobRunTargetSelection => ({
+  deviceIds,
+  groupIds,
+  tags,
+  filter,
+});
 
 /** The confirmation step: how many devices the selection matches now, or why it cannot run. */
-async function confirmation(api: ApiClient, request: CreateJobRunRequest, keep: Pick<RunCommandActionData, 'idempotencyKey'>, notice?: string) {
+async function confirmation(
+  api: ApiClient,
+  request: CreateJobRunRequest,
+  keep: Pick<RunCommandActionData, 'idempotencyKey'>,
+  notice?: string,
+) {
   const preview = await api.post('/job-runs/preview', { body: { ...selectionOf(request), sampleSize: SAMPLE_SIZE } });
   if (preview.total === 0) return data<RunCommandActionData>({ formError: 'No devices match this target.', ...keep }, { status: 400 });
   if (preview.total > preview.maxDevices) {
     return data<RunCommandActionData>(
-      { formError: `This matches ${preview.total.toLocaleString('en-US')} devices; a run can target at most ${preview.maxDevices.toLocaleString('en-US')}. Narrow it down or split it into several runs.`, ...keep },
+      {
+        formError: `This matches ${preview.total.toLocaleString('en-US')} devices; a run can target at most ${preview.maxDevices.toLocaleString('en-US')}. Narrow it down or split it into several runs.`,
+        ...keep,
+      },
       { status: 400 },
     );
   }
-  return data<RunCommandActionData>({ confirm: { total: preview.total, sample: preview.sample.map((d) => d.hostname), ...(notice ? { notice } : {}) }, ...keep });
+  return data<RunCommandActionData>({
+    confirm: { total: preview.total, sample: preview.sample.map((d) => d.hostname), ...(notice ? { notice } : {}) },
+    ...keep,
+  });
 }
 
 const confirmedCount = z.coerce.number().int().min(0).max(1_000_000);
@@ -170,7 +190,10 @@ export async function runCommandAction(request: Request, context: AppLoadContext
     if (error instanceof ApiError && error.code === 'idempotency_key_reused') {
       // An earlier submission of this form created a run with other settings; a new key makes the next one a new run.
       return data<RunCommandActionData>(
-        { formError: 'This form already created a run with different settings (see Runs). Run again to create another one.', idempotencyKey: newRunFormKey() },
+        {
+          formError: 'This form already created a run with different settings (see Runs). Run again to create another one.',
+          idempotencyKey: newRunFormKey(),
+        },
         { status: 409 },
       );
     }
@@ -182,7 +205,11 @@ export async function runCommandAction(request: Request, context: AppLoadContext
     }
     if (error instanceof ApiUnreachableError && key.success) {
       return data<RunCommandActionData>(
-        { formErrorTitle: 'No answer from the API', formError: 'The run may have been created. Run again to open it: this form does not create a second one.', ...keep },
+        {
+          formErrorTitle: 'No answer from the API',
+          formError: 'The run may have been created. Run again to open it: this form does not create a second one.',
+          ...keep,
+        },
         { status: 503 },
       );
     }

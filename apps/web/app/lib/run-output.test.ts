@@ -17,7 +17,11 @@ describe('appendChunks', () => {
 
   it('keeps only the last 1 MiB, cut at a line break, and says so', () => {
     const line = `${'x'.repeat(99)}\n`;
-    const chunks = Array.from({ length: 12_000 }, (_, i) => ({ deviceId: dev, stream: 'stdout' as const, data: i === 11_999 ? 'last\n' : line }));
+    const chunks = Array.from({ length: 12_000 }, (_, i) => ({
+      deviceId: dev,
+      stream: 'stdout' as const,
+      data: i === 11_999 ? 'last\n' : line,
+    }));
     const out = appendChunks({}, chunks)[dev]!.stdout;
     expect(out.trimmed).toBe(true);
     expect(out.text.length).toBeLessThanOrEqual(OUTPUT_LIMIT_CHARS);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { humanize, timelineDetail, timelineTitle } from './timeline';
 
-const ev = (kind: string, subject: string, oldValue: string | null, newValue: string | null, section = 'software') => ({ kind, subject, oldValue, newValue, section });
+const ev = (kind: string, subject: string, oldValue: string | null, newValue: string | null, section = 'software') => ({
+  kind,
+  subject,
+  oldValue,
+  newValue,
+  section,
+});
 
 describe('timeline text', () => {
   it('describes software changes', () => {

@@ -63,7 +63,17 @@ export function timelineTitle(e: TimelineEvent): string {
 
 /** The before/after detail shown under the title, when the title does not already say it. */
 export function timelineDetail(e: TimelineEvent): string | null {
-  if (['software_installed', 'software_removed', 'software_upgraded', 'hostname_changed', 'domain_changed', 'os_changed', 'inventory_first_report'].includes(e.kind)) {
+  if (
+    [
+      'software_installed',
+      'software_removed',
+      'software_upgraded',
+      'hostname_changed',
+      'domain_changed',
+      'os_changed',
+      'inventory_first_report',
+    ].includes(e.kind)
+  ) {
     return null;
   }
   if (e.oldValue === null && e.newValue === null) return null;

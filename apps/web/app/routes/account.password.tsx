@@ -12,7 +12,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return null;
 }
 
-type ActionData = { ok: boolean; formError?: string; fieldErrors?: Partial<Record<'currentPassword' | 'newPassword' | 'confirmPassword', string>> };
+type ActionData = {
+  ok: boolean;
+  formError?: string;
+  fieldErrors?: Partial<Record<'currentPassword' | 'newPassword' | 'confirmPassword', string>>;
+};
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const api = await requireApi(request, context);

@@ -11,12 +11,25 @@ export const meta: MetaFunction = () => [{ title: 'Audit log · OpsConductor' }]
 
 const PAGE_SIZE = 100;
 const DETAILS_PREVIEW = 160;
-const LABELS: Record<string, string> = { actor: 'Actor', action: 'Action', targetType: 'Target type', targetId: 'Target ID', from: 'From', to: 'To' };
+const LABELS: Record<string, string> = {
+  actor: 'Actor',
+  action: 'Action',
+  targetType: 'Target type',
+  targetId: 'Target ID',
+  from: 'From',
+  to: 'To',
+};
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
   const url = new URL(request.url);
-  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(url.searchParams.get('page') ?? 1);
+  const page = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .catch(1)
+    .parse(url.searchParams.get('page') ?? 1);
   const filters = filtersFrom(url, AUDIT_FILTERS);
   let list: Schema<'AuditLogList'> = { items: [], total: 0 };
   let filterError: string | null = null;
@@ -46,7 +59,9 @@ function Details({ json }: { json: string | null }) {
   return (
     <details>
       <summary className="cursor-pointer font-mono text-[11px] text-zinc-600">{compact.slice(0, DETAILS_PREVIEW)}…</summary>
-      <pre className="mt-1 max-h-64 overflow-auto rounded bg-zinc-50 p-2 font-mono text-[11px] whitespace-pre-wrap text-zinc-700">{json}</pre>
+      <pre className="mt-1 max-h-64 overflow-auto rounded bg-zinc-50 p-2 font-mono text-[11px] whitespace-pre-wrap text-zinc-700">
+        {json}
+      </pre>
     </details>
   );
 }
@@ -54,11 +69,23 @@ function Details({ json }: { json: string | null }) {
 function AuditFilters({ filters, error }: { filters: Record<(typeof AUDIT_FILTERS)[number], string>; error: string | null }) {
   const text = (name: keyof typeof filters, label: string, placeholder: string, width: string) => (
     <FilterField label={label}>
-      <Input name={name} type="search" defaultValue={filters[name]} key={`${name}:${filters[name]}`} placeholder={placeholder} className={width} />
+      <Input
+        name={name}
+        type="search"
+        defaultValue={filters[name]}
+        key={`${name}:${filters[name]}`}
+        placeholder={placeholder}
+        className={width}
+      />
     </FilterField>
   );
   return (
-    <FilterBar label="Filter the audit log" filtered={Object.values(filters).some(Boolean)} exportHref={`/audit.csv${queryOf(filters)}`} error={error}>
+    <FilterBar
+      label="Filter the audit log"
+      filtered={Object.values(filters).some(Boolean)}
+      exportHref={`/audit.csv${queryOf(filters)}`}
+      error={error}
+    >
       {text('actor', 'Actor', 'email or hostname', 'w-52')}
       {text('action', 'Action', 'user.create or job_run.*', 'w-48')}
       {text('targetType', 'Target type', 'user, job_run…', 'w-32')}

@@ -86,7 +86,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     q.tab === 'overview' ? api.get('/job-runs', { params: { query: { deviceId: id, pageSize: 10 } } }) : null,
     q.tab === 'overview' ? api.get('/custom-fields') : null,
     q.tab === 'software'
-      ? api.get('/devices/{id}/software', { params: { path: { id }, query: { search: q.search || undefined, page: q.page, pageSize: SOFTWARE_PAGE_SIZE } } })
+      ? api.get('/devices/{id}/software', {
+          params: { path: { id }, query: { search: q.search || undefined, page: q.page, pageSize: SOFTWARE_PAGE_SIZE } },
+        })
       : null,
     q.tab === 'services' ? api.get('/devices/{id}/services', { params: { path: { id } } }) : null,
     q.tab === 'timeline'
@@ -159,7 +161,9 @@ function Tabs({ active, device }: { active: TabId; device: LoaderData['device'] 
           )}
         >
           {t.label}
-          {counts[t.id] !== undefined ? <span className="ml-1.5 text-xs text-zinc-400 tabular-nums">{counts[t.id]!.toLocaleString('en-US')}</span> : null}
+          {counts[t.id] !== undefined ? (
+            <span className="ml-1.5 text-xs text-zinc-400 tabular-nums">{counts[t.id]!.toLocaleString('en-US')}</span>
+          ) : null}
         </Link>
       ))}
     </nav>
@@ -194,7 +198,12 @@ function TagsCard({ tags, canEdit }: { tags: string[]; canEdit: boolean }) {
         ) : (
           <ul className="flex flex-wrap gap-1.5" data-testid="device-tags">
             {tags.map((t) => (
-              <li key={t} data-testid="tag-chip" data-tag={t} className="inline-flex items-center gap-1 rounded bg-zinc-100 py-0.5 pr-1 pl-2 text-xs font-medium text-zinc-800 ring-1 ring-zinc-200 ring-inset">
+              <li
+                key={t}
+                data-testid="tag-chip"
+                data-tag={t}
+                className="inline-flex items-center gap-1 rounded bg-zinc-100 py-0.5 pr-1 pl-2 text-xs font-medium text-zinc-800 ring-1 ring-zinc-200 ring-inset"
+              >
                 {t}
                 {canEdit ? (
                   <fetcher.Form method="post" className="inline">
@@ -217,7 +226,14 @@ function TagsCard({ tags, canEdit }: { tags: string[]; canEdit: boolean }) {
         )}
         {canEdit ? (
           <fetcher.Form method="post" className="flex gap-2">
-            <Input ref={inputRef} name="tags" placeholder="Add tags (comma-separated)" aria-label="Add tags" autoComplete="off" className="h-7! text-xs!" />
+            <Input
+              ref={inputRef}
+              name="tags"
+              placeholder="Add tags (comma-separated)"
+              aria-label="Add tags"
+              autoComplete="off"
+              className="h-7! text-xs!"
+            />
             <Button type="submit" name="intent" value="tags-add" size="sm" disabled={busy}>
               Add
             </Button>
@@ -229,7 +245,15 @@ function TagsCard({ tags, canEdit }: { tags: string[]; canEdit: boolean }) {
   );
 }
 
-function CustomFieldRow({ def, value, canEdit }: { def: LoaderData['customFields'][number]; value: string | number | boolean | null | undefined; canEdit: boolean }) {
+function CustomFieldRow({
+  def,
+  value,
+  canEdit,
+}: {
+  def: LoaderData['customFields'][number];
+  value: string | number | boolean | null | undefined;
+  canEdit: boolean;
+}) {
   const fetcher = useFetcher<BulkResult>();
   const text = value === null || value === undefined ? '' : String(value);
   return (
@@ -241,7 +265,14 @@ function CustomFieldRow({ def, value, canEdit }: { def: LoaderData['customFields
       {canEdit ? (
         <fetcher.Form method="post" className="mt-1 flex gap-2">
           <input type="hidden" name="fieldKey" value={def.key} />
-          <CustomFieldInput key={text} def={def} name="fieldValue" label={def.label} defaultValue={text} className="h-7! min-w-0 flex-1 text-xs!" />
+          <CustomFieldInput
+            key={text}
+            def={def}
+            name="fieldValue"
+            label={def.label}
+            defaultValue={text}
+            className="h-7! min-w-0 flex-1 text-xs!"
+          />
           <Button type="submit" name="intent" value="custom-field" size="sm" disabled={fetcher.state !== 'idle'}>
             Save
           </Button>
@@ -262,7 +293,16 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
   return (
     <div className="grid items-start gap-4 xl:grid-cols-[minmax(0,1fr)_380px]">
       <div className="space-y-4">
-        <Card title="Details" actions={device.inventoryUpdatedAt ? <span className="text-xs text-zinc-500">Inventory <RelativeTime iso={device.inventoryUpdatedAt} /></span> : null}>
+        <Card
+          title="Details"
+          actions={
+            device.inventoryUpdatedAt ? (
+              <span className="text-xs text-zinc-500">
+                Inventory <RelativeTime iso={device.inventoryUpdatedAt} />
+              </span>
+            ) : null
+          }
+        >
           <dl className="divide-y divide-zinc-100 py-1">
             <Detail label="Hostname">
               {device.hostname}
@@ -281,7 +321,8 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
             </Detail>
             <Detail label="Operating system">
               {osLabel(device.osName, device.osVersion)}
-              {sys?.osBuild ? <span className="ml-1 text-zinc-500">build {sys.osBuild}</span> : null} <span className="text-zinc-500">({device.osFamily})</span>
+              {sys?.osBuild ? <span className="ml-1 text-zinc-500">build {sys.osBuild}</span> : null}{' '}
+              <span className="text-zinc-500">({device.osFamily})</span>
             </Detail>
             {sys?.kernel ? (
               <Detail label="Kernel">
@@ -296,7 +337,11 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
               {dir ? (
                 dir.type === 'ad' || dir.type === 'realm' ? (
                   <>
-                    {dir.domain ?? <Dash />} <span className="text-zinc-500">({dir.type === 'ad' ? 'Active Directory' : 'Kerberos realm'}{dir.provider ? ` via ${dir.provider}` : ''})</span>
+                    {dir.domain ?? <Dash />}{' '}
+                    <span className="text-zinc-500">
+                      ({dir.type === 'ad' ? 'Active Directory' : 'Kerberos realm'}
+                      {dir.provider ? ` via ${dir.provider}` : ''})
+                    </span>
                   </>
                 ) : dir.type === 'workgroup' ? (
                   <>
@@ -336,7 +381,10 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
           </dl>
         </Card>
 
-        <Card title="Recent runs" actions={runs && runs.total > runs.items.length ? <span className="text-xs text-zinc-500">{runs.total} in total</span> : null}>
+        <Card
+          title="Recent runs"
+          actions={runs && runs.total > runs.items.length ? <span className="text-xs text-zinc-500">{runs.total} in total</span> : null}
+        >
           {!runs || runs.items.length === 0 ? (
             <EmptyState title="No runs on this device yet" />
           ) : (
@@ -376,7 +424,11 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
         {canRun && !device.retiredAt ? (
           <Card title="Run command on this device">
             <Form method="post" className="p-4" noValidate>
-              <RunCommandFields result={runResult} formKey={d.runFormKey} summary={device.status === 'online' ? 'Runs now' : 'Runs when the device comes online'} />
+              <RunCommandFields
+                result={runResult}
+                formKey={d.runFormKey}
+                summary={device.status === 'online' ? 'Runs now' : 'Runs when the device comes online'}
+              />
             </Form>
           </Card>
         ) : null}
@@ -414,13 +466,31 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
   );
 }
 
-function SearchForm({ search, placeholder, label, children }: { search: string; placeholder: string; label: string; children?: ReactNode }) {
+function SearchForm({
+  search,
+  placeholder,
+  label,
+  children,
+}: {
+  search: string;
+  placeholder: string;
+  label: string;
+  children?: ReactNode;
+}) {
   const [params] = useSearchParams();
   return (
     <Form method="get" role="search" className="flex items-center gap-2" preventScrollReset>
       <input type="hidden" name="tab" value={params.get('tab') ?? ''} />
       {/* Keys remount the fields when the URL changes them; prefixed, as siblings' keys must differ. */}
-      <Input type="search" name="search" defaultValue={search} key={`search:${search}`} placeholder={placeholder} aria-label={label} className="h-7! w-64 text-xs!" />
+      <Input
+        type="search"
+        name="search"
+        defaultValue={search}
+        key={`search:${search}`}
+        placeholder={placeholder}
+        aria-label={label}
+        className="h-7! w-64 text-xs!"
+      />
       {children}
     </Form>
   );
@@ -483,7 +553,14 @@ function SoftwareTab({ d }: { d: LoaderData }) {
   );
 }
 
-const serviceTone: Record<string, Tone> = { running: 'green', stopped: 'gray', failed: 'red', starting: 'blue', stopping: 'blue', other: 'neutral' };
+const serviceTone: Record<string, Tone> = {
+  running: 'green',
+  stopped: 'gray',
+  failed: 'red',
+  starting: 'blue',
+  stopping: 'blue',
+  other: 'neutral',
+};
 
 function ServicesTab({ d }: { d: LoaderData }) {
   const sv = d.services;
@@ -494,7 +571,14 @@ function ServicesTab({ d }: { d: LoaderData }) {
       title={`Services (${sv.items.length === sv.total ? sv.total : `${sv.items.length} of ${sv.total}`})`}
       actions={
         <SearchForm search={d.search} placeholder="Search services…" label="Search services">
-          <Select name="state" defaultValue={d.state} key={`state:${d.state}`} aria-label="Service state" className="h-7! w-32 text-xs!" onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}>
+          <Select
+            name="state"
+            defaultValue={d.state}
+            key={`state:${d.state}`}
+            aria-label="Service state"
+            className="h-7! w-32 text-xs!"
+            onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}
+          >
             <option value="">All states</option>
             {['running', 'stopped', 'failed', 'starting', 'stopping', 'other'].map((s) => (
               <option key={s} value={s} className="capitalize">
@@ -557,7 +641,14 @@ function TimelineTab({ d }: { d: LoaderData }) {
       actions={
         <Form method="get" className="flex items-center gap-2" preventScrollReset>
           <input type="hidden" name="tab" value="timeline" />
-          <Select name="kind" defaultValue={d.kind} key={`kind:${d.kind}`} aria-label="Kind of change" className="h-7! w-48 text-xs!" onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}>
+          <Select
+            name="kind"
+            defaultValue={d.kind}
+            key={`kind:${d.kind}`}
+            aria-label="Kind of change"
+            className="h-7! w-48 text-xs!"
+            onChange={(e) => submit(e.currentTarget.form, { preventScrollReset: true })}
+          >
             <option value="">All changes</option>
             {Object.entries(timelineKindLabels).map(([k, label]) => (
               <option key={k} value={k}>
@@ -574,14 +665,21 @@ function TimelineTab({ d }: { d: LoaderData }) {
       }
     >
       {tl.items.length === 0 ? (
-        <EmptyState title={d.kind ? 'No changes of this kind' : 'No history yet'}>Changes appear here as the agent reports its inventory.</EmptyState>
+        <EmptyState title={d.kind ? 'No changes of this kind' : 'No history yet'}>
+          Changes appear here as the agent reports its inventory.
+        </EmptyState>
       ) : (
         <>
           <ol className="divide-y divide-zinc-100" data-testid="timeline">
             {tl.items.map((e) => {
               const detail = timelineDetail(e);
               return (
-                <li key={e.id} data-testid="timeline-event" data-kind={e.kind} className="grid grid-cols-[150px_150px_minmax(0,1fr)] items-baseline gap-3 px-4 py-2 text-[13px]">
+                <li
+                  key={e.id}
+                  data-testid="timeline-event"
+                  data-kind={e.kind}
+                  className="grid grid-cols-[150px_150px_minmax(0,1fr)] items-baseline gap-3 px-4 py-2 text-[13px]"
+                >
                   <span className="text-xs text-zinc-500">
                     <AbsoluteTime iso={e.occurredAt} />
                   </span>
@@ -609,14 +707,21 @@ function ActivityTab({ d }: { d: LoaderData }) {
   return (
     <Card title="Activity">
       {list.items.length === 0 ? (
-        <EmptyState title="No activity yet">Enrollment, going online and offline, group changes, finished commands and inventory changes appear here within seconds.</EmptyState>
+        <EmptyState title="No activity yet">
+          Enrollment, going online and offline, group changes, finished commands and inventory changes appear here within seconds.
+        </EmptyState>
       ) : (
         <>
           <ol className="divide-y divide-zinc-100" data-testid="activity">
             {list.items.map((a) => {
               const detail = activityDetail(a);
               return (
-                <li key={a.id} data-testid="activity-entry" data-type={a.type} className="grid grid-cols-[150px_120px_minmax(0,1fr)] items-baseline gap-3 px-4 py-2 text-[13px]">
+                <li
+                  key={a.id}
+                  data-testid="activity-entry"
+                  data-type={a.type}
+                  className="grid grid-cols-[150px_120px_minmax(0,1fr)] items-baseline gap-3 px-4 py-2 text-[13px]"
+                >
                   <span className="text-xs text-zinc-500">
                     <AbsoluteTime iso={a.occurredAt} />
                   </span>
@@ -630,7 +735,13 @@ function ActivityTab({ d }: { d: LoaderData }) {
                           {activityTitle(a)}
                         </Link>
                       ) : a.type === 'joined_group' || a.type === 'left_group' ? (
-                        a.details.groupName === null ? activityTitle(a) : <Link to={`/groups/${a.details.groupId}`} className="hover:underline">{activityTitle(a)}</Link>
+                        a.details.groupName === null ? (
+                          activityTitle(a)
+                        ) : (
+                          <Link to={`/groups/${a.details.groupId}`} className="hover:underline">
+                            {activityTitle(a)}
+                          </Link>
+                        )
                       ) : (
                         activityTitle(a)
                       )}
@@ -675,7 +786,9 @@ export default function DevicePage() {
         }
         description={
           <>
-            {[osLabel(device.osName, device.osVersion), device.architecture, [device.manufacturer, device.model].filter(Boolean).join(' ')].filter(Boolean).join(' · ')}
+            {[osLabel(device.osName, device.osVersion), device.architecture, [device.manufacturer, device.model].filter(Boolean).join(' ')]
+              .filter(Boolean)
+              .join(' · ')}
             {device.tags.length ? <span className="ml-2">{device.tags.map((t) => `#${t}`).join(' ')}</span> : null}
           </>
         }

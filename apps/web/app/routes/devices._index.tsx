@@ -14,7 +14,23 @@ import { RunCommandFields } from '~/components/run-command-form';
 import { DeviceStatusBadge } from '~/components/status';
 import { TagChips } from '~/components/groups';
 import { CustomFieldInput, type CustomFieldDef } from '~/components/custom-field-input';
-import { Alert, Badge, Button, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th, buttonClass, cx } from '~/components/ui';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  EmptyState,
+  Input,
+  PageHeader,
+  Pagination,
+  RelativeTime,
+  Select,
+  Table,
+  Td,
+  Th,
+  buttonClass,
+  cx,
+} from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Devices · OpsConductor' }];
 
@@ -27,7 +43,11 @@ const listQuery = z.object({
   osFamily: deviceListFilters.shape.osFamily.catch(undefined),
   groupId: deviceListFilters.shape.groupId.catch(undefined),
   tag: deviceListFilters.shape.tag.catch(undefined),
-  cfKey: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/).optional().catch(undefined),
+  cfKey: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/)
+    .optional()
+    .catch(undefined),
   cfValue: z.string().max(200).optional().catch(undefined),
   sort: deviceListFilters.shape.sort.catch('hostname'),
   order: deviceListFilters.shape.order.catch('asc'),
@@ -56,7 +76,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // The list's filter as the API reads it: the devices shown here are the ones "Run on all" targets.
   const filter = { search: q.search, status: q.status, osFamily: q.osFamily, groupId: q.groupId, tag: q.tag, customField };
   const [list, groups, tags, customFields] = await Promise.all([
-    api.get('/devices', { params: { query: { ...filter, sort: q.sort, order: q.order, lifecycle: q.lifecycle, page: q.page, pageSize: PAGE_SIZE } } }),
+    api.get('/devices', {
+      params: { query: { ...filter, sort: q.sort, order: q.order, lifecycle: q.lifecycle, page: q.page, pageSize: PAGE_SIZE } },
+    }),
     api.get('/groups'),
     api.get('/tags'),
     api.get('/custom-fields'),
@@ -191,7 +213,11 @@ function SortTh({ column, children, sort, order }: { column: string; children: R
   next.delete('page');
   return (
     <Th aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}>
-      <Link to={`?${next}`} className={cx('inline-flex items-center gap-1 hover:text-zinc-900', active && 'text-zinc-900')} preventScrollReset>
+      <Link
+        to={`?${next}`}
+        className={cx('inline-flex items-center gap-1 hover:text-zinc-900', active && 'text-zinc-900')}
+        preventScrollReset
+      >
         {children}
         <span aria-hidden className={cx('text-[10px]', !active && 'text-zinc-300')}>
           {active ? (order === 'asc' ? '▲' : '▼') : '↕'}
@@ -226,25 +252,53 @@ function Filters({ data }: { data: LoaderData }) {
         aria-label="Search devices"
         className="w-64"
       />
-      <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} aria-label="Status" className="w-32" onChange={autoSubmit}>
+      <Select
+        name="status"
+        defaultValue={filters.status}
+        key={`status:${filters.status}`}
+        aria-label="Status"
+        className="w-32"
+        onChange={autoSubmit}
+      >
         <option value="">All statuses</option>
         <option value="online">Online</option>
         <option value="offline">Offline</option>
         <option value="never_seen">Never seen</option>
       </Select>
-      <Select name="osFamily" defaultValue={filters.osFamily} key={`os:${filters.osFamily}`} aria-label="OS family" className="w-32" onChange={autoSubmit}>
+      <Select
+        name="osFamily"
+        defaultValue={filters.osFamily}
+        key={`os:${filters.osFamily}`}
+        aria-label="OS family"
+        className="w-32"
+        onChange={autoSubmit}
+      >
         <option value="">All OS</option>
         <option value="windows">Windows</option>
         <option value="linux">Linux</option>
         <option value="macos">macOS</option>
         <option value="other">Other</option>
       </Select>
-      <Select name="lifecycle" defaultValue={filters.lifecycle} key={`lifecycle:${filters.lifecycle}`} aria-label="Retired devices" className="w-36" onChange={autoSubmit}>
+      <Select
+        name="lifecycle"
+        defaultValue={filters.lifecycle}
+        key={`lifecycle:${filters.lifecycle}`}
+        aria-label="Retired devices"
+        className="w-36"
+        onChange={autoSubmit}
+      >
         <option value="">Active devices</option>
         <option value="retired">Retired devices</option>
         <option value="all">Active and retired</option>
       </Select>
-      <Select name="groupId" defaultValue={filters.groupId} key={`group:${filters.groupId}`} aria-label="Filter by group" className="w-44" onChange={autoSubmit}>
+      <Select
+        name="groupId"
+        defaultValue={filters.groupId}
+        key={`group:${filters.groupId}`}
+        aria-label="Filter by group"
+        className="w-44"
+        onChange={autoSubmit}
+      >
         <option value="">All groups</option>
         {groups.map((g) => (
           <option key={g.id} value={g.id}>
@@ -253,7 +307,14 @@ function Filters({ data }: { data: LoaderData }) {
         ))}
         {filters.groupId && !groups.some((g) => g.id === filters.groupId) ? <option value={filters.groupId}>Unknown group</option> : null}
       </Select>
-      <Select name="tag" defaultValue={filters.tag} key={`tag:${filters.tag}`} aria-label="Filter by tag" className="w-36" onChange={autoSubmit}>
+      <Select
+        name="tag"
+        defaultValue={filters.tag}
+        key={`tag:${filters.tag}`}
+        aria-label="Filter by tag"
+        className="w-36"
+        onChange={autoSubmit}
+      >
         <option value="">All tags</option>
         {tags.map((t) => (
           <option key={t.tag} value={t.tag}>
@@ -286,7 +347,10 @@ function Filters({ data }: { data: LoaderData }) {
       ) : null}
       <Button type="submit">Search</Button>
       {filtered ? (
-        <Link to={sort !== 'hostname' || order !== 'asc' ? `/devices?sort=${sort}&order=${order}` : '/devices'} className={buttonClass('ghost')}>
+        <Link
+          to={sort !== 'hostname' || order !== 'asc' ? `/devices?sort=${sort}&order=${order}` : '/devices'}
+          className={buttonClass('ghost')}
+        >
           Clear
         </Link>
       ) : null}
@@ -298,11 +362,28 @@ function Filters({ data }: { data: LoaderData }) {
  * Where the run panel runs its command: the checked rows (at once), or — after showing the device
  * count and asking for confirmation — every device matching the list's filter, a group, or a tag.
  */
-function RunTargetPicker({ data, selected, target, onTarget }: { data: LoaderData; selected: number; target: RunTarget; onTarget: (t: RunTarget) => void }) {
+function RunTargetPicker({
+  data,
+  selected,
+  target,
+  onTarget,
+}: {
+  data: LoaderData;
+  selected: number;
+  target: RunTarget;
+  onTarget: (t: RunTarget) => void;
+}) {
   const filtered = Object.values(data.filters).some(Boolean);
   const radio = (value: RunTarget, label: ReactNode) => (
     <label className="flex items-center gap-2 text-[13px] text-zinc-700">
-      <input type="radio" name="target" value={value} checked={target === value} onChange={() => onTarget(value)} className="accent-zinc-900" />
+      <input
+        type="radio"
+        name="target"
+        value={value}
+        checked={target === value}
+        onChange={() => onTarget(value)}
+        className="accent-zinc-900"
+      />
       {label}
     </label>
   );
@@ -314,7 +395,13 @@ function RunTargetPicker({ data, selected, target, onTarget }: { data: LoaderDat
       {radio('filter', `All ${pluralize(data.total, 'device')}${filtered ? ' matching this filter' : ''}`)}
       <div className="flex items-center gap-2">
         {radio('group', 'Group')}
-        <Select name="targetGroupId" aria-label="Target group" defaultValue="" className="min-w-0 flex-1" onChange={() => onTarget('group')}>
+        <Select
+          name="targetGroupId"
+          aria-label="Target group"
+          defaultValue=""
+          className="min-w-0 flex-1"
+          onChange={() => onTarget('group')}
+        >
           <option value="">Choose…</option>
           {data.groups.map((g) => (
             <option key={g.id} value={g.id}>
@@ -412,7 +499,9 @@ function BulkActions({ data, result, selected }: { data: LoaderData; result: Bul
                 </option>
               ))}
             </Select>
-            {def ? <CustomFieldInput key={def.key} def={def} name="fieldValue" label="New value" defaultValue="" className="min-w-0 flex-1" /> : null}
+            {def ? (
+              <CustomFieldInput key={def.key} def={def} name="fieldValue" label="New value" defaultValue="" className="min-w-0 flex-1" />
+            ) : null}
           </div>
           <div className="flex items-center gap-2">
             {btn('custom-field', 'Set value', !def)}
@@ -480,7 +569,13 @@ export default function Devices() {
       ) : null}
       <Filters data={loaderData} />
 
-      <Form method="post" ref={formRef} onChange={recount} noValidate className={showRunPanel ? 'grid items-start gap-4 xl:grid-cols-[minmax(0,1fr)_340px]' : undefined}>
+      <Form
+        method="post"
+        ref={formRef}
+        onChange={recount}
+        noValidate
+        className={showRunPanel ? 'grid items-start gap-4 xl:grid-cols-[minmax(0,1fr)_340px]' : undefined}
+      >
         <Card>
           {total === 0 ? (
             filtered ? (
@@ -563,7 +658,12 @@ export default function Devices() {
                 />
               </div>
             </Card>
-            <Card title="Bulk actions" actions={<span className="text-xs text-zinc-500">{selected === 0 ? 'Select devices first' : pluralize(selected, 'device')}</span>}>
+            <Card
+              title="Bulk actions"
+              actions={
+                <span className="text-xs text-zinc-500">{selected === 0 ? 'Select devices first' : pluralize(selected, 'device')}</span>
+              }
+            >
               <BulkActions data={loaderData} result={bulkResult} selected={selected} />
             </Card>
           </div>

@@ -5,7 +5,22 @@ import { z } from 'zod';
 import { uuid, type CreatedEnrollmentToken, type EnrollmentToken } from '@opsconductor/contracts/api';
 import { ApiError, getServerConfig, requireApi } from '~/lib/api.server';
 import { env } from '~/lib/env.server';
-import { Alert, Badge, Button, Card, CopyButton, EmptyState, Field, Input, PageHeader, RelativeTime, Table, Td, Th, type Tone } from '~/components/ui';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  CopyButton,
+  EmptyState,
+  Field,
+  Input,
+  PageHeader,
+  RelativeTime,
+  Table,
+  Td,
+  Th,
+  type Tone,
+} from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Enrollment · OpsConductor' }];
 
@@ -119,14 +134,17 @@ function CreatedToken({ token, apiPublicUrl }: { token: CreatedEnrollmentToken; 
             <span className="text-xs font-medium text-zinc-700">On the machine to enroll (from the OpsConductor checkout)</span>
             <CopyButton text={`${enroll}\n${run}`} label="Copy commands" />
           </div>
-          <pre data-testid="enroll-command" className="overflow-x-auto rounded-md bg-zinc-950 px-3 py-2 font-mono text-xs leading-5 text-zinc-100">
+          <pre
+            data-testid="enroll-command"
+            className="overflow-x-auto rounded-md bg-zinc-950 px-3 py-2 font-mono text-xs leading-5 text-zinc-100"
+          >
             {enroll}
             {'\n'}
             {run}
           </pre>
           <p className="mt-1.5 text-xs text-zinc-500">
-            The first command registers the device (valid for {token.maxUses === 1 ? 'one device' : `${token.maxUses} devices`}); the second starts the
-            agent.
+            The first command registers the device (valid for {token.maxUses === 1 ? 'one device' : `${token.maxUses} devices`}); the second
+            starts the agent.
           </p>
         </div>
       </div>

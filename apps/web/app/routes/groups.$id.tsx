@@ -54,7 +54,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const addSearch = searchParam.parse(sp.get('add') ?? '');
   const group = await api.get('/groups/{id}', { params: { path: { id } } });
   const [members, events, catalog, candidates] = await Promise.all([
-    api.get('/groups/{id}/members', { params: { path: { id }, query: { page, pageSize: MEMBERS_PAGE_SIZE, search: search || undefined } } }),
+    api.get('/groups/{id}/members', {
+      params: { path: { id }, query: { page, pageSize: MEMBERS_PAGE_SIZE, search: search || undefined } },
+    }),
     api.get('/groups/{id}/events', { params: { path: { id }, query: { page: eventsPage, pageSize: EVENTS_PAGE_SIZE } } }),
     group.kind === 'dynamic' && group.rule ? loadRuleCatalog(api) : null,
     group.kind === 'static' && addSearch ? api.get('/devices', { params: { query: { search: addSearch, pageSize: CANDIDATES } } }) : null,
@@ -84,7 +86,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const intent = remove ? 'remove-members' : String(form.get('intent') ?? '');
   // Runs on the group's members as they are when it starts, after showing their count.
   if (intent === 'run' || intent === 'run-confirm') return runCommandAction(request, context, form, { groupIds: [id] });
-  const ids = z.array(uuid).max(10_000).safeParse(remove ? [remove] : form.getAll('deviceIds'));
+  const ids = z
+    .array(uuid)
+    .max(10_000)
+    .safeParse(remove ? [remove] : form.getAll('deviceIds'));
   try {
     if (intent === 'delete') {
       await api.delete('/groups/{id}', { params: { path: { id } } });
@@ -94,7 +99,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       if (!ids.success || ids.data.length === 0) {
         return data<ActionData>({ ok: false, formError: 'Select at least one device.' }, { status: 400 });
       }
-      await api.post('/groups/{id}/members', { params: { path: { id } }, body: intent === 'add-members' ? { add: ids.data } : { remove: ids.data } });
+      await api.post('/groups/{id}/members', {
+        params: { path: { id } },
+        body: intent === 'add-members' ? { add: ids.data } : { remove: ids.data },
+      });
       const n = pluralize(ids.data.length, 'device');
       return data<ActionData>({ ok: true, message: intent === 'add-members' ? `Added ${n}.` : `Removed ${n}.` });
     }
@@ -270,7 +278,11 @@ export default function GroupPage() {
           {canEdit ? (
             <Card title="Run command">
               <Form method="post" className="p-4" noValidate>
-                <RunCommandFields result={runResult} formKey={runFormKey} summary="On the members when it starts; shows their count first" />
+                <RunCommandFields
+                  result={runResult}
+                  formKey={runFormKey}
+                  summary="On the members when it starts; shows their count first"
+                />
               </Form>
             </Card>
           ) : null}
@@ -280,7 +292,14 @@ export default function GroupPage() {
               <div className="space-y-2 p-3">
                 <Form method="get" role="search" className="flex gap-2" preventScrollReset>
                   {search ? <input type="hidden" name="search" value={search} /> : null}
-                  <Input type="search" name="add" defaultValue={addSearch} key={`a:${addSearch}`} placeholder="Hostname, IP, OS…" aria-label="Find devices to add" />
+                  <Input
+                    type="search"
+                    name="add"
+                    defaultValue={addSearch}
+                    key={`a:${addSearch}`}
+                    placeholder="Hostname, IP, OS…"
+                    aria-label="Find devices to add"
+                  />
                   <Button type="submit">Find</Button>
                 </Form>
                 {candidates ? (
@@ -323,7 +342,9 @@ export default function GroupPage() {
 
           <Card
             title="Membership changes"
-            actions={events.total > 0 ? <span className="text-xs text-zinc-500 tabular-nums">{events.total.toLocaleString('en-US')}</span> : null}
+            actions={
+              events.total > 0 ? <span className="text-xs text-zinc-500 tabular-nums">{events.total.toLocaleString('en-US')}</span> : null
+            }
           >
             {events.items.length === 0 ? (
               <EmptyState title="No membership changes yet" />
@@ -337,7 +358,11 @@ export default function GroupPage() {
                         <Link to={`/devices/${e.deviceId}`} className="font-medium text-zinc-900 hover:underline">
                           {e.hostname}
                         </Link>
-                        {e.reason ? <p className="truncate text-xs text-zinc-500" title={e.reason}>{e.reason}</p> : null}
+                        {e.reason ? (
+                          <p className="truncate text-xs text-zinc-500" title={e.reason}>
+                            {e.reason}
+                          </p>
+                        ) : null}
                       </div>
                       <span className="text-xs text-zinc-500" title={e.occurredAt}>
                         <RelativeTime iso={e.occurredAt} />

@@ -7,10 +7,7 @@ import { groupFormFailure, parseGroupForm } from '~/lib/group-form.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
 import { requireRole } from '~/lib/roles.server';
 import { GroupForm, GroupKindBadge, type GroupFormData } from '~/components/groups';
-import {
-  Breadcrumb,
-  PageHeader,
-} from '~/components/ui';
+import { Breadcrumb, PageHeader } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Edit ${data?.group.name ?? 'group'} · OpsConductor` }];
 
@@ -49,7 +46,11 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   try {
     await api.patch('/groups/{id}', {
       params: { path: { id } },
-      body: { name: parsed.name, description: parsed.description, ...(group.kind === 'dynamic' && parsed.rule ? { rule: parsed.rule } : {}) },
+      body: {
+        name: parsed.name,
+        description: parsed.description,
+        ...(group.kind === 'dynamic' && parsed.rule ? { rule: parsed.rule } : {}),
+      },
     });
     return redirect(`/groups/${id}`);
   } catch (error) {
@@ -62,7 +63,13 @@ export default function EditGroup() {
   const result = useActionData<typeof action>();
   return (
     <>
-      <Breadcrumb trail={[{ to: '/groups', label: 'Groups' }, { to: `/groups/${group.id}`, label: group.name }]} current="Edit" />
+      <Breadcrumb
+        trail={[
+          { to: '/groups', label: 'Groups' },
+          { to: `/groups/${group.id}`, label: group.name },
+        ]}
+        current="Edit"
+      />
       <PageHeader
         title={
           <span className="flex items-center gap-2.5">

@@ -41,7 +41,9 @@ export default function Groups() {
       <Card>
         {groups.length === 0 ? (
           <EmptyState title="No groups yet">
-            {canEdit ? 'Create a static group and add devices to it, or a dynamic group with a rule.' : 'Operators and admins can create groups.'}
+            {canEdit
+              ? 'Create a static group and add devices to it, or a dynamic group with a rule.'
+              : 'Operators and admins can create groups.'}
           </EmptyState>
         ) : (
           <Table>
@@ -68,7 +70,7 @@ export default function Groups() {
                   <Td>
                     <GroupKindBadge kind={g.kind} />
                   </Td>
-                  <Td className="text-right tabular-nums" >
+                  <Td className="text-right tabular-nums">
                     <span data-testid="group-member-count">{g.memberCount.toLocaleString('en-US')}</span>
                   </Td>
                   <Td className="max-w-md truncate text-zinc-500">{g.description || <span className="text-zinc-300">—</span>}</Td>

@@ -5,15 +5,9 @@ import { groupFormFailure, parseGroupForm } from '~/lib/group-form.server';
 import { loadRuleCatalog } from '~/lib/rule-catalog.server';
 import { requireRole } from '~/lib/roles.server';
 import { GroupForm, type GroupFormData } from '~/components/groups';
-import {
-  Breadcrumb,
-  PageHeader,
-  cx,
-} from '~/components/ui';
+import { Breadcrumb, PageHeader, cx } from '~/components/ui';
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [
-  { title: `New ${data?.kind ?? ''} group · OpsConductor` },
-];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `New ${data?.kind ?? ''} group · OpsConductor` }];
 
 const kindOf = (request: Request) => (new URL(request.url).searchParams.get('kind') === 'static' ? 'static' : 'dynamic');
 
@@ -49,7 +43,10 @@ export default function NewGroup() {
       to={`?kind=${k}`}
       replace
       aria-current={kind === k ? 'page' : undefined}
-      className={cx('rounded-md px-2.5 py-1 text-xs font-medium', kind === k ? 'bg-zinc-900 text-white' : 'text-zinc-600 hover:bg-zinc-100')}
+      className={cx(
+        'rounded-md px-2.5 py-1 text-xs font-medium',
+        kind === k ? 'bg-zinc-900 text-white' : 'text-zinc-600 hover:bg-zinc-100',
+      )}
     >
       {label}
     </Link>

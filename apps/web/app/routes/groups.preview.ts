@@ -12,8 +12,7 @@ import type { PreviewResponse } from '~/components/rule-builder';
 
 const MAX_BODY_BYTES = 256 * 1024;
 
-const json = (body: PreviewResponse, status = 200) =>
-  Response.json(body, { status, headers: { 'Cache-Control': 'no-store' } });
+const json = (body: PreviewResponse, status = 200) => Response.json(body, { status, headers: { 'Cache-Control': 'no-store' } });
 const failure = (status: number, message: string, errors: Array<{ path: string; message: string }> = []) =>
   json({ ok: false, message, errors }, status);
 
@@ -40,7 +39,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const parsed = previewBody.safeParse(body);
   if (!parsed.success) return failure(400, 'Send { rule, limit } with the rule as an object.');
   try {
-    const preview = await publicApi(request, context, token).post('/groups/preview', { body: { rule: parsed.data.rule as Rule, limit: parsed.data.limit } });
+    const preview = await publicApi(request, context, token).post('/groups/preview', {
+      body: { rule: parsed.data.rule as Rule, limit: parsed.data.limit },
+    });
     return json({ ok: true, ...preview });
   } catch (error) {
     if (error instanceof ApiError) {

@@ -12,7 +12,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = await getSessionToken(request);
   if (token) {
     // Already signed in: go where the user wanted to go.
-    const me = await publicApi(request, context, token).get('/auth/me').catch(() => null);
+    const me = await publicApi(request, context, token)
+      .get('/auth/me')
+      .catch(() => null);
     if (me) throw redirect(redirectTo);
   }
   return null;

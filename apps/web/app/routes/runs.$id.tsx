@@ -2,13 +2,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { finalJobRunStatuses } from '@opsconductor/contracts/constants';
-import {
-  uuid,
-  type JobRun,
-  type JobRunSummary,
-  type JobRunTarget,
-  type OutputChunk,
-} from '@opsconductor/contracts/api';
+import { uuid, type JobRun, type JobRunSummary, type JobRunTarget, type OutputChunk } from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type ApiClient, type RouteErrorData } from '~/lib/api.server';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { durationBetween, formatDuration, oneLine } from '~/lib/format';
@@ -291,7 +285,10 @@ function OutputPane({
         {stream.text}
       </pre>
       {empty ? (
-        <p data-testid={`${testId}-empty`} className="mx-3 mb-2 rounded border border-dashed border-zinc-200 px-2 py-1.5 text-xs text-zinc-400">
+        <p
+          data-testid={`${testId}-empty`}
+          className="mx-3 mb-2 rounded border border-dashed border-zinc-200 px-2 py-1.5 text-xs text-zinc-400"
+        >
           {waiting ? 'No output yet' : 'No output'}
         </p>
       ) : null}
@@ -332,15 +329,7 @@ function targetDuration(t: JobRunTarget): number | null {
   return t.durationMs ?? durationBetween(t.startedAt, t.finishedAt);
 }
 
-function TargetsTable({
-  targets,
-  allPanels,
-  focus,
-}: {
-  targets: JobRunTarget[];
-  allPanels: boolean;
-  focus: string | null;
-}) {
+function TargetsTable({ targets, allPanels, focus }: { targets: JobRunTarget[]; allPanels: boolean; focus: string | null }) {
   const [filter, setFilter] = useState<string>('all');
   const [limit, setLimit] = useState(TARGET_ROWS_STEP);
   const present = useMemo(() => {
@@ -361,10 +350,7 @@ function TargetsTable({
                 type="button"
                 onClick={() => setFilter(s)}
                 aria-pressed={filter === s}
-                className={cx(
-                  'rounded px-2 py-0.5 text-xs',
-                  filter === s ? 'bg-zinc-900 text-white' : 'text-zinc-600 hover:bg-zinc-100',
-                )}
+                className={cx('rounded px-2 py-0.5 text-xs', filter === s ? 'bg-zinc-900 text-white' : 'text-zinc-600 hover:bg-zinc-100')}
               >
                 {s === 'all' ? 'All' : targetStatusLabel(s)}
               </button>
@@ -416,7 +402,11 @@ function TargetsTable({
                   </span>
                 </Td>
                 <Td className="text-zinc-600 tabular-nums">
-                  {t.status === 'running' && t.startedAt ? <span className="text-blue-700">running</span> : formatDuration(targetDuration(t))}
+                  {t.status === 'running' && t.startedAt ? (
+                    <span className="text-blue-700">running</span>
+                  ) : (
+                    formatDuration(targetDuration(t))
+                  )}
                 </Td>
                 <Td className="text-zinc-500">{t.startedAt ? <AbsoluteTime iso={t.startedAt} /> : '—'}</Td>
                 <Td className="text-right">
@@ -581,9 +571,7 @@ export default function RunPage() {
             </EmptyState>
           </Card>
         )}
-        {active && !anyActive && targets.length > 0 ? (
-          <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p>
-        ) : null}
+        {active && !anyActive && targets.length > 0 ? <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p> : null}
       </section>
     </>
   );

@@ -18,7 +18,13 @@ const LABELS: Record<string, string> = { status: 'Status', createdBy: 'Created b
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
   const url = new URL(request.url);
-  const page = z.coerce.number().int().min(1).max(100_000).catch(1).parse(url.searchParams.get('page') ?? 1);
+  const page = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .catch(1)
+    .parse(url.searchParams.get('page') ?? 1);
   const filters = filtersFrom(url, RUN_FILTERS);
   const base = { page, pageSize: PAGE_SIZE, filters, statuses: jobRunStatuses, filterError: null as string | null };
   try {
@@ -28,9 +34,22 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   }
 }
 
-function RunFilters({ filters, statuses, error }: { filters: Record<(typeof RUN_FILTERS)[number], string>; statuses: readonly string[]; error: string | null }) {
+function RunFilters({
+  filters,
+  statuses,
+  error,
+}: {
+  filters: Record<(typeof RUN_FILTERS)[number], string>;
+  statuses: readonly string[];
+  error: string | null;
+}) {
   return (
-    <FilterBar label="Filter runs" filtered={Object.values(filters).some(Boolean)} exportHref={`/runs.csv${queryOf(filters)}`} error={error}>
+    <FilterBar
+      label="Filter runs"
+      filtered={Object.values(filters).some(Boolean)}
+      exportHref={`/runs.csv${queryOf(filters)}`}
+      error={error}
+    >
       <FilterField label="Status">
         <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} className="w-32">
           <option value="">Any status</option>
@@ -42,10 +61,24 @@ function RunFilters({ filters, statuses, error }: { filters: Record<(typeof RUN_
         </Select>
       </FilterField>
       <FilterField label="Created by">
-        <Input name="createdBy" type="search" defaultValue={filters.createdBy} key={`by:${filters.createdBy}`} placeholder="email" className="w-52" />
+        <Input
+          name="createdBy"
+          type="search"
+          defaultValue={filters.createdBy}
+          key={`by:${filters.createdBy}`}
+          placeholder="email"
+          className="w-52"
+        />
       </FilterField>
       <FilterField label="Device">
-        <Input name="hostname" type="search" defaultValue={filters.hostname} key={`host:${filters.hostname}`} placeholder="hostname" className="w-44" />
+        <Input
+          name="hostname"
+          type="search"
+          defaultValue={filters.hostname}
+          key={`host:${filters.hostname}`}
+          placeholder="hostname"
+          className="w-44"
+        />
       </FilterField>
       <DateRangeFields from={filters.from} to={filters.to} />
     </FilterBar>

@@ -64,7 +64,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return data<ActionData>({ intent, ok: false, formError: 'Unknown action' }, { status: 400 });
   } catch (error) {
     if (error instanceof ApiError) {
-      return data<ActionData>({ intent, ok: false, formError: error.detail ?? error.title, fieldErrors: error.fieldErrors() }, { status: error.status });
+      return data<ActionData>(
+        { intent, ok: false, formError: error.detail ?? error.title, fieldErrors: error.fieldErrors() },
+        { status: error.status },
+      );
     }
     throw error;
   }
@@ -86,7 +89,15 @@ function DeleteField({ id, label }: { id: string; label: string }) {
       {confirming ? (
         <>
           <span className="text-xs text-zinc-600">Delete values on every device?</span>
-          <Button type="submit" name="intent" value="delete" size="sm" variant="danger" disabled={busy} aria-label={`Confirm delete ${label}`}>
+          <Button
+            type="submit"
+            name="intent"
+            value="delete"
+            size="sm"
+            variant="danger"
+            disabled={busy}
+            aria-label={`Confirm delete ${label}`}
+          >
             Delete
           </Button>
           <Button size="sm" variant="ghost" onClick={() => setConfirming(false)}>
@@ -148,7 +159,9 @@ export default function CustomFields() {
                     <Td>
                       <Badge tone="neutral">{types.find((t) => t.value === f.type)?.label ?? f.type}</Badge>
                     </Td>
-                    <Td className="max-w-xs text-xs text-zinc-600">{f.type === 'enum' ? f.enumValues.join(', ') : <span className="text-zinc-300">—</span>}</Td>
+                    <Td className="max-w-xs text-xs text-zinc-600">
+                      {f.type === 'enum' ? f.enumValues.join(', ') : <span className="text-zinc-300">—</span>}
+                    </Td>
                     <Td className="text-zinc-500">
                       <RelativeTime iso={f.createdAt} />
                     </Td>
@@ -169,8 +182,26 @@ export default function CustomFields() {
             <Field label="Label" error={errors.label}>
               {(p) => <Input {...p} name="label" maxLength={200} placeholder="Cost centre" autoComplete="off" />}
             </Field>
-            <Field label="Key" error={errors.key} hint={<>Used in rules as <code className="font-mono">customFields.&lt;key&gt;</code></>}>
-              {(p) => <Input {...p} name="key" maxLength={63} placeholder="cost_centre" autoComplete="off" spellCheck={false} className="font-mono" />}
+            <Field
+              label="Key"
+              error={errors.key}
+              hint={
+                <>
+                  Used in rules as <code className="font-mono">customFields.&lt;key&gt;</code>
+                </>
+              }
+            >
+              {(p) => (
+                <Input
+                  {...p}
+                  name="key"
+                  maxLength={63}
+                  placeholder="cost_centre"
+                  autoComplete="off"
+                  spellCheck={false}
+                  className="font-mono"
+                />
+              )}
             </Field>
             <Field label="Type" error={errors.type}>
               {(p) => (

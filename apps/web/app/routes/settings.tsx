@@ -14,7 +14,10 @@ export default function Settings() {
             key={s.to}
             to={s.to}
             className={({ isActive }) =>
-              cx('block rounded-md px-2.5 py-1.5 text-[13px] font-medium', isActive ? 'bg-zinc-100 text-zinc-900' : 'text-zinc-500 hover:text-zinc-900')
+              cx(
+                'block rounded-md px-2.5 py-1.5 text-[13px] font-medium',
+                isActive ? 'bg-zinc-100 text-zinc-900' : 'text-zinc-500 hover:text-zinc-900',
+              )
             }
           >
             {s.label}

@@ -180,7 +180,14 @@ function ResetPassword({ user }: { user: User }) {
           aria-label={`New password for ${user.email}`}
           className="h-7! w-48 text-xs!"
         />
-        <Button type="submit" name="intent" value="password" size="sm" disabled={fetcher.state !== 'idle'} aria-label={`Set the new password for ${user.email}`}>
+        <Button
+          type="submit"
+          name="intent"
+          value="password"
+          size="sm"
+          disabled={fetcher.state !== 'idle'}
+          aria-label={`Set the new password for ${user.email}`}
+        >
           Set
         </Button>
       </fetcher.Form>
