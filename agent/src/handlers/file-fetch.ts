@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { commandKindVersions, type FileFetchCommandPayload } from '@opsconductor/contracts/commands';
 import { Backoff, sleep } from '../backoff.ts';
 import { isRetryable, retryAfterMs } from '../http.ts';
-import { outcome, type CommandHandler, type HandlerContext } from './types.ts';
+import { runInProcess, type CommandHandler, type HandlerContext } from './types.ts';
 
 const run = promisify(execFile);
 const DOWNLOAD_ATTEMPTS = 4;
@@ -91,43 +91,9 @@ export const fileFetchHandler: CommandHandler<'file.fetch'> = {
   kind: 'file.fetch',
   version: commandKindVersions['file.fetch'],
   start(payload, ctx) {
-    const startedAt = new Date();
-    const t0 = performance.now();
-    const controller = new AbortController();
-    let stopped: 'cancel' | 'shutdown' | 'timeout' | undefined;
-    const timer = setTimeout(() => {
-      stopped = 'timeout';
-      controller.abort();
-    }, payload.timeoutSeconds * 1000);
-    const done = fetchFile(payload, ctx, controller.signal)
-      .then(
-        (message) => {
-          ctx.output('stdout', Buffer.from(message));
-          return outcome({ status: 'succeeded', exitCode: 0, startedAt }, t0);
-        },
-        (err: unknown) => {
-          if (stopped === 'timeout')
-            return outcome({ status: 'timed_out', exitCode: null, error: `timed out after ${payload.timeoutSeconds} s`, startedAt }, t0);
-          if (stopped === 'cancel') return outcome({ status: 'cancelled', exitCode: null, startedAt }, t0);
-          if (stopped === 'shutdown') return outcome({ status: 'failed', exitCode: null, error: 'agent stopped', startedAt }, t0);
-          return outcome(
-            {
-              status: 'failed',
-              exitCode: null,
-              error: `file.fetch failed: ${err instanceof Error ? err.message : String(err)}`,
-              startedAt,
-            },
-            t0,
-          );
-        },
-      )
-      .finally(() => clearTimeout(timer));
-    return {
-      done,
-      stop(reason) {
-        stopped ??= reason;
-        controller.abort();
-      },
-    };
+    return runInProcess(ctx, payload.timeoutSeconds, 'file.fetch', async (signal) => ({
+      ok: true,
+      output: await fetchFile(payload, ctx, signal),
+    }));
   },
 };

@@ -43,7 +43,54 @@ export interface CommandHandler<K extends CommandKind = CommandKind> {
   start(payload: CommandPayloadOf<K>, ctx: HandlerContext): Execution;
 }
 
-/** The outcome of something that ran in-process (no process to wait for). */
-export function outcome(fields: Omit<ExecutionOutcome, 'finishedAt' | 'durationMs' | 'signal'>, t0: number): ExecutionOutcome {
-  return { signal: null, ...fields, finishedAt: new Date(), durationMs: Math.max(0, Math.round(performance.now() - t0)) };
+/** What in-process work ends with: succeeded with this output, or failed with this error. */
+export type InProcessResult = { ok: true; output: string } | { ok: false; error: string; output?: string };
+
+/**
+ * Runs a command the agent carries out itself (no process to wait for): `work` gets a signal that aborts
+ * on the payload's timeout, a cancellation or the agent's shutdown, and its result (or failure, reported
+ * as `<what> failed: …`) becomes the outcome; its output goes to stdout.
+ */
+export function runInProcess(
+  ctx: HandlerContext,
+  timeoutSeconds: number,
+  what: string,
+  work: (signal: AbortSignal) => Promise<InProcessResult>,
+): Execution {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const controller = new AbortController();
+  let stopped: StopReason | 'timeout' | undefined;
+  const end = (fields: Pick<ExecutionOutcome, 'status' | 'exitCode' | 'error'>): ExecutionOutcome => ({
+    signal: null,
+    ...fields,
+    startedAt,
+    finishedAt: new Date(),
+    durationMs: Math.max(0, Math.round(performance.now() - t0)),
+  });
+  const timer = setTimeout(() => {
+    stopped = 'timeout';
+    controller.abort();
+  }, timeoutSeconds * 1000);
+  const done = work(controller.signal)
+    .then(
+      (result) => {
+        if (result.output) ctx.output('stdout', Buffer.from(result.output));
+        return result.ok ? end({ status: 'succeeded', exitCode: 0 }) : end({ status: 'failed', exitCode: null, error: result.error });
+      },
+      (err: unknown) => {
+        if (stopped === 'timeout') return end({ status: 'timed_out', exitCode: null, error: `timed out after ${timeoutSeconds} s` });
+        if (stopped === 'cancel') return end({ status: 'cancelled', exitCode: null });
+        if (stopped === 'shutdown') return end({ status: 'failed', exitCode: null, error: 'agent stopped' });
+        return end({ status: 'failed', exitCode: null, error: `${what} failed: ${err instanceof Error ? err.message : String(err)}` });
+      },
+    )
+    .finally(() => clearTimeout(timer));
+  return {
+    done,
+    stop(reason) {
+      stopped ??= reason;
+      controller.abort();
+    },
+  };
 }
