@@ -61,6 +61,8 @@ interface SizeResult {
     peakRss: number;
     errors: Record<string, number>;
     pollErrors: number;
+    /** CPU per process during the fan-out, in % of one core. */
+    cpu: Record<string, number>;
   };
   idleErrors: Record<string, number>;
 }
@@ -146,6 +148,8 @@ async function benchmark(agents: number): Promise<SizeResult> {
     const fanBegan = Date.now();
     let peakRss = rssBytes(stack.apiPid);
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(stack.apiPid))), 1000);
+    const fanMeters = { ...meters, worker: new CpuMeter(() => stack.workerPids()) };
+    for (const m of Object.values(fanMeters)) m.begin();
     const post = await stack.api('POST', '/api/v1/job-runs', {
       filter: {},
       command: 'true',
@@ -178,6 +182,7 @@ async function benchmark(agents: number): Promise<SizeResult> {
       }
     }
     clearInterval(rssTimer);
+    const fanCpu = Object.fromEntries(Object.entries(fanMeters).map(([name, m]) => [name, m.percent()]));
     const fanStats = await fleet.stats();
     return {
       agents,
@@ -196,6 +201,7 @@ async function benchmark(agents: number): Promise<SizeResult> {
         peakRss,
         errors: errorsOf(fanStats),
         pollErrors: fanStats.calls.poll.errors,
+        cpu: fanCpu,
       },
     };
   } catch (err) {
@@ -241,7 +247,11 @@ function print(results: SizeResult[]) {
       results
         .map(
           (r) =>
-            `${r.agents.toLocaleString('en-US')} devices: simulator CPU ${r.idleCpu.sim.toFixed(1)} % idle, API RSS peak ${mb(r.fanout.peakRss)} during the fan-out, POST /job-runs p50 ${ms(r.dispatch.post)} for one device`,
+            `${r.agents.toLocaleString('en-US')} devices: simulator CPU ${r.idleCpu.sim.toFixed(1)} % idle, API RSS peak ${mb(r.fanout.peakRss)} and CPU ${Object.entries(
+              r.fanout.cpu,
+            )
+              .map(([name, v]) => `${name} ${v.toFixed(0)} %`)
+              .join(', ')} during the fan-out, POST /job-runs p50 ${ms(r.dispatch.post)} for one device`,
         )
         .join('; ') +
       '.',

@@ -143,12 +143,14 @@ export class OutboxDispatcher {
   }
 
   private async register(c: EventConsumer): Promise<void> {
-    // Starting "now": at the newest event of an ended transaction (older ones are not delivered).
+    // Starting "now": at the newest event committed so far. Older ones are not delivered, nor are those of a
+    // transaction still open now (it began before "now"). Not bounded by the snapshot's xmin: that is the
+    // cluster's, and any open transaction anywhere (another database even) would move the start back.
     await this.o.pool.query(
       `INSERT INTO domain_event_consumers (name, cursor_transaction_id, cursor_event_id)
        SELECT $1, COALESCE(h.transaction_id, 0), COALESCE(h.id, 0)
          FROM (SELECT 1) one LEFT JOIN LATERAL (
-           SELECT transaction_id, id FROM domain_events WHERE $2 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+           SELECT transaction_id, id FROM domain_events WHERE $2
             ORDER BY transaction_id DESC, id DESC LIMIT 1) h ON true
        ON CONFLICT (name) DO NOTHING`,
       [c.name, c.startAt === 'now'],

@@ -27,6 +27,8 @@ export interface BenchStack {
   /** The postmaster and its backends, at the time of the call. */
   postgresPids(): number[];
   temporalPid?: number;
+  /** The worker's processes (its launcher and node), when there is a worker. */
+  workerPids(): number[];
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; ms: number }>;
   enrollmentToken(maxUses: number): Promise<string>;
   /** The last lines the services logged (for a failure report). */
@@ -117,12 +119,14 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     });
     children.push(api);
     await waitFor('the API', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
+    let workerPid: number | undefined;
     if (opts.temporal) {
       const worker = startChild('worker', join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'workers/src/main.ts')], {
         env: { ...common, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' },
         output: output('worker'),
       });
       children.push(worker);
+      workerPid = worker.process.pid;
       await waitFor(
         'the worker to poll',
         async () => logs.some((l) => l.startsWith('[worker]') && /RUNNING|worker started/i.test(l)),
@@ -166,6 +170,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       apiPid: api.process.pid!,
       logs,
       postgresPids: () => processTree(postmaster),
+      workerPids: () => (workerPid === undefined ? [] : processTree(workerPid)),
       ...(temporal ? { temporalPid: temporal.process.pid! } : {}),
       api: call,
       async enrollmentToken(maxUses) {
