@@ -45,6 +45,16 @@ export interface BenchStackOptions {
   apiNodeArgs?: string[];
 }
 
+/** `KEY=value KEY2=value2` (BENCH_API_ENV) as an environment, e.g. to try another AGENT_DB_POOL_MAX. */
+function envFromList(list: string | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (list ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
 let built = false;
 /** The API as production runs it: bundled by scripts/build-service.mjs (once per benchmark process). */
 function buildApi(): string {
@@ -113,6 +123,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
         API_PORT: String(apiPort),
         API_METRICS_PORT: '0',
         API_PUBLIC_URL: apiUrl,
+        ...envFromList(process.env.BENCH_API_ENV),
         ...opts.apiEnv,
       },
       output: output('api'),
