@@ -15,7 +15,7 @@
  *   BENCH_API_ENV="AGENT_DB_POOL_MAX=30"      # more environment for the API
  */
 import { spawnFleet, type CallSummary, type FleetStatsSnapshot, type RemoteFleet } from '../../agent/src/fleet-sim/index.ts';
-import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
+import { startBenchStack } from './lib/bench-stack.ts';
 import { CpuMeter, rssBytes } from './lib/proc.ts';
 
 const sizes = (process.argv.slice(2).length ? process.argv.slice(2) : ['1000', '10000']).map((s) => Number(s.replace(/[_,]/g, '')));

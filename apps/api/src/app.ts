@@ -9,7 +9,7 @@ import { MAX_INVENTORY_REPORT_BYTES } from '@opsconductor/contracts/inventory';
 import { isDatabaseUnavailable, Prisma } from '@opsconductor/db';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { ServiceError } from '@opsconductor/unit-of-work';
-import { ApiError, RETRY_AFTER_SECONDS, problemResponse, serviceErrorProblem, zodFieldErrors } from './lib/problem.ts';
+import { ApiError, problemResponse, serviceErrorProblem, zodFieldErrors } from './lib/problem.ts';
 import { metricsResponse } from './lib/metrics.ts';
 import { apiDocsRoutes } from './lib/api-docs.ts';
 import { createRouter } from './lib/router.ts';

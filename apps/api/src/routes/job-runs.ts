@@ -15,7 +15,6 @@ import {
   outputCursor,
   outputPage,
   outputQuery,
-  pagination,
   uuid,
 } from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';

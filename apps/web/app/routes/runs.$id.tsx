@@ -9,21 +9,7 @@ import { durationBetween, formatDuration, oneLine } from '~/lib/format';
 import { appendChunks, compareChunkIds, type DeviceOutput, type RunOutput, type StreamText } from '~/lib/run-output';
 import { RunStatusBadge, TargetStatusBadge, targetStatusLabel, targetStatusOrder } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
-import {
-  AbsoluteTime,
-  Alert,
-  Breadcrumb,
-  Button,
-  Card,
-  CopyButton,
-  EmptyState,
-  RelativeTime,
-  Table,
-  Td,
-  Th,
-  buttonClass,
-  cx,
-} from '~/components/ui';
+import { AbsoluteTime, Alert, Breadcrumb, Button, Card, CopyButton, EmptyState, Table, Td, Th, buttonClass, cx } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? oneLine(data.run.command, 60) : 'Run'} · Runs · OpsConductor` },
