@@ -38,6 +38,7 @@ export function createApp(deps: ApiDeps) {
 
   app.use('*', async (c, next) => {
     c.set('deps', deps);
+    c.set('receivedAt', new Date());
     const started = performance.now();
     await next();
     const route = routePath(c);

@@ -103,5 +103,7 @@ export type AppEnv = {
     sessionId: string;
     authMethod: 'cookie' | 'bearer';
     device: AuthDevice;
+    /** When the request arrived (its first middleware ran): what an agent's request says about when the device was seen. */
+    receivedAt: Date;
   };
 };

@@ -210,6 +210,17 @@ describe('presence', () => {
     expect(await status(deviceId)).toBe('online');
   });
 
+  it('a request that arrived before the goodbye, handled after it, leaves the device offline', async () => {
+    const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'presence-3');
+    expect((await t.request('/agent/v1/commands?wait=0', { headers: asDevice(deviceSecret) })).status).toBe(200);
+    const arrivedBeforeGoodbye = new Date();
+    expect((await t.request('/agent/v1/goodbye', { method: 'POST', headers: asDevice(deviceSecret), json: {} })).status).toBe(200);
+    // An aborted long-poll the agent sent before it said goodbye, which the server got to only now.
+    expect(await t.api.deps.lastSeen.seen(deviceId, arrivedBeforeGoodbye)).toBe(true);
+    await t.api.deps.lastSeen.flush();
+    expect(await status(deviceId)).toBe('offline');
+  });
+
   it('DEVICE_ONLINE_WINDOW_SECONDS sets one window for the device status, its filter and group rules', async () => {
     expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(90);
     expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(

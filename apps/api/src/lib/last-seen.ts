@@ -25,13 +25,14 @@ export class LastSeenWriter {
   }
 
   /**
-   * Records that the device was heard from now. Writes at once only for a device new to this process;
-   * then it returns false when the device is gone (deleted, retired) so the caller can refuse it.
+   * Records that the device was heard from at `at` (when its request arrived). Writes at once only for a
+   * device new to this process; then it returns false when the device is gone (deleted, retired) so the
+   * caller can refuse it.
    */
-  async seen(deviceId: string): Promise<boolean> {
-    const at = new Date();
+  async seen(deviceId: string, at: Date = new Date()): Promise<boolean> {
     if (this.known.has(deviceId)) {
-      this.pending.set(deviceId, at);
+      const pending = this.pending.get(deviceId);
+      if (!pending || pending < at) this.pending.set(deviceId, at);
       return true;
     }
     if ((await this.write([deviceId], [at])) === 0) return false;

@@ -185,8 +185,10 @@ const inventory = createRoute({
 export function agentRoutes(deps: ApiDeps) {
   const commands = new AgentCommandService(deps);
   /** Last-seen is written in batches (lib/last-seen.ts): polls are frequent, the column is not hot. */
-  const touch = async (deviceId: string) => {
-    if (!(await deps.lastSeen.seen(deviceId))) throw deps.deviceAuth.gone(deviceId);
+  // Seen when the request arrived, not when its handler got to run: a poll the agent sent (and gave up on) before
+  // its goodbye, handled after it, must not show the device online again.
+  const touch = async (deviceId: string, receivedAt: Date) => {
+    if (!(await deps.lastSeen.seen(deviceId, receivedAt))) throw deps.deviceAuth.gone(deviceId);
   };
 
   // Agent schemas sanitize text themselves (agentText), and output data may hold NUL: it is stored as bytes.
@@ -258,7 +260,7 @@ export function agentRoutes(deps: ApiDeps) {
       return c.json({ deviceId: id }, 200);
     })
     .openapi(poll, async (c) => {
-      await touch(c.var.device.id);
+      await touch(c.var.device.id, c.var.receivedAt);
       const wait = Math.min(c.req.valid('query').wait, deps.config.pollWaitSeconds);
       return c.json(await commands.poll(c.var.device, wait, c.req.raw.signal), 200);
     })
@@ -279,7 +281,7 @@ export function agentRoutes(deps: ApiDeps) {
       const { factsChanged: _evaluated, ...response } = await deps.admission.inventory.run('inventory reports', () =>
         deps.services.inventory.ingest(requestOrigin(c), device, c.req.valid('json')),
       );
-      await touch(device.id);
+      await touch(device.id, c.var.receivedAt);
       return c.json(response, 200);
     });
 }
