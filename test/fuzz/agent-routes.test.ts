@@ -219,6 +219,30 @@ describe('agent routes under hostile input', () => {
     );
   });
 
+  it('protocol 2 fields: hostile capabilities, boot IDs, protocol versions and enrollment IDs are 4xx or stored sanitized; file downloads of junk are 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        hostileText(100),
+        fc.array(hostileText(100), { maxLength: 120 }),
+        fc.oneof(fc.integer({ min: -(2 ** 53), max: 2 ** 53 }), fc.constant(2 ** 31), anyJson),
+        anyJson,
+        async (text, capabilities, protocolVersion, junk) => {
+          const res = await send('/agent/v1/checkin', { facts: facts('protocol-2', text), protocolVersion, capabilities, bootId: text });
+          if (res.status === 200) {
+            const stored = await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: device.deviceId } });
+            expect(stored.bootId).toBe(sanitizeText(text));
+          }
+          await send('/agent/v1/checkin', { facts: facts('protocol-2', text), capabilities: junk, bootId: junk });
+          await send('/agent/v1/enroll', { enrollmentToken, facts: facts(`e${text}`, text), enrollmentId: junk });
+          expect(
+            (await send(`/agent/v1/files/${Buffer.from(text).toString('hex').slice(0, 70) || 'x'}`, undefined, 'GET')).status,
+          ).toBeGreaterThanOrEqual(400);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it('inventory: strings with NUL and unpaired surrogates are stored sanitized; the report is never lost', async () => {
     await fc.assert(
       fc.asyncProperty(hostileText(200), async (text) => {
