@@ -3,6 +3,7 @@
  * `import type { JobActivities } from '@opsconductor/activities'` and `proxyActivities<JobActivities>()`.
  */
 import type { Database } from '@opsconductor/db';
+import type { EventHub } from '@opsconductor/db/event-hub';
 import { pino, type Logger } from 'pino';
 import { createJobRunActivities } from './job-run.ts';
 import { createGroupActivities } from './groups.ts';
@@ -13,12 +14,14 @@ export interface ActivityDeps {
   logger?: Logger;
   /** The API's online window (DEVICE_ONLINE_WINDOW_SECONDS), for rules on device.status and presence events. */
   onlineWindowSeconds?: number;
+  /** LISTEN/NOTIFY wake-ups for batch dispatches (without: they poll). */
+  events?: EventHub;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
   return {
-    ...createJobRunActivities({ db: deps.db, logger }),
+    ...createJobRunActivities({ db: deps.db, logger, events: deps.events }),
     ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };
@@ -26,7 +29,7 @@ export function createActivities(deps: ActivityDeps) {
 
 export type JobActivities = ReturnType<typeof createActivities>;
 
-export { DEVICE_RUN_STATUSES, errorTypes } from './job-run.ts';
+export { DEVICE_RUN_STATUSES, MAX_TARGETS_PER_BATCH, errorTypes } from './job-run.ts';
 export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';

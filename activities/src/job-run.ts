@@ -1,36 +1,55 @@
 /**
- * Activities of the `jobRun` workflow. `dispatchToAgent` hands a command to a device's agent and completes
- * asynchronously (the API completes it by task token with the agent's result, after writing the device's terminal
- * state); the others keep `job_runs` / `job_run_devices` in step with what the workflow decided. All of them are
- * idempotent: Temporal may run the bookkeeping ones more than once.
+ * Activities of the `jobRun` workflow. `runCommandOnTargets` runs the run's command on one batch of targets (ADR 16):
+ * it queues a command per target, wakes the agents, and waits — woken by the run's notifications, heartbeating its
+ * progress — until every target has a terminal state, ending the commands that miss the deadline itself. The API
+ * writes each agent's result straight to the database; no Temporal call is made per device. The others keep
+ * `job_runs` / `job_run_devices` in step with what the workflow decided. All of them are idempotent: Temporal may run
+ * any of them more than once (a retried batch resumes where the last attempt stopped).
  */
-import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/activity';
-import { finishCommands, lockOpenCommands, queueCommand, requestCancellation, storePayload } from '@opsconductor/commands';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { finishCommands, lockOpenCommands, queueCommands, requestCancellation, storePayload } from '@opsconductor/commands';
 import { withTransaction, type Database } from '@opsconductor/db';
+import type { EventHub } from '@opsconductor/db/event-hub';
 import { domainEvent } from '@opsconductor/domain-events';
 import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
-import { channels, notify, type Channel } from '@opsconductor/db/notify';
+import { channels, notifyEach, type Channel } from '@opsconductor/db/notify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { jobRunOutcome } from './job-run-outcome.ts';
-import { withDatabaseRetry } from './pg-retry.ts';
 import type {
+  BatchProgress,
   DeviceRunStatus,
   DeviceStatusCounts,
-  DispatchResult,
-  DispatchToAgentInput,
   FinalizeJobRunInput,
   FinalJobRunStatus,
   JobRunSummary,
   MarkJobRunRunningInput,
-  RecordDeviceOutcomeInput,
-  RecordDeviceOutcomeResult,
+  RecordTargetOutcomesInput,
+  RunCommandOnTargetsInput,
+  TargetsOutcome,
   TerminalDeviceStatus,
-  WithdrawUndeliveredCommandInput,
+  TerminalStatusCounts,
+  WorkflowDeviceOutcome,
 } from './types.ts';
 
-/** How long `dispatchToAgent` keeps retrying a database that is briefly unavailable (its one attempt must not fail). */
-const DISPATCH_DB_RETRY_MS = 30_000;
+/** Most targets one `runCommandOnTargets` takes (the workflow's batches are 500). */
+export const MAX_TARGETS_PER_BATCH = 1000;
+/** After a wake-up, a batch waits this long before it reads its targets again, so a burst of results costs one read. */
+const BATCH_COALESCE_MS = 250;
+/** A batch reads its targets at least this often, woken or not (a NOTIFY lost while the LISTEN connection was down). */
+const BATCH_IDLE_READ_MS = 5_000;
+/** Without a LISTEN connection (no event hub), it reads this often. */
+const BATCH_POLL_MS = 1_000;
+
+const MESSAGES = {
+  notPickedUp: 'The device did not pick up the command before the deadline.',
+  notDispatched: 'The deadline passed before the command could be dispatched.',
+  noResult: 'No result arrived before the deadline plus the command timeout.',
+  cancelled: 'The job run was cancelled.',
+  failed: 'The command could not be dispatched.',
+} as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const DEVICE_RUN_STATUSES: readonly DeviceRunStatus[] = [
   'pending',
@@ -52,206 +71,290 @@ export const errorTypes = {
 export interface JobRunActivityDeps {
   db: Database;
   logger: Logger;
+  /** LISTEN/NOTIFY wake-ups (the worker's hub); without one, batches poll every BATCH_POLL_MS. */
+  events?: EventHub;
 }
 
-export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
+/** A batch's targets in numbers (BatchProgress plus the terminal counts). */
+interface Tally extends BatchProgress {
+  counts: TerminalStatusCounts;
+}
+
+/** One target of a batch, as a pass reads it. */
+interface BatchTarget {
+  id: string;
+  deviceId: string;
+  status: DeviceRunStatus;
+  finished: boolean;
+  /** It has a command (of any state). */
+  dispatched: boolean;
+  /** Its command is still open (queued, delivered or running). */
+  open: boolean;
+  /** Its command was never handed to the agent. */
+  queued: boolean;
+}
+
+export function createJobRunActivities({ db, logger, events }: JobRunActivityDeps) {
   const { pool } = db;
 
   /** Wake-ups are best effort: listeners also poll, so a failed NOTIFY only delays them. */
-  async function wake(channel: Channel, payload: string, log: Logger): Promise<void> {
+  async function wake(channel: Channel, payloads: readonly string[], log: Logger): Promise<void> {
     try {
-      await notify(pool, channel, payload);
+      await notifyEach(pool, channel, payloads);
     } catch (err) {
       log.warn({ err, channel }, 'NOTIFY failed; listeners will catch up on their next poll');
     }
   }
 
+  /** The batch's targets in the order given (devices that are not targets of the run are left out). */
+  async function readTargets(jobRunId: string, deviceIds: string[]): Promise<BatchTarget[]> {
+    const { rows } = await pool.query<BatchTarget>(
+      `SELECT jrd.id, jrd.device_id AS "deviceId", jrd.status::text AS status, jrd.finished_at IS NOT NULL AS finished,
+              c.id IS NOT NULL AS dispatched, coalesce(c.state IN ('queued', 'delivered', 'running'), false) AS open,
+              coalesce(c.state = 'queued', false) AS queued
+         FROM unnest($2::uuid[]) WITH ORDINALITY AS d(device_id, n)
+         JOIN job_run_devices jrd ON jrd.job_run_id = $1 AND jrd.device_id = d.device_id
+         LEFT JOIN LATERAL (SELECT ac.id, ac.state FROM agent_commands ac WHERE ac.job_run_device_id = jrd.id
+                             ORDER BY ac.attempt DESC LIMIT 1) c ON true
+        ORDER BY d.n`,
+      [jobRunId, deviceIds],
+    );
+    return rows;
+  }
+
+  /** How the batch's targets stand, by status: one small aggregate, for the passes that only wait. */
+  async function tallyTargets(jobRunId: string, deviceIds: string[]): Promise<Tally> {
+    const { rows } = await pool.query<{ status: DeviceRunStatus; n: number; finished: number }>(
+      `SELECT status::text AS status, count(*)::int AS n, count(finished_at)::int AS finished
+         FROM job_run_devices WHERE job_run_id = $1 AND device_id = ANY($2::uuid[]) GROUP BY status`,
+      [jobRunId, deviceIds],
+    );
+    const tally: Tally = { targets: 0, finished: 0, inFlight: 0, counts: {} };
+    for (const r of rows) {
+      tally.targets += r.n;
+      tally.finished += r.finished;
+      if (r.finished > 0 && r.status !== 'pending' && r.status !== 'running') tally.counts[r.status] = r.finished;
+    }
+    // Every unfinished target has its command by now (see doneIn).
+    tally.inFlight = tally.targets - tally.finished;
+    return tally;
+  }
+
+  /**
+   * Gives targets an outcome the workflow (or a batch) decided — timed out, cancelled, failed — ending their open
+   * commands with it; the first terminal writer wins, so an agent's result stored first is kept. On cancellation
+   * commands no agent has seen end `cancelled`, delivered ones are flagged for the agent to stop. Returns how many
+   * targets this wrote and the devices to wake.
+   */
+  async function recordOutcomes(
+    jobRunId: string,
+    deviceIds: string[],
+    outcome: WorkflowDeviceOutcome,
+    message: string | undefined,
+  ): Promise<{ applied: number; wakeDevices: string[] }> {
+    const result = await withTransaction(pool, async (client) => {
+      const targetIds = await targetIdsOf(client, jobRunId, deviceIds);
+      // Commands before their targets, the order in which the API locks them (a result: command, then target).
+      const open = await lockOpenCommands(client, { jobRunDeviceIds: targetIds });
+      let wakeDevices: string[] = [];
+      let applied = 0;
+      if (outcome === 'cancelled') {
+        applied = await closeTargets(client, targetIds, 'cancelled', message ?? MESSAGES.cancelled);
+        wakeDevices = (await requestCancellation(client, open, message ?? MESSAGES.cancelled)).flaggedDevices;
+      } else {
+        // Each target takes its command's end (first writer wins): undelivered → offline, delivered → timed out.
+        const byState = (states: string[]) => open.filter((c) => states.includes(c.state)).map((c) => c.id);
+        const ended =
+          outcome === 'timed_out'
+            ? [
+                ...(await finishCommands(client, byState(['queued']), 'offline', { error: MESSAGES.notPickedUp })),
+                ...(await finishCommands(client, byState(['delivered', 'running']), 'timed_out', { error: message ?? MESSAGES.noResult })),
+              ]
+            : await finishCommands(client, byState(['queued', 'delivered', 'running']), 'failed', { error: message ?? MESSAGES.failed });
+        applied = ended.length;
+        // An agent still running one is told to stop.
+        wakeDevices = ended.filter((c) => c.state !== 'offline').map((c) => c.deviceId);
+        // Targets without an open command: never dispatched, or their command ended without deciding them.
+        applied +=
+          outcome === 'timed_out'
+            ? (await closeTargets(client, targetIds, 'timed_out', message ?? MESSAGES.notDispatched, { neverDispatched: true })) +
+              (await closeTargets(client, targetIds, 'timed_out', message ?? MESSAGES.noResult))
+            : await closeTargets(client, targetIds, 'failed', message ?? MESSAGES.failed);
+      }
+      return { applied, wakeDevices, targetIds };
+    });
+    if (outcome === 'cancelled' && result.targetIds.length > 0) {
+      // A batch that queued a command while this transaction waited for its target's lock committed it before we
+      // read the target: commands still open on a closed target are cancelled too.
+      const late = await withTransaction(pool, async (client) => {
+        const open = await lockOpenCommands(client, { jobRunDeviceIds: result.targetIds });
+        return (await requestCancellation(client, open, message ?? MESSAGES.cancelled)).flaggedDevices;
+      });
+      result.wakeDevices.push(...late);
+    }
+    const log = logger.child({ jobRunId, outcome });
+    if (result.applied > 0) await wake(channels.jobRunEvents, [jobRunId], log);
+    if (result.wakeDevices.length > 0) await wake(channels.agentCommands, [...new Set(result.wakeDevices)], log);
+    return { applied: result.applied, wakeDevices: result.wakeDevices };
+  }
+
+  /** Queues the command for these targets (their rows locked: a concurrent cancellation orders with us). */
+  async function queueBatch(targets: BatchTarget[], payloadSha256: string, expiresAt: Date): Promise<string[]> {
+    return withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: string; device_id: string }>(
+        `SELECT id, device_id FROM job_run_devices WHERE id = ANY($1::uuid[]) AND finished_at IS NULL ORDER BY id FOR UPDATE`,
+        [targets.map((t) => t.id)],
+      );
+      return queueCommands(client, {
+        targets: rows.map((r) => ({ deviceId: r.device_id, owner: { jobRunDeviceId: r.id } })),
+        attempt: 1,
+        payloadSha256,
+        expiresAt,
+      });
+    });
+  }
+
+  /**
+   * At the deadline: commands no agent picked up end `offline` (their targets with them) and targets never
+   * dispatched end `timed_out`. A command delivered before the deadline is left alone: the agent may still run it.
+   */
+  async function recordLate(jobRunId: string, deviceIds: string[]): Promise<void> {
+    const applied = await withTransaction(pool, async (client) => {
+      const targetIds = await targetIdsOf(client, jobRunId, deviceIds);
+      // Locking the command rows orders us with the API's claim (which locks them too); and a command whose
+      // expires_at (the deadline) has passed can no longer be claimed at all.
+      const open = await lockOpenCommands(client, { jobRunDeviceIds: targetIds });
+      const ended = await finishCommands(
+        client,
+        open.filter((c) => c.state === 'queued').map((c) => c.id),
+        'offline',
+        { error: MESSAGES.notPickedUp },
+      );
+      return ended.length + (await closeTargets(client, targetIds, 'timed_out', MESSAGES.notDispatched, { neverDispatched: true }));
+    });
+    if (applied > 0) await wake(channels.jobRunEvents, [jobRunId], logger.child({ jobRunId }));
+  }
+
   return {
     /**
-     * Queues the command for the device's agent (one `agent_commands` row per attempt, holding this attempt's task
-     * token and a reference to the stored payload), wakes the device's long-poll and leaves the activity open: the API
-     * completes it with the command's outcome. A target that already has a terminal state is not dispatched again.
+     * Runs the command on a batch of the run's targets and returns how they ended. Each pass reads the targets;
+     * before the deadline it queues commands for targets without one (at most `maxConcurrency` open at a time) and
+     * wakes their agents; at the deadline it ends undelivered commands `offline` and gives targets it never reached
+     * `timed_out`; at `giveUpAt` it ends what is still open `timed_out` (the agent is told to stop). It returns when
+     * every target has a terminal state. Between passes it waits for the run's notifications (an agent's result,
+     * output, an outcome) or a timer, and heartbeats `BatchProgress`. A retried attempt (a worker crashed: the
+     * heartbeat timed out) resumes: commands already queued are not queued again. Cancelling it stops the waiting;
+     * the workflow records the cancellation (`recordTargetOutcomes`).
      */
-    async dispatchToAgent(input: DispatchToAgentInput): Promise<DispatchResult> {
-      const { jobRunId, deviceId, command, payload, expiresAt } = input;
-      const info = Context.current().info;
-      const log = logger.child({ activity: 'dispatchToAgent', jobRunId, deviceId, attempt: info.attempt });
-      const byReference = typeof command?.payloadSha256 === 'string';
-      if ((!byReference && payload?.kind !== 'shell') || Number.isNaN(Date.parse(expiresAt))) {
-        throw ApplicationFailure.nonRetryable(
-          'dispatchToAgent needs a command (or a shell payload) and an ISO expiresAt',
-          errorTypes.invalidInput,
-        );
-      }
-      const taskToken = Buffer.from(info.taskToken);
+    async runCommandOnTargets(input: RunCommandOnTargetsInput): Promise<TargetsOutcome> {
+      const invalid = invalidBatch(input);
+      if (invalid) throw ApplicationFailure.nonRetryable(invalid, errorTypes.invalidInput);
+      const { jobRunId, deviceIds, maxConcurrency } = input;
+      const ctx = Context.current();
+      const log = logger.child({ activity: 'runCommandOnTargets', jobRunId, attempt: ctx.info.attempt });
+      const deadline = new Date(input.deadlineAt);
+      const giveUpAt = Date.parse(input.giveUpAt);
+      // Runs started before commands went by reference carry the payload: store it (once) here.
+      const payloadSha256 = input.command ? input.command.payloadSha256 : await storePayload(pool, input.payload!);
+      const stored = await pool.query('SELECT 1 FROM command_payloads WHERE sha256 = $1', [payloadSha256]);
+      if (!stored.rowCount) throw ApplicationFailure.nonRetryable(`no stored command payload ${payloadSha256}`, errorTypes.invalidInput);
 
-      const queued = await withDatabaseRetry(
-        () =>
-          withTransaction(pool, async (client) => {
-            // The row lock orders us with recordDeviceOutcome: either it sees our command (and ends it) or we see
-            // its terminal state (and dispatch nothing).
-            const target = await client.query<TargetRow>(
-              `SELECT id, status, finished_at, exit_code, error_message
-                 FROM job_run_devices WHERE job_run_id = $1 AND device_id = $2 FOR UPDATE`,
-              [jobRunId, deviceId],
-            );
-            const row = target.rows[0];
-            if (!row) return { kind: 'missing' as const };
-            if (row.finished_at) return { kind: 'finished' as const, row };
-            // Runs started before commands went by reference carry the payload: store it (once) here.
-            const payloadSha256 = byReference ? command!.payloadSha256 : await storePayload(client, payload!);
-            const queuedCommand = await queueCommand(client, {
-              deviceId,
-              owner: { jobRunDeviceId: row.id },
-              attempt: info.attempt,
-              payloadSha256,
-              taskToken,
-              expiresAt: new Date(expiresAt),
-            });
-            if (!queuedCommand) return { kind: 'unknown_payload' as const, payloadSha256 };
-            return { kind: 'queued' as const, commandId: queuedCommand.id, inserted: queuedCommand.inserted };
-          }),
-        {
-          maxElapsedMs: DISPATCH_DB_RETRY_MS,
-          onRetry: (err, attempt) => log.warn({ err, retry: attempt }, 'database unavailable; retrying'),
-        },
-      );
+      let woken = false;
+      let onWake: (() => void) | undefined;
+      const unsubscribe = events?.subscribe(channels.jobRunEvents, jobRunId, () => {
+        woken = true;
+        onWake?.();
+      });
+      try {
+        // The phase whose work is done: until the next one starts, a pass only counts the targets' outcomes.
+        let doneIn: 'dispatch' | 'late' | 'overdue' | undefined;
+        for (;;) {
+          const now = Date.now();
+          const phase = now < deadline.getTime() ? 'dispatch' : now < giveUpAt ? 'late' : 'overdue';
+          let tally: Tally;
+          if (doneIn === phase) {
+            tally = await tallyTargets(jobRunId, deviceIds);
+          } else {
+            let targets = await readTargets(jobRunId, deviceIds);
+            let changed = false;
+            if (phase === 'dispatch') {
+              const inFlight = targets.filter((t) => t.open).length;
+              const next = targets.filter((t) => !t.finished && !t.dispatched).slice(0, Math.max(0, maxConcurrency - inFlight));
+              if (next.length > 0) {
+                const queued = await queueBatch(next, payloadSha256, deadline);
+                if (queued.length > 0) {
+                  await wake(channels.agentCommands, queued, log);
+                  log.info({ queued: queued.length }, 'commands queued for the agents');
+                }
+                changed = true;
+              }
+            } else if (phase === 'late') {
+              const late = targets.filter((t) => !t.finished && (!t.dispatched || t.queued)).map((t) => t.deviceId);
+              if (late.length > 0) {
+                // Undelivered commands end offline; targets never reached time out.
+                await recordLate(jobRunId, late);
+                changed = true;
+              }
+            } else {
+              const unfinished = targets.filter((t) => !t.finished).map((t) => t.deviceId);
+              if (unfinished.length > 0) {
+                await recordOutcomes(jobRunId, unfinished, 'timed_out', undefined);
+                changed = true;
+              }
+            }
+            if (changed) targets = await readTargets(jobRunId, deviceIds);
+            // Dispatching is done once every target has its command (or an outcome); the later phases act once.
+            if (phase !== 'dispatch' || targets.every((t) => t.finished || t.dispatched)) doneIn = phase;
+            const finished = targets.filter((t) => t.finished);
+            tally = {
+              targets: targets.length,
+              finished: finished.length,
+              inFlight: targets.filter((t) => t.open).length,
+              counts: countStatuses(finished),
+            };
+          }
+          const progress: BatchProgress = { targets: tally.targets, finished: tally.finished, inFlight: tally.inFlight };
+          ctx.heartbeat(progress);
+          if (tally.finished === tally.targets) {
+            log.info(progress, 'batch finished');
+            return { counts: tally.counts, total: tally.finished };
+          }
 
-      if (queued.kind === 'unknown_payload') {
-        throw ApplicationFailure.nonRetryable(`no stored command payload ${queued.payloadSha256}`, errorTypes.invalidInput);
+          // Sleep until woken (coalescing a burst), the next time boundary, or the idle read; cancellation rejects.
+          const nextBoundary = now < deadline.getTime() ? deadline.getTime() : now < giveUpAt ? giveUpAt : now + BATCH_POLL_MS;
+          const idle = events?.listening ? BATCH_IDLE_READ_MS : BATCH_POLL_MS;
+          const waitMs = Math.max(10, Math.min(idle, nextBoundary - Date.now() + 10));
+          if (!woken) {
+            await Promise.race([ctx.sleep(waitMs), new Promise<void>((resolve) => (onWake = resolve))]);
+            onWake = undefined;
+          }
+          if (woken) {
+            await ctx.sleep(BATCH_COALESCE_MS);
+            woken = false;
+          }
+        }
+      } finally {
+        unsubscribe?.();
       }
-      if (queued.kind === 'missing') {
-        throw ApplicationFailure.nonRetryable(`device ${deviceId} is not a target of job run ${jobRunId}`, errorTypes.targetNotFound);
-      }
-      if (queued.kind === 'finished') {
-        log.info({ status: queued.row.status }, 'target already finished; not dispatching');
-        return {
-          status: queued.row.status as TerminalDeviceStatus,
-          exitCode: queued.row.exit_code === null ? null : Number(queued.row.exit_code),
-          ...(queued.row.error_message ? { error: queued.row.error_message } : {}),
-          alreadyFinished: true,
-        };
-      }
-      // NOTIFY after the commit (it takes a global lock at commit time) and never inside the transaction.
-      await wake(channels.agentCommands, deviceId, log);
-      log.info({ commandId: queued.commandId, inserted: queued.inserted }, 'command queued for the agent');
-      throw new CompleteAsyncError();
     },
 
     /**
-     * Writes a terminal state the workflow decided (timed out, cancelled, failed to dispatch). The first terminal
-     * writer wins, so an agent's result that arrived first is kept. Undelivered commands of the target are expired
-     * so that a late agent never starts them; on cancellation, delivered ones are flagged for the agent to kill.
+     * Writes an outcome the workflow decided for targets (cancelled; timed out or failed when their batch could not
+     * run to its end). First terminal writer wins. Returns how all these targets stand now.
      */
-    async recordDeviceOutcome(input: RecordDeviceOutcomeInput): Promise<RecordDeviceOutcomeResult> {
-      const { jobRunId, deviceId, outcome } = input;
+    async recordTargetOutcomes(input: RecordTargetOutcomesInput): Promise<TargetsOutcome> {
+      const { jobRunId, deviceIds, outcome } = input;
       if (!['timed_out', 'cancelled', 'failed'].includes(outcome)) {
         throw ApplicationFailure.nonRetryable(`unknown outcome ${String(outcome)}`, errorTypes.invalidInput);
       }
-      const log = logger.child({ activity: 'recordDeviceOutcome', jobRunId, deviceId, outcome });
-      const result = await withTransaction(pool, async (client) => {
-        // Commands before their target, the order in which the API locks them (a result: command, then target).
-        const open = await lockOpenCommands(client, { jobRunDeviceIds: await targetIdsOf(client, jobRunId, [deviceId]) });
-        const target = await client.query<TargetRow>(
-          `SELECT id, status, finished_at, exit_code, error_message
-             FROM job_run_devices WHERE job_run_id = $1 AND device_id = $2 FOR UPDATE`,
-          [jobRunId, deviceId],
-        );
-        const row = target.rows[0];
-        if (!row) return undefined;
-
-        let status: TerminalDeviceStatus = outcome;
-        let message = input.message;
-        if (outcome === 'timed_out') {
-          const commands = await client.query<{ total: number; delivered: number }>(
-            `SELECT count(*)::int AS total, count(delivered_at)::int AS delivered
-               FROM agent_commands WHERE job_run_device_id = $1`,
-            [row.id],
-          );
-          const { total, delivered } = commands.rows[0]!;
-          if (total > 0 && delivered === 0) {
-            status = 'offline';
-            message ??= 'The device did not pick up the command before the deadline.';
-          } else if (total === 0) {
-            // Never dispatched (the deadline passed while the device waited for a slot): not the device's fault.
-            message ??= 'The deadline passed before the command could be dispatched.';
-          } else {
-            message ??= 'No result arrived before the deadline plus the command timeout.';
-          }
-        } else if (outcome === 'cancelled') {
-          message ??= 'The job run was cancelled.';
-        } else {
-          message ??= 'The command could not be dispatched.';
-        }
-        message = truncate(message, 4000);
-
-        let applied = false;
-        if (!row.finished_at) {
-          const updated = await client.query(
-            `UPDATE job_run_devices
-                SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
-              WHERE id = $1 AND finished_at IS NULL`,
-            [row.id, status, message],
-          );
-          applied = updated.rowCount === 1;
-        }
-        // Nobody waits for the commands any more. A cancellation is for the agent to carry out (it is told, and
-        // confirms); otherwise the server ends them now, and an agent still running one is told to stop.
-        let flaggedDevices: string[] = [];
-        if (outcome === 'cancelled') {
-          flaggedDevices = (await requestCancellation(client, open, message)).flaggedDevices;
-        } else {
-          const ended = await finishCommands(
-            client,
-            open.map((c) => c.id),
-            outcome === 'timed_out' ? { queued: 'offline', delivered: 'timed_out', running: 'timed_out' } : 'failed',
-            { error: message },
-          );
-          flaggedDevices = ended.filter((c) => c.state !== 'offline').map((c) => c.deviceId);
-        }
-        return {
-          status: applied ? status : (row.status as TerminalDeviceStatus),
-          applied,
-          flaggedDevices,
-        };
-      });
-      if (!result) {
-        throw ApplicationFailure.nonRetryable(`device ${deviceId} is not a target of job run ${jobRunId}`, errorTypes.targetNotFound);
+      if (!Array.isArray(deviceIds) || deviceIds.some((id) => typeof id !== 'string' || !UUID.test(id))) {
+        throw ApplicationFailure.nonRetryable('deviceIds must be device IDs', errorTypes.invalidInput);
       }
-      if (result.applied) await wake(channels.jobRunEvents, jobRunId, log);
-      if (result.flaggedDevices.length > 0) await wake(channels.agentCommands, deviceId, log);
-      log.info({ status: result.status, applied: result.applied }, 'device outcome recorded');
-      return { status: result.status, applied: result.applied };
-    },
-
-    /**
-     * At the run's deadline: if no agent ever picked up a command for this target, end its commands `offline` (the
-     * target takes that outcome) and report `withdrawn` (the workflow then records the device `offline` at once instead
-     * of waiting deadline + timeout).
-     * A command delivered before the deadline is left alone: the agent may still be running it.
-     */
-    async withdrawUndeliveredCommand({ jobRunId, deviceId }: WithdrawUndeliveredCommandInput): Promise<{ withdrawn: boolean }> {
-      const result = await withTransaction(pool, async (client) => {
-        // Locking the command rows orders us with the API's claim (which also locks them); and a command whose
-        // expires_at (the deadline) has passed can no longer be claimed at all.
-        const commands = await client.query<{ id: string; delivered_at: Date | null }>(
-          `SELECT ac.id, ac.delivered_at FROM agent_commands ac JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id
-            WHERE jrd.job_run_id = $1 AND jrd.device_id = $2 FOR UPDATE OF ac`,
-          [jobRunId, deviceId],
-        );
-        if (commands.rows.some((c) => c.delivered_at !== null)) return { withdrawn: false };
-        await finishCommands(
-          client,
-          commands.rows.map((c) => c.id),
-          { queued: 'offline' },
-          { error: 'The device did not pick up the command before the deadline.' },
-        );
-        return { withdrawn: true };
-      });
-      // The target took its command's outcome (offline): its run's page shows it now.
-      if (result.withdrawn)
-        await wake(channels.jobRunEvents, jobRunId, logger.child({ activity: 'withdrawUndeliveredCommand', jobRunId, deviceId }));
-      return result;
+      const message = input.message === undefined ? undefined : truncate(input.message, 4000);
+      const { applied } = await recordOutcomes(jobRunId, deviceIds, outcome, message);
+      const finished = (await readTargets(jobRunId, deviceIds)).filter((t) => t.finished);
+      logger.info({ activity: 'recordTargetOutcomes', jobRunId, outcome, applied }, 'target outcomes recorded');
+      return { counts: countStatuses(finished), total: finished.length };
     },
 
     /** queued → running (sets started_at). Does nothing to a run that is already running or finished. */
@@ -263,7 +366,7 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         [jobRunId],
       );
       if (updated.rowCount === 1) {
-        await wake(channels.jobRunEvents, jobRunId, log);
+        await wake(channels.jobRunEvents, [jobRunId], log);
         return { status: 'running' };
       }
       const existing = await pool.query<{ status: string }>(`SELECT status::text FROM job_runs WHERE id = $1`, [jobRunId]);
@@ -330,21 +433,12 @@ export function createJobRunActivities({ db, logger }: JobRunActivityDeps) {
         return { summary, changed: true, flagged };
       });
       if (!result) throw ApplicationFailure.nonRetryable(`job run ${jobRunId} not found`, errorTypes.jobRunNotFound);
-      if (result.changed) await wake(channels.jobRunEvents, jobRunId, log);
-      for (const deviceId of result.flagged) await wake(channels.agentCommands, deviceId, log);
+      if (result.changed) await wake(channels.jobRunEvents, [jobRunId], log);
+      if (result.flagged.length > 0) await wake(channels.agentCommands, result.flagged, log);
       log.info({ status: result.summary.status, counts: result.summary.counts }, 'job run finalized');
       return result.summary;
     },
   };
-}
-
-interface TargetRow {
-  id: string;
-  status: DeviceRunStatus;
-  finished_at: Date | null;
-  /** bigint: node-postgres returns int8 as a decimal string. */
-  exit_code: string | null;
-  error_message: string | null;
 }
 
 /** The IDs of the run's targets for these devices (not locked). */
@@ -354,6 +448,60 @@ async function targetIdsOf(client: pg.PoolClient, jobRunId: string, deviceIds: s
     [jobRunId, deviceIds],
   );
   return rows.map((r) => r.id);
+}
+
+/**
+ * Closes these targets that still have no terminal state (all of them, or only those never dispatched) with
+ * `status`; returns how many it closed.
+ */
+async function closeTargets(
+  client: pg.PoolClient,
+  targetIds: string[],
+  status: TerminalDeviceStatus,
+  message: string,
+  opts: { neverDispatched?: boolean } = {},
+): Promise<number> {
+  if (targetIds.length === 0) return 0;
+  const { rowCount } = await client.query(
+    `UPDATE job_run_devices jrd
+        SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
+      WHERE jrd.id = ANY($1::uuid[]) AND jrd.finished_at IS NULL
+        AND (NOT $4 OR NOT EXISTS (SELECT 1 FROM agent_commands ac WHERE ac.job_run_device_id = jrd.id))`,
+    [targetIds, status, truncate(message, 4000), opts.neverDispatched ?? false],
+  );
+  return rowCount ?? 0;
+}
+
+function countStatuses(targets: { status: DeviceRunStatus }[]): TerminalStatusCounts {
+  const counts: TerminalStatusCounts = {};
+  for (const { status } of targets) {
+    if (status !== 'pending' && status !== 'running') counts[status] = (counts[status] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Why a batch's input cannot be run, if it cannot. */
+function invalidBatch(input: RunCommandOnTargetsInput): string | undefined {
+  if (!input || typeof input !== 'object' || typeof input.jobRunId !== 'string' || !UUID.test(input.jobRunId))
+    return 'jobRunId must be a job run ID';
+  const { deviceIds } = input;
+  if (
+    !Array.isArray(deviceIds) ||
+    deviceIds.length > MAX_TARGETS_PER_BATCH ||
+    deviceIds.some((id) => typeof id !== 'string' || !UUID.test(id))
+  ) {
+    return `deviceIds must be at most ${MAX_TARGETS_PER_BATCH} device IDs`;
+  }
+  if (
+    !(typeof input.command?.payloadSha256 === 'string' && /^[0-9a-f]{64}$/.test(input.command.payloadSha256)) &&
+    input.payload?.kind !== 'shell'
+  ) {
+    return 'a command (or a shell payload) is required';
+  }
+  if (Number.isNaN(Date.parse(input.deadlineAt)) || Number.isNaN(Date.parse(input.giveUpAt)))
+    return 'deadlineAt and giveUpAt must be ISO times';
+  if (!Number.isInteger(input.maxConcurrency) || input.maxConcurrency < 1) return 'maxConcurrency must be a positive integer';
+  return undefined;
 }
 
 async function countTargets(client: pg.PoolClient, jobRunId: string): Promise<DeviceStatusCounts> {

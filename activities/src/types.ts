@@ -22,63 +22,48 @@ export interface CommandRef {
   timeoutSeconds: number;
 }
 
-export interface DispatchToAgentInput {
+/** Devices per terminal status: what a batch of a run ended with. */
+export type TerminalStatusCounts = Partial<Record<TerminalDeviceStatus, number>>;
+
+/** A batch of a job run's targets (ADR 16): one activity queues the command for all of them and waits for the outcomes. */
+export interface RunCommandOnTargetsInput {
   jobRunId: string;
-  deviceId: string;
+  /** At most MAX_TARGETS_PER_BATCH devices, each a target of the run. */
+  deviceIds: string[];
   /** The command, by reference. */
   command?: CommandRef;
   /** The command inline: runs started before commands went by reference (always a shell command). */
   payload?: ShellCommandPayload;
-  /** ISO time after which the agent must no longer start the command (the run's deadline). */
-  expiresAt: string;
+  /** ISO time after which a command is no longer started: undelivered ones end `offline`, undispatched targets `timed_out`. */
+  deadlineAt: string;
+  /** ISO time (deadline + command timeout + grace) after which a delivered command without a result ends `timed_out`. */
+  giveUpAt: string;
+  /** Most of these targets with a command in flight at once. */
+  maxConcurrency: number;
 }
 
-/**
- * How a command ended, as the API completes the activity with it (packages/commands `dispatchOutcomeOf`): the target's
- * status (a command `interrupted` or `unsupported` fails its target), with the agent's timings when it reported.
- * Activities completed before commands had states carry the agent's result, which has the same shape.
- */
-export interface AgentOutcome {
-  status: TerminalDeviceStatus;
-  exitCode: number | null;
-  error?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  durationMs?: number;
-  /** How the command itself ended (`interrupted`, `unsupported`…). */
-  commandState?: string;
+/** How the targets of a batch ended (targets that are not the run's are left out). */
+export interface TargetsOutcome {
+  counts: TerminalStatusCounts;
+  /** Targets with a terminal state. */
+  total: number;
 }
 
-/**
- * What `dispatchToAgent` resolves with: normally the {@link AgentOutcome} the API completes the activity with by task
- * token; or, when the target already had a terminal state (e.g. a replayed or duplicated dispatch), that stored
- * outcome without dispatching anything.
- */
-export type DispatchResult =
-  | (AgentOutcome & { alreadyFinished?: undefined })
-  | { status: TerminalDeviceStatus; exitCode: number | null; error?: string; alreadyFinished: true };
+/** Progress a batch activity heartbeats (visible as the pending activity's heartbeat details in the Temporal UI). */
+export interface BatchProgress {
+  targets: number;
+  finished: number;
+  inFlight: number;
+}
 
-/** Outcomes the workflow itself may decide for a device (an agent's result is written by the API). */
+/** Outcomes the workflow itself may decide for targets (an agent's result is written by the API). */
 export type WorkflowDeviceOutcome = 'timed_out' | 'cancelled' | 'failed';
 
-export interface RecordDeviceOutcomeInput {
+export interface RecordTargetOutcomesInput {
   jobRunId: string;
-  deviceId: string;
+  deviceIds: string[];
   outcome: WorkflowDeviceOutcome;
   message?: string;
-}
-
-export interface RecordDeviceOutcomeResult {
-  /** The device's terminal status after the call: ours if we were the first writer, else the one already stored. */
-  status: TerminalDeviceStatus;
-  /** True if this call wrote the terminal state. */
-  applied: boolean;
-}
-
-/** Input of `withdrawUndeliveredCommand`: the target whose deadline passed without a result. */
-export interface WithdrawUndeliveredCommandInput {
-  jobRunId: string;
-  deviceId: string;
 }
 
 export interface MarkJobRunRunningInput {

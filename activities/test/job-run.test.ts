@@ -1,10 +1,11 @@
 /** The job-run activities against a real PostgreSQL (a fresh migrated database for this file). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApplicationFailure, CompleteAsyncError } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { channels } from '@opsconductor/db/notify';
 import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
-import { storePayload } from '@opsconductor/commands';
+import { queueCommand, recordAgentResult, storePayload } from '@opsconductor/commands';
+import { EventHub } from '@opsconductor/db/event-hub';
 import { createActivities, type CommandRef, type JobActivities } from '../src/index.ts';
 import { createJobRunFixture, listen } from './support/fixtures.ts';
 
@@ -26,14 +27,18 @@ afterAll(async () => {
 });
 
 /** A mock activity context for one attempt; `run` keeps the activity's own parameter and result types. */
-function activityEnv(attempt = 1, token = `token-${attempt}-${Math.random()}`) {
-  const mock = new MockActivityEnvironment({ attempt, taskToken: Buffer.from(token) });
+function activityEnv(attempt = 1) {
+  const mock = new MockActivityEnvironment({ attempt });
+  const heartbeats: unknown[] = [];
+  mock.on('heartbeat', (details: unknown) => heartbeats.push(details));
   const env = {
     run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
       return mock.run(fn, ...args) as Promise<R>;
     },
+    cancel: () => mock.cancel(),
+    heartbeats,
   };
-  return { env, token: Buffer.from(token) };
+  return { env };
 }
 
 async function commandsOf(targetId: string) {
@@ -52,57 +57,196 @@ async function startCommands(targetId: string) {
   });
 }
 
+/** The agent reports: its command (started first) ends with `status`, through the same path as the API. */
+async function report(targetId: string, deviceId: string, status: 'succeeded' | 'failed', exitCode = status === 'succeeded' ? 0 : 2) {
+  await startCommands(targetId);
+  const [command] = await commandsOf(targetId);
+  const now = new Date().toISOString();
+  const outcome = await recordAgentResult(testDb.db.pool, deviceId, command!.id, {
+    status,
+    exitCode,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 5,
+  });
+  expect(outcome?.kind).toBe('applied');
+}
+
 async function target(jobRunId: string, deviceId: string) {
   return testDb.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { jobRunId_deviceId: { jobRunId, deviceId } } });
 }
 
-describe('dispatchToAgent', () => {
-  it('queues a command holding the task token and its payload by reference, wakes the agent and completes asynchronously', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
-    const deviceId = deviceIds[0]!;
-    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+async function waitUntil(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const commandCount = async (targetIds: Iterable<string>) =>
+  testDb.db.prisma.agentCommand.count({ where: { jobRunDeviceId: { in: [...targetIds] } } });
+
+function batchInput(
+  fixture: { jobRunId: string; deviceIds: string[] },
+  opts: { deadlineInMs?: number; giveUpInMs?: number; maxConcurrency?: number } = {},
+) {
+  const now = Date.now();
+  return {
+    jobRunId: fixture.jobRunId,
+    deviceIds: fixture.deviceIds,
+    command: COMMAND,
+    deadlineAt: new Date(now + (opts.deadlineInMs ?? 60_000)).toISOString(),
+    giveUpAt: new Date(now + (opts.giveUpInMs ?? 120_000)).toISOString(),
+    maxConcurrency: opts.maxConcurrency ?? 500,
+  };
+}
+
+describe('runCommandOnTargets', () => {
+  it('queues one command per target by reference, wakes each agent, heartbeats progress and returns once every target has an outcome', async () => {
+    const fixture = await createJobRunFixture(testDb.db, 3);
+    const { jobRunId, deviceIds, targetIds } = fixture;
+    const [a, b, c] = deviceIds as [string, string, string];
     const listener = await listen(testDb.db, [channels.agentCommands]);
     try {
-      const { env, token } = activityEnv(1);
-      await expect(env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(
-        CompleteAsyncError,
-      );
-      await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
+      const { env } = activityEnv();
+      const input = batchInput(fixture);
+      const done = env.run(activities.runCommandOnTargets, input);
+      await waitUntil('three commands', async () => (await commandCount(targetIds.values())) === 3);
+      for (const deviceId of deviceIds) await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
+      const [command] = await commandsOf(targetIds.get(a)!);
+      expect(command).toMatchObject({ deviceId: a, attempt: 1, kind: 'shell', payloadSha256: COMMAND.payloadSha256, state: 'queued' });
+      expect(command!.expiresAt.toISOString()).toBe(input.deadlineAt);
 
-      const [command, ...rest] = await commandsOf(targetIds.get(deviceId)!);
-      expect(rest).toEqual([]);
-      expect(command).toMatchObject({ deviceId, attempt: 1, kind: 'shell', payloadSha256: COMMAND.payloadSha256, state: 'queued' });
-      expect(Buffer.from(command!.taskToken!).equals(token)).toBe(true);
-      expect(command!.expiresAt.toISOString()).toBe(expiresAt);
-
-      // The same attempt again (e.g. the worker crashed before reporting): still one row, with the newest token.
-      const again = activityEnv(1, 'token-again');
-      await expect(again.env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(
-        CompleteAsyncError,
-      );
-      // A new attempt writes its own row.
-      const second = activityEnv(2);
-      await expect(second.env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt })).rejects.toBeInstanceOf(
-        CompleteAsyncError,
-      );
-      const commands = await commandsOf(targetIds.get(deviceId)!);
-      expect(commands.map((c) => [c.attempt, Buffer.from(c.taskToken!).toString()])).toEqual([
-        [1, 'token-again'],
-        [2, second.token.toString()],
-      ]);
+      await report(targetIds.get(a)!, a, 'succeeded');
+      await report(targetIds.get(b)!, b, 'failed');
+      // Someone else decided the third one (e.g. the device was retired): the batch takes it as it is.
+      await testDb.db.prisma.jobRunDevice.update({ where: { id: targetIds.get(c)! }, data: { status: 'failed', finishedAt: new Date() } });
+      expect(await done).toEqual({ counts: { succeeded: 1, failed: 2 }, total: 3 });
+      expect(env.heartbeats[0]).toEqual({ targets: 3, finished: 0, inFlight: 3 });
+      expect(env.heartbeats.at(-1)).toEqual({ targets: 3, finished: 3, inFlight: 0 });
+      // Nothing was queued twice however many passes it made.
+      expect(await commandCount(targetIds.values())).toBe(3);
     } finally {
       await listener.stop();
     }
   });
 
-  it('takes the inline shell payload of a run started before commands went by reference, storing it once', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 2);
-    const expiresAt = new Date(Date.now() + 60_000).toISOString();
-    for (const deviceId of deviceIds) {
-      await expect(
-        activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, payload: PAYLOAD, expiresAt }),
-      ).rejects.toBeInstanceOf(CompleteAsyncError);
+  it('with an event hub, an agent result wakes the batch at once instead of at its next idle read', async () => {
+    const hub = new EventHub(testDb.db.pool, testDb.url, { warn: () => {} });
+    await hub.start();
+    try {
+      const woken = createActivities({ db: testDb.db, events: hub });
+      const fixture = await createJobRunFixture(testDb.db, 1);
+      const { deviceIds, targetIds } = fixture;
+      const { env } = activityEnv();
+      const done = env.run(woken.runCommandOnTargets, batchInput(fixture));
+      await waitUntil('the command', async () => (await commandCount(targetIds.values())) === 1);
+      // Let the batch go idle: its next read without a wake-up is 5 s away.
+      await new Promise((r) => setTimeout(r, 500));
+      await report(targetIds.get(deviceIds[0]!)!, deviceIds[0]!, 'succeeded');
+      const reported = Date.now();
+      // What the API does after storing a result.
+      hub.publish(channels.jobRunEvents, fixture.jobRunId);
+      expect(await done).toEqual({ counts: { succeeded: 1 }, total: 1 });
+      expect(Date.now() - reported).toBeLessThan(3000);
+    } finally {
+      await hub.stop();
     }
+  });
+
+  it('keeps at most maxConcurrency commands open, queuing the next target as one ends', async () => {
+    const fixture = await createJobRunFixture(testDb.db, 4);
+    const { deviceIds, targetIds } = fixture;
+    const { env } = activityEnv();
+    const done = env.run(activities.runCommandOnTargets, batchInput(fixture, { maxConcurrency: 2 }));
+    await waitUntil('two commands', async () => (await commandCount(targetIds.values())) === 2);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await commandCount(targetIds.values())).toBe(2);
+    // The first two targets, in the order given.
+    expect((await commandsOf(targetIds.get(deviceIds[0]!)!)).length + (await commandsOf(targetIds.get(deviceIds[1]!)!)).length).toBe(2);
+    await report(targetIds.get(deviceIds[0]!)!, deviceIds[0]!, 'succeeded');
+    await waitUntil('a third command', async () => (await commandCount(targetIds.values())) === 3);
+    for (const deviceId of deviceIds.slice(1)) {
+      await waitUntil(`a command for ${deviceId}`, async () => (await commandsOf(targetIds.get(deviceId)!)).length === 1);
+      await report(targetIds.get(deviceId)!, deviceId, 'succeeded');
+    }
+    expect(await done).toEqual({ counts: { succeeded: 4 }, total: 4 });
+  });
+
+  it('at the deadline ends undelivered commands offline and times out targets never reached; a delivered one gets until giveUpAt', async () => {
+    const fixture = await createJobRunFixture(testDb.db, 3);
+    const { jobRunId, deviceIds, targetIds } = fixture;
+    const [running, undelivered, unreached] = deviceIds as [string, string, string];
+    const { env } = activityEnv();
+    const done = env.run(activities.runCommandOnTargets, batchInput(fixture, { deadlineInMs: 2000, giveUpInMs: 4500, maxConcurrency: 2 }));
+    await waitUntil('two commands', async () => (await commandCount(targetIds.values())) === 2);
+    await startCommands(targetIds.get(running)!);
+
+    await waitUntil('the deadline to pass', async () => (await target(jobRunId, undelivered)).finishedAt !== null);
+    expect(await target(jobRunId, undelivered)).toMatchObject({
+      status: 'offline',
+      errorMessage: 'The device did not pick up the command before the deadline.',
+    });
+    expect((await commandsOf(targetIds.get(undelivered)!)).map((c) => c.state)).toEqual(['offline']);
+    expect(await target(jobRunId, unreached)).toMatchObject({
+      status: 'timed_out',
+      errorMessage: 'The deadline passed before the command could be dispatched.',
+    });
+    expect(await commandsOf(targetIds.get(unreached)!)).toEqual([]);
+    expect((await target(jobRunId, running)).finishedAt).toBeNull();
+
+    expect(await done).toEqual({ counts: { offline: 1, timed_out: 2 }, total: 3 });
+    expect(await target(jobRunId, running)).toMatchObject({ status: 'timed_out' });
+    // Over on the server: an agent still running it is told to stop, and a late result changes nothing.
+    expect((await commandsOf(targetIds.get(running)!)).map((c) => [c.state, c.errorMessage])).toEqual([
+      ['timed_out', 'No result arrived before the deadline plus the command timeout.'],
+    ]);
+  });
+
+  it('resumes in a retried attempt (a worker died): no target gets a second command', async () => {
+    const fixture = await createJobRunFixture(testDb.db, 2);
+    const { deviceIds, targetIds } = fixture;
+    const input = batchInput(fixture);
+    const first = activityEnv(1);
+    const crashed = first.env.run(activities.runCommandOnTargets, input).catch((e: unknown) => e);
+    await waitUntil('two commands', async () => (await commandCount(targetIds.values())) === 2);
+    first.env.cancel();
+    expect(await crashed).toBeInstanceOf(CancelledFailure);
+    await report(targetIds.get(deviceIds[0]!)!, deviceIds[0]!, 'succeeded');
+
+    const second = activityEnv(2);
+    const done = second.env.run(activities.runCommandOnTargets, input);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await commandCount(targetIds.values())).toBe(2);
+    await report(targetIds.get(deviceIds[1]!)!, deviceIds[1]!, 'failed');
+    expect(await done).toEqual({ counts: { succeeded: 1, failed: 1 }, total: 2 });
+  });
+
+  it('dispatches nothing to targets that already have an outcome, and leaves out devices that are not targets of the run', async () => {
+    const fixture = await createJobRunFixture(testDb.db, 1);
+    const { jobRunId, deviceIds, targetIds } = fixture;
+    await testDb.db.prisma.jobRunDevice.update({
+      where: { id: targetIds.get(deviceIds[0]!)! },
+      data: { status: 'cancelled', finishedAt: new Date() },
+    });
+    const { env } = activityEnv();
+    const outcome = await env.run(activities.runCommandOnTargets, {
+      ...batchInput(fixture),
+      deviceIds: [deviceIds[0]!, '00000000-0000-4000-8000-000000000000'],
+    });
+    expect(outcome).toEqual({ counts: { cancelled: 1 }, total: 1 });
+    expect(await commandCount(targetIds.values())).toBe(0);
+    expect((await target(jobRunId, deviceIds[0]!)).status).toBe('cancelled');
+  });
+
+  it("takes an older run's inline shell payload, storing it once", async () => {
+    const fixture = await createJobRunFixture(testDb.db, 2);
+    const { deviceIds, targetIds } = fixture;
+    const { env } = activityEnv();
+    const { command: _byReference, ...rest } = batchInput(fixture);
+    const done = env.run(activities.runCommandOnTargets, { ...rest, payload: PAYLOAD });
+    await waitUntil('two commands', async () => (await commandCount(targetIds.values())) === 2);
     const commands = await testDb.db.prisma.agentCommand.findMany({
       where: { jobRunDeviceId: { in: [...targetIds.values()] } },
       include: { payload: true },
@@ -111,134 +255,73 @@ describe('dispatchToAgent', () => {
       [COMMAND.payloadSha256, PAYLOAD],
       [COMMAND.payloadSha256, PAYLOAD],
     ]);
+    for (const deviceId of deviceIds) await report(targetIds.get(deviceId)!, deviceId, 'succeeded');
+    expect(await done).toEqual({ counts: { succeeded: 2 }, total: 2 });
   });
 
-  it('fails permanently for a payload that was never stored', async () => {
-    const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 1);
-    const err = await activityEnv()
-      .env.run(activities.dispatchToAgent, {
-        jobRunId,
-        deviceId: deviceIds[0]!,
-        command: { ...COMMAND, payloadSha256: 'f'.repeat(64) },
-        expiresAt: new Date().toISOString(),
-      })
-      .catch((e: unknown) => e);
-    expect(err).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
-  });
-
-  it('returns the stored outcome of a finished target without dispatching', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
-    const deviceId = deviceIds[0]!;
-    await testDb.db.prisma.jobRunDevice.update({
-      where: { id: targetIds.get(deviceId)! },
-      data: { status: 'failed', exitCode: 3, errorMessage: 'exit 3', finishedAt: new Date() },
-    });
-    const { env } = activityEnv();
-    const result = await env.run(activities.dispatchToAgent, {
-      jobRunId,
-      deviceId,
-      command: COMMAND,
-      expiresAt: new Date().toISOString(),
-    });
-    expect(result).toEqual({ status: 'failed', exitCode: 3, error: 'exit 3', alreadyFinished: true });
-    expect(await commandsOf(targetIds.get(deviceId)!)).toEqual([]);
-  });
-
-  it('fails permanently for a device that is not a target of the run', async () => {
-    const { jobRunId } = await createJobRunFixture(testDb.db, 1);
-    const { env } = activityEnv();
-    const err = await env
-      .run(activities.dispatchToAgent, {
-        jobRunId,
-        deviceId: '00000000-0000-4000-8000-000000000000',
-        command: COMMAND,
-        expiresAt: new Date().toISOString(),
-      })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: 'JobRunTargetNotFound', nonRetryable: true });
+  it('fails permanently for a payload that was never stored and for malformed input', async () => {
+    const fixture = await createJobRunFixture(testDb.db, 1);
+    const cases = [
+      { ...batchInput(fixture), command: { ...COMMAND, payloadSha256: 'f'.repeat(64) } },
+      { ...batchInput(fixture), deviceIds: ['not-a-uuid'] },
+      { ...batchInput(fixture), deadlineAt: 'tomorrow' },
+      { ...batchInput(fixture), maxConcurrency: 0 },
+      { ...batchInput(fixture), deviceIds: Array.from({ length: 1001 }, () => fixture.deviceIds[0]!) },
+    ];
+    for (const input of cases) {
+      const err = await activityEnv()
+        .env.run(activities.runCommandOnTargets, input)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+    }
+    expect(await commandCount(fixture.targetIds.values())).toBe(0);
   });
 });
 
-describe('withdrawUndeliveredCommand', () => {
-  it('ends a command no agent picked up offline (and its target with it), and leaves a delivered one alone', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 2);
-    const [idle, busy] = deviceIds as [string, string];
-    const expiresAt = new Date(Date.now() + 60_000).toISOString();
-    for (const deviceId of deviceIds) {
-      await expect(
-        activityEnv(1).env.run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt }),
-      ).rejects.toBeInstanceOf(CompleteAsyncError);
-    }
-    await testDb.db.prisma.agentCommand.updateMany({ where: { deviceId: busy }, data: { state: 'delivered', deliveredAt: new Date() } });
+describe('recordTargetOutcomes', () => {
+  /** A batch that queued its commands and was then stopped (as a cancelled or timed-out batch is). */
+  async function dispatched(count: number) {
+    const fixture = await createJobRunFixture(testDb.db, count);
+    const { env } = activityEnv();
+    const run = env.run(activities.runCommandOnTargets, batchInput(fixture)).catch((e: unknown) => e);
+    await waitUntil('the commands', async () => (await commandCount(fixture.targetIds.values())) === count);
+    env.cancel();
+    expect(await run).toBeInstanceOf(CancelledFailure);
+    return fixture;
+  }
 
-    expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: idle })).toEqual({ withdrawn: true });
-    expect(await activities.withdrawUndeliveredCommand({ jobRunId, deviceId: busy })).toEqual({ withdrawn: false });
-    expect((await commandsOf(targetIds.get(idle)!)).map((c) => c.state)).toEqual(['offline']);
-    expect((await commandsOf(targetIds.get(busy)!)).map((c) => c.state)).toEqual(['delivered']);
-    expect(await target(jobRunId, idle)).toMatchObject({
+  it('times out: undelivered commands end offline, delivered ones timed out (the agent is told to stop), never-dispatched targets timed out', async () => {
+    const fixture = await dispatched(2);
+    const { jobRunId, deviceIds, targetIds } = fixture;
+    const [queued, running] = deviceIds as [string, string];
+    await startCommands(targetIds.get(running)!);
+    const unreached = await createJobRunFixture(testDb.db, 1);
+    const { env } = activityEnv();
+    expect(await env.run(activities.recordTargetOutcomes, { jobRunId, deviceIds, outcome: 'timed_out' })).toEqual({
+      counts: { offline: 1, timed_out: 1 },
+      total: 2,
+    });
+    expect(await target(jobRunId, queued)).toMatchObject({
       status: 'offline',
       errorMessage: 'The device did not pick up the command before the deadline.',
     });
-    expect((await target(jobRunId, busy)).finishedAt).toBeNull();
-
-    // The workflow then records what it decided; the target already says it.
-    const outcome = await activities.recordDeviceOutcome({ jobRunId, deviceId: idle, outcome: 'timed_out' });
-    expect(outcome).toEqual({ status: 'offline', applied: false });
-  });
-});
-
-describe('recordDeviceOutcome', () => {
-  async function dispatch(jobRunId: string, deviceId: string, attempt = 1) {
-    const { env } = activityEnv(attempt);
-    await env
-      .run(activities.dispatchToAgent, { jobRunId, deviceId, command: COMMAND, expiresAt: new Date(Date.now() + 60_000).toISOString() })
-      .catch((e: unknown) => {
-        if (!(e instanceof CompleteAsyncError)) throw e;
-      });
-  }
-
-  it('records offline when no command was ever delivered, and ends the queued command offline', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
-    const deviceId = deviceIds[0]!;
-    await dispatch(jobRunId, deviceId);
-    const { env } = activityEnv();
-    const result = await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' });
-    expect(result).toEqual({ status: 'offline', applied: true });
-    const row = await target(jobRunId, deviceId);
-    expect(row.status).toBe('offline');
-    expect(row.finishedAt).toBeInstanceOf(Date);
-    expect(row.errorMessage).toMatch(/did not pick up/);
-    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => c.state)).toEqual(['offline']);
-  });
-
-  it('records timed_out when a command was delivered but no result came, and ends the command: the agent is told to stop', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
-    const deviceId = deviceIds[0]!;
-    await dispatch(jobRunId, deviceId);
-    await startCommands(targetIds.get(deviceId)!);
-    const { env } = activityEnv();
-    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
-      status: 'timed_out',
-      applied: true,
-    });
-    expect((await target(jobRunId, deviceId)).status).toBe('timed_out');
-    // Nobody waits for it any more: it is over on the server (an agent still running it is told to stop by its
-    // next heartbeat), and a late result can no longer change it.
-    expect((await commandsOf(targetIds.get(deviceId)!)).map((c) => [c.state, c.errorMessage])).toEqual([
+    expect((await commandsOf(targetIds.get(running)!)).map((c) => [c.state, c.errorMessage])).toEqual([
       ['timed_out', 'No result arrived before the deadline plus the command timeout.'],
     ]);
-  });
-
-  it('records timed_out (not offline) for a device never dispatched', async () => {
-    const { jobRunId, deviceIds } = await createJobRunFixture(testDb.db, 1);
-    const deviceId = deviceIds[0]!;
-    const { env } = activityEnv();
-    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
-      status: 'timed_out',
-      applied: true,
+    expect(
+      await env.run(activities.recordTargetOutcomes, {
+        jobRunId: unreached.jobRunId,
+        deviceIds: unreached.deviceIds,
+        outcome: 'timed_out',
+      }),
+    ).toEqual({
+      counts: { timed_out: 1 },
+      total: 1,
     });
-    expect((await target(jobRunId, deviceId)).errorMessage).toMatch(/before the command could be dispatched/);
+    expect((await target(unreached.jobRunId, unreached.deviceIds[0]!)).errorMessage).toBe(
+      'The deadline passed before the command could be dispatched.',
+    );
   });
 
   it('keeps the first terminal state (first writer wins)', async () => {
@@ -251,65 +334,63 @@ describe('recordDeviceOutcome', () => {
       data: { status: 'succeeded', exitCode: 0, finishedAt },
     });
     const { env } = activityEnv();
-    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'timed_out' })).toEqual({
-      status: 'succeeded',
-      applied: false,
-    });
-    expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'cancelled' })).toEqual({
-      status: 'succeeded',
-      applied: false,
-    });
-    const row = await target(jobRunId, deviceId);
-    expect(row).toMatchObject({ status: 'succeeded', exitCode: 0n, finishedAt, errorMessage: null });
+    for (const outcome of ['timed_out', 'cancelled', 'failed'] as const) {
+      expect(await env.run(activities.recordTargetOutcomes, { jobRunId, deviceIds, outcome })).toEqual({
+        counts: { succeeded: 1 },
+        total: 1,
+      });
+    }
+    expect(await target(jobRunId, deviceId)).toMatchObject({ status: 'succeeded', exitCode: 0n, finishedAt, errorMessage: null });
 
     // Between two workflow-side writers, the first one wins too.
     const other = await createJobRunFixture(testDb.db, 1);
-    const otherDevice = other.deviceIds[0]!;
-    expect(
-      await env.run(activities.recordDeviceOutcome, {
-        jobRunId: other.jobRunId,
-        deviceId: otherDevice,
-        outcome: 'failed',
-        message: 'boom',
-      }),
-    ).toEqual({
-      status: 'failed',
-      applied: true,
+    const input = { jobRunId: other.jobRunId, deviceIds: other.deviceIds };
+    expect(await env.run(activities.recordTargetOutcomes, { ...input, outcome: 'failed', message: 'Dispatch failed: boom' })).toEqual({
+      counts: { failed: 1 },
+      total: 1,
     });
-    expect(
-      await env.run(activities.recordDeviceOutcome, { jobRunId: other.jobRunId, deviceId: otherDevice, outcome: 'cancelled' }),
-    ).toEqual({
-      status: 'failed',
-      applied: false,
-    });
-    expect((await target(other.jobRunId, otherDevice)).errorMessage).toBe('boom');
+    expect(await env.run(activities.recordTargetOutcomes, { ...input, outcome: 'cancelled' })).toEqual({ counts: { failed: 1 }, total: 1 });
+    expect((await target(other.jobRunId, other.deviceIds[0]!)).errorMessage).toBe('Dispatch failed: boom');
   });
 
   it('on cancellation flags delivered commands for the agent, ends undelivered ones cancelled and notifies', async () => {
-    const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 1);
-    const deviceId = deviceIds[0]!;
-    const targetId = targetIds.get(deviceId)!;
-    await dispatch(jobRunId, deviceId, 1);
-    await dispatch(jobRunId, deviceId, 2);
+    const { jobRunId, deviceIds, targetIds } = await dispatched(2);
+    const [delivered, queued] = deviceIds as [string, string];
     await testDb.db.prisma.agentCommand.updateMany({
-      where: { jobRunDeviceId: targetId, attempt: 1 },
+      where: { jobRunDeviceId: targetIds.get(delivered)! },
       data: { state: 'delivered', deliveredAt: new Date() },
     });
     const listener = await listen(testDb.db, [channels.agentCommands, channels.jobRunEvents]);
     try {
       const { env } = activityEnv();
-      expect(await env.run(activities.recordDeviceOutcome, { jobRunId, deviceId, outcome: 'cancelled' })).toEqual({
-        status: 'cancelled',
-        applied: true,
+      expect(await env.run(activities.recordTargetOutcomes, { jobRunId, deviceIds, outcome: 'cancelled' })).toEqual({
+        counts: { cancelled: 2 },
+        total: 2,
       });
-      expect((await commandsOf(targetId)).map((c) => [c.attempt, c.state, c.cancelRequestedAt !== null])).toEqual([
-        [1, 'delivered', true],
-        [2, 'cancelled', false],
+      expect((await commandsOf(targetIds.get(delivered)!)).map((c) => [c.state, c.cancelRequestedAt !== null])).toEqual([
+        ['delivered', true],
+      ]);
+      expect((await commandsOf(targetIds.get(queued)!)).map((c) => [c.state, c.cancelRequestedAt !== null])).toEqual([
+        ['cancelled', false],
       ]);
       await listener.waitFor((n) => n.channel === channels.jobRunEvents && n.payload === jobRunId);
-      await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === deviceId);
+      await listener.waitFor((n) => n.channel === channels.agentCommands && n.payload === delivered);
     } finally {
       await listener.stop();
+    }
+  });
+
+  it('refuses unknown outcomes and malformed device IDs', async () => {
+    const { jobRunId } = await createJobRunFixture(testDb.db, 1);
+    const { env } = activityEnv();
+    for (const input of [
+      { jobRunId, deviceIds: [], outcome: 'succeeded' as never },
+      { jobRunId, deviceIds: ["'; DROP TABLE job_runs; --"], outcome: 'failed' as const },
+    ]) {
+      await expect(env.run(activities.recordTargetOutcomes, input)).rejects.toMatchObject({
+        type: 'InvalidActivityInput',
+        nonRetryable: true,
+      });
     }
   });
 });
@@ -393,15 +474,13 @@ describe('markJobRunRunning and finalizeJobRun', () => {
     const { jobRunId, deviceIds, targetIds } = await createJobRunFixture(testDb.db, 3);
     const [done, running, neverDispatched] = deviceIds as [string, string, string];
     await setStatus(jobRunId, { [done]: 'succeeded' });
-    const { env: dispatchEnv } = activityEnv();
-    await dispatchEnv
-      .run(activities.dispatchToAgent, {
-        jobRunId,
-        deviceId: running,
-        command: COMMAND,
-        expiresAt: new Date(Date.now() + 60_000).toISOString(),
-      })
-      .catch(() => undefined);
+    await queueCommand(testDb.db.pool, {
+      deviceId: running,
+      owner: { jobRunDeviceId: targetIds.get(running)! },
+      attempt: 1,
+      payloadSha256: COMMAND.payloadSha256,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
     await startCommands(targetIds.get(running)!);
     const { env } = activityEnv();
     const summary = await env.run(activities.finalizeJobRun, { jobRunId, cancelled: true });

@@ -20,3 +20,9 @@ export type Channel = (typeof channels)[keyof typeof channels];
 export async function notify(pool: pg.Pool, channel: Channel, payload: string): Promise<void> {
   await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
 }
+
+/** One notification per payload, in one statement (e.g. every device of a dispatched batch). */
+export async function notifyEach(pool: pg.Pool, channel: Channel, payloads: readonly string[]): Promise<void> {
+  if (payloads.length === 0) return;
+  await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+}

@@ -1,4 +1,4 @@
-/** Commands for a device, queued the way the dispatchToAgent activity queues them, for agent-API tests. */
+/** Commands for a device, queued the way a job run's batch activity queues them, for agent-API tests. */
 import { randomUUID } from 'node:crypto';
 import { queueCommand as queue, storePayload } from '@opsconductor/commands';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
@@ -9,14 +9,9 @@ export interface QueueOptions {
   payload?: CommandPayload;
   /** `delivered` (default) as if a poll had handed it out, or still `queued`. */
   state?: 'queued' | 'delivered';
-  /** A task token: without one the command counts as one whose activity is already closed. */
-  taskToken?: Buffer;
 }
 
-/**
- * A job run with one target and its command for `deviceId`. Without a real task token the command counts as
- * one whose activity is already closed: results are stored without completing anything in Temporal.
- */
+/** A job run with one target and its command for `deviceId` (no workflow: nothing waits for the outcome). */
 export async function queueCommand(db: Database, deviceId: string, options: QueueOptions = {}) {
   const { prisma, pool } = db;
   const payload = options.payload ?? { kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 };
@@ -35,14 +30,12 @@ export async function queueCommand(db: Database, deviceId: string, options: Queu
     owner: { jobRunDeviceId: target.id },
     attempt: 1,
     payloadSha256: await storePayload(pool, payload),
-    taskToken: options.taskToken ?? Buffer.from('not-a-real-token'),
     expiresAt: new Date(Date.now() + 3600_000),
   });
   await pool.query(
-    `UPDATE agent_commands SET activity_closed_at = CASE WHEN $3 THEN NULL ELSE now() END,
-            state = $2::"AgentCommandState", delivered_at = CASE WHEN $2::text = 'delivered' THEN now() END
+    `UPDATE agent_commands SET state = $2::"AgentCommandState", delivered_at = CASE WHEN $2::text = 'delivered' THEN now() END
       WHERE id = $1`,
-    [queued!.id, options.state ?? 'delivered', options.taskToken !== undefined],
+    [queued!.id, options.state ?? 'delivered'],
   );
   const command = await prisma.agentCommand.findUniqueOrThrow({ where: { id: queued!.id } });
   return { ...command, jobRunDeviceId: target.id, jobRunDevice: target };

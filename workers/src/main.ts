@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createDatabase } from '@opsconductor/db';
+import { EventHub } from '@opsconductor/db/event-hub';
 import { describeTemporalConnection, temporalConnectionOptions } from '@opsconductor/temporal-connection';
 import { pino } from 'pino';
 import { loadWorkerEnv } from './env.ts';
@@ -40,10 +41,13 @@ const workflowBundle = existsSync(prebuiltBundle) ? { codePath: prebuiltBundle }
 
 const db = createDatabase({ url: env.DATABASE_URL, poolMax: env.DB_POOL_MAX, connectionTimeoutMillis: 5000 });
 const outbox = createOutboxDispatcher({ db, databaseUrl: env.DATABASE_URL, logger });
+// Batch dispatches wait on the runs' notifications (an agent's result, an outcome); without LISTEN they poll.
+const events = new EventHub(db.pool, env.DATABASE_URL, logger);
 let connection: NativeConnection | undefined;
 try {
   connection = await NativeConnection.connect(temporal);
   await registerSearchAttributes(connection);
+  await events.start().catch((err: unknown) => logger.warn({ err }, 'LISTEN failed; batch dispatches poll the database instead'));
   await ensureSchedules({ connection: temporal, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger });
   const worker = await createWorker({
     connection,
@@ -52,6 +56,7 @@ try {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     logger,
     onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
+    events,
     ...(workflowBundle ? { workflowBundle } : {}),
   });
 
@@ -88,6 +93,7 @@ try {
   process.exitCode = 1;
 } finally {
   await outbox.stop();
+  await events.stop();
   await connection?.close().catch(() => {});
   await db.close();
 }

@@ -3,7 +3,7 @@
  * scheduled workflows with stubbed activities on a local Temporal dev server and writes each history to
  * workflows/test/histories/*.json (the JSON form `temporal workflow show --output json` produces).
  *
- *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (~70 s: one waits for a real timeout)
+ *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (a few seconds)
  *   npx tsx workflows/scripts/record-histories.ts success    # only some
  *
  * Re-record when a workflow change is *meant* to be incompatible (and version it with `patched()` instead if
@@ -18,7 +18,6 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
 import { jobRun, refreshDynamicGroups, sweepDevicePresence } from '../src/index.ts';
-import { batchWorkflowId } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
 import { historyToJSON } from '../test/support/history-json.ts';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from '../test/support/stub-activities.ts';
@@ -37,65 +36,41 @@ interface Scenario {
   drive?: (handle: WorkflowHandle<typeof jobRun>, state: StubState, input: JobRunInput) => Promise<Record<string, string>>;
 }
 
-const ids = deviceIdList(501);
+const ids = deviceIdList(1001);
 const INLINE_PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
 /** A stored script by reference (the stubs never resolve the hash). */
 const SCRIPT_COMMAND = { kind: 'script', payloadSha256: 'b'.repeat(64), timeoutSeconds: 60 } as const;
 const scenarios: Scenario[] = [
   { name: 'success', inline: true, deviceIds: ids.slice(0, 3), behaviour: () => ({ kind: 'succeed' }) },
   {
-    // A real schedule-to-close timeout: deadline 5 s, command timeout 1 s, plus the 60 s grace.
-    name: 'timeout',
-    inline: true,
-    deviceIds: ids.slice(0, 4),
-    input: () => ({
-      deadlineAt: new Date(Date.now() + 5000).toISOString(),
-      payload: { kind: 'shell', command: 'sleep 600', shell: 'sh', timeoutSeconds: 1 },
-    }),
+    // A batch that fails for good (its devices are recorded failed) beside one that reports offline and timed out.
+    name: 'failed-batch',
+    deviceIds: ids.slice(0, 600),
     behaviour: (id) =>
-      id === ids[0]
-        ? { kind: 'succeed' }
+      id === ids[550]
+        ? { kind: 'dispatch-error', message: 'agent protocol too old' }
         : id === ids[1]
           ? { kind: 'offline' }
           : id === ids[2]
             ? { kind: 'silent-after-delivery' }
-            : { kind: 'dispatch-error', message: 'agent protocol too old' },
+            : { kind: 'succeed' },
   },
   {
+    // Cancelled while the first of three batches (one at a time) is in flight.
     name: 'cancel',
-    inline: true,
-    deviceIds: ids.slice(0, 5),
-    input: () => ({ maxConcurrency: 3 }),
-    behaviour: (id) => (id === ids[0] ? { kind: 'succeed' } : { kind: 'offline' }),
+    deviceIds: ids,
+    input: () => ({ maxConcurrency: 500 }),
+    behaviour: (id) => (id === ids[0] ? { kind: 'succeed' } : { kind: 'hang' }),
     async drive(handle, state) {
-      while (state.dispatched.length < 3) await new Promise((r) => setTimeout(r, 50));
+      while (state.inFlight < 1) await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
       await handle.result().catch(() => undefined);
       return {};
     },
   },
-  {
-    // 501 devices: two children (500 + 1). Records the parent and the small child.
-    name: 'batched',
-    inline: true,
-    deviceIds: ids,
-    behaviour: (id) => (id === ids[7] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }),
-    async drive(handle, _state, input) {
-      await handle.result();
-      return { 'batched-child': batchWorkflowId(input.jobRunId, 2) };
-    },
-  },
-  // The command by reference (today's input): inline and batched.
-  { name: 'by-reference', deviceIds: ids.slice(0, 3), behaviour: (id) => (id === ids[1] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }) },
-  {
-    name: 'by-reference-batched',
-    deviceIds: ids,
-    behaviour: () => ({ kind: 'succeed' }),
-    async drive(handle, _state, input) {
-      await handle.result();
-      return { 'by-reference-batched-child': batchWorkflowId(input.jobRunId, 2) };
-    },
-  },
+  // 1,001 devices: three batches; the command inline (older runs) and by reference (today's input).
+  { name: 'batched', inline: true, deviceIds: ids, behaviour: (id) => (id === ids[7] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }) },
+  { name: 'by-reference-batched', deviceIds: ids, behaviour: () => ({ kind: 'succeed' }) },
 ];
 
 /** Workflows the Temporal Schedules start (workers/src/schedules.ts): one activity each. */

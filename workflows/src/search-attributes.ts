@@ -1,7 +1,8 @@
 /**
  * Custom search attributes that let ops find job runs in the Temporal UI, e.g.
  * `OpsJobRunId = "…"` or `OpsDeviceIds = "…"`. Pure `@temporalio/common`: safe in the workflow bundle, the API and
- * the worker. The API sets both when it starts `jobRun`; each `jobRunBatch` child sets its own.
+ * the worker. The API sets both when it starts `jobRun`; `OpsDeviceIds` holds as many of the run's devices as fit in
+ * Temporal's 2 KiB limit (about 48), so a larger run is found by device in the console (`job_run_devices`).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

@@ -8,7 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence, type JobRunInput } from '../src/index.ts';
-import { batchWorkflowId, DISPATCH_GRACE_MS } from '../src/job-run.ts';
+import { BATCH_HEARTBEAT_TIMEOUT_MS, DISPATCH_GRACE_MS } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '../src/search-attributes.ts';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from './support/stub-activities.ts';
 import { createTimeSkippingEnv, workflowBundle } from './support/temporal.ts';
@@ -57,6 +57,8 @@ async function withRun<T>(
     taskQueue,
     workflowBundle: await workflowBundle(opts),
     activities,
+    // Like the product's worker (5 s there): a cancelled batch learns of it at its next heartbeat.
+    maxHeartbeatThrottleInterval: '1 second',
   });
   return worker.runUntil(async () => {
     if (opts.deadlineInMs !== undefined) input.deadlineAt = new Date((await env.currentTimeMs()) + opts.deadlineInMs).toISOString();
@@ -88,7 +90,7 @@ function expectOneOutcomeEach(state: StubState, deviceIds: string[]) {
 }
 
 describe('jobRun', () => {
-  it('succeeds when every device succeeds', async () => {
+  it('succeeds when every device succeeds: one batch activity with the deadline, the give-up time and a heartbeat timeout', async () => {
     const ids = deviceIdList(5);
     const input = await makeInput(ids);
     await withRun(
@@ -103,26 +105,37 @@ describe('jobRun', () => {
         expect(state.recordCalls).toEqual([]);
         expect(state.finalizeCalls).toEqual([{ jobRunId: input.jobRunId, cancelled: false }]);
         expectOneOutcomeEach(state, ids);
+        expect(state.batches).toHaveLength(1);
+        const [batch] = state.batches;
+        const giveUpAt = Date.parse(input.deadlineAt) + PAYLOAD.timeoutSeconds * 1000 + DISPATCH_GRACE_MS;
+        expect(batch).toEqual({
+          jobRunId: input.jobRunId,
+          deviceIds: ids,
+          command: COMMAND,
+          deadlineAt: input.deadlineAt,
+          giveUpAt: new Date(giveUpAt).toISOString(),
+          maxConcurrency: 500,
+        });
+        // The batch may run (and be retried) until its give-up time plus a margin; a dead worker shows in 30 s.
+        const [timeouts] = state.batchTimeouts;
+        expect(timeouts!.heartbeatMs).toBe(BATCH_HEARTBEAT_TIMEOUT_MS);
+        const expected = 10 * 60_000 + PAYLOAD.timeoutSeconds * 1000 + DISPATCH_GRACE_MS + 10 * 60_000;
+        expect(timeouts!.scheduleToCloseMs).toBeLessThanOrEqual(expected);
+        expect(timeouts!.scheduleToCloseMs).toBeGreaterThan(expected - 30_000);
         const progress = await handle.query(progressQuery);
-        expect(progress).toEqual({ total: 5, finished: 5, counts: { succeeded: 5 } });
-        // schedule-to-close = time left until the deadline + command timeout + grace
-        const expected = 10 * 60_000 + PAYLOAD.timeoutSeconds * 1000 + DISPATCH_GRACE_MS;
-        for (const timeout of state.dispatchTimeouts.values()) {
-          expect(timeout).toBeLessThanOrEqual(expected);
-          expect(timeout).toBeGreaterThan(expected - 30_000);
-        }
+        expect(progress).toEqual({ total: 5, finished: 5, counts: { succeeded: 5 }, batches: { total: 1, finished: 1, inFlight: 0 } });
       },
     );
   });
 
-  it('records devices that never answer as offline or timed out when their dispatch times out', async () => {
+  it('adds up what each batch reports: succeeded, offline, timed out and failed devices', async () => {
     const ids = deviceIdList(4);
-    const [ok, offline, silent, broken] = ids as [string, string, string, string];
+    const [ok, offline, silent, nonzero] = ids as [string, string, string, string];
     const behaviours: Record<string, DeviceBehaviour> = {
       [ok]: { kind: 'succeed' },
       [offline]: { kind: 'offline' },
       [silent]: { kind: 'silent-after-delivery' },
-      [broken]: { kind: 'dispatch-error', message: 'agent protocol too old' },
+      [nonzero]: { kind: 'exit-nonzero' },
     };
     const input = await makeInput(ids);
     await withRun(
@@ -130,201 +143,139 @@ describe('jobRun', () => {
       (id) => behaviours[id]!,
       async (handle, state) => {
         const result = await handle.result();
-        expect(result.status).toBe('failed');
+        expect(result.status).toBe('partially_succeeded');
         expect(Object.fromEntries(state.outcomes)).toEqual({
           [ok]: 'succeeded',
           [offline]: 'offline',
           [silent]: 'timed_out',
-          [broken]: 'failed',
+          [nonzero]: 'failed',
         });
-        expect(state.recordCalls).toHaveLength(3);
-        expect(state.recordCalls).toEqual(
-          expect.arrayContaining([
-            { jobRunId: input.jobRunId, deviceId: offline, outcome: 'timed_out' },
-            { jobRunId: input.jobRunId, deviceId: silent, outcome: 'timed_out' },
-            { jobRunId: input.jobRunId, deviceId: broken, outcome: 'failed', message: 'Dispatch failed: agent protocol too old' },
-          ]),
-        );
+        expect(state.recordCalls).toEqual([]);
         expect(result.counts).toMatchObject({ succeeded: 1, offline: 1, timed_out: 1, failed: 1, pending: 0 });
-        expect(state.finalizeCalls).toEqual([{ jobRunId: input.jobRunId, cancelled: false }]);
         expectOneOutcomeEach(state, ids);
       },
-      { shortDispatchTimeout: true },
     );
   });
 
-  it('records a device that never picked its command up as offline at the deadline, and lets a device that did finish', async () => {
-    const ids = deviceIdList(2);
-    const [offline, slow] = ids as [string, string];
-    // No shortened dispatch timeout here: the deadline timer alone must settle the offline device.
+  it('records failed for the devices of a batch that fails permanently, and the other batches go on', async () => {
+    const ids = deviceIdList(700);
     const input = await makeInput(ids);
     await withRun(
       input,
-      (id) => (id === offline ? { kind: 'offline' } : { kind: 'succeed', delayMs: 3000 }),
+      (id) => (id === ids[600] ? { kind: 'dispatch-error', message: 'agent protocol too old' } : { kind: 'succeed' }),
       async (handle, state) => {
         const result = await handle.result();
-        expect(Object.fromEntries(state.outcomes)).toEqual({ [offline]: 'offline', [slow]: 'succeeded' });
-        expect(state.withdrawCalls.sort()).toEqual([...ids].sort());
-        expect(state.recordCalls).toEqual([{ jobRunId: input.jobRunId, deviceId: offline, outcome: 'timed_out' }]);
-        expect(result.status).toBe('failed');
+        expect(state.batches).toHaveLength(2);
+        expect(state.recordCalls).toEqual([
+          { jobRunId: input.jobRunId, deviceIds: ids.slice(500), outcome: 'failed', message: 'Dispatch failed: agent protocol too old' },
+        ]);
+        expect(result.counts).toMatchObject({ succeeded: 500, failed: 200, pending: 0 });
+        expect(result.status).toBe('partially_succeeded');
         expectOneOutcomeEach(state, ids);
       },
-      { deadlineInMs: 1500 },
     );
   });
 
-  it('keeps the history of a full inline run where every device times out well below 10,240 events', async () => {
-    const ids = deviceIdList(500);
-    const input = await makeInput(ids);
-    await withRun(
-      input,
-      () => ({ kind: 'offline' }),
-      async (handle, state) => {
-        const result = await handle.result();
-        expect(result.counts.offline).toBe(500);
-        expect(state.recordCalls).toHaveLength(500);
-        const events = (await handle.fetchHistory()).events?.length ?? 0;
-        expect(events).toBeLessThan(10_240 / 2);
-      },
-      { shortDispatchTimeout: true },
-    );
-  });
-
-  it('does not dispatch devices whose turn comes after the deadline', async () => {
+  it('records timed_out for the devices of a batch whose activity runs out of time', async () => {
     const ids = deviceIdList(3);
-    // One slot; the first device (offline) holds it until the deadline timer withdraws its command. The
-    // deadline counts from the workflow's start (withRun); the dispatch timeout is the real, long one.
-    const input = await makeInput(ids, { maxConcurrency: 1 });
+    const input = await makeInput(ids);
     await withRun(
       input,
-      (id) => (id === ids[0] ? { kind: 'offline' } : { kind: 'succeed' }),
+      (id) => (id === ids[0] ? { kind: 'succeed' } : { kind: 'hang' }),
       async (handle, state) => {
         const result = await handle.result();
-        expect(state.dispatched).toEqual([ids[0]]);
-        expect(Object.fromEntries(state.outcomes)).toEqual({ [ids[0]!]: 'offline', [ids[1]!]: 'timed_out', [ids[2]!]: 'timed_out' });
-        expect(state.recordCalls.slice(1)).toEqual(
-          ids.slice(1).map((deviceId) => ({
-            jobRunId: input.jobRunId,
-            deviceId,
-            outcome: 'timed_out',
-            message: 'The deadline passed before the command could be dispatched.',
-          })),
-        );
-        expect(result.status).toBe('failed');
+        expect(state.recordCalls).toEqual([{ jobRunId: input.jobRunId, deviceIds: ids, outcome: 'timed_out' }]);
+        expect(Object.fromEntries(state.outcomes)).toEqual({ [ids[0]!]: 'succeeded', [ids[1]!]: 'timed_out', [ids[2]!]: 'timed_out' });
+        expect(result.status).toBe('partially_succeeded');
+        expectOneOutcomeEach(state, ids);
       },
-      { deadlineInMs: 3000 },
+      { shortDispatchTimeout: true },
     );
   });
 
-  it('on cancellation records cancelled for unfinished devices, finalizes as cancelled and ends Cancelled', async () => {
-    const ids = deviceIdList(8);
-    const input = await makeInput(ids, { maxConcurrency: 4 });
-    // Two devices answer, the rest never do: the window fills with 4 silent ones and 2 devices are never dispatched.
+  it('on cancellation records cancelled for the batches in flight, finalizes as cancelled and ends Cancelled', async () => {
+    const ids = deviceIdList(1001);
+    // maxConcurrency 500 → one batch at a time, so batches 2 and 3 have not started when we cancel.
+    const input = await makeInput(ids, { maxConcurrency: 500 });
     await withRun(
       input,
-      (id) => (id === ids[0] || id === ids[1] ? { kind: 'succeed' } : { kind: 'silent-after-delivery' }),
+      (id) => (id === ids[0] ? { kind: 'succeed' } : { kind: 'hang' }),
       async (handle, state) => {
-        await waitUntil('six dispatches', () => state.dispatched.length === 6);
+        await waitUntil('the first batch', () => state.inFlight === 1);
         await handle.cancel();
         const err = await handle.result().catch((e: unknown) => e);
         expect(err).toBeInstanceOf(WorkflowFailedError);
         expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
         expect((await handle.describe()).status.name).toBe('CANCELLED');
 
+        expect(state.batches).toHaveLength(1);
+        expect(state.recordCalls).toEqual([{ jobRunId: input.jobRunId, deviceIds: ids.slice(0, 500), outcome: 'cancelled' }]);
         expect(state.outcomes.get(ids[0]!)).toBe('succeeded');
-        expect(state.outcomes.get(ids[1]!)).toBe('succeeded');
-        for (const id of ids.slice(2)) expect(state.outcomes.get(id)).toBe('cancelled');
-        // Every device without an outcome got its own 'cancelled' record, including the two never dispatched.
-        expect(state.recordCalls.map((c) => `${c.deviceId}:${c.outcome}`).sort()).toEqual(ids.slice(2).map((id) => `${id}:cancelled`));
-        expect(state.dispatched).toHaveLength(6);
+        // Batches that never started are closed by finalize.
+        for (const id of ids.slice(1)) expect(state.outcomes.get(id)).toBe('cancelled');
         expect(state.finalizeCalls).toEqual([{ jobRunId: input.jobRunId, cancelled: true }]);
         expect(state.jobStatus).toBe('cancelled');
         expectOneOutcomeEach(state, ids);
+        await waitUntil('the batch activity to stop', () => state.inFlight === 0);
       },
     );
   });
 
-  it('keeps at most maxConcurrency dispatches in flight, as a sliding window', async () => {
-    const ids = deviceIdList(20);
-    const input = await makeInput(ids, { maxConcurrency: 4 });
-    // The first device is slow: with fixed batches of 4 the other devices would wait for it.
-    await withRun(
-      input,
-      (id) => ({ kind: 'succeed', delayMs: id === ids[0] ? 3000 : 100 }),
-      async (handle, state) => {
-        const result = await handle.result();
-        expect(result.status).toBe('succeeded');
-        expect(state.maxInFlight).toBe(4);
-        // The slow device finished last: the 19 others flowed through the remaining 3 slots meanwhile.
-        expect(state.completed.at(-1)).toBe(ids[0]);
-        expect(state.dispatched).toHaveLength(20);
-        expectOneOutcomeEach(state, ids);
-      },
-    );
-  });
-
-  it('fans out more than 500 devices to child workflows and records one outcome per device', async () => {
-    const ids = deviceIdList(1101);
+  it('splits the devices into batches of 500, at most 20 in flight, and its history stays small', async () => {
+    const ids = deviceIdList(10_201);
     const input = await makeInput(ids);
     const failing = new Set(ids.filter((_, i) => i % 100 === 7));
     await withRun(
       input,
-      (id) => (failing.has(id) ? { kind: 'exit-nonzero' } : { kind: 'succeed' }),
+      (id) => (failing.has(id) ? { kind: 'exit-nonzero' } : { kind: 'succeed', delayMs: 300 }),
       async (handle, state) => {
         const result = await handle.result();
-        expect(result.status).toBe('failed');
-        expect(result.counts).toMatchObject({ succeeded: 1101 - failing.size, failed: failing.size, pending: 0 });
-        expect(state.dispatched).toHaveLength(1101);
+        expect(result.status).toBe('partially_succeeded');
+        expect(result.counts).toMatchObject({ succeeded: ids.length - failing.size, failed: failing.size, pending: 0 });
         expectOneOutcomeEach(state, ids);
-        expect(state.finalizeCalls).toEqual([{ jobRunId: input.jobRunId, cancelled: false }]);
-
-        // Three children of ≤ 500 devices, with their own search attributes.
-        for (const [batch, size] of [
-          [1, 500],
-          [2, 500],
-          [3, 101],
-        ] as const) {
-          const child = env.client.workflow.getHandle(batchWorkflowId(input.jobRunId, batch));
-          const description = await child.describe();
-          expect(description.type).toBe('jobRunBatch');
-          expect(description.status.name).toBe('COMPLETED');
-          expect(description.typedSearchAttributes.get(OpsJobRunId)).toBe(input.jobRunId);
-          expect(description.typedSearchAttributes.get(OpsDeviceIds)?.length).toBeGreaterThan(0);
-          expect(await child.result()).toMatchObject({ total: size });
-          const childEvents = (await child.fetchHistory()).events?.length ?? 0;
-          expect(childEvents).toBeLessThan(10_240);
-        }
-        await expect(env.client.workflow.getHandle(batchWorkflowId(input.jobRunId, 4)).describe()).rejects.toThrow();
-        const parentEvents = (await handle.fetchHistory()).events?.length ?? 0;
-        expect(parentEvents).toBeLessThan(100);
+        // Consecutive slices of the input (the last one started after a slot freed up).
+        const batches = [...state.batches].sort((a, b) => a.deviceIds[0]!.localeCompare(b.deviceIds[0]!));
+        expect(batches.map((b) => b.deviceIds.length)).toEqual([...Array(20).fill(500), 201]);
+        expect(batches.flatMap((b) => b.deviceIds)).toEqual(ids);
+        expect(state.batches.every((b) => b.maxConcurrency === 500)).toBe(true);
+        expect(state.maxInFlight).toBe(20);
+        const events = (await handle.fetchHistory()).events?.length ?? 0;
+        expect(events).toBeLessThan(200);
+        expect(await handle.query(progressQuery)).toMatchObject({
+          total: ids.length,
+          finished: ids.length,
+          batches: { total: 21, finished: 21 },
+        });
       },
     );
   });
 
-  it('cancels a batched run: children record their devices, finalize closes batches that never started', async () => {
-    const ids = deviceIdList(1001);
-    // maxConcurrency 500 → one child at a time, so batches 2 and 3 have not started when we cancel.
-    const input = await makeInput(ids, { maxConcurrency: 500 });
+  it('caps the devices in flight across the run with maxConcurrency: smaller batches windows, fewer batches at once', async () => {
+    const ids = deviceIdList(2000);
+    const input = await makeInput(ids, { maxConcurrency: 1200 });
     await withRun(
       input,
-      () => ({ kind: 'offline' }),
+      () => ({ kind: 'succeed', delayMs: 200 }),
       async (handle, state) => {
-        await waitUntil('first batch dispatched', () => state.dispatched.length === 500);
-        await handle.cancel();
-        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-        expect(state.dispatched).toHaveLength(500);
-        expect(state.recordCalls).toHaveLength(500);
-        expect(state.recordCalls.every((c) => c.outcome === 'cancelled')).toBe(true);
-        expect(state.finalizeCalls).toEqual([{ jobRunId: input.jobRunId, cancelled: true }]);
-        expect([...state.outcomes.values()].every((s) => s === 'cancelled')).toBe(true);
-        expectOneOutcomeEach(state, ids);
-        const child = await env.client.workflow.getHandle(batchWorkflowId(input.jobRunId, 1)).describe();
-        expect(child.status.name).toBe('CANCELLED');
+        expect((await handle.result()).status).toBe('succeeded');
+        // 500 per batch, 2 batches at a time: never more than 1,000 ≤ 1,200 devices in flight.
+        expect(state.maxInFlight).toBe(2);
+        expect(state.batches.every((b) => b.maxConcurrency === 500)).toBe(true);
+      },
+    );
+    const small = await makeInput(deviceIdList(20), { maxConcurrency: 4 });
+    await withRun(
+      small,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        expect((await handle.result()).status).toBe('succeeded');
+        expect(state.batches).toHaveLength(1);
+        expect(state.batches[0]!.maxConcurrency).toBe(4);
       },
     );
   });
 
-  it("hands each dispatch the command by reference; an older run's inline shell payload is passed on as it was", async () => {
+  it("hands each batch the command by reference; an older run's inline shell payload is passed on as it was", async () => {
     const ids = deviceIdList(2);
     const input = await makeInput(ids);
     await withRun(
@@ -332,8 +283,7 @@ describe('jobRun', () => {
       () => ({ kind: 'succeed' }),
       async (handle, state) => {
         await handle.result();
-        expect(state.dispatchInputs.map((d) => d.command)).toEqual([COMMAND, COMMAND]);
-        expect(state.dispatchInputs.every((d) => d.payload === undefined)).toBe(true);
+        expect(state.batches.map((d) => [d.command, d.payload])).toEqual([[COMMAND, undefined]]);
       },
     );
     const older: JobRunInput = { ...(await makeInput(ids)), command: undefined, payload: { ...PAYLOAD } };
@@ -342,10 +292,7 @@ describe('jobRun', () => {
       () => ({ kind: 'succeed' }),
       async (handle, state) => {
         expect((await handle.result()).status).toBe('succeeded');
-        expect(state.dispatchInputs.map((d) => [d.command, d.payload])).toEqual([
-          [undefined, PAYLOAD],
-          [undefined, PAYLOAD],
-        ]);
+        expect(state.batches.map((d) => [d.command, d.payload])).toEqual([[undefined, PAYLOAD]]);
       },
     );
   });
@@ -358,7 +305,7 @@ describe('jobRun', () => {
       () => ({ kind: 'succeed' }),
       async (handle, state) => {
         await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-        expect(state.dispatched).toEqual([]);
+        expect(state.batches).toEqual([]);
         expect(state.finalizeCalls).toEqual([
           { jobRunId: input.jobRunId, cancelled: false, reason: 'Invalid job run: deadlineAt must be an ISO date-time' },
         ]);

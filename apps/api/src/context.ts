@@ -13,7 +13,7 @@ import type { AgentAdmission } from './lib/agent-admission.ts';
 import type { TrustedProxies } from './lib/client-address.ts';
 import type { CommandWakeups } from './lib/command-wakeups.ts';
 import type { DeviceAuthenticator } from './lib/device-auth.ts';
-import type { EventHub } from './lib/events.ts';
+import type { EventHub } from '@opsconductor/db/event-hub';
 import type { LastSeenWriter } from './lib/last-seen.ts';
 import type { LoginThrottle, LoginThrottlePolicy } from './lib/login-throttle.ts';
 import type { ApiMetrics } from './lib/metrics.ts';

@@ -41,7 +41,7 @@ export const apiEnvSchema = z
     /** Connections for people's requests (the console, the API) and inventory ingest. */
     DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(20),
     /** Connections for agent traffic (polls, reports, last-seen): a pool of its own, so agents cannot starve people. */
-    AGENT_DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+    AGENT_DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(20),
     /** Long-polls one API process holds at once; more are answered 503 `server_busy` with Retry-After. */
     AGENT_MAX_LONG_POLLS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
     /** Where files for `file.fetch` commands are kept (content-addressed); relative to the working directory. */

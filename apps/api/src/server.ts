@@ -17,7 +17,7 @@ import { AgentAdmission } from './lib/agent-admission.ts';
 import { trustNobody } from './lib/client-address.ts';
 import { CommandWakeups } from './lib/command-wakeups.ts';
 import { DeviceAuthenticator } from './lib/device-auth.ts';
-import { EventHub } from './lib/events.ts';
+import { EventHub } from '@opsconductor/db/event-hub';
 import { LastSeenWriter } from './lib/last-seen.ts';
 import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
@@ -99,15 +99,19 @@ export const defaultApiConfig: ApiConfig = {
   fileUploadMaxBytes: 1024 ** 3,
 };
 
+/** Longest an agent request waits for a database connection before it is answered 503. */
+const AGENT_POOL_WAIT_MS = 8000;
+
 export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const logger = o.logger ?? pino({ name: 'api' });
   const config: ApiConfig = { ...defaultApiConfig, ...o.config };
   const db = createDatabase({ url: o.databaseUrl, poolMax: o.dbPoolMax ?? 20, connectionTimeoutMillis: 5000 });
-  // Agents give up sooner than people: a short wait for a connection, then 503 and a retry with backoff.
+  // A fleet reporting at once (a run's fan-out) queues here for a connection; a request that waits longer than this
+  // (well inside the agent's 15 s request timeout) is answered 503 with Retry-After and retried with backoff.
   const agentPool = createPool({
     url: o.databaseUrl,
-    poolMax: o.agentDbPoolMax ?? 10,
-    connectionTimeoutMillis: 2000,
+    poolMax: o.agentDbPoolMax ?? 20,
+    connectionTimeoutMillis: AGENT_POOL_WAIT_MS,
     statementTimeoutMillis: 15_000,
   });
   // Connection.lazy: the API starts (and reports not-ready) while Temporal is still coming up.
@@ -135,8 +139,6 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     devices: new DeviceLifecycle({
       db,
       membership: groups,
-      temporal,
-      logger,
       wake: (channel, id) => events.publish(channel, id),
       credentialsChanged: (id) => deviceAuth.forget(id),
     }),

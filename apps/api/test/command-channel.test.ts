@@ -316,7 +316,6 @@ describe('stored files', () => {
       owner: { jobRunDeviceId: target.id },
       attempt: 1,
       payloadSha256,
-      taskToken: null,
       expiresAt: new Date(Date.now() + 60_000),
     });
     const download = (secret: string) => t.request(`/agent/v1/files/${sha256}`, { headers: asDevice(secret) });

@@ -39,7 +39,7 @@ const code = async (res: Response) => ((await res.json()) as { code: string }).c
 async function enroll(hostname: string) {
   return t.enrollDevice(await t.createEnrollmentToken(admin), hostname);
 }
-/** A run on the device (its workflow waits: no worker polls this test's queue) and a command as dispatchToAgent writes it. */
+/** A run on the device (its workflow waits: no worker polls this test's queue) and a command as its batch activity writes it. */
 async function runOn(deviceId: string) {
   const res = await t.request('/api/v1/job-runs', { method: 'POST', token: admin, json: { deviceIds: [deviceId], command: 'sleep 60' } });
   expect(res.status).toBe(201);
@@ -51,7 +51,6 @@ async function runOn(deviceId: string) {
     owner: { jobRunDeviceId: target.id },
     attempt: 1,
     payloadSha256: await storePayload(pool, { kind: 'shell', command: 'sleep 60', shell: 'default', timeoutSeconds: 60 }),
-    taskToken: Buffer.from('not-a-real-token'),
     expiresAt: new Date(Date.now() + 60_000),
   });
   return { runId: run.id, commandId: command!.id };

@@ -14,14 +14,12 @@ import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { withTransaction } from '@opsconductor/db';
 import { appendEvents, domainEvent, type EventActor } from '@opsconductor/domain-events';
-import { jobRunDeviceFinished, jobRunDeviceStarted } from './owners.ts';
+import { jobRunDeviceFinished, jobRunDeviceStartedCte } from './owners.ts';
 import {
   canTransition,
   isTerminalCommandState,
-  jobRunDeviceOutcomeOf,
   openCommandStates,
   type CommandState,
-  type JobRunDeviceOutcome,
   type OpenCommandState,
   type TerminalCommandState,
 } from './states.ts';
@@ -43,17 +41,15 @@ export interface CommandRow {
   attempt: number;
   kind: string;
   state: CommandState;
-  taskToken: Buffer | null;
   cancelRequestedAt: Date | null;
-  activityClosedAt: Date | null;
   startedAt: Date | null;
   finishedAt: Date | null;
   errorMessage: string | null;
   result: CommandResult | null;
 }
 
-const ROW_COLUMNS = `ac.id, ac.device_id, ac.job_run_device_id, ac.attempt, ac.kind, ac.state::text AS state, ac.task_token,
-  ac.cancel_requested_at, ac.activity_closed_at, ac.started_at, ac.finished_at, ac.error_message, ac.result,
+const ROW_COLUMNS = `ac.id, ac.device_id, ac.job_run_device_id, ac.attempt, ac.kind, ac.state::text AS state,
+  ac.cancel_requested_at, ac.started_at, ac.finished_at, ac.error_message, ac.result,
   (SELECT jrd.job_run_id FROM job_run_devices jrd WHERE jrd.id = ac.job_run_device_id) AS job_run_id`;
 
 interface RawRow {
@@ -64,9 +60,7 @@ interface RawRow {
   attempt: number;
   kind: string;
   state: CommandState;
-  task_token: Buffer | null;
   cancel_requested_at: Date | null;
-  activity_closed_at: Date | null;
   started_at: Date | null;
   finished_at: Date | null;
   error_message: string | null;
@@ -82,9 +76,7 @@ function toRow(r: RawRow): CommandRow {
     attempt: r.attempt,
     kind: r.kind,
     state: r.state,
-    taskToken: r.task_token,
     cancelRequestedAt: r.cancel_requested_at,
-    activityClosedAt: r.activity_closed_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     errorMessage: r.error_message,
@@ -117,34 +109,61 @@ export async function loadPayload(db: Db, sha256: string): Promise<CommandPayloa
 
 // --- queue -------------------------------------------------------------------------------------
 
+/** $1 device IDs, $2 their owners (job-run targets), $3 attempt, $4 payload SHA-256, $5 expiry. */
+const INSERT_COMMANDS = `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload_sha256, file_sha256, expires_at)
+     SELECT gen_random_uuid(), t.device_id, t.owner_id, $3, p.payload->>'kind', p.sha256,
+            CASE WHEN p.payload->>'kind' = 'file.fetch' THEN p.payload->>'sha256' END, $5
+       FROM unnest($1::uuid[], $2::uuid[]) AS t(device_id, owner_id) CROSS JOIN command_payloads p
+      WHERE p.sha256 = $4`;
+
 export interface QueueCommandInput {
   deviceId: string;
   owner: CommandOwner;
   attempt: number;
   /** A stored payload (storePayload). */
   payloadSha256: string;
-  /** The activity attempt that waits for the result, if the owner waits in Temporal. */
-  taskToken: Buffer | null;
   /** After this the command is no longer started. */
   expiresAt: Date;
 }
 
 /**
- * Queues a command (the caller sends the wake-up after commit). One row per owner and attempt: the
- * same attempt again (a worker that crashed before it reported) keeps its row and takes the newest
- * task token. Returns undefined when the payload is not stored.
+ * Queues one command (the caller sends the wake-up after commit). One row per owner and attempt: the
+ * same attempt again keeps its row. Returns undefined when the payload is not stored.
  */
 export async function queueCommand(client: Db, input: QueueCommandInput): Promise<{ id: string; inserted: boolean } | undefined> {
   const { rows } = await client.query<{ id: string; inserted: boolean }>(
-    `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload_sha256, file_sha256, task_token, expires_at)
-     SELECT gen_random_uuid(), $1, $2, $3, p.payload->>'kind', p.sha256,
-            CASE WHEN p.payload->>'kind' = 'file.fetch' THEN p.payload->>'sha256' END, $5, $6
-       FROM command_payloads p WHERE p.sha256 = $4
-     ON CONFLICT (job_run_device_id, attempt) DO UPDATE SET task_token = EXCLUDED.task_token
-     RETURNING id, (xmax = 0) AS inserted`,
-    [input.deviceId, input.owner.jobRunDeviceId, input.attempt, input.payloadSha256, input.taskToken, input.expiresAt],
+    `${INSERT_COMMANDS} ON CONFLICT (job_run_device_id, attempt) DO UPDATE SET attempt = EXCLUDED.attempt RETURNING id, (xmax = 0) AS inserted`,
+    [[input.deviceId], [input.owner.jobRunDeviceId], input.attempt, input.payloadSha256, input.expiresAt],
   );
   return rows[0];
+}
+
+export interface QueueCommandsInput {
+  /** One command per target: the device and its owner. */
+  targets: { deviceId: string; owner: CommandOwner }[];
+  attempt: number;
+  payloadSha256: string;
+  expiresAt: Date;
+}
+
+/**
+ * Queues the same command for many owners in one statement (a batch of a job run). An owner that already
+ * has this attempt keeps its row and is not returned. Returns the devices whose commands were queued now
+ * (the caller wakes them after commit). The payload must be stored: for an unknown one nothing is queued.
+ */
+export async function queueCommands(client: Db, input: QueueCommandsInput): Promise<string[]> {
+  if (input.targets.length === 0) return [];
+  const { rows } = await client.query<{ device_id: string }>(
+    `${INSERT_COMMANDS} ON CONFLICT (job_run_device_id, attempt) DO NOTHING RETURNING device_id`,
+    [
+      input.targets.map((t) => t.deviceId),
+      input.targets.map((t) => t.owner.jobRunDeviceId),
+      input.attempt,
+      input.payloadSha256,
+      input.expiresAt,
+    ],
+  );
+  return rows.map((r) => r.device_id);
 }
 
 // --- commands of an owner or a device -----------------------------------------------------------
@@ -299,18 +318,17 @@ function unsupportedMessage(kind: string): string {
  * device has no such command.
  */
 export async function startCommand(pool: pg.Pool, deviceId: string, commandId: string, startedAt: Date): Promise<CommandRow | undefined> {
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<RawRow>(
-      `UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, $3)
+  // One statement (its own transaction): a fan-out's starts hold a pooled connection for one round trip each.
+  const { rows } = await pool.query<RawRow>(
+    `WITH started AS (
+       UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, $3)
         WHERE ac.id = $1 AND ac.device_id = $2 AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
-      RETURNING ${ROW_COLUMNS}`,
-      [commandId, deviceId, startedAt],
-    );
-    if (!rows[0]) return loadDeviceCommand(client, deviceId, commandId);
-    const row = toRow(rows[0]);
-    if (row.jobRunDeviceId) await jobRunDeviceStarted(client, row.jobRunDeviceId, startedAt);
-    return row;
-  });
+      RETURNING ac.*
+     ), owner AS (${jobRunDeviceStartedCte('$3')})
+     SELECT ${ROW_COLUMNS} FROM started ac`,
+    [commandId, deviceId, startedAt],
+  );
+  return rows[0] ? toRow(rows[0]) : loadDeviceCommand(pool, deviceId, commandId);
 }
 
 export type AgentResultOutcome =
@@ -373,15 +391,6 @@ export async function requestCancellation(
           [started],
         );
   return { finished, flaggedDevices: [...new Set([...flagged.rows.map((r) => r.device_id), ...finished.map((f) => f.deviceId)])] };
-}
-
-/** Flags one command for cancellation (e.g. its activity was cancelled). True when it is (now) flagged. */
-export async function flagCancellation(db: Db, commandId: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE agent_commands SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1 AND state IN ('delivered', 'running')`,
-    [commandId],
-  );
-  return rowCount === 1;
 }
 
 export interface FinishDetails {
@@ -465,35 +474,4 @@ async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand
     ),
     actor ?? { type: 'system', id: null, name: 'command channel' },
   );
-}
-
-/** Sets `activity_closed_at` once the Temporal activity waiting for the command was completed (or is gone). */
-export async function markActivityClosed(db: Db, commandId: string): Promise<void> {
-  await db.query('UPDATE agent_commands SET activity_closed_at = now() WHERE id = $1 AND activity_closed_at IS NULL', [commandId]);
-}
-
-/**
- * What a job-run's `dispatchToAgent` activity completes with for a command that ended: its target's
- * status (interrupted and unsupported fail the target), with the agent's timings when it reported.
- */
-export interface DispatchOutcome {
-  status: JobRunDeviceOutcome;
-  exitCode: number | null;
-  error?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  durationMs?: number;
-  /** How the command itself ended. */
-  commandState: TerminalCommandState;
-}
-
-export function dispatchOutcomeOf(f: FinishedCommand): DispatchOutcome {
-  const error = f.errorMessage ?? f.result?.error;
-  return {
-    status: jobRunDeviceOutcomeOf(f.state),
-    exitCode: f.result?.exitCode ?? null,
-    ...(error ? { error } : {}),
-    ...(f.result ? { startedAt: f.result.startedAt, finishedAt: f.result.finishedAt, durationMs: f.result.durationMs } : {}),
-    commandState: f.state,
-  };
 }

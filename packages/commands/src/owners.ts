@@ -6,13 +6,14 @@ import type pg from 'pg';
 import { jobRunDeviceOutcomeOf } from './states.ts';
 import type { FinishedCommand } from './channel.ts';
 
-/** The target shows `running` from the first start of any of its commands. */
-export async function jobRunDeviceStarted(client: pg.PoolClient, jobRunDeviceId: string, startedAt: Date): Promise<void> {
-  await client.query(
-    `UPDATE job_run_devices SET status = 'running', started_at = coalesce(started_at, $2), updated_at = now()
-      WHERE id = $1 AND finished_at IS NULL`,
-    [jobRunDeviceId, startedAt],
-  );
+/**
+ * The target shows `running` from the first start of any of its commands: a data-modifying CTE over `started`
+ * (commands just moved to running, with `job_run_device_id`), so the start and its owner's status are one statement.
+ * `$startedAt` is the parameter holding the start time.
+ */
+export function jobRunDeviceStartedCte(startedAt: string): string {
+  return `UPDATE job_run_devices jrd SET status = 'running', started_at = coalesce(jrd.started_at, ${startedAt}), updated_at = now()
+      FROM started s WHERE jrd.id = s.job_run_device_id AND jrd.finished_at IS NULL`;
 }
 
 /**

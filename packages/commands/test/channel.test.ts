@@ -41,8 +41,8 @@ async function commandIn(state: CommandState, payload: object = SHELL) {
   const deviceId = deviceIds[0]!;
   const sha = await storePayload(t.db.pool, payload as never);
   const { rows } = await t.db.pool.query<{ id: string }>(
-    `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload_sha256, task_token, state, expires_at, delivered_at, finished_at)
-     VALUES (gen_random_uuid(), $1, $2, 1, $3, $4, 'token', $5::"AgentCommandState", now() + interval '1 hour', CASE WHEN $5::text <> 'queued' THEN now() END, CASE WHEN $6 THEN now() END)
+    `INSERT INTO agent_commands (id, device_id, job_run_device_id, attempt, kind, payload_sha256, state, expires_at, delivered_at, finished_at)
+     VALUES (gen_random_uuid(), $1, $2, 1, $3, $4, $5::"AgentCommandState", now() + interval '1 hour', CASE WHEN $5::text <> 'queued' THEN now() END, CASE WHEN $6 THEN now() END)
      RETURNING id`,
     [deviceId, targetIds.get(deviceId), (payload as { kind: string }).kind, sha, state, isTerminalCommandState(state)],
   );
@@ -172,7 +172,6 @@ describe('finishCommands and agent results', () => {
       owner,
       attempt: 1,
       payloadSha256: sha,
-      taskToken: Buffer.from('a'),
       expiresAt,
     });
     const second = await queueCommand(t.db.pool, {
@@ -180,7 +179,6 @@ describe('finishCommands and agent results', () => {
       owner,
       attempt: 2,
       payloadSha256: sha,
-      taskToken: Buffer.from('b'),
       expiresAt,
     });
     await withTransaction(t.db.pool, (client) => finishCommands(client, [first!.id], 'offline'));

@@ -877,7 +877,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A chunk of output (heartbeats the activity) */
+        /** A chunk of output (`cancelRequested`: stop the command) */
         post: operations["sendCommandOutput"];
         delete?: never;
         options?: never;
@@ -894,7 +894,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Still running (heartbeats the activity) */
+        /** Still running (`cancelRequested`: stop the command) */
         post: operations["sendCommandHeartbeat"];
         delete?: never;
         options?: never;
@@ -911,7 +911,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The final result (completes the activity; duplicates are recorded, not re-applied) */
+        /** The final result (ends the command; duplicates are recorded, not re-applied) */
         post: operations["sendCommandResult"];
         delete?: never;
         options?: never;

@@ -6,13 +6,11 @@
  * - delete: the same ending, then the row goes with its inventory, memberships and commands. Job-run
  *   targets keep the device ID and hostname, so run history still reads.
  * - rotate the secret: a new one (returned once); the old one stops working at once.
- * The change, the memberships it ends, the audit row and the event commit together; the waiting Temporal
- * activities are completed after the commit.
+ * The change, the memberships it ends, the audit row and the event commit together; after the commit the
+ * device's long-polls and its runs' pages (and the batch dispatches waiting for it) are woken.
  */
 import { randomBytes } from 'node:crypto';
-import { ActivityNotFoundError, type Client } from '@temporalio/client';
-import type { Logger } from 'pino';
-import { dispatchOutcomeOf, finishCommands, lockOpenCommands, markActivityClosed, type FinishedCommand } from '@opsconductor/commands';
+import { finishCommands, lockOpenCommands } from '@opsconductor/commands';
 import type { Database } from '@opsconductor/db';
 import { channels, type Channel } from '@opsconductor/db/notify';
 import { domainEvent } from '@opsconductor/domain-events';
@@ -23,17 +21,13 @@ import { conflict, invalid, notFound, withUnitOfWork, type Origin, type UnitOfWo
 export interface DeviceLifecycleDeps {
   db: Database;
   membership: GroupMembership;
-  /** Completes the activities of ended commands by task token. */
-  temporal: Pick<Client, 'activity'>;
   /** Wakes waiting requests (long-polls, run pages), in this process and others. */
   wake(channel: Channel, deviceOrRunId: string): void;
   /** The device's credentials changed: drop what is cached of them now. */
   credentialsChanged(deviceId: string): void;
-  logger: Logger;
 }
 
 interface EndedWork {
-  commands: FinishedCommand[];
   jobRunIds: string[];
 }
 
@@ -49,8 +43,8 @@ async function lockDevice(uow: UnitOfWork, id: string) {
 /**
  * In the caller's transaction: every unfinished run target of the device fails with `reason` (first
  * terminal writer wins, so a result that already arrived stays), and its open commands end `failed`
- * (an agent that still runs one is told to stop; a retired one is refused anyway). Returns the commands
- * whose Temporal activity still waits, to be completed after commit.
+ * (an agent that still runs one is told to stop; a retired one is refused anyway). Returns the runs to
+ * wake after commit.
  */
 async function endDeviceWork(uow: UnitOfWork, deviceId: string, reason: string): Promise<EndedWork> {
   const targets = await uow.sql.query<{ job_run_id: string }>(
@@ -59,16 +53,13 @@ async function endDeviceWork(uow: UnitOfWork, deviceId: string, reason: string):
     [deviceId, reason],
   );
   const open = await lockOpenCommands(uow.sql, { deviceId });
-  const commands = await finishCommands(
+  const ended = await finishCommands(
     uow.sql,
     open.map((c) => c.id),
     'failed',
     { error: reason, actor: uow.origin.actor },
   );
-  return {
-    commands: commands.filter((c) => c.taskToken && !c.activityClosedAt),
-    jobRunIds: [...new Set(targets.rows.map((r) => r.job_run_id))],
-  };
+  return { jobRunIds: [...new Set([...targets.rows.map((r) => r.job_run_id), ...ended.flatMap((c) => (c.jobRunId ? [c.jobRunId] : []))])] };
 }
 
 export class DeviceLifecycle {
@@ -108,7 +99,7 @@ export class DeviceLifecycle {
     });
     this.deps.credentialsChanged(deviceId);
     if (!outcome) return { changed: false, endedTargets: 0, removedFromGroups: 0 };
-    await this.settle(deviceId, outcome.work);
+    this.settle(deviceId, outcome.work);
     return { changed: true, endedTargets: outcome.work.jobRunIds.length, removedFromGroups: outcome.removedFromGroups };
   }
 
@@ -133,7 +124,7 @@ export class DeviceLifecycle {
       return { device, work };
     });
     this.deps.credentialsChanged(deviceId);
-    await this.settle(deviceId, work);
+    this.settle(deviceId, work);
     return { hostname: device.hostname, wasRetired: device.retired_at !== null };
   }
 
@@ -155,20 +146,8 @@ export class DeviceLifecycle {
     return secret;
   }
 
-  /** After commit: the waiting activities get the failed outcome now, so their runs move on. */
-  private async settle(deviceId: string, work: EndedWork): Promise<void> {
-    for (const cmd of work.commands) {
-      try {
-        await this.deps.temporal.activity.complete(cmd.taskToken!, dispatchOutcomeOf(cmd));
-      } catch (err) {
-        // Not found: the activity already ended. Otherwise the target is already failed in the database
-        // and the workflow's own timeout closes the activity later.
-        if (!(err instanceof ActivityNotFoundError))
-          this.deps.logger.warn({ err, commandId: cmd.id, deviceId }, 'completing the activity of an ended device failed');
-      }
-      await markActivityClosed(this.deps.db.pool, cmd.id).catch(() => {});
-    }
-    // Long-polls of the device return (its next request is refused); run pages refresh.
+  /** After commit: the device's long-polls return (its next request is refused); its runs move on. */
+  private settle(deviceId: string, work: EndedWork): void {
     this.deps.wake(channels.agentCommands, deviceId);
     for (const runId of work.jobRunIds) this.deps.wake(channels.jobRunEvents, runId);
   }

@@ -1,43 +1,45 @@
 /**
  * Stand-ins for the job-run activities with the same signatures, backed by an in-memory "database" that follows the
- * real rules (first terminal writer wins, offline vs timed out, finalize sweeps and aggregates). They also record
- * what the workflow asked for, and how many dispatches were in flight at once.
+ * real rules (first terminal writer wins, finalize sweeps and aggregates). The batch stub settles each device at once
+ * by its behaviour (the real activity's deadline handling is tested against PostgreSQL in activities/test). They also
+ * record what the workflow asked for, and how many batches were in flight at once.
  */
-import { ApplicationFailure, CompleteAsyncError, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { jobRunOutcome } from '@opsconductor/activities';
 import type {
   DeviceStatusCounts,
-  DispatchResult,
-  DispatchToAgentInput,
   FinalizeJobRunInput,
   JobActivities,
   JobRunSummary,
-  RecordDeviceOutcomeInput,
+  RecordTargetOutcomesInput,
+  RunCommandOnTargetsInput,
+  TargetsOutcome,
   TerminalDeviceStatus,
+  TerminalStatusCounts,
 } from '@opsconductor/activities';
 
 export type DeviceBehaviour =
-  /** The agent runs the command; the API writes the outcome and completes the activity after `delayMs`. */
+  /** The agent runs the command and reports success (after `delayMs`: the whole batch waits for its slowest device). */
   | { kind: 'succeed'; delayMs?: number }
   /** The command ran and exited non-zero. */
   | { kind: 'exit-nonzero' }
-  /** Dispatch itself fails (e.g. a bug or a permanent error). */
+  /** The batch cannot be dispatched at all (a permanent error): the activity fails. */
   | { kind: 'dispatch-error'; message: string }
-  /** The agent never picks the command up (device offline). */
+  /** The agent never picks the command up: offline at the deadline. */
   | { kind: 'offline' }
-  /** The agent picked the command up but no result ever comes. */
-  | { kind: 'silent-after-delivery' };
+  /** The agent picked the command up but no result came before deadline + timeout + grace. */
+  | { kind: 'silent-after-delivery' }
+  /** No outcome while the test watches: the batch waits (heartbeating) until it is cancelled or times out. */
+  | { kind: 'hang' };
 
 export interface StubState {
-  dispatched: string[];
-  /** What each dispatch was given, in order. */
-  dispatchInputs: DispatchToAgentInput[];
-  dispatchTimeouts: Map<string, number>;
+  /** Every batch the workflow started, in order. */
+  batches: RunCommandOnTargetsInput[];
+  /** Each batch's schedule-to-close timeout and heartbeat timeout, as Temporal handed them to the activity. */
+  batchTimeouts: { scheduleToCloseMs: number; heartbeatMs: number | undefined }[];
   inFlight: number;
   maxInFlight: number;
-  /** Order in which dispatches returned (successful ones). */
-  completed: string[];
-  recordCalls: RecordDeviceOutcomeInput[];
-  withdrawCalls: string[];
+  recordCalls: RecordTargetOutcomesInput[];
   refreshCalls: number;
   presenceCalls: number;
   finalizeCalls: FinalizeJobRunInput[];
@@ -46,29 +48,31 @@ export interface StubState {
   outcomes: Map<string, TerminalDeviceStatus>;
   /** Number of terminal writes that were applied per device (must be exactly 1). */
   writes: Map<string, number>;
-  delivered: Set<string>;
-  jobStatus: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  jobStatus: 'queued' | 'running' | JobRunSummary['status'];
 }
 
 const STATUSES = ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline'] as const;
 
+const SETTLED: Record<'succeed' | 'exit-nonzero' | 'offline' | 'silent-after-delivery', TerminalDeviceStatus> = {
+  succeed: 'succeeded',
+  'exit-nonzero': 'failed',
+  offline: 'offline',
+  'silent-after-delivery': 'timed_out',
+};
+
 export function createStubActivities(deviceIds: readonly string[], behaviour: (deviceId: string) => DeviceBehaviour) {
   const state: StubState = {
-    dispatched: [],
-    dispatchInputs: [],
-    dispatchTimeouts: new Map(),
+    batches: [],
+    batchTimeouts: [],
     inFlight: 0,
     maxInFlight: 0,
-    completed: [],
     recordCalls: [],
-    withdrawCalls: [],
     refreshCalls: 0,
     presenceCalls: 0,
     finalizeCalls: [],
     markRunningCalls: 0,
     outcomes: new Map(),
     writes: new Map(),
-    delivered: new Set(),
     jobStatus: 'queued',
   };
   const targets = new Set(deviceIds);
@@ -80,57 +84,50 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     return true;
   }
 
+  function outcomeOf(ids: readonly string[]): TargetsOutcome {
+    const counts: TerminalStatusCounts = {};
+    let total = 0;
+    for (const id of ids) {
+      const status = state.outcomes.get(id);
+      if (!status) continue;
+      counts[status] = (counts[status] ?? 0) + 1;
+      total++;
+    }
+    return { counts, total };
+  }
+
   const activities: JobActivities = {
-    async dispatchToAgent(input): Promise<DispatchResult> {
-      const { deviceId } = input;
-      if (!targets.has(deviceId)) throw ApplicationFailure.nonRetryable('not a target', 'JobRunTargetNotFound');
-      const stored = state.outcomes.get(deviceId);
-      if (stored) return { status: stored, exitCode: null, alreadyFinished: true };
-      state.dispatched.push(deviceId);
-      state.dispatchInputs.push(input);
-      state.dispatchTimeouts.set(deviceId, Context.current().info.scheduleToCloseTimeoutMs);
-      const b = behaviour(deviceId);
-      switch (b.kind) {
-        case 'offline':
-          throw new CompleteAsyncError();
-        case 'silent-after-delivery':
-          state.delivered.add(deviceId);
-          throw new CompleteAsyncError();
-        case 'dispatch-error':
-          throw ApplicationFailure.nonRetryable(b.message, 'StubDispatchError');
-        case 'succeed':
-        case 'exit-nonzero': {
-          state.delivered.add(deviceId);
-          state.inFlight++;
-          state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
-          try {
-            if (b.kind === 'succeed' && b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
-          } finally {
-            state.inFlight--;
+    async runCommandOnTargets(input) {
+      const ctx = Context.current();
+      state.batches.push(input);
+      state.batchTimeouts.push({ scheduleToCloseMs: ctx.info.scheduleToCloseTimeoutMs, heartbeatMs: ctx.info.heartbeatTimeoutMs });
+      state.inFlight++;
+      state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+      try {
+        const behaviours = input.deviceIds.map((id) => [id, behaviour(id)] as const);
+        const broken = behaviours.find(([, b]) => b.kind === 'dispatch-error')?.[1];
+        if (broken?.kind === 'dispatch-error') throw ApplicationFailure.nonRetryable(broken.message, 'StubDispatchError');
+        const delay = Math.max(0, ...behaviours.map(([, b]) => (b.kind === 'succeed' ? (b.delayMs ?? 0) : 0)));
+        if (delay) await ctx.sleep(delay);
+        for (const [id, b] of behaviours)
+          if (b.kind !== 'hang' && b.kind !== 'dispatch-error' && targets.has(id)) write(id, SETTLED[b.kind]);
+        // Devices that hang keep the batch open: heartbeat until Temporal cancels it (or it times out).
+        if (behaviours.some(([, b]) => b.kind === 'hang')) {
+          for (;;) {
+            ctx.heartbeat();
+            await ctx.sleep(100);
           }
-          const status = b.kind === 'succeed' ? 'succeeded' : 'failed';
-          write(deviceId, status); // what the API does before completing the activity
-          state.completed.push(deviceId);
-          const now = new Date().toISOString();
-          return { status, exitCode: status === 'succeeded' ? 0 : 2, startedAt: now, finishedAt: now, durationMs: 1 };
         }
+        return outcomeOf(input.deviceIds);
+      } finally {
+        state.inFlight--;
       }
     },
 
-    async recordDeviceOutcome(input) {
+    async recordTargetOutcomes(input) {
       state.recordCalls.push(input);
-      if (!targets.has(input.deviceId)) throw ApplicationFailure.nonRetryable('not a target', 'JobRunTargetNotFound');
-      let status: TerminalDeviceStatus = input.outcome;
-      if (input.outcome === 'timed_out' && state.dispatched.includes(input.deviceId) && !state.delivered.has(input.deviceId)) {
-        status = 'offline';
-      }
-      const applied = write(input.deviceId, status);
-      return { status: state.outcomes.get(input.deviceId)!, applied };
-    },
-
-    async withdrawUndeliveredCommand({ deviceId }) {
-      state.withdrawCalls.push(deviceId);
-      return { withdrawn: !state.delivered.has(deviceId) };
+      for (const id of input.deviceIds) if (targets.has(id)) write(id, input.outcome);
+      return outcomeOf(input.deviceIds);
     },
 
     async refreshTimeBasedGroups() {
@@ -157,7 +154,7 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
       const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as DeviceStatusCounts;
       for (const id of targets) counts[state.outcomes.get(id) ?? 'pending']++;
       if (state.jobStatus === 'queued' || state.jobStatus === 'running') {
-        state.jobStatus = input.cancelled ? 'cancelled' : counts.succeeded === targets.size ? 'succeeded' : 'failed';
+        state.jobStatus = jobRunOutcome(counts, input.cancelled) as StubState['jobStatus'];
       }
       return { status: state.jobStatus as JobRunSummary['status'], counts, total: targets.size };
     },

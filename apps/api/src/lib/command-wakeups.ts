@@ -8,7 +8,7 @@
  * at again.
  */
 import { channels } from '@opsconductor/db/notify';
-import type { EventHub } from './events.ts';
+import type { EventHub } from '@opsconductor/db/event-hub';
 
 /** A device known idle is looked at again after this long anyway (a NOTIFY that never arrived). */
 export const IDLE_RECHECK_MS = 5 * 60_000;

@@ -12,7 +12,7 @@ import { createMiddleware } from 'hono/factory';
 import type pg from 'pg';
 import { channels } from '@opsconductor/db/notify';
 import type { AppEnv, AuthDevice } from '../context.ts';
-import type { EventHub } from './events.ts';
+import type { EventHub } from '@opsconductor/db/event-hub';
 import { digestsEqual, hashToken } from './auth.ts';
 import { ApiError } from './problem.ts';
 

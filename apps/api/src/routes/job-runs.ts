@@ -22,7 +22,7 @@ import { createRouter } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { auditRow } from '@opsconductor/unit-of-work';
 import { audit, requestOrigin } from '../lib/audit.ts';
-import { armWake } from '../lib/events.ts';
+import { armWake } from '@opsconductor/db/event-hub';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { streamCsv } from '../lib/csv.ts';
 import { previewTargets } from '../services/job-run-targets.ts';

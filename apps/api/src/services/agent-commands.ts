@@ -1,10 +1,9 @@
 /**
- * The server side of the agent command channel: hand out commands (long-poll), take output and
- * heartbeats (each one heartbeats the Temporal activity), and complete the activity with the result.
- * Every state change goes through packages/commands; this module adds what needs the API process:
- * the wake-up index (an idle poll costs no query), Temporal, and wake-ups of run pages.
+ * The server side of the agent command channel: hand out commands (long-poll), take output, heartbeats
+ * and results. Every state change goes through packages/commands; this module adds what needs the API
+ * process: the wake-up index (an idle poll costs no query) and wake-ups of run pages and of the worker's
+ * batch dispatches (ADR 16), which learn of a result from the database, so no request here waits on Temporal.
  */
-import { ActivityCancelledError, ActivityNotFoundError } from '@temporalio/client';
 import {
   MAX_OUTPUT_CHUNK_BYTES,
   OUTPUT_RETENTION_BYTES,
@@ -15,10 +14,7 @@ import {
 } from '@opsconductor/contracts/agent-protocol';
 import {
   claimCommands,
-  dispatchOutcomeOf,
-  flagCancellation,
   loadDeviceCommand,
-  markActivityClosed,
   mustStop,
   recordAgentResult,
   startCommand,
@@ -29,9 +25,8 @@ import { channels } from '@opsconductor/db/notify';
 import { wakeDispatchers } from '@opsconductor/domain-events';
 import { deviceActor } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthDevice } from '../context.ts';
-import { armWake } from '../lib/events.ts';
+import { armWake } from '@opsconductor/db/event-hub';
 import { ApiError } from '../lib/problem.ts';
-import { withTemporalDeadline } from '../lib/temporal.ts';
 
 /** A delivered command that was never started is handed out again after this long. */
 const REDELIVER_AFTER_SECONDS = 60;
@@ -39,14 +34,17 @@ const REDELIVER_AFTER_SECONDS = 60;
 export const CANCEL_TTL_SECONDS = 120;
 /** Commands handed out per poll. */
 const COMMANDS_PER_POLL = 20;
-/** Temporal heartbeats per command are sent at most this often. */
-const ACTIVITY_HEARTBEAT_EVERY_MS = 5_000;
-/** Live-output wake-ups per run are coalesced to at most one per this many ms. */
-const OUTPUT_EVENT_EVERY_MS = 100;
+/**
+ * Wake-ups after agent reports are coalesced: per run at most one per this many ms (run pages and the worker's
+ * batch activity re-read the database when woken, so one wake-up covers every report before it), and the outbox
+ * dispatchers at most one per this many ms per process. 10,000 devices reporting at once then cost a few dozen
+ * NOTIFYs (each takes PostgreSQL's global notify lock at commit), not tens of thousands.
+ */
+const WAKE_EVERY_MS = 100;
 
 export class AgentCommandService {
-  private readonly lastHeartbeat = new Map<string, number>();
-  private readonly outputEventTimers = new Map<string, NodeJS.Timeout>();
+  private readonly runWakeTimers = new Map<string, NodeJS.Timeout>();
+  private dispatcherWakeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ApiDeps) {}
 
@@ -71,7 +69,7 @@ export class AgentCommandService {
               redeliverAfterSeconds: REDELIVER_AFTER_SECONDS,
               cancelTtlSeconds: CANCEL_TTL_SECONDS,
             });
-            if (claim.finished.length > 0) await this.afterFinished(claim.finished, true);
+            if (claim.finished.length > 0) this.afterFinished(claim.finished);
             if (claim.commands.length > 0 || claim.cancel.length > 0) {
               const commands: AgentCommand[] = claim.commands.map((c) => ({
                 id: c.id,
@@ -108,8 +106,8 @@ export class AgentCommandService {
   async start(device: AuthDevice, commandId: string, startedAt: Date): Promise<{ cancelRequested: boolean }> {
     const row = await startCommand(this.deps.agentPool, device.id, commandId, startedAt);
     if (!row) throw new ApiError(404, 'not_found', 'No such command for this device.');
-    if (row.jobRunId) this.deps.events.publish(channels.jobRunEvents, row.jobRunId);
-    return { cancelRequested: await this.heartbeatActivity(row, true) };
+    if (row.jobRunId) this.wakeRun(row.jobRunId);
+    return { cancelRequested: mustStop(row) };
   }
 
   /**
@@ -137,7 +135,7 @@ export class AgentCommandService {
         [commandId, data.length],
       );
       if (Number(rows[0]?.total ?? 0) > OUTPUT_RETENTION_BYTES) await this.trimOutput(commandId, chunk.stream);
-      if (cmd.jobRunId) this.outputEvent(cmd.jobRunId);
+      if (cmd.jobRunId) this.wakeRun(cmd.jobRunId);
     } else {
       const stored = await pool.query('SELECT 1 FROM output_chunks WHERE command_id = $1 AND stream = $2 AND seq = $3', [
         commandId,
@@ -146,7 +144,7 @@ export class AgentCommandService {
       ]);
       if (!stored.rowCount) throw new ApiError(409, 'output_after_finish');
     }
-    return { cancelRequested: await this.heartbeatActivity(cmd, false) };
+    return { cancelRequested: mustStop(cmd) };
   }
 
   /** Keeps only the newest OUTPUT_RETENTION_BYTES of a stream: whole older chunks go, the boundary one is cut. */
@@ -177,34 +175,9 @@ export class AgentCommandService {
     await pool.query(`UPDATE agent_commands SET ${stream}_truncated = true WHERE id = $1`, [commandId]);
   }
 
+  /** The agent is still running the command; the answer tells it whether to stop (cancelled, or already over here). */
   async heartbeat(device: AuthDevice, commandId: string): Promise<{ cancelRequested: boolean }> {
-    return { cancelRequested: await this.heartbeatActivity(await this.load(device, commandId), true) };
-  }
-
-  /**
-   * Heartbeats the activity (throttled) and tells whether the agent must stop the command: cancelled, or
-   * already recorded as over here — a command never keeps running after the server considers it ended.
-   */
-  private async heartbeatActivity(cmd: CommandRow, force: boolean): Promise<boolean> {
-    if (mustStop(cmd)) return true;
-    if (cmd.activityClosedAt || !cmd.taskToken) return false;
-    const taskToken = cmd.taskToken;
-    const now = Date.now();
-    if (!force && now - (this.lastHeartbeat.get(cmd.id) ?? 0) < ACTIVITY_HEARTBEAT_EVERY_MS) return false;
-    this.lastHeartbeat.set(cmd.id, now);
-    try {
-      await withTemporalDeadline(this.deps.temporal, () => this.deps.temporal.activity.heartbeat(taskToken));
-      return false;
-    } catch (err) {
-      if (err instanceof ActivityCancelledError || err instanceof ActivityNotFoundError) {
-        // Cancelled, or nobody waits any more (the run's deadline passed): stop the process.
-        await flagCancellation(this.deps.agentPool, cmd.id);
-        this.deps.events.publish(channels.agentCommands, cmd.deviceId);
-        return true;
-      }
-      this.deps.logger.warn({ err, commandId: cmd.id }, 'activity heartbeat failed');
-      return false;
-    }
+    return { cancelRequested: mustStop(await this.load(device, commandId)) };
   }
 
   async result(device: AuthDevice, commandId: string, result: CommandResult): Promise<{ accepted: boolean; duplicate: boolean }> {
@@ -214,61 +187,32 @@ export class AgentCommandService {
     if (outcome.kind === 'refused') throw new ApiError(409, 'command_not_delivered');
     const duplicate = outcome.kind === 'duplicate';
     this.deps.metrics.agentResults.inc({ status: result.status, duplicate: String(outcome.kind !== 'applied') });
-    this.lastHeartbeat.delete(commandId);
-    // A copy after the first: if the activity is still open (Temporal was down then), complete it now.
-    await this.afterFinished(
-      [outcome.kind === 'applied' ? outcome.finished : (outcome.row as FinishedCommand)],
-      outcome.kind === 'applied',
-    );
+    if (outcome.kind === 'applied') this.afterFinished([outcome.finished]);
     return { accepted: outcome.kind === 'applied', duplicate };
   }
 
   /**
-   * After commands ended here (results, unsupported kinds, unconfirmed cancellations): run pages refresh,
-   * and the activities waiting for them complete. Throws 503 when Temporal is unreachable, so an agent
-   * retries its result; the stored outcome is what gets completed then.
+   * After commands ended here (results, unsupported kinds, unconfirmed cancellations): their run's page and the
+   * worker's batch dispatch waiting for them wake up, and the outbox dispatchers deliver their command.finished
+   * events now rather than at their next poll.
    */
-  async afterFinished(finished: FinishedCommand[], endedNow: boolean): Promise<void> {
-    // Their command.finished events were committed: dispatchers deliver them now rather than at their next poll.
-    if (endedNow) wakeDispatchers(this.deps.agentPool).catch(() => {});
-    for (const runId of new Set(finished.map((f) => f.jobRunId).filter((id): id is string => id !== null))) {
-      this.deps.events.publish(channels.jobRunEvents, runId);
-    }
-    let unavailable = false;
-    for (const f of finished) {
-      this.lastHeartbeat.delete(f.id);
-      if (f.activityClosedAt || !f.taskToken) continue;
-      try {
-        await this.closeActivity(f);
-      } catch {
-        unavailable = true;
-      }
-    }
-    if (unavailable) throw new ApiError(503, 'temporal_unavailable');
+  private afterFinished(finished: FinishedCommand[]): void {
+    this.dispatcherWakeTimer ??= setTimeout(() => {
+      this.dispatcherWakeTimer = undefined;
+      wakeDispatchers(this.deps.agentPool).catch(() => {});
+    }, WAKE_EVERY_MS);
+    for (const f of finished) if (f.jobRunId) this.wakeRun(f.jobRunId);
   }
 
-  /** Completes the activity with the command's outcome. Throws when Temporal is unreachable. */
-  private async closeActivity(cmd: FinishedCommand): Promise<void> {
-    try {
-      await withTemporalDeadline(this.deps.temporal, () => this.deps.temporal.activity.complete(cmd.taskToken!, dispatchOutcomeOf(cmd)));
-    } catch (err) {
-      if (!(err instanceof ActivityNotFoundError)) {
-        this.deps.logger.warn({ err, commandId: cmd.id }, 'completing the activity failed; the agent will retry');
-        throw err;
-      }
-      // Already closed: timed out, cancelled, or completed by an earlier copy of this result.
-    }
-    await markActivityClosed(this.deps.agentPool, cmd.id);
-  }
-
-  private outputEvent(jobRunId: string) {
-    if (this.outputEventTimers.has(jobRunId)) return;
-    this.outputEventTimers.set(
+  /** Wakes the run's pages and its batch activity (in every process) within WAKE_EVERY_MS, once for all reports meanwhile. */
+  private wakeRun(jobRunId: string) {
+    if (this.runWakeTimers.has(jobRunId)) return;
+    this.runWakeTimers.set(
       jobRunId,
       setTimeout(() => {
-        this.outputEventTimers.delete(jobRunId);
+        this.runWakeTimers.delete(jobRunId);
         this.deps.events.publish(channels.jobRunEvents, jobRunId);
-      }, OUTPUT_EVENT_EVERY_MS),
+      }, WAKE_EVERY_MS),
     );
   }
 }

@@ -1,11 +1,16 @@
 /**
- * Wakes waiting requests (agent long-polls, SSE streams) when something changes, in this process at
- * once (the fast path) and in every other process via Postgres LISTEN/NOTIFY on a dedicated connection.
+ * Wakes waiters (the API's agent long-polls and SSE streams, the worker's batch dispatches) when something
+ * changes, in this process at once (the fast path) and in every other process via Postgres LISTEN/NOTIFY on a
+ * dedicated connection.
  */
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import type { Logger } from 'pino';
-import { channels, notify, type Channel } from '@opsconductor/db/notify';
+import { channels, notify, type Channel } from './notify.ts';
+
+/** The part of a (pino) logger the hub uses. */
+interface WarnLogger {
+  warn(obj: object, msg: string): void;
+}
 
 export class EventHub {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
@@ -15,7 +20,7 @@ export class EventHub {
   constructor(
     private readonly pool: pg.Pool,
     private readonly databaseUrl: string,
-    private readonly logger: Logger,
+    private readonly logger: WarnLogger,
   ) {}
 
   async start(): Promise<void> {
