@@ -16,12 +16,14 @@ export interface ActivityDeps {
   onlineWindowSeconds?: number;
   /** LISTEN/NOTIFY wake-ups for batch dispatches (without: they poll). */
   events?: EventHub;
+  /** New commands the worker hands out per second, across all batches (default DEFAULT_DISPATCH_PER_SECOND). */
+  dispatchPerSecond?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
   return {
-    ...createJobRunActivities({ db: deps.db, logger, events: deps.events }),
+    ...createJobRunActivities({ db: deps.db, logger, events: deps.events, dispatchPerSecond: deps.dispatchPerSecond }),
     ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };
@@ -29,7 +31,8 @@ export function createActivities(deps: ActivityDeps) {
 
 export type JobActivities = ReturnType<typeof createActivities>;
 
-export { DEVICE_RUN_STATUSES, MAX_TARGETS_PER_BATCH, errorTypes } from './job-run.ts';
+export { DEFAULT_DISPATCH_PER_SECOND, DEVICE_RUN_STATUSES, MAX_TARGETS_PER_BATCH, errorTypes } from './job-run.ts';
+export { DispatchRate } from './dispatch-rate.ts';
 export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';

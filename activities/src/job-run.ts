@@ -15,6 +15,7 @@ import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import { channels, notifyEach, type Channel } from '@opsconductor/db/notify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { DispatchRate } from './dispatch-rate.ts';
 import { jobRunOutcome } from './job-run-outcome.ts';
 import type {
   BatchProgress,
@@ -34,8 +35,14 @@ import type {
 
 /** Most targets one `runCommandOnTargets` takes (the workflow's batches are 500). */
 export const MAX_TARGETS_PER_BATCH = 1000;
-/** After a wake-up, a batch waits this long before it reads its targets again, so a burst of results costs one read. */
-const BATCH_COALESCE_MS = 250;
+/**
+ * After a wake-up, a batch waits before it reads its targets again, so a burst of results costs one read: 50 ms
+ * plus 2 ms per target (a one-device run finishes at once; a batch of 500, woken all through its fan-out, reads
+ * about once a second).
+ */
+const coalesceMs = (targets: number) => Math.min(1000, 50 + 2 * targets);
+/** While the dispatch rate holds targets back, a batch looks again this often (the bucket refills meanwhile). */
+const RATE_WAIT_MS = 1000;
 /** A batch reads its targets at least this often, woken or not (a NOTIFY lost while the LISTEN connection was down). */
 const BATCH_IDLE_READ_MS = 5_000;
 /** Without a LISTEN connection (no event hub), it reads this often. */
@@ -73,7 +80,11 @@ export interface JobRunActivityDeps {
   logger: Logger;
   /** LISTEN/NOTIFY wake-ups (the worker's hub); without one, batches poll every BATCH_POLL_MS. */
   events?: EventHub;
+  /** New commands this worker hands out per second, across all batches (DISPATCH_PER_SECOND; default 40). */
+  dispatchPerSecond?: number;
 }
+
+export const DEFAULT_DISPATCH_PER_SECOND = 40;
 
 /** A batch's targets in numbers (BatchProgress plus the terminal counts). */
 interface Tally extends BatchProgress {
@@ -94,8 +105,9 @@ interface BatchTarget {
   queued: boolean;
 }
 
-export function createJobRunActivities({ db, logger, events }: JobRunActivityDeps) {
+export function createJobRunActivities({ db, logger, events, dispatchPerSecond }: JobRunActivityDeps) {
   const { pool } = db;
+  const rate = new DispatchRate(dispatchPerSecond ?? DEFAULT_DISPATCH_PER_SECOND);
 
   /** Wake-ups are best effort: listeners also poll, so a failed NOTIFY only delays them. */
   async function wake(channel: Channel, payloads: readonly string[], log: Logger): Promise<void> {
@@ -123,7 +135,7 @@ export function createJobRunActivities({ db, logger, events }: JobRunActivityDep
   }
 
   /** How the batch's targets stand, by status: one small aggregate, for the passes that only wait. */
-  async function tallyTargets(jobRunId: string, deviceIds: string[]): Promise<Tally> {
+  async function tallyTargets(jobRunId: string, deviceIds: string[], undispatched: number): Promise<Tally> {
     const { rows } = await pool.query<{ status: DeviceRunStatus; n: number; finished: number }>(
       `SELECT status::text AS status, count(*)::int AS n, count(finished_at)::int AS finished
          FROM job_run_devices WHERE job_run_id = $1 AND device_id = ANY($2::uuid[]) GROUP BY status`,
@@ -135,8 +147,8 @@ export function createJobRunActivities({ db, logger, events }: JobRunActivityDep
       tally.finished += r.finished;
       if (r.finished > 0 && r.status !== 'pending' && r.status !== 'running') tally.counts[r.status] = r.finished;
     }
-    // Every unfinished target has its command by now (see doneIn).
-    tally.inFlight = tally.targets - tally.finished;
+    // Every unfinished target but the backlog has its command.
+    tally.inFlight = tally.targets - tally.finished - undispatched;
     return tally;
   }
 
@@ -268,24 +280,42 @@ export function createJobRunActivities({ db, logger, events }: JobRunActivityDep
       try {
         // The phase whose work is done: until the next one starts, a pass only counts the targets' outcomes.
         let doneIn: 'dispatch' | 'late' | 'overdue' | undefined;
+        // Targets waiting for the dispatch rate, when no concurrency cap applies (then no pass needs to re-read them).
+        let backlog: BatchTarget[] = [];
+        const capped = maxConcurrency < deviceIds.length;
+        const dispatch = async (next: BatchTarget[]) => {
+          const queued = await queueBatch(next, payloadSha256, deadline);
+          if (queued.length > 0) {
+            await wake(channels.agentCommands, queued, log);
+            log.info({ queued: queued.length }, 'commands queued for the agents');
+          }
+        };
         for (;;) {
           const now = Date.now();
           const phase = now < deadline.getTime() ? 'dispatch' : now < giveUpAt ? 'late' : 'overdue';
+          // Set when the dispatch rate (not the concurrency cap) held targets back: look again as soon as it allows.
+          let rateLimited = false;
           let tally: Tally;
-          if (doneIn === phase) {
-            tally = await tallyTargets(jobRunId, deviceIds);
+          if (phase === 'dispatch' && backlog.length > 0) {
+            const next = backlog.splice(0, rate.take(backlog.length));
+            rateLimited = backlog.length > 0;
+            if (next.length > 0) await dispatch(next);
+            if (backlog.length === 0) doneIn = 'dispatch';
+            tally = await tallyTargets(jobRunId, deviceIds, backlog.length);
+          } else if (doneIn === phase) {
+            tally = await tallyTargets(jobRunId, deviceIds, 0);
           } else {
             let targets = await readTargets(jobRunId, deviceIds);
             let changed = false;
             if (phase === 'dispatch') {
               const inFlight = targets.filter((t) => t.open).length;
-              const next = targets.filter((t) => !t.finished && !t.dispatched).slice(0, Math.max(0, maxConcurrency - inFlight));
+              const wanted = targets.filter((t) => !t.finished && !t.dispatched).slice(0, Math.max(0, maxConcurrency - inFlight));
+              // Paced by the worker's dispatch rate: the rest waits (in the backlog unless a cap needs fresh reads).
+              const next = wanted.slice(0, rate.take(wanted.length));
+              rateLimited = next.length < wanted.length;
+              if (!capped) backlog = wanted.slice(next.length);
               if (next.length > 0) {
-                const queued = await queueBatch(next, payloadSha256, deadline);
-                if (queued.length > 0) {
-                  await wake(channels.agentCommands, queued, log);
-                  log.info({ queued: queued.length }, 'commands queued for the agents');
-                }
+                await dispatch(next);
                 changed = true;
               }
             } else if (phase === 'late') {
@@ -322,14 +352,14 @@ export function createJobRunActivities({ db, logger, events }: JobRunActivityDep
 
           // Sleep until woken (coalescing a burst), the next time boundary, or the idle read; cancellation rejects.
           const nextBoundary = now < deadline.getTime() ? deadline.getTime() : now < giveUpAt ? giveUpAt : now + BATCH_POLL_MS;
-          const idle = events?.listening ? BATCH_IDLE_READ_MS : BATCH_POLL_MS;
+          const idle = rateLimited ? Math.max(RATE_WAIT_MS, rate.msUntilNext()) : events?.listening ? BATCH_IDLE_READ_MS : BATCH_POLL_MS;
           const waitMs = Math.max(10, Math.min(idle, nextBoundary - Date.now() + 10));
           if (!woken) {
             await Promise.race([ctx.sleep(waitMs), new Promise<void>((resolve) => (onWake = resolve))]);
             onWake = undefined;
           }
           if (woken) {
-            await ctx.sleep(BATCH_COALESCE_MS);
+            await ctx.sleep(coalesceMs(deviceIds.length));
             woken = false;
           }
         }

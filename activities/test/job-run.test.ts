@@ -174,6 +174,22 @@ describe('runCommandOnTargets', () => {
     expect(await done).toEqual({ counts: { succeeded: 4 }, total: 4 });
   });
 
+  it("hands out new commands no faster than the worker's dispatch rate", async () => {
+    const paced = createActivities({ db: testDb.db, dispatchPerSecond: 1 });
+    const fixture = await createJobRunFixture(testDb.db, 4);
+    const { deviceIds, targetIds } = fixture;
+    const { env } = activityEnv();
+    const started = Date.now();
+    const done = env.run(paced.runCommandOnTargets, batchInput(fixture));
+    await waitUntil('the first command', async () => (await commandCount(targetIds.values())) >= 1);
+    expect(await commandCount(targetIds.values())).toBe(1);
+    await waitUntil('every command', async () => (await commandCount(targetIds.values())) === 4);
+    // One at once, then one a second.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    for (const deviceId of deviceIds) await report(targetIds.get(deviceId)!, deviceId, 'succeeded');
+    expect(await done).toEqual({ counts: { succeeded: 4 }, total: 4 });
+  });
+
   it('at the deadline ends undelivered commands offline and times out targets never reached; a delivered one gets until giveUpAt', async () => {
     const fixture = await createJobRunFixture(testDb.db, 3);
     const { jobRunId, deviceIds, targetIds } = fixture;

@@ -13,6 +13,7 @@
  *   npm run bench:fleet -- 1000              # one size
  *   BENCH_IDLE_SECONDS=60 BENCH_SETTLE_SECONDS=30 BENCH_RAMP=500 BENCH_FANOUT_TIMEOUT_SECONDS=900 BENCH_VERBOSE=1
  *   BENCH_API_ENV="AGENT_DB_POOL_MAX=30"      # more environment for the API
+ *   BENCH_WORKER_ENV="DISPATCH_PER_SECOND=60" # and for the worker
  */
 import { spawnFleet, type CallSummary, type FleetStatsSnapshot, type RemoteFleet } from '../../agent/src/fleet-sim/index.ts';
 import { startBenchStack } from './lib/bench-stack.ts';

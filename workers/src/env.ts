@@ -18,6 +18,11 @@ export const workerEnvSchema = z
     WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
     DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
+    /**
+     * New commands this worker hands out per second across all job runs (a token bucket holding one second's worth):
+     * a fan-out to thousands of devices is released at a rate the API and PostgreSQL can take.
+     */
+    DISPATCH_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(40),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine(checkTemporalConnectionEnv);

@@ -57,6 +57,7 @@ try {
     logger,
     onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
     events,
+    dispatchPerSecond: env.DISPATCH_PER_SECOND,
     ...(workflowBundle ? { workflowBundle } : {}),
   });
 

@@ -28,6 +28,8 @@ export interface CreateWorkerOptions {
   onlineWindowSeconds?: number;
   /** LISTEN/NOTIFY wake-ups for batch dispatches (without: they poll the database). */
   events?: EventHub;
+  /** DISPATCH_PER_SECOND: new commands this worker hands out per second, across all runs. */
+  dispatchPerSecond?: number;
   /** Replaces some activity implementations (tests). */
   activities?: Partial<JobActivities>;
   /** A prebuilt bundle (see bundleWorkflowCode); by default workflowsPath() is bundled at startup. */
@@ -44,6 +46,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       logger: options.logger,
       onlineWindowSeconds: options.onlineWindowSeconds,
       events: options.events,
+      dispatchPerSecond: options.dispatchPerSecond,
     }),
     ...options.activities,
   };

@@ -1,5 +1,6 @@
 /** Starts the API over explicit configuration (used by main.ts, tests and the dev launcher). */
-import { serve, type ServerType } from '@hono/node-server';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
+import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import path from 'node:path';
@@ -60,8 +61,14 @@ async function listen(
   port: number,
 ): Promise<{ server: ServerType; port: number }> {
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
+    const s = createAdaptorServer({ fetch: app.fetch, hostname }) as http.Server;
+    // Keep connections open longer than clients keep idle ones (the fleet simulator 30 s, agents between polls), so
+    // a fleet reuses them instead of reconnecting, and take a deep accept queue: 10,000 agents answered at once
+    // overflowed Node's default of 511 (the kernel caps it at net.core.somaxconn).
+    s.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    s.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5000;
     s.once('error', reject);
+    s.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(s));
   });
   const address = server.address();
   return { server, port: typeof address === 'object' && address ? address.port : port };
@@ -99,6 +106,10 @@ export const defaultApiConfig: ApiConfig = {
   fileUploadMaxBytes: 1024 ** 3,
 };
 
+/** Idle keep-alive connections are closed after this long. */
+const KEEP_ALIVE_TIMEOUT_MS = 35_000;
+/** Connections waiting to be accepted. */
+const LISTEN_BACKLOG = 4096;
 /** Longest an agent request waits for a database connection before it is answered 503. */
 const AGENT_POOL_WAIT_MS = 8000;
 

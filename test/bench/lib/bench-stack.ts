@@ -45,7 +45,7 @@ export interface BenchStackOptions {
   apiNodeArgs?: string[];
 }
 
-/** `KEY=value KEY2=value2` (BENCH_API_ENV) as an environment, e.g. to try another AGENT_DB_POOL_MAX. */
+/** `KEY=value KEY2=value2` (BENCH_API_ENV, BENCH_WORKER_ENV) as an environment, e.g. to try another AGENT_DB_POOL_MAX. */
 function envFromList(list: string | undefined): Record<string, string> {
   return Object.fromEntries(
     (list ?? '')
@@ -133,7 +133,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     let workerPid: number | undefined;
     if (opts.temporal) {
       const worker = startChild('worker', join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'workers/src/main.ts')], {
-        env: { ...common, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' },
+        env: { ...common, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...envFromList(process.env.BENCH_WORKER_ENV) },
         output: output('worker'),
       });
       children.push(worker);
