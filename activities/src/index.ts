@@ -31,8 +31,7 @@ export function createActivities(deps: ActivityDeps) {
 
 export type JobActivities = ReturnType<typeof createActivities>;
 
-export { DEFAULT_DISPATCH_PER_SECOND, DEVICE_RUN_STATUSES, MAX_TARGETS_PER_BATCH, errorTypes } from './job-run.ts';
-export { DispatchRate } from './dispatch-rate.ts';
+export { DEFAULT_DISPATCH_PER_SECOND, DEVICE_RUN_STATUSES, errorTypes } from './job-run.ts';
 export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';

@@ -1,4 +1,5 @@
 /** The worker's configuration: read once from the environment, validated, failing fast with every problem listed. */
+import { DEFAULT_DISPATCH_PER_SECOND } from '@opsconductor/activities';
 import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
 
@@ -22,7 +23,7 @@ export const workerEnvSchema = z
      * New commands this worker hands out per second across all job runs (a token bucket holding one second's worth):
      * a fan-out to thousands of devices is released at a rate the API and PostgreSQL can take.
      */
-    DISPATCH_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(40),
+    DISPATCH_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_DISPATCH_PER_SECOND),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine(checkTemporalConnectionEnv);
