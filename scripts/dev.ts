@@ -16,7 +16,7 @@ import { migrate } from '@opsconductor/db/migrate';
 import { adminPasswordProblems, seedAdmin } from '@opsconductor/db/seed';
 import { createDatabase } from '@opsconductor/db';
 import { startTemporalDevServer, type DevServer } from './lib/temporal.ts';
-import { startChild } from './lib/child.ts';
+import { fromSources, startChild } from './lib/child.ts';
 import { lockDataDir } from './lib/data-dir-lock.ts';
 import { describeError } from './lib/errors.ts';
 import { portProblems, type PortClaim } from './lib/ports.ts';
@@ -207,11 +207,10 @@ async function start() {
   const apiUrl = `http://${env.PUBLIC_HOST}:${env.API_PORT}`;
   const webUrl = `http://${env.PUBLIC_HOST}:${env.WEB_PORT}`;
   const common = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
-  const tsx = join(root, 'node_modules', '.bin', 'tsx');
   const keepRunning = (name: string, start: () => ReturnType<typeof startChild>) =>
     supervise(name, start, { log, onGiveUp: (reason) => void shutdown(1, `${reason}; stopping everything`) });
   children.api = keepRunning('api', () =>
-    startChild('api', tsx, [join(root, 'apps/api/src/main.ts')], {
+    startChild('api', ...fromSources(join(root, 'apps/api/src/main.ts')), {
       env: {
         ...common,
         API_HOST: env.API_HOST,
@@ -228,7 +227,7 @@ async function start() {
     }),
   );
   children.worker = keepRunning('worker', () =>
-    startChild('worker', tsx, [join(root, 'workers/src/main.ts')], {
+    startChild('worker', ...fromSources(join(root, 'workers/src/main.ts')), {
       env: { ...common, WORKER_METRICS_HOST: env.WORKER_METRICS_HOST, WORKER_METRICS_PORT: String(env.WORKER_METRICS_PORT) },
     }),
   );

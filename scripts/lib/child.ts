@@ -1,10 +1,12 @@
 /**
  * Child processes with prefixed output and a graceful stop. Each child leads its own process group and
- * signals go to the whole group: launchers such as tsx run the real program as a grandchild, and a
+ * signals go to the whole group: a launcher (npm, remix) runs the real program as a grandchild, and a
  * SIGKILL to the launcher alone would leave the program running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
 export interface Child {
   name: string;
@@ -14,6 +16,16 @@ export interface Child {
   kill(signal: NodeJS.Signals): void;
   /** SIGTERM to the group, SIGKILL after the grace period; resolves once the child exited. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * The command and arguments that run a TypeScript entry point from sources: node with tsx's loader, one
+ * process. Not the tsx CLI: it runs the program as a second process and, when that one is slow to
+ * acknowledge a signal (a busy machine), signals it again, which our programs take as "stop now": an
+ * agent then exits without saying goodbye.
+ */
+export function fromSources(entry: string, args: string[] = []): [command: string, args: string[]] {
+  return [process.execPath, ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, entry, ...args]];
 }
 
 export function startChild(

@@ -39,7 +39,7 @@ export interface SuperviseOptions {
 export function describeExit(child: Child): string {
   const { exitCode, signalCode } = child.process;
   if (signalCode) return `was killed by ${signalCode}`;
-  // tsx reports a program killed by a signal as exit code 128 + the signal's number.
+  // A launcher (npm, a shell) reports a program killed by a signal as exit code 128 + the signal's number.
   const signal =
     exitCode !== null && exitCode > 128 ? Object.entries(constants.signals).find(([, n]) => n === exitCode - 128)?.[0] : undefined;
   return `exited with code ${exitCode}${signal ? ` (killed by ${signal})` : ''}`;
@@ -58,7 +58,7 @@ export function supervise(name: string, start: () => Child, options: SuperviseOp
     const startedAt = Date.now();
     current = child;
     void child.exited.then(() => {
-      // The launcher process (tsx) may exit while the program it runs is still alive: clear the group.
+      // A launcher process may exit while the program it runs is still alive: clear the group.
       child.kill('SIGKILL');
       if (stopping) return;
       current = undefined;

@@ -4,7 +4,7 @@
  *   tsx test/docker/smoke.ts     (API_URL, WEB_URL, ADMIN_EMAIL, ADMIN_PASSWORD, STATE_DIR from the script)
  */
 import { join } from 'node:path';
-import { startChild } from '../../scripts/lib/child.ts';
+import { fromSources, startChild } from '../../scripts/lib/child.ts';
 import { repoRoot, waitFor } from '../../scripts/lib/temporal.ts';
 
 const need = (name: string) =>
@@ -16,7 +16,6 @@ const apiUrl = need('API_URL');
 const webUrl = need('WEB_URL');
 const stateDir = need('STATE_DIR');
 const log = (m: string) => console.log(`[test-docker] ${m}`);
-const tsx = join(repoRoot, 'node_modules/.bin/tsx');
 const cli = join(repoRoot, 'agent/src/cli.ts');
 
 async function api(token: string | null, method: string, path: string, body?: unknown) {
@@ -35,9 +34,12 @@ async function api(token: string | null, method: string, path: string, body?: un
 
 const { token } = await api(null, 'POST', '/api/v1/auth/login', { email: need('ADMIN_EMAIL'), password: need('ADMIN_PASSWORD') });
 const enrollment = await api(token, 'POST', '/api/v1/enrollment-tokens', { name: 'test-docker', maxUses: 1, expiresInHours: 1 });
-const enroll = startChild('agent-enroll', tsx, [cli, 'enroll', '--server', apiUrl, '--token', enrollment.token, '--state-dir', stateDir]);
+const enroll = startChild(
+  'agent-enroll',
+  ...fromSources(cli, ['enroll', '--server', apiUrl, '--token', enrollment.token, '--state-dir', stateDir]),
+);
 if ((await enroll.exited) !== 0) throw new Error('agent enroll failed');
-const agent = startChild('agent', tsx, [cli, 'run', '--state-dir', stateDir], { output: () => {} });
+const agent = startChild('agent', ...fromSources(cli, ['run', '--state-dir', stateDir]), { output: () => {} });
 try {
   const device = await waitFor(
     'the agent online',

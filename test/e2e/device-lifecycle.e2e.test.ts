@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startChild } from '../../scripts/lib/child.ts';
+import { fromSources, startChild } from '../../scripts/lib/child.ts';
 import { startStack, waitForRun, type Stack } from '../support/stack.ts';
 import { repoRoot, waitFor } from '../support/tools.ts';
 
@@ -51,10 +51,9 @@ it('after a secret rotation the agent stops; rekey installs the new secret and i
   expect(await agent.process!.exited).toBe(3);
 
   const cli = join(repoRoot, 'agent/src/cli.ts');
-  const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
   const rekey = (secret: string) => {
     const lines: string[] = [];
-    const child = startChild('agent-rekey', tsx, [cli, 'rekey', '--state-dir', agent.stateDir], {
+    const child = startChild('agent-rekey', ...fromSources(cli, ['rekey', '--state-dir', agent.stateDir]), {
       env: { OPSCONDUCTOR_DEVICE_SECRET: secret },
       output: (l) => lines.push(l),
     });

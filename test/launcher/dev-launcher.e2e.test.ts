@@ -1,5 +1,5 @@
 /**
- * `npm run dev` for real (tsx scripts/dev.ts on a temporary DATA_DIR and free ports): embedded
+ * `npm run dev` for real (scripts/dev.ts from sources on a temporary DATA_DIR and free ports): embedded
  * PostgreSQL, a Temporal dev server, API, worker and console. It comes up ready on loopback only,
  * never prints the admin password, refuses a second launcher that would share its ports or data,
  * restarts a crashed API, and stops in order on SIGTERM. One launcher run: it is slow.
@@ -9,11 +9,10 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChild, type Child } from '../../scripts/lib/child.ts';
+import { fromSources, startChild, type Child } from '../../scripts/lib/child.ts';
 import { answers } from '../../scripts/lib/ports.ts';
 import { freePort, repoRoot, waitFor } from '../support/tools.ts';
 
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const portVariables = [
   'PG_PORT',
   'TEMPORAL_PORT',
@@ -47,7 +46,7 @@ function launch(dataDir: string, ports: Ports, lines: string[]): Child {
     'SECRETS_MASTER_KEYS',
   ])
     env[name] = undefined;
-  return startChild('dev', tsx, [join(repoRoot, 'scripts/dev.ts')], {
+  return startChild('dev', ...fromSources(join(repoRoot, 'scripts/dev.ts')), {
     env,
     output: (line) => {
       lines.push(line);

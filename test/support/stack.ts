@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { inject } from 'vitest';
 import { seedAdmin } from '@opsconductor/db/seed';
-import { startChild, type Child } from '../../scripts/lib/child.ts';
+import { fromSources, startChild, type Child } from '../../scripts/lib/child.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort, repoRoot, waitFor } from './tools.ts';
 
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 export const ADMIN = { email: 'admin@example.com', password: 'e2e-Hx4v-Pn7s-Bq2m' };
 
 export interface AgentHandle {
@@ -63,22 +62,22 @@ export function productionEnv(): Record<string, string> {
 
 /** How each service starts: from sources with tsx, or built with node in the production environment. */
 function serviceCommands(production: string | undefined): {
-  api: [string, string];
-  worker: [string, string];
+  api: [command: string, args: string[]];
+  worker: [command: string, args: string[]];
   webDir: string;
   env: Record<string, string>;
 } {
   if (!production) {
     return {
-      api: [tsx, join(repoRoot, 'apps/api/src/main.ts')],
-      worker: [tsx, join(repoRoot, 'workers/src/main.ts')],
+      api: fromSources(join(repoRoot, 'apps/api/src/main.ts')),
+      worker: fromSources(join(repoRoot, 'workers/src/main.ts')),
       webDir: join(repoRoot, 'apps/web'),
       env: {},
     };
   }
   return {
-    api: [process.execPath, join(production, 'apps/api/dist/main.js')],
-    worker: [process.execPath, join(production, 'workers/dist/main.js')],
+    api: [process.execPath, [join(production, 'apps/api/dist/main.js')]],
+    worker: [process.execPath, [join(production, 'workers/dist/main.js')]],
     webDir: join(production, 'apps/web'),
     env: productionEnv(),
   };
@@ -115,8 +114,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const agents: AgentHandle[] = [];
 
   async function startApi() {
-    const [command, entry] = commands.api;
-    apiChild = startChild('api', command, [entry], {
+    apiChild = startChild('api', ...commands.api, {
       env: {
         ...common,
         API_PORT: String(apiPort),
@@ -134,8 +132,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await waitFor('API health', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
   }
   async function startWorker() {
-    const [command, entry] = commands.worker;
-    workerChild = startChild('worker', command, [entry], {
+    workerChild = startChild('worker', ...commands.worker, {
       env: { ...common, WORKER_METRICS_PORT: String(await freePort()) },
       output: output('worker'),
     });
@@ -207,8 +204,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const stateDir = await mkdtemp(join(scratch, 'agent-'));
       const enroll = startChild(
         'agent-enroll',
-        tsx,
-        [join(repoRoot, 'agent/src/cli.ts'), 'enroll', '--server', apiUrl, '--token', created.body.token, '--state-dir', stateDir],
+        ...fromSources(join(repoRoot, 'agent/src/cli.ts'), [
+          'enroll',
+          '--server',
+          apiUrl,
+          '--token',
+          created.body.token,
+          '--state-dir',
+          stateDir,
+        ]),
         { output: output('agent-enroll') },
       );
       if ((await enroll.exited) !== 0)
@@ -220,8 +224,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         async start(env = {}) {
           handle.process = startChild(
             `agent-${device.id.slice(0, 8)}`,
-            tsx,
-            [join(repoRoot, 'agent/src/cli.ts'), 'run', '--state-dir', stateDir],
+            ...fromSources(join(repoRoot, 'agent/src/cli.ts'), ['run', '--state-dir', stateDir]),
             { env, output: output(`agent-${device.id.slice(0, 8)}`) },
           );
           const since = new Date();

@@ -211,10 +211,15 @@ describe('failures', () => {
     // Backoff: 100 ms, then 200 ms (±20%), plus polling.
     expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(80);
     expect(tries[2]! - tries[1]!).toBeGreaterThanOrEqual(160);
-    const after = await t.db.pool.query<{ failed_attempts: number; last_error: string | null; retry_at: Date | null }>(
-      `SELECT failed_attempts, last_error, retry_at FROM domain_event_consumers WHERE name = 'failing'`,
-    );
-    expect(after.rows[0]).toEqual({ failed_attempts: 0, last_error: null, retry_at: null });
+    // The round stores its progress after the handler returns: the failure state clears with it.
+    const failureState = async () =>
+      (
+        await t.db.pool.query<{ failed_attempts: number; last_error: string | null; retry_at: Date | null }>(
+          `SELECT failed_attempts, last_error, retry_at FROM domain_event_consumers WHERE name = 'failing'`,
+        )
+      ).rows[0];
+    await until(async () => (await failureState())?.failed_attempts === 0);
+    expect(await failureState()).toEqual({ failed_attempts: 0, last_error: null, retry_at: null });
   });
 
   it('parks an event it keeps failing on as a dead letter and moves on', async () => {

@@ -12,7 +12,7 @@ import { createDatabase } from '@opsconductor/db';
 import { startEmbeddedPostgres, type RunningPostgres } from '@opsconductor/db/embedded';
 import { migrate } from '@opsconductor/db/migrate';
 import { seedAdmin } from '@opsconductor/db/seed';
-import { startChild, type Child } from '../../../scripts/lib/child.ts';
+import { fromSources, startChild, type Child } from '../../../scripts/lib/child.ts';
 import { freePort, repoRoot, startTemporalDevServer, waitFor, type DevServer } from '../../../scripts/lib/temporal.ts';
 import { processTree } from './proc.ts';
 
@@ -132,7 +132,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     await waitFor('the API', async () => (await fetch(`${apiUrl}/healthz`)).ok, 60_000, 200);
     let workerPid: number | undefined;
     if (opts.temporal) {
-      const worker = startChild('worker', join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'workers/src/main.ts')], {
+      const worker = startChild('worker', ...fromSources(join(repoRoot, 'workers/src/main.ts')), {
         env: { ...common, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', ...envFromList(process.env.BENCH_WORKER_ENV) },
         output: output('worker'),
       });
