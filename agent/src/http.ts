@@ -18,10 +18,12 @@ import {
   type OutputRequestBody,
   type Problem,
 } from '@opsconductor/contracts/agent-protocol';
+import { CHANNEL_PROTOCOL_VERSION, type ChannelOp } from '@opsconductor/contracts/agent-channel';
 import { inventoryResponse, type InventoryReport } from '@opsconductor/contracts/inventory';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
+import { AgentChannel, ChannelRefusedError } from './channel.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -89,6 +91,36 @@ export interface AgentHttpClientOptions {
   deviceSecret?: string;
   fetch?: FetchLike;
   requestTimeoutMs?: number;
+  /**
+   * Poll, start, output, heartbeat and result over the agent channel (one WebSocket) once the server's
+   * check-in says it has one (protocol 3); default true. Off, or with an older server, they are HTTP requests.
+   */
+  channel?: boolean;
+}
+
+/** After a 404 to the channel's upgrade (a downgraded server behind the URL), HTTP for this long before trying again. */
+const CHANNEL_RETRY_AFTER_404_MS = 10 * 60_000;
+
+/** A problem document from an answer's body, if it is one. */
+function problemOf(body: unknown): Problem | undefined {
+  const candidate = problemSchema.safeParse(body);
+  return candidate.success ? candidate.data : undefined;
+}
+
+/** The error for a refused call: 401 means the credentials were rejected, anything else is an AgentApiError. */
+function apiError(
+  what: string,
+  status: number,
+  problem: Problem | undefined,
+  retryAfter: number | undefined,
+  statusText = '',
+): AgentApiError {
+  const summary = problem
+    ? `${problem.code}: ${problem.title}${problem.detail ? ` (${problem.detail})` : ''}`
+    : statusText || 'no problem details';
+  const message = `${what} returned ${status} ${summary}`;
+  if (status === 401) return new CredentialsRejectedError(status, problem, retryAfter, message);
+  return new AgentApiError(status, problem, retryAfter, message);
 }
 
 interface RequestOptions<T> {
@@ -139,11 +171,74 @@ export class AgentHttpClient {
   private readonly base: URL;
   private readonly fetchImpl: FetchLike;
   private readonly timeoutMs: number;
+  private channel: AgentChannel | undefined;
+  /** The server's last check-in answer offered the channel (protocol 3 and later). */
+  private channelOffered = false;
+  /** After a 404 to the upgrade: HTTP until then. */
+  private channelRefusedUntil = 0;
 
   constructor(private readonly options: AgentHttpClientOptions) {
     this.base = new URL(options.serverUrl);
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** The channel, when the calls it carries should go over it now. */
+  private channelNow(): AgentChannel | undefined {
+    if (this.options.channel === false || !this.channelOffered || Date.now() < this.channelRefusedUntil || !this.options.deviceSecret) {
+      return undefined;
+    }
+    this.channel ??= new AgentChannel({
+      serverUrl: this.options.serverUrl,
+      authorization: `Bearer ${this.options.deviceSecret}`,
+      userAgent: `opsconductor-agent/${AGENT_VERSION}`,
+      connectTimeoutMs: this.timeoutMs,
+    });
+    return this.channel;
+  }
+
+  /**
+   * A call the channel carries: over the channel when there is one, else (or after its upgrade was answered
+   * 404) as the HTTP request `http`. Its reply is treated like the HTTP answer: same errors, same schema.
+   */
+  private async viaChannel<T>(
+    call: { op: ChannelOp; commandId?: string; body: unknown; schema: z.ZodType<T>; timeoutMs?: number; signal?: AbortSignal },
+    http: () => Promise<T>,
+  ): Promise<T> {
+    const channel = this.channelNow();
+    if (!channel) return http();
+    const what = `channel ${call.op}`;
+    let reply;
+    try {
+      reply = await channel.call(call.op, call.commandId, call.body, call.timeoutMs ?? this.timeoutMs, call.signal);
+    } catch (err) {
+      if (call.signal?.aborted) throw err; // our own shutdown: the caller checks its signal
+      if (err instanceof ChannelRefusedError) {
+        if (err.status === 404) {
+          this.channelRefusedUntil = Date.now() + CHANNEL_RETRY_AFTER_404_MS;
+          return http();
+        }
+        throw apiError(`${what} (upgrade)`, err.status, problemOf(err.body), err.retryAfterMs);
+      }
+      throw new TransportError(`${what} failed: ${describe(err)}`, { cause: err });
+    }
+    if (reply.status < 200 || reply.status >= 300) {
+      throw apiError(
+        what,
+        reply.status,
+        problemOf(reply.body),
+        reply.retryAfterSeconds === undefined ? undefined : reply.retryAfterSeconds * 1000,
+      );
+    }
+    const parsed = call.schema.safeParse(reply.body);
+    if (!parsed.success) throw new TransportError(`${what} returned an invalid body: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  }
+
+  /** Closes the channel, if open (the agent is stopping). */
+  close(): void {
+    this.channel?.dispose();
+    this.channel = undefined;
   }
 
   /** The server may live under a path prefix (https://host/opsconductor); keep it. */
@@ -204,18 +299,11 @@ export class AgentHttpClient {
     if (!res.ok) {
       let parsedProblem: Problem | undefined;
       try {
-        const candidate = problemSchema.safeParse(JSON.parse(text));
-        if (candidate.success) parsedProblem = candidate.data;
+        parsedProblem = problemOf(JSON.parse(text));
       } catch {
         // Not JSON (a proxy's HTML error page, say): the status alone has to do.
       }
-      const summary = parsedProblem
-        ? `${parsedProblem.code}: ${parsedProblem.title}${parsedProblem.detail ? ` (${parsedProblem.detail})` : ''}`
-        : res.statusText || 'no problem details';
-      const message = `${method} ${path} returned ${res.status} ${summary}`;
-      const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
-      if (res.status === 401) throw new CredentialsRejectedError(res.status, parsedProblem, retryAfter, message);
-      throw new AgentApiError(res.status, parsedProblem, retryAfter, message);
+      throw apiError(`${method} ${path}`, res.status, parsedProblem, parseRetryAfter(res.headers.get('retry-after')), res.statusText);
     }
 
     let json: unknown;
@@ -236,27 +324,34 @@ export class AgentHttpClient {
   }
 
   /** `announce` (protocol 2): the agent's protocol version, capabilities and boot ID; an older server ignores them. */
-  checkin(facts: DeviceFacts, signal?: AbortSignal, announce: Omit<CheckinRequest, 'facts'> = {}) {
-    return this.request('POST', '/checkin', { body: { facts, ...announce }, schema: checkinResponse, signal });
+  async checkin(facts: DeviceFacts, signal?: AbortSignal, announce: Omit<CheckinRequest, 'facts'> = {}) {
+    const res = await this.request('POST', '/checkin', { body: { facts, ...announce }, schema: checkinResponse, signal });
+    // Set by every check-in: a server that was downgraded goes back to HTTP, an upgraded one gets the channel.
+    this.channelOffered = (res.protocolVersion ?? 1) >= CHANNEL_PROTOCOL_VERSION;
+    if (!this.channelOffered) this.channel?.close();
+    return res;
   }
 
   poll(waitSeconds: number, signal?: AbortSignal): Promise<PollEnvelope> {
-    return this.request('GET', '/commands', {
-      schema: pollEnvelope,
-      signal,
-      query: { wait: String(waitSeconds) },
-      timeoutMs: waitSeconds * 1000 + POLL_TIMEOUT_MARGIN_MS,
-      maxBytes: POLL_RESPONSE_LIMIT,
-    });
+    const timeoutMs = waitSeconds * 1000 + POLL_TIMEOUT_MARGIN_MS;
+    return this.viaChannel({ op: 'poll', body: { wait: waitSeconds }, schema: pollEnvelope, timeoutMs, signal }, () =>
+      this.request('GET', '/commands', {
+        schema: pollEnvelope,
+        signal,
+        query: { wait: String(waitSeconds) },
+        timeoutMs,
+        maxBytes: POLL_RESPONSE_LIMIT,
+      }),
+    );
   }
 
   /** `cancelRequested: true`: the server no longer wants the command run (older servers may answer `{}`). */
   start(commandId: string, startedAt: string, signal?: AbortSignal) {
-    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/start`, {
-      body: { startedAt },
-      schema: z.object({ cancelRequested: z.boolean().optional() }),
-      signal,
-    });
+    const body = { startedAt };
+    const schema = z.object({ cancelRequested: z.boolean().optional() });
+    return this.viaChannel({ op: 'start', commandId, body, schema, signal }, () =>
+      this.request('POST', `/commands/${encodeURIComponent(commandId)}/start`, { body, schema, signal }),
+    );
   }
 
   /**
@@ -274,17 +369,13 @@ export class AgentHttpClient {
     }
     if (!res.ok) {
       const text = await readLimited(res, SMALL_RESPONSE_LIMIT).catch(() => '');
-      const parsed = (() => {
-        try {
-          const candidate = problemSchema.safeParse(JSON.parse(text));
-          return candidate.success ? candidate.data : undefined;
-        } catch {
-          return undefined;
-        }
-      })();
-      const message = `GET /files/${sha256} returned ${res.status} ${parsed?.code ?? res.statusText}`;
-      if (res.status === 401) throw new CredentialsRejectedError(res.status, parsed, undefined, message);
-      throw new AgentApiError(res.status, parsed, parseRetryAfter(res.headers.get('retry-after')), message);
+      let parsed: Problem | undefined;
+      try {
+        parsed = problemOf(JSON.parse(text));
+      } catch {
+        // not JSON: the status says enough
+      }
+      throw apiError(`GET /files/${sha256}`, res.status, parsed, parseRetryAfter(res.headers.get('retry-after')), res.statusText);
     }
     const hash = createHash('sha256');
     let size = 0;
@@ -309,19 +400,15 @@ export class AgentHttpClient {
   }
 
   output(commandId: string, chunk: OutputRequestBody, signal?: AbortSignal) {
-    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/output`, {
-      body: chunk,
-      schema: heartbeatResponse,
-      signal,
-    });
+    return this.viaChannel({ op: 'output', commandId, body: chunk, schema: heartbeatResponse, signal }, () =>
+      this.request('POST', `/commands/${encodeURIComponent(commandId)}/output`, { body: chunk, schema: heartbeatResponse, signal }),
+    );
   }
 
   heartbeat(commandId: string, signal?: AbortSignal) {
-    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/heartbeat`, {
-      body: {},
-      schema: heartbeatResponse,
-      signal,
-    });
+    return this.viaChannel({ op: 'heartbeat', commandId, body: {}, schema: heartbeatResponse, signal }, () =>
+      this.request('POST', `/commands/${encodeURIComponent(commandId)}/heartbeat`, { body: {}, schema: heartbeatResponse, signal }),
+    );
   }
 
   inventory(report: InventoryReport, signal?: AbortSignal) {
@@ -339,10 +426,8 @@ export class AgentHttpClient {
   }
 
   result(commandId: string, result: CommandResult, signal?: AbortSignal) {
-    return this.request('POST', `/commands/${encodeURIComponent(commandId)}/result`, {
-      body: result,
-      schema: resultResponse,
-      signal,
-    });
+    return this.viaChannel({ op: 'result', commandId, body: result, schema: resultResponse, signal }, () =>
+      this.request('POST', `/commands/${encodeURIComponent(commandId)}/result`, { body: result, schema: resultResponse, signal }),
+    );
   }
 }

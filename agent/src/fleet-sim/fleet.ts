@@ -49,6 +49,8 @@ export interface FleetOptions {
   groupSize?: number;
   /** Timeout of every call but the long-poll (default 15 s). */
   requestTimeoutMs?: number;
+  /** `channel` (default): each device's calls over its agent channel once the server offers it, as the real agent; `http`: long-polls. */
+  transport?: 'channel' | 'http';
   onCommand?: (event: CommandEvent) => void;
   onResult?: (event: ResultEvent) => void;
 }
@@ -114,6 +116,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         dispatcher: pools.at(-1)!,
         requestTimeoutMs: options.requestTimeoutMs,
         userAgent: `opsconductor-fleet-sim/${AGENT_VERSION}`,
+        ...(options.transport ? { transport: options.transport } : {}),
       }),
       stats,
       random,

@@ -10,7 +10,8 @@ export class UsageError extends Error {
 export const usage = `Usage: npm run fleet-sim -- --server <url> --token <enrollment token> [options]
 
 Simulates many agents in one process, each enrolled with its own credentials and speaking the real
-agent protocol (check-in, long-poll, start, output, heartbeat, result) over HTTP.
+agent protocol (check-in, long-poll, start, output, heartbeat, result) as the real agent does: over
+its agent channel (a WebSocket) when the server offers one, else over HTTP.
 
 Fleet
   --server <url>             API base URL (or OPSCONDUCTOR_SERVER_URL)
@@ -26,6 +27,7 @@ Fleet
   --jitter <dur>             random delay before reacting to a command (default 0)
   --seed <n>                 seeds every random choice (default 1)
   --group-size <n>           devices per connection pool (default 500)
+  --transport <channel|http> channel (default): as the real agent; http: long-poll and post over HTTP
 
 Every command (defaults: instant success)
   --latency <dur>[-<dur>]    how long a command runs, e.g. 200ms or 50-200ms or 1s-5s
@@ -213,6 +215,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         jitter: { type: 'string' },
         seed: { type: 'string' },
         'group-size': { type: 'string' },
+        transport: { type: 'string' },
         'lose-journal': { type: 'boolean' },
         subset: { type: 'string', multiple: true },
         duration: { type: 'string' },
@@ -258,6 +261,11 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (str('jitter') !== undefined) fleet.jitterMs = parseDuration(str('jitter')!, '--jitter');
   if (str('seed') !== undefined) fleet.seed = count(str('seed')!, '--seed');
   if (str('group-size') !== undefined) fleet.groupSize = count(str('group-size')!, '--group-size', 1);
+  const transport = str('transport');
+  if (transport !== undefined) {
+    if (transport !== 'channel' && transport !== 'http') throw new UsageError(`--transport: must be channel or http, not "${transport}"`);
+    fleet.transport = transport;
+  }
   return {
     fleet,
     ...(str('duration') !== undefined ? { durationMs: parseDuration(str('duration')!, '--duration') } : {}),

@@ -1,5 +1,6 @@
 /**
- * The agent protocol (`/agent/v1`) as the fleet simulator speaks it, over a shared undici dispatcher.
+ * The agent protocol (`/agent/v1`) as the fleet simulator speaks it, over a shared undici dispatcher and,
+ * for the calls it carries, over each device's agent channel (a WebSocket, ADR 17) as the real agent does.
  *
  * Every body it sends is checked against the contract's request schema before it goes out, and every
  * answer against the response schema: when the protocol changes, the simulator fails loudly (type errors
@@ -22,8 +23,10 @@ import {
   resultResponse,
   startRequest,
 } from '@opsconductor/contracts/agent-protocol';
+import { CHANNEL_PROTOCOL_VERSION, type ChannelOp } from '@opsconductor/contracts/agent-channel';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { AgentChannel, ChannelDownError, ChannelRefusedError } from '../channel.ts';
 
 export type EnrollBody = z.input<typeof enrollRequest>;
 export type CheckinBody = z.input<typeof checkinRequest>;
@@ -78,6 +81,11 @@ function retryAfter(header: string | string[] | undefined): number | undefined {
 }
 
 interface Call<T> {
+  /** The agent channel's name for this call, when it carries it. */
+  op?: ChannelOp;
+  commandId?: string;
+  /** The body over the channel when the HTTP request has none (the long-poll's query). */
+  channelBody?: unknown;
   method: 'GET' | 'POST';
   path: string;
   secret?: string;
@@ -93,12 +101,17 @@ export interface ProtocolClientOptions {
   /** Every call but the long-poll (default 15 s). */
   requestTimeoutMs?: number;
   userAgent: string;
+  /** `channel` (default): as the real agent, the channel once the server's check-in offers it; `http`: long-polls. */
+  transport?: 'channel' | 'http';
 }
 
 export class ProtocolClient {
   private readonly origin: string;
   private readonly prefix: string;
   private readonly timeoutMs: number;
+  /** Each device's channel, by its secret. */
+  private readonly channels = new Map<string, AgentChannel>();
+  private channelOffered = false;
 
   constructor(private readonly options: ProtocolClientOptions) {
     const url = new URL(options.serverUrl);
@@ -108,6 +121,27 @@ export class ProtocolClient {
     this.timeoutMs = options.requestTimeoutMs ?? 15_000;
   }
 
+  /** Closes the device's channel (it went offline); the next call opens a new one. */
+  disconnect(secret: string): void {
+    this.channels.get(secret)?.dispose();
+    this.channels.delete(secret);
+  }
+
+  private channelFor(c: Call<unknown>): AgentChannel | undefined {
+    if (!c.op || !c.secret || !this.channelOffered || this.options.transport === 'http') return undefined;
+    let channel = this.channels.get(c.secret);
+    if (!channel) {
+      channel = new AgentChannel({
+        serverUrl: this.options.serverUrl,
+        authorization: `Bearer ${c.secret}`,
+        userAgent: this.options.userAgent,
+        connectTimeoutMs: this.timeoutMs,
+      });
+      this.channels.set(c.secret, channel);
+    }
+    return channel;
+  }
+
   private async call<T>(c: Call<T>): Promise<T> {
     let body: string | undefined;
     if (c.request) {
@@ -115,6 +149,11 @@ export class ProtocolClient {
       if (!checked.success)
         throw new ProtocolDriftError(`${c.method} ${c.path}: the simulator's body breaks the contract: ${z.prettifyError(checked.error)}`);
       body = JSON.stringify(c.request.body);
+    }
+    const channel = this.channelFor(c);
+    if (channel) {
+      const answer = await this.overChannel(channel, c);
+      if (answer !== 'use_http') return answer;
     }
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json', 'user-agent': this.options.userAgent };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -172,6 +211,42 @@ export class ProtocolClient {
     return parsed.data;
   }
 
+  /** The call over the device's channel, checked like its HTTP answer; `use_http` when the server has no channel (404). */
+  private async overChannel<T>(channel: AgentChannel, c: Call<T>): Promise<T | 'use_http'> {
+    const what = `channel ${c.op}`;
+    let reply;
+    try {
+      reply = await channel.call(c.op!, c.commandId, c.channelBody ?? c.request?.body ?? {}, c.timeoutMs, c.signal);
+    } catch (err) {
+      if (c.signal?.aborted) throw err;
+      if (err instanceof ChannelRefusedError) {
+        if (err.status === 404) {
+          this.channelOffered = false;
+          return 'use_http';
+        }
+        const code = problem.safeParse(err.body).data?.code;
+        throw new ProtocolCallError(`http_${err.status}`, `${what} upgrade returned ${err.status}`, err.status, code, err.retryAfterMs);
+      }
+      const kind = err instanceof ChannelDownError && err.timedOut ? 'timeout' : 'connection';
+      throw new ProtocolCallError(kind, `${what}: ${kind}: ${(err as Error)?.message ?? String(err)}`, undefined, undefined, undefined, {
+        cause: err,
+      });
+    }
+    if (reply.status < 200 || reply.status >= 300) {
+      const code = problem.safeParse(reply.body).data?.code;
+      throw new ProtocolCallError(
+        `http_${reply.status}`,
+        `${what} returned ${reply.status}${code ? ` ${code}` : ''}`,
+        reply.status,
+        code,
+        reply.retryAfterSeconds === undefined ? undefined : reply.retryAfterSeconds * 1000,
+      );
+    }
+    const parsed = c.response.safeParse(reply.body);
+    if (!parsed.success) throw new ProtocolDriftError(`${what}: the answer breaks the contract: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  }
+
   enroll(body: EnrollBody) {
     return this.call({
       method: 'POST',
@@ -182,8 +257,8 @@ export class ProtocolClient {
     });
   }
 
-  checkin(secret: string, body: CheckinBody, signal?: AbortSignal) {
-    return this.call({
+  async checkin(secret: string, body: CheckinBody, signal?: AbortSignal) {
+    const res = await this.call({
       method: 'POST',
       path: '/checkin',
       secret,
@@ -192,10 +267,14 @@ export class ProtocolClient {
       timeoutMs: this.timeoutMs,
       signal,
     });
+    this.channelOffered = (res.protocolVersion ?? 1) >= CHANNEL_PROTOCOL_VERSION;
+    return res;
   }
 
   poll(secret: string, waitSeconds: number, signal?: AbortSignal) {
     return this.call({
+      op: 'poll',
+      channelBody: { wait: waitSeconds },
       method: 'GET',
       path: `/commands?wait=${waitSeconds}`,
       secret,
@@ -207,6 +286,8 @@ export class ProtocolClient {
 
   start(secret: string, commandId: string, body: StartBody, signal?: AbortSignal) {
     return this.call({
+      op: 'start',
+      commandId,
       method: 'POST',
       path: `/commands/${encodeURIComponent(commandId)}/start`,
       secret,
@@ -219,6 +300,8 @@ export class ProtocolClient {
 
   output(secret: string, commandId: string, body: OutputBody, signal?: AbortSignal) {
     return this.call({
+      op: 'output',
+      commandId,
       method: 'POST',
       path: `/commands/${encodeURIComponent(commandId)}/output`,
       secret,
@@ -231,6 +314,8 @@ export class ProtocolClient {
 
   heartbeat(secret: string, commandId: string, signal?: AbortSignal) {
     return this.call({
+      op: 'heartbeat',
+      commandId,
       method: 'POST',
       path: `/commands/${encodeURIComponent(commandId)}/heartbeat`,
       secret,
@@ -243,6 +328,8 @@ export class ProtocolClient {
 
   result(secret: string, commandId: string, body: ResultBody, signal?: AbortSignal) {
     return this.call({
+      op: 'result',
+      commandId,
       method: 'POST',
       path: `/commands/${encodeURIComponent(commandId)}/result`,
       secret,

@@ -190,6 +190,7 @@ export class VirtualAgent {
       await Promise.allSettled([...this.loops, ...this.tasks]);
       this.loops = [];
     }
+    if (this.credential) this.env.client.disconnect(this.credential.deviceSecret);
     if (opts.goodbye && this.credential && session) await this.env.client.goodbye(this.credential.deviceSecret).catch(() => {});
     if (this.status !== 'rejected') this.status = opts.status ?? 'offline';
   }

@@ -2,14 +2,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
-import { z } from 'zod';
 import { MAX_INVENTORY_REPORT_BYTES } from '@opsconductor/contracts/inventory';
-import { isDatabaseUnavailable, Prisma } from '@opsconductor/db';
 import type { ApiDeps, AppEnv } from './context.ts';
-import { ServiceError } from '@opsconductor/unit-of-work';
-import { ApiError, problemResponse, serviceErrorProblem, zodFieldErrors } from './lib/problem.ts';
+import { answerForError, problemResponse } from './lib/problem.ts';
 import { metricsResponse } from './lib/metrics.ts';
 import { apiDocsRoutes } from './lib/api-docs.ts';
 import { createRouter } from './lib/router.ts';
@@ -54,31 +50,8 @@ export function createApp(deps: ApiDeps) {
   app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return problemResponse(c, err.status, err.code, err.detail, err.errors, err.headers);
-    if (err instanceof ServiceError) return serviceErrorProblem(c, err);
-    if (err instanceof z.ZodError) return problemResponse(c, 400, 'validation_failed', undefined, zodFieldErrors(err));
-    if (err instanceof HTTPException) {
-      // Hono's validator raises 400 for unparsable JSON bodies.
-      if (err.status === 400) return problemResponse(c, 400, 'malformed_json', err.message);
-      return problemResponse(c, err.status as 400, 'validation_failed', err.message);
-    }
-    if (isDatabaseUnavailable(err)) {
-      deps.logger.warn({ err, path: c.req.path }, 'database unavailable');
-      return problemResponse(c, 503, 'database_unavailable');
-    }
-    // A row that vanished between a handler's check and its write (deleted meanwhile, by a concurrent
-    // request or by hand) is a 404 / 409, not a server error.
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025')
-      return problemResponse(c, 404, 'not_found', 'It no longer exists.');
-    if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') || (err as { code?: unknown }).code === '23503') {
-      return problemResponse(c, 409, 'conflict', 'Something this refers to no longer exists.');
-    }
-    // Two requests creating the same name at once: the loser hits the unique index.
-    if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') || (err as { code?: unknown }).code === '23505') {
-      return problemResponse(c, 409, 'conflict', 'It exists already.');
-    }
-    deps.logger.error({ err, path: c.req.path }, 'unhandled error');
-    return problemResponse(c, 500, 'internal_error');
+    const p = answerForError(err, deps.logger, c.req.path);
+    return problemResponse(c, p.status, p.code, p.detail, p.errors, p.headers);
   });
   app.notFound(methods.notFound);
 

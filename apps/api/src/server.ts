@@ -23,6 +23,7 @@ import { LastSeenWriter } from './lib/last-seen.ts';
 import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.ts';
 import { createApiMetrics } from './lib/metrics.ts';
 import { FileStore } from './services/files.ts';
+import { AgentChannelServer } from './routes/agent-channel.ts';
 import { apiConnectionOptions, temporalCallsEnded } from './lib/temporal.ts';
 
 export interface ApiServerOptions {
@@ -180,7 +181,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),
     files: new FileStore(config.fileStoreDir, config.fileUploadMaxBytes),
   };
+  const channel = new AgentChannelServer(deps);
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
+  server.on('upgrade', channel.upgrade);
   const metricsListener = o.metrics && (await listen(createMetricsApp(deps), o.metrics.host ?? '127.0.0.1', o.metrics.port));
   return {
     url: `http://127.0.0.1:${port}`,
@@ -188,6 +191,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     ...(metricsListener ? { metricsUrl: `http://${o.metrics?.host ?? '127.0.0.1'}:${metricsListener.port}` } : {}),
     deps,
     async close() {
+      channel.close();
       await Promise.all([closeServer(server), metricsListener && closeServer(metricsListener.server)]);
       deviceAuth.close();
       deps.wakeups.close();

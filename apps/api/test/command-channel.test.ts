@@ -208,14 +208,14 @@ describe('protocol versions and capabilities', () => {
     const d = await t.enrollDevice(await t.createEnrollmentToken(admin), 'new-agent');
     const res = await post(d.deviceSecret, '/agent/v1/checkin', {
       facts: facts('new-agent'),
-      protocolVersion: 3,
+      protocolVersion: 4,
       capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'],
       bootId: 'boot\0x',
     });
-    expect(((await res.json()) as { protocolVersion: number }).protocolVersion).toBe(2);
+    expect(((await res.json()) as { protocolVersion: number }).protocolVersion).toBe(3);
     // Kinds at another version than the server's are not sent.
     expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).toMatchObject({
-      protocolVersion: 3,
+      protocolVersion: 4,
       capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'],
       commandKinds: ['shell', 'script'],
       bootId: 'boot\uFFFDx',

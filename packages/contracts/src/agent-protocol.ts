@@ -28,7 +28,8 @@ export {
   type FileFetchCommandPayload,
 } from './commands.ts';
 
-export const AGENT_PROTOCOL_VERSION = 2;
+/** 2: command kinds, capabilities and boot IDs; 3: the agent channel (agent-channel.ts, ADR 17). */
+export const AGENT_PROTOCOL_VERSION = 3;
 export const AGENT_API_PREFIX = '/agent/v1';
 
 /** Largest output chunk an agent may send in one request (bytes, after decoding `data`). */

@@ -68,10 +68,15 @@ export class DeviceAuthenticator {
     return device;
   }
 
+  /** The device an `Authorization` header's secret belongs to; 401 `device_unauthenticated` / `device_retired` otherwise. */
+  authenticate(authorization: string | undefined): Promise<AuthDevice> {
+    const secret = authorization?.match(/^Bearer\s+([A-Za-z0-9_-]{43})$/)?.[1];
+    if (!secret) return Promise.reject(new ApiError(401, 'device_unauthenticated'));
+    return this.lookup(hashToken(secret));
+  }
+
   readonly middleware = createMiddleware<AppEnv>(async (c, next) => {
-    const secret = c.req.header('authorization')?.match(/^Bearer\s+([A-Za-z0-9_-]{43})$/)?.[1];
-    if (!secret) throw new ApiError(401, 'device_unauthenticated');
-    c.set('device', await this.lookup(hashToken(secret)));
+    c.set('device', await this.authenticate(c.req.header('authorization')));
     await next();
   });
 

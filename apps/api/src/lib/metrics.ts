@@ -42,6 +42,18 @@ export function createApiMetrics() {
       help: 'Command output bytes received',
       registers: [registry],
     }),
+    agentChannels: new Gauge({
+      name: 'opsconductor_api_agent_channels',
+      help: 'Agent channels (WebSockets) open now',
+      registers: [registry],
+    }),
+    channelCallDuration: new Histogram({
+      name: 'opsconductor_api_agent_channel_call_duration_seconds',
+      help: 'Agent channel calls, from frame to reply (long-polls excluded)',
+      labelNames: ['op'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     sseStreams: new Gauge({ name: 'opsconductor_api_sse_streams', help: 'Open job-run event streams', registers: [registry] }),
     dbCheckouts,
     dbWaiting: new Gauge({

@@ -3,7 +3,10 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
 import { problem } from '@opsconductor/contracts/agent-protocol';
-import type { ServiceError, ServiceErrorKind } from '@opsconductor/unit-of-work';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import { isDatabaseUnavailable, Prisma } from '@opsconductor/db';
+import { ServiceError, type ServiceErrorKind } from '@opsconductor/unit-of-work';
 import { problemCodes, type ProblemCode } from '@opsconductor/contracts/problem-codes';
 
 // The list lives in contracts, where the console reads it too; re-exported for the API's modules.
@@ -75,15 +78,55 @@ const fallbackCode: Record<ServiceErrorKind, ProblemCode> = {
 };
 const isProblemCode = (code: string): code is ProblemCode => Object.hasOwn(problemCodes, code);
 
+/** What a response to a failed request says: status, problem code and the rest of its problem document. */
+export interface ProblemAnswer {
+  status: ContentfulStatusCode;
+  code: ProblemCode;
+  detail?: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+}
+
 /** A domain service's error as the API answers it: its kind decides the status, its code the problem code. */
-export function serviceErrorProblem(c: Context, err: ServiceError) {
-  return problemResponse(
-    c,
-    statusOfKind[err.kind],
-    isProblemCode(err.code) ? err.code : fallbackCode[err.kind],
-    err.detail,
-    err.fieldErrors,
-  );
+function serviceErrorAnswer(err: ServiceError): ProblemAnswer {
+  return {
+    status: statusOfKind[err.kind],
+    code: isProblemCode(err.code) ? err.code : fallbackCode[err.kind],
+    detail: err.detail,
+    errors: err.fieldErrors,
+  };
+}
+
+/**
+ * How the API answers an error a handler threw (HTTP routes and the agent channel alike). Only what is
+ * none of the known kinds is a 500, logged as a bug.
+ */
+export function answerForError(err: unknown, logger: Logger, path: string): ProblemAnswer {
+  if (err instanceof ApiError) return { status: err.status, code: err.code, detail: err.detail, errors: err.errors, headers: err.headers };
+  if (err instanceof ServiceError) return serviceErrorAnswer(err);
+  if (err instanceof z.ZodError) return { status: 400, code: 'validation_failed', errors: zodFieldErrors(err) };
+  if (err instanceof HTTPException) {
+    // Hono's validator raises 400 for unparsable JSON bodies.
+    if (err.status === 400) return { status: 400, code: 'malformed_json', detail: err.message };
+    return { status: err.status as 400, code: 'validation_failed', detail: err.message };
+  }
+  if (isDatabaseUnavailable(err)) {
+    logger.warn({ err, path }, 'database unavailable');
+    return { status: 503, code: 'database_unavailable' };
+  }
+  // A row that vanished between a handler's check and its write (deleted meanwhile, by a concurrent
+  // request or by hand) is a 404 / 409, not a server error.
+  if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025')
+    return { status: 404, code: 'not_found', detail: 'It no longer exists.' };
+  if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') || (err as { code?: unknown }).code === '23503') {
+    return { status: 409, code: 'conflict', detail: 'Something this refers to no longer exists.' };
+  }
+  // Two requests creating the same name at once: the loser hits the unique index.
+  if ((err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') || (err as { code?: unknown }).code === '23505') {
+    return { status: 409, code: 'conflict', detail: 'It exists already.' };
+  }
+  logger.error({ err, path }, 'unhandled error');
+  return { status: 500, code: 'internal_error' };
 }
 
 /** The issues of a failed validation as field errors; `target` is what was validated (query, json, param…). */

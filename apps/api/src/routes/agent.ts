@@ -27,7 +27,7 @@ import { createRouter } from '../lib/router.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
-import { AgentCommandService } from '../services/agent-commands.ts';
+import { agentCommandService } from '../services/agent-commands.ts';
 import { openFileForDevice } from '../services/files.ts';
 
 const security = [{ deviceSecret: [] }];
@@ -183,7 +183,7 @@ const inventory = createRoute({
 });
 
 export function agentRoutes(deps: ApiDeps) {
-  const commands = new AgentCommandService(deps);
+  const commands = agentCommandService(deps);
   /** Last-seen is written in batches (lib/last-seen.ts): polls are frequent, the column is not hot. */
   // Seen when the request arrived, not when its handler got to run: a poll the agent sent (and gave up on) before
   // its goodbye, handled after it, must not show the device online again.

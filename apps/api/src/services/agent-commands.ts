@@ -216,3 +216,11 @@ export class AgentCommandService {
     );
   }
 }
+
+const perApi = new WeakMap<ApiDeps, AgentCommandService>();
+/** The one AgentCommandService of an API instance, shared by the HTTP routes and the agent channel (one set of wake-up timers). */
+export function agentCommandService(deps: ApiDeps): AgentCommandService {
+  let service = perApi.get(deps);
+  if (!service) perApi.set(deps, (service = new AgentCommandService(deps)));
+  return service;
+}
