@@ -30,12 +30,14 @@ export class ChannelRefusedError extends Error {
 /** The channel could not be opened, or closed (or stopped answering) before the reply came. */
 export class ChannelDownError extends Error {
   override name = 'ChannelDownError';
-  constructor(
-    message: string,
-    /** No reply (or no upgrade answer) in time, rather than refused or dropped. */
-    readonly timedOut = false,
-  ) {
+  /** No reply (or no upgrade answer) in time, rather than refused or dropped. */
+  readonly timedOut: boolean;
+  /** It failed while opening: the call was never sent. */
+  readonly opening: boolean;
+  constructor(message: string, o: { timedOut?: boolean; opening?: boolean } = {}) {
     super(message);
+    this.timedOut = o.timedOut ?? false;
+    this.opening = o.opening ?? false;
   }
 }
 
@@ -89,7 +91,7 @@ export class AgentChannel {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new ChannelDownError(`${op}: no reply within ${timeoutMs} ms`, true));
+        reject(new ChannelDownError(`${op}: no reply within ${timeoutMs} ms`, { timedOut: true }));
         ws.terminate();
       }, timeoutMs);
       const onAbort = () => {
@@ -121,7 +123,7 @@ export class AgentChannel {
   }
 
   private open(signal?: AbortSignal): Promise<WebSocket> {
-    if (this.closed) return Promise.reject(new ChannelDownError('the channel is closed'));
+    if (this.closed) return Promise.reject(new ChannelDownError('the channel is closed', { opening: true }));
     if (this.ws?.readyState === WebSocket.OPEN) return Promise.resolve(this.ws);
     this.opening ??= this.connect().finally(() => (this.opening = undefined));
     if (!signal) return this.opening;
@@ -178,13 +180,18 @@ export class AgentChannel {
       ws.on('error', (err) => {
         if (!settled) {
           settled = true;
-          reject(new ChannelDownError(`could not open the channel: ${err.message}`, /timed? ?out/i.test(err.message)));
+          reject(
+            new ChannelDownError(`could not open the channel: ${err.message}`, {
+              opening: true,
+              timedOut: /timed? ?out/i.test(err.message),
+            }),
+          );
         }
       });
       ws.once('close', (code, reason) => {
         if (!settled) {
           settled = true;
-          reject(new ChannelDownError(`the channel closed while opening (${code})`));
+          reject(new ChannelDownError(`the channel closed while opening (${code})`, { opening: true }));
         }
         if (this.ws === ws) {
           this.ws = undefined;

@@ -23,7 +23,7 @@ import { inventoryResponse, type InventoryReport } from '@opsconductor/contracts
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
-import { AgentChannel, ChannelRefusedError } from './channel.ts';
+import { AgentChannel, ChannelDownError, ChannelRefusedError } from './channel.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -98,8 +98,11 @@ export interface AgentHttpClientOptions {
   channel?: boolean;
 }
 
-/** After a 404 to the channel's upgrade (a downgraded server behind the URL), HTTP for this long before trying again. */
-const CHANNEL_RETRY_AFTER_404_MS = 10 * 60_000;
+/**
+ * When the server is there but its channel is not (an older server behind the URL, a proxy that does not pass
+ * WebSockets): HTTP for this long before the channel is tried again.
+ */
+const CHANNEL_FALLBACK_MS = 10 * 60_000;
 
 /** A problem document from an answer's body, if it is one. */
 function problemOf(body: unknown): Problem | undefined {
@@ -174,7 +177,7 @@ export class AgentHttpClient {
   private channel: AgentChannel | undefined;
   /** The server's last check-in answer offered the channel (protocol 3 and later). */
   private channelOffered = false;
-  /** After a 404 to the upgrade: HTTP until then. */
+  /** The channel could not be had while HTTP worked: HTTP until then. */
   private channelRefusedUntil = 0;
 
   constructor(private readonly options: AgentHttpClientOptions) {
@@ -198,8 +201,9 @@ export class AgentHttpClient {
   }
 
   /**
-   * A call the channel carries: over the channel when there is one, else (or after its upgrade was answered
-   * 404) as the HTTP request `http`. Its reply is treated like the HTTP answer: same errors, same schema.
+   * A call the channel carries: over the channel when there is one, else as the HTTP request `http`. Its reply
+   * is treated like the HTTP answer: same errors, same schema. A refused upgrade (but for 401 and "busy") or one
+   * that fails while the same call over HTTP works sends the calls over HTTP for CHANNEL_FALLBACK_MS.
    */
   private async viaChannel<T>(
     call: { op: ChannelOp; commandId?: string; body: unknown; schema: z.ZodType<T>; timeoutMs?: number; signal?: AbortSignal },
@@ -214,11 +218,17 @@ export class AgentHttpClient {
     } catch (err) {
       if (call.signal?.aborted) throw err; // our own shutdown: the caller checks its signal
       if (err instanceof ChannelRefusedError) {
-        if (err.status === 404) {
-          this.channelRefusedUntil = Date.now() + CHANNEL_RETRY_AFTER_404_MS;
-          return http();
+        // Refused credentials and a busy server are answers about the agent, not about the channel.
+        if (err.status === 401 || err.status === 429 || err.status === 503) {
+          throw apiError(`${what} (upgrade)`, err.status, problemOf(err.body), err.retryAfterMs);
         }
-        throw apiError(`${what} (upgrade)`, err.status, problemOf(err.body), err.retryAfterMs);
+        this.channelRefusedUntil = Date.now() + CHANNEL_FALLBACK_MS;
+        return http();
+      }
+      if (err instanceof ChannelDownError && err.opening) {
+        const answer = await http(); // fails too when the server is away: then nothing is decided
+        this.channelRefusedUntil = Date.now() + CHANNEL_FALLBACK_MS;
+        return answer;
       }
       throw new TransportError(`${what} failed: ${describe(err)}`, { cause: err });
     }

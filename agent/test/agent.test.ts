@@ -112,6 +112,25 @@ describe('Agent against a protocol server', () => {
     expect(server.invalid).toEqual([]);
   });
 
+  for (const upgrades of ['refuse', 'drop'] as const) {
+    it(`long-polls over HTTP when a server that says protocol 3 has no channel (upgrade: ${upgrades}), and runs commands as before`, async () => {
+      const { server, logs } = await harness({}, (s) => {
+        s.protocolVersion = 3;
+        s.channelUpgrades = upgrades;
+      });
+      await waitFor(() => server.checkins.length > 0, 'the first check-in');
+      const command = shellCommand('echo over-http');
+      server.deliver(command);
+      expect(await waitFor(() => server.acceptedResult(command.id), 'the result')).toMatchObject({ status: 'succeeded', exitCode: 0 });
+      expect(server.text(command.id, 'stdout')).toBe('over-http\n');
+      // It tried the channel once, then kept to HTTP.
+      expect(server.upgradeAttempts).toBe(1);
+      expect(server.polls).toBeGreaterThan(0);
+      expect(logs.some((l) => l.includes('poll failed'))).toBe(false);
+      expect(server.invalid).toEqual([]);
+    });
+  }
+
   it('delivers output byte for byte, NUL and bytes that are not UTF-8 included, to a server that takes base64', async () => {
     const { server } = await harness({}, (s) => (s.outputEncodings = ['utf8', 'base64']));
     await waitFor(() => server.checkins.length > 0, 'the first check-in');

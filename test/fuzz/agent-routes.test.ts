@@ -1,10 +1,13 @@
 /**
- * Every agent route, fed what a broken or hostile agent can send: NUL, unpaired surrogates, exit codes of
- * every platform and beyond, oversized and malformed values, arbitrary JSON. Nothing may answer 5xx (an
- * agent retries 5xx forever), and what is valid must be stored — the clean data around the bad parts too.
+ * Every agent route and the agent channel's calls, fed what a broken or hostile agent can send: NUL, unpaired
+ * surrogates, exit codes of every platform and beyond, oversized and malformed values, arbitrary JSON. Nothing
+ * may answer 5xx (an agent retries 5xx forever), and what is valid must be stored — the clean data around the bad
+ * parts too.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channelOps } from '@opsconductor/contracts/agent-channel';
+import { AgentChannel } from '../../agent/src/channel.ts';
 import { EXIT_CODE_MAX, EXIT_CODE_MIN, MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
 import { inventorySectionNames } from '@opsconductor/contracts/inventory';
 import { sectionHash } from '@opsconductor/contracts/inventory-hash';
@@ -293,5 +296,31 @@ describe('agent routes under hostile input', () => {
       }),
       RUNS,
     );
+  });
+
+  it('channel calls: any body or command ID for any op is answered 4xx or stored, never 5xx, and the channel stays open', async () => {
+    const cmd = await queueCommand(t.database.db, device.deviceId);
+    const channel = new AgentChannel({ serverUrl: t.url, authorization: `Bearer ${device.deviceSecret}`, userAgent: 'fuzz' });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...channelOps),
+          fc.oneof(fc.constant(undefined), fc.constant(cmd.id), fc.uuid()),
+          fc.oneof(
+            anyJson,
+            fc.record({ wait: fc.integer() }),
+            fc.record({ startedAt: hostileText(40) }),
+            fc.record({ stream: fc.constantFrom('stdout', 'stderr'), seq: fc.integer(), data: hostileText(100) }),
+          ),
+          async (op, commandId, body) => {
+            const reply = await channel.call(op, commandId, body, 10_000);
+            expect(reply.status, `${op} ${commandId} ${JSON.stringify(body)?.slice(0, 300)}`).toBeLessThan(500);
+          },
+        ),
+        RUNS,
+      );
+    } finally {
+      channel.dispose();
+    }
   });
 });

@@ -82,6 +82,9 @@ export class FakeServer {
   outputEncodings: string[] | undefined;
   /** What check-in answers as `protocolVersion`; undefined plays a server of protocol 1. */
   protocolVersion: number | undefined = 2;
+  /** This server has no agent channel: `refuse` answers the upgrade 404, `drop` closes the connection (a proxy that eats it). */
+  channelUpgrades: 'refuse' | 'drop' = 'refuse';
+  upgradeAttempts = 0;
   /** Files GET /files/:sha256 serves, by the hash it is asked for (the bytes need not match it). */
   readonly files = new Map<string, Buffer>();
   fileRequests: string[] = [];
@@ -106,6 +109,12 @@ export class FakeServer {
         res.statusCode = 500;
         res.end(String(err));
       });
+    });
+    this.server.on('upgrade', (_req, socket: import('node:net').Socket) => {
+      this.upgradeAttempts++;
+      if (this.channelUpgrades === 'drop') socket.destroy();
+      else
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/problem+json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
