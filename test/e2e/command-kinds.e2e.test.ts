@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
+import { AGENT_PROTOCOL_VERSION } from '@opsconductor/contracts/agent-protocol';
 import { readJournal } from '../../agent/src/journal.ts';
 import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
 import { waitFor } from '../support/tools.ts';
@@ -39,7 +40,7 @@ describe('command kinds on a real agent', () => {
   it('announces its capabilities and boot ID, stored on the device with its own protocol version', async () => {
     const device = await stack.database.db.prisma.device.findUniqueOrThrow({ where: { id: agent.deviceId } });
     expect(device).toMatchObject({
-      protocolVersion: 2,
+      protocolVersion: AGENT_PROTOCOL_VERSION,
       capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
       commandKinds: ['shell', 'script', 'file.fetch', 'reboot', 'inventory.refresh'],
       bootId: 'e2e-boot-1',

@@ -183,7 +183,7 @@ describe('npm run dev', () => {
     process.kill(pid!, 'SIGKILL');
     await waitFor(
       'the restart message',
-      async () => lines.some((l) => /^\[dev\] api exited with code 137 \(killed by SIGKILL\); restarting in 1 s \(attempt 1\)$/.test(l)),
+      async () => lines.some((l) => /^\[dev\] api was killed by SIGKILL; restarting in 1 s \(attempt 1\)$/.test(l)),
       30_000,
       100,
     );

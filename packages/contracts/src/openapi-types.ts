@@ -1864,7 +1864,7 @@ export interface components {
                 ipAddresses: string[];
                 agentVersion: string;
             };
-            /** @default 2 */
+            /** @default 3 */
             protocolVersion?: number;
             /** Format: uuid */
             enrollmentId?: string;

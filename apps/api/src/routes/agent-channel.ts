@@ -215,7 +215,12 @@ export class AgentChannelServer {
     this.stopping = true;
     clearInterval(this.pingTimer);
     this.unsubscribe();
-    for (const set of this.byDevice.values()) for (const ch of set) ch.ws.close(channelCloseCodes.serverStopping, 'server stopping');
+    for (const set of this.byDevice.values()) {
+      for (const ch of set) {
+        ch.closed.abort(); // waiting polls end now, not after the close handshake
+        ch.ws.close(channelCloseCodes.serverStopping, 'server stopping');
+      }
+    }
   }
 }
 
