@@ -204,6 +204,37 @@ describe('protocol versions and capabilities', () => {
     });
   });
 
+  it('writes a check-in that changes nothing only as last-seen (batched), and one after a goodbye or with new facts at once', async () => {
+    const d = await device('steady');
+    const row = () => t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } });
+    const announce = {
+      protocolVersion: 2,
+      capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
+      bootId: 'b1',
+    };
+    await t.database.db.pool.query(`UPDATE devices SET last_seen_at = 'epoch' WHERE id = $1`, [d.deviceId]);
+    const before = await row();
+    const queries = await checkouts();
+    expect((await post(d.deviceSecret, '/agent/v1/checkin', { facts: facts('steady'), ...announce })).status).toBe(200);
+    expect(await checkouts()).toBe(queries + 1); // the conditional UPDATE, which changed no row
+    expect((await row()).updatedAt).toEqual(before.updatedAt);
+    await t.api.deps.lastSeen.flush();
+    expect(Date.now() - (await row()).lastSeenAt!.getTime()).toBeLessThan(10_000);
+
+    // New facts are written at once.
+    expect((await post(d.deviceSecret, '/agent/v1/checkin', { facts: { ...facts('steady'), osVersion: '13' }, ...announce })).status).toBe(
+      200,
+    );
+    expect(await row()).toMatchObject({ osVersion: '13' });
+    // So is a check-in after a goodbye: the device is online again at once.
+    expect((await post(d.deviceSecret, '/agent/v1/goodbye', {})).status).toBe(200);
+    expect((await row()).agentStoppedAt).not.toBeNull();
+    expect((await post(d.deviceSecret, '/agent/v1/checkin', { facts: { ...facts('steady'), osVersion: '13' }, ...announce })).status).toBe(
+      200,
+    );
+    expect((await row()).agentStoppedAt).toBeNull();
+  });
+
   it("stores the agent's own protocol version, capabilities and boot ID, and answers with its own version", async () => {
     const d = await t.enrollDevice(await t.createEnrollmentToken(admin), 'new-agent');
     const res = await post(d.deviceSecret, '/agent/v1/checkin', {

@@ -1,12 +1,16 @@
 /**
- * `devices.last_seen_at` for agent requests, written in batches: every poll and report marks its
- * device seen in memory, and one `UPDATE … FROM unnest(…)` every `flushSeconds` writes them all. The
+ * `devices.last_seen_at` for agent requests, written in batches: every poll and unchanged check-in marks
+ * its device seen in memory, and `UPDATE … FROM unnest(…)` statements of 1,000 devices each every
+ * `flushSeconds` write them all. The
  * online window (DEVICE_ONLINE_WINDOW_SECONDS, 90 s by default) is far longer than the flush interval,
  * so a device never looks offline for it. The first time this process sees a device (and after the
  * device said goodbye here) it is written at once, so a restarted agent shows online without delay.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+
+/** Devices written per statement of a flush. */
+const FLUSH_SLICE = 1000;
 
 export class LastSeenWriter {
   private pending = new Map<string, Date>();
@@ -59,11 +63,17 @@ export class LastSeenWriter {
       const batch = this.pending;
       this.pending = new Map();
       if (batch.size === 0) return;
-      try {
-        await this.write([...batch.keys()], [...batch.values()]);
-      } catch (err) {
-        this.logger.warn({ err, devices: batch.size }, 'writing last-seen times failed; retrying with the next batch');
-        for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+      const ids = [...batch.keys()];
+      const times = [...batch.values()];
+      // In slices: each statement locks its rows until it commits, and a check-in or goodbye of one of them waits.
+      for (let i = 0; i < ids.length; i += FLUSH_SLICE) {
+        try {
+          await this.write(ids.slice(i, i + FLUSH_SLICE), times.slice(i, i + FLUSH_SLICE));
+        } catch (err) {
+          this.logger.warn({ err, devices: ids.length - i }, 'writing last-seen times failed; retrying with the next batch');
+          for (let j = i; j < ids.length; j++) if (!this.pending.has(ids[j]!)) this.pending.set(ids[j]!, times[j]!);
+          return;
+        }
       }
     })().finally(() => (this.flushing = undefined));
     return this.flushing;

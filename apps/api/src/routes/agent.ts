@@ -213,11 +213,21 @@ export function agentRoutes(deps: ApiDeps) {
       const { facts, protocolVersion, capabilities, bootId } = c.req.valid('json');
       const id = c.var.device.id;
       // The agent's own protocol version and what it can run; an agent that says nothing is of protocol 1.
-      const { rowCount } = await deps.agentPool.query(
-        `UPDATE devices SET hostname = $2, os_family = $3, os_name = $4, os_version = $5, architecture = $6, ip_addresses = $7, agent_version = $8,
-                protocol_version = $9, capabilities = $10, command_kinds = $11, boot_id = $12,
-                last_seen_at = now(), agent_stopped_at = NULL, updated_at = now()
-          WHERE id = $1 AND retired_at IS NULL`,
+      // Written only when something changed (or the agent had said goodbye): a fleet checking in every minute
+      // with the same facts costs no row writes, and its last-seen goes with the polls' batch.
+      const { rows } = await deps.agentPool.query<{ present: boolean; written: boolean }>(
+        `WITH device AS (SELECT id FROM devices WHERE id = $1 AND retired_at IS NULL),
+         written AS (
+           UPDATE devices SET hostname = $2, os_family = $3, os_name = $4, os_version = $5, architecture = $6, ip_addresses = $7, agent_version = $8,
+                  protocol_version = $9, capabilities = $10, command_kinds = $11, boot_id = $12,
+                  last_seen_at = now(), agent_stopped_at = NULL, updated_at = now()
+            WHERE id IN (SELECT id FROM device)
+              AND (agent_stopped_at IS NOT NULL
+                   OR (hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, protocol_version, capabilities,
+                       command_kinds, boot_id)
+                      IS DISTINCT FROM ($2::text, $3::text, $4::text, $5::text, $6::text, $7::text[], $8::text, $9::int, $10::text[], $11::text[], $12::text))
+        RETURNING id)
+         SELECT EXISTS (SELECT 1 FROM device) AS present, EXISTS (SELECT 1 FROM written) AS written`,
         [
           id,
           facts.hostname,
@@ -233,8 +243,9 @@ export function agentRoutes(deps: ApiDeps) {
           bootId ?? null,
         ],
       );
-      if (rowCount === 0) throw deps.deviceAuth.gone(id);
-      deps.lastSeen.written(id);
+      if (!rows[0]?.present) throw deps.deviceAuth.gone(id);
+      if (rows[0].written) deps.lastSeen.written(id);
+      else await touch(id, c.var.receivedAt);
       return c.json(
         {
           deviceId: id,
