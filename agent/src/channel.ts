@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import {
   AGENT_CHANNEL_PATH,
+  CHANNEL_PING_SECONDS,
   MAX_CHANNEL_FRAME_BYTES,
   channelReply,
   type ChannelOp,
@@ -63,6 +64,8 @@ export class AgentChannel {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** When the open socket last brought anything (a reply or the server's ping). */
+  private lastHeard = 0;
 
   constructor(private readonly options: AgentChannelOptions) {
     const url = new URL(options.serverUrl);
@@ -76,8 +79,9 @@ export class AgentChannel {
   /**
    * Sends one call and resolves with the server's reply. Rejects with ChannelRefusedError when the channel
    * could not be opened because the server said no, ChannelDownError when it is unreachable, dropped or did
-   * not answer within `timeoutMs` (then the socket is dropped: a live channel answers every call), and with
-   * the signal's reason when aborted (the reply, if any, is ignored).
+   * not answer within `timeoutMs`, and with the signal's reason when aborted (a late reply is ignored). A
+   * call that times out drops the socket only when nothing came over it for two ping intervals: a busy
+   * server still pings, and its other calls' replies are still on their way.
    */
   async call(op: ChannelOp, commandId: string | undefined, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<ChannelReply> {
     signal?.throwIfAborted();
@@ -92,7 +96,7 @@ export class AgentChannel {
       const timer = setTimeout(() => {
         done();
         reject(new ChannelDownError(`${op}: no reply within ${timeoutMs} ms`, { timedOut: true }));
-        ws.terminate();
+        if (Date.now() - this.lastHeard > 2 * CHANNEL_PING_SECONDS * 1000) ws.terminate();
       }, timeoutMs);
       const onAbort = () => {
         done();
@@ -174,8 +178,10 @@ export class AgentChannel {
       ws.once('open', () => {
         settled = true;
         this.ws = ws;
+        this.lastHeard = Date.now();
         resolve(ws);
       });
+      ws.on('ping', () => (this.lastHeard = Date.now()));
       ws.on('message', (data, isBinary) => this.received(ws, data, isBinary));
       ws.on('error', (err) => {
         if (!settled) {
@@ -202,6 +208,7 @@ export class AgentChannel {
   }
 
   private received(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastHeard = Date.now();
     let reply: ChannelReply | undefined;
     if (!isBinary) {
       try {
