@@ -78,6 +78,8 @@ export interface AgentOptions {
   commandEnv?: NodeJS.ProcessEnv;
   /** Inventory reporting, on by default; `false` turns it off (tests that do not want it), an object tunes it. */
   inventory?: false | AgentInventoryOptions;
+  /** Polls and reports over the agent channel when the server offers it (default true); `false`: HTTP requests only. */
+  channel?: boolean;
   /** Replaces the system's restart command of `reboot` commands (OPSCONDUCTOR_AGENT_REBOOT_COMMAND; tests). */
   rebootCommand?: string;
   /** The device's boot ID, instead of reading it (tests: a restart under a new boot ID). */
@@ -185,6 +187,7 @@ export class Agent {
       deviceSecret: options.deviceSecret,
       fetch: options.fetch,
       requestTimeoutMs: options.requestTimeoutMs,
+      ...(options.channel === false ? { channel: false } : {}),
     });
     this.maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 4);
     this.pollWaitSeconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(1, Math.round(options.pollWaitSeconds ?? 25)));

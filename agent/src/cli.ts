@@ -71,6 +71,8 @@ Environment:
   OPSCONDUCTOR_AGENT_LOG_LEVEL     log level for run (default info)
   OPSCONDUCTOR_AGENT_INVENTORY     "off" stops run from collecting and reporting inventory
                                    (and inventory.refresh commands with it)
+  OPSCONDUCTOR_AGENT_CHANNEL       "off" sends polls and reports as HTTP requests, not over
+                                   the agent channel (one WebSocket)
   OPSCONDUCTOR_AGENT_REBOOT_COMMAND
                                    what reboot commands run instead of the system's restart
                                    (a command line for the platform shell; tests)
@@ -345,6 +347,7 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
     pollWaitSeconds: config.pollWaitSeconds,
     checkinIntervalSeconds: config.checkinIntervalSeconds,
     ...(io.env.OPSCONDUCTOR_AGENT_INVENTORY?.trim().toLowerCase() === 'off' ? { inventory: false as const } : {}),
+    ...(io.env.OPSCONDUCTOR_AGENT_CHANNEL?.trim().toLowerCase() === 'off' ? { channel: false } : {}),
     ...(io.env[REBOOT_COMMAND_ENV]?.trim() ? { rebootCommand: io.env[REBOOT_COMMAND_ENV]!.trim() } : {}),
     bootId: await readBootId(io.env),
   });

@@ -110,6 +110,15 @@ function problemOf(body: unknown): Problem | undefined {
   return candidate.success ? candidate.data : undefined;
 }
 
+/** The same from an HTTP answer's text; not JSON (a proxy's HTML error page, say): the status alone has to do. */
+function problemOfText(text: string): Problem | undefined {
+  try {
+    return problemOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error for a refused call: 401 means the credentials were rejected, anything else is an AgentApiError. */
 function apiError(
   what: string,
@@ -307,13 +316,7 @@ export class AgentHttpClient {
     }
 
     if (!res.ok) {
-      let parsedProblem: Problem | undefined;
-      try {
-        parsedProblem = problemOf(JSON.parse(text));
-      } catch {
-        // Not JSON (a proxy's HTML error page, say): the status alone has to do.
-      }
-      throw apiError(`${method} ${path}`, res.status, parsedProblem, parseRetryAfter(res.headers.get('retry-after')), res.statusText);
+      throw apiError(`${method} ${path}`, res.status, problemOfText(text), parseRetryAfter(res.headers.get('retry-after')), res.statusText);
     }
 
     let json: unknown;
@@ -379,13 +382,13 @@ export class AgentHttpClient {
     }
     if (!res.ok) {
       const text = await readLimited(res, SMALL_RESPONSE_LIMIT).catch(() => '');
-      let parsed: Problem | undefined;
-      try {
-        parsed = problemOf(JSON.parse(text));
-      } catch {
-        // not JSON: the status says enough
-      }
-      throw apiError(`GET /files/${sha256}`, res.status, parsed, parseRetryAfter(res.headers.get('retry-after')), res.statusText);
+      throw apiError(
+        `GET /files/${sha256}`,
+        res.status,
+        problemOfText(text),
+        parseRetryAfter(res.headers.get('retry-after')),
+        res.statusText,
+      );
     }
     const hash = createHash('sha256');
     let size = 0;

@@ -6,6 +6,8 @@ import { GOODBYE_TIMEOUT_MS, MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contra
 import { Agent, type AgentOptions } from '../src/agent.ts';
 import { EXPIRED_ERROR, readJournal, entryState } from '../src/journal.ts';
 import { createLogger } from '../src/log.ts';
+import { writeConfig } from '../src/state.ts';
+import { spawnCli } from './support/cli-process.ts';
 import { FakeServer } from './support/fake-server.ts';
 import { killGroupQuietly, liveGroupMembers, shellCommand, tempDir, waitFor } from './support/util.ts';
 
@@ -130,6 +132,23 @@ describe('Agent against a protocol server', () => {
       expect(server.invalid).toEqual([]);
     });
   }
+
+  it('`run` with OPSCONDUCTOR_AGENT_CHANNEL=off never tries the channel of a server that offers it', async () => {
+    for (const off of [false, true]) {
+      const server = await new FakeServer().listen();
+      server.protocolVersion = 3;
+      const { dir: stateDir, cleanup } = tempDir();
+      teardown.push(cleanup, () => server.close());
+      writeConfig(stateDir, { serverUrl: server.url, deviceId: server.deviceId, deviceSecret: server.deviceSecret });
+      const env = { OPSCONDUCTOR_AGENT_INVENTORY: 'off', ...(off ? { OPSCONDUCTOR_AGENT_CHANNEL: 'off' } : {}) };
+      const agent = spawnCli(['run', '--state-dir', stateDir], env);
+      teardown.push(() => void agent.child.kill('SIGKILL'));
+      await waitFor(() => server.polls > 0, 'the agent to poll', 20_000);
+      expect(server.upgradeAttempts).toBe(off ? 0 : 1);
+      agent.child.kill('SIGTERM');
+      expect((await agent.exited).code).toBe(0);
+    }
+  });
 
   it('delivers output byte for byte, NUL and bytes that are not UTF-8 included, to a server that takes base64', async () => {
     const { server } = await harness({}, (s) => (s.outputEncodings = ['utf8', 'base64']));

@@ -64,10 +64,6 @@ export class AgentChannelServer {
     });
   }
 
-  get open(): number {
-    return this.count;
-  }
-
   /** The HTTP server's `upgrade` listener. Anything but the channel's path is answered 404. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const receivedAt = new Date();
