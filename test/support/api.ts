@@ -43,6 +43,17 @@ export interface TestApiOptions {
   logger?: ApiServerOptions['logger'];
 }
 
+/** The facts a test device enrolls and checks in with. */
+export const deviceFacts = (hostname: string) => ({
+  hostname,
+  osFamily: 'linux' as const,
+  osName: 'Debian',
+  osVersion: '12',
+  architecture: 'x64',
+  ipAddresses: ['127.0.0.1'],
+  agentVersion: '0.1.0',
+});
+
 export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
   const fileStoreDir = await mkdtemp(join(tmpdir(), 'opsconductor-files-'));
@@ -97,15 +108,7 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
         method: 'POST',
         json: {
           enrollmentToken,
-          facts: {
-            hostname,
-            osFamily: 'linux',
-            osName: 'Debian',
-            osVersion: '12',
-            architecture: 'x64',
-            ipAddresses: ['127.0.0.1'],
-            agentVersion: '0.1.0',
-          },
+          facts: deviceFacts(hostname),
         },
       });
       if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${await res.text()}`);

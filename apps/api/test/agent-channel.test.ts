@@ -11,7 +11,7 @@ import { Agent } from '../../../agent/src/agent.ts';
 import { AgentChannel, ChannelDownError, ChannelRefusedError } from '../../../agent/src/channel.ts';
 import { createLogger } from '../../../agent/src/log.ts';
 import { tempDir, waitFor } from '../../../agent/test/support/util.ts';
-import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { deviceFacts, startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { queueCommand } from '../../../test/support/commands.ts';
 
 let t: TestApi;
@@ -26,22 +26,12 @@ afterAll(async () => {
   await t?.close();
 });
 
-const facts = (hostname: string) => ({
-  hostname,
-  osFamily: 'linux',
-  osName: 'Debian',
-  osVersion: '12',
-  architecture: 'x64',
-  ipAddresses: ['127.0.0.1'],
-  agentVersion: '0.9.0',
-});
-
 async function device(name: string) {
   const d = await t.enrollDevice(await t.createEnrollmentToken(admin), name);
   const checkin = await t.request('/agent/v1/checkin', {
     method: 'POST',
     headers: { authorization: `Bearer ${d.deviceSecret}` },
-    json: { facts: facts(name), protocolVersion: 3, capabilities: ['shell@1'], bootId: 'b1' },
+    json: { facts: deviceFacts(name), protocolVersion: 3, capabilities: ['shell@1'], bootId: 'b1' },
   });
   // The check-in's answer is what makes an agent open the channel.
   expect(((await checkin.json()) as { protocolVersion: number }).protocolVersion).toBe(3);
@@ -157,6 +147,37 @@ describe('a command over the channel', () => {
       status: 409,
       body: { code: 'output_after_finish' },
     });
+  });
+
+  it('answers hostile bodies with 4xx, never 5xx: numbers past int32 and 2^53, NUL and unpaired surrogates in IDs, deep nesting, large chunks', async () => {
+    const d = await device('channel-hostile');
+    const own = await queueCommand(t.database.db, d.deviceId);
+    const c = channel(d.deviceSecret);
+    const calls: [Parameters<AgentChannel['call']>[0], string | undefined, unknown][] = [
+      ['poll', undefined, { wait: 2 ** 40 }],
+      ['output', own.id, { stream: 'stdout', seq: 2 ** 31, data: 'x' }],
+      ['output', own.id, { stream: 'stdout', seq: 2 ** 53 + 2, data: 'x' }],
+      ['result', own.id, { status: 'failed', exitCode: 2 ** 32, startedAt: now(), finishedAt: now(), durationMs: 1 }],
+      ['heartbeat', `${own.id}\0`, {}],
+      ['heartbeat', '\ud800', {}],
+      ['output', own.id, { stream: 'stdout', seq: 0, data: 'x'.repeat(200_000) }],
+    ];
+    for (const [op, commandId, body] of calls) {
+      const reply = await c.call(op, commandId, body, 10_000);
+      expect(reply.status, `${op} ${String(commandId).slice(0, 40)}`).toBeGreaterThanOrEqual(400);
+      expect(reply.status, `${op} ${String(commandId).slice(0, 40)}`).toBeLessThan(500);
+    }
+    expect((await c.call('heartbeat', own.id, {}, 5000)).status).toBe(200); // the channel is still open
+
+    // Nesting too deep for a client to build as an object: sent as text.
+    const { ws, replyTo } = await rawSocket(d.deviceSecret);
+    for (const [id, depth] of [
+      [1, 5000],
+      [2, 150_000],
+    ] as const) {
+      ws.send(`{"id":${id},"op":"start","commandId":"${own.id}","body":${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)}}`);
+      expect(await replyTo(id)).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+    }
   });
 
   it('refuses a call without the command ID its op needs, or with one its op does not take', async () => {
