@@ -318,17 +318,43 @@ function unsupportedMessage(kind: string): string {
  * device has no such command.
  */
 export async function startCommand(pool: pg.Pool, deviceId: string, commandId: string, startedAt: Date): Promise<CommandRow | undefined> {
-  // One statement (its own transaction): a fan-out's starts hold a pooled connection for one round trip each.
-  const { rows } = await pool.query<RawRow>(
-    `WITH started AS (
-       UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, $3)
-        WHERE ac.id = $1 AND ac.device_id = $2 AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
-      RETURNING ac.*
-     ), owner AS (${jobRunDeviceStartedCte('$3')})
-     SELECT ${ROW_COLUMNS} FROM started ac`,
-    [commandId, deviceId, startedAt],
+  return (await startCommands(pool, [{ deviceId, commandId, startedAt }]))[0];
+}
+
+export interface CommandStart {
+  deviceId: string;
+  commandId: string;
+  startedAt: Date;
+}
+
+/**
+ * {@link startCommand} for many devices' starts in one statement (one commit): the answers, in order. A fan-out's
+ * starts then cost a round trip and a commit per batch, not per device.
+ */
+export async function startCommands(pool: pg.Pool, starts: readonly CommandStart[]): Promise<(CommandRow | undefined)[]> {
+  if (starts.length === 0) return [];
+  const { rows } = await pool.query<RawRow & { started: boolean }>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS v(id, device_id, started_at)
+     ), started AS (
+       UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, v.started_at)
+         FROM v WHERE ac.id = v.id AND ac.device_id = v.device_id AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
+       RETURNING ac.*
+     ), owner AS (${jobRunDeviceStartedCte()})
+     SELECT ${ROW_COLUMNS}, true AS started FROM started ac
+     UNION ALL
+     SELECT ${ROW_COLUMNS}, false FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
+      WHERE ac.id NOT IN (SELECT id FROM started)`,
+    [starts.map((s) => s.commandId), starts.map((s) => s.deviceId), starts.map((s) => s.startedAt)],
   );
-  return rows[0] ? toRow(rows[0]) : loadDeviceCommand(pool, deviceId, commandId);
+  // The rows not started were read from the statement's snapshot, before its own update: a command both started
+  // and listed again (the same start twice in one batch) is taken from the update.
+  const byId = new Map<string, CommandRow>();
+  for (const r of rows) if (r.started || !byId.has(r.id)) byId.set(r.id, toRow(r));
+  return starts.map((s) => {
+    const row = byId.get(s.commandId);
+    return row && row.deviceId === s.deviceId ? row : undefined;
+  });
 }
 
 export type AgentResultOutcome =
@@ -349,20 +375,70 @@ export async function recordAgentResult(
   result: CommandResult,
   actor?: EventActor,
 ): Promise<AgentResultOutcome | undefined> {
+  return (await recordAgentResults(pool, [{ deviceId, commandId, result, ...(actor ? { actor } : {}) }]))[0];
+}
+
+export interface AgentReport {
+  deviceId: string;
+  commandId: string;
+  result: CommandResult;
+  /** The reporting device, for the `command.finished` event. */
+  actor?: EventActor;
+}
+
+/**
+ * {@link recordAgentResult} for many devices' results in one transaction (one commit, a few statements whatever
+ * their number): the outcomes, in order; undefined where the device has no such command. A command reported
+ * twice in `reports` is applied by the first copy, as if the copies had come one after the other.
+ */
+export async function recordAgentResults(pool: pg.Pool, reports: readonly AgentReport[]): Promise<(AgentResultOutcome | undefined)[]> {
+  if (reports.length === 0) return [];
   return withTransaction(pool, async (client) => {
-    const row = await loadDeviceCommand(client, deviceId, commandId, { lock: true });
-    if (!row) return undefined;
-    if (isTerminalCommandState(row.state)) {
-      await client.query('UPDATE agent_commands SET result_count = result_count + 1, last_result_at = now() WHERE id = $1', [commandId]);
-      return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
+    // Locked in ID order, so batches that share commands cannot deadlock.
+    const { rows } = await client.query<RawRow>(
+      `SELECT ${ROW_COLUMNS} FROM agent_commands ac JOIN unnest($1::uuid[], $2::uuid[]) AS r(id, device_id) ON ac.id = r.id AND ac.device_id = r.device_id
+        ORDER BY ac.id FOR UPDATE OF ac`,
+      [reports.map((r) => r.commandId), reports.map((r) => r.deviceId)],
+    );
+    const current = new Map(rows.map((r) => [`${r.id}/${r.device_id}`, toRow(r)]));
+    const rowOf = (r: AgentReport) => current.get(`${r.commandId}/${r.deviceId}`);
+    const first = new Map<string, AgentReport>();
+    for (const r of reports) {
+      const row = rowOf(r);
+      if (row && !isTerminalCommandState(row.state) && !first.has(row.id)) first.set(row.id, r);
     }
-    const [finished] = await finishCommands(client, [commandId], result.status, {
-      result,
-      error: result.error ?? null,
-      startedAt: new Date(result.startedAt),
-      ...(actor ? { actor } : {}),
+    const finished = await finish(
+      client,
+      [...first.values()].map((r) => ({
+        id: r.commandId,
+        moves: r.result.status,
+        error: r.result.error ?? null,
+        result: r.result,
+        startedAt: new Date(r.result.startedAt),
+        actor: r.actor ?? null,
+      })),
+    );
+    const applied = new Set<AgentReport>();
+    for (const f of finished) {
+      applied.add(first.get(f.id)!);
+      current.set(`${f.id}/${f.deviceId}`, f);
+    }
+    // Every other copy of a result is counted on its command, once per copy.
+    const counted = reports.filter((r) => !applied.has(r) && rowOf(r) && isTerminalCommandState(rowOf(r)!.state));
+    if (counted.length > 0)
+      await client.query(
+        `UPDATE agent_commands ac SET result_count = ac.result_count + c.copies, last_result_at = now()
+           FROM (SELECT id, count(*)::int AS copies FROM unnest($1::uuid[]) AS id GROUP BY id) c WHERE ac.id = c.id`,
+        [counted.map((r) => r.commandId)],
+      );
+    const finishedIds = new Map(finished.map((f) => [f.id, f]));
+    return reports.map((r): AgentResultOutcome | undefined => {
+      const row = rowOf(r);
+      if (!row) return undefined;
+      if (applied.has(r)) return { kind: 'applied', finished: finishedIds.get(row.id)! };
+      if (!isTerminalCommandState(row.state)) return { kind: 'refused', row };
+      return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
     });
-    return finished ? { kind: 'applied', finished } : { kind: 'refused', row };
   });
 }
 
@@ -419,42 +495,85 @@ export async function finishCommands(
   to: TerminalCommandState | Partial<Record<OpenCommandState, TerminalCommandState>>,
   details: FinishDetails = {},
 ): Promise<FinishedCommand[]> {
-  if (ids.length === 0) return [];
-  const moves = openCommandStates
-    .map((from) => [from, typeof to === 'string' ? to : to[from]] as const)
-    .filter((m): m is readonly [OpenCommandState, TerminalCommandState] => m[1] !== undefined && canTransition(m[0], m[1]));
-  if (moves.length === 0) return [];
+  const { error = null, result = null, startedAt = null, actor = null } = details;
+  return finish(
+    client,
+    ids.map((id) => ({ id, moves: to, error, result, startedAt, actor })),
+  );
+}
+
+/** How one command is to end: the moves it may take, and what to record. */
+interface Ending {
+  id: string;
+  /** The state to end in, or the state to end in for each state it may be in now. */
+  moves: TerminalCommandState | Partial<Record<OpenCommandState, TerminalCommandState>>;
+  error: string | null;
+  result: CommandResult | null;
+  startedAt: Date | null;
+  actor: EventActor | null;
+}
+
+/** One UPDATE for every ending: each row takes the legal move of its own `moves` from the state it is in now. */
+async function finish(client: pg.PoolClient, endings: readonly Ending[]): Promise<FinishedCommand[]> {
+  if (endings.length === 0) return [];
+  // Each distinct `moves` becomes a key into a table of (key, from, to) rows that keeps only legal moves.
+  const keys = new Map<string, number>();
+  const table: { key: number; from: OpenCommandState; to: TerminalCommandState }[] = [];
+  const keyOf = (moves: Ending['moves']): number => {
+    const name = JSON.stringify(moves);
+    let key = keys.get(name);
+    if (key === undefined) {
+      keys.set(name, (key = keys.size));
+      for (const from of openCommandStates) {
+        const dest = typeof moves === 'string' ? moves : moves[from];
+        if (dest !== undefined && canTransition(from, dest)) table.push({ key, from, to: dest });
+      }
+    }
+    return key;
+  };
+  const endingKeys = endings.map((e) => keyOf(e.moves));
+  if (table.length === 0) return [];
   const { rows } = await client.query<RawRow>(
     `UPDATE agent_commands ac
         SET state = m.to_state::"AgentCommandState", finished_at = now(),
-            error_message = coalesce($4, ac.error_message),
-            result = coalesce($5::jsonb, ac.result),
-            result_count = ac.result_count + CASE WHEN $5::jsonb IS NULL THEN 0 ELSE 1 END,
-            last_result_at = CASE WHEN $5::jsonb IS NULL THEN ac.last_result_at ELSE now() END,
-            started_at = coalesce(ac.started_at, $6)
-       FROM unnest($2::text[], $3::text[]) AS m(from_state, to_state)
-      WHERE ac.id = ANY($1::uuid[]) AND ac.state::text = m.from_state
+            error_message = coalesce(v.error, ac.error_message),
+            result = coalesce(v.result, ac.result),
+            result_count = ac.result_count + CASE WHEN v.result IS NULL THEN 0 ELSE 1 END,
+            last_result_at = CASE WHEN v.result IS NULL THEN ac.last_result_at ELSE now() END,
+            started_at = coalesce(ac.started_at, v.started_at)
+       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::timestamptz[]) AS v(id, key, error, result, started_at),
+            unnest($6::int[], $7::text[], $8::text[]) AS m(key, from_state, to_state)
+      WHERE ac.id = v.id AND m.key = v.key AND ac.state::text = m.from_state
   RETURNING ${ROW_COLUMNS}`,
     [
-      ids,
-      moves.map((m) => m[0]),
-      moves.map((m) => m[1]),
-      details.error ?? null,
-      details.result ? JSON.stringify(details.result) : null,
-      details.startedAt ?? null,
+      endings.map((e) => e.id),
+      endingKeys,
+      endings.map((e) => e.error),
+      endings.map((e) => (e.result ? JSON.stringify(e.result) : null)),
+      endings.map((e) => e.startedAt),
+      table.map((m) => m.key),
+      table.map((m) => m.from),
+      table.map((m) => m.to),
     ],
   );
   const finished = rows.map(toRow) as FinishedCommand[];
-  await commandsFinished(client, finished, details.actor ?? null);
+  const actorOf = new Map(endings.map((e) => [e.id, e.actor]));
+  await commandsFinished(
+    client,
+    finished,
+    finished.map((f) => actorOf.get(f.id) ?? null),
+  );
   return finished;
 }
+
+const COMMAND_CHANNEL_ACTOR: EventActor = { type: 'system', id: null, name: 'command channel' };
 
 /**
  * Runs in the transaction that ended `finished` — the one place every command's end passes through.
  * The owner learns its command's outcome here (a job-run target takes it, first terminal writer wins),
  * and `command.finished` is written to the outbox, once per command whatever ended it.
  */
-async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[], actor: EventActor | null): Promise<void> {
+async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[], actors: (EventActor | null)[]): Promise<void> {
   const forTargets = finished.filter((f) => f.jobRunDeviceId !== null);
   if (forTargets.length > 0) await jobRunDeviceFinished(client, forTargets);
   await appendEvents(
@@ -472,6 +591,6 @@ async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand
         error: f.errorMessage ?? f.result?.error ?? null,
       }),
     ),
-    actor ?? { type: 'system', id: null, name: 'command channel' },
+    actors.map((a) => a ?? COMMAND_CHANNEL_ACTOR),
   );
 }

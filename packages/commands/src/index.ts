@@ -5,3 +5,4 @@
  */
 export * from './states.ts';
 export * from './channel.ts';
+export * from './output.ts';

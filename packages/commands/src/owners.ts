@@ -8,11 +8,11 @@ import type { FinishedCommand } from './channel.ts';
 
 /**
  * The target shows `running` from the first start of any of its commands: a data-modifying CTE over `started`
- * (commands just moved to running, with `job_run_device_id`), so the start and its owner's status are one statement.
- * `$startedAt` is the parameter holding the start time.
+ * (commands just moved to running, with `job_run_device_id` and `started_at`), so the starts and their owners'
+ * status are one statement.
  */
-export function jobRunDeviceStartedCte(startedAt: string): string {
-  return `UPDATE job_run_devices jrd SET status = 'running', started_at = coalesce(jrd.started_at, ${startedAt}), updated_at = now()
+export function jobRunDeviceStartedCte(): string {
+  return `UPDATE job_run_devices jrd SET status = 'running', started_at = coalesce(jrd.started_at, s.started_at), updated_at = now()
       FROM started s WHERE jrd.id = s.job_run_device_id AND jrd.finished_at IS NULL`;
 }
 

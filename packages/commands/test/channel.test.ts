@@ -5,6 +5,7 @@ import { withTransaction } from '@opsconductor/db';
 import { createTestDatabase, type TestDatabase } from '@opsconductor/test/support/database';
 import { createJobRunFixture } from '../../../activities/test/support/fixtures.ts';
 import {
+  appendOutput,
   claimCommands,
   commandStates,
   commandTransitions,
@@ -12,8 +13,10 @@ import {
   isTerminalCommandState,
   queueCommand,
   recordAgentResult,
+  recordAgentResults,
   requestCancellation,
   startCommand,
+  startCommands,
   storePayload,
   type CommandState,
 } from '../src/index.ts';
@@ -185,6 +188,127 @@ describe('finishCommands and agent results', () => {
     expect((await target(owner.jobRunDeviceId)).finishedAt).toBeNull();
     await withTransaction(t.db.pool, (client) => finishCommands(client, [second!.id], 'cancelled'));
     expect((await target(owner.jobRunDeviceId)).status).toBe('cancelled');
+  });
+});
+
+describe('reports of many devices in one call', () => {
+  const device = (id: string) => ({ type: 'device', id, name: `device ${id.slice(0, 8)}` });
+  /** How many transactions last wrote these commands (rows written by one transaction share its xmin). */
+  const writers = async (ids: string[]) =>
+    (
+      await t.db.pool.query<{ n: number }>('SELECT count(DISTINCT xmin::text)::int AS n FROM agent_commands WHERE id = ANY($1::uuid[])', [
+        ids,
+      ])
+    ).rows[0]!.n;
+
+  it('record results with the outcome each would have alone, each command.finished by its own device, in one transaction', async () => {
+    const running = await Promise.all([commandIn('running'), commandIn('running'), commandIn('delivered')]);
+    const ended = await commandIn('running');
+    await recordAgentResult(t.db.pool, ended.deviceId, ended.id, result('succeeded'));
+    const timedOut = await commandIn('timed_out');
+    const queued = await commandIn('queued');
+    const [a, b, c] = running;
+    const reports = [
+      { deviceId: a!.deviceId, commandId: a!.id, result: result('succeeded'), actor: device(a!.deviceId) },
+      { deviceId: b!.deviceId, commandId: b!.id, result: result('failed', { exitCode: 3_221_225_477 }), actor: device(b!.deviceId) },
+      // The same result twice in one call: applied by the first copy, counted by the second.
+      { deviceId: c!.deviceId, commandId: c!.id, result: result('succeeded'), actor: device(c!.deviceId) },
+      { deviceId: c!.deviceId, commandId: c!.id, result: result('failed'), actor: device(c!.deviceId) },
+      { deviceId: ended.deviceId, commandId: ended.id, result: result('failed') },
+      { deviceId: timedOut.deviceId, commandId: timedOut.id, result: result('succeeded') },
+      { deviceId: queued.deviceId, commandId: queued.id, result: result('succeeded') },
+      // Another device's command is not found.
+      { deviceId: a!.deviceId, commandId: b!.id, result: result('succeeded') },
+    ];
+    const outcomes = await recordAgentResults(t.db.pool, reports);
+    expect(await writers([a!.id, b!.id, c!.id, ended.id, timedOut.id])).toBe(1);
+    expect(outcomes.map((o) => o?.kind)).toEqual(['applied', 'applied', 'applied', 'duplicate', 'duplicate', 'late', 'refused', undefined]);
+    expect(outcomes[1]).toMatchObject({ finished: { state: 'failed', result: { exitCode: 3_221_225_477 } } });
+    expect(await target(b!.targetId)).toMatchObject({ status: 'failed', exitCode: 3_221_225_477n });
+    expect(await t.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: c!.id } })).toMatchObject({
+      state: 'succeeded',
+      resultCount: 2,
+    });
+    expect(await t.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: ended.id } })).toMatchObject({ resultCount: 2 });
+    expect(await stateOf(queued.id)).toBe('queued');
+    const events = await t.db.pool.query<{ subject_id: string; actor_type: string; actor_id: string }>(
+      `SELECT subject_id, actor_type, actor_id FROM domain_events WHERE type = 'command.finished' AND subject_id = ANY($1::text[])`,
+      [running.map((r) => r!.id)],
+    );
+    expect(events.rows.map((e) => [e.subject_id, e.actor_type, e.actor_id]).sort()).toEqual(
+      running.map((r) => [r!.id, 'device', r!.deviceId]).sort(),
+    );
+  });
+
+  it('start commands with the answer each would get alone, in one statement', async () => {
+    const [a, b] = await Promise.all([commandIn('delivered'), commandIn('delivered')]);
+    const cancelled = await commandIn('cancelled');
+    const startedAt = new Date(Date.now() - 5_000);
+    const rows = await startCommands(t.db.pool, [
+      { deviceId: a!.deviceId, commandId: a!.id, startedAt },
+      { deviceId: a!.deviceId, commandId: a!.id, startedAt }, // a retried start
+      { deviceId: b!.deviceId, commandId: b!.id, startedAt },
+      { deviceId: cancelled.deviceId, commandId: cancelled.id, startedAt },
+      { deviceId: b!.deviceId, commandId: a!.id, startedAt }, // another device's command
+    ]);
+    expect(await writers([a!.id, b!.id])).toBe(1);
+    expect(rows.map((r) => r?.state)).toEqual(['running', 'running', 'running', 'cancelled', undefined]);
+    expect(rows[0]).toMatchObject({ id: a!.id, startedAt });
+    expect(await target(a!.targetId)).toMatchObject({ status: 'running', startedAt });
+    expect(await target(b!.targetId)).toMatchObject({ status: 'running' });
+  });
+  it('store output chunks with the answer each would get alone, in one statement', async () => {
+    const [a, b] = await Promise.all([commandIn('running'), commandIn('delivered')]);
+    const ended = await commandIn('succeeded');
+    const chunk = (c: { id: string; deviceId: string }, seq: number, text: string, stream: 'stdout' | 'stderr' = 'stdout') => ({
+      deviceId: c.deviceId,
+      commandId: c.id,
+      stream,
+      seq,
+      data: Buffer.from(text),
+    });
+    expect((await appendOutput(t.db.pool, [chunk(a!, 0, 'first ')]))[0]?.kind).toBe('stored');
+    const outcomes = await appendOutput(t.db.pool, [
+      chunk(a!, 0, 'first '), // stored before: a retried copy
+      chunk(a!, 1, 'second'),
+      chunk(a!, 1, 'second'), // two copies in one call
+      chunk(a!, 0, 'err', 'stderr'),
+      chunk(b!, 0, 'b out'),
+      chunk(ended, 0, 'too late'),
+      { ...chunk(b!, 1, 'not yours'), deviceId: a!.deviceId },
+    ]);
+    expect(outcomes.map((o) => o?.kind)).toEqual([
+      'stored_before',
+      'stored',
+      'stored_before',
+      'stored',
+      'stored',
+      'after_finish',
+      undefined,
+    ]);
+    expect(outcomes[4]?.command).toMatchObject({ state: 'delivered', cancelRequestedAt: null, jobRunId: b!.jobRunId });
+    const stored = await t.db.pool.query<{ command_id: string; stream: string; data: Buffer; writers: number }>(
+      `SELECT command_id, stream, string_agg(convert_from(data, 'UTF8'), '' ORDER BY seq) AS data FROM output_chunks
+        WHERE command_id = ANY($1::uuid[]) GROUP BY command_id, stream ORDER BY command_id, stream`,
+      [[a!.id, b!.id, ended.id]],
+    );
+    expect(stored.rows.map((r) => [r.command_id, r.stream, r.data])).toEqual(
+      [
+        [a!.id, 'stderr', 'err'],
+        [a!.id, 'stdout', 'first second'],
+        [b!.id, 'stdout', 'b out'],
+      ].sort((x, y) => x[0]!.localeCompare(y[0]!)),
+    );
+    const totals = await t.db.pool.query<{ id: string; stdout_bytes: string; stderr_bytes: string }>(
+      'SELECT id, stdout_bytes::text, stderr_bytes::text FROM agent_commands WHERE id = ANY($1::uuid[])',
+      [[a!.id, b!.id]],
+    );
+    expect(Object.fromEntries(totals.rows.map((r) => [r.id, [r.stdout_bytes, r.stderr_bytes]]))).toEqual({
+      [a!.id]: ['12', '3'],
+      [b!.id]: ['5', '0'],
+    });
+    // The chunks and both commands' byte counts were written by one transaction.
+    expect(await writers([a!.id, b!.id])).toBe(1);
   });
 });
 
