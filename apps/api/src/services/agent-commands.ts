@@ -6,27 +6,34 @@
  */
 import {
   MAX_OUTPUT_CHUNK_BYTES,
-  OUTPUT_RETENTION_BYTES,
   type AgentCommand,
   type CommandResult,
   type OutputRequest,
   type PollResponse,
 } from '@opsconductor/contracts/agent-protocol';
 import {
+  appendOutput,
   claimCommands,
   loadDeviceCommand,
   mustStop,
-  recordAgentResult,
-  startCommand,
+  recordAgentResults,
+  startCommands,
+  type AgentReport,
+  type AgentResultOutcome,
   type CommandRow,
+  type CommandStart,
   type FinishedCommand,
+  type OutputChunk,
+  type OutputOutcome,
 } from '@opsconductor/commands';
+import { isDatabaseUnavailable } from '@opsconductor/db';
 import { channels } from '@opsconductor/db/notify';
 import { wakeDispatchers } from '@opsconductor/domain-events';
 import { deviceActor } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '@opsconductor/db/event-hub';
 import { ApiError } from '../lib/problem.ts';
+import { WriteBatcher, type WriteBatcherOptions } from '../lib/write-batcher.ts';
 
 /** A delivered command that was never started is handed out again after this long. */
 const REDELIVER_AFTER_SECONDS = 60;
@@ -41,12 +48,28 @@ const COMMANDS_PER_POLL = 20;
  * NOTIFYs (each takes PostgreSQL's global notify lock at commit), not tens of thousands.
  */
 const WAKE_EVERY_MS = 100;
+/**
+ * Starts and results of many devices are written together (lib/write-batcher.ts): at most this many per
+ * statement or transaction, and this many batches of each at once, so they leave most of the agent pool's
+ * connections to polls and output.
+ */
+const REPORT_BATCHING: Omit<WriteBatcherOptions, 'failsEveryWrite'> = { maxBatch: 500, maxInFlight: 4 };
+/** Output chunks per statement: up to 4 MiB of them. */
+const OUTPUT_CHUNKS_PER_BATCH = (4 * 1024 * 1024) / MAX_OUTPUT_CHUNK_BYTES;
 
 export class AgentCommandService {
   private readonly runWakeTimers = new Map<string, NodeJS.Timeout>();
   private dispatcherWakeTimer: NodeJS.Timeout | undefined;
+  private readonly starts: WriteBatcher<CommandStart, CommandRow | undefined>;
+  private readonly results: WriteBatcher<AgentReport, AgentResultOutcome | undefined>;
+  private readonly outputs: WriteBatcher<OutputChunk, OutputOutcome | undefined>;
 
-  constructor(private readonly deps: ApiDeps) {}
+  constructor(private readonly deps: ApiDeps) {
+    const batching = { ...REPORT_BATCHING, failsEveryWrite: isDatabaseUnavailable };
+    this.starts = new WriteBatcher((starts) => startCommands(deps.agentPool, starts), batching);
+    this.results = new WriteBatcher((reports) => recordAgentResults(deps.agentPool, reports), batching);
+    this.outputs = new WriteBatcher((chunks) => appendOutput(deps.agentPool, chunks), { ...batching, maxBatch: OUTPUT_CHUNKS_PER_BATCH });
+  }
 
   /**
    * Returns as soon as there is something for the device, or after `waitSeconds` with nothing. Looks in
@@ -104,7 +127,7 @@ export class AgentCommandService {
 
   /** The agent is about to run the command; `cancelRequested` tells it not to (cancelled, or already over). */
   async start(device: AuthDevice, commandId: string, startedAt: Date): Promise<{ cancelRequested: boolean }> {
-    const row = await startCommand(this.deps.agentPool, device.id, commandId, startedAt);
+    const row = await this.starts.submit({ deviceId: device.id, commandId, startedAt });
     if (!row) throw new ApiError(404, 'not_found', 'No such command for this device.');
     if (row.jobRunId) this.wakeRun(row.jobRunId);
     return { cancelRequested: mustStop(row) };
@@ -119,60 +142,14 @@ export class AgentCommandService {
     const data = Buffer.from(chunk.data, chunk.encoding === 'base64' ? 'base64' : 'utf8');
     if (data.length > MAX_OUTPUT_CHUNK_BYTES)
       throw new ApiError(413, 'payload_too_large', `An output chunk may hold at most ${MAX_OUTPUT_CHUNK_BYTES} bytes.`);
-    const cmd = await this.load(device, commandId);
-    const pool = this.deps.agentPool;
-    const inserted = await pool.query(
-      `INSERT INTO output_chunks (command_id, stream, seq, data, bytes)
-       SELECT id, $2, $3, $4, $5 FROM agent_commands WHERE id = $1 AND state IN ('queued', 'delivered', 'running')
-       ON CONFLICT (command_id, stream, seq) DO NOTHING RETURNING id`,
-      [commandId, chunk.stream, chunk.seq, data, data.length],
-    );
-    if (inserted.rowCount) {
+    const outcome = await this.outputs.submit({ deviceId: device.id, commandId, stream: chunk.stream, seq: chunk.seq, data });
+    if (!outcome) throw new ApiError(404, 'not_found', 'No such command for this device.');
+    if (outcome.kind === 'after_finish') throw new ApiError(409, 'output_after_finish');
+    if (outcome.kind === 'stored') {
       this.deps.metrics.outputBytes.inc(data.length);
-      const column = chunk.stream === 'stdout' ? 'stdout_bytes' : 'stderr_bytes';
-      const { rows } = await pool.query<{ total: string }>(
-        `UPDATE agent_commands SET ${column} = ${column} + $2 WHERE id = $1 RETURNING ${column}::text AS total`,
-        [commandId, data.length],
-      );
-      if (Number(rows[0]?.total ?? 0) > OUTPUT_RETENTION_BYTES) await this.trimOutput(commandId, chunk.stream);
-      if (cmd.jobRunId) this.wakeRun(cmd.jobRunId);
-    } else {
-      const stored = await pool.query('SELECT 1 FROM output_chunks WHERE command_id = $1 AND stream = $2 AND seq = $3', [
-        commandId,
-        chunk.stream,
-        chunk.seq,
-      ]);
-      if (!stored.rowCount) throw new ApiError(409, 'output_after_finish');
+      if (outcome.command.jobRunId) this.wakeRun(outcome.command.jobRunId);
     }
-    return { cancelRequested: mustStop(cmd) };
-  }
-
-  /** Keeps only the newest OUTPUT_RETENTION_BYTES of a stream: whole older chunks go, the boundary one is cut. */
-  private async trimOutput(commandId: string, stream: 'stdout' | 'stderr'): Promise<void> {
-    const pool = this.deps.agentPool;
-    await pool.query(
-      `DELETE FROM output_chunks WHERE id IN (
-         SELECT id FROM (SELECT id, bytes, sum(bytes) OVER (ORDER BY id DESC) AS upto FROM output_chunks WHERE command_id = $1 AND stream = $2) t
-          WHERE t.upto - t.bytes >= $3)`,
-      [commandId, stream, OUTPUT_RETENTION_BYTES],
-    );
-    // The oldest chunk by its bigint id (an `id::text AS id` column would make ORDER BY id sort "10" before "9").
-    const { rows } = await pool.query<{ chunk_id: string; data: Buffer; total: string }>(
-      `SELECT id::text AS chunk_id, data, (SELECT sum(bytes) FROM output_chunks WHERE command_id = $1 AND stream = $2)::text AS total
-         FROM output_chunks WHERE command_id = $1 AND stream = $2 ORDER BY id LIMIT 1`,
-      [commandId, stream],
-    );
-    const first = rows[0];
-    const excess = first ? Number(first.total) - OUTPUT_RETENTION_BYTES : 0;
-    if (first && excess > 0) {
-      let buf = first.data.subarray(excess);
-      // Do not start inside a UTF-8 character: skip at most the 3 continuation bytes one can have.
-      let skip = 0;
-      while (skip < 3 && skip < buf.length && (buf[skip]! & 0xc0) === 0x80) skip++;
-      buf = buf.subarray(skip);
-      await pool.query('UPDATE output_chunks SET data = $2, bytes = $3 WHERE id = $1', [first.chunk_id, buf, buf.length]);
-    }
-    await pool.query(`UPDATE agent_commands SET ${stream}_truncated = true WHERE id = $1`, [commandId]);
+    return { cancelRequested: mustStop(outcome.command) };
   }
 
   /** The agent is still running the command; the answer tells it whether to stop (cancelled, or already over here). */
@@ -181,7 +158,7 @@ export class AgentCommandService {
   }
 
   async result(device: AuthDevice, commandId: string, result: CommandResult): Promise<{ accepted: boolean; duplicate: boolean }> {
-    const outcome = await recordAgentResult(this.deps.agentPool, device.id, commandId, result, deviceActor(device));
+    const outcome = await this.results.submit({ deviceId: device.id, commandId, result, actor: deviceActor(device) });
     // Gone: never this device's, or the device (and with it its commands) was deleted meanwhile.
     if (!outcome) throw new ApiError(404, 'not_found', 'No such command for this device.');
     if (outcome.kind === 'refused') throw new ApiError(409, 'command_not_delivered');
