@@ -94,7 +94,8 @@ export const defaultApiConfig: ApiConfig = {
   sessionTtlDays: 30,
   secureCookies: false,
   pollWaitSeconds: 25,
-  checkinIntervalSeconds: 60,
+  // Check-ins carry facts, capabilities and the boot ID, which seldom change; presence comes from the polls.
+  checkinIntervalSeconds: 300,
   onlineWindowSeconds: DEFAULT_ONLINE_WINDOW_SECONDS,
   inventoryFullIntervalSeconds: 24 * 3600,
   inventoryDeltaIntervalSeconds: 3600,

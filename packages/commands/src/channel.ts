@@ -239,8 +239,18 @@ export interface Claim {
  * only when there are any), as do cancellations the agent did not confirm in time (`cancelled`).
  */
 export async function claimCommands(pool: pg.Pool, deviceId: string, opts: ClaimOptions): Promise<Claim> {
+  return (await claimCommandsOfDevices(pool, [deviceId], opts))[0]!;
+}
+
+/**
+ * {@link claimCommands} for the polls of many devices in one statement (a fan-out wakes thousands at once): their
+ * claims, in order. A device listed twice gets its commands in the first claim; the later ones hand out none.
+ */
+export async function claimCommandsOfDevices(pool: pg.Pool, deviceIds: readonly string[], opts: ClaimOptions): Promise<Claim[]> {
+  if (deviceIds.length === 0) return [];
   const { rows } = await pool.query<{
     what: string;
+    device_id: string;
     id: string | null;
     attempt: number | null;
     expires_at: Date | null;
@@ -248,65 +258,86 @@ export async function claimCommands(pool: pg.Pool, deviceId: string, opts: Claim
     kind: string | null;
     at: Date | null;
   }>(
+    // Locked before they are ranked (FOR UPDATE does not go with window functions); the rows ranked past the
+    // limit stay locked only until the statement ends.
     `WITH device AS (
-       SELECT coalesce(command_kinds, ARRAY['shell']) AS kinds FROM devices WHERE id = $1
-     ), candidates AS (
-       SELECT ac.id, ac.kind FROM agent_commands ac
-        WHERE ac.device_id = $1 AND ac.expires_at > now() AND ac.cancel_requested_at IS NULL
+       SELECT id AS device_id, coalesce(command_kinds, ARRAY['shell']) AS kinds FROM devices WHERE id = ANY($1::uuid[])
+     ), due AS (
+       SELECT ac.id, ac.device_id, ac.kind, ac.created_at FROM agent_commands ac
+        WHERE ac.device_id = ANY($1::uuid[]) AND ac.expires_at > now() AND ac.cancel_requested_at IS NULL
           AND (ac.state = 'queued' OR (ac.state = 'delivered' AND ac.delivered_at < now() - make_interval(secs => $2)))
-        ORDER BY ac.created_at LIMIT $4
         FOR UPDATE OF ac SKIP LOCKED
+     ), candidates AS (
+       SELECT ranked.id, ranked.device_id, ranked.kind FROM (
+         SELECT due.*, row_number() OVER (PARTITION BY due.device_id ORDER BY due.created_at, due.id) AS rank FROM due
+       ) ranked WHERE ranked.rank <= $4
      ), claimed AS (
        UPDATE agent_commands ac SET state = 'delivered', delivered_at = now(), delivery_count = ac.delivery_count + 1
-         FROM candidates c, device d WHERE ac.id = c.id AND c.kind = ANY(d.kinds)
-       RETURNING ac.id, ac.attempt, ac.expires_at, ac.payload_sha256, ac.created_at
+         FROM candidates c JOIN device d ON d.device_id = c.device_id WHERE ac.id = c.id AND c.kind = ANY(d.kinds)
+       RETURNING ac.id, ac.device_id, ac.attempt, ac.expires_at, ac.payload_sha256, ac.created_at
      ), open AS (
-       SELECT ac.id, ac.state, ac.delivered_at, ac.cancel_requested_at FROM agent_commands ac
-        WHERE ac.device_id = $1 AND ac.state IN ('delivered', 'running') AND ac.id NOT IN (SELECT id FROM claimed)
+       SELECT ac.id, ac.device_id, ac.state, ac.delivered_at, ac.cancel_requested_at FROM agent_commands ac
+        WHERE ac.device_id = ANY($1::uuid[]) AND ac.state IN ('delivered', 'running') AND ac.id NOT IN (SELECT id FROM claimed)
      )
-     SELECT 'command' AS what, c.id, c.attempt, c.expires_at, p.payload, NULL::text AS kind, c.created_at AS at
+     SELECT 'command' AS what, c.device_id, c.id, c.attempt, c.expires_at, p.payload, NULL::text AS kind, c.created_at AS at
        FROM claimed c JOIN command_payloads p ON p.sha256 = c.payload_sha256
      UNION ALL
-     SELECT 'unsupported', c.id, NULL, NULL, NULL, c.kind, NULL FROM candidates c, device d WHERE NOT c.kind = ANY(d.kinds)
+     SELECT 'unsupported', c.device_id, c.id, NULL, NULL, NULL, c.kind, NULL FROM candidates c JOIN device d ON d.device_id = c.device_id
+      WHERE NOT c.kind = ANY(d.kinds)
      UNION ALL
-     SELECT CASE WHEN o.cancel_requested_at > now() - make_interval(secs => $3) THEN 'cancel' ELSE 'unconfirmed' END, o.id, NULL, NULL, NULL, NULL, NULL
+     SELECT CASE WHEN o.cancel_requested_at > now() - make_interval(secs => $3) THEN 'cancel' ELSE 'unconfirmed' END, o.device_id, o.id,
+            NULL, NULL, NULL, NULL, NULL
        FROM open o WHERE o.cancel_requested_at IS NOT NULL
      UNION ALL
-     SELECT 'recheck', NULL, NULL, NULL, NULL, NULL, min(CASE
+     SELECT 'recheck', o.device_id, NULL, NULL, NULL, NULL, NULL, min(CASE
               WHEN o.cancel_requested_at IS NOT NULL THEN o.cancel_requested_at + make_interval(secs => $3)
               WHEN o.state = 'delivered' THEN o.delivered_at + make_interval(secs => $2)
             END)
-       FROM open o
+       FROM open o GROUP BY o.device_id
      ORDER BY what, at`,
-    [deviceId, opts.redeliverAfterSeconds, opts.cancelTtlSeconds, opts.limit],
+    [deviceIds, opts.redeliverAfterSeconds, opts.cancelTtlSeconds, opts.limit],
   );
-  const claim: Claim = { commands: [], cancel: [], finished: [], recheckAt: null };
-  const unsupported: { id: string; kind: string }[] = [];
-  const unconfirmed: string[] = [];
+  const claims = new Map<string, Claim>(deviceIds.map((id) => [id, { commands: [], cancel: [], finished: [], recheckAt: null }]));
+  const unsupported: { id: string; deviceId: string; kind: string }[] = [];
+  const unconfirmed: { id: string; deviceId: string }[] = [];
   for (const r of rows) {
+    const claim = claims.get(r.device_id)!;
     if (r.what === 'command') claim.commands.push({ id: r.id!, attempt: r.attempt!, expiresAt: r.expires_at!, payload: r.payload! });
     else if (r.what === 'cancel') claim.cancel.push(r.id!);
-    else if (r.what === 'unsupported') unsupported.push({ id: r.id!, kind: r.kind! });
-    else if (r.what === 'unconfirmed') unconfirmed.push(r.id!);
+    else if (r.what === 'unsupported') unsupported.push({ id: r.id!, deviceId: r.device_id, kind: r.kind! });
+    else if (r.what === 'unconfirmed') unconfirmed.push({ id: r.id!, deviceId: r.device_id });
     else if (r.what === 'recheck') claim.recheckAt = r.at;
   }
   if (unsupported.length > 0 || unconfirmed.length > 0) {
-    claim.finished = await withTransaction(pool, async (client) => {
-      const finished: FinishedCommand[] = [];
-      for (const kind of new Set(unsupported.map((u) => u.kind))) {
-        const ids = unsupported.filter((u) => u.kind === kind).map((u) => u.id);
-        finished.push(...(await finishCommands(client, ids, 'unsupported', { error: unsupportedMessage(kind) })));
-      }
-      finished.push(
-        ...(await finishCommands(client, unconfirmed, 'cancelled', {
+    const finished = await withTransaction(pool, (client) =>
+      finish(client, [
+        ...unsupported.map((u) => ({ ...ENDING, id: u.id, moves: 'unsupported' as const, error: unsupportedMessage(u.kind) })),
+        ...unconfirmed.map((u) => ({
+          ...ENDING,
+          id: u.id,
+          moves: 'cancelled' as const,
           error: `The agent did not confirm the cancellation within ${opts.cancelTtlSeconds} s.`,
         })),
-      );
-      return finished;
-    });
+      ]),
+    );
+    for (const f of finished) claims.get(f.deviceId)!.finished.push(f);
   }
-  return claim;
+  const handedOut = new Set<string>();
+  return deviceIds.map((id) => {
+    const claim = claims.get(id)!;
+    if (!handedOut.has(id)) {
+      handedOut.add(id);
+      return claim;
+    }
+    // A second poll of the device in this batch: what the first was handed is delivered now, due again later.
+    const redeliverAt = claim.commands.length > 0 ? new Date(Date.now() + opts.redeliverAfterSeconds * 1000) : null;
+    const recheckAt = [claim.recheckAt, redeliverAt].filter((d): d is Date => d !== null).sort((x, y) => x.getTime() - y.getTime())[0];
+    return { commands: [], cancel: claim.cancel, finished: [], recheckAt: recheckAt ?? null };
+  });
 }
+
+/** An ending with nothing recorded but its error: filled in per command. */
+const ENDING = { error: null, result: null, startedAt: null, actor: null };
 
 function unsupportedMessage(kind: string): string {
   return `The agent on this device cannot run "${kind}" commands (it does not announce that capability: upgrade the agent).`;

@@ -7,6 +7,7 @@ import { createJobRunFixture } from '../../../activities/test/support/fixtures.t
 import {
   appendOutput,
   claimCommands,
+  claimCommandsOfDevices,
   commandStates,
   commandTransitions,
   finishCommands,
@@ -257,6 +258,25 @@ describe('reports of many devices in one call', () => {
     expect(await target(a!.targetId)).toMatchObject({ status: 'running', startedAt });
     expect(await target(b!.targetId)).toMatchObject({ status: 'running' });
   });
+  it('claim for the polls of many devices with what each would get alone, in one statement', async () => {
+    const [a, b] = await Promise.all([commandIn('queued'), commandIn('queued')]);
+    const script = await commandIn('queued', { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 60 });
+    const running = await commandIn('running');
+    await withTransaction(t.db.pool, (client) => requestCancellation(client, [{ id: running.id, state: 'running' }], 'cancelled'));
+    const claims = await claimCommandsOfDevices(
+      t.db.pool,
+      [a!.deviceId, b!.deviceId, a!.deviceId, script.deviceId, running.deviceId],
+      claimOptions,
+    );
+    expect(claims.map((c) => c.commands.map((x) => x.id))).toEqual([[a!.id], [b!.id], [], [], []]);
+    // The second poll of a device in the batch looks again when what the first was handed falls due for redelivery.
+    expect(claims[2]!.recheckAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(claims[3]!.finished.map((f) => [f.id, f.state])).toEqual([[script.id, 'unsupported']]);
+    expect(claims[4]!.cancel).toEqual([running.id]);
+    expect(await writers([a!.id, b!.id])).toBe(1);
+    expect(await Promise.all([a!.id, b!.id].map(stateOf))).toEqual(['delivered', 'delivered']);
+  });
+
   it('store output chunks with the answer each would get alone, in one statement', async () => {
     const [a, b] = await Promise.all([commandIn('running'), commandIn('delivered')]);
     const ended = await commandIn('succeeded');

@@ -13,13 +13,14 @@ import {
 } from '@opsconductor/contracts/agent-protocol';
 import {
   appendOutput,
-  claimCommands,
+  claimCommandsOfDevices,
   loadDeviceCommand,
   mustStop,
   recordAgentResults,
   startCommands,
   type AgentReport,
   type AgentResultOutcome,
+  type Claim,
   type CommandRow,
   type CommandStart,
   type FinishedCommand,
@@ -49,9 +50,9 @@ const COMMANDS_PER_POLL = 20;
  */
 const WAKE_EVERY_MS = 100;
 /**
- * Starts and results of many devices are written together (lib/write-batcher.ts): at most this many per
- * statement or transaction, and this many batches of each at once, so they leave most of the agent pool's
- * connections to polls and output.
+ * The polls' claims, starts, results and output of many devices are written together (lib/write-batcher.ts): at
+ * most this many per statement or transaction, and this many batches of each at once (16 of the agent pool's
+ * connections at most; check-ins, heartbeats and authentication take the others).
  */
 const REPORT_BATCHING: Omit<WriteBatcherOptions, 'failsEveryWrite'> = { maxBatch: 500, maxInFlight: 4 };
 /** Output chunks per statement: up to 4 MiB of them. */
@@ -60,12 +61,15 @@ const OUTPUT_CHUNKS_PER_BATCH = (4 * 1024 * 1024) / MAX_OUTPUT_CHUNK_BYTES;
 export class AgentCommandService {
   private readonly runWakeTimers = new Map<string, NodeJS.Timeout>();
   private dispatcherWakeTimer: NodeJS.Timeout | undefined;
+  private readonly claims: WriteBatcher<string, Claim>;
   private readonly starts: WriteBatcher<CommandStart, CommandRow | undefined>;
   private readonly results: WriteBatcher<AgentReport, AgentResultOutcome | undefined>;
   private readonly outputs: WriteBatcher<OutputChunk, OutputOutcome | undefined>;
 
   constructor(private readonly deps: ApiDeps) {
     const batching = { ...REPORT_BATCHING, failsEveryWrite: isDatabaseUnavailable };
+    const claimOptions = { limit: COMMANDS_PER_POLL, redeliverAfterSeconds: REDELIVER_AFTER_SECONDS, cancelTtlSeconds: CANCEL_TTL_SECONDS };
+    this.claims = new WriteBatcher((deviceIds) => claimCommandsOfDevices(deps.agentPool, deviceIds, claimOptions), batching);
     this.starts = new WriteBatcher((starts) => startCommands(deps.agentPool, starts), batching);
     this.results = new WriteBatcher((reports) => recordAgentResults(deps.agentPool, reports), batching);
     this.outputs = new WriteBatcher((chunks) => appendOutput(deps.agentPool, chunks), { ...batching, maxBatch: OUTPUT_CHUNKS_PER_BATCH });
@@ -87,11 +91,7 @@ export class AgentCommandService {
         try {
           if (wakeups.mayHaveWork(device.id)) {
             const ticket = wakeups.ticket();
-            const claim = await claimCommands(this.deps.agentPool, device.id, {
-              limit: COMMANDS_PER_POLL,
-              redeliverAfterSeconds: REDELIVER_AFTER_SECONDS,
-              cancelTtlSeconds: CANCEL_TTL_SECONDS,
-            });
+            const claim = await this.claims.submit(device.id);
             if (claim.finished.length > 0) this.afterFinished(claim.finished);
             if (claim.commands.length > 0 || claim.cancel.length > 0) {
               const commands: AgentCommand[] = claim.commands.map((c) => ({
