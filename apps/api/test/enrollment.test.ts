@@ -81,15 +81,16 @@ describe('enrolment with one token from many devices at once', () => {
     expect(device.lastSeenAt).not.toBeNull();
   });
 
-  it('takes the use in the last statement of the enrolling transaction, so the token row is never locked across round trips', async () => {
-    // Triggers record the statement each write ran in. Taking the use first (the old way) kept the row locked while the
-    // API went back and forth with the database for the device, its groups, audit row and event: every other
-    // enrolment with the token queued. Now everything else is written first, and the use is the last statement.
+  it('takes the use at commit, so the token row is never locked across a round trip of the API', async () => {
+    // Triggers record the statement each write ran in. Taking the use first (the first way) kept the row locked while
+    // the API went back and forth with the database for the device, its groups, audit row and event; taking it in the
+    // last statement (the second) still kept it locked until the API's COMMIT arrived, which under load waits for its
+    // event loop, and every other enrolment with the token queued. Now the COMMIT itself takes it.
     const { pool } = t.database.db;
     const token = await t.createEnrollmentToken(admin);
-    await pool.query(`CREATE TABLE test_enrol_statements (tbl text, stmt timestamptz, xact bigint)`);
+    await pool.query(`CREATE TABLE test_enrol_statements (tbl text, stmt timestamptz, xact bigint, query text)`);
     await pool.query(`CREATE FUNCTION test_record_statement() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN INSERT INTO test_enrol_statements VALUES (TG_TABLE_NAME, statement_timestamp(), txid_current()); RETURN NEW; END $$`);
+      BEGIN INSERT INTO test_enrol_statements VALUES (TG_TABLE_NAME, statement_timestamp(), txid_current(), current_query()); RETURN NEW; END $$`);
     await pool.query(
       `CREATE TRIGGER test_token_use AFTER UPDATE ON enrollment_tokens FOR EACH ROW EXECUTE FUNCTION test_record_statement()`,
     );
@@ -101,14 +102,15 @@ describe('enrolment with one token from many devices at once', () => {
     try {
       await t.enrollDevice(token, 'one-statement');
       // As text: statement_timestamp() has microseconds, a JavaScript Date only milliseconds.
-      const { rows } = await pool.query<{ tbl: string; stmt: string; xact: string }>(
-        `SELECT tbl, stmt::text AS stmt, xact::text AS xact FROM test_enrol_statements ORDER BY tbl`,
+      const { rows } = await pool.query<{ tbl: string; stmt: string; xact: string; query: string }>(
+        `SELECT tbl, stmt::text AS stmt, xact::text AS xact, query FROM test_enrol_statements ORDER BY tbl`,
       );
       // The audit row and device.enrolled too: a device never exists without them.
       expect([...new Set(rows.map((r) => r.tbl))].sort()).toEqual(['audit_logs', 'devices', 'domain_events', 'enrollment_tokens']);
       expect(new Set(rows.map((r) => r.xact)).size).toBe(1);
       const use = rows.filter((r) => r.tbl === 'enrollment_tokens');
       expect(use).toHaveLength(1);
+      expect(use[0]!.query).toBe('COMMIT');
       // Microsecond timestamps as text of one format sort as times.
       for (const r of rows.filter((x) => x.tbl !== 'enrollment_tokens')) expect(r.stmt < use[0]!.stmt).toBe(true);
     } finally {

@@ -4,11 +4,11 @@
  * and `device.enrolled` commit together. An enrolled device is online (announced by device.enrolled).
  *
  * Every enrollment with one token updates the token's row (`used_count`), and concurrent ones queue on
- * that row's lock until the holder commits. So the use is taken by the transaction's LAST statement:
- * the lock is held for that statement and the commit, never across the round trips before it (the
- * device's insert only takes a key-share lock on the token, which does not block the update; see
- * `npm run bench:enroll`). `max_uses` stays exact: the UPDATE re-checks `used_count < max_uses` on the
- * row version it waited for, and a use it cannot take rolls the whole enrollment back.
+ * that row's lock until the holder commits. So the use is taken AT the commit, by a deferred constraint trigger
+ * on the device's insert (migration 20261204010000): the lock is held for the commit alone, never across a round
+ * trip of the API (the device's insert only takes a key-share lock on the token, which does not block the
+ * update; see `npm run bench:enroll`). `max_uses` stays exact: the trigger re-checks the token on the row version
+ * it waited for, and a use it cannot take fails the commit, which rolls the whole enrollment back.
  *
  * A retried enrollment (same `enrollmentId`, same token, within ENROLLMENT_RETRY_WINDOW_SECONDS, device
  * not retired) gets the device the first attempt created, with a new secret: the first answer never
@@ -69,43 +69,49 @@ async function firstEnrollment(deps: Deps, origin: Omit<Origin, 'actor'>, input:
   // The device is the actor of its own enrollment (audit row and events): its ID is chosen up front.
   const deviceId = randomUUID();
   const f = input.facts;
-  return withUnitOfWork(deps.db, { ...origin, actor: deviceActor({ id: deviceId, hostname: f.hostname }) }, async (uow) => {
-    const usable = `revoked_at IS NULL AND expires_at > now() AND used_count < max_uses`;
-    // Read without a lock: the use is taken last (see the top of this file).
-    const token = await uow.sql.query<{ id: string }>(`SELECT id::text FROM enrollment_tokens WHERE token_hash = $1 AND ${usable}`, [
-      hashToken(input.enrollmentToken),
-    ]);
-    const tokenId = token.rows[0]?.id;
-    if (!tokenId) throw tokenInvalid();
-    await uow.sql.query(
-      `INSERT INTO devices (id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, secret_hash,
-                            enrollment_token_id, enrollment_request_id, protocol_version, last_seen_at, announced_online, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), true, now())`,
-      [
-        deviceId,
-        f.hostname,
-        f.osFamily,
-        f.osName,
-        f.osVersion,
-        f.architecture,
-        f.ipAddresses,
-        f.agentVersion,
-        secretHash,
-        tokenId,
-        input.enrollmentId ?? null,
-        input.protocolVersion,
-      ],
-    );
-    await uow.audit({ action: 'device.enroll', targetType: 'device', targetId: deviceId, details: { hostname: f.hostname } });
-    await uow.emit(domainEvent('device.enrolled', { deviceId, hostname: f.hostname, enrollmentTokenId: tokenId }));
-    // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
-    await deps.membership.deviceChanged(deviceId, 'device enrolled', uow);
-    // Last: one use of the token, atomically; an exhausted, expired or revoked token rolls the enrollment back.
-    const used = await uow.sql.query(`UPDATE enrollment_tokens SET used_count = used_count + 1 WHERE id = $1 AND ${usable}`, [tokenId]);
-    if (used.rowCount !== 1) throw tokenInvalid();
-    return deviceId;
-  });
+  try {
+    return await withUnitOfWork(deps.db, { ...origin, actor: deviceActor({ id: deviceId, hostname: f.hostname }) }, async (uow) => {
+      // Read without a lock: the use is taken at commit (see the top of this file).
+      const token = await uow.sql.query<{ id: string }>(
+        `SELECT id::text FROM enrollment_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() AND used_count < max_uses`,
+        [hashToken(input.enrollmentToken)],
+      );
+      const tokenId = token.rows[0]?.id;
+      if (!tokenId) throw tokenInvalid();
+      await uow.sql.query(
+        `INSERT INTO devices (id, hostname, os_family, os_name, os_version, architecture, ip_addresses, agent_version, secret_hash,
+                              enrollment_token_id, enrollment_request_id, protocol_version, last_seen_at, announced_online, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), true, now())`,
+        [
+          deviceId,
+          f.hostname,
+          f.osFamily,
+          f.osName,
+          f.osVersion,
+          f.architecture,
+          f.ipAddresses,
+          f.agentVersion,
+          secretHash,
+          tokenId,
+          input.enrollmentId ?? null,
+          input.protocolVersion,
+        ],
+      );
+      await uow.audit({ action: 'device.enroll', targetType: 'device', targetId: deviceId, details: { hostname: f.hostname } });
+      await uow.emit(domainEvent('device.enrolled', { deviceId, hostname: f.hostname, enrollmentTokenId: tokenId }));
+      // Groups on enrollment facts (OS family, name, version) apply before the first inventory arrives.
+      await deps.membership.deviceChanged(deviceId, 'device enrolled', uow);
+      return deviceId;
+    });
+  } catch (err) {
+    // The commit could not take a use of the token: it expired, was revoked or was used up meanwhile.
+    if ((err as { code?: unknown }).code === TOKEN_USE_REFUSED) throw tokenInvalid();
+    throw err;
+  }
 }
+
+/** SQLSTATE of a commit whose enrollment could not take a use of its token (trigger `devices_take_enrollment_token_use`). */
+const TOKEN_USE_REFUSED = 'OCTKN';
 
 /** The device an earlier attempt of this enrollment created, now with `secretHash` as its secret; none if there is none. */
 async function repeatEnrollment(
