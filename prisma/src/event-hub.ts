@@ -3,7 +3,6 @@
  * changes, in this process at once (the fast path) and in every other process via Postgres LISTEN/NOTIFY on a
  * dedicated connection.
  */
-import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { channels, notify, type Channel } from './notify.ts';
 
@@ -12,8 +11,36 @@ interface WarnLogger {
   warn(obj: object, msg: string): void;
 }
 
+type Listener = (payload: string | null) => void;
+
+/**
+ * Listeners by name, in sets: every idle long-poll subscribes and unsubscribes once per cycle, and 10,000 of them
+ * on one name (as on an EventEmitter's `resync`) made each unsubscribe a search through an array of 10,000.
+ */
+class Listeners {
+  private readonly byName = new Map<string, Set<Listener>>();
+
+  add(name: string, fn: Listener): () => void {
+    let set = this.byName.get(name);
+    if (!set) this.byName.set(name, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.byName.get(name) === set) this.byName.delete(name);
+    };
+  }
+
+  emit(name: string, payload: string | null): void {
+    const set = this.byName.get(name);
+    if (set) for (const fn of [...set]) fn(payload);
+  }
+}
+
+/** The name every subscriber is also woken by after the LISTEN connection was lost and is back. */
+const RESYNC = 'resync';
+
 export class EventHub {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private readonly listeners = new Listeners();
   private listener: pg.Client | undefined;
   private stopped = false;
 
@@ -26,9 +53,7 @@ export class EventHub {
   async start(): Promise<void> {
     const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });
     client.on('notification', (msg) => {
-      if (!msg.payload) return;
-      this.emitter.emit(`${msg.channel}:${msg.payload}`);
-      this.emitter.emit(msg.channel, msg.payload);
+      if (msg.payload) this.deliver(msg.channel, msg.payload);
     });
     client.on('error', (err) => {
       this.logger.warn({ err }, 'LISTEN connection lost; reconnecting');
@@ -48,7 +73,7 @@ export class EventHub {
       setTimeout(() => {
         this.start().then(
           // Anything may have happened while deaf: wake every waiter so it re-reads the database.
-          () => this.emitter.emit('resync'),
+          () => this.listeners.emit(RESYNC, null),
           () => retry(Math.min(delay * 2, 10_000)),
         );
       }, delay).unref();
@@ -66,29 +91,32 @@ export class EventHub {
    * after the LISTEN connection was lost and is back: anything may have been missed in between.
    */
   subscribeChannel(channel: Channel, fn: (payload: string | null) => void): () => void {
-    const resync = () => fn(null);
-    this.emitter.on(channel, fn);
-    this.emitter.on('resync', resync);
-    return () => {
-      this.emitter.off(channel, fn);
-      this.emitter.off('resync', resync);
-    };
+    return this.both(
+      this.listeners.add(channel, fn),
+      this.listeners.add(RESYNC, () => fn(null)),
+    );
   }
 
   /** Wake local waiters now and other processes through NOTIFY. Never throws. */
   publish(channel: Channel, payload: string): void {
-    this.emitter.emit(`${channel}:${payload}`);
-    this.emitter.emit(channel, payload);
+    this.deliver(channel, payload);
     notify(this.pool, channel, payload).catch((err) => this.logger.warn({ err, channel }, 'NOTIFY failed'));
   }
 
+  /** Woken by `publish(channel, key)` here or elsewhere, and by a resync. */
   subscribe(channel: Channel, key: string, fn: () => void): () => void {
-    const name = `${channel}:${key}`;
-    this.emitter.on(name, fn);
-    this.emitter.on('resync', fn);
+    return this.both(this.listeners.add(`${channel}:${key}`, fn), this.listeners.add(RESYNC, fn));
+  }
+
+  private deliver(channel: string, payload: string): void {
+    this.listeners.emit(`${channel}:${payload}`, payload);
+    this.listeners.emit(channel, payload);
+  }
+
+  private both(a: () => void, b: () => void): () => void {
     return () => {
-      this.emitter.off(name, fn);
-      this.emitter.off('resync', fn);
+      a();
+      b();
     };
   }
 

@@ -2,10 +2,9 @@
  * Passwords and tokens. Passwords: argon2id over their NFKC form, one policy for every password that is
  * set (@opsconductor/passwords). Tokens (sessions, enrollment): random, stored only as their SHA-256.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import { sha256 } from '@oslojs/crypto/sha2';
-import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import { ARGON2ID } from '@opsconductor/db/seed';
 import { normalizePassword, passwordProblems } from '@opsconductor/passwords';
 import { invalid } from '@opsconductor/unit-of-work';
@@ -13,8 +12,9 @@ import { invalid } from '@opsconductor/unit-of-work';
 export function generateToken(bytes = 20): string {
   return encodeBase32LowerCaseNoPadding(randomBytes(bytes));
 }
+/** SHA-256 of the token's UTF-8, as lowercase hex. Agents' calls hash their secret each time: node's OpenSSL, not JavaScript. */
 export function hashToken(token: string): string {
-  return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 /** Compare two hex digests without leaking where they differ. */
 export function digestsEqual(a: string, b: string): boolean {
