@@ -16,13 +16,17 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** User + system CPU time in seconds (0 when the process is gone). */
+/**
+ * User + system CPU time in seconds of the process and of its children it has reaped (0 when the process is gone):
+ * a PostgreSQL backend that exits takes its time to the postmaster's count, so a tree's sum never goes down.
+ */
 export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    // utime, stime, cutime, cstime (fields 14 to 17).
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
@@ -67,7 +71,7 @@ export class CpuMeter {
     this.startWall = performance.now();
   }
 
-  /** Percent of one core since begin(). Backends that exited meanwhile take their CPU time with them: a lower bound. */
+  /** Percent of one core since begin(). */
   percent(): number {
     const wallSeconds = (performance.now() - this.startWall) / 1000;
     return wallSeconds > 0 ? (100 * (this.total() - this.startCpu)) / wallSeconds : 0;
