@@ -60,6 +60,8 @@ interface SizeResult {
     finished: number | null;
     status: string;
     result: CallSummary;
+    /** The same result calls measured in the API, from frame to reply (its histogram's buckets: "≤ 250 ms"). */
+    resultInApi: { p50: string; p95: string };
     peakRss: number;
     errors: Record<string, number>;
     pollErrors: number;
@@ -152,6 +154,7 @@ async function benchmark(agents: number): Promise<SizeResult> {
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(stack.apiPid))), 1000);
     const fanMeters = { ...meters, worker: new CpuMeter(() => stack.workerPids()) };
     for (const m of Object.values(fanMeters)) m.begin();
+    const resultCallsBefore = callBuckets(await stack.metrics(), 'result');
     const post = await stack.api('POST', '/api/v1/job-runs', {
       filter: {},
       command: 'true',
@@ -184,6 +187,7 @@ async function benchmark(agents: number): Promise<SizeResult> {
       }
     }
     clearInterval(rssTimer);
+    const resultInApi = bucketQuantiles(resultCallsBefore, callBuckets(await stack.metrics(), 'result'));
     const fanCpu = Object.fromEntries(Object.entries(fanMeters).map(([name, m]) => [name, m.percent()]));
     const fanStats = await fleet.stats();
     return {
@@ -200,6 +204,7 @@ async function benchmark(agents: number): Promise<SizeResult> {
         finished,
         status,
         result: fanStats.calls.result,
+        resultInApi,
         peakRss,
         errors: errorsOf(fanStats),
         pollErrors: fanStats.calls.poll.errors,
@@ -213,6 +218,30 @@ async function benchmark(agents: number): Promise<SizeResult> {
     await fleet?.stop();
     await stack.close();
   }
+}
+
+/** Cumulative counts of the API's channel-call histogram for one op, by upper bound in seconds. */
+function callBuckets(metrics: string, op: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const re = new RegExp(
+    `^opsconductor_api_agent_channel_call_duration_seconds_bucket\\{(?=[^}]*op="${op}")(?=[^}]*le="([^"]+)")[^}]*\\} (\\S+)$`,
+    'gm',
+  );
+  for (const m of metrics.matchAll(re)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** p50 and p95 of what the histogram counted between two scrapes, as the bucket each falls in ("≤ 250 ms"). */
+function bucketQuantiles(before: Map<number, number>, after: Map<number, number>): { p50: string; p95: string } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  const at = (q: number) => {
+    if (!total) return '–';
+    const i = counts.findIndex((c) => c >= q * total);
+    return bounds[i] === Infinity ? `> ${ms(bounds[i - 1]! * 1000)}` : `≤ ${ms(bounds[i]! * 1000)}`;
+  };
+  return { p50: at(0.5), p95: at(0.95) };
 }
 
 async function waitUntil<T>(fn: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -231,9 +260,9 @@ function print(results: SizeResult[]) {
     `Simulated agents in their own process (real enrolment, check-ins, 25 s long-polls, start and result posted at once); the API built, in its own process; ${IDLE_SECONDS} s idle window after ${SETTLE_SECONDS} s settling.\n`,
   );
   console.log(
-    '| devices | enrolment | idle API RSS | idle CPU API / PostgreSQL / Temporal | empty long-poll p50 / p95 | dispatch to an idle device p50 / p95 (20 runs) | one-step run on all | result post p50 / p95 (fan-out) | errors |',
+    '| devices | enrolment | idle API RSS | idle CPU API / PostgreSQL / Temporal | empty long-poll p50 / p95 | dispatch to an idle device p50 / p95 (20 runs) | one-step run on all | result post p50 / p95 (fan-out) | of which in the API (≤) | errors |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const r of results) {
     const f = r.fanout;
     const run =
@@ -241,7 +270,7 @@ function print(results: SizeResult[]) {
         ? `${(f.finished / 1000).toFixed(1)} s (POST ${ms(f.post.ms)}${f.received !== null ? `, all received after ${(f.received / 1000).toFixed(1)} s` : ''}; ${f.status})`
         : f.status;
     console.log(
-      `| ${r.agents.toLocaleString('en-US')} | ${r.enrolment} | ${mb(r.idleRss)} | ${r.idleCpu.api.toFixed(1)} % / ${r.idleCpu.pg.toFixed(1)} % / ${r.idleCpu.temporal.toFixed(1)} % | ${ms(r.poll.p50)} / ${ms(r.poll.p95)} | ${ms(r.dispatch.p50)} / ${ms(r.dispatch.p95)}${r.dispatch.failed ? ` (${r.dispatch.failed} failed)` : ''} | ${run} | ${ms(f.result.p50)} / ${ms(f.result.p95)} | idle: ${describeErrors(r.idleErrors)}; fan-out: ${describeErrors(f.errors)} |`,
+      `| ${r.agents.toLocaleString('en-US')} | ${r.enrolment} | ${mb(r.idleRss)} | ${r.idleCpu.api.toFixed(1)} % / ${r.idleCpu.pg.toFixed(1)} % / ${r.idleCpu.temporal.toFixed(1)} % | ${ms(r.poll.p50)} / ${ms(r.poll.p95)} | ${ms(r.dispatch.p50)} / ${ms(r.dispatch.p95)}${r.dispatch.failed ? ` (${r.dispatch.failed} failed)` : ''} | ${run} | ${ms(f.result.p50)} / ${ms(f.result.p95)} | ${f.resultInApi.p50} / ${f.resultInApi.p95} | idle: ${describeErrors(r.idleErrors)}; fan-out: ${describeErrors(f.errors)} |`,
     );
   }
   console.log(

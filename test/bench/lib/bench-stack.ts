@@ -30,6 +30,8 @@ export interface BenchStack {
   /** The worker's processes (its launcher and node), when there is a worker. */
   workerPids(): number[];
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; ms: number }>;
+  /** The API's Prometheus metrics, as text. */
+  metrics(): Promise<string>;
   enrollmentToken(maxUses: number): Promise<string>;
   /** The last lines the services logged (for a failure report). */
   logs: string[];
@@ -111,6 +113,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
     };
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const metricsPort = await freePort();
     const nodeArgs = opts.apiNodeArgs ?? process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const [cmd, args] = withOpenFileLimit([process.execPath, ...nodeArgs, buildApi()]);
     const api = startChild('api', cmd, args, {
@@ -121,7 +124,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
         FILE_STORE_DIR: join(dir, 'files'),
         API_HOST: '127.0.0.1',
         API_PORT: String(apiPort),
-        API_METRICS_PORT: '0',
+        API_METRICS_PORT: String(metricsPort),
         API_PUBLIC_URL: apiUrl,
         ...envFromList(process.env.BENCH_API_ENV),
         ...opts.apiEnv,
@@ -184,6 +187,7 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       workerPids: () => (workerPid === undefined ? [] : processTree(workerPid)),
       ...(temporal ? { temporalPid: temporal.process.pid! } : {}),
       api: call,
+      metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
       async enrollmentToken(maxUses) {
         const res = await call('POST', '/api/v1/enrollment-tokens', { name: 'bench', maxUses, expiresInHours: 24 });
         if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${JSON.stringify(res.body)}`);
