@@ -38,6 +38,16 @@ const RUN_TIMEOUT_MS = 420_000;
  */
 const EXCLUDED_CHECKS = ['positive_data_acceptance'];
 
+/**
+ * Invalid data must be refused with one of these: Schemathesis' own list, and 413, which it lacks. A body over a
+ * route's size limit gets 413 before it is parsed (a generated string of a million characters is both too long
+ * and too large).
+ */
+const NEGATIVE_DATA_REJECTION = [
+  '[checks.negative_data_rejection]',
+  `expected-statuses = ${JSON.stringify(['400', '401', '403', '404', '405', '406', '409', '413', '415', '422', '428', '429', '5xx'])}`,
+].join('\n');
+
 let t: TestApi;
 let credentials: Server;
 let credentialsUrl: string;
@@ -95,7 +105,7 @@ afterAll(async () => {
 
 async function schemathesis(role: 'admin' | 'device', args: string[], config = '') {
   const configFile = join(scratch, `${role}.toml`);
-  await writeFile(configFile, config);
+  await writeFile(configFile, `${NEGATIVE_DATA_REJECTION}\n${config}`);
   const seed = process.env.FUZZ_SEED ? ['--seed', process.env.FUZZ_SEED] : [];
   const child = spawn(
     schemathesisPath(),
