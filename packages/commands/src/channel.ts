@@ -336,9 +336,6 @@ export async function claimCommandsOfDevices(pool: pg.Pool, deviceIds: readonly 
   });
 }
 
-/** An ending with nothing recorded but its error: filled in per command. */
-const ENDING = { error: null, result: null, startedAt: null, actor: null };
-
 function unsupportedMessage(kind: string): string {
   return `The agent on this device cannot run "${kind}" commands (it does not announce that capability: upgrade the agent).`;
 }
@@ -364,7 +361,7 @@ export interface CommandStart {
  */
 export async function startCommands(pool: pg.Pool, starts: readonly CommandStart[]): Promise<(CommandRow | undefined)[]> {
   if (starts.length === 0) return [];
-  const { rows } = await pool.query<RawRow & { started: boolean }>(
+  const { rows } = await pool.query<RawRow>(
     `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS v(id, device_id, started_at)
      ), started AS (
@@ -372,16 +369,14 @@ export async function startCommands(pool: pg.Pool, starts: readonly CommandStart
          FROM v WHERE ac.id = v.id AND ac.device_id = v.device_id AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
        RETURNING ac.*
      ), owner AS (${jobRunDeviceStartedCte()})
-     SELECT ${ROW_COLUMNS}, true AS started FROM started ac
+     SELECT ${ROW_COLUMNS} FROM started ac
      UNION ALL
-     SELECT ${ROW_COLUMNS}, false FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
+     SELECT ${ROW_COLUMNS} FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
       WHERE ac.id NOT IN (SELECT id FROM started)`,
     [starts.map((s) => s.commandId), starts.map((s) => s.deviceId), starts.map((s) => s.startedAt)],
   );
-  // The rows not started were read from the statement's snapshot, before its own update: a command both started
-  // and listed again (the same start twice in one batch) is taken from the update.
-  const byId = new Map<string, CommandRow>();
-  for (const r of rows) if (r.started || !byId.has(r.id)) byId.set(r.id, toRow(r));
+  // By command: a start sent twice in one batch lists its command once if started, else once per copy (the same row).
+  const byId = new Map(rows.map((r) => [r.id, toRow(r)]));
   return starts.map((s) => {
     const row = byId.get(s.commandId);
     return row && row.deviceId === s.deviceId ? row : undefined;
@@ -462,11 +457,10 @@ export async function recordAgentResults(pool: pg.Pool, reports: readonly AgentR
            FROM (SELECT id, count(*)::int AS copies FROM unnest($1::uuid[]) AS id GROUP BY id) c WHERE ac.id = c.id`,
         [counted.map((r) => r.commandId)],
       );
-    const finishedIds = new Map(finished.map((f) => [f.id, f]));
     return reports.map((r): AgentResultOutcome | undefined => {
       const row = rowOf(r);
       if (!row) return undefined;
-      if (applied.has(r)) return { kind: 'applied', finished: finishedIds.get(row.id)! };
+      if (applied.has(r)) return { kind: 'applied', finished: row as FinishedCommand };
       if (!isTerminalCommandState(row.state)) return { kind: 'refused', row };
       return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
     });
@@ -543,6 +537,9 @@ interface Ending {
   startedAt: Date | null;
   actor: EventActor | null;
 }
+
+/** An ending with nothing recorded but its error: filled in per command. */
+const ENDING = { error: null, result: null, startedAt: null, actor: null };
 
 /** One UPDATE for every ending: each row takes the legal move of its own `moves` from the state it is in now. */
 async function finish(client: pg.PoolClient, endings: readonly Ending[]): Promise<FinishedCommand[]> {

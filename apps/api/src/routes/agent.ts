@@ -213,8 +213,8 @@ export function agentRoutes(deps: ApiDeps) {
       const { facts, protocolVersion, capabilities, bootId } = c.req.valid('json');
       const id = c.var.device.id;
       // The agent's own protocol version and what it can run; an agent that says nothing is of protocol 1.
-      // Written only when something changed (or the agent had said goodbye): a fleet checking in every minute
-      // with the same facts costs no row writes, and its last-seen goes with the polls' batch.
+      // Written only when something changed (or the agent had said goodbye): a fleet checking in with the same
+      // facts costs no row writes, and its last-seen goes with the polls' batch.
       const { rows } = await deps.agentPool.query<{ present: boolean; written: boolean }>(
         `WITH device AS (SELECT id FROM devices WHERE id = $1 AND retired_at IS NULL),
          written AS (
