@@ -5,20 +5,21 @@
  * (polls, agent reports, cancellations, device retirement) and the activities (dispatch, deadlines,
  * cancellations) call these functions; nothing else writes `state`.
  *
- * Every terminal transition goes through {@link finishCommands}, which runs {@link commandsFinished}
- * in the same transaction: what follows a command's end (its owner's outcome, the `command.finished`
- * domain event).
+ * Every terminal transition is FINISH_UPDATE, with AFTER_FINISH_CTES in the same statement: what
+ * follows a command's end (its owner's outcome, the `command.finished` domain event). finishCommands and
+ * recordAgentResults are its two callers.
  */
 import type pg from 'pg';
 import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { withTransaction } from '@opsconductor/db';
-import { appendEvents, domainEvent, type EventActor } from '@opsconductor/domain-events';
-import { jobRunDeviceFinished, jobRunDeviceStartedCte } from './owners.ts';
+import type { EventActor } from '@opsconductor/domain-events';
+import { jobRunDeviceFinishedCte, jobRunDeviceStartedCte } from './owners.ts';
 import {
   canTransition,
   isTerminalCommandState,
   openCommandStates,
+  terminalCommandStates,
   type CommandState,
   type OpenCommandState,
   type TerminalCommandState,
@@ -364,9 +365,14 @@ export async function startCommands(pool: pg.Pool, starts: readonly CommandStart
   const { rows } = await pool.query<RawRow>(
     `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS v(id, device_id, started_at)
+     ), locked AS (
+       -- In ID order, as results lock them: a batch of starts and a batch of the same commands' results, which
+       -- agents send together, then wait for each other instead of deadlocking.
+       SELECT ac.id FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
+        WHERE ac.state = 'delivered' AND ac.cancel_requested_at IS NULL ORDER BY ac.id FOR NO KEY UPDATE OF ac
      ), started AS (
        UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, v.started_at)
-         FROM v WHERE ac.id = v.id AND ac.device_id = v.device_id AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
+         FROM v, locked l WHERE ac.id = l.id AND ac.id = v.id AND ac.device_id = v.device_id AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
        RETURNING ac.*
      ), owner AS (${jobRunDeviceStartedCte()})
      SELECT ${ROW_COLUMNS} FROM started ac
@@ -413,57 +419,65 @@ export interface AgentReport {
 }
 
 /**
- * {@link recordAgentResult} for many devices' results in one transaction (one commit, a few statements whatever
- * their number): the outcomes, in order; undefined where the device has no such command. A command reported
- * twice in `reports` is applied by the first copy, as if the copies had come one after the other.
+ * {@link recordAgentResult} for many devices' results in one statement (one commit, and row locks held only while
+ * it runs, whatever the API's event loop is doing): the outcomes, in order; undefined where the device has no such
+ * command. A command reported twice in `reports` is applied by the first copy, as if the copies had come one after
+ * the other.
  */
 export async function recordAgentResults(pool: pg.Pool, reports: readonly AgentReport[]): Promise<(AgentResultOutcome | undefined)[]> {
   if (reports.length === 0) return [];
-  return withTransaction(pool, async (client) => {
-    // Locked in ID order, so batches that share commands cannot deadlock.
-    const { rows } = await client.query<RawRow>(
-      `SELECT ${ROW_COLUMNS} FROM agent_commands ac JOIN unnest($1::uuid[], $2::uuid[]) AS r(id, device_id) ON ac.id = r.id AND ac.device_id = r.device_id
-        ORDER BY ac.id FOR UPDATE OF ac`,
-      [reports.map((r) => r.commandId), reports.map((r) => r.deviceId)],
-    );
-    const current = new Map(rows.map((r) => [`${r.id}/${r.device_id}`, toRow(r)]));
-    const rowOf = (r: AgentReport) => current.get(`${r.commandId}/${r.deviceId}`);
-    const first = new Map<string, AgentReport>();
-    for (const r of reports) {
-      const row = rowOf(r);
-      if (row && !isTerminalCommandState(row.state) && !first.has(row.id)) first.set(row.id, r);
-    }
-    const finished = await finish(
-      client,
-      [...first.values()].map((r) => ({
+  // The first copy of each (command, device) is its ending; the others are only counted.
+  const endings = new Map<string, Ending>();
+  for (const r of reports) {
+    const key = `${r.commandId}/${r.deviceId}`;
+    const ending = endings.get(key);
+    if (ending) ending.copies++;
+    else
+      endings.set(key, {
         id: r.commandId,
+        deviceId: r.deviceId,
         moves: r.result.status,
         error: r.result.error ?? null,
         result: r.result,
         startedAt: new Date(r.result.startedAt),
         actor: r.actor ?? null,
-      })),
-    );
-    const applied = new Set<AgentReport>();
-    for (const f of finished) {
-      applied.add(first.get(f.id)!);
-      current.set(`${f.id}/${f.deviceId}`, f);
-    }
-    // Every other copy of a result is counted on its command, once per copy.
-    const counted = reports.filter((r) => !applied.has(r) && rowOf(r) && isTerminalCommandState(rowOf(r)!.state));
-    if (counted.length > 0)
-      await client.query(
-        `UPDATE agent_commands ac SET result_count = ac.result_count + c.copies, last_result_at = now()
-           FROM (SELECT id, count(*)::int AS copies FROM unnest($1::uuid[]) AS id GROUP BY id) c WHERE ac.id = c.id`,
-        [counted.map((r) => r.commandId)],
-      );
-    return reports.map((r): AgentResultOutcome | undefined => {
-      const row = rowOf(r);
-      if (!row) return undefined;
-      if (applied.has(r)) return { kind: 'applied', finished: row as FinishedCommand };
-      if (!isTerminalCommandState(row.state)) return { kind: 'refused', row };
-      return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
-    });
+        copies: 1,
+      });
+  }
+  const { sql, params } = endingsSql([...endings.values()]);
+  const { rows } = await pool.query<RawRow & { applied: boolean }>(
+    `WITH ${sql},
+     locked AS (
+       -- In ID order, as starts and output lock them: batches that share commands cannot deadlock. NO KEY UPDATE
+       -- lets output of these commands be inserted meanwhile (its foreign key's KEY SHARE lock does not wait).
+       SELECT ${ROW_COLUMNS} FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
+        ORDER BY ac.id FOR NO KEY UPDATE OF ac
+     ), finished AS (
+       ${FINISH_UPDATE} FROM v, m, locked l
+        WHERE ac.id = v.id AND ac.device_id = v.device_id AND l.id = v.id AND m.key = v.key AND ac.state::text = m.from_state
+       RETURNING ac.*, v.n, v.actor_type, v.actor_id, v.actor_name
+     ), counted AS (
+       -- A result for a command that had already ended is counted on it, once per copy.
+       UPDATE agent_commands ac SET result_count = ac.result_count + v.copies, last_result_at = now()
+         FROM v, locked l WHERE ac.id = v.id AND ac.device_id = v.device_id AND l.id = v.id AND l.state IN (${sqlList(terminalCommandStates)})
+     ), ${AFTER_FINISH_CTES}
+     SELECT ${ROW_COLUMNS}, true AS applied FROM finished ac
+     UNION ALL
+     -- The others as they were when locked (a lock that waited returns the row as the other writer left it).
+     SELECT l.*, false FROM locked l WHERE l.id NOT IN (SELECT id FROM finished)`,
+    params,
+  );
+  const byId = new Map(rows.map((r) => [r.id, { row: toRow(r), applied: r.applied }]));
+  const firstCopies = new Set<string>();
+  return reports.map((r): AgentResultOutcome | undefined => {
+    const found = byId.get(r.commandId);
+    if (!found || found.row.deviceId !== r.deviceId) return undefined;
+    const { row, applied } = found;
+    const first = !firstCopies.has(r.commandId);
+    firstCopies.add(r.commandId);
+    if (applied) return first ? { kind: 'applied', finished: row as FinishedCommand } : { kind: 'duplicate', row };
+    if (!isTerminalCommandState(row.state)) return { kind: 'refused', row };
+    return row.result ? { kind: 'duplicate', row } : { kind: 'late', row };
   });
 }
 
@@ -511,8 +525,8 @@ export interface FinishedCommand extends CommandRow {
 /**
  * Ends commands: THE terminal transition. Each command moves to `to` (or, given a map, to the state for
  * its current state) only if that is a legal move from where it is now; commands already ended, or in a
- * state the move cannot start from, are left alone and not returned. Runs {@link commandsFinished} for
- * the ones it ended, in the caller's transaction.
+ * state the move cannot start from, are left alone and not returned. Their owners' outcomes and
+ * `command.finished` events are written by the same statement, in the caller's transaction.
  */
 export async function finishCommands(
   client: pg.PoolClient,
@@ -523,28 +537,33 @@ export async function finishCommands(
   const { error = null, result = null, startedAt = null, actor = null } = details;
   return finish(
     client,
-    ids.map((id) => ({ id, moves: to, error, result, startedAt, actor })),
+    ids.map((id) => ({ id, deviceId: null, moves: to, error, result, startedAt, actor, copies: result ? 1 : 0 })),
   );
 }
 
 /** How one command is to end: the moves it may take, and what to record. */
 interface Ending {
   id: string;
+  /** The device the command must be of (an agent's report), or null. */
+  deviceId: string | null;
   /** The state to end in, or the state to end in for each state it may be in now. */
   moves: TerminalCommandState | Partial<Record<OpenCommandState, TerminalCommandState>>;
   error: string | null;
   result: CommandResult | null;
   startedAt: Date | null;
   actor: EventActor | null;
+  /** Results to count on the command (copies of the agent's report; 0 when no result ends it). */
+  copies: number;
 }
 
 /** An ending with nothing recorded but its error: filled in per command. */
-const ENDING = { error: null, result: null, startedAt: null, actor: null };
+const ENDING = { deviceId: null, error: null, result: null, startedAt: null, actor: null, copies: 0 };
 
-/** One UPDATE for every ending: each row takes the legal move of its own `moves` from the state it is in now. */
-async function finish(client: pg.PoolClient, endings: readonly Ending[]): Promise<FinishedCommand[]> {
-  if (endings.length === 0) return [];
-  // Each distinct `moves` becomes a key into a table of (key, from, to) rows that keeps only legal moves.
+/**
+ * The endings as the CTEs `v` (one row per ending, `n` its position) and `m` (the legal moves: each distinct
+ * `moves` is a key into (key, from, to) rows), with their parameters ($1 … $13).
+ */
+function endingsSql(endings: readonly Ending[]): { sql: string; params: unknown[] } {
   const keys = new Map<string, number>();
   const table: { key: number; from: OpenCommandState; to: TerminalCommandState }[] = [];
   const keyOf = (moves: Ending['moves']): number => {
@@ -559,66 +578,75 @@ async function finish(client: pg.PoolClient, endings: readonly Ending[]): Promis
     }
     return key;
   };
-  const endingKeys = endings.map((e) => keyOf(e.moves));
-  if (table.length === 0) return [];
-  const { rows } = await client.query<RawRow>(
-    `UPDATE agent_commands ac
-        SET state = m.to_state::"AgentCommandState", finished_at = now(),
-            error_message = coalesce(v.error, ac.error_message),
-            result = coalesce(v.result, ac.result),
-            result_count = ac.result_count + CASE WHEN v.result IS NULL THEN 0 ELSE 1 END,
-            last_result_at = CASE WHEN v.result IS NULL THEN ac.last_result_at ELSE now() END,
-            started_at = coalesce(ac.started_at, v.started_at)
-       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::timestamptz[]) AS v(id, key, error, result, started_at),
-            unnest($6::int[], $7::text[], $8::text[]) AS m(key, from_state, to_state)
-      WHERE ac.id = v.id AND m.key = v.key AND ac.state::text = m.from_state
-  RETURNING ${ROW_COLUMNS}`,
-    [
+  const actors = endings.map((e) => e.actor ?? COMMAND_CHANNEL_ACTOR);
+  return {
+    sql: `v AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::int[], $8::text[], $9::text[], $10::text[])
+         WITH ORDINALITY AS v(id, device_id, key, error, result, started_at, copies, actor_type, actor_id, actor_name, n)
+     ), m AS (
+       SELECT * FROM unnest($11::int[], $12::text[], $13::text[]) AS m(key, from_state, to_state)
+     )`,
+    params: [
       endings.map((e) => e.id),
-      endingKeys,
+      endings.map((e) => e.deviceId),
+      endings.map((e) => keyOf(e.moves)),
       endings.map((e) => e.error),
       endings.map((e) => (e.result ? JSON.stringify(e.result) : null)),
       endings.map((e) => e.startedAt),
+      endings.map((e) => e.copies),
+      actors.map((a) => a.type),
+      actors.map((a) => a.id),
+      actors.map((a) => a.name),
       table.map((m) => m.key),
       table.map((m) => m.from),
       table.map((m) => m.to),
     ],
-  );
-  const finished = rows.map(toRow) as FinishedCommand[];
-  const actorOf = new Map(endings.map((e) => [e.id, e.actor]));
-  await commandsFinished(
-    client,
-    finished,
-    finished.map((f) => actorOf.get(f.id) ?? null),
-  );
-  return finished;
+  };
 }
 
-const COMMAND_CHANNEL_ACTOR: EventActor = { type: 'system', id: null, name: 'command channel' };
+/** THE terminal UPDATE, to be completed with `FROM v, m … WHERE` the row takes a legal move (`m.from_state`). */
+const FINISH_UPDATE = `UPDATE agent_commands ac
+        SET state = m.to_state::"AgentCommandState", finished_at = now(),
+            error_message = coalesce(v.error, ac.error_message),
+            result = coalesce(v.result, ac.result),
+            result_count = ac.result_count + v.copies,
+            last_result_at = CASE WHEN v.result IS NULL THEN ac.last_result_at ELSE now() END,
+            started_at = coalesce(ac.started_at, v.started_at)`;
 
 /**
- * Runs in the transaction that ended `finished` — the one place every command's end passes through.
- * The owner learns its command's outcome here (a job-run target takes it, first terminal writer wins),
- * and `command.finished` is written to the outbox, once per command whatever ended it.
+ * What follows every command's end, as CTEs over `finished` (the ended rows with their ending's position `n` and
+ * actor), so an end and its effects are one statement: the owner learns its command's outcome (a job-run target
+ * takes it, first terminal writer wins), and `command.finished` is written to the outbox (packages/domain-events'
+ * catalog defines its payload), once per command whatever ended it.
  */
-async function commandsFinished(client: pg.PoolClient, finished: FinishedCommand[], actors: (EventActor | null)[]): Promise<void> {
-  const forTargets = finished.filter((f) => f.jobRunDeviceId !== null);
-  if (forTargets.length > 0) await jobRunDeviceFinished(client, forTargets);
-  await appendEvents(
-    client,
-    finished.map((f) =>
-      domainEvent('command.finished', {
-        commandId: f.id,
-        deviceId: f.deviceId,
-        jobRunId: f.jobRunId,
-        kind: f.kind,
-        attempt: f.attempt,
-        status: f.state,
-        exitCode: f.result?.exitCode == null ? null : String(f.result.exitCode),
-        durationMs: f.result?.durationMs ?? null,
-        error: f.errorMessage ?? f.result?.error ?? null,
-      }),
-    ),
-    actors.map((a) => a ?? COMMAND_CHANNEL_ACTOR),
+const AFTER_FINISH_CTES = `owner AS (${jobRunDeviceFinishedCte()}),
+     events AS (
+       INSERT INTO domain_events (type, subject_type, subject_id, payload, actor_type, actor_id, actor_name)
+       SELECT 'command.finished', 'command', f.id::text,
+              jsonb_build_object('commandId', f.id, 'deviceId', f.device_id,
+                'jobRunId', (SELECT jrd.job_run_id FROM job_run_devices jrd WHERE jrd.id = f.job_run_device_id),
+                'kind', f.kind, 'attempt', f.attempt, 'status', f.state, 'exitCode', f.result->>'exitCode',
+                'durationMs', f.result->'durationMs', 'error', coalesce(f.error_message, f.result->>'error')),
+              f.actor_type, f.actor_id, f.actor_name
+         FROM finished f ORDER BY f.n
+     )`;
+
+/** One statement for every ending: each row takes the legal move of its own `moves` from the state it is in now. */
+async function finish(client: Db, endings: readonly Ending[]): Promise<FinishedCommand[]> {
+  if (endings.length === 0) return [];
+  const { sql, params } = endingsSql(endings);
+  const { rows } = await client.query<RawRow>(
+    `WITH ${sql},
+     finished AS (
+       ${FINISH_UPDATE} FROM v, m WHERE ac.id = v.id AND m.key = v.key AND ac.state::text = m.from_state
+       RETURNING ac.*, v.n, v.actor_type, v.actor_id, v.actor_name
+     ), ${AFTER_FINISH_CTES}
+     SELECT ${ROW_COLUMNS} FROM finished ac ORDER BY ac.n`,
+    params,
   );
+  return rows.map(toRow) as FinishedCommand[];
 }
+
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+const COMMAND_CHANNEL_ACTOR: EventActor = { type: 'system', id: null, name: 'command channel' };

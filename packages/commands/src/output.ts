@@ -59,13 +59,16 @@ export async function appendOutput(pool: pg.Pool, chunks: readonly OutputChunk[]
         WHERE cmd.state IN ('queued', 'delivered', 'running')
        ON CONFLICT (command_id, stream, seq) DO NOTHING
        RETURNING command_id, stream, seq, bytes
+     ), totals_locked AS (
+       -- In ID order, as starts and results lock them (channel.ts), so batches of each never deadlock.
+       SELECT ac.id FROM agent_commands ac WHERE ac.id IN (SELECT command_id FROM ins) ORDER BY ac.id FOR NO KEY UPDATE OF ac
      ), totals AS (
        UPDATE agent_commands ac
           SET stdout_bytes = ac.stdout_bytes + s.stdout, stderr_bytes = ac.stderr_bytes + s.stderr
          FROM (SELECT command_id, sum(CASE WHEN stream = 'stdout' THEN bytes ELSE 0 END) AS stdout,
                       sum(CASE WHEN stream = 'stderr' THEN bytes ELSE 0 END) AS stderr
-                 FROM ins GROUP BY command_id) s
-        WHERE ac.id = s.command_id
+                 FROM ins GROUP BY command_id) s, totals_locked l
+        WHERE ac.id = s.command_id AND l.id = s.command_id
        RETURNING ac.id, ac.stdout_bytes, ac.stderr_bytes
      )
      SELECT cmd.n::text, cmd.state::text AS state, cmd.cancel_requested_at, cmd.job_run_id,

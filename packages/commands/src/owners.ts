@@ -2,9 +2,7 @@
  * What a command's start and end mean to its owner. Today the only owner is a job-run target
  * (`job_run_devices`); a new owner kind adds its column on `agent_commands` and its effects here.
  */
-import type pg from 'pg';
-import { jobRunDeviceOutcomeOf } from './states.ts';
-import type { FinishedCommand } from './channel.ts';
+import { jobRunDeviceOutcomeOf, terminalCommandStates } from './states.ts';
 
 /**
  * The target shows `running` from the first start of any of its commands: a data-modifying CTE over `started`
@@ -16,32 +14,26 @@ export function jobRunDeviceStartedCte(): string {
       FROM started s WHERE jrd.id = s.job_run_device_id AND jrd.finished_at IS NULL`;
 }
 
+/** A command's terminal state → its target's status, as SQL over `f.state` (constants of states.ts, no input). */
+const TARGET_OUTCOME_SQL = `CASE f.state::text ${terminalCommandStates.map((s) => `WHEN '${s}' THEN '${jobRunDeviceOutcomeOf(s)}'`).join(' ')} END`;
+
 /**
- * The target takes the outcome of its latest attempt's command — first terminal writer wins, so an
- * outcome the workflow recorded already (offline, cancelled…) stays. An earlier attempt ending
- * changes nothing while a later one exists.
+ * The target takes the outcome of its latest attempt's command — first terminal writer wins, so an outcome the
+ * workflow recorded already (offline, cancelled…) stays. An earlier attempt ending changes nothing while a later
+ * one exists. A data-modifying CTE over `finished` (commands just ended: `agent_commands` columns), so an end and
+ * its owner's outcome are one statement.
  */
-export async function jobRunDeviceFinished(client: pg.PoolClient, finished: FinishedCommand[]): Promise<void> {
-  await client.query(
-    `UPDATE job_run_devices jrd
-        SET status = v.status::"DeviceRunStatus", exit_code = v.exit_code, error_message = v.error_message, duration_ms = v.duration_ms,
-            finished_at = now(), started_at = coalesce(jrd.started_at, v.started_at), updated_at = now()
-       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::timestamptz[])
-            AS v(id, attempt, status, exit_code, error_message, duration_ms, started_at)
-      WHERE jrd.id = v.id AND jrd.finished_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM agent_commands later WHERE later.job_run_device_id = jrd.id AND later.attempt > v.attempt)`,
-    [
-      finished.map((f) => f.jobRunDeviceId),
-      finished.map((f) => f.attempt),
-      finished.map((f) => jobRunDeviceOutcomeOf(f.state)),
-      finished.map((f) => f.result?.exitCode ?? null),
-      finished.map((f) => truncate(f.errorMessage ?? f.result?.error ?? null, 4000)),
-      finished.map((f) => f.result?.durationMs ?? null),
-      finished.map((f) => f.startedAt),
-    ],
-  );
+export function jobRunDeviceFinishedCte(): string {
+  return `UPDATE job_run_devices jrd
+        SET status = (${TARGET_OUTCOME_SQL})::"DeviceRunStatus", exit_code = (f.result->>'exitCode')::bigint,
+            error_message = ${truncatedSql("coalesce(f.error_message, f.result->>'error')", 4000)},
+            duration_ms = (f.result->>'durationMs')::int, finished_at = now(), started_at = coalesce(jrd.started_at, f.started_at), updated_at = now()
+       FROM finished f
+      WHERE jrd.id = f.job_run_device_id AND jrd.finished_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM agent_commands later WHERE later.job_run_device_id = jrd.id AND later.attempt > f.attempt)`;
 }
 
-function truncate(text: string | null, max: number): string | null {
-  return text === null || text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** `text` cut to at most `max` characters, the last one an ellipsis when it was longer. */
+function truncatedSql(text: string, max: number): string {
+  return `(SELECT CASE WHEN length(t) > ${max} THEN left(t, ${max - 1}) || '…' ELSE t END FROM (SELECT ${text} AS t) x)`;
 }

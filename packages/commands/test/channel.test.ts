@@ -258,6 +258,66 @@ describe('reports of many devices in one call', () => {
     expect(await target(a!.targetId)).toMatchObject({ status: 'running', startedAt });
     expect(await target(b!.targetId)).toMatchObject({ status: 'running' });
   });
+  // a < b < c. The results lock in ID order: a, then wait for b (held here). A batch that locks c first (an unordered
+  // update visits rows by an index on the device: so c's device sorts first) then waits for a; once b is free the
+  // results want c: a deadlock, unless that batch locks in ID order too.
+  const lockedAlongsideResults = {
+    starts: async (commands: { id: string; deviceId: string }[]) => {
+      const rows = await startCommands(
+        t.db.pool,
+        commands.map((x) => ({ deviceId: x.deviceId, commandId: x.id, startedAt: new Date() })),
+      );
+      return rows.map((r) => r?.id);
+    },
+    output: async (commands: { id: string; deviceId: string }[]) => {
+      const outcomes = await appendOutput(
+        t.db.pool,
+        commands.map((x) => ({ deviceId: x.deviceId, commandId: x.id, stream: 'stdout' as const, seq: 0, data: Buffer.from('out') })),
+      );
+      return outcomes.map((o) => o?.kind);
+    },
+  };
+  it.each(Object.keys(lockedAlongsideResults) as (keyof typeof lockedAlongsideResults)[])(
+    "a batch of %s and a batch of the same commands' results wait for each other, never deadlock",
+    async (kind) => {
+      let trio: Awaited<ReturnType<typeof commandIn>>[] = [];
+      while (!(trio.length === 3 && trio[2]!.deviceId < trio[0]!.deviceId))
+        trio = (await Promise.all([commandIn('delivered'), commandIn('delivered'), commandIn('delivered')])).sort((x, y) =>
+          x.id < y.id ? -1 : 1,
+        );
+      const [a, b, c] = trio;
+      const waitingOnLocks = async (n: number) => {
+        for (let i = 0; i < 500; i++) {
+          const { rows } = await t.db.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if (rows[0]!.n >= n) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(`fewer than ${n} statements waiting on a lock`);
+      };
+      const holder = await t.db.pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM agent_commands WHERE id = $1 FOR UPDATE', [b!.id]);
+        const results = recordAgentResults(
+          t.db.pool,
+          [a!, b!, c!].map((x) => ({ deviceId: x.deviceId, commandId: x.id, result: result('succeeded') })),
+        );
+        await waitingOnLocks(1);
+        const other = lockedAlongsideResults[kind]([c!, a!]);
+        await waitingOnLocks(2);
+        await holder.query('COMMIT');
+        expect((await results).map((o) => o?.kind)).toEqual(['applied', 'applied', 'applied']);
+        // Started nothing (a start answers from its statement's snapshot); output taken before the end stays.
+        expect(await other).toEqual(kind === 'starts' ? [c!.id, a!.id] : ['stored', 'stored']);
+        expect(await Promise.all([a!.id, b!.id, c!.id].map(stateOf))).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      } finally {
+        holder.release();
+      }
+    },
+  );
+
   it('claim for the polls of many devices with what each would get alone, in one statement', async () => {
     const [a, b] = await Promise.all([commandIn('queued'), commandIn('queued')]);
     const script = await commandIn('queued', { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 60 });
