@@ -29,6 +29,13 @@ describe('without METRICS_TOKEN', () => {
     expect((await fetch(`${t.api.metricsUrl}/api/v1/devices`)).status).toBe(404);
     expect((await fetch(`${t.api.metricsUrl}/healthz`)).status).toBe(404);
   });
+
+  it("has the process's default metrics but none that lists every socket at each scrape", async () => {
+    const text = await (await scrape(t.api.metricsUrl!)).text();
+    for (const name of ['nodejs_eventloop_lag_max_seconds', 'nodejs_gc_duration_seconds_sum', 'process_open_fds'])
+      expect(text).toContain(`opsconductor_api_${name}`);
+    expect(text).not.toMatch(/^opsconductor_api_nodejs_active_(handles|resources)/m);
+  });
 });
 
 describe('with METRICS_TOKEN', () => {

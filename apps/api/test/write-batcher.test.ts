@@ -42,15 +42,22 @@ describe('WriteBatcher', () => {
     expect(await answer).toBe(10);
   });
 
-  it('groups what arrives while batches run, in order, at most maxBatch per call and maxInFlight calls at once', async () => {
+  it('groups what arrives while batches run, in order, at most maxBatch per call and maxInFlight calls at once, and reports each call', async () => {
     const w = controlledWrite();
-    const batcher = new WriteBatcher(w.write, { maxBatch: 3, maxInFlight: 2, failsEveryWrite });
+    const observed: number[] = [];
+    const observe = (items: number, seconds: number) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      observed.push(items);
+    };
+    const batcher = new WriteBatcher(w.write, { maxBatch: 3, maxInFlight: 2, failsEveryWrite, observe });
     const answers = Array.from({ length: 10 }, (_, i) => batcher.submit(i + 1));
     expect(w.calls).toEqual([[1], [2]]);
     await w.releaseAll();
     expect(await Promise.all(answers)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
     expect(w.calls).toEqual([[1], [2], [3, 4, 5], [6, 7, 8], [9, 10]]);
     expect(w.mostOpen()).toBe(2);
+    // Each call is reported with its size (the metrics' batch histograms).
+    expect(observed).toEqual([1, 1, 3, 3, 2]);
   });
 
   it('fails only the write that fails: the others of its batch are written one by one', async () => {

@@ -15,6 +15,10 @@ export function createApiMetrics() {
     registers: [registry],
   });
   collectDefaultMetrics({ register: registry, prefix: 'opsconductor_api_' });
+  // These list every handle and resource at each scrape: with 10,000 agent sockets, 40 ms of the event loop and
+  // 10,000-item arrays per scrape. process_open_fds counts the same sockets for less.
+  for (const name of ['nodejs_active_handles', 'nodejs_active_handles_total', 'nodejs_active_resources', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(`opsconductor_api_${name}`);
   return {
     registry,
     httpRequests: new Counter({
@@ -52,6 +56,20 @@ export function createApiMetrics() {
       help: 'Agent channel calls, from frame to reply (long-polls excluded)',
       labelNames: ['op'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    reportBatchDuration: new Histogram({
+      name: 'opsconductor_api_agent_report_batch_duration_seconds',
+      help: "Database calls that write many agents' claims, starts, output or results at once (lib/write-batcher.ts)",
+      labelNames: ['kind'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    reportBatchSize: new Histogram({
+      name: 'opsconductor_api_agent_report_batch_items',
+      help: 'Agent calls written by one database call',
+      labelNames: ['kind'],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
       registers: [registry],
     }),
     sseStreams: new Gauge({ name: 'opsconductor_api_sse_streams', help: 'Open job-run event streams', registers: [registry] }),

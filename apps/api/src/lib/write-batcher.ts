@@ -14,6 +14,8 @@ export interface WriteBatcherOptions {
    * fails with it. Any other error fails only the write that causes it: the batch's writes are retried one by one.
    */
   failsEveryWrite: (err: unknown) => boolean;
+  /** Told of every batched call: how many writes it held and how long it took. */
+  observe?: (items: number, seconds: number) => void;
 }
 
 interface Pending<In, Out> {
@@ -52,7 +54,9 @@ export class WriteBatcher<In, Out> {
 
   private async run(batch: Pending<In, Out>[]): Promise<void> {
     try {
+      const began = performance.now();
       const answers = await this.write(batch.map((p) => p.item));
+      this.options.observe?.(batch.length, (performance.now() - began) / 1000);
       batch.forEach((p, i) => p.resolve(answers[i]!));
     } catch (err) {
       if (batch.length === 1 || this.options.failsEveryWrite(err)) {

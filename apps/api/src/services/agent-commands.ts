@@ -67,12 +67,20 @@ export class AgentCommandService {
   private readonly outputs: WriteBatcher<OutputChunk, OutputOutcome | undefined>;
 
   constructor(private readonly deps: ApiDeps) {
-    const batching = { ...REPORT_BATCHING, failsEveryWrite: isDatabaseUnavailable };
+    const batching = (kind: string, maxBatch = REPORT_BATCHING.maxBatch): WriteBatcherOptions => ({
+      ...REPORT_BATCHING,
+      maxBatch,
+      failsEveryWrite: isDatabaseUnavailable,
+      observe: (items, seconds) => {
+        deps.metrics.reportBatchSize.observe({ kind }, items);
+        deps.metrics.reportBatchDuration.observe({ kind }, seconds);
+      },
+    });
     const claimOptions = { limit: COMMANDS_PER_POLL, redeliverAfterSeconds: REDELIVER_AFTER_SECONDS, cancelTtlSeconds: CANCEL_TTL_SECONDS };
-    this.claims = new WriteBatcher((deviceIds) => claimCommandsOfDevices(deps.agentPool, deviceIds, claimOptions), batching);
-    this.starts = new WriteBatcher((starts) => startCommands(deps.agentPool, starts), batching);
-    this.results = new WriteBatcher((reports) => recordAgentResults(deps.agentPool, reports), batching);
-    this.outputs = new WriteBatcher((chunks) => appendOutput(deps.agentPool, chunks), { ...batching, maxBatch: OUTPUT_CHUNKS_PER_BATCH });
+    this.claims = new WriteBatcher((deviceIds) => claimCommandsOfDevices(deps.agentPool, deviceIds, claimOptions), batching('claim'));
+    this.starts = new WriteBatcher((starts) => startCommands(deps.agentPool, starts), batching('start'));
+    this.results = new WriteBatcher((reports) => recordAgentResults(deps.agentPool, reports), batching('result'));
+    this.outputs = new WriteBatcher((chunks) => appendOutput(deps.agentPool, chunks), batching('output', OUTPUT_CHUNKS_PER_BATCH));
   }
 
   /**
