@@ -33,6 +33,8 @@ export interface ApiConfig {
   /** Long-poll cap and agent timing, overridable by tests. */
   pollWaitSeconds: number;
   checkinIntervalSeconds: number;
+  /** Each agent channel is pinged once per this many seconds (CHANNEL_PING_SECONDS); one that missed a pong is cut off. */
+  channelPingSeconds: number;
   /** A device counts as online when seen within this many seconds. */
   onlineWindowSeconds: number;
   /** How often agents send a full inventory, and a delta in between. */

@@ -11,6 +11,7 @@ import { EnrollmentTokenService, UserService } from '@opsconductor/identity';
 import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inventory';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
+import { CHANNEL_PING_SECONDS } from '@opsconductor/contracts/agent-channel';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { ApiConfig, ApiDeps, ApiServices } from './context.ts';
 import { createApp, createMetricsApp } from './app.ts';
@@ -96,6 +97,7 @@ export const defaultApiConfig: ApiConfig = {
   pollWaitSeconds: 25,
   // Check-ins carry facts, capabilities and the boot ID, which seldom change; presence comes from the polls.
   checkinIntervalSeconds: 300,
+  channelPingSeconds: CHANNEL_PING_SECONDS,
   onlineWindowSeconds: DEFAULT_ONLINE_WINDOW_SECONDS,
   inventoryFullIntervalSeconds: 24 * 3600,
   inventoryDeltaIntervalSeconds: 3600,

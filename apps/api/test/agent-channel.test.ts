@@ -18,7 +18,7 @@ let t: TestApi;
 let admin: string;
 const opened: { close(): void }[] = [];
 beforeAll(async () => {
-  t = await startTestApi({ pollWaitSeconds: 2, lastSeenFlushSeconds: 3600 });
+  t = await startTestApi({ pollWaitSeconds: 2, lastSeenFlushSeconds: 3600, channelPingSeconds: 2 });
   admin = await t.tokenFor('admin');
 });
 afterAll(async () => {
@@ -45,8 +45,8 @@ function channel(secret: string) {
 }
 
 /** A bare socket on the channel, for frames the agent's client would never send. */
-async function rawSocket(secret: string, path = '/agent/v1/channel') {
-  const ws = new WebSocket(`${t.url.replace('http', 'ws')}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+async function rawSocket(secret: string, path = '/agent/v1/channel', options: { autoPong?: boolean } = {}) {
+  const ws = new WebSocket(`${t.url.replace('http', 'ws')}${path}`, { headers: { authorization: `Bearer ${secret}` }, ...options });
   opened.push(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('open', resolve);
@@ -276,6 +276,20 @@ describe('frames the channel cannot answer', () => {
       expect((await closed).code).toBe(code);
     });
   }
+});
+
+describe('pings', () => {
+  it('cut off a channel whose peer stops answering them, within two ping periods, and keep one that answers', async () => {
+    const d = await device('channel-pings');
+    const answering = await rawSocket(d.deviceSecret);
+    const dead = await rawSocket(d.deviceSecret, undefined, { autoPong: false });
+    const began = Date.now();
+    const { code } = await dead.closed;
+    // channelPingSeconds is 2: pinged within 2 s, cut off at its next ping 2 s later.
+    expect(Date.now() - began).toBeLessThan(6_000);
+    expect(code).toBe(1006); // terminated, no close handshake
+    expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+  });
 });
 
 describe('revocation', () => {
