@@ -62,7 +62,12 @@ interface SizeResult {
     result: CallSummary;
     /** The same result calls measured in the API, from frame to reply (its histogram's buckets: "≤ 250 ms"). */
     resultInApi: { p50: string; p95: string };
+    /** The API's database calls that wrote the results: their time and the results each held (p50, p95). */
+    resultBatches: { seconds: { p50: string; p95: string }; items: { p50: string; p95: string } };
     peakRss: number;
+    /** The API's longest event-loop delay (its metrics, scraped each second) and its GC pauses, by kind. */
+    eventLoopMaxMs: number;
+    gcMs: Record<string, number>;
     errors: Record<string, number>;
     pollErrors: number;
     /** CPU per process during the fan-out, in % of one core. */
@@ -151,10 +156,19 @@ async function benchmark(agents: number): Promise<SizeResult> {
     const resultsBefore = results;
     const fanBegan = Date.now();
     let peakRss = rssBytes(stack.apiPid);
-    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(stack.apiPid))), 1000);
+    let eventLoopMaxMs = 0;
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, rssBytes(stack.apiPid));
+      // Scraping resets the API's event-loop histogram, so each scrape gives the longest delay since the last.
+      void stack.metrics().then(
+        (m) => (eventLoopMaxMs = Math.max(eventLoopMaxMs, gauge(m, 'nodejs_eventloop_lag_max_seconds') * 1000)),
+        () => {},
+      );
+    }, 1000);
     const fanMeters = { ...meters, worker: new CpuMeter(() => stack.workerPids()) };
     for (const m of Object.values(fanMeters)) m.begin();
-    const resultCallsBefore = callBuckets(await stack.metrics(), 'result');
+    const metricsBefore = await stack.metrics();
+
     const post = await stack.api('POST', '/api/v1/job-runs', {
       filter: {},
       command: 'true',
@@ -187,7 +201,16 @@ async function benchmark(agents: number): Promise<SizeResult> {
       }
     }
     clearInterval(rssTimer);
-    const resultInApi = bucketQuantiles(resultCallsBefore, callBuckets(await stack.metrics(), 'result'));
+    const metricsAfter = await stack.metrics();
+    const between = (histogram: string, label: string, format?: (bound: number) => string) =>
+      bucketQuantiles(histogramBuckets(metricsBefore, histogram, label), histogramBuckets(metricsAfter, histogram, label), format);
+    const resultInApi = between('agent_channel_call_duration_seconds', 'result');
+    const resultBatches = {
+      seconds: between('agent_report_batch_duration_seconds', 'result'),
+      items: between('agent_report_batch_items', 'result', String),
+    };
+    const gcBefore = gcSeconds(metricsBefore);
+    const gcMs = Object.fromEntries([...gcSeconds(metricsAfter)].map(([kind, s]) => [kind, (s - (gcBefore.get(kind) ?? 0)) * 1000]));
     const fanCpu = Object.fromEntries(Object.entries(fanMeters).map(([name, m]) => [name, m.percent()]));
     const fanStats = await fleet.stats();
     return {
@@ -205,7 +228,10 @@ async function benchmark(agents: number): Promise<SizeResult> {
         status,
         result: fanStats.calls.result,
         resultInApi,
+        resultBatches,
         peakRss,
+        eventLoopMaxMs,
+        gcMs,
         errors: errorsOf(fanStats),
         pollErrors: fanStats.calls.poll.errors,
         cpu: fanCpu,
@@ -220,26 +246,41 @@ async function benchmark(agents: number): Promise<SizeResult> {
   }
 }
 
-/** Cumulative counts of the API's channel-call histogram for one op, by upper bound in seconds. */
-function callBuckets(metrics: string, op: string): Map<number, number> {
+/** Cumulative counts of one of the API's histograms for one label value, by upper bound. */
+function histogramBuckets(metrics: string, histogram: string, label: string): Map<number, number> {
   const out = new Map<number, number>();
-  const re = new RegExp(
-    `^opsconductor_api_agent_channel_call_duration_seconds_bucket\\{(?=[^}]*op="${op}")(?=[^}]*le="([^"]+)")[^}]*\\} (\\S+)$`,
-    'gm',
-  );
+  const re = new RegExp(`^opsconductor_api_${histogram}_bucket\\{(?=[^}]*="${label}")(?=[^}]*le="([^"]+)")[^}]*\\} (\\S+)$`, 'gm');
   for (const m of metrics.matchAll(re)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
   return out;
 }
 
+/** A gauge of the API's default Node.js metrics, in its unit. */
+function gauge(metrics: string, name: string): number {
+  const m = new RegExp(`^opsconductor_api_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Seconds the API has spent in GC pauses, by kind (major, minor, incremental, weakcb). */
+function gcSeconds(metrics: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of metrics.matchAll(/^opsconductor_api_nodejs_gc_duration_seconds_sum\{[^}]*kind="([^"]+)"[^}]*\} (\S+)$/gm))
+    out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
 /** p50 and p95 of what the histogram counted between two scrapes, as the bucket each falls in ("≤ 250 ms"). */
-function bucketQuantiles(before: Map<number, number>, after: Map<number, number>): { p50: string; p95: string } {
+function bucketQuantiles(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  format: (bound: number) => string = (seconds) => ms(seconds * 1000),
+): { p50: string; p95: string } {
   const bounds = [...after.keys()].sort((a, b) => a - b);
   const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
   const total = counts[counts.length - 1] ?? 0;
   const at = (q: number) => {
     if (!total) return '–';
     const i = counts.findIndex((c) => c >= q * total);
-    return bounds[i] === Infinity ? `> ${ms(bounds[i - 1]! * 1000)}` : `≤ ${ms(bounds[i]! * 1000)}`;
+    return bounds[i] === Infinity ? `> ${format(bounds[i - 1]!)}` : `≤ ${format(bounds[i]!)}`;
   };
   return { p50: at(0.5), p95: at(0.95) };
 }
@@ -282,7 +323,14 @@ function print(results: SizeResult[]) {
               r.fanout.cpu,
             )
               .map(([name, v]) => `${name} ${v.toFixed(0)} %`)
-              .join(', ')} during the fan-out, POST /job-runs p50 ${ms(r.dispatch.post)} for one device`,
+              .join(', ')} during the fan-out, its longest event-loop delay ${ms(r.fanout.eventLoopMaxMs)} and GC pauses ${Object.entries(
+              r.fanout.gcMs,
+            )
+              .filter(([, v]) => v >= 1)
+              .map(([kind, v]) => `${kind} ${ms(v)}`)
+              .join(
+                ', ',
+              )}, result batches ${r.fanout.resultBatches.seconds.p50} / ${r.fanout.resultBatches.seconds.p95} of ${r.fanout.resultBatches.items.p50} / ${r.fanout.resultBatches.items.p95} results (p50 / p95), POST /job-runs p50 ${ms(r.dispatch.post)} for one device`,
         )
         .join('; ') +
       '.',
