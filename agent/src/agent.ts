@@ -840,7 +840,7 @@ export class Agent {
     this.hardStop.abort();
     // Last, after the results: from now on the server shows the device offline. A refused device has
     // nothing to say goodbye with.
-    this.client.close();
+    await this.client.close();
     if (this.exitReason !== 'credentials_rejected') await this.sayGoodbye();
     try {
       this.journal?.close();

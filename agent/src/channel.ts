@@ -15,6 +15,9 @@ import {
 } from '@opsconductor/contracts/agent-channel';
 import { AGENT_API_PREFIX } from '@opsconductor/contracts/agent-protocol';
 
+/** How long a closing agent waits for its channel's close handshake before it says goodbye anyway. */
+const CLOSE_WAIT_MS = 2000;
+
 /** The upgrade was answered with an HTTP status instead (404: this server has no channel; 401, 503 …). */
 export class ChannelRefusedError extends Error {
   override name = 'ChannelRefusedError';
@@ -124,6 +127,24 @@ export class AgentChannel {
   dispose(): void {
     this.closed = true;
     this.close();
+  }
+
+  /**
+   * {@link dispose}, resolved once the socket has closed (at most `timeoutMs`): the server has then read every
+   * frame sent before, so a goodbye sent after it cannot be overtaken by one of them (a poll that marks the device
+   * seen again).
+   */
+  async disposeAndWait(timeoutMs = CLOSE_WAIT_MS): Promise<void> {
+    const ws = this.ws;
+    this.dispose();
+    if (!ws || ws.readyState === ws.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private open(signal?: AbortSignal): Promise<WebSocket> {

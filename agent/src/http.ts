@@ -254,10 +254,11 @@ export class AgentHttpClient {
     return parsed.data;
   }
 
-  /** Closes the channel, if open (the agent is stopping). */
-  close(): void {
-    this.channel?.dispose();
+  /** Closes the channel, if open (the agent is stopping), and waits until the server has read all it was sent. */
+  async close(): Promise<void> {
+    const channel = this.channel;
     this.channel = undefined;
+    await channel?.disposeAndWait();
   }
 
   /** The server may live under a path prefix (https://host/opsconductor); keep it. */

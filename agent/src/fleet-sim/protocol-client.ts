@@ -122,9 +122,11 @@ export class ProtocolClient {
   }
 
   /** Closes the device's channel (it went offline); the next call opens a new one. */
-  disconnect(secret: string): void {
-    this.channels.get(secret)?.dispose();
+  /** Closes the device's channel; resolved once the server has read everything sent on it. */
+  async disconnect(secret: string): Promise<void> {
+    const channel = this.channels.get(secret);
     this.channels.delete(secret);
+    await channel?.disposeAndWait();
   }
 
   private channelFor(c: Call<unknown>): AgentChannel | undefined {

@@ -190,7 +190,8 @@ export class VirtualAgent {
       await Promise.allSettled([...this.loops, ...this.tasks]);
       this.loops = [];
     }
-    if (this.credential) this.env.client.disconnect(this.credential.deviceSecret);
+    // Closed before the goodbye, so no poll sent on it can reach the server after the goodbye (and show it online).
+    if (this.credential) await this.env.client.disconnect(this.credential.deviceSecret);
     if (opts.goodbye && this.credential && session) await this.env.client.goodbye(this.credential.deviceSecret).catch(() => {});
     if (this.status !== 'rejected') this.status = opts.status ?? 'offline';
   }
