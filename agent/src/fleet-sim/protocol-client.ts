@@ -121,8 +121,7 @@ export class ProtocolClient {
     this.timeoutMs = options.requestTimeoutMs ?? 15_000;
   }
 
-  /** Closes the device's channel (it went offline); the next call opens a new one. */
-  /** Closes the device's channel; resolved once the server has read everything sent on it. */
+  /** Closes the device's channel (it went offline; the next call opens a new one), resolved once the server has read everything sent on it. */
   async disconnect(secret: string): Promise<void> {
     const channel = this.channels.get(secret);
     this.channels.delete(secret);
