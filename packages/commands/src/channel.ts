@@ -453,6 +453,7 @@ export async function recordAgentResults(pool: pg.Pool, reports: readonly AgentR
        SELECT ${ROW_COLUMNS} FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
         ORDER BY ac.id FOR NO KEY UPDATE OF ac
      ), finished AS (
+       -- Through \`locked\`: the rows are locked in ID order before each is updated.
        ${FINISH_UPDATE} FROM v, m, locked l
         WHERE ac.id = v.id AND ac.device_id = v.device_id AND l.id = v.id AND m.key = v.key AND ac.state::text = m.from_state
        RETURNING ac.*, v.n, v.actor_type, v.actor_id, v.actor_name
