@@ -81,6 +81,8 @@ export class OutboxDispatcher {
   private stopped = false;
   private loops: Promise<void>[] = [];
   private wakers = new Set<() => void>();
+  /** Counts wake-ups, so one that comes while a round is running is not lost: the sleep after it is skipped. */
+  private wakeUps = 0;
   private listener: pg.Client | undefined;
   private readonly abort = new AbortController();
 
@@ -161,6 +163,7 @@ export class OutboxDispatcher {
     let registered = false;
     while (!this.stopped) {
       let handled = 0;
+      const wakeUpsBefore = this.wakeUps;
       try {
         if (!registered) await this.register(c);
         registered = true;
@@ -168,7 +171,7 @@ export class OutboxDispatcher {
       } catch (err) {
         this.o.logger.warn({ err, consumer: c.name }, 'outbox round failed; retrying after the poll interval');
       }
-      if (handled < this.o.batchSize) await this.sleep(this.o.pollIntervalMs);
+      if (handled < this.o.batchSize && this.wakeUps === wakeUpsBefore) await this.sleep(this.o.pollIntervalMs);
     }
   }
 
@@ -392,6 +395,7 @@ export class OutboxDispatcher {
   }
 
   private wakeAll() {
+    this.wakeUps++;
     for (const wake of [...this.wakers]) wake();
   }
 

@@ -185,6 +185,36 @@ describe('delivery', () => {
     await until(() => seen.length === 1, 5000);
     expect(Date.now() - started).toBeLessThan(5000);
   });
+
+  it('does not lose a NOTIFY that comes while a round is delivering', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const seen: string[] = [];
+    let delivering = false;
+    const consumer: EventConsumer = {
+      name: 'busy',
+      types: ['device.enrolled'],
+      async handle(e) {
+        const { hostname } = e.payload as { hostname: string };
+        if (hostname === 'host-1') {
+          delivering = true;
+          await held;
+        }
+        seen.push(hostname);
+      },
+    };
+    await commit(enrolled(1));
+    const d = dispatcher([consumer], { databaseUrl: t.url, pollIntervalMs: 60_000 });
+    await d.start();
+    // The round fetched host-1 and is delivering it; host-2 commits and NOTIFYs meanwhile.
+    await until(() => delivering, 5000);
+    await commit(enrolled(2));
+    await wakeDispatchers(t.db.pool);
+    await sleep(300); // the notification has reached the dispatcher during the round
+    release();
+    await until(() => seen.length === 2, 5000);
+    expect(seen).toEqual(['host-1', 'host-2']);
+  });
 });
 
 describe('failures', () => {
