@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DomainEvent, DomainEventType } from './catalog.ts';
@@ -356,7 +357,8 @@ export class OutboxDispatcher {
       } catch (err) {
         this.o.logger.warn({ err }, 'deleting delivered events failed');
       }
-      await this.sleep(this.o.retentionIntervalMs);
+      // Only the timer or stop() ends this wait: new events (the NOTIFY wake-ups) have nothing to do with retention.
+      await delay(this.o.retentionIntervalMs, undefined, { signal: this.abort.signal }).catch(() => {});
     }
   }
 

@@ -303,4 +303,19 @@ describe('retention', () => {
     const left = await t.db.pool.query<{ payload: { hostname: string } }>('SELECT payload FROM domain_events');
     expect(left.rows.map((r) => r.payload.hostname)).toEqual(['host-4']);
   });
+
+  it('runs on its own timer, not on every NOTIFY that wakes the consumers', async () => {
+    const { consumer, seen } = recorder('timed');
+    await commit(enrolled(1));
+    const d = dispatcher([consumer], { databaseUrl: t.url, retentionMs: 1000, retentionIntervalMs: 60_000 });
+    await d.start(); // its first retention pass finds nothing old enough
+    await until(() => seen.length === 1);
+    await sleep(1200); // host-1 is delivered and older than the retention now
+    await commit(enrolled(2));
+    await wakeDispatchers(t.db.pool);
+    await until(() => seen.length === 2);
+    await sleep(300);
+    const left = await t.db.pool.query<{ payload: { hostname: string } }>('SELECT payload FROM domain_events ORDER BY id');
+    expect(left.rows.map((r) => r.payload.hostname)).toEqual(['host-1', 'host-2']);
+  });
 });
