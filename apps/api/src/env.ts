@@ -3,6 +3,7 @@ import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor
 import { z } from 'zod';
 import { InvalidMasterKeysError, parseMasterKeys } from '@opsconductor/secrets';
 import { parseTrustedProxies } from './lib/client-address.ts';
+import { DEFAULT_HEAP_GROWING_PERCENT } from './lib/heap.ts';
 
 const trustedProxies = z
   .string()
@@ -44,6 +45,8 @@ export const apiEnvSchema = z
     AGENT_DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(20),
     /** Long-polls one API process holds at once; more are answered 503 `server_busy` with Retry-After. */
     AGENT_MAX_LONG_POLLS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+    /** How far the heap may grow past the live heap before a full collection, in percent (0: V8's own choice). */
+    API_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(DEFAULT_HEAP_GROWING_PERCENT),
     /** Where files for `file.fetch` commands are kept (content-addressed); relative to the working directory. */
     FILE_STORE_DIR: z.string().min(1).default('.data/files'),
     /** Largest file that may be uploaded (POST /api/v1/files), in bytes. */

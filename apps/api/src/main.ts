@@ -3,9 +3,11 @@ import path from 'node:path';
 import pino from 'pino';
 import { describeTemporalConnection, temporalConnectionOptions } from '@opsconductor/temporal-connection';
 import { loadApiEnv } from './env.ts';
+import { limitHeapGrowth } from './lib/heap.ts';
 import { startApiServer } from './server.ts';
 
 const env = loadApiEnv();
+limitHeapGrowth(env.API_HEAP_GROWING_PERCENT);
 const logger = pino({ name: 'api', level: env.LOG_LEVEL });
 const temporal = temporalConnectionOptions(env);
 const api = await startApiServer({
