@@ -80,11 +80,11 @@ export interface JobRunActivityDeps {
   logger: Logger;
   /** LISTEN/NOTIFY wake-ups (the worker's hub); without one, batches poll every BATCH_POLL_MS. */
   events?: EventHub;
-  /** New commands this worker hands out per second, across all batches (DISPATCH_PER_SECOND; default 1,000). */
+  /** New commands this worker hands out per second, across all batches (DISPATCH_PER_SECOND; default 150). */
   dispatchPerSecond?: number;
 }
 
-export const DEFAULT_DISPATCH_PER_SECOND = 1000;
+export const DEFAULT_DISPATCH_PER_SECOND = 150;
 
 /** A batch's targets in numbers (BatchProgress plus the terminal counts). */
 interface Tally extends BatchProgress {
