@@ -1,7 +1,7 @@
 /**
  * How far V8 lets the heap grow past the live heap before its next full collection. V8's own choice, for a
  * process that allocates all the time, is two to four times the live heap: at 10,000 idle agents the API
- * held about 130 MB live and 380 MB of heap, 540–590 MB of RSS. Capped at 50 %, it holds 380 MB of RSS for
+ * held about 130 MB live and 380 MB of heap, 520–590 MB of RSS. Capped at 50 %, it holds 340–390 MB of RSS for
  * the same fleet, with the same CPU and latencies (README, Benchmarks).
  */
 import v8 from 'node:v8';
