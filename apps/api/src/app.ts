@@ -18,6 +18,7 @@ import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { deviceAttributeRoutes } from './routes/device-attributes.ts';
 import { groupRoutes } from './routes/groups.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', deviceRoutes)
     .route('/', deviceAttributeRoutes)
     .route('/', groupRoutes)
+    .route('/', jobRoutes)
     .route('/', jobRunRoutes)
     .route('/', fileRoutes)
     .route('/', auditLogRoutes)

@@ -7,6 +7,7 @@ import type { DeviceLifecycle } from '@opsconductor/devices';
 import type { AttributeService, GroupMembership, GroupService } from '@opsconductor/groups';
 import type { EnrollmentTokenService, UserService } from '@opsconductor/identity';
 import type { InventoryService } from '@opsconductor/inventory';
+import type { JobService } from '@opsconductor/jobs';
 import type { SecretStore } from '@opsconductor/secrets';
 import type { Role } from '@opsconductor/contracts/api';
 import type { AgentAdmission } from './lib/agent-admission.ts';
@@ -63,6 +64,7 @@ export interface ApiServices {
   enrollmentTokens: EnrollmentTokenService;
   devices: DeviceLifecycle;
   inventory: InventoryService;
+  jobs: JobService;
 }
 
 export interface ApiDeps {

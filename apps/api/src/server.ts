@@ -9,6 +9,7 @@ import { DeviceLifecycle } from '@opsconductor/devices';
 import { AttributeService, GroupMembership, GroupService, ensureBuiltInGroups } from '@opsconductor/groups';
 import { EnrollmentTokenService, UserService } from '@opsconductor/identity';
 import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inventory';
+import { JobService } from '@opsconductor/jobs';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import { CHANNEL_PING_SECONDS } from '@opsconductor/contracts/agent-channel';
@@ -150,6 +151,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     groups: new GroupService({ db, membership: groups }),
     attributes: new AttributeService({ db, membership: groups }),
     users: new UserService({ db }),
+    jobs: new JobService({ db }),
     enrollmentTokens: new EnrollmentTokenService({ db }),
     devices: new DeviceLifecycle({
       db,

@@ -10,6 +10,7 @@ import { outputQuery } from '@opsconductor/contracts/api';
 import { customFieldKey, deviceListFilters, tagName } from '@opsconductor/contracts/inventory-api';
 import { inventoryReport } from '@opsconductor/contracts/inventory';
 import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands';
+import { parameterName } from '@opsconductor/contracts/jobs';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -26,6 +27,11 @@ interface Samples {
 }
 
 const samples: Record<string, Samples> = {
+  jobParameterName: {
+    schema: parameterName,
+    accepted: ['service', '_x', 'Retry_2'],
+    refused: ['2x', 'with-dash', 'ümlaut', '', 'a'.repeat(65)],
+  },
   tag: {
     schema: tagName,
     accepted: ['prod', 'web-01', 'Büro 2', 'сервер', '東京', 'eu/west:1', 'a_b.c'],

@@ -492,6 +492,156 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job library, by name */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Create a job at version 1 (operator)
+         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter.
+         */
+        post: operations["createJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The JSON Schema of a job definition (jobs as code)
+         * @description The same document as docs/schemas/job-definition.schema.json: point an editor or a CI check at it.
+         */
+        get: operations["getJobDefinitionSchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a definition (jobs as code): the job of its name is created or saved (operator)
+         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter. Importing an unchanged definition creates no version.
+         */
+        post: operations["importJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job with its current definition */
+        get: operations["getJob"];
+        /**
+         * Save a definition as the next version (operator)
+         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter. A definition equal to the current version saves nothing (`versionCreated: false`). With `expectedVersion`, a save over a newer version is 409 `conflict`.
+         */
+        put: operations["saveJob"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A version of the definition as a file to keep in git (the current one unless `version` is given) */
+        get: operations["exportJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A job's versions, newest first, with who saved each */
+        get: operations["listJobVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a job */
+        get: operations["getJobVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions, field by field */
+        get: operations["diffJobVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/job-runs": {
         parameters: {
             query?: never;
@@ -1621,6 +1771,355 @@ export interface components {
             reason: string;
             occurredAt: string;
         };
+        JobList: {
+            items: components["schemas"]["JobSummary"][];
+            total: number;
+        };
+        JobSummary: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string;
+            currentVersion: number;
+            steps: number;
+            createdAt: string;
+            updatedAt: string;
+            /** @description Who saved the current version */
+            updatedBy: {
+                /** @enum {string} */
+                type: "user" | "api_key" | "device" | "system";
+                id: string | null;
+                name: string | null;
+            };
+        };
+        JobDefinitionJsonSchema: {
+            [key: string]: unknown;
+        };
+        SavedJob: {
+            job: components["schemas"]["Job"];
+            /** @description False when the definition equals the current version: nothing was saved */
+            versionCreated: boolean;
+        };
+        Job: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string;
+            currentVersion: number;
+            steps: number;
+            createdAt: string;
+            updatedAt: string;
+            /** @description Who saved the current version */
+            updatedBy: {
+                /** @enum {string} */
+                type: "user" | "api_key" | "device" | "system";
+                id: string | null;
+                name: string | null;
+            };
+            definition: components["schemas"]["JobDefinition"];
+        };
+        /** @description OpsConductor job definition */
+        JobDefinition: {
+            /**
+             * @default 1
+             * @enum {number}
+             */
+            schemaVersion?: 1;
+            name: string;
+            /** @default  */
+            description?: string;
+            /** @default [] */
+            parameters?: ({
+                name: string;
+                label?: string;
+                description?: string;
+                /** @enum {string} */
+                type: "string";
+                /** @default false */
+                required?: boolean;
+                default?: string;
+            } | {
+                name: string;
+                label?: string;
+                description?: string;
+                /** @enum {string} */
+                type: "number";
+                /** @default false */
+                required?: boolean;
+                default?: number;
+                /** @default false */
+                integer?: boolean;
+                min?: number;
+                max?: number;
+            } | {
+                name: string;
+                label?: string;
+                description?: string;
+                /** @enum {string} */
+                type: "boolean";
+                /** @default false */
+                required?: boolean;
+                default?: boolean;
+            } | {
+                name: string;
+                label?: string;
+                description?: string;
+                /** @enum {string} */
+                type: "enum";
+                /** @default false */
+                required?: boolean;
+                values: string[];
+                default?: string;
+            } | {
+                name: string;
+                label?: string;
+                description?: string;
+                /** @enum {string} */
+                type: "secret";
+                /** @default true */
+                required?: boolean;
+            } | {
+                name: string;
+                label?: string;
+                description?: string;
+                /** @enum {string} */
+                type: "device";
+                /** @enum {string} */
+                field: "hostname" | "os_name" | "os_version" | "architecture" | "device_id";
+            })[];
+            steps: ({
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "shell";
+                command: string;
+            } | {
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "powershell";
+                command: string;
+            } | {
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "cmd";
+                command: string;
+            } | {
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "script";
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                body: string;
+            } | {
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "file_copy";
+                fileSha256: string;
+                path: string;
+                mode?: string;
+                owner?: string;
+            } | {
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "reboot";
+            } | {
+                name: string;
+                /** @default 3600 */
+                timeoutSeconds?: number;
+                /**
+                 * @default {
+                 *       "count": 0,
+                 *       "backoffSeconds": 10
+                 *     }
+                 */
+                retries?: {
+                    /** @default 0 */
+                    count?: number;
+                    /** @default 10 */
+                    backoffSeconds?: number;
+                };
+                /** @default false */
+                continueOnError?: boolean;
+                /**
+                 * @default on_success
+                 * @enum {string}
+                 */
+                condition?: "always" | "on_success" | "on_failure";
+                /** @enum {string} */
+                kind: "wait";
+                seconds: number;
+            })[];
+            /** @default {} */
+            chains?: {
+                onSuccess?: string;
+                onFailure?: string;
+            };
+        };
+        SaveJobBody: {
+            definition: components["schemas"]["JobDefinition"];
+            /** @description The version the edit started from (409 if the job has moved on) */
+            expectedVersion?: number;
+        };
+        JobVersionList: {
+            items: components["schemas"]["JobVersionSummary"][];
+        };
+        JobVersionSummary: {
+            version: number;
+            digest: string;
+            createdAt: string;
+            createdBy: components["schemas"]["Actor"];
+        };
+        Actor: {
+            /** @enum {string} */
+            type: "user" | "api_key" | "device" | "system";
+            id: string | null;
+            name: string | null;
+        };
+        JobVersion: {
+            version: number;
+            digest: string;
+            createdAt: string;
+            createdBy: components["schemas"]["Actor"];
+            definition: components["schemas"]["JobDefinition"];
+        };
+        JobDiff: {
+            from: number;
+            to: number;
+            changes: components["schemas"]["JobDefinitionChange"][];
+        };
+        JobDefinitionChange: {
+            /** @description The field, e.g. `steps.1.command` */
+            path: string;
+            /** @enum {string} */
+            kind: "added" | "removed" | "changed";
+            before?: unknown;
+            after?: unknown;
+        };
         JobRun: {
             /** Format: uuid */
             id: string;
@@ -2198,6 +2697,19 @@ export type SchemaUpdateGroupRequest = components['schemas']['UpdateGroupRequest
 export type SchemaGroupMembersRequest = components['schemas']['GroupMembersRequest'];
 export type SchemaMembershipEventList = components['schemas']['MembershipEventList'];
 export type SchemaMembershipEvent = components['schemas']['MembershipEvent'];
+export type SchemaJobList = components['schemas']['JobList'];
+export type SchemaJobSummary = components['schemas']['JobSummary'];
+export type SchemaJobDefinitionJsonSchema = components['schemas']['JobDefinitionJsonSchema'];
+export type SchemaSavedJob = components['schemas']['SavedJob'];
+export type SchemaJob = components['schemas']['Job'];
+export type SchemaJobDefinition = components['schemas']['JobDefinition'];
+export type SchemaSaveJobBody = components['schemas']['SaveJobBody'];
+export type SchemaJobVersionList = components['schemas']['JobVersionList'];
+export type SchemaJobVersionSummary = components['schemas']['JobVersionSummary'];
+export type SchemaActor = components['schemas']['Actor'];
+export type SchemaJobVersion = components['schemas']['JobVersion'];
+export type SchemaJobDiff = components['schemas']['JobDiff'];
+export type SchemaJobDefinitionChange = components['schemas']['JobDefinitionChange'];
 export type SchemaJobRun = components['schemas']['JobRun'];
 export type SchemaJobRunStatus = components['schemas']['JobRunStatus'];
 export type SchemaJobRunTarget = components['schemas']['JobRunTarget'];
@@ -5236,6 +5748,894 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MembershipEventList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 */
+                page?: number;
+                /** @description Items per page */
+                pageSize?: number;
+                /** @description Part of the name (literal, any case) */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobDefinition"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A job with this name exists (`name_taken`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobDefinitionSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON Schema (draft 2020-12) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinitionJsonSchema"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobDefinition"];
+            };
+        };
+        responses: {
+            /** @description Imported */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedJob"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Another job took the name meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    saveJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveJobBody"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedJob"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Name taken, or the job has a newer version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportJob: {
+        parameters: {
+            query?: {
+                /** @description The version to export (default: the current one) */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The definition, with every default filled in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDefinition"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listJobVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobVersionList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+                /** @description The version number, from 1 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobVersion"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffJobVersions: {
+        parameters: {
+            query: {
+                /** @description The older version */
+                from: number;
+                /** @description The newer version */
+                to: number;
+            };
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDiff"];
                 };
             };
             /** @description Invalid request */

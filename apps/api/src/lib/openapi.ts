@@ -48,6 +48,10 @@ const documentTags = [
   { name: 'job runs', description: 'Running commands on devices, their progress, output and results' },
   { name: 'files', description: 'Files held by the server for `file.fetch` commands, by SHA-256 (upload: operator)' },
   { name: 'audit', description: 'Who did what, when (admin)' },
+  {
+    name: 'jobs',
+    description: 'The job library: jobs with typed parameters and steps, their immutable versions and diffs, export and import as code',
+  },
   { name: 'secrets', description: "The secret store's master keys: usage and rotation (admin); secret values are never sent" },
   { name: 'config', description: 'Server settings the console needs' },
   { name: 'agent', description: 'The agent protocol: enrollment, check-in, commands, inventory (device secret)' },

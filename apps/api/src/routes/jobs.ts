@@ -1,0 +1,215 @@
+/** The job library (packages/jobs): jobs, their immutable versions, diffs, and export/import as code. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { uuid } from '@opsconductor/contracts/api';
+import { jobDefinition } from '@opsconductor/contracts/jobs';
+import {
+  jobDiff,
+  jobDiffQuery,
+  jobDto,
+  jobList,
+  jobListQuery,
+  jobVersionDto,
+  jobVersionList,
+  jobVersionNumber,
+  savedJob,
+  saveJobBody,
+} from '@opsconductor/contracts/jobs-api';
+import { jobDefinitionJsonSchema, type Job, type JobSummary, type JobVersion } from '@opsconductor/jobs';
+import { createRouter } from '../lib/router.ts';
+import { authenticate, requireRole } from '../lib/auth.ts';
+import { requestOrigin } from '../lib/audit.ts';
+import { documentedProblem, problemResponses } from '../lib/problem.ts';
+
+const security = [{ bearerAuth: [] }];
+const read = [authenticate];
+const operate = [authenticate, requireRole('operator')];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const idParam = z.object({ id: uuid.describe("The job's ID") });
+const tags = ['jobs'];
+const definitionNote =
+  'The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), ' +
+  'e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter.';
+
+const list = createRoute({
+  method: 'get',
+  path: '/jobs',
+  operationId: 'listJobs',
+  tags,
+  summary: 'The job library, by name',
+  security,
+  middleware: read,
+  request: { query: jobListQuery },
+  responses: { 200: json(jobList, 'Jobs'), ...problemResponses },
+});
+const schema = createRoute({
+  method: 'get',
+  path: '/jobs/schema',
+  operationId: 'getJobDefinitionSchema',
+  tags,
+  summary: 'The JSON Schema of a job definition (jobs as code)',
+  description: 'The same document as docs/schemas/job-definition.schema.json: point an editor or a CI check at it.',
+  security,
+  middleware: read,
+  responses: {
+    200: json(z.record(z.string(), z.unknown()).meta({ id: 'JobDefinitionJsonSchema' }), 'JSON Schema (draft 2020-12)'),
+    ...problemResponses,
+  },
+});
+const get = createRoute({
+  method: 'get',
+  path: '/jobs/{id}',
+  operationId: 'getJob',
+  tags,
+  summary: 'A job with its current definition',
+  security,
+  middleware: read,
+  request: { params: idParam },
+  responses: { 200: json(jobDto, 'Job'), ...problemResponses },
+});
+const create = createRoute({
+  method: 'post',
+  path: '/jobs',
+  operationId: 'createJob',
+  tags,
+  summary: 'Create a job at version 1 (operator)',
+  description: definitionNote,
+  security,
+  middleware: operate,
+  request: body(jobDefinition),
+  responses: { 201: json(jobDto, 'Created'), 409: documentedProblem('A job with this name exists (`name_taken`)'), ...problemResponses },
+});
+const save = createRoute({
+  method: 'put',
+  path: '/jobs/{id}',
+  operationId: 'saveJob',
+  tags,
+  summary: 'Save a definition as the next version (operator)',
+  description: `${definitionNote} A definition equal to the current version saves nothing (\`versionCreated: false\`). With \`expectedVersion\`, a save over a newer version is 409 \`conflict\`.`,
+  security,
+  middleware: operate,
+  request: { params: idParam, ...body(saveJobBody) },
+  responses: { 200: json(savedJob, 'Saved'), 409: documentedProblem('Name taken, or the job has a newer version'), ...problemResponses },
+});
+const importJob = createRoute({
+  method: 'post',
+  path: '/jobs/import',
+  operationId: 'importJob',
+  tags,
+  summary: 'Import a definition (jobs as code): the job of its name is created or saved (operator)',
+  description: `${definitionNote} Importing an unchanged definition creates no version.`,
+  security,
+  middleware: operate,
+  request: body(jobDefinition),
+  responses: { 200: json(savedJob, 'Imported'), 409: documentedProblem('Another job took the name meanwhile'), ...problemResponses },
+});
+const exportJob = createRoute({
+  method: 'get',
+  path: '/jobs/{id}/export',
+  operationId: 'exportJob',
+  tags,
+  summary: 'A version of the definition as a file to keep in git (the current one unless `version` is given)',
+  security,
+  middleware: read,
+  request: {
+    params: idParam,
+    query: z.object({ version: jobVersionNumber.optional().describe('The version to export (default: the current one)') }),
+  },
+  responses: { 200: json(jobDefinition, 'The definition, with every default filled in'), ...problemResponses },
+});
+const versions = createRoute({
+  method: 'get',
+  path: '/jobs/{id}/versions',
+  operationId: 'listJobVersions',
+  tags,
+  summary: "A job's versions, newest first, with who saved each",
+  security,
+  middleware: read,
+  request: { params: idParam },
+  responses: { 200: json(jobVersionList, 'Versions'), ...problemResponses },
+});
+const version = createRoute({
+  method: 'get',
+  path: '/jobs/{id}/versions/{version}',
+  operationId: 'getJobVersion',
+  tags,
+  summary: 'One version of a job',
+  security,
+  middleware: read,
+  request: { params: idParam.extend({ version: jobVersionNumber.describe('The version number, from 1') }) },
+  responses: { 200: json(jobVersionDto, 'Version'), ...problemResponses },
+});
+const diff = createRoute({
+  method: 'get',
+  path: '/jobs/{id}/diff',
+  operationId: 'diffJobVersions',
+  tags,
+  summary: 'What changed between two versions, field by field',
+  security,
+  middleware: read,
+  request: { params: idParam, query: jobDiffQuery },
+  responses: { 200: json(jobDiff, 'Changes'), ...problemResponses },
+});
+
+const summaryDto = (j: JobSummary) => ({
+  id: j.id,
+  name: j.name,
+  description: j.description,
+  currentVersion: j.currentVersion,
+  steps: j.steps,
+  createdAt: j.createdAt.toISOString(),
+  updatedAt: j.updatedAt.toISOString(),
+  updatedBy: j.updatedBy,
+});
+const toDto = (j: Job) => ({ ...summaryDto(j), definition: j.definition });
+const versionDto = (v: Omit<JobVersion, 'definition'>) => ({
+  version: v.version,
+  digest: v.digest,
+  createdAt: v.createdAt.toISOString(),
+  createdBy: v.createdBy,
+});
+
+export const jobRoutes = createRouter()
+  .openapi(list, async (c) => {
+    const { items, total } = await c.var.deps.services.jobs.list(c.req.valid('query'));
+    return c.json({ items: items.map(summaryDto), total }, 200);
+  })
+  .openapi(schema, (c) => c.json(jobDefinitionJsonSchema(), 200))
+  .openapi(importJob, async (c) => {
+    const { job, versionCreated } = await c.var.deps.services.jobs.import(requestOrigin(c), c.req.valid('json'));
+    return c.json({ job: toDto(job), versionCreated }, 200);
+  })
+  .openapi(get, async (c) => c.json(toDto(await c.var.deps.services.jobs.get(c.req.valid('param').id)), 200))
+  .openapi(create, async (c) => c.json(toDto(await c.var.deps.services.jobs.create(requestOrigin(c), c.req.valid('json'))), 201))
+  .openapi(save, async (c) => {
+    const { definition, expectedVersion } = c.req.valid('json');
+    const { job, versionCreated } = await c.var.deps.services.jobs.save(
+      requestOrigin(c),
+      c.req.valid('param').id,
+      definition,
+      expectedVersion,
+    );
+    return c.json({ job: toDto(job), versionCreated }, 200);
+  })
+  .openapi(exportJob, async (c) => {
+    const jobs = c.var.deps.services.jobs;
+    const { id } = c.req.valid('param');
+    const job = await jobs.get(id);
+    const n = c.req.valid('query').version ?? job.currentVersion;
+    const { definition } = n === job.currentVersion ? job : await jobs.version(id, n);
+    const file = `${job.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'job'}.job.json`;
+    c.header('Content-Disposition', `attachment; filename="${file}"`);
+    return c.json(definition, 200);
+  })
+  .openapi(versions, async (c) =>
+    c.json({ items: (await c.var.deps.services.jobs.versions(c.req.valid('param').id)).map(versionDto) }, 200),
+  )
+  .openapi(version, async (c) => {
+    const { id, version: n } = c.req.valid('param');
+    const v = await c.var.deps.services.jobs.version(id, n);
+    return c.json({ ...versionDto(v), definition: v.definition }, 200);
+  })
+  .openapi(diff, async (c) => {
+    const { from, to } = c.req.valid('query');
+    return c.json({ from, to, changes: await c.var.deps.services.jobs.diff(c.req.valid('param').id, from, to) }, 200);
+  });

@@ -1,0 +1,144 @@
+/**
+ * The job library through the API: create, versions on save (none for an unchanged one), who saved each, a diff,
+ * export and import as code, conflicts, the published schema, roles, and the audit rows in the same transaction.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+
+let t: TestApi;
+let admin: string;
+let operator: string;
+let viewer: string;
+let adminEmail: string;
+let operatorEmail: string;
+beforeAll(async () => {
+  t = await startTestApi();
+  adminEmail = (await t.createUser('admin')).email;
+  operatorEmail = (await t.createUser('operator')).email;
+  admin = await t.login(adminEmail);
+  operator = await t.login(operatorEmail);
+  viewer = await t.tokenFor('viewer');
+});
+afterAll(() => t?.close());
+
+const api = async (method: string, path: string, json?: unknown, token = operator) => {
+  const res = await t.request(`/api/v1${path}`, { method, token, ...(json === undefined ? {} : { json }) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+};
+
+const definition = (name: string, command = 'systemctl restart "{{ service }}"') => ({
+  name,
+  description: 'Restarts a service',
+  parameters: [{ name: 'service', type: 'string', required: true }],
+  steps: [
+    { name: 'restart', kind: 'shell', command },
+    { name: 'report', kind: 'shell', command: 'echo failed', condition: 'on_failure' },
+  ],
+});
+
+describe('the job library', () => {
+  it('creates a job, adds a version only when the definition changes, and shows who saved each', async () => {
+    const created = await api('POST', '/jobs', definition('restart-service'));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    expect(created.body).toMatchObject({ name: 'restart-service', currentVersion: 1, steps: 2, updatedBy: { type: 'user' } });
+    expect(created.body.definition.steps[0]).toMatchObject({ timeoutSeconds: 3600, condition: 'on_success' });
+
+    const unchanged = await api('PUT', `/jobs/${id}`, { definition: definition('restart-service'), expectedVersion: 1 }, admin);
+    expect(unchanged.body).toMatchObject({ versionCreated: false, job: { currentVersion: 1 } });
+
+    const changed = await api(
+      'PUT',
+      `/jobs/${id}`,
+      { definition: definition('restart-service', 'systemctl reload "{{ service }}"'), expectedVersion: 1 },
+      admin,
+    );
+    expect(changed.body).toMatchObject({ versionCreated: true, job: { currentVersion: 2 } });
+    // Someone still editing version 1 does not overwrite version 2.
+    const stale = await api('PUT', `/jobs/${id}`, { definition: definition('restart-service', 'true'), expectedVersion: 1 });
+    expect(stale.status).toBe(409);
+
+    const versions = await api('GET', `/jobs/${id}/versions`, undefined, viewer);
+    expect(versions.body.items.map((v: { version: number; createdBy: { name: string } }) => [v.version, v.createdBy.name])).toEqual([
+      [2, adminEmail],
+      [1, operatorEmail],
+    ]);
+    expect((await api('GET', `/jobs/${id}/versions/1`, undefined, viewer)).body.definition.steps[0].command).toBe(
+      'systemctl restart "{{ service }}"',
+    );
+    expect((await api('GET', `/jobs/${id}/diff?from=1&to=2`, undefined, viewer)).body).toEqual({
+      from: 1,
+      to: 2,
+      changes: [
+        {
+          path: 'steps.0.command',
+          kind: 'changed',
+          before: 'systemctl restart "{{ service }}"',
+          after: 'systemctl reload "{{ service }}"',
+        },
+      ],
+    });
+    expect((await api('GET', `/jobs/${id}/versions/3`)).status).toBe(404);
+
+    const audit = await t.database.db.pool.query<{ action: string; actor_name: string }>(
+      `SELECT action, actor_name FROM audit_logs WHERE target_type = 'job' AND target_id = $1 ORDER BY created_at`,
+      [id],
+    );
+    expect(audit.rows).toEqual([
+      { action: 'job.create', actor_name: operatorEmail },
+      { action: 'job.save', actor_name: adminEmail },
+    ]);
+  });
+
+  it('exports a version as a file and imports it back: unchanged, no new version; changed, the next one', async () => {
+    const id = (await api('POST', '/jobs', definition('as-code'))).body.id as string;
+    const exported = await api('GET', `/jobs/${id}/export`, undefined, viewer);
+    expect(exported.headers.get('content-disposition')).toBe('attachment; filename="as-code.job.json"');
+    expect((await api('POST', '/jobs/import', exported.body)).body).toMatchObject({
+      versionCreated: false,
+      job: { id, currentVersion: 1 },
+    });
+    const edited = { ...exported.body, description: 'kept in git' };
+    expect((await api('POST', '/jobs/import', edited)).body).toMatchObject({ versionCreated: true, job: { id, currentVersion: 2 } });
+    expect((await api('GET', `/jobs/${id}/export?version=1`)).body.description).toBe('Restarts a service');
+    // A definition for a name the library does not have is a new job.
+    const fresh = await api('POST', '/jobs/import', definition('imported-new'));
+    expect(fresh.body).toMatchObject({ versionCreated: true, job: { name: 'imported-new', currentVersion: 1 } });
+    const listed = await api('GET', '/jobs?search=IMPORTED', undefined, viewer);
+    expect(listed.body.items.map((j: { name: string }) => j.name)).toEqual(['imported-new']);
+  });
+
+  it('refuses a definition with every problem and its path, a taken name with 409, and edits from viewers', async () => {
+    const bad = await api('POST', '/jobs', {
+      ...definition('bad'),
+      steps: [
+        { name: 'a', kind: 'shell', command: "echo '{{ service }}'" },
+        { name: 'b', kind: 'shell', command: 'echo {{ missing }}' },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('validation_failed');
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['definition.steps.0.command', 'definition.steps.1.command']);
+    const typo = await api('POST', '/jobs', { ...definition('typo'), steps: [{ name: 'a', kind: 'shell', command: 'x', retrys: 3 }] });
+    expect(typo.status).toBe(400);
+
+    await api('POST', '/jobs', definition('taken'));
+    const again = await api('POST', '/jobs', definition('taken'));
+    expect([again.status, again.body.code]).toEqual([409, 'name_taken']);
+    const other = (await api('POST', '/jobs', definition('other'))).body.id as string;
+    expect((await api('PUT', `/jobs/${other}`, { definition: definition('taken') })).status).toBe(409);
+
+    expect((await api('POST', '/jobs', definition('by-viewer'), viewer)).status).toBe(403);
+    expect((await api('PUT', `/jobs/${other}`, { definition: definition('other', 'true') }, viewer)).status).toBe(403);
+    expect((await api('GET', `/jobs/${other}?extra=1`)).status).toBe(400);
+    expect((await api('GET', '/jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('serves the JSON Schema of a definition', async () => {
+    const res = await api('GET', '/jobs/schema', undefined, viewer);
+    expect(res.status).toBe(200);
+    expect(res.body.$id).toBe('https://opsconductor.dev/schemas/job-definition.schema.json');
+    expect(res.body.$defs.JobDefinition.required).toEqual(['name', 'steps']);
+  });
+});
