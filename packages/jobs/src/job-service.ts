@@ -3,6 +3,7 @@
  * adds the next version, with who saved it and the audit row in the same transaction; saving (or importing) an
  * unchanged one adds nothing. Older versions stay readable, and any two can be compared.
  */
+import type pg from 'pg';
 import type { Database } from '@opsconductor/db';
 import type { JobDefinition } from '@opsconductor/contracts/jobs';
 import {
@@ -107,7 +108,7 @@ export class JobService {
       const id = rows[0]!.id;
       await this.addVersion(uow, id, 1, definition);
       await uow.audit({ action: 'job.create', targetType: 'job', targetId: id, details: { name: definition.name, version: 1 } });
-      return this.read(uow, id);
+      return this.read(uow.sql, id);
     });
   }
 
@@ -154,7 +155,7 @@ export class JobService {
     if (expectedVersion !== undefined && expectedVersion !== current.current_version) {
       throw conflict('conflict', `The job is at version ${current.current_version} now, not ${expectedVersion}: reload it and save again.`);
     }
-    if (jobDefinitionDigest(definition) === current.digest) return { job: await this.read(uow, id), versionCreated: false };
+    if (jobDefinitionDigest(definition) === current.digest) return { job: await this.read(uow.sql, id), versionCreated: false };
     const version = current.current_version + 1;
     await uow.sql
       .query('UPDATE jobs SET name = $2, current_version = $3, updated_at = now() WHERE id = $1', [id, definition.name, version])
@@ -164,7 +165,7 @@ export class JobService {
       });
     await this.addVersion(uow, id, version, definition);
     await uow.audit({ action: `job.${how}`, targetType: 'job', targetId: id, details: { name: definition.name, version } });
-    return { job: await this.read(uow, id), versionCreated: true };
+    return { job: await this.read(uow.sql, id), versionCreated: true };
   }
 
   private async addVersion(uow: UnitOfWork, id: string, version: number, definition: JobDefinition): Promise<void> {
@@ -175,15 +176,15 @@ export class JobService {
     );
   }
 
-  private async read(uow: UnitOfWork, id: string): Promise<Job> {
-    const { rows } = await uow.sql.query<Row>(`SELECT ${JOB_COLUMNS} FROM ${CURRENT} WHERE j.id = $1`, [id]);
-    return toJob(rows[0]!);
-  }
-
-  async get(id: string): Promise<Job> {
-    const { rows } = await this.deps.db.pool.query<Row>(`SELECT ${JOB_COLUMNS} FROM ${CURRENT} WHERE j.id = $1`, [id]);
+  /** The job with its current definition, read through `sql` (the pool, or a unit of work's transaction). */
+  private async read(sql: Pick<pg.Pool, 'query'>, id: string): Promise<Job> {
+    const { rows } = await sql.query<Row>(`SELECT ${JOB_COLUMNS} FROM ${CURRENT} WHERE j.id = $1`, [id]);
     if (!rows[0]) throw notFound();
     return toJob(rows[0]);
+  }
+
+  get(id: string): Promise<Job> {
+    return this.read(this.deps.db.pool, id);
   }
 
   /** Jobs by name; `search` matches the name literally (no wildcards), case-insensitively. */
