@@ -135,10 +135,68 @@ describe('the job library', () => {
     expect((await api('GET', '/jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
+  it('answers hostile input with 4xx, never 5xx: NUL, unpaired surrogates, numbers past int32 and 2^53, deeply nested bodies', async () => {
+    const id = (await api('POST', '/jobs', definition('hostile-target'))).body.id as string;
+    const hostileDefinitions: unknown[] = [
+      definition('nul\u0000name'),
+      definition('lone', 'echo \ud800'),
+      { ...definition('key'), parameters: [{ name: 'service', type: 'string', required: true, 'x\u0000': 1 }] },
+      { ...definition('big-timeout'), steps: [{ name: 's', kind: 'shell', command: 'x', timeoutSeconds: 2 ** 53 + 2 }] },
+      { ...definition('big-retries'), steps: [{ name: 's', kind: 'shell', command: 'x', retries: { count: 2 ** 31 } }] },
+      { ...definition('big-default'), parameters: [{ name: 'n', type: 'number', default: 1e400 }] },
+      { ...definition('nested'), description: { a: { b: { c: [] } } } },
+      [],
+      null,
+    ];
+    for (const hostile of hostileDefinitions) {
+      for (const [method, path, json] of [
+        ['POST', '/jobs', hostile],
+        ['POST', '/jobs/import', hostile],
+        ['PUT', `/jobs/${id}`, { definition: hostile }],
+      ] as const) {
+        const res = await api(method, path, json);
+        expect(res.status, `${method} ${path} ${JSON.stringify(hostile).slice(0, 60)}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${method} ${path} ${JSON.stringify(hostile).slice(0, 60)}`).toBeLessThan(500);
+      }
+    }
+    const expected = await api('PUT', `/jobs/${id}`, { definition: definition('hostile-target', 'true'), expectedVersion: 2 ** 31 });
+    expect(expected.status).toBe(400);
+    for (const path of [
+      `/jobs/${id}/versions/2147483648`,
+      `/jobs/${id}/versions/99999999999999999999`,
+      `/jobs/${id}/versions/1.5`,
+      `/jobs/${id}/diff?from=-1&to=1`,
+      `/jobs/${id}/diff?from=1&to=9007199254740993`,
+      `/jobs/${id}/export?version=%00`,
+      `/jobs?search=%00`,
+      `/jobs/${id}%00`,
+    ]) {
+      const res = await api('GET', path);
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBeLessThan(500);
+    }
+    // Invalid UTF-8 in a query decodes to U+FFFD: an ordinary search.
+    expect((await api('GET', '/jobs?search=%ED%A0%80')).status).toBe(200);
+    const raw = (body: string) =>
+      t.request('/api/v1/jobs', { method: 'POST', token: operator, headers: { 'content-type': 'application/json' }, body });
+    // Deeper than any definition: refused by the schema, not by a stack overflow.
+    for (const depth of [5000, 150_000]) {
+      const res = await raw(`{"name":"deep","steps":[{"name":"s","kind":"shell","command":${'['.repeat(depth)}${']'.repeat(depth)}}]}`);
+      expect(res.status, `depth ${depth}`).toBe(400);
+    }
+    expect((await raw('{"name": "broken"')).status).toBe(400);
+  });
+
   it('serves the JSON Schema of a definition', async () => {
     const res = await api('GET', '/jobs/schema', undefined, viewer);
     expect(res.status).toBe(200);
     expect(res.body.$id).toBe('https://opsconductor.dev/schemas/job-definition.schema.json');
     expect(res.body.$defs.JobDefinition.required).toEqual(['name', 'steps']);
+  });
+
+  // Last in the file: the server answers before reading the whole body, which leaves the client's socket unusable.
+  it('refuses a definition over 1 MiB with 413', async () => {
+    const res = await api('POST', '/jobs', definition('huge', 'x'.repeat(1_500_000)));
+    expect([res.status, res.body.code]).toEqual([413, 'payload_too_large']);
   });
 });
