@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '@opsconductor/db';
 import { domainEvent, type NewDomainEvent, type Sql } from '@opsconductor/domain-events';
-import { inTransaction, readAll, systemActor, type Actor, type EventTransaction } from '@opsconductor/unit-of-work';
+import { inTransaction, likeLiteral, readAll, systemActor, type Actor, type EventTransaction } from '@opsconductor/unit-of-work';
 import type { InventorySections } from '@opsconductor/contracts/inventory';
 import type { Rule } from '@opsconductor/contracts/rules';
 import { TimeSlicer } from './time-slice.ts';
@@ -371,7 +371,7 @@ export class GroupMembership {
       const plain = needs.filter((n) => n.match !== 'regex');
       const alternatives = plain.map((n) => {
         const v = n.name.toLowerCase();
-        params.push(n.match === 'equals' ? v : n.match === 'starts_with' ? `${escapeLike(v)}%` : `%${escapeLike(v)}%`);
+        params.push(n.match === 'equals' ? v : n.match === 'starts_with' ? `${likeLiteral(v)}%` : `%${likeLiteral(v)}%`);
         return n.match === 'equals' ? `normalized_name = $${params.length}` : `normalized_name LIKE $${params.length}`;
       });
       if (regexes.length) {
@@ -394,8 +394,6 @@ export class GroupMembership {
     return out;
   }
 }
-
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** One group.membership_changed event per group and at most DEVICES_PER_EVENT devices. */
 function membershipEvents(changes: readonly MembershipChange[], reason: string): NewDomainEvent[] {

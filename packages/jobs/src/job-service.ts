@@ -11,6 +11,7 @@ import {
   conflict,
   invalid,
   isUniqueViolation,
+  likeLiteral,
   notFound,
   withUnitOfWork,
   type Actor,
@@ -189,7 +190,7 @@ export class JobService {
 
   /** Jobs by name; `search` matches the name literally (no wildcards), case-insensitively. */
   async list(o: { search?: string; page: number; pageSize: number }): Promise<{ items: JobSummary[]; total: number }> {
-    const pattern = o.search ? `%${o.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '%';
+    const pattern = o.search ? `%${likeLiteral(o.search)}%` : '%';
     const [{ rows }, count] = await Promise.all([
       this.deps.db.pool.query<Row>(`SELECT ${JOB_COLUMNS} FROM ${CURRENT} WHERE j.name ILIKE $1 ORDER BY j.name LIMIT $2 OFFSET $3`, [
         pattern,

@@ -12,6 +12,11 @@ export interface RouterOptions {
   refuseUnstorableText?: boolean;
 }
 
+/** A route's JSON response: its schema and what it is. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+/** A route's required JSON request body. */
+export const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**

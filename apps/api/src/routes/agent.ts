@@ -23,7 +23,7 @@ import { fileContent } from '@opsconductor/contracts/api';
 import { dispatchableKinds, sha256Hex } from '@opsconductor/contracts/commands';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
-import { createRouter } from '../lib/router.ts';
+import { body, createRouter, json } from '../lib/router.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -31,8 +31,6 @@ import { agentCommandService } from '../services/agent-commands.ts';
 import { openFileForDevice } from '../services/files.ts';
 
 const security = [{ deviceSecret: [] }];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const commandParams = z.object({ id: z.string().uuid().describe("The command's ID") });
 const tags = ['agent'];
 

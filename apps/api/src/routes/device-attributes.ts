@@ -10,14 +10,12 @@ import {
   tagList,
 } from '@opsconductor/contracts/inventory-api';
 import type { CustomField } from '@opsconductor/groups';
-import { createRouter } from '../lib/router.ts';
+import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
 
 const security = [{ bearerAuth: [] }];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const done = z
   .object({ devices: z.number().int().openapi({ description: 'How many devices it was applied to' }) })
   .openapi('DevicesUpdated');

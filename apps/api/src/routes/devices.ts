@@ -16,8 +16,8 @@ import type { InventorySectionName } from '@opsconductor/contracts/inventory';
 import type { ApiDeps } from '../context.ts';
 import type { InventoryEventKind } from '@opsconductor/inventory';
 import { listDeviceSummaries, toDeviceDto } from '../services/devices.ts';
-import { likeLiteral } from '../lib/like.ts';
-import { createRouter } from '../lib/router.ts';
+import { likeLiteral } from '@opsconductor/unit-of-work';
+import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -26,7 +26,6 @@ const security = [{ bearerAuth: [] }];
 const read = [authenticate];
 const operate = [authenticate, requireRole('operator')];
 const administer = [authenticate, requireRole('admin')];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const idParam = z.object({ id: uuid.describe("The device's ID") });
 
 const list = createRoute({

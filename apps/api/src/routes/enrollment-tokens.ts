@@ -7,7 +7,7 @@ import {
   uuid,
 } from '@opsconductor/contracts/api';
 import type { EnrollmentTokenRecord } from '@opsconductor/identity';
-import { createRouter } from '../lib/router.ts';
+import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { problemResponses } from '../lib/problem.ts';
@@ -28,7 +28,6 @@ function toDto(t: EnrollmentTokenRecord): z.infer<typeof enrollmentToken> {
 
 const admin = [authenticate, requireRole('admin')];
 const security = [{ bearerAuth: [] }];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const list = createRoute({
   method: 'get',

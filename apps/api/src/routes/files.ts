@@ -3,7 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
 import { sha256Hex } from '@opsconductor/contracts/commands';
 import { fileContent, storedFile, storedFileName } from '@opsconductor/contracts/api';
-import { createRouter } from '../lib/router.ts';
+import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -11,7 +11,6 @@ import { getStoredFile, uploadFile } from '../services/files.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['files'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const upload = createRoute({
   method: 'post',

@@ -11,7 +11,7 @@ import {
 } from '../lib/rule-openapi.ts';
 import type { Rule } from '@opsconductor/contracts/rules';
 import type { AppEnv } from '../context.ts';
-import { createRouter } from '../lib/router.ts';
+import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -20,8 +20,6 @@ import { listDeviceSummaries } from '../services/devices.ts';
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
 const operate = [authenticate, requireRole('operator')];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const idParam = z.object({ id: uuid.describe("The group's ID") });
 const tags = ['groups'];
 /** CPU time a preview may spend evaluating (anyone signed in can preview; saved groups have no limit). */

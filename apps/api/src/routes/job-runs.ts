@@ -18,7 +18,7 @@ import {
   uuid,
 } from '@opsconductor/contracts/api';
 import { channels } from '@opsconductor/db/notify';
-import { createRouter } from '../lib/router.ts';
+import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { auditRow } from '@opsconductor/unit-of-work';
 import { audit, requestOrigin } from '../lib/audit.ts';
@@ -41,7 +41,6 @@ import {
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
 const operate = [authenticate, requireRole('operator')];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const idParam = z.object({ id: uuid.describe("The run's ID") });
 
 const targetsDescription = `Targets are the union of \`deviceIds\`, the members of \`groupIds\`, the devices with any of \`tags\` and the devices matching \`filter\` (the device list's filters: \`search\`, \`status\`, \`osFamily\`, \`groupId\`, \`tag\`, \`customField\`; \`{}\` is every device), resolved when the run is created. A run targets at most ${MAX_DEVICES_PER_RUN.toLocaleString('en-US')} devices (400 \`too_many_devices\`); a selection that matches none is refused (400 \`no_target_devices\`), unknown device or group IDs too (400 \`unknown_devices\` / \`unknown_groups\`).`;

@@ -15,7 +15,7 @@ import {
   saveJobBody,
 } from '@opsconductor/contracts/jobs-api';
 import { jobDefinitionJsonSchema, type Job, type JobSummary, type JobVersion } from '@opsconductor/jobs';
-import { createRouter } from '../lib/router.ts';
+import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -23,8 +23,6 @@ import { documentedProblem, problemResponses } from '../lib/problem.ts';
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
 const operate = [authenticate, requireRole('operator')];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const idParam = z.object({ id: uuid.describe("The job's ID") });
 const tags = ['jobs'];
 const definitionNote =

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createUserRequest, updateUserRequest, user as userDto, userList, uuid } from '@opsconductor/contracts/api';
 import type { UserRecord } from '@opsconductor/identity';
-import { createRouter } from '../lib/router.ts';
+import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -12,7 +12,6 @@ export function toUserDto(u: UserRecord): z.infer<typeof userDto> {
 
 const admin = [authenticate, requireRole('admin')];
 const security = [{ bearerAuth: [] }];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const list = createRoute({
   method: 'get',

@@ -2,7 +2,7 @@
 import type { AuditLogFilters } from '@opsconductor/contracts/api';
 import type { AuditLog, Prisma } from '@opsconductor/db';
 import type { ApiDeps } from '../context.ts';
-import { likeLiteral } from '../lib/like.ts';
+import { likeLiteral } from '@opsconductor/unit-of-work';
 import type { CsvValue } from '../lib/csv.ts';
 
 export function auditLogWhere(f: AuditLogFilters): Prisma.AuditLogWhereInput {

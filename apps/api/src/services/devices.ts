@@ -4,7 +4,7 @@ import type { Device, Prisma } from '@opsconductor/db';
 import type { DeviceFilter, DeviceLifecycle, Device as DeviceDto } from '@opsconductor/contracts/api';
 import { deviceStatusAt } from '@opsconductor/rules';
 import type { ApiDeps } from '../context.ts';
-import { likeLiteral } from '../lib/like.ts';
+import { likeLiteral } from '@opsconductor/unit-of-work';
 
 /** The devices a filter selects: the device list, and the `filter` target of a job run (active devices unless asked). */
 export function deviceWhere(deps: ApiDeps, f: Partial<DeviceFilter> & { lifecycle?: DeviceLifecycle }): Prisma.DeviceWhereInput {

@@ -23,7 +23,7 @@ import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/wor
 import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps, AuthUser } from '../context.ts';
 import type { CsvValue } from '../lib/csv.ts';
-import { likeLiteral } from '../lib/like.ts';
+import { likeLiteral } from '@opsconductor/unit-of-work';
 import { ApiError } from '../lib/problem.ts';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
