@@ -80,7 +80,7 @@ describe('check-in', () => {
     const { server } = await harness();
     expect(server.checkins[0]).toMatchObject({
       protocolVersion: AGENT_PROTOCOL_VERSION,
-      capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1'], // inventory is off in this harness
+      capabilities: ['shell@2', 'script@2', 'file.fetch@1', 'reboot@1'], // inventory is off in this harness
       bootId: 'boot-1',
     });
     expect(server.invalid).toEqual([]);
@@ -122,6 +122,96 @@ describe('script', () => {
       status: 'failed',
       error: expect.stringMatching(/only available on Windows/),
     });
+  });
+});
+
+describe('environment and secrets', () => {
+  it('hands env values to a shell command as data, never as code', async () => {
+    const { server, stateDir, logs } = await harness();
+    const marker = path.join(stateDir, 'ran');
+    const greeting = `'; rm -rf / $(id) "q" \n\`touch ${marker}\` $(touch ${marker}); touch ${marker} *`;
+    const cmd = command({
+      kind: 'shell',
+      shell: 'sh',
+      command: `printf '%s' "\${OC_PARAM_GREETING}"`,
+      env: { OC_PARAM_GREETING: greeting },
+      timeoutSeconds: 30,
+    });
+    server.deliver(cmd);
+    expect(await waitFor(() => server.acceptedResult(cmd.id), 'the result')).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    expect(server.text(cmd.id, 'stdout')).toBe(greeting);
+    expect(existsSync(marker)).toBe(false);
+    expect(logs.join('\n')).not.toContain('rm -rf');
+    expect(server.invalid).toEqual([]);
+  });
+
+  it('runs a script with env and secrets in its environment, the secrets redacted from both streams', async () => {
+    const { server, logs } = await harness();
+    const cmd = command({
+      kind: 'script',
+      interpreter: 'sh',
+      script: 'printf "name=%s\\n" "$OC_PARAM_NAME"\nprintf "token=%s!\\n" "$OC_PARAM_TOKEN" >&2\nprintf "%s" "$OC_PARAM_TOKEN" | wc -c\n',
+      env: { OC_PARAM_NAME: 'db-01 "primary"' },
+      secrets: { OC_PARAM_TOKEN: 's3cr3t-ünï' },
+      timeoutSeconds: 30,
+    });
+    server.deliver(cmd);
+    expect(await waitFor(() => server.acceptedResult(cmd.id), 'the result')).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    // The process had the value (12 bytes of UTF-8); only what it printed of it was replaced.
+    expect(server.text(cmd.id, 'stdout')).toBe('name=db-01 "primary"\n12\n');
+    expect(server.text(cmd.id, 'stderr')).toBe('token=[redacted]!\n');
+    expect(logs.join('\n')).not.toMatch(/s3cr3t|primary/);
+  });
+
+  it('redacts a secret the command prints in pieces, across reads of the pipe, and what ends the stream', async () => {
+    const { server, logs } = await harness();
+    const cmd = command({
+      kind: 'shell',
+      shell: 'sh',
+      // Far apart in time: each piece is read (and would be sent) on its own.
+      command: `printf '%s' "$OC_PARAM_TOKEN"; printf ' ab'; sleep 0.2; printf 'cd '; sleep 0.2; printf 'abc'`,
+      secrets: { OC_PARAM_TOKEN: 'abcd' },
+      timeoutSeconds: 30,
+    });
+    server.deliver(cmd);
+    expect(await waitFor(() => server.acceptedResult(cmd.id), 'the result')).toMatchObject({ status: 'succeeded' });
+    expect(server.text(cmd.id, 'stdout')).toBe('[redacted] [redacted] abc');
+    const chunks = server.outputFor(cmd.id, 'stdout').map((c) => c.data);
+    expect(chunks.length).toBeGreaterThan(1); // the output did arrive in pieces
+    for (const chunk of chunks) expect(chunk).not.toMatch(/ab(?!c$)|cd/);
+    expect(logs.join('\n')).not.toContain('abcd');
+  });
+
+  it('runs nothing for a command whose secret values the server did not send', async () => {
+    const { server, stateDir } = await harness();
+    const marker = path.join(stateDir, 'ran');
+    const shell = command({
+      kind: 'shell',
+      shell: 'sh',
+      command: `touch '${marker}'`,
+      secretRefs: { OC_PARAM_TOKEN: 'token' },
+      timeoutSeconds: 30,
+    });
+    const script = command({
+      kind: 'script',
+      interpreter: 'sh',
+      script: `touch '${marker}'`,
+      env: { OC_PARAM_X: 'x' },
+      secrets: { OC_PARAM_A: 'a' },
+      secretRefs: { OC_PARAM_A: 'a', OC_PARAM_B: 'b' },
+      timeoutSeconds: 30,
+    });
+    server.deliver(shell, script);
+    expect(await waitFor(() => server.acceptedResult(shell.id), 'the result')).toMatchObject({
+      status: 'failed',
+      exitCode: null,
+      error: "the server did not send the values of the command's secret variables (OC_PARAM_TOKEN); it was not run",
+    });
+    expect(await waitFor(() => server.acceptedResult(script.id), 'the result')).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('(OC_PARAM_B)'),
+    });
+    expect(existsSync(marker)).toBe(false);
   });
 });
 

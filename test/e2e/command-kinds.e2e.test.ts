@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { AGENT_PROTOCOL_VERSION } from '@opsconductor/contracts/agent-protocol';
+import { capability } from '@opsconductor/contracts/commands';
 import { readJournal } from '../../agent/src/journal.ts';
 import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
 import { waitFor } from '../support/tools.ts';
@@ -41,7 +42,7 @@ describe('command kinds on a real agent', () => {
     const device = await stack.database.db.prisma.device.findUniqueOrThrow({ where: { id: agent.deviceId } });
     expect(device).toMatchObject({
       protocolVersion: AGENT_PROTOCOL_VERSION,
-      capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
+      capabilities: [capability('shell'), capability('script'), 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
       commandKinds: ['shell', 'script', 'file.fetch', 'reboot', 'inventory.refresh'],
       bootId: 'e2e-boot-1',
     });

@@ -1,12 +1,14 @@
 /**
  * `script`: the stored script is written to a file of its own in the state directory (`scripts/`, only
  * the agent's user can read it) and run by its interpreter with that file as its argument; the file is
- * removed when the command ends. The script never passes through a shell command line.
+ * removed when the command ends. The script never passes through a shell command line. It runs with the
+ * payload's `env` and `secrets` in its environment, the secrets redacted from its output (environment.ts).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { commandKindVersions, type ScriptInterpreter } from '@opsconductor/contracts/commands';
 import { executeProcess, failedToStart, type ShellInvocation } from '../executor.ts';
+import { commandEnvironment, type CommandEnvironment } from './environment.ts';
 import type { CommandHandler } from './types.ts';
 
 const EXTENSIONS: Record<ScriptInterpreter, string> = { sh: '.sh', bash: '.sh', powershell: '.ps1', cmd: '.cmd', python: '.py' };
@@ -52,7 +54,9 @@ export const scriptHandler: CommandHandler<'script'> = {
     const dir = path.join(ctx.stateDir, 'scripts');
     const file = path.join(dir, `${ctx.commandId}${EXTENSIONS[payload.interpreter]}`);
     let invocation: ShellInvocation;
+    let environment: CommandEnvironment;
     try {
+      environment = commandEnvironment(payload, ctx);
       invocation = scriptInvocation(payload.interpreter, file);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(file, payload.script, { mode: 0o700, flag: 'w' });
@@ -63,13 +67,16 @@ export const scriptHandler: CommandHandler<'script'> = {
       commandId: ctx.commandId,
       invocation,
       timeoutSeconds: payload.timeoutSeconds,
-      env: ctx.env,
+      env: environment.env,
       killGraceMs: ctx.killGraceMs,
       cwd: dir,
-      onOutput: (stream, data) => ctx.output(stream, data),
+      onOutput: environment.output,
       onSpawn: (pid) => ctx.spawned(pid),
     });
-    const done = execution.done.finally(() => rmSync(file, { force: true }));
+    const done = execution.done.finally(() => {
+      environment.end();
+      rmSync(file, { force: true });
+    });
     return { done, stop: (reason) => execution.stop(reason) };
   },
 };

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CHANNEL_CALLS_IN_FLIGHT, MAX_CHANNEL_FRAME_BYTES } from '@opsconductor/contracts/agent-channel';
+import { capability } from '@opsconductor/contracts/commands';
 import { Agent } from '../../../agent/src/agent.ts';
 import { AgentChannel, ChannelDownError, ChannelRefusedError } from '../../../agent/src/channel.ts';
 import { createLogger } from '../../../agent/src/log.ts';
@@ -31,7 +32,7 @@ async function device(name: string) {
   const checkin = await t.request('/agent/v1/checkin', {
     method: 'POST',
     headers: { authorization: `Bearer ${d.deviceSecret}` },
-    json: { facts: deviceFacts(name), protocolVersion: 3, capabilities: ['shell@1'], bootId: 'b1' },
+    json: { facts: deviceFacts(name), protocolVersion: 3, capabilities: [capability('shell')], bootId: 'b1' },
   });
   // The check-in's answer is what makes an agent open the channel.
   expect(((await checkin.json()) as { protocolVersion: number }).protocolVersion).toBe(3);

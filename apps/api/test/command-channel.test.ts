@@ -1,12 +1,13 @@
 /**
  * The command channel over real HTTP and PostgreSQL: what an idle long-poll costs (nothing), how the
- * API holds up when agents overload it, an agent of protocol 1 speaking exactly as it did, capabilities,
+ * API holds up when agents overload it, an agent of protocol 1 (sent nothing: it must be upgraded), capabilities,
  * commands the server ended, cancellations that expire, and stored files.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueCommand as queue, storePayload } from '@opsconductor/commands';
+import { capability, commandKinds } from '@opsconductor/contracts/commands';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { queueCommand } from '../../../test/support/commands.ts';
 
@@ -51,7 +52,7 @@ async function device(
   name: string,
   announce: Record<string, unknown> = {
     protocolVersion: 2,
-    capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
+    capabilities: commandKinds.map((kind) => capability(kind)),
     bootId: 'b1',
   },
 ) {
@@ -171,7 +172,7 @@ describe('overload', () => {
 });
 
 describe('protocol versions and capabilities', () => {
-  it('an agent of protocol 1 works as before: shell commands in the old shape, nothing it cannot run', async () => {
+  it('an agent of protocol 1 is sent no commands: each ends unsupported, saying why (it must be upgraded)', async () => {
     const d = await t.enrollDevice(await t.createEnrollmentToken(admin), 'old-agent');
     // Exactly what an agent of protocol 1 sends: facts only.
     const checkin = await post(d.deviceSecret, '/agent/v1/checkin', { facts: facts('old-agent') });
@@ -180,39 +181,33 @@ describe('protocol versions and capabilities', () => {
     expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).toMatchObject({
       protocolVersion: 1,
       capabilities: [],
-      commandKinds: ['shell'],
+      commandKinds: [],
       bootId: null,
     });
 
+    // It knows shell commands of version 1 only, which carry no environment: a job step would run without its parameters.
     const shell = await queueCommand(t.database.db, d.deviceId, { state: 'queued' });
     const script = await queueCommand(t.database.db, d.deviceId, {
       state: 'queued',
       payload: { kind: 'script', interpreter: 'sh', script: 'echo hi', timeoutSeconds: 30 },
     });
-    const { body } = await poll(d.deviceSecret);
-    expect(body.commands.map((c) => c.id)).toEqual([shell.id]);
-    expect(body.commands[0]!.payload).toEqual({ kind: 'shell', command: 'echo hi', shell: 'default', timeoutSeconds: 30 });
-    // The script never reaches it: its target fails saying why.
-    const unsupported = await t.database.db.prisma.agentCommand.findUniqueOrThrow({
-      where: { id: script.id },
-      include: { jobRunDevice: true },
-    });
-    expect(unsupported).toMatchObject({ state: 'unsupported', deliveredAt: null });
-    expect(unsupported.jobRunDevice).toMatchObject({
-      status: 'failed',
-      errorMessage: expect.stringMatching(/cannot run "script" commands/),
-    });
-
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/start`, { startedAt: now() })).status).toBe(200);
-    expect((await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/output`, { stream: 'stdout', seq: 0, data: 'hi\n' })).status).toBe(
-      200,
-    );
-    const res = await post(d.deviceSecret, `/agent/v1/commands/${shell.id}/result`, result('succeeded'));
-    expect(await res.json()).toEqual({ accepted: true, duplicate: false });
-    expect(await t.database.db.prisma.jobRunDevice.findUniqueOrThrow({ where: { id: shell.jobRunDeviceId } })).toMatchObject({
-      status: 'succeeded',
-      exitCode: 0n,
-    });
+    const { status, body } = await poll(d.deviceSecret);
+    expect(status).toBe(200);
+    expect(body.commands).toEqual([]);
+    for (const [command, kind] of [
+      [shell, 'shell'],
+      [script, 'script'],
+    ] as const) {
+      const unsupported = await t.database.db.prisma.agentCommand.findUniqueOrThrow({
+        where: { id: command.id },
+        include: { jobRunDevice: true },
+      });
+      expect(unsupported).toMatchObject({ state: 'unsupported', deliveredAt: null });
+      expect(unsupported.jobRunDevice).toMatchObject({
+        status: 'failed',
+        errorMessage: expect.stringMatching(new RegExp(`cannot run "${kind}" commands`)),
+      });
+    }
   });
 
   it('writes a check-in that changes nothing only as last-seen (batched), and one after a goodbye or with new facts at once', async () => {
@@ -220,7 +215,7 @@ describe('protocol versions and capabilities', () => {
     const row = () => t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } });
     const announce = {
       protocolVersion: 2,
-      capabilities: ['shell@1', 'script@1', 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
+      capabilities: commandKinds.map((kind) => capability(kind)),
       bootId: 'b1',
     };
     await t.database.db.pool.query(`UPDATE devices SET last_seen_at = 'epoch' WHERE id = $1`, [d.deviceId]);
@@ -251,15 +246,15 @@ describe('protocol versions and capabilities', () => {
     const res = await post(d.deviceSecret, '/agent/v1/checkin', {
       facts: facts('new-agent'),
       protocolVersion: 4,
-      capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'],
+      capabilities: [capability('shell'), 'script@1', capability('file.fetch'), 'teleport@1', 'reboot@7'],
       bootId: 'boot\0x',
     });
     expect(((await res.json()) as { protocolVersion: number }).protocolVersion).toBe(3);
-    // Kinds at another version than the server's are not sent.
+    // Kinds at another version than the server's are not sent (script@1: an agent from before `env`).
     expect(await t.database.db.prisma.device.findUniqueOrThrow({ where: { id: d.deviceId } })).toMatchObject({
       protocolVersion: 4,
-      capabilities: ['shell@1', 'script@1', 'teleport@1', 'reboot@7'],
-      commandKinds: ['shell', 'script'],
+      capabilities: ['shell@2', 'script@1', 'file.fetch@1', 'teleport@1', 'reboot@7'],
+      commandKinds: ['shell', 'file.fetch'],
       bootId: 'boot\uFFFDx',
     });
   });

@@ -2,7 +2,8 @@
  * The agent protocol (`/agent/v1`). Agents speak HTTPS only and never reach Temporal. Every body is
  * validated on both sides with these schemas; sizes are bounded because agent data is untrusted.
  * Compatible both ways: unknown fields are stripped, not refused, so a newer agent works with an
- * older server and an agent of protocol 1 works with this server.
+ * older server and an agent of protocol 1 still checks in and polls with this server (but is sent no
+ * commands: see check-in).
  *
  * Protocol versions (the agent's is stored on the device; the server says its own at check-in):
  * - 1: shell commands only; results succeeded/failed/timed_out/cancelled.
@@ -100,7 +101,8 @@ export const MAX_CAPABILITIES = 100;
 /**
  * POST /agent/v1/checkin — Authorization: Bearer <deviceSecret>. Refreshes facts and last-seen, and
  * (protocol 2) the agent's protocol version, its capabilities and its boot ID. An agent that sends no
- * capabilities (protocol 1) is sent shell commands only.
+ * capabilities (protocol 1) is sent no commands (they end `unsupported`): it knows only shell commands of
+ * version 1, which carry no environment, and must be upgraded.
  */
 export const checkinRequest = z
   .object({

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { scriptInterpreters, shells } from './constants.ts';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text.ts';
 
 export const MAX_COMMAND_TIMEOUT_SECONDS = 7 * 24 * 3600;
 const timeoutSeconds = z.number().int().min(1).max(MAX_COMMAND_TIMEOUT_SECONDS);
@@ -39,22 +40,98 @@ export const fileOwner = z
   .string()
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/, 'must be user or user:group');
 
-export const shellCommandPayload = z.object({
-  kind: z.literal('shell'),
-  /** The command line, run by the platform shell: /bin/sh -c on POSIX, powershell on Windows by default. */
-  command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH),
-  shell: z.enum(shells).default('default'),
-  timeoutSeconds,
-});
+/** What an environment variable of a command may be named: also a valid name in sh, PowerShell and cmd. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Most variables a command may set, `env` and `secrets` together. */
+export const MAX_COMMAND_ENV_ENTRIES = 64;
+/** Longest value of one variable (UTF-16 code units). */
+export const MAX_COMMAND_ENV_VALUE_LENGTH = 64 * 1024;
+/** Most UTF-16 code units of all names and values of `env` and `secrets` together. */
+export const MAX_COMMAND_ENV_TOTAL_LENGTH = 256 * 1024;
+
+const envName = z
+  .string()
+  .regex(ENV_NAME_PATTERN, 'must be a letter or _ followed by up to 127 letters, digits or _ (an environment variable name)');
+// Messages name the rule, never the value: a value may be a secret.
+const envValue = z.string().max(MAX_COMMAND_ENV_VALUE_LENGTH).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+const envRecord = z
+  .record(envName, envValue)
+  .refine((vars) => Object.keys(vars).length <= MAX_COMMAND_ENV_ENTRIES, `at most ${MAX_COMMAND_ENV_ENTRIES} variables`);
+const parameterName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a parameter name');
+
+/**
+ * The environment a `shell` or `script` command runs with, on top of the agent's own: job steps read their
+ * parameters from it (`OC_PARAM_<NAME>`, ADR 19), so values reach the command as data, never as code.
+ */
+const commandEnvironment = {
+  /** Plain values. */
+  env: envRecord.optional(),
+  /**
+   * Secret values: set like `env`, and every occurrence of each (non-empty) value in the command's stdout
+   * and stderr is replaced by `[redacted]` on the device, before the output leaves it. Never stored by the
+   * server: it holds `secretRefs` instead and puts the values in when it delivers the command.
+   */
+  secrets: envRecord.optional(),
+  /**
+   * SERVER-SIDE ONLY: variable name → the job parameter whose secret value it gets. Stored in the payload in
+   * place of `secrets` and replaced by `secrets` when the server delivers the command. An agent runs nothing
+   * for a command that names a variable here without its value in `secrets`.
+   */
+  secretRefs: z
+    .record(envName, parameterName)
+    .refine((refs) => Object.keys(refs).length <= MAX_COMMAND_ENV_ENTRIES, `at most ${MAX_COMMAND_ENV_ENTRIES} variables`)
+    .optional(),
+};
+
+/**
+ * One name for one variable: a name may not be both plain and secret (compared ignoring case, as Windows
+ * does, so neither can replace the other there), and the sizes of `env` and `secrets` add up.
+ */
+function checkCommandEnvironment(
+  payload: { env?: Record<string, string>; secrets?: Record<string, string>; secretRefs?: Record<string, string> },
+  ctx: z.RefinementCtx,
+): void {
+  const plain = new Set(Object.keys(payload.env ?? {}).map((name) => name.toUpperCase()));
+  for (const field of ['secrets', 'secretRefs'] as const) {
+    for (const name of Object.keys(payload[field] ?? {})) {
+      if (plain.has(name.toUpperCase()))
+        ctx.addIssue({ code: 'custom', path: [field, name], message: 'is also in env: a variable is either plain or secret' });
+    }
+  }
+  const vars = [...Object.entries(payload.env ?? {}), ...Object.entries(payload.secrets ?? {})];
+  if (vars.length > MAX_COMMAND_ENV_ENTRIES)
+    ctx.addIssue({ code: 'custom', path: ['env'], message: `at most ${MAX_COMMAND_ENV_ENTRIES} variables in env and secrets together` });
+  const total = vars.reduce((sum, [name, value]) => sum + name.length + value.length, 0);
+  if (total > MAX_COMMAND_ENV_TOTAL_LENGTH)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['env'],
+      message: `the names and values of env and secrets together must not exceed ${MAX_COMMAND_ENV_TOTAL_LENGTH} characters`,
+    });
+}
+
+export const shellCommandPayload = z
+  .object({
+    kind: z.literal('shell'),
+    /** The command line, run by the platform shell: /bin/sh -c on POSIX, powershell on Windows by default. */
+    command: z.string().min(1).max(MAX_SHELL_COMMAND_LENGTH),
+    shell: z.enum(shells).default('default'),
+    ...commandEnvironment,
+    timeoutSeconds,
+  })
+  .superRefine(checkCommandEnvironment);
 export type ShellCommandPayload = z.infer<typeof shellCommandPayload>;
 
 /** A stored script, written to a private temporary file on the device and run with its interpreter. */
-export const scriptCommandPayload = z.object({
-  kind: z.literal('script'),
-  interpreter: z.enum(scriptInterpreters),
-  script: z.string().min(1).max(MAX_SCRIPT_LENGTH),
-  timeoutSeconds,
-});
+export const scriptCommandPayload = z
+  .object({
+    kind: z.literal('script'),
+    interpreter: z.enum(scriptInterpreters),
+    script: z.string().min(1).max(MAX_SCRIPT_LENGTH),
+    ...commandEnvironment,
+    timeoutSeconds,
+  })
+  .superRefine(checkCommandEnvironment);
 export type ScriptCommandPayload = z.infer<typeof scriptCommandPayload>;
 
 /**
@@ -91,10 +168,13 @@ export type CommandPayload = z.infer<typeof commandPayload>;
 export type CommandKind = CommandPayload['kind'];
 export type CommandPayloadOf<K extends CommandKind> = Extract<CommandPayload, { kind: K }>;
 
-/** The payload version of every kind; bumped when a kind's payload changes incompatibly. */
+/**
+ * The payload version of every kind; bumped when a kind's payload changes incompatibly (an agent of the old
+ * version would misread it). shell and script 2: `env`, `secrets` (an older agent would run without them).
+ */
 export const commandKindVersions = {
-  shell: 1,
-  script: 1,
+  shell: 2,
+  script: 2,
   'file.fetch': 1,
   reboot: 1,
   'inventory.refresh': 1,
@@ -112,11 +192,11 @@ export function capability(kind: CommandKind, version: number = commandKindVersi
 
 /**
  * The kinds the server may send an agent with these capabilities: those it announces at the version
- * the server speaks. An agent that announces nothing (protocol 1, before capabilities) runs shell
- * commands only.
+ * the server speaks. An agent that announces nothing (protocol 1, before capabilities) is sent nothing:
+ * it only knows shell commands of version 1, which no longer exist, and must be upgraded.
  */
 export function dispatchableKinds(capabilities: readonly string[] | null | undefined): CommandKind[] {
-  if (!capabilities) return ['shell'];
+  if (!capabilities) return [];
   const announced = new Set(capabilities);
   return commandKinds.filter((kind) => announced.has(capability(kind)));
 }

@@ -955,7 +955,7 @@ export interface paths {
         put?: never;
         /**
          * Report facts, liveness, protocol version, capabilities and boot ID
-         * @description The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.
+         * @description The server sends the device only command kinds among its `capabilities`, at the version the server speaks (an agent that sends none, protocol 1, gets no commands: it must be upgraded); others end `unsupported`.
          */
         post: operations["checkIn"];
         delete?: never;
@@ -2411,6 +2411,15 @@ export interface components {
                      * @enum {string}
                      */
                     shell?: "default" | "sh" | "bash" | "powershell" | "cmd";
+                    env?: {
+                        [key: string]: string;
+                    };
+                    secrets?: {
+                        [key: string]: string;
+                    };
+                    secretRefs?: {
+                        [key: string]: string;
+                    };
                     timeoutSeconds: number;
                 } | {
                     /** @enum {string} */
@@ -2418,6 +2427,15 @@ export interface components {
                     /** @enum {string} */
                     interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
                     script: string;
+                    env?: {
+                        [key: string]: string;
+                    };
+                    secrets?: {
+                        [key: string]: string;
+                    };
+                    secretRefs?: {
+                        [key: string]: string;
+                    };
                     timeoutSeconds: number;
                 } | {
                     /** @enum {string} */

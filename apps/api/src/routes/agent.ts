@@ -59,7 +59,7 @@ const checkin = createRoute({
   security,
   middleware: [authenticateDevice],
   description:
-    'The server sends the device only command kinds among its `capabilities` (an agent that sends none, protocol 1, gets shell commands only); others end `unsupported`.',
+    'The server sends the device only command kinds among its `capabilities`, at the version the server speaks (an agent that sends none, protocol 1, gets no commands: it must be upgraded); others end `unsupported`.',
   request: body(checkinRequest),
   responses: { 200: json(checkinResponse, 'OK'), ...problemResponses },
 });
