@@ -51,8 +51,9 @@ export function shellInvocation(
       case 'cmd':
         // cmd.exe does not parse argv like other programs: with /s it strips exactly one pair of outer
         // quotes and runs the rest verbatim. This is what Node itself does for `shell: true`; any
-        // other quoting would alter the command.
-        return { file: 'cmd.exe', args: ['/d', '/s', '/c', `"${command}"`], windowsVerbatimArguments: true };
+        // other quoting would alter the command. /v:on turns on delayed expansion: job steps read their
+        // parameters as !OC_PARAM_X!, expanded after cmd has parsed the line, so a value is never code.
+        return { file: 'cmd.exe', args: ['/d', '/v:on', '/s', '/c', `"${command}"`], windowsVerbatimArguments: true };
       default:
         throw new UnsupportedShellError(`shell "${shell}" is not available on Windows`);
     }

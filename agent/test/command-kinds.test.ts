@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type AgentCommand } from '@opsconductor/contracts/agent-protocol';
 import { commandKinds, type CommandPayload } from '@opsconductor/contracts/commands';
 import { Agent, type AgentOptions } from '../src/agent.ts';
+import { scriptInvocation } from '../src/handlers/script.ts';
 import { readJournal } from '../src/journal.ts';
 import { createLogger } from '../src/log.ts';
 import { FakeServer } from './support/fake-server.ts';
@@ -122,6 +123,25 @@ describe('script', () => {
       status: 'failed',
       error: expect.stringMatching(/only available on Windows/),
     });
+  });
+});
+
+describe('scriptInvocation', () => {
+  it('maps interpreters per platform, passing the file as a single argument', () => {
+    expect(scriptInvocation('sh', '/s/x.sh', 'linux')).toEqual({ file: '/bin/sh', args: ['/s/x.sh'] });
+    expect(scriptInvocation('python', '/s/x.py', 'darwin')).toEqual({ file: 'python3', args: ['/s/x.py'] });
+    expect(scriptInvocation('powershell', 'C:\\s\\x.ps1', 'win32')).toEqual({
+      file: 'powershell.exe',
+      args: ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', 'C:\\s\\x.ps1'],
+    });
+    // Delayed expansion on (/v:on): job steps read parameters as !OC_PARAM_X!, expanded after cmd parsed the line.
+    expect(scriptInvocation('cmd', 'C:\\state dir\\x.cmd', 'win32')).toEqual({
+      file: 'cmd.exe',
+      args: ['/d', '/v:on', '/s', '/c', '""C:\\state dir\\x.cmd""'],
+      windowsVerbatimArguments: true,
+    });
+    expect(() => scriptInvocation('cmd', '/s/x.cmd', 'linux')).toThrow(/only available on Windows/);
+    expect(() => scriptInvocation('sh', 'C:\\x.sh', 'win32')).toThrow(/not available on Windows/);
   });
 });
 

@@ -196,9 +196,10 @@ describe('shellInvocation', () => {
       file: 'powershell.exe',
       args: ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-Command', 'Get-Date'],
     });
-    expect(shellInvocation('cmd', 'dir "C:\\x"', 'win32')).toEqual({
+    // Delayed expansion on (/v:on): job steps read parameters as !OC_PARAM_X!, expanded after cmd parsed the line.
+    expect(shellInvocation('cmd', 'dir "C:\\x" & echo !OC_PARAM_X!', 'win32')).toEqual({
       file: 'cmd.exe',
-      args: ['/d', '/s', '/c', '"dir "C:\\x""'],
+      args: ['/d', '/v:on', '/s', '/c', '"dir "C:\\x" & echo !OC_PARAM_X!"'],
       windowsVerbatimArguments: true,
     });
     expect(() => shellInvocation('cmd', 'dir', 'linux')).toThrow(/only available on Windows/);

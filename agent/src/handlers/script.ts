@@ -24,7 +24,8 @@ export function scriptInvocation(
         return { file: 'powershell.exe', args: ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file] };
       case 'cmd':
         // With /s cmd.exe strips the outer pair of quotes and runs the rest verbatim: the inner pair quotes the path.
-        return { file: 'cmd.exe', args: ['/d', '/s', '/c', `""${file}""`], windowsVerbatimArguments: true };
+        // /v:on: job steps read parameters as !OC_PARAM_X! (delayed expansion, after cmd has parsed the line).
+        return { file: 'cmd.exe', args: ['/d', '/v:on', '/s', '/c', `""${file}""`], windowsVerbatimArguments: true };
       case 'python':
         return { file: 'python.exe', args: [file] };
       case 'bash':
