@@ -5,9 +5,11 @@
 import type { Database } from '@opsconductor/db';
 import type { EventHub } from '@opsconductor/db/event-hub';
 import { pino, type Logger } from 'pino';
-import { createJobRunActivities } from './job-run.ts';
+import { createJobRunActivities, DEFAULT_DISPATCH_PER_SECOND } from './job-run.ts';
 import { createGroupActivities } from './groups.ts';
 import { createDeviceActivities } from './devices.ts';
+import { DispatchRate } from './dispatch-rate.ts';
+import { createJobStepActivities } from './job-steps.ts';
 
 export interface ActivityDeps {
   db: Database;
@@ -22,8 +24,11 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
+  // One pace for all the worker's batches, of one-command runs and of jobs' runs alike.
+  const rate = new DispatchRate(deps.dispatchPerSecond ?? DEFAULT_DISPATCH_PER_SECOND);
   return {
-    ...createJobRunActivities({ db: deps.db, logger, events: deps.events, dispatchPerSecond: deps.dispatchPerSecond }),
+    ...createJobRunActivities({ db: deps.db, logger, events: deps.events, rate }),
+    ...createJobStepActivities({ db: deps.db, logger, events: deps.events, rate }),
     ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };

@@ -13,9 +13,10 @@ import type { EventHub } from '@opsconductor/db/event-hub';
 import { domainEvent } from '@opsconductor/domain-events';
 import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import { channels, notifyEach, type Channel } from '@opsconductor/db/notify';
+import { JOB_RUN_SECRET_OWNER } from '@opsconductor/jobs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { DispatchRate } from './dispatch-rate.ts';
+import type { DispatchRate } from './dispatch-rate.ts';
 import { jobRunOutcome } from './job-run-outcome.ts';
 import type {
   BatchProgress,
@@ -80,8 +81,8 @@ export interface JobRunActivityDeps {
   logger: Logger;
   /** LISTEN/NOTIFY wake-ups (the worker's hub); without one, batches poll every BATCH_POLL_MS. */
   events?: EventHub;
-  /** New commands this worker hands out per second, across all batches (DISPATCH_PER_SECOND; default 150). */
-  dispatchPerSecond?: number;
+  /** The pace of new commands, shared by all the worker's batches (DISPATCH_PER_SECOND; default 150 a second). */
+  rate: DispatchRate;
 }
 
 export const DEFAULT_DISPATCH_PER_SECOND = 150;
@@ -105,9 +106,8 @@ interface BatchTarget {
   queued: boolean;
 }
 
-export function createJobRunActivities({ db, logger, events, dispatchPerSecond }: JobRunActivityDeps) {
+export function createJobRunActivities({ db, logger, events, rate }: JobRunActivityDeps) {
   const { pool } = db;
-  const rate = new DispatchRate(dispatchPerSecond ?? DEFAULT_DISPATCH_PER_SECOND);
 
   /** Wake-ups are best effort: listeners also poll, so a failed NOTIFY only delays them. */
   async function wake(channel: Channel, payloads: readonly string[], log: Logger): Promise<void> {
@@ -432,12 +432,17 @@ export function createJobRunActivities({ db, logger, events, dispatchPerSecond }
         // Commands before targets, the order in which the API locks them.
         const open = await lockOpenCommands(client, { jobRunId });
         const swept = await client.query<{ id: string }>(
-          `UPDATE job_run_devices
-              SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
-            WHERE job_run_id = $1 AND finished_at IS NULL
-        RETURNING id`,
+          `WITH swept AS (
+             UPDATE job_run_devices
+                SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
+              WHERE job_run_id = $1 AND finished_at IS NULL
+          RETURNING id
+           ), steps AS (${closeStepsSql('swept', '$2', '$3')})
+           SELECT id FROM swept`,
           [jobRunId, sweepStatus, message],
         );
+        // A job's secret parameter values are kept only while its run may still use them.
+        await client.query(`DELETE FROM secrets WHERE owner_type = $1 AND owner_id = $2`, [JOB_RUN_SECRET_OWNER, jobRunId]);
         const sweptIds = new Set(swept.rows.map((r) => r.id));
         const { flaggedDevices: flagged } = await requestCancellation(
           client,
@@ -492,14 +497,28 @@ async function closeTargets(
   opts: { neverDispatched?: boolean } = {},
 ): Promise<number> {
   if (targetIds.length === 0) return 0;
-  const { rowCount } = await client.query(
-    `UPDATE job_run_devices jrd
-        SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
-      WHERE jrd.id = ANY($1::uuid[]) AND jrd.finished_at IS NULL
-        AND (NOT $4 OR NOT EXISTS (SELECT 1 FROM agent_commands ac WHERE ac.job_run_device_id = jrd.id))`,
+  const { rows } = await client.query<{ n: number }>(
+    `WITH closed AS (
+       UPDATE job_run_devices jrd
+          SET status = $2::"DeviceRunStatus", finished_at = now(), error_message = $3, updated_at = now()
+        WHERE jrd.id = ANY($1::uuid[]) AND jrd.finished_at IS NULL
+          AND (NOT $4 OR NOT EXISTS (SELECT 1 FROM agent_commands ac WHERE ac.job_run_device_id = jrd.id))
+       RETURNING jrd.id
+     ), steps AS (${closeStepsSql('closed', '$2', '$3')})
+     SELECT count(*)::int AS n FROM closed`,
     [targetIds, status, truncate(message, 4000), opts.neverDispatched ?? false],
   );
-  return rowCount ?? 0;
+  return rows[0]!.n;
+}
+
+/**
+ * A job's run: the steps under way or waiting to retry on targets that just closed (the CTE `closed`, with their
+ * `id`s) end with them, with the target's status and message (a step's own error, if it has one, stays).
+ */
+export function closeStepsSql(closed: string, status: string, message: string): string {
+  return `UPDATE job_run_steps s SET status = ${status}::text::"StepRunStatus", finished_at = now(),
+            error_message = coalesce(s.error_message, ${message}), updated_at = now()
+       FROM ${closed} WHERE s.job_run_device_id = ${closed}.id AND s.status IN ('pending', 'running')`;
 }
 
 function countStatuses(targets: { status: DeviceRunStatus }[]): TerminalStatusCounts {

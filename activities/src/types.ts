@@ -4,6 +4,7 @@
  */
 import type { CommandKind, ShellCommandPayload } from '@opsconductor/contracts/commands';
 import type { finalJobRunStatuses } from '@opsconductor/contracts/api';
+import type { JobRunStart } from '@opsconductor/jobs';
 
 /** Terminal states of one device in a job run (`job_run_devices.status` once `finished_at` is set). */
 export type TerminalDeviceStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'offline';
@@ -40,6 +41,23 @@ export interface RunCommandOnTargetsInput {
   giveUpAt: string;
   /** Most of these targets with a command in flight at once. */
   maxConcurrency: number;
+}
+
+/** A batch of a saved job's run (ADR 20): the job's steps, in order, on each of these targets. */
+export interface RunJobOnTargetsInput {
+  jobRunId: string;
+  /** At most 1,000 devices, each a target of the run. */
+  deviceIds: string[];
+  /** Most of these targets under way (started, not finished) at once. */
+  maxConcurrency: number;
+}
+
+/** A job's chain (on success / on failure) as the workflow starts it: the new run's workflow input, or why there is none. */
+export interface ChainedRun {
+  /** What the parent run records about its chain. */
+  note: string | null;
+  /** The chained run, recorded and ready to start (its workflow ID is `job-run/<jobRunId>`). */
+  run?: JobRunStart;
 }
 
 /** How the targets of a batch ended (targets that are not the run's are left out). */

@@ -19,6 +19,7 @@ import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
 import { jobRun, refreshDynamicGroups, sweepDevicePresence } from '../src/index.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
+import type { ChainedRun } from '@opsconductor/activities';
 import { historyToJSON } from '../test/support/history-json.ts';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from '../test/support/stub-activities.ts';
 
@@ -32,11 +33,14 @@ interface Scenario {
   deviceIds: string[];
   behaviour: (deviceId: string) => DeviceBehaviour;
   input?: () => Partial<JobRunInput>;
+  /** What startChainedRun answers (a saved job's run). */
+  chain?: (jobRunId: string) => ChainedRun;
   /** Drives the run (e.g. cancels it) and returns extra workflows to record besides the run itself. */
   drive?: (handle: WorkflowHandle<typeof jobRun>, state: StubState, input: JobRunInput) => Promise<Record<string, string>>;
 }
 
 const ids = deviceIdList(1001);
+const CHAINED_RUN_ID = randomUUID();
 const INLINE_PAYLOAD = { kind: 'shell', command: 'uptime', shell: 'default', timeoutSeconds: 60 } as const;
 /** A stored script by reference (the stubs never resolve the hash). */
 const SCRIPT_COMMAND = { kind: 'script', payloadSha256: 'b'.repeat(64), timeoutSeconds: 60 } as const;
@@ -71,6 +75,31 @@ const scenarios: Scenario[] = [
   // 1,001 devices: three batches; the command inline (older runs) and by reference (today's input).
   { name: 'batched', inline: true, deviceIds: ids, behaviour: (id) => (id === ids[7] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }) },
   { name: 'by-reference-batched', deviceIds: ids, behaviour: () => ({ kind: 'succeed' }) },
+  {
+    // A saved job's run (ADR 20) on 600 devices whose chain starts another job's run as a child workflow.
+    name: 'job-chain',
+    deviceIds: ids.slice(0, 600),
+    input: () => ({ command: undefined, job: { giveUpAt: new Date(Date.now() + 3600_000).toISOString() } }),
+    behaviour: (id) => (id === ids[3] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }),
+    chain: (jobRunId) =>
+      jobRunId === CHAINED_RUN_ID
+        ? { note: null }
+        : {
+            note: 'Chain on failure: started',
+            run: {
+              jobRunId: CHAINED_RUN_ID,
+              deviceIds: ids.slice(0, 600),
+              deadlineAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+              job: { giveUpAt: new Date(Date.now() + 3600_000).toISOString() },
+            },
+          },
+    async drive(handle, state) {
+      await handle.result();
+      while (!state.chainCalls.includes(CHAINED_RUN_ID)) await new Promise((r) => setTimeout(r, 50));
+      await env.client.workflow.getHandle(`job-run/${CHAINED_RUN_ID}`).result();
+      return { 'job-chain-child': `job-run/${CHAINED_RUN_ID}` };
+    },
+  },
 ];
 
 /** Workflows the Temporal Schedules start (workers/src/schedules.ts): one activity each. */
@@ -102,7 +131,7 @@ try {
   const results = await Promise.allSettled([
     ...recordScheduled,
     ...selected.map(async (scenario) => {
-      const { activities, state } = createStubActivities(scenario.deviceIds, scenario.behaviour);
+      const { activities, state } = createStubActivities(scenario.deviceIds, scenario.behaviour, { chain: scenario.chain });
       const taskQueue = `record-${scenario.name}-${randomUUID()}`;
       const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
       const input: JobRunInput = {

@@ -1,6 +1,6 @@
 /**
- * `jobRun`: runs one command (of any kind: shell, script, file.fetch, reboot…) on every target device of a job run and
- * records one terminal outcome per device.
+ * `jobRun`: runs one command (of any kind: shell, script, file.fetch, reboot…), or a saved job's steps (`job`, ADR 20),
+ * on every target device of a job run and records one terminal outcome per device.
  *
  * The command comes by reference (`command`: its kind, the SHA-256 of the payload the API stored once, and its
  * timeout), so the history never holds its body, however many devices run it. Runs started before that carry an inline
@@ -14,6 +14,11 @@
  * workflow only writes outcomes for a batch that could not finish (cancelled, or its activity failed for good).
  * The database is the source of truth; the workflow's return value is the run's final summary.
  *
+ * A job's run: each batch is ONE `runJobOnTargets` activity that takes its devices through the job's steps (conditions,
+ * retries, waits, reboots) from the database; the history stays as small as a one-command run's. When the run ends,
+ * its chain (on success / on failure) is recorded by `startChainedRun` and started as a child workflow that outlives
+ * this one (ABANDON), on the same targets.
+ *
  * Cancellation: cancelling the workflow cancels the batches in flight (TRY_CANCEL), records `cancelled` for their
  * unfinished devices, finalizes the run as `cancelled` (which also closes batches that never started) and then
  * rethrows the CancelledFailure, so the execution itself ends as Canceled in Temporal.
@@ -23,16 +28,20 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ParentClosePolicy,
   TimeoutFailure,
+  WorkflowIdReusePolicy,
   defineQuery,
   isCancellation,
   log,
   proxyActivities,
   setHandler,
+  startChild,
 } from '@temporalio/workflow';
 import type { CommandRef, JobActivities, JobRunSummary, TargetsOutcome, TerminalStatusCounts } from '@opsconductor/activities';
 import type { ShellCommandPayload } from '@opsconductor/contracts/commands';
 import { chunk, slidingWindow } from './sliding-window.ts';
+import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from './search-attributes.ts';
 
 /** Devices per batch (one `runCommandOnTargets` activity). */
 export const BATCH_SIZE = 500;
@@ -54,6 +63,11 @@ export interface JobRunCommand {
 
 export interface JobRunInput extends JobRunCommand {
   jobRunId: string;
+  /**
+   * A saved job's run: its steps are read from the run's job version by the activities (no command here). `giveUpAt`
+   * bounds its batches: the deadline plus the longest a device can take with every step (packages/jobs' jobRunStart).
+   */
+  job?: { giveUpAt: string };
   deviceIds: string[];
   /** ISO time after which a command must no longer be started on a device. */
   deadlineAt: string;
@@ -86,7 +100,7 @@ const bookkeeping = proxyActivities<JobActivities>({
  * One batch. Retried after a crash (the heartbeat times out; the next attempt resumes), never after a permanent error;
  * bounded by the batch's give-up time plus a margin.
  */
-function batchActivity(closeTimeoutMs: number, summary: string) {
+function batchActivities(closeTimeoutMs: number, summary: string) {
   return proxyActivities<JobActivities>({
     scheduleToCloseTimeout: closeTimeoutMs,
     heartbeatTimeout: BATCH_HEARTBEAT_TIMEOUT_MS,
@@ -98,7 +112,7 @@ function batchActivity(closeTimeoutMs: number, summary: string) {
     },
     cancellationType: ActivityCancellationType.TRY_CANCEL,
     summary,
-  }).runCommandOnTargets;
+  });
 }
 
 export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
@@ -118,8 +132,9 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
   const batchesInFlight = Number.isFinite(cap)
     ? Math.max(1, Math.min(MAX_BATCHES_IN_FLIGHT, Math.floor(cap / perBatch)))
     : MAX_BATCHES_IN_FLIGHT;
-  const timeoutMs = (input.command ?? input.payload)!.timeoutSeconds * 1000;
-  const giveUpAt = new Date(Date.parse(input.deadlineAt) + timeoutMs + DISPATCH_GRACE_MS).toISOString();
+  const giveUpAt = input.job
+    ? input.job.giveUpAt
+    : new Date(Date.parse(input.deadlineAt) + (input.command ?? input.payload)!.timeoutSeconds * 1000 + DISPATCH_GRACE_MS).toISOString();
 
   const counts: TerminalStatusCounts = {};
   const progress = { finished: 0, batchesFinished: 0, batchesInFlight: 0 };
@@ -137,17 +152,17 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
     progress.batchesInFlight++;
     let outcome: TargetsOutcome;
     try {
-      outcome = await batchActivity(
-        closeTimeoutMs,
-        summary,
-      )({
-        jobRunId,
-        deviceIds: ids,
-        ...commandOf(input),
-        deadlineAt: input.deadlineAt,
-        giveUpAt,
-        maxConcurrency: perBatch,
-      });
+      const activities = batchActivities(closeTimeoutMs, summary);
+      outcome = input.job
+        ? await activities.runJobOnTargets({ jobRunId, deviceIds: ids, maxConcurrency: perBatch })
+        : await activities.runCommandOnTargets({
+            jobRunId,
+            deviceIds: ids,
+            ...commandOf(input),
+            deadlineAt: input.deadlineAt,
+            giveUpAt,
+            maxConcurrency: perBatch,
+          });
     } catch (err) {
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) {
         await CancellationScope.nonCancellable(() => bookkeeping.recordTargetOutcomes({ jobRunId, deviceIds: ids, outcome: 'cancelled' }));
@@ -179,7 +194,9 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
     await bookkeeping.markJobRunRunning({ jobRunId });
     await slidingWindow(batches, batchesInFlight, runBatch);
     log.info('all batches finished', { jobRunId, counts });
-    return await bookkeeping.finalizeJobRun({ jobRunId, cancelled: false });
+    const summary = await bookkeeping.finalizeJobRun({ jobRunId, cancelled: false });
+    if (input.job) await startChain(jobRunId);
+    return summary;
   } catch (err) {
     if (isCancellation(err) && CancellationScope.current().consideredCancelled) {
       await CancellationScope.nonCancellable(async () => {
@@ -201,6 +218,30 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
   }
 }
 
+/**
+ * The run's chain, if its job has one for how the run ended: recorded by the activity, started as a child workflow that
+ * goes on after this one ends. A chain that cannot start (no such job, a required parameter without a value) is noted
+ * on the run by the activity; a failure to start the child is logged, and does not fail a run that has finished.
+ */
+async function startChain(jobRunId: string): Promise<void> {
+  const chained = await bookkeeping.startChainedRun({ jobRunId });
+  if (!chained.run) return;
+  try {
+    await startChild(jobRun, {
+      workflowId: `job-run/${chained.run.jobRunId}`,
+      args: [chained.run],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: OpsJobRunId, value: chained.run.jobRunId },
+        { key: OpsDeviceIds, value: deviceIdsForSearch(chained.run.deviceIds) },
+      ],
+    });
+  } catch (err) {
+    log.error('could not start the chained run', { jobRunId, chained: chained.run.jobRunId, error: describeFailure(err) });
+  }
+}
+
 /** The command as the input carries it, and nothing else (an older run's inline payload stays inline). */
 function commandOf(input: JobRunCommand): JobRunCommand {
   return input.command ? { command: input.command } : { payload: input.payload };
@@ -212,14 +253,16 @@ function validateInput(input: JobRunInput): string | undefined {
   if (!Array.isArray(input.deviceIds) || input.deviceIds.some((id) => typeof id !== 'string' || !id)) {
     return 'deviceIds must be a list of device IDs';
   }
-  if (input.command) {
+  if (input.job) {
+    if (typeof input.job.giveUpAt !== 'string' || Number.isNaN(Date.parse(input.job.giveUpAt))) return 'job.giveUpAt must be an ISO date-time';
+  } else if (input.command) {
     if (typeof input.command.kind !== 'string' || !/^[0-9a-f]{64}$/.test(String(input.command.payloadSha256))) {
       return 'command must name a kind and the SHA-256 of a stored payload';
     }
   } else if (!input.payload || input.payload.kind !== 'shell') {
     return 'command (or an inline shell payload) is required';
   }
-  const timeout = (input.command ?? input.payload)!.timeoutSeconds;
+  const timeout = input.job ? 1 : (input.command ?? input.payload)!.timeoutSeconds;
   if (!Number.isInteger(timeout) || timeout < 1) return "the command's timeoutSeconds must be a positive integer";
   if (typeof input.deadlineAt !== 'string' || Number.isNaN(Date.parse(input.deadlineAt))) {
     return 'deadlineAt must be an ISO date-time';

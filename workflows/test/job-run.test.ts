@@ -10,6 +10,7 @@ import { Worker } from '@temporalio/worker';
 import { jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence, type JobRunInput } from '../src/index.ts';
 import { BATCH_HEARTBEAT_TIMEOUT_MS, DISPATCH_GRACE_MS } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '../src/search-attributes.ts';
+import type { ChainedRun } from '@opsconductor/activities';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from './support/stub-activities.ts';
 import { createTimeSkippingEnv, workflowBundle } from './support/temporal.ts';
 
@@ -48,9 +49,9 @@ async function withRun<T>(
   input: JobRunInput,
   behaviour: (deviceId: string) => DeviceBehaviour,
   fn: (handle: WorkflowHandle<typeof jobRun>, state: StubState) => Promise<T>,
-  opts: { shortDispatchTimeout?: boolean; deadlineInMs?: number } = {},
+  opts: { shortDispatchTimeout?: boolean; deadlineInMs?: number; chain?: (jobRunId: string) => ChainedRun } = {},
 ): Promise<T> {
-  const { activities, state } = createStubActivities(input.deviceIds, behaviour);
+  const { activities, state } = createStubActivities(input.deviceIds, behaviour, { chain: opts.chain });
   const taskQueue = `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -337,5 +338,70 @@ describe('sweepDevicePresence', () => {
     );
     expect(result).toEqual({ cameOnline: 3, wentOffline: 4 });
     expect(state.presenceCalls).toBe(1);
+  });
+});
+
+describe('a saved job\'s run (ADR 20)', () => {
+  async function jobInput(deviceIds: string[], giveUpInMs: number): Promise<JobRunInput> {
+    const now = await env.currentTimeMs();
+    return {
+      jobRunId: randomUUID(),
+      deviceIds,
+      deadlineAt: new Date(now + 10 * 60_000).toISOString(),
+      job: { giveUpAt: new Date(now + giveUpInMs).toISOString() },
+    };
+  }
+
+  it('runs each batch as one runJobOnTargets, bounded by the job\'s giveUpAt, and finalizes the run', async () => {
+    const deviceIds = deviceIdList(1200);
+    // A job whose steps may take up to 3 days: the batches' close timeout follows it (plus the margin), not a command's.
+    const input = await jobInput(deviceIds, 3 * 24 * 3600_000);
+    await withRun(input, () => ({ kind: 'succeed' }), async (handle, state) => {
+      const result = await handle.result();
+      expect(result.status).toBe('succeeded');
+      expect(state.batches.map((b) => b.deviceIds.length).sort((a, b) => b - a)).toEqual([500, 500, 200]);
+      // The job's batch input names no command: the activity reads the steps from the run's job version.
+      for (const b of state.batches) expect(b).not.toHaveProperty('command');
+      for (const t of state.batchTimeouts) expect(t.scheduleToCloseMs).toBeGreaterThan(3 * 24 * 3600_000);
+      expect(state.chainCalls).toEqual([input.jobRunId]);
+      expectOneOutcomeEach(state, deviceIds);
+    });
+  });
+
+  it('starts the chained run as a child workflow that outlives the run, with its search attributes', async () => {
+    const deviceIds = deviceIdList(3);
+    const input = await jobInput(deviceIds, 3600_000);
+    const chainedId = randomUUID();
+    const now = await env.currentTimeMs();
+    const chainedRun = {
+      jobRunId: chainedId,
+      deviceIds,
+      deadlineAt: new Date(now + 10 * 60_000).toISOString(),
+      job: { giveUpAt: new Date(now + 3600_000).toISOString() },
+    };
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        expect((await handle.result()).status).toBe('succeeded');
+        const child = env.client.workflow.getHandle(`job-run/${chainedId}`);
+        const description = await child.describe();
+        expect(description.parentExecution?.workflowId).toBe(`job-run/${input.jobRunId}`);
+        expect(description.typedSearchAttributes.get(OpsJobRunId)).toBe(chainedId);
+        // The child runs on its own (ABANDON): it finishes after its parent, with the chain's own bookkeeping.
+        await waitUntil('the chained run to ask for its own chain', () => state.chainCalls.includes(chainedId));
+        expect(state.chainCalls).toEqual([input.jobRunId, chainedId]);
+      },
+      { chain: (id) => (id === input.jobRunId ? { note: 'Chain on success: started', run: chainedRun } : { note: null }) },
+    );
+  });
+
+  it('refuses a job input without a valid giveUpAt and records why', async () => {
+    const input = { ...(await jobInput(deviceIdList(1), 1000)), job: { giveUpAt: 'soon' } };
+    await withRun(input, () => ({ kind: 'succeed' }), async (handle, state) => {
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect(state.finalizeCalls[0]?.reason).toMatch(/giveUpAt/);
+      expect(state.batches).toHaveLength(0);
+    });
   });
 });

@@ -14,7 +14,7 @@ import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { withTransaction } from '@opsconductor/db';
 import type { EventActor } from '@opsconductor/domain-events';
-import { jobRunDeviceFinishedCte, jobRunDeviceStartedCte } from './owners.ts';
+import { jobRunDeviceFinishedCte, jobRunDeviceStartedCte, jobRunStepFinishedCte, jobRunStepStartedCte } from './owners.ts';
 import {
   canTransition,
   isTerminalCommandState,
@@ -103,6 +103,20 @@ export async function storePayload(db: Db, payload: CommandPayload): Promise<str
   return rows[0]!.sha256;
 }
 
+/** {@link storePayload} for many payloads in one statement: their SHA-256s, in order. */
+export async function storePayloads(db: Db, payloads: readonly CommandPayload[]): Promise<string[]> {
+  if (payloads.length === 0) return [];
+  const { rows } = await db.query<{ sha256: string }>(
+    `WITH p AS (SELECT payload, n FROM unnest($1::jsonb[]) WITH ORDINALITY AS p(payload, n)),
+          stored AS (INSERT INTO command_payloads (sha256, payload, bytes)
+                     SELECT DISTINCT ON (1) command_payload_sha256(payload), payload, octet_length(convert_to(payload::text, 'UTF8')) FROM p
+                     ON CONFLICT (sha256) DO NOTHING)
+     SELECT command_payload_sha256(payload) AS sha256 FROM p ORDER BY n`,
+    [payloads.map((payload) => JSON.stringify(payload))],
+  );
+  return rows.map((r) => r.sha256);
+}
+
 export async function loadPayload(db: Db, sha256: string): Promise<CommandPayload | null> {
   const { rows } = await db.query<{ payload: CommandPayload }>('SELECT payload FROM command_payloads WHERE sha256 = $1', [sha256]);
   return rows[0]?.payload ?? null;
@@ -133,7 +147,7 @@ export interface QueueCommandInput {
  */
 export async function queueCommand(client: Db, input: QueueCommandInput): Promise<{ id: string; inserted: boolean } | undefined> {
   const { rows } = await client.query<{ id: string; inserted: boolean }>(
-    `${INSERT_COMMANDS} ON CONFLICT (job_run_device_id, attempt) DO UPDATE SET attempt = EXCLUDED.attempt RETURNING id, (xmax = 0) AS inserted`,
+    `${INSERT_COMMANDS} ON CONFLICT (job_run_device_id, attempt) WHERE job_run_step_id IS NULL DO UPDATE SET attempt = EXCLUDED.attempt RETURNING id, (xmax = 0) AS inserted`,
     [[input.deviceId], [input.owner.jobRunDeviceId], input.attempt, input.payloadSha256, input.expiresAt],
   );
   return rows[0];
@@ -155,7 +169,7 @@ export interface QueueCommandsInput {
 export async function queueCommands(client: Db, input: QueueCommandsInput): Promise<string[]> {
   if (input.targets.length === 0) return [];
   const { rows } = await client.query<{ device_id: string }>(
-    `${INSERT_COMMANDS} ON CONFLICT (job_run_device_id, attempt) DO NOTHING RETURNING device_id`,
+    `${INSERT_COMMANDS} ON CONFLICT (job_run_device_id, attempt) WHERE job_run_step_id IS NULL DO NOTHING RETURNING device_id`,
     [
       input.targets.map((t) => t.deviceId),
       input.targets.map((t) => t.owner.jobRunDeviceId),
@@ -165,6 +179,44 @@ export async function queueCommands(client: Db, input: QueueCommandsInput): Prom
     ],
   );
   return rows.map((r) => r.device_id);
+}
+
+/** A command of a step of a job's run on one target: its attempt (1, 2, … per step) and its stored payload. */
+export interface StepCommandInput {
+  deviceId: string;
+  jobRunDeviceId: string;
+  jobRunStepId: string;
+  attempt: number;
+  payloadSha256: string;
+  expiresAt: Date;
+}
+
+/**
+ * Queues step commands, each with its own payload, in one statement. A step's attempt that already has its command
+ * keeps it (a retried batch queues nothing twice) and is not returned. Returns the steps whose commands were
+ * queued now, with their devices (the caller wakes them after commit).
+ */
+export async function queueStepCommands(client: Db, commands: readonly StepCommandInput[]): Promise<{ deviceId: string; jobRunStepId: string }[]> {
+  if (commands.length === 0) return [];
+  const { rows } = await client.query<{ device_id: string; job_run_step_id: string }>(
+    `INSERT INTO agent_commands (id, device_id, job_run_device_id, job_run_step_id, attempt, kind, payload_sha256, file_sha256, expires_at)
+     SELECT gen_random_uuid(), t.device_id, t.owner_id, t.step_id, t.attempt, p.payload->>'kind', p.sha256,
+            CASE WHEN p.payload->>'kind' = 'file.fetch' THEN p.payload->>'sha256' END, t.expires_at
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::timestamptz[])
+            AS t(device_id, owner_id, step_id, attempt, sha256, expires_at)
+       JOIN command_payloads p ON p.sha256 = t.sha256
+     ON CONFLICT (job_run_step_id, attempt) WHERE job_run_step_id IS NOT NULL DO NOTHING
+     RETURNING device_id, job_run_step_id`,
+    [
+      commands.map((c) => c.deviceId),
+      commands.map((c) => c.jobRunDeviceId),
+      commands.map((c) => c.jobRunStepId),
+      commands.map((c) => c.attempt),
+      commands.map((c) => c.payloadSha256),
+      commands.map((c) => c.expiresAt),
+    ],
+  );
+  return rows.map((r) => ({ deviceId: r.device_id, jobRunStepId: r.job_run_step_id }));
 }
 
 // --- commands of an owner or a device -----------------------------------------------------------
@@ -221,6 +273,8 @@ export interface ClaimedCommand {
   attempt: number;
   expiresAt: Date;
   payload: CommandPayload;
+  /** The job run it is part of (its `secretRefs` name that run's secret parameters). */
+  jobRunId: string | null;
 }
 
 export interface Claim {
@@ -258,6 +312,7 @@ export async function claimCommandsOfDevices(pool: pg.Pool, deviceIds: readonly 
     payload: CommandPayload | null;
     kind: string | null;
     at: Date | null;
+    job_run_id: string | null;
   }>(
     // Locked before they are ranked (FOR UPDATE does not go with window functions); the rows ranked past the
     // limit stay locked only until the statement ends.
@@ -275,25 +330,26 @@ export async function claimCommandsOfDevices(pool: pg.Pool, deviceIds: readonly 
      ), claimed AS (
        UPDATE agent_commands ac SET state = 'delivered', delivered_at = now(), delivery_count = ac.delivery_count + 1
          FROM candidates c JOIN device d ON d.device_id = c.device_id WHERE ac.id = c.id AND c.kind = ANY(d.kinds)
-       RETURNING ac.id, ac.device_id, ac.attempt, ac.expires_at, ac.payload_sha256, ac.created_at
+       RETURNING ac.id, ac.device_id, ac.attempt, ac.expires_at, ac.payload_sha256, ac.created_at, ac.job_run_device_id
      ), open AS (
        SELECT ac.id, ac.device_id, ac.state, ac.delivered_at, ac.cancel_requested_at FROM agent_commands ac
         WHERE ac.device_id = ANY($1::uuid[]) AND ac.state IN ('delivered', 'running') AND ac.id NOT IN (SELECT id FROM claimed)
      )
-     SELECT 'command' AS what, c.device_id, c.id, c.attempt, c.expires_at, p.payload, NULL::text AS kind, c.created_at AS at
+     SELECT 'command' AS what, c.device_id, c.id, c.attempt, c.expires_at, p.payload, NULL::text AS kind, c.created_at AS at,
+            (SELECT jrd.job_run_id FROM job_run_devices jrd WHERE jrd.id = c.job_run_device_id) AS job_run_id
        FROM claimed c JOIN command_payloads p ON p.sha256 = c.payload_sha256
      UNION ALL
-     SELECT 'unsupported', c.device_id, c.id, NULL, NULL, NULL, c.kind, NULL FROM candidates c JOIN device d ON d.device_id = c.device_id
+     SELECT 'unsupported', c.device_id, c.id, NULL, NULL, NULL, c.kind, NULL, NULL FROM candidates c JOIN device d ON d.device_id = c.device_id
       WHERE NOT c.kind = ANY(d.kinds)
      UNION ALL
      SELECT CASE WHEN o.cancel_requested_at > now() - make_interval(secs => $3) THEN 'cancel' ELSE 'unconfirmed' END, o.device_id, o.id,
-            NULL, NULL, NULL, NULL, NULL
+            NULL, NULL, NULL, NULL, NULL, NULL
        FROM open o WHERE o.cancel_requested_at IS NOT NULL
      UNION ALL
      SELECT 'recheck', o.device_id, NULL, NULL, NULL, NULL, NULL, min(CASE
               WHEN o.cancel_requested_at IS NOT NULL THEN o.cancel_requested_at + make_interval(secs => $3)
               WHEN o.state = 'delivered' THEN o.delivered_at + make_interval(secs => $2)
-            END)
+            END), NULL
        FROM open o GROUP BY o.device_id
      ORDER BY what, at`,
     [deviceIds, opts.redeliverAfterSeconds, opts.cancelTtlSeconds, opts.limit],
@@ -303,7 +359,8 @@ export async function claimCommandsOfDevices(pool: pg.Pool, deviceIds: readonly 
   const unconfirmed: { id: string; deviceId: string }[] = [];
   for (const r of rows) {
     const claim = claims.get(r.device_id)!;
-    if (r.what === 'command') claim.commands.push({ id: r.id!, attempt: r.attempt!, expiresAt: r.expires_at!, payload: r.payload! });
+    if (r.what === 'command')
+      claim.commands.push({ id: r.id!, attempt: r.attempt!, expiresAt: r.expires_at!, payload: r.payload!, jobRunId: r.job_run_id });
     else if (r.what === 'cancel') claim.cancel.push(r.id!);
     else if (r.what === 'unsupported') unsupported.push({ id: r.id!, deviceId: r.device_id, kind: r.kind! });
     else if (r.what === 'unconfirmed') unconfirmed.push({ id: r.id!, deviceId: r.device_id });
@@ -374,7 +431,8 @@ export async function startCommands(pool: pg.Pool, starts: readonly CommandStart
        UPDATE agent_commands ac SET state = 'running', started_at = coalesce(ac.started_at, v.started_at)
          FROM v, locked l WHERE ac.id = l.id AND ac.id = v.id AND ac.device_id = v.device_id AND ac.state = 'delivered' AND ac.cancel_requested_at IS NULL
        RETURNING ac.*
-     ), owner AS (${jobRunDeviceStartedCte()})
+     ), owner AS (${jobRunDeviceStartedCte()}),
+     step_owner AS (${jobRunStepStartedCte()})
      SELECT ${ROW_COLUMNS} FROM started ac
      UNION ALL
      SELECT ${ROW_COLUMNS} FROM agent_commands ac JOIN v ON ac.id = v.id AND ac.device_id = v.device_id
@@ -621,6 +679,7 @@ const FINISH_UPDATE = `UPDATE agent_commands ac
  * catalog defines its payload), once per command whatever ended it.
  */
 const AFTER_FINISH_CTES = `owner AS (${jobRunDeviceFinishedCte()}),
+     step_owner AS (${jobRunStepFinishedCte()}),
      events AS (
        INSERT INTO domain_events (type, subject_type, subject_id, payload, actor_type, actor_id, actor_name)
        SELECT 'command.finished', 'command', f.id::text,

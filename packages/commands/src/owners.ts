@@ -1,6 +1,7 @@
 /**
- * What a command's start and end mean to its owner. Today the only owner is a job-run target
- * (`job_run_devices`); a new owner kind adds its column on `agent_commands` and its effects here.
+ * What a command's start and end mean to its owner: a job-run target (`job_run_devices`) for a one-command run, a
+ * step of a job's run on a target (`job_run_steps`, ADR 20) for a job's. A new owner kind adds its column on
+ * `agent_commands` and its effects here.
  */
 import { jobRunDeviceOutcomeOf, terminalCommandStates } from './states.ts';
 
@@ -29,8 +30,29 @@ export function jobRunDeviceFinishedCte(): string {
             error_message = ${truncatedSql("coalesce(f.error_message, f.result->>'error')", 4000)},
             duration_ms = (f.result->>'durationMs')::int, finished_at = now(), started_at = coalesce(jrd.started_at, f.started_at), updated_at = now()
        FROM finished f
-      WHERE jrd.id = f.job_run_device_id AND jrd.finished_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM agent_commands later WHERE later.job_run_device_id = jrd.id AND later.attempt > f.attempt)`;
+      WHERE jrd.id = f.job_run_device_id AND jrd.finished_at IS NULL AND f.job_run_step_id IS NULL
+        AND NOT EXISTS (SELECT 1 FROM agent_commands later
+                         WHERE later.job_run_device_id = jrd.id AND later.job_run_step_id IS NULL AND later.attempt > f.attempt)`;
+}
+
+/**
+ * A step's running attempt takes its command's outcome (exit code, duration, error); the step's first start is the
+ * step's start. The worker's batch (activities/src/job-steps.ts) decides what follows: a retry, the next step, the
+ * target's end. An attempt that is not the step's latest, or a step the worker already closed, changes nothing.
+ */
+export function jobRunStepFinishedCte(): string {
+  return `UPDATE job_run_steps s
+        SET status = (${TARGET_OUTCOME_SQL})::"StepRunStatus", exit_code = (f.result->>'exitCode')::bigint,
+            error_message = ${truncatedSql("coalesce(f.error_message, f.result->>'error')", 4000)},
+            duration_ms = (f.result->>'durationMs')::int, finished_at = now(), started_at = coalesce(s.started_at, f.started_at), updated_at = now()
+       FROM finished f
+      WHERE s.id = f.job_run_step_id AND s.status = 'running' AND s.attempts = f.attempt`;
+}
+
+/** A step shows its first attempt's start (a CTE over `started`, like jobRunDeviceStartedCte). */
+export function jobRunStepStartedCte(): string {
+  return `UPDATE job_run_steps s SET started_at = coalesce(s.started_at, st.started_at), updated_at = now()
+      FROM started st WHERE s.id = st.job_run_step_id`;
 }
 
 /** `text` cut to at most `max` characters, the last one an ellipsis when it was longer. */

@@ -397,7 +397,7 @@ describe('polls', () => {
     const c = await commandIn('queued');
     const other = await commandIn('queued');
     const claim = await claimCommands(t.db.pool, c.deviceId, claimOptions);
-    expect(claim.commands).toEqual([{ id: c.id, attempt: 1, expiresAt: expect.any(Date), payload: SHELL }]);
+    expect(claim.commands).toEqual([{ id: c.id, attempt: 1, expiresAt: expect.any(Date), payload: SHELL, jobRunId: c.jobRunId }]);
     expect((await claimCommands(t.db.pool, c.deviceId, claimOptions)).commands).toEqual([]);
     expect(await stateOf(c.id)).toBe('delivered');
     expect(await stateOf(other.id)).toBe('queued');

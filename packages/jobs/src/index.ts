@@ -3,3 +3,6 @@ export * from './definition.ts';
 export * from './references.ts';
 export * from './run-values.ts';
 export * from './job-service.ts';
+export * from './step-machine.ts';
+export * from './step-payload.ts';
+export * from './job-runs.ts';

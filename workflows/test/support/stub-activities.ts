@@ -7,6 +7,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { jobRunOutcome } from '@opsconductor/activities';
 import type {
+  ChainedRun,
   DeviceStatusCounts,
   FinalizeJobRunInput,
   JobActivities,
@@ -49,6 +50,8 @@ export interface StubState {
   /** Number of terminal writes that were applied per device (must be exactly 1). */
   writes: Map<string, number>;
   jobStatus: 'queued' | 'running' | JobRunSummary['status'];
+  /** The runs whose chain the workflow asked for (startChainedRun). */
+  chainCalls: string[];
 }
 
 const STATUSES = ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline'] as const;
@@ -60,7 +63,11 @@ const SETTLED: Record<'succeed' | 'exit-nonzero' | 'offline' | 'silent-after-del
   'silent-after-delivery': 'timed_out',
 };
 
-export function createStubActivities(deviceIds: readonly string[], behaviour: (deviceId: string) => DeviceBehaviour) {
+export function createStubActivities(
+  deviceIds: readonly string[],
+  behaviour: (deviceId: string) => DeviceBehaviour,
+  opts: { chain?: (jobRunId: string) => ChainedRun } = {},
+) {
   const state: StubState = {
     batches: [],
     batchTimeouts: [],
@@ -74,6 +81,7 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
     outcomes: new Map(),
     writes: new Map(),
     jobStatus: 'queued',
+    chainCalls: [],
   };
   const targets = new Set(deviceIds);
 
@@ -97,6 +105,16 @@ export function createStubActivities(deviceIds: readonly string[], behaviour: (d
   }
 
   const activities: JobActivities = {
+    /** A job's batch settles like a one-command batch: the steps are the activity's business (tested in activities/test). */
+    async runJobOnTargets(input) {
+      return activities.runCommandOnTargets({ ...input, deadlineAt: '', giveUpAt: '' });
+    },
+
+    async startChainedRun({ jobRunId }) {
+      state.chainCalls.push(jobRunId);
+      return opts.chain?.(jobRunId) ?? { note: null };
+    },
+
     async runCommandOnTargets(input) {
       const ctx = Context.current();
       state.batches.push(input);

@@ -1,0 +1,61 @@
+-- Runs of saved jobs (issue 7, ADR 20): a run records the job version it runs, its parameter values (secrets are in
+-- the secret store, never here), its concurrency limit and failure threshold; each target runs the job's steps in
+-- order, one `job_run_steps` row per step it reached; a step's commands are owned by that row.
+
+-- The run of a job: the version it used and how it runs.
+ALTER TABLE "job_runs"
+    ADD COLUMN "job_id" UUID,
+    ADD COLUMN "job_version" INTEGER,
+    ADD COLUMN "parameters" JSONB,
+    ADD COLUMN "max_concurrency" INTEGER,
+    ADD COLUMN "failure_threshold_count" INTEGER,
+    ADD COLUMN "failure_threshold_percent" INTEGER,
+    ADD COLUMN "threshold_reached_at" TIMESTAMPTZ(3),
+    ADD COLUMN "rerun_of_id" UUID,
+    ADD COLUMN "chained_from_id" UUID,
+    ADD COLUMN "chain_note" TEXT;
+ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_job_id_job_version_fkey" FOREIGN KEY ("job_id", "job_version") REFERENCES "job_versions"("job_id", "version") ON DELETE RESTRICT ON UPDATE CASCADE;
+ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_rerun_of_id_fkey" FOREIGN KEY ("rerun_of_id") REFERENCES "job_runs"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_chained_from_id_fkey" FOREIGN KEY ("chained_from_id") REFERENCES "job_runs"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+CREATE INDEX "job_runs_job_id_created_at_idx" ON "job_runs"("job_id", "created_at");
+
+-- Where a target is in the job: the step it is on (NULL: not started, or a one-command run) and the status of its
+-- first failure that was not allowed to continue (NULL: none so far).
+ALTER TABLE "job_run_devices"
+    ADD COLUMN "current_step" INTEGER,
+    ADD COLUMN "failed_status" "DeviceRunStatus";
+
+CREATE TYPE "StepRunStatus" AS ENUM ('pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline', 'skipped');
+
+CREATE TABLE "job_run_steps" (
+    "id" UUID NOT NULL,
+    "job_run_device_id" UUID NOT NULL,
+    "step_index" INTEGER NOT NULL,
+    "status" "StepRunStatus" NOT NULL DEFAULT 'pending',
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "exit_code" BIGINT,
+    "error_message" TEXT,
+    "duration_ms" INTEGER,
+    "started_at" TIMESTAMPTZ(3),
+    "finished_at" TIMESTAMPTZ(3),
+    "next_at" TIMESTAMPTZ(3),
+    "give_up_at" TIMESTAMPTZ(3),
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "job_run_steps_pkey" PRIMARY KEY ("id")
+);
+CREATE UNIQUE INDEX "job_run_steps_job_run_device_id_step_index_key" ON "job_run_steps"("job_run_device_id", "step_index");
+ALTER TABLE "job_run_steps" ADD CONSTRAINT "job_run_steps_job_run_device_id_fkey" FOREIGN KEY ("job_run_device_id") REFERENCES "job_run_devices"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- A step's commands (one per attempt) keep their target too (job_run_device_id), so everything that finds a run's
+-- commands by target still does; an attempt is unique per step for step commands, per target for the others.
+ALTER TABLE "agent_commands" ADD COLUMN "job_run_step_id" UUID;
+ALTER TABLE "agent_commands" ADD CONSTRAINT "agent_commands_job_run_step_id_fkey" FOREIGN KEY ("job_run_step_id") REFERENCES "job_run_steps"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+DROP INDEX "agent_commands_job_run_device_id_attempt_key";
+CREATE UNIQUE INDEX "agent_commands_job_run_device_id_attempt_key" ON "agent_commands"("job_run_device_id", "attempt") WHERE "job_run_step_id" IS NULL;
+CREATE UNIQUE INDEX "agent_commands_job_run_step_id_attempt_key" ON "agent_commands"("job_run_step_id", "attempt") WHERE "job_run_step_id" IS NOT NULL;
+
+-- shell and script commands are at version 2 (they carry `env` and `secrets`): a device whose agent announced only
+-- version 1 of them (or nothing: protocol 1) is no longer sent them, until it checks in with a newer agent.
+UPDATE "devices" SET "command_kinds" = ARRAY(
+    SELECT k FROM unnest("command_kinds") AS k WHERE k NOT IN ('shell', 'script') OR (k || '@2') = ANY("capabilities"));
