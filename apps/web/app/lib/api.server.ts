@@ -206,6 +206,7 @@ export function createApiClient(options: ApiClientOptions) {
   return {
     get: call('get'),
     post: call('post'),
+    put: call('put'),
     patch: call('patch'),
     delete: call('delete'),
     /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, formatBytes, formatDuration, formatUptime, oneLine, percentOf, relativeTime } from './format';
+import { absoluteTime, formatBytes, formatDuration, formatSeconds, formatUptime, oneLine, percentOf, relativeTime } from './format';
 
 const now = Date.parse('2025-03-01T12:00:00Z');
 const ago = (s: number) => new Date(now - s * 1000).toISOString();
@@ -22,6 +22,19 @@ describe('relativeTime', () => {
 describe('absoluteTime', () => {
   it('renders UTC with a Z before hydration', () => {
     expect(absoluteTime('2025-03-01T12:05:09.123Z', false)).toBe('2025-03-01 12:05:09Z');
+  });
+});
+
+describe('formatSeconds', () => {
+  it('uses the largest whole unit', () => {
+    expect(formatSeconds(3600)).toBe('1 h');
+    expect(formatSeconds(600)).toBe('10 min');
+    expect(formatSeconds(90)).toBe('90 s');
+    expect(formatSeconds(60)).toBe('60 s');
+    expect(formatSeconds(5400)).toBe('90 min');
+    expect(formatSeconds(7 * 86_400)).toBe('7 d');
+    expect(formatSeconds(0)).toBe('0 s');
+    expect(formatSeconds(undefined)).toBe('—');
   });
 });
 

@@ -39,6 +39,15 @@ export function formatDuration(ms: number | null | undefined): string {
   return h > 0 ? `${h}h ${pad(m)}m` : `${m}m ${pad(sec)}s`;
 }
 
+/** A timeout or a wait in seconds, in its largest whole unit: 3600 → "1 h", 90 → "90 s", 5400 → "90 min". */
+export function formatSeconds(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  if (seconds !== 0 && seconds % 86_400 === 0) return `${seconds / 86_400} d`;
+  if (seconds !== 0 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds !== 0 && seconds % 60 === 0 && seconds >= 120) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
 export function durationBetween(start: string | null | undefined, end: string | null | undefined): number | null {
   if (!start || !end) return null;
   const ms = Date.parse(end) - Date.parse(start);
