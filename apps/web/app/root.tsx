@@ -55,6 +55,7 @@ function TopNav({ user }: { user: User }) {
   const items = [
     { to: '/devices', label: 'Devices', show: true },
     { to: '/groups', label: 'Groups', show: true },
+    { to: '/jobs', label: 'Jobs', show: true },
     { to: '/runs', label: 'Runs', show: true },
     { to: '/enrollment', label: 'Enrollment', show: user.role === 'admin' },
     { to: '/users', label: 'Users', show: user.role === 'admin' },
