@@ -7,7 +7,7 @@
  * any of them more than once (a retried batch resumes where the last attempt stopped).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { finishCommands, lockOpenCommands, queueCommands, requestCancellation, storePayload } from '@opsconductor/commands';
+import { closeStepsSql, finishCommands, lockOpenCommands, queueCommands, requestCancellation, storePayload } from '@opsconductor/commands';
 import { withTransaction, type Database } from '@opsconductor/db';
 import type { EventHub } from '@opsconductor/db/event-hub';
 import { domainEvent } from '@opsconductor/domain-events';
@@ -509,16 +509,6 @@ async function closeTargets(
     [targetIds, status, truncate(message, 4000), opts.neverDispatched ?? false],
   );
   return rows[0]!.n;
-}
-
-/**
- * A job's run: the steps under way or waiting to retry on targets that just closed (the CTE `closed`, with their
- * `id`s) end with them, with the target's status and message (a step's own error, if it has one, stays).
- */
-export function closeStepsSql(closed: string, status: string, message: string): string {
-  return `UPDATE job_run_steps s SET status = ${status}::text::"StepRunStatus", finished_at = now(),
-            error_message = coalesce(s.error_message, ${message}), updated_at = now()
-       FROM ${closed} WHERE s.job_run_device_id = ${closed}.id AND s.status IN ('pending', 'running')`;
 }
 
 function countStatuses(targets: { status: DeviceRunStatus }[]): TerminalStatusCounts {

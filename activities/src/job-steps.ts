@@ -38,7 +38,14 @@ import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DispatchRate } from './dispatch-rate.ts';
-import type { BatchProgress, ChainedRun, RunJobOnTargetsInput, TargetsOutcome, TerminalDeviceStatus, TerminalStatusCounts } from './types.ts';
+import type {
+  BatchProgress,
+  ChainedRun,
+  RunJobOnTargetsInput,
+  TargetsOutcome,
+  TerminalDeviceStatus,
+  TerminalStatusCounts,
+} from './types.ts';
 
 /** Most targets one `runJobOnTargets` takes. */
 const MAX_TARGETS_PER_BATCH = 1000;
@@ -140,7 +147,8 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
     const row = rows[0];
     if (!row) throw ApplicationFailure.nonRetryable(`job run ${jobRunId} is not a run of a saved job`, 'JobRunNotFound');
     const parsed = jobDefinition.safeParse(row.definition);
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`job run ${jobRunId}: its job version does not parse`, 'InvalidActivityInput');
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(`job run ${jobRunId}: its job version does not parse`, 'InvalidActivityInput');
     const given = row.parameters?.secrets ?? [];
     return {
       definition: parsed.data,
@@ -247,7 +255,9 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
   }
 
   /** Devices done with the job: their status, with the first failure's error, the last step's exit code and the steps' time. */
-  async function finishDevices(done: { row: DeviceRow; skipped: number[]; status: string; failedStatus: StepFailure | null }[]): Promise<void> {
+  async function finishDevices(
+    done: { row: DeviceRow; skipped: number[]; status: string; failedStatus: StepFailure | null }[],
+  ): Promise<void> {
     if (done.length === 0) return;
     await withTransaction(pool, async (client) => {
       await insertSkipped(
@@ -304,9 +314,16 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
       const built = stepPayload(step, values, run.secretNames, step.kind === 'file_copy' ? files.get(step.fileSha256) : undefined);
       if (!built.ok) unrunnable.push({ start, problem: `The step cannot run on this device: ${built.problem}.` });
       else
-        commands.push({ start, payload: built.payload, giveUpAt: new Date(expiresAt.getTime() + step.timeoutSeconds * 1000 + STEP_RESULT_GRACE_MS) });
+        commands.push({
+          start,
+          payload: built.payload,
+          giveUpAt: new Date(expiresAt.getTime() + step.timeoutSeconds * 1000 + STEP_RESULT_GRACE_MS),
+        });
     }
-    const shas = await storePayloads(pool, commands.map((c) => c.payload));
+    const shas = await storePayloads(
+      pool,
+      commands.map((c) => c.payload),
+    );
 
     return withTransaction(pool, async (client) => {
       // Locked, so a cancellation of a device orders with us; only devices still where we read them move on.
@@ -330,9 +347,19 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
       const stepRows = [
         ...commands
           .filter((c) => current(c.start))
-          .map((c) => ({ s: c.start, status: 'running', nextAt: null as Date | null, giveUpAt: c.giveUpAt as Date | null, error: null as string | null })),
-        ...waits.filter((w) => current(w.start)).map((w) => ({ s: w.start, status: 'running', nextAt: w.until, giveUpAt: null, error: null })),
-        ...unrunnable.filter((u) => current(u.start)).map((u) => ({ s: u.start, status: 'failed', nextAt: null, giveUpAt: null, error: u.problem })),
+          .map((c) => ({
+            s: c.start,
+            status: 'running',
+            nextAt: null as Date | null,
+            giveUpAt: c.giveUpAt as Date | null,
+            error: null as string | null,
+          })),
+        ...waits
+          .filter((w) => current(w.start))
+          .map((w) => ({ s: w.start, status: 'running', nextAt: w.until, giveUpAt: null, error: null })),
+        ...unrunnable
+          .filter((u) => current(u.start))
+          .map((u) => ({ s: u.start, status: 'failed', nextAt: null, giveUpAt: null, error: u.problem })),
       ];
       const { rows: stepIds } = await client.query<{ id: string; job_run_device_id: string; step_index: number }>(
         `INSERT INTO job_run_steps (id, job_run_device_id, step_index, status, attempts, next_at, give_up_at, error_message,
@@ -404,7 +431,9 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
   async function fileSizes(def: JobDefinition): Promise<Map<string, number>> {
     const shas = [...new Set(def.steps.flatMap((s) => (s.kind === 'file_copy' ? [s.fileSha256] : [])))];
     if (shas.length === 0) return new Map();
-    const { rows } = await pool.query<{ sha256: string; size: string }>('SELECT sha256, size FROM stored_files WHERE sha256 = ANY($1)', [shas]);
+    const { rows } = await pool.query<{ sha256: string; size: string }>('SELECT sha256, size FROM stored_files WHERE sha256 = ANY($1)', [
+      shas,
+    ]);
     return new Map(rows.map((r) => [r.sha256, Number(r.size)]));
   }
 
@@ -448,7 +477,8 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
         await sql.query('SELECT 1 FROM job_runs WHERE id = $1 FOR UPDATE', [jobRunId]);
         const existing = await sql.query<{ id: string }>('SELECT id FROM job_runs WHERE chained_from_id = $1', [jobRunId]);
         if (existing.rows[0]) {
-          const note = (await sql.query<{ chain_note: string | null }>('SELECT chain_note FROM job_runs WHERE id = $1', [jobRunId])).rows[0]!;
+          const note = (await sql.query<{ chain_note: string | null }>('SELECT chain_note FROM job_runs WHERE id = $1', [jobRunId]))
+            .rows[0]!;
           return { note: note.chain_note };
         }
         const note = async (text: string): Promise<ChainedRun> => {
@@ -499,7 +529,13 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
           action: 'job_run.create',
           targetType: 'job_run',
           targetId: id,
-          details: { jobId: job.rows[0]!.id, jobVersion: job.rows[0]!.version, chainedFrom: jobRunId, chain: which, deviceCount: targets.rows.length },
+          details: {
+            jobId: job.rows[0]!.id,
+            jobVersion: job.rows[0]!.version,
+            chainedFrom: jobRunId,
+            chain: which,
+            deviceCount: targets.rows.length,
+          },
         });
         const result = await note(`Chain ${label}: started run ${id} of "${name}" (version ${job.rows[0]!.version}).`);
         return { ...result, run: start };
@@ -582,11 +618,21 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
           const waiting = unfinished.filter((r) => r.currentStep === null);
           if (waiting.length > 0) {
             if (now >= run.deadlineAt) {
-              changed = (await closeUnstarted(waiting.map((r) => r.id), 'timed_out', MESSAGES.notDispatched)) > 0 || changed;
+              changed =
+                (await closeUnstarted(
+                  waiting.map((r) => r.id),
+                  'timed_out',
+                  MESSAGES.notDispatched,
+                )) > 0 || changed;
             } else {
               const reached = await thresholdReached(jobRunId, run);
               if (reached) {
-                changed = (await closeUnstarted(waiting.map((r) => r.id), 'cancelled', MESSAGES.threshold(reached))) > 0 || changed;
+                changed =
+                  (await closeUnstarted(
+                    waiting.map((r) => r.id),
+                    'cancelled',
+                    MESSAGES.threshold(reached),
+                  )) > 0 || changed;
               } else {
                 const room = Math.max(0, maxConcurrency - progress.inFlight);
                 for (const row of waiting.slice(0, room)) take(row, decideStep(steps, progressOf(row), now));
@@ -647,7 +693,8 @@ async function insertSkipped(client: pg.PoolClient, skipped: { targetId: string;
 function countStatuses(rows: { status: string }[]): TerminalStatusCounts {
   const counts: TerminalStatusCounts = {};
   for (const { status } of rows) {
-    if (status !== 'pending' && status !== 'running') counts[status as TerminalDeviceStatus] = (counts[status as TerminalDeviceStatus] ?? 0) + 1;
+    if (status !== 'pending' && status !== 'running')
+      counts[status as TerminalDeviceStatus] = (counts[status as TerminalDeviceStatus] ?? 0) + 1;
   }
   return counts;
 }
@@ -656,7 +703,11 @@ function invalidInput(input: RunJobOnTargetsInput): string | undefined {
   if (!input || typeof input !== 'object' || typeof input.jobRunId !== 'string' || !UUID.test(input.jobRunId))
     return 'jobRunId must be a job run ID';
   const { deviceIds } = input;
-  if (!Array.isArray(deviceIds) || deviceIds.length > MAX_TARGETS_PER_BATCH || deviceIds.some((id) => typeof id !== 'string' || !UUID.test(id)))
+  if (
+    !Array.isArray(deviceIds) ||
+    deviceIds.length > MAX_TARGETS_PER_BATCH ||
+    deviceIds.some((id) => typeof id !== 'string' || !UUID.test(id))
+  )
     return `deviceIds must be at most ${MAX_TARGETS_PER_BATCH} device IDs`;
   if (!Number.isInteger(input.maxConcurrency) || input.maxConcurrency < 1) return 'maxConcurrency must be a positive integer';
   return undefined;

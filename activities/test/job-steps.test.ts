@@ -117,7 +117,13 @@ async function runBatch(jobRunId: string, deviceIds: string[], maxConcurrency = 
 }
 
 async function stepsOf(jobRunId: string, deviceId: string) {
-  const { rows } = await testDb.db.pool.query<{ step_index: number; status: string; attempts: number; exit_code: string | null; error_message: string | null }>(
+  const { rows } = await testDb.db.pool.query<{
+    step_index: number;
+    status: string;
+    attempts: number;
+    exit_code: string | null;
+    error_message: string | null;
+  }>(
     `SELECT s.step_index, s.status::text, s.attempts, s.exit_code, s.error_message FROM job_run_steps s
        JOIN job_run_devices jrd ON jrd.id = s.job_run_device_id WHERE jrd.job_run_id = $1 AND jrd.device_id = $2 ORDER BY s.step_index`,
     [jobRunId, deviceId],
@@ -126,10 +132,15 @@ async function stepsOf(jobRunId: string, deviceId: string) {
 }
 
 async function deviceOf(jobRunId: string, deviceId: string) {
-  const { rows } = await testDb.db.pool.query<{ status: string; error_message: string | null; finished_at: Date | null; exit_code: string | null }>(
-    'SELECT status::text, error_message, finished_at, exit_code FROM job_run_devices WHERE job_run_id = $1 AND device_id = $2',
-    [jobRunId, deviceId],
-  );
+  const { rows } = await testDb.db.pool.query<{
+    status: string;
+    error_message: string | null;
+    finished_at: Date | null;
+    exit_code: string | null;
+  }>('SELECT status::text, error_message, finished_at, exit_code FROM job_run_devices WHERE job_run_id = $1 AND device_id = $2', [
+    jobRunId,
+    deviceId,
+  ]);
   return rows[0]!;
 }
 
@@ -200,7 +211,13 @@ describe('runJobOnTargets', () => {
   });
 
   it('keeps at most maxConcurrency devices under way, and stops starting devices at the failure threshold', async () => {
-    const job = await saveJob({ name: `limited-${randomUUID()}`, steps: [{ name: 'one', kind: 'shell', command: 'one' }, { name: 'two', kind: 'shell', command: 'two' }] });
+    const job = await saveJob({
+      name: `limited-${randomUUID()}`,
+      steps: [
+        { name: 'one', kind: 'shell', command: 'one' },
+        { name: 'two', kind: 'shell', command: 'two' },
+      ],
+    });
     const { jobRunId, deviceIds } = await startRun(job, 4, { maxConcurrency: 1, failureThreshold: { count: 2 } });
     const failing = new Set(deviceIds.slice(0, 2));
     const agent = fakeAgent(deviceIds, (deviceId, c) =>
@@ -212,15 +229,24 @@ describe('runJobOnTargets', () => {
     const order = [...new Set(agent.seen.map((s) => s.deviceId))];
     expect(order).toEqual(deviceIds.slice(0, 2));
     for (const d of deviceIds.slice(2)) {
-      expect(await deviceOf(jobRunId, d)).toMatchObject({ status: 'cancelled', error_message: expect.stringMatching(/failure threshold \(2 failed devices\)/) });
+      expect(await deviceOf(jobRunId, d)).toMatchObject({
+        status: 'cancelled',
+        error_message: expect.stringMatching(/failure threshold \(2 failed devices\)/),
+      });
       expect(await stepsOf(jobRunId, d)).toEqual([]);
     }
-    const run = await testDb.db.pool.query<{ threshold_reached_at: Date | null }>('SELECT threshold_reached_at FROM job_runs WHERE id = $1', [jobRunId]);
+    const run = await testDb.db.pool.query<{ threshold_reached_at: Date | null }>(
+      'SELECT threshold_reached_at FROM job_runs WHERE id = $1',
+      [jobRunId],
+    );
     expect(run.rows[0]!.threshold_reached_at).toBeInstanceOf(Date);
   });
 
   it('gives up on a step nobody picks up once its pickup window ends: the device is offline', async () => {
-    const job = await saveJob({ name: `unreachable-${randomUUID()}`, steps: [{ name: 'one', kind: 'shell', command: 'one', timeoutSeconds: 5 }] });
+    const job = await saveJob({
+      name: `unreachable-${randomUUID()}`,
+      steps: [{ name: 'one', kind: 'shell', command: 'one', timeoutSeconds: 5 }],
+    });
     const { jobRunId, deviceIds } = await startRun(job, 1, { deadlineSeconds: 1 });
     const outcome = await runBatch(jobRunId, deviceIds);
     expect(outcome).toEqual({ counts: { offline: 1 }, total: 1 });

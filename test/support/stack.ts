@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { inject } from 'vitest';
 import { seedAdmin } from '@opsconductor/db/seed';
+import { readConfig } from '../../agent/src/state.ts';
 import { fromSources, startChild, type Child } from '../../scripts/lib/child.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort, repoRoot, waitFor } from './tools.ts';
@@ -217,7 +218,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       );
       if ((await enroll.exited) !== 0)
         throw new Error(`agent enroll failed:\n${logs.filter((l) => l.startsWith('[agent-enroll]')).join('\n')}`);
-      const device = await database.db.prisma.device.findFirstOrThrow({ orderBy: { enrolledAt: 'desc' } });
+      // The agent's own record of its device (the newest device would be another's when agents enrol at once).
+      const device = await database.db.prisma.device.findUniqueOrThrow({ where: { id: readConfig(stateDir).deviceId } });
       const handle: AgentHandle = {
         deviceId: device.id,
         stateDir,

@@ -254,7 +254,8 @@ function validateInput(input: JobRunInput): string | undefined {
     return 'deviceIds must be a list of device IDs';
   }
   if (input.job) {
-    if (typeof input.job.giveUpAt !== 'string' || Number.isNaN(Date.parse(input.job.giveUpAt))) return 'job.giveUpAt must be an ISO date-time';
+    if (typeof input.job.giveUpAt !== 'string' || Number.isNaN(Date.parse(input.job.giveUpAt)))
+      return 'job.giveUpAt must be an ISO date-time';
   } else if (input.command) {
     if (typeof input.command.kind !== 'string' || !/^[0-9a-f]{64}$/.test(String(input.command.payloadSha256))) {
       return 'command must name a kind and the SHA-256 of a stored payload';

@@ -341,7 +341,7 @@ describe('sweepDevicePresence', () => {
   });
 });
 
-describe('a saved job\'s run (ADR 20)', () => {
+describe("a saved job's run (ADR 20)", () => {
   async function jobInput(deviceIds: string[], giveUpInMs: number): Promise<JobRunInput> {
     const now = await env.currentTimeMs();
     return {
@@ -352,20 +352,24 @@ describe('a saved job\'s run (ADR 20)', () => {
     };
   }
 
-  it('runs each batch as one runJobOnTargets, bounded by the job\'s giveUpAt, and finalizes the run', async () => {
+  it("runs each batch as one runJobOnTargets, bounded by the job's giveUpAt, and finalizes the run", async () => {
     const deviceIds = deviceIdList(1200);
     // A job whose steps may take up to 3 days: the batches' close timeout follows it (plus the margin), not a command's.
     const input = await jobInput(deviceIds, 3 * 24 * 3600_000);
-    await withRun(input, () => ({ kind: 'succeed' }), async (handle, state) => {
-      const result = await handle.result();
-      expect(result.status).toBe('succeeded');
-      expect(state.batches.map((b) => b.deviceIds.length).sort((a, b) => b - a)).toEqual([500, 500, 200]);
-      // The job's batch input names no command: the activity reads the steps from the run's job version.
-      for (const b of state.batches) expect(b).not.toHaveProperty('command');
-      for (const t of state.batchTimeouts) expect(t.scheduleToCloseMs).toBeGreaterThan(3 * 24 * 3600_000);
-      expect(state.chainCalls).toEqual([input.jobRunId]);
-      expectOneOutcomeEach(state, deviceIds);
-    });
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        const result = await handle.result();
+        expect(result.status).toBe('succeeded');
+        expect(state.batches.map((b) => b.deviceIds.length).sort((a, b) => b - a)).toEqual([500, 500, 200]);
+        // The job's batch input names no command: the activity reads the steps from the run's job version.
+        for (const b of state.batches) expect(b).not.toHaveProperty('command');
+        for (const t of state.batchTimeouts) expect(t.scheduleToCloseMs).toBeGreaterThan(3 * 24 * 3600_000);
+        expect(state.chainCalls).toEqual([input.jobRunId]);
+        expectOneOutcomeEach(state, deviceIds);
+      },
+    );
   });
 
   it('starts the chained run as a child workflow that outlives the run, with its search attributes', async () => {
@@ -398,10 +402,14 @@ describe('a saved job\'s run (ADR 20)', () => {
 
   it('refuses a job input without a valid giveUpAt and records why', async () => {
     const input = { ...(await jobInput(deviceIdList(1), 1000)), job: { giveUpAt: 'soon' } };
-    await withRun(input, () => ({ kind: 'succeed' }), async (handle, state) => {
-      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-      expect(state.finalizeCalls[0]?.reason).toMatch(/giveUpAt/);
-      expect(state.batches).toHaveLength(0);
-    });
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        expect(state.finalizeCalls[0]?.reason).toMatch(/giveUpAt/);
+        expect(state.batches).toHaveLength(0);
+      },
+    );
   });
 });

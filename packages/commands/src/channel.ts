@@ -196,7 +196,10 @@ export interface StepCommandInput {
  * keeps it (a retried batch queues nothing twice) and is not returned. Returns the steps whose commands were
  * queued now, with their devices (the caller wakes them after commit).
  */
-export async function queueStepCommands(client: Db, commands: readonly StepCommandInput[]): Promise<{ deviceId: string; jobRunStepId: string }[]> {
+export async function queueStepCommands(
+  client: Db,
+  commands: readonly StepCommandInput[],
+): Promise<{ deviceId: string; jobRunStepId: string }[]> {
   if (commands.length === 0) return [];
   const { rows } = await client.query<{ device_id: string; job_run_step_id: string }>(
     `INSERT INTO agent_commands (id, device_id, job_run_device_id, job_run_step_id, attempt, kind, payload_sha256, file_sha256, expires_at)

@@ -6,3 +6,4 @@
 export * from './states.ts';
 export * from './channel.ts';
 export * from './output.ts';
+export { closeStepsSql } from './owners.ts';

@@ -59,3 +59,13 @@ export function jobRunStepStartedCte(): string {
 function truncatedSql(text: string, max: number): string {
   return `(SELECT CASE WHEN length(t) > ${max} THEN left(t, ${max - 1}) || '…' ELSE t END FROM (SELECT ${text} AS t) x)`;
 }
+
+/**
+ * A job's run: the steps under way or waiting to retry on targets that just closed (the CTE `closed`, with their
+ * `id`s) end with them, with the target's status and message (a step's own error, if it has one, stays).
+ */
+export function closeStepsSql(closed: string, status: string, message: string): string {
+  return `UPDATE job_run_steps s SET status = ${status}::text::"StepRunStatus", finished_at = now(),
+            error_message = coalesce(s.error_message, ${message}), updated_at = now()
+       FROM ${closed} WHERE s.job_run_device_id = ${closed}.id AND s.status IN ('pending', 'running')`;
+}

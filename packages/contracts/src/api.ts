@@ -311,7 +311,8 @@ export const jobRunAction = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('inventory.refresh') }),
 ]);
 export type JobRunAction = z.infer<typeof jobRunAction>;
-export const jobRunKind = z.enum(commandKinds as [string, ...string[]]);
+/** A command kind (a one-command run), or `job`: a saved job's steps (ADR 20). */
+export const jobRunKind = z.enum(['job', ...commandKinds] as [string, ...string[]]);
 
 export const createJobRunRequest = jobRunTargetSelection
   .extend({
@@ -383,6 +384,8 @@ export const jobRunTarget = z
     durationMs: z.number().int().nullable(),
     stdoutTruncated: z.boolean(),
     stderrTruncated: z.boolean(),
+    /** A job's run: the step the device is on (0-based), null before its first step (and in one-command runs). */
+    currentStep: z.number().int().nullable(),
   })
   .meta({ id: 'JobRunTarget' });
 export type JobRunTarget = z.infer<typeof jobRunTarget>;
@@ -405,6 +408,21 @@ export const jobRunSummary = z
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
     counts: z.record(z.string(), z.number().int()),
+    /** A saved job's run (kind `job`): the job and the version it runs; null for a one-command run. */
+    job: z.object({ id: uuid, name: z.string(), version: z.number().int() }).nullable(),
+    /** The run's parameter values (a job's run); secret ones are listed in `secretParameters`, never with their values. */
+    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullable(),
+    secretParameters: z.array(z.string()),
+    maxConcurrency: z.number().int().nullable(),
+    failureThreshold: z.object({ count: z.number().int().nullable(), percent: z.number().int().nullable() }).nullable(),
+    /** When the failure threshold stopped new devices from starting. */
+    thresholdReachedAt: z.string().nullable(),
+    /** The run whose failed devices this one runs again. */
+    rerunOfId: uuid.nullable(),
+    /** The run whose chain started this one. */
+    chainedFromId: uuid.nullable(),
+    /** What became of the job's chain when the run ended. */
+    chainNote: z.string().nullable(),
   })
   .meta({ id: 'JobRunSummary' });
 export type JobRunSummary = z.infer<typeof jobRunSummary>;
@@ -467,6 +485,8 @@ export const outputChunk = z
   .object({
     id: z.string(), // bigint as string; use as the `after` cursor
     deviceId: uuid,
+    /** A job's run: the step (0-based) whose command wrote it. */
+    step: z.number().int().nullable(),
     stream: z.enum(outputStreams),
     encoding: outputEncoding,
     data: z.string(),
@@ -475,6 +495,7 @@ export const outputChunk = z
 export type OutputChunk = z.infer<typeof outputChunk>;
 export const outputQuery = z.object({
   deviceId: uuid.optional().describe('Output of this device only'),
+  step: z.coerce.number().int().min(0).max(49).optional().describe("A job's run: output of this step only (0-based)"),
   after: outputCursor.optional().describe('Continue after this chunk ID (`nextCursor` of the previous page)'),
   limit: z.coerce.number().int().min(1).max(5000).default(1000).describe('Most chunks to return'),
   encoding: outputEncoding.default('text').describe('`text` (UTF-8, invalid bytes as U+FFFD) or `base64` (the stored bytes exactly)'),

@@ -1,7 +1,8 @@
 /** The job library's API shapes (apps/api/src/routes/jobs.ts): jobs, their versions and the changes between them. */
 import { z } from 'zod';
-import { pagination, searchText } from './api.ts';
-import { jobDefinition } from './jobs.ts';
+import { exitCode } from './agent-protocol.ts';
+import { MAX_DEVICES_PER_RUN, jobRunTargetSelection, pagination, searchText } from './api.ts';
+import { jobDefinition, MAX_JOB_PARAMETERS, stepConditions } from './jobs.ts';
 
 export const actorDto = z
   .object({
@@ -62,3 +63,84 @@ export const jobDefinitionChange = z
 export const jobDiff = z
   .object({ from: z.number().int(), to: z.number().int(), changes: z.array(jobDefinitionChange) })
   .meta({ id: 'JobDiff' });
+
+// ---- runs of a job (ADR 20) ------------------------------------------------------------------------
+
+/** A parameter's value as the run request gives it (checked against the job's parameter on the server). */
+const parameterValue = z.union([z.string().max(4096), z.number().finite(), z.boolean()]);
+
+export const createJobRunOfJobRequest = jobRunTargetSelection
+  .extend({
+    /** The job version to run (default: the current one). */
+    version: jobVersionNumber.optional(),
+    /** Values by parameter name; secrets too (they go to the secret store and are never shown again). */
+    parameters: z
+      .record(z.string().max(64), parameterValue)
+      .refine((p) => Object.keys(p).length <= MAX_JOB_PARAMETERS, `at most ${MAX_JOB_PARAMETERS} parameters`)
+      .default({}),
+    /** The device count the operator confirmed (from a preview): 409 `target_count_changed` when it differs now. */
+    expectedDeviceCount: z.number().int().min(0).max(MAX_DEVICES_PER_RUN).optional(),
+    /** At most this many devices run the job at the same time (default: no limit beyond the workflow's batches). */
+    maxConcurrency: z.number().int().min(1).max(MAX_DEVICES_PER_RUN).optional(),
+    /** Stop starting new devices once this many devices failed, or this percentage of the targets. */
+    failureThreshold: z
+      .strictObject({
+        count: z.number().int().min(1).max(MAX_DEVICES_PER_RUN).optional(),
+        percent: z.number().int().min(1).max(100).optional(),
+      })
+      .refine((t) => t.count !== undefined || t.percent !== undefined, { message: 'give count, percent or both' })
+      .optional(),
+    /** How long new devices may start, and how long a device may take to pick up a step. */
+    deadlineSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .default(3600),
+  })
+  .meta({ id: 'CreateJobRunOfJobRequest' });
+export type CreateJobRunOfJobRequest = z.infer<typeof createJobRunOfJobRequest>;
+
+export const rerunJobRunRequest = z
+  .strictObject({
+    /** The run's secret parameters again (secrets are kept only while a run may use them). */
+    secrets: z.record(z.string().max(64), z.string().max(4096)).default({}),
+  })
+  .meta({ id: 'RerunJobRunRequest' });
+
+export const createdJobRun = z.object({ id: z.string().uuid(), deviceCount: z.number().int() }).meta({ id: 'CreatedJobRun' });
+
+/** A step's state on one device: `not_reached` until the device gets to it. */
+export const jobRunStepStatuses = [
+  'not_reached',
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'offline',
+  'skipped',
+] as const;
+export const jobRunStep = z
+  .object({
+    index: z.number().int(),
+    name: z.string(),
+    kind: z.string(),
+    condition: z.enum(stepConditions),
+    continueOnError: z.boolean(),
+    status: z.enum(jobRunStepStatuses),
+    /** Attempts started (a retry is the next one). */
+    attempts: z.number().int(),
+    exitCode: exitCode.nullable(),
+    errorMessage: z.string().nullable(),
+    durationMs: z.number().int().nullable(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    /** When a pending retry is due, or a wait step ends. */
+    nextAt: z.string().nullable(),
+  })
+  .meta({ id: 'JobRunStep' });
+export const jobRunDeviceSteps = z
+  .object({ deviceId: z.string().uuid(), hostname: z.string(), status: z.string(), steps: z.array(jobRunStep) })
+  .meta({ id: 'JobRunDeviceSteps' });

@@ -672,6 +672,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a saved job on devices (operator)
+         * @description Starts a `jobRun` workflow (ID `job-run/<id>`) that takes each device through the job's steps in order (ADR 20): conditions, retries with backoff, continue-on-error, waits and reboots. The run records the job version (`version`, default the current one) and the parameter values, checked against the job's parameters (400 `validation_failed` lists each problem by path). A secret parameter's value goes to the secret store (503 `secrets_unavailable` without master keys) and is never shown again: the run lists its name in `secretParameters`, the agent gets it in the step's environment and redacts it from the output, and it is deleted when the run ends.
+         *
+         *     Targets are the union of `deviceIds`, the members of `groupIds`, the devices with any of `tags` and the devices matching `filter` (the device list's filters: `search`, `status`, `osFamily`, `groupId`, `tag`, `customField`; `{}` is every device), resolved when the run is created. A run targets at most 10,000 devices (400 `too_many_devices`); a selection that matches none is refused (400 `no_target_devices`), unknown device or group IDs too (400 `unknown_devices` / `unknown_groups`). `maxConcurrency` limits how many devices run the job at once; `failureThreshold` (`count` and/or `percent` of the targets) stops new devices from starting once reached (those end `cancelled`). New devices start until `deadlineSeconds` have passed (the rest end `timed_out`); each step's command may wait that long for its device. A job's file-copy steps need their files stored (400 `unknown_file`).
+         */
+        post: operations["runJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/job-runs/{id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a finished job run again on the devices that did not succeed (operator)
+         * @description A new run (`rerunOfId`) of the same job version with the same values, deadline, concurrency and threshold, on every device of the run whose status is not `succeeded` (retired devices left out). Secret values are kept only while a run may use them: give them again in `secrets`. 409 `run_not_finished`, `not_a_job_run` (a one-command run) or `nothing_to_rerun`.
+         */
+        post: operations["rerunJobRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/job-runs/{id}/devices/{deviceId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel one device of a run; the rest go on (operator)
+         * @description The device ends `cancelled` with its step under way; a command its agent is running is stopped. 409 `device_run_finished` when the device has already ended.
+         */
+        post: operations["cancelJobRunDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/job-runs/{id}/devices/{deviceId}/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job's run on one device, step by step
+         * @description Every step of the run's job version with its state on the device (`not_reached` until the device gets there), attempts, exit code, duration and error. The step's output: GET /job-runs/{id}/output?deviceId=…&step=N. 409 `not_a_job_run` for a one-command run.
+         */
+        get: operations["getJobRunDeviceSteps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/job-runs/preview": {
         parameters: {
             query?: never;
@@ -1245,7 +1327,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -2126,7 +2208,7 @@ export interface components {
             workflowId: string;
             temporalUrl: string | null;
             /** @enum {string} */
-            kind: "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
+            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -2140,6 +2222,27 @@ export interface components {
             counts: {
                 [key: string]: number;
             };
+            job: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                version: number;
+            } | null;
+            parameters: {
+                [key: string]: string | number | boolean;
+            } | null;
+            secretParameters: string[];
+            maxConcurrency: number | null;
+            failureThreshold: {
+                count: number | null;
+                percent: number | null;
+            } | null;
+            thresholdReachedAt: string | null;
+            /** Format: uuid */
+            rerunOfId: string | null;
+            /** Format: uuid */
+            chainedFromId: string | null;
+            chainNote: string | null;
             targets: components["schemas"]["JobRunTarget"][];
             targetSelection: components["schemas"]["JobRunTargetSelection"];
         };
@@ -2160,6 +2263,7 @@ export interface components {
             durationMs: number | null;
             stdoutTruncated: boolean;
             stderrTruncated: boolean;
+            currentStep: number | null;
         };
         /** @enum {string} */
         DeviceRunStatus: "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "offline";
@@ -2238,6 +2342,55 @@ export interface components {
             /** @default 3600 */
             deadlineSeconds?: number;
         };
+        CreateJobRunOfJobRequest: {
+            deviceIds?: string[];
+            groupIds?: string[];
+            tags?: string[];
+            filter?: components["schemas"]["DeviceFilter"];
+            version?: number;
+            /** @default {} */
+            parameters?: {
+                [key: string]: string | number | boolean;
+            };
+            expectedDeviceCount?: number;
+            maxConcurrency?: number;
+            failureThreshold?: {
+                count?: number;
+                percent?: number;
+            };
+            /** @default 3600 */
+            deadlineSeconds?: number;
+        };
+        RerunJobRunRequest: {
+            /** @default {} */
+            secrets?: {
+                [key: string]: string;
+            };
+        };
+        JobRunDeviceSteps: {
+            /** Format: uuid */
+            deviceId: string;
+            hostname: string;
+            status: string;
+            steps: components["schemas"]["JobRunStep"][];
+        };
+        JobRunStep: {
+            index: number;
+            name: string;
+            kind: string;
+            /** @enum {string} */
+            condition: "always" | "on_success" | "on_failure";
+            continueOnError: boolean;
+            /** @enum {string} */
+            status: "not_reached" | "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "offline" | "skipped";
+            attempts: number;
+            exitCode: number | null;
+            errorMessage: string | null;
+            durationMs: number | null;
+            startedAt: string | null;
+            finishedAt: string | null;
+            nextAt: string | null;
+        };
         JobRunTargetPreview: {
             total: number;
             maxDevices: number;
@@ -2266,7 +2419,7 @@ export interface components {
             workflowId: string;
             temporalUrl: string | null;
             /** @enum {string} */
-            kind: "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
+            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -2280,6 +2433,27 @@ export interface components {
             counts: {
                 [key: string]: number;
             };
+            job: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                version: number;
+            } | null;
+            parameters: {
+                [key: string]: string | number | boolean;
+            } | null;
+            secretParameters: string[];
+            maxConcurrency: number | null;
+            failureThreshold: {
+                count: number | null;
+                percent: number | null;
+            } | null;
+            thresholdReachedAt: string | null;
+            /** Format: uuid */
+            rerunOfId: string | null;
+            /** Format: uuid */
+            chainedFromId: string | null;
+            chainNote: string | null;
         };
         OutputPage: {
             items: components["schemas"]["OutputChunk"][];
@@ -2289,6 +2463,7 @@ export interface components {
             id: string;
             /** Format: uuid */
             deviceId: string;
+            step: number | null;
             /** @enum {string} */
             stream: "stdout" | "stderr";
             encoding: components["schemas"]["OutputEncoding"];
@@ -2735,6 +2910,10 @@ export type SchemaDeviceRunStatus = components['schemas']['DeviceRunStatus'];
 export type SchemaJobRunTargetSelection = components['schemas']['JobRunTargetSelection'];
 export type SchemaDeviceFilter = components['schemas']['DeviceFilter'];
 export type SchemaCreateJobRunRequest = components['schemas']['CreateJobRunRequest'];
+export type SchemaCreateJobRunOfJobRequest = components['schemas']['CreateJobRunOfJobRequest'];
+export type SchemaRerunJobRunRequest = components['schemas']['RerunJobRunRequest'];
+export type SchemaJobRunDeviceSteps = components['schemas']['JobRunDeviceSteps'];
+export type SchemaJobRunStep = components['schemas']['JobRunStep'];
 export type SchemaJobRunTargetPreview = components['schemas']['JobRunTargetPreview'];
 export type SchemaJobRunTargetPreviewRequest = components['schemas']['JobRunTargetPreviewRequest'];
 export type SchemaJobRunList = components['schemas']['JobRunList'];
@@ -6928,6 +7107,397 @@ export interface operations {
             };
         };
     };
+    runJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJobRunOfJobRequest"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRun"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The selection changed since it was confirmed (`target_count_changed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rerunJobRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RerunJobRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRun"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The run cannot be run again (see the description) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelJobRunDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's ID */
+                id: string;
+                /** @description The device's ID */
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRun"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The device has already ended (`device_run_finished`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobRunDeviceSteps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's ID */
+                id: string;
+                /** @description The device's ID */
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The steps */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRunDeviceSteps"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     previewJobRunTargets: {
         parameters: {
             query?: never;
@@ -7287,6 +7857,8 @@ export interface operations {
             query?: {
                 /** @description Output of this device only */
                 deviceId?: string;
+                /** @description A job's run: output of this step only (0-based) */
+                step?: number | null;
                 /** @description Continue after this chunk ID (`nextCursor` of the previous page) */
                 after?: string;
                 /** @description Most chunks to return */

@@ -95,5 +95,9 @@ export async function recordJobRun(sql: Sql, run: NewJobRun): Promise<JobRunStar
     [run.id, run.targets.map((t) => t.id), run.targets.map((t) => t.hostname)],
   );
   const { created_at: createdAt, deadline_at: deadlineAt } = rows[0]!;
-  return jobRunStart(def, { id: run.id, createdAt, deadlineAt, maxConcurrency: run.maxConcurrency }, run.targets.map((t) => t.id));
+  return jobRunStart(
+    def,
+    { id: run.id, createdAt, deadlineAt, maxConcurrency: run.maxConcurrency },
+    run.targets.map((t) => t.id),
+  );
 }

@@ -68,7 +68,8 @@ function runs(step: JobStep, failed: boolean): boolean {
 function advance(steps: readonly JobStep[], from: number, failedStatus: StepFailure | null): StepDecision {
   const skipped: number[] = [];
   for (let i = from; i < steps.length; i++) {
-    if (runs(steps[i]!, failedStatus !== null)) return { kind: 'advance', skipped, next: i, failedStatus, status: failedStatus ?? 'succeeded' };
+    if (runs(steps[i]!, failedStatus !== null))
+      return { kind: 'advance', skipped, next: i, failedStatus, status: failedStatus ?? 'succeeded' };
     skipped.push(i);
   }
   return { kind: 'advance', skipped, next: null, failedStatus, status: failedStatus ?? 'succeeded' };
@@ -96,7 +97,8 @@ export function decideStep(steps: readonly JobStep[], device: DeviceProgress, no
     case 'timed_out':
     case 'offline':
     case 'cancelled': {
-      if (state.status !== 'cancelled' && state.attempts <= step.retries.count) return { kind: 'retry', at: retryAt(step, state.attempts, now) };
+      if (state.status !== 'cancelled' && state.attempts <= step.retries.count)
+        return { kind: 'retry', at: retryAt(step, state.attempts, now) };
       const failedStatus = device.failedStatus ?? (step.continueOnError ? null : state.status);
       return advance(steps, state.index + 1, failedStatus);
     }

@@ -34,10 +34,19 @@ export function stepPayload(
     case 'cmd':
       return {
         ok: true,
-        payload: { kind: 'shell', command: rendered.text!, shell: step.kind === 'shell' ? 'sh' : step.kind, timeoutSeconds, ...environment },
+        payload: {
+          kind: 'shell',
+          command: rendered.text!,
+          shell: step.kind === 'shell' ? 'sh' : step.kind,
+          timeoutSeconds,
+          ...environment,
+        },
       };
     case 'script':
-      return { ok: true, payload: { kind: 'script', interpreter: step.interpreter, script: rendered.text!, timeoutSeconds, ...environment } };
+      return {
+        ok: true,
+        payload: { kind: 'script', interpreter: step.interpreter, script: rendered.text!, timeoutSeconds, ...environment },
+      };
     case 'file_copy':
       if (fileSize === undefined) return { ok: false, problem: `the file ${step.fileSha256} is not in the file store` };
       return {

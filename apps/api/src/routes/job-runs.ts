@@ -17,6 +17,7 @@ import {
   outputQuery,
   uuid,
 } from '@opsconductor/contracts/api';
+import { createJobRunOfJobRequest, jobRunDeviceSteps, rerunJobRunRequest } from '@opsconductor/contracts/jobs-api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -37,6 +38,7 @@ import {
   listJobRuns,
   readOutput,
 } from '../services/job-runs.ts';
+import { cancelRunDevice, deviceSteps, rerunFailedDevices, runJob } from '../services/runs-of-jobs.ts';
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
@@ -76,6 +78,73 @@ const create = createRoute({
     422: documentedProblem('The Idempotency-Key was used for a different request (`idempotency_key_reused`)'),
     ...problemResponses,
   },
+});
+const runJobRoute = createRoute({
+  method: 'post',
+  path: '/jobs/{id}/runs',
+  operationId: 'runJob',
+  tags: ['job runs'],
+  summary: 'Run a saved job on devices (operator)',
+  description: `Starts a \`jobRun\` workflow (ID \`job-run/<id>\`) that takes each device through the job's steps in order (ADR 20): conditions, retries with backoff, continue-on-error, waits and reboots. The run records the job version (\`version\`, default the current one) and the parameter values, checked against the job's parameters (400 \`validation_failed\` lists each problem by path). A secret parameter's value goes to the secret store (503 \`secrets_unavailable\` without master keys) and is never shown again: the run lists its name in \`secretParameters\`, the agent gets it in the step's environment and redacts it from the output, and it is deleted when the run ends.\n\n${targetsDescription} \`maxConcurrency\` limits how many devices run the job at once; \`failureThreshold\` (\`count\` and/or \`percent\` of the targets) stops new devices from starting once reached (those end \`cancelled\`). New devices start until \`deadlineSeconds\` have passed (the rest end \`timed_out\`); each step's command may wait that long for its device. A job's file-copy steps need their files stored (400 \`unknown_file\`).`,
+  security,
+  middleware: operate,
+  request: {
+    params: z.object({ id: uuid.describe("The job's ID") }),
+    body: { content: { 'application/json': { schema: createJobRunOfJobRequest } }, required: true },
+  },
+  responses: {
+    201: json(jobRun, 'Started'),
+    409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'),
+    ...problemResponses,
+  },
+});
+const rerun = createRoute({
+  method: 'post',
+  path: '/job-runs/{id}/rerun',
+  operationId: 'rerunJobRun',
+  tags: ['job runs'],
+  summary: 'Run a finished job run again on the devices that did not succeed (operator)',
+  description:
+    'A new run (`rerunOfId`) of the same job version with the same values, deadline, concurrency and threshold, on every device of the run whose status is not `succeeded` (retired devices left out). Secret values are kept only while a run may use them: give them again in `secrets`. 409 `run_not_finished`, `not_a_job_run` (a one-command run) or `nothing_to_rerun`.',
+  security,
+  middleware: operate,
+  request: { params: idParam, body: { content: { 'application/json': { schema: rerunJobRunRequest } }, required: true } },
+  responses: {
+    201: json(jobRun, 'Started'),
+    409: documentedProblem('The run cannot be run again (see the description)'),
+    ...problemResponses,
+  },
+});
+const deviceParams = z.object({ id: uuid.describe("The run's ID"), deviceId: uuid.describe("The device's ID") });
+const cancelDevice = createRoute({
+  method: 'post',
+  path: '/job-runs/{id}/devices/{deviceId}/cancel',
+  operationId: 'cancelJobRunDevice',
+  tags: ['job runs'],
+  summary: 'Cancel one device of a run; the rest go on (operator)',
+  description:
+    'The device ends `cancelled` with its step under way; a command its agent is running is stopped. 409 `device_run_finished` when the device has already ended.',
+  security,
+  middleware: operate,
+  request: { params: deviceParams },
+  responses: {
+    200: json(jobRun, 'The run'),
+    409: documentedProblem('The device has already ended (`device_run_finished`)'),
+    ...problemResponses,
+  },
+});
+const steps = createRoute({
+  method: 'get',
+  path: '/job-runs/{id}/devices/{deviceId}/steps',
+  operationId: 'getJobRunDeviceSteps',
+  tags: ['job runs'],
+  summary: "A job's run on one device, step by step",
+  description:
+    "Every step of the run's job version with its state on the device (`not_reached` until the device gets there), attempts, exit code, duration and error. The step's output: GET /job-runs/{id}/output?deviceId=…&step=N. 409 `not_a_job_run` for a one-command run.",
+  security,
+  middleware: read,
+  request: { params: deviceParams },
+  responses: { 200: json(jobRunDeviceSteps, 'The steps'), ...problemResponses },
 });
 const preview = createRoute({
   method: 'post',
@@ -207,6 +276,25 @@ export const jobRunRoutes = createRouter()
     });
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(await mustGet(c.var.deps, id), 201);
+  })
+  .openapi(runJobRoute, async (c) => {
+    const { id } = await runJob(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, c.req.valid('json'));
+    return c.json(await mustGet(c.var.deps, id), 201);
+  })
+  .openapi(rerun, async (c) => {
+    const body = c.req.valid('json');
+    const { id } = await rerunFailedDevices(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, body.secrets);
+    return c.json(await mustGet(c.var.deps, id), 201);
+  })
+  .openapi(cancelDevice, async (c) => {
+    const { id, deviceId } = c.req.valid('param');
+    await cancelRunDevice(c.var.deps, id, deviceId);
+    await audit(c, { action: 'job_run.cancel_device', targetType: 'job_run', targetId: id, details: { deviceId } });
+    return c.json(await mustGet(c.var.deps, id), 200);
+  })
+  .openapi(steps, async (c) => {
+    const { id, deviceId } = c.req.valid('param');
+    return c.json(await deviceSteps(c.var.deps, id, deviceId), 200);
   })
   .openapi(preview, async (c) => {
     const { sampleSize, ...selection } = c.req.valid('json');

@@ -21,13 +21,16 @@ import {
   type AgentReport,
   type AgentResultOutcome,
   type Claim,
+  type ClaimedCommand,
   type CommandRow,
   type CommandStart,
   type FinishedCommand,
   type OutputChunk,
   type OutputOutcome,
 } from '@opsconductor/commands';
+import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { isDatabaseUnavailable } from '@opsconductor/db';
+import { JOB_RUN_SECRET_OWNER, jobRunSecretPurpose } from '@opsconductor/jobs';
 import { channels } from '@opsconductor/db/notify';
 import { wakeDispatchers } from '@opsconductor/domain-events';
 import { deviceActor } from '@opsconductor/unit-of-work';
@@ -102,12 +105,14 @@ export class AgentCommandService {
             const claim = await this.claims.submit(device.id);
             if (claim.finished.length > 0) this.afterFinished(claim.finished);
             if (claim.commands.length > 0 || claim.cancel.length > 0) {
-              const commands: AgentCommand[] = claim.commands.map((c) => ({
-                id: c.id,
-                attempt: c.attempt,
-                expiresAt: c.expiresAt.toISOString(),
-                payload: c.payload,
-              }));
+              const commands: AgentCommand[] = await Promise.all(
+                claim.commands.map(async (c) => ({
+                  id: c.id,
+                  attempt: c.attempt,
+                  expiresAt: c.expiresAt.toISOString(),
+                  payload: await this.withSecrets(c),
+                })),
+              );
               return { commands, cancel: claim.cancel };
             }
             wakeups.markIdle(device.id, ticket, claim.recheckAt);
@@ -124,6 +129,27 @@ export class AgentCommandService {
       this.deps.metrics.agentPolls.dec();
       leave();
     }
+  }
+
+  /**
+   * A job step's payload names its run's secret parameters (`secretRefs`); the agent gets their values (`secrets`),
+   * read from the secret store now, never stored with the payload. A value that cannot be read (the run ended and
+   * its secrets with it, or a master key is missing) is left out: the agent then refuses to run the command.
+   */
+  private async withSecrets(command: ClaimedCommand): Promise<CommandPayload> {
+    const { payload, jobRunId } = command;
+    if ((payload.kind !== 'shell' && payload.kind !== 'script') || !payload.secretRefs || !jobRunId) return payload;
+    const secrets: Record<string, string> = {};
+    for (const [variable, parameter] of Object.entries(payload.secretRefs)) {
+      const ref = { ownerType: JOB_RUN_SECRET_OWNER, ownerId: jobRunId, purpose: jobRunSecretPurpose(parameter) };
+      try {
+        const value = await this.deps.secrets.revealText(ref);
+        if (value !== null) secrets[variable] = value;
+      } catch (err) {
+        this.deps.logger.warn({ jobRunId, parameter, error: (err as Error).name }, 'a secret parameter could not be read for delivery');
+      }
+    }
+    return { ...payload, secrets };
   }
 
   private async load(device: AuthDevice, commandId: string): Promise<CommandRow> {

@@ -19,6 +19,7 @@ import { lockOpenCommands, requestCancellation, storePayload } from '@opsconduct
 import { Prisma, withTransaction } from '@opsconductor/db';
 import type { AuditRow } from '@opsconductor/unit-of-work';
 import type { JobRunInput } from '@opsconductor/workflows';
+import { jobRunWorkflowId } from '@opsconductor/jobs';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '@opsconductor/workflows/search-attributes';
 import { channels } from '@opsconductor/db/notify';
 import type { ApiDeps, AuthUser } from '../context.ts';
@@ -28,7 +29,7 @@ import { ApiError } from '../lib/problem.ts';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
 
-export const jobRunWorkflowId = (id: string) => `job-run/${id}`;
+export { jobRunWorkflowId };
 
 export function temporalUrl(deps: ApiDeps, workflowId: string): string | null {
   const base = deps.config.temporalUiUrl;
@@ -253,7 +254,7 @@ async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHas
  * afresh. If nobody can tell (Temporal unreachable: the start may have gone through and only its answer was lost), a
  * run with an idempotency key is kept, so the retry with that key gets it and starts its workflow if need be.
  */
-async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, keepIfUncertain: boolean): Promise<void> {
+export async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, keepIfUncertain: boolean): Promise<void> {
   const workflowId = jobRunWorkflowId(input.jobRunId);
   try {
     await withTemporalDeadline(deps.temporal, () =>
@@ -324,8 +325,12 @@ export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
 }
 
 type RunRow = NonNullable<Awaited<ReturnType<typeof loadRun>>>;
+const runIncludes = {
+  createdBy: { select: { email: true } },
+  job: { select: { version: true, job: { select: { id: true, name: true } } } },
+} as const;
 function loadRun(deps: ApiDeps, id: string) {
-  return deps.db.prisma.jobRun.findUnique({ where: { id }, include: { createdBy: { select: { email: true } } } });
+  return deps.db.prisma.jobRun.findUnique({ where: { id }, include: runIncludes });
 }
 
 async function countsFor(deps: ApiDeps, ids: string[]): Promise<Map<string, Record<string, number>>> {
@@ -360,6 +365,37 @@ function toSummary(deps: ApiDeps, run: RunRow, counts: Record<string, number>): 
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
     counts,
+    ...jobOfRun(run),
+  };
+}
+
+/** A saved job's run: the job, its values (never a secret's), its limits and where it came from. */
+function jobOfRun(
+  run: RunRow,
+): Pick<
+  JobRunSummary,
+  | 'job'
+  | 'parameters'
+  | 'secretParameters'
+  | 'maxConcurrency'
+  | 'failureThreshold'
+  | 'thresholdReachedAt'
+  | 'rerunOfId'
+  | 'chainedFromId'
+  | 'chainNote'
+> {
+  const parameters = run.parameters as { values?: Record<string, string | number | boolean>; secrets?: string[] } | null;
+  const threshold = run.failureThresholdCount !== null || run.failureThresholdPercent !== null;
+  return {
+    job: run.job ? { id: run.job.job.id, name: run.job.job.name, version: run.job.version } : null,
+    parameters: parameters ? (parameters.values ?? {}) : null,
+    secretParameters: parameters?.secrets ?? [],
+    maxConcurrency: run.maxConcurrency,
+    failureThreshold: threshold ? { count: run.failureThresholdCount, percent: run.failureThresholdPercent } : null,
+    thresholdReachedAt: run.thresholdReachedAt?.toISOString() ?? null,
+    rerunOfId: run.rerunOfId,
+    chainedFromId: run.chainedFromId,
+    chainNote: run.chainNote,
   };
 }
 
@@ -391,7 +427,7 @@ export async function listJobRuns(deps: ApiDeps, q: JobRunListFilters & { page: 
       orderBy: newestFirst,
       skip: (q.page - 1) * q.pageSize,
       take: q.pageSize,
-      include: { createdBy: { select: { email: true } } },
+      include: runIncludes,
     }),
     deps.db.prisma.jobRun.count({ where }),
   ]);
@@ -487,6 +523,7 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
     durationMs: t.durationMs,
     stdoutTruncated: t.commands.some((c) => c.stdoutTruncated),
     stderrTruncated: t.commands.some((c) => c.stderrTruncated),
+    currentStep: t.currentStep,
   }));
 }
 
@@ -505,19 +542,27 @@ export async function getJobRun(deps: ApiDeps, id: string): Promise<JobRun | nul
 export async function readOutput(
   deps: ApiDeps,
   runId: string,
-  q: { after?: string; deviceId?: string; limit: number; encoding?: OutputEncodingParam },
+  q: { after?: string; deviceId?: string; step?: number; limit: number; encoding?: OutputEncodingParam },
 ): Promise<OutputChunk[]> {
-  const { rows } = await deps.db.pool.query<{ id: string; device_id: string; stream: 'stdout' | 'stderr'; data: Buffer }>(
-    `SELECT oc.id::text AS id, jrd.device_id, oc.stream, oc.data
+  const { rows } = await deps.db.pool.query<{
+    id: string;
+    device_id: string;
+    step: number | null;
+    stream: 'stdout' | 'stderr';
+    data: Buffer;
+  }>(
+    `SELECT oc.id::text AS id, jrd.device_id, s.step_index AS step, oc.stream, oc.data
        FROM output_chunks oc JOIN agent_commands ac ON ac.id = oc.command_id JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id
-      WHERE jrd.job_run_id = $1 AND oc.id > $2 AND ($3::uuid IS NULL OR jrd.device_id = $3)
+       LEFT JOIN job_run_steps s ON s.id = ac.job_run_step_id
+      WHERE jrd.job_run_id = $1 AND oc.id > $2 AND ($3::uuid IS NULL OR jrd.device_id = $3) AND ($5::int IS NULL OR s.step_index = $5)
       ORDER BY oc.id LIMIT $4`,
-    [runId, q.after ?? '0', q.deviceId ?? null, q.limit],
+    [runId, q.after ?? '0', q.deviceId ?? null, q.limit, q.step ?? null],
   );
   const encoding = q.encoding ?? 'text';
   return rows.map((r) => ({
     id: r.id,
     deviceId: r.device_id,
+    step: r.step,
     stream: r.stream,
     encoding,
     data: encoding === 'base64' ? r.data.toString('base64') : r.data.toString('utf8'),

@@ -1,0 +1,242 @@
+/**
+ * Runs of saved jobs (ADR 20): start one (values checked against the job version, secrets into the secret store,
+ * targets resolved and recorded, the `jobRun` workflow started), run a finished run again on the devices that did
+ * not succeed, read a device's steps. Cancelling one device of any run is here too.
+ */
+import { randomUUID } from 'node:crypto';
+import { MAX_JOB_STEPS, type JobDefinition } from '@opsconductor/contracts/jobs';
+import type { CreateJobRunOfJobRequest } from '@opsconductor/contracts/jobs-api';
+import type { JobRunTargetSelection } from '@opsconductor/contracts/api';
+import { closeStepsSql, lockOpenCommands, requestCancellation } from '@opsconductor/commands';
+import { withTransaction } from '@opsconductor/db';
+import { channels } from '@opsconductor/db/notify';
+import {
+  JOB_RUN_SECRET_OWNER,
+  jobFiles,
+  jobRunSecretPurpose,
+  recordJobRun,
+  resolveRunValues,
+  type ParameterValue,
+} from '@opsconductor/jobs';
+import { SecretsUnavailableError } from '@opsconductor/secrets';
+import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
+import type { ApiDeps, AuthUser } from '../context.ts';
+import { ApiError } from '../lib/problem.ts';
+import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
+import { startJobRunWorkflow } from './job-runs.ts';
+
+export interface StartedJobRun {
+  id: string;
+  deviceCount: number;
+}
+
+interface RunPlan {
+  job: { id: string; version: number; definition: JobDefinition };
+  given: Record<string, unknown>;
+  targets: { id: string; hostname: string }[];
+  targetSelection: unknown;
+  deadlineSeconds: number;
+  maxConcurrency: number | null;
+  failureThreshold: { count?: number | undefined; percent?: number | undefined } | null;
+  rerunOfId?: string;
+}
+
+/** Checks the values, records the run with its secrets and audit row in one transaction, then starts its workflow. */
+async function startRun(deps: ApiDeps, user: AuthUser, origin: Origin, plan: RunPlan): Promise<StartedJobRun> {
+  const { definition } = plan.job;
+  const resolved = resolveRunValues(definition, plan.given);
+  if (!resolved.ok) throw new ApiError(400, 'validation_failed', 'The parameter values are not valid.', resolved.issues);
+  const secretNames = new Set(definition.parameters.filter((p) => p.type === 'secret').map((p) => p.name));
+  const values = new Map<string, ParameterValue>();
+  const secrets = new Map<string, string>();
+  for (const [name, value] of resolved.values) {
+    if (secretNames.has(name)) secrets.set(name, String(value));
+    else values.set(name, value);
+  }
+  if (secrets.size > 0 && !deps.secrets.configured)
+    throw new SecretsUnavailableError('Secret parameters need the secret store (SECRETS_MASTER_KEYS).');
+  const files = jobFiles(definition);
+  if (files.length > 0) {
+    const stored = new Set(
+      (await deps.db.prisma.storedFile.findMany({ where: { sha256: { in: files } }, select: { sha256: true } })).map((f) => f.sha256),
+    );
+    const missing = files.filter((sha) => !stored.has(sha));
+    if (missing.length > 0)
+      throw new ApiError(
+        400,
+        'unknown_file',
+        undefined,
+        missing.map((sha) => ({ path: 'definition.steps', message: `no stored file has the SHA-256 ${sha}` })),
+      );
+  }
+  const id = randomUUID();
+  const start = await withUnitOfWork(deps.db, origin, async (uow) => {
+    const recorded = await recordJobRun(uow.sql, {
+      id,
+      job: plan.job,
+      values,
+      secretNames: [...secrets.keys()],
+      targets: plan.targets,
+      deadlineSeconds: plan.deadlineSeconds,
+      maxConcurrency: plan.maxConcurrency,
+      failureThreshold: plan.failureThreshold,
+      createdById: user.id,
+      targetSelection: plan.targetSelection,
+      ...(plan.rerunOfId ? { rerunOfId: plan.rerunOfId } : {}),
+    });
+    for (const [name, value] of secrets) {
+      await deps.secrets.put({ ownerType: JOB_RUN_SECRET_OWNER, ownerId: id, purpose: jobRunSecretPurpose(name) }, value, uow);
+    }
+    await uow.audit({
+      action: plan.rerunOfId ? 'job_run.rerun' : 'job_run.create',
+      targetType: 'job_run',
+      targetId: id,
+      details: {
+        kind: 'job',
+        jobId: plan.job.id,
+        jobVersion: plan.job.version,
+        jobName: definition.name,
+        deviceCount: plan.targets.length,
+        parameters: Object.fromEntries(values),
+        secretParameters: [...secrets.keys()],
+        ...(plan.rerunOfId ? { rerunOf: plan.rerunOfId } : {}),
+      },
+    });
+    return recorded;
+  });
+  await startJobRunWorkflow(deps, start, false);
+  return { id, deviceCount: plan.targets.length };
+}
+
+/** Starts a run of a job (its current version unless `version` is given) on the selected devices. */
+export async function runJob(
+  deps: ApiDeps,
+  user: AuthUser,
+  origin: Origin,
+  jobId: string,
+  req: CreateJobRunOfJobRequest,
+): Promise<StartedJobRun> {
+  const job = await deps.services.jobs.get(jobId);
+  const version = await deps.services.jobs.version(jobId, req.version ?? job.currentVersion);
+  const selection: JobRunTargetSelection = normalizeSelection(req);
+  const targets = await resolveTargets(deps, selection);
+  if (req.expectedDeviceCount !== undefined && req.expectedDeviceCount !== targets.length) {
+    throw new ApiError(
+      409,
+      'target_count_changed',
+      `The selection now matches ${targets.length.toLocaleString('en-US')} devices, not the ${req.expectedDeviceCount.toLocaleString('en-US')} confirmed.`,
+    );
+  }
+  return startRun(deps, user, origin, {
+    job: { id: jobId, version: version.version, definition: version.definition },
+    given: req.parameters,
+    targets,
+    targetSelection: selection,
+    deadlineSeconds: req.deadlineSeconds,
+    maxConcurrency: req.maxConcurrency ?? null,
+    failureThreshold: req.failureThreshold ?? null,
+  });
+}
+
+/**
+ * Runs a finished job run again, same version, values, deadline, concurrency and threshold, on its devices that did
+ * not succeed (retired devices left out). Secret values are not kept past a run: they are given again.
+ */
+export async function rerunFailedDevices(
+  deps: ApiDeps,
+  user: AuthUser,
+  origin: Origin,
+  runId: string,
+  secrets: Record<string, string>,
+): Promise<StartedJobRun> {
+  const run = await deps.db.prisma.jobRun.findUnique({ where: { id: runId } });
+  if (!run) throw new ApiError(404, 'not_found');
+  if (!run.jobId || run.jobVersion === null) throw new ApiError(409, 'not_a_job_run');
+  if (!run.finishedAt) throw new ApiError(409, 'run_not_finished');
+  const version = await deps.services.jobs.version(run.jobId, run.jobVersion);
+  const { rows: targets } = await deps.db.pool.query<{ id: string; hostname: string }>(
+    `SELECT jrd.device_id AS id, d.hostname FROM job_run_devices jrd JOIN devices d ON d.id = jrd.device_id AND d.retired_at IS NULL
+      WHERE jrd.job_run_id = $1 AND jrd.status <> 'succeeded' ORDER BY d.hostname, d.id`,
+    [runId],
+  );
+  if (targets.length === 0) throw new ApiError(409, 'nothing_to_rerun');
+  const parameters = run.parameters as { values?: Record<string, ParameterValue> } | null;
+  return startRun(deps, user, origin, {
+    job: { id: run.jobId, version: run.jobVersion, definition: version.definition },
+    given: { ...(parameters?.values ?? {}), ...secrets },
+    targets,
+    targetSelection: { rerunOf: runId, deviceIds: targets.map((t) => t.id) },
+    deadlineSeconds: Math.max(10, Math.round((run.deadlineAt.getTime() - run.createdAt.getTime()) / 1000)),
+    maxConcurrency: run.maxConcurrency,
+    failureThreshold:
+      run.failureThresholdCount === null && run.failureThresholdPercent === null
+        ? null
+        : { count: run.failureThresholdCount ?? undefined, percent: run.failureThresholdPercent ?? undefined },
+    rerunOfId: runId,
+  });
+}
+
+const CANCELLED_DEVICE = 'Cancelled for this device.';
+
+/**
+ * Cancels one device of a run: its commands nobody picked up end cancelled, running ones are flagged for the agent
+ * to stop, and the device ends `cancelled` (with its step under way) unless it has already ended; the run's batch
+ * and pages are woken. The rest of the run goes on.
+ */
+export async function cancelRunDevice(deps: ApiDeps, runId: string, deviceId: string): Promise<void> {
+  const target = await deps.db.prisma.jobRunDevice.findUnique({ where: { jobRunId_deviceId: { jobRunId: runId, deviceId } } });
+  if (!target) throw new ApiError(404, 'not_found');
+  if (target.finishedAt) throw new ApiError(409, 'device_run_finished');
+  const { flaggedDevices } = await withTransaction(deps.db.pool, async (client) => {
+    // Commands before their target, the order in which results lock them.
+    const open = await lockOpenCommands(client, { jobRunDeviceIds: [target.id] });
+    const cancelled = await requestCancellation(client, open, CANCELLED_DEVICE);
+    await client.query(
+      `WITH closed AS (
+         UPDATE job_run_devices SET status = 'cancelled', finished_at = now(), error_message = $2, updated_at = now()
+          WHERE id = $1 AND finished_at IS NULL RETURNING id
+       ), steps AS (${closeStepsSql('closed', "'cancelled'", '$2')})
+       SELECT count(*) FROM closed`,
+      [target.id, CANCELLED_DEVICE],
+    );
+    return cancelled;
+  });
+  for (const d of flaggedDevices) deps.events.publish(channels.agentCommands, d);
+  deps.events.publish(channels.jobRunEvents, runId);
+}
+
+/** Every step of the job on one device of a run: its definition's name and kind with how far the device got. */
+export async function deviceSteps(deps: ApiDeps, runId: string, deviceId: string) {
+  const run = await deps.db.prisma.jobRun.findUnique({ where: { id: runId }, select: { jobId: true, jobVersion: true } });
+  const target = await deps.db.prisma.jobRunDevice.findUnique({
+    where: { jobRunId_deviceId: { jobRunId: runId, deviceId } },
+    include: { steps: { orderBy: { stepIndex: 'asc' }, take: MAX_JOB_STEPS } },
+  });
+  if (!run || !target) throw new ApiError(404, 'not_found');
+  if (!run.jobId || run.jobVersion === null) throw new ApiError(409, 'not_a_job_run');
+  const { definition } = await deps.services.jobs.version(run.jobId, run.jobVersion);
+  const byIndex = new Map(target.steps.map((s) => [s.stepIndex, s]));
+  return {
+    deviceId,
+    hostname: target.hostname,
+    status: target.status,
+    steps: definition.steps.map((step, index) => {
+      const row = byIndex.get(index);
+      return {
+        index,
+        name: step.name,
+        kind: step.kind,
+        condition: step.condition,
+        continueOnError: step.continueOnError,
+        status: row?.status ?? ('not_reached' as const),
+        attempts: row?.attempts ?? 0,
+        exitCode: row?.exitCode === null || row?.exitCode === undefined ? null : Number(row.exitCode),
+        errorMessage: row?.errorMessage ?? null,
+        durationMs: row?.durationMs ?? null,
+        startedAt: row?.startedAt?.toISOString() ?? null,
+        finishedAt: row?.finishedAt?.toISOString() ?? null,
+        nextAt: row?.nextAt?.toISOString() ?? null,
+      };
+    }),
+  };
+}
