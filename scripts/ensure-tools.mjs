@@ -9,6 +9,7 @@
 //  - with --test: Schemathesis (the API fuzzer, from PyPI, pinned in test/fuzz/schemathesis-requirements.txt)
 //    into the virtualenv .tools/schemathesis (skipped when SCHEMATHESIS names an existing binary)
 //  - with --test: Debian's chromium for the browser tests (when missing and we may apt-get)
+//  - with --test: Debian's openssh-server, whose sshd the agentless SSH tests run on loopback (likewise)
 // Plain Node, no dependencies: it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,6 +96,16 @@ if (wantTest && !process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) 
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+// 6. OpenSSH's sshd for the agentless SSH tests (packages/agentless); they run it themselves, never as a service
+if (wantTest && !process.env.SSHD && !existsSync('/usr/sbin/sshd')) {
+  if (process.getuid?.() !== 0) throw new Error("sshd is missing: install Debian's openssh-server package or set SSHD");
+  log('installing Debian openssh-server for the agentless SSH tests');
+  run('apt-get', ['update', '-qq']);
+  // RUNLEVEL=1: invoke-rc.d then leaves the ssh service stopped (nothing should listen on port 22 for us).
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'openssh-server'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
   });
 }
 log('ready');

@@ -1,0 +1,4 @@
+export type { RemoteOutput, RemoteResult, RemoteStatus, RemoteExecution } from './types.ts';
+export { RemoteInputError } from './types.ts';
+export { REDACTED, SecretRedactor, redactOutput } from './redact.ts';
+export { runSshCommand, sshCopyFile, sshFingerprint, type SshTarget, type SshCommand, type SshFile } from './ssh.ts';
