@@ -10,6 +10,7 @@ export const OUTPUT_LIMIT_CHARS = 1024 * 1024;
 
 export type StreamText = { text: string; trimmed: boolean };
 export type DeviceOutput = { stdout: StreamText; stderr: StreamText };
+/** By device (`stepOutputKey` in a job's run). */
 export type RunOutput = Record<string, DeviceOutput>;
 
 const empty = (): DeviceOutput => ({ stdout: { text: '', trimmed: false }, stderr: { text: '', trimmed: false } });
@@ -31,25 +32,75 @@ function append(stream: StreamText, data: string): StreamText {
   return { text: tail, trimmed: true };
 }
 
-/** Returns a new RunOutput with the chunks appended (the input is not modified). */
-export function appendChunks(output: RunOutput, chunks: ReadonlyArray<Pick<OutputChunk, 'deviceId' | 'stream' | 'data'>>): RunOutput {
+type Chunk = Pick<OutputChunk, 'deviceId' | 'stream' | 'data'> & { step?: number | null };
+
+/** Where a job run keeps one step's output of one device (null: output of no step). */
+export const stepOutputKey = (deviceId: string, step: number | null | undefined) => `${deviceId}/${step ?? '-'}`;
+/** Output of a job's run is kept per device and step, so that one step's output can be shown alone. */
+export const byStep = (chunk: Chunk) => stepOutputKey(chunk.deviceId, chunk.step);
+const byDevice = (chunk: Chunk) => chunk.deviceId;
+
+/**
+ * Returns a new RunOutput with the chunks appended (the input is not modified): per device, or per whatever
+ * `keyOf` says (`byStep` for a job's run).
+ */
+export function appendChunks(output: RunOutput, chunks: ReadonlyArray<Chunk>, keyOf: (chunk: Chunk) => string = byDevice): RunOutput {
   if (chunks.length === 0) return output;
   // Join each device's stream once per batch, so trimming to the limit happens once, not per chunk.
   const pieces = new Map<string, { stdout: string[]; stderr: string[] }>();
   for (const chunk of chunks) {
-    let p = pieces.get(chunk.deviceId);
-    if (!p) pieces.set(chunk.deviceId, (p = { stdout: [], stderr: [] }));
+    const key = keyOf(chunk);
+    let p = pieces.get(key);
+    if (!p) pieces.set(key, (p = { stdout: [], stderr: [] }));
     p[chunk.stream].push(visibleControls(chunk.data));
   }
   const next: RunOutput = { ...output };
-  for (const [deviceId, p] of pieces) {
-    const current = next[deviceId] ?? empty();
-    next[deviceId] = {
+  for (const [key, p] of pieces) {
+    const current = next[key] ?? empty();
+    next[key] = {
       stdout: p.stdout.length ? append(current.stdout, p.stdout.join('')) : current.stdout,
       stderr: p.stderr.length ? append(current.stderr, p.stderr.join('')) : current.stderr,
     };
   }
   return next;
+}
+
+/**
+ * One device's output of a job's run, by step (`stepOutputKey`): one step's alone, or every step's in order, each
+ * headed by a line naming the step (output of no step first, without a heading).
+ */
+export function deviceStepOutput(
+  output: RunOutput,
+  deviceId: string,
+  steps: ReadonlyArray<{ name: string }>,
+  step: number | 'all',
+): DeviceOutput {
+  if (step !== 'all') return output[stepOutputKey(deviceId, step)] ?? empty();
+  const parts: Array<{ heading: string | null; output: DeviceOutput }> = [];
+  const loose = output[stepOutputKey(deviceId, null)];
+  if (loose) parts.push({ heading: null, output: loose });
+  const prefix = `${deviceId}/`;
+  const indexes = Object.keys(output)
+    .map((key) => (key.startsWith(prefix) ? Number(key.slice(prefix.length)) : NaN))
+    .filter((n) => Number.isInteger(n))
+    .sort((a, b) => a - b);
+  for (const i of indexes) {
+    const name = steps[i]?.name;
+    parts.push({ heading: `── Step ${i + 1}${name ? `: ${name}` : ''} ──`, output: output[stepOutputKey(deviceId, i)]! });
+  }
+  const join = (stream: 'stdout' | 'stderr'): StreamText => {
+    const shown = parts.filter((p) => p.output[stream].text.length > 0);
+    // Each step's output starts on a line of its own, after its heading.
+    const text = shown
+      .map((p, i) => {
+        const body = p.output[stream].text;
+        const last = i === shown.length - 1;
+        return `${p.heading ? `${p.heading}\n` : ''}${body}${last || body.endsWith('\n') ? '' : '\n'}`;
+      })
+      .join('');
+    return { text, trimmed: shown.some((p) => p.output[stream].trimmed) };
+  };
+  return { stdout: join('stdout'), stderr: join('stderr') };
 }
 
 /** Compares chunk ids (decimal bigints as strings) without BigInt parsing. */
