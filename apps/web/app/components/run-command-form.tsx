@@ -18,7 +18,7 @@ const shells = shellNames.map((value) => ({ value, label: shellLabels[value] }))
  * "This will run on N devices": shown instead of the Run button until the operator confirms. The
  * confirmed count goes with the run; the API refuses it if the selection changed meanwhile.
  */
-function ConfirmRun({ confirm, onCancel }: { confirm: RunConfirmation; onCancel: () => void }) {
+export function ConfirmRun({ confirm, onCancel }: { confirm: RunConfirmation; onCancel: () => void }) {
   const navigation = useNavigation();
   const busy = navigation.state === 'submitting' && navigation.formData?.get('intent') === 'run-confirm';
   const more = confirm.total - confirm.sample.length;

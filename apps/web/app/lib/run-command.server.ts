@@ -68,7 +68,7 @@ const runCommandForm = z.object({
 });
 
 type RunCommandFieldErrors = NonNullable<RunCommandActionData['fieldErrors']>;
-type Parsed<T> = { ok: true; value: T } | { ok: false; field: keyof RunCommandFieldErrors; message: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; field: keyof RunCommandFieldErrors; message: string };
 
 function json(text: FormDataEntryValue | null): unknown {
   try {
@@ -78,8 +78,11 @@ function json(text: FormDataEntryValue | null): unknown {
   }
 }
 
-/** Where to run, from the form's `target` (checked rows by default) and its companion field. */
-function parseTarget(form: FormData): Parsed<JobRunTargetSelection> {
+/**
+ * Where to run, from the form's `target` (checked rows by default) and its companion field. The job run form
+ * (job-run-form.server.ts) reads its targets with this too.
+ */
+export function parseTarget(form: FormData): Parsed<JobRunTargetSelection> {
   const target = String(form.get('target') || 'selected');
   if (target === 'selected') {
     const ids = selectedDevices.safeParse(form.getAll('deviceIds'));

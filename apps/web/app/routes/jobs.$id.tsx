@@ -1,4 +1,4 @@
-/** A job: its current definition, Edit and Export, its versions, and the diff between any two of them (`?from=1&to=2`). */
+/** A job: its current definition, Edit, Run and Export, its versions, and the diff between any two of them (`?from=1&to=2`). */
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { ApiError, requireApi } from '~/lib/api.server';
@@ -68,9 +68,14 @@ export default function JobPage() {
               Export
             </a>
             {canEdit ? (
-              <Link to={`/jobs/${job.id}/edit`} className={buttonClass('primary')}>
-                Edit
-              </Link>
+              <>
+                <Link to={`/jobs/${job.id}/edit`} className={buttonClass('secondary')}>
+                  Edit
+                </Link>
+                <Link to={`/jobs/${job.id}/run`} className={buttonClass('primary')}>
+                  Run
+                </Link>
+              </>
             ) : null}
           </>
         }

@@ -59,8 +59,13 @@ export default function JobVersionPage() {
               </Link>
             ) : null}
             {!current && canRunCommands(user?.role) ? (
-              <Link to={`/jobs/${job.id}/edit?from=${version.version}`} className={buttonClass('primary')}>
+              <Link to={`/jobs/${job.id}/edit?from=${version.version}`} className={buttonClass('secondary')}>
                 Edit from this version
+              </Link>
+            ) : null}
+            {canRunCommands(user?.role) ? (
+              <Link to={`/jobs/${job.id}/run?version=${version.version}`} className={buttonClass('primary')}>
+                Run this version
               </Link>
             ) : null}
           </>
