@@ -1,5 +1,6 @@
-/** Status badges for devices, job runs and per-device run targets. */
+/** Status badges for devices, job runs, per-device run targets and a job's steps on a device. */
 import type { DeviceRunStatus, JobRunSummary, Device } from '@opsconductor/contracts/api';
+import { stepStatusLabels, type StepStatus } from '~/lib/job-run';
 import { Badge, type Tone } from './ui';
 
 const deviceStatus: Record<Device['status'], { tone: Tone; label: string }> = {
@@ -17,8 +18,15 @@ export function DeviceStatusBadge({ status }: { status: Device['status'] }) {
   );
 }
 
-/** Red: the command failed; amber: it did not (fully) get done; gray: nothing ran. */
-const runStatus: Record<JobRunSummary['status'], { tone: Tone; label: string; title: string }> = {
+/**
+ * Statuses of runs of jobs that need approval (four-eyes), named here as well so that this table compiles with and
+ * without them in the contracts while that work lands.
+ */
+type ApprovalRunStatus = 'awaiting_approval' | 'rejected' | 'expired';
+
+/** Red: the command failed; amber: it did not (fully) get done or waits for someone; gray: nothing ran. */
+const runStatus: Record<JobRunSummary['status'] | ApprovalRunStatus, { tone: Tone; label: string; title: string }> = {
+  awaiting_approval: { tone: 'amber', label: 'Awaiting approval', title: 'Waiting for another operator to approve the run' },
   queued: { tone: 'neutral', label: 'Queued', title: 'Waiting for the workflow to start' },
   running: { tone: 'blue', label: 'Running', title: 'Devices are running the command' },
   succeeded: { tone: 'green', label: 'Succeeded', title: 'The command succeeded on every device' },
@@ -27,6 +35,8 @@ const runStatus: Record<JobRunSummary['status'], { tone: Tone; label: string; ti
   timed_out: { tone: 'amber', label: 'Timed out', title: 'The command ran past its timeout or the deadline, and succeeded nowhere' },
   unreachable: { tone: 'gray', label: 'Unreachable', title: 'No device picked the command up before the deadline' },
   cancelled: { tone: 'gray', label: 'Cancelled', title: 'The run was cancelled' },
+  rejected: { tone: 'gray', label: 'Rejected', title: 'An operator rejected the run: nothing ran' },
+  expired: { tone: 'gray', label: 'Expired', title: 'Nobody approved the run in time: nothing ran' },
 };
 
 export function RunStatusBadge({ status, testId }: { status: JobRunSummary['status']; testId?: string }) {
@@ -60,3 +70,23 @@ export function TargetStatusBadge({ status }: { status: DeviceRunStatus }) {
 export const targetStatusOrder: DeviceRunStatus[] = ['running', 'pending', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline'];
 export const targetStatusLabel = (s: string) => targetStatus[s as DeviceRunStatus]?.label ?? s;
 export const targetStatusTone = (s: string): Tone => targetStatus[s as DeviceRunStatus]?.tone ?? 'neutral';
+
+const stepTones: Record<StepStatus, Tone> = {
+  not_reached: 'neutral',
+  pending: 'neutral',
+  running: 'blue',
+  succeeded: 'green',
+  failed: 'red',
+  timed_out: 'amber',
+  cancelled: 'gray',
+  offline: 'gray',
+  skipped: 'gray',
+};
+
+export function StepStatusBadge({ status }: { status: StepStatus }) {
+  return (
+    <Badge tone={stepTones[status] ?? 'neutral'} pulse={status === 'running'} data-testid="step-status" data-status={status}>
+      {stepStatusLabels[status] ?? status}
+    </Badge>
+  );
+}

@@ -1,18 +1,43 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
-import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { finalJobRunStatuses } from '@opsconductor/contracts/constants';
 import { uuid, type JobRun, type JobRunSummary, type JobRunTarget, type OutputChunk } from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type ApiClient, type RouteErrorData } from '~/lib/api.server';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
-import { durationBetween, formatDuration, oneLine } from '~/lib/format';
-import { appendChunks, compareChunkIds, type DeviceOutput, type RunOutput, type StreamText } from '~/lib/run-output';
+import { durationBetween, formatDuration, oneLine, pluralize } from '~/lib/format';
+import { runFormIssues, stepProgress, thresholdText } from '~/lib/job-run';
+import {
+  appendChunks,
+  byStep,
+  compareChunkIds,
+  deviceStepOutput,
+  type DeviceOutput,
+  type RunOutput,
+  type StreamText,
+} from '~/lib/run-output';
 import { RunStatusBadge, TargetStatusBadge, targetStatusLabel, targetStatusOrder } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
-import { AbsoluteTime, Alert, Breadcrumb, Button, Card, CopyButton, EmptyState, Table, Td, Th, buttonClass, cx } from '~/components/ui';
+import { DeviceStepsTable, RerunForm, RunParameters, RunRelations, type DeviceSteps } from '~/components/job-run';
+import {
+  AbsoluteTime,
+  Alert,
+  Breadcrumb,
+  Button,
+  Card,
+  CopyButton,
+  EmptyState,
+  Select,
+  Table,
+  Td,
+  Th,
+  buttonClass,
+  cx,
+} from '~/components/ui';
+import type { DeviceStepsResponse } from './runs.$id.steps';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
-  { title: `${data ? oneLine(data.run.command, 60) : 'Run'} · Runs · OpsConductor` },
+  { title: `${data ? (data.run.job ? data.run.job.name : oneLine(data.run.command, 60)) : 'Run'} · Runs · OpsConductor` },
 ];
 
 /** Runs with at most this many devices show every device's output; larger ones show one at a time. */
@@ -25,6 +50,13 @@ const NO_OUTPUT_CURSOR = '9223372036854775807';
 
 const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(finalJobRunStatuses);
 const ACTIVE_TARGET: ReadonlySet<JobRunTarget['status']> = new Set(['pending', 'running']);
+/** How often the steps of a device under way are read again (retries and waits change steps, not the device). */
+const STEP_POLL_MS = 4000;
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const SECRET_PREFIX = 'secret.';
+
+/** What the page knows of the job a run runs: its steps' names, and its parameters' labels. */
+type JobInfo = { steps: Array<{ name: string }>; labels: Record<string, string> };
 
 function runId(params: LoaderFunctionArgs['params']): string {
   const parsed = uuid.safeParse(params.id);
@@ -32,13 +64,13 @@ function runId(params: LoaderFunctionArgs['params']): string {
   return parsed.data;
 }
 
-/** Output so far, folded per device; `cursor` is the last chunk id, where the live stream resumes. */
-async function loadOutput(api: ApiClient, id: string, deviceId: string | undefined) {
+/** Output so far, folded per device (and step, in a job's run); `cursor` is the last chunk id, where the live stream resumes. */
+async function loadOutput(api: ApiClient, id: string, deviceId: string | undefined, perStep: boolean) {
   let output: RunOutput = {};
   let cursor: string | undefined;
   for (let page = 0; page < MAX_OUTPUT_PAGES; page++) {
     const result = await api.get('/job-runs/{id}/output', { params: { path: { id }, query: { deviceId, after: cursor, limit: 5000 } } });
-    output = appendChunks(output, result.items);
+    output = appendChunks(output, result.items, perStep ? byStep : undefined);
     const last = result.items.at(-1);
     if (last) cursor = last.id;
     if (!result.nextCursor || result.items.length === 0) break;
@@ -54,25 +86,74 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const allPanels = run.targets.length <= MAX_OUTPUT_PANELS;
   // With many devices, output is shown for the one picked in the table (?device=…).
   const focus = allPanels ? null : (run.targets.find((t) => t.deviceId === requested)?.deviceId ?? null);
+  const ref = run.job;
+  // A job's run: its steps' names for the table and the output, and the steps of every device shown.
+  const shown = allPanels ? run.targets.map((t) => t.deviceId) : focus ? [focus] : [];
+  const [job, steps] = ref
+    ? await Promise.all([
+        api
+          .get('/jobs/{id}/versions/{version}', { params: { path: { id: ref.id, version: ref.version } } })
+          .then(({ definition }): JobInfo => ({
+            steps: definition.steps.map((s) => ({ name: s.name })),
+            labels: Object.fromEntries((definition.parameters ?? []).map((p) => [p.name, p.label ?? ''])),
+          })),
+        Promise.all(
+          shown.map((deviceId) =>
+            api.get('/job-runs/{id}/devices/{deviceId}/steps', { params: { path: { id, deviceId } } }).then((s) => [deviceId, s] as const),
+          ),
+        ).then((entries): Record<string, DeviceSteps> => Object.fromEntries(entries)),
+      ])
+    : [null, {} as Record<string, DeviceSteps>];
   if (!allPanels && !focus) {
     // No output on screen: start the live stream after the largest possible chunk id, so it carries
     // only device and run updates.
-    return { run, output: {} as RunOutput, cursor: NO_OUTPUT_CURSOR, allPanels, focus };
+    return { run, output: {} as RunOutput, cursor: NO_OUTPUT_CURSOR, allPanels, focus, job, steps };
   }
-  const { output, cursor } = await loadOutput(api, id, focus ?? undefined);
-  return { run, output, cursor, allPanels, focus };
+  const { output, cursor } = await loadOutput(api, id, focus ?? undefined, job !== null);
+  return { run, output, cursor, allPanels, focus, job, steps };
+}
+
+type Intent = 'cancel' | 'cancel-device' | 'rerun';
+const INTENTS: readonly string[] = ['cancel', 'cancel-device', 'rerun'] satisfies Intent[];
+
+/** The secrets posted with a re-run (`secret.<name>` fields): given again, since a run keeps them only while it may use them. */
+function postedSecrets(form: FormData): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const [key, value] of form) {
+    const name = key.slice(SECRET_PREFIX.length);
+    if (key.startsWith(SECRET_PREFIX) && typeof value === 'string' && value !== '' && PARAMETER_NAME.test(name)) secrets[name] = value;
+  }
+  return secrets;
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const id = runId(params);
   const api = await requireApi(request, context);
   const form = await request.formData();
-  if (form.get('intent') !== 'cancel') throw data<RouteErrorData>({ title: 'Unknown action' }, { status: 400 });
+  const intent = String(form.get('intent') ?? '');
+  if (!INTENTS.includes(intent)) throw data<RouteErrorData>({ title: 'Unknown action' }, { status: 400 });
+  const done = { ok: true as const, intent: intent as Intent, error: null, secretErrors: {} as Record<string, string> };
   try {
-    await api.post('/job-runs/{id}/cancel', { params: { path: { id } } });
-    return { ok: true as const, error: null };
+    if (intent === 'cancel') {
+      await api.post('/job-runs/{id}/cancel', { params: { path: { id } } });
+      return done;
+    }
+    if (intent === 'cancel-device') {
+      const deviceId = uuid.safeParse(form.get('deviceId'));
+      if (!deviceId.success) return data({ ...done, ok: false as const, error: 'Which device? Reload the page.' }, { status: 400 });
+      await api.post('/job-runs/{id}/devices/{deviceId}/cancel', { params: { path: { id, deviceId: deviceId.data } } });
+      return done;
+    }
+    const rerun = await api.post('/job-runs/{id}/rerun', { params: { path: { id } }, body: { secrets: postedSecrets(form) } });
+    return redirect(`/runs/${rerun.id}`);
   } catch (error) {
-    if (error instanceof ApiError) return data({ ok: false as const, error: error.detail ?? error.title }, { status: error.status });
+    if (error instanceof ApiError) {
+      // Errors name parameters as `parameters.<name>`: a secret that is missing or does not fit shows at its field.
+      return data(
+        { ...done, ok: false as const, error: error.detail ?? error.title, secretErrors: runFormIssues(error.errors).parameters },
+        { status: error.status },
+      );
+    }
     throw error;
   }
 }
@@ -80,7 +161,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 // ---- live state -----------------------------------------------------------------------------------
 
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
-type LiveState = { run: JobRunSummary; targets: JobRunTarget[]; output: RunOutput };
+type LiveState = { run: JobRunSummary; targets: JobRunTarget[]; output: RunOutput; perStep: boolean };
 type LiveAction =
   | { type: 'reset'; data: LoaderData }
   | { type: 'chunks'; chunks: OutputChunk[] }
@@ -89,7 +170,7 @@ type LiveAction =
 
 function fromLoader(d: LoaderData): LiveState {
   const { targets, ...run } = d.run as JobRun;
-  return { run, targets, output: d.output };
+  return { run, targets, output: d.output, perStep: d.job !== null };
 }
 
 function reduce(state: LiveState, action: LiveAction): LiveState {
@@ -97,7 +178,7 @@ function reduce(state: LiveState, action: LiveAction): LiveState {
     case 'reset':
       return fromLoader(action.data);
     case 'chunks':
-      return { ...state, output: appendChunks(state.output, action.chunks) };
+      return { ...state, output: appendChunks(state.output, action.chunks, state.perStep ? byStep : undefined) };
     case 'target': {
       const i = state.targets.findIndex((t) => t.deviceId === action.target.deviceId);
       if (i === -1) return { ...state, targets: [...state.targets, action.target] };
@@ -216,6 +297,53 @@ function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
   return { ...state, live };
 }
 
+/**
+ * The steps of the devices on screen in a job's run, kept current while the run goes on: read again when a device
+ * changes (status, step) and every few seconds while it is under way. Answers older than the loader's data are dropped.
+ */
+function useDeviceSteps(runIdValue: string, initial: Record<string, DeviceSteps>, targets: JobRunTarget[], enabled: boolean) {
+  const [steps, setSteps] = useState(initial);
+  const generation = useRef(0);
+  useEffect(() => {
+    generation.current += 1;
+    setSteps(initial);
+  }, [initial]);
+  const refresh = useCallback(
+    (deviceId: string) => {
+      const mine = generation.current;
+      fetch(`/runs/${runIdValue}/steps?device=${encodeURIComponent(deviceId)}`, { headers: { Accept: 'application/json' } })
+        .then((res) => res.json() as Promise<DeviceStepsResponse>)
+        .then((body) => {
+          if (body.ok && mine === generation.current) setSteps((s) => ({ ...s, [deviceId]: body.steps }));
+        })
+        // A failed refresh leaves the steps as they were; the next change or poll tries again.
+        .catch(() => undefined);
+    },
+    [runIdValue],
+  );
+  const signatures = useRef(new Map<string, string>());
+  useEffect(() => {
+    if (!enabled) return;
+    for (const t of targets) {
+      if (!(t.deviceId in initial)) continue;
+      const signature = `${t.status}|${t.currentStep}|${t.finishedAt}`;
+      const before = signatures.current.get(t.deviceId);
+      signatures.current.set(t.deviceId, signature);
+      if (before !== undefined && before !== signature) refresh(t.deviceId);
+    }
+  }, [targets, initial, enabled, refresh]);
+  const targetsRef = useRef(targets);
+  targetsRef.current = targets;
+  useEffect(() => {
+    if (!enabled) return;
+    const timer = setInterval(() => {
+      for (const t of targetsRef.current) if (t.deviceId in initial && ACTIVE_TARGET.has(t.status)) refresh(t.deviceId);
+    }, STEP_POLL_MS);
+    return () => clearInterval(timer);
+  }, [initial, enabled, refresh]);
+  return steps;
+}
+
 // ---- components ---------------------------------------------------------------------------------------
 
 const useIsoLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
@@ -226,6 +354,7 @@ function OutputPane({
   truncated,
   waiting,
   testId,
+  downloadHref,
 }: {
   label: string;
   stream: StreamText;
@@ -233,14 +362,18 @@ function OutputPane({
   /** The device has not finished: output may still come. */
   waiting: boolean;
   testId: string;
+  /** Where the whole stream (as the API keeps it) downloads as a file. */
+  downloadHref: string;
 }) {
   const ref = useRef<HTMLPreElement>(null);
-  const stick = useRef(true);
-  // Follow the output as it grows, unless the reader scrolled up.
+  // Follow the output as it grows, unless the reader scrolled up or paused it.
+  const [follow, setFollow] = useState(true);
+  const followRef = useRef(follow);
+  followRef.current = follow;
   useIsoLayoutEffect(() => {
     const el = ref.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [stream.text]);
+    if (el && follow) el.scrollTop = el.scrollHeight;
+  }, [stream.text, follow]);
   const empty = stream.text.length === 0;
   return (
     <div className="min-w-0">
@@ -248,7 +381,25 @@ function OutputPane({
         <span className={cx('text-[11px] font-medium tracking-wide uppercase', label === 'stderr' ? 'text-red-600' : 'text-zinc-500')}>
           {label}
         </span>
-        {!empty ? <CopyButton text={stream.text} /> : null}
+        {!empty ? (
+          <span className="flex items-center gap-1">
+            {waiting ? (
+              <Button
+                size="sm"
+                variant="ghost"
+                aria-pressed={follow}
+                onClick={() => setFollow((f) => !f)}
+                title="Scroll along as output comes"
+              >
+                {follow ? 'Following' : 'Paused'}
+              </Button>
+            ) : null}
+            <a href={downloadHref} download className={buttonClass('ghost', 'sm')}>
+              Download
+            </a>
+            <CopyButton text={stream.text} />
+          </span>
+        ) : null}
       </div>
       {truncated || stream.trimmed ? (
         <p className="mx-3 mb-1.5 rounded bg-amber-50 px-2 py-1 text-[11px] text-amber-800" data-testid={`${testId}-truncated`}>
@@ -260,7 +411,8 @@ function OutputPane({
         data-testid={testId}
         onScroll={(e) => {
           const el = e.currentTarget;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+          const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+          if (atEnd !== followRef.current) setFollow(atEnd);
         }}
         className={cx(
           'max-h-96 min-h-16 overflow-auto bg-zinc-950 px-3 py-2 font-mono text-xs leading-5 break-all whitespace-pre-wrap',
@@ -284,9 +436,26 @@ function OutputPane({
 
 const noOutput: DeviceOutput = { stdout: { text: '', trimmed: false }, stderr: { text: '', trimmed: false } };
 
-function OutputPanel({ target, output }: { target: JobRunTarget; output: DeviceOutput | undefined }) {
-  const o = output ?? noOutput;
+function OutputPanel({
+  runId: id,
+  target,
+  output,
+  job,
+  steps,
+}: {
+  runId: string;
+  target: JobRunTarget;
+  output: RunOutput;
+  /** A job's run: its steps, and this device's progress through them. */
+  job: JobInfo | null;
+  steps: DeviceSteps | undefined;
+}) {
+  const [step, setStep] = useState<number | 'all'>('all');
+  const o = (job ? deviceStepOutput(output, target.deviceId, job.steps, step) : output[target.deviceId]) ?? noOutput;
   const waiting = ACTIVE_TARGET.has(target.status);
+  const progress = job ? stepProgress(target.currentStep, job.steps) : null;
+  const download = (stream: 'stdout' | 'stderr') =>
+    `/runs/${id}/output?${new URLSearchParams({ device: target.deviceId, stream, ...(step !== 'all' ? { step: String(step) } : {}) })}`;
   return (
     <section
       id={`output-${target.deviceId}`}
@@ -300,12 +469,51 @@ function OutputPanel({ target, output }: { target: JobRunTarget; output: DeviceO
           {target.hostname}
         </Link>
         <TargetStatusBadge status={target.status} />
+        {progress ? <span className="text-xs text-zinc-600">{progress}</span> : null}
         {target.exitCode !== null ? <span className="font-mono text-xs text-zinc-500">exit {target.exitCode}</span> : null}
         {target.errorMessage ? <span className="text-xs text-red-700">{target.errorMessage}</span> : null}
+        {job ? (
+          <label className="ml-auto flex items-center gap-1.5 text-xs text-zinc-500">
+            Output of
+            <Select
+              aria-label={`Output of step on ${target.hostname}`}
+              value={String(step)}
+              onChange={(e) => setStep(e.currentTarget.value === 'all' ? 'all' : Number(e.currentTarget.value))}
+              className="h-7 w-56 text-xs"
+              data-testid="output-step-filter"
+            >
+              <option value="all">All steps</option>
+              {job.steps.map((s, i) => (
+                <option key={i} value={i}>
+                  Step {i + 1}: {s.name}
+                </option>
+              ))}
+            </Select>
+          </label>
+        ) : null}
       </header>
+      {job ? (
+        <div className="border-b border-zinc-200" data-testid="device-steps">
+          <DeviceStepsTable steps={steps} selected={step} onSelect={setStep} />
+        </div>
+      ) : null}
       <div className="divide-y divide-zinc-200">
-        <OutputPane label="stdout" stream={o.stdout} truncated={target.stdoutTruncated} waiting={waiting} testId="output-stdout" />
-        <OutputPane label="stderr" stream={o.stderr} truncated={target.stderrTruncated} waiting={waiting} testId="output-stderr" />
+        <OutputPane
+          label="stdout"
+          stream={o.stdout}
+          truncated={target.stdoutTruncated}
+          waiting={waiting}
+          testId="output-stdout"
+          downloadHref={download('stdout')}
+        />
+        <OutputPane
+          label="stderr"
+          stream={o.stderr}
+          truncated={target.stderrTruncated}
+          waiting={waiting}
+          testId="output-stderr"
+          downloadHref={download('stderr')}
+        />
       </div>
     </section>
   );
@@ -315,7 +523,44 @@ function targetDuration(t: JobRunTarget): number | null {
   return t.durationMs ?? durationBetween(t.startedAt, t.finishedAt);
 }
 
-function TargetsTable({ targets, allPanels, focus }: { targets: JobRunTarget[]; allPanels: boolean; focus: string | null }) {
+function CancelDevice({ target }: { target: JobRunTarget }) {
+  const navigation = useNavigation();
+  const busy =
+    navigation.state !== 'idle' &&
+    navigation.formData?.get('intent') === 'cancel-device' &&
+    navigation.formData.get('deviceId') === target.deviceId;
+  return (
+    <Form method="post" preventScrollReset className="inline">
+      <input type="hidden" name="deviceId" value={target.deviceId} />
+      <Button
+        type="submit"
+        name="intent"
+        value="cancel-device"
+        size="sm"
+        variant="danger"
+        disabled={busy}
+        title={`Cancel ${target.hostname} only`}
+      >
+        {busy ? 'Cancelling…' : 'Cancel device'}
+      </Button>
+    </Form>
+  );
+}
+
+function TargetsTable({
+  targets,
+  allPanels,
+  focus,
+  job,
+  canCancel,
+}: {
+  targets: JobRunTarget[];
+  allPanels: boolean;
+  focus: string | null;
+  job: JobInfo | null;
+  /** Devices under way get "Cancel device" (an operator, a job's run still going). */
+  canCancel: boolean;
+}) {
   const [filter, setFilter] = useState<string>('all');
   const [limit, setLimit] = useState(TARGET_ROWS_STEP);
   const present = useMemo(() => {
@@ -353,6 +598,7 @@ function TargetsTable({ targets, allPanels, focus }: { targets: JobRunTarget[]; 
             <tr>
               <Th>Hostname</Th>
               <Th>Status</Th>
+              {job ? <Th>Step</Th> : null}
               <Th>Exit code</Th>
               <Th>Duration</Th>
               <Th>Started</Th>
@@ -382,6 +628,11 @@ function TargetsTable({ targets, allPanels, focus }: { targets: JobRunTarget[]; 
                     ) : null}
                   </span>
                 </Td>
+                {job ? (
+                  <Td className="max-w-56 truncate text-xs text-zinc-600">
+                    <span data-testid="target-step">{stepProgress(t.currentStep, job.steps) ?? '—'}</span>
+                  </Td>
+                ) : null}
                 <Td className="font-mono text-xs">
                   <span data-testid="target-exit-code" className={t.exitCode ? 'text-red-700' : 'text-zinc-700'}>
                     {t.exitCode ?? '—'}
@@ -395,20 +646,23 @@ function TargetsTable({ targets, allPanels, focus }: { targets: JobRunTarget[]; 
                   )}
                 </Td>
                 <Td className="text-zinc-500">{t.startedAt ? <AbsoluteTime iso={t.startedAt} /> : '—'}</Td>
-                <Td className="text-right">
-                  {allPanels ? (
-                    <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
-                      View
-                    </a>
-                  ) : (
-                    <Link
-                      to={`?device=${t.deviceId}#output`}
-                      preventScrollReset
-                      className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
-                    >
-                      {focus === t.deviceId ? 'Showing' : 'View'}
-                    </Link>
-                  )}
+                <Td className="text-right whitespace-nowrap">
+                  <span className="inline-flex items-center gap-2">
+                    {canCancel && ACTIVE_TARGET.has(t.status) ? <CancelDevice target={t} /> : null}
+                    {allPanels ? (
+                      <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
+                        View
+                      </a>
+                    ) : (
+                      <Link
+                        to={`?device=${t.deviceId}#output`}
+                        preventScrollReset
+                        className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
+                      >
+                        {focus === t.deviceId ? 'Showing' : 'View'}
+                      </Link>
+                    )}
+                  </span>
                 </Td>
               </tr>
             ))}
@@ -442,6 +696,12 @@ function safeHttpUrl(url: string | null): string | null {
   return url && /^https?:\/\//i.test(url) ? url : null;
 }
 
+const actionTitles: Record<Intent, string> = {
+  cancel: 'Could not cancel the run',
+  'cancel-device': 'Could not cancel the device',
+  rerun: 'Could not re-run the failed devices',
+};
+
 export default function RunPage() {
   const loaderData = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
@@ -449,12 +709,17 @@ export default function RunPage() {
   const user = useOptionalUser();
   const [params] = useSearchParams();
   const { run, targets, output, live } = useLiveRun(loaderData);
-  const { allPanels, focus } = loaderData;
+  const { allPanels, focus, job } = loaderData;
   const active = !TERMINAL_RUN.has(run.status);
+  const steps = useDeviceSteps(run.id, loaderData.steps, targets, job !== null && active);
   const cancelling = navigation.state !== 'idle' && navigation.formData?.get('intent') === 'cancel';
   const temporalUrl = safeHttpUrl(run.temporalUrl);
   const focusTarget = focus ? targets.find((t) => t.deviceId === focus) : undefined;
   const anyActive = targets.some((t) => ACTIVE_TARGET.has(t.status));
+  const operator = canRunCommands(user?.role);
+  const notSucceeded = targets.filter((t) => t.status !== 'succeeded').length;
+  const failure = actionData && !actionData.ok ? actionData : undefined;
+  const threshold = thresholdText(run.failureThreshold);
 
   return (
     <>
@@ -474,9 +739,20 @@ export default function RunPage() {
               </span>
             ) : null}
           </div>
-          <h1 className="mt-2 truncate font-mono text-base font-semibold text-zinc-900" title={run.command} data-testid="run-command">
-            {oneLine(run.command, 200)}
-          </h1>
+          {run.job ? (
+            <h1 className="mt-2 truncate text-base font-semibold text-zinc-900" data-testid="run-job">
+              <Link to={`/jobs/${run.job.id}`} className="hover:underline">
+                {run.job.name}
+              </Link>{' '}
+              <Link to={`/jobs/${run.job.id}/versions/${run.job.version}`} className="text-zinc-400 hover:text-zinc-700 hover:underline">
+                · version {run.job.version}
+              </Link>
+            </h1>
+          ) : (
+            <h1 className="mt-2 truncate font-mono text-base font-semibold text-zinc-900" title={run.command} data-testid="run-command">
+              {oneLine(run.command, 200)}
+            </h1>
+          )}
         </div>
         <div className="flex items-center gap-2">
           {temporalUrl ? (
@@ -484,7 +760,7 @@ export default function RunPage() {
               Open in Temporal UI ↗
             </a>
           ) : null}
-          {active && canRunCommands(user?.role) ? (
+          {active && operator ? (
             <Form method="post">
               <Button type="submit" name="intent" value="cancel" variant="danger" disabled={cancelling || run.cancelRequested}>
                 {run.cancelRequested ? 'Cancelling…' : 'Cancel run'}
@@ -494,11 +770,13 @@ export default function RunPage() {
         </div>
       </div>
 
-      {actionData && !actionData.ok && actionData.error ? (
+      {failure && failure.intent !== 'rerun' ? (
         <div className="mb-4">
-          <Alert title="Could not cancel the run">{actionData.error}</Alert>
+          <Alert title={actionTitles[failure.intent]}>{failure.error}</Alert>
         </div>
       ) : null}
+
+      {run.job ? <RunRelations run={run} /> : null}
 
       <Card className="mb-4">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-3 p-4 sm:grid-cols-3 lg:grid-cols-6">
@@ -513,11 +791,27 @@ export default function RunPage() {
             {run.finishedAt ? <AbsoluteTime iso={run.finishedAt} /> : active ? <span className="text-zinc-400">in progress</span> : '—'}
           </Fact>
           <Fact label="Duration">{formatDuration(durationBetween(run.startedAt ?? run.createdAt, run.finishedAt))}</Fact>
-          <Fact label="Shell">
-            <span className="font-mono text-xs">{run.shell}</span>
-          </Fact>
-          <Fact label="Timeout">{formatDuration(run.timeoutSeconds * 1000)}</Fact>
-          <Fact label="Offline deadline">
+          {run.job && job ? (
+            <>
+              <Fact label="Steps">{job.steps.length}</Fact>
+              <Fact label="Max concurrency">
+                <span data-testid="run-max-concurrency">{run.maxConcurrency ? pluralize(run.maxConcurrency, 'device') : 'No limit'}</span>
+              </Fact>
+              <Fact label="Failure threshold">
+                <span data-testid="run-failure-threshold" title={threshold ?? undefined}>
+                  {threshold ?? 'None'}
+                </span>
+              </Fact>
+            </>
+          ) : (
+            <>
+              <Fact label="Shell">
+                <span className="font-mono text-xs">{run.shell}</span>
+              </Fact>
+              <Fact label="Timeout">{formatDuration(run.timeoutSeconds * 1000)}</Fact>
+            </>
+          )}
+          <Fact label={run.job ? 'Deadline' : 'Offline deadline'}>
             <AbsoluteTime iso={run.deadlineAt} />
           </Fact>
           <Fact label="Workflow">
@@ -526,29 +820,51 @@ export default function RunPage() {
             </span>
           </Fact>
         </dl>
-        <div className="border-t border-zinc-200">
-          <div className="flex items-center justify-between px-4 pt-2">
-            <span className="text-[11px] font-medium text-zinc-500">Command</span>
-            <CopyButton text={run.command} />
+        {run.job ? null : (
+          <div className="border-t border-zinc-200">
+            <div className="flex items-center justify-between px-4 pt-2">
+              <span className="text-[11px] font-medium text-zinc-500">Command</span>
+              <CopyButton text={run.command} />
+            </div>
+            <pre className="max-h-48 overflow-auto px-4 pb-3 font-mono text-xs leading-5 whitespace-pre-wrap text-zinc-800">
+              {run.command}
+            </pre>
           </div>
-          <pre className="max-h-48 overflow-auto px-4 pb-3 font-mono text-xs leading-5 whitespace-pre-wrap text-zinc-800">
-            {run.command}
-          </pre>
-        </div>
+        )}
       </Card>
 
+      {run.job && job ? <RunParameters run={run} labels={job.labels} /> : null}
+
+      {run.job && job && operator && !active && notSucceeded > 0 ? (
+        <RerunForm
+          run={run}
+          labels={job.labels}
+          devices={notSucceeded}
+          result={failure && failure.intent === 'rerun' ? { error: failure.error, secretErrors: failure.secretErrors } : undefined}
+        />
+      ) : null}
+
       <div className="mb-4">
-        <TargetsTable targets={targets} allPanels={allPanels} focus={focus} />
+        <TargetsTable targets={targets} allPanels={allPanels} focus={focus} job={job} canCancel={operator && active && job !== null} />
       </div>
 
       <section id="output" aria-label="Output" className="space-y-3">
         <h2 className="text-[13px] font-semibold text-zinc-900">Output</h2>
         {allPanels ? (
           targets.length === 0 ? null : (
-            targets.map((t) => <OutputPanel key={t.deviceId} target={t} output={output[t.deviceId]} />)
+            targets.map((t) => (
+              <OutputPanel key={t.deviceId} runId={run.id} target={t} output={output} job={job} steps={steps[t.deviceId]} />
+            ))
           )
         ) : focusTarget ? (
-          <OutputPanel key={focusTarget.deviceId} target={focusTarget} output={output[focusTarget.deviceId]} />
+          <OutputPanel
+            key={focusTarget.deviceId}
+            runId={run.id}
+            target={focusTarget}
+            output={output}
+            job={job}
+            steps={steps[focusTarget.deviceId]}
+          />
         ) : (
           <Card>
             <EmptyState title="Pick a device to see its output">

@@ -8,7 +8,7 @@ import { oneLine, pluralize } from '~/lib/format';
 import { RunStatusBadge } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
 import { DateRangeFields, FilterBar, FilterField, queryOf } from '~/components/list-filters';
-import { AbsoluteTime, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th } from '~/components/ui';
+import { AbsoluteTime, Badge, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th } from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Runs · OpsConductor' }];
 
@@ -90,7 +90,7 @@ export default function Runs() {
   const filtered = Object.values(filters).some(Boolean);
   return (
     <>
-      <PageHeader title="Runs" description={`${pluralize(total, 'command run')}${filtered ? ' match the filter' : ''}`} />
+      <PageHeader title="Runs" description={`${pluralize(total, 'run')}${filtered ? ' match the filter' : ''}`} />
       <RunFilters filters={filters} statuses={statuses} error={filterError} />
       <Card>
         {total === 0 && filtered ? (
@@ -108,7 +108,7 @@ export default function Runs() {
             <Table>
               <thead>
                 <tr>
-                  <Th>Command</Th>
+                  <Th>Command or job</Th>
                   <Th>Status</Th>
                   <Th>Devices</Th>
                   <Th>Created by</Th>
@@ -119,14 +119,29 @@ export default function Runs() {
                 {items.map((run) => (
                   <tr key={run.id} data-testid="run-row" className="hover:bg-zinc-50">
                     <Td className="max-w-[32rem]">
-                      <Link
-                        to={`/runs/${run.id}`}
-                        prefetch="intent"
-                        className="block truncate font-mono text-xs text-zinc-900 hover:underline"
-                        title={run.command}
-                      >
-                        {oneLine(run.command)}
-                      </Link>
+                      {run.job ? (
+                        <Link
+                          to={`/runs/${run.id}`}
+                          prefetch="intent"
+                          className="flex min-w-0 items-center gap-2 text-[13px] text-zinc-900 hover:underline"
+                          data-testid="run-job"
+                        >
+                          <Badge tone="neutral">Job</Badge>
+                          <span className="truncate font-medium">{run.job.name}</span>
+                          <span className="shrink-0 text-xs text-zinc-500">v{run.job.version}</span>
+                          {run.rerunOfId ? <span className="shrink-0 text-[11px] text-zinc-500">re-run</span> : null}
+                          {run.chainedFromId ? <span className="shrink-0 text-[11px] text-zinc-500">chained</span> : null}
+                        </Link>
+                      ) : (
+                        <Link
+                          to={`/runs/${run.id}`}
+                          prefetch="intent"
+                          className="block truncate font-mono text-xs text-zinc-900 hover:underline"
+                          title={run.command}
+                        >
+                          {oneLine(run.command)}
+                        </Link>
+                      )}
                     </Td>
                     <Td>
                       <RunStatusBadge status={run.status} />
