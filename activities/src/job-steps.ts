@@ -21,8 +21,10 @@ import { withTransaction, type Database } from '@opsconductor/db';
 import type { EventHub } from '@opsconductor/db/event-hub';
 import { channels, notifyEach, type Channel } from '@opsconductor/db/notify';
 import {
+  JOB_RUN_SECRET_OWNER,
   STEP_RESULT_GRACE_MS,
   decideStep,
+  jobRunGiveUpAt,
   deviceValues,
   recordJobRun,
   resolveRunValues,
@@ -34,11 +36,13 @@ import {
   type StepRunStatus,
   type ParameterValue,
 } from '@opsconductor/jobs';
+import { domainEvent } from '@opsconductor/domain-events';
 import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DispatchRate } from './dispatch-rate.ts';
 import type {
+  ApprovalOutcome,
   BatchProgress,
   ChainedRun,
   RunJobOnTargetsInput,
@@ -140,7 +144,9 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
       failure_threshold_count: number | null;
       failure_threshold_percent: number | null;
     }>(
-      `SELECT jv.definition, jr.parameters, jr.created_at, jr.deadline_at, jr.failure_threshold_count, jr.failure_threshold_percent
+      // An approved run's pickup window starts at its approval (its deadline was moved on by as much).
+      `SELECT jv.definition, jr.parameters, coalesce(jr.approval_decided_at, jr.created_at) AS created_at, jr.deadline_at,
+              jr.failure_threshold_count, jr.failure_threshold_percent
          FROM job_runs jr JOIN job_versions jv ON jv.job_id = jr.job_id AND jv.version = jr.job_version WHERE jr.id = $1`,
       [jobRunId],
     );
@@ -438,6 +444,73 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
   }
 
   return {
+    /**
+     * Where a run that needs approval stands, from the database (the API records the decision there, then signals
+     * the workflow): approved → the run is queued, its deadline moved on by the time it waited (so devices get the
+     * whole window), and the workflow gets the new bound for its batches; rejected → it ends `rejected`; no decision
+     * yet → `pending`, or, once `expired` (the workflow's timer fired), it ends `expired`. A run that ends here runs
+     * on no device: every target ends `cancelled` saying why. Idempotent.
+     */
+    async resolveApproval({ jobRunId, expired }: { jobRunId: string; expired: boolean }): Promise<ApprovalOutcome> {
+      const log = logger.child({ activity: 'resolveApproval', jobRunId });
+      const result = await withUnitOfWork(
+        db,
+        { actor: systemActor('workflow jobRun') },
+        async ({ sql, audit, emit }): Promise<ApprovalOutcome> => {
+          const { rows } = await sql.query<{
+            status: string;
+            approval_decision: string | null;
+            email: string | null;
+            definition: unknown;
+            created_at: Date;
+            deadline_at: Date;
+            approval_decided_at: Date | null;
+          }>(
+            `SELECT jr.status::text, jr.approval_decision, u.email, jv.definition, jr.created_at, jr.deadline_at, jr.approval_decided_at
+             FROM job_runs jr JOIN job_versions jv ON jv.job_id = jr.job_id AND jv.version = jr.job_version
+             LEFT JOIN users u ON u.id = jr.approval_decided_by_id
+            WHERE jr.id = $1 FOR UPDATE OF jr`,
+            [jobRunId],
+          );
+          const run = rows[0];
+          const parsed = jobDefinition.safeParse(run?.definition);
+          if (!run || !parsed.success)
+            throw ApplicationFailure.nonRetryable(`job run ${jobRunId} is not a run of a saved job`, 'JobRunNotFound');
+          if (run.status === 'rejected' || run.status === 'expired') return { decision: run.status as 'rejected' | 'expired' };
+          const giveUpAt = (deadlineAt: Date, startedAt: Date) => jobRunGiveUpAt(parsed.data, startedAt, deadlineAt).toISOString();
+          if (run.status !== 'awaiting_approval')
+            return { decision: 'approved' as const, giveUpAt: giveUpAt(run.deadline_at, run.approval_decided_at ?? run.created_at) };
+          if (run.approval_decision === 'approved') {
+            const moved = await sql.query<{ deadline_at: Date }>(
+              `UPDATE job_runs SET status = 'queued', deadline_at = approval_decided_at + (deadline_at - created_at) WHERE id = $1 RETURNING deadline_at`,
+              [jobRunId],
+            );
+            return { decision: 'approved' as const, giveUpAt: giveUpAt(moved.rows[0]!.deadline_at, run.approval_decided_at!) };
+          }
+          if (run.approval_decision !== 'rejected' && !expired) return { decision: 'pending' as const };
+          const decision = run.approval_decision === 'rejected' ? ('rejected' as const) : ('expired' as const);
+          const message =
+            decision === 'rejected'
+              ? `Not run: ${run.email ?? 'an operator'} rejected the run.`
+              : 'Not run: nobody approved the run in time.';
+          const closed = await sql.query(
+            `UPDATE job_run_devices SET status = 'cancelled', finished_at = now(), error_message = $2, updated_at = now()
+            WHERE job_run_id = $1 AND finished_at IS NULL`,
+            [jobRunId, message],
+          );
+          await sql.query(`UPDATE job_runs SET status = $2::"JobRunStatus", finished_at = now() WHERE id = $1`, [jobRunId, decision]);
+          await sql.query(`DELETE FROM secrets WHERE owner_type = $1 AND owner_id = $2`, [JOB_RUN_SECRET_OWNER, jobRunId]);
+          const counts = { cancelled: closed.rowCount ?? 0 };
+          await audit({ action: 'job_run.finish', targetType: 'job_run', targetId: jobRunId, details: { status: decision, counts } });
+          await emit(domainEvent('job_run.finished', { jobRunId, status: decision, cancelled: false, counts, total: counts.cancelled }));
+          return { decision };
+        },
+      );
+      if (result.decision !== 'pending') await wake(channels.jobRunEvents, [jobRunId], log);
+      log.info({ decision: result.decision }, 'approval resolved');
+      return result;
+    },
+
     /**
      * When a finished run of a job has a chain for how it ended (`onSuccess` for a run that succeeded,
      * `onFailure` for one that did not; none after a cancellation), records the chained job's run on the same

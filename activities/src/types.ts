@@ -4,6 +4,7 @@
  */
 import type { CommandKind, ShellCommandPayload } from '@opsconductor/contracts/commands';
 import type { finalJobRunStatuses } from '@opsconductor/contracts/api';
+import type { UnapprovedJobRunStatus } from '@opsconductor/contracts/constants';
 import type { JobRunStart } from '@opsconductor/jobs';
 
 /** Terminal states of one device in a job run (`job_run_devices.status` once `finished_at` is set). */
@@ -52,6 +53,9 @@ export interface RunJobOnTargetsInput {
   maxConcurrency: number;
 }
 
+/** Where a run that needs approval stands (resolveApproval): `giveUpAt` bounds its batches once approved. */
+export type ApprovalOutcome = { decision: 'approved'; giveUpAt: string } | { decision: 'rejected' | 'expired' } | { decision: 'pending' };
+
 /** A job's chain (on success / on failure) as the workflow starts it: the new run's workflow input, or why there is none. */
 export interface ChainedRun {
   /** What the parent run records about its chain. */
@@ -99,7 +103,8 @@ export interface FinalizeJobRunInput {
 }
 
 export interface JobRunSummary {
-  status: FinalJobRunStatus;
+  /** How the run ended: from its devices' outcomes, or rejected / expired (a job that needs approval, never approved). */
+  status: FinalJobRunStatus | UnapprovedJobRunStatus;
   /** Targets per status. */
   counts: DeviceStatusCounts;
   total: number;

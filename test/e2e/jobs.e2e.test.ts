@@ -230,6 +230,56 @@ describe('runs of saved jobs on real agents', () => {
     expect(await stepOutput(done.id, a.deviceId, 1)).toBe('back after the reboot\n');
   });
 
+  it('waits for a second operator to approve (four-eyes): its creator cannot, a rejection ends it', async () => {
+    const email = `approver-${randomUUID()}@example.com`;
+    const password = 'Kp4-Wz8r-Ty2m-Vb6q';
+    expect((await stack.api('POST', '/api/v1/users', { email, name: 'Approver', password, role: 'operator' })).status).toBe(201);
+    const login = await fetch(`${stack.apiUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const asApprover = async (path: string, body: unknown) => {
+      const res = await fetch(`${stack.apiUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const job = await createJob({
+      name: `guarded-${randomUUID()}`,
+      approval: { expiresAfterSeconds: 3600 },
+      steps: [{ name: 'one', kind: 'shell', command: 'echo approved and ran' }],
+    });
+    const started = await runJob(job.id, { deviceIds: [a.deviceId] });
+    const waiting = (await stack.api('GET', `/api/v1/job-runs/${started.id}`)).body;
+    expect(waiting).toMatchObject({ status: 'awaiting_approval', approval: { decision: null } });
+    expect((await stack.api('GET', '/api/v1/job-runs?status=awaiting_approval')).body.items.map((r: any) => r.id)).toContain(started.id);
+    // Nothing runs while it waits, and its creator (the admin here) cannot approve it.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await stack.database.db.prisma.agentCommand.count({ where: { jobRunDevice: { jobRunId: started.id } } })).toBe(0);
+    expect(await stack.api('POST', `/api/v1/job-runs/${started.id}/approve`, {})).toMatchObject({
+      status: 403,
+      body: { code: 'own_run_approval' },
+    });
+
+    const approved = await asApprover(`/api/v1/job-runs/${started.id}/approve`, { comment: 'change ticket 42' });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    const done = await waitForRun(stack, started.id, 60_000);
+    expect(done).toMatchObject({ status: 'succeeded', approval: { decision: 'approved', decidedBy: email, comment: 'change ticket 42' } });
+    expect(await stepOutput(done.id, a.deviceId, 0)).toBe('approved and ran\n');
+    expect((await asApprover(`/api/v1/job-runs/${started.id}/reject`, {})).body.code).toBe('approval_decided');
+
+    const second = await runJob(job.id, { deviceIds: [a.deviceId] });
+    expect((await asApprover(`/api/v1/job-runs/${second.id}/reject`, { comment: 'not now' })).status).toBe(200);
+    const rejected = await waitForRun(stack, second.id, 30_000);
+    expect(rejected).toMatchObject({ status: 'rejected', approval: { decision: 'rejected', decidedBy: email } });
+    expect(targetOf(rejected, a.deviceId)).toMatchObject({ status: 'cancelled', errorMessage: `Not run: ${email} rejected the run.` });
+    expect(await stack.database.db.prisma.agentCommand.count({ where: { jobRunDevice: { jobRunId: second.id } } })).toBe(0);
+  });
+
   it('refuses values that do not fit the job, naming each problem', async () => {
     const job = await createJob({
       name: `checked-${randomUUID()}`,

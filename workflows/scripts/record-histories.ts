@@ -17,7 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
-import { jobRun, refreshDynamicGroups, sweepDevicePresence } from '../src/index.ts';
+import { approvalDecidedSignal, jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence } from '../src/index.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
 import type { ChainedRun } from '@opsconductor/activities';
 import { historyToJSON } from '../test/support/history-json.ts';
@@ -75,6 +75,24 @@ const scenarios: Scenario[] = [
   // 1,001 devices: three batches; the command inline (older runs) and by reference (today's input).
   { name: 'batched', inline: true, deviceIds: ids, behaviour: (id) => (id === ids[7] ? { kind: 'exit-nonzero' } : { kind: 'succeed' }) },
   { name: 'by-reference-batched', deviceIds: ids, behaviour: () => ({ kind: 'succeed' }) },
+  {
+    // A run of a job that needs approval: it waits until the decision's signal, then runs.
+    name: 'job-approval',
+    deviceIds: ids.slice(0, 3),
+    input: () => ({
+      command: undefined,
+      job: { giveUpAt: new Date(Date.now() + 3600_000).toISOString() },
+      approval: { expiresAt: new Date(Date.now() + 24 * 3600_000).toISOString(), requestedBy: 'requester' },
+    }),
+    behaviour: () => ({ kind: 'succeed' }),
+    async drive(handle, state) {
+      while (!(await handle.query(progressQuery)).awaitingApproval) await new Promise((r) => setTimeout(r, 50));
+      state.approvalDecision = 'approved';
+      await handle.signal(approvalDecidedSignal, { decision: 'approved', by: 'approver' });
+      await handle.result();
+      return {};
+    },
+  },
   {
     // A saved job's run (ADR 20) on 600 devices whose chain starts another job's run as a child workflow.
     name: 'job-chain',

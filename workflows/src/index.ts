@@ -3,7 +3,15 @@
  * are exported as functions here. Runs in Temporal's deterministic sandbox: import only `@temporalio/workflow`,
  * `@temporalio/common`, our own pure modules, and *types* (`import type`) from activities and contracts.
  */
-export { jobRun, progressQuery, BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, DISPATCH_GRACE_MS, BATCH_HEARTBEAT_TIMEOUT_MS } from './job-run.ts';
-export type { JobRunInput, JobRunResult, JobRunProgress } from './job-run.ts';
+export {
+  jobRun,
+  progressQuery,
+  approvalDecidedSignal,
+  BATCH_SIZE,
+  MAX_BATCHES_IN_FLIGHT,
+  DISPATCH_GRACE_MS,
+  BATCH_HEARTBEAT_TIMEOUT_MS,
+} from './job-run.ts';
+export type { JobRunInput, JobRunResult, JobRunProgress, ApprovalDecided } from './job-run.ts';
 export { refreshDynamicGroups } from './group-refresh.ts';
 export { sweepDevicePresence } from './device-presence.ts';

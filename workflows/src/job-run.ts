@@ -31,14 +31,23 @@ import {
   ParentClosePolicy,
   TimeoutFailure,
   WorkflowIdReusePolicy,
+  condition,
   defineQuery,
+  defineSignal,
   isCancellation,
   log,
   proxyActivities,
   setHandler,
   startChild,
 } from '@temporalio/workflow';
-import type { CommandRef, JobActivities, JobRunSummary, TargetsOutcome, TerminalStatusCounts } from '@opsconductor/activities';
+import type {
+  ApprovalOutcome,
+  CommandRef,
+  JobActivities,
+  JobRunSummary,
+  TargetsOutcome,
+  TerminalStatusCounts,
+} from '@opsconductor/activities';
 import type { ShellCommandPayload } from '@opsconductor/contracts/commands';
 import { chunk, slidingWindow } from './sliding-window.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from './search-attributes.ts';
@@ -68,6 +77,11 @@ export interface JobRunInput extends JobRunCommand {
    * bounds its batches: the deadline plus the longest a device can take with every step (packages/jobs' jobRunStart).
    */
   job?: { giveUpAt: string };
+  /**
+   * The job needs approval (four-eyes): the run waits — a durable timer and a signal, visible in the Temporal UI —
+   * until the API records a decision and signals `approvalDecided`, or until `expiresAt`.
+   */
+  approval?: { expiresAt: string; requestedBy: string | null };
   deviceIds: string[];
   /** ISO time after which a command must no longer be started on a device. */
   deadlineAt: string;
@@ -80,6 +94,8 @@ export interface JobRunInput extends JobRunCommand {
 export type JobRunResult = JobRunSummary;
 
 export interface JobRunProgress {
+  /** The run waits for an approval decision. */
+  awaitingApproval: boolean;
   total: number;
   /** Devices of the batches that finished. */
   finished: number;
@@ -89,6 +105,14 @@ export interface JobRunProgress {
 
 /** Progress of a run by finished batches (a batch in flight shows its own progress as heartbeat details). */
 export const progressQuery = defineQuery<JobRunProgress>('progress');
+
+/** The API recorded an approval decision (the database holds it; the signal only wakes the run and shows in its history). */
+export interface ApprovalDecided {
+  decision: 'approved' | 'rejected';
+  /** The deciding user's ID. */
+  by: string;
+}
+export const approvalDecidedSignal = defineSignal<[ApprovalDecided]>('approvalDecided');
 
 // Bookkeeping activities are idempotent database writes: retry them until the database is back.
 const bookkeeping = proxyActivities<JobActivities>({
@@ -132,13 +156,14 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
   const batchesInFlight = Number.isFinite(cap)
     ? Math.max(1, Math.min(MAX_BATCHES_IN_FLIGHT, Math.floor(cap / perBatch)))
     : MAX_BATCHES_IN_FLIGHT;
-  const giveUpAt = input.job
+  let giveUpAt = input.job
     ? input.job.giveUpAt
     : new Date(Date.parse(input.deadlineAt) + (input.command ?? input.payload)!.timeoutSeconds * 1000 + DISPATCH_GRACE_MS).toISOString();
 
   const counts: TerminalStatusCounts = {};
-  const progress = { finished: 0, batchesFinished: 0, batchesInFlight: 0 };
+  const progress = { finished: 0, batchesFinished: 0, batchesInFlight: 0, awaitingApproval: false };
   setHandler(progressQuery, () => ({
+    awaitingApproval: progress.awaitingApproval,
     total: deviceIds.length,
     finished: progress.finished,
     counts: { ...counts },
@@ -191,6 +216,16 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
   }
 
   try {
+    if (input.job && input.approval) {
+      progress.awaitingApproval = true;
+      const outcome = await awaitApproval(jobRunId, input.approval.expiresAt);
+      progress.awaitingApproval = false;
+      if (outcome.decision !== 'approved') {
+        log.info('job run not approved', { jobRunId, decision: outcome.decision });
+        return await bookkeeping.finalizeJobRun({ jobRunId, cancelled: false });
+      }
+      giveUpAt = outcome.giveUpAt;
+    }
     await bookkeeping.markJobRunRunning({ jobRunId });
     await slidingWindow(batches, batchesInFlight, runBatch);
     log.info('all batches finished', { jobRunId, counts });
@@ -215,6 +250,24 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
       }
     });
     throw err;
+  }
+}
+
+/**
+ * Waits for the approval decision: woken by `approvalDecided`, or at `expiresAt`; the database decides (a decision
+ * whose signal was lost is still found at expiry).
+ */
+async function awaitApproval(jobRunId: string, expiresAt: string): Promise<Exclude<ApprovalOutcome, { decision: 'pending' }>> {
+  let signalled = false;
+  setHandler(approvalDecidedSignal, () => {
+    signalled = true;
+  });
+  for (;;) {
+    const remaining = Date.parse(expiresAt) - Date.now();
+    const woken = remaining > 0 && (await condition(() => signalled, remaining));
+    signalled = false;
+    const outcome = await bookkeeping.resolveApproval({ jobRunId, expired: !woken });
+    if (outcome.decision !== 'pending') return outcome;
   }
 }
 

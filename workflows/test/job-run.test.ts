@@ -7,7 +7,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence, type JobRunInput } from '../src/index.ts';
+import { approvalDecidedSignal, jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence, type JobRunInput } from '../src/index.ts';
 import { BATCH_HEARTBEAT_TIMEOUT_MS, DISPATCH_GRACE_MS } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '../src/search-attributes.ts';
 import type { ChainedRun } from '@opsconductor/activities';
@@ -124,7 +124,13 @@ describe('jobRun', () => {
         expect(timeouts!.scheduleToCloseMs).toBeLessThanOrEqual(expected);
         expect(timeouts!.scheduleToCloseMs).toBeGreaterThan(expected - 30_000);
         const progress = await handle.query(progressQuery);
-        expect(progress).toEqual({ total: 5, finished: 5, counts: { succeeded: 5 }, batches: { total: 1, finished: 1, inFlight: 0 } });
+        expect(progress).toEqual({
+          awaitingApproval: false,
+          total: 5,
+          finished: 5,
+          counts: { succeeded: 5 },
+          batches: { total: 1, finished: 1, inFlight: 0 },
+        });
       },
     );
   });
@@ -393,7 +399,7 @@ describe("a saved job's run (ADR 20)", () => {
         expect(description.parentExecution?.workflowId).toBe(`job-run/${input.jobRunId}`);
         expect(description.typedSearchAttributes.get(OpsJobRunId)).toBe(chainedId);
         // The child runs on its own (ABANDON): it finishes after its parent, with the chain's own bookkeeping.
-        await waitUntil('the chained run to ask for its own chain', () => state.chainCalls.includes(chainedId));
+        expect((await child.result()).status).toBe('succeeded');
         expect(state.chainCalls).toEqual([input.jobRunId, chainedId]);
       },
       { chain: (id) => (id === input.jobRunId ? { note: 'Chain on success: started', run: chainedRun } : { note: null }) },
@@ -408,6 +414,105 @@ describe("a saved job's run (ADR 20)", () => {
       async (handle, state) => {
         await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
         expect(state.finalizeCalls[0]?.reason).toMatch(/giveUpAt/);
+        expect(state.batches).toHaveLength(0);
+      },
+    );
+  });
+});
+
+describe("approval (four-eyes) of a job's run", () => {
+  async function approvalInput(expiresInMs: number): Promise<JobRunInput> {
+    const now = await env.currentTimeMs();
+    return {
+      jobRunId: randomUUID(),
+      deviceIds: deviceIdList(3),
+      deadlineAt: new Date(now + 10 * 60_000).toISOString(),
+      job: { giveUpAt: new Date(now + 3600_000).toISOString() },
+      approval: { expiresAt: new Date(now + expiresInMs).toISOString(), requestedBy: 'requester' },
+    };
+  }
+  async function waitingForApproval(handle: WorkflowHandle<typeof jobRun>): Promise<void> {
+    const until = Date.now() + 20_000;
+    while (!(await handle.query(progressQuery)).awaitingApproval) {
+      if (Date.now() > until) throw new Error('the run never waited for approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('waits until approved (a signal), then runs its batches', async () => {
+    const input = await approvalInput(24 * 3600_000);
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        await waitingForApproval(handle);
+        expect(state.batches).toHaveLength(0);
+        state.approvalDecision = 'approved';
+        await handle.signal(approvalDecidedSignal, { decision: 'approved', by: 'approver' });
+        expect((await handle.result()).status).toBe('succeeded');
+        expect(state.approvalCalls).toEqual([{ jobRunId: input.jobRunId, expired: false }]);
+        expect(state.batches).toHaveLength(1);
+        const history = await handle.fetchHistory();
+        expect(history.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approvalDecided')).toBe(true);
+      },
+    );
+  });
+
+  it('ends rejected when rejected: no device runs anything', async () => {
+    const input = await approvalInput(24 * 3600_000);
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        await waitingForApproval(handle);
+        state.approvalDecision = 'rejected';
+        await handle.signal(approvalDecidedSignal, { decision: 'rejected', by: 'approver' });
+        expect((await handle.result()).status).toBe('rejected');
+        expect(state.batches).toHaveLength(0);
+        expect([...state.outcomes.values()]).toEqual(['cancelled', 'cancelled', 'cancelled']);
+      },
+    );
+  });
+
+  // Short expiries: earlier tests of this file leave the test server's time locked (activities that hang until they
+  // time out), so a long timer is not skipped here; the expiry is the same durable timer whatever its length.
+  it('expires when nobody decides in time (a durable timer), and runs nothing', async () => {
+    const input = await approvalInput(1500);
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        expect((await handle.result()).status).toBe('expired');
+        expect(state.approvalCalls).toEqual([{ jobRunId: input.jobRunId, expired: true }]);
+        expect(state.batches).toHaveLength(0);
+      },
+    );
+  });
+
+  it('finds a decision whose signal was lost when its timer fires', async () => {
+    const input = await approvalInput(1500);
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        state.approvalDecision = 'approved';
+        expect((await handle.result()).status).toBe('succeeded');
+        expect(state.approvalCalls).toEqual([{ jobRunId: input.jobRunId, expired: true }]);
+        expect(state.batches).toHaveLength(1);
+      },
+    );
+  });
+
+  it('can be cancelled while it waits', async () => {
+    const input = await approvalInput(24 * 3600_000);
+    await withRun(
+      input,
+      () => ({ kind: 'succeed' }),
+      async (handle, state) => {
+        await waitingForApproval(handle);
+        await handle.cancel();
+        await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+        expect(state.finalizeCalls).toEqual([expect.objectContaining({ jobRunId: input.jobRunId, cancelled: true })]);
         expect(state.batches).toHaveLength(0);
       },
     );

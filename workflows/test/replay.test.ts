@@ -15,7 +15,7 @@ const files = readdirSync(historiesDir)
   .sort();
 
 describe('recorded histories', () => {
-  it('cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job\'s run with its chained child, and the scheduled workflows', () => {
+  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, and the scheduled workflows", () => {
     expect(files).toEqual([
       'batched.json',
       'by-reference-batched.json',
@@ -23,6 +23,7 @@ describe('recorded histories', () => {
       'device-presence.json',
       'failed-batch.json',
       'group-refresh.json',
+      'job-approval.json',
       'job-chain-child.json',
       'job-chain.json',
       'success.json',

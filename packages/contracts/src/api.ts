@@ -246,6 +246,7 @@ export const jobRunStatus = z
   .describe(
     'queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), ' +
       'timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. ' +
+      'A run of a job that needs approval starts awaiting_approval, and goes on to queued when approved, or ends rejected or expired. ' +
       '`counts` has the devices per outcome.',
   )
   .meta({ id: 'JobRunStatus' });
@@ -423,6 +424,16 @@ export const jobRunSummary = z
     chainedFromId: uuid.nullable(),
     /** What became of the job's chain when the run ended. */
     chainNote: z.string().nullable(),
+    /** A job that needs approval (four-eyes): until when it may be decided, and the decision once made. */
+    approval: z
+      .object({
+        expiresAt: z.string(),
+        decision: z.enum(['approved', 'rejected']).nullable(),
+        decidedBy: z.string().nullable(),
+        decidedAt: z.string().nullable(),
+        comment: z.string().nullable(),
+      })
+      .nullable(),
   })
   .meta({ id: 'JobRunSummary' });
 export type JobRunSummary = z.infer<typeof jobRunSummary>;

@@ -91,7 +91,10 @@ export type ScriptInterpreter = (typeof scriptInterpreters)[number];
 /** How a run ended (see `jobRunStatus` in api.ts for what decides each). */
 export const finalJobRunStatuses = ['succeeded', 'partially_succeeded', 'failed', 'timed_out', 'unreachable', 'cancelled'] as const;
 export type FinalJobRunStatus = (typeof finalJobRunStatuses)[number];
-export const jobRunStatuses = ['queued', 'running', ...finalJobRunStatuses] as const;
+/** How a run of a job that needs approval ends without running: nobody approved it in time, or it was rejected. */
+export const unapprovedJobRunStatuses = ['rejected', 'expired'] as const;
+export type UnapprovedJobRunStatus = (typeof unapprovedJobRunStatuses)[number];
+export const jobRunStatuses = ['awaiting_approval', 'queued', 'running', ...finalJobRunStatuses, ...unapprovedJobRunStatuses] as const;
 export type JobRunStatus = (typeof jobRunStatuses)[number];
 /** Where one device stands in a run. */
 export const deviceRunStatuses = ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline'] as const;

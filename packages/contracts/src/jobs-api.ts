@@ -108,6 +108,10 @@ export const rerunJobRunRequest = z
   })
   .meta({ id: 'RerunJobRunRequest' });
 
+export const approvalDecisionRequest = z
+  .strictObject({ comment: z.string().max(2000).optional().describe('Why (kept with the decision and in the audit log)') })
+  .meta({ id: 'ApprovalDecisionRequest' });
+
 export const createdJobRun = z.object({ id: z.string().uuid(), deviceCount: z.number().int() }).meta({ id: 'CreatedJobRun' });
 
 /** A step's state on one device: `not_reached` until the device gets to it. */

@@ -124,6 +124,20 @@ export const jobDefinition = z
     steps: z.array(jobStep).min(1).max(MAX_JOB_STEPS),
     /** Another job (by name) started on the same targets when this run succeeds or fails. */
     chains: z.strictObject({ onSuccess: jobName.optional(), onFailure: jobName.optional() }).default({}),
+    /**
+     * Four-eyes: a run of this job waits until an operator other than the one who started it approves it; it ends
+     * `rejected` when rejected and `expired` when nobody decides within `expiresAfterSeconds`.
+     */
+    approval: z
+      .strictObject({
+        expiresAfterSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 24 * 3600)
+          .default(24 * 3600),
+      })
+      .optional(),
   })
   .meta({ id: 'JobDefinition', title: 'OpsConductor job definition' });
 /** A definition as written (defaults may be left out). */

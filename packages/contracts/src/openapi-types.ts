@@ -714,6 +714,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/job-runs/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a run that waits for approval (operator, not its creator)
+         * @description Four-eyes: a run of a job with `approval` starts `awaiting_approval` and waits (a durable wait of its workflow, with a timer until `approval.expiresAt`). Approving starts it: its deadline counts from now. Nobody decides a run they started (403 `own_run_approval`); a run decided already or not waiting is 409 `approval_decided`, an expired one 409 `approval_expired`. The runs waiting for approval: GET /job-runs?status=awaiting_approval.
+         */
+        post: operations["approveJobRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/job-runs/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a run that waits for approval (operator, not its creator)
+         * @description Four-eyes: a run of a job with `approval` starts `awaiting_approval` and waits (a durable wait of its workflow, with a timer until `approval.expiresAt`). Rejecting ends it `rejected`: no device runs anything. Nobody decides a run they started (403 `own_run_approval`); a run decided already or not waiting is 409 `approval_decided`, an expired one 409 `approval_expired`. The runs waiting for approval: GET /job-runs?status=awaiting_approval.
+         */
+        post: operations["rejectJobRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/job-runs/{id}/devices/{deviceId}/cancel": {
         parameters: {
             query?: never;
@@ -1327,7 +1367,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -2161,6 +2201,10 @@ export interface components {
                 onSuccess?: string;
                 onFailure?: string;
             };
+            approval?: {
+                /** @default 86400 */
+                expiresAfterSeconds?: number;
+            };
         };
         SaveJobBody: {
             definition: components["schemas"]["JobDefinition"];
@@ -2243,14 +2287,22 @@ export interface components {
             /** Format: uuid */
             chainedFromId: string | null;
             chainNote: string | null;
+            approval: {
+                expiresAt: string;
+                /** @enum {string|null} */
+                decision: "approved" | "rejected" | null;
+                decidedBy: string | null;
+                decidedAt: string | null;
+                comment: string | null;
+            } | null;
             targets: components["schemas"]["JobRunTarget"][];
             targetSelection: components["schemas"]["JobRunTargetSelection"];
         };
         /**
-         * @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. `counts` has the devices per outcome.
+         * @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. A run of a job that needs approval starts awaiting_approval, and goes on to queued when approved, or ends rejected or expired. `counts` has the devices per outcome.
          * @enum {string}
          */
-        JobRunStatus: "queued" | "running" | "succeeded" | "partially_succeeded" | "failed" | "timed_out" | "unreachable" | "cancelled";
+        JobRunStatus: "awaiting_approval" | "queued" | "running" | "succeeded" | "partially_succeeded" | "failed" | "timed_out" | "unreachable" | "cancelled" | "rejected" | "expired";
         JobRunTarget: {
             /** Format: uuid */
             deviceId: string;
@@ -2367,6 +2419,10 @@ export interface components {
                 [key: string]: string;
             };
         };
+        ApprovalDecisionRequest: {
+            /** @description Why (kept with the decision and in the audit log) */
+            comment?: string;
+        };
         JobRunDeviceSteps: {
             /** Format: uuid */
             deviceId: string;
@@ -2454,6 +2510,14 @@ export interface components {
             /** Format: uuid */
             chainedFromId: string | null;
             chainNote: string | null;
+            approval: {
+                expiresAt: string;
+                /** @enum {string|null} */
+                decision: "approved" | "rejected" | null;
+                decidedBy: string | null;
+                decidedAt: string | null;
+                comment: string | null;
+            } | null;
         };
         OutputPage: {
             items: components["schemas"]["OutputChunk"][];
@@ -2912,6 +2976,7 @@ export type SchemaDeviceFilter = components['schemas']['DeviceFilter'];
 export type SchemaCreateJobRunRequest = components['schemas']['CreateJobRunRequest'];
 export type SchemaCreateJobRunOfJobRequest = components['schemas']['CreateJobRunOfJobRequest'];
 export type SchemaRerunJobRunRequest = components['schemas']['RerunJobRunRequest'];
+export type SchemaApprovalDecisionRequest = components['schemas']['ApprovalDecisionRequest'];
 export type SchemaJobRunDeviceSteps = components['schemas']['JobRunDeviceSteps'];
 export type SchemaJobRunStep = components['schemas']['JobRunStep'];
 export type SchemaJobRunTargetPreview = components['schemas']['JobRunTargetPreview'];
@@ -6902,7 +6967,7 @@ export interface operations {
                 pageSize?: number;
                 /** @description The user who created the run: a user ID or an email address */
                 createdBy?: string;
-                /** @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. `counts` has the devices per outcome. */
+                /** @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. A run of a job that needs approval starts awaiting_approval, and goes on to queued when approved, or ends rejected or expired. `counts` has the devices per outcome. */
                 status?: components["schemas"]["JobRunStatus"];
                 /** @description Runs that targeted this device */
                 deviceId?: string;
@@ -7327,6 +7392,226 @@ export interface operations {
             };
         };
     };
+    approveJobRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRun"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The run is your own (`own_run_approval`), or you are not an operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The run does not wait for a decision (see the description) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectJobRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRun"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The run is your own (`own_run_approval`), or you are not an operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The run does not wait for a decision (see the description) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     cancelJobRunDevice: {
         parameters: {
             query?: never;
@@ -7601,7 +7886,7 @@ export interface operations {
             query?: {
                 /** @description The user who created the run: a user ID or an email address */
                 createdBy?: string;
-                /** @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. `counts` has the devices per outcome. */
+                /** @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. A run of a job that needs approval starts awaiting_approval, and goes on to queued when approved, or ends rejected or expired. `counts` has the devices per outcome. */
                 status?: components["schemas"]["JobRunStatus"];
                 /** @description Runs that targeted this device */
                 deviceId?: string;

@@ -41,6 +41,8 @@ export interface JobRunStart {
   deadlineAt: string;
   maxConcurrency?: number;
   job: { giveUpAt: string };
+  /** The job needs approval: the run waits for a decision until `expiresAt`; `requestedBy` (the creator) may not decide. */
+  approval?: { expiresAt: string; requestedBy: string | null };
 }
 
 export const jobRunWorkflowId = (jobRunId: string) => `job-run/${jobRunId}`;
@@ -48,29 +50,46 @@ export const jobRunWorkflowId = (jobRunId: string) => `job-run/${jobRunId}`;
 /** The workflow input of a recorded job run. */
 export function jobRunStart(
   def: JobDefinition,
-  run: { id: string; createdAt: Date; deadlineAt: Date; maxConcurrency: number | null },
+  run: {
+    id: string;
+    createdAt: Date;
+    deadlineAt: Date;
+    maxConcurrency: number | null;
+    approvalExpiresAt: Date | null;
+    createdById: string | null;
+  },
   deviceIds: string[],
 ): JobRunStart {
-  const pickupMs = run.deadlineAt.getTime() - run.createdAt.getTime();
-  const giveUpAt = new Date(run.deadlineAt.getTime() + longestDeviceRunMs(def.steps, pickupMs, STEP_RESULT_GRACE_MS));
   return {
     jobRunId: run.id,
     deviceIds,
     deadlineAt: run.deadlineAt.toISOString(),
     ...(run.maxConcurrency ? { maxConcurrency: run.maxConcurrency } : {}),
-    job: { giveUpAt: giveUpAt.toISOString() },
+    job: { giveUpAt: jobRunGiveUpAt(def, run.createdAt, run.deadlineAt).toISOString() },
+    ...(run.approvalExpiresAt ? { approval: { expiresAt: run.approvalExpiresAt.toISOString(), requestedBy: run.createdById } } : {}),
   };
 }
 
-/** Writes the run and its targets (in the caller's transaction); returns the workflow's input. */
+/** The latest a job's run can still be going: its deadline plus the longest a device can take with every step. */
+export function jobRunGiveUpAt(def: JobDefinition, createdAt: Date, deadlineAt: Date): Date {
+  const pickupMs = deadlineAt.getTime() - createdAt.getTime();
+  return new Date(deadlineAt.getTime() + longestDeviceRunMs(def.steps, pickupMs, STEP_RESULT_GRACE_MS));
+}
+
+/**
+ * Writes the run and its targets (in the caller's transaction); returns the workflow's input. A job that needs
+ * approval starts `awaiting_approval`, until its approval expires; its deadline starts again when it is approved.
+ */
 export async function recordJobRun(sql: Sql, run: NewJobRun): Promise<JobRunStart> {
   const def = run.job.definition;
-  const { rows } = await sql.query<{ created_at: Date; deadline_at: Date }>(
+  const { rows } = await sql.query<{ created_at: Date; deadline_at: Date; approval_expires_at: Date | null }>(
     `INSERT INTO job_runs (id, workflow_id, kind, command, shell, timeout_seconds, deadline_at, created_by_id, target_selection,
                            job_id, job_version, parameters, max_concurrency, failure_threshold_count, failure_threshold_percent,
-                           rerun_of_id, chained_from_id)
-     VALUES ($1, $2, 'job', $3, 'default', $4, now() + make_interval(secs => $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-     RETURNING created_at, deadline_at`,
+                           rerun_of_id, chained_from_id, status, approval_expires_at)
+     VALUES ($1, $2, 'job', $3, 'default', $4, now() + make_interval(secs => $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+             CASE WHEN $16::int IS NULL THEN 'queued' ELSE 'awaiting_approval' END::"JobRunStatus",
+             now() + make_interval(secs => $16::int))
+     RETURNING created_at, deadline_at, approval_expires_at`,
     [
       run.id,
       jobRunWorkflowId(run.id),
@@ -87,6 +106,7 @@ export async function recordJobRun(sql: Sql, run: NewJobRun): Promise<JobRunStar
       run.failureThreshold?.percent ?? null,
       run.rerunOfId ?? null,
       run.chainedFromId ?? null,
+      def.approval?.expiresAfterSeconds ?? null,
     ],
   );
   await sql.query(
@@ -94,10 +114,17 @@ export async function recordJobRun(sql: Sql, run: NewJobRun): Promise<JobRunStar
      SELECT gen_random_uuid(), $1::uuid, t.device_id, t.hostname FROM unnest($2::uuid[], $3::text[]) AS t(device_id, hostname)`,
     [run.id, run.targets.map((t) => t.id), run.targets.map((t) => t.hostname)],
   );
-  const { created_at: createdAt, deadline_at: deadlineAt } = rows[0]!;
+  const row = rows[0]!;
   return jobRunStart(
     def,
-    { id: run.id, createdAt, deadlineAt, maxConcurrency: run.maxConcurrency },
+    {
+      id: run.id,
+      createdAt: row.created_at,
+      deadlineAt: row.deadline_at,
+      maxConcurrency: run.maxConcurrency,
+      approvalExpiresAt: row.approval_expires_at,
+      createdById: run.createdById,
+    },
     run.targets.map((t) => t.id),
   );
 }

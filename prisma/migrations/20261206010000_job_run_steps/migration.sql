@@ -59,3 +59,16 @@ CREATE UNIQUE INDEX "agent_commands_job_run_step_id_attempt_key" ON "agent_comma
 -- version 1 of them (or nothing: protocol 1) is no longer sent them, until it checks in with a newer agent.
 UPDATE "devices" SET "command_kinds" = ARRAY(
     SELECT k FROM unnest("command_kinds") AS k WHERE k NOT IN ('shell', 'script') OR (k || '@2') = ANY("capabilities"));
+
+-- Four-eyes approval of a job's run: it waits (a durable workflow wait) until another operator decides, or expires.
+ALTER TYPE "JobRunStatus" ADD VALUE 'awaiting_approval' BEFORE 'queued';
+ALTER TYPE "JobRunStatus" ADD VALUE 'rejected';
+ALTER TYPE "JobRunStatus" ADD VALUE 'expired';
+ALTER TABLE "job_runs"
+    ADD COLUMN "approval_expires_at" TIMESTAMPTZ(3),
+    ADD COLUMN "approval_decision" TEXT,
+    ADD COLUMN "approval_decided_by_id" UUID,
+    ADD COLUMN "approval_decided_at" TIMESTAMPTZ(3),
+    ADD COLUMN "approval_comment" TEXT;
+ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_approval_decided_by_id_fkey" FOREIGN KEY ("approval_decided_by_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_approval_decision_check" CHECK ("approval_decision" IN ('approved', 'rejected'));

@@ -52,6 +52,9 @@ export interface StubState {
   jobStatus: 'queued' | 'running' | JobRunSummary['status'];
   /** The runs whose chain the workflow asked for (startChainedRun). */
   chainCalls: string[];
+  /** resolveApproval calls, and the decision the "database" holds (set by a test as the API would). */
+  approvalCalls: { jobRunId: string; expired: boolean }[];
+  approvalDecision: 'approved' | 'rejected' | null;
 }
 
 const STATUSES = ['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'offline'] as const;
@@ -82,6 +85,8 @@ export function createStubActivities(
     writes: new Map(),
     jobStatus: 'queued',
     chainCalls: [],
+    approvalCalls: [],
+    approvalDecision: null,
   };
   const targets = new Set(deviceIds);
 
@@ -108,6 +113,19 @@ export function createStubActivities(
     /** A job's batch settles like a one-command batch: the steps are the activity's business (tested in activities/test). */
     async runJobOnTargets(input) {
       return activities.runCommandOnTargets({ ...input, deadlineAt: '', giveUpAt: '' });
+    },
+
+    async resolveApproval({ jobRunId, expired }) {
+      state.approvalCalls.push({ jobRunId, expired });
+      const decision = state.approvalDecision;
+      if (decision === 'approved') return { decision, giveUpAt: new Date(Date.now() + 3600_000).toISOString() };
+      if (decision === 'rejected' || expired) {
+        const closed = decision ?? 'expired';
+        for (const id of targets) write(id, 'cancelled');
+        state.jobStatus = closed;
+        return { decision: closed };
+      }
+      return { decision: 'pending' };
     },
 
     async startChainedRun({ jobRunId }) {

@@ -17,7 +17,7 @@ import {
   outputQuery,
   uuid,
 } from '@opsconductor/contracts/api';
-import { createJobRunOfJobRequest, jobRunDeviceSteps, rerunJobRunRequest } from '@opsconductor/contracts/jobs-api';
+import { approvalDecisionRequest, createJobRunOfJobRequest, jobRunDeviceSteps, rerunJobRunRequest } from '@opsconductor/contracts/jobs-api';
 import { channels } from '@opsconductor/db/notify';
 import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -38,7 +38,7 @@ import {
   listJobRuns,
   readOutput,
 } from '../services/job-runs.ts';
-import { cancelRunDevice, deviceSteps, rerunFailedDevices, runJob } from '../services/runs-of-jobs.ts';
+import { cancelRunDevice, decideApproval, deviceSteps, rerunFailedDevices, runJob } from '../services/runs-of-jobs.ts';
 
 const security = [{ bearerAuth: [] }];
 const read = [authenticate];
@@ -115,6 +115,35 @@ const rerun = createRoute({
     ...problemResponses,
   },
 });
+const approvalRoute = (decision: 'approve' | 'reject') =>
+  createRoute({
+    method: 'post',
+    path: `/job-runs/{id}/${decision}`,
+    operationId: decision === 'approve' ? 'approveJobRun' : 'rejectJobRun',
+    tags: ['job runs'],
+    summary:
+      decision === 'approve'
+        ? 'Approve a run that waits for approval (operator, not its creator)'
+        : 'Reject a run that waits for approval (operator, not its creator)',
+    description:
+      'Four-eyes: a run of a job with `approval` starts `awaiting_approval` and waits (a durable wait of its workflow, with a timer until `approval.expiresAt`). ' +
+      (decision === 'approve'
+        ? 'Approving starts it: its deadline counts from now. '
+        : 'Rejecting ends it `rejected`: no device runs anything. ') +
+      'Nobody decides a run they started (403 `own_run_approval`); a run decided already or not waiting is 409 `approval_decided`, an expired one 409 `approval_expired`. ' +
+      'The runs waiting for approval: GET /job-runs?status=awaiting_approval.',
+    security,
+    middleware: operate,
+    request: { params: idParam, body: { content: { 'application/json': { schema: approvalDecisionRequest } }, required: true } },
+    responses: {
+      200: json(jobRun, 'The run'),
+      ...problemResponses,
+      403: documentedProblem('The run is your own (`own_run_approval`), or you are not an operator'),
+      409: documentedProblem('The run does not wait for a decision (see the description)'),
+    },
+  });
+const approve = approvalRoute('approve');
+const reject = approvalRoute('reject');
 const deviceParams = z.object({ id: uuid.describe("The run's ID"), deviceId: uuid.describe("The device's ID") });
 const cancelDevice = createRoute({
   method: 'post',
@@ -285,6 +314,16 @@ export const jobRunRoutes = createRouter()
     const body = c.req.valid('json');
     const { id } = await rerunFailedDevices(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, body.secrets);
     return c.json(await mustGet(c.var.deps, id), 201);
+  })
+  .openapi(approve, async (c) => {
+    const { id } = c.req.valid('param');
+    await decideApproval(c.var.deps, c.var.user, requestOrigin(c), id, 'approved', c.req.valid('json').comment);
+    return c.json(await mustGet(c.var.deps, id), 200);
+  })
+  .openapi(reject, async (c) => {
+    const { id } = c.req.valid('param');
+    await decideApproval(c.var.deps, c.var.user, requestOrigin(c), id, 'rejected', c.req.valid('json').comment);
+    return c.json(await mustGet(c.var.deps, id), 200);
   })
   .openapi(cancelDevice, async (c) => {
     const { id, deviceId } = c.req.valid('param');

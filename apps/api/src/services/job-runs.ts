@@ -327,6 +327,7 @@ export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {
 type RunRow = NonNullable<Awaited<ReturnType<typeof loadRun>>>;
 const runIncludes = {
   createdBy: { select: { email: true } },
+  approvalDecidedBy: { select: { email: true } },
   job: { select: { version: true, job: { select: { id: true, name: true } } } },
 } as const;
 function loadRun(deps: ApiDeps, id: string) {
@@ -370,10 +371,7 @@ function toSummary(deps: ApiDeps, run: RunRow, counts: Record<string, number>): 
 }
 
 /** A saved job's run: the job, its values (never a secret's), its limits and where it came from. */
-function jobOfRun(
-  run: RunRow,
-): Pick<
-  JobRunSummary,
+type JobRunOfJobFields =
   | 'job'
   | 'parameters'
   | 'secretParameters'
@@ -383,7 +381,8 @@ function jobOfRun(
   | 'rerunOfId'
   | 'chainedFromId'
   | 'chainNote'
-> {
+  | 'approval';
+function jobOfRun(run: RunRow): Pick<JobRunSummary, JobRunOfJobFields> {
   const parameters = run.parameters as { values?: Record<string, string | number | boolean>; secrets?: string[] } | null;
   const threshold = run.failureThresholdCount !== null || run.failureThresholdPercent !== null;
   return {
@@ -396,6 +395,15 @@ function jobOfRun(
     rerunOfId: run.rerunOfId,
     chainedFromId: run.chainedFromId,
     chainNote: run.chainNote,
+    approval: run.approvalExpiresAt
+      ? {
+          expiresAt: run.approvalExpiresAt.toISOString(),
+          decision: run.approvalDecision as 'approved' | 'rejected' | null,
+          decidedBy: run.approvalDecidedBy?.email ?? null,
+          decidedAt: run.approvalDecidedAt?.toISOString() ?? null,
+          comment: run.approvalComment,
+        }
+      : null,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Runs of saved jobs (ADR 20): start one (values checked against the job version, secrets into the secret store,
  * targets resolved and recorded, the `jobRun` workflow started), run a finished run again on the devices that did
- * not succeed, read a device's steps. Cancelling one device of any run is here too.
+ * not succeed, read a device's steps, approve or reject a run that waits for approval. Cancelling one device of any
+ * run is here too.
  */
 import { randomUUID } from 'node:crypto';
 import { MAX_JOB_STEPS, type JobDefinition } from '@opsconductor/contracts/jobs';
@@ -24,6 +25,8 @@ import type { ApiDeps, AuthUser } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
 import { startJobRunWorkflow } from './job-runs.ts';
+import { withTemporalDeadline } from '../lib/temporal.ts';
+import type { ApprovalDecided } from '@opsconductor/workflows';
 
 export interface StartedJobRun {
   id: string;
@@ -239,4 +242,64 @@ export async function deviceSteps(deps: ApiDeps, runId: string, deviceId: string
       };
     }),
   };
+}
+
+/**
+ * Approves or rejects a run that waits for approval (four-eyes): recorded with its audit row only when the run still
+ * waits, has not expired, and the decider is not the one who started it; then the workflow is signalled
+ * (`approvalDecided`). The database holds the decision: when the signal cannot be sent (503), sending the same
+ * decision again re-sends it, and the workflow finds the decision at its expiry anyway.
+ */
+export async function decideApproval(
+  deps: ApiDeps,
+  user: AuthUser,
+  origin: Origin,
+  runId: string,
+  decision: 'approved' | 'rejected',
+  comment: string | undefined,
+): Promise<void> {
+  const run = await deps.db.prisma.jobRun.findUnique({ where: { id: runId } });
+  if (!run) throw new ApiError(404, 'not_found');
+  if (!run.approvalExpiresAt) throw new ApiError(409, 'approval_not_needed');
+  if (run.createdById === user.id) throw new ApiError(403, 'own_run_approval');
+  const recorded = await withUnitOfWork(deps.db, origin, async (uow) => {
+    const { rowCount } = await uow.sql.query(
+      `UPDATE job_runs SET approval_decision = $2, approval_decided_by_id = $3, approval_decided_at = now(), approval_comment = $4
+        WHERE id = $1 AND status = 'awaiting_approval' AND approval_decision IS NULL AND approval_expires_at > now()
+          AND created_by_id IS DISTINCT FROM $3`,
+      [runId, decision, user.id, comment ?? null],
+    );
+    if (rowCount) {
+      await uow.audit({
+        action: decision === 'approved' ? 'job_run.approve' : 'job_run.reject',
+        targetType: 'job_run',
+        targetId: runId,
+        details: comment ? { comment } : undefined,
+      });
+    }
+    return (rowCount ?? 0) > 0;
+  });
+  if (!recorded) {
+    const now = await deps.db.prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
+    // The same decision sent again by the same person while the run still waits: its signal may have been lost.
+    const repeated = now.status === 'awaiting_approval' && now.approvalDecision === decision && now.approvalDecidedById === user.id;
+    if (!repeated) {
+      if (now.status === 'awaiting_approval' && !now.approvalDecision && now.approvalExpiresAt! <= new Date())
+        throw new ApiError(409, 'approval_expired');
+      throw new ApiError(409, 'approval_decided');
+    }
+  }
+  try {
+    await withTemporalDeadline(deps.temporal, () =>
+      deps.temporal.workflow.getHandle(run.workflowId).signal<[ApprovalDecided]>('approvalDecided', { decision, by: user.id }),
+    );
+  } catch (err) {
+    deps.logger.warn({ err, jobRunId: runId }, 'signalling the approval decision failed; it is recorded');
+    throw new ApiError(
+      503,
+      'temporal_unavailable',
+      'The decision is recorded; send it again to wake the run now (it is found at its expiry anyway).',
+    );
+  }
+  deps.events.publish(channels.jobRunEvents, runId);
 }
