@@ -22,6 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { rechunk } from './chunks.ts';
 import { errorMessage, scrubber, startExecution, raceAbort, type Outcome } from './execution.ts';
 import { redactOutput } from './redact.ts';
 import { RemoteInputError, type RemoteExecution, type RemoteOutput } from './types.ts';
@@ -269,17 +270,6 @@ function call<T = void>(signal: AbortSignal, op: (cb: (err: Error | undefined | 
   return raceAbort(new Promise<T>((resolve, reject) => op((err, value) => (err ? reject(err) : resolve(value as T)))), signal);
 }
 
-async function* chunks(source: NodeJS.ReadableStream | Buffer): AsyncGenerator<Buffer> {
-  if (Buffer.isBuffer(source)) {
-    for (let i = 0; i < source.length; i += SFTP_CHUNK) yield source.subarray(i, i + SFTP_CHUNK);
-    return;
-  }
-  for await (const chunk of source as AsyncIterable<Buffer | string>) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    for (let i = 0; i < buf.length; i += SFTP_CHUNK) yield buf.subarray(i, i + SFTP_CHUNK);
-  }
-}
-
 /** Runs a short command of our own (chown) and returns its exit code and the first KiB of its stderr. */
 function runQuiet(client: Client, command: string, signal: AbortSignal): Promise<{ code: number | null; stderr: string }> {
   return raceAbort(
@@ -334,7 +324,7 @@ export function sshCopyFile(target: SshTarget, file: SshFile): RemoteExecution {
       created = true;
       let written = 0;
       try {
-        for await (const chunk of chunks(file.source)) {
+        for await (const chunk of rechunk(file.source, SFTP_CHUNK)) {
           if (written + chunk.length > file.size) throw new Error(`the source holds more than the ${file.size} bytes announced`);
           await call(signal, (cb) => s.write(handle, chunk, 0, chunk.length, written, cb));
           written += chunk.length;
