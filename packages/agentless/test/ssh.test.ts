@@ -163,6 +163,16 @@ describe('runSshCommand', () => {
     expect(wrong.result.error).not.toContain('not-it');
   });
 
+  it('logs in with a passphrase-protected key, and says so when the passphrase is wrong', async () => {
+    const key = await sshd.authorizeNewKey('correct horse');
+    const ok = await run('echo key-ok', { t: target({ auth: { privateKey: key, passphrase: 'correct horse' } }) });
+    expect(ok.stdout).toBe('key-ok\n');
+    const wrong = await run('true', { t: target({ auth: { privateKey: key, passphrase: 'battery staple' } }) });
+    expect(wrong.result.status).toBe('failed');
+    expect(wrong.result.error).toMatch(/passphrase|decrypt|parse/i);
+    expect(wrong.result.error).not.toContain('battery staple');
+  });
+
   it('fails clearly with a key the server does not accept', async () => {
     const other = readFileSync(join(sshd.dir, 'host_ed25519'), 'utf8'); // a valid key, not authorized
     const { result } = await run('true', { t: target({ auth: { privateKey: other } }) });

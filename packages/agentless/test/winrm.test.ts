@@ -202,6 +202,30 @@ describe('runWinRmCommand', () => {
   });
 });
 
+describe('WinRM failures', () => {
+  it('reports a fault on Command and still deletes the shell', async () => {
+    const s = await server([{ denied: true }]);
+    const { result } = await run(basicTarget(s), { command: 'x' });
+    expect(result).toMatchObject({ status: 'failed', exitCode: null });
+    expect(result.error).toMatch(/Access is denied/);
+    expect(actions(s)).toEqual(['Create', 'Command', 'Delete']);
+  });
+
+  it('refuses a response larger than 1 MiB, and cleans up', async () => {
+    const s = await server([{ receives: [{ oversized: true }] }]);
+    const { result } = await run(basicTarget(s), { command: 'x' });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/larger than 1048576 bytes/);
+    expect(actions(s).slice(-2)).toEqual(['Signal', 'Delete']);
+  });
+
+  it('fails when nothing listens', async () => {
+    const { result } = await run({ endpoint: 'https://127.0.0.1:1/wsman', username: 'u', password: 'p', auth: 'basic' }, { command: 'x' });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/ECONNREFUSED/);
+  });
+});
+
 describe('WinRM transport security', () => {
   it('refuses a self-signed certificate without its CA, and accepts it with the CA', async () => {
     const s = await server([{ receives: [{ exitCode: 0 }] }]);

@@ -7,7 +7,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ export interface Sshd {
   regenerateHostKey(): Promise<void>;
   /** Everything sshd wrote to stderr so far (its log). */
   log(): string;
+  /** A new key pair, authorized for the server's user; returns the private key. */
+  authorizeNewKey(passphrase: string): Promise<string>;
   /** A local user with a password, for password authentication (root only). */
   createPasswordUser(): { username: string; password: string };
   stop(): Promise<void>;
@@ -130,6 +132,12 @@ export async function startSshd(): Promise<Sshd> {
       await start();
     },
     log,
+    async authorizeNewKey(passphrase) {
+      const path = join(dir, `client_${randomBytes(4).toString('hex')}`);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'opsconductor-test', '-f', path], { stdio: 'ignore' });
+      await appendFile(join(dir, 'authorized_keys'), await readFile(`${path}.pub`));
+      return readFile(path, 'utf8');
+    },
     createPasswordUser() {
       if (!isRoot) throw new Error('creating a user needs root');
       const username = `ocssh${randomBytes(3).toString('hex')}`;

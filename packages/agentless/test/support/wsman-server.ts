@@ -42,9 +42,12 @@ export type ReceiveStep =
   | { streams?: Array<{ name: 'stdout' | 'stderr'; data: string | Buffer; end?: boolean }>; exitCode?: number; delayMs?: number }
   | { timedOut: true; delayMs?: number }
   /** Never answers: the client has to give up on this Receive. */
-  | { hang: true };
+  | { hang: true }
+  /** A SOAP response of 2 MiB: more than any client should take. */
+  | { oversized: true };
 
-export type CommandScript = { receives: ReceiveStep[] } | { copy: true };
+/** A command's run, or an Access Denied fault instead of a CommandId. */
+export type CommandScript = { receives: ReceiveStep[] } | { copy: true } | { denied: true };
 
 export interface RecordedRequest {
   action: string;
@@ -263,6 +266,7 @@ export async function startWsmanServer(options: WsmanServerOptions): Promise<Wsm
         };
         commands.push(entry);
         const script = options.scripts[scriptIndex++] ?? { receives: [{ exitCode: 0 }] };
+        if ('denied' in script) return send(500, 'fault-access-denied.xml');
         running.set(commandId, { script, step: 0, stdin: [], entry });
         return send(200, 'command-response.xml', { CommandId: commandId });
       }
@@ -279,9 +283,19 @@ export async function startWsmanServer(options: WsmanServerOptions): Promise<Wsm
         const commandId = child(child(body, NS.rsp, 'Receive'), NS.rsp, 'DesiredStream')?.attrs.CommandId ?? '';
         const run = running.get(commandId);
         if (!run) return send(500, 'fault-shell-not-found.xml', { ShellId: selector ?? '' });
-        const step: ReceiveStep = 'copy' in run.script ? copyResult(run) : (run.script.receives[run.step++] ?? { exitCode: 0 });
+        const step: ReceiveStep =
+          'copy' in run.script
+            ? copyResult(run)
+            : 'receives' in run.script
+              ? (run.script.receives[run.step++] ?? { exitCode: 0 })
+              : { exitCode: 0 };
         if ('hang' in step) {
           // Held open until the client gives up (closes the connection) or the server closes.
+          return;
+        }
+        if ('oversized' in step) {
+          const junk = Buffer.alloc(2 * 1024 * 1024, 'A');
+          res.writeHead(200, { 'Content-Type': 'application/soap+xml;charset=UTF-8', 'Content-Length': junk.length }).end(junk);
           return;
         }
         if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
