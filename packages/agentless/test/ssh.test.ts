@@ -107,7 +107,7 @@ describe('runSshCommand', () => {
       `printf '%s' "$TOKEN" | head -c ${half}; sleep 0.3; printf '%s\\n' "$TOKEN" | tail -c +${half + 1}`,
       'echo "err:$TOKEN" >&2',
       // Shell builtins only: the secret stays in the shell's memory, never in an argv of its own.
-      'for f in /proc/[0-9]*/cmdline; do l=$(tr "\\000" " " < "$f" 2>/dev/null) || continue; case "$l" in *"$TOKEN"*) echo "FOUND in $f";; esac; done',
+      'for f in /proc/[0-9]*/cmdline; do l=$(tr "\\000" " " 2>/dev/null < "$f") || continue; case "$l" in *"$TOKEN"*) echo "FOUND in $f";; esac; done',
       'echo done',
     ].join('\n');
     const { result, stdout, stderr, chunks } = await run(command, { secrets: { TOKEN: secret } });
