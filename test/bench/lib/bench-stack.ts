@@ -1,9 +1,11 @@
 /**
  * The product as separate processes for benchmarks: embedded PostgreSQL, a Temporal dev server (optional), the
  * API built to plain JavaScript and run with `node` (as in production, so its RSS and CPU are the product's) and
- * a worker, each on a fresh data directory. Their process IDs are exposed for /proc measurements.
+ * a worker, each on a fresh data directory, and the console's production server (optional). Their process IDs are
+ * exposed for /proc measurements.
  */
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,15 @@ export interface BenchStack {
   /** The postmaster and its backends, at the time of the call. */
   postgresPids(): number[];
   temporalPid?: number;
+  /** The Temporal dev server's frontend (host:port), when there is one; its namespace is `default`. */
+  temporalAddress?: string;
+  /** The console (its production server, `node server.mjs`), when started with `web` and its build could be made. */
+  webUrl?: string;
+  webPid?: number;
+  /** Which console build runs, or why none does. */
+  webNote?: string;
+  /** Signs in to the console as the bench admin (its login form): the session cookie to send as `Cookie`. */
+  webSession(): Promise<string>;
   /** The worker's processes (its launcher and node), when there is a worker. */
   workerPids(): number[];
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; ms: number }>;
@@ -43,6 +54,8 @@ export interface BenchStackOptions {
   temporal?: boolean;
   /** More environment for the API. */
   apiEnv?: Record<string, string>;
+  /** Start the console too (see consoleBuild: which build). */
+  web?: boolean;
   /** Flags for the API's node, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (default: BENCH_API_NODE_ARGS, space-separated). */
   apiNodeArgs?: string[];
 }
@@ -68,6 +81,49 @@ function buildApi(): string {
     built = true;
   }
   return join(repoRoot, 'apps/api/dist/main.js');
+}
+
+/** Newest modification time (ms) of the files under `dir` (0 when it does not exist). */
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The console to run: `apps/web` when its build (`npm run build -w @opsconductor/web`) is there and newer than the
+ * console's and the contracts' sources. Otherwise the console of the commit checked out, built in a folder of its
+ * own (`.data/bench-web-<commit>`, kept for the next run), so the benchmark never writes `apps/web/build` while
+ * someone edits the console. `note` says which one it is.
+ */
+function consoleBuild(): { dir: string; note: string } {
+  const webDir = join(repoRoot, 'apps/web');
+  const bundle = join(webDir, 'build/server/index.js');
+  const sources = Math.max(
+    ...['apps/web/app', 'apps/web/public', 'packages/contracts/src'].map((d) => newestMtime(join(repoRoot, d))),
+    statSync(join(webDir, 'vite.config.ts')).mtimeMs,
+  );
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return { dir: webDir, note: 'apps/web/build' };
+  const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  // Two folders below the root, as apps/web is: its tsconfig extends ../../tsconfig.base.json; node_modules are the root's.
+  const dir = join(repoRoot, '.data', `bench-web-${commit}`);
+  if (!existsSync(join(dir, 'build/server/index.js'))) {
+    execFileSync(
+      'sh',
+      ['-c', `rm -rf '${dir}' && mkdir -p '${dir}' && git archive HEAD apps/web | tar -x -C '${dir}' --strip-components=2`],
+      {
+        cwd: repoRoot,
+      },
+    );
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules/@remix-run/dev/dist/cli.js'), 'vite:build'], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  }
+  return { dir, note: `built from commit ${commit} (apps/web/build was missing or older than its sources)` };
 }
 
 /** Runs `command` with the soft open-file limit raised to the hard one (a socket per simulated device). */
@@ -176,6 +232,47 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       }
       return { status: res.status, body: parsed, ms: performance.now() - began };
     };
+    let webUrl: string | undefined;
+    let webPid: number | undefined;
+    let webNote: string | undefined;
+    let webDir: string | undefined;
+    if (opts.web) {
+      try {
+        ({ dir: webDir, note: webNote } = consoleBuild());
+      } catch (err) {
+        const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+        webNote = `not started: its build failed (${(stderr.split('\n').find((l) => /error|failed/i.test(l)) ?? (err as Error).message).trim()})`;
+      }
+    }
+    if (webDir) {
+      webUrl = `http://127.0.0.1:${await freePort()}`;
+      const web = startChild('web', process.execPath, ['server.mjs'], {
+        cwd: webDir,
+        env: {
+          PORT: new URL(webUrl).port,
+          HOST: '127.0.0.1',
+          API_URL: apiUrl,
+          NODE_ENV: 'production',
+          SESSION_SECRET: randomBytes(32).toString('hex'),
+        },
+        output: output('web'),
+      });
+      children.push(web);
+      webPid = web.process.pid;
+      await waitFor('the console', async () => (await fetch(`${webUrl}/login`)).ok, 60_000, 200);
+    }
+    const webSession = async () => {
+      if (!webUrl) throw new Error('the console was not started (web: true)');
+      const res = await fetch(`${webUrl}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: webUrl },
+        body: new URLSearchParams({ ...BENCH_ADMIN, redirectTo: '/' }),
+        redirect: 'manual',
+      });
+      const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]!);
+      if (res.status !== 302 || cookies.length === 0) throw new Error(`console login failed: ${res.status} ${await res.text()}`);
+      return cookies.join('; ');
+    };
     const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
     return {
       apiUrl,
@@ -185,7 +282,10 @@ export async function startBenchStack(opts: BenchStackOptions = {}): Promise<Ben
       logs,
       postgresPids: () => processTree(postmaster),
       workerPids: () => (workerPid === undefined ? [] : processTree(workerPid)),
-      ...(temporal ? { temporalPid: temporal.process.pid! } : {}),
+      ...(temporal ? { temporalPid: temporal.process.pid!, temporalAddress: temporal.address } : {}),
+      ...(webUrl ? { webUrl, webPid: webPid! } : {}),
+      ...(webNote ? { webNote } : {}),
+      webSession,
       api: call,
       metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
       async enrollmentToken(maxUses) {
