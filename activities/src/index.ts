@@ -10,6 +10,7 @@ import { createGroupActivities } from './groups.ts';
 import { createDeviceActivities } from './devices.ts';
 import { DispatchRate } from './dispatch-rate.ts';
 import { createJobStepActivities } from './job-steps.ts';
+import { createScheduledRunActivities } from './scheduled-runs.ts';
 
 export interface ActivityDeps {
   db: Database;
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createJobRunActivities({ db: deps.db, logger, events: deps.events, rate }),
     ...createJobStepActivities({ db: deps.db, logger, events: deps.events, rate }),
+    ...createScheduledRunActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
   };

@@ -280,6 +280,92 @@ describe('runs of saved jobs on real agents', () => {
     expect(await stack.database.db.prisma.agentCommand.count({ where: { jobRunDevice: { jobRunId: second.id } } })).toBe(0);
   });
 
+  it('schedules runs as Temporal Schedules: cron in a time zone, next times, trigger now, pause, intervals, delete', async () => {
+    const job = await createJob({
+      name: `nightly-${randomUUID()}`,
+      parameters: [
+        { name: 'label', type: 'string', required: true },
+        { name: 'token', type: 'secret' },
+      ],
+      steps: [{ name: 'report', kind: 'shell', command: "printf '%s %s\\n' {{ label }} {{ token }}" }],
+    });
+    const created = await stack.api('POST', `/api/v1/jobs/${job.id}/schedules`, {
+      name: `nightly-${randomUUID()}`,
+      deviceIds: [a.deviceId],
+      spec: { cron: ['0 3 * * *'], timeZone: 'Europe/Berlin', jitterSeconds: 60 },
+      overlap: 'buffer_one',
+      parameters: { label: 'scheduled', token: SECRET },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const schedule = created.body;
+    expect(JSON.stringify(schedule)).not.toContain(SECRET);
+    expect(schedule).toMatchObject({ scheduleId: `job-schedule/${schedule.id}`, secretParameters: ['token'], paused: false });
+    // The next times are 03:00 in Berlin, whatever the offset that day.
+    expect(schedule.temporal.upcoming.length).toBeGreaterThan(0);
+    for (const at of schedule.temporal.upcoming) {
+      expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' }).format(new Date(at))).toBe(
+        '03:00',
+      );
+    }
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const described = await new Client({ connection }).schedule.getHandle(schedule.scheduleId).describe();
+      expect(described.spec.timezone).toBe('Europe/Berlin');
+      expect(described.policies.overlap).toBe('BUFFER_ONE');
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'scheduledJobRun' });
+
+      // Trigger now: a run with the schedule's settings, its secret from the schedule, redacted.
+      expect((await stack.api('POST', `/api/v1/job-schedules/${schedule.id}/trigger`)).status).toBe(200);
+      const fired = await waitFor(
+        'the triggered run',
+        async () => (await stack.database.db.prisma.jobRun.findFirst({ where: { scheduleId: schedule.id } })) ?? null,
+        30_000,
+      );
+      const done = await waitForRun(stack, fired.id, 60_000);
+      expect(done).toMatchObject({ status: 'succeeded', job: { id: job.id }, parameters: { label: 'scheduled' } });
+      expect(await stepOutput(done.id, a.deviceId, 0)).toBe('scheduled [redacted]\n');
+      const child = await new Client({ connection }).workflow.getHandle(done.workflowId).describe();
+      expect(child.parentExecution?.workflowId).toMatch(new RegExp(`^job-schedule/${schedule.id}`));
+      const detail = (await stack.api('GET', `/api/v1/job-schedules/${schedule.id}`)).body;
+      expect(detail.recentRuns.map((r: any) => r.id)).toContain(done.id);
+      expect(detail.temporal.recentActions.length).toBe(1);
+
+      const paused = await stack.api('POST', `/api/v1/job-schedules/${schedule.id}/pause`, { note: 'change freeze' });
+      expect(paused.body).toMatchObject({ paused: true, temporal: { paused: true, note: 'change freeze' } });
+      expect((await stack.api('POST', `/api/v1/job-schedules/${schedule.id}/unpause`, {})).body.temporal.paused).toBe(false);
+
+      // A cron expression Temporal cannot read is refused, and nothing is left behind.
+      const bad = await stack.api('POST', `/api/v1/jobs/${job.id}/schedules`, {
+        name: `bad-${randomUUID()}`,
+        deviceIds: [a.deviceId],
+        spec: { cron: ['61 25 * * *'] },
+        parameters: { label: 'x', token: 'y' },
+      });
+      expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+
+      // An interval schedule fires on its own; deleting it removes the Temporal Schedule.
+      const every = await stack.api('POST', `/api/v1/jobs/${job.id}/schedules`, {
+        name: `every-${randomUUID()}`,
+        deviceIds: [a.deviceId],
+        spec: { intervals: [{ everySeconds: 2 }] },
+        parameters: { label: 'interval', token: SECRET },
+      });
+      expect(every.status, JSON.stringify(every.body)).toBe(201);
+      const auto = await waitFor(
+        'a run of the interval schedule',
+        async () => (await stack.database.db.prisma.jobRun.findFirst({ where: { scheduleId: every.body.id } })) ?? null,
+        30_000,
+      );
+      expect(auto.createdById).not.toBeNull();
+      expect((await stack.api('DELETE', `/api/v1/job-schedules/${every.body.id}`)).status).toBe(204);
+      await expect(new Client({ connection }).schedule.getHandle(every.body.scheduleId).describe()).rejects.toThrow();
+      expect(await stack.database.db.prisma.secret.count({ where: { ownerType: 'job_schedule', ownerId: every.body.id } })).toBe(0);
+      expect((await stack.api('GET', `/api/v1/job-schedules/${every.body.id}`)).status).toBe(404);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('refuses values that do not fit the job, naming each problem', async () => {
     const job = await createJob({
       name: `checked-${randomUUID()}`,

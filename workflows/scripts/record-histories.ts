@@ -17,7 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
-import { approvalDecidedSignal, jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence } from '../src/index.ts';
+import { approvalDecidedSignal, jobRun, progressQuery, refreshDynamicGroups, scheduledJobRun, sweepDevicePresence } from '../src/index.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
 import type { ChainedRun } from '@opsconductor/activities';
 import { historyToJSON } from '../test/support/history-json.ts';
@@ -146,8 +146,42 @@ try {
       console.log(`recorded ${name}.json (${history.events?.length ?? 0} events)`);
     });
   });
+  // A job's schedule firing: scheduledJobRun records a run and runs it as its child.
+  const recordScheduledJobRun =
+    wanted.size === 0 || wanted.has('scheduled-job-run')
+      ? [
+          (async () => {
+            const deviceIds = ids.slice(0, 2);
+            const { activities } = createStubActivities(deviceIds, () => ({ kind: 'succeed' }), {
+              scheduled: () => ({
+                note: null,
+                run: {
+                  jobRunId: randomUUID(),
+                  deviceIds,
+                  deadlineAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+                  job: { giveUpAt: new Date(Date.now() + 3600_000).toISOString() },
+                },
+              }),
+            });
+            const taskQueue = `record-scheduled-job-run-${randomUUID()}`;
+            const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+            await worker.runUntil(async () => {
+              const handle = await env.client.workflow.start(scheduledJobRun, {
+                taskQueue,
+                workflowId: `job-schedule/${randomUUID()}`,
+                args: [{ scheduleId: 's' }],
+              });
+              await handle.result();
+              const history = await handle.fetchHistory();
+              await writeFile(`${historiesDir}scheduled-job-run.json`, historyToJSON(history));
+              console.log(`recorded scheduled-job-run.json (${history.events?.length ?? 0} events)`);
+            });
+          })(),
+        ]
+      : [];
   const results = await Promise.allSettled([
     ...recordScheduled,
+    ...recordScheduledJobRun,
     ...selected.map(async (scenario) => {
       const { activities, state } = createStubActivities(scenario.deviceIds, scenario.behaviour, { chain: scenario.chain });
       const taskQueue = `record-${scenario.name}-${randomUUID()}`;

@@ -14,4 +14,6 @@ export {
 } from './job-run.ts';
 export type { JobRunInput, JobRunResult, JobRunProgress, ApprovalDecided } from './job-run.ts';
 export { refreshDynamicGroups } from './group-refresh.ts';
+export { scheduledJobRun } from './scheduled-job-run.ts';
+export type { ScheduledJobRunInput, ScheduledJobRunResult } from './scheduled-job-run.ts';
 export { sweepDevicePresence } from './device-presence.ts';

@@ -7,7 +7,15 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { approvalDecidedSignal, jobRun, progressQuery, refreshDynamicGroups, sweepDevicePresence, type JobRunInput } from '../src/index.ts';
+import {
+  approvalDecidedSignal,
+  jobRun,
+  progressQuery,
+  refreshDynamicGroups,
+  scheduledJobRun,
+  sweepDevicePresence,
+  type JobRunInput,
+} from '../src/index.ts';
 import { BATCH_HEARTBEAT_TIMEOUT_MS, DISPATCH_GRACE_MS } from '../src/job-run.ts';
 import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from '../src/search-attributes.ts';
 import type { ChainedRun } from '@opsconductor/activities';
@@ -516,5 +524,50 @@ describe("approval (four-eyes) of a job's run", () => {
         expect(state.batches).toHaveLength(0);
       },
     );
+  });
+});
+
+describe("scheduledJobRun (what a job's Temporal Schedule starts)", () => {
+  it("records the firing's run and runs it as the child job-run/<id>; without a run it ends saying why", async () => {
+    const deviceIds = deviceIdList(2);
+    const jobRunId = randomUUID();
+    const now = await env.currentTimeMs();
+    const recorded: string[] = [];
+    const { activities, state } = createStubActivities(deviceIds, () => ({ kind: 'succeed' }), {
+      scheduled: (scheduleId, workflowId) => {
+        recorded.push(`${scheduleId} ${workflowId}`);
+        return scheduleId === 'empty'
+          ? { note: 'Not started: The target selection matches no devices.' }
+          : {
+              note: null,
+              run: {
+                jobRunId,
+                deviceIds,
+                deadlineAt: new Date(now + 10 * 60_000).toISOString(),
+                job: { giveUpAt: new Date(now + 3600_000).toISOString() },
+              },
+            };
+      },
+    });
+    const taskQueue = `test-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    await worker.runUntil(async () => {
+      const fired = await env.client.workflow.execute(scheduledJobRun, {
+        taskQueue,
+        workflowId: 'job-schedule/s1-2026-12-02T03:00:00Z',
+        args: [{ scheduleId: 's1' }],
+      });
+      expect(fired).toMatchObject({ jobRunId, result: { status: 'succeeded' } });
+      expect(recorded).toEqual(['s1 job-schedule/s1-2026-12-02T03:00:00Z']);
+      const child = await env.client.workflow.getHandle(`job-run/${jobRunId}`).describe();
+      expect(child.parentExecution?.workflowId).toBe('job-schedule/s1-2026-12-02T03:00:00Z');
+      expect(state.batches).toHaveLength(1);
+      const skipped = await env.client.workflow.execute(scheduledJobRun, {
+        taskQueue,
+        workflowId: `job-schedule/empty-${randomUUID()}`,
+        args: [{ scheduleId: 'empty' }],
+      });
+      expect(skipped).toEqual({ notStarted: 'Not started: The target selection matches no devices.' });
+    });
   });
 });

@@ -15,7 +15,7 @@ const files = readdirSync(historiesDir)
   .sort();
 
 describe('recorded histories', () => {
-  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, and the scheduled workflows", () => {
+  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, a schedule's firing, and the scheduled workflows", () => {
     expect(files).toEqual([
       'batched.json',
       'by-reference-batched.json',
@@ -26,6 +26,7 @@ describe('recorded histories', () => {
       'job-approval.json',
       'job-chain-child.json',
       'job-chain.json',
+      'scheduled-job-run.json',
       'success.json',
     ]);
   });

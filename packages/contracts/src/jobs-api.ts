@@ -148,3 +148,139 @@ export const jobRunStep = z
 export const jobRunDeviceSteps = z
   .object({ deviceId: z.string().uuid(), hostname: z.string(), status: z.string(), steps: z.array(jobRunStep) })
   .meta({ id: 'JobRunDeviceSteps' });
+
+// ---- schedules (ADR 20) -------------------------------------------------------------------------------
+
+/** What a schedule does when its last run is still going when it fires (Temporal's overlap policies). */
+export const scheduleOverlapPolicies = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+
+const timeZoneName = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Berlin');
+/** A cron expression as Temporal reads it: 5 fields (minute hour day-of-month month day-of-week), or a @-macro. */
+const cronExpression = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^(@[a-z]+|[0-9A-Za-z*/,?#LW-]+( [0-9A-Za-z*/,?#LW-]+){4,6})$/, 'must be a cron expression such as "0 3 * * 1-5"');
+
+export const jobScheduleSpec = z
+  .strictObject({
+    cron: z.array(cronExpression).max(10).default([]),
+    intervals: z
+      .array(
+        z.strictObject({
+          everySeconds: z
+            .number()
+            .int()
+            .min(1)
+            .max(366 * 24 * 3600),
+          offsetSeconds: z
+            .number()
+            .int()
+            .min(0)
+            .max(366 * 24 * 3600)
+            .default(0),
+        }),
+      )
+      .max(10)
+      .default([]),
+    timeZone: timeZoneName.default('UTC'),
+    startAt: z.iso.datetime({ offset: true }).optional(),
+    endAt: z.iso.datetime({ offset: true }).optional(),
+    /** Each run starts up to this much later than its time, at random. */
+    jitterSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .default(0),
+  })
+  .refine((s) => s.cron.length + s.intervals.length > 0, { message: 'give at least one cron expression or interval', path: ['cron'] })
+  .refine((s) => !s.startAt || !s.endAt || Date.parse(s.startAt) < Date.parse(s.endAt), {
+    message: 'must be after startAt',
+    path: ['endAt'],
+  })
+  .meta({ id: 'JobScheduleSpec' });
+export type JobScheduleSpec = z.infer<typeof jobScheduleSpec>;
+
+export const jobScheduleBody = jobRunTargetSelection
+  .extend({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).default(''),
+    /** The job version every run uses; without it, each run uses the job's current version when it fires. */
+    version: jobVersionNumber.optional(),
+    spec: jobScheduleSpec,
+    overlap: z.enum(scheduleOverlapPolicies).default('skip'),
+    /** Values by parameter name; secret ones go to the secret store. */
+    parameters: createJobRunOfJobRequest.shape.parameters,
+    maxConcurrency: createJobRunOfJobRequest.shape.maxConcurrency,
+    failureThreshold: createJobRunOfJobRequest.shape.failureThreshold,
+    deadlineSeconds: createJobRunOfJobRequest.shape.deadlineSeconds,
+    /** Created paused (no runs until unpaused). */
+    paused: z.boolean().default(false),
+  })
+  .meta({ id: 'JobScheduleBody' });
+export type JobScheduleBody = z.infer<typeof jobScheduleBody>;
+
+export const jobScheduleDto = z
+  .object({
+    id: z.string().uuid(),
+    /** The Temporal Schedule's ID (visible in the Temporal UI's Schedules). */
+    scheduleId: z.string(),
+    temporalUrl: z.string().nullable(),
+    name: z.string(),
+    description: z.string(),
+    job: z.object({ id: z.string().uuid(), name: z.string() }),
+    version: z.number().int().nullable(),
+    spec: jobScheduleSpec,
+    overlap: z.enum(scheduleOverlapPolicies),
+    targetSelection: jobRunTargetSelection,
+    parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    secretParameters: z.array(z.string()),
+    maxConcurrency: z.number().int().nullable(),
+    failureThreshold: z.object({ count: z.number().int().nullable(), percent: z.number().int().nullable() }).nullable(),
+    deadlineSeconds: z.number().int(),
+    paused: z.boolean(),
+    lastError: z.string().nullable(),
+    createdBy: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'JobSchedule' });
+export const jobScheduleDetail = jobScheduleDto
+  .extend({
+    /** From Temporal (null when it could not be asked): its next run times, the pause note, and the runs it started. */
+    temporal: z
+      .object({
+        paused: z.boolean(),
+        note: z.string().nullable(),
+        upcoming: z.array(z.string()),
+        recentActions: z.array(z.object({ scheduledAt: z.string(), takenAt: z.string(), workflowId: z.string() })),
+      })
+      .nullable(),
+    /** The newest runs it started (the database's). */
+    recentRuns: z.array(
+      z.object({
+        id: z.string().uuid(),
+        status: z.string(),
+        createdAt: z.string(),
+        finishedAt: z.string().nullable(),
+        workflowId: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'JobScheduleDetail' });
+export const jobScheduleList = z.object({ items: z.array(jobScheduleDto), total: z.number().int() }).meta({ id: 'JobScheduleList' });
+export const jobScheduleListQuery = pagination.extend({ jobId: z.string().uuid().optional().describe("This job's schedules only") });
+export const scheduleNoteBody = z.strictObject({ note: z.string().max(500).optional() }).meta({ id: 'ScheduleNoteBody' });

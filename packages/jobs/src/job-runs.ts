@@ -12,6 +12,20 @@ import type { ParameterValue } from './run-values.ts';
 /** The secret store's owner type of a run's secret parameter values; the purpose is `parameter:<name>`. */
 export const JOB_RUN_SECRET_OWNER = 'job_run';
 export const jobRunSecretPurpose = (name: string) => `parameter:${name}`;
+/** A schedule's secret parameter values (same purposes): the runs it starts refer to them (`secretsFrom`). */
+export const JOB_SCHEDULE_SECRET_OWNER = 'job_schedule';
+
+/** Where a run's secret values are: its own (owner `job_run`), or its schedule's. */
+export interface SecretOwner {
+  ownerType: string;
+  ownerId: string;
+}
+
+/** The owner of a run's secrets, from its recorded parameters. */
+export function secretOwnerOf(jobRunId: string, parameters: unknown): SecretOwner {
+  const from = (parameters as { secretsFrom?: SecretOwner } | null)?.secretsFrom;
+  return from ?? { ownerType: JOB_RUN_SECRET_OWNER, ownerId: jobRunId };
+}
 /** Time past a step's pickup window and timeout that a batch waits for its result (activities' STEP_RESULT_GRACE_MS). */
 export const STEP_RESULT_GRACE_MS = 60_000;
 
@@ -32,6 +46,10 @@ export interface NewJobRun {
   targetSelection: unknown;
   rerunOfId?: string;
   chainedFromId?: string;
+  /** The secrets are another owner's (a schedule's), not the run's own. */
+  secretsFrom?: SecretOwner;
+  /** The schedule that started it, and the scheduled workflow (one run per firing). */
+  schedule?: { id: string; workflowId: string };
 }
 
 /** What the `jobRun` workflow of a job's run takes (JobRunInput with `job`). */
@@ -85,10 +103,10 @@ export async function recordJobRun(sql: Sql, run: NewJobRun): Promise<JobRunStar
   const { rows } = await sql.query<{ created_at: Date; deadline_at: Date; approval_expires_at: Date | null }>(
     `INSERT INTO job_runs (id, workflow_id, kind, command, shell, timeout_seconds, deadline_at, created_by_id, target_selection,
                            job_id, job_version, parameters, max_concurrency, failure_threshold_count, failure_threshold_percent,
-                           rerun_of_id, chained_from_id, status, approval_expires_at)
+                           rerun_of_id, chained_from_id, status, approval_expires_at, schedule_id, schedule_workflow_id)
      VALUES ($1, $2, 'job', $3, 'default', $4, now() + make_interval(secs => $5), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
              CASE WHEN $16::int IS NULL THEN 'queued' ELSE 'awaiting_approval' END::"JobRunStatus",
-             now() + make_interval(secs => $16::int))
+             now() + make_interval(secs => $16::int), $17, $18)
      RETURNING created_at, deadline_at, approval_expires_at`,
     [
       run.id,
@@ -100,13 +118,19 @@ export async function recordJobRun(sql: Sql, run: NewJobRun): Promise<JobRunStar
       JSON.stringify(run.targetSelection),
       run.job.id,
       run.job.version,
-      JSON.stringify({ values: Object.fromEntries(run.values), secrets: [...run.secretNames] }),
+      JSON.stringify({
+        values: Object.fromEntries(run.values),
+        secrets: [...run.secretNames],
+        ...(run.secretsFrom ? { secretsFrom: run.secretsFrom } : {}),
+      }),
       run.maxConcurrency,
       run.failureThreshold?.count ?? null,
       run.failureThreshold?.percent ?? null,
       run.rerunOfId ?? null,
       run.chainedFromId ?? null,
       def.approval?.expiresAfterSeconds ?? null,
+      run.schedule?.id ?? null,
+      run.schedule?.workflowId ?? null,
     ],
   );
   await sql.query(

@@ -72,3 +72,39 @@ ALTER TABLE "job_runs"
     ADD COLUMN "approval_comment" TEXT;
 ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_approval_decided_by_id_fkey" FOREIGN KEY ("approval_decided_by_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_approval_decision_check" CHECK ("approval_decision" IN ('approved', 'rejected'));
+
+-- Scheduled runs of a job: each is a Temporal Schedule (ID `job-schedule/<id>`) whose workflow records a run with
+-- these settings when it fires (targets resolved then). Secret values are in the secret store (owner `job_schedule`).
+CREATE TABLE "job_schedules" (
+    "id" UUID NOT NULL,
+    "name" TEXT NOT NULL,
+    "description" TEXT NOT NULL DEFAULT '',
+    "job_id" UUID NOT NULL,
+    "job_version" INTEGER,
+    "spec" JSONB NOT NULL,
+    "overlap" TEXT NOT NULL DEFAULT 'skip',
+    "target_selection" JSONB NOT NULL,
+    "parameters" JSONB NOT NULL DEFAULT '{}',
+    "secret_parameters" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "max_concurrency" INTEGER,
+    "failure_threshold_count" INTEGER,
+    "failure_threshold_percent" INTEGER,
+    "deadline_seconds" INTEGER NOT NULL DEFAULT 3600,
+    "paused" BOOLEAN NOT NULL DEFAULT false,
+    "last_error" TEXT,
+    "created_by_id" UUID,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "job_schedules_pkey" PRIMARY KEY ("id")
+);
+CREATE UNIQUE INDEX "job_schedules_name_key" ON "job_schedules"("name");
+CREATE INDEX "job_schedules_job_id_idx" ON "job_schedules"("job_id");
+ALTER TABLE "job_schedules" ADD CONSTRAINT "job_schedules_job_id_fkey" FOREIGN KEY ("job_id") REFERENCES "jobs"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "job_schedules" ADD CONSTRAINT "job_schedules_created_by_id_fkey" FOREIGN KEY ("created_by_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- A run a schedule started: the schedule, and the scheduled workflow that recorded it (one run per firing).
+ALTER TABLE "job_runs" ADD COLUMN "schedule_id" UUID, ADD COLUMN "schedule_workflow_id" TEXT;
+ALTER TABLE "job_runs" ADD CONSTRAINT "job_runs_schedule_id_fkey" FOREIGN KEY ("schedule_id") REFERENCES "job_schedules"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+CREATE UNIQUE INDEX "job_runs_schedule_workflow_id_key" ON "job_runs"("schedule_workflow_id");
+CREATE INDEX "job_runs_schedule_id_created_at_idx" ON "job_runs"("schedule_id", "created_at");

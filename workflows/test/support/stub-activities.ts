@@ -69,7 +69,7 @@ const SETTLED: Record<'succeed' | 'exit-nonzero' | 'offline' | 'silent-after-del
 export function createStubActivities(
   deviceIds: readonly string[],
   behaviour: (deviceId: string) => DeviceBehaviour,
-  opts: { chain?: (jobRunId: string) => ChainedRun } = {},
+  opts: { chain?: (jobRunId: string) => ChainedRun; scheduled?: (scheduleId: string, workflowId: string) => ChainedRun } = {},
 ) {
   const state: StubState = {
     batches: [],
@@ -126,6 +126,10 @@ export function createStubActivities(
         return { decision: closed };
       }
       return { decision: 'pending' };
+    },
+
+    async recordScheduledRun({ scheduleId, workflowId }) {
+      return opts.scheduled?.(scheduleId, workflowId) ?? { note: 'no such schedule' };
     },
 
     async startChainedRun({ jobRunId }) {

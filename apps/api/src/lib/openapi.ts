@@ -45,7 +45,11 @@ const documentTags = [
     description: 'The inventory: devices, their software, services and history; tags and custom fields; retiring and deleting',
   },
   { name: 'groups', description: 'Static groups and dynamic groups with rules' },
-  { name: 'job runs', description: 'Running commands on devices, their progress, output and results' },
+  { name: 'job runs', description: 'Running commands and saved jobs on devices: approvals, progress per step, output and results' },
+  {
+    name: 'job schedules',
+    description: 'Scheduled runs of jobs: Temporal Schedules with cron or intervals, pause, trigger now, next and recent runs',
+  },
   { name: 'files', description: 'Files held by the server for `file.fetch` commands, by SHA-256 (upload: operator)' },
   { name: 'audit', description: 'Who did what, when (admin)' },
   {

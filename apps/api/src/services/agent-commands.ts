@@ -30,7 +30,7 @@ import {
 } from '@opsconductor/commands';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { isDatabaseUnavailable } from '@opsconductor/db';
-import { JOB_RUN_SECRET_OWNER, jobRunSecretPurpose } from '@opsconductor/jobs';
+import { jobRunSecretPurpose, secretOwnerOf } from '@opsconductor/jobs';
 import { channels } from '@opsconductor/db/notify';
 import { wakeDispatchers } from '@opsconductor/domain-events';
 import { deviceActor } from '@opsconductor/unit-of-work';
@@ -133,15 +133,17 @@ export class AgentCommandService {
 
   /**
    * A job step's payload names its run's secret parameters (`secretRefs`); the agent gets their values (`secrets`),
-   * read from the secret store now, never stored with the payload. A value that cannot be read (the run ended and
+   * read from the secret store now (the run's own, or its schedule's), never stored with the payload. A value that cannot be read (the run ended and
    * its secrets with it, or a master key is missing) is left out: the agent then refuses to run the command.
    */
   private async withSecrets(command: ClaimedCommand): Promise<CommandPayload> {
     const { payload, jobRunId } = command;
     if ((payload.kind !== 'shell' && payload.kind !== 'script') || !payload.secretRefs || !jobRunId) return payload;
+    const run = await this.deps.agentPool.query<{ parameters: unknown }>('SELECT parameters FROM job_runs WHERE id = $1', [jobRunId]);
+    const owner = secretOwnerOf(jobRunId, run.rows[0]?.parameters);
     const secrets: Record<string, string> = {};
     for (const [variable, parameter] of Object.entries(payload.secretRefs)) {
-      const ref = { ownerType: JOB_RUN_SECRET_OWNER, ownerId: jobRunId, purpose: jobRunSecretPurpose(parameter) };
+      const ref = { ...owner, purpose: jobRunSecretPurpose(parameter) };
       try {
         const value = await this.deps.secrets.revealText(ref);
         if (value !== null) secrets[variable] = value;
