@@ -36,6 +36,7 @@ import {
   type ParameterState,
   type StepState,
 } from '~/lib/job-editor';
+import { expiryUnitLabels, expiryUnits, expiryText, secondsOfExpiry, type ExpiryUnit } from '~/lib/approval';
 import { Alert, Button, Card, Field, Input, Select, Textarea, buttonClass, cx } from './ui';
 
 export type EditorMode = 'builder' | 'json';
@@ -140,6 +141,8 @@ export function JobEditor({
       (s) => ({ ...s, steps: updateItem(s.steps, id, patch) }),
       [`s:${id}`, ...Object.keys(patch).map((k) => `s:${id}.${fieldPath(k)}`)],
     );
+  const setApproval = (patch: Partial<Pick<EditorState, 'approval' | 'approvalExpiry' | 'approvalUnit'>>) =>
+    edit((s) => ({ ...s, ...patch }), ['approval', 'approval.expiresAfterSeconds']);
   const dropItem = (id: string, prefix: 'p' | 's') => {
     setState((s) => (prefix === 'p' ? { ...s, parameters: removeItem(s.parameters, id) } : { ...s, steps: removeItem(s.steps, id) }));
     setErrors((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith(`${prefix}:${id}`))));
@@ -335,6 +338,8 @@ export function JobEditor({
               </datalist>
             </div>
           </Card>
+
+          <ApprovalEditor state={state} errors={errors} set={setApproval} />
         </>
       ) : (
         <Card title="Definition (JSON)">
@@ -377,6 +382,71 @@ export function JobEditor({
         </Link>
       </div>
     </Form>
+  );
+}
+
+/** Four-eyes: whether a run waits for another operator's approval, and how long it may wait. */
+function ApprovalEditor({
+  state,
+  errors,
+  set,
+}: {
+  state: EditorState;
+  errors: Errors;
+  set: (patch: Partial<Pick<EditorState, 'approval' | 'approvalExpiry' | 'approvalUnit'>>) => void;
+}) {
+  const expiryError = message(errors, 'approval.expiresAfterSeconds') ?? message(errors, 'approval');
+  const seconds = secondsOfExpiry(state.approvalExpiry, state.approvalUnit);
+  return (
+    <Card title="Approval">
+      <div className="space-y-3 p-4" data-testid="job-approval">
+        <div>
+          <Check label="Requires approval (four-eyes)" checked={state.approval} onChange={(v) => set({ approval: v })} />
+          <p className="mt-1 text-xs text-zinc-500">
+            A run waits until an operator other than the one who started it approves it; nothing runs before. It ends rejected when
+            rejected, expired when nobody decides in time.
+          </p>
+        </div>
+        {state.approval ? (
+          <Field
+            label="Expires after"
+            error={expiryError}
+            hint={
+              typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0
+                ? `${expiryText(seconds)}; between 1 minute and 30 days`
+                : 'Between 1 minute and 30 days; empty for 24 hours'
+            }
+            className="max-w-sm"
+          >
+            {(a) => (
+              <div className="flex items-center gap-2">
+                <Input
+                  {...a}
+                  type="number"
+                  min={0}
+                  step="any"
+                  value={state.approvalExpiry}
+                  onChange={(e) => set({ approvalExpiry: e.currentTarget.value })}
+                  className="w-28"
+                />
+                <Select
+                  aria-label="Expiry unit"
+                  value={state.approvalUnit}
+                  onChange={(e) => set({ approvalUnit: e.currentTarget.value as ExpiryUnit })}
+                  className="w-32"
+                >
+                  {expiryUnits.map((u) => (
+                    <option key={u} value={u}>
+                      {expiryUnitLabels[u]}
+                    </option>
+                  ))}
+                </Select>
+              </div>
+            )}
+          </Field>
+        ) : null}
+      </div>
+    </Card>
   );
 }
 

@@ -1,8 +1,12 @@
-/** A job definition shown read-only (parameters, ordered steps, chains), who saved a version, and a version diff. */
+/**
+ * A job definition shown read-only (whether its runs need approval, parameters, ordered steps, chains), who saved a
+ * version, and a version diff.
+ */
 import { Link } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import type { Schema } from '~/lib/api.server';
 import { formatSeconds } from '~/lib/format';
+import { approvalRuleText } from '~/lib/approval';
 import {
   DEFAULT_RETRY_BACKOFF_SECONDS,
   DEFAULT_TIMEOUT_SECONDS,
@@ -12,7 +16,7 @@ import {
   stepKindLabels,
   type JobDefinitionDraft,
 } from '~/lib/job-editor';
-import { Badge, Card, EmptyState, Table, Td, Th, cx } from './ui';
+import { Alert, Badge, Card, EmptyState, Table, Td, Th, cx } from './ui';
 
 type Actor = Schema<'Actor'>;
 
@@ -99,12 +103,19 @@ function StepBody({ step }: { step: JobDefinitionDraft['steps'][number] }) {
   }
 }
 
-/** The definition, readable: parameters table, ordered steps with their settings and text, chains. */
+/** The definition, readable: its approval rule, parameters table, ordered steps with their settings and text, chains. */
 export function JobDefinitionView({ definition }: { definition: JobDefinitionDraft }) {
   const parameters = definition.parameters ?? [];
   const chains = definition.chains ?? {};
+  const approval = approvalRuleText(definition.approval);
   return (
     <div className="space-y-4" data-testid="job-definition">
+      {approval ? (
+        <Alert tone="warning" title="Four-eyes approval">
+          <span data-testid="job-approval-rule">{approval}</span>: a run waits until an operator other than the one who started it approves
+          it; nothing runs before.
+        </Alert>
+      ) : null}
       <Card title={`Parameters (${parameters.length})`}>
         {parameters.length === 0 ? (
           <EmptyState title="No parameters" />

@@ -142,6 +142,56 @@ describe('definition ↔ editor state', () => {
     expect(enumValues(' pilot \r\n\nbroad\n')).toEqual(['pilot', 'broad']);
   });
 
+  it('keeps a definition without approval without it, and gives back one with approval exactly', () => {
+    expect('approval' in definitionFromState(stateOf(stored))).toBe(false);
+    expect(stateOf(stored)).toMatchObject({ approval: false, approvalExpiry: '24', approvalUnit: 'hours' });
+    for (const expiresAfterSeconds of [60, 61, 90, 3600, 5400, 86_400, 90_000, 172_800, 2_592_000]) {
+      const guarded = { ...stored, approval: { expiresAfterSeconds } };
+      expect(definitionFromState(stateOf(guarded))).toStrictEqual(guarded);
+    }
+    expect(stateOf({ ...stored, approval: { expiresAfterSeconds: 5400 } })).toMatchObject({
+      approval: true,
+      approvalExpiry: '90',
+      approvalUnit: 'minutes',
+    });
+    expect(stateOf({ ...stored, approval: { expiresAfterSeconds: 604_800 } })).toMatchObject({ approvalExpiry: '7', approvalUnit: 'days' });
+  });
+
+  it('fills in the default expiry of an approval written without one', () => {
+    expect(definitionFromState(stateOf({ ...stored, approval: {} })).approval).toEqual({ expiresAfterSeconds: 86_400 });
+  });
+
+  it('sends the expiry typed in its unit, the default when empty, and text that is not a number as it is', () => {
+    const base = stateOf(stored);
+    const approval = (patch: Partial<EditorState>) => definitionFromState({ ...base, approval: true, ...patch }).approval;
+    expect(approval({})).toEqual({ expiresAfterSeconds: 86_400 });
+    expect(approval({ approvalExpiry: '1.5', approvalUnit: 'hours' })).toEqual({ expiresAfterSeconds: 5400 });
+    expect(approval({ approvalExpiry: '1.1', approvalUnit: 'hours' })).toEqual({ expiresAfterSeconds: 3960 });
+    expect(approval({ approvalExpiry: '3', approvalUnit: 'days' })).toEqual({ expiresAfterSeconds: 259_200 });
+    expect(approval({ approvalExpiry: ' ' })).toEqual({});
+    expect(approval({ approvalExpiry: 'soon' })).toEqual({ expiresAfterSeconds: 'soon' });
+    // Unticked: no approval, and the expiry typed is kept for when it is ticked again.
+    const off = { ...base, approval: false, approvalExpiry: '2', approvalUnit: 'days' as const };
+    expect('approval' in definitionFromState(off)).toBe(false);
+    expect(definitionFromState({ ...off, approval: true }).approval).toEqual({ expiresAfterSeconds: 172_800 });
+  });
+
+  it('refuses an approval the builder cannot show', () => {
+    const bad = (approval: unknown) => {
+      const r = stateFromDefinition({ ...stored, approval });
+      return r.ok ? null : r.error;
+    };
+    expect(bad({ expiresAfterSeconds: '3600' })).toMatch(/approval\.expiresAfterSeconds is not a number/);
+    expect(bad({ expiresAfter: 3600 })).toMatch(/approval\.expiresAfter is not a field the editor knows/);
+    expect(bad(true)).toMatch(/approval is not an object/);
+  });
+
+  it('keeps the expiry typed in the builder when the JSON tab drops the approval', () => {
+    const ticked = { ...stateOf(stored), approval: true, approvalExpiry: '45', approvalUnit: 'minutes' as const };
+    const parsed = parseDefinitionText(JSON.stringify(stored), ticked);
+    expect(parsed.ok && parsed.state).toMatchObject({ approval: false, approvalExpiry: '45', approvalUnit: 'minutes' });
+  });
+
   it('leaves optional texts out when empty and trims chains', () => {
     let state = stateOf(stored);
     state = { ...state, onSuccess: '  Next  ', onFailure: '' };

@@ -8,6 +8,7 @@
  */
 import { scriptInterpreters, type ScriptInterpreter } from '@opsconductor/contracts/constants';
 import type { components } from '@opsconductor/contracts/openapi-types';
+import { expiryOfSeconds, secondsOfExpiry, type ExpiryUnit } from './approval';
 
 /** A definition as written (defaults may be left out): what the editor sends and what the API returns. */
 export type JobDefinitionDraft = components['schemas']['JobDefinition'];
@@ -115,6 +116,11 @@ export type EditorState = {
   steps: StepState[];
   onSuccess: string;
   onFailure: string;
+  /** Four-eyes: runs wait for another operator's approval (`approval` in the definition). */
+  approval: boolean;
+  /** How long a run may wait for it, as typed with its unit (kept while approval is off, so ticking it again loses nothing). */
+  approvalExpiry: string;
+  approvalUnit: ExpiryUnit;
   /** The next id to hand out (ids are deterministic, so the server render and hydration agree). */
   seq: number;
 };
@@ -159,8 +165,14 @@ export function emptyStep(id: string, n = 1): StepState {
 
 /** A new job: no parameters and one empty shell step. */
 export function emptyEditorState(): EditorState {
-  return { name: '', description: '', parameters: [], steps: [emptyStep('s0')], onSuccess: '', onFailure: '', seq: 1 };
+  return { name: '', description: '', parameters: [], steps: [emptyStep('s0')], onSuccess: '', onFailure: '', ...noApproval, seq: 1 };
 }
+
+/** Approval off, with the format's default expiry (24 hours) ready for when it is ticked. */
+const noApproval = { approval: false, approvalExpiry: '24', approvalUnit: 'hours' } as const satisfies Pick<
+  EditorState,
+  'approval' | 'approvalExpiry' | 'approvalUnit'
+>;
 
 export function addParameter(state: EditorState): EditorState {
   const used = new Set(state.parameters.map((p) => p.name.toLowerCase()));
@@ -297,7 +309,7 @@ export function definitionFromState(state: EditorState): JobDefinitionDraft {
     ...optionalText('onSuccess', state.onSuccess.trim()),
     ...optionalText('onFailure', state.onFailure.trim()),
   };
-  return {
+  const definition: JobDefinitionDraft = {
     schemaVersion: 1,
     name: state.name,
     description: state.description,
@@ -305,6 +317,10 @@ export function definitionFromState(state: EditorState): JobDefinitionDraft {
     steps: state.steps.map(stepOf),
     chains,
   };
+  if (!state.approval) return definition;
+  // An empty expiry is left out (the format's default, 24 h, applies); text that is not a number goes as it is.
+  const seconds = secondsOfExpiry(state.approvalExpiry, state.approvalUnit);
+  return { ...definition, approval: seconds === undefined ? {} : { expiresAfterSeconds: seconds as number } };
 }
 
 /** The definition as the text of the JSON tab (and of the form's hidden field). */
@@ -456,7 +472,7 @@ function readStep(value: unknown, at: string, id: string): StepState {
  */
 export function stateFromDefinition(definition: unknown, previous?: EditorState): StateResult {
   try {
-    const r = reader(definition, '', ['schemaVersion', 'name', 'description', 'parameters', 'steps', 'chains']);
+    const r = reader(definition, '', ['schemaVersion', 'name', 'description', 'parameters', 'steps', 'chains', 'approval']);
     const version = r.raw.schemaVersion;
     if (version !== undefined && version !== 1) throw new Unshowable('schemaVersion is not 1');
     let seq = previous?.seq ?? 0;
@@ -464,6 +480,8 @@ export function stateFromDefinition(definition: unknown, previous?: EditorState)
     const parameters = r.list('parameters').map((p, i) => readParameter(p, `parameters.${i}`, idOf(previous?.parameters, i, 'p')));
     const steps = r.list('steps').map((s, i) => readStep(s, `steps.${i}`, idOf(previous?.steps, i, 's')));
     const chains = r.raw.chains === undefined ? null : reader(r.raw.chains, 'chains', ['onSuccess', 'onFailure']);
+    const approval = r.raw.approval === undefined ? null : reader(r.raw.approval, 'approval', ['expiresAfterSeconds']);
+    const expiry = approval?.number('expiresAfterSeconds');
     return {
       ok: true,
       state: {
@@ -473,6 +491,10 @@ export function stateFromDefinition(definition: unknown, previous?: EditorState)
         steps,
         onSuccess: chains?.text('onSuccess') ?? '',
         onFailure: chains?.text('onFailure') ?? '',
+        ...(approval
+          ? // Without `expiresAfterSeconds` the default applies: shown (and sent back) as 24 hours, what the API fills in.
+            { approval: true, ...approvalFields(expiry ? Number(expiry) : undefined) }
+          : { ...noApproval, ...approvalFields(undefined, previous) }),
         seq,
       },
     };
@@ -481,6 +503,19 @@ export function stateFromDefinition(definition: unknown, previous?: EditorState)
       return { ok: false, error: `The builder cannot show this definition: ${error.message}. Edit it here.` };
     throw error;
   }
+}
+
+/**
+ * The expiry's number and unit: those of the seconds given, else what the builder had (unticking approval in the
+ * JSON tab keeps the expiry typed), else 24 hours.
+ */
+function approvalFields(seconds: number | undefined, previous?: EditorState): Pick<EditorState, 'approvalExpiry' | 'approvalUnit'> {
+  if (seconds !== undefined) {
+    const { value, unit } = expiryOfSeconds(seconds);
+    return { approvalExpiry: value, approvalUnit: unit };
+  }
+  if (previous) return { approvalExpiry: previous.approvalExpiry, approvalUnit: previous.approvalUnit };
+  return { approvalExpiry: noApproval.approvalExpiry, approvalUnit: noApproval.approvalUnit };
 }
 
 /** The JSON tab's text read: the definition and its form state, or what is wrong with it. */

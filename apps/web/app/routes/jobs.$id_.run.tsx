@@ -6,8 +6,9 @@ import { jobIdParam, versionParam } from '~/lib/job-pages.server';
 import { runJobAction } from '~/lib/job-run-form.server';
 import { requireRole } from '~/lib/roles.server';
 import { osLabel } from '~/lib/format';
+import { approvalRuleText } from '~/lib/approval';
 import { RunJobForm } from '~/components/run-job-form';
-import { Breadcrumb, PageHeader } from '~/components/ui';
+import { Alert, Breadcrumb, PageHeader } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Run ${data?.job.name ?? 'job'} · OpsConductor` }];
 
@@ -37,6 +38,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     version,
     parameters: definition.parameters ?? [],
     steps: definition.steps.length,
+    approval: approvalRuleText(definition.approval),
     picker: {
       devices: devices.items.map((d) => ({
         id: d.id,
@@ -58,7 +60,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function RunJob() {
-  const { job, versions, version, parameters, steps, picker } = useLoaderData<typeof loader>();
+  const { job, versions, version, parameters, steps, approval, picker } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -74,6 +76,13 @@ export default function RunJob() {
         description={`Version ${version} · ${steps} ${steps === 1 ? 'step' : 'steps'}${job.description ? ` · ${job.description}` : ''}`}
       />
       <div className="max-w-4xl">
+        {approval ? (
+          <div className="mb-4" data-testid="run-approval-note">
+            <Alert tone="warning" title="This run will wait for approval">
+              {approval}: another operator must approve it on the Approvals page before anything runs.
+            </Alert>
+          </div>
+        ) : null}
         <RunJobForm job={job} versions={versions} version={version} parameters={parameters} picker={picker} result={result} />
       </div>
     </>
