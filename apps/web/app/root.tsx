@@ -29,18 +29,27 @@ export const links: LinksFunction = () => [
 export const meta: MetaFunction = () => [{ title: 'OpsConductor' }];
 
 /**
- * The signed-in user, or null. Never redirects (the login page renders under this loader too);
- * routes that need a session call requireApi(), which does.
+ * The signed-in user, or null, and how many runs wait for approval (the navigation's badge; null when that could
+ * not be read). Never redirects (the login page renders under this loader too); routes that need a session call
+ * requireApi(), which does.
  */
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = await getSessionToken(request);
-  if (!token) return { user: null, apiUnreachable: false };
+  if (!token) return { user: null, apiUnreachable: false, awaitingApproval: null };
+  const api = publicApi(request, context, token);
+  // One list call for its total: cheap, and never a reason for the page to fail.
+  const awaitingApproval = api
+    .get('/job-runs', { params: { query: { status: 'awaiting_approval', pageSize: 1 } } })
+    .then((r) => r.total)
+    .catch(() => null);
   try {
-    const user = await publicApi(request, context, token).get('/auth/me');
-    return { user, apiUnreachable: false };
+    const user = await api.get('/auth/me');
+    return { user, apiUnreachable: false, awaitingApproval: await awaitingApproval };
   } catch (error) {
-    if (error instanceof ApiUnreachableError) return { user: null, apiUnreachable: true };
-    if (error instanceof ApiError || error instanceof ApiContractError) return { user: null, apiUnreachable: false };
+    await awaitingApproval;
+    if (error instanceof ApiUnreachableError) return { user: null, apiUnreachable: true, awaitingApproval: null };
+    if (error instanceof ApiError || error instanceof ApiContractError)
+      return { user: null, apiUnreachable: false, awaitingApproval: null };
     throw error;
   }
 }
@@ -51,12 +60,13 @@ const roleTone: Record<User['role'], string> = {
   viewer: 'bg-zinc-100 text-zinc-600 ring-zinc-500/20',
 };
 
-function TopNav({ user }: { user: User }) {
-  const items = [
+function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: number | null }) {
+  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null }> = [
     { to: '/devices', label: 'Devices', show: true },
     { to: '/groups', label: 'Groups', show: true },
     { to: '/jobs', label: 'Jobs', show: true },
     { to: '/runs', label: 'Runs', show: true },
+    { to: '/approvals', label: 'Approvals', show: true, badge: awaitingApproval },
     { to: '/enrollment', label: 'Enrollment', show: user.role === 'admin' },
     { to: '/users', label: 'Users', show: user.role === 'admin' },
     { to: '/audit', label: 'Audit', show: user.role === 'admin' },
@@ -85,6 +95,15 @@ function TopNav({ user }: { user: User }) {
                 }
               >
                 {i.label}
+                {i.badge ? (
+                  <span
+                    className="ml-1.5 inline-flex min-w-4 items-center justify-center rounded-full bg-amber-500 px-1 text-[10px] leading-4 font-semibold text-white tabular-nums"
+                    title={`${i.badge} ${i.badge === 1 ? 'run waits' : 'runs wait'} for approval`}
+                    data-testid="approvals-count"
+                  >
+                    {i.badge > 99 ? '99+' : i.badge}
+                  </span>
+                ) : null}
               </NavLink>
             ))}
         </nav>
@@ -142,7 +161,7 @@ export function Layout({ children }: { children: ReactNode }) {
       </head>
       <body className="min-h-full bg-zinc-50 font-sans text-zinc-900 antialiased">
         <NavigationProgress />
-        {user ? <TopNav user={user} /> : null}
+        {user ? <TopNav user={user} awaitingApproval={data?.awaitingApproval ?? null} /> : null}
         {user ? <main className="mx-auto max-w-[1440px] px-6 py-6">{children}</main> : <main>{children}</main>}
         <ScrollRestoration />
         <Scripts />
