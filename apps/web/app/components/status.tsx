@@ -18,14 +18,8 @@ export function DeviceStatusBadge({ status }: { status: Device['status'] }) {
   );
 }
 
-/**
- * Statuses of runs of jobs that need approval (four-eyes), named here as well so that this table compiles with and
- * without them in the contracts while that work lands.
- */
-type ApprovalRunStatus = 'awaiting_approval' | 'rejected' | 'expired';
-
 /** Red: the command failed; amber: it did not (fully) get done or waits for someone; gray: nothing ran. */
-const runStatus: Record<JobRunSummary['status'] | ApprovalRunStatus, { tone: Tone; label: string; title: string }> = {
+const runStatus: Record<JobRunSummary['status'], { tone: Tone; label: string; title: string }> = {
   awaiting_approval: { tone: 'amber', label: 'Awaiting approval', title: 'Waiting for another operator to approve the run' },
   queued: { tone: 'neutral', label: 'Queued', title: 'Waiting for the workflow to start' },
   running: { tone: 'blue', label: 'Running', title: 'Devices are running the command' },
@@ -38,6 +32,9 @@ const runStatus: Record<JobRunSummary['status'] | ApprovalRunStatus, { tone: Ton
   rejected: { tone: 'gray', label: 'Rejected', title: 'An operator rejected the run: nothing ran' },
   expired: { tone: 'gray', label: 'Expired', title: 'Nobody approved the run in time: nothing ran' },
 };
+
+/** A run status in words ("Awaiting approval"), e.g. for the runs list's filter. */
+export const runStatusLabel = (s: string) => runStatus[s as JobRunSummary['status']]?.label ?? s;
 
 export function RunStatusBadge({ status, testId }: { status: JobRunSummary['status']; testId?: string }) {
   const s = runStatus[status] ?? { tone: 'neutral' as const, label: status, title: status };

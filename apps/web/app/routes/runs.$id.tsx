@@ -1,12 +1,14 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
-import { finalJobRunStatuses } from '@opsconductor/contracts/constants';
+import { finalJobRunStatuses, unapprovedJobRunStatuses } from '@opsconductor/contracts/constants';
 import { uuid, type JobRun, type JobRunSummary, type JobRunTarget, type OutputChunk } from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type ApiClient, type RouteErrorData } from '~/lib/api.server';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { durationBetween, formatDuration, oneLine, pluralize } from '~/lib/format';
 import { runFormIssues, stepProgress, thresholdText } from '~/lib/job-run';
+import { approvalRights, isDecision, isUnapproved, type DecisionResult } from '~/lib/approval';
+import { decideRun } from '~/lib/approval.server';
 import {
   appendChunks,
   byStep,
@@ -19,6 +21,7 @@ import {
 import { RunStatusBadge, TargetStatusBadge, targetStatusLabel, targetStatusOrder } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
 import { DeviceStepsTable, RerunForm, RunParameters, RunRelations, type DeviceSteps } from '~/components/job-run';
+import { ApprovalBanner, ApprovalForm } from '~/components/approval';
 import {
   AbsoluteTime,
   Alert,
@@ -48,7 +51,8 @@ const TARGET_ROWS_STEP = 200;
 /** Largest bigint chunk id (the API accepts up to 19 digits). */
 const NO_OUTPUT_CURSOR = '9223372036854775807';
 
-const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set(finalJobRunStatuses);
+/** Runs that have ended: the final statuses, and those of runs that ended without running (rejected, expired). */
+const TERMINAL_RUN: ReadonlySet<JobRunSummary['status']> = new Set([...finalJobRunStatuses, ...unapprovedJobRunStatuses]);
 const ACTIVE_TARGET: ReadonlySet<JobRunTarget['status']> = new Set(['pending', 'running']);
 /** How often the steps of a device under way are read again (retries and waits change steps, not the device). */
 const STEP_POLL_MS = 4000;
@@ -115,6 +119,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 type Intent = 'cancel' | 'cancel-device' | 'rerun';
 const INTENTS: readonly string[] = ['cancel', 'cancel-device', 'rerun'] satisfies Intent[];
+/** What the action answered to Approve / Reject (the approval form shows it). */
+const decisionOf = (result: unknown): DecisionResult | undefined =>
+  result && typeof result === 'object' && 'intent' in result && isDecision(result.intent) ? (result as DecisionResult) : undefined;
 
 /** The secrets posted with a re-run (`secret.<name>` fields): given again, since a run keeps them only while it may use them. */
 function postedSecrets(form: FormData): Record<string, string> {
@@ -131,6 +138,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const api = await requireApi(request, context);
   const form = await request.formData();
   const intent = String(form.get('intent') ?? '');
+  // Approve / Reject (four-eyes): refusals, also the 403 of one's own run, show at the form.
+  if (isDecision(intent)) return decideRun(request, context, id, intent, form);
   if (!INTENTS.includes(intent)) throw data<RouteErrorData>({ title: 'Unknown action' }, { status: 400 });
   const done = { ok: true as const, intent: intent as Intent, error: null, secretErrors: {} as Record<string, string> };
   try {
@@ -344,6 +353,21 @@ function useDeviceSteps(runIdValue: string, initial: Record<string, DeviceSteps>
   return steps;
 }
 
+/**
+ * Reads the page again once the run stops waiting for approval (the live stream brings the new status): approved, it
+ * has steps and output to follow from now on.
+ */
+function useLeftApprovalWait(status: JobRunSummary['status']) {
+  const revalidator = useRevalidator();
+  const revalidateRef = useRef(revalidator.revalidate);
+  revalidateRef.current = revalidator.revalidate;
+  const before = useRef(status);
+  useEffect(() => {
+    if (before.current === 'awaiting_approval' && status !== 'awaiting_approval') revalidateRef.current();
+    before.current = status;
+  }, [status]);
+}
+
 // ---- components ---------------------------------------------------------------------------------------
 
 const useIsoLayoutEffect = typeof window === 'undefined' ? useEffect : useLayoutEffect;
@@ -553,6 +577,7 @@ function TargetsTable({
   focus,
   job,
   canCancel,
+  showOutput,
 }: {
   targets: JobRunTarget[];
   allPanels: boolean;
@@ -560,6 +585,8 @@ function TargetsTable({
   job: JobInfo | null;
   /** Devices under way get "Cancel device" (an operator, a job's run still going). */
   canCancel: boolean;
+  /** Links to each device's output (not while the run waits for approval, nor when it ended without running). */
+  showOutput: boolean;
 }) {
   const [filter, setFilter] = useState<string>('all');
   const [limit, setLimit] = useState(TARGET_ROWS_STEP);
@@ -602,7 +629,7 @@ function TargetsTable({
               <Th>Exit code</Th>
               <Th>Duration</Th>
               <Th>Started</Th>
-              <Th className="text-right">Output</Th>
+              {showOutput ? <Th className="text-right">Output</Th> : null}
             </tr>
           </thead>
           <tbody>
@@ -646,24 +673,26 @@ function TargetsTable({
                   )}
                 </Td>
                 <Td className="text-zinc-500">{t.startedAt ? <AbsoluteTime iso={t.startedAt} /> : '—'}</Td>
-                <Td className="text-right whitespace-nowrap">
-                  <span className="inline-flex items-center gap-2">
-                    {canCancel && ACTIVE_TARGET.has(t.status) ? <CancelDevice target={t} /> : null}
-                    {allPanels ? (
-                      <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
-                        View
-                      </a>
-                    ) : (
-                      <Link
-                        to={`?device=${t.deviceId}#output`}
-                        preventScrollReset
-                        className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
-                      >
-                        {focus === t.deviceId ? 'Showing' : 'View'}
-                      </Link>
-                    )}
-                  </span>
-                </Td>
+                {showOutput ? (
+                  <Td className="text-right whitespace-nowrap">
+                    <span className="inline-flex items-center gap-2">
+                      {canCancel && ACTIVE_TARGET.has(t.status) ? <CancelDevice target={t} /> : null}
+                      {allPanels ? (
+                        <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
+                          View
+                        </a>
+                      ) : (
+                        <Link
+                          to={`?device=${t.deviceId}#output`}
+                          preventScrollReset
+                          className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
+                        >
+                          {focus === t.deviceId ? 'Showing' : 'View'}
+                        </Link>
+                      )}
+                    </span>
+                  </Td>
+                ) : null}
               </tr>
             ))}
           </tbody>
@@ -711,15 +740,22 @@ export default function RunPage() {
   const { run, targets, output, live } = useLiveRun(loaderData);
   const { allPanels, focus, job } = loaderData;
   const active = !TERMINAL_RUN.has(run.status);
-  const steps = useDeviceSteps(run.id, loaderData.steps, targets, job !== null && active);
+  // Waiting for approval, or ended without it: nothing runs, so no device to cancel, no steps or output to follow.
+  const awaiting = run.status === 'awaiting_approval';
+  const neverRan = awaiting || isUnapproved(run.status);
+  const steps = useDeviceSteps(run.id, loaderData.steps, targets, job !== null && active && !awaiting);
   const cancelling = navigation.state !== 'idle' && navigation.formData?.get('intent') === 'cancel';
   const temporalUrl = safeHttpUrl(run.temporalUrl);
   const focusTarget = focus ? targets.find((t) => t.deviceId === focus) : undefined;
   const anyActive = targets.some((t) => ACTIVE_TARGET.has(t.status));
   const operator = canRunCommands(user?.role);
   const notSucceeded = targets.filter((t) => t.status !== 'succeeded').length;
-  const failure = actionData && !actionData.ok ? actionData : undefined;
+  const decision = decisionOf(actionData);
+  const failure = actionData && !decision && !actionData.ok ? (actionData as Exclude<typeof actionData, DecisionResult>) : undefined;
   const threshold = thresholdText(run.failureThreshold);
+  const now = Date.now();
+  const { canDecide, own } = approvalRights(run, user, now);
+  useLeftApprovalWait(run.status);
 
   return (
     <>
@@ -778,6 +814,23 @@ export default function RunPage() {
 
       {run.job ? <RunRelations run={run} /> : null}
 
+      {run.approval ? (
+        <div className="mb-4 space-y-2">
+          <ApprovalBanner run={run} own={own} now={now} />
+          {canDecide ? (
+            <Card title="Approve or reject">
+              <ApprovalForm runId={run.id} withRunId={false} result={decision} />
+            </Card>
+          ) : decision && !decision.ok ? (
+            <div data-testid="approval-error">
+              <Alert title={decision.intent === 'approve' ? 'The run was not approved' : 'The run was not rejected'}>
+                {decision.error}
+              </Alert>
+            </div>
+          ) : null}
+        </div>
+      ) : null}
+
       <Card className="mb-4">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-3 p-4 sm:grid-cols-3 lg:grid-cols-6">
           <Fact label="Created by">{run.createdBy ?? '—'}</Fact>
@@ -788,9 +841,17 @@ export default function RunPage() {
             <AbsoluteTime iso={run.startedAt} />
           </Fact>
           <Fact label="Finished">
-            {run.finishedAt ? <AbsoluteTime iso={run.finishedAt} /> : active ? <span className="text-zinc-400">in progress</span> : '—'}
+            {run.finishedAt ? (
+              <AbsoluteTime iso={run.finishedAt} />
+            ) : awaiting ? (
+              <span className="text-zinc-400">waiting for approval</span>
+            ) : active ? (
+              <span className="text-zinc-400">in progress</span>
+            ) : (
+              '—'
+            )}
           </Fact>
-          <Fact label="Duration">{formatDuration(durationBetween(run.startedAt ?? run.createdAt, run.finishedAt))}</Fact>
+          <Fact label="Duration">{neverRan ? '—' : formatDuration(durationBetween(run.startedAt ?? run.createdAt, run.finishedAt))}</Fact>
           {run.job && job ? (
             <>
               <Fact label="Steps">{job.steps.length}</Fact>
@@ -812,7 +873,16 @@ export default function RunPage() {
             </>
           )}
           <Fact label={run.job ? 'Deadline' : 'Offline deadline'}>
-            <AbsoluteTime iso={run.deadlineAt} />
+            {/* Approving starts the run: its deadline counts from then. */}
+            {awaiting ? (
+              <span className="text-zinc-400" title="The deadline counts from the approval">
+                from the approval
+              </span>
+            ) : neverRan ? (
+              '—'
+            ) : (
+              <AbsoluteTime iso={run.deadlineAt} />
+            )}
           </Fact>
           <Fact label="Workflow">
             <span className="font-mono text-xs text-zinc-600" title={run.workflowId}>
@@ -835,7 +905,7 @@ export default function RunPage() {
 
       {run.job && job ? <RunParameters run={run} labels={job.labels} /> : null}
 
-      {run.job && job && operator && !active && notSucceeded > 0 ? (
+      {run.job && job && operator && !active && !neverRan && notSucceeded > 0 ? (
         <RerunForm
           run={run}
           labels={job.labels}
@@ -845,36 +915,45 @@ export default function RunPage() {
       ) : null}
 
       <div className="mb-4">
-        <TargetsTable targets={targets} allPanels={allPanels} focus={focus} job={job} canCancel={operator && active && job !== null} />
+        <TargetsTable
+          targets={targets}
+          allPanels={allPanels}
+          focus={focus}
+          job={job}
+          canCancel={operator && active && !awaiting && job !== null}
+          showOutput={!neverRan}
+        />
       </div>
 
-      <section id="output" aria-label="Output" className="space-y-3">
-        <h2 className="text-[13px] font-semibold text-zinc-900">Output</h2>
-        {allPanels ? (
-          targets.length === 0 ? null : (
-            targets.map((t) => (
-              <OutputPanel key={t.deviceId} runId={run.id} target={t} output={output} job={job} steps={steps[t.deviceId]} />
-            ))
-          )
-        ) : focusTarget ? (
-          <OutputPanel
-            key={focusTarget.deviceId}
-            runId={run.id}
-            target={focusTarget}
-            output={output}
-            job={job}
-            steps={steps[focusTarget.deviceId]}
-          />
-        ) : (
-          <Card>
-            <EmptyState title="Pick a device to see its output">
-              This run has {targets.length.toLocaleString('en-US')} devices; choose <strong>View</strong> in the table above.
-              {params.get('device') ? ' The requested device is not part of this run.' : null}
-            </EmptyState>
-          </Card>
-        )}
-        {active && !anyActive && targets.length > 0 ? <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p> : null}
-      </section>
+      {neverRan ? null : (
+        <section id="output" aria-label="Output" className="space-y-3">
+          <h2 className="text-[13px] font-semibold text-zinc-900">Output</h2>
+          {allPanels ? (
+            targets.length === 0 ? null : (
+              targets.map((t) => (
+                <OutputPanel key={t.deviceId} runId={run.id} target={t} output={output} job={job} steps={steps[t.deviceId]} />
+              ))
+            )
+          ) : focusTarget ? (
+            <OutputPanel
+              key={focusTarget.deviceId}
+              runId={run.id}
+              target={focusTarget}
+              output={output}
+              job={job}
+              steps={steps[focusTarget.deviceId]}
+            />
+          ) : (
+            <Card>
+              <EmptyState title="Pick a device to see its output">
+                This run has {targets.length.toLocaleString('en-US')} devices; choose <strong>View</strong> in the table above.
+                {params.get('device') ? ' The requested device is not part of this run.' : null}
+              </EmptyState>
+            </Card>
+          )}
+          {active && !anyActive && targets.length > 0 ? <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p> : null}
+        </section>
+      )}
     </>
   );
 }

@@ -5,7 +5,7 @@ import { jobRunStatuses } from '@opsconductor/contracts/constants';
 import { requireApi } from '~/lib/api.server';
 import { RUN_FILTERS, filterErrorMessage, filtersFrom, runListQuery } from '~/lib/list-filters.server';
 import { oneLine, pluralize } from '~/lib/format';
-import { RunStatusBadge } from '~/components/status';
+import { RunStatusBadge, runStatusLabel } from '~/components/status';
 import { RunCounts } from '~/components/run-counts';
 import { DateRangeFields, FilterBar, FilterField, queryOf } from '~/components/list-filters';
 import { AbsoluteTime, Badge, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Select, Table, Td, Th } from '~/components/ui';
@@ -51,11 +51,11 @@ function RunFilters({
       error={error}
     >
       <FilterField label="Status">
-        <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} className="w-32">
+        <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} className="w-44">
           <option value="">Any status</option>
           {statuses.map((s) => (
             <option key={s} value={s}>
-              {s}
+              {runStatusLabel(s)}
             </option>
           ))}
         </Select>
