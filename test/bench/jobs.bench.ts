@@ -166,6 +166,56 @@ interface SizeResult {
   cpu: Record<string, number>;
   peakRss: number;
   eventLoopMaxMs: number;
+  /** Most requests waiting for a connection of each of the API's pools (admin: the console's and operators' API). */
+  poolWaitingPeak: Record<string, number>;
+  /** The same reads as measured in the API (every caller: the console's loader too), p50 / p95 as buckets. */
+  readsInApi: Record<string, { p50: string; p95: string }>;
+  /** PostgreSQL's busy backends, sampled: statements by share of the samples, with their commonest wait. */
+  pgBusy: { samples: number; meanActive: number; top: { query: string; share: number; wait: string }[] };
+}
+
+/** The routes (as the API's metrics label them) of the sampled reads. */
+const READ_ROUTES: Record<string, string> = {
+  'GET /job-runs/{id}': '/api/v1/job-runs/:id',
+  'GET /job-runs?pageSize=50': '/api/v1/job-runs',
+  'GET /job-runs/{id}/devices/{d}/steps': '/api/v1/job-runs/:id/devices/:deviceId/steps',
+};
+
+/** Samples pg_stat_activity: which statements PostgreSQL's busy backends run, and what they wait for. */
+class PgSampler {
+  private readonly db;
+  private readonly byQuery = new Map<string, { n: number; waits: Map<string, number> }>();
+  samples = 0;
+  private active = 0;
+  constructor(url: string) {
+    this.db = createDatabase({ url, poolMax: 1 });
+  }
+  async sample(): Promise<void> {
+    const { rows } = await this.db.pool.query<{ query: string; wait: string | null }>(
+      `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query, wait_event_type || ':' || wait_event AS wait
+         FROM pg_stat_activity WHERE state NOT IN ('idle') AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    this.samples++;
+    this.active += rows.length;
+    for (const r of rows) {
+      const q = this.byQuery.get(r.query) ?? { n: 0, waits: new Map() };
+      q.n++;
+      const wait = r.wait ?? 'CPU';
+      q.waits.set(wait, (q.waits.get(wait) ?? 0) + 1);
+      this.byQuery.set(r.query, q);
+    }
+  }
+  summary(): SizeResult['pgBusy'] {
+    const total = [...this.byQuery.values()].reduce((a, q) => a + q.n, 0) || 1;
+    const top = [...this.byQuery]
+      .sort((a, b) => b[1].n - a[1].n)
+      .slice(0, 6)
+      .map(([query, q]) => ({ query, share: q.n / total, wait: [...q.waits].sort((a, b) => b[1] - a[1])[0]![0] }));
+    return { samples: this.samples, meanActive: this.samples ? this.active / this.samples : 0, top };
+  }
+  close(): Promise<void> {
+    return this.db.close();
+  }
 }
 
 async function benchmark(agents: number): Promise<SizeResult> {
@@ -227,11 +277,19 @@ async function benchmark(agents: number): Promise<SizeResult> {
     const metricsBefore = await stack.metrics();
     let peakRss = rssBytes(stack.apiPid);
     let eventLoopMaxMs = 0;
+    const poolWaitingPeak: Record<string, number> = {};
+    const pg = new PgSampler(stack.databaseUrl);
+    const pgStop = { stopped: false };
+    const pgLoop = every(500, pgStop, () => pg.sample().catch(() => {}));
     const scrape = setInterval(() => {
       peakRss = Math.max(peakRss, rssBytes(stack.apiPid));
       // Scraping resets the API's event-loop histogram, so each scrape gives the longest delay since the last.
       void stack.metrics().then(
-        (m) => (eventLoopMaxMs = Math.max(eventLoopMaxMs, gauge(m, 'nodejs_eventloop_lag_max_seconds') * 1000)),
+        (m) => {
+          eventLoopMaxMs = Math.max(eventLoopMaxMs, gauge(m, 'nodejs_eventloop_lag_max_seconds') * 1000);
+          for (const [, pool, n] of m.matchAll(/^opsconductor_api_db_pool_waiting\{pool="([^"]+)"\} (\S+)$/gm))
+            poolWaitingPeak[pool!] = Math.max(poolWaitingPeak[pool!] ?? 0, Number(n));
+        },
         () => {},
       );
     }, 1000);
@@ -294,11 +352,23 @@ async function benchmark(agents: number): Promise<SizeResult> {
       if (endToEnd === null) status = `not finished after ${RUN_TIMEOUT_MS / 1000} s`;
     }
     clearInterval(scrape);
+    pgStop.stopped = true;
+    await pgLoop;
+    await pg.close();
     const cpu = Object.fromEntries(Object.entries(meters).map(([name, m]) => [name, m.percent()]));
     const metricsAfter = await stack.metrics();
     const resultInApi = bucketQuantiles(
       histogramBuckets(metricsBefore, 'agent_channel_call_duration_seconds', 'result'),
       histogramBuckets(metricsAfter, 'agent_channel_call_duration_seconds', 'result'),
+    );
+    const readsInApi = Object.fromEntries(
+      Object.entries(READ_ROUTES).map(([name, route]) => [
+        name,
+        bucketQuantiles(
+          histogramBuckets(metricsBefore, 'http_request_duration_seconds', route, 'route', 'GET'),
+          histogramBuckets(metricsAfter, 'http_request_duration_seconds', route, 'route', 'GET'),
+        ),
+      ]),
     );
     const stats = await fleet.stats();
 
@@ -340,6 +410,9 @@ async function benchmark(agents: number): Promise<SizeResult> {
       cpu,
       peakRss,
       eventLoopMaxMs,
+      poolWaitingPeak,
+      readsInApi,
+      pgBusy: pg.summary(),
     };
   } catch (err) {
     console.error(stack.logs.slice(-40).join('\n'));
@@ -391,10 +464,14 @@ async function histories(stack: BenchStack, workflowId: string | undefined): Pro
   }
 }
 
-/** Cumulative counts of one of the API's histograms for one label value, by upper bound. */
-function histogramBuckets(metrics: string, histogram: string, label: string): Map<number, number> {
+/** Cumulative counts of one of the API's histograms for one label value (of `name`, or of any label; of one method), by upper bound. */
+function histogramBuckets(metrics: string, histogram: string, label: string, name = '[a-z_]+', method?: string): Map<number, number> {
   const out = new Map<number, number>();
-  const re = new RegExp(`^opsconductor_api_${histogram}_bucket\\{(?=[^}]*="${label}")(?=[^}]*le="([^"]+)")[^}]*\\} (\\S+)$`, 'gm');
+  const byMethod = method ? `(?=[^}]*method="${method}")` : '';
+  const re = new RegExp(
+    `^opsconductor_api_${histogram}_bucket\\{${byMethod}(?=[^}]*${name}="${label}")(?=[^}]*le="([^"]+)")[^}]*\\} (\\S+)$`,
+    'gm',
+  );
   for (const m of metrics.matchAll(re)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
   return out;
 }
@@ -440,7 +517,9 @@ function print(results: SizeResult[]) {
       `| ${r.agents.toLocaleString('en-US')} | ${r.enrolment} | ${r.endToEnd === null ? '–' : seconds(r.endToEnd)}${r.endToEnd !== null ? (r.agents >= 10_000 ? (r.endToEnd <= GOAL_MS ? ' (goal met)' : ' (goal missed)') : '') : ''} | ${r.status} | ${countsText(r.counts)} | ${countsText(r.expected)} (${r.commandsFailedBySim} of ${r.results.toLocaleString('en-US')} commands failed; ${r.continuedAfterStep2} continued past step 2) | ${ms(r.post.ms)} (${r.post.status}) | ${ms(r.result.p50)} / ${ms(r.result.p95)} (${r.resultInApi.p50} / ${r.resultInApi.p95}) | ${h.run ? `${h.run.events} events, ${kb(h.run.bytes)}` : '–'} | ${h.largest ? `${h.largest.events} events, ${kb(h.largest.bytes)} (${h.largest.id})` : '–'} | ${describe(r.errors)} |`,
     );
   }
-  console.log('\nAPI latency while the run went on, p50 / p95 / max (to the end of the body; samples; largest body):\n');
+  console.log(
+    '\nAPI latency while the run went on, p50 / p95 / max (to the end of the body; samples; largest body; p50 / p95 as the API measured that route for every caller, the console included):\n',
+  );
   const names = Object.keys(results[0]?.endpoints ?? {});
   console.log(`| devices | ${names.join(' | ')} | run page: first byte | run page: whole |`);
   console.log(`| ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: |`);
@@ -448,7 +527,8 @@ function print(results: SizeResult[]) {
     const cells = names.map((n) => {
       const s = r.endpoints[n]!;
       const f = Object.keys(s.failures).length ? `; failed ${describe(s.failures)}` : '';
-      return `${triple(s.summary())} (${s.total.length}; ${kb(s.bytes)}${f})`;
+      const api = r.readsInApi[n];
+      return `${triple(s.summary())} (${s.total.length}; ${kb(s.bytes)}${f}; in the API ${api?.p50} / ${api?.p95})`;
     });
     const page = [
       `${triple(r.page.summary('ttfb'))} (${r.page.ttfb.length})`,
@@ -470,8 +550,17 @@ function print(results: SizeResult[]) {
         .join('; ') +
       '.',
   );
+  for (const r of results) {
+    const wait = Object.entries(r.poolWaitingPeak)
+      .map(([pool, n]) => `${pool} ${n}`)
+      .join(', ');
+    console.log(
+      `\nPostgreSQL during the run on ${r.agents.toLocaleString('en-US')} devices (${r.pgBusy.samples} samples of pg_stat_activity, ${r.pgBusy.meanActive.toFixed(1)} busy backends on average; most requests waiting for a connection of the API's pools: ${wait || '–'}):`,
+    );
+    for (const q of r.pgBusy.top) console.log(`- ${(q.share * 100).toFixed(0)} % \`${q.query}\` (mostly ${q.wait})`);
+  }
   console.log(
-    `Goal (10,000 devices, this machine): the three-step run on all in under 5 minutes. Temporal's limits: 51,200 events / 50 MB of history per workflow (warning at 10,240).`,
+    `\nGoal (10,000 devices, this machine): the three-step run on all in under 5 minutes. Temporal's limits: 51,200 events / 50 MB of history per workflow (warning at 10,240).`,
   );
 }
 

@@ -5,7 +5,7 @@
  * exposed for /proc measurements.
  */
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -110,10 +110,15 @@ function consoleBuild(): { dir: string; note: string } {
   const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
   // Two folders below the root, as apps/web is: its tsconfig extends ../../tsconfig.base.json; node_modules are the root's.
   const dir = join(repoRoot, '.data', `bench-web-${commit}`);
+  mkdirSync(join(repoRoot, '.data'), { recursive: true });
   if (!existsSync(join(dir, 'build/server/index.js'))) {
+    // Builds of earlier commits are not needed any more.
+    for (const old of readdirSync(join(repoRoot, '.data'), { withFileTypes: true }))
+      if (old.isDirectory() && old.name.startsWith('bench-web-'))
+        rmSync(join(repoRoot, '.data', old.name), { recursive: true, force: true });
     execFileSync(
       'sh',
-      ['-c', `rm -rf '${dir}' && mkdir -p '${dir}' && git archive HEAD apps/web | tar -x -C '${dir}' --strip-components=2`],
+      ['-c', `rm -rf '${dir}' && mkdir -p '${dir}' && git archive ${commit} apps/web | tar -x -C '${dir}' --strip-components=2`],
       {
         cwd: repoRoot,
       },
