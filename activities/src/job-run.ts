@@ -12,10 +12,11 @@ import { withTransaction, type Database } from '@opsconductor/db';
 import type { EventHub } from '@opsconductor/db/event-hub';
 import { domainEvent } from '@opsconductor/domain-events';
 import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
-import { channels, notifyEach, type Channel } from '@opsconductor/db/notify';
+import { channels, type Channel } from '@opsconductor/db/notify';
 import { JOB_RUN_SECRET_OWNER } from '@opsconductor/jobs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { UUID, coalesceMs, countStatuses, invalidTargets, wake as wakeListeners } from './batches.ts';
 import type { DispatchRate } from './dispatch-rate.ts';
 import { jobRunOutcome } from './job-run-outcome.ts';
 import type {
@@ -34,14 +35,6 @@ import type {
   WorkflowDeviceOutcome,
 } from './types.ts';
 
-/** Most targets one `runCommandOnTargets` takes (the workflow's batches are 500). */
-export const MAX_TARGETS_PER_BATCH = 1000;
-/**
- * After a wake-up, a batch waits before it reads its targets again, so a burst of results costs one read: 50 ms
- * plus 2 ms per target (a one-device run finishes at once; a batch of 500, woken all through its fan-out, reads
- * about once a second).
- */
-const coalesceMs = (targets: number) => Math.min(1000, 50 + 2 * targets);
 /** While the dispatch rate holds targets back, a batch looks again this often (the bucket refills meanwhile). */
 const RATE_WAIT_MS = 1000;
 /** A batch reads its targets at least this often, woken or not (a NOTIFY lost while the LISTEN connection was down). */
@@ -56,8 +49,6 @@ const MESSAGES = {
   cancelled: 'The job run was cancelled.',
   failed: 'The command could not be dispatched.',
 } as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const DEVICE_RUN_STATUSES: readonly DeviceRunStatus[] = [
   'pending',
@@ -109,14 +100,7 @@ interface BatchTarget {
 export function createJobRunActivities({ db, logger, events, rate }: JobRunActivityDeps) {
   const { pool } = db;
 
-  /** Wake-ups are best effort: listeners also poll, so a failed NOTIFY only delays them. */
-  async function wake(channel: Channel, payloads: readonly string[], log: Logger): Promise<void> {
-    try {
-      await notifyEach(pool, channel, payloads);
-    } catch (err) {
-      log.warn({ err, channel }, 'NOTIFY failed; listeners will catch up on their next poll');
-    }
-  }
+  const wake = (channel: Channel, payloads: readonly string[], log: Logger) => wakeListeners(pool, channel, payloads, log);
 
   /** The batch's targets in the order given (devices that are not targets of the run are left out). */
   async function readTargets(jobRunId: string, deviceIds: string[]): Promise<BatchTarget[]> {
@@ -511,26 +495,10 @@ async function closeTargets(
   return rows[0]!.n;
 }
 
-function countStatuses(targets: { status: DeviceRunStatus }[]): TerminalStatusCounts {
-  const counts: TerminalStatusCounts = {};
-  for (const { status } of targets) {
-    if (status !== 'pending' && status !== 'running') counts[status] = (counts[status] ?? 0) + 1;
-  }
-  return counts;
-}
-
 /** Why a batch's input cannot be run, if it cannot. */
 function invalidBatch(input: RunCommandOnTargetsInput): string | undefined {
-  if (!input || typeof input !== 'object' || typeof input.jobRunId !== 'string' || !UUID.test(input.jobRunId))
-    return 'jobRunId must be a job run ID';
-  const { deviceIds } = input;
-  if (
-    !Array.isArray(deviceIds) ||
-    deviceIds.length > MAX_TARGETS_PER_BATCH ||
-    deviceIds.some((id) => typeof id !== 'string' || !UUID.test(id))
-  ) {
-    return `deviceIds must be at most ${MAX_TARGETS_PER_BATCH} device IDs`;
-  }
+  const targets = invalidTargets(input);
+  if (targets) return targets;
   if (
     !(typeof input.command?.payloadSha256 === 'string' && /^[0-9a-f]{64}$/.test(input.command.payloadSha256)) &&
     input.payload?.kind !== 'shell'
@@ -539,7 +507,6 @@ function invalidBatch(input: RunCommandOnTargetsInput): string | undefined {
   }
   if (Number.isNaN(Date.parse(input.deadlineAt)) || Number.isNaN(Date.parse(input.giveUpAt)))
     return 'deadlineAt and giveUpAt must be ISO times';
-  if (!Number.isInteger(input.maxConcurrency) || input.maxConcurrency < 1) return 'maxConcurrency must be a positive integer';
   return undefined;
 }
 

@@ -19,7 +19,7 @@ import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { jobDefinition, type JobDefinition } from '@opsconductor/contracts/jobs';
 import { withTransaction, type Database } from '@opsconductor/db';
 import type { EventHub } from '@opsconductor/db/event-hub';
-import { channels, notifyEach, type Channel } from '@opsconductor/db/notify';
+import { channels, type Channel } from '@opsconductor/db/notify';
 import {
   JOB_RUN_SECRET_OWNER,
   STEP_RESULT_GRACE_MS,
@@ -40,6 +40,7 @@ import { domainEvent } from '@opsconductor/domain-events';
 import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { coalesceMs, countStatuses, invalidTargets, wake as wakeListeners } from './batches.ts';
 import type { DispatchRate } from './dispatch-rate.ts';
 import type {
   ApprovalOutcome,
@@ -48,16 +49,11 @@ import type {
   RunJobOnTargetsInput,
   TargetsOutcome,
   TerminalDeviceStatus,
-  TerminalStatusCounts,
 } from './types.ts';
 
-/** Most targets one `runJobOnTargets` takes. */
-const MAX_TARGETS_PER_BATCH = 1000;
 /** A batch reads its devices at least this often, woken or not; without a LISTEN connection, this often. */
 const IDLE_READ_MS = 5_000;
 const POLL_MS = 1_000;
-/** After a wake-up, a batch waits this long (plus 2 ms per device, at most 1 s) so that a burst of results costs one read. */
-const coalesceMs = (targets: number) => Math.min(1000, 50 + 2 * targets);
 
 const MESSAGES = {
   notDispatched: 'The deadline passed before the device was reached.',
@@ -65,8 +61,6 @@ const MESSAGES = {
   overdue: 'No result arrived within the step’s pickup window, timeout and grace.',
   notPickedUp: 'The device did not pick up the step’s command in time.',
 } as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface JobStepActivityDeps {
   db: Database;
@@ -127,13 +121,7 @@ interface Start {
 export function createJobStepActivities({ db, logger, events, rate }: JobStepActivityDeps) {
   const { pool } = db;
 
-  async function wake(channel: Channel, payloads: readonly string[], log: Logger): Promise<void> {
-    try {
-      await notifyEach(pool, channel, payloads);
-    } catch (err) {
-      log.warn({ err, channel }, 'NOTIFY failed; listeners will catch up on their next poll');
-    }
-  }
+  const wake = (channel: Channel, payloads: readonly string[], log: Logger) => wakeListeners(pool, channel, payloads, log);
 
   async function loadRun(jobRunId: string): Promise<RunContext> {
     const { rows } = await pool.query<{
@@ -620,7 +608,7 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
      * Heartbeats `BatchProgress`; cancelling it stops the waiting, and the workflow records the cancellation.
      */
     async runJobOnTargets(input: RunJobOnTargetsInput): Promise<TargetsOutcome> {
-      const invalid = invalidInput(input);
+      const invalid = invalidTargets(input);
       if (invalid) throw ApplicationFailure.nonRetryable(invalid, 'InvalidActivityInput');
       const { jobRunId, deviceIds, maxConcurrency } = input;
       const ctx = Context.current();
@@ -761,27 +749,4 @@ async function insertSkipped(client: pg.PoolClient, skipped: { targetId: string;
      ON CONFLICT (job_run_device_id, step_index) DO NOTHING`,
     [skipped.map((s) => s.targetId), skipped.map((s) => s.index)],
   );
-}
-
-function countStatuses(rows: { status: string }[]): TerminalStatusCounts {
-  const counts: TerminalStatusCounts = {};
-  for (const { status } of rows) {
-    if (status !== 'pending' && status !== 'running')
-      counts[status as TerminalDeviceStatus] = (counts[status as TerminalDeviceStatus] ?? 0) + 1;
-  }
-  return counts;
-}
-
-function invalidInput(input: RunJobOnTargetsInput): string | undefined {
-  if (!input || typeof input !== 'object' || typeof input.jobRunId !== 'string' || !UUID.test(input.jobRunId))
-    return 'jobRunId must be a job run ID';
-  const { deviceIds } = input;
-  if (
-    !Array.isArray(deviceIds) ||
-    deviceIds.length > MAX_TARGETS_PER_BATCH ||
-    deviceIds.some((id) => typeof id !== 'string' || !UUID.test(id))
-  )
-    return `deviceIds must be at most ${MAX_TARGETS_PER_BATCH} device IDs`;
-  if (!Number.isInteger(input.maxConcurrency) || input.maxConcurrency < 1) return 'maxConcurrency must be a positive integer';
-  return undefined;
 }
