@@ -2,6 +2,9 @@
  * The run form of a saved job, one page in three sections: 1 where (the target picker with its live device count),
  * 2 the version and its parameters (a field per parameter, by type), 3 the run's limits; then "Run on N devices".
  * Secret fields are password inputs that are never filled in by the page: after an answer they are empty again.
+ *
+ * The sections are exported for the schedule form (schedule-form.tsx), which asks for the same targets, parameters
+ * and limits: `FormSection`, `TargetsSection`, `ParametersSection` with a `VersionSelect`, `LimitFields`.
  */
 import { Form, useNavigate, useNavigation } from '@remix-run/react';
 import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
@@ -15,12 +18,13 @@ import {
   type GivenParameter,
   type RunFormIssues,
   type RunParameter,
+  type TargetSelection,
   type TargetState,
 } from '~/lib/job-run';
 import { deviceFieldLabels } from '~/lib/job-editor';
 import { pluralize } from '~/lib/format';
 import { ConfirmRun } from './run-command-form';
-import { RunTargetPicker, TargetPreview, previewedCount, useTargetPreview, type PickerData } from './run-targets';
+import { RunTargetPicker, TargetPreview, previewedCount, useTargetPreview, type PickerData, type PreviewState } from './run-targets';
 import { Alert, Button, Card, Field, Input, Select, buttonClass, cx } from './ui';
 
 export type RunJobFormProps = {
@@ -34,7 +38,7 @@ export type RunJobFormProps = {
 };
 
 const VERSION_FORM = 'job-run-version';
-const emptyTarget: TargetState = {
+export const emptyTarget: TargetState = {
   target: 'selected',
   deviceIds: [],
   targetGroupId: '',
@@ -44,7 +48,8 @@ const emptyTarget: TargetState = {
   filterOsFamily: '',
 };
 
-function Section({ n, title, actions, children }: { n: number; title: string; actions?: ReactNode; children: ReactNode }) {
+/** A numbered section of the run and schedule forms. */
+export function FormSection({ n, title, actions, children }: { n: number; title: string; actions?: ReactNode; children: ReactNode }) {
   return (
     <Card
       title={
@@ -182,7 +187,8 @@ function ParameterInput({
   );
 }
 
-function Parameters({
+/** A field per parameter someone gives (by type), and the device-scoped ones listed. */
+export function JobParameters({
   parameters,
   posted,
   issues,
@@ -220,6 +226,214 @@ function Parameters({
   );
 }
 
+/** Section "Targets": the picker and the live count of what it selects now. */
+export function TargetsSection({
+  n,
+  picker,
+  state,
+  onChange,
+  error,
+  preview,
+  selection,
+  children,
+}: {
+  n: number;
+  picker: PickerData;
+  state: TargetState;
+  onChange: (s: TargetState) => void;
+  error?: string | undefined;
+  preview: PreviewState;
+  selection: TargetSelection | null;
+  /** Below the count (the schedule form says when its targets are resolved). */
+  children?: ReactNode;
+}) {
+  return (
+    <FormSection n={n} title="Targets">
+      <RunTargetPicker data={picker} state={state} onChange={onChange} error={error} />
+      <TargetPreview preview={preview} selection={selection} />
+      {children}
+    </FormSection>
+  );
+}
+
+/**
+ * The version select of section "Parameters". It belongs to a GET form of its own (`formId`, rendered by the caller
+ * outside the post form), so that choosing a version loads its parameters: with JavaScript at once (`onPick`), without
+ * it through the "Load" button.
+ */
+export function VersionSelect({
+  formId,
+  value,
+  options,
+  invalid,
+  onPick,
+}: {
+  formId: string;
+  value: string;
+  options: Array<{ value: string; label: string }>;
+  invalid?: boolean;
+  onPick: (value: string) => void;
+}) {
+  const id = useId();
+  return (
+    <span className="flex items-center gap-2">
+      <label htmlFor={id} className="text-xs text-zinc-500">
+        Version
+      </label>
+      <Select
+        id={id}
+        form={formId}
+        name="version"
+        defaultValue={value}
+        key={value}
+        className="w-44"
+        aria-invalid={invalid ? true : undefined}
+        onChange={(e) => onPick(e.currentTarget.value)}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </Select>
+      <noscript>
+        <button type="submit" form={formId} className={buttonClass('secondary', 'sm')}>
+          Load
+        </button>
+      </noscript>
+    </span>
+  );
+}
+
+/** Section "Parameters": the version (`versionSelect`) and a field per parameter of it. */
+export function ParametersSection({
+  n,
+  versionSelect,
+  versionError,
+  notice,
+  parameters,
+  posted,
+  issues,
+  secretsAgain,
+  remountKey,
+}: {
+  n: number;
+  versionSelect: ReactNode;
+  versionError?: string | undefined;
+  /** Shown above the fields (another version than the current one, secrets to give again). */
+  notice?: ReactNode;
+  parameters: RunParameter[];
+  posted: Record<string, string> | undefined;
+  issues: RunFormIssues['parameters'];
+  secretsAgain: boolean;
+  /** The fields are remounted when it changes: another version, or an answer (secret fields empty again). */
+  remountKey: string;
+}) {
+  return (
+    <FormSection n={n} title="Parameters" actions={versionSelect}>
+      {versionError ? <Alert>{versionError}</Alert> : null}
+      {notice}
+      <div key={remountKey} className="space-y-4">
+        <JobParameters parameters={parameters} posted={posted} issues={issues} secretsAgain={secretsAgain} />
+      </div>
+    </FormSection>
+  );
+}
+
+/** Max concurrency, deadline and failure threshold of a run (`maxConcurrency`, `deadlineSeconds`, `threshold*`). */
+export function LimitFields({
+  posted,
+  fields,
+}: {
+  posted: { maxConcurrency: string; deadlineSeconds: string; thresholdCount: string; thresholdPercent: string } | undefined;
+  fields: RunFormIssues['fields'];
+}) {
+  return (
+    <>
+      <div className="grid gap-3 sm:grid-cols-2">
+        <Field label="Max concurrency" error={fields.maxConcurrency} hint="Devices running the job at the same time; empty: no limit">
+          {(p) => (
+            <Input
+              {...p}
+              name="maxConcurrency"
+              type="number"
+              min={1}
+              max={10_000}
+              inputMode="numeric"
+              defaultValue={posted?.maxConcurrency}
+              placeholder="No limit"
+            />
+          )}
+        </Field>
+        <Field
+          label="Deadline (s)"
+          error={fields.deadlineSeconds}
+          hint="New devices start until then; a step waits this long for an offline device"
+        >
+          {(p) => (
+            <Input
+              {...p}
+              name="deadlineSeconds"
+              type="number"
+              min={10}
+              max={604_800}
+              inputMode="numeric"
+              defaultValue={posted?.deadlineSeconds || 3600}
+            />
+          )}
+        </Field>
+      </div>
+      <fieldset className="space-y-1.5">
+        <legend className="text-xs font-medium text-zinc-700">Failure threshold</legend>
+        <p className="text-xs text-zinc-500">
+          Stop starting new devices once this many have failed (either limit; both empty: never stop).
+        </p>
+        <div className="grid gap-3 sm:grid-cols-2">
+          <Field label="Failed devices" error={fields.thresholdCount}>
+            {(p) => (
+              <Input
+                {...p}
+                name="thresholdCount"
+                type="number"
+                min={1}
+                inputMode="numeric"
+                defaultValue={posted?.thresholdCount}
+                placeholder="—"
+              />
+            )}
+          </Field>
+          <Field label="Failed devices (%)" error={fields.thresholdPercent}>
+            {(p) => (
+              <Input
+                {...p}
+                name="thresholdPercent"
+                type="number"
+                min={1}
+                max={100}
+                inputMode="numeric"
+                defaultValue={posted?.thresholdPercent}
+                placeholder="—"
+              />
+            )}
+          </Field>
+        </div>
+      </fieldset>
+    </>
+  );
+}
+
+/** The API's issues no field shows, under the form's message. */
+export function OtherIssues({ other }: { other: string[] }) {
+  if (!other.length) return null;
+  return (
+    <ul className="mt-1 list-disc pl-4">
+      {other.map((m) => (
+        <li key={m}>{m}</li>
+      ))}
+    </ul>
+  );
+}
+
 export function RunJobForm({ job, versions, version, parameters, picker, result: answer }: RunJobFormProps) {
   // An answer about another version (the page moved on to a newer one meanwhile) is not this form's.
   const result = answer && answer.version === version ? answer : undefined;
@@ -253,140 +467,52 @@ export function RunJobForm({ job, versions, version, parameters, picker, result:
         {result?.formError ? (
           <Alert title={result.formErrorTitle ?? 'The run was not started'}>
             {result.formError}
-            {issues.other.length ? (
-              <ul className="mt-1 list-disc pl-4">
-                {issues.other.map((m) => (
-                  <li key={m}>{m}</li>
-                ))}
-              </ul>
-            ) : null}
+            <OtherIssues other={issues.other} />
           </Alert>
         ) : null}
 
-        <Section n={1} title="Targets">
-          <RunTargetPicker data={picker} state={target} onChange={setTarget} error={fields.target} />
-          <TargetPreview preview={preview} selection={selection} />
-        </Section>
+        <TargetsSection
+          n={1}
+          picker={picker}
+          state={target}
+          onChange={setTarget}
+          error={fields.target}
+          preview={preview}
+          selection={selection}
+        />
 
-        <Section
+        <ParametersSection
           n={2}
-          title="Parameters"
-          actions={
-            <span className="flex items-center gap-2">
-              <label htmlFor="job-run-version" className="text-xs text-zinc-500">
-                Version
-              </label>
-              <Select
-                id="job-run-version"
-                form={VERSION_FORM}
-                name="version"
-                defaultValue={version}
-                key={version}
-                className="w-44"
-                aria-invalid={fields.version ? true : undefined}
-                onChange={(e) => navigate(`?version=${e.currentTarget.value}`, { replace: true, preventScrollReset: true })}
-              >
-                {versions.map((v) => (
-                  <option key={v.version} value={v.version}>
-                    v{v.version}
-                    {v.version === job.currentVersion ? ' (current)' : ''}
-                  </option>
-                ))}
-              </Select>
-              <noscript>
-                <button type="submit" form={VERSION_FORM} className={buttonClass('secondary', 'sm')}>
-                  Load
-                </button>
-              </noscript>
-            </span>
-          }
-        >
-          {fields.version ? <Alert>{fields.version}</Alert> : null}
-          {version !== job.currentVersion ? (
-            <Alert tone="warning">
-              Runs version {version}, not the current version {job.currentVersion}.
-            </Alert>
-          ) : null}
-          <div key={`${version}:${answers}`} className="space-y-4">
-            <Parameters
-              parameters={parameters}
-              posted={posted?.values}
-              issues={issues.parameters}
-              secretsAgain={Boolean(result?.secretsAgain)}
+          versionSelect={
+            <VersionSelect
+              formId={VERSION_FORM}
+              value={String(version)}
+              options={versions.map((v) => ({
+                value: String(v.version),
+                label: `v${v.version}${v.version === job.currentVersion ? ' (current)' : ''}`,
+              }))}
+              invalid={Boolean(fields.version)}
+              onPick={(v) => navigate(`?version=${v}`, { replace: true, preventScrollReset: true })}
             />
-          </div>
-        </Section>
+          }
+          versionError={fields.version}
+          notice={
+            version !== job.currentVersion ? (
+              <Alert tone="warning">
+                Runs version {version}, not the current version {job.currentVersion}.
+              </Alert>
+            ) : null
+          }
+          parameters={parameters}
+          posted={posted?.values}
+          issues={issues.parameters}
+          secretsAgain={Boolean(result?.secretsAgain)}
+          remountKey={`${version}:${answers}`}
+        />
 
-        <Section n={3} title="Options">
-          <div className="grid gap-3 sm:grid-cols-2">
-            <Field label="Max concurrency" error={fields.maxConcurrency} hint="Devices running the job at the same time; empty: no limit">
-              {(p) => (
-                <Input
-                  {...p}
-                  name="maxConcurrency"
-                  type="number"
-                  min={1}
-                  max={10_000}
-                  inputMode="numeric"
-                  defaultValue={posted?.maxConcurrency}
-                  placeholder="No limit"
-                />
-              )}
-            </Field>
-            <Field
-              label="Deadline (s)"
-              error={fields.deadlineSeconds}
-              hint="New devices start until then; a step waits this long for an offline device"
-            >
-              {(p) => (
-                <Input
-                  {...p}
-                  name="deadlineSeconds"
-                  type="number"
-                  min={10}
-                  max={604_800}
-                  inputMode="numeric"
-                  defaultValue={posted?.deadlineSeconds || 3600}
-                />
-              )}
-            </Field>
-          </div>
-          <fieldset className="space-y-1.5">
-            <legend className="text-xs font-medium text-zinc-700">Failure threshold</legend>
-            <p className="text-xs text-zinc-500">
-              Stop starting new devices once this many have failed (either limit; both empty: never stop).
-            </p>
-            <div className="grid gap-3 sm:grid-cols-2">
-              <Field label="Failed devices" error={fields.thresholdCount}>
-                {(p) => (
-                  <Input
-                    {...p}
-                    name="thresholdCount"
-                    type="number"
-                    min={1}
-                    inputMode="numeric"
-                    defaultValue={posted?.thresholdCount}
-                    placeholder="—"
-                  />
-                )}
-              </Field>
-              <Field label="Failed devices (%)" error={fields.thresholdPercent}>
-                {(p) => (
-                  <Input
-                    {...p}
-                    name="thresholdPercent"
-                    type="number"
-                    min={1}
-                    max={100}
-                    inputMode="numeric"
-                    defaultValue={posted?.thresholdPercent}
-                    placeholder="—"
-                  />
-                )}
-              </Field>
-            </div>
-          </fieldset>
-        </Section>
+        <FormSection n={3} title="Options">
+          <LimitFields posted={posted} fields={fields} />
+        </FormSection>
 
         <Card>
           <div className="p-4">

@@ -93,13 +93,14 @@ const runOptions = z.object({
   thresholdPercent: optionalInt('The percentage', 1, 100),
   deadlineSeconds: optionalInt('The deadline', 10, 7 * 24 * 3600),
 });
-type RunOptions = {
+export type RunOptions = {
   maxConcurrency?: number;
   failureThreshold?: { count?: number; percent?: number };
   deadlineSeconds: number;
 };
 
-function parseOptions(form: FormData): { ok: true; value: RunOptions } | { ok: false; fields: RunFormIssues['fields'] } {
+/** The run's limits (`maxConcurrency`, `thresholdCount`, `thresholdPercent`, `deadlineSeconds`), or a message per field. */
+export function parseRunOptions(form: FormData): { ok: true; value: RunOptions } | { ok: false; fields: RunFormIssues['fields'] } {
   const parsed = runOptions.safeParse({
     maxConcurrency: text(form, 'maxConcurrency', 20),
     thresholdCount: text(form, 'thresholdCount', 20),
@@ -184,7 +185,7 @@ export async function runJobAction(request: Request, context: AppLoadContext, jo
   const answer = (body: Omit<JobRunFormData, keyof typeof base>, status = 400) => data<JobRunFormData>({ ...base, ...body }, { status });
 
   const target = parseJobRunTarget(form);
-  const options = parseOptions(form);
+  const options = parseRunOptions(form);
   if (!target.ok || !options.ok) {
     const fields = { ...(options.ok ? {} : options.fields), ...(target.ok ? {} : { target: target.message }) };
     return answer({ formError: 'Check the highlighted fields.', issues: { parameters: {}, fields, other: [] } });
