@@ -90,21 +90,43 @@ function invalidSpec(err: unknown): ApiError | undefined {
   ]);
 }
 
-function columns(body: JobScheduleBody, values: Record<string, string | number | boolean>, secrets: Map<string, string>) {
-  return {
-    name: body.name,
-    description: body.description,
-    jobVersion: body.version ?? null,
-    spec: body.spec,
-    overlap: body.overlap,
-    targetSelection: normalizeSelection(body),
-    parameters: values,
-    secretParameters: [...secrets.keys()],
-    maxConcurrency: body.maxConcurrency ?? null,
-    failureThresholdCount: body.failureThreshold?.count ?? null,
-    failureThresholdPercent: body.failureThreshold?.percent ?? null,
-    deadlineSeconds: body.deadlineSeconds,
-  };
+/** Writes the schedule's row: inserted on creation, replaced (but its job and creator) on a change. */
+async function saveRow(
+  uow: Parameters<Parameters<typeof withUnitOfWork>[2]>[0],
+  row: { id: string; jobId: string; createdById: string | null },
+  body: JobScheduleBody,
+  values: Record<string, string | number | boolean>,
+  secrets: Map<string, string>,
+): Promise<void> {
+  await uow.sql.query(
+    `INSERT INTO job_schedules (id, job_id, created_by_id, name, description, job_version, spec, overlap, target_selection, parameters,
+                                secret_parameters, max_concurrency, failure_threshold_count, failure_threshold_percent, deadline_seconds, paused)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, job_version = EXCLUDED.job_version,
+       spec = EXCLUDED.spec, overlap = EXCLUDED.overlap, target_selection = EXCLUDED.target_selection, parameters = EXCLUDED.parameters,
+       secret_parameters = EXCLUDED.secret_parameters, max_concurrency = EXCLUDED.max_concurrency,
+       failure_threshold_count = EXCLUDED.failure_threshold_count, failure_threshold_percent = EXCLUDED.failure_threshold_percent,
+       deadline_seconds = EXCLUDED.deadline_seconds, paused = EXCLUDED.paused, updated_at = now()`,
+    [
+      row.id,
+      row.jobId,
+      row.createdById,
+      body.name,
+      body.description,
+      body.version ?? null,
+      JSON.stringify(body.spec),
+      body.overlap,
+      JSON.stringify(normalizeSelection(body)),
+      JSON.stringify(values),
+      [...secrets.keys()],
+      body.maxConcurrency ?? null,
+      body.failureThreshold?.count ?? null,
+      body.failureThreshold?.percent ?? null,
+      body.deadlineSeconds,
+      body.paused,
+    ],
+  );
+  await uow.sql.query('DELETE FROM secrets WHERE owner_type = $1 AND owner_id = $2', [JOB_SCHEDULE_SECRET_OWNER, row.id]);
 }
 
 async function putSecrets(
@@ -113,7 +135,6 @@ async function putSecrets(
   secrets: Map<string, string>,
   uow: Parameters<Parameters<typeof withUnitOfWork>[2]>[0],
 ) {
-  await uow.sql.query('DELETE FROM secrets WHERE owner_type = $1 AND owner_id = $2', [JOB_SCHEDULE_SECRET_OWNER, id]);
   for (const [name, value] of secrets) {
     await deps.secrets.put({ ownerType: JOB_SCHEDULE_SECRET_OWNER, ownerId: id, purpose: jobRunSecretPurpose(name) }, value, uow);
   }
@@ -131,32 +152,7 @@ export async function createJobSchedule(
     throw new ApiError(409, 'name_taken', 'A schedule with this name exists.', [{ path: 'name', message: 'is taken' }]);
   const id = randomUUID();
   await withUnitOfWork(deps.db, origin, async (uow) => {
-    await uow.sql.query(
-      `INSERT INTO job_schedules (id, name, description, job_id, job_version, spec, overlap, target_selection, parameters, secret_parameters,
-                                  max_concurrency, failure_threshold_count, failure_threshold_percent, deadline_seconds, paused, created_by_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      (() => {
-        const c = columns(body, values, secrets);
-        return [
-          id,
-          c.name,
-          c.description,
-          jobId,
-          c.jobVersion,
-          JSON.stringify(c.spec),
-          c.overlap,
-          JSON.stringify(c.targetSelection),
-          JSON.stringify(c.parameters),
-          c.secretParameters,
-          c.maxConcurrency,
-          c.failureThresholdCount,
-          c.failureThresholdPercent,
-          c.deadlineSeconds,
-          body.paused,
-          user.id,
-        ];
-      })(),
-    );
+    await saveRow(uow, { id, jobId, createdById: user.id }, body, values, secrets);
     await putSecrets(deps, id, secrets, uow);
     await uow.audit({
       action: 'job_schedule.create',
@@ -206,29 +202,7 @@ export async function updateJobSchedule(deps: ApiDeps, origin: Origin, id: strin
     throw invalidSpec(err) ?? new ApiError(503, 'temporal_unavailable');
   }
   await withUnitOfWork(deps.db, origin, async (uow) => {
-    const c = columns(body, values, secrets);
-    await uow.sql.query(
-      `UPDATE job_schedules SET name = $2, description = $3, job_version = $4, spec = $5, overlap = $6, target_selection = $7, parameters = $8,
-              secret_parameters = $9, max_concurrency = $10, failure_threshold_count = $11, failure_threshold_percent = $12,
-              deadline_seconds = $13, paused = $14, updated_at = now()
-        WHERE id = $1`,
-      [
-        id,
-        c.name,
-        c.description,
-        c.jobVersion,
-        JSON.stringify(c.spec),
-        c.overlap,
-        JSON.stringify(c.targetSelection),
-        JSON.stringify(c.parameters),
-        c.secretParameters,
-        c.maxConcurrency,
-        c.failureThresholdCount,
-        c.failureThresholdPercent,
-        c.deadlineSeconds,
-        body.paused,
-      ],
-    );
+    await saveRow(uow, { id, jobId: row.jobId, createdById: row.createdById }, body, values, secrets);
     await putSecrets(deps, id, secrets, uow);
     await uow.audit({
       action: 'job_schedule.update',
