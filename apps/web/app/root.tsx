@@ -65,6 +65,7 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
     { to: '/devices', label: 'Devices', show: true },
     { to: '/groups', label: 'Groups', show: true },
     { to: '/jobs', label: 'Jobs', show: true },
+    { to: '/schedules', label: 'Schedules', show: true },
     { to: '/runs', label: 'Runs', show: true },
     { to: '/approvals', label: 'Approvals', show: true, badge: awaitingApproval },
     { to: '/enrollment', label: 'Enrollment', show: user.role === 'admin' },

@@ -1,4 +1,7 @@
-/** A job: its current definition, Edit, Run and Export, its versions, and the diff between any two of them (`?from=1&to=2`). */
+/**
+ * A job: its current definition, Edit, Run, Schedule and Export, its versions, its schedules, and the diff between any
+ * two versions (`?from=1&to=2`).
+ */
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
 import { ApiError, requireApi } from '~/lib/api.server';
@@ -6,6 +9,7 @@ import { jobIdParam, versionParam } from '~/lib/job-pages.server';
 import { pluralize } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { JobDefinitionView, JobDiffView, actorLabel } from '~/components/jobs';
+import { ScheduleList } from '~/components/schedules';
 import { AbsoluteTime, Alert, Breadcrumb, Button, Card, PageHeader, RelativeTime, buttonClass, cx } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.job.name ?? 'Job'} · OpsConductor` }];
@@ -14,9 +18,11 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = jobIdParam(params);
   const api = await requireApi(request, context);
   const sp = new URL(request.url).searchParams;
-  const [job, { items: versions }] = await Promise.all([
+  const [job, { items: versions }, schedules] = await Promise.all([
     api.get('/jobs/{id}', { params: { path: { id } } }),
     api.get('/jobs/{id}/versions', { params: { path: { id } } }),
+    // The panel of the job's schedules is never a reason for the page to fail.
+    api.get('/job-schedules', { params: { query: { jobId: id, pageSize: SCHEDULES_SHOWN } } }).catch(() => null),
   ]);
   const from = versionParam(sp.get('from'));
   const to = versionParam(sp.get('to'));
@@ -30,8 +36,10 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       diffError = error.detail ?? error.title;
     }
   }
-  return { job, versions, diff, diffError };
+  return { job, versions, diff, diffError, schedules };
 }
+
+const SCHEDULES_SHOWN = 10;
 
 function Flash() {
   const [sp] = useSearchParams();
@@ -43,7 +51,7 @@ function Flash() {
 }
 
 export default function JobPage() {
-  const { job, versions, diff, diffError } = useLoaderData<typeof loader>();
+  const { job, versions, diff, diffError, schedules } = useLoaderData<typeof loader>();
   const user = useOptionalUser();
   const canEdit = canRunCommands(user?.role);
   const [sp] = useSearchParams();
@@ -71,6 +79,9 @@ export default function JobPage() {
               <>
                 <Link to={`/jobs/${job.id}/edit`} className={buttonClass('secondary')}>
                   Edit
+                </Link>
+                <Link to={`/jobs/${job.id}/schedule`} className={buttonClass('secondary')}>
+                  Schedule
                 </Link>
                 <Link to={`/jobs/${job.id}/run`} className={buttonClass('primary')}>
                   Run
@@ -183,6 +194,32 @@ export default function JobPage() {
                 </Button>
               </div>
             </Form>
+          </Card>
+
+          <Card
+            title={schedules ? `Schedules (${schedules.total})` : 'Schedules'}
+            actions={
+              schedules?.total ? (
+                <Link to={`/schedules?jobId=${job.id}`} className={buttonClass('ghost', 'sm')}>
+                  All
+                </Link>
+              ) : null
+            }
+          >
+            {!schedules ? (
+              <p className="px-4 py-3 text-[13px] text-zinc-500">The schedules could not be read.</p>
+            ) : schedules.items.length ? (
+              <ScheduleList items={schedules.items} />
+            ) : (
+              <p className="px-4 py-3 text-[13px] text-zinc-500" data-testid="job-schedules-empty">
+                No schedules.{' '}
+                {canEdit ? (
+                  <Link to={`/jobs/${job.id}/schedule`} className="font-medium text-zinc-700 underline">
+                    Schedule runs
+                  </Link>
+                ) : null}
+              </p>
+            )}
           </Card>
 
           <Card title="Details">
