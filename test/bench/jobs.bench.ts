@@ -377,7 +377,7 @@ async function benchmark(agents: number): Promise<SizeResult> {
     let commandsFailedBySim = 0;
     let results = 0;
     let continuedAfterStep2 = 0;
-    for (const d of devices) {
+    for (const d of post.status === 201 ? devices : []) {
       const statuses = [...(reported.get(d.deviceId!)?.values() ?? [])];
       results += statuses.length;
       commandsFailedBySim += statuses.filter((s) => s !== 'succeeded').length;
@@ -520,12 +520,13 @@ function print(results: SizeResult[]) {
   console.log(
     '\nAPI latency while the run went on, p50 / p95 / max (to the end of the body; samples; largest body; p50 / p95 as the API measured that route for every caller, the console included):\n',
   );
-  const names = Object.keys(results[0]?.endpoints ?? {});
+  const names = Object.keys(READ_ROUTES);
   console.log(`| devices | ${names.join(' | ')} | run page: first byte | run page: whole |`);
   console.log(`| ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: |`);
   for (const r of results) {
     const cells = names.map((n) => {
-      const s = r.endpoints[n]!;
+      const s = r.endpoints[n];
+      if (!s) return '–';
       const f = Object.keys(s.failures).length ? `; failed ${describe(s.failures)}` : '';
       const api = r.readsInApi[n];
       return `${triple(s.summary())} (${s.total.length}; ${kb(s.bytes)}${f}; in the API ${api?.p50} / ${api?.p95})`;
