@@ -137,7 +137,12 @@ describe('command kinds on a real agent', () => {
       },
       30_000,
     );
-    expect(await outputOf(stack, created.id, agent.deviceId)).toBe('restart requested\n');
+    // The output is posted beside the journal entry, not before it: wait for it.
+    await waitFor(
+      "the restart command's output",
+      async () => (await outputOf(stack, created.id, agent.deviceId)) === 'restart requested\n' || null,
+      10_000,
+    );
     // The system going down stops the agent (SIGTERM): not a failure.
     await agent.stop('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
