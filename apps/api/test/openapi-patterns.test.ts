@@ -11,6 +11,7 @@ import { customFieldKey, deviceListFilters, tagName } from '@opsconductor/contra
 import { inventoryReport } from '@opsconductor/contracts/inventory';
 import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands';
 import { parameterName } from '@opsconductor/contracts/jobs';
+import { cronExpression } from '@opsconductor/contracts/jobs-api';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -31,6 +32,11 @@ const samples: Record<string, Samples> = {
     schema: parameterName,
     accepted: ['service', '_x', 'Retry_2'],
     refused: ['2x', 'with-dash', 'ümlaut', '', 'a'.repeat(65)],
+  },
+  cronExpression: {
+    schema: cronExpression,
+    accepted: ['0 3 * * *', '*/15 8-18 * * 1-5', '@daily', '0 0 12 ? * MON-FRI', '0 0 L * *'],
+    refused: ['0 3 * *', 'rm -rf /', '@Daily', '', '0 3 * * * ; id', '0 3 * * * *  * * *'],
   },
   tag: {
     schema: tagName,

@@ -167,7 +167,7 @@ const timeZoneName = z
     }
   }, 'must be an IANA time zone such as Europe/Berlin');
 /** A cron expression as Temporal reads it: 5 fields (minute hour day-of-month month day-of-week), or a @-macro. */
-const cronExpression = z
+export const cronExpression = z
   .string()
   .trim()
   .min(1)
