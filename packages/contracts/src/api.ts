@@ -32,7 +32,7 @@ export const uuid = z.string().uuid();
 const noNul = (s: string) => !s.includes('\u0000');
 const noNulMessage = 'must not contain NUL characters';
 /** Free text to search for (matched literally: `%` and `_` are no wildcards). */
-export const searchText = z.string().trim().max(200).refine(noNul, noNulMessage);
+export const searchText = z.string().max(200).trim().refine(noNul, noNulMessage);
 export const pagination = z.object({
   page: z.coerce.number().int().min(1).max(100000).default(1).describe('Page number, from 1'),
   pageSize: z.coerce.number().int().min(1).max(200).default(50).describe('Items per page'),
@@ -116,7 +116,7 @@ export const newPassword = z.string().min(1).max(1024).describe('12–256 charac
 export const createUserRequest = z
   .object({
     email: z.string().trim().toLowerCase().email().max(320),
-    name: z.string().trim().min(1).max(200),
+    name: z.string().max(200).trim().min(1),
     password: newPassword,
     role,
   })
@@ -124,7 +124,7 @@ export const createUserRequest = z
 /** At least one field: an empty change is refused (400), not silently accepted. */
 export const updateUserRequest = z
   .object({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: z.string().max(200).trim().min(1).optional(),
     role: role.optional(),
     disabled: z.boolean().optional(),
     /** Another user's new password (admins). Your own goes through POST /auth/password. */
@@ -144,7 +144,7 @@ export const userList = z.object({ items: z.array(user) }).meta({ id: 'UserList'
 // ---- enrollment tokens ----------------------------------------------------------------------
 export const createEnrollmentTokenRequest = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: z.string().max(200).trim().min(1),
     maxUses: z.number().int().min(1).max(100000).default(1),
     expiresInHours: z
       .number()
@@ -206,7 +206,7 @@ export const deleteDeviceQuery = z.object({
  * interoperable subset (no lookaround) so other dialects (Python, Go) read it the same.
  */
 const TAG_PATTERN = new RegExp(`^[${BMP_LETTERS_AND_DIGITS}][${BMP_LETTERS_AND_DIGITS} ._:/-]*$`);
-export const tagName = z.string().trim().min(1).max(100).regex(TAG_PATTERN, 'letters, digits, space and . _ : / -');
+export const tagName = z.string().max(100).trim().min(1).regex(TAG_PATTERN, 'letters, digits, space and . _ : / -');
 /**
  * Which devices: the device list's filters, and a job run's `filter` target (the same devices the list
  * shows for the same filter). Every condition given must hold; none given means every device. Strict: a
@@ -218,7 +218,7 @@ export const deviceFilter = z
     status: deviceStatus.optional().describe('Devices with this status'),
     osFamily: z.enum(osFamilies).optional().describe('Operating system family'),
     groupId: uuid.optional().describe('Members of this group'),
-    tag: z.string().trim().min(1).max(100).refine(noNul, noNulMessage).optional().describe('Devices carrying this tag'),
+    tag: z.string().max(100).trim().min(1).refine(noNul, noNulMessage).optional().describe('Devices carrying this tag'),
     customField: z
       .string()
       .max(300)
@@ -562,7 +562,7 @@ export const auditLogFilters = z.object({
     .regex(/^[a-z][a-z0-9_]*$/, 'a target type such as user or job_run')
     .optional()
     .describe('What kind of thing was acted on (`user`, `job_run`…)'),
-  targetId: z.string().trim().min(1).max(200).refine(noNul, noNulMessage).optional().describe('The ID of what was acted on'),
+  targetId: z.string().max(200).trim().min(1).refine(noNul, noNulMessage).optional().describe('The ID of what was acted on'),
   /** At or after. */
   from: timeRange.from,
   /** Before. */
@@ -583,7 +583,7 @@ export const storedFile = z
   })
   .meta({ id: 'StoredFile' });
 export type StoredFile = z.infer<typeof storedFile>;
-export const storedFileName = z.string().trim().min(1).max(255).refine(noNul, noNulMessage);
+export const storedFileName = z.string().max(255).trim().min(1).refine(noNul, noNulMessage);
 /** The bytes of a stored file, as uploaded (POST /api/v1/files) and as devices download them. */
 export const fileContent = z.string().meta({ id: 'FileContent', format: 'binary', description: 'The bytes of the file' });
 

@@ -136,9 +136,9 @@ export const customFieldDefinition = z
 export const createCustomFieldRequest = z
   .object({
     key: customFieldKey,
-    label: z.string().trim().min(1).max(200),
+    label: z.string().max(200).trim().min(1),
     type: z.enum(customFieldTypes),
-    enumValues: z.array(z.string().trim().min(1).max(200)).max(200).default([]),
+    enumValues: z.array(z.string().max(200).trim().min(1)).max(200).default([]),
   })
   .meta({ id: 'CreateCustomFieldRequest' });
 export const customFieldList = z.object({ items: z.array(customFieldDefinition) }).meta({ id: 'CustomFieldList' });
@@ -165,14 +165,14 @@ export const groupList = z.object({ items: z.array(group) });
 export const createGroupRequest = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('static'),
-    name: z.string().trim().min(1).max(200),
+    name: z.string().max(200).trim().min(1),
     description: z.string().max(2000).default(''),
     deviceIds: z.array(uuid).max(10000).default([]),
   }),
-  z.object({ kind: z.literal('dynamic'), name: z.string().trim().min(1).max(200), description: z.string().max(2000).default(''), rule }),
+  z.object({ kind: z.literal('dynamic'), name: z.string().max(200).trim().min(1), description: z.string().max(2000).default(''), rule }),
 ]);
 export const updateGroupRequest = z.object({
-  name: z.string().trim().min(1).max(200).optional(),
+  name: z.string().max(200).trim().min(1).optional(),
   description: z.string().max(2000).optional(),
   rule: rule.optional(),
 });

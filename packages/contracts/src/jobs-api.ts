@@ -169,7 +169,6 @@ const timeZoneName = z
 /** A cron expression as Temporal reads it: 5 fields (minute hour day-of-month month day-of-week), or a @-macro. */
 export const cronExpression = z
   .string()
-  .trim()
   .min(1)
   .max(200)
   .regex(/^(@[a-z]+|[0-9A-Za-z*/,?#LW-]+( [0-9A-Za-z*/,?#LW-]+){4,6})$/, 'must be a cron expression such as "0 3 * * 1-5"');
@@ -216,7 +215,7 @@ export type JobScheduleSpec = z.infer<typeof jobScheduleSpec>;
 
 export const jobScheduleBody = jobRunTargetSelection
   .extend({
-    name: z.string().trim().min(1).max(200),
+    name: z.string().max(200).trim().min(1),
     description: z.string().max(2000).default(''),
     /** The job version every run uses; without it, each run uses the job's current version when it fires. */
     version: jobVersionNumber.optional(),

@@ -22,7 +22,7 @@ const storable = (s: z.ZodString) => s.refine(isStorableText, UNSTORABLE_TEXT_ME
 export const parameterName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a letter or _ followed by up to 63 letters, digits or _');
-export const jobName = storable(z.string().trim().min(1).max(200));
+export const jobName = storable(z.string().max(200).trim().min(1));
 const label = storable(z.string().max(200));
 const description = storable(z.string().max(4000));
 const parameterText = storable(z.string().max(MAX_PARAMETER_VALUE_LENGTH));
@@ -65,7 +65,7 @@ export const stepConditions = ['always', 'on_success', 'on_failure'] as const;
 export type StepCondition = (typeof stepConditions)[number];
 
 const stepBase = {
-  name: storable(z.string().trim().min(1).max(200)),
+  name: storable(z.string().max(200).trim().min(1)),
   /** How long one attempt may take. */
   timeoutSeconds: z.number().int().min(1).max(MAX_COMMAND_TIMEOUT_SECONDS).default(3600),
   /** Attempts after the first, each `backoffSeconds` × 2^(attempt − 1) after the previous one ended. */
