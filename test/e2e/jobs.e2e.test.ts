@@ -322,7 +322,7 @@ describe('runs of saved jobs on real agents', () => {
         30_000,
       );
       const done = await waitForRun(stack, fired.id, 60_000);
-      expect(done).toMatchObject({ status: 'succeeded', job: { id: job.id }, parameters: { label: 'scheduled' } });
+      expect(done).toMatchObject({ status: 'succeeded', job: { id: job.id }, parameters: { label: 'scheduled' }, scheduleId: schedule.id });
       expect(await stepOutput(done.id, a.deviceId, 0)).toBe('scheduled [redacted]\n');
       const child = await new Client({ connection }).workflow.getHandle(done.workflowId).describe();
       expect(child.parentExecution?.workflowId).toMatch(new RegExp(`^job-schedule/${schedule.id}`));

@@ -422,6 +422,8 @@ export const jobRunSummary = z
     rerunOfId: uuid.nullable(),
     /** The run whose chain started this one. */
     chainedFromId: uuid.nullable(),
+    /** The schedule that started this run. */
+    scheduleId: uuid.nullable(),
     /** What became of the job's chain when the run ended. */
     chainNote: z.string().nullable(),
     /** A job that needs approval (four-eyes): until when it may be decided, and the decision once made. */

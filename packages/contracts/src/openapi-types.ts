@@ -2411,6 +2411,8 @@ export interface components {
             rerunOfId: string | null;
             /** Format: uuid */
             chainedFromId: string | null;
+            /** Format: uuid */
+            scheduleId: string | null;
             chainNote: string | null;
             approval: {
                 expiresAt: string;
@@ -2634,6 +2636,8 @@ export interface components {
             rerunOfId: string | null;
             /** Format: uuid */
             chainedFromId: string | null;
+            /** Format: uuid */
+            scheduleId: string | null;
             chainNote: string | null;
             approval: {
                 expiresAt: string;

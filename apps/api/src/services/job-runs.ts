@@ -380,6 +380,7 @@ type JobRunOfJobFields =
   | 'thresholdReachedAt'
   | 'rerunOfId'
   | 'chainedFromId'
+  | 'scheduleId'
   | 'chainNote'
   | 'approval';
 function jobOfRun(run: RunRow): Pick<JobRunSummary, JobRunOfJobFields> {
@@ -394,6 +395,7 @@ function jobOfRun(run: RunRow): Pick<JobRunSummary, JobRunOfJobFields> {
     thresholdReachedAt: run.thresholdReachedAt?.toISOString() ?? null,
     rerunOfId: run.rerunOfId,
     chainedFromId: run.chainedFromId,
+    scheduleId: run.scheduleId,
     chainNote: run.chainNote,
     approval: run.approvalExpiresAt
       ? {
