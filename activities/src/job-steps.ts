@@ -42,14 +42,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { coalesceMs, countStatuses, invalidTargets, wake as wakeListeners } from './batches.ts';
 import type { DispatchRate } from './dispatch-rate.ts';
-import type {
-  ApprovalOutcome,
-  BatchProgress,
-  ChainedRun,
-  RunJobOnTargetsInput,
-  TargetsOutcome,
-  TerminalDeviceStatus,
-} from './types.ts';
+import type { ApprovalOutcome, BatchProgress, ChainedRun, RunJobOnTargetsInput, TargetsOutcome, TerminalDeviceStatus } from './types.ts';
 
 /** A batch reads its devices at least this often, woken or not; without a LISTEN connection, this often. */
 const IDLE_READ_MS = 5_000;
