@@ -187,6 +187,71 @@ describe('the job library', () => {
     expect((await raw('{"name": "broken"')).status).toBe(400);
   });
 
+  it('answers hostile input to runs, approvals and schedules of jobs with 4xx, never 5xx', async () => {
+    const id = (await api('POST', '/jobs', definition('hostile-runs'))).body.id as string;
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const hostileValues: unknown[] = [
+      { parameters: { service: 'a\u0000b' } },
+      { parameters: { service: '\ud800' } },
+      { parameters: { 'x\u0000': 1 } },
+      { parameters: { service: 'x' }, maxConcurrency: 2 ** 31 },
+      { parameters: { service: 'x' }, failureThreshold: { count: 2 ** 53 + 2 } },
+      { parameters: { service: 'x' }, deadlineSeconds: 1e400 },
+      { parameters: { service: { a: { b: [[[]]] } } } },
+      { parameters: { service: 'x' }, deviceIds: ['not-a-uuid'] },
+      { parameters: [] },
+      [],
+      null,
+    ];
+    const schedule = (extra: object) => ({ name: 's', deviceIds: [missing], spec: { cron: ['0 3 * * *'] }, ...extra });
+    for (const hostile of hostileValues) {
+      for (const [method, path, json] of [
+        ['POST', `/jobs/${id}/runs`, hostile],
+        ['POST', `/jobs/${id}/schedules`, hostile],
+        ['POST', `/jobs/${id}/schedules`, schedule(hostile && typeof hostile === 'object' && !Array.isArray(hostile) ? hostile : {})],
+        ['PUT', `/job-schedules/${missing}`, hostile],
+        ['POST', `/job-runs/${missing}/rerun`, { secrets: hostile }],
+        ['POST', `/job-runs/${missing}/approve`, { comment: hostile }],
+        ['POST', `/job-runs/${missing}/reject`, hostile],
+      ] as const) {
+        const res = await api(method, path, json);
+        const what = `${method} ${path} ${JSON.stringify(json).slice(0, 80)}`;
+        expect(res.status, what).toBeGreaterThanOrEqual(400);
+        expect(res.status, what).toBeLessThan(500);
+      }
+    }
+    for (const spec of [
+      { cron: ['0 3 * * *\u0000'] },
+      { cron: [] },
+      { intervals: [{ everySeconds: 2 ** 53 }] },
+      { timeZone: 'Mars/Olympus' },
+    ]) {
+      const res = await api('POST', `/jobs/${id}/schedules`, schedule({ spec }));
+      expect(res.status, JSON.stringify(spec)).toBe(400);
+    }
+    for (const [method, path] of [
+      ['GET', `/job-runs/${missing}/devices/${missing}/steps`],
+      ['POST', `/job-runs/${missing}/devices/${missing}/cancel`],
+      ['GET', `/job-runs/${missing}/devices/%00/steps`],
+      ['GET', `/job-runs/${missing}/output?step=2147483648`],
+      ['GET', `/job-schedules/${missing}`],
+      ['GET', '/job-schedules?jobId=%00'],
+      ['POST', `/job-schedules/${missing}/pause`],
+      ['DELETE', `/job-schedules/${missing}`],
+    ] as const) {
+      const res = await api(method, path);
+      expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    const deep = await t.request(`/api/v1/jobs/${id}/runs`, {
+      method: 'POST',
+      token: operator,
+      headers: { 'content-type': 'application/json' },
+      body: `{"deviceIds":[],"parameters":{"service":${'['.repeat(150_000)}${']'.repeat(150_000)}}}`,
+    });
+    expect(deep.status).toBe(400);
+  });
+
   it('serves the JSON Schema of a definition', async () => {
     const res = await api('GET', '/jobs/schema', undefined, viewer);
     expect(res.status).toBe(200);
