@@ -39,7 +39,7 @@ import { InventoryReporter, type InventoryReporterOptions } from './inventory/re
 import { EXPIRED_ERROR, INTERRUPTED_ERROR, Journal, REBOOTED_ERROR, type JournalEntry } from './journal.ts';
 import { createLogger, type Logger } from './log.ts';
 import { stopOrphans } from './orphans.ts';
-import { OutputStream, type OutputChunk } from './output.ts';
+import { OutputStream, type OutputChunk } from '@opsconductor/command-output';
 import { acquireLock, type StateLock } from './state.ts';
 
 export interface RetryPolicy {

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import type { CommandResult, ShellCommandPayload } from '@opsconductor/contracts/agent-protocol';
 import { sleep } from './backoff.ts';
-import type { StreamName } from './output.ts';
+import type { StreamName } from '@opsconductor/command-output';
 
 export const DEFAULT_KILL_GRACE_MS = 3000;
 /**

@@ -51,6 +51,6 @@ export {
 export { HandlerRegistry, type CommandHandler, type Execution, type HandlerContext, type HandlerOutcome } from './handlers/index.ts';
 export { readBootId } from './boot-id.ts';
 export { createLogger, silentLogger, type LogLevel, type Logger } from './log.ts';
-export { OutputStream, splitOutput, type OutputChunk, type StreamName } from './output.ts';
+export { OutputStream, splitOutput, type OutputChunk, type StreamName } from '@opsconductor/command-output';
 export { acquireLock, agentConfigSchema, defaultStateDir, readConfig, writeConfig, type AgentConfig } from './state.ts';
 export { AGENT_VERSION } from './version.ts';

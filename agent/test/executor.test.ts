@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
 import { executeShellCommand, shellInvocation, type ExecuteOptions } from '../src/executor.ts';
-import { OutputStream, splitOutput, type OutputChunk } from '../src/output.ts';
+import { OutputStream, splitOutput, type OutputChunk } from '@opsconductor/command-output';
 import { killGroupQuietly, liveGroupMembers, pidRunning, waitFor } from './support/util.ts';
 
 vi.setConfig({ testTimeout: 30_000 });

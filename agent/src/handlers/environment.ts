@@ -4,8 +4,7 @@
  * Values never go into a log or an error message: only variable names do.
  */
 import type { ScriptCommandPayload, ShellCommandPayload } from '@opsconductor/contracts/commands';
-import { redactOutput } from '../redact.ts';
-import type { StreamName } from '../output.ts';
+import { redactOutput, type StreamName } from '@opsconductor/command-output';
 import type { HandlerContext } from './types.ts';
 
 export interface CommandEnvironment {

@@ -8,7 +8,7 @@ import type { CommandKind, CommandPayloadOf } from '@opsconductor/contracts/comm
 import type { ExecutionOutcome, StopReason } from '../executor.ts';
 import type { AgentHttpClient } from '../http.ts';
 import type { Logger } from '../log.ts';
-import type { StreamName } from '../output.ts';
+import type { StreamName } from '@opsconductor/command-output';
 
 export interface HandlerContext {
   commandId: string;

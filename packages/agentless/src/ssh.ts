@@ -24,7 +24,7 @@ import { posix } from 'node:path';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { rechunk } from './chunks.ts';
 import { errorMessage, scrubber, startExecution, raceAbort, type Outcome } from './execution.ts';
-import { redactOutput } from './redact.ts';
+import { redactOutput } from '@opsconductor/command-output';
 import { RemoteInputError, type RemoteExecution, type RemoteOutput } from './types.ts';
 import { mergeVariables, posixExports, shellQuote } from './variables.ts';
 

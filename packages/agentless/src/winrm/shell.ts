@@ -22,7 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rechunk } from '../chunks.ts';
 import { scrubber, startExecution, type Outcome } from '../execution.ts';
-import { redactOutput } from '../redact.ts';
+import { redactOutput } from '@opsconductor/command-output';
 import { RemoteInputError, type RemoteExecution, type RemoteOutput } from '../types.ts';
 import { mergeVariables, powerShellQuote } from '../variables.ts';
 import {

@@ -1,10 +1,7 @@
 /**
- * Keeps secret values out of a remote command's output: whatever it prints of its secrets is replaced by
- * `[redacted]` before the bytes reach the caller's output sink.
- *
- * A copy of the agent's streaming redactor (agent/src/redact.ts), the same algorithm and behaviour: the agent's
- * module imports its output types, which would bring the agent's protocol into this package. Keep them in step
- * (or move both to a shared package).
+ * Keeps secret values out of a command's output. A command runs with secrets in its environment
+ * (`secrets` of shell and script payloads); whatever it prints of them is replaced by `[redacted]` where it
+ * runs (on the device, or in the API's relay for an agentless target), before the bytes reach the server.
  *
  * Matching works on bytes (each secret as UTF-8) and across the pipe's reads: the bytes at the end of a
  * write that could still be the start of a secret are held back until the next write shows whether they
@@ -14,8 +11,7 @@
  * they cover becomes one `[redacted]`. Each secret is matched with its own
  * Knuth–Morris–Pratt automaton, so the cost is linear in the output for any secrets.
  */
-/** The streams of a remote command. */
-export type StreamName = 'stdout' | 'stderr';
+import type { StreamName } from './output.ts';
 
 export const REDACTED = '[redacted]';
 const MARKER = Buffer.from(REDACTED, 'utf8');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, SecretRedactor, redactOutput } from '../src/redact.ts';
+import { REDACTED, SecretRedactor, redactOutput } from '../src/index.ts';
 
 /**
  * What the output must be, computed on the whole output at once with Buffer.indexOf: every occurrence of

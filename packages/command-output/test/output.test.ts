@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_OUTPUT_CHUNK_BYTES } from '@opsconductor/contracts/agent-protocol';
-import { OutputStream, encodeOutput, incompleteTailStart, splitOutput, type OutputChunk } from '../src/output.ts';
-import { waitFor } from './support/util.ts';
+import { OutputStream, encodeOutput, incompleteTailStart, splitOutput, type OutputChunk } from '../src/index.ts';
 
 vi.setConfig({ testTimeout: 30_000 });
 
@@ -76,14 +75,14 @@ describe('OutputStream', () => {
     stream.write('b');
     stream.write('c');
     expect(sent).toHaveLength(0);
-    await waitFor(() => sent.length === 1, 'the timed flush');
+    await vi.waitFor(() => expect(sent, 'the timed flush').toHaveLength(1), { timeout: 15_000, interval: 20 });
     expect(sent[0]).toEqual({ stream: 'stdout', seq: 0, data: 'abc' });
   });
 
   it('flushes at once when the byte threshold is reached', async () => {
     const { stream, sent } = collect({ flushIntervalMs: 60_000, flushBytes: 10 });
     stream.write('0123456789');
-    await waitFor(() => sent.length === 1, 'the size-triggered flush');
+    await vi.waitFor(() => expect(sent, 'the size-triggered flush').toHaveLength(1), { timeout: 15_000, interval: 20 });
   });
 
   it('sends chunks one at a time with consecutive seq numbers, and close() drains everything', async () => {
@@ -135,7 +134,7 @@ describe('OutputStream', () => {
     const { stream, sent } = collect({ flushIntervalMs: 5 });
     const euro = Buffer.from('€');
     stream.write(Buffer.concat([Buffer.from('x'), euro.subarray(0, 1)]));
-    await waitFor(() => sent.length === 1, 'the first flush');
+    await vi.waitFor(() => expect(sent, 'the first flush').toHaveLength(1), { timeout: 15_000, interval: 20 });
     expect(sent[0]!.data).toBe('x');
     stream.write(euro.subarray(1));
     stream.write(Buffer.from([0xe2])); // never completed
