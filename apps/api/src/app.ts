@@ -22,6 +22,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
+import { agentlessRoutes } from './routes/agentless.ts';
 import { jobScheduleRoutes } from './routes/job-schedules.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { secretRoutes } from './routes/secrets.ts';
@@ -67,6 +68,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', jobRoutes)
     .route('/', jobRunRoutes)
     .route('/', jobScheduleRoutes)
+    .route('/', agentlessRoutes)
     .route('/', fileRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)

@@ -1,4 +1,5 @@
 /** What every handler can reach: dependencies passed in by the entry point (never read from the env here). */
+import type { AgentlessRelay } from './services/agentless-relay.ts';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -54,6 +55,8 @@ export interface ApiConfig {
   /** Where stored files live (FILE_STORE_DIR) and how large one may be (FILE_UPLOAD_MAX_BYTES). */
   fileStoreDir: string;
   fileUploadMaxBytes: number;
+  /** Whether this process relays commands to agentless targets (AGENTLESS_RELAY; ADR 21). */
+  agentlessRelay: boolean;
 }
 
 /** The domain services routes call (packages/*): every mutation, with its audit row and events. */
@@ -80,6 +83,8 @@ export interface ApiDeps {
   services: ApiServices;
   /** The secret store (write-only towards clients; values only for server-side use). */
   secrets: SecretStore;
+  /** Runs commands on agentless targets (services/agentless-relay.ts); absent where AGENTLESS_RELAY is off. */
+  agentlessRelay?: AgentlessRelay;
   temporal: Client;
   events: EventHub;
   loginThrottle: LoginThrottle;

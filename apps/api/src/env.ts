@@ -49,6 +49,11 @@ export const apiEnvSchema = z
     API_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(DEFAULT_HEAP_GROWING_PERCENT),
     /** Where files for `file.fetch` commands are kept (content-addressed); relative to the working directory. */
     FILE_STORE_DIR: z.string().min(1).default('.data/files'),
+    /**
+     * Whether this process runs commands on agentless targets over SSH and WinRM (ADR 21): \`off\` on API processes
+     * that cannot reach them (at least one process must relay, or their commands wait until they expire).
+     */
+    AGENTLESS_RELAY: z.enum(['on', 'off']).default('on'),
     /** Largest file that may be uploaded (POST /api/v1/files), in bytes. */
     FILE_UPLOAD_MAX_BYTES: z.coerce
       .number()

@@ -26,6 +26,7 @@ import { LoginThrottle, defaultLoginThrottlePolicy } from './lib/login-throttle.
 import { createApiMetrics } from './lib/metrics.ts';
 import { FileStore } from './services/files.ts';
 import { AgentChannelServer } from './routes/agent-channel.ts';
+import { AgentlessRelay } from './services/agentless-relay.ts';
 import { apiConnectionOptions, temporalCallsEnded } from './lib/temporal.ts';
 
 export interface ApiServerOptions {
@@ -109,6 +110,7 @@ export const defaultApiConfig: ApiConfig = {
   inventoryConcurrency: 4,
   fileStoreDir: path.resolve('.data', 'files'),
   fileUploadMaxBytes: 1024 ** 3,
+  agentlessRelay: true,
 };
 
 /** Idle keep-alive connections are closed after this long. */
@@ -186,6 +188,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),
     files: new FileStore(config.fileStoreDir, config.fileUploadMaxBytes),
   };
+  if (config.agentlessRelay) {
+    deps.agentlessRelay = new AgentlessRelay(deps);
+    deps.agentlessRelay.start();
+  }
   const channel = new AgentChannelServer(deps);
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
   server.on('upgrade', channel.upgrade);
@@ -197,6 +203,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     deps,
     async close() {
       channel.close();
+      await deps.agentlessRelay?.close();
       await Promise.all([closeServer(server), metricsListener && closeServer(metricsListener.server)]);
       deviceAuth.close();
       deps.wakeups.close();

@@ -21,7 +21,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import ssh2, { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { rechunk } from './chunks.ts';
 import { errorMessage, scrubber, startExecution, raceAbort, type Outcome } from './execution.ts';
 import { redactOutput } from '@opsconductor/command-output';
@@ -37,6 +37,8 @@ export interface SshTarget {
   hostKey: { sha256?: string };
   /** From the TCP connect to a finished authentication; default 20 s. */
   connectTimeoutMs?: number;
+  /** Told the fingerprint of every host key the server shows (before it is checked against the pin). */
+  onHostKey?: (fingerprint: string) => void;
 }
 
 export interface SshCommand {
@@ -73,6 +75,25 @@ const MODE = /^[0-7]{3,4}$/;
 const SFTP_CHUNK = 32 * 1024;
 
 /** The fingerprint OpenSSH prints for a public key blob: `SHA256:` and the unpadded base64 of its SHA-256. */
+/**
+ * Why a private key cannot be used (unreadable, encrypted without the right passphrase, a public key), or
+ * undefined when it can: ssh2 parses it as it would to log in. The message never quotes the key.
+ */
+export function checkPrivateKey(privateKey: string, passphrase?: string): string | undefined {
+  let parsed: ReturnType<typeof ssh2.utils.parseKey>;
+  try {
+    // ssh2 is CommonJS: `utils` is not among the names Node's ESM loader finds in it.
+    parsed = ssh2.utils.parseKey(privateKey, passphrase);
+  } catch (err) {
+    return errorMessage(err).slice(0, 200);
+  }
+  const keys = Array.isArray(parsed) ? parsed : [parsed];
+  const first = keys[0];
+  if (!first || first instanceof Error) return first instanceof Error ? first.message.slice(0, 200) : 'no key found';
+  if (!first.isPrivateKey()) return 'this is a public key: give the private key';
+  return undefined;
+}
+
 export function sshFingerprint(publicKeyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(publicKeyBlob).digest('base64').replace(/=+$/, '')}`;
 }
@@ -143,6 +164,7 @@ function connect(
       hostVerifier: (key: Buffer) => {
         const seen = sshFingerprint(key);
         onHostKey(seen);
+        target.onHostKey?.(seen);
         if (pin !== undefined && seen !== pin) {
           hostKeyError = `ssh: host key changed: expected ${pin}, got ${seen} (${target.host}:${target.port})`;
           return false;

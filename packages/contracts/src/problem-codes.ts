@@ -18,6 +18,7 @@ export const problemCodes = {
   method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
   name_taken: 'The name (or key, or email) is taken.',
+  credential_in_use: 'Agentless targets log in with this credential.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'The request body is not of a media type this operation takes.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',
