@@ -12,6 +12,7 @@ import { inventoryReport } from '@opsconductor/contracts/inventory';
 import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands';
 import { parameterName } from '@opsconductor/contracts/jobs';
 import { cronExpression } from '@opsconductor/contracts/jobs-api';
+import { agentlessHost, agentlessUsername, sshHostKeyFingerprint } from '@opsconductor/contracts/agentless-api';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -66,6 +67,21 @@ const samples: Record<string, Samples> = {
     schema: fileOwner,
     accepted: ['root', 'www-data:www-data', '1000:1000', 'svc_app:0'],
     refused: ['', ':root', 'a:b:c', 'root;id', 'with space'],
+  },
+  agentlessUsername: {
+    schema: agentlessUsername,
+    accepted: ['root', 'CORP\\opsadmin', 'ops@corp.example', 'Jürgen Müller'],
+    refused: ['', 'line\nbreak', 'tab\there', 'nul\u0000', 'user:password', 'del\u007f'],
+  },
+  agentlessHost: {
+    schema: agentlessHost,
+    accepted: ['db-01.corp.example', '10.0.0.5', '2001:db8::5', 'localhost'],
+    refused: ['', 'a host', 'h;id', '$(id)', '[::1]', 'h/path'],
+  },
+  sshHostKey: {
+    schema: sshHostKeyFingerprint,
+    accepted: ['SHA256:abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN+/7', 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'],
+    refused: ['MD5:aa:bb', 'SHA256:short', `SHA256:${'A'.repeat(44)}`, `sha256:${'A'.repeat(43)}`],
   },
 };
 

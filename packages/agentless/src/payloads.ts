@@ -95,18 +95,13 @@ export function windowsScriptProgram(interpreter: ScriptInterpreter, body: strin
 export function runPayload(connection: AgentlessConnection, payload: CommandPayload, io: PayloadIo): RemoteExecution {
   const timeoutMs = payload.timeoutSeconds * 1000;
   if (payload.kind === 'file.fetch') {
-    const source = io.openFile(payload.sha256, payload.size);
-    const file = { source, size: payload.size, path: payload.path, timeoutMs };
-    if (connection.protocol === 'ssh') {
-      const target = io.onHostKey ? { ...connection.target, onHostKey: io.onHostKey } : connection.target;
-      return sshCopyFile(target, {
-        ...file,
-        ...(payload.mode ? { mode: payload.mode } : {}),
-        ...(payload.owner ? { owner: payload.owner } : {}),
-      });
-    }
-    if (payload.owner) throw new RemoteInputError('a Windows file has no POSIX owner: leave owner out for a WinRM target');
-    return winRmCopyFile(connection.target, file);
+    if (connection.protocol === 'winrm' && payload.owner)
+      throw new RemoteInputError('a Windows file has no POSIX owner: leave owner out for a WinRM target');
+    const file = { source: io.openFile(payload.sha256, payload.size), size: payload.size, path: payload.path, timeoutMs };
+    if (connection.protocol === 'winrm') return winRmCopyFile(connection.target, file);
+    const target = io.onHostKey ? { ...connection.target, onHostKey: io.onHostKey } : connection.target;
+    const posix = { ...(payload.mode ? { mode: payload.mode } : {}), ...(payload.owner ? { owner: payload.owner } : {}) };
+    return sshCopyFile(target, { ...file, ...posix });
   }
   if (payload.kind !== 'shell' && payload.kind !== 'script') {
     throw new RemoteInputError(`"${payload.kind}" commands need an agent on the device`);

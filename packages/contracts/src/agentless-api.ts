@@ -12,7 +12,7 @@ const uuid = z.string().uuid();
 const name = storable(z.string().max(200).trim().min(1));
 const description = storable(z.string().max(2000)).default('');
 /** As SSH and Windows take them: `user`, `DOMAIN\user`, `user@domain`; no control characters. */
-const username = z
+export const agentlessUsername = z
   .string()
   .min(1)
   .max(256)
@@ -40,7 +40,7 @@ export const agentlessCredentialSecret = z.discriminatedUnion('kind', [
 export type AgentlessCredentialSecret = z.infer<typeof agentlessCredentialSecret>;
 
 export const createAgentlessCredentialBody = z
-  .strictObject({ name, description, username, secret: agentlessCredentialSecret })
+  .strictObject({ name, description, username: agentlessUsername, secret: agentlessCredentialSecret })
   .meta({ id: 'CreateAgentlessCredential' });
 export type CreateAgentlessCredentialBody = z.infer<typeof createAgentlessCredentialBody>;
 
@@ -49,7 +49,7 @@ export const updateAgentlessCredentialBody = z
   .strictObject({
     name: name.optional(),
     description: storable(z.string().max(2000)).optional(),
-    username: username.optional(),
+    username: agentlessUsername.optional(),
     secret: agentlessCredentialSecret.optional(),
   })
   .meta({ id: 'UpdateAgentlessCredential' });
@@ -76,7 +76,7 @@ export type AgentlessCredential = z.infer<typeof agentlessCredential>;
 export const agentlessCredentialList = z.object({ items: z.array(agentlessCredential) }).meta({ id: 'AgentlessCredentialList' });
 
 /** A DNS name, an IPv4 address or an IPv6 address (without brackets). */
-const host = z
+export const agentlessHost = z
   .string()
   .min(1)
   .max(253)
@@ -95,7 +95,7 @@ const connectTimeoutSeconds = z.number().int().min(1).max(300);
 
 const targetCommon = {
   name,
-  host,
+  host: agentlessHost,
   credentialId: uuid,
   connectTimeoutSeconds: connectTimeoutSeconds.default(20),
 };
@@ -133,7 +133,7 @@ export type CreateAgentlessTargetBody = z.infer<typeof createAgentlessTargetBody
 export const updateAgentlessTargetBody = z
   .strictObject({
     name: name.optional(),
-    host: host.optional(),
+    host: agentlessHost.optional(),
     port: port.optional(),
     credentialId: uuid.optional(),
     connectTimeoutSeconds: connectTimeoutSeconds.optional(),

@@ -9,7 +9,7 @@
  * A process that stops mid-command drops the connection, and the remote side kills the command (see
  * docs/agentless.md); the step then times out on the server like one whose agent vanished.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { MAX_OUTPUT_CHUNK_BYTES, type AgentCommand, type CommandResult } from '@opsconductor/contracts/agent-protocol';
 import { OutputStream, type StreamName } from '@opsconductor/command-output';
 import { RemoteInputError, runPayload, type AgentlessConnection, type RemoteExecution, type RemoteResult } from '@opsconductor/agentless';
@@ -214,20 +214,28 @@ export class AgentlessRelay {
       ]),
     ) as Record<StreamName, OutputStream>;
     let seenHostKey: string | undefined;
+    // A file copy's source: closed once the command is over, whether or not the transport read it to the end.
+    const opened: ReadStream[] = [];
     try {
       execution = runPayload(connection, command.payload, {
         onOutput: (stream, data) => streams[stream].write(data),
-        openFile: (sha256) => createReadStream(this.deps.files.pathOf(sha256)),
+        openFile: (sha256) => {
+          const stream = createReadStream(this.deps.files.pathOf(sha256));
+          opened.push(stream);
+          return stream;
+        },
         onHostKey: (fingerprint) => (seenHostKey = fingerprint),
       });
     } catch (err) {
       const error = err instanceof RemoteInputError ? err.message : 'the command could not be started';
       if (!(err instanceof RemoteInputError)) this.deps.logger.warn({ err, commandId: command.id }, 'agentless relay: start failed');
+      for (const stream of opened) stream.destroy();
       await finish({ status: 'failed', exitCode: null, error }, undefined);
       return;
     }
     this.running.set(command.id, execution);
     const result = await execution.done;
+    for (const stream of opened) stream.destroy();
     await Promise.all([streams.stdout.close(), streams.stderr.close()]);
     // No exit code and an error: the connection (or the login) failed, or it broke before the end.
     const reached = result.exitCode !== null || result.status === 'succeeded';
