@@ -3,9 +3,9 @@
  * happened to the first one's answer, and never a second run. The API talks to the real Temporal server through a
  * TCP proxy that can lose Temporal's answers while still delivering the requests.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy.ts';
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
     host: address.slice(0, address.lastIndexOf(':')),
     port: Number(address.slice(address.lastIndexOf(':') + 1)),
   });
-  t = await startTestApi({}, { temporalAddress: proxy.address });
+  t = await startTestApi({}, { temporalAddress: proxy.address, secretsMasterKeys: [{ id: 'k1', key: randomBytes(32) }] });
   const admin = await t.tokenFor('admin');
   operator = await t.tokenFor('operator');
   ({ deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin)));
@@ -172,5 +172,93 @@ describe('creating a run with an Idempotency-Key', () => {
     expect((await createRun(undefined, { command: 'echo unkeyed' })).status).toBe(201);
     expect((await createRun(undefined, { command: 'echo unkeyed' })).status).toBe(201);
     expect(await runsWith('echo unkeyed')).toBe(2);
+  });
+});
+
+describe('running a saved job, or re-running one, with an Idempotency-Key', () => {
+  let jobId: string;
+  beforeAll(async () => {
+    const saved = await t.request('/api/v1/jobs', {
+      method: 'POST',
+      token: operator,
+      json: {
+        name: `idempotent-job-${randomUUID()}`,
+        parameters: [
+          { name: 'who', type: 'string', required: true },
+          { name: 'token', type: 'secret' },
+        ],
+        steps: [{ name: 'hello', kind: 'shell', command: 'echo "{{ who }}"' }],
+      },
+    });
+    expect(saved.status).toBe(201);
+    jobId = ((await saved.json()) as { id: string }).id;
+  });
+  const runJob = (key: string | undefined, parameters: Record<string, unknown>) =>
+    t.request(`/api/v1/jobs/${jobId}/runs`, {
+      method: 'POST',
+      token: operator,
+      json: { deviceIds: [deviceId], parameters },
+      ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
+    });
+  const runsOfJob = () => t.database.db.prisma.jobRun.count({ where: { jobId } });
+
+  it('answers a retry with the first run, also concurrently and whatever the secret values; another body is 422', async () => {
+    const key = randomUUID();
+    const before = await runsOfJob();
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => runJob(key, { who: 'world', token: `secret-${i}` })));
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(201));
+    const ids = new Set(await Promise.all(answers.map(async (a) => ((await a.json()) as { id: string }).id)));
+    expect(ids.size).toBe(1);
+    expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(4);
+    expect(await runsOfJob()).toBe(before + 1);
+    const [id] = [...ids];
+    expect(await workflowExists(id!)).toBe(true);
+    // The stored request hash is no hash of a secret value: the same hash whatever was given.
+    const stored = await t.database.db.prisma.jobRunIdempotencyKey.findFirstOrThrow({ where: { key } });
+    expect(JSON.stringify(stored)).not.toContain('secret-');
+    const other = await runJob(key, { who: 'somebody else', token: 't' });
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as { code: string }).code).toBe('idempotency_key_reused');
+    expect(await runsOfJob()).toBe(before + 1);
+  });
+
+  it('starts the workflow on retry when the first request stopped before starting it', async () => {
+    const key = randomUUID();
+    await proxy.hang();
+    let first: Response;
+    try {
+      first = await runJob(key, { who: 'never started', token: 't' });
+    } finally {
+      await proxy.up();
+    }
+    expect(first.status, await first.clone().text()).toBe(503);
+    const kept = await t.database.db.prisma.jobRun.findFirstOrThrow({ where: { jobId }, orderBy: { createdAt: 'desc' } });
+    expect(await workflowExists(kept.id)).toBe(false);
+    const retry = await runJob(key, { who: 'never started', token: 't' });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await retry.json()) as { id: string }).id).toBe(kept.id);
+    expect(await workflowExists(kept.id)).toBe(true);
+  });
+
+  it('re-runs once per key', async () => {
+    const first = (await (await runJob(undefined, { who: 'to rerun', token: 't' })).json()) as { id: string };
+    // No worker serves this API's task queue: end the run as a worker would once its device failed.
+    await temporal.workflow.getHandle(`job-run/${first.id}`).terminate('test');
+    await t.database.db.pool.query(`UPDATE job_run_devices SET status = 'failed', finished_at = now() WHERE job_run_id = $1`, [first.id]);
+    await t.database.db.pool.query(`UPDATE job_runs SET status = 'failed', finished_at = now() WHERE id = $1`, [first.id]);
+    const key = randomUUID();
+    const rerun = () =>
+      t.request(`/api/v1/job-runs/${first.id}/rerun`, {
+        method: 'POST',
+        token: operator,
+        json: { secrets: { token: 't' } },
+        headers: { 'Idempotency-Key': key },
+      });
+    const [a, b] = [await rerun(), await rerun()];
+    expect([a.status, b.status], await a.clone().text()).toEqual([201, 201]);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await b.json()) as { id: string }).id).toBe(((await a.json()) as { id: string }).id);
+    expect(await t.database.db.prisma.jobRun.count({ where: { rerunOfId: first.id } })).toBe(1);
   });
 });

@@ -686,6 +686,8 @@ export interface paths {
          * @description Starts a `jobRun` workflow (ID `job-run/<id>`) that takes each device through the job's steps in order (ADR 20): conditions, retries with backoff, continue-on-error, waits and reboots. The run records the job version (`version`, default the current one) and the parameter values, checked against the job's parameters (400 `validation_failed` lists each problem by path). A secret parameter's value goes to the secret store (503 `secrets_unavailable` without master keys) and is never shown again: the run lists its name in `secretParameters`, the agent gets it in the step's environment and redacts it from the output, and it is deleted when the run ends.
          *
          *     Targets are the union of `deviceIds`, the members of `groupIds`, the devices with any of `tags` and the devices matching `filter` (the device list's filters: `search`, `status`, `osFamily`, `groupId`, `tag`, `customField`; `{}` is every device), resolved when the run is created. A run targets at most 10,000 devices (400 `too_many_devices`); a selection that matches none is refused (400 `no_target_devices`), unknown device or group IDs too (400 `unknown_devices` / `unknown_groups`). `maxConcurrency` limits how many devices run the job at once; `failureThreshold` (`count` and/or `percent` of the targets) stops new devices from starting once reached (those end `cancelled`). New devices start until `deadlineSeconds` have passed (the rest end `timed_out`); each step's command may wait that long for its device. A job's file-copy steps need their files stored (400 `unknown_file`).
+         *
+         *     Send an `Idempotency-Key` header to retry safely (secret values are not part of what the key stands for).
          */
         post: operations["runJob"];
         delete?: never;
@@ -7688,7 +7690,10 @@ export interface operations {
     runJob: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last 24 hours gets the run the first one created (201 with `Idempotent-Replayed: true`), however the first one ended; with a different body it is refused (422 `idempotency_key_reused`). 1 to 255 printable ASCII characters, as a structured-field string ("…") or bare. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description The job's ID */
                 id: string;
@@ -7701,9 +7706,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Started */
+            /** @description Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created) */
             201: {
                 headers: {
+                    /** @description Present (`true`) when the run was created by an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7773,6 +7780,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used for a different request (`idempotency_key_reused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error */
             500: {
                 headers: {
@@ -7798,7 +7814,10 @@ export interface operations {
     rerunJobRun: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last 24 hours gets the run the first one created (201 with `Idempotent-Replayed: true`), however the first one ended; with a different body it is refused (422 `idempotency_key_reused`). 1 to 255 printable ASCII characters, as a structured-field string ("…") or bare. */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description The run's ID */
                 id: string;
@@ -7811,9 +7830,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Started */
+            /** @description Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created) */
             201: {
                 headers: {
+                    /** @description Present (`true`) when the run was created by an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7876,6 +7897,15 @@ export interface operations {
             };
             /** @description The request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request (`idempotency_key_reused`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

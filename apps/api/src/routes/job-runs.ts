@@ -51,6 +51,17 @@ const idempotencyKeyHeader = idempotencyKey
   .describe(
     `Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): a new random value (a UUID) per run you mean to create, the same value when you send that request again. A request with a key this user sent in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours gets the run the first one created (201 with \`Idempotent-Replayed: true\`), however the first one ended; with a different body it is refused (422 \`idempotency_key_reused\`). 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, as a structured-field string ("…") or bare.`,
   );
+const keyHeaders = z.object({ 'idempotency-key': idempotencyKeyHeader });
+const started = {
+  ...json(jobRun, 'Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created)'),
+  headers: {
+    'Idempotent-Replayed': {
+      description: 'Present (`true`) when the run was created by an earlier request with the same Idempotency-Key',
+      schema: { type: 'string' as const, enum: ['true'] },
+    },
+  },
+};
+const keyReused = documentedProblem('The Idempotency-Key was used for a different request (`idempotency_key_reused`)');
 const create = createRoute({
   method: 'post',
   path: '/job-runs',
@@ -61,21 +72,13 @@ const create = createRoute({
   security,
   middleware: operate,
   request: {
-    headers: z.object({ 'idempotency-key': idempotencyKeyHeader }),
+    headers: keyHeaders,
     body: { content: { 'application/json': { schema: createJobRunRequest } }, required: true },
   },
   responses: {
-    201: {
-      ...json(jobRun, 'Started (or, with `Idempotent-Replayed: true`, the run an earlier request with this Idempotency-Key created)'),
-      headers: {
-        'Idempotent-Replayed': {
-          description: 'Present (`true`) when the run was created by an earlier request with the same Idempotency-Key',
-          schema: { type: 'string', enum: ['true'] },
-        },
-      },
-    },
+    201: started,
     409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'),
-    422: documentedProblem('The Idempotency-Key was used for a different request (`idempotency_key_reused`)'),
+    422: keyReused,
     ...problemResponses,
   },
 });
@@ -85,16 +88,18 @@ const runJobRoute = createRoute({
   operationId: 'runJob',
   tags: ['job runs'],
   summary: 'Run a saved job on devices (operator)',
-  description: `Starts a \`jobRun\` workflow (ID \`job-run/<id>\`) that takes each device through the job's steps in order (ADR 20): conditions, retries with backoff, continue-on-error, waits and reboots. The run records the job version (\`version\`, default the current one) and the parameter values, checked against the job's parameters (400 \`validation_failed\` lists each problem by path). A secret parameter's value goes to the secret store (503 \`secrets_unavailable\` without master keys) and is never shown again: the run lists its name in \`secretParameters\`, the agent gets it in the step's environment and redacts it from the output, and it is deleted when the run ends.\n\n${targetsDescription} \`maxConcurrency\` limits how many devices run the job at once; \`failureThreshold\` (\`count\` and/or \`percent\` of the targets) stops new devices from starting once reached (those end \`cancelled\`). New devices start until \`deadlineSeconds\` have passed (the rest end \`timed_out\`); each step's command may wait that long for its device. A job's file-copy steps need their files stored (400 \`unknown_file\`).`,
+  description: `Starts a \`jobRun\` workflow (ID \`job-run/<id>\`) that takes each device through the job's steps in order (ADR 20): conditions, retries with backoff, continue-on-error, waits and reboots. The run records the job version (\`version\`, default the current one) and the parameter values, checked against the job's parameters (400 \`validation_failed\` lists each problem by path). A secret parameter's value goes to the secret store (503 \`secrets_unavailable\` without master keys) and is never shown again: the run lists its name in \`secretParameters\`, the agent gets it in the step's environment and redacts it from the output, and it is deleted when the run ends.\n\n${targetsDescription} \`maxConcurrency\` limits how many devices run the job at once; \`failureThreshold\` (\`count\` and/or \`percent\` of the targets) stops new devices from starting once reached (those end \`cancelled\`). New devices start until \`deadlineSeconds\` have passed (the rest end \`timed_out\`); each step's command may wait that long for its device. A job's file-copy steps need their files stored (400 \`unknown_file\`).\n\nSend an \`Idempotency-Key\` header to retry safely (secret values are not part of what the key stands for).`,
   security,
   middleware: operate,
   request: {
     params: z.object({ id: uuid.describe("The job's ID") }),
+    headers: keyHeaders,
     body: { content: { 'application/json': { schema: createJobRunOfJobRequest } }, required: true },
   },
   responses: {
-    201: json(jobRun, 'Started'),
+    201: started,
     409: documentedProblem('The selection changed since it was confirmed (`target_count_changed`)'),
+    422: keyReused,
     ...problemResponses,
   },
 });
@@ -108,10 +113,15 @@ const rerun = createRoute({
     'A new run (`rerunOfId`) of the same job version with the same values, deadline, concurrency and threshold, on every device of the run whose status is not `succeeded` (retired devices left out). Secret values are kept only while a run may use them: give them again in `secrets`. 409 `run_not_finished`, `not_a_job_run` (a one-command run) or `nothing_to_rerun`.',
   security,
   middleware: operate,
-  request: { params: idParam, body: { content: { 'application/json': { schema: rerunJobRunRequest } }, required: true } },
+  request: {
+    params: idParam,
+    headers: keyHeaders,
+    body: { content: { 'application/json': { schema: rerunJobRunRequest } }, required: true },
+  },
   responses: {
-    201: json(jobRun, 'Started'),
+    201: started,
     409: documentedProblem('The run cannot be run again (see the description)'),
+    422: keyReused,
     ...problemResponses,
   },
 });
@@ -307,12 +317,16 @@ export const jobRunRoutes = createRouter()
     return c.json(await mustGet(c.var.deps, id), 201);
   })
   .openapi(runJobRoute, async (c) => {
-    const { id } = await runJob(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, c.req.valid('json'));
+    const key = c.req.valid('header')['idempotency-key'];
+    const { id, replayed } = await runJob(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, c.req.valid('json'), key);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(await mustGet(c.var.deps, id), 201);
   })
   .openapi(rerun, async (c) => {
     const body = c.req.valid('json');
-    const { id } = await rerunFailedDevices(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, body.secrets);
+    const key = c.req.valid('header')['idempotency-key'];
+    const { id, replayed } = await rerunFailedDevices(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('param').id, body.secrets, key);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json(await mustGet(c.var.deps, id), 201);
   })
   .openapi(approve, async (c) => {

@@ -1,8 +1,7 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
-  IDEMPOTENCY_KEY_TTL_HOURS,
   deviceRunStatus,
   uuid,
   type CreateJobRunRequest,
@@ -28,6 +27,7 @@ import { likeLiteral } from '@opsconductor/unit-of-work';
 import { ApiError } from '../lib/problem.ts';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
+import { isKeyTaken, keyedRun, keyRetentionCutoff, pruneIdempotencyKeys, requestHash, type IdempotencyKey } from './run-idempotency.ts';
 
 export { jobRunWorkflowId };
 
@@ -108,9 +108,9 @@ export async function createJobRun(
 ): Promise<CreatedJobRun> {
   const { prisma } = deps.db;
   const { idempotencyKey } = opts;
-  const requestHash = idempotencyKey === undefined ? undefined : hashRequest(req);
-  if (idempotencyKey !== undefined) {
-    const earlier = await earlierRun(deps, user, idempotencyKey, requestHash!);
+  const key = idempotencyKey === undefined ? undefined : { key: idempotencyKey, requestHash: requestHash(req) };
+  if (key) {
+    const earlier = await earlierRun(deps, user, key);
     if (earlier) return earlier;
   }
   const targetSelection = normalizeSelection(req);
@@ -148,21 +148,21 @@ export async function createJobRun(
       prisma.$executeRaw`INSERT INTO job_run_devices (id, job_run_id, device_id, hostname)
         SELECT gen_random_uuid(), ${id}::uuid, t.device_id, t.hostname
           FROM unnest(${deviceIds}::uuid[], ${targets.map((d) => d.hostname)}::text[]) AS t(device_id, hostname)`,
-      ...(idempotencyKey === undefined
+      ...(key === undefined
         ? []
         : [
             // A key older than the retention period is free again.
             prisma.jobRunIdempotencyKey.deleteMany({
-              where: { userId: user.id, key: idempotencyKey, createdAt: { lt: keyRetentionCutoff() } },
+              where: { userId: user.id, key: key.key, createdAt: { lt: keyRetentionCutoff() } },
             }),
-            prisma.jobRunIdempotencyKey.create({ data: { userId: user.id, key: idempotencyKey, requestHash: requestHash!, jobRunId: id } }),
+            prisma.jobRunIdempotencyKey.create({ data: { userId: user.id, key: key.key, requestHash: key.requestHash, jobRunId: id } }),
           ]),
       ...(opts.audit ? [prisma.auditLog.create({ data: auditLogData(opts.audit({ id, deviceCount: deviceIds.length })) })] : []),
     ]);
   } catch (err) {
     // A concurrent request with the same key got there first: the unique key made this one wait for its commit.
-    if (idempotencyKey !== undefined && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-      const earlier = await earlierRun(deps, user, idempotencyKey, requestHash!);
+    if (key && isKeyTaken(err)) {
+      const earlier = await earlierRun(deps, user, key);
       if (earlier) return earlier;
     }
     throw err;
@@ -175,9 +175,9 @@ export async function createJobRun(
       command: { kind: payload.kind, payloadSha256, timeoutSeconds: payload.timeoutSeconds },
       deadlineAt: deadlineAt.toISOString(),
     },
-    idempotencyKey !== undefined,
+    key !== undefined,
   );
-  if (idempotencyKey !== undefined) pruneIdempotencyKeys(deps);
+  if (key) pruneIdempotencyKeys(deps);
   return { id, deviceCount: deviceIds.length, replayed: false };
 }
 
@@ -186,39 +186,11 @@ const auditLogData = (row: AuditRow): Prisma.AuditLogCreateManyInput => ({
   details: row.details as Prisma.InputJsonValue | undefined,
 });
 
-const keyRetentionCutoff = () => new Date(Date.now() - IDEMPOTENCY_KEY_TTL_HOURS * 3600_000);
-
-/** SHA-256 of the request's canonical JSON (object keys sorted), after validation filled in the defaults. */
-function hashRequest(req: CreateJobRunRequest): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v)
-              .filter(([, x]) => x !== undefined)
-              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-              .map(([k, x]) => [k, canonical(x)]),
-          )
-        : v;
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(req)))
-    .digest('hex');
-}
-
 /** The run an earlier request with this key created, if the key is still kept; refuses a different body. */
-async function earlierRun(deps: ApiDeps, user: AuthUser, key: string, requestHash: string): Promise<CreatedJobRun | undefined> {
+async function earlierRun(deps: ApiDeps, user: AuthUser, key: IdempotencyKey): Promise<CreatedJobRun | undefined> {
   const { prisma } = deps.db;
-  const row = await prisma.jobRunIdempotencyKey.findUnique({ where: { userId_key: { userId: user.id, key } }, include: { jobRun: true } });
-  if (!row || row.createdAt < keyRetentionCutoff()) return undefined;
-  if (row.requestHash !== requestHash) {
-    throw new ApiError(
-      422,
-      'idempotency_key_reused',
-      `This Idempotency-Key created run ${row.jobRunId} from a different request in the last ${IDEMPOTENCY_KEY_TTL_HOURS} hours; send a new key for a new run.`,
-    );
-  }
-  const run = row.jobRun;
+  const run = await keyedRun(deps, user.id, key);
+  if (!run) return undefined;
   // The first request may have stopped between its commit and the workflow start (the API died, Temporal was slow):
   // start it now. A run its workflow picked up is no longer queued; one still queued may be started: a no-op then.
   if (run.status !== 'queued' || run.finishedAt) {
@@ -290,19 +262,6 @@ export async function startJobRunWorkflow(deps: ApiDeps, input: JobRunInput, kee
     await deps.db.prisma.jobRun.delete({ where: { id: input.jobRunId } }).catch(() => {});
     throw new ApiError(503, 'temporal_unavailable');
   }
-}
-
-/**
- * Forgets keys past the retention period, a bounded batch at a time (creations with a key pay for it). In the
- * background: the run exists and its workflow runs, so nothing may turn its answer into an error now.
- */
-function pruneIdempotencyKeys(deps: ApiDeps): void {
-  deps.db.pool
-    .query(
-      `DELETE FROM job_run_idempotency_keys WHERE ctid IN (SELECT ctid FROM job_run_idempotency_keys WHERE created_at < $1 LIMIT 500)`,
-      [keyRetentionCutoff()],
-    )
-    .catch((err: unknown) => deps.logger.warn({ err }, 'pruning expired idempotency keys failed'));
 }
 
 export async function cancelJobRun(deps: ApiDeps, id: string): Promise<void> {

@@ -15,6 +15,7 @@ import {
   JOB_RUN_SECRET_OWNER,
   jobFiles,
   jobRunSecretPurpose,
+  jobRunStart,
   recordJobRun,
   resolveRunValues,
   type ParameterValue,
@@ -23,7 +24,9 @@ import { SecretsUnavailableError } from '@opsconductor/secrets';
 import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthUser } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
+import type { JobRun } from '@opsconductor/db';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
+import { isKeyTaken, keyedRun, keyRetentionCutoff, pruneIdempotencyKeys, requestHash, type IdempotencyKey } from './run-idempotency.ts';
 import { startJobRunWorkflow } from './job-runs.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
 import type { ApprovalDecided } from '@opsconductor/workflows';
@@ -31,6 +34,8 @@ import type { ApprovalDecided } from '@opsconductor/workflows';
 export interface StartedJobRun {
   id: string;
   deviceCount: number;
+  /** The run an earlier request with the same Idempotency-Key created. */
+  replayed: boolean;
 }
 
 interface RunPlan {
@@ -42,10 +47,19 @@ interface RunPlan {
   maxConcurrency: number | null;
   failureThreshold: { count?: number | undefined; percent?: number | undefined } | null;
   rerunOfId?: string;
+  idempotency?: IdempotencyKey | undefined;
 }
 
-/** Checks the values, records the run with its secrets and audit row in one transaction, then starts its workflow. */
+/**
+ * Checks the values, records the run with its secrets, audit row and idempotency key in one transaction, then starts
+ * its workflow. A key an earlier request kept gets that request's run (its workflow started now if it never was).
+ */
 async function startRun(deps: ApiDeps, user: AuthUser, origin: Origin, plan: RunPlan): Promise<StartedJobRun> {
+  const key = plan.idempotency;
+  if (key) {
+    const earlier = await keyedRun(deps, user.id, key);
+    if (earlier) return replay(deps, earlier);
+  }
   const { definition } = plan.job;
   const resolved = resolveRunValues(definition, plan.given);
   if (!resolved.ok) throw new ApiError(400, 'validation_failed', 'The parameter values are not valid.', resolved.issues);
@@ -73,7 +87,7 @@ async function startRun(deps: ApiDeps, user: AuthUser, origin: Origin, plan: Run
       );
   }
   const id = randomUUID();
-  const start = await withUnitOfWork(deps.db, origin, async (uow) => {
+  const record = withUnitOfWork(deps.db, origin, async (uow) => {
     const recorded = await recordJobRun(uow.sql, {
       id,
       job: plan.job,
@@ -89,6 +103,20 @@ async function startRun(deps: ApiDeps, user: AuthUser, origin: Origin, plan: Run
     });
     for (const [name, value] of secrets) {
       await deps.secrets.put({ ownerType: JOB_RUN_SECRET_OWNER, ownerId: id, purpose: jobRunSecretPurpose(name) }, value, uow);
+    }
+    if (key) {
+      // A key older than the retention period is free again.
+      await uow.sql.query('DELETE FROM job_run_idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3', [
+        user.id,
+        key.key,
+        keyRetentionCutoff(),
+      ]);
+      await uow.sql.query('INSERT INTO job_run_idempotency_keys (user_id, key, request_hash, job_run_id) VALUES ($1, $2, $3, $4)', [
+        user.id,
+        key.key,
+        key.requestHash,
+        id,
+      ]);
     }
     await uow.audit({
       action: plan.rerunOfId ? 'job_run.rerun' : 'job_run.create',
@@ -107,9 +135,49 @@ async function startRun(deps: ApiDeps, user: AuthUser, origin: Origin, plan: Run
     });
     return recorded;
   });
-  await startJobRunWorkflow(deps, start, false);
-  return { id, deviceCount: plan.targets.length };
+  let start: Awaited<typeof record>;
+  try {
+    start = await record;
+  } catch (err) {
+    // A concurrent request with the same key got there first: the unique key made this one wait for its commit.
+    const earlier = key && isKeyTaken(err) ? await keyedRun(deps, user.id, key) : undefined;
+    if (earlier) return replay(deps, earlier);
+    throw err;
+  }
+  await startJobRunWorkflow(deps, start, key !== undefined);
+  if (key) pruneIdempotencyKeys(deps);
+  return { id, deviceCount: plan.targets.length, replayed: false };
 }
+
+/**
+ * An earlier request's run. Its request may have stopped between its commit and the workflow start (the API died,
+ * Temporal was slow): a run that has not begun (queued, or awaiting its approval) gets its workflow started now; a
+ * no-op when it runs.
+ */
+async function replay(deps: ApiDeps, run: JobRun): Promise<StartedJobRun> {
+  const { prisma } = deps.db;
+  const notBegun = !run.finishedAt && (run.status === 'queued' || run.status === 'awaiting_approval');
+  if (!notBegun || !run.jobId || run.jobVersion === null) {
+    return { id: run.id, deviceCount: await prisma.jobRunDevice.count({ where: { jobRunId: run.id } }), replayed: true };
+  }
+  const [version, targets] = await Promise.all([
+    deps.services.jobs.version(run.jobId, run.jobVersion),
+    prisma.jobRunDevice.findMany({ where: { jobRunId: run.id }, select: { deviceId: true }, orderBy: { hostname: 'asc' } }),
+  ]);
+  const deviceIds = targets.map((t) => t.deviceId);
+  await startJobRunWorkflow(deps, jobRunStart(version.definition, run, deviceIds), true);
+  return { id: run.id, deviceCount: deviceIds.length, replayed: true };
+}
+
+/** What an idempotency key stands for: the request, secret values left out (their hash would be a way to test guesses). */
+function keyOf(idempotencyKey: string | undefined, request: Record<string, unknown>, secretNames: ReadonlySet<string>) {
+  if (idempotencyKey === undefined) return undefined;
+  const parameters = request.parameters as Record<string, unknown> | undefined;
+  const masked = parameters && Object.fromEntries(Object.entries(parameters).map(([n, v]) => [n, secretNames.has(n) ? 'secret' : v]));
+  return { key: idempotencyKey, requestHash: requestHash({ ...request, ...(masked ? { parameters: masked } : {}) }) };
+}
+
+const secretNamesOf = (def: JobDefinition) => new Set(def.parameters.filter((p) => p.type === 'secret').map((p) => p.name));
 
 /** Starts a run of a job (its current version unless `version` is given) on the selected devices. */
 export async function runJob(
@@ -118,6 +186,7 @@ export async function runJob(
   origin: Origin,
   jobId: string,
   req: CreateJobRunOfJobRequest,
+  idempotencyKey?: string,
 ): Promise<StartedJobRun> {
   const job = await deps.services.jobs.get(jobId);
   const version = await deps.services.jobs.version(jobId, req.version ?? job.currentVersion);
@@ -138,6 +207,7 @@ export async function runJob(
     deadlineSeconds: req.deadlineSeconds,
     maxConcurrency: req.maxConcurrency ?? null,
     failureThreshold: req.failureThreshold ?? null,
+    idempotency: keyOf(idempotencyKey, { jobId, ...req }, secretNamesOf(version.definition)),
   });
 }
 
@@ -151,6 +221,7 @@ export async function rerunFailedDevices(
   origin: Origin,
   runId: string,
   secrets: Record<string, string>,
+  idempotencyKey?: string,
 ): Promise<StartedJobRun> {
   const run = await deps.db.prisma.jobRun.findUnique({ where: { id: runId } });
   if (!run) throw new ApiError(404, 'not_found');
@@ -176,6 +247,7 @@ export async function rerunFailedDevices(
         ? null
         : { count: run.failureThresholdCount ?? undefined, percent: run.failureThresholdPercent ?? undefined },
     rerunOfId: runId,
+    idempotency: keyOf(idempotencyKey, { rerunOf: runId, parameters: secrets }, new Set(Object.keys(secrets))),
   });
 }
 

@@ -35,6 +35,8 @@ export type RunJobFormProps = {
   parameters: RunParameter[];
   picker: PickerData;
   result: JobRunFormData | undefined;
+  /** The page's idempotency key for this form (newRunFormKey in its loader); answers may hand on another. */
+  formKey: string;
 };
 
 const VERSION_FORM = 'job-run-version';
@@ -434,7 +436,7 @@ export function OtherIssues({ other }: { other: string[] }) {
   );
 }
 
-export function RunJobForm({ job, versions, version, parameters, picker, result: answer }: RunJobFormProps) {
+export function RunJobForm({ job, versions, version, parameters, picker, result: answer, formKey }: RunJobFormProps) {
   // An answer about another version (the page moved on to a newer one meanwhile) is not this form's.
   const result = answer && answer.version === version ? answer : undefined;
   const navigate = useNavigate();
@@ -464,6 +466,7 @@ export function RunJobForm({ job, versions, version, parameters, picker, result:
       <Form id={VERSION_FORM} method="get" preventScrollReset />
       <Form method="post" noValidate className="space-y-4" onChange={() => setDismissed(true)} data-testid="run-job-form">
         <input type="hidden" name="version" value={version} />
+        <input type="hidden" name="idempotencyKey" value={answer?.idempotencyKey ?? formKey} />
         {result?.formError ? (
           <Alert title={result.formErrorTitle ?? 'The run was not started'}>
             {result.formError}

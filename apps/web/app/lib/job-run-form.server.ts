@@ -15,7 +15,7 @@ import { deviceStatuses, osFamilies } from '@opsconductor/contracts/constants';
 import { ApiError, requireApi, type ApiClient } from './api.server';
 import { versionParam } from './job-pages.server';
 import { echoedTexts, issueCount, parameterValues, runFormIssues, type RunFormIssues, type RunParameter } from './job-run';
-import { parseTarget, type RunConfirmation, type RunTarget } from './run-command.server';
+import { formKey, newRunFormKey, parseTarget, type RunConfirmation, type RunTarget } from './run-command.server';
 
 /** What was posted, secrets left out: the form shows it again. */
 export type PostedJobRunForm = {
@@ -44,6 +44,8 @@ export type JobRunFormData = {
   posted: PostedJobRunForm;
   /** The job has secret parameters: their fields are empty again and say so. */
   secretsAgain: boolean;
+  /** The key the next submission sends (run-command.server.ts: the same one, unless the API refused it). */
+  idempotencyKey?: string;
 };
 
 const SAMPLE_SIZE = 5;
@@ -181,8 +183,15 @@ export async function runJobAction(request: Request, context: AppLoadContext, jo
   const { definition } = await api.get('/jobs/{id}/versions/{version}', { params: { path: { id: jobId, version: runVersion } } });
   const parameters = definition.parameters ?? [];
   const secretsAgain = parameters.some((p) => p.type === 'secret');
-  const base = { version: runVersion, posted: postedForm(form, parameters), secretsAgain };
-  const answer = (body: Omit<JobRunFormData, keyof typeof base>, status = 400) => data<JobRunFormData>({ ...base, ...body }, { status });
+  const key = formKey.safeParse(form.get('idempotencyKey'));
+  const base = {
+    version: runVersion,
+    posted: postedForm(form, parameters),
+    secretsAgain,
+    ...(key.success ? { idempotencyKey: key.data } : {}),
+  };
+  const answer = (body: Omit<JobRunFormData, 'version' | 'posted' | 'secretsAgain'>, status = 400) =>
+    data<JobRunFormData>({ ...base, ...body }, { status });
 
   const target = parseJobRunTarget(form);
   const options = parseRunOptions(form);
@@ -198,7 +207,7 @@ export async function runJobAction(request: Request, context: AppLoadContext, jo
     }
     try {
       const run = await api.post('/jobs/{id}/runs', {
-        params: { path: { id: jobId } },
+        params: { path: { id: jobId }, ...(key.success ? { header: { 'idempotency-key': key.data } } : {}) },
         body: {
           ...target.value,
           version: runVersion,
@@ -222,6 +231,16 @@ export async function runJobAction(request: Request, context: AppLoadContext, jo
     if (!(error instanceof ApiError)) throw error;
     const issues = runFormIssues(error.errors);
     const n = issueCount(issues);
+    if (error.code === 'idempotency_key_reused') {
+      // An earlier submission of this form started a run with other settings; a new key makes the next one a new run.
+      return answer(
+        {
+          formError: 'This form already started a run with different settings (see Runs). Run again to start another one.',
+          idempotencyKey: newRunFormKey(),
+        },
+        409,
+      );
+    }
     if (error.code === 'secrets_unavailable') {
       return answer({ formErrorTitle: 'Secrets cannot be kept', formError: error.detail ?? error.title }, error.status);
     }

@@ -37,7 +37,7 @@ export type RunCommandActionData = {
 
 /** A new idempotency key for a run form (the hidden `idempotencyKey` field), made by the page's loader. */
 export const newRunFormKey = (): string => randomUUID();
-const formKey = z.string().uuid();
+export const formKey = z.string().uuid();
 
 /** Where the device list's run panel runs a command (the form's `target`). */
 export type RunTarget = 'selected' | 'filter' | 'group' | 'tag';

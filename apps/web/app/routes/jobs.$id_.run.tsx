@@ -4,6 +4,7 @@ import { useActionData, useLoaderData } from '@remix-run/react';
 import { requireApi } from '~/lib/api.server';
 import { jobIdParam, versionParam } from '~/lib/job-pages.server';
 import { runJobAction } from '~/lib/job-run-form.server';
+import { newRunFormKey } from '~/lib/run-command.server';
 import { requireRole } from '~/lib/roles.server';
 import { osLabel } from '~/lib/format';
 import { approvalRuleText } from '~/lib/approval';
@@ -39,6 +40,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     parameters: definition.parameters ?? [],
     steps: definition.steps.length,
     approval: approvalRuleText(definition.approval),
+    formKey: newRunFormKey(),
     picker: {
       devices: devices.items.map((d) => ({
         id: d.id,
@@ -60,7 +62,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function RunJob() {
-  const { job, versions, version, parameters, steps, approval, picker } = useLoaderData<typeof loader>();
+  const { job, versions, version, parameters, steps, approval, picker, formKey } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -83,7 +85,15 @@ export default function RunJob() {
             </Alert>
           </div>
         ) : null}
-        <RunJobForm job={job} versions={versions} version={version} parameters={parameters} picker={picker} result={result} />
+        <RunJobForm
+          job={job}
+          versions={versions}
+          version={version}
+          parameters={parameters}
+          picker={picker}
+          result={result}
+          formKey={formKey}
+        />
       </div>
     </>
   );
