@@ -179,7 +179,12 @@ it('runs a job from its page: a device, the parameters with a secret, its steps 
     .filter({ has: page.getByTestId('run-job') })
     .first();
   expect(await row.getByTestId('run-job').textContent()).toContain(`${job.name}v1`);
-  await row.getByTestId('run-job').click();
+  // Filtered by the job: its one run, and no one-command run.
+  await page.getByLabel('Job').selectOption({ label: job.name });
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  await page.waitForURL(new RegExp(`/runs\\?.*jobId=${job.id}`));
+  expect(await page.getByTestId('run-row').count()).toBe(1);
+  await page.getByTestId('run-row').getByTestId('run-job').click();
   await page.waitForURL(new RegExp(`/runs/${runId}$`));
 });
 

@@ -293,3 +293,27 @@ describe('audit log filters and export', () => {
     );
   });
 });
+
+describe('runs of one job', () => {
+  it('filters the runs list and its export by the saved job they ran', async () => {
+    const job = await t.request('/api/v1/jobs', {
+      method: 'POST',
+      token: alice.token,
+      json: { name: `filtered-${randomUUID()}`, steps: [{ name: 'one', kind: 'shell', command: 'echo one' }] },
+    });
+    expect(job.status).toBe(201);
+    const jobId = ((await job.json()) as { id: string }).id;
+    const run = await t.request(`/api/v1/jobs/${jobId}/runs`, {
+      method: 'POST',
+      token: alice.token,
+      json: { deviceIds: [device['web-1']!] },
+    });
+    expect(run.status, await run.clone().text()).toBe(201);
+    const runId = ((await run.json()) as { id: string }).id;
+    expect(ids((await get(`/job-runs?jobId=${jobId}`)).body)).toEqual([runId]);
+    expect(ids((await get(`/job-runs?jobId=${jobId}&status=failed`)).body)).toEqual([]);
+    expect((await get(`/job-runs?jobId=${randomUUID()}`)).body).toEqual({ items: [], total: 0 });
+    expect(csvRows((await get(`/job-runs.csv?jobId=${jobId}`)).text).rows.map((r) => r[0])).toEqual([runId]);
+    for (const q of ['jobId=nope', 'jobId=%00', `jobId=${'9'.repeat(40)}`]) expect((await get(`/job-runs?${q}`)).status, q).toBe(400);
+  });
+});

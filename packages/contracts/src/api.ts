@@ -460,6 +460,7 @@ export const jobRunListFilters = z.object({
     .optional()
     .describe('The user who created the run: a user ID or an email address'),
   status: jobRunStatus.optional(),
+  jobId: uuid.optional().describe('Runs of this saved job (any version)'),
   deviceId: uuid.optional().describe('Runs that targeted this device'),
   hostname: z
     .string()

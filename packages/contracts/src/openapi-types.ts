@@ -7484,6 +7484,8 @@ export interface operations {
                 createdBy?: string;
                 /** @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. A run of a job that needs approval starts awaiting_approval, and goes on to queued when approved, or ends rejected or expired. `counts` has the devices per outcome. */
                 status?: components["schemas"]["JobRunStatus"];
+                /** @description Runs of this saved job (any version) */
+                jobId?: string;
                 /** @description Runs that targeted this device */
                 deviceId?: string;
                 /** @description Runs that targeted a device with this hostname (whole name, case-insensitive) */
@@ -8431,6 +8433,8 @@ export interface operations {
                 createdBy?: string;
                 /** @description queued → running → one of: succeeded (on every device), partially_succeeded (on some), failed (nowhere, and it failed on at least one), timed_out (nowhere; it failed nowhere and ran past its timeout or the deadline somewhere), unreachable (no device picked it up before the deadline), cancelled. A run of a job that needs approval starts awaiting_approval, and goes on to queued when approved, or ends rejected or expired. `counts` has the devices per outcome. */
                 status?: components["schemas"]["JobRunStatus"];
+                /** @description Runs of this saved job (any version) */
+                jobId?: string;
                 /** @description Runs that targeted this device */
                 deviceId?: string;
                 /** @description Runs that targeted a device with this hostname (whole name, case-insensitive) */

@@ -380,6 +380,7 @@ export function jobRunWhere(f: JobRunListFilters): Prisma.JobRunWhereInput {
   if (f.createdBy)
     and.push(uuid.safeParse(f.createdBy).success ? { createdById: f.createdBy } : { createdBy: { email: f.createdBy.toLowerCase() } });
   if (f.status) and.push({ status: f.status });
+  if (f.jobId) and.push({ jobId: f.jobId });
   if (f.deviceId) and.push({ targets: { some: { deviceId: f.deviceId } } });
   if (f.hostname) and.push({ targets: { some: { hostname: { equals: likeLiteral(f.hostname), mode: 'insensitive' } } } });
   if (f.from || f.to) and.push({ createdAt: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } });

@@ -7,7 +7,7 @@ import { ApiError, type Query } from './api.server';
 const MAX_LENGTH = 320;
 
 /** URL parameters of the runs page = the API's runs-list filters. */
-export const RUN_FILTERS = ['status', 'createdBy', 'hostname', 'from', 'to'] as const;
+export const RUN_FILTERS = ['status', 'jobId', 'createdBy', 'hostname', 'from', 'to'] as const;
 /** URL parameters of the audit page = the API's audit-log filters. */
 export const AUDIT_FILTERS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
 

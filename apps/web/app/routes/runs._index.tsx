@@ -13,7 +13,16 @@ import { AbsoluteTime, Badge, Card, EmptyState, Input, PageHeader, Pagination, R
 export const meta: MetaFunction = () => [{ title: 'Runs · OpsConductor' }];
 
 const PAGE_SIZE = 50;
-const LABELS: Record<string, string> = { status: 'Status', createdBy: 'Created by', hostname: 'Device', from: 'From', to: 'To' };
+const LABELS: Record<string, string> = {
+  status: 'Status',
+  jobId: 'Job',
+  createdBy: 'Created by',
+  hostname: 'Device',
+  from: 'From',
+  to: 'To',
+};
+/** Jobs offered by the job filter (the API's largest page), by name. */
+const JOB_CHOICES = 200;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
@@ -26,7 +35,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     .catch(1)
     .parse(url.searchParams.get('page') ?? 1);
   const filters = filtersFrom(url, RUN_FILTERS);
-  const base = { page, pageSize: PAGE_SIZE, filters, statuses: jobRunStatuses, filterError: null as string | null };
+  const jobs = (await api.get('/jobs', { params: { query: { page: 1, pageSize: JOB_CHOICES } } })).items
+    .map((j) => ({ id: j.id, name: j.name }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const base = { page, pageSize: PAGE_SIZE, filters, statuses: jobRunStatuses, jobs, filterError: null as string | null };
   try {
     return { ...base, ...(await api.get('/job-runs', { params: { query: { page, pageSize: PAGE_SIZE, ...runListQuery(filters) } } })) };
   } catch (error) {
@@ -37,10 +49,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 function RunFilters({
   filters,
   statuses,
+  jobs,
   error,
 }: {
   filters: Record<(typeof RUN_FILTERS)[number], string>;
   statuses: readonly string[];
+  jobs: ReadonlyArray<{ id: string; name: string }>;
   error: string | null;
 }) {
   return (
@@ -56,6 +70,16 @@ function RunFilters({
           {statuses.map((s) => (
             <option key={s} value={s}>
               {runStatusLabel(s)}
+            </option>
+          ))}
+        </Select>
+      </FilterField>
+      <FilterField label="Job">
+        <Select name="jobId" defaultValue={filters.jobId} key={`job:${filters.jobId}`} className="w-52">
+          <option value="">Any job or command</option>
+          {jobs.map((j) => (
+            <option key={j.id} value={j.id}>
+              {j.name}
             </option>
           ))}
         </Select>
@@ -86,12 +110,12 @@ function RunFilters({
 }
 
 export default function Runs() {
-  const { items, total, page, pageSize, filters, statuses, filterError } = useLoaderData<typeof loader>();
+  const { items, total, page, pageSize, filters, statuses, jobs, filterError } = useLoaderData<typeof loader>();
   const filtered = Object.values(filters).some(Boolean);
   return (
     <>
       <PageHeader title="Runs" description={`${pluralize(total, 'run')}${filtered ? ' match the filter' : ''}`} />
-      <RunFilters filters={filters} statuses={statuses} error={filterError} />
+      <RunFilters filters={filters} statuses={statuses} jobs={jobs} error={filterError} />
       <Card>
         {total === 0 && filtered ? (
           <EmptyState title="No runs match">Try other filters.</EmptyState>
