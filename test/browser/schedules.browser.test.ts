@@ -161,7 +161,8 @@ it(
     await expect.poll(() => text('schedule-state')).toBe('Active');
     expect((await stack.api('GET', `/api/v1/job-schedules/${id}`)).body.temporal.paused).toBe(false);
 
-    // Edit: the schedule's values come back but its secret does not; saving without it is refused at its field.
+    // Edit: the schedule's values come back but its secret does not; a required value left empty is refused at its
+    // field, the secret left empty keeps its stored value.
     await page.getByRole('link', { name: 'Edit', exact: true }).click();
     await page.waitForURL(new RegExp(`/schedules/${id}/edit$`));
     expect(await form.getByLabel('Name', { exact: true }).inputValue()).toBe(name);
@@ -169,18 +170,19 @@ it(
     expect(await form.getByLabel('Time zone').inputValue()).toBe('Europe/Berlin');
     expect(await form.getByLabel('Report label').inputValue()).toBe('from-the-console');
     expect(await form.getByLabel('API token').inputValue()).toBe('');
-    expect(await form.textContent()).toContain('Enter the secrets again');
+    expect(await form.textContent()).toContain('A secret left empty keeps the value the schedule has');
     expect(await page.getByLabel(`Select ${hostname()}`).isChecked()).toBe(true);
     expect(await form.getByLabel('Paused').isChecked()).toBe(false);
     await form.getByLabel('Cron expressions').fill('');
     const interval = page.getByTestId('schedule-interval').first();
     await interval.getByLabel('Every', { exact: true }).fill('1');
     await interval.getByLabel('Every unit').selectOption({ label: 'hours' });
+    await form.getByLabel('Report label').fill('');
     await page.getByRole('button', { name: 'Save schedule' }).click();
-    const token = page.getByTestId('run-parameter').filter({ has: page.getByLabel('API token') });
-    await expect.poll(() => token.getByTestId('run-parameter-error').textContent()).toBe('is required');
+    const label = page.getByTestId('run-parameter').filter({ has: page.getByLabel('Report label') });
+    await expect.poll(() => label.getByTestId('run-parameter-error').textContent()).toBe('is required');
     expect(await page.getByTestId('schedule-interval').first().getByLabel('Every', { exact: true }).inputValue()).toBe('1');
-    await form.getByLabel('API token').fill(SECRET);
+    await form.getByLabel('Report label').fill('from-the-console');
     await page.getByRole('button', { name: 'Save schedule' }).click();
     await page.waitForURL(SCHEDULE_URL);
     expect(await text('schedule-spec')).toBe('every 1 h');

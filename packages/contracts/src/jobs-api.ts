@@ -231,6 +231,12 @@ export const jobScheduleBody = jobRunTargetSelection
   })
   .meta({ id: 'JobScheduleBody' });
 export type JobScheduleBody = z.infer<typeof jobScheduleBody>;
+/**
+ * A change (PUT): the whole schedule, as on creation, except that `paused` left out keeps the schedule as it is, and
+ * a secret parameter left out keeps the value stored for it.
+ */
+export const jobScheduleUpdateBody = jobScheduleBody.extend({ paused: z.boolean().optional() }).meta({ id: 'JobScheduleUpdateBody' });
+export type JobScheduleUpdateBody = z.infer<typeof jobScheduleUpdateBody>;
 
 export const jobScheduleDto = z
   .object({

@@ -963,7 +963,7 @@ export interface paths {
         get: operations["getJobSchedule"];
         /**
          * Change a schedule (operator)
-         * @description The whole schedule, as on creation. Each schedule is a Temporal Schedule `job-schedule/<id>` (in the Temporal UI under Schedules) starting the workflow `scheduledJobRun`, which records a run with these settings — the targets resolved when it fires — and runs it as its child `job-run/<run id>`. `spec`: cron expressions (`0 3 * * 1-5`) and/or intervals (`everySeconds`, `offsetSeconds`) in an IANA `timeZone`, optional `startAt`/`endAt`, `jitterSeconds`. `overlap` says what happens when a run is still going at the next time (`skip` by default). Values are checked against the job version the runs will use; secret ones go to the secret store. A firing that cannot record a run (no device matches, a value no longer fits the job) records nothing and sets `lastError`.
+         * @description The whole schedule, as on creation, except: `paused` left out keeps the schedule paused or running as it is, and a secret parameter left out keeps its stored value (secret values are never shown, so a form cannot send them back). Each schedule is a Temporal Schedule `job-schedule/<id>` (in the Temporal UI under Schedules) starting the workflow `scheduledJobRun`, which records a run with these settings — the targets resolved when it fires — and runs it as its child `job-run/<run id>`. `spec`: cron expressions (`0 3 * * 1-5`) and/or intervals (`everySeconds`, `offsetSeconds`) in an IANA `timeZone`, optional `startAt`/`endAt`, `jitterSeconds`. `overlap` says what happens when a run is still going at the next time (`skip` by default). Values are checked against the job version the runs will use; secret ones go to the secret store. A firing that cannot record a run (no device matches, a value no longer fits the job) records nothing and sets `lastError`.
          */
         put: operations["updateJobSchedule"];
         post?: never;
@@ -2890,6 +2890,34 @@ export interface components {
             createdAt: string;
             updatedAt: string;
         };
+        JobScheduleUpdateBody: {
+            deviceIds?: string[];
+            groupIds?: string[];
+            tags?: string[];
+            filter?: components["schemas"]["DeviceFilter"];
+            name: string;
+            /** @default  */
+            description?: string;
+            version?: number;
+            spec: components["schemas"]["JobScheduleSpec"];
+            /**
+             * @default skip
+             * @enum {string}
+             */
+            overlap?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+            /** @default {} */
+            parameters?: {
+                [key: string]: string | number | boolean;
+            };
+            maxConcurrency?: number;
+            failureThreshold?: {
+                count?: number;
+                percent?: number;
+            };
+            /** @default 3600 */
+            deadlineSeconds?: number;
+            paused?: boolean;
+        };
         ScheduleNoteBody: {
             note?: string;
         };
@@ -3492,6 +3520,7 @@ export type SchemaJobScheduleSpec = components['schemas']['JobScheduleSpec'];
 export type SchemaJobScheduleBody = components['schemas']['JobScheduleBody'];
 export type SchemaJobScheduleList = components['schemas']['JobScheduleList'];
 export type SchemaJobSchedule = components['schemas']['JobSchedule'];
+export type SchemaJobScheduleUpdateBody = components['schemas']['JobScheduleUpdateBody'];
 export type SchemaScheduleNoteBody = components['schemas']['ScheduleNoteBody'];
 export type SchemaAgentlessCredentialList = components['schemas']['AgentlessCredentialList'];
 export type SchemaAgentlessCredential = components['schemas']['AgentlessCredential'];
@@ -9140,7 +9169,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["JobScheduleBody"];
+                "application/json": components["schemas"]["JobScheduleUpdateBody"];
             };
         };
         responses: {

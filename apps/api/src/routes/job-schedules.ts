@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { uuid } from '@opsconductor/contracts/api';
 import {
   jobScheduleBody,
+  jobScheduleUpdateBody,
   jobScheduleDetail,
   jobScheduleList,
   jobScheduleListQuery,
@@ -67,10 +68,10 @@ const update = createRoute({
   operationId: 'updateJobSchedule',
   tags,
   summary: 'Change a schedule (operator)',
-  description: `The whole schedule, as on creation. ${specNote}`,
+  description: `The whole schedule, as on creation, except: \`paused\` left out keeps the schedule paused or running as it is, and a secret parameter left out keeps its stored value (secret values are never shown, so a form cannot send them back). ${specNote}`,
   security,
   middleware: operate,
-  request: { params: idParam, body: bodyOf },
+  request: { params: idParam, body: { content: { 'application/json': { schema: jobScheduleUpdateBody } }, required: true } },
   responses: { 200: json(jobScheduleDetail, 'Changed'), 409: documentedProblem('The name is taken (`name_taken`)'), ...problemResponses },
 });
 const action = (name: 'pause' | 'unpause' | 'trigger', summary: string, description: string) =>

@@ -14,7 +14,12 @@ import {
 } from '@temporalio/client';
 import type { JobRunTargetSelection } from '@opsconductor/contracts/api';
 import type { JobDefinition } from '@opsconductor/contracts/jobs';
-import { type JobScheduleBody, type JobScheduleSpec, type scheduleOverlapPolicies } from '@opsconductor/contracts/jobs-api';
+import {
+  type JobScheduleBody,
+  type JobScheduleSpec,
+  type JobScheduleUpdateBody,
+  type scheduleOverlapPolicies,
+} from '@opsconductor/contracts/jobs-api';
 import type { JobSchedule } from '@opsconductor/db';
 import { JOB_SCHEDULE_SECRET_OWNER, jobRunSecretPurpose, resolveRunValues } from '@opsconductor/jobs';
 import { SecretsUnavailableError } from '@opsconductor/secrets';
@@ -58,12 +63,26 @@ function temporalSchedule(deps: ApiDeps, id: string, body: Pick<JobScheduleBody,
   };
 }
 
-/** Checks the body against the job version its runs will use; returns the values split into plain and secret. */
-async function checkBody(deps: ApiDeps, jobId: string, body: JobScheduleBody) {
+/**
+ * Checks the body against the job version its runs will use; returns the values split into plain and secret. A
+ * secret parameter the body leaves out takes the value `kept` has for it (a change keeps the stored one).
+ */
+async function checkBody(
+  deps: ApiDeps,
+  jobId: string,
+  body: Pick<JobScheduleBody, 'version' | 'parameters'> & JobRunTargetSelection,
+  kept: (name: string) => Promise<string | null> = async () => null,
+) {
   const job = await deps.services.jobs.get(jobId);
   const version = await deps.services.jobs.version(jobId, body.version ?? job.currentVersion);
   const def: JobDefinition = version.definition;
-  const resolved = resolveRunValues(def, body.parameters);
+  const given: Record<string, unknown> = { ...body.parameters };
+  for (const p of def.parameters) {
+    if (p.type !== 'secret' || Object.hasOwn(given, p.name)) continue;
+    const value = await kept(p.name);
+    if (value !== null) given[p.name] = value;
+  }
+  const resolved = resolveRunValues(def, given);
   if (!resolved.ok) throw new ApiError(400, 'validation_failed', 'The parameter values are not valid.', resolved.issues);
   const secretNames = new Set(def.parameters.filter((p) => p.type === 'secret').map((p) => p.name));
   const values: Record<string, string | number | boolean> = {};
@@ -179,28 +198,36 @@ export async function createJobSchedule(
   return id;
 }
 
-export async function updateJobSchedule(deps: ApiDeps, origin: Origin, id: string, body: JobScheduleBody): Promise<void> {
+export async function updateJobSchedule(deps: ApiDeps, origin: Origin, id: string, update: JobScheduleUpdateBody): Promise<void> {
   const row = await mustFind(deps, id);
-  const { values, secrets } = await checkBody(deps, row.jobId, body);
-  const other = await deps.db.prisma.jobSchedule.findUnique({ where: { name: body.name } });
+  const { values, secrets } = await checkBody(deps, row.jobId, update, (name) =>
+    deps.secrets.revealText({ ownerType: JOB_SCHEDULE_SECRET_OWNER, ownerId: id, purpose: jobRunSecretPurpose(name) }),
+  );
+  const other = await deps.db.prisma.jobSchedule.findUnique({ where: { name: update.name } });
   if (other && other.id !== id)
     throw new ApiError(409, 'name_taken', 'A schedule with this name exists.', [{ path: 'name', message: 'is taken' }]);
-  const schedule = temporalSchedule(deps, id, body);
+  const schedule = temporalSchedule(deps, id, update);
+  // Left out, `paused` stays as Temporal has it now (someone may have paused the schedule in the Temporal UI).
+  let paused = update.paused ?? row.paused;
   try {
     await withTemporalDeadline(deps.temporal, () =>
-      deps.temporal.schedule.getHandle(jobScheduleId(id)).update((previous): ScheduleUpdateOptions => ({
-        ...previous,
-        spec: schedule.spec,
-        policies: { ...previous.policies, overlap: schedule.policies.overlap },
-        action: { ...schedule.action },
-        state: { ...previous.state, paused: body.paused },
-      })),
+      deps.temporal.schedule.getHandle(jobScheduleId(id)).update((previous): ScheduleUpdateOptions => {
+        paused = update.paused ?? previous.state.paused;
+        return {
+          ...previous,
+          spec: schedule.spec,
+          policies: { ...previous.policies, overlap: schedule.policies.overlap },
+          action: { ...schedule.action },
+          state: { ...previous.state, paused },
+        };
+      }),
     );
   } catch (err) {
     if (err instanceof ScheduleNotFoundError)
       throw new ApiError(404, 'not_found', 'The Temporal Schedule is gone; delete this schedule and create it again.');
     throw invalidSpec(err) ?? new ApiError(503, 'temporal_unavailable');
   }
+  const body: JobScheduleBody = { ...update, paused };
   await withUnitOfWork(deps.db, origin, async (uow) => {
     await saveRow(uow, { id, jobId: row.jobId, createdById: row.createdById }, body, values, secrets);
     await putSecrets(deps, id, secrets, uow);

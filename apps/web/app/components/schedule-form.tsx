@@ -2,7 +2,7 @@
  * The schedule form of a job (create at /jobs/:id/schedule, edit at /schedules/:id/edit), in five sections: 1 the
  * name, 2 when (cron lines and/or intervals, the time zone, start and end as wall times of that zone, jitter), 3 and 4
  * the run form's targets and parameters (shared with run-job-form.tsx), 5 each run's overlap policy and limits.
- * Secret fields are password inputs that are never filled in by the page; on edit they must be given again.
+ * Secret fields are password inputs that are never filled in by the page; on edit one left empty keeps its value.
  */
 import { Form, Link, useNavigate, useNavigation } from '@remix-run/react';
 import { useEffect, useId, useMemo, useState } from 'react';
@@ -389,10 +389,9 @@ export function ScheduleForm({
                   : `Every run uses version ${pinned}${pinned !== job.currentVersion ? `, not the current version ${job.currentVersion}` : ''}.`}
               </p>
               {mode === 'edit' && secrets.length ? (
-                <Alert tone="warning" title="Enter the secrets again">
-                  Secrets are never sent back to the browser. Saving replaces the schedule&apos;s secret values
-                  {secretNames.length ? ` (it keeps ${secretNames.join(', ')} now)` : ''}: give{' '}
-                  {secrets.length === 1 ? 'it' : `all ${secrets.length}`} again, or an optional one is left out.
+                <Alert tone="info" title="Secrets stay unless you replace them">
+                  Secrets are never sent back to the browser. A secret left empty keeps the value the schedule has
+                  {secretNames.length ? ` (it keeps ${secretNames.join(', ')} now)` : ''}; one you type replaces it.
                 </Alert>
               ) : null}
             </>

@@ -5,7 +5,7 @@
  * /jobs/{id}/schedules or PUT /job-schedules/{id} with the whole body.
  *
  * Secret values go to the API and nowhere else: an answer that shows the form again carries every posted value but
- * theirs, and a schedule being edited never has its secrets in the form (they must be given again on every save).
+ * theirs, and a schedule being edited never has its secrets in the form (one left empty keeps its stored value).
  */
 import { data, redirect, type AppLoadContext, type LoaderFunctionArgs } from '@remix-run/node';
 import { uuid, type JobRunTargetSelection } from '@opsconductor/contracts/api';
