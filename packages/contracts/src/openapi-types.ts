@@ -1035,6 +1035,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agentless-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List credentials for agentless targets (admin) */
+        get: operations["listAgentlessCredentials"];
+        put?: never;
+        /**
+         * Create a credential (admin)
+         * @description The secret (a password, or an OpenSSH/PEM/PuTTY private key with its passphrase) is kept in the secret store, encrypted, and never returned by any request. A private key is parsed when saved: one that cannot be used is 400.
+         */
+        post: operations["createAgentlessCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agentless-credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One credential (admin) */
+        get: operations["getAgentlessCredential"];
+        put?: never;
+        post?: never;
+        /** Delete a credential no target uses (admin) */
+        delete: operations["deleteAgentlessCredential"];
+        options?: never;
+        head?: never;
+        /**
+         * Change or rotate a credential (admin)
+         * @description Changes what is given. `secret` rotates it: the old secret is gone once this returns, and the next command on each target using it logs in with the new one. The secret (a password, or an OpenSSH/PEM/PuTTY private key with its passphrase) is kept in the secret store, encrypted, and never returned by any request. A private key is parsed when saved: one that cannot be used is 400.
+         */
+        patch: operations["updateAgentlessCredential"];
+        trace?: never;
+    };
+    "/api/v1/agentless-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List agentless targets
+         * @description An agentless target is a device (its `id` is a device ID): run jobs on it, put it in static groups, tag it. Shell, script and file copy steps run on it; reboots and inventories need an agent. SSH runs sh/bash/python/pwsh; WinRM runs PowerShell and cmd (see docs/agentless.md). An SSH host key given is pinned; without one, the first connection pins the key it sees, and a different key later fails the command (`host key changed`).
+         */
+        get: operations["listAgentlessTargets"];
+        put?: never;
+        /**
+         * Add an agentless target (admin)
+         * @description An agentless target is a device (its `id` is a device ID): run jobs on it, put it in static groups, tag it. Shell, script and file copy steps run on it; reboots and inventories need an agent. SSH runs sh/bash/python/pwsh; WinRM runs PowerShell and cmd (see docs/agentless.md). An SSH host key given is pinned; without one, the first connection pins the key it sees, and a different key later fails the command (`host key changed`).
+         */
+        post: operations["createAgentlessTarget"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agentless-targets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One agentless target */
+        get: operations["getAgentlessTarget"];
+        put?: never;
+        post?: never;
+        /** Remove an agentless target (admin): its device is retired, its runs stay in the history */
+        delete: operations["deleteAgentlessTarget"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an agentless target (admin)
+         * @description Changes what is given. `hostKey` pins another SSH host key; `null` forgets the pinned one (the next connection pins the key it sees).
+         */
+        patch: operations["updateAgentlessTarget"];
+        trace?: never;
+    };
     "/api/v1/files": {
         parameters: {
             query?: never;
@@ -1492,7 +1581,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "credential_in_use" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -2802,6 +2891,149 @@ export interface components {
         ScheduleNoteBody: {
             note?: string;
         };
+        AgentlessCredentialList: {
+            items: components["schemas"]["AgentlessCredential"][];
+        };
+        AgentlessCredential: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string;
+            /** @enum {string} */
+            kind: "password" | "private_key";
+            username: string;
+            hasPassphrase: boolean;
+            targetCount: number;
+            createdBy: string | null;
+            createdAt: string;
+            updatedAt: string;
+            rotatedAt: string;
+        };
+        CreateAgentlessCredential: {
+            name: string;
+            /** @default  */
+            description?: string;
+            username: string;
+            secret: {
+                /** @enum {string} */
+                kind: "password";
+                password: string;
+            } | {
+                /** @enum {string} */
+                kind: "private_key";
+                privateKey: string;
+                passphrase?: string;
+            };
+        };
+        UpdateAgentlessCredential: {
+            name?: string;
+            description?: string;
+            username?: string;
+            secret?: {
+                /** @enum {string} */
+                kind: "password";
+                password: string;
+            } | {
+                /** @enum {string} */
+                kind: "private_key";
+                privateKey: string;
+                passphrase?: string;
+            };
+        };
+        AgentlessTargetList: {
+            items: components["schemas"]["AgentlessTarget"][];
+        };
+        AgentlessTarget: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            protocol: "ssh" | "winrm";
+            host: string;
+            port: number;
+            osFamily: string;
+            credential: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                username: string;
+            };
+            connectTimeoutSeconds: number;
+            ssh: {
+                hostKey: string | null;
+                hostKeyPinnedAt: string | null;
+            } | null;
+            winrm: {
+                https: boolean;
+                /** @enum {string} */
+                auth: "ntlm" | "basic";
+                hasCa: boolean;
+                verifyTls: boolean;
+                allowBasicOverHttp: boolean;
+                endpoint: string;
+            } | null;
+            commandKinds: string[];
+            lastConnectedAt: string | null;
+            lastError: string | null;
+            lastErrorAt: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        CreateAgentlessTarget: {
+            /** @enum {string} */
+            protocol: "ssh";
+            name: string;
+            host: string;
+            /** Format: uuid */
+            credentialId: string;
+            /** @default 20 */
+            connectTimeoutSeconds?: number;
+            /** @default 22 */
+            port?: number;
+            hostKey?: string;
+            /**
+             * @default linux
+             * @enum {string}
+             */
+            osFamily?: "linux" | "macos" | "other";
+        } | {
+            /** @enum {string} */
+            protocol: "winrm";
+            name: string;
+            host: string;
+            /** Format: uuid */
+            credentialId: string;
+            /** @default 20 */
+            connectTimeoutSeconds?: number;
+            port?: number;
+            /** @default true */
+            https?: boolean;
+            /**
+             * @default ntlm
+             * @enum {string}
+             */
+            auth?: "ntlm" | "basic";
+            ca?: string;
+            /** @default true */
+            verifyTls?: boolean;
+            /** @default false */
+            allowBasicOverHttp?: boolean;
+        };
+        UpdateAgentlessTarget: {
+            name?: string;
+            host?: string;
+            port?: number;
+            /** Format: uuid */
+            credentialId?: string;
+            connectTimeoutSeconds?: number;
+            hostKey?: string | null;
+            https?: boolean;
+            /** @enum {string} */
+            auth?: "ntlm" | "basic";
+            ca?: string | null;
+            verifyTls?: boolean;
+            allowBasicOverHttp?: boolean;
+        };
         StoredFile: {
             sha256: string;
             size: number;
@@ -3259,6 +3491,14 @@ export type SchemaJobScheduleBody = components['schemas']['JobScheduleBody'];
 export type SchemaJobScheduleList = components['schemas']['JobScheduleList'];
 export type SchemaJobSchedule = components['schemas']['JobSchedule'];
 export type SchemaScheduleNoteBody = components['schemas']['ScheduleNoteBody'];
+export type SchemaAgentlessCredentialList = components['schemas']['AgentlessCredentialList'];
+export type SchemaAgentlessCredential = components['schemas']['AgentlessCredential'];
+export type SchemaCreateAgentlessCredential = components['schemas']['CreateAgentlessCredential'];
+export type SchemaUpdateAgentlessCredential = components['schemas']['UpdateAgentlessCredential'];
+export type SchemaAgentlessTargetList = components['schemas']['AgentlessTargetList'];
+export type SchemaAgentlessTarget = components['schemas']['AgentlessTarget'];
+export type SchemaCreateAgentlessTarget = components['schemas']['CreateAgentlessTarget'];
+export type SchemaUpdateAgentlessTarget = components['schemas']['UpdateAgentlessTarget'];
 export type SchemaStoredFile = components['schemas']['StoredFile'];
 export type SchemaFileContent = components['schemas']['FileContent'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
@@ -9266,6 +9506,895 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobScheduleDetail"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAgentlessCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Credentials (no secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessCredentialList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAgentlessCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAgentlessCredential"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessCredential"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The name is taken (`name_taken`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAgentlessCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credential's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credential (no secret) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessCredential"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAgentlessCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credential's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted, with its secret */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Targets use it (`credential_in_use`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAgentlessCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credential's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAgentlessCredential"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessCredential"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The name is taken (`name_taken`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAgentlessTargets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Targets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessTargetList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAgentlessTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAgentlessTarget"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessTarget"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAgentlessTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The target's ID (its device ID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessTarget"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAgentlessTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The target's ID (its device ID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAgentlessTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The target's ID (its device ID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAgentlessTarget"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentlessTarget"];
                 };
             };
             /** @description Invalid request */
