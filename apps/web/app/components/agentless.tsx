@@ -121,7 +121,7 @@ export function CredentialSecretFields({
               onChange={() => setKind(k)}
               className="accent-zinc-900"
             />
-            {credentialKindLabel[k]}
+            {k === 'password' ? 'Log in with a password' : 'Log in with a private key'}
           </label>
         ))}
       </div>

@@ -4,6 +4,7 @@
  * it deleted. Refusals of the API come back as form data with the issues at their fields; a secret is never part of
  * an answer.
  */
+import { randomUUID } from 'node:crypto';
 import { data, redirect, type LoaderFunctionArgs } from '@remix-run/node';
 import { uuid } from '@opsconductor/contracts/api';
 import { ApiError, type ApiClient, type RouteErrorData } from './api.server';
@@ -28,6 +29,8 @@ export type FormAnswer<Values> = {
   values?: Values;
   /** `credential_in_use` and the like: the API's reason, for the confirm that asked. */
   code?: string;
+  /** New for every answer: the form starts again from it, its secret fields empty. */
+  answer: string;
 };
 
 /** The `:id` of the URL, or a 404 page. */
@@ -50,11 +53,17 @@ function refusal<Values>(error: unknown, intent: string, values?: Values) {
   const issues = fieldIssues(error.errors);
   const formError = issues._form ?? error.detail ?? error.title;
   delete issues._form;
-  return data<FormAnswer<Values>>({ intent, formError, issues, code: error.code, ...(values ? { values } : {}) }, { status: error.status });
+  return data<FormAnswer<Values>>(
+    { intent, formError, issues, code: error.code, answer: randomUUID(), ...(values ? { values } : {}) },
+    { status: error.status },
+  );
 }
 
 const invalid = <Values>(intent: string, issues: Record<string, string>, values?: Values) =>
-  data<FormAnswer<Values>>({ intent, formError: 'Check the highlighted fields.', issues, ...(values ? { values } : {}) }, { status: 400 });
+  data<FormAnswer<Values>>(
+    { intent, formError: 'Check the highlighted fields.', issues, answer: randomUUID(), ...(values ? { values } : {}) },
+    { status: 400 },
+  );
 
 // ---- targets -----------------------------------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ export default function CredentialPage() {
           </Alert>
         ) : null}
 
-        <Form method="post" key={`${c.updatedAt}:${JSON.stringify(saveResult?.values ?? null)}`} noValidate data-testid="credential-form">
+        <Form method="post" key={`${c.updatedAt}:${saveResult?.answer ?? ''}`} noValidate data-testid="credential-form">
           <Card title="Details">
             <div className="space-y-4 p-4">
               {saveResult?.formError ? <Alert title="The credential was not saved">{saveResult.formError}</Alert> : null}
@@ -80,7 +80,7 @@ export default function CredentialPage() {
           </Card>
         </Form>
 
-        <Form method="post" key={`rotate:${c.rotatedAt}:${rotateResult ? 'answer' : ''}`} noValidate data-testid="rotate-form">
+        <Form method="post" key={`rotate:${c.rotatedAt}:${rotateResult?.answer ?? ''}`} noValidate data-testid="rotate-form">
           <Card title="Rotate secret">
             <div className="space-y-4 p-4">
               <p className="text-xs text-zinc-600" data-testid="credential-rotated-at">

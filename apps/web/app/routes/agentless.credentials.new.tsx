@@ -30,7 +30,7 @@ export default function NewCredential() {
       <Breadcrumb trail={[{ to: '/agentless/credentials', label: 'Credentials' }]} current="Add" />
       <PageHeader title="Add credential" description="The account an agentless target logs in with, and its password or private key." />
       <div className="max-w-2xl">
-        <Form method="post" data-testid="credential-form" noValidate key={JSON.stringify(result?.values ?? null)}>
+        <Form method="post" data-testid="credential-form" noValidate key={result?.answer ?? 'new'}>
           <Card>
             <div className="space-y-4 p-4">
               {result?.formError ? <Alert title="The credential was not saved">{result.formError}</Alert> : null}

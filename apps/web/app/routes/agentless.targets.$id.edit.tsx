@@ -94,7 +94,7 @@ export default function EditAgentlessTarget() {
           </Card>
         ) : null}
         <TargetForm
-          key={`${target.updatedAt}:${JSON.stringify(saveResult?.values ?? null)}`}
+          key={`${target.updatedAt}:${saveResult?.answer ?? ''}`}
           mode="edit"
           initial={saveResult?.values ?? targetValues(target)}
           credentials={credentials}

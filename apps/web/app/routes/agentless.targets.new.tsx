@@ -33,8 +33,8 @@ export default function NewAgentlessTarget() {
       />
       <div className="max-w-3xl">
         <TargetForm
-          // A new answer starts the form from what was posted.
-          key={JSON.stringify(result?.values ?? null)}
+          // Every answer starts the form again from what was posted, its secret-free values.
+          key={result?.answer ?? 'new'}
           mode="create"
           initial={result?.values ?? newTargetValues}
           credentials={credentials}
