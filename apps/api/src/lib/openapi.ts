@@ -50,6 +50,11 @@ const documentTags = [
     name: 'job schedules',
     description: 'Scheduled runs of jobs: Temporal Schedules with cron or intervals, pause, trigger now, next and recent runs',
   },
+  {
+    name: 'agentless targets',
+    description: 'Machines without an agent, reached over SSH or WinRM: devices whose runs the relay carries (changes: admin)',
+  },
+  { name: 'agentless credentials', description: 'The logins of agentless targets (admin, reading included); secrets are never sent' },
   { name: 'files', description: 'Files held by the server for `file.fetch` commands, by SHA-256 (upload: operator)' },
   { name: 'audit', description: 'Who did what, when (admin)' },
   {
