@@ -132,6 +132,14 @@ it(
     expect(await row.getByTestId('target-last-connected').textContent()).toMatch(/^Connected /);
     await screenshot('agentless-targets');
 
+    // In the device list it is marked as an SSH target, and its page says how it is reached.
+    await page.goto(`${stack.webUrl}/devices?search=${encodeURIComponent(targetName)}`);
+    expect(await page.getByTestId('device-agentless').textContent()).toBe('SSH');
+    await page.getByRole('link', { name: targetName, exact: true }).click();
+    await page.waitForURL(new RegExp(`/devices/${targetId}$`));
+    expect(await page.getByTestId('device-transport').textContent()).toContain('over SSH, without an agent');
+    await page.goto(`${stack.webUrl}/agentless/targets`);
+
     // Edit: a host key that is no fingerprint is the API's to refuse, at its field; a new name and timeout are saved.
     await row.getByRole('link', { name: `Edit ${targetName}` }).click();
     await page.waitForURL(new RegExp(`/agentless/targets/${targetId}/edit$`));

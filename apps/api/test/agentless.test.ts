@@ -174,7 +174,7 @@ describe('targets', () => {
     });
     const id = created.body.id as string;
     const device = await call('GET', `/devices/${id}`, viewer);
-    expect(device.body).toMatchObject({ hostname: 'win-01', osFamily: 'windows' });
+    expect(device.body).toMatchObject({ hostname: 'win-01', osFamily: 'windows', transport: 'winrm' });
     for (const token of [viewer, operator]) {
       expect((await call('GET', '/agentless-targets', token)).body.items.map((i: { id: string }) => i.id)).toContain(id);
       expect((await call('GET', `/agentless-targets/${id}`, token)).status).toBe(200);

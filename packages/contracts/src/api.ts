@@ -185,6 +185,8 @@ export const device = z
     architecture: z.string(),
     ipAddresses: z.array(z.string()),
     agentVersion: z.string(),
+    /** How commands reach it: its agent, or (an agentless target) the API's relay over SSH or WinRM. */
+    transport: z.enum(['agent', 'ssh', 'winrm']),
     status: deviceStatus,
     lastSeenAt: z.string().nullable(),
     enrolledAt: z.string(),

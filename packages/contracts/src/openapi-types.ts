@@ -1667,6 +1667,8 @@ export interface components {
             architecture: string;
             ipAddresses: string[];
             agentVersion: string;
+            /** @enum {string} */
+            transport: "agent" | "ssh" | "winrm";
             status: components["schemas"]["DeviceStatus"];
             lastSeenAt: string | null;
             enrolledAt: string;
@@ -1688,6 +1690,8 @@ export interface components {
             architecture: string;
             ipAddresses: string[];
             agentVersion: string;
+            /** @enum {string} */
+            transport: "agent" | "ssh" | "winrm";
             status: components["schemas"]["DeviceStatus"];
             lastSeenAt: string | null;
             enrolledAt: string;
@@ -1708,6 +1712,8 @@ export interface components {
             architecture: string;
             ipAddresses: string[];
             agentVersion: string;
+            /** @enum {string} */
+            transport: "agent" | "ssh" | "winrm";
             status: components["schemas"]["DeviceStatus"];
             lastSeenAt: string | null;
             enrolledAt: string;

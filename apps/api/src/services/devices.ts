@@ -54,6 +54,7 @@ export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
     architecture: d.architecture,
     ipAddresses: d.ipAddresses,
     agentVersion: d.agentVersion,
+    transport: d.transport,
     status: deviceStatusAt(d, new Date(), onlineWindowSeconds),
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null,
     enrolledAt: d.enrolledAt.toISOString(),

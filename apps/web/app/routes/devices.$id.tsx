@@ -311,6 +311,16 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
             <Detail label="Status">
               <DeviceStatusBadge status={device.status} />
             </Detail>
+            {device.transport !== 'agent' ? (
+              <Detail label="Reached">
+                <span data-testid="device-transport">
+                  over {device.transport === 'ssh' ? 'SSH' : 'WinRM'}, without an agent ·{' '}
+                  <Link to="/agentless/targets" className="text-zinc-900 underline">
+                    agentless targets
+                  </Link>
+                </span>
+              </Detail>
+            ) : null}
             <Detail label="Last seen">
               <RelativeTime iso={device.lastSeenAt} />
               {device.lastSeenAt ? (

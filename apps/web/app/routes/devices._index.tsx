@@ -168,6 +168,11 @@ function DeviceRow({ device, selectable }: { device: Device; selectable: boolean
             {device.hostname}
           </Link>
           {device.pendingReboot ? <RebootMarker /> : null}
+          {device.transport !== 'agent' ? (
+            <Badge tone="gray" data-testid="device-agentless" title="An agentless target: the API runs its commands">
+              {device.transport === 'ssh' ? 'SSH' : 'WinRM'}
+            </Badge>
+          ) : null}
           {device.retiredAt ? (
             <Badge tone="gray" data-testid="device-retired">
               Retired
