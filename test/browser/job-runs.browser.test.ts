@@ -194,6 +194,9 @@ it('re-runs the devices that failed, asking for the secret again', { timeout: 18
     parameters: [{ name: 'token', type: 'secret', label: 'API token' }],
     steps: [{ name: 'use the token and fail', kind: 'shell', command: "printf 'token=%s\\n' {{ token }}; exit 3" }],
   });
+  // Opened for a device (`?deviceId=`), the form has it checked already.
+  await page.goto(`${stack.webUrl}/jobs/${job.id}/run?deviceId=${agent.deviceId}&deviceId=not-an-id`);
+  expect(await page.getByLabel(`Select ${hostname()}`).isChecked()).toBe(true);
   const started = await stack.api('POST', `/api/v1/jobs/${job.id}/runs`, { deviceIds: [agent.deviceId], parameters: { token: SECRET } });
   expect(started.status, JSON.stringify(started.body)).toBe(201);
   expect((await waitForRun(stack, started.body.id, 90_000)).status).toBe('failed');

@@ -37,6 +37,8 @@ export type RunJobFormProps = {
   result: JobRunFormData | undefined;
   /** The page's idempotency key for this form (newRunFormKey in its loader); answers may hand on another. */
   formKey: string;
+  /** Devices checked when the form opens (`?deviceId=` on the page). */
+  preselected?: string[];
 };
 
 const VERSION_FORM = 'job-run-version';
@@ -436,13 +438,15 @@ export function OtherIssues({ other }: { other: string[] }) {
   );
 }
 
-export function RunJobForm({ job, versions, version, parameters, picker, result: answer, formKey }: RunJobFormProps) {
+export function RunJobForm({ job, versions, version, parameters, picker, result: answer, formKey, preselected = [] }: RunJobFormProps) {
   // An answer about another version (the page moved on to a newer one meanwhile) is not this form's.
   const result = answer && answer.version === version ? answer : undefined;
   const navigate = useNavigate();
   const navigation = useNavigation();
   const busy = navigation.state === 'submitting' && navigation.formMethod?.toLowerCase() === 'post';
-  const [target, setTarget] = useState<TargetState>(() => (result ? { ...emptyTarget, ...result.posted } : emptyTarget));
+  const [target, setTarget] = useState<TargetState>(() =>
+    result ? { ...emptyTarget, ...result.posted } : { ...emptyTarget, deviceIds: preselected },
+  );
   const selection = useMemo(() => selectionOf(target), [target]);
   const preview = useTargetPreview(selection);
   const count = previewedCount(preview, selection);

@@ -1,6 +1,7 @@
 /** /jobs/:id/run — run a saved job (operators): targets, the version (`?version=N`, default the current one) and its parameters, limits. */
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { useActionData, useLoaderData } from '@remix-run/react';
+import type { DeviceStatus } from '@opsconductor/contracts/constants';
 import { requireApi } from '~/lib/api.server';
 import { jobIdParam, versionParam } from '~/lib/job-pages.server';
 import { runJobAction } from '~/lib/job-run-form.server';
@@ -15,6 +16,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Run ${
 
 /** Devices listed to check one by one (the API's largest page); the others are reached by group, tag or filter. */
 const DEVICE_LIST_SIZE = 200;
+const MAX_PRESELECTED = 20;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = jobIdParam(params);
@@ -27,7 +30,21 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     api.get('/groups'),
     api.get('/tags'),
   ]);
-  const wanted = versionParam(new URL(request.url).searchParams.get('version'));
+  const url = new URL(request.url);
+  const wanted = versionParam(url.searchParams.get('version'));
+  // `?deviceId=…` (from a device, or an agentless target): those devices are checked when the form opens.
+  const listed = new Set(devices.items.map((d) => d.id));
+  const preselected = [...new Set(url.searchParams.getAll('deviceId'))].filter((id) => UUID.test(id)).slice(0, MAX_PRESELECTED);
+  const extra = await Promise.all(
+    preselected.filter((id) => !listed.has(id)).map((id) => api.get('/devices/{id}', { params: { path: { id } } }).catch(() => null)),
+  );
+  const pick = (d: { id: string; hostname: string; status: DeviceStatus; osName: string; osVersion: string; osFamily: string }) => ({
+    id: d.id,
+    hostname: d.hostname,
+    status: d.status,
+    os: osLabel(d.osName, d.osVersion) || d.osFamily,
+  });
+  const pickable = [...devices.items.map(pick), ...extra.flatMap((d) => (d && !d.retiredAt ? [pick(d)] : []))];
   const version = wanted ?? job.currentVersion;
   const definition =
     version === job.currentVersion
@@ -41,13 +58,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     steps: definition.steps.length,
     approval: approvalRuleText(definition.approval),
     formKey: newRunFormKey(),
+    preselected: preselected.filter((id) => pickable.some((d) => d.id === id)),
     picker: {
-      devices: devices.items.map((d) => ({
-        id: d.id,
-        hostname: d.hostname,
-        status: d.status,
-        os: osLabel(d.osName, d.osVersion) || d.osFamily,
-      })),
+      devices: pickable,
       devicesTotal: devices.total,
       groups: groups.items
         .map((g) => ({ id: g.id, name: g.name, memberCount: g.memberCount }))
@@ -62,7 +75,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function RunJob() {
-  const { job, versions, version, parameters, steps, approval, picker, formKey } = useLoaderData<typeof loader>();
+  const { job, versions, version, parameters, steps, approval, picker, formKey, preselected } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -93,6 +106,7 @@ export default function RunJob() {
           picker={picker}
           result={result}
           formKey={formKey}
+          preselected={preselected}
         />
       </div>
     </>
