@@ -8,13 +8,11 @@
  * credentials page, and the API refuses them the credentials. With SCREENSHOT_DIR set, screenshots are written there.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startSshd, type Sshd } from '../../packages/agentless/test/support/sshd.ts';
 import { ADMIN, startStack, waitForRun, type Stack } from '../support/stack.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, screenshot, signIn } from '../support/browser.ts';
 
 let stack: Stack;
 let sshd: Sshd;
@@ -28,28 +26,13 @@ beforeAll(async () => {
   [stack, sshd] = await Promise.all([startStack({ web: true }), startSshd()]);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  await signIn(page, ADMIN, '/agentless/targets');
+  await signIn(page, stack.webUrl!, ADMIN, '/agentless/targets');
 }, 240_000);
 afterAll(async () => {
   if (process.env.E2E_DUMP_LOGS) console.log(stack?.logs.join('\n'));
   await browser?.close();
   await Promise.allSettled([stack?.close(), sshd?.stop()]);
 });
-
-async function signIn(p: Page, who: { email: string; password: string }, to: string) {
-  await p.goto(`${stack.webUrl}/login?redirectTo=${encodeURIComponent(to)}`);
-  await p.getByLabel('Email').fill(who.email);
-  await p.getByLabel('Password').fill(who.password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.waitForURL((url) => url.pathname === to);
-}
-
-async function screenshot(name: string) {
-  const dir = process.env.SCREENSHOT_DIR;
-  if (!dir) return;
-  await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-}
 
 const rowOf = (p: Page, id: string): Locator => p.locator(`[data-testid="agentless-target-row"][data-target-id="${id}"]`);
 
@@ -130,7 +113,7 @@ it(
     expect(await key.locator('code').textContent()).toBe(`SHA256:${fingerprint.slice(7, 15)}…${fingerprint.slice(-4)}`);
     expect(await key.locator('code').getAttribute('title')).toBe(fingerprint);
     expect(await row.getByTestId('target-last-connected').textContent()).toMatch(/^Connected /);
-    await screenshot('agentless-targets');
+    await screenshot(page, 'agentless-targets');
 
     // In the device list it is marked as an SSH target, and its page says how it is reached.
     await page.goto(`${stack.webUrl}/devices?search=${encodeURIComponent(targetName)}`);
@@ -251,7 +234,7 @@ it('shows the WinRM fields with their ports and warnings, and takes a WinRM targ
     endpoint: 'http://win.example.test:5985/wsman',
   });
   expect(await rowOf(page, id).getByTestId('target-protocol').textContent()).toBe('WinRM');
-  await screenshot('agentless-winrm');
+  await screenshot(page, 'agentless-winrm');
 });
 
 it('gives a viewer the targets to read, no credentials page, and the API refuses them the credentials', { timeout: 120_000 }, async () => {
@@ -273,7 +256,7 @@ it('gives a viewer the targets to read, no credentials page, and the API refuses
   expect((await stack.api('POST', '/api/v1/users', { ...VIEWER, name: 'Viewer', role: 'viewer' })).status).toBe(201);
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const viewer = await context.newPage();
-  await signIn(viewer, VIEWER, '/agentless/targets');
+  await signIn(viewer, stack.webUrl!, VIEWER, '/agentless/targets');
 
   const row = rowOf(viewer, target.id);
   expect(await row.getByTestId('target-name').textContent()).toBe(target.name);

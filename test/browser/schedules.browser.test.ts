@@ -7,13 +7,11 @@
  * read-only pages. With SCREENSHOT_DIR set, full-page screenshots of the pages visited are written there.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, screenshot, signIn } from '../support/browser.ts';
 
 let stack: Stack;
 let agent: AgentHandle;
@@ -30,28 +28,13 @@ beforeAll(async () => {
   await agent.start();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  await signIn(page, ADMIN, '/jobs');
+  await signIn(page, stack.webUrl!, ADMIN, '/jobs');
 }, 240_000);
 afterAll(async () => {
   if (process.env.E2E_DUMP_LOGS) console.log(stack?.logs.join('\n'));
   await browser?.close();
   await stack?.close();
 });
-
-async function signIn(p: Page, who: { email: string; password: string }, to: string) {
-  await p.goto(`${stack.webUrl}/login?redirectTo=${encodeURIComponent(to)}`);
-  await p.getByLabel('Email').fill(who.email);
-  await p.getByLabel('Password').fill(who.password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.waitForURL((url) => url.pathname === to);
-}
-
-async function screenshot(name: string) {
-  const dir = process.env.SCREENSHOT_DIR;
-  if (!dir) return;
-  await mkdir(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-}
 
 async function createJob(definition: Record<string, unknown>): Promise<{ id: string; name: string }> {
   const res = await stack.api('POST', '/api/v1/jobs', definition);
@@ -107,7 +90,7 @@ it(
     expect(await page.getByLabel(`Select ${hostname()}`).isChecked()).toBe(true);
     expect(await page.content()).not.toContain(SECRET);
     expect((await stack.api('GET', `/api/v1/job-schedules?jobId=${job.id}`)).body.total).toBe(0);
-    await screenshot('schedule-form-refused');
+    await screenshot(page, 'schedule-form-refused');
 
     await form.getByLabel('Cron expressions').fill('0 3 * * *');
     expect(await page.getByTestId('schedule-cron-words').textContent()).toContain('every day at 03:00');
@@ -131,7 +114,7 @@ it(
     expect(await page.locator('[data-testid="schedule-parameter-row"][data-name="token"]').textContent()).toContain('•••• (secret)');
     expect(await text('schedule-targets')).toContain(`now 1 device: ${hostname()}`);
     expect(await page.content()).not.toContain(SECRET);
-    await screenshot('schedule-detail');
+    await screenshot(page, 'schedule-detail');
 
     // Run now: a run shows under Recent runs and finishes on the agent (the page keeps itself current).
     await page.getByRole('button', { name: 'Run now' }).click();
@@ -147,7 +130,7 @@ it(
     await page.goBack();
     await page.waitForURL(new RegExp(`/schedules/${id}`));
     await expect.poll(() => text('schedule-spec')).toBe('cron 0 3 * * * (Europe/Berlin)');
-    await screenshot('schedule-after-run');
+    await screenshot(page, 'schedule-after-run');
 
     // Pause with a note, then unpause.
     await page.getByRole('button', { name: 'Pause', exact: true }).click();
@@ -194,7 +177,7 @@ it(
       targetSelection: { deviceIds: [agent.deviceId] },
       paused: false,
     });
-    await screenshot('schedule-edited');
+    await screenshot(page, 'schedule-edited');
 
     // The list, filtered by the job from its panel.
     await page.goto(`${stack.webUrl}/jobs/${job.id}`);
@@ -207,7 +190,7 @@ it(
     expect(await row.getByTestId('schedule-spec').textContent()).toBe('every 1 h');
     expect(await row.getByTestId('schedule-job').textContent()).toBe(job.name);
     expect(await row.getByTestId('schedule-paused').getAttribute('data-status')).toBe('active');
-    await screenshot('schedules-list');
+    await screenshot(page, 'schedules-list');
 
     // Delete, confirmed: gone from the list and from Temporal; its run stays.
     await row.getByRole('link', { name }).click();
@@ -234,7 +217,7 @@ it('gives a viewer the schedule pages to read, without a control to change them'
   expect((await stack.api('POST', '/api/v1/users', { ...VIEWER, name: 'Viewer', role: 'viewer' })).status).toBe(201);
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const viewer = await context.newPage();
-  await signIn(viewer, VIEWER, '/schedules');
+  await signIn(viewer, stack.webUrl!, VIEWER, '/schedules');
   const row = viewer.locator(`[data-testid="schedule-row"][data-schedule-id="${id}"]`);
   expect(await row.getByTestId('schedule-spec').textContent()).toBe('every 15 min');
   expect(await row.getByTestId('schedule-paused').getAttribute('data-status')).toBe('paused');

@@ -14,7 +14,7 @@ import { startSshd, type Sshd } from '../../packages/agentless/test/support/sshd
 import { startWsmanServer, TLS, type WsmanServer } from '../../packages/agentless/test/support/wsman-server.ts';
 import { ACTION, NS } from '../../packages/agentless/src/winrm/soap.ts';
 import { child, children } from '../../packages/agentless/src/winrm/xml.ts';
-import { startStack, waitForRun, type Stack } from '../support/stack.ts';
+import { startStack, uploadFile, waitForRun, type Stack } from '../support/stack.ts';
 import { waitFor } from '../support/tools.ts';
 
 let stack: Stack;
@@ -98,13 +98,7 @@ describe('agentless SSH targets', () => {
     const hostile = `; touch ${marker}; $(touch ${marker}) \`touch ${marker}\` "dq" 'sq'\nsecond line *`;
     const SECRET = `s3cr3t-${randomUUID()}`;
     const content = Buffer.from(`setting=${randomUUID()}\n`);
-    const upload = await fetch(`${stack.apiUrl}/api/v1/files?name=app.conf`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/octet-stream' },
-      body: content,
-    });
-    expect(upload.status).toBe(201);
-    const file = (await upload.json()) as { sha256: string };
+    const file = await uploadFile(stack, 'app.conf', content);
     const path = join(sshd.dir, `copied-${randomUUID()}.conf`);
     const run = await runOn(
       targetId,
@@ -242,12 +236,7 @@ describe('agentless WinRM targets (replay server)', () => {
       winrm: { https: true, auth: 'ntlm', hasCa: true, endpoint: `https://127.0.0.1:${port}/wsman` },
     });
     const content = Buffer.from('[settings]\r\nmode=agentless\r\n');
-    const upload = await fetch(`${stack.apiUrl}/api/v1/files?name=app.ini`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/octet-stream' },
-      body: content,
-    });
-    const file = (await upload.json()) as { sha256: string };
+    const file = await uploadFile(stack, 'app.ini', content);
     const run = await runOn(
       target.id,
       {

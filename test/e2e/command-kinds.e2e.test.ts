@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { AGENT_PROTOCOL_VERSION } from '@opsconductor/contracts/agent-protocol';
 import { capability } from '@opsconductor/contracts/commands';
 import { readJournal } from '../../agent/src/journal.ts';
-import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
+import { outputOf, startStack, uploadFile, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
 import { waitFor } from '../support/tools.ts';
 
 let stack: Stack;
@@ -97,13 +97,7 @@ describe('command kinds on a real agent', () => {
 
   it('fetches an uploaded file by its hash and writes it with its mode', async () => {
     const content = Buffer.from(`setting=${randomUUID()}\n`);
-    const upload = await fetch(`${stack.apiUrl}/api/v1/files?name=app.conf`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/octet-stream' },
-      body: content,
-    });
-    expect(upload.status).toBe(201);
-    const file = (await upload.json()) as { sha256: string; size: number };
+    const file = await uploadFile(stack, 'app.conf', content);
     expect(file.size).toBe(content.length);
     const path = join(agent.stateDir, 'app.conf');
     const done = await waitForRun(stack, (await run({ action: { kind: 'file.fetch', sha256: file.sha256, path, mode: '0600' } })).id);

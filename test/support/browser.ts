@@ -1,5 +1,7 @@
 /** Debian's chromium driven by playwright-core (never a downloaded browser). */
-import { chromium, type Browser } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
@@ -14,4 +16,21 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** Signs `who` in through the login form and waits for `to` (a path) to load. */
+export async function signIn(p: Page, webUrl: string, who: { email: string; password: string }, to: string): Promise<void> {
+  await p.goto(`${webUrl}/login?redirectTo=${encodeURIComponent(to)}`);
+  await p.getByLabel('Email').fill(who.email);
+  await p.getByLabel('Password').fill(who.password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.waitForURL((url) => url.pathname === to);
+}
+
+/** With SCREENSHOT_DIR set, a full-page screenshot of the page as `<name>.png` there. */
+export async function screenshot(p: Page, name: string): Promise<void> {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  await p.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }

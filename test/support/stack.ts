@@ -271,6 +271,17 @@ export async function waitForRun(stack: Stack, id: string, timeoutMs = 60_000): 
   );
 }
 
+/** Uploads a file for `file.fetch` commands and file copy steps (POST /api/v1/files, as the admin). */
+export async function uploadFile(stack: Stack, name: string, content: Buffer): Promise<{ sha256: string; size: number }> {
+  const res = await fetch(`${stack.apiUrl}/api/v1/files?name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/octet-stream' },
+    body: content,
+  });
+  if (res.status !== 201) throw new Error(`uploading ${name}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { sha256: string; size: number };
+}
+
 /** All stdout (or stderr) text of one device in a run. */
 export async function outputOf(stack: Stack, runId: string, deviceId: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<string> {
   const { body } = await stack.api('GET', `/api/v1/job-runs/${runId}/output?deviceId=${deviceId}&limit=5000`);
