@@ -615,14 +615,20 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
         woken = true;
         onWake?.();
       });
+      // A finished device never changes again: each pass reads only the others (at 10,000 devices, most of a late pass).
+      const finishedRows = new Map<string, DeviceRow>();
       try {
         for (;;) {
           const now = new Date();
-          const rows = await readDevices(jobRunId, deviceIds);
+          const rows = await readDevices(
+            jobRunId,
+            deviceIds.filter((id) => !finishedRows.has(id)),
+          );
+          for (const r of rows) if (r.finished) finishedRows.set(r.deviceId, r);
           const unfinished = rows.filter((r) => !r.finished);
-          const finished = rows.filter((r) => r.finished);
+          const finished = [...finishedRows.values()];
           const progress: BatchProgress = {
-            targets: rows.length,
+            targets: finished.length + unfinished.length,
             finished: finished.length,
             inFlight: unfinished.filter((r) => r.currentStep !== null).length,
           };
