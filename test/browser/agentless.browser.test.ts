@@ -154,7 +154,7 @@ it(
     await page.getByRole('button', { name: 'Forget pinned host key' }).click();
     await page.getByRole('button', { name: 'Confirm forget' }).click();
     await page.waitForURL(new RegExp(`/agentless/targets/${targetId}/edit\\?forgotten$`));
-    expect(await page.getByTestId('target-flash').textContent()).toContain('the next connection pins the key it sees');
+    await expect.poll(() => page.getByTestId('target-flash').textContent()).toContain('the next connection pins the key it sees');
     expect((await stack.api('GET', `/api/v1/agentless-targets/${targetId}`)).body.ssh).toEqual({ hostKey: null, hostKeyPinnedAt: null });
     expect(await page.getByRole('button', { name: 'Forget pinned host key' }).count()).toBe(0);
 
