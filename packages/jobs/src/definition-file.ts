@@ -1,5 +1,5 @@
 /**
- * A job definition as a file, JSON or YAML (jobs as code, ADR 21). YAML is written for people and git diffs (the schema comment
+ * A job definition as a file, JSON or YAML (jobs as code, ADR 22). YAML is written for people and git diffs (the schema comment
  * editors validate with, a readable key order, scripts as block literals), and read back with nothing YAML can do
  * beyond JSON: one document of the YAML 1.2 core schema, no tags or directives, no duplicate keys, bounded
  * aliases, size and nesting. What it reads is a plain JSON value, checked afterwards by the very schema a JSON

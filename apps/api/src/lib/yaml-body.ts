@@ -1,5 +1,5 @@
 /**
- * A YAML request body read into the JSON the route validates (jobs as code, ADR 21): the route's own validator then
+ * A YAML request body read into the JSON the route validates (jobs as code, ADR 22): the route's own validator then
  * checks it, with the same schema, the same unstorable-text check and the same problem details as a JSON body.
  * What YAML could add to JSON (tags, directives, several documents, alias bombs, deep nesting) is refused here, with
  * the line and column when there is one. The body limit of /api/* applies as to any body.
