@@ -1,6 +1,6 @@
 /**
  * The job library in a real browser against the real stack: build a job with two parameters and three steps in
- * the editor's builders, save it, edit a step, see version 2 and the diff from version 1, export it and import the
+ * the editor's builders, save it, edit a step, see version 2 and the diff from version 1, export it (JSON or YAML) and import the
  * file back unchanged ("no new version"); the API's validation issues land next to the field they name; a save over
  * someone else's newer version shows the conflict; a viewer gets no controls to change jobs.
  * With SCREENSHOT_DIR set, full-page screenshots of the pages visited are written there.
@@ -178,7 +178,7 @@ it(
 
     // Export, then import the file as it is: nothing changed, so no version is created.
     await page.goto(`${stack.webUrl}/jobs/${jobId}`);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export' }).click()]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export JSON' }).click()]);
     expect(download.suggestedFilename()).toBe('Rotate-logs.job.json');
     const file = await download.path();
     const exported = JSON.parse(await readFile(file, 'utf8'));
@@ -188,7 +188,7 @@ it(
     await page.getByRole('link', { name: 'Import' }).click();
     await page.waitForURL(/\/jobs\/import$/);
     await page.getByLabel('File').setInputFiles(file);
-    await expect.poll(() => page.getByLabel('Or paste the JSON').inputValue()).toContain('"Rotate logs"');
+    await expect.poll(() => page.getByLabel('Or paste the YAML or JSON').inputValue()).toContain('"Rotate logs"');
     await page.getByRole('button', { name: 'Import' }).click();
     await expect.poll(() => page.getByTestId('import-result').getAttribute('data-version-created')).toBe('false');
     await expect.poll(() => page.getByTestId('import-result').textContent()).toContain('Unchanged: no new version');
@@ -240,7 +240,8 @@ it('gives a viewer no controls to create, import or edit jobs', async () => {
   await page.getByRole('link', { name: 'Rotate logs' }).click();
   await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
   await expect.poll(() => page.getByTestId('job-current-version').textContent()).toBe('Version 3');
-  expect(await page.getByRole('link', { name: 'Export' }).count()).toBe(1);
+  expect(await page.getByRole('link', { name: 'Export YAML' }).count()).toBe(1);
+  expect(await page.getByRole('link', { name: 'Export JSON' }).count()).toBe(1);
   expect(await page.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
   await page.getByRole('link', { name: 'v1', exact: true }).click();
   await page.waitForURL(/\/versions\/1$/);
@@ -273,4 +274,53 @@ it('creates a job from the JSON tab without JavaScript, and keeps the text when 
   await page.waitForURL(/\/jobs\/[0-9a-f-]{36}\?created$/);
   await expect.poll(() => page.getByTestId('job-name').textContent()).toBe('No script');
   await context.close();
+});
+
+it('downloads a job as YAML and imports it back: unchanged, edited, and a mistake shown with its line', { timeout: 120_000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await signIn(page);
+  const before = (await stack.api('GET', `/api/v1/jobs/${jobId}`)).body.currentVersion as number;
+  await page.goto(`${stack.webUrl}/jobs/${jobId}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export YAML' }).click()]);
+  expect(download.suggestedFilename()).toBe('Rotate-logs.job.yaml');
+  const yaml = await readFile(await download.path(), 'utf8');
+  // The API's file, passed on as it is: the schema comment for editors, the commands readable.
+  const fromApi = await fetch(`${stack.apiUrl}/api/v1/jobs/${jobId}/export?format=yaml`, {
+    headers: { authorization: `Bearer ${stack.adminToken}` },
+  });
+  expect(yaml).toBe(await fromApi.text());
+  expect(yaml.split('\n')[0]).toBe('# yaml-language-server: $schema=https://opsconductor.dev/schemas/job-definition.schema.json');
+  expect(yaml).toContain('name: Rotate logs\n');
+  expect(yaml).toContain(`command: ${ROTATE_V2}\n`);
+
+  // The file as it is, recognized as YAML by its extension: nothing changed, no version.
+  await page.goto(`${stack.webUrl}/jobs/import`);
+  await page.getByLabel('File').setInputFiles({ name: 'Rotate-logs.job.yaml', mimeType: 'application/yaml', buffer: Buffer.from(yaml) });
+  await expect.poll(() => page.getByLabel('Or paste the YAML or JSON').inputValue()).toContain('name: Rotate logs');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await expect.poll(() => page.getByTestId('import-result').getAttribute('data-version-created')).toBe('false');
+  expect((await stack.api('GET', `/api/v1/jobs/${jobId}`)).body.currentVersion).toBe(before);
+
+  // Pasted and edited (no file: the text says it is YAML): the next version.
+  await page.goto(`${stack.webUrl}/jobs/import`);
+  const edited = yaml.replace(/^description: .*$/m, 'description: Edited in git as YAML');
+  expect(edited).not.toBe(yaml);
+  await page.getByLabel('Or paste the YAML or JSON').fill(edited);
+  await page.getByRole('button', { name: 'Import' }).click();
+  await expect.poll(() => page.getByTestId('import-result').getAttribute('data-version-created')).toBe('true');
+  await expect.poll(() => page.getByTestId('import-result').textContent()).toContain(`Saved version ${before + 1}`);
+  expect((await stack.api('GET', `/api/v1/jobs/${jobId}`)).body.definition.description).toBe('Edited in git as YAML');
+
+  // A YAML mistake: the API's message, with the line and column, and the text kept to fix it.
+  const broken = 'name: Rotate logs\nsteps:\n  - name: a\n   kind: shell\n';
+  await page.getByLabel('Or paste the YAML or JSON').fill(broken);
+  await page.getByRole('button', { name: 'Import' }).click();
+  await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/Line 4, column 1: /);
+  expect(await page.getByLabel('Or paste the YAML or JSON').inputValue()).toBe(broken);
+  await page.getByLabel('Or paste the YAML or JSON').fill('name: !!js/function "x"\nsteps: []\n');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('The tag !!js/function is not allowed');
+  await screenshot(page, 'job-import-yaml-error');
+  expect((await stack.api('GET', `/api/v1/jobs/${jobId}`)).body.currentVersion).toBe(before + 1);
+  await page.close();
 });

@@ -544,7 +544,7 @@ export interface paths {
         put?: never;
         /**
          * Import a definition (jobs as code): the job of its name is created or saved (operator)
-         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter. Importing an unchanged definition creates no version.
+         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter. Importing an unchanged definition creates no version, whichever format it comes in. The body is JSON, or YAML (`application/yaml`, `application/x-yaml` or `text/yaml`, UTF-8, at most 1 MiB): one YAML 1.2 document of the core schema, without tags, directives, duplicate keys or more aliases and nesting than a definition needs. YAML that cannot be read is 400 `malformed_yaml`, naming the line and column; what it says is then checked exactly as JSON is.
          */
         post: operations["importJob"];
         delete?: never;
@@ -1583,7 +1583,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "credential_in_use" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "credential_in_use" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -2428,6 +2428,8 @@ export interface components {
                 expiresAfterSeconds?: number;
             };
         };
+        /** @description A job definition as YAML 1.2 (core schema): one document, no tags or directives, no duplicate keys. Same schema as the JSON form: https://opsconductor.dev/schemas/job-definition.schema.json */
+        JobDefinitionYaml: string;
         SaveJobBody: {
             definition: components["schemas"]["JobDefinition"];
             /** @description The version the edit started from (409 if the job has moved on) */
@@ -3495,6 +3497,7 @@ export type SchemaJobDefinitionJsonSchema = components['schemas']['JobDefinition
 export type SchemaSavedJob = components['schemas']['SavedJob'];
 export type SchemaJob = components['schemas']['Job'];
 export type SchemaJobDefinition = components['schemas']['JobDefinition'];
+export type SchemaJobDefinitionYaml = components['schemas']['JobDefinitionYaml'];
 export type SchemaSaveJobBody = components['schemas']['SaveJobBody'];
 export type SchemaJobVersionList = components['schemas']['JobVersionList'];
 export type SchemaJobVersionSummary = components['schemas']['JobVersionSummary'];
@@ -6896,6 +6899,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["JobDefinition"];
+                "application/yaml": components["schemas"]["JobDefinitionYaml"];
+                "application/x-yaml": components["schemas"]["JobDefinitionYaml"];
+                "text/yaml": components["schemas"]["JobDefinitionYaml"];
             };
         };
         responses: {
@@ -7187,6 +7193,8 @@ export interface operations {
             query?: {
                 /** @description The version to export (default: the current one) */
                 version?: number;
+                /** @description The file format: `json` (the default) or `yaml` (`application/yaml`, scripts as block literals, a `$schema` comment for editors) */
+                format?: "json" | "yaml";
             };
             header?: never;
             path: {
@@ -7197,13 +7205,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The definition, with every default filled in */
+            /** @description The definition, with every default filled in, as a file to save (`Content-Disposition: attachment`) */
             200: {
                 headers: {
+                    /** @description `attachment; filename="<job name>.job.json"` (or `.job.yaml`) */
+                    "Content-Disposition": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobDefinition"];
+                    "application/yaml": components["schemas"]["JobDefinitionYaml"];
                 };
             };
             /** @description Invalid request */

@@ -6,6 +6,7 @@
 export const problemCodes = {
   validation_failed: 'The request is not valid.',
   malformed_json: 'The request body is not valid JSON.',
+  malformed_yaml: 'The request body is not YAML this API reads.',
   unauthenticated: 'Authentication is required.',
   invalid_credentials: 'The email or password is wrong.',
   too_many_attempts: 'Too many failed attempts; try again later.',

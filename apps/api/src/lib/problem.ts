@@ -108,6 +108,8 @@ export function answerForError(err: unknown, logger: Logger, path: string): Prob
   if (err instanceof HTTPException) {
     // Hono's validator raises 400 for unparsable JSON bodies.
     if (err.status === 400) return { status: 400, code: 'malformed_json', detail: err.message };
+    // @hono/zod-openapi refuses a body of a media type the route does not declare.
+    if (err.status === 415) return { status: 415, code: 'unsupported_media_type', detail: err.message };
     return { status: err.status as 400, code: 'validation_failed', detail: err.message };
   }
   if (isDatabaseUnavailable(err)) {

@@ -14,8 +14,18 @@ import {
   savedJob,
   saveJobBody,
 } from '@opsconductor/contracts/jobs-api';
-import { jobDefinitionJsonSchema, type Job, type JobSummary, type JobVersion } from '@opsconductor/jobs';
+import {
+  JOB_DEFINITION_SCHEMA_ID,
+  YAML_MEDIA_TYPES,
+  jobDefinitionFileName,
+  jobDefinitionJsonSchema,
+  renderJobDefinitionYaml,
+  type Job,
+  type JobSummary,
+  type JobVersion,
+} from '@opsconductor/jobs';
 import { body, createRouter, json } from '../lib/router.ts';
+import { yamlBody } from '../lib/yaml-body.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
@@ -28,6 +38,19 @@ const tags = ['jobs'];
 const definitionNote =
   'The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), ' +
   'e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter.';
+
+/** A definition as YAML text: the same document as the JSON one, written as YAML (a single document, no tags). */
+const definitionYaml = z.string().meta({
+  id: 'JobDefinitionYaml',
+  description: `A job definition as YAML 1.2 (core schema): one document, no tags or directives, no duplicate keys. Same schema as the JSON form: ${JOB_DEFINITION_SCHEMA_ID}`,
+});
+const yamlContent = Object.fromEntries(YAML_MEDIA_TYPES.map((type) => [type, { schema: definitionYaml }]));
+const exportFormat = z
+  .enum(['json', 'yaml'])
+  .default('json')
+  .describe(
+    'The file format: `json` (the default) or `yaml` (`application/yaml`, scripts as block literals, a `$schema` comment for editors)',
+  );
 
 const list = createRoute({
   method: 'get',
@@ -95,10 +118,14 @@ const importJob = createRoute({
   operationId: 'importJob',
   tags,
   summary: 'Import a definition (jobs as code): the job of its name is created or saved (operator)',
-  description: `${definitionNote} Importing an unchanged definition creates no version.`,
+  description:
+    `${definitionNote} Importing an unchanged definition creates no version, whichever format it comes in. ` +
+    'The body is JSON, or YAML (`application/yaml`, `application/x-yaml` or `text/yaml`, UTF-8, at most 1 MiB): ' +
+    'one YAML 1.2 document of the core schema, without tags, directives, duplicate keys or more aliases and nesting than a definition needs. ' +
+    'YAML that cannot be read is 400 `malformed_yaml`, naming the line and column; what it says is then checked exactly as JSON is.',
   security,
-  middleware: operate,
-  request: body(jobDefinition),
+  middleware: [...operate, yamlBody],
+  request: { body: { content: { 'application/json': { schema: jobDefinition }, ...yamlContent }, required: true } },
   responses: { 200: json(savedJob, 'Imported'), 409: documentedProblem('Another job took the name meanwhile'), ...problemResponses },
 });
 const exportJob = createRoute({
@@ -111,9 +138,21 @@ const exportJob = createRoute({
   middleware: read,
   request: {
     params: idParam,
-    query: z.object({ version: jobVersionNumber.optional().describe('The version to export (default: the current one)') }),
+    query: z.object({
+      version: jobVersionNumber.optional().describe('The version to export (default: the current one)'),
+      format: exportFormat,
+    }),
   },
-  responses: { 200: json(jobDefinition, 'The definition, with every default filled in'), ...problemResponses },
+  responses: {
+    200: {
+      description: 'The definition, with every default filled in, as a file to save (`Content-Disposition: attachment`)',
+      headers: z.object({
+        'Content-Disposition': z.string().describe('`attachment; filename="<job name>.job.json"` (or `.job.yaml`)'),
+      }),
+      content: { 'application/json': { schema: jobDefinition }, 'application/yaml': { schema: definitionYaml } },
+    },
+    ...problemResponses,
+  },
 });
 const versions = createRoute({
   method: 'get',
@@ -193,10 +232,11 @@ export const jobRoutes = createRouter()
     const jobs = c.var.deps.services.jobs;
     const { id } = c.req.valid('param');
     const job = await jobs.get(id);
-    const n = c.req.valid('query').version ?? job.currentVersion;
+    const { version: wanted, format } = c.req.valid('query');
+    const n = wanted ?? job.currentVersion;
     const { definition } = n === job.currentVersion ? job : await jobs.version(id, n);
-    const file = `${job.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'job'}.job.json`;
-    c.header('Content-Disposition', `attachment; filename="${file}"`);
+    c.header('Content-Disposition', `attachment; filename="${jobDefinitionFileName(job.name, format)}"`);
+    if (format === 'yaml') return c.body(renderJobDefinitionYaml(definition), 200, { 'Content-Type': 'application/yaml; charset=utf-8' });
     return c.json(definition, 200);
   })
   .openapi(versions, async (c) =>

@@ -183,7 +183,11 @@ export function createApiClient(options: ApiClientOptions) {
         path as never,
         {
           ...init,
-          headers: { Accept: accept ?? 'application/json, application/problem+json' },
+          // A call's own headers (a YAML body's Content-Type) stay; Accept is decided here.
+          headers: {
+            ...(init as { headers?: Record<string, string> } | undefined)?.headers,
+            Accept: accept ?? 'application/json, application/problem+json',
+          },
           signal: signal(accept === null),
           parseAs: accept === null ? 'json' : 'stream',
         } as never,
@@ -210,12 +214,12 @@ export function createApiClient(options: ApiClientOptions) {
     patch: call('patch'),
     delete: call('delete'),
     /**
-     * A streamed GET (a CSV export, a run's server-sent events): the raw response, for the caller to pass its
-     * body on. No deadline: it lasts as long as the browser listens.
+     * A streamed GET (a CSV export, a YAML file, a run's server-sent events): the raw response, for the caller to
+     * pass its body on. No deadline: it lasts as long as the browser listens.
      */
     stream: <P extends PathsWithMethod<AdminPaths, 'get'>, I extends Init<P, 'get'>>(
       path: P,
-      accept: 'text/csv' | 'text/event-stream',
+      accept: 'text/csv' | 'text/event-stream' | 'application/yaml',
       ...init: Args<I>
     ) => send('get', path, init[0], accept).then((r) => r.response),
   };

@@ -37,6 +37,23 @@ export function definitionFromText(text: string): { ok: true; definition: Schema
   }
 }
 
+/**
+ * Whether an imported definition is JSON or YAML: by the file's extension (.json, .yaml, .yml), else by its first
+ * character (JSON is an object; a YAML definition starts with a key or a comment).
+ */
+export function definitionFormat(text: string, fileName: string | null): 'json' | 'yaml' {
+  const extension = /\.(json|ya?ml)$/i.exec(fileName ?? '')?.[1]?.toLowerCase();
+  if (extension) return extension === 'json' ? 'json' : 'yaml';
+  return /^\uFEFF?\s*[{[]/.test(text) ? 'json' : 'yaml';
+}
+
+/** YAML text as it is sent to the API, which reads it (safely) and names the line of a mistake; or why not. */
+export function yamlDefinitionText(text: string): { ok: true; text: string } | { ok: false; message: string } {
+  if (new TextEncoder().encode(text).length > MAX_DEFINITION_BYTES) return { ok: false, message: TOO_LARGE };
+  if (!text.trim()) return { ok: false, message: 'The definition is empty.' };
+  return { ok: true, text };
+}
+
 /** The import page's post: an uploaded file wins over the pasted text. */
 export async function importedText(
   form: FormData,

@@ -72,8 +72,11 @@ export default function JobPage() {
         }
         actions={
           <>
+            <a href={`/jobs/${job.id}/export?format=yaml`} className={buttonClass('secondary')} download>
+              Export YAML
+            </a>
             <a href={`/jobs/${job.id}/export`} className={buttonClass('secondary')} download>
-              Export
+              Export JSON
             </a>
             {canEdit ? (
               <>

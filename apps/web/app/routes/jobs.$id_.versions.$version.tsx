@@ -50,8 +50,11 @@ export default function JobVersionPage() {
         }
         actions={
           <>
+            <a href={`/jobs/${job.id}/export?version=${version.version}&format=yaml`} className={buttonClass('secondary')} download>
+              Export this version (YAML)
+            </a>
             <a href={`/jobs/${job.id}/export?version=${version.version}`} className={buttonClass('secondary')} download>
-              Export this version
+              Export this version (JSON)
             </a>
             {!current ? (
               <Link to={`/jobs/${job.id}?from=${version.version}&to=${job.currentVersion}`} className={buttonClass('secondary')}>

@@ -1,9 +1,13 @@
-/** /jobs/import — jobs as code: a definition file (or pasted JSON) creates the job of its name or saves its next version. */
+/**
+ * /jobs/import — jobs as code: a definition file, YAML or JSON (or pasted text), creates the job of its name or saves
+ * its next version. JSON is checked here first; YAML goes to the API as it is (the API reads it and names the line
+ * of a mistake), so both come back with the API's problems.
+ */
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useNavigation } from '@remix-run/react';
 import { useRef, useState } from 'react';
 import { ApiError, requireApi } from '~/lib/api.server';
-import { definitionFromText, definitionIssues, importedText } from '~/lib/job-form.server';
+import { definitionFormat, definitionFromText, definitionIssues, importedText, yamlDefinitionText } from '~/lib/job-form.server';
 import { requireRole } from '~/lib/roles.server';
 import { MAX_DEFINITION_BYTES, type Issue } from '~/lib/job-editor';
 import { IssueList } from '~/components/job-editor';
@@ -25,10 +29,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const api = await requireApi(request, context);
   const read = await importedText(await request.formData());
   if (!read.ok) return data<ImportData>({ ok: false, formError: read.message, issues: [], text: '' }, { status: 400 });
-  const parsed = definitionFromText(read.text);
+  const format = definitionFormat(read.text, read.fileName);
+  const parsed = format === 'json' ? definitionFromText(read.text) : yamlDefinitionText(read.text);
   if (!parsed.ok) return data<ImportData>({ ok: false, formError: parsed.message, issues: [], text: read.text }, { status: 400 });
   try {
-    const { job, versionCreated } = await api.post('/jobs/import', { body: parsed.definition });
+    const { job, versionCreated } =
+      'definition' in parsed
+        ? await api.post('/jobs/import', { body: parsed.definition })
+        : await api.post('/jobs/import', {
+            body: parsed.text,
+            bodySerializer: (body) => String(body), // the text as it is, not JSON-encoded
+            headers: { 'Content-Type': 'application/yaml' },
+          });
     return data<ImportData>({
       ok: true,
       job: { id: job.id, name: job.name, currentVersion: job.currentVersion },
@@ -97,14 +109,17 @@ export default function ImportJob() {
         <Form method="post" encType="multipart/form-data" className="space-y-4" noValidate>
           <Card title="Definition">
             <div className="space-y-3 p-4">
-              <Field label="File" hint={fileNote ?? 'A .json file exported from OpsConductor or kept in git (at most 1 MiB)'}>
+              <Field
+                label="File"
+                hint={fileNote ?? 'A .yaml, .yml or .json file exported from OpsConductor or kept in git (at most 1 MiB)'}
+              >
                 {(p) => (
                   <input
                     {...p}
                     ref={file}
                     type="file"
                     name="file"
-                    accept=".json,application/json"
+                    accept=".yaml,.yml,.json,application/yaml,application/json"
                     className="block text-[13px] text-zinc-700 file:mr-3 file:rounded-md file:border-0 file:bg-zinc-100 file:px-3 file:py-1.5 file:text-xs file:font-medium"
                     onChange={(e) => {
                       // Shown in the text box below, so that what is imported can be read first.
@@ -122,7 +137,10 @@ export default function ImportJob() {
                   />
                 )}
               </Field>
-              <Field label="Or paste the JSON" hint="A file, when chosen, is imported instead">
+              <Field
+                label="Or paste the YAML or JSON"
+                hint="Read as JSON when it starts with { — as YAML otherwise. A file, when chosen, is imported instead"
+              >
                 {(p) => (
                   <Textarea
                     {...p}
@@ -138,7 +156,7 @@ export default function ImportJob() {
                     }}
                     rows={Math.min(30, Math.max(10, text.split('\n').length + 1))}
                     spellCheck={false}
-                    placeholder='{ "name": "…", "steps": [ … ] }'
+                    placeholder={'name: …\nsteps:\n  - name: …\n    kind: shell\n    command: …'}
                   />
                 )}
               </Field>
