@@ -540,13 +540,14 @@ export function createJobStepActivities({ db, logger, events, rate }: JobStepAct
           log.info({ note: text }, 'chain');
           return { note: text };
         };
-        const job = await sql.query<{ id: string; version: number; definition: unknown }>(
-          `SELECT j.id, j.current_version AS version, jv.definition FROM jobs j
+        const job = await sql.query<{ id: string; version: number; definition: unknown; archived: boolean }>(
+          `SELECT j.id, j.current_version AS version, jv.definition, j.archived_at IS NOT NULL AS archived FROM jobs j
              JOIN job_versions jv ON jv.job_id = j.id AND jv.version = j.current_version WHERE j.name = $1`,
           [name],
         );
         const chained = job.rows[0] && jobDefinition.safeParse(job.rows[0].definition);
         if (!chained?.success) return note(`Chain ${label}: there is no job named "${name}".`);
+        if (job.rows[0]!.archived) return note(`Chain ${label}: "${name}" is archived and was not started.`);
         const passed = Object.fromEntries(
           Object.entries(parent.parameters?.values ?? {}).filter(([key]) =>
             chained.data.parameters.some((p) => p.name === key && p.type !== 'device' && p.type !== 'secret'),

@@ -253,3 +253,20 @@ describe('runJobOnTargets', () => {
     expect((await stepsOf(jobRunId, deviceIds[0]!))[0]).toMatchObject({ status: 'offline', attempts: 1 });
   });
 });
+
+describe('startChainedRun', () => {
+  it('does not start an archived job, and says so on the run', async () => {
+    const next = await saveJob({ name: `archived-next-${randomUUID()}`, steps: [{ name: 'x', kind: 'shell', command: 'true' }] });
+    await testDb.db.pool.query('UPDATE jobs SET archived_at = now() WHERE id = $1', [next.id]);
+    const first = await saveJob({
+      name: `chained-${randomUUID()}`,
+      steps: [{ name: 'x', kind: 'shell', command: 'true' }],
+      chains: { onSuccess: next.definition.name },
+    });
+    const { jobRunId } = await startRun(first, 1);
+    await testDb.db.pool.query(`UPDATE job_runs SET status = 'succeeded', finished_at = now() WHERE id = $1`, [jobRunId]);
+    const chained = await new MockActivityEnvironment().run(activities.startChainedRun, { jobRunId });
+    expect(chained).toEqual({ note: `Chain on success: "${next.definition.name}" is archived and was not started.` });
+    expect(await testDb.db.prisma.jobRun.count({ where: { chainedFromId: jobRunId } })).toBe(0);
+  });
+});

@@ -22,11 +22,18 @@ export const jobSummary = z
     createdAt: z.string(),
     updatedAt: z.string(),
     updatedBy: actorDto.describe('Who saved the current version'),
+    archivedAt: z.string().nullable().describe('Set while the job is archived: no new runs, schedules or chained runs'),
   })
   .meta({ id: 'JobSummary' });
 export const jobDto = jobSummary.extend({ definition: jobDefinition }).meta({ id: 'Job' });
 export const jobList = z.object({ items: z.array(jobSummary), total: z.number().int() }).meta({ id: 'JobList' });
-export const jobListQuery = pagination.extend({ search: searchText.optional().describe('Part of the name (literal, any case)') });
+export const jobListQuery = pagination.extend({
+  search: searchText.optional().describe('Part of the name (literal, any case)'),
+  archived: z
+    .enum(['exclude', 'include', 'only'])
+    .default('exclude')
+    .describe('Archived jobs: left out (the default), listed with the others, or listed alone'),
+});
 export const savedJob = z
   .object({ job: jobDto, versionCreated: z.boolean().describe('False when the definition equals the current version: nothing was saved') })
   .meta({ id: 'SavedJob' });

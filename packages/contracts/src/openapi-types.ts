@@ -568,7 +568,11 @@ export interface paths {
          */
         put: operations["saveJob"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete a job that never ran, with its versions (operator)
+         * @description A job with runs in the history can only be archived (409 `job_has_runs`); one that schedules start, not at all (409 `job_has_schedules`).
+         */
+        delete: operations["deleteJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -636,6 +640,43 @@ export interface paths {
         get: operations["diffJobVersions"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a job (operator): out of the default list, no new runs, schedules or chained runs; its versions and runs stay
+         * @description A job that schedules start cannot be archived (409 `job_has_schedules`): delete them first.
+         */
+        post: operations["archiveJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/unarchive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a job out of the archive (operator) */
+        post: operations["unarchiveJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1583,7 +1624,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "credential_in_use" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "credential_in_use" | "job_archived" | "job_has_runs" | "job_has_schedules" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -2135,6 +2176,8 @@ export interface components {
                 id: string | null;
                 name: string | null;
             };
+            /** @description Set while the job is archived: no new runs, schedules or chained runs */
+            archivedAt: string | null;
         };
         JobDefinitionJsonSchema: {
             [key: string]: unknown;
@@ -2160,6 +2203,8 @@ export interface components {
                 id: string | null;
                 name: string | null;
             };
+            /** @description Set while the job is archived: no new runs, schedules or chained runs */
+            archivedAt: string | null;
             definition: components["schemas"]["JobDefinition"];
         };
         /** @description OpsConductor job definition */
@@ -6632,6 +6677,8 @@ export interface operations {
                 pageSize?: number;
                 /** @description Part of the name (literal, any case) */
                 search?: string;
+                /** @description Archived jobs: left out (the default), listed with the others, or listed alone */
+                archived?: "exclude" | "include" | "only";
             };
             header?: never;
             path?: never;
@@ -7188,6 +7235,92 @@ export interface operations {
             };
         };
     };
+    deleteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It ran, or schedules start it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     exportJob: {
         parameters: {
             query?: {
@@ -7459,6 +7592,173 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobDiff"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    archiveJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Archived (or already was) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Schedules start it (`job_has_schedules`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unarchiveJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not archived (or never was) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Invalid request */

@@ -29,6 +29,8 @@ export interface JobSummary {
   createdAt: Date;
   updatedAt: Date;
   updatedBy: Actor;
+  /** Set while the job is archived. */
+  archivedAt: Date | null;
 }
 export interface JobVersion {
   version: number;
@@ -52,12 +54,13 @@ interface Row {
   current_version: number;
   created_at: Date;
   updated_at: Date;
+  archived_at: Date | null;
   definition: JobDefinition;
   actor_type: Actor['type'];
   actor_id: string | null;
   actor_name: string | null;
 }
-const JOB_COLUMNS = `j.id, j.name, j.current_version, j.created_at, j.updated_at, v.definition, v.actor_type, v.actor_id, v.actor_name`;
+const JOB_COLUMNS = `j.id, j.name, j.current_version, j.created_at, j.updated_at, j.archived_at, v.definition, v.actor_type, v.actor_id, v.actor_name`;
 const CURRENT = `jobs j JOIN job_versions v ON v.job_id = j.id AND v.version = j.current_version`;
 
 const actorOf = (r: Pick<Row, 'actor_type' | 'actor_id' | 'actor_name'>): Actor => ({
@@ -74,6 +77,7 @@ const toJob = (r: Row): Job => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   updatedBy: actorOf(r),
+  archivedAt: r.archived_at,
   definition: r.definition,
 });
 
@@ -188,18 +192,61 @@ export class JobService {
     return this.read(this.deps.db.pool, id);
   }
 
-  /** Jobs by name; `search` matches the name literally (no wildcards), case-insensitively. */
-  async list(o: { search?: string; page: number; pageSize: number }): Promise<{ items: JobSummary[]; total: number }> {
+  /**
+   * Jobs by name; `search` matches the name literally (no wildcards), case-insensitively. Archived jobs are left out,
+   * unless `archived` is `include` (all) or `only`.
+   */
+  async list(o: {
+    search?: string | undefined;
+    archived?: 'exclude' | 'include' | 'only' | undefined;
+    page: number;
+    pageSize: number;
+  }): Promise<{ items: JobSummary[]; total: number }> {
     const pattern = o.search ? `%${likeLiteral(o.search)}%` : '%';
+    const archived = { exclude: 'j.archived_at IS NULL', include: 'true', only: 'j.archived_at IS NOT NULL' }[o.archived ?? 'exclude'];
     const [{ rows }, count] = await Promise.all([
-      this.deps.db.pool.query<Row>(`SELECT ${JOB_COLUMNS} FROM ${CURRENT} WHERE j.name ILIKE $1 ORDER BY j.name LIMIT $2 OFFSET $3`, [
-        pattern,
-        o.pageSize,
-        (o.page - 1) * o.pageSize,
-      ]),
-      this.deps.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM jobs WHERE name ILIKE $1', [pattern]),
+      this.deps.db.pool.query<Row>(
+        `SELECT ${JOB_COLUMNS} FROM ${CURRENT} WHERE j.name ILIKE $1 AND ${archived} ORDER BY j.name LIMIT $2 OFFSET $3`,
+        [pattern, o.pageSize, (o.page - 1) * o.pageSize],
+      ),
+      this.deps.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs j WHERE j.name ILIKE $1 AND ${archived}`, [pattern]),
     ]);
     return { items: rows.map(toSummary), total: count.rows[0]!.n };
+  }
+
+  /**
+   * Archives the job (or takes it out of the archive). An archived job keeps its versions and runs but gets no new
+   * runs, schedules or chained runs; it cannot be archived while schedules start it (409 `job_has_schedules`).
+   */
+  async setArchived(origin: Origin, id: string, archived: boolean): Promise<Job> {
+    return withUnitOfWork(this.deps.db, origin, async (uow) => {
+      const job = await this.read(uow.sql, id);
+      if (archived === (job.archivedAt !== null)) return job;
+      if (archived) {
+        const { rows } = await uow.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM job_schedules WHERE job_id = $1', [id]);
+        if (rows[0]!.n > 0)
+          throw conflict('job_has_schedules', `${rows[0]!.n} schedule(s) start this job: delete them before archiving it.`);
+      }
+      await uow.sql.query(`UPDATE jobs SET archived_at = ${archived ? 'now()' : 'NULL'} WHERE id = $1`, [id]);
+      await uow.audit({ action: archived ? 'job.archive' : 'job.unarchive', targetType: 'job', targetId: id, details: { name: job.name } });
+      return this.read(uow.sql, id);
+    });
+  }
+
+  /** Deletes a job that never ran (its versions with it); one with runs can only be archived (409 `job_has_runs`). */
+  async delete(origin: Origin, id: string): Promise<void> {
+    await withUnitOfWork(this.deps.db, origin, async (uow) => {
+      const job = await this.read(uow.sql, id);
+      const { rows } = await uow.sql.query<{ runs: number; schedules: number }>(
+        `SELECT (SELECT count(*)::int FROM job_runs WHERE job_id = $1) AS runs, (SELECT count(*)::int FROM job_schedules WHERE job_id = $1) AS schedules`,
+        [id],
+      );
+      const { runs, schedules } = rows[0]!;
+      if (runs > 0) throw conflict('job_has_runs', `The job has ${runs} run(s) in the history: archive it instead.`);
+      if (schedules > 0) throw conflict('job_has_schedules', `${schedules} schedule(s) start this job: delete them first.`);
+      await uow.sql.query('DELETE FROM jobs WHERE id = $1', [id]);
+      await uow.audit({ action: 'job.delete', targetType: 'job', targetId: id, details: { name: job.name, versions: job.currentVersion } });
+    });
   }
 
   /** Every version, newest first, with who saved it. */

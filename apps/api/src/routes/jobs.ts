@@ -52,6 +52,40 @@ const exportFormat = z
     'The file format: `json` (the default) or `yaml` (`application/yaml`, scripts as block literals, a `$schema` comment for editors)',
   );
 
+const archiveRoute = (archived: boolean) =>
+  createRoute({
+    method: 'post',
+    path: archived ? '/jobs/{id}/archive' : '/jobs/{id}/unarchive',
+    operationId: archived ? 'archiveJob' : 'unarchiveJob',
+    tags,
+    summary: archived
+      ? 'Archive a job (operator): out of the default list, no new runs, schedules or chained runs; its versions and runs stay'
+      : 'Take a job out of the archive (operator)',
+    ...(archived ? { description: 'A job that schedules start cannot be archived (409 `job_has_schedules`): delete them first.' } : {}),
+    security,
+    middleware: operate,
+    request: { params: idParam },
+    responses: {
+      200: json(jobDto, archived ? 'Archived (or already was)' : 'Not archived (or never was)'),
+      ...(archived ? { 409: documentedProblem('Schedules start it (`job_has_schedules`)') } : {}),
+      ...problemResponses,
+    },
+  });
+const archive = archiveRoute(true);
+const unarchive = archiveRoute(false);
+const remove = createRoute({
+  method: 'delete',
+  path: '/jobs/{id}',
+  operationId: 'deleteJob',
+  tags,
+  summary: 'Delete a job that never ran, with its versions (operator)',
+  description:
+    'A job with runs in the history can only be archived (409 `job_has_runs`); one that schedules start, not at all (409 `job_has_schedules`).',
+  security,
+  middleware: operate,
+  request: { params: idParam },
+  responses: { 204: { description: 'Deleted' }, 409: documentedProblem('It ran, or schedules start it'), ...problemResponses },
+});
 const list = createRoute({
   method: 'get',
   path: '/jobs',
@@ -197,6 +231,7 @@ const summaryDto = (j: JobSummary) => ({
   createdAt: j.createdAt.toISOString(),
   updatedAt: j.updatedAt.toISOString(),
   updatedBy: j.updatedBy,
+  archivedAt: j.archivedAt?.toISOString() ?? null,
 });
 const toDto = (j: Job) => ({ ...summaryDto(j), definition: j.definition });
 const versionDto = (v: Omit<JobVersion, 'definition'>) => ({
@@ -250,4 +285,14 @@ export const jobRoutes = createRouter()
   .openapi(diff, async (c) => {
     const { from, to } = c.req.valid('query');
     return c.json({ from, to, changes: await c.var.deps.services.jobs.diff(c.req.valid('param').id, from, to) }, 200);
+  })
+  .openapi(archive, async (c) =>
+    c.json(toDto(await c.var.deps.services.jobs.setArchived(requestOrigin(c), c.req.valid('param').id, true)), 200),
+  )
+  .openapi(unarchive, async (c) =>
+    c.json(toDto(await c.var.deps.services.jobs.setArchived(requestOrigin(c), c.req.valid('param').id, false)), 200),
+  )
+  .openapi(remove, async (c) => {
+    await c.var.deps.services.jobs.delete(requestOrigin(c), c.req.valid('param').id);
+    return c.body(null, 204);
   });

@@ -28,6 +28,7 @@ import type { ApiDeps, AuthUser } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
 import { normalizeSelection, previewTargets } from './job-run-targets.ts';
+import { refuseArchived } from './runs-of-jobs.ts';
 
 export const jobScheduleId = (id: string) => `job-schedule/${id}`;
 
@@ -74,6 +75,7 @@ async function checkBody(
   kept: (name: string) => Promise<string | null> = async () => null,
 ) {
   const job = await deps.services.jobs.get(jobId);
+  refuseArchived(job);
   const version = await deps.services.jobs.version(jobId, body.version ?? job.currentVersion);
   const def: JobDefinition = version.definition;
   const given: Record<string, unknown> = { ...body.parameters };

@@ -179,6 +179,11 @@ function keyOf(idempotencyKey: string | undefined, request: Record<string, unkno
 
 const secretNamesOf = (def: JobDefinition) => new Set(def.parameters.filter((p) => p.type === 'secret').map((p) => p.name));
 
+/** An archived job gets no new runs (nor schedules, services/job-schedules.ts). */
+export function refuseArchived(job: { name: string; archivedAt: Date | null }): void {
+  if (job.archivedAt) throw new ApiError(409, 'job_archived', `"${job.name}" is archived: take it out of the archive to run it.`);
+}
+
 /** Starts a run of a job (its current version unless `version` is given) on the selected devices. */
 export async function runJob(
   deps: ApiDeps,
@@ -189,6 +194,7 @@ export async function runJob(
   idempotencyKey?: string,
 ): Promise<StartedJobRun> {
   const job = await deps.services.jobs.get(jobId);
+  refuseArchived(job);
   const version = await deps.services.jobs.version(jobId, req.version ?? job.currentVersion);
   const selection: JobRunTargetSelection = normalizeSelection(req);
   const targets = await resolveTargets(deps, selection);
@@ -227,6 +233,7 @@ export async function rerunFailedDevices(
   if (!run) throw new ApiError(404, 'not_found');
   if (!run.jobId || run.jobVersion === null) throw new ApiError(409, 'not_a_job_run');
   if (!run.finishedAt) throw new ApiError(409, 'run_not_finished');
+  refuseArchived(await deps.services.jobs.get(run.jobId));
   const version = await deps.services.jobs.version(run.jobId, run.jobVersion);
   const { rows: targets } = await deps.db.pool.query<{ id: string; hostname: string }>(
     `SELECT jrd.device_id AS id, d.hostname FROM job_run_devices jrd JOIN devices d ON d.id = jrd.device_id AND d.retired_at IS NULL
