@@ -5,6 +5,7 @@
  * someone else's newer version shows the conflict; a viewer gets no controls to change jobs.
  * With SCREENSHOT_DIR set, full-page screenshots of the pages visited are written there.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -324,3 +325,57 @@ it('downloads a job as YAML and imports it back: unchanged, edited, and a mistak
   expect((await stack.api('GET', `/api/v1/jobs/${jobId}`)).body.currentVersion).toBe(before + 1);
   await page.close();
 });
+
+it(
+  'archives a job out of the library and back, refuses one that a schedule starts, and deletes one that never ran',
+  { timeout: 120_000 },
+  async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await signIn(page);
+    const created = await stack.api('POST', '/api/v1/jobs', {
+      name: `archive-me-${randomUUID().slice(0, 8)}`,
+      steps: [{ name: 'one', kind: 'shell', command: 'true' }],
+    });
+    expect(created.status).toBe(201);
+    const job = created.body as { id: string; name: string };
+    await page.goto(`${stack.webUrl}/jobs/${job.id}`);
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    await expect.poll(() => page.getByTestId('job-archived').count()).toBe(1);
+    // Archived: no Run or Schedule here, out of the library unless asked for.
+    expect(await page.getByRole('link', { name: 'Run', exact: true }).count()).toBe(0);
+    await page.goto(`${stack.webUrl}/jobs`);
+    expect(await page.locator(`[data-job-id="${job.id}"]`).count()).toBe(0);
+    await page.getByLabel('Archived jobs').selectOption('only');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/archived=only/);
+    expect(await page.locator(`[data-job-id="${job.id}"]`).getByTestId('job-archived').textContent()).toBe('Archived');
+    await page.locator(`[data-job-id="${job.id}"]`).getByRole('link', { name: job.name }).click();
+    await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+    await page.getByRole('button', { name: 'Unarchive' }).click();
+    await expect.poll(() => page.getByRole('link', { name: 'Run', exact: true }).count()).toBe(1);
+    expect((await stack.api('GET', `/api/v1/jobs/${job.id}`)).body.archivedAt).toBeNull();
+
+    // A schedule starts it: the API's refusal is on the page.
+    const schedule = await stack.api('POST', `/api/v1/jobs/${job.id}/schedules`, {
+      name: `keeps-it-${randomUUID().slice(0, 8)}`,
+      filter: {},
+      spec: { cron: ['0 3 * * *'] },
+      paused: true,
+    });
+    expect(schedule.status, JSON.stringify(schedule.body)).toBe(201);
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    await expect.poll(() => page.getByText('delete them before archiving it').count()).toBe(1);
+    expect((await stack.api('GET', `/api/v1/jobs/${job.id}`)).body.archivedAt).toBeNull();
+    await stack.api('DELETE', `/api/v1/job-schedules/${schedule.body.id}`);
+
+    // Never ran: archived, it can be deleted (after a confirm).
+    await page.reload();
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    await expect.poll(() => page.getByTestId('job-archived').count()).toBe(1);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(/\/jobs\?deleted=1$/);
+    expect(await page.getByText('Deleted the job and its versions.').count()).toBe(1);
+    expect((await stack.api('GET', `/api/v1/jobs/${job.id}`)).status).toBe(404);
+  },
+);

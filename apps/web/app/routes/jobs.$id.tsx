@@ -1,9 +1,9 @@
 /**
- * A job: its current definition, Edit, Run, Schedule and Export, its versions, its schedules, and the diff between any
- * two versions (`?from=1&to=2`).
+ * A job: its current definition, Edit, Run, Schedule and Export, Archive (or Delete, for one that never ran), its
+ * versions, its schedules, and the diff between any two versions (`?from=1&to=2`).
  */
-import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
-import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react';
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react';
 import { ApiError, requireApi } from '~/lib/api.server';
 import { jobIdParam, versionParam } from '~/lib/job-pages.server';
 import { pluralize } from '~/lib/format';
@@ -41,6 +41,26 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 const SCHEDULES_SHOWN = 10;
 
+/** Archive, unarchive or delete; the API's refusal (schedules start it, it ran) is shown on the page. */
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const id = jobIdParam(params);
+  const api = await requireApi(request, context);
+  const intent = (await request.formData()).get('intent');
+  const path = { params: { path: { id } } };
+  try {
+    if (intent === 'archive') await api.post('/jobs/{id}/archive', path);
+    else if (intent === 'unarchive') await api.post('/jobs/{id}/unarchive', path);
+    else if (intent === 'delete') {
+      await api.delete('/jobs/{id}', path);
+      return redirect('/jobs?deleted=1');
+    } else return data({ formError: 'Unknown action' }, { status: 400 });
+    return redirect(`/jobs/${id}`);
+  } catch (error) {
+    if (error instanceof ApiError) return data({ formError: error.detail ?? error.title }, { status: error.status });
+    throw error;
+  }
+}
+
 function Flash() {
   const [sp] = useSearchParams();
   const saved = /^\d{1,10}$/.test(sp.get('saved') ?? '') ? sp.get('saved') : null;
@@ -52,6 +72,7 @@ function Flash() {
 
 export default function JobPage() {
   const { job, versions, diff, diffError, schedules } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
   const user = useOptionalUser();
   const canEdit = canRunCommands(user?.role);
   const [sp] = useSearchParams();
@@ -68,6 +89,12 @@ export default function JobPage() {
           <>
             <span data-testid="job-current-version">Version {job.currentVersion}</span> · {pluralize(job.steps, 'step')}
             {job.description ? <> · {job.description}</> : null}
+            {job.archivedAt ? (
+              <>
+                {' '}
+                · <span data-testid="job-archived">Archived</span> <RelativeTime iso={job.archivedAt} />: no new runs or schedules
+              </>
+            ) : null}
           </>
         }
         actions={
@@ -83,17 +110,50 @@ export default function JobPage() {
                 <Link to={`/jobs/${job.id}/edit`} className={buttonClass('secondary')}>
                   Edit
                 </Link>
-                <Link to={`/jobs/${job.id}/schedule`} className={buttonClass('secondary')}>
-                  Schedule
-                </Link>
-                <Link to={`/jobs/${job.id}/run`} className={buttonClass('primary')}>
-                  Run
-                </Link>
+                <Form method="post" className="contents">
+                  {job.archivedAt ? (
+                    <>
+                      <Button type="submit" name="intent" value="unarchive">
+                        Unarchive
+                      </Button>
+                      <Button
+                        type="submit"
+                        name="intent"
+                        value="delete"
+                        onClick={(e) => {
+                          if (!window.confirm(`Delete "${job.name}" and its versions? Only a job that never ran can be deleted.`))
+                            e.preventDefault();
+                        }}
+                      >
+                        Delete
+                      </Button>
+                    </>
+                  ) : (
+                    <Button type="submit" name="intent" value="archive">
+                      Archive
+                    </Button>
+                  )}
+                </Form>
+                {job.archivedAt ? null : (
+                  <>
+                    <Link to={`/jobs/${job.id}/schedule`} className={buttonClass('secondary')}>
+                      Schedule
+                    </Link>
+                    <Link to={`/jobs/${job.id}/run`} className={buttonClass('primary')}>
+                      Run
+                    </Link>
+                  </>
+                )}
               </>
             ) : null}
           </>
         }
       />
+      {result?.formError ? (
+        <div className="mb-4">
+          <Alert title="Not done">{result.formError}</Alert>
+        </div>
+      ) : null}
       {flash ? (
         <div className="mb-4">
           <Flash />

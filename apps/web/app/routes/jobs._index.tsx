@@ -5,25 +5,44 @@ import { requireApi } from '~/lib/api.server';
 import { pluralize } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { actorLabel } from '~/components/jobs';
-import { Button, Card, EmptyState, Input, PageHeader, Pagination, RelativeTime, Table, Td, Th, buttonClass } from '~/components/ui';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  EmptyState,
+  Input,
+  PageHeader,
+  Pagination,
+  RelativeTime,
+  Select,
+  Table,
+  Td,
+  Th,
+  buttonClass,
+} from '~/components/ui';
 
 export const meta: MetaFunction = () => [{ title: 'Jobs · OpsConductor' }];
 
 const PAGE_SIZE = 50;
 const pageParam = z.coerce.number().int().min(1).max(100_000).catch(1);
 const searchParam = z.string().trim().max(200).catch('');
+const archivedParam = z.enum(['exclude', 'include', 'only']).catch('exclude');
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const api = await requireApi(request, context);
   const sp = new URL(request.url).searchParams;
   const page = pageParam.parse(sp.get('page') ?? 1);
   const search = searchParam.parse(sp.get('search') ?? '');
-  const { items, total } = await api.get('/jobs', { params: { query: { page, pageSize: PAGE_SIZE, search: search || undefined } } });
-  return { items, total, page, search };
+  const archived = archivedParam.parse(sp.get('archived') ?? 'exclude');
+  const { items, total } = await api.get('/jobs', {
+    params: { query: { page, pageSize: PAGE_SIZE, search: search || undefined, archived } },
+  });
+  return { items, total, page, search, archived, deleted: sp.has('deleted') };
 }
 
 export default function Jobs() {
-  const { items, total, page, search } = useLoaderData<typeof loader>();
+  const { items, total, page, search, archived, deleted } = useLoaderData<typeof loader>();
   const user = useOptionalUser();
   const canEdit = canRunCommands(user?.role);
   return (
@@ -44,6 +63,11 @@ export default function Jobs() {
           ) : null
         }
       />
+      {deleted ? (
+        <div className="mb-4">
+          <Alert tone="success">Deleted the job and its versions.</Alert>
+        </div>
+      ) : null}
       <Card
         title="Library"
         actions={
@@ -57,6 +81,11 @@ export default function Jobs() {
               aria-label="Search jobs"
               className="h-7! w-64 text-xs!"
             />
+            <Select name="archived" defaultValue={archived} key={`a:${archived}`} aria-label="Archived jobs" className="h-7! w-40 text-xs!">
+              <option value="exclude">Without archived</option>
+              <option value="include">With archived</option>
+              <option value="only">Archived only</option>
+            </Select>
             <Button type="submit" size="sm">
               Search
             </Button>
@@ -91,6 +120,13 @@ export default function Jobs() {
                       <Link to={`/jobs/${j.id}`} className="font-medium text-zinc-900 hover:underline" prefetch="intent">
                         {j.name}
                       </Link>
+                      {j.archivedAt ? (
+                        <span className="ml-2">
+                          <Badge tone="gray" data-testid="job-archived">
+                            Archived
+                          </Badge>
+                        </span>
+                      ) : null}
                     </Td>
                     <Td className="max-w-md truncate text-zinc-500">
                       <span title={j.description}>{j.description || <span className="text-zinc-300">—</span>}</span>
