@@ -544,7 +544,7 @@ export interface paths {
         put?: never;
         /**
          * Import a definition (jobs as code): the job of its name is created or saved (operator)
-         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter. Importing an unchanged definition creates no version, whichever format it comes in. The body is JSON, or YAML (`application/yaml`, `application/x-yaml` or `text/yaml`, UTF-8, at most 1 MiB): one YAML 1.2 document of the core schema, without tags, directives, duplicate keys or more aliases and nesting than a definition needs. YAML that cannot be read is 400 `malformed_yaml`, naming the line and column; what it says is then checked exactly as JSON is.
+         * @description The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter. Importing an unchanged definition creates no version, whichever format it comes in. The body is JSON, or YAML (`application/yaml`, `application/x-yaml` or `text/yaml`, UTF-8, at most 1 MiB): one YAML 1.2 document of the core schema, without tags, directives, duplicate keys or more aliases and nesting than a definition needs. YAML that cannot be read is 400 `malformed_yaml`, naming the line and column; what it says is then checked exactly as JSON is. Both forms follow the JSON Schema https://opsconductor.dev/schemas/job-definition.schema.json.
          */
         post: operations["importJob"];
         delete?: never;
@@ -2473,8 +2473,6 @@ export interface components {
                 expiresAfterSeconds?: number;
             };
         };
-        /** @description A job definition as YAML 1.2 (core schema): one document, no tags or directives, no duplicate keys. Same schema as the JSON form: https://opsconductor.dev/schemas/job-definition.schema.json */
-        JobDefinitionYaml: string;
         SaveJobBody: {
             definition: components["schemas"]["JobDefinition"];
             /** @description The version the edit started from (409 if the job has moved on) */
@@ -3542,7 +3540,6 @@ export type SchemaJobDefinitionJsonSchema = components['schemas']['JobDefinition
 export type SchemaSavedJob = components['schemas']['SavedJob'];
 export type SchemaJob = components['schemas']['Job'];
 export type SchemaJobDefinition = components['schemas']['JobDefinition'];
-export type SchemaJobDefinitionYaml = components['schemas']['JobDefinitionYaml'];
 export type SchemaSaveJobBody = components['schemas']['SaveJobBody'];
 export type SchemaJobVersionList = components['schemas']['JobVersionList'];
 export type SchemaJobVersionSummary = components['schemas']['JobVersionSummary'];
@@ -6946,9 +6943,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["JobDefinition"];
-                "application/yaml": components["schemas"]["JobDefinitionYaml"];
-                "application/x-yaml": components["schemas"]["JobDefinitionYaml"];
-                "text/yaml": components["schemas"]["JobDefinitionYaml"];
+                "application/yaml": components["schemas"]["JobDefinition"];
+                "application/x-yaml": components["schemas"]["JobDefinition"];
+                "text/yaml": components["schemas"]["JobDefinition"];
             };
         };
         responses: {
@@ -7347,7 +7344,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobDefinition"];
-                    "application/yaml": components["schemas"]["JobDefinitionYaml"];
+                    "application/yaml": components["schemas"]["JobDefinition"];
                 };
             };
             /** @description Invalid request */

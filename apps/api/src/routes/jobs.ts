@@ -39,12 +39,13 @@ const definitionNote =
   'The definition is checked as a whole: 400 `validation_failed` lists every problem with its path (`definition.steps.1.command`), ' +
   'e.g. a `{{ name }}` that is not a parameter, one inside sh single quotes, or a default that does not fit its parameter.';
 
-/** A definition as YAML text: the same document as the JSON one, written as YAML (a single document, no tags). */
-const definitionYaml = z.string().meta({
-  id: 'JobDefinitionYaml',
-  description: `A job definition as YAML 1.2 (core schema): one document, no tags or directives, no duplicate keys. Same schema as the JSON form: ${JOB_DEFINITION_SCHEMA_ID}`,
-});
-const yamlContent = Object.fromEntries(YAML_MEDIA_TYPES.map((type) => [type, { schema: definitionYaml }]));
+/**
+ * YAML bodies and files hold the same document as JSON ones (YAML 1.2 core schema: one document, no tags or
+ * directives, no duplicate keys), so their OpenAPI schema is the definition's: a client reading the YAML gets the
+ * object the JSON schema describes.
+ */
+const definitionAsYaml = { schema: jobDefinition };
+const yamlContent = Object.fromEntries(YAML_MEDIA_TYPES.map((type) => [type, definitionAsYaml]));
 const exportFormat = z
   .enum(['json', 'yaml'])
   .default('json')
@@ -156,7 +157,8 @@ const importJob = createRoute({
     `${definitionNote} Importing an unchanged definition creates no version, whichever format it comes in. ` +
     'The body is JSON, or YAML (`application/yaml`, `application/x-yaml` or `text/yaml`, UTF-8, at most 1 MiB): ' +
     'one YAML 1.2 document of the core schema, without tags, directives, duplicate keys or more aliases and nesting than a definition needs. ' +
-    'YAML that cannot be read is 400 `malformed_yaml`, naming the line and column; what it says is then checked exactly as JSON is.',
+    'YAML that cannot be read is 400 `malformed_yaml`, naming the line and column; what it says is then checked exactly as JSON is. ' +
+    `Both forms follow the JSON Schema ${JOB_DEFINITION_SCHEMA_ID}.`,
   security,
   middleware: [...operate, yamlBody],
   request: { body: { content: { 'application/json': { schema: jobDefinition }, ...yamlContent }, required: true } },
@@ -183,7 +185,7 @@ const exportJob = createRoute({
       headers: z.object({
         'Content-Disposition': z.string().describe('`attachment; filename="<job name>.job.json"` (or `.job.yaml`)'),
       }),
-      content: { 'application/json': { schema: jobDefinition }, 'application/yaml': { schema: definitionYaml } },
+      content: { 'application/json': { schema: jobDefinition }, 'application/yaml': definitionAsYaml },
     },
     ...problemResponses,
   },

@@ -37,8 +37,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
       'definition' in parsed
         ? await api.post('/jobs/import', { body: parsed.definition })
         : await api.post('/jobs/import', {
-            body: parsed.text,
-            bodySerializer: (body) => String(body), // the text as it is, not JSON-encoded
+            // The YAML text as it is, not JSON-encoded (OpenAPI types it as the document it holds).
+            body: parsed.text as never,
+            bodySerializer: (body) => String(body),
             headers: { 'Content-Type': 'application/yaml' },
           });
     return data<ImportData>({
