@@ -247,7 +247,9 @@ describe('the live stream', () => {
     await setStatus([hosts.get('db%backup')!], 'running');
     const changed = await firstTargets(`targetsSince=${encodeURIComponent(since.toISOString())}`);
     expect(changed.map((x) => `${x.hostname}:${x.status}`)).toEqual(['db%backup:running']);
-    expect((await api(`/job-runs/${runId}/events?targetsSince=yesterday`)).status).toBe(400);
+    for (const bad of ['yesterday', '0000-01-01T00:00:00Z', '2026-13-01T00:00:00Z']) {
+      expect((await api(`/job-runs/${runId}/events?targetsSince=${bad}`)).status, bad).toBe(400);
+    }
   });
 });
 

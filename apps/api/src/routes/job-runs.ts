@@ -293,6 +293,8 @@ const events = createRoute({
       after: outputCursor.optional().describe('Continue after this output chunk ID (the `id` of the last `output` event received)'),
       targetsSince: z.iso
         .datetime({ offset: true })
+        // PostgreSQL has no year 0: an earlier time would fail in the database, not here.
+        .refine((v) => Date.parse(v) >= Date.UTC(1900, 0, 1), 'must be 1900-01-01 or later')
         .optional()
         .describe(
           'Send `target` events only for targets changed after this time (ISO 8601), e.g. when the run and its targets were read just before: without it, the first events are every target of the run',
