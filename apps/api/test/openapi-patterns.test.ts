@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { outputQuery } from '@opsconductor/contracts/api';
+import { jobRunTargetsQuery, outputQuery } from '@opsconductor/contracts/api';
 import { customFieldKey, deviceListFilters, tagName } from '@opsconductor/contracts/inventory-api';
 import { inventoryReport } from '@opsconductor/contracts/inventory';
 import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands';
@@ -49,6 +49,11 @@ const samples: Record<string, Samples> = {
     schema: deviceListFilters.shape.customField,
     accepted: ['owner:alice', 'cost_center:', 'env:prod:eu'],
     refused: ['Owner:alice', 'owner', ':alice'],
+  },
+  targetsCursor: {
+    schema: jobRunTargetsQuery.shape.after,
+    accepted: ['WyJub2RlLTAwMDEiLCI5YjJjIl0', 'a-b_C9'],
+    refused: ['', 'with space', 'padded==', 'plus+slash/'],
   },
   outputCursor: { schema: outputQuery.shape.after, accepted: ['0', '9223372036854775807'], refused: ['-1', '12345678901234567890', 'abc'] },
   sectionHash: {

@@ -441,14 +441,63 @@ export const jobRunSummary = z
   })
   .meta({ id: 'JobRunSummary' });
 export type JobRunSummary = z.infer<typeof jobRunSummary>;
+/**
+ * Most targets GET /job-runs/{id} lists (the first by hostname): a run on 10,000 devices would otherwise answer
+ * megabytes on every read. Every target, filtered and paged: GET /job-runs/{id}/targets.
+ */
+export const MAX_EMBEDDED_TARGETS = 1000;
+export const jobRunTargetsMode = z
+  .enum(['first', 'none'])
+  .default('first')
+  .describe(
+    `\`first\` (default): \`targets\` lists the first ${MAX_EMBEDDED_TARGETS.toLocaleString('en-US')} targets by hostname (every one of a smaller run); \`none\`: \`targets\` is empty. Either way \`targetsTotal\` counts them and \`targetsTruncated\` says whether \`targets\` leaves any out.`,
+  );
+export type JobRunTargetsMode = z.output<typeof jobRunTargetsMode>;
+export const jobRunQuery = z.object({ targets: jobRunTargetsMode });
 export const jobRun = jobRunSummary
   .extend({
+    /** The first targets by hostname, at most MAX_EMBEDDED_TARGETS (see `targetsTruncated`). */
     targets: z.array(jobRunTarget),
+    /** How many devices the run targets. */
+    targetsTotal: z.number().int(),
+    /** `targets` leaves some out: read them all with GET /job-runs/{id}/targets. */
+    targetsTruncated: z.boolean(),
     /** What the run was asked to target (null for runs created before this was recorded); `targets` is what it became. */
     targetSelection: jobRunTargetSelection.nullable(),
   })
   .meta({ id: 'JobRun' });
 export type JobRun = z.infer<typeof jobRun>;
+
+/** Most targets one page of GET /job-runs/{id}/targets holds. */
+export const MAX_TARGETS_PAGE = 500;
+/** Longest page cursor: a hostname (255 characters, up to 4 UTF-8 bytes each) and a device ID, in base64url. */
+const MAX_TARGETS_CURSOR_LENGTH = 1500;
+/** A page cursor of GET /job-runs/{id}/targets: opaque base64url (`next` of the previous page). */
+export const targetsCursor = z
+  .string()
+  .max(MAX_TARGETS_CURSOR_LENGTH)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be the `next` of an earlier page');
+export const jobRunTargetsQuery = z.object({
+  status: deviceRunStatus.optional().describe('Targets with this status only'),
+  search: searchText.optional().describe('Targets whose hostname contains this text (literally, case-insensitive)'),
+  deviceId: uuid.optional().describe('This device only'),
+  after: targetsCursor.optional().describe('Continue after this cursor (`next` of the previous page, read with the same filters)'),
+  limit: z.coerce.number().int().min(1).max(MAX_TARGETS_PAGE).default(100).describe('Most targets to return'),
+});
+export type JobRunTargetsQuery = z.output<typeof jobRunTargetsQuery>;
+export const jobRunTargetPage = z
+  .object({
+    /** By hostname, then device ID. */
+    items: z.array(jobRunTarget),
+    /** The cursor of the next page (`after`), null on the last one. */
+    next: z.string().nullable(),
+    /** Targets matching the filters (all pages). */
+    total: z.number().int(),
+    /** The run's targets per status, unfiltered (statuses with none are left out). */
+    counts: z.record(z.string(), z.number().int()),
+  })
+  .meta({ id: 'JobRunTargetPage' });
+export type JobRunTargetPage = z.infer<typeof jobRunTargetPage>;
 export const jobRunList = z.object({ items: z.array(jobRunSummary), total: z.number().int() }).meta({ id: 'JobRunList' });
 
 /** Filters of the runs list and its CSV export; every one given must hold. */

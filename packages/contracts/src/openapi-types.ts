@@ -886,8 +886,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A job run with per-device results */
+        /**
+         * A job run with per-device results
+         * @description The run, its counts per status, and its first 1,000 targets by hostname (`targets=none`: none). `targetsTotal` counts every target; `targetsTruncated` is true when `targets` leaves some out: page through them all, filtered by status or hostname, with GET /job-runs/{id}/targets.
+         */
         get: operations["getJobRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/job-runs/{id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page of a run's targets, filtered by status or hostname
+         * @description By hostname, then device ID, at most `limit` (1–500) per page. The next page: the same request with `after` set to `next` (null on the last page). The order never changes while a run goes on (a device's hostname is recorded when the run is created), so paging the whole run misses and repeats no device however statuses change; with a `status` filter a device that changes status between pages may come up on none or on two. `total` counts the targets matching the filters, `counts` the run's targets per status.
+         */
+        get: operations["listJobRunTargets"];
         put?: never;
         post?: never;
         delete?: never;
@@ -942,7 +965,7 @@ export interface paths {
         };
         /**
          * Live run events (Server-Sent Events)
-         * @description Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).
+         * @description Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget: every target first, unless `targetsSince`, then each one that changes), `run` (JobRunSummary), `end` (run finished, all output sent).
          */
         get: operations["streamJobRunEvents"];
         put?: never;
@@ -2565,6 +2588,8 @@ export interface components {
                 comment: string | null;
             } | null;
             targets: components["schemas"]["JobRunTarget"][];
+            targetsTotal: number;
+            targetsTruncated: boolean;
             targetSelection: components["schemas"]["JobRunTargetSelection"];
         };
         /**
@@ -2789,6 +2814,14 @@ export interface components {
                 decidedAt: string | null;
                 comment: string | null;
             } | null;
+        };
+        JobRunTargetPage: {
+            items: components["schemas"]["JobRunTarget"][];
+            next: string | null;
+            total: number;
+            counts: {
+                [key: string]: number;
+            };
         };
         OutputPage: {
             items: components["schemas"]["OutputChunk"][];
@@ -3563,6 +3596,7 @@ export type SchemaJobRunTargetPreview = components['schemas']['JobRunTargetPrevi
 export type SchemaJobRunTargetPreviewRequest = components['schemas']['JobRunTargetPreviewRequest'];
 export type SchemaJobRunList = components['schemas']['JobRunList'];
 export type SchemaJobRunSummary = components['schemas']['JobRunSummary'];
+export type SchemaJobRunTargetPage = components['schemas']['JobRunTargetPage'];
 export type SchemaOutputPage = components['schemas']['OutputPage'];
 export type SchemaOutputChunk = components['schemas']['OutputChunk'];
 export type SchemaOutputEncoding = components['schemas']['OutputEncoding'];
@@ -8862,7 +8896,10 @@ export interface operations {
     };
     getJobRun: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `first` (default): `targets` lists the first 1,000 targets by hostname (every one of a smaller run); `none`: `targets` is empty. Either way `targetsTotal` counts them and `targetsTruncated` says whether `targets` leaves any out. */
+                targets?: "first" | "none";
+            };
             header?: never;
             path: {
                 /** @description The run's ID */
@@ -8879,6 +8916,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobRun"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listJobRunTargets: {
+        parameters: {
+            query?: {
+                /** @description Targets with this status only */
+                status?: "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "offline";
+                /** @description Targets whose hostname contains this text (literally, case-insensitive) */
+                search?: string;
+                /** @description This device only */
+                deviceId?: string;
+                /** @description Continue after this cursor (`next` of the previous page, read with the same filters) */
+                after?: string;
+                /** @description Most targets to return */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The run's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Targets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRunTargetPage"];
                 };
             };
             /** @description Invalid request */
@@ -9122,6 +9249,8 @@ export interface operations {
             query?: {
                 /** @description Continue after this output chunk ID (the `id` of the last `output` event received) */
                 after?: string;
+                /** @description Send `target` events only for targets changed after this time (ISO 8601), e.g. when the run and its targets were read just before: without it, the first events are every target of the run */
+                targetsSince?: string;
             };
             header?: never;
             path: {

@@ -10,8 +10,13 @@ import {
   jobRunExportQuery,
   jobRunList,
   jobRunListQuery,
+  jobRunQuery,
+  jobRunTargetPage,
   jobRunTargetPreview,
   jobRunTargetPreviewRequest,
+  jobRunTargetsQuery,
+  MAX_EMBEDDED_TARGETS,
+  MAX_TARGETS_PAGE,
   outputCursor,
   outputPage,
   outputQuery,
@@ -32,6 +37,7 @@ import {
   createJobRun,
   getJobRun,
   getJobRunSummary,
+  getJobRunTargetPage,
   getJobRunTargets,
   jobRunCsvHeader,
   jobRunCsvPages,
@@ -229,10 +235,23 @@ const get = createRoute({
   operationId: 'getJobRun',
   tags: ['job runs'],
   summary: 'A job run with per-device results',
+  description: `The run, its counts per status, and its first ${MAX_EMBEDDED_TARGETS.toLocaleString('en-US')} targets by hostname (\`targets=none\`: none). \`targetsTotal\` counts every target; \`targetsTruncated\` is true when \`targets\` leaves some out: page through them all, filtered by status or hostname, with GET /job-runs/{id}/targets.`,
   security,
   middleware: read,
-  request: { params: idParam },
+  request: { params: idParam, query: jobRunQuery },
   responses: { 200: json(jobRun, 'Run'), ...problemResponses },
+});
+const targets = createRoute({
+  method: 'get',
+  path: '/job-runs/{id}/targets',
+  operationId: 'listJobRunTargets',
+  tags: ['job runs'],
+  summary: "A page of a run's targets, filtered by status or hostname",
+  description: `By hostname, then device ID, at most \`limit\` (1–${MAX_TARGETS_PAGE}) per page. The next page: the same request with \`after\` set to \`next\` (null on the last page). The order never changes while a run goes on (a device's hostname is recorded when the run is created), so paging the whole run misses and repeats no device however statuses change; with a \`status\` filter a device that changes status between pages may come up on none or on two. \`total\` counts the targets matching the filters, \`counts\` the run's targets per status.`,
+  security,
+  middleware: read,
+  request: { params: idParam, query: jobRunTargetsQuery },
+  responses: { 200: json(jobRunTargetPage, 'Targets'), ...problemResponses },
 });
 const cancel = createRoute({
   method: 'post',
@@ -265,20 +284,28 @@ const events = createRoute({
   tags: ['job runs'],
   summary: 'Live run events (Server-Sent Events)',
   description:
-    'Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget), `run` (JobRunSummary), `end` (run finished, all output sent).',
+    'Events: `output` (OutputChunk as text, see the output route; continue from `after`), `target` (JobRunTarget: every target first, unless `targetsSince`, then each one that changes), `run` (JobRunSummary), `end` (run finished, all output sent).',
   security,
   middleware: read,
   request: {
     params: idParam,
     query: z.object({
       after: outputCursor.optional().describe('Continue after this output chunk ID (the `id` of the last `output` event received)'),
+      targetsSince: z.iso
+        .datetime({ offset: true })
+        // PostgreSQL has no year 0: an earlier time would fail in the database, not here.
+        .refine((v) => Date.parse(v) >= Date.UTC(1900, 0, 1), 'must be 1900-01-01 or later')
+        .optional()
+        .describe(
+          'Send `target` events only for targets changed after this time (ISO 8601), e.g. when the run and its targets were read just before: without it, the first events are every target of the run',
+        ),
     }),
   },
   responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...problemResponses },
 });
 
-async function mustGet(deps: Parameters<typeof getJobRun>[0], id: string) {
-  const run = await getJobRun(deps, id);
+async function mustGet(deps: Parameters<typeof getJobRun>[0], id: string, targetsMode?: Parameters<typeof getJobRun>[2]) {
+  const run = await getJobRun(deps, id, targetsMode);
   if (!run) throw new ApiError(404, 'not_found');
   return run;
 }
@@ -361,7 +388,12 @@ export const jobRunRoutes = createRouter()
       deps.logger.error({ err }, 'job run export failed'),
     );
   })
-  .openapi(get, async (c) => c.json(await mustGet(c.var.deps, c.req.valid('param').id), 200))
+  .openapi(get, async (c) => c.json(await mustGet(c.var.deps, c.req.valid('param').id, c.req.valid('query').targets), 200))
+  .openapi(targets, async (c) => {
+    const page = await getJobRunTargetPage(c.var.deps, c.req.valid('param').id, c.req.valid('query'));
+    if (!page) throw new ApiError(404, 'not_found');
+    return c.json(page, 200);
+  })
   .openapi(cancel, async (c) => {
     const { id } = c.req.valid('param');
     await cancelJobRun(c.var.deps, id);
@@ -379,11 +411,12 @@ export const jobRunRoutes = createRouter()
     const { id } = c.req.valid('param');
     const deps = c.var.deps;
     if (!(await getJobRunSummary(deps, id))) throw new ApiError(404, 'not_found');
-    let cursor = c.req.valid('query').after ?? '0';
+    const query = c.req.valid('query');
+    let cursor = query.after ?? '0';
     const signal = c.req.raw.signal;
     deps.metrics.sseStreams.inc();
     return streamSSE(c, async (stream) => {
-      let targetsSince: Date | undefined;
+      let targetsSince = query.targetsSince === undefined ? undefined : new Date(query.targetsSince);
       let lastRun = '';
       try {
         while (!signal.aborted && !stream.aborted) {

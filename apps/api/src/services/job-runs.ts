@@ -1,7 +1,9 @@
 /** Job runs: created here, executed by the `jobRun` workflow, read back for the console and API. */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import {
+  MAX_EMBEDDED_TARGETS,
   deviceRunStatus,
   uuid,
   type CreateJobRunRequest,
@@ -9,7 +11,10 @@ import {
   type JobRunListFilters,
   type JobRunSummary,
   type JobRunTarget,
+  type JobRunTargetPage,
   type JobRunTargetSelection,
+  type JobRunTargetsMode,
+  type JobRunTargetsQuery,
   type OutputChunk,
   type OutputEncodingParam,
 } from '@opsconductor/contracts/api';
@@ -465,13 +470,12 @@ export function jobRunCsvPages(deps: ApiDeps, f: JobRunListFilters, pageSize = 5
   };
 }
 
-export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?: Date): Promise<JobRunTarget[]> {
-  const rows = await deps.db.prisma.jobRunDevice.findMany({
-    where: { jobRunId: id, ...(changedSince ? { updatedAt: { gt: changedSince } } : {}) },
-    orderBy: [{ hostname: 'asc' }, { deviceId: 'asc' }],
-    // The target's output is its commands' (one per attempt).
-    include: { commands: { select: { stdoutTruncated: true, stderrTruncated: true } } },
-  });
+const targetOrder: Prisma.JobRunDeviceOrderByWithRelationInput[] = [{ hostname: 'asc' }, { deviceId: 'asc' }];
+// The target's output is its commands' (one per attempt).
+const targetIncludes = { commands: { select: { stdoutTruncated: true, stderrTruncated: true } } } as const;
+type TargetRow = Prisma.JobRunDeviceGetPayload<{ include: typeof targetIncludes }>;
+
+async function toTargets(deps: ApiDeps, rows: TargetRow[]): Promise<JobRunTarget[]> {
   // Targets written without a hostname (rows older than the column, or made by hand) borrow the device's.
   const unnamed = rows.filter((t) => !t.hostname).map((t) => t.deviceId);
   const live = unnamed.length
@@ -497,13 +501,100 @@ export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?:
   }));
 }
 
-export async function getJobRun(deps: ApiDeps, id: string): Promise<JobRun | null> {
+/** The run's targets by hostname (those changed since a time: what the live stream sends), at most `take`. */
+export async function getJobRunTargets(deps: ApiDeps, id: string, changedSince?: Date, take?: number): Promise<JobRunTarget[]> {
+  const rows = await deps.db.prisma.jobRunDevice.findMany({
+    where: { jobRunId: id, ...(changedSince ? { updatedAt: { gt: changedSince } } : {}) },
+    orderBy: targetOrder,
+    include: targetIncludes,
+    ...(take === undefined ? {} : { take }),
+  });
+  return toTargets(deps, rows);
+}
+
+/**
+ * A page cursor is the last target's sort key, (hostname, device ID): neither ever changes, so paging stays exact
+ * while statuses change between pages. Opaque to clients: base64url of `[hostname, deviceId]`.
+ */
+type TargetsCursor = { hostname: string; deviceId: string };
+const cursorKey = z.tuple([
+  z
+    .string()
+    .max(255)
+    .refine((h) => !h.includes('\u0000')),
+  uuid,
+]);
+export function encodeTargetsCursor(c: TargetsCursor): string {
+  return Buffer.from(JSON.stringify([c.hostname, c.deviceId]), 'utf8').toString('base64url');
+}
+export function decodeTargetsCursor(raw: string): TargetsCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const key = cursorKey.safeParse(parsed);
+  if (!key.success) {
+    throw new ApiError(400, 'validation_failed', 'The cursor is not one this API gave out.', [
+      { path: 'after', message: 'must be the `next` of an earlier page' },
+    ]);
+  }
+  return { hostname: key.data[0], deviceId: key.data[1] };
+}
+
+/**
+ * One page of a run's targets, filtered, by (hostname, device ID); with the filtered total and the run's counts per
+ * status. Served by the index on (job_run_id, hostname, device_id): the cursor seeks into it, so every page costs
+ * the same however deep it is.
+ */
+export async function getJobRunTargetPage(deps: ApiDeps, id: string, q: JobRunTargetsQuery): Promise<JobRunTargetPage | null> {
+  const { prisma } = deps.db;
+  const after = q.after === undefined ? undefined : decodeTargetsCursor(q.after);
+  const filters: Prisma.JobRunDeviceWhereInput[] = [{ jobRunId: id }];
+  if (q.status) filters.push({ status: q.status });
+  if (q.deviceId) filters.push({ deviceId: q.deviceId });
+  if (q.search) filters.push({ hostname: { contains: likeLiteral(q.search), mode: 'insensitive' } });
+  // (hostname, device_id) > (h, d), spelled so the planner seeks on `hostname >= h` in the index.
+  const keyset: Prisma.JobRunDeviceWhereInput[] = after
+    ? [{ hostname: { gte: after.hostname } }, { OR: [{ hostname: { gt: after.hostname } }, { deviceId: { gt: after.deviceId } }] }]
+    : [];
+  const [exists, rows, total, counts] = await Promise.all([
+    prisma.jobRun.count({ where: { id } }),
+    prisma.jobRunDevice.findMany({
+      where: { AND: [...filters, ...keyset] },
+      orderBy: targetOrder,
+      include: targetIncludes,
+      take: q.limit + 1,
+    }),
+    prisma.jobRunDevice.count({ where: { AND: filters } }),
+    countsFor(deps, [id]),
+  ]);
+  if (!exists) return null;
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    items: await toTargets(deps, page),
+    next: rows.length > q.limit && last ? encodeTargetsCursor(last) : null,
+    total,
+    counts: counts.get(id) ?? {},
+  };
+}
+
+export async function getJobRun(deps: ApiDeps, id: string, targetsMode: JobRunTargetsMode = 'first'): Promise<JobRun | null> {
   const run = await loadRun(deps, id);
   if (!run) return null;
-  const [counts, targets] = await Promise.all([countsFor(deps, [id]), getJobRunTargets(deps, id)]);
+  const [counts, targets] = await Promise.all([
+    countsFor(deps, [id]),
+    targetsMode === 'none' ? [] : getJobRunTargets(deps, id, undefined, MAX_EMBEDDED_TARGETS),
+  ]);
+  const runCounts = counts.get(id) ?? {};
+  const targetsTotal = Object.values(runCounts).reduce((a, b) => a + b, 0);
   return {
-    ...toSummary(deps, run, counts.get(id) ?? {}),
+    ...toSummary(deps, run, runCounts),
     targets,
+    targetsTotal,
+    targetsTruncated: targets.length < targetsTotal,
     targetSelection: (run.targetSelection as JobRunTargetSelection | null) ?? null,
   };
 }

@@ -1,13 +1,17 @@
 /**
  * Resource route: proxies the API's server-sent events of one run to the browser's EventSource
- * (the browser never holds the API token). `after` resumes after a chunk id; the upstream request
+ * (the browser never holds the API token). `after` resumes after a chunk id, `targetsSince` limits the targets sent
+ * to those changed since (a large run's page holds one page of them); the upstream request
  * is aborted when the browser disconnects (request.signal), and the relayed body then simply ends.
  */
 import type { LoaderFunctionArgs } from '@remix-run/node';
+import { z } from 'zod';
 import { uuid } from '@opsconductor/contracts/api';
 import { ApiContractError, ApiError, ApiUnreachableError, publicApi } from '~/lib/api.server';
 import { relayEventStream } from '~/lib/event-stream.server';
 import { getSessionToken } from '~/lib/session.server';
+
+const isoDateTime = z.iso.datetime({ offset: true });
 
 const text = (status: number, body: string) =>
   new Response(body, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
@@ -17,10 +21,18 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!id.success) return text(404, 'Run not found');
   const token = await getSessionToken(request);
   if (!token) return text(401, 'Not signed in');
-  const after = new URL(request.url).searchParams.get('after');
+  const query = new URL(request.url).searchParams;
+  const after = query.get('after');
+  const targetsSince = isoDateTime.safeParse(query.get('targetsSince'));
   try {
     const upstream = await publicApi(request, context, token).stream('/job-runs/{id}/events', 'text/event-stream', {
-      params: { path: { id: id.data }, query: { after: after && /^\d{1,19}$/.test(after) ? after : undefined } },
+      params: {
+        path: { id: id.data },
+        query: {
+          after: after && /^\d{1,19}$/.test(after) ? after : undefined,
+          ...(targetsSince.success ? { targetsSince: targetsSince.data } : {}),
+        },
+      },
     });
     return new Response(relayEventStream(upstream.body, request.signal), {
       headers: {

@@ -2,11 +2,29 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams } from '@remix-run/react';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { finalJobRunStatuses, unapprovedJobRunStatuses } from '@opsconductor/contracts/constants';
-import { uuid, type JobRun, type JobRunSummary, type JobRunTarget, type OutputChunk } from '@opsconductor/contracts/api';
+import {
+  uuid,
+  type DeviceRunStatus,
+  type JobRun,
+  type JobRunSummary,
+  type JobRunTarget,
+  type OutputChunk,
+} from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type ApiClient, type RouteErrorData } from '~/lib/api.server';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { durationBetween, formatDuration, oneLine, pluralize } from '~/lib/format';
 import { runFormIssues, stepProgress, thresholdText } from '~/lib/job-run';
+import {
+  PAGED_TARGETS_THRESHOLD,
+  TARGETS_PAGE_SIZE,
+  firstView,
+  isFirstView,
+  pageRange,
+  targetsPageUrl,
+  updateRow,
+  type TargetPageState,
+  type TargetsView,
+} from '~/lib/run-targets';
 import { approvalRights, isDecision, isUnapproved, type DecisionResult } from '~/lib/approval';
 import { decideRun } from '~/lib/approval.server';
 import {
@@ -30,6 +48,7 @@ import {
   Card,
   CopyButton,
   EmptyState,
+  Input,
   Select,
   Table,
   Td,
@@ -38,6 +57,7 @@ import {
   cx,
 } from '~/components/ui';
 import type { DeviceStepsResponse } from './runs.$id.steps';
+import type { TargetPageResponse } from './runs.$id.targets';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data ? (data.run.job ? data.run.job.name : oneLine(data.run.command, 60)) : 'Run'} · Runs · OpsConductor` },
@@ -48,6 +68,10 @@ const MAX_OUTPUT_PANELS = 20;
 /** Pages of GET /output read by the loader; the live stream delivers whatever is left. */
 const MAX_OUTPUT_PAGES = 20;
 const TARGET_ROWS_STEP = 200;
+/** How long before its reads the loader asks the live stream for target changes from: re-sent rather than lost. */
+const TARGETS_SINCE_OVERLAP_MS = 5000;
+/** Typing in the hostname search reads a page after this pause. */
+const SEARCH_DEBOUNCE_MS = 300;
 /** Largest bigint chunk id (the API accepts up to 19 digits). */
 const NO_OUTPUT_CURSOR = '9223372036854775807';
 
@@ -82,14 +106,43 @@ async function loadOutput(api: ApiClient, id: string, deviceId: string | undefin
   return { output, cursor: cursor ?? null };
 }
 
+/**
+ * The run and its targets. A small run brings every target (the Devices table filters them here); a large one
+ * (over PAGED_TARGETS_THRESHOLD) brings the first page of the table and the focused device only, and its table
+ * pages through the API.
+ */
+async function loadRunTargets(api: ApiClient, id: string, requested: string | undefined) {
+  const [summary, first, focused] = await Promise.all([
+    api.get('/job-runs/{id}', { params: { path: { id }, query: { targets: 'none' } } }),
+    api.get('/job-runs/{id}/targets', { params: { path: { id }, query: { limit: TARGETS_PAGE_SIZE } } }),
+    requested
+      ? api.get('/job-runs/{id}/targets', { params: { path: { id }, query: { deviceId: requested, limit: 1 } } })
+      : Promise.resolve(null),
+  ]);
+  if (summary.targetsTotal > PAGED_TARGETS_THRESHOLD) {
+    const page: TargetPageState = { view: firstView, items: first.items, next: first.next, total: first.total };
+    return { run: summary, page, focusTarget: focused?.items[0] ?? null };
+  }
+  const targets = first.next
+    ? (await api.get('/job-runs/{id}/targets', { params: { path: { id }, query: { limit: PAGED_TARGETS_THRESHOLD } } })).items
+    : first.items;
+  return {
+    run: { ...summary, targets, targetsTruncated: false },
+    page: null,
+    focusTarget: targets.find((t) => t.deviceId === requested) ?? null,
+  };
+}
+
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = runId(params);
   const api = await requireApi(request, context);
-  const run = await api.get('/job-runs/{id}', { params: { path: { id } } });
-  const requested = new URL(request.url).searchParams.get('device');
-  const allPanels = run.targets.length <= MAX_OUTPUT_PANELS;
+  const requested = uuid.safeParse(new URL(request.url).searchParams.get('device'));
+  // Target changes from shortly before these reads reach the page over the live stream (a large run's page asks for those only).
+  const targetsSince = new Date(Date.now() - TARGETS_SINCE_OVERLAP_MS).toISOString();
+  const { run, page, focusTarget } = await loadRunTargets(api, id, requested.success ? requested.data : undefined);
+  const allPanels = run.targetsTotal <= MAX_OUTPUT_PANELS;
   // With many devices, output is shown for the one picked in the table (?device=…).
-  const focus = allPanels ? null : (run.targets.find((t) => t.deviceId === requested)?.deviceId ?? null);
+  const focus = allPanels ? null : (focusTarget?.deviceId ?? null);
   const ref = run.job;
   // A job's run: its steps' names for the table and the output, and the steps of every device shown.
   const shown = allPanels ? run.targets.map((t) => t.deviceId) : focus ? [focus] : [];
@@ -111,10 +164,10 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!allPanels && !focus) {
     // No output on screen: start the live stream after the largest possible chunk id, so it carries
     // only device and run updates.
-    return { run, output: {} as RunOutput, cursor: NO_OUTPUT_CURSOR, allPanels, focus, job, steps };
+    return { run, output: {} as RunOutput, cursor: NO_OUTPUT_CURSOR, allPanels, focus, focusTarget, page, targetsSince, job, steps };
   }
   const { output, cursor } = await loadOutput(api, id, focus ?? undefined, job !== null);
-  return { run, output, cursor, allPanels, focus, job, steps };
+  return { run, output, cursor, allPanels, focus, focusTarget, page, targetsSince, job, steps };
 }
 
 type Intent = 'cancel' | 'cancel-device' | 'rerun';
@@ -170,25 +223,45 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 // ---- live state -----------------------------------------------------------------------------------
 
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
-type LiveState = { run: JobRunSummary; targets: JobRunTarget[]; output: RunOutput; perStep: boolean };
+/**
+ * A small run holds every target in `targets`; a large one only the Devices table's page (`page`) and the focused
+ * device (`focusTarget`): live updates change those rows, and the run's counts tell the rest.
+ */
+type LiveState = {
+  run: JobRunSummary;
+  targets: JobRunTarget[];
+  page: TargetPageState | null;
+  focusTarget: JobRunTarget | null;
+  output: RunOutput;
+  perStep: boolean;
+};
 type LiveAction =
   | { type: 'reset'; data: LoaderData }
   | { type: 'chunks'; chunks: OutputChunk[] }
   | { type: 'target'; target: JobRunTarget }
+  | { type: 'page'; page: TargetPageState }
   | { type: 'run'; run: JobRunSummary };
 
-function fromLoader(d: LoaderData): LiveState {
+function fromLoader(d: LoaderData, before?: LiveState): LiveState {
   const { targets, ...run } = d.run as JobRun;
-  return { run, targets, output: d.output, perStep: d.job !== null };
+  // The loader reads the table's first page: a reader on another page or filter stays there (the table reads it again).
+  const page = d.page && before?.page && !isFirstView(before.page.view) ? before.page : d.page;
+  return { run, targets, page, focusTarget: d.focusTarget, output: d.output, perStep: d.job !== null };
 }
 
 function reduce(state: LiveState, action: LiveAction): LiveState {
   switch (action.type) {
     case 'reset':
-      return fromLoader(action.data);
+      return fromLoader(action.data, state);
     case 'chunks':
       return { ...state, output: appendChunks(state.output, action.chunks, state.perStep ? byStep : undefined) };
+    case 'page':
+      return { ...state, page: action.page };
     case 'target': {
+      if (state.page) {
+        const focusTarget = state.focusTarget?.deviceId === action.target.deviceId ? action.target : state.focusTarget;
+        return { ...state, focusTarget, page: { ...state.page, items: updateRow(state.page.items, action.target) } };
+      }
       const i = state.targets.findIndex((t) => t.deviceId === action.target.deviceId);
       if (i === -1) return { ...state, targets: [...state.targets, action.target] };
       const targets = state.targets.slice();
@@ -213,8 +286,8 @@ function parseEvent<T>(event: Event): T | null {
  * Every loader revalidation resets the state and resumes from the loader's new cursor, so output is
  * never shown twice; on `end` the page revalidates once more for the final state.
  */
-function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
-  const [state, dispatch] = useReducer(reduce, loaderData, fromLoader);
+function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean; showPage: (page: TargetPageState) => void } {
+  const [state, dispatch] = useReducer(reduce, loaderData, (d) => fromLoader(d));
   const [live, setLive] = useState(false);
   const revalidator = useRevalidator();
   const revalidateRef = useRef(revalidator.revalidate);
@@ -228,9 +301,13 @@ function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
   const finished = TERMINAL_RUN.has(loaderData.run.status);
   const focus = loaderData.focus;
   const showsOutput = loaderData.allPanels || focus !== null;
+  const paged = loaderData.page !== null;
   useEffect(() => {
     if (finished) return;
     let cursor = loaderData.cursor;
+    // A large run's stream sends only targets changed since the loader read them (else every target first); after a
+    // reconnect, those changed since the last connection opened.
+    let targetsSince: string | null = paged ? loaderData.targetsSince : null;
     const seen = new Set<string>();
     let source: EventSource | null = null;
     let stopped = false;
@@ -247,11 +324,12 @@ function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
     };
 
     const connect = () => {
-      const url = `/runs/${runIdValue}/events${cursor ? `?after=${encodeURIComponent(cursor)}` : ''}`;
-      const es = new EventSource(url);
+      const query = new URLSearchParams({ ...(cursor ? { after: cursor } : {}), ...(targetsSince ? { targetsSince } : {}) }).toString();
+      const es = new EventSource(`/runs/${runIdValue}/events${query ? `?${query}` : ''}`);
       source = es;
       es.onopen = () => {
         failures = 0;
+        if (paged) targetsSince = new Date(Date.now() - TARGETS_SINCE_OVERLAP_MS).toISOString();
         setLive(true);
       };
       es.addEventListener('output', (event) => {
@@ -301,9 +379,10 @@ function useLiveRun(loaderData: LoaderData): LiveState & { live: boolean } {
       source?.close();
       setLive(false);
     };
-  }, [runIdValue, finished, focus, showsOutput, loaderData]);
+  }, [runIdValue, finished, focus, showsOutput, paged, loaderData]);
 
-  return { ...state, live };
+  const showPage = useCallback((page: TargetPageState) => dispatch({ type: 'page', page }), []);
+  return { ...state, live, showPage };
 }
 
 /**
@@ -571,15 +650,7 @@ function CancelDevice({ target }: { target: JobRunTarget }) {
   );
 }
 
-function TargetsTable({
-  targets,
-  allPanels,
-  focus,
-  job,
-  canCancel,
-  showOutput,
-}: {
-  targets: JobRunTarget[];
+interface TargetRowOptions {
   allPanels: boolean;
   focus: string | null;
   job: JobInfo | null;
@@ -587,7 +658,88 @@ function TargetsTable({
   canCancel: boolean;
   /** Links to each device's output (not while the run waits for approval, nor when it ended without running). */
   showOutput: boolean;
-}) {
+}
+
+function TargetRows({ rows, allPanels, focus, job, canCancel, showOutput }: TargetRowOptions & { rows: JobRunTarget[] }) {
+  return (
+    <Table className={rows.length > 12 ? 'max-h-[440px] overflow-y-auto' : undefined}>
+      <thead>
+        <tr>
+          <Th>Hostname</Th>
+          <Th>Status</Th>
+          {job ? <Th>Step</Th> : null}
+          <Th>Exit code</Th>
+          <Th>Duration</Th>
+          <Th>Started</Th>
+          {showOutput ? <Th className="text-right">Output</Th> : null}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((t) => (
+          <tr
+            key={t.deviceId}
+            data-testid="target-row"
+            data-device-id={t.deviceId}
+            className={cx('hover:bg-zinc-50', focus === t.deviceId && 'bg-zinc-50')}
+          >
+            <Td>
+              <Link to={`/devices/${t.deviceId}`} className="font-medium text-zinc-900 hover:underline">
+                {t.hostname}
+              </Link>
+            </Td>
+            <Td>
+              <span className="flex items-center gap-2">
+                <TargetStatusBadge status={t.status} />
+                {t.errorMessage ? (
+                  <span className="max-w-xs truncate text-xs text-red-700" title={t.errorMessage}>
+                    {t.errorMessage}
+                  </span>
+                ) : null}
+              </span>
+            </Td>
+            {job ? (
+              <Td className="max-w-56 truncate text-xs text-zinc-600">
+                <span data-testid="target-step">{stepProgress(t.currentStep, job.steps) ?? '—'}</span>
+              </Td>
+            ) : null}
+            <Td className="font-mono text-xs">
+              <span data-testid="target-exit-code" className={t.exitCode ? 'text-red-700' : 'text-zinc-700'}>
+                {t.exitCode ?? '—'}
+              </span>
+            </Td>
+            <Td className="text-zinc-600 tabular-nums">
+              {t.status === 'running' && t.startedAt ? <span className="text-blue-700">running</span> : formatDuration(targetDuration(t))}
+            </Td>
+            <Td className="text-zinc-500">{t.startedAt ? <AbsoluteTime iso={t.startedAt} /> : '—'}</Td>
+            {showOutput ? (
+              <Td className="text-right whitespace-nowrap">
+                <span className="inline-flex items-center gap-2">
+                  {canCancel && ACTIVE_TARGET.has(t.status) ? <CancelDevice target={t} /> : null}
+                  {allPanels ? (
+                    <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
+                      View
+                    </a>
+                  ) : (
+                    <Link
+                      to={`?device=${t.deviceId}#output`}
+                      preventScrollReset
+                      className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
+                    >
+                      {focus === t.deviceId ? 'Showing' : 'View'}
+                    </Link>
+                  )}
+                </span>
+              </Td>
+            ) : null}
+          </tr>
+        ))}
+      </tbody>
+    </Table>
+  );
+}
+
+/** A small run's Devices table: every target is on the page, filtered and shown in steps here. */
+function TargetsTable({ targets, ...options }: TargetRowOptions & { targets: JobRunTarget[] }) {
   const [filter, setFilter] = useState<string>('all');
   const [limit, setLimit] = useState(TARGET_ROWS_STEP);
   const present = useMemo(() => {
@@ -617,87 +769,7 @@ function TargetsTable({
         ) : null
       }
     >
-      {targets.length === 0 ? (
-        <EmptyState title="No devices in this run" />
-      ) : (
-        <Table className={targets.length > 12 ? 'max-h-[440px] overflow-y-auto' : undefined}>
-          <thead>
-            <tr>
-              <Th>Hostname</Th>
-              <Th>Status</Th>
-              {job ? <Th>Step</Th> : null}
-              <Th>Exit code</Th>
-              <Th>Duration</Th>
-              <Th>Started</Th>
-              {showOutput ? <Th className="text-right">Output</Th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((t) => (
-              <tr
-                key={t.deviceId}
-                data-testid="target-row"
-                data-device-id={t.deviceId}
-                className={cx('hover:bg-zinc-50', focus === t.deviceId && 'bg-zinc-50')}
-              >
-                <Td>
-                  <Link to={`/devices/${t.deviceId}`} className="font-medium text-zinc-900 hover:underline">
-                    {t.hostname}
-                  </Link>
-                </Td>
-                <Td>
-                  <span className="flex items-center gap-2">
-                    <TargetStatusBadge status={t.status} />
-                    {t.errorMessage ? (
-                      <span className="max-w-xs truncate text-xs text-red-700" title={t.errorMessage}>
-                        {t.errorMessage}
-                      </span>
-                    ) : null}
-                  </span>
-                </Td>
-                {job ? (
-                  <Td className="max-w-56 truncate text-xs text-zinc-600">
-                    <span data-testid="target-step">{stepProgress(t.currentStep, job.steps) ?? '—'}</span>
-                  </Td>
-                ) : null}
-                <Td className="font-mono text-xs">
-                  <span data-testid="target-exit-code" className={t.exitCode ? 'text-red-700' : 'text-zinc-700'}>
-                    {t.exitCode ?? '—'}
-                  </span>
-                </Td>
-                <Td className="text-zinc-600 tabular-nums">
-                  {t.status === 'running' && t.startedAt ? (
-                    <span className="text-blue-700">running</span>
-                  ) : (
-                    formatDuration(targetDuration(t))
-                  )}
-                </Td>
-                <Td className="text-zinc-500">{t.startedAt ? <AbsoluteTime iso={t.startedAt} /> : '—'}</Td>
-                {showOutput ? (
-                  <Td className="text-right whitespace-nowrap">
-                    <span className="inline-flex items-center gap-2">
-                      {canCancel && ACTIVE_TARGET.has(t.status) ? <CancelDevice target={t} /> : null}
-                      {allPanels ? (
-                        <a href={`#output-${t.deviceId}`} className="text-xs font-medium text-zinc-600 hover:text-zinc-900">
-                          View
-                        </a>
-                      ) : (
-                        <Link
-                          to={`?device=${t.deviceId}#output`}
-                          preventScrollReset
-                          className="text-xs font-medium text-zinc-600 hover:text-zinc-900"
-                        >
-                          {focus === t.deviceId ? 'Showing' : 'View'}
-                        </Link>
-                      )}
-                    </span>
-                  </Td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </Table>
-      )}
+      {targets.length === 0 ? <EmptyState title="No devices in this run" /> : <TargetRows rows={shown} {...options} />}
       {rows.length > shown.length ? (
         <div className="flex items-center justify-between px-3 py-2 text-xs text-zinc-500">
           <span>
@@ -708,6 +780,140 @@ function TargetsTable({
           </Button>
         </div>
       ) : null}
+    </Card>
+  );
+}
+
+/**
+ * A large run's Devices table: one page of targets at a time from the API (status chips with the run's counts, a
+ * hostname search, previous and next page). Live updates change the rows on screen; the loader's data changing
+ * (a revalidation) reads the page shown again.
+ */
+function PagedTargetsTable({
+  runId: id,
+  counts,
+  page,
+  onPage,
+  loaderData,
+  ...options
+}: TargetRowOptions & {
+  runId: string;
+  counts: Record<string, number>;
+  page: TargetPageState;
+  onPage: (page: TargetPageState) => void;
+  loaderData: LoaderData;
+}) {
+  const [wanted, setWanted] = useState<TargetsView>(page.view);
+  const [search, setSearch] = useState(page.view.search);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const generation = useRef(0);
+  const load = useCallback(
+    (view: TargetsView) => {
+      const mine = ++generation.current;
+      setWanted(view);
+      setLoading(true);
+      fetch(targetsPageUrl(id, view), { headers: { Accept: 'application/json' } })
+        .then((res) => res.json() as Promise<TargetPageResponse>)
+        .then((body) => {
+          if (mine !== generation.current) return;
+          if (body.ok) {
+            setError(null);
+            onPage({ view, items: body.page.items, next: body.page.next, total: body.page.total });
+          } else setError(body.message);
+        })
+        .catch(() => mine === generation.current && setError('The devices could not be read. Try again.'))
+        .finally(() => mine === generation.current && setLoading(false));
+    },
+    [id, onPage],
+  );
+  // A revalidation brought the first page: a reader elsewhere gets the page they are on read again.
+  const viewRef = useRef(page.view);
+  viewRef.current = page.view;
+  const firstLoad = useRef(true);
+  useEffect(() => {
+    if (firstLoad.current) {
+      firstLoad.current = false;
+      return;
+    }
+    if (!isFirstView(viewRef.current)) load(viewRef.current);
+  }, [loaderData, load]);
+  // Typing searches after a pause, from the first page.
+  const wantedRef = useRef(wanted);
+  wantedRef.current = wanted;
+  useEffect(() => {
+    if (search.trim() === wantedRef.current.search.trim()) return;
+    const timer = setTimeout(() => load({ ...wantedRef.current, search, trail: [] }), SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [search, load]);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const present = targetStatusOrder.filter((st) => (counts[st] ?? 0) > 0);
+  const chip = (status: DeviceRunStatus | null, label: string, n: number) => (
+    <button
+      key={status ?? 'all'}
+      type="button"
+      onClick={() => load({ ...wanted, status, trail: [] })}
+      aria-pressed={wanted.status === status}
+      className={cx('rounded px-2 py-0.5 text-xs', wanted.status === status ? 'bg-zinc-900 text-white' : 'text-zinc-600 hover:bg-zinc-100')}
+    >
+      {label} <span className="tabular-nums opacity-75">{n.toLocaleString('en-US')}</span>
+    </button>
+  );
+  const filtered = page.view.status !== null || page.view.search.trim() !== '';
+  return (
+    <Card
+      title={`Devices (${total.toLocaleString('en-US')})`}
+      actions={
+        <div className="flex flex-wrap items-center gap-2">
+          <div className="flex flex-wrap gap-1" role="group" aria-label="Filter devices by status">
+            {chip(null, 'All', total)}
+            {present.map((st) => chip(st, targetStatusLabel(st), counts[st] ?? 0))}
+          </div>
+          <Input
+            type="search"
+            aria-label="Search hostnames"
+            placeholder="Search hostnames"
+            value={search}
+            maxLength={200}
+            onChange={(e) => setSearch(e.currentTarget.value)}
+            className="h-7 w-48 text-xs"
+            data-testid="targets-search"
+          />
+        </div>
+      }
+    >
+      {error ? (
+        <div className="px-3 pt-2">
+          <Alert title="Could not read the devices">{error}</Alert>
+        </div>
+      ) : null}
+      {page.items.length === 0 ? (
+        <EmptyState title={filtered ? 'No devices match' : 'No devices in this run'} />
+      ) : (
+        <div className={cx(loading && 'opacity-60')} aria-busy={loading}>
+          <TargetRows rows={page.items} {...options} />
+        </div>
+      )}
+      <div className="flex items-center justify-between px-3 py-2 text-xs text-zinc-500">
+        <span data-testid="targets-range">{pageRange(page)}</span>
+        <span className="flex items-center gap-2">
+          {loading ? <span>Loading…</span> : null}
+          <Button
+            size="sm"
+            disabled={page.view.trail.length === 0}
+            onClick={() => load({ ...page.view, trail: page.view.trail.slice(0, -1) })}
+          >
+            Previous page
+          </Button>
+          <Button
+            size="sm"
+            disabled={!page.next}
+            onClick={() => page.next && load({ ...page.view, trail: [...page.view.trail, page.next] })}
+          >
+            Next page
+          </Button>
+        </span>
+      </div>
     </Card>
   );
 }
@@ -737,19 +943,23 @@ export default function RunPage() {
   const navigation = useNavigation();
   const user = useOptionalUser();
   const [params] = useSearchParams();
-  const { run, targets, output, live } = useLiveRun(loaderData);
+  const { run, targets, page, focusTarget: pagedFocus, output, live, showPage } = useLiveRun(loaderData);
   const { allPanels, focus, job } = loaderData;
   const active = !TERMINAL_RUN.has(run.status);
   // Waiting for approval, or ended without it: nothing runs, so no device to cancel, no steps or output to follow.
   const awaiting = run.status === 'awaiting_approval';
   const neverRan = awaiting || isUnapproved(run.status);
-  const steps = useDeviceSteps(run.id, loaderData.steps, targets, job !== null && active && !awaiting);
+  const focusTarget = page ? (pagedFocus ?? undefined) : focus ? targets.find((t) => t.deviceId === focus) : undefined;
+  // The devices whose steps are on screen: every one (a small run), or the focused one.
+  const stepTargets = useMemo(() => (page ? (focusTarget ? [focusTarget] : []) : targets), [page, focusTarget, targets]);
+  const steps = useDeviceSteps(run.id, loaderData.steps, stepTargets, job !== null && active && !awaiting);
   const cancelling = navigation.state !== 'idle' && navigation.formData?.get('intent') === 'cancel';
   const temporalUrl = safeHttpUrl(run.temporalUrl);
-  const focusTarget = focus ? targets.find((t) => t.deviceId === focus) : undefined;
-  const anyActive = targets.some((t) => ACTIVE_TARGET.has(t.status));
+  // A large run holds one page of targets: what is true of all of them comes from the run's counts.
+  const targetCount = Object.values(run.counts).reduce((a, b) => a + b, 0);
+  const anyActive = [...ACTIVE_TARGET].some((st) => (run.counts[st] ?? 0) > 0);
   const operator = canRunCommands(user?.role);
-  const notSucceeded = targets.filter((t) => t.status !== 'succeeded').length;
+  const notSucceeded = targetCount - (run.counts.succeeded ?? 0);
   const decision = decisionOf(actionData);
   const failure = actionData && !decision && !actionData.ok ? (actionData as Exclude<typeof actionData, DecisionResult>) : undefined;
   const threshold = thresholdText(run.failureThreshold);
@@ -915,14 +1125,29 @@ export default function RunPage() {
       ) : null}
 
       <div className="mb-4">
-        <TargetsTable
-          targets={targets}
-          allPanels={allPanels}
-          focus={focus}
-          job={job}
-          canCancel={operator && active && !awaiting && job !== null}
-          showOutput={!neverRan}
-        />
+        {page ? (
+          <PagedTargetsTable
+            runId={run.id}
+            counts={run.counts}
+            page={page}
+            onPage={showPage}
+            loaderData={loaderData}
+            allPanels={allPanels}
+            focus={focus}
+            job={job}
+            canCancel={operator && active && !awaiting && job !== null}
+            showOutput={!neverRan}
+          />
+        ) : (
+          <TargetsTable
+            targets={targets}
+            allPanels={allPanels}
+            focus={focus}
+            job={job}
+            canCancel={operator && active && !awaiting && job !== null}
+            showOutput={!neverRan}
+          />
+        )}
       </div>
 
       {neverRan ? null : (
@@ -946,12 +1171,12 @@ export default function RunPage() {
           ) : (
             <Card>
               <EmptyState title="Pick a device to see its output">
-                This run has {targets.length.toLocaleString('en-US')} devices; choose <strong>View</strong> in the table above.
+                This run has {targetCount.toLocaleString('en-US')} devices; choose <strong>View</strong> in the table above.
                 {params.get('device') ? ' The requested device is not part of this run.' : null}
               </EmptyState>
             </Card>
           )}
-          {active && !anyActive && targets.length > 0 ? <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p> : null}
+          {active && !anyActive && targetCount > 0 ? <p className="text-xs text-zinc-500">Waiting for the workflow to finish…</p> : null}
         </section>
       )}
     </>
