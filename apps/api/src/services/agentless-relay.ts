@@ -10,7 +10,7 @@
  * docs/agentless.md); the step then times out on the server like one whose agent vanished.
  */
 import { createReadStream, type ReadStream } from 'node:fs';
-import { MAX_OUTPUT_CHUNK_BYTES, type AgentCommand, type CommandResult } from '@opsconductor/contracts/agent-protocol';
+import type { AgentCommand, CommandResult } from '@opsconductor/contracts/agent-protocol';
 import { OutputStream, type StreamName } from '@opsconductor/command-output';
 import { RemoteInputError, runPayload, type AgentlessConnection, type RemoteExecution, type RemoteResult } from '@opsconductor/agentless';
 import type { ApiDeps, AuthDevice } from '../context.ts';
@@ -134,7 +134,10 @@ export class AgentlessRelay {
           if (this.running.has(command.id)) continue;
           news = true;
           this.running.set(command.id, null);
-          void this.execute(device, command).finally(() => this.running.delete(command.id));
+          void this.execute(device, command)
+            // The database went away mid-command: the step ends at its give-up time, as one whose agent vanished.
+            .catch((err: unknown) => this.deps.logger.warn({ err, commandId: command.id }, 'agentless relay: a command was dropped'))
+            .finally(() => this.running.delete(command.id));
         }
       } catch (err) {
         if (signal.aborted) break;
@@ -203,7 +206,6 @@ export class AgentlessRelay {
         new OutputStream({
           stream,
           base64Accepted: () => true,
-          maxChunkBytes: MAX_OUTPUT_CHUNK_BYTES,
           send: async (chunk) => {
             const answer = await this.report('output', command.id, () =>
               service.output(device, command.id, { ...chunk, encoding: chunk.encoding ?? 'utf8' }),
