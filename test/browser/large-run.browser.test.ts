@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, startStack, type Stack } from '../support/stack.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signIn } from '../support/browser.ts';
 
 const DEVICES = 620;
 let stack: Stack;
@@ -58,11 +58,7 @@ beforeAll(async () => {
   });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  await page.goto(`${stack.webUrl}/login`);
-  await page.getByLabel('Email').fill(ADMIN.email);
-  await page.getByLabel('Password').fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/devices/);
+  await signIn(page, stack.webUrl!, ADMIN, '/devices');
 }, 240_000);
 afterAll(async () => {
   await browser?.close();
