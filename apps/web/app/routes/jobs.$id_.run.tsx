@@ -1,6 +1,7 @@
 /** /jobs/:id/run — run a saved job (operators): targets, the version (`?version=N`, default the current one) and its parameters, limits. */
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { useActionData, useLoaderData } from '@remix-run/react';
+import { uuid } from '@opsconductor/contracts/api';
 import type { DeviceStatus } from '@opsconductor/contracts/constants';
 import { requireApi } from '~/lib/api.server';
 import { jobIdParam, versionParam } from '~/lib/job-pages.server';
@@ -17,7 +18,6 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Run ${
 /** Devices listed to check one by one (the API's largest page); the others are reached by group, tag or filter. */
 const DEVICE_LIST_SIZE = 200;
 const MAX_PRESELECTED = 20;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = jobIdParam(params);
@@ -34,7 +34,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const wanted = versionParam(url.searchParams.get('version'));
   // `?deviceId=…` (from a device, or an agentless target): those devices are checked when the form opens.
   const listed = new Set(devices.items.map((d) => d.id));
-  const preselected = [...new Set(url.searchParams.getAll('deviceId'))].filter((id) => UUID.test(id)).slice(0, MAX_PRESELECTED);
+  const preselected = [...new Set(url.searchParams.getAll('deviceId'))]
+    .filter((id) => uuid.safeParse(id).success)
+    .slice(0, MAX_PRESELECTED);
   const extra = await Promise.all(
     preselected.filter((id) => !listed.has(id)).map((id) => api.get('/devices/{id}', { params: { path: { id } } }).catch(() => null)),
   );
