@@ -107,3 +107,68 @@ export const outputViewEncodings = ['text', 'base64'] as const;
 // ---- audit log -----------------------------------------------------------------------------------
 export const auditActorTypes = ['user', 'api_key', 'device', 'system'] as const;
 export type AuditActorType = (typeof auditActorTypes)[number];
+
+// ---- software depot ------------------------------------------------------------------------------
+/** What a package runs on. */
+export const packagePlatforms = ['windows', 'linux', 'macos'] as const;
+export type PackagePlatform = (typeof packagePlatforms)[number];
+/**
+ * How a version installs: from an artifact (msi … archive) or by name through the device's package manager
+ * (apt … chocolatey: no artifact, the manager fetches it from the repositories the device is configured for).
+ */
+export const installerTypes = [
+  'msi',
+  'exe',
+  'msix',
+  'ps1',
+  'sh',
+  'deb',
+  'rpm',
+  'archive',
+  'apt',
+  'dnf',
+  'pacman',
+  'winget',
+  'chocolatey',
+] as const;
+export type InstallerType = (typeof installerTypes)[number];
+/** Installer types a package manager installs by name, with no artifact in the depot. */
+export const packageManagerInstallerTypes = ['apt', 'dnf', 'pacman', 'winget', 'chocolatey'] as const satisfies readonly InstallerType[];
+/**
+ * What the device does when an installer says a restart is needed (a reboot exit code such as 3010):
+ * `never` only reports it; `if_required` restarts when the installer asks; `always` restarts after every
+ * install.
+ */
+export const rebootBehaviours = ['never', 'if_required', 'always'] as const;
+export type RebootBehaviour = (typeof rebootBehaviours)[number];
+export const cpuArchitectures = ['x64', 'arm64', 'x86'] as const;
+export type CpuArchitecture = (typeof cpuArchitectures)[number];
+/** Where the depot finds an artifact's bytes (ADR 23). */
+export const depotSourceKinds = ['depot', 's3', 'http', 'share'] as const;
+export type DepotSourceKind = (typeof depotSourceKinds)[number];
+/**
+ * How a `software.install` / `software.uninstall` command ended on the device, precisely (the command's status
+ * says only succeeded or failed).
+ */
+export const softwareOutcomes = [
+  'installed',
+  'already_installed',
+  'uninstalled',
+  'not_installed',
+  'reboot_required',
+  'failed',
+  'requirement_not_met',
+  'hash_mismatch',
+  'signature_invalid',
+  'download_failed',
+  'detection_failed',
+] as const;
+export type SoftwareOutcome = (typeof softwareOutcomes)[number];
+/** Outcomes in which the device ends in the state the command asked for. */
+export const successfulSoftwareOutcomes = [
+  'installed',
+  'already_installed',
+  'uninstalled',
+  'not_installed',
+  'reboot_required',
+] as const satisfies readonly SoftwareOutcome[];
