@@ -273,23 +273,32 @@ const installation = {
     .max(7 * 24 * 3600),
 };
 
-/** Installs a package version: detect → requirements → download → verify → install → detect (ADR 23). */
-export const softwareInstallCommandPayload = z.object({
-  kind: z.literal('software.install'),
+/** Most artifacts a version has: the installer first, then files it needs next to it (a .cab, a transform, a config). */
+export const MAX_VERSION_ARTIFACTS = 8;
+
+const softwareCommand = {
   ...installation,
+  /** Which package version this is (for the device's output and log; the server resolves everything else). */
+  package: z.object({ versionId: z.string().uuid(), name: text(200), version: softwareVersion }),
   command: installCommandLine,
-  /** The artifact, for installer types that have one (not the package managers'). */
-  artifact: signedManifest.optional(),
-});
+  /**
+   * The artifacts, signed for this device when the server delivers the command (installer types with an
+   * artifact): the agent downloads them into one directory under their file names; `{installer}` is the first.
+   */
+  artifacts: z.array(signedManifest).max(MAX_VERSION_ARTIFACTS).optional(),
+  /**
+   * SERVER-SIDE ONLY: the artifacts by ID, stored in place of `artifacts` and replaced by them (signed, with the
+   * sources for this device) at delivery, so a manifest is fresh and a presigned URL valid when the agent gets it.
+   */
+  artifactIds: z.array(z.string().uuid()).max(MAX_VERSION_ARTIFACTS).optional(),
+};
+
+/** Installs a package version: detect → requirements → download → verify → install → detect (ADR 23). */
+export const softwareInstallCommandPayload = z.object({ kind: z.literal('software.install'), ...softwareCommand });
 export type SoftwareInstallCommandPayload = z.infer<typeof softwareInstallCommandPayload>;
 
-/** Uninstalls a package version: detect → uninstall → detect. An artifact is sent when the uninstaller needs it (exe, archive). */
-export const softwareUninstallCommandPayload = z.object({
-  kind: z.literal('software.uninstall'),
-  ...installation,
-  command: installCommandLine,
-  artifact: signedManifest.optional(),
-});
+/** Uninstalls a package version: detect → uninstall → detect. Artifacts are sent when the uninstaller needs them (exe, archive). */
+export const softwareUninstallCommandPayload = z.object({ kind: z.literal('software.uninstall'), ...softwareCommand });
 export type SoftwareUninstallCommandPayload = z.infer<typeof softwareUninstallCommandPayload>;
 
 /** What the agent reports about a software command next to its status (stored with the command). */
