@@ -62,54 +62,56 @@ const registryKey = text(1024).refine(
 
 export const MAX_DETECTION_SCRIPT_LENGTH = 64 * 1024;
 
-export const detectionRule = z.discriminatedUnion('type', [
-  /** An MSI product is installed (Windows Installer's database), optionally at a version. */
-  z.object({ type: z.literal('msi_product_code'), productCode: msiGuid, version: versionConstraints.optional() }),
-  /** Some product of this upgrade code (any product code of a product family) is installed, optionally in a version range. */
-  z.object({ type: z.literal('msi_upgrade_code'), upgradeCode: msiGuid, version: versionConstraints.optional() }),
-  /**
-   * A registry key (or one of its values) exists; with `equals` the value's data equals `value` (REG_SZ,
-   * REG_EXPAND_SZ, REG_DWORD/QWORD as decimal); with `version` the data compares as a version.
-   */
-  z.object({
-    type: z.literal('registry'),
-    hive: z.enum(registryHives),
-    key: registryKey,
-    valueName: text(255).optional(),
-    view: z.enum(registryViews).default('64'),
-    check: z.enum(['exists', 'not_exists', 'equals', 'version']),
-    value: text(1024).optional(),
-    version: versionConstraints.optional(),
-  }),
-  /** A file exists, or its (PE file) version compares, or its SHA-256 equals. */
-  z.object({
-    type: z.literal('file'),
-    path: detectionPath,
-    check: z.enum(['exists', 'not_exists', 'version', 'sha256']),
-    version: versionConstraints.optional(),
-    sha256: sha256Hex.optional(),
-  }),
-  /** A service (Windows service, systemd unit) exists, or is running or stopped. */
-  z.object({
-    type: z.literal('service'),
-    name: text(256).refine((n) => n.length > 0, 'must be a service name'),
-    state: z.enum(serviceStates),
-  }),
-  /** A Linux package is installed (per dpkg, rpm or pacman), optionally at a version compared the manager's way. */
-  z.object({
-    type: z.literal('linux_package'),
-    manager: z.enum(linuxPackageManagers),
-    name: packageManagerName,
-    version: versionConstraints.optional(),
-  }),
-  /** A script decides: exit code 0 means installed, anything else not installed. */
-  z.object({
-    type: z.literal('script'),
-    interpreter: z.enum(scriptInterpreters),
-    script: text(MAX_DETECTION_SCRIPT_LENGTH).refine((s) => s.length > 0, 'must not be empty'),
-    timeoutSeconds: z.number().int().min(1).max(600).default(60),
-  }),
-]);
+export const detectionRule = z
+  .discriminatedUnion('type', [
+    /** An MSI product is installed (Windows Installer's database), optionally at a version. */
+    z.object({ type: z.literal('msi_product_code'), productCode: msiGuid, version: versionConstraints.optional() }),
+    /** Some product of this upgrade code (any product code of a product family) is installed, optionally in a version range. */
+    z.object({ type: z.literal('msi_upgrade_code'), upgradeCode: msiGuid, version: versionConstraints.optional() }),
+    /**
+     * A registry key (or one of its values) exists; with `equals` the value's data equals `value` (REG_SZ,
+     * REG_EXPAND_SZ, REG_DWORD/QWORD as decimal); with `version` the data compares as a version.
+     */
+    z.object({
+      type: z.literal('registry'),
+      hive: z.enum(registryHives),
+      key: registryKey,
+      valueName: text(255).optional(),
+      view: z.enum(registryViews).default('64'),
+      check: z.enum(['exists', 'not_exists', 'equals', 'version']),
+      value: text(1024).optional(),
+      version: versionConstraints.optional(),
+    }),
+    /** A file exists, or its (PE file) version compares, or its SHA-256 equals. */
+    z.object({
+      type: z.literal('file'),
+      path: detectionPath,
+      check: z.enum(['exists', 'not_exists', 'version', 'sha256']),
+      version: versionConstraints.optional(),
+      sha256: sha256Hex.optional(),
+    }),
+    /** A service (Windows service, systemd unit) exists, or is running or stopped. */
+    z.object({
+      type: z.literal('service'),
+      name: text(256).refine((n) => n.length > 0, 'must be a service name'),
+      state: z.enum(serviceStates),
+    }),
+    /** A Linux package is installed (per dpkg, rpm or pacman), optionally at a version compared the manager's way. */
+    z.object({
+      type: z.literal('linux_package'),
+      manager: z.enum(linuxPackageManagers),
+      name: packageManagerName,
+      version: versionConstraints.optional(),
+    }),
+    /** A script decides: exit code 0 means installed, anything else not installed. */
+    z.object({
+      type: z.literal('script'),
+      interpreter: z.enum(scriptInterpreters),
+      script: text(MAX_DETECTION_SCRIPT_LENGTH).refine((s) => s.length > 0, 'must not be empty'),
+      timeoutSeconds: z.number().int().min(1).max(600).default(60),
+    }),
+  ])
+  .meta({ id: 'DetectionRule' });
 export type DetectionRule = z.infer<typeof detectionRule>;
 export type DetectionRuleInput = z.input<typeof detectionRule>;
 
@@ -133,13 +135,15 @@ function detectionDepthAndCount(d: Detection, depth = 1): { depth: number; rules
   return { depth, rules: 1 };
 }
 
-const detectionNode: z.ZodType<Detection> = z.lazy(() =>
-  z.union([
-    z.object({ all: z.array(detectionNode).min(1).max(MAX_DETECTION_RULES) }).strict(),
-    z.object({ any: z.array(detectionNode).min(1).max(MAX_DETECTION_RULES) }).strict(),
-    detectionRule,
-  ]),
-) as z.ZodType<Detection>;
+const detectionNode: z.ZodType<Detection> = z
+  .lazy(() =>
+    z.union([
+      z.object({ all: z.array(detectionNode).min(1).max(MAX_DETECTION_RULES) }).strict(),
+      z.object({ any: z.array(detectionNode).min(1).max(MAX_DETECTION_RULES) }).strict(),
+      detectionRule,
+    ]),
+  )
+  .meta({ id: 'Detection' }) as z.ZodType<Detection>;
 
 /** A tree of detection rules: "is this version installed?". */
 export const detection = detectionNode.superRefine((d, ctx) => {
