@@ -10,6 +10,7 @@ import type { EnrollmentTokenService, UserService } from '@opsconductor/identity
 import type { InventoryService } from '@opsconductor/inventory';
 import type { JobService } from '@opsconductor/jobs';
 import type { SecretStore } from '@opsconductor/secrets';
+import type { DepotSigning } from './services/depot-signing.ts';
 import type { Role } from '@opsconductor/contracts/api';
 import type { AgentAdmission } from './lib/agent-admission.ts';
 import type { TrustedProxies } from './lib/client-address.ts';
@@ -83,6 +84,8 @@ export interface ApiDeps {
   services: ApiServices;
   /** The secret store (write-only towards clients; values only for server-side use). */
   secrets: SecretStore;
+  /** Signs artifact manifests; its public keys go to agents at check-in (ADR 23). */
+  depotSigning: DepotSigning;
   /** Runs commands on agentless targets (services/agentless-relay.ts); absent where AGENTLESS_RELAY is off. */
   agentlessRelay?: AgentlessRelay;
   temporal: Client;

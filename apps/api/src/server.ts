@@ -11,6 +11,7 @@ import { EnrollmentTokenService, UserService } from '@opsconductor/identity';
 import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inventory';
 import { JobService } from '@opsconductor/jobs';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
+import { DepotSigning } from './services/depot-signing.ts';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import { CHANNEL_PING_SECONDS } from '@opsconductor/contracts/agent-channel';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
@@ -187,6 +188,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     lastSeen: new LastSeenWriter(agentPool, logger, config.lastSeenFlushSeconds),
     admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),
     files: new FileStore(config.fileStoreDir, config.fileUploadMaxBytes),
+    depotSigning: new DepotSigning({ db, secrets }),
   };
   if (config.agentlessRelay) {
     deps.agentlessRelay = new AgentlessRelay(deps);

@@ -13,6 +13,7 @@ import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands
 import { parameterName } from '@opsconductor/contracts/jobs';
 import { cronExpression } from '@opsconductor/contracts/jobs-api';
 import { agentlessHost, agentlessUsername, sshHostKeyFingerprint } from '@opsconductor/contracts/agentless-api';
+import { depotSigningKey } from '@opsconductor/contracts/software';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -87,6 +88,16 @@ const samples: Record<string, Samples> = {
     schema: sshHostKeyFingerprint,
     accepted: ['SHA256:abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN+/7', 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'],
     refused: ['MD5:aa:bb', 'SHA256:short', `SHA256:${'A'.repeat(44)}`, `sha256:${'A'.repeat(43)}`],
+  },
+  depotSigningKeyId: {
+    schema: depotSigningKey.shape.keyId,
+    accepted: ['9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', 'k_2026-12'],
+    refused: ['', 'a'.repeat(65), 'with space', 'k/1'],
+  },
+  depotSigningPublicKey: {
+    schema: depotSigningKey.shape.publicKey,
+    accepted: [`${'A'.repeat(42)}Q=`, 'MCowBQYDK2VwAyEAabcdefghijklmnopqrstuvwxy+/='],
+    refused: ['A'.repeat(44), `${'A'.repeat(43)}==`, `${'A'.repeat(42)}-=`],
   },
 };
 

@@ -11,12 +11,12 @@
  *   boot ID; results may also be `interrupted` and `unsupported`; `/start` may answer cancelRequested;
  *   `GET /files/{sha256}` for `file.fetch`.
  * - 3: the agent channel (agent-channel.ts, ADR 17).
- * - 4: `software.install` / `software.uninstall` (software.ts, ADR 23): results may carry `software`; check-in
- *   answers the depot's signing keys; `GET /artifacts/{sha256}` serves artifacts with HTTP Range.
+ * The check-in answer may carry the depot's signing keys (`depotSigningKeys`, ADR 23), which an agent of any
+ * version may ignore; the software commands that need them will be protocol 4.
  */
 import { z } from 'zod';
 import { commandPayload } from './commands.ts';
-import { depotSigningKey, softwareCommandReport } from './software.ts';
+import { depotSigningKey } from './software.ts';
 import { agentText, isoTimestamp } from './text.ts';
 
 export {
@@ -34,7 +34,7 @@ export {
 } from './commands.ts';
 
 /** 2: command kinds, capabilities and boot IDs; 3: the agent channel (agent-channel.ts, ADR 17). */
-export const AGENT_PROTOCOL_VERSION = 4;
+export const AGENT_PROTOCOL_VERSION = 3;
 export const AGENT_API_PREFIX = '/agent/v1';
 
 /** Largest output chunk an agent may send in one request (bytes, after decoding `data`). */
@@ -129,7 +129,7 @@ export const checkinResponse = z
     /** The server's protocol version; older servers omit it (protocol 1). */
     protocolVersion: z.number().int().optional(),
     /**
-     * The keys the depot signs artifact manifests with (protocol 4): the agent verifies every artifact it is
+     * The keys the depot signs artifact manifests with: the agent verifies every artifact it is
      * sent against these, learnt from the server it enrolled with, never from a mirror or share.
      */
     depotSigningKeys: z.array(depotSigningKey).max(8).optional(),
@@ -248,8 +248,6 @@ export const commandResult = z
     startedAt: isoTimestamp,
     finishedAt: isoTimestamp,
     durationMs: z.number().int().min(0).max(INT4_MAX),
-    /** `software.install` / `software.uninstall`: what happened precisely (protocol 4). */
-    software: softwareCommandReport.optional(),
   })
   .meta({ id: 'CommandResult' });
 export type CommandResult = z.infer<typeof commandResult>;

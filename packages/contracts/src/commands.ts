@@ -10,7 +10,6 @@
  */
 import { z } from 'zod';
 import { scriptInterpreters, shells } from './constants.ts';
-import { softwareInstallCommandPayload, softwareUninstallCommandPayload } from './software.ts';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text.ts';
 
 export const MAX_COMMAND_TIMEOUT_SECONDS = 7 * 24 * 3600;
@@ -164,8 +163,6 @@ export const commandPayload = z.discriminatedUnion('kind', [
   fileFetchCommandPayload,
   rebootCommandPayload,
   inventoryRefreshCommandPayload,
-  softwareInstallCommandPayload,
-  softwareUninstallCommandPayload,
 ]);
 export type CommandPayload = z.infer<typeof commandPayload>;
 export type CommandKind = CommandPayload['kind'];
@@ -181,8 +178,6 @@ export const commandKindVersions = {
   'file.fetch': 1,
   reboot: 1,
   'inventory.refresh': 1,
-  'software.install': 1,
-  'software.uninstall': 1,
 } as const satisfies Record<CommandKind, number>;
 export const commandKinds = Object.keys(commandKindVersions) as CommandKind[];
 

@@ -2542,7 +2542,7 @@ export interface components {
             workflowId: string;
             temporalUrl: string | null;
             /** @enum {string} */
-            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh" | "software.install" | "software.uninstall";
+            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -2769,7 +2769,7 @@ export interface components {
             workflowId: string;
             temporalUrl: string | null;
             /** @enum {string} */
-            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh" | "software.install" | "software.uninstall";
+            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -3215,7 +3215,7 @@ export interface components {
                 ipAddresses: string[];
                 agentVersion: string;
             };
-            /** @default 4 */
+            /** @default 3 */
             protocolVersion?: number;
             /** Format: uuid */
             enrollmentId?: string;
@@ -3310,351 +3310,9 @@ export interface components {
                     /** @enum {string} */
                     kind: "inventory.refresh";
                     timeoutSeconds: number;
-                } | {
-                    /** @enum {string} */
-                    kind: "software.install";
-                    /** @enum {string} */
-                    installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
-                    /**
-                     * @default [
-                     *       0
-                     *     ]
-                     */
-                    successExitCodes?: number[];
-                    /** @default [] */
-                    rebootExitCodes?: number[];
-                    /**
-                     * @default never
-                     * @enum {string}
-                     */
-                    reboot?: "never" | "if_required" | "always";
-                    productCode?: string;
-                    packageName?: string;
-                    preHook?: {
-                        /** @enum {string} */
-                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-                        script: string;
-                    };
-                    postHook?: {
-                        /** @enum {string} */
-                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-                        script: string;
-                    };
-                    detection?: {
-                        all: components["schemas"]["Detection"][];
-                    } | {
-                        any: components["schemas"]["Detection"][];
-                    } | {
-                        /** @enum {string} */
-                        type: "msi_product_code";
-                        productCode: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "msi_upgrade_code";
-                        upgradeCode: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "registry";
-                        /** @enum {string} */
-                        hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
-                        key: string;
-                        valueName?: string;
-                        /**
-                         * @default 64
-                         * @enum {string}
-                         */
-                        view?: "32" | "64";
-                        /** @enum {string} */
-                        check: "exists" | "not_exists" | "equals" | "version";
-                        value?: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "file";
-                        path: string;
-                        /** @enum {string} */
-                        check: "exists" | "not_exists" | "version" | "sha256";
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                        sha256?: string;
-                    } | {
-                        /** @enum {string} */
-                        type: "service";
-                        name: string;
-                        /** @enum {string} */
-                        state: "exists" | "running" | "stopped";
-                    } | {
-                        /** @enum {string} */
-                        type: "linux_package";
-                        /** @enum {string} */
-                        manager: "dpkg" | "rpm" | "pacman";
-                        name: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "script";
-                        /** @enum {string} */
-                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-                        script: string;
-                        /** @default 60 */
-                        timeoutSeconds?: number;
-                    };
-                    requirements?: {
-                        platforms?: ("windows" | "linux" | "macos")[];
-                        minOsVersion?: string;
-                        architectures?: ("x64" | "arm64" | "x86")[];
-                        minFreeDiskMb?: number;
-                        minRamMb?: number;
-                    };
-                    timeoutSeconds: number;
-                    package: {
-                        /** Format: uuid */
-                        versionId: string;
-                        name: string;
-                        version: string;
-                    };
-                    command: string;
-                    artifacts?: {
-                        manifest: string;
-                        keyId: string;
-                        signature: string;
-                    }[];
-                    artifactIds?: string[];
-                } | {
-                    /** @enum {string} */
-                    kind: "software.uninstall";
-                    /** @enum {string} */
-                    installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
-                    /**
-                     * @default [
-                     *       0
-                     *     ]
-                     */
-                    successExitCodes?: number[];
-                    /** @default [] */
-                    rebootExitCodes?: number[];
-                    /**
-                     * @default never
-                     * @enum {string}
-                     */
-                    reboot?: "never" | "if_required" | "always";
-                    productCode?: string;
-                    packageName?: string;
-                    preHook?: {
-                        /** @enum {string} */
-                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-                        script: string;
-                    };
-                    postHook?: {
-                        /** @enum {string} */
-                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-                        script: string;
-                    };
-                    detection?: {
-                        all: components["schemas"]["Detection"][];
-                    } | {
-                        any: components["schemas"]["Detection"][];
-                    } | {
-                        /** @enum {string} */
-                        type: "msi_product_code";
-                        productCode: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "msi_upgrade_code";
-                        upgradeCode: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "registry";
-                        /** @enum {string} */
-                        hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
-                        key: string;
-                        valueName?: string;
-                        /**
-                         * @default 64
-                         * @enum {string}
-                         */
-                        view?: "32" | "64";
-                        /** @enum {string} */
-                        check: "exists" | "not_exists" | "equals" | "version";
-                        value?: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "file";
-                        path: string;
-                        /** @enum {string} */
-                        check: "exists" | "not_exists" | "version" | "sha256";
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                        sha256?: string;
-                    } | {
-                        /** @enum {string} */
-                        type: "service";
-                        name: string;
-                        /** @enum {string} */
-                        state: "exists" | "running" | "stopped";
-                    } | {
-                        /** @enum {string} */
-                        type: "linux_package";
-                        /** @enum {string} */
-                        manager: "dpkg" | "rpm" | "pacman";
-                        name: string;
-                        version?: {
-                            /** @enum {string} */
-                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                            value: string;
-                        }[];
-                    } | {
-                        /** @enum {string} */
-                        type: "script";
-                        /** @enum {string} */
-                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-                        script: string;
-                        /** @default 60 */
-                        timeoutSeconds?: number;
-                    };
-                    requirements?: {
-                        platforms?: ("windows" | "linux" | "macos")[];
-                        minOsVersion?: string;
-                        architectures?: ("x64" | "arm64" | "x86")[];
-                        minFreeDiskMb?: number;
-                        minRamMb?: number;
-                    };
-                    timeoutSeconds: number;
-                    package: {
-                        /** Format: uuid */
-                        versionId: string;
-                        name: string;
-                        version: string;
-                    };
-                    command: string;
-                    artifacts?: {
-                        manifest: string;
-                        keyId: string;
-                        signature: string;
-                    }[];
-                    artifactIds?: string[];
                 };
             }[];
             cancel: string[];
-        };
-        Detection: {
-            all: components["schemas"]["Detection"][];
-        } | {
-            any: components["schemas"]["Detection"][];
-        } | {
-            /** @enum {string} */
-            type: "msi_product_code";
-            productCode: string;
-            version?: {
-                /** @enum {string} */
-                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                value: string;
-            }[];
-        } | {
-            /** @enum {string} */
-            type: "msi_upgrade_code";
-            upgradeCode: string;
-            version?: {
-                /** @enum {string} */
-                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                value: string;
-            }[];
-        } | {
-            /** @enum {string} */
-            type: "registry";
-            /** @enum {string} */
-            hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
-            key: string;
-            valueName?: string;
-            /**
-             * @default 64
-             * @enum {string}
-             */
-            view?: "32" | "64";
-            /** @enum {string} */
-            check: "exists" | "not_exists" | "equals" | "version";
-            value?: string;
-            version?: {
-                /** @enum {string} */
-                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                value: string;
-            }[];
-        } | {
-            /** @enum {string} */
-            type: "file";
-            path: string;
-            /** @enum {string} */
-            check: "exists" | "not_exists" | "version" | "sha256";
-            version?: {
-                /** @enum {string} */
-                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                value: string;
-            }[];
-            sha256?: string;
-        } | {
-            /** @enum {string} */
-            type: "service";
-            name: string;
-            /** @enum {string} */
-            state: "exists" | "running" | "stopped";
-        } | {
-            /** @enum {string} */
-            type: "linux_package";
-            /** @enum {string} */
-            manager: "dpkg" | "rpm" | "pacman";
-            name: string;
-            version?: {
-                /** @enum {string} */
-                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
-                value: string;
-            }[];
-        } | {
-            /** @enum {string} */
-            type: "script";
-            /** @enum {string} */
-            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
-            script: string;
-            /** @default 60 */
-            timeoutSeconds?: number;
         };
         HeartbeatResponse: {
             cancelRequested: boolean;
@@ -3689,19 +3347,6 @@ export interface components {
             /** Format: date-time */
             finishedAt: string;
             durationMs: number;
-            software?: {
-                /** @enum {string} */
-                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
-                detectedBefore: boolean | null;
-                detectedAfter: boolean | null;
-                installerExitCode: number | null;
-                rebootRequired: boolean;
-                /** Format: uuid */
-                sourceId: string | null;
-                fromCache: boolean;
-                bytesDownloaded: number;
-                detail?: string;
-            };
         };
         InventoryResponse: {
             accepted: boolean;
@@ -3988,7 +3633,6 @@ export type SchemaCheckinRequest = components['schemas']['CheckinRequest'];
 export type SchemaGoodbyeResponse = components['schemas']['GoodbyeResponse'];
 export type SchemaGoodbyeRequest = components['schemas']['GoodbyeRequest'];
 export type SchemaPollResponse = components['schemas']['PollResponse'];
-export type SchemaDetection = components['schemas']['Detection'];
 export type SchemaHeartbeatResponse = components['schemas']['HeartbeatResponse'];
 export type SchemaStartRequest = components['schemas']['StartRequest'];
 export type SchemaOutputRequest = components['schemas']['OutputRequest'];

@@ -3,6 +3,9 @@
  * the signed artifact manifest, and the `software.install` / `software.uninstall` command payloads and
  * their outcome. Everything here reaches an agent, so every string is bounded and every value that ends up
  * in a command line (product codes, package names) is checked against a strict pattern.
+ *
+ * The two command payloads join commands.ts's `commandPayload` together with the agent's handler for them (agent
+ * protocol 4); until then no server sends them.
  */
 import { z } from 'zod';
 import {

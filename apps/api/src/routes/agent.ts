@@ -22,6 +22,7 @@ import {
 import { fileContent } from '@opsconductor/contracts/api';
 import { dispatchableKinds, sha256Hex } from '@opsconductor/contracts/commands';
 import { inventoryReport, inventoryResponse } from '@opsconductor/contracts/inventory';
+import type { DepotSigningKey } from '@opsconductor/contracts/software';
 import type { ApiDeps } from '../context.ts';
 import { body, createRouter, json } from '../lib/router.ts';
 import { requestOrigin } from '../lib/audit.ts';
@@ -182,6 +183,18 @@ const inventory = createRoute({
 
 export function agentRoutes(deps: ApiDeps) {
   const commands = agentCommandService(deps);
+  /**
+   * The depot's signing keys for the check-in answer. Left out when they cannot be read (no master key for the secret
+   * store, the database busy): the agent keeps the keys it has, and a check-in never fails for them.
+   */
+  const depotSigningKeys = async (): Promise<{ depotSigningKeys?: DepotSigningKey[] }> => {
+    try {
+      return { depotSigningKeys: await deps.depotSigning.publishedKeys() };
+    } catch (err) {
+      deps.logger.warn({ error: (err as Error).message }, 'the depot signing keys could not be read for a check-in');
+      return {};
+    }
+  };
   /** Last-seen is written in batches (lib/last-seen.ts): polls are frequent, the column is not hot. */
   // Seen when the request arrived, not when its handler got to run: a poll the agent sent (and gave up on) before
   // its goodbye, handled after it, must not show the device online again.
@@ -251,6 +264,7 @@ export function agentRoutes(deps: ApiDeps) {
           checkinIntervalSeconds: deps.config.checkinIntervalSeconds,
           outputEncodings: [...outputEncodings],
           protocolVersion: AGENT_PROTOCOL_VERSION,
+          ...(await depotSigningKeys()),
         },
         200,
       );

@@ -78,9 +78,6 @@ function describePayload(payload: CommandPayload): { command: string; shell: str
       return { command: 'reboot', shell: 'default' };
     case 'inventory.refresh':
       return { command: 'inventory refresh', shell: 'default' };
-    case 'software.install':
-    case 'software.uninstall':
-      return { command: payload.command, shell: 'default' };
   }
 }
 
