@@ -67,7 +67,8 @@ export class DepotSigning {
 
   /**
    * What agents trust: every key that is not retired. Read from memory for up to 30 s. The first key is created
-   * here when there is none, so agents know it before anything is signed with it.
+   * here when there is none, so agents know it before anything is signed with it; without a secret store master key
+   * there is none to create and nothing can be signed, so the list stays empty.
    */
   async publishedKeys(): Promise<DepotSigningKey[]> {
     if (this.published && Date.now() - this.published.at < PUBLISHED_KEYS_TTL_MS) return this.published.keys;
@@ -78,7 +79,7 @@ export class DepotSigning {
         select: { id: true, publicKey: true },
       });
     let rows = await read();
-    if (rows.length === 0) {
+    if (rows.length === 0 && this.deps.secrets.configured) {
       await this.activeSigner();
       rows = await read();
     }
