@@ -57,6 +57,7 @@ export const deviceFacts = (hostname: string) => ({
 export async function startTestApi(config: Partial<ApiConfig> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
   const fileStoreDir = await mkdtemp(join(tmpdir(), 'opsconductor-files-'));
+  const depotDir = await mkdtemp(join(tmpdir(), 'opsconductor-depot-'));
   const api = await startApiServer({
     databaseUrl: options.databaseUrl?.(database.url) ?? database.url,
     temporalAddress: options.temporalAddress ?? inject('temporalAddress'),
@@ -66,7 +67,7 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
     ...(options.secretsMasterKeys ? { secretsMasterKeys: options.secretsMasterKeys } : {}),
     logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     // A task queue of its own: no other test's worker takes its runs or counts as its worker.
-    config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, fileStoreDir, ...config },
+    config: { pollWaitSeconds: 5, temporalTaskQueue: `test-api-${randomUUID()}`, fileStoreDir, depotDir, ...config },
   });
   let n = 0;
   const request: TestApi['request'] = (path, init = {}) => {
@@ -118,6 +119,7 @@ export async function startTestApi(config: Partial<ApiConfig> = {}, options: Tes
       await api.close();
       await database.drop();
       await rm(fileStoreDir, { recursive: true, force: true });
+      await rm(depotDir, { recursive: true, force: true });
     },
   };
   return t;

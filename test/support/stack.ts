@@ -125,6 +125,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         TRUSTED_PROXIES: '127.0.0.1',
         DB_POOL_MAX: '10',
         FILE_STORE_DIR: join(scratch, 'files'),
+        DEPOT_DIR: join(scratch, 'depot'),
         // Required in production (the production stack runs with NODE_ENV=production).
         SECRETS_MASTER_KEYS: secretsMasterKeys,
       },

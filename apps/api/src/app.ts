@@ -21,6 +21,7 @@ import { groupRoutes } from './routes/groups.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
+import { depotRoutes } from './routes/depot.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
 import { jobScheduleRoutes } from './routes/job-schedules.ts';
@@ -48,8 +49,9 @@ export function createApp(deps: ApiDeps) {
   });
   const methods = methodRouting(app);
   app.use('*', methods.guard);
-  // A file upload is streamed and bounded by FILE_UPLOAD_MAX_BYTES (routes/files.ts), not by the body limit.
-  app.use('/api/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : tooLarge(c, next)));
+  // Uploads are streamed and bounded by FILE_UPLOAD_MAX_BYTES / DEPOT_UPLOAD_MAX_BYTES (lib/upload.ts), not by the body limit.
+  const streamedUploads = new Set(['/api/v1/files', '/api/v1/depot/artifacts']);
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && streamedUploads.has(c.req.path) ? next() : tooLarge(c, next)));
   app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
   app.onError((err, c) => {
@@ -70,6 +72,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', jobScheduleRoutes)
     .route('/', agentlessRoutes)
     .route('/', fileRoutes)
+    .route('/', depotRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)
     .route('/', configRoutes);

@@ -56,6 +56,9 @@ export interface ApiConfig {
   /** Where stored files live (FILE_STORE_DIR) and how large one may be (FILE_UPLOAD_MAX_BYTES). */
   fileStoreDir: string;
   fileUploadMaxBytes: number;
+  /** The built-in software depot's directory (DEPOT_DIR) and its largest upload (DEPOT_UPLOAD_MAX_BYTES). */
+  depotDir: string;
+  depotUploadMaxBytes: number;
   /** Whether this process relays commands to agentless targets (AGENTLESS_RELAY; ADR 21). */
   agentlessRelay: boolean;
 }
@@ -80,6 +83,8 @@ export interface ApiDeps {
   lastSeen: LastSeenWriter;
   admission: AgentAdmission;
   files: FileStore;
+  /** The built-in depot's artifacts (services/depot.ts). */
+  depot: FileStore;
   groups: GroupMembership;
   services: ApiServices;
   /** The secret store (write-only towards clients; values only for server-side use). */

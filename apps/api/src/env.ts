@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InvalidMasterKeysError, parseMasterKeys } from '@opsconductor/secrets';
 import { parseTrustedProxies } from './lib/client-address.ts';
 import { DEFAULT_HEAP_GROWING_PERCENT } from './lib/heap.ts';
+import { MAX_ARTIFACT_BYTES } from '@opsconductor/contracts/software';
 
 const trustedProxies = z
   .string()
@@ -61,6 +62,15 @@ export const apiEnvSchema = z
       .min(1)
       .max(2 ** 40)
       .default(1024 ** 3),
+    /** The built-in software depot: artifacts content-addressed by SHA-256 (ADR 23); relative to the working directory. */
+    DEPOT_DIR: z.string().min(1).default('.data/depot'),
+    /** Largest artifact that may be uploaded to the depot (POST /api/v1/depot/artifacts), in bytes. */
+    DEPOT_UPLOAD_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_ARTIFACT_BYTES)
+      .default(16 * 1024 ** 3),
     ...temporalConnectionEnv,
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),

@@ -38,6 +38,8 @@ const api = await startApiServer({
     maxLongPolls: env.AGENT_MAX_LONG_POLLS,
     fileStoreDir: path.resolve(env.FILE_STORE_DIR),
     fileUploadMaxBytes: env.FILE_UPLOAD_MAX_BYTES,
+    depotDir: path.resolve(env.DEPOT_DIR),
+    depotUploadMaxBytes: env.DEPOT_UPLOAD_MAX_BYTES,
     agentlessRelay: env.AGENTLESS_RELAY === 'on',
   },
 });

@@ -111,6 +111,8 @@ export const defaultApiConfig: ApiConfig = {
   inventoryConcurrency: 4,
   fileStoreDir: path.resolve('.data', 'files'),
   fileUploadMaxBytes: 1024 ** 3,
+  depotDir: path.resolve('.data', 'depot'),
+  depotUploadMaxBytes: 16 * 1024 ** 3,
   agentlessRelay: true,
 };
 
@@ -188,6 +190,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     lastSeen: new LastSeenWriter(agentPool, logger, config.lastSeenFlushSeconds),
     admission: new AgentAdmission(config.maxLongPolls, config.inventoryConcurrency),
     files: new FileStore(config.fileStoreDir, config.fileUploadMaxBytes),
+    depot: new FileStore(config.depotDir, config.depotUploadMaxBytes),
     depotSigning: new DepotSigning({ db, secrets }),
   };
   if (config.agentlessRelay) {

@@ -641,6 +641,43 @@ export const storedFileName = z.string().max(255).trim().min(1).refine(noNul, no
 /** The bytes of a stored file, as uploaded (POST /api/v1/files) and as devices download them. */
 export const fileContent = z.string().meta({ id: 'FileContent', format: 'binary', description: 'The bytes of the file' });
 
+// ---- software depot: artifacts (ADR 23) -----------------------------------------------------------
+export const artifactOrigins = ['upload', 'url', 'share'] as const;
+/**
+ * An installer or other file in the software depot, content-addressed by SHA-256: uploaded, imported from a URL or
+ * registered where it already is on a share. `metadata` is what was read from the file (MSI properties, a .deb's
+ * control file, …) to prefill a package version; `versions` counts the package versions that use it (while one
+ * does, it cannot be deleted).
+ */
+export const depotArtifact = z
+  .object({
+    id: z.string().uuid(),
+    sha256: sha256Hex,
+    size: z.number().int(),
+    fileName: z.string(),
+    origin: z.enum(artifactOrigins),
+    originUrl: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    versions: z.number().int(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'DepotArtifact' });
+export type DepotArtifact = z.infer<typeof depotArtifact>;
+export const depotArtifactList = z.object({ items: z.array(depotArtifact), total: z.number().int() }).meta({ id: 'DepotArtifactList' });
+/** A file name as the depot keeps it and agents write it: one path segment, no control characters. */
+export const artifactFileName = z
+  .string()
+  .max(255)
+  .trim()
+  .min(1)
+  .refine(
+    (n) => !/[\u0000-\u001f\u007f/\\]/.test(n) && n !== '.' && n !== '..',
+    'must be a file name without slashes or control characters',
+  );
+export const depotArtifactListQuery = pagination.extend({
+  q: searchText.optional().describe('Artifacts whose file name contains this (case-insensitive), or whose SHA-256 starts with it'),
+});
+
 // ---- secrets (packages/secrets) -------------------------------------------------------------------
 /** What the API says about a stored secret: never its value. Features that keep secrets answer with this. */
 export const secretMetadata = z.object({

@@ -19,6 +19,7 @@ export const problemCodes = {
   method_not_allowed: 'This method is not allowed on this path.',
   conflict: 'The request conflicts with the current state.',
   name_taken: 'The name (or key, or email) is taken.',
+  artifact_in_use: 'A package version uses this artifact.',
   credential_in_use: 'Agentless targets log in with this credential.',
   job_archived: 'The job is archived.',
   job_has_runs: 'The job has runs in the history.',

@@ -56,6 +56,11 @@ const documentTags = [
   },
   { name: 'agentless credentials', description: 'Logins for agentless targets; their secrets are write-only (admin)' },
   { name: 'files', description: 'Files held by the server for `file.fetch` commands, by SHA-256 (upload: operator)' },
+  {
+    name: 'depot',
+    description:
+      'The software depot: artifacts (installers, by SHA-256), streamed uploads; a version uses an artifact, which then cannot be deleted (write: operator)',
+  },
   { name: 'audit', description: 'Who did what, when (admin)' },
   {
     name: 'jobs',

@@ -1,5 +1,4 @@
 /** Stored files for `file.fetch` commands: upload (streamed, size-limited) and look up by SHA-256. */
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
 import { sha256Hex } from '@opsconductor/contracts/commands';
 import { fileContent, storedFile, storedFileName } from '@opsconductor/contracts/api';
@@ -7,6 +6,7 @@ import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
+import { uploadBody } from '../lib/upload.ts';
 import { getStoredFile, uploadFile } from '../services/files.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -53,20 +53,10 @@ const get = createRoute({
 export const fileRoutes = createRouter()
   .openapi(upload, async (c) => {
     const deps = c.var.deps;
-    const length = c.req.header('content-length');
-    const body = c.req.raw.body;
-    // An empty file is a file (Content-Length: 0); a request without any body is not an upload.
-    if (!body || (length === undefined && c.req.header('transfer-encoding') === undefined)) {
-      throw new ApiError(400, 'validation_failed', 'The request body is the file.');
-    }
-    if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
-      throw new ApiError(415, 'unsupported_media_type', 'Send the file itself as the body, with Content-Type: application/octet-stream.');
-    }
-    if (Number(length) > deps.config.fileUploadMaxBytes)
-      throw new ApiError(413, 'payload_too_large', `A file may hold at most ${deps.config.fileUploadMaxBytes} bytes.`);
+    const body = uploadBody(c, deps.config.fileUploadMaxBytes);
     const { file, created } = await uploadFile(
       deps,
-      body as WebReadableStream<Uint8Array>,
+      body,
       { name: c.req.valid('query').name ?? null, userId: c.var.user.id },
       c.req.raw.signal,
     );

@@ -35,16 +35,37 @@ export class FileStore {
 
   /** Streams `body` into the store. Throws 413 past maxBytes (nothing is kept then). */
   async put(body: WebReadableStream<Uint8Array>, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+    const staged = await this.stage(body, signal);
+    try {
+      await staged.commit();
+    } finally {
+      await staged.discard();
+    }
+    return staged;
+  }
+
+  /**
+   * Streams `body` into a temporary file, hashed and counted (413 past maxBytes); `commit` moves it into place under
+   * its SHA-256, `discard` removes what is left of it. Callers that record the file in the database commit under the
+   * same lock as their row, so a concurrent delete of the same content cannot remove the bytes a new row needs.
+   */
+  async stage(
+    body: WebReadableStream<Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<{ sha256: string; size: number; commit(): Promise<void>; discard(): Promise<void> }> {
     const tmpDir = path.join(this.dir, 'tmp');
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     const tmp = path.join(tmpDir, `${randomUUID()}.part`);
+    const discard = () => rm(tmp, { force: true });
     const hash = createHash('sha256');
     let size = 0;
     const max = this.maxBytes;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         size += chunk.length;
-        if (size > max) return done(new ApiError(413, 'payload_too_large', `A file may hold at most ${max} bytes.`));
+        // Connection: close — the rest of the body is never read, so the connection cannot carry another request.
+        if (size > max)
+          return done(new ApiError(413, 'payload_too_large', `A file may hold at most ${max} bytes.`, undefined, { connection: 'close' }));
         hash.update(chunk);
         done(null, chunk);
       },
@@ -57,15 +78,27 @@ export class FileStore {
       } finally {
         await handle.close();
       }
-      const sha256 = hash.digest('hex');
-      const target = this.pathOf(sha256);
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-      // Same name, same bytes: replacing an existing copy changes nothing a reader could see.
-      await rename(tmp, target);
-      return { sha256, size };
-    } finally {
-      await rm(tmp, { force: true });
+    } catch (err) {
+      await discard();
+      throw err;
     }
+    const sha256 = hash.digest('hex');
+    const target = this.pathOf(sha256);
+    return {
+      sha256,
+      size,
+      // Same name, same bytes: replacing an existing copy changes nothing a reader could see.
+      commit: async () => {
+        await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+        await rename(tmp, target);
+      },
+      discard,
+    };
+  }
+
+  /** Removes the stored bytes (nothing when there are none). */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
   }
 
   /**
