@@ -138,7 +138,7 @@ const CONTENT_RANGE = /^bytes (\d{1,16})-(\d{1,16})\/(\d{1,16}|\*)$/;
 
 /** `bytes <start>-<end>/<total|*>` (RFC 9110 §14.4), strictly; undefined for anything else. */
 export function parseContentRange(header: string | null): { start: number; end: number; total: number | undefined } | undefined {
-  const match = header === null ? null : CONTENT_RANGE.exec(header.trim());
+  const match = header === null ? null : CONTENT_RANGE.exec(header);
   if (!match) return undefined;
   const start = Number(match[1]);
   const end = Number(match[2]);
