@@ -337,8 +337,6 @@ async function rekey(stateDir: string, io: CliIo): Promise<number> {
 async function run(values: Record<string, unknown>, stateDir: string, io: CliIo): Promise<number> {
   const logLevel = values['log-level'] ?? io.env.OPSCONDUCTOR_AGENT_LOG_LEVEL ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: must be one of debug, info, warn, error`);
-  const config = readConfig(stateDir);
-  const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL) : config.serverUrl;
   const { 'depot-cache-mb': cacheMb } = parse(
     z.object({
       'depot-cache-mb': z.coerce
@@ -350,6 +348,8 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
     }),
     { 'depot-cache-mb': values['depot-cache-mb'] ?? (io.env.OPSCONDUCTOR_AGENT_DEPOT_CACHE_MB?.trim() || undefined) },
   );
+  const config = readConfig(stateDir);
+  const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL) : config.serverUrl;
   const log = createLogger({ level: logLevel, write: io.stderr });
   const permissionWarning = checkConfigPermissions(stateDir);
   if (permissionWarning) log.warn(permissionWarning);

@@ -280,6 +280,43 @@ describe('fetchArtifact', () => {
   });
 });
 
+describe('fetchArtifact, stopped', () => {
+  it('gives up on a source that stops sending (idle timeout), keeping the partial for the next fetch', async () => {
+    const content = randomBytes(64 * 1024);
+    const stalls = await server(async (req, res, n) => {
+      if (n < 2) {
+        res.writeHead(200, { 'content-length': content.length });
+        res.write(content.subarray(0, 1000));
+        return; // and never more
+      }
+      serveBytes(req, res, content);
+    });
+    const { cache, options } = setup();
+    const manifest = manifestFor(content, [mirror(`${stalls.url}/x`)]);
+    const first = await fetchArtifact(manifest, { ...options, idleTimeoutMs: 200, retry: { attempts: 2, initialMs: 10, maxMs: 10 } });
+    expect(first).toMatchObject({ ok: false, reason: 'download_failed', attempts: [{ failure: 'network', tries: 2 }] });
+    expect(first.attempts[0]!.error).toMatch(/no data for 200 ms/);
+    expect(readFileSync(cache.partialPath(manifest.sha256)).length).toBe(1000);
+    const second = await fetchArtifact(manifest, options);
+    expect(second).toMatchObject({ ok: true, bytesDownloaded: content.length - 1000 });
+    expect(stalls.requests[2]!.range).toBe('bytes=1000-');
+  });
+
+  it('rejects when its signal aborts, releasing its pin and keeping the partial', async () => {
+    const content = randomBytes(64 * 1024);
+    const controller = new AbortController();
+    const slow = await server(async (_req, res) => {
+      res.writeHead(200, { 'content-length': content.length });
+      res.write(content.subarray(0, 5000), () => setTimeout(() => controller.abort(new Error('command cancelled')), 100));
+    });
+    const { cache, options } = setup();
+    const manifest = manifestFor(content, [mirror(`${slow.url}/x`)]);
+    await expect(fetchArtifact(manifest, { ...options, signal: controller.signal })).rejects.toThrow('command cancelled');
+    expect(cache.isPinned(manifest.sha256)).toBe(false);
+    expect(readFileSync(cache.partialPath(manifest.sha256)).length).toBe(5000);
+  });
+});
+
 describe('parseContentRange', () => {
   it('accepts only well-formed byte ranges', () => {
     expect(parseContentRange('bytes 10-19/20')).toEqual({ start: 10, end: 19, total: 20 });

@@ -293,7 +293,7 @@ function openerFor(source: ArtifactSource, manifest: ArtifactManifest, options: 
 }
 
 /** The partial download: how many bytes, their running hash, and who wrote them. */
-interface Partial {
+interface PartialDownload {
   file: string;
   have: number;
   hash: Hash;
@@ -303,8 +303,8 @@ interface Partial {
   inherited: boolean;
 }
 
-async function loadPartial(file: string, size: number, signal: AbortSignal | undefined): Promise<Partial> {
-  const partial: Partial = { file, have: 0, hash: createHash('sha256'), writers: new Set(), inherited: false };
+async function loadPartial(file: string, size: number, signal: AbortSignal | undefined): Promise<PartialDownload> {
+  const partial: PartialDownload = { file, have: 0, hash: createHash('sha256'), writers: new Set(), inherited: false };
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile() || info.size === 0 || info.size > size) {
     if (info) await rm(file, { force: true, recursive: true });
@@ -318,7 +318,7 @@ async function loadPartial(file: string, size: number, signal: AbortSignal | und
   return partial;
 }
 
-async function resetPartial(partial: Partial): Promise<void> {
+async function resetPartial(partial: PartialDownload): Promise<void> {
   await rm(partial.file, { force: true });
   partial.have = 0;
   partial.hash = createHash('sha256');
@@ -333,7 +333,7 @@ async function resetPartial(partial: Partial): Promise<void> {
 async function transferOnce(
   source: ArtifactSource,
   opener: Opener,
-  partial: Partial,
+  partial: PartialDownload,
   attempt: SourceAttempt,
   manifest: ArtifactManifest,
   options: FetchArtifactOptions,
@@ -412,7 +412,7 @@ async function transferOnce(
 
 async function trySource(
   source: ArtifactSource,
-  partial: Partial,
+  partial: PartialDownload,
   manifest: ArtifactManifest,
   options: FetchArtifactOptions,
   counters: { bytes: number },
