@@ -59,7 +59,8 @@ describe('fetchArtifact', () => {
     });
     const { cache, options } = setup(depotServer.url);
     const manifest = manifestFor(content, [depot()]);
-    const result = await fetchArtifact(manifest, options);
+    const progress: number[] = [];
+    const result = await fetchArtifact(manifest, { ...options, onProgress: (p) => progress.push(p.receivedBytes) });
 
     expect(result).toMatchObject({ ok: true, fromCache: false, sourceId: manifest.sources[0]!.sourceId });
     if (!result.ok) throw new Error('unreachable');
@@ -70,6 +71,9 @@ describe('fetchArtifact', () => {
     expect(result.bytesDownloaded).toBe(content.length);
     expect(depotServer.bytesSent).toBe(content.length);
     expect(result.attempts).toEqual([{ sourceId: manifest.sources[0]!.sourceId, kind: 'depot', tries: 2, bytes: content.length }]);
+    // Progress counts the bytes on disk: it never goes back when the download resumes, and ends at the size.
+    expect(progress.at(-1)).toBe(content.length);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(cacheFiles(cache).sort()).toEqual([manifest.sha256, `${manifest.sha256}.ok`]);
     await result.pin.release();
   });

@@ -171,6 +171,7 @@ export class ArtifactCache {
     const file = this.filePath(sha256);
     await rm(this.markerPath(sha256), { force: true });
     await chmod(verifiedFile, 0o444).catch(() => {}); // a hint against writing to it through a staged link
+    await rm(file, { force: true }); // Windows renames onto no read-only file (a copy that failed its check)
     await rename(verifiedFile, file);
     fsyncDir(this.dir);
     await this.writeMarker(sha256, file);
@@ -220,7 +221,13 @@ export class ArtifactCache {
     for (const entry of entries) {
       if (used + incomingBytes <= this.maxBytes) break;
       if (this.isPinned(entry.sha256) || entry.sha256 === keep) continue;
-      await this.remove(entry.sha256);
+      try {
+        await this.remove(entry.sha256);
+      } catch (err) {
+        // Windows refuses to delete a file something still has open: it stays until a later eviction.
+        this.log?.warn('could not evict a cached artifact', { sha256: entry.sha256, err });
+        continue;
+      }
       used -= entry.size;
       evicted.push(entry.sha256);
     }
