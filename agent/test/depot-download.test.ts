@@ -284,6 +284,18 @@ describe('fetchArtifact', () => {
   });
 });
 
+describe('fetchArtifact, edge cases', () => {
+  it('stores an empty artifact without asking a source', async () => {
+    const never = await server((_req, res) => res.writeHead(500).end());
+    const { options } = setup();
+    const result = await fetchArtifact(manifestFor(Buffer.alloc(0), [mirror(`${never.url}/x`)]), options);
+    expect(result).toMatchObject({ ok: true, bytesDownloaded: 0 });
+    if (!result.ok) throw new Error('unreachable');
+    expect(readFileSync(result.path).length).toBe(0);
+    expect(never.requests).toHaveLength(0);
+  });
+});
+
 describe('fetchArtifact, stopped', () => {
   it('gives up on a source that stops sending (idle timeout), keeping the partial for the next fetch', async () => {
     const content = randomBytes(64 * 1024);

@@ -12,7 +12,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import type { ArtifactManifest, ArtifactSource } from '@opsconductor/contracts/software';
 import { Backoff, sleep } from '../backoff.ts';
 import { AgentApiError, TransportError, type AgentHttpClient, type FetchLike } from '../http.ts';
@@ -469,6 +469,8 @@ async function fetchLocked(
   await cache.ensureDirs();
   await cache.makeRoom(manifest.size, manifest.sha256);
   const partial = await loadPartial(cache.partialPath(manifest.sha256), manifest.size, signal);
+  // An empty artifact needs no bytes from anyone, only a file to store (its hash is still checked).
+  if (manifest.size === 0) await writeFile(partial.file, '', { flag: 'a' });
   const counters = { bytes: 0 };
   const attempts: SourceAttempt[] = [];
   for (const source of manifest.sources) {
