@@ -116,6 +116,19 @@ class SourceError extends Error {
   }
 }
 
+/** The device's own disk failed (full, read-only): no source is to blame, and no other source would do better. */
+export class ArtifactCacheWriteError extends Error {
+  override name = 'ArtifactCacheWriteError';
+}
+
+async function local<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw new ArtifactCacheWriteError(`${what}: ${describe(err)}`, { cause: err });
+  }
+}
+
 function describe(err: unknown): string {
   if (err instanceof Error) return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
   return String(err);
@@ -363,16 +376,16 @@ async function transferOnce(
       opened = await opener(partial.have, controller.signal);
       if (opened.restart) await resetPartial(partial);
       arm(idleMs, 'no data');
-      const handle = await open(partial.file, 'a', 0o600);
+      const handle = await local('cannot open the partial download', () => open(partial.file, 'a', 0o600));
       try {
         // A write that failed half-way may have left bytes the hash has not seen: cut them off.
-        await handle.truncate(partial.have);
+        await local('cannot truncate the partial download', () => handle.truncate(partial.have));
         for await (const chunk of opened.body) {
           arm(idleMs, 'no data');
           if (partial.have + chunk.byteLength > size) {
             throw new SourceError('size_mismatch', `the source sent more than the manifest's ${size} bytes`);
           }
-          await handle.write(chunk);
+          await local('cannot write the partial download', () => handle.write(chunk));
           partial.hash.update(chunk);
           partial.have += chunk.byteLength;
           partial.writers.add(source.sourceId);
@@ -383,14 +396,14 @@ async function transferOnce(
             options.onProgress({ sha256, sourceId: source.sourceId, kind: source.kind, receivedBytes: partial.have, totalBytes: size });
           }
         }
-        await handle.sync();
+        await local('cannot sync the partial download', () => handle.sync());
       } finally {
         await handle.close();
       }
     } catch (err) {
       opened?.cancel();
       if (outer?.aborted) throw abortError(outer);
-      if (err instanceof SourceError) throw err;
+      if (err instanceof SourceError || err instanceof ArtifactCacheWriteError) throw err;
       if (timedOut) throw new SourceError('network', timedOut);
       throw new SourceError('network', describe(err));
     } finally {
@@ -497,7 +510,8 @@ async function fetchLocked(
 
 /**
  * The artifact of a verified manifest, in the cache and pinned there (release `pin` when done), or why not.
- * Throws only when `signal` aborts or the cache directory cannot be used. Pass only manifests that
+ * Throws only when `signal` aborts or the cache directory cannot be used (ArtifactCacheWriteError and other
+ * file-system errors: the disk is full, say). Pass only manifests that
  * verifyManifest accepted: the sources come from them.
  */
 export async function fetchArtifact(manifest: ArtifactManifest, options: FetchArtifactOptions): Promise<FetchArtifactResult> {

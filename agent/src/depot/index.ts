@@ -4,6 +4,7 @@ export { verifyManifest, ed25519PublicKey, MANIFEST_CLOCK_SKEW_MS, type Manifest
 export { ArtifactCache, DEFAULT_DEPOT_CACHE_MB, PARTIAL_MAX_AGE_MS, hashFile, type ArtifactPin, type CacheEntry } from './cache.ts';
 export {
   fetchArtifact,
+  ArtifactCacheWriteError,
   parseContentRange,
   type DownloadProgress,
   type FetchArtifactFailure,
