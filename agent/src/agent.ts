@@ -20,9 +20,12 @@ import {
   type CommandResult,
   type DeviceFacts,
 } from '@opsconductor/contracts/agent-protocol';
+import type { DepotSigningKey } from '@opsconductor/contracts/software';
 import { z } from 'zod';
 import { Backoff, sleep } from './backoff.ts';
 import { readBootId } from './boot-id.ts';
+import { ArtifactCache, DEFAULT_DEPOT_CACHE_MB } from './depot/cache.ts';
+import { TrustedKeys } from './depot/trusted-keys.ts';
 import { DEFAULT_KILL_GRACE_MS, type StopReason } from './executor.ts';
 import { collectFacts } from './facts.ts';
 import { HandlerRegistry, type Execution } from './handlers/index.ts';
@@ -40,6 +43,7 @@ import { EXPIRED_ERROR, INTERRUPTED_ERROR, Journal, REBOOTED_ERROR, type Journal
 import { createLogger, type Logger } from './log.ts';
 import { stopOrphans } from './orphans.ts';
 import { OutputStream, type OutputChunk } from '@opsconductor/command-output';
+import path from 'node:path';
 import { acquireLock, type StateLock } from './state.ts';
 
 export interface RetryPolicy {
@@ -84,6 +88,10 @@ export interface AgentOptions {
   rebootCommand?: string;
   /** The device's boot ID, instead of reading it (tests: a restart under a new boot ID). */
   bootId?: string;
+  /** Size cap of the artifact cache in bytes (default DEFAULT_DEPOT_CACHE_MB MiB; `--depot-cache-mb`). */
+  depotCacheMaxBytes?: number;
+  /** Where the artifact cache lives (default `<stateDir>/depot-cache`). */
+  depotCacheDir?: string;
 }
 
 export type AgentInventoryOptions = Pick<InventoryReporterOptions, 'collect' | 'retry' | 'minIntervalSeconds' | 'random'>;
@@ -172,6 +180,9 @@ export class Agent {
   private serverClockOffsetMs = 0;
   private journal: Journal | undefined;
   private lock: StateLock | undefined;
+  private trustedKeys: TrustedKeys | undefined;
+  /** The artifact cache software commands download into (depot/cache.ts); one per agent, shared by its commands. */
+  readonly artifactCache: ArtifactCache;
   private loops: Promise<unknown>[] = [];
   private compactTimer: NodeJS.Timeout | undefined;
   private hardStopTimer: NodeJS.Timeout | undefined;
@@ -193,6 +204,11 @@ export class Agent {
     this.pollWaitSeconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.max(1, Math.round(options.pollWaitSeconds ?? 25)));
     this.checkinIntervalSeconds = options.checkinIntervalSeconds ?? 300;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.artifactCache = new ArtifactCache({
+      dir: options.depotCacheDir ?? path.join(options.stateDir, 'depot-cache'),
+      maxBytes: options.depotCacheMaxBytes ?? DEFAULT_DEPOT_CACHE_MB * 1024 * 1024,
+      log: this.log.child({ component: 'depot-cache' }),
+    });
     this.handlers = new HandlerRegistry({
       rebootCommand: options.rebootCommand,
       ...(options.inventory === false ? {} : { fullInventoryReport: (signal) => this.reportInventoryNow(signal) }),
@@ -217,6 +233,11 @@ export class Agent {
     return this.queue.map((command) => command.id);
   }
 
+  /** The depot signing keys the last check-in listed (saved across restarts); empty before the agent starts. */
+  get depotSigningKeys(): DepotSigningKey[] {
+    return this.trustedKeys?.keys() ?? [];
+  }
+
   /**
    * Takes the state-directory lock, recovers the journal (re-sending undelivered results, stopping what
    * commands that were running when the previous agent died left behind and reporting them interrupted,
@@ -227,6 +248,7 @@ export class Agent {
     this.lock = acquireLock(this.options.stateDir);
     try {
       this.journal = Journal.open(this.options.stateDir, { logger: this.log });
+      this.trustedKeys = TrustedKeys.load(this.options.stateDir, this.log);
       this.bootId = this.options.bootId ?? (await readBootId());
     } catch (err) {
       this.journal?.close();
@@ -245,6 +267,7 @@ export class Agent {
       this.log.warn('server URL is plain http: the device secret travels unencrypted');
     }
     await this.recover();
+    this.artifactCache.cleanPartials().catch((err: unknown) => this.log.warn('could not clean old partial downloads', { err }));
     this.compactTimer = setInterval(() => this.compactJournal(), COMPACT_INTERVAL_MS);
     this.compactTimer.unref();
 
@@ -399,6 +422,8 @@ export class Agent {
     // Set by every check-in: a server that was downgraded stops getting base64 output and new statuses.
     this.serverAcceptsBase64Output = res.outputEncodings?.includes('base64') ?? false;
     this.serverProtocolVersion = res.protocolVersion ?? 1;
+    // A list replaces the last one; an answer without it (an older server) keeps it.
+    this.trustedKeys?.update(res.depotSigningKeys);
     this.checkinIntervalSeconds = Math.min(MAX_CHECKIN_INTERVAL_S, Math.max(MIN_CHECKIN_INTERVAL_S, res.checkinIntervalSeconds));
     this.log.debug('checked in', { checkinIntervalSeconds: this.checkinIntervalSeconds });
   }
@@ -638,6 +663,11 @@ export class Agent {
           }
         },
         awaitingReboot: (until) => journal.markAwaitingReboot(id, this.bootId, until),
+        depot: {
+          cache: this.artifactCache,
+          trustedKeys: () => this.depotSigningKeys,
+          serverNow: () => this.serverNow(),
+        },
       });
       run.execution = execution;
       const heartbeatMs = this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_SECONDS * 1000;

@@ -33,6 +33,7 @@ import {
   type AgentConfig,
 } from './state.ts';
 import { AGENT_VERSION } from './version.ts';
+import { DEFAULT_DEPOT_CACHE_MB } from './depot/cache.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -44,7 +45,7 @@ const USAGE = `OpsConductor agent ${AGENT_VERSION}
 Usage:
   opsconductor-agent enroll --server <url> --token <token> [--state-dir <dir>] [--force]
   opsconductor-agent rekey [--state-dir <dir>]
-  opsconductor-agent run [--state-dir <dir>] [--log-level debug|info|warn|error]
+  opsconductor-agent run [--state-dir <dir>] [--log-level debug|info|warn|error] [--depot-cache-mb <MiB>]
   opsconductor-agent status [--state-dir <dir>]
   opsconductor-agent inventory [--section <name>] [--log-level debug|info|warn|error]
   opsconductor-agent --help | --version
@@ -56,6 +57,7 @@ Commands:
            OPSCONDUCTOR_DEVICE_SECRET or the first line of stdin, checks it with the server, and
            replaces the one in agent.json. Stop the agent first; start it again afterwards.
   run      Run the agent until SIGINT/SIGTERM: check in, poll for commands, run them, report results.
+           --depot-cache-mb caps the artifact cache (<state-dir>/depot-cache; default ${DEFAULT_DEPOT_CACHE_MB}).
   status   Show the enrollment (never the secret) and whether an agent is running.
   inventory
            Collect this device's inventory and print it as JSON (needs no server or enrollment).
@@ -69,6 +71,8 @@ Environment:
   OPSCONDUCTOR_DEVICE_SECRET       new device secret for rekey (instead of stdin)
   OPSCONDUCTOR_AGENT_STATE_DIR     state directory, instead of --state-dir
   OPSCONDUCTOR_AGENT_LOG_LEVEL     log level for run (default info)
+  OPSCONDUCTOR_AGENT_DEPOT_CACHE_MB
+                                   artifact cache cap in MiB, instead of --depot-cache-mb
   OPSCONDUCTOR_AGENT_INVENTORY     "off" stops run from collecting and reporting inventory
                                    (and inventory.refresh commands with it)
   OPSCONDUCTOR_AGENT_CHANNEL       "off" sends polls and reports as HTTP requests, not over
@@ -113,7 +117,7 @@ class UsageError extends Error {}
 const COMMAND_OPTIONS = {
   enroll: ['server', 'token', 'state-dir', 'force'],
   rekey: ['state-dir'],
-  run: ['state-dir', 'log-level'],
+  run: ['state-dir', 'log-level', 'depot-cache-mb'],
   status: ['state-dir'],
   inventory: ['section', 'log-level'],
 } as const;
@@ -141,6 +145,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         token: { type: 'string' },
         'state-dir': { type: 'string' },
         'log-level': { type: 'string' },
+        'depot-cache-mb': { type: 'string' },
         section: { type: 'string' },
         force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -332,6 +337,17 @@ async function rekey(stateDir: string, io: CliIo): Promise<number> {
 async function run(values: Record<string, unknown>, stateDir: string, io: CliIo): Promise<number> {
   const logLevel = values['log-level'] ?? io.env.OPSCONDUCTOR_AGENT_LOG_LEVEL ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: must be one of debug, info, warn, error`);
+  const { 'depot-cache-mb': cacheMb } = parse(
+    z.object({
+      'depot-cache-mb': z.coerce
+        .number({ error: 'must be a whole number of MiB' })
+        .int('must be a whole number of MiB')
+        .min(1, 'must be at least 1')
+        .max(16 * 1024 * 1024, 'must be at most 16777216 (16 TiB)')
+        .optional(),
+    }),
+    { 'depot-cache-mb': values['depot-cache-mb'] ?? (io.env.OPSCONDUCTOR_AGENT_DEPOT_CACHE_MB?.trim() || undefined) },
+  );
   const config = readConfig(stateDir);
   const serverUrl = io.env.OPSCONDUCTOR_SERVER_URL ? parse(serverUrlSchema, io.env.OPSCONDUCTOR_SERVER_URL) : config.serverUrl;
   const log = createLogger({ level: logLevel, write: io.stderr });
@@ -350,6 +366,7 @@ async function run(values: Record<string, unknown>, stateDir: string, io: CliIo)
     ...(io.env.OPSCONDUCTOR_AGENT_CHANNEL?.trim().toLowerCase() === 'off' ? { channel: false } : {}),
     ...(io.env[REBOOT_COMMAND_ENV]?.trim() ? { rebootCommand: io.env[REBOOT_COMMAND_ENV]!.trim() } : {}),
     bootId: await readBootId(io.env),
+    ...(cacheMb === undefined ? {} : { depotCacheMaxBytes: cacheMb * 1024 * 1024 }),
   });
   await agent.start();
 

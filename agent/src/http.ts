@@ -413,6 +413,32 @@ export class AgentHttpClient {
     return { size, sha256: hash.digest('hex') };
   }
 
+  /**
+   * Opens `GET /artifacts/{sha256}` (from `offset` with a Range request) and hands back the response for the
+   * caller to stream: 200, 206 and 416 are answers a resuming download deals with; any other status throws
+   * as the other calls do. The caller bounds the body and checks the bytes against the signed manifest.
+   */
+  async openArtifact(sha256: string, offset: number, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.options.deviceSecret ?? ''}`,
+      'user-agent': `opsconductor-agent/${AGENT_VERSION}`,
+      // The bytes must arrive as stored: a compressed transfer would make ranges and sizes mean something else.
+      'accept-encoding': 'identity',
+    };
+    if (offset > 0) headers.range = `bytes=${offset}-`;
+    const what = `GET /artifacts/${sha256}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(`/artifacts/${encodeURIComponent(sha256)}`), { headers, signal, redirect: 'error' });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new TransportError(`${what} failed: ${describe(err)}`, { cause: err });
+    }
+    if (res.status === 200 || res.status === 206 || res.status === 416) return res;
+    const text = await readLimited(res, SMALL_RESPONSE_LIMIT).catch(() => '');
+    throw apiError(what, res.status, problemOfText(text), parseRetryAfter(res.headers.get('retry-after')), res.statusText);
+  }
+
   output(commandId: string, chunk: OutputRequestBody, signal?: AbortSignal) {
     return this.viaChannel({ op: 'output', commandId, body: chunk, schema: heartbeatResponse, signal }, () =>
       this.request('POST', `/commands/${encodeURIComponent(commandId)}/output`, { body: chunk, schema: heartbeatResponse, signal }),

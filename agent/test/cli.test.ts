@@ -157,6 +157,9 @@ describe('cli', () => {
       [['status', '--force'], /--force does not apply to "status"/],
       [['run', '--bogus'], /Unknown option '--bogus'/],
       [['run', '--log-level', 'loud'], /--log-level/],
+      [['run', '--depot-cache-mb', 'lots'], /--depot-cache-mb: must be a whole number/],
+      [['run', '--depot-cache-mb', '0'], /--depot-cache-mb: must be at least 1/],
+      [['status', '--depot-cache-mb', '10'], /--depot-cache-mb does not apply to "status"/],
     ];
     for (const [args, message] of cases) {
       const res = await cli(args, {});

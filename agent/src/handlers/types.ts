@@ -6,7 +6,9 @@
  */
 import type { CommandKind, CommandPayloadOf } from '@opsconductor/contracts/commands';
 import type { ExecutionOutcome, StopReason } from '../executor.ts';
+import type { ArtifactCache } from '../depot/cache.ts';
 import type { AgentHttpClient } from '../http.ts';
+import type { DepotSigningKey } from '@opsconductor/contracts/software';
 import type { Logger } from '../log.ts';
 import type { StreamName } from '@opsconductor/command-output';
 
@@ -25,6 +27,17 @@ export interface HandlerContext {
   spawned(pid: number): void;
   /** Journals, durably, that the command now waits for the device to restart (until `until`). */
   awaitingReboot(until: Date): void;
+  /** What software commands need to get their artifacts (agent/README.md, "Artifacts"). */
+  depot: HandlerDepot;
+}
+
+export interface HandlerDepot {
+  /** The agent's artifact cache: pass it to fetchArtifact. */
+  cache: ArtifactCache;
+  /** The depot signing keys the server listed at the last check-in: pass them to verifyManifest. */
+  trustedKeys(): DepotSigningKey[];
+  /** The server's clock as this agent estimates it (ms since the epoch): `now` for verifyManifest. */
+  serverNow(): number;
 }
 
 /** How a command ended on the device, or that it now waits for the device to restart. */

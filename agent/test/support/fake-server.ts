@@ -80,6 +80,8 @@ export class FakeServer {
   checkinIntervalSeconds = 300;
   /** What check-in answers as `outputEncodings`; undefined plays a server from before base64 output. */
   outputEncodings: string[] | undefined;
+  /** What check-in answers as `depotSigningKeys`; undefined leaves the field out (an older server). */
+  depotSigningKeys: { keyId: string; publicKey: string }[] | undefined;
   /** What check-in answers as `protocolVersion`; undefined plays a server of protocol 1. */
   protocolVersion: number | undefined = 2;
   /** This server has no agent channel: `refuse` answers the upgrade 404, `drop` closes the connection (a proxy that eats it). */
@@ -225,6 +227,7 @@ export class FakeServer {
           checkinIntervalSeconds: this.checkinIntervalSeconds,
           ...(this.outputEncodings ? { outputEncodings: this.outputEncodings } : {}),
           ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}),
+          ...(this.depotSigningKeys ? { depotSigningKeys: this.depotSigningKeys } : {}),
         });
       }
       case 'poll': {
