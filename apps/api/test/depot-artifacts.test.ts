@@ -8,6 +8,8 @@ import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depotArtifact, depotArtifactList, type DepotArtifact } from '@opsconductor/contracts/api';
+import { queueCommand, storePayload } from '@opsconductor/commands';
+import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -156,5 +158,68 @@ describe('depot artifacts', () => {
     expect((await t.request(`/api/v1/depot/artifacts/${unused.id}`, { method: 'DELETE', token: operator })).status).toBe(204);
     await expect(stat(onDisk(unused.sha256))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await t.request(`/api/v1/depot/artifacts/${unused.id}`, { token: operator })).status).toBe(404);
+  });
+
+  it('are downloaded by a device only while one of its open commands names them, whole or from a byte range', async () => {
+    const content = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    const artifact = depotArtifact.parse(await (await upload(content, 'app_1.0_all.deb')).json());
+    const admin = await t.tokenFor('admin');
+    const enroll = async (name: string) => t.enrollDevice(await t.createEnrollmentToken(admin), name);
+    const a = await enroll('artifact-fetcher');
+    const b = await enroll('artifact-bystander');
+    const { pool, prisma } = t.database.db;
+    const run = await prisma.jobRun.create({
+      data: {
+        workflowId: `job-run/artifacts-${artifact.id}`,
+        command: 'install',
+        timeoutSeconds: 30,
+        deadlineAt: new Date(Date.now() + 60_000),
+      },
+    });
+    const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId: a.deviceId } });
+    // The stored form of a software command: artifacts by ID, signed for the device when it is delivered.
+    const payloadSha256 = await storePayload(pool, {
+      kind: 'software.install',
+      artifactIds: [artifact.id],
+      timeoutSeconds: 30,
+    } as unknown as CommandPayload);
+    const queued = await queueCommand(pool, {
+      deviceId: a.deviceId,
+      owner: { jobRunDeviceId: target.id },
+      attempt: 1,
+      payloadSha256,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    const download = (secret: string, range?: string) =>
+      t.request(`/agent/v1/artifacts/${artifact.sha256}`, {
+        headers: { authorization: `Bearer ${secret}`, ...(range ? { range } : {}) },
+      });
+    expect((await download(a.deviceSecret)).status).toBe(404); // queued, not handed out yet
+    // Handed out (software commands reach agents with protocol 4; the access rule is the same for every state change).
+    await pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [queued!.id]);
+
+    const whole = await download(a.deviceSecret);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(artifact.sha256);
+
+    const resumed = await download(a.deviceSecret, 'bytes=100000-');
+    expect(resumed.status).toBe(206);
+    expect(resumed.headers.get('content-range')).toBe(`bytes 100000-299999/300000`);
+    expect(Buffer.from(await resumed.arrayBuffer()).equals(content.subarray(100_000))).toBe(true);
+    const middle = await download(a.deviceSecret, 'bytes=10-19');
+    expect(Buffer.from(await middle.arrayBuffer()).equals(content.subarray(10, 20))).toBe(true);
+    const suffix = await download(a.deviceSecret, 'bytes=-5');
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(content.subarray(-5))).toBe(true);
+    const past = await download(a.deviceSecret, 'bytes=300000-');
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */300000');
+    // Not a single byte range: the whole artifact.
+    expect((await download(a.deviceSecret, 'bytes=0-1,5-6')).status).toBe(200);
+    expect((await download(a.deviceSecret, 'lines=1-2')).status).toBe(200);
+
+    expect((await download(b.deviceSecret)).status).toBe(404);
+    await pool.query(`UPDATE agent_commands SET state = 'succeeded', finished_at = now() WHERE id = $1`, [queued!.id]);
+    expect((await download(a.deviceSecret)).status).toBe(404); // over: no more downloads
   });
 });

@@ -24,6 +24,7 @@ export const problemCodes = {
   job_archived: 'The job is archived.',
   job_has_runs: 'The job has runs in the history.',
   job_has_schedules: 'Schedules start this job.',
+  range_not_satisfiable: 'The requested range is not in the file.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'The request body is not of a media type this operation takes.',
   enrollment_token_invalid: 'The enrollment token is unknown, expired, revoked or used up.',

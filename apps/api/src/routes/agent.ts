@@ -27,9 +27,11 @@ import type { ApiDeps } from '../context.ts';
 import { body, createRouter, json } from '../lib/router.ts';
 import { requestOrigin } from '../lib/audit.ts';
 import { authenticateDevice } from '../lib/device-auth.ts';
-import { documentedProblem, problemResponses } from '../lib/problem.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { agentCommandService } from '../services/agent-commands.ts';
 import { openFileForDevice } from '../services/files.ts';
+import { artifactForDevice } from '../services/depot.ts';
+import { requestedRange } from '../lib/range.ts';
 
 const security = [{ deviceSecret: [] }];
 const commandParams = z.object({ id: z.string().uuid().describe("The command's ID") });
@@ -160,6 +162,24 @@ const file = createRoute({
   description: "Only while one of the device's own open commands names the file; otherwise 404. The agent checks the SHA-256 itself.",
   request: { params: z.object({ sha256: sha256Hex.describe("The file's SHA-256, lowercase hex (from the command's payload)") }) },
   responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: fileContent } } }, ...problemResponses },
+});
+const artifact = createRoute({
+  method: 'get',
+  path: '/artifacts/{sha256}',
+  operationId: 'downloadDepotArtifact',
+  tags,
+  summary: 'Download a depot artifact for a software command (Range supported)',
+  security,
+  middleware: [authenticateDevice],
+  description:
+    "Only while one of the device's own open commands names the artifact; otherwise 404. A single byte range (`Range: bytes=N-`) resumes a download (206 with Content-Range; 416 past the end); the agent checks size and SHA-256 against the signed manifest.",
+  request: { params: z.object({ sha256: sha256Hex.describe("The artifact's SHA-256, lowercase hex (from its signed manifest)") }) },
+  responses: {
+    200: { description: 'The artifact', content: { 'application/octet-stream': { schema: fileContent } } },
+    206: { description: 'The requested range of it', content: { 'application/octet-stream': { schema: fileContent } } },
+    416: documentedProblem('The range starts past the end'),
+    ...problemResponses,
+  },
 });
 
 const inventory = createRoute({
@@ -296,6 +316,22 @@ export function agentRoutes(deps: ApiDeps) {
     .openapi(file, async (c) => {
       const { body, size } = await openFileForDevice(deps, c.var.device.id, c.req.valid('param').sha256);
       return c.body(body, 200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
+    })
+    .openapi(artifact, async (c) => {
+      const found = await artifactForDevice(deps, c.var.device.id, c.req.valid('param').sha256);
+      const range = requestedRange(c.req.header('range'), found.size);
+      if (range === 'unsatisfiable') {
+        throw new ApiError(416, 'range_not_satisfiable', `The artifact has ${found.size} bytes.`, undefined, {
+          'content-range': `bytes */${found.size}`,
+        });
+      }
+      const headers = { 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' };
+      if (!range) return c.body(await found.open(), 200, { ...headers, 'Content-Length': String(found.size) });
+      return c.body(await found.open(range), 206, {
+        ...headers,
+        'Content-Length': String(range.end - range.start + 1),
+        'Content-Range': `bytes ${range.start}-${range.end}/${found.size}`,
+      });
     })
     .openapi(inventory, async (c) => {
       const device = c.var.device;

@@ -12,6 +12,7 @@ import type { DepotArtifact } from '@opsconductor/contracts/api';
 import { withTransaction } from '@opsconductor/db';
 import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
+import type { ByteRange } from './files.ts';
 import { ApiError } from '../lib/problem.ts';
 
 /** The built-in depot's source row (seeded by the depot migration). */
@@ -145,4 +146,32 @@ export async function deleteArtifact(deps: ApiDeps, origin: Origin, id: string):
     await lockContent(sql, artifact.sha256);
     if (!(await selectArtifact(sql, 'sha256', artifact.sha256))) await deps.depot.remove(artifact.sha256);
   });
+}
+
+/**
+ * An artifact's bytes for a device, from `range` on: only while one of the device's own open commands names the
+ * artifact (a software command's `artifactIds`); anything else is indistinguishable from an artifact that does not
+ * exist. The size is the recorded one, so a range is judged before the file is opened.
+ */
+export async function artifactForDevice(
+  deps: ApiDeps,
+  deviceId: string,
+  sha256: string,
+): Promise<{ size: number; open(range?: ByteRange): Promise<ReadableStream<Uint8Array>> }> {
+  const { rows } = await deps.agentPool.query<{ size: string }>(
+    `SELECT a.size::text FROM artifacts a
+     WHERE a.sha256 = $2 AND EXISTS (
+       SELECT 1 FROM agent_commands c JOIN command_payloads p ON p.sha256 = c.payload_sha256
+       WHERE c.device_id = $1 AND c.state IN ('delivered', 'running') AND p.payload->'artifactIds' ? a.id::text)`,
+    [deviceId, sha256],
+  );
+  if (!rows[0]) throw new ApiError(404, 'not_found', 'No such artifact for this device.');
+  return {
+    size: Number(rows[0].size),
+    async open(range) {
+      const opened = await deps.depot.open(sha256, range);
+      if (!opened) throw new ApiError(404, 'not_found', 'No such artifact for this device.');
+      return opened.body;
+    },
+  };
 }

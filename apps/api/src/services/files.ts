@@ -22,6 +22,12 @@ const READ_CHUNK_BYTES = 256 * 1024;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/** Bytes `start` to `end` of a file, both included (as HTTP ranges count). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export class FileStore {
   constructor(
     readonly dir: string,
@@ -102,12 +108,13 @@ export class FileStore {
   }
 
   /**
-   * The stored bytes as a response body, or undefined when the store does not hold them. Read as the client
+   * The stored bytes (all, or `range` of them) as a response body, or undefined when the store does not hold them. Read as the client
    * takes them (pull: a slow device holds one chunk, not the file), from a file handle closed at the end or
    * when the client goes away. Not `Readable.toWeb(fs stream)`: on Node versions without nodejs/node#54206
    * its late close can error a finished stream (@hono/node-server's serveStatic avoids it for that reason).
+   * `size` is the whole file's.
    */
-  async open(sha256: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | undefined> {
+  async open(sha256: string, range?: ByteRange): Promise<{ body: ReadableStream<Uint8Array>; size: number } | undefined> {
     let handle: FileHandle;
     try {
       handle = await open(this.pathOf(sha256), 'r');
@@ -120,12 +127,15 @@ export class FileStore {
       await close();
       throw err;
     });
-    let position = 0;
+    let position = range?.start ?? 0;
+    const end = range ? Math.min(range.end + 1, size) : size;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
-          const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(READ_CHUNK_BYTES), 0, READ_CHUNK_BYTES, position);
-          if (bytesRead === 0) {
+          const want = Math.min(READ_CHUNK_BYTES, end - position);
+          const { bytesRead, buffer } =
+            want > 0 ? await handle.read(Buffer.allocUnsafe(want), 0, want, position) : { bytesRead: 0, buffer: null };
+          if (bytesRead === 0 || !buffer) {
             await close();
             controller.close();
             return;
