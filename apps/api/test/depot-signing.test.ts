@@ -4,9 +4,10 @@
  * the previous one published until it is retired. Without a secret store master key a check-in still succeeds,
  * with no keys to trust.
  */
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createPublicKey, randomBytes, randomUUID, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkinResponse } from '@opsconductor/contracts/agent-protocol';
+import type { DepotSigningKeyInfo } from '@opsconductor/contracts/api';
 import type { DepotSigningKey } from '@opsconductor/contracts/software';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
@@ -81,5 +82,41 @@ describe('depot signing keys', () => {
 
   it('leaves the keys out of the check-in when the secret store cannot keep a private key', async () => {
     expect(await checkin(bare)).toEqual([]);
+    const created = await bare.request('/api/v1/depot/signing-keys', { method: 'POST', token: await bare.tokenFor('admin') });
+    expect(created.status).toBe(503);
+    expect(((await created.json()) as { code: string }).code).toBe('secrets_unavailable');
+  });
+
+  it('are rotated by admins through the API: create pending, activate, retire the previous one, each audited', async () => {
+    const admin = await t.tokenFor('admin');
+    const call = async (path: string, method = 'POST', token = admin) => {
+      const res = await t.request(`/api/v1/depot/signing-keys${path}`, { method, token });
+      return { status: res.status, body: (await res.json()) as DepotSigningKeyInfo & { code?: string; items?: DepotSigningKeyInfo[] } };
+    };
+    expect((await call('', 'POST', await t.tokenFor('operator'))).status).toBe(403);
+    expect((await call('', 'GET', await t.tokenFor('viewer'))).status).toBe(403);
+    const active = (await call('', 'GET')).body.items!.find((k) => k.state === 'active')!;
+
+    const created = await call('');
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ state: 'pending', activatedAt: null });
+    expect((await checkin(t))!.map((k) => k.keyId)).toContain(created.body.keyId);
+    expect((await call(`/${active.keyId}/activate`)).body.code).toBe('conflict');
+
+    const activated = await call(`/${created.body.keyId}/activate`);
+    expect(activated.status).toBe(200);
+    expect(activated.body.state).toBe('active');
+    expect((await t.api.deps.depotSigning.sign('{}')).keyId).toBe(created.body.keyId);
+    expect((await call(`/${created.body.keyId}/retire`)).status).toBe(409);
+    const retired = await call(`/${active.keyId}/retire`);
+    expect(retired.body).toMatchObject({ state: 'retired', keyId: active.keyId });
+    expect((await checkin(t))!.map((k) => k.keyId)).not.toContain(active.keyId);
+    expect((await call(`/${randomUUID()}/activate`)).status).toBe(404);
+
+    const { rows } = await t.database.db.pool.query<{ action: string }>(
+      `SELECT action FROM audit_logs WHERE target_type = 'depot_signing_key' AND target_id = ANY($1) ORDER BY id`,
+      [[created.body.keyId, active.keyId]],
+    );
+    expect(rows.map((r) => r.action)).toEqual(['depot_signing_key.create', 'depot_signing_key.activate', 'depot_signing_key.retire']);
   });
 });

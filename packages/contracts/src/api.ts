@@ -674,6 +674,23 @@ export const artifactFileName = z
     (n) => !/[\u0000-\u001f\u007f/\\]/.test(n) && n !== '.' && n !== '..',
     'must be a file name without slashes or control characters',
   );
+export const signingKeyStates = ['pending', 'active', 'previous', 'retired'] as const;
+/**
+ * A depot signing key as admins manage it (ADR 23): `pending` is published to agents but signs nothing, `active`
+ * signs, `previous` is still published, `retired` no longer. The private half never leaves the secret store.
+ */
+export const depotSigningKeyInfo = z
+  .object({
+    keyId: z.string(),
+    publicKey: z.string().describe('The raw 32-byte Ed25519 public key, base64'),
+    state: z.enum(signingKeyStates),
+    createdAt: z.string(),
+    activatedAt: z.string().nullable(),
+    retiredAt: z.string().nullable(),
+  })
+  .meta({ id: 'DepotSigningKeyInfo' });
+export type DepotSigningKeyInfo = z.infer<typeof depotSigningKeyInfo>;
+export const depotSigningKeyList = z.object({ items: z.array(depotSigningKeyInfo) }).meta({ id: 'DepotSigningKeyList' });
 export const depotArtifactListQuery = pagination.extend({
   q: searchText.optional().describe('Artifacts whose file name contains this (case-insensitive), or whose SHA-256 starts with it'),
 });

@@ -1,10 +1,22 @@
 /** The software depot's artifacts (ADR 23): streamed upload, list, look up and delete (services/depot.ts). */
 import { createRoute, z } from '@hono/zod-openapi';
-import { artifactFileName, depotArtifact, depotArtifactList, depotArtifactListQuery, fileContent, uuid } from '@opsconductor/contracts/api';
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import {
+  artifactFileName,
+  depotArtifact,
+  depotArtifactList,
+  depotArtifactListQuery,
+  depotSigningKeyInfo,
+  depotSigningKeyList,
+  fileContent,
+  uuid,
+  type DepotSigningKeyInfo,
+} from '@opsconductor/contracts/api';
 import { createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
-import { requestOrigin } from '../lib/audit.ts';
-import { documentedProblem, problemResponses } from '../lib/problem.ts';
+import { audit, requestOrigin } from '../lib/audit.ts';
+import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { uploadBody } from '../lib/upload.ts';
 import { deleteArtifact, getArtifact, listArtifacts, uploadArtifact } from '../services/depot.ts';
 
@@ -72,6 +84,81 @@ const remove = createRoute({
   responses: { 204: { description: 'Deleted' }, 409: documentedProblem('A package version uses it'), ...problemResponses },
 });
 
+const admin = [authenticate, requireRole('admin')];
+const signingKeyTags = ['depot'];
+const keyId = z.object({ keyId: z.string().uuid().describe("The key's ID") });
+const listSigningKeys = createRoute({
+  method: 'get',
+  path: '/depot/signing-keys',
+  operationId: 'listDepotSigningKeys',
+  tags: signingKeyTags,
+  summary: 'The keys the depot signs artifact manifests with, newest first (admin)',
+  security,
+  middleware: admin,
+  responses: { 200: json(depotSigningKeyList, 'The keys'), ...problemResponses },
+});
+const createSigningKey = createRoute({
+  method: 'post',
+  path: '/depot/signing-keys',
+  operationId: 'createDepotSigningKey',
+  tags: signingKeyTags,
+  summary: 'Start a key rotation: a new pending key, published to agents at their next check-in, signing nothing yet (admin)',
+  description:
+    'The private half goes to the secret store (needs SECRETS_MASTER_KEYS). Activate the key once the fleet has checked in (docs/operations.md, "Depot signing keys").',
+  security,
+  middleware: admin,
+  responses: { 201: json(depotSigningKeyInfo, 'Created, pending'), ...problemResponses },
+});
+const activateSigningKey = createRoute({
+  method: 'post',
+  path: '/depot/signing-keys/{keyId}/activate',
+  operationId: 'activateDepotSigningKey',
+  tags: signingKeyTags,
+  summary: 'Sign with a pending key from now on; the active one becomes previous, still published (admin)',
+  security,
+  middleware: admin,
+  request: { params: keyId },
+  responses: { 200: json(depotSigningKeyInfo, 'Active'), 409: documentedProblem('The key is not pending'), ...problemResponses },
+});
+const retireSigningKey = createRoute({
+  method: 'post',
+  path: '/depot/signing-keys/{keyId}/retire',
+  operationId: 'retireDepotSigningKey',
+  tags: signingKeyTags,
+  summary: 'Stop publishing a previous or pending key and delete its private half (admin)',
+  description:
+    'Agents stop trusting it at their next check-in; manifests it signed no longer verify. The active key cannot be retired (409).',
+  security,
+  middleware: admin,
+  request: { params: keyId },
+  responses: {
+    200: json(depotSigningKeyInfo, 'Retired'),
+    409: documentedProblem('The key is active or already retired'),
+    ...problemResponses,
+  },
+});
+
+async function signingKeyInfo(c: Context<AppEnv>, id: string): Promise<DepotSigningKeyInfo> {
+  const key = (await c.var.deps.depotSigning.list()).find((k) => k.keyId === id);
+  if (!key) throw new ApiError(404, 'not_found');
+  return key;
+}
+
+async function changeSigningKey(c: Context<AppEnv>, id: string, change: 'activate' | 'retire'): Promise<DepotSigningKeyInfo> {
+  const before = await signingKeyInfo(c, id);
+  if (!(await c.var.deps.depotSigning[change](id))) {
+    throw new ApiError(
+      409,
+      'conflict',
+      change === 'activate'
+        ? `The key is ${before.state}, not pending.`
+        : `The key is ${before.state}: only a previous or pending key can be retired.`,
+    );
+  }
+  await audit(c, { action: `depot_signing_key.${change}`, targetType: 'depot_signing_key', targetId: id, details: { from: before.state } });
+  return signingKeyInfo(c, id);
+}
+
 export const depotRoutes = createRouter()
   .openapi(upload, async (c) => {
     const deps = c.var.deps;
@@ -89,4 +176,12 @@ export const depotRoutes = createRouter()
   .openapi(remove, async (c) => {
     await deleteArtifact(c.var.deps, requestOrigin(c), c.req.valid('param').id);
     return c.body(null, 204);
-  });
+  })
+  .openapi(listSigningKeys, async (c) => c.json({ items: await c.var.deps.depotSigning.list() }, 200))
+  .openapi(createSigningKey, async (c) => {
+    const { keyId: id } = await c.var.deps.depotSigning.createKey('pending');
+    await audit(c, { action: 'depot_signing_key.create', targetType: 'depot_signing_key', targetId: id });
+    return c.json(await signingKeyInfo(c, id), 201);
+  })
+  .openapi(activateSigningKey, async (c) => c.json(await changeSigningKey(c, c.req.valid('param').keyId, 'activate'), 200))
+  .openapi(retireSigningKey, async (c) => c.json(await changeSigningKey(c, c.req.valid('param').keyId, 'retire'), 200));

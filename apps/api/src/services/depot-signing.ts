@@ -8,6 +8,7 @@
  * activating it: an agent never gets a manifest signed by a key it cannot know.
  */
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import type { DepotSigningKeyInfo } from '@opsconductor/contracts/api';
 import type { DepotSigningKey, SignedManifest } from '@opsconductor/contracts/software';
 import type { ApiDeps } from '../context.ts';
 
@@ -23,6 +24,19 @@ export class DepotSigning {
   private signer: { keyId: string; key: KeyObject } | undefined;
 
   constructor(private readonly deps: Pick<ApiDeps, 'db' | 'secrets'>) {}
+
+  /** Every key, newest first, for admins. */
+  async list(): Promise<DepotSigningKeyInfo[]> {
+    const rows = await this.deps.db.prisma.depotSigningKey.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'asc' }] });
+    return rows.map((r) => ({
+      keyId: r.id,
+      publicKey: r.publicKey,
+      state: r.state,
+      createdAt: r.createdAt.toISOString(),
+      activatedAt: r.activatedAt?.toISOString() ?? null,
+      retiredAt: r.retiredAt?.toISOString() ?? null,
+    }));
+  }
 
   /** Creates a key (pending, or active when there is none yet) and stores its private half. */
   async createKey(state: 'pending' | 'active'): Promise<DepotSigningKey> {
