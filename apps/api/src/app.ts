@@ -22,6 +22,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { depotRoutes } from './routes/depot.ts';
+import { softwareRoutes } from './routes/software.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
 import { jobScheduleRoutes } from './routes/job-schedules.ts';
@@ -73,6 +74,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', agentlessRoutes)
     .route('/', fileRoutes)
     .route('/', depotRoutes)
+    .route('/', softwareRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)
     .route('/', configRoutes);

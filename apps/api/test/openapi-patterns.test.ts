@@ -13,7 +13,7 @@ import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands
 import { parameterName } from '@opsconductor/contracts/jobs';
 import { cronExpression } from '@opsconductor/contracts/jobs-api';
 import { agentlessHost, agentlessUsername, sshHostKeyFingerprint } from '@opsconductor/contracts/agentless-api';
-import { depotSigningKey } from '@opsconductor/contracts/software';
+import { depotSigningKey, msiGuid, packageManagerName, softwareVersion } from '@opsconductor/contracts/software';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -98,6 +98,26 @@ const samples: Record<string, Samples> = {
     schema: depotSigningKey.shape.publicKey,
     accepted: [`${'A'.repeat(42)}Q=`, 'MCowBQYDK2VwAyEAabcdefghijklmnopqrstuvwxy+/='],
     refused: ['A'.repeat(44), `${'A'.repeat(43)}==`, `${'A'.repeat(42)}-=`],
+  },
+  msiGuid: {
+    schema: msiGuid,
+    accepted: ['{23170F69-40C1-2702-2409-000001000000}', '{9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d}'],
+    refused: [
+      '23170F69-40C1-2702-2409-000001000000',
+      '{23170F69-40C1-2702-2409-00000100000}',
+      '{23170F69-40C1-2702-2409-000001000000} /qn',
+      '',
+    ],
+  },
+  softwareVersion: {
+    schema: softwareVersion,
+    accepted: ['1.2.3', '1:2.3-4ubuntu1', '2.3-4.el9', '1.0~rc1', '1.2.3-rc.1+build', '24.09'],
+    refused: ['', '.1', '1.0; rm -rf /', '1 0', '$(id)', 'a'.repeat(129)],
+  },
+  packageManagerName: {
+    schema: packageManagerName,
+    accepted: ['nginx', 'Mozilla.Firefox', 'libstdc++6', 'python3.11', '7zip_x64'],
+    refused: ['', '-rf', 'tool; reboot', 'a b', '$(id)', 'a'.repeat(129)],
   },
 };
 

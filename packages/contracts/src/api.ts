@@ -4,6 +4,18 @@
  */
 import { z } from 'zod';
 import { BMP_LETTERS_AND_DIGITS } from './letters.ts';
+import {
+  MAX_VERSION_ARTIFACTS,
+  detection,
+  exitCodes,
+  installCommandLine,
+  installHook,
+  msiGuid,
+  packageManagerName,
+  softwareRequirements,
+  softwareVersion,
+  versionConstraints,
+} from './software.ts';
 import { exitCode } from './agent-protocol.ts';
 import { MAX_SCRIPT_LENGTH, MAX_SHELL_COMMAND_LENGTH, commandKinds, devicePath, fileMode, fileOwner, sha256Hex } from './commands.ts';
 import {
@@ -12,10 +24,13 @@ import {
   deviceRunStatuses,
   deviceStatuses,
   finalJobRunStatuses,
+  installerTypes,
   jobRunStatuses,
   osFamilies,
   outputStreams,
   outputViewEncodings,
+  packagePlatforms,
+  rebootBehaviours,
   roles,
   scriptInterpreters,
   shells,
@@ -691,6 +706,119 @@ export const depotSigningKeyInfo = z
   .meta({ id: 'DepotSigningKeyInfo' });
 export type DepotSigningKeyInfo = z.infer<typeof depotSigningKeyInfo>;
 export const depotSigningKeyList = z.object({ items: z.array(depotSigningKeyInfo) }).meta({ id: 'DepotSigningKeyList' });
+// ---- software depot: packages and versions (ADR 23) -----------------------------------------------
+const packageText = (max: number) => z.string().max(max).trim().refine(noNul, noNulMessage);
+export const softwarePackage = z
+  .object({
+    id: z.string().uuid(),
+    name: z.string(),
+    vendor: z.string(),
+    description: z.string(),
+    category: z.string(),
+    platform: z.enum(packagePlatforms),
+    versionCount: z.number().int(),
+    /** The highest version (by the generic version order), null without versions. */
+    latestVersion: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'SoftwarePackage' });
+export type SoftwarePackage = z.infer<typeof softwarePackage>;
+export const softwarePackageList = z
+  .object({ items: z.array(softwarePackage), total: z.number().int() })
+  .meta({ id: 'SoftwarePackageList' });
+export const createSoftwarePackageBody = z
+  .object({
+    name: packageText(200).pipe(z.string().min(1)),
+    vendor: packageText(200).default(''),
+    description: packageText(4000).default(''),
+    category: packageText(100).default(''),
+    platform: z.enum(packagePlatforms),
+  })
+  .strict()
+  .meta({ id: 'CreateSoftwarePackageBody' });
+export const updateSoftwarePackageBody = z
+  .object({
+    name: packageText(200).pipe(z.string().min(1)).optional(),
+    vendor: packageText(200).optional(),
+    description: packageText(4000).optional(),
+    category: packageText(100).optional(),
+  })
+  .strict()
+  .meta({ id: 'UpdateSoftwarePackageBody' });
+export const softwarePackageListQuery = pagination.extend({
+  q: searchText.optional().describe('Packages whose name or vendor contains this (case-insensitive)'),
+  platform: z.enum(packagePlatforms).optional().describe('Packages for this platform'),
+  category: packageText(100).optional().describe('Exactly this category'),
+});
+
+const packageDependency = z.object({ packageId: z.string().uuid(), version: versionConstraints.optional() }).strict();
+/**
+ * A version of a package: its artifacts (the installer first), how to install and uninstall it, what counts as
+ * success, when it is installed (detection), what a device needs (requirements), which packages it needs first and
+ * which version it supersedes. Command lines default per installer type (packages/software `defaultCommands`).
+ */
+export const packageVersion = z
+  .object({
+    id: z.string().uuid(),
+    packageId: z.string().uuid(),
+    version: z.string(),
+    installerType: z.enum(installerTypes),
+    artifactIds: z.array(z.string().uuid()),
+    installCommand: z.string(),
+    /** Null: no way to uninstall it is known (write one to make it uninstallable). */
+    uninstallCommand: z.string().nullable(),
+    successExitCodes: z.array(z.number().int()),
+    rebootExitCodes: z.array(z.number().int()),
+    reboot: z.enum(rebootBehaviours),
+    timeoutSeconds: z.number().int(),
+    productCode: z.string().nullable(),
+    packageName: z.string().nullable(),
+    preHook: installHook.nullable(),
+    postHook: installHook.nullable(),
+    requirements: softwareRequirements,
+    detection: detection.nullable(),
+    dependencies: z.array(packageDependency),
+    supersedesId: z.string().uuid().nullable(),
+    notes: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'PackageVersion' });
+export type PackageVersion = z.infer<typeof packageVersion>;
+export const packageVersionList = z.object({ items: z.array(packageVersion) }).meta({ id: 'PackageVersionList' });
+export const createPackageVersionBody = z
+  .object({
+    version: softwareVersion,
+    installerType: z.enum(installerTypes),
+    artifactIds: z.array(z.string().uuid()).max(MAX_VERSION_ARTIFACTS).default([]),
+    installCommand: installCommandLine.optional().describe("Default: the installer type's silent install (see packages/software)"),
+    uninstallCommand: installCommandLine.optional(),
+    successExitCodes: exitCodes.optional(),
+    rebootExitCodes: exitCodes.optional(),
+    reboot: z.enum(rebootBehaviours).default('if_required'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
+    productCode: msiGuid.optional(),
+    packageName: packageManagerName.optional(),
+    installerFramework: z
+      .enum(['inno', 'nsis', 'burn', 'installshield'])
+      .optional()
+      .describe('For exe installers: picks the silent arguments'),
+    preHook: installHook.optional(),
+    postHook: installHook.optional(),
+    requirements: softwareRequirements.default({}),
+    detection: detection.optional(),
+    dependencies: z.array(packageDependency).max(16).default([]),
+    supersedesId: z.string().uuid().optional(),
+    notes: packageText(4000).default(''),
+  })
+  .strict()
+  .meta({ id: 'CreatePackageVersionBody' });
+export type CreatePackageVersionBody = z.output<typeof createPackageVersionBody>;
 export const depotArtifactListQuery = pagination.extend({
   q: searchText.optional().describe('Artifacts whose file name contains this (case-insensitive), or whose SHA-256 starts with it'),
 });

@@ -1327,6 +1327,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/software/packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The package catalog, by name; search by name or vendor, filter by platform and category */
+        get: operations["listSoftwarePackages"];
+        put?: never;
+        /** Add a package to the catalog (operator) */
+        post: operations["createSoftwarePackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/packages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A package */
+        get: operations["getSoftwarePackage"];
+        put?: never;
+        post?: never;
+        /** Delete a package and its versions (operator); their artifacts stay in the depot */
+        delete: operations["deleteSoftwarePackage"];
+        options?: never;
+        head?: never;
+        /** Change a package's name, vendor, description or category (operator) */
+        patch: operations["updateSoftwarePackage"];
+        trace?: never;
+    };
+    "/api/v1/software/packages/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A package's versions, highest first */
+        get: operations["listPackageVersions"];
+        put?: never;
+        /**
+         * Add a version (operator): artifacts, commands (defaulted per installer type), detection, requirements, dependencies
+         * @description Install and uninstall command lines default to the installer type's unattended form (`msiexec /i {installer} /qn /norestart /l*v {log}`, `msiexec /x {productCode} /qn /norestart`, `apt-get install -y {installer}`, …) with success exit codes 0 and, for MSI, reboot codes 3010 and 1641. Placeholders: `{installer}`, `{log}`, `{productCode}`, `{packageName}`; anything else in braces that looks like a placeholder is refused (400), as is a placeholder whose value the version lacks.
+         */
+        post: operations["createPackageVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/versions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A package version */
+        get: operations["getPackageVersion"];
+        put?: never;
+        post?: never;
+        /** Delete a package version (operator); its artifacts stay in the depot */
+        delete: operations["deletePackageVersion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -3311,6 +3387,391 @@ export interface components {
             activatedAt: string | null;
             retiredAt: string | null;
         };
+        SoftwarePackageList: {
+            items: components["schemas"]["SoftwarePackage"][];
+            total: number;
+        };
+        SoftwarePackage: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            vendor: string;
+            description: string;
+            category: string;
+            /** @enum {string} */
+            platform: "windows" | "linux" | "macos";
+            versionCount: number;
+            latestVersion: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        CreateSoftwarePackageBody: {
+            name: string;
+            /** @default  */
+            vendor?: string;
+            /** @default  */
+            description?: string;
+            /** @default  */
+            category?: string;
+            /** @enum {string} */
+            platform: "windows" | "linux" | "macos";
+        };
+        UpdateSoftwarePackageBody: {
+            name?: string;
+            vendor?: string;
+            description?: string;
+            category?: string;
+        };
+        PackageVersionList: {
+            items: components["schemas"]["PackageVersion"][];
+        };
+        PackageVersion: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            packageId: string;
+            version: string;
+            /** @enum {string} */
+            installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
+            artifactIds: string[];
+            installCommand: string;
+            uninstallCommand: string | null;
+            successExitCodes: number[];
+            rebootExitCodes: number[];
+            /** @enum {string} */
+            reboot: "never" | "if_required" | "always";
+            timeoutSeconds: number;
+            productCode: string | null;
+            packageName: string | null;
+            preHook: {
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+            } | null;
+            postHook: {
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+            } | null;
+            requirements: {
+                platforms?: ("windows" | "linux" | "macos")[];
+                minOsVersion?: string;
+                architectures?: ("x64" | "arm64" | "x86")[];
+                minFreeDiskMb?: number;
+                minRamMb?: number;
+            };
+            detection: {
+                all: components["schemas"]["Detection"][];
+            } | {
+                any: components["schemas"]["Detection"][];
+            } | {
+                /** @enum {string} */
+                type: "msi_product_code";
+                productCode: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "msi_upgrade_code";
+                upgradeCode: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "registry";
+                /** @enum {string} */
+                hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+                key: string;
+                valueName?: string;
+                /**
+                 * @default 64
+                 * @enum {string}
+                 */
+                view?: "32" | "64";
+                /** @enum {string} */
+                check: "exists" | "not_exists" | "equals" | "version";
+                value?: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "file";
+                path: string;
+                /** @enum {string} */
+                check: "exists" | "not_exists" | "version" | "sha256";
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+                sha256?: string;
+            } | {
+                /** @enum {string} */
+                type: "service";
+                name: string;
+                /** @enum {string} */
+                state: "exists" | "running" | "stopped";
+            } | {
+                /** @enum {string} */
+                type: "linux_package";
+                /** @enum {string} */
+                manager: "dpkg" | "rpm" | "pacman";
+                name: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "script";
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+                /** @default 60 */
+                timeoutSeconds?: number;
+            };
+            dependencies: {
+                /** Format: uuid */
+                packageId: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            }[];
+            /** Format: uuid */
+            supersedesId: string | null;
+            notes: string;
+            createdAt: string;
+        };
+        Detection: {
+            all: components["schemas"]["Detection"][];
+        } | {
+            any: components["schemas"]["Detection"][];
+        } | {
+            /** @enum {string} */
+            type: "msi_product_code";
+            productCode: string;
+            version?: {
+                /** @enum {string} */
+                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                value: string;
+            }[];
+        } | {
+            /** @enum {string} */
+            type: "msi_upgrade_code";
+            upgradeCode: string;
+            version?: {
+                /** @enum {string} */
+                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                value: string;
+            }[];
+        } | {
+            /** @enum {string} */
+            type: "registry";
+            /** @enum {string} */
+            hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+            key: string;
+            valueName?: string;
+            /**
+             * @default 64
+             * @enum {string}
+             */
+            view?: "32" | "64";
+            /** @enum {string} */
+            check: "exists" | "not_exists" | "equals" | "version";
+            value?: string;
+            version?: {
+                /** @enum {string} */
+                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                value: string;
+            }[];
+        } | {
+            /** @enum {string} */
+            type: "file";
+            path: string;
+            /** @enum {string} */
+            check: "exists" | "not_exists" | "version" | "sha256";
+            version?: {
+                /** @enum {string} */
+                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                value: string;
+            }[];
+            sha256?: string;
+        } | {
+            /** @enum {string} */
+            type: "service";
+            name: string;
+            /** @enum {string} */
+            state: "exists" | "running" | "stopped";
+        } | {
+            /** @enum {string} */
+            type: "linux_package";
+            /** @enum {string} */
+            manager: "dpkg" | "rpm" | "pacman";
+            name: string;
+            version?: {
+                /** @enum {string} */
+                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                value: string;
+            }[];
+        } | {
+            /** @enum {string} */
+            type: "script";
+            /** @enum {string} */
+            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+            script: string;
+            /** @default 60 */
+            timeoutSeconds?: number;
+        };
+        CreatePackageVersionBody: {
+            version: string;
+            /** @enum {string} */
+            installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
+            /** @default [] */
+            artifactIds?: string[];
+            /** @description Default: the installer type's silent install (see packages/software) */
+            installCommand?: string;
+            uninstallCommand?: string;
+            successExitCodes?: number[];
+            rebootExitCodes?: number[];
+            /**
+             * @default if_required
+             * @enum {string}
+             */
+            reboot?: "never" | "if_required" | "always";
+            /** @default 3600 */
+            timeoutSeconds?: number;
+            productCode?: string;
+            packageName?: string;
+            /**
+             * @description For exe installers: picks the silent arguments
+             * @enum {string}
+             */
+            installerFramework?: "inno" | "nsis" | "burn" | "installshield";
+            preHook?: {
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+            };
+            postHook?: {
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+            };
+            /** @default {} */
+            requirements?: {
+                platforms?: ("windows" | "linux" | "macos")[];
+                minOsVersion?: string;
+                architectures?: ("x64" | "arm64" | "x86")[];
+                minFreeDiskMb?: number;
+                minRamMb?: number;
+            };
+            detection?: {
+                all: components["schemas"]["Detection"][];
+            } | {
+                any: components["schemas"]["Detection"][];
+            } | {
+                /** @enum {string} */
+                type: "msi_product_code";
+                productCode: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "msi_upgrade_code";
+                upgradeCode: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "registry";
+                /** @enum {string} */
+                hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+                key: string;
+                valueName?: string;
+                /**
+                 * @default 64
+                 * @enum {string}
+                 */
+                view?: "32" | "64";
+                /** @enum {string} */
+                check: "exists" | "not_exists" | "equals" | "version";
+                value?: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "file";
+                path: string;
+                /** @enum {string} */
+                check: "exists" | "not_exists" | "version" | "sha256";
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+                sha256?: string;
+            } | {
+                /** @enum {string} */
+                type: "service";
+                name: string;
+                /** @enum {string} */
+                state: "exists" | "running" | "stopped";
+            } | {
+                /** @enum {string} */
+                type: "linux_package";
+                /** @enum {string} */
+                manager: "dpkg" | "rpm" | "pacman";
+                name: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            } | {
+                /** @enum {string} */
+                type: "script";
+                /** @enum {string} */
+                interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                script: string;
+                /** @default 60 */
+                timeoutSeconds?: number;
+            };
+            /** @default [] */
+            dependencies?: {
+                /** Format: uuid */
+                packageId: string;
+                version?: {
+                    /** @enum {string} */
+                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                    value: string;
+                }[];
+            }[];
+            /** Format: uuid */
+            supersedesId?: string;
+            /** @default  */
+            notes?: string;
+        };
         AuditLogList: {
             items: components["schemas"]["AuditLogEntry"][];
             total: number;
@@ -3777,6 +4238,14 @@ export type SchemaDepotArtifact = components['schemas']['DepotArtifact'];
 export type SchemaDepotArtifactList = components['schemas']['DepotArtifactList'];
 export type SchemaDepotSigningKeyList = components['schemas']['DepotSigningKeyList'];
 export type SchemaDepotSigningKeyInfo = components['schemas']['DepotSigningKeyInfo'];
+export type SchemaSoftwarePackageList = components['schemas']['SoftwarePackageList'];
+export type SchemaSoftwarePackage = components['schemas']['SoftwarePackage'];
+export type SchemaCreateSoftwarePackageBody = components['schemas']['CreateSoftwarePackageBody'];
+export type SchemaUpdateSoftwarePackageBody = components['schemas']['UpdateSoftwarePackageBody'];
+export type SchemaPackageVersionList = components['schemas']['PackageVersionList'];
+export type SchemaPackageVersion = components['schemas']['PackageVersion'];
+export type SchemaDetection = components['schemas']['Detection'];
+export type SchemaCreatePackageVersionBody = components['schemas']['CreatePackageVersionBody'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
 export type SchemaSecretKeyUsage = components['schemas']['SecretKeyUsage'];
@@ -11985,6 +12454,820 @@ export interface operations {
             };
             /** @description The key is active or already retired */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSoftwarePackages: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 */
+                page?: number;
+                /** @description Items per page */
+                pageSize?: number;
+                /** @description Packages whose name or vendor contains this (case-insensitive) */
+                q?: string;
+                /** @description Packages for this platform */
+                platform?: "windows" | "linux" | "macos";
+                /** @description Exactly this category */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of packages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwarePackageList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSoftwarePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSoftwarePackageBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwarePackage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSoftwarePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The package's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The package */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwarePackage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteSoftwarePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The package's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Other packages' versions depend on it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateSoftwarePackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The package's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSoftwarePackageBody"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwarePackage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPackageVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The package's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackageVersionList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPackageVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The package's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePackageVersionBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackageVersion"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The package has this version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPackageVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackageVersion"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deletePackageVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -43,7 +43,7 @@ export const packageManagerName = z.string().regex(PACKAGE_MANAGER_NAME_PATTERN,
 export const versionComparisons = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte'] as const;
 export type VersionComparison = (typeof versionComparisons)[number];
 /** Every constraint must hold: `[{op: 'gte', value: '2.0'}, {op: 'lt', value: '3.0'}]` is a range. */
-const versionConstraints = z
+export const versionConstraints = z
   .array(z.object({ op: z.enum(versionComparisons), value: softwareVersion }))
   .min(1)
   .max(4);
@@ -236,13 +236,13 @@ export type DepotSigningKey = z.infer<typeof depotSigningKey>;
 /** Longest install / uninstall command line or hook. */
 export const MAX_INSTALL_COMMAND_LENGTH = 8 * 1024;
 export const MAX_HOOK_SCRIPT_LENGTH = 64 * 1024;
-const installCommandLine = text(MAX_INSTALL_COMMAND_LENGTH).refine((c) => c.trim().length > 0, 'must not be empty');
-const hook = z.object({
+export const installCommandLine = text(MAX_INSTALL_COMMAND_LENGTH).refine((c) => c.trim().length > 0, 'must not be empty');
+export const installHook = z.object({
   interpreter: z.enum(scriptInterpreters),
   script: text(MAX_HOOK_SCRIPT_LENGTH).refine((s) => s.length > 0, 'must not be empty'),
 });
-export type InstallHook = z.infer<typeof hook>;
-const exitCodes = z
+export type InstallHook = z.infer<typeof installHook>;
+export const exitCodes = z
   .array(
     z
       .number()
@@ -269,8 +269,8 @@ const installation = {
   reboot: z.enum(rebootBehaviours).default('never'),
   productCode: msiGuid.optional(),
   packageName: packageManagerName.optional(),
-  preHook: hook.optional(),
-  postHook: hook.optional(),
+  preHook: installHook.optional(),
+  postHook: installHook.optional(),
   detection: detection.optional(),
   requirements: softwareRequirements.optional(),
   timeoutSeconds: z

@@ -61,6 +61,11 @@ const documentTags = [
     description:
       'The software depot: artifacts (installers, by SHA-256), streamed uploads; a version uses an artifact, which then cannot be deleted (write: operator)',
   },
+  {
+    name: 'software',
+    description:
+      'The package catalog: packages, their versions (installer, commands, detection rules, requirements, dependencies) (write: operator)',
+  },
   { name: 'audit', description: 'Who did what, when (admin)' },
   {
     name: 'jobs',

@@ -1,0 +1,157 @@
+/** The software catalog (ADR 23): packages and their versions (services/software-packages.ts). */
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  createPackageVersionBody,
+  createSoftwarePackageBody,
+  packageVersion,
+  packageVersionList,
+  softwarePackage,
+  softwarePackageList,
+  softwarePackageListQuery,
+  updateSoftwarePackageBody,
+  uuid,
+} from '@opsconductor/contracts/api';
+import { body, createRouter, json } from '../lib/router.ts';
+import { authenticate, requireRole } from '../lib/auth.ts';
+import { requestOrigin } from '../lib/audit.ts';
+import { documentedProblem, problemResponses } from '../lib/problem.ts';
+import {
+  createPackage,
+  createVersion,
+  deletePackage,
+  deleteVersion,
+  getPackage,
+  getVersion,
+  listPackages,
+  listVersions,
+  updatePackage,
+} from '../services/software-packages.ts';
+
+const security = [{ bearerAuth: [] }];
+const tags = ['software'];
+const operator = [authenticate, requireRole('operator')];
+const packageId = z.object({ id: uuid.describe("The package's ID") });
+const versionId = z.object({ id: uuid.describe("The version's ID") });
+
+const list = createRoute({
+  method: 'get',
+  path: '/software/packages',
+  operationId: 'listSoftwarePackages',
+  tags,
+  summary: 'The package catalog, by name; search by name or vendor, filter by platform and category',
+  security,
+  middleware: [authenticate],
+  request: { query: softwarePackageListQuery },
+  responses: { 200: json(softwarePackageList, 'A page of packages'), ...problemResponses },
+});
+const create = createRoute({
+  method: 'post',
+  path: '/software/packages',
+  operationId: 'createSoftwarePackage',
+  tags,
+  summary: 'Add a package to the catalog (operator)',
+  security,
+  middleware: operator,
+  request: body(createSoftwarePackageBody),
+  responses: { 201: json(softwarePackage, 'Created'), 409: documentedProblem('The name is taken'), ...problemResponses },
+});
+const get = createRoute({
+  method: 'get',
+  path: '/software/packages/{id}',
+  operationId: 'getSoftwarePackage',
+  tags,
+  summary: 'A package',
+  security,
+  middleware: [authenticate],
+  request: { params: packageId },
+  responses: { 200: json(softwarePackage, 'The package'), ...problemResponses },
+});
+const update = createRoute({
+  method: 'patch',
+  path: '/software/packages/{id}',
+  operationId: 'updateSoftwarePackage',
+  tags,
+  summary: "Change a package's name, vendor, description or category (operator)",
+  security,
+  middleware: operator,
+  request: { params: packageId, ...body(updateSoftwarePackageBody) },
+  responses: { 200: json(softwarePackage, 'Changed'), 409: documentedProblem('The name is taken'), ...problemResponses },
+});
+const remove = createRoute({
+  method: 'delete',
+  path: '/software/packages/{id}',
+  operationId: 'deleteSoftwarePackage',
+  tags,
+  summary: 'Delete a package and its versions (operator); their artifacts stay in the depot',
+  security,
+  middleware: operator,
+  request: { params: packageId },
+  responses: { 204: { description: 'Deleted' }, 409: documentedProblem("Other packages' versions depend on it"), ...problemResponses },
+});
+const versions = createRoute({
+  method: 'get',
+  path: '/software/packages/{id}/versions',
+  operationId: 'listPackageVersions',
+  tags,
+  summary: "A package's versions, highest first",
+  security,
+  middleware: [authenticate],
+  request: { params: packageId },
+  responses: { 200: json(packageVersionList, 'The versions'), ...problemResponses },
+});
+const createVersionRoute = createRoute({
+  method: 'post',
+  path: '/software/packages/{id}/versions',
+  operationId: 'createPackageVersion',
+  tags,
+  summary: 'Add a version (operator): artifacts, commands (defaulted per installer type), detection, requirements, dependencies',
+  description:
+    "Install and uninstall command lines default to the installer type's unattended form (`msiexec /i {installer} /qn /norestart /l*v {log}`, `msiexec /x {productCode} /qn /norestart`, `apt-get install -y {installer}`, …) with success exit codes 0 and, for MSI, reboot codes 3010 and 1641. Placeholders: `{installer}`, `{log}`, `{productCode}`, `{packageName}`; anything else in braces that looks like a placeholder is refused (400), as is a placeholder whose value the version lacks.",
+  security,
+  middleware: operator,
+  request: { params: packageId, ...body(createPackageVersionBody) },
+  responses: { 201: json(packageVersion, 'Created'), 409: documentedProblem('The package has this version'), ...problemResponses },
+});
+const getVersionRoute = createRoute({
+  method: 'get',
+  path: '/software/versions/{id}',
+  operationId: 'getPackageVersion',
+  tags,
+  summary: 'A package version',
+  security,
+  middleware: [authenticate],
+  request: { params: versionId },
+  responses: { 200: json(packageVersion, 'The version'), ...problemResponses },
+});
+const deleteVersionRoute = createRoute({
+  method: 'delete',
+  path: '/software/versions/{id}',
+  operationId: 'deletePackageVersion',
+  tags,
+  summary: 'Delete a package version (operator); its artifacts stay in the depot',
+  security,
+  middleware: operator,
+  request: { params: versionId },
+  responses: { 204: { description: 'Deleted' }, ...problemResponses },
+});
+
+export const softwareRoutes = createRouter()
+  .openapi(list, async (c) => c.json(await listPackages(c.var.deps, c.req.valid('query')), 200))
+  .openapi(create, async (c) => c.json(await createPackage(c.var.deps, requestOrigin(c), c.var.user.id, c.req.valid('json')), 201))
+  .openapi(get, async (c) => c.json(await getPackage(c.var.deps, c.req.valid('param').id), 200))
+  .openapi(update, async (c) =>
+    c.json(await updatePackage(c.var.deps, requestOrigin(c), c.req.valid('param').id, c.req.valid('json')), 200),
+  )
+  .openapi(remove, async (c) => {
+    await deletePackage(c.var.deps, requestOrigin(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  })
+  .openapi(versions, async (c) => c.json({ items: await listVersions(c.var.deps, c.req.valid('param').id) }, 200))
+  .openapi(createVersionRoute, async (c) =>
+    c.json(await createVersion(c.var.deps, requestOrigin(c), c.var.user.id, c.req.valid('param').id, c.req.valid('json')), 201),
+  )
+  .openapi(getVersionRoute, async (c) => c.json(await getVersion(c.var.deps, c.req.valid('param').id), 200))
+  .openapi(deleteVersionRoute, async (c) => {
+    await deleteVersion(c.var.deps, requestOrigin(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  });
