@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { BoundedFile, BudgetExceeded, MalformedFile } from './bounded-file.ts';
 import { readDeb } from './deb.ts';
+import { readMsi } from './msi.ts';
 import { readRpm } from './rpm.ts';
 import type { PackageFormat, PackageMetadata } from './types.ts';
 
@@ -53,7 +54,8 @@ export async function readPackageMetadata(filePath: string, fileName: string, op
     try {
       if (result.format === 'rpm') await readRpm(file, result);
       else if (result.format === 'deb') await readDeb(file, result);
-      else if (result.format === 'msi' || result.format === 'msix' || result.format === 'exe') {
+      else if (result.format === 'msi') await readMsi(file, result);
+      else if (result.format === 'msix' || result.format === 'exe') {
         result.platform = 'windows';
         result.warnings.push(`${result.format} metadata is not read yet: fill the form by hand`);
       }

@@ -10,6 +10,9 @@ export interface PackageMetadata {
   version?: string;
   vendor?: string;
   description?: string;
+  /** MSI, '{GUID}' upper-case */
+  productCode?: string;
+  upgradeCode?: string;
   /** deb Package / rpm Name */
   packageName?: string;
   architecture?: CpuArchitecture;

@@ -64,3 +64,31 @@ export function buildRpm(dir: string, opts: { buildArch?: 'noarch'; target?: str
   const archDir = readdirSync(rpmsDir)[0]!;
   return join(rpmsDir, archDir, readdirSync(join(rpmsDir, archDir))[0]!);
 }
+
+/** An MSI built by wixl from a one-file .wxs; `arch` is wixl's -a. */
+export function buildMsi(dir: string, arch: 'x86' | 'x64'): string {
+  const root = join(dir, `msi-${arch}`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'hello.txt'), 'hello\n');
+  const programFiles = arch === 'x64' ? 'ProgramFiles64Folder' : 'ProgramFilesFolder';
+  writeFileSync(
+    join(root, 'demo.wxs'),
+    `<?xml version="1.0" encoding="utf-8"?>
+<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
+  <Product Id="12345678-1234-1234-1234-123456789abc" Name="Demo Agent Tool" Language="1033" Version="2.3.4"
+           Manufacturer="Example Corp" UpgradeCode="87654321-4321-4321-4321-cba987654321">
+    <Package InstallerVersion="200" Compressed="yes" Comments="Demo MSI"/>
+    <Media Id="1" Cabinet="demo.cab" EmbedCab="yes"/>
+    <Property Id="ARPCOMMENTS" Value="Installs the demo tool"/>
+    <Directory Id="TARGETDIR" Name="SourceDir"><Directory Id="${programFiles}"><Directory Id="INSTALLDIR" Name="Demo">
+      <Component Id="Main" Guid="11111111-2222-3333-4444-555555555555"${arch === 'x64' ? ' Win64="yes"' : ''}><File Id="hello" Source="hello.txt"/></Component>
+    </Directory></Directory></Directory>
+    <Feature Id="Complete" Level="1"><ComponentRef Id="Main"/></Feature>
+  </Product>
+</Wix>
+`,
+  );
+  const out = join(root, 'demo.msi');
+  execFileSync('wixl', ['-a', arch, '-o', out, join(root, 'demo.wxs')], { cwd: root, stdio: 'pipe' });
+  return out;
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isStorableText } from '@opsconductor/contracts/text';
 import { readPackageMetadata } from '../src/index.ts';
 import type { PackageMetadata } from '../src/index.ts';
-import { buildDeb, buildRpm, scratch } from './fixtures.ts';
+import { buildDeb, buildMsi, buildRpm, scratch } from './fixtures.ts';
 
 const dir = scratch();
 
@@ -27,6 +27,7 @@ describe('hostile input', () => {
   const fixtures = [
     ['demo.deb', buildDeb(dir, { compression: 'gzip', architecture: 'amd64' })],
     ['demo.rpm', buildRpm(dir, { buildArch: 'noarch' })],
+    ['demo.msi', buildMsi(dir, 'x86')],
   ] as const;
 
   it.each(fixtures)('truncated %s never throws and stays storable', async (name, path) => {
