@@ -116,6 +116,7 @@ const installerTools = [
   { bin: '/usr/bin/msiinfo', pkg: 'msitools' },
   { bin: '/usr/bin/rpmbuild', pkg: 'rpm' },
   { bin: '/usr/bin/zip', pkg: 'zip' },
+  { bin: '/usr/bin/unzip', pkg: 'unzip' },
   { bin: '/usr/bin/llvm-rc', pkg: 'llvm' },
   { bin: '/usr/bin/lld-link', pkg: 'lld' },
 ];

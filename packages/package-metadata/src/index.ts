@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { BoundedFile, BudgetExceeded, MalformedFile } from './bounded-file.ts';
 import { readDeb } from './deb.ts';
 import { readMsi } from './msi.ts';
+import { readMsix } from './msix.ts';
 import { readRpm } from './rpm.ts';
 import type { PackageFormat, PackageMetadata } from './types.ts';
 
@@ -55,7 +56,8 @@ export async function readPackageMetadata(filePath: string, fileName: string, op
       if (result.format === 'rpm') await readRpm(file, result);
       else if (result.format === 'deb') await readDeb(file, result);
       else if (result.format === 'msi') await readMsi(file, result);
-      else if (result.format === 'msix' || result.format === 'exe') {
+      else if (result.format === 'msix') await readMsix(file, result);
+      else if (result.format === 'exe') {
         result.platform = 'windows';
         result.warnings.push(`${result.format} metadata is not read yet: fill the form by hand`);
       }

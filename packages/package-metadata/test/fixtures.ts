@@ -92,3 +92,26 @@ export function buildMsi(dir: string, arch: 'x86' | 'x64'): string {
   execFileSync('wixl', ['-a', arch, '-o', out, join(root, 'demo.wxs')], { cwd: root, stdio: 'pipe' });
   return out;
 }
+
+/** An .msix-shaped zip: an AppxManifest.xml (deflated by the zip CLI) and one payload file. */
+export function buildMsix(dir: string): string {
+  const root = join(dir, 'msix');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'AppxManifest.xml'),
+    `<?xml version="1.0" encoding="utf-8"?>
+<Package xmlns="http://schemas.microsoft.com/appx/manifest/foundation/windows10">
+  <Identity Name="ExampleCorp.DemoTool" Publisher="CN=Example Corp, O=Example Corp, C=US" Version="1.2.3.0" ProcessorArchitecture="x64" />
+  <Properties>
+    <DisplayName>Demo Tool &amp; Friends</DisplayName>
+    <PublisherDisplayName>Example Corp</PublisherDisplayName>
+    <Logo>logo.png</Logo>
+  </Properties>
+</Package>
+${'<!-- padding so that zip deflates the manifest -->\n'.repeat(20)}`,
+  );
+  writeFileSync(join(root, 'payload.txt'), 'payload');
+  const out = join(dir, 'demo.msix');
+  execFileSync('zip', ['-q', '-X', out, 'payload.txt', 'AppxManifest.xml'], { cwd: root });
+  return out;
+}
