@@ -2,6 +2,7 @@ import zlib from 'node:zlib';
 import { type BoundedFile, MalformedFile } from './bounded-file.ts';
 import { cpuArchitecture, MAX_DEPENDENCIES, storableText, storableVersion } from './text.ts';
 import type { PackageMetadata } from './types.ts';
+import { xzDecompress } from './xz.ts';
 
 const AR_MAGIC = '!<arch>\n';
 const AR_HEADER_SIZE = 60;
@@ -39,6 +40,7 @@ function decompress(name: string, data: Buffer, warnings: string[]): Buffer | un
   try {
     if (name === 'control.tar') return data;
     if (name === 'control.tar.gz') return zlib.gunzipSync(data, options);
+    if (name === 'control.tar.xz') return xzDecompress(data, MAX_CONTROL_TAR);
     if (name === 'control.tar.zst') {
       // zlib's zstd arrived in Node 22.15 / 23.8; @types/node 20 does not know it.
       const zstd = (zlib as unknown as { zstdDecompressSync?: (b: Buffer, o: object) => Buffer }).zstdDecompressSync;
