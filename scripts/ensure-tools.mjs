@@ -109,16 +109,14 @@ if (wantTest && !process.env.SSHD && !existsSync('/usr/sbin/sshd')) {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
   });
 }
-// 7. Installer builders for the package-metadata tests (packages/package-metadata): real MSIs, rpms, zips and
-// PEs built at test time. dpkg-deb and tar come with Debian itself.
+// 7. Installer builders for the package-metadata tests (packages/package-metadata): real MSIs, rpms, debs and zips
+// built at test time. dpkg-deb and tar come with Debian itself.
 const installerTools = [
   { bin: '/usr/bin/wixl', pkg: 'wixl' },
   { bin: '/usr/bin/msiinfo', pkg: 'msitools' },
   { bin: '/usr/bin/rpmbuild', pkg: 'rpm' },
   { bin: '/usr/bin/zip', pkg: 'zip' },
   { bin: '/usr/bin/unzip', pkg: 'unzip' },
-  { bin: '/usr/bin/llvm-rc', pkg: 'llvm' },
-  { bin: '/usr/bin/lld-link', pkg: 'lld' },
 ];
 const missingInstallerTools = wantTest ? installerTools.filter((t) => !existsSync(t.bin)).map((t) => t.pkg) : [];
 if (missingInstallerTools.length > 0) {
