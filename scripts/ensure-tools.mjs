@@ -10,6 +10,7 @@
 //    into the virtualenv .tools/schemathesis (skipped when SCHEMATHESIS names an existing binary)
 //  - with --test: Debian's chromium for the browser tests (when missing and we may apt-get)
 //  - with --test: Debian's openssh-server, whose sshd the agentless SSH tests run on loopback (likewise)
+//  - with --test: the installer builders the package-metadata tests make their fixtures with (likewise)
 // Plain Node, no dependencies: it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,6 +107,24 @@ if (wantTest && !process.env.SSHD && !existsSync('/usr/sbin/sshd')) {
   // RUNLEVEL=1: invoke-rc.d then leaves the ssh service stopped (nothing should listen on port 22 for us).
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'openssh-server'], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
+  });
+}
+// 7. Installer builders for the package-metadata tests (packages/package-metadata): real MSIs, rpms, debs and zips
+// built at test time. dpkg-deb and tar come with Debian itself.
+const installerTools = [
+  { bin: '/usr/bin/wixl', pkg: 'wixl' },
+  { bin: '/usr/bin/msiinfo', pkg: 'msitools' },
+  { bin: '/usr/bin/rpmbuild', pkg: 'rpm' },
+  { bin: '/usr/bin/zip', pkg: 'zip' },
+  { bin: '/usr/bin/unzip', pkg: 'unzip' },
+];
+const missingInstallerTools = wantTest ? installerTools.filter((t) => !existsSync(t.bin)).map((t) => t.pkg) : [];
+if (missingInstallerTools.length > 0) {
+  if (process.getuid?.() !== 0) throw new Error(`installer builders are missing: install Debian's ${missingInstallerTools.join(' ')}`);
+  log(`installing Debian ${missingInstallerTools.join(' ')} for the package-metadata tests`);
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missingInstallerTools], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
 log('ready');

@@ -1,0 +1,92 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isStorableText } from '@opsconductor/contracts/text';
+import { readPackageMetadata } from '../src/index.ts';
+import type { PackageMetadata } from '../src/index.ts';
+import { buildDeb, buildMsi, buildRpm, scratch } from './fixtures.ts';
+
+const dir = scratch();
+
+function expectStorable(meta: PackageMetadata) {
+  for (const value of Object.values(meta).flat()) {
+    if (typeof value === 'string') expect(isStorableText(value) && value.length <= 500).toBe(true);
+  }
+}
+
+/** Every prefix length up to 4 KiB, then a spread of lengths over the rest of the file. */
+function cutLengths(size: number): number[] {
+  const lengths = new Set<number>();
+  for (let n = 0; n < Math.min(size, 4096); n += 7) lengths.add(n);
+  for (let i = 0; i < 64; i++) lengths.add(Math.floor((size * i) / 64));
+  return [...lengths];
+}
+
+describe('hostile input', () => {
+  const fixtures = [
+    ['demo.deb', buildDeb(dir, { compression: 'gzip', architecture: 'amd64' })],
+    ['demo-xz.deb', buildDeb(dir, { architecture: 'amd64' })],
+    ['demo.rpm', buildRpm(dir, { buildArch: 'noarch' })],
+    ['demo.msi', buildMsi(dir, 'x86')],
+  ] as const;
+  const rpmFixture = fixtures.find(([name]) => name === 'demo.rpm')![1];
+
+  it.each(fixtures)('truncated %s never throws and stays storable', async (name, path) => {
+    const bytes = readFileSync(path);
+    const cut = join(dir, `cut-${name}`);
+    for (const length of cutLengths(bytes.length)) {
+      writeFileSync(cut, bytes.subarray(0, length));
+      const meta = await readPackageMetadata(cut, name);
+      expectStorable(meta);
+      if (length < bytes.length && length > 600) expect(meta.warnings.length + (meta.packageName ? 1 : 0)).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(fixtures)('%s with random bytes overwritten never throws', async (name, path) => {
+    const bytes = readFileSync(path);
+    const mutated = join(dir, `mutated-${name}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 16 }),
+        async (edits) => {
+          const copy = Buffer.from(bytes);
+          for (const [at, value] of edits) copy[at] = value;
+          writeFileSync(mutated, copy);
+          expectStorable(await readPackageMetadata(mutated, name));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('an rpm header claiming a huge index is refused without reading it', async () => {
+    const bytes = Buffer.from(readFileSync(rpmFixture));
+    bytes.writeUInt32BE(0xffffffff, 96 + 8);
+    const path = join(dir, 'huge.rpm');
+    writeFileSync(path, bytes);
+    const meta = await readPackageMetadata(path, 'huge.rpm', { maxBytesRead: 1024 * 1024 });
+    expect(meta.format).toBe('rpm');
+    expect(meta.warnings.join()).toMatch(/too large/);
+  });
+
+  it('a read budget below what the file needs gives a warning, not an error', async () => {
+    const meta = await readPackageMetadata(rpmFixture, 'demo.rpm', { maxBytesRead: 700 });
+    expect(meta.warnings.join()).toMatch(/read budget/);
+  });
+
+  it('random files are unknown or partial, never an exception', async () => {
+    const path = join(dir, 'random.bin');
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.constantFrom('x.bin', 'x.deb', 'x.rpm', 'x.msi'), async (data, name) => {
+        writeFileSync(path, data);
+        expectStorable(await readPackageMetadata(path, name));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a missing file is an I/O error for the caller', async () => {
+    await expect(readPackageMetadata(join(dir, 'nope.deb'), 'nope.deb')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
