@@ -3,7 +3,10 @@
  * refused past the size limit with nothing kept, searched, and deleted only while no package version uses them.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +14,8 @@ import { depotArtifact, depotArtifactList, type DepotArtifact } from '@opsconduc
 import { queueCommand, storePayload } from '@opsconductor/commands';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+
+const run = promisify(execFile);
 
 let t: TestApi;
 let operator: string;
@@ -221,5 +226,32 @@ describe('depot artifacts', () => {
     expect((await download(b.deviceSecret)).status).toBe(404);
     await pool.query(`UPDATE agent_commands SET state = 'succeeded', finished_at = now() WHERE id = $1`, [queued!.id]);
     expect((await download(a.deviceSecret)).status).toBe(404); // over: no more downloads
+  });
+
+  it('keep what was read from the file to prefill a package version: a .deb built here with dpkg-deb', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'depot-deb-'));
+    try {
+      await mkdir(path.join(dir, 'pkg', 'DEBIAN'), { recursive: true });
+      await writeFile(
+        path.join(dir, 'pkg', 'DEBIAN', 'control'),
+        'Package: opsc-hello\nVersion: 1:2.4-1\nArchitecture: amd64\nMaintainer: Ops Team <ops@example.com>\nDescription: says hello\n more text\n',
+      );
+      await run('dpkg-deb', ['--build', '--root-owner-group', path.join(dir, 'pkg'), path.join(dir, 'hello.deb')]);
+      const res = await upload(await readFile(path.join(dir, 'hello.deb')), 'opsc-hello_2.4-1_amd64.deb');
+      expect(res.status).toBe(201);
+      expect(depotArtifact.parse(await res.json()).metadata).toMatchObject({
+        format: 'deb',
+        installerType: 'deb',
+        packageName: 'opsc-hello',
+        version: '1:2.4-1',
+        architecture: 'x64',
+        platform: 'linux',
+      });
+      // Anything else uploads as well, with nothing read from it.
+      const other = await upload(Buffer.from(`just bytes ${randomUUID()}`), 'notes.bin');
+      expect(depotArtifact.parse(await other.json()).metadata).toMatchObject({ format: 'unknown' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

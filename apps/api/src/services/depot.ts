@@ -2,7 +2,8 @@
  * The software depot's artifacts (ADR 23): installers and the files they need, content-addressed by SHA-256 in the
  * built-in depot (DEPOT_DIR, `<aa>/<sha256>`), one row per content however often it is uploaded. An upload is
  * streamed (never held in memory), bounded by DEPOT_UPLOAD_MAX_BYTES and hashed as it arrives; the same content
- * again is the same artifact. An artifact a package version uses cannot be deleted (the foreign key restricts it),
+ * again is the same artifact. What packages/package-metadata reads from it (MSI properties, a .deb's control
+ * file, …) is kept as its `metadata`, to prefill a package version. An artifact a package version uses cannot be deleted (the foreign key restricts it),
  * so a deployment or rollback always finds its installer.
  */
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -10,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { DepotArtifact } from '@opsconductor/contracts/api';
 import { withTransaction } from '@opsconductor/db';
+import { readPackageMetadata } from '@opsconductor/package-metadata';
 import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
 import type { ByteRange } from './files.ts';
@@ -70,6 +72,11 @@ export async function uploadArtifact(
 ): Promise<{ artifact: DepotArtifact; created: boolean }> {
   const staged = await deps.depot.stage(body, signal);
   try {
+    // Read before the transaction: parsing a large installer must not hold a connection.
+    const metadata = await readPackageMetadata(staged.path, meta.fileName).catch((err: unknown) => ({
+      format: 'unknown',
+      warnings: [`the file could not be read: ${(err as Error).message}`],
+    }));
     return await withUnitOfWork(deps.db, origin, async (uow) => {
       await lockContent(uow.sql, staged.sha256);
       await staged.commit();
@@ -77,8 +84,8 @@ export async function uploadArtifact(
       if (existing) return { artifact: existing, created: false };
       const id = randomUUID();
       await uow.sql.query(
-        `INSERT INTO artifacts (id, sha256, size, file_name, origin, created_by_id) VALUES ($1, $2, $3, $4, 'upload', $5)`,
-        [id, staged.sha256, staged.size, meta.fileName, meta.userId],
+        `INSERT INTO artifacts (id, sha256, size, file_name, origin, metadata, created_by_id) VALUES ($1, $2, $3, $4, 'upload', $5, $6)`,
+        [id, staged.sha256, staged.size, meta.fileName, JSON.stringify(metadata), meta.userId],
       );
       await uow.sql.query(`INSERT INTO artifact_locations (artifact_id, source_id) VALUES ($1, $2)`, [id, BUILT_IN_DEPOT_SOURCE_ID]);
       await uow.audit({

@@ -58,7 +58,7 @@ export class FileStore {
   async stage(
     body: WebReadableStream<Uint8Array>,
     signal?: AbortSignal,
-  ): Promise<{ sha256: string; size: number; commit(): Promise<void>; discard(): Promise<void> }> {
+  ): Promise<{ sha256: string; size: number; path: string; commit(): Promise<void>; discard(): Promise<void> }> {
     const tmpDir = path.join(this.dir, 'tmp');
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     const tmp = path.join(tmpDir, `${randomUUID()}.part`);
@@ -93,6 +93,7 @@ export class FileStore {
     return {
       sha256,
       size,
+      path: tmp,
       // Same name, same bytes: replacing an existing copy changes nothing a reader could see.
       commit: async () => {
         await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
