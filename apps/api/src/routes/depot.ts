@@ -85,13 +85,12 @@ const remove = createRoute({
 });
 
 const admin = [authenticate, requireRole('admin')];
-const signingKeyTags = ['depot'];
 const keyId = z.object({ keyId: z.string().uuid().describe("The key's ID") });
 const listSigningKeys = createRoute({
   method: 'get',
   path: '/depot/signing-keys',
   operationId: 'listDepotSigningKeys',
-  tags: signingKeyTags,
+  tags,
   summary: 'The keys the depot signs artifact manifests with, newest first (admin)',
   security,
   middleware: admin,
@@ -101,7 +100,7 @@ const createSigningKey = createRoute({
   method: 'post',
   path: '/depot/signing-keys',
   operationId: 'createDepotSigningKey',
-  tags: signingKeyTags,
+  tags,
   summary: 'Start a key rotation: a new pending key, published to agents at their next check-in, signing nothing yet (admin)',
   description:
     'The private half goes to the secret store (needs SECRETS_MASTER_KEYS). Activate the key once the fleet has checked in (docs/operations.md, "Depot signing keys").',
@@ -113,7 +112,7 @@ const activateSigningKey = createRoute({
   method: 'post',
   path: '/depot/signing-keys/{keyId}/activate',
   operationId: 'activateDepotSigningKey',
-  tags: signingKeyTags,
+  tags,
   summary: 'Sign with a pending key from now on; the active one becomes previous, still published (admin)',
   security,
   middleware: admin,
@@ -124,7 +123,7 @@ const retireSigningKey = createRoute({
   method: 'post',
   path: '/depot/signing-keys/{keyId}/retire',
   operationId: 'retireDepotSigningKey',
-  tags: signingKeyTags,
+  tags,
   summary: 'Stop publishing a previous or pending key and delete its private half (admin)',
   description:
     'Agents stop trusting it at their next check-in; manifests it signed no longer verify. The active key cannot be retired (409).',
