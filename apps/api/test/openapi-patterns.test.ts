@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { jobRunTargetsQuery, outputQuery } from '@opsconductor/contracts/api';
+import { jobRunTargetsQuery, outputQuery, shareSourceSettings } from '@opsconductor/contracts/api';
 import { customFieldKey, deviceListFilters, tagName } from '@opsconductor/contracts/inventory-api';
 import { inventoryReport } from '@opsconductor/contracts/inventory';
 import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands';
@@ -118,6 +118,16 @@ const samples: Record<string, Samples> = {
     schema: packageManagerName,
     accepted: ['nginx', 'Mozilla.Firefox', 'libstdc++6', 'python3.11', '7zip_x64'],
     refused: ['', '-rf', 'tool; reboot', 'a b', '$(id)', 'a'.repeat(129)],
+  },
+  uncPath: {
+    schema: shareSourceSettings.shape.uncPath.unwrap(),
+    accepted: ['\\\\fs01\\depot', '\\\\fs01.corp.example\\software$\\depot\\', '\\\\10.0.0.5\\d'],
+    refused: ['\\\\server', 'C:\\depot', '//fs01/depot', '\\\\fs01\\de\npot', ''],
+  },
+  mountPath: {
+    schema: shareSourceSettings.shape.mountPath.unwrap(),
+    accepted: ['/mnt/depot', '/', '/srv/software depot'],
+    refused: ['mnt/depot', '', '/mnt/\ndepot', 'C:\\depot'],
   },
 };
 

@@ -22,6 +22,7 @@ import {
   auditActorTypes,
   deviceLifecycles,
   deviceRunStatuses,
+  depotSourceKinds,
   deviceStatuses,
   finalJobRunStatuses,
   installerTypes,
@@ -45,6 +46,13 @@ export type Role = z.infer<typeof role>;
 export const uuid = z.string().uuid();
 /** PostgreSQL text cannot hold NUL: refuse it at the edge instead of failing in the database. */
 const noNul = (s: string) => !s.includes('\u0000');
+/** `address/bits` with an IPv4 or IPv6 address and a prefix length that fits it. */
+function isCidr(cidr: string): boolean {
+  const [address = '', bits = ''] = cidr.split('/');
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) && Number(bits) <= 32;
+  return address.includes(':') && /^[0-9A-Fa-f:.]{2,45}$/.test(address) && URL.canParse(`http://[${address}]/`) && Number(bits) <= 128;
+}
 const noNulMessage = 'must not contain NUL characters';
 /** Free text to search for (matched literally: `%` and `_` are no wildcards). */
 export const searchText = z.string().max(200).trim().refine(noNul, noNulMessage);
@@ -819,6 +827,80 @@ export const createPackageVersionBody = z
   .strict()
   .meta({ id: 'CreatePackageVersionBody' });
 export type CreatePackageVersionBody = z.output<typeof createPackageVersionBody>;
+/** Where agents may download artifacts from besides the server (ADR 23); `depot` is the built-in one. */
+export const depotSource = z
+  .object({
+    id: z.string().uuid(),
+    name: z.string(),
+    kind: z.enum(depotSourceKinds),
+    /** Lower first: agents try sources for their subnet, then the rest, each group by priority. */
+    priority: z.number().int(),
+    enabled: z.boolean(),
+    settings: z.record(z.string(), z.unknown()),
+    /** CIDRs of the devices this source serves first; empty: every device, by priority. */
+    subnets: z.array(z.string()),
+    health: z.object({
+      checkedAt: z.string().nullable(),
+      reachable: z.boolean().nullable(),
+      /** Free space where the source keeps artifacts, in bytes, when the server can see it. */
+      freeBytes: z.number().int().nullable(),
+      error: z.string().nullable(),
+    }),
+    /** Artifacts this source holds. */
+    artifacts: z.number().int(),
+  })
+  .meta({ id: 'DepotSource' });
+export type DepotSource = z.infer<typeof depotSource>;
+export const depotSourceList = z.object({ items: z.array(depotSource) }).meta({ id: 'DepotSourceList' });
+const sourceCidr = z
+  .string()
+  .max(64)
+  .refine((c) => /^[0-9A-Fa-f:.]+\/\d{1,3}$/.test(c) && isCidr(c), 'must be a CIDR such as 10.1.0.0/16 or 2001:db8::/32');
+/** An HTTP(S) mirror: artifacts at `<baseUrl>/<aa>/<sha256>`. */
+export const httpSourceSettings = z.object({ baseUrl: z.url({ protocol: /^https?$/ }).max(2048) }).strict();
+/** An SMB share: Windows agents read `uncPath` (\\\\server\\share\\path), Linux agents `mountPath` (where it is mounted). */
+export const shareSourceSettings = z
+  .object({
+    uncPath: z
+      .string()
+      .max(1024)
+      .regex(
+        /^\\\\[^\\/\u0000-\u001f]+\\[^\\/\u0000-\u001f]+(\\[^\\/\u0000-\u001f]+)*\\?$/,
+        'must be a UNC path such as \\\\server\\share\\depot',
+      )
+      .optional(),
+    mountPath: z
+      .string()
+      .max(1024)
+      .regex(/^\/[^\u0000-\u001f]*$/, 'must be an absolute path such as /mnt/depot')
+      .optional(),
+  })
+  .strict()
+  .refine((s) => s.uncPath !== undefined || s.mountPath !== undefined, 'needs uncPath, mountPath or both');
+const sourceFields = {
+  name: packageText(200).pipe(z.string().min(1)),
+  priority: z.number().int().min(0).max(10_000).default(100),
+  enabled: z.boolean().default(true),
+  subnets: z.array(sourceCidr).max(64).default([]),
+};
+export const createDepotSourceBody = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('http'), ...sourceFields, settings: httpSourceSettings }).strict(),
+    z.object({ kind: z.literal('share'), ...sourceFields, settings: shareSourceSettings }).strict(),
+  ])
+  .meta({ id: 'CreateDepotSourceBody' });
+export type CreateDepotSourceBody = z.output<typeof createDepotSourceBody>;
+export const updateDepotSourceBody = z
+  .object({
+    name: sourceFields.name.optional(),
+    priority: z.number().int().min(0).max(10_000).optional(),
+    enabled: z.boolean().optional(),
+    subnets: z.array(sourceCidr).max(64).optional(),
+    settings: z.record(z.string(), z.unknown()).optional().describe("The kind's settings, whole (as when created)"),
+  })
+  .strict()
+  .meta({ id: 'UpdateDepotSourceBody' });
+export type UpdateDepotSourceBody = z.output<typeof updateDepotSourceBody>;
 export const depotArtifactListQuery = pagination.extend({
   q: searchText.optional().describe('Artifacts whose file name contains this (case-insensitive), or whose SHA-256 starts with it'),
 });

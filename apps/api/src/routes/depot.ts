@@ -7,18 +7,23 @@ import {
   depotArtifact,
   depotArtifactList,
   depotArtifactListQuery,
+  createDepotSourceBody,
+  depotSource,
+  depotSourceList,
+  updateDepotSourceBody,
   depotSigningKeyInfo,
   depotSigningKeyList,
   fileContent,
   uuid,
   type DepotSigningKeyInfo,
 } from '@opsconductor/contracts/api';
-import { createRouter, json } from '../lib/router.ts';
+import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { audit, requestOrigin } from '../lib/audit.ts';
 import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts';
 import { uploadBody } from '../lib/upload.ts';
 import { deleteArtifact, getArtifact, listArtifacts, uploadArtifact } from '../services/depot.ts';
+import { checkSource, createSource, deleteSource, listSources, updateSource } from '../services/depot-sources.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['depot'];
@@ -158,6 +163,68 @@ async function changeSigningKey(c: Context<AppEnv>, id: string, change: 'activat
   return signingKeyInfo(c, id);
 }
 
+const sourceId = z.object({ id: uuid.describe("The source's ID") });
+const listSourcesRoute = createRoute({
+  method: 'get',
+  path: '/depot/sources',
+  operationId: 'listDepotSources',
+  tags,
+  summary: 'Where agents download artifacts from: the built-in depot, mirrors and shares, by priority, with their last health check',
+  security,
+  middleware: [authenticate],
+  responses: { 200: json(depotSourceList, 'The sources'), ...problemResponses },
+});
+const createSourceRoute = createRoute({
+  method: 'post',
+  path: '/depot/sources',
+  operationId: 'createDepotSource',
+  tags,
+  summary: 'Add an HTTP(S) mirror or an SMB share (admin)',
+  description:
+    'Agents whose address is in `subnets` try the source before the others; among the rest, lower `priority` first. Artifacts are at `<aa>/<sha256>` below the mirror URL or share path. Whatever a source serves, agents accept only bytes whose SHA-256 matches the signed manifest.',
+  security,
+  middleware: admin,
+  request: body(createDepotSourceBody),
+  responses: { 201: json(depotSource, 'Added'), 409: documentedProblem('The name is taken'), ...problemResponses },
+});
+const updateSourceRoute = createRoute({
+  method: 'patch',
+  path: '/depot/sources/{id}',
+  operationId: 'updateDepotSource',
+  tags,
+  summary: "Change a source's name, priority, subnets, settings or whether it is used (admin)",
+  security,
+  middleware: admin,
+  request: { params: sourceId, ...body(updateDepotSourceBody) },
+  responses: {
+    200: json(depotSource, 'Changed'),
+    409: documentedProblem('The name is taken, or the built-in depot would be disabled'),
+    ...problemResponses,
+  },
+});
+const deleteSourceRoute = createRoute({
+  method: 'delete',
+  path: '/depot/sources/{id}',
+  operationId: 'deleteDepotSource',
+  tags,
+  summary: 'Remove a mirror or share (admin); the built-in depot stays (409)',
+  security,
+  middleware: admin,
+  request: { params: sourceId },
+  responses: { 204: { description: 'Removed' }, 409: documentedProblem('The built-in depot'), ...problemResponses },
+});
+const checkSourceRoute = createRoute({
+  method: 'post',
+  path: '/depot/sources/{id}/check',
+  operationId: 'checkDepotSource',
+  tags,
+  summary: "Check a source's health now: reachable from the server, and free space where the server can see it (operator)",
+  security,
+  middleware: operator,
+  request: { params: sourceId },
+  responses: { 200: json(depotSource, 'Checked'), ...problemResponses },
+});
+
 export const depotRoutes = createRouter()
   .openapi(upload, async (c) => {
     const deps = c.var.deps;
@@ -183,4 +250,14 @@ export const depotRoutes = createRouter()
     return c.json(await signingKeyInfo(c, id), 201);
   })
   .openapi(activateSigningKey, async (c) => c.json(await changeSigningKey(c, c.req.valid('param').keyId, 'activate'), 200))
-  .openapi(retireSigningKey, async (c) => c.json(await changeSigningKey(c, c.req.valid('param').keyId, 'retire'), 200));
+  .openapi(retireSigningKey, async (c) => c.json(await changeSigningKey(c, c.req.valid('param').keyId, 'retire'), 200))
+  .openapi(listSourcesRoute, async (c) => c.json({ items: await listSources(c.var.deps) }, 200))
+  .openapi(createSourceRoute, async (c) => c.json(await createSource(c.var.deps, requestOrigin(c), c.req.valid('json')), 201))
+  .openapi(updateSourceRoute, async (c) =>
+    c.json(await updateSource(c.var.deps, requestOrigin(c), c.req.valid('param').id, c.req.valid('json')), 200),
+  )
+  .openapi(deleteSourceRoute, async (c) => {
+    await deleteSource(c.var.deps, requestOrigin(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  })
+  .openapi(checkSourceRoute, async (c) => c.json(await checkSource(c.var.deps, c.req.valid('param').id), 200));
