@@ -18,6 +18,8 @@ export function requestedRange(header: string | undefined, size: number): ByteRa
   if (!m) return undefined;
   const [, first, last] = m as unknown as [string, string, string];
   if (first === '' && last === '') return undefined;
+  // An empty file has no byte to start a range at.
+  if (size === 0) return 'unsatisfiable';
   if (first === '') {
     // A suffix: the last N bytes.
     const n = Number(last);
