@@ -117,6 +117,8 @@ const installerTools = [
   { bin: '/usr/bin/rpmbuild', pkg: 'rpm' },
   { bin: '/usr/bin/zip', pkg: 'zip' },
   { bin: '/usr/bin/unzip', pkg: 'unzip' },
+  // The xz decoder's tests compare against the xz CLI (priority "standard": not on every minimal system).
+  { bin: '/usr/bin/xz', pkg: 'xz-utils' },
 ];
 const missingInstallerTools = wantTest ? installerTools.filter((t) => !existsSync(t.bin)).map((t) => t.pkg) : [];
 if (missingInstallerTools.length > 0) {
