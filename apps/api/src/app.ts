@@ -23,6 +23,7 @@ import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { depotRoutes } from './routes/depot.ts';
 import { softwareRoutes } from './routes/software.ts';
+import { refuseDeepJson } from './lib/json-depth.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
 import { jobScheduleRoutes } from './routes/job-schedules.ts';
@@ -53,6 +54,8 @@ export function createApp(deps: ApiDeps) {
   // Uploads are streamed and bounded by FILE_UPLOAD_MAX_BYTES / DEPOT_UPLOAD_MAX_BYTES (lib/upload.ts), not by the body limit.
   const streamedUploads = new Set(['/api/v1/files', '/api/v1/depot/artifacts']);
   app.use('/api/*', (c, next) => (c.req.method === 'POST' && streamedUploads.has(c.req.path) ? next() : tooLarge(c, next)));
+  // People's API only: its schemas are recursive (group rules, detection trees); the agent API's are not (hot path).
+  app.use('/api/*', refuseDeepJson);
   app.use('/agent/*', (c, next) => (c.req.path === '/agent/v1/inventory' ? inventoryTooLarge(c, next) : tooLarge(c, next)));
 
   app.onError((err, c) => {

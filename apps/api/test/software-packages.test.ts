@@ -153,6 +153,26 @@ describe('software packages', () => {
     await refused({ version: '1.0', installerType: 'deb', artifactIds: [deb.id], supersedesId: randomUUID() }, 'supersedesId');
     await refused({ version: '1.0; rm -rf /', installerType: 'deb', artifactIds: [deb.id] }, 'version');
     await refused({ version: '1.0', installerType: 'apt', packageName: 'tool; reboot' }, 'packageName');
+    await refused({ version: '1.0', installerType: 'apt', packageName: 'tool', successExitCodes: [2 ** 40] }, 'successExitCodes');
+    // Nested past any limit a schema could check by recursion: refused before validation, not a stack overflow.
+    let deep = '{"type":"service","name":"x","state":"exists"}';
+    for (let i = 0; i < 50_000; i++) deep = `{"all":[${deep}]}`;
+    const tooDeep = await t.request(`/api/v1/software/packages/${pkg.id}/versions`, {
+      method: 'POST',
+      token: operator,
+      headers: { 'content-type': 'application/json' },
+      body: `{"version":"1.0","installerType":"apt","packageName":"x","detection":${deep}}`,
+    });
+    expect(tooDeep.status).toBe(400);
+    await refused(
+      {
+        version: '1.0',
+        installerType: 'apt',
+        packageName: 'x',
+        detection: { all: [{ all: [{ all: [{ all: [{ all: [{ type: 'service', name: 'x', state: 'exists' }] }] }] }] }] },
+      },
+      'nest',
+    );
 
     const base = await call(`/software/packages/${pkg.id}/versions`, 'POST', {
       version: '1.0',

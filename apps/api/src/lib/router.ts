@@ -17,7 +17,7 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({ 
 /** A route's required JSON request body. */
 export const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+export const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**
  * The route's query schema made strict, or one that admits no parameter when it declares none: an unknown
