@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { DepotArtifact } from '@opsconductor/contracts/api';
 import { withTransaction } from '@opsconductor/db';
 import { readPackageMetadata } from '@opsconductor/package-metadata';
-import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
+import { likeLiteral, withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
 import type { ByteRange } from './files.ts';
 import { ApiError } from '../lib/problem.ts';
@@ -108,7 +108,7 @@ export async function listArtifacts(
   const params: unknown[] = [];
   let where = '';
   if (query.q) {
-    params.push(query.q.replace(/[\\%_]/g, (c) => `\\${c}`));
+    params.push(likeLiteral(query.q));
     where = `WHERE a.file_name ILIKE '%' || $1 || '%' OR a.sha256 LIKE lower($1) || '%'`;
   }
   const [{ rows }, count] = await Promise.all([

@@ -10,7 +10,7 @@ import type { CreatePackageVersionBody, PackageVersion, SoftwarePackage } from '
 import { packageManagerInstallerTypes, type InstallerType } from '@opsconductor/contracts/constants';
 import { compareVersions } from '@opsconductor/rules';
 import { CommandTemplateError, defaultCommands, renderCommand } from '@opsconductor/software';
-import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
+import { likeLiteral, withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 
@@ -45,8 +45,6 @@ function toPackage(r: PackageRow): SoftwarePackage {
   };
 }
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 export async function listPackages(
   deps: ApiDeps,
   query: { q?: string; platform?: string; category?: string; page: number; pageSize: number },
@@ -54,7 +52,7 @@ export async function listPackages(
   const params: unknown[] = [];
   const where: string[] = [];
   if (query.q) {
-    params.push(escapeLike(query.q));
+    params.push(likeLiteral(query.q));
     where.push(`(p.name ILIKE '%' || $${params.length} || '%' OR p.vendor ILIKE '%' || $${params.length} || '%')`);
   }
   if (query.platform) {
