@@ -691,6 +691,7 @@ export class Agent {
         startedAt: startedAt.toISOString(),
         finishedAt: outcome.finishedAt.toISOString(),
         durationMs: outcome.durationMs,
+        ...(outcome.software ? { software: outcome.software } : {}),
       };
       log.info('command finished', { status: result.status, exitCode: result.exitCode, durationMs: result.durationMs });
       // Free the slot now; delivering the remaining output is network work, not a running command.

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import type { CommandResult, ShellCommandPayload } from '@opsconductor/contracts/agent-protocol';
+import type { SoftwareCommandReport } from '@opsconductor/contracts/software';
 import { sleep } from './backoff.ts';
 import type { StreamName } from '@opsconductor/command-output';
 
@@ -98,6 +99,8 @@ export interface ExecutionOutcome {
   startedAt: Date;
   finishedAt: Date;
   durationMs: number;
+  /** software.install / software.uninstall: the precise outcome, sent with the result. */
+  software?: SoftwareCommandReport;
 }
 
 export interface ShellExecution {

@@ -81,7 +81,7 @@ describe('check-in', () => {
     const { server } = await harness();
     expect(server.checkins[0]).toMatchObject({
       protocolVersion: AGENT_PROTOCOL_VERSION,
-      capabilities: ['shell@2', 'script@2', 'file.fetch@1', 'reboot@1'], // inventory is off in this harness
+      capabilities: ['shell@2', 'script@2', 'file.fetch@1', 'reboot@1', 'software.install@1', 'software.uninstall@1'], // inventory is off in this harness
       bootId: 'boot-1',
     });
     expect(server.invalid).toEqual([]);
@@ -347,12 +347,12 @@ describe('kinds and servers the agent does not know', () => {
     const unknown = {
       id: randomUUID(),
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
-      payload: { kind: 'software.install', package: 'x' },
+      payload: { kind: 'firmware.update', image: 'x' },
     };
     server.deliver(unknown);
     expect(await waitFor(() => server.acceptedResult(unknown.id), 'the result')).toMatchObject({
       status: 'unsupported',
-      error: 'this agent cannot run "software.install" commands',
+      error: 'this agent cannot run "firmware.update" commands',
     });
     expect(server.starts).toEqual([]);
 
@@ -391,5 +391,5 @@ describe('kinds and servers the agent does not know', () => {
 });
 
 it('covers every command kind', () => {
-  expect(commandKinds).toEqual(['shell', 'script', 'file.fetch', 'reboot', 'inventory.refresh']);
+  expect(commandKinds).toEqual(['shell', 'script', 'file.fetch', 'reboot', 'inventory.refresh', 'software.install', 'software.uninstall']);
 });

@@ -42,8 +42,16 @@ describe('command kinds on a real agent', () => {
     const device = await stack.database.db.prisma.device.findUniqueOrThrow({ where: { id: agent.deviceId } });
     expect(device).toMatchObject({
       protocolVersion: AGENT_PROTOCOL_VERSION,
-      capabilities: [capability('shell'), capability('script'), 'file.fetch@1', 'reboot@1', 'inventory.refresh@1'],
-      commandKinds: ['shell', 'script', 'file.fetch', 'reboot', 'inventory.refresh'],
+      capabilities: [
+        capability('shell'),
+        capability('script'),
+        'file.fetch@1',
+        'reboot@1',
+        'software.install@1',
+        'software.uninstall@1',
+        'inventory.refresh@1',
+      ],
+      commandKinds: ['shell', 'script', 'file.fetch', 'reboot', 'inventory.refresh', 'software.install', 'software.uninstall'],
       bootId: 'e2e-boot-1',
     });
   });

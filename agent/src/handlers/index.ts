@@ -5,6 +5,7 @@ import { createInventoryRefreshHandler, type FullInventoryReport } from './inven
 import { createRebootHandler } from './reboot.ts';
 import { scriptHandler } from './script.ts';
 import { shellHandler } from './shell.ts';
+import { createSoftwareHandlers, type SoftwareHandlerOptions } from './software.ts';
 import type { CommandHandler, Execution, HandlerContext } from './types.ts';
 
 export interface HandlerRegistryOptions {
@@ -12,6 +13,8 @@ export interface HandlerRegistryOptions {
   rebootCommand?: string;
   /** How to send a full inventory report; without it (inventory turned off) the agent cannot run inventory.refresh. */
   fullInventoryReport?: FullInventoryReport;
+  /** Replaces the software handlers' detection probes and requirement facts (tests). */
+  software?: SoftwareHandlerOptions;
 }
 
 export class HandlerRegistry {
@@ -23,6 +26,7 @@ export class HandlerRegistry {
       scriptHandler,
       fileFetchHandler,
       createRebootHandler(options.rebootCommand),
+      ...createSoftwareHandlers(options.software),
     ] as CommandHandler[];
     if (options.fullInventoryReport) all.push(createInventoryRefreshHandler(options.fullInventoryReport) as CommandHandler);
     for (const handler of all) this.handlers.set(handler.kind, handler);

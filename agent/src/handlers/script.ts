@@ -11,7 +11,13 @@ import { executeProcess, failedToStart, type ShellInvocation } from '../executor
 import { commandEnvironment, type CommandEnvironment } from './environment.ts';
 import type { CommandHandler } from './types.ts';
 
-const EXTENSIONS: Record<ScriptInterpreter, string> = { sh: '.sh', bash: '.sh', powershell: '.ps1', cmd: '.cmd', python: '.py' };
+export const SCRIPT_EXTENSIONS: Record<ScriptInterpreter, string> = {
+  sh: '.sh',
+  bash: '.sh',
+  powershell: '.ps1',
+  cmd: '.cmd',
+  python: '.py',
+};
 
 export function scriptInvocation(
   interpreter: ScriptInterpreter,
@@ -53,7 +59,7 @@ export const scriptHandler: CommandHandler<'script'> = {
   version: commandKindVersions.script,
   start(payload, ctx) {
     const dir = path.join(ctx.stateDir, 'scripts');
-    const file = path.join(dir, `${ctx.commandId}${EXTENSIONS[payload.interpreter]}`);
+    const file = path.join(dir, `${ctx.commandId}${SCRIPT_EXTENSIONS[payload.interpreter]}`);
     let invocation: ShellInvocation;
     let environment: CommandEnvironment;
     try {

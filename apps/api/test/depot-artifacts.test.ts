@@ -200,7 +200,7 @@ describe('depot artifacts', () => {
         headers: { authorization: `Bearer ${secret}`, ...(range ? { range } : {}) },
       });
     expect((await download(a.deviceSecret)).status).toBe(404); // queued, not handed out yet
-    // Handed out (software commands reach agents with protocol 4; the access rule is the same for every state change).
+    // Handed out (the access rule is the same for every state change).
     await pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [queued!.id]);
 
     const whole = await download(a.deviceSecret);

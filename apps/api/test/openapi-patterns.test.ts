@@ -13,7 +13,7 @@ import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands
 import { parameterName } from '@opsconductor/contracts/jobs';
 import { cronExpression } from '@opsconductor/contracts/jobs-api';
 import { agentlessHost, agentlessUsername, sshHostKeyFingerprint } from '@opsconductor/contracts/agentless-api';
-import { depotSigningKey, msiGuid, packageManagerName, softwareVersion } from '@opsconductor/contracts/software';
+import { depotSigningKey, msiGuid, packageManagerName, signedManifest, softwareVersion } from '@opsconductor/contracts/software';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -98,6 +98,11 @@ const samples: Record<string, Samples> = {
     schema: depotSigningKey.shape.publicKey,
     accepted: [`${'A'.repeat(42)}Q=`, 'MCowBQYDK2VwAyEAabcdefghijklmnopqrstuvwxy+/='],
     refused: ['A'.repeat(44), `${'A'.repeat(43)}==`, `${'A'.repeat(42)}-=`],
+  },
+  depotManifestSignature: {
+    schema: signedManifest.shape.signature,
+    accepted: [`${'A'.repeat(86)}==`, `${'+/9z'.repeat(21)}Ab==`],
+    refused: [`${'A'.repeat(86)}=`, `${'A'.repeat(88)}`, `${'A'.repeat(85)}-==`, ''],
   },
   msiGuid: {
     schema: msiGuid,

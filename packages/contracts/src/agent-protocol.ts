@@ -12,11 +12,12 @@
  *   `GET /files/{sha256}` for `file.fetch`.
  * - 3: the agent channel (agent-channel.ts, ADR 17).
  * The check-in answer may carry the depot's signing keys (`depotSigningKeys`, ADR 23), which an agent of any
- * version may ignore; the software commands that need them will be protocol 4.
+ * version may ignore. The software commands that need them are capabilities (`software.install@1`), not a
+ * protocol version: only an agent that announces them gets them, and its result may carry `software`.
  */
 import { z } from 'zod';
 import { commandPayload } from './commands.ts';
-import { depotSigningKey } from './software.ts';
+import { depotSigningKey, softwareCommandReport } from './software.ts';
 import { agentText, isoTimestamp } from './text.ts';
 
 export {
@@ -248,6 +249,8 @@ export const commandResult = z
     startedAt: isoTimestamp,
     finishedAt: isoTimestamp,
     durationMs: z.number().int().min(0).max(INT4_MAX),
+    /** `software.install` / `software.uninstall`: the precise outcome, stored with the result. */
+    software: softwareCommandReport.optional(),
   })
   .meta({ id: 'CommandResult' });
 export type CommandResult = z.infer<typeof commandResult>;

@@ -15,6 +15,7 @@ import {
   softwareRequirements,
   softwareVersion,
   versionConstraints,
+  softwareCommandReport,
 } from './software.ts';
 import { exitCode } from './agent-protocol.ts';
 import { MAX_SCRIPT_LENGTH, MAX_SHELL_COMMAND_LENGTH, commandKinds, devicePath, fileMode, fileOwner, sha256Hex } from './commands.ts';
@@ -335,6 +336,10 @@ export const jobRunAction = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file.fetch'), sha256: sha256Hex, path: devicePath, mode: fileMode.optional(), owner: fileOwner.optional() }),
   z.object({ kind: z.literal('reboot') }),
   z.object({ kind: z.literal('inventory.refresh') }),
+  /** Installs a package version from the depot (its commands, detection, requirements and timeout: the run's own `timeoutSeconds` is not used). */
+  z.object({ kind: z.literal('software.install'), versionId: z.string().uuid() }),
+  /** Uninstalls a package version (it must have an uninstall command). */
+  z.object({ kind: z.literal('software.uninstall'), versionId: z.string().uuid() }),
 ]);
 export type JobRunAction = z.infer<typeof jobRunAction>;
 /** A command kind (a one-command run), or `job`: a saved job's steps (ADR 20). */
@@ -412,6 +417,8 @@ export const jobRunTarget = z
     stderrTruncated: z.boolean(),
     /** A job's run: the step the device is on (0-based), null before its first step (and in one-command runs). */
     currentStep: z.number().int().nullable(),
+    /** software.install / software.uninstall: how it ended on the device, precisely (its last attempt's report). */
+    software: softwareCommandReport.nullable(),
   })
   .meta({ id: 'JobRunTarget' });
 export type JobRunTarget = z.infer<typeof jobRunTarget>;
@@ -833,11 +840,11 @@ export const depotSource = z
     id: z.string().uuid(),
     name: z.string(),
     kind: z.enum(depotSourceKinds),
-    /** Lower first: agents try sources for their subnet, then the rest, each group by priority. */
+    /** Lower first: agents try the sources for their subnets, then those for every device, each group by priority. */
     priority: z.number().int(),
     enabled: z.boolean(),
     settings: z.record(z.string(), z.unknown()),
-    /** CIDRs of the devices this source serves first; empty: every device, by priority. */
+    /** CIDRs of the devices this source serves (other devices are not sent it); empty: every device. */
     subnets: z.array(z.string()),
     health: z.object({
       checkedAt: z.string().nullable(),

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { scriptInterpreters, shells } from './constants.ts';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text.ts';
+import { softwareInstallCommandPayload, softwareUninstallCommandPayload } from './software.ts';
 
 export const MAX_COMMAND_TIMEOUT_SECONDS = 7 * 24 * 3600;
 const timeoutSeconds = z.number().int().min(1).max(MAX_COMMAND_TIMEOUT_SECONDS);
@@ -163,6 +164,8 @@ export const commandPayload = z.discriminatedUnion('kind', [
   fileFetchCommandPayload,
   rebootCommandPayload,
   inventoryRefreshCommandPayload,
+  softwareInstallCommandPayload,
+  softwareUninstallCommandPayload,
 ]);
 export type CommandPayload = z.infer<typeof commandPayload>;
 export type CommandKind = CommandPayload['kind'];
@@ -178,6 +181,8 @@ export const commandKindVersions = {
   'file.fetch': 1,
   reboot: 1,
   'inventory.refresh': 1,
+  'software.install': 1,
+  'software.uninstall': 1,
 } as const satisfies Record<CommandKind, number>;
 export const commandKinds = Object.keys(commandKindVersions) as CommandKind[];
 

@@ -1899,7 +1899,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "artifact_in_use" | "credential_in_use" | "job_archived" | "job_has_runs" | "job_has_schedules" | "range_not_satisfiable" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "artifact_in_use" | "credential_in_use" | "job_archived" | "job_has_runs" | "job_has_schedules" | "range_not_satisfiable" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "unknown_version" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -2794,7 +2794,7 @@ export interface components {
             workflowId: string;
             temporalUrl: string | null;
             /** @enum {string} */
-            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
+            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh" | "software.install" | "software.uninstall";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -2862,6 +2862,19 @@ export interface components {
             stdoutTruncated: boolean;
             stderrTruncated: boolean;
             currentStep: number | null;
+            software: {
+                /** @enum {string} */
+                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+                detectedBefore: boolean | null;
+                detectedAfter: boolean | null;
+                installerExitCode: number | null;
+                rebootRequired: boolean;
+                /** Format: uuid */
+                sourceId: string | null;
+                fromCache: boolean;
+                bytesDownloaded: number;
+                detail?: string;
+            } | null;
         };
         /** @enum {string} */
         DeviceRunStatus: "pending" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "offline";
@@ -2934,6 +2947,16 @@ export interface components {
             } | {
                 /** @enum {string} */
                 kind: "inventory.refresh";
+            } | {
+                /** @enum {string} */
+                kind: "software.install";
+                /** Format: uuid */
+                versionId: string;
+            } | {
+                /** @enum {string} */
+                kind: "software.uninstall";
+                /** Format: uuid */
+                versionId: string;
             };
             /** @default 300 */
             timeoutSeconds?: number;
@@ -3021,7 +3044,7 @@ export interface components {
             workflowId: string;
             temporalUrl: string | null;
             /** @enum {string} */
-            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh";
+            kind: "job" | "shell" | "script" | "file.fetch" | "reboot" | "inventory.refresh" | "software.install" | "software.uninstall";
             command: string;
             shell: string;
             timeoutSeconds: number;
@@ -4041,6 +4064,268 @@ export interface components {
                     /** @enum {string} */
                     kind: "inventory.refresh";
                     timeoutSeconds: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "software.install";
+                    /** @enum {string} */
+                    installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
+                    /**
+                     * @default [
+                     *       0
+                     *     ]
+                     */
+                    successExitCodes?: number[];
+                    /** @default [] */
+                    rebootExitCodes?: number[];
+                    /**
+                     * @default never
+                     * @enum {string}
+                     */
+                    reboot?: "never" | "if_required" | "always";
+                    productCode?: string;
+                    packageName?: string;
+                    preHook?: {
+                        /** @enum {string} */
+                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                        script: string;
+                    };
+                    postHook?: {
+                        /** @enum {string} */
+                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                        script: string;
+                    };
+                    detection?: {
+                        all: components["schemas"]["Detection"][];
+                    } | {
+                        any: components["schemas"]["Detection"][];
+                    } | {
+                        /** @enum {string} */
+                        type: "msi_product_code";
+                        productCode: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "msi_upgrade_code";
+                        upgradeCode: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "registry";
+                        /** @enum {string} */
+                        hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+                        key: string;
+                        valueName?: string;
+                        /**
+                         * @default 64
+                         * @enum {string}
+                         */
+                        view?: "32" | "64";
+                        /** @enum {string} */
+                        check: "exists" | "not_exists" | "equals" | "version";
+                        value?: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "file";
+                        path: string;
+                        /** @enum {string} */
+                        check: "exists" | "not_exists" | "version" | "sha256";
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                        sha256?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "service";
+                        name: string;
+                        /** @enum {string} */
+                        state: "exists" | "running" | "stopped";
+                    } | {
+                        /** @enum {string} */
+                        type: "linux_package";
+                        /** @enum {string} */
+                        manager: "dpkg" | "rpm" | "pacman";
+                        name: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "script";
+                        /** @enum {string} */
+                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                        script: string;
+                        /** @default 60 */
+                        timeoutSeconds?: number;
+                    };
+                    requirements?: {
+                        platforms?: ("windows" | "linux" | "macos")[];
+                        minOsVersion?: string;
+                        architectures?: ("x64" | "arm64" | "x86")[];
+                        minFreeDiskMb?: number;
+                        minRamMb?: number;
+                    };
+                    timeoutSeconds: number;
+                    package: {
+                        /** Format: uuid */
+                        versionId: string;
+                        name: string;
+                        version: string;
+                    };
+                    command: string;
+                    artifacts?: {
+                        manifest: string;
+                        keyId: string;
+                        signature: string;
+                    }[];
+                    artifactIds?: string[];
+                } | {
+                    /** @enum {string} */
+                    kind: "software.uninstall";
+                    /** @enum {string} */
+                    installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
+                    /**
+                     * @default [
+                     *       0
+                     *     ]
+                     */
+                    successExitCodes?: number[];
+                    /** @default [] */
+                    rebootExitCodes?: number[];
+                    /**
+                     * @default never
+                     * @enum {string}
+                     */
+                    reboot?: "never" | "if_required" | "always";
+                    productCode?: string;
+                    packageName?: string;
+                    preHook?: {
+                        /** @enum {string} */
+                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                        script: string;
+                    };
+                    postHook?: {
+                        /** @enum {string} */
+                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                        script: string;
+                    };
+                    detection?: {
+                        all: components["schemas"]["Detection"][];
+                    } | {
+                        any: components["schemas"]["Detection"][];
+                    } | {
+                        /** @enum {string} */
+                        type: "msi_product_code";
+                        productCode: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "msi_upgrade_code";
+                        upgradeCode: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "registry";
+                        /** @enum {string} */
+                        hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+                        key: string;
+                        valueName?: string;
+                        /**
+                         * @default 64
+                         * @enum {string}
+                         */
+                        view?: "32" | "64";
+                        /** @enum {string} */
+                        check: "exists" | "not_exists" | "equals" | "version";
+                        value?: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "file";
+                        path: string;
+                        /** @enum {string} */
+                        check: "exists" | "not_exists" | "version" | "sha256";
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                        sha256?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "service";
+                        name: string;
+                        /** @enum {string} */
+                        state: "exists" | "running" | "stopped";
+                    } | {
+                        /** @enum {string} */
+                        type: "linux_package";
+                        /** @enum {string} */
+                        manager: "dpkg" | "rpm" | "pacman";
+                        name: string;
+                        version?: {
+                            /** @enum {string} */
+                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                            value: string;
+                        }[];
+                    } | {
+                        /** @enum {string} */
+                        type: "script";
+                        /** @enum {string} */
+                        interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                        script: string;
+                        /** @default 60 */
+                        timeoutSeconds?: number;
+                    };
+                    requirements?: {
+                        platforms?: ("windows" | "linux" | "macos")[];
+                        minOsVersion?: string;
+                        architectures?: ("x64" | "arm64" | "x86")[];
+                        minFreeDiskMb?: number;
+                        minRamMb?: number;
+                    };
+                    timeoutSeconds: number;
+                    package: {
+                        /** Format: uuid */
+                        versionId: string;
+                        name: string;
+                        version: string;
+                    };
+                    command: string;
+                    artifacts?: {
+                        manifest: string;
+                        keyId: string;
+                        signature: string;
+                    }[];
+                    artifactIds?: string[];
                 };
             }[];
             cancel: string[];
@@ -4078,6 +4363,19 @@ export interface components {
             /** Format: date-time */
             finishedAt: string;
             durationMs: number;
+            software?: {
+                /** @enum {string} */
+                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+                detectedBefore: boolean | null;
+                detectedAfter: boolean | null;
+                installerExitCode: number | null;
+                rebootRequired: boolean;
+                /** Format: uuid */
+                sourceId: string | null;
+                fromCache: boolean;
+                bytesDownloaded: number;
+                detail?: string;
+            };
         };
         InventoryResponse: {
             accepted: boolean;

@@ -49,6 +49,7 @@ export const problemCodes = {
   output_after_finish: 'This command has already ended; its output can no longer change.',
   command_not_delivered: 'This command was never handed to an agent, so it cannot have a result.',
   unknown_file: 'No stored file has this SHA-256; upload it first (POST /api/v1/files).',
+  unknown_version: 'No package version has this ID.',
   inventory_full_report_required: 'A full inventory report is required.',
   rule_invalid: 'The rule is not valid.',
   rule_too_expensive: 'The rule takes too long to evaluate.',

@@ -4,8 +4,8 @@
  * their outcome. Everything here reaches an agent, so every string is bounded and every value that ends up
  * in a command line (product codes, package names) is checked against a strict pattern.
  *
- * The two command payloads join commands.ts's `commandPayload` together with the agent's handler for them (agent
- * protocol 4); until then no server sends them.
+ * The two command payloads are kinds of commands.ts's `commandPayload`: an agent announces `software.install@1`
+ * and `software.uninstall@1` when it has their handler (agent/src/handlers/software.ts), and only then is sent them.
  */
 import { z } from 'zod';
 import {

@@ -37,6 +37,7 @@ import { deviceActor } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '@opsconductor/db/event-hub';
 import { ApiError } from '../lib/problem.ts';
+import { withSignedArtifacts } from './artifact-delivery.ts';
 import { WriteBatcher, type WriteBatcherOptions } from '../lib/write-batcher.ts';
 
 /** A delivered command that was never started is handed out again after this long. */
@@ -110,7 +111,7 @@ export class AgentCommandService {
                   id: c.id,
                   attempt: c.attempt,
                   expiresAt: c.expiresAt.toISOString(),
-                  payload: await this.withSecrets(c),
+                  payload: await this.forDelivery(device, c),
                 })),
               );
               return { commands, cancel: claim.cancel };
@@ -136,6 +137,14 @@ export class AgentCommandService {
    * read from the secret store now (the run's own, or its schedule's), never stored with the payload. A value that cannot be read (the run ended and
    * its secrets with it, or a master key is missing) is left out: the agent then refuses to run the command.
    */
+  /** The payload as the device gets it: software artifacts signed for it, job secrets filled in. */
+  private async forDelivery(device: AuthDevice, command: ClaimedCommand): Promise<CommandPayload> {
+    const { payload } = command;
+    if (payload.kind === 'software.install' || payload.kind === 'software.uninstall')
+      return withSignedArtifacts(this.deps, device.id, payload);
+    return this.withSecrets(command);
+  }
+
   private async withSecrets(command: ClaimedCommand): Promise<CommandPayload> {
     const { payload, jobRunId } = command;
     if ((payload.kind !== 'shell' && payload.kind !== 'script') || !payload.secretRefs || !jobRunId) return payload;

@@ -1,6 +1,6 @@
 /**
  * Depot sources (ADR 23): the built-in depot and the HTTP(S) mirrors and SMB shares agents may download artifacts
- * from, each with a priority and the subnets it serves first, and their health as the server sees it: whether it
+ * from, each with a priority and the subnets it serves, and their health as the server sees it: whether it
  * answers, and the free space where the server can see it (the built-in depot's volume, a share mounted on the
  * server). S3-compatible buckets are not offered yet.
  */

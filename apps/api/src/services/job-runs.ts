@@ -30,6 +30,8 @@ import type { ApiDeps, AuthUser } from '../context.ts';
 import type { CsvValue } from '../lib/csv.ts';
 import { likeLiteral } from '@opsconductor/unit-of-work';
 import { ApiError } from '../lib/problem.ts';
+import { softwareCommandPayload } from './software-packages.ts';
+import type { SoftwareCommandReport } from '@opsconductor/contracts/software';
 import { normalizeSelection, resolveTargets } from './job-run-targets.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
 import { isKeyTaken, keyedRun, keyRetentionCutoff, pruneIdempotencyKeys, requestHash, type IdempotencyKey } from './run-idempotency.ts';
@@ -59,6 +61,9 @@ async function payloadOf(deps: ApiDeps, req: CreateJobRunRequest): Promise<Comma
         throw new ApiError(400, 'unknown_file', undefined, [{ path: 'action.sha256', message: 'no stored file has this SHA-256' }]);
       return { ...action, size: Number(file.size), timeoutSeconds };
     }
+    case 'software.install':
+    case 'software.uninstall':
+      return softwareCommandPayload(deps, action.kind, action.versionId);
   }
 }
 
@@ -78,6 +83,12 @@ function describePayload(payload: CommandPayload): { command: string; shell: str
       return { command: 'reboot', shell: 'default' };
     case 'inventory.refresh':
       return { command: 'inventory refresh', shell: 'default' };
+    case 'software.install':
+    case 'software.uninstall':
+      return {
+        command: `${payload.kind === 'software.install' ? 'install' : 'uninstall'} ${payload.package.name} ${payload.package.version}`,
+        shell: 'default',
+      };
   }
 }
 
@@ -472,7 +483,17 @@ export function jobRunCsvPages(deps: ApiDeps, f: JobRunListFilters, pageSize = 5
 
 const targetOrder: Prisma.JobRunDeviceOrderByWithRelationInput[] = [{ hostname: 'asc' }, { deviceId: 'asc' }];
 // The target's output is its commands' (one per attempt).
-const targetIncludes = { commands: { select: { stdoutTruncated: true, stderrTruncated: true } } } as const;
+const targetIncludes = {
+  commands: { select: { stdoutTruncated: true, stderrTruncated: true, attempt: true, result: true }, orderBy: { attempt: 'asc' } },
+} as const;
+/** The software report of the target's last attempt that has one. */
+function softwareReport(commands: TargetRow['commands']): SoftwareCommandReport | null {
+  for (const c of commands.toReversed()) {
+    const report = (c.result as { software?: SoftwareCommandReport } | null)?.software;
+    if (report) return report;
+  }
+  return null;
+}
 type TargetRow = Prisma.JobRunDeviceGetPayload<{ include: typeof targetIncludes }>;
 
 async function toTargets(deps: ApiDeps, rows: TargetRow[]): Promise<JobRunTarget[]> {
@@ -498,6 +519,7 @@ async function toTargets(deps: ApiDeps, rows: TargetRow[]): Promise<JobRunTarget
     stdoutTruncated: t.commands.some((c) => c.stdoutTruncated),
     stderrTruncated: t.commands.some((c) => c.stderrTruncated),
     currentStep: t.currentStep,
+    software: softwareReport(t.commands),
   }));
 }
 

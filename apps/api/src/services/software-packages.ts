@@ -11,6 +11,7 @@ import { packageManagerInstallerTypes, type InstallerType } from '@opsconductor/
 import { compareVersions } from '@opsconductor/rules';
 import { CommandTemplateError, defaultCommands, renderCommand } from '@opsconductor/software';
 import { likeLiteral, withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
+import type { CommandPayloadOf } from '@opsconductor/contracts/commands';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 
@@ -342,4 +343,41 @@ export async function deleteVersion(deps: ApiDeps, origin: Origin, id: string): 
       details: { packageId: version.packageId, version: version.version },
     });
   });
+}
+
+/**
+ * The command that installs or uninstalls a version on a device, as stored (its artifacts by ID: they are signed
+ * for each device when delivered, services/artifact-delivery.ts). An uninstall gets the artifacts only when its
+ * command runs the installer file (`{installer}`: an exe's own uninstall switch, msiexec /x on the package).
+ */
+export async function softwareCommandPayload(
+  deps: ApiDeps,
+  kind: 'software.install' | 'software.uninstall',
+  versionId: string,
+): Promise<CommandPayloadOf<'software.install' | 'software.uninstall'>> {
+  const [version] = await selectVersions(deps.db.pool, 'v.id', versionId);
+  if (!version)
+    throw new ApiError(400, 'unknown_version', undefined, [{ path: 'action.versionId', message: 'no package version has this ID' }]);
+  const pkg = await selectPackage(deps.db.pool, version.packageId);
+  const installing = kind === 'software.install';
+  const command = installing ? version.installCommand : version.uninstallCommand;
+  if (command === null) throw invalid('action.versionId', 'This version has no uninstall command: add one to the version first.');
+  const withArtifacts = version.artifactIds.length > 0 && (installing || command.includes('{installer}'));
+  return {
+    kind,
+    package: { versionId: version.id, name: pkg.name, version: version.version },
+    command,
+    installerType: version.installerType,
+    successExitCodes: version.successExitCodes,
+    rebootExitCodes: version.rebootExitCodes,
+    reboot: version.reboot,
+    timeoutSeconds: version.timeoutSeconds,
+    ...(version.productCode ? { productCode: version.productCode } : {}),
+    ...(version.packageName ? { packageName: version.packageName } : {}),
+    ...(installing && version.preHook ? { preHook: version.preHook } : {}),
+    ...(installing && version.postHook ? { postHook: version.postHook } : {}),
+    ...(version.detection ? { detection: version.detection } : {}),
+    ...(installing ? { requirements: version.requirements } : {}),
+    ...(withArtifacts ? { artifactIds: version.artifactIds } : {}),
+  };
 }

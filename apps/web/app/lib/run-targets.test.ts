@@ -14,6 +14,7 @@ const target = (deviceId: string, status: JobRunTarget['status'] = 'pending'): J
   stdoutTruncated: false,
   stderrTruncated: false,
   currentStep: null,
+  software: null,
 });
 
 describe('a large run’s Devices table', () => {

@@ -1,0 +1,126 @@
+/**
+ * Signed artifact manifests, made when a software command is delivered (ADR 23). The stored payload names its
+ * artifacts by ID (`artifactIds`); the agent gets, for each, a manifest signed now with the active depot key:
+ * the package version, the file's name, size and SHA-256, and the sources that hold it in the order this device
+ * should try them — sources for one of its subnets first, then those for every device, each group by priority.
+ * A source limited to other subnets is not listed (it serves another site). Disabled sources are never listed.
+ */
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { CommandPayloadOf } from '@opsconductor/contracts/commands';
+import { MAX_ARTIFACT_SOURCES, type ArtifactManifest, type ArtifactSource, type SignedManifest } from '@opsconductor/contracts/software';
+import type { ApiDeps } from '../context.ts';
+
+export type SoftwarePayload = CommandPayloadOf<'software.install' | 'software.uninstall'>;
+
+interface LocationRow {
+  artifact_id: string;
+  file_name: string;
+  size: string;
+  sha256: string;
+  source_id: string | null;
+  kind: ArtifactSource['kind'] | null;
+  priority: number | null;
+  settings: Record<string, unknown> | null;
+  subnets: string[] | null;
+  path: string | null;
+}
+
+/** The standard place of an artifact under a source's root. */
+export const artifactObjectPath = (sha256: string): string => `${sha256.slice(0, 2)}/${sha256}`;
+
+/** Whether one of `addresses` is in one of `cidrs` (malformed entries match nothing). */
+export function inSubnets(addresses: readonly string[], cidrs: readonly string[]): boolean {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [net, bits] = cidr.split('/');
+    const prefix = Number(bits);
+    if (!net || !Number.isInteger(prefix)) continue;
+    try {
+      if (isIPv4(net)) list.addSubnet(net, prefix, 'ipv4');
+      else if (isIPv6(net)) list.addSubnet(net, prefix, 'ipv6');
+    } catch {
+      // a prefix out of range: matches nothing
+    }
+  }
+  return addresses.some((a) => (isIPv4(a) ? list.check(a, 'ipv4') : isIPv6(a) ? list.check(a, 'ipv6') : false));
+}
+
+function sourceOf(row: LocationRow): ArtifactSource | undefined {
+  const sourceId = row.source_id!;
+  const objectPath = row.path ?? artifactObjectPath(row.sha256);
+  const settings = row.settings ?? {};
+  switch (row.kind) {
+    case 'depot':
+      return { kind: 'depot', sourceId };
+    case 'http':
+      return { kind: 'http', sourceId, url: `${String(settings.baseUrl).replace(/\/+$/, '')}/${objectPath}` };
+    case 'share': {
+      const { uncPath, mountPath } = settings as { uncPath?: string; mountPath?: string };
+      return {
+        kind: 'share',
+        sourceId,
+        ...(uncPath ? { uncPath: `${uncPath.replace(/\\+$/, '')}\\${objectPath.replaceAll('/', '\\')}` } : {}),
+        ...(mountPath ? { mountPath: `${mountPath.replace(/\/+$/, '')}/${objectPath}` } : {}),
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The payload as the device gets it: `artifacts` signed for it. `artifactIds` stays, so an agent can tell an
+ * artifact the server could not sign (no signing key, the artifact gone) from a version without artifacts.
+ */
+export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, payload: SoftwarePayload): Promise<SoftwarePayload> {
+  const ids = payload.artifactIds ?? [];
+  if (ids.length === 0) return payload;
+  const { rows } = await deps.agentPool.query<LocationRow>(
+    `SELECT a.id AS artifact_id, a.file_name, a.size::text, a.sha256, s.id AS source_id, s.kind, s.priority, s.settings, s.subnets, l.path
+       FROM artifacts a
+       LEFT JOIN artifact_locations l ON l.artifact_id = a.id
+       LEFT JOIN depot_sources s ON s.id = l.source_id AND s.enabled
+      WHERE a.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const device = await deps.agentPool.query<{ ip_addresses: string[] }>('SELECT ip_addresses FROM devices WHERE id = $1', [deviceId]);
+  const addresses = device.rows[0]?.ip_addresses ?? [];
+  const issuedAt = new Date().toISOString();
+  const artifacts: SignedManifest[] = [];
+  for (const id of ids) {
+    const locations = rows.filter((r) => r.artifact_id === id);
+    const first = locations[0];
+    if (!first) continue;
+    const ranked = locations
+      .filter((r) => r.source_id !== null)
+      .map((r) => ({ r, rank: (r.subnets ?? []).length === 0 ? 1 : inSubnets(addresses, r.subnets!) ? 0 : -1 }))
+      .filter((x) => x.rank >= 0)
+      .sort((a, b) => a.rank - b.rank || a.r.priority! - b.r.priority! || a.r.source_id!.localeCompare(b.r.source_id!));
+    const sources: ArtifactSource[] = [];
+    for (const { r } of ranked.slice(0, MAX_ARTIFACT_SOURCES)) {
+      const source = sourceOf(r);
+      if (source) sources.push(source);
+    }
+    if (sources.length === 0) {
+      deps.logger.warn({ artifactId: id }, 'no enabled source holds an artifact of a software command');
+      continue;
+    }
+    const manifest: ArtifactManifest = {
+      v: 1,
+      packageName: payload.package.name,
+      packageVersion: payload.package.version,
+      versionId: payload.package.versionId,
+      fileName: first.file_name,
+      size: Number(first.size),
+      sha256: first.sha256,
+      sources,
+      issuedAt,
+    };
+    try {
+      artifacts.push(await deps.depotSigning.sign(JSON.stringify(manifest)));
+    } catch (err) {
+      deps.logger.warn({ artifactId: id, error: (err as Error).message }, 'an artifact manifest could not be signed');
+    }
+  }
+  return { ...payload, artifacts };
+}
