@@ -26,9 +26,10 @@ import { Backoff, sleep } from './backoff.ts';
 import { readBootId } from './boot-id.ts';
 import { ArtifactCache, DEFAULT_DEPOT_CACHE_MB } from './depot/cache.ts';
 import { TrustedKeys } from './depot/trusted-keys.ts';
-import { DEFAULT_KILL_GRACE_MS, type StopReason } from './executor.ts';
+import { DEFAULT_KILL_GRACE_MS, executeProcess, type StopReason } from './executor.ts';
 import { collectFacts } from './facts.ts';
 import { HandlerRegistry, type Execution } from './handlers/index.ts';
+import { rebootInvocation } from './handlers/reboot.ts';
 import {
   AgentApiError,
   AgentHttpClient,
@@ -102,6 +103,8 @@ export interface AgentExit {
 }
 
 const OUTPUT_MAX_ATTEMPTS = 8;
+/** How long a restart a software command asks for waits for its result to reach the server. */
+const RESTART_AFTER_RESULT_MAX_WAIT_MS = 30_000;
 const START_MAX_ATTEMPTS = 3;
 const COMPACT_INTERVAL_MS = 6 * 3600 * 1000;
 const MIN_CHECKIN_INTERVAL_S = 5;
@@ -698,6 +701,7 @@ export class Agent {
       this.running.delete(id);
       this.pump();
       this.finishAndReport(id, result, Promise.all([stdout.close(), stderr.close()]));
+      if (outcome.software?.rebootRequired && 'reboot' in payload && payload.reboot !== 'never') void this.restartAfterResult(id);
     } finally {
       clearInterval(heartbeat);
       if (this.running.get(id) === run) {
@@ -705,6 +709,26 @@ export class Agent {
         this.pump();
       }
     }
+  }
+
+  /**
+   * A software command whose version restarts the device (`reboot`: `if_required` and the installer asked, or
+   * `always`): the restart is requested once the result is delivered, or after RESTART_AFTER_RESULT_MAX_WAIT_MS
+   * without a server (the journal delivers it after the restart then).
+   */
+  private async restartAfterResult(commandId: string): Promise<void> {
+    const log = this.log.child({ commandId });
+    const delivered = this.reporting.get(commandId) ?? Promise.resolve();
+    await Promise.race([delivered, sleep(RESTART_AFTER_RESULT_MAX_WAIT_MS, this.lifetime.signal).catch(() => {})]);
+    if (this.stopping) return;
+    log.info('restarting the device, as the installed version asks');
+    const outcome = await executeProcess({
+      commandId,
+      invocation: rebootInvocation(this.options.rebootCommand),
+      timeoutSeconds: 120,
+      onOutput: () => {},
+    }).done;
+    if (outcome.status !== 'succeeded') log.error('the restart request failed', { exitCode: outcome.exitCode, error: outcome.error });
   }
 
   /**

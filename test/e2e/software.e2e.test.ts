@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
+import { waitFor } from '../support/tools.ts';
 
 const BUILT_IN_DEPOT = '00000000-0000-4000-8000-000000000001';
 const suffix = randomUUID().slice(0, 8);
@@ -107,6 +108,14 @@ async function packageVersion(opts: {
   return version.id;
 }
 
+/** The package of a version, and where it is installed as the API says. */
+async function installations(versionId: string): Promise<any[]> {
+  const version = (await stack.api('GET', `/api/v1/software/versions/${versionId}`)).body;
+  const res = await stack.api('GET', `/api/v1/software/packages/${version.packageId}/installations`);
+  expect(res.status).toBe(200);
+  return res.body.items;
+}
+
 /** Runs install or uninstall of a version on the agent's device; returns the device's target and its output. */
 async function software(kind: 'software.install' | 'software.uninstall', versionId: string) {
   const run = await created('POST', '/api/v1/job-runs', { deviceIds: [agent.deviceId], action: { kind, versionId } });
@@ -172,7 +181,8 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'oc-software-e2e-'));
   stack = await startStack();
   agent = await stack.enrollAgent();
-  await agent.start();
+  // Restarting the test machine is not an option: the agent's restart command records that it was asked.
+  await agent.start({ OPSCONDUCTOR_AGENT_REBOOT_COMMAND: `echo restart >> '${join(scratch, 'restarts')}'` });
 }, 240_000);
 afterAll(async () => {
   if (process.env.E2E_DUMP_LOGS) console.log(stack?.logs.join('\n'));
@@ -213,6 +223,15 @@ describe('software on a real agent', () => {
     expect(existsSync(`/opt/${DEB_NAME}/payload.bin`)).toBe(true);
     expect(first.output).toContain(`detection before: not found`);
     expect(first.output).toContain(`detection after: found`);
+    expect(await installations(versionId)).toEqual([
+      expect.objectContaining({
+        deviceId: agent.deviceId,
+        version: '1.0-1',
+        state: 'installed',
+        outcome: 'installed',
+        rebootRequired: false,
+      }),
+    ]);
 
     // Delivered again (a retried rollout, a second run): detection sees it, nothing runs.
     const again = await software('software.install', versionId);
@@ -230,6 +249,7 @@ describe('software on a real agent', () => {
     });
     expect(dpkgVersion(DEB_NAME)).toBeNull();
     expect(removed.output).toContain(`running: dpkg -r '${DEB_NAME}'`);
+    expect(await installations(versionId)).toMatchObject([{ deviceId: agent.deviceId, state: 'not_installed', outcome: 'uninstalled' }]);
 
     const gone = await software('software.uninstall', versionId);
     expect(gone.target).toMatchObject({ status: 'succeeded', software: { outcome: 'not_installed' } });
@@ -298,6 +318,7 @@ describe('software on a real agent', () => {
       expect(output).not.toContain('running:');
       expect(tampered.requests.length).toBeGreaterThan(0);
       expect(dpkgVersion(name)).toBeNull();
+      expect(await installations(versionId)).toMatchObject([{ state: 'failed', outcome: 'hash_mismatch', detail: expect.any(String) }]);
       await stack.api('DELETE', `/api/v1/depot/sources/${http.id}`);
       await stack.api('DELETE', `/api/v1/depot/sources/${share.id}`);
     } finally {
@@ -361,5 +382,28 @@ describe('software on a real agent', () => {
       spawnSync('dpkg', ['--purge', name], { stdio: 'ignore' });
       await stack.api('DELETE', `/api/v1/depot/sources/${share.id}`);
     }
+  });
+
+  it('restarts the device after an install whose version says so, once the result is in', async () => {
+    const marker = join(scratch, 'script-installed');
+    const script = Buffer.from(`#!/bin/sh\necho installed > '${marker}'\n`);
+    const file = join(scratch, 'install-tool.sh');
+    writeFileSync(file, script);
+    const artifact = await upload(file);
+    const pkg = await created('POST', '/api/v1/software/packages', { name: `restart-tool-${suffix}`, platform: 'linux' });
+    const version = await created('POST', `/api/v1/software/packages/${pkg.id}/versions`, {
+      version: '1.0',
+      installerType: 'sh',
+      artifactIds: [artifact.id],
+      reboot: 'always',
+      detection: { type: 'file', path: marker, check: 'exists' },
+    });
+    // No restart was asked for by any install so far (their versions restart only if the installer requires it).
+    expect(existsSync(join(scratch, 'restarts'))).toBe(false);
+    const { target, output } = await software('software.install', version.id);
+    expect(target).toMatchObject({ status: 'succeeded', software: { outcome: 'installed', rebootRequired: true } });
+    expect(output).toContain('the device restarts once this result has reached the server');
+    await waitFor('the restart request', async () => existsSync(join(scratch, 'restarts')), 30_000, 100);
+    expect(readFileSync(join(scratch, 'restarts'), 'utf8')).toBe('restart\n');
   });
 });

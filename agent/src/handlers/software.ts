@@ -8,8 +8,9 @@
  * install on a guess is worse than a `detection_failed` the admin can read. Nothing from a manifest runs before
  * its signature and the artifact's SHA-256 both hold.
  *
- * Restarts are never started here: the report says `rebootRequired`, and the server decides when the device
- * restarts (a `reboot` command, in a maintenance window for rollouts).
+ * Restarts: the report says `rebootRequired`; with `reboot: if_required` (or `always`) the agent restarts the
+ * device once the result has reached the server (agent.ts). `never` leaves it to the server: a rollout sends a
+ * `reboot` command when its maintenance window allows.
  */
 import { mkdir, open, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -312,6 +313,7 @@ async function runSoftwareCommand(
     const exit = classifyExitCode(outcome.exitCode, payload.successExitCodes, payload.rebootExitCodes);
     if (exit === 'failure') throw new Ended('failed', `the ${installing ? 'installer' : 'uninstaller'} exited with ${outcome.exitCode}`);
     report.rebootRequired = exit === 'success_reboot' || payload.reboot === 'always';
+    if (report.rebootRequired && payload.reboot !== 'never') say('the device restarts once this result has reached the server');
     if (installing) await hook('post-install', payload.postHook);
 
     // 5. Did it work? A restart pending may hide the change until then: detection decides only when it can.

@@ -194,6 +194,62 @@ describe('software command delivery', () => {
     expect(await t.database.db.prisma.jobRun.count({ where: { kind: { startsWith: 'software' } } })).toBe(0);
   });
 
+  it('records where a version is installed from the reports, each device once per version, never older over newer', async () => {
+    const pkg = await json('/api/v1/software/packages', { name: `Tracked ${randomUUID()}`, platform: 'linux' });
+    const v1 = await json(`/api/v1/software/packages/${pkg.id}/versions`, { version: '1.0', installerType: 'apt', packageName: 'tracked' });
+    const v2 = await json(`/api/v1/software/packages/${pkg.id}/versions`, { version: '2.0', installerType: 'apt', packageName: 'tracked' });
+    const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'tracked-host');
+    const auth = { authorization: `Bearer ${deviceSecret}` };
+    await t.request('/agent/v1/checkin', {
+      method: 'POST',
+      headers: auth,
+      json: { facts: deviceFacts('tracked-host'), capabilities: commandKinds.map((kind) => capability(kind)) },
+    });
+    const report = (outcome: string, extra: Record<string, unknown> = {}) => ({
+      status: outcome === 'failed' ? 'failed' : 'succeeded',
+      exitCode: 0,
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: 5,
+      software: {
+        outcome,
+        detectedBefore: null,
+        detectedAfter: null,
+        installerExitCode: 0,
+        rebootRequired: false,
+        sourceId: null,
+        fromCache: false,
+        bytesDownloaded: 0,
+        ...extra,
+      },
+    });
+    /** Queues, delivers and ends a command with this report; returns what the result answered. */
+    const runs = async (kind: 'software.install' | 'software.uninstall', versionId: string, body: unknown) => {
+      const id = await queue(deviceId, await softwareCommandPayload(t.api.deps, kind, versionId));
+      const poll = pollResponse.parse(await (await t.request('/agent/v1/commands?wait=5', { headers: auth })).json());
+      expect(poll.commands.map((c) => c.id)).toContain(id);
+      await t.request(`/agent/v1/commands/${id}/start`, { method: 'POST', headers: auth, json: { startedAt: new Date().toISOString() } });
+      const send = () => t.request(`/agent/v1/commands/${id}/result`, { method: 'POST', headers: auth, json: body });
+      expect((await send()).status).toBe(200);
+      return send;
+    };
+    const list = async (query = '') =>
+      (await (await t.request(`/api/v1/software/packages/${pkg.id}/installations${query}`, { token: admin })).json()) as any;
+
+    const resendV1 = await runs('software.install', v1.id, report('reboot_required', { rebootRequired: true }));
+    await runs('software.install', v2.id, report('failed', { detail: 'apt-get exited with 100' }));
+    expect((await list()).items).toMatchObject([
+      { deviceId, hostname: 'tracked-host', version: '2.0', state: 'failed', outcome: 'failed', detail: 'apt-get exited with 100' },
+      { deviceId, version: '1.0', state: 'installed', outcome: 'reboot_required', rebootRequired: true },
+    ]);
+    await runs('software.uninstall', v1.id, report('uninstalled'));
+    // The install's report arrives again (the agent never got the answer): it was older, and changes nothing.
+    expect((await resendV1()).status).toBe(200);
+    expect((await list(`?versionId=${v1.id}`)).items).toMatchObject([{ version: '1.0', state: 'not_installed', outcome: 'uninstalled' }]);
+    expect(await list('?state=failed')).toMatchObject({ total: 1, items: [{ version: '2.0' }] });
+    expect((await t.request(`/api/v1/software/packages/${randomUUID()}/installations`, { token: admin })).status).toBe(404);
+  });
+
   it('matches device addresses against CIDRs, IPv4 and IPv6, ignoring malformed entries', () => {
     expect(inSubnets(['10.1.2.3'], ['10.1.0.0/16'])).toBe(true);
     expect(inSubnets(['10.2.0.1'], ['10.1.0.0/16'])).toBe(false);

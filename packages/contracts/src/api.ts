@@ -36,6 +36,7 @@ import {
   roles,
   scriptInterpreters,
   shells,
+  softwareOutcomes,
 } from './constants.ts';
 
 export { deviceLifecycles, finalJobRunStatuses, roles };
@@ -834,6 +835,33 @@ export const createPackageVersionBody = z
   .strict()
   .meta({ id: 'CreatePackageVersionBody' });
 export type CreatePackageVersionBody = z.output<typeof createPackageVersionBody>;
+/** A package version on one device, as its last software command there reported it. */
+export const packageInstallation = z
+  .object({
+    deviceId: z.string().uuid(),
+    hostname: z.string(),
+    versionId: z.string().uuid(),
+    version: z.string(),
+    /** `installed` / `not_installed` after the command; `failed`: the command failed (see `outcome` and `detail`). */
+    state: z.enum(['installed', 'not_installed', 'failed']),
+    outcome: z.enum(softwareOutcomes),
+    detail: z.string().nullable(),
+    /** The install needs a restart to complete (the device may have restarted since). */
+    rebootRequired: z.boolean(),
+    /** When that command ended. */
+    checkedAt: z.string(),
+  })
+  .meta({ id: 'PackageInstallation' });
+export type PackageInstallation = z.infer<typeof packageInstallation>;
+export const packageInstallationList = z
+  .object({ items: z.array(packageInstallation), total: z.number().int() })
+  .meta({ id: 'PackageInstallationList' });
+export type PackageInstallationList = z.infer<typeof packageInstallationList>;
+export const packageInstallationListQuery = pagination.extend({
+  state: z.enum(['installed', 'not_installed', 'failed']).optional().describe('Only devices in this state'),
+  versionId: z.string().uuid().optional().describe('Only this version'),
+});
+
 /** Where agents may download artifacts from besides the server (ADR 23); `depot` is the built-in one. */
 export const depotSource = z
   .object({

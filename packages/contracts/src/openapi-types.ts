@@ -1441,6 +1441,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/software/packages/{id}/installations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the package is installed: per device and version, what its last install or uninstall reported */
+        get: operations["listPackageInstallations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/software/versions/{id}": {
         parameters: {
             query?: never;
@@ -3775,6 +3792,25 @@ export interface components {
             /** @default 60 */
             timeoutSeconds?: number;
         };
+        PackageInstallationList: {
+            items: components["schemas"]["PackageInstallation"][];
+            total: number;
+        };
+        PackageInstallation: {
+            /** Format: uuid */
+            deviceId: string;
+            hostname: string;
+            /** Format: uuid */
+            versionId: string;
+            version: string;
+            /** @enum {string} */
+            state: "installed" | "not_installed" | "failed";
+            /** @enum {string} */
+            outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+            detail: string | null;
+            rebootRequired: boolean;
+            checkedAt: string;
+        };
         CreatePackageVersionBody: {
             version: string;
             /** @enum {string} */
@@ -4665,6 +4701,8 @@ export type SchemaUpdateSoftwarePackageBody = components['schemas']['UpdateSoftw
 export type SchemaPackageVersionList = components['schemas']['PackageVersionList'];
 export type SchemaPackageVersion = components['schemas']['PackageVersion'];
 export type SchemaDetection = components['schemas']['Detection'];
+export type SchemaPackageInstallationList = components['schemas']['PackageInstallationList'];
+export type SchemaPackageInstallation = components['schemas']['PackageInstallation'];
 export type SchemaCreatePackageVersionBody = components['schemas']['CreatePackageVersionBody'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
@@ -13990,6 +14028,94 @@ export interface operations {
             };
             /** @description The request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPackageInstallations: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 */
+                page?: number;
+                /** @description Items per page */
+                pageSize?: number;
+                /** @description Only devices in this state */
+                state?: "installed" | "not_installed" | "failed";
+                /** @description Only this version */
+                versionId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The package's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of devices, by hostname */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackageInstallationList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,6 +10,8 @@ import {
   softwarePackageListQuery,
   updateSoftwarePackageBody,
   uuid,
+  packageInstallationList,
+  packageInstallationListQuery,
 } from '@opsconductor/contracts/api';
 import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -26,6 +28,7 @@ import {
   listVersions,
   updatePackage,
 } from '../services/software-packages.ts';
+import { listInstallations } from '../services/package-installations.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['software'];
@@ -99,6 +102,17 @@ const versions = createRoute({
   request: { params: packageId },
   responses: { 200: json(packageVersionList, 'The versions'), ...problemResponses },
 });
+const installations = createRoute({
+  method: 'get',
+  path: '/software/packages/{id}/installations',
+  operationId: 'listPackageInstallations',
+  tags,
+  summary: 'Where the package is installed: per device and version, what its last install or uninstall reported',
+  security,
+  middleware: [authenticate],
+  request: { params: packageId, query: packageInstallationListQuery },
+  responses: { 200: json(packageInstallationList, 'A page of devices, by hostname'), ...problemResponses },
+});
 const createVersionRoute = createRoute({
   method: 'post',
   path: '/software/packages/{id}/versions',
@@ -147,6 +161,7 @@ export const softwareRoutes = createRouter()
     return c.body(null, 204);
   })
   .openapi(versions, async (c) => c.json({ items: await listVersions(c.var.deps, c.req.valid('param').id) }, 200))
+  .openapi(installations, async (c) => c.json(await listInstallations(c.var.deps, c.req.valid('param').id, c.req.valid('query')), 200))
   .openapi(createVersionRoute, async (c) =>
     c.json(await createVersion(c.var.deps, requestOrigin(c), c.var.user.id, c.req.valid('param').id, c.req.valid('json')), 201),
   )

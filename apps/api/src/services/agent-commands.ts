@@ -38,6 +38,7 @@ import type { ApiDeps, AuthDevice } from '../context.ts';
 import { armWake } from '@opsconductor/db/event-hub';
 import { ApiError } from '../lib/problem.ts';
 import { withSignedArtifacts } from './artifact-delivery.ts';
+import { recordInstallation } from './package-installations.ts';
 import { WriteBatcher, type WriteBatcherOptions } from '../lib/write-batcher.ts';
 
 /** A delivered command that was never started is handed out again after this long. */
@@ -207,6 +208,11 @@ export class AgentCommandService {
     // Gone: never this device's, or the device (and with it its commands) was deleted meanwhile.
     if (!outcome) throw new ApiError(404, 'not_found', 'No such command for this device.');
     if (outcome.kind === 'refused') throw new ApiError(409, 'command_not_delivered');
+    // Before answering, and again for a retried copy: an agent that got no answer sends it again.
+    if (outcome.kind === 'applied' || outcome.kind === 'duplicate') {
+      const row = outcome.kind === 'applied' ? outcome.finished : outcome.row;
+      await recordInstallation(this.deps.agentPool, row, row.result?.software);
+    }
     const duplicate = outcome.kind === 'duplicate';
     this.deps.metrics.agentResults.inc({ status: result.status, duplicate: String(outcome.kind !== 'applied') });
     if (outcome.kind === 'applied') this.afterFinished([outcome.finished]);
