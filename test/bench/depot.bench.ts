@@ -44,19 +44,55 @@ const pct = (xs: number[], q: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
 };
 
-/** The API's VmRSS, sampled until stopped: its peak over the window. */
-class RssSampler {
-  private peak = 0;
+/** The value of one of the API's gauges in its Prometheus text (prefix `opsconductor_api_`); 0 when absent. */
+function gauge(metrics: string, name: string): number {
+  const m = new RegExp(`^opsconductor_api_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics);
+  return m ? Number(m[1]) : 0;
+}
+
+interface MemoryPeaks {
+  rss: number;
+  /** The API's own view, scraped from /metrics every 250 ms: V8 heap in use, and memory outside it (Buffers). */
+  heapUsed: number;
+  external: number;
+}
+
+/** The API's VmRSS sampled every SAMPLE_MS, and its heap and external memory from /metrics, until stopped: the peaks. */
+class MemorySampler {
+  private peaks: MemoryPeaks = { rss: 0, heapUsed: 0, external: 0 };
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly pid: number) {}
+  private scraping = true;
+  private scraper: Promise<void> = Promise.resolve();
+  constructor(private readonly stack: BenchStack) {}
   start(): void {
-    this.peak = rssBytes(this.pid);
-    this.timer = setInterval(() => (this.peak = Math.max(this.peak, rssBytes(this.pid))), SAMPLE_MS);
+    this.peaks = { rss: rssBytes(this.stack.apiPid), heapUsed: 0, external: 0 };
+    this.timer = setInterval(() => (this.peaks.rss = Math.max(this.peaks.rss, rssBytes(this.stack.apiPid))), SAMPLE_MS);
+    this.scraping = true;
+    this.scraper = (async () => {
+      while (this.scraping) {
+        const text = await this.stack.metrics().catch(() => '');
+        this.peaks.heapUsed = Math.max(this.peaks.heapUsed, gauge(text, 'nodejs_heap_size_used_bytes'));
+        this.peaks.external = Math.max(this.peaks.external, gauge(text, 'nodejs_external_memory_bytes'));
+        await sleep(250);
+      }
+    })();
   }
-  stop(): number {
+  async stop(): Promise<MemoryPeaks> {
     clearInterval(this.timer);
-    return Math.max(this.peak, rssBytes(this.pid));
+    this.scraping = false;
+    await this.scraper;
+    return { ...this.peaks, rss: Math.max(this.peaks.rss, rssBytes(this.stack.apiPid)) };
   }
+}
+
+/** The API's memory now: RSS, and heap and external memory as its /metrics says. */
+async function memoryNow(stack: BenchStack): Promise<MemoryPeaks> {
+  const text = await stack.metrics().catch(() => '');
+  return {
+    rss: rssBytes(stack.apiPid),
+    heapUsed: gauge(text, 'nodejs_heap_size_used_bytes'),
+    external: gauge(text, 'nodejs_external_memory_bytes'),
+  };
 }
 
 interface Uploaded {
@@ -116,7 +152,7 @@ interface UploadResult {
   bytes: number;
   ms: number;
   verified: boolean;
-  rss: { before: number; peak: number; after: number };
+  memory: { before: MemoryPeaks; peak: MemoryPeaks; after: MemoryPeaks };
   hwm: { before: number; after: number };
   cpu: number;
 }
@@ -128,7 +164,7 @@ interface DownloadRound {
   firstByte: number[];
   ok: number;
   wrong: ArtifactDownload[];
-  rss: { before: number; peak: number; after: number };
+  memory: { before: MemoryPeaks; peak: MemoryPeaks; after: MemoryPeaks };
   cpu: { api: number; sim: number; pg: number };
 }
 
@@ -148,20 +184,20 @@ async function main(): Promise<void> {
 
     // --- upload ------------------------------------------------------------------------------
     console.error(`   uploading ${mib(UPLOAD_BYTES)}`);
-    const sampler = new RssSampler(api);
-    const before = rssBytes(api);
+    const sampler = new MemorySampler(stack);
+    const before = await memoryNow(stack);
     const hwmBefore = peakRssBytes(api);
     sampler.start();
     apiCpu.begin();
     const big = await upload(stack, UPLOAD_BYTES, 'big.bin');
     const uploadCpu = apiCpu.percent();
-    const peak = sampler.stop();
+    const peak = await sampler.stop();
     await sleep(2000);
     const uploadResult: UploadResult = {
       bytes: UPLOAD_BYTES,
       ms: big.ms,
       verified: big.artifact.sha256 === big.sha256 && Number(big.artifact.size) === UPLOAD_BYTES,
-      rss: { before, peak, after: rssBytes(api) },
+      memory: { before, peak, after: await memoryNow(stack) },
       hwm: { before: hwmBefore, after: peakRssBytes(api) },
       cpu: uploadCpu,
     };
@@ -197,15 +233,15 @@ async function main(): Promise<void> {
     for (const agents of counts) {
       await sleep(2000);
       console.error(`   ${agents} agent(s) downloading at once`);
-      const s = new RssSampler(api);
-      const rssBefore = rssBytes(api);
-      s.start();
+      const sampler = new MemorySampler(stack);
+      const memoryBefore = await memoryNow(stack);
+      sampler.start();
       for (const m of [apiCpu, simCpu, pgCpu]) m.begin();
       const downloads = await fleet.downloadArtifact({ indexes: [[0, agents - 1]] }, artifact.sha256);
       // From the simulator's common start to the last byte (without the IPC round trip).
       const wallMs = Math.max(...downloads.map((d) => d.ms));
       const cpu = { api: apiCpu.percent(), sim: simCpu.percent(), pg: pgCpu.percent() };
-      const rssPeak = s.stop();
+      const memoryPeak = await sampler.stop();
       await sleep(1000);
       const good = (d: ArtifactDownload) => d.status === 200 && d.bytes === ARTIFACT_BYTES && d.sha256 === artifact.sha256 && !d.error;
       rounds.push({
@@ -215,7 +251,7 @@ async function main(): Promise<void> {
         firstByte: downloads.map((d) => d.firstByteMs),
         ok: downloads.filter(good).length,
         wrong: downloads.filter((d) => !good(d)),
-        rss: { before: rssBefore, peak: rssPeak, after: rssBytes(api) },
+        memory: { before: memoryBefore, peak: memoryPeak, after: await memoryNow(stack) },
         cpu,
       });
     }
@@ -234,24 +270,25 @@ async function main(): Promise<void> {
 function print(up: UploadResult, rounds: DownloadRound[]): void {
   console.log('\n# OpsConductor depot benchmark');
   console.log(
-    `The API built to plain JavaScript in its own process, embedded PostgreSQL, the built-in depot on local disk; RSS of the API sampled every ${SAMPLE_MS} ms.\n`,
+    `The API built to plain JavaScript in its own process, embedded PostgreSQL, the built-in depot on local disk; RSS of the API sampled every ${SAMPLE_MS} ms, its heap and external memory (its /metrics) every 250 ms.\n`,
   );
   console.log('## Upload');
   console.log(
-    '| size | time | throughput | SHA-256 and size as sent | API RSS before / peak during / after | peak − before | API VmHWM before / after | API CPU |',
+    '| size | time | throughput | SHA-256 and size as sent | API RSS before / peak during / after | peak − before | API VmHWM before / after | heap used / external, peak − before | API CPU |',
   );
-  console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  const m = up.memory;
   console.log(
-    `| ${mib(up.bytes)} | ${seconds(up.ms)} | ${rate(up.bytes, up.ms)} | ${up.verified ? 'yes' : 'NO'} | ${mib(up.rss.before)} / ${mib(up.rss.peak)} / ${mib(up.rss.after)} | ${signedMib(up.rss.peak - up.rss.before)} | ${mib(up.hwm.before)} / ${mib(up.hwm.after)} | ${up.cpu.toFixed(0)} % |`,
+    `| ${mib(up.bytes)} | ${seconds(up.ms)} | ${rate(up.bytes, up.ms)} | ${up.verified ? 'yes' : 'NO'} | ${mib(m.before.rss)} / ${mib(m.peak.rss)} / ${mib(m.after.rss)} | ${signedMib(m.peak.rss - m.before.rss)} | ${mib(up.hwm.before)} / ${mib(up.hwm.after)} | ${signedMib(m.peak.heapUsed - m.before.heapUsed)} / ${signedMib(m.peak.external - m.before.external)} | ${up.cpu.toFixed(0)} % |`,
   );
   console.log(`\n## ${mib(ARTIFACT_BYTES)} artifact downloaded by simulated agents at once`);
   console.log(
-    '| agents | all done after | aggregate throughput | per agent p50 / p95 / max | first byte p95 | SHA-256 verified | API RSS before / peak / after | peak − before | CPU API / simulator / PostgreSQL |',
+    '| agents | all done after | aggregate throughput | per agent p50 / p95 / max | first byte p95 | SHA-256 verified | API RSS before / peak / after | peak − before | heap used / external, peak − before | CPU API / simulator / PostgreSQL |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rounds) {
     console.log(
-      `| ${r.agents} | ${seconds(r.wallMs)} | ${rate(r.agents * ARTIFACT_BYTES, r.wallMs)} | ${seconds(pct(r.times, 0.5))} / ${seconds(pct(r.times, 0.95))} / ${seconds(Math.max(...r.times))} | ${seconds(pct(r.firstByte, 0.95))} | ${r.ok} of ${r.agents} | ${mib(r.rss.before)} / ${mib(r.rss.peak)} / ${mib(r.rss.after)} | ${signedMib(r.rss.peak - r.rss.before)} | ${r.cpu.api.toFixed(0)} % / ${r.cpu.sim.toFixed(0)} % / ${r.cpu.pg.toFixed(0)} % |`,
+      `| ${r.agents} | ${seconds(r.wallMs)} | ${rate(r.agents * ARTIFACT_BYTES, r.wallMs)} | ${seconds(pct(r.times, 0.5))} / ${seconds(pct(r.times, 0.95))} / ${seconds(Math.max(...r.times))} | ${seconds(pct(r.firstByte, 0.95))} | ${r.ok} of ${r.agents} | ${mib(r.memory.before.rss)} / ${mib(r.memory.peak.rss)} / ${mib(r.memory.after.rss)} | ${signedMib(r.memory.peak.rss - r.memory.before.rss)} | ${signedMib(r.memory.peak.heapUsed - r.memory.before.heapUsed)} / ${signedMib(r.memory.peak.external - r.memory.before.external)} | ${r.cpu.api.toFixed(0)} % / ${r.cpu.sim.toFixed(0)} % / ${r.cpu.pg.toFixed(0)} % |`,
     );
   }
   const wrong = rounds.flatMap((r) => r.wrong);
