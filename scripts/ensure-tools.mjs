@@ -125,6 +125,8 @@ const installerTools = [
   { bin: '/usr/bin/llvm-mc', pkg: 'llvm' },
   { bin: '/usr/bin/lld-link', pkg: 'lld' },
   { bin: '/usr/bin/exiftool', pkg: 'libimage-exiftool-perl' },
+  // A real installer framework's output: NSIS installers compiled by makensis.
+  { bin: '/usr/bin/makensis', pkg: 'nsis' },
 ];
 const missingInstallerTools = wantTest ? [...new Set(installerTools.filter((t) => !existsSync(t.bin)).map((t) => t.pkg))] : [];
 if (missingInstallerTools.length > 0) {

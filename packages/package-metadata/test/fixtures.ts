@@ -193,3 +193,36 @@ ${opts.manifest ? '1 24 "app.manifest"\n' : ''}`,
   if (opts.overlay) writeFileSync(out, Buffer.concat([readFileSync(out), opts.overlay]));
   return out;
 }
+
+/** A real NSIS installer, compiled by makensis (its stub carries the manifest, the version resource and the overlay). */
+export function buildNsis(dir: string, opts: { versionInfo: boolean }): string {
+  const root = join(dir, `nsis-${opts.versionInfo ? 'versioned' : 'bare'}`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'payload.txt'), 'payload\n'.repeat(100));
+  const versionInfo = [
+    'VIProductVersion "3.4.5.6"',
+    'VIAddVersionKey "ProductName" "Demo NSIS Tool"',
+    'VIAddVersionKey "CompanyName" "Example Corp"',
+    'VIAddVersionKey "FileDescription" "Demo NSIS installer"',
+    'VIAddVersionKey "FileVersion" "3.4.5.6"',
+    'VIAddVersionKey "ProductVersion" "3.4.5"',
+  ];
+  writeFileSync(
+    join(root, 'demo.nsi'),
+    [
+      'Unicode true',
+      'Name "Demo NSIS Tool"',
+      'OutFile "setup.exe"',
+      'RequestExecutionLevel user',
+      'InstallDir "$TEMP\\demo"',
+      ...(opts.versionInfo ? versionInfo : []),
+      'Section',
+      '  SetOutPath "$INSTDIR"',
+      '  File "payload.txt"',
+      'SectionEnd',
+      '',
+    ].join('\n'),
+  );
+  execFileSync('makensis', ['-V1', join(root, 'demo.nsi')], { cwd: root, stdio: 'pipe' });
+  return join(root, 'setup.exe');
+}

@@ -7,7 +7,7 @@ import { isStorableText } from '@opsconductor/contracts/text';
 import { readPackageMetadata } from '../src/index.ts';
 import type { PackageMetadata } from '../src/index.ts';
 import { parseVersionInfo } from '../src/pe.ts';
-import { PE_STRINGS, buildPe, scratch } from './fixtures.ts';
+import { PE_STRINGS, buildNsis, buildPe, scratch } from './fixtures.ts';
 
 const dir = scratch();
 
@@ -92,6 +92,58 @@ describe('pe', () => {
   ] as const)('detects %s', async (framework, opts) => {
     const exe = buildPe(dir, { machine: 'x86', name: `fw-${framework}-${Object.keys(opts)[0]}`, ...opts });
     expect((await readPackageMetadata(exe, 'setup.exe')).installerFramework).toBe(framework);
+  });
+
+  it('reads a real NSIS installer compiled by makensis, as exiftool does', async () => {
+    const exe = buildNsis(dir, { versionInfo: true });
+    const meta = await readPackageMetadata(exe, 'setup.exe');
+    expect(meta).toMatchObject({
+      architecture: 'x86',
+      peFormat: 'pe32',
+      name: 'Demo NSIS Tool',
+      vendor: 'Example Corp',
+      description: 'Demo NSIS installer',
+      version: '3.4.5',
+      fileVersion: '3.4.5.6',
+      installerFramework: 'nsis',
+      warnings: [],
+    });
+    const other = exiftool(exe);
+    expect([other.ProductName, other.CompanyName, other.ProductVersion, other.FileVersionNumber]).toEqual([
+      meta.name,
+      meta.vendor,
+      meta.version,
+      meta.fileVersion,
+    ]);
+    // Without a version resource, the stub's manifest and its overlay still say NSIS.
+    expect(await readPackageMetadata(buildNsis(dir, { versionInfo: false }), 'setup.exe')).toMatchObject({
+      installerFramework: 'nsis',
+      warnings: ['PE has no version resource: fill the form by hand'],
+    });
+  });
+
+  it('a real NSIS installer, truncated or with bytes overwritten, never throws', async () => {
+    const bytes = readFileSync(buildNsis(dir, { versionInfo: true }));
+    const path = join(dir, 'nsis-hostile.exe');
+    for (let i = 0; i <= 64; i++) {
+      writeFileSync(path, bytes.subarray(0, Math.floor((bytes.length * i) / 64)));
+      expectStorable(await readPackageMetadata(path, 'setup.exe'));
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(Math.min(bytes.length, 64 * 1024) - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 16,
+        }),
+        async (edits) => {
+          const copy = Buffer.from(bytes);
+          for (const [at, value] of edits) copy[at] = value;
+          writeFileSync(path, copy);
+          expectStorable(await readPackageMetadata(path, 'setup.exe'));
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('a plain image has no installer framework', async () => {
