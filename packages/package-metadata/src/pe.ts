@@ -116,12 +116,14 @@ export async function readPe(file: BoundedFile, result: PackageMetadata): Promis
   if (frameworks[0]) result.installerFramework = frameworks[0];
 }
 
-/** Markers in manifests and version strings: Inno's `JR.Inno.Setup`, NSIS's `Nullsoft.NSIS.exehead`, InstallShield's name. */
+/**
+ * Markers in manifests and version strings: Inno's manifest name `JR.Inno.Setup`, NSIS's `Nullsoft.NSIS.exehead`,
+ * InstallShield's name. Narrow on purpose: a program by Nullsoft (CompanyName) is not an NSIS installer.
+ */
 function frameworkInText(text: string): InstallerFramework | undefined {
   if (/JR\.Inno\.Setup|Inno Setup/i.test(text)) return 'inno';
-  if (/Nullsoft/i.test(text)) return 'nsis';
+  if (/Nullsoft\.NSIS|Nullsoft Install System/i.test(text)) return 'nsis';
   if (/InstallShield/i.test(text)) return 'installshield';
-  if (/WixBundle|WiX Toolset Bootstrapper/i.test(text)) return 'burn';
   return undefined;
 }
 

@@ -146,6 +146,11 @@ describe('pe', () => {
     );
   });
 
+  it('a program by Nullsoft is not taken for an NSIS installer', async () => {
+    const exe = buildPe(dir, { machine: 'x86', name: 'nullsoft', strings: { ...PE_STRINGS, CompanyName: 'Nullsoft, Inc.' } });
+    expect((await readPackageMetadata(exe, 'winamp.exe')).installerFramework).toBeUndefined();
+  });
+
   it('a plain image has no installer framework', async () => {
     expect(
       (await readPackageMetadata(buildPe(dir, { machine: 'x64', name: 'plain', overlay: Buffer.alloc(4096, 7) }), 'x.exe'))
