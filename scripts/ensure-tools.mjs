@@ -109,8 +109,8 @@ if (wantTest && !process.env.SSHD && !existsSync('/usr/sbin/sshd')) {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' },
   });
 }
-// 7. Installer builders for the package-metadata tests (packages/package-metadata): real MSIs, rpms, debs and zips
-// built at test time. dpkg-deb and tar come with Debian itself.
+// 7. Installer builders for the package-metadata tests (packages/package-metadata): real MSIs, rpms, debs, zips and
+// PE images built at test time. dpkg-deb and tar come with Debian itself.
 const installerTools = [
   { bin: '/usr/bin/wixl', pkg: 'wixl' },
   { bin: '/usr/bin/msiinfo', pkg: 'msitools' },
@@ -119,8 +119,16 @@ const installerTools = [
   { bin: '/usr/bin/unzip', pkg: 'unzip' },
   // The xz decoder's tests compare against the xz CLI (priority "standard": not on every minimal system).
   { bin: '/usr/bin/xz', pkg: 'xz-utils' },
+  // PE images: llvm-rc compiles a VERSIONINFO, llvm-mc an extra section, lld-link links x86/x64/arm64 images;
+  // exiftool reads them back independently of our parser.
+  { bin: '/usr/bin/llvm-rc', pkg: 'llvm' },
+  { bin: '/usr/bin/llvm-mc', pkg: 'llvm' },
+  { bin: '/usr/bin/lld-link', pkg: 'lld' },
+  { bin: '/usr/bin/exiftool', pkg: 'libimage-exiftool-perl' },
+  // A real installer framework's output: NSIS installers compiled by makensis.
+  { bin: '/usr/bin/makensis', pkg: 'nsis' },
 ];
-const missingInstallerTools = wantTest ? installerTools.filter((t) => !existsSync(t.bin)).map((t) => t.pkg) : [];
+const missingInstallerTools = wantTest ? [...new Set(installerTools.filter((t) => !existsSync(t.bin)).map((t) => t.pkg))] : [];
 if (missingInstallerTools.length > 0) {
   if (process.getuid?.() !== 0) throw new Error(`installer builders are missing: install Debian's ${missingInstallerTools.join(' ')}`);
   log(`installing Debian ${missingInstallerTools.join(' ')} for the package-metadata tests`);

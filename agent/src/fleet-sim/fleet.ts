@@ -5,6 +5,7 @@
  */
 import { Pool } from 'undici';
 import { Backoff, sleep } from '../backoff.ts';
+import { downloadArtifacts, type ArtifactDownload, type DownloadOptions } from './artifact-download.ts';
 import { AGENT_VERSION } from '../version.ts';
 import {
   behaviourFor,
@@ -77,6 +78,11 @@ export interface Fleet {
   goOnline(select: DeviceSelector): Promise<void>;
   /** The selected devices go away for `offlineMs` and come back with a new boot ID. */
   reboot(select: DeviceSelector, opts?: { offlineMs?: number; keepJournal?: boolean }): Promise<void>;
+  /**
+   * The selected enrolled devices download a depot artifact at once with their own credentials, online or not (the
+   * server decides by their open commands); each result with the SHA-256 of what arrived.
+   */
+  downloadArtifact(select: DeviceSelector | undefined, sha256: string, opts?: DownloadOptions): Promise<ArtifactDownload[]>;
   stop(opts?: { goodbye?: boolean }): Promise<void>;
 }
 
@@ -185,6 +191,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         select(selector).map((a) => a.reboot(opts.offlineMs ?? a.behaviour.rebootOfflineMs, opts.keepJournal ?? a.behaviour.keepJournal)),
       );
     },
+    downloadArtifact: (selector, sha256, opts) =>
+      downloadArtifacts(
+        options.serverUrl,
+        select(selector).flatMap((a) => (a.credential ? [a.credential] : [])),
+        sha256,
+        opts,
+      ),
     async stop(opts = {}) {
       stopping = true;
       // Devices first: that also ends the first check-ins the ramp may be waiting for.

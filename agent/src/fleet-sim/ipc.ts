@@ -17,6 +17,7 @@ export type FleetCall =
   | { method: 'goOffline'; select: DeviceSelector; goodbye?: boolean }
   | { method: 'goOnline'; select: DeviceSelector }
   | { method: 'reboot'; select: DeviceSelector; offlineMs?: number; keepJournal?: boolean }
+  | { method: 'downloadArtifact'; select?: DeviceSelector; sha256: string; timeoutMs?: number }
   | { method: 'stop'; goodbye?: boolean };
 
 export type ParentMessage = { type: 'start'; options: RemoteFleetOptions; events: boolean } | { type: 'call'; id: number; call: FleetCall };
@@ -51,6 +52,8 @@ async function dispatch(fleet: Fleet, call: FleetCall): Promise<unknown> {
       return fleet.goOnline(call.select);
     case 'reboot':
       return fleet.reboot(call.select, { offlineMs: call.offlineMs, keepJournal: call.keepJournal });
+    case 'downloadArtifact':
+      return fleet.downloadArtifact(call.select, call.sha256, { timeoutMs: call.timeoutMs });
     case 'stop':
       return fleet.stop({ goodbye: call.goodbye });
   }

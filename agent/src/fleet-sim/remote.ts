@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ArtifactDownload } from './artifact-download.ts';
 import type { DeviceSelector } from './behaviour.ts';
 import type { FleetDevice } from './fleet.ts';
 import type { FleetStatsSnapshot } from './fleet-stats.ts';
@@ -23,6 +24,7 @@ export interface RemoteFleet {
   goOffline(select: DeviceSelector, opts?: { goodbye?: boolean }): Promise<void>;
   goOnline(select: DeviceSelector): Promise<void>;
   reboot(select: DeviceSelector, opts?: { offlineMs?: number; keepJournal?: boolean }): Promise<void>;
+  downloadArtifact(select: DeviceSelector | undefined, sha256: string, opts?: { timeoutMs?: number }): Promise<ArtifactDownload[]>;
   /** Stops the devices and waits for the child to exit. */
   stop(opts?: { goodbye?: boolean }): Promise<void>;
 }
@@ -109,6 +111,7 @@ export async function spawnFleet(options: RemoteFleetOptions, opts: SpawnFleetOp
     goOffline: (select, o = {}) => call({ method: 'goOffline', select, goodbye: o.goodbye }),
     goOnline: (select) => call({ method: 'goOnline', select }),
     reboot: (select, o = {}) => call({ method: 'reboot', select, offlineMs: o.offlineMs, keepJournal: o.keepJournal }),
+    downloadArtifact: (select, sha256, o = {}) => call({ method: 'downloadArtifact', select, sha256, timeoutMs: o.timeoutMs }),
     async stop(o = {}) {
       if (child.connected) await call({ method: 'stop', goodbye: o.goodbye }).catch(() => {});
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

@@ -8,10 +8,11 @@ import { BoundedFile, BudgetExceeded, MalformedFile } from './bounded-file.ts';
 import { readDeb } from './deb.ts';
 import { readMsi } from './msi.ts';
 import { readMsix } from './msix.ts';
+import { readPe } from './pe.ts';
 import { readRpm } from './rpm.ts';
 import type { PackageFormat, PackageMetadata } from './types.ts';
 
-export type { PackageFormat, PackageMetadata } from './types.ts';
+export type { InstallerFramework, PackageFormat, PackageMetadata } from './types.ts';
 
 export const DEFAULT_MAX_BYTES_READ = 32 * 1024 * 1024;
 
@@ -57,10 +58,7 @@ export async function readPackageMetadata(filePath: string, fileName: string, op
       else if (result.format === 'deb') await readDeb(file, result);
       else if (result.format === 'msi') await readMsi(file, result);
       else if (result.format === 'msix') await readMsix(file, result);
-      else if (result.format === 'exe') {
-        result.platform = 'windows';
-        result.warnings.push(`${result.format} metadata is not read yet: fill the form by hand`);
-      }
+      else if (result.format === 'exe') await readPe(file, result);
     } catch (error) {
       // I/O errors on the file itself are the caller's to see.
       if (error instanceof Error && 'syscall' in error) throw error;

@@ -1,6 +1,7 @@
 import { CompoundFile } from './cfb.ts';
 import { type BoundedFile, MalformedFile } from './bounded-file.ts';
-import { storableText, storableVersion } from './text.ts';
+import { readPropertySet } from './summary-info.ts';
+import { cpuArchitecture, storableText, storableVersion } from './text.ts';
 import type { PackageMetadata } from './types.ts';
 
 const MAX_STRINGS = 1_000_000;
@@ -57,11 +58,22 @@ export async function readMsi(file: BoundedFile, result: PackageMetadata): Promi
   result.platform = 'windows';
   const cf = await CompoundFile.open(file);
   const stream = (name: string) => cf.entries.find((e) => e.type === 2 && decodeStreamName(e.name) === name);
+  const summaryEntry = stream('\u0005SummaryInformation');
+  let summary: Summary | undefined;
+  if (summaryEntry) {
+    try {
+      summary = readSummary(await cf.readStream(summaryEntry), result);
+    } catch (error) {
+      if (!(error instanceof MalformedFile)) throw error;
+      result.warnings.push(`MSI SummaryInformation unreadable: ${error.message}`);
+    }
+  } else result.warnings.push('MSI has no SummaryInformation stream');
   const poolEntry = stream('!_StringPool');
   const dataEntry = stream('!_StringData');
   const propertyEntry = stream('!Property');
   if (!poolEntry || !dataEntry || !propertyEntry) {
     result.warnings.push('MSI Property table unreadable: string pool or Property stream missing');
+    applySummaryFallbacks(summary, result);
     return;
   }
   const { strings, refSize } = loadStrings(await cf.readStream(poolEntry), await cf.readStream(dataEntry));
@@ -81,4 +93,58 @@ export async function readMsi(file: BoundedFile, result: PackageMetadata): Promi
   result.productCode = storableText(properties.get('ProductCode')?.toUpperCase());
   result.upgradeCode = storableText(properties.get('UpgradeCode')?.toUpperCase());
   result.description = storableText(properties.get('ARPCOMMENTS'));
+  applySummaryFallbacks(summary, result);
+}
+
+/** What the Property table lacks, the SummaryInformation may say (Author is the manufacturer, Subject the product). */
+function applySummaryFallbacks(summary: Summary | undefined, result: PackageMetadata): void {
+  result.vendor ??= summary?.author;
+  result.name ??= summary?.subject;
+  result.description ??= summary?.comments;
+}
+
+interface Summary {
+  author?: string;
+  subject?: string;
+  comments?: string;
+}
+
+/** SummaryInformation property IDs (MS-OLEPS / Windows Installer's meaning of each). */
+const PID = { subject: 3, author: 4, comments: 6, template: 7, revision: 9, pageCount: 14, wordCount: 15 } as const;
+const GUID = /^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$/;
+
+function readSummary(stream: Buffer, result: PackageMetadata): Summary {
+  const properties = readPropertySet(stream);
+  const text = (id: number) => {
+    const value = properties.get(id);
+    return typeof value === 'string' ? storableText(value) : undefined;
+  };
+  const integer = (id: number) => {
+    const value = properties.get(id);
+    return typeof value === 'number' ? value : undefined;
+  };
+  // Template: "platform;language,language" — x64, Intel (or empty: 32-bit x86), Arm64, Intel64 (Itanium).
+  const template = text(PID.template);
+  if (template !== undefined) {
+    const [platform = '', languages = ''] = template.split(';', 2);
+    const architecture = platform.trim() === '' ? 'x86' : cpuArchitecture(platform);
+    if (architecture) result.architecture = architecture;
+    else result.warnings.push(`MSI platform ${JSON.stringify(platform.slice(0, 40))} has no depot architecture`);
+    const lcids = languages
+      .split(',')
+      .map((l) => Number.parseInt(l.trim(), 10))
+      .filter((l) => Number.isInteger(l) && l >= 0 && l <= 0xffff);
+    if (lcids.length > 0) result.languages = [...new Set(lcids)].slice(0, 64);
+  }
+  // The revision number holds the package code; patches append the product codes they apply to.
+  const packageCode = text(PID.revision)?.slice(0, 38).toUpperCase();
+  if (packageCode && GUID.test(packageCode)) result.packageCode = packageCode;
+  const pageCount = integer(PID.pageCount);
+  if (pageCount !== undefined && pageCount > 0) result.minimumInstallerVersion = pageCount;
+  const wordCount = integer(PID.wordCount);
+  if (wordCount !== undefined && wordCount >= 0) {
+    result.compressed = (wordCount & 2) !== 0;
+    result.elevationRequired = (wordCount & 8) === 0;
+  }
+  return { author: text(PID.author), subject: text(PID.subject), comments: text(PID.comments) };
 }

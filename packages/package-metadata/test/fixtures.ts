@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -114,4 +114,115 @@ ${'<!-- padding so that zip deflates the manifest -->\n'.repeat(20)}`,
   const out = join(dir, 'demo.msix');
   execFileSync('zip', ['-q', '-X', out, 'payload.txt', 'AppxManifest.xml'], { cwd: root });
   return out;
+}
+
+export const PE_STRINGS = {
+  CompanyName: 'Example Corp',
+  FileDescription: 'Demo tool',
+  FileVersion: '1.2.3.4',
+  ProductName: 'Demo Agent Tool',
+  ProductVersion: '5.6.7.8',
+  OriginalFilename: 'demo-setup.exe',
+  LegalCopyright: '(c) Example Corp',
+};
+
+/**
+ * A PE image linked by LLVM's lld-link from a VERSIONINFO (and optionally a manifest) compiled by llvm-rc, plus an
+ * optional section of its own (llvm-mc) and bytes appended as an overlay, as self-extracting installers carry.
+ * A DLL without code: the headers, sections and resources an installer .exe has, without a C toolchain.
+ */
+export function buildPe(
+  dir: string,
+  opts: {
+    machine: 'x86' | 'x64' | 'arm64';
+    name?: string;
+    strings?: Record<string, string>;
+    language?: string;
+    manifest?: string;
+    section?: string;
+    overlay?: Buffer;
+  },
+): string {
+  const root = join(dir, `pe-${opts.name ?? opts.machine}`);
+  mkdirSync(root, { recursive: true });
+  const values = Object.entries(opts.strings ?? PE_STRINGS)
+    .map(([key, value]) => `      VALUE "${key}", "${value}"`)
+    .join('\n');
+  const language = opts.language ?? '040904B0';
+  writeFileSync(
+    join(root, 'version.rc'),
+    `1 VERSIONINFO
+FILEVERSION 1,2,3,4
+PRODUCTVERSION 5,6,7,8
+FILEOS 0x40004
+FILETYPE 1
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "${language}"
+    BEGIN
+${values}
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x${language.slice(0, 4)}, 0x${language.slice(4)}
+  END
+END
+${opts.manifest ? '1 24 "app.manifest"\n' : ''}`,
+  );
+  if (opts.manifest) writeFileSync(join(root, 'app.manifest'), opts.manifest);
+  execFileSync('llvm-rc', ['-no-cpp', '/C', '65001', '/fo', join(root, 'version.res'), join(root, 'version.rc')], { stdio: 'pipe' });
+  const inputs = [join(root, 'version.res')];
+  if (opts.section) {
+    const triple = { x86: 'i686-pc-windows-msvc', x64: 'x86_64-pc-windows-msvc', arm64: 'aarch64-pc-windows-msvc' }[opts.machine];
+    writeFileSync(join(root, 'section.s'), `.section ${opts.section},"dr"\n.long 0x12345678\n`);
+    execFileSync('llvm-mc', ['-filetype=obj', `-triple=${triple}`, '-o', join(root, 'section.obj'), join(root, 'section.s')], {
+      stdio: 'pipe',
+    });
+    inputs.push(join(root, 'section.obj'));
+  }
+  const out = join(root, 'setup.exe');
+  execFileSync(
+    'lld-link',
+    [`/machine:${opts.machine}`, '/noentry', '/dll', ...(opts.machine === 'x86' ? ['/safeseh:no'] : []), `/out:${out}`, ...inputs],
+    {
+      stdio: 'pipe',
+    },
+  );
+  if (opts.overlay) writeFileSync(out, Buffer.concat([readFileSync(out), opts.overlay]));
+  return out;
+}
+
+/** A real NSIS installer, compiled by makensis (its stub carries the manifest, the version resource and the overlay). */
+export function buildNsis(dir: string, opts: { versionInfo: boolean }): string {
+  const root = join(dir, `nsis-${opts.versionInfo ? 'versioned' : 'bare'}`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'payload.txt'), 'payload\n'.repeat(100));
+  const versionInfo = [
+    'VIProductVersion "3.4.5.6"',
+    'VIAddVersionKey "ProductName" "Demo NSIS Tool"',
+    'VIAddVersionKey "CompanyName" "Example Corp"',
+    'VIAddVersionKey "FileDescription" "Demo NSIS installer"',
+    'VIAddVersionKey "FileVersion" "3.4.5.6"',
+    'VIAddVersionKey "ProductVersion" "3.4.5"',
+  ];
+  writeFileSync(
+    join(root, 'demo.nsi'),
+    [
+      'Unicode true',
+      'Name "Demo NSIS Tool"',
+      'OutFile "setup.exe"',
+      'RequestExecutionLevel user',
+      'InstallDir "$TEMP\\demo"',
+      ...(opts.versionInfo ? versionInfo : []),
+      'Section',
+      '  SetOutPath "$INSTDIR"',
+      '  File "payload.txt"',
+      'SectionEnd',
+      '',
+    ].join('\n'),
+  );
+  execFileSync('makensis', ['-V1', join(root, 'demo.nsi')], { cwd: root, stdio: 'pipe' });
+  return join(root, 'setup.exe');
 }
