@@ -154,7 +154,7 @@ export function parseJobRunTarget(form: FormData): { ok: true; value: JobRunTarg
 }
 
 /** How many devices the selection matches now, or why it cannot run. */
-async function previewConfirmation(
+export async function previewConfirmation(
   api: ApiClient,
   selection: JobRunTargetSelection,
   notice?: string,
@@ -169,7 +169,7 @@ async function previewConfirmation(
   return { confirm: { total: preview.total, sample: preview.sample.map((d) => d.hostname), ...(notice ? { notice } : {}) } };
 }
 
-const confirmedCount = z.coerce.number().int().min(0).max(1_000_000);
+export const confirmedCount = z.coerce.number().int().min(0).max(1_000_000);
 
 /**
  * The run form's post: checks what the console can (targets, limits), then starts the run of the posted version with
