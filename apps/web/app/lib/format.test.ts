@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, formatBytes, formatDuration, formatSeconds, formatUptime, oneLine, percentOf, relativeTime } from './format';
+import {
+  absoluteTime,
+  formatBytes,
+  formatDuration,
+  formatSeconds,
+  formatUptime,
+  oneLine,
+  percentOf,
+  relativeTime,
+  softwareOutcomeText,
+} from './format';
 
 const now = Date.parse('2025-03-01T12:00:00Z');
 const ago = (s: number) => new Date(now - s * 1000).toISOString();
@@ -65,5 +75,14 @@ describe('inventory formatting', () => {
     expect(formatUptime(3700)).toBe('1 h 1 min');
     expect(percentOf(1, 4)).toBe(25);
     expect(percentOf(1, 0)).toBeNull();
+  });
+});
+
+describe('softwareOutcomeText', () => {
+  it('says the outcome in words, and a needed restart once', () => {
+    expect(softwareOutcomeText({ outcome: 'already_installed', rebootRequired: false })).toBe('already installed');
+    expect(softwareOutcomeText({ outcome: 'installed', rebootRequired: true })).toBe('installed, restart needed');
+    expect(softwareOutcomeText({ outcome: 'reboot_required', rebootRequired: true })).toBe('reboot required');
+    expect(softwareOutcomeText({ outcome: 'hash_mismatch', rebootRequired: false })).toBe('hash mismatch');
   });
 });

@@ -110,3 +110,9 @@ export function osLabel(name: string, version: string): string {
   if (!version || name.includes(version)) return name;
   return name ? `${name} ${version}` : version;
 }
+
+/** A software command's outcome in words (contracts' softwareOutcomes), with "restart needed" when it says so. */
+export function softwareOutcomeText(report: { outcome: string; rebootRequired: boolean }): string {
+  const words = report.outcome.replaceAll('_', ' ');
+  return report.rebootRequired && report.outcome !== 'reboot_required' ? `${words}, restart needed` : words;
+}

@@ -12,7 +12,7 @@ import {
 } from '@opsconductor/contracts/api';
 import { ApiError, requireApi, type ApiClient, type RouteErrorData } from '~/lib/api.server';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
-import { durationBetween, formatDuration, oneLine, pluralize } from '~/lib/format';
+import { durationBetween, formatDuration, oneLine, pluralize, softwareOutcomeText } from '~/lib/format';
 import { runFormIssues, stepProgress, thresholdText } from '~/lib/job-run';
 import {
   PAGED_TARGETS_THRESHOLD,
@@ -574,6 +574,7 @@ function OutputPanel({
         <TargetStatusBadge status={target.status} />
         {progress ? <span className="text-xs text-zinc-600">{progress}</span> : null}
         {target.exitCode !== null ? <span className="font-mono text-xs text-zinc-500">exit {target.exitCode}</span> : null}
+        {target.software ? <span className="text-xs text-zinc-700">{softwareOutcomeText(target.software)}</span> : null}
         {target.errorMessage ? <span className="text-xs text-red-700">{target.errorMessage}</span> : null}
         {job ? (
           <label className="ml-auto flex items-center gap-1.5 text-xs text-zinc-500">
@@ -690,6 +691,11 @@ function TargetRows({ rows, allPanels, focus, job, canCancel, showOutput }: Targ
             <Td>
               <span className="flex items-center gap-2">
                 <TargetStatusBadge status={t.status} />
+                {t.software ? (
+                  <span className="text-xs text-zinc-700" data-testid="target-software-outcome">
+                    {softwareOutcomeText(t.software)}
+                  </span>
+                ) : null}
                 {t.errorMessage ? (
                   <span className="max-w-xs truncate text-xs text-red-700" title={t.errorMessage}>
                     {t.errorMessage}
