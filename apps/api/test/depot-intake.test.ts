@@ -152,6 +152,8 @@ describe('importing an artifact from a URL', () => {
     }
     // Not even a request the server would make.
     await refused({ url: 'ftp://127.0.0.1/x.bin' }, 400, 'validation_failed');
+    await refused({ url: '' }, 400, 'validation_failed');
+    await refused({ url: 'not a url', sha256: '0'.repeat(64) }, 400, 'validation_failed');
     await refused({ url: 'http://user:pw@127.0.0.1/x.bin' }, 400, 'validation_failed');
     await refused({ url: `${base}/x.bin`, fileName: '../x' }, 400, 'validation_failed');
     await refused({ url: `${base}/x.bin`, sha256: 'XYZ' }, 400, 'validation_failed');

@@ -12,7 +12,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { depotArtifact, depotReplicationSummary, depotSource, type DepotArtifact } from '@opsconductor/contracts/api';
+import {
+  depotArtifact,
+  depotArtifactReplication,
+  depotReplicationSummary,
+  depotSource,
+  type DepotArtifact,
+} from '@opsconductor/contracts/api';
 import { s3ArtifactUrl } from '../src/services/depot-s3.ts';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
@@ -259,5 +265,27 @@ describe('replication', () => {
     } finally {
       mirror.close();
     }
+  });
+
+  it('of one artifact copies it to every enabled source that lacks it and says what happened at each', async () => {
+    const artifact = await upload(Buffer.from('one artifact, everywhere\n'), 'everywhere.txt');
+    const outcomes = async () => {
+      const res = await call(`/artifacts/${artifact.id}/replicate`, 'POST');
+      expect(res.status).toBe(200);
+      return Object.fromEntries(depotArtifactReplication.parse(res.body).sources.map((s) => [s.name, s.outcome]));
+    };
+    const first = await outcomes();
+    // Replica and Reachable are the same bucket and prefix: whichever comes second finds the object there.
+    expect([first.Replica, first.Reachable].sort()).toEqual(['copied', 'verified']);
+    expect(first).toMatchObject({ Down: 'failed', 'Missing bucket': 'failed', 'UNC only': 'skipped' });
+    expect(first).not.toHaveProperty('Built-in depot');
+    expect(await outcomes()).toMatchObject({ Replica: 'present', Reachable: 'present', Down: 'failed', 'UNC only': 'skipped' });
+    expect((await call(`/artifacts/${artifact.id}/replicate`, 'POST', undefined, operator)).status).toBe(403);
+    expect((await call('/artifacts/00000000-0000-4000-8000-0000000000ff/replicate', 'POST')).status).toBe(404);
+    const { rows } = await t.database.db.pool.query(
+      `SELECT 1 FROM audit_logs WHERE action = 'depot_artifact.replicate' AND target_id = $1`,
+      [artifact.id],
+    );
+    expect(rows).toHaveLength(2);
   });
 });

@@ -960,12 +960,38 @@ export const depotReplicationSummary = z
   })
   .meta({ id: 'DepotReplicationSummary' });
 export type DepotReplicationSummary = z.infer<typeof depotReplicationSummary>;
+export const artifactReplicationOutcomes = ['copied', 'verified', 'present', 'missing', 'removed', 'skipped', 'failed'] as const;
+/** What replicating one artifact did at each source (POST /depot/artifacts/{id}/replicate). */
+export const depotArtifactReplication = z
+  .object({
+    sources: z.array(
+      z.object({
+        sourceId: z.string().uuid(),
+        name: z.string(),
+        /**
+         * `copied` written there; `verified` found there with the right size (now recorded); `present` recorded there
+         * already; `missing`/`removed` an HTTP mirror does not have it (and its location was removed); `skipped` the
+         * server cannot reach the source's files (a share without mountPath); `failed` see `error`.
+         */
+        outcome: z.enum(artifactReplicationOutcomes),
+        error: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'DepotArtifactReplication' });
+export type DepotArtifactReplication = z.infer<typeof depotArtifactReplication>;
 /** An http(s) URL without user name or password (they would end up in the audit log and `originUrl`). */
 const importUrl = z
   .url({ protocol: /^https?$/ })
   .max(2048)
   .refine((u) => {
-    const parsed = new URL(u);
+    // Zod runs this even when the URL check failed: a string that is no URL is that check's to refuse.
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      return true;
+    }
     return parsed.username === '' && parsed.password === '';
   }, 'must not carry a user name or password');
 export const importDepotArtifactBody = z

@@ -1423,6 +1423,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/depot/artifacts/{id}/replicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy one artifact to every enabled bucket and mounted share that lacks it, and check it on the HTTP mirrors (admin)
+         * @description As `POST /depot/sources/{id}/replicate`, for one artifact and every enabled source but the built-in depot; the answer says what happened at each. A share without `mountPath` is `skipped`.
+         */
+        post: operations["replicateDepotArtifact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/depot/sources/{id}/replicate": {
         parameters: {
             query?: never;
@@ -3619,6 +3639,16 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        DepotArtifactReplication: {
+            sources: {
+                /** Format: uuid */
+                sourceId: string;
+                name: string;
+                /** @enum {string} */
+                outcome: "copied" | "verified" | "present" | "missing" | "removed" | "skipped" | "failed";
+                error: string | null;
+            }[];
+        };
         DepotReplicationSummary: {
             copied: number;
             verified: number;
@@ -4488,6 +4518,7 @@ export type SchemaDepotSourceList = components['schemas']['DepotSourceList'];
 export type SchemaDepotSource = components['schemas']['DepotSource'];
 export type SchemaCreateDepotSourceBody = components['schemas']['CreateDepotSourceBody'];
 export type SchemaUpdateDepotSourceBody = components['schemas']['UpdateDepotSourceBody'];
+export type SchemaDepotArtifactReplication = components['schemas']['DepotArtifactReplication'];
 export type SchemaDepotReplicationSummary = components['schemas']['DepotReplicationSummary'];
 export type SchemaSoftwarePackageList = components['schemas']['SoftwarePackageList'];
 export type SchemaSoftwarePackage = components['schemas']['SoftwarePackage'];
@@ -13364,6 +13395,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DepotSource"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replicateDepotArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (see each source) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotArtifactReplication"];
                 };
             };
             /** @description Invalid request */

@@ -17,6 +17,7 @@ import {
   depotSigningKeyInfo,
   depotSigningKeyList,
   depotReplicationSummary,
+  depotArtifactReplication,
   fileContent,
   importDepotArtifactBody,
   registerDepotArtifactBody,
@@ -31,7 +32,7 @@ import { uploadBody } from '../lib/upload.ts';
 import { deleteArtifact, getArtifact, listArtifacts, uploadArtifact } from '../services/depot.ts';
 import { checkSource, createSource, deleteSource, listSources, updateSource } from '../services/depot-sources.ts';
 import { importArtifact, registerShareArtifact } from '../services/depot-intake.ts';
-import { replicateSource } from '../services/depot-replication.ts';
+import { replicateArtifact, replicateSource } from '../services/depot-replication.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['depot'];
@@ -286,6 +287,19 @@ const replicateSourceRoute = createRoute({
     ...problemResponses,
   },
 });
+const replicateArtifactRoute = createRoute({
+  method: 'post',
+  path: '/depot/artifacts/{id}/replicate',
+  operationId: 'replicateDepotArtifact',
+  tags,
+  summary: 'Copy one artifact to every enabled bucket and mounted share that lacks it, and check it on the HTTP mirrors (admin)',
+  description:
+    'As `POST /depot/sources/{id}/replicate`, for one artifact and every enabled source but the built-in depot; the answer says what happened at each. A share without `mountPath` is `skipped`.',
+  security,
+  middleware: admin,
+  request: { params: artifactId },
+  responses: { 200: json(depotArtifactReplication, 'Done (see each source)'), ...problemResponses },
+});
 
 export const depotRoutes = createRouter()
   .openapi(upload, async (c) => {
@@ -331,4 +345,5 @@ export const depotRoutes = createRouter()
     return c.body(null, 204);
   })
   .openapi(checkSourceRoute, async (c) => c.json(await checkSource(c.var.deps, c.req.valid('param').id), 200))
+  .openapi(replicateArtifactRoute, async (c) => c.json(await replicateArtifact(c.var.deps, requestOrigin(c), c.req.valid('param').id), 200))
   .openapi(replicateSourceRoute, async (c) => c.json(await replicateSource(c.var.deps, requestOrigin(c), c.req.valid('param').id), 200));

@@ -125,9 +125,14 @@ export async function importArtifact(
       async pull(controller) {
         try {
           const { done, value } = await reader.read();
-          timer.refresh();
-          if (done) controller.close();
-          else controller.enqueue(value);
+          if (done) {
+            // All there: reading its metadata afterwards may take longer than a stall is allowed to.
+            clearTimeout(timer);
+            controller.close();
+          } else {
+            timer.refresh();
+            controller.enqueue(value);
+          }
         } catch (err) {
           sourceFailed = err;
           controller.error(err);

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { DepotReplicationSummary } from '@opsconductor/contracts/api';
+import type { DepotArtifactReplication, DepotReplicationSummary } from '@opsconductor/contracts/api';
 import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
@@ -186,6 +186,63 @@ async function replicatorFor(deps: ApiDeps, source: SourceRow): Promise<Replicat
     throw new ApiError(409, 'conflict', `The S3 source cannot be used: ${(err as Error).message}`);
   }
   return s3Replicator(deps, source, bucket);
+}
+
+/**
+ * Replicates one artifact to every enabled source but the built-in depot: copied to buckets and mounted shares that
+ * lack it, checked on HTTP mirrors; sources the server cannot reach the files of are skipped. Audited.
+ */
+export async function replicateArtifact(deps: ApiDeps, origin: Origin, artifactId: string): Promise<DepotArtifactReplication> {
+  const { rows } = await deps.db.pool.query<{ id: string; sha256: string; size: string; built_in: boolean }>(
+    `SELECT a.id, a.sha256, a.size::text,
+       EXISTS (SELECT 1 FROM artifact_locations b WHERE b.artifact_id = a.id AND b.source_id = '${BUILT_IN_DEPOT_SOURCE_ID}') AS built_in
+     FROM artifacts a WHERE a.id = $1`,
+    [artifactId],
+  );
+  const row = rows[0];
+  if (!row) throw new ApiError(404, 'not_found');
+  const artifact = { id: row.id, sha256: row.sha256, size: Number(row.size) };
+  const { rows: sources } = await deps.db.pool.query<SourceRow & { located: boolean }>(
+    `SELECT s.id, s.name, s.kind, s.settings,
+       EXISTS (SELECT 1 FROM artifact_locations l WHERE l.artifact_id = $1 AND l.source_id = s.id) AS located
+     FROM depot_sources s WHERE s.kind <> 'depot' AND s.enabled ORDER BY s.priority, s.id`,
+    [artifactId],
+  );
+  const result: DepotArtifactReplication = { sources: [] };
+  for (const source of sources) {
+    const answer = (outcome: DepotArtifactReplication['sources'][number]['outcome'], error: string | null = null) =>
+      result.sources.push({ sourceId: source.id, name: source.name, outcome, error: error?.slice(0, 500) ?? null });
+    if (source.kind === 'share' && (source.settings as { mountPath?: string }).mountPath === undefined) {
+      answer('skipped');
+      continue;
+    }
+    let replicator: Replicator;
+    try {
+      replicator = await replicatorFor(deps, source);
+    } catch (err) {
+      answer('failed', err instanceof ApiError ? (err.detail ?? err.message) : (err as Error).message);
+      continue;
+    }
+    try {
+      if (replicator.scope === 'missing' && source.located) answer('present');
+      else if (replicator.scope === 'missing' && !row.built_in) answer('failed', 'the built-in depot does not hold it');
+      else answer(await replicator.replicate(artifact));
+    } catch (err) {
+      answer('failed', (err as Error).message || 'error');
+    } finally {
+      replicator.close();
+    }
+  }
+  const count = (outcome: string) => result.sources.filter((s) => s.outcome === outcome).length;
+  await withUnitOfWork(deps.db, origin, (uow) =>
+    uow.audit({
+      action: 'depot_artifact.replicate',
+      targetType: 'depot_artifact',
+      targetId: artifactId,
+      details: { sha256: artifact.sha256, copied: count('copied'), verified: count('verified'), failed: count('failed') },
+    }),
+  );
+  return result;
 }
 
 /** Copies the built-in depot's artifacts the source lacks to it (a mirror: checks which it has), and audits it. */
