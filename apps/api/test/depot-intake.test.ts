@@ -3,7 +3,9 @@
  * the built-in depot, bounded, redirects limited, the expected hash enforced, the URL's failures 422 and never a 500;
  * and registered where they already are on a share the server has mounted, hashed in place, not copied.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
@@ -241,12 +243,14 @@ describe('registering an artifact on a share', () => {
 
       // What is not a file on the share, or not on it at all.
       await symlink('/etc', path.join(mount, 'etc-link'));
+      await promisify(execFile)('mkfifo', [path.join(mount, 'vendor', 'pipe')]);
       const refused = async (body: Record<string, unknown>, status: number) => {
         const res = await post('register', { sourceId: share.id, ...body });
         expect(res.status, JSON.stringify(res.body)).toBe(status);
       };
       await refused({ path: 'vendor/missing.sh' }, 404);
       await refused({ path: 'vendor' }, 400);
+      await refused({ path: 'vendor/pipe' }, 400); // not opened: that would wait for a writer
       await refused({ path: 'etc-link/hostname' }, 400);
       await refused({ path: '../etc/hostname' }, 400);
       await refused({ path: 'vendor/../../etc/hostname' }, 400);

@@ -7,7 +7,7 @@
  * why only operators may, why every import is audited with its URL, and why the URL may not carry credentials.
  */
 import { createHash } from 'node:crypto';
-import { open, realpath } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -241,12 +241,16 @@ export async function registerShareArtifact(
 
 /** Streams a regular file through SHA-256 (never whole in memory); refused past `max` bytes. */
 async function hashFile(file: string, max: number): Promise<{ sha256: string; size: number }> {
-  const handle = await open(file, 'r');
+  // Judged before opening: opening a named pipe would wait for a writer.
+  const before = await stat(file);
+  if (!before.isFile()) throw new ApiError(400, 'validation_failed', 'The path is not a file.', [{ path: 'path', message: 'not a file' }]);
+  const handle = await open(file, 'r').catch((err: unknown) => {
+    throw new ApiError(409, 'conflict', `The file cannot be read on the share: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  });
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new ApiError(400, 'validation_failed', 'The path is not a file.', [{ path: 'path', message: 'not a file' }]);
-    if (stat.size > max) {
-      throw new ApiError(400, 'validation_failed', `The file has ${stat.size} bytes: more than DEPOT_UPLOAD_MAX_BYTES (${max}).`);
+    const { size: length } = await handle.stat();
+    if (length > max) {
+      throw new ApiError(400, 'validation_failed', `The file has ${length} bytes: more than DEPOT_UPLOAD_MAX_BYTES (${max}).`);
     }
     const hash = createHash('sha256');
     let size = 0;
