@@ -116,7 +116,11 @@ describe('S3 depot sources', () => {
       settings: { ...s3Body('x').settings, secretAccessKey: undefined, prefix: 'p2/' },
     });
     expect(kept.status).toBe(200);
-    expect((kept.body.settings as Record<string, unknown>).hasSecret).toBe(true);
+    expect(kept.body.settings).toMatchObject({ prefix: 'p2/', hasSecret: true });
+    // Settings as answered go back as they are.
+    const roundTrip = await call(`/sources/${source.id}`, 'PATCH', { settings: kept.body.settings });
+    expect(roundTrip.status).toBe(200);
+    expect(roundTrip.body.settings).toEqual(kept.body.settings);
     const replaced = await call(`/sources/${source.id}`, 'PATCH', {
       settings: { ...s3Body('x').settings, secretAccessKey: 'NEW-SECRET-42' },
     });

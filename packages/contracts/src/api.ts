@@ -919,7 +919,13 @@ const s3SecretAccessKey = z
 export const s3SourceSettings = z.object({ ...s3SettingsFields, secretAccessKey: s3SecretAccessKey }).strict();
 export type S3SourceSettings = z.output<typeof s3SourceSettings>;
 /** What a change of an S3 source's settings takes: the same, the secret optional (left out: the stored one stays). */
-export const s3SourceSettingsUpdate = z.object({ ...s3SettingsFields, secretAccessKey: s3SecretAccessKey.optional() }).strict();
+export const s3SourceSettingsUpdate = z
+  .object({
+    ...s3SettingsFields,
+    secretAccessKey: s3SecretAccessKey.optional(),
+    hasSecret: z.boolean().optional().describe('Ignored: settings as answered can be sent back as they are'),
+  })
+  .strict();
 const sourceFields = {
   name: packageText(200).pipe(z.string().min(1)),
   priority: z.number().int().min(0).max(10_000).default(100),

@@ -85,7 +85,8 @@ const nameTaken = (err: unknown) => {
 
 /** Settings as stored: an S3 source's secret access key apart (it goes to the secret store). */
 function withoutSecret(settings: Record<string, unknown>): { stored: Record<string, unknown>; secret: string | undefined } {
-  const { secretAccessKey, ...stored } = settings as { secretAccessKey?: string };
+  // `hasSecret` is what answers say, not a setting: settings sent back as answered are taken.
+  const { secretAccessKey, hasSecret: _answered, ...stored } = settings as { secretAccessKey?: string; hasSecret?: boolean };
   return { stored, secret: secretAccessKey };
 }
 
