@@ -131,8 +131,13 @@ describe('S3 depot sources', () => {
       'NEW-SECRET-42',
     );
 
-    // Removing the source removes its secret.
+    // Removing the source removes its secret, and presigning for it stops (its cached client is dropped).
+    const url = (p: string) =>
+      s3ArtifactUrl(t.api.deps, { id: source.id, settings: replaced.body.settings as Record<string, unknown> }, p, 60);
+    expect(await url('aa/one')).toContain('/depot/opsc/aa/one?');
+    expect(await url('bb/two')).toContain('/depot/opsc/bb/two?');
     expect((await call(`/sources/${source.id}`, 'DELETE')).status).toBe(204);
+    await expect(url('aa/one')).rejects.toThrow(/missing from the secret store/);
     expect(
       await t.api.deps.secrets.metadata({ ownerType: 'depot_source', ownerId: source.id, purpose: 's3_secret_access_key' }),
     ).toBeNull();

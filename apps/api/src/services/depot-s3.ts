@@ -86,9 +86,37 @@ export async function s3Bucket(deps: S3Deps, source: { id: string; settings: Rec
   return { client, settings, key: (objectPath) => `${settings.prefix}${objectPath}` };
 }
 
+/** How long the presigning client of a source (holding its revealed secret) is reused. */
+const PRESIGNER_TTL_MS = 60_000;
+/** Per secret store (one per API process): the presigning clients, so 10,000 deliveries do not each read the secret. */
+const presigners = new WeakMap<object, Map<string, { settings: string; at: number; bucket: Promise<S3Bucket> }>>();
+
+/** Drops the cached presigning client of a source whose settings or secret changed (or that was removed). */
+export function forgetS3Source(deps: Pick<ApiDeps, 'secrets'>, sourceId: string): void {
+  const cached = presigners.get(deps.secrets)?.get(sourceId);
+  if (!cached) return;
+  presigners.get(deps.secrets)!.delete(sourceId);
+  void cached.bucket.then((b) => b.client.destroy()).catch(() => {});
+}
+
+function presigner(deps: S3Deps, source: { id: string; settings: Record<string, unknown> }): Promise<S3Bucket> {
+  let bySource = presigners.get(deps.secrets);
+  if (!bySource) presigners.set(deps.secrets, (bySource = new Map()));
+  const settings = JSON.stringify(source.settings);
+  const cached = bySource.get(source.id);
+  if (cached && cached.settings === settings && Date.now() - cached.at < PRESIGNER_TTL_MS) return cached.bucket;
+  if (cached) forgetS3Source(deps, source.id);
+  const bucket = s3Bucket(deps, source);
+  bySource.set(source.id, { settings, at: Date.now(), bucket });
+  // A failure (the secret missing) is not kept: the next call tries again.
+  bucket.catch(() => bySource.get(source.id)?.bucket === bucket && bySource.delete(source.id));
+  return bucket;
+}
+
 /**
  * A presigned GET URL of an object of an S3 source, valid for `expiresInSeconds`: what a signed manifest hands an
- * agent. `objectPath` is relative to the source's prefix (`<aa>/<sha256>`, or a location's recorded path).
+ * agent. `objectPath` is relative to the source's prefix (`<aa>/<sha256>`, or a location's recorded path). Signing is
+ * local (no request to the bucket); the source's client and secret are kept for up to a minute.
  */
 export async function s3ArtifactUrl(
   deps: S3Deps,
@@ -96,14 +124,10 @@ export async function s3ArtifactUrl(
   objectPath: string,
   expiresInSeconds: number,
 ): Promise<string> {
-  const bucket = await s3Bucket(deps, source);
-  try {
-    return await getSignedUrl(bucket.client, new GetObjectCommand({ Bucket: bucket.settings.bucket, Key: bucket.key(objectPath) }), {
-      expiresIn: expiresInSeconds,
-    });
-  } finally {
-    bucket.client.destroy();
-  }
+  const bucket = await presigner(deps, source);
+  return getSignedUrl(bucket.client, new GetObjectCommand({ Bucket: bucket.settings.bucket, Key: bucket.key(objectPath) }), {
+    expiresIn: expiresInSeconds,
+  });
 }
 
 /** Why an S3 call failed, in words fit for a health record or a replication summary (never a credential). */

@@ -21,7 +21,7 @@ import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 import { BUILT_IN_DEPOT_SOURCE_ID } from './depot.ts';
-import { DEPOT_SOURCE_SECRET_OWNER, s3Health, s3SecretRef } from './depot-s3.ts';
+import { DEPOT_SOURCE_SECRET_OWNER, forgetS3Source, s3Health, s3SecretRef } from './depot-s3.ts';
 
 /** How long a mirror may take to answer a health check. */
 const HEALTH_TIMEOUT_MS = 5000;
@@ -142,7 +142,9 @@ export async function updateSource(deps: ApiDeps, origin: Origin, id: string, bo
         : { ...body, settings: { ...changed.stored, ...(changed.secret === undefined ? {} : { secretAccessKey: '(changed)' }) } };
     await uow.audit({ action: 'depot_source.update', targetType: 'depot_source', targetId: id, details });
     return selectSource(uow.sql, id);
-  }).catch(nameTaken);
+  })
+    .catch(nameTaken)
+    .finally(() => forgetS3Source(deps, id));
 }
 
 export async function deleteSource(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
@@ -153,6 +155,7 @@ export async function deleteSource(deps: ApiDeps, origin: Origin, id: string): P
     if (source.kind === 's3') await deps.secrets.delete(s3SecretRef(id), uow);
     await uow.audit({ action: 'depot_source.delete', targetType: 'depot_source', targetId: id, details: { name: source.name } });
   });
+  forgetS3Source(deps, id);
 }
 
 interface Health {
