@@ -52,7 +52,7 @@ it('installs a version on a device from the console, skips it when it is there, 
     body: script,
   });
   expect(upload.status).toBe(201);
-  const artifact = await upload.json();
+  const artifact = (await upload.json()) as { id: string };
   const name = `Console tool ${randomUUID().slice(0, 8)}`;
   const pkg = (await stack.api('POST', '/api/v1/software/packages', { name, platform: 'linux' })).body;
   const version = await stack.api('POST', `/api/v1/software/packages/${pkg.id}/versions`, {

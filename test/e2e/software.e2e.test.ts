@@ -4,7 +4,7 @@
  * agent), detected with dpkg-query / rpm, uninstalled. Artifacts come signed with the sources for the device:
  * a tampered mirror and share are refused (nothing runs), a download cut halfway is resumed with a Range
  * request, an unreachable share falls back to the depot, and a second install of the same bytes comes from
- * the agent's cache.
+ * the agent's cache; an S3 bucket serves through a presigned URL.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf, startStack, waitForRun, type AgentHandle, type Stack } from '../support/stack.ts';
 import { waitFor } from '../support/tools.ts';
@@ -381,6 +382,48 @@ describe('software on a real agent', () => {
     } finally {
       spawnSync('dpkg', ['--purge', name], { stdio: 'ignore' });
       await stack.api('DELETE', `/api/v1/depot/sources/${share.id}`);
+    }
+  });
+
+  it('installs from an S3-compatible bucket the depot was replicated to, through a presigned URL', async () => {
+    const name = `${DEB_NAME}-s3`;
+    const artifact = await upload(buildDeb(name, '5.0-1'));
+    const versionId = await packageVersion({ name, version: '5.0-1', installerType: 'deb', artifactId: artifact.id, manager: 'dpkg' });
+    const bucketDir = mkdtempSync(join(scratch, 's3-'));
+    const s3 = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      silent: true,
+      directory: bucketDir,
+      configureBuckets: [{ name: 'depot', configs: [] }],
+    });
+    const { port } = (await s3.run()) as AddressInfo;
+    try {
+      const bucket = await created('POST', '/api/v1/depot/sources', {
+        kind: 's3',
+        name: `bucket ${suffix}`,
+        priority: 5,
+        settings: {
+          endpoint: `http://127.0.0.1:${port}`,
+          bucket: 'depot',
+          prefix: 'e2e/',
+          forcePathStyle: true,
+          accessKeyId: 'S3RVER',
+          secretAccessKey: 'S3RVER',
+        },
+      });
+      const replicated = await stack.api('POST', `/api/v1/depot/sources/${bucket.id}/replicate`);
+      expect(replicated.status).toBe(200);
+      expect(replicated.body.failed).toEqual([]);
+      await onlyAt(artifact.id, [bucket.id]);
+
+      const { target, output } = await software('software.install', versionId);
+      expect(target, output).toMatchObject({ status: 'succeeded', software: { outcome: 'installed', sourceId: bucket.id } });
+      expect(dpkgVersion(name)).toBe('5.0-1');
+      await stack.api('DELETE', `/api/v1/depot/sources/${bucket.id}`);
+    } finally {
+      spawnSync('dpkg', ['--purge', name], { stdio: 'ignore' });
+      await s3.close();
     }
   });
 

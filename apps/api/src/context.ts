@@ -59,6 +59,8 @@ export interface ApiConfig {
   /** The built-in software depot's directory (DEPOT_DIR) and its largest upload (DEPOT_UPLOAD_MAX_BYTES). */
   depotDir: string;
   depotUploadMaxBytes: number;
+  /** Every depot source is checked this often by one API process (DEPOT_HEALTH_INTERVAL_SECONDS); 0: never. */
+  depotHealthIntervalSeconds: number;
   /** Whether this process relays commands to agentless targets (AGENTLESS_RELAY; ADR 21). */
   agentlessRelay: boolean;
 }

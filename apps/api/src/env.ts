@@ -71,6 +71,13 @@ export const apiEnvSchema = z
       .min(1)
       .max(MAX_ARTIFACT_BYTES)
       .default(16 * 1024 ** 3),
+    /** Every depot source is checked this often, by one API process at a time (an advisory lock); 0 turns it off. */
+    DEPOT_HEALTH_INTERVAL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(300),
     ...temporalConnectionEnv,
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),

@@ -40,6 +40,7 @@ const api = await startApiServer({
     fileUploadMaxBytes: env.FILE_UPLOAD_MAX_BYTES,
     depotDir: path.resolve(env.DEPOT_DIR),
     depotUploadMaxBytes: env.DEPOT_UPLOAD_MAX_BYTES,
+    depotHealthIntervalSeconds: env.DEPOT_HEALTH_INTERVAL_SECONDS,
     agentlessRelay: env.AGENTLESS_RELAY === 'on',
   },
 });

@@ -12,6 +12,7 @@ import { InventoryService, type InventoryServiceDeps } from '@opsconductor/inven
 import { JobService } from '@opsconductor/jobs';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import { DepotSigning } from './services/depot-signing.ts';
+import { DepotHealthMonitor } from './services/depot-health.ts';
 import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
 import { CHANNEL_PING_SECONDS } from '@opsconductor/contracts/agent-channel';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
@@ -113,6 +114,7 @@ export const defaultApiConfig: ApiConfig = {
   fileUploadMaxBytes: 1024 ** 3,
   depotDir: path.resolve('.data', 'depot'),
   depotUploadMaxBytes: 16 * 1024 ** 3,
+  depotHealthIntervalSeconds: 300,
   agentlessRelay: true,
 };
 
@@ -197,6 +199,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     deps.agentlessRelay = new AgentlessRelay(deps);
     deps.agentlessRelay.start();
   }
+  const depotHealth = new DepotHealthMonitor(deps, config.depotHealthIntervalSeconds);
+  depotHealth.start();
   const channel = new AgentChannelServer(deps);
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
   server.on('upgrade', channel.upgrade);
@@ -209,6 +213,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
     async close() {
       channel.close();
       await deps.agentlessRelay?.close();
+      await depotHealth.close();
       await Promise.all([closeServer(server), metricsListener && closeServer(metricsListener.server)]);
       deviceAuth.close();
       deps.wakeups.close();

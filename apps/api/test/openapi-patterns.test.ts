@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { jobRunTargetsQuery, outputQuery, shareSourceSettings } from '@opsconductor/contracts/api';
+import { jobRunTargetsQuery, outputQuery, s3SourceSettings, shareSourceSettings } from '@opsconductor/contracts/api';
 import { customFieldKey, deviceListFilters, tagName } from '@opsconductor/contracts/inventory-api';
 import { inventoryReport } from '@opsconductor/contracts/inventory';
 import { fileMode, fileOwner, sha256Hex } from '@opsconductor/contracts/commands';
@@ -133,6 +133,26 @@ const samples: Record<string, Samples> = {
     schema: shareSourceSettings.shape.mountPath.unwrap(),
     accepted: ['/mnt/depot', '/', '/srv/software depot'],
     refused: ['mnt/depot', '', '/mnt/\ndepot', 'C:\\depot'],
+  },
+  s3Region: {
+    schema: s3SourceSettings.shape.region,
+    accepted: ['us-east-1', 'eu-central-1', 'garage'],
+    refused: ['', 'EU-West', '-x', 'us east'],
+  },
+  s3Bucket: {
+    schema: s3SourceSettings.shape.bucket,
+    accepted: ['depot', 'my.depot-01', '123'],
+    refused: ['', 'a', 'Depot', 'depot-', '-depot', 'de_pot'],
+  },
+  s3Prefix: {
+    schema: s3SourceSettings.shape.prefix,
+    accepted: ['', 'depot/', 'opsc/software/', "it's(1)/"],
+    refused: ['depot', '/depot/', 'a//', 'dé/', 'a b/'],
+  },
+  s3Credential: {
+    schema: s3SourceSettings.shape.accessKeyId,
+    accepted: ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', 'minio~admin'],
+    refused: ['', 'with space', 'tab\there', 'ünï'],
   },
 };
 

@@ -912,6 +912,55 @@ export const shareSourceSettings = z
   })
   .strict()
   .refine((s) => s.uncPath !== undefined || s.mountPath !== undefined, 'needs uncPath, mountPath or both');
+/**
+ * An S3-compatible bucket (AWS S3, MinIO, Ceph RGW, …): artifacts at `<prefix><aa>/<sha256>`; agents download them
+ * through presigned GET URLs. `secretAccessKey` goes to the secret store and is never answered: the source's settings
+ * say `hasSecret` instead. On a change of settings it may be left out to keep the stored one.
+ */
+const s3SettingsFields = {
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .describe('The S3 API endpoint, e.g. https://s3.eu-central-1.amazonaws.com or http://minio.internal:9000'),
+  region: z
+    .string()
+    .max(64)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a region such as eu-central-1 (MinIO: us-east-1)')
+    .default('us-east-1'),
+  bucket: z
+    .string()
+    .min(3)
+    .max(63)
+    .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'must be a bucket name: lowercase letters, digits, dots and hyphens'),
+  prefix: z
+    .string()
+    .max(512)
+    .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'must be empty or path segments each ending in a slash, such as depot/')
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments')
+    .default('')
+    .describe('Put before `<aa>/<sha256>` in object keys'),
+  forcePathStyle: z.boolean().default(false).describe('Path-style URLs (`<endpoint>/<bucket>/<key>`), as MinIO needs'),
+  accessKeyId: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+};
+const s3SecretAccessKey = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+export const s3SourceSettings = z.object({ ...s3SettingsFields, secretAccessKey: s3SecretAccessKey }).strict();
+export type S3SourceSettings = z.output<typeof s3SourceSettings>;
+/** What a change of an S3 source's settings takes: the same, the secret optional (left out: the stored one stays). */
+export const s3SourceSettingsUpdate = z
+  .object({
+    ...s3SettingsFields,
+    secretAccessKey: s3SecretAccessKey.optional(),
+    hasSecret: z.boolean().optional().describe('Ignored: settings as answered can be sent back as they are'),
+  })
+  .strict();
 const sourceFields = {
   name: packageText(200).pipe(z.string().min(1)),
   priority: z.number().int().min(0).max(10_000).default(100),
@@ -922,6 +971,7 @@ export const createDepotSourceBody = z
   .discriminatedUnion('kind', [
     z.object({ kind: z.literal('http'), ...sourceFields, settings: httpSourceSettings }).strict(),
     z.object({ kind: z.literal('share'), ...sourceFields, settings: shareSourceSettings }).strict(),
+    z.object({ kind: z.literal('s3'), ...sourceFields, settings: s3SourceSettings }).strict(),
   ])
   .meta({ id: 'CreateDepotSourceBody' });
 export type CreateDepotSourceBody = z.output<typeof createDepotSourceBody>;
@@ -936,6 +986,82 @@ export const updateDepotSourceBody = z
   .strict()
   .meta({ id: 'UpdateDepotSourceBody' });
 export type UpdateDepotSourceBody = z.output<typeof updateDepotSourceBody>;
+/** What replicating the built-in depot to a source did (POST /depot/sources/{id}/replicate). */
+export const depotReplicationSummary = z
+  .object({
+    /** Artifacts written to the source (an S3 bucket, a share mounted on the server). */
+    copied: z.number().int(),
+    /** Artifacts found there already, with the right size (an HTTP mirror is only verified, never written). */
+    verified: z.number().int(),
+    /** Artifacts an HTTP mirror does not have (answered 404). */
+    missing: z.number().int(),
+    /** Location rows removed because a mirror no longer has the artifact (or has other bytes of it). */
+    removed: z.number().int(),
+    failed: z.array(z.object({ artifactId: z.string().uuid(), sha256: sha256Hex, error: z.string() })),
+  })
+  .meta({ id: 'DepotReplicationSummary' });
+export type DepotReplicationSummary = z.infer<typeof depotReplicationSummary>;
+export const artifactReplicationOutcomes = ['copied', 'verified', 'present', 'missing', 'removed', 'skipped', 'failed'] as const;
+/** What replicating one artifact did at each source (POST /depot/artifacts/{id}/replicate). */
+export const depotArtifactReplication = z
+  .object({
+    sources: z.array(
+      z.object({
+        sourceId: z.string().uuid(),
+        name: z.string(),
+        /**
+         * `copied` written there; `verified` found there with the right size (now recorded); `present` recorded there
+         * already; `missing`/`removed` an HTTP mirror does not have it (and its location was removed); `skipped` the
+         * server cannot reach the source's files (a share without mountPath); `failed` see `error`.
+         */
+        outcome: z.enum(artifactReplicationOutcomes),
+        error: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'DepotArtifactReplication' });
+export type DepotArtifactReplication = z.infer<typeof depotArtifactReplication>;
+/** An http(s) URL without user name or password (they would end up in the audit log and `originUrl`). */
+const importUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2048)
+  .refine((u) => {
+    // Zod runs this even when the URL check failed: a string that is no URL is that check's to refuse.
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      return true;
+    }
+    return parsed.username === '' && parsed.password === '';
+  }, 'must not carry a user name or password');
+export const importDepotArtifactBody = z
+  .object({
+    url: importUrl.describe('Fetched by the server, from its own network'),
+    fileName: artifactFileName.optional().describe("Default: the URL's last path segment"),
+    sha256: sha256Hex.optional().describe('When given, the import is refused unless the downloaded bytes have this SHA-256'),
+  })
+  .strict()
+  .meta({ id: 'ImportDepotArtifactBody' });
+export type ImportDepotArtifactBody = z.output<typeof importDepotArtifactBody>;
+/** A path below a share's root: relative, `/`-separated, no `.` or `..` segments, no control characters. */
+export const sharePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(
+    (p) => !/[\u0000-\u001f\u007f\\]/.test(p) && !p.startsWith('/') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+    'must be a relative path with / between segments, without empty, . or .. segments, backslashes or control characters',
+  );
+export const registerDepotArtifactBody = z
+  .object({
+    sourceId: z.string().uuid().describe('A share source with a `mountPath` the server can read'),
+    path: sharePath.describe('Where the file is, relative to the share root (e.g. `vendor/app-1.2.msi`)'),
+    fileName: artifactFileName.optional().describe("Default: the path's last segment"),
+  })
+  .strict()
+  .meta({ id: 'RegisterDepotArtifactBody' });
+export type RegisterDepotArtifactBody = z.output<typeof registerDepotArtifactBody>;
 export const depotArtifactListQuery = pagination.extend({
   q: searchText.optional().describe('Artifacts whose file name contains this (case-insensitive), or whose SHA-256 starts with it'),
 });

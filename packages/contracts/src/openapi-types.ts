@@ -1248,6 +1248,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/depot/artifacts/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an artifact from an http(s) URL into the built-in depot (operator)
+         * @description The server fetches the URL **from its own network** (so it reaches what the server reaches, intranet hosts included: that is why it is for operators only, and audited with the URL), following at most 5 redirects to http(s) URLs, and stores the body as an upload is stored: streamed, hashed, at most DEPOT_UPLOAD_MAX_BYTES. With `sha256`, bytes with another hash are refused (422 `hash_mismatch`, nothing kept). The URL's server failing (no answer, not 200, too large, stalling 60 s) is 422 `import_failed`. The same content again is the same artifact (200).
+         */
+        post: operations["importDepotArtifact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/depot/artifacts/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a file already on a share as an artifact, where it is (operator)
+         * @description For a share source with a `mountPath`: the server hashes the file at `path` (relative to the share's root) in place and reads its metadata; nothing is copied into the built-in depot, so agents download it from the share (the artifact's only location). A file already in the depot (same SHA-256) is that artifact (200), now also at this path.
+         */
+        post: operations["registerDepotArtifact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/depot/artifacts/{id}": {
         parameters: {
             query?: never;
@@ -1338,8 +1378,8 @@ export interface paths {
         get: operations["listDepotSources"];
         put?: never;
         /**
-         * Add an HTTP(S) mirror or an SMB share (admin)
-         * @description Agents whose address is in `subnets` try the source before the others; among the rest, lower `priority` first. Artifacts are at `<aa>/<sha256>` below the mirror URL or share path. Whatever a source serves, agents accept only bytes whose SHA-256 matches the signed manifest.
+         * Add an S3-compatible bucket, an HTTP(S) mirror or an SMB share (admin)
+         * @description Agents whose address is in `subnets` try the source before the others; among the rest, lower `priority` first. Artifacts are at `<aa>/<sha256>` below the mirror URL or share path, or the bucket's key prefix. An S3 source's `secretAccessKey` goes to the secret store (needs SECRETS_MASTER_KEYS, else 503 `secrets_unavailable`) and is never answered: its settings say `hasSecret`. Whatever a source serves, agents accept only bytes whose SHA-256 matches the signed manifest.
          */
         post: operations["createDepotSource"];
         delete?: never;
@@ -1377,6 +1417,46 @@ export interface paths {
         put?: never;
         /** Check a source's health now: reachable from the server, and free space where the server can see it (operator) */
         post: operations["checkDepotSource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/depot/artifacts/{id}/replicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy one artifact to every enabled bucket and mounted share that lacks it, and check it on the HTTP mirrors (admin)
+         * @description As `POST /depot/sources/{id}/replicate`, for one artifact and every enabled source but the built-in depot; the answer says what happened at each. A share without `mountPath` is `skipped`.
+         */
+        post: operations["replicateDepotArtifact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/depot/sources/{id}/replicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy the built-in depot's artifacts the source lacks to it; for an HTTP mirror, check which it has (admin)
+         * @description An S3 bucket or a share the server has mounted (`mountPath`) gets every artifact of the built-in depot it has no location for (an object already there with the right size is recorded, not copied again); a share is written to `<aa>/<sha256>.…partial` and renamed once its SHA-256 is right. An HTTP mirror is only checked: HEAD `<baseUrl>/<aa>/<sha256>` for every artifact, recorded when it answers 200 with the right Content-Length, its location removed when it no longer does. Runs while the request waits, three artifacts at a time; failures are listed and the rest go on. A share without `mountPath` or the built-in depot itself: 409.
+         */
+        post: operations["replicateDepotSource"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1916,7 +1996,7 @@ export interface components {
              * @description What went wrong, stable: branch on this. New codes may be added; treat an unknown one by its HTTP status.
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "artifact_in_use" | "credential_in_use" | "job_archived" | "job_has_runs" | "job_has_schedules" | "range_not_satisfiable" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "unknown_file" | "unknown_version" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_yaml" | "unauthenticated" | "invalid_credentials" | "too_many_attempts" | "weak_password" | "invalid_current_password" | "current_password_required" | "forbidden" | "csrf_rejected" | "not_found" | "method_not_allowed" | "conflict" | "name_taken" | "artifact_in_use" | "credential_in_use" | "job_archived" | "job_has_runs" | "job_has_schedules" | "range_not_satisfiable" | "payload_too_large" | "unsupported_media_type" | "enrollment_token_invalid" | "device_unauthenticated" | "device_retired" | "confirmation_mismatch" | "unknown_devices" | "unknown_groups" | "no_target_devices" | "too_many_devices" | "target_count_changed" | "run_finished" | "run_not_finished" | "device_run_finished" | "not_a_job_run" | "own_run_approval" | "approval_not_needed" | "approval_decided" | "approval_expired" | "nothing_to_rerun" | "idempotency_key_reused" | "output_after_finish" | "command_not_delivered" | "import_failed" | "hash_mismatch" | "unknown_file" | "unknown_version" | "inventory_full_report_required" | "rule_invalid" | "rule_too_expensive" | "built_in_group" | "wrong_group_kind" | "temporal_unavailable" | "database_unavailable" | "server_busy" | "secrets_unavailable" | "internal_error";
             detail?: string;
             errors?: {
                 path: string;
@@ -3466,6 +3546,28 @@ export interface components {
             versions: number;
             createdAt: string;
         };
+        ImportDepotArtifactBody: {
+            /**
+             * Format: uri
+             * @description Fetched by the server, from its own network
+             */
+            url: string;
+            /** @description Default: the URL's last path segment */
+            fileName?: string;
+            /** @description When given, the import is refused unless the downloaded bytes have this SHA-256 */
+            sha256?: string;
+        };
+        RegisterDepotArtifactBody: {
+            /**
+             * Format: uuid
+             * @description A share source with a `mountPath` the server can read
+             */
+            sourceId: string;
+            /** @description Where the file is, relative to the share root (e.g. `vendor/app-1.2.msi`) */
+            path: string;
+            /** @description Default: the path's last segment */
+            fileName?: string;
+        };
         DepotArtifactList: {
             items: components["schemas"]["DepotArtifact"][];
             total: number;
@@ -3534,6 +3636,38 @@ export interface components {
                 uncPath?: string;
                 mountPath?: string;
             };
+        } | {
+            /** @enum {string} */
+            kind: "s3";
+            name: string;
+            /** @default 100 */
+            priority?: number;
+            /** @default true */
+            enabled?: boolean;
+            /** @default [] */
+            subnets?: string[];
+            settings: {
+                /**
+                 * Format: uri
+                 * @description The S3 API endpoint, e.g. https://s3.eu-central-1.amazonaws.com or http://minio.internal:9000
+                 */
+                endpoint: string;
+                /** @default us-east-1 */
+                region?: string;
+                bucket: string;
+                /**
+                 * @description Put before `<aa>/<sha256>` in object keys
+                 * @default
+                 */
+                prefix?: string;
+                /**
+                 * @description Path-style URLs (`<endpoint>/<bucket>/<key>`), as MinIO needs
+                 * @default false
+                 */
+                forcePathStyle?: boolean;
+                accessKeyId: string;
+                secretAccessKey: string;
+            };
         };
         UpdateDepotSourceBody: {
             name?: string;
@@ -3544,6 +3678,28 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+        };
+        DepotArtifactReplication: {
+            sources: {
+                /** Format: uuid */
+                sourceId: string;
+                name: string;
+                /** @enum {string} */
+                outcome: "copied" | "verified" | "present" | "missing" | "removed" | "skipped" | "failed";
+                error: string | null;
+            }[];
+        };
+        DepotReplicationSummary: {
+            copied: number;
+            verified: number;
+            missing: number;
+            removed: number;
+            failed: {
+                /** Format: uuid */
+                artifactId: string;
+                sha256: string;
+                error: string;
+            }[];
         };
         SoftwarePackageList: {
             items: components["schemas"]["SoftwarePackage"][];
@@ -4687,6 +4843,8 @@ export type SchemaUpdateAgentlessTarget = components['schemas']['UpdateAgentless
 export type SchemaStoredFile = components['schemas']['StoredFile'];
 export type SchemaFileContent = components['schemas']['FileContent'];
 export type SchemaDepotArtifact = components['schemas']['DepotArtifact'];
+export type SchemaImportDepotArtifactBody = components['schemas']['ImportDepotArtifactBody'];
+export type SchemaRegisterDepotArtifactBody = components['schemas']['RegisterDepotArtifactBody'];
 export type SchemaDepotArtifactList = components['schemas']['DepotArtifactList'];
 export type SchemaDepotSigningKeyList = components['schemas']['DepotSigningKeyList'];
 export type SchemaDepotSigningKeyInfo = components['schemas']['DepotSigningKeyInfo'];
@@ -4694,6 +4852,8 @@ export type SchemaDepotSourceList = components['schemas']['DepotSourceList'];
 export type SchemaDepotSource = components['schemas']['DepotSource'];
 export type SchemaCreateDepotSourceBody = components['schemas']['CreateDepotSourceBody'];
 export type SchemaUpdateDepotSourceBody = components['schemas']['UpdateDepotSourceBody'];
+export type SchemaDepotArtifactReplication = components['schemas']['DepotArtifactReplication'];
+export type SchemaDepotReplicationSummary = components['schemas']['DepotReplicationSummary'];
 export type SchemaSoftwarePackageList = components['schemas']['SoftwarePackageList'];
 export type SchemaSoftwarePackage = components['schemas']['SoftwarePackage'];
 export type SchemaCreateSoftwarePackageBody = components['schemas']['CreateSoftwarePackageBody'];
@@ -12448,6 +12608,238 @@ export interface operations {
             };
         };
     };
+    importDepotArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportDepotArtifactBody"];
+            };
+        };
+        responses: {
+            /** @description Already in the depot */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotArtifact"];
+                };
+            };
+            /** @description Imported */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotArtifact"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The URL could not be fetched (`import_failed`) or its bytes have another SHA-256 (`hash_mismatch`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    registerDepotArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDepotArtifactBody"];
+            };
+        };
+        responses: {
+            /** @description Already in the depot; the location is recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotArtifact"];
+                };
+            };
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotArtifact"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The source is not a share the server has mounted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getDepotArtifact: {
         parameters: {
             query?: never;
@@ -13370,6 +13762,173 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replicateDepotArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The artifact's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (see each source) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotArtifactReplication"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replicateDepotSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The source's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (see `failed`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepotReplicationSummary"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The source cannot be written to or checked by the server */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -48,6 +48,8 @@ export const problemCodes = {
   idempotency_key_reused: 'This Idempotency-Key was already used for a different request.',
   output_after_finish: 'This command has already ended; its output can no longer change.',
   command_not_delivered: 'This command was never handed to an agent, so it cannot have a result.',
+  import_failed: 'The server could not fetch the file from the URL.',
+  hash_mismatch: 'The file does not have the SHA-256 it was expected to have.',
   unknown_file: 'No stored file has this SHA-256; upload it first (POST /api/v1/files).',
   unknown_version: 'No package version has this ID.',
   inventory_full_report_required: 'A full inventory report is required.',

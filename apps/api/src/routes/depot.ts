@@ -1,4 +1,7 @@
-/** The software depot's artifacts (ADR 23): streamed upload, list, look up and delete (services/depot.ts). */
+/**
+ * The software depot (ADR 23): artifacts (streamed upload, import from a URL, registration on a share, list, look up,
+ * delete), the signing keys, and the sources agents download from (with health checks and replication).
+ */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
@@ -13,7 +16,11 @@ import {
   updateDepotSourceBody,
   depotSigningKeyInfo,
   depotSigningKeyList,
+  depotReplicationSummary,
+  depotArtifactReplication,
   fileContent,
+  importDepotArtifactBody,
+  registerDepotArtifactBody,
   uuid,
   type DepotSigningKeyInfo,
 } from '@opsconductor/contracts/api';
@@ -24,6 +31,8 @@ import { ApiError, documentedProblem, problemResponses } from '../lib/problem.ts
 import { uploadBody } from '../lib/upload.ts';
 import { deleteArtifact, getArtifact, listArtifacts, uploadArtifact } from '../services/depot.ts';
 import { checkSource, createSource, deleteSource, listSources, updateSource } from '../services/depot-sources.ts';
+import { importArtifact, registerShareArtifact } from '../services/depot-intake.ts';
+import { replicateArtifact, replicateSource } from '../services/depot-replication.ts';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['depot'];
@@ -51,6 +60,42 @@ const upload = createRoute({
     201: json(depotArtifact, 'Stored'),
     413: documentedProblem('Larger than DEPOT_UPLOAD_MAX_BYTES'),
     415: documentedProblem('Not `application/octet-stream`'),
+    ...problemResponses,
+  },
+});
+const importRoute = createRoute({
+  method: 'post',
+  path: '/depot/artifacts/import',
+  operationId: 'importDepotArtifact',
+  tags,
+  summary: 'Import an artifact from an http(s) URL into the built-in depot (operator)',
+  description:
+    "The server fetches the URL **from its own network** (so it reaches what the server reaches, intranet hosts included: that is why it is for operators only, and audited with the URL), following at most 5 redirects to http(s) URLs, and stores the body as an upload is stored: streamed, hashed, at most DEPOT_UPLOAD_MAX_BYTES. With `sha256`, bytes with another hash are refused (422 `hash_mismatch`, nothing kept). The URL's server failing (no answer, not 200, too large, stalling 60 s) is 422 `import_failed`. The same content again is the same artifact (200).",
+  security,
+  middleware: operator,
+  request: body(importDepotArtifactBody),
+  responses: {
+    200: json(depotArtifact, 'Already in the depot'),
+    201: json(depotArtifact, 'Imported'),
+    422: documentedProblem('The URL could not be fetched (`import_failed`) or its bytes have another SHA-256 (`hash_mismatch`)'),
+    ...problemResponses,
+  },
+});
+const registerRoute = createRoute({
+  method: 'post',
+  path: '/depot/artifacts/register',
+  operationId: 'registerDepotArtifact',
+  tags,
+  summary: 'Register a file already on a share as an artifact, where it is (operator)',
+  description:
+    "For a share source with a `mountPath`: the server hashes the file at `path` (relative to the share's root) in place and reads its metadata; nothing is copied into the built-in depot, so agents download it from the share (the artifact's only location). A file already in the depot (same SHA-256) is that artifact (200), now also at this path.",
+  security,
+  middleware: operator,
+  request: body(registerDepotArtifactBody),
+  responses: {
+    200: json(depotArtifact, 'Already in the depot; the location is recorded'),
+    201: json(depotArtifact, 'Registered'),
+    409: documentedProblem('The source is not a share the server has mounted'),
     ...problemResponses,
   },
 });
@@ -179,9 +224,9 @@ const createSourceRoute = createRoute({
   path: '/depot/sources',
   operationId: 'createDepotSource',
   tags,
-  summary: 'Add an HTTP(S) mirror or an SMB share (admin)',
+  summary: 'Add an S3-compatible bucket, an HTTP(S) mirror or an SMB share (admin)',
   description:
-    'Agents whose address is in `subnets` try the source before the others; among the rest, lower `priority` first. Artifacts are at `<aa>/<sha256>` below the mirror URL or share path. Whatever a source serves, agents accept only bytes whose SHA-256 matches the signed manifest.',
+    "Agents whose address is in `subnets` try the source before the others; among the rest, lower `priority` first. Artifacts are at `<aa>/<sha256>` below the mirror URL or share path, or the bucket's key prefix. An S3 source's `secretAccessKey` goes to the secret store (needs SECRETS_MASTER_KEYS, else 503 `secrets_unavailable`) and is never answered: its settings say `hasSecret`. Whatever a source serves, agents accept only bytes whose SHA-256 matches the signed manifest.",
   security,
   middleware: admin,
   request: body(createDepotSourceBody),
@@ -225,6 +270,37 @@ const checkSourceRoute = createRoute({
   responses: { 200: json(depotSource, 'Checked'), ...problemResponses },
 });
 
+const replicateSourceRoute = createRoute({
+  method: 'post',
+  path: '/depot/sources/{id}/replicate',
+  operationId: 'replicateDepotSource',
+  tags,
+  summary: "Copy the built-in depot's artifacts the source lacks to it; for an HTTP mirror, check which it has (admin)",
+  description:
+    'An S3 bucket or a share the server has mounted (`mountPath`) gets every artifact of the built-in depot it has no location for (an object already there with the right size is recorded, not copied again); a share is written to `<aa>/<sha256>.…partial` and renamed once its SHA-256 is right. An HTTP mirror is only checked: HEAD `<baseUrl>/<aa>/<sha256>` for every artifact, recorded when it answers 200 with the right Content-Length, its location removed when it no longer does. Runs while the request waits, three artifacts at a time; failures are listed and the rest go on. A share without `mountPath` or the built-in depot itself: 409.',
+  security,
+  middleware: admin,
+  request: { params: sourceId },
+  responses: {
+    200: json(depotReplicationSummary, 'Done (see `failed`)'),
+    409: documentedProblem('The source cannot be written to or checked by the server'),
+    ...problemResponses,
+  },
+});
+const replicateArtifactRoute = createRoute({
+  method: 'post',
+  path: '/depot/artifacts/{id}/replicate',
+  operationId: 'replicateDepotArtifact',
+  tags,
+  summary: 'Copy one artifact to every enabled bucket and mounted share that lacks it, and check it on the HTTP mirrors (admin)',
+  description:
+    'As `POST /depot/sources/{id}/replicate`, for one artifact and every enabled source but the built-in depot; the answer says what happened at each. A share without `mountPath` is `skipped`.',
+  security,
+  middleware: admin,
+  request: { params: artifactId },
+  responses: { 200: json(depotArtifactReplication, 'Done (see each source)'), ...problemResponses },
+});
+
 export const depotRoutes = createRouter()
   .openapi(upload, async (c) => {
     const deps = c.var.deps;
@@ -235,6 +311,14 @@ export const depotRoutes = createRouter()
       { fileName: c.req.valid('query').fileName, userId: c.var.user.id },
       c.req.raw.signal,
     );
+    return c.json(artifact, created ? 201 : 200);
+  })
+  .openapi(importRoute, async (c) => {
+    const { artifact, created } = await importArtifact(c.var.deps, requestOrigin(c), c.req.valid('json'), c.var.user.id, c.req.raw.signal);
+    return c.json(artifact, created ? 201 : 200);
+  })
+  .openapi(registerRoute, async (c) => {
+    const { artifact, created } = await registerShareArtifact(c.var.deps, requestOrigin(c), c.req.valid('json'), c.var.user.id);
     return c.json(artifact, created ? 201 : 200);
   })
   .openapi(list, async (c) => c.json(await listArtifacts(c.var.deps, c.req.valid('query')), 200))
@@ -260,4 +344,6 @@ export const depotRoutes = createRouter()
     await deleteSource(c.var.deps, requestOrigin(c), c.req.valid('param').id);
     return c.body(null, 204);
   })
-  .openapi(checkSourceRoute, async (c) => c.json(await checkSource(c.var.deps, c.req.valid('param').id), 200));
+  .openapi(checkSourceRoute, async (c) => c.json(await checkSource(c.var.deps, c.req.valid('param').id), 200))
+  .openapi(replicateArtifactRoute, async (c) => c.json(await replicateArtifact(c.var.deps, requestOrigin(c), c.req.valid('param').id), 200))
+  .openapi(replicateSourceRoute, async (c) => c.json(await replicateSource(c.var.deps, requestOrigin(c), c.req.valid('param').id), 200));

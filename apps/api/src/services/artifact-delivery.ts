@@ -9,6 +9,12 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { CommandPayloadOf } from '@opsconductor/contracts/commands';
 import { MAX_ARTIFACT_SOURCES, type ArtifactManifest, type ArtifactSource, type SignedManifest } from '@opsconductor/contracts/software';
 import type { ApiDeps } from '../context.ts';
+import { s3ArtifactUrl } from './depot-s3.ts';
+
+/** How long a presigned S3 URL in a manifest stays valid beyond the command's timeout (the command may wait in the agent's queue). */
+const PRESIGN_GRACE_SECONDS = 3600;
+/** The longest a SigV4 presigned URL may be valid. */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 export type SoftwarePayload = CommandPayloadOf<'software.install' | 'software.uninstall'>;
 
@@ -45,7 +51,7 @@ export function inSubnets(addresses: readonly string[], cidrs: readonly string[]
   return addresses.some((a) => (isIPv4(a) ? list.check(a, 'ipv4') : isIPv6(a) ? list.check(a, 'ipv6') : false));
 }
 
-function sourceOf(row: LocationRow): ArtifactSource | undefined {
+async function sourceOf(deps: ApiDeps, row: LocationRow, expiresInSeconds: number): Promise<ArtifactSource | undefined> {
   const sourceId = row.source_id!;
   const objectPath = row.path ?? artifactObjectPath(row.sha256);
   const settings = row.settings ?? {};
@@ -54,6 +60,8 @@ function sourceOf(row: LocationRow): ArtifactSource | undefined {
       return { kind: 'depot', sourceId };
     case 'http':
       return { kind: 'http', sourceId, url: `${String(settings.baseUrl).replace(/\/+$/, '')}/${objectPath}` };
+    case 's3':
+      return { kind: 's3', sourceId, url: await s3ArtifactUrl(deps, { id: sourceId, settings }, objectPath, expiresInSeconds) };
     case 'share': {
       const { uncPath, mountPath } = settings as { uncPath?: string; mountPath?: string };
       return {
@@ -86,6 +94,7 @@ export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, paylo
   const device = await deps.agentPool.query<{ ip_addresses: string[] }>('SELECT ip_addresses FROM devices WHERE id = $1', [deviceId]);
   const addresses = device.rows[0]?.ip_addresses ?? [];
   const issuedAt = new Date().toISOString();
+  const expiresIn = Math.min(MAX_PRESIGN_SECONDS, payload.timeoutSeconds + PRESIGN_GRACE_SECONDS);
   const artifacts: SignedManifest[] = [];
   for (const id of ids) {
     const locations = rows.filter((r) => r.artifact_id === id);
@@ -98,8 +107,12 @@ export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, paylo
       .sort((a, b) => a.rank - b.rank || a.r.priority! - b.r.priority! || a.r.source_id!.localeCompare(b.r.source_id!));
     const sources: ArtifactSource[] = [];
     for (const { r } of ranked.slice(0, MAX_ARTIFACT_SOURCES)) {
-      const source = sourceOf(r);
-      if (source) sources.push(source);
+      try {
+        const source = await sourceOf(deps, r, expiresIn);
+        if (source) sources.push(source);
+      } catch (err) {
+        deps.logger.warn({ sourceId: r.source_id, error: (err as Error).message }, 'a depot source could not be put in a manifest');
+      }
     }
     if (sources.length === 0) {
       deps.logger.warn({ artifactId: id }, 'no enabled source holds an artifact of a software command');

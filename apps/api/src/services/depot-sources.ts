@@ -2,22 +2,26 @@
  * Depot sources (ADR 23): the built-in depot and the HTTP(S) mirrors and SMB shares agents may download artifacts
  * from, each with a priority and the subnets it serves, and their health as the server sees it: whether it
  * answers, and the free space where the server can see it (the built-in depot's volume, a share mounted on the
- * server). S3-compatible buckets are not offered yet.
+ * server, an S3 bucket's HeadBucket). An S3 source's secret access key is kept in the secret store (services/depot-s3.ts):
+ * its settings are answered with `hasSecret` instead.
  */
 import { statfs } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import {
   httpSourceSettings,
+  s3SourceSettingsUpdate,
   shareSourceSettings,
   type CreateDepotSourceBody,
   type DepotSource,
   type UpdateDepotSourceBody,
 } from '@opsconductor/contracts/api';
+import { SecretsUnavailableError } from '@opsconductor/secrets';
 import { withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 import { BUILT_IN_DEPOT_SOURCE_ID } from './depot.ts';
+import { DEPOT_SOURCE_SECRET_OWNER, forgetS3Source, s3Health, s3SecretRef } from './depot-s3.ts';
 
 /** How long a mirror may take to answer a health check. */
 const HEALTH_TIMEOUT_MS = 5000;
@@ -35,10 +39,12 @@ interface SourceRow {
   free_bytes: string | null;
   health_error: string | null;
   artifacts: number;
+  has_secret: boolean;
 }
 
 const SOURCE_COLUMNS = `s.id, s.name, s.kind, s.priority, s.enabled, s.settings, s.subnets, s.health_checked_at, s.reachable,
-  s.free_bytes::text, s.health_error, (SELECT count(*)::int FROM artifact_locations l WHERE l.source_id = s.id) AS artifacts`;
+  s.free_bytes::text, s.health_error, (SELECT count(*)::int FROM artifact_locations l WHERE l.source_id = s.id) AS artifacts,
+  EXISTS (SELECT 1 FROM secrets k WHERE k.owner_type = '${DEPOT_SOURCE_SECRET_OWNER}' AND k.owner_id = s.id::text) AS has_secret`;
 
 function toSource(r: SourceRow): DepotSource {
   return {
@@ -47,7 +53,7 @@ function toSource(r: SourceRow): DepotSource {
     kind: r.kind,
     priority: r.priority,
     enabled: r.enabled,
-    settings: r.settings,
+    settings: r.kind === 's3' ? { ...r.settings, hasSecret: r.has_secret } : r.settings,
     subnets: r.subnets ?? [],
     health: {
       checkedAt: r.health_checked_at?.toISOString() ?? null,
@@ -77,13 +83,25 @@ const nameTaken = (err: unknown) => {
   throw err;
 };
 
+/** Settings as stored: an S3 source's secret access key apart (it goes to the secret store). */
+function withoutSecret(settings: Record<string, unknown>): { stored: Record<string, unknown>; secret: string | undefined } {
+  // `hasSecret` is what answers say, not a setting: settings sent back as answered are taken.
+  const { secretAccessKey, hasSecret: _answered, ...stored } = settings as { secretAccessKey?: string; hasSecret?: boolean };
+  return { stored, secret: secretAccessKey };
+}
+
 export async function createSource(deps: ApiDeps, origin: Origin, body: CreateDepotSourceBody): Promise<DepotSource> {
   const id = randomUUID();
+  const { stored, secret } = withoutSecret(body.settings);
+  if (body.kind === 's3' && !deps.secrets.configured) {
+    throw new SecretsUnavailableError('S3 sources keep their secret access key in the secret store (SECRETS_MASTER_KEYS).');
+  }
   return withUnitOfWork(deps.db, origin, async (uow) => {
     await uow.sql.query(
       `INSERT INTO depot_sources (id, name, kind, priority, enabled, settings, subnets) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, body.name, body.kind, body.priority, body.enabled, JSON.stringify(body.settings), body.subnets],
+      [id, body.name, body.kind, body.priority, body.enabled, JSON.stringify(stored), body.subnets],
     );
+    if (secret !== undefined) await deps.secrets.put(s3SecretRef(id), secret, uow);
     await uow.audit({
       action: 'depot_source.create',
       targetType: 'depot_source',
@@ -97,7 +115,8 @@ export async function createSource(deps: ApiDeps, origin: Origin, body: CreateDe
 /** The settings of a kind, checked with its schema (400 naming the field otherwise). */
 function checkedSettings(kind: DepotSource['kind'], settings: Record<string, unknown>): Record<string, unknown> {
   if (kind === 'depot') throw new ApiError(400, 'validation_failed', 'The built-in depot has no settings (its directory is DEPOT_DIR).');
-  const parsed = (kind === 'http' ? httpSourceSettings : shareSourceSettings).safeParse(settings);
+  const schema = kind === 'http' ? httpSourceSettings : kind === 's3' ? s3SourceSettingsUpdate : shareSourceSettings;
+  const parsed = schema.safeParse(settings);
   if (!parsed.success) {
     const errors = parsed.error.issues.map((i) => ({ path: ['settings', ...i.path].join('.'), message: i.message }));
     throw new ApiError(400, 'validation_failed', errors[0]!.message, errors);
@@ -108,16 +127,24 @@ function checkedSettings(kind: DepotSource['kind'], settings: Record<string, unk
 export async function updateSource(deps: ApiDeps, origin: Origin, id: string, body: UpdateDepotSourceBody): Promise<DepotSource> {
   return withUnitOfWork(deps.db, origin, async (uow) => {
     const current = await selectSource(uow.sql, id);
-    const settings = body.settings === undefined ? null : JSON.stringify(checkedSettings(current.kind, body.settings));
+    const changed = body.settings === undefined ? undefined : withoutSecret(checkedSettings(current.kind, body.settings));
+    const settings = changed === undefined ? null : JSON.stringify(changed.stored);
     if (current.kind === 'depot' && body.enabled === false) throw new ApiError(409, 'conflict', 'The built-in depot cannot be disabled.');
+    if (changed?.secret !== undefined) await deps.secrets.put(s3SecretRef(id), changed.secret, uow);
     await uow.sql.query(
       `UPDATE depot_sources SET name = coalesce($2, name), priority = coalesce($3, priority), enabled = coalesce($4, enabled),
          settings = coalesce($5::jsonb, settings), subnets = coalesce($6, subnets), updated_at = now() WHERE id = $1`,
       [id, body.name ?? null, body.priority ?? null, body.enabled ?? null, settings, body.subnets ?? null],
     );
-    await uow.audit({ action: 'depot_source.update', targetType: 'depot_source', targetId: id, details: body });
+    const details =
+      changed === undefined
+        ? body
+        : { ...body, settings: { ...changed.stored, ...(changed.secret === undefined ? {} : { secretAccessKey: '(changed)' }) } };
+    await uow.audit({ action: 'depot_source.update', targetType: 'depot_source', targetId: id, details });
     return selectSource(uow.sql, id);
-  }).catch(nameTaken);
+  })
+    .catch(nameTaken)
+    .finally(() => forgetS3Source(deps, id));
 }
 
 export async function deleteSource(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
@@ -125,8 +152,10 @@ export async function deleteSource(deps: ApiDeps, origin: Origin, id: string): P
   await withUnitOfWork(deps.db, origin, async (uow) => {
     const source = await selectSource(uow.sql, id);
     await uow.sql.query('DELETE FROM depot_sources WHERE id = $1', [id]);
+    if (source.kind === 's3') await deps.secrets.delete(s3SecretRef(id), uow);
     await uow.audit({ action: 'depot_source.delete', targetType: 'depot_source', targetId: id, details: { name: source.name } });
   });
+  forgetS3Source(deps, id);
 }
 
 interface Health {
@@ -164,7 +193,7 @@ async function probe(deps: ApiDeps, source: DepotSource): Promise<Health> {
       return { reachable: false, freeBytes: null, error: `${baseUrl}: ${cause}` };
     }
   }
-  return { reachable: null, freeBytes: null, error: `${source.kind} sources are not checked yet.` };
+  return s3Health(deps, source);
 }
 
 /** Checks a source now and records the result. */

@@ -50,28 +50,57 @@ function toArtifact(r: ArtifactRow): DepotArtifact {
 }
 
 /** Serialises writers of one content: the upload that records it and the delete that removes its bytes. */
-async function lockContent(sql: pg.PoolClient, sha256: string): Promise<void> {
+export async function lockContent(sql: pg.PoolClient, sha256: string): Promise<void> {
   await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended('depot-artifact:' || $1, 0))`, [sha256]);
 }
 
-async function selectArtifact(sql: pg.Pool | pg.PoolClient, where: 'id' | 'sha256', value: string): Promise<DepotArtifact | null> {
+export async function selectArtifact(sql: pg.Pool | pg.PoolClient, where: 'id' | 'sha256', value: string): Promise<DepotArtifact | null> {
   const { rows } = await sql.query<ArtifactRow>(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts a WHERE a.${where} = $1`, [value]);
   return rows[0] ? toArtifact(rows[0]) : null;
+}
+
+/** Where an artifact's bytes came from, as recorded with it and audited. */
+export interface ArtifactProvenance {
+  fileName: string;
+  userId: string;
+  origin: 'upload' | 'url';
+  /** The URL an import fetched (after redirects: where the bytes came from). */
+  originUrl?: string;
+  /** Refuse (422 `hash_mismatch`, nothing kept) unless the bytes have this SHA-256. */
+  expectedSha256?: string;
 }
 
 /**
  * Streams an upload into the built-in depot and records it. The same content uploaded again returns the artifact it
  * already is (`created: false`, keeping its first file name).
  */
-export async function uploadArtifact(
+export function uploadArtifact(
   deps: ApiDeps,
   origin: Origin,
   body: WebReadableStream<Uint8Array>,
   meta: { fileName: string; userId: string },
   signal?: AbortSignal,
 ): Promise<{ artifact: DepotArtifact; created: boolean }> {
+  return storeArtifact(deps, origin, body, { ...meta, origin: 'upload' }, signal);
+}
+
+/**
+ * Streams bytes (an upload's body, an imported URL's) into the built-in depot, bounded by DEPOT_UPLOAD_MAX_BYTES, and
+ * records the artifact with its built-in location. The same content again is the artifact it already is; its bytes are
+ * in the built-in depot again if they were only elsewhere (a share), and its location recorded.
+ */
+export async function storeArtifact(
+  deps: ApiDeps,
+  origin: Origin,
+  body: WebReadableStream<Uint8Array>,
+  meta: ArtifactProvenance,
+  signal?: AbortSignal,
+): Promise<{ artifact: DepotArtifact; created: boolean }> {
   const staged = await deps.depot.stage(body, signal);
   try {
+    if (meta.expectedSha256 !== undefined && meta.expectedSha256 !== staged.sha256) {
+      throw new ApiError(422, 'hash_mismatch', `The file's SHA-256 is ${staged.sha256}, not ${meta.expectedSha256}; nothing was kept.`);
+    }
     // Read before the transaction: parsing a large installer must not hold a connection.
     const metadata = await readPackageMetadata(staged.path, meta.fileName).catch((err: unknown) => ({
       format: 'unknown',
@@ -81,24 +110,41 @@ export async function uploadArtifact(
       await lockContent(uow.sql, staged.sha256);
       await staged.commit();
       const existing = await selectArtifact(uow.sql, 'sha256', staged.sha256);
-      if (existing) return { artifact: existing, created: false };
+      if (existing) {
+        await recordBuiltInLocation(uow.sql, existing.id);
+        return { artifact: existing, created: false };
+      }
       const id = randomUUID();
       await uow.sql.query(
-        `INSERT INTO artifacts (id, sha256, size, file_name, origin, metadata, created_by_id) VALUES ($1, $2, $3, $4, 'upload', $5, $6)`,
-        [id, staged.sha256, staged.size, meta.fileName, JSON.stringify(metadata), meta.userId],
+        `INSERT INTO artifacts (id, sha256, size, file_name, origin, origin_url, metadata, created_by_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [id, staged.sha256, staged.size, meta.fileName, meta.origin, meta.originUrl ?? null, JSON.stringify(metadata), meta.userId],
       );
-      await uow.sql.query(`INSERT INTO artifact_locations (artifact_id, source_id) VALUES ($1, $2)`, [id, BUILT_IN_DEPOT_SOURCE_ID]);
+      await recordBuiltInLocation(uow.sql, id);
       await uow.audit({
-        action: 'depot_artifact.upload',
+        action: meta.origin === 'url' ? 'depot_artifact.import' : 'depot_artifact.upload',
         targetType: 'depot_artifact',
         targetId: id,
-        details: { fileName: meta.fileName, size: staged.size, sha256: staged.sha256 },
+        details: {
+          fileName: meta.fileName,
+          size: staged.size,
+          sha256: staged.sha256,
+          ...(meta.originUrl === undefined ? {} : { url: meta.originUrl }),
+        },
       });
       return { artifact: (await selectArtifact(uow.sql, 'id', id))!, created: true };
     });
   } finally {
     await staged.discard();
   }
+}
+
+/** The built-in depot holds the artifact's bytes (committed in the same transaction, under the content lock). */
+async function recordBuiltInLocation(sql: pg.PoolClient, artifactId: string): Promise<void> {
+  await sql.query(
+    `INSERT INTO artifact_locations (artifact_id, source_id) VALUES ($1, $2)
+     ON CONFLICT (artifact_id, source_id) DO UPDATE SET path = NULL, verified_at = now()`,
+    [artifactId, BUILT_IN_DEPOT_SOURCE_ID],
+  );
 }
 
 export async function listArtifacts(
@@ -158,7 +204,8 @@ export async function deleteArtifact(deps: ApiDeps, origin: Origin, id: string):
 /**
  * An artifact's bytes for a device, from `range` on: only while one of the device's own open commands names the
  * artifact (a software command's `artifactIds`); anything else is indistinguishable from an artifact that does not
- * exist. The size is the recorded one, so a range is judged before the file is opened.
+ * exist, and so is an artifact the built-in depot does not hold (one registered on a share: agents fetch it there). The
+ * size is the recorded one, so a range is judged before the file is opened.
  */
 export async function artifactForDevice(
   deps: ApiDeps,
@@ -167,7 +214,9 @@ export async function artifactForDevice(
 ): Promise<{ size: number; open(range?: ByteRange): Promise<ReadableStream<Uint8Array>> }> {
   const { rows } = await deps.agentPool.query<{ size: string }>(
     `SELECT a.size::text FROM artifacts a
-     WHERE a.sha256 = $2 AND EXISTS (
+     WHERE a.sha256 = $2
+     AND EXISTS (SELECT 1 FROM artifact_locations l WHERE l.artifact_id = a.id AND l.source_id = '${BUILT_IN_DEPOT_SOURCE_ID}')
+     AND EXISTS (
        SELECT 1 FROM agent_commands c JOIN command_payloads p ON p.sha256 = c.payload_sha256
        WHERE c.device_id = $1 AND c.state IN ('delivered', 'running') AND p.payload->'artifactIds' ? a.id::text)`,
     [deviceId, sha256],
