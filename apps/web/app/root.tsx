@@ -67,6 +67,8 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
     { to: '/jobs', label: 'Jobs', show: true },
     { to: '/schedules', label: 'Schedules', show: true },
     { to: '/runs', label: 'Runs', show: true },
+    // The catalog, the depot and its sources (the Software section's own navigation).
+    { to: '/software', label: 'Software', show: true },
     // Targets for everyone; its Credentials section is for admins only (agentless.tsx).
     { to: '/agentless', label: 'Agentless', show: true },
     { to: '/approvals', label: 'Approvals', show: true, badge: awaitingApproval },
