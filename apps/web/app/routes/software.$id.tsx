@@ -93,6 +93,7 @@ export default function PackagePage() {
   const answer = useActionData<typeof action>();
   const [sp] = useSearchParams();
   const deletedVersion = sp.get('deletedVersion');
+  const createdVersion = sp.get('createdVersion');
   const navigation = useNavigation();
   const busy = navigation.state !== 'idle';
   const user = useOptionalUser();
@@ -137,6 +138,7 @@ export default function PackagePage() {
       <div className="space-y-4">
         {created ? <Alert tone="success">Created the package. Add a version with its installer next.</Alert> : null}
         {saved ? <Alert tone="success">Saved the package.</Alert> : null}
+        {createdVersion ? <Alert tone="success">Added version {createdVersion}.</Alert> : null}
         {deletedVersion ? <Alert tone="success">Deleted version {deletedVersion}; its artifacts stay in the depot.</Alert> : null}
         {answer?.formError ? (
           <Alert title={answer.intent === 'delete-package' ? 'The package was not deleted' : 'The version was not deleted'}>
@@ -157,7 +159,7 @@ export default function PackagePage() {
           ) : (
             <div className="divide-y divide-zinc-200">
               {versions.map((v) => (
-                <section key={v.id} data-testid="version" data-version-id={v.id} className="space-y-3 px-4 py-3">
+                <section key={v.id} id={`version-${v.id}`} data-testid="version" data-version-id={v.id} className="space-y-3 px-4 py-3">
                   <header className="flex flex-wrap items-center gap-2">
                     <h3 className="font-mono text-sm font-semibold text-zinc-900" data-testid="version-number">
                       {v.version}
