@@ -101,6 +101,8 @@ export function DetectionBuilder({
       <input type="hidden" name={name} value={value} data-testid="detection-json" />
       {/* Posted so the action can tell "no rules" from "rules left incomplete". */}
       <input type="hidden" name={`${name}Incomplete`} value={serialized.problems.length > 0 ? '1' : ''} />
+      {/* The tree as it is, complete or not: a refused save shows it again as it was. */}
+      <input type="hidden" name={`${name}Draft`} value={serialized.draft === null ? '' : JSON.stringify(serialized.draft)} />
     </div>
   );
 }

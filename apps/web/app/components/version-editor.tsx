@@ -78,7 +78,7 @@ export function VersionEditor({
   const navigation = useNavigation();
   const [form, setForm] = useState(initial);
   const [artifacts, setArtifacts] = useState<ArtifactChoice[]>(initialArtifacts);
-  const [detection, setDetection] = useState<DetectionGroup>(() => initialDetection(initial.detection));
+  const [detection, setDetection] = useState<DetectionGroup>(() => initialDetection(initial.detectionDraft || initial.detection));
   const [dependencies, setDependencies] = useState(initial.dependencies);
   const [uploadOpen, setUploadOpen] = useState(false);
   const [prefilled, setPrefilled] = useState<string | null>(null);

@@ -37,7 +37,8 @@ describe('forwardUpload', () => {
     expect(answer.status).toBe(201);
     expect(await answer.json()).toEqual({ id: 'a' });
     expect(seen!.url).toBe('http://api.test/api/v1/depot/artifacts?fileName=setup.msi');
-    expect(seen!.init.body).toBe(request.body);
+    expect(seen!.init.body).toBeInstanceOf(ReadableStream);
+    expect(new Uint8Array(await new Response(seen!.init.body).arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
     expect(seen!.init.duplex).toBe('half');
     expect(seen!.init.headers).toEqual({
       Authorization: 'Bearer tok',
@@ -89,6 +90,55 @@ describe('forwardUpload', () => {
       server.close();
     }
   }, 10_000);
+
+  it('aborts the call to the API when the browser’s body ends before its Content-Length (a cancelled upload)', async () => {
+    let ended = false;
+    let gotData!: () => void;
+    const apiHasTheStart = new Promise<void>((resolve) => (gotData = resolve));
+    let closed!: () => void;
+    const apiSawTheEnd = new Promise<void>((resolve) => (closed = resolve));
+    const server = createServer((req, res) => {
+      req.on('data', () => gotData());
+      req.on('end', () => {
+        ended = true;
+        res.writeHead(201).end('{}');
+      });
+      req.on('close', () => closed());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      // What Remix hands over when the browser goes away: a stream that simply ends, here after the API has the start.
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (!sent) {
+            sent = true;
+            controller.enqueue(new Uint8Array(1000));
+            return;
+          }
+          await apiHasTheStart;
+          controller.close();
+        },
+      });
+      const answer = await forwardUpload(upload(body, 5000), { apiUrl: `http://127.0.0.1:${port}`, token: 't' });
+      expect(answer.status).toBe(400);
+      expect(await answer.json()).toMatchObject({ title: 'The upload was cut off' });
+      await apiSawTheEnd;
+      expect(ended).toBe(false);
+    } finally {
+      server.close();
+    }
+  }, 10_000);
+
+  it('requires the Content-Length', async () => {
+    const request = new Request('http://console.test/depot/upload?fileName=a', {
+      method: 'POST',
+      body: streamOf([]),
+      duplex: 'half',
+    } as RequestInit);
+    expect((await forwardUpload(request, { apiUrl: 'http://api.test', token: 't' })).status).toBe(411);
+  });
 
   it('refuses an upload without a file name, and says when the API is unreachable', async () => {
     const noName = await forwardUpload(upload(streamOf([]), 0, ''), { apiUrl: 'http://api.test', token: 't' });

@@ -139,6 +139,8 @@ export type VersionFormValues = {
   notes: string;
   /** The detection builder's JSON (empty: no detection). */
   detection: string;
+  /** The builder's tree as it was, complete or not (to show it again after a refused save; never sent). */
+  detectionDraft: string;
 };
 
 export const emptyVersionForm = (installerType: InstallerType = 'msi'): VersionFormValues => ({
@@ -167,6 +169,7 @@ export const emptyVersionForm = (installerType: InstallerType = 'msi'): VersionF
   supersedesId: '',
   notes: '',
   detection: '',
+  detectionDraft: '',
 });
 
 export function readVersionForm(get: Get, getAll: GetAll): VersionFormValues {
@@ -199,6 +202,7 @@ export function readVersionForm(get: Get, getAll: GetAll): VersionFormValues {
     supersedesId: text(get('supersedesId')),
     notes: text(get('notes')).trim(),
     detection: text(get('detection')),
+    detectionDraft: text(get('detectionDraft')),
   };
 }
 
