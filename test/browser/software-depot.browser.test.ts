@@ -104,8 +104,9 @@ it(
     await dialog.getByRole('button', { name: 'Upload another' }).click();
     await dialog
       .getByLabel('File to upload')
-      .setInputFiles({ name: 'cancelled.bin', mimeType: 'application/octet-stream', buffer: randomBytes(2 * 1024 * 1024) });
+      .setInputFiles({ name: 'cancelled.bin', mimeType: 'application/octet-stream', buffer: randomBytes(8 * 1024 * 1024) });
     await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(50);
     await dialog.getByRole('button', { name: 'Cancel upload' }).click();
     await dialog.getByText('Cancelled the upload of cancelled.bin').waitFor();
     await untrottle();
@@ -140,6 +141,7 @@ it(
     await page.waitForURL(`${stack.webUrl}/software/${packageId}/versions/new`);
     const versionForm = page.getByTestId('version-form');
     expect(await versionForm.getByLabel('Installer type').inputValue()).toBe('deb');
+    expect(await versionForm.getByLabel('Linux', { exact: true }).isChecked()).toBe(true);
     expect(await versionForm.getByLabel('Install command', { exact: true }).getAttribute('placeholder')).toContain('apt-get install -y');
     await versionForm.getByLabel('Search the depot').fill('demo-agent');
     await versionForm.getByRole('button', { name: 'Add demo-agent-tool.deb' }).click();
@@ -178,7 +180,7 @@ it(
     expect(ruleTexts).toHaveLength(2);
     expect(ruleTexts[0]).toContain('dpkg package demo-agent-tool');
     expect(ruleTexts[1]).toBe('file /usr/share/demo/hello.txt exists');
-    expect(await version.getByTestId('version-requirements').textContent()).toBe('50.0 MiB free disk');
+    expect(await version.getByTestId('version-requirements').textContent()).toBe('Linux · 50.0 MiB free disk');
     await screenshot(page, 'package-page');
 
     // The artifact is in use now: its delete is refused, and the console says why.
@@ -206,8 +208,49 @@ it(
     expect(await sourceRow.textContent()).toContain('10.1.0.0/16');
     await sourceRow.getByRole('button', { name: 'Check now' }).click();
     await page.waitForURL((url) => url.searchParams.get('checked') === shareName);
-    expect(await sourceRow.getByTestId('source-health').getAttribute('data-reachable')).toBe('true');
+    await expect.poll(() => sourceRow.getByTestId('source-health').getAttribute('data-reachable')).toBe('true');
     expect(await sourceRow.getByTestId('source-free').textContent()).toMatch(/ free$/);
     await screenshot(page, 'depot-sources');
   },
 );
+
+it('shows viewers the catalog, the depot and the sources without a control to change them', { timeout: 120_000 }, async () => {
+  const who = { email: `software-viewer-${randomUUID().slice(0, 8)}@example.com`, password: 'Rm4-Tq9w-Lx2c-Vb7n' };
+  expect((await stack.api('POST', '/api/v1/users', { ...who, name: 'Viewer', role: 'viewer' })).status).toBe(201);
+  const pkg = await stack.api('POST', '/api/v1/software/packages', { name: `viewed-${randomUUID().slice(0, 8)}`, platform: 'windows' });
+  expect(pkg.status).toBe(201);
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const viewer = await context.newPage();
+  try {
+    await signIn(viewer, stack.webUrl!, who, '/software');
+    await viewer.getByTestId('package-row').first().waitFor();
+    expect(await viewer.getByRole('link', { name: 'New package' }).count()).toBe(0);
+    await viewer.goto(`${stack.webUrl}/software/${pkg.body.id}`);
+    await viewer.getByRole('heading', { name: pkg.body.name }).waitFor();
+    expect(await viewer.getByRole('link', { name: 'New version' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    // The editors say so up front instead of failing on save.
+    await viewer.goto(`${stack.webUrl}/software/${pkg.body.id}/versions/new`);
+    expect(await viewer.getByText('Viewers cannot change the software catalog').count()).toBe(1);
+    await viewer.goto(`${stack.webUrl}/depot`);
+    await viewer.getByTestId('artifact-row').first().waitFor();
+    expect(await viewer.getByRole('button', { name: 'Upload' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    await viewer.goto(`${stack.webUrl}/depot/sources`);
+    await viewer.getByTestId('source-row').first().waitFor();
+    expect(await viewer.getByRole('link', { name: 'Add source' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Check now' }).count()).toBe(0);
+    // Uploading through the console is refused by the API for them too.
+    const refused = await viewer.evaluate(async () => {
+      const res = await fetch('/depot/upload?fileName=x.bin', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: 'abc',
+      });
+      return res.status;
+    });
+    expect(refused).toBe(403);
+  } finally {
+    await context.close();
+  }
+});

@@ -63,7 +63,14 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 export default function NewVersion() {
   const { pkg, versions, packages, defaults } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
-  const initial = answer?.values ?? emptyVersionForm(defaultType[pkg.platform] ?? 'msi');
+  const windows = pkg.platform === 'windows';
+  const initial = answer?.values ?? {
+    ...emptyVersionForm(defaultType[pkg.platform] ?? 'msi'),
+    // Hooks run where the package does.
+    preHookInterpreter: windows ? 'powershell' : 'sh',
+    postHookInterpreter: windows ? 'powershell' : 'sh',
+    platforms: [pkg.platform],
+  };
   const detectionErrors = (answer?.errors ?? []).filter((e) => /^(body[./])?detection([./[]|$)/.test(e.path));
   return (
     <>
