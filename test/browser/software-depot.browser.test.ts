@@ -183,6 +183,27 @@ it(
     expect(await version.getByTestId('version-requirements').textContent()).toBe('Linux · 50.0 MiB free disk');
     await screenshot(page, 'package-page');
 
+    // Edit: only what changed is sent; the platform stays.
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByTestId('package-form').getByLabel('Category').fill('Tools');
+    await page.getByRole('button', { name: 'Save package' }).click();
+    await page.getByText('Saved the package.').waitFor();
+    expect(await page.getByText('Example Corp · Linux · Tools').count()).toBe(1);
+
+    // Another package's version needs this one: deleting it is refused (409), and the console says why.
+    const other = await stack.api('POST', '/api/v1/software/packages', { name: `needs-${randomUUID().slice(0, 8)}`, platform: 'linux' });
+    expect(other.status).toBe(201);
+    const dependent = await stack.api('POST', `/api/v1/software/packages/${other.body.id}/versions`, {
+      version: '1.0',
+      installerType: 'apt',
+      packageName: 'needs-demo',
+      dependencies: [{ packageId }],
+    });
+    expect(dependent.status, JSON.stringify(dependent.body)).toBe(201);
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByTestId('delete-refusal').waitFor();
+    expect(await page.getByText('The package was not deleted').count()).toBe(1);
+
     // The artifact is in use now: its delete is refused, and the console says why.
     await page.goto(`${stack.webUrl}/depot?q=demo-agent`);
     expect(await artifactRow('demo-agent-tool.deb').getByTestId('artifact-used-by').textContent()).toBe('1 version');
