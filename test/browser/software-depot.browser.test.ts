@@ -211,6 +211,16 @@ it(
     await page.getByTestId('delete-refusal').waitFor();
     expect(await artifactRow('demo-agent-tool.deb').count()).toBe(1);
 
+    // The catalog shows the version as the latest; deleting the version (behind a confirm) frees the artifact.
+    await page.goto(`${stack.webUrl}/software?q=${encodeURIComponent(name)}`);
+    expect(await row.getByTestId('package-latest').textContent()).toBe('1:2.3.4-1');
+    await row.getByRole('link', { name }).click();
+    await page.getByRole('button', { name: 'Delete version' }).click();
+    await page.getByText('Deleted version 1:2.3.4-1').waitFor();
+    expect(await page.getByTestId('version').count()).toBe(0);
+    await page.goto(`${stack.webUrl}/depot?q=demo-agent`);
+    expect(await artifactRow('demo-agent-tool.deb').getByTestId('artifact-used-by').textContent()).toBe('0 versions');
+
     // A share source the server can see (its mount path), checked now: reachable, with the free space there.
     await page.getByRole('navigation', { name: 'Software' }).getByRole('link', { name: 'Sources' }).click();
     await page.waitForURL((url) => url.pathname === '/depot/sources');
