@@ -242,6 +242,21 @@ it(
     await expect.poll(() => sourceRow.getByTestId('source-health').getAttribute('data-reachable')).toBe('true');
     expect(await sourceRow.getByTestId('source-free').textContent()).toMatch(/ free$/);
     await screenshot(page, 'depot-sources');
+
+    // Signing keys (admins): a rotation starts with a pending key, activated behind a confirm.
+    await page.getByRole('navigation', { name: 'Software' }).getByRole('link', { name: 'Signing keys' }).click();
+    await page.waitForURL((url) => url.pathname === '/depot/signing-keys');
+    const before = await page.getByTestId('signing-key-row').count();
+    await page.getByRole('button', { name: 'Start a rotation' }).click();
+    await expect.poll(() => page.getByTestId('signing-key-row').count()).toBe(before + 1);
+    const pending = page
+      .getByTestId('signing-key-row')
+      .filter({ has: page.getByTestId('signing-key-state').getByText('pending', { exact: true }) });
+    expect(await pending.count()).toBe(1);
+    const pendingId = await pending.getAttribute('data-key-id');
+    await pending.getByRole('button', { name: 'Activate' }).click();
+    const activated = page.locator(`[data-testid="signing-key-row"][data-key-id="${pendingId}"]`);
+    await expect.poll(() => activated.getByTestId('signing-key-state').textContent()).toBe('active');
   },
 );
 
@@ -271,6 +286,7 @@ it('shows viewers the catalog, the depot and the sources without a control to ch
     await viewer.getByTestId('source-row').first().waitFor();
     expect(await viewer.getByRole('link', { name: 'Add source' }).count()).toBe(0);
     expect(await viewer.getByRole('button', { name: 'Check now' }).count()).toBe(0);
+    expect(await viewer.getByRole('navigation', { name: 'Software' }).getByRole('link', { name: 'Signing keys' }).count()).toBe(0);
     // Uploading through the console is refused by the API for them too.
     const refused = await viewer.evaluate(async () => {
       const res = await fetch('/depot/upload?fileName=x.bin', {
