@@ -9,6 +9,7 @@ import {
   Scripts,
   ScrollRestoration,
   isRouteErrorResponse,
+  useLocation,
   useNavigation,
   useRouteError,
   useRouteLoaderData,
@@ -61,12 +62,15 @@ const roleTone: Record<User['role'], string> = {
 };
 
 function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: number | null }) {
-  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null }> = [
+  const { pathname } = useLocation();
+  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null; also?: string }> = [
     { to: '/devices', label: 'Devices', show: true },
     { to: '/groups', label: 'Groups', show: true },
     { to: '/jobs', label: 'Jobs', show: true },
     { to: '/schedules', label: 'Schedules', show: true },
     { to: '/runs', label: 'Runs', show: true },
+    // The catalog, the depot and its sources (the Software section's own navigation): lit on /depot too.
+    { to: '/software', label: 'Software', show: true, also: '/depot' },
     // Targets for everyone; its Credentials section is for admins only (agentless.tsx).
     { to: '/agentless', label: 'Agentless', show: true },
     { to: '/approvals', label: 'Approvals', show: true, badge: awaitingApproval },
@@ -93,7 +97,9 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
                 className={({ isActive }) =>
                   cx(
                     'rounded-md px-2.5 py-1.5 text-[13px] font-medium transition-colors',
-                    isActive ? 'bg-zinc-100 text-zinc-900' : 'text-zinc-500 hover:text-zinc-900',
+                    isActive || (i.also && (pathname === i.also || pathname.startsWith(`${i.also}/`)))
+                      ? 'bg-zinc-100 text-zinc-900'
+                      : 'text-zinc-500 hover:text-zinc-900',
                   )
                 }
               >

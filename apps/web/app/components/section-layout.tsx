@@ -2,7 +2,13 @@
 import { NavLink, Outlet } from '@remix-run/react';
 import { cx } from './ui';
 
-export function SectionLayout({ title, sections }: { title: string; sections: ReadonlyArray<{ to: string; label: string }> }) {
+export function SectionLayout({
+  title,
+  sections,
+}: {
+  title: string;
+  sections: ReadonlyArray<{ to: string; label: string; end?: boolean }>;
+}) {
   return (
     <div className="grid items-start gap-6 md:grid-cols-[160px_minmax(0,1fr)]">
       <nav aria-label={title} className="space-y-0.5">
@@ -11,6 +17,7 @@ export function SectionLayout({ title, sections }: { title: string; sections: Re
           <NavLink
             key={s.to}
             to={s.to}
+            end={s.end}
             prefetch="intent"
             className={({ isActive }) =>
               cx(

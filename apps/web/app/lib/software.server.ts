@@ -1,0 +1,137 @@
+/**
+ * Server pieces of the software and depot pages: the `:id` of the URL, API refusals as form answers, the installer
+ * types' default commands (packages/software, the same the API fills in), detection rules in words, and where a
+ * package is installed.
+ */
+import { randomUUID } from 'node:crypto';
+import { data, type AppLoadContext, type LoaderFunctionArgs } from '@remix-run/node';
+import { z } from 'zod';
+import { uuid } from '@opsconductor/contracts/api';
+import { installerTypes, type InstallerType } from '@opsconductor/contracts/constants';
+import type { components } from '@opsconductor/contracts/openapi-types';
+import type { Detection } from '@opsconductor/contracts/software';
+import { defaultCommands, describeRule } from '@opsconductor/software';
+import { ApiError, type RouteErrorData } from './api.server';
+import { fieldIssues } from './agentless';
+import { detectionLines, type DetectionLine } from './detection-tree';
+import { env } from './env.server';
+import { getSessionToken } from './session.server';
+
+/** An answer of a form: what went wrong, where, and the posted values to show again. */
+export type FormAnswer<Values> = {
+  intent: string;
+  formError?: string;
+  issues?: Record<string, string>;
+  /** The API's issues by path, for the detection builder to place at its rules. */
+  errors?: Array<{ path: string; message: string }>;
+  values?: Values;
+  code?: string;
+  /** New for every answer: the form starts again from it. */
+  answer: string;
+};
+
+export function idParam(params: LoaderFunctionArgs['params'], what: string): string {
+  const parsed = uuid.safeParse(params.id);
+  if (!parsed.success) throw data<RouteErrorData>({ title: `${what} not found` }, { status: 404 });
+  return parsed.data;
+}
+
+/** What an API refusal says (409, 400, 422…), at the fields it names; anything else is rethrown. */
+export function refusal<Values>(error: unknown, intent: string, values?: Values) {
+  // 401, 403, 404 and 5xx became a redirect or an error page in requireApi's client already.
+  if (!(error instanceof ApiError)) throw error;
+  const issues = fieldIssues(error.errors);
+  const formError = issues._form ?? error.detail ?? error.title;
+  delete issues._form;
+  return data<FormAnswer<Values>>(
+    { intent, formError, issues, errors: error.errors, code: error.code, answer: randomUUID(), ...(values ? { values } : {}) },
+    { status: error.status },
+  );
+}
+
+export const invalid = <Values>(intent: string, issues: Record<string, string>, values?: Values) =>
+  data<FormAnswer<Values>>(
+    { intent, formError: 'Check the highlighted fields.', issues, answer: randomUUID(), ...(values ? { values } : {}) },
+    { status: 400 },
+  );
+
+export type CommandDefaults = Record<
+  InstallerType,
+  { install: string | null; uninstall: string | null; successExitCodes: number[]; rebootExitCodes: number[] }
+>;
+
+/**
+ * What the server fills in per installer type when the form leaves the commands empty, for the placeholders.
+ * Uninstall lines that use `{productCode}` / `{packageName}` are given as if the version has them.
+ */
+export function commandDefaults(): CommandDefaults {
+  const out = {} as CommandDefaults;
+  for (const type of installerTypes) {
+    const d = defaultCommands(type, { productCode: '{productCode}', packageName: 'package' });
+    out[type] = d
+      ? { install: d.install, uninstall: d.uninstall, successExitCodes: d.successExitCodes, rebootExitCodes: d.rebootExitCodes }
+      : { install: null, uninstall: null, successExitCodes: [0], rebootExitCodes: [] };
+  }
+  return out;
+}
+
+/**
+ * A stored detection in words. The document types leave `view` and `timeoutSeconds` optional (they have defaults);
+ * what the API stored was validated, so they are set.
+ */
+export function describeDetection(detection: components['schemas']['Detection'] | null): DetectionLine | null {
+  return detection ? detectionLines(detection as Detection, describeRule) : null;
+}
+
+// ---- where a package is installed ----------------------------------------------------------------------------
+
+const installationStates = ['installed', 'not_installed', 'failed', 'unknown'] as const;
+const installations = z.object({
+  items: z.array(
+    z.object({
+      deviceId: z.string(),
+      hostname: z.string(),
+      versionId: z.string().nullable(),
+      version: z.string().nullable(),
+      state: z.enum(installationStates).catch('unknown'),
+      outcome: z.string().nullable(),
+      checkedAt: z.string().nullable(),
+    }),
+  ),
+});
+export type Installation = z.infer<typeof installations>['items'][number];
+export type Installations = { available: true; items: Installation[] } | { available: false; reason: string };
+
+/**
+ * `GET /software/packages/{id}/installations`. Not in every API yet (nor in its OpenAPI document, so not through the
+ * typed client): a 404 or 405 reads as "no installation data yet", any other failure as a note, never as the page's
+ * failure.
+ */
+export async function loadInstallations(
+  request: Request,
+  _context: AppLoadContext,
+  packageId: string,
+  doFetch: typeof fetch = fetch,
+): Promise<Installations> {
+  const token = await getSessionToken(request);
+  try {
+    const response = await doFetch(`${env.apiUrl.replace(/\/+$/, '')}/api/v1/software/packages/${packageId}/installations`, {
+      headers: { Authorization: `Bearer ${token ?? ''}`, Accept: 'application/json' },
+      signal: AbortSignal.any([request.signal, AbortSignal.timeout(env.apiTimeoutMs)]),
+    });
+    if (response.status === 404 || response.status === 405) {
+      await response.body?.cancel();
+      return { available: false, reason: 'No installation data yet.' };
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      return { available: false, reason: `The installations could not be loaded (HTTP ${response.status}).` };
+    }
+    const parsed = installations.safeParse(await response.json());
+    if (!parsed.success) return { available: false, reason: 'The API answered installations in a form this console does not know.' };
+    return { available: true, items: parsed.data.items };
+  } catch (error) {
+    if (request.signal.aborted) throw error;
+    return { available: false, reason: 'The installations could not be loaded (the API did not answer).' };
+  }
+}
