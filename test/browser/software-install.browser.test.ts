@@ -24,7 +24,7 @@ beforeAll(async () => {
   await agent.start();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  await signIn(page, stack.webUrl!, ADMIN, '/runs');
+  await signIn(page, stack.webUrl!, ADMIN, '/software');
 }, 240_000);
 afterAll(async () => {
   if (process.env.E2E_DUMP_LOGS) console.log(stack?.logs.join('\n'));
@@ -65,11 +65,21 @@ it('installs a version on a device from the console, skips it when it is there, 
   });
   expect(version.status, JSON.stringify(version.body)).toBe(201);
 
+  // From the package page: the version's Install… opens its install page.
+  await page.goto(`${stack.webUrl}/software/${pkg.id}`);
+  expect(await page.getByText('Not installed anywhere yet').count()).toBe(1);
+  await page.getByRole('link', { name: 'Install…', exact: true }).click();
+  await page.waitForURL(new RegExp(`/software/versions/${version.body.id}/install$`));
+  await page.getByRole('heading', { name: `Install ${name} 1.4.2` }).waitFor({ timeout: 10_000 });
   const installed = await runOnTheAgent(version.body.id);
   expect(installed).toMatchObject({ kind: 'software.install', command: `install ${name} 1.4.2`, status: 'succeeded' });
   expect(existsSync(marker)).toBe(true);
   await page.reload();
   await expect.poll(() => page.getByTestId('target-software-outcome').textContent()).toBe('installed');
+  await page.goto(`${stack.webUrl}/software/${pkg.id}`);
+  const row = page.getByTestId('installation-row');
+  expect(await row.textContent()).toContain(hostname());
+  expect(await row.textContent()).toContain('Installed');
 
   await runOnTheAgent(version.body.id);
   await page.reload();
@@ -80,4 +90,6 @@ it('installs a version on a device from the console, skips it when it is there, 
   expect(existsSync(marker)).toBe(false);
   await page.reload();
   await expect.poll(() => page.getByTestId('target-software-outcome').textContent()).toBe('uninstalled');
+  await page.goto(`${stack.webUrl}/software/${pkg.id}`);
+  expect(await page.getByTestId('installation-row').textContent()).toContain('Not installed');
 });

@@ -4,8 +4,7 @@
  * package is installed.
  */
 import { randomUUID } from 'node:crypto';
-import { data, type AppLoadContext, type LoaderFunctionArgs } from '@remix-run/node';
-import { z } from 'zod';
+import { data, type LoaderFunctionArgs } from '@remix-run/node';
 import { uuid } from '@opsconductor/contracts/api';
 import { installerTypes, type InstallerType } from '@opsconductor/contracts/constants';
 import type { components } from '@opsconductor/contracts/openapi-types';
@@ -14,8 +13,6 @@ import { defaultCommands, describeRule } from '@opsconductor/software';
 import { ApiError, type RouteErrorData } from './api.server';
 import { fieldIssues } from './agentless';
 import { detectionLines, type DetectionLine } from './detection-tree';
-import { env } from './env.server';
-import { getSessionToken } from './session.server';
 
 /** An answer of a form: what went wrong, where, and the posted values to show again. */
 export type FormAnswer<Values> = {
@@ -81,57 +78,4 @@ export function commandDefaults(): CommandDefaults {
  */
 export function describeDetection(detection: components['schemas']['Detection'] | null): DetectionLine | null {
   return detection ? detectionLines(detection as Detection, describeRule) : null;
-}
-
-// ---- where a package is installed ----------------------------------------------------------------------------
-
-const installationStates = ['installed', 'not_installed', 'failed', 'unknown'] as const;
-const installations = z.object({
-  items: z.array(
-    z.object({
-      deviceId: z.string(),
-      hostname: z.string(),
-      versionId: z.string().nullable(),
-      version: z.string().nullable(),
-      state: z.enum(installationStates).catch('unknown'),
-      outcome: z.string().nullable(),
-      checkedAt: z.string().nullable(),
-    }),
-  ),
-});
-export type Installation = z.infer<typeof installations>['items'][number];
-export type Installations = { available: true; items: Installation[] } | { available: false; reason: string };
-
-/**
- * `GET /software/packages/{id}/installations`. Not in every API yet (nor in its OpenAPI document, so not through the
- * typed client): a 404 or 405 reads as "no installation data yet", any other failure as a note, never as the page's
- * failure.
- */
-export async function loadInstallations(
-  request: Request,
-  _context: AppLoadContext,
-  packageId: string,
-  doFetch: typeof fetch = fetch,
-): Promise<Installations> {
-  const token = await getSessionToken(request);
-  try {
-    const response = await doFetch(`${env.apiUrl.replace(/\/+$/, '')}/api/v1/software/packages/${packageId}/installations`, {
-      headers: { Authorization: `Bearer ${token ?? ''}`, Accept: 'application/json' },
-      signal: AbortSignal.any([request.signal, AbortSignal.timeout(env.apiTimeoutMs)]),
-    });
-    if (response.status === 404 || response.status === 405) {
-      await response.body?.cancel();
-      return { available: false, reason: 'No installation data yet.' };
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      return { available: false, reason: `The installations could not be loaded (HTTP ${response.status}).` };
-    }
-    const parsed = installations.safeParse(await response.json());
-    if (!parsed.success) return { available: false, reason: 'The API answered installations in a form this console does not know.' };
-    return { available: true, items: parsed.data.items };
-  } catch (error) {
-    if (request.signal.aborted) throw error;
-    return { available: false, reason: 'The installations could not be loaded (the API did not answer).' };
-  }
 }

@@ -9,7 +9,8 @@ import { uuid } from '@opsconductor/contracts/api';
 import { requireApi } from '~/lib/api.server';
 import { formatBytes, pluralize } from '~/lib/format';
 import { installerTypeLabels, platformLabels, rebootLabels, shortSha } from '~/lib/software';
-import { describeDetection, idParam, loadInstallations, refusal, type Installation } from '~/lib/software.server';
+import { describeDetection, idParam, refusal } from '~/lib/software.server';
+import { softwareOutcomeText } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { DetectionView } from '~/components/software';
 import {
@@ -30,13 +31,16 @@ import {
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.pkg.name ?? 'Package'} · OpsConductor` }];
 
+/** Devices shown under "Where it is installed" (the API's largest page), by hostname. */
+const INSTALLATIONS_SHOWN = 200;
+
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = idParam(params, 'Package');
   const api = await requireApi(request, context);
   const [pkg, { items: versions }, installations] = await Promise.all([
     api.get('/software/packages/{id}', { params: { path: { id } } }),
     api.get('/software/packages/{id}/versions', { params: { path: { id } } }),
-    loadInstallations(request, context, id),
+    api.get('/software/packages/{id}/installations', { params: { path: { id }, query: { pageSize: INSTALLATIONS_SHOWN } } }),
   ]);
   // The artifacts and dependency packages the versions name, each looked up once.
   const artifactIds = [...new Set(versions.flatMap((v) => v.artifactIds))];
@@ -80,13 +84,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   return refusal(new Error(`unknown intent ${intent}`), intent);
 }
 
-const stateTones: Record<Installation['state'], Tone> = { installed: 'green', not_installed: 'gray', failed: 'red', unknown: 'amber' };
-const stateLabels: Record<Installation['state'], string> = {
-  installed: 'Installed',
-  not_installed: 'Not installed',
-  failed: 'Failed',
-  unknown: 'Unknown',
-};
+type InstallationState = 'installed' | 'not_installed' | 'failed';
+const stateTones: Record<InstallationState, Tone> = { installed: 'green', not_installed: 'gray', failed: 'red' };
+const stateLabels: Record<InstallationState, string> = { installed: 'Installed', not_installed: 'Not installed', failed: 'Failed' };
 
 export default function PackagePage() {
   const { pkg, versions, artifacts, packageNames, installations, created, saved } = useLoaderData<typeof loader>();
@@ -169,7 +169,19 @@ export default function PackagePage() {
                       added <RelativeTime iso={v.createdAt} />
                     </span>
                     {canEdit ? (
-                      <Form method="post" className="ml-auto">
+                      <span className="ml-auto flex gap-2">
+                        <Link to={`/software/versions/${v.id}/install`} className={buttonClass('primary', 'sm')}>
+                          Install…
+                        </Link>
+                        {v.uninstallCommand !== null ? (
+                          <Link to={`/software/versions/${v.id}/install?action=uninstall`} className={buttonClass('secondary', 'sm')}>
+                            Uninstall…
+                          </Link>
+                        ) : null}
+                      </span>
+                    ) : null}
+                    {canEdit ? (
+                      <Form method="post">
                         <input type="hidden" name="versionId" value={v.id} />
                         <Button
                           type="submit"
@@ -283,12 +295,10 @@ export default function PackagePage() {
         </Card>
 
         <Card title="Where it is installed">
-          {!installations.available ? (
-            <p className="px-4 py-3 text-[13px] text-zinc-500" data-testid="installations-unavailable">
-              {installations.reason}
-            </p>
-          ) : installations.items.length === 0 ? (
-            <EmptyState title="Not installed anywhere yet">Deployments of this package report here.</EmptyState>
+          {installations.items.length === 0 ? (
+            <EmptyState title="Not installed anywhere yet">
+              Devices report here when a version is installed or uninstalled on them (Install… above, or a rollout).
+            </EmptyState>
           ) : (
             <Table>
               <thead>
@@ -302,17 +312,19 @@ export default function PackagePage() {
               </thead>
               <tbody>
                 {installations.items.map((i) => (
-                  <tr key={`${i.deviceId}:${i.versionId ?? ''}`} data-testid="installation-row">
+                  <tr key={`${i.deviceId}:${i.versionId}`} data-testid="installation-row">
                     <Td>
                       <Link to={`/devices/${i.deviceId}`} className="font-medium hover:underline">
                         {i.hostname}
                       </Link>
                     </Td>
-                    <Td className="font-mono text-xs">{i.version ?? '—'}</Td>
+                    <Td className="font-mono text-xs">{i.version}</Td>
                     <Td>
                       <Badge tone={stateTones[i.state]}>{stateLabels[i.state]}</Badge>
                     </Td>
-                    <Td className="text-zinc-600">{i.outcome ?? '—'}</Td>
+                    <Td className="text-zinc-600">
+                      <span title={i.detail ?? undefined}>{softwareOutcomeText(i)}</span>
+                    </Td>
                     <Td className="text-zinc-500">
                       <RelativeTime iso={i.checkedAt} />
                     </Td>
@@ -321,6 +333,12 @@ export default function PackagePage() {
               </tbody>
             </Table>
           )}
+          {installations.total > installations.items.length ? (
+            <p className="border-t border-zinc-200 px-4 py-2 text-xs text-zinc-500">
+              The first {installations.items.length.toLocaleString('en-US')} of {installations.total.toLocaleString('en-US')} devices, by
+              hostname.
+            </p>
+          ) : null}
         </Card>
       </div>
     </>
