@@ -9,6 +9,7 @@
 import { Form, useNavigate, useNavigation } from '@remix-run/react';
 import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import type { JobRunFormData } from '~/lib/job-run-form.server';
+import type { RunConfirmation } from '~/lib/run-command.server';
 import {
   initialText,
   isGiven,
@@ -521,26 +522,59 @@ export function RunJobForm({ job, versions, version, parameters, picker, result:
           <LimitFields posted={posted} fields={fields} />
         </FormSection>
 
-        <Card>
-          <div className="p-4">
-            {confirm ? (
-              <ConfirmRun confirm={confirm} onCancel={() => setDismissed(true)} />
-            ) : (
-              <div className="flex flex-wrap items-center justify-between gap-3">
-                <p className="text-xs text-zinc-500">
-                  {count === null
-                    ? 'The device count is shown before the run starts.'
-                    : `Runs ${job.name} version ${version} on ${pluralize(count, 'device')}.`}
-                </p>
-                {count !== null ? <input type="hidden" name="expectedDeviceCount" value={count} /> : null}
-                <Button type="submit" name="intent" value="run" variant="primary" disabled={busy || count === 0 || tooMany}>
-                  {busy ? 'Starting…' : count !== null ? `Run on ${pluralize(count, 'device')}` : 'Start run'}
-                </Button>
-              </div>
-            )}
-          </div>
-        </Card>
+        <RunSubmit
+          confirm={confirm}
+          onCancel={() => setDismissed(true)}
+          count={count}
+          busy={busy}
+          tooMany={tooMany}
+          summary={(n) => `Runs ${job.name} version ${version} on ${pluralize(n, 'device')}.`}
+          verb="Run"
+          idleLabel="Start run"
+        />
       </Form>
     </>
+  );
+}
+
+/**
+ * The run forms' last card: what the run will do on how many devices and its button (with the live count it sends as
+ * `expectedDeviceCount`), or the confirmation the server asked for.
+ */
+export function RunSubmit({
+  confirm,
+  onCancel,
+  count,
+  busy,
+  tooMany,
+  summary,
+  verb,
+  idleLabel,
+}: {
+  confirm: RunConfirmation | undefined;
+  onCancel: () => void;
+  count: number | null;
+  busy: boolean;
+  tooMany: boolean;
+  summary: (count: number) => string;
+  verb: string;
+  idleLabel: string;
+}) {
+  return (
+    <Card>
+      <div className="p-4">
+        {confirm ? (
+          <ConfirmRun confirm={confirm} onCancel={onCancel} />
+        ) : (
+          <div className="flex flex-wrap items-center justify-between gap-3">
+            <p className="text-xs text-zinc-500">{count === null ? 'The device count is shown before the run starts.' : summary(count)}</p>
+            {count !== null ? <input type="hidden" name="expectedDeviceCount" value={count} /> : null}
+            <Button type="submit" name="intent" value="run" variant="primary" disabled={busy || count === 0 || tooMany}>
+              {busy ? 'Starting…' : count !== null ? `${verb} on ${pluralize(count, 'device')}` : idleLabel}
+            </Button>
+          </div>
+        )}
+      </div>
+    </Card>
   );
 }

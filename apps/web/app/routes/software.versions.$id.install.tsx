@@ -10,10 +10,9 @@ import { newRunFormKey } from '~/lib/run-command.server';
 import { requireRole } from '~/lib/roles.server';
 import { pickerData } from '~/lib/schedule-form.server';
 import { runSoftwareAction, type SoftwareAction } from '~/lib/software-run-form.server';
-import { ConfirmRun } from '~/components/run-command-form';
-import { FormSection, TargetsSection, emptyTarget } from '~/components/run-job-form';
+import { FormSection, RunSubmit, TargetsSection, emptyTarget } from '~/components/run-job-form';
 import { previewedCount, useTargetPreview } from '~/components/run-targets';
-import { Alert, Breadcrumb, Button, Card, Field, Input, PageHeader } from '~/components/ui';
+import { Alert, Breadcrumb, Field, Input, PageHeader } from '~/components/ui';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `Install ${data?.pkg.name ?? 'software'} ${data?.version.version ?? ''} · OpsConductor` },
@@ -139,25 +138,16 @@ export default function InstallVersion() {
               )}
             </Field>
           </FormSection>
-          <Card>
-            <div className="p-4">
-              {confirm ? (
-                <ConfirmRun confirm={confirm} onCancel={() => setDismissed(true)} />
-              ) : (
-                <div className="flex flex-wrap items-center justify-between gap-3">
-                  <p className="text-xs text-zinc-500">
-                    {count === null
-                      ? 'The device count is shown before anything starts.'
-                      : `${verb}s ${pkg.name} ${version.version} on ${pluralize(count, 'device')}.`}
-                  </p>
-                  {count !== null ? <input type="hidden" name="expectedDeviceCount" value={count} /> : null}
-                  <Button type="submit" name="intent" value="run" variant="primary" disabled={busy || count === 0 || tooMany}>
-                    {busy ? 'Starting…' : count !== null ? `${verb} on ${pluralize(count, 'device')}` : verb}
-                  </Button>
-                </div>
-              )}
-            </div>
-          </Card>
+          <RunSubmit
+            confirm={confirm}
+            onCancel={() => setDismissed(true)}
+            count={count}
+            busy={busy}
+            tooMany={tooMany}
+            summary={(n) => `${verb}s ${pkg.name} ${version.version} on ${pluralize(n, 'device')}.`}
+            verb={verb}
+            idleLabel={verb}
+          />
         </Form>
       </div>
     </>
