@@ -1,7 +1,7 @@
 /**
  * Installing a package version from the console on a real agent (issue 8): the install page (a device picked, the
  * live count), the run it starts (a job run with the software action) showing the precise outcome per device, a
- * second install that detection skips, and the uninstall.
+ * second install that detection skips, and the uninstall; a package icon set and removed from its edit page.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -92,4 +92,37 @@ it('installs a version on a device from the console, skips it when it is there, 
   await expect.poll(() => page.getByTestId('target-software-outcome').textContent()).toBe('uninstalled');
   await page.goto(`${stack.webUrl}/software/${pkg.id}`);
   expect(await page.getByTestId('installation-row').textContent()).toContain('Not installed');
+});
+
+it('gives a package an icon from its edit page, shown in the catalog and on its page, and removes it', { timeout: 120_000 }, async () => {
+  const name = `Iconic ${randomUUID().slice(0, 8)}`;
+  const pkg = (await stack.api('POST', '/api/v1/software/packages', { name, platform: 'windows' })).body;
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  await page.goto(`${stack.webUrl}/software/${pkg.id}/edit`);
+  const form = page.getByTestId('icon-form');
+  // Not an image: refused, nothing changes.
+  await form.getByLabel('Icon image').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg/>') });
+  await form.getByRole('button', { name: 'Upload icon' }).click();
+  await page.getByText('The icon was not changed').waitFor();
+  expect((await stack.api('GET', `/api/v1/software/packages/${pkg.id}`)).body.hasIcon).toBe(false);
+
+  await form.getByLabel('Icon image').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+  await form.getByRole('button', { name: 'Upload icon' }).click();
+  await page.waitForURL(/\/edit\?saved$/);
+  const loaded = async () =>
+    page
+      .getByTestId('package-icon')
+      .first()
+      .evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth);
+  await expect.poll(loaded).toBe(1);
+  await page.goto(`${stack.webUrl}/software?q=${encodeURIComponent(name)}`);
+  await expect.poll(loaded).toBe(1);
+  await page.goto(`${stack.webUrl}/software/${pkg.id}`);
+  await expect.poll(loaded).toBe(1);
+
+  await page.goto(`${stack.webUrl}/software/${pkg.id}/edit`);
+  await page.getByRole('button', { name: 'Remove icon' }).click();
+  await page.waitForURL(/\/edit\?saved$/);
+  expect(await page.getByTestId('package-icon').count()).toBe(0);
+  expect((await stack.api('GET', `/api/v1/software/packages/${pkg.id}`)).body.hasIcon).toBe(false);
 });

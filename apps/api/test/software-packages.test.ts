@@ -195,3 +195,45 @@ describe('software packages', () => {
     expect((await call(`/software/packages/${other.id}`, 'DELETE')).status).toBe(409);
   });
 });
+
+describe('package icons', () => {
+  // A 1×1 PNG and the start of a WebP and a JPEG: the type is read from the bytes.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 '), Buffer.alloc(20)]);
+  const put = (id: string, body: Buffer, type = 'image/png', token = operator) =>
+    t.request(`/api/v1/software/packages/${id}/icon`, { method: 'PUT', token, headers: { 'content-type': type }, body });
+
+  it('are PNG, JPEG or WebP by their bytes, at most 256 KiB, served with their type and never sniffed', async () => {
+    const pkg = await newPackage(`Iconic ${randomUUID()}`);
+    expect(pkg.hasIcon).toBe(false);
+    expect((await put(pkg.id, png, 'image/png', viewer)).status).toBe(403);
+    const set = await put(pkg.id, png);
+    expect(set.status).toBe(200);
+    expect(softwarePackage.parse(await set.json()).hasIcon).toBe(true);
+    const got = await t.request(`/api/v1/software/packages/${pkg.id}/icon`, { token: viewer });
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-type')).toBe('image/png');
+    expect(got.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(Buffer.from(await got.arrayBuffer()).equals(png)).toBe(true);
+    // What the request claims does not matter: the bytes do.
+    expect((await put(pkg.id, webp, 'image/png')).status).toBe(200);
+    expect((await t.request(`/api/v1/software/packages/${pkg.id}/icon`, { token: viewer })).headers.get('content-type')).toBe('image/webp');
+    const svg = await put(pkg.id, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 'image/png');
+    expect(svg.status).toBe(415);
+    expect(await svg.json()).toMatchObject({ code: 'unsupported_media_type' });
+    const big = await put(pkg.id, Buffer.concat([png, Buffer.alloc(256 * 1024)]));
+    expect(big.status).toBe(413);
+    expect((await put(randomUUID(), png)).status).toBe(404);
+
+    expect((await call(`/software/packages/${pkg.id}/icon`, 'DELETE')).status).toBe(204);
+    expect(softwarePackage.parse((await call(`/software/packages/${pkg.id}`)).body).hasIcon).toBe(false);
+    expect((await t.request(`/api/v1/software/packages/${pkg.id}/icon`, { token: viewer })).status).toBe(404);
+    const { rows } = await t.database.db.pool.query(`SELECT action FROM audit_logs WHERE target_id = $1 ORDER BY created_at`, [pkg.id]);
+    expect(rows.map((r) => r.action)).toEqual([
+      'software_package.create',
+      'software_package.icon',
+      'software_package.icon',
+      'software_package.icon_delete',
+    ]);
+  });
+});

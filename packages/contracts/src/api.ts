@@ -735,10 +735,16 @@ export const softwarePackage = z
     versionCount: z.number().int(),
     /** The highest version (by the generic version order), null without versions. */
     latestVersion: z.string().nullable(),
+    /** An icon was uploaded (`GET /software/packages/{id}/icon`). */
+    hasIcon: z.boolean(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .meta({ id: 'SoftwarePackage' });
+/** Largest package icon. */
+export const MAX_PACKAGE_ICON_BYTES = 256 * 1024;
+/** Icon formats (an SVG could carry script, so none). */
+export const packageIconTypes = ['image/png', 'image/jpeg', 'image/webp'] as const;
 export type SoftwarePackage = z.infer<typeof softwarePackage>;
 export const softwarePackageList = z
   .object({ items: z.array(softwarePackage), total: z.number().int() })

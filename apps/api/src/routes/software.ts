@@ -12,6 +12,7 @@ import {
   uuid,
   packageInstallationList,
   packageInstallationListQuery,
+  fileContent,
 } from '@opsconductor/contracts/api';
 import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
@@ -27,6 +28,9 @@ import {
   listPackages,
   listVersions,
   updatePackage,
+  setIcon,
+  getIcon,
+  deleteIcon,
 } from '../services/software-packages.ts';
 import { listInstallations } from '../services/package-installations.ts';
 
@@ -90,6 +94,46 @@ const remove = createRoute({
   middleware: operator,
   request: { params: packageId },
   responses: { 204: { description: 'Deleted' }, 409: documentedProblem("Other packages' versions depend on it"), ...problemResponses },
+});
+const iconContent = { 'image/png': { schema: fileContent }, 'image/jpeg': { schema: fileContent }, 'image/webp': { schema: fileContent } };
+const putIcon = createRoute({
+  method: 'put',
+  path: '/software/packages/{id}/icon',
+  operationId: 'setSoftwarePackageIcon',
+  tags,
+  summary: "Set the package's icon (operator): a PNG, JPEG or WebP image of at most 256 KiB",
+  description: 'The body is the image itself. Its type is read from its bytes (an SVG, which may carry script, is refused: 415).',
+  security,
+  middleware: operator,
+  request: { params: packageId, body: { content: iconContent, required: true } },
+  responses: {
+    200: json(softwarePackage, 'Set'),
+    413: documentedProblem('Larger than 256 KiB'),
+    415: documentedProblem('Not a PNG, JPEG or WebP image'),
+    ...problemResponses,
+  },
+});
+const getIconRoute = createRoute({
+  method: 'get',
+  path: '/software/packages/{id}/icon',
+  operationId: 'getSoftwarePackageIcon',
+  tags,
+  summary: "The package's icon",
+  security,
+  middleware: [authenticate],
+  request: { params: packageId },
+  responses: { 200: { description: 'The image', content: iconContent }, ...problemResponses },
+});
+const deleteIconRoute = createRoute({
+  method: 'delete',
+  path: '/software/packages/{id}/icon',
+  operationId: 'deleteSoftwarePackageIcon',
+  tags,
+  summary: "Remove the package's icon (operator)",
+  security,
+  middleware: operator,
+  request: { params: packageId },
+  responses: { 204: { description: 'Removed' }, ...problemResponses },
 });
 const versions = createRoute({
   method: 'get',
@@ -158,6 +202,23 @@ export const softwareRoutes = createRouter()
   )
   .openapi(remove, async (c) => {
     await deletePackage(c.var.deps, requestOrigin(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  })
+  .openapi(putIcon, async (c) => {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    return c.json(await setIcon(c.var.deps, requestOrigin(c), c.req.valid('param').id, bytes), 200);
+  })
+  .openapi(getIconRoute, async (c) => {
+    const icon = await getIcon(c.var.deps, c.req.valid('param').id);
+    return c.body(new Uint8Array(icon.bytes), 200, {
+      'content-type': icon.type,
+      'cache-control': 'private, max-age=300',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'",
+    });
+  })
+  .openapi(deleteIconRoute, async (c) => {
+    await deleteIcon(c.var.deps, requestOrigin(c), c.req.valid('param').id);
     return c.body(null, 204);
   })
   .openapi(versions, async (c) => c.json({ items: await listVersions(c.var.deps, c.req.valid('param').id) }, 200))

@@ -6,7 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { CreatePackageVersionBody, PackageVersion, SoftwarePackage } from '@opsconductor/contracts/api';
+import {
+  MAX_PACKAGE_ICON_BYTES,
+  type packageIconTypes,
+  type CreatePackageVersionBody,
+  type PackageVersion,
+  type SoftwarePackage,
+} from '@opsconductor/contracts/api';
 import { packageManagerInstallerTypes, type InstallerType } from '@opsconductor/contracts/constants';
 import { compareVersions } from '@opsconductor/rules';
 import { CommandTemplateError, defaultCommands, renderCommand } from '@opsconductor/software';
@@ -23,11 +29,12 @@ interface PackageRow {
   category: string;
   platform: SoftwarePackage['platform'];
   versions: string[] | null;
+  has_icon: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
-const PACKAGE_COLUMNS = `p.id, p.name, p.vendor, p.description, p.category, p.platform, p.created_at, p.updated_at,
+const PACKAGE_COLUMNS = `p.id, p.name, p.vendor, p.description, p.category, p.platform, p.created_at, p.updated_at, p.icon IS NOT NULL AS has_icon,
   (SELECT array_agg(v.version) FROM package_versions v WHERE v.package_id = p.id) AS versions`;
 
 function toPackage(r: PackageRow): SoftwarePackage {
@@ -41,6 +48,7 @@ function toPackage(r: PackageRow): SoftwarePackage {
     platform: r.platform,
     versionCount: versions.length,
     latestVersion: versions.reduce<string | null>((max, v) => (max === null || compareVersions(v, max) > 0 ? v : max), null),
+    hasIcon: r.has_icon,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
@@ -133,6 +141,62 @@ export async function deletePackage(deps: ApiDeps, origin: Origin, id: string): 
     if ((err as { code?: string }).code === '23503')
       throw new ApiError(409, 'conflict', 'Versions of other packages depend on this package.');
     throw err;
+  });
+}
+
+// ---- icons ---------------------------------------------------------------------------------------------
+
+type IconType = (typeof packageIconTypes)[number];
+
+/** The image type its first bytes say, whatever the request claimed; undefined when it is none of the accepted ones. */
+export function iconTypeOf(bytes: Uint8Array): IconType | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+/** Stores a package's icon: PNG, JPEG or WebP by its content, at most MAX_PACKAGE_ICON_BYTES. */
+export async function setIcon(deps: ApiDeps, origin: Origin, id: string, bytes: Uint8Array): Promise<SoftwarePackage> {
+  if (bytes.byteLength > MAX_PACKAGE_ICON_BYTES)
+    throw new ApiError(413, 'payload_too_large', `An icon may hold at most ${MAX_PACKAGE_ICON_BYTES / 1024} KiB.`);
+  const type = iconTypeOf(bytes);
+  if (!type) throw new ApiError(415, 'unsupported_media_type', 'An icon is a PNG, JPEG or WebP image.');
+  return withUnitOfWork(deps.db, origin, async (uow) => {
+    const { rowCount } = await uow.sql.query(`UPDATE software_packages SET icon = $2, icon_type = $3, updated_at = now() WHERE id = $1`, [
+      id,
+      Buffer.from(bytes),
+      type,
+    ]);
+    if (!rowCount) throw new ApiError(404, 'not_found');
+    await uow.audit({
+      action: 'software_package.icon',
+      targetType: 'software_package',
+      targetId: id,
+      details: { type, bytes: bytes.byteLength },
+    });
+    return selectPackage(uow.sql, id);
+  });
+}
+
+export async function getIcon(deps: ApiDeps, id: string): Promise<{ bytes: Buffer; type: IconType }> {
+  const { rows } = await deps.db.pool.query<{ icon: Buffer | null; icon_type: IconType | null }>(
+    'SELECT icon, icon_type FROM software_packages WHERE id = $1',
+    [id],
+  );
+  if (!rows[0]?.icon || !rows[0].icon_type) throw new ApiError(404, 'not_found', rows[0] ? 'The package has no icon.' : undefined);
+  return { bytes: rows[0].icon, type: rows[0].icon_type };
+}
+
+export async function deleteIcon(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
+  await withUnitOfWork(deps.db, origin, async (uow) => {
+    const { rowCount } = await uow.sql.query(
+      `UPDATE software_packages SET icon = NULL, icon_type = NULL, updated_at = now() WHERE id = $1`,
+      [id],
+    );
+    if (!rowCount) throw new ApiError(404, 'not_found');
+    await uow.audit({ action: 'software_package.icon_delete', targetType: 'software_package', targetId: id, details: {} });
   });
 }
 

@@ -109,3 +109,18 @@ export function ArtifactMetadata({ metadata }: { metadata: Record<string, unknow
     </div>
   );
 }
+
+/** A package's icon (through /software/:id/icon), or nothing when it has none. */
+export function PackageIcon({ pkg, size = 20 }: { pkg: { id: string; hasIcon: boolean; updatedAt: string }; size?: number }) {
+  if (!pkg.hasIcon) return null;
+  return (
+    <img
+      src={`/software/${pkg.id}/icon?v=${encodeURIComponent(pkg.updatedAt)}`}
+      alt=""
+      width={size}
+      height={size}
+      data-testid="package-icon"
+      className="inline-block shrink-0 rounded-sm object-contain"
+    />
+  );
+}

@@ -12,7 +12,7 @@ import { installerTypeLabels, platformLabels, rebootLabels, shortSha } from '~/l
 import { describeDetection, idParam, refusal } from '~/lib/software.server';
 import { softwareOutcomeText } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
-import { DetectionView } from '~/components/software';
+import { DetectionView, PackageIcon } from '~/components/software';
 import {
   Alert,
   Badge,
@@ -102,7 +102,12 @@ export default function PackagePage() {
     <>
       <Breadcrumb trail={[{ to: '/software', label: 'Software' }]} current={pkg.name} />
       <PageHeader
-        title={pkg.name}
+        title={
+          <span className="flex items-center gap-2">
+            <PackageIcon pkg={pkg} size={28} />
+            {pkg.name}
+          </span>
+        }
         description={[pkg.vendor, platformLabels[pkg.platform], pkg.category].filter(Boolean).join(' · ')}
         actions={
           canEdit ? (

@@ -8,6 +8,7 @@ import { pluralize } from '~/lib/format';
 import { platformLabels } from '~/lib/software';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { Alert, Badge, Button, Card, EmptyState, Input, PageHeader, Pagination, Select, Table, Td, Th, buttonClass } from '~/components/ui';
+import { PackageIcon } from '~/components/software';
 
 export const meta: MetaFunction = () => [{ title: 'Software · OpsConductor' }];
 
@@ -119,9 +120,12 @@ export default function SoftwareCatalog() {
                 {items.map((p) => (
                   <tr key={p.id} data-testid="package-row" data-package-id={p.id} className="hover:bg-zinc-50">
                     <Td>
-                      <Link to={`/software/${p.id}`} className="font-medium text-zinc-900 hover:underline" prefetch="intent">
-                        {p.name}
-                      </Link>
+                      <span className="flex items-center gap-2">
+                        <PackageIcon pkg={p} />
+                        <Link to={`/software/${p.id}`} className="font-medium text-zinc-900 hover:underline" prefetch="intent">
+                          {p.name}
+                        </Link>
+                      </span>
                     </Td>
                     <Td className="text-zinc-600">{p.vendor || <span className="text-zinc-300">—</span>}</Td>
                     <Td>
