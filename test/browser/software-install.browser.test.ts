@@ -109,11 +109,12 @@ it('gives a package an icon from its edit page, shown in the catalog and on its 
   await form.getByLabel('Icon image').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
   await form.getByRole('button', { name: 'Upload icon' }).click();
   await page.waitForURL(/\/edit\?saved$/);
+  /** The icon's natural width once it has loaded (0 while it has not, or when it is broken). */
   const loaded = async () =>
     page
       .getByTestId('package-icon')
       .first()
-      .evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth);
+      .evaluate((img: { complete: boolean; naturalWidth: number }) => (img.complete ? img.naturalWidth : 0));
   await expect.poll(loaded).toBe(1);
   await page.goto(`${stack.webUrl}/software?q=${encodeURIComponent(name)}`);
   await expect.poll(loaded).toBe(1);

@@ -283,7 +283,11 @@ const installation = {
 /** Most artifacts a version has: the installer first, then files it needs next to it (a .cab, a transform, a config). */
 export const MAX_VERSION_ARTIFACTS = 8;
 
-const softwareCommand = {
+/** Most dependencies one install brings (its dependencies' dependencies included). */
+export const MAX_SOFTWARE_DEPENDENCIES = 16;
+
+/** What one version needs to be installed: its installation, identity, command line and artifacts. */
+const versionInstall = {
   ...installation,
   /** Which package version this is (for the device's output and log; the server resolves everything else). */
   package: z.object({ versionId: z.string().uuid(), name: text(200), version: softwareVersion }),
@@ -298,6 +302,19 @@ const softwareCommand = {
    * sources for this device) at delivery, so a manifest is fresh and a presigned URL valid when the agent gets it.
    */
   artifactIds: z.array(z.string().uuid()).max(MAX_VERSION_ARTIFACTS).optional(),
+};
+
+/** A version another one depends on, as an install of its own. */
+export const softwareDependency = z.object(versionInstall);
+export type SoftwareDependency = z.infer<typeof softwareDependency>;
+
+const softwareCommand = {
+  ...versionInstall,
+  /**
+   * software.install: the versions it depends on, in the order to install them (a dependency's own dependencies
+   * before it), each detected first and skipped when present. The command's timeout covers them all.
+   */
+  dependencies: z.array(softwareDependency).max(MAX_SOFTWARE_DEPENDENCIES).optional(),
 };
 
 /** Installs a package version: detect → requirements → download → verify → install → detect (ADR 23). */
