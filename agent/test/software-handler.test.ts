@@ -276,6 +276,68 @@ describe('software.install', () => {
   });
 });
 
+describe('software.install with dependencies', () => {
+  /** A dependency that writes its own marker, detected by it. */
+  function dependency(s: Setup, name: string, exitCode = 0) {
+    const marker = path.join(s.dir, `${name}.marker`);
+    const versionId = randomUUID();
+    return {
+      marker,
+      spec: {
+        package: { versionId, name, version: '1.0' },
+        installerType: 'sh',
+        command: 'sh {installer}',
+        successExitCodes: [0],
+        rebootExitCodes: [],
+        reboot: 'never',
+        timeoutSeconds: 30,
+        detection: { type: 'file', path: marker, check: 'exists' },
+        artifacts: [s.artifact(Buffer.from(`#!/bin/sh\necho '${name}' > '${marker}'\nexit ${exitCode}\n`), `${name}.sh`, versionId)],
+      } as NonNullable<Payload['dependencies']>[number],
+    };
+  }
+
+  it('installs the dependencies first, in order, skipping one that is there', async () => {
+    const s = setup();
+    const lib = dependency(s, 'lib');
+    const present = dependency(s, 'present');
+    writeFileSync(present.marker, 'already\n');
+    const p = payload(s);
+    // The command's own installer needs lib installed before it runs.
+    const app = Buffer.from(`#!/bin/sh\ntest -f '${lib.marker}' || exit 9\necho done > '${s.marker}'\n`);
+    const { outcome, output } = await s.run({
+      ...p,
+      dependencies: [present.spec, lib.spec],
+      artifacts: [s.artifact(app, 'app.sh', p.package.versionId)],
+    } as Payload);
+    expect(outcome).toMatchObject({ status: 'succeeded', software: { outcome: 'installed', installerExitCode: 0 } });
+    expect(output).toContain('dependency present 1.0: already installed');
+    expect(output).toContain('dependency lib 1.0: installed');
+    expect(output.indexOf('dependency lib 1.0: installed')).toBeLessThan(output.indexOf("/files/app.sh'"));
+    expect(readFileSync(present.marker, 'utf8')).toBe('already\n');
+    expect(readFileSync(lib.marker, 'utf8')).toBe('lib\n');
+  });
+
+  it('stops at a dependency that fails, with its outcome: the version itself is not installed', async () => {
+    const s = setup();
+    const broken = dependency(s, 'broken', 5);
+    const { outcome, output } = await s.run({ ...withInstaller(s), dependencies: [broken.spec] } as Payload);
+    expect(outcome).toMatchObject({ status: 'failed', software: { outcome: 'failed', installerExitCode: null } });
+    expect(outcome.software!.detail).toBe('dependency broken 1.0: the installer exited with 5');
+    expect(output).not.toContain("/files/setup.sh'");
+    expect(existsSync(s.marker)).toBe(false);
+  });
+
+  it('installs no dependency when the version is already there', async () => {
+    const s = setup();
+    writeFileSync(s.marker, 'present\n');
+    const lib = dependency(s, 'lib');
+    const { outcome } = await s.run({ ...withInstaller(s), dependencies: [lib.spec] } as Payload);
+    expect(outcome.software!.outcome).toBe('already_installed');
+    expect(existsSync(lib.marker)).toBe(false);
+  });
+});
+
 describe('software.uninstall', () => {
   it('uninstalls what detection finds, and reports not_installed when there is nothing to remove', async () => {
     const s = setup();

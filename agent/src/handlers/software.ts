@@ -18,7 +18,7 @@ import path from 'node:path';
 import { commandKindVersions, type CommandPayloadOf } from '@opsconductor/contracts/commands';
 import type { CpuArchitecture, PackagePlatform } from '@opsconductor/contracts/constants';
 import { successfulSoftwareOutcomes, type SoftwareOutcome } from '@opsconductor/contracts/constants';
-import type { InstallHook, SoftwareCommandReport } from '@opsconductor/contracts/software';
+import type { InstallHook, SoftwareCommandReport, SoftwareDependency } from '@opsconductor/contracts/software';
 import {
   checkRequirements,
   classifyExitCode,
@@ -171,7 +171,7 @@ async function runSoftwareCommand(
   const startedAt = new Date();
   const t0 = performance.now();
   const say = (line: string) => ctx.output('stdout', Buffer.from(`[opsconductor] ${line}\n`));
-  const report: SoftwareCommandReport = {
+  const newReport = (): SoftwareCommandReport => ({
     outcome: 'failed',
     detectedBefore: null,
     detectedAfter: null,
@@ -180,14 +180,15 @@ async function runSoftwareCommand(
     sourceId: null,
     fromCache: false,
     bytesDownloaded: 0,
-  };
+  });
+  const report = newReport();
   const workDir = path.join(ctx.stateDir, 'software', ctx.commandId);
   const pins: ArtifactPin[] = [];
   const secondsLeft = () => Math.max(1, Math.ceil((run.deadline - Date.now()) / 1000));
 
-  const detect = async (when: string): Promise<boolean | null> => {
-    if (!payload.detection) return null;
-    const result = await evaluateDetection(payload.detection, run.probes, { signal: run.signal });
+  const detect = async (version: SoftwareDependency, when: string): Promise<boolean | null> => {
+    if (!version.detection) return null;
+    const result = await evaluateDetection(version.detection, run.probes, { signal: run.signal });
     say(`detection ${when}: ${describeDetection(result)}`);
     for (const entry of result.trace)
       say(`  ${entry.rule}: ${entry.matched === null ? 'unknown' : entry.matched ? 'yes' : 'no'} (${entry.detail})`);
@@ -215,9 +216,9 @@ async function runSoftwareCommand(
     }
   };
 
-  const hook = async (name: string, hookSpec: InstallHook | undefined): Promise<void> => {
+  const hook = async (dir: string, name: string, hookSpec: InstallHook | undefined): Promise<void> => {
     if (!hookSpec) return;
-    const file = path.join(workDir, `${name}${SCRIPT_EXTENSIONS[hookSpec.interpreter]}`);
+    const file = path.join(dir, `${name}${SCRIPT_EXTENSIONS[hookSpec.interpreter]}`);
     await writeFile(file, hookSpec.script, { mode: 0o700 });
     say(`running the ${name} hook`);
     const outcome = await execute(scriptInvocation(hookSpec.interpreter, file, run.platform));
@@ -228,25 +229,38 @@ async function runSoftwareCommand(
       );
   };
 
-  try {
-    await mkdir(workDir, { recursive: true, mode: 0o700 });
+  /**
+   * Installs or uninstalls one version (the command's, or a dependency), filling `r`; ends by throwing Ended for any
+   * outcome but the installer's own success. `dir` is its work directory; `beforeArtifacts` runs once detection and
+   * requirements say to go on (the command's dependencies are installed there).
+   */
+  const apply = async (
+    version: SoftwareDependency,
+    installing: boolean,
+    r: SoftwareCommandReport,
+    dir: string,
+    beforeArtifacts?: () => Promise<void>,
+  ): Promise<void> => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
 
     // 1. Already in the desired state?
-    report.detectedBefore = await detect('before');
-    if (report.detectedBefore === null && payload.detection)
+    r.detectedBefore = await detect(version, 'before');
+    if (r.detectedBefore === null && version.detection)
       throw new Ended('detection_failed', 'detection could not tell whether the version is installed; nothing was changed');
-    if (installing && report.detectedBefore === true) throw new Ended('already_installed', 'already installed');
-    if (!installing && report.detectedBefore === false) throw new Ended('not_installed', 'not installed: nothing to uninstall');
+    if (installing && r.detectedBefore === true) throw new Ended('already_installed', 'already installed');
+    if (!installing && r.detectedBefore === false) throw new Ended('not_installed', 'not installed: nothing to uninstall');
 
     // 2. Requirements (installs only: removing software needs none).
-    if (installing && payload.requirements) {
-      const check = checkRequirements(payload.requirements, await run.requirementFacts(ctx.depot.cache.dir));
+    if (installing && version.requirements) {
+      const check = checkRequirements(version.requirements, await run.requirementFacts(ctx.depot.cache.dir));
       if (!check.ok) throw new Ended('requirement_not_met', check.unmet.join('; '));
     }
 
+    await beforeArtifacts?.();
+
     // 3. Artifacts: every manifest verified before anything is downloaded.
-    const signed = payload.artifacts ?? [];
-    const unsigned = (payload.artifactIds?.length ?? 0) - signed.length;
+    const signed = version.artifacts ?? [];
+    const unsigned = (version.artifactIds?.length ?? 0) - signed.length;
     if (unsigned > 0)
       throw new Ended(
         'download_failed',
@@ -255,7 +269,7 @@ async function runSoftwareCommand(
     const manifests = signed.map((s) => {
       const verified = verifyManifest(s, ctx.depot.trustedKeys(), ctx.depot.serverNow(), payload.timeoutSeconds + MANIFEST_GRACE_SECONDS);
       if (!verified.ok) throw new Ended('signature_invalid', verified.detail);
-      if (verified.manifest.versionId !== payload.package.versionId)
+      if (verified.manifest.versionId !== version.package.versionId)
         throw new Ended('signature_invalid', `a manifest is signed for another package version (${verified.manifest.versionId})`);
       return verified.manifest;
     });
@@ -269,7 +283,7 @@ async function runSoftwareCommand(
         signal: run.signal,
         log: ctx.log,
       });
-      report.bytesDownloaded += result.bytesDownloaded;
+      r.bytesDownloaded += result.bytesDownloaded;
       for (const attempt of result.attempts)
         if (attempt.failure)
           say(`  source ${attempt.sourceId} (${attempt.kind}): ${attempt.failure}${attempt.error ? `: ${attempt.error}` : ''}`);
@@ -279,23 +293,23 @@ async function runSoftwareCommand(
       say(result.fromCache ? '  from the cache' : `  from source ${result.sourceId}`);
     }
     if (fetched[0]) {
-      report.sourceId = fetched[0].sourceId;
-      report.fromCache = fetched.every((f) => f.fromCache);
+      r.sourceId = fetched[0].sourceId;
+      r.fromCache = fetched.every((f) => f.fromCache);
     }
     const staged = await stageArtifacts(
       fetched.map((f) => ({ manifest: f.manifest, path: f.path })),
-      path.join(workDir, 'files'),
+      path.join(dir, 'files'),
     );
 
     // 4. The installer, between its hooks.
-    if (installing) await hook('pre-install', payload.preHook);
-    const shell = installerShell(payload.installerType, run.platform);
-    const logFile = path.join(workDir, installing ? 'install.log' : 'uninstall.log');
+    if (installing) await hook(dir, 'pre-install', version.preHook);
+    const shell = installerShell(version.installerType, run.platform);
+    const logFile = path.join(dir, installing ? 'install.log' : 'uninstall.log');
     let line: string;
     try {
       line = renderCommand(
-        payload.command,
-        { installer: staged[0], log: logFile, productCode: payload.productCode, packageName: payload.packageName },
+        version.command,
+        { installer: staged[0], log: logFile, productCode: version.productCode, packageName: version.packageName },
         shell,
       );
     } catch (err) {
@@ -309,21 +323,46 @@ async function runSoftwareCommand(
       ctx.output('stdout', Buffer.from(tail.text.endsWith('\n') ? tail.text : `${tail.text}\n`));
     }
     if (outcome.exitCode === null) throw new Ended('failed', outcome.error ?? `the installer ended ${outcome.status}`);
-    report.installerExitCode = outcome.exitCode;
-    const exit = classifyExitCode(outcome.exitCode, payload.successExitCodes, payload.rebootExitCodes);
+    r.installerExitCode = outcome.exitCode;
+    const exit = classifyExitCode(outcome.exitCode, version.successExitCodes, version.rebootExitCodes);
     if (exit === 'failure') throw new Ended('failed', `the ${installing ? 'installer' : 'uninstaller'} exited with ${outcome.exitCode}`);
-    report.rebootRequired = exit === 'success_reboot' || payload.reboot === 'always';
-    if (report.rebootRequired && payload.reboot !== 'never') say('the device restarts once this result has reached the server');
-    if (installing) await hook('post-install', payload.postHook);
+    // A dependency that needed a restart already said so in `r`.
+    r.rebootRequired ||= exit === 'success_reboot' || version.reboot === 'always';
+    if (installing) await hook(dir, 'post-install', version.postHook);
 
     // 5. Did it work? A restart pending may hide the change until then: detection decides only when it can.
-    report.detectedAfter = await detect('after');
-    if (report.detectedAfter === (installing ? false : true) && exit !== 'success_reboot')
+    r.detectedAfter = await detect(version, 'after');
+    if (r.detectedAfter === (installing ? false : true) && exit !== 'success_reboot')
       throw new Ended(
         'failed',
         `the ${installing ? 'installer' : 'uninstaller'} exited with ${outcome.exitCode}, but detection ${installing ? 'does not find' : 'still finds'} the version`,
       );
-    report.outcome = exit === 'success_reboot' ? 'reboot_required' : installing ? 'installed' : 'uninstalled';
+    r.outcome = exit === 'success_reboot' ? 'reboot_required' : installing ? 'installed' : 'uninstalled';
+  };
+
+  /** The command's dependencies, in order: each one present or installed, or the command ends with its outcome. */
+  const installDependencies = async (): Promise<void> => {
+    for (const [i, dependency] of (payload.dependencies ?? []).entries()) {
+      const label = `${dependency.package.name} ${dependency.package.version}`;
+      say(`dependency ${label}:`);
+      const r = newReport();
+      try {
+        await apply(dependency, true, r, path.join(workDir, `dependency-${i}`));
+      } catch (err) {
+        if (!(err instanceof Ended)) throw err;
+        if (!(successfulSoftwareOutcomes as readonly string[]).includes(err.outcome))
+          throw new Ended(err.outcome, `dependency ${label}: ${err.detail}`);
+        r.outcome = err.outcome;
+      } finally {
+        report.bytesDownloaded += r.bytesDownloaded;
+      }
+      say(`dependency ${label}: ${r.outcome.replaceAll('_', ' ')}`);
+      if (r.rebootRequired) report.rebootRequired = true;
+    }
+  };
+
+  try {
+    await apply(payload, installing, report, workDir, installing ? installDependencies : undefined);
   } catch (err) {
     if (err instanceof Ended) {
       report.outcome = err.outcome;
@@ -341,6 +380,7 @@ async function runSoftwareCommand(
   const succeeded = (successfulSoftwareOutcomes as readonly string[]).includes(report.outcome) && !stopped;
   if (stopped) report.detail ??= stopped === 'timeout' ? `timed out after ${payload.timeoutSeconds} s` : `stopped (${stopped})`;
   say(`outcome: ${report.outcome}${report.detail && !succeeded ? `: ${report.detail}` : ''}`);
+  if (succeeded && report.rebootRequired && payload.reboot !== 'never') say('the device restarts once this result has reached the server');
   const status: ExecutionOutcome['status'] =
     stopped === 'timeout' ? 'timed_out' : stopped === 'cancel' ? 'cancelled' : succeeded ? 'succeeded' : 'failed';
   return {

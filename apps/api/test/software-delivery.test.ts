@@ -194,6 +194,102 @@ describe('software command delivery', () => {
     expect(await t.database.db.prisma.jobRun.count({ where: { kind: { startsWith: 'software' } } })).toBe(0);
   });
 
+  it("brings an install's dependencies, resolved by their constraints, in order, signed and downloadable", async () => {
+    const version = (packageId: string, body: Record<string, unknown>) => json(`/api/v1/software/packages/${packageId}/versions`, body);
+    const pkg = (name: string) => json('/api/v1/software/packages', { name: `${name} ${randomUUID()}`, platform: 'linux' });
+    const [base, lib, app] = [await pkg('Base'), await pkg('Lib'), await pkg('App')];
+    const baseArtifact = await artifact(randomBytes(64), 'base_1.0_all.deb');
+    const base1 = await version(base.id, {
+      version: '1.0',
+      installerType: 'deb',
+      artifactIds: [baseArtifact.id],
+      packageName: 'base',
+      timeoutSeconds: 100,
+    });
+    await version(lib.id, { version: '1.0', installerType: 'apt', packageName: 'lib' });
+    const lib15 = await version(lib.id, {
+      version: '1.5',
+      installerType: 'apt',
+      packageName: 'lib',
+      timeoutSeconds: 200,
+      dependencies: [{ packageId: base.id }],
+    });
+    await version(lib.id, { version: '2.0', installerType: 'apt', packageName: 'lib' });
+    const app1 = await version(app.id, {
+      version: '3.0',
+      installerType: 'apt',
+      packageName: 'app',
+      timeoutSeconds: 300,
+      dependencies: [
+        {
+          packageId: lib.id,
+          version: [
+            { op: 'gte', value: '1.0' },
+            { op: 'lt', value: '2.0' },
+          ],
+        },
+        { packageId: base.id },
+      ],
+    });
+    const stored = await softwareCommandPayload(t.api.deps, 'software.install', app1.id);
+    // Base before Lib 1.5 (which needs it), once; the timeout covers all three.
+    expect(stored.dependencies?.map((d) => [d.package.versionId, d.package.version])).toEqual([
+      [base1.id, '1.0'],
+      [lib15.id, '1.5'],
+    ]);
+    expect(stored.timeoutSeconds).toBe(600);
+    expect(stored.dependencies![0]).toMatchObject({ command: expect.stringContaining('{installer}'), artifactIds: [baseArtifact.id] });
+    // An uninstall takes none.
+    expect(await softwareCommandPayload(t.api.deps, 'software.uninstall', app1.id)).not.toHaveProperty('dependencies');
+
+    // Delivered: the dependency's artifact signed for it, and the device may download it.
+    const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'dependent-host');
+    const auth = { authorization: `Bearer ${deviceSecret}` };
+    await t.request('/agent/v1/checkin', {
+      method: 'POST',
+      headers: auth,
+      json: { facts: deviceFacts('dependent-host'), capabilities: commandKinds.map((kind) => capability(kind)) },
+    });
+    const commandId = await queue(deviceId, stored);
+    const poll = pollResponse.parse(await (await t.request('/agent/v1/commands?wait=5', { headers: auth })).json());
+    const delivered = poll.commands.find((c) => c.id === commandId)!.payload;
+    if (delivered.kind !== 'software.install') throw new Error(delivered.kind);
+    const manifest = JSON.parse(delivered.dependencies![0]!.artifacts![0]!.manifest);
+    expect(manifest).toMatchObject({ versionId: base1.id, sha256: baseArtifact.sha256, sources: [{ kind: 'depot', sourceId: BUILT_IN }] });
+    expect(delivered.dependencies![1]).not.toHaveProperty('artifacts');
+    await t.request(`/agent/v1/commands/${commandId}/start`, {
+      method: 'POST',
+      headers: auth,
+      json: { startedAt: new Date().toISOString() },
+    });
+    const download = await t.request(`/agent/v1/artifacts/${baseArtifact.sha256}`, { headers: auth });
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).length).toBe(64);
+
+    // Refused: a constraint nothing meets, and dependencies in a circle.
+    const none = await version(app.id, {
+      version: '4.0',
+      installerType: 'apt',
+      packageName: 'app',
+      dependencies: [{ packageId: lib.id, version: [{ op: 'gt', value: '9' }] }],
+    });
+    await expect(softwareCommandPayload(t.api.deps, 'software.install', none.id)).rejects.toMatchObject({
+      status: 400,
+      detail: expect.stringMatching(/^No version of "Lib .*" meets > 9\.$/),
+    });
+    const loop = await version(base.id, {
+      version: '1.1',
+      installerType: 'apt',
+      packageName: 'base',
+      dependencies: [{ packageId: app.id, version: [{ op: 'eq', value: '3.0' }] }],
+    });
+    expect(loop.id).toBeTruthy();
+    await expect(softwareCommandPayload(t.api.deps, 'software.install', app1.id)).rejects.toMatchObject({
+      status: 400,
+      detail: expect.stringMatching(/go round in a circle/),
+    });
+  });
+
   it('records where a version is installed from the reports, each device once per version, never older over newer', async () => {
     const pkg = await json('/api/v1/software/packages', { name: `Tracked ${randomUUID()}`, platform: 'linux' });
     const v1 = await json(`/api/v1/software/packages/${pkg.id}/versions`, { version: '1.0', installerType: 'apt', packageName: 'tracked' });

@@ -4410,6 +4410,136 @@ export interface components {
                         signature: string;
                     }[];
                     artifactIds?: string[];
+                    dependencies?: {
+                        /** @enum {string} */
+                        installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
+                        /**
+                         * @default [
+                         *       0
+                         *     ]
+                         */
+                        successExitCodes?: number[];
+                        /** @default [] */
+                        rebootExitCodes?: number[];
+                        /**
+                         * @default never
+                         * @enum {string}
+                         */
+                        reboot?: "never" | "if_required" | "always";
+                        productCode?: string;
+                        packageName?: string;
+                        preHook?: {
+                            /** @enum {string} */
+                            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                            script: string;
+                        };
+                        postHook?: {
+                            /** @enum {string} */
+                            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                            script: string;
+                        };
+                        detection?: {
+                            all: components["schemas"]["Detection"][];
+                        } | {
+                            any: components["schemas"]["Detection"][];
+                        } | {
+                            /** @enum {string} */
+                            type: "msi_product_code";
+                            productCode: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "msi_upgrade_code";
+                            upgradeCode: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "registry";
+                            /** @enum {string} */
+                            hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+                            key: string;
+                            valueName?: string;
+                            /**
+                             * @default 64
+                             * @enum {string}
+                             */
+                            view?: "32" | "64";
+                            /** @enum {string} */
+                            check: "exists" | "not_exists" | "equals" | "version";
+                            value?: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "file";
+                            path: string;
+                            /** @enum {string} */
+                            check: "exists" | "not_exists" | "version" | "sha256";
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                            sha256?: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "service";
+                            name: string;
+                            /** @enum {string} */
+                            state: "exists" | "running" | "stopped";
+                        } | {
+                            /** @enum {string} */
+                            type: "linux_package";
+                            /** @enum {string} */
+                            manager: "dpkg" | "rpm" | "pacman";
+                            name: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "script";
+                            /** @enum {string} */
+                            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                            script: string;
+                            /** @default 60 */
+                            timeoutSeconds?: number;
+                        };
+                        requirements?: {
+                            platforms?: ("windows" | "linux" | "macos")[];
+                            minOsVersion?: string;
+                            architectures?: ("x64" | "arm64" | "x86")[];
+                            minFreeDiskMb?: number;
+                            minRamMb?: number;
+                        };
+                        timeoutSeconds: number;
+                        package: {
+                            /** Format: uuid */
+                            versionId: string;
+                            name: string;
+                            version: string;
+                        };
+                        command: string;
+                        artifacts?: {
+                            manifest: string;
+                            keyId: string;
+                            signature: string;
+                        }[];
+                        artifactIds?: string[];
+                    }[];
                 } | {
                     /** @enum {string} */
                     kind: "software.uninstall";
@@ -4541,6 +4671,136 @@ export interface components {
                         signature: string;
                     }[];
                     artifactIds?: string[];
+                    dependencies?: {
+                        /** @enum {string} */
+                        installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
+                        /**
+                         * @default [
+                         *       0
+                         *     ]
+                         */
+                        successExitCodes?: number[];
+                        /** @default [] */
+                        rebootExitCodes?: number[];
+                        /**
+                         * @default never
+                         * @enum {string}
+                         */
+                        reboot?: "never" | "if_required" | "always";
+                        productCode?: string;
+                        packageName?: string;
+                        preHook?: {
+                            /** @enum {string} */
+                            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                            script: string;
+                        };
+                        postHook?: {
+                            /** @enum {string} */
+                            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                            script: string;
+                        };
+                        detection?: {
+                            all: components["schemas"]["Detection"][];
+                        } | {
+                            any: components["schemas"]["Detection"][];
+                        } | {
+                            /** @enum {string} */
+                            type: "msi_product_code";
+                            productCode: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "msi_upgrade_code";
+                            upgradeCode: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "registry";
+                            /** @enum {string} */
+                            hive: "HKLM" | "HKCU" | "HKCR" | "HKU";
+                            key: string;
+                            valueName?: string;
+                            /**
+                             * @default 64
+                             * @enum {string}
+                             */
+                            view?: "32" | "64";
+                            /** @enum {string} */
+                            check: "exists" | "not_exists" | "equals" | "version";
+                            value?: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "file";
+                            path: string;
+                            /** @enum {string} */
+                            check: "exists" | "not_exists" | "version" | "sha256";
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                            sha256?: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "service";
+                            name: string;
+                            /** @enum {string} */
+                            state: "exists" | "running" | "stopped";
+                        } | {
+                            /** @enum {string} */
+                            type: "linux_package";
+                            /** @enum {string} */
+                            manager: "dpkg" | "rpm" | "pacman";
+                            name: string;
+                            version?: {
+                                /** @enum {string} */
+                                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+                                value: string;
+                            }[];
+                        } | {
+                            /** @enum {string} */
+                            type: "script";
+                            /** @enum {string} */
+                            interpreter: "sh" | "bash" | "powershell" | "cmd" | "python";
+                            script: string;
+                            /** @default 60 */
+                            timeoutSeconds?: number;
+                        };
+                        requirements?: {
+                            platforms?: ("windows" | "linux" | "macos")[];
+                            minOsVersion?: string;
+                            architectures?: ("x64" | "arm64" | "x86")[];
+                            minFreeDiskMb?: number;
+                            minRamMb?: number;
+                        };
+                        timeoutSeconds: number;
+                        package: {
+                            /** Format: uuid */
+                            versionId: string;
+                            name: string;
+                            version: string;
+                        };
+                        command: string;
+                        artifacts?: {
+                            manifest: string;
+                            keyId: string;
+                            signature: string;
+                        }[];
+                        artifactIds?: string[];
+                    }[];
                 };
             }[];
             cancel: string[];

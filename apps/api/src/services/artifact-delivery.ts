@@ -7,7 +7,13 @@
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { CommandPayloadOf } from '@opsconductor/contracts/commands';
-import { MAX_ARTIFACT_SOURCES, type ArtifactManifest, type ArtifactSource, type SignedManifest } from '@opsconductor/contracts/software';
+import {
+  MAX_ARTIFACT_SOURCES,
+  type ArtifactManifest,
+  type ArtifactSource,
+  type SignedManifest,
+  type SoftwareDependency,
+} from '@opsconductor/contracts/software';
 import type { ApiDeps } from '../context.ts';
 import { s3ArtifactUrl } from './depot-s3.ts';
 
@@ -76,13 +82,14 @@ async function sourceOf(deps: ApiDeps, row: LocationRow, expiresInSeconds: numbe
   }
 }
 
-/**
- * The payload as the device gets it: `artifacts` signed for it. `artifactIds` stays, so an agent can tell an
- * artifact the server could not sign (no signing key, the artifact gone) from a version without artifacts.
- */
-export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, payload: SoftwarePayload): Promise<SoftwarePayload> {
-  const ids = payload.artifactIds ?? [];
-  if (ids.length === 0) return payload;
+/** One version's artifacts signed for a device at `addresses`: a manifest per artifact some enabled source holds. */
+async function signedArtifacts(
+  deps: ApiDeps,
+  addresses: readonly string[],
+  version: Pick<SoftwareDependency, 'package' | 'artifactIds'>,
+  expiresIn: number,
+): Promise<SignedManifest[]> {
+  const ids = version.artifactIds ?? [];
   const { rows } = await deps.agentPool.query<LocationRow>(
     `SELECT a.id AS artifact_id, a.file_name, a.size::text, a.sha256, s.id AS source_id, s.kind, s.priority, s.settings, s.subnets, l.path
        FROM artifacts a
@@ -91,10 +98,7 @@ export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, paylo
       WHERE a.id = ANY($1::uuid[])`,
     [ids],
   );
-  const device = await deps.agentPool.query<{ ip_addresses: string[] }>('SELECT ip_addresses FROM devices WHERE id = $1', [deviceId]);
-  const addresses = device.rows[0]?.ip_addresses ?? [];
   const issuedAt = new Date().toISOString();
-  const expiresIn = Math.min(MAX_PRESIGN_SECONDS, payload.timeoutSeconds + PRESIGN_GRACE_SECONDS);
   const artifacts: SignedManifest[] = [];
   for (const id of ids) {
     const locations = rows.filter((r) => r.artifact_id === id);
@@ -120,9 +124,9 @@ export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, paylo
     }
     const manifest: ArtifactManifest = {
       v: 1,
-      packageName: payload.package.name,
-      packageVersion: payload.package.version,
-      versionId: payload.package.versionId,
+      packageName: version.package.name,
+      packageVersion: version.package.version,
+      versionId: version.package.versionId,
       fileName: first.file_name,
       size: Number(first.size),
       sha256: first.sha256,
@@ -135,5 +139,22 @@ export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, paylo
       deps.logger.warn({ artifactId: id, error: (err as Error).message }, 'an artifact manifest could not be signed');
     }
   }
-  return { ...payload, artifacts };
+  return artifacts;
+}
+
+/**
+ * The payload as the device gets it: `artifacts` signed for it, its dependencies' too. `artifactIds` stays, so an
+ * agent can tell an artifact the server could not sign (no signing key, the artifact gone) from a version without.
+ */
+export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, payload: SoftwarePayload): Promise<SoftwarePayload> {
+  const versions = [payload, ...(payload.dependencies ?? [])];
+  if (!versions.some((v) => v.artifactIds?.length)) return payload;
+  const device = await deps.agentPool.query<{ ip_addresses: string[] }>('SELECT ip_addresses FROM devices WHERE id = $1', [deviceId]);
+  const addresses = device.rows[0]?.ip_addresses ?? [];
+  // Valid for the whole command: a dependency's artifacts are fetched when its turn comes.
+  const expiresIn = Math.min(MAX_PRESIGN_SECONDS, payload.timeoutSeconds + PRESIGN_GRACE_SECONDS);
+  const sign = async <V extends SoftwareDependency>(v: V): Promise<V> =>
+    v.artifactIds?.length ? { ...v, artifacts: await signedArtifacts(deps, addresses, v, expiresIn) } : v;
+  const signed = await sign(payload);
+  return payload.dependencies ? { ...signed, dependencies: await Promise.all(payload.dependencies.map(sign)) } : signed;
 }

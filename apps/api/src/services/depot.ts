@@ -203,7 +203,7 @@ export async function deleteArtifact(deps: ApiDeps, origin: Origin, id: string):
 
 /**
  * An artifact's bytes for a device, from `range` on: only while one of the device's own open commands names the
- * artifact (a software command's `artifactIds`); anything else is indistinguishable from an artifact that does not
+ * artifact (a software command's or one of its dependencies' `artifactIds`); anything else is indistinguishable from an artifact that does not
  * exist, and so is an artifact the built-in depot does not hold (one registered on a share: agents fetch it there). The
  * size is the recorded one, so a range is judged before the file is opened.
  */
@@ -218,7 +218,9 @@ export async function artifactForDevice(
      AND EXISTS (SELECT 1 FROM artifact_locations l WHERE l.artifact_id = a.id AND l.source_id = '${BUILT_IN_DEPOT_SOURCE_ID}')
      AND EXISTS (
        SELECT 1 FROM agent_commands c JOIN command_payloads p ON p.sha256 = c.payload_sha256
-       WHERE c.device_id = $1 AND c.state IN ('delivered', 'running') AND p.payload->'artifactIds' ? a.id::text)`,
+       WHERE c.device_id = $1 AND c.state IN ('delivered', 'running')
+         AND (p.payload->'artifactIds' ? a.id::text
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(p.payload->'dependencies', '[]')) d WHERE d->'artifactIds' ? a.id::text)))`,
     [deviceId, sha256],
   );
   if (!rows[0]) throw new ApiError(404, 'not_found', 'No such artifact for this device.');

@@ -154,7 +154,8 @@ export async function createJobRun(
           kind: payload.kind,
           payloadSha256,
           ...describePayload(payload),
-          timeoutSeconds: req.timeoutSeconds,
+          // The payload's: a software action's is its version's (and its dependencies'), not the request's.
+          timeoutSeconds: payload.timeoutSeconds,
           deadlineAt,
           createdById: user.id,
           targetSelection,

@@ -15,9 +15,18 @@ import {
 } from '@opsconductor/contracts/api';
 import { packageManagerInstallerTypes, type InstallerType } from '@opsconductor/contracts/constants';
 import { compareVersions } from '@opsconductor/rules';
-import { CommandTemplateError, defaultCommands, renderCommand } from '@opsconductor/software';
+import {
+  CommandTemplateError,
+  compareWith,
+  defaultCommands,
+  describeConstraints,
+  renderCommand,
+  satisfies,
+  type VersionScheme,
+} from '@opsconductor/software';
 import { likeLiteral, withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
-import type { CommandPayloadOf } from '@opsconductor/contracts/commands';
+import { MAX_COMMAND_TIMEOUT_SECONDS, type CommandPayloadOf } from '@opsconductor/contracts/commands';
+import { MAX_SOFTWARE_DEPENDENCIES, type SoftwareDependency } from '@opsconductor/contracts/software';
 import type { ApiDeps } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 
@@ -409,27 +418,29 @@ export async function deleteVersion(deps: ApiDeps, origin: Origin, id: string): 
   });
 }
 
-/**
- * The command that installs or uninstalls a version on a device, as stored (its artifacts by ID: they are signed
- * for each device when delivered, services/artifact-delivery.ts). An uninstall gets the artifacts only when its
- * command runs the installer file (`{installer}`: an exe's own uninstall switch, msiexec /x on the package).
- */
-export async function softwareCommandPayload(
-  deps: ApiDeps,
-  kind: 'software.install' | 'software.uninstall',
-  versionId: string,
-): Promise<CommandPayloadOf<'software.install' | 'software.uninstall'>> {
-  const [version] = await selectVersions(deps.db.pool, 'v.id', versionId);
-  if (!version)
-    throw new ApiError(400, 'unknown_version', undefined, [{ path: 'action.versionId', message: 'no package version has this ID' }]);
-  const pkg = await selectPackage(deps.db.pool, version.packageId);
-  const installing = kind === 'software.install';
-  const command = installing ? version.installCommand : version.uninstallCommand;
-  if (command === null) throw invalid('action.versionId', 'This version has no uninstall command: add one to the version first.');
+/** How a package's versions compare, by its installer type (dependency constraints are read the same way). */
+function versionScheme(installerType: InstallerType): VersionScheme {
+  switch (installerType) {
+    case 'deb':
+    case 'apt':
+      return 'dpkg';
+    case 'rpm':
+    case 'dnf':
+      return 'rpm';
+    case 'pacman':
+      return 'pacman';
+    case 'msi':
+      return 'msi';
+    default:
+      return 'generic';
+  }
+}
+
+/** One version's install or uninstall, as a command stores it (no kind, no dependencies). */
+function versionInstall(version: PackageVersion, packageName: string, installing: boolean, command: string): SoftwareDependency {
   const withArtifacts = version.artifactIds.length > 0 && (installing || command.includes('{installer}'));
   return {
-    kind,
-    package: { versionId: version.id, name: pkg.name, version: version.version },
+    package: { versionId: version.id, name: packageName, version: version.version },
     command,
     installerType: version.installerType,
     successExitCodes: version.successExitCodes,
@@ -444,4 +455,66 @@ export async function softwareCommandPayload(
     ...(installing ? { requirements: version.requirements } : {}),
     ...(withArtifacts ? { artifactIds: version.artifactIds } : {}),
   };
+}
+
+/**
+ * The versions `version` depends on, to install before it in this order: for each dependency the highest version of
+ * its package that meets its constraints (compared the package's way), that version's own dependencies first. A
+ * version needed twice is installed once; a cycle, a dependency without a matching version, or more than
+ * MAX_SOFTWARE_DEPENDENCIES are refused (400), naming the package.
+ */
+async function resolveDependencies(deps: ApiDeps, version: PackageVersion): Promise<SoftwareDependency[]> {
+  const ordered: SoftwareDependency[] = [];
+  const done = new Set<string>();
+  const visit = async (v: PackageVersion, path: string[]): Promise<void> => {
+    for (const dependency of v.dependencies) {
+      const pkg = await selectPackage(deps.db.pool, dependency.packageId);
+      if (path.includes(pkg.id)) throw invalid('action.versionId', `The dependencies go round in a circle through "${pkg.name}".`);
+      const candidates = (await selectVersions(deps.db.pool, 'v.package_id', pkg.id))
+        .filter((c) => !dependency.version || satisfies(c.version, dependency.version, versionScheme(c.installerType)))
+        .sort((a, b) => compareWith(versionScheme(b.installerType), b.version, a.version));
+      const chosen = candidates[0];
+      if (!chosen)
+        throw invalid(
+          'action.versionId',
+          `No version of "${pkg.name}" meets ${dependency.version ? describeConstraints(dependency.version) : 'the dependency'}.`,
+        );
+      if (done.has(chosen.id)) continue;
+      await visit(chosen, [...path, pkg.id]);
+      done.add(chosen.id);
+      ordered.push(versionInstall(chosen, pkg.name, true, chosen.installCommand));
+      if (ordered.length > MAX_SOFTWARE_DEPENDENCIES)
+        throw invalid('action.versionId', `The version needs more than ${MAX_SOFTWARE_DEPENDENCIES} other versions installed first.`);
+    }
+  };
+  await visit(version, [version.packageId]);
+  return ordered;
+}
+
+/**
+ * The command that installs or uninstalls a version on a device, as stored (its artifacts by ID: they are signed
+ * for each device when delivered, services/artifact-delivery.ts). An uninstall gets the artifacts only when its
+ * command runs the installer file (`{installer}`: an exe's own uninstall switch, msiexec /x on the package). An
+ * install brings the versions it depends on (resolveDependencies), and its timeout covers theirs.
+ */
+export async function softwareCommandPayload(
+  deps: ApiDeps,
+  kind: 'software.install' | 'software.uninstall',
+  versionId: string,
+): Promise<CommandPayloadOf<'software.install' | 'software.uninstall'>> {
+  const [version] = await selectVersions(deps.db.pool, 'v.id', versionId);
+  if (!version)
+    throw new ApiError(400, 'unknown_version', undefined, [{ path: 'action.versionId', message: 'no package version has this ID' }]);
+  const pkg = await selectPackage(deps.db.pool, version.packageId);
+  const installing = kind === 'software.install';
+  const command = installing ? version.installCommand : version.uninstallCommand;
+  if (command === null) throw invalid('action.versionId', 'This version has no uninstall command: add one to the version first.');
+  const own = versionInstall(version, pkg.name, installing, command);
+  const dependencies = installing ? await resolveDependencies(deps, version) : [];
+  if (dependencies.length === 0) return { kind, ...own };
+  const timeoutSeconds = Math.min(
+    MAX_COMMAND_TIMEOUT_SECONDS,
+    dependencies.reduce((sum, d) => sum + d.timeoutSeconds, own.timeoutSeconds),
+  );
+  return { kind, ...own, timeoutSeconds, dependencies };
 }
