@@ -6,12 +6,11 @@
  * An import fetches from the server's own network, wherever an operator points it (intranet hosts included): that is
  * why only operators may, why every import is audited with its URL, and why the URL may not carry credentials.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { randomUUID } from 'node:crypto';
 import {
   artifactFileName,
   type DepotArtifact,
