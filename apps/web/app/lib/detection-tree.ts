@@ -420,6 +420,8 @@ export type ArtifactMetadata = {
   packageName?: string;
   architecture?: string;
   platform?: string;
+  /** An exe's installer framework (inno, nsis, burn, installshield), from its markers. */
+  installerFramework?: string;
   warnings?: string[];
 };
 
@@ -438,6 +440,7 @@ export function readArtifactMetadata(metadata: Record<string, unknown> | null | 
     'packageName',
     'architecture',
     'platform',
+    'installerFramework',
   ] as const) {
     const v = metadata[k];
     if (typeof v === 'string' && v) out[k] = v;

@@ -155,6 +155,15 @@ describe('artifacts', () => {
       packageName: 'hello',
       version: '2.10-3',
     });
+    // An exe's framework (read from its markers) picks its silent switches; one the server does not know is left out.
+    const exe = { format: 'pe', installerType: 'exe', version: '3.1.0', installerFramework: 'nsis' };
+    expect(prefillFromArtifact(emptyVersionForm('exe'), { metadata: exe })).toMatchObject({
+      installerType: 'exe',
+      installerFramework: 'nsis',
+    });
+    expect(prefillFromArtifact(emptyVersionForm('exe'), { metadata: { ...exe, installerFramework: 'squirrel' } }).installerFramework).toBe(
+      '',
+    );
   });
 
   it('summarizes metadata and shortens hashes', () => {

@@ -311,7 +311,7 @@ export function createVersionBody(v: VersionFormValues): Parsed<CreateVersionBod
 
 /**
  * The version form's fields an uploaded artifact prefills: its version, installer type, MSI product code, deb/rpm
- * package name. Only fields that are still empty change (what the operator typed stays).
+ * package name, an exe's installer framework (which picks its silent switches). Only fields that are still empty change (what the operator typed stays).
  */
 export function prefillFromArtifact(form: VersionFormValues, artifact: Pick<DepotArtifact, 'metadata'>): VersionFormValues {
   const meta: ArtifactMetadata = readArtifactMetadata(artifact.metadata);
@@ -325,6 +325,8 @@ export function prefillFromArtifact(form: VersionFormValues, artifact: Pick<Depo
     next.installerType = meta.installerType;
   if (!next.productCode && meta.productCode && MSI_GUID.test(meta.productCode)) next.productCode = meta.productCode;
   if (!next.packageName && meta.packageName && PACKAGE_NAME.test(meta.packageName)) next.packageName = meta.packageName;
+  if (!next.installerFramework && meta.installerFramework && (exeFrameworks as readonly string[]).includes(meta.installerFramework))
+    next.installerFramework = meta.installerFramework;
   return next;
 }
 
@@ -340,6 +342,7 @@ export function metadataSummary(metadata: Record<string, unknown>): Array<[strin
     ['Upgrade code', m.upgradeCode],
     ['Package', m.packageName],
     ['Architecture', m.architecture],
+    ['Installer framework', m.installerFramework],
   ];
   return rows.filter((r): r is [string, string] => r[1] !== undefined);
 }
