@@ -124,6 +124,7 @@ it('gives a package an icon from its edit page, shown in the catalog and on its 
   await page.goto(`${stack.webUrl}/software/${pkg.id}/edit`);
   await page.getByRole('button', { name: 'Remove icon' }).click();
   await page.waitForURL(/\/edit\?saved$/);
-  expect(await page.getByTestId('package-icon').count()).toBe(0);
+  // The URL changes as the client navigates; the page under it follows.
+  await expect.poll(() => page.getByTestId('package-icon').count()).toBe(0);
   expect((await stack.api('GET', `/api/v1/software/packages/${pkg.id}`)).body.hasIcon).toBe(false);
 });
