@@ -10,6 +10,7 @@
  */
 import type { ScriptInterpreter } from '@opsconductor/contracts/constants';
 import type { Detection, DetectionRule, VersionComparison, VersionConstraint } from '@opsconductor/contracts/software';
+import { appendTreeChild, removeTreeNode, updateTreeNode } from './rule-tree';
 
 // ---- what the contracts allow (kept equal by the tests) -------------------------------------------------
 
@@ -136,33 +137,12 @@ export function takesVersions(rule: RuleDraft): boolean {
   return ['msi_product_code', 'msi_upgrade_code', 'linux_package'].includes(rule.type) || versionsRequired(rule);
 }
 
-export function updateDetectionNode(root: DetectionGroup, id: string, update: (node: DetectionNode) => DetectionNode): DetectionGroup {
-  const go = (node: DetectionNode): DetectionNode => {
-    if (node.id === id) return update(node);
-    if (node.kind !== 'group') return node;
-    let changed = false;
-    const children = node.children.map((c) => {
-      const next = go(c);
-      if (next !== c) changed = true;
-      return next;
-    });
-    return changed ? { ...node, children } : node;
-  };
-  return go(root) as DetectionGroup;
-}
-
-export function removeDetectionNode(root: DetectionGroup, id: string): DetectionGroup {
-  const go = (node: DetectionGroup): DetectionGroup => {
-    const kept = node.children.filter((c) => c.id !== id);
-    const children = kept.map((c) => (c.kind === 'group' ? go(c) : c));
-    return kept.length === node.children.length && children.every((c, i) => c === node.children[i]) ? node : { ...node, children };
-  };
-  return go(root);
-}
-
-export function appendDetectionChild(root: DetectionGroup, groupId: string, child: DetectionNode): DetectionGroup {
-  return updateDetectionNode(root, groupId, (n) => (n.kind === 'group' ? { ...n, children: [...n.children, child] } : n));
-}
+export const updateDetectionNode = (root: DetectionGroup, id: string, update: (node: DetectionNode) => DetectionNode): DetectionGroup =>
+  updateTreeNode<DetectionNode, DetectionGroup>(root, id, update);
+export const removeDetectionNode = (root: DetectionGroup, id: string): DetectionGroup =>
+  removeTreeNode<DetectionNode, DetectionGroup>(root, id);
+export const appendDetectionChild = (root: DetectionGroup, groupId: string, child: DetectionNode): DetectionGroup =>
+  appendTreeChild<DetectionNode, DetectionGroup>(root, groupId, child);
 
 /** Sets fields of the rule `id`; changing its type keeps what the types share (the version constraints). */
 export function patchRule(root: DetectionGroup, id: string, patch: Partial<RuleDraft>): DetectionGroup {

@@ -159,11 +159,16 @@ export function walk(node: RuleNode, visit: (node: RuleNode, parent: GroupNode |
   if (node.kind === 'group') for (const child of node.children) walk(child, visit, node);
 }
 
-/** Replaces the node `id` with `update(node)` (immutably). */
-export function updateNode(root: GroupNode, id: string, update: (node: RuleNode) => RuleNode): GroupNode {
-  const go = (node: RuleNode): RuleNode => {
+/** A tree of builder nodes: groups (`kind: 'group'`, with children) and leaves, each with an ID (this and the detection builder's). */
+type TreeNode = { id: string; kind: string; children?: unknown };
+type TreeGroup<N extends TreeNode> = N & { kind: 'group'; children: N[] };
+const isGroup = <N extends TreeNode>(node: N): node is TreeGroup<N> => node.kind === 'group';
+
+/** Replaces the node `id` with `update(node)` (immutably): unchanged subtrees stay the same objects. */
+export function updateTreeNode<N extends TreeNode, G extends TreeGroup<N>>(root: G, id: string, update: (node: N) => N): G {
+  const go = (node: N): N => {
     if (node.id === id) return update(node);
-    if (node.kind !== 'group') return node;
+    if (!isGroup(node)) return node;
     let changed = false;
     const children = node.children.map((c) => {
       const next = go(c);
@@ -172,21 +177,29 @@ export function updateNode(root: GroupNode, id: string, update: (node: RuleNode)
     });
     return changed ? { ...node, children } : node;
   };
-  return go(root) as GroupNode;
+  return go(root) as unknown as G;
 }
 
-export function removeNode(root: GroupNode, id: string): GroupNode {
-  const go = (node: GroupNode): GroupNode => {
+/** The tree without the node `id` (immutably). */
+export function removeTreeNode<N extends TreeNode, G extends TreeGroup<N>>(root: G, id: string): G {
+  const go = (node: TreeGroup<N>): TreeGroup<N> => {
     const kept = node.children.filter((c) => c.id !== id);
-    const children = kept.map((c) => (c.kind === 'group' ? go(c) : c));
+    const children = kept.map((c) => (isGroup(c) ? go(c) : c));
     return kept.length === node.children.length && children.every((c, i) => c === node.children[i]) ? node : { ...node, children };
   };
-  return go(root);
+  return go(root) as G;
 }
 
-export function appendChild(root: GroupNode, groupId: string, child: RuleNode): GroupNode {
-  return updateNode(root, groupId, (n) => (n.kind === 'group' ? { ...n, children: [...n.children, child] } : n));
+/** The tree with `child` added at the end of group `groupId` (immutably). */
+export function appendTreeChild<N extends TreeNode, G extends TreeGroup<N>>(root: G, groupId: string, child: N): G {
+  return updateTreeNode<N, G>(root, groupId, (n) => (isGroup(n) ? { ...n, children: [...n.children, child] } : n));
 }
+
+export const updateNode = (root: GroupNode, id: string, update: (node: RuleNode) => RuleNode): GroupNode =>
+  updateTreeNode<RuleNode, GroupNode>(root, id, update);
+export const removeNode = (root: GroupNode, id: string): GroupNode => removeTreeNode<RuleNode, GroupNode>(root, id);
+export const appendChild = (root: GroupNode, groupId: string, child: RuleNode): GroupNode =>
+  appendTreeChild<RuleNode, GroupNode>(root, groupId, child);
 
 // ---- JSON → tree ---------------------------------------------------------------------------------
 
