@@ -116,6 +116,24 @@ describe('the OpenAPI document', () => {
     const created = await t.request('/api/v1/groups', { method: 'POST', token: admin, json: { kind: 'static', name: 'static-rule-null' } });
     expect(((await created.json()) as { rule: unknown }).rule).toBeNull();
   });
+
+  it("documents a package version's detection as null when it has no rules (Schemathesis found it missing)", async () => {
+    const schema = doc.components.schemas.PackageVersion as { properties: { detection: { anyOf?: unknown[] } } };
+    expect(schema.properties.detection.anyOf).toContainEqual({ type: 'null' });
+    const pkg = await t.request('/api/v1/software/packages', {
+      method: 'POST',
+      token: admin,
+      json: { name: 'no-detection', platform: 'linux' },
+    });
+    const { id } = (await pkg.json()) as { id: string };
+    const version = await t.request(`/api/v1/software/packages/${id}/versions`, {
+      method: 'POST',
+      token: admin,
+      json: { version: '1.0', installerType: 'apt', packageName: 'tool' },
+    });
+    expect(version.status).toBe(201);
+    expect(((await version.json()) as { detection: unknown }).detection).toBeNull();
+  });
 });
 
 describe('unknown query parameters', () => {

@@ -799,7 +799,7 @@ export const packageVersion = z
     preHook: installHook.nullable(),
     postHook: installHook.nullable(),
     requirements: softwareRequirements,
-    detection: detection.nullable(),
+    detection: z.union([detection, z.null()]),
     dependencies: z.array(packageDependency),
     supersedesId: z.string().uuid().nullable(),
     notes: z.string(),

@@ -3797,7 +3797,7 @@ export interface components {
                 minFreeDiskMb?: number;
                 minRamMb?: number;
             };
-            detection: {
+            detection: ({
                 all: components["schemas"]["Detection"][];
             } | {
                 any: components["schemas"]["Detection"][];
@@ -3876,7 +3876,7 @@ export interface components {
                 script: string;
                 /** @default 60 */
                 timeoutSeconds?: number;
-            };
+            }) | null;
             dependencies: {
                 /** Format: uuid */
                 packageId: string;
