@@ -11,6 +11,8 @@ import { readMsix } from './msix.ts';
 import { readPe } from './pe.ts';
 import { readRpm } from './rpm.ts';
 import type { PackageFormat, PackageMetadata } from './types.ts';
+import { sanitizeText } from '@opsconductor/contracts/text';
+import { MAX_TEXT_LENGTH } from './text.ts';
 
 export type { InstallerFramework, PackageFormat, PackageMetadata } from './types.ts';
 
@@ -74,6 +76,11 @@ export async function readPackageMetadata(filePath: string, fileName: string, op
   }
 }
 
+/**
+ * Without undefined fields, and with storable warnings: they quote the file (a member's name, a field), so NUL and
+ * unpaired surrogates are replaced by U+FFFD and each is bounded like the fields.
+ */
 function withoutUndefined(result: PackageMetadata): PackageMetadata {
-  return Object.fromEntries(Object.entries(result).filter(([, v]) => v !== undefined)) as unknown as PackageMetadata;
+  const warnings = result.warnings.map((w) => sanitizeText(w.length > MAX_TEXT_LENGTH ? `${w.slice(0, MAX_TEXT_LENGTH - 1)}…` : w));
+  return Object.fromEntries(Object.entries({ ...result, warnings }).filter(([, v]) => v !== undefined)) as unknown as PackageMetadata;
 }

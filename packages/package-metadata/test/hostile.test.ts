@@ -60,6 +60,18 @@ describe('hostile input', () => {
     );
   });
 
+  it('quotes what it read storably: a NUL in a member name becomes U+FFFD in the warning (fast-check found it)', async () => {
+    const bytes = Buffer.from(readFileSync(fixtures.find(([name]) => name === 'demo-xz.deb')![1]));
+    // The second ar member's name, 72 + 11: "control.tar.xz" becomes "control.tar\0xz".
+    expect(bytes.toString('latin1', 72, 86)).toBe('control.tar.xz');
+    bytes[83] = 0;
+    const path = join(dir, 'nul-name.deb');
+    writeFileSync(path, bytes);
+    const meta = await readPackageMetadata(path, 'nul-name.deb');
+    expectStorable(meta);
+    expect(meta.warnings).toContain('control.tar\uFFFDxz: compression not supported');
+  });
+
   it('an rpm header claiming a huge index is refused without reading it', async () => {
     const bytes = Buffer.from(readFileSync(rpmFixture));
     bytes.writeUInt32BE(0xffffffff, 96 + 8);
