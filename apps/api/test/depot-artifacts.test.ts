@@ -11,9 +11,9 @@ import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depotArtifact, depotArtifactList, type DepotArtifact } from '@opsconductor/contracts/api';
-import { queueCommand, storePayload } from '@opsconductor/commands';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { queueCommand } from '../../../test/support/commands.ts';
 
 const run = promisify(execFile);
 
@@ -172,28 +172,11 @@ describe('depot artifacts', () => {
     const enroll = async (name: string) => t.enrollDevice(await t.createEnrollmentToken(admin), name);
     const a = await enroll('artifact-fetcher');
     const b = await enroll('artifact-bystander');
-    const { pool, prisma } = t.database.db;
-    const run = await prisma.jobRun.create({
-      data: {
-        workflowId: `job-run/artifacts-${artifact.id}`,
-        command: 'install',
-        timeoutSeconds: 30,
-        deadlineAt: new Date(Date.now() + 60_000),
-      },
-    });
-    const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId: a.deviceId } });
+    const { pool } = t.database.db;
     // The stored form of a software command: artifacts by ID, signed for the device when it is delivered.
-    const payloadSha256 = await storePayload(pool, {
-      kind: 'software.install',
-      artifactIds: [artifact.id],
-      timeoutSeconds: 30,
-    } as unknown as CommandPayload);
-    const queued = await queueCommand(pool, {
-      deviceId: a.deviceId,
-      owner: { jobRunDeviceId: target.id },
-      attempt: 1,
-      payloadSha256,
-      expiresAt: new Date(Date.now() + 60_000),
+    const queued = await queueCommand(t.database.db, a.deviceId, {
+      state: 'queued',
+      payload: { kind: 'software.install', artifactIds: [artifact.id], timeoutSeconds: 30 } as unknown as CommandPayload,
     });
     const download = (secret: string, range?: string) =>
       t.request(`/agent/v1/artifacts/${artifact.sha256}`, {
@@ -201,7 +184,7 @@ describe('depot artifacts', () => {
       });
     expect((await download(a.deviceSecret)).status).toBe(404); // queued, not handed out yet
     // Handed out (the access rule is the same for every state change).
-    await pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [queued!.id]);
+    await pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [queued.id]);
 
     const whole = await download(a.deviceSecret);
     expect(whole.status).toBe(200);
@@ -224,7 +207,7 @@ describe('depot artifacts', () => {
     expect((await download(a.deviceSecret, 'lines=1-2')).status).toBe(200);
 
     expect((await download(b.deviceSecret)).status).toBe(404);
-    await pool.query(`UPDATE agent_commands SET state = 'succeeded', finished_at = now() WHERE id = $1`, [queued!.id]);
+    await pool.query(`UPDATE agent_commands SET state = 'succeeded', finished_at = now() WHERE id = $1`, [queued.id]);
     expect((await download(a.deviceSecret)).status).toBe(404); // over: no more downloads
   });
 

@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depotArtifact, depotSource } from '@opsconductor/contracts/api';
-import { queueCommand, storePayload } from '@opsconductor/commands';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { IMPORT_TIMEOUTS } from '../src/services/depot-intake.ts';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { queueCommand } from '../../../test/support/commands.ts';
 
 const MAX = 1024 * 1024;
 const content = randomBytes(200_000);
@@ -194,29 +194,9 @@ describe('registering an artifact on a share', () => {
 
       // A device whose open command names it gets a clean 404 from the server: the bytes are on the share only.
       const device = await t.enrollDevice(await t.createEnrollmentToken(admin), 'share-fetcher');
-      const { pool, prisma } = t.database.db;
-      const run = await prisma.jobRun.create({
-        data: {
-          workflowId: `job-run/share-${artifact.id}`,
-          command: 'install',
-          timeoutSeconds: 30,
-          deadlineAt: new Date(Date.now() + 60_000),
-        },
+      await queueCommand(t.database.db, device.deviceId, {
+        payload: { kind: 'software.install', artifactIds: [artifact.id], timeoutSeconds: 30 } as unknown as CommandPayload,
       });
-      const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId: device.deviceId } });
-      const payloadSha256 = await storePayload(pool, {
-        kind: 'software.install',
-        artifactIds: [artifact.id],
-        timeoutSeconds: 30,
-      } as unknown as CommandPayload);
-      const queued = await queueCommand(pool, {
-        deviceId: device.deviceId,
-        owner: { jobRunDeviceId: target.id },
-        attempt: 1,
-        payloadSha256,
-        expiresAt: new Date(Date.now() + 60_000),
-      });
-      await pool.query(`UPDATE agent_commands SET state = 'delivered', delivered_at = now() WHERE id = $1`, [queued!.id]);
       for (const range of [undefined, 'bytes=0-', 'bytes=999999-']) {
         const res = await t.request(`/agent/v1/artifacts/${artifact.sha256}`, {
           headers: { authorization: `Bearer ${device.deviceSecret}`, ...(range ? { range } : {}) },

@@ -7,11 +7,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueCommand, storePayload } from '@opsconductor/commands';
 import { checkinResponse, pollResponse } from '@opsconductor/contracts/agent-protocol';
-import { capability, commandKinds } from '@opsconductor/contracts/commands';
+import { capability, commandKinds, type CommandPayload } from '@opsconductor/contracts/commands';
 import { verifyManifest } from '../../../agent/src/depot/manifest.ts';
 import { deviceFacts, startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { queueCommand } from '../../../test/support/commands.ts';
 import { inSubnets } from '../src/services/artifact-delivery.ts';
 import { softwareCommandPayload } from '../src/services/software-packages.ts';
 
@@ -43,22 +43,9 @@ async function artifact(content: Buffer, fileName: string): Promise<{ id: string
   return res.json() as never;
 }
 
-/** Queues the command as the worker's dispatch does (its payload stored by hash) for the device. */
-async function queue(deviceId: string, payload: unknown): Promise<string> {
-  const { pool, prisma } = t.database.db;
-  const run = await prisma.jobRun.create({
-    data: { workflowId: `job-run/${randomUUID()}`, command: 'install', timeoutSeconds: 30, deadlineAt: new Date(Date.now() + 60_000) },
-  });
-  const target = await prisma.jobRunDevice.create({ data: { jobRunId: run.id, deviceId } });
-  const queued = await queueCommand(pool, {
-    deviceId,
-    owner: { jobRunDeviceId: target.id },
-    attempt: 1,
-    payloadSha256: await storePayload(pool, payload as never),
-    expiresAt: new Date(Date.now() + 60_000),
-  });
-  return queued!.id;
-}
+/** Queues the command as the worker's dispatch does (its payload stored by hash) for the device; a poll hands it out. */
+const queue = async (deviceId: string, payload: CommandPayload): Promise<string> =>
+  (await queueCommand(t.database.db, deviceId, { payload, state: 'queued' })).id;
 
 describe('software command delivery', () => {
   it('signs a manifest per artifact for the device, with its sources in the order it should try them', async () => {
@@ -183,6 +170,8 @@ describe('software command delivery', () => {
     // As a job-run action: an unknown version and a version without an uninstall command are refused (400, no run).
     const { deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'uninstall-target');
     const operator = await t.tokenFor('operator');
+    const runs = () => t.database.db.prisma.jobRun.count();
+    const runsBefore = await runs();
     const runWith = (action: unknown) =>
       t.request('/api/v1/job-runs', { method: 'POST', token: operator, json: { deviceIds: [deviceId], action } });
     const unknown = await runWith({ kind: 'software.install', versionId: randomUUID() });
@@ -191,7 +180,7 @@ describe('software command delivery', () => {
     const none = await runWith({ kind: 'software.uninstall', versionId: withoutUninstall.id });
     expect(none.status).toBe(400);
     expect(await none.json()).toMatchObject({ code: 'validation_failed', detail: expect.stringMatching(/no uninstall command/) });
-    expect(await t.database.db.prisma.jobRun.count({ where: { kind: { startsWith: 'software' } } })).toBe(0);
+    expect(await runs()).toBe(runsBefore);
   });
 
   it("brings an install's dependencies, resolved by their constraints, in order, signed and downloadable", async () => {

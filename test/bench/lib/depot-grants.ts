@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { queueCommands, storePayload } from '@opsconductor/commands';
-import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { softwareInstallCommandPayload } from '@opsconductor/contracts/software';
 import type { Database } from '@opsconductor/db';
 
@@ -26,8 +25,7 @@ export async function grantArtifactDownloads(db: Database, artifactId: string, d
     command: '{installer} /S',
     artifactIds: [artifactId],
   });
-  // software.install is not in the agent protocol's command union yet (protocol 4): stored as the server stores it.
-  const payloadSha256 = await storePayload(db.pool, payload as unknown as CommandPayload);
+  const payloadSha256 = await storePayload(db.pool, payload);
   await queueCommands(db.pool, {
     targets: targets.map((t) => ({ deviceId: t.deviceId, owner: { jobRunDeviceId: t.id } })),
     attempt: 1,

@@ -10,7 +10,7 @@
  */
 import type { ScriptInterpreter } from '@opsconductor/contracts/constants';
 import type { Detection, DetectionRule, VersionComparison, VersionConstraint } from '@opsconductor/contracts/software';
-import { appendTreeChild, removeTreeNode, updateTreeNode } from './rule-tree';
+import { appendTreeChild, nodeForPath, normalizeErrorPath, removeTreeNode, updateTreeNode } from './rule-tree';
 
 // ---- what the contracts allow (kept equal by the tests) -------------------------------------------------
 
@@ -353,27 +353,11 @@ export function serializeDetection(root: DetectionGroup): SerializedDetection {
 // ---- errors by node --------------------------------------------------------------------------------------
 
 /** `body.detection.all[1].productCode`, `/detection/all/1/productCode` → `all.1.productCode`. */
-export function normalizeDetectionPath(path: string): string {
-  return path
-    .replace(/\[(\d+)\]/g, '.$1')
-    .replace(/\//g, '.')
-    .replace(/^\.+/, '')
-    .replace(/^body\./, '')
-    .replace(/^detection(\.|$)/, '')
-    .replace(/\.+$/, '');
-}
+export const normalizeDetectionPath = (path: string): string => normalizeErrorPath(path, 'detection');
 
 /** The node an error path points at: the longest known path that is a prefix of it. */
-export function detectionNodeForPath(paths: Map<string, string>, errorPath: string): string | undefined {
-  let p = normalizeDetectionPath(errorPath);
-  for (;;) {
-    const id = paths.get(p);
-    if (id) return id;
-    if (p === '') return undefined;
-    const cut = p.lastIndexOf('.');
-    p = cut < 0 ? '' : p.slice(0, cut);
-  }
-}
+export const detectionNodeForPath = (paths: Map<string, string>, errorPath: string): string | undefined =>
+  nodeForPath(paths, errorPath, 'detection');
 
 // ---- readable lines ----------------------------------------------------------------------------------------
 

@@ -425,20 +425,20 @@ export function serializeTree(root: GroupNode, catalog: RuleCatalog): Serialized
 
 // ---- errors by node ---------------------------------------------------------------------------------
 
-/** `body.rule.all[1].value`, `/rule/all/1/value`, `rule.all.1.value` → `all.1.value`. */
-export function normalizeErrorPath(path: string): string {
+/** `body.rule.all[1].value`, `/rule/all/1/value`, `rule.all.1.value` → `all.1.value` (`field`: the tree's field in the body). */
+export function normalizeErrorPath(path: string, field: 'rule' | 'detection' = 'rule'): string {
   return path
     .replace(/\[(\d+)\]/g, '.$1')
     .replace(/\//g, '.')
     .replace(/^\.+/, '')
     .replace(/^body\./, '')
-    .replace(/^rule(\.|$)/, '')
+    .replace(new RegExp(`^${field}(\\.|$)`), '')
     .replace(/\.+$/, '');
 }
 
 /** The node an error path points at: the longest known path that is a prefix of it. */
-export function nodeForPath(paths: Map<string, string>, errorPath: string): string | undefined {
-  let p = normalizeErrorPath(errorPath);
+export function nodeForPath(paths: Map<string, string>, errorPath: string, field: 'rule' | 'detection' = 'rule'): string | undefined {
+  let p = normalizeErrorPath(errorPath, field);
   for (;;) {
     const id = paths.get(p);
     if (id) return id;
