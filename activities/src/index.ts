@@ -11,6 +11,7 @@ import { createDeviceActivities } from './devices.ts';
 import { DispatchRate } from './dispatch-rate.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createScheduledRunActivities } from './scheduled-runs.ts';
+import { createDeploymentActivities } from './deployments.ts';
 
 export interface ActivityDeps {
   db: Database;
@@ -33,12 +34,15 @@ export function createActivities(deps: ActivityDeps) {
     ...createScheduledRunActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
     ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
+    ...createDeploymentActivities({ db: deps.db, logger }),
   };
 }
 
 export type JobActivities = ReturnType<typeof createActivities>;
+export type DeploymentActivities = ReturnType<typeof createDeploymentActivities>;
 
 export { DEFAULT_DISPATCH_PER_SECOND, DEVICE_RUN_STATUSES, errorTypes } from './job-run.ts';
 export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';
+export type * from './deployment-types.ts';

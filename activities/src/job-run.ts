@@ -194,6 +194,11 @@ export function createJobRunActivities({ db, logger, events, rate }: JobRunActiv
     return { applied: result.applied, wakeDevices: result.wakeDevices };
   }
 
+  async function isHeld(jobRunId: string): Promise<boolean> {
+    const { rows } = await pool.query<{ held: boolean }>('SELECT held FROM job_runs WHERE id = $1', [jobRunId]);
+    return rows[0]?.held ?? false;
+  }
+
   /** Queues the command for these targets (their rows locked: a concurrent cancellation orders with us). */
   async function queueBatch(targets: BatchTarget[], payloadSha256: string, expiresAt: Date): Promise<string[]> {
     return withTransaction(pool, async (client) => {
@@ -280,7 +285,11 @@ export function createJobRunActivities({ db, logger, events, rate }: JobRunActiv
           // Set when the dispatch rate (not the concurrency cap) held targets back: look again as soon as it allows.
           let rateLimited = false;
           let tally: Tally;
-          if (phase === 'dispatch' && backlog.length > 0) {
+          // A held run (a paused deployment wave) starts no device until released; what runs goes on.
+          const held = phase === 'dispatch' && doneIn !== 'dispatch' && (await isHeld(jobRunId));
+          if (held) {
+            tally = await tallyTargets(jobRunId, deviceIds, backlog.length);
+          } else if (phase === 'dispatch' && backlog.length > 0) {
             const next = backlog.splice(0, rate.take(backlog.length));
             rateLimited = backlog.length > 0;
             if (next.length > 0) await dispatch(next);

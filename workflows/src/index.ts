@@ -17,3 +17,13 @@ export { refreshDynamicGroups } from './group-refresh.ts';
 export { scheduledJobRun } from './scheduled-job-run.ts';
 export type { ScheduledJobRunInput, ScheduledJobRunResult } from './scheduled-job-run.ts';
 export { sweepDevicePresence } from './device-presence.ts';
+export {
+  deploymentRollout,
+  pauseUpdate,
+  resumeUpdate,
+  abortUpdate,
+  rollbackUpdate,
+  deploymentApprovalSignal,
+  rolloutStatusQuery,
+} from './deployment-rollout.ts';
+export type { DeploymentRolloutInput, DeploymentRolloutResult, ControlRequest, RolloutStatus } from './deployment-rollout.ts';

@@ -8,9 +8,13 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const OpsJobRunId = defineSearchAttributeKey('OpsJobRunId', SearchAttributeType.KEYWORD);
 export const OpsDeviceIds = defineSearchAttributeKey('OpsDeviceIds', SearchAttributeType.KEYWORD_LIST);
+/** A deployment's rollout (`deploymentRollout`, ADR 24): its deployment, package and version. */
+export const OpsDeploymentId = defineSearchAttributeKey('OpsDeploymentId', SearchAttributeType.KEYWORD);
+export const OpsPackageId = defineSearchAttributeKey('OpsPackageId', SearchAttributeType.KEYWORD);
+export const OpsVersionId = defineSearchAttributeKey('OpsVersionId', SearchAttributeType.KEYWORD);
 
 /** Every custom search attribute, for registration (operator service, `@temporalio/testing` dev server). */
-export const searchAttributeKeys = [OpsJobRunId, OpsDeviceIds] as const;
+export const searchAttributeKeys = [OpsJobRunId, OpsDeviceIds, OpsDeploymentId, OpsPackageId, OpsVersionId] as const;
 
 /**
  * The same list with the type names the Temporal CLI expects, e.g.
@@ -19,6 +23,9 @@ export const searchAttributeKeys = [OpsJobRunId, OpsDeviceIds] as const;
 export const searchAttributeDefinitions = [
   { name: OpsJobRunId.name, type: OpsJobRunId.type, cliType: 'Keyword' },
   { name: OpsDeviceIds.name, type: OpsDeviceIds.type, cliType: 'KeywordList' },
+  { name: OpsDeploymentId.name, type: OpsDeploymentId.type, cliType: 'Keyword' },
+  { name: OpsPackageId.name, type: OpsPackageId.type, cliType: 'Keyword' },
+  { name: OpsVersionId.name, type: OpsVersionId.type, cliType: 'Keyword' },
 ] as const;
 
 /** `--search-attribute Name=Type` pairs for `temporal server start-dev`. */

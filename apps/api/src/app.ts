@@ -23,6 +23,7 @@ import { enrollmentTokenRoutes } from './routes/enrollment-tokens.ts';
 import { fileRoutes } from './routes/files.ts';
 import { depotRoutes } from './routes/depot.ts';
 import { softwareRoutes } from './routes/software.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { refuseDeepJson } from './lib/json-depth.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
@@ -78,6 +79,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', fileRoutes)
     .route('/', depotRoutes)
     .route('/', softwareRoutes)
+    .route('/', deploymentRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)
     .route('/', configRoutes);

@@ -61,6 +61,10 @@ export interface ApiConfig {
   depotUploadMaxBytes: number;
   /** Every depot source is checked this often by one API process (DEPOT_HEALTH_INTERVAL_SECONDS); 0: never. */
   depotHealthIntervalSeconds: number;
+  /** A deployment of at least this many devices needs a second operator's approval (DEPLOYMENT_APPROVAL_MIN_DEVICES); 0: never. */
+  deploymentApprovalMinDevices: number;
+  /** Required assignments are re-applied this often (ASSIGNMENT_ENFORCE_INTERVAL_SECONDS): removed software comes back; 0: never. */
+  assignmentEnforceIntervalSeconds: number;
   /** Whether this process relays commands to agentless targets (AGENTLESS_RELAY; ADR 21). */
   agentlessRelay: boolean;
 }

@@ -78,6 +78,15 @@ export const apiEnvSchema = z
       .min(0)
       .max(7 * 86_400)
       .default(300),
+    /** A deployment of at least this many devices needs a second operator's approval; 0 turns approvals off. */
+    DEPLOYMENT_APPROVAL_MIN_DEVICES: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    /** Required software assignments are re-applied this often (a removed package comes back); 0 turns it off. */
+    ASSIGNMENT_ENFORCE_INTERVAL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(4 * 3600),
     ...temporalConnectionEnv,
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('opsconductor-jobs'),

@@ -41,6 +41,8 @@ const api = await startApiServer({
     depotDir: path.resolve(env.DEPOT_DIR),
     depotUploadMaxBytes: env.DEPOT_UPLOAD_MAX_BYTES,
     depotHealthIntervalSeconds: env.DEPOT_HEALTH_INTERVAL_SECONDS,
+    deploymentApprovalMinDevices: env.DEPLOYMENT_APPROVAL_MIN_DEVICES,
+    assignmentEnforceIntervalSeconds: env.ASSIGNMENT_ENFORCE_INTERVAL_SECONDS,
     agentlessRelay: env.AGENTLESS_RELAY === 'on',
   },
 });

@@ -115,6 +115,8 @@ export const defaultApiConfig: ApiConfig = {
   depotDir: path.resolve('.data', 'depot'),
   depotUploadMaxBytes: 16 * 1024 ** 3,
   depotHealthIntervalSeconds: 300,
+  deploymentApprovalMinDevices: 0,
+  assignmentEnforceIntervalSeconds: 4 * 3600,
   agentlessRelay: true,
 };
 

@@ -35,10 +35,16 @@ export interface DomainEventPayloads {
   };
   /** A job run ended with its final status and the devices per outcome. */
   'job_run.finished': { jobRunId: string; status: string; cancelled: boolean; counts: Record<string, number>; total: number };
+  /** A deployment's first wave started. */
+  'deployment.started': { deploymentId: string; name: string; packageId: string; versionId: string; devices: number };
+  /** A deployment paused: by an operator (`by` set) or by itself (auto-pause, success criteria, health analysis). */
+  'deployment.paused': { deploymentId: string; name: string; wave: number | null; reason: string; automatic: boolean; by: string | null };
+  /** A deployment ended: completed, failed, aborted or rolled back (counts: devices per deployment status). */
+  'deployment.finished': { deploymentId: string; name: string; status: string; counts: Record<string, number> };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;
-export type SubjectType = 'device' | 'group' | 'command' | 'job_run';
+export type SubjectType = 'device' | 'group' | 'command' | 'job_run' | 'deployment';
 
 /** What each event is about: consumers filter and order by it. */
 const subjectOf: { [T in DomainEventType]: (p: DomainEventPayloads[T]) => [SubjectType, string] } = {
@@ -50,6 +56,9 @@ const subjectOf: { [T in DomainEventType]: (p: DomainEventPayloads[T]) => [Subje
   'inventory.changed': (p) => ['device', p.deviceId],
   'command.finished': (p) => ['command', p.commandId],
   'job_run.finished': (p) => ['job_run', p.jobRunId],
+  'deployment.started': (p) => ['deployment', p.deploymentId],
+  'deployment.paused': (p) => ['deployment', p.deploymentId],
+  'deployment.finished': (p) => ['deployment', p.deploymentId],
 };
 
 /** Whoever caused an event (the audit actor of the change). */

@@ -121,6 +121,8 @@ CREATE TABLE "deployment_devices" (
     "previous_version_id" UUID,
     "previous_payload_sha256" TEXT,
     "health_failure" TEXT,
+    -- The run that restarted it (reboot policy in_window), and the rollback's runs.
+    "reboot_job_run_id" UUID,
     "rollback_job_run_id" UUID,
     "reinstall_job_run_id" UUID,
 

@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { jobRunOutcome } from '@opsconductor/activities';
 import type {
   ChainedRun,
+  DeploymentActivities,
   DeviceStatusCounts,
   FinalizeJobRunInput,
   JobActivities,
@@ -109,7 +110,7 @@ export function createStubActivities(
     return { counts, total };
   }
 
-  const activities: JobActivities = {
+  const activities: Omit<JobActivities, keyof DeploymentActivities> = {
     /** A job's batch settles like a one-command batch: the steps are the activity's business (tested in activities/test). */
     async runJobOnTargets(input) {
       return activities.runCommandOnTargets({ ...input, deadlineAt: '', giveUpAt: '' });
