@@ -11,3 +11,4 @@ export {
   OPEN_STRETCH_HORIZON_DAYS,
   type WindowOccurrence,
 } from './maintenance-windows.ts';
+export { planWaves, rolloutOrder, type WaveSize } from './waves.ts';
