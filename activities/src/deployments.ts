@@ -110,7 +110,7 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
         await client.query(
           `INSERT INTO job_runs (id, workflow_id, kind, payload_sha256, command, shell, timeout_seconds, deadline_at, deployment_id,
                                  maintenance_windows, max_concurrency, target_selection)
-           VALUES ($1, 'job-run/' || $1, $2, $3, left($4, 4000), 'default', $5, $6, $7, $8, $9, $10)`,
+           VALUES ($1::uuid, 'job-run/' || $1::text, $2, $3, left($4, 4000), 'default', $5, $6, $7, $8, $9, $10)`,
           [
             jobRunId,
             command.kind,
@@ -184,7 +184,12 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
         successPercent: s.successPercent,
         autoPause: s.autoPause,
         health: s.health
-          ? { maxExcessPercent: s.health.maxExcessPercent, minDevices: s.health.minDevices, onFailure: s.health.onFailure, script: !!s.health.script }
+          ? {
+              maxExcessPercent: s.health.maxExcessPercent,
+              minDevices: s.health.minDevices,
+              onFailure: s.health.onFailure,
+              script: !!s.health.script,
+            }
           : null,
         rebootPolicy: s.rebootPolicy,
         retries: s.retries,
@@ -211,7 +216,14 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
                   finished_at = CASE WHEN $6 THEN coalesce(finished_at, now()) ELSE finished_at END,
                   updated_at = now()
             WHERE id = $1`,
-          [deploymentId, status ?? null, input.currentWave !== undefined, input.currentWave ?? null, input.pausedReason ?? null, !!finished],
+          [
+            deploymentId,
+            status ?? null,
+            input.currentWave !== undefined,
+            input.currentWave ?? null,
+            input.pausedReason ?? null,
+            !!finished,
+          ],
         );
         if (input.wave) {
           const { index, state, soakUntil } = input.wave;
@@ -284,7 +296,8 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
      * failure a retry may help (offline, timed out, download failed) with attempts left. Null when no device needs it.
      */
     async startWaveAttempt({ deploymentId, wave, attempt }: WaveAttemptInput): Promise<RolloutRun | null> {
-      if (!Number.isInteger(wave) || wave < 0 || !Number.isInteger(attempt) || attempt < 1) throw invalid('wave and attempt must be integers');
+      if (!Number.isInteger(wave) || wave < 0 || !Number.isInteger(attempt) || attempt < 1)
+        throw invalid('wave and attempt must be integers');
       const dep = await loadDeployment(pool, deploymentId);
       return createRun(
         dep,
@@ -300,7 +313,15 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
     },
 
     /** Where a wave's devices stand, and whether the run of its current attempt has ended. */
-    async waveProgress({ deploymentId, wave, jobRunId }: { deploymentId: string; wave: number; jobRunId: string | null }): Promise<WaveProgress> {
+    async waveProgress({
+      deploymentId,
+      wave,
+      jobRunId,
+    }: {
+      deploymentId: string;
+      wave: number;
+      jobRunId: string | null;
+    }): Promise<WaveProgress> {
       const { rows } = await pool.query<{ status: string; retrying: boolean; n: number }>(
         `SELECT status, retrying, count(*)::int AS n FROM (${DEPLOYMENT_DEVICE_STATES_SQL}) s WHERE wave = $2 GROUP BY status, retrying`,
         [deploymentId, wave],
@@ -316,7 +337,9 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
       }
       let runFinished = true;
       if (jobRunId) {
-        const run = await pool.query<{ finished: boolean }>('SELECT finished_at IS NOT NULL AS finished FROM job_runs WHERE id = $1', [jobRunId]);
+        const run = await pool.query<{ finished: boolean }>('SELECT finished_at IS NOT NULL AS finished FROM job_runs WHERE id = $1', [
+          jobRunId,
+        ]);
         runFinished = run.rows[0]?.finished ?? true;
       }
       return { ...tally, runFinished };
@@ -343,12 +366,23 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
       const dep = await loadDeployment(pool, deploymentId);
       const script = dep.options.health?.script;
       if (!script) return null;
-      const payloadSha256 = await storePayload(pool, { kind: 'shell', command: script.command, shell: script.shell, timeoutSeconds: script.timeoutSeconds });
+      const payloadSha256 = await storePayload(pool, {
+        kind: 'shell',
+        command: script.command,
+        shell: script.shell,
+        timeoutSeconds: script.timeoutSeconds,
+      });
       return createRun(
         dep,
         `health:${wave}`,
         payloadSha256,
-        (client) => devicesWhere(client, deploymentId, `wave = $2 AND status IN ('succeeded', 'reboot_pending') AND outcome IS DISTINCT FROM 'already_installed'`, [wave]),
+        (client) =>
+          devicesWhere(
+            client,
+            deploymentId,
+            `wave = $2 AND status IN ('succeeded', 'reboot_pending') AND outcome IS DISTINCT FROM 'already_installed'`,
+            [wave],
+          ),
         { column: null },
         { maintenanceWindows: false, deadlineAt: new Date(Date.now() + Math.max(60, dep.options.soakSeconds) * 1000) },
       );
@@ -432,7 +466,13 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
         dep,
         'rollback',
         dep.rollback_payload_sha256,
-        (client) => devicesWhere(client, deploymentId, `status IN ('succeeded', 'reboot_pending', 'failed') AND outcome IS DISTINCT FROM 'already_installed'`, []),
+        (client) =>
+          devicesWhere(
+            client,
+            deploymentId,
+            `status IN ('succeeded', 'reboot_pending', 'failed') AND outcome IS DISTINCT FROM 'already_installed'`,
+            [],
+          ),
         { column: 'rollback_job_run_id' },
         { maintenanceWindows: false, deadlineAt: new Date(Date.now() + dep.options.waveDeadlineSeconds * 1000) },
       );

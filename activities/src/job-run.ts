@@ -19,6 +19,8 @@ import type { Logger } from 'pino';
 import { UUID, coalesceMs, countStatuses, invalidTargets, wake as wakeListeners } from './batches.ts';
 import type { DispatchRate } from './dispatch-rate.ts';
 import { jobRunOutcome } from './job-run-outcome.ts';
+import type { MaintenanceWindowSpec } from '@opsconductor/contracts/maintenance-windows';
+import { DEVICE_WINDOWS_SQL, insideAnyWindow, nextOpening, windowsByDevice, type DeviceWindowRow } from '@opsconductor/deployments';
 import type {
   BatchProgress,
   DeviceRunStatus,
@@ -37,6 +39,8 @@ import type {
 
 /** While the dispatch rate holds targets back, a batch looks again this often (the bucket refills meanwhile). */
 const RATE_WAIT_MS = 1000;
+/** A batch that respects maintenance windows reads its devices' windows again this often. */
+const WINDOWS_REREAD_MS = 60_000;
 /** A batch reads its targets at least this often, woken or not (a NOTIFY lost while the LISTEN connection was down). */
 const BATCH_IDLE_READ_MS = 5_000;
 /** Without a LISTEN connection (no event hub), it reads this often. */
@@ -194,6 +198,51 @@ export function createJobRunActivities({ db, logger, events, rate }: JobRunActiv
     return { applied: result.applied, wakeDevices: result.wakeDevices };
   }
 
+  async function usesMaintenanceWindows(jobRunId: string): Promise<boolean> {
+    const { rows } = await pool.query<{ on: boolean }>('SELECT maintenance_windows AS on FROM job_runs WHERE id = $1', [jobRunId]);
+    return rows[0]?.on ?? false;
+  }
+
+  /**
+   * A run that respects maintenance windows starts a device only inside one of its groups' windows (a device without
+   * any: at once). Targets held back get `not_before` (when their next window opens), for their status. The windows
+   * are read again every WINDOWS_REREAD_MS, so a window added or removed meanwhile counts.
+   */
+  function maintenanceWindowGate(jobRunId: string, deviceIds: string[]) {
+    let windows = new Map<string, MaintenanceWindowSpec[]>();
+    let readAt = Number.NEGATIVE_INFINITY;
+    const written = new Map<string, number>();
+    return {
+      async insideNow(targets: BatchTarget[]): Promise<BatchTarget[]> {
+        if (Date.now() - readAt > WINDOWS_REREAD_MS) {
+          windows = windowsByDevice((await pool.query<DeviceWindowRow>(DEVICE_WINDOWS_SQL, [deviceIds])).rows);
+          readAt = Date.now();
+        }
+        const now = new Date();
+        const inside: BatchTarget[] = [];
+        const later: { id: string; at: Date }[] = [];
+        for (const t of targets) {
+          const ws = windows.get(t.deviceId);
+          if (!ws || insideAnyWindow(ws, now)) {
+            inside.push(t);
+            continue;
+          }
+          const at = nextOpening(ws, now);
+          if (at && written.get(t.id) !== at.getTime()) later.push({ id: t.id, at });
+        }
+        if (later.length > 0) {
+          await pool.query(
+            `UPDATE job_run_devices t SET not_before = l.at, updated_at = now() FROM unnest($2::uuid[], $3::timestamptz[]) AS l(id, at)
+              WHERE t.id = l.id AND t.job_run_id = $1`,
+            [jobRunId, later.map((l) => l.id), later.map((l) => l.at)],
+          );
+          for (const l of later) written.set(l.id, l.at.getTime());
+        }
+        return inside;
+      },
+    };
+  }
+
   async function isHeld(jobRunId: string): Promise<boolean> {
     const { rows } = await pool.query<{ held: boolean }>('SELECT held FROM job_runs WHERE id = $1', [jobRunId]);
     return rows[0]?.held ?? false;
@@ -260,6 +309,7 @@ export function createJobRunActivities({ db, logger, events, rate }: JobRunActiv
       const stored = await pool.query('SELECT 1 FROM command_payloads WHERE sha256 = $1', [payloadSha256]);
       if (!stored.rowCount) throw ApplicationFailure.nonRetryable(`no stored command payload ${payloadSha256}`, errorTypes.invalidInput);
 
+      const windows = (await usesMaintenanceWindows(jobRunId)) ? maintenanceWindowGate(jobRunId, deviceIds) : null;
       let woken = false;
       let onWake: (() => void) | undefined;
       const unsubscribe = events?.subscribe(channels.jobRunEvents, jobRunId, () => {
@@ -302,7 +352,8 @@ export function createJobRunActivities({ db, logger, events, rate }: JobRunActiv
             let changed = false;
             if (phase === 'dispatch') {
               const inFlight = targets.filter((t) => t.open).length;
-              const wanted = targets.filter((t) => !t.finished && !t.dispatched).slice(0, Math.max(0, maxConcurrency - inFlight));
+              const eligible = targets.filter((t) => !t.finished && !t.dispatched);
+              const wanted = (windows ? await windows.insideNow(eligible) : eligible).slice(0, Math.max(0, maxConcurrency - inFlight));
               // Paced by the worker's dispatch rate: the rest waits (in the backlog unless a cap needs fresh reads).
               const next = wanted.slice(0, rate.take(wanted.length));
               rateLimited = next.length < wanted.length;

@@ -96,7 +96,12 @@ export interface DeploymentRolloutResult {
 
 const bookkeeping = proxyActivities<JobActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidActivityInput', 'DeploymentNotFound'] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['InvalidActivityInput', 'DeploymentNotFound'],
+  },
 });
 
 /** The rollout ended its decision loop with this: a finished status, or a rollback to run. */
@@ -134,7 +139,13 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
   let approvalSignalled = false;
   const controlPending = () => pauseRequest !== null || resumeRequest !== null || stopRequest !== null;
 
-  setHandler(rolloutStatusQuery, () => ({ status, wave: plan.waves.length ? cp.wave : null, stage, pausedReason: cp.pausedReason, runId: cp.runId }));
+  setHandler(rolloutStatusQuery, () => ({
+    status,
+    wave: plan.waves.length ? cp.wave : null,
+    stage,
+    pausedReason: cp.pausedReason,
+    runId: cp.runId,
+  }));
   setHandler(deploymentApprovalSignal, () => {
     approvalSignalled = true;
   });
@@ -324,7 +335,11 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
           cp.runId = run.jobRunId;
           if (cp.attempt > 1) {
             await record({
-              event: { type: 'wave_retry', message: `${label(wave)}: attempt ${cp.attempt} on ${run.deviceIds.length} devices`, details: { jobRunId: run.jobRunId } },
+              event: {
+                type: 'wave_retry',
+                message: `${label(wave)}: attempt ${cp.attempt} on ${run.deviceIds.length} devices`,
+                details: { jobRunId: run.jobRunId },
+              },
             });
           }
           await startRun(run);
@@ -355,7 +370,10 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
         if (reboot) {
           await startRun(reboot);
           await record({
-            event: { type: 'reboot_scheduled', message: `${label(wave)}: ${reboot.deviceIds.length} devices restart in their maintenance windows` },
+            event: {
+              type: 'reboot_scheduled',
+              message: `${label(wave)}: ${reboot.deviceIds.length} devices restart in their maintenance windows`,
+            },
           });
         }
       }
@@ -424,7 +442,10 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
     }
     await record({
       status: 'rolled_back',
-      event: { type: 'rolled_back', message: uninstall ? `Rolled back on ${uninstall.deviceIds.length} devices` : 'Rolled back: no device had been touched' },
+      event: {
+        type: 'rolled_back',
+        message: uninstall ? `Rolled back on ${uninstall.deviceIds.length} devices` : 'Rolled back: no device had been touched',
+      },
     });
   }
 
@@ -473,7 +494,11 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
       // Cancelled in Temporal (not through the API): an abort by whoever cancelled it.
       await CancellationScope.nonCancellable(async () => {
         if (cp.stage === 'install') await cancelRun(cp.runId);
-        await record({ status: 'aborted', cancelOpenWaves: true, event: { type: 'aborted', message: 'Aborted: its workflow was cancelled' } });
+        await record({
+          status: 'aborted',
+          cancelOpenWaves: true,
+          event: { type: 'aborted', message: 'Aborted: its workflow was cancelled' },
+        });
       });
       throw err;
     }

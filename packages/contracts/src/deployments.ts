@@ -8,6 +8,7 @@ import { MAX_DEVICES_PER_RUN, jobRunTargetSelection, pagination, searchText, uui
 import { shells } from './constants.ts';
 import { MAX_SHELL_COMMAND_LENGTH } from './commands.ts';
 import { exitCode } from './agent-protocol.ts';
+import { maintenanceWindowRecurrences } from './maintenance-windows.ts';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text.ts';
 
 const text = (max: number) => z.string().max(max).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
@@ -30,7 +31,13 @@ export const deploymentStatuses = [
   'rolled_back',
 ] as const;
 export type DeploymentStatus = (typeof deploymentStatuses)[number];
-export const finishedDeploymentStatuses = ['rejected', 'completed', 'failed', 'aborted', 'rolled_back'] as const satisfies readonly DeploymentStatus[];
+export const finishedDeploymentStatuses = [
+  'rejected',
+  'completed',
+  'failed',
+  'aborted',
+  'rolled_back',
+] as const satisfies readonly DeploymentStatus[];
 
 /** Where each device of a deployment stands. */
 export const deploymentDeviceStatuses = [
@@ -94,7 +101,13 @@ export const deploymentHealth = z
       .max(100)
       .default(10)
       .describe('Pause (or roll back) when the updated devices are unhealthy this many points more often than devices not yet updated'),
-    minDevices: z.number().int().min(1).max(MAX_DEVICES_PER_RUN).default(5).describe('Devices the wave needs before the analysis judges it'),
+    minDevices: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DEVICES_PER_RUN)
+      .default(5)
+      .describe('Devices the wave needs before the analysis judges it'),
     onFailure: z.enum(healthFailureActions).default('pause'),
   })
   .meta({ id: 'DeploymentHealth' });
@@ -116,8 +129,18 @@ export const networkPolicy = z
 export const deploymentStrategy = z
   .strictObject({
     pilotGroupId: uuid.optional().describe("The pilot: this group's target devices go first and must meet the success criteria"),
-    waves: z.array(waveSize).min(1).max(MAX_DEPLOYMENT_WAVES).default([{ percent: 100 }]),
-    soakSeconds: z.number().int().min(0).max(30 * DAY).default(0).describe('Wait after each wave (the pilot included) before the next'),
+    waves: z
+      .array(waveSize)
+      .min(1)
+      .max(MAX_DEPLOYMENT_WAVES)
+      .default([{ percent: 100 }]),
+    soakSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * DAY)
+      .default(0)
+      .describe('Wait after each wave (the pilot included) before the next'),
     successPercent: z.number().min(0).max(100).default(95).describe('A wave succeeds when at least this share of its devices did'),
     autoPause: z
       .strictObject({
@@ -191,7 +214,9 @@ export const deploymentPlan = z
     total: z.number().int(),
     maxDevices: z.number().int(),
     waves: z.array(deploymentPlanWave),
-    alreadyCompliant: z.object({ count: z.number().int(), sample: z.array(deviceRef) }).describe('Already in the wanted state (last report)'),
+    alreadyCompliant: z
+      .object({ count: z.number().int(), sample: z.array(deviceRef) })
+      .describe('Already in the wanted state (last report)'),
     failingRequirements: z
       .object({ count: z.number().int(), sample: z.array(deviceRef.extend({ reason: z.string() })) })
       .describe("The version's requirements (OS, architecture, memory, disk) not met by their inventory"),
@@ -221,7 +246,12 @@ export const deploymentWave = z
     finishedAt: z.string().nullable(),
     counts: deploymentDeviceStatusCounts,
     health: z
-      .object({ watched: z.number().int(), unhealthy: z.number().int(), baselineWatched: z.number().int(), baselineUnhealthy: z.number().int() })
+      .object({
+        watched: z.number().int(),
+        unhealthy: z.number().int(),
+        baselineWatched: z.number().int(),
+        baselineUnhealthy: z.number().int(),
+      })
       .nullable(),
   })
   .meta({ id: 'DeploymentWave' });
@@ -252,7 +282,11 @@ export const deploymentSummary = z
 export type DeploymentSummary = z.infer<typeof deploymentSummary>;
 
 export const deploymentFailureReason = z
-  .object({ reason: z.string().describe('The software outcome, or the exit code'), exitCode: z.number().nullable(), count: z.number().int() })
+  .object({
+    reason: z.string().describe('The software outcome, or the exit code'),
+    exitCode: z.number().nullable(),
+    count: z.number().int(),
+  })
   .meta({ id: 'DeploymentFailureReason' });
 
 export const deployment = deploymentSummary
@@ -383,3 +417,25 @@ export const deleteAssignmentQuery = z.object({
   uninstall: z.enum(['true', 'false']).default('false').describe('Uninstall the package from the devices the assignment covered'),
 });
 export const installAvailableRequest = z.strictObject({ deviceId: uuid }).meta({ id: 'InstallAvailableRequest' });
+
+// --- maintenance windows ---
+
+export const maintenanceWindow = z
+  .object({
+    id: uuid,
+    groupId: uuid,
+    name: z.string(),
+    timeZone: z.string(),
+    recurrence: z.enum(maintenanceWindowRecurrences),
+    daysOfWeek: z.array(z.number().int()),
+    startTime: z.string(),
+    durationMinutes: z.number().int(),
+    createdAt: z.string(),
+    openNow: z.boolean(),
+    /** When it next opens (now, if open). */
+    nextOpensAt: z.string(),
+    nextClosesAt: z.string(),
+  })
+  .meta({ id: 'MaintenanceWindow' });
+export type MaintenanceWindow = z.infer<typeof maintenanceWindow>;
+export const maintenanceWindowList = z.object({ items: z.array(maintenanceWindow) }).meta({ id: 'MaintenanceWindowList' });

@@ -13,7 +13,11 @@ import {
   deploymentListQuery,
   deploymentPlan,
   deploymentTimeline,
+  maintenanceWindow,
+  maintenanceWindowList,
 } from '@opsconductor/contracts/deployments';
+import { maintenanceWindowSpec } from '@opsconductor/contracts/maintenance-windows';
+import { createWindow, deleteWindow, listWindows } from '../services/maintenance-windows.ts';
 import { body, createRouter, json } from '../lib/router.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { requestOrigin } from '../lib/audit.ts';
@@ -156,6 +160,44 @@ const approval = createRoute({
   responses: { 200: json(deployment, 'Decided'), 409: documentedProblem('Not pending, or your own'), ...problemResponses },
 });
 
+const groupParams = z.object({ id: uuid.describe("The group's ID") });
+const windows = createRoute({
+  method: 'get',
+  path: '/groups/{id}/maintenance-windows',
+  operationId: 'listMaintenanceWindows',
+  tags,
+  summary: "A group's maintenance windows, with when each next opens",
+  security,
+  middleware: [authenticate],
+  request: { params: groupParams },
+  responses: { 200: json(maintenanceWindowList, 'The windows'), ...problemResponses },
+});
+const createWindowRoute = createRoute({
+  method: 'post',
+  path: '/groups/{id}/maintenance-windows',
+  operationId: 'createMaintenanceWindow',
+  tags,
+  summary: 'Add a maintenance window to a group (operator): daily or weekly, a wall-clock start in an IANA time zone, a duration',
+  description:
+    "Deployments that respect maintenance windows start a device only inside one of its groups' windows (a device in no group with a window: any time). " +
+    'A start time that does not exist on a day (the spring-forward gap) moves forward by the gap; one that happens twice takes the first. The duration is elapsed time.',
+  security,
+  middleware: operator,
+  request: { params: groupParams, ...body(maintenanceWindowSpec) },
+  responses: { 201: json(maintenanceWindow, 'Created'), ...problemResponses },
+});
+const deleteWindowRoute = createRoute({
+  method: 'delete',
+  path: '/groups/{id}/maintenance-windows/{windowId}',
+  operationId: 'deleteMaintenanceWindow',
+  tags,
+  summary: 'Remove a maintenance window (operator)',
+  security,
+  middleware: operator,
+  request: { params: groupParams.extend({ windowId: uuid.describe("The window's ID") }) },
+  responses: { 204: { description: 'Removed' }, ...problemResponses },
+});
+
 const found = <T>(value: T | null): T => {
   if (value === null) throw new ApiError(404, 'not_found');
   return value;
@@ -181,6 +223,15 @@ export const deploymentRoutes = createRouter()
   .openapi(controlRoute('rollback'), async (c) =>
     c.json(await controlDeployment(c.var.deps, requestOrigin(c), c.req.valid('param').id, 'rollback', c.req.valid('json').reason), 200),
   )
+  .openapi(windows, async (c) => c.json({ items: await listWindows(c.var.deps, c.req.valid('param').id) }, 200))
+  .openapi(createWindowRoute, async (c) =>
+    c.json(await createWindow(c.var.deps, requestOrigin(c), c.req.valid('param').id, c.req.valid('json')), 201),
+  )
+  .openapi(deleteWindowRoute, async (c) => {
+    const { id, windowId } = c.req.valid('param');
+    await deleteWindow(c.var.deps, requestOrigin(c), id, windowId);
+    return c.body(null, 204);
+  })
   .openapi(approval, async (c) => {
     const { decision, comment } = c.req.valid('json');
     return c.json(await decideDeployment(c.var.deps, requestOrigin(c), c.var.user.id, c.req.valid('param').id, decision, comment), 200);

@@ -205,7 +205,10 @@ export async function createDeployment(deps: ApiDeps, origin: Origin, userId: st
   const previousPayloads = new Map<string, string>();
   if (req.action === 'install') {
     for (const versionId of new Set(previous.rows.map((r) => r.version_id))) {
-      previousPayloads.set(versionId, await storePayload(pool, withPolicy(await softwareCommandPayload(deps, 'software.install', versionId), strategy)));
+      previousPayloads.set(
+        versionId,
+        await storePayload(pool, withPolicy(await softwareCommandPayload(deps, 'software.install', versionId), strategy)),
+      );
     }
   }
   const previousOf = new Map(previous.rows.map((r) => [r.device_id, r.version_id]));
@@ -265,7 +268,12 @@ export async function createDeployment(deps: ApiDeps, origin: Origin, userId: st
       action: 'deployment.create',
       targetType: 'deployment',
       targetId: id,
-      details: { versionId: planned.version.id, action: req.action, devices: ids.length, waves: planned.waves.map((w) => w.deviceIds.length) },
+      details: {
+        versionId: planned.version.id,
+        action: req.action,
+        devices: ids.length,
+        waves: planned.waves.map((w) => w.deviceIds.length),
+      },
     });
   });
   await startRollout(deps, id, planned.version);
@@ -366,7 +374,10 @@ function toSummary(r: DeploymentRow): DeploymentSummary {
 }
 
 /** Devices per status of each deployment (one aggregate per deployment: the list shows at most a page). */
-async function countsOf(sql: pg.Pool, ids: string[]): Promise<Map<string, { total: number; counts: Record<string, number>; byWave: Map<number, Record<string, number>> }>> {
+async function countsOf(
+  sql: pg.Pool,
+  ids: string[],
+): Promise<Map<string, { total: number; counts: Record<string, number>; byWave: Map<number, Record<string, number>> }>> {
   const out = new Map<string, { total: number; counts: Record<string, number>; byWave: Map<number, Record<string, number>> }>();
   for (const id of ids) {
     const { rows } = await sql.query<{ wave: number; status: string; n: number }>(
@@ -415,7 +426,10 @@ export async function listDeployments(deps: ApiDeps, q: DeploymentListFilters): 
     `${SELECT_DEPLOYMENT}${whereSql} ORDER BY d.created_at DESC, d.id LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
     params,
   );
-  const counts = await countsOf(pool, rows.map((r) => r.id));
+  const counts = await countsOf(
+    pool,
+    rows.map((r) => r.id),
+  );
   return {
     items: rows.map((r) => toSummary({ ...r, total: counts.get(r.id)?.total ?? 0, counts: counts.get(r.id)?.counts ?? null })),
     total: total.rows[0]!.n,
@@ -437,7 +451,10 @@ export async function getDeployment(deps: ApiDeps, id: string): Promise<Deployme
     soak_until: Date | null;
     finished_at: Date | null;
     health: Deployment['waves'][number]['health'];
-  }>('SELECT index, label, size, state, started_at, soak_until, finished_at, health FROM deployment_waves WHERE deployment_id = $1 ORDER BY index', [id]);
+  }>(
+    'SELECT index, label, size, state, started_at, soak_until, finished_at, health FROM deployment_waves WHERE deployment_id = $1 ORDER BY index',
+    [id],
+  );
   const failures = await pool.query<{ reason: string; exit_code: string | null; n: number }>(
     `SELECT coalesce(outcome, 'failed') AS reason, exit_code::text, count(*)::int AS n FROM (${DEPLOYMENT_DEVICE_STATES_SQL}) s
       WHERE status = 'failed' GROUP BY 1, 2 ORDER BY n DESC, 1 LIMIT 10`,
@@ -465,7 +482,11 @@ export async function getDeployment(deps: ApiDeps, id: string): Promise<Deployme
       counts: fullCounts(tallies.byWave.get(w.index) ?? null),
       health: w.health,
     })),
-    failedByReason: failures.rows.map((f) => ({ reason: f.reason, exitCode: f.exit_code === null ? null : Number(f.exit_code), count: f.n })),
+    failedByReason: failures.rows.map((f) => ({
+      reason: f.reason,
+      exitCode: f.exit_code === null ? null : Number(f.exit_code),
+      count: f.n,
+    })),
     rollback:
       rollback.rows.length === 0
         ? null
@@ -528,11 +549,27 @@ export async function listDeploymentDevices(
 
 export async function listDeploymentEvents(deps: ApiDeps, id: string) {
   await requireDeployment(deps, id);
-  const { rows } = await deps.db.pool.query<{ id: string; type: string; message: string; actor: string | null; details: unknown; occurred_at: Date }>(
+  const { rows } = await deps.db.pool.query<{
+    id: string;
+    type: string;
+    message: string;
+    actor: string | null;
+    details: unknown;
+    occurred_at: Date;
+  }>(
     'SELECT id::text, type, message, actor, details, occurred_at FROM deployment_events WHERE deployment_id = $1 ORDER BY id DESC LIMIT 500',
     [id],
   );
-  return { items: rows.map((r) => ({ id: r.id, type: r.type, message: r.message, actor: r.actor, details: r.details ?? null, occurredAt: r.occurred_at.toISOString() })) };
+  return {
+    items: rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      message: r.message,
+      actor: r.actor,
+      details: r.details ?? null,
+      occurredAt: r.occurred_at.toISOString(),
+    })),
+  };
 }
 
 /** Cumulative succeeded and failed results over time since the deployment started (the dashboard's chart). */
@@ -611,7 +648,8 @@ export async function decideDeployment(
     const dep = rows[0];
     if (!dep) throw new ApiError(404, 'not_found');
     if (dep.status !== 'pending_approval') throw new ApiError(409, 'approval_not_allowed', 'The deployment does not wait for approval.');
-    if (dep.created_by_id === userId) throw new ApiError(409, 'approval_not_allowed', 'Someone other than its creator must approve a deployment.');
+    if (dep.created_by_id === userId)
+      throw new ApiError(409, 'approval_not_allowed', 'Someone other than its creator must approve a deployment.');
     await sql.query(
       `UPDATE deployments SET status = $2, approved_by_id = $3, approved_at = now(), updated_at = now(),
               finished_at = CASE WHEN $2 = 'rejected' THEN now() END WHERE id = $1`,
@@ -623,7 +661,12 @@ export async function decideDeployment(
       `${decision === 'approved' ? 'Approved' : 'Rejected'}${comment ? `: ${comment}` : ''}`,
       origin.actor.name,
     ]);
-    await audit({ action: `deployment.${decision === 'approved' ? 'approve' : 'reject'}`, targetType: 'deployment', targetId: id, details: comment ? { comment } : undefined });
+    await audit({
+      action: `deployment.${decision === 'approved' ? 'approve' : 'reject'}`,
+      targetType: 'deployment',
+      targetId: id,
+      details: comment ? { comment } : undefined,
+    });
   });
   try {
     await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(deploymentWorkflowId(id)).signal('approvalDecided'));
