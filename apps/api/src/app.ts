@@ -24,6 +24,7 @@ import { fileRoutes } from './routes/files.ts';
 import { depotRoutes } from './routes/depot.ts';
 import { softwareRoutes } from './routes/software.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
+import { softwareAssignmentRoutes } from './routes/software-assignments.ts';
 import { refuseDeepJson } from './lib/json-depth.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
@@ -80,6 +81,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', depotRoutes)
     .route('/', softwareRoutes)
     .route('/', deploymentRoutes)
+    .route('/', softwareAssignmentRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)
     .route('/', configRoutes);

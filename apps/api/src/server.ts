@@ -1,4 +1,6 @@
 /** Starts the API over explicit configuration (used by main.ts, tests and the dev launcher). */
+import { OutboxDispatcher } from '@opsconductor/domain-events';
+import { AssignmentEnforcer, softwareAssignmentConsumer } from './services/software-assignments.ts';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
@@ -203,6 +205,16 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   }
   const depotHealth = new DepotHealthMonitor(deps, config.depotHealthIntervalSeconds);
   depotHealth.start();
+  // Software assignments (ADR 24): applied to devices that join or leave groups, and enforced periodically.
+  const assignments = new AssignmentEnforcer(deps, config.assignmentEnforceIntervalSeconds);
+  assignments.start();
+  const outbox = new OutboxDispatcher({
+    pool: db.pool,
+    databaseUrl: o.databaseUrl,
+    consumers: [softwareAssignmentConsumer(deps)],
+    logger: logger.child({ component: 'outbox' }),
+  });
+  await outbox.start();
   const channel = new AgentChannelServer(deps);
   const { server, port } = await listen(createApp(deps), o.host ?? '127.0.0.1', o.port);
   server.on('upgrade', channel.upgrade);
@@ -216,6 +228,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
       channel.close();
       await deps.agentlessRelay?.close();
       await depotHealth.close();
+      await outbox.stop();
+      await assignments.stop();
       await Promise.all([closeServer(server), metricsListener && closeServer(metricsListener.server)]);
       deviceAuth.close();
       deps.wakeups.close();

@@ -198,6 +198,71 @@ export async function createJobRun(
   return { id, deviceCount: deviceIds.length, replayed: false };
 }
 
+export interface SystemJobRun {
+  /** The run's ID; a run by this ID that exists already is not created again (an event handled twice). */
+  id?: string;
+  deviceIds: string[];
+  payload: CommandPayload;
+  deadlineSeconds: number;
+  /** The software assignment that starts it. */
+  assignmentId?: string;
+  /** Devices start only inside one of their groups' maintenance windows. */
+  maintenanceWindows?: boolean;
+  /** Why, for people (after the command on the run's page). */
+  reason: string;
+}
+
+/**
+ * A run the platform starts by itself (an assignment applied to new group members, its periodic enforcement), with no
+ * user as creator. Returns its ID, or null when there is no device to run on or a run by its ID exists.
+ */
+export async function startSystemJobRun(deps: ApiDeps, run: SystemJobRun): Promise<string | null> {
+  if (run.deviceIds.length === 0) return null;
+  const payloadSha256 = await storePayload(deps.db.pool, run.payload);
+  const id = run.id ?? randomUUID();
+  const deadlineAt = new Date(Date.now() + run.deadlineSeconds * 1000);
+  const described = describePayload(run.payload);
+  const created = await withTransaction(deps.db.pool, async (client) => {
+    const inserted = await client.query(
+      `INSERT INTO job_runs (id, workflow_id, kind, payload_sha256, command, shell, timeout_seconds, deadline_at, assignment_id,
+                             maintenance_windows, target_selection)
+       VALUES ($1::uuid, $2, $3, $4, left($5, 4000), $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+      [
+        id,
+        jobRunWorkflowId(id),
+        run.payload.kind,
+        payloadSha256,
+        `${described.command} (${run.reason})`,
+        described.shell,
+        run.payload.timeoutSeconds,
+        deadlineAt,
+        run.assignmentId ?? null,
+        run.maintenanceWindows ?? false,
+        JSON.stringify({ deviceIds: run.deviceIds.length <= 100 ? run.deviceIds : undefined }),
+      ],
+    );
+    if (!inserted.rowCount) return false;
+    await client.query(
+      `INSERT INTO job_run_devices (id, job_run_id, device_id, hostname)
+       SELECT gen_random_uuid(), $1, d.id, d.hostname FROM devices d WHERE d.id = ANY($2::uuid[]) AND d.retired_at IS NULL`,
+      [id, run.deviceIds],
+    );
+    return true;
+  });
+  if (!created) return null;
+  await startJobRunWorkflow(
+    deps,
+    {
+      jobRunId: id,
+      deviceIds: run.deviceIds,
+      command: { kind: run.payload.kind, payloadSha256, timeoutSeconds: run.payload.timeoutSeconds },
+      deadlineAt: deadlineAt.toISOString(),
+    },
+    false,
+  );
+  return id;
+}
+
 const auditLogData = (row: AuditRow): Prisma.AuditLogCreateManyInput => ({
   ...row,
   details: row.details as Prisma.InputJsonValue | undefined,

@@ -141,9 +141,16 @@ export async function updatePackage(
 }
 
 /** Deletes a package and its versions, unless another package's version depends on it (409). */
+/** A deployed version (or package) stays: its deployments show it, and a rollback may need it again. */
+async function refuseIfDeployed(sql: pg.PoolClient, column: 'package_id' | 'version_id', id: string): Promise<void> {
+  const { rows } = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM deployments WHERE ${column} = $1`, [id]);
+  if (rows[0]!.n > 0) throw new ApiError(409, 'version_deployed', `${rows[0]!.n} deployment${rows[0]!.n === 1 ? '' : 's'} use it.`);
+}
+
 export async function deletePackage(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
   await withUnitOfWork(deps.db, origin, async (uow) => {
     const pkg = await selectPackage(uow.sql, id);
+    await refuseIfDeployed(uow.sql, 'package_id', id);
     await uow.sql.query('DELETE FROM software_packages WHERE id = $1', [id]);
     await uow.audit({ action: 'software_package.delete', targetType: 'software_package', targetId: id, details: { name: pkg.name } });
   }).catch((err: unknown) => {
@@ -408,6 +415,7 @@ export async function deleteVersion(deps: ApiDeps, origin: Origin, id: string): 
   await withUnitOfWork(deps.db, origin, async (uow) => {
     const [version] = await selectVersions(uow.sql, 'v.id', id);
     if (!version) throw new ApiError(404, 'not_found');
+    await refuseIfDeployed(uow.sql, 'version_id', id);
     await uow.sql.query('DELETE FROM package_versions WHERE id = $1', [id]);
     await uow.audit({
       action: 'package_version.delete',
