@@ -38,6 +38,12 @@ function statsLine(s: FleetStatsSnapshot, counts: Partial<Record<string, number>
     `| empty polls ${latency(c.poll)}`,
     `| results ${latency(c.result)}`,
     `| commands ${s.commandsReceived}, results ${s.resultsAccepted}${s.duplicateResults ? ` (+${s.duplicateResults} dup)` : ''}`,
+    Object.keys(s.softwareOutcomes).length
+      ? `| software ${Object.entries(s.softwareOutcomes)
+          .map(([outcome, n]) => `${outcome} ${n}`)
+          .join(', ')}`
+      : '',
+    s.wentSilent ? `| went silent ${s.wentSilent}` : '',
     errors.length ? `| errors ${errors.join(' ')}` : '',
     s.protocolDrift ? `| PROTOCOL DRIFT ${s.protocolDrift}` : '',
   ]
