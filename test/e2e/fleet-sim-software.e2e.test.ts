@@ -5,11 +5,12 @@
  * last-seen stops advancing and the API shows them offline) until revived. A second install reports
  * `already_installed` (and reinstalls a version a user removed by hand), a restarted simulator still knows what is
  * installed (state file), and an uninstall reports `uninstalled` where it was installed and `not_installed` elsewhere.
+ * Devices told to download artifacts fetch a version's installer from the depot and report its bytes and source.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFleet, type BehaviourSubset, type Fleet } from '../../agent/src/fleet-sim/index.ts';
@@ -22,6 +23,8 @@ const AGENTS = 50;
 const FAILING = [40, 49] as const;
 const SILENT = [30, 34] as const;
 const ONLINE_WINDOW_SECONDS = 12;
+const BUILT_IN_DEPOT = '00000000-0000-4000-8000-000000000001';
+const DOWNLOADING = [0, 4] as const;
 
 let t: TestApi;
 let admin: string;
@@ -35,13 +38,18 @@ let versionId: string;
 const subsets: BehaviourSubset[] = [
   { select: { indexes: [FAILING] }, behaviour: { installFailRate: 1 } },
   { select: { indexes: [SILENT] }, behaviour: { silentAfterInstallRate: 1 } },
+  { select: { indexes: [DOWNLOADING] }, behaviour: { downloadArtifacts: true } },
 ];
 const hostname = (i: number) => `sw-${String(i).padStart(5, '0')}`;
 const inRange = (i: number, [from, to]: readonly [number, number]) => i >= from && i <= to;
 
 beforeAll(async () => {
   // Polls every 5 s mark a device seen; a silent device drops out of the (short) online window.
-  t = await startTestApi({ pollWaitSeconds: 5, onlineWindowSeconds: ONLINE_WINDOW_SECONDS, lastSeenFlushSeconds: 1 });
+  // A master key, so the depot has a signing key for artifact manifests.
+  t = await startTestApi(
+    { pollWaitSeconds: 5, onlineWindowSeconds: ONLINE_WINDOW_SECONDS, lastSeenFlushSeconds: 1 },
+    { secretsMasterKeys: [{ id: 'k1', key: randomBytes(32) }] },
+  );
   admin = await t.tokenFor('admin');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   connection = await NativeConnection.connect({ address: inject('temporalAddress') });
@@ -70,8 +78,8 @@ const api = async (method: string, path: string, json?: unknown) => {
 const onlineCount = async () => (await api('GET', '/devices?status=online&pageSize=1')).body.total as number;
 
 /** A software job run on every device; its targets by device index. */
-async function softwareRun(kind: 'software.install' | 'software.uninstall'): Promise<Map<number, any>> {
-  const created = await api('POST', '/job-runs', { filter: {}, action: { kind, versionId }, expectedDeviceCount: AGENTS });
+async function softwareRun(kind: 'software.install' | 'software.uninstall', id = versionId): Promise<Map<number, any>> {
+  const created = await api('POST', '/job-runs', { filter: {}, action: { kind, versionId: id }, expectedDeviceCount: AGENTS });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const run = await waitFor(
     `the ${kind} run to finish`,
@@ -210,5 +218,41 @@ describe('the fleet simulator with software commands', () => {
     const stats = fleet.stats();
     expect(stats.softwareOutcomes).toEqual({ uninstalled: 40, not_installed: 10 });
     expect(stats.protocolDrift).toBe(0);
+  }, 180_000);
+
+  it('downloads the artifacts of a version from the depot on the devices told to, reporting bytes and source', async () => {
+    const content = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 251));
+    const upload = await t.request('/api/v1/depot/artifacts?fileName=setup.sh', {
+      method: 'POST',
+      token: admin,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: content,
+    });
+    expect(upload.status).toBe(201);
+    const artifact = (await upload.json()) as { id: string };
+    const pkg = await api('POST', '/software/packages', { name: `Sim tool ${randomUUID()}`, platform: 'linux' });
+    const version = await api('POST', `/software/packages/${pkg.body.id}/versions`, {
+      version: '2.0.0',
+      installerType: 'sh',
+      artifactIds: [artifact.id],
+      timeoutSeconds: 300,
+    });
+    expect(version.status, JSON.stringify(version.body)).toBe(201);
+    fleet!.resetStats();
+
+    const targets = await softwareRun('software.install', version.body.id);
+    for (let i = 0; i < AGENTS; i++) {
+      const downloaded = inRange(i, DOWNLOADING)
+        ? { bytesDownloaded: content.length, sourceId: BUILT_IN_DEPOT, fromCache: false }
+        : { bytesDownloaded: 0, sourceId: null, fromCache: false };
+      expect(targets.get(i)?.software, `device ${i}`).toMatchObject({
+        outcome: inRange(i, FAILING) ? 'failed' : 'installed',
+        ...downloaded,
+      });
+    }
+    // The silent subset went silent again after this install.
+    await waitFor('the silent subset to go silent again', async () => fleet!.stats().wentSilent === 5, 10_000, 50);
+    expect(fleet!.stats()).toMatchObject({ softwareOutcomes: { installed: 40, failed: 10 }, protocolDrift: 0 });
+    expect(fleet!.counts()).toEqual({ online: AGENTS - 5, silent: 5 });
   }, 180_000);
 });
