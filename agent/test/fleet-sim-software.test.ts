@@ -229,6 +229,8 @@ describe('fleet-sim software commands', () => {
     const report = stoppedReport(plan, 'timed out after 600 s');
     expect(softwareCommandReport.parse(report)).toMatchObject({ outcome: 'failed', detectedAfter: null, installerExitCode: null });
     expect(report.detail).toBe('timed out after 600 s');
+    // Stopped before it was planned (cancelled at start): still a report the contract takes.
+    expect(softwareCommandReport.parse(stoppedReport(undefined, 'cancelled'))).toMatchObject({ outcome: 'failed', detail: 'cancelled' });
   });
 
   it('lets subsets set the software knobs', () => {

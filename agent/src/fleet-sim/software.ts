@@ -206,9 +206,9 @@ export async function planSoftwareCommand(
 }
 
 /** The report of a software command that did not run to its end (cancelled, timed out): nothing changed. */
-export function stoppedReport(plan: SoftwarePlan, detail: string): SoftwareCommandReport {
+export function stoppedReport(plan: SoftwarePlan | undefined, detail: string): SoftwareCommandReport {
   return {
-    ...plan.report,
+    ...(plan?.report ?? newReport()),
     outcome: 'failed',
     detectedAfter: null,
     installerExitCode: null,

@@ -497,11 +497,13 @@ export class VirtualAgent {
               : 'failed';
       const ranToEnd = status === 'succeeded' || status === 'failed';
       const exitCode = ranToEnd ? (software ? software.exitCode : outcome.exitCode) : null;
+      const isSoftware = isSoftwarePayload(command.payload);
       const report =
-        software &&
-        (ranToEnd
+        software && ranToEnd
           ? software.report
-          : stoppedReport(software, status === 'cancelled' ? 'cancelled' : `timed out after ${(timeoutMs ?? runsMs) / 1000} s`));
+          : isSoftware
+            ? stoppedReport(software, status === 'cancelled' ? 'cancelled' : `timed out after ${(timeoutMs ?? runsMs) / 1000} s`)
+            : undefined;
       if (software && ranToEnd) this.applySoftware(software);
       if (report) this.env.stats.softwareOutcome(report.outcome);
       this.running.delete(id);
@@ -510,7 +512,7 @@ export class VirtualAgent {
         {
           status,
           exitCode,
-          ...(software && status !== 'succeeded' ? { error: ranToEnd ? software.error : `failed: ${report!.detail ?? ''}` } : {}),
+          ...(report && status !== 'succeeded' ? { error: software && ranToEnd ? software.error : `failed: ${report.detail ?? ''}` } : {}),
           startedAt: entry.startedAt,
           finishedAt: finishedAt.toISOString(),
           durationMs: finishedAt.getTime() - startedAt.getTime(),
