@@ -289,6 +289,11 @@ describe('fleet-sim software command line', () => {
       expect(() => parseSubset(bad), bad).toThrow(UsageError);
     }
     expect(() => parseCliArgs(['--server', 'http://x', '--silent-after-install-rate', 'often'], {})).toThrow(UsageError);
+    expect(parseCliArgs(['--server', 'http://x', '--state-file', 'f.json', '--revive'], {})?.fleet).toMatchObject({
+      stateFile: 'f.json',
+      reviveSilent: true,
+    });
+    expect(parseCliArgs(['--server', 'http://x'], {})?.fleet.reviveSilent).toBeUndefined();
   });
 });
 

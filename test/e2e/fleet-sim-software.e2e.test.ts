@@ -6,7 +6,9 @@
  * `already_installed` (and reinstalls a version a user removed by hand), a restarted simulator still knows what is
  * installed (state file), and an uninstall reports `uninstalled` where it was installed and `not_installed` elsewhere.
  * Devices told to download artifacts fetch a version's installer from the depot and report its bytes and source.
+ * Silent devices stay silent across a restart of the simulator, until its command line is sent SIGUSR2.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,7 @@ import { startFleet, type BehaviourSubset, type Fleet } from '../../agent/src/fl
 import { readFleetState } from '../../agent/src/fleet-sim/state-file.ts';
 import { createWorker } from '../../workers/src/worker.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
-import { waitFor } from '../support/tools.ts';
+import { repoRoot, waitFor } from '../support/tools.ts';
 
 const AGENTS = 50;
 const FAILING = [40, 49] as const;
@@ -254,5 +256,43 @@ describe('the fleet simulator with software commands', () => {
     await waitFor('the silent subset to go silent again', async () => fleet!.stats().wentSilent === 5, 10_000, 50);
     expect(fleet!.stats()).toMatchObject({ softwareOutcomes: { installed: 40, failed: 10 }, protocolDrift: 0 });
     expect(fleet!.counts()).toEqual({ online: AGENTS - 5, silent: 5 });
+  }, 180_000);
+
+  it('keeps silent devices silent across a restart; the command line revives them on SIGUSR2', async () => {
+    await fleet!.stop();
+    fleet = undefined;
+    const stateFile = join(scratch, 'fleet.json');
+    const saved = await readFleetState(stateFile, t.url);
+    expect([...saved.values()].filter((d) => d.silent).map((d) => d.index)).toEqual([30, 31, 32, 33, 34]);
+
+    // The command line, from the state file: the silent devices stay away until SIGUSR2.
+    const cli = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'agent/src/fleet-sim/cli.ts', '--server', t.url, '--state-file', stateFile, '--hostname-prefix', 'sw'].concat([
+        '--agents',
+        String(AGENTS),
+        '--ramp',
+        'all',
+        '--stats-interval',
+        '0',
+        '--goodbye',
+      ]),
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    cli.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the command line to bring its devices up', async () => stderr.includes('all devices up'), 60_000, 100);
+      expect(stderr).toContain('"silent":5');
+      await waitFor('the other devices online', async () => (await onlineCount()) === AGENTS - 5, 20_000, 250);
+      cli.kill('SIGUSR2');
+      await waitFor('the revival', async () => stderr.includes('revived 5 silent devices'), 20_000, 100);
+      await waitFor('every device online', async () => (await onlineCount()) === AGENTS, 20_000, 250);
+    } finally {
+      cli.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect([...(await readFleetState(stateFile, t.url)).values()].filter((d) => d.silent)).toEqual([]);
   }, 180_000);
 });

@@ -79,6 +79,10 @@ async function run(cli: CliOptions): Promise<void> {
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  // Devices that went silent after an install come back.
+  process.on('SIGUSR2', () => {
+    void fleet.revive().then((n) => console.error(`fleet-sim: revived ${n} silent device${n === 1 ? '' : 's'}`));
+  });
   const timer = cli.statsIntervalMs > 0 ? setInterval(() => print(), cli.statsIntervalMs) : undefined;
   fleet.ready.then(
     () =>

@@ -32,6 +32,8 @@ export interface FleetOptions {
   enrollConcurrency?: number;
   /** Where credentials are kept between runs (JSON, mode 0600); devices found there skip enrolment. */
   stateFile?: string;
+  /** Devices the state file says went silent come back online at start (default: they stay silent). */
+  reviveSilent?: boolean;
   /** Hostnames are `<prefix>-<index, 5 digits>` (default prefix `sim`). */
   hostnamePrefix?: string;
   /** Index of the first device (default 0): simulators side by side use disjoint ranges. */
@@ -196,7 +198,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       behaviourFor({ index, hostname }, base, subsets, seed),
       env,
       known && { index: known.index, hostname: known.hostname, deviceId: known.deviceId, deviceSecret: known.deviceSecret },
-      { installed: known?.software ?? [], silent: known?.silent ?? false },
+      { installed: known?.software ?? [], silent: !options.reviveSilent && (known?.silent ?? false) },
     );
     agents.push(agent);
     byIndex.set(index, agent);

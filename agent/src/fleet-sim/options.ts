@@ -21,6 +21,8 @@ Fleet
   --ramp <n>/s               devices brought online per second (default 100/s; "all" for no limit)
   --enroll-concurrency <n>   enrolments in flight at once (default 32)
   --state-file <path>        keep credentials here; devices found in it skip enrolment
+                             (and what they installed, and whether they went silent)
+  --revive                   devices the state file says went silent come back online
   --hostname-prefix <text>   hostnames are <prefix>-00000, <prefix>-00001, … (default sim)
   --first-index <n>          index of the first device (default 0)
   --checkin-interval <dur>   override the server's check-in interval; 0 = only when coming online
@@ -48,8 +50,8 @@ a missing one not_installed; otherwise the installer exits as drawn
                              the installer's exit code when it fails (default 1603)
   --silent-after-install-rate <p>
                              probability 0…1 that a device goes silent after a successful install: no
-                             more polls, check-ins or heartbeats until revived or rebooted (an action
-                             from code, or a restart without --state-file) (default 0)
+                             more polls, check-ins or heartbeats until revived (SIGUSR2 to this
+                             process, --revive at start, or an action from code) (default 0)
   --download-artifacts       software commands download their artifacts (depot, http/s3 sources) and
                              report bytes and source (default: no downloads)
 
@@ -254,6 +256,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         transport: { type: 'string' },
         'lose-journal': { type: 'boolean' },
         'download-artifacts': { type: 'boolean' },
+        revive: { type: 'boolean' },
         subset: { type: 'string', multiple: true },
         duration: { type: 'string' },
         'stats-interval': { type: 'string' },
@@ -292,6 +295,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (ramp !== undefined) fleet.rampPerSecond = ramp === 'all' ? Infinity : parseNumber(ramp.replace(/\/s$/, ''), '--ramp', { min: 0.001 });
   if (str('enroll-concurrency') !== undefined) fleet.enrollConcurrency = count(str('enroll-concurrency')!, '--enroll-concurrency', 1);
   if (str('state-file') !== undefined) fleet.stateFile = str('state-file');
+  if (v.revive) fleet.reviveSilent = true;
   if (str('hostname-prefix') !== undefined) fleet.hostnamePrefix = str('hostname-prefix');
   if (str('first-index') !== undefined) fleet.firstIndex = count(str('first-index')!, '--first-index');
   if (str('checkin-interval') !== undefined)
