@@ -4,8 +4,10 @@
  * they arrive and keeping none of them: the serving side of the depot under load (`npm run bench:depot`).
  */
 import { createHash } from 'node:crypto';
-import { Pool } from 'undici';
+import type { ArtifactManifest } from '@opsconductor/contracts/software';
+import { Pool, request } from 'undici';
 import { AGENT_VERSION } from '../version.ts';
+import type { ArtifactFetch } from './software.ts';
 import type { FleetCredential } from './state-file.ts';
 
 export interface ArtifactDownload {
@@ -90,4 +92,71 @@ export async function downloadArtifacts(
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * One artifact of a software command, as the agent gets it (agent/src/depot): its sources in order — the depot with
+ * the device's credentials, an http/s3 URL as it is; a share is not reachable from the simulator and is skipped —
+ * until one gives the bytes of the manifest's size and SHA-256. The bytes are hashed as they arrive and not kept.
+ */
+export async function fetchManifestArtifact(
+  serverUrl: string,
+  deviceSecret: string,
+  manifest: ArtifactManifest,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<ArtifactFetch> {
+  const base = serverUrl.replace(/\/+$/, '');
+  const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
+  let bytesDownloaded = 0;
+  let mismatch = false;
+  const failures: string[] = [];
+  for (const source of manifest.sources) {
+    if (source.kind === 'share') {
+      failures.push(`${source.sourceId}: a share is not reachable from the simulator`);
+      continue;
+    }
+    const depot = source.kind === 'depot';
+    const url = depot ? `${base}/agent/v1/artifacts/${encodeURIComponent(manifest.sha256)}` : source.url;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        headers: {
+          ...(depot ? { authorization: `Bearer ${deviceSecret}` } : {}),
+          'user-agent': `opsconductor-fleet-sim/${AGENT_VERSION}`,
+          'accept-encoding': 'identity',
+        },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        failures.push(`${source.sourceId}: HTTP ${res.statusCode}`);
+        continue;
+      }
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (bytes > manifest.size) break;
+      }
+    } catch (err) {
+      bytesDownloaded += bytes;
+      if (opts.signal?.aborted) throw err;
+      failures.push(`${source.sourceId}: ${(err as Error)?.message ?? String(err)}`);
+      continue;
+    }
+    bytesDownloaded += bytes;
+    if (bytes === manifest.size && hash.digest('hex') === manifest.sha256)
+      return { ok: true, sourceId: source.sourceId, bytes: bytesDownloaded };
+    mismatch = true;
+    failures.push(`${source.sourceId}: the bytes do not match the manifest's size and SHA-256`);
+  }
+  return {
+    ok: false,
+    outcome: mismatch ? 'hash_mismatch' : 'download_failed',
+    bytes: bytesDownloaded,
+    detail: `no source gave ${manifest.fileName}: ${failures.join('; ')}`,
+  };
 }

@@ -23,6 +23,22 @@ export interface CommandBehaviour {
   keepJournal: boolean;
   /** Enrolled but never polls: an offline device. */
   offline: boolean;
+  /** Probability (0…1) that a `software.install` (or one of its dependencies) fails; null: `failRate`. */
+  installFailRate: number | null;
+  /** The installer's exit code when an install fails (default 1603, MSI's fatal error). */
+  installFailExitCode: number;
+  /**
+   * Probability (0…1) that a device goes silent once it reported a successful install (`installed` or
+   * `reboot_required`): it stops polling, checking in and heartbeating until an action brings it back
+   * (`revive`, `goOnline` or `reboot`), as an update that broke the device.
+   */
+  silentAfterInstallRate: number;
+  /**
+   * Software commands download their artifacts (`GET /agent/v1/artifacts/{sha256}` for a depot source, the URL of
+   * an http/s3 one) with the device's credentials, hashing what arrives, and report bytes and source; off: nothing is
+   * downloaded (0 bytes, no source).
+   */
+  downloadArtifacts: boolean;
 }
 
 export const defaultBehaviour: CommandBehaviour = {
@@ -36,6 +52,10 @@ export const defaultBehaviour: CommandBehaviour = {
   rebootOfflineMs: 30_000,
   keepJournal: true,
   offline: false,
+  installFailRate: null,
+  installFailExitCode: 1603,
+  silentAfterInstallRate: 0,
+  downloadArtifacts: false,
 };
 
 /** Which devices a subset (or an action like `fleet.reboot`) applies to; every given criterion must hold. */

@@ -38,6 +38,12 @@ function statsLine(s: FleetStatsSnapshot, counts: Partial<Record<string, number>
     `| empty polls ${latency(c.poll)}`,
     `| results ${latency(c.result)}`,
     `| commands ${s.commandsReceived}, results ${s.resultsAccepted}${s.duplicateResults ? ` (+${s.duplicateResults} dup)` : ''}`,
+    Object.keys(s.softwareOutcomes).length
+      ? `| software ${Object.entries(s.softwareOutcomes)
+          .map(([outcome, n]) => `${outcome} ${n}`)
+          .join(', ')}`
+      : '',
+    s.wentSilent ? `| went silent ${s.wentSilent}` : '',
     errors.length ? `| errors ${errors.join(' ')}` : '',
     s.protocolDrift ? `| PROTOCOL DRIFT ${s.protocolDrift}` : '',
   ]
@@ -73,6 +79,10 @@ async function run(cli: CliOptions): Promise<void> {
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  // Devices that went silent after an install come back.
+  process.on('SIGUSR2', () => {
+    void fleet.revive().then((n) => console.error(`fleet-sim: revived ${n} silent device${n === 1 ? '' : 's'}`));
+  });
   const timer = cli.statsIntervalMs > 0 ? setInterval(() => print(), cli.statsIntervalMs) : undefined;
   fleet.ready.then(
     () =>

@@ -1,4 +1,5 @@
 /** What a simulated fleet measured: per protocol call, counters of what happened, and notes on anything odd. */
+import type { SoftwareOutcome } from '@opsconductor/contracts/constants';
 import { ProtocolCallError, ProtocolDriftError } from './protocol-client.ts';
 import { CallStats, type CallSummary } from './stats.ts';
 
@@ -21,7 +22,15 @@ export class FleetStats {
   rejected = 0;
   /** Answers or bodies outside the contract: the simulator and the server disagree on the protocol. */
   protocolDrift = 0;
+  /** Devices that went silent after an install (`silentAfterInstallRate`). */
+  wentSilent = 0;
+  /** Software commands that ran, by the outcome they reported (once per command, not per delivery). */
+  private readonly software = new Map<SoftwareOutcome, number>();
   private readonly notes: string[] = [];
+
+  softwareOutcome(outcome: SoftwareOutcome): void {
+    this.software.set(outcome, (this.software.get(outcome) ?? 0) + 1);
+  }
 
   failure(call: CallStats, err: unknown): void {
     if (err instanceof ProtocolDriftError) {
@@ -64,6 +73,8 @@ export class FleetStats {
       reboots: this.reboots,
       rejected: this.rejected,
       protocolDrift: this.protocolDrift,
+      softwareOutcomes: Object.fromEntries([...this.software].sort(([a], [b]) => a.localeCompare(b))),
+      wentSilent: this.wentSilent,
       notes: [...this.notes],
     };
   }
@@ -71,7 +82,8 @@ export class FleetStats {
   /** Starts a new measurement window (counters and latencies; notes are kept). */
   reset(): void {
     for (const c of Object.values(this.calls())) c.reset();
-    this.pollsWithWork = this.commandsReceived = this.resultsAccepted = this.duplicateResults = this.reboots = 0;
+    this.pollsWithWork = this.commandsReceived = this.resultsAccepted = this.duplicateResults = this.reboots = this.wentSilent = 0;
+    this.software.clear();
   }
 }
 
@@ -84,5 +96,8 @@ export interface FleetStatsSnapshot {
   reboots: number;
   rejected: number;
   protocolDrift: number;
+  /** Software commands by reported outcome, e.g. `{ installed: 9500, failed: 480, already_installed: 20 }`. */
+  softwareOutcomes: Partial<Record<SoftwareOutcome, number>>;
+  wentSilent: number;
   notes: string[];
 }

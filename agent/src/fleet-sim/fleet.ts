@@ -5,7 +5,7 @@
  */
 import { Pool } from 'undici';
 import { Backoff, sleep } from '../backoff.ts';
-import { downloadArtifacts, type ArtifactDownload, type DownloadOptions } from './artifact-download.ts';
+import { downloadArtifacts, fetchManifestArtifact, type ArtifactDownload, type DownloadOptions } from './artifact-download.ts';
 import { AGENT_VERSION } from '../version.ts';
 import {
   behaviourFor,
@@ -18,7 +18,7 @@ import {
 } from './behaviour.ts';
 import { FleetStats, type FleetStatsSnapshot } from './fleet-stats.ts';
 import { ProtocolCallError, ProtocolClient } from './protocol-client.ts';
-import { readFleetState, writeFleetState, type FleetCredential } from './state-file.ts';
+import { readFleetState, writeFleetState, type FleetDeviceState } from './state-file.ts';
 import { VirtualAgent, type AgentEnvironment, type CommandEvent, type ResultEvent, type VirtualAgentStatus } from './virtual-agent.ts';
 
 export interface FleetOptions {
@@ -32,6 +32,8 @@ export interface FleetOptions {
   enrollConcurrency?: number;
   /** Where credentials are kept between runs (JSON, mode 0600); devices found there skip enrolment. */
   stateFile?: string;
+  /** Devices the state file says went silent come back online at start (default: they stay silent). */
+  reviveSilent?: boolean;
   /** Hostnames are `<prefix>-<index, 5 digits>` (default prefix `sim`). */
   hostnamePrefix?: string;
   /** Index of the first device (default 0): simulators side by side use disjoint ranges. */
@@ -62,6 +64,10 @@ export interface FleetDevice {
   deviceId: string | undefined;
   status: VirtualAgentStatus;
   bootId: string;
+  /** Installed package versions (version IDs, sorted). */
+  installed: string[];
+  /** Went silent after an install and was not brought back since (status `silent`, or offline/stopped meanwhile). */
+  silent: boolean;
 }
 
 export interface Fleet {
@@ -76,8 +82,16 @@ export interface Fleet {
   /** The selected devices stop at once (as if killed or cut off); with `goodbye`, they stop cleanly. */
   goOffline(select: DeviceSelector, opts?: { goodbye?: boolean }): Promise<void>;
   goOnline(select: DeviceSelector): Promise<void>;
-  /** The selected devices go away for `offlineMs` and come back with a new boot ID. */
+  /** The selected devices go away for `offlineMs` and come back with a new boot ID (silent ones too). */
   reboot(select: DeviceSelector, opts?: { offlineMs?: number; keepJournal?: boolean }): Promise<void>;
+  /** Silent devices among the selected ones come back online (same boot ID); resolves to how many did. */
+  revive(select?: DeviceSelector): Promise<number>;
+  /**
+   * A user uninstalled (`removeSoftware`) or installed (`addSoftware`) a package version by hand on the selected
+   * devices, outside OpsConductor; returns how many devices changed.
+   */
+  removeSoftware(select: DeviceSelector | undefined, versionId: string): number;
+  addSoftware(select: DeviceSelector | undefined, versionId: string): number;
   /**
    * The selected enrolled devices download a depot artifact at once with their own credentials, online or not (the
    * server decides by their open commands); each result with the SHA-256 of what arrived.
@@ -87,6 +101,7 @@ export interface Fleet {
 }
 
 const ENROLL_MAX_ATTEMPTS = 8;
+const STATE_SAVE_DELAY_MS = 1000;
 
 export function hostnameFor(prefix: string, index: number): string {
   return `${prefix}-${String(index).padStart(5, '0')}`;
@@ -102,9 +117,46 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const subsets = options.subsets ?? [];
   const stats = new FleetStats();
   const random = seededRandom(seed);
-  const saved = options.stateFile ? await readFleetState(options.stateFile, options.serverUrl) : new Map<number, FleetCredential>();
+  const saved = options.stateFile ? await readFleetState(options.stateFile, options.serverUrl) : new Map<number, FleetDeviceState>();
   const credentials = new Map(saved);
   let credentialsChanged = false;
+  const byIndex = new Map<number, VirtualAgent>();
+  let stateTimer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const save = (): Promise<void> => {
+    writing = writing
+      .catch(() => {})
+      .then(async () => {
+        if (!options.stateFile || !credentialsChanged) return;
+        credentialsChanged = false;
+        // Devices of this run as they are now; others in the file (another range, another prefix) as they were.
+        const devices = [...credentials.values()].map((c): FleetDeviceState => {
+          const agent = byIndex.get(c.index);
+          if (!agent || agent.hostname !== c.hostname) return c;
+          const installed = agent.installedVersions();
+          return {
+            index: c.index,
+            hostname: c.hostname,
+            deviceId: c.deviceId,
+            deviceSecret: c.deviceSecret,
+            ...(installed.length ? { software: installed } : {}),
+            ...(agent.silent ? { silent: true } : {}),
+          };
+        });
+        await writeFleetState(options.stateFile, options.serverUrl, devices);
+      });
+    return writing;
+  };
+  /** Software state changed: saved within a second (one write at a time), so a killed simulator loses little. */
+  const stateChanged = () => {
+    if (!options.stateFile) return;
+    credentialsChanged = true;
+    stateTimer ??= setTimeout(() => {
+      stateTimer = undefined;
+      save().catch((err: unknown) => stats.note(`saving ${options.stateFile} failed: ${String((err as Error)?.message ?? err)}`));
+    }, STATE_SAVE_DELAY_MS);
+    stateTimer.unref();
+  };
 
   const pools: Pool[] = [];
   const agents: VirtualAgent[] = [];
@@ -135,25 +187,22 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         credentials.set(c.index, c);
         credentialsChanged = true;
       },
+      fetchArtifact: (secret, manifest, signal) => fetchManifestArtifact(options.serverUrl, secret, manifest, { signal }),
+      onStateChange: stateChanged,
     };
     const hostname = hostnameFor(prefix, index);
-    const known = saved.get(index);
-    agents.push(
-      new VirtualAgent(
-        index,
-        hostname,
-        behaviourFor({ index, hostname }, base, subsets, seed),
-        env,
-        known?.hostname === hostname ? known : undefined,
-      ),
+    const known = saved.get(index)?.hostname === hostname ? saved.get(index) : undefined;
+    const agent = new VirtualAgent(
+      index,
+      hostname,
+      behaviourFor({ index, hostname }, base, subsets, seed),
+      env,
+      known && { index: known.index, hostname: known.hostname, deviceId: known.deviceId, deviceSecret: known.deviceSecret },
+      { installed: known?.software ?? [], silent: !options.reviveSilent && (known?.silent ?? false) },
     );
+    agents.push(agent);
+    byIndex.set(index, agent);
   }
-
-  const save = async () => {
-    if (!options.stateFile || !credentialsChanged) return;
-    credentialsChanged = false;
-    await writeFleetState(options.stateFile, options.serverUrl, credentials.values());
-  };
 
   let stopping = false;
   const ramp = rampUp(agents, options, () => stopping, save);
@@ -168,7 +217,15 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   return {
     ready: ramp,
     devices: (selector) =>
-      select(selector).map((a) => ({ index: a.index, hostname: a.hostname, deviceId: a.deviceId, status: a.status, bootId: a.bootId })),
+      select(selector).map((a) => ({
+        index: a.index,
+        hostname: a.hostname,
+        deviceId: a.deviceId,
+        status: a.status,
+        bootId: a.bootId,
+        installed: a.installedVersions(),
+        silent: a.silent,
+      })),
     counts() {
       const counts: Partial<Record<VirtualAgentStatus, number>> = {};
       for (const a of agents) counts[a.status] = (counts[a.status] ?? 0) + 1;
@@ -191,6 +248,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         select(selector).map((a) => a.reboot(opts.offlineMs ?? a.behaviour.rebootOfflineMs, opts.keepJournal ?? a.behaviour.keepJournal)),
       );
     },
+    async revive(selector) {
+      const revived = await Promise.all(select(selector).map((a) => a.revive()));
+      return revived.filter(Boolean).length;
+    },
+    removeSoftware: (selector, versionId) => select(selector).filter((a) => a.removeSoftware(versionId)).length,
+    addSoftware: (selector, versionId) => select(selector).filter((a) => a.addSoftware(versionId)).length,
     downloadArtifact: (selector, sha256, opts) =>
       downloadArtifacts(
         options.serverUrl,
@@ -205,6 +268,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await ramp.catch(() => {});
       await Promise.all(agents.map((a) => a.stop(opts))); // any the ramp brought up meanwhile
       await Promise.all(pools.map((p) => p.close()));
+      clearTimeout(stateTimer);
+      stateTimer = undefined;
       await save();
     },
   };
@@ -241,7 +306,8 @@ async function rampUp(agents: VirtualAgent[], options: FleetOptions, stopping: (
           await save();
         }
       }
-      if (!agent.behaviour.offline) await agent.goOnline();
+      if (agent.silent) agent.status = 'silent';
+      else if (!agent.behaviour.offline) await agent.goOnline();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.enrollConcurrency ?? 32) }, worker));

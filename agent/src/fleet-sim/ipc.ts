@@ -17,6 +17,9 @@ export type FleetCall =
   | { method: 'goOffline'; select: DeviceSelector; goodbye?: boolean }
   | { method: 'goOnline'; select: DeviceSelector }
   | { method: 'reboot'; select: DeviceSelector; offlineMs?: number; keepJournal?: boolean }
+  | { method: 'revive'; select?: DeviceSelector }
+  | { method: 'removeSoftware'; select?: DeviceSelector; versionId: string }
+  | { method: 'addSoftware'; select?: DeviceSelector; versionId: string }
   | { method: 'downloadArtifact'; select?: DeviceSelector; sha256: string; timeoutMs?: number }
   | { method: 'stop'; goodbye?: boolean };
 
@@ -52,6 +55,12 @@ async function dispatch(fleet: Fleet, call: FleetCall): Promise<unknown> {
       return fleet.goOnline(call.select);
     case 'reboot':
       return fleet.reboot(call.select, { offlineMs: call.offlineMs, keepJournal: call.keepJournal });
+    case 'revive':
+      return fleet.revive(call.select);
+    case 'removeSoftware':
+      return fleet.removeSoftware(call.select, call.versionId);
+    case 'addSoftware':
+      return fleet.addSoftware(call.select, call.versionId);
     case 'downloadArtifact':
       return fleet.downloadArtifact(call.select, call.sha256, { timeoutMs: call.timeoutMs });
     case 'stop':

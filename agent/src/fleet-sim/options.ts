@@ -21,6 +21,8 @@ Fleet
   --ramp <n>/s               devices brought online per second (default 100/s; "all" for no limit)
   --enroll-concurrency <n>   enrolments in flight at once (default 32)
   --state-file <path>        keep credentials here; devices found in it skip enrolment
+                             (and what they installed, and whether they went silent)
+  --revive                   devices the state file says went silent come back online
   --hostname-prefix <text>   hostnames are <prefix>-00000, <prefix>-00001, … (default sim)
   --first-index <n>          index of the first device (default 0)
   --checkin-interval <dur>   override the server's check-in interval; 0 = only when coming online
@@ -40,13 +42,27 @@ Every command (defaults: instant success)
   --reboot-offline <dur>     how long a reboot keeps the device away (default 30s)
   --lose-journal             a rebooted device forgets its commands (default: it keeps its journal)
 
+Software commands (software.install / software.uninstall; each device keeps its installed versions,
+in --state-file too): an install of an installed version reports already_installed, an uninstall of
+a missing one not_installed; otherwise the installer exits as drawn
+  --install-fail-rate <p>    probability 0…1 that an install (or a dependency) fails (default: --fail-rate)
+  --install-fail-exit-code <n>
+                             the installer's exit code when it fails (default 1603)
+  --silent-after-install-rate <p>
+                             probability 0…1 that a device goes silent after a successful install: no
+                             more polls, check-ins or heartbeats until revived (SIGUSR2 to this
+                             process, --revive at start, or an action from code) (default 0)
+  --download-artifacts       software commands download their artifacts (depot, http/s3 sources) and
+                             report bytes and source (default: no downloads)
+
   --subset <spec>            override the above for some devices (repeatable; later ones win):
                              comma-separated selector and behaviour keys, e.g.
                                index=0-99,exit-code=3          hostname=sim-0001*,fail-rate=1
                                every=10,latency=5s             fraction=0.05,offline
                              selectors: index=<from>-<to>[+<from>-<to>…], hostname=<glob>, every=<n>,
                              fraction=<p>; behaviour: the flags above without --, plus offline
-                             (enrolled, never polls)
+                             (enrolled, never polls), e.g. index=100-299,install-fail-rate=0.3
+                             or fraction=0.2,silent-after-install-rate=1
 
 Run
   --duration <dur>           stop after this long (default: until SIGINT/SIGTERM)
@@ -108,6 +124,13 @@ const probability = (text: string, what: string) => parseNumber(text, what, { mi
 const exitCode = (text: string, what: string) => parseNumber(text, what, { integer: true, min: -(2 ** 31), max: 2 ** 32 - 1 });
 const count = (text: string, what: string, min = 0) => parseNumber(text, what, { integer: true, min });
 
+/** A boolean key: bare or `=true` turns it on, `=false` off. */
+function flag(key: string, value: string | undefined): boolean {
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`${key}: "${value}" must be true or false`);
+}
+
 /** Behaviour keys shared by the flags and --subset. */
 function applyBehaviour(b: Partial<CommandBehaviour>, key: string, value: string | undefined): boolean {
   const need = () => {
@@ -143,7 +166,19 @@ function applyBehaviour(b: Partial<CommandBehaviour>, key: string, value: string
       b.keepJournal = !(value === undefined || value === 'true');
       return true;
     case 'offline':
-      b.offline = value === undefined || value === 'true';
+      b.offline = flag(key, value);
+      return true;
+    case 'install-fail-rate':
+      b.installFailRate = probability(need(), key);
+      return true;
+    case 'install-fail-exit-code':
+      b.installFailExitCode = exitCode(need(), key);
+      return true;
+    case 'silent-after-install-rate':
+      b.silentAfterInstallRate = probability(need(), key);
+      return true;
+    case 'download-artifacts':
+      b.downloadArtifacts = flag(key, value);
       return true;
     default:
       return false;
@@ -192,6 +227,9 @@ const behaviourFlags = [
   'output-bytes',
   'reboot-rate',
   'reboot-offline',
+  'install-fail-rate',
+  'install-fail-exit-code',
+  'silent-after-install-rate',
 ] as const;
 
 /** Parses the simulator's arguments; `--help` is reported as `null`. */
@@ -217,6 +255,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'group-size': { type: 'string' },
         transport: { type: 'string' },
         'lose-journal': { type: 'boolean' },
+        'download-artifacts': { type: 'boolean' },
+        revive: { type: 'boolean' },
         subset: { type: 'string', multiple: true },
         duration: { type: 'string' },
         'stats-interval': { type: 'string' },
@@ -242,6 +282,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const behaviour: Partial<CommandBehaviour> = {};
   for (const flag of behaviourFlags) if (str(flag) !== undefined) applyBehaviour(behaviour, flag, str(flag));
   if (v['lose-journal']) behaviour.keepJournal = false;
+  if (v['download-artifacts']) behaviour.downloadArtifacts = true;
   const ramp = str('ramp');
   const fleet: FleetOptions = {
     serverUrl,
@@ -254,6 +295,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (ramp !== undefined) fleet.rampPerSecond = ramp === 'all' ? Infinity : parseNumber(ramp.replace(/\/s$/, ''), '--ramp', { min: 0.001 });
   if (str('enroll-concurrency') !== undefined) fleet.enrollConcurrency = count(str('enroll-concurrency')!, '--enroll-concurrency', 1);
   if (str('state-file') !== undefined) fleet.stateFile = str('state-file');
+  if (v.revive) fleet.reviveSilent = true;
   if (str('hostname-prefix') !== undefined) fleet.hostnamePrefix = str('hostname-prefix');
   if (str('first-index') !== undefined) fleet.firstIndex = count(str('first-index')!, '--first-index');
   if (str('checkin-interval') !== undefined)

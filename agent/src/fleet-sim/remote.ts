@@ -24,6 +24,9 @@ export interface RemoteFleet {
   goOffline(select: DeviceSelector, opts?: { goodbye?: boolean }): Promise<void>;
   goOnline(select: DeviceSelector): Promise<void>;
   reboot(select: DeviceSelector, opts?: { offlineMs?: number; keepJournal?: boolean }): Promise<void>;
+  revive(select?: DeviceSelector): Promise<number>;
+  removeSoftware(select: DeviceSelector | undefined, versionId: string): Promise<number>;
+  addSoftware(select: DeviceSelector | undefined, versionId: string): Promise<number>;
   downloadArtifact(select: DeviceSelector | undefined, sha256: string, opts?: { timeoutMs?: number }): Promise<ArtifactDownload[]>;
   /** Stops the devices and waits for the child to exit. */
   stop(opts?: { goodbye?: boolean }): Promise<void>;
@@ -111,6 +114,9 @@ export async function spawnFleet(options: RemoteFleetOptions, opts: SpawnFleetOp
     goOffline: (select, o = {}) => call({ method: 'goOffline', select, goodbye: o.goodbye }),
     goOnline: (select) => call({ method: 'goOnline', select }),
     reboot: (select, o = {}) => call({ method: 'reboot', select, offlineMs: o.offlineMs, keepJournal: o.keepJournal }),
+    revive: (select) => call({ method: 'revive', select }),
+    removeSoftware: (select, versionId) => call({ method: 'removeSoftware', select, versionId }),
+    addSoftware: (select, versionId) => call({ method: 'addSoftware', select, versionId }),
     downloadArtifact: (select, sha256, o = {}) => call({ method: 'downloadArtifact', select, sha256, timeoutMs: o.timeoutMs }),
     async stop(o = {}) {
       if (child.connected) await call({ method: 'stop', goodbye: o.goodbye }).catch(() => {});

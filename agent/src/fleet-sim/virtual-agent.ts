@@ -4,6 +4,8 @@
  * outcome its behaviour draws, without running anything. It keeps an in-memory journal with the real
  * agent's rules: a command runs at most once, a result is re-sent until the server takes it, and a command
  * that was running when the device "rebooted" is reported interrupted afterwards (unless the journal is lost).
+ * Software commands change the set of package versions it has installed (software.ts), which survives reboots;
+ * a successful install may leave it silent (no polls, check-ins or heartbeats) until an action brings it back.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -14,18 +16,22 @@ import {
   type DeviceFacts,
 } from '@opsconductor/contracts/agent-protocol';
 import { capability, commandKinds } from '@opsconductor/contracts/commands';
+import type { SoftwareOutcome } from '@opsconductor/contracts/constants';
+import type { ArtifactManifest } from '@opsconductor/contracts/software';
 import { Backoff, sleep } from '../backoff.ts';
 import { EXPIRED_ERROR, INTERRUPTED_ERROR } from '../journal.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { drawOutcome, type CommandBehaviour } from './behaviour.ts';
 import { ProtocolCallError, ProtocolDriftError, type CheckinBody, type ProtocolClient, type ResultBody } from './protocol-client.ts';
+import { isSoftwarePayload, planSoftwareCommand, stoppedReport, type ArtifactFetch, type SoftwarePlan } from './software.ts';
 import type { FleetCredential } from './state-file.ts';
 import type { FleetStats } from './fleet-stats.ts';
 import type { CallStats } from './stats.ts';
 
 const ALL_CAPABILITIES = commandKinds.map((kind) => capability(kind));
 
-export type VirtualAgentStatus = 'new' | 'enrolling' | 'online' | 'offline' | 'rebooting' | 'rejected' | 'stopped';
+/** `silent`: went silent after an install (`silentAfterInstallRate`) and waits for `revive`, `goOnline` or `reboot`. */
+export type VirtualAgentStatus = 'new' | 'enrolling' | 'online' | 'offline' | 'rebooting' | 'silent' | 'rejected' | 'stopped';
 
 export interface CommandEvent {
   index: number;
@@ -43,6 +49,8 @@ export interface ResultEvent {
   commandId: string;
   status: ResultBody['status'];
   exitCode: number | null;
+  /** software.install / software.uninstall: the outcome the result reported. */
+  softwareOutcome?: SoftwareOutcome;
   /** Wall-clock ms when the server took the result. */
   reportedAt: number;
 }
@@ -62,6 +70,16 @@ export interface AgentEnvironment {
   onResult?: (event: ResultEvent) => void;
   /** The credentials changed (enrolled or enrolled again): the fleet saves them. */
   onCredentials?: (credential: FleetCredential) => void;
+  /** Downloads a software command's artifact with the device's credentials (behaviour `downloadArtifacts`). */
+  fetchArtifact?: (deviceSecret: string, manifest: ArtifactManifest, signal: AbortSignal) => Promise<ArtifactFetch>;
+  /** The device's software state changed (installed versions, silence): the fleet saves it. */
+  onStateChange?: () => void;
+}
+
+/** A device's software state at start (from the state file). */
+export interface InitialSoftwareState {
+  installed?: Iterable<string>;
+  silent?: boolean;
 }
 
 interface JournalEntry {
@@ -104,6 +122,12 @@ export class VirtualAgent {
   private journal = new Map<string, JournalEntry>();
   /** Per running command: aborting it cancels the command. */
   private readonly running = new Map<string, AbortController>();
+  /** Installed package versions, by version ID: they survive reboots (and, with a state file, restarts). */
+  private readonly installed = new Set<string>();
+  /** SHA-256s of artifacts downloaded before (the agent's cache; in memory only). */
+  private readonly cached = new Set<string>();
+  /** Went silent after an install; stays away until revived (or brought online, or rebooted) by an action. */
+  private isSilent: boolean;
 
   constructor(
     readonly index: number,
@@ -111,8 +135,42 @@ export class VirtualAgent {
     readonly behaviour: CommandBehaviour,
     private readonly env: AgentEnvironment,
     credential?: FleetCredential,
+    software: InitialSoftwareState = {},
   ) {
     this.credential = credential;
+    for (const id of software.installed ?? []) this.installed.add(id);
+    this.isSilent = software.silent ?? false;
+  }
+
+  get silent(): boolean {
+    return this.isSilent;
+  }
+
+  /** The installed package versions (version IDs, sorted). */
+  installedVersions(): string[] {
+    return [...this.installed].sort();
+  }
+
+  /** Removes a version by hand (a user uninstalled it outside OpsConductor); returns whether it was installed. */
+  removeSoftware(versionId: string): boolean {
+    const removed = this.installed.delete(versionId);
+    if (removed) this.env.onStateChange?.();
+    return removed;
+  }
+
+  /** Installs a version by hand (outside OpsConductor); returns whether it was missing. */
+  addSoftware(versionId: string): boolean {
+    if (this.installed.has(versionId)) return false;
+    this.installed.add(versionId);
+    this.env.onStateChange?.();
+    return true;
+  }
+
+  /** A silent device comes back (new session, same boot ID); returns whether it was silent. */
+  async revive(): Promise<boolean> {
+    if (!this.isSilent) return false;
+    if (this.credential && this.status !== 'rejected' && this.status !== 'stopped') await this.goOnline();
+    return true;
   }
 
   get deviceId(): string | undefined {
@@ -163,6 +221,10 @@ export class VirtualAgent {
   async goOnline(): Promise<void> {
     if (!this.credential) throw new Error(`device ${this.index} is not enrolled`);
     if (this.session) return;
+    if (this.isSilent) {
+      this.isSilent = false;
+      this.env.onStateChange?.();
+    }
     const session = new AbortController();
     this.session = session;
     this.status = 'online';
@@ -193,12 +255,22 @@ export class VirtualAgent {
     // Closed before the goodbye, so no poll sent on it can reach the server after the goodbye (and show it online).
     if (this.credential) await this.env.client.disconnect(this.credential.deviceSecret);
     if (opts.goodbye && this.credential && session) await this.env.client.goodbye(this.credential.deviceSecret).catch(() => {});
-    if (this.status !== 'rejected') this.status = opts.status ?? 'offline';
+    if (this.status !== 'rejected') this.status = opts.status ?? (this.isSilent ? 'silent' : 'offline');
+  }
+
+  /** After an install: stops polling, checking in and heartbeating, as a device the update broke. */
+  private async goSilent(): Promise<void> {
+    if (this.status !== 'online') return;
+    this.isSilent = true;
+    this.env.stats.wentSilent++;
+    this.env.onStateChange?.();
+    await this.goOffline({ status: 'silent' });
   }
 
   /** Goes away for `offlineMs`, then comes back with a new boot ID (and, unless `keepJournal`, no memory of its commands). */
   async reboot(offlineMs: number, keepJournal = this.behaviour.keepJournal): Promise<void> {
-    if (this.status !== 'online') return;
+    if (this.status !== 'online' && this.status !== 'silent') return;
+    // A silent device (hung after an install) comes back from a reboot.
     await this.goOffline({ status: 'rebooting' });
     this.env.stats.reboots++;
     await sleep(offlineMs);
@@ -403,33 +475,79 @@ export class VirtualAgent {
       const timeoutMs = timeoutMsOf(command.payload);
       const runsMs = timeoutMs !== undefined ? Math.min(outcome.latencyMs, timeoutMs) : outcome.latencyMs;
       const stopped = AbortSignal.any([signal, cancel.signal]);
-      await this.simulateRun(id, runsMs, stopped, cancel);
+      let software: SoftwarePlan | undefined;
+      if (isSoftwarePayload(command.payload)) {
+        try {
+          software = await this.planSoftware(command.payload, stopped);
+        } catch (err) {
+          if (!stopped.aborted) throw err;
+        }
+      }
+      if (!stopped.aborted) await this.simulateRun(id, runsMs, stopped, cancel);
       if (signal.aborted) return; // the device went away mid-run: the journal remembers it started
       const finishedAt = new Date();
       const status = cancel.signal.aborted
         ? 'cancelled'
         : timeoutMs !== undefined && outcome.latencyMs > timeoutMs
           ? 'timed_out'
-          : outcome.exitCode === 0
-            ? 'succeeded'
-            : 'failed';
-      const exitCode = status === 'succeeded' || status === 'failed' ? outcome.exitCode : null;
+          : software
+            ? software.status
+            : outcome.exitCode === 0
+              ? 'succeeded'
+              : 'failed';
+      const ranToEnd = status === 'succeeded' || status === 'failed';
+      const exitCode = ranToEnd ? (software ? software.exitCode : outcome.exitCode) : null;
+      const isSoftware = isSoftwarePayload(command.payload);
+      const report =
+        software && ranToEnd
+          ? software.report
+          : isSoftware
+            ? stoppedReport(software, status === 'cancelled' ? 'cancelled' : `timed out after ${(timeoutMs ?? runsMs) / 1000} s`)
+            : undefined;
+      if (software && ranToEnd) this.applySoftware(software);
+      if (report) this.env.stats.softwareOutcome(report.outcome);
       this.running.delete(id);
       await this.finish(
         id,
         {
           status,
           exitCode,
+          ...(report && status !== 'succeeded' ? { error: software && ranToEnd ? software.error : `failed: ${report.detail ?? ''}` } : {}),
           startedAt: entry.startedAt,
           finishedAt: finishedAt.toISOString(),
           durationMs: finishedAt.getTime() - startedAt.getTime(),
+          ...(report ? { software: report } : {}),
         },
         signal,
       );
-      if (outcome.reboot && !signal.aborted) void this.reboot(this.behaviour.rebootOfflineMs);
+      if (signal.aborted) return;
+      // Silence wins over a restart: the device hung before it could restart.
+      if (software?.silent && ranToEnd) void this.goSilent();
+      else if (outcome.reboot || (software?.restart && ranToEnd)) void this.reboot(this.behaviour.rebootOfflineMs);
     } finally {
       this.running.delete(id);
     }
+  }
+
+  /** Decides a software command's outcome against the installed versions, downloading its artifacts if asked to. */
+  private planSoftware(payload: Parameters<typeof planSoftwareCommand>[0], stopped: AbortSignal): Promise<SoftwarePlan> {
+    const fetch = this.env.fetchArtifact;
+    const secret = this.secret();
+    return planSoftwareCommand(
+      payload,
+      { installed: this.installed, cached: this.cached },
+      this.behaviour,
+      this.env.random,
+      fetch ? (manifest) => fetch(secret, manifest, stopped) : undefined,
+    );
+  }
+
+  private applySoftware(plan: SoftwarePlan): void {
+    for (const sha256 of plan.downloaded) this.cached.add(sha256);
+    if (plan.install.length === 0 && plan.uninstall.length === 0) return;
+    for (const id of plan.install) this.installed.add(id);
+    for (const id of plan.uninstall) this.installed.delete(id);
+    this.env.onStateChange?.();
   }
 
   /** Output chunks spread over the run, heartbeats in the silences; ends early when cancelled. */
@@ -545,6 +663,7 @@ export class VirtualAgent {
           commandId: id,
           status: result.status,
           exitCode: result.exitCode ?? null,
+          ...(result.software ? { softwareOutcome: result.software.outcome } : {}),
           reportedAt: Date.now(),
         });
         return;
