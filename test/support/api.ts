@@ -44,6 +44,15 @@ export interface TestApiOptions {
 }
 
 /** The facts a test device enrolls and checks in with. */
+/**
+ * Connections the API has taken so far from the pools that serve requests (every query outside a transaction takes
+ * one); the background pool (the outbox dispatcher's polls) serves none.
+ */
+export async function requestPoolCheckouts(t: TestApi): Promise<number> {
+  const metric = await t.api.deps.metrics.dbCheckouts.get();
+  return metric.values.filter((v) => v.labels.pool !== 'background').reduce((sum, v) => sum + v.value, 0);
+}
+
 export const deviceFacts = (hostname: string) => ({
   hostname,
   osFamily: 'linux' as const,

@@ -208,8 +208,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   // Software assignments (ADR 24): applied to devices that join or leave groups, and enforced periodically.
   const assignments = new AssignmentEnforcer(deps, config.assignmentEnforceIntervalSeconds);
   assignments.start();
+  // The outbox polls between its notifications: on a pool of its own, so background work neither waits for nor takes
+  // the connections requests use.
+  const outboxPool = createPool({ url: o.databaseUrl, poolMax: 2, connectionTimeoutMillis: 5000 });
+  metrics.observePool('background', outboxPool);
   const outbox = new OutboxDispatcher({
-    pool: db.pool,
+    pool: outboxPool,
     databaseUrl: o.databaseUrl,
     consumers: [softwareAssignmentConsumer(deps)],
     logger: logger.child({ component: 'outbox' }),
@@ -229,6 +233,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
       await deps.agentlessRelay?.close();
       await depotHealth.close();
       await outbox.stop();
+      await outboxPool.end().catch(() => {});
       await assignments.stop();
       await Promise.all([closeServer(server), metricsListener && closeServer(metricsListener.server)]);
       deviceAuth.close();

@@ -12,7 +12,7 @@ import { Agent } from '../../../agent/src/agent.ts';
 import { AgentChannel, ChannelDownError, ChannelRefusedError } from '../../../agent/src/channel.ts';
 import { createLogger } from '../../../agent/src/log.ts';
 import { tempDir, waitFor } from '../../../agent/test/support/util.ts';
-import { deviceFacts, startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { deviceFacts, requestPoolCheckouts, startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { queueCommand } from '../../../test/support/commands.ts';
 
 let t: TestApi;
@@ -65,11 +65,7 @@ async function rawSocket(secret: string, path = '/agent/v1/channel', options: { 
   return { ws, replies, closed, replyTo };
 }
 
-/** Connections taken from the API's pools so far (every query outside a transaction takes one). */
-async function checkouts(): Promise<number> {
-  const metric = await t.api.deps.metrics.dbCheckouts.get();
-  return metric.values.reduce((sum, v) => sum + v.value, 0);
-}
+const checkouts = () => requestPoolCheckouts(t);
 
 const now = () => new Date().toISOString();
 

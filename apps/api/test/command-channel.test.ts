@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueCommand as queue, storePayload } from '@opsconductor/commands';
 import { capability, commandKinds } from '@opsconductor/contracts/commands';
-import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { requestPoolCheckouts, startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { queueCommand } from '../../../test/support/commands.ts';
 
 let t: TestApi;
@@ -61,11 +61,7 @@ async function device(
   return d;
 }
 
-/** Connections taken from the API's pools so far (every query outside a transaction takes one). */
-async function checkouts(): Promise<number> {
-  const metric = await t.api.deps.metrics.dbCheckouts.get();
-  return metric.values.reduce((sum, v) => sum + v.value, 0);
-}
+const checkouts = () => requestPoolCheckouts(t);
 
 /** The checkouts once the earlier tests' deferred work (wake-ups coalesced for 100 ms) has run: unchanged for 300 ms. */
 async function settledCheckouts(): Promise<number> {

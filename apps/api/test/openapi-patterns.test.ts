@@ -14,6 +14,7 @@ import { parameterName } from '@opsconductor/contracts/jobs';
 import { cronExpression } from '@opsconductor/contracts/jobs-api';
 import { agentlessHost, agentlessUsername, sshHostKeyFingerprint } from '@opsconductor/contracts/agentless-api';
 import { depotSigningKey, msiGuid, packageManagerName, signedManifest, softwareVersion } from '@opsconductor/contracts/software';
+import { maintenanceWindowSpec } from '@opsconductor/contracts/maintenance-windows';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
 
 let t: TestApi;
@@ -148,6 +149,11 @@ const samples: Record<string, Samples> = {
     schema: s3SourceSettings.shape.prefix,
     accepted: ['', 'depot/', 'opsc/software/', "it's(1)/"],
     refused: ['depot', '/depot/', 'a//', 'dé/', 'a b/'],
+  },
+  maintenanceWindowStart: {
+    schema: maintenanceWindowSpec.shape.startTime,
+    accepted: ['00:00', '02:30', '23:59', '19:05'],
+    refused: ['24:00', '2:30', '02:60', '02:30:00', '', 'T02:30'],
   },
   s3Credential: {
     schema: s3SourceSettings.shape.accessKeyId,

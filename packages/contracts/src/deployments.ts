@@ -306,9 +306,9 @@ export type Deployment = z.infer<typeof deployment>;
 
 export const deploymentList = z.object({ items: z.array(deploymentSummary), total: z.number().int() }).meta({ id: 'DeploymentList' });
 export const deploymentListQuery = pagination.extend({
-  status: z.enum(deploymentStatuses).optional(),
+  status: z.enum(deploymentStatuses).optional().describe('Only deployments in this status'),
   active: z.enum(['true', 'false']).optional().describe('true: only those not finished'),
-  packageId: uuid.optional(),
+  packageId: uuid.optional().describe('Only deployments of this package'),
   deviceId: uuid.optional().describe('Only deployments that target this device'),
   search: searchText.optional().describe('Part of the name (literal, any case)'),
 });
@@ -335,8 +335,14 @@ export const deploymentDeviceList = z
   .object({ items: z.array(deploymentDevice), total: z.number().int() })
   .meta({ id: 'DeploymentDeviceList' });
 export const deploymentDeviceQuery = pagination.extend({
-  status: z.enum(deploymentDeviceStatuses).optional(),
-  wave: z.coerce.number().int().min(0).max(MAX_DEPLOYMENT_WAVES).optional(),
+  status: z.enum(deploymentDeviceStatuses).optional().describe('Only devices in this status'),
+  wave: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_DEPLOYMENT_WAVES)
+    .optional()
+    .describe('Only devices of this wave (0: the pilot, when there is one)'),
   search: searchText.optional().describe('Part of the hostname'),
 });
 
@@ -392,10 +398,10 @@ export const softwareAssignment = z
 export type SoftwareAssignment = z.infer<typeof softwareAssignment>;
 export const softwareAssignmentList = z.object({ items: z.array(softwareAssignment) }).meta({ id: 'SoftwareAssignmentList' });
 export const softwareAssignmentQuery = z.object({
-  packageId: uuid.optional(),
+  packageId: uuid.optional().describe('Only assignments of this package'),
   deviceId: uuid.optional().describe("The device's own assignments and its groups'"),
-  groupId: uuid.optional(),
-  intent: z.enum(assignmentIntents).optional(),
+  groupId: uuid.optional().describe("Only this group's assignments"),
+  intent: z.enum(assignmentIntents).optional().describe('Only assignments with this intent'),
 });
 
 export const createAssignmentRequest = z

@@ -1810,6 +1810,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/software/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Software assignments with their compliance; filter by package, device (its own and its groups’), group or intent */
+        get: operations["listSoftwareAssignments"];
+        put?: never;
+        /**
+         * Assign a package to devices or groups (operator): required, available or uninstall
+         * @description One assignment per package and target: assigning another version to the same target supersedes the older one, and its devices are upgraded. Required and uninstall assignments start a run at once (inside maintenance windows); devices that join a group later get it too, and required assignments are applied again every ASSIGNMENT_ENFORCE_INTERVAL_SECONDS, so software removed by hand comes back.
+         */
+        post: operations["createSoftwareAssignments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/assignments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an assignment (operator); with uninstall=true the package is uninstalled where no other assignment keeps it */
+        delete: operations["deleteSoftwareAssignment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/assignments/{id}/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Install an available assignment on one of its devices now (operator) */
+        post: operations["installAvailableSoftware"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -4786,6 +4841,85 @@ export interface components {
             decision: "approved" | "rejected";
             comment?: string;
         };
+        SoftwareAssignmentList: {
+            items: components["schemas"]["SoftwareAssignment"][];
+        };
+        SoftwareAssignment: {
+            /** Format: uuid */
+            id: string;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description null: the latest version */
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            } | null;
+            target: {
+                /** @enum {string} */
+                type: "device";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            } | {
+                /** @enum {string} */
+                type: "group";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @enum {string} */
+            intent: "required" | "available" | "uninstall";
+            uninstallOnLeave: boolean;
+            createdBy: string | null;
+            createdAt: string;
+            updatedAt: string;
+            enforcedAt: string | null;
+            /** @description Devices the assignment covers, by their last report */
+            compliance: {
+                devices: number;
+                compliant: number;
+                failed: number;
+                unknown: number;
+            };
+        };
+        CreatedAssignments: {
+            items: components["schemas"]["SoftwareAssignment"][];
+            /** @description Assignments of older versions replaced */
+            superseded: number;
+        };
+        CreateAssignmentRequest: {
+            /** Format: uuid */
+            packageId: string;
+            /**
+             * Format: uuid
+             * @description null: always the latest version
+             * @default null
+             */
+            versionId?: string | null;
+            /** @default [] */
+            deviceIds?: string[];
+            /** @default [] */
+            groupIds?: string[];
+            /** @enum {string} */
+            intent: "required" | "available" | "uninstall";
+            /**
+             * @description Group assignments: a device that leaves the group gets the package uninstalled
+             * @default false
+             */
+            uninstallOnLeave?: boolean;
+        };
+        AvailableInstallStarted: {
+            /** Format: uuid */
+            jobRunId: string;
+        };
+        InstallAvailableRequest: {
+            /** Format: uuid */
+            deviceId: string;
+        };
         AuditLogList: {
             items: components["schemas"]["AuditLogEntry"][];
             total: number;
@@ -5827,6 +5961,12 @@ export type SchemaMaintenanceWindowList = components['schemas']['MaintenanceWind
 export type SchemaMaintenanceWindow = components['schemas']['MaintenanceWindow'];
 export type SchemaMaintenanceWindowSpec = components['schemas']['MaintenanceWindowSpec'];
 export type SchemaDeploymentApproval = components['schemas']['DeploymentApproval'];
+export type SchemaSoftwareAssignmentList = components['schemas']['SoftwareAssignmentList'];
+export type SchemaSoftwareAssignment = components['schemas']['SoftwareAssignment'];
+export type SchemaCreatedAssignments = components['schemas']['CreatedAssignments'];
+export type SchemaCreateAssignmentRequest = components['schemas']['CreateAssignmentRequest'];
+export type SchemaAvailableInstallStarted = components['schemas']['AvailableInstallStarted'];
+export type SchemaInstallAvailableRequest = components['schemas']['InstallAvailableRequest'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
 export type SchemaSecretKeyUsage = components['schemas']['SecretKeyUsage'];
@@ -16189,9 +16329,11 @@ export interface operations {
                 page?: number;
                 /** @description Items per page */
                 pageSize?: number;
+                /** @description Only deployments in this status */
                 status?: "pending_approval" | "rejected" | "scheduled" | "running" | "paused" | "completed" | "failed" | "aborted" | "rolling_back" | "rolled_back";
                 /** @description true: only those not finished */
                 active?: "true" | "false";
+                /** @description Only deployments of this package */
                 packageId?: string;
                 /** @description Only deployments that target this device */
                 deviceId?: string;
@@ -16464,7 +16606,9 @@ export interface operations {
                 page?: number;
                 /** @description Items per page */
                 pageSize?: number;
+                /** @description Only devices in this status */
                 status?: "planned" | "waiting_for_window" | "queued" | "downloading" | "installing" | "succeeded" | "already_installed" | "failed" | "reboot_pending" | "skipped" | "cancelled";
+                /** @description Only devices of this wave (0: the pilot, when there is one) */
                 wave?: number | null;
                 /** @description Part of the hostname */
                 search?: string;
@@ -17464,6 +17608,388 @@ export interface operations {
                 };
             };
             /** @description Not pending, or your own */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSoftwareAssignments: {
+        parameters: {
+            query?: {
+                /** @description Only assignments of this package */
+                packageId?: string;
+                /** @description The device's own assignments and its groups' */
+                deviceId?: string;
+                /** @description Only this group's assignments */
+                groupId?: string;
+                /** @description Only assignments with this intent */
+                intent?: "required" | "available" | "uninstall";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assignments (at most 1,000) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareAssignmentList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSoftwareAssignments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAssignmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created (or updated) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAssignments"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Required and uninstall of the same package would cover the same devices */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteSoftwareAssignment: {
+        parameters: {
+            query?: {
+                /** @description Uninstall the package from the devices the assignment covered */
+                uninstall?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description The assignment's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    installAvailableSoftware: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assignment's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallAvailableRequest"];
+            };
+        };
+        responses: {
+            /** @description The run installing it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableInstallStarted"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an available assignment, or the package has no version */
             409: {
                 headers: {
                     [name: string]: unknown;

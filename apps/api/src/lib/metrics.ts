@@ -93,7 +93,7 @@ export function createApiMetrics() {
       },
     }),
     /** Counts the pool's checkouts and reports its connections and waiters at each scrape. */
-    observePool(name: 'admin' | 'agent', pool: pg.Pool) {
+    observePool(name: 'admin' | 'agent' | 'background', pool: pg.Pool) {
       pools.set(name, pool);
       pool.on('acquire', () => dbCheckouts.inc({ pool: name }));
     },

@@ -66,6 +66,11 @@ const documentTags = [
     description:
       'The package catalog: packages, their versions (installer, commands, detection rules, requirements, dependencies) (write: operator)',
   },
+  {
+    name: 'deployments',
+    description:
+      'Staged rollouts of a package version: dry run, pilot and waves, auto-pause, health analysis, maintenance windows per group, pause / resume / abort / rollback, approval (write: operator)',
+  },
   { name: 'audit', description: 'Who did what, when (admin)' },
   {
     name: 'jobs',
