@@ -213,7 +213,7 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
                   current_wave = CASE WHEN $3 THEN $4 ELSE current_wave END,
                   paused_reason = CASE WHEN $2 IS NULL THEN paused_reason WHEN $2 = 'paused' THEN $5 ELSE NULL END,
                   started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
-                  finished_at = CASE WHEN $6 THEN coalesce(finished_at, now()) ELSE finished_at END,
+                  finished_at = CASE WHEN $2 = 'rolling_back' THEN NULL WHEN $6 THEN coalesce(finished_at, now()) ELSE finished_at END,
                   updated_at = now()
             WHERE id = $1`,
           [

@@ -427,6 +427,71 @@ describe('software on a real agent', () => {
     }
   });
 
+  it('upgrades a real .deb through a one-wave deployment, whose rollback afterwards uninstalls it and reinstalls the version it replaced', async () => {
+    const name = `${DEB_NAME}-deployed`;
+    const pkg = await created('POST', '/api/v1/software/packages', { name, platform: 'linux' });
+    const versions: string[] = [];
+    for (const version of ['1.0-1', '2.0-1']) {
+      const artifact = await upload(buildDeb(name, version));
+      const made = await created('POST', `/api/v1/software/packages/${pkg.id}/versions`, {
+        version,
+        installerType: 'deb',
+        artifactIds: [artifact.id],
+        packageName: name,
+        timeoutSeconds: 300,
+        detection: { type: 'linux_package', manager: 'dpkg', name, version: [{ op: 'eq', value: version }] },
+      });
+      versions.push(made.id as string);
+    }
+    const [older, newer] = versions as [string, string];
+    const until = (id: string, status: string) =>
+      waitFor(
+        `deployment ${id} ${status}`,
+        async () => {
+          const d = (await stack.api('GET', `/api/v1/deployments/${id}`)).body;
+          return d.status === status ? d : undefined;
+        },
+        180_000,
+        250,
+      );
+    try {
+      expect((await software('software.install', older)).target).toMatchObject({ status: 'succeeded', software: { outcome: 'installed' } });
+      expect(dpkgVersion(name)).toBe('1.0-1');
+
+      const deployment = await created('POST', '/api/v1/deployments', {
+        name: `upgrade ${name}`,
+        versionId: newer,
+        targets: { deviceIds: [agent.deviceId] },
+      });
+      const done = await until(deployment.id, 'completed');
+      expect(done).toMatchObject({ counts: { succeeded: 1 }, successRate: 100 });
+      expect(dpkgVersion(name)).toBe('2.0-1');
+      const devices = (await stack.api('GET', `/api/v1/deployments/${deployment.id}/devices`)).body.items;
+      expect(devices).toMatchObject([{ deviceId: agent.deviceId, status: 'succeeded', outcome: 'installed', exitCode: 0, rollback: null }]);
+
+      // The deployment has ended: its rollback is a tracked operation of its own (a new run of its workflow).
+      const rollback = await stack.api('POST', `/api/v1/deployments/${deployment.id}/rollback`, { reason: 'breaks the printers' });
+      expect(rollback.status, JSON.stringify(rollback.body)).toBe(200);
+      const rolled = await until(deployment.id, 'rolled_back');
+      expect(rolled.rollback).toEqual({ uninstalled: 0, reinstalled: 1, failed: 0, pending: 0 });
+      expect(dpkgVersion(name)).toBe('1.0-1');
+      const after = (await stack.api('GET', `/api/v1/deployments/${deployment.id}/devices`)).body.items;
+      expect(after).toMatchObject([{ deviceId: agent.deviceId, rollback: 'reinstalled' }]);
+      const events = (await stack.api('GET', `/api/v1/deployments/${deployment.id}/events`)).body.items;
+      expect(events.map((e: any) => e.type)).toEqual(expect.arrayContaining(['completed', 'rollback_started', 'rolled_back']));
+      expect(events.find((e: any) => e.type === 'rollback_started')).toMatchObject({
+        message: 'Rolling back: breaks the printers',
+        actor: 'admin@example.com',
+      });
+
+      const again = await stack.api('POST', `/api/v1/deployments/${deployment.id}/rollback`, {});
+      expect(again.status).toBe(409);
+      expect(again.body.detail).toBe('The deployment has been rolled back already.');
+    } finally {
+      spawnSync('dpkg', ['--purge', name], { stdio: 'ignore' });
+    }
+  });
+
   it('restarts the device after an install whose version says so, once the result is in', async () => {
     const marker = join(scratch, 'script-installed');
     const script = Buffer.from(`#!/bin/sh\necho installed > '${marker}'\n`);

@@ -14,7 +14,8 @@
  *
  * Operators act through updates with validators (`pause`, `resume`, `abort`, `rollback`): a request that makes no
  * sense now is refused with the reason, before it reaches the history. Rollback uninstalls the version from the
- * devices the deployment touched, then reinstalls the version each had before. The database is the source of truth;
+ * devices the deployment touched, then reinstalls the version each had before; a deployment that already ended is
+ * rolled back by a new run of this workflow started with `rollback` (the API does that). The database is the source of truth;
  * the history holds decisions and small tallies only, and the workflow continues as new before it grows large.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -88,6 +89,11 @@ export interface RolloutCheckpoint {
 export interface DeploymentRolloutInput {
   deploymentId: string;
   checkpoint?: RolloutCheckpoint;
+  /**
+   * A deployment that ended (completed, failed, aborted) is rolled back by a new run of its workflow, started by the
+   * API with the operator's request: it only rolls back.
+   */
+  rollback?: ControlRequest;
 }
 
 export interface DeploymentRolloutResult {
@@ -454,6 +460,11 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
   }
 
   try {
+    if (input.rollback) {
+      if (!plan.canRollBack) return { status };
+      status = 'rolling_back';
+      throw new Stop('rollback', input.rollback);
+    }
     if (stage === 'approval') {
       for (;;) {
         const decision = await bookkeeping.approvalState({ deploymentId });

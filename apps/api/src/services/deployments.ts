@@ -5,7 +5,7 @@
  * abort and rollback are the workflow's updates, whose validators refuse what makes no sense now (409 with the reason).
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import {
   deploymentDeviceStatuses,
@@ -280,21 +280,32 @@ export async function createDeployment(deps: ApiDeps, origin: Origin, userId: st
   return (await getDeployment(deps, id))!;
 }
 
+/** Starts a run of the deployment's `deploymentRollout` workflow (ID deployment/<id>); `rollback` only rolls back. */
+function startRolloutWorkflow(
+  deps: ApiDeps,
+  id: string,
+  version: { packageId: string; id: string },
+  rollback?: { by: string; reason?: string },
+) {
+  return withTemporalDeadline(deps.temporal, () =>
+    deps.temporal.workflow.start('deploymentRollout', {
+      taskQueue: deps.config.temporalTaskQueue,
+      workflowId: deploymentWorkflowId(id),
+      // A rollback after the end is a new run of the same workflow ID.
+      workflowIdReusePolicy: rollback ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+      args: [{ deploymentId: id, ...(rollback ? { rollback } : {}) }],
+      typedSearchAttributes: [
+        { key: OpsDeploymentId, value: id },
+        { key: OpsPackageId, value: version.packageId },
+        { key: OpsVersionId, value: version.id },
+      ],
+    }),
+  );
+}
+
 async function startRollout(deps: ApiDeps, id: string, version: Planned['version']): Promise<void> {
   try {
-    await withTemporalDeadline(deps.temporal, () =>
-      deps.temporal.workflow.start('deploymentRollout', {
-        taskQueue: deps.config.temporalTaskQueue,
-        workflowId: deploymentWorkflowId(id),
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: [{ deploymentId: id }],
-        typedSearchAttributes: [
-          { key: OpsDeploymentId, value: id },
-          { key: OpsPackageId, value: version.packageId },
-          { key: OpsVersionId, value: version.id },
-        ],
-      }),
-    );
+    await startRolloutWorkflow(deps, id, version);
   } catch (err) {
     deps.logger.error({ err, deploymentId: id }, 'starting the deploymentRollout workflow failed');
     await deps.db.pool.query('DELETE FROM deployments WHERE id = $1', [id]).catch(() => {});
@@ -610,25 +621,46 @@ export async function controlDeployment(
 ): Promise<Deployment> {
   await requireDeployment(deps, id);
   const handle = deps.temporal.workflow.getHandle(deploymentWorkflowId(id));
+  const request = { by: origin.actor.name ?? origin.actor.type, ...(reason ? { reason } : {}) };
   try {
-    await withTemporalDeadline(deps.temporal, () =>
-      handle.executeUpdate(action, { args: [{ by: origin.actor.name ?? origin.actor.type, ...(reason ? { reason } : {}) }] }),
-    );
+    await withTemporalDeadline(deps.temporal, () => handle.executeUpdate(action, { args: [request] }));
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       throw new ApiError(409, 'deployment_refused', (err.cause as Error | undefined)?.message ?? err.message);
     }
-    if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'deployment_refused', 'The deployment has ended.');
     // A closed workflow refuses updates with a not-found or failed-precondition error.
-    if ((err as { code?: number }).code === 5 || (err as { code?: number }).code === 9) {
-      throw new ApiError(409, 'deployment_refused', 'The deployment has ended.');
-    }
-    throw err;
+    const ended = err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5 || (err as { code?: number }).code === 9;
+    if (!ended) throw err;
+    if (action !== 'rollback') throw new ApiError(409, 'deployment_refused', 'The deployment has ended.');
+    await rollBackEnded(deps, id, request);
   }
   await withUnitOfWork(deps.db, origin, ({ audit }) =>
     audit({ action: `deployment.${action}`, targetType: 'deployment', targetId: id, details: reason ? { reason } : undefined }),
   );
   return (await getDeployment(deps, id))!;
+}
+
+/** Rolls back a deployment whose workflow ended (completed, failed or aborted) with a new run of it. */
+async function rollBackEnded(deps: ApiDeps, id: string, request: { by: string; reason?: string }): Promise<void> {
+  const { rows } = await deps.db.pool.query<{ status: string; action: string; can: boolean; package_id: string; version_id: string }>(
+    'SELECT status, action, rollback_payload_sha256 IS NOT NULL AS can, package_id, version_id FROM deployments WHERE id = $1',
+    [id],
+  );
+  const dep = rows[0];
+  if (!dep) throw new ApiError(404, 'not_found');
+  const refuse = (detail: string) => new ApiError(409, 'deployment_refused', detail);
+  if (dep.status === 'rolled_back') throw refuse('The deployment has been rolled back already.');
+  if (dep.status === 'rolling_back') throw refuse('The deployment is being rolled back.');
+  if (!['completed', 'failed', 'aborted'].includes(dep.status)) throw refuse(`The deployment has ended (${dep.status}).`);
+  if (dep.action === 'uninstall') throw refuse('An uninstall deployment cannot be rolled back: deploy the version again instead.');
+  if (!dep.can) throw refuse('This version has no uninstall command, so it cannot be rolled back.');
+  try {
+    await startRolloutWorkflow(deps, id, { packageId: dep.package_id, id: dep.version_id }, request);
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw refuse('The deployment is being rolled back.');
+    deps.logger.error({ err, deploymentId: id }, 'starting the rollback of an ended deployment failed');
+    throw new ApiError(503, 'temporal_unavailable');
+  }
 }
 
 /** A second operator's decision on a deployment that needs approval (nobody decides on their own). */
