@@ -92,6 +92,8 @@ export interface Fleet {
    */
   removeSoftware(select: DeviceSelector | undefined, versionId: string): number;
   addSoftware(select: DeviceSelector | undefined, versionId: string): number;
+  /** From now on the selected devices behave so (over their behaviour so far), e.g. a fault injected mid-rollout; returns how many. */
+  changeBehaviour(select: DeviceSelector | undefined, changes: Partial<CommandBehaviour>): number;
   /**
    * The selected enrolled devices download a depot artifact at once with their own credentials, online or not (the
    * server decides by their open commands); each result with the SHA-256 of what arrived.
@@ -254,6 +256,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     },
     removeSoftware: (selector, versionId) => select(selector).filter((a) => a.removeSoftware(versionId)).length,
     addSoftware: (selector, versionId) => select(selector).filter((a) => a.addSoftware(versionId)).length,
+    changeBehaviour(selector, changes) {
+      const chosen = select(selector);
+      for (const a of chosen) a.behaviour = { ...a.behaviour, ...changes };
+      return chosen.length;
+    },
     downloadArtifact: (selector, sha256, opts) =>
       downloadArtifacts(
         options.serverUrl,

@@ -2,7 +2,7 @@
  * The simulator in a process of its own, driven by its parent over Node's IPC channel: benchmarks measure
  * the API without the simulator's CPU in the same process. The parent side is remote.ts.
  */
-import type { DeviceSelector } from './behaviour.ts';
+import type { CommandBehaviour, DeviceSelector } from './behaviour.ts';
 import { startFleet, type Fleet, type FleetOptions } from './fleet.ts';
 import type { CommandEvent, ResultEvent } from './virtual-agent.ts';
 
@@ -20,6 +20,7 @@ export type FleetCall =
   | { method: 'revive'; select?: DeviceSelector }
   | { method: 'removeSoftware'; select?: DeviceSelector; versionId: string }
   | { method: 'addSoftware'; select?: DeviceSelector; versionId: string }
+  | { method: 'changeBehaviour'; select?: DeviceSelector; changes: Partial<CommandBehaviour> }
   | { method: 'downloadArtifact'; select?: DeviceSelector; sha256: string; timeoutMs?: number }
   | { method: 'stop'; goodbye?: boolean };
 
@@ -61,6 +62,8 @@ async function dispatch(fleet: Fleet, call: FleetCall): Promise<unknown> {
       return fleet.removeSoftware(call.select, call.versionId);
     case 'addSoftware':
       return fleet.addSoftware(call.select, call.versionId);
+    case 'changeBehaviour':
+      return fleet.changeBehaviour(call.select, call.changes);
     case 'downloadArtifact':
       return fleet.downloadArtifact(call.select, call.sha256, { timeoutMs: call.timeoutMs });
     case 'stop':

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ArtifactDownload } from './artifact-download.ts';
-import type { DeviceSelector } from './behaviour.ts';
+import type { CommandBehaviour, DeviceSelector } from './behaviour.ts';
 import type { FleetDevice } from './fleet.ts';
 import type { FleetStatsSnapshot } from './fleet-stats.ts';
 import type { ChildMessage, FleetCall, ParentMessage, RemoteFleetOptions } from './ipc.ts';
@@ -27,6 +27,7 @@ export interface RemoteFleet {
   revive(select?: DeviceSelector): Promise<number>;
   removeSoftware(select: DeviceSelector | undefined, versionId: string): Promise<number>;
   addSoftware(select: DeviceSelector | undefined, versionId: string): Promise<number>;
+  changeBehaviour(select: DeviceSelector | undefined, changes: Partial<CommandBehaviour>): Promise<number>;
   downloadArtifact(select: DeviceSelector | undefined, sha256: string, opts?: { timeoutMs?: number }): Promise<ArtifactDownload[]>;
   /** Stops the devices and waits for the child to exit. */
   stop(opts?: { goodbye?: boolean }): Promise<void>;
@@ -117,6 +118,7 @@ export async function spawnFleet(options: RemoteFleetOptions, opts: SpawnFleetOp
     revive: (select) => call({ method: 'revive', select }),
     removeSoftware: (select, versionId) => call({ method: 'removeSoftware', select, versionId }),
     addSoftware: (select, versionId) => call({ method: 'addSoftware', select, versionId }),
+    changeBehaviour: (select, changes) => call({ method: 'changeBehaviour', select, changes }),
     downloadArtifact: (select, sha256, o = {}) => call({ method: 'downloadArtifact', select, sha256, timeoutMs: o.timeoutMs }),
     async stop(o = {}) {
       if (child.connected) await call({ method: 'stop', goodbye: o.goodbye }).catch(() => {});

@@ -132,7 +132,8 @@ export class VirtualAgent {
   constructor(
     readonly index: number,
     readonly hostname: string,
-    readonly behaviour: CommandBehaviour,
+    /** Changed while running by `fleet.changeBehaviour` (a fault injected into a fleet at work). */
+    public behaviour: CommandBehaviour,
     private readonly env: AgentEnvironment,
     credential?: FleetCredential,
     software: InitialSoftwareState = {},
