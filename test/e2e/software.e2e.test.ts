@@ -487,6 +487,12 @@ describe('software on a real agent', () => {
       const again = await stack.api('POST', `/api/v1/deployments/${deployment.id}/rollback`, {});
       expect(again.status).toBe(409);
       expect(again.body.detail).toBe('The deployment has been rolled back already.');
+      // Both versions stay in the catalog: the deployed one, and the one its rollback reinstalls.
+      for (const versionId of [older, newer]) {
+        const kept = await stack.api('DELETE', `/api/v1/software/versions/${versionId}`);
+        expect(kept.status).toBe(409);
+        expect(kept.body.code).toBe('version_deployed');
+      }
     } finally {
       spawnSync('dpkg', ['--purge', name], { stdio: 'ignore' });
     }

@@ -140,13 +140,21 @@ export async function updatePackage(
   }).catch(nameTaken);
 }
 
-/** Deletes a package and its versions, unless another package's version depends on it (409). */
-/** A deployed version (or package) stays: its deployments show it, and a rollback may need it again. */
+/**
+ * A deployed version (or package) stays: its deployments show it, and a rollback may need it again — a version a
+ * deployment replaced on some device too (its rollback reinstalls it).
+ */
 async function refuseIfDeployed(sql: pg.PoolClient, column: 'package_id' | 'version_id', id: string): Promise<void> {
-  const { rows } = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM deployments WHERE ${column} = $1`, [id]);
+  const { rows } = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deployments dep
+      WHERE dep.${column} = $1
+         OR ($2 AND EXISTS (SELECT 1 FROM deployment_devices dd WHERE dd.deployment_id = dep.id AND dd.previous_version_id = $1))`,
+    [id, column === 'version_id'],
+  );
   if (rows[0]!.n > 0) throw new ApiError(409, 'version_deployed', `${rows[0]!.n} deployment${rows[0]!.n === 1 ? '' : 's'} use it.`);
 }
 
+/** Deletes a package and its versions, unless another package's version depends on it (409) or it was deployed. */
 export async function deletePackage(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
   await withUnitOfWork(deps.db, origin, async (uow) => {
     const pkg = await selectPackage(uow.sql, id);
