@@ -27,6 +27,7 @@ import { Connection, WorkflowClient } from '@temporalio/client';
 import { createDatabase } from '@opsconductor/db';
 import { spawnFleet, type CallSummary, type FleetStatsSnapshot, type RemoteFleet } from '../../agent/src/fleet-sim/index.ts';
 import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
+import { every } from './lib/sampling.ts';
 import { CpuMeter, rssBytes } from './lib/proc.ts';
 
 const sizes = (process.argv.slice(2).length ? process.argv.slice(2) : ['1000', '10000']).map((s) => Number(s.replace(/[_,]/g, '')));
@@ -122,16 +123,6 @@ async function timedGet(url: string, headers: Record<string, string>): Promise<T
     return { status: res.status, ttfb, total: performance.now() - began, bytes: body.byteLength };
   } catch {
     return { status: 0, ttfb: 0, total: performance.now() - began, bytes: 0 };
-  }
-}
-
-/** Calls `fn` every `intervalMs` (the next call starts at once when one takes longer) until `stop` resolves. */
-async function every(intervalMs: number, stop: { stopped: boolean }, fn: () => Promise<void>): Promise<void> {
-  while (!stop.stopped) {
-    const began = performance.now();
-    await fn();
-    const left = intervalMs - (performance.now() - began);
-    if (left > 0 && !stop.stopped) await sleep(left);
   }
 }
 

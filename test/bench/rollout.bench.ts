@@ -18,6 +18,7 @@
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { spawnFleet, type CallSummary, type FleetStatsSnapshot, type RemoteFleet } from '../../agent/src/fleet-sim/index.ts';
 import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
+import { every } from './lib/sampling.ts';
 
 const agents = Number((process.argv[2] ?? '10000').replace(/[_,]/g, ''));
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -56,15 +57,6 @@ class Sampler {
     const failures = Object.entries(this.failures).map(([k, n]) => `${k}: ${n}`);
     const xs = this.times;
     return `${ms(pct(xs, 0.5))} / ${ms(pct(xs, 0.95))} / ${ms(xs.length ? Math.max(...xs) : null)} (${xs.length} samples${failures.length ? `; ${failures.join(', ')}` : ''})`;
-  }
-}
-
-async function every(intervalMs: number, stop: { stopped: boolean }, fn: () => Promise<void>): Promise<void> {
-  while (!stop.stopped) {
-    const began = performance.now();
-    await fn();
-    const left = intervalMs - (performance.now() - began);
-    if (left > 0 && !stop.stopped) await sleep(left);
   }
 }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFleet, type Fleet } from '../../agent/src/fleet-sim/index.ts';
 import { createWorker } from '../../workers/src/worker.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
-import { waitFor } from '../support/tools.ts';
+import { aptPackageVersion, untilDeploymentStatus } from '../support/deployments.ts';
 
 const AGENTS = 40;
 let t: TestApi;
@@ -67,35 +67,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function packageVersion(name: string): Promise<string> {
-  const pkg = await api('POST', '/software/packages', { name, platform: 'linux' });
-  expect(pkg.status, JSON.stringify(pkg.body)).toBe(201);
-  const version = await api('POST', `/software/packages/${pkg.body.id}/versions`, {
-    version: '1.0',
-    installerType: 'apt',
-    packageName: name,
-  });
-  expect(version.status, JSON.stringify(version.body)).toBe(201);
-  return version.body.id as string;
-}
-
-async function untilStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<any> {
-  let last: any;
-  try {
-    return await waitFor(
-      `deployment ${id} to reach ${statuses.join(' or ')}`,
-      async () => {
-        last = (await api('GET', `/deployments/${id}`)).body;
-        return statuses.includes(last.status) ? last : undefined;
-      },
-      timeoutMs,
-      250,
-    );
-  } catch (err) {
-    const events = (await api('GET', `/deployments/${id}/events`)).body;
-    throw new Error(`${(err as Error).message}\nlast: ${JSON.stringify(last)}\nevents: ${JSON.stringify(events)}`, { cause: err });
-  }
-}
+const packageVersion = async (name: string) => (await aptPackageVersion(api, name)).versionId;
+const untilStatus = (id: string, statuses: string[]) => untilDeploymentStatus(api, id, statuses);
 
 describe('deployments', () => {
   it('a dry run shows the pilot and the waves without creating anything', async () => {

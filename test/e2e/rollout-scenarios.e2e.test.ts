@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFleet, type Fleet } from '../../agent/src/fleet-sim/index.ts';
 import { fromSources, startChild, type Child } from '../../scripts/lib/child.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
+import { aptPackageVersion, untilDeploymentStatus } from '../support/deployments.ts';
 import { repoRoot, waitFor } from '../support/tools.ts';
 
 const AGENTS = 500;
@@ -89,17 +90,7 @@ afterAll(async () => {
 const devicesSelected = (ids: string[]) => ({ indexes: ids.map((id) => [indexOf.get(id)!, indexOf.get(id)!] as const) });
 const installedOn = (versionId: string) => new Set(fleet.devices().flatMap((d) => (d.installed.includes(versionId) ? [d.deviceId!] : [])));
 
-async function packageVersion(name: string): Promise<{ packageId: string; versionId: string }> {
-  const pkg = await api('POST', '/software/packages', { name, platform: 'linux' });
-  expect(pkg.status, JSON.stringify(pkg.body)).toBe(201);
-  const version = await api('POST', `/software/packages/${pkg.body.id}/versions`, {
-    version: '1.0',
-    installerType: 'apt',
-    packageName: name,
-  });
-  expect(version.status, JSON.stringify(version.body)).toBe(201);
-  return { packageId: pkg.body.id as string, versionId: version.body.id as string };
-}
+const packageVersion = (name: string) => aptPackageVersion(api, name);
 
 async function staticGroup(name: string, members: string[]): Promise<string> {
   const group = await api('POST', '/groups', { kind: 'static', name });
@@ -119,23 +110,7 @@ async function deploymentDevices(id: string, query = ''): Promise<any[]> {
   }
 }
 
-async function untilStatus(id: string, statuses: string[], timeoutMs = 180_000): Promise<any> {
-  let last: any;
-  try {
-    return await waitFor(
-      `deployment ${id} to reach ${statuses.join(' or ')}`,
-      async () => {
-        last = (await api('GET', `/deployments/${id}`)).body;
-        return statuses.includes(last.status) ? last : undefined;
-      },
-      timeoutMs,
-      500,
-    );
-  } catch (err) {
-    const events = (await api('GET', `/deployments/${id}/events`)).body;
-    throw new Error(`${(err as Error).message}\nlast: ${JSON.stringify(last)}\nevents: ${JSON.stringify(events)}`, { cause: err });
-  }
-}
+const untilStatus = (id: string, statuses: string[], timeoutMs = 180_000) => untilDeploymentStatus(api, id, statuses, timeoutMs);
 
 const soon = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
