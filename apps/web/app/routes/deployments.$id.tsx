@@ -7,7 +7,7 @@
  * theirs, approve or reject it. The page reads itself again every few seconds until the deployment has finished.
  */
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
-import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react';
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, type ShouldRevalidateFunction } from '@remix-run/react';
 import { useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
 import { uuid } from '@opsconductor/contracts/api';
@@ -106,6 +106,13 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   ]);
   return { deployment, devices, events: events.items.slice(0, 100), timeline, page, status, search };
 }
+
+/**
+ * A refused control (409) means the deployment moved on since the page was read: read it again then too (by default
+ * an answer with an error status leaves the page's data as it was).
+ */
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, defaultShouldRevalidate }) =>
+  formMethod?.toUpperCase() === 'POST' ? true : defaultShouldRevalidate;
 
 type Intent = ControlAction | 'approve' | 'reject';
 type ActionData = { ok: boolean; intent: Intent; error?: string };
@@ -505,9 +512,7 @@ export default function DeploymentPage() {
                             </details>
                           ) : null}
                         </Td>
-                        <Td className="text-zinc-500">
-                          <RelativeTime iso={dev.finishedAt} />
-                        </Td>
+                        <Td className="text-zinc-500">{dev.finishedAt ? <RelativeTime iso={dev.finishedAt} /> : '—'}</Td>
                         <Td className="text-right">
                           {dev.jobRunId ? (
                             <Link to={`/runs/${dev.jobRunId}?device=${dev.deviceId}`} className={buttonClass('ghost', 'sm')}>
