@@ -106,9 +106,31 @@ it(
     // A long soak after the pilot keeps the deployment going while the test controls it.
     await admin.getByLabel('Soak time (minutes)').fill('30');
 
+    // The API's refusal of a setting lands on its field.
+    await admin.getByLabel('Waves').fill('50%, 150%');
+    await admin.getByRole('button', { name: 'Preview' }).click();
+    await expect.poll(() => admin.getByLabel('Waves').getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
+    expect(await admin.getByTestId('deployment-plan').count()).toBe(0);
+    await admin.getByLabel('Waves').fill('50%, 100%');
+
+    // The pilot group has a window that is closed now: its two devices are outside it, unless the windows are overridden.
+    const opens = new Date(Date.now() + 12 * 3600_000).toISOString();
+    const window = await stack.api('POST', `/api/v1/groups/${pilot.body.id}/maintenance-windows`, {
+      name: 'Night',
+      timeZone: 'UTC',
+      recurrence: 'daily',
+      startTime: opens.slice(11, 16),
+      durationMinutes: 60,
+    });
+    expect(window.status, JSON.stringify(window.body)).toBe(201);
     await admin.getByRole('button', { name: 'Preview' }).click();
     const plan = admin.getByTestId('deployment-plan');
     await plan.waitFor({ timeout: 15_000 });
+    expect(await plan.getByTestId('plan-outside-windows').getAttribute('data-count')).toBe('2');
+    expect(await plan.getByTestId('plan-outside-windows').textContent()).toContain('opens');
+    await admin.getByLabel('Respect maintenance windows').uncheck();
+    await admin.getByRole('button', { name: 'Preview' }).click();
+    await expect.poll(() => plan.getByTestId('plan-outside-windows').getAttribute('data-count'), { timeout: 15_000 }).toBe('0');
     const waves = await plan
       .getByTestId('plan-wave')
       .evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-label'), r.getAttribute('data-size')]));
@@ -119,7 +141,6 @@ it(
     ]);
     expect(await plan.getByTestId('plan-total').textContent()).toBe(String(AGENTS));
     expect(await plan.getByText('Needs approval').count()).toBe(1);
-    expect(await plan.getByTestId('plan-outside-windows').getAttribute('data-count')).toBe('0');
     expect(await plan.getByTestId('plan-compliant').getAttribute('data-count')).toBe('0');
     await screenshot(admin, 'deployment-wizard-preview');
 
@@ -137,6 +158,7 @@ it(
       pilotGroupId: pilot.body.id,
       soakSeconds: 1800,
       successPercent: 90,
+      respectMaintenanceWindows: false,
       waves: [{ percent: 50 }, { percent: 100 }],
     });
 
@@ -190,7 +212,8 @@ it(
     expect(await admin.getByTestId('paused-reason').count()).toBe(0);
 
     // A page that has not caught up offers Pause on a deployment paused meanwhile: the workflow's refusal is shown.
-    await admin.evaluate(() => Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }));
+    // Hidden, the page stops reading itself again.
+    await admin.evaluate("Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })");
     const paused = await stack.api('POST', `/api/v1/deployments/${id}/pause`, { reason: 'elsewhere' });
     expect(paused.status, JSON.stringify(paused.body)).toBe(200);
     await admin.getByRole('button', { name: 'Pause', exact: true }).click();
@@ -227,6 +250,13 @@ it(
     await expect.poll(() => statusOf(admin), { timeout: 60_000 }).toBe('aborted');
     expect(await admin.getByRole('button', { name: 'Pause', exact: true }).count()).toBe(0);
     expect(await admin.getByRole('button', { name: 'Roll back', exact: true }).count()).toBe(1);
+    // The list's filters: among the finished ones now, not among those going on.
+    await admin.goto(`${stack.webUrl}/deployments?active=false&search=${encodeURIComponent(name)}`);
+    expect(await admin.locator(`[data-testid="deployment-row"][data-deployment-id="${id}"]`).count()).toBe(1);
+    await admin.goto(`${stack.webUrl}/deployments?active=true&packageId=${pkg.body.id}`);
+    expect(await admin.getByTestId('deployment-row').count()).toBe(0);
+    await admin.goto(`${stack.webUrl}/deployments?status=bogus`);
+    expect(await admin.getByTestId('filter-error').textContent()).toContain('Status');
   },
 );
 

@@ -10,7 +10,8 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, type ShouldRevalidateFunction } from '@remix-run/react';
 import { useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
-import { uuid } from '@opsconductor/contracts/api';
+import { searchText, uuid } from '@opsconductor/contracts/api';
+import { MAX_DEPLOYMENT_WAVES } from '@opsconductor/contracts/deployments';
 import { ApiError, requireApi, type Query, type RouteErrorData } from '~/lib/api.server';
 import {
   controlHints,
@@ -86,16 +87,21 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     .enum(deviceStatusOrder as [string, ...string[]])
     .catch('')
     .parse(sp.get('status') ?? '');
-  const search = z
-    .string()
-    .trim()
-    .max(200)
-    .catch('')
-    .parse(sp.get('search') ?? '');
+  // Anything the API would refuse (a NUL, too long, a wave it cannot have) is no filter.
+  const search = searchText.catch('').parse(sp.get('search') ?? '');
+  const wave = z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_DEPLOYMENT_WAVES)
+    .nullable()
+    .catch(null)
+    .parse(sp.get('wave') || null);
   const query = {
     page,
     pageSize: DEVICES_PAGE_SIZE,
     ...(status ? { status } : {}),
+    ...(wave !== null ? { wave } : {}),
     ...(search ? { search } : {}),
   } as Query<'/deployments/{id}/devices'>;
   const [deployment, devices, events, timeline] = await Promise.all([
@@ -104,7 +110,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     api.get('/deployments/{id}/events', { params: { path: { id } } }),
     api.get('/deployments/{id}/timeline', { params: { path: { id } } }),
   ]);
-  return { deployment, devices, events: events.items.slice(0, 100), timeline, page, status, search };
+  return { deployment, devices, events: events.items.slice(0, 100), timeline, page, status, search, wave };
 }
 
 /**
@@ -327,7 +333,7 @@ function Strategy({ d }: { d: Deployment }) {
 }
 
 export default function DeploymentPage() {
-  const { deployment: d, devices, events, timeline, page, status, search } = useLoaderData<typeof loader>();
+  const { deployment: d, devices, events, timeline, page, status, search, wave } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const user = useOptionalUser();
   const canControl = canRunCommands(user?.role);
@@ -434,6 +440,14 @@ export default function DeploymentPage() {
             title="Devices"
             actions={
               <Form method="get" role="search" aria-label="Filter devices" className="flex items-center gap-2" preventScrollReset>
+                <Select name="wave" defaultValue={wave ?? ''} key={`w:${wave}`} aria-label="Wave" className="h-7! w-32 text-xs!">
+                  <option value="">Every wave</option>
+                  {d.waves.map((w) => (
+                    <option key={w.index} value={w.index}>
+                      {w.label}
+                    </option>
+                  ))}
+                </Select>
                 <Select name="status" defaultValue={status} key={`st:${status}`} aria-label="Device status" className="h-7! w-40 text-xs!">
                   <option value="">Any status</option>
                   {deviceStatusOrder.map((s) => (
@@ -458,7 +472,7 @@ export default function DeploymentPage() {
             }
           >
             {devices.total === 0 ? (
-              <EmptyState title={status || search ? 'No devices match' : 'No devices'} />
+              <EmptyState title={status || search || wave !== null ? 'No devices match' : 'No devices'} />
             ) : (
               <>
                 <Table>

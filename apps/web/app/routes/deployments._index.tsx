@@ -32,8 +32,8 @@ import {
 export const meta: MetaFunction = () => [{ title: 'Deployments · OpsConductor' }];
 
 const PAGE_SIZE = 50;
-const FILTERS = ['status', 'packageId', 'search'] as const;
-const LABELS: Record<string, string> = { status: 'Status', packageId: 'Package', search: 'Name' };
+const FILTERS = ['active', 'status', 'packageId', 'search'] as const;
+const LABELS: Record<string, string> = { active: 'Show', status: 'Status', packageId: 'Package', search: 'Name' };
 /** Packages offered by the package filter (the API's largest page), by name. */
 const PACKAGE_CHOICES = 200;
 
@@ -81,6 +81,13 @@ export default function Deployments() {
       />
       <div className="mb-3 space-y-2">
         <Form method="get" role="search" aria-label="Filter deployments" className="flex flex-wrap items-end gap-2">
+          <FilterField label="Show">
+            <Select name="active" defaultValue={filters.active} key={`active:${filters.active}`} className="w-36">
+              <option value="">All</option>
+              <option value="true">Not finished</option>
+              <option value="false">Finished</option>
+            </Select>
+          </FilterField>
           <FilterField label="Status">
             <Select name="status" defaultValue={filters.status} key={`status:${filters.status}`} className="w-44">
               <option value="">Any status</option>
