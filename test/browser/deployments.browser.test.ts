@@ -2,8 +2,8 @@
  * Deployments in the console (ADR 24) on the real stack (API, worker, Temporal, PostgreSQL, the console) with the
  * fleet simulator's devices: the wizard opened from a package version previews the waves and starts the deployment; it
  * waits for a second operator, who approves it on its dashboard; the dashboard follows the pilot's progress by itself,
- * pauses and resumes it, shows the workflow's refusal, aborts it; a viewer sees the deployment but no controls. A
- * group's maintenance window is added and deleted on the group page.
+ * pauses and resumes it, shows the workflow's refusal and rolls it back; a scheduled one is aborted; a viewer sees the
+ * deployment but no controls. A group's maintenance window is added and deleted on the group page.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
@@ -76,7 +76,7 @@ afterAll(async () => {
 const statusOf = (page: Page) => page.getByTestId('deployment-status').first().getAttribute('data-status');
 
 it(
-  'creates a deployment in the wizard, has it approved, follows it, pauses, resumes and aborts it; a viewer only reads',
+  'creates a deployment in the wizard, has it approved, follows it, pauses, resumes and rolls it back; aborts another; a viewer only reads',
   { timeout: 300_000 },
   async () => {
     const name = `dash-tool-${randomUUID().slice(0, 6)}`;
@@ -243,13 +243,34 @@ it(
     expect(await viewer.locator(`[data-testid="deployment-row"][data-deployment-id="${id}"]`).count()).toBe(1);
     await viewer.context().close();
 
-    // Abort ends it: no control is left but Roll back.
+    // Roll back uninstalls from the two pilot devices it touched; then nothing is left to control.
     await admin.goto(`${stack.webUrl}/deployments/${id}`);
+    await admin.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await admin
+      .getByTestId('control-form')
+      .getByLabel(/Reason/)
+      .fill('not this week');
+    await admin.getByRole('button', { name: 'Roll back deployment' }).click();
+    await expect.poll(() => statusOf(admin), { timeout: 90_000 }).toBe('rolled_back');
+    await expect.poll(() => admin.getByTestId('rollback-summary').textContent()).toContain('Uninstalled2');
+    expect(await admin.getByTestId('deployment-controls').count()).toBe(0);
+    expect(await admin.locator('[data-testid="deployment-event"][data-type="rollback_started"]').count()).toBe(1);
+
+    // A scheduled deployment (small enough to need no approval) is aborted before it starts.
+    const later = await stack.api('POST', '/api/v1/deployments', {
+      name: `${name} later`,
+      versionId: version.body.id,
+      targets: { deviceIds: deviceIds.slice(0, 3) },
+      startsAt: new Date(Date.now() + 3600_000).toISOString(),
+    });
+    expect(later.status, JSON.stringify(later.body)).toBe(201);
+    await admin.goto(`${stack.webUrl}/deployments/${later.body.id}`);
+    await expect.poll(() => statusOf(admin), { timeout: 30_000 }).toBe('scheduled');
     await admin.getByRole('button', { name: 'Abort', exact: true }).click();
     await admin.getByRole('button', { name: 'Abort deployment' }).click();
     await expect.poll(() => statusOf(admin), { timeout: 60_000 }).toBe('aborted');
-    expect(await admin.getByRole('button', { name: 'Pause', exact: true }).count()).toBe(0);
-    expect(await admin.getByRole('button', { name: 'Roll back', exact: true }).count()).toBe(1);
+    expect(await admin.getByTestId('deployment-controls').count()).toBe(0);
+
     // The list's filters: among the finished ones now, not among those going on.
     await admin.goto(`${stack.webUrl}/deployments?active=false&search=${encodeURIComponent(name)}`);
     expect(await admin.locator(`[data-testid="deployment-row"][data-deployment-id="${id}"]`).count()).toBe(1);

@@ -108,7 +108,8 @@ export const controlHints: Record<ControlAction, string> = {
 
 /**
  * The controls a status offers. The workflow decides (it refuses with a reason, shown as it is); these are the ones
- * that can make sense, so that the page does not offer Resume on a running deployment.
+ * that can make sense, so that the page does not offer Resume on a running deployment. Rollback is the running
+ * rollout's: once a deployment has ended, nothing is offered.
  */
 export function controlsFor(d: Pick<DeploymentSummary, 'status' | 'action'>): ControlAction[] {
   switch (d.status) {
@@ -117,11 +118,8 @@ export function controlsFor(d: Pick<DeploymentSummary, 'status' | 'action'>): Co
       return ['pause', 'abort', ...(d.action === 'install' ? (['rollback'] as const) : [])];
     case 'paused':
       return ['resume', 'abort', ...(d.action === 'install' ? (['rollback'] as const) : [])];
-    case 'completed':
-    case 'failed':
-    case 'aborted':
-      return d.action === 'install' ? ['rollback'] : [];
     default:
+      // Ended (its workflow with it: rollback is refused then too), waiting for approval, or rolling back.
       return [];
   }
 }
