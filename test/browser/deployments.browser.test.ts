@@ -228,6 +228,7 @@ it(
     expect(await row.getByTestId('deployment-status').getAttribute('data-status')).toBe('paused');
     expect(await row.getByTestId('count-succeeded').getAttribute('data-count')).toBe('2');
     expect(await row.getByTestId('count-pending').getAttribute('data-count')).toBe('8');
+    await screenshot(admin, 'deployments-list');
     await admin.goto(`${stack.webUrl}/deployments?status=completed`);
     expect(await admin.getByTestId('deployment-row').count()).toBe(0);
 
@@ -305,6 +306,7 @@ it('adds a maintenance window to a group on its page and deletes it; a viewer ca
   await row.waitFor({ timeout: 15_000 });
   expect(await row.getByTestId('window-name').textContent()).toBe('Evening patching');
   expect(await row.getByTestId('window-schedule').textContent()).toBe('Mon, Wed 22:30 for 90 min · Europe/Berlin');
+  await screenshot(admin, 'group-maintenance-windows');
   const listed = (await stack.api('GET', `/api/v1/groups/${group.body.id}/maintenance-windows`)).body.items;
   expect(listed).toMatchObject([
     {

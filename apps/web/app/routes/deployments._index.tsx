@@ -70,7 +70,7 @@ export default function Deployments() {
     <>
       <PageHeader
         title="Deployments"
-        description={`${pluralize(total, 'deployment')}${filtered ? ' match the filter' : ''}`}
+        description={`${pluralize(total, 'deployment')}${filtered ? (total === 1 ? ' matches the filter' : ' match the filter') : ''}`}
         actions={
           canDeploy ? (
             <Link to="/deployments/new" className={buttonClass('primary')}>
