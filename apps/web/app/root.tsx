@@ -71,6 +71,7 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
     { to: '/runs', label: 'Runs', show: true },
     // The catalog, the depot and its sources (the Software section's own navigation): lit on /depot too.
     { to: '/software', label: 'Software', show: true, also: '/depot' },
+    { to: '/deployments', label: 'Deployments', show: true },
     // Targets for everyone; its Credentials section is for admins only (agentless.tsx).
     { to: '/agentless', label: 'Agentless', show: true },
     { to: '/approvals', label: 'Approvals', show: true, badge: awaitingApproval },

@@ -11,6 +11,7 @@ import { osLabel, pluralize } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { BuiltInBadge, GroupKindBadge, RuleView, TagChips } from '~/components/groups';
 import { DeviceStatusBadge } from '~/components/status';
+import { MaintenanceWindowsCard } from '~/components/maintenance-windows';
 import {
   AbsoluteTime,
   Alert,
@@ -53,13 +54,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const search = searchParam.parse(sp.get('search') ?? '');
   const addSearch = searchParam.parse(sp.get('add') ?? '');
   const group = await api.get('/groups/{id}', { params: { path: { id } } });
-  const [members, events, catalog, candidates] = await Promise.all([
+  const [members, events, catalog, candidates, windows] = await Promise.all([
     api.get('/groups/{id}/members', {
       params: { path: { id }, query: { page, pageSize: MEMBERS_PAGE_SIZE, search: search || undefined } },
     }),
     api.get('/groups/{id}/events', { params: { path: { id }, query: { page: eventsPage, pageSize: EVENTS_PAGE_SIZE } } }),
     group.kind === 'dynamic' && group.rule ? loadRuleCatalog(api) : null,
     group.kind === 'static' && addSearch ? api.get('/devices', { params: { query: { search: addSearch, pageSize: CANDIDATES } } }) : null,
+    api.get('/groups/{id}/maintenance-windows', { params: { path: { id } } }),
   ]);
   return {
     group,
@@ -67,6 +69,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     events,
     catalog: catalog ? { fields: catalog.fields, groups: catalog.groups } : null,
     candidates,
+    windows: windows.items,
     page,
     eventsPage,
     search,
@@ -140,7 +143,8 @@ function DeleteGroup({ name }: { name: string }) {
 }
 
 export default function GroupPage() {
-  const { group, members, events, catalog, candidates, page, eventsPage, search, addSearch, runFormKey } = useLoaderData<typeof loader>();
+  const { group, members, events, catalog, candidates, windows, page, eventsPage, search, addSearch, runFormKey } =
+    useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const result = actionData && 'ok' in actionData ? actionData : undefined;
   const runResult = actionData && !('ok' in actionData) ? (actionData as RunCommandActionData) : undefined;
@@ -339,6 +343,8 @@ export default function GroupPage() {
               </div>
             </Card>
           ) : null}
+
+          <MaintenanceWindowsCard groupId={group.id} windows={windows} canEdit={canEdit} />
 
           <Card
             title="Membership changes"

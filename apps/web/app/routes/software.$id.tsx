@@ -175,6 +175,9 @@ export default function PackagePage() {
                     </span>
                     {canEdit ? (
                       <span className="ml-auto flex gap-2">
+                        <Link to={`/deployments/new?versionId=${v.id}`} className={buttonClass('secondary', 'sm')}>
+                          Deploy…
+                        </Link>
                         <Link to={`/software/versions/${v.id}/install`} className={buttonClass('primary', 'sm')}>
                           Install…
                         </Link>
