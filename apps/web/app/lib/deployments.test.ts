@@ -23,8 +23,10 @@ describe('controls', () => {
     expect(controlsFor({ status: 'running', action: 'install' })).toEqual(['pause', 'abort', 'rollback']);
     expect(controlsFor({ status: 'paused', action: 'install' })).toEqual(['resume', 'abort', 'rollback']);
     expect(controlsFor({ status: 'paused', action: 'uninstall' })).toEqual(['resume', 'abort']);
-    expect(controlsFor({ status: 'completed', action: 'install' })).toEqual([]);
-    expect(controlsFor({ status: 'aborted', action: 'install' })).toEqual([]);
+    expect(controlsFor({ status: 'completed', action: 'install' })).toEqual(['rollback']);
+    expect(controlsFor({ status: 'aborted', action: 'install' })).toEqual(['rollback']);
+    expect(controlsFor({ status: 'failed', action: 'uninstall' })).toEqual([]);
+    expect(controlsFor({ status: 'rejected', action: 'install' })).toEqual([]);
     expect(controlsFor({ status: 'rolling_back', action: 'install' })).toEqual([]);
     expect(controlsFor({ status: 'rolled_back', action: 'install' })).toEqual([]);
     expect(controlsFor({ status: 'pending_approval', action: 'install' })).toEqual([]);

@@ -108,8 +108,8 @@ export const controlHints: Record<ControlAction, string> = {
 
 /**
  * The controls a status offers. The workflow decides (it refuses with a reason, shown as it is); these are the ones
- * that can make sense, so that the page does not offer Resume on a running deployment. Rollback is the running
- * rollout's: once a deployment has ended, nothing is offered.
+ * that can make sense, so that the page does not offer Resume on a running deployment. A deployment that ended
+ * (completed, failed, aborted) can still be rolled back: the API starts a new run of its workflow for it.
  */
 export function controlsFor(d: Pick<DeploymentSummary, 'status' | 'action'>): ControlAction[] {
   switch (d.status) {
@@ -118,8 +118,12 @@ export function controlsFor(d: Pick<DeploymentSummary, 'status' | 'action'>): Co
       return ['pause', 'abort', ...(d.action === 'install' ? (['rollback'] as const) : [])];
     case 'paused':
       return ['resume', 'abort', ...(d.action === 'install' ? (['rollback'] as const) : [])];
+    case 'completed':
+    case 'failed':
+    case 'aborted':
+      return d.action === 'install' ? ['rollback'] : [];
     default:
-      // Ended (its workflow with it: rollback is refused then too), waiting for approval, or rolling back.
+      // Rejected, rolled back, rolling back, or waiting for approval.
       return [];
   }
 }
