@@ -1810,6 +1810,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/software/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Software assignments with their compliance; filter by package, device (its own and its groups’), group or intent */
+        get: operations["listSoftwareAssignments"];
+        put?: never;
+        /**
+         * Assign a package to devices or groups (operator): required, available or uninstall
+         * @description One assignment per package and target: assigning another version to the same target supersedes the older one, and its devices are upgraded. Required and uninstall assignments start a run at once (inside maintenance windows); devices that join a group later get it too, and required assignments are applied again every ASSIGNMENT_ENFORCE_INTERVAL_SECONDS, so software removed by hand comes back.
+         */
+        post: operations["createSoftwareAssignments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/assignments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an assignment (operator); with uninstall=true the package is uninstalled where no other assignment keeps it */
+        delete: operations["deleteSoftwareAssignment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/assignments/{id}/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Install an available assignment on one of its devices now (operator) */
+        post: operations["installAvailableSoftware"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fleet/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fleet at a glance: presence, OS and agent versions, software compliance, deployments in progress, failed runs
+         * @description Presence uses DEVICE_ONLINE_WINDOW_SECONDS like the device list (`status` filter), so each figure is what that filter lists. Compliance covers every required assignment: a device is compliant when it reported the wanted version (the assignment’s own, or the package’s latest) installed, non-compliant when it reported it failed or not installed, pending without a report. Retired devices are left out everywhere.
+         */
+        get: operations["getFleetSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deployments a device is part of (the newest 20), with its own status in each */
+        get: operations["listDeviceDeployments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -3248,6 +3340,12 @@ export interface components {
              * @enum {string}
              */
             osFamily?: "windows" | "linux" | "macos" | "other";
+            /** @description OS name, exactly (e.g. `Debian`) */
+            osName?: string;
+            /** @description OS version, exactly (e.g. `12`) */
+            osVersion?: string;
+            /** @description Agent version, exactly */
+            agentVersion?: string;
             /**
              * Format: uuid
              * @description Members of this group
@@ -4786,6 +4884,243 @@ export interface components {
             decision: "approved" | "rejected";
             comment?: string;
         };
+        SoftwareAssignmentList: {
+            items: components["schemas"]["SoftwareAssignment"][];
+        };
+        SoftwareAssignment: {
+            /** Format: uuid */
+            id: string;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description null: the latest version */
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            } | null;
+            target: {
+                /** @enum {string} */
+                type: "device";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            } | {
+                /** @enum {string} */
+                type: "group";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @enum {string} */
+            intent: "required" | "available" | "uninstall";
+            uninstallOnLeave: boolean;
+            createdBy: string | null;
+            createdAt: string;
+            updatedAt: string;
+            enforcedAt: string | null;
+            /** @description Devices the assignment covers, by their last report */
+            compliance: {
+                devices: number;
+                compliant: number;
+                failed: number;
+                unknown: number;
+            };
+        };
+        CreatedAssignments: {
+            items: components["schemas"]["SoftwareAssignment"][];
+            /** @description Assignments of older versions replaced */
+            superseded: number;
+        };
+        CreateAssignmentRequest: {
+            /** Format: uuid */
+            packageId: string;
+            /**
+             * Format: uuid
+             * @description null: always the latest version
+             * @default null
+             */
+            versionId?: string | null;
+            /** @default [] */
+            deviceIds?: string[];
+            /** @default [] */
+            groupIds?: string[];
+            /** @enum {string} */
+            intent: "required" | "available" | "uninstall";
+            /**
+             * @description Group assignments: a device that leaves the group gets the package uninstalled
+             * @default false
+             */
+            uninstallOnLeave?: boolean;
+        };
+        AvailableInstallStarted: {
+            /** Format: uuid */
+            jobRunId: string;
+        };
+        InstallAvailableRequest: {
+            /** Format: uuid */
+            deviceId: string;
+        };
+        FleetSummary: {
+            generatedAt: string;
+            /** @description A device heard from within this many seconds (and not stopped) is online */
+            onlineWindowSeconds: number;
+            devices: components["schemas"]["FleetDeviceCounts"];
+            /** @description Active devices by OS name and version, most devices first */
+            os: {
+                items: {
+                    /** @enum {string} */
+                    osFamily: "windows" | "linux" | "macos" | "other";
+                    osName: string;
+                    osVersion: string;
+                    devices: number;
+                }[];
+                /** @description Devices of the OS versions not listed */
+                other: number;
+            };
+            /** @description Active agent devices by agent version, most devices first */
+            agentVersions: {
+                items: {
+                    agentVersion: string;
+                    devices: number;
+                }[];
+                other: number;
+            };
+            /** @description Required assignments, least compliant first */
+            compliance: {
+                items: components["schemas"]["FleetComplianceItem"][];
+                /** @description Required assignments */
+                total: number;
+            };
+            /** @description Deployments in progress (pending approval, scheduled, running, paused, rolling back), newest first */
+            deployments: {
+                items: components["schemas"]["FleetDeployment"][];
+                total: number;
+            };
+            /** @description Job runs with status failed that finished in the last 24 hours */
+            failedRuns: {
+                /** @description Job runs that ended failed in the last 24 hours */
+                last24h: number;
+                latest: {
+                    /** Format: uuid */
+                    id: string;
+                    command: string;
+                    kind: string;
+                    finishedAt: string;
+                    failedDevices: number;
+                    devices: number;
+                }[];
+            };
+        };
+        FleetDeviceCounts: {
+            /** @description Active (not retired) devices */
+            total: number;
+            online: number;
+            /** @description Heard from before, not within the online window (or its agent said goodbye) */
+            offline: number;
+            /** @description Enrolled, never checked in */
+            neverSeen: number;
+            pendingReboot: number;
+        };
+        FleetComplianceItem: {
+            /** Format: uuid */
+            assignmentId: string;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description The version wanted: the assignment’s own or the package’s latest (null: the package has no version) */
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            } | null;
+            /** @description The assignment follows the latest version */
+            latest: boolean;
+            target: {
+                /** @enum {string} */
+                type: "device" | "group";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description Active devices the assignment covers */
+            devices: number;
+            /** @description Report the wanted version installed */
+            compliant: number;
+            /** @description Report it failed or not installed */
+            nonCompliant: number;
+            /** @description No report of the wanted version yet */
+            pending: number;
+        };
+        FleetDeployment: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "pending_approval" | "rejected" | "scheduled" | "running" | "paused" | "completed" | "failed" | "aborted" | "rolling_back" | "rolled_back";
+            pausedReason: string | null;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            };
+            currentWave: number | null;
+            total: number;
+            /** @description Succeeded, already installed or waiting for a restart */
+            succeeded: number;
+            failed: number;
+            waves: {
+                index: number;
+                label: string;
+                state: string;
+                size: number;
+                /** @description Devices of the wave with a final status */
+                done: number;
+                succeeded: number;
+                failed: number;
+            }[];
+        };
+        DeviceDeploymentList: {
+            items: components["schemas"]["DeviceDeployment"][];
+        };
+        DeviceDeployment: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "pending_approval" | "rejected" | "scheduled" | "running" | "paused" | "completed" | "failed" | "aborted" | "rolling_back" | "rolled_back";
+            /** @enum {string} */
+            action: "install" | "uninstall";
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            };
+            createdAt: string;
+            device: {
+                /** @enum {string} */
+                status: "planned" | "waiting_for_window" | "queued" | "downloading" | "installing" | "succeeded" | "already_installed" | "failed" | "reboot_pending" | "skipped" | "cancelled";
+                wave: number;
+                attempts: number;
+                /** Format: uuid */
+                jobRunId: string | null;
+                finishedAt: string | null;
+            };
+        };
         AuditLogList: {
             items: components["schemas"]["AuditLogEntry"][];
             total: number;
@@ -5827,6 +6162,18 @@ export type SchemaMaintenanceWindowList = components['schemas']['MaintenanceWind
 export type SchemaMaintenanceWindow = components['schemas']['MaintenanceWindow'];
 export type SchemaMaintenanceWindowSpec = components['schemas']['MaintenanceWindowSpec'];
 export type SchemaDeploymentApproval = components['schemas']['DeploymentApproval'];
+export type SchemaSoftwareAssignmentList = components['schemas']['SoftwareAssignmentList'];
+export type SchemaSoftwareAssignment = components['schemas']['SoftwareAssignment'];
+export type SchemaCreatedAssignments = components['schemas']['CreatedAssignments'];
+export type SchemaCreateAssignmentRequest = components['schemas']['CreateAssignmentRequest'];
+export type SchemaAvailableInstallStarted = components['schemas']['AvailableInstallStarted'];
+export type SchemaInstallAvailableRequest = components['schemas']['InstallAvailableRequest'];
+export type SchemaFleetSummary = components['schemas']['FleetSummary'];
+export type SchemaFleetDeviceCounts = components['schemas']['FleetDeviceCounts'];
+export type SchemaFleetComplianceItem = components['schemas']['FleetComplianceItem'];
+export type SchemaFleetDeployment = components['schemas']['FleetDeployment'];
+export type SchemaDeviceDeploymentList = components['schemas']['DeviceDeploymentList'];
+export type SchemaDeviceDeployment = components['schemas']['DeviceDeployment'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
 export type SchemaSecretKeyUsage = components['schemas']['SecretKeyUsage'];
@@ -6776,6 +7123,12 @@ export interface operations {
                 status?: "online" | "offline" | "never_seen";
                 /** @description Operating system family */
                 osFamily?: "windows" | "linux" | "macos" | "other";
+                /** @description OS name, exactly (e.g. `Debian`) */
+                osName?: string;
+                /** @description OS version, exactly (e.g. `12`) */
+                osVersion?: string;
+                /** @description Agent version, exactly */
+                agentVersion?: string;
                 /** @description Members of this group */
                 groupId?: string;
                 /** @description Devices carrying this tag */
@@ -6788,6 +7141,10 @@ export interface operations {
                 order?: "asc" | "desc";
                 /** @description Active devices (the default), retired ones, or all: retired devices are hidden unless asked for */
                 lifecycle?: "active" | "retired" | "all";
+                /** @description Devices this software assignment covers (with `compliance`: those in that state) */
+                assignmentId?: string;
+                /** @description With assignmentId: compliant (reported the wanted version installed), non_compliant (reported it failed or not installed), pending (no report of it yet); the wanted version is the assignment's own or the package's latest */
+                compliance?: "compliant" | "non_compliant" | "pending";
             };
             header?: never;
             path?: never;
@@ -16195,6 +16552,8 @@ export interface operations {
                 packageId?: string;
                 /** @description Only deployments that target this device */
                 deviceId?: string;
+                /** @description Only deployments that name this group in their targets or as their pilot group */
+                groupId?: string;
                 /** @description Part of the name (literal, any case) */
                 search?: string;
             };
@@ -17483,6 +17842,540 @@ export interface operations {
             };
             /** @description The request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSoftwareAssignments: {
+        parameters: {
+            query?: {
+                packageId?: string;
+                /** @description The device's own assignments and its groups' */
+                deviceId?: string;
+                groupId?: string;
+                intent?: "required" | "available" | "uninstall";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assignments (at most 1,000) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareAssignmentList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSoftwareAssignments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAssignmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created (or updated) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAssignments"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Required and uninstall of the same package would cover the same devices */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteSoftwareAssignment: {
+        parameters: {
+            query?: {
+                /** @description Uninstall the package from the devices the assignment covered */
+                uninstall?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description The assignment's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    installAvailableSoftware: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assignment's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallAvailableRequest"];
+            };
+        };
+        responses: {
+            /** @description The run installing it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableInstallStarted"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an available assignment, or the package has no version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFleetSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetSummary"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeviceDeployments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deployments, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceDeploymentList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
