@@ -63,7 +63,9 @@ const roleTone: Record<User['role'], string> = {
 
 function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: number | null }) {
   const { pathname } = useLocation();
-  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null; also?: string }> = [
+  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null; also?: string; end?: boolean }> = [
+    // The fleet dashboard (routes/_index.tsx): lit on / only.
+    { to: '/', label: 'Fleet', show: true, end: true },
     { to: '/devices', label: 'Devices', show: true },
     { to: '/groups', label: 'Groups', show: true },
     { to: '/jobs', label: 'Jobs', show: true },
@@ -93,6 +95,7 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
               <NavLink
                 key={i.to}
                 to={i.to}
+                end={i.end}
                 prefetch="intent"
                 className={({ isActive }) =>
                   cx(

@@ -11,6 +11,8 @@ import { osLabel, pluralize } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { BuiltInBadge, GroupKindBadge, RuleView, TagChips } from '~/components/groups';
 import { DeviceStatusBadge } from '~/components/status';
+import { AssignmentsPanel } from '~/components/software-assignments';
+import { DeploymentBadges } from '~/components/deployment-badges';
 import {
   AbsoluteTime,
   Alert,
@@ -272,6 +274,8 @@ export default function GroupPage() {
               </Form>
             )}
           </Card>
+          <AssignmentsPanel scope={{ groupId: group.id }} canEdit={canEdit} />
+          <DeploymentBadges scope={{ groupId: group.id }} />
         </div>
 
         <div className="space-y-4">
