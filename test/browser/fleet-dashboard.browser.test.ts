@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, startStack, type Stack } from '../support/stack.ts';
-import { launchChromium, signIn } from '../support/browser.ts';
+import { launchChromium, screenshot, signIn } from '../support/browser.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -135,6 +135,7 @@ describe('fleet dashboard and software assignments', () => {
     await expect.poll(() => dialog.getByLabel('Package').locator('option').allTextContents()).toContain(lib.name);
     await dialog.getByLabel('Package').selectOption({ label: lib.name });
     await dialog.getByLabel('Intent').selectOption('available');
+    await screenshot(page, 'fleet-bulk-dialog');
     await dialog.getByRole('button', { name: 'Assign to 2 groups' }).click();
     await expect
       .poll(() => dialog.getByTestId('assignment-result').textContent())
@@ -169,6 +170,7 @@ describe('fleet dashboard and software assignments', () => {
     expect(item).toMatchObject({ devices: 3, compliant: 1, nonCompliant: 1, pending: 1 });
 
     await page.goto(`${stack.webUrl}/`);
+    await screenshot(page, 'fleet-home');
     for (const [id, value] of [
       ['tile-devices', summary.devices.total],
       ['tile-online', summary.devices.online],
@@ -211,6 +213,7 @@ describe('fleet dashboard and software assignments', () => {
     await page.goto(`${stack.webUrl}/groups/${web}`);
     const badge = page.locator(`[data-testid="deployment-badge"][data-deployment-id="${deployment.id}"]`);
     await badge.waitFor();
+    await screenshot(page, 'fleet-group');
     expect(await badge.getByRole('link').getAttribute('href')).toBe(`/deployments/${deployment.id}`);
     expect((await badge.getByTestId('deployment-status').textContent())?.length).toBeGreaterThan(0);
     await page.goto(`${stack.webUrl}/groups/${other}`);
@@ -219,6 +222,7 @@ describe('fleet dashboard and software assignments', () => {
     await page.goto(`${stack.webUrl}/devices/${dev.a}`);
     const mine = page.locator(`[data-testid="deployment-badge"][data-deployment-id="${deployment.id}"]`);
     await mine.waitFor();
+    await screenshot(page, 'fleet-device');
     const own = (await ok('GET', `/devices/${dev.a}/deployments`)).items[0];
     expect(own.id).toBe(deployment.id);
     expect((await mine.getByTestId('deployment-device-status').textContent())?.toLowerCase()).toMatch(

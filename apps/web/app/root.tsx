@@ -84,7 +84,8 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
   return (
     <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white/95 backdrop-blur">
       <div className="mx-auto flex h-12 max-w-[1440px] items-center gap-6 px-6">
-        <Link to="/devices" className="flex items-center gap-2 text-[13px] font-semibold tracking-tight text-zinc-900">
+        {/* Home: the fleet dashboard (routes/_index.tsx). */}
+        <Link to="/" className="flex items-center gap-2 text-[13px] font-semibold tracking-tight text-zinc-900">
           <img src="/favicon.svg" alt="" className="size-5" />
           OpsConductor
         </Link>
