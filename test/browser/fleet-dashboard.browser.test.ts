@@ -21,6 +21,7 @@ let web = '';
 let other = '';
 let tool = { id: '', name: '' };
 let lib = { id: '', name: '' };
+let extra = { id: '', name: '' };
 let toolV1 = '';
 let assignment = '';
 
@@ -67,8 +68,10 @@ beforeAll(async () => {
   const pkg = async (name: string) => ({ id: (await ok('POST', '/software/packages', { name, platform: 'linux' })).id as string, name });
   tool = await pkg(`Tool ${tag}`);
   lib = await pkg(`Lib ${tag}`);
+  extra = await pkg(`Extra ${tag}`);
   toolV1 = (await ok('POST', `/software/packages/${tool.id}/versions`, { version: '1.0', installerType: 'apt', packageName: 'tool' })).id;
   await ok('POST', `/software/packages/${lib.id}/versions`, { version: '2.5', installerType: 'apt', packageName: 'lib' });
+  await ok('POST', `/software/packages/${extra.id}/versions`, { version: '3.1', installerType: 'apt', packageName: 'extra' });
 
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -150,8 +153,64 @@ describe('fleet dashboard and software assignments', () => {
     // On a member device: the available assignment offers Install.
     await page.goto(`${stack.webUrl}/devices/${dev.d}`);
     const row = page.getByTestId('assignments-panel').locator(`[data-testid="assignment-row"][data-package="${lib.name}"]`);
-    await row.getByRole('button', { name: 'Install' }).waitFor();
+    await row.getByRole('button', { name: 'Install' }).click();
+    await row.getByTestId('install-run').waitFor();
+    const runs = (await ok('GET', `/job-runs?deviceId=${dev.d}`)).items;
+    expect(runs.map((r: any) => r.kind)).toContain('software.install');
   });
+
+  it(
+    'assigns from the package page to a device by hostname, and refuses a bulk contrary assignment on the devices list',
+    { timeout: 60_000 },
+    async () => {
+      await page.goto(`${stack.webUrl}/software/${extra.id}`);
+      const panel = page.getByTestId('assignments-panel');
+      await page.getByRole('button', { name: 'Assign package…' }).click();
+      const form = panel.getByTestId('assign-form');
+      await expect.poll(() => form.getByLabel('Version').locator('option').allTextContents()).toContain('3.1');
+      await form.getByLabel('Version').selectOption({ label: '3.1' });
+      await form.getByLabel('Device', { exact: true }).check();
+      await form.getByLabel('Target device hostname').fill(host('b'));
+      await form.getByLabel('Intent').selectOption('required');
+      await form.getByRole('button', { name: 'Assign', exact: true }).click();
+      await expect.poll(() => form.getByTestId('assignment-result').textContent()).toBe(`${extra.name} 3.1 is now required on 1 device.`);
+      const mine = (await ok('GET', `/software/assignments?packageId=${extra.id}`)).items.find((a: any) => a.target.type === 'device');
+      expect(mine).toMatchObject({ target: { id: dev.b }, version: { version: '3.1' }, intent: 'required' });
+      await expect.poll(() => panel.getByTestId('assignment-target').allTextContents()).toContain(host('b'));
+      // An unknown hostname is said so, nothing is sent.
+      await form.getByLabel('Target device hostname').fill('no-such-host');
+      await form.getByRole('button', { name: 'Assign', exact: true }).click();
+      await expect.poll(() => form.getByTestId('assignment-error').textContent()).toBe('No device is named “no-such-host”.');
+
+      // On b's page, its own assignment is removed with "Uninstall too": gone, and an uninstall run starts for b.
+      await page.goto(`${stack.webUrl}/devices/${dev.b}`);
+      const own = page.locator(`[data-testid="assignment-row"][data-assignment-id="${mine.id}"]`);
+      await own.getByRole('button', { name: 'Remove' }).click();
+      await own.getByLabel('Uninstall too').check();
+      await own.getByRole('button', { name: 'Confirm remove' }).click();
+      await expect.poll(() => own.count()).toBe(0);
+      expect((await ok('GET', `/software/assignments?packageId=${extra.id}`)).items.map((a: any) => a.id)).not.toContain(mine.id);
+      await expect
+        .poll(async () => (await ok('GET', `/job-runs?deviceId=${dev.b}`)).items.map((r: any) => r.kind))
+        .toContain('software.uninstall');
+
+      // Devices list: c (in the group that requires Tool) and d selected, Tool to be uninstalled: the API refuses it.
+      await page.goto(`${stack.webUrl}/devices`);
+      await page.getByLabel(`Select ${host('c')}`).check();
+      await page.getByLabel(`Select ${host('d')}`).check();
+      await page.getByRole('button', { name: 'Assign software…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Assign software to the selection' });
+      await dialog.getByRole('heading', { name: 'Assign software to 2 devices' }).waitFor();
+      await expect.poll(() => dialog.getByLabel('Package').locator('option').allTextContents()).toContain(tool.name);
+      await dialog.getByLabel('Package').selectOption({ label: tool.name });
+      await dialog.getByLabel('Intent').selectOption('uninstall');
+      await dialog.getByRole('button', { name: 'Assign to 2 devices' }).click();
+      const error = dialog.getByTestId('assignment-error');
+      await error.waitFor();
+      expect(await error.getAttribute('data-code')).toBe('assignment_conflict');
+      expect((await ok('GET', `/software/assignments?packageId=${tool.id}`)).items).toHaveLength(1);
+    },
+  );
 
   it('shows numbers that match the API, each linking to the devices behind it', { timeout: 120_000 }, async () => {
     // Compliance of the group's required assignment: a installed, b failed, c not reported (pending).

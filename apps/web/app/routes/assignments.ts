@@ -139,7 +139,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return answer({
         ok: true,
         intent,
-        message: uninstall ? 'Removed the assignment; the package is being uninstalled.' : 'Removed the assignment.',
+        message: uninstall
+          ? 'Removed the assignment; the package is uninstalled where no other assignment keeps it.'
+          : 'Removed the assignment.',
       });
     }
     if (intent === 'install') {
