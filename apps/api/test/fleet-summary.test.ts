@@ -141,6 +141,9 @@ describe('fleet summary', () => {
     expect(await hostnames('osName=Ubuntu&osVersion=24.04')).toEqual(['fleet-d5']);
     expect(await hostnames('agentVersion=0.1.0')).toEqual(['fleet-d4', 'fleet-d6']);
     expect(await hostnames('agentVersion=9.9.9&lifecycle=all')).toEqual(['fleet-d7']);
+    // The same filters select a run's targets.
+    const preview = await ok('POST', '/job-runs/preview', { filter: { osName: 'Debian', osVersion: '12', agentVersion: '0.2.0' } });
+    expect(preview.sample.map((d: { hostname: string }) => d.hostname).sort()).toEqual(['fleet-d1', 'fleet-d2', 'fleet-d3']);
   });
 
   it('measures each required assignment against the version it wants, and the compliance filter lists those devices', async () => {
