@@ -223,6 +223,14 @@ describe('fleet dashboard and software assignments', () => {
       );
     await report(dev.a!, 'installed');
     await report(dev.b!, 'failed');
+    // A run that failed today and one of last week (not counted).
+    const failed = (await ok('POST', '/job-runs', { deviceIds: [dev.a], command: 'false' })).id;
+    await sql("UPDATE job_runs SET status = 'failed', finished_at = now() WHERE id = $1", [failed]);
+    const old = (await ok('POST', '/job-runs', { deviceIds: [dev.a], command: 'false # old' })).id;
+    await sql(
+      "UPDATE job_runs SET status = 'failed', created_at = now() - interval '7 days', finished_at = now() - interval '7 days' WHERE id = $1",
+      [old],
+    );
     const summary = (await ok('GET', '/fleet/summary')) as any;
     expect(summary.devices).toMatchObject({ total: 4, online: 2, offline: 1, neverSeen: 1 });
     const item = summary.compliance.items.find((i: any) => i.assignmentId === assignment);
@@ -240,6 +248,13 @@ describe('fleet dashboard and software assignments', () => {
     ] as const) {
       expect(await page.getByTestId(`${id}-value`).textContent(), id).toBe(String(value));
     }
+    expect(summary.failedRuns.last24h).toBeGreaterThanOrEqual(1);
+    await page.getByTestId('tile-failed-runs').click();
+    await page.waitForURL((u) => u.pathname === '/runs' && u.searchParams.get('status') === 'failed' && u.searchParams.has('from'));
+    await expect.poll(() => page.getByTestId('run-row').count()).toBe(summary.failedRuns.last24h);
+    expect(await page.getByTestId('run-row').allTextContents()).not.toContainEqual(expect.stringContaining('# old'));
+
+    await page.goto(`${stack.webUrl}/`);
     await page.getByTestId('tile-online').click();
     await page.waitForURL((u) => u.pathname === '/devices' && u.searchParams.get('status') === 'online');
     await expect.poll(listed).toEqual([host('a'), host('b')]);

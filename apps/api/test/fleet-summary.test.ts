@@ -104,7 +104,10 @@ beforeAll(async () => {
   failedRun = run;
   await sql("UPDATE job_runs SET status = 'failed', finished_at = now() WHERE id = $1", [run]);
   const old = (await ok('POST', '/job-runs', { deviceIds: [dev.d1], command: 'old failure' })).id as string;
-  await sql("UPDATE job_runs SET status = 'failed', finished_at = now() - interval '2 days' WHERE id = $1", [old]);
+  await sql(
+    "UPDATE job_runs SET status = 'failed', created_at = now() - interval '2 days', finished_at = now() - interval '2 days' WHERE id = $1",
+    [old],
+  );
   // A finished deployment: not in progress.
   finishedDeployment = (await ok('POST', '/deployments', { name: 'Lib done', versionId: ver.q1, targets: { deviceIds: [dev.d5] } })).id;
   await sql("UPDATE deployments SET status = 'completed', finished_at = now() WHERE id = $1", [finishedDeployment]);

@@ -100,12 +100,19 @@ export const fleetSummary = z
       .describe('Deployments in progress (pending approval, scheduled, running, paused, rolling back), newest first'),
     failedRuns: z
       .object({
-        last24h: count.describe('Job runs that ended failed in the last 24 hours'),
+        last24h: count.describe('Job runs created in the last 24 hours that ended failed (GET /job-runs?status=failed&from=…)'),
         latest: z.array(
-          z.object({ id: uuid, command: z.string(), kind: z.string(), finishedAt: z.string(), failedDevices: count, devices: count }),
+          z.object({
+            id: uuid,
+            command: z.string(),
+            kind: z.string(),
+            finishedAt: z.string().nullable(),
+            failedDevices: count,
+            devices: count,
+          }),
         ),
       })
-      .describe('Job runs with status failed that finished in the last 24 hours'),
+      .describe('Failed job runs created in the last 24 hours: their count and the latest few'),
   })
   .meta({ id: 'FleetSummary' });
 export type FleetSummary = z.infer<typeof fleetSummary>;

@@ -4999,16 +4999,16 @@ export interface components {
                 items: components["schemas"]["FleetDeployment"][];
                 total: number;
             };
-            /** @description Job runs with status failed that finished in the last 24 hours */
+            /** @description Failed job runs created in the last 24 hours: their count and the latest few */
             failedRuns: {
-                /** @description Job runs that ended failed in the last 24 hours */
+                /** @description Job runs created in the last 24 hours that ended failed (GET /job-runs?status=failed&from=…) */
                 last24h: number;
                 latest: {
                     /** Format: uuid */
                     id: string;
                     command: string;
                     kind: string;
-                    finishedAt: string;
+                    finishedAt: string | null;
                     failedDevices: number;
                     devices: number;
                 }[];

@@ -192,14 +192,15 @@ async function deploymentsInProgress(deps: ApiDeps): Promise<FleetSummary['deplo
 
 async function failedRuns(deps: ApiDeps): Promise<FleetSummary['failedRuns']> {
   const { pool } = deps.db;
-  const since = `status = 'failed' AND finished_at >= now() - interval '24 hours'`;
+  // Created in the last 24 hours, as the runs list's `from` filter reads it (the console links the count there).
+  const since = `status = 'failed' AND created_at >= now() - interval '24 hours'`;
   const [count, latest] = await Promise.all([
     pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_runs WHERE ${since}`),
-    pool.query<{ id: string; command: string; kind: string; finished_at: Date; devices: number; failed_devices: number }>(
+    pool.query<{ id: string; command: string; kind: string; finished_at: Date | null; devices: number; failed_devices: number }>(
       `SELECT r.id, r.command, r.kind, r.finished_at,
               (SELECT count(*)::int FROM job_run_devices x WHERE x.job_run_id = r.id) AS devices,
               (SELECT count(*)::int FROM job_run_devices x WHERE x.job_run_id = r.id AND x.status IN ('failed', 'timed_out', 'offline')) AS failed_devices
-         FROM job_runs r WHERE ${since} ORDER BY r.finished_at DESC, r.id LIMIT ${FLEET_FAILED_RUNS_LIMIT}`,
+         FROM job_runs r WHERE ${since} ORDER BY r.finished_at DESC NULLS LAST, r.id LIMIT ${FLEET_FAILED_RUNS_LIMIT}`,
     ),
   ]);
   return {
@@ -208,7 +209,7 @@ async function failedRuns(deps: ApiDeps): Promise<FleetSummary['failedRuns']> {
       id: r.id,
       command: r.command.length > 200 ? `${r.command.slice(0, 199)}…` : r.command,
       kind: r.kind,
-      finishedAt: r.finished_at.toISOString(),
+      finishedAt: r.finished_at?.toISOString() ?? null,
       devices: r.devices,
       failedDevices: r.failed_devices,
     })),

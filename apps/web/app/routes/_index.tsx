@@ -304,6 +304,8 @@ function Deployments({ d }: { d: Summary['deployments'] }) {
 export default function FleetHome() {
   const s = useLoaderData<typeof loader>();
   const d = s.devices;
+  // The runs the failed-runs count counts: failed, created in the 24 hours before the summary.
+  const failedRuns = `/runs?${new URLSearchParams({ status: 'failed', from: new Date(Date.parse(s.generatedAt) - 24 * 3600 * 1000).toISOString() })}`;
   const presence = [
     { label: 'Online', value: d.online, color: COLORS.online, to: devicesLink({ status: 'online' }) },
     { label: 'Offline', value: d.offline, color: COLORS.offline, to: devicesLink({ status: 'offline' }) },
@@ -336,7 +338,7 @@ export default function FleetHome() {
           <Tile
             label="Failed runs (24 h)"
             value={s.failedRuns.last24h}
-            to="/runs?status=failed"
+            to={failedRuns}
             tone={s.failedRuns.last24h ? 'text-red-700' : undefined}
             testId="tile-failed-runs"
           />
@@ -404,8 +406,8 @@ export default function FleetHome() {
           <Card
             title="Failed runs in the last 24 hours"
             actions={
-              <Link to="/runs?status=failed" className="text-xs text-zinc-500 hover:underline">
-                All failed runs
+              <Link to={failedRuns} className="text-xs text-zinc-500 hover:underline">
+                All of them
               </Link>
             }
           >
