@@ -25,6 +25,7 @@ import { depotRoutes } from './routes/depot.ts';
 import { softwareRoutes } from './routes/software.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { softwareAssignmentRoutes } from './routes/software-assignments.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { refuseDeepJson } from './lib/json-depth.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
@@ -82,6 +83,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', softwareRoutes)
     .route('/', deploymentRoutes)
     .route('/', softwareAssignmentRoutes)
+    .route('/', fleetRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)
     .route('/', configRoutes);

@@ -63,7 +63,9 @@ const roleTone: Record<User['role'], string> = {
 
 function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: number | null }) {
   const { pathname } = useLocation();
-  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null; also?: string }> = [
+  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null; also?: string; end?: boolean }> = [
+    // The fleet dashboard (routes/_index.tsx): lit on / only.
+    { to: '/', label: 'Fleet', show: true, end: true },
     { to: '/devices', label: 'Devices', show: true },
     { to: '/groups', label: 'Groups', show: true },
     { to: '/jobs', label: 'Jobs', show: true },
@@ -83,7 +85,8 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
   return (
     <header className="sticky top-0 z-20 border-b border-zinc-200 bg-white/95 backdrop-blur">
       <div className="mx-auto flex h-12 max-w-[1440px] items-center gap-6 px-6">
-        <Link to="/devices" className="flex items-center gap-2 text-[13px] font-semibold tracking-tight text-zinc-900">
+        {/* Home: the fleet dashboard (routes/_index.tsx). */}
+        <Link to="/" className="flex items-center gap-2 text-[13px] font-semibold tracking-tight text-zinc-900">
           <img src="/favicon.svg" alt="" className="size-5" />
           OpsConductor
         </Link>
@@ -94,6 +97,7 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
               <NavLink
                 key={i.to}
                 to={i.to}
+                end={i.end}
                 prefetch="intent"
                 className={({ isActive }) =>
                   cx(

@@ -244,6 +244,9 @@ export const deviceFilter = z
     search: searchText.optional().describe('Hostname, OS name or model containing this text (case-insensitive), or an exact IP address'),
     status: deviceStatus.optional().describe('Devices with this status'),
     osFamily: z.enum(osFamilies).optional().describe('Operating system family'),
+    osName: z.string().max(200).refine(noNul, noNulMessage).optional().describe('OS name, exactly (e.g. `Debian`)'),
+    osVersion: z.string().max(200).refine(noNul, noNulMessage).optional().describe('OS version, exactly (e.g. `12`)'),
+    agentVersion: z.string().max(100).refine(noNul, noNulMessage).optional().describe('Agent version, exactly'),
     groupId: uuid.optional().describe('Members of this group'),
     tag: z.string().max(100).trim().min(1).refine(noNul, noNulMessage).optional().describe('Devices carrying this tag'),
     customField: z

@@ -172,3 +172,7 @@ export const successfulSoftwareOutcomes = [
   'not_installed',
   'reboot_required',
 ] as const satisfies readonly SoftwareOutcome[];
+
+/** Where a device stands against a software assignment (the device list's `compliance` filter, the fleet summary). */
+export const assignmentComplianceStates = ['compliant', 'non_compliant', 'pending'] as const;
+export type AssignmentComplianceState = (typeof assignmentComplianceStates)[number];

@@ -310,6 +310,7 @@ export const deploymentListQuery = pagination.extend({
   active: z.enum(['true', 'false']).optional().describe('true: only those not finished'),
   packageId: uuid.optional().describe('Only deployments of this package'),
   deviceId: uuid.optional().describe('Only deployments that target this device'),
+  groupId: uuid.optional().describe('Only deployments that name this group in their targets or as their pilot group'),
   search: searchText.optional().describe('Part of the name (literal, any case)'),
 });
 

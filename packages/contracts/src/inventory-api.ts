@@ -6,7 +6,15 @@ import { z } from 'zod';
 import { device, deviceFilter, deviceLifecycles, pagination, searchText, tagName, uuid } from './api.ts';
 import { inventorySections, inventorySectionNames } from './inventory.ts';
 import { rule } from './rules.ts';
-import { customFieldTypes, deviceSortKeys, groupKinds, inventoryEventKinds, membershipChanges, sortOrders } from './constants.ts';
+import {
+  assignmentComplianceStates,
+  customFieldTypes,
+  deviceSortKeys,
+  groupKinds,
+  inventoryEventKinds,
+  membershipChanges,
+  sortOrders,
+} from './constants.ts';
 
 export { customFieldTypes, deviceSortKeys, inventoryEventKinds };
 
@@ -19,6 +27,13 @@ export const deviceListFilters = pagination.extend({
     .enum(deviceLifecycles)
     .default('active')
     .describe('Active devices (the default), retired ones, or all: retired devices are hidden unless asked for'),
+  assignmentId: uuid.optional().describe('Devices this software assignment covers (with `compliance`: those in that state)'),
+  compliance: z
+    .enum(assignmentComplianceStates)
+    .optional()
+    .describe(
+      "With assignmentId: compliant (reported the wanted version installed), non_compliant (reported it failed or not installed), pending (no report of it yet); the wanted version is the assignment's own or the package's latest",
+    ),
 });
 export type DeviceListFilters = z.infer<typeof deviceListFilters>;
 

@@ -1865,6 +1865,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fleet/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fleet at a glance: presence, OS and agent versions, software compliance, deployments in progress, failed runs
+         * @description Presence uses DEVICE_ONLINE_WINDOW_SECONDS like the device list (`status` filter), so each figure is what that filter lists. Compliance covers every required assignment: a device is compliant when it reported the wanted version (the assignment’s own, or the package’s latest) installed, non-compliant when it reported it failed or not installed, pending without a report. Retired devices are left out everywhere.
+         */
+        get: operations["getFleetSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deployments a device is part of (the newest 20), with its own status in each */
+        get: operations["listDeviceDeployments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -3303,6 +3340,12 @@ export interface components {
              * @enum {string}
              */
             osFamily?: "windows" | "linux" | "macos" | "other";
+            /** @description OS name, exactly (e.g. `Debian`) */
+            osName?: string;
+            /** @description OS version, exactly (e.g. `12`) */
+            osVersion?: string;
+            /** @description Agent version, exactly */
+            agentVersion?: string;
             /**
              * Format: uuid
              * @description Members of this group
@@ -4920,6 +4963,164 @@ export interface components {
             /** Format: uuid */
             deviceId: string;
         };
+        FleetSummary: {
+            generatedAt: string;
+            /** @description A device heard from within this many seconds (and not stopped) is online */
+            onlineWindowSeconds: number;
+            devices: components["schemas"]["FleetDeviceCounts"];
+            /** @description Active devices by OS name and version, most devices first */
+            os: {
+                items: {
+                    /** @enum {string} */
+                    osFamily: "windows" | "linux" | "macos" | "other";
+                    osName: string;
+                    osVersion: string;
+                    devices: number;
+                }[];
+                /** @description Devices of the OS versions not listed */
+                other: number;
+            };
+            /** @description Active agent devices by agent version, most devices first */
+            agentVersions: {
+                items: {
+                    agentVersion: string;
+                    devices: number;
+                }[];
+                other: number;
+            };
+            /** @description Required assignments, least compliant first */
+            compliance: {
+                items: components["schemas"]["FleetComplianceItem"][];
+                /** @description Required assignments */
+                total: number;
+            };
+            /** @description Deployments in progress (pending approval, scheduled, running, paused, rolling back), newest first */
+            deployments: {
+                items: components["schemas"]["FleetDeployment"][];
+                total: number;
+            };
+            /** @description Failed job runs created in the last 24 hours: their count and the latest few */
+            failedRuns: {
+                /** @description Job runs created in the last 24 hours that ended failed (GET /job-runs?status=failed&from=…) */
+                last24h: number;
+                latest: {
+                    /** Format: uuid */
+                    id: string;
+                    command: string;
+                    kind: string;
+                    finishedAt: string | null;
+                    failedDevices: number;
+                    devices: number;
+                }[];
+            };
+        };
+        FleetDeviceCounts: {
+            /** @description Active (not retired) devices */
+            total: number;
+            online: number;
+            /** @description Heard from before, not within the online window (or its agent said goodbye) */
+            offline: number;
+            /** @description Enrolled, never checked in */
+            neverSeen: number;
+            pendingReboot: number;
+        };
+        FleetComplianceItem: {
+            /** Format: uuid */
+            assignmentId: string;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description The version wanted: the assignment’s own or the package’s latest (null: the package has no version) */
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            } | null;
+            /** @description The assignment follows the latest version */
+            latest: boolean;
+            target: {
+                /** @enum {string} */
+                type: "device" | "group";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description Active devices the assignment covers */
+            devices: number;
+            /** @description Report the wanted version installed */
+            compliant: number;
+            /** @description Report it failed or not installed */
+            nonCompliant: number;
+            /** @description No report of the wanted version yet */
+            pending: number;
+        };
+        FleetDeployment: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "pending_approval" | "rejected" | "scheduled" | "running" | "paused" | "completed" | "failed" | "aborted" | "rolling_back" | "rolled_back";
+            pausedReason: string | null;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            };
+            currentWave: number | null;
+            total: number;
+            /** @description Succeeded, already installed or waiting for a restart */
+            succeeded: number;
+            failed: number;
+            waves: {
+                index: number;
+                label: string;
+                state: string;
+                size: number;
+                /** @description Devices of the wave with a final status */
+                done: number;
+                succeeded: number;
+                failed: number;
+            }[];
+        };
+        DeviceDeploymentList: {
+            items: components["schemas"]["DeviceDeployment"][];
+        };
+        DeviceDeployment: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "pending_approval" | "rejected" | "scheduled" | "running" | "paused" | "completed" | "failed" | "aborted" | "rolling_back" | "rolled_back";
+            /** @enum {string} */
+            action: "install" | "uninstall";
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            };
+            createdAt: string;
+            device: {
+                /** @enum {string} */
+                status: "planned" | "waiting_for_window" | "queued" | "downloading" | "installing" | "succeeded" | "already_installed" | "failed" | "reboot_pending" | "skipped" | "cancelled";
+                wave: number;
+                attempts: number;
+                /** Format: uuid */
+                jobRunId: string | null;
+                finishedAt: string | null;
+            };
+        };
         AuditLogList: {
             items: components["schemas"]["AuditLogEntry"][];
             total: number;
@@ -5967,6 +6168,12 @@ export type SchemaCreatedAssignments = components['schemas']['CreatedAssignments
 export type SchemaCreateAssignmentRequest = components['schemas']['CreateAssignmentRequest'];
 export type SchemaAvailableInstallStarted = components['schemas']['AvailableInstallStarted'];
 export type SchemaInstallAvailableRequest = components['schemas']['InstallAvailableRequest'];
+export type SchemaFleetSummary = components['schemas']['FleetSummary'];
+export type SchemaFleetDeviceCounts = components['schemas']['FleetDeviceCounts'];
+export type SchemaFleetComplianceItem = components['schemas']['FleetComplianceItem'];
+export type SchemaFleetDeployment = components['schemas']['FleetDeployment'];
+export type SchemaDeviceDeploymentList = components['schemas']['DeviceDeploymentList'];
+export type SchemaDeviceDeployment = components['schemas']['DeviceDeployment'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
 export type SchemaSecretKeyUsage = components['schemas']['SecretKeyUsage'];
@@ -6916,6 +7123,12 @@ export interface operations {
                 status?: "online" | "offline" | "never_seen";
                 /** @description Operating system family */
                 osFamily?: "windows" | "linux" | "macos" | "other";
+                /** @description OS name, exactly (e.g. `Debian`) */
+                osName?: string;
+                /** @description OS version, exactly (e.g. `12`) */
+                osVersion?: string;
+                /** @description Agent version, exactly */
+                agentVersion?: string;
                 /** @description Members of this group */
                 groupId?: string;
                 /** @description Devices carrying this tag */
@@ -6928,6 +7141,10 @@ export interface operations {
                 order?: "asc" | "desc";
                 /** @description Active devices (the default), retired ones, or all: retired devices are hidden unless asked for */
                 lifecycle?: "active" | "retired" | "all";
+                /** @description Devices this software assignment covers (with `compliance`: those in that state) */
+                assignmentId?: string;
+                /** @description With assignmentId: compliant (reported the wanted version installed), non_compliant (reported it failed or not installed), pending (no report of it yet); the wanted version is the assignment's own or the package's latest */
+                compliance?: "compliant" | "non_compliant" | "pending";
             };
             header?: never;
             path?: never;
@@ -16337,6 +16554,8 @@ export interface operations {
                 packageId?: string;
                 /** @description Only deployments that target this device */
                 deviceId?: string;
+                /** @description Only deployments that name this group in their targets or as their pilot group */
+                groupId?: string;
                 /** @description Part of the name (literal, any case) */
                 search?: string;
             };
@@ -18009,6 +18228,161 @@ export interface operations {
             };
             /** @description The request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFleetSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetSummary"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeviceDeployments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deployments, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceDeploymentList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -177,6 +177,9 @@ export function deviceWhere(
     and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: since } }, { agentStoppedAt: { not: null } }] });
   if (f.status === 'never_seen') and.push({ lastSeenAt: null });
   if (f.osFamily) and.push({ osFamily: f.osFamily });
+  if (f.osName !== undefined) and.push({ osName: f.osName });
+  if (f.osVersion !== undefined) and.push({ osVersion: f.osVersion });
+  if (f.agentVersion !== undefined) and.push({ agentVersion: f.agentVersion, transport: 'agent' });
   if (f.groupId) and.push({ groupMemberships: { some: { groupId: f.groupId } } });
   if (f.tag) and.push({ tags: { some: { tag: f.tag } } });
   if (f.customField) {

@@ -44,6 +44,7 @@ const documentTags = [
     name: 'devices',
     description: 'The inventory: devices, their software, services and history; tags and custom fields; retiring and deleting',
   },
+  { name: 'fleet', description: 'The fleet at a glance: presence, OS and agent versions, software compliance, deployments in progress' },
   { name: 'groups', description: 'Static groups and dynamic groups with rules' },
   { name: 'job runs', description: 'Running commands and saved jobs on devices: approvals, progress per step, output and results' },
   {

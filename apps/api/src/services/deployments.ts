@@ -413,6 +413,7 @@ export interface DeploymentListFilters {
   active?: 'true' | 'false';
   packageId?: string;
   deviceId?: string;
+  groupId?: string;
   search?: string;
   page: number;
   pageSize: number;
@@ -429,6 +430,11 @@ export async function listDeployments(deps: ApiDeps, q: DeploymentListFilters): 
   if (q.active) add((p) => `(d.status = ANY(${p}::text[])) = ${q.active === 'true' ? 'false' : 'true'}`, [...finishedDeploymentStatuses]);
   if (q.packageId) add((p) => `d.package_id = ${p}`, q.packageId);
   if (q.deviceId) add((p) => `EXISTS (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id AND x.device_id = ${p})`, q.deviceId);
+  if (q.groupId)
+    add(
+      (p) => `(coalesce(d.target_selection->'groupIds', '[]'::jsonb) ? ${p}::text OR d.options->>'pilotGroupId' = ${p}::text)`,
+      q.groupId,
+    );
   if (q.search) add((p) => `d.name ILIKE ${p}`, `%${likeLiteral(q.search!)}%`);
   const whereSql = where.length ? ` WHERE ${where.join(' AND ')}` : '';
   const { pool } = deps.db;

@@ -17,6 +17,8 @@ import { RunCommandFields } from '~/components/run-command-form';
 import { DeviceStatusBadge, RunStatusBadge } from '~/components/status';
 import { GroupKindBadge } from '~/components/groups';
 import { CustomFieldInput } from '~/components/custom-field-input';
+import { AssignmentsPanel } from '~/components/software-assignments';
+import { DeploymentBadges } from '~/components/deployment-badges';
 import { Dash, Detail, HardwarePanel, PerformancePanel, SecurityPanel, T, YesNo } from '~/components/device-inventory';
 import {
   AbsoluteTime,
@@ -428,6 +430,8 @@ function Overview({ d, canRun }: { d: LoaderData; canRun: boolean }) {
             </Table>
           )}
         </Card>
+        <AssignmentsPanel scope={{ deviceId: device.id }} canEdit={canRun && !device.retiredAt} />
+        <DeploymentBadges scope={{ deviceId: device.id }} />
       </div>
 
       <div className="space-y-4">

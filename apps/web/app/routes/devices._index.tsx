@@ -14,6 +14,7 @@ import { RunCommandFields } from '~/components/run-command-form';
 import { DeviceStatusBadge } from '~/components/status';
 import { TagChips } from '~/components/groups';
 import { CustomFieldInput, type CustomFieldDef } from '~/components/custom-field-input';
+import { BulkAssignDialog } from '~/components/software-assignments';
 import {
   Alert,
   Badge,
@@ -49,6 +50,12 @@ const listQuery = z.object({
     .optional()
     .catch(undefined),
   cfValue: z.string().max(200).optional().catch(undefined),
+  // The home page's links: an OS, an agent version, a software assignment's devices (by compliance).
+  osName: deviceListFilters.shape.osName.catch(undefined),
+  osVersion: deviceListFilters.shape.osVersion.catch(undefined),
+  agentVersion: deviceListFilters.shape.agentVersion.catch(undefined),
+  assignmentId: deviceListFilters.shape.assignmentId.catch(undefined),
+  compliance: deviceListFilters.shape.compliance.catch(undefined),
   sort: deviceListFilters.shape.sort.catch('hostname'),
   order: deviceListFilters.shape.order.catch('asc'),
   /** Retired devices are hidden unless asked for ('' = active only). */
@@ -67,6 +74,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     tag: params.get('tag') || undefined,
     cfKey: params.get('cfKey') || undefined,
     cfValue: params.get('cfValue') ?? undefined,
+    osName: params.get('osName') ?? undefined,
+    osVersion: params.get('osVersion') ?? undefined,
+    agentVersion: params.get('agentVersion') ?? undefined,
+    assignmentId: params.get('assignmentId') || undefined,
+    compliance: params.get('compliance') || undefined,
     sort: params.get('sort') || undefined,
     order: params.get('order') || undefined,
     lifecycle: params.get('lifecycle') || undefined,
@@ -74,10 +86,24 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   });
   const customField = q.cfKey && q.cfValue !== undefined && q.cfValue !== '' ? `${q.cfKey}:${q.cfValue}` : undefined;
   // The list's filter as the API reads it: the devices shown here are the ones "Run on all" targets.
-  const filter = { search: q.search, status: q.status, osFamily: q.osFamily, groupId: q.groupId, tag: q.tag, customField };
+  const filter = {
+    search: q.search,
+    status: q.status,
+    osFamily: q.osFamily,
+    osName: q.osName,
+    osVersion: q.osVersion,
+    agentVersion: q.agentVersion,
+    groupId: q.groupId,
+    tag: q.tag,
+    customField,
+  };
+  // Not a device filter of runs: "Run on all matching" is off while it is set.
+  const assignment = q.assignmentId ? { assignmentId: q.assignmentId, compliance: q.compliance } : {};
   const [list, groups, tags, customFields] = await Promise.all([
     api.get('/devices', {
-      params: { query: { ...filter, sort: q.sort, order: q.order, lifecycle: q.lifecycle, page: q.page, pageSize: PAGE_SIZE } },
+      params: {
+        query: { ...filter, ...assignment, sort: q.sort, order: q.order, lifecycle: q.lifecycle, page: q.page, pageSize: PAGE_SIZE },
+      },
     }),
     api.get('/groups'),
     api.get('/tags'),
@@ -99,6 +125,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       cfKey: q.cfKey ?? '',
       cfValue: q.cfValue ?? '',
       lifecycle: q.lifecycle ?? '',
+      osName: q.osName ?? '',
+      osVersion: q.osVersion ?? '',
+      agentVersion: q.agentVersion ?? '',
+      assignmentId: q.assignmentId ?? '',
+      compliance: q.assignmentId ? (q.compliance ?? '') : '',
     },
     runFilter: JSON.stringify(filter),
     sort: q.sort,
@@ -248,6 +279,7 @@ function Filters({ data }: { data: LoaderData }) {
           <input type="hidden" name="order" value={order} />
         </>
       ) : null}
+      {linkFilters.map(([key]) => (filters[key] ? <input key={key} type="hidden" name={key} value={filters[key]} /> : null))}
       <Input
         type="search"
         name="search"
@@ -351,6 +383,7 @@ function Filters({ data }: { data: LoaderData }) {
         </span>
       ) : null}
       <Button type="submit">Search</Button>
+      <LinkFilterChips filters={filters} />
       {filtered ? (
         <Link
           to={sort !== 'hostname' || order !== 'asc' ? `/devices?sort=${sort}&order=${order}` : '/devices'}
@@ -360,6 +393,51 @@ function Filters({ data }: { data: LoaderData }) {
         </Link>
       ) : null}
     </Form>
+  );
+}
+
+/** Filters the home page links to, shown as removable chips (the form keeps them in hidden inputs). */
+const linkFilters = [
+  ['osName', 'OS'],
+  ['osVersion', 'OS version'],
+  ['agentVersion', 'Agent'],
+  ['assignmentId', 'Software assignment'],
+  ['compliance', 'Compliance'],
+] as const;
+const complianceLabels: Record<string, string> = { compliant: 'compliant', non_compliant: 'non-compliant', pending: 'pending' };
+
+function LinkFilterChips({ filters }: { filters: LoaderData['filters'] }) {
+  const [params] = useSearchParams();
+  const active = linkFilters.filter(([key]) => filters[key]);
+  if (active.length === 0) return null;
+  return (
+    <span className="flex flex-wrap items-center gap-1.5" data-testid="link-filters">
+      {active.map(([key, label]) => {
+        const next = new URLSearchParams(params);
+        next.delete(key);
+        if (key === 'assignmentId') next.delete('compliance');
+        next.delete('page');
+        const value =
+          key === 'assignmentId' ? 'its devices' : key === 'compliance' ? (complianceLabels[filters[key]] ?? filters[key]) : filters[key];
+        return (
+          <span
+            key={key}
+            data-testid="link-filter"
+            data-key={key}
+            className="inline-flex items-center gap-1 rounded bg-zinc-100 py-0.5 pr-1 pl-2 text-xs text-zinc-800 ring-1 ring-zinc-200 ring-inset"
+          >
+            {label}: <span className="font-medium">{value}</span>
+            <Link
+              to={`?${next}`}
+              aria-label={`Remove filter ${label}`}
+              className="rounded px-1 text-zinc-400 hover:bg-zinc-200 hover:text-zinc-900"
+            >
+              ×
+            </Link>
+          </span>
+        );
+      })}
+    </span>
   );
 }
 
@@ -397,7 +475,11 @@ function RunTargetPicker({
       <legend className="mb-1 text-xs font-medium text-zinc-700">Run on</legend>
       <input type="hidden" name="filter" value={data.runFilter} />
       {radio('selected', `Selected devices (${selected.toLocaleString('en-US')})`)}
-      {radio('filter', `All ${pluralize(data.total, 'device')}${filtered ? ' matching this filter' : ''}`)}
+      {data.filters.assignmentId ? (
+        <p className="text-xs text-zinc-500">Filtered by a software assignment: run on the selected devices, a group or a tag.</p>
+      ) : (
+        radio('filter', `All ${pluralize(data.total, 'device')}${filtered ? ' matching this filter' : ''}`)
+      )}
       <div className="flex items-center gap-2">
         {radio('group', 'Group')}
         <Select
@@ -546,6 +628,8 @@ export default function Devices() {
     recount();
   };
   const allSelected = items.length > 0 && selected === items.length;
+  const selectedIds = () =>
+    Array.from(formRef.current?.querySelectorAll<HTMLInputElement>('input[name="deviceIds"]:checked') ?? []).map((b) => b.value);
   const selectedSummary =
     target === 'selected' ? (
       <span data-testid="selected-count">{selected === 0 ? 'No devices selected' : `${pluralize(selected, 'device')} selected`}</span>
@@ -559,11 +643,14 @@ export default function Devices() {
         title="Devices"
         description={`${pluralize(total, 'device')}${filtered ? ' match the filter' : ' enrolled'}`}
         actions={
-          isAdmin(user?.role) ? (
-            <Link to="/enrollment" className={buttonClass('secondary')}>
-              Enroll devices
-            </Link>
-          ) : null
+          <>
+            {canRun && total > 0 ? <BulkAssignDialog field="deviceIds" selected={selectedIds} /> : null}
+            {isAdmin(user?.role) ? (
+              <Link to="/enrollment" className={buttonClass('secondary')}>
+                Enroll devices
+              </Link>
+            ) : null}
+          </>
         }
       />
 

@@ -12,6 +12,8 @@ import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { BuiltInBadge, GroupKindBadge, RuleView, TagChips } from '~/components/groups';
 import { DeviceStatusBadge } from '~/components/status';
 import { MaintenanceWindowsCard } from '~/components/maintenance-windows';
+import { AssignmentsPanel } from '~/components/software-assignments';
+import { DeploymentBadges } from '~/components/deployment-badges';
 import {
   AbsoluteTime,
   Alert,
@@ -276,6 +278,8 @@ export default function GroupPage() {
               </Form>
             )}
           </Card>
+          <AssignmentsPanel scope={{ groupId: group.id }} canEdit={canEdit} />
+          <DeploymentBadges scope={{ groupId: group.id }} />
         </div>
 
         <div className="space-y-4">

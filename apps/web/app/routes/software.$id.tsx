@@ -13,6 +13,7 @@ import { describeDetection, idParam, refusal } from '~/lib/software.server';
 import { softwareOutcomeText } from '~/lib/format';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { DetectionView, PackageIcon } from '~/components/software';
+import { AssignmentsPanel } from '~/components/software-assignments';
 import {
   Alert,
   Badge,
@@ -301,6 +302,8 @@ export default function PackagePage() {
             </div>
           )}
         </Card>
+
+        <AssignmentsPanel scope={{ packageId: pkg.id }} canEdit={canEdit && versions.length > 0} title="Assignments" />
 
         <Card title="Where it is installed">
           {installations.items.length === 0 ? (
