@@ -322,6 +322,15 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
       wave: number;
       jobRunId: string | null;
     }): Promise<WaveProgress> {
+      // Whether the run has ended first, then the tally: read the other way round, a run ending in between would pair
+      // an older tally (devices still pending) with "finished", and the success criteria would judge the wave on it.
+      let runFinished = true;
+      if (jobRunId) {
+        const run = await pool.query<{ finished: boolean }>('SELECT finished_at IS NOT NULL AS finished FROM job_runs WHERE id = $1', [
+          jobRunId,
+        ]);
+        runFinished = run.rows[0]?.finished ?? true;
+      }
       const { rows } = await pool.query<{ status: string; retrying: boolean; n: number }>(
         `SELECT status, retrying, count(*)::int AS n FROM (${DEPLOYMENT_DEVICE_STATES_SQL}) s WHERE wave = $2 GROUP BY status, retrying`,
         [deploymentId, wave],
@@ -334,13 +343,6 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
         else if (r.status === 'skipped') tally.skipped += r.n;
         else if (r.status === 'cancelled') tally.cancelled += r.n;
         else tally.pending += r.n;
-      }
-      let runFinished = true;
-      if (jobRunId) {
-        const run = await pool.query<{ finished: boolean }>('SELECT finished_at IS NOT NULL AS finished FROM job_runs WHERE id = $1', [
-          jobRunId,
-        ]);
-        runFinished = run.rows[0]?.finished ?? true;
       }
       return { ...tally, runFinished };
     },

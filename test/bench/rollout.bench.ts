@@ -167,7 +167,9 @@ async function main(): Promise<void> {
             : ' — goal (under 5 minutes) missed'
           : ''),
     );
-    console.log(`status: ${last.status}; devices: ${JSON.stringify(last.counts)}; success rate ${last.successRate}%`);
+    console.log(
+      `status: ${last.status}${last.pausedReason ? ` (${last.pausedReason})` : ''}; devices: ${JSON.stringify(last.counts)}; success rate ${last.successRate}%`,
+    );
     console.log('\n| wave | devices | start → end | state |\n| --- | --- | --- | --- |');
     for (const w of last.waves) {
       const time = w.startedAt && w.finishedAt ? seconds(Date.parse(w.finishedAt) - Date.parse(w.startedAt)) : '–';
