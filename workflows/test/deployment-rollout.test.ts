@@ -743,13 +743,17 @@ describe('deploymentRollout', () => {
       await handle.signal(deploymentApprovalSignal);
       await advanceUntil('the approval state read again', () => stub.state.approvalCalls === 2, 1_000);
       expect(await rolloutStatus(handle)).toMatchObject({ stage: 'approval' });
-      expect(await rolloutStatus(handle).then(() => stub.state.events)).toEqual([]);
+      expect(stub.state.events).toEqual([]);
       expect(stub.state.runs.size).toBe(0);
 
+      const decidedAt = await env.currentTimeMs();
       stub.decideApproval('approved');
       await handle.signal(deploymentApprovalSignal);
       expect(await handle.result()).toEqual({ status: 'completed' });
+      expect(stub.state.approvalCalls).toBe(3);
       expect(types(stub.state.events)).toEqual(['started', 'wave_started', 'wave_completed', 'completed']);
+      expect(stub.state.events[0]!.at).toBeGreaterThanOrEqual(decidedAt);
+      expect(Math.min(...installs(stub).map((c) => c.startedAt))).toBeGreaterThanOrEqual(decidedAt);
       expectInstalledOnce(stub, deviceIds);
     });
   }, 60_000);

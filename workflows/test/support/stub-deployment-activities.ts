@@ -703,7 +703,6 @@ export function createStubDeployment(
   function decideApproval(decision: 'approved' | 'rejected'): void {
     if (state.status !== 'pending_approval') throw new Error(`the deployment is ${state.status}, not pending approval`);
     state.status = decision === 'approved' ? 'scheduled' : 'rejected';
-    if (decision === 'rejected') state.finishedAt = Date.now();
   }
 
   /** Each device's status now (for assertions). */
