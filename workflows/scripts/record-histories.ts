@@ -1,9 +1,10 @@
 /**
- * Records workflow histories for the replay test (workflows/test/replay.test.ts): runs `jobRun` scenarios and the
- * scheduled workflows with stubbed activities on a local Temporal dev server and writes each history to
+ * Records workflow histories for the replay test (workflows/test/replay.test.ts): runs `jobRun` scenarios, the
+ * scheduled workflows and `deploymentRollout` scenarios (an in-memory deployment, test/support/stub-deployment-
+ * activities.ts) with stubbed activities on a local Temporal dev server and writes each history to
  * workflows/test/histories/*.json (the JSON form `temporal workflow show --output json` produces).
  *
- *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (a few seconds)
+ *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (about half a minute: rollouts poll every 5 s)
  *   npx tsx workflows/scripts/record-histories.ts success    # only some
  *
  * Re-record when a workflow change is *meant* to be incompatible (and version it with `patched()` instead if
@@ -17,11 +18,21 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
-import { approvalDecidedSignal, jobRun, progressQuery, refreshDynamicGroups, scheduledJobRun, sweepDevicePresence } from '../src/index.ts';
-import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
+import {
+  approvalDecidedSignal,
+  deploymentRollout,
+  jobRun,
+  progressQuery,
+  refreshDynamicGroups,
+  rollbackUpdate,
+  scheduledJobRun,
+  sweepDevicePresence,
+} from '../src/index.ts';
+import { OpsDeploymentId, OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
 import type { ChainedRun } from '@opsconductor/activities';
 import { historyToJSON } from '../test/support/history-json.ts';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from '../test/support/stub-activities.ts';
+import { createStubDeployment, type StubDeployment, type StubRolloutOptions } from '../test/support/stub-deployment-activities.ts';
 
 const historiesDir = fileURLToPath(new URL('../test/histories/', import.meta.url));
 const workflowsPath = fileURLToPath(new URL('../src/index.ts', import.meta.url));
@@ -120,12 +131,42 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/** Deployment rollouts (ADR 24), in real time: short soaks and installs; the rollout polls its wave every 5 s. */
+interface RolloutScenario {
+  name: string;
+  options: Omit<Partial<StubRolloutOptions>, 'deploymentId' | 'startsAt'> & { deviceIds: string[] };
+  drive?: (handle: WorkflowHandle<typeof deploymentRollout>, stub: StubDeployment) => Promise<void>;
+}
+const rolloutScenarios: RolloutScenario[] = [
+  {
+    // Two waves with a soak between them, to completion.
+    name: 'deployment-rollout-completed',
+    options: { deviceIds: ids.slice(0, 4), waves: [{ percent: 50 }, { percent: 100 }], soakSeconds: 2, installMs: 300 },
+  },
+  {
+    // Half the installs fail: it pauses itself (the run held); the operator rolls back (uninstall, reinstall).
+    name: 'deployment-rollout-rolled-back',
+    options: {
+      deviceIds: ids.slice(0, 4),
+      autoPause: { failurePercent: 30, minResults: 2 },
+      installMs: 300,
+      previous: (id) => (id === ids[0] ? '1'.repeat(64) : null),
+      result: (id, run) => (run.purpose === 'install' && (id === ids[1] || id === ids[2]) ? 'failed' : 'installed'),
+    },
+    async drive(handle, stub) {
+      while (stub.state.status !== 'paused') await new Promise((r) => setTimeout(r, 100));
+      await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'operator', reason: 'installer fails' }] });
+    },
+  },
+];
+
 /** Workflows the Temporal Schedules start (workers/src/schedules.ts): one activity each. */
 const scheduled = { 'group-refresh': refreshDynamicGroups, 'device-presence': sweepDevicePresence } as const;
 
 const wanted = new Set(process.argv.slice(2));
 const selected = scenarios.filter((s) => wanted.size === 0 || wanted.has(s.name));
 const selectedScheduled = Object.entries(scheduled).filter(([name]) => wanted.size === 0 || wanted.has(name));
+const selectedRollouts = rolloutScenarios.filter((s) => wanted.size === 0 || wanted.has(s.name));
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const env = await TestWorkflowEnvironment.createLocal({
@@ -179,7 +220,29 @@ try {
           })(),
         ]
       : [];
+  const recordRollouts = selectedRollouts.map(async (scenario) => {
+    const deploymentId = randomUUID();
+    const stub = createStubDeployment({ ...scenario.options, deploymentId, startsAt: Date.now(), status: 'scheduled' }, async () =>
+      Date.now(),
+    );
+    const taskQueue = `record-${scenario.name}-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: stub.activities });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(deploymentRollout, {
+        taskQueue,
+        workflowId: `deployment/${deploymentId}`,
+        args: [{ deploymentId }],
+        typedSearchAttributes: [{ key: OpsDeploymentId, value: deploymentId }],
+      });
+      await scenario.drive?.(handle, stub);
+      const result = await handle.result();
+      const history = await handle.fetchHistory();
+      await writeFile(`${historiesDir}${scenario.name}.json`, historyToJSON(history));
+      console.log(`recorded ${scenario.name}.json (${history.events?.length ?? 0} events, ${result.status})`);
+    });
+  });
   const results = await Promise.allSettled([
+    ...recordRollouts,
     ...recordScheduled,
     ...recordScheduledJobRun,
     ...selected.map(async (scenario) => {

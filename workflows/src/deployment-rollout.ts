@@ -21,6 +21,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   CancellationScope,
+  ContinueAsNew,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   condition,
@@ -226,6 +227,9 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
   };
   const label = (wave: number) => plan.waves[wave]?.label ?? `wave ${wave}`;
 
+  /** The runs this workflow run started as its children (not those of runs before a continue-as-new). */
+  const startedHere = new Set<string>();
+
   async function startRun(run: RolloutRun): Promise<void> {
     await startChild(jobRun, {
       workflowId: `job-run/${run.jobRunId}`,
@@ -236,10 +240,13 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
         { key: OpsJobRunId, value: run.jobRunId },
         { key: OpsDeviceIds, value: deviceIdsForSearch(run.deviceIds) },
       ],
-    }).catch((err: unknown) => {
-      // A start repeated after continue-as-new: the run is already under way.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    });
+    }).then(
+      () => startedHere.add(run.jobRunId),
+      (err: unknown) => {
+        // A start repeated after continue-as-new: the run is already under way.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      },
+    );
   }
 
   async function cancelRun(jobRunId: string | null): Promise<void> {
@@ -501,10 +508,14 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
     await record({ status: 'completed', currentWave: null, event: { type: 'completed', message: 'Completed: every wave finished' } });
     return { status };
   } catch (err) {
+    // Continuing as new is no failure: the next run takes over from the checkpoint.
+    if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err)) {
       // Cancelled in Temporal (not through the API): an abort by whoever cancelled it.
       await CancellationScope.nonCancellable(async () => {
-        if (cp.stage === 'install') await cancelRun(cp.runId);
+        // Children this run started are cancelled with it by the SDK; a second request would fail the workflow
+        // task on servers that refuse it. A run started before a continue-as-new is cancelled here.
+        if (cp.stage === 'install' && !startedHere.has(cp.runId ?? '')) await cancelRun(cp.runId);
         await record({
           status: 'aborted',
           cancelOpenWaves: true,

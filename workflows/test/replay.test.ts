@@ -15,11 +15,13 @@ const files = readdirSync(historiesDir)
   .sort();
 
 describe('recorded histories', () => {
-  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, a schedule's firing, and the scheduled workflows", () => {
+  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, a schedule's firing, the scheduled workflows, and deployment rollouts (completed with a soak; auto-paused then rolled back)", () => {
     expect(files).toEqual([
       'batched.json',
       'by-reference-batched.json',
       'cancel.json',
+      'deployment-rollout-completed.json',
+      'deployment-rollout-rolled-back.json',
       'device-presence.json',
       'failed-batch.json',
       'group-refresh.json',

@@ -7,6 +7,7 @@ import { ensureSearchAttributes } from '@opsconductor/workers/search-attributes'
 
 export const workflowsPath = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 const shortDispatchTimeoutPath = fileURLToPath(new URL('./short-dispatch-timeout.ts', import.meta.url));
+const earlyContinueAsNewPath = fileURLToPath(new URL('./early-continue-as-new.ts', import.meta.url));
 
 let quiet = false;
 /** Keeps the SDK's own logs to warnings (once per process: the runtime can only be installed before first use). */
@@ -33,15 +34,23 @@ const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /**
  * The workflow bundle (built once per test file). `shortDispatchTimeout` adds the test interceptor that makes
- * unanswered dispatches time out after a second or two (see support/short-dispatch-timeout.ts).
+ * unanswered dispatches time out after a second or two (see support/short-dispatch-timeout.ts);
+ * `earlyContinueAsNew` the one that has deployment rollouts continue as new after a few hundred history events
+ * (support/early-continue-as-new.ts).
  */
-export function workflowBundle(opts: { shortDispatchTimeout?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
-  const key = opts.shortDispatchTimeout ? 'short' : 'plain';
+export function workflowBundle(
+  opts: { shortDispatchTimeout?: boolean; earlyContinueAsNew?: boolean } = {},
+): Promise<WorkflowBundleWithSourceMap> {
+  const key = opts.shortDispatchTimeout ? 'short' : opts.earlyContinueAsNew ? 'early-continue-as-new' : 'plain';
   let bundle = bundles.get(key);
   if (!bundle) {
     bundle = bundleWorkflowCode({
       workflowsPath,
-      workflowInterceptorModules: opts.shortDispatchTimeout ? [shortDispatchTimeoutPath] : [],
+      workflowInterceptorModules: opts.shortDispatchTimeout
+        ? [shortDispatchTimeoutPath]
+        : opts.earlyContinueAsNew
+          ? [earlyContinueAsNewPath]
+          : [],
       logger: new DefaultLogger('WARN'),
     });
     bundles.set(key, bundle);
