@@ -682,6 +682,32 @@ describe('deploymentRollout', () => {
     );
   }, 60_000);
 
+  it('rolls back a deployment that completed with a new run of its workflow ID started with `rollback`', async () => {
+    const deviceIds = deviceIdList(10);
+    const v1 = '1'.repeat(64);
+    const previous = (id: string) => (Number(id.slice(2)) % 2 === 0 ? v1 : null);
+    await withRollout({ deviceIds, waves: [{ percent: 100 }], previous }, async ({ handle, stub }) => {
+      const { state } = stub;
+      expect(await handle.result()).toEqual({ status: 'completed' });
+      const again = await env.client.workflow.start(deploymentRollout, {
+        taskQueue: `rollout-${state.options.deploymentId}`,
+        workflowId: handle.workflowId,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        args: [{ deploymentId: state.options.deploymentId, rollback: { ...BY, reason: 'breaks printing' } }],
+        typedSearchAttributes: [{ key: OpsDeploymentId, value: state.options.deploymentId }],
+      });
+      expect(await again.result()).toEqual({ status: 'rolled_back' });
+      expect(types(state.events)).toEqual(['started', 'wave_started', 'wave_completed', 'completed', 'rollback_started', 'rolled_back']);
+      expect(eventsOf(stub, 'rollback_started')[0]).toMatchObject({ actor: BY.by, message: 'Rolling back: breaks printing' });
+      const runs = [...state.runs.values()];
+      expect(runs.map((r) => r.purpose)).toEqual(['install', 'rollback', 'reinstall']);
+      expect([...runs[1]!.deviceIds].sort()).toEqual([...deviceIds].sort());
+      for (const id of deviceIds) expect(state.devices.get(id)!.installed).toBe(previous(id));
+      // No wave runs again: every device installed once.
+      expectInstalledOnce(stub, deviceIds);
+    });
+  }, 60_000);
+
   it('refuses control requests that make no sense now, with the reason, and keeps them out of the history', async () => {
     let releaseCompleted!: () => void;
     const completedHeld = new Promise<void>((r) => (releaseCompleted = r));
