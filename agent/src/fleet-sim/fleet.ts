@@ -91,6 +91,8 @@ export interface Fleet {
    * devices, outside OpsConductor; returns how many devices changed.
    */
   removeSoftware(select: DeviceSelector | undefined, versionId: string): number;
+  /** The selected devices move to (or off) a metered connection (behaviour `metered`); returns how many changed. */
+  setMetered(select: DeviceSelector | undefined, metered: boolean): number;
   addSoftware(select: DeviceSelector | undefined, versionId: string): number;
   /**
    * The selected enrolled devices download a depot artifact at once with their own credentials, online or not (the
@@ -253,6 +255,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       return revived.filter(Boolean).length;
     },
     removeSoftware: (selector, versionId) => select(selector).filter((a) => a.removeSoftware(versionId)).length,
+    setMetered: (selector, metered) =>
+      select(selector).filter((a) => {
+        const changed = a.metered !== metered;
+        a.metered = metered;
+        return changed;
+      }).length,
     addSoftware: (selector, versionId) => select(selector).filter((a) => a.addSoftware(versionId)).length,
     downloadArtifact: (selector, sha256, opts) =>
       downloadArtifacts(
