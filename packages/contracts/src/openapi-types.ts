@@ -1810,6 +1810,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/software/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Software assignments with their compliance; filter by package, device (its own and its groups’), group or intent */
+        get: operations["listSoftwareAssignments"];
+        put?: never;
+        /**
+         * Assign a package to devices or groups (operator): required, available or uninstall
+         * @description One assignment per package and target: assigning another version to the same target supersedes the older one, and its devices are upgraded. Required and uninstall assignments start a run at once (inside maintenance windows); devices that join a group later get it too, and required assignments are applied again every ASSIGNMENT_ENFORCE_INTERVAL_SECONDS, so software removed by hand comes back.
+         */
+        post: operations["createSoftwareAssignments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/assignments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an assignment (operator); with uninstall=true the package is uninstalled where no other assignment keeps it */
+        delete: operations["deleteSoftwareAssignment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/software/assignments/{id}/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Install an available assignment on one of its devices now (operator) */
+        post: operations["installAvailableSoftware"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -2029,7 +2084,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Still running (`cancelRequested`: stop the command) */
+        /** Still running, maybe in a new phase (`cancelRequested`: stop the command) */
         post: operations["sendCommandHeartbeat"];
         delete?: never;
         options?: never;
@@ -3215,7 +3270,7 @@ export interface components {
             currentStep: number | null;
             software: {
                 /** @enum {string} */
-                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed" | "deferred_metered";
                 detectedBefore: boolean | null;
                 detectedAfter: boolean | null;
                 installerExitCode: number | null;
@@ -4217,7 +4272,7 @@ export interface components {
             /** @enum {string} */
             state: "installed" | "not_installed" | "failed";
             /** @enum {string} */
-            outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+            outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed" | "deferred_metered";
             detail: string | null;
             rebootRequired: boolean;
             checkedAt: string;
@@ -4786,6 +4841,85 @@ export interface components {
             decision: "approved" | "rejected";
             comment?: string;
         };
+        SoftwareAssignmentList: {
+            items: components["schemas"]["SoftwareAssignment"][];
+        };
+        SoftwareAssignment: {
+            /** Format: uuid */
+            id: string;
+            package: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @description null: the latest version */
+            version: {
+                /** Format: uuid */
+                id: string;
+                version: string;
+            } | null;
+            target: {
+                /** @enum {string} */
+                type: "device";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            } | {
+                /** @enum {string} */
+                type: "group";
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /** @enum {string} */
+            intent: "required" | "available" | "uninstall";
+            uninstallOnLeave: boolean;
+            createdBy: string | null;
+            createdAt: string;
+            updatedAt: string;
+            enforcedAt: string | null;
+            /** @description Devices the assignment covers, by their last report */
+            compliance: {
+                devices: number;
+                compliant: number;
+                failed: number;
+                unknown: number;
+            };
+        };
+        CreatedAssignments: {
+            items: components["schemas"]["SoftwareAssignment"][];
+            /** @description Assignments of older versions replaced */
+            superseded: number;
+        };
+        CreateAssignmentRequest: {
+            /** Format: uuid */
+            packageId: string;
+            /**
+             * Format: uuid
+             * @description null: always the latest version
+             * @default null
+             */
+            versionId?: string | null;
+            /** @default [] */
+            deviceIds?: string[];
+            /** @default [] */
+            groupIds?: string[];
+            /** @enum {string} */
+            intent: "required" | "available" | "uninstall";
+            /**
+             * @description Group assignments: a device that leaves the group gets the package uninstalled
+             * @default false
+             */
+            uninstallOnLeave?: boolean;
+        };
+        AvailableInstallStarted: {
+            /** Format: uuid */
+            jobRunId: string;
+        };
+        InstallAvailableRequest: {
+            /** Format: uuid */
+            deviceId: string;
+        };
         AuditLogList: {
             items: components["schemas"]["AuditLogEntry"][];
             total: number;
@@ -4858,6 +4992,7 @@ export interface components {
                 keyId: string;
                 publicKey: string;
             }[];
+            commandPhases?: string[];
         };
         CheckinRequest: {
             facts: {
@@ -5068,6 +5203,14 @@ export interface components {
                         signature: string;
                     }[];
                     artifactIds?: string[];
+                    network?: {
+                        maxBytesPerSecond?: number;
+                        skipMetered?: boolean;
+                    };
+                    rebootNotice?: {
+                        message: string;
+                        delaySeconds: number;
+                    };
                     dependencies?: {
                         /** @enum {string} */
                         installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
@@ -5329,6 +5472,14 @@ export interface components {
                         signature: string;
                     }[];
                     artifactIds?: string[];
+                    network?: {
+                        maxBytesPerSecond?: number;
+                        skipMetered?: boolean;
+                    };
+                    rebootNotice?: {
+                        message: string;
+                        delaySeconds: number;
+                    };
                     dependencies?: {
                         /** @enum {string} */
                         installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
@@ -5482,6 +5633,10 @@ export interface components {
             /** @description UTF-8 text (at most 65536 UTF-16 code units), or with encoding base64 the bytes in standard base64 */
             data: string;
         };
+        HeartbeatRequest: {
+            /** @enum {string} */
+            phase?: "downloading" | "installing";
+        };
         ResultResponse: {
             accepted: boolean;
             duplicate: boolean;
@@ -5498,7 +5653,7 @@ export interface components {
             durationMs: number;
             software?: {
                 /** @enum {string} */
-                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed" | "deferred_metered";
                 detectedBefore: boolean | null;
                 detectedAfter: boolean | null;
                 installerExitCode: number | null;
@@ -5827,6 +5982,12 @@ export type SchemaMaintenanceWindowList = components['schemas']['MaintenanceWind
 export type SchemaMaintenanceWindow = components['schemas']['MaintenanceWindow'];
 export type SchemaMaintenanceWindowSpec = components['schemas']['MaintenanceWindowSpec'];
 export type SchemaDeploymentApproval = components['schemas']['DeploymentApproval'];
+export type SchemaSoftwareAssignmentList = components['schemas']['SoftwareAssignmentList'];
+export type SchemaSoftwareAssignment = components['schemas']['SoftwareAssignment'];
+export type SchemaCreatedAssignments = components['schemas']['CreatedAssignments'];
+export type SchemaCreateAssignmentRequest = components['schemas']['CreateAssignmentRequest'];
+export type SchemaAvailableInstallStarted = components['schemas']['AvailableInstallStarted'];
+export type SchemaInstallAvailableRequest = components['schemas']['InstallAvailableRequest'];
 export type SchemaAuditLogList = components['schemas']['AuditLogList'];
 export type SchemaAuditLogEntry = components['schemas']['AuditLogEntry'];
 export type SchemaSecretKeyUsage = components['schemas']['SecretKeyUsage'];
@@ -5842,6 +6003,7 @@ export type SchemaPollResponse = components['schemas']['PollResponse'];
 export type SchemaHeartbeatResponse = components['schemas']['HeartbeatResponse'];
 export type SchemaStartRequest = components['schemas']['StartRequest'];
 export type SchemaOutputRequest = components['schemas']['OutputRequest'];
+export type SchemaHeartbeatRequest = components['schemas']['HeartbeatRequest'];
 export type SchemaResultResponse = components['schemas']['ResultResponse'];
 export type SchemaCommandResult = components['schemas']['CommandResult'];
 export type SchemaInventoryResponse = components['schemas']['InventoryResponse'];
@@ -17512,6 +17674,385 @@ export interface operations {
             };
         };
     };
+    listSoftwareAssignments: {
+        parameters: {
+            query?: {
+                packageId?: string;
+                /** @description The device's own assignments and its groups' */
+                deviceId?: string;
+                groupId?: string;
+                intent?: "required" | "available" | "uninstall";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assignments (at most 1,000) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareAssignmentList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSoftwareAssignments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAssignmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created (or updated) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAssignments"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Required and uninstall of the same package would cover the same devices */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteSoftwareAssignment: {
+        parameters: {
+            query?: {
+                /** @description Uninstall the package from the devices the assignment covered */
+                uninstall?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description The assignment's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    installAvailableSoftware: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assignment's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallAvailableRequest"];
+            };
+        };
+        responses: {
+            /** @description The run installing it */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableInstallStarted"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an available assignment, or the package has no version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAuditLogs: {
         parameters: {
             query?: {
@@ -18529,7 +19070,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatRequest"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -18569,6 +19114,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
