@@ -14,6 +14,9 @@ import { DEPLOYMENT_DEVICE_STATES_SQL } from '@opsconductor/deployments';
 import { verifyManifest } from '../../../agent/src/depot/manifest.ts';
 import { deviceFacts, startTestApi, type TestApi } from '../../../test/support/api.ts';
 import { queueCommand } from '../../../test/support/commands.ts';
+import { deploymentStrategy } from '@opsconductor/contracts/deployments';
+import { softwareInstallCommandPayload } from '@opsconductor/contracts/software';
+import { withPolicy } from '../src/services/deployments.ts';
 import { softwareCommandPayload } from '../src/services/software-packages.ts';
 
 const BUILT_IN = '00000000-0000-4000-8000-000000000001';
@@ -247,5 +250,38 @@ describe('phases and deferred installs', () => {
     // No attempt left: it was not installed, so it counts as failed, with the reason.
     await t.database.db.pool.query('UPDATE deployment_devices SET attempts = 2 WHERE deployment_id = $1', [dep]);
     expect(await states(dep)).toEqual({ status: 'failed', retrying: false, outcome: 'deferred_metered' });
+  });
+});
+
+describe("a deployment's command", () => {
+  const base = softwareInstallCommandPayload.parse({
+    kind: 'software.install',
+    package: { versionId: randomUUID(), name: 'App', version: '1.0' },
+    installerType: 'deb',
+    command: 'dpkg -i {installer}',
+    reboot: 'if_required',
+    timeoutSeconds: 600,
+  });
+
+  it('carries the reboot policy: force restarts after every install, with the notice; the others never restart by themselves', () => {
+    const notice = { message: 'Restarting for the update', delaySeconds: 120 };
+    const forced = withPolicy(base, deploymentStrategy.parse({ rebootPolicy: 'force', rebootNotice: notice }));
+    expect(forced).toMatchObject({ reboot: 'always', rebootNotice: notice });
+    expect(softwareInstallCommandPayload.parse(forced)).toEqual(forced);
+    expect(withPolicy(base, deploymentStrategy.parse({ rebootPolicy: 'force' }))).not.toHaveProperty('rebootNotice');
+    for (const rebootPolicy of ['suppress', 'in_window'] as const) {
+      const p = withPolicy(base, deploymentStrategy.parse({ rebootPolicy, rebootNotice: notice }));
+      expect(p.reboot).toBe('never');
+      expect(p).not.toHaveProperty('rebootNotice');
+    }
+  });
+
+  it('carries the network policy the agent applies (the sources are applied at delivery)', () => {
+    const capped = withPolicy(
+      base,
+      deploymentStrategy.parse({ network: { maxBytesPerSecond: 65_536, skipMetered: true, sourceIds: [randomUUID()] } }),
+    );
+    expect(capped.network).toEqual({ maxBytesPerSecond: 65_536, skipMetered: true });
+    expect(withPolicy(base, deploymentStrategy.parse({}))).not.toHaveProperty('network');
   });
 });
