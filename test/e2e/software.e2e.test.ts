@@ -224,6 +224,12 @@ describe('software on a real agent', () => {
     expect(existsSync(`/opt/${DEB_NAME}/payload.bin`)).toBe(true);
     expect(first.output).toContain(`detection before: not found`);
     expect(first.output).toContain(`detection after: found`);
+    // The agent reported its phases while it ran (the server keeps the last one it took before the result).
+    const phase = await stack.database.db.pool.query<{ phase: string | null }>(
+      `SELECT ac.phase FROM agent_commands ac JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id WHERE jrd.job_run_id = $1`,
+      [first.run.id],
+    );
+    expect(['downloading', 'installing']).toContain(phase.rows[0]?.phase);
     expect(await installations(versionId)).toEqual([
       expect.objectContaining({
         deviceId: agent.deviceId,
