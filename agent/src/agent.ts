@@ -815,7 +815,8 @@ export class Agent {
    */
   private async sendHeartbeat(run: RunningCommand, intervalMs: number, now = false): Promise<void> {
     const { id } = run.command;
-    if (now && !this.serverRecordsPhases) return;
+    // A phase's heartbeat retried after the command ended: nothing to say any more.
+    if (now && (!this.serverRecordsPhases || this.running.get(id) !== run)) return;
     if (this.heartbeatsInFlight.has(id) || (!now && Date.now() - run.lastContactMs < intervalMs * 0.9)) {
       // A phase change during a heartbeat in flight: the next one carries it (and sends it soon).
       if (now) setTimeout(() => void this.sendHeartbeat(run, 0, true), 200).unref();
