@@ -247,6 +247,10 @@ describe('phases and deferred installs', () => {
     expect(await late.json()).toEqual({ cancelRequested: true });
     expect(await phaseOf(command.id)).toBe('installing');
 
+    // Aborted meanwhile: it will not be tried again.
+    await t.database.db.pool.query(`UPDATE deployments SET status = 'aborted' WHERE id = $1`, [dep]);
+    expect(await states(dep)).toMatchObject({ status: 'cancelled', outcome: 'deferred_metered' });
+    await t.database.db.pool.query(`UPDATE deployments SET status = 'running' WHERE id = $1`, [dep]);
     // No attempt left: it was not installed, so it counts as failed, with the reason.
     await t.database.db.pool.query('UPDATE deployment_devices SET attempts = 2 WHERE deployment_id = $1', [dep]);
     expect(await states(dep)).toEqual({ status: 'failed', retrying: false, outcome: 'deferred_metered' });

@@ -13,7 +13,8 @@ import type { MaintenanceWindowSpec } from '@opsconductor/contracts/maintenance-
 /**
  * Software outcomes after which another attempt may succeed (the device, its link or a source was away). A device
  * whose install was deferred (`deferred_metered`: on a metered connection, with the deployment's network policy
- * `skipMetered`) is not a failure while attempts are left: it shows as `queued` until its next attempt.
+ * `skipMetered`) is not a failure while attempts are left: it shows as `queued` until its next attempt (`cancelled`
+ * when the deployment was stopped meanwhile, `failed` once no attempt is left: it was not installed).
  */
 export const RETRYABLE_OUTCOMES = ['download_failed', 'deferred_metered'] as const;
 
@@ -45,7 +46,8 @@ SELECT dd.device_id, dd.hostname, dd.wave, dd.attempts, dd.job_run_id, dd.health
              WHEN c.state IN ('queued', 'delivered') THEN 'queued'
              WHEN c.phase = 'downloading' THEN 'downloading'
              ELSE 'installing' END
-      WHEN c.sw->>'outcome' = 'deferred_metered' AND dd.attempts <= r.count THEN 'queued'
+      WHEN c.sw->>'outcome' = 'deferred_metered' AND dd.attempts <= r.count AND dep.status IN ('running', 'paused') THEN 'queued'
+      WHEN c.sw->>'outcome' = 'deferred_metered' AND dep.status IN ('aborted', 'rolling_back', 'rolled_back') THEN 'cancelled'
       WHEN c.sw->>'outcome' IN ('already_installed', 'not_installed') THEN 'already_installed'
       WHEN c.sw->>'outcome' IN ('installed', 'uninstalled', 'reboot_required') THEN
         CASE WHEN coalesce((c.sw->>'rebootRequired')::boolean, false) AND dep.options->>'rebootPolicy' IS DISTINCT FROM 'force'
