@@ -455,4 +455,61 @@ describe('software on a real agent', () => {
     await waitFor('the restart request', async () => existsSync(join(scratch, 'restarts')), 30_000, 100);
     expect(readFileSync(join(scratch, 'restarts'), 'utf8')).toBe('restart\n');
   });
+
+  it("a deployment with reboot policy force warns the users with its notice and restarts after the notice's delay", async () => {
+    // The agent again, with a stand-in for wall first on its PATH (this machine's users are not told) and a restart
+    // command that records when it ran.
+    const bin = join(scratch, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const walls = join(scratch, 'walls');
+    writeFileSync(join(bin, 'wall'), `#!/bin/sh\nprintf '%s|' "$@" >> '${walls}'\n`);
+    chmodSync(join(bin, 'wall'), 0o755);
+    const restarts = join(scratch, 'forced-restarts');
+    await agent.stop();
+    await agent.start({
+      PATH: `${bin}:${process.env.PATH}`,
+      OPSCONDUCTOR_AGENT_REBOOT_COMMAND: `node -e "require('fs').appendFileSync('${restarts}', Date.now() + '\\n')"`,
+    });
+    const marker = join(scratch, 'forced-installed');
+    const file = join(scratch, 'forced-tool.sh');
+    writeFileSync(file, `#!/bin/sh\necho installed > '${marker}'\n`);
+    const artifact = await upload(file);
+    const pkg = await created('POST', '/api/v1/software/packages', { name: `forced-tool-${suffix}`, platform: 'linux' });
+    // The version itself never restarts: the deployment's policy does.
+    const version = await created('POST', `/api/v1/software/packages/${pkg.id}/versions`, {
+      version: '1.0',
+      installerType: 'sh',
+      artifactIds: [artifact.id],
+      reboot: 'never',
+      detection: { type: 'file', path: marker, check: 'exists' },
+    });
+    const deployment = await created('POST', '/api/v1/deployments', {
+      name: 'forced restart',
+      versionId: version.id,
+      targets: { deviceIds: [agent.deviceId] },
+      strategy: { rebootPolicy: 'force', rebootNotice: { message: 'Forced-tool was installed.\nSave your work!', delaySeconds: 3 } },
+    });
+    const done = await waitFor(
+      'the deployment to complete',
+      async () => {
+        const d = (await stack.api('GET', `/api/v1/deployments/${deployment.id}`)).body;
+        return d.status === 'completed' ? d : undefined;
+      },
+      120_000,
+      200,
+    );
+    expect(done.counts.succeeded).toBe(1);
+    const device = (await stack.api('GET', `/api/v1/deployments/${deployment.id}/devices`)).body.items[0];
+    expect(device).toMatchObject({ status: 'succeeded', outcome: 'installed' });
+    const finishedAt = Date.parse(device.finishedAt);
+    await waitFor('the notice', async () => existsSync(walls), 30_000, 100);
+    expect(readFileSync(walls, 'utf8')).toBe(
+      '--|OpsConductor:|Forced-tool was installed. Save your work! This device restarts in 3 seconds.|',
+    );
+    const restartedAt = Number(
+      (await waitFor('the restart', async () => (existsSync(restarts) ? readFileSync(restarts, 'utf8') : undefined), 30_000, 100)).trim(),
+    );
+    expect(restartedAt - finishedAt).toBeGreaterThanOrEqual(2500);
+    expect(restartedAt - finishedAt).toBeLessThan(30_000);
+  });
 });
