@@ -4,7 +4,8 @@
  * agent), detected with dpkg-query / rpm, uninstalled. Artifacts come signed with the sources for the device:
  * a tampered mirror and share are refused (nothing runs), a download cut halfway is resumed with a Range
  * request, an unreachable share falls back to the depot, and a second install of the same bytes comes from
- * the agent's cache; an S3 bucket serves through a presigned URL.
+ * the agent's cache; an S3 bucket serves through a presigned URL. A deployment with reboot policy `force` and a
+ * notice warns the users (a stand-in for wall) and restarts after the notice's delay (a restart command that records it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
