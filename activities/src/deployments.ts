@@ -293,7 +293,8 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
 
     /**
      * The job run of a wave's attempt: attempt 1 takes every device of the wave, later attempts the devices whose
-     * failure a retry may help (offline, timed out, download failed) with attempts left. Null when no device needs it.
+     * failure a retry may help (offline, timed out, download failed) or whose install was deferred (deferred_metered),
+     * with attempts left. Null when no device needs it.
      */
     async startWaveAttempt({ deploymentId, wave, attempt }: WaveAttemptInput): Promise<RolloutRun | null> {
       if (!Number.isInteger(wave) || wave < 0 || !Number.isInteger(attempt) || attempt < 1)
@@ -338,8 +339,10 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
       const tally: WaveTally = emptyTally();
       for (const r of rows) {
         tally.total += r.n;
-        if (r.status === 'succeeded' || r.status === 'already_installed' || r.status === 'reboot_pending') tally.succeeded += r.n;
-        else if (r.status === 'failed') tally[r.retrying ? 'retrying' : 'failed'] += r.n;
+        // Retrying first: a deferred install (deferred_metered) shows as queued, and waits for the next attempt too.
+        if (r.retrying) tally.retrying += r.n;
+        else if (r.status === 'succeeded' || r.status === 'already_installed' || r.status === 'reboot_pending') tally.succeeded += r.n;
+        else if (r.status === 'failed') tally.failed += r.n;
         else if (r.status === 'skipped') tally.skipped += r.n;
         else if (r.status === 'cancelled') tally.cancelled += r.n;
         else tally.pending += r.n;

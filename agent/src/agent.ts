@@ -17,6 +17,7 @@ import {
   MAX_POLL_WAIT_SECONDS,
   protocol1ResultStatuses,
   type AgentCommand,
+  type CommandPhase,
   type CommandResult,
   type DeviceFacts,
 } from '@opsconductor/contracts/agent-protocol';
@@ -29,7 +30,7 @@ import { TrustedKeys } from './depot/trusted-keys.ts';
 import { DEFAULT_KILL_GRACE_MS, executeProcess, type StopReason } from './executor.ts';
 import { collectFacts } from './facts.ts';
 import { HandlerRegistry, type Execution } from './handlers/index.ts';
-import { rebootInvocation } from './handlers/reboot.ts';
+import { findWall, restartPlan, type RestartNotice } from './handlers/reboot.ts';
 import {
   AgentApiError,
   AgentHttpClient,
@@ -89,6 +90,8 @@ export interface AgentOptions {
   rebootCommand?: string;
   /** The device's boot ID, instead of reading it (tests: a restart under a new boot ID). */
   bootId?: string;
+  /** Where `wall` is for reboot notices (default: looked up on PATH; null: none). Tests. */
+  wallPath?: string | null;
   /** Size cap of the artifact cache in bytes (default DEFAULT_DEPOT_CACHE_MB MiB; `--depot-cache-mb`). */
   depotCacheMaxBytes?: number;
   /** Where the artifact cache lives (default `<stateDir>/depot-cache`). */
@@ -123,6 +126,8 @@ interface RunningCommand {
   /** Told to stop for a cancellation already. */
   cancelling?: boolean;
   lastContactMs: number;
+  /** The phase the command reported last (software commands), sent with every heartbeat. */
+  phase?: CommandPhase;
 }
 
 const commandIdSchema = z.object({ id: z.uuid() });
@@ -170,6 +175,8 @@ export class Agent {
   private checkinIntervalSeconds: number;
   /** Whether the server stores base64 output chunks byte for byte (it says so at check-in). */
   private serverAcceptsBase64Output = false;
+  /** Whether the server records command phases from heartbeats (it lists them at check-in). */
+  private serverRecordsPhases = false;
   /** The server's protocol version (check-in); results it does not know are sent as `failed`. */
   private serverProtocolVersion = 1;
   private readonly handlers: HandlerRegistry;
@@ -424,6 +431,7 @@ export class Agent {
     }
     // Set by every check-in: a server that was downgraded stops getting base64 output and new statuses.
     this.serverAcceptsBase64Output = res.outputEncodings?.includes('base64') ?? false;
+    this.serverRecordsPhases = res.commandPhases?.includes('downloading') ?? false;
     this.serverProtocolVersion = res.protocolVersion ?? 1;
     // A list replaces the last one; an answer without it (an older server) keeps it.
     this.trustedKeys?.update(res.depotSigningKeys);
@@ -666,6 +674,12 @@ export class Agent {
           }
         },
         awaitingReboot: (until) => journal.markAwaitingReboot(id, this.bootId, until),
+        phase: (phase) => {
+          if (run.phase === phase) return;
+          run.phase = phase;
+          log.info('command phase', { phase });
+          void this.sendHeartbeat(run, 0, true);
+        },
         depot: {
           cache: this.artifactCache,
           trustedKeys: () => this.depotSigningKeys,
@@ -701,7 +715,8 @@ export class Agent {
       this.running.delete(id);
       this.pump();
       this.finishAndReport(id, result, Promise.all([stdout.close(), stderr.close()]));
-      if (outcome.software?.rebootRequired && 'reboot' in payload && payload.reboot !== 'never') void this.restartAfterResult(id);
+      if (outcome.software?.rebootRequired && 'reboot' in payload && payload.reboot !== 'never')
+        void this.restartAfterResult(id, payload.rebootNotice);
     } finally {
       clearInterval(heartbeat);
       if (this.running.get(id) === run) {
@@ -716,18 +731,33 @@ export class Agent {
    * `always`): the restart is requested once the result is delivered, or after RESTART_AFTER_RESULT_MAX_WAIT_MS
    * without a server (the journal delivers it after the restart then).
    */
-  private async restartAfterResult(commandId: string): Promise<void> {
+  private async restartAfterResult(commandId: string, notice: RestartNotice | undefined): Promise<void> {
     const log = this.log.child({ commandId });
     const delivered = this.reporting.get(commandId) ?? Promise.resolve();
     await Promise.race([delivered, sleep(RESTART_AFTER_RESULT_MAX_WAIT_MS, this.lifetime.signal).catch(() => {})]);
     if (this.stopping) return;
-    log.info('restarting the device, as the installed version asks');
-    const outcome = await executeProcess({
-      commandId,
-      invocation: rebootInvocation(this.options.rebootCommand),
-      timeoutSeconds: 120,
-      onOutput: () => {},
-    }).done;
+    const plan = restartPlan(notice, {
+      override: this.options.rebootCommand,
+      wall: notice ? (this.options.wallPath !== undefined ? this.options.wallPath : findWall()) : null,
+    });
+    const run = (invocation: typeof plan.restart) =>
+      executeProcess({ commandId, invocation, timeoutSeconds: 120, onOutput: () => {} }).done;
+    if (plan.notify) {
+      const told = await run(plan.notify);
+      if (told.status !== 'succeeded')
+        log.warn('could not tell the users about the restart', { exitCode: told.exitCode, error: told.error });
+    }
+    if (plan.delayMs > 0) {
+      log.info('restarting the device after the notice delay', { delayMs: plan.delayMs });
+      await sleep(plan.delayMs, this.lifetime.signal);
+      // Stopped meanwhile (a service restart, an update): the users were told, but nobody is left to restart.
+      if (this.stopping) {
+        log.warn('the agent stopped before the announced restart; the device was not restarted');
+        return;
+      }
+    }
+    log.info('restarting the device, as the installed version asks', notice ? { delaySeconds: notice.delaySeconds } : {});
+    const outcome = await run(plan.restart);
     if (outcome.status !== 'succeeded') log.error('the restart request failed', { exitCode: outcome.exitCode, error: outcome.error });
   }
 
@@ -779,13 +809,23 @@ export class Agent {
     }
   }
 
-  /** Heartbeats only fill silence: every output chunk already counts as one on the server. */
-  private async sendHeartbeat(run: RunningCommand, intervalMs: number): Promise<void> {
+  /**
+   * Heartbeats only fill silence (every output chunk already counts as one on the server), except the one a new phase
+   * sends at once (`now`). The phase goes only to a server that records phases.
+   */
+  private async sendHeartbeat(run: RunningCommand, intervalMs: number, now = false): Promise<void> {
     const { id } = run.command;
-    if (this.heartbeatsInFlight.has(id) || Date.now() - run.lastContactMs < intervalMs * 0.9) return;
+    // A phase's heartbeat retried after the command ended: nothing to say any more.
+    if (now && (!this.serverRecordsPhases || this.running.get(id) !== run)) return;
+    if (this.heartbeatsInFlight.has(id) || (!now && Date.now() - run.lastContactMs < intervalMs * 0.9)) {
+      // A phase change during a heartbeat in flight: the next one carries it (and sends it soon).
+      if (now) setTimeout(() => void this.sendHeartbeat(run, 0, true), 200).unref();
+      return;
+    }
     this.heartbeatsInFlight.add(id);
     try {
-      const res = await this.client.heartbeat(id, this.lifetime.signal);
+      const phase = this.serverRecordsPhases ? run.phase : undefined;
+      const res = await this.client.heartbeat(id, this.lifetime.signal, phase ? { phase } : {});
       run.lastContactMs = Date.now();
       if (res.cancelRequested) this.cancel(id);
     } catch (err) {

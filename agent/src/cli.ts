@@ -81,6 +81,8 @@ Environment:
                                    what reboot commands run instead of the system's restart
                                    (a command line for the platform shell; tests)
   OPSCONDUCTOR_AGENT_BOOT_ID       the boot ID to announce instead of the system's (tests)
+  OPSCONDUCTOR_AGENT_METERED       1 or 0: whether the connection is metered, instead of asking
+                                   NetworkManager or Windows (skipMetered deployments; tests, ops)
 
 Default state directory: ${defaultStateDir()}
 

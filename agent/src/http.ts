@@ -9,6 +9,7 @@ import {
   GOODBYE_TIMEOUT_MS,
   goodbyeResponse,
   heartbeatResponse,
+  type HeartbeatRequest,
   problem as problemSchema,
   resultResponse,
   type CheckinRequest,
@@ -445,9 +446,10 @@ export class AgentHttpClient {
     );
   }
 
-  heartbeat(commandId: string, signal?: AbortSignal) {
-    return this.viaChannel({ op: 'heartbeat', commandId, body: {}, schema: heartbeatResponse, signal }, () =>
-      this.request('POST', `/commands/${encodeURIComponent(commandId)}/heartbeat`, { body: {}, schema: heartbeatResponse, signal }),
+  /** `body` carries the command's phase only for a server that records phases (it said so at check-in). */
+  heartbeat(commandId: string, signal?: AbortSignal, body: HeartbeatRequest = {}) {
+    return this.viaChannel({ op: 'heartbeat', commandId, body, schema: heartbeatResponse, signal }, () =>
+      this.request('POST', `/commands/${encodeURIComponent(commandId)}/heartbeat`, { body, schema: heartbeatResponse, signal }),
     );
   }
 

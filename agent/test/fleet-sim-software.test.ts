@@ -224,6 +224,40 @@ describe('fleet-sim software commands', () => {
     expect(mismatch.report).toMatchObject({ outcome: 'hash_mismatch', bytesDownloaded: 99, installerExitCode: null });
   });
 
+  it('lists the phases a command reaches: downloading for a version with artifacts, then installing', async () => {
+    const withArtifact = install({ artifacts: [{ sha256: SHA, size: 10 }] });
+    expect((await planSoftwareCommand(withArtifact, device(), b(), seededRandom(1))).phases).toEqual(['downloading', 'installing']);
+    expect((await planSoftwareCommand(install(), device(), b(), seededRandom(1))).phases).toEqual(['installing']);
+    const deps = install({ dependencies: [{ artifacts: [{ sha256: 'b'.repeat(64), size: 1 }] }], artifacts: [{ sha256: SHA, size: 10 }] });
+    expect((await planSoftwareCommand(deps, device(), b(), seededRandom(1))).phases).toEqual([
+      'downloading',
+      'installing',
+      'downloading',
+      'installing',
+    ]);
+    const there = install();
+    expect((await planSoftwareCommand(there, device([there.package.versionId]), b(), seededRandom(1))).phases).toEqual([]);
+  });
+
+  it('defers an install with skipMetered on a metered device: deferred_metered, nothing changed', async () => {
+    const payload = { ...install({ artifacts: [{ sha256: SHA, size: 10 }] }), network: { skipMetered: true } };
+    const plan = valid(await planSoftwareCommand(payload, { ...device(), metered: true }, b(), seededRandom(1)));
+    expect(plan).toMatchObject({ status: 'failed', exitCode: null, install: [], downloaded: [], restart: false, phases: [] });
+    expect(plan.report).toMatchObject({ outcome: 'deferred_metered', detectedBefore: false, bytesDownloaded: 0 });
+    expect(plan.error).toMatch(/^deferred_metered: .*metered connection/);
+    // Not metered, or no skipMetered: installs; already installed: says so even when metered.
+    expect((await planSoftwareCommand(payload, { ...device(), metered: false }, b(), seededRandom(1))).report.outcome).toBe('installed');
+    const { network: _, ...plain } = payload;
+    expect((await planSoftwareCommand(plain, { ...device(), metered: true }, b(), seededRandom(1))).report.outcome).toBe('installed');
+    const there = { ...device([payload.package.versionId]), metered: true };
+    expect((await planSoftwareCommand(payload, there, b(), seededRandom(1))).report.outcome).toBe('already_installed');
+    // An uninstall without artifacts downloads nothing: not deferred.
+    const removal = { ...uninstall(), network: { skipMetered: true } };
+    const removed = await planSoftwareCommand(removal, { ...device([removal.package.versionId]), metered: true }, b(), seededRandom(1));
+    expect(removed.report.outcome).toBe('uninstalled');
+    expect(parseSubset('index=0-9,metered').behaviour).toEqual({ metered: true });
+  });
+
   it('reports a software command that did not run to its end as failed, changing nothing', async () => {
     const plan = await planSoftwareCommand(install(), device(), b(), seededRandom(1));
     const report = stoppedReport(plan, 'timed out after 600 s');

@@ -17,6 +17,9 @@ class FakeServer {
   polls = 0;
   stateChanges = 0;
   cancelOnStart = false;
+  /** What check-in answers as `commandPhases` (undefined: a server from before phases). */
+  commandPhases: string[] | undefined;
+  readonly heartbeats: { id: string; body: unknown }[] = [];
   readonly results = new Map<string, ResultBody>();
   private queue: AgentCommand[] = [];
   private wake: (() => void) | undefined;
@@ -27,7 +30,7 @@ class FakeServer {
   }
 
   readonly client = {
-    checkin: async () => ({ checkinIntervalSeconds: 300 }),
+    checkin: async () => ({ checkinIntervalSeconds: 300, ...(this.commandPhases ? { commandPhases: this.commandPhases } : {}) }),
     poll: async (_secret: string, _wait: number, signal?: AbortSignal) => {
       this.polls++;
       if (this.queue.length === 0) {
@@ -42,7 +45,10 @@ class FakeServer {
     },
     start: async () => ({ cancelRequested: this.cancelOnStart }),
     output: async () => ({ cancelRequested: false }),
-    heartbeat: async () => ({ cancelRequested: false }),
+    heartbeat: async (_secret: string, id: string, _signal?: AbortSignal, body: unknown = {}) => {
+      this.heartbeats.push({ id, body });
+      return { cancelRequested: false };
+    },
     result: async (_secret: string, id: string, body: ResultBody) => {
       this.results.set(id, body);
       return { accepted: true, duplicate: false };
@@ -207,5 +213,41 @@ describe('a virtual device running software commands', () => {
     expect(silent.silent).toBe(true);
     expect(silent.installedVersions()).toEqual(['a', 'b']);
     expect(agent.silent).toBe(false);
+  });
+});
+
+describe('phases', () => {
+  const withArtifact = (versionId: string) =>
+    command(softwareInstallCommandPayload.parse({ kind: 'software.install', ...base(versionId), artifactIds: [randomUUID()] }));
+
+  it('reports downloading, then installing, with a heartbeat as each begins, to a server that records phases', async () => {
+    const { server, agent } = device({ latencyMs: [400, 400] });
+    server.commandPhases = ['downloading', 'installing'];
+    await agent.goOnline();
+    try {
+      const c = withArtifact(randomUUID());
+      await run(server, c);
+      expect(server.heartbeats.filter((h) => h.id === c.id).map((h) => h.body)).toEqual([
+        { phase: 'downloading' },
+        { phase: 'installing' },
+      ]);
+      // Without artifacts there is nothing to download.
+      const plain = install(randomUUID());
+      await run(server, plain);
+      expect(server.heartbeats.filter((h) => h.id === plain.id).map((h) => h.body)).toEqual([{ phase: 'installing' }]);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('sends no phase to a server from before phases', async () => {
+    const { server, agent } = device({ latencyMs: [400, 400] });
+    await agent.goOnline();
+    try {
+      await run(server, withArtifact(randomUUID()));
+      expect(server.heartbeats.filter((h) => JSON.stringify(h.body) !== '{}')).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
   });
 });

@@ -35,7 +35,7 @@ interface Setup {
   run(
     payload: Payload,
     options?: SoftwareHandlerOptions & { stopAfterMs?: number; stop?: 'cancel' | 'shutdown' },
-  ): Promise<{ outcome: ExecutionOutcome; output: string }>;
+  ): Promise<{ outcome: ExecutionOutcome; output: string; phases: string[] }>;
 }
 
 function setup(): Setup {
@@ -58,6 +58,7 @@ function setup(): Setup {
     },
     async run(payload, options = {}) {
       const chunks: Buffer[] = [];
+      const phases: string[] = [];
       const ctx: HandlerContext = {
         commandId: randomUUID(),
         output: (_stream, data) => chunks.push(data),
@@ -69,13 +70,14 @@ function setup(): Setup {
         log: silentLogger,
         spawned: () => {},
         awaitingReboot: () => {},
+        phase: (phase) => phases.push(phase),
         depot: { cache, trustedKeys: () => [key.trusted], serverNow: () => Date.now() },
       };
       const handler = createSoftwareHandlers(options).find((h) => h.kind === payload.kind)!;
       const execution = handler.start(payload as never, ctx);
       if (options.stopAfterMs !== undefined) setTimeout(() => execution.stop(options.stop ?? 'cancel'), options.stopAfterMs);
       const outcome = (await execution.done) as ExecutionOutcome;
-      return { outcome, output: Buffer.concat(chunks).toString('utf8') };
+      return { outcome, output: Buffer.concat(chunks).toString('utf8'), phases };
     },
   };
 }
@@ -376,4 +378,76 @@ describe('installer command lines per platform', () => {
     expect(tail!.text).toBe('Produkt: Ünïcode ✓\r\n'.slice(-20));
     expect(await logTail(path.join(dir, 'missing.log'))).toBeUndefined();
   });
+});
+
+describe('network policy and phases', () => {
+  it('reports downloading, then installing; a version without artifacts only installs', async () => {
+    const s = setup();
+    const { outcome, phases } = await s.run(withInstaller(s));
+    expect(outcome.software?.outcome).toBe('installed');
+    expect(phases).toEqual(['downloading', 'installing']);
+    const none = setup();
+    const plain = await none.run(payload(none, { installerType: 'sh', command: `echo done > '${none.marker}'` }));
+    expect(plain.outcome.software?.outcome).toBe('installed');
+    expect(plain.phases).toEqual(['installing']);
+  });
+
+  it('skipMetered on a metered connection: deferred_metered, nothing downloaded or run', async () => {
+    const s = setup();
+    let asked = 0;
+    const metered = async () => {
+      asked++;
+      return { metered: true, how: 'test' };
+    };
+    const p = { ...withInstaller(s), network: { skipMetered: true } } as Payload;
+    const { outcome, output, phases } = await s.run(p, { metered });
+    expect(asked).toBe(1);
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      exitCode: null,
+      software: { outcome: 'deferred_metered', detectedBefore: false, bytesDownloaded: 0, sourceId: null },
+    });
+    expect(outcome.software?.detail).toMatch(/metered connection/);
+    expect(output).toContain('metered connection: yes (test)');
+    expect(phases).toEqual([]);
+    expect(existsSync(s.marker)).toBe(false);
+
+    // Not metered (or cannot tell): installs. Without skipMetered the probe is not even asked.
+    const free = await s.run({ ...withInstaller(s), network: { skipMetered: true } } as Payload, {
+      metered: async () => ({ metered: null, how: 'no probe' }),
+    });
+    expect(free.outcome.software?.outcome).toBe('installed');
+    expect(free.output).toContain('metered connection: cannot tell, so not metered (no probe)');
+    const other = setup();
+    await other.run(withInstaller(other), { metered });
+    expect(asked).toBe(1);
+  });
+
+  it('an installed version is reported as such on a metered connection: detection comes first', async () => {
+    const s = setup();
+    writeFileSync(s.marker, 'there');
+    const { outcome } = await s.run({ ...withInstaller(s), network: { skipMetered: true } } as Payload, {
+      metered: async () => ({ metered: true, how: 'test' }),
+    });
+    expect(outcome.software?.outcome).toBe('already_installed');
+  });
+
+  it('caps the download at maxBytesPerSecond', async () => {
+    const s = setup();
+    const p = payload(s);
+    const big = Buffer.concat([installer(s.marker), Buffer.from(`# ${'x'.repeat(600 * 1024)}\n`)]);
+    const capped = {
+      ...p,
+      artifacts: [s.artifact(big, 'setup.sh', p.package.versionId)],
+      network: { maxBytesPerSecond: 256 * 1024 },
+    } as Payload;
+    const t0 = performance.now();
+    const { outcome, output } = await s.run(capped);
+    const elapsedMs = performance.now() - t0;
+    expect(outcome.software).toMatchObject({ outcome: 'installed', bytesDownloaded: big.length });
+    expect(output).toContain(`downloads are capped at ${256 * 1024} bytes/s`);
+    // 600 KiB at 256 KiB/s, less the burst: at least 2 s.
+    expect(elapsedMs).toBeGreaterThanOrEqual(2000);
+    expect(elapsedMs).toBeLessThan(15_000);
+  }, 30_000);
 });

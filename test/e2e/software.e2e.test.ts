@@ -4,7 +4,8 @@
  * agent), detected with dpkg-query / rpm, uninstalled. Artifacts come signed with the sources for the device:
  * a tampered mirror and share are refused (nothing runs), a download cut halfway is resumed with a Range
  * request, an unreachable share falls back to the depot, and a second install of the same bytes comes from
- * the agent's cache; an S3 bucket serves through a presigned URL.
+ * the agent's cache; an S3 bucket serves through a presigned URL. A deployment with reboot policy `force` and a
+ * notice warns the users (a stand-in for wall) and restarts after the notice's delay (a restart command that records it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -224,6 +225,12 @@ describe('software on a real agent', () => {
     expect(existsSync(`/opt/${DEB_NAME}/payload.bin`)).toBe(true);
     expect(first.output).toContain(`detection before: not found`);
     expect(first.output).toContain(`detection after: found`);
+    // The agent reported its phases while it ran (the server keeps the last one it took before the result).
+    const phase = await stack.database.db.pool.query<{ phase: string | null }>(
+      `SELECT ac.phase FROM agent_commands ac JOIN job_run_devices jrd ON jrd.id = ac.job_run_device_id WHERE jrd.job_run_id = $1`,
+      [first.run.id],
+    );
+    expect(['downloading', 'installing']).toContain(phase.rows[0]?.phase);
     expect(await installations(versionId)).toEqual([
       expect.objectContaining({
         deviceId: agent.deviceId,
@@ -519,5 +526,62 @@ describe('software on a real agent', () => {
     expect(output).toContain('the device restarts once this result has reached the server');
     await waitFor('the restart request', async () => existsSync(join(scratch, 'restarts')), 30_000, 100);
     expect(readFileSync(join(scratch, 'restarts'), 'utf8')).toBe('restart\n');
+  });
+
+  it("a deployment with reboot policy force warns the users with its notice and restarts after the notice's delay", async () => {
+    // The agent again, with a stand-in for wall first on its PATH (this machine's users are not told) and a restart
+    // command that records when it ran.
+    const bin = join(scratch, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const walls = join(scratch, 'walls');
+    writeFileSync(join(bin, 'wall'), `#!/bin/sh\nprintf '%s|' "$@" >> '${walls}'\n`);
+    chmodSync(join(bin, 'wall'), 0o755);
+    const restarts = join(scratch, 'forced-restarts');
+    await agent.stop();
+    await agent.start({
+      PATH: `${bin}:${process.env.PATH}`,
+      OPSCONDUCTOR_AGENT_REBOOT_COMMAND: `node -e "require('fs').appendFileSync('${restarts}', Date.now() + '\\n')"`,
+    });
+    const marker = join(scratch, 'forced-installed');
+    const file = join(scratch, 'forced-tool.sh');
+    writeFileSync(file, `#!/bin/sh\necho installed > '${marker}'\n`);
+    const artifact = await upload(file);
+    const pkg = await created('POST', '/api/v1/software/packages', { name: `forced-tool-${suffix}`, platform: 'linux' });
+    // The version itself never restarts: the deployment's policy does.
+    const version = await created('POST', `/api/v1/software/packages/${pkg.id}/versions`, {
+      version: '1.0',
+      installerType: 'sh',
+      artifactIds: [artifact.id],
+      reboot: 'never',
+      detection: { type: 'file', path: marker, check: 'exists' },
+    });
+    const deployment = await created('POST', '/api/v1/deployments', {
+      name: 'forced restart',
+      versionId: version.id,
+      targets: { deviceIds: [agent.deviceId] },
+      strategy: { rebootPolicy: 'force', rebootNotice: { message: 'Forced-tool was installed.\nSave your work!', delaySeconds: 3 } },
+    });
+    const done = await waitFor(
+      'the deployment to complete',
+      async () => {
+        const d = (await stack.api('GET', `/api/v1/deployments/${deployment.id}`)).body;
+        return d.status === 'completed' ? d : undefined;
+      },
+      120_000,
+      200,
+    );
+    expect(done.counts.succeeded).toBe(1);
+    const device = (await stack.api('GET', `/api/v1/deployments/${deployment.id}/devices`)).body.items[0];
+    expect(device).toMatchObject({ status: 'succeeded', outcome: 'installed' });
+    const finishedAt = Date.parse(device.finishedAt);
+    await waitFor('the notice', async () => existsSync(walls), 30_000, 100);
+    expect(readFileSync(walls, 'utf8')).toBe(
+      '--|OpsConductor:|Forced-tool was installed. Save your work! This device restarts in 3 seconds.|',
+    );
+    const restartedAt = Number(
+      (await waitFor('the restart', async () => (existsSync(restarts) ? readFileSync(restarts, 'utf8') : undefined), 30_000, 100)).trim(),
+    );
+    expect(restartedAt - finishedAt).toBeGreaterThanOrEqual(2500);
+    expect(restartedAt - finishedAt).toBeLessThan(30_000);
   });
 });

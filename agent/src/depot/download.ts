@@ -9,6 +9,7 @@
  * already there are hashed first, so the hash covers the whole file. A source is retried with backoff on
  * network errors; a wrong size or hash ends it at once (and deletes the partial), and the next source is
  * tried. The result says what happened at each source, so the server can tell which one was tampered with.
+ * With a throttle (throttle.ts) the bytes are read no faster than its rate.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -19,6 +20,7 @@ import { AgentApiError, TransportError, type AgentHttpClient, type FetchLike } f
 import type { Logger } from '../log.ts';
 import { AGENT_VERSION } from '../version.ts';
 import type { ArtifactCache, ArtifactPin } from './cache.ts';
+import type { DownloadThrottle } from './throttle.ts';
 
 /** Why a source did not deliver: `hash_mismatch` and `size_mismatch` mean it served other bytes than the signed ones. */
 export type SourceFailure = 'hash_mismatch' | 'size_mismatch' | 'not_found' | 'refused' | 'unavailable' | 'network';
@@ -63,6 +65,8 @@ export interface FetchArtifactOptions {
   /** For `http` / `s3` sources (default: the global fetch). Never given credentials. */
   fetch?: FetchLike;
   retry?: DownloadRetryPolicy;
+  /** A rate cap (`network.maxBytesPerSecond`): share one throttle between a command's downloads. */
+  throttle?: DownloadThrottle;
   /** Until the response headers (or the share's file) are there (default 30 s). */
   connectTimeoutMs?: number;
   /** Longest wait for the next bytes (default 60 s). */
@@ -394,6 +398,12 @@ async function transferOnce(
           if (options.onProgress && Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
             lastProgress = Date.now();
             options.onProgress({ sha256, sourceId: source.sourceId, kind: source.kind, receivedBytes: partial.have, totalBytes: size });
+          }
+          if (options.throttle) {
+            // Waiting for the rate cap is not the source's silence: the idle timer stops meanwhile.
+            clearTimeout(timer);
+            await options.throttle.take(chunk.byteLength, controller.signal);
+            arm(idleMs, 'no data');
           }
         }
         await local('cannot sync the partial download', () => handle.sync());

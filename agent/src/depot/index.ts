@@ -15,3 +15,4 @@ export {
   type SourceFailure,
 } from './download.ts';
 export { stageArtifacts, safeArtifactFileName, ArtifactNameError, type StagedArtifact } from './stage.ts';
+export { DownloadThrottle } from './throttle.ts';

@@ -39,6 +39,12 @@ export interface CommandBehaviour {
    * downloaded (0 bytes, no source).
    */
   downloadArtifacts: boolean;
+  /**
+   * The device is on a metered connection: a software command whose network policy says `skipMetered` ends
+   * `deferred_metered` without downloading or installing (as the real agent's probe would say). Changeable while the
+   * fleet runs (`fleet.setMetered`).
+   */
+  metered: boolean;
 }
 
 export const defaultBehaviour: CommandBehaviour = {
@@ -56,6 +62,7 @@ export const defaultBehaviour: CommandBehaviour = {
   installFailExitCode: 1603,
   silentAfterInstallRate: 0,
   downloadArtifacts: false,
+  metered: false,
 };
 
 /** Which devices a subset (or an action like `fleet.reboot`) applies to; every given criterion must hold. */

@@ -91,6 +91,8 @@ export interface Fleet {
    * devices, outside OpsConductor; returns how many devices changed.
    */
   removeSoftware(select: DeviceSelector | undefined, versionId: string): number;
+  /** The selected devices move to (or off) a metered connection (behaviour `metered`); returns how many changed. */
+  setMetered(select: DeviceSelector | undefined, metered: boolean): number;
   addSoftware(select: DeviceSelector | undefined, versionId: string): number;
   /** From now on the selected devices behave so (over their behaviour so far), e.g. a fault injected mid-rollout; returns how many. */
   changeBehaviour(select: DeviceSelector | undefined, changes: Partial<CommandBehaviour>): number;
@@ -255,6 +257,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       return revived.filter(Boolean).length;
     },
     removeSoftware: (selector, versionId) => select(selector).filter((a) => a.removeSoftware(versionId)).length,
+    setMetered: (selector, metered) =>
+      select(selector).filter((a) => {
+        const changed = a.metered !== metered;
+        a.metered = metered;
+        return changed;
+      }).length,
     addSoftware: (selector, versionId) => select(selector).filter((a) => a.addSoftware(versionId)).length,
     changeBehaviour(selector, changes) {
       const chosen = select(selector);

@@ -180,6 +180,9 @@ function applyBehaviour(b: Partial<CommandBehaviour>, key: string, value: string
     case 'download-artifacts':
       b.downloadArtifacts = flag(key, value);
       return true;
+    case 'metered':
+      b.metered = flag(key, value);
+      return true;
     default:
       return false;
   }

@@ -16,7 +16,9 @@ import {
   enrollResponse,
   goodbyeRequest,
   goodbyeResponse,
+  heartbeatRequest,
   heartbeatResponse,
+  type HeartbeatRequest,
   outputRequest,
   pollResponse,
   problem,
@@ -313,14 +315,15 @@ export class ProtocolClient {
     });
   }
 
-  heartbeat(secret: string, commandId: string, signal?: AbortSignal) {
+  /** `body` carries a phase only for a server that records phases (its check-in answer lists them). */
+  heartbeat(secret: string, commandId: string, signal?: AbortSignal, body: HeartbeatRequest = {}) {
     return this.call({
       op: 'heartbeat',
       commandId,
       method: 'POST',
       path: `/commands/${encodeURIComponent(commandId)}/heartbeat`,
       secret,
-      request: { schema: z.object({}), body: {} },
+      request: { schema: heartbeatRequest, body },
       response: heartbeatResponse,
       timeoutMs: this.timeoutMs,
       signal,

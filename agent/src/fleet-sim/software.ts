@@ -11,6 +11,10 @@
  * The device's own state is its detection: `detectedBefore` is always known (the real agent reports null without
  * detection rules). Artifacts are downloaded only with `downloadArtifacts` (see `ArtifactFetcher`).
  *
+ * With `network.skipMetered` a metered device (behaviour `metered`) ends `deferred_metered` after detection, with
+ * nothing changed. The plan lists the phases the command reaches (`downloading` for a version with artifacts, then
+ * `installing`): the device reports them with heartbeats while it "runs", as the real agent does.
+ *
  * `planSoftwareCommand` decides everything up front (the draws, the downloads); the device applies the changes
  * only when the command ran to its end (not cancelled, timed out or cut off by a reboot).
  */
@@ -45,7 +49,12 @@ export interface SoftwareDeviceState {
   readonly installed: ReadonlySet<string>;
   /** SHA-256s of artifacts the device downloaded before (its cache; not kept across simulator restarts). */
   readonly cached: ReadonlySet<string>;
+  /** On a metered connection (behaviour `metered`, or `fleet.setMetered`). */
+  readonly metered?: boolean;
 }
+
+/** The phases a software command went through, in order (downloading when it has artifacts, then installing). */
+export type SoftwarePhase = 'downloading' | 'installing';
 
 export interface SoftwarePlan {
   report: SoftwareCommandReport;
@@ -62,6 +71,8 @@ export interface SoftwarePlan {
   restart: boolean;
   /** The device goes silent once the result reached the server (`silentAfterInstallRate`). */
   silent: boolean;
+  /** The phases it reached, in order (a dependency's included), as the real agent reports them. */
+  phases: SoftwarePhase[];
 }
 
 const DETAIL_MAX = 2000;
@@ -105,10 +116,15 @@ export async function planSoftwareCommand(
   const install: string[] = [];
   const uninstall: string[] = [];
   const downloaded: string[] = [];
+  const phases: SoftwarePhase[] = [];
+  const enter = (phase: SoftwarePhase) => {
+    if (phases.at(-1) !== phase) phases.push(phase);
+  };
   /** Installed so far by this command (dependencies shared by two dependencies are installed once). */
   const has = (versionId: string) => (device.installed.has(versionId) || install.includes(versionId)) && !uninstall.includes(versionId);
 
   const download = async (version: SoftwareDependency, r: SoftwareCommandReport): Promise<void> => {
+    if ((version.artifacts?.length ?? 0) > 0 || (version.artifactIds?.length ?? 0) > 0) enter('downloading');
     if (!b.downloadArtifacts || !fetch) return;
     const signed = version.artifacts ?? [];
     const unsigned = (version.artifactIds?.length ?? 0) - signed.length;
@@ -152,6 +168,7 @@ export async function planSoftwareCommand(
     if (!installingIt && !r.detectedBefore) throw new Ended('not_installed', 'not installed: nothing to uninstall');
     await beforeArtifacts?.();
     await download(version, r);
+    enter('installing');
     const fails = installingIt ? draw(installFailRateOf(b), random) : draw(b.failRate, random);
     const code = fails ? (installingIt ? b.installFailExitCode : b.failExitCode) : b.exitCode;
     r.installerExitCode = code;
@@ -182,8 +199,21 @@ export async function planSoftwareCommand(
     }
   };
 
+  // network.skipMetered, as the agent: an install (or an uninstall with artifacts) on a metered connection is deferred.
+  const checkMetered = async (): Promise<void> => {
+    if (!payload.network?.skipMetered || !device.metered) return;
+    if (!installing && !(payload.artifactIds?.length || payload.artifacts?.length)) return;
+    throw new Ended(
+      'deferred_metered',
+      'the device is on a metered connection and the network policy skips those: nothing was downloaded or changed',
+    );
+  };
+
   try {
-    await apply(payload, installing, report, installDependencies);
+    await apply(payload, installing, report, async () => {
+      await checkMetered();
+      await installDependencies();
+    });
   } catch (err) {
     if (!(err instanceof Ended)) throw err;
     report.outcome = err.outcome;
@@ -202,6 +232,7 @@ export async function planSoftwareCommand(
     downloaded,
     restart: succeeded && report.rebootRequired && payload.reboot !== 'never',
     silent: installedMain && draw(b.silentAfterInstallRate, random),
+    phases,
   };
 }
 

@@ -23,7 +23,14 @@ import { EXPIRED_ERROR, INTERRUPTED_ERROR } from '../journal.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { drawOutcome, type CommandBehaviour } from './behaviour.ts';
 import { ProtocolCallError, ProtocolDriftError, type CheckinBody, type ProtocolClient, type ResultBody } from './protocol-client.ts';
-import { isSoftwarePayload, planSoftwareCommand, stoppedReport, type ArtifactFetch, type SoftwarePlan } from './software.ts';
+import {
+  isSoftwarePayload,
+  planSoftwareCommand,
+  stoppedReport,
+  type ArtifactFetch,
+  type SoftwarePhase,
+  type SoftwarePlan,
+} from './software.ts';
 import type { FleetCredential } from './state-file.ts';
 import type { FleetStats } from './fleet-stats.ts';
 import type { CallStats } from './stats.ts';
@@ -128,6 +135,10 @@ export class VirtualAgent {
   private readonly cached = new Set<string>();
   /** Went silent after an install; stays away until revived (or brought online, or rebooted) by an action. */
   private isSilent: boolean;
+  /** On a metered connection (behaviour `metered`; `fleet.setMetered` changes it). */
+  metered: boolean;
+  /** Whether the server records command phases (its check-in answer lists them). */
+  private serverRecordsPhases = false;
 
   constructor(
     readonly index: number,
@@ -141,6 +152,7 @@ export class VirtualAgent {
     this.credential = credential;
     for (const id of software.installed ?? []) this.installed.add(id);
     this.isSilent = software.silent ?? false;
+    this.metered = behaviour.metered;
   }
 
   get silent(): boolean {
@@ -337,6 +349,7 @@ export class VirtualAgent {
     const res = await this.env.client.checkin(this.secret(), this.checkinBody(), signal);
     this.env.stats.checkin.latency.record(performance.now() - began);
     this.checkinIntervalSeconds = res.checkinIntervalSeconds;
+    this.serverRecordsPhases = res.commandPhases?.includes('downloading') ?? false;
   }
 
   private async checkinLoop(signal: AbortSignal): Promise<void> {
@@ -484,7 +497,10 @@ export class VirtualAgent {
           if (!stopped.aborted) throw err;
         }
       }
-      if (!stopped.aborted) await this.simulateRun(id, runsMs, stopped, cancel);
+      // The run's time is shared by the phases the command reached (each reported when it begins).
+      const phases = software && this.serverRecordsPhases ? software.phases : [];
+      const marks = phases.map((phase, i) => ({ atMs: (runsMs * i) / phases.length, phase }));
+      if (!stopped.aborted) await this.simulateRun(id, runsMs, stopped, cancel, marks);
       if (signal.aborted) return; // the device went away mid-run: the journal remembers it started
       const finishedAt = new Date();
       const status = cancel.signal.aborted
@@ -536,7 +552,7 @@ export class VirtualAgent {
     const secret = this.secret();
     return planSoftwareCommand(
       payload,
-      { installed: this.installed, cached: this.cached },
+      { installed: this.installed, cached: this.cached, metered: this.metered },
       this.behaviour,
       this.env.random,
       fetch ? (manifest) => fetch(secret, manifest, stopped) : undefined,
@@ -551,29 +567,42 @@ export class VirtualAgent {
     this.env.onStateChange?.();
   }
 
-  /** Output chunks spread over the run, heartbeats in the silences; ends early when cancelled. */
-  private async simulateRun(id: string, runsMs: number, stopped: AbortSignal, cancel: AbortController): Promise<void> {
+  /** Output chunks spread over the run, heartbeats in the silences and with each phase as it begins; ends early when cancelled. */
+  private async simulateRun(
+    id: string,
+    runsMs: number,
+    stopped: AbortSignal,
+    cancel: AbortController,
+    marks: readonly { atMs: number; phase: SoftwarePhase }[] = [],
+  ): Promise<void> {
     const { outputChunks, outputBytes } = this.behaviour;
     const until = performance.now() + runsMs;
     const heartbeatMs = HEARTBEAT_INTERVAL_SECONDS * 1000;
     const step = outputChunks > 0 ? runsMs / (outputChunks + 1) : Infinity;
     let seq = 0;
     let lastContact = performance.now();
+    let mark = 0;
+    let phase: SoftwarePhase | undefined;
     const line = `${this.hostname} ${'x'.repeat(Math.max(0, outputBytes - this.hostname.length - 2))}\n`.slice(0, Math.max(1, outputBytes));
     while (!stopped.aborted) {
       const now = performance.now();
       const nextOutput = seq < outputChunks ? until - runsMs + step * (seq + 1) : Infinity;
-      const next = Math.min(until, nextOutput, lastContact + heartbeatMs);
+      const nextMark = mark < marks.length ? until - runsMs + marks[mark]!.atMs : Infinity;
+      const next = Math.min(until, nextOutput, lastContact + heartbeatMs, nextMark);
       if (next > now) await sleep(next - now, stopped);
       if (stopped.aborted) return;
       const at = performance.now();
-      if (seq < outputChunks && at >= nextOutput) {
+      if (mark < marks.length && at >= nextMark) {
+        phase = marks[mark++]!.phase;
+        if (await this.sendHeartbeat(id, stopped, phase)) cancel.abort();
+        lastContact = performance.now();
+      } else if (seq < outputChunks && at >= nextOutput) {
         if (await this.sendOutput(id, seq++, line, stopped)) cancel.abort();
         lastContact = performance.now();
       } else if (at >= until) {
         return;
       } else if (at >= lastContact + heartbeatMs) {
-        if (await this.sendHeartbeat(id, stopped)) cancel.abort();
+        if (await this.sendHeartbeat(id, stopped, phase)) cancel.abort();
         lastContact = performance.now();
       }
     }
@@ -616,10 +645,10 @@ export class VirtualAgent {
     }
   }
 
-  private async sendHeartbeat(id: string, signal: AbortSignal): Promise<boolean> {
+  private async sendHeartbeat(id: string, signal: AbortSignal, phase?: SoftwarePhase): Promise<boolean> {
     const began = performance.now();
     try {
-      const res = await this.env.client.heartbeat(this.secret(), id, signal);
+      const res = await this.env.client.heartbeat(this.secret(), id, signal, phase ? { phase } : {});
       this.env.stats.heartbeat.latency.record(performance.now() - began);
       return res.cancelRequested;
     } catch (err) {

@@ -9,8 +9,12 @@
  * its signature and the artifact's SHA-256 both hold.
  *
  * Restarts: the report says `rebootRequired`; with `reboot: if_required` (or `always`) the agent restarts the
- * device once the result has reached the server (agent.ts). `never` leaves it to the server: a rollout sends a
- * `reboot` command when its maintenance window allows.
+ * device once the result has reached the server (agent.ts), after the command's `rebootNotice` (users warned, its
+ * delay waited). `never` leaves it to the server: a rollout sends a `reboot` command when its maintenance window allows.
+ *
+ * Network policy (`network`): downloads capped at `maxBytesPerSecond` (depot/throttle.ts); with `skipMetered` a
+ * device on a metered connection (metered.ts) downloads nothing and ends `deferred_metered`. Phases: `downloading`
+ * while artifacts are fetched, `installing` from the pre-install hook on (ctx.phase: the agent tells the server).
  */
 import { mkdir, open, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,9 +33,10 @@ import {
   type RequirementFacts,
 } from '@opsconductor/software';
 import { probesForPlatform, type DetectionProbes } from '@opsconductor/software/probes';
-import { fetchArtifact, stageArtifacts, verifyManifest, type ArtifactPin, type FetchedArtifact } from '../depot/index.ts';
+import { DownloadThrottle, fetchArtifact, stageArtifacts, verifyManifest, type ArtifactPin, type FetchedArtifact } from '../depot/index.ts';
 import { executeProcess, shellInvocation, type ExecutionOutcome, type ShellExecution, type StopReason } from '../executor.ts';
 import { collectFacts } from '../facts.ts';
+import { probeMetered, type MeteredState } from '../metered.ts';
 import { SCRIPT_EXTENSIONS, scriptInvocation } from './script.ts';
 import type { CommandHandler, Execution, HandlerContext } from './types.ts';
 
@@ -52,6 +57,8 @@ export interface SoftwareHandlerOptions {
   /** The facts requirements are checked against (default: this device's). */
   requirementFacts?: (cacheDir: string) => Promise<RequirementFacts>;
   platform?: NodeJS.Platform;
+  /** Whether the connection is metered, for `network.skipMetered` (default: probeMetered, metered.ts). */
+  metered?: () => Promise<MeteredState>;
 }
 
 /** The device's facts for requirements: platform, OS version, architecture, free space where the cache is, RAM. */
@@ -117,6 +124,7 @@ const describeDetection = (d: DetectionResult): string =>
 function createSoftwareHandler(kind: SoftwareKind, options: SoftwareHandlerOptions): CommandHandler<SoftwareKind> {
   const platform = options.platform ?? process.platform;
   const requirementFacts = options.requirementFacts ?? deviceRequirementFacts;
+  const metered = options.metered ?? (() => probeMetered({ platform }));
   return {
     kind,
     version: commandKindVersions[kind],
@@ -134,6 +142,7 @@ function createSoftwareHandler(kind: SoftwareKind, options: SoftwareHandlerOptio
         probes,
         platform,
         requirementFacts,
+        metered,
         signal: controller.signal,
         deadline,
         running: (execution) => (current = execution),
@@ -155,6 +164,7 @@ interface RunContext {
   probes: DetectionProbes;
   platform: NodeJS.Platform;
   requirementFacts: (cacheDir: string) => Promise<RequirementFacts>;
+  metered: () => Promise<MeteredState>;
   signal: AbortSignal;
   deadline: number;
   running(execution: ShellExecution | undefined): void;
@@ -185,6 +195,10 @@ async function runSoftwareCommand(
   const workDir = path.join(ctx.stateDir, 'software', ctx.commandId);
   const pins: ArtifactPin[] = [];
   const secondsLeft = () => Math.max(1, Math.ceil((run.deadline - Date.now()) / 1000));
+  // One bucket for the whole command: its artifacts, dependencies' included, share the cap.
+  const maxRate = payload.network?.maxBytesPerSecond;
+  const throttle = maxRate ? new DownloadThrottle(maxRate) : undefined;
+  if (throttle) say(`downloads are capped at ${maxRate} bytes/s`);
 
   const detect = async (version: SoftwareDependency, when: string): Promise<boolean | null> => {
     if (!version.detection) return null;
@@ -274,6 +288,7 @@ async function runSoftwareCommand(
       return verified.manifest;
     });
     const fetched: FetchedArtifact[] = [];
+    if (manifests.length > 0) ctx.phase?.('downloading');
     for (const manifest of manifests) {
       say(`getting ${manifest.fileName} (${manifest.size} bytes, SHA-256 ${manifest.sha256})`);
       const result = await fetchArtifact(manifest, {
@@ -282,6 +297,7 @@ async function runSoftwareCommand(
         platform: run.platform,
         signal: run.signal,
         log: ctx.log,
+        ...(throttle ? { throttle } : {}),
       });
       r.bytesDownloaded += result.bytesDownloaded;
       for (const attempt of result.attempts)
@@ -302,6 +318,7 @@ async function runSoftwareCommand(
     );
 
     // 4. The installer, between its hooks.
+    ctx.phase?.('installing');
     if (installing) await hook(dir, 'pre-install', version.preHook);
     const shell = installerShell(version.installerType, run.platform);
     const logFile = path.join(dir, installing ? 'install.log' : 'uninstall.log');
@@ -361,8 +378,27 @@ async function runSoftwareCommand(
     }
   };
 
+  /**
+   * `network.skipMetered`: on a metered connection nothing is downloaded — an install (package managers download
+   * too), or an uninstall that needs its artifacts — and the command ends deferred_metered for a later attempt.
+   */
+  const checkMetered = async (): Promise<void> => {
+    if (!payload.network?.skipMetered) return;
+    if (!installing && !(payload.artifactIds?.length || payload.artifacts?.length)) return;
+    const state = await run.metered();
+    say(`metered connection: ${state.metered === null ? 'cannot tell, so not metered' : state.metered ? 'yes' : 'no'} (${state.how})`);
+    if (state.metered)
+      throw new Ended(
+        'deferred_metered',
+        'the device is on a metered connection and the network policy skips those: nothing was downloaded or changed',
+      );
+  };
+
   try {
-    await apply(payload, installing, report, workDir, installing ? installDependencies : undefined);
+    await apply(payload, installing, report, workDir, async () => {
+      await checkMetered();
+      if (installing) await installDependencies();
+    });
   } catch (err) {
     if (err instanceof Ended) {
       report.outcome = err.outcome;

@@ -4,6 +4,7 @@
  * every handler it has as its capabilities. A new kind is a new handler in this folder, registered in
  * index.ts — nothing else in the agent changes.
  */
+import type { CommandPhase } from '@opsconductor/contracts/agent-protocol';
 import type { CommandKind, CommandPayloadOf } from '@opsconductor/contracts/commands';
 import type { ExecutionOutcome, StopReason } from '../executor.ts';
 import type { ArtifactCache } from '../depot/cache.ts';
@@ -27,6 +28,11 @@ export interface HandlerContext {
   spawned(pid: number): void;
   /** Journals, durably, that the command now waits for the device to restart (until `until`). */
   awaitingReboot(until: Date): void;
+  /**
+   * The command entered a phase (software commands: downloading, installing): the agent tells the server at once
+   * (when it records phases) and with every heartbeat after.
+   */
+  phase?(phase: CommandPhase): void;
   /** What software commands need to get their artifacts (agent/README.md, "Artifacts"). */
   depot: HandlerDepot;
 }

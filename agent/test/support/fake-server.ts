@@ -12,6 +12,7 @@ import {
   commandResult,
   enrollRequest,
   goodbyeRequest,
+  heartbeatRequest,
   MAX_OUTPUT_CHUNK_BYTES,
   outputRequest,
   startRequest,
@@ -62,6 +63,10 @@ export class FakeServer {
   starts: { id: string; startedAt: string }[] = [];
   outputs: RecordedOutput[] = [];
   heartbeats: string[] = [];
+  /** Phases sent with heartbeats, in arrival order. */
+  phases: { id: string; phase: string }[] = [];
+  /** What check-in answers as `commandPhases`; undefined plays a server from before command phases. */
+  commandPhases: string[] | undefined;
   results: RecordedResult[] = [];
   /** Bodies that failed contract validation, with the endpoint: must stay empty. */
   invalid: { endpoint: string; issues: string }[] = [];
@@ -228,6 +233,7 @@ export class FakeServer {
           ...(this.outputEncodings ? { outputEncodings: this.outputEncodings } : {}),
           ...(this.protocolVersion ? { protocolVersion: this.protocolVersion } : {}),
           ...(this.depotSigningKeys ? { depotSigningKeys: this.depotSigningKeys } : {}),
+          ...(this.commandPhases ? { commandPhases: this.commandPhases } : {}),
         });
       }
       case 'poll': {
@@ -280,6 +286,12 @@ export class FakeServer {
       }
       case 'heartbeat': {
         this.heartbeats.push(endpoint.id);
+        // A server from before phases takes nothing but `{}` (its channel is strict).
+        const schema = this.commandPhases
+          ? heartbeatRequest
+          : heartbeatRequest.strict().refine((b) => b.phase === undefined, 'this server records no phases');
+        const parsed = this.validate('heartbeat', schema, body ?? {});
+        if (parsed?.phase) this.phases.push({ id: endpoint.id, phase: parsed.phase });
         if (scripted) return problem(res, scripted, 'scripted_failure');
         return json(res, 200, { cancelRequested: this.cancelRequested.has(endpoint.id) });
       }

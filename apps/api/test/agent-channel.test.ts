@@ -123,6 +123,23 @@ describe('a command over the channel', () => {
     expect(target).toMatchObject({ status: 'succeeded', exitCode: 4294967295n });
   });
 
+  it("records a heartbeat's phase on the running command, as over HTTP, and refuses an unknown one", async () => {
+    const d = await device('channel-phase');
+    const c = channel(d.deviceSecret);
+    const command = await queueCommand(t.database.db, d.deviceId);
+    expect(await c.call('start', command.id, { startedAt: now() }, 5000)).toMatchObject({ status: 200 });
+    expect(await c.call('heartbeat', command.id, { phase: 'downloading' }, 5000)).toMatchObject({
+      status: 200,
+      body: { cancelRequested: false },
+    });
+    const phase = async () => (await t.database.db.prisma.agentCommand.findUniqueOrThrow({ where: { id: command.id } })).phase;
+    expect(await phase()).toBe('downloading');
+    expect(await c.call('heartbeat', command.id, { phase: 'installing' }, 5000)).toMatchObject({ status: 200 });
+    expect(await phase()).toBe('installing');
+    expect(await c.call('heartbeat', command.id, { phase: 'sleeping' }, 5000)).toMatchObject({ status: 400 });
+    expect(await phase()).toBe('installing');
+  });
+
   it('answers what the HTTP routes answer: 404 for another device’s command, 400 for a body that breaks the contract, 409 for output after the end', async () => {
     const mine = await device('channel-mine');
     const other = await device('channel-other');

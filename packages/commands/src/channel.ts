@@ -10,7 +10,7 @@
  * recordAgentResults are its two callers.
  */
 import type pg from 'pg';
-import type { CommandResult } from '@opsconductor/contracts/agent-protocol';
+import type { CommandPhase, CommandResult } from '@opsconductor/contracts/agent-protocol';
 import type { CommandPayload } from '@opsconductor/contracts/commands';
 import { withTransaction } from '@opsconductor/db';
 import type { EventActor } from '@opsconductor/domain-events';
@@ -258,6 +258,30 @@ export async function loadDeviceCommand(
 /** True when the agent must stop (or not start) the command: it was cancelled, or the server recorded it as over. */
 export function mustStop(row: Pick<CommandRow, 'state' | 'cancelRequestedAt'>): boolean {
   return row.cancelRequestedAt !== null || isTerminalCommandState(row.state);
+}
+
+/**
+ * A heartbeat of a running command: records its phase (when it sent one that differs from the stored one) and
+ * returns the command as it is now, or undefined when the device has no such command. Only a `running` command
+ * takes a phase: a late heartbeat never touches a command that has ended.
+ */
+export async function recordHeartbeat(
+  db: Db,
+  deviceId: string,
+  commandId: string,
+  phase: CommandPhase | undefined,
+): Promise<{ row: CommandRow; phaseChanged: boolean } | undefined> {
+  if (phase !== undefined) {
+    const { rows } = await db.query<RawRow>(
+      `UPDATE agent_commands ac SET phase = $3
+        WHERE ac.id = $1 AND ac.device_id = $2 AND ac.state = 'running' AND ac.phase IS DISTINCT FROM $3
+        RETURNING ${ROW_COLUMNS}`,
+      [commandId, deviceId, phase],
+    );
+    if (rows[0]) return { row: toRow(rows[0]), phaseChanged: true };
+  }
+  const row = await loadDeviceCommand(db, deviceId, commandId);
+  return row && { row, phaseChanged: false };
 }
 
 // --- the agent's side: claim, start, result ------------------------------------------------------

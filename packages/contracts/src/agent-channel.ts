@@ -13,6 +13,7 @@ import { z } from 'zod';
 import {
   MAX_POLL_WAIT_SECONDS,
   commandResult,
+  heartbeatRequest,
   heartbeatResponse,
   outputRequest,
   pollResponse,
@@ -47,7 +48,8 @@ export const channelCalls = {
   },
   start: { request: startRequest, reply: heartbeatResponse, commandId: true },
   output: { request: outputRequest, reply: heartbeatResponse, commandId: true },
-  heartbeat: { request: z.object({}).strict(), reply: heartbeatResponse, commandId: true },
+  /** Servers before command phases took only `{}` here (strict): agents send a phase only to servers that list them. */
+  heartbeat: { request: heartbeatRequest, reply: heartbeatResponse, commandId: true },
   result: { request: commandResult, reply: resultResponse, commandId: true },
 } as const;
 export type ChannelOp = keyof typeof channelCalls;

@@ -134,6 +134,8 @@ export const checkinResponse = z
      * sent against these, learnt from the server it enrolled with, never from a mirror or share.
      */
     depotSigningKeys: z.array(depotSigningKey).max(8).optional(),
+    /** The command phases the server records from heartbeats (`heartbeatRequest`); older servers omit it. */
+    commandPhases: z.array(z.string().max(32)).max(16).optional(),
   })
   .meta({ id: 'CheckinResponse' });
 
@@ -219,11 +221,24 @@ export type OutputRequest = z.infer<typeof outputRequest>;
 /** What an agent sends (`encoding` may be left out). */
 export type OutputRequestBody = z.input<typeof outputRequest>;
 /**
- * POST /agent/v1/commands/:id/heartbeat (empty body) — sent every HEARTBEAT_INTERVAL_SECONDS while a
+ * POST /agent/v1/commands/:id/heartbeat (`heartbeatRequest`: empty, or the phase) — sent every HEARTBEAT_INTERVAL_SECONDS while a
  * command runs without output. Same reply as /output: `cancelRequested` is true when the command must
  * stop — cancelled, or already recorded as over on the server (a command never keeps running then).
  */
 export const heartbeatResponse = z.object({ cancelRequested: z.boolean() }).meta({ id: 'HeartbeatResponse' });
+/**
+ * Where a running command is, for commands that have stages (software commands: `downloading` its artifacts, then
+ * `installing`). The server records the latest on the command (deployments show it as the device's status).
+ */
+export const commandPhases = ['downloading', 'installing'] as const;
+export type CommandPhase = (typeof commandPhases)[number];
+/**
+ * The heartbeat's body: empty, or the command's current phase. An agent sends a phase only to a server that lists
+ * phases in `commandPhases` at check-in (an older server's channel refuses unknown fields in a heartbeat); it sends
+ * one heartbeat at once when the phase changes.
+ */
+export const heartbeatRequest = z.object({ phase: z.enum(commandPhases).optional() }).meta({ id: 'HeartbeatRequest' });
+export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 
 /**

@@ -162,6 +162,11 @@ export const softwareOutcomes = [
   'signature_invalid',
   'download_failed',
   'detection_failed',
+  /**
+   * The command's network policy says to skip metered connections and the device is on one: nothing was downloaded
+   * or installed; a later attempt may find it on another connection (retryable).
+   */
+  'deferred_metered',
 ] as const;
 export type SoftwareOutcome = (typeof softwareOutcomes)[number];
 /** Outcomes in which the device ends in the state the command asked for. */

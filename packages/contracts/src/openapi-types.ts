@@ -2121,7 +2121,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Still running (`cancelRequested`: stop the command) */
+        /** Still running, maybe in a new phase (`cancelRequested`: stop the command) */
         post: operations["sendCommandHeartbeat"];
         delete?: never;
         options?: never;
@@ -3307,7 +3307,7 @@ export interface components {
             currentStep: number | null;
             software: {
                 /** @enum {string} */
-                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed" | "deferred_metered";
                 detectedBefore: boolean | null;
                 detectedAfter: boolean | null;
                 installerExitCode: number | null;
@@ -4315,7 +4315,7 @@ export interface components {
             /** @enum {string} */
             state: "installed" | "not_installed" | "failed";
             /** @enum {string} */
-            outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+            outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed" | "deferred_metered";
             detail: string | null;
             rebootRequired: boolean;
             checkedAt: string;
@@ -5193,6 +5193,7 @@ export interface components {
                 keyId: string;
                 publicKey: string;
             }[];
+            commandPhases?: string[];
         };
         CheckinRequest: {
             facts: {
@@ -5403,6 +5404,14 @@ export interface components {
                         signature: string;
                     }[];
                     artifactIds?: string[];
+                    network?: {
+                        maxBytesPerSecond?: number;
+                        skipMetered?: boolean;
+                    };
+                    rebootNotice?: {
+                        message: string;
+                        delaySeconds: number;
+                    };
                     dependencies?: {
                         /** @enum {string} */
                         installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
@@ -5664,6 +5673,14 @@ export interface components {
                         signature: string;
                     }[];
                     artifactIds?: string[];
+                    network?: {
+                        maxBytesPerSecond?: number;
+                        skipMetered?: boolean;
+                    };
+                    rebootNotice?: {
+                        message: string;
+                        delaySeconds: number;
+                    };
                     dependencies?: {
                         /** @enum {string} */
                         installerType: "msi" | "exe" | "msix" | "ps1" | "sh" | "deb" | "rpm" | "archive" | "apt" | "dnf" | "pacman" | "winget" | "chocolatey";
@@ -5817,6 +5834,10 @@ export interface components {
             /** @description UTF-8 text (at most 65536 UTF-16 code units), or with encoding base64 the bytes in standard base64 */
             data: string;
         };
+        HeartbeatRequest: {
+            /** @enum {string} */
+            phase?: "downloading" | "installing";
+        };
         ResultResponse: {
             accepted: boolean;
             duplicate: boolean;
@@ -5833,7 +5854,7 @@ export interface components {
             durationMs: number;
             software?: {
                 /** @enum {string} */
-                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed";
+                outcome: "installed" | "already_installed" | "uninstalled" | "not_installed" | "reboot_required" | "failed" | "requirement_not_met" | "hash_mismatch" | "signature_invalid" | "download_failed" | "detection_failed" | "deferred_metered";
                 detectedBefore: boolean | null;
                 detectedAfter: boolean | null;
                 installerExitCode: number | null;
@@ -6189,6 +6210,7 @@ export type SchemaPollResponse = components['schemas']['PollResponse'];
 export type SchemaHeartbeatResponse = components['schemas']['HeartbeatResponse'];
 export type SchemaStartRequest = components['schemas']['StartRequest'];
 export type SchemaOutputRequest = components['schemas']['OutputRequest'];
+export type SchemaHeartbeatRequest = components['schemas']['HeartbeatRequest'];
 export type SchemaResultResponse = components['schemas']['ResultResponse'];
 export type SchemaCommandResult = components['schemas']['CommandResult'];
 export type SchemaInventoryResponse = components['schemas']['InventoryResponse'];
@@ -19429,7 +19451,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatRequest"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -19469,6 +19495,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -308,8 +308,41 @@ const versionInstall = {
 export const softwareDependency = z.object(versionInstall);
 export type SoftwareDependency = z.infer<typeof softwareDependency>;
 
+/** Longest reboot notice a command carries (Windows' `shutdown /c` takes at most 512 characters). */
+export const MAX_REBOOT_NOTICE_LENGTH = 500;
+/** Longest delay between a reboot notice and the restart. */
+export const MAX_REBOOT_NOTICE_DELAY_SECONDS = 3600;
+
+/**
+ * How the agent may use the network for a command (a deployment's `strategy.network`): a cap on its download rate,
+ * and whether to skip metered connections (the command then ends `deferred_metered` without downloading anything).
+ */
+export const softwareNetworkPolicy = z.object({
+  maxBytesPerSecond: z
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 ** 3)
+    .optional(),
+  skipMetered: z.boolean().optional(),
+});
+export type SoftwareNetworkPolicy = z.infer<typeof softwareNetworkPolicy>;
+
+/**
+ * What logged-in users are told before the agent restarts the device (a deployment's reboot policy `force`), and how
+ * long before. The agent passes the message as one argument (never through a shell) after stripping control characters.
+ */
+export const rebootNotice = z.object({
+  message: text(MAX_REBOOT_NOTICE_LENGTH),
+  delaySeconds: z.number().int().min(0).max(MAX_REBOOT_NOTICE_DELAY_SECONDS),
+});
+export type RebootNotice = z.infer<typeof rebootNotice>;
+
 const softwareCommand = {
   ...versionInstall,
+  network: softwareNetworkPolicy.optional(),
+  /** With `reboot` other than `never`: warn the users and wait this long before the restart (default: restart at once). */
+  rebootNotice: rebootNotice.optional(),
   /**
    * software.install: the versions it depends on, in the order to install them (a dependency's own dependencies
    * before it), each detected first and skipped when present. The command's timeout covers them all.

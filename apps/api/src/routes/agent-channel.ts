@@ -175,8 +175,7 @@ export class AgentChannelServer {
       case 'output':
         return commands.output(device, id, channelCalls.output.request.parse(call.body));
       case 'heartbeat':
-        channelCalls.heartbeat.request.parse(call.body);
-        return commands.heartbeat(device, id);
+        return commands.heartbeat(device, id, channelCalls.heartbeat.request.parse(call.body));
       case 'result':
         return commands.result(device, id, channelCalls.result.request.parse(call.body));
     }

@@ -7,13 +7,16 @@ import {
   MAX_POLL_WAIT_SECONDS,
   checkinRequest,
   checkinResponse,
+  commandPhases,
   commandResult,
   outputEncodings,
   enrollRequest,
   enrollResponse,
   goodbyeRequest,
   goodbyeResponse,
+  heartbeatRequest,
   heartbeatResponse,
+  type HeartbeatRequest,
   outputRequest,
   pollResponse,
   resultResponse,
@@ -130,10 +133,11 @@ const heartbeat = createRoute({
   path: '/commands/{id}/heartbeat',
   operationId: 'sendCommandHeartbeat',
   tags,
-  summary: 'Still running (`cancelRequested`: stop the command)',
+  summary: 'Still running, maybe in a new phase (`cancelRequested`: stop the command)',
   security,
   middleware: [authenticateDevice],
-  request: { params: commandParams },
+  // Optional: agents before command phases sent `{}` or nothing.
+  request: { params: commandParams, body: { content: { 'application/json': { schema: heartbeatRequest } }, required: false } },
   responses: { 200: json(heartbeatResponse, 'OK'), ...problemResponses },
 });
 const result = createRoute({
@@ -283,6 +287,7 @@ export function agentRoutes(deps: ApiDeps) {
           serverTime: new Date().toISOString(),
           checkinIntervalSeconds: deps.config.checkinIntervalSeconds,
           outputEncodings: [...outputEncodings],
+          commandPhases: [...commandPhases],
           protocolVersion: AGENT_PROTOCOL_VERSION,
           ...(await depotSigningKeys()),
         },
@@ -311,7 +316,12 @@ export function agentRoutes(deps: ApiDeps) {
       c.json(await commands.start(c.var.device, c.req.valid('param').id, new Date(c.req.valid('json').startedAt)), 200),
     )
     .openapi(output, async (c) => c.json(await commands.output(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
-    .openapi(heartbeat, async (c) => c.json(await commands.heartbeat(c.var.device, c.req.valid('param').id), 200))
+    .openapi(heartbeat, async (c) =>
+      c.json(
+        await commands.heartbeat(c.var.device, c.req.valid('param').id, (c.req.valid('json') as HeartbeatRequest | undefined) ?? {}),
+        200,
+      ),
+    )
     .openapi(result, async (c) => c.json(await commands.result(c.var.device, c.req.valid('param').id, c.req.valid('json')), 200))
     .openapi(file, async (c) => {
       const { body, size } = await openFileForDevice(deps, c.var.device.id, c.req.valid('param').sha256);

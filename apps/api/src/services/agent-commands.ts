@@ -8,6 +8,7 @@ import {
   MAX_OUTPUT_CHUNK_BYTES,
   type AgentCommand,
   type CommandResult,
+  type HeartbeatRequest,
   type OutputRequest,
   type PollResponse,
 } from '@opsconductor/contracts/agent-protocol';
@@ -17,6 +18,7 @@ import {
   loadDeviceCommand,
   mustStop,
   recordAgentResults,
+  recordHeartbeat,
   startCommands,
   type AgentReport,
   type AgentResultOutcome,
@@ -142,7 +144,7 @@ export class AgentCommandService {
   private async forDelivery(device: AuthDevice, command: ClaimedCommand): Promise<CommandPayload> {
     const { payload } = command;
     if (payload.kind === 'software.install' || payload.kind === 'software.uninstall')
-      return withSignedArtifacts(this.deps, device.id, payload);
+      return withSignedArtifacts(this.deps, device.id, payload, command.jobRunId);
     return this.withSecrets(command);
   }
 
@@ -198,9 +200,16 @@ export class AgentCommandService {
     return { cancelRequested: mustStop(outcome.command) };
   }
 
-  /** The agent is still running the command; the answer tells it whether to stop (cancelled, or already over here). */
-  async heartbeat(device: AuthDevice, commandId: string): Promise<{ cancelRequested: boolean }> {
-    return { cancelRequested: mustStop(await this.load(device, commandId)) };
+  /**
+   * The agent is still running the command, maybe in a new phase (recorded on the command: a deployment shows it as
+   * the device's status); the answer tells it whether to stop (cancelled, or already over here).
+   */
+  async heartbeat(device: AuthDevice, commandId: string, body: HeartbeatRequest = {}): Promise<{ cancelRequested: boolean }> {
+    if (body.phase === undefined) return { cancelRequested: mustStop(await this.load(device, commandId)) };
+    const recorded = await recordHeartbeat(this.deps.agentPool, device.id, commandId, body.phase);
+    if (!recorded) throw new ApiError(404, 'not_found', 'No such command for this device.');
+    if (recorded.phaseChanged && recorded.row.jobRunId) this.wakeRun(recorded.row.jobRunId);
+    return { cancelRequested: mustStop(recorded.row) };
   }
 
   async result(device: AuthDevice, commandId: string, result: CommandResult): Promise<{ accepted: boolean; duplicate: boolean }> {

@@ -4,6 +4,8 @@
  * the package version, the file's name, size and SHA-256, and the sources that hold it in the order this device
  * should try them — sources for one of its subnets first, then those for every device, each group by priority.
  * A source limited to other subnets is not listed (it serves another site). Disabled sources are never listed.
+ * A command of a deployment whose network policy names sources (`strategy.network.sourceIds`) lists only those (in
+ * the same order): a deployment may keep a large rollout off the WAN or off the server itself.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { CommandPayloadOf } from '@opsconductor/contracts/commands';
@@ -88,6 +90,7 @@ async function signedArtifacts(
   addresses: readonly string[],
   version: Pick<SoftwareDependency, 'package' | 'artifactIds'>,
   expiresIn: number,
+  onlySources: ReadonlySet<string> | null,
 ): Promise<SignedManifest[]> {
   const ids = version.artifactIds ?? [];
   const { rows } = await deps.agentPool.query<LocationRow>(
@@ -105,7 +108,7 @@ async function signedArtifacts(
     const first = locations[0];
     if (!first) continue;
     const ranked = locations
-      .filter((r) => r.source_id !== null)
+      .filter((r) => r.source_id !== null && (onlySources === null || onlySources.has(r.source_id)))
       .map((r) => ({ r, rank: (r.subnets ?? []).length === 0 ? 1 : inSubnets(addresses, r.subnets!) ? 0 : -1 }))
       .filter((x) => x.rank >= 0)
       .sort((a, b) => a.rank - b.rank || a.r.priority! - b.r.priority! || a.r.source_id!.localeCompare(b.r.source_id!));
@@ -119,7 +122,12 @@ async function signedArtifacts(
       }
     }
     if (sources.length === 0) {
-      deps.logger.warn({ artifactId: id }, 'no enabled source holds an artifact of a software command');
+      deps.logger.warn(
+        { artifactId: id, onlySources: onlySources && [...onlySources] },
+        onlySources
+          ? "none of the deployment's sources holds an artifact of its command"
+          : 'no enabled source holds an artifact of a software command',
+      );
       continue;
     }
     const manifest: ArtifactManifest = {
@@ -142,19 +150,36 @@ async function signedArtifacts(
   return artifacts;
 }
 
+/** The sources a run's deployment restricts its downloads to (`strategy.network.sourceIds`), or null: no restriction. */
+async function deploymentSources(deps: ApiDeps, jobRunId: string): Promise<Set<string> | null> {
+  const { rows } = await deps.agentPool.query<{ source_ids: unknown }>(
+    `SELECT d.options->'network'->'sourceIds' AS source_ids FROM job_runs jr JOIN deployments d ON d.id = jr.deployment_id WHERE jr.id = $1`,
+    [jobRunId],
+  );
+  const ids = rows[0]?.source_ids;
+  // An empty list restricts nothing (as leaving it out).
+  return Array.isArray(ids) && ids.length > 0 ? new Set(ids.filter((id): id is string => typeof id === 'string')) : null;
+}
+
 /**
  * The payload as the device gets it: `artifacts` signed for it, its dependencies' too. `artifactIds` stays, so an
  * agent can tell an artifact the server could not sign (no signing key, the artifact gone) from a version without.
  */
-export async function withSignedArtifacts(deps: ApiDeps, deviceId: string, payload: SoftwarePayload): Promise<SoftwarePayload> {
+export async function withSignedArtifacts(
+  deps: ApiDeps,
+  deviceId: string,
+  payload: SoftwarePayload,
+  jobRunId: string | null = null,
+): Promise<SoftwarePayload> {
   const versions = [payload, ...(payload.dependencies ?? [])];
   if (!versions.some((v) => v.artifactIds?.length)) return payload;
   const device = await deps.agentPool.query<{ ip_addresses: string[] }>('SELECT ip_addresses FROM devices WHERE id = $1', [deviceId]);
   const addresses = device.rows[0]?.ip_addresses ?? [];
+  const onlySources = jobRunId ? await deploymentSources(deps, jobRunId) : null;
   // Valid for the whole command: a dependency's artifacts are fetched when its turn comes.
   const expiresIn = Math.min(MAX_PRESIGN_SECONDS, payload.timeoutSeconds + PRESIGN_GRACE_SECONDS);
   const sign = async <V extends SoftwareDependency>(v: V): Promise<V> =>
-    v.artifactIds?.length ? { ...v, artifacts: await signedArtifacts(deps, addresses, v, expiresIn) } : v;
+    v.artifactIds?.length ? { ...v, artifacts: await signedArtifacts(deps, addresses, v, expiresIn, onlySources) } : v;
   const signed = await sign(payload);
   return payload.dependencies ? { ...signed, dependencies: await Promise.all(payload.dependencies.map(sign)) } : signed;
 }

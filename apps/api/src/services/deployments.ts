@@ -171,11 +171,28 @@ export async function previewDeployment(deps: ApiDeps, req: CreateDeploymentRequ
   };
 }
 
-/** The command a deployment sends: the version's, with the deployment's reboot policy applied. */
-function withPolicy<P extends CommandPayload>(payload: P, strategy: DeploymentStrategy): P {
+/**
+ * The command a deployment sends: the version's, with the deployment's reboot and network policies applied.
+ * - suppress and in_window: the agent never restarts by itself (in_window: the rollout restarts it in a window);
+ * - force: the agent restarts the device after every install that changed it (`always`), warning logged-in users
+ *   with the strategy's notice and waiting its delay first;
+ * - network: the agent's download rate cap and whether metered connections are skipped (the source restriction is
+ *   applied when the manifests are signed, artifact-delivery.ts).
+ */
+export function withPolicy<P extends CommandPayload>(payload: P, strategy: DeploymentStrategy): P {
   if (payload.kind !== 'software.install' && payload.kind !== 'software.uninstall') return payload;
-  // suppress and in_window: the agent never restarts by itself (in_window: the rollout restarts it in a window).
-  return { ...payload, reboot: strategy.rebootPolicy === 'force' ? 'if_required' : 'never' };
+  const force = strategy.rebootPolicy === 'force';
+  const { maxBytesPerSecond, skipMetered } = strategy.network;
+  const network = {
+    ...(maxBytesPerSecond !== undefined ? { maxBytesPerSecond } : {}),
+    ...(skipMetered ? { skipMetered: true } : {}),
+  };
+  return {
+    ...payload,
+    reboot: force ? 'always' : 'never',
+    ...(force && strategy.rebootNotice ? { rebootNotice: { ...strategy.rebootNotice } } : {}),
+    ...(Object.keys(network).length > 0 ? { network } : {}),
+  };
 }
 
 export async function createDeployment(deps: ApiDeps, origin: Origin, userId: string, req: CreateDeploymentRequest): Promise<Deployment> {
