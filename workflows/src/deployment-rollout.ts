@@ -226,6 +226,7 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
     return bookkeeping.recordRollout({ deploymentId, ...r });
   };
   const label = (wave: number) => plan.waves[wave]?.label ?? `wave ${wave}`;
+  const deadlinePassed = () => plan.deadlineAt !== null && Date.now() >= Date.parse(plan.deadlineAt);
 
   /** The runs this workflow run started as its children (not those of runs before a continue-as-new). */
   const startedHere = new Set<string>();
@@ -372,9 +373,11 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
           await maybeContinueAsNew();
         }
         cp.runId = null;
-        if (progress.retrying === 0 || cp.attempt > plan.retries.count) break;
+        if (progress.retrying === 0 || cp.attempt > plan.retries.count || deadlinePassed()) break;
         await waitUntil(Date.now() + plan.retries.backoffSeconds * 1000);
       }
+      // Past the deadline the wave's run ended with the devices it did not reach: the rollout fails, not judges it.
+      if (deadlinePassed()) return;
       progress ??= await bookkeeping.waveProgress({ deploymentId, wave, jobRunId: null });
       const unmet = successCriteriaReason(progress, plan.successPercent, label(wave));
       if (unmet) await pause(unmet, null, true);
@@ -494,11 +497,18 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
     }
     if (cp.pausedReason && status === 'paused') await pause(cp.pausedReason, null, false);
     while (cp.wave <= lastWave) {
-      if (cp.stage === 'install' && cp.attempt === 0 && plan.deadlineAt && Date.now() >= Date.parse(plan.deadlineAt)) {
+      if (cp.stage === 'install' && deadlinePassed()) {
+        const left = lastWave - cp.wave + 1;
         await record({
           status: 'failed',
           cancelOpenWaves: true,
-          event: { type: 'failed', message: `The deadline passed with ${lastWave - cp.wave + 1} waves not started` },
+          event: {
+            type: 'failed',
+            message:
+              cp.attempt === 0
+                ? `The deadline passed with ${left} waves not started`
+                : `The deadline passed during ${label(cp.wave)}: ${left} waves not finished`,
+          },
         });
         return { status };
       }

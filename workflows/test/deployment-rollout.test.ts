@@ -405,6 +405,28 @@ describe('deploymentRollout', () => {
     );
   }, 60_000);
 
+  it('fails when its deadline passes during a wave: no retry, no success criteria, the wave cancelled', async () => {
+    const deviceIds = deviceIdList(20);
+    await withRollout(
+      // Two at a time, 10 s each: the deadline (1 minute) ends the wave's run with devices it did not reach.
+      { deviceIds, maxConcurrency: 2, deadlineIn: MINUTE, successPercent: 95, retries: { count: 2, backoffSeconds: 60 } },
+      async ({ handle, stub, t0 }) => {
+        expect(await handle.result()).toEqual({ status: 'failed' });
+        const { state } = stub;
+        expect(types(state.events)).toEqual(['started', 'wave_started', 'failed']);
+        const failed = eventsOf(stub, 'failed')[0]!;
+        expect(failed.message).toBe('The deadline passed during Wave 1: 1 waves not finished');
+        expect(failed.at).toBeGreaterThanOrEqual(t0 + MINUTE);
+        // Neither a retry attempt nor a pause on the success criteria.
+        expect([...state.runs.values()].map((r) => r.purpose)).toEqual(['install']);
+        expect(state.waves.map((w) => w.state)).toEqual(['cancelled']);
+        const done = installs(stub).filter((c) => c.doneAt !== null).length;
+        expect(done).toBeGreaterThan(0);
+        expect(done).toBeLessThan(deviceIds.length);
+      },
+    );
+  }, 60_000);
+
   it('pauses itself when more than 30% of the first results failed, holds the run, and after resume does not pause again', async () => {
     const deviceIds = deviceIdList(20);
     // In the run's order (by hostname): 2 of the first 5 fail, and 3 more later, after the resume.
