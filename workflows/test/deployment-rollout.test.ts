@@ -656,10 +656,12 @@ describe('deploymentRollout', () => {
       { deviceIds, waves: [{ percent: 5 }, { percent: 25 }, { percent: 100 }], soakSeconds: 600, maxConcurrency: 4, previous },
       async ({ handle, stub }) => {
         const { state } = stub;
+        // Steps of 1 s: the step under way when the predicate holds goes on skipping time, and wave 2's other installs
+        // (10 s each) must not finish before the rollback arrives.
         await advanceUntil(
           'wave 2 half-way',
           () => state.currentWave === 1 && installs(stub).filter((c) => c.doneAt !== null).length >= 6,
-          5_000,
+          1_000,
           60_000,
         );
         expect(await handle.executeUpdate(rollbackUpdate, { args: [{ ...BY, reason: 'crashes on start' }] })).toBe('rolling_back');
