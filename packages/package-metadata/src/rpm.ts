@@ -43,6 +43,8 @@ async function readHeader(file: BoundedFile, at: number, readData: boolean): Pro
   const index = await file.read(at + 16, indexCount * 16);
   const data = await file.read(at + 16 + indexCount * 16, dataSize);
   if (index.length < indexCount * 16) throw new MalformedFile('RPM header index truncated');
+  // Cut inside the data store: its strings would be missing without a word (a name past the cut reads as none).
+  if (data.length < dataSize) throw new MalformedFile('RPM header data truncated');
   for (let i = 0; i < indexCount; i++) {
     const tag = index.readUInt32BE(i * 16);
     if (!entries.has(tag))

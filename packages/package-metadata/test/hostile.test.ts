@@ -82,6 +82,19 @@ describe('hostile input', () => {
     expect(meta.warnings.join()).toMatch(/too large/);
   });
 
+  it("an rpm cut inside its main header's data store says so (it used to read as no name, without a warning)", async () => {
+    const bytes = readFileSync(rpmFixture);
+    // The lead (96 bytes), the signature header padded to 8, then the main header: 16 bytes, its index, its data.
+    const headerEnd = (at: number) => at + 16 + bytes.readUInt32BE(at + 8) * 16 + bytes.readUInt32BE(at + 12);
+    const signatureEnd = headerEnd(96);
+    const main = signatureEnd + ((8 - (signatureEnd % 8)) % 8);
+    const cut = join(dir, 'cut-in-data.rpm');
+    writeFileSync(cut, bytes.subarray(0, headerEnd(main) - 1));
+    const meta = await readPackageMetadata(cut, 'demo.rpm');
+    expect(meta.format).toBe('rpm');
+    expect(meta.warnings.join()).toMatch(/RPM header data truncated/);
+  });
+
   it('a read budget below what the file needs gives a warning, not an error', async () => {
     const meta = await readPackageMetadata(rpmFixture, 'demo.rpm', { maxBytesRead: 700 });
     expect(meta.warnings.join()).toMatch(/read budget/);
