@@ -61,7 +61,7 @@ interface Cursor {
   eventId: bigint;
 }
 interface EventRow {
-  row_kind: 'event' | 'high';
+  row_kind: 'event' | 'high' | 'held';
   id: string;
   transaction_id: string;
   type: DomainEventType;
@@ -75,6 +75,12 @@ interface EventRow {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/**
+ * A consumer whose next events are committed but held back (an older transaction anywhere in the cluster is still
+ * open, so they are past the snapshot's xmin) looks again this soon rather than after the poll interval: the NOTIFY
+ * that announced them was taken by a round that could not deliver them yet.
+ */
+const HELD_BACK_RECHECK_MS = 500;
 
 export class OutboxDispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'databaseUrl'>> & Pick<DispatcherOptions, 'databaseUrl'>;
@@ -86,6 +92,8 @@ export class OutboxDispatcher {
   private wakeUps = 0;
   private listener: pg.Client | undefined;
   private readonly abort = new AbortController();
+  /** Consumers whose last round found committed events it may not deliver yet (see HELD_BACK_RECHECK_MS). */
+  private readonly heldBack = new Set<string>();
 
   constructor(options: DispatcherOptions) {
     const names = options.consumers.map((c) => c.name);
@@ -172,7 +180,8 @@ export class OutboxDispatcher {
       } catch (err) {
         this.o.logger.warn({ err, consumer: c.name }, 'outbox round failed; retrying after the poll interval');
       }
-      if (handled < this.o.batchSize && this.wakeUps === wakeUpsBefore) await this.sleep(this.o.pollIntervalMs);
+      const pause = this.heldBack.has(c.name) ? Math.min(this.o.pollIntervalMs, HELD_BACK_RECHECK_MS) : this.o.pollIntervalMs;
+      if (handled < this.o.batchSize && this.wakeUps === wakeUpsBefore) await this.sleep(pause);
     }
   }
 
@@ -189,7 +198,9 @@ export class OutboxDispatcher {
     if (!state) return 0; // another dispatcher holds it, or its retry is not due
     let leaseRenewedAt = Date.now();
     const start: Cursor = { transactionId: BigInt(state.cursor_transaction_id), eventId: BigInt(state.cursor_event_id) };
-    const { events, high } = await this.fetch(pool, c, start);
+    const { events, high, held } = await this.fetch(pool, c, start);
+    if (held) this.heldBack.add(c.name);
+    else this.heldBack.delete(c.name);
 
     let cursor = start;
     let delivered = 0;
@@ -250,7 +261,7 @@ export class OutboxDispatcher {
     sql: Sql,
     c: EventConsumer,
     after: Cursor,
-  ): Promise<{ events: { event: DomainEvent; transactionId: bigint }[]; high: Cursor | undefined }> {
+  ): Promise<{ events: { event: DomainEvent; transactionId: bigint }[]; high: Cursor | undefined; held: boolean }> {
     const { rows } = await sql.query<EventRow>(
       `WITH bound AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin),
        batch AS (
@@ -260,10 +271,16 @@ export class OutboxDispatcher {
        high AS (
          SELECT e.transaction_id, e.id FROM domain_events e
           WHERE (e.transaction_id, e.id) > ($1::bigint, $2::bigint) AND e.transaction_id < (SELECT xmin FROM bound)
-          ORDER BY e.transaction_id DESC, e.id DESC LIMIT 1)
+          ORDER BY e.transaction_id DESC, e.id DESC LIMIT 1),
+       held AS (
+         SELECT e.transaction_id, e.id FROM domain_events e
+          WHERE (e.transaction_id, e.id) > ($1::bigint, $2::bigint) AND e.transaction_id >= (SELECT xmin FROM bound) AND e.type = ANY($3::text[])
+          LIMIT 1)
        SELECT 'event' AS row_kind, id::text, transaction_id::text, type, subject_type, subject_id, payload, actor_type, actor_id, actor_name, occurred_at FROM batch
        UNION ALL
-       SELECT 'high', id::text, transaction_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM high`,
+       SELECT 'high', id::text, transaction_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM high
+       UNION ALL
+       SELECT 'held', id::text, transaction_id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM held`,
       [after.transactionId.toString(), after.eventId.toString(), c.types, this.o.batchSize],
     );
     const highRow = rows.find((r) => r.row_kind === 'high');
@@ -286,7 +303,11 @@ export class OutboxDispatcher {
           { transactionId: b.transactionId, eventId: BigInt(b.event.id) },
         ),
       );
-    return { events, high: highRow ? { transactionId: BigInt(highRow.transaction_id), eventId: BigInt(highRow.id) } : undefined };
+    return {
+      events,
+      high: highRow ? { transactionId: BigInt(highRow.transaction_id), eventId: BigInt(highRow.id) } : undefined,
+      held: rows.some((r) => r.row_kind === 'held'),
+    };
   }
 
   /** A handler gets half a lease: a hung handler must not hold the consumer (or let a second worker in). */
