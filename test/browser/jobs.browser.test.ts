@@ -375,7 +375,8 @@ it(
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.waitForURL(/\/jobs\?deleted=1$/);
-    expect(await page.getByText('Deleted the job and its versions.').count()).toBe(1);
+    // The URL changes before the list has rendered its notice.
+    await expect.poll(() => page.getByText('Deleted the job and its versions.').count()).toBe(1);
     expect((await stack.api('GET', `/api/v1/jobs/${job.id}`)).status).toBe(404);
   },
 );
