@@ -215,7 +215,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const outbox = new OutboxDispatcher({
     pool: outboxPool,
     databaseUrl: o.databaseUrl,
-    consumers: [softwareAssignmentConsumer(deps)],
+    consumers: [softwareAssignmentConsumer(deps, outboxPool)],
     logger: logger.child({ component: 'outbox' }),
   });
   await outbox.start();

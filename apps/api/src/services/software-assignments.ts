@@ -307,7 +307,11 @@ export async function installAvailable(deps: ApiDeps, origin: Origin, id: string
  * uninstalled when the assignment says so and no other assignment keeps it. A device both required and uninstalled by
  * different groups is left alone. Runs are keyed by the event, so an event handled twice starts them once.
  */
-export function softwareAssignmentConsumer(deps: ApiDeps): EventConsumer {
+/**
+ * Applies group assignments to the devices a membership change added or removed. `lookup` is the outbox's own pool:
+ * a change that touches no assigned group (most of them) takes no connection from the pools that serve requests.
+ */
+export function softwareAssignmentConsumer(deps: ApiDeps, lookup: pg.Pool): EventConsumer {
   return {
     name: 'software-assignments',
     types: ['group.membership_changed'],
@@ -315,7 +319,7 @@ export function softwareAssignmentConsumer(deps: ApiDeps): EventConsumer {
     async handle(event: DomainEvent) {
       if (event.type !== 'group.membership_changed') return;
       const { groupId, added, removed } = event.payload;
-      const { rows } = await deps.db.pool.query<AssignmentRow>(`${SELECT_ASSIGNMENTS} WHERE a.group_id = $1`, [groupId]);
+      const { rows } = await lookup.query<AssignmentRow>(`${SELECT_ASSIGNMENTS} WHERE a.group_id = $1`, [groupId]);
       const runId = async (a: AssignmentRow, what: string) =>
         (await deps.db.pool.query<{ id: string }>(`SELECT md5($1 || '/' || $2 || '/' || $3)::uuid::text AS id`, [event.id, a.id, what]))
           .rows[0]!.id;
