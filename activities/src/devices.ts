@@ -1,24 +1,16 @@
 /** Activities for device presence: announcing devices that came online or went offline. */
 import type { Database } from '@opsconductor/db';
 import { announcePresence } from '@opsconductor/devices';
-import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
+import { DEFAULT_PRESENCE, type PresenceThresholds } from '@opsconductor/rules';
 import { systemActor } from '@opsconductor/unit-of-work';
 import type { Logger } from 'pino';
 
-export function createDeviceActivities({
-  db,
-  logger,
-  onlineWindowSeconds,
-}: {
-  db: Database;
-  logger: Logger;
-  onlineWindowSeconds?: number;
-}) {
+export function createDeviceActivities({ db, logger, presence }: { db: Database; logger: Logger; presence?: PresenceThresholds }) {
   return {
     /** Idempotent: announces (device.came_online / device.went_offline) only what changed since the last announcement. */
     async announceDevicePresence(): Promise<{ cameOnline: number; wentOffline: number }> {
       const changes = await announcePresence(db, {
-        onlineWindowSeconds: onlineWindowSeconds ?? DEFAULT_ONLINE_WINDOW_SECONDS,
+        presence: presence ?? DEFAULT_PRESENCE,
         origin: { actor: systemActor('schedule device-presence') },
       });
       if (changes.cameOnline || changes.wentOffline)

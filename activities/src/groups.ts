@@ -3,9 +3,10 @@ import type { Database } from '@opsconductor/db';
 import { GroupMembership } from '@opsconductor/groups';
 import { systemActor } from '@opsconductor/unit-of-work';
 import type { Logger } from 'pino';
+import type { PresenceThresholds } from '@opsconductor/rules';
 
-export function createGroupActivities({ db, logger, onlineWindowSeconds }: { db: Database; logger: Logger; onlineWindowSeconds?: number }) {
-  const membership = new GroupMembership({ db, logger, onlineWindowSeconds, actor: systemActor('schedule group-refresh') });
+export function createGroupActivities({ db, logger, presence }: { db: Database; logger: Logger; presence?: PresenceThresholds }) {
+  const membership = new GroupMembership({ db, logger, presence, actor: systemActor('schedule group-refresh') });
   return {
     /** Idempotent: evaluates every time-based group fully and records what changed. */
     async refreshTimeBasedGroups(): Promise<{ added: number; removed: number }> {

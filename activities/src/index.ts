@@ -12,12 +12,13 @@ import { DispatchRate } from './dispatch-rate.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createScheduledRunActivities } from './scheduled-runs.ts';
 import { createDeploymentActivities } from './deployments.ts';
+import type { PresenceThresholds } from '@opsconductor/rules';
 
 export interface ActivityDeps {
   db: Database;
   logger?: Logger;
-  /** The API's online window (DEVICE_ONLINE_WINDOW_SECONDS), for rules on device.status and presence events. */
-  onlineWindowSeconds?: number;
+  /** The presence thresholds (DEVICE_ONLINE_WINDOW_SECONDS, DEVICE_OFFLINE_AFTER_SECONDS), for rules on device.status and presence events. */
+  presence?: PresenceThresholds;
   /** LISTEN/NOTIFY wake-ups for batch dispatches (without: they poll). */
   events?: EventHub;
   /** New commands the worker hands out per second, across all batches (default DEFAULT_DISPATCH_PER_SECOND). */
@@ -31,9 +32,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createJobRunActivities({ db: deps.db, logger, events: deps.events, rate }),
     ...createJobStepActivities({ db: deps.db, logger, events: deps.events, rate }),
-    ...createScheduledRunActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
-    ...createGroupActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
-    ...createDeviceActivities({ db: deps.db, logger, onlineWindowSeconds: deps.onlineWindowSeconds }),
+    ...createScheduledRunActivities({ db: deps.db, logger, presence: deps.presence }),
+    ...createGroupActivities({ db: deps.db, logger, presence: deps.presence }),
+    ...createDeviceActivities({ db: deps.db, logger, presence: deps.presence }),
     ...createDeploymentActivities({ db: deps.db, logger }),
   };
 }

@@ -10,21 +10,13 @@ import type { JobRunTargetSelection } from '@opsconductor/contracts/api';
 import type { Database } from '@opsconductor/db';
 import { resolveTargets } from '@opsconductor/devices';
 import { JOB_SCHEDULE_SECRET_OWNER, jobRunStart, recordJobRun, resolveRunValues, type ParameterValue } from '@opsconductor/jobs';
-import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
+import { DEFAULT_PRESENCE, type PresenceThresholds } from '@opsconductor/rules';
 import { ServiceError, systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import type { Logger } from 'pino';
 import type { ChainedRun } from './types.ts';
 
-export function createScheduledRunActivities({
-  db,
-  logger,
-  onlineWindowSeconds,
-}: {
-  db: Database;
-  logger: Logger;
-  onlineWindowSeconds?: number;
-}) {
-  const targetDeps = { db, onlineWindowSeconds: onlineWindowSeconds ?? DEFAULT_ONLINE_WINDOW_SECONDS };
+export function createScheduledRunActivities({ db, logger, presence }: { db: Database; logger: Logger; presence?: PresenceThresholds }) {
+  const targetDeps = { db, presence: presence ?? DEFAULT_PRESENCE };
   return {
     /** Records the firing's run and returns its workflow input, or why none was recorded (also kept as the schedule's lastError). */
     async recordScheduledRun({ scheduleId, workflowId }: { scheduleId: string; workflowId: string }): Promise<ChainedRun> {

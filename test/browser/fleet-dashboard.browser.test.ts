@@ -38,7 +38,7 @@ const listed = async () =>
 beforeAll(async () => {
   stack = await startStack({ web: true });
   const token = (await ok('POST', '/enrollment-tokens', { name: 'fleet', maxUses: 10 })).token as string;
-  for (const h of ['a', 'b', 'c', 'd']) {
+  for (const h of ['a', 'b', 'c', 'd', 'e']) {
     const res = await fetch(`${stack.apiUrl}/agent/v1/enroll`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -58,10 +58,12 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
     dev[h] = ((await res.json()) as { deviceId: string }).deviceId;
   }
-  // a, b online (seen "in the future", so they stay online however long the test takes), c offline, d never seen.
+  // a, b online (seen "in the future", so they stay online however long the test takes), c offline, d never seen, e
+  // stale (missed check-ins for 5 minutes: between the 90 s online window and the 10-minute offline threshold).
   await sql("UPDATE devices SET last_seen_at = now() + interval '1 hour' WHERE id = ANY($1::uuid[])", [[dev.a, dev.b]]);
   await sql("UPDATE devices SET last_seen_at = now() - interval '1 hour', os_name = 'Ubuntu', os_version = '24.04' WHERE id = $1", [dev.c]);
   await sql('UPDATE devices SET last_seen_at = NULL WHERE id = $1', [dev.d]);
+  await sql("UPDATE devices SET last_seen_at = now() - interval '5 minutes' WHERE id = $1", [dev.e]);
 
   web = (await ok('POST', '/groups', { kind: 'static', name: `Web ${tag}`, deviceIds: [dev.a, dev.b, dev.c] })).id;
   other = (await ok('POST', '/groups', { kind: 'static', name: `Other ${tag}`, deviceIds: [dev.d] })).id;
@@ -232,7 +234,7 @@ describe('fleet dashboard and software assignments', () => {
       [old],
     );
     const summary = (await ok('GET', '/fleet/summary')) as any;
-    expect(summary.devices).toMatchObject({ total: 4, online: 2, offline: 1, neverSeen: 1 });
+    expect(summary.devices).toMatchObject({ total: 5, online: 2, stale: 1, offline: 1, neverSeen: 1 });
     const item = summary.compliance.items.find((i: any) => i.assignmentId === assignment);
     expect(item).toMatchObject({ devices: 3, compliant: 1, nonCompliant: 1, pending: 1 });
 
@@ -241,6 +243,7 @@ describe('fleet dashboard and software assignments', () => {
     for (const [id, value] of [
       ['tile-devices', summary.devices.total],
       ['tile-online', summary.devices.online],
+      ['tile-stale', summary.devices.stale],
       ['tile-offline', summary.devices.offline],
       ['tile-never-seen', summary.devices.neverSeen],
       ['tile-deployments', summary.deployments.total],
@@ -258,6 +261,13 @@ describe('fleet dashboard and software assignments', () => {
     await page.getByTestId('tile-online').click();
     await page.waitForURL((u) => u.pathname === '/devices' && u.searchParams.get('status') === 'online');
     await expect.poll(listed).toEqual([host('a'), host('b')]);
+
+    await page.goto(`${stack.webUrl}/`);
+    await page.getByTestId('tile-stale').click();
+    await page.waitForURL((u) => u.pathname === '/devices' && u.searchParams.get('status') === 'stale');
+    await expect.poll(listed).toEqual([host('e')]);
+    expect(await page.getByTestId('device-status').getAttribute('data-status')).toBe('stale');
+    expect(await page.getByTestId('device-status').textContent()).toContain('Stale');
 
     await page.goto(`${stack.webUrl}/`);
     const ubuntu = page.getByTestId('os-bars').getByTestId('bar').filter({ hasText: 'Ubuntu 24.04' });

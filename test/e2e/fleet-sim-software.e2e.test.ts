@@ -49,7 +49,12 @@ beforeAll(async () => {
   // Polls every 5 s mark a device seen; a silent device drops out of the (short) online window.
   // A master key, so the depot has a signing key for artifact manifests.
   t = await startTestApi(
-    { pollWaitSeconds: 5, onlineWindowSeconds: ONLINE_WINDOW_SECONDS, lastSeenFlushSeconds: 1 },
+    // No stale band: a device out of the online window is offline.
+    {
+      pollWaitSeconds: 5,
+      presence: { onlineWindowSeconds: ONLINE_WINDOW_SECONDS, offlineAfterSeconds: ONLINE_WINDOW_SECONDS },
+      lastSeenFlushSeconds: 1,
+    },
     { secretsMasterKeys: [{ id: 'k1', key: randomBytes(32) }] },
   );
   admin = await t.tokenFor('admin');

@@ -17,8 +17,14 @@ export const workerEnvSchema = z
      */
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-    /** A device not heard from for longer is offline, for time-based group rules; the API reads the same variable. */
+    /** A device not heard from for longer is stale, and past the second offline: for time-based group rules and presence events; the API reads the same variables. */
     DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
+    DEVICE_OFFLINE_AFTER_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(30 * 86_400)
+      .default(600),
     /**
      * New commands this worker hands out per second across all job runs (a token bucket holding one second's worth):
      * a fan-out to thousands of devices is released at a rate the API and PostgreSQL can take.
@@ -26,7 +32,12 @@ export const workerEnvSchema = z
     DISPATCH_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_DISPATCH_PER_SECOND),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .superRefine(checkTemporalConnectionEnv);
+  .superRefine(checkTemporalConnectionEnv)
+  .superRefine((env, ctx) => {
+    if (env.DEVICE_OFFLINE_AFTER_SECONDS < env.DEVICE_ONLINE_WINDOW_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['DEVICE_OFFLINE_AFTER_SECONDS'], message: 'must be at least DEVICE_ONLINE_WINDOW_SECONDS' });
+    }
+  });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 export class InvalidEnvError extends Error {

@@ -55,7 +55,7 @@ try {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     logger,
-    onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
+    presence: { onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS, offlineAfterSeconds: env.DEVICE_OFFLINE_AFTER_SECONDS },
     events,
     dispatchPerSecond: env.DISPATCH_PER_SECOND,
     ...(workflowBundle ? { workflowBundle } : {}),

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import type { Duration } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type JobActivities } from '@opsconductor/activities';
+import { createActivities, type ActivityDeps, type JobActivities } from '@opsconductor/activities';
 import type { Database } from '@opsconductor/db';
 import type { EventHub } from '@opsconductor/db/event-hub';
 import type { Logger } from 'pino';
@@ -24,8 +24,8 @@ export interface CreateWorkerOptions {
   namespace?: string;
   taskQueue?: string;
   logger?: Logger;
-  /** DEVICE_ONLINE_WINDOW_SECONDS, for time-based group rules (default 90). */
-  onlineWindowSeconds?: number;
+  /** DEVICE_ONLINE_WINDOW_SECONDS and DEVICE_OFFLINE_AFTER_SECONDS, for time-based group rules (default 90 s and 600 s). */
+  presence?: ActivityDeps['presence'];
   /** LISTEN/NOTIFY wake-ups for batch dispatches (without: they poll the database). */
   events?: EventHub;
   /** DISPATCH_PER_SECOND: new commands this worker hands out per second, across all runs. */
@@ -44,7 +44,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...createActivities({
       db: options.db,
       logger: options.logger,
-      onlineWindowSeconds: options.onlineWindowSeconds,
+      presence: options.presence,
       events: options.events,
       dispatchPerSecond: options.dispatchPerSecond,
     }),

@@ -21,6 +21,7 @@ import type { LastSeenWriter } from './lib/last-seen.ts';
 import type { LoginThrottle, LoginThrottlePolicy } from './lib/login-throttle.ts';
 import type { ApiMetrics } from './lib/metrics.ts';
 import type { FileStore } from './services/files.ts';
+import type { PresenceThresholds } from '@opsconductor/rules';
 
 export interface ApiConfig {
   temporalNamespace: string;
@@ -39,7 +40,7 @@ export interface ApiConfig {
   /** Each agent channel is pinged once per this many seconds (CHANNEL_PING_SECONDS); one that missed a pong is cut off. */
   channelPingSeconds: number;
   /** A device counts as online when seen within this many seconds. */
-  onlineWindowSeconds: number;
+  presence: PresenceThresholds;
   /** How often agents send a full inventory, and a delta in between. */
   inventoryFullIntervalSeconds: number;
   inventoryDeltaIntervalSeconds: number;

@@ -122,11 +122,17 @@ export const apiEnvSchema = z
       }),
     SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     /**
-     * A device not heard from for longer is offline (a cleanly stopped agent is offline at once). Agents
-     * are heard from at least every long-poll (25 s), so below 30 s devices would flicker. The worker
-     * reads the same variable for time-based group rules: set it alike for both.
+     * A device not heard from for longer is stale, and past DEVICE_OFFLINE_AFTER_SECONDS offline (a cleanly stopped
+     * agent is offline at once). Agents are heard from at least every long-poll (25 s), so below 30 s devices would
+     * flicker. The worker reads the same variables for time-based group rules and presence events: set them alike.
      */
     DEVICE_ONLINE_WINDOW_SECONDS: z.coerce.number().int().min(30).max(86_400).default(90),
+    DEVICE_OFFLINE_AFTER_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(30 * 86_400)
+      .default(600),
     /**
      * Master keys of the secret store (packages/secrets): `id:base64key`, comma-separated, the first current.
      * Required in production; without it in development the store refuses to keep secrets.
@@ -136,6 +142,9 @@ export const apiEnvSchema = z
   })
   .superRefine(checkTemporalConnectionEnv)
   .superRefine((env, ctx) => {
+    if (env.DEVICE_OFFLINE_AFTER_SECONDS < env.DEVICE_ONLINE_WINDOW_SECONDS) {
+      ctx.addIssue({ code: 'custom', path: ['DEVICE_OFFLINE_AFTER_SECONDS'], message: 'must be at least DEVICE_ONLINE_WINDOW_SECONDS' });
+    }
     if (env.NODE_ENV === 'production' && env.SECRETS_MASTER_KEYS.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['SECRETS_MASTER_KEYS'], message: SECRETS_MASTER_KEYS_REQUIRED });
     }

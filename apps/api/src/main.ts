@@ -33,7 +33,7 @@ const api = await startApiServer({
     trustedProxies: env.TRUSTED_PROXIES,
     sessionTtlDays: env.SESSION_TTL_DAYS,
     secureCookies: env.API_PUBLIC_URL.startsWith('https://'),
-    onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS,
+    presence: { onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS, offlineAfterSeconds: env.DEVICE_OFFLINE_AFTER_SECONDS },
     metricsToken: env.METRICS_TOKEN ?? null,
     maxLongPolls: env.AGENT_MAX_LONG_POLLS,
     fileStoreDir: path.resolve(env.FILE_STORE_DIR),

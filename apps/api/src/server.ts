@@ -15,7 +15,7 @@ import { JobService } from '@opsconductor/jobs';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import { DepotSigning } from './services/depot-signing.ts';
 import { DepotHealthMonitor } from './services/depot-health.ts';
-import { DEFAULT_ONLINE_WINDOW_SECONDS } from '@opsconductor/rules';
+import { DEFAULT_PRESENCE } from '@opsconductor/rules';
 import { CHANNEL_PING_SECONDS } from '@opsconductor/contracts/agent-channel';
 import type { TemporalConnectionOptions } from '@opsconductor/temporal-connection';
 import type { ApiConfig, ApiDeps, ApiServices } from './context.ts';
@@ -104,7 +104,7 @@ export const defaultApiConfig: ApiConfig = {
   // Check-ins carry facts, capabilities and the boot ID, which seldom change; presence comes from the polls.
   checkinIntervalSeconds: 300,
   channelPingSeconds: CHANNEL_PING_SECONDS,
-  onlineWindowSeconds: DEFAULT_ONLINE_WINDOW_SECONDS,
+  presence: DEFAULT_PRESENCE,
   inventoryFullIntervalSeconds: 24 * 3600,
   inventoryDeltaIntervalSeconds: 3600,
   workerPollerWindowSeconds: 90,
@@ -151,7 +151,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const events = new EventHub(db.pool, o.databaseUrl, logger);
   await events.start();
-  const groups = new GroupMembership({ db, logger, onlineWindowSeconds: config.onlineWindowSeconds });
+  const groups = new GroupMembership({ db, logger, presence: config.presence });
   await ensureBuiltInGroups(db, groups);
   const loginThrottle = new LoginThrottle(db.pool, config.loginThrottlePolicy);
   const deviceAuth = new DeviceAuthenticator(agentPool, events);

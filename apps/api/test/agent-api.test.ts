@@ -221,8 +221,20 @@ describe('presence', () => {
     expect(await status(deviceId)).toBe('offline');
   });
 
-  it('DEVICE_ONLINE_WINDOW_SECONDS sets one window for the device status, its filter and group rules', async () => {
-    expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(90);
+  it('DEVICE_ONLINE_WINDOW_SECONDS and DEVICE_OFFLINE_AFTER_SECONDS set one online, stale and offline for the device status, its filter, the fleet summary and group rules', async () => {
+    const defaults = apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y' });
+    expect([defaults.DEVICE_ONLINE_WINDOW_SECONDS, defaults.DEVICE_OFFLINE_AFTER_SECONDS]).toEqual([90, 600]);
+    const worker = workerEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_OFFLINE_AFTER_SECONDS: '900' });
+    expect(worker.DEVICE_OFFLINE_AFTER_SECONDS).toBe(900);
+    // The offline threshold cannot come before the online window ends.
+    for (const schema of [apiEnvSchema, workerEnvSchema]) {
+      const refused = schema.safeParse({
+        DATABASE_URL: 'postgres://x/y',
+        DEVICE_ONLINE_WINDOW_SECONDS: '120',
+        DEVICE_OFFLINE_AFTER_SECONDS: '60',
+      });
+      expect(refused.error?.issues.map((i) => i.path.join('.'))).toEqual(['DEVICE_OFFLINE_AFTER_SECONDS']);
+    }
     expect(apiEnvSchema.parse({ DATABASE_URL: 'postgres://x/y', DEVICE_ONLINE_WINDOW_SECONDS: '45' }).DEVICE_ONLINE_WINDOW_SECONDS).toBe(
       45,
     );
@@ -231,21 +243,47 @@ describe('presence', () => {
       45,
     );
 
-    const short = await startTestApi({ onlineWindowSeconds: 30 });
+    const short = await startTestApi({ presence: { onlineWindowSeconds: 30, offlineAfterSeconds: 50 } });
     try {
       const adminToken = await short.tokenFor('admin');
-      const { deviceId } = await short.enrollDevice(await short.createEnrollmentToken(adminToken), 'quiet-for-a-minute');
-      await short.database.db.prisma.device.update({ where: { id: deviceId }, data: { lastSeenAt: new Date(Date.now() - 60_000) } });
+      const token = await short.createEnrollmentToken(adminToken, { maxUses: 3 });
+      const quietFor = async (name: string, seconds: number) => {
+        const { deviceId } = await short.enrollDevice(token, name);
+        await short.database.db.prisma.device.update({
+          where: { id: deviceId },
+          data: { lastSeenAt: new Date(Date.now() - seconds * 1000) },
+        });
+        return deviceId;
+      };
+      // 90 s and 600 s would say online for both.
+      const byStatus = {
+        online: await quietFor('quiet-for-10-s', 10),
+        stale: await quietFor('quiet-for-40-s', 40),
+        offline: await quietFor('quiet-for-a-minute', 60),
+      };
       const get = async (path: string) => (await short.request(path, { token: adminToken })).json() as Promise<any>;
-      expect((await get(`/api/v1/devices/${deviceId}`)).status).toBe('offline'); // 90 s would still say online
-      expect((await get('/api/v1/devices?status=offline')).items.map((d: { id: string }) => d.id)).toContain(deviceId);
-      const group = await short.request('/api/v1/groups', {
-        method: 'POST',
-        token: adminToken,
-        json: { kind: 'dynamic', name: 'Offline', rule: { field: 'device.status', op: 'equals', value: 'offline' } },
-      });
-      const { id } = (await group.json()) as { id: string };
-      expect((await get(`/api/v1/groups/${id}/members`)).items.map((d: { id: string }) => d.id)).toContain(deviceId);
+      const ids = (page: { items: Array<{ id: string }> }) => page.items.map((d) => d.id);
+      for (const [status, deviceId] of Object.entries(byStatus)) {
+        expect((await get(`/api/v1/devices/${deviceId}`)).status).toBe(status);
+        expect(ids(await get(`/api/v1/devices?status=${status}`))).toEqual([deviceId]);
+        const preview = await short.request('/api/v1/job-runs/preview', {
+          method: 'POST',
+          token: adminToken,
+          json: { filter: { status } },
+        });
+        expect(((await preview.json()) as { sample: Array<{ id: string; status: string }> }).sample).toEqual([
+          expect.objectContaining({ id: deviceId, status }),
+        ]);
+        const group = await short.request('/api/v1/groups', {
+          method: 'POST',
+          token: adminToken,
+          json: { kind: 'dynamic', name: `Status ${status}`, rule: { field: 'device.status', op: 'equals', value: status } },
+        });
+        const { id } = (await group.json()) as { id: string };
+        expect(ids(await get(`/api/v1/groups/${id}/members`))).toEqual([deviceId]);
+      }
+      const summary = await get('/api/v1/fleet/summary');
+      expect(summary).toMatchObject({ onlineWindowSeconds: 30, offlineAfterSeconds: 50, devices: { online: 1, stale: 1, offline: 1 } });
     } finally {
       await short.close();
     }

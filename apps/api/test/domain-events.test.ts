@@ -181,14 +181,16 @@ describe('events of changes', () => {
 });
 
 describe('presence', () => {
-  const window = 90;
-  const sweep = () => announcePresence(t.database.db, { onlineWindowSeconds: window });
+  const sweep = () => announcePresence(t.database.db, { presence: { onlineWindowSeconds: 90, offlineAfterSeconds: 600 } });
 
-  it('announces a device going offline once the window passed, and back online at its next check-in — each once', async () => {
+  it('announces a device going offline once the offline threshold passed, and back online at its next check-in — each once', async () => {
     const { deviceId, deviceSecret } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'flaky');
     await sweep();
     expect((await eventsOf(deviceId)).map((e) => e.type)).toEqual(['device.enrolled']); // enrolled means online
+    // Stale (missed check-ins for 5 minutes) is not offline yet: nothing to announce.
     await t.database.db.pool.query(`UPDATE devices SET last_seen_at = now() - interval '5 minutes' WHERE id = $1`, [deviceId]);
+    expect(await sweep()).toEqual({ cameOnline: 0, wentOffline: 0 });
+    await t.database.db.pool.query(`UPDATE devices SET last_seen_at = now() - interval '11 minutes' WHERE id = $1`, [deviceId]);
     // Two sweeps at once (two workers, say) announce it once.
     await Promise.all([sweep(), sweep(), sweep()]);
     await sweep();
@@ -214,7 +216,7 @@ describe('presence', () => {
   it('never announces retired devices', async () => {
     const { deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin), 'gone-quiet');
     expect((await api('POST', `/devices/${deviceId}/retire`)).status).toBe(200);
-    await t.database.db.pool.query(`UPDATE devices SET last_seen_at = now() - interval '5 minutes' WHERE id = $1`, [deviceId]);
+    await t.database.db.pool.query(`UPDATE devices SET last_seen_at = now() - interval '11 minutes' WHERE id = $1`, [deviceId]);
     await sweep();
     expect((await eventsOf(deviceId)).map((e) => e.type)).toEqual(['device.enrolled', 'device.retired']);
   });

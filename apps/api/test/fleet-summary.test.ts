@@ -43,9 +43,11 @@ beforeAll(async () => {
   const enroll = await t.createEnrollmentToken(admin, { maxUses: 20 });
   for (const h of ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7']) dev[h] = (await t.enrollDevice(enroll, `fleet-${h}`)).deviceId;
   const set = (id: string, cols: string, params: unknown[] = []) => sql(`UPDATE devices SET ${cols} WHERE id = $1`, [id, ...params]);
-  // Online: d1–d3; offline: d4 (an hour ago), d5 (said goodbye); never seen: d6; retired: d7 (counted nowhere).
+  // Online: d1, d2; stale: d3 (5 minutes ago); offline: d4 (an hour ago), d5 (said goodbye); never seen: d6; retired: d7
+  // (counted nowhere).
   for (const h of ['d1', 'd2', 'd3'])
     await set(dev[h]!, "last_seen_at = now(), agent_stopped_at = NULL, os_name = 'Debian', os_version = '12', agent_version = '0.2.0'");
+  await set(dev.d3!, "last_seen_at = now() - interval '5 minutes'");
   await set(dev.d4!, "last_seen_at = now() - interval '1 hour', os_name = 'Debian', os_version = '12', agent_version = '0.1.0'");
   await set(dev.d5!, "last_seen_at = now(), agent_stopped_at = now(), os_name = 'Ubuntu', os_version = '24.04', agent_version = '0.2.0'");
   await set(dev.d6!, "last_seen_at = NULL, os_name = 'Debian', os_version = '11', agent_version = '0.1.0', pending_reboot = true");
@@ -119,8 +121,8 @@ describe('fleet summary', () => {
     const r = await call('GET', '/fleet/summary', undefined, viewer);
     expect(r.status).toBe(200);
     const s = r.body;
-    expect(s.devices).toEqual({ total: 6, online: 3, offline: 2, neverSeen: 1, pendingReboot: 1 });
-    expect(s.onlineWindowSeconds).toBe(90);
+    expect(s.devices).toEqual({ total: 6, online: 2, stale: 1, offline: 2, neverSeen: 1, pendingReboot: 1 });
+    expect([s.onlineWindowSeconds, s.offlineAfterSeconds]).toEqual([90, 600]);
     expect(s.os).toEqual({
       items: [
         { osFamily: 'linux', osName: 'Debian', osVersion: '12', devices: 4 },
@@ -137,7 +139,8 @@ describe('fleet summary', () => {
       other: 0,
     });
     // Each figure is what its device-list link shows.
-    expect(await hostnames('status=online')).toEqual(['fleet-d1', 'fleet-d2', 'fleet-d3']);
+    expect(await hostnames('status=online')).toEqual(['fleet-d1', 'fleet-d2']);
+    expect(await hostnames('status=stale')).toEqual(['fleet-d3']);
     expect(await hostnames('status=offline')).toEqual(['fleet-d4', 'fleet-d5']);
     expect(await hostnames('status=never_seen')).toEqual(['fleet-d6']);
     expect(await hostnames('osName=Debian&osVersion=12')).toEqual(['fleet-d1', 'fleet-d2', 'fleet-d3', 'fleet-d4']);
@@ -262,7 +265,7 @@ describe('fleet summary', () => {
       [latestQ, pkg.q],
     );
     const s = (await call('GET', '/fleet/summary')).body;
-    expect(s.devices).toMatchObject({ total: 10_006, online: 10_003 });
+    expect(s.devices).toMatchObject({ total: 10_006, online: 10_002, stale: 1 });
     expect(s.os.items[0]).toEqual({ osFamily: 'windows', osName: 'Windows 11', osVersion: '23H2', devices: 10_000 });
     expect(s.agentVersions.items[0]).toEqual({ agentVersion: '0.3.0', devices: 10_000 });
     expect(s.compliance.items.find((i: any) => i.assignmentId === a)).toMatchObject({

@@ -10,7 +10,7 @@ export const roles = ['admin', 'operator', 'viewer'] as const;
 export type Role = (typeof roles)[number];
 
 // ---- devices -------------------------------------------------------------------------------------
-export const deviceStatuses = ['online', 'offline', 'never_seen'] as const;
+export const deviceStatuses = ['online', 'stale', 'offline', 'never_seen'] as const;
 export type DeviceStatus = (typeof deviceStatuses)[number];
 export const osFamilies = ['windows', 'linux', 'macos', 'other'] as const;
 export type OsFamily = (typeof osFamilies)[number];

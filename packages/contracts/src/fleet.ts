@@ -25,11 +25,13 @@ export const fleetSummary = z
   .object({
     generatedAt: z.string(),
     onlineWindowSeconds: count.describe('A device heard from within this many seconds (and not stopped) is online'),
+    offlineAfterSeconds: count.describe('A device not heard from for longer (or whose agent said goodbye) is offline; stale in between'),
     devices: z
       .object({
         total: count.describe('Active (not retired) devices'),
         online: count,
-        offline: count.describe('Heard from before, not within the online window (or its agent said goodbye)'),
+        stale: count.describe('Heard from within the offline threshold, not within the online window: missed check-ins'),
+        offline: count.describe('Heard from before, not within the offline threshold (or its agent said goodbye)'),
         neverSeen: count.describe('Enrolled, never checked in'),
         pendingReboot: count,
       })

@@ -2438,7 +2438,7 @@ export interface components {
             pendingReboot: boolean | null;
         };
         /** @enum {string} */
-        DeviceStatus: "online" | "offline" | "never_seen";
+        DeviceStatus: "online" | "stale" | "offline" | "never_seen";
         Device: {
             /** Format: uuid */
             id: string;
@@ -3334,7 +3334,7 @@ export interface components {
              * @description Devices with this status
              * @enum {string}
              */
-            status?: "online" | "offline" | "never_seen";
+            status?: "online" | "stale" | "offline" | "never_seen";
             /**
              * @description Operating system family
              * @enum {string}
@@ -4967,6 +4967,8 @@ export interface components {
             generatedAt: string;
             /** @description A device heard from within this many seconds (and not stopped) is online */
             onlineWindowSeconds: number;
+            /** @description A device not heard from for longer (or whose agent said goodbye) is offline; stale in between */
+            offlineAfterSeconds: number;
             devices: components["schemas"]["FleetDeviceCounts"];
             /** @description Active devices by OS name and version, most devices first */
             os: {
@@ -5018,7 +5020,9 @@ export interface components {
             /** @description Active (not retired) devices */
             total: number;
             online: number;
-            /** @description Heard from before, not within the online window (or its agent said goodbye) */
+            /** @description Heard from within the offline threshold, not within the online window: missed check-ins */
+            stale: number;
+            /** @description Heard from before, not within the offline threshold (or its agent said goodbye) */
             offline: number;
             /** @description Enrolled, never checked in */
             neverSeen: number;
@@ -7142,7 +7146,7 @@ export interface operations {
                 /** @description Hostname, OS name or model containing this text (case-insensitive), or an exact IP address */
                 search?: string;
                 /** @description Devices with this status */
-                status?: "online" | "offline" | "never_seen";
+                status?: "online" | "stale" | "offline" | "never_seen";
                 /** @description Operating system family */
                 osFamily?: "windows" | "linux" | "macos" | "other";
                 /** @description OS name, exactly (e.g. `Debian`) */

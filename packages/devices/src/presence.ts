@@ -1,7 +1,9 @@
 /**
  * Presence events: device.came_online and device.went_offline, derived from the same status the API
- * shows (packages/rules deviceStatusAt): online while heard from within the online window and its agent
- * has not said goodbye since. `devices.announced_online` holds what the last event said; announcing is one
+ * shows (packages/rules deviceStatusAt): a device goes offline when it has not been heard from past the offline
+ * threshold, or its agent said goodbye; it comes (back) online when heard from again. Stale (missed check-ins,
+ * not yet offline) is a status, not an event: a device that comes back before the offline threshold announces
+ * nothing. `devices.announced_online` holds what the last event said; announcing is one
  * conditional UPDATE, so concurrent sweeps never announce a change twice.
  * - The `device-presence` Temporal Schedule sweeps every device every minute (going offline is noticed
  *   by time passing, coming back by check-ins: both show up in the sweep).
@@ -10,6 +12,7 @@
 import type { Database } from '@opsconductor/db';
 import { domainEvent } from '@opsconductor/domain-events';
 import type { GroupMembership } from '@opsconductor/groups';
+import type { PresenceThresholds } from '@opsconductor/rules';
 import { inTransaction, systemActor, withUnitOfWork, type EventTransaction, type Origin } from '@opsconductor/unit-of-work';
 
 export interface PresenceChanges {
@@ -23,7 +26,7 @@ export interface PresenceChanges {
  */
 export async function announcePresence(
   db: Database,
-  o: { onlineWindowSeconds: number; deviceIds?: readonly string[]; origin?: Origin },
+  o: { presence: PresenceThresholds; deviceIds?: readonly string[]; origin?: Origin },
   tx?: EventTransaction,
 ): Promise<PresenceChanges> {
   return inTransaction(db, tx, o.origin ?? { actor: systemActor('schedule device-presence') }, async (t) => {
@@ -35,12 +38,13 @@ export async function announcePresence(
       agent_stopped: boolean;
     }>(
       `WITH status AS (
+         -- Online or stale: heard from within the offline threshold and not stopped.
          SELECT id, (agent_stopped_at IS NULL AND last_seen_at >= now() - make_interval(secs => $1)) AS online
            FROM devices WHERE retired_at IS NULL AND last_seen_at IS NOT NULL AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[])))
        UPDATE devices d SET announced_online = s.online FROM status s
         WHERE d.id = s.id AND d.announced_online IS DISTINCT FROM s.online
     RETURNING d.id, d.hostname, s.online, d.last_seen_at, d.agent_stopped_at IS NOT NULL AS agent_stopped`,
-      [o.onlineWindowSeconds, o.deviceIds ? [...o.deviceIds] : null],
+      [o.presence.offlineAfterSeconds, o.deviceIds ? [...o.deviceIds] : null],
     );
     rows.sort((a, b) => (a.id < b.id ? -1 : 1));
     await t.emit(
@@ -61,14 +65,14 @@ export async function announcePresence(
  * follow, in one transaction. False when the device is gone or retired.
  */
 export async function recordGoodbye(
-  deps: { db: Database; membership: GroupMembership; onlineWindowSeconds: number },
+  deps: { db: Database; membership: GroupMembership; presence: PresenceThresholds },
   origin: Origin,
   deviceId: string,
 ): Promise<boolean> {
   return withUnitOfWork(deps.db, origin, async (uow) => {
     const stopped = await uow.sql.query('UPDATE devices SET agent_stopped_at = now() WHERE id = $1 AND retired_at IS NULL', [deviceId]);
     if (!stopped.rowCount) return false;
-    await announcePresence(deps.db, { onlineWindowSeconds: deps.onlineWindowSeconds, deviceIds: [deviceId] }, uow);
+    await announcePresence(deps.db, { presence: deps.presence, deviceIds: [deviceId] }, uow);
     await deps.membership.deviceChanged(deviceId, 'agent stopped', uow);
     return true;
   });

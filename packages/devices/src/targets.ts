@@ -12,13 +12,13 @@ import {
   type JobRunTargetSelection,
 } from '@opsconductor/contracts/api';
 import type { Database, Prisma } from '@opsconductor/db';
-import { deviceStatusAt } from '@opsconductor/rules';
+import { deviceStatusAt, type PresenceThresholds } from '@opsconductor/rules';
 import { likeLiteral, ServiceError } from '@opsconductor/unit-of-work';
 
-/** What resolving targets needs: the database, and how recent a device's last contact must be to count as online. */
+/** What resolving targets needs: the database, and the presence thresholds (a `status` filter). */
 export interface TargetDeps {
   db: Database;
-  onlineWindowSeconds: number;
+  presence: PresenceThresholds;
 }
 
 const unique = <T>(values: readonly T[] | undefined): T[] => [...new Set(values ?? [])];
@@ -86,7 +86,7 @@ function selectionWhere(deps: TargetDeps, s: JobRunTargetSelection): Prisma.Devi
   if (s.groupIds?.length) any.push({ groupMemberships: { some: { groupId: { in: s.groupIds } } } });
   if (s.tags?.length) any.push({ tags: { some: { tag: { in: s.tags } } } });
   if (s.filter) {
-    const filter = deviceWhere(deps.onlineWindowSeconds, s.filter);
+    const filter = deviceWhere(deps.presence, s.filter);
     // No condition: every device (Prisma reads `{ OR: [{}] }` as matching nothing).
     if (Object.keys(filter).length === 0) return { retiredAt: null };
     any.push(filter);
@@ -115,7 +115,7 @@ export async function previewTargets(deps: TargetDeps, selection: JobRunTargetSe
   return {
     total,
     maxDevices: MAX_DEVICES_PER_RUN,
-    sample: sample.map((d) => ({ id: d.id, hostname: d.hostname, status: deviceStatusAt(d, new Date(), deps.onlineWindowSeconds) })),
+    sample: sample.map((d) => ({ id: d.id, hostname: d.hostname, status: deviceStatusAt(d, new Date(), deps.presence) })),
   };
 }
 
@@ -151,10 +151,11 @@ export async function resolveTargets(deps: TargetDeps, selection: JobRunTargetSe
 
 /** The devices a filter selects: the device list, and the `filter` target of a job run (active devices unless asked). */
 export function deviceWhere(
-  onlineWindowSeconds: number,
+  presence: PresenceThresholds,
   f: Partial<DeviceFilter> & { lifecycle?: DeviceLifecycle },
 ): Prisma.DeviceWhereInput {
-  const since = new Date(Date.now() - onlineWindowSeconds * 1000);
+  const onlineSince = new Date(Date.now() - presence.onlineWindowSeconds * 1000);
+  const offlineBefore = new Date(Date.now() - presence.offlineAfterSeconds * 1000);
   const and: Prisma.DeviceWhereInput[] = [];
   const lifecycle = f.lifecycle ?? 'active';
   if (lifecycle === 'active') and.push({ retiredAt: null });
@@ -172,9 +173,10 @@ export function deviceWhere(
     });
   }
   // The same decision as deviceStatusAt (packages/rules), in SQL.
-  if (f.status === 'online') and.push({ lastSeenAt: { gte: since }, agentStoppedAt: null });
+  if (f.status === 'online') and.push({ lastSeenAt: { gte: onlineSince }, agentStoppedAt: null });
+  if (f.status === 'stale') and.push({ lastSeenAt: { lt: onlineSince, gte: offlineBefore }, agentStoppedAt: null });
   if (f.status === 'offline')
-    and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: since } }, { agentStoppedAt: { not: null } }] });
+    and.push({ lastSeenAt: { not: null }, OR: [{ lastSeenAt: { lt: offlineBefore } }, { agentStoppedAt: { not: null } }] });
   if (f.status === 'never_seen') and.push({ lastSeenAt: null });
   if (f.osFamily) and.push({ osFamily: f.osFamily });
   if (f.osName !== undefined) and.push({ osName: f.osName });

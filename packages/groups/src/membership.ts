@@ -20,8 +20,9 @@ import type { Rule } from '@opsconductor/contracts/rules';
 import { TimeSlicer } from './time-slice.ts';
 import {
   compileRule,
-  DEFAULT_ONLINE_WINDOW_SECONDS,
+  DEFAULT_PRESENCE,
   factsFromDevice,
+  type PresenceThresholds,
   inventoryFacts,
   orderGroups,
   referencedGroups,
@@ -65,7 +66,7 @@ export interface GroupMembershipOptions {
   db: Database;
   logger: Logger;
   /** The same window the API's device status uses (DEVICE_ONLINE_WINDOW_SECONDS); default 90 s. */
-  onlineWindowSeconds?: number;
+  presence?: PresenceThresholds;
   now?: () => Date;
   /** Who changes memberships when no caller's transaction is given (default: system "group membership"). */
   actor?: Actor;
@@ -76,12 +77,12 @@ const DEVICES_PER_EVENT = 1000;
 
 export class GroupMembership {
   private cache: { version: string; groups: CompiledGroup[]; needs: RuleNeeds } | undefined;
-  private readonly onlineWindowSeconds: number;
+  private readonly presence: PresenceThresholds;
   private readonly now: () => Date;
   private readonly actor: Actor;
 
   constructor(private readonly o: GroupMembershipOptions) {
-    this.onlineWindowSeconds = o.onlineWindowSeconds ?? DEFAULT_ONLINE_WINDOW_SECONDS;
+    this.presence = o.presence ?? DEFAULT_PRESENCE;
     this.now = o.now ?? (() => new Date());
     this.actor = o.actor ?? systemActor('group membership');
   }
@@ -342,7 +343,7 @@ export class GroupMembership {
           software: software.get(d.id) ?? [],
         },
         now,
-        { onlineWindowSeconds: this.onlineWindowSeconds },
+        { presence: this.presence },
       );
       out.set(d.id, facts);
     }

@@ -109,27 +109,38 @@ export interface DeviceFactsInput {
 }
 
 export interface FactsOptions {
-  /** A device last seen at most this long ago is `online` (default 90 s: a few missed long-polls). */
-  onlineWindowSeconds?: number;
+  /** When a device counts as online, stale and offline (default DEFAULT_PRESENCE). */
+  presence?: PresenceThresholds;
 }
 
-export const DEFAULT_ONLINE_WINDOW_SECONDS = 90;
+/** How long a device may go unheard before it is stale, and before it is offline (DEVICE_ONLINE_WINDOW_SECONDS, DEVICE_OFFLINE_AFTER_SECONDS). */
+export interface PresenceThresholds {
+  /** Heard from at most this long ago (and not stopped): `online`. Agents are heard from at least every 25 s. */
+  onlineWindowSeconds: number;
+  /** Not heard from for longer than this (or stopped): `offline`; in between: `stale`. At least the online window. */
+  offlineAfterSeconds: number;
+}
+
+export const DEFAULT_PRESENCE: Readonly<PresenceThresholds> = Object.freeze({ onlineWindowSeconds: 90, offlineAfterSeconds: 600 });
 const DAY_MS = 86_400_000;
 
-export type DeviceStatus = 'online' | 'offline' | 'never_seen';
+export type DeviceStatus = 'online' | 'stale' | 'offline' | 'never_seen';
 
 /**
- * A device is online while it was seen within the window and its agent has not said goodbye since: a
- * cleanly stopped agent is offline at once, a vanished one once the window has passed.
+ * Presence from check-ins: online while heard from within the online window, stale once it has missed check-ins
+ * for longer, offline when not heard from past the offline threshold. An agent that said goodbye (a clean stop) is
+ * offline at once, until it is heard from again.
  */
 export function deviceStatusAt(
   device: { lastSeenAt: Date | null; agentStoppedAt?: Date | null },
   now: Date,
-  onlineWindowSeconds = DEFAULT_ONLINE_WINDOW_SECONDS,
+  presence: PresenceThresholds = DEFAULT_PRESENCE,
 ): DeviceStatus {
   if (!device.lastSeenAt) return 'never_seen';
   if (device.agentStoppedAt) return 'offline';
-  return now.getTime() - device.lastSeenAt.getTime() <= onlineWindowSeconds * 1000 ? 'online' : 'offline';
+  const silentMs = now.getTime() - device.lastSeenAt.getTime();
+  if (silentMs <= presence.onlineWindowSeconds * 1000) return 'online';
+  return silentMs <= presence.offlineAfterSeconds * 1000 ? 'stale' : 'offline';
 }
 
 /** Empty strings carry no information; rules treat them as missing. */
@@ -379,7 +390,7 @@ export function factsFromDevice(input: DeviceFactsInput, now: Date, options: Fac
     'agent.version': text(device.agentVersion),
     'device.lastSeenAgeDays': ageDays(device.lastSeenAt, now),
     'device.enrolledAgeDays': ageDays(device.enrolledAt, now),
-    'device.status': deviceStatusAt(device, now, options.onlineWindowSeconds),
+    'device.status': deviceStatusAt(device, now, options.presence),
     'network.ipAddresses': addresses(device.ipAddresses, inv.interfaceAddresses),
     'system.uptimeDays': Number.isFinite(boot) ? Math.max(0, now.getTime() - boot) / DAY_MS : null,
     tags: [...input.tags],

@@ -7,6 +7,7 @@ import {
   inventoryFacts,
   normalizeArchitecture,
   type DeviceFactsInput,
+  type PresenceThresholds,
 } from '../src/index.ts';
 import { debianServerVm, neverSeenDevice, NOW, staleDevice, windows11Laptop } from './fixtures.ts';
 
@@ -131,17 +132,21 @@ describe('factsFromDevice: stale and never-seen devices', () => {
 });
 
 describe('factsFromDevice: details', () => {
-  const at = (lastSeenAt: Date | null, extra: Partial<DeviceFactsInput> = {}, window?: number) =>
-    factsFromDevice(
-      { ...staleDevice, ...extra, device: { ...staleDevice.device, lastSeenAt } },
-      NOW,
-      window === undefined ? {} : { onlineWindowSeconds: window },
-    );
+  const at = (lastSeenAt: Date | null, extra: Partial<DeviceFactsInput> = {}, presence?: PresenceThresholds) =>
+    factsFromDevice({ ...staleDevice, ...extra, device: { ...staleDevice.device, lastSeenAt } }, NOW, presence ? { presence } : {});
+  const ago = (ms: number) => new Date(NOW.getTime() - ms);
 
-  it('online within the window (default 90 s), offline after', () => {
-    expect(at(new Date(NOW.getTime() - 90_000))['device.status']).toBe('online');
-    expect(at(new Date(NOW.getTime() - 90_001))['device.status']).toBe('offline');
-    expect(at(new Date(NOW.getTime() - 200_000), {}, 300)['device.status']).toBe('online');
+  it('online within the online window (default 90 s), stale until the offline threshold (default 600 s), offline after', () => {
+    expect(at(ago(90_000))['device.status']).toBe('online');
+    expect(at(ago(90_001))['device.status']).toBe('stale');
+    expect(at(ago(600_000))['device.status']).toBe('stale');
+    expect(at(ago(600_001))['device.status']).toBe('offline');
+    const presence = { onlineWindowSeconds: 300, offlineAfterSeconds: 3600 };
+    expect(at(ago(200_000), {}, presence)['device.status']).toBe('online');
+    expect(at(ago(301_000), {}, presence)['device.status']).toBe('stale');
+    expect(at(ago(3_601_000), {}, presence)['device.status']).toBe('offline');
+    // Equal thresholds: no stale band.
+    expect(at(ago(91_000), {}, { onlineWindowSeconds: 90, offlineAfterSeconds: 90 })['device.status']).toBe('offline');
   });
 
   it('offline at once when the agent said goodbye, whatever the window', () => {
@@ -151,7 +156,7 @@ describe('factsFromDevice: details', () => {
       NOW,
     );
     expect(stopped['device.status']).toBe('offline');
-    expect(at(justSeen, {}, 3600)['device.status']).toBe('online');
+    expect(at(justSeen, {}, { onlineWindowSeconds: 3600, offlineAfterSeconds: 7200 })['device.status']).toBe('online');
   });
 
   it('a last-seen time in the future (clock skew) reads as just now', () => {

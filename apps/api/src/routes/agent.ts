@@ -298,7 +298,7 @@ export function agentRoutes(deps: ApiDeps) {
       const id = c.var.device.id;
       // Offline now (device.went_offline), and rules on device.status see it rather than at the next refresh.
       const said = await recordGoodbye(
-        { db: deps.db, membership: deps.groups, onlineWindowSeconds: deps.config.onlineWindowSeconds },
+        { db: deps.db, membership: deps.groups, presence: deps.config.presence },
         requestOrigin(c, deviceActor(c.var.device)),
         id,
       );

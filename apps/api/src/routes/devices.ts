@@ -159,7 +159,7 @@ export const deviceRoutes = createRouter()
   .openapi(retire, async (c) => {
     const { id } = c.req.valid('param');
     await c.var.deps.services.devices.retire(requestOrigin(c), id);
-    return c.json(toDeviceDto(await mustExist(c.var.deps.db.prisma, id), c.var.deps.config.onlineWindowSeconds), 200);
+    return c.json(toDeviceDto(await mustExist(c.var.deps.db.prisma, id), c.var.deps.config.presence), 200);
   })
   .openapi(remove, async (c) => {
     await c.var.deps.services.devices.delete(requestOrigin(c), c.req.valid('param').id, c.req.valid('query').confirm);
@@ -189,7 +189,7 @@ export const deviceRoutes = createRouter()
     ]);
     return c.json(
       {
-        ...toDeviceDto(d, c.var.deps.config.onlineWindowSeconds),
+        ...toDeviceDto(d, c.var.deps.config.presence),
         tags: d.tags.map((t) => t.tag),
         manufacturer: d.manufacturer,
         model: d.model,

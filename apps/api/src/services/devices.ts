@@ -3,14 +3,14 @@ import type { DeviceListFilters } from '@opsconductor/contracts/inventory-api';
 import { deviceWhere as deviceWhereAt } from '@opsconductor/devices';
 import type { Device, Prisma } from '@opsconductor/db';
 import type { DeviceFilter, DeviceLifecycle, Device as DeviceDto } from '@opsconductor/contracts/api';
-import { deviceStatusAt } from '@opsconductor/rules';
+import { deviceStatusAt, type PresenceThresholds } from '@opsconductor/rules';
 import type { AssignmentComplianceState } from '@opsconductor/contracts/constants';
 import type { ApiDeps } from '../context.ts';
 import { wantedVersions } from './fleet.ts';
 
 /** The devices a filter selects (packages/devices' deviceWhere with the API's online window). */
 export function deviceWhere(deps: ApiDeps, f: Partial<DeviceFilter> & { lifecycle?: DeviceLifecycle }): Prisma.DeviceWhereInput {
-  return deviceWhereAt(deps.config.onlineWindowSeconds, f);
+  return deviceWhereAt(deps.config.presence, f);
 }
 
 /**
@@ -70,7 +70,7 @@ export async function listDeviceSummaries(deps: ApiDeps, f: Partial<DeviceListFi
   ]);
   return {
     items: rows.map((d) => ({
-      ...toDeviceDto(d, deps.config.onlineWindowSeconds),
+      ...toDeviceDto(d, deps.config.presence),
       tags: d.tags.map((t) => t.tag),
       manufacturer: d.manufacturer,
       model: d.model,
@@ -80,7 +80,7 @@ export async function listDeviceSummaries(deps: ApiDeps, f: Partial<DeviceListFi
   };
 }
 
-export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
+export function toDeviceDto(d: Device, presence: PresenceThresholds): DeviceDto {
   return {
     id: d.id,
     hostname: d.hostname,
@@ -91,7 +91,7 @@ export function toDeviceDto(d: Device, onlineWindowSeconds: number): DeviceDto {
     ipAddresses: d.ipAddresses,
     agentVersion: d.agentVersion,
     transport: d.transport,
-    status: deviceStatusAt(d, new Date(), onlineWindowSeconds),
+    status: deviceStatusAt(d, new Date(), presence),
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null,
     enrolledAt: d.enrolledAt.toISOString(),
     retiredAt: d.retiredAt?.toISOString() ?? null,

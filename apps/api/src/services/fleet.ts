@@ -218,17 +218,20 @@ async function failedRuns(deps: ApiDeps): Promise<FleetSummary['failedRuns']> {
 
 export async function fleetSummary(deps: ApiDeps): Promise<FleetSummary> {
   const { pool } = deps.db;
-  const window = deps.config.onlineWindowSeconds;
+  const { onlineWindowSeconds, offlineAfterSeconds } = deps.config.presence;
   const [presence, os, agents, comp, deployments, runs] = await Promise.all([
-    // The same decision as deviceStatusAt / deviceWhere: online while heard from within the window and not stopped.
-    pool.query<{ total: number; online: number; offline: number; never_seen: number; pending_reboot: number }>(
+    // The same decision as deviceStatusAt / deviceWhere: online within the online window, stale until the offline
+    // threshold, offline after it or once the agent said goodbye.
+    pool.query<{ total: number; online: number; stale: number; offline: number; never_seen: number; pending_reboot: number }>(
       `SELECT count(*)::int AS total,
               count(*) FILTER (WHERE last_seen_at >= now() - make_interval(secs => $1) AND agent_stopped_at IS NULL)::int AS online,
-              count(*) FILTER (WHERE last_seen_at IS NOT NULL AND (last_seen_at < now() - make_interval(secs => $1) OR agent_stopped_at IS NOT NULL))::int AS offline,
+              count(*) FILTER (WHERE last_seen_at < now() - make_interval(secs => $1)
+                                 AND last_seen_at >= now() - make_interval(secs => $2) AND agent_stopped_at IS NULL)::int AS stale,
+              count(*) FILTER (WHERE last_seen_at IS NOT NULL AND (last_seen_at < now() - make_interval(secs => $2) OR agent_stopped_at IS NOT NULL))::int AS offline,
               count(*) FILTER (WHERE last_seen_at IS NULL)::int AS never_seen,
               count(*) FILTER (WHERE pending_reboot)::int AS pending_reboot
          FROM devices WHERE retired_at IS NULL`,
-      [window],
+      [onlineWindowSeconds, offlineAfterSeconds],
     ),
     pool.query<{ os_family: OsFamily; os_name: string; os_version: string; devices: number }>(
       `SELECT os_family, os_name, os_version, count(*)::int AS devices FROM devices WHERE retired_at IS NULL
@@ -245,8 +248,16 @@ export async function fleetSummary(deps: ApiDeps): Promise<FleetSummary> {
   const p = presence.rows[0]!;
   return {
     generatedAt: new Date().toISOString(),
-    onlineWindowSeconds: window,
-    devices: { total: p.total, online: p.online, offline: p.offline, neverSeen: p.never_seen, pendingReboot: p.pending_reboot },
+    onlineWindowSeconds,
+    offlineAfterSeconds,
+    devices: {
+      total: p.total,
+      online: p.online,
+      stale: p.stale,
+      offline: p.offline,
+      neverSeen: p.never_seen,
+      pendingReboot: p.pending_reboot,
+    },
     os: topOf(os.rows.map((r) => ({ osFamily: r.os_family, osName: r.os_name, osVersion: r.os_version, devices: r.devices }))),
     agentVersions: topOf(agents.rows.map((r) => ({ agentVersion: r.agent_version, devices: r.devices }))),
     compliance: comp,

@@ -5,7 +5,7 @@ import type { ApiDeps } from '../context.ts';
 
 export { normalizeSelection } from '@opsconductor/devices';
 
-const targetDeps = (deps: ApiDeps) => ({ db: deps.db, onlineWindowSeconds: deps.config.onlineWindowSeconds });
+const targetDeps = (deps: ApiDeps) => ({ db: deps.db, presence: deps.config.presence });
 
 export const previewTargets = (deps: ApiDeps, selection: JobRunTargetSelection, sampleSize: number) =>
   preview(targetDeps(deps), selection, sampleSize);

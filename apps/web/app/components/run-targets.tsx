@@ -4,7 +4,7 @@
  * selection resolves to now, through the resource route `runs.preview.ts`.
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { deviceStatuses, osFamilies } from '@opsconductor/contracts/constants';
+import { deviceStatuses, osFamilies, type DeviceStatus } from '@opsconductor/contracts/constants';
 import type { TargetSelection, TargetState } from '~/lib/job-run';
 import { pluralize } from '~/lib/format';
 import { DeviceStatusBadge } from './status';
@@ -16,12 +16,12 @@ export type TargetPreviewResponse =
       ok: true;
       total: number;
       maxDevices: number;
-      sample: Array<{ id: string; hostname: string; status: 'online' | 'offline' | 'never_seen' }>;
+      sample: Array<{ id: string; hostname: string; status: DeviceStatus }>;
     }
   | { ok: false; message: string };
 
 export type PickerData = {
-  devices: Array<{ id: string; hostname: string; status: 'online' | 'offline' | 'never_seen'; os: string }>;
+  devices: Array<{ id: string; hostname: string; status: DeviceStatus; os: string }>;
   /** All active devices (the list holds the first ones by hostname). */
   devicesTotal: number;
   groups: Array<{ id: string; name: string; memberCount: number }>;
@@ -29,7 +29,7 @@ export type PickerData = {
 };
 
 const PREVIEW_DEBOUNCE_MS = 300;
-const statusLabels: Record<string, string> = { online: 'Online', offline: 'Offline', never_seen: 'Never seen' };
+const statusLabels: Record<DeviceStatus, string> = { online: 'Online', stale: 'Stale', offline: 'Offline', never_seen: 'Never seen' };
 const osLabels: Record<string, string> = { windows: 'Windows', linux: 'Linux', macos: 'macOS', other: 'Other' };
 
 export type PreviewState = { key: string; loading: boolean; result: TargetPreviewResponse | null };

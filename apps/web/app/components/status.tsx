@@ -5,6 +5,7 @@ import { Badge, type Tone } from './ui';
 
 const deviceStatus: Record<Device['status'], { tone: Tone; label: string }> = {
   online: { tone: 'green', label: 'Online' },
+  stale: { tone: 'amber', label: 'Stale' },
   offline: { tone: 'gray', label: 'Offline' },
   never_seen: { tone: 'neutral', label: 'Never seen' },
 };

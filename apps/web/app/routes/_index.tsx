@@ -165,7 +165,15 @@ function StackedBar({ parts, total }: { parts: { value: number; color: string }[
   );
 }
 
-const COLORS = { online: '#10b981', offline: '#a1a1aa', never: '#e4e4e7', ok: '#10b981', bad: '#ef4444', pending: '#d4d4d8' };
+const COLORS = {
+  online: '#10b981',
+  stale: '#f59e0b',
+  offline: '#a1a1aa',
+  never: '#e4e4e7',
+  ok: '#10b981',
+  bad: '#ef4444',
+  pending: '#d4d4d8',
+};
 const deploymentTones: Record<string, Tone> = {
   running: 'blue',
   paused: 'amber',
@@ -308,6 +316,7 @@ export default function FleetHome() {
   const failedRuns = `/runs?${new URLSearchParams({ status: 'failed', from: new Date(Date.parse(s.generatedAt) - 24 * 3600 * 1000).toISOString() })}`;
   const presence = [
     { label: 'Online', value: d.online, color: COLORS.online, to: devicesLink({ status: 'online' }) },
+    { label: 'Stale', value: d.stale, color: COLORS.stale, to: devicesLink({ status: 'stale' }) },
     { label: 'Offline', value: d.offline, color: COLORS.offline, to: devicesLink({ status: 'offline' }) },
     { label: 'Never seen', value: d.neverSeen, color: COLORS.never, to: devicesLink({ status: 'never_seen' }) },
   ];
@@ -317,15 +326,16 @@ export default function FleetHome() {
         title="Fleet"
         description={
           <>
-            {pluralize(d.total, 'active device')} · online means heard from within {s.onlineWindowSeconds} s · as of{' '}
-            <RelativeTime iso={s.generatedAt} />
+            {pluralize(d.total, 'active device')} · online means heard from within {s.onlineWindowSeconds} s, stale up to{' '}
+            {s.offlineAfterSeconds} s, offline after that · as of <RelativeTime iso={s.generatedAt} />
           </>
         }
       />
       <div className="space-y-4">
-        <div className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
+        <div className="grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-7">
           <Tile label="Devices" value={d.total} to="/devices" testId="tile-devices" />
           <Tile label="Online" value={d.online} to={devicesLink({ status: 'online' })} tone="text-emerald-700" testId="tile-online" />
+          <Tile label="Stale" value={d.stale} to={devicesLink({ status: 'stale' })} tone="text-amber-700" testId="tile-stale" />
           <Tile label="Offline" value={d.offline} to={devicesLink({ status: 'offline' })} tone="text-zinc-600" testId="tile-offline" />
           <Tile
             label="Never seen"

@@ -299,6 +299,7 @@ function Filters({ data }: { data: LoaderData }) {
       >
         <option value="">All statuses</option>
         <option value="online">Online</option>
+        <option value="stale">Stale</option>
         <option value="offline">Offline</option>
         <option value="never_seen">Never seen</option>
       </Select>
