@@ -25,7 +25,14 @@ export interface RolloutPlan {
   soakSeconds: number;
   successPercent: number;
   autoPause: AutoPause | null;
-  health: { maxExcessPercent: number; minDevices: number; onFailure: 'pause' | 'rollback'; script: boolean } | null;
+  health: {
+    maxExcessPercent: number;
+    minDevices: number;
+    onFailure: 'pause' | 'rollback';
+    script: boolean;
+    /** Absent in plans loaded before it was added (their soaks are analyzed every minute). */
+    offlineAfterSeconds?: number;
+  } | null;
   rebootPolicy: 'suppress' | 'in_window' | 'force';
   retries: { count: number; backoffSeconds: number };
   /** The version has an uninstall command (an install can be rolled back). */

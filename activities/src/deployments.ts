@@ -189,6 +189,7 @@ export function createDeploymentActivities({ db, logger }: DeploymentActivityDep
               minDevices: s.health.minDevices,
               onFailure: s.health.onFailure,
               script: !!s.health.script,
+              offlineAfterSeconds: s.health.offlineAfterSeconds,
             }
           : null,
         rebootPolicy: s.rebootPolicy,

@@ -45,8 +45,17 @@ import { OpsDeviceIds, OpsJobRunId, deviceIdsForSearch } from './search-attribut
 
 /** How often a running wave's standing is read. */
 export const WAVE_POLL_MS = 5_000;
-/** How often a soak's health is analyzed (and a held-back run looked at). */
+/** How often a held-back run is looked at, and at most how often a soak's health is analyzed. */
 export const HEALTH_POLL_MS = 60_000;
+
+/**
+ * How often a soak's health is analyzed: a third of the time an updated device may stay silent (so a device that
+ * went silent is noticed soon after it is overdue), between 10 s and a minute.
+ */
+export function healthPollMs(health: RolloutPlan['health']): number {
+  if (!health?.offlineAfterSeconds) return HEALTH_POLL_MS;
+  return Math.min(HEALTH_POLL_MS, Math.max(10_000, Math.round((health.offlineAfterSeconds * 1000) / 3)));
+}
 /** Continue as new past this many history events (Temporal warns at 10,240 and stops at 51,200). */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
 
@@ -412,7 +421,7 @@ export async function deploymentRollout(input: DeploymentRolloutInput): Promise<
     // Soak: the health analysis watches the devices the wave updated.
     const soakUntil = Date.parse(cp.soakUntil!);
     while (Date.now() < soakUntil) {
-      await wait(Math.min(HEALTH_POLL_MS, soakUntil - Date.now()));
+      await wait(Math.min(healthPollMs(plan.health), soakUntil - Date.now()));
       if (plan.health) {
         const sample = await bookkeeping.analyzeWaveHealth({ deploymentId, wave, healthRunId: cp.runId });
         const unhealthy = healthReason(sample, plan.health, label(wave));

@@ -477,6 +477,7 @@ export function createStubDeployment(
           minDevices: o.health.minDevices,
           onFailure: o.health.onFailure,
           script: o.health.script,
+          offlineAfterSeconds: o.health.offlineAfterSeconds,
         },
         rebootPolicy: o.rebootPolicy,
         retries: o.retries,
