@@ -47,3 +47,4 @@ export { jobRunOutcome } from './job-run-outcome.ts';
 export { isTransientDatabaseError } from './pg-retry.ts';
 export type * from './types.ts';
 export type * from './deployment-types.ts';
+export type * from './alert-types.ts';
