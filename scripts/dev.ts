@@ -223,12 +223,20 @@ async function start() {
         TRUSTED_PROXIES: '127.0.0.1',
         WEB_ORIGINS: `${webUrl},http://127.0.0.1:${env.WEB_PORT}`,
         SECRETS_MASTER_KEYS: secretsMasterKeys,
+        CONSOLE_PUBLIC_URL: webUrl,
       },
     }),
   );
   children.worker = keepRunning('worker', () =>
     startChild('worker', ...fromSources(join(root, 'workers/src/main.ts')), {
-      env: { ...common, WORKER_METRICS_HOST: env.WORKER_METRICS_HOST, WORKER_METRICS_PORT: String(env.WORKER_METRICS_PORT) },
+      env: {
+        ...common,
+        WORKER_METRICS_HOST: env.WORKER_METRICS_HOST,
+        WORKER_METRICS_PORT: String(env.WORKER_METRICS_PORT),
+        // Alert deliveries read their channels' configurations from the secret store.
+        SECRETS_MASTER_KEYS: secretsMasterKeys,
+        CONSOLE_PUBLIC_URL: webUrl,
+      },
     }),
   );
   children.web = keepRunning('web', () =>

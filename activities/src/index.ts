@@ -12,7 +12,10 @@ import { DispatchRate } from './dispatch-rate.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createScheduledRunActivities } from './scheduled-runs.ts';
 import { createDeploymentActivities } from './deployments.ts';
+import { GroupMembership } from '@opsconductor/groups';
 import type { PresenceThresholds } from '@opsconductor/rules';
+import type { MasterKey } from '@opsconductor/secrets';
+import { createAlertActivities } from './alerts.ts';
 
 export interface ActivityDeps {
   db: Database;
@@ -23,12 +26,20 @@ export interface ActivityDeps {
   events?: EventHub;
   /** New commands the worker hands out per second, across all batches (default DEFAULT_DISPATCH_PER_SECOND). */
   dispatchPerSecond?: number;
+  /** For alert notifications (ADR 25): the secret store's master keys, the console's URL, hosts allowed on private addresses. */
+  alerts?: {
+    secretsMasterKeys: readonly MasterKey[];
+    consoleUrl: string;
+    notificationAllowedHosts: readonly string[];
+    resolveAfterSeconds?: number;
+  };
 }
 
 export function createActivities(deps: ActivityDeps) {
   const logger = deps.logger ?? pino({ level: 'silent' });
   // One pace for all the worker's batches, of one-command runs and of jobs' runs alike.
   const rate = new DispatchRate(deps.dispatchPerSecond ?? DEFAULT_DISPATCH_PER_SECOND);
+  const membership = new GroupMembership({ db: deps.db, logger, presence: deps.presence });
   return {
     ...createJobRunActivities({ db: deps.db, logger, events: deps.events, rate }),
     ...createJobStepActivities({ db: deps.db, logger, events: deps.events, rate }),
@@ -36,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGroupActivities({ db: deps.db, logger, presence: deps.presence }),
     ...createDeviceActivities({ db: deps.db, logger, presence: deps.presence }),
     ...createDeploymentActivities({ db: deps.db, logger }),
+    ...createAlertActivities({ db: deps.db, logger, ...deps.alerts, matching: (rule) => membership.matching(rule) }),
   };
 }
 

@@ -135,7 +135,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
   async function startWorker() {
     workerChild = startChild('worker', ...commands.worker, {
-      env: { ...common, WORKER_METRICS_PORT: String(await freePort()) },
+      // The worker delivers alert notifications: it reads channels' configurations from the secret store.
+      env: { ...common, WORKER_METRICS_PORT: String(await freePort()), SECRETS_MASTER_KEYS: secretsMasterKeys },
       output: output('worker'),
     });
     await waitFor(

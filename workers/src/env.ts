@@ -1,5 +1,6 @@
 /** The worker's configuration: read once from the environment, validated, failing fast with every problem listed. */
 import { DEFAULT_DISPATCH_PER_SECOND } from '@opsconductor/activities';
+import { masterKeysEnv } from '@opsconductor/secrets';
 import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
 
@@ -30,6 +31,15 @@ export const workerEnvSchema = z
      * a fan-out to thousands of devices is released at a rate the API and PostgreSQL can take.
      */
     DISPATCH_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_DISPATCH_PER_SECOND),
+    /** How often the state alert rules (device offline, disk free, …) are evaluated: the `alert-evaluation` schedule. */
+    ALERT_EVALUATION_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+    /** An alert whose condition has stayed clear this long resolves by itself (flap protection). */
+    ALERT_RESOLVE_AFTER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+    /** The secret store's master keys, as the API's (alert deliveries read their channels' configurations). */
+    SECRETS_MASTER_KEYS: masterKeysEnv,
+    /** As the API's: links in alert notifications, and webhook hosts allowed on private addresses. */
+    CONSOLE_PUBLIC_URL: z.string().url().default('http://localhost:3000'),
+    NOTIFICATION_ALLOWED_HOSTS: z.string().max(4096).default(''),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine(checkTemporalConnectionEnv)

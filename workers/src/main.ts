@@ -48,7 +48,13 @@ try {
   connection = await NativeConnection.connect(temporal);
   await registerSearchAttributes(connection);
   await events.start().catch((err: unknown) => logger.warn({ err }, 'LISTEN failed; batch dispatches poll the database instead'));
-  await ensureSchedules({ connection: temporal, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logger });
+  await ensureSchedules({
+    connection: temporal,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    logger,
+    alertEvaluationSeconds: env.ALERT_EVALUATION_INTERVAL_SECONDS,
+  });
   const worker = await createWorker({
     connection,
     db,
@@ -58,6 +64,14 @@ try {
     presence: { onlineWindowSeconds: env.DEVICE_ONLINE_WINDOW_SECONDS, offlineAfterSeconds: env.DEVICE_OFFLINE_AFTER_SECONDS },
     events,
     dispatchPerSecond: env.DISPATCH_PER_SECOND,
+    alerts: {
+      secretsMasterKeys: env.SECRETS_MASTER_KEYS,
+      consoleUrl: env.CONSOLE_PUBLIC_URL,
+      resolveAfterSeconds: env.ALERT_RESOLVE_AFTER_SECONDS,
+      notificationAllowedHosts: env.NOTIFICATION_ALLOWED_HOSTS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
     ...(workflowBundle ? { workflowBundle } : {}),
   });
 

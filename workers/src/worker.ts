@@ -30,6 +30,8 @@ export interface CreateWorkerOptions {
   events?: EventHub;
   /** DISPATCH_PER_SECOND: new commands this worker hands out per second, across all runs. */
   dispatchPerSecond?: number;
+  /** SECRETS_MASTER_KEYS, CONSOLE_PUBLIC_URL and NOTIFICATION_ALLOWED_HOSTS, for alert notifications. */
+  alerts?: ActivityDeps['alerts'];
   /** Replaces some activity implementations (tests). */
   activities?: Partial<JobActivities>;
   /** A prebuilt bundle (see bundleWorkflowCode); by default workflowsPath() is bundled at startup. */
@@ -47,6 +49,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       presence: options.presence,
       events: options.events,
       dispatchPerSecond: options.dispatchPerSecond,
+      alerts: options.alerts,
     }),
     ...options.activities,
   };

@@ -17,6 +17,7 @@ export { refreshDynamicGroups } from './group-refresh.ts';
 export { scheduledJobRun } from './scheduled-job-run.ts';
 export type { ScheduledJobRunInput, ScheduledJobRunResult } from './scheduled-job-run.ts';
 export { sweepDevicePresence } from './device-presence.ts';
+export { evaluateAlerts } from './alert-evaluation.ts';
 export {
   deploymentRollout,
   pauseUpdate,

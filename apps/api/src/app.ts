@@ -26,6 +26,7 @@ import { softwareRoutes } from './routes/software.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { softwareAssignmentRoutes } from './routes/software-assignments.ts';
 import { fleetRoutes } from './routes/fleet.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { refuseDeepJson } from './lib/json-depth.ts';
 import { jobRunRoutes } from './routes/job-runs.ts';
 import { agentlessRoutes } from './routes/agentless.ts';
@@ -84,6 +85,7 @@ export function createApp(deps: ApiDeps) {
     .route('/', deploymentRoutes)
     .route('/', softwareAssignmentRoutes)
     .route('/', fleetRoutes)
+    .route('/', alertRoutes)
     .route('/', auditLogRoutes)
     .route('/', secretRoutes)
     .route('/', configRoutes);

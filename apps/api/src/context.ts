@@ -68,6 +68,10 @@ export interface ApiConfig {
   assignmentEnforceIntervalSeconds: number;
   /** Whether this process relays commands to agentless targets (AGENTLESS_RELAY; ADR 21). */
   agentlessRelay: boolean;
+  /** The console's URL (CONSOLE_PUBLIC_URL): alert notifications link to it. */
+  consoleUrl: string;
+  /** Hosts notifications may reach on private addresses (NOTIFICATION_ALLOWED_HOSTS; ADR 25). */
+  notificationAllowedHosts: string[];
 }
 
 /** The domain services routes call (packages/*): every mutation, with its audit row and events. */

@@ -1,7 +1,7 @@
 /** The API's configuration: read once from the environment, validated, failing fast with every problem listed. */
 import { checkTemporalConnectionEnv, temporalConnectionEnv } from '@opsconductor/temporal-connection';
 import { z } from 'zod';
-import { InvalidMasterKeysError, parseMasterKeys } from '@opsconductor/secrets';
+import { masterKeysEnv } from '@opsconductor/secrets';
 import { parseTrustedProxies } from './lib/client-address.ts';
 import { DEFAULT_HEAP_GROWING_PERCENT } from './lib/heap.ts';
 import { MAX_ARTIFACT_BYTES } from '@opsconductor/contracts/software';
@@ -14,20 +14,6 @@ const trustedProxies = z
       return parseTrustedProxies(value);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-
-const masterKeys = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
-    if (value === undefined || value.trim() === '') return [];
-    try {
-      return parseMasterKeys(value);
-    } catch (err) {
-      if (!(err instanceof InvalidMasterKeysError)) throw err;
-      for (const problem of err.problems) ctx.addIssue({ code: 'custom', message: problem });
       return z.NEVER;
     }
   });
@@ -102,6 +88,13 @@ export const apiEnvSchema = z
     METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').max(512).regex(/^\S+$/, 'no spaces').optional(),
     /** The URL agents and API clients use to reach this server (shown in enroll commands). */
     API_PUBLIC_URL: z.string().url().default('http://localhost:4000'),
+    /** Where people open the console: alert notifications link to it. */
+    CONSOLE_PUBLIC_URL: z.string().url().default('http://localhost:3000'),
+    /**
+     * Hosts (names or host:port, comma-separated) notification webhooks may reach although they resolve to
+     * private, loopback or link-local addresses (ADR 25: every other such destination is refused).
+     */
+    NOTIFICATION_ALLOWED_HOSTS: z.string().max(4096).default(''),
     /** Origins allowed to make cookie-authenticated state-changing requests (comma-separated). */
     WEB_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
     /**
@@ -137,7 +130,7 @@ export const apiEnvSchema = z
      * Master keys of the secret store (packages/secrets): `id:base64key`, comma-separated, the first current.
      * Required in production; without it in development the store refuses to keep secrets.
      */
-    SECRETS_MASTER_KEYS: masterKeys,
+    SECRETS_MASTER_KEYS: masterKeysEnv,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine(checkTemporalConnectionEnv)

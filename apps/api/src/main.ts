@@ -44,6 +44,10 @@ const api = await startApiServer({
     deploymentApprovalMinDevices: env.DEPLOYMENT_APPROVAL_MIN_DEVICES,
     assignmentEnforceIntervalSeconds: env.ASSIGNMENT_ENFORCE_INTERVAL_SECONDS,
     agentlessRelay: env.AGENTLESS_RELAY === 'on',
+    consoleUrl: env.CONSOLE_PUBLIC_URL,
+    notificationAllowedHosts: env.NOTIFICATION_ALLOWED_HOSTS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   },
 });
 logger.info(

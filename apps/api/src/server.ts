@@ -1,6 +1,7 @@
 /** Starts the API over explicit configuration (used by main.ts, tests and the dev launcher). */
 import { OutboxDispatcher } from '@opsconductor/domain-events';
 import { AssignmentEnforcer, softwareAssignmentConsumer } from './services/software-assignments.ts';
+import { alertEventsConsumer } from './services/alerts.ts';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
@@ -120,6 +121,8 @@ export const defaultApiConfig: ApiConfig = {
   deploymentApprovalMinDevices: 0,
   assignmentEnforceIntervalSeconds: 4 * 3600,
   agentlessRelay: true,
+  consoleUrl: 'http://localhost:3000',
+  notificationAllowedHosts: [],
 };
 
 /** Idle keep-alive connections are closed after this long. */
@@ -215,7 +218,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApi> {
   const outbox = new OutboxDispatcher({
     pool: outboxPool,
     databaseUrl: o.databaseUrl,
-    consumers: [softwareAssignmentConsumer(deps, outboxPool)],
+    consumers: [softwareAssignmentConsumer(deps, outboxPool), alertEventsConsumer(deps)],
     logger: logger.child({ component: 'outbox' }),
   });
   await outbox.start();

@@ -9,3 +9,4 @@ export {
   type SecretMetadata,
   type SecretRef,
 } from './store.ts';
+export { masterKeysEnv } from './env.ts';

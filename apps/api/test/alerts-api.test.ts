@@ -1,0 +1,228 @@
+/**
+ * Alerting through the API (ADR 25): channels are admin-only and write-only (no answer, audit row or log line holds
+ * a webhook URL, password or key), a test send reaches a real loopback receiver and is logged with its response
+ * code, destinations on private addresses are refused unless allow-listed, rules and policies check what they
+ * reference, and roles are enforced. Alerts' lifecycle (escalation, acknowledge, resolve) is in
+ * test/e2e/alerts.e2e.test.ts.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Webhook } from 'standardwebhooks';
+import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+
+let t: TestApi;
+let admin: string;
+let operator: string;
+let viewer: string;
+const logs: string[] = [];
+let receiver: Server;
+let receiverUrl: string;
+/** What the receiver got, and how it answers next (by path). */
+const received: Array<{ path: string; headers: IncomingMessage['headers']; body: string }> = [];
+const answers = new Map<string, number>();
+const SIGNING_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body });
+      res.writeHead(answers.get(req.url ?? '') ?? 200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  t = await startTestApi(
+    { notificationAllowedHosts: ['127.0.0.1'] },
+    { secretsMasterKeys: [{ id: 'k1', key: randomBytes(32) }], logger: pino({ level: 'trace' }, sink) },
+  );
+  [admin, operator, viewer] = await Promise.all([t.tokenFor('admin'), t.tokenFor('operator'), t.tokenFor('viewer')]);
+});
+afterAll(async () => {
+  await t?.close();
+  await new Promise((r) => receiver?.close(r));
+});
+
+const call = async (method: string, path: string, token: string, json?: unknown) => {
+  const res = await t.request(`/api/v1${path}`, { method, token, ...(json !== undefined ? { json } : {}) });
+  const text = await res.text();
+  return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
+};
+
+async function channel(config: Record<string, unknown>, name = `ch-${randomUUID()}`) {
+  const res = await call('POST', '/notification-channels', admin, { name, config });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { id: string; name: string; type: string; target: string };
+}
+
+describe('notification channels', () => {
+  it('are admin-only, reading included, and never give a secret back: not in answers, audit rows or logs', async () => {
+    const secretPath = `/hooks/${randomUUID()}`;
+    const created = await channel({ type: 'slack', webhookUrl: `${receiverUrl}${secretPath}` });
+    expect(created).toMatchObject({ type: 'slack', target: new URL(receiverUrl).host, enabled: true, lastDelivery: null });
+    const smtp = await channel({ type: 'smtp', host: 'mail.example.com', port: 587, username: 'ops', password: 'smtp-pass-5b1f', from: 'ops@example.com', to: ['oncall@example.com'] });
+    expect(smtp).toMatchObject({
+      settings: { host: 'mail.example.com', port: 587, security: 'starttls', username: 'ops', from: 'ops@example.com', to: ['oncall@example.com'] },
+      target: 'oncall@example.com',
+    });
+    for (const token of [operator, viewer]) {
+      expect((await call('GET', '/notification-channels', token)).status).toBe(403);
+      expect((await call('POST', `/notification-channels/${created.id}/test`, token)).status).toBe(403);
+    }
+    const answers = [
+      (await call('GET', '/notification-channels', admin)).text,
+      (await call('GET', `/notification-channels/${created.id}`, admin)).text,
+      (await call('PATCH', `/notification-channels/${created.id}`, admin, { name: `${created.name} (renamed)` })).text,
+    ];
+    const audit = JSON.stringify(await t.database.db.prisma.auditLog.findMany({ where: { targetId: { in: [created.id, smtp.id] } } }));
+    for (const text of [...answers, audit, logs.join('')]) {
+      expect(text).not.toContain(secretPath);
+      expect(text).not.toContain('smtp-pass-5b1f');
+    }
+    // In the secret store, encrypted: the row holds neither.
+    const stored = await t.database.db.pool.query<{ ciphertext: Buffer }>(
+      "SELECT ciphertext FROM secrets WHERE owner_type = 'notification_channel' AND owner_id = $1",
+      [created.id],
+    );
+    expect(stored.rows).toHaveLength(1);
+    expect(stored.rows[0]!.ciphertext.toString('latin1')).not.toContain(secretPath);
+  });
+
+  it('sends a test message to a real receiver, signed per Standard Webhooks, and logs the attempt with its response code', async () => {
+    const path = `/webhook/${randomUUID()}`;
+    const created = await channel({ type: 'webhook', url: `${receiverUrl}${path}`, signingSecret: SIGNING_SECRET });
+    const test = await call('POST', `/notification-channels/${created.id}/test`, admin);
+    expect(test.status, test.text).toBe(200);
+    expect(test.body).toMatchObject({ status: 'delivered', responseCode: 200 });
+    const got = received.find((r) => r.path === path)!;
+    const payload = new Webhook(SIGNING_SECRET).verify(got.body, {
+      'webhook-id': got.headers['webhook-id'] as string,
+      'webhook-timestamp': got.headers['webhook-timestamp'] as string,
+      'webhook-signature': got.headers['webhook-signature'] as string,
+    }) as { type: string };
+    expect(payload.type).toBe('alert.test');
+
+    answers.set(path, 404);
+    expect((await call('POST', `/notification-channels/${created.id}/test`, admin)).body).toMatchObject({ status: 'failed', responseCode: 404 });
+    const log = (await call('GET', `/notification-channels/${created.id}/deliveries`, admin)).body;
+    expect(log.total).toBe(2);
+    expect(log.items.map((d: { status: string; responseCode: number; kind: string }) => [d.kind, d.status, d.responseCode])).toEqual([
+      ['test', 'failed', 404],
+      ['test', 'delivered', 200],
+    ]);
+    expect((await call('GET', `/notification-channels/${created.id}`, admin)).body.lastDelivery).toMatchObject({ status: 'failed', responseCode: 404 });
+  });
+
+  it('refuses destinations on private addresses that are not allow-listed, without connecting', async () => {
+    for (const url of ['http://10.0.0.1/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]:9/x', 'http://localhost:9/x']) {
+      const created = await channel({ type: 'discord', webhookUrl: url });
+      const test = await call('POST', `/notification-channels/${created.id}/test`, admin);
+      expect(test.body.status, url).toBe('failed');
+      expect(test.body.responseCode, url).toBeNull();
+      expect(test.body.detail, url).toMatch(/private|loopback|link-local|not allowed|blocked/i);
+    }
+  });
+
+  it('refuses configurations that cannot work, and a change of type', async () => {
+    for (const config of [
+      { type: 'slack', webhookUrl: 'file:///etc/passwd' },
+      { type: 'slack', webhookUrl: 'https://user:pass@hooks.example.com/x' },
+      { type: 'webhook', url: 'https://example.com/hook', signingSecret: 'not-a-secret' },
+      { type: 'smtp', host: 'mail.example.com', from: 'not an address', to: ['a@example.com'] },
+      { type: 'resend', apiKey: 're_x', from: 'a@example.com', to: [] },
+      { type: 'pager', url: 'https://example.com' },
+    ]) {
+      const res = await call('POST', '/notification-channels', admin, { name: `bad-${randomUUID()}`, config });
+      expect(res.status, JSON.stringify(config)).toBe(400);
+    }
+    const created = await channel({ type: 'teams', webhookUrl: 'https://example.com/teams' });
+    const change = await call('PATCH', `/notification-channels/${created.id}`, admin, { config: { type: 'discord', webhookUrl: 'https://example.com/d' } });
+    expect(change.status).toBe(409);
+    expect(change.body.code).toBe('channel_type_fixed');
+    const dup = await call('POST', '/notification-channels', admin, { name: created.name, config: { type: 'teams', webhookUrl: 'https://example.com/t2' } });
+    expect(dup.status).toBe(409);
+    expect((await call('DELETE', `/notification-channels/${created.id}`, admin)).status).toBe(204);
+    const gone = await t.database.db.pool.query("SELECT 1 FROM secrets WHERE owner_type = 'notification_channel' AND owner_id = $1", [created.id]);
+    expect(gone.rowCount).toBe(0);
+  });
+});
+
+describe('rules and escalation policies', () => {
+  it('check the channels, groups, policy and dynamic-group rule they name; deleting a channel takes it out of them', async () => {
+    const a = await channel({ type: 'slack', webhookUrl: `${receiverUrl}/a` });
+    const b = await channel({ type: 'slack', webhookUrl: `${receiverUrl}/b` });
+    const missing = randomUUID();
+    expect((await call('POST', '/escalation-policies', admin, { name: 'p-bad', levels: [{ channelIds: [missing], delayMinutes: 5 }] })).body.code).toBe(
+      'unknown_channels',
+    );
+    const policy = await call('POST', '/escalation-policies', admin, {
+      name: `p-${randomUUID()}`,
+      levels: [
+        { channelIds: [a.id], delayMinutes: 5 },
+        { channelIds: [a.id, b.id], delayMinutes: 15 },
+      ],
+    });
+    expect(policy.status, policy.text).toBe(201);
+    const base = { severity: 'critical', condition: { type: 'device_offline', minutes: 5 } };
+    expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r1', groupIds: [missing] })).body.code).toBe('unknown_groups');
+    expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r2', channelIds: [missing] })).body.code).toBe('unknown_channels');
+    expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r3', escalationPolicyId: missing })).body.code).toBe('unknown_escalation_policy');
+    const badRule = await call('POST', '/alert-rules', admin, {
+      name: 'r4',
+      condition: { type: 'device_rule', rule: { field: 'no.such.field', op: 'equals', value: 1 } },
+    });
+    expect(badRule.body.code).toBe('rule_invalid');
+    for (const condition of [
+      { type: 'device_offline', minutes: 0 },
+      { type: 'disk_free', belowPercent: 100 },
+      { type: 'agent_outdated', minimumVersion: '1.0; rm -rf /' },
+      { type: 'nothing' },
+    ]) {
+      expect((await call('POST', '/alert-rules', admin, { name: `r-${randomUUID()}`, condition })).status, JSON.stringify(condition)).toBe(400);
+    }
+    const rule = await call('POST', '/alert-rules', admin, { ...base, name: `offline-${randomUUID()}`, escalationPolicyId: policy.body.id, channelIds: [b.id], cooldownMinutes: 30 });
+    expect(rule.status, rule.text).toBe(201);
+    expect(rule.body).toMatchObject({ severity: 'critical', cooldownMinutes: 30, escalationPolicyId: policy.body.id, openAlerts: 0, condition: base.condition });
+    for (const token of [operator, viewer]) {
+      expect((await call('POST', '/alert-rules', token, { ...base, name: `x-${randomUUID()}` })).status).toBe(403);
+      expect((await call('GET', '/alert-rules', token)).status).toBe(200);
+    }
+    expect((await call('DELETE', `/escalation-policies/${policy.body.id}`, admin)).body.code).toBe('escalation_policy_in_use');
+
+    expect((await call('DELETE', `/notification-channels/${b.id}`, admin)).status).toBe(204);
+    expect((await call('GET', `/alert-rules/${rule.body.id}`, admin)).body.channelIds).toEqual([]);
+    expect((await call('GET', `/escalation-policies/${policy.body.id}`, admin)).body.levels).toEqual([
+      { channelIds: [a.id], delayMinutes: 5 },
+      { channelIds: [a.id], delayMinutes: 15 },
+    ]);
+    const changed = await call('PATCH', `/alert-rules/${rule.body.id}`, admin, { escalationPolicyId: null, enabled: false });
+    expect(changed.body).toMatchObject({ escalationPolicyId: null, enabled: false });
+    expect((await call('DELETE', `/escalation-policies/${policy.body.id}`, admin)).status).toBe(204);
+    expect((await call('DELETE', `/alert-rules/${rule.body.id}`, admin)).status).toBe(204);
+  });
+});
+
+describe('alerts', () => {
+  it('list and filter for everyone signed in; acknowledging or resolving one that does not exist is 404, and needs an operator', async () => {
+    for (const token of [admin, operator, viewer]) {
+      const list = await call('GET', '/alerts?active=true&severity=critical', token);
+      expect(list.status).toBe(200);
+      expect(list.body).toMatchObject({ items: expect.any(Array), total: expect.any(Number) });
+    }
+    const id = randomUUID();
+    expect((await call('POST', `/alerts/${id}/acknowledge`, viewer, {})).status).toBe(403);
+    expect((await call('POST', `/alerts/${id}/acknowledge`, operator, {})).status).toBe(404);
+    const bulk = await call('POST', '/alerts/resolve', operator, { ids: [id] });
+    expect(bulk.body).toEqual({ done: [], refused: [{ id, reason: expect.any(String) }] });
+  });
+});
