@@ -34,7 +34,10 @@ export interface DeliverNotificationInput {
   alertId: string;
   channelId: string;
   kind: NotificationKind;
-  /** The escalation level being notified (for `resolved`: every level notified so far gets it, each its own call). */
+  /**
+   * The escalation level being notified. For `resolved`: each channel notified so far gets one call (a channel on
+   * several levels only once), with the last level it was notified at.
+   */
   level: number;
 }
 
@@ -58,3 +61,25 @@ export interface AlertTimelineEntry {
   actor: string | null;
   details?: Record<string, unknown>;
 }
+
+export interface LoadAlertPlanInput {
+  alertId: string;
+}
+
+/**
+ * The alert activities (implemented in activities/src/alerts.ts), as the workflow proxies them. A type of functions
+ * (not an interface) so that it satisfies the SDK's `ActivityInterface` index signature.
+ *
+ * - `loadAlertPlan`: the alert's state and its escalation levels (channel IDs per level, in order).
+ * - `deliverNotification`: one notification to one channel. It logs every attempt in the delivery log itself; a
+ *   channel that can never work (deleted, misconfigured, a 4xx other than 408/429) fails with the non-retryable type
+ *   `NonRetryableDelivery`. The workflow retries it (5 s, ×2, at most 5 min apart, 6 attempts, 60 s each) and
+ *   records a delivery that failed for good on the timeline.
+ * - `recordAlertEvent`: appends a timeline entry and, for `acknowledged` / `resolved`, updates the alert's row
+ *   (state, who, when). Idempotent per workflow run and entry is the implementation's concern (retried activities).
+ */
+export type AlertActivities = {
+  loadAlertPlan: (input: LoadAlertPlanInput) => Promise<AlertPlan>;
+  deliverNotification: (input: DeliverNotificationInput) => Promise<DeliveryOutcome>;
+  recordAlertEvent: (entry: AlertTimelineEntry) => Promise<void>;
+};

@@ -1,7 +1,7 @@
 /**
  * Records workflow histories for the replay test (workflows/test/replay.test.ts): runs `jobRun` scenarios, the
- * scheduled workflows and `deploymentRollout` scenarios (an in-memory deployment, test/support/stub-deployment-
- * activities.ts) with stubbed activities on a local Temporal dev server and writes each history to
+ * scheduled workflows, `deploymentRollout` scenarios (an in-memory deployment, test/support/stub-deployment-
+ * activities.ts) and an `alertLifecycle` (test/support/stub-alert-activities.ts) with stubbed activities on a local Temporal dev server and writes each history to
  * workflows/test/histories/*.json (the JSON form `temporal workflow show --output json` produces).
  *
  *   npx tsx workflows/scripts/record-histories.ts            # all scenarios (about half a minute: rollouts poll every 5 s)
@@ -19,19 +19,31 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { temporalCliPath } from '@opsconductor/test/support/tools';
 import type { JobRunInput } from '../src/index.ts';
 import {
+  acknowledgeUpdate,
+  alertLifecycle,
   approvalDecidedSignal,
   deploymentRollout,
   jobRun,
   progressQuery,
   refreshDynamicGroups,
+  resolveUpdate,
   rollbackUpdate,
   scheduledJobRun,
   sweepDevicePresence,
 } from '../src/index.ts';
-import { OpsDeploymentId, OpsDeviceIds, OpsJobRunId, deviceIdsForSearch, searchAttributeKeys } from '../src/search-attributes.ts';
+import {
+  OpsAlertRuleId,
+  OpsDeploymentId,
+  OpsDeviceIds,
+  OpsJobRunId,
+  alertWorkflowId,
+  deviceIdsForSearch,
+  searchAttributeKeys,
+} from '../src/search-attributes.ts';
 import type { ChainedRun } from '@opsconductor/activities';
 import { historyToJSON } from '../test/support/history-json.ts';
 import { createStubActivities, deviceIdList, type DeviceBehaviour, type StubState } from '../test/support/stub-activities.ts';
+import { createStubAlert } from '../test/support/stub-alert-activities.ts';
 import { createStubDeployment, type StubDeployment, type StubRolloutOptions } from '../test/support/stub-deployment-activities.ts';
 
 const historiesDir = fileURLToPath(new URL('../test/histories/', import.meta.url));
@@ -167,6 +179,7 @@ const wanted = new Set(process.argv.slice(2));
 const selected = scenarios.filter((s) => wanted.size === 0 || wanted.has(s.name));
 const selectedScheduled = Object.entries(scheduled).filter(([name]) => wanted.size === 0 || wanted.has(name));
 const selectedRollouts = rolloutScenarios.filter((s) => wanted.size === 0 || wanted.has(s.name));
+const ALERT_SCENARIO = 'alert-lifecycle-escalated-acknowledged';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const env = await TestWorkflowEnvironment.createLocal({
@@ -241,7 +254,59 @@ try {
       console.log(`recorded ${scenario.name}.json (${history.events?.length ?? 0} events, ${result.status})`);
     });
   });
+  // An alert (ADR 25) in real time with 2-second levels: level 0, escalated to level 1 (one of whose channels fails
+  // once and is retried), acknowledged there (level 2 is never notified), resolved: every notified channel told once.
+  const recordAlert =
+    wanted.size === 0 || wanted.has(ALERT_SCENARIO)
+      ? [
+          (async () => {
+            const alertId = randomUUID();
+            const ruleId = randomUUID();
+            const stub = createStubAlert(
+              {
+                alertId,
+                ruleId,
+                severity: 'critical',
+                state: 'open',
+                levels: [
+                  { channelIds: ['slack-ops', 'mail-ops'], delaySeconds: 2 },
+                  { channelIds: ['mail-oncall', 'webhook-pager'], delaySeconds: 2 },
+                  { channelIds: ['sms-boss'], delaySeconds: 0 },
+                ],
+              },
+              async () => Date.now(),
+              (channelId, kind) =>
+                channelId === 'webhook-pager' && kind === 'escalated' ? { kind: 'retryable', times: 1 } : { kind: 'deliver' },
+            );
+            const taskQueue = `record-${ALERT_SCENARIO}-${randomUUID()}`;
+            const worker = await Worker.create({
+              connection: env.nativeConnection,
+              taskQueue,
+              workflowBundle,
+              activities: stub.activities,
+            });
+            await worker.runUntil(async () => {
+              const handle = await env.client.workflow.start(alertLifecycle, {
+                taskQueue,
+                workflowId: alertWorkflowId(ruleId, 'device-1'),
+                args: [{ alertId }],
+                typedSearchAttributes: [{ key: OpsAlertRuleId, value: ruleId }],
+              });
+              while (!stub.delivered().some((d) => d.channelId === 'mail-oncall')) await new Promise((r) => setTimeout(r, 50));
+              await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'operator', comment: 'looking' }] });
+              while (!stub.delivered().some((d) => d.channelId === 'webhook-pager')) await new Promise((r) => setTimeout(r, 50));
+              await new Promise((r) => setTimeout(r, 3000)); // past level 1's delay: level 2 stays quiet
+              await handle.executeUpdate(resolveUpdate, { args: [{ by: 'operator', reason: 'fixed' }] });
+              const result = await handle.result();
+              const history = await handle.fetchHistory();
+              await writeFile(`${historiesDir}${ALERT_SCENARIO}.json`, historyToJSON(history));
+              console.log(`recorded ${ALERT_SCENARIO}.json (${history.events?.length ?? 0} events, ${result.state})`);
+            });
+          })(),
+        ]
+      : [];
   const results = await Promise.allSettled([
+    ...recordAlert,
     ...recordRollouts,
     ...recordScheduled,
     ...recordScheduledJobRun,

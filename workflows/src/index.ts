@@ -28,3 +28,13 @@ export {
   rolloutStatusQuery,
 } from './deployment-rollout.ts';
 export type { DeploymentRolloutInput, DeploymentRolloutResult, ControlRequest, RolloutStatus } from './deployment-rollout.ts';
+export { alertLifecycle, acknowledgeUpdate, resolveUpdate, conditionClearedSignal, alertStatusQuery } from './alert-lifecycle.ts';
+export type {
+  AlertLifecycleInput,
+  AlertLifecycleResult,
+  AcknowledgeRequest,
+  ResolveRequest,
+  ConditionCleared,
+  AlertResolution,
+  AlertStatus,
+} from './alert-lifecycle.ts';

@@ -6,15 +6,22 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
+export { alertWorkflowId } from './alert-workflow-id.ts';
+
 export const OpsJobRunId = defineSearchAttributeKey('OpsJobRunId', SearchAttributeType.KEYWORD);
 export const OpsDeviceIds = defineSearchAttributeKey('OpsDeviceIds', SearchAttributeType.KEYWORD_LIST);
 /** A deployment's rollout (`deploymentRollout`, ADR 24): its deployment, package and version. */
 export const OpsDeploymentId = defineSearchAttributeKey('OpsDeploymentId', SearchAttributeType.KEYWORD);
 export const OpsPackageId = defineSearchAttributeKey('OpsPackageId', SearchAttributeType.KEYWORD);
 export const OpsVersionId = defineSearchAttributeKey('OpsVersionId', SearchAttributeType.KEYWORD);
+/**
+ * An alert's lifecycle (`alertLifecycle`, ADR 25, workflow ID `alert/<ruleId>/<subjectKey>`): its rule. The starter
+ * sets it with the workflow ID (it knows the rule before the workflow loads anything); the workflow never upserts it.
+ */
+export const OpsAlertRuleId = defineSearchAttributeKey('OpsAlertRuleId', SearchAttributeType.KEYWORD);
 
 /** Every custom search attribute, for registration (operator service, `@temporalio/testing` dev server). */
-export const searchAttributeKeys = [OpsJobRunId, OpsDeviceIds, OpsDeploymentId, OpsPackageId, OpsVersionId] as const;
+export const searchAttributeKeys = [OpsJobRunId, OpsDeviceIds, OpsDeploymentId, OpsPackageId, OpsVersionId, OpsAlertRuleId] as const;
 
 /**
  * The same list with the type names the Temporal CLI expects, e.g.
@@ -26,6 +33,7 @@ export const searchAttributeDefinitions = [
   { name: OpsDeploymentId.name, type: OpsDeploymentId.type, cliType: 'Keyword' },
   { name: OpsPackageId.name, type: OpsPackageId.type, cliType: 'Keyword' },
   { name: OpsVersionId.name, type: OpsVersionId.type, cliType: 'Keyword' },
+  { name: OpsAlertRuleId.name, type: OpsAlertRuleId.type, cliType: 'Keyword' },
 ] as const;
 
 /** `--search-attribute Name=Type` pairs for `temporal server start-dev`. */

@@ -15,8 +15,9 @@ const files = readdirSync(historiesDir)
   .sort();
 
 describe('recorded histories', () => {
-  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, a schedule's firing, the scheduled workflows, and deployment rollouts (completed with a soak; auto-paused then rolled back)", () => {
+  it("cover success, a failed batch, cancel and batched runs, with the command inline (older runs) and by reference, a saved job's run with its chained child, one that waits for approval, a schedule's firing, the scheduled workflows, deployment rollouts (completed with a soak; auto-paused then rolled back), and an alert escalated to its second level, acknowledged there and resolved", () => {
     expect(files).toEqual([
+      'alert-lifecycle-escalated-acknowledged.json',
       'batched.json',
       'by-reference-batched.json',
       'cancel.json',
