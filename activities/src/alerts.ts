@@ -10,7 +10,7 @@ import type { Rule } from '@opsconductor/contracts/rules';
 import type { Database } from '@opsconductor/db';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import type { Logger } from 'pino';
-import type { AlertPlan, AlertTimelineEntry, DeliverNotificationInput, DeliveryOutcome, EscalationLevel } from './alert-types.ts';
+import type { AlertActivities, AlertPlan, AlertTimelineEntry, DeliverNotificationInput, DeliveryOutcome, EscalationLevel } from './alert-types.ts';
 
 export interface AlertActivityDeps {
   db: Database;
@@ -27,7 +27,8 @@ export interface AlertActivityDeps {
   matching: (rule: Rule) => Promise<string[]>;
 }
 
-export function createAlertActivities(deps: AlertActivityDeps) {
+/** What the `alertLifecycle` workflow calls, and the evaluation round of `evaluateAlerts`. */
+export function createAlertActivities(deps: AlertActivityDeps): AlertActivities & { evaluateAlertRules(): Promise<EvaluationResult> } {
   const secrets = new SecretStore({ db: deps.db, keys: deps.secretsMasterKeys ?? [] });
   const delivery = { db: deps.db, secrets, allowHosts: deps.notificationAllowedHosts ?? [] };
   return {

@@ -25,9 +25,9 @@ export async function ensureSchedules(o: {
   alertEvaluationSeconds?: number;
 }): Promise<void> {
   const schedules = [
-    { id: GROUP_REFRESH_SCHEDULE_ID, every: '10 minutes', workflowType: 'refreshDynamicGroups' },
-    { id: DEVICE_PRESENCE_SCHEDULE_ID, every: '1 minute', workflowType: 'sweepDevicePresence' },
-    { id: ALERT_EVALUATION_SCHEDULE_ID, every: `${o.alertEvaluationSeconds ?? 30} seconds`, workflowType: 'evaluateAlerts' },
+    { id: GROUP_REFRESH_SCHEDULE_ID, everyMs: 10 * 60_000, workflowType: 'refreshDynamicGroups' },
+    { id: DEVICE_PRESENCE_SCHEDULE_ID, everyMs: 60_000, workflowType: 'sweepDevicePresence' },
+    { id: ALERT_EVALUATION_SCHEDULE_ID, everyMs: (o.alertEvaluationSeconds ?? 30) * 1000, workflowType: 'evaluateAlerts' },
   ];
   const connection = await Connection.connect(o.connection);
   try {
@@ -37,8 +37,8 @@ export async function ensureSchedules(o: {
       try {
         await client.schedule.create({
           scheduleId: id,
-          spec: { intervals: [{ every: s.every }] },
-          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.every },
+          spec: { intervals: [{ every: s.everyMs }] },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.max(s.everyMs, 60_000) },
           action: { type: 'startWorkflow', workflowType: s.workflowType, taskQueue: o.taskQueue, workflowId: id },
         });
         o.logger.info({ scheduleId: id }, 'schedule created');

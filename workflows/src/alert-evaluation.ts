@@ -5,14 +5,11 @@
  * each alert whose condition has stayed clear is told so (`conditionCleared`), which resolves it. One round opens at
  * most MAX_OPENED_PER_EVALUATION alerts (packages/alerts), so its history stays a few thousand events.
  */
-import {
-  getExternalWorkflowHandle,
-  ParentClosePolicy,
-  proxyActivities,
-  startChild,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { getExternalWorkflowHandle, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { JobActivities } from '@opsconductor/activities';
+import { alertLifecycle, conditionClearedSignal } from './alert-lifecycle.ts';
+import { OpsAlertRuleId } from './search-attributes.ts';
 
 const { evaluateAlertRules } = proxyActivities<JobActivities>({
   startToCloseTimeout: '2 minutes',
@@ -23,10 +20,11 @@ export async function evaluateAlerts(): Promise<{ rules: number; opened: number;
   const r = await evaluateAlertRules();
   for (const a of r.opened) {
     try {
-      await startChild('alertLifecycle', {
+      await startChild(alertLifecycle, {
         workflowId: a.workflowId,
         args: [{ alertId: a.alertId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [{ key: OpsAlertRuleId, value: a.ruleId }],
       });
     } catch (err) {
       // Its workflow still runs (the last alert of this rule and subject is closing): nothing to start.
@@ -36,7 +34,7 @@ export async function evaluateAlerts(): Promise<{ rules: number; opened: number;
   await Promise.all(
     r.cleared.map((id) =>
       getExternalWorkflowHandle(id)
-        .signal('conditionCleared', { reason: 'The condition cleared' })
+        .signal(conditionClearedSignal, { reason: 'The condition cleared' })
         // Its workflow ended meanwhile.
         .catch(() => undefined),
     ),

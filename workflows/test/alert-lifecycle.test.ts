@@ -164,7 +164,7 @@ describe('alertLifecycle', () => {
         args: [{ alertId: stub.state.plan.alertId }],
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
-      expect(again.firstExecutionRunId).toBe(handle.firstExecutionRunId);
+      expect(again.firstExecutionRunId).toBe(described.runId);
 
       await advanceUntil('level 2 notified', () => stub.delivered().length === 3);
       expect(deliveries(stub)).toEqual(['opened:slack-ops:0', 'escalated:mail-oncall:1', 'escalated:webhook-pager:2']);

@@ -11,13 +11,12 @@ import type { AlertCondition } from '@opsconductor/contracts/alerts-api';
 import type { Rule } from '@opsconductor/contracts/rules';
 import type { Database } from '@opsconductor/db';
 import { compareVersions } from '@opsconductor/rules';
+import { alertWorkflowId } from '@opsconductor/workflows/search-attributes';
 
 /** A condition must stay clear this long before its alert resolves by itself (flap protection), unless told otherwise. */
 export const FLAP_CLEAR_SECONDS = 60;
 /** Most alerts one evaluation opens (the rest open in the next round). */
 export const MAX_OPENED_PER_EVALUATION = 1000;
-
-export const alertWorkflowId = (ruleId: string, subjectKey: string): string => `alert/${ruleId}/${subjectKey}`;
 
 export type AlertSubjectType = 'device' | 'job_run' | 'deployment';
 

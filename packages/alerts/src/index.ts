@@ -1,5 +1,4 @@
 export {
-  alertWorkflowId,
   enabledRules,
   evaluateStateRules,
   FLAP_CLEAR_SECONDS,

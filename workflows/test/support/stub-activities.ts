@@ -6,9 +6,13 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { jobRunOutcome } from '@opsconductor/activities';
+
+/** The activities of job runs (deployment and alert activities have stubs of their own). */
+export type JobRunStubActivities = Omit<JobActivities, keyof DeploymentActivities | keyof AlertActivities | 'evaluateAlertRules'>;
 import type {
   ChainedRun,
   DeploymentActivities,
+  AlertActivities,
   DeviceStatusCounts,
   FinalizeJobRunInput,
   JobActivities,
@@ -110,7 +114,7 @@ export function createStubActivities(
     return { counts, total };
   }
 
-  const activities: Omit<JobActivities, keyof DeploymentActivities> = {
+  const activities: JobRunStubActivities = {
     /** A job's batch settles like a one-command batch: the steps are the activity's business (tested in activities/test). */
     async runJobOnTargets(input) {
       return activities.runCommandOnTargets({ ...input, deadlineAt: '', giveUpAt: '' });

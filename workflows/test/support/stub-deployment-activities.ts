@@ -32,7 +32,7 @@ import type { CommandKind } from '@opsconductor/contracts/commands';
 import type { DeploymentDeviceStatus, DeploymentStatus } from '@opsconductor/contracts/deployments';
 import type { MaintenanceWindowSpec } from '@opsconductor/contracts/maintenance-windows';
 import { emptyTally, insideAnyWindow, nextOpening, planWaves, type AutoPause, type WaveSize } from '@opsconductor/deployments';
-import { createStubActivities, type DeviceBehaviour } from './stub-activities.ts';
+import { createStubActivities, type DeviceBehaviour, type JobRunStubActivities } from './stub-activities.ts';
 
 /** How long an install (any command) takes on a device once it started, unless the options say otherwise. */
 export const INSTALL_MS = 10_000;
@@ -686,7 +686,7 @@ export function createStubDeployment(
 
   /** The job-run activities of the child jobRun workflows, each call routed to its run's job-run stub. */
   const fallback = createStubActivities([], () => ({ kind: 'succeed' })).activities;
-  const jobActivities: Omit<JobActivities, keyof DeploymentActivities> = {
+  const jobActivities: JobRunStubActivities = {
     ...fallback,
     runCommandOnTargets: (input) => runBatchPass(input),
     runJobOnTargets: () => Promise.reject(ApplicationFailure.nonRetryable('a deployment runs commands, not jobs', 'InvalidActivityInput')),

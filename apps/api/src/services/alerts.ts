@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
-  alertWorkflowId,
   channelSecretRef,
   deliverToChannel,
   enabledRules,
@@ -30,6 +29,7 @@ import type {
 } from '@opsconductor/contracts/alerts-api';
 import type { DomainEvent, EventConsumer } from '@opsconductor/domain-events';
 import { validateRule } from '@opsconductor/rules';
+import { OpsAlertRuleId } from '@opsconductor/workflows/search-attributes';
 import { SecretsUnavailableError } from '@opsconductor/secrets';
 import { conflict, invalid, isUniqueViolation, NameTakenError, notFound, withUnitOfWork, type Origin } from '@opsconductor/unit-of-work';
 import type { ApiDeps, AuthUser } from '../context.ts';
@@ -580,7 +580,12 @@ const FAILED_RUN_STATUSES = new Set(['failed', 'partially_succeeded', 'timed_out
 export async function startAlertWorkflows(deps: ApiDeps, opened: readonly OpenedAlert[]): Promise<void> {
   for (const a of opened) {
     try {
-      await deps.temporal.workflow.start('alertLifecycle', { taskQueue: deps.config.temporalTaskQueue, workflowId: a.workflowId, args: [{ alertId: a.alertId }] });
+      await deps.temporal.workflow.start('alertLifecycle', {
+        taskQueue: deps.config.temporalTaskQueue,
+        workflowId: a.workflowId,
+        args: [{ alertId: a.alertId }],
+        typedSearchAttributes: [{ key: OpsAlertRuleId, value: a.ruleId }],
+      });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
