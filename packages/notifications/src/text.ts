@@ -45,7 +45,6 @@ export function truncateEscaped(raw: string, max: number, escape: (text: string)
 
 // C0 controls except tab and newline, DEL, C1 controls, and the bidirectional overrides/isolates that can make a
 // hostname read backwards (CVE-2021-42574 "Trojan Source").
-// eslint-disable-next-line no-control-regex
 const UNSAFE_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
