@@ -56,6 +56,10 @@ function smtpFailure(error: unknown): DeliveryResult {
   const code = typeof fields?.code === 'string' ? fields.code : null;
   const detail = `${code === null ? '' : `${code}: `}${error instanceof Error ? error.message : String(error)}`.slice(0, 4096);
   // A 4xx reply is a temporary failure by definition (RFC 5321 §4.2.1); 5xx is permanent.
-  const retryable = responseCode !== null ? responseCode >= 400 && responseCode < 500 : code !== null && RETRYABLE_CODES.has(code);
+  // A certificate the relay presents and we do not trust stays untrusted until an admin acts (nodemailer reports it
+  // as a socket error).
+  const certificate = error instanceof Error && /certificate|CERT_/i.test(error.message);
+  const retryable =
+    responseCode !== null ? responseCode >= 400 && responseCode < 500 : code !== null && RETRYABLE_CODES.has(code) && !certificate;
   return { ok: false, responseCode, detail, retryable };
 }
