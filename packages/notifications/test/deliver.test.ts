@@ -86,6 +86,12 @@ describe('chat deliveries', () => {
     expect(other.received).toHaveLength(0);
   });
 
+  it('Slack: a webhook that never answers times out, retryable', async () => {
+    receiver.respondWith(() => undefined);
+    const result = await deliver({ type: 'slack', webhookUrl: receiver.url }, alertMessage(), { ...loopback, timeoutMs: 300 });
+    expect(result).toEqual({ ok: false, responseCode: null, detail: 'no response within 300 ms', retryable: true });
+  });
+
   it('Slack: a refused destination is final and nothing is sent', async () => {
     const result = await deliver({ type: 'slack', webhookUrl: receiver.url }, alertMessage());
     expect(result).toMatchObject({ ok: false, responseCode: null, retryable: false });
