@@ -70,9 +70,24 @@ describe('notification channels', () => {
     const secretPath = `/hooks/${randomUUID()}`;
     const created = await channel({ type: 'slack', webhookUrl: `${receiverUrl}${secretPath}` });
     expect(created).toMatchObject({ type: 'slack', target: new URL(receiverUrl).host, enabled: true, lastDelivery: null });
-    const smtp = await channel({ type: 'smtp', host: 'mail.example.com', port: 587, username: 'ops', password: 'smtp-pass-5b1f', from: 'ops@example.com', to: ['oncall@example.com'] });
+    const smtp = await channel({
+      type: 'smtp',
+      host: 'mail.example.com',
+      port: 587,
+      username: 'ops',
+      password: 'smtp-pass-5b1f',
+      from: 'ops@example.com',
+      to: ['oncall@example.com'],
+    });
     expect(smtp).toMatchObject({
-      settings: { host: 'mail.example.com', port: 587, security: 'starttls', username: 'ops', from: 'ops@example.com', to: ['oncall@example.com'] },
+      settings: {
+        host: 'mail.example.com',
+        port: 587,
+        security: 'starttls',
+        username: 'ops',
+        from: 'ops@example.com',
+        to: ['oncall@example.com'],
+      },
       target: 'oncall@example.com',
     });
     for (const token of [operator, viewer]) {
@@ -84,7 +99,13 @@ describe('notification channels', () => {
       (await call('GET', `/notification-channels/${created.id}`, admin)).text,
       (await call('PATCH', `/notification-channels/${created.id}`, admin, { name: `${created.name} (renamed)` })).text,
     ];
-    const audit = JSON.stringify(await t.database.db.prisma.auditLog.findMany({ where: { targetId: { in: [created.id, smtp.id] } } }));
+    const auditRows = await t.database.db.prisma.auditLog.findMany({ where: { targetId: { in: [created.id, smtp.id] } } });
+    expect(auditRows.map((r) => r.action).sort()).toEqual([
+      'notification_channel.create',
+      'notification_channel.create',
+      'notification_channel.update',
+    ]);
+    const audit = JSON.stringify(auditRows, (_, v) => (typeof v === 'bigint' ? String(v) : v));
     for (const text of [...answers, audit, logs.join('')]) {
       expect(text).not.toContain(secretPath);
       expect(text).not.toContain('smtp-pass-5b1f');
@@ -113,18 +134,29 @@ describe('notification channels', () => {
     expect(payload.type).toBe('alert.test');
 
     answers.set(path, 404);
-    expect((await call('POST', `/notification-channels/${created.id}/test`, admin)).body).toMatchObject({ status: 'failed', responseCode: 404 });
+    expect((await call('POST', `/notification-channels/${created.id}/test`, admin)).body).toMatchObject({
+      status: 'failed',
+      responseCode: 404,
+    });
     const log = (await call('GET', `/notification-channels/${created.id}/deliveries`, admin)).body;
     expect(log.total).toBe(2);
     expect(log.items.map((d: { status: string; responseCode: number; kind: string }) => [d.kind, d.status, d.responseCode])).toEqual([
       ['test', 'failed', 404],
       ['test', 'delivered', 200],
     ]);
-    expect((await call('GET', `/notification-channels/${created.id}`, admin)).body.lastDelivery).toMatchObject({ status: 'failed', responseCode: 404 });
+    expect((await call('GET', `/notification-channels/${created.id}`, admin)).body.lastDelivery).toMatchObject({
+      status: 'failed',
+      responseCode: 404,
+    });
   });
 
   it('refuses destinations on private addresses that are not allow-listed, without connecting', async () => {
-    for (const url of ['http://10.0.0.1/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]:9/x', 'http://localhost:9/x']) {
+    for (const url of [
+      'http://10.0.0.1/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]:8080/x',
+      'http://localhost:8080/x',
+    ]) {
       const created = await channel({ type: 'discord', webhookUrl: url });
       const test = await call('POST', `/notification-channels/${created.id}/test`, admin);
       expect(test.body.status, url).toBe('failed');
@@ -146,13 +178,20 @@ describe('notification channels', () => {
       expect(res.status, JSON.stringify(config)).toBe(400);
     }
     const created = await channel({ type: 'teams', webhookUrl: 'https://example.com/teams' });
-    const change = await call('PATCH', `/notification-channels/${created.id}`, admin, { config: { type: 'discord', webhookUrl: 'https://example.com/d' } });
+    const change = await call('PATCH', `/notification-channels/${created.id}`, admin, {
+      config: { type: 'discord', webhookUrl: 'https://example.com/d' },
+    });
     expect(change.status).toBe(409);
     expect(change.body.code).toBe('channel_type_fixed');
-    const dup = await call('POST', '/notification-channels', admin, { name: created.name, config: { type: 'teams', webhookUrl: 'https://example.com/t2' } });
+    const dup = await call('POST', '/notification-channels', admin, {
+      name: created.name,
+      config: { type: 'teams', webhookUrl: 'https://example.com/t2' },
+    });
     expect(dup.status).toBe(409);
     expect((await call('DELETE', `/notification-channels/${created.id}`, admin)).status).toBe(204);
-    const gone = await t.database.db.pool.query("SELECT 1 FROM secrets WHERE owner_type = 'notification_channel' AND owner_id = $1", [created.id]);
+    const gone = await t.database.db.pool.query("SELECT 1 FROM secrets WHERE owner_type = 'notification_channel' AND owner_id = $1", [
+      created.id,
+    ]);
     expect(gone.rowCount).toBe(0);
   });
 });
@@ -162,9 +201,10 @@ describe('rules and escalation policies', () => {
     const a = await channel({ type: 'slack', webhookUrl: `${receiverUrl}/a` });
     const b = await channel({ type: 'slack', webhookUrl: `${receiverUrl}/b` });
     const missing = randomUUID();
-    expect((await call('POST', '/escalation-policies', admin, { name: 'p-bad', levels: [{ channelIds: [missing], delayMinutes: 5 }] })).body.code).toBe(
-      'unknown_channels',
-    );
+    expect(
+      (await call('POST', '/escalation-policies', admin, { name: 'p-bad', levels: [{ channelIds: [missing], delayMinutes: 5 }] })).body
+        .code,
+    ).toBe('unknown_channels');
     const policy = await call('POST', '/escalation-policies', admin, {
       name: `p-${randomUUID()}`,
       levels: [
@@ -176,7 +216,9 @@ describe('rules and escalation policies', () => {
     const base = { severity: 'critical', condition: { type: 'device_offline', minutes: 5 } };
     expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r1', groupIds: [missing] })).body.code).toBe('unknown_groups');
     expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r2', channelIds: [missing] })).body.code).toBe('unknown_channels');
-    expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r3', escalationPolicyId: missing })).body.code).toBe('unknown_escalation_policy');
+    expect((await call('POST', '/alert-rules', admin, { ...base, name: 'r3', escalationPolicyId: missing })).body.code).toBe(
+      'unknown_escalation_policy',
+    );
     const badRule = await call('POST', '/alert-rules', admin, {
       name: 'r4',
       condition: { type: 'device_rule', rule: { field: 'no.such.field', op: 'equals', value: 1 } },
@@ -188,11 +230,25 @@ describe('rules and escalation policies', () => {
       { type: 'agent_outdated', minimumVersion: '1.0; rm -rf /' },
       { type: 'nothing' },
     ]) {
-      expect((await call('POST', '/alert-rules', admin, { name: `r-${randomUUID()}`, condition })).status, JSON.stringify(condition)).toBe(400);
+      expect((await call('POST', '/alert-rules', admin, { name: `r-${randomUUID()}`, condition })).status, JSON.stringify(condition)).toBe(
+        400,
+      );
     }
-    const rule = await call('POST', '/alert-rules', admin, { ...base, name: `offline-${randomUUID()}`, escalationPolicyId: policy.body.id, channelIds: [b.id], cooldownMinutes: 30 });
+    const rule = await call('POST', '/alert-rules', admin, {
+      ...base,
+      name: `offline-${randomUUID()}`,
+      escalationPolicyId: policy.body.id,
+      channelIds: [b.id],
+      cooldownMinutes: 30,
+    });
     expect(rule.status, rule.text).toBe(201);
-    expect(rule.body).toMatchObject({ severity: 'critical', cooldownMinutes: 30, escalationPolicyId: policy.body.id, openAlerts: 0, condition: base.condition });
+    expect(rule.body).toMatchObject({
+      severity: 'critical',
+      cooldownMinutes: 30,
+      escalationPolicyId: policy.body.id,
+      openAlerts: 0,
+      condition: base.condition,
+    });
     for (const token of [operator, viewer]) {
       expect((await call('POST', '/alert-rules', token, { ...base, name: `x-${randomUUID()}` })).status).toBe(403);
       expect((await call('GET', '/alert-rules', token)).status).toBe(200);

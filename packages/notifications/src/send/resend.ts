@@ -3,12 +3,33 @@
  * given, so the guard's dispatcher (and `redirect: 'manual'`) go in through them: the base URL is checked like any
  * webhook URL, and the connection goes to checked addresses only.
  */
-import { Resend } from 'resend';
+import { createRequire } from 'node:module';
 import type { ResendChannel } from '../channel.ts';
 import type { AlertMessage } from '../message.ts';
 import { renderEmail } from '../render/email.ts';
 import { failureResult, parseRetryAfter, type DeliveryResult } from '../result.ts';
 import { BlockedDestinationError, checkDestinationUrl, createGuardedDispatcher, type DestinationPolicy } from '../ssrf.ts';
+
+/**
+ * The part of the SDK used here. It is loaded with `require` and typed by hand: its own declarations import React's,
+ * whose global DOM stand-ins would replace the DOM types of every program that compiles this package (the browser
+ * tests' page callbacks among them).
+ */
+interface ResendClient {
+  emails: {
+    send(
+      email: { from: string; to: string[]; subject: string; text: string; html: string },
+      options: { signal: AbortSignal },
+    ): Promise<{
+      data: { id: string } | null;
+      error: { name: string; message: string; statusCode?: number | null } | null;
+      headers?: Record<string, string> | null;
+    }>;
+  };
+}
+const { Resend } = createRequire(import.meta.url)('resend') as {
+  Resend: new (apiKey: string, options: { baseUrl: string }) => ResendClient;
+};
 
 export const RESEND_BASE_URL = 'https://api.resend.com';
 /** Resend accepts at most 50 recipients per e-mail. */
@@ -53,8 +74,8 @@ export async function deliverResend(
       { from: channel.from, to: channel.to, subject: email.subject, text: email.text, html: email.html },
       requestOptions,
     );
-    if (error === null) return { ok: true, responseCode: 200, detail: data.id, retryable: false };
-    const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : null;
+    if (error === null) return { ok: true, responseCode: 200, detail: data?.id ?? null, retryable: false };
+    const statusCode = typeof error.statusCode === 'number' ? error.statusCode : null;
     const retryAfterSeconds = parseRetryAfter(headers?.['retry-after'] ?? null);
     const detail = `${error.name}: ${error.message}`.slice(0, 4096);
     if (statusCode === null) {
