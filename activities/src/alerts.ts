@@ -10,7 +10,14 @@ import type { Rule } from '@opsconductor/contracts/rules';
 import type { Database } from '@opsconductor/db';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
 import type { Logger } from 'pino';
-import type { AlertActivities, AlertPlan, AlertTimelineEntry, DeliverNotificationInput, DeliveryOutcome, EscalationLevel } from './alert-types.ts';
+import type {
+  AlertActivities,
+  AlertPlan,
+  AlertTimelineEntry,
+  DeliverNotificationInput,
+  DeliveryOutcome,
+  EscalationLevel,
+} from './alert-types.ts';
 
 export interface AlertActivityDeps {
   db: Database;
@@ -104,9 +111,11 @@ export function createAlertActivities(deps: AlertActivityDeps): AlertActivities 
     async evaluateAlertRules(): Promise<EvaluationResult> {
       const result = await evaluateStateRules({ db: deps.db, matching: deps.matching, resolveAfterSeconds: deps.resolveAfterSeconds });
       if (result.opened.length || result.cleared.length)
-        deps.logger.info({ activity: 'evaluateAlertRules', opened: result.opened.length, cleared: result.cleared.length }, 'alert rules evaluated');
+        deps.logger.info(
+          { activity: 'evaluateAlertRules', opened: result.opened.length, cleared: result.cleared.length },
+          'alert rules evaluated',
+        );
       return result;
     },
   };
 }
-

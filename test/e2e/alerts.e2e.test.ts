@@ -45,7 +45,9 @@ afterAll(async () => {
 
 /** Every text of a Block Kit message (header, sections, context). */
 const blockText = (body: any): string =>
-  JSON.stringify((body.blocks as any[]).map((b) => b.text?.text ?? b.elements?.map((e: any) => e.text) ?? b.fields?.map((f: any) => f.text)));
+  JSON.stringify(
+    (body.blocks as any[]).map((b) => b.text?.text ?? b.elements?.map((e: any) => e.text) ?? b.fields?.map((f: any) => f.text)),
+  );
 
 it('a stopped agent opens a device-offline alert, Slack gets it, an operator acknowledges, and it resolves when the agent is back', async () => {
   const channel = await stack.api('POST', '/api/v1/notification-channels', {
@@ -88,13 +90,23 @@ it('a stopped agent opens a device-offline alert, Slack gets it, an operator ack
 
   const ack = await stack.api('POST', `/api/v1/alerts/${summary.id}/acknowledge`, { comment: 'looking at it' });
   expect(ack.status, JSON.stringify(ack.body)).toBe(200);
-  await waitFor('the acknowledgement', async () => (await stack.api('GET', `/api/v1/alerts/${summary.id}`)).body.state === 'acknowledged', 15_000, 250);
+  await waitFor(
+    'the acknowledgement',
+    async () => (await stack.api('GET', `/api/v1/alerts/${summary.id}`)).body.state === 'acknowledged',
+    15_000,
+    250,
+  );
   const again = await stack.api('POST', `/api/v1/alerts/${summary.id}/acknowledge`, {});
   expect(again.status).toBe(409);
   expect(again.body.code).toBe('alert_refused');
 
   await agent.start();
-  await waitFor('the alert to resolve', async () => (await stack.api('GET', `/api/v1/alerts/${summary.id}`)).body.state === 'resolved', 60_000, 500);
+  await waitFor(
+    'the alert to resolve',
+    async () => (await stack.api('GET', `/api/v1/alerts/${summary.id}`)).body.state === 'resolved',
+    60_000,
+    500,
+  );
   await waitFor('the resolved message', async () => posts.length >= 2, 30_000, 250);
   expect(blockText(posts[1]!.body)).toMatch(/resolved/i);
   expect(posts).toHaveLength(2);

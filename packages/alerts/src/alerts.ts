@@ -62,16 +62,27 @@ export async function openAlert(db: Database, rule: AlertRuleRow, subject: Subje
        RETURNING id
      )
      INSERT INTO alert_events (alert_id, type, message) SELECT id, 'opened', $7 FROM opened RETURNING alert_id AS id`,
-    [randomUUID(), rule.id, subject.key, subject.type, subject.label.slice(0, 500), rule.severity, subject.summary, rule.cooldown_seconds, workflowId],
+    [
+      randomUUID(),
+      rule.id,
+      subject.key,
+      subject.type,
+      subject.label.slice(0, 500),
+      rule.severity,
+      subject.summary,
+      rule.cooldown_seconds,
+      workflowId,
+    ],
   );
   return rows[0] ? { alertId: rows[0].id, ruleId: rule.id, workflowId } : null;
 }
 
 /** The enabled rules of these types. */
 export async function enabledRules(db: Database, types: readonly AlertCondition['type'][]): Promise<AlertRuleRow[]> {
-  const { rows } = await db.pool.query<AlertRuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled AND type = ANY($1::text[]) ORDER BY created_at, id`, [
-    [...types],
-  ]);
+  const { rows } = await db.pool.query<AlertRuleRow>(
+    `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled AND type = ANY($1::text[]) ORDER BY created_at, id`,
+    [[...types]],
+  );
   return rows;
 }
 

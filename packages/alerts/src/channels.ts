@@ -11,7 +11,11 @@ import type { SecretRef, SecretStore } from '@opsconductor/secrets';
 
 export const CHANNEL_SECRET_OWNER = 'notification_channel';
 
-export const channelSecretRef = (channelId: string): SecretRef => ({ ownerType: CHANNEL_SECRET_OWNER, ownerId: channelId, purpose: 'config' });
+export const channelSecretRef = (channelId: string): SecretRef => ({
+  ownerType: CHANNEL_SECRET_OWNER,
+  ownerId: channelId,
+  purpose: 'config',
+});
 
 /** What of a configuration may be shown (no URL, password or key), and the destination for display. */
 export function shownSettings(config: NotificationChannelConfig): { settings: Record<string, unknown>; target: string } {
@@ -24,7 +28,14 @@ export function shownSettings(config: NotificationChannelConfig): { settings: Re
       return { settings: {}, target: new URL(config.url).host };
     case 'smtp':
       return {
-        settings: { host: config.host, port: config.port, security: config.security, username: config.username ?? null, from: config.from, to: config.to },
+        settings: {
+          host: config.host,
+          port: config.port,
+          security: config.security,
+          username: config.username ?? null,
+          from: config.from,
+          to: config.to,
+        },
         target: config.to.join(', '),
       };
     case 'resend':
@@ -70,7 +81,8 @@ export async function deliverToChannel(deps: DeliveryDeps, req: DeliveryRequest)
   const { rows } = await deps.db.pool.query<ChannelRow>('SELECT type, enabled FROM notification_channels WHERE id = $1', [req.channelId]);
   const channel = rows[0];
   let outcome: LoggedDelivery;
-  if (!channel) return { status: 'skipped', responseCode: null, detail: 'The channel was deleted.', retryable: false, retryAfterSeconds: null };
+  if (!channel)
+    return { status: 'skipped', responseCode: null, detail: 'The channel was deleted.', retryable: false, retryAfterSeconds: null };
   if (!channel.enabled) {
     outcome = { status: 'skipped', responseCode: null, detail: 'The channel is disabled.', retryable: false, retryAfterSeconds: null };
   } else {
@@ -79,7 +91,9 @@ export async function deliverToChannel(deps: DeliveryDeps, req: DeliveryRequest)
       outcome = {
         status: 'failed',
         responseCode: null,
-        detail: deps.secrets.configured ? 'The channel has no stored configuration.' : 'The secret store is not configured (SECRETS_MASTER_KEYS).',
+        detail: deps.secrets.configured
+          ? 'The channel has no stored configuration.'
+          : 'The secret store is not configured (SECRETS_MASTER_KEYS).',
         retryable: false,
         retryAfterSeconds: null,
       };

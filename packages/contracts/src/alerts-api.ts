@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { pagination, uuid } from './api.ts';
-import { rule } from './rules.ts';
+import type { Rule } from './rules.ts';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text.ts';
 
 const text = (max: number) => z.string().max(max).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
@@ -14,7 +14,14 @@ export const notificationChannelTypes = ['slack', 'teams', 'discord', 'webhook',
 export type NotificationChannelType = (typeof notificationChannelTypes)[number];
 export const alertSeverities = ['info', 'warning', 'critical'] as const;
 export const alertStates = ['open', 'acknowledged', 'resolved'] as const;
-export const alertRuleTypes = ['device_offline', 'disk_free', 'job_run_failed', 'deployment_failed', 'agent_outdated', 'device_rule'] as const;
+export const alertRuleTypes = [
+  'device_offline',
+  'disk_free',
+  'job_run_failed',
+  'deployment_failed',
+  'agent_outdated',
+  'device_rule',
+] as const;
 export const notificationKinds = ['opened', 'escalated', 'resolved', 'test'] as const;
 export const deliveryStatuses = ['delivered', 'failed', 'skipped'] as const;
 
@@ -28,7 +35,10 @@ const webUrl = text(2048).refine((s) => {
 const mailAddress = z
   .string()
   .max(254)
-  .regex(/^[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+@[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+$/, 'must be a mail address such as ops@example.com');
+  .regex(
+    /^[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+@[^\s@<>()[\]\\,;:"\u0000-\u001f\u007f]+$/,
+    'must be a mail address such as ops@example.com',
+  );
 const recipients = z.array(mailAddress).min(1).max(50);
 const hostName = z
   .string()
@@ -59,7 +69,10 @@ export const notificationChannelConfig = z
       type: z.literal('smtp'),
       host: hostName,
       port: z.number().int().min(1).max(65535).default(587),
-      security: z.enum(['tls', 'starttls', 'none']).default('starttls').describe('tls: TLS from the start (465); starttls: upgrade, required'),
+      security: z
+        .enum(['tls', 'starttls', 'none'])
+        .default('starttls')
+        .describe('tls: TLS from the start (465); starttls: upgrade, required'),
       username: text(256).min(1).optional(),
       password: text(1024).min(1).optional().describe('A secret'),
       from: mailAddress,
@@ -124,9 +137,7 @@ export const notificationChannel = z
 export type NotificationChannel = z.infer<typeof notificationChannel>;
 export const notificationChannelList = z.object({ items: z.array(notificationChannel) }).meta({ id: 'NotificationChannelList' });
 
-export const deliveryList = z
-  .object({ items: z.array(deliveryAttempt), total: z.number().int() })
-  .meta({ id: 'NotificationDeliveryList' });
+export const deliveryList = z.object({ items: z.array(deliveryAttempt), total: z.number().int() }).meta({ id: 'NotificationDeliveryList' });
 export const deliveryListQuery = pagination;
 
 export const escalationLevel = z.strictObject({
@@ -149,33 +160,37 @@ export const escalationPolicy = z
   .meta({ id: 'EscalationPolicy' });
 export const escalationPolicyList = z.object({ items: z.array(escalationPolicy) }).meta({ id: 'EscalationPolicyList' });
 
-/** What a rule watches, with its parameters. */
-export const alertCondition = z
-  .discriminatedUnion('type', [
-    z.strictObject({
-      type: z.literal('device_offline'),
-      minutes: z.number().int().min(1).max(10_080).describe('Not heard from for longer than this'),
-    }),
-    z.strictObject({
-      type: z.literal('disk_free'),
-      belowPercent: z.number().min(0.1).max(99).describe('A volume with less free space than this, in the last inventory'),
-    }),
-    z.strictObject({ type: z.literal('job_run_failed') }),
-    z.strictObject({
-      type: z.literal('deployment_failed'),
-      includePaused: z.boolean().default(true).describe('Also when a rollout paused itself (auto-pause, health)'),
-    }),
-    z.strictObject({
-      type: z.literal('agent_outdated'),
-      minimumVersion: z
-        .string()
-        .max(64)
-        .regex(/^\d+(\.\d+){0,3}$/, 'must be a version such as 1.4.0')
-        .describe('Agents older than this version'),
-    }),
-    z.strictObject({ type: z.literal('device_rule'), rule: rule.describe('A dynamic-group rule: every device matching it alerts') }),
-  ])
-  .meta({ id: 'AlertCondition' });
+/** What a rule watches, with its parameters: every kind but the dynamic-group rule (see deviceRuleCondition). */
+export const alertConditionOptions = [
+  z.strictObject({
+    type: z.literal('device_offline'),
+    minutes: z.number().int().min(1).max(10_080).describe('Not heard from for longer than this'),
+  }),
+  z.strictObject({
+    type: z.literal('disk_free'),
+    belowPercent: z.number().min(0.1).max(99).describe('A volume with less free space than this, in the last inventory'),
+  }),
+  z.strictObject({ type: z.literal('job_run_failed') }),
+  z.strictObject({
+    type: z.literal('deployment_failed'),
+    includePaused: z.boolean().default(true).describe('Also when a rollout paused itself (auto-pause, health)'),
+  }),
+  z.strictObject({
+    type: z.literal('agent_outdated'),
+    minimumVersion: z
+      .string()
+      .max(64)
+      .regex(/^\d+(\.\d+){0,3}$/, 'must be a version such as 1.4.0')
+      .describe('Agents older than this version'),
+  }),
+] as const;
+/**
+ * "Alert for every device matching this rule": the rule is checked by validateRule (as a group's is), so the schema
+ * takes it as given; the API documents it with its recursive `Rule` component (apps/api/src/lib/rule-openapi.ts).
+ */
+export const deviceRuleCondition = <R extends z.ZodType>(ruleSchema: R) =>
+  z.strictObject({ type: z.literal('device_rule'), rule: ruleSchema.describe('A dynamic-group rule: every device matching it alerts') });
+export const alertCondition = z.discriminatedUnion('type', [...alertConditionOptions, deviceRuleCondition(z.custom<Rule>())]);
 export type AlertCondition = z.infer<typeof alertCondition>;
 
 const alertRuleFields = {
@@ -188,20 +203,18 @@ const alertRuleFields = {
   escalationPolicyId: uuid.nullable().default(null),
   enabled: z.boolean().default(true),
 };
-export const createAlertRuleBody = z.strictObject(alertRuleFields).meta({ id: 'CreateAlertRule' });
+export const createAlertRuleBody = z.strictObject(alertRuleFields);
 export type CreateAlertRuleBody = z.infer<typeof createAlertRuleBody>;
-export const updateAlertRuleBody = z
-  .strictObject({
-    name: name.optional(),
-    condition: alertCondition.optional(),
-    groupIds: z.array(uuid).max(100).optional(),
-    severity: z.enum(alertSeverities).optional(),
-    cooldownMinutes: z.number().int().min(0).max(10_080).optional(),
-    channelIds: z.array(uuid).max(20).optional(),
-    escalationPolicyId: uuid.nullable().optional(),
-    enabled: z.boolean().optional(),
-  })
-  .meta({ id: 'UpdateAlertRule' });
+export const updateAlertRuleBody = z.strictObject({
+  name: name.optional(),
+  condition: alertCondition.optional(),
+  groupIds: z.array(uuid).max(100).optional(),
+  severity: z.enum(alertSeverities).optional(),
+  cooldownMinutes: z.number().int().min(0).max(10_080).optional(),
+  channelIds: z.array(uuid).max(20).optional(),
+  escalationPolicyId: uuid.nullable().optional(),
+  enabled: z.boolean().optional(),
+});
 export type UpdateAlertRuleBody = z.infer<typeof updateAlertRuleBody>;
 export const alertRule = z
   .object({
@@ -248,7 +261,14 @@ export const alertListQuery = pagination.extend({
   deviceId: uuid.optional().describe('Only alerts about this device'),
 });
 export const alertEvent = z
-  .object({ id: z.string(), type: z.string(), message: z.string(), actor: z.string().nullable(), details: z.unknown().nullable(), occurredAt: z.string() })
+  .object({
+    id: z.string(),
+    type: z.string(),
+    message: z.string(),
+    actor: z.string().nullable(),
+    details: z.unknown().nullable(),
+    occurredAt: z.string(),
+  })
   .meta({ id: 'AlertEvent' });
 export const alertDetail = alertSummary
   .extend({ timeline: z.array(alertEvent), deliveries: z.array(deliveryAttempt) })

@@ -73,9 +73,16 @@ const documentTags = [
       'Staged rollouts of a package version: dry run, pilot and waves, auto-pause, health analysis, maintenance windows per group, pause / resume / abort / rollback, approval (write: operator)',
   },
   { name: 'alerts', description: 'Alerts raised by the alert rules: list, timeline, acknowledge and resolve (operator)' },
-  { name: 'alert rules', description: 'What raises alerts: device offline, disk free, failed runs and deployments, outdated agents, a dynamic-group rule (admin)' },
+  {
+    name: 'alert rules',
+    description:
+      'What raises alerts: device offline, disk free, failed runs and deployments, outdated agents, a dynamic-group rule (admin)',
+  },
   { name: 'escalation policies', description: 'Who is notified, level after level, while nobody acknowledges an alert (admin)' },
-  { name: 'notification channels', description: 'Slack, Teams, Discord, signed webhooks and email; secrets never returned; test send and delivery log (admin)' },
+  {
+    name: 'notification channels',
+    description: 'Slack, Teams, Discord, signed webhooks and email; secrets never returned; test send and delivery log (admin)',
+  },
   { name: 'audit', description: 'Who did what, when (admin)' },
   {
     name: 'jobs',

@@ -5,6 +5,7 @@
  * with paths — while the document describes it with this recursive `Rule` component.
  */
 import { z } from '@hono/zod-openapi';
+import { alertConditionOptions, createAlertRuleBody, deviceRuleCondition, updateAlertRuleBody } from '@opsconductor/contracts/alerts-api';
 import { createGroupRequest, group, rulePreviewRequest, updateGroupRequest } from '@opsconductor/contracts/inventory-api';
 import { ruleOperators, softwareNameMatches, softwareVersionOps } from '@opsconductor/contracts/constants';
 
@@ -66,3 +67,10 @@ export const rulePreviewBody = rulePreviewRequest.extend({ rule: ruleJson }).ope
 const nullableRule = z.union([z.looseObject({}), z.null()]).openapi({ anyOf: [ref, { type: 'null' }] });
 export const groupResponse = group.extend({ rule: nullableRule }).openapi('Group');
 export const groupListResponse = z.object({ items: z.array(groupResponse) }).openapi('GroupList');
+
+/** Alert rules' conditions, their dynamic-group rule documented as the `Rule` component. */
+const alertConditionBody = z
+  .discriminatedUnion('type', [...alertConditionOptions, deviceRuleCondition(ruleJson)])
+  .openapi('AlertCondition');
+export const createAlertRuleRequest = createAlertRuleBody.extend({ condition: alertConditionBody }).openapi('CreateAlertRule');
+export const updateAlertRuleRequest = updateAlertRuleBody.extend({ condition: alertConditionBody.optional() }).openapi('UpdateAlertRule');

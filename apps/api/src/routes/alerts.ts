@@ -13,7 +13,6 @@ import {
   alertRuleList,
   bulkAlertBody,
   bulkAlertResult,
-  createAlertRuleBody,
   createNotificationChannelBody,
   deliveryList,
   deliveryListQuery,
@@ -24,11 +23,13 @@ import {
   notificationChannelList,
   resolveAlertBody,
   testDeliveryResult,
-  updateAlertRuleBody,
+  type CreateAlertRuleBody,
+  type UpdateAlertRuleBody,
   updateNotificationChannelBody,
 } from '@opsconductor/contracts/alerts-api';
 import { uuid } from '@opsconductor/contracts/api';
 import { requestOrigin } from '../lib/audit.ts';
+import { createAlertRuleRequest, updateAlertRuleRequest } from '../lib/rule-openapi.ts';
 import { authenticate, requireRole } from '../lib/auth.ts';
 import { documentedProblem, problemResponses } from '../lib/problem.ts';
 import { body, createRouter, json } from '../lib/router.ts';
@@ -203,7 +204,11 @@ const routes = {
     security,
     middleware: admin,
     request: { params: idParam('policy') },
-    responses: { 204: { description: 'Deleted' }, 409: documentedProblem('Rules use it (`escalation_policy_in_use`)'), ...problemResponses },
+    responses: {
+      204: { description: 'Deleted' },
+      409: documentedProblem('Rules use it (`escalation_policy_in_use`)'),
+      ...problemResponses,
+    },
   }),
   listRules: createRoute({
     method: 'get',
@@ -236,7 +241,7 @@ const routes = {
       'Device offline, disk free, agent outdated and dynamic-group rules are evaluated every 30 seconds (the `alert-evaluation` schedule); job-run and deployment rules fire on their events. One alert per rule and subject while it is not resolved.',
     security,
     middleware: admin,
-    request: body(createAlertRuleBody),
+    request: body(createAlertRuleRequest),
     responses: { 201: json(alertRule, 'Created'), ...nameTaken, ...problemResponses },
   }),
   updateRule: createRoute({
@@ -247,7 +252,7 @@ const routes = {
     summary: 'Change an alert rule (admin)',
     security,
     middleware: admin,
-    request: { params: idParam('rule'), ...body(updateAlertRuleBody) },
+    request: { params: idParam('rule'), ...body(updateAlertRuleRequest) },
     responses: { 200: json(alertRule, 'Changed'), ...nameTaken, ...problemResponses },
   }),
   deleteRule: createRoute({
@@ -292,7 +297,11 @@ const routes = {
     security,
     middleware: operator,
     request: { params: idParam('alert'), ...body(acknowledgeAlertBody) },
-    responses: { 200: json(alertDetail, 'Acknowledged'), 409: documentedProblem('Acknowledged or resolved already (`alert_refused`)'), ...problemResponses },
+    responses: {
+      200: json(alertDetail, 'Acknowledged'),
+      409: documentedProblem('Acknowledged or resolved already (`alert_refused`)'),
+      ...problemResponses,
+    },
   }),
   resolveAlert: createRoute({
     method: 'post',
@@ -332,7 +341,9 @@ const routes = {
 export const alertRoutes = createRouter()
   .openapi(routes.listChannels, async (c) => c.json({ items: await listChannels(c.var.deps) }, 200))
   .openapi(routes.getChannel, async (c) => c.json(await getChannel(c.var.deps, c.req.valid('param').id), 200))
-  .openapi(routes.createChannel, async (c) => c.json(await createChannel(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('json')), 201))
+  .openapi(routes.createChannel, async (c) =>
+    c.json(await createChannel(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('json')), 201),
+  )
   .openapi(routes.updateChannel, async (c) =>
     c.json(await updateChannel(c.var.deps, requestOrigin(c), c.req.valid('param').id, c.req.valid('json')), 200),
   )
@@ -357,8 +368,13 @@ export const alertRoutes = createRouter()
   })
   .openapi(routes.listRules, async (c) => c.json({ items: await listRules(c.var.deps) }, 200))
   .openapi(routes.getRule, async (c) => c.json(await getRule(c.var.deps, c.req.valid('param').id), 200))
-  .openapi(routes.createRule, async (c) => c.json(await createRule(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('json')), 201))
-  .openapi(routes.updateRule, async (c) => c.json(await updateRule(c.var.deps, requestOrigin(c), c.req.valid('param').id, c.req.valid('json')), 200))
+  // A condition's dynamic-group rule arrives as JSON; the service checks it with validateRule (400 rule_invalid).
+  .openapi(routes.createRule, async (c) =>
+    c.json(await createRule(c.var.deps, c.var.user, requestOrigin(c), c.req.valid('json') as CreateAlertRuleBody), 201),
+  )
+  .openapi(routes.updateRule, async (c) =>
+    c.json(await updateRule(c.var.deps, requestOrigin(c), c.req.valid('param').id, c.req.valid('json') as UpdateAlertRuleBody), 200),
+  )
   .openapi(routes.deleteRule, async (c) => {
     await deleteRule(c.var.deps, requestOrigin(c), c.req.valid('param').id);
     return c.body(null, 204);

@@ -115,7 +115,12 @@ function requireSecretStore(deps: ApiDeps): void {
   if (!deps.secrets.configured) throw new SecretsUnavailableError('Notification channels need the secret store (SECRETS_MASTER_KEYS).');
 }
 
-export async function createChannel(deps: ApiDeps, user: AuthUser, origin: Origin, body: CreateNotificationChannelBody): Promise<NotificationChannel> {
+export async function createChannel(
+  deps: ApiDeps,
+  user: AuthUser,
+  origin: Origin,
+  body: CreateNotificationChannelBody,
+): Promise<NotificationChannel> {
   requireSecretStore(deps);
   const id = randomUUID();
   const { settings, target } = shownSettings(body.config);
@@ -139,11 +144,17 @@ export async function createChannel(deps: ApiDeps, user: AuthUser, origin: Origi
   return getChannel(deps, id);
 }
 
-export async function updateChannel(deps: ApiDeps, origin: Origin, id: string, body: UpdateNotificationChannelBody): Promise<NotificationChannel> {
+export async function updateChannel(
+  deps: ApiDeps,
+  origin: Origin,
+  id: string,
+  body: UpdateNotificationChannelBody,
+): Promise<NotificationChannel> {
   const current = await getChannel(deps, id);
   if (body.config) {
     requireSecretStore(deps);
-    if (body.config.type !== current.type) throw conflict('channel_type_fixed', `This is a ${current.type} channel: create another channel instead.`);
+    if (body.config.type !== current.type)
+      throw conflict('channel_type_fixed', `This is a ${current.type} channel: create another channel instead.`);
   }
   const shown = body.config ? shownSettings(body.config) : null;
   try {
@@ -181,7 +192,12 @@ export async function deleteChannel(deps: ApiDeps, origin: Origin, id: string): 
     );
     await uow.sql.query('DELETE FROM notification_channels WHERE id = $1', [id]);
     await deps.secrets.delete(channelSecretRef(id), uow);
-    await uow.audit({ action: 'notification_channel.delete', targetType: 'notification_channel', targetId: id, details: { name: channel.name } });
+    await uow.audit({
+      action: 'notification_channel.delete',
+      targetType: 'notification_channel',
+      targetId: id,
+      details: { name: channel.name },
+    });
   });
 }
 
@@ -272,7 +288,10 @@ export async function getPolicy(deps: ApiDeps, id: string) {
 }
 
 export async function savePolicy(deps: ApiDeps, origin: Origin, body: EscalationPolicyBody, id?: string) {
-  await requireChannels(deps, body.levels.flatMap((l) => l.channelIds));
+  await requireChannels(
+    deps,
+    body.levels.flatMap((l) => l.channelIds),
+  );
   if (id) await getPolicy(deps, id);
   const policyId = id ?? randomUUID();
   try {
@@ -297,11 +316,17 @@ export async function savePolicy(deps: ApiDeps, origin: Origin, body: Escalation
 
 export async function deletePolicy(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
   const policy = await getPolicy(deps, id);
-  if (policy.ruleCount > 0) throw conflict('escalation_policy_in_use', `${policy.ruleCount} alert rule(s) use this policy: change them first.`);
+  if (policy.ruleCount > 0)
+    throw conflict('escalation_policy_in_use', `${policy.ruleCount} alert rule(s) use this policy: change them first.`);
   try {
     await withUnitOfWork(deps.db, origin, async (uow) => {
       await uow.sql.query('DELETE FROM escalation_policies WHERE id = $1', [id]);
-      await uow.audit({ action: 'escalation_policy.delete', targetType: 'escalation_policy', targetId: id, details: { name: policy.name } });
+      await uow.audit({
+        action: 'escalation_policy.delete',
+        targetType: 'escalation_policy',
+        targetId: id,
+        details: { name: policy.name },
+      });
     });
   } catch (err) {
     if ((err as { code?: string }).code === '23503') throw conflict('escalation_policy_in_use', 'An alert rule uses this policy.');
@@ -357,7 +382,10 @@ export async function getRule(deps: ApiDeps, id: string) {
   return rule;
 }
 
-async function checkRuleReferences(deps: ApiDeps, r: { condition?: AlertCondition; groupIds?: string[]; channelIds?: string[]; escalationPolicyId?: string | null }) {
+async function checkRuleReferences(
+  deps: ApiDeps,
+  r: { condition?: AlertCondition; groupIds?: string[]; channelIds?: string[]; escalationPolicyId?: string | null },
+) {
   if (r.channelIds) await requireChannels(deps, r.channelIds);
   if (r.escalationPolicyId) {
     const found = await deps.db.pool.query('SELECT 1 FROM escalation_policies WHERE id = $1', [r.escalationPolicyId]);
@@ -399,7 +427,12 @@ export async function createRule(deps: ApiDeps, user: AuthUser, origin: Origin, 
           user.id,
         ],
       );
-      await uow.audit({ action: 'alert_rule.create', targetType: 'alert_rule', targetId: id, details: { name: body.name, type: body.condition.type } });
+      await uow.audit({
+        action: 'alert_rule.create',
+        targetType: 'alert_rule',
+        targetId: id,
+        details: { name: body.name, type: body.condition.type },
+      });
     });
   } catch (err) {
     nameTaken(err, 'alert_rules_name_key', 'alert rule');
@@ -441,11 +474,16 @@ export async function updateRule(deps: ApiDeps, origin: Origin, id: string, body
 
 export async function deleteRule(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
   const rule = await getRule(deps, id);
-  const { rows } = await deps.db.pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM alerts WHERE rule_id = $1 AND state <> 'resolved'`, [id]);
+  const { rows } = await deps.db.pool.query<{ workflow_id: string }>(
+    `SELECT workflow_id FROM alerts WHERE rule_id = $1 AND state <> 'resolved'`,
+    [id],
+  );
   // Its open alerts end with it (their workflows first: they would write to deleted rows).
   await Promise.all(
     rows.map((r) =>
-      withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(r.workflow_id).terminate('alert rule deleted')).catch(() => undefined),
+      withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(r.workflow_id).terminate('alert rule deleted')).catch(
+        () => undefined,
+      ),
     ),
   );
   await withUnitOfWork(deps.db, origin, async (uow) => {
@@ -508,7 +546,11 @@ export async function listAlerts(deps: ApiDeps, f: AlertFilters, page: number, p
      AND ($5::uuid IS NULL OR (a.subject_type = 'device' AND a.subject_key = $5::text))`;
   const params = [f.state ?? null, f.active ?? null, f.severity ?? null, f.ruleId ?? null, f.deviceId ?? null];
   const [items, total] = await Promise.all([
-    deps.db.pool.query<AlertRow>(`${ALERT_SELECT} ${where} ORDER BY a.opened_at DESC, a.id LIMIT $6 OFFSET $7`, [...params, pageSize, (page - 1) * pageSize]),
+    deps.db.pool.query<AlertRow>(`${ALERT_SELECT} ${where} ORDER BY a.opened_at DESC, a.id LIMIT $6 OFFSET $7`, [
+      ...params,
+      pageSize,
+      (page - 1) * pageSize,
+    ]),
     deps.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM alerts a ${where}`, params),
   ]);
   return { items: items.rows.map(toAlert), total: total.rows[0]!.n };
@@ -526,7 +568,14 @@ export async function getAlert(deps: ApiDeps, id: string) {
   ]);
   return {
     ...toAlert(rows[0]),
-    timeline: timeline.rows.map((e) => ({ id: e.id, type: e.type, message: e.message, actor: e.actor, details: e.details ?? null, occurredAt: e.occurred_at.toISOString() })),
+    timeline: timeline.rows.map((e) => ({
+      id: e.id,
+      type: e.type,
+      message: e.message,
+      actor: e.actor,
+      details: e.details ?? null,
+      occurredAt: e.occurred_at.toISOString(),
+    })),
     deliveries: deliveries.rows.map(toDelivery),
   };
 }
@@ -539,21 +588,31 @@ export async function actOnAlert(deps: ApiDeps, origin: Origin, id: string, acti
   const by = origin.actor.name ?? origin.actor.type;
   const request = action === 'acknowledge' ? { by, ...(text ? { comment: text } : {}) } : { by, reason: text ?? `Resolved by ${by}` };
   try {
-    await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(alert.workflowId).executeUpdate(action, { args: [request] }));
+    await withTemporalDeadline(deps.temporal, () =>
+      deps.temporal.workflow.getHandle(alert.workflowId).executeUpdate(action, { args: [request] }),
+    );
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'alert_refused', (err.cause as Error | undefined)?.message ?? err.message);
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new ApiError(409, 'alert_refused', (err.cause as Error | undefined)?.message ?? err.message);
     const ended = err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5 || (err as { code?: number }).code === 9;
     if (!ended) throw err;
     if (alert.state === 'resolved') throw new ApiError(409, 'alert_refused', 'The alert is resolved already.');
-    if (action === 'acknowledge') throw new ApiError(409, 'alert_refused', 'The alert has no running workflow to acknowledge; resolve it instead.');
+    if (action === 'acknowledge')
+      throw new ApiError(409, 'alert_refused', 'The alert has no running workflow to acknowledge; resolve it instead.');
     // Its workflow is gone (ended or lost): the alert is resolved here, without notifications.
     await deps.db.pool.query(
       `UPDATE alerts SET state = 'resolved', resolved_at = now(), resolved_by = $2, resolution = $3 WHERE id = $1 AND state <> 'resolved'`,
       [id, by, request.reason ?? null],
     );
-    await deps.db.pool.query(`INSERT INTO alert_events (alert_id, type, message, actor) VALUES ($1, 'resolved', $2, $3)`, [id, request.reason ?? 'Resolved', by]);
+    await deps.db.pool.query(`INSERT INTO alert_events (alert_id, type, message, actor) VALUES ($1, 'resolved', $2, $3)`, [
+      id,
+      request.reason ?? 'Resolved',
+      by,
+    ]);
   }
-  await withUnitOfWork(deps.db, origin, ({ audit }) => audit({ action: `alert.${action}`, targetType: 'alert', targetId: id, details: text ? { text } : undefined }));
+  await withUnitOfWork(deps.db, origin, ({ audit }) =>
+    audit({ action: `alert.${action}`, targetType: 'alert', targetId: id, details: text ? { text } : undefined }),
+  );
   return getAlert(deps, id);
 }
 
@@ -565,7 +624,8 @@ export async function actOnAlerts(deps: ApiDeps, origin: Origin, ids: readonly s
       await actOnAlert(deps, origin, id, action, text);
       done.push(id);
     } catch (err) {
-      if (err instanceof ApiError || (err as { kind?: string }).kind === 'not_found') refused.push({ id, reason: (err as Error).message || 'not found' });
+      if (err instanceof ApiError || (err as { kind?: string }).kind === 'not_found')
+        refused.push({ id, reason: (err as Error).message || 'not found' });
       else throw err;
     }
   }
@@ -615,14 +675,29 @@ async function subjectFor(deps: ApiDeps, rule: AlertRuleRow, event: DomainEvent)
     const run = rows[0];
     if (!run) return null;
     const label = run.command.length > 80 ? `${run.command.slice(0, 79)}…` : run.command;
-    return { type: 'job_run', key: p.jobRunId, label, summary: `Job run ${p.status.replace('_', ' ')}: ${label} (${run.failed} of ${p.total} devices failed)` };
+    return {
+      type: 'job_run',
+      key: p.jobRunId,
+      label,
+      summary: `Job run ${p.status.replace('_', ' ')}: ${label} (${run.failed} of ${p.total} devices failed)`,
+    };
   }
   if (rule.type !== 'deployment_failed' || rule.params.type !== 'deployment_failed') return null;
   if (event.type === 'deployment.finished' && event.payload.status === 'failed') {
-    return { type: 'deployment', key: event.payload.deploymentId, label: event.payload.name, summary: `Deployment ${event.payload.name} failed` };
+    return {
+      type: 'deployment',
+      key: event.payload.deploymentId,
+      label: event.payload.name,
+      summary: `Deployment ${event.payload.name} failed`,
+    };
   }
   if (event.type === 'deployment.paused' && event.payload.automatic && rule.params.includePaused) {
-    return { type: 'deployment', key: event.payload.deploymentId, label: event.payload.name, summary: `Deployment ${event.payload.name} paused itself: ${event.payload.reason}` };
+    return {
+      type: 'deployment',
+      key: event.payload.deploymentId,
+      label: event.payload.name,
+      summary: `Deployment ${event.payload.name} paused itself: ${event.payload.reason}`,
+    };
   }
   return null;
 }
@@ -645,4 +720,3 @@ export function alertEventsConsumer(deps: ApiDeps): EventConsumer {
     },
   };
 }
-
