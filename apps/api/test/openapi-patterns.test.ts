@@ -4,6 +4,7 @@
  * match it, the ones it refuses do not. A pattern without samples here fails the test, so a new one
  * gets them. (A zod regex with the `u` flag once became a pattern ending in "/u" that matched nothing.)
  */
+import { alertConditionOptions, hostName, mailAddress, signingSecret } from '@opsconductor/contracts/alerts-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { jobRunTargetsQuery, outputQuery, s3SourceSettings, shareSourceSettings } from '@opsconductor/contracts/api';
@@ -154,6 +155,26 @@ const samples: Record<string, Samples> = {
     schema: maintenanceWindowSpec.shape.startTime,
     accepted: ['00:00', '02:30', '23:59', '19:05'],
     refused: ['24:00', '2:30', '02:60', '02:30:00', '', 'T02:30'],
+  },
+  signingSecret: {
+    schema: signingSecret,
+    accepted: [`whsec_${'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'}`, 'whsec_' + Buffer.alloc(64, 7).toString('base64')],
+    refused: ['whsec_short', 'sk_live_abcdefghijklmnopqrstuvwxyz012345', `whsec_${'!'.repeat(40)}`, ''],
+  },
+  mailAddress: {
+    schema: mailAddress,
+    accepted: ['ops@example.com', 'a.b+c@mail.example.org', 'oncall@localhost'],
+    refused: ['not an address', 'a@b@c', '<a@b.c>', 'a@b.c\n', '@example.com', 'a b@example.com'],
+  },
+  smtpHost: {
+    schema: hostName,
+    accepted: ['mail.example.com', '10.0.0.5', '[2001:db8::1]', 'smtp-relay'],
+    refused: ['mail example', 'a;b', '', 'mail/x', 'ü.example'],
+  },
+  agentVersion: {
+    schema: alertConditionOptions[4].shape.minimumVersion,
+    accepted: ['1', '1.4.0', '10.2.3.4'],
+    refused: ['1.0; rm -rf /', 'v1.2', '1.2.3.4.5', ''],
   },
   s3Credential: {
     schema: s3SourceSettings.shape.accessKeyId,

@@ -32,7 +32,7 @@ const webUrl = text(2048).refine((s) => {
   return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && u.hostname !== '';
 }, 'must be an http:// or https:// URL without a user name or password');
 /** A mail address as SMTP takes it (no display name, no control characters or spaces). */
-const mailAddress = z
+export const mailAddress = z
   .string()
   .max(254)
   .regex(
@@ -40,13 +40,13 @@ const mailAddress = z
     'must be a mail address such as ops@example.com',
   );
 const recipients = z.array(mailAddress).min(1).max(50);
-const hostName = z
+export const hostName = z
   .string()
   .min(1)
   .max(253)
   .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address');
 /** A Standard Webhooks signing secret: `whsec_` and 24 to 64 random bytes in base64. */
-const signingSecret = z
+export const signingSecret = z
   .string()
   .regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by 24 to 64 bytes in base64')
   .refine((s) => {
