@@ -11,7 +11,10 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
+import { domainEvent } from '@opsconductor/domain-events';
+import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
+import { waitFor } from '../../../test/support/tools.ts';
 
 let t: TestApi;
 let admin: string;
@@ -265,6 +268,47 @@ describe('rules and escalation policies', () => {
     expect(changed.body).toMatchObject({ escalationPolicyId: null, enabled: false });
     expect((await call('DELETE', `/escalation-policies/${policy.body.id}`, admin)).status).toBe(204);
     expect((await call('DELETE', `/alert-rules/${rule.body.id}`, admin)).status).toBe(204);
+  });
+});
+
+describe('alerts from events', () => {
+  it('a deployment that paused itself opens one alert of a deployment rule (and a paused one by hand none), deduplicated', async () => {
+    const rule = await call('POST', '/alert-rules', admin, {
+      name: `deployments-${randomUUID()}`,
+      condition: { type: 'deployment_failed' },
+      severity: 'warning',
+    });
+    expect(rule.status, rule.text).toBe(201);
+    const deploymentId = randomUUID();
+    const paused = (automatic: boolean) =>
+      domainEvent('deployment.paused', {
+        deploymentId,
+        name: 'Firefox 140',
+        wave: 1,
+        reason: 'more than 10% failed',
+        automatic,
+        by: automatic ? null : 'alice',
+      });
+    await withUnitOfWork(t.database.db, { actor: systemActor('test') }, ({ emit }) => emit(paused(false), paused(true), paused(true)));
+    const alerts = async () => (await call('GET', `/alerts?ruleId=${rule.body.id}`, viewer)).body;
+    await waitFor('the deployment alert', async () => (await alerts()).total === 1, 15_000, 100);
+    // The outbox delivered all three: the manual pause opened nothing, the second automatic one found the first open.
+    await new Promise((r) => setTimeout(r, 500));
+    const { items } = await alerts();
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      state: 'open',
+      severity: 'warning',
+      subject: { type: 'deployment', id: deploymentId, label: 'Firefox 140' },
+      summary: 'Deployment Firefox 140 paused itself: more than 10% failed',
+      workflowId: `alert/${rule.body.id}/${deploymentId}`,
+    });
+    const detail = (await call('GET', `/alerts/${items[0].id}`, viewer)).body;
+    expect(detail.timeline.map((e: { type: string }) => e.type)).toEqual(['opened']);
+    // Its workflow was started (no worker runs it here).
+    const described = await t.api.deps.temporal.workflow.getHandle(items[0].workflowId).describe();
+    expect(described.type).toBe('alertLifecycle');
+    await t.api.deps.temporal.workflow.getHandle(items[0].workflowId).terminate('test over');
   });
 });
 
