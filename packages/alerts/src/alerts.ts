@@ -16,7 +16,7 @@ import { alertWorkflowId } from '@opsconductor/workflows/search-attributes';
 /** A condition must stay clear this long before its alert resolves by itself (flap protection), unless told otherwise. */
 export const FLAP_CLEAR_SECONDS = 60;
 /** Most alerts one evaluation opens (the rest open in the next round). */
-export const MAX_OPENED_PER_EVALUATION = 1000;
+export const MAX_OPENED_PER_EVALUATION = 500;
 
 export type AlertSubjectType = 'device' | 'job_run' | 'deployment';
 
