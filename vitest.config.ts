@@ -17,8 +17,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Two cores: servers under test (Postgres, Temporal, API, worker, agents) need CPU too.
-    maxWorkers: 2,
+    // Three test files at a time on two cores: most of an end-to-end file's time is spent waiting (for agents,
+    // schedules, timeouts), and the servers under test (Postgres, Temporal, API, worker, agents) use the rest.
+    maxWorkers: 3,
     minWorkers: 1,
   },
 });
