@@ -5,7 +5,7 @@
  * timeline, and the `alert-evaluation` schedule's round over the state rules.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { alertMessage, deliverToChannel, evaluateStateRules, type EvaluationResult } from '@opsconductor/alerts';
+import { alertMessage, deliverToChannel, evaluateStateRules, silenceOf, type EvaluationResult } from '@opsconductor/alerts';
 import type { Rule } from '@opsconductor/contracts/rules';
 import type { Database } from '@opsconductor/db';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
@@ -66,7 +66,15 @@ export function createAlertActivities(deps: AlertActivityDeps): AlertActivities 
     async deliverNotification(input: DeliverNotificationInput): Promise<DeliveryOutcome> {
       const message = await alertMessage(deps.db, { ...input, consoleUrl: deps.consoleUrl ?? 'http://localhost:3000' });
       if (!message) return { status: 'skipped', responseCode: null, detail: 'The alert was deleted.' };
-      const outcome = await deliverToChannel(delivery, { ...input, attempt: Context.current().info.attempt, message });
+      // A silenced alert's notifications are logged, not sent (its resolution too, while the silence lasts).
+      const silence = await silenceOf(deps.db, input.alertId);
+      const skip = silence ? `Silenced until ${silence.endsAt.toISOString()} by ${silence.createdBy}: ${silence.reason}` : undefined;
+      const outcome = await deliverToChannel(delivery, {
+        ...input,
+        attempt: Context.current().info.attempt,
+        message,
+        ...(skip ? { skip } : {}),
+      });
       if (outcome.status !== 'failed') return { status: outcome.status, responseCode: outcome.responseCode, detail: outcome.detail };
       const detail = `${outcome.responseCode ?? 'no response'}: ${outcome.detail ?? 'failed'}`;
       if (!outcome.retryable) throw ApplicationFailure.nonRetryable(detail, 'NonRetryableDelivery', outcome);

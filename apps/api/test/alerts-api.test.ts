@@ -11,6 +11,9 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createAlertActivities } from '../../../activities/src/alerts.ts';
+import { evaluateStateRules } from '@opsconductor/alerts';
 import { domainEvent } from '@opsconductor/domain-events';
 import { systemActor, withUnitOfWork } from '@opsconductor/unit-of-work';
 import { startTestApi, type TestApi } from '../../../test/support/api.ts';
@@ -27,6 +30,7 @@ let receiverUrl: string;
 const received: Array<{ path: string; headers: IncomingMessage['headers']; body: string }> = [];
 const answers = new Map<string, number>();
 const SIGNING_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+const MASTER_KEYS = [{ id: 'k1', key: randomBytes(32) }];
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -47,7 +51,7 @@ beforeAll(async () => {
   });
   t = await startTestApi(
     { notificationAllowedHosts: ['127.0.0.1'] },
-    { secretsMasterKeys: [{ id: 'k1', key: randomBytes(32) }], logger: pino({ level: 'trace' }, sink) },
+    { secretsMasterKeys: MASTER_KEYS, logger: pino({ level: 'trace' }, sink) },
   );
   [admin, operator, viewer] = await Promise.all([t.tokenFor('admin'), t.tokenFor('operator'), t.tokenFor('viewer')]);
 });
@@ -309,6 +313,89 @@ describe('alerts from events', () => {
     const described = await t.api.deps.temporal.workflow.getHandle(items[0].workflowId).describe();
     expect(described.type).toBe('alertLifecycle');
     await t.api.deps.temporal.workflow.getHandle(items[0].workflowId).terminate('test over');
+  });
+});
+
+describe('silences', () => {
+  it('are checked, listed, ended early; a silenced alert says so, and its deliveries are logged as skipped, not sent', async () => {
+    const hook = `/silenced/${randomUUID()}`;
+    const ch = await channel({ type: 'slack', webhookUrl: `${receiverUrl}${hook}` });
+    const rule = (
+      await call('POST', '/alert-rules', admin, {
+        name: `disk-${randomUUID()}`,
+        condition: { type: 'disk_free', belowPercent: 5 },
+        channelIds: [ch.id],
+      })
+    ).body;
+    const { deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin), `silenced-${randomUUID().slice(0, 8)}`);
+    await t.database.db.pool.query(`INSERT INTO device_tags (device_id, tag) VALUES ($1, 'lab')`, [deviceId]);
+    const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+    for (const bad of [
+      { endsAt: inAnHour, reason: 'no matcher' },
+      { tag: 'lab', endsAt: new Date(Date.now() - 1000).toISOString(), reason: 'over already' },
+      { tag: 'lab', endsAt: new Date(Date.now() + 91 * 86_400_000).toISOString(), reason: 'too long' },
+      { tag: 'lab', endsAt: inAnHour, reason: '' },
+      { groupId: randomUUID(), endsAt: inAnHour, reason: 'no such group' },
+    ]) {
+      expect((await call('POST', '/alert-silences', operator, bad)).status, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await call('POST', '/alert-silences', viewer, { tag: 'lab', endsAt: inAnHour, reason: 'x' })).status).toBe(403);
+    const silence = await call('POST', '/alert-silences', operator, {
+      ruleId: rule.id,
+      tag: 'lab',
+      endsAt: inAnHour,
+      reason: 'disk swap in the lab',
+    });
+    expect(silence.status, silence.text).toBe(201);
+    expect(silence.body).toMatchObject({ ruleId: rule.id, tag: 'lab', active: true, createdBy: expect.stringContaining('@') });
+    expect((await call('GET', '/alert-silences?active=true', viewer)).body.items.map((x: { id: string }) => x.id)).toContain(
+      silence.body.id,
+    );
+
+    // The disk fills up: the alert opens (through the evaluation's own code) and is shown silenced.
+    await t.database.db.pool.query(`UPDATE devices SET rule_facts = '{"performance.minDiskFreePercent": 2.5}' WHERE id = $1`, [deviceId]);
+    const evaluated = await evaluateStateRules({ db: t.database.db, matching: async () => [] });
+    const opened = evaluated.opened.find((a) => a.ruleId === rule.id)!;
+    expect(opened).toBeDefined();
+    const summary = (await call('GET', `/alerts/${opened.alertId}`, viewer)).body;
+    expect(summary).toMatchObject({
+      state: 'open',
+      summary: expect.stringContaining('2.5% free'),
+      silenced: { id: silence.body.id, reason: 'disk swap in the lab' },
+    });
+
+    // Its notification is logged as skipped, and nothing reaches the channel.
+    const activities = createAlertActivities({
+      db: t.database.db,
+      logger: pino({ level: 'silent' }),
+      secretsMasterKeys: MASTER_KEYS,
+      notificationAllowedHosts: ['127.0.0.1'],
+      matching: async () => [],
+    });
+    const deliver = (level: number) =>
+      new MockActivityEnvironment().run(activities.deliverNotification, {
+        alertId: opened.alertId,
+        channelId: ch.id,
+        kind: 'opened' as const,
+        level,
+      });
+    expect(await deliver(0)).toMatchObject({
+      status: 'skipped',
+      detail: expect.stringMatching(/^Silenced until .*: disk swap in the lab$/),
+    });
+    expect(received.filter((r) => r.path === hook)).toEqual([]);
+
+    // Ended early: the next notification goes out.
+    expect((await call('DELETE', `/alert-silences/${silence.body.id}`, operator)).status).toBe(204);
+    expect((await call('GET', `/alerts/${opened.alertId}`, viewer)).body.silenced).toBeNull();
+    expect(await deliver(1)).toMatchObject({ status: 'delivered', responseCode: 200 });
+    expect(received.filter((r) => r.path === hook)).toHaveLength(1);
+    expect(
+      (await call('GET', `/notification-channels/${ch.id}/deliveries`, admin)).body.items.map((d: { status: string }) => d.status),
+    ).toEqual(['delivered', 'skipped']);
+    expect(
+      (await call('GET', '/alert-silences?active=false', viewer)).body.items.find((x: { id: string }) => x.id === silence.body.id),
+    ).toMatchObject({ active: false });
   });
 });
 

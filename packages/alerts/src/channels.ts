@@ -54,6 +54,8 @@ export interface DeliveryDeps {
 
 export interface DeliveryRequest {
   channelId: string;
+  /** Not sent, logged as skipped with this detail (the alert is silenced). */
+  skip?: string;
   alertId: string | null;
   kind: AlertMessage['kind'];
   level: number;
@@ -83,7 +85,9 @@ export async function deliverToChannel(deps: DeliveryDeps, req: DeliveryRequest)
   let outcome: LoggedDelivery;
   if (!channel)
     return { status: 'skipped', responseCode: null, detail: 'The channel was deleted.', retryable: false, retryAfterSeconds: null };
-  if (!channel.enabled) {
+  if (req.skip) {
+    outcome = { status: 'skipped', responseCode: null, detail: req.skip, retryable: false, retryAfterSeconds: null };
+  } else if (!channel.enabled) {
     outcome = { status: 'skipped', responseCode: null, detail: 'The channel is disabled.', retryable: false, retryAfterSeconds: null };
   } else {
     const secret = deps.secrets.configured ? await deps.secrets.revealText(channelSecretRef(req.channelId)) : null;

@@ -21,3 +21,4 @@ export {
   type LoggedDelivery,
 } from './channels.ts';
 export { alertMessage } from './messages.ts';
+export { MATCHING_SILENCES, silenceOf, type ActiveSilence } from './silences.ts';

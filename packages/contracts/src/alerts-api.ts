@@ -3,7 +3,7 @@
  * policies, alert rules and the alerts they raise, with their timeline and the log of every delivery attempt.
  */
 import { z } from 'zod';
-import { pagination, uuid } from './api.ts';
+import { pagination, tagName, uuid } from './api.ts';
 import type { Rule } from './rules.ts';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text.ts';
 
@@ -234,6 +234,51 @@ export const alertRule = z
   .meta({ id: 'AlertRule' });
 export const alertRuleList = z.object({ items: z.array(alertRule) }).meta({ id: 'AlertRuleList' });
 
+const MAX_SILENCE_DAYS = 90;
+export const createSilenceBody = z
+  .strictObject({
+    ruleId: uuid.optional().describe('Alerts of this rule'),
+    deviceId: uuid.optional().describe('Alerts about this device'),
+    groupId: uuid.optional().describe("Alerts about this group's devices"),
+    tag: tagName.optional().describe('Alerts about devices with this tag'),
+    startsAt: z.iso.datetime({ offset: true }).optional().describe('Default: now'),
+    endsAt: z.iso.datetime({ offset: true }).describe(`At most ${MAX_SILENCE_DAYS} days after it starts`),
+    reason: text(2000).trim().min(1),
+  })
+  .refine((s) => s.ruleId || s.deviceId || s.groupId || s.tag, {
+    message: 'give at least one of ruleId, deviceId, groupId, tag',
+    path: ['ruleId'],
+  })
+  .refine(
+    (s) => {
+      const start = s.startsAt ? Date.parse(s.startsAt) : Date.now();
+      const end = Date.parse(s.endsAt);
+      return end > start && end > Date.now() && end - start <= MAX_SILENCE_DAYS * 86_400_000;
+    },
+    { message: `must be in the future, after startsAt, and at most ${MAX_SILENCE_DAYS} days after it`, path: ['endsAt'] },
+  )
+  .meta({ id: 'CreateAlertSilence' });
+export type CreateSilenceBody = z.infer<typeof createSilenceBody>;
+export const alertSilence = z
+  .object({
+    id: uuid,
+    ruleId: uuid.nullable(),
+    deviceId: uuid.nullable(),
+    groupId: uuid.nullable(),
+    tag: z.string().nullable(),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    reason: z.string(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    active: z.boolean(),
+  })
+  .meta({ id: 'AlertSilence' });
+export const alertSilenceList = z.object({ items: z.array(alertSilence) }).meta({ id: 'AlertSilenceList' });
+export const alertSilenceListQuery = z.object({
+  active: z.enum(['true', 'false']).optional().describe('true: in effect now; false: ended or not started yet'),
+});
+
 export const alertSummary = z
   .object({
     id: uuid,
@@ -249,6 +294,10 @@ export const alertSummary = z
     resolvedAt: z.string().nullable(),
     resolvedBy: z.string().nullable(),
     resolution: z.string().nullable(),
+    silenced: z
+      .object({ id: uuid, reason: z.string(), endsAt: z.string(), createdBy: z.string() })
+      .nullable()
+      .describe('The silence muting its notifications now, if any'),
   })
   .meta({ id: 'AlertSummary' });
 export type AlertSummary = z.infer<typeof alertSummary>;

@@ -2056,6 +2056,41 @@ export interface paths {
         patch: operations["updateAlertRule"];
         trace?: never;
     };
+    "/api/v1/alert-silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List silences, the latest ending first */
+        get: operations["listAlertSilences"];
+        put?: never;
+        /** Silence alerts (operator): those matching every matcher given are still opened and shown, but not notified */
+        post: operations["createAlertSilence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a silence now (operator); one that has not started is deleted */
+        delete: operations["expireAlertSilence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts": {
         parameters: {
             query?: never;
@@ -5657,6 +5692,56 @@ export interface components {
             escalationPolicyId?: string | null;
             enabled?: boolean;
         };
+        AlertSilenceList: {
+            items: components["schemas"]["AlertSilence"][];
+        };
+        AlertSilence: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            ruleId: string | null;
+            /** Format: uuid */
+            deviceId: string | null;
+            /** Format: uuid */
+            groupId: string | null;
+            tag: string | null;
+            startsAt: string;
+            endsAt: string;
+            reason: string;
+            createdBy: string;
+            createdAt: string;
+            active: boolean;
+        };
+        CreateAlertSilence: {
+            /**
+             * Format: uuid
+             * @description Alerts of this rule
+             */
+            ruleId?: string;
+            /**
+             * Format: uuid
+             * @description Alerts about this device
+             */
+            deviceId?: string;
+            /**
+             * Format: uuid
+             * @description Alerts about this group's devices
+             */
+            groupId?: string;
+            /** @description Alerts about devices with this tag */
+            tag?: string;
+            /**
+             * Format: date-time
+             * @description Default: now
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description At most 90 days after it starts
+             */
+            endsAt: string;
+            reason: string;
+        };
         AlertList: {
             items: components["schemas"]["AlertSummary"][];
             total: number;
@@ -5689,6 +5774,14 @@ export interface components {
             resolvedAt: string | null;
             resolvedBy: string | null;
             resolution: string | null;
+            /** @description The silence muting its notifications now, if any */
+            silenced: {
+                /** Format: uuid */
+                id: string;
+                reason: string;
+                endsAt: string;
+                createdBy: string;
+            } | null;
         };
         AlertDetail: {
             /** Format: uuid */
@@ -5718,6 +5811,14 @@ export interface components {
             resolvedAt: string | null;
             resolvedBy: string | null;
             resolution: string | null;
+            /** @description The silence muting its notifications now, if any */
+            silenced: {
+                /** Format: uuid */
+                id: string;
+                reason: string;
+                endsAt: string;
+                createdBy: string;
+            } | null;
             timeline: components["schemas"]["AlertEvent"][];
             deliveries: components["schemas"]["NotificationDelivery"][];
         };
@@ -6837,6 +6938,9 @@ export type SchemaAlertRule = components['schemas']['AlertRule'];
 export type SchemaCreateAlertRule = components['schemas']['CreateAlertRule'];
 export type SchemaAlertCondition = components['schemas']['AlertCondition'];
 export type SchemaUpdateAlertRule = components['schemas']['UpdateAlertRule'];
+export type SchemaAlertSilenceList = components['schemas']['AlertSilenceList'];
+export type SchemaAlertSilence = components['schemas']['AlertSilence'];
+export type SchemaCreateAlertSilence = components['schemas']['CreateAlertSilence'];
 export type SchemaAlertList = components['schemas']['AlertList'];
 export type SchemaAlertSummary = components['schemas']['AlertSummary'];
 export type SchemaAlertDetail = components['schemas']['AlertDetail'];
@@ -20574,6 +20678,260 @@ export interface operations {
             };
             /** @description The request body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAlertSilences: {
+        parameters: {
+            query?: {
+                /** @description true: in effect now; false: ended or not started yet */
+                active?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Silences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSilenceList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAlertSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAlertSilence"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSilence"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database or Temporal) is unavailable, or the server is overloaded: `database_unavailable`, `temporal_unavailable` or `server_busy`; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    expireAlertSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The silence's ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -78,6 +78,7 @@ const documentTags = [
     description:
       'What raises alerts: device offline, disk free, failed runs and deployments, outdated agents, a dynamic-group rule (admin)',
   },
+  { name: 'alert silences', description: 'Mute notifications of alerts matching a rule, device, group or tag for a while (operator)' },
   { name: 'escalation policies', description: 'Who is notified, level after level, while nobody acknowledges an alert (admin)' },
   {
     name: 'notification channels',

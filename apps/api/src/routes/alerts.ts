@@ -11,6 +11,10 @@ import {
   alertListQuery,
   alertRule,
   alertRuleList,
+  alertSilence,
+  alertSilenceList,
+  alertSilenceListQuery,
+  createSilenceBody,
   bulkAlertBody,
   bulkAlertResult,
   createNotificationChannelBody,
@@ -38,6 +42,9 @@ import {
   actOnAlerts,
   createChannel,
   createRule,
+  createSilence,
+  expireSilence,
+  listSilences,
   deleteChannel,
   deletePolicy,
   deleteRule,
@@ -64,6 +71,7 @@ const alertTags = ['alerts'];
 const ruleTags = ['alert rules'];
 const channelTags = ['notification channels'];
 const policyTags = ['escalation policies'];
+const silenceTags = ['alert silences'];
 const idParam = (what: string) => z.object({ id: uuid.describe(`The ${what}'s ID`) });
 const nameTaken = { 409: documentedProblem('The name is taken (`name_taken`)') };
 const secretNote =
@@ -266,6 +274,39 @@ const routes = {
     request: { params: idParam('rule') },
     responses: { 204: { description: 'Deleted' }, ...problemResponses },
   }),
+  listSilences: createRoute({
+    method: 'get',
+    path: '/alert-silences',
+    operationId: 'listAlertSilences',
+    tags: silenceTags,
+    summary: 'List silences, the latest ending first',
+    security,
+    middleware: read,
+    request: { query: alertSilenceListQuery },
+    responses: { 200: json(alertSilenceList, 'Silences'), ...problemResponses },
+  }),
+  createSilence: createRoute({
+    method: 'post',
+    path: '/alert-silences',
+    operationId: 'createAlertSilence',
+    tags: silenceTags,
+    summary: 'Silence alerts (operator): those matching every matcher given are still opened and shown, but not notified',
+    security,
+    middleware: operator,
+    request: body(createSilenceBody),
+    responses: { 201: json(alertSilence, 'Created'), ...problemResponses },
+  }),
+  expireSilence: createRoute({
+    method: 'delete',
+    path: '/alert-silences/{id}',
+    operationId: 'expireAlertSilence',
+    tags: silenceTags,
+    summary: 'End a silence now (operator); one that has not started is deleted',
+    security,
+    middleware: operator,
+    request: { params: idParam('silence') },
+    responses: { 204: { description: 'Ended' }, ...problemResponses },
+  }),
   listAlerts: createRoute({
     method: 'get',
     path: '/alerts',
@@ -377,6 +418,12 @@ export const alertRoutes = createRouter()
   )
   .openapi(routes.deleteRule, async (c) => {
     await deleteRule(c.var.deps, requestOrigin(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  })
+  .openapi(routes.listSilences, async (c) => c.json({ items: await listSilences(c.var.deps, c.req.valid('query').active) }, 200))
+  .openapi(routes.createSilence, async (c) => c.json(await createSilence(c.var.deps, requestOrigin(c), c.req.valid('json')), 201))
+  .openapi(routes.expireSilence, async (c) => {
+    await expireSilence(c.var.deps, requestOrigin(c), c.req.valid('param').id);
     return c.body(null, 204);
   })
   .openapi(routes.listAlerts, async (c) => {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
+  MATCHING_SILENCES,
   channelSecretRef,
   deliverToChannel,
   enabledRules,
@@ -21,6 +22,7 @@ import type {
   AlertSummary,
   CreateAlertRuleBody,
   CreateNotificationChannelBody,
+  CreateSilenceBody,
   DeliveryAttempt,
   EscalationPolicyBody,
   NotificationChannel,
@@ -512,9 +514,11 @@ interface AlertRow {
   resolved_at: Date | null;
   resolved_by: string | null;
   resolution: string | null;
+  silence: { id: string; reason: string; ends_at: string; created_by: string } | null;
 }
 const ALERT_SELECT = `SELECT a.id, a.rule_id, r.name AS rule_name, r.type AS rule_type, a.subject_type, a.subject_key, a.subject_label, a.state,
-       a.severity, a.summary, a.workflow_id, a.opened_at, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by, a.resolution
+       a.severity, a.summary, a.workflow_id, a.opened_at, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by, a.resolution,
+       (SELECT row_to_json(m) FROM (${MATCHING_SILENCES} ORDER BY s.ends_at DESC LIMIT 1) m) AS silence
   FROM alerts a JOIN alert_rules r ON r.id = a.rule_id`;
 const toAlert = (r: AlertRow): AlertSummary => ({
   id: r.id,
@@ -530,6 +534,9 @@ const toAlert = (r: AlertRow): AlertSummary => ({
   resolvedAt: r.resolved_at?.toISOString() ?? null,
   resolvedBy: r.resolved_by,
   resolution: r.resolution,
+  silenced: r.silence
+    ? { id: r.silence.id, reason: r.silence.reason, endsAt: new Date(r.silence.ends_at).toISOString(), createdBy: r.silence.created_by }
+    : null,
 });
 
 export interface AlertFilters {
@@ -585,7 +592,7 @@ export type AlertAction = 'acknowledge' | 'resolve';
 /** An operator acknowledges or resolves: the workflow's update (its validator refuses what makes no sense now). */
 export async function actOnAlert(deps: ApiDeps, origin: Origin, id: string, action: AlertAction, text: string | undefined) {
   const alert = await getAlert(deps, id);
-  const by = origin.actor.name ?? origin.actor.type;
+  const by = actorName(origin);
   const request = action === 'acknowledge' ? { by, ...(text ? { comment: text } : {}) } : { by, reason: text ?? `Resolved by ${by}` };
   try {
     await withTemporalDeadline(deps.temporal, () =>
@@ -631,6 +638,94 @@ export async function actOnAlerts(deps: ApiDeps, origin: Origin, ids: readonly s
   }
   return { done, refused };
 }
+
+// --- silences ---------------------------------------------------------------------------------------
+
+interface SilenceRow {
+  id: string;
+  rule_id: string | null;
+  device_id: string | null;
+  group_id: string | null;
+  tag: string | null;
+  starts_at: Date;
+  ends_at: Date;
+  reason: string;
+  created_by: string;
+  created_at: Date;
+  active: boolean;
+}
+
+const toSilence = (r: SilenceRow) => ({
+  id: r.id,
+  ruleId: r.rule_id,
+  deviceId: r.device_id,
+  groupId: r.group_id,
+  tag: r.tag,
+  startsAt: r.starts_at.toISOString(),
+  endsAt: r.ends_at.toISOString(),
+  reason: r.reason,
+  createdBy: r.created_by,
+  createdAt: r.created_at.toISOString(),
+  active: r.active,
+});
+const SILENCE_SELECT = 'SELECT *, (starts_at <= now() AND ends_at > now()) AS active FROM alert_silences';
+
+export async function listSilences(deps: ApiDeps, active?: 'true' | 'false') {
+  const { rows } = await deps.db.pool.query<SilenceRow>(
+    `${SILENCE_SELECT} WHERE $1::text IS NULL OR (starts_at <= now() AND ends_at > now()) = ($1 = 'true') ORDER BY ends_at DESC, id LIMIT 1000`,
+    [active ?? null],
+  );
+  return rows.map(toSilence);
+}
+
+async function getSilence(deps: ApiDeps, id: string) {
+  const { rows } = await deps.db.pool.query<SilenceRow>(`${SILENCE_SELECT} WHERE id = $1`, [id]);
+  if (!rows[0]) throw notFound('No such silence.');
+  return toSilence(rows[0]);
+}
+
+export async function createSilence(deps: ApiDeps, origin: Origin, body: CreateSilenceBody) {
+  const exists = async (table: 'alert_rules' | 'devices' | 'device_groups', id: string | undefined) =>
+    !id || !!(await deps.db.pool.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).rowCount;
+  if (!(await exists('alert_rules', body.ruleId))) throw notFound('No such alert rule.');
+  if (!(await exists('devices', body.deviceId))) throw invalid('unknown_devices', `No device has the ID ${body.deviceId}.`);
+  if (!(await exists('device_groups', body.groupId))) throw invalid('unknown_groups', `No group has the ID ${body.groupId}.`);
+  const id = randomUUID();
+  await withUnitOfWork(deps.db, origin, async (uow) => {
+    await uow.sql.query(
+      `INSERT INTO alert_silences (id, rule_id, device_id, group_id, tag, starts_at, ends_at, reason, created_by)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9)`,
+      [
+        id,
+        body.ruleId ?? null,
+        body.deviceId ?? null,
+        body.groupId ?? null,
+        body.tag ?? null,
+        body.startsAt ?? null,
+        body.endsAt,
+        body.reason,
+        actorName(origin),
+      ],
+    );
+    await uow.audit({ action: 'alert_silence.create', targetType: 'alert_silence', targetId: id, details: { ...body } });
+  });
+  return getSilence(deps, id);
+}
+
+/** Ends a silence now (one not started yet is deleted); its record stays. */
+export async function expireSilence(deps: ApiDeps, origin: Origin, id: string): Promise<void> {
+  await getSilence(deps, id);
+  await withUnitOfWork(deps.db, origin, async (uow) => {
+    await uow.sql.query('DELETE FROM alert_silences WHERE id = $1 AND starts_at > now()', [id]);
+    await uow.sql.query(
+      `UPDATE alert_silences SET ends_at = greatest(now(), starts_at + interval '1 millisecond') WHERE id = $1 AND ends_at > now()`,
+      [id],
+    );
+    await uow.audit({ action: 'alert_silence.expire', targetType: 'alert_silence', targetId: id });
+  });
+}
+
+const actorName = (origin: Origin) => origin.actor.name ?? origin.actor.type;
 
 // --- alerts from domain events ------------------------------------------------------------------------
 
