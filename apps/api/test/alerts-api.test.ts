@@ -316,6 +316,53 @@ describe('alerts from events', () => {
   });
 });
 
+describe('evaluation of state rules', () => {
+  it("opens device-offline alerts for devices silent past the rule's minutes, but not inside a maintenance window when the rule says so", async () => {
+    const enroll = await t.createEnrollmentToken(admin, { maxUses: 3 });
+    const device = async (name: string, silentSeconds: number) => {
+      const { deviceId } = await t.enrollDevice(enroll, `${name}-${randomUUID().slice(0, 6)}`);
+      await t.database.db.pool.query(`UPDATE devices SET last_seen_at = now() - make_interval(secs => $2) WHERE id = $1`, [
+        deviceId,
+        silentSeconds,
+      ]);
+      return deviceId;
+    };
+    const [inWindow, outside, recent] = [await device('patching', 600), await device('gone', 600), await device('blip', 30)];
+    const group = (await call('POST', '/groups', admin, { kind: 'static', name: `patch-night-${randomUUID()}`, deviceIds: [inWindow] }))
+      .body;
+    const now = new Date();
+    const start = `${String(now.getUTCHours()).padStart(2, '0')}:${String(now.getUTCMinutes()).padStart(2, '0')}`;
+    const window = await call('POST', `/groups/${group.id}/maintenance-windows`, admin, {
+      name: 'now',
+      timeZone: 'UTC',
+      recurrence: 'daily',
+      startTime: start,
+      durationMinutes: 120,
+    });
+    expect(window.status, window.text).toBe(201);
+    const rule = (
+      await call('POST', '/alert-rules', admin, {
+        name: `offline-${randomUUID()}`,
+        condition: { type: 'device_offline', minutes: 5, quietInMaintenanceWindows: true },
+      })
+    ).body;
+    const opened = (await evaluateStateRules({ db: t.database.db, matching: async () => [] })).opened.filter((a) => a.ruleId === rule.id);
+    const subjects = async () =>
+      (await call('GET', `/alerts?ruleId=${rule.id}`, viewer)).body.items.map((a: { subject: { id: string } }) => a.subject.id);
+    expect(opened).toHaveLength(1);
+    expect(await subjects()).toEqual([outside]);
+    expect(await subjects()).not.toContain(recent);
+    // A second round opens nothing more; without the quiet option the device in its window alerts too.
+    expect((await evaluateStateRules({ db: t.database.db, matching: async () => [] })).opened.filter((a) => a.ruleId === rule.id)).toEqual(
+      [],
+    );
+    await call('PATCH', `/alert-rules/${rule.id}`, admin, { condition: { type: 'device_offline', minutes: 5 } });
+    await evaluateStateRules({ db: t.database.db, matching: async () => [] });
+    expect((await subjects()).sort()).toEqual([inWindow, outside].sort());
+    await call('DELETE', `/alert-rules/${rule.id}`, admin);
+  });
+});
+
 describe('silences', () => {
   it('are checked, listed, ended early; a silenced alert says so, and its deliveries are logged as skipped, not sent', async () => {
     const hook = `/silenced/${randomUUID()}`;

@@ -11,6 +11,8 @@ import type { AlertCondition } from '@opsconductor/contracts/alerts-api';
 import type { Rule } from '@opsconductor/contracts/rules';
 import type { Database } from '@opsconductor/db';
 import { compareVersions } from '@opsconductor/rules';
+import { insideAnyWindow } from '@opsconductor/deployments';
+import type { MaintenanceWindowSpec } from '@opsconductor/contracts/maintenance-windows';
 import { alertWorkflowId } from '@opsconductor/workflows/search-attributes';
 
 /** A condition must stay clear this long before its alert resolves by itself (flap protection), unless told otherwise. */
@@ -90,6 +92,21 @@ interface FiringDevice {
   id: string;
   hostname: string;
   detail: string;
+}
+
+/** The devices inside one of their groups' maintenance windows now (ADR 24). */
+async function inMaintenanceWindow(db: Database, deviceIds: string[]): Promise<Set<string>> {
+  if (!deviceIds.length) return new Set();
+  const { rows } = await db.pool.query<MaintenanceWindowSpec & { device_id: string }>(
+    `SELECT m.device_id, w.name, w.time_zone AS "timeZone", w.recurrence, w.days_of_week AS "daysOfWeek", w.start_time AS "startTime",
+            w.duration_minutes AS "durationMinutes"
+       FROM maintenance_windows w JOIN device_group_members m ON m.group_id = w.group_id WHERE m.device_id = ANY($1::uuid[])`,
+    [deviceIds],
+  );
+  const byDevice = new Map<string, MaintenanceWindowSpec[]>();
+  for (const { device_id, ...w } of rows) byDevice.set(device_id, [...(byDevice.get(device_id) ?? []), w]);
+  const now = new Date();
+  return new Set([...byDevice].filter(([, ws]) => insideAnyWindow(ws, now)).map(([id]) => id));
 }
 
 /** What a state rule needs besides the database: the devices a dynamic-group rule matches. */
@@ -186,6 +203,15 @@ export async function evaluateStateRules(deps: EvaluationDeps): Promise<Evaluati
       [rule.id],
     );
     const already = new Set(open.map((r) => r.subject_key));
+    // Offline inside a maintenance window: planned, so no new alert (one open already stays until it clears).
+    const c = rule.params;
+    if (c.type === 'device_offline' && c.quietInMaintenanceWindows) {
+      for (const id of await inMaintenanceWindow(
+        deps.db,
+        firing.filter((d) => !already.has(d.id)).map((d) => d.id),
+      ))
+        already.add(id);
+    }
     for (const d of firing) {
       if (already.has(d.id) || result.opened.length >= MAX_OPENED_PER_EVALUATION) continue;
       const opened = await openAlert(deps.db, rule, { type: 'device', key: d.id, label: d.hostname, summary: deviceSummary(rule, d) });

@@ -165,6 +165,10 @@ export const alertConditionOptions = [
   z.strictObject({
     type: z.literal('device_offline'),
     minutes: z.number().int().min(1).max(10_080).describe('Not heard from for longer than this'),
+    quietInMaintenanceWindows: z
+      .boolean()
+      .default(false)
+      .describe("Open no alert for a device inside one of its groups' maintenance windows (planned restarts)"),
   }),
   z.strictObject({
     type: z.literal('disk_free'),

@@ -5654,6 +5654,11 @@ export interface components {
             type: "device_offline";
             /** @description Not heard from for longer than this */
             minutes: number;
+            /**
+             * @description Open no alert for a device inside one of its groups' maintenance windows (planned restarts)
+             * @default false
+             */
+            quietInMaintenanceWindows?: boolean;
         } | {
             /** @enum {string} */
             type: "disk_free";
