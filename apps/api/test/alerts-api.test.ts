@@ -363,6 +363,47 @@ describe('evaluation of state rules', () => {
   });
 });
 
+describe('more rule types', () => {
+  it('agent outdated and dynamic-group rules open an alert per matching device; a failed job run opens one for the run', async () => {
+    const enroll = await t.createEnrollmentToken(admin, { maxUses: 2 });
+    const old = await t.enrollDevice(enroll, `old-agent-${randomUUID().slice(0, 6)}`);
+    const current = await t.enrollDevice(enroll, `new-agent-${randomUUID().slice(0, 6)}`);
+    await t.database.db.pool.query(
+      `UPDATE devices SET agent_version = CASE WHEN id = $1 THEN '0.9.12' ELSE '1.10.0' END WHERE id = ANY($2::uuid[])`,
+      [old.deviceId, [old.deviceId, current.deviceId]],
+    );
+    // Scoped to a group of the two (other tests' devices run older agents too).
+    const group = (
+      await call('POST', '/groups', admin, { kind: 'static', name: `agents-${randomUUID()}`, deviceIds: [old.deviceId, current.deviceId] })
+    ).body;
+    const create = async (condition: unknown) => {
+      const res = await call('POST', '/alert-rules', admin, { name: `r-${randomUUID()}`, condition, groupIds: [group.id] });
+      expect(res.status, res.text).toBe(201);
+      return res.body as { id: string };
+    };
+    const outdated = await create({ type: 'agent_outdated', minimumVersion: '1.2' });
+    const matching = await create({ type: 'device_rule', rule: { field: 'hostname', op: 'starts_with', value: 'old-agent-' } });
+    await evaluateStateRules({ db: t.database.db, matching: (rule) => t.api.deps.groups.matching(rule) });
+    const subjects = async (ruleId: string) =>
+      (await call('GET', `/alerts?ruleId=${ruleId}`, viewer)).body.items.map((a: { subject: { id: string }; summary: string }) => [
+        a.subject.id,
+        a.summary,
+      ]);
+    expect(await subjects(outdated.id)).toEqual([[old.deviceId, expect.stringContaining('outdated agent 0.9.12 (older than 1.2)')]]);
+    expect(await subjects(matching.id)).toEqual([[old.deviceId, expect.stringContaining('matches the rule')]]);
+
+    const failedRuns = await create({ type: 'job_run_failed' });
+    const run = await call('POST', '/job-runs', operator, { deviceIds: [old.deviceId], command: 'exit 3' });
+    expect(run.status, run.text).toBe(201);
+    const finished = (status: string) =>
+      domainEvent('job_run.finished', { jobRunId: run.body.id, status, cancelled: false, counts: { [status]: 1 }, total: 1 });
+    await withUnitOfWork(t.database.db, { actor: systemActor('test') }, ({ emit }) => emit(finished('succeeded'), finished('failed')));
+    await waitFor('the failed-run alert', async () => (await subjects(failedRuns.id)).length === 1, 15_000, 100);
+    expect(await subjects(failedRuns.id)).toEqual([[run.body.id, 'Job run failed: exit 3 (1 of 1 devices failed)']]);
+    for (const r of [outdated, matching, failedRuns]) await call('DELETE', `/alert-rules/${r.id}`, admin);
+  });
+});
+
 describe('silences', () => {
   it('are checked, listed, ended early; a silenced alert says so, and its deliveries are logged as skipped, not sent', async () => {
     const hook = `/silenced/${randomUUID()}`;

@@ -762,19 +762,16 @@ async function subjectFor(deps: ApiDeps, rule: AlertRuleRow, event: DomainEvent)
     const p = event.payload;
     if (!FAILED_RUN_STATUSES.has(p.status) || p.cancelled) return null;
     if (!(await inScope(deps, rule, 'SELECT device_id FROM job_run_devices WHERE job_run_id = $1', p.jobRunId))) return null;
-    const { rows } = await deps.db.pool.query<{ command: string; failed: number }>(
-      `SELECT r.command, (SELECT count(*)::int FROM job_run_devices x WHERE x.job_run_id = r.id AND x.status IN ('failed', 'timed_out', 'offline')) AS failed
-         FROM job_runs r WHERE r.id = $1`,
-      [p.jobRunId],
-    );
+    const { rows } = await deps.db.pool.query<{ command: string }>('SELECT command FROM job_runs WHERE id = $1', [p.jobRunId]);
     const run = rows[0];
     if (!run) return null;
+    const failed = (p.counts.failed ?? 0) + (p.counts.timed_out ?? 0) + (p.counts.offline ?? 0);
     const label = run.command.length > 80 ? `${run.command.slice(0, 79)}…` : run.command;
     return {
       type: 'job_run',
       key: p.jobRunId,
       label,
-      summary: `Job run ${p.status.replace('_', ' ')}: ${label} (${run.failed} of ${p.total} devices failed)`,
+      summary: `Job run ${p.status.replace('_', ' ')}: ${label} (${failed} of ${p.total} devices failed)`,
     };
   }
   if (rule.type !== 'deployment_failed' || rule.params.type !== 'deployment_failed') return null;
