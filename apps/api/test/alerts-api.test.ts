@@ -363,6 +363,47 @@ describe('evaluation of state rules', () => {
   });
 });
 
+describe('cooldown and flapping', () => {
+  it('a resolved alert does not open again within its cooldown; a condition must stay clear before its alert resolves by itself', async () => {
+    const { deviceId } = await t.enrollDevice(await t.createEnrollmentToken(admin), `flappy-${randomUUID().slice(0, 6)}`);
+    const group = (await call('POST', '/groups', admin, { kind: 'static', name: `flappy-${randomUUID()}`, deviceIds: [deviceId] })).body;
+    const rule = (
+      await call('POST', '/alert-rules', admin, {
+        name: `offline-${randomUUID()}`,
+        condition: { type: 'device_offline', minutes: 5 },
+        groupIds: [group.id],
+        cooldownMinutes: 30,
+      })
+    ).body;
+    const silent = (minutes: number) =>
+      t.database.db.pool.query(`UPDATE devices SET last_seen_at = now() - make_interval(mins => $2) WHERE id = $1`, [deviceId, minutes]);
+    const evaluate = (resolveAfterSeconds = 60) => evaluateStateRules({ db: t.database.db, matching: async () => [], resolveAfterSeconds });
+    const mine = (r: Awaited<ReturnType<typeof evaluate>>) => ({
+      opened: r.opened.filter((a) => a.ruleId === rule.id).length,
+      cleared: r.cleared.filter((w) => w.startsWith(`alert/${rule.id}/`)).length,
+    });
+    await silent(10);
+    expect(mine(await evaluate())).toEqual({ opened: 1, cleared: 0 });
+    // Back for one round, then gone again: not resolved (the condition did not stay clear for 60 s).
+    await silent(0);
+    expect(mine(await evaluate())).toEqual({ opened: 0, cleared: 0 });
+    await silent(10);
+    expect(mine(await evaluate())).toEqual({ opened: 0, cleared: 0 });
+    // Back for good: once clear long enough, handed over for automatic resolution.
+    await silent(0);
+    expect(mine(await evaluate())).toEqual({ opened: 0, cleared: 0 });
+    await t.database.db.pool.query(`UPDATE alerts SET cleared_since = now() - interval '61 seconds' WHERE rule_id = $1`, [rule.id]);
+    expect(mine(await evaluate())).toEqual({ opened: 0, cleared: 1 });
+    // Its workflow resolves it; offline again within the cooldown: no new alert; after it: a new one.
+    await t.database.db.pool.query(`UPDATE alerts SET state = 'resolved', resolved_at = now() WHERE rule_id = $1`, [rule.id]);
+    await silent(10);
+    expect(mine(await evaluate())).toEqual({ opened: 0, cleared: 0 });
+    await t.database.db.pool.query(`UPDATE alerts SET resolved_at = now() - interval '31 minutes' WHERE rule_id = $1`, [rule.id]);
+    expect(mine(await evaluate())).toEqual({ opened: 1, cleared: 0 });
+    await call('DELETE', `/alert-rules/${rule.id}`, admin);
+  });
+});
+
 describe('more rule types', () => {
   it('agent outdated and dynamic-group rules open an alert per matching device; a failed job run opens one for the run', async () => {
     const enroll = await t.createEnrollmentToken(admin, { maxUses: 2 });
