@@ -5,7 +5,7 @@
  * timeline, and the `alert-evaluation` schedule's round over the state rules.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { alertMessage, deliverToChannel, evaluateStateRules, silenceOf, type EvaluationResult } from '@opsconductor/alerts';
+import { alertMessage, deliverToChannel, evaluateStateRules, silenceOf, withdrawAlert, type EvaluationResult } from '@opsconductor/alerts';
 import type { Rule } from '@opsconductor/contracts/rules';
 import type { Database } from '@opsconductor/db';
 import { SecretStore, type MasterKey } from '@opsconductor/secrets';
@@ -35,7 +35,9 @@ export interface AlertActivityDeps {
 }
 
 /** What the `alertLifecycle` workflow calls, and the evaluation round of `evaluateAlerts`. */
-export function createAlertActivities(deps: AlertActivityDeps): AlertActivities & { evaluateAlertRules(): Promise<EvaluationResult> } {
+export function createAlertActivities(
+  deps: AlertActivityDeps,
+): AlertActivities & { evaluateAlertRules(): Promise<EvaluationResult>; withdrawAlert(input: { alertId: string }): Promise<void> } {
   const secrets = new SecretStore({ db: deps.db, keys: deps.secretsMasterKeys ?? [] });
   const delivery = { db: deps.db, secrets, allowHosts: deps.notificationAllowedHosts ?? [] };
   return {
@@ -113,6 +115,11 @@ export function createAlertActivities(deps: AlertActivityDeps): AlertActivities 
       } finally {
         client.release();
       }
+    },
+
+    /** An alert just opened whose workflow could not start yet (see withdrawAlert): it opens again next round. */
+    async withdrawAlert({ alertId }: { alertId: string }): Promise<void> {
+      await withdrawAlert(deps.db, alertId);
     },
 
     /** One round over the state rules: the alerts it opened (their workflows to start) and those to resolve. */

@@ -11,13 +11,14 @@ import type { JobActivities } from '@opsconductor/activities';
 import { alertLifecycle, conditionClearedSignal } from './alert-lifecycle.ts';
 import { OpsAlertRuleId } from './search-attributes.ts';
 
-const { evaluateAlertRules } = proxyActivities<JobActivities>({
+const { evaluateAlertRules, withdrawAlert } = proxyActivities<JobActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '5 seconds', maximumInterval: '30 seconds', maximumAttempts: 3 },
 });
 
-export async function evaluateAlerts(): Promise<{ rules: number; opened: number; cleared: number }> {
+export async function evaluateAlerts(): Promise<{ rules: number; opened: number; withdrawn: number; cleared: number }> {
   const r = await evaluateAlertRules();
+  let withdrawn = 0;
   for (const a of r.opened) {
     try {
       await startChild(alertLifecycle, {
@@ -27,8 +28,11 @@ export async function evaluateAlerts(): Promise<{ rules: number; opened: number;
         typedSearchAttributes: [{ key: OpsAlertRuleId, value: a.ruleId }],
       });
     } catch (err) {
-      // Its workflow still runs (the last alert of this rule and subject is closing): nothing to start.
+      // The last alert of this rule and subject is still closing under the same workflow ID: this one is taken back
+      // and opens again next round.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      await withdrawAlert({ alertId: a.alertId });
+      withdrawn++;
     }
   }
   await Promise.all(
@@ -39,5 +43,5 @@ export async function evaluateAlerts(): Promise<{ rules: number; opened: number;
         .catch(() => undefined),
     ),
   );
-  return { rules: r.rules, opened: r.opened.length, cleared: r.cleared.length };
+  return { rules: r.rules, opened: r.opened.length - withdrawn, withdrawn, cleared: r.cleared.length };
 }

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { AlertPlan, EscalationLevel } from '@opsconductor/activities';
+import type { AlertPlan, AlertTimelineEntry, DeliverNotificationInput, EscalationLevel } from '@opsconductor/activities';
 import {
   acknowledgeUpdate,
   alertLifecycle,
   alertStatusQuery,
   conditionClearedSignal,
+  evaluateAlerts,
   resolveUpdate,
   type AcknowledgeRequest,
   type ResolveRequest,
@@ -416,4 +417,58 @@ describe('alertLifecycle', () => {
       expect(stub.state.timeline).toEqual([]);
     });
   }, 30_000);
+});
+
+describe('evaluateAlerts', () => {
+  it('starts a lifecycle per opened alert, takes back one whose workflow ID still runs, and tells the cleared ones', async () => {
+    const ruleId = randomUUID();
+    const closing = randomUUID();
+    const fresh = randomUUID();
+    const stubs = [closing, fresh].map((alertId) =>
+      createStubAlert({ alertId, ruleId, severity: 'warning', state: 'open', levels: [] }, () => env.currentTimeMs()),
+    );
+    const of = (alertId: string) => stubs.find((x) => x.state.plan.alertId === alertId)!.activities;
+    const runningId = alertWorkflowId(ruleId, 'device-1');
+    const newId = alertWorkflowId(ruleId, 'device-2');
+    const withdrawn: string[] = [];
+    const taskQueue = `evaluate-${ruleId}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        loadAlertPlan: (input: { alertId: string }) => of(input.alertId).loadAlertPlan(input),
+        deliverNotification: (input: DeliverNotificationInput) => of(input.alertId).deliverNotification(input),
+        recordAlertEvent: (entry: AlertTimelineEntry) => of(entry.alertId).recordAlertEvent(entry),
+        async evaluateAlertRules() {
+          return {
+            rules: 1,
+            opened: [
+              { alertId: 'opened-again', ruleId, workflowId: runningId },
+              { alertId: fresh, ruleId, workflowId: newId },
+            ],
+            cleared: [runningId],
+          };
+        },
+        async withdrawAlert({ alertId }: { alertId: string }) {
+          withdrawn.push(alertId);
+        },
+      },
+    });
+    await worker.runUntil(async () => {
+      const running = await env.client.workflow.start(alertLifecycle, { taskQueue, workflowId: runningId, args: [{ alertId: closing }] });
+      const result = await env.client.workflow.execute(evaluateAlerts, { taskQueue, workflowId: `alert-evaluation-${ruleId}` });
+      expect(result).toEqual({ rules: 1, opened: 1, withdrawn: 1, cleared: 1 });
+      expect(withdrawn).toEqual(['opened-again']);
+      // The cleared alert resolved by itself; the new one runs, with its rule's search attribute, after the round ended.
+      expect(await running.result()).toEqual({ state: 'resolved' });
+      expect(stubs[0]!.state.timeline.map((e) => e.type)).toContain('resolved');
+      expect(stubs[1]!.state.planLoads).toBe(1);
+      const started = env.client.workflow.getHandle(newId);
+      const described = await started.describe();
+      expect(described.status.name).toBe('RUNNING');
+      expect(described.typedSearchAttributes.get(OpsAlertRuleId)).toBe(ruleId);
+      await started.terminate('test over');
+    });
+  });
 });

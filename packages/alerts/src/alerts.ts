@@ -79,6 +79,18 @@ export async function openAlert(db: Database, rule: AlertRuleRow, subject: Subje
   return rows[0] ? { alertId: rows[0].id, ruleId: rule.id, workflowId } : null;
 }
 
+/**
+ * Takes back an alert just opened whose workflow could not start: the last alert of its rule and subject is still
+ * closing (sending its resolved messages) under the same workflow ID. It opens again on the next evaluation (or the
+ * event's redelivery). Only an alert nothing has happened to yet is deleted.
+ */
+export async function withdrawAlert(db: Database, alertId: string): Promise<void> {
+  await db.pool.query(
+    `DELETE FROM alerts a WHERE a.id = $1 AND a.state = 'open' AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = a.id AND e.type <> 'opened')`,
+    [alertId],
+  );
+}
+
 /** The enabled rules of these types. */
 export async function enabledRules(db: Database, types: readonly AlertCondition['type'][]): Promise<AlertRuleRow[]> {
   const { rows } = await db.pool.query<AlertRuleRow>(

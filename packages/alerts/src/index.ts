@@ -4,6 +4,7 @@ export {
   FLAP_CLEAR_SECONDS,
   MAX_OPENED_PER_EVALUATION,
   openAlert,
+  withdrawAlert,
   type AlertRuleRow,
   type AlertSubjectType,
   type EvaluationDeps,

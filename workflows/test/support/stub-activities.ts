@@ -8,7 +8,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { jobRunOutcome } from '@opsconductor/activities';
 
 /** The activities of job runs (deployment and alert activities have stubs of their own). */
-export type JobRunStubActivities = Omit<JobActivities, keyof DeploymentActivities | keyof AlertActivities | 'evaluateAlertRules'>;
+export type JobRunStubActivities = Omit<
+  JobActivities,
+  keyof DeploymentActivities | keyof AlertActivities | 'evaluateAlertRules' | 'withdrawAlert'
+>;
 import type {
   ChainedRun,
   DeploymentActivities,

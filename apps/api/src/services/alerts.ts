@@ -13,6 +13,7 @@ import {
   enabledRules,
   openAlert,
   shownSettings,
+  withdrawAlert,
   type AlertRuleRow,
   type OpenedAlert,
   type Subject,
@@ -731,8 +732,12 @@ const actorName = (origin: Origin) => origin.actor.name ?? origin.actor.type;
 
 const FAILED_RUN_STATUSES = new Set(['failed', 'partially_succeeded', 'timed_out', 'unreachable']);
 
-/** Starts the alert's `alertLifecycle` workflow (once: a second start of a running ID is left alone). */
+/**
+ * Starts the alerts' `alertLifecycle` workflows. One whose workflow ID still runs (the last alert of its rule and
+ * subject is closing) is taken back, and the error makes the outbox deliver the event again later.
+ */
 export async function startAlertWorkflows(deps: ApiDeps, opened: readonly OpenedAlert[]): Promise<void> {
+  let withdrawn = 0;
   for (const a of opened) {
     try {
       await deps.temporal.workflow.start('alertLifecycle', {
@@ -743,8 +748,11 @@ export async function startAlertWorkflows(deps: ApiDeps, opened: readonly Opened
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      await withdrawAlert(deps.db, a.alertId);
+      withdrawn++;
     }
   }
+  if (withdrawn) throw new Error(`${withdrawn} alert(s) wait for the last alert of their rule and subject to close; retried later`);
 }
 
 /** Whether the run touched a device of the groups (no groups: every run). */
