@@ -40,7 +40,15 @@ export type DeliveryRow = {
 };
 
 /** The delivery attempts of an alert or a channel; `channelName` names the channel column (omitted on a channel's page). */
-export function DeliveriesTable({ items, channelName }: { items: DeliveryRow[]; channelName?: (id: string) => string }) {
+export function DeliveriesTable({
+  items: given,
+  channelName,
+}: {
+  /** The generated type allows null entries (the schema is shared with a channel's nullable last delivery). */
+  items: ReadonlyArray<DeliveryRow | null>;
+  channelName?: (id: string) => string;
+}) {
+  const items = given.filter((d) => d !== null);
   if (items.length === 0) return <EmptyState title="No deliveries yet" />;
   return (
     <Table>

@@ -37,8 +37,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     ),
   ]);
   return {
-    // The generated type allows null entries (the schema is shared with a channel's nullable last delivery).
-    alert: { ...alert, deliveries: alert.deliveries.filter((d) => d !== null) },
+    alert,
     channels,
     temporalUrl: workflowHref(config?.temporalUiUrl, env.temporalNamespace, alert.workflowId),
   };
