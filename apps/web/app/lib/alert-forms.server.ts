@@ -120,3 +120,24 @@ export function readChannelConfig(
   if (Object.keys(issues).length || !config) return { ok: false, issues };
   return { ok: true, config };
 }
+
+/** The policy form's name and levels (`levels.<i>.channelIds`, `levels.<i>.delayMinutes`). */
+export function readPolicyForm(
+  form: FormData,
+): { ok: true; body: Schema<'EscalationPolicyBody'> } | { ok: false; issues: Record<string, string> } {
+  const issues: Record<string, string> = {};
+  const name = str(form, 'name');
+  if (!name) issues.name = 'Enter a name.';
+  const count = Math.min(10, Math.max(0, Number(str(form, 'levelCount')) || 0));
+  const levels = Array.from({ length: count }, (_, i) => {
+    const channelIds = form.getAll(`levels.${i}.channelIds`).filter((v): v is string => typeof v === 'string' && uuid.safeParse(v).success);
+    const delayMinutes = Number(str(form, `levels.${i}.delayMinutes`));
+    if (channelIds.length === 0) issues[`levels.${i}.channelIds`] = 'Choose at least one channel.';
+    if (!Number.isInteger(delayMinutes) || delayMinutes < 1 || delayMinutes > 1440)
+      issues[`levels.${i}.delayMinutes`] = 'Whole minutes from 1 to 1440.';
+    return { channelIds, delayMinutes };
+  });
+  if (levels.length === 0) issues.levels = 'Add at least one level.';
+  if (Object.keys(issues).length) return { ok: false, issues };
+  return { ok: true, body: { name, levels } };
+}
