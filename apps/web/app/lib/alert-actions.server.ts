@@ -6,10 +6,8 @@ import { data } from '@remix-run/node';
 import { z } from 'zod';
 import { uuid } from '@opsconductor/contracts/api';
 import { ApiError, type ApiClient } from './api.server';
+import { MAX_NOTE, type AlertIntent } from './alerts';
 
-export const MAX_NOTE = 2000;
-export const alertIntents = ['acknowledge', 'resolve'] as const;
-export type AlertIntent = (typeof alertIntents)[number];
 export const isAlertIntent = (v: unknown): v is AlertIntent => v === 'acknowledge' || v === 'resolve';
 
 export type AlertActionResult = {

@@ -6,6 +6,10 @@ export type AlertSeverity = (typeof alertSeverities)[number];
 export const alertStates = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertState = (typeof alertStates)[number];
 
+/** The longest acknowledgement comment or resolution reason the API takes. */
+export const MAX_NOTE = 2000;
+export type AlertIntent = 'acknowledge' | 'resolve';
+
 export const severityLabel: Record<AlertSeverity, string> = { info: 'Info', warning: 'Warning', critical: 'Critical' };
 export const severityTone: Record<AlertSeverity, Tone> = { info: 'blue', warning: 'amber', critical: 'red' };
 export const stateLabel: Record<AlertState, string> = { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' };

@@ -9,9 +9,9 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, type ShouldRev
 import { useEffect, useState } from 'react';
 import { uuid } from '@opsconductor/contracts/api';
 import { getServerConfig, requireApi, type RouteErrorData } from '~/lib/api.server';
-import { decideAlert, isAlertIntent, MAX_NOTE, type AlertIntent } from '~/lib/alert-actions.server';
+import { decideAlert, isAlertIntent } from '~/lib/alert-actions.server';
 import { env } from '~/lib/env.server';
-import { ruleTypeLabel, subjectHref, workflowHref } from '~/lib/alerts';
+import { MAX_NOTE, ruleTypeLabel, type AlertIntent, subjectHref, workflowHref } from '~/lib/alerts';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { AlertStateBadge, DeliveriesTable, SeverityBadge } from '~/components/alerts';
 import { AbsoluteTime, Alert, Breadcrumb, Button, Card, EmptyState, PageHeader, RelativeTime, Textarea } from '~/components/ui';
