@@ -54,7 +54,6 @@ export default function NewChannel() {
               <label className="flex items-center gap-2 text-[13px] text-zinc-700">
                 <input type="checkbox" name="enabled" defaultChecked /> Enabled
               </label>
-              {result ? <p className="text-xs text-amber-700">The secrets were not kept: enter them again.</p> : null}
               <div className="flex justify-end gap-2">
                 <Link to="/alerts/channels" className={buttonClass('ghost')}>
                   Cancel
