@@ -36,21 +36,25 @@ export const meta: MetaFunction = () => [{ title: 'OpsConductor' }];
  */
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = await getSessionToken(request);
-  if (!token) return { user: null, apiUnreachable: false, awaitingApproval: null };
+  if (!token) return { user: null, apiUnreachable: false, awaitingApproval: null, activeAlerts: null };
   const api = publicApi(request, context, token);
   // One list call for its total: cheap, and never a reason for the page to fail.
   const awaitingApproval = api
     .get('/job-runs', { params: { query: { status: 'awaiting_approval', pageSize: 1 } } })
     .then((r) => r.total)
     .catch(() => null);
+  const activeAlerts = api
+    .get('/alerts', { params: { query: { active: 'true', pageSize: 1 } } })
+    .then((r) => r.total)
+    .catch(() => null);
   try {
     const user = await api.get('/auth/me');
-    return { user, apiUnreachable: false, awaitingApproval: await awaitingApproval };
+    return { user, apiUnreachable: false, awaitingApproval: await awaitingApproval, activeAlerts: await activeAlerts };
   } catch (error) {
-    await awaitingApproval;
-    if (error instanceof ApiUnreachableError) return { user: null, apiUnreachable: true, awaitingApproval: null };
+    await Promise.all([awaitingApproval, activeAlerts]);
+    if (error instanceof ApiUnreachableError) return { user: null, apiUnreachable: true, awaitingApproval: null, activeAlerts: null };
     if (error instanceof ApiError || error instanceof ApiContractError)
-      return { user: null, apiUnreachable: false, awaitingApproval: null };
+      return { user: null, apiUnreachable: false, awaitingApproval: null, activeAlerts: null };
     throw error;
   }
 }
@@ -61,9 +65,16 @@ const roleTone: Record<User['role'], string> = {
   viewer: 'bg-zinc-100 text-zinc-600 ring-zinc-500/20',
 };
 
-function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: number | null }) {
+function TopNav({ user, awaitingApproval, activeAlerts }: { user: User; awaitingApproval: number | null; activeAlerts: number | null }) {
   const { pathname } = useLocation();
-  const items: Array<{ to: string; label: string; show: boolean; badge?: number | null; also?: string; end?: boolean }> = [
+  const items: Array<{
+    to: string;
+    label: string;
+    show: boolean;
+    badge?: { count: number | null; title: (n: number) => string; testId: string; tone: string };
+    also?: string;
+    end?: boolean;
+  }> = [
     // The fleet dashboard (routes/_index.tsx): lit on / only.
     { to: '/', label: 'Fleet', show: true, end: true },
     { to: '/devices', label: 'Devices', show: true },
@@ -76,7 +87,28 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
     { to: '/deployments', label: 'Deployments', show: true },
     // Targets for everyone; its Credentials section is for admins only (agentless.tsx).
     { to: '/agentless', label: 'Agentless', show: true },
-    { to: '/approvals', label: 'Approvals', show: true, badge: awaitingApproval },
+    {
+      to: '/alerts',
+      label: 'Alerts',
+      show: true,
+      badge: {
+        count: activeAlerts,
+        title: (n) => `${n} active ${n === 1 ? 'alert' : 'alerts'}`,
+        testId: 'alerts-count',
+        tone: 'bg-red-600',
+      },
+    },
+    {
+      to: '/approvals',
+      label: 'Approvals',
+      show: true,
+      badge: {
+        count: awaitingApproval,
+        title: (n) => `${n} ${n === 1 ? 'run waits' : 'runs wait'} for approval`,
+        testId: 'approvals-count',
+        tone: 'bg-amber-500',
+      },
+    },
     { to: '/enrollment', label: 'Enrollment', show: user.role === 'admin' },
     { to: '/users', label: 'Users', show: user.role === 'admin' },
     { to: '/audit', label: 'Audit', show: user.role === 'admin' },
@@ -109,13 +141,16 @@ function TopNav({ user, awaitingApproval }: { user: User; awaitingApproval: numb
                 }
               >
                 {i.label}
-                {i.badge ? (
+                {i.badge?.count ? (
                   <span
-                    className="ml-1.5 inline-flex min-w-4 items-center justify-center rounded-full bg-amber-500 px-1 text-[10px] leading-4 font-semibold text-white tabular-nums"
-                    title={`${i.badge} ${i.badge === 1 ? 'run waits' : 'runs wait'} for approval`}
-                    data-testid="approvals-count"
+                    className={cx(
+                      'ml-1.5 inline-flex min-w-4 items-center justify-center rounded-full px-1 text-[10px] leading-4 font-semibold text-white tabular-nums',
+                      i.badge.tone,
+                    )}
+                    title={i.badge.title(i.badge.count)}
+                    data-testid={i.badge.testId}
                   >
-                    {i.badge > 99 ? '99+' : i.badge}
+                    {i.badge.count > 99 ? '99+' : i.badge.count}
                   </span>
                 ) : null}
               </NavLink>
@@ -175,7 +210,7 @@ export function Layout({ children }: { children: ReactNode }) {
       </head>
       <body className="min-h-full bg-zinc-50 font-sans text-zinc-900 antialiased">
         <NavigationProgress />
-        {user ? <TopNav user={user} awaitingApproval={data?.awaitingApproval ?? null} /> : null}
+        {user ? <TopNav user={user} awaitingApproval={data?.awaitingApproval ?? null} activeAlerts={data?.activeAlerts ?? null} /> : null}
         {user ? <main className="mx-auto max-w-[1440px] px-6 py-6">{children}</main> : <main>{children}</main>}
         <ScrollRestoration />
         <Scripts />

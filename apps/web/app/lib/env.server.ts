@@ -16,6 +16,8 @@ const schema = z.object({
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   /** Milliseconds the console waits for the API before it reports it unreachable. */
   API_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  /** The Temporal namespace of the API's workflows, for links into the Temporal UI (its URL comes from the API). */
+  TEMPORAL_NAMESPACE: z.string().min(1).max(200).default('default'),
 });
 
 export type Env = {
@@ -23,6 +25,7 @@ export type Env = {
   apiUrl: string;
   sessionSecret: string;
   apiTimeoutMs: number;
+  temporalNamespace: string;
 };
 
 function load(): Env {
@@ -44,7 +47,13 @@ function load(): Env {
   } else if (env.NODE_ENV === 'production' && sessionSecret === DEV_SESSION_SECRET) {
     throw new Error('Invalid environment for @opsconductor/web:\n  - SESSION_SECRET: the development secret cannot be used in production');
   }
-  return { nodeEnv: env.NODE_ENV, apiUrl: env.API_URL, sessionSecret, apiTimeoutMs: env.API_TIMEOUT_MS };
+  return {
+    nodeEnv: env.NODE_ENV,
+    apiUrl: env.API_URL,
+    sessionSecret,
+    apiTimeoutMs: env.API_TIMEOUT_MS,
+    temporalNamespace: env.TEMPORAL_NAMESPACE,
+  };
 }
 
 /** Evaluated when the server build is imported, so a misconfigured production server fails at start. */
