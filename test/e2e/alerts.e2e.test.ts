@@ -114,6 +114,7 @@ it('a stopped agent opens a device-offline alert, Slack gets it, an operator ack
   const detail = (await stack.api('GET', `/api/v1/alerts/${summary.id}`)).body;
   expect(detail.resolvedBy).toBeNull();
   expect(detail.acknowledgedBy).toBe('admin@example.com');
+  expect(detail.temporalUrl).toMatch(new RegExp(`/workflows/${encodeURIComponent(summary.workflowId)}$`));
   const types = detail.timeline.map((e: { type: string }) => e.type);
   expect(types).toEqual(expect.arrayContaining(['opened', 'notified', 'acknowledged', 'resolved', 'closed']));
   expect(types.indexOf('acknowledged')).toBeLessThan(types.indexOf('resolved'));

@@ -324,7 +324,11 @@ export const alertEvent = z
   })
   .meta({ id: 'AlertEvent' });
 export const alertDetail = alertSummary
-  .extend({ timeline: z.array(alertEvent), deliveries: z.array(deliveryAttempt) })
+  .extend({
+    timeline: z.array(alertEvent),
+    deliveries: z.array(deliveryAttempt),
+    temporalUrl: z.string().nullable().describe('Its alertLifecycle workflow in the Temporal UI (null when TEMPORAL_UI_URL is empty)'),
+  })
   .meta({ id: 'AlertDetail' });
 
 export const acknowledgeAlertBody = z.strictObject({ comment: text(2000).optional() }).meta({ id: 'AcknowledgeAlert' });

@@ -5826,6 +5826,8 @@ export interface components {
             } | null;
             timeline: components["schemas"]["AlertEvent"][];
             deliveries: components["schemas"]["NotificationDelivery"][];
+            /** @description Its alertLifecycle workflow in the Temporal UI (null when TEMPORAL_UI_URL is empty) */
+            temporalUrl: string | null;
         };
         AlertEvent: {
             id: string;

@@ -38,6 +38,7 @@ import { conflict, invalid, isUniqueViolation, NameTakenError, notFound, withUni
 import type { ApiDeps, AuthUser } from '../context.ts';
 import { ApiError } from '../lib/problem.ts';
 import { withTemporalDeadline } from '../lib/temporal.ts';
+import { temporalUrl } from './job-runs.ts';
 
 function nameTaken(err: unknown, constraint: string, what: string): never {
   if (isUniqueViolation(err, constraint)) throw new NameTakenError('name', `A ${what} with this name exists.`);
@@ -585,6 +586,7 @@ export async function getAlert(deps: ApiDeps, id: string) {
       occurredAt: e.occurred_at.toISOString(),
     })),
     deliveries: deliveries.rows.map(toDelivery),
+    temporalUrl: temporalUrl(deps, rows[0].workflow_id),
   };
 }
 

@@ -49,12 +49,6 @@ export function subjectHref(subject: { type: string; id: string }): string | nul
   }
 }
 
-/** The Temporal UI page of a workflow, when the API tells the console where the UI is. */
-export function workflowHref(temporalUiUrl: string | null | undefined, namespace: string, workflowId: string): string | null {
-  if (!temporalUiUrl) return null;
-  return `${temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
 /** One line about what a rule watches: "Offline for more than 10 min". */
 export function conditionText(condition: Record<string, unknown>): string {
   switch (condition.type) {

@@ -16,8 +16,6 @@ const schema = z.object({
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   /** Milliseconds the console waits for the API before it reports it unreachable. */
   API_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
-  /** The Temporal namespace of the API's workflows, for links into the Temporal UI (its URL comes from the API). */
-  TEMPORAL_NAMESPACE: z.string().min(1).max(200).default('default'),
 });
 
 export type Env = {
@@ -25,7 +23,6 @@ export type Env = {
   apiUrl: string;
   sessionSecret: string;
   apiTimeoutMs: number;
-  temporalNamespace: string;
 };
 
 function load(): Env {
@@ -52,7 +49,6 @@ function load(): Env {
     apiUrl: env.API_URL,
     sessionSecret,
     apiTimeoutMs: env.API_TIMEOUT_MS,
-    temporalNamespace: env.TEMPORAL_NAMESPACE,
   };
 }
 

@@ -8,10 +8,9 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation, type ShouldRevalidateFunction } from '@remix-run/react';
 import { useEffect, useState } from 'react';
 import { uuid } from '@opsconductor/contracts/api';
-import { getServerConfig, requireApi, type RouteErrorData } from '~/lib/api.server';
+import { requireApi, type RouteErrorData } from '~/lib/api.server';
 import { decideAlert, isAlertIntent } from '~/lib/alert-actions.server';
-import { env } from '~/lib/env.server';
-import { MAX_NOTE, ruleTypeLabel, type AlertIntent, subjectHref, workflowHref } from '~/lib/alerts';
+import { MAX_NOTE, ruleTypeLabel, type AlertIntent, subjectHref } from '~/lib/alerts';
 import { canRunCommands, useOptionalUser } from '~/lib/user';
 import { AlertStateBadge, DeliveriesTable, SeverityBadge } from '~/components/alerts';
 import { AbsoluteTime, Alert, Breadcrumb, Button, Card, EmptyState, PageHeader, RelativeTime, Textarea } from '~/components/ui';
@@ -27,20 +26,15 @@ function alertId(params: LoaderFunctionArgs['params']): string {
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = alertId(params);
   const api = await requireApi(request, context);
-  const [alert, config, channels] = await Promise.all([
+  const [alert, channels] = await Promise.all([
     api.get('/alerts/{id}', { params: { path: { id } } }),
-    getServerConfig(api).catch(() => null),
     // Channel names for the deliveries: admins only, others see the IDs.
     api.get('/notification-channels').then(
       (r) => r.items.map((c) => ({ id: c.id, name: c.name })),
       () => [],
     ),
   ]);
-  return {
-    alert,
-    channels,
-    temporalUrl: workflowHref(config?.temporalUiUrl, env.temporalNamespace, alert.workflowId),
-  };
+  return { alert, channels, temporalUrl: alert.temporalUrl };
 }
 
 /** A refused action (409) means the alert moved on: read it again then too. */
