@@ -3,6 +3,7 @@
  * setups this machine does not have (AD joins, LUKS, firewalls, RPM hosts).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventorySections, type InventorySections } from '@opsconductor/contracts/inventory';
@@ -47,14 +48,22 @@ async function fixedCollectors(overrides: Partial<Record<keyof InventorySections
 vi.setConfig({ testTimeout: 60_000 });
 
 describe.runIf(process.platform === 'linux')('linux collectors on this machine', () => {
+  const DPKG_STATUS = '/var/lib/dpkg/status';
   let first: CollectedInventory;
   let second: CollectedInventory;
   const logs: string[] = [];
 
   beforeAll(async () => {
     const log = createLogger({ level: 'debug', write: (line) => logs.push(line) });
-    first = await collectInventoryDetailed({ log });
-    second = await collectInventoryDetailed({ log });
+    // Other test files install and remove .deb packages on this machine: when dpkg's database changed between the
+    // two collections, the software section did change, so the pair is collected again.
+    const dpkgChangedAt = () => (existsSync(DPKG_STATUS) ? statSync(DPKG_STATUS).mtimeMs : 0);
+    for (let attempt = 1; ; attempt++) {
+      const before = dpkgChangedAt();
+      first = await collectInventoryDetailed({ log });
+      second = await collectInventoryDetailed({ log });
+      if (dpkgChangedAt() === before || attempt === 5) break;
+    }
   });
 
   it('collects every section without a failure, and the report validates', () => {
