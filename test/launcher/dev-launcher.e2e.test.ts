@@ -101,9 +101,22 @@ describe('npm run dev', () => {
     scratch = await mkdtemp(join(tmpdir(), 'opsconductor-dev-'));
     await chmod(scratch, 0o755); // as root, PostgreSQL runs as `postgres` and must reach its data dir
     dataDir = join(scratch, 'data');
-    ports = await freePorts();
-    dev = launch(dataDir, ports, lines);
-    await waitFor('the API', async () => (await fetch(`${apiUrl()}/healthz`)).ok, 240_000, 500);
+    // The ports are free when picked, but other test files running meanwhile may take one first: the launcher then
+    // refuses to start ("port … is in use") and is launched again on other ports. Any other early exit fails at once.
+    for (let attempt = 1; ; attempt++) {
+      ports = await freePorts();
+      const from = lines.length;
+      const child = launch(dataDir, ports, lines);
+      dev = child;
+      let exited = false;
+      void child.exited.then(() => (exited = true));
+      await waitFor('the API', async () => exited || (await fetch(`${apiUrl()}/healthz`)).ok, 240_000, 500);
+      if (!exited) break;
+      const output = lines.slice(from);
+      if (attempt === 3 || !output.some((l) => /port \d+ is in use/.test(l))) {
+        throw new Error(`npm run dev exited before the API came up:\n${output.slice(-40).join('\n')}`);
+      }
+    }
   }, 300_000);
 
   afterAll(async () => {

@@ -29,8 +29,11 @@ describe('periodic depot health', () => {
       `INSERT INTO depot_sources (id, name, kind, settings) VALUES (gen_random_uuid(), 'Unmounted', 'share', $1) RETURNING id`,
       [JSON.stringify({ mountPath: '/nonexistent/depot-share' })],
     );
+    // Each source is checked on its own: wait for both (which comes first in a round is not fixed).
     const deadline = Date.now() + 10_000;
-    while ((await checkedAt(rows[0]!.id)).health_checked_at === null && Date.now() < deadline) {
+    const checked = async () =>
+      (await checkedAt(rows[0]!.id)).health_checked_at !== null && (await checkedAt(BUILT_IN)).health_checked_at !== null;
+    while (!(await checked()) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(await checkedAt(rows[0]!.id)).toMatchObject({ reachable: false });
